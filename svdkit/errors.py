@@ -1,0 +1,82 @@
+"""One exception family for svdkit.
+
+Every bad input ends here, with a message a person can act on: it names the
+row, column, token, shape or file at fault. All of them are ``ValueError``
+subclasses, so code that already catches ``ValueError`` keeps working.
+
+Examples
+--------
+>>> import svdkit
+>>> try:
+...     svdkit.as_matrix("1 2; 3")
+... except svdkit.SvdkitError as err:
+...     print(type(err).__name__)
+RaggedError
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = [
+    "ConvergenceError",
+    "EmptyInputError",
+    "FileFormatError",
+    "NonFiniteError",
+    "NotPositiveDefiniteError",
+    "ParseError",
+    "RaggedError",
+    "RankError",
+    "ShapeError",
+    "SingularMatrixError",
+    "StructureError",
+    "SvdkitError",
+]
+
+
+class SvdkitError(ValueError):
+    """Base class of every error svdkit raises on purpose."""
+
+
+class ParseError(SvdkitError):
+    """Text that is not a matrix: an unknown token, a misplaced bracket."""
+
+
+class RaggedError(SvdkitError):
+    """Rows of different lengths."""
+
+
+class EmptyInputError(SvdkitError):
+    """No entries at all (or a dimension of length zero)."""
+
+
+class NonFiniteError(SvdkitError):
+    """A NaN or an infinity among the entries."""
+
+
+class ShapeError(SvdkitError):
+    """Dimensions that do not suit the function (not square, not 2-D, mismatched)."""
+
+
+class FileFormatError(SvdkitError):
+    """A file whose content is not what its name says, or an unknown extension."""
+
+
+class StructureError(SvdkitError):
+    """A matrix without the structure the function needs (e.g. not symmetric)."""
+
+
+class SingularMatrixError(SvdkitError, np.linalg.LinAlgError):
+    """A matrix that is singular (or numerically so) where an inverse is needed."""
+
+
+class RankError(SvdkitError, np.linalg.LinAlgError):
+    """A rectangular matrix without the full rank a one-sided inverse needs."""
+
+
+class NotPositiveDefiniteError(SvdkitError, np.linalg.LinAlgError):
+    """Cholesky factorisation of a matrix that is not positive definite."""
+
+
+class ConvergenceError(SvdkitError, np.linalg.LinAlgError):
+    """An iterative method that did not reach the requested accuracy."""

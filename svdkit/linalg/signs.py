@@ -1,0 +1,90 @@
+"""The sign rule: which of the equally valid singular (or eigen) vectors we return.
+
+Singular vectors are determined only up to a unit factor: ``(uᵢ, vᵢ)`` and
+``(c·uᵢ, c·vᵢ)`` with ``|c| = 1`` give the same ``σᵢ uᵢ vᵢᴴ``. svdkit fixes ``c``
+by one rule, the same for every method (LAPACK, randomized, Krylov), so two runs
+and two methods agree:
+
+    In each left singular vector uᵢ, the *pivot* is the first entry whose
+    magnitude is within 1e-10 · ‖uᵢ‖ of the largest magnitude. ``c`` is chosen
+    so that this pivot is real and positive; vᵢ is multiplied by the same ``c``.
+
+For real matrices ``c = ±1``. Columns of U with no partner in V (the completion
+of a full SVD) and rows of Vᴴ with no partner in U follow the same rule on their
+own. Eigenvectors follow the same rule.
+
+The "first entry within 1e-10 of the largest" clause makes ties (e.g. ±1/√2)
+resolve to the earliest entry regardless of rounding noise.
+
+This rule reproduces both hand-worked examples of the INSA note (``A = [[3, 0],
+[0, -2]]`` gives ``U = I``, ``Vᴴ = [[1, 0], [0, -1]]``).
+
+Examples
+--------
+>>> import numpy as np
+>>> from svdkit.linalg.signs import unit_phases
+>>> unit_phases(np.array([[0.6, -0.8], [-0.8, -0.6]]))
+array([-1., -1.])
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = ["PIVOT_SLACK", "apply_sign_rule", "unit_phases"]
+
+PIVOT_SLACK = 1e-10
+
+
+def unit_phases(vectors: np.ndarray) -> np.ndarray:
+    """The unit factors that make each column's pivot real and positive.
+
+    Parameters
+    ----------
+    vectors : ndarray, shape (m, k)
+        Columns to normalise.
+
+    Returns
+    -------
+    ndarray, shape (k,)
+        ``c`` with ``|c| = 1`` such that ``vectors * c`` obeys the sign rule
+        (``c = conj(pivot) / |pivot|``). Zero columns get ``c = 1``.
+    """
+    if vectors.shape[0] == 0 or vectors.shape[1] == 0:
+        return np.ones(vectors.shape[1], dtype=vectors.dtype)
+    mags = np.abs(vectors)
+    largest = mags.max(axis=0)
+    norms = np.sqrt((mags * mags).sum(axis=0))
+    eligible = mags >= (largest - PIVOT_SLACK * norms)[None, :]
+    rows = np.argmax(eligible, axis=0)
+    pivots = vectors[rows, np.arange(vectors.shape[1])]
+    pmag = np.abs(pivots)
+    safe = np.where(pmag > 0, pmag, 1.0)
+    phases = np.where(pmag > 0, np.conj(pivots) / safe, 1.0)
+    return phases.astype(vectors.dtype, copy=False)
+
+
+def apply_sign_rule(U: np.ndarray, Vh: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Return ``U``, ``Vh`` of an SVD with the sign rule applied (in place when possible).
+
+    Parameters
+    ----------
+    U : ndarray, shape (m, ku)
+        Left singular vectors as columns.
+    Vh : ndarray, shape (kv, n)
+        Right singular vectors as rows (conjugated).
+
+    Returns
+    -------
+    U, Vh : ndarray
+        The same factors with column ``i`` of ``U`` multiplied by ``cᵢ`` and row
+        ``i`` of ``Vh`` by ``conj(cᵢ)``, so that ``U diag(s) Vh`` is unchanged.
+    """
+    paired = min(U.shape[1], Vh.shape[0])
+    phases = unit_phases(U)
+    U *= phases[None, :]
+    Vh[:paired] *= np.conj(phases[:paired])[:, None]
+    if Vh.shape[0] > paired:
+        extra = unit_phases(Vh[paired:].conj().T)
+        Vh[paired:] *= np.conj(extra)[:, None]
+    return U, Vh

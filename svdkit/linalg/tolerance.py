@@ -1,0 +1,81 @@
+"""The one tolerance rule behind every "is it zero?" decision.
+
+A quantity ``x`` computed from an ``m × n`` matrix is treated as zero when
+
+    |x| <= max(m, n) · eps · scale
+
+where ``eps`` is the machine epsilon of the working precision (2.2e-16 for
+float64 and complex128, 1.2e-7 for float32) and ``scale`` is the size of the
+quantity ``x`` is compared with:
+
+=====================================  ==================================
+decision                               scale
+=====================================  ==================================
+numerical rank, pseudo-inverse         σ₁, the largest singular value
+eigenvalue is zero (definiteness)      max |λᵢ|
+identity holds (A = Aᵀ, AAᴴ = AᴴA, …)  the Frobenius norm of the terms
+=====================================  ==================================
+
+This is the rule of NumPy's ``matrix_rank`` and of Golub & Van Loan (§5.4.1),
+applied uniformly. Every function that makes such a decision takes a ``tol``
+argument: an absolute threshold that replaces the rule.
+
+Examples
+--------
+>>> from svdkit.linalg.tolerance import zero_threshold
+>>> float(zero_threshold((3, 2), scale=10.0))  # 3 · 2.22e-16 · 10
+6.661338147750939e-15
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = ["eps_of", "is_zero", "zero_threshold"]
+
+
+def eps_of(dtype: np.dtype | type) -> float:
+    """Machine epsilon of the working precision of ``dtype`` (float64 for integers)."""
+    dtype = np.dtype(dtype)
+    if not np.issubdtype(dtype, np.inexact):
+        dtype = np.dtype(np.float64)
+    return float(np.finfo(dtype).eps)
+
+
+def zero_threshold(
+    shape: tuple[int, ...],
+    scale: float,
+    dtype: np.dtype | type = np.float64,
+    tol: float | None = None,
+) -> float:
+    """The threshold below which a quantity counts as zero.
+
+    Parameters
+    ----------
+    shape : tuple of int
+        Shape of the matrix the quantity comes from.
+    scale : float
+        Size of what the quantity is compared with (see the module docstring).
+    dtype : dtype, optional
+        Working precision; float64 by default.
+    tol : float, optional
+        Caller's absolute threshold; when given it is returned as it is.
+
+    Returns
+    -------
+    float
+        ``tol`` if given, else ``max(shape) * eps * scale``.
+    """
+    if tol is not None:
+        if not np.isfinite(tol) or tol < 0:
+            from svdkit.errors import SvdkitError
+
+            raise SvdkitError(f"tol must be a finite number >= 0; got {tol!r}")
+        return float(tol)
+    size = max(shape) if len(shape) else 1
+    return float(max(size, 1) * eps_of(dtype) * abs(scale))
+
+
+def is_zero(x: float, threshold: float) -> bool:
+    """``|x| <= threshold``: the single comparison every decision uses."""
+    return bool(abs(x) <= threshold)
