@@ -87,4 +87,6 @@ def apply_sign_rule(U: np.ndarray, Vh: np.ndarray) -> tuple[np.ndarray, np.ndarr
     if Vh.shape[0] > paired:
         extra = unit_phases(Vh[paired:].conj().T)
         Vh[paired:] *= np.conj(extra)[:, None]
+    U += 0.0  # turn -0.0 into 0.0, so that printed factors carry no spurious signs
+    Vh += 0.0
     return U, Vh

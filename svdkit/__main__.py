@@ -1,0 +1,5 @@
+"""``python -m svdkit`` runs the command line."""
+
+from svdkit.cli.main import main
+
+main()

@@ -1,0 +1,39 @@
+"""``svdkit explain``: everything the notes say about one matrix, as a report.
+
+Build a :class:`~svdkit.explain.model.Report` with :func:`explain`, then render it
+as a terminal page, Markdown or JSON with :func:`render`.
+
+Examples
+--------
+>>> from svdkit.explain import explain, render
+>>> text = render(explain("[[3, 0], [0, -2]]"), "markdown")
+>>> "## Singular value decomposition" in text
+True
+"""
+
+from __future__ import annotations
+
+from svdkit.errors import SvdkitError
+from svdkit.explain.build import explain
+from svdkit.explain.model import Report
+
+__all__ = ["FORMATS", "explain", "render"]
+
+FORMATS = ("terminal", "markdown", "json")
+
+
+def render(report: Report, format: str = "terminal") -> str:
+    """The report as text in ``format`` (``"terminal"``, ``"markdown"`` or ``"json"``)."""
+    if format == "terminal":
+        from svdkit.explain.render_terminal import render_terminal
+
+        return render_terminal(report)
+    if format == "markdown":
+        from svdkit.explain.render_markdown import render_markdown
+
+        return render_markdown(report)
+    if format == "json":
+        from svdkit.explain.render_json import render_json
+
+        return render_json(report)
+    raise SvdkitError(f"unknown format {format!r}: use one of {', '.join(FORMATS)}")

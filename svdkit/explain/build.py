@@ -1,0 +1,197 @@
+"""Compute the report: every item of the notes that applies to one matrix."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from svdkit import linalg
+from svdkit.errors import SingularMatrixError
+from svdkit.explain.model import Note, Report, Section
+from svdkit.inputs import as_matrix
+from svdkit.linalg.subspaces import subspaces_from_svd
+from svdkit.linalg.tolerance import zero_threshold
+
+__all__ = ["explain"]
+
+
+def explain(A, *, tol: float | None = None, lang: str = "en") -> Report:
+    """Analyse a matrix: structure, measures, inverses, eigen, SVD, subspaces, definiteness.
+
+    Parameters
+    ----------
+    A : array_like, str or path
+        Anything :func:`svdkit.as_matrix` accepts.
+    tol : float, optional
+        Absolute zero threshold replacing the tolerance rule everywhere.
+    lang : str
+        Language of the rendered text (``"en"``).
+
+    Returns
+    -------
+    Report
+        Sections of facts; render it with :func:`svdkit.explain.render`.
+
+    Examples
+    --------
+    >>> from svdkit.explain import explain
+    >>> report = explain("[[1, 2, 3], [4, 5, 6]]")
+    >>> report.section("measures").fact("rank")
+    2
+    >>> report.section("definiteness").applies
+    False
+    """
+    a = as_matrix(A)
+    dec = linalg.svd(a, full=True)
+    threshold = zero_threshold(a.shape, dec.s[0], a.dtype, tol)
+    report = Report(matrix=a, tolerance=threshold, lang=lang)
+    builders = (_input, _structure, _measures, _inverse, _eigen, _svd, _subspaces, _definiteness)
+    for build in builders:
+        report.sections.append(build(a, dec, tol, report))
+    return report
+
+
+def _input(a, dec, tol, report) -> Section:
+    sec = Section("input")
+    sec.add("shape", list(a.shape))
+    sec.add("field", "complex" if np.iscomplexobj(a) else "real")
+    sec.add("matrix", a)
+    return sec
+
+
+def _structure(a, dec, tol, report) -> Section:
+    sec = Section("structure")
+    sec.add("square", a.shape[0] == a.shape[1])
+    sec.add("symmetric", linalg.is_symmetric(a, tol))
+    sec.add("hermitian", linalg.is_hermitian(a, tol))
+    sec.add("normal", linalg.is_normal(a, tol))
+    sec.add("orthonormal", linalg.is_orthonormal(a, tol))
+    sec.add("diagonal", linalg.is_diagonal(a, tol))
+    sec.add("diagonalizable", linalg.is_diagonalizable(a, tol))
+    return sec
+
+
+def _measures(a, dec, tol, report) -> Section:
+    m, n = a.shape
+    r = dec.rank(tol)
+    sec = Section("measures")
+    sec.add("rank", r)
+    sec.add("nullity", n - r)
+    sec.add("norm_fro", float(np.sqrt(np.sum(dec.s**2))))
+    sec.add("norm_2", float(dec.s[0]))
+    sec.add("norm_nuc", float(np.sum(dec.s)))
+    sec.add("norm_1", linalg.norm(a, 1))
+    sec.add("norm_inf", linalg.norm(a, np.inf))
+    sec.add("cond", float(dec.s[0] / dec.s[-1]) if dec.s[-1] > 0 else float("inf"))
+    if m == n:
+        sec.add("trace", linalg.trace(a))
+        sec.add("determinant", linalg.det(a))
+    return sec
+
+
+def _inverse(a, dec, tol, report) -> Section:
+    m, n = a.shape
+    sec = Section("inverse")
+    if m == n:
+        try:
+            inverse = linalg.inv(a)
+        except SingularMatrixError:
+            inverse = None
+        sec.add("invertible", inverse is not None)
+        if inverse is not None:
+            sec.add("inverse", inverse)
+            sec.add("inverse_residual", float(np.linalg.norm(a @ inverse - np.eye(n))))
+    plus = dec.pinv(tol)
+    sec.add("pseudo_inverse", plus)
+    sec.add("penrose_residual", _penrose_residual(a, plus))
+    r = dec.rank(tol)
+    if m != n and r == n:
+        sec.add("left_inverse", plus)
+    if m != n and r == m:
+        sec.add("right_inverse", plus)
+    return sec
+
+
+def _penrose_residual(a: np.ndarray, plus: np.ndarray) -> float:
+    """Largest relative violation of the four Moore–Penrose conditions."""
+    ap, pa = a @ plus, plus @ a
+    errors = (
+        np.linalg.norm(ap @ a - a) / max(np.linalg.norm(a), 1e-300),
+        np.linalg.norm(pa @ plus - plus) / max(np.linalg.norm(plus), 1e-300),
+        np.linalg.norm(ap - ap.conj().T),
+        np.linalg.norm(pa - pa.conj().T),
+    )
+    return float(max(errors))
+
+
+def _eigen(a, dec, tol, report) -> Section:
+    m, n = a.shape
+    sec = Section("eigen")
+    if m != n:
+        sec.applies, sec.reason = False, "not_square"
+        return sec
+    e = linalg.eig(a)
+    sec.add("eigenvalues", e.values)
+    sec.add("eigenvectors", e.vectors)
+    sec.add("eigen_residual", e.residual())
+    sec.add("diagonalizable", linalg.is_diagonalizable(a, tol))
+    if linalg.is_hermitian(a, tol):
+        h = linalg.eigh(a, check=False)
+        sec.add("spectral_values", h.values)
+        sec.add("spectral_Q", h.vectors)
+        sec.add("spectral_residual", h.residual())
+    nonzero = int(np.count_nonzero(np.abs(e.values) > report.tolerance))
+    rank = dec.rank(tol)
+    if nonzero != rank:
+        report.notes.append(Note("rank_eigenvalues", _fmt_note(report, "note.rank_eigenvalues",
+                                                               rank=rank, nonzero=nonzero)))
+    return sec
+
+
+def _svd(a, dec, tol, report) -> Section:
+    sec = Section("svd")
+    sec.add("singular_values", dec.s)
+    sec.add("U", dec.U)
+    sec.add("Sigma", dec.Sigma)
+    sec.add("Vh", dec.Vh)
+    energy = np.cumsum(dec.s**2)
+    sec.add("energy", energy / energy[-1] if energy[-1] > 0 else energy)
+    res = dec.residuals()
+    sec.add("reconstruction", res.reconstruction)
+    sec.add("orthogonality_u", res.orthogonality_u)
+    sec.add("orthogonality_v", res.orthogonality_v)
+    return sec
+
+
+def _subspaces(a, dec, tol, report) -> Section:
+    sub = subspaces_from_svd(dec, tol)
+    sec = Section("subspaces")
+    sec.add("rank", sub.rank)
+    sec.add("dimensions", sub.dimensions)
+    for key in ("column", "null", "row", "left_null"):
+        sec.add(key, getattr(sub, key))
+    cross = [np.abs(sub.column.conj().T @ sub.left_null), np.abs(sub.row.conj().T @ sub.null)]
+    sec.add("orthogonality_check", float(max((c.max() if c.size else 0.0) for c in cross)))
+    return sec
+
+
+def _definiteness(a, dec, tol, report) -> Section:
+    sec = Section("definiteness")
+    if a.shape[0] != a.shape[1]:
+        sec.applies, sec.reason = False, "not_square"
+        return sec
+    if not linalg.is_hermitian(a, tol):
+        sec.applies, sec.reason = False, "not_hermitian"
+        return sec
+    d = linalg.definiteness(a, tol=tol)
+    sec.add("kind", str(d.kind))
+    sec.add("criteria", d)
+    if getattr(d, "notes_claim_misleads", False):
+        report.notes.append(Note("sylvester_psd", _fmt_note(report, "note.sylvester_psd",
+                                                            kind=str(d.kind))))
+    return sec
+
+
+def _fmt_note(report: Report, key: str, **values: object) -> str:
+    from svdkit.explain.messages import t
+
+    return t(key, report.lang, **values)

@@ -1,0 +1,86 @@
+"""The report's data model: what ``svdkit explain`` found, before any rendering.
+
+A :class:`Report` is a list of :class:`Section` objects, each holding named facts
+(numbers, vectors, matrices, booleans, text), optional derivation steps and
+notes. Renderers (terminal, Markdown, JSON, and later LaTeX and HTML) only read
+this model; the exact engine and the derivations of a later release add
+``steps`` and ``notes`` to the same sections.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+__all__ = ["SCHEMA", "SCHEMA_VERSION", "Fact", "Note", "Report", "Section", "Step"]
+
+SCHEMA = "svdkit.explain"
+SCHEMA_VERSION = 1
+
+
+@dataclass(frozen=True)
+class Fact:
+    """One named result: ``key`` is stable (JSON), ``label`` is a catalogue key."""
+
+    key: str
+    value: Any
+    label: str | None = None
+
+
+@dataclass(frozen=True)
+class Step:
+    """One step of a derivation: a sentence, a formula, intermediate matrices."""
+
+    text: str
+    formula: str | None = None
+    matrices: dict[str, np.ndarray] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Note:
+    """Where the course notes state something this matrix shows to be false."""
+
+    id: str
+    text: str
+
+
+@dataclass
+class Section:
+    """A part of the report (``id`` is stable, ``title`` a catalogue key)."""
+
+    id: str
+    applies: bool = True
+    reason: str | None = None
+    facts: list[Fact] = field(default_factory=list)
+    steps: list[Step] = field(default_factory=list)
+
+    def add(self, key: str, value: Any) -> None:
+        """Append the fact ``key`` (its label is looked up in the message catalogue)."""
+        self.facts.append(Fact(key, value))
+
+    def fact(self, key: str) -> Any:
+        """The value of fact ``key``."""
+        for f in self.facts:
+            if f.key == key:
+                return f.value
+        raise KeyError(key)
+
+
+@dataclass
+class Report:
+    """Everything ``svdkit explain`` says about one matrix."""
+
+    matrix: np.ndarray
+    tolerance: float
+    sections: list[Section] = field(default_factory=list)
+    notes: list[Note] = field(default_factory=list)
+    lang: str = "en"
+
+    def section(self, id: str) -> Section:
+        """The section with this ``id``."""
+        for s in self.sections:
+            if s.id == id:
+                return s
+        raise KeyError(id)

@@ -1,0 +1,38 @@
+"""The numeric engine: LAPACK through NumPy/SciPy, for every item of the course notes.
+
+Decompositions (``svd``, ``eig``, ``eigh``, ``cholesky``), solves (``inv``,
+``pinv``, ``lstsq``, ``left_inverse``, ``right_inverse``), measures (``det``,
+``trace``, ``rank``, ``norm``, ``cond``, ``cosine``, ``distance``), structure
+(``subspaces``, ``definiteness`` and the ``is_*`` predicates).
+"""
+
+from svdkit.linalg.eigen import Eig, Eigh, eig, eigh
+from svdkit.linalg.inverses import Lstsq, inv, left_inverse, lstsq, pinv, right_inverse
+from svdkit.linalg.measures import cond, cosine, det, distance, norm, rank, trace
+from svdkit.linalg.subspaces import Subspaces, subspaces
+from svdkit.linalg.svd import SVD, SVDResiduals, svd
+
+__all__ = [
+    "SVD",
+    "Eig",
+    "Eigh",
+    "Lstsq",
+    "SVDResiduals",
+    "Subspaces",
+    "cond",
+    "cosine",
+    "det",
+    "distance",
+    "eig",
+    "eigh",
+    "inv",
+    "left_inverse",
+    "lstsq",
+    "norm",
+    "pinv",
+    "rank",
+    "right_inverse",
+    "subspaces",
+    "svd",
+    "trace",
+]

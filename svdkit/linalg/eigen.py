@@ -1,0 +1,186 @@
+"""Eigendecompositions: general (``eig``) and Hermitian / spectral theorem (``eigh``).
+
+Eigenvalues come in ascending order (by real part, then imaginary part), as
+NumPy's ``eigh`` and the course notes print them; eigenvectors have unit norm and
+follow the sign rule of :mod:`svdkit.linalg.signs`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import ClassVar
+
+import numpy as np
+import scipy.linalg
+
+from svdkit.errors import SingularMatrixError, StructureError
+from svdkit.inputs import as_matrix
+from svdkit.linalg._checks import require_square
+from svdkit.linalg._results import Unpackable
+from svdkit.linalg.residuals import orthogonality_loss, relative_residual
+from svdkit.linalg.signs import unit_phases
+from svdkit.linalg.tolerance import zero_threshold
+
+__all__ = ["Eig", "Eigh", "eig", "eigh", "require_hermitian"]
+
+
+@dataclass(frozen=True, eq=False)
+class Eig(Unpackable):
+    """``A V = V diag(values)``; unpacks as ``values, vectors``.
+
+    Attributes
+    ----------
+    values : ndarray, shape (n,)
+        Eigenvalues, ascending by (real part, imaginary part); complex dtype when
+        any is complex.
+    vectors : ndarray, shape (n, n)
+        Unit eigenvectors as columns (sign rule applied).
+    matrix : ndarray
+        The decomposed matrix.
+    """
+
+    values: np.ndarray
+    vectors: np.ndarray
+    matrix: np.ndarray | None = field(default=None, repr=False)
+
+    _unpack: ClassVar[tuple[str, ...]] = ("values", "vectors")
+
+    def residual(self) -> float:
+        """``max_i ‖A vᵢ − λᵢ vᵢ‖₂ / ‖A‖₂`` (absolute when A is zero)."""
+        a = self.matrix
+        res = np.linalg.norm(a @ self.vectors - self.vectors * self.values, axis=0)
+        scale = float(np.linalg.norm(a, 2))
+        worst = float(res.max()) if res.size else 0.0
+        return worst / scale if scale > 0 else worst
+
+    def reconstruct(self) -> np.ndarray:
+        """``V Λ V⁻¹``; raises :class:`SingularMatrixError` when A is not diagonalisable."""
+        V = self.vectors
+        s = np.linalg.svd(V, compute_uv=False)
+        if s[-1] <= zero_threshold(V.shape, s[0]):
+            raise SingularMatrixError(
+                "the eigenvectors are linearly dependent (A is not diagonalisable): V⁻¹ does not"
+                " exist"
+            )
+        return np.linalg.solve(V.T, (V * self.values).T).T
+
+
+@dataclass(frozen=True, eq=False)
+class Eigh(Unpackable):
+    """Spectral theorem ``A = Q Λ Qᴴ``; unpacks as ``values, vectors``.
+
+    Attributes
+    ----------
+    values : ndarray, shape (n,)
+        Real eigenvalues, ascending.
+    vectors : ndarray, shape (n, n)
+        Orthonormal eigenvectors ``Q`` as columns (sign rule applied).
+    matrix : ndarray
+        The decomposed matrix.
+    """
+
+    values: np.ndarray
+    vectors: np.ndarray
+    matrix: np.ndarray | None = field(default=None, repr=False)
+
+    _unpack: ClassVar[tuple[str, ...]] = ("values", "vectors")
+
+    def reconstruct(self) -> np.ndarray:
+        """``Q Λ Qᴴ``."""
+        Q = self.vectors
+        return (Q * self.values) @ Q.conj().T
+
+    def residual(self) -> float:
+        """``‖A − Q Λ Qᴴ‖_F / ‖A‖_F``."""
+        return relative_residual(self.matrix, self.reconstruct())
+
+    def orthogonality(self) -> float:
+        """``‖QᴴQ − I‖_F``."""
+        return orthogonality_loss(self.vectors)
+
+
+def require_hermitian(a: np.ndarray, what: str, name: str = "A", tol: float | None = None) -> None:
+    """Raise :class:`StructureError` naming the worst asymmetric pair unless ``a = aᴴ``.
+
+    The test is the identity rule: ``‖A − Aᴴ‖_F ≤ n · eps · 2‖A‖_F`` (or ``tol``).
+    """
+    n = require_square(a, what, name)
+    diff = a - a.conj().T
+    thr = zero_threshold(a.shape, 2 * np.linalg.norm(a), a.dtype, tol)
+    if np.linalg.norm(diff) <= thr:
+        return
+    i, j = np.unravel_index(int(np.argmax(np.abs(diff))), (n, n))
+    star = "conj(" + f"{name}[{j}, {i}])" if np.iscomplexobj(a) else f"{name}[{j}, {i}]"
+    raise StructureError(
+        f"{what} needs a symmetric (Hermitian) matrix; {name}[{i}, {j}] = {a[i, j]:g} but "
+        f"{star} = {np.conj(a[j, i]):g}"
+    )
+
+
+def eig(A) -> Eig:
+    """Eigenvalues and eigenvectors of a square matrix, ``A = V Λ V⁻¹`` when diagonalisable.
+
+    Parameters
+    ----------
+    A : array_like, str or path
+        A square matrix (anything :func:`svdkit.as_matrix` accepts).
+
+    Returns
+    -------
+    Eig
+        ``values`` ascending by (real, imaginary) part, unit ``vectors``.
+
+    Examples
+    --------
+    >>> import svdkit
+    >>> r = svdkit.eig([[2, 1], [0, 3]])
+    >>> r.values.tolist()
+    [2.0, 3.0]
+    >>> r.residual() < 1e-15
+    True
+    """
+    a = as_matrix(A)
+    require_square(a, "eig")
+    values, vectors = scipy.linalg.eig(a, check_finite=False)
+    if np.isrealobj(a) and np.all(values.imag == 0):
+        values, vectors = values.real, vectors.real
+    order = np.lexsort((values.imag, values.real))
+    values, vectors = values[order], vectors[:, order]
+    vectors = vectors / np.linalg.norm(vectors, axis=0)
+    vectors = vectors * unit_phases(vectors)
+    return Eig(values + 0.0, vectors + 0.0, a)
+
+
+def eigh(A, *, check: bool = True, tol: float | None = None) -> Eigh:
+    """Spectral decomposition of a symmetric (Hermitian) matrix, ``A = Q Λ Qᴴ``.
+
+    Parameters
+    ----------
+    A : array_like, str or path
+        A real symmetric or complex Hermitian matrix.
+    check : bool, default True
+        Refuse a matrix that is not Hermitian (per the tolerance rule) instead of
+        silently using its lower triangle, as LAPACK would.
+    tol : float, optional
+        Absolute threshold for that check.
+
+    Returns
+    -------
+    Eigh
+        Real ``values`` ascending, orthonormal ``vectors``.
+
+    Examples
+    --------
+    >>> import svdkit
+    >>> r = svdkit.eigh([[17, 22, 27], [22, 29, 36], [27, 36, 45]])
+    >>> [round(float(x), 6) for x in r.values[1:]]
+    [0.597327, 90.402673]
+    """
+    a = as_matrix(A)
+    if check:
+        require_hermitian(a, "eigh", tol=tol)
+    else:
+        require_square(a, "eigh")
+    values, vectors = scipy.linalg.eigh(a, check_finite=False)
+    vectors = vectors * unit_phases(vectors)
+    return Eigh(values, vectors + 0.0, a)

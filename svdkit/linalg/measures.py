@@ -1,0 +1,283 @@
+"""Scalars that measure a matrix or vectors: det, trace, rank, norms, cond, cosine, distances."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import scipy.linalg
+import scipy.sparse
+from scipy.sparse.linalg import norm as sparse_norm
+
+from svdkit.errors import ShapeError, SvdkitError
+from svdkit.inputs import as_matrix, as_vector
+from svdkit.linalg._checks import require_square
+from svdkit.linalg.tolerance import zero_threshold
+
+__all__ = ["cond", "cosine", "det", "distance", "norm", "rank", "trace"]
+
+_MATRIX_ORDS = {
+    None: "fro",
+    "fro": "fro",
+    "frobenius": "fro",
+    "f": "fro",
+    2: 2,
+    "2": 2,
+    "spectral": 2,
+    "nuc": "nuc",
+    "nuclear": "nuc",
+    1: 1,
+    "1": 1,
+    np.inf: np.inf,
+    "inf": np.inf,
+    "∞": np.inf,
+}
+
+
+def det(A) -> float | complex:
+    """Determinant by LU factorisation (``det(A) = ±∏ uᵢᵢ``).
+
+    Examples
+    --------
+    >>> import svdkit
+    >>> round(svdkit.det([[1, 2], [3, 4]]), 12)  # ad − bc = 4 − 6 (LU rounds the last digit)
+    -2.0
+    """
+    a = as_matrix(A)
+    require_square(a, "det")
+    value = scipy.linalg.det(a, check_finite=False)
+    return complex(value) if np.iscomplexobj(value) else float(value)
+
+
+def trace(A) -> float | complex:
+    """Sum of the diagonal entries, ``Tr A = Σ aᵢᵢ`` (sparse input stays sparse).
+
+    Examples
+    --------
+    >>> import svdkit
+    >>> svdkit.trace([[4, 2], [3, 4]])
+    8.0
+    """
+    a = as_matrix(A, sparse=True)
+    require_square(a, "trace")
+    value = a.diagonal().sum()
+    return complex(value) if np.iscomplexobj(value) else float(value)
+
+
+def rank(A, tol: float | None = None) -> int:
+    """Numerical rank: singular values above ``max(m, n) · eps · σ₁`` (or ``tol``).
+
+    Examples
+    --------
+    >>> import svdkit
+    >>> svdkit.rank([[1, 2, 3], [4, 5, 6], [7, 8, 9]])
+    2
+    """
+    a = as_matrix(A)
+    s = scipy.linalg.svdvals(a, check_finite=False)
+    thr = zero_threshold(a.shape, s[0], a.dtype, tol)
+    return int(np.count_nonzero(s > thr))
+
+
+def _power_of_two_near(largest: float) -> float:
+    """The power of two ``s`` with ``s/2 <= largest < s`` (scaling by it is exact)."""
+    return float(np.ldexp(1.0, int(np.frexp(largest)[1])))
+
+
+def _scaled_norm(x, ord=None) -> float:
+    """``s · ‖x / s‖``, ``s`` the power of two just above ``max |xᵢ|``.
+
+    ``numpy.linalg.norm`` sums squares, so ``‖[1e-200, 1e-200]‖₂`` would come out 0
+    and ``‖[1e200, 1e200]‖₂`` inf; scaling first keeps every finite input finite
+    and every non-zero input non-zero (as LAPACK's ``nrm2`` does). Scaling by a
+    power of two is exact, so where NumPy does not under/overflow the result is
+    bit for bit NumPy's.
+    """
+    if scipy.sparse.issparse(x):
+        largest = float(abs(x).max()) if x.nnz else 0.0
+        if largest == 0.0:
+            return 0.0
+        scale = _power_of_two_near(largest)
+        return float(scale * sparse_norm(x * (1.0 / scale), ord))
+    largest = float(np.abs(x).max()) if x.size else 0.0
+    if largest == 0.0:
+        return 0.0
+    scale = _power_of_two_near(largest)
+    return float(scale * np.linalg.norm(x / scale, ord))
+
+
+def _is_vector_input(x) -> bool:
+    if isinstance(x, str) or scipy.sparse.issparse(x):
+        return False
+    return np.ndim(x) == 1
+
+
+def norm(x, ord: int | float | str | None = None) -> float:
+    """Vector or matrix norm.
+
+    A 1-D input (list or array) is a vector; anything else is a matrix.
+
+    ============  =============================  ==========================
+    ``ord``       vector                          matrix
+    ============  =============================  ==========================
+    None          2 (Euclidean)                   Frobenius
+    1             Σ |xᵢ|                          max column sum
+    2             Euclidean                       spectral (σ₁)
+    inf / "inf"   max |xᵢ|                        max row sum
+    "fro"         —                               Frobenius
+    "nuc"         —                               nuclear (Σ σᵢ)
+    p ≥ 1         (Σ |xᵢ|ᵖ)^(1/p)                 —
+    ============  =============================  ==========================
+
+    Names ``"frobenius"``, ``"spectral"``, ``"nuclear"`` are accepted too.
+    SciPy sparse matrices are not densified for 1, inf and Frobenius.
+
+    Examples
+    --------
+    >>> import svdkit
+    >>> svdkit.norm([1, 2, 3]), svdkit.norm([1, 2, 3], 1)
+    (3.7416573867739413, 6.0)
+    >>> svdkit.norm([[1, 0], [1, 1], [3, 2]])
+    4.0
+    """
+    if _is_vector_input(x):
+        v = as_vector(x)
+        if ord is None or ord == 2 or ord == "2":
+            return _scaled_norm(v)
+        if ord in ("inf", "∞") or ord == np.inf:
+            return float(np.abs(v).max())
+        if isinstance(ord, int | float) and not isinstance(ord, bool) and ord >= 1:
+            return _scaled_norm(v, ord)
+        raise SvdkitError(f"unknown vector norm {ord!r}: use 1, 2, inf or a number p >= 1")
+    key = ord.lower() if isinstance(ord, str) else ord
+    if key not in _MATRIX_ORDS:
+        raise SvdkitError(f"unknown matrix norm {ord!r}: use 'fro', 2, 'nuc', 1 or inf")
+    which = _MATRIX_ORDS[key]
+    a = as_matrix(x, sparse=which in ("fro", 1, np.inf))
+    if which == "fro":
+        return _scaled_norm(a, "fro")
+    if scipy.sparse.issparse(a):
+        return float(sparse_norm(a, which))
+    return float(np.linalg.norm(a, which))
+
+
+def cond(A, ord: int | float | str | None = None) -> float:
+    """Condition number ``‖A‖ ‖A⁺‖``; 2-norm by default (``σ₁ / σ_min``).
+
+    For the 2-norm any shape is allowed (``σ₁/σₚ``, p = min(m, n)); other norms
+    need a square matrix. A singular matrix has condition number ``inf``; so has
+    a numerically singular one, whose ``σₚ`` is below the tolerance rule's
+    threshold ``max(m, n) · eps · σ₁`` (the matrices whose :func:`rank` is below
+    ``p``, and that :func:`svdkit.inv` refuses).
+
+    Examples
+    --------
+    >>> import svdkit
+    >>> svdkit.cond([[1, 0], [0, 1e-3]])
+    1000.0
+    >>> svdkit.cond([[1, 0], [0, 0]])
+    inf
+    >>> svdkit.cond([[1, 2, 3], [4, 5, 6], [7, 8, 9]])  # σ₃ ≈ 1e-16: rank 2
+    inf
+    """
+    a = as_matrix(A)
+    if ord is None or ord == 2 or ord == "2" or ord == "spectral":
+        s = scipy.linalg.svdvals(a, check_finite=False)
+        if s[-1] <= zero_threshold(a.shape, s[0], a.dtype):
+            return float("inf")
+        return float(s[0] / s[-1])
+    require_square(a, "cond with a norm other than 2")
+    from svdkit.linalg.inverses import inv
+
+    try:
+        return norm(a, ord) * norm(inv(a), ord)
+    except SvdkitError as err:
+        if "singular" in str(err):
+            return float("inf")
+        raise
+
+
+def cosine(u, v) -> float:
+    """Cosine of the angle between two vectors, ``u·v / (‖u‖ ‖v‖)``.
+
+    For complex vectors the result is ``Re(uᴴv) / (‖u‖ ‖v‖)``, the cosine of the
+    angle between them seen as real vectors of twice the length. The value is
+    clipped to [-1, 1] (Cauchy–Schwarz).
+
+    Raises
+    ------
+    ShapeError
+        Vectors of different lengths.
+    SvdkitError
+        A zero vector (the angle is undefined).
+
+    Examples
+    --------
+    >>> import svdkit
+    >>> round(svdkit.cosine([1, 1, 3], [1, 1, 1]), 12)
+    0.870388279778
+    """
+    a, b = as_vector(u, name="u"), as_vector(v, name="v")
+    if a.shape != b.shape:
+        raise ShapeError(f"cosine needs vectors of equal length; u has {a.size}, v has {b.size}")
+    for name, w in (("u", a), ("v", b)):
+        if not np.any(w):
+            raise SvdkitError(f"cosine is undefined: {name} is the zero vector")
+    # The cosine does not change when u and v are scaled: scale them (exactly, by
+    # powers of two) to max |·| < 1 first, so that tiny or huge entries neither
+    # underflow nor overflow.
+    a, b = a / _power_of_two_near(np.abs(a).max()), b / _power_of_two_near(np.abs(b).max())
+    na, nb = np.linalg.norm(a), np.linalg.norm(b)
+    return float(np.clip(np.real(np.vdot(a, b)) / (na * nb), -1.0, 1.0))
+
+
+_METRICS = ("euclidean", "manhattan", "chebyshev", "hamming")
+
+
+def distance(x, y, metric: str = "euclidean") -> float | int:
+    """Distance between two vectors (or, for Hamming, two equal-length sequences).
+
+    Parameters
+    ----------
+    x, y : array_like or str or sequence
+        Numeric vectors for ``"euclidean"`` (‖x − y‖₂), ``"manhattan"`` (‖x − y‖₁)
+        and ``"chebyshev"`` (‖x − y‖∞). For ``"hamming"``, two strings or
+        sequences of the same length; the result is the *count* of positions
+        that differ (SciPy's ``hamming`` returns the fraction instead).
+    metric : str
+        One of ``"euclidean"``, ``"manhattan"``, ``"chebyshev"``, ``"hamming"``.
+
+    Examples
+    --------
+    >>> import svdkit
+    >>> svdkit.distance("123cb", "133cc", "hamming")
+    2
+    >>> svdkit.distance([0, 0], [3, 4])
+    5.0
+    """
+    metric = metric.lower()
+    if metric == "hamming":
+        return _hamming(x, y)
+    if metric not in _METRICS:
+        raise SvdkitError(f"unknown metric {metric!r}: use one of {', '.join(_METRICS)}")
+    a, b = as_vector(x, name="x"), as_vector(y, name="y")
+    if a.shape != b.shape:
+        raise ShapeError(
+            f"{metric} distance needs vectors of equal length; x has {a.size}, y has {b.size}"
+        )
+    p = {"euclidean": 2, "manhattan": 1, "chebyshev": np.inf}[metric]
+    return _scaled_norm(a - b, p)
+
+
+def _hamming(x, y) -> int:
+    if isinstance(x, np.ndarray) or isinstance(y, np.ndarray):
+        xs, ys = np.asarray(x).ravel().tolist(), np.asarray(y).ravel().tolist()
+    elif isinstance(x, str | Sequence) and isinstance(y, str | Sequence):
+        xs, ys = x, y
+    else:
+        raise SvdkitError("Hamming distance needs two strings or sequences")
+    if len(xs) != len(ys):
+        raise ShapeError(
+            f"Hamming distance needs sequences of equal length; got {len(xs)} and {len(ys)}"
+        )
+    return sum(a != b for a, b in zip(xs, ys, strict=True))

@@ -1,0 +1,68 @@
+"""Residual checks: how far a computed factorisation is from exact.
+
+Every decomposition in svdkit can report its own accuracy with these helpers,
+so that the SVD, the eigendecompositions and (later) the large-scale engine all
+measure it the same way: relative Frobenius norms, ``‖A − UΣVᴴ‖_F / ‖A‖_F``
+and ``‖QᴴQ − I‖_F``.
+
+Examples
+--------
+>>> import numpy as np
+>>> from svdkit.linalg.residuals import orthogonality_loss
+>>> float(orthogonality_loss(np.eye(3)))
+0.0
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = ["orthogonality_loss", "relative_residual", "triplet_residuals"]
+
+
+def relative_residual(target: np.ndarray, approx: np.ndarray) -> float:
+    """``‖target − approx‖_F / ‖target‖_F`` (absolute when ``target`` is zero)."""
+    err = float(np.linalg.norm(target - approx))
+    scale = float(np.linalg.norm(target))
+    return err / scale if scale > 0 else err
+
+
+def orthogonality_loss(Q: np.ndarray) -> float:
+    """``‖QᴴQ − I‖_F`` for a matrix whose columns should be orthonormal."""
+    k = Q.shape[1]
+    if k == 0:
+        return 0.0
+    gram = Q.conj().T @ Q
+    gram[np.diag_indices(k)] -= 1.0
+    return float(np.linalg.norm(gram))
+
+
+def triplet_residuals(
+    A, U: np.ndarray, s: np.ndarray, Vh: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Both one-sided residuals of each singular triplet.
+
+    Parameters
+    ----------
+    A : ndarray or sparse matrix or LinearOperator, shape (m, n)
+        The matrix (anything supporting ``@`` with dense blocks, and ``.conj().T``
+        or ``.H``/``rmatmat``).
+    U, s, Vh : ndarray
+        ``k`` triplets: ``U`` (m, k), ``s`` (k,), ``Vh`` (k, n).
+
+    Returns
+    -------
+    right, left : ndarray, shape (k,)
+        ``‖A vᵢ − σᵢ uᵢ‖₂`` and ``‖Aᴴ uᵢ − σᵢ vᵢ‖₂``.
+    """
+    k = s.shape[0]
+    V = Vh[:k].conj().T
+    Uk = U[:, :k]
+    AV = A @ V
+    if hasattr(A, "rmatmat"):
+        AhU = A.rmatmat(Uk)
+    else:
+        AhU = A.conj().T @ Uk
+    right = np.linalg.norm(np.asarray(AV) - Uk * s, axis=0)
+    left = np.linalg.norm(np.asarray(AhU) - V * s, axis=0)
+    return right, left

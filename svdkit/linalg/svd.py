@@ -1,0 +1,255 @@
+"""The singular value decomposition on LAPACK: thin, full and truncated.
+
+``svd(A)`` returns ``SVD(U, s, Vh)`` with ``A = U @ diag(s) @ Vh``:
+
+* thin (default): ``U`` is m×p, ``s`` has p = min(m, n) entries, ``Vh`` is p×n;
+* ``full=True``: ``U`` is m×m and ``Vh`` n×n (the notes' ``A = U Σ V*``);
+* ``k``: the ``k`` leading triplets (the best rank-``k`` approximation).
+
+Singular values are in descending order and the vectors follow the sign rule of
+:mod:`svdkit.linalg.signs`. The divide-and-conquer driver (``gesdd``, the one
+``numpy.linalg.svd`` uses) runs first; if it fails to converge, the QR-iteration
+driver (``gesvd``) takes over instead of raising.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import ClassVar
+
+import numpy as np
+import scipy.linalg
+
+from svdkit.errors import ShapeError
+from svdkit.inputs import as_matrix
+from svdkit.linalg._results import Unpackable
+from svdkit.linalg.residuals import orthogonality_loss, relative_residual, triplet_residuals
+from svdkit.linalg.signs import apply_sign_rule
+from svdkit.linalg.tolerance import zero_threshold
+
+__all__ = ["SVD", "SVDResiduals", "svd"]
+
+
+@dataclass(frozen=True)
+class SVDResiduals:
+    """How exact a computed SVD is.
+
+    Attributes
+    ----------
+    reconstruction : float
+        ``‖A − U Σ Vᴴ‖_F / ‖A‖_F``. For a truncated SVD this is the relative
+        approximation error ``sqrt(Σ_{i>k} σᵢ²) / ‖A‖_F``, not a rounding error.
+    orthogonality_u, orthogonality_v : float
+        ``‖UᴴU − I‖_F`` and ``‖VᴴV − I‖_F``.
+    right, left : ndarray
+        Per triplet, ``‖A vᵢ − σᵢ uᵢ‖₂`` and ``‖Aᴴ uᵢ − σᵢ vᵢ‖₂``.
+    """
+
+    reconstruction: float
+    orthogonality_u: float
+    orthogonality_v: float
+    right: np.ndarray
+    left: np.ndarray
+
+    @property
+    def max_triplet(self) -> float:
+        """The largest one-sided triplet residual (absolute)."""
+        both = np.concatenate([self.right, self.left])
+        return float(both.max()) if both.size else 0.0
+
+
+@dataclass(frozen=True, eq=False)
+class SVD(Unpackable):
+    """``A = U @ diag(s) @ Vh``; unpacks as ``U, s, Vh``.
+
+    Attributes
+    ----------
+    U : ndarray, shape (m, p) or (m, m)
+        Left singular vectors (columns).
+    s : ndarray, shape (p,)
+        Singular values, descending, non-negative.
+    Vh : ndarray, shape (p, n) or (n, n)
+        Right singular vectors, conjugate-transposed (rows).
+    matrix : ndarray
+        The decomposed matrix (a reference, not a copy), used by ``residuals``.
+    driver : str
+        The LAPACK driver that produced it (``"gesdd"`` or ``"gesvd"``), or the
+        method of another engine.
+
+    Examples
+    --------
+    >>> import svdkit
+    >>> U, s, Vh = svdkit.svd([[3, 0], [0, -2]])
+    >>> s.tolist(), Vh.tolist()
+    ([3.0, 2.0], [[1.0, 0.0], [0.0, -1.0]])
+    """
+
+    U: np.ndarray
+    s: np.ndarray
+    Vh: np.ndarray
+    matrix: np.ndarray | None = field(default=None, repr=False)
+    driver: str = "gesdd"
+
+    _unpack: ClassVar[tuple[str, ...]] = ("U", "s", "Vh")
+
+    @property
+    def V(self) -> np.ndarray:
+        """Right singular vectors as columns, ``Vh.conj().T``."""
+        return self.Vh.conj().T
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        """Shape ``(m, n)`` of the decomposed matrix."""
+        return (self.U.shape[0], self.Vh.shape[1])
+
+    @property
+    def Sigma(self) -> np.ndarray:
+        """Σ as a matrix of shape ``(U.shape[1], Vh.shape[0])`` (m×n for a full SVD)."""
+        sigma = np.zeros((self.U.shape[1], self.Vh.shape[0]), dtype=self.s.dtype)
+        k = self.s.shape[0]
+        sigma[np.arange(k), np.arange(k)] = self.s
+        return sigma
+
+    def rank(self, tol: float | None = None) -> int:
+        """Numerical rank: the number of ``σᵢ`` above the tolerance rule's threshold.
+
+        Parameters
+        ----------
+        tol : float, optional
+            Absolute threshold; default ``max(m, n) · eps · σ₁``.
+        """
+        if self.s.size == 0:
+            return 0
+        thr = zero_threshold(self.shape, self.s[0], self.s.dtype, tol)
+        return int(np.count_nonzero(self.s > thr))
+
+    def approx(self, k: int) -> np.ndarray:
+        """The best rank-``k`` approximation ``Σ_{i≤k} σᵢ uᵢ vᵢᴴ`` (Eckart–Young).
+
+        Examples
+        --------
+        >>> import numpy as np, svdkit
+        >>> A = np.array([[1.0, 2, 3], [4, 5, 6]])
+        >>> E = A - svdkit.svd(A).approx(1)
+        >>> bool(np.isclose(np.linalg.norm(E, 2), svdkit.svd(A).s[1]))
+        True
+        """
+        k = _check_k(k, self.s.shape[0], "approx")
+        return (self.U[:, :k] * self.s[:k]) @ self.Vh[:k]
+
+    def truncate(self, k: int) -> SVD:
+        """The ``k`` leading triplets as an ``SVD``."""
+        k = _check_k(k, self.s.shape[0], "truncate")
+        return SVD(self.U[:, :k], self.s[:k], self.Vh[:k], self.matrix, self.driver)
+
+    def reconstruct(self) -> np.ndarray:
+        """``U Σ Vᴴ``."""
+        return self.approx(self.s.shape[0])
+
+    def pinv(self, tol: float | None = None) -> np.ndarray:
+        """Moore–Penrose pseudo-inverse ``V Σ⁺ Uᴴ`` (``1/σ`` for σ above the threshold, else 0).
+
+        Examples
+        --------
+        >>> import svdkit
+        >>> svdkit.svd([[2, 0], [0, 0]]).pinv().tolist()
+        [[0.5, 0.0], [0.0, 0.0]]
+        """
+        r = self.rank(tol)
+        V = self.Vh[:r].conj().T
+        return (V / self.s[:r]) @ self.U[:, :r].conj().T
+
+    def residuals(self) -> SVDResiduals:
+        """Reconstruction, orthogonality and per-triplet residuals (needs ``matrix``)."""
+        if self.matrix is None:
+            raise ShapeError("this SVD does not hold its matrix; residuals need it")
+        p = self.s.shape[0]
+        right, left = triplet_residuals(self.matrix, self.U[:, :p], self.s, self.Vh[:p])
+        return SVDResiduals(
+            reconstruction=relative_residual(self.matrix, self.reconstruct()),
+            orthogonality_u=orthogonality_loss(self.U),
+            orthogonality_v=orthogonality_loss(self.Vh.conj().T),
+            right=right,
+            left=left,
+        )
+
+
+def _check_k(k: int, available: int, what: str) -> int:
+    if isinstance(k, bool) or not isinstance(k, int | np.integer):
+        raise ShapeError(f"{what}: k must be an integer; got {k!r}")
+    if not 0 <= k <= available:
+        raise ShapeError(f"{what}: k must be between 0 and {available}; got {k}")
+    return int(k)
+
+
+def _lapack_svd(a: np.ndarray, full: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray, str]:
+    """gesdd through NumPy; gesvd through SciPy when gesdd does not converge."""
+    try:
+        U, s, Vh = np.linalg.svd(a, full_matrices=full)
+        return U, s, Vh, "gesdd"
+    except np.linalg.LinAlgError:
+        U, s, Vh = scipy.linalg.svd(
+            a, full_matrices=full, lapack_driver="gesvd", check_finite=False
+        )
+        return U, s, Vh, "gesvd"
+
+
+def _sparse_svd(a, k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, str]:
+    """Leading ``k`` triplets of a sparse matrix with ARPACK (no densifying)."""
+    from scipy.sparse.linalg import svds
+
+    if k >= min(a.shape):
+        raise ShapeError(
+            f"a sparse matrix's truncated SVD needs k < min(m, n) = {min(a.shape)}; got k={k}"
+        )
+    U, s, Vh = svds(a, k=k, solver="arpack", random_state=0)
+    order = np.argsort(s)[::-1]
+    return np.ascontiguousarray(U[:, order]), s[order], np.ascontiguousarray(Vh[order]), "arpack"
+
+
+def svd(A, k: int | None = None, *, full: bool = False) -> SVD:
+    """Singular value decomposition ``A = U Σ Vᴴ``.
+
+    Parameters
+    ----------
+    A : array_like, str, path or sparse matrix
+        Anything :func:`svdkit.as_matrix` accepts; real or complex, m×n.
+    k : int, optional
+        Keep the ``k`` leading triplets (``0 ≤ k ≤ min(m, n)``). For a SciPy sparse
+        matrix, ``k`` triplets are computed directly without densifying.
+    full : bool, default False
+        Return square ``U`` (m×m) and ``Vh`` (n×n), as in the notes' ``A = U Σ V*``.
+
+    Returns
+    -------
+    SVD
+        ``U``, ``s`` (descending), ``Vh``, with the sign rule applied.
+
+    Raises
+    ------
+    SvdkitError
+        For invalid input (see :func:`svdkit.as_matrix`) or an invalid ``k``.
+
+    Examples
+    --------
+    >>> import numpy as np, svdkit
+    >>> A = [[0, 3], [-2, 0], [0, 0]]
+    >>> r = svdkit.svd(A, full=True)
+    >>> r.U.tolist(), r.s.tolist(), r.Vh.tolist()
+    ([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]], [3.0, 2.0], [[0.0, 1.0], [-1.0, 0.0]])
+    >>> bool(np.allclose(r.U @ r.Sigma @ r.Vh, A))
+    True
+    """
+    a = as_matrix(A, sparse=k is not None)
+    if k is not None and full:
+        raise ShapeError("choose either a truncated SVD (k) or a full one (full=True)")
+    if k is not None:
+        _check_k(k, min(a.shape), "svd")
+    if not isinstance(a, np.ndarray):
+        U, s, Vh, driver = _sparse_svd(a, k)
+    else:
+        U, s, Vh, driver = _lapack_svd(a, full)
+        if k is not None:
+            U, s, Vh = U[:, :k].copy(), s[:k].copy(), Vh[:k].copy()
+    U, Vh = apply_sign_rule(U, Vh)
+    return SVD(U, s, Vh, a, driver)
