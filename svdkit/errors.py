@@ -22,6 +22,7 @@ __all__ = [
     "ConvergenceError",
     "EmptyInputError",
     "FileFormatError",
+    "MissingFileError",
     "NonFiniteError",
     "NotPositiveDefiniteError",
     "ParseError",
@@ -60,6 +61,10 @@ class ShapeError(SvdkitError):
 
 class FileFormatError(SvdkitError):
     """A file whose content is not what its name says, or an unknown extension."""
+
+
+class MissingFileError(SvdkitError, FileNotFoundError):
+    """A file that does not exist (also a ``FileNotFoundError``)."""
 
 
 class StructureError(SvdkitError):

@@ -1,32 +1,494 @@
-"""The front door (temporary minimal version, being replaced by the full parser)."""
+"""The front door: whatever a person calls a matrix becomes a validated array here.
+
+:func:`as_matrix` accepts NumPy arrays, nested lists, text in the usual notations
+(Python, NumPy, MATLAB, LaTeX, CSV), files and SciPy sparse matrices, and returns a
+2-D float64 (or complex128) array, or keeps a sparse matrix sparse. Every fault —
+ragged rows, NaN, an unknown token, an empty input — is an
+:class:`~svdkit.SvdkitError` that names the row, column, token, shape or file.
+
+Examples
+--------
+>>> import numpy as np
+>>> from svdkit.inputs import as_matrix, as_vector
+>>> as_matrix(r"\\left[ \\begin{array}{cc}1 & 3 \\\\ 1 & −2\\end{array}\\right]")
+array([[ 1.,  3.],
+       [ 1., -2.]])
+>>> as_matrix("[1 2; 3 4]")
+array([[1., 2.],
+       [3., 4.]])
+>>> as_vector("1; 2; 3")
+array([1., 2., 3.])
+>>> a = np.ones((3, 2))
+>>> as_matrix(a) is a  # already float64 and 2-D: no copy
+True
+"""
 
 from __future__ import annotations
 
+import numbers
+import os
+import re
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
 import numpy as np
 
-from svdkit.errors import EmptyInputError, NonFiniteError, ShapeError
+from svdkit.errors import (
+    EmptyInputError,
+    NonFiniteError,
+    ParseError,
+    RaggedError,
+    ShapeError,
+    SvdkitError,
+)
+from svdkit.inputs.files import SUPPORTED_EXTENSIONS, read_matrix_file
+from svdkit.inputs.text import parse_matrix_text, text_to_array
 
-__all__ = ["as_matrix", "as_vector", "load"]
+if TYPE_CHECKING:
+    from scipy.sparse import sparray, spmatrix
+
+__all__ = [
+    "DENSIFY_LIMIT",
+    "SUPPORTED_EXTENSIONS",
+    "as_matrix",
+    "as_vector",
+    "load",
+    "parse_matrix_text",
+]
+
+DENSIFY_LIMIT = 2**27
+"""The most entries (m·n) a sparse matrix may have to be made dense (1 GiB of float64)."""
+
+_DTYPES = tuple(np.dtype(t) for t in (np.float32, np.float64, np.complex64, np.complex128))
+
+Where = Callable[[tuple[int, ...]], str]
 
 
-def as_matrix(obj, *, dtype=None, sparse: bool = False, name: str = "A") -> np.ndarray:
-    a = np.asarray(obj)
-    if a.ndim == 1:
-        a = a[:, None]
-    if a.ndim != 2:
-        raise ShapeError(f"{name} must be 2-D; got shape {a.shape}")
+# --------------------------------------------------------------------------- positions
+
+
+def _matrix_pos(idx: tuple[int, ...]) -> str:
+    if len(idx) == 2:
+        return f"row {idx[0] + 1}, column {idx[1] + 1}"
+    if len(idx) == 1:  # a vector is a column
+        return f"row {idx[0] + 1}, column 1"
+    return "row 1, column 1" if not idx else f"index {idx}"  # a scalar is 1×1
+
+
+def _vector_pos(idx: tuple[int, ...]) -> str:
+    if len(idx) == 1:
+        return f"position {idx[0] + 1} (index {idx[0]})"
+    return _matrix_pos(idx)
+
+
+# --------------------------------------------------------------------------- dense input
+
+
+def _is_seq(x: object) -> bool:
+    return isinstance(x, list | tuple) or (isinstance(x, np.ndarray) and x.ndim > 0)
+
+
+def _diagnose_nesting(obj: list | tuple, name: str) -> None:
+    """Explain why nested lists do not form a matrix: ragged rows or a third level."""
+    rows = list(obj)
+    if not rows:
+        raise EmptyInputError(f"{name} is empty: a matrix needs at least one entry")
+    kinds = [_is_seq(r) for r in rows]
+    what = {True: "a list", False: "a single number"}
+    for i, k in enumerate(kinds):
+        if k != kinds[0]:
+            raise RaggedError(f"{name}: row {i + 1} is {what[k]} but row 1 is {what[kinds[0]]}")
+    if not kinds[0]:
+        return
+    width = len(rows[0])
+    for i, row in enumerate(rows):
+        if len(row) != width:
+            raise RaggedError(
+                f"{name}: row {i + 1} has {_entries(len(row))} but row 1 has {_entries(width)}"
+            )
+    for i, row in enumerate(rows):
+        for j, x in enumerate(row):
+            if _is_seq(x):
+                raise ShapeError(
+                    f"{name}: the entry at row {i + 1}, column {j + 1} is itself a list; "
+                    "nested three levels deep is a 3-D array, but a matrix is 2-D"
+                )
+
+
+def _entries(n: int) -> str:
+    return "1 entry" if n == 1 else f"{n} entries"
+
+
+def _describe(x: object) -> str:
+    if isinstance(x, str | bytes):
+        return f"the text {x!r}"
+    r = repr(x)
+    return f"{r[:60]}…" if len(r) > 60 else r
+
+
+def _scalar(x: object, name: str, idx: tuple[int, ...], where: Where) -> float | complex:
+    """One Python object → float or complex, or an error naming its position."""
+    if isinstance(x, str | bytes):
+        raise ParseError(
+            f"{name}: the entry at {where(idx)} is {_describe(x)}, not a number "
+            "(to parse text, pass the whole matrix as one string)"
+        )
+    try:
+        if isinstance(x, bool | np.bool_ | numbers.Real):
+            return float(x)
+        if isinstance(x, numbers.Complex):
+            return complex(x)
+        for convert in (float, complex):
+            try:
+                return convert(x)
+            except (TypeError, ValueError):
+                pass
+    except OverflowError:
+        raise NonFiniteError(
+            f"{name}: the entry at {where(idx)} ({_describe(x)}) is too large for a float"
+        ) from None
+    raise ParseError(f"{name}: the entry at {where(idx)} is {_describe(x)}, not a number")
+
+
+def _convert_objects(a: np.ndarray, name: str, where: Where) -> np.ndarray:
+    values = [_scalar(x, name, idx, where) for idx, x in np.ndenumerate(a)]
+    dtype = np.complex128 if any(isinstance(v, complex) for v in values) else np.float64
+    return np.array(values, dtype=dtype).reshape(a.shape)
+
+
+def _to_array(obj: Any, name: str, where: Where) -> np.ndarray:
+    """Any dense input → a numeric ndarray of any dimension (not yet validated)."""
+    if type(obj) is np.ndarray:
+        a = obj
+    elif isinstance(obj, np.ndarray):
+        a = np.asarray(obj)  # np.matrix, memmap: a plain view, no copy
+    elif isinstance(obj, list | tuple):
+        try:
+            a = np.array(obj)
+        except (ValueError, TypeError):
+            _diagnose_nesting(obj, name)
+            a = np.array(obj, dtype=object)
+        if a.dtype.kind in "OUS" or a.ndim > 2:
+            if a.ndim > 2 or any(_is_seq(x) for x in obj):
+                _diagnose_nesting(obj, name)
+            a = np.array(obj, dtype=object)
+            if a.ndim > 2:
+                raise ShapeError(f"{name} must be a matrix (2-D); got shape {a.shape}")
+    else:
+        try:
+            a = np.asarray(obj)
+        except (ValueError, TypeError) as err:
+            raise ParseError(f"{name} cannot be read as an array: {err}") from None
+    kind = a.dtype.kind
+    if kind in "biufc":
+        return a
+    if a.ndim > 2:
+        raise ShapeError(f"{name} must be a matrix (2-D); got shape {a.shape}")
+    if kind == "O":
+        return _convert_objects(a, name, where)
+    if kind in "US" and a.size:
+        idx = np.unravel_index(0, a.shape)
+        raise ParseError(
+            f"{name}: the entry at {where(idx)} is {_describe(a[idx].item())}, not a number "
+            "(to parse text, pass the whole matrix as one string)"
+        )
+    raise ParseError(f"{name} has dtype {a.dtype}, which is not numeric")
+
+
+def _as_2d(a: np.ndarray, name: str) -> np.ndarray:
+    if a.ndim > 2:
+        raise ShapeError(
+            f"{name} must be a matrix (2-D); got a {a.ndim}-D array of shape {a.shape}"
+        )
     if a.size == 0:
-        raise EmptyInputError(f"{name} is empty (shape {a.shape})")
-    a = a.astype(np.complex128 if np.iscomplexobj(a) else np.float64, copy=False)
-    if not np.isfinite(a).all():
-        i, j = np.argwhere(~np.isfinite(a))[0]
-        raise NonFiniteError(f"{name} has a non-finite entry at row {i + 1}, column {j + 1}")
-    return a
+        raise EmptyInputError(
+            f"{name} is empty (shape {a.shape}): a matrix needs at least one entry"
+        )
+    if a.ndim == 2:
+        return a
+    return a.reshape(1, 1) if a.ndim == 0 else a.reshape(-1, 1)  # a vector is a column
 
 
-def as_vector(obj, *, name: str = "x") -> np.ndarray:
-    return as_matrix(obj, name=name).ravel()
+def _target_dtype(dtype: Any) -> np.dtype | None:
+    if dtype is None:
+        return None
+    try:
+        d = np.dtype(dtype)
+    except TypeError:
+        d = None
+    if d is None or d not in _DTYPES:  # (np.dtype == None compares as float64)
+        raise SvdkitError(f"dtype must be float32, float64, complex64 or complex128; got {dtype!r}")
+    return d
 
 
-def load(path, *, dtype=None, sparse: bool = False):
-    raise NotImplementedError
+def _refuse_complex(a: Any, target: np.dtype, name: str, where: Where) -> SvdkitError:
+    values = a.data if hasattr(a, "format") else a
+    nz = np.flatnonzero(values.imag)
+    which = ""
+    if nz.size and not hasattr(a, "format"):
+        idx = np.unravel_index(nz[0], a.shape)
+        which = f" (its entry at {where(idx)} is {a[idx].item()!r})"
+    return SvdkitError(
+        f"{name} has complex entries{which} and cannot be cast to the real dtype {target}; "
+        f"pass a complex dtype, or take {name}.real explicitly"
+    )
+
+
+def _finish(a: np.ndarray, target: np.dtype | None, name: str, where: Where) -> np.ndarray:
+    """Cast to the working dtype (no copy when it already is) and check finiteness."""
+    complex_in = a.dtype.kind == "c"
+    if target is None:
+        target = np.dtype(np.complex128 if complex_in else np.float64)
+    elif complex_in and target.kind == "f":
+        raise _refuse_complex(a, target, name, where)
+    if a.dtype != target:
+        with np.errstate(over="ignore", invalid="ignore"):
+            b = a.astype(target)
+    else:
+        b = a
+    if a.dtype.kind not in "biu" or b is not a:
+        finite = np.isfinite(b)
+        if not finite.all():
+            idx = tuple(int(i) for i in np.argwhere(~finite)[0])
+            value = a[idx].item()
+            if b is not a and np.isfinite(a[idx]):
+                raise NonFiniteError(
+                    f"{name}: the entry at {where(idx)} ({value!r}) overflows {target}"
+                )
+            raise NonFiniteError(
+                f"{name} has a non-finite entry at {where(idx)}: {value!r}; "
+                "svdkit needs finite numbers (remove or impute missing values first)"
+            )
+    return b
+
+
+# --------------------------------------------------------------------------- sparse input
+
+
+def _is_sparse(obj: object) -> bool:
+    if not type(obj).__module__.startswith("scipy.sparse"):
+        return False  # keeps `import scipy.sparse` off the path of dense input
+    import scipy.sparse
+
+    return scipy.sparse.issparse(obj)
+
+
+def _from_sparse(obj: Any, target: np.dtype | None, keep: bool, name: str) -> Any:
+    if len(obj.shape) == 1:
+        obj = obj.reshape((obj.shape[0], 1))
+    m, n = obj.shape
+    if m == 0 or n == 0:
+        raise EmptyInputError(
+            f"{name} is empty (shape {obj.shape}): a matrix needs at least one entry"
+        )
+    if obj.dtype.kind not in "biufc":
+        raise ParseError(f"{name} is a sparse matrix of dtype {obj.dtype}, which is not numeric")
+    if not keep:
+        if m * n > DENSIFY_LIMIT:
+            raise ShapeError(
+                f"{name} is a {m}×{n} sparse matrix with {obj.nnz} stored entries: too large to "
+                f"densify ({m * n:,} entries > {DENSIFY_LIMIT:,}); keep it sparse (sparse=True) "
+                "and use the large-scale engine svdkit.lowrank"
+            )
+        return _finish(obj.toarray(), target, name, _matrix_pos)
+    if obj.format not in ("csr", "csc"):
+        obj = obj.tocsr()
+    complex_in = obj.dtype.kind == "c"
+    if target is None:
+        target = np.dtype(np.complex128 if complex_in else np.float64)
+    elif complex_in and target.kind == "f":
+        raise _refuse_complex(obj, target, name, _matrix_pos)
+    if obj.dtype != target:
+        with np.errstate(over="ignore", invalid="ignore"):
+            obj = obj.astype(target)
+    bad = ~np.isfinite(obj.data)
+    if bad.any():
+        k = int(np.argmax(bad))
+        major = int(np.searchsorted(obj.indptr, k, side="right")) - 1
+        minor = int(obj.indices[k])
+        i, j = (major, minor) if obj.format == "csr" else (minor, major)
+        raise NonFiniteError(
+            f"{name} has a non-finite entry at row {i + 1}, column {j + 1}: {obj.data[k].item()!r}"
+        )
+    return obj
+
+
+# --------------------------------------------------------------------------- text
+
+
+_FILE_NAME = re.compile(r"\S+\.(?:" + "|".join(e[1:] for e in SUPPORTED_EXTENSIONS) + ")", re.I)
+
+
+def _from_text(text: str) -> np.ndarray:
+    try:
+        return text_to_array(text)
+    except ParseError as err:
+        if not _FILE_NAME.fullmatch(text.strip()):
+            raise
+        new = ParseError(f"{err}\n(to read a file, pass a pathlib.Path or call svdkit.load)")
+        new.__dict__.update(err.__dict__)
+        raise new from None
+
+
+# --------------------------------------------------------------------------- public API
+
+
+def as_matrix(
+    obj: Any, *, dtype: Any = None, sparse: bool = False, name: str = "A"
+) -> np.ndarray | spmatrix | sparray:
+    """Turn anything a person calls a matrix into a validated 2-D array.
+
+    Parameters
+    ----------
+    obj : array_like, str, path-like or SciPy sparse matrix
+        A NumPy array (any numeric dtype) or ``np.matrix``; nested lists or tuples
+        of ints, floats, complex numbers, ``Fraction`` or bools; any object with
+        ``__array__``; matrix text (``"[[1, 2], [3, 4]]"``, ``"1 2; 3 4"``,
+        ``r"\\begin{bmatrix}1&2\\\\3&4\\end{bmatrix}"``, CSV lines; entries may be
+        expressions such as ``1/2``, ``1+2i``, ``\\sqrt{2}``, ``3π``); a path, read by
+        :func:`load`; a SciPy sparse matrix or array. A 1-D input is a column
+        vector (n×1), a scalar is 1×1.
+    dtype : {None, np.float32, np.float64, np.complex64, np.complex128}
+        Working precision. By default float64 for real input, complex128 for
+        complex input.
+    sparse : bool
+        Keep SciPy sparse input sparse (CSR or CSC; other formats become CSR).
+        When False, sparse input is densified. Dense input stays dense either way.
+    name : str
+        What to call the matrix in error messages.
+
+    Returns
+    -------
+    numpy.ndarray or scipy.sparse matrix
+        2-D, finite, of the working dtype. An input that already is a float64
+        (or complex128) 2-D ndarray is returned as is, without a copy.
+
+    Raises
+    ------
+    ShapeError
+        More than two dimensions; a sparse matrix too large to densify.
+    EmptyInputError
+        No entries (a dimension of length zero).
+    NonFiniteError
+        A NaN or an infinity, named by row and column (1-based) and value.
+    ParseError
+        Text that is not a matrix, or entries that are not numbers.
+    RaggedError
+        Rows of different lengths.
+    SvdkitError
+        Complex entries with a real ``dtype``; an unsupported ``dtype``.
+
+    Examples
+    --------
+    >>> from fractions import Fraction
+    >>> as_matrix([[1, Fraction(1, 2)], [0, 2]])
+    array([[1. , 0.5],
+           [0. , 2. ]])
+    >>> as_matrix("[1, 2, 3]").shape  # a vector is a column
+    (3, 1)
+    >>> as_matrix("1+2i 3")
+    array([[1.+2.j, 3.+0.j]])
+    >>> as_matrix([[1, 2], [3]])
+    Traceback (most recent call last):
+    ...
+    svdkit.errors.RaggedError: A: row 2 has 1 entry but row 1 has 2 entries
+    """
+    target = _target_dtype(dtype)
+    if _is_sparse(obj):
+        return _from_sparse(obj, target, sparse, name)
+    if isinstance(obj, os.PathLike):
+        return load(obj, dtype=dtype, sparse=sparse)
+    a = _from_text(obj) if isinstance(obj, str) else _to_array(obj, name, _matrix_pos)
+    return _finish(_as_2d(a, name), target, name, _matrix_pos)
+
+
+def as_vector(obj: Any, *, name: str = "x") -> np.ndarray:
+    """Turn a list, a 1-D array, a row or column matrix, or text into a 1-D array.
+
+    Parameters
+    ----------
+    obj : array_like, str, path-like or SciPy sparse matrix
+        Anything :func:`as_matrix` accepts whose shape is n, n×1 or 1×n:
+        ``[1, 2, 3]``, ``"1 2 3"``, ``"1; 2; 3"``, ``r"\\begin{bmatrix}1\\\\2\\end{bmatrix}"``.
+    name : str
+        What to call the vector in error messages.
+
+    Returns
+    -------
+    numpy.ndarray
+        1-D, finite, float64 or complex128; a float64 1-D input is returned as is.
+
+    Raises
+    ------
+    ShapeError
+        Both dimensions larger than 1, or more than two dimensions.
+    EmptyInputError, NonFiniteError, ParseError, RaggedError
+        As for :func:`as_matrix`; entries are named by their index.
+
+    Examples
+    --------
+    >>> as_vector([[1], [2], [3]])
+    array([1., 2., 3.])
+    >>> as_vector([1, float("nan")])  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    svdkit.errors.NonFiniteError: x has a non-finite entry at position 2 (index 1): nan; ...
+    """
+    if _is_sparse(obj):
+        a = _from_sparse(obj, None, False, name)
+    elif isinstance(obj, os.PathLike):
+        a = load(obj)
+    elif isinstance(obj, str):
+        a = _from_text(obj)
+    else:
+        a = _to_array(obj, name, _vector_pos)
+    if a.ndim > 2 or (a.ndim == 2 and min(a.shape) > 1):
+        raise ShapeError(f"{name} must be a vector; got shape {a.shape}")
+    if a.size == 0:
+        raise EmptyInputError(
+            f"{name} is empty (shape {a.shape}): a vector needs at least one entry"
+        )
+    return _finish(a if a.ndim == 1 else a.reshape(-1), None, name, _vector_pos)
+
+
+def load(
+    path: str | os.PathLike[str], *, dtype: Any = None, sparse: bool = False
+) -> np.ndarray | spmatrix | sparray:
+    """Read a matrix from a file, by extension, and validate it like :func:`as_matrix`.
+
+    Parameters
+    ----------
+    path : str or path-like
+        ``.npy``, ``.npz`` (a SciPy sparse matrix or exactly one array), ``.csv``,
+        ``.tsv``, ``.txt`` (any text notation), ``.json`` (a list of rows),
+        ``.tex`` (one LaTeX matrix environment) or ``.mtx`` (Matrix Market).
+        Nothing is ever unpickled.
+    dtype : {None, np.float32, np.float64, np.complex64, np.complex128}
+        Working precision, as for :func:`as_matrix`.
+    sparse : bool
+        Keep sparse content (``.mtx``, sparse ``.npz``) sparse.
+
+    Returns
+    -------
+    numpy.ndarray or scipy.sparse matrix
+
+    Raises
+    ------
+    FileFormatError
+        Unknown extension, or content that is not what the extension says.
+    MissingFileError
+        No such file (also a ``FileNotFoundError``).
+    ParseError, RaggedError, EmptyInputError, NonFiniteError, ShapeError
+        Bad content, with the file name and the position.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "a.csv"
+    >>> _ = path.write_text("1,2\\n3,1/2\\n")
+    >>> load(path)
+    array([[1. , 2. ],
+           [3. , 0.5]])
+    """
+    raw = read_matrix_file(path, sparse=sparse)
+    return as_matrix(raw, dtype=dtype, sparse=sparse, name=f"'{os.fspath(path)}'")

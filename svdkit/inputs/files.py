@@ -1,0 +1,200 @@
+"""Reading a matrix from a file, chosen by its extension.
+
+Every reader returns a raw NumPy array, SciPy sparse matrix, nested list or
+already-parsed text array; :func:`svdkit.load` then validates it like any other
+input. Nothing is ever unpickled.
+
+=========  ===============================================================
+extension  content
+=========  ===============================================================
+``.npy``   one NumPy array (``np.save``); object arrays are refused
+``.npz``   a SciPy sparse matrix (``scipy.sparse.save_npz``), or exactly one array
+``.csv``   comma-separated rows; entries may be any expression (``1/2``, ``1+2i``)
+``.tsv``   tab-separated rows
+``.txt``   any matrix notation (whitespace columns, MATLAB, nested lists, LaTeX)
+``.json``  a list of rows (lists of numbers), or one list (a column vector)
+``.tex``   a LaTeX document or snippet with exactly one matrix environment
+``.mtx``   Matrix Market (``scipy.io.mmwrite``), dense or sparse
+=========  ===============================================================
+"""
+
+from __future__ import annotations
+
+import errno
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from svdkit.errors import FileFormatError, MissingFileError, SvdkitError
+from svdkit.inputs.text import text_to_array
+
+__all__ = ["SUPPORTED_EXTENSIONS", "read_matrix_file"]
+
+SUPPORTED_EXTENSIONS = (".npy", ".npz", ".csv", ".tsv", ".txt", ".json", ".tex", ".mtx")
+
+_NPY_MAGIC = b"\x93NUMPY"
+_ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06")
+
+
+def read_matrix_file(path: str | os.PathLike[str], *, sparse: bool = False) -> Any:
+    """The raw content of a matrix file (not yet validated).
+
+    Parameters
+    ----------
+    path : str or path-like
+        A file whose extension is one of :data:`SUPPORTED_EXTENSIONS`.
+    sparse : bool
+        Keep Matrix Market and sparse ``.npz`` content as a SciPy sparse matrix.
+
+    Raises
+    ------
+    FileFormatError
+        Unknown extension, or content that is not what the extension says.
+    MissingFileError
+        No such file (also a ``FileNotFoundError``).
+    ParseError, RaggedError, EmptyInputError, ShapeError, NonFiniteError
+        From the text of ``.csv``/``.tsv``/``.txt``/``.tex`` files, prefixed with the file name.
+    """
+    p = Path(os.fspath(path))
+    ext = p.suffix.lower()
+    if ext not in _READERS:
+        raise FileFormatError(
+            f"'{p}': unknown extension {ext or '(none)'!r}; "
+            f"svdkit reads {', '.join(SUPPORTED_EXTENSIONS)}"
+        )
+    if not p.exists():
+        err = MissingFileError(f"no such file: '{p}'")
+        err.errno, err.strerror, err.filename = errno.ENOENT, "No such file or directory", str(p)
+        raise err
+    if p.is_dir():
+        raise FileFormatError(f"'{p}' is a directory, not a {ext} file")
+    try:
+        return _READERS[ext](p, sparse)
+    except (FileFormatError, MissingFileError):
+        raise
+    except SvdkitError as err:  # from the text parser: say which file
+        new = type(err)(f"'{p}': {err}")
+        new.__dict__.update(err.__dict__)
+        raise new from None
+
+
+def _bad(p: Path, what: str) -> FileFormatError:
+    return FileFormatError(f"'{p}' is not a valid {p.suffix.lower()} file: {what}")
+
+
+def _head(p: Path, n: int) -> bytes:
+    with open(p, "rb") as f:
+        return f.read(n)
+
+
+def _read_text(p: Path) -> str:
+    data = p.read_bytes()
+    if b"\x00" in data:
+        raise _bad(p, "it holds binary data, not text")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as err:
+        raise _bad(p, f"it is not UTF-8 text (byte {err.start})") from None
+
+
+def _npy(p: Path, sparse: bool) -> np.ndarray:
+    if _head(p, 6) != _NPY_MAGIC:
+        raise _bad(p, "it does not start with the NumPy header (\\x93NUMPY)")
+    try:
+        return np.load(p, allow_pickle=False)
+    except ValueError as err:
+        if "allow_pickle" in str(err) or "Object arrays" in str(err):
+            raise _bad(p, "it holds Python objects; svdkit never unpickles files") from None
+        raise _bad(p, str(err)) from None
+    except (OSError, EOFError) as err:
+        raise _bad(p, str(err)) from None
+
+
+def _npz(p: Path, sparse: bool) -> Any:
+    if _head(p, 4) not in _ZIP_MAGIC:
+        raise _bad(p, "it is not a zip archive as written by np.savez or scipy.sparse.save_npz")
+    try:
+        with np.load(p, allow_pickle=False) as archive:
+            names = list(archive.files)
+            if {"format", "shape"} <= set(names):
+                import scipy.sparse
+
+                return scipy.sparse.load_npz(p)
+            if len(names) != 1:
+                listed = ", ".join(names) if names else "none"
+                raise _bad(
+                    p,
+                    f"it holds {len(names)} arrays ({listed}); expected exactly one, "
+                    "or a sparse matrix saved with scipy.sparse.save_npz",
+                )
+            return archive[names[0]]
+    except FileFormatError:
+        raise
+    except ValueError as err:
+        if "allow_pickle" in str(err) or "Object arrays" in str(err):
+            raise _bad(p, "it holds Python objects; svdkit never unpickles files") from None
+        raise _bad(p, str(err)) from None
+    except (OSError, EOFError, KeyError) as err:
+        raise _bad(p, str(err)) from None
+    except Exception as err:  # zipfile.BadZipFile and friends
+        raise _bad(p, f"{type(err).__name__}: {err}") from None
+
+
+def _csv(p: Path, sparse: bool) -> np.ndarray:
+    return text_to_array(_read_text(p), delimiter=",")
+
+
+def _tsv(p: Path, sparse: bool) -> np.ndarray:
+    return text_to_array(_read_text(p), delimiter="\t")
+
+
+def _txt(p: Path, sparse: bool) -> np.ndarray:
+    return text_to_array(_read_text(p))
+
+
+def _tex(p: Path, sparse: bool) -> np.ndarray:
+    text = _read_text(p)
+    if "\\begin" not in text and "&" not in text and "\\\\" not in text:
+        raise _bad(p, "no LaTeX matrix (\\begin{bmatrix} … \\end{bmatrix}) in it")
+    return text_to_array(text, document="\\begin" in text)
+
+
+def _constant(name: str) -> float:
+    """Python's JSON dialect writes NaN and Infinity; the validation reports them by position."""
+    return float(name)
+
+
+def _json(p: Path, sparse: bool) -> Any:
+    try:
+        data = json.loads(_read_text(p), parse_constant=_constant)
+    except json.JSONDecodeError as err:
+        raise _bad(p, f"{err.msg} at line {err.lineno}, column {err.colno}") from None
+    if not isinstance(data, list):
+        raise _bad(p, f"expected a JSON list of rows, found a {type(data).__name__}")
+    return data
+
+
+def _mtx(p: Path, sparse: bool) -> Any:
+    if not _head(p, 14).lower().startswith(b"%%matrixmarket"):
+        raise _bad(p, "it does not start with the %%MatrixMarket header")
+    import scipy.io
+
+    try:
+        return scipy.io.mmread(p)
+    except Exception as err:  # the Matrix Market reader raises several kinds
+        raise _bad(p, f"{type(err).__name__}: {err}") from None
+
+
+_READERS = {
+    ".npy": _npy,
+    ".npz": _npz,
+    ".csv": _csv,
+    ".tsv": _tsv,
+    ".txt": _txt,
+    ".json": _json,
+    ".tex": _tex,
+    ".mtx": _mtx,
+}
