@@ -78,7 +78,8 @@ def explain(
     ] = None,
 ) -> None:
     """Everything about one matrix: rank, norms, inverses, eigen, SVD, subspaces, definiteness."""
-    from svdkit.explain import explain as build, render
+    from svdkit.explain import explain as build
+    from svdkit.explain import render
 
     report = build(_read_matrix(matrix), tol=tol)
     if output is not None:

@@ -81,7 +81,7 @@ def _measures(a, dec, tol, report) -> Section:
     sec.add("norm_nuc", float(np.sum(dec.s)))
     sec.add("norm_1", linalg.norm(a, 1))
     sec.add("norm_inf", linalg.norm(a, np.inf))
-    sec.add("cond", float(dec.s[0] / dec.s[-1]) if dec.s[-1] > 0 else float("inf"))
+    sec.add("cond", float(dec.s[0] / dec.s[-1]) if dec.s[-1] > report.tolerance else np.inf)
     if m == n:
         sec.add("trace", linalg.trace(a))
         sec.add("determinant", linalg.det(a))
@@ -184,11 +184,38 @@ def _definiteness(a, dec, tol, report) -> Section:
         return sec
     d = linalg.definiteness(a, tol=tol)
     sec.add("kind", str(d.kind))
-    sec.add("criteria", d)
-    if getattr(d, "notes_claim_misleads", False):
+    sec.add("criteria", _criteria(d))
+    if d.sylvester.notes_claim_misleads:
         report.notes.append(Note("sylvester_psd", _fmt_note(report, "note.sylvester_psd",
                                                             kind=str(d.kind))))
     return sec
+
+
+def _criteria(d) -> dict[str, dict]:
+    """The four criteria's verdicts and evidence as plain data (see docs/explain-json.md)."""
+    q, e, c, s = d.quadratic_form, d.eigenvalues, d.cholesky, d.sylvester
+
+    def verdict(criterion) -> dict:
+        kind = criterion.kind
+        return {"kind": None if kind is None else str(kind), "explanation": criterion.explanation}
+
+    witnesses = [w for w in (q.positive_witness, q.negative_witness, q.zero_witness) if w]
+    minor = lambda m: None if m is None else {"indices": list(m.indices), "value": m.value}  # noqa: E731
+    return {
+        "quadratic_form": verdict(q)
+        | {"witnesses": [{"x": w.x, "value": w.value, "label": w.label} for w in witnesses]},
+        "eigenvalues": verdict(e)
+        | {"values": e.values, "inertia": [e.n_positive, e.n_zero, e.n_negative]},
+        "cholesky": verdict(c) | {"factor": c.factor, "negated": c.negated, "pivot": c.pivot},
+        "sylvester": verdict(s)
+        | {
+            "leading_minors": s.leading_minors,
+            "refutes_psd": minor(s.refutes_psd),
+            "refutes_nsd": minor(s.refutes_nsd),
+            "notes_leading_minor_claim": s.notes_leading_minor_claim,
+            "notes_claim_misleads": s.notes_claim_misleads,
+        },
+    }
 
 
 def _fmt_note(report: Report, key: str, **values: object) -> str:

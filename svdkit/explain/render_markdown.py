@@ -34,8 +34,8 @@ def render_markdown(report: Report) -> str:
             if isinstance(value, np.ndarray) and value.ndim == 2:
                 blocks.append(f"**{label(report, fact.key)}** = "
                               f"$${_latex_matrix(fmt.grid(value))}$$")
-            elif hasattr(value, "criteria"):
-                blocks.extend(_criteria_lines(report, value, fmt))
+            elif fact.key == "criteria":
+                blocks.append(_criteria_lines(value))
             else:
                 table.append(f"| {label(report, fact.key)} | {scalar_text(report, value, fmt)} |")
         if table:
@@ -51,9 +51,8 @@ def render_markdown(report: Report) -> str:
     return "\n".join(lines)
 
 
-def _criteria_lines(report: Report, result, fmt) -> list[str]:
-    out = []
-    for c in result.criteria:
-        verdict = str(c.kind) if c.kind is not None else "—"
-        out.append(f"- **{c.name}**: {verdict}. {c.explanation}")
-    return ["\n".join(out)]
+def _criteria_lines(criteria: dict[str, dict]) -> str:
+    return "\n".join(
+        f"- **{name.replace('_', ' ')}**: {c['kind'] or '—'}. {c['explanation']}"
+        for name, c in criteria.items()
+    )

@@ -34,10 +34,9 @@ def _section_body(report: Report, sec, fmt):
         value = fact.value
         if isinstance(value, np.ndarray) and value.ndim == 2:
             table.add_row(label(report, fact.key), "\n".join(bracket_lines(fmt.grid(value))))
-        elif hasattr(value, "criteria"):
-            for c in value.criteria:
-                verdict = str(c.kind) if c.kind is not None else "—"
-                table.add_row(c.name, f"{verdict}. {c.explanation}")
+        elif fact.key == "criteria":
+            for name, c in value.items():
+                table.add_row(name.replace("_", " "), f"{c['kind'] or '—'}. {c['explanation']}")
         else:
             table.add_row(label(report, fact.key), scalar_text(report, value, fmt))
     parts = [table]
@@ -51,8 +50,9 @@ def print_terminal(report: Report, console: Console) -> None:
     a = report.matrix
     field = t(f"field.{'complex' if np.iscomplexobj(a) else 'real'}", report.lang)
     heading = t("matrix_heading", report.lang, shape=f"{a.shape[0]}×{a.shape[1]}", field=field)
-    console.print(Panel(Text("\n".join(bracket_lines(fmt.grid(a)))),
-                        title=t("title", report.lang), subtitle=heading, expand=False))
+    console.print(Text(t("title", report.lang), style="bold"))
+    console.print(Panel(Text("\n".join(bracket_lines(fmt.grid(a)))), title=heading,
+                        title_align="left", expand=False))
     console.print(Text(t("tolerance_line", report.lang, tol=f"{report.tolerance:.3g}"),
                        style="dim"))
     for sec in report.sections[1:]:
