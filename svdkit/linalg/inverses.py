@@ -149,8 +149,10 @@ def lstsq(A, b, tol: float | None = None) -> Lstsq:
     """
     dec = svd(A)
     a = dec.matrix
-    vector = np.ndim(b) == 1 or isinstance(b, str)
     rhs = as_matrix(b, name="b")
+    # A 1-D b gives a 1-D x; so does text that parses to one column ("[1, 2]", "1; 2"),
+    # but text with several columns is several right-hand sides, as an array would be.
+    vector = np.ndim(b) == 1 or (isinstance(b, str) and rhs.shape[1] == 1)
     if rhs.shape[0] != a.shape[0]:
         raise ShapeError(
             f"lstsq: b has {rhs.shape[0]} rows but A ({shape_text(a.shape)}) has {a.shape[0]}"

@@ -9,7 +9,7 @@ import scipy.linalg
 import scipy.sparse
 from scipy.sparse.linalg import norm as sparse_norm
 
-from svdkit.errors import ShapeError, SvdkitError
+from svdkit.errors import ShapeError, SingularMatrixError, SvdkitError
 from svdkit.inputs import as_matrix, as_vector
 from svdkit.linalg._checks import require_square
 from svdkit.linalg.tolerance import zero_threshold
@@ -79,13 +79,20 @@ def rank(A, tol: float | None = None) -> int:
     return int(np.count_nonzero(s > thr))
 
 
-def _power_of_two_near(largest: float) -> float:
-    """The power of two ``s`` with ``s/2 <= largest < s`` (scaling by it is exact)."""
-    return float(np.ldexp(1.0, int(np.frexp(largest)[1])))
+def _exponent(largest: float) -> int:
+    """The ``e`` with ``2^(e−1) <= largest < 2^e``."""
+    return int(np.frexp(largest)[1])
+
+
+def _times_power_of_two(x: np.ndarray, e: int) -> np.ndarray:
+    """``x · 2^e``, exactly (``ldexp``; a complex ``x / 2^−e`` would overflow for tiny scales)."""
+    if np.iscomplexobj(x):
+        return np.ldexp(x.real, e) + 1j * np.ldexp(x.imag, e)
+    return np.ldexp(x, e)
 
 
 def _scaled_norm(x, ord=None) -> float:
-    """``s · ‖x / s‖``, ``s`` the power of two just above ``max |xᵢ|``.
+    """``2^e · ‖x · 2^−e‖``, ``2^e`` the power of two just above ``max |xᵢ|``.
 
     ``numpy.linalg.norm`` sums squares, so ``‖[1e-200, 1e-200]‖₂`` would come out 0
     and ``‖[1e200, 1e200]‖₂`` inf; scaling first keeps every finite input finite
@@ -97,13 +104,15 @@ def _scaled_norm(x, ord=None) -> float:
         largest = float(abs(x).max()) if x.nnz else 0.0
         if largest == 0.0:
             return 0.0
-        scale = _power_of_two_near(largest)
-        return float(scale * sparse_norm(x * (1.0 / scale), ord))
+        e = _exponent(largest)
+        y = x.tocsr(copy=True)
+        y.data = _times_power_of_two(y.data, -e)
+        return float(np.ldexp(sparse_norm(y, ord), e))
     largest = float(np.abs(x).max()) if x.size else 0.0
     if largest == 0.0:
         return 0.0
-    scale = _power_of_two_near(largest)
-    return float(scale * np.linalg.norm(x / scale, ord))
+    e = _exponent(largest)
+    return float(np.ldexp(np.linalg.norm(_times_power_of_two(x, -e), ord), e))
 
 
 def _is_vector_input(x) -> bool:
@@ -191,10 +200,8 @@ def cond(A, ord: int | float | str | None = None) -> float:
 
     try:
         return norm(a, ord) * norm(inv(a), ord)
-    except SvdkitError as err:
-        if "singular" in str(err):
-            return float("inf")
-        raise
+    except SingularMatrixError:
+        return float("inf")
 
 
 def cosine(u, v) -> float:
@@ -226,7 +233,8 @@ def cosine(u, v) -> float:
     # The cosine does not change when u and v are scaled: scale them (exactly, by
     # powers of two) to max |·| < 1 first, so that tiny or huge entries neither
     # underflow nor overflow.
-    a, b = a / _power_of_two_near(np.abs(a).max()), b / _power_of_two_near(np.abs(b).max())
+    a = _times_power_of_two(a, -_exponent(np.abs(a).max()))
+    b = _times_power_of_two(b, -_exponent(np.abs(b).max()))
     na, nb = np.linalg.norm(a), np.linalg.norm(b)
     return float(np.clip(np.real(np.vdot(a, b)) / (na * nb), -1.0, 1.0))
 

@@ -16,14 +16,23 @@ Examples
 from __future__ import annotations
 
 import numpy as np
+import scipy.sparse
+import scipy.sparse.linalg
 
 __all__ = ["orthogonality_loss", "relative_residual", "triplet_residuals"]
 
 
 def relative_residual(target: np.ndarray, approx: np.ndarray) -> float:
-    """``‖target − approx‖_F / ‖target‖_F`` (absolute when ``target`` is zero)."""
-    err = float(np.linalg.norm(target - approx))
-    scale = float(np.linalg.norm(target))
+    """``‖target − approx‖_F / ‖target‖_F`` (absolute when ``target`` is zero).
+
+    ``target`` may be a SciPy sparse matrix (the SVD of a sparse matrix keeps it).
+    """
+    if scipy.sparse.issparse(target):
+        err = float(np.linalg.norm(np.asarray(target - approx)))
+        scale = float(scipy.sparse.linalg.norm(target))
+    else:
+        err = float(np.linalg.norm(target - approx))
+        scale = float(np.linalg.norm(target))
     return err / scale if scale > 0 else err
 
 

@@ -20,7 +20,7 @@ from typing import ClassVar
 import numpy as np
 import scipy.linalg
 
-from svdkit.errors import ShapeError
+from svdkit.errors import ConvergenceError, ShapeError
 from svdkit.inputs import as_matrix
 from svdkit.linalg._results import Unpackable
 from svdkit.linalg.residuals import orthogonality_loss, relative_residual, triplet_residuals
@@ -196,13 +196,31 @@ def _lapack_svd(a: np.ndarray, full: bool) -> tuple[np.ndarray, np.ndarray, np.n
 
 def _sparse_svd(a, k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, str]:
     """Leading ``k`` triplets of a sparse matrix with ARPACK (no densifying)."""
-    from scipy.sparse.linalg import svds
+    from scipy.sparse.linalg import ArpackError, svds
 
     if k >= min(a.shape):
         raise ShapeError(
             f"a sparse matrix's truncated SVD needs k < min(m, n) = {min(a.shape)}; got k={k}"
         )
-    U, s, Vh = svds(a, k=k, solver="arpack", random_state=0)
+    if np.iscomplexobj(a) and k >= min(a.shape) - 1:
+        # SciPy's svds hands a complex AᴴA to ARPACK's non-Hermitian driver, which
+        # needs k < order − 1 (otherwise it fails with a bare TypeError).
+        raise ShapeError(
+            f"a complex sparse matrix's truncated SVD needs k < min(m, n) − 1 = "
+            f"{min(a.shape) - 1}; got k={k} (densify it with .toarray() for more triplets)"
+        )
+    m, n = a.shape
+    if a.count_nonzero() == 0:
+        # ARPACK cannot start from the zero matrix (its starting residual is zero);
+        # the SVD of 0 is σ = 0 with any orthonormal vectors: take the unit ones.
+        dtype = np.result_type(a.dtype, np.float64)
+        return np.eye(m, k, dtype=dtype), np.zeros(k), np.eye(k, n, dtype=dtype), "arpack"
+    try:
+        U, s, Vh = svds(a, k=k, solver="arpack", random_state=0)
+    except ArpackError as err:
+        raise ConvergenceError(
+            f"ARPACK could not compute {k} singular triplets of the sparse {m}×{n} matrix: {err}"
+        ) from err
     order = np.argsort(s)[::-1]
     return np.ascontiguousarray(U[:, order]), s[order], np.ascontiguousarray(Vh[order]), "arpack"
 
@@ -216,7 +234,8 @@ def svd(A, k: int | None = None, *, full: bool = False) -> SVD:
         Anything :func:`svdkit.as_matrix` accepts; real or complex, m×n.
     k : int, optional
         Keep the ``k`` leading triplets (``0 ≤ k ≤ min(m, n)``). For a SciPy sparse
-        matrix, ``k`` triplets are computed directly without densifying.
+        matrix, ``k`` triplets are computed directly without densifying (ARPACK:
+        ``k < min(m, n)``, and ``k < min(m, n) − 1`` for a complex one).
     full : bool, default False
         Return square ``U`` (m×m) and ``Vh`` (n×n), as in the notes' ``A = U Σ V*``.
 
