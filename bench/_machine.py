@@ -24,7 +24,7 @@ def describe() -> str:
     try:
         config = np.show_config(mode="dicts")
         blas = config["Build Dependencies"]["blas"]["name"]
-    except Exception:  # noqa: BLE001 - informational only
+    except Exception:
         pass
     return (
         f"{cpu}; {os.cpu_count()} cores; Python {platform.python_version()}; "

@@ -13,9 +13,9 @@ import sys
 import time
 
 import numpy as np
+from _machine import describe
 
 import svdkit
-from _machine import describe
 
 
 def main(n: int = 2000, repeats: int = 5) -> None:
@@ -26,7 +26,7 @@ def main(n: int = 2000, repeats: int = 5) -> None:
         "svdkit.svd": lambda: svdkit.svd(a),
     }
     times: dict[str, list[float]] = {name: [] for name in runners}
-    for name, run in runners.items():  # warm-up
+    for run in runners.values():  # warm-up
         run()
     for _ in range(repeats):
         for name, run in runners.items():

@@ -80,7 +80,14 @@ class RankError(SvdkitError, np.linalg.LinAlgError):
 
 
 class NotPositiveDefiniteError(SvdkitError, np.linalg.LinAlgError):
-    """Cholesky factorisation of a matrix that is not positive definite."""
+    """Cholesky factorisation of a matrix that is not positive (semi)definite.
+
+    ``pivot`` is the 1-based step of the factorisation that failed, when known.
+    """
+
+    def __init__(self, message: str, pivot: int | None = None) -> None:
+        super().__init__(message)
+        self.pivot = pivot
 
 
 class ConvergenceError(SvdkitError, np.linalg.LinAlgError):

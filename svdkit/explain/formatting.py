@@ -20,7 +20,7 @@ class NumberFormat:
     --------
     >>> f = NumberFormat(zero=1e-15)
     >>> f.number(-2.0000000000000004), f.number(3e-17), f.number(1 / 3), f.number(2 - 1j)
-    ('-2', '0', '0.333333', '2 − 1i')
+    ('−2', '0', '0.333333', '2 − i')
     """
 
     def __init__(self, zero: float = 0.0, digits: int = 6) -> None:
