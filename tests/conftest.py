@@ -220,7 +220,7 @@ def pivot(v: np.ndarray) -> complex:
     mags = np.abs(v)
     if mags.max() == 0:
         return 1.0
-    eligible = np.flatnonzero(mags >= mags.max() - PIVOT_SLACK * np.linalg.norm(v))
+    eligible = np.flatnonzero(mags >= mags.max() * (1 - PIVOT_SLACK))
     return v[eligible[0]]
 
 

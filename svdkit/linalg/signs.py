@@ -6,14 +6,14 @@ by one rule, the same for every method (LAPACK, randomized, Krylov), so two runs
 and two methods agree:
 
     In each left singular vector uᵢ, the *pivot* is the first entry whose
-    magnitude is within 1e-10 · ‖uᵢ‖ of the largest magnitude. ``c`` is chosen
+    magnitude is at least (1 − 1e-10) times the largest magnitude. ``c`` is chosen
     so that this pivot is real and positive; vᵢ is multiplied by the same ``c``.
 
 For real matrices ``c = ±1``. Columns of U with no partner in V (the completion
 of a full SVD) and rows of Vᴴ with no partner in U follow the same rule on their
 own. Eigenvectors follow the same rule.
 
-The "first entry within 1e-10 of the largest" clause makes ties (e.g. ±1/√2)
+The "first entry within a relative 1e-10 of the largest" clause makes ties (e.g. ±1/√2)
 resolve to the earliest entry regardless of rounding noise.
 
 This rule reproduces both hand-worked examples of the INSA note (``A = [[3, 0],
@@ -50,14 +50,21 @@ def unit_phases(vectors: np.ndarray) -> np.ndarray:
         ``c`` with ``|c| = 1`` such that ``vectors * c`` obeys the sign rule
         (``c = conj(pivot) / |pivot|``). Zero columns get ``c = 1``.
     """
-    if vectors.shape[0] == 0 or vectors.shape[1] == 0:
-        return np.ones(vectors.shape[1], dtype=vectors.dtype)
-    mags = np.abs(vectors)
-    largest = mags.max(axis=0)
-    norms = np.sqrt((mags * mags).sum(axis=0))
-    eligible = mags >= (largest - PIVOT_SLACK * norms)[None, :]
+    m, k = vectors.shape
+    if m == 0 or k == 0:
+        return np.ones(k, dtype=vectors.dtype)
+    if np.iscomplexobj(vectors):
+        mags = np.abs(vectors)
+        cut = mags.max(axis=0) * (1.0 - PIVOT_SLACK)
+        eligible = mags >= cut[None, :]
+    else:
+        # Reductions and boolean masks only: no m×k float temporaries (this runs on
+        # every SVD, and must cost nothing next to LAPACK).
+        cut = np.maximum(vectors.max(axis=0), -vectors.min(axis=0)) * (1.0 - PIVOT_SLACK)
+        eligible = vectors >= cut[None, :]
+        eligible |= vectors <= -cut[None, :]
     rows = np.argmax(eligible, axis=0)
-    pivots = vectors[rows, np.arange(vectors.shape[1])]
+    pivots = vectors[rows, np.arange(k)]
     pmag = np.abs(pivots)
     safe = np.where(pmag > 0, pmag, 1.0)
     phases = np.where(pmag > 0, np.conj(pivots) / safe, 1.0)
