@@ -72,12 +72,54 @@ def test_report_facts_are_consistent_with_the_engine(name):
         assert definite.fact("kind") == str(svdkit.definiteness(A).kind)
 
 
-def test_notes_errors_are_flagged_where_the_matrix_shows_them():
-    nilpotent = explain([[0, 1], [0, 0]])
-    assert [n.id for n in nilpotent.notes] == ["rank_eigenvalues"]
-    assert "rank 1" in nilpotent.notes[0].text
-    trap = explain([[0, 0], [0, -1]])
-    assert "sylvester_psd" in [n.id for n in trap.notes]
+NOTE_CASES = [
+    ([[0, 1], [0, 0]], "rank_eigenvalues"),
+    ([[0, 0], [0, -1]], "sylvester_psd"),
+    ([[1, 2, 3], [4, 5, 6]], "pinv_order"),
+    ([[1, 2], [3, 4]], "pinv_order"),
+    ([[1, 2], [3, 4]], "reflection"),
+    ([[2, 0], [0, 3]], "sigma_order"),
+    ([[1, 1], [0, 2]], "orthogonal_eigenvectors"),
+    ([[1, 1], [0, 2]], "trace_eigenvalues"),
+    ([[1, 0], [0, 1], [0, 0]], "orthonormal_inverse"),
+    ([[1, 2], [2, 1]], "hermitian_positive"),
+]
+
+
+@pytest.mark.parametrize(("matrix", "note"), NOTE_CASES)
+def test_notes_errors_are_flagged_where_the_matrix_shows_them(matrix, note):
+    report = explain(matrix)
+    assert note in [n.id for n in report.notes]
+    A = np.asarray(matrix, dtype=float)
+    # Each note is a real counterexample: re-check the claim it refutes.
+    if note == "rank_eigenvalues":
+        assert np.count_nonzero(np.abs(np.linalg.eigvals(A)) > 1e-12) != svdkit.rank(A)
+    elif note == "sylvester_psd":
+        assert all(np.linalg.det(A[:k, :k]) >= 0 for k in range(1, A.shape[0] + 1))
+        assert np.linalg.eigvalsh(A).min() < 0
+    elif note == "pinv_order" and A.shape[0] == A.shape[1]:
+        U, s, Vh = svdkit.svd(A)
+        assert not np.allclose(U @ np.diag(1 / s) @ Vh, svdkit.pinv(A))
+        np.testing.assert_allclose(U @ np.diag(1 / s) @ Vh, svdkit.pinv(A).T)
+    elif note == "reflection":
+        U, _, Vh = svdkit.svd(A)
+        assert np.linalg.det(U) * np.linalg.det(Vh) < 0
+    elif note == "sigma_order":
+        assert not np.all(np.diff(np.abs(np.diag(A))) <= 0)
+    elif note == "orthogonal_eigenvectors":
+        V = svdkit.eig(A).vectors
+        assert abs(V[:, 0] @ V[:, 1]) > 1e-3
+    elif note == "trace_eigenvalues":
+        assert not svdkit.is_symmetric(A)
+        assert np.isclose(np.trace(A), np.sum(np.linalg.eigvals(A)))
+    elif note == "orthonormal_inverse":
+        assert np.allclose(A.T @ A, np.eye(A.shape[1]))
+        assert not np.allclose(A @ A.T, np.eye(A.shape[0]))
+    elif note == "hermitian_positive":
+        assert np.linalg.eigvalsh(A).min() < 0
+
+
+def test_a_matrix_that_refutes_nothing_gets_no_note():
     assert explain([[2, 1], [1, 3]]).notes == []
 
 

@@ -6,7 +6,8 @@ import numpy as np
 
 from svdkit import linalg
 from svdkit.errors import SingularMatrixError
-from svdkit.explain.model import Note, Report, Section
+from svdkit.explain.model import Report, Section
+from svdkit.explain.notes import Evidence, collect_notes
 from svdkit.inputs import as_matrix
 from svdkit.linalg.subspaces import subspaces_from_svd
 from svdkit.linalg.tolerance import zero_threshold
@@ -47,6 +48,16 @@ def explain(A, *, tol: float | None = None, lang: str = "en") -> Report:
     builders = (_input, _structure, _measures, _inverse, _eigen, _svd, _subspaces, _definiteness)
     for build in builders:
         report.sections.append(build(a, dec, tol, report))
+    eigen = report.section("eigen")
+    evidence = Evidence(
+        matrix=a,
+        svd=dec,
+        threshold=threshold,
+        tol=tol,
+        eigenvalues=eigen.fact("eigenvalues") if eigen.applies else None,
+        definiteness=report.computed.get("definiteness"),
+    )
+    report.notes.extend(collect_notes(evidence, lang))
     return report
 
 
@@ -139,11 +150,6 @@ def _eigen(a, dec, tol, report) -> Section:
         sec.add("spectral_values", h.values)
         sec.add("spectral_Q", h.vectors)
         sec.add("spectral_residual", h.residual())
-    nonzero = int(np.count_nonzero(np.abs(e.values) > report.tolerance))
-    rank = dec.rank(tol)
-    if nonzero != rank:
-        report.notes.append(Note("rank_eigenvalues", _fmt_note(report, "note.rank_eigenvalues",
-                                                               rank=rank, nonzero=nonzero)))
     return sec
 
 
@@ -185,9 +191,7 @@ def _definiteness(a, dec, tol, report) -> Section:
     d = linalg.definiteness(a, tol=tol)
     sec.add("kind", str(d.kind))
     sec.add("criteria", _criteria(d))
-    if d.sylvester.notes_claim_misleads:
-        report.notes.append(Note("sylvester_psd", _fmt_note(report, "note.sylvester_psd",
-                                                            kind=str(d.kind))))
+    report.computed["definiteness"] = d
     return sec
 
 
@@ -216,9 +220,3 @@ def _criteria(d) -> dict[str, dict]:
             "notes_claim_misleads": s.notes_claim_misleads,
         },
     }
-
-
-def _fmt_note(report: Report, key: str, **values: object) -> str:
-    from svdkit.explain.messages import t
-
-    return t(key, report.lang, **values)

@@ -14,6 +14,8 @@ from typing import Any
 
 import numpy as np
 
+from svdkit.exact.steps import Step
+
 __all__ = ["SCHEMA", "SCHEMA_VERSION", "Fact", "Note", "Report", "Section", "Step"]
 
 SCHEMA = "svdkit.explain"
@@ -27,15 +29,6 @@ class Fact:
     key: str
     value: Any
     label: str | None = None
-
-
-@dataclass(frozen=True)
-class Step:
-    """One step of a derivation: a sentence, a formula, intermediate matrices."""
-
-    text: str
-    formula: str | None = None
-    matrices: dict[str, np.ndarray] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -77,6 +70,8 @@ class Report:
     sections: list[Section] = field(default_factory=list)
     notes: list[Note] = field(default_factory=list)
     lang: str = "en"
+    computed: dict[str, Any] = field(default_factory=dict, repr=False)
+    """Engine results kept for later steps of the build (not rendered)."""
 
     def section(self, id: str) -> Section:
         """The section with this ``id``."""

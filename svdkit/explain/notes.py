@@ -1,0 +1,160 @@
+"""Where the course notes are wrong, and this matrix shows it.
+
+Each check looks at one claim of the notes (quoted in its docstring), decides
+whether the matrix at hand is a counterexample, and if so returns a
+:class:`~svdkit.explain.model.Note` whose text (from the message catalogue) says
+what is true, with this matrix's numbers.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from svdkit import linalg
+from svdkit.explain.messages import t
+from svdkit.explain.model import Note
+from svdkit.linalg.svd import SVD
+
+__all__ = ["Evidence", "collect_notes"]
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """What the report computed, shared by the checks."""
+
+    matrix: np.ndarray
+    svd: SVD
+    threshold: float
+    tol: float | None
+    eigenvalues: np.ndarray | None = None
+    definiteness: object | None = None
+
+
+def _num(x: complex | float) -> str:
+    from svdkit.explain.formatting import NumberFormat
+
+    return NumberFormat(zero=1e-12 * max(1.0, abs(complex(x)))).number(x)
+
+
+def rank_eigenvalues(ev: Evidence) -> dict | None:
+    """Annexe C.4: "the rank of a square matrix is its number of non-zero eigenvalues"."""
+    if ev.eigenvalues is None:
+        return None
+    nonzero = int(np.count_nonzero(np.abs(ev.eigenvalues) > ev.threshold))
+    rank = ev.svd.rank(ev.tol)
+    return None if nonzero == rank else {"rank": rank, "nonzero": nonzero}
+
+
+def sylvester_psd(ev: Evidence) -> dict | None:
+    """Note 000, 5.2 (4): "all leading principal minors ≥ 0 ⇔ positive semidefinite"."""
+    d = ev.definiteness
+    if d is None or not d.sylvester.notes_claim_misleads:
+        return None
+    return {"kind": str(d.kind)}
+
+
+def pinv_order(ev: Evidence) -> dict | None:
+    """Note 003: "the pseudo-inverse of M = U S Vᵗ is U S* Vᵗ" (it is V S⁺ Uᵗ)."""
+    a, dec = ev.matrix, ev.svd
+    m, n = a.shape
+    if m != n:
+        return {"case": "shape", "m": m, "n": n}
+    r = dec.rank(ev.tol)
+    sigma_plus = np.zeros((n, m))
+    sigma_plus[np.arange(r), np.arange(r)] = 1 / dec.s[:r]
+    wrong = dec.U @ sigma_plus @ dec.Vh
+    right = dec.pinv(ev.tol)
+    if np.linalg.norm(wrong - right) <= 1e-9 * max(1.0, np.linalg.norm(right)):
+        return None
+    return {"case": "values"}
+
+
+def reflection(ev: Evidence) -> dict | None:
+    """Note 000, 2.2: "rotation, stretch, then rotation" (one may have to be a reflection)."""
+    a = ev.matrix
+    if np.iscomplexobj(a) or a.shape[0] != a.shape[1]:
+        return None
+    det = np.linalg.det(a)
+    if det >= -ev.threshold:
+        return None
+    return {"det": _num(det)}
+
+
+def sigma_order(ev: Evidence) -> dict | None:
+    """Note 003: the SVD of diag(2, 3) written as I · diag(2, 3) · I (σ not descending)."""
+    a = ev.matrix
+    m, n = a.shape
+    if m != n or not linalg.is_diagonal(a, ev.tol):
+        return None
+    d = np.abs(np.diagonal(a))
+    if np.all(d[:-1] >= d[1:]):
+        return None
+    return {"diag": ", ".join(_num(x) for x in np.diagonal(a)),
+            "sigmas": ", ".join(_num(x) for x in ev.svd.s)}
+
+
+def orthogonal_eigenvectors(ev: Evidence) -> dict | None:
+    """Note 003: "a diagonalisable n×n matrix has n orthogonal eigenvectors" (only normal ones)."""
+    a = ev.matrix
+    if a.shape[0] != a.shape[1] or a.shape[0] < 2:
+        return None
+    if not linalg.is_diagonalizable(a, ev.tol) or linalg.is_normal(a, ev.tol):
+        return None
+    return {}
+
+
+def trace_eigenvalues(ev: Evidence) -> dict | None:
+    """Note 000, 6.2: "if A is symmetric, Tr A = Σλᵢ" (true for every square matrix)."""
+    a = ev.matrix
+    if ev.eigenvalues is None or linalg.is_hermitian(a, ev.tol):
+        return None
+    return {"trace": _num(np.trace(a)), "sum": _num(np.sum(ev.eigenvalues))}
+
+
+def orthonormal_inverse(ev: Evidence) -> dict | None:
+    """Note 003: "an orthonormal M (MᵗM = I) has its transpose as right inverse" (left)."""
+    a = ev.matrix
+    m, n = a.shape
+    if m <= n or not linalg.is_orthonormal(a, ev.tol):
+        return None
+    return {"m": m, "n": n}
+
+
+def hermitian_positive(ev: Evidence) -> dict | None:
+    """INSA note, Th. 3.3: "Hermitian matrices have real and positive eigenvalues"."""
+    a = ev.matrix
+    if ev.eigenvalues is None or not linalg.is_hermitian(a, ev.tol):
+        return None
+    lam = np.real(ev.eigenvalues)
+    if lam.min() >= -ev.threshold:
+        return None
+    return {"value": _num(lam.min())}
+
+
+CHECKS = (
+    rank_eigenvalues,
+    sylvester_psd,
+    pinv_order,
+    reflection,
+    sigma_order,
+    orthogonal_eigenvectors,
+    trace_eigenvalues,
+    orthonormal_inverse,
+    hermitian_positive,
+)
+
+
+def collect_notes(ev: Evidence, lang: str = "en") -> list[Note]:
+    """Every note whose claim this matrix refutes, in the order of :data:`CHECKS`."""
+    notes = []
+    for check in CHECKS:
+        values = check(ev)
+        if values is None:
+            continue
+        key = f"note.{check.__name__}"
+        if "case" in values:
+            key += f".{values['case']}"
+        notes.append(Note(check.__name__, t(key, lang, **values)))
+    return notes
