@@ -1,0 +1,1 @@
+"""The exact engine (being written): integers, fractions and radicals with SymPy."""
