@@ -30,16 +30,27 @@ class Format(StrEnum):
     terminal = "terminal"
     markdown = "markdown"
     json = "json"
+    latex = "latex"
+    html = "html"
+
+
+class Lang(StrEnum):
+    en = "en"
+    fr = "fr"
 
 
 def _read_matrix(text: str):
-    """A path to an existing file is loaded; ``-`` reads standard input; else text."""
+    """A path to an existing file is loaded; ``-`` reads standard input; else the text itself.
+
+    Text is passed on as text, so that the exact engine sees ``1/3`` and ``√2``
+    rather than their floating-point values.
+    """
     if text == "-":
-        return svdkit.as_matrix(sys.stdin.read())
+        return sys.stdin.read()
     path = Path(text)
     if len(text) < 4096 and path.suffix and path.is_file():
         return svdkit.load(path)
-    return svdkit.as_matrix(text)
+    return text
 
 
 def _version(value: bool) -> None:
@@ -76,12 +87,34 @@ def explain(
     output: Annotated[
         Path | None, typer.Option("--output", "-o", help="Write the report to this file.")
     ] = None,
+    lang: Annotated[Lang, typer.Option("--lang", "-l", help="Language of the report.")] = Lang.en,
+    steps: Annotated[
+        bool,
+        typer.Option(
+            "--steps/--no-steps",
+            help="Exact derivations (small integer, fraction or radical matrices).",
+        ),
+    ] = True,
+    figures: Annotated[
+        Path | None,
+        typer.Option(help="Write the figures (PNG and SVG) to this folder."),
+    ] = None,
 ) -> None:
     """Everything about one matrix: rank, norms, inverses, eigen, SVD, subspaces, definiteness."""
     from svdkit.explain import explain as build
     from svdkit.explain import render
 
-    report = build(_read_matrix(matrix), tol=tol)
+    source = _read_matrix(matrix)
+    report = build(source, tol=tol, lang=lang.value, steps=steps)
+    if figures is not None:
+        from svdkit.plot import save_figures
+
+        written = save_figures(report.matrix, figures, lang=lang.value)
+        Console(stderr=True).print(
+            f"{len(written)} figure files written to {figures}/: "
+            + ", ".join(p.name for p in written),
+            highlight=False,
+        )
     if output is not None:
         _write_atomic(output, render(report, format.value))
     elif format is Format.terminal:

@@ -15,7 +15,7 @@ from svdkit.linalg.tolerance import zero_threshold
 __all__ = ["explain"]
 
 
-def explain(A, *, tol: float | None = None, lang: str = "en") -> Report:
+def explain(A, *, tol: float | None = None, lang: str = "en", steps: bool = True) -> Report:
     """Analyse a matrix: structure, measures, inverses, eigen, SVD, subspaces, definiteness.
 
     Parameters
@@ -25,7 +25,10 @@ def explain(A, *, tol: float | None = None, lang: str = "en") -> Report:
     tol : float, optional
         Absolute zero threshold replacing the tolerance rule everywhere.
     lang : str
-        Language of the rendered text (``"en"``).
+        Language of the report's text (``"en"`` or ``"fr"``).
+    steps : bool, default True
+        Add the exact engine's derivations when A is small and exact (integers,
+        fractions, radicals: see :func:`svdkit.exact.as_exact`).
 
     Returns
     -------
