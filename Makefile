@@ -4,18 +4,24 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.svdkit-installed
 
-.PHONY: run test lint bench clean
+.PHONY: run test lint bench clean latex
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test]'
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
 run: $(STAMP)
 	$(BIN)/svdkit explain
 
-test: $(STAMP)
+# The LaTeX report is compiled by the tests: install pdflatex when it is missing.
+latex:
+	@command -v pdflatex >/dev/null 2>&1 || { \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+	    texlive-latex-base texlive-latex-recommended texlive-fonts-recommended >/dev/null; }
+
+test: $(STAMP) latex
 	$(BIN)/ruff check svdkit tests bench
 	$(BIN)/python -m pytest
 

@@ -1,7 +1,7 @@
 """``svdkit explain``: everything the notes say about one matrix, as a report.
 
 Build a :class:`~svdkit.explain.model.Report` with :func:`explain`, then render it
-as a terminal page, Markdown or JSON with :func:`render`.
+as a terminal page, Markdown, JSON, LaTeX or HTML with :func:`render`.
 
 Examples
 --------
@@ -19,11 +19,16 @@ from svdkit.explain.model import Report
 
 __all__ = ["FORMATS", "explain", "render"]
 
-FORMATS = ("terminal", "markdown", "json")
+FORMATS = ("terminal", "markdown", "json", "latex", "html")
 
 
 def render(report: Report, format: str = "terminal") -> str:
-    """The report as text in ``format`` (``"terminal"``, ``"markdown"`` or ``"json"``)."""
+    """The report as text in ``format``: one of :data:`FORMATS`.
+
+    ``"terminal"`` (plain text of the rich page), ``"markdown"``, ``"json"``
+    (docs/explain-json.md), ``"latex"`` (a standalone document for pdflatex) or
+    ``"html"`` (one self-contained HTML5 page with MathML).
+    """
     if format == "terminal":
         from svdkit.explain.render_terminal import render_terminal
 
@@ -36,4 +41,12 @@ def render(report: Report, format: str = "terminal") -> str:
         from svdkit.explain.render_json import render_json
 
         return render_json(report)
+    if format == "latex":
+        from svdkit.explain.render_latex import render_latex
+
+        return render_latex(report)
+    if format == "html":
+        from svdkit.explain.render_html import render_html
+
+        return render_html(report)
     raise SvdkitError(f"unknown format {format!r}: use one of {', '.join(FORMATS)}")

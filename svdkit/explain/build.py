@@ -6,6 +6,7 @@ import numpy as np
 
 from svdkit import linalg
 from svdkit.errors import SingularMatrixError
+from svdkit.explain.messages import t
 from svdkit.explain.model import Report, Section
 from svdkit.explain.notes import Evidence, collect_notes
 from svdkit.inputs import as_matrix
@@ -193,33 +194,73 @@ def _definiteness(a, dec, tol, report) -> Section:
         return sec
     d = linalg.definiteness(a, tol=tol)
     sec.add("kind", str(d.kind))
-    sec.add("criteria", _criteria(d))
+    sec.add("criteria", _criteria(d, report))
     report.computed["definiteness"] = d
     return sec
 
 
-def _criteria(d) -> dict[str, dict]:
-    """The four criteria's verdicts and evidence as plain data (see docs/explain-json.md)."""
+def _criteria(d, report: Report) -> dict[str, dict]:
+    """The four criteria: verdict, a sentence in the report's language, and the evidence."""
+    from svdkit.explain.formatting import NumberFormat
+
     q, e, c, s = d.quadratic_form, d.eigenvalues, d.cholesky, d.sylvester
+    num = NumberFormat(zero=report.tolerance).number
+    lang = report.lang
 
-    def verdict(criterion) -> dict:
-        kind = criterion.kind
-        return {"kind": None if kind is None else str(kind), "explanation": criterion.explanation}
+    def vec(x) -> str:
+        return "(" + ", ".join(num(v) for v in np.ravel(x)) + ")"
 
-    witnesses = [w for w in (q.positive_witness, q.negative_witness, q.zero_witness) if w]
-    minor = lambda m: None if m is None else {"indices": list(m.indices), "value": m.value}  # noqa: E731
+    def entry(criterion, sentence: str, **evidence) -> dict:
+        kind = None if criterion.kind is None else str(criterion.kind)
+        return {"kind": kind, "explanation": sentence} | evidence
+
+    shown = {
+        "indefinite": (q.positive_witness, q.negative_witness),
+        "positive semidefinite": (q.zero_witness,),
+        "negative semidefinite": (q.zero_witness,),
+    }.get(str(d.kind), ())
+    witnesses = [w for w in shown if w is not None]
+    q_text = t("why.quadratic_form", lang, min=num(q.minimizer.value), max=num(q.maximizer.value))
+    q_text += "".join(t("why.witness", lang, x=vec(w.x), value=num(w.value)) for w in witnesses)
+
+    e_text = t("why.eigenvalues", lang, values=vec(e.values), positive=e.n_positive,
+               zero=e.n_zero, negative=e.n_negative)
+
+    if c.factor is not None:
+        key = "why.cholesky.negated" if c.negated else "why.cholesky.factor"
+        c_text = t(key, lang, diag=vec(np.real(np.diagonal(c.factor))))
+    else:
+        c_text = t("why.cholesky.none", lang, pivot=c.pivot if c.pivot is not None else "—")
+
+    leading = vec(s.leading_minors) if s.leading_minors is not None else "—"
+    refuting = s.refutes_psd or s.refutes_nsd
+    if refuting is not None:
+        rows = "{" + ", ".join(str(i + 1) for i in refuting.indices) + "}"
+        s_text = t("why.sylvester.refuted", lang, leading=leading, rows=rows,
+                   value=num(refuting.value))
+    elif s.principal_minors is None and s.kind is None:
+        s_text = t("why.sylvester.undecided", lang, leading=leading)
+    else:
+        s_text = t("why.sylvester", lang, leading=leading)
+
+    def minor(m) -> dict | None:
+        return None if m is None else {"indices": list(m.indices), "value": m.value}
+
     return {
-        "quadratic_form": verdict(q)
-        | {"witnesses": [{"x": w.x, "value": w.value, "label": w.label} for w in witnesses]},
-        "eigenvalues": verdict(e)
-        | {"values": e.values, "inertia": [e.n_positive, e.n_zero, e.n_negative]},
-        "cholesky": verdict(c) | {"factor": c.factor, "negated": c.negated, "pivot": c.pivot},
-        "sylvester": verdict(s)
-        | {
-            "leading_minors": s.leading_minors,
-            "refutes_psd": minor(s.refutes_psd),
-            "refutes_nsd": minor(s.refutes_nsd),
-            "notes_leading_minor_claim": s.notes_leading_minor_claim,
-            "notes_claim_misleads": s.notes_claim_misleads,
-        },
+        "quadratic_form": entry(
+            q, q_text,
+            witnesses=[{"x": w.x, "value": w.value} for w in witnesses],
+            minimum=q.minimizer.value, maximum=q.maximizer.value,
+        ),
+        "eigenvalues": entry(e, e_text, values=e.values,
+                             inertia=[e.n_positive, e.n_zero, e.n_negative]),
+        "cholesky": entry(c, c_text, factor=c.factor, negated=c.negated, pivot=c.pivot),
+        "sylvester": entry(
+            s, s_text,
+            leading_minors=s.leading_minors,
+            refutes_psd=minor(s.refutes_psd),
+            refutes_nsd=minor(s.refutes_nsd),
+            notes_leading_minor_claim=s.notes_leading_minor_claim,
+            notes_claim_misleads=s.notes_claim_misleads,
+        ),
     }

@@ -10,7 +10,7 @@ from svdkit.errors import SvdkitError
 
 __all__ = ["LANGUAGES", "catalogue", "t"]
 
-LANGUAGES = ("en",)
+LANGUAGES = ("en", "fr")
 
 
 @cache

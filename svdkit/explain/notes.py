@@ -52,7 +52,7 @@ def sylvester_psd(ev: Evidence) -> dict | None:
     d = ev.definiteness
     if d is None or not d.sylvester.notes_claim_misleads:
         return None
-    return {"kind": str(d.kind)}
+    return {"kind": d.kind}
 
 
 def pinv_order(ev: Evidence) -> dict | None:
@@ -156,5 +156,7 @@ def collect_notes(ev: Evidence, lang: str = "en") -> list[Note]:
         key = f"note.{check.__name__}"
         if "case" in values:
             key += f".{values['case']}"
+        if "kind" in values:  # a definiteness kind, in the report's language
+            values["kind"] = t("kind." + str(values["kind"]).replace(" ", "_"), lang)
         notes.append(Note(check.__name__, t(key, lang, **values)))
     return notes

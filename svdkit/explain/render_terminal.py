@@ -10,23 +10,60 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from svdkit.explain.messages import t
 from svdkit.explain.model import Report
 from svdkit.explain.render_text import (
     bracket_lines,
+    criteria_rows,
+    exact_text,
+    fact_value_text,
+    is_sympy,
     label,
+    matrix_entries,
+    message,
     number_format,
-    scalar_text,
     section_title,
+    step_text,
+    value_text,
 )
 
-__all__ = ["print_terminal", "render_terminal"]
+__all__ = ["print_terminal", "render_terminal", "step_lines"]
+
+
+def _pretty_formula(formula) -> str:
+    """A step's formula drawn over several lines when it has fractions, roots or matrices."""
+    if isinstance(formula, str):
+        return formula
+    if is_sympy(formula):
+        import sympy
+
+        try:
+            drawn = sympy.pretty(formula, use_unicode=True, wrap_line=False)
+            return drawn.replace("-", "−")  # Unicode mode draws fraction bars with ─
+        except Exception:
+            return exact_text(formula)
+    return str(formula)
+
+
+def step_lines(report: Report, step, fmt) -> list[str]:
+    """A derivation step as lines of text: ``• sentence``, its formula, its matrices."""
+    lines = [f"• {step_text(report, step, fmt)}"]
+    if step.formula is not None:
+        lines += ["    " + line for line in _pretty_formula(step.formula).splitlines()]
+    for name, m in step.matrices.items():
+        grid = matrix_entries(m, lambda v: value_text(v, fmt, report.lang), fmt.number)
+        drawn = bracket_lines(grid)
+        head = f"{name} = "
+        pad = " " * len(head)
+        middle = (len(drawn) - 1) // 2
+        lines += ["    " + (head if i == middle else pad) + row for i, row in enumerate(drawn)]
+    return lines
 
 
 def _section_body(report: Report, sec, fmt):
+    lang = report.lang
     if not sec.applies:
-        reason = t(f"reason.{sec.reason}", report.lang)
-        return Text(t("not_applicable", report.lang, reason=reason), style="italic dim")
+        reason = message(lang, f"reason.{sec.reason}")
+        return Text(message(lang, "not_applicable", reason=reason), style="italic dim")
     table = Table(show_header=False, box=None, pad_edge=False, padding=(0, 2))
     table.add_column(style="bold cyan", no_wrap=True)
     table.add_column()
@@ -34,34 +71,54 @@ def _section_body(report: Report, sec, fmt):
         value = fact.value
         if isinstance(value, np.ndarray) and value.ndim == 2:
             table.add_row(label(report, fact.key), "\n".join(bracket_lines(fmt.grid(value))))
-        elif fact.key == "criteria":
-            for name, c in value.items():
-                table.add_row(name.replace("_", " "), f"{c['kind'] or '—'}. {c['explanation']}")
+        elif fact.key == "criteria" and isinstance(value, dict):
+            for name, kind, explanation in criteria_rows(report, value):
+                table.add_row(name, f"{kind}. {explanation}" if explanation else kind)
         else:
-            table.add_row(label(report, fact.key), scalar_text(report, value, fmt))
-    parts = [table]
-    parts += [Text(f"• {step.text}") for step in sec.steps]
+            table.add_row(label(report, fact.key), fact_value_text(report, fact, fmt))
+    parts = [table] if sec.facts else []
+    for step in sec.steps:
+        parts.append(Text("\n".join(step_lines(report, step, fmt))))
     return Group(*parts)
 
 
 def print_terminal(report: Report, console: Console) -> None:
     """Print the report on ``console``."""
     fmt = number_format(report)
+    lang = report.lang
     a = report.matrix
-    field = t(f"field.{'complex' if np.iscomplexobj(a) else 'real'}", report.lang)
-    heading = t("matrix_heading", report.lang, shape=f"{a.shape[0]}×{a.shape[1]}", field=field)
-    console.print(Text(t("title", report.lang), style="bold"))
-    console.print(Panel(Text("\n".join(bracket_lines(fmt.grid(a)))), title=heading,
-                        title_align="left", expand=False))
-    console.print(Text(t("tolerance_line", report.lang, tol=f"{report.tolerance:.3g}"),
-                       style="dim"))
-    for sec in report.sections[1:]:
-        console.print(Panel(_section_body(report, sec, fmt), title=section_title(report, sec),
-                            title_align="left"))
+    field = message(lang, f"field.{'complex' if np.iscomplexobj(a) else 'real'}")
+    heading = message(lang, "matrix_heading", shape=f"{a.shape[0]}×{a.shape[1]}", field=field)
+    console.print(Text(message(lang, "title"), style="bold"))
+    console.print(
+        Panel(
+            Text("\n".join(bracket_lines(fmt.grid(a)))),
+            title=heading,
+            title_align="left",
+            expand=False,
+        )
+    )
+    console.print(Text(message(lang, "tolerance_line", tol=f"{report.tolerance:.3g}"), style="dim"))
+    for sec in report.sections:
+        if sec.id == "input" and not sec.steps:
+            continue  # shown above
+        console.print(
+            Panel(
+                _section_body(report, sec, fmt),
+                title=section_title(report, sec),
+                title_align="left",
+            )
+        )
     if report.notes:
-        body = Group(*(Text(f"Note. {n.text}") for n in report.notes))
-        console.print(Panel(body, title=t("section.notes", report.lang), border_style="yellow",
-                            title_align="left"))
+        body = Group(*(Text(f"⚠ {n.text}") for n in report.notes))
+        console.print(
+            Panel(
+                body,
+                title=message(lang, "section.notes"),
+                border_style="yellow",
+                title_align="left",
+            )
+        )
 
 
 def render_terminal(report: Report, width: int = 100) -> str:

@@ -1,16 +1,116 @@
-"""Shared by the text renderers: labels, values and matrices as strings."""
+"""Shared by every renderer: catalogue lookups, labels, values, steps and matrices as text.
+
+The renderers differ only in how they print a piece of text, a value, a formula
+or a matrix; what to print (which sentence, which placeholders, which facts in
+which words) is decided here once. SymPy is imported only when a value is a
+SymPy object, so a report without derivation steps renders without it.
+"""
 
 from __future__ import annotations
 
+import enum
+import string
+from collections.abc import Callable, Mapping
+from fractions import Fraction
 from typing import Any
 
 import numpy as np
 
 from svdkit.explain.formatting import NumberFormat
-from svdkit.explain.messages import t
-from svdkit.explain.model import Report, Section
+from svdkit.explain.messages import catalogue
+from svdkit.explain.model import Fact, Report, Section
 
-__all__ = ["bracket_lines", "label", "number_format", "scalar_text", "section_title"]
+__all__ = [
+    "DIMENSION_SYMBOLS",
+    "bracket_lines",
+    "criteria_rows",
+    "exact_text",
+    "fact_value_text",
+    "fill",
+    "formula_text",
+    "has_message",
+    "is_sympy",
+    "label",
+    "matrix_entries",
+    "message",
+    "number_format",
+    "optional_message",
+    "scalar_text",
+    "section_title",
+    "step_sentence",
+    "step_text",
+    "template",
+    "value_text",
+]
+
+#: Language-neutral names of the four fundamental subspaces (keys of the ``dimensions`` fact).
+DIMENSION_SYMBOLS = {"column": "R(A)", "null": "N(A)", "row": "R(Aᴴ)", "left_null": "N(Aᴴ)"}
+
+
+# ---------------------------------------------------------------- catalogue
+
+
+def template(lang: str, key: str) -> str:
+    """The catalogue text of ``key`` in ``lang``, or ``key`` itself when it is missing."""
+    try:
+        return catalogue(lang).get(key, key)
+    except Exception:  # an unknown language must not stop a report from rendering
+        return key
+
+
+def has_message(lang: str, key: str) -> bool:
+    """Whether the catalogue of ``lang`` has ``key``."""
+    return template(lang, key) != key
+
+
+def optional_message(lang: str, key: str, default: str) -> str:
+    """The catalogue text of ``key``, or ``default`` when the catalogue lacks the key."""
+    text = template(lang, key)
+    return default if text == key else text
+
+
+def fill(
+    text: str,
+    values: Mapping[str, Any],
+    literal: Callable[[str], str],
+    value: Callable[[Any], str],
+) -> str:
+    """``text`` with its ``{placeholders}`` filled: ``literal`` prints words, ``value`` values.
+
+    A placeholder without a value is printed as written (``{name}``), and text
+    that is not a valid template is printed as it is: a report never fails on
+    a catalogue message.
+
+    Examples
+    --------
+    >>> fill("rank {r} of {n}", {"r": 2}, str.upper, lambda v: f"<{v}>")
+    'RANK <2> OF {N}'
+    """
+    try:
+        parts = list(string.Formatter().parse(text))
+    except ValueError:
+        return literal(text)
+    out = []
+    for before, name, spec, conversion in parts:
+        out.append(literal(before))
+        if name is None:
+            continue
+        if name in values:
+            out.append(value(values[name]))
+        else:
+            shown = "{" + name + (f"!{conversion}" if conversion else "")
+            out.append(literal(shown + (f":{spec}" if spec else "") + "}"))
+    return "".join(out)
+
+
+def message(lang: str, key: str, **values: object) -> str:
+    """Like :func:`~svdkit.explain.messages.t`, but never raises (missing key: the key)."""
+    return fill(template(lang, key), values, str, str)
+
+
+# ---------------------------------------------------------------- numbers and exact values
+
+_SUPERSCRIPT_DIGITS = str.maketrans("0123456789-", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻")
 
 
 def number_format(report: Report) -> NumberFormat:
@@ -18,18 +118,176 @@ def number_format(report: Report) -> NumberFormat:
     return NumberFormat(zero=report.tolerance)
 
 
+def is_sympy(x: Any) -> bool:
+    """Whether ``x`` is a SymPy object (checked without importing SymPy)."""
+    return type(x).__module__.split(".")[0] == "sympy"
+
+
+def _fallback_text(x: Any) -> str:
+    """One-line Unicode text of a SymPy object: ``√2/2``, ``λ² − 4·λ + 3 = 0``, ``2 + i``."""
+    import sympy
+    from sympy.printing.pretty.pretty_symbology import pretty_symbol
+    from sympy.printing.str import StrPrinter
+
+    class _Printer(StrPrinter):
+        def _print_Symbol(self, expr, **kwargs):
+            return pretty_symbol(expr.name)
+
+        _print_Dummy = _print_Symbol
+
+        def _print_ImaginaryUnit(self, expr):
+            return "i"
+
+        def _print_Pi(self, expr):
+            return "π"
+
+        def _print_Exp1(self, expr):
+            return "e"
+
+        def _print_Infinity(self, expr):
+            return "∞"
+
+        def _print_NegativeInfinity(self, expr):
+            return "-∞"
+
+        def _print_ComplexInfinity(self, expr):
+            return "∞"
+
+        def _print_Pow(self, expr, rational=False):
+            if expr.exp == sympy.S.Half:
+                return "√" + self._root_arg(expr.base)
+            if expr.exp == -sympy.S.Half:
+                return "1/√" + self._root_arg(expr.base)
+            if expr.exp.is_Integer and expr.exp != -1:
+                base = self._print(expr.base)
+                if not (expr.base.is_Atom and not base.startswith("-")):
+                    base = f"({base})"
+                return base + str(expr.exp).translate(_SUPERSCRIPT_DIGITS)
+            return super()._print_Pow(expr, rational)
+
+        def _root_arg(self, base):
+            text = self._print(base)
+            return text if (base.is_Atom and not text.startswith("-")) else f"({text})"
+
+        def _print_Relational(self, expr):
+            op = {"==": "=", "!=": "≠", "<=": "≤", ">=": "≥"}.get(expr.rel_op, expr.rel_op)
+            return f"{self._print(expr.lhs)} {op} {self._print(expr.rhs)}"
+
+        def _print_MatrixBase(self, expr):
+            rows = ["[" + ", ".join(self._print(v) for v in row) + "]" for row in expr.tolist()]
+            return "[" + ", ".join(rows) + "]"
+
+        _print_ImmutableDenseMatrix = _print_MatrixBase
+        _print_MutableDenseMatrix = _print_MatrixBase
+
+        def _print_Transpose(self, expr):
+            return self._print(expr.arg) + "ᵀ"
+
+        def _print_Adjoint(self, expr):
+            return self._print(expr.arg) + "ᴴ"
+
+        def _print_Inverse(self, expr):
+            return self._print(expr.arg) + "⁻¹"
+
+        def _print_Identity(self, expr):
+            return "I"
+
+        def _print_Abs(self, expr):
+            return f"|{self._print(expr.args[0])}|"
+
+    text = _Printer().doprint(x)
+    return text.replace("**", "^").replace("*", "·").replace("-", "−")
+
+
+def exact_text(x: Any) -> str:
+    """Unicode text of an exact (SymPy) value on one line.
+
+    Uses ``svdkit.exact.format.to_text`` when the exact engine provides it, and a
+    small printer of its own otherwise.
+    """
+    try:
+        from svdkit.exact.format import to_text
+    except ImportError:
+        return _fallback_text(x)
+    try:
+        return str(to_text(x))
+    except Exception:
+        return _fallback_text(x)
+
+
+def value_text(x: Any, fmt: NumberFormat, lang: str = "en") -> str:
+    """Unicode text of a placeholder value: text, integer, fraction, float, complex or SymPy."""
+    if isinstance(x, str):
+        return x
+    if isinstance(x, bool | np.bool_):
+        return template(lang, "yes" if x else "no")
+    if isinstance(x, enum.Enum):
+        return value_text(x.value, fmt, lang)
+    if isinstance(x, float | complex | np.floating | np.complexfloating):
+        return fmt.number(x)
+    if isinstance(x, np.integer):
+        x = int(x)
+    if isinstance(x, np.ndarray) and x.ndim == 1:
+        x = list(x)
+    if isinstance(x, list | tuple):
+        return "(" + ", ".join(value_text(v, fmt, lang) for v in x) + ")"
+    if is_sympy(x) or isinstance(x, int | Fraction):
+        return exact_text(x)
+    return str(x)
+
+
+def formula_text(formula: Any) -> str:
+    """Unicode text of a step's formula (a SymPy expression or relation, or text)."""
+    return formula if isinstance(formula, str) else exact_text(formula)
+
+
+def matrix_entries(m: Any, entry: Callable[[Any], str], number: Callable[[Any], str]) -> list:
+    """Rows of printed entries of a SymPy matrix, a NumPy array or nested lists.
+
+    ``entry`` prints exact (SymPy) entries and ``number`` floating-point ones; a
+    vector becomes one column.
+    """
+    if is_sympy(m) and hasattr(m, "tolist"):
+        rows = m.tolist()
+    else:
+        a = np.asarray(m, dtype=object if _has_exact(m) else None)
+        if a.ndim == 0:
+            a = a.reshape(1, 1)
+        elif a.ndim == 1:
+            a = a[:, None]
+        rows = a.tolist()
+
+    def one(v: Any) -> str:
+        if is_sympy(v) or isinstance(v, str):
+            return entry(v)
+        if isinstance(v, int | np.integer) and not isinstance(v, bool):
+            return entry(v)
+        return number(v)
+
+    return [[one(v) for v in row] for row in rows]
+
+
+def _has_exact(m: Any) -> bool:
+    if isinstance(m, np.ndarray):
+        return m.dtype == object
+    return any(is_sympy(v) for v in np.ravel(np.asarray(m, dtype=object)))
+
+
+# ---------------------------------------------------------------- labels and facts
+
+
 def section_title(report: Report, section: Section) -> str:
-    return t(f"section.{section.id}", report.lang)
+    return template(report.lang, f"section.{section.id}")
 
 
 def label(report: Report, key: str) -> str:
-    return t(f"fact.{key}", report.lang)
+    return template(report.lang, f"fact.{key}")
 
 
 def scalar_text(report: Report, value: Any, fmt: NumberFormat) -> str:
     """Text of a non-matrix value (numbers, booleans, vectors shown inline, dicts)."""
     if isinstance(value, bool | np.bool_):
-        return t("yes" if value else "no", report.lang)
+        return template(report.lang, "yes" if value else "no")
     if isinstance(value, str):
         return value
     if isinstance(value, dict):
@@ -38,7 +296,66 @@ def scalar_text(report: Report, value: Any, fmt: NumberFormat) -> str:
         return "×".join(str(v) for v in value)
     if isinstance(value, np.ndarray) and value.ndim == 1:
         return "(" + ", ".join(fmt.number(v) for v in value) + ")"
+    if is_sympy(value):
+        return exact_text(value)
     return fmt.number(value)
+
+
+def fact_value_text(report: Report, fact: Fact, fmt: NumberFormat) -> str:
+    """Text of a fact's (non-matrix) value, in the report's language where it is a word."""
+    value, lang = fact.value, report.lang
+    if fact.key == "field" and isinstance(value, str):
+        return template(lang, f"field.{value}")
+    if fact.key == "kind" and isinstance(value, str):
+        return kind_text(lang, value)
+    if fact.key == "dimensions" and isinstance(value, dict):
+        return ", ".join(
+            f"dim {DIMENSION_SYMBOLS.get(k, k)} = {scalar_text(report, v, fmt)}"
+            for k, v in value.items()
+        )
+    return scalar_text(report, value, fmt)
+
+
+def kind_text(lang: str, kind: str | None) -> str:
+    """A definiteness kind (``"positive semidefinite"``) in ``lang`` (key ``kind.<kind>``)."""
+    if kind is None:
+        return "—"
+    return optional_message(lang, "kind." + kind.replace(" ", "_"), kind)
+
+
+def criteria_rows(report: Report, criteria: Mapping[str, Mapping]) -> list[tuple[str, str, str]]:
+    """``(criterion, verdict, explanation)`` for each definiteness criterion.
+
+    The explanations are built from the catalogue in the report's language.
+    """
+    lang = report.lang
+    rows = []
+    for name, c in criteria.items():
+        title = optional_message(lang, f"criterion.{name}", name.replace("_", " "))
+        explanation = c.get("explanation") or ""
+        rows.append((title, kind_text(lang, c.get("kind")), explanation))
+    return rows
+
+
+# ---------------------------------------------------------------- steps
+
+
+def step_sentence(
+    report: Report,
+    step: Any,
+    literal: Callable[[str], str],
+    value: Callable[[Any], str],
+) -> str:
+    """The sentence of ``step`` in the report's language, printed by ``literal`` and ``value``."""
+    return fill(template(report.lang, step.key), step.values, literal, value)
+
+
+def step_text(report: Report, step: Any, fmt: NumberFormat) -> str:
+    """The sentence of ``step`` as Unicode text."""
+    return step_sentence(report, step, str, lambda v: value_text(v, fmt, report.lang))
+
+
+# ---------------------------------------------------------------- layout
 
 
 def bracket_lines(grid: list[list[str]]) -> list[str]:

@@ -1,0 +1,636 @@
+r"""The report as a standalone LaTeX document (pdflatex, plain ASCII maths).
+
+The catalogue's sentences are Unicode prose with maths in them ("A = U Σ Vᴴ",
+"‖A A⁻¹ − I‖_F", "σ₁/σ_min"). :func:`latex_text` escapes the prose and turns the
+maths into LaTeX: a word holding a maths symbol (Greek letters, super- and
+subscripts, ‖, ≤, ·, √, …), an operator (=, <, |, _) or a lone variable letter
+is maths, and neighbouring maths words form one ``$…$``. Every character that
+pdflatex cannot read in text mode goes through a table (:data:`MATH_SYMBOLS`,
+:data:`TEXT_SYMBOLS`), so that the document compiles with T1 fonts and UTF-8
+input, whatever the language.
+
+Examples
+--------
+>>> latex_text("Singular value decomposition A = U Σ Vᴴ")
+'Singular value decomposition $A = U \\Sigma V^{\\mathsf{H}}$'
+>>> latex_text("50% of x_1 & {y}")
+'50\\% of $x_{1}$ \\& \\{y\\}'
+>>> latex_math("‖A A⁻¹ − I‖_F")
+'\\|A A^{-1} - I\\|_{F}'
+"""
+
+from __future__ import annotations
+
+import enum
+import re
+import unicodedata
+from fractions import Fraction
+from typing import Any
+
+import numpy as np
+
+from svdkit.explain.formatting import NumberFormat
+from svdkit.explain.model import Report
+from svdkit.explain.render_text import (
+    criteria_rows,
+    fact_value_text,
+    fill,
+    has_message,
+    is_sympy,
+    label,
+    matrix_entries,
+    number_format,
+    section_title,
+    step_sentence,
+    template,
+)
+
+__all__ = [
+    "MATH_SYMBOLS",
+    "TEXT_SYMBOLS",
+    "latex_math",
+    "latex_matrix",
+    "latex_number",
+    "latex_text",
+    "latex_value",
+    "render_latex",
+]
+
+# fmt: off
+#: Unicode maths characters and their LaTeX (maths mode).
+MATH_SYMBOLS = {
+    "α": r"\alpha", "β": r"\beta", "γ": r"\gamma", "δ": r"\delta", "ε": r"\varepsilon",
+    "ζ": r"\zeta", "η": r"\eta", "θ": r"\theta", "ι": r"\iota", "κ": r"\kappa",
+    "λ": r"\lambda", "μ": r"\mu", "ν": r"\nu", "ξ": r"\xi", "π": r"\pi", "ρ": r"\rho",
+    "σ": r"\sigma", "ς": r"\varsigma", "τ": r"\tau", "υ": r"\upsilon", "φ": r"\varphi",
+    "ϕ": r"\phi", "χ": r"\chi", "ψ": r"\psi", "ω": r"\omega",
+    "Γ": r"\Gamma", "Δ": r"\Delta", "Θ": r"\Theta", "Λ": r"\Lambda", "Ξ": r"\Xi",
+    "Π": r"\Pi", "Σ": r"\Sigma", "Υ": r"\Upsilon", "Φ": r"\Phi", "Ψ": r"\Psi",
+    "Ω": r"\Omega",
+    "‖": r"\|", "≤": r"\le", "≥": r"\ge", "≠": r"\ne", "≈": r"\approx", "≡": r"\equiv",
+    "·": r"\cdot", "⋅": r"\cdot", "×": r"\times", "−": "-", "±": r"\pm",
+    "∓": r"\mp", "∞": r"\infty", "∈": r"\in", "∉": r"\notin", "⊂": r"\subset",
+    "⊆": r"\subseteq", "∩": r"\cap", "∪": r"\cup", "∅": r"\emptyset", "⊥": r"\perp",
+    "⟂": r"\perp", "⊕": r"\oplus", "⊗": r"\otimes", "∘": r"\circ", "→": r"\to",
+    "←": r"\leftarrow", "↦": r"\mapsto", "⇒": r"\Rightarrow", "⇐": r"\Leftarrow",
+    "⇔": r"\Leftrightarrow", "↔": r"\leftrightarrow", "∀": r"\forall", "∃": r"\exists",
+    "∑": r"\sum", "∏": r"\prod", "∫": r"\int", "∂": r"\partial", "∇": r"\nabla",
+    "√": r"\surd", "∼": r"\sim", "≃": r"\simeq", "≅": r"\cong", "≪": r"\ll", "≫": r"\gg",
+    "⟨": r"\langle", "⟩": r"\rangle", "⌈": r"\lceil", "⌉": r"\rceil", "⌊": r"\lfloor",
+    "⌋": r"\rfloor", "…": r"\dots", "⋯": r"\cdots", "⋮": r"\vdots", "⋱": r"\ddots",
+    "ℂ": r"\mathbb{C}", "ℝ": r"\mathbb{R}", "ℚ": r"\mathbb{Q}", "ℤ": r"\mathbb{Z}",
+    "ℕ": r"\mathbb{N}", "ℓ": r"\ell", "ⅈ": "i", "∗": "*", "′": "'", "″": "''",
+    "¬": r"\neg", "∧": r"\wedge", "∨": r"\vee", "°": r"^{\circ}", "∣": r"\mid",
+    "⎡": "[", "⎢": "[", "⎣": "[", "⎤": "]", "⎥": "]", "⎦": "]",
+}
+
+#: Superscript characters and what they raise.
+SUPERSCRIPTS = {
+    "⁰": "0", "¹": "1", "²": "2", "³": "3", "⁴": "4", "⁵": "5", "⁶": "6", "⁷": "7",
+    "⁸": "8", "⁹": "9", "⁺": "+", "⁻": "-", "⁼": "=", "⁽": "(", "⁾": ")", "ⁿ": "n",
+    "ⁱ": "i", "ᵏ": "k", "ʲ": "j", "ᵐ": "m", "ᵗ": "t", "ᵀ": r"\mathsf{T}",
+    "ᴴ": r"\mathsf{H}", "ˣ": "x", "ᵖ": "p", "ʳ": "r", "˟": "*",
+}
+
+#: Subscript characters and what they lower.
+SUBSCRIPTS = {
+    "₀": "0", "₁": "1", "₂": "2", "₃": "3", "₄": "4", "₅": "5", "₆": "6", "₇": "7",
+    "₈": "8", "₉": "9", "₊": "+", "₋": "-", "₌": "=", "₍": "(", "₎": ")", "ᵢ": "i",
+    "ⱼ": "j", "ₖ": "k", "ₗ": "l", "ₘ": "m", "ₙ": "n", "ₚ": "p", "ₛ": "s", "ₜ": "t",
+    "ₐ": "a", "ₑ": "e", "ₒ": "o", "ₓ": "x", "ᵣ": "r",
+}
+
+#: Unicode punctuation of prose and its LaTeX (text mode).
+TEXT_SYMBOLS = {
+    "—": "---", "–": "--", "’": "'", "‘": "`", "“": "``", "”": "''", "„": ",,",
+    "«": r"\guillemotleft{}", "»": r"\guillemotright{}", "…": r"\dots{}",
+    "\u00a0": "~", "\u202f": r"\,", "\u2009": r"\,", "•": r"\textbullet{}", "⚠": "(!)",
+    "§": r"\S{}", "©": r"\textcopyright{}", "€": "EUR", "✓": r"$\checkmark$",
+}
+
+_TEXT_ESCAPES = {
+    "\\": r"\textbackslash{}", "{": r"\{", "}": r"\}", "$": r"\$", "&": r"\&", "#": r"\#",
+    "%": r"\%", "_": r"\_", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}",
+    "<": r"\textless{}", ">": r"\textgreater{}", "|": r"\textbar{}", "\n": " ",
+}
+
+_MATH_ESCAPES = {
+    "#": r"\#", "%": r"\%", "&": r"\&", "$": r"\$", "~": r"\sim", "{": r"\{", "}": r"\}",
+    "\\": r"\backslash", "\n": " ",
+}
+
+#: Function names printed upright in maths (``\det A``, ``\operatorname{Tr} A``).
+_OPERATORS = {
+    "max": r"\max", "min": r"\min", "det": r"\det", "dim": r"\dim", "exp": r"\exp",
+    "log": r"\log", "ln": r"\ln", "ker": r"\ker", "sup": r"\sup", "inf": r"\inf",
+    "sin": r"\sin", "cos": r"\cos", "arg": r"\arg", "deg": r"\deg",
+    "Tr": r"\operatorname{Tr}", "tr": r"\operatorname{tr}", "diag": r"\operatorname{diag}",
+    "rank": r"\operatorname{rank}", "rang": r"\operatorname{rang}", "sgn": r"\operatorname{sgn}",
+    "eps": r"\mathrm{eps}", "Re": r"\operatorname{Re}", "Im": r"\operatorname{Im}",
+}
+
+# fmt: on
+
+_MATHY_CHARS = set(MATH_SYMBOLS) | set(SUPERSCRIPTS) | set(SUBSCRIPTS) | set("=<>|_^")
+_NEUTRAL_CHARS = {"…"}
+_PUNCT = ",.;:!?"
+_OPERATOR_CHARS = set("=<>≤≥≠·×−+/…^_*")
+_NUMBER = re.compile(r"^[−\-+]?\d+(?:[.,]\d+)?$")
+
+
+def _is_text_letter(c: str) -> bool:
+    """Letters pdflatex reads in text mode with UTF-8 input and T1 fonts (Latin)."""
+    return ord(c) < 0x180 and unicodedata.category(c).startswith("L")
+
+
+# ---------------------------------------------------------------- maths
+
+
+def _group(text: str, i: int) -> tuple[str, int]:
+    """The maths atom starting at ``text[i]`` (a number, a word, a symbol or a bracketed group)."""
+    if i >= len(text):
+        return "", i
+    if text[i] in "([":
+        close = {"(": ")", "[": "]"}[text[i]]
+        depth = 0
+        for j in range(i, len(text)):
+            depth += text[j] == text[i]
+            depth -= text[j] == close
+            if depth == 0:
+                return latex_math(text[i + 1 : j]), j + 1
+        return latex_math(text[i + 1 :]), len(text)
+    m = re.match(r"\d+(?:\.\d+)?|[A-Za-z]+", text[i:])
+    if m:
+        return latex_math(m.group()), i + m.end()
+    return latex_math(text[i]), i + 1
+
+
+def _letters(run: str, after: str) -> str:
+    """A run of ASCII letters in maths: an operator name, a word or a product of variables."""
+    if run in _OPERATORS:
+        command = _OPERATORS[run]
+        return (
+            command + " "
+            if command[-1].isalpha() and (after.isalnum() or after == " ")
+            else command
+        )
+    if len(run) >= 2 and run.islower():
+        return r"\mathrm{" + run + "}"
+    return run
+
+
+def _script(out: list[str], mark: str, body: str) -> str:
+    """``^{body}`` or ``_{body}``; after another of the same kind, on an empty base ``{}``."""
+    last = out[-1] if out else ""
+    base = "{}" if last.startswith(mark) or not out else ""
+    return f"{base}{mark}{{{body}}}"
+
+
+def latex_math(text: str) -> str:
+    r"""Unicode maths (``"σ₁ ≥ σ₂"``, ``"‖A‖_F²"``, ``"√2/2"``) as ASCII LaTeX maths (no ``$``).
+
+    Examples
+    --------
+    >>> latex_math("σ₁ ≥ σ₂ ≥ … ≥ 0")
+    '\\sigma_{1} \\ge \\sigma_{2} \\ge \\dots \\ge 0'
+    >>> latex_math("√2/2 + max(m, n)·eps")
+    '\\sqrt{2}/2 + \\max(m, n)\\cdot \\mathrm{eps}'
+    """
+    out: list[str] = []
+    i, n = 0, len(text)
+    while i < n:
+        c = text[i]
+        if c in SUPERSCRIPTS or c in SUBSCRIPTS:
+            table, mark = (SUPERSCRIPTS, "^") if c in SUPERSCRIPTS else (SUBSCRIPTS, "_")
+            j, body = i, []
+            while j < n:
+                if text[j] in table:
+                    body.append(table[text[j]])
+                elif text[j] in "≤≥<>=" and j + 1 < n and text[j + 1] in table:
+                    body.append(MATH_SYMBOLS.get(text[j], text[j]) + " ")  # Σᵢ≤ₖ
+                else:
+                    break
+                j += 1
+            out.append(_script(out, mark, "".join(body).strip()))
+            i = j
+        elif c in "_^" and i + 1 < n and text[i + 1] not in " ":
+            if text[i + 1] == "{":
+                depth, j = 0, i + 1
+                while j < n:
+                    depth += text[j] == "{"
+                    depth -= text[j] == "}"
+                    if depth == 0:
+                        break
+                    j += 1
+                out.append(_script(out, c, latex_math(text[i + 2 : j])))
+                i = j + 1
+            else:
+                m = re.match(r"[A-Za-z]+|\d+|[−\-+]?\(?[^\s,;:)]*\)?", text[i + 1 :])
+                body = m.group() if m and m.group() else text[i + 1]
+                out.append(_script(out, c, latex_math(body)))
+                i += 1 + len(body)
+        elif c == "√":
+            arg, i = _group(text, i + 1)
+            out.append(r"\sqrt{" + arg + "}" if arg else r"\surd ")
+        elif c == "*":
+            prev = text[i - 1] if i else " "
+            out.append("^{*}" if (prev.isalnum() or prev in ")]") else r"\ast ")
+            i += 1
+        elif c in MATH_SYMBOLS:
+            cmd = MATH_SYMBOLS[c]
+            nxt = text[i + 1] if i + 1 < n else ""
+            out.append(cmd + (" " if cmd[-1].isalpha() and (nxt.isalpha() or nxt in "‖") else ""))
+            i += 1
+        elif c.isascii() and c.isalpha():
+            j = i
+            while j < n and text[j].isascii() and text[j].isalpha():
+                j += 1
+            out.append(_letters(text[i:j], text[j] if j < n else ""))
+            i = j
+        elif c in _MATH_ESCAPES:
+            out.append(_MATH_ESCAPES[c])
+            i += 1
+        elif c.isascii():
+            out.append(c)
+            i += 1
+        elif _is_text_letter(c):
+            out.append(r"\text{" + c + "}")
+            i += 1
+        elif c in TEXT_SYMBOLS:
+            out.append(r"\text{" + TEXT_SYMBOLS[c] + "}")
+            i += 1
+        else:
+            out.append("?")
+            i += 1
+    return "".join(out).rstrip()
+
+
+# ---------------------------------------------------------------- prose
+
+
+def _escape_text(word: str) -> str:
+    out = []
+    for c in word:
+        if c in _TEXT_ESCAPES:
+            out.append(_TEXT_ESCAPES[c])
+        elif c in TEXT_SYMBOLS:
+            out.append(TEXT_SYMBOLS[c])
+        elif c.isascii() or _is_text_letter(c):
+            out.append(c)
+        elif c in MATH_SYMBOLS or c in SUPERSCRIPTS or c in SUBSCRIPTS:
+            out.append("$" + latex_math(c) + "$")
+        else:
+            out.append("?")
+    return "".join(out)
+
+
+def _is_mathy(word: str, next_word: str | None) -> bool:
+    core = word.strip("()[],.;:!?")
+    if not core:
+        return False
+    if any(c in _MATHY_CHARS for c in word if c not in _NEUTRAL_CHARS):
+        return True
+    if len(core) == 1 and core.isascii() and core.isalpha() and core not in "ay":
+        return True  # a variable: A, x, n (not the words "a", "y")
+    if re.match(r"^[A-Za-z]\*$", core):
+        return True  # S*
+    if re.match(r"^(?:[A-Za-z]|max|min|det|diag|dim|Tr|ker)\(", core):
+        return True  # R(A), N(A), max(m, n)
+    if core in ("rank", "rang"):
+        return False  # words too: maths only after an operator, as in "n − rank"
+    return core in _OPERATORS and next_word is not None and _is_mathy(next_word, None)
+
+
+_WORD_SUFFIX = re.compile(r"-[A-Za-zÀ-ÿ]{2,}$")
+_JOIN_MATH = re.compile(
+    r"(?<!\\)\$\$"
+    r"|(?:(?<=[=<>+\-])|(?<=\\le)|(?<=\\ge)|(?<=\\ne)|(?<=\\in))\$ \$"
+    r"|(?<!\\)\$ \$(?=[=<>+]|\\le|\\ge|\\ne)"
+)
+
+
+def _split_punctuation(run: str) -> tuple[str, str, str]:
+    """Unbalanced brackets and final punctuation of a maths run go back to the text."""
+    lead, trail = "", ""
+    while True:
+        if run and run[-1] in _PUNCT:
+            trail = run[-1] + trail
+            run = run[:-1]
+        elif run.endswith(")") and run.count(")") > run.count("("):
+            trail = ")" + trail
+            run = run[:-1]
+        elif run.startswith("(") and run.count("(") > run.count(")"):
+            lead += "("
+            run = run[1:]
+        elif _WORD_SUFFIX.search(run):  # "∞-norm": the maths, then the word
+            suffix = _WORD_SUFFIX.search(run).group()
+            trail = suffix + trail
+            run = run[: -len(suffix)]
+        else:
+            return lead, run, trail
+
+
+def latex_text(text: str) -> str:
+    r"""Unicode prose as LaTeX: special characters escaped, the maths in ``$…$``.
+
+    Examples
+    --------
+    >>> latex_text("rang de A : 2 (n − rang)")
+    'rang de $A$ : 2 $(n - \\operatorname{rang})$'
+    >>> latex_text("∞-norm (max row sum)")
+    '$\\infty$-norm (max row sum)'
+    """
+    words = text.split(" ")
+    mathy = [
+        _is_mathy(w, words[k + 1] if k + 1 < len(words) else None) for k, w in enumerate(words)
+    ]
+    for k, w in enumerate(words):  # "‖Av − λv‖ / ‖A‖₂": a slash between maths is maths
+        if w == "/" and 0 < k < len(words) - 1 and mathy[k - 1] and mathy[k + 1]:
+            mathy[k] = True
+    for k, w in enumerate(words):  # "(n − rank)": an operator name after maths is maths
+        if (
+            k
+            and mathy[k - 1]
+            and words[k - 1][-1:] in _OPERATOR_CHARS
+            and w.strip("()[],.;:!?") in _OPERATORS
+        ):
+            mathy[k] = True
+    # numbers and ellipses next to maths belong to it ("≥ 0", "σ₂ ≥ … ≥ 0")
+    for k, w in enumerate(words):
+        if not mathy[k] and (_NUMBER.match(w.strip("()[],;:")) or w.strip(",") == "…"):
+            before = k > 0 and mathy[k - 1] and words[k - 1][-1:] in _OPERATOR_CHARS
+            after = k + 1 < len(words) and mathy[k + 1] and words[k + 1][:1] in _OPERATOR_CHARS
+            mathy[k] = before or after
+    out: list[str] = []
+    k = 0
+    while k < len(words):
+        if not mathy[k]:
+            out.append(_escape_text(words[k]))
+            k += 1
+            continue
+        j = k
+        while j < len(words) and mathy[j]:
+            j += 1
+            run = " ".join(words[k:j])
+            if run[-1] in ",;" and run.count("(") == run.count(")"):
+                break  # "2×2, S⁺": a comma between formulas ends the first one
+        lead, run, trail = _split_punctuation(" ".join(words[k:j]))
+        body = latex_math(run)
+        out.append(_escape_text(lead) + (f"${body}$" if body else "") + _escape_text(trail))
+        k = j
+    return join_math(" ".join(out))
+
+
+def join_math(latex: str) -> str:
+    r"""Adjacent formulas merged: ``$3$$\times$$2$`` becomes ``$3\times2$``.
+
+    Also ``$\det A =$ $-2$``, a relation split by a placeholder, becomes one formula.
+    """
+    return _JOIN_MATH.sub(lambda m: " " if " " in m.group() else "", latex)
+
+
+# ---------------------------------------------------------------- values
+
+
+def _ascii_latex(text: str) -> str:
+    """LaTeX from a printer (SymPy) with any non-ASCII character made ASCII maths."""
+    if text.isascii():
+        return text
+    return "".join(c if c.isascii() else "{" + latex_math(c) + "}" for c in text)
+
+
+def latex_number(text: str) -> str:
+    r"""A number printed by :class:`NumberFormat` (``"−2"``, ``"1e-15"``, ``"2 − i"``) as maths.
+
+    Examples
+    --------
+    >>> latex_number("−1.5e-16"), latex_number("∞")
+    ('-1.5 \\cdot 10^{-16}', '\\infty')
+    """
+    text = re.sub(
+        r"(\d)e([+\-−]?)0*(\d+)",
+        lambda m: f"{m.group(1)} · 10^{{{'-' if m.group(2) in ('-', '−') else ''}{m.group(3)}}}",
+        text,
+    )
+    return latex_math(text)
+
+
+def _sympy_latex(x: Any) -> str:
+    """SymPy's LaTeX (the exact engine's printer when present: ``\\approx`` before floats)."""
+    try:
+        from svdkit.exact.format import to_latex
+    except ImportError:
+        to_latex = None
+    if to_latex is not None:
+        try:
+            return to_latex(x)
+        except Exception:
+            pass
+    import sympy
+
+    return sympy.latex(x, imaginary_unit="i")
+
+
+def latex_value(x: Any, fmt: NumberFormat | None = None) -> str:
+    """A value (SymPy, integer, fraction, float, complex or text) as LaTeX maths (no ``$``)."""
+    fmt = fmt or NumberFormat()
+    if isinstance(x, enum.Enum):
+        x = x.value
+    if isinstance(x, Fraction):
+        return ("-" if x < 0 else "") + rf"\frac{{{abs(x.numerator)}}}{{{x.denominator}}}"
+    if is_sympy(x):
+        if getattr(x, "is_Matrix", False):
+            grid = matrix_entries(
+                x, lambda v: latex_value(v, fmt), lambda v: latex_number(fmt.number(v))
+            )
+            return latex_matrix(grid)
+        return _ascii_latex(_sympy_latex(x))
+    if isinstance(x, bool | np.bool_):
+        return r"\mathrm{" + str(bool(x)).lower() + "}"
+    if isinstance(x, int | np.integer):
+        return str(int(x))
+    if isinstance(x, float | complex | np.floating | np.complexfloating):
+        return latex_number(fmt.number(x))
+    if isinstance(x, str):
+        return latex_math(x)
+    if isinstance(x, np.ndarray | list | tuple):
+        entries = np.ravel(np.asarray(x, dtype=object))
+        return r"\left(" + ", ".join(latex_value(v, fmt) for v in entries) + r"\right)"
+    return latex_math(str(x))
+
+
+def latex_matrix(grid: list[list[str]]) -> str:
+    r"""A ``bmatrix`` from rows of LaTeX entries (an empty basis is ``[\;]``)."""
+    if not grid or not grid[0]:
+        return r"\begin{bmatrix}\;\end{bmatrix}"
+    body = r" \\ ".join(" & ".join(row) for row in grid)
+    return r"\begin{bmatrix}" + body + r"\end{bmatrix}"
+
+
+def _display(body: str, columns: int) -> list[str]:
+    """Display maths; very wide matrices are scaled down to the line width."""
+    if columns > 8:
+        return [
+            r"\begin{center}",
+            r"\resizebox{\linewidth}{!}{$\displaystyle " + body + "$}",
+            r"\end{center}",
+        ]
+    return [r"\[", body, r"\]"]
+
+
+# ---------------------------------------------------------------- document
+
+
+_BABEL = {"en": "english", "fr": "french"}
+
+
+def _preamble(lang: str, title: str, max_columns: int) -> list[str]:
+    language = _BABEL.get(lang, "english")
+    return [
+        r"\documentclass[11pt,a4paper]{article}",
+        r"\usepackage[T1]{fontenc}",
+        r"\usepackage[utf8]{inputenc}",
+        r"\IfFileExists{lmodern.sty}{\usepackage{lmodern}}{}",
+        rf"\IfFileExists{{{language}.ldf}}{{\usepackage[{language}]{{babel}}}}"
+        rf"{{\usepackage{{babel}}\babelprovide[import,main]{{{language}}}}}",
+        r"\usepackage{amsmath}",
+        r"\usepackage{amssymb}",
+        r"\usepackage{array}",
+        r"\usepackage{graphicx}",
+        r"\usepackage[margin=2.2cm]{geometry}",
+        r"\usepackage{xcolor}",
+        rf"\setcounter{{MaxMatrixCols}}{{{max(10, max_columns)}}}",
+        r"\setlength{\parindent}{0pt}",
+        r"\setlength{\parskip}{0.5em}",
+        r"\newcommand{\svdremark}[1]{\par\noindent\fcolorbox{orange}{yellow!12}{%",
+        r"  \parbox{\dimexpr\linewidth-2\fboxsep-2\fboxrule\relax}{#1}}\par\medskip}",
+        rf"\title{{{title}}}",
+        r"\date{}",
+        r"\begin{document}",
+        r"\maketitle",
+    ]
+
+
+def _columns(report: Report) -> int:
+    widest = 1
+    for sec in report.sections:
+        for fact in sec.facts:
+            if isinstance(fact.value, np.ndarray) and fact.value.ndim == 2:
+                widest = max(widest, fact.value.shape[1])
+        for step in sec.steps:
+            for m in step.matrices.values():
+                shape = getattr(m, "shape", None) or np.shape(m)
+                widest = max(widest, shape[1] if len(shape) == 2 else 1)
+    return widest
+
+
+def _inline(value: Any, fmt: NumberFormat) -> str:
+    """A placeholder value inside a sentence: text stays text, the rest is ``$…$``."""
+    if isinstance(value, str):
+        return latex_text(value)
+    return f"${latex_value(value, fmt)}$"
+
+
+def _step_block(report: Report, step, fmt: NumberFormat) -> list[str]:
+    if has_message(report.lang, step.key):
+        sentence = join_math(step_sentence(report, step, latex_text, lambda v: _inline(v, fmt)))
+    else:  # a key missing from the catalogue is shown as it is
+        sentence = r"\texttt{" + _escape_text(step.key) + "}"
+    lines = [r"\item " + sentence]
+    if step.formula is not None:
+        lines += [r"\[", latex_value(step.formula, fmt), r"\]"]
+    for name, m in step.matrices.items():
+        grid = matrix_entries(
+            m, lambda v: latex_value(v, fmt), lambda v: latex_number(fmt.number(v))
+        )
+        body = f"{latex_math(str(name))} = {latex_matrix(grid)}"
+        lines += _display(body, len(grid[0]) if grid else 0)
+    return lines
+
+
+def _fact_value(report: Report, fact, fmt: NumberFormat) -> str:
+    """A fact's value in a table cell: numbers and vectors as maths, words as text."""
+    value = fact.value
+    if isinstance(value, bool | np.bool_ | str | dict | list | tuple):
+        return latex_text(fact_value_text(report, fact, fmt))
+    if isinstance(value, np.ndarray) and value.ndim == 1:
+        entries = ", ".join(latex_number(fmt.number(v)) for v in value)
+        return rf"$\left({entries}\right)$"
+    if isinstance(value, int | float | complex | np.number):
+        return f"${latex_number(fmt.number(value))}$"
+    return latex_text(fact_value_text(report, fact, fmt))
+
+
+def _section(report: Report, sec, fmt: NumberFormat) -> list[str]:
+    lang = report.lang
+    lines = [rf"\section*{{{latex_text(section_title(report, sec))}}}"]
+    if not sec.applies:
+        reason = template(lang, f"reason.{sec.reason}")
+        sentence = join_math(
+            fill(template(lang, "not_applicable"), {"reason": reason}, latex_text, latex_text)
+        )
+        return [*lines, r"\emph{" + sentence + "}", ""]
+    rows, blocks = [], []
+    for fact in sec.facts:
+        value = fact.value
+        name = latex_text(label(report, fact.key))
+        if isinstance(value, np.ndarray) and value.ndim == 2:
+            grid = [[latex_number(c) for c in row] for row in fmt.grid(value)]
+            blocks += [name + ":", *_display(f"{latex_matrix(grid)}", value.shape[1])]
+        elif fact.key == "criteria" and isinstance(value, dict):
+            items = [
+                r"\item \textbf{"
+                + latex_text(title)
+                + "}: "
+                + latex_text(kind)
+                + (". " + latex_text(explanation) if explanation else "")
+                for title, kind, explanation in criteria_rows(report, value)
+            ]
+            blocks += [name + ":", r"\begin{itemize}", *items, r"\end{itemize}"]
+        else:
+            rows.append(f"{name} & {_fact_value(report, fact, fmt)} \\\\")
+    if rows:
+        lines += [
+            r"\begin{tabular}{@{}>{\raggedright\arraybackslash}p{0.42\linewidth}"
+            r">{\raggedright\arraybackslash}p{0.52\linewidth}@{}}",
+            *rows,
+            r"\end{tabular}",
+            "",
+        ]
+    lines += blocks
+    if sec.steps:
+        lines += [r"\begin{enumerate}"]
+        for step in sec.steps:
+            lines += _step_block(report, step, fmt)
+        lines += [r"\end{enumerate}"]
+    return [*lines, ""]
+
+
+def render_latex(report: Report) -> str:
+    """The report as a complete LaTeX document (``pdflatex`` compiles it)."""
+    fmt = number_format(report)
+    lang = report.lang
+    a = report.matrix
+    field = template(lang, f"field.{'complex' if np.iscomplexobj(a) else 'real'}")
+    heading = fill(
+        template(lang, "matrix_heading"),
+        {"shape": f"{a.shape[0]}×{a.shape[1]}", "field": field},
+        latex_text,
+        latex_text,
+    )
+    tolerance = fill(
+        template(lang, "tolerance_line"),
+        {"tol": report.tolerance},
+        latex_text,
+        lambda v: f"${latex_number(f'{v:.3g}')}$",
+    )
+    lines = _preamble(lang, latex_text(template(lang, "title")), _columns(report))
+    lines += [join_math(heading) + r"\\", join_math(tolerance), ""]
+    for sec in report.sections:
+        lines += _section(report, sec, fmt)
+    if report.notes:
+        lines.append(rf"\section*{{{latex_text(template(lang, 'section.notes'))}}}")
+        for note in report.notes:
+            lines.append(r"\svdremark{\textbf{(!)} " + latex_text(note.text) + "}")
+    lines += [r"\end{document}", ""]
+    return "\n".join(lines)
