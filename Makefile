@@ -13,7 +13,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 run: $(STAMP)
-	$(BIN)/svdkit explain
+	$(BIN)/svdkit explain --figures svdkit-figures
 
 # The LaTeX report is compiled by the tests: install pdflatex when it is missing.
 latex:

@@ -1,0 +1,221 @@
+"""What every figure of :mod:`svdkit.plot` shares: words, numbers, a canvas, checks.
+
+* **Words**: every word drawn in a figure comes from
+  the message catalogue ``svdkit/explain/locales/<lang>.json`` (keys ``plot.*``,
+  ``{placeholders}`` filled by :func:`t`).
+* **Numbers** are written the way the language writes them: ``3.46`` and
+  ``(0.58, −0.82)`` in English, ``3,46`` and ``(0,58 ; −0,82)`` in French, with
+  a true minus sign.
+* **Canvas**: a :class:`matplotlib.figure.Figure` bound to an Agg canvas, never
+  pyplot, so that no global state (the current figure, the backend) changes.
+* **Checks**: a real matrix, a known language; failures are
+  :class:`~svdkit.SvdkitError` subclasses.
+
+matplotlib is imported only inside the functions that draw, so that
+``import svdkit.plot`` works (and says what to install) without it.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from svdkit.errors import StructureError, SvdkitError
+from svdkit.explain import messages
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
+__all__ = [
+    "AXIS_COLOURS",
+    "LANGUAGES",
+    "catalogue",
+    "draw_matrix",
+    "fmt_matrix",
+    "fmt_num",
+    "fmt_vec",
+    "localise_ticks",
+    "new_figure",
+    "require_real",
+    "t",
+]
+
+#: The languages of the figures.
+LANGUAGES = messages.LANGUAGES
+
+#: One colour per index i (σᵢ, uᵢ, vᵢ, eᵢ, qᵢ, λᵢ), the same in every figure.
+AXIS_COLOURS = ("#c0392b", "#1f5fa8", "#1e8449")
+
+MINUS = "\u2212"
+
+
+@cache
+def catalogue(lang: str = "en") -> dict[str, str]:
+    """The words of the figures in ``lang`` (``"en"`` or ``"fr"``).
+
+    Examples
+    --------
+    >>> catalogue("fr")["plot.spectrum.energy_axis"]
+    'énergie cumulée Σⱼ≤ₖ σⱼ² / ‖A‖_F²'
+    """
+    if lang not in LANGUAGES:
+        raise SvdkitError(
+            f"unknown language {lang!r} for a figure: use one of {', '.join(LANGUAGES)}"
+        )
+    return messages.catalogue(lang)
+
+
+def t(key: str, lang: str = "en", **values: Any) -> str:
+    """The text ``key`` in ``lang`` with its ``{placeholders}`` filled in.
+
+    Examples
+    --------
+    >>> t("plot.orth.rotation", "fr", name="U", det="+1")
+    'U est une rotation (det U = +1)'
+    """
+    return catalogue(lang)[key].format(**values)
+
+
+def fmt_num(x: float, lang: str = "en", digits: int = 3, zeros: bool = True) -> str:
+    """``x`` with ``digits`` significant digits (integers exactly), as ``lang`` writes it.
+
+    ``zeros`` keeps the trailing zeros (``1.40``, to line up with ``2.57``).
+
+    Examples
+    --------
+    >>> fmt_num(3.0), fmt_num(-2.0), fmt_num(5.464985704219043), fmt_num(0.3659, "fr")
+    ('3', '−2', '5.46', '0,366')
+    >>> fmt_num(1.396), fmt_num(123.7), fmt_num(2.5e-7), fmt_num(2.9999999999999996)
+    ('1.40', '124', '2.50e−07', '3')
+    """
+    x = float(x)
+    if x == 0:
+        x = 0.0  # no "−0"
+    if x == 0 or (round(x) != 0 and abs(x - round(x)) <= 1e-9 * abs(x) and abs(x) < 1e15):
+        text = str(round(x))
+    else:
+        text = f"{x:#.{digits}g}" if zeros else f"{x:.{digits}g}"
+        if "e" not in text:
+            text = text.rstrip(".")
+    text = text.replace("-", MINUS)
+    if lang == "fr":
+        text = text.replace(".", ",")
+    return text
+
+
+def fmt_vec(v: np.ndarray, lang: str = "en", decimals: int = 2) -> str:
+    """A short vector with fixed decimals: ``(0.71, −0.71)``, in French ``(0,71 ; −0,71)``.
+
+    The spaces are no-break spaces, so that a wrapped caption keeps a vector whole.
+
+    Examples
+    --------
+    >>> fmt_vec(np.array([0.7071, -0.7071])), fmt_vec(np.array([0.5, 1.0]), "fr")
+    ('(0.71,\xa0−0.71)', '(0,50\xa0;\xa01,00)')
+    """
+    sep = "\u00a0;\u00a0" if lang == "fr" else ",\u00a0"  # no-break: never wrapped apart
+    parts = []
+    for x in np.asarray(v, dtype=float).ravel():
+        text = f"{x:.{decimals}f}"
+        if float(text) == 0:
+            text = text.lstrip("-")
+        text = text.replace("-", MINUS)
+        parts.append(text.replace(".", ",") if lang == "fr" else text)
+    return "(" + sep.join(parts) + ")"
+
+
+def fmt_matrix(a: np.ndarray, lang: str = "en") -> str:
+    """A small matrix as monospaced lines between tall brackets.
+
+    Draw it with a monospaced font (``family="monospace"``) so that the columns
+    align; :func:`draw_matrix` does that and writes ``A =`` in front.
+
+    Examples
+    --------
+    >>> print(fmt_matrix(np.array([[1.0, 2, 3], [4, 5, 6]])))
+    ⎡1  2  3⎤
+    ⎣4  5  6⎦
+    >>> print(fmt_matrix(np.array([[3.0, -2.5]]), "fr"))
+    [3  −2,5]
+    """
+    a = np.asarray(a)
+    m, n = a.shape
+    cells = [[fmt_num(a[i, j], lang, 4, zeros=False) for j in range(n)] for i in range(m)]
+    widths = [max(len(cells[i][j]) for i in range(m)) for j in range(n)]
+    rows = ["  ".join(cells[i][j].rjust(widths[j]) for j in range(n)) for i in range(m)]
+    if m == 1:
+        brackets = [("[", "]")]
+    else:
+        brackets = [("⎡", "⎤")] + [("⎢", "⎥")] * (m - 2) + [("⎣", "⎦")]
+    return "\n".join(
+        f"{left}{row}{right}" for row, (left, right) in zip(rows, brackets, strict=True)
+    )
+
+
+def draw_matrix(
+    fig: Figure, x: float, y: float, a: np.ndarray, lang: str, size: float = 11
+) -> None:
+    """Write ``A = [matrix]`` on ``fig``, its left edge at ``(x, y)`` (figure fraction)."""
+    from matplotlib.text import Annotation
+
+    name = fig.text(x, y, "A =", ha="left", va="center", fontsize=size, gid="svdkit:matrix-name")
+    block = Annotation(
+        fmt_matrix(a, lang),
+        xy=(1.0, 0.5),
+        xycoords=name,
+        xytext=(5, 0),
+        textcoords="offset points",
+        ha="left",
+        va="center",
+        family="DejaVu Sans Mono",
+        fontsize=size,
+        linespacing=1.0,
+        gid="svdkit:matrix",
+    )
+    fig.add_artist(block)
+
+
+def localise_ticks(fig: Figure, lang: str) -> None:
+    """Write the tick labels of every linear axis as ``lang`` writes numbers (``0,25`` in French).
+
+    English keeps matplotlib's own labels; log-scale axes keep theirs (powers of ten).
+    """
+    if lang == "en":
+        return
+    from matplotlib.ticker import FuncFormatter
+
+    def label(x: float, _pos: int | None = None) -> str:
+        return fmt_num(round(x, 10), lang, 6, zeros=False)
+
+    for ax in fig.axes:
+        axes = [ax.xaxis, ax.yaxis] + ([ax.zaxis] if hasattr(ax, "zaxis") else [])
+        for axis in axes:
+            if axis.get_scale() == "linear":
+                axis.set_major_formatter(FuncFormatter(label))
+
+
+def require_real(a: np.ndarray, what: str) -> np.ndarray:
+    """Refuse a complex matrix: the pictures live in real space."""
+    if np.iscomplexobj(a):
+        m, n = a.shape
+        raise StructureError(
+            f"{what} draws real matrices only; A is a complex {m}×{n} matrix. The picture "
+            "is for real matrices (the unit circle of ℝ² or sphere of ℝ³ and its image); the "
+            "unit sphere of ℂⁿ has real dimension 2n − 1 and cannot be drawn this way. "
+            "Pass the real or imaginary part (A.real, A.imag) to picture it."
+        )
+    return a
+
+
+def new_figure(width: float, height: float) -> Figure:
+    """A :class:`~matplotlib.figure.Figure` on an Agg canvas (no pyplot, no global state)."""
+    try:
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+        from matplotlib.figure import Figure
+    except ImportError as err:  # pragma: no cover - depends on the installation
+        raise ImportError("svdkit.plot needs matplotlib: pip install 'svdkit[plot]'") from err
+    fig = Figure(figsize=(width, height), dpi=100, facecolor="white")
+    FigureCanvasAgg(fig)
+    return fig

@@ -1,0 +1,154 @@
+"""Write every figure that applies to a matrix, atomically, as PNG and SVG.
+
+Which figures apply to A (m×n):
+
+* ``svd_geometry`` — A real, with 2 or 3 columns and at most 3 rows;
+* ``quadratic_form`` — A real, 2×2 and symmetric;
+* ``spectrum`` — always.
+
+Each file is written to a temporary file in the target directory, then renamed
+over the final name (``os.replace``), so that a reader never sees half a file.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from svdkit.errors import SvdkitError
+from svdkit.inputs import as_matrix
+from svdkit.linalg.structure import is_symmetric
+from svdkit.plot._common import catalogue
+from svdkit.plot.geometry import svd_geometry
+from svdkit.plot.quadratic import quadratic_form
+from svdkit.plot.spectrum import spectrum
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+    from numpy.typing import ArrayLike
+
+__all__ = ["FORMATS", "applicable_figures", "save_figures"]
+
+#: The file formats :func:`save_figures` writes.
+FORMATS = ("png", "svg", "pdf")
+
+#: Resolution of the PNG files.
+PNG_DPI = 150
+
+
+def applicable_figures(A: ArrayLike | str) -> list[str]:
+    """The names of the figures that apply to ``A``, in the order they are saved.
+
+    Examples
+    --------
+    >>> applicable_figures([[2, 1], [1, 3]])
+    ['svd_geometry', 'quadratic_form', 'spectrum']
+    >>> applicable_figures([[1, 2, 3], [4, 5, 6]])
+    ['svd_geometry', 'spectrum']
+    >>> applicable_figures([[1j, 0], [0, 1]])
+    ['spectrum']
+    """
+    a = as_matrix(A)
+    m, n = a.shape
+    real = not np.iscomplexobj(a)
+    names = []
+    if real and n in (2, 3) and m <= 3:
+        names.append("svd_geometry")
+    if real and (m, n) == (2, 2) and is_symmetric(a):
+        names.append("quadratic_form")
+    names.append("spectrum")
+    return names
+
+
+def _write_atomically(fig: Figure, path: Path, fmt: str) -> None:
+    """``fig.savefig`` into a temporary file beside ``path``, then rename it to ``path``."""
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            # no date or software version: the same figure gives the same file
+            metadata = {"svg": {"Date": None}, "pdf": {"CreationDate": None}}.get(
+                fmt, {"Software": None}
+            )
+            fig.savefig(handle, format=fmt, dpi=PNG_DPI, metadata=metadata)
+            handle.flush()
+            os.fsync(handle.fileno())
+        # mkstemp creates the file private (0600): give it the mode of the file it
+        # replaces, or the usual rw-r--r--
+        os.chmod(tmp, path.stat().st_mode & 0o777 if path.exists() else 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def save_figures(
+    A: ArrayLike | str,
+    directory: str | os.PathLike[str],
+    *,
+    formats: Sequence[str] | str = ("png", "svg"),
+    lang: str = "en",
+) -> list[Path]:
+    """Write every figure that applies to ``A`` into ``directory``.
+
+    The files are named after the figure and the format:
+    ``svd_geometry.png``, ``quadratic_form.svg``, ``spectrum.png``, … (see the
+    module docstring for which figures apply).
+
+    Parameters
+    ----------
+    A : array_like, str or path
+        Any matrix :func:`svdkit.as_matrix` accepts.
+    directory : str or path-like
+        Where to write; created (with its parents) if missing.
+    formats : sequence of {"png", "svg", "pdf"}
+        The file formats, in order.
+    lang : {"en", "fr"}
+        Language of every word in the figures.
+
+    Returns
+    -------
+    list of pathlib.Path
+        The files written, figure by figure, format by format.
+
+    Raises
+    ------
+    SvdkitError
+        Invalid input, an unknown format or language.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from svdkit.plot import save_figures
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     paths = save_figures([[3, 0], [0, -2]], tmp, formats=("svg",))
+    ...     [p.name for p in paths]
+    ['svd_geometry.svg', 'quadratic_form.svg', 'spectrum.svg']
+    """
+    catalogue(lang)
+    if isinstance(formats, str):
+        formats = (formats,)
+    formats = tuple(str(f).lower().lstrip(".") for f in formats)
+    unknown = [f for f in formats if f not in FORMATS]
+    if unknown or not formats:
+        raise SvdkitError(
+            f"save_figures: unknown format {', '.join(map(repr, unknown)) or '(none given)'}; "
+            f"use some of {', '.join(FORMATS)}"
+        )
+    a = as_matrix(A)
+    names = applicable_figures(a)
+    out = Path(directory)
+    out.mkdir(parents=True, exist_ok=True)
+    draw = {"svd_geometry": svd_geometry, "quadratic_form": quadratic_form, "spectrum": spectrum}
+    written: list[Path] = []
+    for name in names:
+        fig = draw[name](a, lang=lang)
+        for fmt in formats:
+            path = out / f"{name}.{fmt}"
+            _write_atomically(fig, path, fmt)
+            written.append(path)
+    return written

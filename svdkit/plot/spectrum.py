@@ -1,0 +1,306 @@
+"""The singular value spectrum and its cumulative energy, for choosing a truncation rank.
+
+By Eckart–Young the best rank-``k`` approximation ``Aₖ`` keeps the energy
+``‖Aₖ‖_F² / ‖A‖_F² = Σᵢ≤ₖ σᵢ² / Σᵢ σᵢ²`` and leaves the relative error
+``‖A − Aₖ‖_F / ‖A‖_F = √(1 − energy)``. :func:`spectrum` draws the singular
+values (bars, or a line when there are many; a log scale when they span two
+decades or more) and, on a second axis, the cumulative energy, with a marker at
+the smallest ``k`` that keeps 90 %, 95 % and 99 % of it.
+
+Reading the figure back: the energy curve is the ``Line2D`` with the id
+``svdkit:energy`` (x = ``1 … p``, y = the cumulative energy); the markers of the
+targets have the ids ``svdkit:reach-90``, ``svdkit:reach-95``,
+``svdkit:reach-99``.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from svdkit.errors import SvdkitError
+from svdkit.inputs import as_matrix, as_vector
+from svdkit.linalg.svd import SVD, svd
+from svdkit.linalg.tolerance import zero_threshold
+from svdkit.plot._common import catalogue, fmt_num, localise_ticks, new_figure, t
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+    from numpy.typing import ArrayLike
+
+__all__ = ["TARGETS", "cumulative_energy", "smallest_rank", "spectrum"]
+
+#: The energy fractions marked on the curve.
+TARGETS = (0.90, 0.95, 0.99)
+
+#: A target counts as reached when the energy is within this (relative) rounding of it.
+REACH_SLACK = 1e-12
+
+#: More singular values than this are drawn as a line rather than bars.
+MAX_BARS = 60
+
+BAR_COLOUR = "#4f7fb8"
+ENERGY_COLOUR = "#c8570c"
+TARGET_STYLES = (("#1e8449", "D", 11), ("#7d3c98", "s", 8.5), ("#b7950b", "^", 7))
+
+
+def cumulative_energy(s: ArrayLike) -> np.ndarray:
+    """``Σᵢ≤ₖ σᵢ² / Σᵢ σᵢ²`` for ``k = 1 … p``; the last entry is exactly 1.
+
+    All zeros (the zero matrix) give zeros: there is no energy to share.
+
+    Examples
+    --------
+    >>> cumulative_energy([3, 2, 1]).round(4).tolist()
+    [0.6429, 0.9286, 1.0]
+    """
+    s = np.abs(np.asarray(s, dtype=float))
+    top = float(s.max()) if s.size else 0.0
+    if top == 0:
+        return np.zeros_like(s)
+    c = np.cumsum((s / top) ** 2)  # scaled: no overflow for σ near 1e300
+    return c / c[-1]
+
+
+def smallest_rank(energy: np.ndarray, target: float) -> int:
+    """The smallest ``k`` with ``energy[k − 1] >= target`` (to a relative ``1e-12``).
+
+    Examples
+    --------
+    >>> smallest_rank(cumulative_energy([3, 2, 1]), 0.9)
+    2
+    """
+    reached = np.flatnonzero(energy >= target * (1 - REACH_SLACK))
+    return int(reached[0]) + 1 if reached.size else 0
+
+
+def _values(
+    A_or_s: ArrayLike | str | SVD,
+) -> tuple[np.ndarray, tuple[int, int] | None, int | None, float | None]:
+    """(σ descending, the matrix's shape, its rank, its zero threshold) from the input."""
+    if isinstance(A_or_s, SVD):
+        r = A_or_s
+    elif not isinstance(A_or_s, str) and np.ndim(A_or_s) == 1:
+        s = as_vector(A_or_s, name="s")
+        if np.iscomplexobj(s) or np.any(s < 0):
+            raise SvdkitError(
+                "spectrum: singular values are real and >= 0; got "
+                f"{np.asarray(A_or_s).tolist()!r} (pass a 2-D matrix to take its singular values)"
+            )
+        return np.sort(s)[::-1], None, None, None
+    else:
+        r = svd(as_matrix(A_or_s))
+    shape = r.shape
+    s = r.s
+    thr = zero_threshold(shape, float(s[0]) if s.size else 0.0, s.dtype)
+    return s, shape, r.rank(), thr
+
+
+def spectrum(A_or_s: ArrayLike | str | SVD, lang: str = "en") -> Figure:
+    """Draw the singular values and their cumulative energy, with the 90/95/99 % ranks.
+
+    Bars ``σᵢ`` (a line beyond 60 values; a log scale when the positive values span
+    two decades or more, zeros then marked at the bottom), and on a second axis the
+    cumulative energy ``Σᵢ≤ₖ σᵢ² / ‖A‖_F²`` with a marker at the smallest ``k``
+    that reaches 90 %, 95 % and 99 %: keeping ``k`` triplets then leaves the
+    relative error ``√(1 − energy)``.
+
+    Parameters
+    ----------
+    A_or_s : array_like, str, SVD
+        A matrix (anything :func:`svdkit.as_matrix` accepts, real or complex), an
+        :class:`svdkit.SVD`, or a 1-D sequence of singular values (any order;
+        they are sorted in descending order).
+    lang : {"en", "fr"}
+        Language of every word in the figure.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        On an Agg canvas (no pyplot).
+
+    Raises
+    ------
+    SvdkitError
+        Invalid input; a negative or complex singular value.
+
+    Examples
+    --------
+    >>> from svdkit.plot import spectrum
+    >>> fig = spectrum([4.0, 2.0, 1.0, 0.5])
+    >>> curve = next(l for l in fig.axes[1].get_lines() if l.get_gid() == "svdkit:energy")
+    >>> curve.get_ydata().round(4).tolist()
+    [0.7529, 0.9412, 0.9882, 1.0]
+    """
+    catalogue(lang)
+    s, shape, rank, thr = _values(A_or_s)
+    p = s.size
+    energy = cumulative_energy(s)
+    has_energy = bool(p and energy[-1] == 1.0)
+    x = np.arange(1, p + 1)
+
+    fig = new_figure(10.5, 6.6)
+    fig.subplots_adjust(left=0.09, right=0.9, top=0.8, bottom=0.24)
+    ax = fig.add_subplot(1, 1, 1)
+    ax2 = ax.twinx()  # drawn over ax: the energy curve over the bars
+
+    positive = s[s > 0]
+    log = bool(positive.size and np.log10(positive.max()) - np.log10(positive.min()) >= 2)
+    if log:
+        ax.set_yscale("log")
+        bottom = 10 ** np.floor(np.log10(positive.min()) - 0.3)
+    else:
+        bottom = 0.0
+    handles = []
+    if p <= MAX_BARS:
+        bars = ax.bar(
+            x,
+            np.where(s > 0, s, np.nan) if log else s,
+            width=0.68,
+            bottom=bottom if log else 0.0,
+            color=BAR_COLOUR,
+            alpha=0.85,
+            zorder=2,
+            label=t("plot.spectrum.bars", lang),
+            gid="svdkit:bars",
+        )
+        handles.append(bars)
+    else:
+        (line,) = ax.plot(
+            x,
+            np.where(s > 0, s, np.nan) if log else s,
+            color=BAR_COLOUR,
+            lw=1.6,
+            marker="." if p <= 300 else None,
+            zorder=2,
+            label=t("plot.spectrum.bars", lang),
+            gid="svdkit:bars",
+        )
+        handles.append(line)
+    if log:
+        top = 10 ** np.ceil(np.log10(positive.max()) + 0.15)
+        ax.set_ylim(bottom, top)
+        zeros = x[s <= 0]
+        if zeros.size:
+            (z,) = ax.plot(
+                zeros,
+                np.full(zeros.size, bottom * 1.25),
+                ls="none",
+                marker="v",
+                ms=8,
+                color="black",
+                zorder=4,
+                label=t("plot.spectrum.zero", lang),
+            )
+            handles.append(z)
+        if thr is not None and thr > 0 and positive.min() <= 1e3 * thr:
+            zl = ax.axhline(
+                thr,
+                color="0.35",
+                ls="--",
+                lw=1.0,
+                zorder=1,
+                label=t("plot.spectrum.threshold", lang, tol=fmt_num(thr, lang)),
+            )
+            handles.append(zl)
+    else:
+        ax.set_ylim(0, 1.08 * float(s.max()) if p and s.max() > 0 else 1.0)
+    ax.set_ylabel(
+        t("plot.spectrum.ylabel_log" if log else "plot.spectrum.ylabel", lang), color=BAR_COLOUR
+    )
+    ax.tick_params(axis="y", colors=BAR_COLOUR)
+    ax.set_xlabel(t("plot.spectrum.xlabel", lang))
+    ax.set_xlim(0.3, p + 0.7)
+    from matplotlib.ticker import MaxNLocator
+
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True, nbins=min(max(p, 1), 12)))
+    ax.grid(True, axis="y", color="0.92", zorder=0)
+
+    ks: list[int] = []
+    if has_energy:
+        (curve,) = ax2.plot(
+            x,
+            energy,
+            color=ENERGY_COLOUR,
+            lw=2.2,
+            marker="o" if p <= MAX_BARS else None,
+            ms=4.5,
+            zorder=3,
+            label=t("plot.spectrum.energy", lang),
+            gid="svdkit:energy",
+        )
+        handles.append(curve)
+        ks = [smallest_rank(energy, target) for target in TARGETS]
+        for target, k, (colour, marker, size) in zip(TARGETS, ks, TARGET_STYLES, strict=True):
+            ax2.axhline(target, color=colour, lw=0.8, ls=":", zorder=1)
+            ax2.plot([k, k], [0, energy[k - 1]], color=colour, lw=0.9, ls=":", zorder=1)
+            # targets reached at the same k share one legend entry: "90 %, 95 % … from k = 1"
+            same = [g for g, kk in zip(TARGETS, ks, strict=True) if kk == k]
+            pcts = ", ".join(
+                t("plot.spectrum.percent", lang, p=fmt_num(100 * g, lang)) for g in same
+            )
+            (mark,) = ax2.plot(
+                [k],
+                [energy[k - 1]],
+                ls="none",
+                marker=marker,
+                ms=size,
+                mfc=colour,
+                mec="white",
+                mew=1.0,
+                zorder=5,
+                label=t("plot.spectrum.reach", lang, pct=pcts, k=k),
+                gid=f"svdkit:reach-{round(100 * target)}",
+            )
+            if target == same[0]:
+                handles.append(mark)
+    else:
+        ax2.text(
+            0.5,
+            0.5,
+            t("plot.spectrum.no_energy", lang),
+            transform=ax2.transAxes,
+            ha="center",
+            va="center",
+            fontsize=12,
+            color=ENERGY_COLOUR,
+        )
+    ax2.set_ylim(0, 1.05)
+    ax2.set_ylabel(t("plot.spectrum.energy_axis", lang), color=ENERGY_COLOUR)
+    ax2.tick_params(axis="y", colors=ENERGY_COLOUR)
+
+    # ----- words
+    top = float(s.max()) if p else 0.0
+    fro = fmt_num(top * float(np.sqrt(np.sum((s / top) ** 2))) if top else 0.0, lang, 4)
+    if shape is not None:
+        info = t("plot.spectrum.info.matrix", lang, m=shape[0], n=shape[1], rank=rank, fro=fro)
+    else:
+        info = t("plot.spectrum.info.values", lang, p=p, fro=fro)
+    if ks:
+        pcts = ", ".join(
+            t("plot.spectrum.percent", lang, p=fmt_num(100 * g, lang)) for g in TARGETS
+        )
+        info += "\n" + t("plot.spectrum.summary", lang, pcts=pcts, ks=", ".join(map(str, ks)))
+    ax.set_title(t("plot.spectrum.title", lang), fontsize=14, fontweight="bold", pad=44)
+    ax.text(
+        0.5,
+        1.02,
+        info,
+        transform=ax.transAxes,
+        ha="center",
+        va="bottom",
+        fontsize=10.5,
+        linespacing=1.5,
+        gid="svdkit:info",
+    )
+    fig.legend(
+        handles=handles,
+        loc="lower center",
+        ncol=2,
+        fontsize=9.5,
+        frameon=False,
+        bbox_to_anchor=(0.5, 0.0),
+    )
+    localise_ticks(fig, lang)
+    return fig
