@@ -74,3 +74,18 @@ def test_python_dash_m_and_version():
         [sys.executable, "-m", "svdkit", "--version"], capture_output=True, text=True, check=False
     )
     assert proc.returncode == 0 and proc.stdout.startswith("svdkit ")
+
+
+def test_figures_lang_and_new_formats(tmp_path):
+    figs = tmp_path / "figs"
+    result = runner.invoke(
+        app, ["explain", "[[2, 1], [1, 3]]", "--lang", "fr", "--figures", str(figs)]
+    )
+    assert result.exit_code == 0, result.output
+    assert "Décomposition en valeurs singulières" in result.output
+    names = sorted(p.name for p in figs.iterdir())
+    assert "svd_geometry.png" in names and "quadratic_form.svg" in names
+    for fmt, marker in (("latex", r"\documentclass"), ("html", "<math")):
+        result = runner.invoke(app, ["explain", "[[1, 2], [3, 4]]", "-f", fmt])
+        assert result.exit_code == 0, result.output
+        assert marker in result.output

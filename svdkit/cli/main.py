@@ -106,6 +106,14 @@ def explain(
 
     source = _read_matrix(matrix)
     report = build(source, tol=tol, lang=lang.value, steps=steps)
+    if output is not None:
+        _write_atomic(output, render(report, format.value))
+    elif format is Format.terminal:
+        from svdkit.explain.render_terminal import print_terminal
+
+        print_terminal(report, Console())
+    else:
+        sys.stdout.write(render(report, format.value) + "\n")
     if figures is not None:
         from svdkit.plot import save_figures
 
@@ -115,14 +123,6 @@ def explain(
             + ", ".join(p.name for p in written),
             highlight=False,
         )
-    if output is not None:
-        _write_atomic(output, render(report, format.value))
-    elif format is Format.terminal:
-        from svdkit.explain.render_terminal import print_terminal
-
-        print_terminal(report, Console())
-    else:
-        sys.stdout.write(render(report, format.value) + "\n")
 
 
 def _write_atomic(path: Path, text: str) -> None:
