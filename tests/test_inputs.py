@@ -994,3 +994,9 @@ def test_text_fallback_for_unusual_csv(tmp_path: Path) -> None:
 def test_docstring_examples_run(module: object) -> None:
     result = doctest.testmod(module, optionflags=doctest.NORMALIZE_WHITESPACE)
     assert result.failed == 0
+
+
+def test_a_lone_decimal_point_in_a_tex_argument_is_a_parse_error() -> None:
+    # Found by the fuzz test: "\frac0." reads "." as the second argument.
+    with pytest.raises(ParseError, match="no digits"):
+        as_matrix(r"\frac0.")

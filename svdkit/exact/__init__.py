@@ -1,1 +1,123 @@
-"""The exact engine (being written): integers, fractions and radicals with SymPy."""
+"""The exact engine: integers, fractions and radicals, with the steps of every computation.
+
+Every function has the name of its numeric twin in :mod:`svdkit` and returns a
+frozen result object holding exact SymPy values (never floats) and, with
+``steps=True``, the derivation as :class:`~svdkit.exact.steps.Step` objects
+(a catalogue key, its values, a formula, intermediate matrices — no sentences:
+those live in the message catalogues, in English and French).
+
+========================  ==========================================================
+function                  what
+========================  ==========================================================
+:func:`as_exact`          anything → exact SymPy ``Matrix`` (text parsed exactly; no floats)
+:func:`det`               Leibniz (``n ≤ 6``) or Bareiss
+:func:`trace`             ``Σ aᵢᵢ``
+:func:`rank`, :func:`rref`  Gauss–Jordan
+:func:`inv`               Gauss–Jordan on ``[A | I]``
+:func:`pinv`              Moore–Penrose by a full-rank factorisation
+:func:`lstsq`             minimum-norm least squares ``x = A⁺b``
+:func:`eigh`              ``A = QΛQᴴ`` with exact eigenvalues where they have closed forms
+:func:`svd`               the notes' method: eigenvalues of ``AᴴA``, ``uᵢ = Avᵢ/σᵢ``, …
+:func:`subspaces`         the four fundamental subspaces, simple and orthonormal bases
+:func:`definiteness`      the kind and the four criteria, decided exactly
+:func:`norm`              Frobenius, spectral, nuclear, 1 and ∞ norms
+========================  ==========================================================
+
+SymPy (and python-flint) are imported when this package is first used, not by
+``import svdkit``.
+
+Examples
+--------
+>>> import svdkit.exact as ex
+>>> from svdkit.exact.format import to_text
+>>> r = ex.svd([[3, 0], [0, -2]])
+>>> print(to_text(r.U), to_text(r.s), to_text(r.Vh))
+[[1, 0], [0, 1]] (3, 2) [[1, 0], [0, −1]]
+>>> print(ex.det("[[1/2, 1], [1, 2]]"), ex.rank([[1, 2], [2, 4]]))
+0 1
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+__all__ = [
+    "RREF",
+    "SVD",
+    "Definiteness",
+    "Det",
+    "Eigh",
+    "InexactInputError",
+    "Inverse",
+    "Lstsq",
+    "Norm",
+    "NotAlgebraicError",
+    "PseudoInverse",
+    "Rank",
+    "Step",
+    "Subspaces",
+    "Trace",
+    "as_exact",
+    "definiteness",
+    "det",
+    "eigh",
+    "format",
+    "inv",
+    "lstsq",
+    "norm",
+    "pinv",
+    "rank",
+    "rref",
+    "subspaces",
+    "svd",
+    "trace",
+]
+
+_HOMES = {
+    "as_exact": "_convert",
+    "InexactInputError": "_convert",
+    "NotAlgebraicError": "_convert",
+    "Step": "steps",
+    "det": "elimination",
+    "trace": "elimination",
+    "rank": "elimination",
+    "rref": "elimination",
+    "inv": "elimination",
+    "Det": "elimination",
+    "Trace": "elimination",
+    "Rank": "elimination",
+    "RREF": "elimination",
+    "Inverse": "elimination",
+    "pinv": "inverses",
+    "lstsq": "inverses",
+    "PseudoInverse": "inverses",
+    "Lstsq": "inverses",
+    "eigh": "spectral",
+    "Eigh": "spectral",
+    "svd": "singular",
+    "SVD": "singular",
+    "subspaces": "fundamental",
+    "Subspaces": "fundamental",
+    "definiteness": "definite",
+    "Definiteness": "definite",
+    "norm": "norms",
+    "Norm": "norms",
+}
+
+
+def __getattr__(name: str) -> Any:
+    # Lazy: svdkit.exact.steps is imported by the report model, which must not pay
+    # for SymPy; everything else loads on first use.
+    if name == "format":
+        return importlib.import_module("svdkit.exact.format")
+    home = _HOMES.get(name)
+    if home is None:
+        raise AttributeError(f"module 'svdkit.exact' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"svdkit.exact.{home}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

@@ -62,6 +62,10 @@ def explain(A, *, tol: float | None = None, lang: str = "en", steps: bool = True
         definiteness=report.computed.get("definiteness"),
     )
     report.notes.extend(collect_notes(evidence, lang))
+    if steps:
+        from svdkit.explain.exact_steps import add_exact
+
+        add_exact(report, A)
     return report
 
 

@@ -104,7 +104,7 @@ SUBSCRIPTS = {
 TEXT_SYMBOLS = {
     "—": "---", "–": "--", "’": "'", "‘": "`", "“": "``", "”": "''", "„": ",,",
     "«": r"\guillemotleft{}", "»": r"\guillemotright{}", "…": r"\dots{}",
-    "\u00a0": "~", "\u202f": r"\,", "\u2009": r"\,", "•": r"\textbullet{}", "⚠": "(!)",
+    "\u00a0": "~", "\u202f": r"\,", "\u2009": r"\,", "•": r"\textbullet{}", "⚠": "(!)", "★": r"$\star$",
     "§": r"\S{}", "©": r"\textcopyright{}", "€": "EUR", "✓": r"$\checkmark$",
 }
 

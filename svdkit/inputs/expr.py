@@ -498,6 +498,8 @@ def _literal(t: Token) -> Fraction:
     if m is None:  # pragma: no cover - the tokenizer only yields matching text
         raise ExprSyntaxError(f"malformed number '{t.value}'", t.pos, t.end)
     whole, frac, exp = m.group(1), m.group(2) or "", m.group(3)
+    if not whole and not frac:
+        raise ExprSyntaxError(f"'{t.value}' is not a number: it has no digits", t.pos, t.end)
     if len(whole) + len(frac) > 4000:
         raise ExprSyntaxError(f"number too long ({len(whole) + len(frac)} digits)", t.pos, t.end)
     e = int(exp) if exp else 0

@@ -1,0 +1,48 @@
+"""What every exact function does first: read the matrix, check its shape, find its field."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sympy as sp
+
+from svdkit.errors import ShapeError, StructureError
+from svdkit.exact._convert import as_exact
+from svdkit.exact._field import Field, is_zero_expr
+
+__all__ = ["prepare", "require_hermitian", "shape_text"]
+
+
+def shape_text(shape: tuple[int, int]) -> str:
+    """``(2, 3)`` → ``'2×3'``."""
+    return "×".join(str(d) for d in shape)
+
+
+def prepare(
+    A: Any, what: str, *, square: bool = False, name: str = "A", field: bool = True
+) -> tuple[sp.Matrix, Field | None]:
+    """The exact matrix, its shape checked, and the field of its entries (unless ``field``)."""
+    M = as_exact(A, name=name)
+    if square and M.rows != M.cols:
+        raise ShapeError(f"{what} needs a square matrix; {name} is {shape_text(M.shape)}")
+    return M, (Field.of(list(M)) if field else None)
+
+
+def require_hermitian(M: sp.Matrix, F: Field, what: str, name: str = "A", hint: str = "") -> None:
+    """Raise :class:`StructureError` unless ``M = Mᴴ`` exactly, naming the first faulty pair."""
+    n = M.rows
+    for i in range(n):
+        for j in range(i, n):
+            a, b = M[i, j], M[j, i]
+            if not is_zero_expr(a - sp.conjugate(b)):
+                kind = "symmetric" if F.real else "Hermitian"
+                if i == j:
+                    detail = f"the diagonal entry {name}[{i},{i}] = {a} is not real"
+                elif F.real:
+                    detail = f"{name}[{i},{j}] = {a} but {name}[{j},{i}] = {b}"
+                else:
+                    detail = f"{name}[{i},{j}] = {a} but conj({name}[{j},{i}]) = {sp.conjugate(b)}"
+                raise StructureError(
+                    f"{what} needs a {kind} matrix; {detail} (0-based indices)"
+                    + (f". {hint}" if hint else "")
+                )

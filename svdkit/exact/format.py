@@ -1,0 +1,272 @@
+"""Exact numbers as people write them: Unicode text, LaTeX and MathML.
+
+:func:`to_text` writes ``√2/2``, ``3/7``, ``−1``, ``2 + i``, ``λ² − 5λ + 6`` and
+matrices as nested rows ``[[1, 0], [0, −1]]``; :func:`to_latex` is SymPy's LaTeX
+and :func:`to_mathml` SymPy's presentation MathML. A number the exact engine
+could only approximate (a root without a closed form) is a SymPy ``Float`` and
+is always printed with ``≈`` in front, so that it is never mistaken for an
+exact value.
+
+Examples
+--------
+>>> import sympy as sp
+>>> from svdkit.exact.format import to_text, to_latex
+>>> to_text(sp.sqrt(2) / 2), to_text(sp.Rational(-3, 7)), to_text(2 + sp.I)
+('√2/2', '−3/7', '2 + i')
+>>> to_text(sp.Matrix([[1, 0], [0, -1]]))
+'[[1, 0], [0, −1]]'
+>>> to_latex(sp.sqrt(2) / 2)
+'\\\\frac{\\\\sqrt{2}}{2}'
+"""
+
+from __future__ import annotations
+
+import enum
+import re
+from collections.abc import Mapping
+from fractions import Fraction
+from typing import Any
+
+import sympy as sp
+from sympy.printing.latex import LatexPrinter
+from sympy.printing.str import StrPrinter
+
+from svdkit.exact.steps import Step
+
+__all__ = ["LAMBDA", "step_text", "to_latex", "to_mathml", "to_text", "variables"]
+
+#: The variable of characteristic polynomials (printed λ).
+LAMBDA = sp.Symbol("lambda")
+
+_SUPERSCRIPTS = str.maketrans("0123456789-", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻")
+_SUBSCRIPTS = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
+_GREEK = {"lambda": "λ", "mu": "μ", "sigma": "σ"}
+
+
+def variables(n: int, name: str = "x", real: bool = True) -> tuple[sp.Symbol, ...]:
+    """``x₁, …, xₙ`` (SymPy symbols ``x_1`` …; real, or complex for Hermitian forms)."""
+    return tuple(sp.Symbol(f"{name}_{i}", real=real or None) for i in range(1, n + 1))
+
+
+class _TextPrinter(StrPrinter):
+    """SymPy's str printer, with roots, i, π, superscripts and a rational term first."""
+
+    def _print_ImaginaryUnit(self, expr):
+        return "i"
+
+    def _print_Pi(self, expr):
+        return "π"
+
+    def _print_Exp1(self, expr):
+        return "e"
+
+    def _print_Float(self, expr):
+        import mpmath
+
+        digits = min(15, mpmath.libmp.prec_to_dps(expr._prec))
+        return "≈" + mpmath.nstr(expr._to_mpmath(expr._prec), digits, strip_zeros=True)
+
+    def _print_Symbol(self, expr):
+        name = expr.name
+        base, _, sub = name.partition("_")
+        base = _GREEK.get(base, base)
+        return (
+            base + sub.translate(_SUBSCRIPTS)
+            if sub.isdigit()
+            else base + (f"_{sub}" if sub else "")
+        )
+
+    def _print_Dummy(self, expr):
+        return self._print_Symbol(expr)
+
+    def _root_arg(self, base) -> str:
+        s = self._print(base)
+        return s if (base.is_Atom and not (base.is_Rational and base.q != 1)) else f"({s})"
+
+    def _print_Pow(self, expr, rational=False):
+        base, exp = expr.as_base_exp()
+        if exp is sp.S.Half:
+            return "√" + self._root_arg(base)
+        if exp == -sp.S.Half:
+            return "1/√" + self._root_arg(base)
+        if exp == sp.Rational(1, 3):
+            return "∛" + self._root_arg(base)
+        if exp.is_Integer and exp > 1:
+            b = self._print(base)
+            if not (
+                isinstance(base, sp.Abs)
+                or (base.is_Atom and (base.is_Symbol or (base.is_Integer and base >= 0)))
+            ):
+                b = f"({b})"
+            return b + str(exp).translate(_SUPERSCRIPTS)
+        return super()._print_Pow(expr, rational)
+
+    def _print_Add(self, expr, order=None):
+        terms = self._as_ordered_terms(expr, order=order)
+        if not expr.free_symbols:  # numbers: the rational part first, as people write 1 + √2
+            terms = [t for t in terms if t.is_Rational] + [t for t in terms if not t.is_Rational]
+        out = []
+        for t in terms:
+            s = self._print(t)
+            if s.startswith("-"):
+                out.extend(["-", s[1:]])
+            else:
+                out.extend(["+", s])
+        if out and out[0] == "+":
+            out.pop(0)
+        elif out:
+            out[:2] = ["-" + out[1]]
+        return " ".join(out)
+
+    def _print_MatrixBase(self, expr):
+        return (
+            "["
+            + ", ".join(
+                "[" + ", ".join(self._print(expr[i, j]) for j in range(expr.cols)) + "]"
+                for i in range(expr.rows)
+            )
+            + "]"
+        )
+
+    _print_MutableDenseMatrix = _print_MatrixBase
+    _print_ImmutableDenseMatrix = _print_MatrixBase
+
+    def _print_Equality(self, expr):
+        return f"{self._print(expr.lhs)} = {self._print(expr.rhs)}"
+
+    def _print_Poly(self, expr):
+        return self._print(expr.as_expr())
+
+    def _print_Abs(self, expr):
+        return f"|{self._print(expr.args[0])}|"
+
+
+_PRINTER = _TextPrinter({"order": "lex"})
+_JUXTAPOSE = re.compile(r"(?<=[0-9)²³⁴⁵⁶⁷⁸⁹¹₀-₉])\*(?=[√a-zA-Zλμσπ(|])")
+_ROOT_TIMES_I = re.compile(r"(√(?:\d+|\([^()]*\)))\*i")
+_I_TIMES = re.compile(r"(?<=\bi)\*(?=[a-zλ√(|])")
+
+
+def _expr_text(x: sp.Basic) -> str:
+    s = _PRINTER.doprint(x).replace("**", "^")
+    s = _ROOT_TIMES_I.sub(r"i\1", s)  # √2*i → i√2 (not √2i, which reads as √(2i))
+    s = _JUXTAPOSE.sub("", s)  # 2*√3 → 2√3, 5*λ → 5λ, 2*(…) → 2(…)
+    s = _I_TIMES.sub("", s)  # i*x₂ → ix₂
+    s = s.replace("*", "·")
+    return s.replace("-", "−")
+
+
+def to_text(x: Any) -> str:
+    """Unicode text of an exact value, a matrix, a relation, or a list of them.
+
+    Examples
+    --------
+    >>> import sympy as sp
+    >>> from svdkit.exact.format import LAMBDA
+    >>> to_text(LAMBDA**2 - 5 * LAMBDA + 6)
+    'λ² − 5λ + 6'
+    >>> to_text(sp.sqrt(sp.Rational(91, 2) + sp.sqrt(8065) / 2))
+    '√(91/2 + √8065/2)'
+    >>> to_text([sp.Integer(3), sp.sqrt(3) * sp.I / 2]), to_text(sp.Float(0.5973274736, 10))
+    ('[3, i√3/2]', '≈0.5973274736')
+    """
+    if isinstance(x, Step):
+        return x.key
+    if isinstance(x, enum.Enum):
+        return str(x.value)
+    if isinstance(x, bool):
+        return str(x)
+    if isinstance(x, int):
+        return str(x).replace("-", "−")
+    if isinstance(x, Fraction):
+        return str(x).replace("-", "−")
+    if isinstance(x, str):
+        return x
+    if isinstance(x, tuple):
+        return "(" + ", ".join(to_text(v) for v in x) + ")"
+    if isinstance(x, list):
+        return "[" + ", ".join(to_text(v) for v in x) + "]"
+    if isinstance(x, sp.Basic | sp.MatrixBase):
+        return _expr_text(x)
+    if hasattr(x, "tolist"):  # NumPy arrays
+        return to_text(sp.Matrix(x.tolist()))
+    return str(x)
+
+
+class _LatexPrinter(LatexPrinter):
+    def _print_Float(self, expr):
+        return r"\approx " + super()._print_Float(expr)
+
+
+def _sympify(x: Any) -> Any:
+    if isinstance(x, enum.Enum):
+        return sp.Symbol(str(x.value))
+    if isinstance(x, list | tuple):
+        return sp.Tuple(*(_sympify(v) for v in x))
+    if isinstance(x, str):
+        return sp.Symbol(x)
+    if isinstance(x, Fraction):
+        return sp.Rational(x.numerator, x.denominator)
+    return sp.sympify(x)
+
+
+def to_latex(x: Any) -> str:
+    """SymPy's LaTeX of an exact value (``\\\\approx`` before approximate values).
+
+    Examples
+    --------
+    >>> import sympy as sp
+    >>> to_latex(sp.Matrix([[1, sp.I]]))
+    '\\\\left[\\\\begin{matrix}1 & i\\\\end{matrix}\\\\right]'
+    """
+    if isinstance(x, str):
+        return r"\text{" + x + "}"
+    return _LatexPrinter({"imaginary_unit": "i"}).doprint(_sympify(x))
+
+
+def to_mathml(x: Any) -> str:
+    """SymPy's presentation MathML of an exact value.
+
+    Examples
+    --------
+    >>> import sympy as sp
+    >>> to_mathml(sp.sqrt(2))
+    '<msqrt><mn>2</mn></msqrt>'
+    """
+    return sp.mathml(_sympify(x), printer="presentation")
+
+
+def step_text(
+    step: Step, template: str, formatter=to_text, catalogue: Mapping[str, str] | None = None
+) -> str:
+    """Fill a catalogue sentence's ``{placeholders}`` with a step's values.
+
+    Parameters
+    ----------
+    step : Step
+        A derivation step of the exact engine.
+    template : str
+        The sentence of ``step.key`` in some language's catalogue.
+    formatter : callable
+        How to write each value (default :func:`to_text`).
+    catalogue : mapping, optional
+        The same language's catalogue, to translate the kinds of definiteness
+        (keys ``definiteness.kind.positive_definite`` …).
+
+    Examples
+    --------
+    >>> import sympy as sp
+    >>> s = Step("svd.sigma", {"index": 1, "value": sp.Integer(9), "sigma": sp.Integer(3)})
+    >>> step_text(s, "σ{index} = √{value} = {sigma}")
+    'σ1 = √9 = 3'
+    """
+
+    def fmt(v: Any) -> str:
+        if catalogue is not None and isinstance(v, enum.Enum):
+            key = f"definiteness.kind.{v.name.lower()}"
+            if key in catalogue:
+                return catalogue[key]
+        return formatter(v)
+
+    values: Mapping[str, Any] = step.values
+    return template.format(**{k: fmt(v) for k, v in values.items()})

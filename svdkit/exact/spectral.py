@@ -1,0 +1,652 @@
+"""The spectral theorem, exactly: ``A = QΛQᴴ`` for a real symmetric (complex Hermitian) A.
+
+The method is the one done by hand (notes §4):
+
+1. the characteristic polynomial ``p(λ) = det(λI − A)``, exactly;
+2. its factorisation into irreducible factors over the field of its
+   coefficients (``λ³ − 91λ² + 54λ = λ(λ² − 91λ + 54)``);
+3. the roots of each factor: in closed form for degree 1 and 2 (and for higher
+   degrees when SymPy finds real radicals, e.g. ``λ⁴ − 10λ² + 1``). The three
+   real roots of an irreducible cubic have no expression in real radicals
+   (*casus irreducibilis*); such roots — and any root without a real radical
+   form — are given as 50-digit numbers, labelled approximate (``≈``), never as
+   an unreadable ``CRootOf``;
+4. for each exact eigenvalue λ, the eigenspace ``N(A − λI)`` exactly, over the
+   field ``K(λ)`` (e.g. ``QQ<√8065>``), one basis vector per free variable;
+   Gram–Schmidt inside the eigenspace when λ is repeated; each vector is
+   normalised, ``q = w/‖w‖``;
+5. signs: each eigenvector is multiplied by ±1 to have the fewest negative
+   entries, ties broken by the numeric engine's sign rule (its first
+   largest-magnitude entry positive); for complex A the unit factor is the
+   sign rule's (the pivot real and positive);
+6. the check ``QΛQᴴ = A`` (exact when every eigenvalue is).
+
+The same machinery serves :func:`svdkit.exact.svd` (on ``AᴴA``),
+:func:`svdkit.exact.definiteness` and :func:`svdkit.exact.norm`.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, TypeVar
+
+import mpmath
+import sympy as sp
+from sympy.polys.matrices import DomainMatrix
+
+from svdkit.exact._common import prepare, require_hermitian
+from svdkit.exact._field import (
+    Field,
+    Rows,
+    Vec,
+    count_negative,
+    gram_schmidt,
+    matrices_equal,
+    nullspace,
+    pivot_index,
+    primitive,
+    rows_of,
+    sqrt_expr,
+    to_matrix,
+)
+from svdkit.exact._record import Recorder
+from svdkit.exact._results import ExactResult
+from svdkit.exact.format import LAMBDA
+
+__all__ = ["Eigh", "Root", "Spectrum", "eigh"]
+
+#: Digits of the numeric values of roots without a closed form.
+DIGITS = 50
+#: Closed forms of roots of factors of degree ≥ 3 are kept only up to this many operations.
+MAX_ROOT_OPS = 60
+
+
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+
+def precise(fn: _F) -> _F:
+    """Run ``fn`` with mpmath at 60 digits (numeric fallbacks round to the working precision)."""
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        with mpmath.workdps(DIGITS + 10):
+            return fn(*args, **kwargs)
+
+    return wrapper  # type: ignore[return-value]
+
+
+# --------------------------------------------------------------------------- roots
+
+
+@dataclass(frozen=True, eq=False)
+class Root:
+    """One distinct eigenvalue.
+
+    Attributes
+    ----------
+    value : sympy.Expr
+        The exact closed form, or a 50-digit ``Float`` when ``exact`` is False.
+    exact : bool
+        Whether ``value`` is exact.
+    multiplicity : int
+        Its multiplicity as a root of the characteristic polynomial (= the
+        dimension of its eigenspace, A being Hermitian).
+    factor : sympy.Expr
+        The irreducible factor of the characteristic polynomial it is a root of.
+    approx : mpmath.mpf
+        A 50-digit value (for ordering).
+    """
+
+    value: sp.Expr
+    exact: bool
+    multiplicity: int
+    factor: sp.Expr
+    approx: Any = field(repr=False)
+
+    @property
+    def is_zero(self) -> bool:
+        return self.exact and self.value == 0
+
+
+@dataclass(frozen=True, eq=False)
+class Spectrum:
+    """The characteristic polynomial of a Hermitian matrix and its roots (ascending)."""
+
+    char_poly: sp.Expr
+    coefficients: tuple[sp.Expr, ...]  # p(λ) = Σ cₖ λᵏ, highest degree first
+    factors: tuple[tuple[sp.Expr, int], ...]
+    roots: tuple[Root, ...]
+    field: Field  # the field of the coefficients (real)
+
+    @property
+    def exact(self) -> bool:
+        return all(r.exact for r in self.roots)
+
+    def values(self) -> tuple[sp.Expr, ...]:
+        """Every eigenvalue, repeated by multiplicity, ascending."""
+        return tuple(r.value for r in self.roots for _ in range(r.multiplicity))
+
+
+def char_poly_coefficients(F: Field, rows: Rows) -> list[sp.Expr]:
+    """Coefficients of ``det(λI − A)``, highest degree first, as SymPy numbers."""
+    n = len(rows)
+    dm = DomainMatrix([list(r) for r in rows], (n, n), F.K)
+    return [F.to_sympy(c) for c in dm.charpoly()]
+
+
+def _real_part(e: sp.Expr) -> sp.Expr:
+    """The coefficients of a Hermitian matrix's char. poly are real; drop a zero ``0·i``."""
+    if e.is_real:
+        return e
+    return sp.expand(sp.re(sp.expand(e)))
+
+
+def _quadratic_roots(c: list[sp.Expr]) -> list[sp.Expr]:
+    a, b, k = c
+    disc = sp.expand(b * b - 4 * a * k)
+    root = sqrt_expr(disc)
+    return [sp.expand((-b - root) / (2 * a)), sp.expand((-b + root) / (2 * a))]
+
+
+def _closed_roots(poly: sp.Poly) -> list[sp.Expr] | None:
+    """Real closed forms of the roots of an irreducible factor, or None."""
+    d = poly.degree()
+    c = [poly.domain.to_sympy(x) for x in poly.all_coeffs()]
+    if d == 1:
+        return [sp.expand(-c[1] / c[0])]
+    if d == 2:
+        return _quadratic_roots(c)
+    try:
+        found = sp.roots(poly.as_expr(), LAMBDA, cubics=True, quartics=True)
+    except Exception:  # SymPy's roots fails in several ways on hard polynomials
+        return None
+    if sum(found.values()) != d:
+        return None
+    out = []
+    for r in found:
+        if r.has(sp.I) or r.has(sp.CRootOf) or not r.is_real:
+            return None
+        try:
+            r2 = sp.sqrtdenest(r)
+        except Exception:
+            r2 = r
+        r = r2 if sp.count_ops(r2) <= sp.count_ops(r) else r
+        if sp.count_ops(r) > MAX_ROOT_OPS:
+            return None
+        out.append(r)
+    return out
+
+
+def _numeric_roots(poly: sp.Poly) -> list[sp.Float]:
+    expr = sp.Poly(poly.as_expr(), LAMBDA)
+    vals = expr.nroots(n=DIGITS, maxsteps=500)
+    return sorted((sp.re(v) for v in vals), key=lambda v: v)
+
+
+def _approx(e: sp.Expr):
+    with mpmath.workdps(DIGITS + 10):
+        return mpmath.mpf(sp.re(sp.N(e, DIGITS + 10))._to_mpmath(mpmath.mp.prec))
+
+
+def spectrum(
+    F: Field, rows: Rows, rec: Recorder, prefix: str, extra: dict | None = None
+) -> Spectrum:
+    """Characteristic polynomial, its factors and its roots, with steps under ``prefix``.
+
+    ``extra`` values (e.g. ``{"T": "ᵀ"}``) are added to every step.
+    """
+    ex = dict(extra or {})
+    coeffs = [_real_part(c) for c in char_poly_coefficients(F, rows)]
+    n = len(rows)
+    R = Field.of(coeffs)
+    R = Field(R.K, True)
+    poly = sp.Poly(coeffs, LAMBDA, domain=R.K)
+    expr = poly.as_expr()
+    if rec.on:
+        rec.add(
+            f"{prefix}.char_poly",
+            {"poly": expr, "n": n, **ex},
+            formula=sp.Eq(sp.Symbol("p(lambda)"), expr),
+        )
+    _, facs = poly.factor_list()
+    factors = []
+    roots: list[Root] = []
+    for f, e in facs:
+        f = f.monic()
+        fx = f.as_expr()
+        factors.append((fx, e))
+        closed = _closed_roots(f)
+        if closed is not None:
+            for r in closed:
+                roots.append(Root(r, True, e, fx, _approx(r)))
+        else:
+            for r in _numeric_roots(f):
+                roots.append(Root(r, False, e, fx, _approx(r)))
+    roots.sort(key=lambda r: r.approx)
+    if rec.on:
+        product = sp.Mul(
+            *(sp.Pow(f, e, evaluate=False) if e > 1 else f for f, e in factors), evaluate=False
+        )
+        rec.add(
+            f"{prefix}.factor",
+            {"poly": expr, "factored": product, "count": len(factors), **ex},
+            formula=sp.Eq(expr, product, evaluate=False),
+        )
+        for r in roots:
+            if r.exact:
+                rec.add(
+                    f"{prefix}.root",
+                    {"value": r.value, "multiplicity": r.multiplicity, "factor": r.factor, **ex},
+                )
+            else:
+                rec.add(
+                    f"{prefix}.root_numeric",
+                    {
+                        "value": r.value,
+                        "multiplicity": r.multiplicity,
+                        "factor": r.factor,
+                        "degree": sp.degree(r.factor, LAMBDA),
+                        **ex,
+                    },
+                )
+    return Spectrum(expr, tuple(coeffs), tuple(factors), tuple(roots), R)
+
+
+# --------------------------------------------------------------------------- vectors
+
+
+class Vector:
+    """A vector known exactly over a field, or numerically (mpmath, 50 digits)."""
+
+    __slots__ = ("L", "coords")
+
+    def __init__(self, L: Field | None, coords: list) -> None:
+        self.L = L
+        self.coords = coords
+
+    @property
+    def exact(self) -> bool:
+        return self.L is not None
+
+    def times(self, c: Any) -> Vector:
+        return Vector(self.L, [x * c if x else x for x in self.coords])
+
+    def signs(self) -> tuple[int, int]:
+        """(negatives, positives) among the entries (real vectors)."""
+        if self.L is not None:
+            return count_negative(self.L, self.coords)
+        tiny = _tiny(self.coords)
+        neg = sum(1 for x in self.coords if mpmath.re(x) < -tiny)
+        pos = sum(1 for x in self.coords if mpmath.re(x) > tiny)
+        return neg, pos
+
+    def pivot(self) -> int | None:
+        """The first entry of largest magnitude."""
+        if self.L is not None:
+            return pivot_index(self.L, self.coords)
+        mags = [abs(x) for x in self.coords]
+        top = max(mags)
+        if top == 0:
+            return None
+        return next(i for i, v in enumerate(mags) if v >= top * (1 - mpmath.mpf(10) ** -30))
+
+    def norm2(self) -> Any:
+        if self.L is not None:
+            L = self.L
+            s = L.zero
+            for x in self.coords:
+                if x:
+                    s += L.abs2(x)
+            return s
+        return mpmath.fsum(abs(x) ** 2 for x in self.coords)
+
+    def entries(self, factor: sp.Expr | None = None) -> list[sp.Expr]:
+        """SymPy entries, each times ``factor`` (exact vectors) — numeric ones as Floats."""
+        if self.L is not None:
+            f = sp.Integer(1) if factor is None else factor
+            return [self.L.to_sympy(x) * f for x in self.coords]
+        return [_float(x) for x in self.coords]
+
+
+def _tiny(xs) -> Any:
+    top = max((abs(x) for x in xs), default=mpmath.mpf(0))
+    return top * mpmath.mpf(10) ** (-(DIGITS - 10))
+
+
+def _float(x) -> sp.Expr:
+    x = mpmath.mpmathify(x)
+    tiny = mpmath.mpf(10) ** (-(DIGITS - 5))
+    if isinstance(x, mpmath.mpc):
+        re_, im_ = x.real, x.imag
+        out = sp.Float(re_, DIGITS) if abs(re_) > tiny else sp.Integer(0)
+        if abs(im_) > tiny:
+            out = out + sp.I * sp.Float(im_, DIGITS)
+        return out
+    return sp.Float(x, DIGITS) if abs(x) > tiny else sp.Integer(0)
+
+
+def unit_factor(vectors: list[Vector], complex_: bool) -> tuple[Any, str, tuple[int, int]]:
+    """The ±1 (or unit phase) that the sign rule of the notes puts on vectors that flip together.
+
+    Real: the sign with the fewest negative entries in all of ``vectors``;
+    a tie goes to the numeric engine's rule (the first largest-magnitude entry
+    of ``vectors[0]`` positive). Complex: that rule alone, the pivot made real
+    and positive (the factor returned is ``conj(pivot)``, to be normalised).
+
+    Returns ``(factor, rule, (negatives before, negatives after))`` with rule
+    ``"fewest"``, ``"tie"`` or ``"phase"``.
+    """
+    lead = vectors[0]
+    if complex_:
+        p = lead.pivot()
+        if p is None:
+            return 1, "phase", (0, 0)
+        piv = lead.coords[p]
+        if lead.L is not None:
+            c = lead.L.conj(piv)
+        else:
+            c = mpmath.conj(piv) / abs(piv)
+        return c, "phase", (0, 0)
+    neg = pos = 0
+    for v in vectors:
+        a, b = v.signs()
+        neg += a
+        pos += b
+    if pos != neg:
+        return (-1 if pos < neg else 1), "fewest", (neg, min(neg, pos))
+    p = lead.pivot()
+    if p is None:
+        return 1, "tie", (neg, neg)
+    if lead.L is not None:
+        s = lead.L.sign(lead.coords[p])
+    else:
+        s = 1 if mpmath.re(lead.coords[p]) > 0 else -1
+    return s, "tie", (neg, neg)
+
+
+def apply_factor(v: Vector, c: Any) -> Vector:
+    if c == 1:
+        return v
+    if v.L is not None:
+        c = c if not isinstance(c, int) else v.L.convert(sp.Integer(c))
+        out = v.times(c)
+        return Vector(v.L, primitive(v.L, out.coords))
+    return v.times(c)
+
+
+def phase_expr(v: Vector, c: Any) -> sp.Expr:
+    """The unit factor ``c/|c|`` that the complex sign rule applies, as a SymPy number."""
+    if v.L is not None:
+        return v.L.to_sympy(c) / sqrt_expr(v.L.to_sympy(v.L.abs2(c)))
+    return _float(c / abs(c))
+
+
+def normaliser(v: Vector) -> tuple[sp.Expr, sp.Expr]:
+    """``(‖v‖, 1/‖v‖)`` as SymPy numbers (Floats for numeric vectors)."""
+    if v.L is not None:
+        nrm = sqrt_expr(v.L.to_sympy(v.norm2()))
+        return nrm, 1 / nrm
+    nrm = mpmath.sqrt(v.norm2())
+    return _float(nrm), _float(1 / nrm)
+
+
+def to_mp(e: sp.Expr):
+    with mpmath.workdps(DIGITS + 10):
+        z = sp.N(e, DIGITS + 10)
+        re_, im_ = z.as_real_imag()
+        re_ = mpmath.mpf(sp.Float(re_, DIGITS + 10)._to_mpmath(mpmath.mp.prec))
+        im_ = mpmath.mpf(sp.Float(im_, DIGITS + 10)._to_mpmath(mpmath.mp.prec))
+    return re_ if im_ == 0 else mpmath.mpc(re_, im_)
+
+
+def numeric_eigen(M: sp.Matrix, real: bool):
+    """All eigenpairs of a Hermitian matrix to 50 digits (mpmath), ascending."""
+    with mpmath.workdps(DIGITS + 10):
+        A = mpmath.matrix([[to_mp(M[i, j]) for j in range(M.cols)] for i in range(M.rows)])
+        E, Q = mpmath.eigsy(A) if real else mpmath.eighe(A)
+        pairs = sorted(
+            ((E[k], [Q[i, k] for i in range(M.rows)]) for k in range(M.rows)),
+            key=lambda t: mpmath.re(t[0]),
+        )
+    return pairs
+
+
+def eigenvectors(
+    F: Field,
+    M: sp.Matrix,
+    rows: Rows,
+    spec: Spectrum,
+    rec: Recorder,
+    prefix: str,
+    extra: dict | None = None,
+) -> dict[int, list[Vector]]:
+    """Orthogonal eigenvectors (unnormalised) of every root, by its index in ``spec.roots``."""
+    ex = dict(extra or {})
+    out: dict[int, list[Vector]] = {}
+    numeric = None
+    taken: set[int] = set()
+    n = len(rows)
+    for k, root in enumerate(spec.roots):
+        if root.exact:
+            L = F.extend(root.value) if not F.contains(root.value) else F
+            lam = L.convert(root.value)
+            shifted = [
+                [L.from_field(F, a) - (lam if i == j else L.zero) for j, a in enumerate(row)]
+                for i, row in enumerate(rows)
+            ]
+            basis = [primitive(L, b) for b in nullspace(L, shifted, n)]
+            if len(basis) != root.multiplicity:  # pragma: no cover - A is Hermitian
+                raise ArithmeticError("eigenspace dimension differs from the multiplicity")
+            if rec.on:
+                rec.add(
+                    f"{prefix}.eigenspace",
+                    {"value": root.value, "dimension": len(basis), **ex},
+                    matrices={"A − λI": to_matrix(L, shifted), "basis": _cols(L, basis, n)},
+                )
+            if len(basis) > 1:
+                basis = gram_schmidt(L, basis)
+                if rec.on:
+                    rec.add(
+                        f"{prefix}.gram_schmidt",
+                        {"value": root.value, "dimension": len(basis), **ex},
+                        matrices={"basis": _cols(L, basis, n)},
+                    )
+            out[k] = [Vector(L, b) for b in basis]
+        else:
+            if numeric is None:
+                numeric = numeric_eigen(M, F.real)
+            cand = sorted(
+                (i for i in range(len(numeric)) if i not in taken),
+                key=lambda i: abs(numeric[i][0] - root.approx),
+            )[: root.multiplicity]
+            taken.update(cand)
+            out[k] = [Vector(None, numeric[i][1]) for i in sorted(cand)]
+            rec.add(
+                f"{prefix}.eigenspace_numeric",
+                {"value": root.value, "dimension": root.multiplicity, **ex},
+            )
+    return out
+
+
+def _cols(L: Field, vectors: list[Vec], n: int) -> sp.Matrix:
+    return sp.Matrix([[L.to_sympy(v[i]) for v in vectors] for i in range(n)])
+
+
+# --------------------------------------------------------------------------- eigh
+
+
+@dataclass(frozen=True, eq=False)
+class Eigh(ExactResult):
+    """Spectral decomposition ``A = QΛQᴴ``; unpacks as ``values, vectors``.
+
+    Attributes
+    ----------
+    values : tuple of sympy.Expr
+        The eigenvalues, ascending, repeated by multiplicity: exact closed forms,
+        or 50-digit ``Float``s (printed ``≈``) for roots without one.
+    vectors : sympy.Matrix
+        ``Q``: orthonormal eigenvectors as columns.
+    exact : bool
+        Whether every eigenvalue (hence Q) is exact.
+    char_poly : sympy.Expr
+        ``det(λI − A)`` in the symbol ``λ`` (:data:`svdkit.exact.format.LAMBDA`).
+    matrix : sympy.Matrix
+        The decomposed matrix.
+    """
+
+    values: tuple[sp.Expr, ...]
+    vectors: sp.Matrix
+    exact: bool
+    char_poly: sp.Expr
+    matrix: sp.Matrix = field(repr=False)
+
+    _main: ClassVar[str] = "values"
+    _unpack: ClassVar[tuple[str, ...]] = ("values", "vectors")
+
+    @property
+    def Lambda(self) -> sp.Matrix:
+        """``Λ = diag(values)``."""
+        return sp.diag(*self.values)
+
+    def reconstruct(self) -> sp.Matrix:
+        """``QΛQᴴ``."""
+        return self.vectors * self.Lambda * self.vectors.H
+
+
+def outer_sum(shape: tuple[int, int], parts: list[tuple[Field, list, list, Any]]) -> sp.Matrix:
+    """``Σ c·abᴴ`` over ``parts = [(L, a, b, c), …]``, each term computed in its own field.
+
+    Each term is exact in its field (no radical left in a denominator); the
+    terms of different fields are then added as SymPy numbers, where the
+    conjugate radicals cancel by expansion.
+    """
+    total = sp.zeros(*shape)
+    for L, a, b, c in parts:
+        for i in range(shape[0]):
+            if not a[i]:
+                continue
+            ca = c * a[i]
+            for j in range(shape[1]):
+                if b[j]:
+                    total[i, j] += L.to_sympy(ca * L.conj(b[j]))
+    return total.applyfunc(sp.expand)
+
+
+def _check_expr(
+    M: sp.Matrix, X: sp.Matrix, exact: bool, parts: list | None = None
+) -> tuple[bool, sp.Expr]:
+    """Exact equality, or the largest entrywise gap (a Float) for approximate results.
+
+    With ``parts`` (exact results), the product is recomputed term by term in
+    the fields of the eigenvalues (:func:`outer_sum`): ``σᵢ·(1/σᵢ) = 1`` and
+    ``(1/‖w‖)² = 1/‖w‖²`` are the only identities this leaves to SymPy.
+    """
+    if exact:
+        return matrices_equal(outer_sum(M.shape, parts) if parts is not None else X, M), sp.Integer(
+            0
+        )
+    with mpmath.workdps(DIGITS):
+        gap = max(
+            (abs(to_mp(a) - to_mp(b)) for a, b in zip(X, M, strict=True)), default=mpmath.mpf(0)
+        )
+    return bool(gap < mpmath.mpf(10) ** (-(DIGITS - 15))), sp.Float(gap, 5)
+
+
+@precise
+def eigh(A: Any, *, steps: bool = False) -> Eigh:
+    """Spectral decomposition ``A = QΛQᴴ`` of a real symmetric (complex Hermitian) matrix.
+
+    Parameters
+    ----------
+    A : matrix-like
+        A symmetric (Hermitian) matrix with algebraic entries.
+    steps : bool
+        Record the characteristic polynomial, its factors and roots, each
+        eigenspace, Gram–Schmidt, normalisation, signs and the check QΛQᴴ = A.
+
+    Returns
+    -------
+    Eigh
+
+    Raises
+    ------
+    ShapeError, StructureError
+        A is not square, or not symmetric (Hermitian).
+    NotAlgebraicError
+        Entries that are not algebraic numbers (π).
+
+    Examples
+    --------
+    >>> import svdkit.exact as ex
+    >>> from svdkit.exact.format import to_text
+    >>> r = ex.eigh([[2, 1], [1, 2]])
+    >>> print(r, to_text(r.vectors))
+    (1, 3) [[√2/2, √2/2], [−√2/2, √2/2]]
+    >>> print(ex.eigh([[17, 22, 27], [22, 29, 36], [27, 36, 45]]))
+    (0, 91/2 − √8065/2, 91/2 + √8065/2)
+    """
+    M, F = prepare(A, "eigh", square=True)
+    F.require_algebraic("eigh")
+    require_hermitian(M, F, "eigh")
+    rec = Recorder(steps)
+    rows = rows_of(F, M)
+    n = M.rows
+    T = "ᵀ" if F.real else "ᴴ"
+    rec.add("eigh.start", {"n": n, "T": T}, matrices={"A": M})
+    spec = spectrum(F, rows, rec, "eigh")
+    vecs = eigenvectors(F, M, rows, spec, rec, "eigh")
+    columns: list[list[sp.Expr]] = []
+    values: list[sp.Expr] = []
+    parts: list = []
+    index = 0
+    for k, root in enumerate(spec.roots):
+        for v in vecs[k]:
+            index += 1
+            c, rule, (before, after) = unit_factor([v], not F.real)
+            if rec.on:
+                if rule != "phase":
+                    rec.add(
+                        f"eigh.sign_{rule}",
+                        {"index": index, "sign": c, "negatives": before, "after": after},
+                    )
+                elif not isinstance(c, int):
+                    rec.add("eigh.sign_phase", {"index": index, "factor": phase_expr(v, c)})
+            v = apply_factor(v, c)
+            nrm, inv = normaliser(v)
+            col = v.entries(inv) if v.exact else _unit(v)
+            if rec.on:
+                rec.add(
+                    "eigh.normalise",
+                    {"index": index, "value": root.value, "norm": nrm},
+                    matrices={
+                        "w": sp.Matrix(v.entries()) if v.exact else sp.Matrix(col),
+                        "q": sp.Matrix(col),
+                    },
+                )
+            columns.append(col)
+            values.append(root.value)
+            if v.exact:
+                lam = v.L.convert(root.value)
+                parts.append((v.L, v.coords, v.coords, lam / v.norm2()))
+    Q = sp.Matrix(n, n, lambda i, j: columns[j][i])
+    res = Eigh(tuple(values), Q, spec.exact, spec.char_poly, M)
+    if rec.on:
+        rec.add("eigh.result", {"n": n, "T": T}, matrices={"Q": Q, "Λ": res.Lambda})
+        ok, gap = _check_expr(M, None if spec.exact else res.reconstruct(), spec.exact, parts)
+        if not ok:  # pragma: no cover - a failure here is a bug
+            raise ArithmeticError(f"QΛQᴴ ≠ A in svdkit.exact.eigh (gap {gap})")
+        if spec.exact:
+            rec.add(
+                "eigh.check", {"n": n, "T": T}, formula=sp.Eq(sp.Symbol("QΛQᴴ"), M, evaluate=False)
+            )
+        else:
+            rec.add("eigh.check_numeric", {"gap": gap, "T": T})
+    return Eigh(res.values, Q, spec.exact, spec.char_poly, M, steps=rec.steps())
+
+
+def _unit(v: Vector) -> list[sp.Expr]:
+    with mpmath.workdps(DIGITS + 10):
+        nrm = mpmath.sqrt(v.norm2())
+        return [_float(x / nrm) for x in v.coords]

@@ -1,0 +1,86 @@
+"""The exact engine's results and derivations, added to a report's sections.
+
+When the matrix is small and exact (integers, fractions, radicals: anything
+:func:`svdkit.exact.as_exact` accepts), each section gets its exact values as
+``*_exact`` facts (text such as ``√2/2``) and the steps of its derivation. A
+computation the exact engine cannot do (no closed form, too large) leaves its
+section numeric; nothing else changes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from svdkit.errors import SvdkitError
+from svdkit.explain.model import Report
+
+__all__ = ["MAX_ORDER", "MAX_SPECTRAL_ORDER", "add_exact"]
+
+MAX_ORDER = 6
+"""Largest dimension for elimination-based work (det, rank, inverses, subspaces)."""
+
+MAX_SPECTRAL_ORDER = 3
+"""Largest dimension for eigenvalue work (eigh, SVD, definiteness): closed forms stay readable."""
+
+
+def _exact_matrix(source: Any):
+    """The exact SymPy matrix of ``source``, or None when it is not exact."""
+    import svdkit.exact as ex
+
+    try:
+        return ex.as_exact(source)
+    except SvdkitError:
+        return None
+
+
+def add_exact(report: Report, source: Any) -> None:
+    """Attach exact facts and derivation steps to ``report`` (in place) when possible."""
+    m, n = report.matrix.shape
+    if max(m, n) > MAX_ORDER:
+        return
+    M = _exact_matrix(source)
+    if M is None:
+        return
+    import svdkit.exact as ex
+    from svdkit.exact.format import to_text
+
+    spectral = max(m, n) <= MAX_SPECTRAL_ORDER
+    square = m == n
+
+    def attempt(section_id: str, compute: Callable[[], Any], facts: Callable[[Any], dict]):
+        sec = report.section(section_id)
+        if not sec.applies:
+            return
+        try:
+            result = compute()
+        except SvdkitError:
+            return
+        for key, value in facts(result).items():
+            sec.add(key, to_text(value))
+        sec.steps.extend(result.steps)
+
+    attempt("measures", lambda: ex.rank(M, steps=True), lambda r: {"rank_exact": r.value})
+    if square:
+        attempt("measures", lambda: ex.det(M, steps=True), lambda r: {"determinant_exact": r.value})
+    invertible = square and report.section("inverse").fact("invertible")
+    if invertible:
+        attempt("inverse", lambda: ex.inv(M, steps=True), lambda r: {"inverse_exact": r.matrix})
+    else:
+        attempt("inverse", lambda: ex.pinv(M, steps=True),
+                lambda r: {"pseudo_inverse_exact": r.matrix})
+    attempt("subspaces", lambda: ex.subspaces(M, steps=True), lambda r: {
+        "column_exact": r.column, "null_exact": r.null,
+        "row_exact": r.row, "left_null_exact": r.left_null,
+    })
+    if not spectral:
+        return
+    hermitian = square and report.section("definiteness").applies
+    if hermitian:
+        attempt("eigen", lambda: ex.eigh(M, steps=True), lambda r: {
+            "spectral_values_exact": r.values, "spectral_Q_exact": r.vectors,
+        })
+        attempt("definiteness", lambda: ex.definiteness(M, steps=True), lambda r: {})
+    attempt("svd", lambda: ex.svd(M, full=True, steps=True), lambda r: {
+        "singular_values_exact": r.s, "U_exact": r.U, "Vh_exact": r.Vh,
+    })
