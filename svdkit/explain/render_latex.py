@@ -104,8 +104,8 @@ SUBSCRIPTS = {
 TEXT_SYMBOLS = {
     "—": "---", "–": "--", "’": "'", "‘": "`", "“": "``", "”": "''", "„": ",,",
     "«": r"\guillemotleft{}", "»": r"\guillemotright{}", "…": r"\dots{}",
-    "\u00a0": "~", "\u202f": r"\,", "\u2009": r"\,", "•": r"\textbullet{}", "⚠": "(!)", "★": r"$\star$",
-    "§": r"\S{}", "©": r"\textcopyright{}", "€": "EUR", "✓": r"$\checkmark$",
+    "\u00a0": "~", "\u202f": r"\,", "\u2009": r"\,", "•": r"\textbullet{}", "⚠": "(!)",
+    "★": r"$\star$", "§": r"\S{}", "©": r"\textcopyright{}", "€": "EUR", "✓": r"$\checkmark$",
 }
 
 _TEXT_ESCAPES = {
