@@ -130,22 +130,26 @@ def _visible_text(fmt: str, output: str) -> str:
 
 
 def _english_patterns(fmt: str) -> list[tuple[str, re.Pattern]]:
-    """A regex per English message whose French translation differs (placeholders: any text)."""
+    """A pattern per English message whose French translation differs.
+
+    Each message contributes its longest literal stretch between placeholders
+    (at least two words of three letters or more) that its French translation
+    does not contain: searched as plain text, so the check stays linear in the
+    size of the output whatever the size of the catalogue.
+    """
     en, fr = catalogue("en"), catalogue("fr")
     patterns = []
     for key, text in en.items():
         if fr.get(key) == text:
             continue
-        parts = []
-        for literal, name, _, _ in string.Formatter().parse(text):
-            shown = latex_text(literal) if fmt == "latex" and literal.strip() else literal
-            parts.append(re.escape(shown))
-            if name is not None:
-                parts.append(".+?")
-        body = "".join(parts)
-        if not re.sub(r"[\W_]|\.\+\?", "", text):
-            continue  # nothing but placeholders and punctuation
-        patterns.append((key, re.compile(r"(?<!\w)" + body + r"(?!\w)", re.DOTALL)))
+        chunks = [lit for lit, _, _, _ in string.Formatter().parse(text) if lit]
+        chunks = [c.strip() for c in chunks if len(re.findall(r"[A-Za-z]{3,}", c)) >= 2]
+        chunks = [c for c in chunks if c not in fr.get(key, "")]
+        if not chunks:
+            continue
+        chunk = max(chunks, key=len)
+        shown = latex_text(chunk) if fmt == "latex" else chunk
+        patterns.append((key, re.compile(re.escape(shown))))
     return patterns
 
 

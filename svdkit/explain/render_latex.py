@@ -43,6 +43,7 @@ from svdkit.explain.render_text import (
     section_title,
     step_sentence,
     template,
+    value_text,
 )
 
 __all__ = [
@@ -533,7 +534,13 @@ def _inline(value: Any, fmt: NumberFormat) -> str:
 
 def _step_block(report: Report, step, fmt: NumberFormat) -> list[str]:
     if has_message(report.lang, step.key):
-        sentence = join_math(step_sentence(report, step, latex_text, lambda v: _inline(v, fmt)))
+
+        def inline(v: Any) -> str:
+            if isinstance(v, enum.Enum):  # a definiteness Kind: its word in the report's language
+                return latex_text(value_text(v, fmt, report.lang))
+            return _inline(v, fmt)
+
+        sentence = join_math(step_sentence(report, step, latex_text, inline))
     else:  # a key missing from the catalogue is shown as it is
         sentence = r"\texttt{" + _escape_text(step.key) + "}"
     lines = [r"\item " + sentence]

@@ -217,12 +217,13 @@ def exact_text(x: Any) -> str:
 
 def value_text(x: Any, fmt: NumberFormat, lang: str = "en") -> str:
     """Unicode text of a placeholder value: text, integer, fraction, float, complex or SymPy."""
+    if isinstance(x, enum.Enum):  # e.g. a definiteness Kind: its word in ``lang``
+        key = "kind." + str(x.value).replace(" ", "_")
+        return template(lang, key) if has_message(lang, key) else value_text(x.value, fmt, lang)
     if isinstance(x, str):
         return x
     if isinstance(x, bool | np.bool_):
         return template(lang, "yes" if x else "no")
-    if isinstance(x, enum.Enum):
-        return value_text(x.value, fmt, lang)
     if isinstance(x, float | complex | np.floating | np.complexfloating):
         return fmt.number(x)
     if isinstance(x, np.integer):
@@ -289,7 +290,9 @@ def scalar_text(report: Report, value: Any, fmt: NumberFormat) -> str:
     if isinstance(value, bool | np.bool_):
         return template(report.lang, "yes" if value else "no")
     if isinstance(value, str):
-        return value
+        # a definiteness kind is stored in English (stable JSON); shown in the report's language
+        kind_key = "kind." + value.replace(" ", "_")
+        return template(report.lang, kind_key) if has_message(report.lang, kind_key) else value
     if isinstance(value, dict):
         return ", ".join(f"{k} {scalar_text(report, v, fmt)}" for k, v in value.items())
     if isinstance(value, list | tuple):
