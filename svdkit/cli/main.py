@@ -125,6 +125,15 @@ def explain(
         )
 
 
+def _register_subcommands() -> None:
+    from svdkit.cli import svd_command
+
+    svd_command.register(app)
+
+
+_register_subcommands()
+
+
 def _write_atomic(path: Path, text: str) -> None:
     tmp = path.with_name(f".{path.name}.tmp")
     tmp.write_text(text + "\n", encoding="utf-8")

@@ -14,6 +14,7 @@ driver (``gesvd``) takes over instead of raising.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from typing import ClassVar
 
@@ -194,8 +195,26 @@ def _lapack_svd(a: np.ndarray, full: bool) -> tuple[np.ndarray, np.ndarray, np.n
         return U, s, Vh, "gesvd"
 
 
-def _sparse_svd(a, k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, str]:
-    """Leading ``k`` triplets of a sparse matrix with ARPACK (no densifying)."""
+#: Truncated SVDs that svd() hands to the large-scale engine (svdkit.lowrank) are
+#: certified to this tolerance: both residuals of every triplet ≤ 1e-10 · σ₁.
+_LOWRANK_TOL = 1e-10
+
+#: Sparse matrices with at most this many entries (m·n) keep ARPACK (and its
+#: k < min(m, n) limit); larger ones go to svdkit.lowrank.
+_ARPACK_MAX_ENTRIES = 10_000
+
+
+def _sparse_svd(a, k: int):
+    """Leading ``k`` triplets of a sparse matrix, without densifying.
+
+    Tiny matrices (``m·n ≤ 10⁴``) use ARPACK and return ``(U, s, Vh, "arpack")``;
+    larger ones return the certified :class:`~svdkit.lowrank.LowRankSVD` of
+    :func:`svdkit.lowrank.truncated_svd` (``tol = 1e-10``).
+    """
+    if a.shape[0] * a.shape[1] > _ARPACK_MAX_ENTRIES:
+        from svdkit.lowrank import truncated_svd
+
+        return truncated_svd(a, k, tol=_LOWRANK_TOL)
     from scipy.sparse.linalg import ArpackError, svds
 
     if k >= min(a.shape):
@@ -259,14 +278,38 @@ def svd(A, k: int | None = None, *, full: bool = False) -> SVD:
     >>> bool(np.allclose(r.U @ r.Sigma @ r.Vh, A))
     True
     """
-    a = as_matrix(A, sparse=k is not None)
     if k is not None and full:
         raise ShapeError("choose either a truncated SVD (k) or a full one (full=True)")
+    source = type(A).__module__
+    if (
+        isinstance(A, np.memmap)
+        or source.startswith(("dask.", "scipy.sparse.linalg"))
+        or (isinstance(A, str | os.PathLike) and os.fspath(A).lower().endswith(".npy"))
+    ):
+        # out of core, distributed or matrix-free: the large-scale engine reads these
+        if k is None and source.startswith("scipy.sparse.linalg"):
+            raise ShapeError(
+                f"a {type(A).__name__} has no full SVD here: pass k for its k leading "
+                "triplets (svdkit.lowrank.truncated_svd)"
+            )
+        if k is not None:
+            from svdkit.lowrank import truncated_svd
+
+            return truncated_svd(A, k, tol=_LOWRANK_TOL)
+    a = as_matrix(A, sparse=k is not None)
     if k is not None:
         _check_k(k, min(a.shape), "svd")
     if not isinstance(a, np.ndarray):
-        U, s, Vh, driver = _sparse_svd(a, k)
+        out = _sparse_svd(a, k)
+        if not isinstance(out, tuple):
+            return out
+        U, s, Vh, driver = out
     else:
+        if k and min(a.shape) > 200 and 4 * k < min(a.shape):
+            from svdkit.lowrank import as_operator, choose_method, truncated_svd
+
+            if choose_method(as_operator(a), k, _LOWRANK_TOL) != "lapack":
+                return truncated_svd(a, k, tol=_LOWRANK_TOL)
         U, s, Vh, driver = _lapack_svd(a, full)
         if k is not None:
             U, s, Vh = U[:, :k].copy(), s[:k].copy(), Vh[:k].copy()

@@ -1,0 +1,158 @@
+"""``svdkit svd FILE -k 50 -o out.npz``: certified truncated SVD of a matrix file.
+
+``register(app)`` adds the sub-command to the typer app of :mod:`svdkit.cli.main`.
+
+* ``.npy`` files are read in row blocks (out of core: at most ``--memory-limit``
+  bytes of the matrix in memory at once); ``.npz`` (a SciPy sparse matrix, or one
+  dense array) and ``.mtx`` (Matrix Market) are loaded, sparse content kept sparse.
+* A progress bar runs on standard error; one summary line goes to standard output.
+* ``out.npz`` holds ``U``, ``s``, ``Vh``, ``residuals_right``, ``residuals_left`` and
+  what produced them (``tol``, ``method``, ``seed``, ``iterations``, ``passes``,
+  ``converged``, ``format = "svdkit.lowrank.svd/1"``); it is written to a
+  temporary file and renamed, so it is either complete or absent. Nothing in it
+  needs pickle: ``np.load(out, allow_pickle=False)`` reads it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import tempfile
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import numpy as np
+import typer
+
+__all__ = ["FORMAT", "register", "write_result"]
+
+FORMAT = "svdkit.lowrank.svd/1"
+
+_SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmgt]?i?b?)?\s*$", re.I)
+_UNITS = {"": 1, "k": 2**10, "m": 2**20, "g": 2**30, "t": 2**40}
+
+
+class Method(StrEnum):
+    auto = "auto"
+    krylov = "krylov"
+    randomized = "randomized"
+    dash = "dash"
+    lapack = "lapack"
+
+
+class RankNorm(StrEnum):
+    spectral = "spectral"
+    energy = "energy"
+
+
+def _bytes(text: str) -> int:
+    """``"256M"``, ``"1.5GiB"``, ``"1000000"`` → bytes."""
+    from svdkit.errors import SvdkitError
+
+    match = _SIZE.match(text)
+    if not match:
+        raise SvdkitError(f"--memory-limit: cannot read {text!r} as a size (e.g. 256M, 2G)")
+    unit = (match.group(2) or "").lower()[:1]
+    return int(float(match.group(1)) * _UNITS[unit])
+
+
+def write_result(path: Path, result) -> None:
+    """Write a :class:`~svdkit.lowrank.LowRankSVD` to ``path`` (.npz), atomically."""
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent or ".")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            np.savez(
+                f,
+                U=result.U,
+                s=result.s,
+                Vh=result.Vh,
+                residuals_right=result.residuals_right,
+                residuals_left=result.residuals_left,
+                tol=np.float64(result.tol),
+                method=np.str_(result.method),
+                seed=np.int64(-1 if result.seed is None else result.seed),
+                iterations=np.int64(result.iterations),
+                passes=np.int64(result.passes),
+                converged=np.bool_(result.converged),
+                format=np.str_(FORMAT),
+            )
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+def register(app: typer.Typer) -> None:
+    """Add the ``svd`` sub-command to ``app``."""
+
+    @app.command("svd")
+    def svd_command(
+        file: Annotated[
+            Path,
+            typer.Argument(
+                help="Matrix file: .npy (read out of core), .npz (sparse or one array), .mtx.",
+            ),
+        ],
+        output: Annotated[
+            Path, typer.Option("--output", "-o", help="Where to write U, s, Vh, residuals (.npz).")
+        ],
+        k: Annotated[
+            int | None, typer.Option("-k", "--k", help="Number of singular triplets.")
+        ] = None,
+        tol: Annotated[
+            float,
+            typer.Option(help="Certify both residuals of every triplet to tol·σ₁."),
+        ] = 1e-6,
+        method: Annotated[Method, typer.Option(help="Algorithm.")] = Method.auto,
+        seed: Annotated[int, typer.Option(help="Seed of the random start.")] = 0,
+        rank_tol: Annotated[
+            float | None,
+            typer.Option(help="Find the smallest k with relative error ≤ rank-tol (no -k)."),
+        ] = None,
+        rank_norm: Annotated[
+            RankNorm, typer.Option(help="Norm of that error.")
+        ] = RankNorm.spectral,
+        memory_limit: Annotated[
+            str, typer.Option(help="Matrix bytes held at once for .npy files (e.g. 256M, 2G).")
+        ] = "256M",
+        max_iter: Annotated[int | None, typer.Option(help="Most iterations of the method.")] = None,
+    ) -> None:
+        """Certified truncated SVD of a large matrix file: top-k triplets and their residuals."""
+        from rich.console import Console
+
+        from svdkit.errors import FileFormatError, ShapeError
+        from svdkit.lowrank import truncated_svd
+
+        ext = file.suffix.lower()
+        if ext not in (".npy", ".npz", ".mtx"):
+            raise FileFormatError(
+                f"'{file}': svdkit svd reads .npy, .npz and .mtx files; got {ext or 'no extension'}"
+            )
+        if output.suffix.lower() != ".npz":
+            raise FileFormatError(f"--output must end in .npz; got '{output}'")
+        if k is None and rank_tol is None:
+            raise ShapeError("give -k (the number of triplets) or --rank-tol")
+        if ext == ".npy":
+            source: object = file  # out of core: as_operator reads row blocks
+        else:
+            from svdkit.inputs import load
+
+            source = load(file, sparse=True)
+        result = truncated_svd(
+            source,
+            k,
+            tol=tol,
+            method=method.value,
+            seed=seed,
+            rank_tol=rank_tol,
+            rank_norm=rank_norm.value,
+            memory_limit=_bytes(memory_limit),
+            max_iter=max_iter,
+            progress=True,
+        )
+        write_result(output, result)
+        Console().print(f"{result.summary()} → {output}", highlight=False)

@@ -1,0 +1,57 @@
+"""Rank by tolerance: the smallest ``k`` whose best rank-``k`` approximation is within ``ε``.
+
+By Eckart–Young–Mirsky, the best rank-``k`` approximation ``A_k = Σ_{i≤k} σᵢ uᵢ vᵢᴴ``
+has errors
+
+* spectral: ``‖A − A_k‖₂ / ‖A‖₂ = σ_{k+1} / σ₁``;
+* energy (Frobenius): ``‖A − A_k‖_F / ‖A‖_F = sqrt(‖A‖_F² − Σ_{i≤k} σᵢ²) / ‖A‖_F``.
+
+``truncated_svd(A, rank_tol=ε, rank_norm=...)`` finds the smallest ``k`` with an
+error ``≤ ε`` without knowing it in advance: the Krylov method widens its target
+as its certified singular values come in (no restart); the other methods
+double ``k`` and restart warm. The decision is taken on certified values only:
+``σ_{k+1}`` (spectral) or ``σ₁ … σ_k`` (energy) all meet ``tol``, so the ``k``
+found is exact unless a singular value lies within ``tol · σ₁`` of the threshold.
+The energy norm needs ``‖A‖_F``: one pass for arrays, sparse matrices, files and
+dask arrays; ``n`` products with unit vectors for a LinearOperator.
+
+Examples
+--------
+>>> import numpy as np
+>>> from svdkit.lowrank import rank_by_tolerance
+>>> A = np.diag([1.0, 0.5, 1e-3, 1e-4] + [0.0] * 196)
+>>> r = rank_by_tolerance(A, 1e-2)
+>>> r.s.size, r.s.round(6).tolist()
+(2, [1.0, 0.5])
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = ["rank_by_tolerance"]
+
+
+def rank_by_tolerance(A: Any, eps: float, norm: str = "spectral", **kwargs: Any) -> Any:
+    """The certified leading triplets of ``A`` up to the smallest ``k`` with error ``≤ eps``.
+
+    Parameters
+    ----------
+    A : matrix or operator
+        Anything :func:`svdkit.lowrank.truncated_svd` accepts.
+    eps : float
+        Relative error, ``0 < eps < 1``.
+    norm : {"spectral", "energy"}
+        ``σ_{k+1} ≤ eps · σ₁``, or ``‖A − A_k‖_F ≤ eps · ‖A‖_F``.
+    **kwargs
+        Passed to :func:`svdkit.lowrank.truncated_svd` (``tol``, ``method``, ``k`` as
+        an upper bound, …).
+
+    Returns
+    -------
+    LowRankSVD
+        ``k = s.size`` is the rank found.
+    """
+    from svdkit.lowrank.api import truncated_svd
+
+    return truncated_svd(A, kwargs.pop("k", None), rank_tol=eps, rank_norm=norm, **kwargs)

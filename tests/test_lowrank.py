@@ -1,0 +1,450 @@
+"""The large-scale engine: certificates checked independently, every input kind, every method.
+
+Every test recomputes what it checks with NumPy on the dense matrix (residuals,
+singular values, the best rank-k error) instead of trusting the engine's own
+numbers. Sizes are small (the whole file runs in well under a minute on two
+shared cores) but above the threshold where ``method="auto"`` would hand the
+matrix to LAPACK, so the iterative methods really run.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import tracemalloc
+from contextlib import redirect_stderr
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+import scipy.sparse.linalg as spla
+
+import svdkit
+from svdkit.errors import ConvergenceError, ShapeError, SvdkitError
+from svdkit.lowrank import (
+    LowRankSVD,
+    as_operator,
+    choose_method,
+    rank_by_tolerance,
+    truncated_svd,
+)
+
+EPS = np.finfo(float).eps
+ITERATIVE = ("krylov", "randomized", "dash")
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _one_blas_thread():
+    """The reference SVDs of these tests are small: on a shared machine, two BLAS
+    threads waiting on each other cost more than they bring."""
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # pragma: no cover - threadpoolctl comes with scikit-learn
+        yield
+        return
+    with threadpool_limits(1, user_api="blas"):
+        yield
+
+
+# ----------------------------------------------------------------------------- helpers
+
+
+def _haar(rng: np.random.Generator, m: int, k: int, complex_: bool = False) -> np.ndarray:
+    z = rng.standard_normal((m, k))
+    if complex_:
+        z = z + 1j * rng.standard_normal((m, k))
+    q, r = np.linalg.qr(z)
+    return q * (np.diag(r) / np.abs(np.diag(r)))
+
+
+def matrix(m: int, n: int, sigma: np.ndarray, seed: int = 0, complex_: bool = False):
+    """``U diag(sigma) Vᴴ`` with Haar ``U``, ``V``: singular values known exactly."""
+    rng = np.random.default_rng(seed)
+    p = sigma.size
+    return (_haar(rng, m, p, complex_) * sigma) @ _haar(rng, n, p, complex_).conj().T
+
+
+def dense_of(A) -> np.ndarray:
+    if sp.issparse(A):
+        return A.toarray()
+    return np.asarray(A)
+
+
+def independent_residuals(A: np.ndarray, r) -> tuple[np.ndarray, np.ndarray]:
+    """``‖A vᵢ − σᵢ uᵢ‖`` and ``‖Aᴴ uᵢ − σᵢ vᵢ‖`` recomputed with NumPy in float64."""
+    A = np.asarray(A, dtype=np.result_type(A.dtype, np.float64))
+    V = r.Vh.conj().T
+    right = np.linalg.norm(A @ V - r.U * r.s, axis=0)
+    left = np.linalg.norm(A.conj().T @ r.U - V * r.s, axis=0)
+    return right, left
+
+
+def assert_certified(A, r, tol: float, k: int | None = None) -> None:
+    """The result's claims hold when recomputed: residuals, orthonormality, σ, sign rule."""
+    A = dense_of(A)
+    k = r.s.size if k is None else k
+    assert r.U.shape == (A.shape[0], k) and r.s.shape == (k,) and r.Vh.shape == (k, A.shape[1])
+    assert r.converged
+    s_true = np.linalg.svd(A.astype(np.result_type(A.dtype, np.float64)), compute_uv=False)
+    scale = s_true[0]
+    right, left = independent_residuals(A, r)
+    slack = 100 * max(A.shape) * EPS * scale  # rounding of the two computations
+    assert np.all(right <= tol * scale + slack), f"right residuals {right.max() / scale:.2e}·σ₁"
+    assert np.all(left <= tol * scale + slack), f"left residuals {left.max() / scale:.2e}·σ₁"
+    np.testing.assert_allclose(r.residuals_right, right, rtol=1e-6, atol=slack)
+    np.testing.assert_allclose(r.residuals_left, left, rtol=1e-6, atol=slack)
+    # each σ is within ‖residual‖ of the exact one (Weyl, for a certified set)
+    assert np.all(np.abs(r.s - s_true[:k]) <= 2 * tol * scale + slack)
+    assert np.all(np.diff(r.s) <= 0)
+    for Q in (r.U, r.Vh.conj().T):
+        assert np.linalg.norm(Q.conj().T @ Q - np.eye(k)) <= 1e-12 * max(1, k)
+    for j in range(k):  # the sign rule: first entry of maximal magnitude is positive
+        col = r.U[:, j]
+        mags = np.abs(col)
+        pivot = col[np.flatnonzero(mags >= mags.max() * (1 - 1e-10))[0]]
+        assert pivot.real > 0 and abs(pivot.imag) <= 1e-12
+
+
+SIGMA = 1.0 / np.arange(1, 301) ** 1.5  # decaying spectrum
+A0 = matrix(600, 300, SIGMA, seed=1)
+
+
+# ----------------------------------------------------------------------------- certificates
+
+
+@pytest.mark.parametrize("method", [*ITERATIVE, "lapack", "auto"])
+def test_certificate_recomputed_independently(method):
+    r = truncated_svd(A0, 10, method=method)
+    assert isinstance(r, LowRankSVD) and isinstance(r, svdkit.SVD)
+    assert (
+        r.method
+        == r.driver
+        == (method if method != "auto" else choose_method(as_operator(A0), 10, 1e-6))
+    )
+    assert_certified(A0, r, 1e-6)
+    assert r.tol == 1e-6 and r.iterations >= 1
+    U, s, Vh = r  # unpacks like svdkit.SVD
+    assert U is r.U and s is r.s and Vh is r.Vh
+
+
+@pytest.mark.parametrize("tol", [1e-3, 1e-9])
+def test_tolerance_is_met_and_honest(tol):
+    r = truncated_svd(A0, 8, tol=tol, method="krylov")
+    assert_certified(A0, r, tol)
+    assert r.relative_residuals.max() <= tol
+
+
+def test_agrees_with_lapack_vectors():
+    r = truncated_svd(A0, 6, tol=1e-10, method="krylov")
+    U, s, Vh = np.linalg.svd(A0, full_matrices=False)
+    for i in range(6):
+        gap = min(abs(s[i] - s[j]) for j in range(len(s)) if j != i)
+        bound = 10 * max(r.residuals_right[i], r.residuals_left[i]) / gap + 1e-12
+        # same sign rule: the vectors agree, not just up to sign
+        sign = np.sign(U[np.argmax(np.abs(U[:, i])), i])
+        assert np.linalg.norm(r.U[:, i] - sign * U[:, i]) <= bound
+        assert np.linalg.norm(r.Vh[i] - sign * Vh[i]) <= bound
+
+
+def test_eckart_young_optimality_of_approx():
+    k = 7
+    r = truncated_svd(A0, k, tol=1e-8)
+    s = np.linalg.svd(A0, compute_uv=False)
+    E = A0 - r.approx(k)
+    assert abs(np.linalg.norm(E, 2) - s[k]) <= 1e-7 * s[0]
+    assert abs(np.linalg.norm(E) - np.sqrt(np.sum(s[k:] ** 2))) <= 1e-7 * s[0]
+    # no other rank-k matrix from the same triplets does better: dropping the
+    # certified triplet i and keeping σ_{k+1}'s place costs exactly σᵢ² − σ_{k+1}²
+    res = r.residuals()
+    assert abs(res.reconstruction - np.linalg.norm(E) / np.linalg.norm(A0)) <= 1e-12
+    assert res.orthogonality_u <= 1e-12 and res.orthogonality_v <= 1e-12
+    t = r.truncate(3)
+    assert isinstance(t, LowRankSVD) and t.residuals_right.shape == (3,)
+
+
+# ----------------------------------------------------------------------------- input kinds
+
+
+def _wide_sparse(seed=0):
+    return sp.random(400, 900, density=0.02, random_state=seed, format="csr")
+
+
+def _kind(name: str, tmp_path):
+    """``(input, dense reference or None)`` for one input kind, built on demand."""
+    S = sp.random(900, 500, density=0.02, random_state=3, format="csr")
+    if name.startswith("npy") or name.startswith("memmap"):
+        fortran = "fortran" in name
+        path = tmp_path / ("f.npy" if fortran else "c.npy")
+        np.save(path, np.asfortranarray(A0) if fortran else A0)
+        if name.startswith("memmap"):
+            return np.load(path, mmap_mode="r"), A0
+        return (str(path) if fortran else path), A0
+    table = {
+        "dense C": lambda: (A0, A0),
+        "dense F": lambda: (np.asfortranarray(A0), A0),
+        "dense wide": lambda: (A0.T.copy(), A0.T),
+        "float32": lambda: (A0.astype(np.float32), A0.astype(np.float32)),
+        "float32 F": lambda: (np.asfortranarray(A0.astype(np.float32)), A0.astype(np.float32)),
+        "complex": lambda: (matrix(500, 300, SIGMA, 2, True), None),
+        "sparse csr": lambda: (S, S),
+        "sparse float32": lambda: (S.astype(np.float32), S.astype(np.float32)),
+        "sparse csc": lambda: (S.tocsc(), S),
+        "sparse coo": lambda: (S.tocoo(), S),
+        "sparse wide": lambda: (_wide_sparse(), _wide_sparse()),
+        "sparse complex": lambda: (
+            (S + 1j * sp.random(900, 500, density=0.01, random_state=4)).tocsr(),
+            None,
+        ),
+        "LinearOperator": lambda: (spla.aslinearoperator(S), S),
+    }
+    return table[name]()
+
+
+KIND_NAMES = [
+    "dense C", "dense F", "dense wide", "float32", "float32 F", "complex",
+    "sparse csr", "sparse csc", "sparse coo", "sparse wide", "sparse float32", "sparse complex",
+    "LinearOperator", "npy path", "npy fortran path", "memmap", "memmap fortran",
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("kind", KIND_NAMES)
+def test_every_input_kind(kind, tmp_path):
+    X, ref = _kind(kind, tmp_path)
+    if ref is None:
+        ref = X.toarray() if sp.issparse(X) else X
+    r = truncated_svd(X, 6, method="krylov", memory_limit=256 * 2**10)
+    assert_certified(dense_of(ref), r, 1e-6)
+    assert r.passes >= 2
+
+
+@pytest.mark.parametrize("method", ["randomized", "dash"])
+@pytest.mark.parametrize("kind", ["sparse wide", "LinearOperator", "npy fortran path", "complex"])
+def test_other_methods_on_other_kinds(kind, method, tmp_path):
+    X, ref = _kind(kind, tmp_path)
+    if ref is None:
+        ref = X
+    # flat sparse spectra need many power iterations: a looser tol keeps this quick
+    tol = 1e-6 if kind in ("npy fortran path", "complex") else 1e-3
+    r = truncated_svd(X, 4, method=method, tol=tol, max_iter=400)
+    assert_certified(dense_of(ref), r, tol)
+
+
+def test_out_of_core_file_larger_than_the_memory_cap(tmp_path):
+    """A 16 MB file under a 1 MB cap: the process never holds the matrix."""
+    m, n, k = 20000, 100, 5
+    rng = np.random.default_rng(7)
+    A = (rng.standard_normal((m, 8)) * [50, 40, 30, 20, 10, 5, 4, 3]) @ rng.standard_normal((8, n))
+    A += 0.01 * rng.standard_normal((m, n))
+    path = tmp_path / "big.npy"
+    np.save(path, A)
+    cap = 2**20
+    assert os.path.getsize(path) > 15 * cap
+    op = as_operator(path, memory_limit=cap)
+    tracemalloc.start()
+    try:
+        tracemalloc.reset_peak()
+        r = truncated_svd(op, k, method="krylov")
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert op.peak_block_bytes <= cap
+    budget = cap + 8 * (m + n) * (k + 16) * 8  # the cap plus O((m + n)(k + p)) vectors
+    assert peak <= budget, f"peak {peak / 2**20:.1f} MiB > {budget / 2**20:.1f} MiB"
+    assert peak < os.path.getsize(path) / 2
+    assert_certified(A, r, 1e-6)
+    assert r.passes <= 2 * r.iterations + 4  # one pass per block Lanczos step
+    with pytest.raises(ShapeError, match="memory_limit"):
+        as_operator(path, memory_limit=100)
+
+
+def test_out_of_core_rejects_nan(tmp_path):
+    A = np.ones((300, 40))
+    A[123, 7] = np.nan
+    np.save(tmp_path / "nan.npy", A)
+    with pytest.raises(svdkit.NonFiniteError, match="row 124, column 8"):
+        truncated_svd(tmp_path / "nan.npy", 2, memory_limit=10_000)
+
+
+def test_dask_on_a_local_cluster():
+    da = pytest.importorskip("dask.array")
+    distributed = pytest.importorskip("dask.distributed")
+    with (
+        distributed.LocalCluster(
+            n_workers=1, threads_per_worker=2, processes=False, dashboard_address=None
+        ) as cluster,
+        distributed.Client(cluster) as client,
+    ):
+        X = da.from_array(A0, chunks=(150, 300))
+        with distributed.get_task_stream(client) as stream:
+            r = truncated_svd(X, 6, method="krylov")
+        assert len(stream.data) > 0, "nothing ran on the cluster"
+        assert_certified(A0, r, 1e-6)
+        Xw = da.from_array(A0.T.copy(), chunks=(300, 150))  # wide: works on Aᴴ
+        assert_certified(A0.T, truncated_svd(Xw, 6, method="krylov"), 1e-6)
+        r2 = truncated_svd(X, 6, method="randomized")
+        assert_certified(A0, r2, 1e-6)
+        assert r.residuals().reconstruction == pytest.approx(
+            np.linalg.norm(A0 - r.approx(6)) / np.linalg.norm(A0), rel=1e-9
+        )
+
+
+def test_dask_rejects_nan():
+    da = pytest.importorskip("dask.array")
+    A = A0.copy()
+    A[5, 7] = np.inf
+    with pytest.raises(svdkit.NonFiniteError, match="dask array"):
+        truncated_svd(da.from_array(A, chunks=(150, 300)), 3, method="krylov")
+
+
+def test_high_accuracy_past_the_gram_floor():
+    """σₖ/σ₁ = 1e-6: Lanczos on AᴴA alone stalls near eps·σ₁²/σₖ ≈ 2e-10·σ₁; the
+    two-sided polish still certifies 1e-12."""
+    sigma = 10.0 ** (-np.arange(300) / 5)
+    A = matrix(500, 300, sigma, seed=10)
+    r = truncated_svd(A, 31, tol=1e-12, method="krylov")
+    assert_certified(A, r, 1e-12)
+    assert any("two-sided" in note for note in r.notes)
+
+
+# ----------------------------------------------------------------------------- failure, rank
+
+
+def test_convergence_failure_says_which_and_how_far():
+    S = sp.random(1500, 800, density=0.01, random_state=5, format="csr")  # flat spectrum
+    with pytest.raises(ConvergenceError) as info:
+        truncated_svd(S, 10, method="randomized", max_iter=2)
+    err = info.value
+    msg = str(err)
+    assert "did not certify" in msg and "tol=1e-06" in msg and "#10" in msg
+    partial = err.result
+    assert isinstance(partial, LowRankSVD) and not partial.converged
+    right, left = independent_residuals(S.toarray(), partial)
+    np.testing.assert_allclose(partial.residuals_right, right, rtol=1e-6, atol=1e-12)
+    np.testing.assert_allclose(partial.residuals_left, left, rtol=1e-6, atol=1e-12)
+    bad = np.maximum(right, left) > 1e-6 * partial.s[0]
+    assert np.array_equal(np.flatnonzero(bad), err.unconverged)
+    with pytest.raises(ConvergenceError, match="krylov did not certify"):
+        truncated_svd(S, 10, method="krylov", max_iter=1)
+    with pytest.raises(ConvergenceError):
+        truncated_svd(S, 10, method="dash", max_iter=2)
+
+
+def test_same_seed_same_result_other_seed_same_triplets():
+    S = sp.random(1200, 700, density=0.02, random_state=6, format="csr")
+    a = truncated_svd(S, 8, seed=11)
+    b = truncated_svd(S, 8, seed=11)
+    for x, y in ((a.U, b.U), (a.s, b.s), (a.Vh, b.Vh)):
+        assert np.array_equal(x, y)
+    c = truncated_svd(S, 8, seed=12)
+    assert np.all(np.abs(a.s - c.s) <= 2e-6 * a.s[0])
+    assert a.seed == 11 and c.seed == 12
+
+
+@pytest.mark.parametrize("method", ["krylov", "randomized", "dash", "lapack"])
+def test_rank_by_tolerance(method):
+    sigma = np.array([10.0, 5, 2, 1, 0.5, 0.05, 0.004, 0.003, 0.002, 0.001] + [1e-6] * 190)
+    A = matrix(500, 200, sigma, seed=8)
+    r = truncated_svd(A, rank_tol=1e-2, method=method)  # spectral: σ_{k+1} ≤ 0.1
+    assert r.k == 5 and r.rank_tol == 1e-2 and r.rank_norm == "spectral"
+    assert_certified(A, r, 1e-6)
+    e = truncated_svd(A, rank_tol=0.05, rank_norm="energy", method=method)
+    fro = np.linalg.norm(sigma)
+    tails = [np.sqrt(np.sum(sigma[j:] ** 2)) / fro for j in range(12)]
+    assert e.k == next(j for j, t in enumerate(tails) if t <= 0.05)
+    assert np.linalg.norm(A - e.approx(e.k)) <= 0.05 * np.linalg.norm(A)
+    with pytest.raises(ConvergenceError, match="needs more than the k=3"):
+        truncated_svd(A, 3, rank_tol=1e-2, method=method)
+
+
+def test_rank_by_tolerance_grows_past_the_first_guess():
+    sigma = 0.9 ** np.arange(300)
+    A = matrix(700, 300, sigma, seed=9)
+    r = rank_by_tolerance(A, 1e-3)  # 0.9^66 ≈ 9.6e-4: k = 66, beyond the first guess of 16
+    assert r.k == int(np.sum(sigma > 1e-3)) == 66
+    assert_certified(A, r, 1e-6)
+    L = spla.aslinearoperator(A)
+    e = rank_by_tolerance(L, 0.1, norm="energy", method="krylov")  # ‖A‖_F by probing
+    tail = np.sqrt(np.cumsum(sigma[::-1] ** 2)[::-1]) / np.linalg.norm(sigma)
+    assert e.k == int(np.argmax(tail <= 0.1))
+
+
+def test_rank_deficient_and_zero_matrices():
+    C = np.random.default_rng(3).standard_normal((400, 3))
+    A = C @ np.random.default_rng(4).standard_normal((3, 250))  # rank 3, asked for 6
+    r = truncated_svd(A, 6, method="krylov")
+    assert_certified(A, r, 1e-6)
+    assert np.all(r.s[3:] <= 1e-10 * r.s[0])
+    Z = sp.csr_matrix((500, 300))
+    z = truncated_svd(Z, 4)
+    assert np.all(z.s == 0) and z.converged
+    assert np.allclose(z.U.T @ z.U, np.eye(4)) and np.allclose(z.Vh @ z.Vh.T, np.eye(4))
+
+
+def test_progress_bar_on_request(monkeypatch):
+    import rich.console
+
+    buf = io.StringIO()
+    with redirect_stderr(buf):
+        truncated_svd(A0, 4, method="krylov")
+    assert buf.getvalue() == ""  # off by default
+
+    class Captured(rich.console.Console):
+        def __init__(self, *args, **kwargs):
+            kwargs.pop("stderr", None)
+            super().__init__(*args, file=buf, width=120, **kwargs)
+
+    monkeypatch.setattr(rich.console, "Console", Captured)
+    truncated_svd(A0, 4, method="krylov", progress=True)
+    out = buf.getvalue()
+    assert "krylov dense 600×300 float64" in out and "4/4 certified" in out
+
+
+# ----------------------------------------------------------------------------- svdkit.svd
+
+
+def test_svd_delegates_large_and_matrix_free_inputs(tmp_path):
+    S = sp.random(900, 500, density=0.02, random_state=3, format="csr")
+    r = svdkit.svd(S, 5)
+    assert isinstance(r, LowRankSVD) and r.tol == 1e-10 and r.driver == "krylov"
+    assert_certified(S, r, 1e-10)
+    L = spla.aslinearoperator(S)
+    assert np.allclose(svdkit.svd(L, 5).s, r.s, rtol=0, atol=1e-9 * r.s[0])
+    with pytest.raises(ShapeError, match="pass k"):
+        svdkit.svd(L)
+    np.save(tmp_path / "a.npy", A0)
+    mm = np.load(tmp_path / "a.npy", mmap_mode="r")
+    for X in (mm, tmp_path / "a.npy"):
+        assert_certified(A0, svdkit.svd(X, 5), 1e-10)
+    big = matrix(1200, 900, 1.0 / np.arange(1, 901), seed=5)
+    d = svdkit.svd(big, 5)
+    assert d.driver == "krylov"
+    assert_certified(big, d, 1e-10)
+    small = svdkit.svd(A0[:50, :40], 5)  # small dense: LAPACK as before
+    assert small.driver == "gesdd" and not isinstance(small, LowRankSVD)
+
+
+# ----------------------------------------------------------------------------- arguments
+
+
+def test_arguments_are_checked():
+    with pytest.raises(ShapeError, match="give k"):
+        truncated_svd(A0)
+    with pytest.raises(ShapeError, match="between 0 and min"):
+        truncated_svd(A0, 301)
+    with pytest.raises(ShapeError, match="integer"):
+        truncated_svd(A0, 2.5)
+    for bad in (0, -1e-3, 1.0, float("nan"), 1e-20, "1e-6"):
+        with pytest.raises(SvdkitError, match="tol"):
+            truncated_svd(A0, 3, tol=bad)
+    with pytest.raises(SvdkitError, match="method"):
+        truncated_svd(A0, 3, method="arpack")
+    with pytest.raises(SvdkitError, match="rank_norm"):
+        truncated_svd(A0, rank_tol=0.1, rank_norm="nuclear")
+    with pytest.raises(ShapeError, match="max_iter"):
+        truncated_svd(A0, 3, max_iter=0)
+    with pytest.raises(ShapeError, match="method='lapack' needs"):
+        truncated_svd(sp.csr_matrix((200_000, 5_000)), 2, method="lapack")
+    e = truncated_svd(A0, 0)
+    assert e.U.shape == (600, 0) and e.s.shape == (0,) and e.Vh.shape == (0, 300)
+    with pytest.raises(svdkit.NonFiniteError):
+        truncated_svd(np.array([[1.0, np.nan], [0, 1]]), 1)
