@@ -50,7 +50,7 @@ from svdkit.lowrank._common import Progress, Run, Target
 from svdkit.lowrank._threads import single_blas_thread
 from svdkit.lowrank.certify import Certificate, rayleigh_ritz
 from svdkit.lowrank.operators import Operator
-from svdkit.lowrank.orth import colnorms, orthonormalize, qr_robust, random_block
+from svdkit.lowrank.orth import colnorms, matmul, orthonormalize, qr_robust, random_block
 
 __all__ = ["block_lanczos", "default_block", "default_max_basis", "gram_eigen"]
 
@@ -207,8 +207,7 @@ def block_lanczos(
             ratio = float(np.max(est[:k] / np.maximum(bound[:k], 1e-300))) if k else 0.0
             progress(step, op.passes, min(prefix, k), k, ratio / safety)
         if done and k <= e:
-            with single_blas_thread():
-                Vk = V[:, :e] @ Y[:, : max(k, 1)]
+            Vk = matmul(V[:, :e], Y[:, : max(k, 1)])
             cert = rayleigh_ritz(op, Vk if k else Vk[:, :0], rng)
             certified_tries += 1
             if k == 0 or cert.met(tol, k).all():
@@ -243,9 +242,7 @@ def block_lanczos(
             V, H = V2, H2
         if e + b > cap:
             keep = min(e - b, max(k + 2 * b, int(KEEP_FRACTION * e)))
-            with single_blas_thread():
-                kept = V[:, :e] @ Y[:, :keep]
-            V[:, :keep] = kept
+            V[:, :keep] = matmul(V[:, :e], Y[:, :keep])
             H[:] = 0
             H[np.arange(keep), np.arange(keep)] = theta[:keep]
             V[:, keep : keep + b] = Q
@@ -255,7 +252,7 @@ def block_lanczos(
             s, e, ls = e, e + b, s
     if not converged_all:
         kk = max(1, min(k, e))
-        cert = rayleigh_ritz(op, V[:, :e] @ Y[:, :kk], rng)
+        cert = rayleigh_ritz(op, matmul(V[:, :e], Y[:, :kk]), rng)
         k = kk
     run.extra["converged"] = converged_all
     run.extra["block"] = b

@@ -19,15 +19,82 @@ here, so the kernels are BLAS-3 and run on one BLAS thread when small
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import scipy.linalg
 
-from svdkit.lowrank._threads import single_blas_thread
+from svdkit.lowrank._threads import available_cores, parallel_map, single_blas_thread
 
-__all__ = ["cholesky_qr2", "colnorms", "orthonormalize", "qr_robust", "random_block"]
+__all__ = [
+    "cholesky_qr2",
+    "colnorms",
+    "inner",
+    "matmul",
+    "orthonormalize",
+    "qr_robust",
+    "random_block",
+    "subtract_product",
+]
 
 #: A first Cholesky factor with diag ratio below this sends CholeskyQR2 to Householder.
 CHOLQR_MIN_RATIO = 1e-5
+
+#: Projection coefficients below this times the block's norm are rounding: left in.
+NEGLIGIBLE = 100 * np.finfo(float).eps
+
+#: Tall blocks of at least this many entries per core are split by rows across
+#: cores (one BLAS thread each) for the products of the orthogonalisation;
+#: smaller ones cost less than the hand-off.
+_ENTRIES_PER_LANE = 2**20
+
+
+def _row_lanes(n: int, width: int) -> list[tuple[int, int]]:
+    t = max(1, min(available_cores(), (n * width) // _ENTRIES_PER_LANE))
+    cuts = np.linspace(0, n, t + 1).astype(int)
+    return [(int(a), int(b)) for a, b in itertools.pairwise(cuts)]
+
+
+def inner(X: np.ndarray, Y: np.ndarray) -> np.ndarray:
+    """``Xᴴ Y`` for tall ``X``, ``Y``: partial products on row ranges, summed in order."""
+    lanes = _row_lanes(X.shape[0], X.shape[1] + Y.shape[1])
+    if len(lanes) == 1:
+        return X.conj().T @ Y
+    with single_blas_thread():
+        parts = parallel_map(lambda r: X[r[0] : r[1]].conj().T @ Y[r[0] : r[1]], lanes, len(lanes))
+    out = parts[0]
+    for p in parts[1:]:
+        out += p
+    return out
+
+
+def matmul(X: np.ndarray, C: np.ndarray) -> np.ndarray:
+    """``X C`` for tall ``X`` and small ``C``, row ranges on separate cores."""
+    lanes = _row_lanes(X.shape[0], X.shape[1] + C.shape[1])
+    if len(lanes) == 1:
+        return X @ C
+    out = np.empty((X.shape[0], C.shape[1]), dtype=np.result_type(X.dtype, C.dtype), order="F")
+
+    def work(r: tuple[int, int]) -> None:
+        out[r[0] : r[1]] = X[r[0] : r[1]] @ C
+
+    with single_blas_thread():
+        parallel_map(work, lanes, len(lanes))
+    return out
+
+
+def subtract_product(W: np.ndarray, X: np.ndarray, C: np.ndarray) -> None:
+    """``W -= X C`` in place, row ranges on separate cores."""
+    lanes = _row_lanes(W.shape[0], X.shape[1] + W.shape[1])
+    if len(lanes) == 1:
+        W -= X @ C
+        return
+
+    def work(r: tuple[int, int]) -> None:
+        W[r[0] : r[1]] -= X[r[0] : r[1]] @ C
+
+    with single_blas_thread():
+        parallel_map(work, lanes, len(lanes))
 
 
 def colnorms(W: np.ndarray) -> np.ndarray:
@@ -47,7 +114,8 @@ def random_block(rng: np.random.Generator, n: int, b: int, dtype: np.dtype) -> n
 
 
 def _chol_step(W: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
-    G = W.conj().T @ W
+    G = inner(W, W)
+    G = (G + G.conj().T) / 2
     try:
         R = scipy.linalg.cholesky(G, lower=False, check_finite=False)
     except np.linalg.LinAlgError:
@@ -55,9 +123,10 @@ def _chol_step(W: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
     d = np.abs(np.diag(R))
     if not np.all(np.isfinite(d)) or d.min() <= CHOLQR_MIN_RATIO * d.max():
         return None
-    # Q = W R⁻¹  ⇔  Rᵀ Qᵀ = Wᵀ (a transpose, not a conjugate, also for complex W)
-    Q = scipy.linalg.solve_triangular(R, W.T, trans="T", lower=False, check_finite=False).T
-    return Q, R
+    # Q = W R⁻¹ with the small triangular inverse: one BLAS-3 product (the second
+    # CholeskyQR step repairs what the inverse loses, as it does for the Gram matrix)
+    Rinv = scipy.linalg.solve_triangular(R, np.eye(R.shape[0], dtype=R.dtype), check_finite=False)
+    return matmul(W, Rinv), R
 
 
 def cholesky_qr2(W: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
@@ -89,8 +158,8 @@ def qr_robust(W: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 def _project(V: np.ndarray | None, W: np.ndarray, coef: np.ndarray | None) -> np.ndarray | None:
     if V is None or V.shape[1] == 0:
         return coef
-    c = V.conj().T @ W
-    W -= V @ c
+    c = inner(V, W)
+    subtract_product(W, V, c)
     return c if coef is None else coef + c
 
 
@@ -143,10 +212,17 @@ def _orthonormalize(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None, np.ndarray | None]:
     coef_local = None
     if local is not None and local.shape[1]:
-        coef_local = local.conj().T @ W
-        W -= local @ coef_local
+        coef_local = inner(local, W)
+        subtract_product(W, local, coef_local)
     before = colnorms(W)
-    coef = _project(V, W, None)
+    coef = None
+    if V is not None and V.shape[1]:
+        c = inner(V, W)
+        # After the local pass the rest is often rounding (|c| ~ eps‖W‖ on flat
+        # spectra): subtracting it would only cost a second read of the basis.
+        if np.abs(c).max(initial=0.0) > NEGLIGIBLE * before.max(initial=0.0):
+            subtract_product(W, V, c)
+            coef = c
     for _ in range(2):
         if coef is None:
             break
