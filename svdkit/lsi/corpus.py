@@ -1,0 +1,182 @@
+"""Corpus readers: documents as ``(id, text)`` pairs, streamed one at a time.
+
+Every reader is a generator: the corpus is never held in memory, only the
+document being read. Sources:
+
+* a folder of ``.txt`` files (:func:`read_txt_folder`; ids are the paths relative
+  to the folder, sorted so that two runs give the same order);
+* a JSON-lines file (:func:`read_jsonl`; the id and text field names are options);
+* a CSV file (:func:`read_csv`; a text column and an optional id column);
+* any Python iterable of strings or ``(id, text)`` pairs (:func:`read_iterable`).
+
+:func:`open_corpus` picks the reader from the path; :func:`chunked` groups the
+stream into lists of a bounded size, which is how the indexer consumes it.
+
+Examples
+--------
+>>> docs = list(read_iterable(["a first text", ("x", "a second")]))
+>>> docs
+[('0', 'a first text'), ('x', 'a second')]
+>>> [len(c) for c in chunked(iter(range(5)), 2)]
+[2, 2, 1]
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import sys
+from collections.abc import Iterable, Iterator
+from itertools import islice
+from pathlib import Path
+from typing import Any
+
+from svdkit.errors import FileFormatError, MissingFileError, SvdkitError
+
+__all__ = [
+    "FORMATS",
+    "chunked",
+    "open_corpus",
+    "read_csv",
+    "read_iterable",
+    "read_jsonl",
+    "read_txt_folder",
+]
+
+#: Source formats :func:`open_corpus` understands.
+FORMATS = ("auto", "folder", "jsonl", "csv")
+
+Document = tuple[str, str]
+
+
+def chunked(items: Iterator[Any], size: int) -> Iterator[list[Any]]:
+    """Lists of at most ``size`` consecutive items of ``items``."""
+    if size < 1:
+        raise SvdkitError(f"chunk size must be at least 1; got {size}")
+    it = iter(items)
+    while chunk := list(islice(it, size)):
+        yield chunk
+
+
+def read_iterable(items: Iterable[Any]) -> Iterator[Document]:
+    """Documents from strings (ids ``"0"``, ``"1"``, …) or ``(id, text)`` pairs."""
+    for i, item in enumerate(items):
+        if isinstance(item, str):
+            yield str(i), item
+        elif isinstance(item, tuple | list) and len(item) == 2 and isinstance(item[1], str):
+            yield str(item[0]), item[1]
+        else:
+            raise SvdkitError(
+                f"document {i} is a {type(item).__name__}; expected a string or an "
+                "(id, text) pair"
+            )
+
+
+def read_txt_folder(folder: str | os.PathLike[str], encoding: str = "utf-8") -> Iterator[Document]:
+    """Every ``*.txt`` file under ``folder`` (recursively, sorted by path)."""
+    root = Path(folder)
+    if not root.is_dir():
+        raise MissingFileError(f"corpus folder '{root}' does not exist")
+    for path in sorted(root.rglob("*.txt")):
+        try:
+            text = path.read_text(encoding=encoding)
+        except UnicodeDecodeError as err:
+            raise FileFormatError(f"'{path}' is not {encoding} text: {err}") from None
+        yield path.relative_to(root).as_posix(), text
+
+
+def read_jsonl(
+    path: str | os.PathLike[str], id_field: str | None = "id", text_field: str = "text"
+) -> Iterator[Document]:
+    """One JSON object a line; ``text_field`` holds the text, ``id_field`` the id.
+
+    A missing ``id_field`` (or ``id_field=None``) numbers the documents by line.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise MissingFileError(f"corpus file '{path}' does not exist")
+    with path.open(encoding="utf-8") as f:
+        number = 0
+        for line_no, line in enumerate(f, 1):
+            if not line.strip():
+                continue
+            try:
+                record = json.loads(line)
+            except json.JSONDecodeError as err:
+                raise FileFormatError(f"'{path}' line {line_no}: not JSON ({err.msg})") from None
+            if not isinstance(record, dict) or not isinstance(record.get(text_field), str):
+                raise FileFormatError(
+                    f"'{path}' line {line_no}: no text field {text_field!r} (a string)"
+                )
+            doc_id = record.get(id_field) if id_field else None
+            yield (str(number) if doc_id is None else str(doc_id)), record[text_field]
+            number += 1
+
+
+def read_csv(
+    path: str | os.PathLike[str], text_column: str = "text", id_column: str | None = None
+) -> Iterator[Document]:
+    """Rows of a CSV file with a header; ``text_column`` and optional ``id_column``."""
+    path = Path(path)
+    if not path.is_file():
+        raise MissingFileError(f"corpus file '{path}' does not exist")
+    csv.field_size_limit(min(sys.maxsize, 2**31 - 1))
+    with path.open(encoding="utf-8", newline="") as f:
+        reader = csv.DictReader(f)
+        columns = reader.fieldnames or []
+        for name in (text_column, id_column):
+            if name is not None and name not in columns:
+                raise FileFormatError(
+                    f"'{path}' has no column {name!r}; its columns are {columns}"
+                )
+        for number, row in enumerate(reader):
+            doc_id = row[id_column] if id_column else str(number)
+            yield doc_id, row[text_column] or ""
+
+
+def open_corpus(
+    source: Any,
+    format: str = "auto",
+    *,
+    id_field: str | None = None,
+    text_field: str = "text",
+) -> Iterator[Document]:
+    """The documents of ``source``: a folder, a ``.jsonl``/``.csv`` file, or an iterable.
+
+    Parameters
+    ----------
+    source : path or iterable
+        A folder of ``.txt`` files, a JSON-lines file (``.jsonl``, ``.json``,
+        ``.ndjson``), a CSV file, or an iterable of strings / ``(id, text)`` pairs.
+    format : {"auto", "folder", "jsonl", "csv"}
+        ``auto`` decides from the path.
+    id_field, text_field : str
+        Field (JSON-lines) or column (CSV) names; the id defaults to ``"id"`` for
+        JSON-lines and to the row number for CSV.
+    """
+    if format not in FORMATS:
+        raise SvdkitError(f"corpus format must be one of {FORMATS}; got {format!r}")
+    if not isinstance(source, str | os.PathLike):
+        return read_iterable(source)
+    path = Path(source)
+    if format == "auto":
+        if path.is_dir():
+            format = "folder"
+        elif path.suffix.lower() in (".jsonl", ".json", ".ndjson"):
+            format = "jsonl"
+        elif path.suffix.lower() in (".csv", ".tsv"):
+            format = "csv"
+        elif not path.exists():
+            raise MissingFileError(f"corpus '{path}' does not exist")
+        else:
+            raise FileFormatError(
+                f"cannot tell the format of '{path}': use a folder of .txt files, a .jsonl "
+                "or a .csv file (or pass format=)"
+            )
+    if format == "folder":
+        return read_txt_folder(path)
+    if format == "jsonl":
+        return read_jsonl(path, id_field="id" if id_field is None else id_field,
+                          text_field=text_field)
+    return read_csv(path, text_column=text_field, id_column=id_field)

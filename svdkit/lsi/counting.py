@@ -1,0 +1,241 @@
+"""Term counts of a streamed corpus with scikit-learn's ``CountVectorizer``.
+
+One pass over the documents, a chunk at a time: each chunk is tokenised and
+counted by a ``CountVectorizer`` fitted on that chunk alone, its columns are
+mapped to a growing global vocabulary, and only the counts (a CSR block) are
+kept — the text of a chunk is dropped before the next one is read. At the end
+the vocabulary is pruned (minimum / maximum document frequency, most frequent
+terms) and sorted, so the result does not depend on the chunk size.
+
+Examples
+--------
+>>> c = count_corpus(["the cat sat", "the cat ran", "a dog ran"], TextOptions(stop_words=None))
+>>> c.vocabulary
+['cat', 'dog', 'ran', 'sat', 'the']
+>>> c.counts.toarray().tolist()
+[[1, 0, 0, 1, 1], [1, 0, 1, 0, 1], [0, 1, 1, 0, 0]]
+"""
+
+from __future__ import annotations
+
+import numbers
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+
+from svdkit.errors import EmptyInputError, SvdkitError
+
+__all__ = ["CorpusCounts", "TextOptions", "count_corpus", "count_texts", "prune"]
+
+#: Characters of each document kept as its snippet (shown next to search results).
+SNIPPET_CHARS = 160
+
+
+@dataclass(frozen=True)
+class TextOptions:
+    """How text becomes terms: the ``CountVectorizer`` settings and the pruning rules.
+
+    ``min_df`` / ``max_df``: an int is a number of documents, a float in ``(0, 1]``
+    a fraction of them (as in scikit-learn). ``max_features`` keeps the terms
+    most frequent over the corpus.
+    """
+
+    lowercase: bool = True
+    stop_words: str | tuple[str, ...] | None = "english"
+    token_pattern: str = r"(?u)\b\w\w+\b"
+    ngram_range: tuple[int, int] = (1, 1)
+    strip_accents: str | None = None
+    min_df: float = 1
+    max_df: float = 1.0
+    max_features: int | None = None
+
+    def __post_init__(self) -> None:
+        if isinstance(self.stop_words, list):
+            object.__setattr__(self, "stop_words", tuple(self.stop_words))
+        object.__setattr__(self, "ngram_range", tuple(self.ngram_range))
+        for name in ("min_df", "max_df"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, numbers.Real) or value < 0:
+                raise SvdkitError(f"{name} must be a non-negative number; got {value!r}")
+            if isinstance(value, float) and value > 1:
+                raise SvdkitError(f"{name} as a fraction must be at most 1.0; got {value}")
+        mf = self.max_features
+        if mf is not None and (isinstance(mf, bool) or not isinstance(mf, int) or mf < 1):
+            raise SvdkitError(f"max_features must be a positive integer; got {mf!r}")
+        lo, hi = self.ngram_range
+        if not 1 <= lo <= hi:
+            raise SvdkitError(f"ngram_range must be (lo, hi) with 1 ≤ lo ≤ hi; got {(lo, hi)}")
+
+    def vectorizer_kwargs(self) -> dict[str, Any]:
+        """Keyword arguments of ``CountVectorizer`` (pruning excluded)."""
+        stop = list(self.stop_words) if isinstance(self.stop_words, tuple) else self.stop_words
+        return {
+            "lowercase": self.lowercase,
+            "stop_words": stop,
+            "token_pattern": self.token_pattern,
+            "ngram_range": self.ngram_range,
+            "strip_accents": self.strip_accents,
+            "dtype": np.int32,
+        }
+
+    def to_json(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["ngram_range"] = list(self.ngram_range)
+        if isinstance(self.stop_words, tuple):
+            d["stop_words"] = list(self.stop_words)
+        return d
+
+    @classmethod
+    def from_json(cls, d: dict[str, Any]) -> TextOptions:
+        d = dict(d)
+        if isinstance(d.get("stop_words"), list):
+            d["stop_words"] = tuple(d["stop_words"])
+        d["ngram_range"] = tuple(d.get("ngram_range", (1, 1)))
+        return cls(**d)
+
+    def vectorizer(self, vocabulary: list[str] | None = None) -> Any:
+        """A ``CountVectorizer`` with these settings (and a fixed vocabulary if given)."""
+        from sklearn.feature_extraction.text import CountVectorizer
+
+        if vocabulary is None:
+            return CountVectorizer(**self.vectorizer_kwargs())
+        return CountVectorizer(vocabulary={t: i for i, t in enumerate(vocabulary)},
+                               **self.vectorizer_kwargs())
+
+
+@dataclass
+class CorpusCounts:
+    """Counts of a corpus: ``counts`` (documents × terms CSR, int32) and what labels it."""
+
+    counts: sp.csr_matrix
+    vocabulary: list[str]
+    ids: list[str]
+    snippets: list[str] = field(default_factory=list)
+
+
+def _snippet(text: str) -> str:
+    return " ".join(text[: SNIPPET_CHARS * 2].split())[:SNIPPET_CHARS]
+
+
+def count_texts(texts: list[str], options: TextOptions) -> tuple[sp.csr_matrix, list[str]]:
+    """Counts of one chunk of texts with a vocabulary of its own (sorted)."""
+    cv = options.vectorizer()
+    try:
+        X = cv.fit_transform(texts)
+    except ValueError as err:  # a chunk of empty / stop-word-only documents
+        if "empty vocabulary" not in str(err):
+            raise
+        return sp.csr_matrix((len(texts), 0), dtype=np.int32), []
+    return X.tocsr(), cv.get_feature_names_out().tolist()
+
+
+def _blocks(
+    docs: Iterable[tuple[str, str]],
+    options: TextOptions,
+    chunk_size: int,
+    on_chunk: Callable[[int], None] | None,
+) -> Iterator[tuple[sp.csr_matrix, list[str], list[str], list[str]]]:
+    from svdkit.lsi.corpus import chunked
+
+    for chunk in chunked(iter(docs), chunk_size):
+        ids = [d[0] for d in chunk]
+        texts = [d[1] for d in chunk]
+        snippets = [_snippet(t) for t in texts]
+        X, terms = count_texts(texts, options)
+        del chunk, texts
+        if on_chunk is not None:
+            on_chunk(len(ids))
+        yield X, terms, ids, snippets
+
+
+def count_corpus(
+    docs: Iterable[Any],
+    options: TextOptions | None = None,
+    *,
+    chunk_size: int = 2000,
+    on_chunk: Callable[[int], None] | None = None,
+) -> CorpusCounts:
+    """Count the terms of a stream of documents, a chunk at a time, then prune.
+
+    Parameters
+    ----------
+    docs : iterable
+        ``(id, text)`` pairs or strings (see :mod:`svdkit.lsi.corpus`).
+    options : TextOptions
+        Tokenisation and pruning.
+    chunk_size : int
+        Documents tokenised together (the most text held at once).
+    on_chunk : callable, optional
+        Called with the number of documents of each chunk (progress bars).
+    """
+    from svdkit.lsi.corpus import read_iterable
+
+    options = options or TextOptions()
+    pairs = (d if isinstance(d, tuple) and len(d) == 2 else next(iter(read_iterable([d])))
+             for d in docs)
+    vocab: dict[str, int] = {}
+    data, indices, indptr_parts, ids, snippets = [], [], [], [], []
+    nnz = 0
+    for X, terms, chunk_ids, chunk_snippets in _blocks(pairs, options, chunk_size, on_chunk):
+        gid = np.fromiter((vocab.setdefault(t, len(vocab)) for t in terms), dtype=np.int64,
+                          count=len(terms))
+        data.append(X.data.astype(np.int32, copy=False))
+        indices.append(gid[X.indices].astype(np.int32) if len(terms) else X.indices)
+        indptr_parts.append(X.indptr[1:].astype(np.int64) + nnz)
+        nnz += X.nnz
+        ids.extend(chunk_ids)
+        snippets.extend(chunk_snippets)
+    if not ids:
+        raise EmptyInputError("the corpus has no documents")
+    indptr = np.concatenate([np.zeros(1, np.int64), *indptr_parts])
+    counts = sp.csr_matrix(
+        (np.concatenate(data), np.concatenate(indices), indptr), shape=(len(ids), len(vocab))
+    )
+    terms = np.empty(len(vocab), dtype=object)
+    for t, j in vocab.items():
+        terms[j] = t
+    counts, kept = prune(counts, terms.tolist(), options)
+    return CorpusCounts(counts=counts, vocabulary=kept, ids=ids, snippets=snippets)
+
+
+def _threshold(value: float, n_docs: int) -> float:
+    return value * n_docs if isinstance(value, float) else float(value)
+
+
+def prune(
+    counts: sp.csr_matrix, terms: list[str], options: TextOptions
+) -> tuple[sp.csr_matrix, list[str]]:
+    """Keep the terms within the document-frequency limits (and the most frequent), sorted."""
+    n_docs = counts.shape[0]
+    df = np.bincount(counts.indices, minlength=counts.shape[1])
+    keep = (df >= _threshold(options.min_df, n_docs)) & (df <= _threshold(options.max_df, n_docs))
+    if options.max_features is not None and keep.sum() > options.max_features:
+        total = np.bincount(counts.indices, weights=counts.data, minlength=counts.shape[1])
+        candidates = np.flatnonzero(keep)
+        # most frequent first; ties broken by the term, so the choice is deterministic
+        order = sorted(candidates.tolist(), key=lambda j: (-total[j], terms[j]))
+        keep[:] = False
+        keep[order[: options.max_features]] = True
+    kept_ids = [j for j in np.flatnonzero(keep).tolist()]
+    kept_ids.sort(key=lambda j: terms[j])
+    if not kept_ids:
+        raise EmptyInputError(
+            f"no term is left after pruning (min_df={options.min_df}, "
+            f"max_df={options.max_df}, stop_words={options.stop_words!r}) over {n_docs} "
+            "documents"
+        )
+    new_id = np.full(counts.shape[1], -1, dtype=np.int64)
+    new_id[kept_ids] = np.arange(len(kept_ids))
+    coo = counts.tocoo()
+    mask = new_id[coo.col] >= 0
+    pruned = sp.csr_matrix(
+        (coo.data[mask], (coo.row[mask], new_id[coo.col[mask]])),
+        shape=(n_docs, len(kept_ids)),
+        dtype=np.int32,
+    )
+    pruned.sum_duplicates()
+    pruned.sort_indices()
+    return pruned, [terms[j] for j in kept_ids]

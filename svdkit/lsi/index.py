@@ -1,0 +1,432 @@
+"""The LSI index: a truncated SVD of the weighted documents × terms matrix.
+
+With ``W`` the weighted matrix (one row per document, :mod:`svdkit.lsi.weighting`),
+the index holds the certified truncated SVD ``W ≈ U Σ Vᵀ``
+(:func:`svdkit.lowrank.truncated_svd`): ``U`` (documents × k), ``σ`` (k),
+``V`` (terms × k), plus the counts, the vocabulary and the global weights, so
+that new text is weighted exactly as the corpus was.
+
+Convention (see ``docs/lsi.md``): a weighted term vector ``w`` maps to the
+``k``-dimensional vector ``Σ^(p−1) Vᵀ w``. For a document of the index,
+``Vᵀ w = Σ u`` (it is an exact singular-triplet identity, ``W V = U Σ``), so
+the document's vector is its row of ``U Σ^p``: queries, documents folded in
+and documents of the SVD all go through the same map and are compared by
+cosine. ``p = 1`` (the default) is the projection onto the latent term space,
+Deerwester et al.'s comparison of ``Σ``-scaled vectors; ``p = 0`` compares the
+classic fold-in ``q̂ = Σ⁻¹ Vᵀ q`` with the rows of ``U``.
+
+Examples
+--------
+>>> from svdkit.lsi import build_index, demo_data
+>>> index = build_index(demo_data.deerwester_titles(), k=2, weighting="count",
+...                     normalize=False, options=demo_data.DEERWESTER_OPTIONS)
+>>> index.s.round(2).tolist()
+[3.34, 2.54]
+>>> [hit.id for hit in index.search("human computer interaction", n=5)]
+['c3', 'c1', 'c4', 'c2', 'c5']
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any, NamedTuple
+
+import numpy as np
+import scipy.sparse as sp
+
+from svdkit.errors import ShapeError, SvdkitError
+from svdkit.lsi.counting import CorpusCounts, TextOptions, count_corpus
+from svdkit.lsi.weighting import SCHEMES, TermStats, global_weights, weigh
+
+__all__ = ["DEFAULT_K", "Hit", "LsiIndex", "build_index", "index_from_counts"]
+
+#: Rank used when neither ``k`` nor ``rank_tol`` is given (clipped to the matrix).
+DEFAULT_K = 200
+
+#: Singular values below this fraction of σ₁ are dropped (their vectors are noise).
+RELATIVE_FLOOR = 1e-10
+
+
+class Hit(NamedTuple):
+    """One search result: rank (1-based), document id, cosine, row, snippet."""
+
+    rank: int
+    id: str
+    score: float
+    row: int
+    snippet: str
+
+
+@dataclass(eq=False)
+class LsiIndex:
+    """A Latent Semantic Index (see the module documentation for the convention).
+
+    Attributes
+    ----------
+    U, s, V : ndarray
+        ``W ≈ U diag(s) Vᵀ``: documents × k, k, terms × k. Rows of ``U`` beyond
+        ``n_svd_docs`` were folded in (``u = Σ⁻¹ Vᵀ w``).
+    counts : scipy.sparse.csr_matrix
+        Documents × terms counts (int32).
+    vocabulary : list of str
+        The terms, in column order (sorted).
+    ids, snippets : list of str
+        Document ids and the first characters of each document.
+    global_weights : ndarray
+        ``gⱼ`` of the weighting scheme, fixed at build time.
+    weighting : str
+        ``"tfidf"``, ``"log_entropy"`` or ``"count"``.
+    normalize : bool
+        Weighted documents scaled to unit length before the SVD.
+    scaling : float
+        ``p`` of the convention: documents are rows of ``U Σ^p``.
+    options : TextOptions
+        Tokenisation and pruning (queries are tokenised the same way).
+    svd : dict
+        How the SVD was computed: method, tol, converged, worst residual, seconds,
+        relative reconstruction error ``‖W − UΣVᵀ‖_F / ‖W‖_F``.
+    history : list of dict
+        Updates since the index was built (fold-ins, SVD updates).
+    """
+
+    U: np.ndarray
+    s: np.ndarray
+    V: np.ndarray
+    counts: sp.csr_matrix
+    vocabulary: list[str]
+    ids: list[str]
+    snippets: list[str]
+    global_weights: np.ndarray
+    weighting: str = "log_entropy"
+    normalize: bool = True
+    scaling: float = 1.0
+    options: TextOptions = field(default_factory=TextOptions)
+    n_svd_docs: int = 0
+    svd: dict[str, Any] = field(default_factory=dict)
+    history: list[dict[str, Any]] = field(default_factory=list)
+    doc_vectors_cache: np.ndarray | None = field(default=None, repr=False)
+    _vectorizer: Any = field(default=None, repr=False)
+    _term_rows: dict[str, int] | None = field(default=None, repr=False)
+    _id_rows: dict[str, int] | None = field(default=None, repr=False)
+
+    # ------------------------------------------------------------------ sizes
+    @property
+    def k(self) -> int:
+        """Dimension of the latent space."""
+        return int(self.s.shape[0])
+
+    @property
+    def n_docs(self) -> int:
+        return int(self.U.shape[0])
+
+    @property
+    def n_terms(self) -> int:
+        return len(self.vocabulary)
+
+    def __repr__(self) -> str:
+        return (
+            f"LsiIndex({self.n_docs} documents, {self.n_terms} terms, k={self.k}, "
+            f"{self.weighting})"
+        )
+
+    # ------------------------------------------------------------------ vectors
+    def weigh(self, counts: sp.csr_matrix) -> sp.csr_matrix:
+        """Counts (documents × terms) weighted as the corpus was."""
+        return weigh(counts, self.weighting, self.global_weights, self.normalize)
+
+    def count(self, texts: list[str]) -> sp.csr_matrix:
+        """Counts of ``texts`` over the index's vocabulary (unknown terms are ignored)."""
+        if self._vectorizer is None:
+            self._vectorizer = self.options.vectorizer(self.vocabulary)
+        return self._vectorizer.transform(texts).tocsr()
+
+    def project(self, weighted: sp.csr_matrix) -> np.ndarray:
+        """``Σ^(p−1) Vᵀ w`` for each row ``w`` (not normalised)."""
+        Z = np.asarray(weighted @ self.V)
+        if self.scaling != 1.0:
+            Z = Z * self.s ** (self.scaling - 1.0)
+        return Z
+
+    def query_vectors(self, texts: str | list[str]) -> np.ndarray:
+        """Unit-length latent vectors of query texts (a zero row: no known term)."""
+        if isinstance(texts, str):
+            texts = [texts]
+        return _unit_rows(self.project(self.weigh(self.count(list(texts)))))
+
+    @property
+    def doc_vectors(self) -> np.ndarray:
+        """Rows of ``U Σ^p``, unit length, float32 (C order): what queries are scored against."""
+        if self.doc_vectors_cache is None:
+            self.doc_vectors_cache = document_vectors(self.U, self.s, self.scaling)
+        return self.doc_vectors_cache
+
+    def term_vectors(self) -> np.ndarray:
+        """Rows of ``V Σ``, unit length (terms compared as Deerwester et al. do)."""
+        return _unit_rows(self.V * self.s)
+
+    # ------------------------------------------------------------------ queries
+    def search(self, text: str, n: int = 10) -> list[Hit]:
+        """The ``n`` documents closest to ``text`` by cosine, best first."""
+        return self.search_batch([text], n)[0]
+
+    def search_batch(self, texts: list[str], n: int = 10) -> list[list[Hit]]:
+        """:meth:`search` for many queries at once (one matrix product per block)."""
+        from svdkit.lsi.query import rank_rows
+
+        Q = self.query_vectors(list(texts)).astype(np.float32)
+        return [self._hits(rows, scores) for rows, scores in rank_rows(self.doc_vectors, Q, n)]
+
+    def scores(self, texts: list[str]) -> np.ndarray:
+        """Cosine of every query (rows) with every document (columns)."""
+        return self.query_vectors(list(texts)).astype(np.float32) @ self.doc_vectors.T
+
+    def row_of(self, doc: str | int) -> int:
+        """The row of a document given by id (or by row number, an ``int``)."""
+        if isinstance(doc, int | np.integer) and not isinstance(doc, bool):
+            if not 0 <= doc < self.n_docs:
+                raise SvdkitError(f"document row {doc} out of range (0 … {self.n_docs - 1})")
+            return int(doc)
+        if self._id_rows is None:
+            self._id_rows = {d: i for i, d in enumerate(self.ids)}
+        if doc not in self._id_rows:
+            raise SvdkitError(f"no document with id {doc!r} in the index")
+        return self._id_rows[doc]
+
+    def similar_documents(self, doc: str | int, n: int = 10) -> list[Hit]:
+        """The ``n`` documents closest to a document of the index (itself excluded)."""
+        from svdkit.lsi.query import rank_rows
+
+        row = self.row_of(doc)
+        q = self.doc_vectors[row : row + 1]
+        rows, scores = next(iter(rank_rows(self.doc_vectors, q, n + 1)))
+        keep = rows != row
+        return self._hits(rows[keep][:n], scores[keep][:n])
+
+    def similar_terms(self, term: str, n: int = 10) -> list[tuple[str, float]]:
+        """The ``n`` terms closest to ``term`` (rows of ``V Σ`` by cosine)."""
+        from svdkit.lsi.query import rank_rows
+
+        if self._term_rows is None:
+            self._term_rows = {t: j for j, t in enumerate(self.vocabulary)}
+        key = term.lower() if self.options.lowercase else term
+        if key not in self._term_rows:
+            raise SvdkitError(f"the term {term!r} is not in the index's vocabulary")
+        j = self._term_rows[key]
+        T = self.term_vectors()
+        rows, scores = next(iter(rank_rows(T, T[j : j + 1], n + 1)))
+        return [(self.vocabulary[r], float(c)) for r, c in zip(rows, scores, strict=True)
+                if r != j][:n]
+
+    def _hits(self, rows: np.ndarray, scores: np.ndarray) -> list[Hit]:
+        return [
+            Hit(i + 1, self.ids[r], float(c), int(r), self.snippets[r] if self.snippets else "")
+            for i, (r, c) in enumerate(zip(rows.tolist(), scores.tolist(), strict=True))
+        ]
+
+    # ------------------------------------------------------------------ update / persist
+    def add(self, docs: Iterable[Any], method: str = "auto", **kwargs: Any) -> Any:
+        """Add documents (fold-in, SVD update, or ``auto``); see :mod:`svdkit.lsi.update`."""
+        from svdkit.lsi.update import add_documents
+
+        return add_documents(self, docs, method=method, **kwargs)
+
+    def drift(self) -> Any:
+        """How far fold-ins have taken the index from an SVD (:class:`~svdkit.lsi.update.Drift`)."""
+        from svdkit.lsi.update import drift
+
+        return drift(self)
+
+    def save(self, path: Any) -> None:
+        """Write the index to a directory, atomically (:mod:`svdkit.lsi.persist`)."""
+        from svdkit.lsi.persist import save_index
+
+        save_index(self, path)
+
+
+def _unit_rows(Z: np.ndarray) -> np.ndarray:
+    norms = np.linalg.norm(Z, axis=1, keepdims=True)
+    return np.divide(Z, norms, out=np.zeros_like(Z), where=norms > 0)
+
+
+def document_vectors(U: np.ndarray, s: np.ndarray, scaling: float) -> np.ndarray:
+    """Rows of ``U Σ^p`` at unit length, float32, C order."""
+    D = np.asarray(U) * (np.asarray(s) ** scaling)
+    return np.ascontiguousarray(_unit_rows(D), dtype=np.float32)
+
+
+# ---------------------------------------------------------------------- building
+
+
+def _choose_k(k: int | None, rank_tol: float | None, shape: tuple[int, int]) -> int:
+    limit = min(shape)
+    if k is None:
+        return min(DEFAULT_K, limit) if rank_tol is None else limit
+    if isinstance(k, bool) or not isinstance(k, int | np.integer) or k < 1:
+        raise ShapeError(f"k must be a positive integer; got {k!r}")
+    if k > limit:
+        raise ShapeError(
+            f"k = {k} is more than the matrix allows: {shape[0]} documents × {shape[1]} "
+            f"terms has at most {limit} singular values"
+        )
+    return int(k)
+
+
+def index_from_counts(
+    corpus: CorpusCounts,
+    k: int | None = None,
+    *,
+    weighting: str = "log_entropy",
+    normalize: bool = True,
+    scaling: float = 1.0,
+    options: TextOptions | None = None,
+    rank_tol: float | None = None,
+    tol: float = 1e-6,
+    method: str = "auto",
+    progress: bool = False,
+    svd_input: Any = None,
+) -> LsiIndex:
+    """An index from counts already made (the second half of :func:`build_index`).
+
+    ``svd_input`` replaces the weighted matrix as the input of the SVD (the dask
+    path passes its distributed operator here); it must equal the weighted matrix.
+    """
+    import time
+
+    from svdkit.lowrank import truncated_svd
+
+    if weighting not in SCHEMES:
+        raise SvdkitError(f"weighting must be one of {SCHEMES}; got {weighting!r}")
+    if not math.isfinite(scaling):
+        raise SvdkitError(f"scaling must be a finite number; got {scaling!r}")
+    g = global_weights(weighting, TermStats.of(corpus.counts))
+    W = weigh(corpus.counts, weighting, g, normalize)
+    if W.nnz == 0:
+        raise SvdkitError("every document is empty after tokenising: nothing to index")
+    kk = _choose_k(k, rank_tol, W.shape)
+    started = time.perf_counter()
+    kwargs: dict[str, Any] = {"tol": tol, "method": method, "progress": progress}
+    if rank_tol is not None:
+        kwargs.update(rank_tol=rank_tol, rank_norm="energy")
+    r = truncated_svd(W if svd_input is None else svd_input, kk, **kwargs)
+    seconds = time.perf_counter() - started
+    s = np.asarray(r.s, dtype=np.float64)
+    keep = s > RELATIVE_FLOOR * (s[0] if s.size else 0.0)
+    U = np.ascontiguousarray(np.asarray(r.U)[:, keep])
+    V = np.ascontiguousarray(np.asarray(r.Vh)[keep].T)
+    s = s[keep]
+    index = LsiIndex(
+        U=U,
+        s=s,
+        V=V,
+        counts=corpus.counts,
+        vocabulary=corpus.vocabulary,
+        ids=corpus.ids,
+        snippets=corpus.snippets,
+        global_weights=g,
+        weighting=weighting,
+        normalize=normalize,
+        scaling=float(scaling),
+        options=options or TextOptions(),
+        n_svd_docs=W.shape[0],
+    )
+    index.svd = {
+        "method": r.method,
+        "tol": r.tol,
+        "converged": bool(r.converged),
+        "k_requested": kk,
+        "rank_tol": rank_tol,
+        "dropped_zero_singular_values": int((~keep).sum()),
+        "worst_relative_residual": float(r.relative_residuals.max()) if r.k else 0.0,
+        "seconds": seconds,
+        "reconstruction_error": reconstruction_error(W, U, s, V),
+        "built_on": W.shape[0],
+    }
+    return index
+
+
+def reconstruction_error(W: sp.csr_matrix, U: np.ndarray, s: np.ndarray, V: np.ndarray) -> float:
+    """``‖W − U Σ Vᵀ‖_F / ‖W‖_F`` without forming an m×n array (``V`` orthonormal).
+
+    ``‖W − UΣVᵀ‖² = ‖W‖² − 2 tr(Σ Uᵀ W V) + ‖U Σ‖²``.
+    """
+    fro2 = float(W.multiply(W).sum())
+    if fro2 == 0:
+        return 0.0
+    WV = np.asarray(W @ V)
+    cross = float(np.sum((U * s) * WV))
+    err2 = fro2 - 2.0 * cross + float(np.sum((U * s) ** 2))
+    return math.sqrt(max(err2, 0.0) / fro2)
+
+
+def build_index(
+    source: Any,
+    k: int | None = None,
+    *,
+    weighting: str = "log_entropy",
+    options: TextOptions | None = None,
+    normalize: bool = True,
+    scaling: float = 1.0,
+    rank_tol: float | None = None,
+    tol: float = 1e-6,
+    method: str = "auto",
+    chunk_size: int = 2000,
+    format: str = "auto",
+    id_field: str | None = None,
+    text_field: str = "text",
+    progress: bool = False,
+    on_chunk: Callable[[int], None] | None = None,
+) -> LsiIndex:
+    """Index a corpus: stream and count it, weigh the counts, truncated SVD.
+
+    Parameters
+    ----------
+    source : path or iterable
+        A folder of ``.txt`` files, a JSON-lines or CSV file, or an iterable of
+        strings / ``(id, text)`` pairs (:func:`svdkit.lsi.corpus.open_corpus`).
+    k : int, optional
+        Dimension of the latent space (default :data:`DEFAULT_K`, clipped).
+    weighting : {"tfidf", "log_entropy", "count"}
+        Term weighting (:mod:`svdkit.lsi.weighting`).
+    options : TextOptions
+        Tokenisation (scikit-learn's ``CountVectorizer``) and vocabulary pruning.
+    normalize : bool
+        Weighted documents at unit length before the SVD.
+    scaling : float
+        ``p``: documents are compared as rows of ``U Σ^p`` (default 1).
+    rank_tol : float, optional
+        Choose ``k`` from the spectrum: the smallest rank whose relative
+        Frobenius (energy) error is at most ``rank_tol`` (``k`` is then the most).
+    tol : float
+        Certification tolerance of every singular triplet (relative to σ₁).
+    method : str
+        Method of :func:`svdkit.lowrank.truncated_svd`.
+    chunk_size : int
+        Documents tokenised at once (the most raw text held in memory).
+    progress : bool
+        Progress bars on standard error (documents counted, SVD).
+
+    Returns
+    -------
+    LsiIndex
+    """
+    from svdkit.lsi.corpus import open_corpus
+    from svdkit.lsi.progress import counting_bar
+
+    options = options or TextOptions()
+    docs = open_corpus(source, format, id_field=id_field, text_field=text_field)
+    with counting_bar(progress, on_chunk) as tick:
+        corpus = count_corpus(docs, options, chunk_size=chunk_size, on_chunk=tick)
+    return index_from_counts(
+        corpus,
+        k,
+        weighting=weighting,
+        normalize=normalize,
+        scaling=scaling,
+        options=options,
+        rank_tol=rank_tol,
+        tol=tol,
+        method=method,
+        progress=progress,
+    )

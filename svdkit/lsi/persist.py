@@ -1,0 +1,244 @@
+"""An index on disk: a directory of ``.npy`` arrays and JSON, checksummed, written atomically.
+
+Layout (format ``svdkit.lsi``, version :data:`FORMAT_VERSION`)::
+
+    index/
+      meta.json          format, version, settings, SVD report, history, and the
+                         SHA-256 of every other file
+      U.npy s.npy V.npy  the truncated SVD (documents × k, k, terms × k)
+      doc_vectors.npy    rows of U Σ^p at unit length (float32): what queries read
+      global_weights.npy the weighting's gⱼ
+      counts_data.npy counts_indices.npy counts_indptr.npy   the counts (CSR)
+      vocabulary.json    the terms, in column order
+      documents.json     ids and snippets
+
+The directory is built under a temporary name next to the target and renamed
+into place; an existing index is moved aside first and removed only after the
+new one is in place, so a crash leaves either the old index or the new one.
+Loading checks the format name, the version and every checksum, and says what
+is wrong; large arrays are memory-mapped (``mmap=True``). Nothing is pickled:
+arrays are read with ``allow_pickle=False``.
+
+Examples
+--------
+>>> import tempfile, pathlib
+>>> from svdkit.lsi import build_index, demo_data, load_index
+>>> index = build_index(demo_data.deerwester_titles(), k=2, weighting="count",
+...                     normalize=False, options=demo_data.DEERWESTER_OPTIONS)
+>>> folder = pathlib.Path(tempfile.mkdtemp()) / "deerwester"
+>>> index.save(folder)
+>>> load_index(folder).search("graph minors", n=1)[0].id
+'m3'
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import scipy.sparse as sp
+
+from svdkit.errors import FileFormatError, MissingFileError
+
+if TYPE_CHECKING:
+    from svdkit.lsi.index import LsiIndex
+
+__all__ = ["FORMAT_NAME", "FORMAT_VERSION", "load_index", "save_index"]
+
+FORMAT_NAME = "svdkit.lsi"
+FORMAT_VERSION = 1
+META = "meta.json"
+
+_ARRAYS = ("U", "s", "V", "doc_vectors", "global_weights",
+           "counts_data", "counts_indices", "counts_indptr")  # fmt: skip
+_MAPPED = ("U", "V", "doc_vectors")
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _write_json(path: Path, obj: Any) -> None:
+    path.write_text(json.dumps(obj, ensure_ascii=False), encoding="utf-8")
+
+
+def save_index(index: LsiIndex, path: str | os.PathLike[str]) -> None:
+    """Write ``index`` to the directory ``path`` (replaced atomically if it exists)."""
+    target = Path(path)
+    if target.exists() and not (target / META).is_file():
+        raise FileFormatError(
+            f"'{target}' exists and is not an svdkit LSI index: refusing to replace it"
+        )
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent))
+    try:
+        arrays = {
+            "U": np.asarray(index.U, dtype=np.float64),
+            "s": np.asarray(index.s, dtype=np.float64),
+            "V": np.asarray(index.V, dtype=np.float64),
+            "doc_vectors": index.doc_vectors,
+            "global_weights": np.asarray(index.global_weights, dtype=np.float64),
+            "counts_data": index.counts.data.astype(np.int32),
+            "counts_indices": index.counts.indices.astype(np.int32),
+            "counts_indptr": index.counts.indptr.astype(np.int64),
+        }
+        for name, a in arrays.items():
+            np.save(tmp / f"{name}.npy", np.ascontiguousarray(a), allow_pickle=False)
+        _write_json(tmp / "vocabulary.json", list(index.vocabulary))
+        _write_json(tmp / "documents.json", {"ids": index.ids, "snippets": index.snippets})
+        files = [f"{n}.npy" for n in _ARRAYS] + ["vocabulary.json", "documents.json"]
+        meta = {
+            "format": FORMAT_NAME,
+            "version": FORMAT_VERSION,
+            "n_docs": index.n_docs,
+            "n_terms": index.n_terms,
+            "k": index.k,
+            "weighting": index.weighting,
+            "normalize": index.normalize,
+            "scaling": index.scaling,
+            "text_options": index.options.to_json(),
+            "n_svd_docs": index.n_svd_docs,
+            "svd": index.svd,
+            "history": index.history,
+            "sha256": {f: _sha256(tmp / f) for f in files},
+        }
+        _write_json(tmp / META, meta)
+        _replace_dir(tmp, target)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+
+
+def _replace_dir(tmp: Path, target: Path) -> None:
+    old = None
+    if target.exists():
+        old = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".old", dir=target.parent))
+        old.rmdir()
+        target.rename(old)
+    tmp.rename(target)
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
+
+
+def _read_meta(folder: Path) -> dict[str, Any]:
+    if not folder.exists():
+        raise MissingFileError(f"LSI index '{folder}' does not exist")
+    if not folder.is_dir():
+        raise FileFormatError(f"'{folder}' is a file; an LSI index is a directory")
+    meta_path = folder / META
+    if not meta_path.is_file():
+        raise FileFormatError(f"'{folder}' is not an svdkit LSI index: it has no {META}")
+    try:
+        meta = json.loads(meta_path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+        raise FileFormatError(f"'{meta_path}' is damaged: not JSON ({err})") from None
+    if not isinstance(meta, dict) or meta.get("format") != FORMAT_NAME:
+        found = meta.get("format") if isinstance(meta, dict) else type(meta).__name__
+        raise FileFormatError(
+            f"'{folder}' is not an svdkit LSI index: its {META} says format {found!r}, "
+            f"expected {FORMAT_NAME!r}"
+        )
+    version = meta.get("version")
+    if version != FORMAT_VERSION:
+        newer = isinstance(version, int) and version > FORMAT_VERSION
+        raise FileFormatError(
+            f"'{folder}' is an LSI index of format version {version!r}; this svdkit reads "
+            f"version {FORMAT_VERSION}"
+            + (" (it was written by a newer svdkit: upgrade)" if newer else " (rebuild it)")
+        )
+    return meta
+
+
+def _check_files(folder: Path, meta: dict[str, Any]) -> None:
+    expected = {f"{n}.npy" for n in _ARRAYS} | {"vocabulary.json", "documents.json"}
+    sums = meta.get("sha256")
+    if not isinstance(sums, dict) or set(sums) != expected:
+        raise FileFormatError(f"'{folder / META}' is damaged: its checksum table is incomplete")
+    for name in sorted(expected):
+        path = folder / name
+        if not path.is_file():
+            raise FileFormatError(f"LSI index '{folder}' is damaged: {name} is missing")
+        if _sha256(path) != sums[name]:
+            raise FileFormatError(
+                f"LSI index '{folder}' is damaged: {name} does not match its checksum "
+                "(changed or truncated since it was written); rebuild the index"
+            )
+
+
+def _load_array(folder: Path, name: str, mmap: bool) -> np.ndarray:
+    try:
+        return np.load(folder / f"{name}.npy", mmap_mode="r" if mmap else None,
+                       allow_pickle=False)
+    except ValueError as err:
+        raise FileFormatError(f"LSI index '{folder}': {name}.npy cannot be read ({err})") from None
+
+
+def load_index(path: str | os.PathLike[str], *, mmap: bool = True,
+               verify: bool = True) -> LsiIndex:
+    """Read an index written by :func:`save_index`.
+
+    Parameters
+    ----------
+    path : path
+        The index directory.
+    mmap : bool
+        Memory-map ``U``, ``V`` and the document vectors (read on demand).
+    verify : bool
+        Check every file's SHA-256 (reads every file once).
+
+    Raises
+    ------
+    MissingFileError
+        No such directory.
+    FileFormatError
+        Not an index, another format version, a missing or damaged file.
+    """
+    from svdkit.lsi.counting import TextOptions
+    from svdkit.lsi.index import LsiIndex
+
+    folder = Path(path)
+    meta = _read_meta(folder)
+    if verify:
+        _check_files(folder, meta)
+    a = {n: _load_array(folder, n, mmap and n in _MAPPED) for n in _ARRAYS}
+    try:
+        vocabulary = json.loads((folder / "vocabulary.json").read_text(encoding="utf-8"))
+        documents = json.loads((folder / "documents.json").read_text(encoding="utf-8"))
+        n_docs, n_terms, k = int(meta["n_docs"]), int(meta["n_terms"]), int(meta["k"])
+        counts = sp.csr_matrix(
+            (a["counts_data"], a["counts_indices"], a["counts_indptr"]), shape=(n_docs, n_terms)
+        )
+        index = LsiIndex(
+            U=a["U"], s=a["s"], V=a["V"], counts=counts, vocabulary=vocabulary,
+            ids=documents["ids"], snippets=documents["snippets"],
+            global_weights=a["global_weights"], weighting=meta["weighting"],
+            normalize=bool(meta["normalize"]), scaling=float(meta["scaling"]),
+            options=TextOptions.from_json(meta["text_options"]),
+            n_svd_docs=int(meta["n_svd_docs"]), svd=dict(meta["svd"]),
+            history=list(meta["history"]), doc_vectors_cache=a["doc_vectors"],
+        )  # fmt: skip
+    except (KeyError, TypeError, ValueError) as err:
+        raise FileFormatError(f"LSI index '{folder}' is damaged: {err}") from None
+    shapes = {
+        "U": (n_docs, k), "s": (k,), "V": (n_terms, k), "doc_vectors": (n_docs, k),
+        "global_weights": (n_terms,),
+    }  # fmt: skip
+    for name, shape in shapes.items():
+        if a[name].shape != shape:
+            raise FileFormatError(
+                f"LSI index '{folder}' is damaged: {name}.npy has shape {a[name].shape}, "
+                f"expected {shape}"
+            )
+    if len(vocabulary) != n_terms or len(index.ids) != n_docs:
+        raise FileFormatError(f"LSI index '{folder}' is damaged: sizes disagree with {META}")
+    return index

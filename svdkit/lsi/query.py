@@ -1,0 +1,54 @@
+"""Top-n ranking by cosine: one matrix product per block of queries, then a partial sort.
+
+Vectors are unit length (:meth:`~svdkit.lsi.index.LsiIndex.query_vectors`), so
+the cosine is a dot product. ``np.argpartition`` selects the ``n`` best in
+linear time; only those ``n`` are sorted (by score, then by row so that ties
+come out in a fixed order).
+
+Examples
+--------
+>>> import numpy as np
+>>> D = np.array([[1.0, 0.0], [0.6, 0.8], [0.0, 1.0]], dtype=np.float32)
+>>> rows, scores = next(rank_rows(D, np.array([[0.0, 1.0]], dtype=np.float32), 2))
+>>> rows.tolist(), [round(float(c), 2) for c in scores]
+([2, 1], [1.0, 0.8])
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import numpy as np
+
+from svdkit.errors import SvdkitError
+
+__all__ = ["QUERY_BLOCK", "rank_rows", "top_n"]
+
+#: Queries scored per matrix product (bounds the block × documents score matrix).
+QUERY_BLOCK = 256
+
+
+def top_n(scores: np.ndarray, n: int) -> np.ndarray:
+    """Indices of the ``n`` largest entries of a 1-D ``scores``, largest first."""
+    if n < 1:
+        raise SvdkitError(f"n must be a positive integer; got {n}")
+    n = min(n, scores.shape[0])
+    if n < scores.shape[0]:
+        best = np.argpartition(-scores, n - 1)[:n]
+    else:
+        best = np.arange(scores.shape[0])
+    order = np.lexsort((best, -scores[best]))
+    return best[order]
+
+
+def rank_rows(
+    D: np.ndarray, Q: np.ndarray, n: int, block: int = QUERY_BLOCK
+) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """For each row of ``Q``: the rows of ``D`` with the ``n`` largest dot products, and those."""
+    if Q.ndim != 2 or Q.shape[1] != D.shape[1]:
+        raise SvdkitError(f"query vectors of shape {Q.shape} do not match dimension {D.shape[1]}")
+    for b0 in range(0, Q.shape[0], block):
+        S = Q[b0 : b0 + block] @ D.T
+        for scores in S:
+            rows = top_n(scores, n)
+            yield rows, scores[rows]

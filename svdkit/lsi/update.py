@@ -1,0 +1,265 @@
+"""Adding documents to an index: fold-in, SVD update (Zha–Simon), drift, rebuild.
+
+* **Fold-in** (Deerwester et al. 1990; Berry, Dumais & O'Brien 1995): a new
+  document ``w`` (weighted with the index's fixed global weights) gets the row
+  ``u = Σ⁻¹ Vᵀ w``; ``U``, ``Σ``, ``V`` are otherwise unchanged. Instant, but the
+  part of ``w`` outside the span of ``V`` is ignored and the columns of ``U``
+  stop being orthonormal.
+* **SVD update** (Zha & Simon, "On updating problems in latent semantic
+  indexing", SIAM J. Sci. Comput. 21(2), 1999, §2): the folded documents ``D``
+  (p rows) are merged into the factorisation exactly. With
+  ``(I − V Vᵀ) Dᵀ = Q R`` (QR),
+
+  ``[V Σ Uᵀ, Dᵀ] = [V Q] · [[Σ, Vᵀ Dᵀ], [0, R]] · blockdiag(U, I)ᵀ``,
+
+  so the SVD ``F Θ Gᵀ`` of the small ``(k+p) × (k+p)`` middle matrix gives the
+  best rank-``k`` approximation of ``[U Σ Vᵀ; D]``: ``V ← [V Q] F_k``,
+  ``Σ ← Θ_k``, ``U ← blockdiag(U, I) G_k``. Done in blocks of
+  :data:`UPDATE_BLOCK` documents.
+* **Drift** (:class:`Drift`): loss of orthogonality ``‖UᵀU − I‖₂``, relative
+  reconstruction error ``‖W − UΣVᵀ‖_F / ‖W‖_F`` now and right after the last
+  SVD, the share of folded-in documents — and advice.
+* **Rebuild**: recompute the global weights and the SVD from the stored counts
+  (the vocabulary stays; index the source again for new terms).
+
+Thresholds (the advice of :func:`drift`): an SVD update is advised when the
+folded documents are more than :data:`FOLDED_SHARE_LIMIT` of the index, or the
+orthogonality loss exceeds :data:`ORTHOGONALITY_LIMIT`, or the reconstruction
+error grew by more than :data:`ERROR_GROWTH_LIMIT` (relative) since the last
+SVD; a rebuild when the documents added since the build exceed
+:data:`REBUILD_SHARE_LIMIT` of those it was built on (global weights and
+vocabulary are then stale).
+
+Examples
+--------
+>>> from svdkit.lsi import build_index, demo_data
+>>> index = build_index(demo_data.deerwester_titles(), k=2, weighting="count",
+...                     options=demo_data.DEERWESTER_OPTIONS)
+>>> report = index.add([("c6", "user interface of a computer system")], method="fold_in")
+>>> report.folded, report.advice
+(1, 'update')
+>>> index.add([], method="update").orthogonality_loss < 1e-12
+True
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import scipy.linalg
+import scipy.sparse as sp
+
+from svdkit.errors import SvdkitError
+
+if TYPE_CHECKING:
+    from svdkit.lsi.index import LsiIndex
+
+__all__ = [
+    "ERROR_GROWTH_LIMIT",
+    "FOLDED_SHARE_LIMIT",
+    "ORTHOGONALITY_LIMIT",
+    "REBUILD_SHARE_LIMIT",
+    "UPDATE_BLOCK",
+    "Drift",
+    "add_documents",
+    "drift",
+    "fold_in",
+    "rebuild",
+    "svd_update",
+]
+
+FOLDED_SHARE_LIMIT = 0.10
+ORTHOGONALITY_LIMIT = 0.05
+ERROR_GROWTH_LIMIT = 0.05
+REBUILD_SHARE_LIMIT = 0.50
+UPDATE_BLOCK = 256
+
+METHODS = ("auto", "fold_in", "update")
+
+
+@dataclass(frozen=True)
+class Drift:
+    """How far the index is from an SVD of its documents, and what to do about it."""
+
+    n_docs: int
+    folded: int
+    added_since_build: int
+    orthogonality_loss: float
+    reconstruction_error: float
+    error_at_last_svd: float
+    advice: str
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def summary(self) -> str:
+        return (
+            f"{self.n_docs} documents ({self.folded} folded in, {self.added_since_build} added "
+            f"since the build); ‖UᵀU − I‖₂ = {self.orthogonality_loss:.2e}; reconstruction "
+            f"error {self.reconstruction_error:.4f} (after the last SVD: "
+            f"{self.error_at_last_svd:.4f}); advice: {self.advice}"
+        )
+
+
+def _weighted_all(index: LsiIndex) -> sp.csr_matrix:
+    return index.weigh(index.counts)
+
+
+def drift(index: LsiIndex) -> Drift:
+    """The drift report of ``index`` (see the module documentation for the thresholds)."""
+    from svdkit.lsi.index import reconstruction_error
+
+    U = np.asarray(index.U)
+    gram = U.T @ U
+    ortho = float(np.linalg.norm(gram - np.eye(gram.shape[0]), 2)) if gram.size else 0.0
+    err = reconstruction_error(_weighted_all(index), U, np.asarray(index.s), np.asarray(index.V))
+    base = float(index.svd.get("reconstruction_error", err))
+    folded = index.n_docs - index.n_svd_docs
+    built_on = int(index.svd.get("built_on", index.n_svd_docs))
+    added = index.n_docs - built_on
+    if built_on and added > REBUILD_SHARE_LIMIT * built_on:
+        advice = "rebuild"
+    elif folded and (
+        folded > FOLDED_SHARE_LIMIT * index.n_docs
+        or ortho > ORTHOGONALITY_LIMIT
+        or err > base * (1 + ERROR_GROWTH_LIMIT)
+    ):
+        advice = "update"
+    else:
+        advice = "ok"
+    return Drift(index.n_docs, folded, added, ortho, err, base, advice)
+
+
+def _count_new(index: LsiIndex, docs: Iterable[Any], chunk_size: int) -> tuple:
+    from svdkit.lsi.corpus import chunked, read_iterable
+    from svdkit.lsi.counting import _snippet
+
+    blocks, ids, snippets = [], [], []
+    for chunk in chunked(read_iterable(docs), chunk_size):
+        blocks.append(index.count([t for _, t in chunk]))
+        ids.extend(d for d, _ in chunk)
+        snippets.extend(_snippet(t) for _, t in chunk)
+    if not blocks:
+        return sp.csr_matrix((0, index.n_terms), dtype=np.int32), [], []
+    return sp.vstack(blocks, format="csr").astype(np.int32), ids, snippets
+
+
+def _materialise(index: LsiIndex) -> None:
+    """Read memory-mapped arrays into memory before they are replaced."""
+    index.U = np.array(index.U)
+    index.V = np.array(index.V)
+    index.s = np.array(index.s)
+
+
+def fold_in(index: LsiIndex, docs: Iterable[Any], chunk_size: int = 2000) -> int:
+    """Append documents by folding in (``u = Σ⁻¹ Vᵀ w``); returns how many."""
+    from svdkit.lsi.index import document_vectors
+
+    C, ids, snippets = _count_new(index, docs, chunk_size)
+    if not ids:
+        return 0
+    known = set(index.ids)
+    clash = [d for d in ids if d in known] or [d for i, d in enumerate(ids) if d in ids[:i]]
+    if clash:
+        raise SvdkitError(f"document id {clash[0]!r} is already in the index; ids must be unique")
+    _materialise(index)
+    W = index.weigh(C)
+    U_new = np.asarray(W @ index.V) / index.s
+    index.U = np.vstack([index.U, U_new])
+    index.counts = sp.vstack([index.counts, C], format="csr").astype(np.int32)
+    index.ids = [*index.ids, *ids]
+    index.snippets = [*index.snippets, *snippets]
+    if index.doc_vectors_cache is not None:
+        new_vectors = document_vectors(U_new, index.s, index.scaling)
+        index.doc_vectors_cache = np.vstack([index.doc_vectors_cache, new_vectors])
+    index._id_rows = None
+    index.history.append({"kind": "fold_in", "documents": len(ids)})
+    return len(ids)
+
+
+def _zha_simon_block(
+    U: np.ndarray, s: np.ndarray, V: np.ndarray, D: sp.csr_matrix
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """One Zha–Simon step: the rank-k SVD of ``[U Σ Vᵀ; D]`` (D: p new rows)."""
+    k, p = s.shape[0], D.shape[0]
+    Dt = np.asarray(D.T.toarray())  # n × p
+    P = V.T @ Dt
+    R_in = Dt - V @ P
+    P2 = V.T @ R_in  # second Gram–Schmidt pass: orthogonal to V to working precision
+    R_in -= V @ P2
+    P += P2
+    Q, R = scipy.linalg.qr(R_in, mode="economic")
+    M = np.zeros((k + p, k + p))
+    M[:k, :k] = np.diag(s)
+    M[:k, k:] = P
+    M[k:, k:] = R
+    F, theta, Gt = scipy.linalg.svd(M, lapack_driver="gesdd")
+    V_new = np.hstack([V, Q]) @ F[:, :k]
+    G = Gt[:k].T
+    U_new = np.vstack([U @ G[:k], G[k:]])
+    return U_new, theta[:k], V_new
+
+
+def svd_update(index: LsiIndex, block: int = UPDATE_BLOCK) -> int:
+    """Merge the folded-in documents into the SVD (Zha–Simon); returns how many."""
+    from svdkit.linalg.signs import apply_sign_rule
+    from svdkit.lsi.index import reconstruction_error
+
+    n0 = index.n_svd_docs
+    p = index.n_docs - n0
+    if p == 0:
+        return 0
+    _materialise(index)
+    W_new = index.weigh(index.counts[n0:])
+    U, s, V = index.U[:n0], index.s, index.V
+    for b0 in range(0, p, block):
+        U, s, V = _zha_simon_block(U, s, V, W_new[b0 : b0 + block])
+    U, Vh = apply_sign_rule(U, V.T)
+    index.U, index.s, index.V = np.ascontiguousarray(U), s, np.ascontiguousarray(Vh.T)
+    index.n_svd_docs = index.n_docs
+    index.doc_vectors_cache = None
+    index.svd = {
+        **index.svd,
+        "reconstruction_error": reconstruction_error(_weighted_all(index), index.U, s, index.V),
+    }
+    index.history.append({"kind": "update", "documents": p, "method": "zha_simon"})
+    return p
+
+
+def add_documents(
+    index: LsiIndex, docs: Iterable[Any], method: str = "auto", chunk_size: int = 2000
+) -> Drift:
+    """Add documents: ``fold_in``, ``update`` (fold in, then Zha–Simon), or ``auto``.
+
+    ``auto`` folds in, then runs the SVD update when the drift report advises it.
+    Returns the drift report after the addition.
+    """
+    if method not in METHODS:
+        raise SvdkitError(f"method must be one of {METHODS}; got {method!r}")
+    fold_in(index, docs, chunk_size)
+    report = drift(index)
+    if method == "update" or (method == "auto" and report.advice == "update"):
+        svd_update(index)
+        report = drift(index)
+    return report
+
+
+def rebuild(index: LsiIndex, k: int | None = None, **kwargs: Any) -> LsiIndex:
+    """A new index from the stored counts: global weights and SVD recomputed."""
+    from svdkit.lsi.counting import CorpusCounts
+    from svdkit.lsi.index import index_from_counts
+
+    corpus = CorpusCounts(index.counts, index.vocabulary, index.ids, index.snippets)
+    kwargs.setdefault("weighting", index.weighting)
+    kwargs.setdefault("normalize", index.normalize)
+    kwargs.setdefault("scaling", index.scaling)
+    kwargs.setdefault("options", index.options)
+    kwargs.setdefault("tol", float(index.svd.get("tol", 1e-6)))
+    k = index.k if k is None else k
+    if not math.isfinite(k):
+        raise SvdkitError(f"k must be a positive integer; got {k!r}")
+    return index_from_counts(corpus, min(k, min(index.counts.shape)), **kwargs)
