@@ -23,6 +23,7 @@ __all__ = [
     "EmptyInputError",
     "FileFormatError",
     "MissingFileError",
+    "MissingTensorError",
     "NonFiniteError",
     "NotPositiveDefiniteError",
     "ParseError",
@@ -65,6 +66,10 @@ class FileFormatError(SvdkitError):
 
 class MissingFileError(SvdkitError, FileNotFoundError):
     """A file that does not exist (also a ``FileNotFoundError``)."""
+
+
+class MissingTensorError(SvdkitError):
+    """A tensor that a checkpoint or an adapter should hold and does not (names it)."""
 
 
 class StructureError(SvdkitError):

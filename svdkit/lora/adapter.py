@@ -1,0 +1,332 @@
+"""A LoRA adapter in memory, and PEFT's directory format on disk.
+
+PEFT stores ``ΔW = scale · lora_B @ lora_A`` with ``scale = lora_alpha / r``
+(rsLoRA: ``lora_alpha / √r``):
+
+=================  ==========================================  ==========================
+module kind        tensors in ``adapter_model.safetensors``    shapes
+=================  ==========================================  ==========================
+linear ``[out, in]``  ``base_model.model.<m>.lora_A.weight``    ``[r, in]``
+                   ``base_model.model.<m>.lora_B.weight``      ``[out, r]``
+embedding ``[V, d]``  ``base_model.model.<m>.lora_embedding_A``  ``[r, V]``
+                   ``base_model.model.<m>.lora_embedding_B``   ``[d, r]``  (``ΔW = (scale·B A)ᵀ``)
+kept whole         ``base_model.model.<m>.<param>``            (``modules_to_save``)
+bias of a LoRA     ``base_model.model.<m>.base_layer.bias``    (``bias = "lora_only"``)
+=================  ==========================================  ==========================
+
+``adapter_config.json`` carries ``peft_type = "LORA"``, ``r`` and ``lora_alpha`` (the
+most common rank, and its alpha), ``rank_pattern`` / ``alpha_pattern`` for the
+modules that differ, ``target_modules`` (full module names), ``modules_to_save``,
+``bias``, ``use_rslora`` and ``base_model_name_or_path`` — the fields of PEFT's
+``LoraConfig``; ``PeftModel.from_pretrained(base, directory)`` loads it.
+
+Examples
+--------
+>>> import numpy as np, tempfile, pathlib
+>>> rng = np.random.default_rng(0)
+>>> m = LoraModule("layer.q", "linear", A=rng.standard_normal((2, 5)),
+...                B=rng.standard_normal((4, 2)), alpha=2.0)
+>>> ad = Adapter({"layer.q": m})
+>>> d = pathlib.Path(tempfile.mkdtemp()) / "adapter"
+>>> _ = ad.save(d)
+>>> back = Adapter.load(d)
+>>> back.modules["layer.q"].r, bool(np.allclose(back.modules["layer.q"].delta(), m.delta()))
+(2, True)
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import math
+import os
+import shutil
+import tempfile
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from svdkit.errors import FileFormatError, MissingFileError, ShapeError, SvdkitError
+from svdkit.lora.safetensors_io import Checkpoint, dtype_code, numpy_dtype, save_safetensors
+
+__all__ = ["CONFIG_NAME", "PREFIX", "WEIGHTS_NAME", "Adapter", "LoraModule", "lora_scale"]
+
+PREFIX = "base_model.model."
+CONFIG_NAME = "adapter_config.json"
+WEIGHTS_NAME = "adapter_model.safetensors"
+
+
+def lora_scale(alpha: float, r: int, rslora: bool = False) -> float:
+    """PEFT's scaling: ``alpha / r``, or ``alpha / √r`` with rsLoRA."""
+    if r == 0:
+        return 1.0
+    return float(alpha) / (math.sqrt(r) if rslora else r)
+
+
+def unit_alpha(r: int, rslora: bool = False) -> float:
+    """The ``alpha`` that makes the scale 1 (``r``, or ``√r`` with rsLoRA)."""
+    return math.sqrt(r) if rslora else float(r)
+
+
+@dataclass
+class LoraModule:
+    """One module's LoRA pair: ``ΔW = scale · B @ A`` (transposed for embeddings)."""
+
+    name: str
+    kind: str  # "linear" or "embedding"
+    A: np.ndarray
+    B: np.ndarray
+    alpha: float
+
+    def __post_init__(self) -> None:
+        if self.kind not in ("linear", "embedding"):
+            raise SvdkitError(f"module {self.name!r}: kind must be linear or embedding")
+        if self.A.ndim != 2 or self.B.ndim != 2 or self.A.shape[0] != self.B.shape[1]:
+            raise ShapeError(
+                f"module {self.name!r}: lora_A {list(self.A.shape)} and lora_B "
+                f"{list(self.B.shape)} do not make a product B @ A"
+            )
+
+    @property
+    def r(self) -> int:
+        return int(self.A.shape[0])
+
+    @property
+    def weight_shape(self) -> tuple[int, int]:
+        """Shape of the base weight this module adds to."""
+        out, inn = self.B.shape[0], self.A.shape[1]
+        return (inn, out) if self.kind == "embedding" else (out, inn)
+
+    def scale(self, rslora: bool = False) -> float:
+        return lora_scale(self.alpha, self.r, rslora)
+
+    def delta(self, rslora: bool = False, dtype: Any = np.float64) -> np.ndarray:
+        """The dense ``ΔW`` in the base weight's orientation."""
+        d = self.scale(rslora) * (
+            np.asarray(self.B, dtype=dtype) @ np.asarray(self.A, dtype=dtype)
+        )
+        return d.T if self.kind == "embedding" else d
+
+
+def _pattern_value(patterns: dict[str, Any], name: str) -> Any:
+    """PEFT's ``get_pattern_key``: the first key ``k`` with ``(.*\\.)?(k)$`` matching ``name``."""
+    import re
+
+    for key, value in patterns.items():
+        with contextlib.suppress(re.error):
+            if re.match(rf"(.*\.)?({key})$", name):
+                return value
+    return None
+
+
+@dataclass
+class Adapter:
+    """LoRA modules, tensors kept whole, and the config fields that go with them.
+
+    Attributes
+    ----------
+    modules : dict
+        Module name → :class:`LoraModule`.
+    saved : dict
+        Tensor name in the model (``"encoder.layer.0.output.LayerNorm.weight"``) →
+        the full tuned tensor (norms, biases, modules kept whole).
+    use_rslora : bool
+    base_model_name_or_path : str or None
+    config : dict
+        Other ``adapter_config.json`` fields to carry over (``task_type``…).
+    """
+
+    modules: dict[str, LoraModule] = field(default_factory=dict)
+    saved: dict[str, np.ndarray] = field(default_factory=dict)
+    use_rslora: bool = False
+    base_model_name_or_path: str | None = None
+    config: dict[str, Any] = field(default_factory=dict)
+
+    # ------------------------------------------------------------------ PEFT layout
+    def tensor_items(self) -> list[tuple[str, np.ndarray]]:
+        """``(key, array)`` in PEFT's naming, modules in name order."""
+        items: list[tuple[str, np.ndarray]] = []
+        for name in sorted(self.modules):
+            m = self.modules[name]
+            if m.kind == "linear":
+                items.append((f"{PREFIX}{name}.lora_A.weight", m.A))
+                items.append((f"{PREFIX}{name}.lora_B.weight", m.B))
+            else:
+                items.append((f"{PREFIX}{name}.lora_embedding_A", m.A))
+                items.append((f"{PREFIX}{name}.lora_embedding_B", m.B))
+        for tname in sorted(self.saved):
+            module, _, param = tname.rpartition(".")
+            if module in self.modules:
+                if param != "bias" or self.modules[module].kind != "linear":
+                    raise SvdkitError(
+                        f"tensor {tname!r} belongs to a LoRA module: only a linear module's "
+                        "bias can be saved with it"
+                    )
+                items.append((f"{PREFIX}{module}.base_layer.bias", self.saved[tname]))
+            else:
+                items.append((f"{PREFIX}{tname}", self.saved[tname]))
+        return items
+
+    def peft_config(self) -> dict[str, Any]:
+        """``adapter_config.json`` as a dict."""
+        ranks = Counter(m.r for m in self.modules.values())
+        r = ranks.most_common(1)[0][0] if ranks else 8
+        alphas = Counter(m.alpha for m in self.modules.values() if m.r == r)
+        alpha = alphas.most_common(1)[0][0] if alphas else unit_alpha(r, self.use_rslora)
+        rank_pattern = {n: m.r for n, m in sorted(self.modules.items()) if m.r != r}
+        alpha_pattern = {n: _num(m.alpha) for n, m in sorted(self.modules.items())
+                         if m.alpha != alpha}
+        to_save = sorted({t.rpartition(".")[0] for t in self.saved} - set(self.modules))
+        lora_bias = any(t.rpartition(".")[0] in self.modules for t in self.saved)
+        config = {
+            "peft_type": "LORA",
+            "task_type": None,
+            "base_model_name_or_path": self.base_model_name_or_path,
+            "revision": None,
+            "inference_mode": True,
+            "r": int(r),
+            "lora_alpha": _num(alpha),
+            "lora_dropout": 0.0,
+            "target_modules": sorted(self.modules),
+            "rank_pattern": rank_pattern,
+            "alpha_pattern": alpha_pattern,
+            "use_rslora": bool(self.use_rslora),
+            "bias": "lora_only" if lora_bias else "none",
+            "modules_to_save": to_save or None,
+            "fan_in_fan_out": False,
+            "init_lora_weights": True,
+            "layers_to_transform": None,
+            "layers_pattern": None,
+            "use_dora": False,
+        }
+        for key, value in self.config.items():
+            if key not in config and key not in ("peft_version",):
+                config[key] = value
+        if self.config.get("task_type") is not None:
+            config["task_type"] = self.config["task_type"]
+        return config
+
+    def save(self, directory: str | os.PathLike, dtype: Any = None) -> Path:
+        """Write ``adapter_config.json`` and ``adapter_model.safetensors`` atomically.
+
+        ``dtype`` casts the LoRA factors (e.g. ``ml_dtypes.bfloat16``); tensors
+        kept whole keep theirs. The directory is built next to ``directory`` and
+        renamed into place (an existing directory is replaced).
+        """
+        directory = Path(directory)
+        directory.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{directory.name}.", dir=directory.parent))
+        try:
+            tensors = []
+            lora_keys = {f"{PREFIX}{n}" for n in self.modules}
+            for key, a in self.tensor_items():
+                owner = key.rsplit(".lora_", 1)[0]
+                if dtype is not None and owner in lora_keys and ".lora_" in key:
+                    a = np.asarray(a).astype(numpy_dtype(dtype_code(dtype)))
+                tensors.append((key, np.asarray(a)))
+            save_safetensors(tmp / WEIGHTS_NAME, tensors, {"format": "pt"})
+            (tmp / CONFIG_NAME).write_text(
+                json.dumps(self.peft_config(), indent=2) + "\n", encoding="utf-8"
+            )
+            if directory.exists():
+                old = directory.with_name(f".{directory.name}.old")
+                shutil.rmtree(old, ignore_errors=True)
+                directory.rename(old)
+                tmp.rename(directory)
+                shutil.rmtree(old, ignore_errors=True)
+            else:
+                tmp.rename(directory)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+        return directory
+
+    @classmethod
+    def load(cls, directory: str | os.PathLike) -> Adapter:
+        """Read a PEFT LoRA directory (``adapter_config.json`` + ``adapter_model.safetensors``)."""
+        directory = Path(directory)
+        cfg_path = directory / CONFIG_NAME
+        if not cfg_path.is_file():
+            raise MissingFileError(f"'{directory}' has no {CONFIG_NAME}: not a PEFT adapter")
+        try:
+            cfg = json.loads(cfg_path.read_text(encoding="utf-8"))
+        except json.JSONDecodeError as err:
+            raise FileFormatError(f"'{cfg_path}' is not JSON: {err}") from err
+        if str(cfg.get("peft_type", "")).upper() != "LORA":
+            raise FileFormatError(f"'{cfg_path}': peft_type is {cfg.get('peft_type')!r}, not LORA")
+        if cfg.get("use_dora"):
+            raise FileFormatError(f"'{cfg_path}': DoRA adapters are not supported")
+        if cfg.get("fan_in_fan_out"):
+            raise FileFormatError(f"'{cfg_path}': fan_in_fan_out adapters are not supported")
+        weights = directory / WEIGHTS_NAME
+        if not weights.is_file():
+            for pickled in ("adapter_model.bin", "adapter_model.pt"):
+                if (directory / pickled).exists():
+                    raise FileFormatError(
+                        f"'{directory / pickled}' is a pickle file: svdkit never loads pickle "
+                        "files. Convert the adapter to safetensors first."
+                    )
+            raise MissingFileError(f"'{directory}' has no {WEIGHTS_NAME}")
+        ck = Checkpoint(weights)
+        rslora = bool(cfg.get("use_rslora", False))
+        pairs: dict[str, dict[str, np.ndarray]] = {}
+        kinds: dict[str, str] = {}
+        saved: dict[str, np.ndarray] = {}
+        for key in ck.names:
+            if not key.startswith(PREFIX):
+                raise FileFormatError(f"'{weights}': tensor {key!r} does not start with {PREFIX}")
+            rest = key[len(PREFIX):]
+            for suffix, kind, side in (
+                (".lora_A.weight", "linear", "A"),
+                (".lora_B.weight", "linear", "B"),
+                (".lora_embedding_A", "embedding", "A"),
+                (".lora_embedding_B", "embedding", "B"),
+            ):
+                if rest.endswith(suffix):
+                    name = rest[: -len(suffix)]
+                    pairs.setdefault(name, {})[side] = np.array(ck.tensor(key))
+                    kinds[name] = kind
+                    break
+            else:
+                if ".lora_" in rest:
+                    raise FileFormatError(f"'{weights}': unsupported LoRA tensor {key!r}")
+                if rest.endswith(".base_layer.bias"):
+                    rest = rest[: -len(".base_layer.bias")] + ".bias"
+                saved[rest] = np.array(ck.tensor(key))
+        modules = {}
+        for name, pair in pairs.items():
+            if set(pair) != {"A", "B"}:
+                from svdkit.errors import MissingTensorError
+
+                missing = "lora_B" if "A" in pair else "lora_A"
+                raise MissingTensorError(f"'{weights}': module {name!r} has no {missing}")
+            r = pair["A"].shape[0]
+            want_r = _pattern_value(cfg.get("rank_pattern") or {}, name) or cfg.get("r")
+            if want_r is not None and int(want_r) != r:
+                raise FileFormatError(
+                    f"'{directory}': module {name!r} has rank {r} in its tensors but "
+                    f"{want_r} in {CONFIG_NAME}"
+                )
+            alpha = _pattern_value(cfg.get("alpha_pattern") or {}, name)
+            if alpha is None:
+                alpha = cfg.get("lora_alpha", r)
+            modules[name] = LoraModule(name, kinds[name], pair["A"], pair["B"], float(alpha))
+        known = set(Adapter().peft_config()) | {"peft_version"}
+        extra = {k: v for k, v in cfg.items() if k not in known}
+        if cfg.get("task_type") is not None:
+            extra["task_type"] = cfg["task_type"]
+        return cls(
+            modules=modules,
+            saved=saved,
+            use_rslora=rslora,
+            base_model_name_or_path=cfg.get("base_model_name_or_path"),
+            config=extra,
+        )
+
+
+def _num(x: float) -> float | int:
+    """Whole numbers as int in JSON (PEFT's fields are typed int)."""
+    return int(x) if float(x).is_integer() else float(x)

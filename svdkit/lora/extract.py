@@ -1,0 +1,288 @@
+"""Extract a LoRA adapter from a (base, fine-tuned) pair of safetensors checkpoints.
+
+For every module that changed (see :mod:`svdkit.lora.modules`),
+``ΔW = W_tuned − W_base`` is formed in float32 (float64 for float64
+checkpoints) from two memory-mapped tensors, factored by
+:func:`svdkit.lora.factor.factor_delta` (certified truncated SVD, rank by
+:class:`~svdkit.lora.rank.RankRule`), split into ``lora_B``/``lora_A`` and
+dropped: peak memory is one pair of tensors, their delta, and the ``O(r·d)``
+factors kept. Norms, biases and other changed tensors are kept whole
+(``extras="save"``, PEFT's ``modules_to_save`` / ``bias="lora_only"``) or only
+listed in the report (``extras="list"``) — never dropped without a word.
+
+Examples
+--------
+>>> import numpy as np, tempfile, pathlib
+>>> from svdkit.lora.safetensors_io import save_safetensors
+>>> rng = np.random.default_rng(0)
+>>> d = pathlib.Path(tempfile.mkdtemp())
+>>> W = rng.standard_normal((40, 30)).astype(np.float32)
+>>> D = (rng.standard_normal((40, 2)) @ rng.standard_normal((2, 30))).astype(np.float32)
+>>> b0, b1 = np.zeros(40, np.float32), np.ones(40, np.float32)
+>>> save_safetensors(d / "base.safetensors", {"fc.weight": W, "fc.bias": b0})
+>>> save_safetensors(d / "tuned.safetensors", {"fc.weight": W + D, "fc.bias": b1})
+>>> ex = extract(d / "base.safetensors", d / "tuned.safetensors", RankRule(rank=2))
+>>> [(m.name, m.rank, m.relative_error < 1e-5) for m in ex.report.modules]
+[('fc', 2, True)]
+>>> ex.report.extras_saved
+['fc.bias']
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Iterator, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from svdkit.errors import SvdkitError
+from svdkit.lora.adapter import Adapter, LoraModule, lora_scale, unit_alpha
+from svdkit.lora.factor import factor_delta, split_factors
+from svdkit.lora.modules import module_of, pair_checkpoints
+from svdkit.lora.rank import RankRule
+from svdkit.lora.safetensors_io import Checkpoint
+
+__all__ = ["Extraction", "ExtractionReport", "ModuleReport", "extract"]
+
+
+@dataclass(frozen=True)
+class ModuleReport:
+    """One module: its rank, energy kept, relative error and its distance to the optimum."""
+
+    name: str
+    kind: str
+    shape: tuple[int, int]
+    rank: int
+    energy_kept: float
+    relative_error: float
+    excess: float | None
+    method: str
+    seconds: float
+
+
+@dataclass
+class ExtractionReport:
+    """Per-module reports and what happened to every other tensor."""
+
+    modules: list[ModuleReport] = field(default_factory=list)
+    extras_saved: list[str] = field(default_factory=list)
+    extras_listed: list[str] = field(default_factory=list)
+    mismatched: list[str] = field(default_factory=list)
+    unchanged: int = 0
+    rule: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def table(self, title: str = "LoRA extraction"):
+        """A :class:`rich.table.Table` of the modules."""
+        from rich.table import Table
+
+        t = Table(title=title)
+        for col in ("module", "shape", "rank", "energy kept", "rel. error", "excess ≤", "method"):
+            t.add_column(col, justify="left" if col == "module" else "right")
+        for m in self.modules:
+            t.add_row(
+                m.name,
+                f"{m.shape[0]}×{m.shape[1]}",
+                str(m.rank),
+                f"{m.energy_kept:.4f}",
+                f"{m.relative_error:.4f}",
+                "—" if m.excess is None else f"{100 * m.excess:.2f}%",
+                m.method,
+            )
+        return t
+
+
+@dataclass
+class Extraction:
+    """The adapter and its report."""
+
+    adapter: Adapter
+    report: ExtractionReport
+
+
+@contextlib.contextmanager
+def module_progress(enabled: bool, total: int, label: str) -> Iterator[Any]:
+    """A rich progress bar over modules (stderr); yields ``advance(name)``."""
+    if not enabled:
+        yield lambda name: None
+        return
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    cols = (
+        TextColumn(label),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[module]}"),
+        TimeElapsedColumn(),
+    )
+    with Progress(*cols, console=Console(stderr=True)) as bar:
+        task = bar.add_task(label, total=total, module="")
+
+        def advance(name: str) -> None:
+            bar.update(task, advance=1, module=name)
+
+        yield advance
+
+
+def _as_checkpoint(x: Any) -> Checkpoint:
+    return x if isinstance(x, Checkpoint) else Checkpoint(x)
+
+
+def _work_dtype(base: Checkpoint, tuned: Checkpoint, key: str) -> type:
+    return np.float64 if base.dtype(key) == tuned.dtype(key) == "F64" else np.float32
+
+
+def extract(
+    base: str | os.PathLike | Checkpoint,
+    tuned: str | os.PathLike | Checkpoint,
+    rule: RankRule,
+    *,
+    targets: Sequence[str] | None = None,
+    embeddings: str = "lora",
+    extras: str = "save",
+    on_mismatch: str = "error",
+    split: str = "sqrt",
+    alpha: float | None = None,
+    rslora: bool = False,
+    tol: float = 1e-3,
+    method: str = "auto",
+    seed: int = 0,
+    backend: str = "numpy",
+    progress: bool = False,
+    base_model_name_or_path: str | None = None,
+) -> Extraction:
+    """LoRA adapter whose ``scale · B A`` is the truncated SVD of each module's delta.
+
+    Parameters
+    ----------
+    base, tuned : path or Checkpoint
+        Safetensors checkpoints (file, directory, or sharded with an index).
+    rule : RankRule
+        Fixed rank, energy fraction (of the whole spectrum) or error bound per module.
+    targets : list of str, optional
+        Modules to factor (names, suffixes or regexes); default every changed matrix.
+    embeddings : {"lora", "save"}
+        Embedding tables as ``lora_embedding_A/B`` or kept whole.
+    extras : {"save", "list"}
+        Other changed tensors: kept whole in the adapter, or only listed in the report.
+    on_mismatch : {"error", "skip"}
+        Tensors whose shapes differ: error, or listed in the report and left out.
+    split : {"sqrt", "B", "A"}
+        How ``Σ`` is shared by ``lora_B`` and ``lora_A`` (:mod:`svdkit.lora.factor`).
+    alpha : float, optional
+        ``lora_alpha`` for every module; default ``r`` per module (``√r`` with
+        rsLoRA), i.e. scale 1. With a fixed alpha the scale is folded into the factors.
+    rslora : bool
+        Write ``use_rslora`` (scale ``α/√r``).
+    tol, method, seed
+        The certified truncated SVD (:func:`svdkit.lora.factor.factor_delta`).
+    backend : {"numpy", "torch", "auto"}
+        ``"torch"`` factors on a CUDA GPU (:mod:`svdkit.lora.torch_backend`);
+        ``"auto"`` uses it when torch sees a GPU, NumPy/SciPy otherwise.
+    progress : bool
+        A progress bar per module on standard error.
+    base_model_name_or_path : str, optional
+        Written into ``adapter_config.json`` (default: the base path).
+    """
+    if extras not in ("save", "list"):
+        raise SvdkitError(f"extras must be 'save' or 'list'; got {extras!r}")
+    factor = _backend(backend)
+    base_ck, tuned_ck = _as_checkpoint(base), _as_checkpoint(tuned)
+    pairing = pair_checkpoints(
+        base_ck, tuned_ck, targets=targets, embeddings=embeddings, on_mismatch=on_mismatch
+    )
+    report = ExtractionReport(
+        mismatched=pairing.mismatched,
+        unchanged=len(pairing.unchanged),
+        rule={k: v for k, v in asdict(rule).items() if v is not None},
+    )
+    adapter = Adapter(
+        use_rslora=rslora,
+        base_model_name_or_path=base_model_name_or_path or str(base_ck.path),
+    )
+    work = [(m, "linear") for m in pairing.linear] + [(m, "embedding") for m in pairing.embeddings]
+    with module_progress(progress, len(work), "extract") as advance:
+        for module, kind in work:
+            key = f"{module}.weight"
+            dt = _work_dtype(base_ck, tuned_ck, key)
+            delta = tuned_ck.read(key, dt)
+            delta -= base_ck.tensor(key).astype(dt)
+            if kind == "embedding":
+                delta = delta.T  # PEFT: ΔW_emb = (B A)ᵀ, B [d, r], A [r, V]
+            f = factor(delta, rule, tol=tol, method=method, seed=seed)
+            del delta
+            r = f.rank
+            advance(module)
+            report.modules.append(
+                ModuleReport(
+                    name=module,
+                    kind=kind,
+                    shape=tuple(tuned_ck.shape(key)),  # type: ignore[arg-type]
+                    rank=r,
+                    energy_kept=f.quality.energy_kept,
+                    relative_error=f.quality.relative_error,
+                    excess=f.quality.excess,
+                    method=f.method,
+                    seconds=f.seconds,
+                )
+            )
+            if r == 0:
+                continue
+            a = unit_alpha(r, rslora) if alpha is None else float(alpha)
+            B, A = split_factors(f.U, f.s, f.Vh, split, lora_scale(a, r, rslora))
+            adapter.modules[module] = LoraModule(module, kind, A=A, B=B, alpha=a)
+    for name in pairing.extras:
+        if extras == "list":
+            report.extras_listed.append(name)
+            continue
+        module, param = module_of(name)
+        if module in adapter.modules and not (
+            param == "bias" and adapter.modules[module].kind == "linear"
+        ):
+            report.extras_listed.append(name)
+            continue
+        report.extras_saved.append(name)
+        # a module kept whole is saved with all its parameters (PEFT's modules_to_save)
+        owners = [module] if module not in adapter.modules else []
+        for other in tuned_ck.names:
+            if other == name or (owners and module_of(other)[0] in owners):
+                adapter.saved[other] = tuned_ck.read(other, None)
+    # PEFT's bias="lora_only" carries the bias of every LoRA layer: keep them consistent
+    if any(module_of(t)[0] in adapter.modules for t in adapter.saved):
+        for module in adapter.modules:
+            if adapter.modules[module].kind == "linear" and f"{module}.bias" in tuned_ck:
+                adapter.saved.setdefault(f"{module}.bias", tuned_ck.read(f"{module}.bias", None))
+    return Extraction(adapter, report)
+
+
+def _backend(name: str):
+    if name == "numpy":
+        return factor_delta
+    if name in ("torch", "auto"):
+        from svdkit.lora.torch_backend import cuda_available, factor_delta_torch
+
+        if cuda_available():
+            return factor_delta_torch
+        if name == "torch":
+            raise SvdkitError("backend='torch' needs torch with a CUDA GPU; none is available")
+        return factor_delta
+    raise SvdkitError(f"backend must be 'numpy', 'torch' or 'auto'; got {name!r}")
+
+
+def write_report(path: str | os.PathLike, report: ExtractionReport) -> None:
+    """The report as JSON, written atomically."""
+    import json
+    import tempfile
+
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        json.dump(report.to_dict(), f, indent=2)
+    os.replace(tmp, path)

@@ -1,0 +1,206 @@
+"""One weight delta → its certified truncated SVD, the rank the rule picks, and its quality.
+
+:func:`factor_delta` is the per-module step of extraction: ``svdkit.lowrank``'s
+:func:`~svdkit.lowrank.truncated_svd` (LAPACK for small modules, block Krylov
+for large ones, every triplet certified to ``tol · σ₁``), the rank chosen by a
+:class:`~svdkit.lora.rank.RankRule` against the exact ``‖ΔW‖_F²``, and a
+:class:`Quality` record: the error actually reached, computed from the entries,
+and a certified lower bound of the optimum (Eckart–Young) error.
+
+:func:`split_factors` turns ``U Σ Vᴴ`` into PEFT's ``lora_B`` ``[out, r]`` and
+``lora_A`` ``[r, in]`` with ``scale · B A = U Σ Vᴴ``:
+
+``"sqrt"`` (default)
+    ``B = U √Σ``, ``A = √Σ Vᴴ`` — both factors of the same size, what PiSSA
+    and training from the extracted adapter want.
+``"B"``
+    ``B = U Σ``, ``A = Vᴴ`` (kohya and mergekit put σ in the up-projection).
+``"A"``
+    ``B = U``, ``A = Σ Vᴴ``.
+
+The scale ``α / r`` (or ``α / √r``, rsLoRA) is divided out evenly (``"sqrt"``) or
+from the side that holds ``Σ``.
+
+Examples
+--------
+>>> import numpy as np
+>>> from svdkit.lora.rank import RankRule
+>>> rng = np.random.default_rng(0)
+>>> d = rng.standard_normal((60, 3)) @ rng.standard_normal((3, 40))   # rank 3
+>>> f = factor_delta(d, RankRule(energy=0.999))
+>>> f.rank, f.quality.relative_error < 1e-6
+(3, True)
+>>> B, A = split_factors(f.U, f.s, f.Vh, "sqrt", scale=0.5)
+>>> bool(np.allclose(0.5 * B @ A, d))
+True
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from svdkit.errors import SvdkitError
+from svdkit.lora.rank import RankRule
+
+__all__ = ["SPLITS", "Factored", "Quality", "factor_delta", "split_factors"]
+
+SPLITS = ("sqrt", "B", "A")
+
+
+@dataclass(frozen=True)
+class Quality:
+    """How good a rank-``r`` approximation of ``ΔW`` is.
+
+    Attributes
+    ----------
+    rank : int
+    fro : float
+        ``‖ΔW‖_F`` (exact).
+    energy_kept : float
+        ``Σ_{i≤r} σᵢ² / ‖ΔW‖_F²`` from the certified singular values.
+    error : float
+        ``‖ΔW − U Σ Vᴴ‖_F``, computed from the entries (not estimated).
+    optimum_lower : float
+        A lower bound of the best rank-``r`` error ``sqrt(Σ_{i>r} σᵢ²)``: from
+        ``σᵢ ≤ σ̃ᵢ + ρᵢ`` (each computed ``σ̃ᵢ`` is within its residual ``ρᵢ`` of a
+        singular value; assumes the certified triplets are the leading ones,
+        which LAPACK guarantees and Krylov's convergence test makes the case).
+    """
+
+    rank: int
+    fro: float
+    energy_kept: float
+    error: float
+    optimum_lower: float
+
+    @property
+    def relative_error(self) -> float:
+        """``error / ‖ΔW‖_F``."""
+        return self.error / self.fro if self.fro > 0 else 0.0
+
+    @property
+    def excess(self) -> float | None:
+        """Upper bound of ``error / optimum − 1``; ``None`` when the optimum is ~0."""
+        if self.optimum_lower <= 1e-12 * self.fro:
+            return None
+        return max(0.0, self.error / self.optimum_lower - 1.0)
+
+
+@dataclass(frozen=True)
+class Factored:
+    """A truncated SVD ``U Σ Vᴴ`` of one delta, its rank, quality and how it was computed."""
+
+    U: np.ndarray
+    s: np.ndarray
+    Vh: np.ndarray
+    quality: Quality
+    method: str
+    seconds: float
+
+    @property
+    def rank(self) -> int:
+        return int(self.s.size)
+
+
+def exact_error(delta: np.ndarray, U: np.ndarray, s: np.ndarray, Vh: np.ndarray, fro2: float):
+    """``‖ΔW − U Σ Vᴴ‖_F`` with one product (``U`` and ``V`` orthonormal)."""
+    if s.size == 0:
+        return math.sqrt(fro2)
+    P = U.T @ delta  # r × n
+    cross = float(np.einsum("ij,ij->i", P.astype(np.float64), Vh.astype(np.float64)) @ s)
+    ss = float(np.sum(s.astype(np.float64) ** 2))
+    return math.sqrt(max(0.0, fro2 - 2.0 * cross + ss))
+
+
+def factor_delta(
+    delta: Any,
+    rule: RankRule,
+    *,
+    tol: float = 1e-3,
+    method: str = "auto",
+    seed: int = 0,
+) -> Factored:
+    """The truncated SVD of ``delta`` at the rank ``rule`` chooses, certified to ``tol · σ₁``.
+
+    Parameters
+    ----------
+    delta : ndarray, shape (m, n)
+        ``W_tuned − W_base`` (float32 or float64).
+    rule : RankRule
+    tol : float, default 1e-3
+        Residual certificate of every triplet, relative to σ₁ (``bench/lora.py``
+        measured the excess error over the optimum it gives).
+    method : str
+        Passed to :func:`svdkit.lowrank.truncated_svd` (``"auto"``: LAPACK for
+        small modules or large ranks, block Krylov otherwise).
+    seed : int
+        Seed of the random start.
+    """
+    import time
+
+    from svdkit.lowrank import truncated_svd
+
+    started = time.perf_counter()
+    delta = np.asarray(delta)
+    if delta.ndim != 2:
+        raise SvdkitError(f"a LoRA delta must be 2-D; got shape {delta.shape}")
+    fro2 = float(np.sum(np.square(delta, dtype=np.float64)))
+    p = min(delta.shape)
+    cap = rule.cap(p)
+    if fro2 == 0.0 or cap == 0:
+        empty = Quality(0, math.sqrt(fro2), 1.0, math.sqrt(fro2), math.sqrt(fro2))
+        return Factored(
+            np.zeros((delta.shape[0], 0), delta.dtype),
+            np.zeros(0, delta.dtype),
+            np.zeros((0, delta.shape[1]), delta.dtype),
+            empty,
+            "none",
+            time.perf_counter() - started,
+        )
+    tol_rank = rule.rank_tol
+    if tol_rank is None or tol_rank <= 0.0 or cap < p:
+        # fixed rank, energy 1 / error 0 (full rank), or a cap: `cap` triplets, then the rule
+        r = truncated_svd(delta, cap, tol=tol, method=method, seed=seed)
+    else:
+        r = truncated_svd(
+            delta,
+            None,
+            tol=tol,
+            method=method,
+            seed=seed,
+            rank_tol=tol_rank,
+            rank_norm="energy",
+        )
+    k = rule.select(r.s, fro2)
+    U, s, Vh = r.U[:, :k], r.s[:k], r.Vh[:k]
+    rho = np.maximum(r.residuals_right[:k], r.residuals_left[:k]).astype(np.float64)
+    err = exact_error(delta, U, s, Vh, fro2)
+    upper_kept = float(np.sum((s.astype(np.float64) + rho) ** 2))
+    quality = Quality(
+        rank=k,
+        fro=math.sqrt(fro2),
+        energy_kept=float(np.sum(s.astype(np.float64) ** 2)) / fro2,
+        error=err,
+        optimum_lower=math.sqrt(max(0.0, fro2 - upper_kept)),
+    )
+    return Factored(U, s, Vh, quality, r.method, time.perf_counter() - started)
+
+
+def split_factors(
+    U: np.ndarray, s: np.ndarray, Vh: np.ndarray, split: str = "sqrt", scale: float = 1.0
+) -> tuple[np.ndarray, np.ndarray]:
+    """``(B, A)`` with ``scale · B @ A = U diag(s) Vh``; see the module docs for ``split``."""
+    if split not in SPLITS:
+        raise SvdkitError(f"split must be one of {', '.join(SPLITS)}; got {split!r}")
+    if not scale > 0:
+        raise SvdkitError(f"the LoRA scale must be positive; got {scale!r}")
+    if split == "sqrt":
+        root = np.sqrt(s / scale)
+        return U * root, root[:, None] * Vh
+    if split == "B":
+        return U * (s / scale), Vh.copy()
+    return U.copy(), (s / scale)[:, None] * Vh

@@ -1,0 +1,165 @@
+"""Which tensors of a (base, tuned) pair become LoRA modules, which are kept whole, which differ.
+
+Every tensor of the tuned checkpoint lands in exactly one bucket of a :class:`Pairing`:
+
+``linear``
+    2-D ``<module>.weight`` matrices that changed and match ``targets``: a LoRA
+    pair ``lora_A``/``lora_B`` each.
+``embeddings``
+    2-D weights of embedding modules (the module's last name contains ``embed``,
+    or is ``wte``/``wpe``/``shared``) that changed: ``lora_embedding_A/B``, or
+    kept whole (``modules_to_save``) when asked.
+``extras``
+    everything else that changed — norms, biases, convolution kernels, modules
+    outside ``targets``: kept whole (saved) or listed, never silently dropped.
+``unchanged``
+    equal in both checkpoints.
+
+A tensor in only one checkpoint is a :class:`~svdkit.MissingTensorError`; a shape
+that differs (a resized vocabulary) is a :class:`~svdkit.ShapeError` unless
+``on_mismatch="skip"``, which lists it in ``mismatched``.
+
+Examples
+--------
+>>> module_of("encoder.layer.0.attention.self.query.weight")
+('encoder.layer.0.attention.self.query', 'weight')
+>>> is_embedding("embeddings.word_embeddings"), is_embedding("model.embed_tokens")
+(True, True)
+>>> is_embedding("encoder.layer.0.output.dense")
+False
+>>> matches_targets("encoder.layer.0.attention.self.query", ["query", "value"])
+True
+>>> matches_targets("encoder.layer.0.attention.self.key", ["query", r".*\\.value"])
+False
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from svdkit.errors import MissingTensorError, ShapeError, SvdkitError
+from svdkit.lora.safetensors_io import Checkpoint
+
+__all__ = ["Pairing", "is_embedding", "matches_targets", "module_of", "pair_checkpoints"]
+
+_EMBED_NAMES = {"wte", "wpe", "shared"}
+_FLOAT_CODES = {"F64", "F32", "F16", "BF16", "F8_E4M3", "F8_E5M2"}
+
+
+def module_of(tensor_name: str) -> tuple[str, str]:
+    """``"a.b.weight"`` → ``("a.b", "weight")``."""
+    module, _, param = tensor_name.rpartition(".")
+    return module, param
+
+
+def is_embedding(module: str) -> bool:
+    """Whether ``module`` is an embedding table by its name."""
+    last = module.rpartition(".")[2].lower()
+    return "embed" in last or last in _EMBED_NAMES
+
+
+def matches_targets(module: str, targets: Sequence[str] | None) -> bool:
+    """PEFT's rule: a target equals the module name, is a suffix after a dot, or a full regex."""
+    if targets is None:
+        return True
+    for t in targets:
+        if module == t or module.endswith("." + t):
+            return True
+        try:
+            if re.fullmatch(t, module):
+                return True
+        except re.error:
+            continue
+    return False
+
+
+@dataclass
+class Pairing:
+    """The buckets of a (base, tuned) pair; module names for LoRA, tensor names otherwise."""
+
+    linear: list[str] = field(default_factory=list)
+    embeddings: list[str] = field(default_factory=list)
+    extras: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    mismatched: list[str] = field(default_factory=list)
+
+
+def _equal(base: Checkpoint, tuned: Checkpoint, name: str) -> bool:
+    if base.dtype(name) != tuned.dtype(name):
+        a, b = base.read(name, np.float64), tuned.read(name, np.float64)
+        return bool(np.array_equal(a, b))
+    a, b = base.tensor(name), tuned.tensor(name)
+    # compare the bytes: exact, NaN-safe, and cheap on memory maps
+    return bool(np.array_equal(a.view(np.uint8), b.view(np.uint8)))
+
+
+def pair_checkpoints(
+    base: Checkpoint,
+    tuned: Checkpoint,
+    *,
+    targets: Sequence[str] | None = None,
+    embeddings: str = "lora",
+    on_mismatch: str = "error",
+) -> Pairing:
+    """Sort the tensors of ``tuned`` against ``base`` into the buckets of :class:`Pairing`.
+
+    Parameters
+    ----------
+    base, tuned : Checkpoint
+        The two checkpoints; they must hold the same tensor names.
+    targets : list of str, optional
+        Module names, suffixes or regular expressions (PEFT's ``target_modules``
+        rule); default: every changed 2-D weight.
+    embeddings : {"lora", "save"}
+        Embedding tables as ``lora_embedding_A/B`` (when they match ``targets``),
+        or kept whole among ``extras``.
+    on_mismatch : {"error", "skip"}
+        A tensor whose shape differs: raise, or list it in ``mismatched``.
+    """
+    if embeddings not in ("lora", "save"):
+        raise SvdkitError(f"embeddings must be 'lora' or 'save'; got {embeddings!r}")
+    if on_mismatch not in ("error", "skip"):
+        raise SvdkitError(f"on_mismatch must be 'error' or 'skip'; got {on_mismatch!r}")
+    missing = [n for n in tuned.names if n not in base]
+    extra = [n for n in base.names if n not in tuned]
+    if missing or extra:
+        parts = []
+        if missing:
+            parts.append(f"{len(missing)} tensors of the tuned model are not in the base "
+                         f"(first: {missing[0]!r})")
+        if extra:
+            parts.append(f"{len(extra)} tensors of the base are not in the tuned model "
+                         f"(first: {extra[0]!r})")
+        raise MissingTensorError("; ".join(parts))
+    out = Pairing()
+    for name in tuned.names:
+        if base.shape(name) != tuned.shape(name):
+            if on_mismatch == "error":
+                raise ShapeError(
+                    f"tensor {name!r}: base shape {list(base.shape(name))} ≠ tuned shape "
+                    f"{list(tuned.shape(name))} (a resized vocabulary?); pass "
+                    "on_mismatch='skip' (--on-mismatch skip) to leave it out and list it"
+                )
+            out.mismatched.append(name)
+            continue
+        if _equal(base, tuned, name):
+            out.unchanged.append(name)
+            continue
+        module, param = module_of(name)
+        is_matrix = (
+            len(tuned.shape(name)) == 2 and param == "weight" and tuned.dtype(name) in _FLOAT_CODES
+        )
+        if is_matrix and is_embedding(module):
+            if embeddings == "lora" and matches_targets(module, targets):
+                out.embeddings.append(module)
+            else:
+                out.extras.append(name)
+        elif is_matrix and not is_embedding(module) and matches_targets(module, targets):
+            out.linear.append(module)
+        else:
+            out.extras.append(name)
+    return out

