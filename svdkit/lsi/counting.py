@@ -28,7 +28,9 @@ import scipy.sparse as sp
 
 from svdkit.errors import EmptyInputError, SvdkitError
 
-__all__ = ["CorpusCounts", "TextOptions", "count_corpus", "count_texts", "prune"]
+__all__ = [
+    "CorpusCounts", "TextOptions", "count_corpus", "count_texts", "prune", "select_terms",
+]
 
 #: Characters of each document kept as its snippet (shown next to search results).
 SNIPPET_CHARS = 160
@@ -205,21 +207,18 @@ def _threshold(value: float, n_docs: int) -> float:
     return value * n_docs if isinstance(value, float) else float(value)
 
 
-def prune(
-    counts: sp.csr_matrix, terms: list[str], options: TextOptions
-) -> tuple[sp.csr_matrix, list[str]]:
-    """Keep the terms within the document-frequency limits (and the most frequent), sorted."""
-    n_docs = counts.shape[0]
-    df = np.bincount(counts.indices, minlength=counts.shape[1])
+def select_terms(
+    terms: list[str], df: np.ndarray, total: np.ndarray, n_docs: int, options: TextOptions
+) -> list[int]:
+    """Positions of the terms kept by the pruning rules, in the order of the sorted terms."""
     keep = (df >= _threshold(options.min_df, n_docs)) & (df <= _threshold(options.max_df, n_docs))
     if options.max_features is not None and keep.sum() > options.max_features:
-        total = np.bincount(counts.indices, weights=counts.data, minlength=counts.shape[1])
         candidates = np.flatnonzero(keep)
         # most frequent first; ties broken by the term, so the choice is deterministic
         order = sorted(candidates.tolist(), key=lambda j: (-total[j], terms[j]))
         keep[:] = False
         keep[order[: options.max_features]] = True
-    kept_ids = [j for j in np.flatnonzero(keep).tolist()]
+    kept_ids = np.flatnonzero(keep).tolist()
     kept_ids.sort(key=lambda j: terms[j])
     if not kept_ids:
         raise EmptyInputError(
@@ -227,6 +226,17 @@ def prune(
             f"max_df={options.max_df}, stop_words={options.stop_words!r}) over {n_docs} "
             "documents"
         )
+    return kept_ids
+
+
+def prune(
+    counts: sp.csr_matrix, terms: list[str], options: TextOptions
+) -> tuple[sp.csr_matrix, list[str]]:
+    """Keep the terms within the document-frequency limits (and the most frequent), sorted."""
+    n_docs = counts.shape[0]
+    df = np.bincount(counts.indices, minlength=counts.shape[1])
+    total = np.bincount(counts.indices, weights=counts.data, minlength=counts.shape[1])
+    kept_ids = select_terms(terms, df, total, n_docs, options)
     new_id = np.full(counts.shape[1], -1, dtype=np.int64)
     new_id[kept_ids] = np.arange(len(kept_ids))
     coo = counts.tocoo()

@@ -1,0 +1,264 @@
+"""Retrieval quality on a test collection: MAP, nDCG@10, P@10, R@100 with ``ir-measures``.
+
+Readers for the standard formats:
+
+* SMART collections (the classic MED, CRAN, CISI, CACM files): documents and
+  queries in ``*.ALL`` / ``*.QRY`` (records opened by ``.I <id>``, fields ``.T``
+  title, ``.W`` text, ``.A`` authors, ``.B``, ``.X`` …; the title and text are
+  kept) by :func:`read_smart`; relevance in ``*.REL`` / ``qrels.text`` /
+  ``cranqrel`` by :func:`read_smart_rel`;
+* TREC qrels (``qid iter docno rel``) by :func:`read_qrels` (which also reads
+  every SMART layout), queries as TSV (``id<TAB>text``) or JSON lines.
+
+:func:`evaluate` runs every query against an index and against plain tf-idf
+cosine over the same counts (the baseline), and measures both with
+``ir_measures`` (pytrec_eval underneath).
+
+Examples
+--------
+>>> from svdkit.lsi import build_index, demo_data
+>>> corpus = demo_data.topic_corpus(n_docs=120, seed=3)
+>>> index = build_index(corpus.documents, k=6)
+>>> qrels = {"q1": {d: 1 for d in corpus.relevant("motoring")}}
+>>> report = evaluate(index, {"q1": "automobile motor petrol"}, qrels)
+>>> sorted(report.lsi)
+['AP', 'P@10', 'R@100', 'nDCG@10']
+>>> report.lsi["P@10"] >= report.baseline["P@10"]
+True
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from svdkit.errors import FileFormatError, MissingFileError, SvdkitError
+
+if TYPE_CHECKING:
+    from svdkit.lsi.index import LsiIndex
+
+__all__ = [
+    "MEASURES",
+    "Evaluation",
+    "evaluate",
+    "read_qrels",
+    "read_queries",
+    "read_smart",
+    "read_smart_rel",
+    "read_trec_qrels",
+    "tfidf_baseline_scores",
+]
+
+#: What is reported (ir-measures names).
+MEASURES = ("AP", "nDCG@10", "P@10", "R@100")
+
+Qrels = dict[str, dict[str, int]]
+
+_FIELD = re.compile(r"^\.([A-Z])\b\s*(.*)$")
+
+
+def _existing(path: str | os.PathLike[str]) -> Path:
+    p = Path(path)
+    if not p.is_file():
+        raise MissingFileError(f"file '{p}' does not exist")
+    return p
+
+
+def read_smart(path: str | os.PathLike[str], fields: str = "TW") -> Iterator[tuple[str, str]]:
+    """Records of a SMART ``*.ALL`` or ``*.QRY`` file as ``(id, text)``.
+
+    ``fields``: the one-letter fields whose text is kept (default title and text).
+    """
+    p = _existing(path)
+    doc_id, parts, keep = None, [], False
+    with p.open(encoding="latin-1") as f:
+        for line_no, line in enumerate(f, 1):
+            m = _FIELD.match(line.rstrip("\n"))
+            if m:
+                letter, rest = m.groups()
+                if letter == "I":
+                    if doc_id is not None:
+                        yield doc_id, " ".join(parts)
+                    if not rest.strip():
+                        raise FileFormatError(f"'{p}' line {line_no}: .I without an id")
+                    doc_id, parts, keep = rest.split()[0].lstrip("0") or "0", [], False
+                else:
+                    keep = letter in fields
+                    if keep and rest.strip():
+                        parts.append(rest.strip())
+                continue
+            if doc_id is None:
+                if line.strip():
+                    raise FileFormatError(
+                        f"'{p}' line {line_no}: text before the first '.I' record; "
+                        "not a SMART file"
+                    )
+                continue
+            if keep and line.strip():
+                parts.append(line.strip())
+    if doc_id is None:
+        raise FileFormatError(f"'{p}' has no '.I' record: not a SMART file")
+    yield doc_id, " ".join(parts)
+
+
+def _strip(token: str) -> str:
+    return token.lstrip("0") or "0"
+
+
+def read_smart_rel(path: str | os.PathLike[str]) -> Qrels:
+    """Relevance judgements of a SMART collection (every listed pair is relevant).
+
+    Layouts: ``qid 0 docid rel`` (MED.REL, TREC), ``qid docid 0 0.0`` (CISI.REL),
+    ``qid docid grade`` (cranqrel), ``qid docid`` — told apart by which column
+    is constant zero.
+    """
+    p = _existing(path)
+    rows = [line.split() for line in p.read_text(encoding="latin-1").splitlines() if line.strip()]
+    if not rows:
+        raise FileFormatError(f"'{p}' has no relevance judgements")
+    widths = {len(r) for r in rows}
+    if len(widths) != 1 or widths.pop() not in (2, 3, 4):
+        raise FileFormatError(
+            f"'{p}': every line must have 2, 3 or 4 columns (qid, docid, …); "
+            f"found {sorted({len(r) for r in rows})}"
+        )
+    if len(rows[0]) == 4 and all(r[1] == "0" for r in rows):
+        pairs = [(r[0], r[2], r[3]) for r in rows]  # TREC / MED.REL
+    else:
+        pairs = [(r[0], r[1], "1") for r in rows]
+    qrels: Qrels = {}
+    for q, d, rel in pairs:
+        try:
+            grade = int(float(rel))
+        except ValueError:
+            raise FileFormatError(f"'{p}': relevance {rel!r} is not a number") from None
+        if len(rows[0]) != 4 or grade > 0:
+            qrels.setdefault(_strip(q), {})[_strip(d)] = max(grade, 1)
+    return qrels
+
+
+def read_trec_qrels(path: str | os.PathLike[str]) -> Qrels:
+    """TREC qrels (``qid iter docno rel``), read by ``ir_measures``."""
+    import ir_measures
+
+    p = _existing(path)
+    qrels: Qrels = {}
+    try:
+        for q in ir_measures.read_trec_qrels(str(p)):
+            qrels.setdefault(q.query_id, {})[q.doc_id] = int(q.relevance)
+    except (ValueError, IndexError) as err:
+        raise FileFormatError(f"'{p}' is not TREC qrels: {err}") from None
+    if not qrels:
+        raise FileFormatError(f"'{p}' has no relevance judgements")
+    return qrels
+
+
+def read_qrels(path: str | os.PathLike[str]) -> Qrels:
+    """Qrels in any layout of :func:`read_smart_rel` (which covers TREC)."""
+    return read_smart_rel(path)
+
+
+def read_queries(path: str | os.PathLike[str]) -> dict[str, str]:
+    """Queries from a SMART ``.QRY``, a TSV (``id<TAB>text``) or a JSON-lines file."""
+    p = _existing(path)
+    suffix = p.suffix.lower()
+    if suffix in (".jsonl", ".json", ".ndjson"):
+        from svdkit.lsi.corpus import read_jsonl
+
+        return dict(read_jsonl(p))
+    if suffix in (".tsv", ".txt"):
+        out = {}
+        for line_no, line in enumerate(p.read_text(encoding="utf-8").splitlines(), 1):
+            if not line.strip():
+                continue
+            if "\t" not in line:
+                raise FileFormatError(f"'{p}' line {line_no}: expected 'id<TAB>text'")
+            q, text = line.split("\t", 1)
+            out[q.strip()] = text
+        return out
+    return dict(read_smart(p))
+
+
+def tfidf_baseline_scores(index: LsiIndex, texts: list[str]) -> np.ndarray:
+    """Plain tf-idf cosine of queries with every document (the index's counts, no SVD)."""
+    from svdkit.lsi.weighting import TermStats, global_weights, weigh
+
+    g = global_weights("tfidf", TermStats.of(index.counts))
+    D = weigh(index.counts, "tfidf", g)
+    Q = weigh(index.count(texts), "tfidf", g)
+    return np.asarray((Q @ D.T).toarray())
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """Aggregate measures for LSI and the tf-idf baseline, and how many queries."""
+
+    lsi: dict[str, float]
+    baseline: dict[str, float]
+    n_queries: int
+    notes: tuple[str, ...] = ()
+
+    def to_json(self) -> str:
+        return json.dumps(
+            {"lsi": self.lsi, "tfidf": self.baseline, "queries": self.n_queries,
+             "notes": list(self.notes)}
+        )  # fmt: skip
+
+
+def _run(scores: np.ndarray, qids: list[str], ids: list[str], depth: int) -> dict:
+    from svdkit.lsi.query import top_n
+
+    run = {}
+    for q, row in zip(qids, scores, strict=True):
+        best = top_n(row, depth)
+        run[q] = {ids[j]: float(row[j]) for j in best}
+    return run
+
+
+def _measure(qrels: Qrels, run: dict) -> dict[str, float]:
+    import ir_measures
+
+    measures = [ir_measures.parse_measure(m) for m in MEASURES]
+    agg = ir_measures.calc_aggregate(measures, qrels, run)
+    return {str(m): float(agg[m]) for m in measures}
+
+
+def evaluate(
+    index: LsiIndex, queries: dict[str, str], qrels: Qrels, depth: int = 1000
+) -> Evaluation:
+    """Measure ``index`` and the tf-idf baseline on ``queries`` judged by ``qrels``.
+
+    Queries without judgements are left out; when the query ids and the qrels' ids
+    do not meet but there are as many queries as the largest judged id (the
+    Cranfield numbering), the queries are numbered by position (noted).
+    """
+    notes = []
+    qids = [q for q in queries if q in qrels]
+    if not qids:
+        judged = {int(q) for q in qrels if q.isdigit()}
+        if judged and len(queries) >= max(judged):
+            queries = {str(i): t for i, t in enumerate(queries.values(), 1)}
+            qids = [q for q in queries if q in qrels]
+            notes.append("query ids did not match the qrels: queries numbered by position")
+    if not qids:
+        raise SvdkitError(
+            "no query has relevance judgements: the query ids "
+            f"({', '.join(list(queries)[:3])}…) and the qrels' ids "
+            f"({', '.join(list(qrels)[:3])}…) do not meet"
+        )
+    known = set(index.ids)
+    if not any(d in known for q in qids for d in qrels[q]):
+        raise SvdkitError("no judged document is in the index: do the document ids match?")
+    texts = [queries[q] for q in qids]
+    qrels = {q: qrels[q] for q in qids}
+    depth = min(depth, index.n_docs)
+    lsi = _measure(qrels, _run(index.scores(texts), qids, index.ids, depth))
+    base = _measure(qrels, _run(tfidf_baseline_scores(index, texts), qids, index.ids, depth))
+    return Evaluation(lsi, base, len(qids), tuple(notes))
