@@ -126,9 +126,10 @@ def explain(
 
 
 def _register_subcommands() -> None:
-    from svdkit.cli import svd_command
+    from svdkit.cli import lsi_command, svd_command
 
     svd_command.register(app)
+    lsi_command.register(app)
 
 
 _register_subcommands()
