@@ -130,6 +130,9 @@ def _register_subcommands() -> None:
 
     svd_command.register(app)
     lsi_command.register(app)
+    from svdkit.cli import lora_command
+
+    lora_command.register(app)
 
 
 _register_subcommands()

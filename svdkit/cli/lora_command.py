@@ -1,0 +1,213 @@
+"""``svdkit lora extract|resize|merge|pissa|analyse``: LoRA adapters by SVD on safetensors.
+
+``register(app)`` adds the ``lora`` command group to the typer app of
+:mod:`svdkit.cli.main`. Every command shows a progress bar per module on
+standard error, prints a table, and writes its outputs atomically.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+__all__ = ["register"]
+
+RankOpt = Annotated[int | None, typer.Option("--rank", "-r", help="Fixed rank per module.")]
+EnergyOpt = Annotated[
+    float | None,
+    typer.Option(help="Keep this fraction of Σσᵢ² per module (of the whole spectrum)."),
+]
+ErrorOpt = Annotated[
+    float | None, typer.Option(help="Relative Frobenius error bound per module.")
+]
+MaxRankOpt = Annotated[
+    int | None, typer.Option(help="Cap on the rank found by --energy / --error.")
+]
+AlphaOpt = Annotated[float | None, typer.Option(help="lora_alpha (default r: scale 1).")]
+SplitOpt = Annotated[
+    str, typer.Option(help="Σ in both factors as √Σ ('sqrt'), all in lora_B ('B') or lora_A ('A').")
+]
+
+
+def _rule(rank, energy, error, max_rank):
+    from svdkit.errors import SvdkitError
+    from svdkit.lora.rank import RankRule
+
+    if sum(x is not None for x in (rank, energy, error)) != 1:
+        raise SvdkitError("give exactly one of --rank, --energy, --error")
+    return RankRule(rank=rank, energy=energy, error=error, max_rank=max_rank)
+
+
+def register(app: typer.Typer) -> None:
+    """Add the ``lora`` sub-commands to ``app``."""
+    lora = typer.Typer(
+        name="lora",
+        help="LoRA adapters by SVD: extract, resize, merge, pissa, analyse (safetensors, PEFT).",
+        no_args_is_help=True,
+    )
+
+    @lora.command("extract")
+    def extract_command(
+        base: Annotated[Path, typer.Argument(help="Base checkpoint (safetensors file or dir).")],
+        tuned: Annotated[Path, typer.Argument(help="Fine-tuned checkpoint.")],
+        output: Annotated[Path, typer.Option("--output", "-o", help="Adapter directory.")],
+        rank: RankOpt = None,
+        energy: EnergyOpt = None,
+        error: ErrorOpt = None,
+        max_rank: MaxRankOpt = None,
+        target: Annotated[
+            list[str] | None, typer.Option(help="Target module (name, suffix, regex); repeat.")
+        ] = None,
+        split: SplitOpt = "sqrt",
+        alpha: AlphaOpt = None,
+        rslora: Annotated[bool, typer.Option(help="rsLoRA scaling α/√r.")] = False,
+        embeddings: Annotated[
+            str, typer.Option(help="Embeddings as 'lora' (lora_embedding_A/B) or 'save' (whole).")
+        ] = "lora",
+        extras: Annotated[
+            str, typer.Option(help="Changed norms/biases: 'save' in the adapter, or 'list'.")
+        ] = "save",
+        on_mismatch: Annotated[
+            str, typer.Option(help="Tensors of different shapes: 'error' or 'skip' (listed).")
+        ] = "error",
+        tol: Annotated[float, typer.Option(help="Residual certificate, relative to σ₁.")] = 1e-3,
+        backend: Annotated[str, typer.Option(help="'numpy', 'torch' (CUDA) or 'auto'.")] = "numpy",
+        dtype: Annotated[
+            str | None, typer.Option(help="Store the factors as F32, F16 or BF16.")
+        ] = None,
+    ) -> None:
+        """Extract a PEFT LoRA adapter from a (base, fine-tuned) pair."""
+        from rich.console import Console
+
+        from svdkit.lora.extract import extract, write_report
+        from svdkit.lora.safetensors_io import numpy_dtype
+
+        ex = extract(
+            base,
+            tuned,
+            _rule(rank, energy, error, max_rank),
+            targets=target or None,
+            embeddings=embeddings,
+            extras=extras,
+            on_mismatch=on_mismatch,
+            split=split,
+            alpha=alpha,
+            rslora=rslora,
+            tol=tol,
+            backend=backend,
+            progress=True,
+        )
+        out = ex.adapter.save(output, dtype=numpy_dtype(dtype.upper()) if dtype else None)
+        write_report(out / "svdkit_report.json", ex.report)
+        con = Console()
+        con.print(ex.report.table())
+        r = ex.report
+        if r.extras_saved:
+            con.print(f"kept whole: {', '.join(r.extras_saved)}", highlight=False)
+        if r.extras_listed:
+            con.print(f"changed, NOT in the adapter: {', '.join(r.extras_listed)}", highlight=False)
+        if r.mismatched:
+            con.print(f"shape mismatch, left out: {', '.join(r.mismatched)}", highlight=False)
+        con.print(f"{len(ex.adapter.modules)} LoRA modules → {out}", highlight=False)
+
+    @lora.command("resize")
+    def resize_command(
+        adapter: Annotated[Path, typer.Argument(help="PEFT LoRA adapter directory.")],
+        output: Annotated[Path, typer.Option("--output", "-o", help="New adapter directory.")],
+        rank: RankOpt = None,
+        energy: EnergyOpt = None,
+        error: ErrorOpt = None,
+        max_rank: MaxRankOpt = None,
+        split: SplitOpt = "sqrt",
+        alpha: AlphaOpt = None,
+    ) -> None:
+        """Resize an adapter (QR of each factor, SVD of the small core; B·A never formed)."""
+        from rich.console import Console
+        from rich.table import Table
+
+        from svdkit.lora.adapter import Adapter
+        from svdkit.lora.resize import resize
+
+        new, report = resize(
+            Adapter.load(adapter), _rule(rank, energy, error, max_rank), split=split, alpha=alpha
+        )
+        new.save(output)
+        t = Table(title="LoRA resize")
+        for col in ("module", "rank before", "rank", "energy kept", "rel. error"):
+            t.add_column(col, justify="left" if col == "module" else "right")
+        for m in report:
+            t.add_row(m.name, str(m.rank_before), str(m.rank), f"{m.energy_kept:.4f}",
+                      f"{m.relative_error:.4f}")
+        Console().print(t)
+
+    @lora.command("merge")
+    def merge_command(
+        base: Annotated[Path, typer.Argument(help="Base checkpoint.")],
+        adapter: Annotated[Path, typer.Argument(help="PEFT LoRA adapter directory.")],
+        output: Annotated[
+            Path, typer.Option("--output", "-o", help="Output directory (or .safetensors file).")
+        ],
+    ) -> None:
+        """Merge an adapter into the base weights (W + scale·B·A) and write safetensors."""
+        from rich.console import Console
+
+        from svdkit.lora.merge import merge
+
+        out = merge(base, adapter, output, progress=True)
+        Console().print(f"merged → {out}", highlight=False)
+
+    @lora.command("pissa")
+    def pissa_command(
+        base: Annotated[Path, typer.Argument(help="Base checkpoint.")],
+        output: Annotated[Path, typer.Option("--output", "-o", help="PiSSA adapter directory.")],
+        residual: Annotated[Path, typer.Option(help="Residual model (directory or .safetensors).")],
+        rank: RankOpt = None,
+        energy: EnergyOpt = None,
+        error: ErrorOpt = None,
+        max_rank: MaxRankOpt = None,
+        target: Annotated[list[str] | None, typer.Option(help="Target module; repeat.")] = None,
+    ) -> None:
+        """PiSSA init: top-r triplets of W as the adapter, W − scale·B·A as the new base."""
+        from rich.console import Console
+
+        from svdkit.lora.pissa import pissa
+
+        ad, res = pissa(
+            base, output, residual, _rule(rank, energy, error, max_rank),
+            targets=target or None, progress=True,
+        )
+        Console().print(f"{len(ad.modules)} modules → {output}; residual → {res}", highlight=False)
+
+    @lora.command("analyse")
+    def analyse_command(
+        first: Annotated[Path, typer.Argument(help="Adapter directory, or the base checkpoint.")],
+        tuned: Annotated[Path | None, typer.Argument(help="Fine-tuned checkpoint.")] = None,
+        energy: Annotated[float, typer.Option(help="Energy for the recommended rank.")] = 0.9,
+        max_rank: Annotated[
+            int | None, typer.Option(help="Compute only this many singular values per module.")
+        ] = None,
+        figure: Annotated[Path | None, typer.Option(help="Write the figure (PNG/SVG).")] = None,
+        json_out: Annotated[Path | None, typer.Option("--json", help="Write the rows.")] = None,
+    ) -> None:
+        """Spectra, energy curves, effective rank and recommended rank per module."""
+        import json
+
+        from rich.console import Console
+
+        from svdkit.lora.analyse import analyse_adapter, analyse_pair
+
+        if tuned is None:
+            an = analyse_adapter(first, energy=energy)
+        else:
+            an = analyse_pair(first, tuned, energy=energy, max_rank=max_rank, progress=True)
+        Console().print(an.table())
+        if figure is not None:
+            an.figure(figure)
+        if json_out is not None:
+            tmp = json_out.with_name(f".{json_out.name}.tmp")
+            tmp.write_text(json.dumps(an.rows(), indent=2), encoding="utf-8")
+            tmp.replace(json_out)
+
+    app.add_typer(lora, name="lora")

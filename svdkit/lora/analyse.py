@@ -1,0 +1,201 @@
+"""Spectra of LoRA deltas: energy curves, effective rank, the rank each module needs.
+
+For a (base, tuned) pair each module's ``ΔW`` is decomposed by
+:func:`svdkit.lowrank.truncated_svd` (all of it, or its ``max_rank`` leading
+triplets); for an adapter, exactly and cheaply through QR of the factors
+(:func:`svdkit.lora.resize.factor_spectrum`). Per module:
+
+* ``energy(k) = Σ_{i≤k} σᵢ² / ‖ΔW‖_F²`` against the exact ``‖ΔW‖_F²``;
+* ``stable_rank = ‖ΔW‖_F² / σ₁²`` (needs σ₁ only);
+* ``effective_rank = exp(H(p))``, ``pᵢ = σᵢ / Σσⱼ`` (Roy & Vetterli, 2007), when
+  the whole spectrum is known;
+* ``recommended_rank(e)``: the smallest ``k`` with ``energy(k) ≥ e`` (``None``
+  when the computed part of the spectrum does not reach it).
+
+Examples
+--------
+>>> import numpy as np
+>>> sp = ModuleSpectrum("fc", (4, 4), np.array([3.0, 1.0, 0.0, 0.0]), 10.0, complete=True)
+>>> sp.recommended_rank(0.9), sp.stable_rank, round(sp.effective_rank, 3)
+(1, 1.1111111111111112, 1.755)
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from svdkit.lora.adapter import Adapter
+from svdkit.lora.extract import module_progress
+from svdkit.lora.modules import pair_checkpoints
+from svdkit.lora.rank import energy_rank
+from svdkit.lora.safetensors_io import Checkpoint
+
+__all__ = ["Analysis", "ModuleSpectrum", "analyse_adapter", "analyse_pair"]
+
+
+@dataclass(frozen=True)
+class ModuleSpectrum:
+    """Singular values of one module's delta and the exact ``‖ΔW‖_F²``."""
+
+    name: str
+    shape: tuple[int, int]
+    s: np.ndarray
+    fro2: float
+    complete: bool
+
+    def energy_curve(self) -> np.ndarray:
+        """``energy(k)`` for ``k = 1 … len(s)``."""
+        if self.fro2 <= 0:
+            return np.ones(self.s.size)
+        return np.cumsum(self.s.astype(np.float64) ** 2) / self.fro2
+
+    @property
+    def stable_rank(self) -> float:
+        return self.fro2 / float(self.s[0]) ** 2 if self.s.size and self.s[0] > 0 else 0.0
+
+    @property
+    def effective_rank(self) -> float | None:
+        if not self.complete:
+            return None
+        s = self.s[self.s > 0].astype(np.float64)
+        if s.size == 0:
+            return 0.0
+        p = s / s.sum()
+        return math.exp(-float(np.sum(p * np.log(p))))
+
+    def recommended_rank(self, energy: float) -> int | None:
+        return energy_rank(self.s, self.fro2, energy)
+
+
+@dataclass
+class Analysis:
+    """Spectra of every module and the target energy for recommendations."""
+
+    modules: list[ModuleSpectrum] = field(default_factory=list)
+    energy: float = 0.9
+
+    def rows(self) -> list[dict[str, Any]]:
+        out = []
+        for m in self.modules:
+            rec = m.recommended_rank(self.energy)
+            eff = m.effective_rank
+            out.append(
+                {
+                    "module": m.name,
+                    "shape": list(m.shape),
+                    "sigma_1": float(m.s[0]) if m.s.size else 0.0,
+                    "fro": math.sqrt(m.fro2),
+                    "stable_rank": m.stable_rank,
+                    "effective_rank": eff,
+                    "recommended_rank": rec,
+                    "computed": int(m.s.size),
+                }
+            )
+        return out
+
+    def table(self):
+        """A :class:`rich.table.Table`."""
+        from rich.table import Table
+
+        t = Table(title=f"LoRA spectra — recommended rank for {100 * self.energy:g}% energy")
+        for col in ("module", "shape", "σ₁", "‖ΔW‖_F", "stable rank", "eff. rank", "rank"):
+            t.add_column(col, justify="left" if col == "module" else "right")
+        for row in self.rows():
+            rec = row["recommended_rank"]
+            eff = row["effective_rank"]
+            t.add_row(
+                row["module"],
+                "×".join(map(str, row["shape"])),
+                f"{row['sigma_1']:.3g}",
+                f"{row['fro']:.3g}",
+                f"{row['stable_rank']:.1f}",
+                "—" if eff is None else f"{eff:.1f}",
+                f"> {row['computed']}" if rec is None else str(rec),
+            )
+        return t
+
+    def figure(self, path: str | os.PathLike) -> Path:
+        """Spectra (σᵢ/σ₁, log scale) and energy curves of every module, saved to ``path``."""
+        import matplotlib
+
+        matplotlib.use("Agg", force=False)
+        import matplotlib.pyplot as plt
+
+        fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 4.2))
+        for m in self.modules:
+            if not m.s.size or m.s[0] <= 0:
+                continue
+            k = np.arange(1, m.s.size + 1)
+            ax1.semilogy(k, np.maximum(m.s / m.s[0], 1e-12), lw=0.8, alpha=0.7)
+            ax2.plot(k, m.energy_curve(), lw=0.8, alpha=0.7)
+        ax1.set(xlabel="index i", ylabel="σᵢ / σ₁", title="singular values of ΔW per module")
+        ax2.axhline(self.energy, color="k", ls="--", lw=1, label=f"{100 * self.energy:g}% energy")
+        ax2.set(xlabel="rank k", ylabel="Σ_{i≤k} σᵢ² / ‖ΔW‖_F²", title="energy kept")
+        ax2.set_ylim(0, 1.02)
+        ax2.legend(loc="lower right")
+        fig.tight_layout()
+        path = Path(path)
+        tmp = path.with_name(f".{path.stem}.tmp{path.suffix}")
+        fig.savefig(tmp, dpi=110)
+        plt.close(fig)
+        os.replace(tmp, path)
+        return path
+
+
+def analyse_pair(
+    base: str | os.PathLike | Checkpoint,
+    tuned: str | os.PathLike | Checkpoint,
+    *,
+    energy: float = 0.9,
+    max_rank: int | None = None,
+    targets: Sequence[str] | None = None,
+    tol: float = 1e-3,
+    progress: bool = False,
+) -> Analysis:
+    """Spectra of every changed matrix of a (base, tuned) pair.
+
+    ``max_rank`` limits each spectrum to its leading part (faster on large
+    modules); the energy curve still counts against the exact ``‖ΔW‖_F²``.
+    """
+    from svdkit.lowrank import truncated_svd
+
+    b = base if isinstance(base, Checkpoint) else Checkpoint(base)
+    t = tuned if isinstance(tuned, Checkpoint) else Checkpoint(tuned)
+    pairing = pair_checkpoints(b, t, targets=targets)
+    names = pairing.linear + pairing.embeddings
+    out = Analysis(energy=energy)
+    with module_progress(progress, len(names), "analyse") as advance:
+        for module in names:
+            key = f"{module}.weight"
+            delta = t.read(key, np.float32) - b.read(key, np.float32)
+            p = min(delta.shape)
+            k = p if max_rank is None else min(p, max_rank)
+            fro2 = float(np.sum(np.square(delta, dtype=np.float64)))
+            r = truncated_svd(delta, k, tol=tol)
+            out.modules.append(
+                ModuleSpectrum(module, tuple(delta.shape), r.s, fro2, complete=k == p)
+            )
+            advance(module)
+    return out
+
+
+def analyse_adapter(adapter: str | os.PathLike | Adapter, *, energy: float = 0.9) -> Analysis:
+    """Exact spectra of ``scale · B A`` for every module of an adapter."""
+    from svdkit.lora.resize import factor_spectrum
+
+    ad = adapter if isinstance(adapter, Adapter) else Adapter.load(adapter)
+    out = Analysis(energy=energy)
+    for name in sorted(ad.modules):
+        m = ad.modules[name]
+        _, s, _ = factor_spectrum(m.B, m.A, m.scale(ad.use_rslora))
+        out.modules.append(
+            ModuleSpectrum(name, m.weight_shape, s, float(np.sum(s**2)), complete=True)
+        )
+    return out

@@ -1,0 +1,101 @@
+"""PiSSA initialisation: the top-``r`` singular triplets of ``W`` as the adapter, the rest as base.
+
+For each target matrix ``W`` (Meng et al., *PiSSA*, 2024): ``W ≈ U_r Σ_r V_rᵀ``
+(certified truncated SVD), ``lora_B = U_r √Σ_r``, ``lora_A = √Σ_r V_rᵀ`` (scale
+1: ``lora_alpha = r``), and the new base weight ``W_res = W − B A`` is computed
+from the factors **as stored** (after their cast to the output dtype), so
+``W_res + scale · B A = W`` holds up to one rounding of ``W_res`` to its dtype.
+Everything else is copied. Both outputs are streamed tensor by tensor.
+
+Examples
+--------
+>>> import numpy as np, tempfile, pathlib
+>>> from svdkit.lora.safetensors_io import Checkpoint, save_safetensors
+>>> d = pathlib.Path(tempfile.mkdtemp())
+>>> W = np.random.default_rng(0).standard_normal((30, 20)).astype(np.float32)
+>>> save_safetensors(d / "base.safetensors", {"fc.weight": W})
+>>> ad, res = pissa(d / "base.safetensors", d / "adapter", d / "residual", RankRule(rank=4))
+>>> Wr = Checkpoint(res).read("fc.weight")
+>>> bool(np.allclose(Wr + ad.modules["fc"].delta(), W, atol=1e-5))
+True
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from svdkit.lora.adapter import Adapter, LoraModule, unit_alpha
+from svdkit.lora.extract import module_progress
+from svdkit.lora.factor import factor_delta, split_factors
+from svdkit.lora.merge import write_like
+from svdkit.lora.modules import is_embedding, matches_targets, module_of
+from svdkit.lora.rank import RankRule
+from svdkit.lora.safetensors_io import Checkpoint
+
+__all__ = ["pissa"]
+
+_FLOATS = {"F64", "F32", "F16", "BF16"}
+
+
+def pissa(
+    base: str | os.PathLike | Checkpoint,
+    adapter_dir: str | os.PathLike,
+    residual_out: str | os.PathLike,
+    rule: RankRule,
+    *,
+    targets: Sequence[str] | None = None,
+    tol: float = 1e-3,
+    method: str = "auto",
+    seed: int = 0,
+    dtype: Any = np.float32,
+    progress: bool = False,
+) -> tuple[Adapter, Path]:
+    """Write the PiSSA adapter to ``adapter_dir`` and the residual model to ``residual_out``.
+
+    ``targets`` (names, suffixes, regexes) default to every 2-D ``*.weight`` that
+    is not an embedding. ``dtype`` is the adapter's storage dtype. Returns the
+    adapter and the residual checkpoint's path.
+    """
+    ck = base if isinstance(base, Checkpoint) else Checkpoint(base)
+    chosen = []
+    for name in ck.names:
+        module, param = module_of(name)
+        if (
+            param == "weight"
+            and len(ck.shape(name)) == 2
+            and ck.dtype(name) in _FLOATS
+            and not is_embedding(module)
+            and matches_targets(module, targets)
+        ):
+            chosen.append(module)
+    adapter = Adapter(base_model_name_or_path=str(ck.path))
+    store = np.dtype(np.float32 if dtype is None else dtype)
+    with module_progress(progress, len(chosen), "pissa") as advance:
+        for module in chosen:
+            W = ck.read(f"{module}.weight", np.float32)
+            f = factor_delta(W, rule, tol=tol, method=method, seed=seed)
+            advance(module)
+            if f.rank == 0:
+                continue
+            B, A = split_factors(f.U, f.s, f.Vh, "sqrt", 1.0)
+            adapter.modules[module] = LoraModule(
+                module, "linear", A=A.astype(store), B=B.astype(store), alpha=unit_alpha(f.rank)
+            )
+    adapter.save(adapter_dir)
+
+    def produce(name: str) -> np.ndarray:
+        module, param = module_of(name)
+        m = adapter.modules.get(module)
+        if m is None or param != "weight":
+            return ck.tensor(name)
+        dt = np.float64 if ck.dtype(name) == "F64" else np.float32
+        W = ck.read(name, dt)
+        W -= m.delta(False, dtype=dt)
+        return W
+
+    return adapter, write_like(ck, residual_out, produce, progress=progress, label="residual")
