@@ -6,10 +6,12 @@ first) until its result meets the accuracy svdkit certifies: both residuals
 ``‖A vᵢ − σᵢ uᵢ‖`` and ``‖Aᵀ uᵢ − σᵢ vᵢ‖`` of all ``k`` triplets ``≤ tol · σ₁``.
 Every solver's residuals are computed here, by the same code, outside its timing.
 
-Reported per run: wall time (the median of ``--repeats`` interleaved runs, for
-runs quicker than ``--repeat-under`` seconds), CPU time (all threads), peak resident memory above
-the baseline, the σ error (``max |σᵢ − σᵢ_ref| / σ₁``; the reference is exact for
-the synthetic dense matrices and ARPACK's machine-precision result otherwise)
+Reported per run: wall time (the median of ``--repeats`` interleaved timed runs;
+a run slower than ``--repeat-under`` seconds is timed once, by its first run,
+marked ``*``), CPU time (all threads), peak resident memory above the baseline
+(measured in a separate first run, see :func:`allocator`), the σ error
+(``max |σᵢ − σᵢ_ref| / σ₁``; the reference is exact for the synthetic dense
+matrices and ARPACK's machine-precision result otherwise)
 and both residuals (``max / σ₁``). The goals, as ratios of wall time in the same
 run: svdkit at most 0.5× the fastest peer that reaches ``tol`` (with defaults or
 tuned), and at most 1.5× scikit-learn's ``randomized_svd`` with its (inaccurate)
@@ -40,6 +42,7 @@ from __future__ import annotations
 
 import argparse
 import ast
+import contextlib
 import gc
 import json
 import math
@@ -158,19 +161,23 @@ def term_document(cache: str, min_words: int = 10) -> tuple[sp.csr_matrix, str]:
 # ----------------------------------------------------------------------------- measuring
 
 
-def fixed_mmap_threshold() -> None:
-    """Make glibc return every freed block of 128 KiB or more to the system at once.
+def allocator(measuring_memory: bool) -> None:
+    """Set glibc's thresholds for a memory measurement or for a timing.
 
     By default glibc raises its mmap threshold after large frees, so later large
     arrays come from a heap that never shrinks, and a run's resident memory
-    above the baseline reads 0. A fixed threshold keeps the measure honest.
+    above the baseline reads 0. For the (untimed) memory run every freed block of
+    128 KiB or more goes back to the system at once, which keeps that measure
+    honest but costs a page fault per 4 KiB of every later allocation; timed runs
+    use high fixed thresholds instead (glibc's steady state: blocks reused).
     """
     try:
         import ctypes
 
         libc = ctypes.CDLL("libc.so.6")
-        libc.mallopt(-3, 128 * 1024)  # M_MMAP_THRESHOLD
-        libc.mallopt(-1, 128 * 1024)  # M_TRIM_THRESHOLD
+        mmap_at, trim_at = (128 * 1024, 128 * 1024) if measuring_memory else (32 << 20, 1 << 30)
+        libc.mallopt(-3, mmap_at)  # M_MMAP_THRESHOLD
+        libc.mallopt(-1, trim_at)  # M_TRIM_THRESHOLD
     except (OSError, AttributeError):
         pass
 
@@ -220,10 +227,14 @@ class Row:
     certified: bool = False
     failed: str = ""
     s: Any = None  # singular values of the first run (σ error computed at the end)
+    first: float | None = None  # wall time of the first (memory-measuring) run
+    cpus: list[float] = field(default_factory=list)  # CPU time of the timed runs
 
     @property
     def time(self) -> float:
-        return statistics.median(self.wall) if self.wall else float("inf")
+        if self.wall:
+            return statistics.median(self.wall)
+        return self.first if self.first is not None else float("inf")
 
 
 def residuals(A: Any, U: np.ndarray, s: np.ndarray, V: np.ndarray) -> tuple[float, float]:
@@ -241,21 +252,28 @@ def _as_triplets(out: tuple, k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray
 
 
 def run_once(fn: Callable[[], tuple], A: Any, k: int, row: Row) -> None:
+    """The first run of a row measures memory and results; later runs are timed."""
+    first = row.first is None
     gc.collect()
+    allocator(measuring_memory=first)
     try:
-        with PeakRSS() as mem:
+        with PeakRSS() if first else contextlib.nullcontext() as mem:
             t0, c0 = time.perf_counter(), time.process_time()
             out = fn()
             wall, cpu = time.perf_counter() - t0, time.process_time() - c0
     except Exception as err:  # a peer that fails (PROPACK on flat spectra) is reported
         row.failed = f"{type(err).__name__}: {str(err)[:70]}"
         return
+    finally:
+        allocator(measuring_memory=False)
+    if not first:
+        row.wall.append(wall)
+        row.cpus.append(cpu)
+        return
     U, s, V = _as_triplets(out, k)
-    row.wall.append(wall)
-    if len(row.wall) == 1:
-        row.cpu, row.mem_mib = cpu, mem.mib
-        row.right, row.left = residuals(A, U, s, V)
-        row.s = s
+    row.first, row.cpu, row.mem_mib = wall, cpu, mem.mib
+    row.right, row.left = residuals(A, U, s, V)
+    row.s = s
 
 
 # ----------------------------------------------------------------------------- solvers
@@ -470,22 +488,22 @@ def bench_matrix(
         row.certified = not row.failed and max(row.right, row.left) <= tol
         if row.certified or no_tune:
             continue
-        spent = row.time if row.wall else 0.0
+        spent = row.first or 0.0
         for setting, maker in tuning:
             if spent > budget:
                 rows.append(Row(solver, f"tuned: gave up after {spent:.0f} s", failed="budget"))
                 break
             t = add(solver, f"tuned ({setting})", maker)
-            spent += t.time if t.wall else 0.0
+            spent += t.first or 0.0
             if not t.failed and max(t.right, t.left) <= tol:
                 t.certified = True
                 break
         print(f"  … {solver} done", flush=True)
     for row in rows:
-        row.certified = not row.failed and bool(row.wall) and max(row.right, row.left) <= tol
-    for _ in range(repeats - 1):  # interleaved repeats of every row quicker than repeat_under
+        row.certified = not row.failed and row.first is not None and max(row.right, row.left) <= tol
+    for _ in range(repeats):  # interleaved timed runs of every row quicker than repeat_under
         for row in rows:
-            if row.wall and id(row) in makers and row.wall[0] < repeat_under:
+            if row.first is not None and id(row) in makers and row.first < repeat_under:
                 run_once(makers[id(row)], A, k, row)
     if ref is None:  # ARPACK with tol=0 (its default run above) is the reference
         if arpack_default is None or arpack_default.s is None:
@@ -505,11 +523,12 @@ def report(name: str, rows: list[Row], ours: Row, tol: float) -> dict[str, Any]:
     )
     print(head)
     for r in rows:
-        if r.failed and not r.wall:
+        if r.failed and r.first is None:
             print(f"{r.solver:34s} {r.setting:32s} {'failed: ' + r.failed}")
             continue
         print(
-            f"{r.solver:34s} {r.setting:32s} {r.time:8.2f} {r.cpu:8.2f} {r.mem_mib:8.0f} "
+            f"{r.solver:34s} {r.setting:32s} {r.time:8.2f}{' ' if r.wall else '*'}"
+            f"{statistics.median(r.cpus) if r.cpus else r.cpu:8.2f} {r.mem_mib:8.0f} "
             f"{r.sigma_err:8.1e} {r.right:8.1e} {r.left:8.1e}  {'yes' if r.certified else 'no'}"
         )
     peers_ok = [r for r in rows if r is not ours and r.certified and "svdkit" not in r.solver]
@@ -533,7 +552,7 @@ def report(name: str, rows: list[Row], ours: Row, tol: float) -> dict[str, Any]:
         )
     else:
         print("no peer reached tol")
-    if sk is not None and sk.wall:
+    if sk is not None and sk.first is not None:
         ratio = ours.time / sk.time
         out["ratio_sklearn_defaults"] = ratio
         print(
@@ -564,7 +583,6 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--json", default=None)
     ap.add_argument("--cache", default=os.path.join(tempfile.gettempdir(), "svdkit-bench-cache"))
     args = ap.parse_args(argv)
-    fixed_mmap_threshold()
     # LOBPCG's "not reaching the requested tolerance" and torch's beta-sparse notices:
     # the residuals computed here say the same, once, in the table
     warnings.filterwarnings("ignore", category=UserWarning)
