@@ -192,10 +192,15 @@ def count_corpus(
         snippets.extend(chunk_snippets)
     if not ids:
         raise EmptyInputError("the corpus has no documents")
+    # rebinding frees each list of blocks as soon as its concatenation exists
     indptr = np.concatenate([np.zeros(1, np.int64), *indptr_parts])
-    counts = sp.csr_matrix(
-        (np.concatenate(data), np.concatenate(indices), indptr), shape=(len(ids), len(vocab))
-    )
+    if nnz < 2**31 - 1:
+        indptr = indptr.astype(np.int32)  # as the indices: SciPy would widen them otherwise
+    del indptr_parts
+    data = np.concatenate(data)
+    indices = np.concatenate(indices)
+    counts = sp.csr_matrix((data, indices, indptr), shape=(len(ids), len(vocab)))
+    del data, indices, indptr
     terms = np.empty(len(vocab), dtype=object)
     for t, j in vocab.items():
         terms[j] = t
@@ -208,11 +213,12 @@ def _threshold(value: float, n_docs: int) -> float:
 
 
 def select_terms(
-    terms: list[str], df: np.ndarray, total: np.ndarray, n_docs: int, options: TextOptions
+    terms: list[str], df: np.ndarray, total: np.ndarray | None, n_docs: int, options: TextOptions
 ) -> list[int]:
     """Positions of the terms kept by the pruning rules, in the order of the sorted terms."""
     keep = (df >= _threshold(options.min_df, n_docs)) & (df <= _threshold(options.max_df, n_docs))
     if options.max_features is not None and keep.sum() > options.max_features:
+        assert total is not None
         candidates = np.flatnonzero(keep)
         # most frequent first; ties broken by the term, so the choice is deterministic
         order = sorted(candidates.tolist(), key=lambda j: (-total[j], terms[j]))
@@ -235,17 +241,26 @@ def prune(
     """Keep the terms within the document-frequency limits (and the most frequent), sorted."""
     n_docs = counts.shape[0]
     df = np.bincount(counts.indices, minlength=counts.shape[1])
-    total = np.bincount(counts.indices, weights=counts.data, minlength=counts.shape[1])
+    total = None
+    if options.max_features is not None:
+        total = np.bincount(counts.indices, weights=counts.data, minlength=counts.shape[1])
     kept_ids = select_terms(terms, df, total, n_docs, options)
-    new_id = np.full(counts.shape[1], -1, dtype=np.int64)
-    new_id[kept_ids] = np.arange(len(kept_ids))
-    coo = counts.tocoo()
-    mask = new_id[coo.col] >= 0
+    new_id = np.full(counts.shape[1], -1, dtype=np.int32)
+    new_id[kept_ids] = np.arange(len(kept_ids), dtype=np.int32)
+    # stays in CSR: no COO copy (the counts are the largest thing held while counting)
+    if len(kept_ids) == counts.shape[1]:  # nothing pruned: renumber the columns in place
+        np.take(new_id, counts.indices, out=counts.indices)
+        counts.has_sorted_indices = False
+        counts.sort_indices()
+        return counts, [terms[j] for j in kept_ids]
+    mapped = new_id[counts.indices]
+    keep = mapped >= 0
+    position = np.int64 if counts.nnz >= 2**31 - 1 else np.int32
+    kept_before = np.concatenate([np.zeros(1, position), np.cumsum(keep, dtype=position)])
     pruned = sp.csr_matrix(
-        (coo.data[mask], (coo.row[mask], new_id[coo.col[mask]])),
+        (counts.data[keep], mapped[keep], kept_before[counts.indptr]),
         shape=(n_docs, len(kept_ids)),
-        dtype=np.int32,
     )
-    pruned.sum_duplicates()
+    del mapped, keep, kept_before
     pruned.sort_indices()
     return pruned, [terms[j] for j in kept_ids]

@@ -2,8 +2,8 @@
 
 Vectors are unit length (:meth:`~svdkit.lsi.index.LsiIndex.query_vectors`), so
 the cosine is a dot product. ``np.argpartition`` selects the ``n`` best in
-linear time; only those ``n`` are sorted (by score, then by row so that ties
-come out in a fixed order).
+linear time (``np.partition``); only those ``n`` are sorted, by score then by row,
+so ties come out in a fixed order — the lowest rows among equal scores.
 
 Examples
 --------
@@ -34,7 +34,11 @@ def top_n(scores: np.ndarray, n: int) -> np.ndarray:
         raise SvdkitError(f"n must be a positive integer; got {n}")
     n = min(n, scores.shape[0])
     if n < scores.shape[0]:
-        best = np.argpartition(-scores, n - 1)[:n]
+        neg = -scores
+        threshold = np.partition(neg, n - 1)[n - 1]  # the n-th best score (negated)
+        better = np.flatnonzero(neg < threshold)
+        ties = np.flatnonzero(neg == threshold)[: n - better.size]  # lowest rows first
+        best = np.concatenate([better, ties])
     else:
         best = np.arange(scores.shape[0])
     order = np.lexsort((best, -scores[best]))
