@@ -12,7 +12,8 @@
 
   ``[V Σ Uᵀ, Dᵀ] = [V Q] · [[Σ, Vᵀ Dᵀ], [0, R]] · blockdiag(U, I)ᵀ``,
 
-  so the SVD ``F Θ Gᵀ`` of the small ``(k+p) × (k+p)`` middle matrix gives the
+  so the SVD ``F Θ Gᵀ`` of the small ``(k+r) × (k+p)`` middle matrix (``r = min(n, p)``)
+  gives the
   best rank-``k`` approximation of ``[U Σ Vᵀ; D]``: ``V ← [V Q] F_k``,
   ``Σ ← Θ_k``, ``U ← blockdiag(U, I) G_k``. Done in blocks of
   :data:`UPDATE_BLOCK` documents.
@@ -192,12 +193,13 @@ def _zha_simon_block(
     P2 = V.T @ R_in  # second Gram–Schmidt pass: orthogonal to V to working precision
     R_in -= V @ P2
     P += P2
-    Q, R = scipy.linalg.qr(R_in, mode="economic")
-    M = np.zeros((k + p, k + p))
+    Q, R = scipy.linalg.qr(R_in, mode="economic")  # Q: n × r, R: r × p, r = min(n, p)
+    r = Q.shape[1]
+    M = np.zeros((k + r, k + p))
     M[:k, :k] = np.diag(s)
     M[:k, k:] = P
     M[k:, k:] = R
-    F, theta, Gt = scipy.linalg.svd(M, lapack_driver="gesdd")
+    F, theta, Gt = scipy.linalg.svd(M, full_matrices=False, lapack_driver="gesdd")
     V_new = np.hstack([V, Q]) @ F[:, :k]
     G = Gt[:k].T
     U_new = np.vstack([U @ G[:k], G[k:]])
@@ -216,6 +218,8 @@ def svd_update(index: LsiIndex, block: int = UPDATE_BLOCK) -> int:
     _materialise(index)
     W_new = index.weigh(index.counts[n0:])
     U, s, V = index.U[:n0], index.s, index.V
+    # each block holds a few dense terms × block arrays: at most about 32 MiB each
+    block = max(1, min(block, (32 * 2**20) // (8 * max(1, index.n_terms))))
     for b0 in range(0, p, block):
         U, s, V = _zha_simon_block(U, s, V, W_new[b0 : b0 + block])
     U, Vh = apply_sign_rule(U, V.T)
