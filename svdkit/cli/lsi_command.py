@@ -52,12 +52,13 @@ def _hits_table(title: str, hits) -> object:
     from rich.table import Table
 
     table = Table(title=title, title_justify="left")
-    table.add_column("#", justify="right")
-    table.add_column("score", justify="right")
-    table.add_column("id")
-    table.add_column("snippet", overflow="ellipsis", no_wrap=True, max_width=80)
+    table.add_column("#", justify="right", no_wrap=True)
+    table.add_column("score", justify="right", no_wrap=True)
+    table.add_column("id", no_wrap=True)
+    table.add_column("snippet")  # the only column that wraps on a narrow terminal
     for h in hits:
-        table.add_row(str(h.rank), f"{h.score:.4f}", h.id, h.snippet)
+        snippet = h.snippet if len(h.snippet) <= 70 else h.snippet[:69] + "…"
+        table.add_row(str(h.rank), f"{h.score:.4f}", h.id, snippet)
     return table
 
 
