@@ -375,3 +375,25 @@ def test_adapter_config_rank_must_match_tensors(tmp_path):
     (out / "adapter_config.json").write_text(json.dumps(cfg))
     with pytest.raises(FileFormatError, match="rank 2"):
         Adapter.load(out)
+
+
+# ----------------------------------------------------------------------------- torch backend
+
+
+@pytest.mark.parametrize("rule", [RankRule(rank=12), RankRule(energy=0.9)])
+def test_torch_backend_algorithm_is_certified_and_near_optimal(rule):
+    # the CUDA backend's algorithm, run on torch's CPU device (no GPU needed)
+    from svdkit.lora.torch_backend import factor_delta_torch
+
+    s = np.concatenate([10 * 0.8 ** np.arange(30), 0.02 * np.ones(270)])
+    d = _spectral(700, 300, s, seed=9).astype(np.float32)
+    f = factor_delta_torch(d, rule, device="cpu", min_size=0)
+    assert f.method.startswith("torch-cpu")
+    k = f.rank
+    if rule.rank is None:
+        assert k == energy_rank(s, float(np.sum(s**2)), 0.9)
+    else:
+        assert k == 12
+    err = float(np.linalg.norm(d.astype(np.float64) - (f.U * f.s) @ f.Vh))
+    assert f.quality.error == pytest.approx(err, rel=1e-3)
+    assert err <= 1.005 * _dense_optimum(d, k)

@@ -97,3 +97,34 @@ def test_merge_reproduces_tuned_weights_within_truncation(lora_pair, tmp_path):
         assert np.array_equal(merged.read(name), tuned.read(name))
     loaded = Adapter.load(ex.adapter.save(tmp_path / "a"))
     assert set(loaded.modules) == set(ex.adapter.modules)
+
+
+def test_per_module_ranks_folded_alpha_and_peft_merge_agree(lora_pair, tmp_path, batch):
+    from peft import PeftModel
+
+    base_dir, tuned_dir = lora_pair
+    ex = extract(base_dir, tuned_dir, RankRule(energy=0.995), alpha=16)
+    ranks = {m.name: m.rank for m in ex.report.modules}
+    assert ranks["embeddings.word_embeddings"] == 4  # the update there is rank 4
+    assert len(set(ranks.values())) > 1
+    out = ex.adapter.save(tmp_path / "adapter")
+    cfg = json.loads((out / "adapter_config.json").read_text())
+    assert cfg["lora_alpha"] == 16 and cfg["alpha_pattern"] == {}
+    assert cfg["rank_pattern"] == {n: r for n, r in ranks.items() if r != cfg["r"]}
+    peft_model = PeftModel.from_pretrained(_model(base_dir), str(out))
+    state = peft_model.merge_and_unload().state_dict()
+    merged = Checkpoint(merge(base_dir, out, tmp_path / "merged"))
+    for name in merged.names:
+        if name not in state:  # a non-persistent buffer of BERT, not a parameter
+            assert name == "embeddings.position_ids"
+            continue
+        want = state[name].double().numpy()
+        np.testing.assert_allclose(merged.read(name, np.float64), want, rtol=0, atol=2e-6,
+                                   err_msg=name)
+    # what PEFT itself writes, svdkit reads back: same modules, same ΔW
+    reloaded = PeftModel.from_pretrained(_model(base_dir), str(out))
+    reloaded.save_pretrained(str(tmp_path / "resaved"))
+    back = Adapter.load(tmp_path / "resaved")
+    assert set(back.modules) == set(ex.adapter.modules)
+    for name, m in ex.adapter.modules.items():
+        np.testing.assert_allclose(back.modules[name].delta(), m.delta(), atol=1e-6)

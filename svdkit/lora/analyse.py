@@ -32,7 +32,8 @@ from typing import Any
 import numpy as np
 
 from svdkit.lora.adapter import Adapter
-from svdkit.lora.extract import module_progress
+from svdkit.lora.extract import module_progress, read_delta
+from svdkit.lora.factor import frobenius2
 from svdkit.lora.modules import pair_checkpoints
 from svdkit.lora.rank import energy_rank
 from svdkit.lora.safetensors_io import Checkpoint
@@ -174,10 +175,10 @@ def analyse_pair(
     with module_progress(progress, len(names), "analyse") as advance:
         for module in names:
             key = f"{module}.weight"
-            delta = t.read(key, np.float32) - b.read(key, np.float32)
+            delta = read_delta(b, t, key, np.float32)
             p = min(delta.shape)
             k = p if max_rank is None else min(p, max_rank)
-            fro2 = float(np.sum(np.square(delta, dtype=np.float64)))
+            fro2 = frobenius2(delta)
             r = truncated_svd(delta, k, tol=tol)
             out.modules.append(
                 ModuleSpectrum(module, tuple(delta.shape), r.s, fro2, complete=k == p)

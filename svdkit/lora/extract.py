@@ -212,8 +212,7 @@ def extract(
         for module, kind in work:
             key = f"{module}.weight"
             dt = _work_dtype(base_ck, tuned_ck, key)
-            delta = tuned_ck.read(key, dt)
-            delta -= base_ck.tensor(key).astype(dt)
+            delta = read_delta(base_ck, tuned_ck, key, dt)
             if kind == "embedding":
                 delta = delta.T  # PEFT: ΔW_emb = (B A)ᵀ, B [d, r], A [r, V]
             f = factor(delta, rule, tol=tol, method=method, seed=seed)
@@ -248,6 +247,12 @@ def extract(
         ):
             report.extras_listed.append(name)
             continue
+        # PEFT keeps whole modules: not a parent of a LoRA module, not the model itself,
+        # and only floating-point parameters (buffers such as position ids are listed)
+        parent = not module or any(m.startswith(module + ".") for m in adapter.modules)
+        if parent or tuned_ck.dtype(name) not in ("F64", "F32", "F16", "BF16"):
+            report.extras_listed.append(name)
+            continue
         report.extras_saved.append(name)
         # a module kept whole is saved with all its parameters (PEFT's modules_to_save)
         owners = [module] if module not in adapter.modules else []
@@ -260,6 +265,16 @@ def extract(
             if adapter.modules[module].kind == "linear" and f"{module}.bias" in tuned_ck:
                 adapter.saved.setdefault(f"{module}.bias", tuned_ck.read(f"{module}.bias", None))
     return Extraction(adapter, report)
+
+
+def read_delta(base: Checkpoint, tuned: Checkpoint, key: str, dtype: type) -> np.ndarray:
+    """``W_tuned − W_base`` in ``dtype``: one array; the base is read by row blocks."""
+    delta = tuned.read(key, dtype)
+    b = base.tensor(key)
+    step = max(1, (1 << 22) // max(1, int(np.prod(b.shape[1:]))))
+    for r0 in range(0, b.shape[0], step):
+        delta[r0 : r0 + step] -= np.asarray(b[r0 : r0 + step], dtype=dtype)
+    return delta
 
 
 def _backend(name: str):

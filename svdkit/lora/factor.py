@@ -106,12 +106,27 @@ class Factored:
         return int(self.s.size)
 
 
+def frobenius2(delta: np.ndarray) -> float:
+    """``‖ΔW‖_F²`` accumulated in float64 by row blocks (no widened copy)."""
+    step = max(1, (1 << 22) // max(1, delta.shape[1]))
+    total = 0.0
+    for r0 in range(0, delta.shape[0], step):
+        block = np.asarray(delta[r0 : r0 + step], dtype=np.float64)
+        total += float(np.einsum("ij,ij->", block, block))
+    return total
+
+
 def exact_error(delta: np.ndarray, U: np.ndarray, s: np.ndarray, Vh: np.ndarray, fro2: float):
     """``‖ΔW − U Σ Vᴴ‖_F`` with one product (``U`` and ``V`` orthonormal)."""
     if s.size == 0:
         return math.sqrt(fro2)
-    P = U.T @ delta  # r × n
-    cross = float(np.einsum("ij,ij->i", P.astype(np.float64), Vh.astype(np.float64)) @ s)
+    # P = Uᵀ ΔW in float64, by row blocks: no widened m×n copy of ΔW
+    U64 = np.asarray(U, dtype=np.float64)
+    P = np.zeros((s.size, delta.shape[1]))
+    step = max(1, (1 << 22) // max(1, delta.shape[1]))
+    for r0 in range(0, delta.shape[0], step):
+        P += U64[r0 : r0 + step].T @ np.asarray(delta[r0 : r0 + step], dtype=np.float64)
+    cross = float(np.einsum("ij,ij->i", P, Vh.astype(np.float64)) @ s)
     ss = float(np.sum(s.astype(np.float64) ** 2))
     return math.sqrt(max(0.0, fro2 - 2.0 * cross + ss))
 
@@ -148,7 +163,7 @@ def factor_delta(
     delta = np.asarray(delta)
     if delta.ndim != 2:
         raise SvdkitError(f"a LoRA delta must be 2-D; got shape {delta.shape}")
-    fro2 = float(np.sum(np.square(delta, dtype=np.float64)))
+    fro2 = frobenius2(delta)
     p = min(delta.shape)
     cap = rule.cap(p)
     if fro2 == 0.0 or cap == 0:

@@ -56,16 +56,22 @@ def factor_delta_torch(
     method: str = "auto",
     seed: int = 0,
     max_iter: int = 24,
+    device: str = "cuda",
+    min_size: int = 256,
 ) -> Factored:
-    """:func:`~svdkit.lora.factor.factor_delta` on the GPU; falls back to it when not certified."""
+    """:func:`~svdkit.lora.factor.factor_delta` on the GPU; falls back to it when not certified.
+
+    ``device`` is any torch device (the tests run the algorithm on ``"cpu"``);
+    modules with ``min(m, n) ≤ min_size`` go to the CPU path (LAPACK is faster there).
+    """
     import torch
 
     started = time.perf_counter()
-    D = torch.from_numpy(np.ascontiguousarray(delta, dtype=np.float32)).cuda()
+    D = torch.from_numpy(np.ascontiguousarray(delta, dtype=np.float32)).to(device)
     fro2 = float(torch.sum(D.double() ** 2))
     p = min(D.shape)
     cap = rule.cap(p)
-    if fro2 == 0.0 or p <= 256 or method == "lapack":
+    if fro2 == 0.0 or p <= min_size or method == "lapack":
         return factor_delta(delta, rule, tol=tol, method=method, seed=seed)
     want = cap if rule.rank is not None else min(cap, 32)
     while True:
@@ -108,6 +114,6 @@ def factor_delta_torch(
         sn.astype(delta.dtype),
         Vhn.astype(delta.dtype),
         quality,
-        f"torch-cuda-subspace({iters} it)",
+        f"torch-{D.device.type}-subspace({iters} it)",
         time.perf_counter() - started,
     )
