@@ -97,7 +97,11 @@ def global_weights(scheme: str, stats: TermStats) -> np.ndarray:
     plogp = stats.tf_log_tf / gf - np.log(gf)
     if stats.n_docs <= 1:
         return np.ones_like(gf)
-    return 1.0 + plogp / np.log(stats.n_docs)
+    g = 1.0 + plogp / np.log(stats.n_docs)
+    # a term spread evenly over every document has g = 0 exactly; rounding leaves ~1e-16,
+    # which row normalisation would blow up to a full weight
+    g[np.abs(g) < 1e-12] = 0.0
+    return g
 
 
 def weigh(
