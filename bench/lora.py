@@ -208,7 +208,8 @@ def main() -> None:
             out += compare(f"synthetic 4096×4096 {kind}", spectrum_delta(4096, 4096, kind, 4),
                            [8, 32, 128], 1)
         out += resize_bench(4096, 128, 32)
-        out += streaming_bench(2048, 8, 16)
+        for layers in (4, 16):  # peak memory must not grow with the model
+            out += streaming_bench(2048, layers, 16)
     else:
         out += resize_bench(1536, 64, 16)
         out += streaming_bench(1024, 4, 16)

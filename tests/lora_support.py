@@ -77,9 +77,17 @@ def make_tuned(base: Path, out: Path, seed: int = 0) -> Path:
     return out
 
 
+_BUILT: dict[str, tuple[Path, Path]] = {}
+
+
 @pytest.fixture(scope="session")
 def lora_pair(tmp_path_factory) -> tuple[Path, Path]:
-    """``(base_dir, tuned_dir)``: the real MiniLM and its synthetic fine-tune."""
-    base = minilm_dir()
-    tuned = make_tuned(base, tmp_path_factory.mktemp("lora") / "tuned")
-    return base, tuned
+    """``(base_dir, tuned_dir)``: the real MiniLM and its synthetic fine-tune.
+
+    Each test module that imports the fixture gets its own fixture definition;
+    ``_BUILT`` makes them share one build per session.
+    """
+    if "pair" not in _BUILT:
+        base = minilm_dir()
+        _BUILT["pair"] = (base, make_tuned(base, tmp_path_factory.mktemp("lora") / "tuned"))
+    return _BUILT["pair"]
