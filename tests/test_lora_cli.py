@@ -48,6 +48,9 @@ def test_extract_resize_merge_analyse(pair):
     assert res.exit_code == 0, res.output
     assert json.loads((d / "rows.json").read_text())[0]["recommended_rank"] <= 3
     assert (d / "f.png").stat().st_size > 1000
+    res = run.invoke(app, ["lora", "analyse", str(d / "ad"), "--json", str(d / "ad.json")])
+    assert res.exit_code == 0, res.output
+    assert json.loads((d / "ad.json").read_text())[0]["effective_rank"] is not None
     res = run.invoke(app, ["lora", "pissa", str(d / "base.safetensors"), "-o", str(d / "p"),
                            "--residual", str(d / "res.safetensors"), "--rank", "4"])
     assert res.exit_code == 0, res.output

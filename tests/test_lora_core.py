@@ -397,3 +397,41 @@ def test_torch_backend_algorithm_is_certified_and_near_optimal(rule):
     err = float(np.linalg.norm(d.astype(np.float64) - (f.U * f.s) @ f.Vh))
     assert f.quality.error == pytest.approx(err, rel=1e-3)
     assert err <= 1.005 * _dense_optimum(d, k)
+
+
+# ----------------------------------------------------------------------------- properties
+
+
+@settings(max_examples=20, deadline=None)
+@given(
+    st.integers(1, 24), st.integers(1, 24),
+    st.sampled_from(["F32", "F16", "BF16", "F64"]), st.integers(0, 10_000),
+)
+def test_full_rank_extraction_and_merge_reproduce_the_tuned_weights(m, n, code, seed):
+    import tempfile
+    from pathlib import Path
+
+    from safetensors import safe_open
+
+    from svdkit.lora.safetensors_io import numpy_dtype
+
+    dt = numpy_dtype(code)
+    rng = np.random.default_rng(seed)
+    W = rng.standard_normal((m, n)).astype(dt)
+    T = (W.astype(np.float64) + rng.standard_normal((m, n))).astype(dt)
+    with tempfile.TemporaryDirectory() as tmp:
+        d = Path(tmp)
+        save_safetensors(d / "b.safetensors", {"x.weight": W})
+        save_safetensors(d / "t.safetensors", {"x.weight": T})
+        with safe_open(str(d / "t.safetensors"), framework="np") as f:  # the reference reader
+            assert np.array_equal(f.get_tensor("x.weight").astype(np.float64),
+                                  T.astype(np.float64))
+        ex = extract(d / "b.safetensors", d / "t.safetensors", RankRule(error=0.0))
+        assert ex.report.modules[0].rank == min(m, n)
+        merged = Checkpoint(merge(d / "b.safetensors", ex.adapter, d / "m.safetensors"))
+        got = merged.read("x.weight", np.float64)
+    want = T.astype(np.float64)
+    # float32 arithmetic, then one rounding to the stored dtype
+    eps = float(ml_dtypes.finfo(dt).eps) if code == "BF16" else float(np.finfo(dt).eps)
+    tol = 2 * eps * np.abs(want).max() + 1e-4 * np.abs(want).max()
+    assert np.abs(got - want).max() <= tol

@@ -20,18 +20,28 @@ used only for the optional GPU backend.
 """
 
 from svdkit.lora.adapter import Adapter, LoraModule, lora_scale
+from svdkit.lora.analyse import Analysis, analyse_adapter, analyse_pair
 from svdkit.lora.extract import Extraction, ExtractionReport, extract
+from svdkit.lora.merge import merge
+from svdkit.lora.pissa import pissa
 from svdkit.lora.rank import RankRule
+from svdkit.lora.resize import resize
 from svdkit.lora.safetensors_io import Checkpoint, save_safetensors
 
 __all__ = [
     "Adapter",
+    "Analysis",
     "Checkpoint",
     "Extraction",
     "ExtractionReport",
     "LoraModule",
     "RankRule",
+    "analyse_adapter",
+    "analyse_pair",
     "extract",
     "lora_scale",
+    "merge",
+    "pissa",
+    "resize",
     "save_safetensors",
 ]
