@@ -91,3 +91,46 @@ def lora_pair(tmp_path_factory) -> tuple[Path, Path]:
         base = minilm_dir()
         _BUILT["pair"] = (base, make_tuned(base, tmp_path_factory.mktemp("lora") / "tuned"))
     return _BUILT["pair"]
+
+
+def finetune(base: Path, out: Path, steps: int = 3, seed: int = 0) -> Path:
+    """A real fine-tune: ``steps`` SGD steps of full fine-tuning of ``base`` on CPU.
+
+    Tiny seeded task: pull the mean-pooled sentence embedding of random token
+    sequences towards fixed random targets (MSE). Every weight gets a gradient
+    of rank ≤ tokens per batch, so the deltas are genuinely low-rank-ish with a
+    decaying spectrum. Tensors the model does not save (BERT's ``position_ids``
+    buffer) are copied from the base so both checkpoints hold the same names.
+    """
+    import torch
+    from transformers import AutoModel
+
+    torch.manual_seed(seed)
+    model = AutoModel.from_pretrained(str(base), local_files_only=True)
+    model.train()
+    opt = torch.optim.SGD(model.parameters(), lr=0.5)
+    g = torch.Generator().manual_seed(seed)
+    ids = torch.randint(1000, 8000, (8, 16), generator=g)
+    target = torch.randn(8, model.config.hidden_size, generator=g)
+    for _ in range(steps):
+        opt.zero_grad()
+        pooled = model(input_ids=ids).last_hidden_state.mean(dim=1)
+        loss = torch.nn.functional.mse_loss(pooled, target)
+        loss.backward()
+        opt.step()
+    state = {k: v.detach().numpy().copy() for k, v in model.state_dict().items()}
+    ck = Checkpoint(base)
+    tensors = {n: state[n] if n in state else ck.read(n, None) for n in ck.names}
+    out.mkdir(parents=True, exist_ok=True)
+    save_safetensors(out / "model.safetensors", tensors, {"format": "pt"})
+    shutil.copyfile(base / "config.json", out / "config.json")
+    return out
+
+
+@pytest.fixture(scope="session")
+def finetuned_pair(tmp_path_factory) -> tuple[Path, Path]:
+    """``(base_dir, tuned_dir)``: the real MiniLM and 3 real SGD steps of fine-tuning."""
+    if "finetuned" not in _BUILT:
+        base = minilm_dir()
+        _BUILT["finetuned"] = (base, finetune(base, tmp_path_factory.mktemp("ft") / "tuned"))
+    return _BUILT["finetuned"]

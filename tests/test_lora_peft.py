@@ -128,3 +128,36 @@ def test_per_module_ranks_folded_alpha_and_peft_merge_agree(lora_pair, tmp_path,
     assert set(back.modules) == set(ex.adapter.modules)
     for name, m in ex.adapter.modules.items():
         np.testing.assert_allclose(back.modules[name].delta(), m.delta(), atol=1e-6)
+
+
+finetuned_pair = lora_support.finetuned_pair
+
+
+def test_real_finetune_round_trip_through_peft(finetuned_pair, tmp_path, batch):
+    """3 real SGD steps of full fine-tuning: every matrix, norm and bias moved."""
+    from peft import PeftModel
+
+    base_dir, tuned_dir = finetuned_pair
+    ex = extract(base_dir, tuned_dir, RankRule(energy=0.999))
+    # every changed matrix is a LoRA module (36 linear + 3 embeddings), all within the bound
+    assert len(ex.report.modules) == 39
+    for m in ex.report.modules:
+        assert m.energy_kept >= 0.999 * (1 - 1e-9)
+        assert m.relative_error <= np.sqrt(1 - 0.999) * (1 + 1e-3)
+    # every changed norm and bias is kept, none only listed
+    assert ex.report.extras_listed == []
+    assert len(ex.report.extras_saved) == 62
+    out = ex.adapter.save(tmp_path / "adapter")
+    cfg = json.loads((out / "adapter_config.json").read_text())
+    assert "embeddings.LayerNorm" in cfg["modules_to_save"] and cfg["bias"] == "lora_only"
+    peft_model = PeftModel.from_pretrained(_model(base_dir), str(out))
+    peft_model.eval()
+    y_peft = _outputs(peft_model, batch)
+    y_merge = _outputs(_model(merge(base_dir, out, tmp_path / "merged")), batch)
+    y_tuned = _outputs(_model(tuned_dir), batch)
+    y_base = _outputs(_model(base_dir), batch)
+    scale = np.abs(y_tuned).max()
+    assert np.abs(y_peft - y_merge).max() <= 1e-4 * scale
+    moved = np.abs(y_tuned - y_base).max()
+    assert moved > 1e-2 * scale
+    assert np.abs(y_merge - y_tuned).max() <= 0.01 * moved  # measured 0.04 %
