@@ -15,7 +15,12 @@ small tail:
   ``encoder.layer.1.attention.self.query.bias`` shifted — changed tensors that
   are not matrices, which extraction must keep or list.
 
-Import the fixtures into a test module with ``from lora_support import lora_pair``.
+``finetuned_pair`` (session scope, about 4 s): the same base and a real
+fine-tune of it — 3 seeded SGD steps of full fine-tuning on CPU (:func:`finetune`),
+which moves every matrix, norm and bias.
+
+A test module uses them by assignment (``lora_pair = lora_support.lora_pair``);
+each is built once per session whatever the number of modules using it.
 """
 
 from __future__ import annotations

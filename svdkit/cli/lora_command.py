@@ -104,12 +104,16 @@ def register(app: typer.Typer) -> None:
         con = Console()
         con.print(ex.report.table())
         r = ex.report
-        if r.extras_saved:
-            con.print(f"kept whole: {', '.join(r.extras_saved)}", highlight=False)
-        if r.extras_listed:
-            con.print(f"changed, NOT in the adapter: {', '.join(r.extras_listed)}", highlight=False)
-        if r.mismatched:
-            con.print(f"shape mismatch, left out: {', '.join(r.mismatched)}", highlight=False)
+        for what, names in (
+            ("changed and kept whole (modules_to_save / bias)", r.extras_saved),
+            ("changed and NOT in the adapter", r.extras_listed),
+            ("shape mismatch, left out", r.mismatched),
+        ):
+            if names:
+                more = f", … ({len(names) - 6} more)" if len(names) > 6 else ""
+                con.print(f"{len(names)} tensors {what}: {', '.join(names[:6])}{more}",
+                          highlight=False)
+        con.print(f"report with every tensor named: {out / 'svdkit_report.json'}", highlight=False)
         con.print(f"{len(ex.adapter.modules)} LoRA modules → {out}", highlight=False)
 
     @lora.command("resize")
