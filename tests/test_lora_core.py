@@ -435,3 +435,64 @@ def test_full_rank_extraction_and_merge_reproduce_the_tuned_weights(m, n, code, 
     eps = float(ml_dtypes.finfo(dt).eps) if code == "BF16" else float(np.finfo(dt).eps)
     tol = 2 * eps * np.abs(want).max() + 1e-4 * np.abs(want).max()
     assert np.abs(got - want).max() <= tol
+
+
+# ----------------------------------------------------------------------------- options
+
+
+def _small_model(tmp_path):
+    rng = np.random.default_rng(11)
+    base = {
+        "model.embed_tokens.weight": rng.standard_normal((50, 16)).astype(np.float32),
+        "model.layers.0.q_proj.weight": rng.standard_normal((16, 16)).astype(np.float32),
+        "model.layers.0.q_proj.bias": np.zeros(16, np.float32),
+    }
+    tuned = dict(base)
+    rows = np.zeros((50, 1))
+    rows[[3, 7, 9]] = 1.0
+    tuned["model.embed_tokens.weight"] = base["model.embed_tokens.weight"] + (
+        rows @ rng.standard_normal((1, 16))
+    ).astype(np.float32)
+    tuned["model.layers.0.q_proj.weight"] = base["model.layers.0.q_proj.weight"] + _spectral(
+        16, 16, np.array([1.0, 0.5]), seed=12
+    ).astype(np.float32)
+    save_safetensors(tmp_path / "b.safetensors", base)
+    save_safetensors(tmp_path / "t.safetensors", tuned)
+    return tmp_path / "b.safetensors", tmp_path / "t.safetensors", base, tuned
+
+
+def test_embeddings_as_lora_in_peft_orientation_or_kept_whole(tmp_path):
+    b, t, base, tuned = _small_model(tmp_path)
+    ex = extract(b, t, RankRule(energy=0.999))
+    emb = ex.adapter.modules["model.embed_tokens"]
+    assert emb.kind == "embedding" and emb.r == 1
+    assert emb.A.shape == (1, 50) and emb.B.shape == (16, 1)  # PEFT: A [r, V], B [d, r]
+    want = tuned["model.embed_tokens.weight"] - base["model.embed_tokens.weight"]
+    np.testing.assert_allclose(emb.delta(), want, atol=1e-5)
+    keys = [k for k, _ in ex.adapter.tensor_items()]
+    assert "base_model.model.model.embed_tokens.lora_embedding_A" in keys
+    whole = extract(b, t, RankRule(energy=0.999), embeddings="save")
+    assert "model.embed_tokens" not in whole.adapter.modules
+    assert np.array_equal(whole.adapter.saved["model.embed_tokens.weight"],
+                          tuned["model.embed_tokens.weight"])
+    cfg = whole.adapter.peft_config()
+    assert cfg["modules_to_save"] == ["model.embed_tokens"]
+
+
+@pytest.mark.parametrize("alpha", [None, 4.0])
+def test_rslora_and_alpha_keep_scale_times_product_equal_to_the_truncation(tmp_path, alpha):
+    b, t, base, tuned = _small_model(tmp_path)
+    ex = extract(b, t, RankRule(rank=2), rslora=True, alpha=alpha,
+                 targets=["q_proj"], extras="list")
+    m = ex.adapter.modules["model.layers.0.q_proj"]
+    assert m.alpha == pytest.approx(math.sqrt(2) if alpha is None else 4.0)
+    assert m.scale(True) == pytest.approx(m.alpha / math.sqrt(2))
+    want = tuned["model.layers.0.q_proj.weight"] - base["model.layers.0.q_proj.weight"]
+    np.testing.assert_allclose(m.delta(rslora=True), want, atol=1e-5)
+    cfg = ex.adapter.peft_config()
+    assert cfg["use_rslora"] is True and cfg["target_modules"] == ["model.layers.0.q_proj"]
+    # the changed embedding is outside the targets: listed, not dropped
+    assert ex.report.extras_listed == ["model.embed_tokens.weight"]
+    back = Adapter.load(ex.adapter.save(tmp_path / "ad"))
+    np.testing.assert_allclose(back.modules["model.layers.0.q_proj"].delta(rslora=True), want,
+                               atol=1e-5)
