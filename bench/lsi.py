@@ -65,15 +65,16 @@ def load_20newsgroups(wheel: str) -> tuple[list[str], list[str]]:
 
 
 class Svdkit:
-    def __init__(self, k: int, weighting: str) -> None:
-        self.k, self.weighting = k, weighting
+    def __init__(self, k: int, weighting: str, tol: float | None = None) -> None:
+        self.k, self.weighting, self.tol = k, weighting, tol
         self.name = f"svdkit ({weighting})"
 
     def build(self, texts: list[str]) -> None:
         from svdkit.lsi import TextOptions, build_index
 
+        kwargs = {} if self.tol is None else {"tol": self.tol}
         self.index = build_index(texts, self.k, weighting=self.weighting,
-                                 options=TextOptions(min_df=2))  # fmt: skip
+                                 options=TextOptions(min_df=2), **kwargs)  # fmt: skip
 
     def search(self, text: str, n: int) -> list[int]:
         return [h.row for h in self.index.search(text, n)]
@@ -204,6 +205,7 @@ def main() -> None:
     parser.add_argument("--single", type=int, default=300)
     parser.add_argument("--batch", type=int, default=1000)
     parser.add_argument("--quality", type=int, default=1000)
+    parser.add_argument("--tol", type=float, default=None, help="svdkit's tol (its default)")
     parser.add_argument("--systems", default="svdkit-tfidf,svdkit-log_entropy,sklearn,gensim")
     args = parser.parse_args()
 
@@ -220,11 +222,12 @@ def main() -> None:
     quality_rows = rng.choice(len(texts), args.quality, replace=False)
 
     print(describe())
-    print(f"20 Newsgroups: {len(texts)} documents, k = {args.k}; pinned to "
+    print(f"20 Newsgroups: {len(texts)} documents, k = {args.k}, svdkit tol = "
+          f"{args.tol or 'default'}; pinned to "
           f"{sorted(__import__('os').sched_getaffinity(0))}")  # fmt: skip
     makers = {
-        "svdkit-tfidf": lambda: Svdkit(args.k, "tfidf"),
-        "svdkit-log_entropy": lambda: Svdkit(args.k, "log_entropy"),
+        "svdkit-tfidf": lambda: Svdkit(args.k, "tfidf", args.tol),
+        "svdkit-log_entropy": lambda: Svdkit(args.k, "log_entropy", args.tol),
         "sklearn": lambda: Sklearn(args.k),
         "gensim": lambda: Gensim(args.k),
     }

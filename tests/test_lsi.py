@@ -55,11 +55,12 @@ def topics():
 
 @pytest.fixture(scope="module")
 def topic_index(topics):
-    return build_index(topics.documents, k=8)
+    return build_index(topics.documents, k=8, method="krylov")  # certified to the default tol
 
 
-def _certified(index, W, tol=1e-6):
+def _certified(index, W, tol=None):
     """Both residuals of every triplet, computed here from the weighted matrix."""
+    tol = index.svd["tol"] if tol is None else tol
     U, s, V = np.asarray(index.U), np.asarray(index.s), np.asarray(index.V)
     right = np.linalg.norm(W @ V - U * s, axis=0)
     left = np.linalg.norm(W.T @ U - V * s, axis=0)

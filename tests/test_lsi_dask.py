@@ -29,8 +29,8 @@ def test_dask_index_equals_the_local_index(client):
 
     docs = demo_data.topic_corpus(n_docs=400, seed=31).documents
     bag = db.from_sequence(docs, npartitions=5)
-    dist = build_index_dask(bag, k=8, weighting="tfidf")
-    local = build_index(docs, k=8, weighting="tfidf")
+    dist = build_index_dask(bag, k=8, weighting="tfidf", tol=1e-6)
+    local = build_index(docs, k=8, weighting="tfidf", tol=1e-6)
     assert dist.svd["distributed"] and dist.svd["converged"] and dist.svd["method"] == "krylov"
     assert dist.vocabulary == local.vocabulary and dist.ids == local.ids
     assert (dist.counts != local.counts).nnz == 0
@@ -53,8 +53,9 @@ def test_dask_pruning_and_unnamed_documents(client):
 
     texts = [t for _, t in demo_data.topic_corpus(n_docs=150, seed=32).documents]
     options = TextOptions(min_df=5, max_df=0.5, max_features=40)
-    dist = build_index_dask(db.from_sequence(texts, npartitions=3), k=5, options=options)
-    local = build_index(texts, k=5, options=options)
+    dist = build_index_dask(db.from_sequence(texts, npartitions=3), k=5, options=options,
+                            tol=1e-6)  # fmt: skip
+    local = build_index(texts, k=5, options=options, tol=1e-6)
     assert dist.vocabulary == local.vocabulary and len(dist.vocabulary) == 40
     assert dist.ids == [str(i) for i in range(150)]
     np.testing.assert_allclose(dist.s, local.s, rtol=1e-6)

@@ -98,7 +98,9 @@ def register(app: typer.Typer) -> None:
         format: Annotated[SourceFormat, typer.Option(help="Source format.")] = SourceFormat.auto,
         id_field: Annotated[str | None, typer.Option(help="Id field / column.")] = None,
         text_field: Annotated[str, typer.Option(help="Text field / column.")] = "text",
-        tol: Annotated[float, typer.Option(help="Certification tolerance of the SVD.")] = 1e-6,
+        tol: Annotated[
+            float, typer.Option(help="Certification tolerance of the SVD (relative to σ₁).")
+        ] = 1e-3,
         chunk_size: Annotated[int, typer.Option(help="Documents tokenised at once.")] = 2000,
     ) -> None:
         """Index a corpus (streamed) and write the index directory."""

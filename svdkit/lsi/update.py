@@ -255,14 +255,14 @@ def add_documents(
 def rebuild(index: LsiIndex, k: int | None = None, **kwargs: Any) -> LsiIndex:
     """A new index from the stored counts: global weights and SVD recomputed."""
     from svdkit.lsi.counting import CorpusCounts
-    from svdkit.lsi.index import index_from_counts
+    from svdkit.lsi.index import DEFAULT_TOL, index_from_counts
 
     corpus = CorpusCounts(index.counts, index.vocabulary, index.ids, index.snippets)
     kwargs.setdefault("weighting", index.weighting)
     kwargs.setdefault("normalize", index.normalize)
     kwargs.setdefault("scaling", index.scaling)
     kwargs.setdefault("options", index.options)
-    kwargs.setdefault("tol", float(index.svd.get("tol", 1e-6)))
+    kwargs.setdefault("tol", float(index.svd.get("tol", DEFAULT_TOL)))
     k = index.k if k is None else k
     if not math.isfinite(k):
         raise SvdkitError(f"k must be a positive integer; got {k!r}")
