@@ -13,8 +13,9 @@ import numpy as np
 import scipy.sparse as sp
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from test_lowrank import EPS, assert_certified, matrix
+from test_lowrank import EPS, assert_certified, independent_residuals, matrix
 
+from svdkit.errors import ConvergenceError
 from svdkit.lowrank import truncated_svd
 
 METHODS = ("krylov", "randomized", "dash")
@@ -49,7 +50,18 @@ def problems(draw):
 def test_certified_leading_triplets(problem):
     A, k, method, sigma = problem
     tol = 1e-8
-    r = truncated_svd(A, k, tol=tol, method=method, seed=3)
+    try:
+        r = truncated_svd(A, k, tol=tol, method=method, seed=3)
+    except ConvergenceError as err:
+        # Subspace iteration converges like (σ_{l+1}/σ_k)^{2q}: on flat spectra its
+        # 100 iterations may not reach 1e-8. It must then say so honestly (the
+        # residuals it names really miss tol); block Krylov must always certify.
+        assert method != "krylov", str(err)
+        dense = A.toarray() if sp.issparse(A) else A
+        right, left = independent_residuals(dense, err.result)
+        missed = np.maximum(right, left)[err.unconverged]
+        assert np.all(missed > 0.5 * tol * sigma[0]), (missed, str(err))
+        return
     assert_certified(A, r, tol, k)
     np.testing.assert_allclose(r.s, sigma[:k], atol=2 * tol * sigma[0] + 1e3 * EPS * sigma[0])
     # Eckart–Young: the rank-k approximation's error is σ_{k+1} (spectral) and
