@@ -320,7 +320,8 @@ class DenseOperator(Operator):
         self.stored_dtype = a.dtype
         self.native = a.dtype == self.dtype
         per_row = n * self.dtype.itemsize
-        t = max(1, min(available_cores() if threads is None else int(threads), max(1, m // 16)))
+        # a lane hand-off costs tens of µs: split only matrices of ≥ 2²⁰ entries a lane
+        t = max(1, min(available_cores() if threads is None else int(threads), (m * n) >> 20))
         # one lane: blocks that stay in L2 between the two products of ``gram``;
         # several lanes: blocks 4× larger, or the per-block Python work (under the
         # GIL) serialises the lanes (measured, 4000×3000, b = 16: 23 ms on one lane
