@@ -62,7 +62,10 @@ def default_block(op: Operator, k: int) -> int:
     """Block size of the Krylov method for this operator.
 
     8 for sparse and matrix-free operators (a small block raises the polynomial
-    degree per product: fewer products in all); 16 for dense arrays, whose
+    degree per product: fewer products in all), growing as ``k / 12`` past
+    ``k = 96`` (the basis, and so each step's reorthogonalisation, grows with
+    ``k``: measured on the 18 821 × 55 202 tf-idf of 20 Newsgroups, ``k = 200``,
+    tol 1e-3: 4.7 s with blocks of 8, 3.8 s with 16, 4.2 s with 32); 16 for dense arrays, whose
     products are BLAS-3 and cost less per column in wider blocks; up to 32 for
     files and dask arrays, where every pass has a fixed cost (I/O, scheduling).
     """
@@ -72,7 +75,7 @@ def default_block(op: Operator, k: int) -> int:
     elif op.kind in ("row_blocks", "dask"):
         b = max(8, min(32, k // 2 + 1))
     else:
-        b = 8
+        b = max(8, min(32, k // 12))
     return max(1, min(b, n))
 
 
