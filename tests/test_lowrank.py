@@ -266,8 +266,8 @@ def test_out_of_core_rejects_nan(tmp_path):
 
 
 def test_dask_on_a_local_cluster():
-    da = pytest.importorskip("dask.array")
-    distributed = pytest.importorskip("dask.distributed")
+    import dask.array as da
+    import dask.distributed as distributed
     with (
         distributed.LocalCluster(
             n_workers=1, threads_per_worker=2, processes=False, dashboard_address=None
@@ -286,14 +286,31 @@ def test_dask_on_a_local_cluster():
         assert r.residuals().reconstruction == pytest.approx(
             np.linalg.norm(A0 - r.approx(6)) / np.linalg.norm(A0), rel=1e-9
         )
+        # a dask array of SciPy sparse chunks stays sparse: CSR row blocks on the
+        # cluster (tall, and wide through its transpose; chunks across columns joined)
+        S = sp.random(900, 300, density=0.02, format="csr", random_state=4)
+        for M in (S, S.T.tocsr()):
+            Xs = da.from_array(M, chunks=(200, 120), asarray=False)
+            assert type(as_operator(Xs)).__name__ == "SparseBlocksOperator"
+            with distributed.get_task_stream(client) as stream:
+                rs = truncated_svd(Xs, 5)
+            assert len(stream.data) > 0, "nothing ran on the cluster"
+            assert_certified(M.toarray(), rs, 1e-6)
 
 
 def test_dask_rejects_nan():
-    da = pytest.importorskip("dask.array")
+    import dask.array as da
+
     A = A0.copy()
     A[5, 7] = np.inf
     with pytest.raises(svdkit.NonFiniteError, match="dask array"):
         truncated_svd(da.from_array(A, chunks=(150, 300)), 3, method="krylov")
+    S = sp.random(400, 100, density=0.05, format="csr", random_state=1)
+    S.data[3] = np.nan
+    with pytest.raises(svdkit.NonFiniteError, match="sparse dask array"):
+        truncated_svd(da.from_array(S, chunks=(100, -1), asarray=False), 3)
+    with pytest.raises(ShapeError, match="complex sparse dask"):
+        truncated_svd(da.from_array(S.astype(complex), chunks=(100, -1), asarray=False), 3)
 
 
 def test_high_accuracy_past_the_gram_floor():

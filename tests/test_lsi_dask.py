@@ -64,7 +64,7 @@ def test_dask_pruning_and_unnamed_documents(client):
 def test_sparse_blocks_operator_products(client):
     import dask
 
-    from svdkit.lsi.dask_operator import SparseBlocksOperator
+    from svdkit.lowrank.dask_sparse import SparseBlocksOperator
 
     blocks = [sp.random(30 + i, 12, density=0.3, format="csr", random_state=i) for i in range(4)]
     op = SparseBlocksOperator([dask.delayed(b) for b in blocks], [b.shape[0] for b in blocks], 12)

@@ -1066,6 +1066,10 @@ def as_operator(
     if _is_dask(A):
         if A.ndim != 2:
             raise ShapeError(f"A must be a matrix (2-D); got shape {A.shape}")
+        from svdkit.lowrank.dask_sparse import from_sparse_dask_array, is_sparse_dask_array
+
+        if is_sparse_dask_array(A):
+            return from_sparse_dask_array(A)
         return DaskOperator(A)
     if type(A).__module__.startswith("scipy.sparse") and not _is_linear_operator(A):
         keep = A.dtype if A.dtype in (np.float32, np.complex64) else None

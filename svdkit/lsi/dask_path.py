@@ -11,7 +11,7 @@ text)`` pairs; e.g. ``dask.bag.read_text`` over many files) and
    per-term sums of the weighting (:class:`~svdkit.lsi.weighting.TermStats`) —
    added up on the client into the global weights;
 3. weighs each block on its worker and runs the certified truncated SVD over the
-   blocks (:class:`~svdkit.lsi.dask_operator.SparseBlocksOperator`, block
+   blocks (:class:`~svdkit.lowrank.dask_sparse.SparseBlocksOperator`, block
    Krylov of :func:`svdkit.lowrank.truncated_svd`): only ``n × b`` blocks (terms
    × block size) and small Gram matrices travel to the client.
 
@@ -104,7 +104,7 @@ def build_index_dask(
     """
     import dask
 
-    from svdkit.lsi.dask_operator import SparseBlocksOperator
+    from svdkit.lowrank.dask_sparse import SparseBlocksOperator
 
     options = options or TextOptions()
     parts = bag.to_delayed()

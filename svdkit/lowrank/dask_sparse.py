@@ -1,0 +1,244 @@
+"""Sparse matrices on a dask cluster: row blocks of CSR, products block by block.
+
+:class:`svdkit.lowrank.operators.DaskOperator` computes with dask *arrays* of dense
+chunks. A term-document matrix, or any large sparse matrix, must stay sparse:
+:class:`SparseBlocksOperator` holds it as dask ``Delayed`` CSR row blocks (persisted
+on the cluster) and implements the products of the operator protocol block by
+block: ``A X`` is a dask array chunked like the blocks (the long side stays on the
+cluster), ``Aᴴ Y`` and ``Aᴴ(A X)`` are sums of per-block products reduced to a small
+NumPy array on the client. Everything else (QR of the long blocks, random starts)
+is :class:`DaskOperator`'s, so :func:`svdkit.lowrank.truncated_svd` runs on it
+unchanged.
+
+:func:`svdkit.lowrank.as_operator` builds one from a dask array whose chunks are
+SciPy sparse matrices (``da.from_array(S, chunks=(r, -1), asarray=False)``, or a
+map over partitions). The Krylov basis lives on the short side: a matrix with
+more columns than rows is handled through its transpose (its chunks transposed
+on the cluster); one built from ``Delayed`` blocks directly must have at least
+as many rows as columns.
+
+Examples
+--------
+>>> import dask, numpy as np, scipy.sparse as sp
+>>> blocks = [sp.random(40, 10, density=0.3, format="csr", random_state=i) for i in range(3)]
+>>> op = SparseBlocksOperator([dask.delayed(b) for b in blocks], [40, 40, 40], 10)
+>>> A = sp.vstack(blocks)
+>>> X = np.ones((10, 2))
+>>> bool(np.allclose(op.tall_to_numpy(op.matmat(X)), A @ X))
+True
+>>> bool(np.allclose(op.gram(X), A.T @ (A @ X)))
+True
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from svdkit.errors import NonFiniteError, ShapeError
+from svdkit.lowrank.operators import DaskOperator, Operator
+
+__all__ = ["SparseBlocksOperator", "from_sparse_dask_array", "is_sparse_dask_array"]
+
+
+def _mul(B: Any, X: np.ndarray) -> np.ndarray:
+    return np.asarray(B @ X)
+
+
+def _rmul(B: Any, Y: np.ndarray) -> np.ndarray:
+    return np.asarray(B.T @ Y)
+
+
+def _gram(B: Any, X: np.ndarray) -> np.ndarray:
+    return np.asarray(B.T @ (B @ X))
+
+
+def _csr64(B: Any) -> Any:
+    import scipy.sparse as sp
+
+    return sp.csr_matrix(B, dtype=np.float64)
+
+
+def _finite(B: Any) -> bool:
+    return bool(np.isfinite(B.data).all())
+
+
+def _sq(B: Any) -> float:
+    return float(np.sum(np.asarray(B.data, dtype=np.float64) ** 2))
+
+
+def _err2(B: Any, US: np.ndarray, V: np.ndarray) -> float:
+    # ‖B − US Vᵀ‖² = ‖B‖² − 2 tr(USᵀ B V) + ‖US‖²  (V orthonormal)
+    return _sq(B) - 2.0 * float(np.sum(US * np.asarray(B @ V))) + float(np.sum(US**2))
+
+
+def _total(parts: list[Any]) -> Any:
+    return sum(parts[1:], parts[0])
+
+
+class SparseBlocksOperator(DaskOperator):
+    """Row blocks of a real sparse matrix (``Delayed`` CSR objects) on a dask cluster.
+
+    Parameters
+    ----------
+    blocks : list of dask.delayed.Delayed
+        Each evaluates to a SciPy CSR matrix of ``rows[i]`` rows and ``n`` columns
+        (float64, finite: the weighting guarantees it).
+    rows : list of int
+        Rows of each block.
+    n : int
+        Columns.
+    """
+
+    def __init__(
+        self,
+        blocks: list[Any],
+        rows: list[int],
+        n: int,
+        *,
+        validated: bool = True,
+        transposed: Any = None,
+        source: Any = None,
+    ) -> None:
+        if not blocks or len(blocks) != len(rows):
+            raise ShapeError("SparseBlocksOperator needs one row count per block (≥ 1 block)")
+        Operator.__init__(self, (int(sum(rows)), int(n)), np.float64,
+                          blocks if source is None else source)  # fmt: skip
+        self.stored_dtype = np.dtype(np.float64)
+        self._blocks = list(blocks)
+        self._persisted = validated  # built from persisted blocks, or persist on first use
+        self.row_chunks = tuple(int(r) for r in rows)
+        self.validated = validated
+        self.original = self
+        self._transposed = transposed  # the dask array of Aᵀ, for adjoint()
+
+    @property
+    def blocks(self) -> list[Any]:
+        """The row blocks, persisted on the cluster at their first use."""
+        if not self._persisted:
+            import dask
+
+            self._blocks = list(dask.persist(*self._blocks))
+            self._persisted = True
+        return self._blocks
+
+    def adjoint(self) -> DaskOperator:
+        if self._transposed is None:
+            raise ShapeError(
+                "SparseBlocksOperator keeps its Krylov basis on the column side: it needs at "
+                f"least as many rows as columns (it has {self.shape[0]}×{self.shape[1]})"
+            )
+        op = from_sparse_dask_array(self._transposed)
+        op.validated = self.validated
+        op._count = self._count
+        return op
+
+    def _checked(self, result: Any) -> Any:
+        """Compute ``result``; the first time, check every block's entries in the same graph."""
+        if self.validated:
+            return self._compute(result)
+        import dask
+
+        out, finite = self._compute(result, dask.delayed(all)(self._delayed(_finite)))
+        if not bool(finite):
+            raise NonFiniteError(
+                "the sparse dask array has a NaN or an infinite entry; svdkit needs finite numbers"
+            )
+        self.validated = True
+        return out
+
+    def _delayed(self, fn: Any, *args: Any) -> list[Any]:
+        import dask
+
+        f = dask.delayed(fn, pure=True)
+        return [f(B, *args) for B in self.blocks]
+
+    def matmat(self, X: np.ndarray) -> Any:
+        import dask
+        import dask.array as da
+
+        self.passes += 1
+        X = np.asarray(X, dtype=self.dtype)
+        b = X.shape[1]
+        parts = self._delayed(_mul, dask.delayed(X))
+        arrays = [
+            da.from_delayed(p, shape=(r, b), dtype=self.dtype)
+            for p, r in zip(parts, self.row_chunks, strict=True)
+        ]
+        return self._persist(da.concatenate(arrays, axis=0))
+
+    def _per_block(self, fn: Any, Y: Any) -> np.ndarray:
+        import dask
+
+        Yd = self._tall(Y).rechunk({0: self.row_chunks, 1: -1}).to_delayed().ravel().tolist()
+        f = dask.delayed(fn, pure=True)
+        parts = [f(B, y) for B, y in zip(self.blocks, Yd, strict=True)]
+        return np.asarray(self._checked(dask.delayed(_total)(parts)), dtype=self.dtype)
+
+    def rmatmat(self, Y: Any) -> np.ndarray:
+        self.passes += 1
+        return self._per_block(_rmul, Y)
+
+    def gram(self, X: np.ndarray) -> np.ndarray:
+        import dask
+
+        self.passes += 1
+        X = np.asarray(X, dtype=self.dtype)
+        parts = self._delayed(_gram, dask.delayed(X))
+        return np.asarray(self._checked(dask.delayed(_total)(parts)), dtype=self.dtype)
+
+    def fro_norm(self) -> float:
+        import dask
+
+        self.passes += 1
+        return math.sqrt(float(self._compute(dask.delayed(_total)(self._delayed(_sq)))))
+
+    def reconstruction_error(self, U: np.ndarray, s: np.ndarray, Vh: np.ndarray) -> float:
+        import dask
+
+        US = np.asarray(U) * s
+        V = np.ascontiguousarray(np.asarray(Vh).T)
+        bounds = np.cumsum((0, *self.row_chunks))
+        f = dask.delayed(_err2, pure=True)
+        parts = [f(B, US[r0:r1], V) for B, r0, r1 in zip(self.blocks, bounds[:-1], bounds[1:],
+                                                         strict=True)]
+        return math.sqrt(max(0.0, float(self._compute(dask.delayed(_total)(parts)))))
+
+
+def is_sparse_dask_array(a: Any) -> bool:
+    """Whether ``a`` is a dask array whose chunks are SciPy sparse matrices."""
+    import scipy.sparse as sp
+
+    return sp.issparse(getattr(a, "_meta", None))
+
+
+def from_sparse_dask_array(a: Any) -> SparseBlocksOperator:
+    """The operator of a 2-D dask array of SciPy sparse chunks (real entries).
+
+    The array is rechunked to whole rows (one chunk across the columns; dask joins
+    sparse chunks with SciPy's ``hstack``), and each row block is widened to float64
+    CSR on the cluster. A wide array keeps its transpose for :meth:`adjoint`, so the
+    engine's orientation rule (Krylov basis on the short side) applies.
+    """
+    import dask
+
+    if a.ndim != 2:
+        raise ShapeError(f"A must be a matrix (2-D); got shape {a.shape}")
+    if np.dtype(a.dtype).kind == "c":
+        raise ShapeError(
+            "complex sparse dask arrays are not supported; use a dask array of dense "
+            "chunks, or a SciPy sparse matrix"
+        )
+    m, n = (int(d) for d in a.shape)
+    rows_whole = a.rechunk({1: -1}) if len(a.chunks[1]) > 1 else a
+    blocks = [dask.delayed(_csr64)(b) for b in rows_whole.to_delayed()[:, 0].tolist()]
+    return SparseBlocksOperator(
+        blocks,
+        [int(r) for r in rows_whole.chunks[0]],
+        n,
+        validated=False,
+        transposed=a.T if m < n else None,
+        source=a,
+    )
