@@ -268,6 +268,15 @@ class AdjointOperator(Operator):
 # ------------------------------------------------------------------------------ dense
 
 
+def _sum_lanes(parts: list[np.ndarray | None]) -> np.ndarray:
+    """The sum of the lanes' partial products (a lane with no rows gives None), in order."""
+    present = [p for p in parts if p is not None]
+    out = present[0]
+    for p in present[1:]:
+        out += p
+    return out
+
+
 class _Accumulator:
     """``Σ Bᴴ Y`` over row blocks, summed in place into one buffer per product.
 
@@ -352,13 +361,6 @@ class DenseOperator(Operator):
                 np.copyto(buf[: i1 - i0], self.a[i0:i1], casting="unsafe")
                 yield i0, i1, buf[: i1 - i0]
 
-    def _reduce(self, parts: list[np.ndarray | None]) -> np.ndarray:
-        parts = [p for p in parts if p is not None]
-        out = parts[0]
-        for p in parts[1:]:
-            out += p
-        return out
-
     def matmat(self, X: np.ndarray) -> np.ndarray:
         self.passes += 1
         X = np.ascontiguousarray(X, dtype=self.dtype)
@@ -381,7 +383,7 @@ class DenseOperator(Operator):
                 acc.add_adjoint_product(B, Y[i0:i1])
             return acc.total
 
-        return self._reduce(self._run(work))
+        return _sum_lanes(self._run(work))
 
     def gram(self, X: np.ndarray) -> np.ndarray:
         self.passes += 1
@@ -396,7 +398,7 @@ class DenseOperator(Operator):
                 acc.add_adjoint_product(B, P[: i1 - i0])
             return acc.total
 
-        return self._reduce(self._run(work))
+        return _sum_lanes(self._run(work))
 
     def fro_norm(self) -> float:
         if self.native:
@@ -533,11 +535,7 @@ class SparseOperator(Operator):
                 acc = part if acc is None else acc + part
             return acc
 
-        parts = [p for p in parallel_map(work, lanes, self.threads) if p is not None]
-        out = parts[0]
-        for p in parts[1:]:
-            out += p
-        return out
+        return _sum_lanes(parallel_map(work, lanes, self.threads))
 
     def matmat(self, X: np.ndarray) -> np.ndarray:
         self.passes += 1
