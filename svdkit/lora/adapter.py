@@ -49,6 +49,7 @@ from typing import Any
 
 import numpy as np
 
+from svdkit._files import replace_directory
 from svdkit.errors import FileFormatError, MissingFileError, ShapeError, SvdkitError
 from svdkit.lora.safetensors_io import Checkpoint, dtype_code, numpy_dtype, save_safetensors
 
@@ -231,14 +232,7 @@ class Adapter:
             (tmp / CONFIG_NAME).write_text(
                 json.dumps(self.peft_config(), indent=2) + "\n", encoding="utf-8"
             )
-            if directory.exists():
-                old = directory.with_name(f".{directory.name}.old")
-                shutil.rmtree(old, ignore_errors=True)
-                directory.rename(old)
-                tmp.rename(directory)
-                shutil.rmtree(old, ignore_errors=True)
-            else:
-                tmp.rename(directory)
+            replace_directory(tmp, directory)
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)
             raise

@@ -34,6 +34,7 @@ from typing import Any
 
 import numpy as np
 
+from svdkit._files import replace_directory
 from svdkit.errors import MissingTensorError, ShapeError
 from svdkit.lora.adapter import Adapter
 from svdkit.lora.extract import module_progress
@@ -92,14 +93,7 @@ def write_like(
             for side in base.path.iterdir():
                 if side.is_file() and side.suffix in _SIDE_FILES and side.name != INDEX_NAME:
                     shutil.copyfile(side, tmpdir / side.name)
-        if output.exists():
-            old = parent / f".{output.name}.old"
-            shutil.rmtree(old, ignore_errors=True)
-            output.rename(old)
-            tmpdir.rename(output)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            tmpdir.rename(output)
+        replace_directory(tmpdir, output)
     except BaseException:
         shutil.rmtree(tmpdir, ignore_errors=True)
         raise

@@ -509,10 +509,7 @@ class SparseOperator(Operator):
                 acc = part if acc is None else acc + part
             return acc
 
-        parts = [p for p in parallel_map(work, lanes, self.threads) if p is not None]
-        out = parts[0]
-        for p in parts[1:]:
-            out += p
+        out = _sum_lanes(parallel_map(work, lanes, self.threads))
         return out.conj() if cplx else out
 
     def _rh_r_mul(self, X: np.ndarray) -> np.ndarray:

@@ -44,6 +44,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import scipy.sparse as sp
 
+from svdkit._files import replace_directory
 from svdkit.errors import FileFormatError, MissingFileError
 
 if TYPE_CHECKING:
@@ -113,21 +114,10 @@ def save_index(index: LsiIndex, path: str | os.PathLike[str]) -> None:
             "sha256": {f: _sha256(tmp / f) for f in files},
         }
         _write_json(tmp / META, meta)
-        _replace_dir(tmp, target)
+        replace_directory(tmp, target)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-
-
-def _replace_dir(tmp: Path, target: Path) -> None:
-    old = None
-    if target.exists():
-        old = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".old", dir=target.parent))
-        old.rmdir()
-        target.rename(old)
-    tmp.rename(target)
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
 
 
 def _read_meta(folder: Path) -> dict[str, Any]:
