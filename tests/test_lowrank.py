@@ -134,6 +134,41 @@ def test_tolerance_is_met_and_honest(tol):
     assert r.relative_residuals.max() <= tol
 
 
+
+@pytest.mark.parametrize("kind", ["dense", "sparse", "complex"])
+def test_fused_certificate_agrees_with_direct_products(kind):
+    """With a fused ``gram``, ``Aᴴ U`` comes from ``Aᴴ A V`` for the large σ and
+    from a direct product for the small ones: both residuals as measured directly."""
+    from svdkit.lowrank.certify import rayleigh_ritz
+
+    rng = np.random.default_rng(7)
+    sigma = np.logspace(0, -4, 40)  # σᵢ/σ₁ below and above the 10⁻² switch
+    A = matrix(120, 60, sigma, seed=3, complex_=kind == "complex")
+    if kind == "sparse":  # random sparse rows, graded columns: σ spread over decades
+        R = sp.random(120, 60, density=0.3, random_state=3, format="csr")
+        A = sp.csr_matrix(R @ sp.diags(np.logspace(0, -5, 60)))
+    op = as_operator(A)
+    assert op.fused == "gram"
+    Ad = dense_of(A)
+    V = np.linalg.svd(Ad)[2].conj().T[:, :30]
+    V = np.linalg.qr(V + 1e-6 * rng.standard_normal(V.shape))[0]  # near, not exact
+    widths: list[int] = []
+    rmatmat = op.rmatmat
+    op.rmatmat = lambda Y: widths.append(Y.shape[1]) or rmatmat(Y)  # type: ignore[method-assign]
+    fused = rayleigh_ritz(op, V, rng, 1e-6)
+    small = fused.s < 1e-2 * fused.s[0]
+    # A V with Aᴴ A V in one read; a direct Aᴴ uᵢ for the small σᵢ only
+    assert widths == [int(small.sum())] and 0 < small.sum() < 30
+    direct = rayleigh_ritz(op, V, rng, None)
+    assert widths[1:] == [30]  # without tol: Aᴴ U for all
+    for cert in (fused, direct):
+        left = np.linalg.norm(Ad.conj().T @ cert.U - cert.V * cert.s, axis=0)
+        right = np.linalg.norm(Ad @ cert.V - cert.U * cert.s, axis=0)
+        slack = 100 * max(Ad.shape) * EPS * cert.s[0]
+        np.testing.assert_allclose(cert.left, left, rtol=1e-6, atol=slack)
+        np.testing.assert_allclose(cert.right, right, rtol=1e-6, atol=slack)
+    np.testing.assert_allclose(fused.s, direct.s, rtol=0, atol=1e-12)
+
 def test_agrees_with_lapack_vectors():
     r = truncated_svd(A0, 6, tol=1e-10, method="krylov")
     U, s, Vh = np.linalg.svd(A0, full_matrices=False)

@@ -24,6 +24,7 @@ from typing import Any
 __all__ = ["available_cores", "parallel_map", "single_blas_thread"]
 
 _controller: Any = None
+_depth = 0  # nesting of single_blas_thread on the main thread (the limit is set once)
 _controller_lock = threading.Lock()
 _pool: ThreadPoolExecutor | None = None
 _pool_lock = threading.Lock()
@@ -54,12 +55,20 @@ def _get_controller() -> Any:
 @contextlib.contextmanager
 def single_blas_thread() -> Iterator[None]:
     """Run the block with one BLAS thread (no-op without threadpoolctl, or off the main thread)."""
+    global _depth
+    if _depth or threading.current_thread() is not threading.main_thread():
+        yield  # already limited (setting the limit costs ~20 µs a call), or a worker thread
+        return
     ctl = _get_controller()
-    if not ctl or threading.current_thread() is not threading.main_thread():
+    if not ctl:
         yield
         return
     with ctl.limit(limits=1, user_api="blas"):
-        yield
+        _depth += 1
+        try:
+            yield
+        finally:
+            _depth -= 1
 
 
 def _get_pool() -> ThreadPoolExecutor:

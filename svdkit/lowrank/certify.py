@@ -9,7 +9,19 @@ block ``V`` (approximate right singular vectors), :func:`rayleigh_ritz`
    triplets that the subspaces allow, with ``A V = U Σ`` exactly (one residual is
    zero by construction, up to rounding);
 3. computes **both** residuals ``‖A vᵢ − σᵢ uᵢ‖₂`` (from ``W``) and
-   ``‖Aᴴ uᵢ − σᵢ vᵢ‖₂`` (one more pass, ``Aᴴ U``) — measured, not estimated.
+   ``‖Aᴴ uᵢ − σᵢ vᵢ‖₂`` — measured, not estimated.
+
+``Aᴴ U`` costs one more pass over ``A``, unless the operator reads ``A`` once
+for ``A V`` and ``Aᴴ(A V)`` (a fused ``gram``: dense arrays, CSR matrices).
+Then, since ``U = W Z Σ⁻¹`` exactly (``W = Q R``, ``R = Ũ Σ Zᴴ``),
+``Aᴴ uᵢ = (Aᴴ W) zᵢ / σᵢ``: the same products, grouped differently, with a
+rounding error of about ``(√m + √n) · eps · σ₁² / σᵢ`` (Higham, *Accuracy and
+Stability*, §3.5, for the products; the QR is backward stable). It is used for
+the triplets where that error is below 1 % of the tolerance and within 100× the
+direct product's (``σᵢ ≥ σ₁ · max(10⁻², 100 (√m + √n) eps / tol)``); the others
+get ``Aᴴ uᵢ`` by a direct product. Measured on the dense 4000×3000 matrix of
+``bench/lowrank.py`` (50 triplets, two cores): the certificate took 69 ms instead
+of 93 ms.
 
 Singular values at the tolerance rule's zero (``max(m, n) · eps · σ₁``) have no
 left vector determined by ``A V``: theirs are completed with random directions
@@ -32,6 +44,7 @@ Examples
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -81,7 +94,9 @@ def residual_bound(s: np.ndarray, tol: float) -> float:
     return float(tol * (s[0] if s.size else 0.0))
 
 
-def rayleigh_ritz(op: Operator, V: np.ndarray, rng: np.random.Generator) -> Certificate:
+def rayleigh_ritz(
+    op: Operator, V: np.ndarray, rng: np.random.Generator, tol: float | None = None
+) -> Certificate:
     """Ritz triplets of ``A`` from the right subspace ``span(V)``, with both residuals.
 
     Parameters
@@ -92,6 +107,10 @@ def rayleigh_ritz(op: Operator, V: np.ndarray, rng: np.random.Generator) -> Cert
         Orthonormal columns.
     rng : numpy.random.Generator
         For the left vectors of zero singular values.
+    tol : float, optional
+        The tolerance the residuals will be held to: with a fused ``gram``, the
+        left residuals of the triplets well above the rounding level are computed
+        from ``Aᴴ A V`` (see the module doc). ``None``: always ``Aᴴ U`` directly.
 
     Returns
     -------
@@ -100,7 +119,11 @@ def rayleigh_ritz(op: Operator, V: np.ndarray, rng: np.random.Generator) -> Cert
     """
     m, n = op.shape
     k = V.shape[1]
-    W = op.matmat(V)
+    G = None
+    if tol is not None and k and op.fused == "gram" and not op.distributed:
+        W, G = op.gram_pair(V)  # A V and Aᴴ A V in one read of A
+    else:
+        W = op.matmat(V)
     Q, R = op.tall_qr(W)
     with single_blas_thread():
         Ut, s, Zh = np.linalg.svd(R)
@@ -121,9 +144,39 @@ def rayleigh_ritz(op: Operator, V: np.ndarray, rng: np.random.Generator) -> Cert
         del T
     else:
         right = op.tall_colnorms(op.tall_combine(op.tall_matmul(W, Z), U, s))
-    AhU = np.asarray(op.rmatmat(U))
+    AhU = _adjoint_times_left(op, U, G, Z, s, null, tol)
     left = np.linalg.norm(AhU - Vr * s, axis=0)
     return Certificate(U=U, s=s, V=Vr, right=right, left=left, AhU=AhU)
+
+
+def _adjoint_times_left(
+    op: Operator,
+    U: Any,
+    G: np.ndarray | None,
+    Z: np.ndarray,
+    s: np.ndarray,
+    null: np.ndarray,
+    tol: float | None,
+) -> np.ndarray:
+    """``Aᴴ U``: from ``G = Aᴴ A V`` as ``G zᵢ / σᵢ`` where that is accurate, else a product."""
+    if G is None or tol is None:
+        return np.asarray(op.rmatmat(U))
+    m, n = op.shape
+    # rounding of G zᵢ / σᵢ: about c·eps·σ₁²/σᵢ (c = √m + √n; measured: 0.15–0.33 of
+    # eps·σ₁²/σᵢ): at most 1 % of the tolerance, and at most 100× the rounding of
+    # the direct product (c·eps·σ₁), so that both ways agree to rounding.
+    c = math.sqrt(m) + math.sqrt(n)
+    floor = s[0] * max(1e-2, 100.0 * c * np.finfo(float).eps / tol)
+    trusted = s >= floor
+    trusted[null] = False
+    AhU = np.empty((n, s.size), dtype=G.dtype)
+    cols = np.flatnonzero(trusted)
+    if cols.size:
+        AhU[:, cols] = (G @ Z[:, cols]) / s[cols]
+    rest = np.flatnonzero(~trusted)
+    if rest.size:
+        AhU[:, rest] = np.asarray(op.rmatmat(np.ascontiguousarray(U[:, rest])))
+    return AhU
 
 
 def _complete_left(op: Operator, U: Any, null: np.ndarray, rng: np.random.Generator) -> Any:

@@ -104,7 +104,7 @@ def dash_svd(
         if pve <= max(0.1 * tol * tol, 8 * np.finfo(float).eps) and it >= next_check:
             with single_blas_thread():
                 Vo, _ = qr_robust(V)
-            cert = rayleigh_ritz(op, Vo[:, : max(k, 1)], rng)
+            cert = rayleigh_ritz(op, Vo[:, : max(k, 1)], rng, tol)
             fin, k2 = target.decide(cert.s, _met_prefix(cert, tol))
             if fin and k2 <= l_:
                 k = k2
@@ -120,7 +120,7 @@ def dash_svd(
     if not done:
         with single_blas_thread():
             Vo, _ = qr_robust(V)
-        cert = rayleigh_ritz(op, Vo[:, : max(k, 1)], rng)
+        cert = rayleigh_ritz(op, Vo[:, : max(k, 1)], rng, tol)
         fin, k2 = target.decide(cert.s, _met_prefix(cert, tol))
         if target.by_rank and fin and k2 <= l_:
             k = k2

@@ -114,7 +114,7 @@ def gram_eigen(
     _, k = target.decide(sigma, n)
     run = Run("krylov", iterations=1)
     run.notes.append(f"n = {n} is small: the n×n Gram matrix AᴴA was formed")
-    cert = rayleigh_ritz(op, np.ascontiguousarray(Y[:, : max(k, 1)]) if k else Y[:, :0], rng)
+    cert = rayleigh_ritz(op, np.ascontiguousarray(Y[:, : max(k, 1)]) if k else Y[:, :0], rng, tol)
     return cert, k, run
 
 
@@ -211,7 +211,7 @@ def block_lanczos(
             progress(step, op.passes, min(prefix, k), k, ratio / safety)
         if done and k <= e:
             Vk = matmul(V[:, :e], Y[:, : max(k, 1)])
-            cert = rayleigh_ritz(op, Vk if k else Vk[:, :0], rng)
+            cert = rayleigh_ritz(op, Vk if k else Vk[:, :0], rng, tol)
             certified_tries += 1
             if k == 0 or cert.met(tol, k).all():
                 converged_all = True
@@ -255,7 +255,7 @@ def block_lanczos(
             s, e, ls = e, e + b, s
     if not converged_all:
         kk = max(1, min(k, e))
-        cert = rayleigh_ritz(op, matmul(V[:, :e], Y[:, :kk]), rng)
+        cert = rayleigh_ritz(op, matmul(V[:, :e], Y[:, :kk]), rng, tol)
         k = kk
     run.extra["converged"] = converged_all
     run.extra["block"] = b

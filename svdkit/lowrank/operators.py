@@ -155,6 +155,11 @@ class Operator:
         """``A (Aᴴ Y)``."""
         return self.matmat(self.rmatmat(Y))
 
+    def gram_pair(self, X: np.ndarray) -> tuple[Any, np.ndarray]:
+        """``(A X, Aᴴ A X)``: one read of ``A`` where ``gram`` is fused, two otherwise."""
+        W = self.matmat(X)
+        return W, np.asarray(self.rmatmat(W))
+
     def adjoint(self) -> Operator:
         """The operator of ``Aᴴ`` (no copy of ``A``)."""
         return AdjointOperator(self)
@@ -386,19 +391,29 @@ class DenseOperator(Operator):
         return _sum_lanes(self._run(work))
 
     def gram(self, X: np.ndarray) -> np.ndarray:
+        return self._gram(X, keep=False)[1]
+
+    def gram_pair(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        return self._gram(X, keep=True)
+
+    def _gram(self, X: np.ndarray, *, keep: bool) -> tuple[np.ndarray | None, np.ndarray]:
+        """``Aᴴ (A X)`` block by block; with ``keep``, ``A X`` is kept (rows of ``W``)."""
         self.passes += 1
         X = np.ascontiguousarray(X, dtype=self.dtype)
+        b = X.shape[1]
+        W = np.empty((self.shape[0], b), dtype=self.dtype) if keep else None
 
         def work(lane: int) -> np.ndarray | None:
-            acc = _Accumulator(self.shape[1], X.shape[1], self.dtype)
-            rows = self._rows_for(X.shape[1])
-            P = np.empty((rows, X.shape[1]), dtype=self.dtype)
+            acc = _Accumulator(self.shape[1], b, self.dtype)
+            rows = self._rows_for(b)
+            P = None if keep else np.empty((rows, b), dtype=self.dtype)
             for i0, i1, B in self._blocks(lane, rows):
-                np.matmul(B, X, out=P[: i1 - i0])
-                acc.add_adjoint_product(B, P[: i1 - i0])
+                out = W[i0:i1] if W is not None else P[: i1 - i0]  # type: ignore[index]
+                np.matmul(B, X, out=out)
+                acc.add_adjoint_product(B, out)
             return acc.total
 
-        return _sum_lanes(self._run(work))
+        return W, _sum_lanes(self._run(work))
 
     def fro_norm(self) -> float:
         if self.native:
@@ -512,27 +527,31 @@ class SparseOperator(Operator):
         out = _sum_lanes(parallel_map(work, lanes, self.threads))
         return out.conj() if cplx else out
 
-    def _rh_r_mul(self, X: np.ndarray) -> np.ndarray:
-        """``Rᴴ R X``, one chunk at a time (the chunk is read once for both products)."""
+    def _rh_r_mul(self, X: np.ndarray, keep: bool = False) -> tuple[np.ndarray | None, np.ndarray]:
+        """``(R X, Rᴴ R X)``, one chunk at a time (the chunk is read once for both
+        products); ``R X`` is kept only when asked."""
         X = np.asarray(X, dtype=self.dtype)
         cplx = self.dtype.kind == "c"
         b = X.shape[1]
         groups = self._groups(b)
         Xg = [np.ascontiguousarray(X[:, g]) for g in groups]
         lanes = [self.chunks[t :: self.threads] for t in range(self.threads)]
+        W = np.empty((self.csr.shape[0], b), dtype=self.dtype) if keep else None
 
         def work(lane: list[tuple[int, int, Any]]) -> np.ndarray | None:
             acc = None
-            for _, _, c in lane:
+            for r0, r1, c in lane:
                 ct = c.T
                 part = np.empty((self.csr.shape[1], b), dtype=self.dtype)
                 for g, x in zip(groups, Xg, strict=True):
                     z = c @ x
+                    if W is not None:
+                        W[r0:r1, g] = z
                     part[:, g] = (ct @ z.conj()).conj() if cplx else ct @ z
                 acc = part if acc is None else acc + part
             return acc
 
-        return _sum_lanes(parallel_map(work, lanes, self.threads))
+        return W, _sum_lanes(parallel_map(work, lanes, self.threads))
 
     def matmat(self, X: np.ndarray) -> np.ndarray:
         self.passes += 1
@@ -557,7 +576,15 @@ class SparseOperator(Operator):
         if self.transposed:
             return super().gram(X)
         self.passes += 1
-        return self._rh_r_mul(X)
+        return self._rh_r_mul(X)[1]
+
+    def gram_pair(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        if self.transposed:
+            return super().gram_pair(X)
+        self.passes += 1
+        W, G = self._rh_r_mul(X, keep=True)
+        assert W is not None
+        return W, G
 
     def cogram(self, Y: np.ndarray) -> np.ndarray:
         if not self.transposed:
@@ -565,8 +592,8 @@ class SparseOperator(Operator):
         self.passes += 1
         # A Aᴴ = Rᵀ conj(R) = conj(Rᴴ R) on conj(Y)
         if self.dtype.kind != "c":
-            return self._rh_r_mul(Y)
-        return self._rh_r_mul(np.asarray(Y, dtype=self.dtype).conj()).conj()
+            return self._rh_r_mul(Y)[1]
+        return self._rh_r_mul(np.asarray(Y, dtype=self.dtype).conj())[1].conj()
 
     def fro_norm(self) -> float:
         return float(np.linalg.norm(self.csr.data))

@@ -115,7 +115,7 @@ def subspace_iteration(
         if k > l_ - 2 and l_ < min(m, n):
             break  # rank mode needs a wider subspace: the caller restarts wider
     if zero_fix or (cert is not None and not done):
-        cert = rayleigh_ritz(op, cert.V[:, : max(k, 1)], rng)
+        cert = rayleigh_ritz(op, cert.V[:, : max(k, 1)], rng, tol)
         done = bool(cert.met(tol, k).all()) if k else True
     run.extra["converged"] = done
     run.extra["oversample"] = l_ - target.k
