@@ -18,6 +18,7 @@ import svdkit
 import svdkit.exact as ex
 from svdkit.exact.format import step_text, to_latex, to_mathml, to_text
 from svdkit.exact.steps import Step
+from svdkit.explain.render_text import template
 
 LOCALES = Path(svdkit.__file__).parent / "explain" / "locales"
 
@@ -297,6 +298,13 @@ def test_svd_sign_steps_count_negatives():
     first = next(s for s in r.steps if s.key.startswith("svd.sign_"))
     assert first.key == "svd.sign_fewest"
     assert (first.values["negatives"], first.values["after"], first.values["sign"]) == (2, 1, -1)
+    assert first.values["other"] == 2  # the sign rejected: u as computed, 2 negatives
+    notes = ex.svd([[1, 2, 3], [4, 5, 6]], steps=True)  # u₁, v₁ positive: kept, 5 if flipped
+    kept = next(s for s in notes.steps if s.key.startswith("svd.sign_"))
+    values = kept.values
+    assert (values["sign"], values["negatives"], values["after"], values["other"]) == (1, 0, 0, 5)
+    sentence = step_text(kept, template("en", kept.key))
+    assert "fewest negative entries in U and V (0, against 5 with the opposite sign)" in sentence
     assert r.U == sp.Matrix([1, 2]) / sp.sqrt(5) and r.Vh == sp.Matrix([[-1]])
     r = ex.svd([[-1, -1], [-1, -1]], steps=True)  # 2 negatives either way: the numeric rule
     first = next(s for s in r.steps if s.key.startswith("svd.sign_"))
@@ -337,3 +345,17 @@ def test_lstsq_steps_include_the_pseudo_inverse():
     keys = r.step_keys()
     assert keys[0] == "lstsq.normal_equations" and "lstsq.min_norm" in keys
     assert "pinv.formula" in keys and keys[-1] == "lstsq.residual"
+
+
+def test_shifted_matrix_and_characteristic_polynomial_are_named_for_what_they_are():
+    svd_steps = ex.svd([[1, 2], [3, 4]], steps=True).steps
+    eigh_steps = ex.eigh([[2, 1], [1, 2]], steps=True).steps
+    svd_space = next(s for s in svd_steps if s.key == "svd.eigenspace")
+    eigh_space = next(s for s in eigh_steps if s.key == "eigh.eigenspace")
+    assert "AᵀA − λI" in svd_space.matrices and "A − λI" not in svd_space.matrices
+    assert "A − λI" in eigh_space.matrices
+    # the shifted matrix is singular: λ is an eigenvalue of what is shifted
+    assert svd_space.matrices["AᵀA − λI"].det().equals(0)
+    poly = next(s for s in svd_steps if s.key == "svd.char_poly").formula
+    assert to_text(poly.lhs) == "p(λ)"
+    assert to_latex(poly.lhs) == r"p{\left(\lambda \right)}"

@@ -64,7 +64,7 @@ from svdkit.exact._field import (
 from svdkit.exact._record import Recorder
 from svdkit.exact._results import ExactResult
 from svdkit.exact.elimination import _bareiss
-from svdkit.exact.format import variables
+from svdkit.exact.format import LAMBDA, variables
 from svdkit.exact.spectral import _real_part, char_poly_coefficients, precise, spectrum
 from svdkit.linalg.definiteness import Kind
 
@@ -369,7 +369,7 @@ def _eigen_criterion(F: Field, rows: Rows, rec: Recorder) -> EigenvalueCriterion
                 "negative": neg,
                 "zero": n_zero,
             },
-            formula=sp.Eq(sp.Symbol("p(lambda)"), spec.char_poly),
+            formula=sp.Eq(sp.Function("p")(LAMBDA), spec.char_poly),
         )
         rec.add(
             "definiteness.eigenvalues",

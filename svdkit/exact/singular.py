@@ -159,7 +159,9 @@ class _Builder:
             return Vector(w.L, matvec(w.L, self._rows_in(w.L), w.coords))
         return Vector(None, _mp_matvec(self.M, w.coords))
 
-    def sign_step(self, target: str, rule: str, c: Any, counts: tuple[int, int], w: Vector) -> None:
+    def sign_step(
+        self, target: str, rule: str, c: Any, counts: tuple[int, int, int], w: Vector
+    ) -> None:
         if not self.rec.on:
             return
         if rule == "phase":
@@ -168,7 +170,13 @@ class _Builder:
             return
         self.rec.add(
             f"svd.sign_{rule}",
-            {"target": target, "sign": c, "negatives": counts[0], "after": counts[1]},
+            {
+                "target": target,
+                "sign": c,
+                "negatives": counts[0],
+                "after": counts[1],
+                "other": counts[2],
+            },
         )
 
     def pair(self, i: int, lam: sp.Expr, sigma: sp.Expr, w: Vector) -> None:
@@ -294,7 +302,7 @@ def svd(A: Any, *, full: bool = False, steps: bool = False) -> SVD:
         tuple(spec.roots[k] for k in nonzero),
         spec.field,
     )
-    vecs = eigenvectors(F, Gm, G, sub, rec, "svd", ex)
+    vecs = eigenvectors(F, Gm, G, sub, rec, "svd", ex, name=gram)
     sigmas: list[sp.Expr] = []
     i = 0
     for j, k in enumerate(nonzero):

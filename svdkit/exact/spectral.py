@@ -208,7 +208,7 @@ def spectrum(
         rec.add(
             f"{prefix}.char_poly",
             {"poly": expr, "n": n, **ex},
-            formula=sp.Eq(sp.Symbol("p(lambda)"), expr),
+            formula=sp.Eq(sp.Function("p")(LAMBDA), expr),
         )
     _, facs = poly.factor_list()
     factors = []
@@ -327,7 +327,9 @@ def _float(x) -> sp.Expr:
     return sp.Float(x, DIGITS) if abs(x) > tiny else sp.Integer(0)
 
 
-def unit_factor(vectors: list[Vector], complex_: bool) -> tuple[Any, str, tuple[int, int]]:
+def unit_factor(
+    vectors: list[Vector], complex_: bool
+) -> tuple[Any, str, tuple[int, int, int]]:
     """The ±1 (or unit phase) that the sign rule of the notes puts on vectors that flip together.
 
     Real: the sign with the fewest negative entries in all of ``vectors``;
@@ -335,35 +337,35 @@ def unit_factor(vectors: list[Vector], complex_: bool) -> tuple[Any, str, tuple[
     of ``vectors[0]`` positive). Complex: that rule alone, the pivot made real
     and positive (the factor returned is ``conj(pivot)``, to be normalised).
 
-    Returns ``(factor, rule, (negatives before, negatives after))`` with rule
-    ``"fewest"``, ``"tie"`` or ``"phase"``.
+    Returns ``(factor, rule, (negatives before, negatives after, negatives with
+    the other sign))`` with rule ``"fewest"``, ``"tie"`` or ``"phase"``.
     """
     lead = vectors[0]
     if complex_:
         p = lead.pivot()
         if p is None:
-            return 1, "phase", (0, 0)
+            return 1, "phase", (0, 0, 0)
         piv = lead.coords[p]
         if lead.L is not None:
             c = lead.L.conj(piv)
         else:
             c = mpmath.conj(piv) / abs(piv)
-        return c, "phase", (0, 0)
+        return c, "phase", (0, 0, 0)
     neg = pos = 0
     for v in vectors:
         a, b = v.signs()
         neg += a
         pos += b
     if pos != neg:
-        return (-1 if pos < neg else 1), "fewest", (neg, min(neg, pos))
+        return (-1 if pos < neg else 1), "fewest", (neg, min(neg, pos), max(neg, pos))
     p = lead.pivot()
     if p is None:
-        return 1, "tie", (neg, neg)
+        return 1, "tie", (neg, neg, neg)
     if lead.L is not None:
         s = lead.L.sign(lead.coords[p])
     else:
         s = 1 if mpmath.re(lead.coords[p]) > 0 else -1
-    return s, "tie", (neg, neg)
+    return s, "tie", (neg, neg, neg)
 
 
 def apply_factor(v: Vector, c: Any) -> Vector:
@@ -421,8 +423,12 @@ def eigenvectors(
     rec: Recorder,
     prefix: str,
     extra: dict | None = None,
+    name: str = "A",
 ) -> dict[int, list[Vector]]:
-    """Orthogonal eigenvectors (unnormalised) of every root, by its index in ``spec.roots``."""
+    """Orthogonal eigenvectors (unnormalised) of every root, by its index in ``spec.roots``.
+
+    ``name`` is the matrix's name in the recorded steps (``"AᵀA"`` for the SVD).
+    """
     ex = dict(extra or {})
     out: dict[int, list[Vector]] = {}
     numeric = None
@@ -443,7 +449,7 @@ def eigenvectors(
                 rec.add(
                     f"{prefix}.eigenspace",
                     {"value": root.value, "dimension": len(basis), **ex},
-                    matrices={"A − λI": to_matrix(L, shifted), "basis": _cols(L, basis, n)},
+                    matrices={f"{name} − λI": to_matrix(L, shifted), "basis": _cols(L, basis, n)},
                 )
             if len(basis) > 1:
                 basis = gram_schmidt(L, basis)
@@ -604,12 +610,18 @@ def eigh(A: Any, *, steps: bool = False) -> Eigh:
     for k, root in enumerate(spec.roots):
         for v in vecs[k]:
             index += 1
-            c, rule, (before, after) = unit_factor([v], not F.real)
+            c, rule, (before, after, other) = unit_factor([v], not F.real)
             if rec.on:
                 if rule != "phase":
                     rec.add(
                         f"eigh.sign_{rule}",
-                        {"index": index, "sign": c, "negatives": before, "after": after},
+                        {
+                            "index": index,
+                            "sign": c,
+                            "negatives": before,
+                            "after": after,
+                            "other": other,
+                        },
                     )
                 elif not isinstance(c, int):
                     rec.add("eigh.sign_phase", {"index": index, "factor": phase_expr(v, c)})
