@@ -24,6 +24,7 @@ from svdkit.explain.render_text import (
     criteria_rows,
     fact_value_text,
     fill,
+    heading_lines,
     is_sympy,
     label,
     matrix_entries,
@@ -276,17 +277,7 @@ def render_html(report: Report) -> str:
     """The report as a complete HTML5 document (UTF-8)."""
     fmt = number_format(report)
     lang = report.lang
-    a = report.matrix
-    field = template(lang, f"field.{'complex' if np.iscomplexobj(a) else 'real'}")
-    heading = fill(
-        template(lang, "matrix_heading"),
-        {"shape": f"{a.shape[0]}×{a.shape[1]}", "field": field},
-        _escape,
-        _escape,
-    )
-    tolerance = fill(
-        template(lang, "tolerance_line"), {"tol": f"{report.tolerance:.3g}"}, _escape, _escape
-    )
+    heading, tolerance = heading_lines(report, _escape, _escape, lambda t: _escape(f"{t:.3g}"))
     title = _escape(template(lang, "title"))
     lines = [
         "<!DOCTYPE html>",

@@ -36,6 +36,7 @@ from svdkit.explain.render_text import (
     fact_value_text,
     fill,
     has_message,
+    heading_lines,
     is_sympy,
     label,
     matrix_entries,
@@ -617,19 +618,8 @@ def render_latex(report: Report) -> str:
     """The report as a complete LaTeX document (``pdflatex`` compiles it)."""
     fmt = number_format(report)
     lang = report.lang
-    a = report.matrix
-    field = template(lang, f"field.{'complex' if np.iscomplexobj(a) else 'real'}")
-    heading = fill(
-        template(lang, "matrix_heading"),
-        {"shape": f"{a.shape[0]}×{a.shape[1]}", "field": field},
-        latex_text,
-        latex_text,
-    )
-    tolerance = fill(
-        template(lang, "tolerance_line"),
-        {"tol": report.tolerance},
-        latex_text,
-        lambda v: f"${latex_number(f'{v:.3g}')}$",
+    heading, tolerance = heading_lines(
+        report, latex_text, latex_text, lambda v: f"${latex_number(f'{v:.3g}')}$"
     )
     lines = _preamble(lang, latex_text(template(lang, "title")), _columns(report))
     lines += [join_math(heading) + r"\\", join_math(tolerance), ""]

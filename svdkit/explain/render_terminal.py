@@ -16,6 +16,7 @@ from svdkit.explain.render_text import (
     criteria_rows,
     exact_text,
     fact_value_text,
+    heading_lines,
     is_sympy,
     label,
     matrix_entries,
@@ -87,8 +88,7 @@ def print_terminal(report: Report, console: Console) -> None:
     fmt = number_format(report)
     lang = report.lang
     a = report.matrix
-    field = message(lang, f"field.{'complex' if np.iscomplexobj(a) else 'real'}")
-    heading = message(lang, "matrix_heading", shape=f"{a.shape[0]}×{a.shape[1]}", field=field)
+    heading, tolerance = heading_lines(report, str, str, lambda t: f"{t:.3g}")
     console.print(Text(message(lang, "title"), style="bold"))
     console.print(
         Panel(
@@ -98,7 +98,7 @@ def print_terminal(report: Report, console: Console) -> None:
             expand=False,
         )
     )
-    console.print(Text(message(lang, "tolerance_line", tol=f"{report.tolerance:.3g}"), style="dim"))
+    console.print(Text(tolerance, style="dim"))
     for sec in report.sections:
         if sec.id == "input" and not sec.steps:
             continue  # shown above

@@ -29,6 +29,7 @@ __all__ = [
     "fill",
     "formula_text",
     "has_message",
+    "heading_lines",
     "is_sympy",
     "label",
     "matrix_entries",
@@ -106,6 +107,30 @@ def fill(
 def message(lang: str, key: str, **values: object) -> str:
     """Like :func:`~svdkit.explain.messages.t`, but never raises (missing key: the key)."""
     return fill(template(lang, key), values, str, str)
+
+
+def heading_lines(
+    report: Report,
+    literal: Callable[[str], str],
+    value: Callable[[Any], str],
+    tolerance: Callable[[float], str],
+) -> tuple[str, str]:
+    """The report's heading (shape and field of A) and its zero-threshold line.
+
+    ``literal`` and ``value`` print words and values (as in :func:`fill`),
+    ``tolerance`` the threshold: each renderer brings its own escaping.
+    """
+    lang = report.lang
+    a = report.matrix
+    field = template(lang, f"field.{'complex' if np.iscomplexobj(a) else 'real'}")
+    heading = fill(
+        template(lang, "matrix_heading"),
+        {"shape": f"{a.shape[0]}×{a.shape[1]}", "field": field},
+        literal,
+        value,
+    )
+    line = fill(template(lang, "tolerance_line"), {"tol": report.tolerance}, literal, tolerance)
+    return heading, line
 
 
 # ---------------------------------------------------------------- numbers and exact values
