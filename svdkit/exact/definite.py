@@ -66,7 +66,7 @@ from svdkit.exact._results import ExactResult
 from svdkit.exact.elimination import _bareiss
 from svdkit.exact.format import LAMBDA, variables
 from svdkit.exact.spectral import _real_part, char_poly_coefficients, precise, spectrum
-from svdkit.linalg.definiteness import Kind
+from svdkit.linalg.definiteness import Kind, kind_from_counts
 
 __all__ = [
     "ALL_MINORS_MAX_N",
@@ -83,19 +83,6 @@ __all__ = [
 
 #: All ``2ⁿ − 1`` principal minors are computed up to this order.
 ALL_MINORS_MAX_N = 10
-
-
-def kind_from_counts(n_pos: int, n_zero: int, n_neg: int) -> Kind:
-    """The kind from the inertia (the zero matrix counts as positive semidefinite)."""
-    if n_neg == 0 and n_zero == 0:
-        return Kind.POSITIVE_DEFINITE
-    if n_pos == 0 and n_zero == 0:
-        return Kind.NEGATIVE_DEFINITE
-    if n_neg == 0:
-        return Kind.POSITIVE_SEMIDEFINITE
-    if n_pos == 0:
-        return Kind.NEGATIVE_SEMIDEFINITE
-    return Kind.INDEFINITE
 
 
 def _kind_key(kind: Kind) -> str:

@@ -95,6 +95,7 @@ __all__ = [
     "SylvesterCriterion",
     "Witness",
     "definiteness",
+    "kind_from_counts",
 ]
 
 #: All ``2ⁿ − 1`` principal minors are computed only up to this order.
@@ -115,7 +116,7 @@ class Kind(enum.StrEnum):
     INDEFINITE = "indefinite"
 
 
-def _kind_from_counts(n_pos: int, n_zero: int, n_neg: int) -> Kind:
+def kind_from_counts(n_pos: int, n_zero: int, n_neg: int) -> Kind:
     """Kind from the inertia (the zero matrix counts as positive semidefinite)."""
     if n_neg == 0 and n_zero == 0:
         return Kind.POSITIVE_DEFINITE
@@ -578,7 +579,7 @@ def _eigenvalue_criterion(values: np.ndarray, thr: float) -> EigenvalueCriterion
     n_pos = int(np.count_nonzero(values > thr))
     n_neg = int(np.count_nonzero(values < -thr))
     n_zero = values.size - n_pos - n_neg
-    kind = _kind_from_counts(n_pos, n_zero, n_neg)
+    kind = kind_from_counts(n_pos, n_zero, n_neg)
     shown = _vec(values) if values.size <= 8 else f"{values.size} eigenvalues"
     text = (
         f"eigenvalues {shown}: {n_pos} positive, {n_zero} zero (|λ| <= {thr:.3g}), "
