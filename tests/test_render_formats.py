@@ -35,7 +35,7 @@ from svdkit.explain.render_latex import (
     latex_text,
 )
 from svdkit.explain.render_terminal import render_terminal
-from svdkit.explain.render_text import _fallback_text, exact_text, fill
+from svdkit.explain.render_text import exact_text, fill
 
 LOCALES = Path(__file__).resolve().parents[1] / "svdkit" / "explain" / "locales"
 
@@ -419,11 +419,17 @@ def test_step_sentence_placeholders_never_crash():
 
 def test_unicode_text_of_exact_values():
     lam = sp.Symbol("lambda")
-    assert _fallback_text(sp.sqrt(2) / 2) == "√2/2"
-    assert _fallback_text(sp.Eq(lam**2 - 4 * lam + 3, 0)) == "λ² − 4·λ + 3 = 0"
-    assert _fallback_text(2 - sp.I) == "2 − i"
-    assert _fallback_text(sp.Symbol("sigma_1") ** 2) == "σ₁²"
-    assert _fallback_text(sp.sqrt(lam + 1)) == "√(λ + 1)"
+    assert exact_text(sp.sqrt(2) / 2) == "√2/2"
+    assert exact_text(sp.Eq(lam**2 - 4 * lam + 3, 0)) == "λ² − 4λ + 3 = 0"
+    assert exact_text(2 - sp.I) == "2 − i"
+    assert exact_text(sp.Symbol("sigma_1") ** 2) == "σ₁²"
+    assert exact_text(sp.sqrt(lam + 1)) == "√(λ + 1)"
+
+    class Unprintable:
+        def __str__(self) -> str:
+            return "as it is"
+
+    assert exact_text(Unprintable()) == "as it is"  # a report never fails on a value
 
 
 def test_unicode_maths_becomes_latex():

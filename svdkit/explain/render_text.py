@@ -148,96 +148,18 @@ def is_sympy(x: Any) -> bool:
     return type(x).__module__.split(".")[0] == "sympy"
 
 
-def _fallback_text(x: Any) -> str:
-    """One-line Unicode text of a SymPy object: ``√2/2``, ``λ² − 4·λ + 3 = 0``, ``2 + i``."""
-    import sympy
-    from sympy.printing.pretty.pretty_symbology import pretty_symbol
-    from sympy.printing.str import StrPrinter
-
-    class _Printer(StrPrinter):
-        def _print_Symbol(self, expr, **kwargs):
-            return pretty_symbol(expr.name)
-
-        _print_Dummy = _print_Symbol
-
-        def _print_ImaginaryUnit(self, expr):
-            return "i"
-
-        def _print_Pi(self, expr):
-            return "π"
-
-        def _print_Exp1(self, expr):
-            return "e"
-
-        def _print_Infinity(self, expr):
-            return "∞"
-
-        def _print_NegativeInfinity(self, expr):
-            return "-∞"
-
-        def _print_ComplexInfinity(self, expr):
-            return "∞"
-
-        def _print_Pow(self, expr, rational=False):
-            if expr.exp == sympy.S.Half:
-                return "√" + self._root_arg(expr.base)
-            if expr.exp == -sympy.S.Half:
-                return "1/√" + self._root_arg(expr.base)
-            if expr.exp.is_Integer and expr.exp != -1:
-                base = self._print(expr.base)
-                if not (expr.base.is_Atom and not base.startswith("-")):
-                    base = f"({base})"
-                return base + str(expr.exp).translate(_SUPERSCRIPT_DIGITS)
-            return super()._print_Pow(expr, rational)
-
-        def _root_arg(self, base):
-            text = self._print(base)
-            return text if (base.is_Atom and not text.startswith("-")) else f"({text})"
-
-        def _print_Relational(self, expr):
-            op = {"==": "=", "!=": "≠", "<=": "≤", ">=": "≥"}.get(expr.rel_op, expr.rel_op)
-            return f"{self._print(expr.lhs)} {op} {self._print(expr.rhs)}"
-
-        def _print_MatrixBase(self, expr):
-            rows = ["[" + ", ".join(self._print(v) for v in row) + "]" for row in expr.tolist()]
-            return "[" + ", ".join(rows) + "]"
-
-        _print_ImmutableDenseMatrix = _print_MatrixBase
-        _print_MutableDenseMatrix = _print_MatrixBase
-
-        def _print_Transpose(self, expr):
-            return self._print(expr.arg) + "ᵀ"
-
-        def _print_Adjoint(self, expr):
-            return self._print(expr.arg) + "ᴴ"
-
-        def _print_Inverse(self, expr):
-            return self._print(expr.arg) + "⁻¹"
-
-        def _print_Identity(self, expr):
-            return "I"
-
-        def _print_Abs(self, expr):
-            return f"|{self._print(expr.args[0])}|"
-
-    text = _Printer().doprint(x)
-    return text.replace("**", "^").replace("*", "·").replace("-", "−")
-
-
 def exact_text(x: Any) -> str:
-    """Unicode text of an exact (SymPy) value on one line.
+    """Unicode text of an exact (SymPy) value on one line (:func:`svdkit.exact.format.to_text`).
 
-    Uses ``svdkit.exact.format.to_text`` when the exact engine provides it, and a
-    small printer of its own otherwise.
+    A value that printer cannot take is written with ``str``: a report never
+    fails on a value.
     """
     try:
         from svdkit.exact.format import to_text
-    except ImportError:
-        return _fallback_text(x)
-    try:
+
         return str(to_text(x))
-    except Exception:
-        return _fallback_text(x)
+    except Exception:  # SymPy missing (the exact extra), or an object it cannot print
+        return str(x)
 
 
 def value_text(x: Any, fmt: NumberFormat, lang: str = "en") -> str:
