@@ -119,8 +119,11 @@ def _check(base: Checkpoint, adapter: Adapter) -> None:
             )
 
 
-def merged_tensor(base: Checkpoint, adapter: Adapter, name: str) -> np.ndarray:
-    """Tensor ``name`` of the merged model."""
+def merged_tensor(
+    base: Checkpoint, adapter: Adapter, name: str, *, subtract: bool = False
+) -> np.ndarray:
+    """Tensor ``name`` of the merged model, ``W + scale·B·A`` (``W − scale·B·A`` when
+    ``subtract``: PiSSA's residual base); other tensors as they are."""
     if name in adapter.saved:
         return adapter.saved[name]
     module, param = module_of(name)
@@ -129,7 +132,11 @@ def merged_tensor(base: Checkpoint, adapter: Adapter, name: str) -> np.ndarray:
         return base.tensor(name)
     dt = np.float64 if base.dtype(name) == "F64" else np.float32
     W = base.read(name, dt)
-    W += m.delta(adapter.use_rslora, dtype=dt)
+    delta = m.delta(adapter.use_rslora, dtype=dt)
+    if subtract:
+        W -= delta
+    else:
+        W += delta
     return W
 
 

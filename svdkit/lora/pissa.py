@@ -32,7 +32,7 @@ import numpy as np
 from svdkit.lora.adapter import Adapter, LoraModule, unit_alpha
 from svdkit.lora.extract import module_progress
 from svdkit.lora.factor import factor_delta, split_factors
-from svdkit.lora.merge import write_like
+from svdkit.lora.merge import merged_tensor, write_like
 from svdkit.lora.modules import is_embedding, matches_targets, module_of
 from svdkit.lora.rank import RankRule
 from svdkit.lora.safetensors_io import Checkpoint
@@ -89,13 +89,6 @@ def pissa(
     adapter.save(adapter_dir)
 
     def produce(name: str) -> np.ndarray:
-        module, param = module_of(name)
-        m = adapter.modules.get(module)
-        if m is None or param != "weight":
-            return ck.tensor(name)
-        dt = np.float64 if ck.dtype(name) == "F64" else np.float32
-        W = ck.read(name, dt)
-        W -= m.delta(False, dtype=dt)
-        return W
+        return merged_tensor(ck, adapter, name, subtract=True)
 
     return adapter, write_like(ck, residual_out, produce, progress=progress, label="residual")
