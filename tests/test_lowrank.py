@@ -134,7 +134,6 @@ def test_tolerance_is_met_and_honest(tol):
     assert r.relative_residuals.max() <= tol
 
 
-
 @pytest.mark.parametrize("kind", ["dense", "sparse", "complex"])
 def test_fused_certificate_agrees_with_direct_products(kind):
     """With a fused ``gram``, ``Aᴴ U`` comes from ``Aᴴ A V`` for the large σ and
@@ -168,6 +167,62 @@ def test_fused_certificate_agrees_with_direct_products(kind):
         np.testing.assert_allclose(cert.left, left, rtol=1e-6, atol=slack)
         np.testing.assert_allclose(cert.right, right, rtol=1e-6, atol=slack)
     np.testing.assert_allclose(fused.s, direct.s, rtol=0, atol=1e-12)
+
+
+@pytest.mark.parametrize("max_basis", [None, 40], ids=["no-restart", "restarts"])
+@pytest.mark.parametrize("complex_", [False, True], ids=["real", "complex"])
+def test_certificate_from_kept_basis_products(max_basis, complex_):
+    """On a dense matrix the Krylov basis keeps ``A V`` and ``Aᴴ A V`` as the steps
+    compute them (rotated at a thick restart): the certificate then costs no pass
+    over ``A``, and its residuals are still what a direct product measures."""
+    from svdkit.lowrank._common import Target
+    from svdkit.lowrank.certify import rayleigh_ritz
+    from svdkit.lowrank.krylov import _BasisProducts, block_lanczos
+
+    A = matrix(300, 200, 1.0 / np.arange(1, 201), seed=5, complex_=complex_)
+    op = as_operator(A)
+    assert _BasisProducts.worth(op, 60)
+    calls: list[str] = []
+    for name in ("matmat", "rmatmat", "gram"):
+        f = getattr(op, name)
+        setattr(op, name, lambda X, f=f, name=name: calls.append(name) or f(X))
+    cert, k, run = block_lanczos(
+        op,
+        Target(k=10, limit=200),
+        tol=1e-8,
+        rng=np.random.default_rng(0),
+        block=4,
+        max_basis=max_basis,
+    )
+    assert run.extra["converged"] and k == 10
+    # every read of A was a step's gram_pair: none for the certificate (σ₁₀ ≥ 10⁻² σ₁)
+    assert calls == [] and op.passes == run.iterations
+    if max_basis is not None:
+        assert run.iterations * 4 > 40  # the basis did restart
+    right = np.linalg.norm(A @ cert.V - cert.U * cert.s, axis=0)
+    left = np.linalg.norm(A.conj().T @ cert.U - cert.V * cert.s, axis=0)
+    slack = 100 * max(A.shape) * EPS * cert.s[0]
+    np.testing.assert_allclose(cert.right, right, rtol=1e-6, atol=slack)
+    np.testing.assert_allclose(cert.left, left, rtol=1e-6, atol=slack)
+    assert cert.met(1e-8, 10).all()
+    # and the same as a certificate that multiplies again
+    again = rayleigh_ritz(as_operator(A), cert.V, np.random.default_rng(0), 1e-8)
+    np.testing.assert_allclose(again.s, cert.s, rtol=0, atol=1e-13)
+
+
+def test_kept_products_only_where_cheaper():
+    """Sparse matrices with few entries per row, operators without a fused ``gram``
+    and files certify with a pass over ``A`` instead of combining kept products."""
+    from svdkit.lowrank.krylov import _BasisProducts
+
+    dense = as_operator(np.ones((300, 200)))
+    assert _BasisProducts.worth(dense, 100) and not _BasisProducts.worth(dense.adjoint(), 100)
+    thin = as_operator(sp.random(3000, 2000, density=0.001, random_state=0, format="csr"))
+    thick = as_operator(sp.random(300, 200, density=0.5, random_state=0, format="csr"))
+    assert not _BasisProducts.worth(thin, 100) and _BasisProducts.worth(thick, 100)
+    lin = as_operator(spla.aslinearoperator(np.ones((300, 200))))
+    assert not _BasisProducts.worth(lin, 100)
+
 
 def test_agrees_with_lapack_vectors():
     r = truncated_svd(A0, 6, tol=1e-10, method="krylov")
@@ -303,6 +358,7 @@ def test_out_of_core_rejects_nan(tmp_path):
 def test_dask_on_a_local_cluster():
     import dask.array as da
     import dask.distributed as distributed
+
     with (
         distributed.LocalCluster(
             n_workers=1, threads_per_worker=2, processes=False, dashboard_address=None

@@ -95,7 +95,12 @@ def residual_bound(s: np.ndarray, tol: float) -> float:
 
 
 def rayleigh_ritz(
-    op: Operator, V: np.ndarray, rng: np.random.Generator, tol: float | None = None
+    op: Operator,
+    V: np.ndarray,
+    rng: np.random.Generator,
+    tol: float | None = None,
+    *,
+    products: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> Certificate:
     """Ritz triplets of ``A`` from the right subspace ``span(V)``, with both residuals.
 
@@ -111,6 +116,11 @@ def rayleigh_ritz(
         The tolerance the residuals will be held to: with a fused ``gram``, the
         left residuals of the triplets well above the rounding level are computed
         from ``Aᴴ A V`` (see the module doc). ``None``: always ``Aᴴ U`` directly.
+    products : (ndarray, ndarray), optional
+        ``(A V, Aᴴ A V)`` already at hand — for instance combined from products
+        of a basis that ``V`` is made of (``A (B Y) = (A B) Y``): no pass over
+        ``A`` then, except the direct ``Aᴴ uᵢ`` of the triplets below the
+        rounding rule (needs ``tol``).
 
     Returns
     -------
@@ -120,7 +130,9 @@ def rayleigh_ritz(
     m, n = op.shape
     k = V.shape[1]
     G = None
-    if tol is not None and k and op.fused == "gram" and not op.distributed:
+    if products is not None:
+        W, G = products
+    elif tol is not None and k and op.fused == "gram" and not op.distributed:
         W, G = op.gram_pair(V)  # A V and Aᴴ A V in one read of A
     else:
         W = op.matmat(V)

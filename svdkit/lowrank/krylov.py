@@ -131,6 +131,53 @@ class _RitzSchedule:
         self.next_step = step + max(1, int(gap))
 
 
+class _BasisProducts:
+    """``A V`` and ``Aᴴ A V`` for the columns of the Krylov basis, kept as they come.
+
+    Every step computes ``Aᴴ A Vⱼ`` anyway, and a fused ``gram`` has ``A Vⱼ`` in
+    hand on the way; keeping both (``(m + n) · b`` numbers a step) turns the
+    certificate's pass over ``A`` for the Ritz vectors ``V Y`` into two small
+    products, ``(A V) Y`` and ``(Aᴴ A V) Y`` — the same products grouped
+    differently, so the residuals stay measured. Kept only where that is cheaper
+    than the pass it replaces: a column of ``A``'s products costs ``work`` flops,
+    combining one from the basis ``(m + n) · cap``. A thick restart rotates the
+    kept products with the basis under the same rule.
+    """
+
+    def __init__(self, op: Operator, cap: int) -> None:
+        m, n = op.shape
+        self.AV = np.empty((m, cap), dtype=op.dtype, order="F")
+        self.G = np.empty((n, cap), dtype=op.dtype, order="F")
+
+    @staticmethod
+    def worth(op: Operator, cap: int) -> bool:
+        """Whether ``op`` is cheaper to certify from kept products at basis size ``cap``."""
+        if op.fused != "gram" or op.distributed or op.kind not in ("dense", "sparse"):
+            return False
+        m, n = op.shape
+        work = 4 * getattr(op, "nnz", 0) if op.kind == "sparse" else m * n
+        return (m + n) * cap < work
+
+    def put(self, s: int, e: int, AV: np.ndarray, G: np.ndarray) -> None:
+        self.AV[:, s:e] = AV
+        self.G[:, s:e] = G
+
+    def pair(self, e: int, Y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """``(A V Y, Aᴴ A V Y)`` for the basis columns ``:e``."""
+        return matmul(self.AV[:, :e], Y), matmul(self.G[:, :e], Y)
+
+    def rotate(self, e: int, Y: np.ndarray) -> None:
+        """The products of the restarted basis ``V[:, :e] Y``."""
+        keep = Y.shape[1]
+        self.AV[:, :keep] = matmul(self.AV[:, :e], Y)
+        self.G[:, :keep] = matmul(self.G[:, :e], Y)
+
+    def grown(self, op: Operator, cap: int, e: int) -> _BasisProducts:
+        bigger = _BasisProducts(op, cap)
+        bigger.put(0, e, self.AV[:, :e], self.G[:, :e])
+        return bigger
+
+
 def gram_eigen(
     op: Operator,
     target: Target,
@@ -224,10 +271,22 @@ def block_lanczos(
     certified_tries = 0
     last_worst = np.inf
     schedule = _RitzSchedule(op, b)
+    kept = _BasisProducts(op, cap) if _BasisProducts.worth(op, cap) else None
     prefix = 0
     ratio = np.inf
+
+    def certify(e: int, Yk: np.ndarray) -> Certificate:
+        Vk = matmul(V[:, :e], Yk)
+        products = kept.pair(e, Yk) if kept is not None else None
+        return rayleigh_ritz(op, Vk, rng, tol, products=products)
+
     for step in range(1, steps_allowed + 1):
-        W = op.gram(np.ascontiguousarray(V[:, s:e]))
+        Vj = np.ascontiguousarray(V[:, s:e])
+        if kept is not None:
+            AVj, W = op.gram_pair(Vj)
+            kept.put(s, e, AVj, W)
+        else:
+            W = op.gram(Vj)
         scale = max(scale, float(colnorms(W).max(initial=0.0)))
         drop = n * eps * scale
         Q, L, cg, cl = orthonormalize(W, V[:, :e], rng=rng, drop=drop, local=V[:, ls:e])
@@ -261,8 +320,7 @@ def block_lanczos(
         if progress is not None:
             progress(step, op.passes, min(prefix, k), k, ratio / safety)
         if done and k <= e:
-            Vk = matmul(V[:, :e], Y[:, : max(k, 1)])
-            cert = rayleigh_ritz(op, Vk if k else Vk[:, :0], rng, tol)
+            cert = certify(e, Y[:, :k] if k else Y[:, :0])
             certified_tries += 1
             if k == 0 or cert.met(tol, k).all():
                 converged_all = True
@@ -294,9 +352,13 @@ def block_lanczos(
             H2 = np.zeros((cap, cap), dtype=dtype)
             H2[:e, :e] = H[:e, :e]
             V, H = V2, H2
+            if kept is not None:
+                kept = kept.grown(op, cap, e) if _BasisProducts.worth(op, cap) else None
         if e + b > cap:
             keep = min(e - b, max(k + 2 * b, int(KEEP_FRACTION * e)))
             V[:, :keep] = matmul(V[:, :e], Y[:, :keep])
+            if kept is not None:
+                kept.rotate(e, Y[:, :keep])
             H[:] = 0
             H[np.arange(keep), np.arange(keep)] = theta[:keep]
             V[:, keep : keep + b] = Q
@@ -306,7 +368,7 @@ def block_lanczos(
             s, e, ls = e, e + b, s
     if not converged_all:
         kk = max(1, min(k, e))
-        cert = rayleigh_ritz(op, matmul(V[:, :e], Y[:, :kk]), rng, tol)
+        cert = certify(e, Y[:, :kk])
         k = kk
     run.extra["converged"] = converged_all
     run.extra["block"] = b
