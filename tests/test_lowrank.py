@@ -169,6 +169,36 @@ def test_fused_certificate_agrees_with_direct_products(kind):
     np.testing.assert_allclose(fused.s, direct.s, rtol=0, atol=1e-12)
 
 
+@pytest.mark.parametrize("dtype", [np.float64, np.float32, np.complex128])
+@pytest.mark.parametrize("threads", [1, 3])
+def test_dense_products_in_both_layouts(dtype, threads):
+    """Dense products: in-cache blocks on one lane, the transposed layout on several
+    (ragged last blocks included) — every product equals NumPy's."""
+    from svdkit.lowrank.operators import DenseOperator
+
+    rng = np.random.default_rng(4)
+    A = rng.standard_normal((2003, 1600)).astype(dtype)
+    if np.dtype(dtype).kind == "c":
+        A = A + 1j * rng.standard_normal(A.shape)
+    op = DenseOperator(A, threads=threads)
+    assert op.streamed == (threads > 1) and len(op.lanes) == threads
+    assert all((b - a) % op.rows for a, b in op.lanes)  # every lane ends on a partial block
+    Ad = A.astype(np.result_type(dtype, np.float64))
+    X = rng.standard_normal((1600, 5)) + (
+        1j * rng.standard_normal((1600, 5)) if A.dtype.kind == "c" else 0
+    )
+    Y = rng.standard_normal((2003, 5))
+    scale = np.linalg.norm(Ad) ** 2 * 1e-13
+    np.testing.assert_allclose(op.matmat(X), Ad @ X, atol=scale)
+    np.testing.assert_allclose(op.rmatmat(Y), Ad.conj().T @ Y, atol=scale)
+    G = Ad.conj().T @ (Ad @ X)
+    np.testing.assert_allclose(op.gram(X), G, atol=scale)
+    W, G2 = op.gram_pair(X)
+    np.testing.assert_allclose(W, Ad @ X, atol=scale)
+    np.testing.assert_allclose(G2, G, atol=scale)
+    assert op.passes == 4
+
+
 @pytest.mark.parametrize("max_basis", [None, 40], ids=["no-restart", "restarts"])
 @pytest.mark.parametrize("complex_", [False, True], ids=["real", "complex"])
 def test_certificate_from_kept_basis_products(max_basis, complex_):

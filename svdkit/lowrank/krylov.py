@@ -65,16 +65,19 @@ def default_block(op: Operator, k: int) -> int:
     degree per product: fewer products in all), growing as ``k / 12`` past
     ``k = 96`` (the basis, and so each step's reorthogonalisation, grows with
     ``k``: measured on the 18 821 × 55 202 tf-idf of 20 Newsgroups, ``k = 200``,
-    tol 1e-3: 4.7 s with blocks of 8, 3.8 s with 16, 4.2 s with 32); 16 for dense arrays, whose
-    products are BLAS-3 and cost less per column in wider blocks, but 8 for dense
-    arrays of at most 2²¹ entries, whose products run from cache (one core, tol
-    1e-3, ``σᵢ = 1/i``, ``k = 32``: 7.1 ms against 8.1 ms at 384×384, 14.3 against
-    16.6 ms at 1536×384; at 2048×2048, ``k = 64``, 173 ms against 148 ms); up to 32 for
+    tol 1e-3: 4.7 s with blocks of 8, 3.8 s with 16, 4.2 s with 32); 12 for dense arrays, whose
+    products are BLAS-3 and cost less per column in wider blocks (two cores,
+    ``k = 50``, tol 1e-6, medians of 5: 0.21 s with blocks of 8 or 12, 0.24 s with
+    16 on the 5000×2000 low-rank-plus-noise matrix of ``bench/lowrank.py``; 0.27,
+    0.27 and 0.28 s on its 4000×3000, ``σⱼ = 1/j``), but 8 for dense arrays of at
+    most 2²¹ entries, whose products run from cache (one core, tol 1e-3,
+    ``σᵢ = 1/i``, ``k = 32``: 7.1 ms against 8.1 ms with 16 at 384×384, 14.3
+    against 16.6 ms at 1536×384); up to 32 for
     files and dask arrays, where every pass has a fixed cost (I/O, scheduling).
     """
     m, n = op.shape
     if op.kind == "dense":
-        b = 8 if m * n <= 2**21 else 16
+        b = 8 if m * n <= 2**21 else 12
     elif op.kind in ("row_blocks", "dask"):
         b = max(8, min(32, k // 2 + 1))
     else:

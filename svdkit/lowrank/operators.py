@@ -285,35 +285,51 @@ def _sum_lanes(parts: list[np.ndarray | None]) -> np.ndarray:
 class _Accumulator:
     """``Σ Bᴴ Y`` over row blocks, summed in place into one buffer per product.
 
-    A fresh ``n × b`` array for every row block's product and partial sum costs,
-    with glibc's mmap threshold at its floor, a page fault per 4 KiB (measured:
-    40 % of a dense block-Krylov run). NumPy's ``matmul`` into a reused buffer,
-    then an in-place sum: SciPy's ``gemm`` with ``beta = 1`` would save the sum
-    but holds the GIL, which serialises the row lanes (measured: two threads of
-    ``scipy.linalg.blas.dgemm`` took 0.40 s for 0.44 s of work, NumPy's 0.18 s
-    for 0.37 s).
+    Two layouts, both measured: ``Bᵀ Y`` (``n × b``) for blocks that stay in
+    cache, ``Yᴴ B`` (``b × n``, the sum held transposed) for matrices streamed
+    from memory, where the products then run on ``B`` as stored (one core,
+    4000×3000 in blocks of 170 rows: ``Σ Bᵀ (B X)`` 24 ms with 8 columns and 34
+    ms with 16, ``Σ (Xᵀ Bᵀ) B`` 17 and 26 ms; 1536×384 in blocks of 85 rows:
+    0.41 and 0.78 ms against 0.44 and 1.09 ms). A fresh array for every row
+    block's product and partial sum costs, with glibc's mmap threshold at its
+    floor, a page fault per 4 KiB (measured: 40 % of a dense block-Krylov run):
+    NumPy's ``matmul`` into a reused buffer, then an in-place sum. (SciPy's
+    ``gemm`` with ``beta = 1`` would save the sum but holds the GIL, which
+    serialises the row lanes.)
     """
 
-    def __init__(self, n: int, b: int, dtype: np.dtype) -> None:
-        self.total: np.ndarray | None = None
-        self._part = np.empty((n, b), dtype=dtype)
+    def __init__(self, n: int, b: int, dtype: np.dtype, *, transposed: bool) -> None:
+        self._total: np.ndarray | None = None
+        self._transposed = transposed
+        self._part = np.empty((b, n) if transposed else (n, b), dtype=dtype)
 
-    def add_adjoint_product(self, B: np.ndarray, Y: np.ndarray) -> None:
-        if B.dtype.kind == "c":  # Bᴴ Y = (Yᴴ B)ᴴ, no conjugated copy of B
+    def add(self, B: np.ndarray, Y: np.ndarray) -> None:
+        """Add ``Bᴴ Y``; in the transposed layout ``Y`` is given as ``Yᴴ`` (``b × rows``)."""
+        if self._transposed:
+            part = np.matmul(Y, B, out=self._part)
+        elif B.dtype.kind == "c":  # Bᴴ Y = (Yᴴ B)ᴴ, no conjugated copy of B
             part = (Y.conj().T @ B).conj().T
         else:
             part = np.matmul(B.T, Y, out=self._part)
-        if self.total is None:
-            self.total = part.copy()
+        if self._total is None:
+            self._total = part.copy()
         else:
-            self.total += part
+            self._total += part
+
+    @property
+    def total(self) -> np.ndarray | None:
+        """``Σ Bᴴ Y`` (``n × b``, C order), or None when no block was added."""
+        if self._total is None or not self._transposed:
+            return self._total
+        return np.ascontiguousarray(self._total.conj().T)
 
 
 class DenseOperator(Operator):
     """A NumPy array with rows in memory order (C order; float32, float64, complex).
 
-    Products run on blocks of about 2 MiB of rows, split into one lane per core,
-    each lane on one BLAS thread: ``gram`` multiplies each block twice while it
+    Products run on blocks of rows (256 KiB; 2 MiB when there are several lanes),
+    split into one lane per core for matrices of at least 2²¹ entries, each lane on
+    one BLAS thread: ``gram`` multiplies each block twice while it
     is in cache (``Bᴴ (B X)``), so the matrix streams from memory once per
     ``AᴴA`` product instead of twice, and no lane ever waits on another's BLAS
     barrier (measured on a loaded 2-core machine: 24 ms for ``AᴴA X`` with a
@@ -336,11 +352,15 @@ class DenseOperator(Operator):
         per_row = n * self.dtype.itemsize
         # a lane hand-off costs tens of µs: split only matrices of ≥ 2²⁰ entries a lane
         t = max(1, min(available_cores() if threads is None else int(threads), (m * n) >> 20))
-        # one lane: blocks that stay in L2 between the two products of ``gram``;
-        # several lanes: blocks 4× larger, or the per-block Python work (under the
-        # GIL) serialises the lanes (measured, 4000×3000, b = 16: 23 ms on one lane
-        # with 256 KiB, 25 ms on two; 17 ms on two with 1 MiB)
-        block_bytes = _DENSE_BLOCK_BYTES if t == 1 else 4 * _DENSE_BLOCK_BYTES
+        # One lane: blocks that stay in L2 between the two products of ``gram``.
+        # Several lanes: blocks 8× larger, multiplied in the transposed layout
+        # (see ``_Accumulator``), or the per-block Python work (under the GIL)
+        # serialises the lanes (measured, 4000×3000, interleaved runs, ``gram``
+        # with 8 / 16 columns: one lane 17 / 22 ms with 256 KiB blocks; two lanes
+        # 18 / 24 ms with 256 KiB, 21 / 22 ms with 2 MiB, 12.8 / 19 ms with 2 MiB
+        # transposed — 26 / 29 ms transposed on one lane)
+        self.streamed = t > 1
+        block_bytes = 8 * _DENSE_BLOCK_BYTES if self.streamed else _DENSE_BLOCK_BYTES
         self.rows = max(1, min(m, block_bytes // per_row))
         cuts = [m * i // t for i in range(t + 1)]
         self.lanes = list(itertools.pairwise(cuts))  # contiguous row ranges
@@ -368,24 +388,33 @@ class DenseOperator(Operator):
 
     def matmat(self, X: np.ndarray) -> np.ndarray:
         self.passes += 1
-        X = np.ascontiguousarray(X, dtype=self.dtype)
-        out = np.empty((self.shape[0], X.shape[1]), dtype=self.dtype)
+        X = np.asarray(X, dtype=self.dtype)
+        b = X.shape[1]
+        out = np.empty((self.shape[0], b), dtype=self.dtype)
+        Xt = np.ascontiguousarray(X.T) if self.streamed else np.ascontiguousarray(X)
 
         def work(lane: int) -> None:
-            for i0, i1, B in self._blocks(lane, self._rows_for(X.shape[1])):
-                np.matmul(B, X, out=out[i0:i1])
+            rows = self._rows_for(b)
+            Zt = np.empty((b, rows), dtype=self.dtype) if self.streamed else None
+            for i0, i1, B in self._blocks(lane, rows):
+                if Zt is None:
+                    np.matmul(B, Xt, out=out[i0:i1])
+                else:  # (B X)ᵀ = Xᵀ Bᵀ
+                    out[i0:i1] = np.matmul(Xt, B.T, out=Zt[:, : i1 - i0]).T
 
         self._run(work)
         return out
 
     def rmatmat(self, Y: np.ndarray) -> np.ndarray:
         self.passes += 1
-        Y = np.ascontiguousarray(Y, dtype=self.dtype)
+        Y = np.asarray(Y, dtype=self.dtype)
+        b = Y.shape[1]
+        Yh = Y.conj().T if self.streamed else np.ascontiguousarray(Y)  # a view for real Y
 
         def work(lane: int) -> np.ndarray | None:
-            acc = _Accumulator(self.shape[1], Y.shape[1], self.dtype)
-            for i0, i1, B in self._blocks(lane, self._rows_for(Y.shape[1])):
-                acc.add_adjoint_product(B, Y[i0:i1])
+            acc = _Accumulator(self.shape[1], b, self.dtype, transposed=self.streamed)
+            for i0, i1, B in self._blocks(lane, self._rows_for(b)):
+                acc.add(B, Yh[:, i0:i1] if self.streamed else Yh[i0:i1])
             return acc.total
 
         return _sum_lanes(self._run(work))
@@ -399,18 +428,26 @@ class DenseOperator(Operator):
     def _gram(self, X: np.ndarray, *, keep: bool) -> tuple[np.ndarray | None, np.ndarray]:
         """``Aᴴ (A X)`` block by block; with ``keep``, ``A X`` is kept (rows of ``W``)."""
         self.passes += 1
-        X = np.ascontiguousarray(X, dtype=self.dtype)
+        X = np.asarray(X, dtype=self.dtype)
         b = X.shape[1]
         W = np.empty((self.shape[0], b), dtype=self.dtype) if keep else None
+        t = self.streamed
+        Xt = np.ascontiguousarray(X.T) if t else np.ascontiguousarray(X)
+        cplx = self.dtype.kind == "c"
 
         def work(lane: int) -> np.ndarray | None:
-            acc = _Accumulator(self.shape[1], b, self.dtype)
+            acc = _Accumulator(self.shape[1], b, self.dtype, transposed=t)
             rows = self._rows_for(b)
-            P = None if keep else np.empty((rows, b), dtype=self.dtype)
+            P = np.empty((b, rows) if t else (rows, b), dtype=self.dtype)
             for i0, i1, B in self._blocks(lane, rows):
-                out = W[i0:i1] if W is not None else P[: i1 - i0]  # type: ignore[index]
-                np.matmul(B, X, out=out)
-                acc.add_adjoint_product(B, out)
+                if not t:
+                    z = W[i0:i1] if W is not None else P[: i1 - i0]
+                    acc.add(B, np.matmul(B, Xt, out=z))
+                    continue
+                z = np.matmul(Xt, B.T, out=P[:, : i1 - i0])  # (B X)ᵀ
+                if W is not None:
+                    W[i0:i1] = z.T
+                acc.add(B, np.conjugate(z, out=z) if cplx else z)  # (B X)ᴴ B
             return acc.total
 
         return W, _sum_lanes(self._run(work))
