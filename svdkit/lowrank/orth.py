@@ -45,8 +45,13 @@ NEGLIGIBLE = 100 * np.finfo(float).eps
 
 #: Tall blocks of at least this many entries per core are split by rows across
 #: cores (one BLAS thread each) for the products of the orthogonalisation;
-#: smaller ones cost less than the hand-off.
-_ENTRIES_PER_LANE = 2**20
+#: smaller ones cost less than the hand-off (measured, two cores, ``Vᴴ W`` and
+#: ``W −= V C`` with 8 columns in ``W``: 14072×100 ``V`` 1.4 ms split, 2.4 ms not;
+#: 25000×48 2.0 and 3.0 ms; 2000×200 0.98 ms split, 0.61 not. Block Krylov to
+#: 50 triplets at 1e-6, medians of interleaved runs: 0.51 s instead of 0.56 on
+#: the term-document matrix of ``bench/lowrank.py``, 4.4 instead of 4.8 s on its
+#: sparse_uniform at half scale, against a threshold of 2²⁰).
+_ENTRIES_PER_LANE = 2**18
 
 
 def _row_lanes(n: int, width: int) -> list[tuple[int, int]]:
