@@ -197,6 +197,19 @@ def test_dense_products_in_both_layouts(dtype, threads):
     np.testing.assert_allclose(W, Ad @ X, atol=scale)
     np.testing.assert_allclose(G2, G, atol=scale)
     assert op.passes == 4
+    assert op.a.dtype == A.dtype  # a large float32 matrix is never copied whole
+
+
+def test_small_float32_is_widened_once():
+    """A small float32 matrix is widened to float64 once, not on every product;
+    the operator still reports its storage precision."""
+    from svdkit.lowrank.operators import DenseOperator
+
+    A = np.random.default_rng(1).standard_normal((300, 200)).astype(np.float32)
+    op = DenseOperator(A)
+    assert op.native and op.a.dtype == np.float64 and op.describe().endswith("float32")
+    X = np.ones((200, 3))
+    np.testing.assert_allclose(op.gram(X), A.T.astype(float) @ (A.astype(float) @ X), rtol=1e-12)
 
 
 @pytest.mark.parametrize("max_basis", [None, 40], ids=["no-restart", "restarts"])

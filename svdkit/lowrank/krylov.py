@@ -110,14 +110,22 @@ class _RitzSchedule:
     to bound falls about geometrically, often faster); the next check comes after
     the gap ``g`` that balances the two costs over those steps,
     ``g = √(2 · needed · cost(eigh) / cost(step))``, and at most half of them.
-    The costs are flop counts, not timings, so that a seed gives the same steps.
+    The costs are flop counts, not timings, so that a seed gives the same steps;
+    each also has a fixed part, the Python and LAPACK overhead of a call in flops'
+    time (measured at about 25 Gflop/s: an eigendecomposition costs 0.1 ms plus
+    ``10 e³`` flops, a step 0.2 ms plus its products — what decides on small
+    matrices, where ``e = 40`` already costs a third of a step).
     """
+
+    #: Fixed costs, in flops' time: one eigendecomposition, one step.
+    EIGH_OVERHEAD = 2.5e6
+    STEP_OVERHEAD = 5.0e6
 
     def __init__(self, op: Operator, b: int) -> None:
         m, n = op.shape
         # a sparse product costs about 4 flops' time per stored entry and column
         work = 4 * getattr(op, "nnz", 0) if op.kind == "sparse" else m * n
-        self._product = 4.0 * b * work
+        self._product = 4.0 * b * work + self.STEP_OVERHEAD
         self._n_b = 4.0 * n * b
         self.next_step = 0
         self._last: tuple[int, float] | None = None
@@ -129,7 +137,7 @@ class _RitzSchedule:
             return
         rate = math.log(last[1] / ratio) / (step - last[0])  # log-decrease per step
         needed = math.log(ratio) / rate
-        relative = 10.0 * e**3 / (self._product + self._n_b * e)  # eigh / step
+        relative = (10.0 * e**3 + self.EIGH_OVERHEAD) / (self._product + self._n_b * e)
         gap = min(0.5 * needed, math.sqrt(2.0 * needed * relative))
         self.next_step = step + max(1, int(gap))
 

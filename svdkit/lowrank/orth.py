@@ -23,6 +23,7 @@ import itertools
 
 import numpy as np
 import scipy.linalg
+import scipy.linalg.lapack
 
 from svdkit.lowrank._threads import available_cores, parallel_map, single_blas_thread
 
@@ -55,7 +56,10 @@ _ENTRIES_PER_LANE = 2**18
 
 
 def _row_lanes(n: int, width: int) -> list[tuple[int, int]]:
-    t = max(1, min(available_cores(), (n * width) // _ENTRIES_PER_LANE))
+    lanes = (n * width) // _ENTRIES_PER_LANE
+    if lanes < 2:  # (no affinity system call for the many small blocks)
+        return [(0, n)]
+    t = min(available_cores(), lanes)
     cuts = [n * i // t for i in range(t + 1)]  # (np.linspace costs 0.3 ms a call)
     return list(itertools.pairwise(cuts))
 
@@ -121,16 +125,23 @@ def random_block(rng: np.random.Generator, n: int, b: int, dtype: np.dtype) -> n
 def _chol_step(W: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
     G = inner(W, W)
     G = (G + G.conj().T) / 2
-    try:
-        R = scipy.linalg.cholesky(G, lower=False, check_finite=False)
-    except np.linalg.LinAlgError:
+    if not np.isfinite(G).all():
+        return None
+    # LAPACK's potrf and trtri directly: SciPy's cholesky and solve_triangular
+    # wrappers cost more than the factorisation of a small block (measured: 1.5 ms
+    # of a 7 ms block-Krylov run on a 384×384 matrix)
+    potrf, trtri = scipy.linalg.lapack.get_lapack_funcs(("potrf", "trtri"), (G,))
+    R, info = potrf(G, lower=False, clean=True, overwrite_a=True)
+    if info != 0:
         return None
     d = np.abs(np.diag(R))
     if not np.all(np.isfinite(d)) or d.min() <= CHOLQR_MIN_RATIO * d.max():
         return None
     # Q = W R⁻¹ with the small triangular inverse: one BLAS-3 product (the second
     # CholeskyQR step repairs what the inverse loses, as it does for the Gram matrix)
-    Rinv = scipy.linalg.solve_triangular(R, np.eye(R.shape[0], dtype=R.dtype), check_finite=False)
+    Rinv, info = trtri(R, lower=False)
+    if info != 0:
+        return None
     return matmul(W, Rinv), R
 
 
