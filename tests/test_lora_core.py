@@ -107,6 +107,18 @@ def test_factor_delta_is_near_optimal_and_its_report_is_true(shape):
         assert f.quality.excess is not None and f.quality.excess <= 0.005
 
 
+@pytest.mark.parametrize("dtype", [np.float64, np.float32, np.float16, ml_dtypes.bfloat16])
+def test_frobenius2_is_summed_in_double(dtype):
+    """``‖ΔW‖_F²`` of any precision is the float64 sum of the exact squares (row
+    blocks through one buffer)."""
+    from svdkit.lora.factor import frobenius2
+
+    rng = np.random.default_rng(2)
+    d = (rng.standard_normal((3000, 700)) * np.linspace(1e-3, 10, 700)).astype(dtype)
+    exact = float(np.sum(d.astype(np.float64) ** 2))
+    assert frobenius2(d) == pytest.approx(exact, rel=1e-13)
+
+
 @pytest.mark.parametrize("split", ["sqrt", "B", "A"])
 @pytest.mark.parametrize("scale", [1.0, 0.25, 2.0])
 def test_split_factors_reproduce_the_product(split, scale):

@@ -212,6 +212,113 @@ def test_small_float32_is_widened_once():
     np.testing.assert_allclose(op.gram(X), A.T.astype(float) @ (A.astype(float) @ X), rtol=1e-12)
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.complex64])
+@pytest.mark.parametrize("shape", [(300, 200), (2003, 1600)], ids=["widened-once", "streamed"])
+def test_products_in_the_storage_precision(dtype, shape):
+    """``stored_precision(True)`` multiplies a single-precision matrix as stored
+    (float32 accuracy, float64 results); off again, products are float64-exact.
+    Float64 matrices have no such mode."""
+    from svdkit.lowrank.operators import DenseOperator
+
+    rng = np.random.default_rng(6)
+    A = rng.standard_normal(shape).astype(dtype)
+    if np.dtype(dtype).kind == "c":
+        A = A + 1j * rng.standard_normal(shape).astype(np.float32)
+    Ad = A.astype(np.complex128 if np.dtype(dtype).kind == "c" else np.float64)
+    op = DenseOperator(A, threads=2)
+    X = rng.standard_normal((shape[1], 5))
+    Y = rng.standard_normal((shape[0], 5))
+    exact = (Ad @ X, Ad.conj().T @ Y, Ad.conj().T @ (Ad @ X))
+    assert op.stored_precision(True)
+    got = (op.matmat(X), op.rmatmat(Y), op.gram_pair(X))
+    single = [got[0], got[1], got[2][0], got[2][1]]
+    wanted = [exact[0], exact[1], exact[0], exact[2]]
+    for value, want in zip(single, wanted, strict=True):
+        assert value.dtype == op.dtype  # float64 / complex128 arrays all the same
+        err = np.linalg.norm(value - want) / np.linalg.norm(want)
+        assert 1e-12 < err < 1e-5  # single-precision arithmetic: not exact, close
+    # the norm is summed in float64 whatever the products' mode
+    assert op.fro_norm() == pytest.approx(np.linalg.norm(Ad), rel=1e-12)
+    assert not op.stored_precision(False)
+    np.testing.assert_allclose(op.gram(X), exact[2], rtol=1e-11, atol=1e-9)
+    assert not DenseOperator(Ad).stored_precision(True)
+
+
+@pytest.mark.parametrize("transposed", [False, True], ids=["C", "F"])
+def test_single_precision_steps_certified_in_double(transposed):
+    """At a loose tolerance the Krylov steps on a float32 matrix multiply in float32;
+    the certificate is measured with float64 products (recomputed here), and the
+    operator is back in float64 afterwards. A tight tolerance never leaves float64."""
+    from svdkit.lowrank._common import Target
+    from svdkit.lowrank.krylov import STORED_PRECISION_TOL, block_lanczos
+
+    A = matrix(700, 500, 1.0 / np.arange(1, 501), seed=8).astype(np.float32)
+    if transposed:
+        A = np.asfortranarray(A)
+
+    def spied(A):
+        op = as_operator(A)
+        dense = getattr(op, "inner", op)
+        modes: list[np.dtype] = []
+        def spy(f):
+            return lambda *a, **kw: modes.append(dense.compute_dtype) or f(*a, **kw)
+
+        for name in ("matmat", "rmatmat", "_gram"):
+            setattr(dense, name, spy(getattr(dense, name)))
+        return op, dense, modes
+
+    op, dense, modes = spied(A)
+    tol = max(1e-3, STORED_PRECISION_TOL)
+    cert, k, run = block_lanczos(
+        op, Target(k=12, limit=500), tol=tol, rng=np.random.default_rng(0), block=4
+    )
+    assert run.extra["converged"] and k == 12
+    assert np.float32 in modes and np.float64 in modes  # steps single, certificate double
+    assert dense.compute_dtype == np.float64  # off again
+    Ad = A.astype(np.float64)
+    right = np.linalg.norm(Ad @ cert.V - cert.U * cert.s, axis=0)
+    left = np.linalg.norm(Ad.T @ cert.U - cert.V * cert.s, axis=0)
+    slack = 100 * max(A.shape) * EPS * cert.s[0]
+    np.testing.assert_allclose(cert.right, right, rtol=1e-6, atol=slack)
+    np.testing.assert_allclose(cert.left, left, rtol=1e-6, atol=slack)
+    assert np.maximum(right, left).max() <= tol * cert.s[0]
+    s = np.linalg.svd(Ad, compute_uv=False)[:12]
+    assert np.abs(cert.s - s).max() <= tol * s[0]
+    op, dense, modes = spied(A)
+    block_lanczos(op, Target(k=12, limit=500), tol=1e-8, rng=np.random.default_rng(0), block=4)
+    assert modes and all(d == np.float64 for d in modes)
+
+
+@pytest.mark.parametrize(
+    "case",
+    ["krylov", "krylov-float32", "wide", "complex", "sparse", "lapack", "randomized", "dash"],
+)
+def test_rayleigh_quotients_give_the_approximation_error(case):
+    """``rayleigh`` = Re uᵢᴴ A vᵢ, measured by every method and orientation, so that
+    ‖A‖_F² − 2 Σ σᵢ rayleighᵢ + Σ σᵢ² is the error ‖A − U Σ Vᴴ‖_F² (recomputed here)."""
+    from svdkit.lora.factor import approximation_error
+
+    sigma = 1.0 / np.arange(1, 201) ** 0.7
+    A = matrix(300, 200, sigma, seed=11, complex_=case == "complex")
+    kw: dict = {"tol": 1e-8, "method": "krylov"}
+    if case == "krylov-float32":
+        A, kw["tol"] = A.astype(np.float32), 1e-3
+    elif case == "wide":
+        A = A.T.copy()
+    elif case == "sparse":
+        A = sp.random(400, 250, density=0.05, random_state=3, format="csr")
+    elif case in ("lapack", "randomized", "dash"):
+        kw["method"] = case
+    r = truncated_svd(A, 15, seed=0, **kw)
+    dense = A.toarray() if sp.issparse(A) else np.asarray(A, dtype=np.result_type(A.dtype, float))
+    direct = np.linalg.norm(dense - (r.U * r.s) @ r.Vh)
+    assert r.rayleigh.shape == (15,)
+    assert np.abs(r.rayleigh - r.s).max() <= r.residuals_left.max() + 1e-12 * r.s[0]
+    fro2 = float(np.linalg.norm(dense) ** 2)
+    assert approximation_error(r.s, r.rayleigh, fro2) == pytest.approx(direct, rel=1e-8)
+    assert r.truncate(4).rayleigh.shape == (4,)
+
+
 @pytest.mark.parametrize("max_basis", [None, 40], ids=["no-restart", "restarts"])
 @pytest.mark.parametrize("complex_", [False, True], ids=["real", "complex"])
 def test_certificate_from_kept_basis_products(max_basis, complex_):

@@ -68,6 +68,11 @@ class LowRankSVD(SVD):
         The method that produced it (same as ``method``).
     residuals_right, residuals_left : ndarray, shape (k,)
         ``‖A vᵢ − σᵢ uᵢ‖₂`` and ``‖Aᴴ uᵢ − σᵢ vᵢ‖₂``, computed from products with ``A``.
+    rayleigh : ndarray, shape (k,)
+        ``Re(uᵢᴴ A vᵢ)``, from the same product as ``residuals_left`` (``σᵢ`` to
+        within that residual). With orthonormal ``U`` and ``V`` it gives the
+        approximation error with no further pass over ``A``:
+        ``‖A − U Σ Vᴴ‖_F² = ‖A‖_F² − 2 Σ σᵢ rayleighᵢ + Σ σᵢ²``.
     tol : float
         The tolerance asked for: every residual is ``≤ tol · σ₁`` when ``converged``.
     method : str
@@ -90,6 +95,7 @@ class LowRankSVD(SVD):
 
     residuals_right: np.ndarray = field(default_factory=lambda: np.zeros(0), repr=False)
     residuals_left: np.ndarray = field(default_factory=lambda: np.zeros(0), repr=False)
+    rayleigh: np.ndarray = field(default_factory=lambda: np.zeros(0), repr=False)
     tol: float = 1e-6
     method: str = "krylov"
     iterations: int = 0
@@ -129,6 +135,7 @@ class LowRankSVD(SVD):
             Vh=base.Vh,
             residuals_right=self.residuals_right[:k],
             residuals_left=self.residuals_left[:k],
+            rayleigh=self.rayleigh[:k],
         )
 
     def residuals(self) -> SVDResiduals:
@@ -605,6 +612,9 @@ def _finish(
     tallU = np.array(oriented.tall_to_numpy(cert.U)[:, :k], dtype=op.dtype, order="C")
     V = np.array(cert.V[:, :k], dtype=op.dtype)
     right, left = cert.right[:k].copy(), cert.left[:k].copy()
+    # Re vᵢᴴ (Aᴴ uᵢ): the same number for the flipped operator (Re uᵢᴴ A vᵢ)
+    AhU = np.asarray(cert.AhU[:, :k])
+    rayleigh = np.real(np.einsum("ij,ij->j", cert.V[:, :k].conj(), AhU)).astype(float)
     if flipped:  # oriented = Aᴴ = V Σ Uᴴ
         U, Vh = V, tallU.conj().T.copy()
         right, left = left, right
@@ -631,6 +641,7 @@ def _finish(
         run.method,
         residuals_right=right,
         residuals_left=left,
+        rayleigh=rayleigh,
         tol=tol,
         method=run.method,
         iterations=run.iterations,

@@ -37,7 +37,10 @@ block 32 to certify 50 triplets at 1e-6.
 Precision: ``AᴴA`` is never formed, but the Ritz vectors it yields are accurate
 to about ``eps · σ₁² / (σᵢ · gap)``; for ``σᵢ / σ₁`` below ``eps / tol`` the
 certificate may not be reachable this way, and :func:`block_lanczos` says so
-(the caller then polishes with two-sided subspace iteration).
+(the caller then polishes with two-sided subspace iteration). From
+``tol ≥ STORED_PRECISION_TOL`` the steps on a float32 dense matrix multiply in
+float32 (``eps`` ≈ 6e-8 then; a step's products cost half); the certificate is
+measured in float64 all the same, and a rounding floor ends the same way.
 """
 
 from __future__ import annotations
@@ -56,6 +59,12 @@ __all__ = ["block_lanczos", "default_block", "default_max_basis", "gram_eigen"]
 
 #: Fraction of the basis kept (as Ritz vectors) at a thick restart, at least k + 2b.
 KEEP_FRACTION = 0.45
+
+#: From this tolerance on, the steps on a float32 (complex64) dense matrix multiply
+#: in single precision (``Operator.stored_precision``): its rounding, about
+#: ``√n · 6e-8 · ‖A‖``, stays far below ``tol · σ₁``, and the final certificate
+#: is measured in float64 all the same.
+STORED_PRECISION_TOL = 1e-4
 
 
 def default_block(op: Operator, k: int) -> int:
@@ -256,13 +265,38 @@ def block_lanczos(
         ``iterations`` (steps), ``extra["converged"]``.
     """
     n = op.shape[1]
-    dtype = op.dtype
     k = target.k
     b = default_block(op, max(k, 1)) if block is None else max(1, min(int(block), n))
     cap = default_max_basis(max(k, 1), b) if max_basis is None else int(max_basis)
     cap = max(cap, k + 3 * b)
     if cap >= n - b:
         return gram_eigen(op, target, tol=tol, rng=rng)
+    # loose tolerances on single-precision entries: the steps' products run in
+    # float32; the certificate always measures in float64
+    single = tol >= STORED_PRECISION_TOL and op.stored_precision(True)
+    try:
+        return _iterate(op, target, tol, rng, b, cap, max_iter, progress, safety, single)
+    finally:
+        op.stored_precision(False)
+
+
+def _iterate(
+    op: Operator,
+    target: Target,
+    tol: float,
+    rng: np.random.Generator,
+    b: int,
+    cap: int,
+    max_iter: int | None,
+    progress: Progress | None,
+    safety: float,
+    single: bool,
+) -> tuple[Certificate, int, Run]:
+    """The steps of :func:`block_lanczos`: blocks of ``b``, a basis of at most ``cap``
+    columns; ``single``: the operator multiplies in float32 (not the certificate)."""
+    n = op.shape[1]
+    dtype = op.dtype
+    k = target.k
     # default: up to max(20000, 200 k) columns of AᴴA products
     steps_allowed = max_iter if max_iter is not None else math.ceil(max(20_000, 200 * k) / b)
     run = Run("krylov")
@@ -282,12 +316,20 @@ def block_lanczos(
     certified_tries = 0
     last_worst = np.inf
     schedule = _RitzSchedule(op, b)
-    kept = _BasisProducts(op, cap) if _BasisProducts.worth(op, cap) else None
+    # (products kept from single-precision steps could not certify)
+    worth = not single and _BasisProducts.worth(op, cap)
+    kept = _BasisProducts(op, cap) if worth else None
     prefix = 0
     ratio = np.inf
 
     def certify(e: int, Yk: np.ndarray) -> Certificate:
         Vk = matmul(V[:, :e], Yk)
+        if single:
+            op.stored_precision(False)
+            try:
+                return rayleigh_ritz(op, Vk, rng, tol)
+            finally:
+                op.stored_precision(True)
         products = kept.pair(e, Yk) if kept is not None else None
         return rayleigh_ritz(op, Vk, rng, tol, products=products)
 

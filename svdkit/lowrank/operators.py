@@ -172,6 +172,15 @@ class Operator:
         """``‖A‖_F`` when it can be had in at most one pass, else ``None``."""
         return None
 
+    def stored_precision(self, on: bool) -> bool:
+        """Run the products in the storage precision (float32) instead of float64.
+
+        Only where the entries are stored in single precision and the products
+        can run on them as stored (dense arrays); the results are still float64
+        arrays, accurate to single precision. Returns whether the mode is on.
+        """
+        return False
+
     def close(self) -> None:
         """Release files and buffers (the operator stays usable: they reopen on demand)."""
 
@@ -266,6 +275,9 @@ class AdjointOperator(Operator):
     def fro_norm(self) -> float | None:
         return self.inner.fro_norm()
 
+    def stored_precision(self, on: bool) -> bool:
+        return self.inner.stored_precision(on)
+
     def close(self) -> None:
         self.inner.close()
 
@@ -351,6 +363,8 @@ class DenseOperator(Operator):
         m, n = _dims(a.shape)
         super().__init__((m, n), a.dtype, a if source is None else source)
         self.stored_dtype = a.dtype
+        self.stored = a  # as given: what products in the storage precision run on
+        self.compute_dtype = self.dtype
         if a.dtype != self.dtype and m * n <= _WIDEN_ONCE_ENTRIES:
             # a small float32 matrix is widened once (at most 16 MiB) rather than
             # block by block on every product (384×384 float32, 32 triplets at
@@ -374,6 +388,11 @@ class DenseOperator(Operator):
         cuts = [m * i // t for i in range(t + 1)]
         self.lanes = list(itertools.pairwise(cuts))  # contiguous row ranges
 
+    def stored_precision(self, on: bool) -> bool:
+        single = self.stored_dtype in (np.dtype(np.float32), np.dtype(np.complex64))
+        self.compute_dtype = self.stored_dtype if on and single else self.dtype
+        return self.compute_dtype != self.dtype
+
     def _run(self, work: Any) -> list[Any]:
         with single_blas_thread():
             return parallel_map(work, range(len(self.lanes)), len(self.lanes))
@@ -383,28 +402,38 @@ class DenseOperator(Operator):
         ``b`` columns must not dwarf the block itself."""
         return max(self.rows, min(self.shape[0], b))
 
-    def _blocks(self, lane: int, rows: int | None = None) -> Iterator[tuple[int, int, np.ndarray]]:
+    def _blocks(
+        self, lane: int, rows: int | None = None, *, exact: bool = False
+    ) -> Iterator[tuple[int, int, np.ndarray]]:
+        """Row blocks of a lane in the products' precision (``exact``: the working one)."""
         rows = self.rows if rows is None else rows
-        buf = None if self.native else np.empty((rows, self.shape[1]), self.dtype)
+        ct = self.dtype if exact else self.compute_dtype
+        arr = self.a if ct == self.dtype else self.stored
+        buf = None if arr.dtype == ct else np.empty((rows, self.shape[1]), ct)
         a, b = self.lanes[lane]
         for i0 in range(a, b, rows):
             i1 = min(b, i0 + rows)
             if buf is None:
-                yield i0, i1, self.a[i0:i1]
+                yield i0, i1, arr[i0:i1]
             else:
-                np.copyto(buf[: i1 - i0], self.a[i0:i1], casting="unsafe")
+                np.copyto(buf[: i1 - i0], arr[i0:i1], casting="unsafe")
                 yield i0, i1, buf[: i1 - i0]
+
+    def _widened(self, out: np.ndarray) -> np.ndarray:
+        """A product's result in the working precision (float64 / complex128)."""
+        return out if out.dtype == self.dtype else out.astype(self.dtype)
 
     def matmat(self, X: np.ndarray) -> np.ndarray:
         self.passes += 1
-        X = np.asarray(X, dtype=self.dtype)
+        ct = self.compute_dtype
+        X = np.asarray(X, dtype=ct)
         b = X.shape[1]
-        out = np.empty((self.shape[0], b), dtype=self.dtype)
+        out = np.empty((self.shape[0], b), dtype=ct)
         Xt = np.ascontiguousarray(X.T) if self.streamed else np.ascontiguousarray(X)
 
         def work(lane: int) -> None:
             rows = self._rows_for(b)
-            Zt = np.empty((b, rows), dtype=self.dtype) if self.streamed else None
+            Zt = np.empty((b, rows), dtype=ct) if self.streamed else None
             for i0, i1, B in self._blocks(lane, rows):
                 if Zt is None:
                     np.matmul(B, Xt, out=out[i0:i1])
@@ -412,21 +441,22 @@ class DenseOperator(Operator):
                     out[i0:i1] = np.matmul(Xt, B.T, out=Zt[:, : i1 - i0]).T
 
         self._run(work)
-        return out
+        return self._widened(out)
 
     def rmatmat(self, Y: np.ndarray) -> np.ndarray:
         self.passes += 1
-        Y = np.asarray(Y, dtype=self.dtype)
+        ct = self.compute_dtype
+        Y = np.asarray(Y, dtype=ct)
         b = Y.shape[1]
         Yh = Y.conj().T if self.streamed else np.ascontiguousarray(Y)  # a view for real Y
 
         def work(lane: int) -> np.ndarray | None:
-            acc = _Accumulator(self.shape[1], b, self.dtype, transposed=self.streamed)
+            acc = _Accumulator(self.shape[1], b, ct, transposed=self.streamed)
             for i0, i1, B in self._blocks(lane, self._rows_for(b)):
                 acc.add(B, Yh[:, i0:i1] if self.streamed else Yh[i0:i1])
             return acc.total
 
-        return _sum_lanes(self._run(work))
+        return self._widened(_sum_lanes(self._run(work)))
 
     def gram(self, X: np.ndarray) -> np.ndarray:
         return self._gram(X, keep=False)[1]
@@ -437,17 +467,18 @@ class DenseOperator(Operator):
     def _gram(self, X: np.ndarray, *, keep: bool) -> tuple[np.ndarray | None, np.ndarray]:
         """``Aᴴ (A X)`` block by block; with ``keep``, ``A X`` is kept (rows of ``W``)."""
         self.passes += 1
-        X = np.asarray(X, dtype=self.dtype)
+        ct = self.compute_dtype
+        X = np.asarray(X, dtype=ct)
         b = X.shape[1]
-        W = np.empty((self.shape[0], b), dtype=self.dtype) if keep else None
+        W = np.empty((self.shape[0], b), dtype=ct) if keep else None
         t = self.streamed
         Xt = np.ascontiguousarray(X.T) if t else np.ascontiguousarray(X)
         cplx = self.dtype.kind == "c"
 
         def work(lane: int) -> np.ndarray | None:
-            acc = _Accumulator(self.shape[1], b, self.dtype, transposed=t)
+            acc = _Accumulator(self.shape[1], b, ct, transposed=t)
             rows = self._rows_for(b)
-            P = np.empty((b, rows) if t else (rows, b), dtype=self.dtype)
+            P = np.empty((b, rows) if t else (rows, b), dtype=ct)
             for i0, i1, B in self._blocks(lane, rows):
                 if not t:
                     z = W[i0:i1] if W is not None else P[: i1 - i0]
@@ -459,14 +490,16 @@ class DenseOperator(Operator):
                 acc.add(B, np.conjugate(z, out=z) if cplx else z)  # (B X)ᴴ B
             return acc.total
 
-        return W, _sum_lanes(self._run(work))
+        G = self._widened(_sum_lanes(self._run(work)))
+        return (None if W is None else self._widened(W)), G
 
     def fro_norm(self) -> float:
         if self.native:
             return float(np.linalg.norm(self.a))
         total = 0.0
         for lane in range(len(self.lanes)):
-            total += sum(float(np.sum(np.abs(B) ** 2)) for _, _, B in self._blocks(lane))
+            blocks = self._blocks(lane, exact=True)
+            total += sum(float(np.sum(np.abs(B) ** 2)) for _, _, B in blocks)
         return math.sqrt(total)
 
     def reconstruction_error(self, U: np.ndarray, s: np.ndarray, Vh: np.ndarray) -> float:
@@ -474,7 +507,7 @@ class DenseOperator(Operator):
         total = 0.0
         with single_blas_thread():
             for lane in range(len(self.lanes)):
-                for i0, i1, B in self._blocks(lane):
+                for i0, i1, B in self._blocks(lane, exact=True):
                     total += float(np.sum(np.abs(B - US[i0:i1] @ Vh) ** 2))
         return math.sqrt(total)
 
@@ -1192,6 +1225,9 @@ class TransposeOperator(Operator):
 
     def fro_norm(self) -> float | None:
         return self.inner.fro_norm()
+
+    def stored_precision(self, on: bool) -> bool:
+        return self.inner.stored_precision(on)
 
     def close(self) -> None:
         self.inner.close()
