@@ -290,6 +290,22 @@ def test_single_precision_steps_certified_in_double(transposed):
 
 
 @pytest.mark.parametrize(
+    ("shape", "k", "expected"),
+    [
+        ((120, 120), 8, "lapack"),  # ≤ 2¹⁴ entries
+        ((200, 200), 8, "lapack"),  # small and square
+        ((192, 576), 8, "krylov"),  # small but wide: LAPACK's m n p grows with m
+        ((576, 192), 32, "krylov"),
+        ((300, 300), 70, "lapack"),  # p ≤ 3k + 100, square
+        ((1536, 384), 96, "lapack"),  # 4k ≥ p
+        ((1536, 384), 32, "krylov"),
+    ],
+)
+def test_auto_chooses_lapack_only_where_it_is_cheaper(shape, k, expected):
+    assert choose_method(as_operator(np.ones(shape)), k, 1e-6) == expected
+
+
+@pytest.mark.parametrize(
     "case",
     ["krylov", "krylov-float32", "wide", "complex", "sparse", "lapack", "randomized", "dash"],
 )
