@@ -642,6 +642,48 @@ def test_rank_by_tolerance_grows_past_the_first_guess():
     assert e.k == int(np.argmax(tail <= 0.1))
 
 
+@pytest.mark.parametrize(
+    "shape, k, mult, block",
+    [
+        ((300, 200), 12, 20, 4),  # Krylov on the deflated operator
+        ((140, 140), 30, 35, None),  # default block (8), found 24 of 35 before
+        ((120, 100), 12, 30, 4),  # the complement of the found vectors is small: all of it
+    ],
+)
+def test_singular_values_repeated_more_than_the_block(shape, k, mult, block):
+    """A block of b holds at most b directions of a singular subspace: the rest are
+    looked for off the triplets found (σ = 1 ×mult, then 0.5, 0.1)."""
+    m, n = shape
+    sigma = np.repeat([1.0, 0.5, 0.1], mult)[: min(m, n)]
+    for complex_ in (False, True):
+        A = matrix(m, n, sigma, seed=4, complex_=complex_)
+        r = truncated_svd(A, k, tol=1e-8, method="krylov", block=block, seed=1)
+        assert_certified(A, r, 1e-8, k)
+        np.testing.assert_allclose(r.s, sigma[:k], atol=1e-8)
+        best = np.sqrt(np.sum(sigma[k:] ** 2))
+        assert abs(np.linalg.norm(A - r.approx(k)) - best) <= 1e-7
+
+
+@pytest.mark.parametrize("norm", ["spectral", "energy"])
+def test_rank_of_a_repeated_singular_value(norm):
+    sigma = np.concatenate([np.ones(20), np.full(180, 1e-6)])
+    A = matrix(300, 200, sigma, seed=2)
+    r = truncated_svd(A, rank_tol=1e-3, rank_norm=norm, method="krylov", block=4, tol=1e-8)
+    assert r.k == 20
+    assert_certified(A, r, 1e-8)
+
+
+def test_nearly_invariant_krylov_space_stays_orthogonal():
+    """Three distinct singular values: the Krylov space is invariant after three steps,
+    and the next block is all rounding in some columns (a 120×121 matrix, k = 4)."""
+    sigma = np.repeat([1.0, 0.5, 0.1], 40)
+    for seed in range(6):
+        A = matrix(120, 121, sigma, seed=seed, complex_=bool(seed % 2))
+        r = truncated_svd(A, 4, tol=1e-8, method="krylov", seed=3)
+        assert_certified(A, r, 1e-8, 4)
+        np.testing.assert_allclose(r.s, 1.0, atol=1e-8)
+
+
 def test_rank_deficient_and_zero_matrices():
     C = np.random.default_rng(3).standard_normal((400, 3))
     A = C @ np.random.default_rng(4).standard_normal((3, 250))  # rank 3, asked for 6

@@ -25,6 +25,10 @@ block Lanczos of Golub & Van Loan §10.3.6):
    2000; Baglama & Reichel's IRLBA for the SVD): the leading Ritz vectors are
    kept with ``H = Θ``, and the last residual block continues the recurrence.
    Memory stays ``O(n · max_basis)``.
+5. A block of ``b`` holds at most ``b`` directions of a singular subspace: when
+   ``b`` certified values agree within their residuals and a smaller one follows,
+   the copies a repeated value may still have are looked for on the operator
+   deflated by the vectors found (:func:`_missed_copies`).
 
 Why a Gram operator and small blocks: the Krylov space on ``AᴴA`` is the right
 half of the Golub–Kahan bidiagonalisation's, so convergence is the same, but
@@ -46,6 +50,7 @@ measured in float64 all the same, and a rounding floor ends the same way.
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 import numpy as np
 
@@ -275,9 +280,107 @@ def block_lanczos(
     # float32; the certificate always measures in float64
     single = tol >= STORED_PRECISION_TOL and op.stored_precision(True)
     try:
-        return _iterate(op, target, tol, rng, b, cap, max_iter, progress, safety, single)
+        cert, k, run = _iterate(op, target, tol, rng, b, cap, max_iter, progress, safety, single)
+        if run.extra["converged"] and not run.extra.get("floor"):
+            cert, k = _missed_copies(op, target, cert, k, run, tol, rng, b, safety, single)
+        return cert, k, run
     finally:
         op.stored_precision(False)
+
+
+def _cluster_end(cert: Certificate, k: int, b: int, by_rank: bool) -> int | None:
+    """Where block Krylov may have missed copies of a repeated singular value.
+
+    A Krylov space grown from a block of ``b`` holds at most ``b`` directions of
+    each singular subspace (exactly so in exact arithmetic; rounding adds more
+    only slowly): a value repeated more than ``b`` times is found ``b`` times,
+    and values below it take the places of the missing copies — with residuals
+    as small as any, since they are true singular triplets, only not the
+    leading ones. The sign is a run of at least ``b`` values equal within their
+    errors (the measured residuals bound each Ritz value's distance to a
+    singular value) followed by a clearly smaller one among the first ``k``
+    (in rank mode, also one that ends the rank). Returns the index after the
+    run, or None.
+    """
+    s, err = cert.s[:k], cert.worst[:k]
+    if k < b or not s.size:
+        return None
+    floor = 1e3 * np.finfo(float).eps * s[0]
+    i = 0
+    while i + b <= k:
+        j = i
+        while j + 1 < k and s[i] - s[j + 1] <= 2.0 * err[i : j + 2].max() + floor:
+            j += 1
+        if j - i + 1 >= b and (j + 1 < k or by_rank):
+            return j + 1
+        i = j + 1
+    return None
+
+
+def _missed_copies(
+    op: Operator,
+    target: Target,
+    cert: Certificate,
+    k: int,
+    run: Run,
+    tol: float,
+    rng: np.random.Generator,
+    b: int,
+    safety: float,
+    single: bool,
+) -> tuple[Certificate, int]:
+    """Look for the copies of a repeated singular value that the blocks could not hold.
+
+    Only where :func:`_cluster_end` sees a run of ``b`` equal values: Lanczos on the
+    deflated operator ``A P`` (``P`` projects off the ``k`` Ritz vectors found)
+    from a fresh random block, for up to ``b`` triplets. If its leading value
+    would enter the top ``k`` (or change the rank), Rayleigh–Ritz on ``A`` over
+    both sets of vectors gives the new triplets, certified as before, and the
+    check repeats (``b`` more copies each round).
+    """
+    n = op.shape[1]
+    for _ in range(-(-n // b) + 1):  # each round finds at least one more
+        end = _cluster_end(cert, k, b, target.by_rank)
+        if end is None:
+            break
+        lock = np.ascontiguousarray(cert.V[:, :k])
+        k2 = min(b, k - end) if not target.by_rank else b
+        k2 = min(k2, n - k)
+        if k2 <= 0:
+            break
+        cap = max(default_max_basis(k2, b), k2 + 3 * b)
+        if cap >= n - k - b:
+            # the complement of the found vectors is small: all of it at once
+            fill = random_block(rng, n, n - k, op.dtype)
+            for _ in range(2):
+                fill -= lock @ (lock.conj().T @ fill)
+            with single_blas_thread():
+                comp, _ = qr_robust(fill)
+                _, _, Zh = np.linalg.svd(np.asarray(op.matmat(comp)), full_matrices=False)
+            extra = rayleigh_ritz(op, comp @ Zh[:k2].conj().T, rng, tol)
+        else:
+            extra, _, run2 = _iterate(
+                op, Target(k2, limit=n - k), tol, rng, b, cap, None, None, safety, single, lock
+            )
+            run.iterations += run2.iterations
+        found = extra.s[:k2]
+        if target.by_rank:
+            both = np.sort(np.concatenate([cert.s[:k], found]))[::-1]
+            _, k_new = replace(target).decide(both, both.size)
+            missed = k_new != k
+        else:
+            k_new = k
+            missed = bool(found.size and found[0] > cert.s[k - 1] + tol * cert.s[0])
+        if not missed:
+            break
+        V = np.concatenate([cert.V[:, :k], extra.V[:, :k2]], axis=1)
+        cert = rayleigh_ritz(op, V, rng, tol)
+        k = min(max(k_new, 1), V.shape[1])
+        run.notes.append(
+            f"a singular value repeated more than the block size ({b}): "
+            f"{k2} more triplets searched for off the {lock.shape[1]} found"
+        )
+    return cert, k
 
 
 def _iterate(
@@ -291,9 +394,12 @@ def _iterate(
     progress: Progress | None,
     safety: float,
     single: bool,
+    lock: np.ndarray | None = None,
 ) -> tuple[Certificate, int, Run]:
     """The steps of :func:`block_lanczos`: blocks of ``b``, a basis of at most ``cap``
-    columns; ``single``: the operator multiplies in float32 (not the certificate)."""
+    columns; ``single``: the operator multiplies in float32 (not the certificate);
+    ``lock``: orthonormal columns the basis stays orthogonal to (Lanczos on
+    ``P AᴴA P``, ``P = I − lock lockᴴ``)."""
     n = op.shape[1]
     dtype = op.dtype
     k = target.k
@@ -305,7 +411,11 @@ def _iterate(
     V = np.empty((n, cap), dtype=dtype, order="F")
     H = np.zeros((cap, cap), dtype=dtype)
     with single_blas_thread():
-        V[:, :b], _ = qr_robust(random_block(rng, n, b, dtype))
+        start = random_block(rng, n, b, dtype)
+        if lock is not None:
+            for _ in range(2):
+                start -= lock @ (lock.conj().T @ start)
+        V[:, :b], _ = qr_robust(start)
     s, e, ls = 0, b, 0
     scale = 0.0
     theta = np.zeros(0)
@@ -342,7 +452,9 @@ def _iterate(
             W = op.gram(Vj)
         scale = max(scale, float(colnorms(W).max(initial=0.0)))
         drop = n * eps * scale
-        Q, L, cg, cl = orthonormalize(W, V[:, :e], rng=rng, drop=drop, local=V[:, ls:e])
+        Q, L, cg, cl = orthonormalize(
+            W, V[:, :e], rng=rng, drop=drop, local=V[:, ls:e], lock=lock
+        )
         col = cg if cg is not None else np.zeros((e, e - s), dtype=dtype)
         if cl is not None:
             col[ls:e] += cl

@@ -195,6 +195,7 @@ def orthonormalize(
     rng: np.random.Generator,
     drop: float,
     local: np.ndarray | None = None,
+    lock: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None, np.ndarray | None]:
     """Project ``W`` off the orthonormal columns ``V`` and orthonormalise what is left.
 
@@ -212,6 +213,10 @@ def orthonormalize(
         The last columns of ``V`` that ``W`` is known to be mostly made of (the
         Lanczos recurrence): projected first, so that the full pass against
         ``V`` removes only rounding and is seldom repeated.
+    lock : ndarray, shape (n, l), optional
+        Orthonormal columns, orthogonal to ``V``, that ``Q`` must also be
+        orthogonal to (a deflated operator's locked vectors): projected off
+        ``W`` first, twice, and off any replacement direction; no coefficients.
 
     Returns
     -------
@@ -225,7 +230,7 @@ def orthonormalize(
         ``localᴴ W`` from the local pass.
     """
     with single_blas_thread():
-        return _orthonormalize(W, V, rng, drop, local)
+        return _orthonormalize(W, V, rng, drop, local, lock)
 
 
 def _orthonormalize(
@@ -234,7 +239,11 @@ def _orthonormalize(
     rng: np.random.Generator,
     drop: float,
     local: np.ndarray | None,
+    lock: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None, np.ndarray | None]:
+    if lock is not None and lock.shape[1]:
+        for _ in range(2):
+            subtract_product(W, lock, inner(lock, W))
     coef_local = None
     if local is not None and local.shape[1]:
         coef_local = inner(local, W)
@@ -245,7 +254,9 @@ def _orthonormalize(
         c = inner(V, W)
         # After the local pass the rest is often rounding (|c| ~ eps‖W‖ on flat
         # spectra): subtracting it would only cost a second read of the basis.
-        if np.abs(c).max(initial=0.0) > NEGLIGIBLE * before.max(initial=0.0):
+        # Column by column: a column that the local pass nearly cancelled (the
+        # space is nearly invariant) is all rounding, and its |c| is large beside it.
+        if np.any(np.abs(c).max(axis=0, initial=0.0) > NEGLIGIBLE * before):
             subtract_product(W, V, c)
             coef = c
     for _ in range(2):
@@ -258,7 +269,7 @@ def _orthonormalize(
         coef = _project(V, W, coef)
     Q, R = qr_robust(W)
     if np.any(np.abs(np.diag(R)) <= drop):
-        Q, R = _replace_weak(W, Q, R, V, rng, drop)
+        Q, R = _replace_weak(W, Q, R, V, rng, drop, lock)
     return Q, R, coef, coef_local
 
 
@@ -269,8 +280,10 @@ def _replace_weak(
     V: np.ndarray | None,
     rng: np.random.Generator,
     drop: float,
+    lock: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Rank-revealing repair: keep the directions of ``W`` above ``drop``, fill up at random."""
+    """Rank-revealing repair: keep the directions of ``W`` above ``drop``, fill up at random
+    (orthogonal to ``V``, the kept directions and ``lock``)."""
     n, b = W.shape
     X, s, Yh = np.linalg.svd(R)
     r = int(np.count_nonzero(s > drop))
@@ -279,7 +292,7 @@ def _replace_weak(
     R_new[:r] = s[:r, None] * Yh[:r]
     fill = random_block(rng, n, b - r, W.dtype)
     for _ in range(2):
-        for basis in (V, kept):
+        for basis in (lock, V, kept):
             if basis is not None and basis.shape[1]:
                 fill -= basis @ (basis.conj().T @ fill)
         fill, _ = np.linalg.qr(fill)
