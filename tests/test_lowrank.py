@@ -296,13 +296,65 @@ def test_single_precision_steps_certified_in_double(transposed):
         ((200, 200), 8, "lapack"),  # small and square
         ((192, 576), 8, "krylov"),  # small but wide: LAPACK's m n p grows with m
         ((576, 192), 32, "krylov"),
-        ((300, 300), 70, "lapack"),  # p ≤ 3k + 100, square
-        ((1536, 384), 96, "lapack"),  # 4k ≥ p
+        ((300, 300), 151, "lapack"),  # 2k > p
+        ((1536, 384), 193, "lapack"),
+        ((1536, 384), 128, "krylov"),  # the Gram matrix: 384×384
+        ((384, 384), 96, "krylov"),
         ((1536, 384), 32, "krylov"),
     ],
 )
 def test_auto_chooses_lapack_only_where_it_is_cheaper(shape, k, expected):
     assert choose_method(as_operator(np.ones(shape)), k, 1e-6) == expected
+
+
+@pytest.mark.parametrize(
+    "kind", ["C", "F", "adjoint", "float32", "float32-blocks", "complex", "sparse"]
+)
+def test_gram_matrix_of_every_layout(kind):
+    rng = np.random.default_rng(5)
+    shape = (4200, 520) if kind == "float32-blocks" else (300, 70)  # > 2²¹ entries: not widened
+    A = rng.standard_normal(shape)
+    if kind == "complex":
+        A = A + 1j * rng.standard_normal(shape)
+    if kind.startswith("float32"):
+        A = A.astype(np.float32)
+    op = {
+        "F": lambda: as_operator(np.asfortranarray(A)),
+        "adjoint": lambda: as_operator(np.ascontiguousarray(A.conj().T)).adjoint(),
+        "sparse": lambda: as_operator(sp.csr_matrix(A)),
+    }.get(kind, lambda: as_operator(A))()
+    exact = A.astype(np.result_type(A.dtype, np.float64))
+    G = op.gram_matrix()
+    np.testing.assert_allclose(G, exact.conj().T @ exact, rtol=0, atol=1e-10 * np.abs(exact).sum())
+    np.testing.assert_allclose(
+        op.cogram_matrix()[:50, :50], (exact @ exact.conj().T)[:50, :50], atol=1e-9 * shape[1]
+    )
+    if kind == "float32":  # in the storage precision when asked
+        assert op.stored_precision(True)
+        G32 = op.gram_matrix()
+        op.stored_precision(False)
+        assert G32.dtype == np.float32
+        np.testing.assert_allclose(G32, exact.T @ exact, rtol=1e-4, atol=1e-3)
+
+
+def test_gram_eigen_single_precision_falls_back_to_double():
+    """float32's Gram matrix rounds at about 6e-8·σ₁²: enough for σ ≥ 0.05 at tol 1e-4,
+    not where σ² is 1e-6 and its gaps 1e-7 (then formed again in float64)."""
+    for low, k, again in ((-4.5, 90, False), (-6.0, 150, True)):
+        A = matrix(900, 300, np.logspace(0, low, 300), seed=6).astype(np.float32)
+        r = truncated_svd(A, k, tol=1e-4, method="krylov", max_basis=300)
+        assert any("Gram matrix" in n for n in r.notes)
+        assert any("formed again in float64" in n for n in r.notes) == again
+        assert_certified(A, r, 1e-4, k)
+
+
+def test_gram_eigen_below_its_rounding_floor_is_polished():
+    sigma = np.logspace(0, -14, 250)  # σ₁₂₀ ≈ 1e-7: its Gram eigenvector is off by ~eps/σ
+    A = matrix(600, 250, sigma, seed=7)
+    r = truncated_svd(A, 120, tol=1e-10, method="auto")  # the Gram path: 2k ≤ p
+    assert r.method == "krylov"
+    assert any("Gram" in n for n in r.notes) and any("two-sided" in n for n in r.notes)
+    assert_certified(A, r, 1e-10, 120)
 
 
 @pytest.mark.parametrize(

@@ -168,6 +168,28 @@ class Operator:
         """The operator of ``Aᴴ`` (no copy of ``A``)."""
         return AdjointOperator(self)
 
+    def gram_matrix(self, block: int = 64) -> np.ndarray:
+        """The ``n × n`` matrix ``AᴴA`` (for a small ``n``), in the products' precision.
+
+        By default from ``gram`` on blocks of the identity; dense arrays form it
+        directly (one Hermitian rank-``m`` update, BLAS ``syrk``/``herk``).
+        """
+        n = self.shape[1]
+        eye = np.eye(n, dtype=self.dtype)
+        G = np.empty((n, n), dtype=self.dtype)
+        for j0 in range(0, n, block):
+            G[:, j0 : j0 + block] = self.gram(eye[:, j0 : j0 + block])
+        return G
+
+    def cogram_matrix(self, block: int = 64) -> np.ndarray:
+        """The ``m × m`` matrix ``A Aᴴ`` (for a small ``m``); see :meth:`gram_matrix`."""
+        m = self.shape[0]
+        eye = np.eye(m, dtype=self.dtype)
+        G = np.empty((m, m), dtype=self.dtype)
+        for j0 in range(0, m, block):
+            G[:, j0 : j0 + block] = np.asarray(self.cogram(eye[:, j0 : j0 + block]))
+        return G
+
     def fro_norm(self) -> float | None:
         """``‖A‖_F`` when it can be had in at most one pass, else ``None``."""
         return None
@@ -268,6 +290,12 @@ class AdjointOperator(Operator):
 
     def cogram(self, Y: np.ndarray) -> np.ndarray:
         return self.inner.gram(Y)
+
+    def gram_matrix(self, block: int = 64) -> np.ndarray:
+        return self.inner.cogram_matrix(block)
+
+    def cogram_matrix(self, block: int = 64) -> np.ndarray:
+        return self.inner.gram_matrix(block)
 
     def adjoint(self) -> Operator:
         return self.inner
@@ -492,6 +520,30 @@ class DenseOperator(Operator):
 
         G = self._widened(_sum_lanes(self._run(work)))
         return (None if W is None else self._widened(W)), G
+
+    def _whole(self) -> np.ndarray | None:
+        """The whole array in the products' precision, if it is held so (no copy)."""
+        ct = self.compute_dtype
+        for arr in (self.a, self.stored):
+            if arr.dtype == ct:
+                return arr
+        return None
+
+    def gram_matrix(self, block: int = 64) -> np.ndarray:
+        arr = self._whole()
+        if arr is None:  # float32 entries, float64 products: widened block by block
+            G = np.zeros((self.shape[1], self.shape[1]), dtype=self.compute_dtype)
+            for lane in range(len(self.lanes)):
+                for _, _, B in self._blocks(lane):
+                    G += B.conj().T @ B
+            return G
+        return arr.conj().T @ arr  # NumPy calls syrk / herk for a product with its adjoint
+
+    def cogram_matrix(self, block: int = 64) -> np.ndarray:
+        arr = self._whole()
+        if arr is None:
+            return super().cogram_matrix(block)
+        return arr @ arr.conj().T
 
     def fro_norm(self) -> float:
         if self.native:
@@ -1222,6 +1274,12 @@ class TransposeOperator(Operator):
     def gram(self, X: np.ndarray) -> np.ndarray:
         # Aᴴ A = conj(T) Tᵀ = conj(T Tᴴ) applied to conj(X)
         return self._c(self.inner.cogram(self._c(np.asarray(X, dtype=self.dtype))))
+
+    def gram_matrix(self, block: int = 64) -> np.ndarray:
+        return self._c(self.inner.cogram_matrix(block))
+
+    def cogram_matrix(self, block: int = 64) -> np.ndarray:
+        return self._c(self.inner.gram_matrix(block))
 
     def fro_norm(self) -> float | None:
         return self.inner.fro_norm()
