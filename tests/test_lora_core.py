@@ -508,3 +508,24 @@ def test_rslora_and_alpha_keep_scale_times_product_equal_to_the_truncation(tmp_p
     back = Adapter.load(ex.adapter.save(tmp_path / "ad"))
     np.testing.assert_allclose(back.modules["model.layers.0.q_proj"].delta(rslora=True), want,
                                atol=1e-5)
+
+
+@pytest.mark.parametrize("case", ["random", "zero_B", "repeated_columns", "ill_conditioned"])
+def test_factor_spectrum_of_large_factors(case):
+    """Factors past the Householder size go through CholeskyQR2, with its fall-back:
+    a zero ``B`` (PEFT's initialisation), repeated columns, condition 1e12."""
+    rng = np.random.default_rng(6)
+    B, A = rng.standard_normal((2000, 64)), rng.standard_normal((64, 1500))
+    if case == "zero_B":
+        B[:] = 0.0
+    elif case == "repeated_columns":
+        B[:, 32:] = B[:, :32]
+    elif case == "ill_conditioned":
+        B *= np.logspace(0, -12, 64)
+    U, s, Vh = factor_spectrum(B, A, 0.5)
+    exact = 0.5 * B @ A
+    np.testing.assert_allclose((U * s) @ Vh, exact, atol=1e-11 * max(1.0, np.abs(exact).max()))
+    np.testing.assert_allclose(U.T @ U, np.eye(64), atol=1e-10)
+    np.testing.assert_allclose(Vh @ Vh.T, np.eye(64), atol=1e-10)
+    s_true = np.linalg.svd(exact, compute_uv=False)[:64]
+    np.testing.assert_allclose(s, s_true, atol=1e-10 * max(1.0, s_true[0]))
