@@ -59,7 +59,14 @@ from svdkit.lowrank._common import Progress, Run, Target
 from svdkit.lowrank._threads import single_blas_thread
 from svdkit.lowrank.certify import Certificate, rayleigh_ritz
 from svdkit.lowrank.operators import Operator
-from svdkit.lowrank.orth import colnorms, matmul, orthonormalize, qr_robust, random_block
+from svdkit.lowrank.orth import (
+    colnorms,
+    matmul,
+    orthonormalize,
+    project_off,
+    qr_robust,
+    random_block,
+)
 
 __all__ = ["block_lanczos", "default_block", "default_max_basis", "gram_eigen"]
 
@@ -390,9 +397,8 @@ def _missed_copies(
         if cap >= n - k - b:
             # the complement of the found vectors is small: all of it at once
             fill = random_block(rng, n, n - k, op.dtype)
-            for _ in range(2):
-                fill -= lock @ (lock.conj().T @ fill)
             with single_blas_thread():
+                project_off(fill, lock)
                 comp, _ = qr_robust(fill)
                 _, _, Zh = np.linalg.svd(np.asarray(op.matmat(comp)), full_matrices=False)
             extra = rayleigh_ritz(op, comp @ Zh[:k2].conj().T, rng, tol)
@@ -451,8 +457,7 @@ def _iterate(
     with single_blas_thread():
         start = random_block(rng, n, b, dtype)
         if lock is not None:
-            for _ in range(2):
-                start -= lock @ (lock.conj().T @ start)
+            project_off(start, lock)
         V[:, :b], _ = qr_robust(start)
     s, e, ls = 0, b, 0
     scale = 0.0

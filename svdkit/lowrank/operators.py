@@ -174,20 +174,18 @@ class Operator:
         By default from ``gram`` on blocks of the identity; dense arrays form it
         directly (one Hermitian rank-``m`` update, BLAS ``syrk``/``herk``).
         """
-        n = self.shape[1]
-        eye = np.eye(n, dtype=self.dtype)
-        G = np.empty((n, n), dtype=self.dtype)
-        for j0 in range(0, n, block):
-            G[:, j0 : j0 + block] = self.gram(eye[:, j0 : j0 + block])
-        return G
+        return self._on_identity(self.gram, self.shape[1], block)
 
     def cogram_matrix(self, block: int = 64) -> np.ndarray:
         """The ``m × m`` matrix ``A Aᴴ`` (for a small ``m``); see :meth:`gram_matrix`."""
-        m = self.shape[0]
-        eye = np.eye(m, dtype=self.dtype)
-        G = np.empty((m, m), dtype=self.dtype)
-        for j0 in range(0, m, block):
-            G[:, j0 : j0 + block] = np.asarray(self.cogram(eye[:, j0 : j0 + block]))
+        return self._on_identity(self.cogram, self.shape[0], block)
+
+    def _on_identity(self, product: Any, size: int, block: int) -> np.ndarray:
+        """``product`` applied to the ``size × size`` identity, ``block`` columns at a time."""
+        eye = np.eye(size, dtype=self.dtype)
+        G = np.empty((size, size), dtype=self.dtype)
+        for j0 in range(0, size, block):
+            G[:, j0 : j0 + block] = np.asarray(product(eye[:, j0 : j0 + block]))
         return G
 
     def fro_norm(self) -> float | None:

@@ -98,6 +98,13 @@ def matmul(X: np.ndarray, C: np.ndarray) -> np.ndarray:
     return out
 
 
+def project_off(W: np.ndarray, basis: np.ndarray) -> None:
+    """``W -= basis (basisᴴ W)`` twice, in place: ``W`` orthogonal to the orthonormal
+    ``basis`` to working precision (Gram–Schmidt twice is enough)."""
+    for _ in range(2):
+        subtract_product(W, basis, inner(basis, W))
+
+
 def subtract_product(W: np.ndarray, X: np.ndarray, C: np.ndarray) -> None:
     """``W -= X C`` in place, row ranges on separate cores."""
     lanes = _row_lanes(W.shape[0], X.shape[1] + W.shape[1])
@@ -242,8 +249,7 @@ def _orthonormalize(
     lock: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None, np.ndarray | None]:
     if lock is not None and lock.shape[1]:
-        for _ in range(2):
-            subtract_product(W, lock, inner(lock, W))
+        project_off(W, lock)
     coef_local = None
     if local is not None and local.shape[1]:
         coef_local = inner(local, W)
