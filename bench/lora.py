@@ -1,15 +1,19 @@
 """LoRA extraction, resize and streaming memory: svdkit against what the tools use today.
 
-Run pinned to one core with one BLAS thread, for every peer alike::
+Every peer gets the same cores (the process's CPU affinity: torch's thread count
+is set to it, OpenBLAS and MKL use it by default)::
 
-    OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1 \\
-        taskset -c 0 .venv/bin/python bench/lora.py [--smollm2 PATH.gguf] [--quick]
+    .venv/bin/python bench/lora.py [--smollm2 PATH.gguf] [--quick]
+
+(``taskset -c 0`` in front pins everyone to one core.)
 
 Peers, in one process on the same matrices:
 
-* **full SVD** (``numpy.linalg.svd``, LAPACK ``gesdd``, float32): what mergekit's
+* **full SVD**, float32, twice: ``torch.linalg.svd`` — what mergekit's
   extraction, PEFT's LoRA conversion and kohya's ``extract_lora_from_models.py``
-  do (they call ``torch.linalg.svd``, the same LAPACK routine on CPU);
+  call; on CPU the torch wheel runs MKL's ``gesdd``, 1.2–2× faster here than
+  NumPy's — and ``numpy.linalg.svd`` (OpenBLAS's ``gesdd``). Speed-ups (``×``)
+  are against the **faster** of the two;
 * ``torch.svd_lowrank(q=r, niter=2)`` (torch's default, what kohya-style fast
   paths use) and ``niter=16`` (PEFT's ``init_lora_weights="pissa_niter_16"``);
 * **svdkit** ``factor_delta`` (certified truncated SVD, ``tol`` 1e-2 and 1e-3).
@@ -81,13 +85,22 @@ def compare(label: str, d: np.ndarray, ranks: list[int], repeat: int) -> list[st
 
     lines = []
     d64 = d.astype(np.float64)
-    t_full, (Uf, sf, Vhf) = timed(lambda: np.linalg.svd(d, full_matrices=False), 1)
-    mem_full, _ = peak_numpy(lambda: np.linalg.svd(d, full_matrices=False))
-    fro2 = float(np.sum(sf.astype(np.float64) ** 2))
+    full_repeat = repeat if d.size <= 2**21 else 1
     T = torch.from_numpy(d)
+    t_np, (Uf, sf, Vhf) = timed(lambda: np.linalg.svd(d, full_matrices=False), full_repeat)
+    mem_full, _ = peak_numpy(lambda: np.linalg.svd(d, full_matrices=False))
+    t_torch, (Ut, st, Vht) = timed(lambda: torch.linalg.svd(T, full_matrices=False), full_repeat)
+    Ut, st, Vht = Ut.numpy(), st.numpy(), Vht.numpy()
+    t_full = min(t_np, t_torch)  # the speed-ups are against the faster full SVD
+    fro2 = float(np.sum(sf.astype(np.float64) ** 2))
     for r in ranks:
         opt = float(np.sqrt(max(0.0, fro2 - np.sum(sf[:r].astype(np.float64) ** 2))))
-        rows = [("full SVD (gesdd)", t_full, mem_full, err_of(d64, Uf[:, :r], sf[:r], Vhf[:r]))]
+        rows = [
+            ("full SVD torch.linalg.svd (MKL)", t_torch, None,
+             err_of(d64, Ut[:, :r], st[:r], Vht[:r])),
+            ("full SVD numpy (OpenBLAS gesdd)", t_np, mem_full,
+             err_of(d64, Uf[:, :r], sf[:r], Vhf[:r])),
+        ]
         for niter in (2, 16):
             torch.manual_seed(0)
             t, (U, s, V) = timed(lambda n=niter, q=r: torch.svd_lowrank(T, q=q, niter=n), repeat)
@@ -140,13 +153,23 @@ def resize_bench(n: int, r: int, new: int) -> list[str]:
         U, s, Vh = np.linalg.svd(D, full_matrices=False)
         return (U[:, :new] * s[:new]) @ Vh[:new]
 
-    t_dense, best = timed(dense, 1)
+    def dense_torch():  # kohya's resize_lora.py: torch.linalg.svd of the product
+        import torch
+
+        D = torch.from_numpy(B) @ torch.from_numpy(A)
+        U, s, Vh = torch.linalg.svd(D, full_matrices=False)
+        return ((U[:, :new] * s[:new]) @ Vh[:new]).numpy()
+
+    t_np, best = timed(dense, 1)
+    t_torch, _ = timed(dense_torch, 1)
+    t_dense = min(t_np, t_torch)
     t_ours, (small, _) = timed(lambda: resize(ad, RankRule(rank=new)), 3)
     diff = np.linalg.norm(small.modules["m"].delta(dtype=np.float64) - best) / np.linalg.norm(best)
     return [
         f"resize {n}×{n} rank {r} → {new}",
-        f"  form B·A + full SVD (kohya)   {t_dense * 1e3:10.1f} ms",
-        f"  svdkit (QR + {r}×{r} core)      {t_ours * 1e3:10.1f} ms   ×{t_dense / t_ours:7.0f}"
+        f"  form B·A + full SVD, torch (kohya) {t_torch * 1e3:10.1f} ms",
+        f"  form B·A + full SVD, numpy         {t_np * 1e3:10.1f} ms",
+        f"  svdkit (QR + {r}×{r} core)           {t_ours * 1e3:10.1f} ms   ×{t_dense / t_ours:7.0f}"
         f"   relative difference {diff:.1e}",
     ]
 
@@ -192,7 +215,8 @@ def main() -> None:
           f"affinity {sorted(os.sched_getaffinity(0))}")
     import torch
 
-    torch.set_num_threads(1)
+    torch.set_num_threads(len(os.sched_getaffinity(0)))  # the cores NumPy's BLAS uses
+    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads")
     out: list[str] = []
     for kind in ("power", "decay"):
         out += compare(f"MiniLM query 384×384 {kind}", spectrum_delta(384, 384, kind, 1), [8, 32],
