@@ -293,9 +293,12 @@ def test_single_precision_steps_certified_in_double(transposed):
     ("shape", "k", "expected"),
     [
         ((120, 120), 8, "lapack"),  # ≤ 2¹⁴ entries
-        ((200, 200), 8, "lapack"),  # small and square
-        ((192, 576), 8, "krylov"),  # small but wide: LAPACK's m n p grows with m
-        ((576, 192), 32, "krylov"),
+        ((200, 200), 8, "gram"),  # short side ≤ 256: the Gram matrix, whatever the spectrum
+        ((192, 576), 8, "gram"),
+        ((576, 192), 32, "gram"),
+        ((256, 4000), 8, "gram"),
+        ((257, 4000), 8, "krylov"),
+        ((300, 300), 8, "krylov"),
         ((300, 300), 151, "lapack"),  # 2k > p
         ((1536, 384), 193, "lapack"),
         ((1536, 384), 128, "krylov"),  # the Gram matrix: 384×384
@@ -305,6 +308,54 @@ def test_single_precision_steps_certified_in_double(transposed):
 )
 def test_auto_chooses_lapack_only_where_it_is_cheaper(shape, k, expected):
     assert choose_method(as_operator(np.ones(shape)), k, 1e-6) == expected
+
+
+def test_auto_leaves_the_gram_matrix_below_its_precision():
+    """Below tol 1e-8 the eigenvectors of AᴴA would need polishing: LAPACK is exact."""
+    assert choose_method(as_operator(np.ones((200, 200))), 8, 1e-9) == "lapack"
+    assert choose_method(as_operator(np.ones((200, 200))), 8, 1e-8) == "gram"
+
+
+@pytest.mark.parametrize(
+    "case", ["tall", "wide", "float32", "complex", "sparse", "rank", "rank-deficient", "polish"]
+)
+def test_gram_method_certifies(case):
+    """method="gram": the short side's Gram matrix, Rayleigh–Ritz, both residuals
+    measured — on either orientation, float32 (single-precision Gram matrix), complex,
+    sparse, in rank mode, on a rank-deficient matrix, and below its rounding floor."""
+    sigma = 1.0 / np.arange(1, 151) ** 0.8
+    A = matrix(400, 150, sigma, seed=21, complex_=case == "complex")
+    tol, k, kw = 1e-8, 12, {}
+    if case == "wide":
+        A = A.T.copy()
+    elif case == "float32":
+        A, tol = A.astype(np.float32), 1e-4
+    elif case == "sparse":
+        A = sp.random(600, 150, density=0.05, random_state=4, format="csr")
+    elif case == "rank":
+        k, kw = None, {"rank_tol": 0.05}
+    elif case == "rank-deficient":
+        A = matrix(400, 150, np.concatenate([sigma[:20], np.zeros(130)]), seed=22)
+        k = 30  # 10 of them zero
+    elif case == "polish":
+        A = matrix(400, 150, np.logspace(0, -14, 150), seed=23)
+        tol, k = 1e-10, 90  # σ₉₀ ≈ 1e-8.4: its Gram eigenvector is off by ~eps·σ₁²/σ
+    r = truncated_svd(A, k, tol=tol, method="gram", seed=0, **kw)
+    assert r.method == "gram" and any("Gram matrix" in n for n in r.notes)
+    if case == "rank":
+        dense = np.asarray(A)
+        s = np.linalg.svd(dense, compute_uv=False)
+        err = s[r.s.size] if r.s.size < s.size else 0.0
+        assert err <= 0.05 * s[0] < s[r.s.size - 1]  # the smallest rank meeting it
+    if case == "polish":
+        assert any("two-sided" in n for n in r.notes)
+    assert_certified(A, r, tol)
+
+
+def test_gram_method_refuses_a_huge_short_side():
+    A = sp.random(9000, 9000, density=1e-4, random_state=0, format="csr")
+    with pytest.raises(ShapeError, match=r"method='gram'.*8192"):
+        truncated_svd(A, 3, method="gram")
 
 
 @pytest.mark.parametrize(
@@ -351,7 +402,7 @@ def test_gram_eigen_single_precision_falls_back_to_double():
 def test_gram_eigen_below_its_rounding_floor_is_polished():
     sigma = np.logspace(0, -14, 250)  # σ₁₂₀ ≈ 1e-7: its Gram eigenvector is off by ~eps/σ
     A = matrix(600, 250, sigma, seed=7)
-    r = truncated_svd(A, 120, tol=1e-10, method="auto")  # the Gram path: 2k ≤ p
+    r = truncated_svd(A, 120, tol=1e-10, method="krylov")  # the Gram path: k ≥ 0.22 n
     assert r.method == "krylov"
     assert any("Gram" in n for n in r.notes) and any("two-sided" in n for n in r.notes)
     assert_certified(A, r, 1e-10, 120)
@@ -359,7 +410,17 @@ def test_gram_eigen_below_its_rounding_floor_is_polished():
 
 @pytest.mark.parametrize(
     "case",
-    ["krylov", "krylov-float32", "wide", "complex", "sparse", "lapack", "randomized", "dash"],
+    [
+        "krylov",
+        "krylov-float32",
+        "wide",
+        "complex",
+        "sparse",
+        "lapack",
+        "gram",
+        "randomized",
+        "dash",
+    ],
 )
 def test_rayleigh_quotients_give_the_approximation_error(case):
     """``rayleigh`` = Re uᵢᴴ A vᵢ, measured by every method and orientation, so that
@@ -375,7 +436,7 @@ def test_rayleigh_quotients_give_the_approximation_error(case):
         A = A.T.copy()
     elif case == "sparse":
         A = sp.random(400, 250, density=0.05, random_state=3, format="csr")
-    elif case in ("lapack", "randomized", "dash"):
+    elif case in ("lapack", "gram", "randomized", "dash"):
         kw["method"] = case
     r = truncated_svd(A, 15, seed=0, **kw)
     dense = A.toarray() if sp.issparse(A) else np.asarray(A, dtype=np.result_type(A.dtype, float))

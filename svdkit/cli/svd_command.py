@@ -37,6 +37,7 @@ _UNITS = {"": 1, "k": 2**10, "m": 2**20, "g": 2**30, "t": 2**40}
 class Method(StrEnum):
     auto = "auto"
     krylov = "krylov"
+    gram = "gram"
     randomized = "randomized"
     dash = "dash"
     lapack = "lapack"

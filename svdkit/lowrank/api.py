@@ -43,7 +43,7 @@ from svdkit.lowrank.operators import Operator, as_operator
 
 __all__ = ["METHODS", "LowRankSVD", "choose_method", "truncated_svd"]
 
-METHODS = ("auto", "krylov", "randomized", "dash", "lapack")
+METHODS = ("auto", "krylov", "gram", "randomized", "dash", "lapack")
 
 #: The smallest ``tol`` accepted: residuals are computed in float64, and their own
 #: rounding is a few ``eps · ‖A‖``.
@@ -51,6 +51,12 @@ MIN_TOL = 1e-14
 
 #: Matrices of at most this many entries run on one BLAS thread from start to end.
 SMALL_ENTRIES = 2**21
+
+#: ``method="auto"`` forms the Gram matrix of a dense array up to this short side.
+GRAM_AUTO_SIDE = 256
+
+#: The largest short side ``method="gram"`` accepts (its Gram matrix: 512 MiB in float64).
+GRAM_MAX_SIDE = 8192
 
 
 @dataclass(frozen=True, eq=False)
@@ -76,7 +82,7 @@ class LowRankSVD(SVD):
     tol : float
         The tolerance asked for: every residual is ``≤ tol · σ₁`` when ``converged``.
     method : str
-        ``"krylov"``, ``"randomized"``, ``"dash"`` or ``"lapack"``.
+        ``"krylov"``, ``"gram"``, ``"randomized"``, ``"dash"`` or ``"lapack"``.
     iterations : int
         Steps of the method (Lanczos steps, power iterations).
     passes : int
@@ -215,19 +221,26 @@ def _can_densify(op: Operator) -> bool:
 def choose_method(op: Operator, k: int | None, tol: float) -> str:
     """What ``method="auto"`` picks for this operator, ``k`` and ``tol``.
 
-    * ``"lapack"`` for a dense array that is small and about square (``min(m, n) ≤ 200``
-      with ``max(m, n) ≤ 2 min(m, n)``, or at most 2¹⁴ entries) or whose wanted triplets
-      are more than half of it (``2k > min(m, n)``): LAPACK's ``O(m n min(m, n))`` then
-      costs less than the Krylov products and orthogonalisation. Between a quarter and a
-      half the Krylov method forms the small Gram matrix instead
-      (:func:`svdkit.lowrank.krylov.gram_eigen`), faster than LAPACK on every shape
-      measured (two cores, ``σᵢ = i^-0.8``, at 1e-3 on float32 / 1e-6 on float64:
-      1536×384, ``k = 128``, 30 / 37 ms against LAPACK's 74–140 ms; 384×384,
-      ``k = 128``, 16 / 21 ms against 26–38 ms). A short, wide one (SmolLM2's 192×576 key
-      projection) goes to Krylov: two cores, medians, ``σᵢ = 1/i``, 8 / 32 triplets at
-      1e-6, 5.4 / 6.4 ms against LAPACK's 16 / 36 ms (Gaussian entries, the flat worst
-      case: 8.2 / 12.9 against 18 / 16 ms). Other inputs (sparse, files, LinearOperator,
-      dask) are densified only when the dense copy is no larger than the vectors the
+    * ``"lapack"`` for a dense array of at most 2¹⁴ entries, or whose wanted triplets
+      are more than half of it (``2k > min(m, n)``): LAPACK's ``O(m n min(m, n))``
+      then costs less than anything iterative, and it is exact.
+    * ``"gram"`` for a dense array whose short side is at most
+      :data:`GRAM_AUTO_SIDE` (256) at ``tol ≥ 1e-8``: the small Gram matrix
+      ``AᴴA`` (one syrk), its ``k`` leading eigenvectors, Rayleigh–Ritz on ``A``
+      (:func:`svdkit.lowrank.krylov.gram_eigen`). Its cost does not depend on the
+      spectrum; the Krylov steps' does. Two cores, float32, tol 1e-3, best of 8,
+      ``σᵢ = 1/i`` / Gaussian entries (flat spectrum), 8 and 32 triplets: 200×200
+      1.6 / 1.7 and 3.0 / 3.2 ms against LAPACK's 6.3–6.8 ms and Krylov's 1.9 / 4.3
+      and 4.5 / 9.6 ms; 192×576 2.0 / 1.9 and 3.6 / 3.6 ms against LAPACK's 15–16 ms
+      and Krylov's 2.3 / 6.2 and 4.9 / 10.0 ms; 256×768 3.2 / 3.2 and 5.6 / 5.6 ms
+      against Krylov's 2.8 / 8.9 and 7.0 / 13.2 ms. Below ``tol = 1e-8`` the
+      eigenvectors of ``AᴴA`` would need polishing: LAPACK then.
+    * Between a quarter and a half of the short side, the Krylov method forms the
+      Gram matrix too (faster than LAPACK on every shape measured: two cores,
+      ``σᵢ = i^-0.8``, at 1e-3 on float32 / 1e-6 on float64: 1536×384, ``k = 128``,
+      30 / 37 ms against LAPACK's 74–140 ms; 384×384, ``k = 128``, 16 / 21 ms
+      against 26–38 ms). Other inputs (sparse, files, LinearOperator, dask) are
+      densified only when the dense copy is no larger than the vectors the
       iterative methods hold anyway, ``m n ≤ 4 (m + n)(k + 10)`` — never otherwise.
     * ``"krylov"`` in every other case, whatever ``tol``: on every matrix of
       ``bench/lowrank.py`` block Lanczos certified ``tol`` with fewer products than
@@ -240,11 +253,10 @@ def choose_method(op: Operator, k: int | None, tol: float) -> str:
     if not _can_densify(op):
         return "krylov"
     if op.kind == "dense":
-        squarish = max(m, n) <= 2 * p
-        if m * n <= 2**14 or (squarish and p <= 200):
+        if m * n <= 2**14 or (k is not None and 2 * k > p):
             return "lapack"
-        if k is not None and 2 * k > p:
-            return "lapack"
+        if p <= GRAM_AUTO_SIDE:
+            return "gram" if tol >= 1e-8 else "lapack"
         return "krylov"
     kk = p if k is None else k
     if m * n <= 4 * (m + n) * (kk + 10):
@@ -378,30 +390,38 @@ def _run_method(
     max_basis: int | None,
     progress: Progress | None,
 ) -> tuple[Certificate, int, Run, Target]:
-    if name == "krylov":
-        from svdkit.lowrank.krylov import block_lanczos
+    if name in ("krylov", "gram"):
+        from svdkit.lowrank.krylov import block_lanczos, gram_eigen
         from svdkit.lowrank.range_finder import subspace_iteration
 
-        cert, k, run = block_lanczos(
-            op,
-            target,
-            tol=tol,
-            rng=rng,
-            block=block,
-            max_basis=max_basis,
-            max_iter=max_iter,
-            progress=progress,
-        )
+        if name == "gram":
+            if op.shape[1] > GRAM_MAX_SIDE:
+                raise ShapeError(
+                    f"method='gram' forms the n×n Gram matrix of the short side; n = "
+                    f"{op.shape[1]} is more than {GRAM_MAX_SIDE}: use method='krylov'"
+                )
+            cert, k, run = gram_eigen(op, target, tol=tol, rng=rng, method="gram")
+        else:
+            cert, k, run = block_lanczos(
+                op,
+                target,
+                tol=tol,
+                rng=rng,
+                block=block,
+                max_basis=max_basis,
+                max_iter=max_iter,
+                progress=progress,
+            )
         if run.extra.get("floor") and k:
-            # Lanczos on AᴴA stalls at about eps·σ₁²/σₖ: finish with two-sided
-            # subspace iteration (floor eps·σ₁), started from the Ritz vectors.
+            # eigenvectors of AᴴA are accurate to about eps·σ₁²/σₖ: finish with
+            # two-sided subspace iteration (floor eps·σ₁), started from them.
             fixed = replace(target, k=k, rank_tol=None)
             cert2, _, run2 = subspace_iteration(
                 op, fixed, tol=tol, rng=rng, oversample=10, max_iter=30, start=cert.V
             )
             run.iterations += run2.iterations
             run.notes.append(
-                f"Lanczos on AᴴA stalled near its rounding floor; {run2.iterations} two-sided "
+                f"AᴴA's rounding floor reached; {run2.iterations} two-sided "
                 "subspace iterations from its Ritz vectors"
             )
             if run2.extra.get("converged"):
@@ -465,8 +485,10 @@ def truncated_svd(
         Every returned triplet has ``‖A vᵢ − σᵢ uᵢ‖ ≤ tol · σ₁`` and
         ``‖Aᴴ uᵢ − σᵢ vᵢ‖ ≤ tol · σ₁``, or a ``ConvergenceError`` is raised.
         (Each ``σᵢ`` is then within ``tol · σ₁`` of a singular value of ``A``.)
-    method : {"auto", "krylov", "randomized", "dash", "lapack"}
-        See the module documentation and :func:`choose_method`.
+    method : {"auto", "krylov", "gram", "randomized", "dash", "lapack"}
+        See the module documentation and :func:`choose_method`. ``"gram"`` forms the
+        ``n × n`` Gram matrix of the short side (``n ≤ 8192``) and certifies its
+        leading eigenvectors by Rayleigh–Ritz on ``A``.
     seed : int or None, default 0
         Seed of the random start: the same seed gives the same result.
     oversample : int, optional

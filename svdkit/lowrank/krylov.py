@@ -217,6 +217,7 @@ def gram_eigen(
     *,
     tol: float,
     rng: np.random.Generator,
+    method: str = "krylov",
 ) -> tuple[Certificate, int, Run]:
     """``AᴴA`` formed (``n × n``, small ``n``), its leading eigenvectors, Rayleigh–Ritz on ``A``.
 
@@ -225,9 +226,11 @@ def gram_eigen(
     ``6e-8 · σ₁² / (σᵢ · gap)``); the certificate is measured in float64 all the
     same, and if it misses ``tol`` the whole is redone in float64. For a fixed
     ``k`` only the ``k`` leading eigenpairs are computed (LAPACK ``syevr``).
+    ``method`` is the name the run carries (``"gram"`` when asked for by name,
+    ``"krylov"`` when :func:`block_lanczos` hands over to it).
     """
     n = op.shape[1]
-    run = Run("krylov", iterations=1)
+    run = Run(method, iterations=1)
     run.notes.append(f"n = {n} is small: the n×n Gram matrix AᴴA was formed")
     single = tol >= STORED_PRECISION_TOL and op.stored_precision(True)
     while True:
