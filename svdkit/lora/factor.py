@@ -1,8 +1,9 @@
 """One weight delta → its certified truncated SVD, the rank the rule picks, and its quality.
 
 :func:`factor_delta` is the per-module step of extraction: ``svdkit.lowrank``'s
-:func:`~svdkit.lowrank.truncated_svd` (LAPACK for small modules, block Krylov
-for large ones, every triplet certified to ``tol · σ₁``), the rank chosen by a
+:func:`~svdkit.lowrank.truncated_svd` (LAPACK for tiny modules or large ranks, the
+Gram matrix for a short side ≤ 256, block Krylov otherwise, every triplet certified to
+``tol · σ₁``), the rank chosen by a
 :class:`~svdkit.lora.rank.RankRule` against the exact ``‖ΔW‖_F²``, and a
 :class:`Quality` record: the error actually reached, computed from the entries,
 and a certified lower bound of the optimum (Eckart–Young) error.
@@ -158,7 +159,8 @@ def factor_delta(
         measured the excess error over the optimum it gives).
     method : str
         Passed to :func:`svdkit.lowrank.truncated_svd` (``"auto"``: LAPACK for
-        small modules or large ranks, block Krylov otherwise).
+        tiny modules or large ranks, the Gram matrix for a short side ≤ 256, block
+        Krylov otherwise).
     seed : int
         Seed of the random start.
     """
