@@ -150,8 +150,12 @@ def rayleigh_ritz(
     if isinstance(W, np.ndarray) and isinstance(U, np.ndarray):
         T = W @ Z
         del W
-        for j in range(k):  # T − U Σ column by column: no further m×k temporary
-            T[:, j] -= s[j] * U[:, j]
+        # T − U Σ by blocks of rows: no further m×k temporary, and each block of
+        # the C-ordered arrays read once (column by column strode over all of
+        # them k times: 100000×50, 37 against 8 ms)
+        step = max(1, (1 << 16) // max(k, 1))
+        for i0 in range(0, m, step):
+            T[i0 : i0 + step] -= U[i0 : i0 + step] * s
         right = colnorms(T)
         del T
     else:
