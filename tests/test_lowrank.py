@@ -317,9 +317,22 @@ def test_auto_leaves_the_gram_matrix_below_its_precision():
 
 
 @pytest.mark.parametrize(
-    "case", ["tall", "wide", "float32", "complex", "sparse", "rank", "rank-deficient", "polish"]
+    "case",
+    [
+        "tall",
+        "wide",
+        "fortran",
+        "float32",
+        "complex",
+        "sparse",
+        "linear-operator",
+        "file",
+        "rank",
+        "rank-deficient",
+        "polish",
+    ],
 )
-def test_gram_method_certifies(case):
+def test_gram_method_certifies(case, tmp_path):
     """method="gram": the short side's Gram matrix, Rayleigh–Ritz, both residuals
     measured — on either orientation, float32 (single-precision Gram matrix), complex,
     sparse, in rank mode, on a rank-deficient matrix, and below its rounding floor."""
@@ -340,7 +353,15 @@ def test_gram_method_certifies(case):
     elif case == "polish":
         A = matrix(400, 150, np.logspace(0, -14, 150), seed=23)
         tol, k = 1e-10, 90  # σ₉₀ ≈ 1e-8.4: its Gram eigenvector is off by ~eps·σ₁²/σ
-    r = truncated_svd(A, k, tol=tol, method="gram", seed=0, **kw)
+    given = A
+    if case == "fortran":
+        given = np.asfortranarray(A)
+    elif case == "linear-operator":
+        given = spla.aslinearoperator(A)  # the Gram matrix from products with blocks of I
+    elif case == "file":
+        np.save(tmp_path / "a.npy", A)
+        given, kw = tmp_path / "a.npy", {"memory_limit": 64 * 2**10}  # read in row blocks
+    r = truncated_svd(given, k, tol=tol, method="gram", seed=0, **kw)
     assert r.method == "gram" and any("Gram matrix" in n for n in r.notes)
     if case == "rank":
         dense = np.asarray(A)
