@@ -847,6 +847,11 @@ def test_progress_bar_on_request(monkeypatch):
     truncated_svd(A0, 4, method="krylov", progress=True)
     out = buf.getvalue()
     assert "krylov dense 600×300 float64" in out and "4/4 certified" in out
+    buf.truncate(0)
+    buf.seek(0)
+    truncated_svd(A0, 4, method="gram", progress=True)  # one step, reported when certified
+    out = buf.getvalue()
+    assert "gram dense 600×300 float64" in out and "4/4 certified" in out
 
 
 # ----------------------------------------------------------------------------- svdkit.svd

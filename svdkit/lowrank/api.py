@@ -400,7 +400,9 @@ def _run_method(
                     f"method='gram' forms the n×n Gram matrix of the short side; n = "
                     f"{op.shape[1]} is more than {GRAM_MAX_SIDE}: use method='krylov'"
                 )
-            cert, k, run = gram_eigen(op, target, tol=tol, rng=rng, method="gram")
+            cert, k, run = gram_eigen(
+                op, target, tol=tol, rng=rng, method="gram", progress=progress
+            )
         else:
             cert, k, run = block_lanczos(
                 op,

@@ -218,6 +218,7 @@ def gram_eigen(
     tol: float,
     rng: np.random.Generator,
     method: str = "krylov",
+    progress: Progress | None = None,
 ) -> tuple[Certificate, int, Run]:
     """``AᴴA`` formed (``n × n``, small ``n``), its leading eigenvectors, Rayleigh–Ritz on ``A``.
 
@@ -266,6 +267,10 @@ def gram_eigen(
         run.notes.append("the float32 Gram matrix missed tol: formed again in float64")
         single = False
     run.extra["converged"] = bool(k == 0 or cert.met(tol, k).all())
+    if progress is not None:
+        bound = max(tol * float(cert.s[0]) if cert.s.size else 0.0, 1e-300)
+        worst = float(cert.worst[:k].max()) / bound if k else 0.0
+        progress(1, op.passes, int(cert.met(tol, k).sum()) if k else 0, k, worst)
     if not run.extra["converged"]:
         # eigenvectors of AᴴA are accurate to about eps·σ₁²/σᵢ: below that the
         # caller polishes with two-sided subspace iteration, as after Lanczos
@@ -323,7 +328,7 @@ def block_lanczos(
         # the basis would cover nearly all of n, or k ≥ 0.22 n, where forming AᴴA
         # is cheaper than the steps (two cores, σᵢ = i^-0.8, k = 128, 1e-3 / 1e-6:
         # 576×1536 48 / 73 ms against 62 / 97 ms; at k = 96 49 / 59 against 48 / 59)
-        return gram_eigen(op, target, tol=tol, rng=rng)
+        return gram_eigen(op, target, tol=tol, rng=rng, progress=progress)
     # loose tolerances on single-precision entries: the steps' products run in
     # float32; the certificate always measures in float64
     single = tol >= STORED_PRECISION_TOL and op.stored_precision(True)
@@ -553,7 +558,7 @@ def _iterate(
             cap = min(n - b, max(default_max_basis(k, b), k + 3 * b))
             if cap >= n - b:
                 run.notes.append("the basis would cover nearly all of n: Gram matrix instead")
-                cert, k, run2 = gram_eigen(op, target, tol=tol, rng=rng)
+                cert, k, run2 = gram_eigen(op, target, tol=tol, rng=rng, progress=progress)
                 run.iterations += run2.iterations
                 run.notes += run2.notes
                 if run2.extra.get("floor"):
