@@ -11,7 +11,7 @@ Peers, in one process on the same matrices:
 
 * **full SVD**, float32, twice: ``torch.linalg.svd`` — what mergekit's
   extraction, PEFT's LoRA conversion and kohya's ``extract_lora_from_models.py``
-  call; on CPU the torch wheel runs MKL's ``gesdd``, 1.2–2× faster here than
+  call; on CPU the torch wheel runs MKL's ``gesdd``, 1.5–3.5× faster here than
   NumPy's — and ``numpy.linalg.svd`` (OpenBLAS's ``gesdd``). Speed-ups (``×``)
   are against the **faster** of the two;
 * ``torch.svd_lowrank(q=r, niter=2)`` (torch's default, what kohya-style fast

@@ -57,7 +57,7 @@ import scipy.linalg
 
 from svdkit.lowrank._common import Progress, Run, Target
 from svdkit.lowrank._threads import single_blas_thread
-from svdkit.lowrank.certify import Certificate, rayleigh_ritz
+from svdkit.lowrank.certify import Certificate, rayleigh_ritz, residual_bound
 from svdkit.lowrank.operators import Operator
 from svdkit.lowrank.orth import (
     colnorms,
@@ -266,11 +266,11 @@ def gram_eigen(
             break
         run.notes.append("the float32 Gram matrix missed tol: formed again in float64")
         single = False
-    run.extra["converged"] = bool(k == 0 or cert.met(tol, k).all())
+    met = cert.met(tol, k)
+    run.extra["converged"] = bool(met.all())
     if progress is not None:
-        bound = max(tol * float(cert.s[0]) if cert.s.size else 0.0, 1e-300)
-        worst = float(cert.worst[:k].max()) / bound if k else 0.0
-        progress(1, op.passes, int(cert.met(tol, k).sum()) if k else 0, k, worst)
+        worst = float(cert.worst[:k].max(initial=0.0)) / max(residual_bound(cert.s, tol), 1e-300)
+        progress(1, op.passes, int(met.sum()), k, worst)
     if not run.extra["converged"]:
         # eigenvectors of AᴴA are accurate to about eps·σ₁²/σᵢ: below that the
         # caller polishes with two-sided subspace iteration, as after Lanczos
