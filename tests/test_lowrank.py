@@ -830,6 +830,32 @@ def test_rank_deficient_and_zero_matrices():
     assert np.allclose(z.U.T @ z.U, np.eye(4)) and np.allclose(z.Vh @ z.Vh.T, np.eye(4))
 
 
+def test_rank_mode_handing_over_to_the_gram_matrix_keeps_counting_steps():
+    """Rank mode that grows the basis to nearly all of n finishes on the Gram matrix:
+    the progress reports go on from the steps already taken, and the rank is right."""
+    from svdkit.lowrank._common import Target
+    from svdkit.lowrank.krylov import block_lanczos
+
+    rng = np.random.default_rng(0)
+    m, n = 600, 150
+    U, _ = np.linalg.qr(rng.standard_normal((m, n)))
+    V, _ = np.linalg.qr(rng.standard_normal((n, n)))
+    s = 0.95 ** np.arange(n)
+    A = (U * s) @ V.T
+    steps = []
+    cert, k, run = block_lanczos(
+        as_operator(A),
+        Target(k=8, limit=n, rank_tol=1e-3),
+        tol=1e-6,
+        rng=np.random.default_rng(1),
+        progress=lambda step, passes, met, want, ratio: steps.append(step),
+    )
+    assert any("Gram matrix instead" in note for note in run.notes)
+    assert steps == sorted(steps) and steps[-1] == run.iterations
+    assert k == int(np.count_nonzero(s > 1e-3 * s[0]))  # σ_{k+1} ≤ 1e-3 σ₁ first
+    assert np.allclose(cert.s[:k], s[:k], atol=1e-6)
+
+
 def test_progress_bar_on_request(monkeypatch):
     import rich.console
 

@@ -435,6 +435,18 @@ def _missed_copies(
     return cert, k
 
 
+def _offset(progress: Progress | None, steps: int) -> Progress | None:
+    """``progress`` with its step count shifted by ``steps`` (a run handed over mid-way
+    to another method goes on counting instead of starting again at step 1)."""
+    if progress is None:
+        return None
+
+    def shifted(step: int, passes: int, met: int, want: int, ratio: float) -> None:
+        progress(steps + step, passes, met, want, ratio)
+
+    return shifted
+
+
 def _iterate(
     op: Operator,
     target: Target,
@@ -558,7 +570,9 @@ def _iterate(
             cap = min(n - b, max(default_max_basis(k, b), k + 3 * b))
             if cap >= n - b:
                 run.notes.append("the basis would cover nearly all of n: Gram matrix instead")
-                cert, k, run2 = gram_eigen(op, target, tol=tol, rng=rng, progress=progress)
+                cert, k, run2 = gram_eigen(
+                    op, target, tol=tol, rng=rng, progress=_offset(progress, run.iterations)
+                )
                 run.iterations += run2.iterations
                 run.notes += run2.notes
                 if run2.extra.get("floor"):
