@@ -31,12 +31,11 @@ from svdkit.errors import (
     EmptyInputError,
     NonFiniteError,
     ParseError,
-    RaggedError,
-    ShapeError,
     SvdkitError,
 )
 from svdkit.inputs import parse_matrix_text
 from svdkit.inputs.expr import BinOp, Expr, ImaginaryUnit, Neg, Number, Pi, Sqrt
+from svdkit.inputs.shape import as_2d, check_rows, is_sequence, nested_entry_error
 
 __all__ = ["InexactInputError", "NotAlgebraicError", "as_exact", "expr_to_sympy"]
 
@@ -243,58 +242,25 @@ def _from_sympy(x: sp.Basic, where: str, name: str) -> sp.Expr:
 # --------------------------------------------------------------------------- containers
 
 
-def _is_seq(x: object) -> bool:
-    return isinstance(x, list | tuple) or (isinstance(x, np.ndarray) and x.ndim > 0)
-
-
-def _entries(n: int) -> str:
-    return "1 entry" if n == 1 else f"{n} entries"
-
-
 def _from_nested(obj: list | tuple, name: str) -> sp.Matrix:
     rows = list(obj)
-    if not rows:
-        raise EmptyInputError(f"{name} is empty: a matrix needs at least one entry")
-    kinds = [_is_seq(r) for r in rows]
-    what = {True: "a list", False: "a single number"}
-    for i, k in enumerate(kinds):
-        if k != kinds[0]:
-            raise RaggedError(f"{name}: row {i + 1} is {what[k]} but row 1 is {what[kinds[0]]}")
-    if not kinds[0]:  # a vector is a column
+    if not check_rows(rows, name):  # a vector is a column
         return sp.Matrix([[_scalar(x, _pos((i, 0)), name)] for i, x in enumerate(rows)])
-    width = len(rows[0])
-    for i, row in enumerate(rows):
-        if len(row) != width:
-            raise RaggedError(
-                f"{name}: row {i + 1} has {_entries(len(row))} but row 1 has {_entries(width)}"
-            )
-    if width == 0:
+    if len(rows[0]) == 0:
         raise EmptyInputError(f"{name} is empty (its rows have no entries)")
     out = []
     for i, row in enumerate(rows):
         cur = []
         for j, x in enumerate(row):
-            if _is_seq(x):
-                raise ShapeError(
-                    f"{name}: the entry at row {i + 1}, column {j + 1} is itself a list; "
-                    "nested three levels deep is a 3-D array, but a matrix is 2-D"
-                )
+            if is_sequence(x):
+                raise nested_entry_error(name, i, j)
             cur.append(_scalar(x, _pos((i, j)), name))
         out.append(cur)
     return sp.Matrix(out)
 
 
 def _from_array(a: np.ndarray, name: str) -> sp.Matrix:
-    if a.ndim > 2:
-        raise ShapeError(
-            f"{name} must be a matrix (2-D); got a {a.ndim}-D array of shape {a.shape}"
-        )
-    if a.size == 0:
-        raise EmptyInputError(
-            f"{name} is empty (shape {a.shape}): a matrix needs at least one entry"
-        )
-    if a.ndim < 2:
-        a = a.reshape(-1, 1)
+    a = as_2d(a, name)
     if a.dtype.kind in "US":
         raise ParseError(
             f"{name}: the entry at row 1, column 1 is the text {a.flat[0]!r}, not a number "

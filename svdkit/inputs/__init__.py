@@ -37,11 +37,11 @@ from svdkit.errors import (
     EmptyInputError,
     NonFiniteError,
     ParseError,
-    RaggedError,
     ShapeError,
     SvdkitError,
 )
 from svdkit.inputs.files import SUPPORTED_EXTENSIONS, read_matrix_file
+from svdkit.inputs.shape import as_2d, check_rows, is_sequence, nested_entry_error
 from svdkit.inputs.text import parse_matrix_text, text_to_array
 
 if TYPE_CHECKING:
@@ -84,39 +84,15 @@ def _vector_pos(idx: tuple[int, ...]) -> str:
 # --------------------------------------------------------------------------- dense input
 
 
-def _is_seq(x: object) -> bool:
-    return isinstance(x, list | tuple) or (isinstance(x, np.ndarray) and x.ndim > 0)
-
-
 def _diagnose_nesting(obj: list | tuple, name: str) -> None:
     """Explain why nested lists do not form a matrix: ragged rows or a third level."""
     rows = list(obj)
-    if not rows:
-        raise EmptyInputError(f"{name} is empty: a matrix needs at least one entry")
-    kinds = [_is_seq(r) for r in rows]
-    what = {True: "a list", False: "a single number"}
-    for i, k in enumerate(kinds):
-        if k != kinds[0]:
-            raise RaggedError(f"{name}: row {i + 1} is {what[k]} but row 1 is {what[kinds[0]]}")
-    if not kinds[0]:
+    if not check_rows(rows, name):
         return
-    width = len(rows[0])
-    for i, row in enumerate(rows):
-        if len(row) != width:
-            raise RaggedError(
-                f"{name}: row {i + 1} has {_entries(len(row))} but row 1 has {_entries(width)}"
-            )
     for i, row in enumerate(rows):
         for j, x in enumerate(row):
-            if _is_seq(x):
-                raise ShapeError(
-                    f"{name}: the entry at row {i + 1}, column {j + 1} is itself a list; "
-                    "nested three levels deep is a 3-D array, but a matrix is 2-D"
-                )
-
-
-def _entries(n: int) -> str:
-    return "1 entry" if n == 1 else f"{n} entries"
+            if is_sequence(x):
+                raise nested_entry_error(name, i, j)
 
 
 def _describe(x: object) -> str:
@@ -169,7 +145,7 @@ def _to_array(obj: Any, name: str, where: Where) -> np.ndarray:
             _diagnose_nesting(obj, name)
             a = np.array(obj, dtype=object)
         if a.dtype.kind in "OUS" or a.ndim > 2:
-            if a.ndim > 2 or any(_is_seq(x) for x in obj):
+            if a.ndim > 2 or any(is_sequence(x) for x in obj):
                 _diagnose_nesting(obj, name)
             a = np.array(obj, dtype=object)
             if a.ndim > 2:
@@ -193,20 +169,6 @@ def _to_array(obj: Any, name: str, where: Where) -> np.ndarray:
             "(to parse text, pass the whole matrix as one string)"
         )
     raise ParseError(f"{name} has dtype {a.dtype}, which is not numeric")
-
-
-def _as_2d(a: np.ndarray, name: str) -> np.ndarray:
-    if a.ndim > 2:
-        raise ShapeError(
-            f"{name} must be a matrix (2-D); got a {a.ndim}-D array of shape {a.shape}"
-        )
-    if a.size == 0:
-        raise EmptyInputError(
-            f"{name} is empty (shape {a.shape}): a matrix needs at least one entry"
-        )
-    if a.ndim == 2:
-        return a
-    return a.reshape(1, 1) if a.ndim == 0 else a.reshape(-1, 1)  # a vector is a column
 
 
 def _target_dtype(dtype: Any) -> np.dtype | None:
@@ -399,7 +361,7 @@ def as_matrix(
     if isinstance(obj, os.PathLike):
         return load(obj, dtype=dtype, sparse=sparse)
     a = _from_text(obj) if isinstance(obj, str) else _to_array(obj, name, _matrix_pos)
-    return _finish(_as_2d(a, name), target, name, _matrix_pos)
+    return _finish(as_2d(a, name), target, name, _matrix_pos)
 
 
 def as_vector(obj: Any, *, name: str = "x") -> np.ndarray:

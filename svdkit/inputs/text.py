@@ -44,6 +44,7 @@ from svdkit.inputs.expr import (
     parse_tokens,
     tokenize,
 )
+from svdkit.inputs.shape import count_entries
 
 __all__ = ["LATEX_ENVIRONMENTS", "parse_matrix_text", "text_to_array"]
 
@@ -283,7 +284,7 @@ def _split_nested(text: str, toks: list[Token], k: int) -> tuple[Rows, int]:
                 RaggedError,
                 text,
                 f"row {r} is a single entry ({_show(t)}), but row 1 is a list of "
-                f"{_entries(len(rows[0]))}; every row must be a list",
+                f"{count_entries(len(rows[0]))}; every row must be a list",
                 t.pos,
                 t.end,
             )
@@ -615,15 +616,11 @@ def _split(text: str, delimiter: str | None, document: bool) -> Rows:
             raise _error(
                 RaggedError,
                 text,
-                f"row {r} has {_entries(len(row))} but row 1 has {_entries(width)}",
+                f"row {r} has {count_entries(len(row))} but row 1 has {count_entries(width)}",
                 where,
                 row[-1].end if row else None,
             )
     return [[cell] for cell in rows[0]] if vector else rows
-
-
-def _entries(n: int) -> str:
-    return "1 entry" if n == 1 else f"{n} entries"
 
 
 def _short(text: str) -> str:

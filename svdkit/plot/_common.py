@@ -26,12 +26,15 @@ from svdkit.errors import StructureError, SvdkitError
 from svdkit.explain import messages
 
 if TYPE_CHECKING:
+    from matplotlib.axes import Axes
     from matplotlib.figure import Figure
+    from numpy.typing import ArrayLike
 
 __all__ = [
     "AXIS_COLOURS",
     "LANGUAGES",
     "catalogue",
+    "draw_arrow",
     "draw_matrix",
     "fmt_matrix",
     "fmt_num",
@@ -175,6 +178,42 @@ def draw_matrix(
         gid="svdkit:matrix",
     )
     fig.add_artist(block)
+
+
+def draw_arrow(
+    ax: Axes, tip: ArrayLike, colour: str, *, lw: float, head: float, **kwargs: Any
+) -> None:
+    """Draw an arrow from the origin to ``tip`` in a 2-D axes, with a filled ``-|>`` head.
+
+    Parameters
+    ----------
+    ax : matplotlib.axes.Axes
+        Where to draw, in data coordinates.
+    tip : array_like, shape (2,)
+        The arrow's end point.
+    colour : str
+        Its colour.
+    lw : float
+        The shaft's line width (points).
+    head : float
+        The head's size (matplotlib's ``mutation_scale``).
+    **kwargs
+        Passed on to :meth:`~matplotlib.axes.Axes.annotate` (``zorder``, …).
+    """
+    ax.annotate(
+        "",
+        xy=tip,
+        xytext=(0.0, 0.0),
+        arrowprops={
+            "arrowstyle": "-|>",
+            "color": colour,
+            "lw": lw,
+            "shrinkA": 0,
+            "shrinkB": 0,
+            "mutation_scale": head,
+        },
+        **kwargs,
+    )
 
 
 def localise_ticks(fig: Figure, lang: str) -> None:

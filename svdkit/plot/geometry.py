@@ -62,6 +62,7 @@ from svdkit.linalg.svd import svd
 from svdkit.plot._common import (
     AXIS_COLOURS,
     catalogue,
+    draw_arrow,
     draw_matrix,
     fmt_num,
     fmt_vec,
@@ -206,35 +207,42 @@ def _setup_3d(ax: Axes, lim: float) -> None:
     ax.tick_params(labelsize=7, pad=-2)
 
 
-def _arrow_2d(ax: Axes, tip: np.ndarray, colour: str, label: str, i: int, lim: float) -> None:
-    """The principal axis ``[−tip, tip]`` (dashed) and an arrow ``0 → tip`` with its label."""
-    tip = np.asarray(tip, dtype=float)
+def _axis_line(
+    ax: Axes, tip: np.ndarray, colour: str, i: int, *, alpha: float, zorder: float
+) -> None:
+    """Draw the ``i``-th principal axis, the dashed segment ``[−tip, tip]``, in 2-D or 3-D.
+
+    Parameters
+    ----------
+    ax : matplotlib.axes.Axes
+        A 2-D axes, or a 3-D one for a 3-vector ``tip``.
+    tip : numpy.ndarray, shape (2,) or (3,)
+        One end of the segment; the other is ``−tip``.
+    colour : str
+        Its colour.
+    i : int
+        The axis' 1-based index (the line's id is ``svdkit:axis-i``).
+    alpha, zorder : float
+        Its opacity and drawing order.
+    """
     ax.plot(
-        [-tip[0], tip[0]],
-        [-tip[1], tip[1]],
+        *([-c, c] for c in tip),
         ls=(0, (4, 3)),
         lw=1.0,
         color=colour,
-        alpha=0.7,
+        alpha=alpha,
         gid=f"svdkit:axis-{i}",
-        zorder=3,
+        zorder=zorder,
     )
+
+
+def _arrow_2d(ax: Axes, tip: np.ndarray, colour: str, label: str, i: int, lim: float) -> None:
+    """The principal axis ``[−tip, tip]`` (dashed) and an arrow ``0 → tip`` with its label."""
+    tip = np.asarray(tip, dtype=float)
+    _axis_line(ax, tip, colour, i, alpha=0.7, zorder=3)
     length = float(np.hypot(*tip))
     if length > 1e-9 * lim:
-        ax.annotate(
-            "",
-            xy=tip,
-            xytext=(0.0, 0.0),
-            arrowprops={
-                "arrowstyle": "-|>",
-                "color": colour,
-                "lw": 2.0,
-                "shrinkA": 0,
-                "shrinkB": 0,
-                "mutation_scale": 13,
-            },
-            zorder=5,
-        )
+        draw_arrow(ax, tip, colour, lw=2.0, head=13, zorder=5)
         d = tip / length
     else:
         d = np.array([1.0, 1.0]) / np.sqrt(2) if i == 1 else np.array([-1.0, 1.0]) / np.sqrt(2)
@@ -288,17 +296,7 @@ def _values_box(ax: Axes, lines: list[str], top: float) -> None:
 
 def _arrow_3d(ax: Axes, tip: np.ndarray, colour: str, label: str, i: int, lim: float) -> None:
     tip = np.asarray(tip, dtype=float)
-    ax.plot(
-        [-tip[0], tip[0]],
-        [-tip[1], tip[1]],
-        [-tip[2], tip[2]],
-        ls=(0, (4, 3)),
-        lw=1.0,
-        color=colour,
-        alpha=0.8,
-        gid=f"svdkit:axis-{i}",
-        zorder=4,
-    )
+    _axis_line(ax, tip, colour, i, alpha=0.8, zorder=4)
     length = float(np.linalg.norm(tip))
     if length > 1e-9 * lim:
         ax.quiver(

@@ -36,6 +36,7 @@ from svdkit.linalg.structure import is_symmetric
 from svdkit.plot._common import (
     AXIS_COLOURS,
     catalogue,
+    draw_arrow,
     draw_matrix,
     fmt_num,
     localise_ticks,
@@ -264,19 +265,7 @@ def _draw(
             ls=(0, (4, 3)),
             gid=f"svdkit:eigen-{i + 1}",
         )
-        ax2.annotate(
-            "",
-            xy=d,
-            xytext=(0, 0),
-            arrowprops={
-                "arrowstyle": "-|>",
-                "color": colour,
-                "lw": 2.2,
-                "shrinkA": 0,
-                "shrinkB": 0,
-                "mutation_scale": 14,
-            },
-        )
+        draw_arrow(ax2, d, colour, lw=2.2, head=14)
         j = str(i + 1).translate(_SUB)
         ax2.annotate(
             f"q{j} (λ{j} = {fmt_num(lam[i], lang)})",
