@@ -929,3 +929,77 @@ def test_arguments_are_checked():
     assert e.U.shape == (600, 0) and e.s.shape == (0,) and e.Vh.shape == (0, 300)
     with pytest.raises(svdkit.NonFiniteError):
         truncated_svd(np.array([[1.0, np.nan], [0, 1]]), 1)
+
+
+# --------------------------------------------------------------- memory of the certificate
+
+
+@pytest.mark.parametrize(
+    ("m", "dtype", "order"),
+    [
+        (5000, np.float64, "C"),
+        (5000, np.float32, "F"),
+        (3000, np.complex128, "C"),
+        (100, np.float64, "C"),
+    ],
+)
+def test_matmul_in_place_equals_the_product(m, dtype, order):
+    from svdkit.lowrank.orth import matmul_in_place
+
+    rng = np.random.default_rng(3)
+    X = np.asarray(rng.standard_normal((m, 7)), dtype=dtype, order=order)
+    C = np.asarray(rng.standard_normal((7, 7)), dtype=dtype)
+    if np.dtype(dtype).kind == "c":
+        X = X + 1j * rng.standard_normal(X.shape)
+        C = C + 1j * rng.standard_normal(C.shape)
+    expected = X @ C
+    out = matmul_in_place(X, C)
+    assert out.dtype == X.dtype
+    assert (out is X) == (m > 2048)  # large blocks are overwritten, small ones multiplied
+    rtol = 1e-5 if np.dtype(dtype) == np.float32 else 1e-12
+    assert np.allclose(out, expected, rtol=rtol, atol=rtol)
+    with pytest.raises(ValueError, match="square"):
+        matmul_in_place(X, C[:, :3])
+
+
+def test_certificate_holds_two_long_blocks_at_most():
+    """Rayleigh–Ritz on a tall matrix: beyond its results (U, and the short
+    side's V, Aᴴ U), the long side needs A V and one more m×k block, not four."""
+    from svdkit.lowrank.certify import rayleigh_ritz
+
+    m, n, k = 40_000, 80, 30
+    A = np.random.default_rng(4).standard_normal((m, n))
+    op = as_operator(A)
+    V, _ = np.linalg.qr(np.random.default_rng(5).standard_normal((n, k)))
+    block = m * k * 8
+    tracemalloc.start()
+    try:
+        tracemalloc.reset_peak()
+        base = tracemalloc.get_traced_memory()[0]
+        cert = rayleigh_ritz(op, V, np.random.default_rng(6), 1e-6)
+        peak = tracemalloc.get_traced_memory()[1] - base
+    finally:
+        tracemalloc.stop()
+    assert peak < 2.5 * block  # A V, and Q turned into U (was four blocks: 4.1)
+    U, s, Vr = cert.U, cert.s, cert.V
+    assert np.allclose(U.T @ U, np.eye(k), atol=1e-12)
+    assert np.allclose(np.linalg.norm(A @ Vr - U * s, axis=0), cert.right, atol=1e-12)
+    assert np.allclose(np.linalg.norm(A.T @ U - Vr * s, axis=0), cert.left, atol=1e-12)
+
+
+def test_certificate_leaves_a_linear_operators_own_buffer_alone():
+    """A LinearOperator may hand back an array it keeps: the certificate never
+    writes over it."""
+    rng = np.random.default_rng(7)
+    A = rng.standard_normal((5000, 60))
+    held = {}
+
+    def matmat(X):
+        held["X"], held["out"] = X.copy(), A @ X
+        return held["out"]
+
+    L = spla.LinearOperator(A.shape, matvec=lambda x: A @ x, rmatvec=lambda y: A.T @ y,
+                            matmat=matmat, rmatmat=lambda Y: A.T @ Y, dtype=A.dtype)  # fmt: skip
+    r = truncated_svd(L, 5, method="krylov")
+    assert np.allclose(held["out"], A @ held["X"], rtol=1e-14, atol=1e-14)
+    assert_certified(A, r, 1e-6)

@@ -52,7 +52,7 @@ import numpy as np
 
 from svdkit.lowrank._threads import single_blas_thread
 from svdkit.lowrank.operators import Operator
-from svdkit.lowrank.orth import colnorms
+from svdkit.lowrank.orth import colnorms, matmul_in_place
 
 __all__ = ["Certificate", "rayleigh_ritz", "residual_bound"]
 
@@ -140,15 +140,16 @@ def rayleigh_ritz(
     with single_blas_thread():
         Ut, s, Zh = np.linalg.svd(R)
     Z = Zh.conj().T
-    U = op.tall_matmul(Q, Ut)
-    del Q  # the long side holds W and U only from here (memory: a few m×k blocks)
-    Vr = V @ Z
+    # the long side holds two m×k blocks at most: W, and Q turned into U in place
+    U = _times(op, Q, Ut, Q is not W)
+    del Q
     zero = max(m, n) * np.finfo(float).eps * (s[0] if k else 0.0)
     null = np.flatnonzero(s <= zero)
     if null.size:
         U = _complete_left(op, U, null, rng)
     if isinstance(W, np.ndarray) and isinstance(U, np.ndarray):
-        T = W @ Z
+        # (kept products may serve again; a LinearOperator's may be its own buffer)
+        T = _times(op, W, Z, products is None and op.kind in _FRESH_PRODUCTS)
         del W
         # T − U Σ by blocks of rows: no further m×k temporary, and each block of
         # the C-ordered arrays read once (column by column strode over all of
@@ -160,9 +161,22 @@ def rayleigh_ritz(
         del T
     else:
         right = op.tall_colnorms(op.tall_combine(op.tall_matmul(W, Z), U, s))
+    Vr = V @ Z  # (not before: the long side's blocks are gone)
     AhU = _adjoint_times_left(op, U, G, Z, s, null, tol)
     left = np.linalg.norm(AhU - Vr * s, axis=0)
     return Certificate(U=U, s=s, V=Vr, right=right, left=left, AhU=AhU)
+
+
+#: Operators whose products are new arrays (a LinearOperator's may be its own buffer).
+_FRESH_PRODUCTS = ("dense", "sparse", "row_blocks")
+
+
+def _times(op: Operator, X: Any, C: np.ndarray, own: bool) -> Any:
+    """``X C`` for a long block and a square ``C``: written over ``X`` when ``X`` is a
+    NumPy array of the result's dtype that nothing else holds (``own``), else a new block."""
+    if own and isinstance(X, np.ndarray) and X.flags.writeable and np.result_type(X, C) == X.dtype:
+        return matmul_in_place(X, C)
+    return op.tall_matmul(X, C)
 
 
 def _adjoint_times_left(

@@ -624,14 +624,15 @@ class SparseOperator(Operator):
     def _r_mul(self, X: np.ndarray) -> np.ndarray:
         X = np.asarray(X, dtype=self.dtype)
         out = np.empty((self.csr.shape[0], X.shape[1]), dtype=self.dtype)
-        groups = [np.ascontiguousarray(X[:, g]) for g in self._groups(X.shape[1])]
+        # one contiguous group of columns at a time: a copy of n × 8, not of all X
+        for g in self._groups(X.shape[1]):
+            Xg = np.ascontiguousarray(X[:, g])
 
-        def work(chunk: tuple[int, int, Any]) -> None:
-            r0, r1, c = chunk
-            for g, Xg in zip(self._groups(X.shape[1]), groups, strict=True):
+            def work(chunk: tuple[int, int, Any], g: slice = g, Xg: np.ndarray = Xg) -> None:
+                r0, r1, c = chunk
                 out[r0:r1, g] = c @ Xg
 
-        parallel_map(work, self.chunks, self.threads)
+            parallel_map(work, self.chunks, self.threads)
         return out
 
     def _rh_mul(self, Y: np.ndarray) -> np.ndarray:
@@ -639,21 +640,23 @@ class SparseOperator(Operator):
         cplx = self.dtype.kind == "c"
         if cplx:
             Y = Y.conj()
-        b = Y.shape[1]
-        groups = self._groups(b)
         lanes = [self.chunks[t :: self.threads] for t in range(self.threads)]
+        out = np.empty((self.csr.shape[1], Y.shape[1]), dtype=self.dtype)
+        # one group of columns at a time: each lane's partial sum is then n × 8, not
+        # n × b (for a CSC matrix's certificate, n is the long side and b = k)
+        for g in self._groups(Y.shape[1]):
 
-        def work(lane: list[tuple[int, int, Any]]) -> np.ndarray | None:
-            acc = None
-            for r0, r1, c in lane:
-                ct = c.T
-                part = np.empty((self.csr.shape[1], b), dtype=self.dtype)
-                for g in groups:
-                    part[:, g] = ct @ np.ascontiguousarray(Y[r0:r1, g])
-                acc = part if acc is None else acc + part
-            return acc
+            def work(lane: list[tuple[int, int, Any]], g: slice = g) -> np.ndarray | None:
+                acc = None
+                for r0, r1, c in lane:
+                    part = c.T @ np.ascontiguousarray(Y[r0:r1, g])
+                    if acc is None:
+                        acc = part
+                    else:
+                        acc += part
+                return acc
 
-        out = _sum_lanes(parallel_map(work, lanes, self.threads))
+            out[:, g] = _sum_lanes(parallel_map(work, lanes, self.threads))
         return out.conj() if cplx else out
 
     def _rh_r_mul(self, X: np.ndarray, keep: bool = False) -> tuple[np.ndarray | None, np.ndarray]:

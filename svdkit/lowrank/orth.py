@@ -32,6 +32,7 @@ __all__ = [
     "colnorms",
     "inner",
     "matmul",
+    "matmul_in_place",
     "orthonormalize",
     "qr_robust",
     "random_block",
@@ -91,11 +92,48 @@ def matmul(X: np.ndarray, C: np.ndarray) -> np.ndarray:
     out = np.empty((X.shape[0], C.shape[1]), dtype=np.result_type(X.dtype, C.dtype), order="F")
 
     def work(r: tuple[int, int]) -> None:
-        out[r[0] : r[1]] = X[r[0] : r[1]] @ C
+        np.matmul(X[r[0] : r[1]], C, out=out[r[0] : r[1]])
 
     with single_blas_thread():
         parallel_map(work, lanes, len(lanes))
     return out
+
+
+#: Rows per block of :func:`matmul_in_place`: a ``rows × k`` temporary per core.
+_IN_PLACE_ROWS = 2048
+
+
+def matmul_in_place(X: np.ndarray, C: np.ndarray) -> np.ndarray:
+    """``X C`` for tall ``X`` and square ``C``, written over ``X`` and returned.
+
+    Block of rows by block of rows, each through a small temporary: no second
+    ``m × k`` array (the certificate of a large ``k`` holds several at once).
+    Row ranges run on separate cores like :func:`matmul`. ``X`` must be an array
+    nothing else reads, of the result's dtype. Blocks of at most one row block
+    are simply multiplied (a new array: the memory is nothing, the calls count).
+
+    Examples
+    --------
+    >>> X = np.arange(6.0).reshape(3, 2)
+    >>> C = np.array([[0.0, 1.0], [1.0, 0.0]])
+    >>> matmul_in_place(X.copy(), C).tolist()
+    [[1.0, 0.0], [3.0, 2.0], [5.0, 4.0]]
+    """
+    m, k = X.shape
+    if C.shape != (k, k) or np.result_type(X.dtype, C.dtype) != X.dtype:
+        raise ValueError(f"matmul_in_place needs a square {k}×{k} C of X's dtype")
+    step = _IN_PLACE_ROWS
+    if m <= step:
+        return X @ C
+
+    def work(r: tuple[int, int]) -> None:
+        for i0 in range(r[0], r[1], step):
+            i1 = min(i0 + step, r[1])
+            X[i0:i1] = X[i0:i1] @ C
+
+    with single_blas_thread():
+        parallel_map(work, _row_lanes(m, 2 * k), available_cores())
+    return X
 
 
 def project_off(W: np.ndarray, basis: np.ndarray) -> None:
@@ -135,7 +173,7 @@ def random_block(rng: np.random.Generator, n: int, b: int, dtype: np.dtype) -> n
     return np.asarray(z.T, dtype=dtype)  # Fortran-ordered columns, reproducible across b splits
 
 
-def _chol_step(W: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+def _chol_step(W: np.ndarray, *, in_place: bool = False) -> tuple[np.ndarray, np.ndarray] | None:
     G = inner(W, W)
     G = (G + G.conj().T) / 2
     if not np.isfinite(G).all():
@@ -155,7 +193,7 @@ def _chol_step(W: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
     Rinv, info = trtri(R, lower=False)
     if info != 0:
         return None
-    return matmul(W, Rinv), R
+    return (matmul_in_place(W, Rinv) if in_place else matmul(W, Rinv)), R
 
 
 def cholesky_qr2(W: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
@@ -164,7 +202,8 @@ def cholesky_qr2(W: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
     if first is None:
         return None
     Q1, R1 = first
-    second = _chol_step(Q1)
+    # Q₁ is ours: the second step overwrites it (one m×k temporary, not two)
+    second = _chol_step(Q1, in_place=True)
     if second is None:
         return None
     Q, R2 = second
