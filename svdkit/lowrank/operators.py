@@ -643,7 +643,7 @@ class SparseOperator(Operator):
         lanes = [self.chunks[t :: self.threads] for t in range(self.threads)]
         out = np.empty((self.csr.shape[1], Y.shape[1]), dtype=self.dtype)
         # one group of columns at a time: each lane's partial sum is then n × 8, not
-        # n × b (for a CSC matrix's certificate, n is the long side and b = k)
+        # n × b (n is the long side for a wide CSR matrix, whose certificate has b = k)
         for g in self._groups(Y.shape[1]):
 
             def work(lane: list[tuple[int, int, Any]], g: slice = g) -> np.ndarray | None:
