@@ -131,8 +131,9 @@ def matmul_in_place(X: np.ndarray, C: np.ndarray) -> np.ndarray:
             i1 = min(i0 + step, r[1])
             X[i0:i1] = X[i0:i1] @ C
 
+    lanes = _row_lanes(m, 2 * k)
     with single_blas_thread():
-        parallel_map(work, _row_lanes(m, 2 * k), available_cores())
+        parallel_map(work, lanes, len(lanes))
     return X
 
 
