@@ -1003,3 +1003,50 @@ def test_certificate_leaves_a_linear_operators_own_buffer_alone():
     r = truncated_svd(L, 5, method="krylov")
     assert np.allclose(held["out"], A @ held["X"], rtol=1e-14, atol=1e-14)
     assert_certified(A, r, 1e-6)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.complex128])
+def test_orthonormalize_subtracts_only_the_basis_vectors_above_rounding(dtype):
+    """A block that leans on two basis vectors of 120 (and on the rest by rounding
+    only) has those two subtracted, is orthogonal to the whole basis afterwards,
+    and the coefficients returned are the ones subtracted: ``W = V coef + Q R``."""
+    from svdkit.lowrank.orth import NEGLIGIBLE, orthonormalize
+
+    rng = np.random.default_rng(11)
+    n, p, b = 30_000, 120, 8
+    V = rng.standard_normal((n, p)).astype(dtype)
+    if np.dtype(dtype).kind == "c":
+        V = V + 1j * rng.standard_normal((n, p))
+    V, _ = np.linalg.qr(V)
+    V = np.asfortranarray(V)
+    fresh = rng.standard_normal((n, b)).astype(dtype)
+    fresh -= V @ (V.conj().T @ fresh)
+    fresh -= V @ (V.conj().T @ fresh)
+    lean = np.zeros((p, b), dtype=dtype)
+    lean[[3, 97]] = 1e-6 * rng.standard_normal((2, b))
+    W = fresh + V @ lean
+    W0 = W.copy()
+    Q, R, coef, _ = orthonormalize(W, V, rng=np.random.default_rng(0), drop=0.0)
+    assert coef is not None
+    significant = np.flatnonzero(np.abs(coef).max(axis=1) > 0)
+    assert significant.tolist() == [3, 97]
+    assert np.allclose(coef[[3, 97]], lean[[3, 97]], rtol=1e-6, atol=1e-15)
+    assert np.abs(V.conj().T @ Q).max() < 1e3 * NEGLIGIBLE
+    assert np.allclose(Q.conj().T @ Q, np.eye(b), atol=1e-13)
+    assert np.allclose(V @ coef + Q @ R, W0, atol=1e-12)
+
+
+def test_orthonormalize_subtracts_the_whole_basis_when_much_of_it_is_leant_on():
+    """Above a quarter of the basis the full pass is taken: every coefficient comes
+    back, and the block ends up orthogonal to the basis."""
+    from svdkit.lowrank.orth import orthonormalize
+
+    rng = np.random.default_rng(12)
+    n, p, b = 20_000, 40, 8
+    V, _ = np.linalg.qr(rng.standard_normal((n, p)))
+    W = rng.standard_normal((n, b))
+    W0 = W.copy()
+    Q, R, coef, _ = orthonormalize(W, V, rng=np.random.default_rng(0), drop=0.0)
+    assert coef is not None and np.count_nonzero(np.abs(coef).max(axis=1)) == p
+    assert np.abs(V.T @ Q).max() < 1e-12
+    assert np.allclose(V @ coef + Q @ R, W0, atol=1e-12)
