@@ -12,7 +12,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from svdkit.errors import FileFormatError, MissingFileError, MissingTensorError, ShapeError
+from svdkit.errors import (
+    FileFormatError,
+    MissingFileError,
+    MissingTensorError,
+    ShapeError,
+    SvdkitError,
+)
 from svdkit.lora import Adapter, Checkpoint, LoraModule, RankRule, extract, save_safetensors
 from svdkit.lora.analyse import ModuleSpectrum, analyse_adapter, analyse_pair
 from svdkit.lora.factor import factor_delta, split_factors
@@ -105,6 +111,16 @@ def test_factor_delta_is_near_optimal_and_its_report_is_true(shape):
         assert f.quality.optimum_lower <= opt * (1 + 1e-6)
         assert err <= opt * 1.005  # ≤ 0.5 % over the optimum
         assert f.quality.excess is not None and f.quality.excess <= 0.005
+
+
+def test_factor_delta_takes_an_integer_rank_and_refuses_other_rules():
+    d = _spectral(200, 120, 0.7 ** np.arange(120), seed=3)
+    by_int, by_rule = factor_delta(d, 5), factor_delta(d, RankRule(rank=5))
+    assert by_int.rank == 5
+    assert np.array_equal(by_int.s, by_rule.s) and np.array_equal(by_int.U, by_rule.U)
+    for bad in ("5", 5.0, True, None):
+        with pytest.raises(SvdkitError, match="RankRule or an integer rank"):
+            factor_delta(d, bad)
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32, np.float16, ml_dtypes.bfloat16])

@@ -39,6 +39,7 @@ True
 from __future__ import annotations
 
 import math
+import numbers
 from dataclasses import dataclass
 from typing import Any
 
@@ -141,7 +142,7 @@ def approximation_error(s: np.ndarray, rayleigh: np.ndarray, fro2: float) -> flo
 
 def factor_delta(
     delta: Any,
-    rule: RankRule,
+    rule: RankRule | int,
     *,
     tol: float = 1e-3,
     method: str = "auto",
@@ -153,7 +154,8 @@ def factor_delta(
     ----------
     delta : ndarray, shape (m, n)
         ``W_tuned − W_base`` (float32 or float64).
-    rule : RankRule
+    rule : RankRule or int
+        How the rank is chosen; an integer is a fixed rank (``RankRule(rank=r)``).
     tol : float, default 1e-3
         Residual certificate of every triplet, relative to σ₁ (``bench/lora.py``
         measured the excess error over the optimum it gives).
@@ -169,6 +171,12 @@ def factor_delta(
     from svdkit.lowrank import truncated_svd
 
     started = time.perf_counter()
+    if isinstance(rule, numbers.Integral) and not isinstance(rule, bool):
+        rule = RankRule(rank=int(rule))
+    if not isinstance(rule, RankRule):
+        raise SvdkitError(
+            f"rule must be a RankRule or an integer rank; got {type(rule).__name__}"
+        )
     delta = np.asarray(delta)
     if delta.ndim != 2:
         raise SvdkitError(f"a LoRA delta must be 2-D; got shape {delta.shape}")
