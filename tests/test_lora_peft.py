@@ -161,3 +161,49 @@ def test_real_finetune_round_trip_through_peft(finetuned_pair, tmp_path, batch):
     moved = np.abs(y_tuned - y_base).max()
     assert moved > 1e-2 * scale
     assert np.abs(y_merge - y_tuned).max() <= 0.01 * moved  # measured 0.04 %
+
+
+def test_a_linear_head_named_embed_out_gets_linear_lora_factors(tmp_path):
+    """GPT-NeoX / Pythia call their output head ``embed_out`` (an ``nn.Linear``) and
+    their input table ``embed_in``: the head gets ``lora_A``/``lora_B`` that PEFT
+    loads onto the Linear (with ``lora_embedding_*`` it would drop them, warning
+    only), the table ``lora_embedding_A``/``B``; PEFT's merge equals the tuned
+    weights, whose deltas are of the extracted rank."""
+    import warnings
+
+    from peft import PeftModel
+    from safetensors.numpy import save_file
+
+    class NeoxLike(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.embed_in = torch.nn.Embedding(100, 32)
+            self.embed_out = torch.nn.Linear(32, 100, bias=False)
+
+        def forward(self, x):
+            return self.embed_out(self.embed_in(x))
+
+    torch.manual_seed(0)
+    base = {k: v.detach().numpy().copy() for k, v in NeoxLike().state_dict().items()}
+    rng = np.random.default_rng(21)
+    tuned = {
+        k: v + 0.3 * rng.standard_normal((v.shape[0], 2)) @ rng.standard_normal((2, v.shape[1]))
+        for k, v in base.items()
+    }
+    tuned = {k: v.astype(np.float32) for k, v in tuned.items()}
+    save_file(base, str(tmp_path / "base.safetensors"))
+    save_file(tuned, str(tmp_path / "tuned.safetensors"))
+    ex = extract(tmp_path / "base.safetensors", tmp_path / "tuned.safetensors", RankRule(rank=2))
+    out = ex.adapter.save(tmp_path / "adapter")
+    from safetensors.numpy import load_file
+
+    names = set(load_file(str(out / "adapter_model.safetensors")))
+    assert "base_model.model.embed_out.lora_A.weight" in names
+    assert "base_model.model.embed_in.lora_embedding_A" in names
+    model = NeoxLike()
+    model.load_state_dict({k: torch.from_numpy(v) for k, v in base.items()})
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a missing adapter key is only a warning in PEFT
+        merged = PeftModel.from_pretrained(model, str(out)).merge_and_unload().state_dict()
+    for key, want in tuned.items():
+        assert np.allclose(merged[key].numpy(), want, atol=1e-5), key

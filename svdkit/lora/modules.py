@@ -7,8 +7,9 @@ Every tensor of the tuned checkpoint lands in exactly one bucket of a :class:`Pa
     pair ``lora_A``/``lora_B`` each.
 ``embeddings``
     2-D weights of embedding modules (the module's last name contains ``embed``,
-    or is ``wte``/``wpe``/``shared``) that changed: ``lora_embedding_A/B``, or
-    kept whole (``modules_to_save``) when asked.
+    or is ``wte``/``wpe``/``shared``, but is not an output or a projection:
+    GPT-NeoX's ``embed_out`` is its ``nn.Linear`` head) that changed:
+    ``lora_embedding_A/B``, or kept whole (``modules_to_save``) when asked.
 ``extras``
     everything else that changed — norms, biases, convolution kernels, modules
     outside ``targets``: kept whole (saved) or listed, never silently dropped.
@@ -25,7 +26,9 @@ Examples
 ('encoder.layer.0.attention.self.query', 'weight')
 >>> is_embedding("embeddings.word_embeddings"), is_embedding("model.embed_tokens")
 (True, True)
->>> is_embedding("encoder.layer.0.output.dense")
+>>> is_embedding("encoder.layer.0.output.dense"), is_embedding("gpt_neox.embed_in")
+(False, True)
+>>> is_embedding("embed_out")  # GPT-NeoX / Pythia's output head: a Linear
 False
 >>> matches_targets("encoder.layer.0.attention.self.query", ["query", "value"])
 True
@@ -47,6 +50,9 @@ from svdkit.lora.safetensors_io import Checkpoint
 __all__ = ["Pairing", "is_embedding", "matches_targets", "module_of", "pair_checkpoints"]
 
 _EMBED_NAMES = {"wte", "wpe", "shared"}
+#: Names with ``embed`` in them that are linear layers: outputs and projections
+#: (GPT-NeoX's ``embed_out`` head, ``embed_proj``-style maps between widths).
+_NOT_EMBEDDING_SUFFIXES = ("_out", "out", "_proj", "_projection", "_head")
 _FLOAT_CODES = {"F64", "F32", "F16", "BF16", "F8_E4M3", "F8_E5M2"}
 
 
@@ -57,9 +63,12 @@ def module_of(tensor_name: str) -> tuple[str, str]:
 
 
 def is_embedding(module: str) -> bool:
-    """Whether ``module`` is an embedding table by its name."""
+    """Whether ``module`` is an embedding table by its name (PEFT decides by the
+    module's class, which a checkpoint does not record)."""
     last = module.rpartition(".")[2].lower()
-    return "embed" in last or last in _EMBED_NAMES
+    if last in _EMBED_NAMES:
+        return True
+    return "embed" in last and not last.endswith(_NOT_EMBEDDING_SUFFIXES)
 
 
 def matches_targets(module: str, targets: Sequence[str] | None) -> bool:
