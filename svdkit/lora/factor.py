@@ -126,6 +126,33 @@ def frobenius2(delta: np.ndarray) -> float:
     return total
 
 
+#: Below this fraction of ``‖ΔW‖_F`` the error is measured by a pass over ``ΔW``:
+#: :func:`approximation_error`, a difference of sums, resolves ``√eps · ‖ΔW‖_F``.
+_RESOLVED = 1e-6
+
+
+def residual_norm(delta: np.ndarray, U: np.ndarray, s: np.ndarray, Vh: np.ndarray) -> float:
+    """``‖ΔW − U Σ Vᴴ‖_F`` by a pass over ``ΔW`` in float64 row blocks.
+
+    Examples
+    --------
+    >>> d = np.diag([3.0, 2.0, 1e-10])
+    >>> U, s, Vh = np.linalg.svd(d)
+    >>> float(residual_norm(d, U[:, :2], s[:2], Vh[:2]))
+    1e-10
+    """
+    n = max(1, delta.shape[1])
+    step = max(1, (1 << 19) // n)
+    wide = np.complex128 if np.iscomplexobj(Vh) or np.iscomplexobj(delta) else np.float64
+    right = np.asarray(s, dtype=np.float64)[:, None] * np.asarray(Vh, dtype=wide)
+    total = 0.0
+    for r0 in range(0, delta.shape[0], step):
+        block = np.asarray(delta[r0 : r0 + step], dtype=right.dtype)
+        block = block - np.asarray(U[r0 : r0 + step], dtype=right.dtype) @ right
+        total += float(np.vdot(block, block).real)
+    return math.sqrt(total)
+
+
 def approximation_error(s: np.ndarray, rayleigh: np.ndarray, fro2: float) -> float:
     """``‖ΔW − U Σ Vᴴ‖_F`` for orthonormal ``U``, ``V``, with no pass over ``ΔW``.
 
@@ -211,6 +238,8 @@ def factor_delta(
     U, s, Vh = r.U[:, :k], r.s[:k], r.Vh[:k]
     rho = np.maximum(r.residuals_right[:k], r.residuals_left[:k]).astype(np.float64)
     err = approximation_error(s, r.rayleigh[:k], fro2)
+    if err < _RESOLVED * math.sqrt(fro2):
+        err = residual_norm(delta, U, s, Vh)  # the difference of sums cannot tell
     upper_kept = float(np.sum((s.astype(np.float64) + rho) ** 2))
     quality = Quality(
         rank=k,

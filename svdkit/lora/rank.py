@@ -6,8 +6,16 @@ exactly from the entries, so "keep 90 % of the energy" means
 computed. A relative error bound ``ε`` is the same rule with
 ``1 − ε²``: by Eckart–Young, ``‖ΔW − ΔW_k‖_F / ‖ΔW‖_F = sqrt(1 − energy kept)``.
 
-The smallest ``k`` that meets the rule is returned; ties are decided with a
-slack of a few rounding errors (``Σσᵢ² = 0.5 · total`` exactly counts as met),
+The smallest ``k`` that meets the rule is returned. What is compared is the
+energy left out, ``Σ_{i>k} σᵢ²`` — summed from the small singular values
+themselves, plus whatever ``‖ΔW‖_F²`` holds beyond the computed ones — against
+the allowance ``(1 − energy) · total`` or ``ε² · total``: no ``total − Σ_{i≤k}``
+cancellation, so an error bound far below ``√eps`` (``1e-9`` on a float64 delta) is
+met, not rounded to ``1e-7``. An allowance below what the computed spectrum can
+resolve gives the whole computed spectrum; values at the rounding level of σ₁
+(``≤ len(s) · eps · σ₁``, a numerical rank's zeros) leave out nothing, so
+``energy=1`` on an exactly low-rank float64 delta gives its rank. Ties are decided with a slack of a few
+rounding errors of the allowance (``Σσᵢ² = 0.5 · total`` exactly counts as met),
 so a spectrum ``[1, 1, 1, 1]`` at energy ``0.5`` gives ``k = 2``, not 3.
 
 Examples
@@ -34,19 +42,40 @@ from svdkit.errors import ShapeError, SvdkitError
 
 __all__ = ["RankRule", "energy_rank"]
 
-#: Slack on the energy comparison, in units of the total energy's rounding.
+#: Relative slack on the comparison with the allowance (ties count as met).
 _SLACK = 64 * float(np.finfo(np.float64).eps)
 
 
-def energy_rank(s: np.ndarray, total: float, fraction: float) -> int | None:
-    """Smallest ``k`` with ``Σ_{i≤k} sᵢ² ≥ fraction · total``; ``None`` if ``s`` is too short."""
-    if total <= 0:
+def energy_rank(
+    s: np.ndarray, total: float, fraction: float, *, tail: float | None = None
+) -> int | None:
+    """Smallest ``k`` with ``Σ_{i≤k} sᵢ² ≥ fraction · total``; ``None`` if ``s`` is too short.
+
+    Decided on the energy left out: ``Σ_{i>k} sᵢ² + (total − Σ sᵢ²) ≤ tail · total``
+    with ``tail = 1 − fraction`` unless given (an error bound ``ε`` gives
+    ``tail = ε²``, which ``1 − fraction`` loses below ``1e-8``).
+
+    Examples
+    --------
+    >>> s = 0.5 ** np.arange(60)
+    >>> total = float(np.sum(s**2))
+    >>> k = energy_rank(s, total, 1.0, tail=1e-18)          # relative error ≤ 1e-9
+    >>> bool(np.sqrt(np.sum(s[k:] ** 2) / total) <= 1e-9), k
+    (True, 30)
+    """
+    if total <= 0 or fraction <= 0:
         return 0
-    need = fraction * total * (1.0 - _SLACK)
-    cum = np.cumsum(np.asarray(s, dtype=np.float64) ** 2)
-    hit = np.nonzero(cum >= need)[0]
-    if fraction <= 0:
-        return 0
+    allowed = (1.0 - fraction if tail is None else float(tail)) * total
+    s = np.asarray(s, dtype=np.float64)
+    # values at the rounding level of the largest (a numerical rank's zeros) leave
+    # out nothing, nor does a remainder at the rounding level of the total
+    zero = s.size * float(np.finfo(np.float64).eps) * (float(s[0]) if s.size else 0.0)
+    sq = np.where(s > zero, s, 0.0) ** 2
+    beyond = total - float(np.sum(sq))  # energy past the computed values
+    beyond = beyond if beyond > _SLACK * total else 0.0
+    # left[k] = energy left out by the first k values, summed from the smallest up
+    left = beyond + np.concatenate([np.cumsum(sq[::-1])[::-1], [0.0]])
+    hit = np.nonzero(left[1:] <= allowed * (1.0 + _SLACK))[0]
     return int(hit[0]) + 1 if hit.size else None
 
 
@@ -120,7 +149,8 @@ class RankRule:
         s = np.asarray(s, dtype=np.float64)
         if self.rank is not None:
             return min(int(self.rank), s.size)
-        k = energy_rank(s, total, self.fraction)  # type: ignore[arg-type]
+        tail = float(self.error) ** 2 if self.error is not None else None
+        k = energy_rank(s, total, self.fraction, tail=tail)  # type: ignore[arg-type]
         k = s.size if k is None else k
         if self.max_rank is not None:
             k = min(k, int(self.max_rank))
