@@ -63,3 +63,33 @@ def test_energy_rank_is_the_smallest_rank_leaving_out_at_most_the_allowance(valu
         assert 1 <= k <= s.size
         assert left[k] <= allowed * (1 + Fraction(1, 10**12)) + resolution
         assert all(left[j] > allowed - resolution for j in range(1, k))
+
+
+@pytest.mark.parametrize("eps", [1e-4, 1e-6])
+def test_the_torch_backend_meets_tight_error_bounds(eps):
+    """Its float32 arithmetic cannot tell energies apart below ~1e-7 of the total:
+    tight rules go to the float64 path, and are met there at the smallest rank."""
+    from svdkit.lora.torch_backend import factor_delta_torch
+
+    s = 0.9 ** np.arange(400)
+    d = _delta(s, 600, 400, seed=4).astype(np.float32)
+    f = factor_delta_torch(d, RankRule(error=eps), device="cpu", min_size=0)
+    d64 = d.astype(np.float64)
+    err = np.linalg.norm(d64 - (f.U.astype(np.float64) * f.s) @ f.Vh) / np.linalg.norm(d64)
+    assert err <= eps * (1 + 1e-3)
+    sd = np.linalg.svd(d64, compute_uv=False)
+    tail = np.sqrt(np.cumsum((sd**2)[::-1])[::-1] / np.sum(sd**2))
+    assert tail[f.rank - 1] > eps  # one fewer would not do
+
+
+def test_the_torch_backend_reports_a_small_error_truly():
+    """Rank 5 plus a tail of 1e-5: the error reported is the measured one."""
+    from svdkit.lora.torch_backend import factor_delta_torch
+
+    s = np.concatenate([[5.0, 4.0, 3.0, 2.0, 1.0], 1e-5 * np.ones(295)])
+    d = _delta(s, 500, 300, seed=5).astype(np.float32)
+    f = factor_delta_torch(d, RankRule(rank=5), device="cpu", min_size=0)
+    assert f.method.startswith("torch-cpu")
+    d64 = d.astype(np.float64)
+    err = np.linalg.norm(d64 - (f.U.astype(np.float64) * f.s) @ f.Vh)
+    assert f.quality.error == pytest.approx(err, rel=1e-3)

@@ -1050,3 +1050,22 @@ def test_orthonormalize_subtracts_the_whole_basis_when_much_of_it_is_leant_on():
     assert coef is not None and np.count_nonzero(np.abs(coef).max(axis=1)) == p
     assert np.abs(V.T @ Q).max() < 1e-12
     assert np.allclose(V @ coef + Q @ R, W0, atol=1e-12)
+
+
+@pytest.mark.parametrize("eps", [1e-5, 1e-6])
+def test_rank_mode_on_float32_finds_the_rank_of_a_small_energy_tolerance(eps):
+    """Single-precision steps cannot resolve an energy left out below ~1e-9 of the
+    total: the rank found must still be the smallest that meets ε, on the float32
+    matrix itself."""
+    rng = np.random.default_rng(8)
+    s = 0.9 ** np.arange(400)
+    U, _ = np.linalg.qr(rng.standard_normal((600, 400)))
+    V, _ = np.linalg.qr(rng.standard_normal((400, 400)))
+    A = ((U * s) @ V.T).astype(np.float32)
+    r = truncated_svd(A, None, tol=1e-3, rank_tol=eps, rank_norm="energy")
+    sd = np.linalg.svd(A.astype(np.float64), compute_uv=False)
+    left = np.sqrt(np.cumsum((sd**2)[::-1])[::-1] / np.sum(sd**2))  # left[j]: error at rank j
+    k = r.s.size
+    # the smallest rank, or one more where the two errors differ by less than a
+    # certificate at tol 1e-3 resolves (1e-6 here: 1.01e-6 at 131, 9.1e-7 at 132)
+    assert k < 400 and left[k] <= eps < left[k - 2]

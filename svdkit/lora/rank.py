@@ -14,9 +14,10 @@ cancellation, so an error bound far below ``√eps`` (``1e-9`` on a float64 delt
 met, not rounded to ``1e-7``. An allowance below what the computed spectrum can
 resolve gives the whole computed spectrum; values at the rounding level of σ₁
 (``≤ len(s) · eps · σ₁``, a numerical rank's zeros) leave out nothing, so
-``energy=1`` on an exactly low-rank float64 delta gives its rank. Ties are decided with a slack of a few
-rounding errors of the allowance (``Σσᵢ² = 0.5 · total`` exactly counts as met),
-so a spectrum ``[1, 1, 1, 1]`` at energy ``0.5`` gives ``k = 2``, not 3.
+``energy=1`` on an exactly low-rank float64 delta gives its rank. Ties are
+decided with a slack of a few rounding errors of the allowance
+(``Σσᵢ² = 0.5 · total`` exactly counts as met), so a spectrum ``[1, 1, 1, 1]``
+at energy ``0.5`` gives ``k = 2``, not 3.
 
 Examples
 --------
@@ -129,6 +130,16 @@ class RankRule:
         return None
 
     @property
+    def tail(self) -> float | None:
+        """Fraction of ``‖ΔW‖_F²`` the rule may leave out (``error²``, ``1 − energy``),
+        ``None`` for a fixed rank."""
+        if self.error is not None:
+            return float(self.error) ** 2
+        if self.energy is not None:
+            return 1.0 - float(self.energy)
+        return None
+
+    @property
     def rank_tol(self) -> float | None:
         """The relative Frobenius error the rule allows (``sqrt(1 − energy)``)."""
         f = self.fraction
@@ -149,8 +160,7 @@ class RankRule:
         s = np.asarray(s, dtype=np.float64)
         if self.rank is not None:
             return min(int(self.rank), s.size)
-        tail = float(self.error) ** 2 if self.error is not None else None
-        k = energy_rank(s, total, self.fraction, tail=tail)  # type: ignore[arg-type]
+        k = energy_rank(s, total, self.fraction, tail=self.tail)  # type: ignore[arg-type]
         k = s.size if k is None else k
         if self.max_rank is not None:
             k = min(k, int(self.max_rank))

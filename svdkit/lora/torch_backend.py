@@ -19,10 +19,17 @@ from typing import Any
 
 import numpy as np
 
-from svdkit.lora.factor import Factored, Quality, factor_delta
+from svdkit.lora.factor import Factored, Quality, factor_delta, residual_norm
 from svdkit.lora.rank import RankRule
 
 __all__ = ["cuda_available", "factor_delta_torch"]
+
+#: Energy and error are counted here from float32 singular values and products:
+#: ``‖ΔW‖_F² − Σ σᵢ²`` is known to about ``1e-7 · ‖ΔW‖_F²``. Rules that may leave
+#: out less than this fraction go to the float64 CPU path ...
+_TAIL_RESOLVED = 1e-5
+#: ... and an error below this fraction of ``‖ΔW‖_F`` is measured by a float64 pass.
+_ERROR_RESOLVED = 1e-3
 
 
 def cuda_available() -> bool:
@@ -71,7 +78,8 @@ def factor_delta_torch(
     fro2 = float(torch.sum(D.double() ** 2))
     p = min(D.shape)
     cap = rule.cap(p)
-    if fro2 == 0.0 or p <= min_size or method == "lapack":
+    tight = rule.tail is not None and rule.tail < _TAIL_RESOLVED
+    if fro2 == 0.0 or p <= min_size or method == "lapack" or tight:
         return factor_delta(delta, rule, tol=tol, method=method, seed=seed)
     want = cap if rule.rank is not None else min(cap, 32)
     while True:
@@ -102,11 +110,14 @@ def factor_delta_torch(
     ss = float(torch.sum(sk.double() ** 2))
     rho = torch.maximum(right, left).double()
     upper = float(torch.sum((sk.double() + rho) ** 2))
+    error = math.sqrt(max(0.0, fro2 - 2 * cross + ss))
+    if error < _ERROR_RESOLVED * math.sqrt(fro2):
+        error = residual_norm(delta, Un, sn, Vhn)
     quality = Quality(
         rank=int(r),
         fro=math.sqrt(fro2),
         energy_kept=ss / fro2,
-        error=math.sqrt(max(0.0, fro2 - 2 * cross + ss)),
+        error=error,
         optimum_lower=math.sqrt(max(0.0, fro2 - upper)),
     )
     return Factored(
