@@ -13,6 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from svdkit.errors import (
+    EmptyInputError,
     FileFormatError,
     MissingFileError,
     MissingTensorError,
@@ -545,3 +546,181 @@ def test_factor_spectrum_of_large_factors(case):
     np.testing.assert_allclose(Vh @ Vh.T, np.eye(64), atol=1e-10)
     s_true = np.linalg.svd(exact, compute_uv=False)[:64]
     np.testing.assert_allclose(s, s_true, atol=1e-10 * max(1.0, s_true[0]))
+
+
+# ----------------------------------------------------------------------------- PEFT's config rules
+
+
+def _suffix_clash_adapter() -> Adapter:
+    """``fc`` is a suffix of ``encoder.fc``; ``layer.1.fc`` is a regex matching ``layerx1xfc``."""
+    rng = np.random.default_rng(11)
+
+    def mod(name: str, r: int, alpha: float) -> LoraModule:
+        return LoraModule(name, "linear", A=rng.standard_normal((r, 6)),
+                          B=rng.standard_normal((5, r)), alpha=alpha)
+
+    spec = {"fc": (2, 3.0), "encoder.fc": (4, 4.0), "encoder.fc2": (4, 4.0),
+            "layer.1.fc": (3, 4.0), "layerx1xfc": (4, 7.0), "head.fc": (4, 3.0)}
+    return Adapter({n: mod(n, r, a) for n, (r, a) in spec.items()})
+
+
+def test_rank_and_alpha_patterns_match_only_their_modules_under_peft_rule(tmp_path):
+    import peft.utils.other as other
+    ad = _suffix_clash_adapter()
+    out = ad.save(tmp_path / "ad")
+    cfg = json.loads((out / "adapter_config.json").read_text())
+    assert cfg["r"] == 4 and cfg["lora_alpha"] == 4
+    for name, m in ad.modules.items():
+        # exactly PeftModel's lookup (peft.tuners.lora.model._create_and_replace)
+        rp, ap = cfg["rank_pattern"], cfg["alpha_pattern"]
+        assert rp.get(other.get_pattern_key(rp.keys(), name), cfg["r"]) == m.r, name
+        assert ap.get(other.get_pattern_key(ap.keys(), name), cfg["lora_alpha"]) == m.alpha, name
+    back = Adapter.load(out)
+    for name, m in ad.modules.items():
+        assert (back.modules[name].r, back.modules[name].alpha) == (m.r, m.alpha)
+        np.testing.assert_allclose(back.modules[name].delta(), m.delta())
+
+
+def test_pattern_lookup_is_peft_get_pattern_key():
+    import peft.utils.other as other
+
+    from svdkit.lora.adapter import _pattern_value
+
+    patterns = {"fc": 2, r"^encoder\.fc": 3, "enc.*2": 5, "q(proj)": 6, "a.b": 7}
+    names = ["fc", "encoder.fc", "x.encoder.fc", "encoder.fc2", "q(proj)", "qproj", "x.q",
+             "a.b", "axb", "x.a.b", "unrelated"]
+    for name in names:
+        want = patterns.get(other.get_pattern_key(patterns.keys(), name))
+        assert _pattern_value(patterns, name) == want, name
+
+
+def test_peft_loads_suffix_clash_adapter_and_merges_like_svdkit(tmp_path):
+    import peft
+    import torch
+    ad = _suffix_clash_adapter()
+    out = ad.save(tmp_path / "ad")
+    torch.manual_seed(0)
+    model = torch.nn.Module()
+    for name in ad.modules:
+        parent = model
+        *path, last = name.split(".")
+        for part in path:
+            if not hasattr(parent, part):
+                parent.add_module(part, torch.nn.Module())
+            parent = getattr(parent, part)
+        parent.add_module(last, torch.nn.Linear(6, 5, bias=False))
+    base = {k: v.detach().numpy().copy() for k, v in model.state_dict().items()}
+    merged = peft.PeftModel.from_pretrained(model, str(out)).merge_and_unload().state_dict()
+    for name, m in ad.modules.items():
+        key = f"{name}.weight"
+        np.testing.assert_allclose(merged[key].numpy(), base[key] + m.delta(), atol=1e-4)
+
+
+def _save_config(out, **changes):
+    path = out / "adapter_config.json"
+    cfg = json.loads(path.read_text())
+    for key, value in changes.items():
+        if value is ...:
+            del cfg[key]
+        else:
+            cfg[key] = value
+    path.write_text(json.dumps(cfg))
+
+
+def test_missing_r_and_lora_alpha_take_peft_defaults(tmp_path):
+    rng = np.random.default_rng(3)
+    A, B = rng.standard_normal((2, 5)), rng.standard_normal((4, 2))
+    out = Adapter({"fc": LoraModule("fc", "linear", A=A, B=B, alpha=2)}).save(tmp_path / "ad")
+    _save_config(out, lora_alpha=...)
+    back = Adapter.load(out)
+    assert back.modules["fc"].alpha == 8  # LoraConfig.lora_alpha = 8: scale 8 / 2
+    np.testing.assert_allclose(back.modules["fc"].delta(), 4.0 * B @ A)
+    _save_config(out, r=...)
+    with pytest.raises(FileFormatError, match=r"rank 2 .* but 8 .*default"):
+        Adapter.load(out)  # LoraConfig.r = 8 does not fit rank-2 tensors
+    out8 = Adapter({"fc": LoraModule("fc", "linear", A=np.ones((8, 5)), B=np.ones((4, 8)),
+                                     alpha=3)}).save(tmp_path / "ad8")
+    _save_config(out8, r=..., lora_alpha=...)
+    assert Adapter.load(out8).modules["fc"].scale() == 1.0
+
+
+def test_missing_lora_alpha_merges_like_peft(tmp_path):
+    import peft
+    import torch
+    rng = np.random.default_rng(4)
+    out = Adapter({"fc": LoraModule("fc", "linear", A=rng.standard_normal((2, 5)),
+                                    B=rng.standard_normal((4, 2)), alpha=2)}).save(tmp_path / "ad")
+    _save_config(out, lora_alpha=...)
+    model = torch.nn.Module()
+    model.add_module("fc", torch.nn.Linear(5, 4, bias=False))
+    w = model.fc.weight.detach().numpy().copy()
+    merged = peft.PeftModel.from_pretrained(model, str(out)).merge_and_unload()
+    np.testing.assert_allclose(merged.fc.weight.detach().numpy(),
+                               w + Adapter.load(out).modules["fc"].delta(), atol=1e-5)
+
+
+@pytest.mark.parametrize(
+    ("whole", "changes", "match"),
+    [
+        ([], {}, "JSON object.*an array"),
+        ("x", {}, "JSON object.*string"),
+        (None, {}, "JSON object.*null"),
+        (None, {"r": "abc"}, "'r' must be a positive integer"),
+        (None, {"r": 0}, "'r' must be a positive integer"),
+        (None, {"r": 2.0}, "'r' must be a positive integer"),
+        (None, {"r": None}, "'r' must be a positive integer.*null"),
+        (None, {"lora_alpha": "abc"}, "'lora_alpha' must be a finite number"),
+        (None, {"lora_alpha": None}, "'lora_alpha' must be a finite number.*null"),
+        (None, {"lora_alpha": True}, "'lora_alpha' must be a finite number"),
+        (None, {"rank_pattern": ["fc"]}, "'rank_pattern' must be an object.*an array"),
+        (None, {"alpha_pattern": "fc"}, "'alpha_pattern' must be an object.*string"),
+        (None, {"rank_pattern": {"fc": "2"}}, r"rank_pattern\['fc'\].*positive integers"),
+        (None, {"alpha_pattern": {"fc": None}}, r"alpha_pattern\['fc'\].*numbers.*null"),
+        (None, {"rank_pattern": {"fc(": 2}}, r"rank_pattern key 'fc\(' is not a regular"),
+        (None, {"use_rslora": "yes"}, "'use_rslora' must be true or false"),
+    ],
+)
+def test_malformed_adapter_config_is_a_file_format_error(tmp_path, whole, changes, match):
+    out = Adapter({"fc": LoraModule("fc", "linear", A=np.ones((2, 4)), B=np.ones((3, 2)),
+                                    alpha=2)}).save(tmp_path / "ad")
+    if whole is not None or not changes:
+        (out / "adapter_config.json").write_text(json.dumps(whole))
+    else:
+        _save_config(out, **changes)
+    with pytest.raises(FileFormatError, match=match) as err:
+        Adapter.load(out)
+    assert "adapter_config.json" in str(err.value)
+
+
+def test_extract_without_a_lora_module_is_an_error_and_writes_nothing(tmp_path):
+    rng = np.random.default_rng(5)
+    w = rng.standard_normal((6, 4)).astype(np.float32)
+    norm = np.ones(4, np.float32)
+    b, t = tmp_path / "b.safetensors", tmp_path / "t.safetensors"
+    save_safetensors(b, {"fc.weight": w, "norm.weight": norm})
+    save_safetensors(t, {"fc.weight": w, "norm.weight": norm})
+    with pytest.raises(EmptyInputError, match="no tensor differs"):
+        extract(b, t, RankRule(rank=2))
+    save_safetensors(t, {"fc.weight": w + 1, "norm.weight": norm + 1})
+    with pytest.raises(EmptyInputError, match=r"no changed module matches the targets \['q'\]"):
+        extract(b, t, RankRule(rank=2), targets=["q"])
+    save_safetensors(t, {"fc.weight": w, "norm.weight": norm + 1})  # only a norm changed
+    with pytest.raises(EmptyInputError, match=r"no changed 2-D weight.*norm\.weight"):
+        extract(b, t, RankRule(rank=2))
+    save_safetensors(b, {"fc.weight": np.zeros((6, 4), np.float32), "norm.weight": norm})
+    save_safetensors(t, {"fc.weight": np.full((6, 4), -0.0, np.float32), "norm.weight": norm})
+    with pytest.raises(EmptyInputError, match="rank 0"):
+        extract(b, t, RankRule(rank=2))  # changed bytes, a zero delta
+    # an adapter of tensors kept whole only: PEFT cannot load it (NoMatchingPeftModuleError)
+    with pytest.raises(EmptyInputError, match="no LoRA module"):
+        Adapter(saved={"norm.weight": norm}).save(tmp_path / "ad")
+    assert not (tmp_path / "ad").exists()
+
+
+def test_pissa_without_a_target_module_is_an_error_and_writes_nothing(tmp_path):
+    w = np.random.default_rng(6).standard_normal((6, 4)).astype(np.float32)
+    save_safetensors(tmp_path / "b.safetensors", {"fc.weight": w})
+    with pytest.raises(EmptyInputError, match=r"matches the targets \['q'\]"):
+        pissa(tmp_path / "b.safetensors", tmp_path / "ad", tmp_path / "res", RankRule(rank=2),
+              targets=["q"])
+    assert not (tmp_path / "ad").exists() and not (tmp_path / "res").exists()

@@ -36,10 +36,10 @@ Examples
 
 from __future__ import annotations
 
-import contextlib
 import json
 import math
 import os
+import re
 import shutil
 import tempfile
 from collections import Counter
@@ -50,7 +50,13 @@ from typing import Any
 import numpy as np
 
 from svdkit._files import replace_directory
-from svdkit.errors import FileFormatError, MissingFileError, ShapeError, SvdkitError
+from svdkit.errors import (
+    EmptyInputError,
+    FileFormatError,
+    MissingFileError,
+    ShapeError,
+    SvdkitError,
+)
 from svdkit.lora.safetensors_io import Checkpoint, dtype_code, numpy_dtype, save_safetensors
 
 __all__ = ["CONFIG_NAME", "PREFIX", "WEIGHTS_NAME", "Adapter", "LoraModule", "lora_scale"]
@@ -112,15 +118,55 @@ class LoraModule:
         return d.T if self.kind == "embedding" else d
 
 
-def _pattern_value(patterns: dict[str, Any], name: str) -> Any:
-    """PEFT's ``get_pattern_key``: the first key ``k`` with ``(.*\\.)?(k)$`` matching ``name``."""
-    import re
+#: PEFT's ``LoraConfig`` defaults for fields an ``adapter_config.json`` leaves out.
+PEFT_DEFAULT_R = 8
+PEFT_DEFAULT_ALPHA = 8
 
+
+def _key_matches(key: str, name: str) -> bool:
+    """PEFT's test (``peft.utils.other.get_pattern_key``): ``(.*\\.)?(key)$`` matches ``name``."""
+    return re.match(rf"(.*\.)?({key})$", name) is not None
+
+
+def _pattern_value(patterns: dict[str, Any], name: str) -> Any:
+    """The value PEFT gives ``name`` from ``rank_pattern`` / ``alpha_pattern``, or None.
+
+    PEFT takes the first key ``k`` (in the mapping's order) for which
+    ``(.*\\.)?(k)$`` matches ``name``, else looks ``name`` itself up.
+    """
     for key, value in patterns.items():
-        with contextlib.suppress(re.error):
-            if re.match(rf"(.*\.)?({key})$", name):
-                return value
-    return None
+        if _key_matches(key, name):
+            return value
+    return patterns.get(name)
+
+
+def _pattern_keys(values: dict[str, Any], default: Any) -> dict[str, Any]:
+    """``rank_pattern`` / ``alpha_pattern`` for the modules whose value is not ``default``.
+
+    Each key matches, under PEFT's rule, only modules of the adapter that have the
+    same value: the bare module name when it does, else the name with its regex
+    metacharacters escaped, else that anchored with ``^`` (the name alone). So
+    every module gets its own value whatever the order PEFT tries the keys in.
+    """
+    out: dict[str, Any] = {}
+    for name in sorted(values):
+        value = values[name]
+        if value == default:
+            continue
+        escaped = re.escape(name)
+        for key in (name, escaped, "^" + escaped):
+            try:
+                ok = (
+                    _key_matches(key, name)
+                    and values.get(key, value) == value
+                    and all(values[o] == value for o in values if _key_matches(key, o))
+                )
+            except re.error:
+                continue
+            if ok:
+                break
+        out[key] = value
+    return out
 
 
 @dataclass
@@ -177,9 +223,10 @@ class Adapter:
         r = ranks.most_common(1)[0][0] if ranks else 8
         alphas = Counter(m.alpha for m in self.modules.values() if m.r == r)
         alpha = alphas.most_common(1)[0][0] if alphas else unit_alpha(r, self.use_rslora)
-        rank_pattern = {n: m.r for n, m in sorted(self.modules.items()) if m.r != r}
-        alpha_pattern = {n: _num(m.alpha) for n, m in sorted(self.modules.items())
-                         if m.alpha != alpha}
+        rank_pattern = _pattern_keys({n: m.r for n, m in self.modules.items()}, r)
+        alpha_pattern = _pattern_keys(
+            {n: _num(m.alpha) for n, m in self.modules.items()}, _num(alpha)
+        )
         to_save = sorted({t.rpartition(".")[0] for t in self.saved} - set(self.modules))
         lora_bias = any(t.rpartition(".")[0] in self.modules for t in self.saved)
         config = {
@@ -216,8 +263,21 @@ class Adapter:
         ``dtype`` casts the LoRA factors (e.g. ``ml_dtypes.bfloat16``); tensors
         kept whole keep theirs. The directory is built next to ``directory`` and
         renamed into place (an existing directory is replaced).
+
+        Raises
+        ------
+        EmptyInputError
+            The adapter has no LoRA module: PEFT cannot load such an adapter (its
+            ``NoMatchingPeftModuleError``), even one with tensors kept whole, so
+            nothing is written.
         """
         directory = Path(directory)
+        if not self.modules:
+            kept = f" ({len(self.saved)} tensors kept whole)" if self.saved else ""
+            raise EmptyInputError(
+                f"the adapter for '{directory}' has no LoRA module{kept}: PEFT cannot load an "
+                "adapter without one (NoMatchingPeftModuleError); nothing was written"
+            )
         directory.parent.mkdir(parents=True, exist_ok=True)
         tmp = Path(tempfile.mkdtemp(prefix=f".{directory.name}.", dir=directory.parent))
         try:
@@ -249,12 +309,18 @@ class Adapter:
             cfg = json.loads(cfg_path.read_text(encoding="utf-8"))
         except json.JSONDecodeError as err:
             raise FileFormatError(f"'{cfg_path}' is not JSON: {err}") from err
+        if not isinstance(cfg, dict):
+            raise FileFormatError(
+                f"'{cfg_path}': expected a JSON object of LoraConfig fields; got "
+                f"{_json_type(cfg)}"
+            )
         if str(cfg.get("peft_type", "")).upper() != "LORA":
             raise FileFormatError(f"'{cfg_path}': peft_type is {cfg.get('peft_type')!r}, not LORA")
         if cfg.get("use_dora"):
             raise FileFormatError(f"'{cfg_path}': DoRA adapters are not supported")
         if cfg.get("fan_in_fan_out"):
             raise FileFormatError(f"'{cfg_path}': fan_in_fan_out adapters are not supported")
+        fields = _config_fields(cfg, cfg_path)
         weights = directory / WEIGHTS_NAME
         if not weights.is_file():
             for pickled in ("adapter_model.bin", "adapter_model.pt"):
@@ -265,7 +331,7 @@ class Adapter:
                     )
             raise MissingFileError(f"'{directory}' has no {WEIGHTS_NAME}")
         ck = Checkpoint(weights)
-        rslora = bool(cfg.get("use_rslora", False))
+        rslora = fields["use_rslora"]
         pairs: dict[str, dict[str, np.ndarray]] = {}
         kinds: dict[str, str] = {}
         saved: dict[str, np.ndarray] = {}
@@ -298,15 +364,20 @@ class Adapter:
                 missing = "lora_B" if "A" in pair else "lora_A"
                 raise MissingTensorError(f"'{weights}': module {name!r} has no {missing}")
             r = pair["A"].shape[0]
-            want_r = _pattern_value(cfg.get("rank_pattern") or {}, name) or cfg.get("r")
-            if want_r is not None and int(want_r) != r:
+            want_r = _pattern_value(fields["rank_pattern"], name)
+            default = ""
+            if want_r is None:
+                want_r = fields["r"]
+                if "r" not in cfg:
+                    default = " (PEFT's default: the file gives no r)"
+            if want_r != r:
                 raise FileFormatError(
                     f"'{directory}': module {name!r} has rank {r} in its tensors but "
-                    f"{want_r} in {CONFIG_NAME}"
+                    f"{want_r} in {CONFIG_NAME}{default}"
                 )
-            alpha = _pattern_value(cfg.get("alpha_pattern") or {}, name)
+            alpha = _pattern_value(fields["alpha_pattern"], name)
             if alpha is None:
-                alpha = cfg.get("lora_alpha", r)
+                alpha = fields["lora_alpha"]
             modules[name] = LoraModule(name, kinds[name], pair["A"], pair["B"], float(alpha))
         known = set(Adapter().peft_config()) | {"peft_version"}
         extra = {k: v for k, v in cfg.items() if k not in known}
@@ -319,6 +390,79 @@ class Adapter:
             base_model_name_or_path=cfg.get("base_model_name_or_path"),
             config=extra,
         )
+
+
+def _json_type(value: Any) -> str:
+    """How JSON names the type of ``value`` (for error messages)."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return f"the boolean {json.dumps(value)}"
+    if isinstance(value, (int, float)):
+        return f"the number {json.dumps(value)}"
+    if isinstance(value, str):
+        return f"the string {json.dumps(value)}"
+    return "an array" if isinstance(value, list) else "an object"
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _is_rank(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value > 0
+
+
+def _config_fields(cfg: dict[str, Any], path: Path) -> dict[str, Any]:
+    """``r``, ``lora_alpha``, ``rank_pattern``, ``alpha_pattern`` and ``use_rslora``, checked.
+
+    Missing fields take ``LoraConfig``'s defaults (``r = 8``, ``lora_alpha = 8``, no
+    patterns, no rsLoRA), as PEFT does; a field of the wrong type is a
+    :class:`~svdkit.errors.FileFormatError` naming the file and the field.
+    """
+    r = cfg.get("r", PEFT_DEFAULT_R)
+    if not _is_rank(r):
+        raise FileFormatError(
+            f"'{path}': field 'r' must be a positive integer; got {_json_type(r)}"
+        )
+    alpha = cfg.get("lora_alpha", PEFT_DEFAULT_ALPHA)
+    if not _is_number(alpha):
+        raise FileFormatError(
+            f"'{path}': field 'lora_alpha' must be a finite number; got {_json_type(alpha)}"
+        )
+    out: dict[str, Any] = {"r": r, "lora_alpha": float(alpha)}
+    for field_name, check, what in (
+        ("rank_pattern", _is_rank, "positive integers"),
+        ("alpha_pattern", _is_number, "finite numbers"),
+    ):
+        pattern = cfg.get(field_name)
+        if pattern is None:
+            pattern = {}
+        if not isinstance(pattern, dict):
+            raise FileFormatError(
+                f"'{path}': field {field_name!r} must be an object mapping module names or "
+                f"regular expressions to {what}; got {_json_type(pattern)}"
+            )
+        for key, value in pattern.items():
+            if not check(value):
+                raise FileFormatError(
+                    f"'{path}': {field_name}[{key!r}] must be one of the {what}; got "
+                    f"{_json_type(value)}"
+                )
+            try:
+                re.compile(key)
+            except re.error as err:
+                raise FileFormatError(
+                    f"'{path}': {field_name} key {key!r} is not a regular expression: {err}"
+                ) from err
+        out[field_name] = pattern
+    rslora = cfg.get("use_rslora")
+    if rslora is not None and not isinstance(rslora, bool):
+        raise FileFormatError(
+            f"'{path}': field 'use_rslora' must be true or false; got {_json_type(rslora)}"
+        )
+    out["use_rslora"] = bool(rslora)
+    return out
 
 
 def _num(x: float) -> float | int:

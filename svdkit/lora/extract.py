@@ -39,10 +39,10 @@ from typing import Any
 
 import numpy as np
 
-from svdkit.errors import SvdkitError
+from svdkit.errors import EmptyInputError, SvdkitError
 from svdkit.lora.adapter import Adapter, LoraModule, lora_scale, unit_alpha
 from svdkit.lora.factor import factor_delta, split_factors
-from svdkit.lora.modules import module_of, pair_checkpoints
+from svdkit.lora.modules import Pairing, module_of, pair_checkpoints
 from svdkit.lora.rank import RankRule
 from svdkit.lora.safetensors_io import Checkpoint
 
@@ -190,6 +190,13 @@ def extract(
         A progress bar per module on standard error.
     base_model_name_or_path : str, optional
         Written into ``adapter_config.json`` (default: the base path).
+
+    Raises
+    ------
+    EmptyInputError
+        No LoRA module to write: no tensor differs, no changed module matches
+        ``targets``, or every module has rank 0 under ``rule``. PEFT cannot load an
+        adapter without a LoRA module, even one with tensors kept whole.
     """
     if extras not in ("save", "list"):
         raise SvdkitError(f"extras must be 'save' or 'list'; got {extras!r}")
@@ -198,6 +205,8 @@ def extract(
     pairing = pair_checkpoints(
         base_ck, tuned_ck, targets=targets, embeddings=embeddings, on_mismatch=on_mismatch
     )
+    if not pairing.linear and not pairing.embeddings:
+        raise EmptyInputError(_nothing_to_factor(pairing, targets, embeddings))
     report = ExtractionReport(
         mismatched=pairing.mismatched,
         unchanged=len(pairing.unchanged),
@@ -237,6 +246,12 @@ def extract(
             a = unit_alpha(r, rslora) if alpha is None else float(alpha)
             B, A = split_factors(f.U, f.s, f.Vh, split, lora_scale(a, r, rslora))
             adapter.modules[module] = LoraModule(module, kind, A=A, B=B, alpha=a)
+    if not adapter.modules:
+        raise EmptyInputError(
+            f"every changed module came out at rank 0 ({len(report.modules)} modules, rule "
+            f"{report.rule}; a delta of zeros, such as -0.0 against 0.0, has rank 0): the "
+            "adapter would hold no LoRA module, which PEFT cannot load"
+        )
     for name in pairing.extras:
         if extras == "list":
             report.extras_listed.append(name)
@@ -265,6 +280,29 @@ def extract(
             if adapter.modules[module].kind == "linear" and f"{module}.bias" in tuned_ck:
                 adapter.saved.setdefault(f"{module}.bias", tuned_ck.read(f"{module}.bias", None))
     return Extraction(adapter, report)
+
+
+def _nothing_to_factor(pairing: Pairing, targets: Sequence[str] | None, embeddings: str) -> str:
+    """Why a pairing gives no LoRA module, for the error :func:`extract` raises."""
+    changed = pairing.extras
+    if not changed:
+        skipped = f", {len(pairing.mismatched)} of other shapes" if pairing.mismatched else ""
+        return (
+            f"no tensor differs between the base and the tuned checkpoint "
+            f"({len(pairing.unchanged)} equal{skipped}): there is no LoRA adapter to extract"
+        )
+    more = f", … ({len(changed) - 6} more)" if len(changed) > 6 else ""
+    listed = ", ".join(changed[:6]) + more
+    if targets is not None:
+        why = f"no changed module matches the targets {list(targets)}"
+    elif embeddings == "save":
+        why = "no changed 2-D weight to factor (embeddings are kept whole: embeddings='save')"
+    else:
+        why = "no changed 2-D weight to factor"
+    return (
+        f"{why}; the changed tensors are {listed}. An adapter without a LoRA module "
+        "(only modules_to_save) cannot be loaded by PEFT"
+    )
 
 
 def read_delta(base: Checkpoint, tuned: Checkpoint, key: str, dtype: type) -> np.ndarray:

@@ -29,6 +29,7 @@ from typing import Any
 
 import numpy as np
 
+from svdkit.errors import EmptyInputError
 from svdkit.lora.adapter import Adapter, LoraModule, unit_alpha
 from svdkit.lora.extract import module_progress
 from svdkit.lora.factor import factor_delta, split_factors
@@ -60,6 +61,11 @@ def pissa(
     ``targets`` (names, suffixes, regexes) default to every 2-D ``*.weight`` that
     is not an embedding. ``dtype`` is the adapter's storage dtype. Returns the
     adapter and the residual checkpoint's path.
+
+    Raises
+    ------
+    EmptyInputError
+        No module matches ``targets`` (or every one has rank 0): nothing is written.
     """
     ck = base if isinstance(base, Checkpoint) else Checkpoint(base)
     chosen = []
@@ -73,6 +79,12 @@ def pissa(
             and matches_targets(module, targets)
         ):
             chosen.append(module)
+    if not chosen:
+        which = "matches the targets " + str(list(targets)) if targets is not None else "qualifies"
+        raise EmptyInputError(
+            f"no module of '{ck.path}' {which} (PiSSA factors 2-D floating-point *.weight "
+            "matrices that are not embeddings): there is no adapter to write"
+        )
     adapter = Adapter(base_model_name_or_path=str(ck.path))
     store = np.dtype(np.float32 if dtype is None else dtype)
     with module_progress(progress, len(chosen), "pissa") as advance:
@@ -86,6 +98,11 @@ def pissa(
             adapter.modules[module] = LoraModule(
                 module, "linear", A=A.astype(store), B=B.astype(store), alpha=unit_alpha(f.rank)
             )
+    if not adapter.modules:
+        raise EmptyInputError(
+            f"every target module has rank 0 under the rule ({len(chosen)} modules): the "
+            "adapter would hold no LoRA module, which PEFT cannot load"
+        )
     adapter.save(adapter_dir)
 
     def produce(name: str) -> np.ndarray:
