@@ -40,6 +40,91 @@ def _rule(rank, energy, error, max_rank):
     return RankRule(rank=rank, energy=energy, error=error, max_rank=max_rank)
 
 
+#: Storage types for LoRA factors: the float codes an adapter is read back from exactly.
+_FACTOR_DTYPES = ("F32", "F16", "BF16", "F64")
+
+
+def _factor_dtype(text: str | None):
+    """The NumPy dtype of ``--dtype`` (any case), or None; only those of ``_FACTOR_DTYPES``."""
+    from svdkit.errors import SvdkitError
+    from svdkit.lora.safetensors_io import numpy_dtype
+
+    if text is None:
+        return None
+    if text.upper() not in _FACTOR_DTYPES:
+        raise SvdkitError(
+            f"--dtype {text!r}: LoRA factors are stored as one of {', '.join(_FACTOR_DTYPES)}"
+        )
+    return numpy_dtype(text.upper())
+
+
+def _is_adapter_dir(directory: Path) -> bool:
+    """An earlier adapter output: a directory with an ``adapter_config.json``."""
+    return (directory / "adapter_config.json").is_file()
+
+
+def _check_adapter_output(output: Path) -> None:
+    """Refuse, before any work, an adapter output that is a file or a foreign directory."""
+    from svdkit._files import check_directory_output
+
+    check_directory_output(output, "LoRA adapter directory", belongs=_is_adapter_dir)
+
+
+def _check_analyse_options(energy: float, max_rank: int | None) -> None:
+    """``0 < energy ≤ 1`` and ``max_rank ≥ 1`` (when given), as clear errors."""
+    from svdkit.errors import SvdkitError
+
+    if not 0.0 < energy <= 1.0:
+        raise SvdkitError(f"--energy must be in (0, 1] (a fraction of ‖ΔW‖_F²), got {energy:g}")
+    if max_rank is not None and max_rank < 1:
+        raise SvdkitError(f"--max-rank must be at least 1, got {max_rank}")
+
+
+def _check_report_file(path: Path, option: str) -> None:
+    """An output file of ``analyse``: its directory exists, and it is not a directory."""
+    from svdkit._files import check_file_output
+    from svdkit.errors import MissingFileError
+
+    check_file_output(path, f"{option} output")
+    if not path.parent.is_dir():
+        raise MissingFileError(f"{option} '{path}': the directory '{path.parent}' does not exist")
+
+
+def _check_figure_path(path: Path) -> None:
+    """``--figure``: a writable file path with an extension matplotlib can save."""
+    from svdkit.errors import FileFormatError, SvdkitError
+
+    _check_report_file(path, "--figure")
+    try:
+        from matplotlib.backend_bases import FigureCanvasBase
+    except ImportError as err:
+        raise SvdkitError("--figure needs matplotlib (pip install 'svdkit[plot]')") from err
+    formats = FigureCanvasBase.get_supported_filetypes()
+    if path.suffix[1:].lower() not in formats:
+        raise FileFormatError(
+            f"--figure '{path}': unsupported figure format {path.suffix or '(no extension)'!r} "
+            f"(use one of {', '.join('.' + f for f in sorted(formats))})"
+        )
+
+
+def _write_text_atomically(path: Path, text: str, option: str) -> None:
+    """Write ``text`` to ``path`` through a temporary file that never outlives the call."""
+    import contextlib
+
+    from svdkit.errors import SvdkitError
+
+    tmp = path.with_name(f".{path.name}.tmp")
+    try:
+        tmp.write_text(text, encoding="utf-8")
+        tmp.replace(path)
+    except BaseException as err:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        if isinstance(err, OSError):
+            raise SvdkitError(f"{option}: cannot write '{path}': {err.strerror or err}") from err
+        raise
+
+
 def register(app: typer.Typer) -> None:
     """Add the ``lora`` sub-commands to ``app``."""
     lora = typer.Typer(
@@ -75,15 +160,16 @@ def register(app: typer.Typer) -> None:
         tol: Annotated[float, typer.Option(help="Residual certificate, relative to σ₁.")] = 1e-3,
         backend: Annotated[str, typer.Option(help="'numpy', 'torch' (CUDA) or 'auto'.")] = "numpy",
         dtype: Annotated[
-            str | None, typer.Option(help="Store the factors as F32, F16 or BF16.")
+            str | None, typer.Option(help="Store the factors as F32, F16, BF16 or F64.")
         ] = None,
     ) -> None:
         """Extract a PEFT LoRA adapter from a (base, fine-tuned) pair."""
         from rich.console import Console
 
         from svdkit.lora.extract import extract, write_report
-        from svdkit.lora.safetensors_io import numpy_dtype
 
+        factor_dtype = _factor_dtype(dtype)
+        _check_adapter_output(output)
         ex = extract(
             base,
             tuned,
@@ -99,7 +185,7 @@ def register(app: typer.Typer) -> None:
             backend=backend,
             progress=True,
         )
-        out = ex.adapter.save(output, dtype=numpy_dtype(dtype.upper()) if dtype else None)
+        out = ex.adapter.save(output, dtype=factor_dtype)
         write_report(out / "svdkit_report.json", ex.report)
         con = Console()
         con.print(ex.report.table())
@@ -134,9 +220,9 @@ def register(app: typer.Typer) -> None:
         from svdkit.lora.adapter import Adapter
         from svdkit.lora.resize import resize
 
-        new, report = resize(
-            Adapter.load(adapter), _rule(rank, energy, error, max_rank), split=split, alpha=alpha
-        )
+        rule = _rule(rank, energy, error, max_rank)
+        _check_adapter_output(output)
+        new, report = resize(Adapter.load(adapter), rule, split=split, alpha=alpha)
         new.save(output)
         t = Table(title="LoRA resize")
         for col in ("module", "rank before", "rank", "energy kept", "rel. error"):
@@ -176,12 +262,15 @@ def register(app: typer.Typer) -> None:
         """PiSSA init: top-r triplets of W as the adapter, W − scale·B·A as the new base."""
         from rich.console import Console
 
+        from svdkit.lora.merge import check_checkpoint_output
         from svdkit.lora.pissa import pissa
+        from svdkit.lora.safetensors_io import Checkpoint
 
-        ad, res = pissa(
-            base, output, residual, _rule(rank, energy, error, max_rank),
-            targets=target or None, progress=True,
-        )
+        rule = _rule(rank, energy, error, max_rank)
+        ck = Checkpoint(base)
+        _check_adapter_output(output)
+        check_checkpoint_output(residual, len(ck.files))
+        ad, res = pissa(ck, output, residual, rule, targets=target or None, progress=True)
         Console().print(f"{len(ad.modules)} modules → {output}; residual → {res}", highlight=False)
 
     @lora.command("analyse")
@@ -200,18 +289,25 @@ def register(app: typer.Typer) -> None:
 
         from rich.console import Console
 
+        from svdkit.errors import SvdkitError
         from svdkit.lora.analyse import analyse_adapter, analyse_pair
 
+        _check_analyse_options(energy, max_rank)
+        if figure is not None:
+            _check_figure_path(figure)
+        if json_out is not None:
+            _check_report_file(json_out, "--json")
         if tuned is None:
             an = analyse_adapter(first, energy=energy)
         else:
             an = analyse_pair(first, tuned, energy=energy, max_rank=max_rank, progress=True)
         Console().print(an.table())
         if figure is not None:
-            an.figure(figure)
+            try:
+                an.figure(figure)
+            except OSError as err:
+                raise SvdkitError(f"--figure: cannot write '{figure}': {err}") from err
         if json_out is not None:
-            tmp = json_out.with_name(f".{json_out.name}.tmp")
-            tmp.write_text(json.dumps(an.rows(), indent=2), encoding="utf-8")
-            tmp.replace(json_out)
+            _write_text_atomically(json_out, json.dumps(an.rows(), indent=2), "--json")
 
     app.add_typer(lora, name="lora")

@@ -34,17 +34,54 @@ from typing import Any
 
 import numpy as np
 
-from svdkit._files import replace_directory
+from svdkit._files import check_directory_output, check_file_output, replace_directory
 from svdkit.errors import MissingTensorError, ShapeError
 from svdkit.lora.adapter import Adapter
 from svdkit.lora.extract import module_progress
 from svdkit.lora.modules import module_of
-from svdkit.lora.safetensors_io import INDEX_NAME, Checkpoint, SafetensorsWriter
+from svdkit.lora.safetensors_io import Checkpoint, SafetensorsWriter
 
-__all__ = ["merge", "write_like"]
+__all__ = ["check_checkpoint_output", "merge", "write_like"]
 
 #: Small files copied from a base directory (config, tokenizer) so the output loads as a model.
 _SIDE_FILES = (".json", ".txt", ".model", ".md")
+
+
+def _holds_safetensors(directory: Path) -> bool:
+    """An earlier checkpoint output: a directory with a ``*.safetensors`` file in it."""
+    return any(directory.glob("*.safetensors"))
+
+
+def check_checkpoint_output(output: str | os.PathLike, shards: int = 1) -> Path:
+    """Check, before anything is written, that a checkpoint can be written to ``output``.
+
+    Parameters
+    ----------
+    output : path
+        A ``.safetensors`` file (``shards`` must be 1) or a directory.
+    shards : int
+        The number of files the checkpoint has.
+
+    Returns
+    -------
+    Path
+        ``output`` as a :class:`~pathlib.Path`.
+
+    Raises
+    ------
+    ShapeError
+        A sharded checkpoint sent to a single ``.safetensors`` file.
+    FileFormatError
+        A ``.safetensors`` output that is an existing directory; a directory
+        output that is an existing file, or a non-empty directory holding no
+        ``.safetensors`` file (not an earlier checkpoint: never wiped).
+    """
+    output = Path(output)
+    if output.suffix != ".safetensors":
+        return check_directory_output(output, "checkpoint directory", belongs=_holds_safetensors)
+    if shards > 1:
+        raise ShapeError(f"'{output}': a sharded base ({shards} shards) is written to a directory")
+    return check_file_output(output, "checkpoint")
 
 
 def write_like(
@@ -57,18 +94,16 @@ def write_like(
 ) -> Path:
     """Write a checkpoint shaped like ``base`` with tensor ``name`` = ``produce(name)``.
 
-    ``output`` is a directory (created; replaced if it exists): the shards of
-    ``base`` under their names (a single file as ``model.safetensors``), the index
-    when ``base`` has one, and the small side files (``config.json``, tokenizer)
-    of a base directory. A path ending in ``.safetensors`` writes that one file
-    (single-file bases only).
+    ``output`` is a directory (created; replaced if it is an earlier checkpoint
+    directory): the shards of ``base`` under their names (a single file as
+    ``model.safetensors``), the index under the name ``base`` has it when it has
+    one, and the small side files (``config.json``, tokenizer) of a base
+    directory. A path ending in ``.safetensors`` writes that one file
+    (single-file bases only). ``output`` is checked by
+    :func:`check_checkpoint_output` before anything is written.
     """
-    output = Path(output)
+    output = check_checkpoint_output(output, len(base.files))
     single = output.suffix == ".safetensors"
-    if single and len(base.files) > 1:
-        raise ShapeError(
-            f"'{output}': a sharded base ({len(base.files)} shards) is written to a directory"
-        )
     parent = output.parent
     parent.mkdir(parents=True, exist_ok=True)
     tmpdir = Path(tempfile.mkdtemp(prefix=f".{output.name}.", dir=parent))
@@ -86,12 +121,14 @@ def write_like(
             os.replace(tmpdir / "model.safetensors", output)
             shutil.rmtree(tmpdir, ignore_errors=True)
             return output
-        if base.index is not None:
-            src = json.loads((base.root / INDEX_NAME).read_text(encoding="utf-8"))
-            (tmpdir / INDEX_NAME).write_text(json.dumps(src, indent=2), encoding="utf-8")
+        index_name = None
+        if base.index_path is not None:
+            index_name = base.index_path.name
+            src = json.loads(base.index_path.read_text(encoding="utf-8"))
+            (tmpdir / index_name).write_text(json.dumps(src, indent=2), encoding="utf-8")
         if base.path.is_dir():
             for side in base.path.iterdir():
-                if side.is_file() and side.suffix in _SIDE_FILES and side.name != INDEX_NAME:
+                if side.is_file() and side.suffix in _SIDE_FILES and side.name != index_name:
                     shutil.copyfile(side, tmpdir / side.name)
         replace_directory(tmpdir, output)
     except BaseException:

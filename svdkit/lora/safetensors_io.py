@@ -10,7 +10,8 @@ little-endian buffer; offsets are relative to the start of the buffer.
   of any size is walked with one tensor in memory at a time. ``BF16`` and the
   ``F8`` types are viewed through :mod:`ml_dtypes` (no torch).
 * :class:`Checkpoint` is one file, a directory, or a sharded checkpoint with
-  ``model.safetensors.index.json`` — the same ``name → tensor`` mapping.
+  an index (``model.safetensors.index.json`` or another ``*.index.json``) —
+  the same ``name → tensor`` mapping.
 * :class:`SafetensorsWriter` writes one file tensor by tensor (the header is
   known up front, the data streamed), to a temporary file renamed at the end.
 
@@ -104,20 +105,103 @@ def dtype_code(dtype: Any) -> str:
     raise FileFormatError(f"dtype {dt} has no safetensors code")
 
 
+def _looks_like_safetensors(head: bytes, size: int) -> bool:
+    """Whether a file's first bytes ``head`` (9 or more) and ``size`` fit the safetensors layout.
+
+    Parameters
+    ----------
+    head : bytes
+        The first bytes of the file (at least 9 are needed).
+    size : int
+        The file size in bytes.
+
+    Returns
+    -------
+    bool
+        True when the 8-byte little-endian header length ``N`` satisfies
+        ``2 ≤ N ≤ min(size − 8, MAX_HEADER)`` and the header starts with ``{``.
+        The low byte of ``N`` may be anything (``0x80`` or ``P`` included), so
+        this is checked before any pickle sniffing.
+    """
+    if len(head) < 9:
+        return False
+    (n,) = struct.unpack("<Q", head[:8])
+    return 2 <= n <= min(size - 8, MAX_HEADER) and head[8:9] == b"{"
+
+
+def _looks_like_pickle(head: bytes) -> bool:
+    """A pickle stream starts with the PROTO opcode ``0x80``; a ``torch.save`` zip with ``PK``."""
+    return head[:2] == b"PK" or head[:1] == b"\x80"
+
+
 def refuse_pickle(path: Path) -> None:
-    """Raise :class:`~svdkit.FileFormatError` for a pickle/torch file, by name or by content."""
+    """Raise :class:`~svdkit.FileFormatError` for a pickle/torch file, by name or by content.
+
+    A file whose first bytes fit the safetensors layout (a plausible header
+    length, then ``{``) is never refused by content: the low byte of its header
+    length may well be a pickle's ``0x80`` or the ``P`` of a zip's ``PK``.
+    """
     if path.suffix.lower() in PICKLE_SUFFIXES:
         raise FileFormatError(
             f"'{path}' is a pickle ({path.suffix}) checkpoint: svdkit never loads pickle files "
             "(they can run code). Convert it to safetensors first."
         )
     with contextlib.suppress(OSError), open(path, "rb") as f:
-        head = f.read(4)
-        if head[:2] == b"PK" or head[:1] == b"\x80":
+        head = f.read(9)
+        size = os.fstat(f.fileno()).st_size
+        if not _looks_like_safetensors(head, size) and _looks_like_pickle(head):
             raise FileFormatError(
                 f"'{path}' looks like a pickle / torch.save file, not safetensors: "
                 "svdkit never loads pickle files. Convert it to safetensors first."
             )
+
+
+def _is_count(x: Any) -> bool:
+    """A JSON non-negative integer (``true`` / ``false`` and ``2.0`` are not)."""
+    return isinstance(x, int) and not isinstance(x, bool) and x >= 0
+
+
+def _checked_metadata(path: Path, raw: Any) -> dict[str, str]:
+    """The header's ``__metadata__``: absent / null, or a JSON object of strings to strings."""
+    if raw is None:
+        return {}
+    if not isinstance(raw, dict):
+        raise FileFormatError(
+            f"'{path}': safetensors \"__metadata__\" must be a JSON object of strings, "
+            f"not {type(raw).__name__} {raw!r:.60}"
+        )
+    for key, value in raw.items():
+        if not isinstance(value, str):
+            raise FileFormatError(
+                f"'{path}': safetensors \"__metadata__\" field {key!r} is "
+                f"{type(value).__name__} {value!r:.60}, not a string"
+            )
+    return dict(raw)
+
+
+def _checked_entry(path: Path, name: str, entry: Any) -> tuple[str, tuple[int, ...], int, int]:
+    """``(dtype code, shape, begin, end)`` of one header entry, each field checked."""
+
+    def bad(what: str) -> FileFormatError:
+        return FileFormatError(f"'{path}': bad header entry for tensor {name!r}: {what}")
+
+    if not isinstance(entry, dict):
+        raise bad(f"{type(entry).__name__} {entry!r:.60}, not a JSON object")
+    missing = [k for k in ("dtype", "shape", "data_offsets") if k not in entry]
+    if missing:
+        raise bad(f"no {', '.join(repr(k) for k in missing)}")
+    code, shape, offsets = entry["dtype"], entry["shape"], entry["data_offsets"]
+    if not isinstance(code, str):
+        raise bad(f"\"dtype\" {code!r:.60} is not a string")
+    try:
+        numpy_dtype(code)
+    except FileFormatError as err:
+        raise bad(str(err)) from None
+    if not isinstance(shape, list) or not all(_is_count(x) for x in shape):
+        raise bad(f"\"shape\" {shape!r:.60} is not a list of non-negative integers")
+    if not (isinstance(offsets, list) and len(offsets) == 2 and all(map(_is_count, offsets))):
+        raise bad(f"\"data_offsets\" {offsets!r:.60} is not [begin, end] with begin, end ≥ 0")
+    return code, tuple(shape), offsets[0], offsets[1]
 
 
 class SafetensorsFile:
@@ -153,21 +237,15 @@ class SafetensorsFile:
                 ) from err
         if not isinstance(header, dict):
             raise FileFormatError(f"'{self.path}': safetensors header is not a JSON object")
-        self.metadata: dict[str, str] = dict(header.pop("__metadata__", None) or {})
+        self.metadata: dict[str, str] = _checked_metadata(
+            self.path, header.pop("__metadata__", None)
+        )
         self.data_start = 8 + n
         self.entries: dict[str, tuple[str, tuple[int, ...], int, int]] = {}
         for name, entry in header.items():
-            try:
-                code = str(entry["dtype"])
-                shape = tuple(int(x) for x in entry["shape"])
-                begin, end = (int(x) for x in entry["data_offsets"])
-            except (KeyError, TypeError, ValueError) as err:
-                raise FileFormatError(
-                    f"'{self.path}': bad header entry for {name!r}: {err}"
-                ) from err
-            dt = numpy_dtype(code)
-            want = math.prod(shape) * dt.itemsize
-            if end - begin != want or begin < 0 or self.data_start + end > size:
+            code, shape, begin, end = _checked_entry(self.path, name, entry)
+            want = math.prod(shape) * numpy_dtype(code).itemsize
+            if end - begin != want or self.data_start + end > size:
                 raise FileFormatError(
                     f"'{self.path}': tensor {name!r} {code}{list(shape)} has offsets "
                     f"[{begin}, {end}] inconsistent with its shape or the file size"
@@ -198,9 +276,17 @@ class Checkpoint:
     Parameters
     ----------
     path : str or Path
-        A ``.safetensors`` file; a ``model.safetensors.index.json``; or a directory
-        holding ``model.safetensors.index.json`` (sharded), ``model.safetensors``,
-        ``adapter_model.safetensors`` or exactly one ``*.safetensors`` file.
+        A ``.safetensors`` file; a sharded checkpoint's index (any
+        ``*.index.json``, e.g. ``model.safetensors.index.json`` or
+        ``diffusion_pytorch_model.safetensors.index.json``); or a directory
+        holding ``model.safetensors.index.json``, ``model.safetensors``,
+        ``adapter_model.safetensors``, exactly one ``*.safetensors.index.json``
+        or exactly one ``*.safetensors`` file.
+
+    Attributes
+    ----------
+    index_path : Path or None
+        The index file that was read, for a sharded checkpoint; None otherwise.
     """
 
     def __init__(self, path: str | os.PathLike) -> None:
@@ -209,12 +295,14 @@ class Checkpoint:
             raise MissingFileError(f"no such checkpoint: '{path}'")
         self.path = path
         self.index: dict[str, str] | None = None
+        self.index_path: Path | None = None
         self.files: dict[str, SafetensorsFile] = {}
         self._where: dict[str, str] = {}
         if path.is_dir():
             path = self._resolve_dir(path)
         if path.name.endswith(".index.json"):
             self._open_index(path)
+            self.index_path = path
         else:
             f = SafetensorsFile(path)
             self.files[path.name] = f
@@ -226,6 +314,9 @@ class Checkpoint:
         for name in (INDEX_NAME, "model.safetensors", "adapter_model.safetensors"):
             if (d / name).is_file():
                 return d / name
+        indexes = sorted(d.glob("*.safetensors.index.json"))
+        if len(indexes) == 1:
+            return indexes[0]
         found = sorted(d.glob("*.safetensors"))
         if len(found) == 1:
             return found[0]
@@ -234,6 +325,11 @@ class Checkpoint:
             raise FileFormatError(
                 f"'{d}' holds only pickle checkpoints ({', '.join(sorted(pickles))}): svdkit "
                 "never loads pickle files. Convert them to safetensors first."
+            )
+        if len(indexes) > 1:
+            listed = ", ".join(p.name for p in indexes)
+            raise FileFormatError(
+                f"'{d}' holds {len(indexes)} safetensors indexes ({listed}): give the one to use"
             )
         raise MissingFileError(
             f"'{d}' has no {INDEX_NAME}, model.safetensors or single *.safetensors file"
