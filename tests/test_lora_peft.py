@@ -207,3 +207,78 @@ def test_a_linear_head_named_embed_out_gets_linear_lora_factors(tmp_path):
         merged = PeftModel.from_pretrained(model, str(out)).merge_and_unload().state_dict()
     for key, want in tuned.items():
         assert np.allclose(merged[key].numpy(), want, atol=1e-5), key
+
+
+def _gpt2_pair(tmp_path, rank=2):
+    """A tiny GPT-2 (its linear layers are ``Conv1D``, weights stored ``[in, out]``)
+    saved with its ``config.json``, and the same with a rank-``rank`` update added to
+    every ``Conv1D`` weight."""
+    from safetensors.numpy import load_file, save_file
+    from transformers import GPT2Config, GPT2LMHeadModel
+
+    torch.manual_seed(0)
+    cfg = GPT2Config(vocab_size=100, n_positions=16, n_embd=32, n_layer=1, n_head=2)
+    model = GPT2LMHeadModel(cfg)
+    base_dir, tuned_dir = tmp_path / "gpt2-base", tmp_path / "gpt2-tuned"
+    model.save_pretrained(base_dir, safe_serialization=True)
+    model.save_pretrained(tuned_dir, safe_serialization=True)
+    weights = load_file(str(base_dir / "model.safetensors"))
+    rng = np.random.default_rng(7)
+    tuned = dict(weights)
+    for name, w in weights.items():
+        if name.endswith(("c_attn.weight", "c_proj.weight", "c_fc.weight")):
+            up = rng.standard_normal((w.shape[0], rank)) @ rng.standard_normal((rank, w.shape[1]))
+            tuned[name] = (w + 0.2 * up).astype(w.dtype)
+    save_file(tuned, str(tuned_dir / "model.safetensors"), metadata={"format": "pt"})
+    return base_dir, tuned_dir, weights, tuned, GPT2LMHeadModel
+
+
+def test_gpt2_conv1d_adapter_loads_in_peft_and_merges_to_the_tuned_weights(tmp_path):
+    """GPT-2's ``c_attn`` (32×96 stored ``[in, out]``), ``c_proj`` and ``c_fc``: the
+    deltas are factored transposed, the config says ``fan_in_fan_out`` (found from
+    ``config.json``), PEFT loads the factors on the ``Conv1D`` layers (a size
+    mismatch, or a silently transposed square ``c_proj``, before) and its merge,
+    svdkit's merge and the tuned model agree."""
+    import warnings
+
+    from peft import PeftModel
+
+    base_dir, tuned_dir, _, tuned_w, GPT2 = _gpt2_pair(tmp_path)
+    ex = extract(base_dir, tuned_dir, RankRule(rank=2))
+    kinds = {m.kind for m in ex.adapter.modules.values()}
+    assert kinds == {"conv1d"} and len(ex.adapter.modules) == 4
+    out = ex.adapter.save(tmp_path / "adapter")
+    cfg = json.loads((out / "adapter_config.json").read_text())
+    assert cfg["fan_in_fan_out"] is True
+    back = Adapter.load(out)
+    assert {m.kind for m in back.modules.values()} == {"conv1d"}
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        peft_model = PeftModel.from_pretrained(GPT2.from_pretrained(base_dir), str(out))
+    assert not [w for w in caught if "missing" in str(w.message) or "fan_in" in str(w.message)]
+    merged = peft_model.merge_and_unload().state_dict()
+    for name, want in tuned_w.items():
+        if name in merged:
+            assert np.allclose(merged[name].numpy(), want, atol=1e-5), name
+    ours = merge(base_dir, out, tmp_path / "merged")
+    ours_ck = Checkpoint(ours)
+    for name, want in tuned_w.items():
+        assert np.allclose(ours_ck.read(name, np.float64), want, atol=1e-5), name
+
+
+def test_gpt2_conv1d_layout_can_be_forced_off_and_pissa_follows_it(tmp_path):
+    """``fan_in_fan_out=False`` factors the stored matrices as they are (the old,
+    wrong layout for PEFT: the square ``c_proj`` loads transposed); PiSSA on a
+    GPT-2 base factors ``Wᵀ`` and its residual plus the adapter is the base."""
+    from svdkit.lora.pissa import pissa
+
+    base_dir, tuned_dir, base_w, _, _ = _gpt2_pair(tmp_path)
+    plain = extract(base_dir, tuned_dir, RankRule(rank=2), fan_in_fan_out=False)
+    assert {m.kind for m in plain.adapter.modules.values()} == {"linear"}
+    ad, residual = pissa(base_dir, tmp_path / "pissa", tmp_path / "residual", RankRule(rank=4))
+    assert {m.kind for m in ad.modules.values()} == {"conv1d"}
+    res = Checkpoint(residual)
+    for name, m in ad.modules.items():
+        w = base_w[f"{name}.weight"].astype(np.float64)
+        assert m.delta().shape == w.shape
+        assert np.allclose(res.read(f"{name}.weight", np.float64) + m.delta(), w, atol=1e-5)

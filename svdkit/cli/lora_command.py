@@ -14,6 +14,14 @@ import typer
 
 __all__ = ["register"]
 
+FanInFanOutOpt = Annotated[
+    bool | None,
+    typer.Option(
+        "--fan-in-fan-out/--no-fan-in-fan-out",
+        help="Layers are GPT-2's Conv1D (weights stored in × out); default: from config.json.",
+        show_default=False,
+    ),
+]
 RankOpt = Annotated[int | None, typer.Option("--rank", "-r", help="Fixed rank per module.")]
 EnergyOpt = Annotated[
     float | None,
@@ -162,6 +170,7 @@ def register(app: typer.Typer) -> None:
         dtype: Annotated[
             str | None, typer.Option(help="Store the factors as F32, F16, BF16 or F64.")
         ] = None,
+        fan_in_fan_out: FanInFanOutOpt = None,
     ) -> None:
         """Extract a PEFT LoRA adapter from a (base, fine-tuned) pair."""
         from rich.console import Console
@@ -184,6 +193,7 @@ def register(app: typer.Typer) -> None:
             tol=tol,
             backend=backend,
             progress=True,
+            fan_in_fan_out=fan_in_fan_out,
         )
         out = ex.adapter.save(output, dtype=factor_dtype)
         write_report(out / "svdkit_report.json", ex.report)
@@ -258,6 +268,7 @@ def register(app: typer.Typer) -> None:
         error: ErrorOpt = None,
         max_rank: MaxRankOpt = None,
         target: Annotated[list[str] | None, typer.Option(help="Target module; repeat.")] = None,
+        fan_in_fan_out: FanInFanOutOpt = None,
     ) -> None:
         """PiSSA init: top-r triplets of W as the adapter, W − scale·B·A as the new base."""
         from rich.console import Console
@@ -270,7 +281,10 @@ def register(app: typer.Typer) -> None:
         ck = Checkpoint(base)
         _check_adapter_output(output)
         check_checkpoint_output(residual, len(ck.files))
-        ad, res = pissa(ck, output, residual, rule, targets=target or None, progress=True)
+        ad, res = pissa(
+            ck, output, residual, rule, targets=target or None, progress=True,
+            fan_in_fan_out=fan_in_fan_out,
+        )
         Console().print(f"{len(ad.modules)} modules → {output}; residual → {res}", highlight=False)
 
     @lora.command("analyse")

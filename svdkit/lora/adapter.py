@@ -10,6 +10,8 @@ linear ``[out, in]``  ``base_model.model.<m>.lora_A.weight``    ``[r, in]``
                    ``base_model.model.<m>.lora_B.weight``      ``[out, r]``
 embedding ``[V, d]``  ``base_model.model.<m>.lora_embedding_A``  ``[r, V]``
                    ``base_model.model.<m>.lora_embedding_B``   ``[d, r]``  (``ΔW = (scale·B A)ᵀ``)
+conv1d ``[in, out]``  ``base_model.model.<m>.lora_A.weight``    ``[r, in]``
+                   ``base_model.model.<m>.lora_B.weight``      ``[out, r]``  (``ΔW = (scale·B A)ᵀ``)
 kept whole         ``base_model.model.<m>.<param>``            (``modules_to_save``)
 bias of a LoRA     ``base_model.model.<m>.base_layer.bias``    (``bias = "lora_only"``)
 =================  ==========================================  ==========================
@@ -17,8 +19,15 @@ bias of a LoRA     ``base_model.model.<m>.base_layer.bias``    (``bias = "lora_o
 ``adapter_config.json`` carries ``peft_type = "LORA"``, ``r`` and ``lora_alpha`` (the
 most common rank, and its alpha), ``rank_pattern`` / ``alpha_pattern`` for the
 modules that differ, ``target_modules`` (full module names), ``modules_to_save``,
-``bias``, ``use_rslora`` and ``base_model_name_or_path`` — the fields of PEFT's
-``LoraConfig``; ``PeftModel.from_pretrained(base, directory)`` loads it.
+``bias``, ``use_rslora``, ``fan_in_fan_out`` and ``base_model_name_or_path`` — the
+fields of PEFT's ``LoraConfig``; ``PeftModel.from_pretrained(base, directory)`` loads it.
+
+GPT-2's ``Conv1D`` layers (``c_attn``, ``c_proj``, ``c_fc``, ``q_attn``) store their
+weight as ``[in, out]``, the transpose of ``nn.Linear``'s: their modules are of kind
+``conv1d``, and the config says ``fan_in_fan_out = true``, as PEFT wants. Reading
+such an adapter back, :func:`~svdkit.lora.modules.conv1d_modules` says which
+``lora_A``/``lora_B`` modules are ``Conv1D`` ones (PEFT decides by the layer's class,
+which the files do not record).
 
 Examples
 --------
@@ -57,6 +66,7 @@ from svdkit.errors import (
     ShapeError,
     SvdkitError,
 )
+from svdkit.lora.modules import conv1d_modules
 from svdkit.lora.safetensors_io import Checkpoint, dtype_code, numpy_dtype, save_safetensors
 
 __all__ = ["CONFIG_NAME", "PREFIX", "WEIGHTS_NAME", "Adapter", "LoraModule", "lora_scale"]
@@ -78,19 +88,27 @@ def unit_alpha(r: int, rslora: bool = False) -> float:
     return math.sqrt(r) if rslora else float(r)
 
 
+#: Module kinds: ``nn.Linear`` (``[out, in]``), ``nn.Embedding``, GPT-2's ``Conv1D``
+#: (``[in, out]``).
+KINDS = ("linear", "embedding", "conv1d")
+
+
 @dataclass
 class LoraModule:
-    """One module's LoRA pair: ``ΔW = scale · B @ A`` (transposed for embeddings)."""
+    """One module's LoRA pair: ``ΔW = scale · B @ A`` (transposed for embeddings and
+    ``Conv1D`` layers, whose weights are stored ``[in, out]``)."""
 
     name: str
-    kind: str  # "linear" or "embedding"
+    kind: str  # "linear", "embedding" or "conv1d"
     A: np.ndarray
     B: np.ndarray
     alpha: float
 
     def __post_init__(self) -> None:
-        if self.kind not in ("linear", "embedding"):
-            raise SvdkitError(f"module {self.name!r}: kind must be linear or embedding")
+        if self.kind not in KINDS:
+            raise SvdkitError(
+                f"module {self.name!r}: kind must be one of {', '.join(KINDS)}; got {self.kind!r}"
+            )
         if self.A.ndim != 2 or self.B.ndim != 2 or self.A.shape[0] != self.B.shape[1]:
             raise ShapeError(
                 f"module {self.name!r}: lora_A {list(self.A.shape)} and lora_B "
@@ -105,7 +123,19 @@ class LoraModule:
     def weight_shape(self) -> tuple[int, int]:
         """Shape of the base weight this module adds to."""
         out, inn = self.B.shape[0], self.A.shape[1]
-        return (inn, out) if self.kind == "embedding" else (out, inn)
+        return (inn, out) if self.transposed else (out, inn)
+
+    @property
+    def transposed(self) -> bool:
+        """Whether the base weight holds ``(B A)ᵀ``'s layout (embeddings, ``Conv1D``)."""
+        return self.kind != "linear"
+
+    @property
+    def factor_names(self) -> tuple[str, str]:
+        """The suffixes of ``A`` and ``B`` in PEFT's tensor names."""
+        if self.kind == "embedding":
+            return "lora_embedding_A", "lora_embedding_B"
+        return "lora_A.weight", "lora_B.weight"
 
     def scale(self, rslora: bool = False) -> float:
         return lora_scale(self.alpha, self.r, rslora)
@@ -115,7 +145,7 @@ class LoraModule:
         d = self.scale(rslora) * (
             np.asarray(self.B, dtype=dtype) @ np.asarray(self.A, dtype=dtype)
         )
-        return d.T if self.kind == "embedding" else d
+        return d.T if self.transposed else d
 
 
 #: PEFT's ``LoraConfig`` defaults for fields an ``adapter_config.json`` leaves out.
@@ -198,19 +228,16 @@ class Adapter:
         items: list[tuple[str, np.ndarray]] = []
         for name in sorted(self.modules):
             m = self.modules[name]
-            if m.kind == "linear":
-                items.append((f"{PREFIX}{name}.lora_A.weight", m.A))
-                items.append((f"{PREFIX}{name}.lora_B.weight", m.B))
-            else:
-                items.append((f"{PREFIX}{name}.lora_embedding_A", m.A))
-                items.append((f"{PREFIX}{name}.lora_embedding_B", m.B))
+            a_name, b_name = m.factor_names
+            items.append((f"{PREFIX}{name}.{a_name}", m.A))
+            items.append((f"{PREFIX}{name}.{b_name}", m.B))
         for tname in sorted(self.saved):
             module, _, param = tname.rpartition(".")
             if module in self.modules:
-                if param != "bias" or self.modules[module].kind != "linear":
+                if param != "bias" or self.modules[module].kind == "embedding":
                     raise SvdkitError(
-                        f"tensor {tname!r} belongs to a LoRA module: only a linear module's "
-                        "bias can be saved with it"
+                        f"tensor {tname!r} belongs to a LoRA module: only a linear (or Conv1D) "
+                        "module's bias can be saved with it"
                     )
                 items.append((f"{PREFIX}{module}.base_layer.bias", self.saved[tname]))
             else:
@@ -244,7 +271,7 @@ class Adapter:
             "use_rslora": bool(self.use_rslora),
             "bias": "lora_only" if lora_bias else "none",
             "modules_to_save": to_save or None,
-            "fan_in_fan_out": False,
+            "fan_in_fan_out": any(m.kind == "conv1d" for m in self.modules.values()),
             "init_lora_weights": True,
             "layers_to_transform": None,
             "layers_pattern": None,
@@ -318,8 +345,12 @@ class Adapter:
             raise FileFormatError(f"'{cfg_path}': peft_type is {cfg.get('peft_type')!r}, not LORA")
         if cfg.get("use_dora"):
             raise FileFormatError(f"'{cfg_path}': DoRA adapters are not supported")
-        if cfg.get("fan_in_fan_out"):
-            raise FileFormatError(f"'{cfg_path}': fan_in_fan_out adapters are not supported")
+        fan_in_fan_out = cfg.get("fan_in_fan_out", False)
+        if not isinstance(fan_in_fan_out, bool):
+            raise FileFormatError(
+                f"'{cfg_path}': field 'fan_in_fan_out' must be true or false; got "
+                f"{_json_type(fan_in_fan_out)}"
+            )
         fields = _config_fields(cfg, cfg_path)
         weights = directory / WEIGHTS_NAME
         if not weights.is_file():
@@ -379,6 +410,10 @@ class Adapter:
             if alpha is None:
                 alpha = fields["lora_alpha"]
             modules[name] = LoraModule(name, kinds[name], pair["A"], pair["B"], float(alpha))
+        if fan_in_fan_out:
+            linear = [name for name, m in modules.items() if m.kind == "linear"]
+            for name in conv1d_modules(linear):
+                modules[name].kind = "conv1d"
         known = set(Adapter().peft_config()) | {"peft_version"}
         extra = {k: v for k, v in cfg.items() if k not in known}
         if cfg.get("task_type") is not None:

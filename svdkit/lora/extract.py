@@ -42,7 +42,13 @@ import numpy as np
 from svdkit.errors import EmptyInputError, SvdkitError
 from svdkit.lora.adapter import Adapter, LoraModule, lora_scale, unit_alpha
 from svdkit.lora.factor import factor_delta, split_factors
-from svdkit.lora.modules import Pairing, module_of, pair_checkpoints
+from svdkit.lora.modules import (
+    Pairing,
+    conv1d_modules,
+    module_of,
+    pair_checkpoints,
+    stores_in_out,
+)
 from svdkit.lora.rank import RankRule
 from svdkit.lora.safetensors_io import Checkpoint
 
@@ -157,6 +163,7 @@ def extract(
     backend: str = "numpy",
     progress: bool = False,
     base_model_name_or_path: str | None = None,
+    fan_in_fan_out: bool | None = None,
 ) -> Extraction:
     """LoRA adapter whose ``scale · B A`` is the truncated SVD of each module's delta.
 
@@ -190,6 +197,12 @@ def extract(
         A progress bar per module on standard error.
     base_model_name_or_path : str, optional
         Written into ``adapter_config.json`` (default: the base path).
+    fan_in_fan_out : bool, optional
+        Whether the model's linear layers are GPT-2's ``Conv1D``, weights stored
+        ``[in, out]``: their deltas are factored transposed, and the config says
+        ``fan_in_fan_out``. Default: when a ``config.json`` beside either checkpoint
+        names such a model (``gpt2``, ``openai-gpt``, ``imagegpt``…); which modules
+        are ``Conv1D``: :func:`svdkit.lora.modules.conv1d_modules`.
 
     Raises
     ------
@@ -216,14 +229,18 @@ def extract(
         use_rslora=rslora,
         base_model_name_or_path=base_model_name_or_path or str(base_ck.path),
     )
-    work = [(m, "linear") for m in pairing.linear] + [(m, "embedding") for m in pairing.embeddings]
+    in_out = stores_in_out(base_ck, tuned_ck) if fan_in_fan_out is None else fan_in_fan_out
+    conv1d = conv1d_modules(pairing.linear) if in_out else set()
+    work = [(m, "conv1d" if m in conv1d else "linear") for m in pairing.linear]
+    work += [(m, "embedding") for m in pairing.embeddings]
     with module_progress(progress, len(work), "extract") as advance:
         for module, kind in work:
             key = f"{module}.weight"
             dt = _work_dtype(base_ck, tuned_ck, key)
             delta = read_delta(base_ck, tuned_ck, key, dt)
-            if kind == "embedding":
-                delta = delta.T  # PEFT: ΔW_emb = (B A)ᵀ, B [d, r], A [r, V]
+            if kind != "linear":
+                # PEFT: ΔW_emb = (B A)ᵀ, B [d, r], A [r, V]; Conv1D's [in, out] = (B A)ᵀ
+                delta = delta.T
             f = factor(delta, rule, tol=tol, method=method, seed=seed)
             del delta
             r = f.rank
@@ -258,7 +275,7 @@ def extract(
             continue
         module, param = module_of(name)
         if module in adapter.modules and not (
-            param == "bias" and adapter.modules[module].kind == "linear"
+            param == "bias" and adapter.modules[module].kind != "embedding"
         ):
             report.extras_listed.append(name)
             continue
@@ -277,7 +294,7 @@ def extract(
     # PEFT's bias="lora_only" carries the bias of every LoRA layer: keep them consistent
     if any(module_of(t)[0] in adapter.modules for t in adapter.saved):
         for module in adapter.modules:
-            if adapter.modules[module].kind == "linear" and f"{module}.bias" in tuned_ck:
+            if adapter.modules[module].kind != "embedding" and f"{module}.bias" in tuned_ck:
                 adapter.saved.setdefault(f"{module}.bias", tuned_ck.read(f"{module}.bias", None))
     return Extraction(adapter, report)
 

@@ -145,7 +145,7 @@ def _check(base: Checkpoint, adapter: Adapter) -> None:
         if tuple(base.shape(key)) != m.weight_shape:
             raise ShapeError(
                 f"module {name!r}: base weight {list(base.shape(key))} ≠ adapter "
-                f"{'(B A)ᵀ' if m.kind == 'embedding' else 'B A'} {list(m.weight_shape)}"
+                f"{'(B A)ᵀ' if m.transposed else 'B A'} {list(m.weight_shape)}"
             )
     for name, value in adapter.saved.items():
         if name not in base:

@@ -38,8 +38,9 @@ False
 
 from __future__ import annotations
 
+import json
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -47,7 +48,16 @@ import numpy as np
 from svdkit.errors import MissingTensorError, ShapeError, SvdkitError
 from svdkit.lora.safetensors_io import Checkpoint
 
-__all__ = ["Pairing", "is_embedding", "matches_targets", "module_of", "pair_checkpoints"]
+__all__ = [
+    "Pairing",
+    "conv1d_modules",
+    "is_embedding",
+    "matches_targets",
+    "model_type",
+    "module_of",
+    "pair_checkpoints",
+    "stores_in_out",
+]
 
 _EMBED_NAMES = {"wte", "wpe", "shared"}
 #: Names with ``embed`` in them that are linear layers: outputs and projections
@@ -69,6 +79,49 @@ def is_embedding(module: str) -> bool:
     if last in _EMBED_NAMES:
         return True
     return "embed" in last and not last.endswith(_NOT_EMBEDDING_SUFFIXES)
+
+
+#: ``model_type`` (``config.json``) of the transformers models whose linear layers
+#: are GPT-2's ``Conv1D``, weights stored ``[in, out]`` (transformers 4.x).
+CONV1D_MODEL_TYPES = frozenset({"gpt2", "openai-gpt", "imagegpt", "decision_transformer", "clvp"})
+#: The names those models give their ``Conv1D`` layers.
+CONV1D_NAMES = frozenset({"c_attn", "c_proj", "c_fc", "q_attn"})
+
+
+def model_type(checkpoint: Checkpoint) -> str | None:
+    """``model_type`` of the ``config.json`` beside a checkpoint, if there is a readable one."""
+    path = checkpoint.root / "config.json"
+    try:
+        config = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        return None
+    value = config.get("model_type") if isinstance(config, dict) else None
+    return value if isinstance(value, str) else None
+
+
+def stores_in_out(*checkpoints: Checkpoint) -> bool:
+    """Whether a checkpoint's ``config.json`` names a model of ``Conv1D`` layers (GPT-2…)."""
+    return any(model_type(ck) in CONV1D_MODEL_TYPES for ck in checkpoints)
+
+
+def conv1d_modules(modules: Iterable[str]) -> set[str]:
+    """Which of a ``Conv1D`` model's (or a ``fan_in_fan_out`` adapter's) modules are ``Conv1D``.
+
+    The modules with GPT-2's ``Conv1D`` names when there are any; otherwise every
+    module but a ``lm_head`` (PEFT decides by the layer's class, which checkpoints do
+    not record: a model that stores its layers ``[in, out]`` under other names is
+    taken to be made of them, its head excepted).
+
+    Examples
+    --------
+    >>> sorted(conv1d_modules(["h.0.attn.c_attn", "h.0.mlp.c_fc", "lm_head"]))
+    ['h.0.attn.c_attn', 'h.0.mlp.c_fc']
+    >>> sorted(conv1d_modules(["blocks.0.qkv", "lm_head"]))
+    ['blocks.0.qkv']
+    """
+    modules = list(modules)
+    named = {m for m in modules if m.rpartition(".")[2] in CONV1D_NAMES}
+    return named or {m for m in modules if m.rpartition(".")[2] != "lm_head"}
 
 
 def matches_targets(module: str, targets: Sequence[str] | None) -> bool:

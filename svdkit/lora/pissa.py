@@ -34,7 +34,13 @@ from svdkit.lora.adapter import Adapter, LoraModule, unit_alpha
 from svdkit.lora.extract import module_progress
 from svdkit.lora.factor import factor_delta, split_factors
 from svdkit.lora.merge import merged_tensor, write_like
-from svdkit.lora.modules import is_embedding, matches_targets, module_of
+from svdkit.lora.modules import (
+    conv1d_modules,
+    is_embedding,
+    matches_targets,
+    module_of,
+    stores_in_out,
+)
 from svdkit.lora.rank import RankRule
 from svdkit.lora.safetensors_io import Checkpoint
 
@@ -55,12 +61,15 @@ def pissa(
     seed: int = 0,
     dtype: Any = np.float32,
     progress: bool = False,
+    fan_in_fan_out: bool | None = None,
 ) -> tuple[Adapter, Path]:
     """Write the PiSSA adapter to ``adapter_dir`` and the residual model to ``residual_out``.
 
     ``targets`` (names, suffixes, regexes) default to every 2-D ``*.weight`` that
     is not an embedding. ``dtype`` is the adapter's storage dtype. Returns the
-    adapter and the residual checkpoint's path.
+    adapter and the residual checkpoint's path. ``fan_in_fan_out``: whether the
+    layers are GPT-2's ``Conv1D`` (weights ``[in, out]``), as in
+    :func:`svdkit.lora.extract.extract` (default: from a ``config.json`` beside ``base``).
 
     Raises
     ------
@@ -87,16 +96,21 @@ def pissa(
         )
     adapter = Adapter(base_model_name_or_path=str(ck.path))
     store = np.dtype(np.float32 if dtype is None else dtype)
+    in_out = stores_in_out(ck) if fan_in_fan_out is None else fan_in_fan_out
+    conv1d = conv1d_modules(chosen) if in_out else set()
     with module_progress(progress, len(chosen), "pissa") as advance:
         for module in chosen:
             W = ck.read(f"{module}.weight", np.float32)
+            if module in conv1d:
+                W = W.T  # Conv1D stores [in, out] = (B A)ᵀ
             f = factor_delta(W, rule, tol=tol, method=method, seed=seed)
             advance(module)
             if f.rank == 0:
                 continue
             B, A = split_factors(f.U, f.s, f.Vh, "sqrt", 1.0)
+            kind = "conv1d" if module in conv1d else "linear"
             adapter.modules[module] = LoraModule(
-                module, "linear", A=A.astype(store), B=B.astype(store), alpha=unit_alpha(f.rank)
+                module, kind, A=A.astype(store), B=B.astype(store), alpha=unit_alpha(f.rank)
             )
     if not adapter.modules:
         raise EmptyInputError(
