@@ -15,6 +15,7 @@ driver (``gesvd``) takes over instead of raising.
 from __future__ import annotations
 
 import os
+import pathlib
 from dataclasses import dataclass, field
 from typing import ClassVar
 
@@ -217,6 +218,11 @@ def _sparse_svd(a, k: int):
         return truncated_svd(a, k, tol=_LOWRANK_TOL)
     from scipy.sparse.linalg import ArpackError, svds
 
+    m, n = a.shape
+    if k == 0:  # no triplets (ARPACK needs k ≥ 1): the empty decomposition
+        dtype = np.result_type(a.dtype, np.float64)
+        return np.zeros((m, 0), dtype), np.zeros(0), np.zeros((0, n), dtype), "arpack"
+
     if k >= min(a.shape):
         raise ShapeError(
             f"a sparse matrix's truncated SVD needs k < min(m, n) = {min(a.shape)}; got k={k}"
@@ -228,7 +234,6 @@ def _sparse_svd(a, k: int):
             f"a complex sparse matrix's truncated SVD needs k < min(m, n) − 1 = "
             f"{min(a.shape) - 1}; got k={k} (densify it with .toarray() for more triplets)"
         )
-    m, n = a.shape
     if a.count_nonzero() == 0:
         # ARPACK cannot start from the zero matrix (its starting residual is zero);
         # the SVD of 0 is σ = 0 with any orthonormal vectors: take the unit ones.
@@ -244,13 +249,25 @@ def _sparse_svd(a, k: int):
     return np.ascontiguousarray(U[:, order]), s[order], np.ascontiguousarray(Vh[order]), "arpack"
 
 
+#: Extensions of the binary matrix files a ``str`` names (matrix text never ends so).
+_FILE_SUFFIXES = (".npy", ".npz", ".mtx")
+
+
+def _names_matrix_file(text: str) -> bool:
+    """Whether a string is the name of a ``.npy``, ``.npz`` or ``.mtx`` file (one line
+    ending in that extension) rather than matrix text such as ``"1 2; 3 4"``."""
+    return "\n" not in text and text.lower().endswith(_FILE_SUFFIXES)
+
+
 def svd(A, k: int | None = None, *, full: bool = False) -> SVD:
     """Singular value decomposition ``A = U Σ Vᴴ``.
 
     Parameters
     ----------
     A : array_like, str, path or sparse matrix
-        Anything :func:`svdkit.as_matrix` accepts; real or complex, m×n.
+        Anything :func:`svdkit.as_matrix` accepts; real or complex, m×n. A ``str``
+        ending in ``.npy``, ``.npz`` or ``.mtx`` is a file name (read as a path is,
+        with or without ``k``); any other ``str`` is matrix text.
     k : int, optional
         Keep the ``k`` leading triplets (``0 ≤ k ≤ min(m, n)``). For a SciPy sparse
         matrix, ``k`` triplets are computed directly without densifying (ARPACK:
@@ -281,6 +298,7 @@ def svd(A, k: int | None = None, *, full: bool = False) -> SVD:
     if k is not None and full:
         raise ShapeError("choose either a truncated SVD (k) or a full one (full=True)")
     source = type(A).__module__
+    named = isinstance(A, str) and _names_matrix_file(A)  # a file name, not matrix text
     if (
         isinstance(A, np.memmap)
         or source.startswith(("dask.", "scipy.sparse.linalg"))
@@ -296,7 +314,7 @@ def svd(A, k: int | None = None, *, full: bool = False) -> SVD:
             from svdkit.lowrank import truncated_svd
 
             return truncated_svd(A, k, tol=_LOWRANK_TOL)
-    a = as_matrix(A, sparse=k is not None)
+    a = as_matrix(pathlib.Path(A) if named else A, sparse=k is not None)
     if k is not None:
         _check_k(k, min(a.shape), "svd")
     if not isinstance(a, np.ndarray):

@@ -16,6 +16,10 @@ __all__ = ["Progress", "Run", "Target"]
 #: (residual / allowed residual) among the wanted triplets (≤ 1 means done).
 Progress = Callable[[int, int, int, int, float], None]
 
+#: Relative rounding of ``‖A‖_F² − Σ σᵢ²`` (and slack on the energy comparison: ties
+#: count as met).
+ENERGY_SLACK = 64 * float(np.finfo(np.float64).eps)
+
 
 @dataclass
 class Target:
@@ -26,13 +30,24 @@ class Target:
     k : int
         Triplets wanted (the current guess in rank mode).
     limit : int
-        The most there can be (``min(m, n)``).
+        How many leading values a method looks at. In rank mode it is given as the
+        most triplets the result may have (then kept in ``cap``); for the spectral
+        rule below ``full`` it becomes ``cap + 1``: ``k = cap`` is right when
+        ``σ_{cap+1} ≤ ε σ₁``, which only the ``(cap + 1)``-th value tells. Once the
+        rank is known to exceed ``cap`` it is set back to ``cap``.
     rank_tol : float or None
         Rank mode: the relative error ``ε`` the rank-``k`` approximation must meet.
     rank_norm : {"spectral", "energy"}
         ``σ_{k+1} ≤ ε σ₁`` (spectral) or ``sqrt(Σ_{i>k} σᵢ²) ≤ ε ‖A‖_F`` (energy).
     fro : float or None
         ``‖A‖_F`` (energy mode).
+    limited : bool
+        Rank mode stopped at ``cap`` without meeting ``rank_tol`` (``cap < full``).
+    full : int
+        ``min(m, n)``: at that rank the error is zero (``0``: unknown, taken as
+        ``limit``).
+    cap : int or None
+        Rank mode: the most triplets the result may have (set from ``limit``).
     """
 
     k: int
@@ -40,10 +55,17 @@ class Target:
     rank_tol: float | None = None
     rank_norm: str = "spectral"
     fro: float | None = None
-    #: Rank mode stopped at ``limit`` without meeting ``rank_tol`` (limit < min(m, n)).
     limited: bool = False
-    #: ``min(m, n)``: at that rank the error is zero.
     full: int = 0
+    cap: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.full <= 0:
+            self.full = self.limit
+        if self.by_rank and self.cap is None:
+            self.cap = self.limit
+            if self.rank_norm == "spectral" and self.cap < self.full:
+                self.limit = self.cap + 1  # σ_{cap+1} decides whether cap will do
 
     @property
     def by_rank(self) -> bool:
@@ -52,32 +74,57 @@ class Target:
     def decide(self, sigma: np.ndarray, converged: int) -> tuple[bool, int]:
         """``(done, k)`` from descending ``sigma`` whose first ``converged`` are certified.
 
-        In rank mode ``k`` is the rank found when done, else the next guess.
+        In rank mode ``k`` is the rank found when done (at most ``cap``), else the
+        next guess. The rank is decided on certified values only: ``k = cap`` needs
+        ``σ_{cap+1}`` certified (spectral), or ``σ₁ … σ_cap`` (energy).
         """
         if not self.by_rank:
             return converged >= self.k, self.k
-        eps = float(self.rank_tol)  # type: ignore[arg-type]
-        good = sigma[:converged]
-        found: int | None = None
-        if self.rank_norm == "spectral":
-            if good.size and good[0] == 0:
-                found = 0
-            else:
-                below = np.flatnonzero(good <= eps * (good[0] if good.size else 0.0))
-                if below.size:
-                    found = int(below[0])
-        else:
-            fro2 = float(self.fro) ** 2  # type: ignore[arg-type]
-            tail2 = fro2 - np.concatenate([[0.0], np.cumsum(good**2)])
-            ok = np.flatnonzero(tail2 <= (eps**2) * fro2)
-            if ok.size:
-                found = int(ok[0])
-        if found is not None and found <= self.limit:
+        cap = int(self.cap)  # type: ignore[arg-type]
+        if self.limited:  # the rank is known to exceed cap: cap triplets, certified
+            return converged >= cap, cap
+        good = np.asarray(sigma[:converged], dtype=float)
+        found = self._smallest(good)
+        if found is not None and found <= cap:
             return True, found
-        if (found is not None and found > self.limit) or converged >= self.limit:
-            self.limited = self.limit < self.full
-            return True, self.limit
-        return False, min(self.limit, max(2 * self.k, converged + 1))
+        # the rule is not met up to cap: known when σ_{cap+1} (spectral), or
+        # σ₁ … σ_cap (energy) are among the certified values
+        need = cap + (1 if self.rank_norm == "spectral" and cap < self.full else 0)
+        if found is not None or good.size >= need:
+            self.limited = cap < self.full
+            if self.limited:
+                self.limit = cap  # nothing beyond cap is wanted now
+            return True, cap
+        return False, min(cap, max(2 * self.k, good.size + 1))
+
+    def _smallest(self, good: np.ndarray) -> int | None:
+        """The smallest ``k ≤ good.size`` whose error the certified ``good`` show ``≤ ε``."""
+        eps = float(self.rank_tol)  # type: ignore[arg-type]
+        c = good.size
+        if self.rank_norm == "spectral":
+            if c and good[0] == 0:
+                return 0
+            below = np.flatnonzero(good <= eps * (good[0] if c else 0.0))
+            if below.size:
+                return int(below[0])
+            return c if c >= self.full else None  # every value seen: full rank, no error
+        fro2 = float(self.fro) ** 2  # type: ignore[arg-type]
+        sq = good**2
+        # energy past the computed values, known to about eps·‖A‖_F² (the rounding of
+        # ‖A‖_F² and of Σ σᵢ²): with every value computed, a remainder at that level
+        # is rounding; else the values not computed may hold up to that much
+        # (sqrt(eps) in the norm: a smaller ε waits for every value)
+        rest = fro2 - float(np.sum(sq))
+        rounding = ENERGY_SLACK * fro2
+        if c >= self.full:
+            unseen = rest if rest > rounding else 0.0
+        else:
+            unseen = max(rest, 0.0) + rounding
+        # left[k] = energy left out by the first k values, summed from the smallest up
+        # (fro2 − Σ_{i≤k} σᵢ² loses every digit below eps·fro2 to cancellation)
+        left = unseen + np.concatenate([np.cumsum(sq[::-1])[::-1], [0.0]])
+        ok = np.flatnonzero(left <= (eps**2) * fro2 * (1.0 + ENERGY_SLACK))
+        return int(ok[0]) if ok.size else None
 
 
 @dataclass

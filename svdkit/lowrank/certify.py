@@ -189,9 +189,11 @@ def _adjoint_times_left(
     tol: float | None,
 ) -> np.ndarray:
     """``Aᴴ U``: from ``G = Aᴴ A V`` as ``G zᵢ / σᵢ`` where that is accurate, else a product."""
+    m, n = op.shape
+    if s.size == 0:  # no triplets (a rank of 0): nothing to multiply
+        return np.zeros((n, 0), dtype=G.dtype if G is not None else op.dtype)
     if G is None or tol is None:
         return np.asarray(op.rmatmat(U))
-    m, n = op.shape
     # rounding of G zᵢ / σᵢ: about c·eps·σ₁²/σᵢ (c = √m + √n; measured: 0.15–0.33 of
     # eps·σ₁²/σᵢ): at most 1 % of the tolerance, and at most 100× the rounding of
     # the direct product (c·eps·σ₁), so that both ways agree to rounding.

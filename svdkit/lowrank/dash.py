@@ -69,7 +69,8 @@ def dash_svd(
     """
     m, n = op.shape
     k = target.k
-    l_ = min(n, m, k + oversample)
+    # rank mode looks at one value past its guess at least (σ_{k+1} decides k)
+    l_ = min(n, m, k + max(oversample, 1 if target.by_rank else 0))
     iters = 200 if max_iter is None else int(max_iter)
     run = Run("dash")
     V, S = eig_svd(op.gram(random_block(rng, n, l_, op.dtype)))
@@ -78,6 +79,7 @@ def dash_svd(
     prev: np.ndarray | None = None
     cert: Certificate | None = None
     done = False
+    wider = False
     next_check = 1
     for it in range(1, iters + 1):
         W = op.gram(V)
@@ -102,14 +104,18 @@ def dash_svd(
         # certificate disagrees.
         # (σ cannot settle below rounding: tol² under eps would never trigger)
         if pve <= max(0.1 * tol * tol, 8 * np.finfo(float).eps) and it >= next_check:
-            with single_blas_thread():
-                Vo, _ = qr_robust(V)
-            cert = rayleigh_ritz(op, Vo[:, : max(k, 1)], rng, tol)
+            cert = _certify(op, V, k, l_, target, rng, tol)
             fin, k2 = target.decide(cert.s, _met_prefix(cert, tol))
-            if fin and k2 <= l_:
-                k = k2
-                done = True
+            if fin:
+                k, done = k2, True
                 break
+            if target.by_rank:
+                if k2 > target.k and k2 > l_ - 2 and l_ < min(m, n):
+                    # the rank is past what this subspace can certify: the caller
+                    # restarts wider (not converged, with k the next guess)
+                    k, wider = k2, True
+                    break
+                k = min(k2, l_)
             next_check = it + max(2, it // 4)
             # σ settled but the residuals did not: the subspace is inside a cluster
             # of singular values wider than itself, where the shift (≈ λ_l / 2)
@@ -117,18 +123,36 @@ def dash_svd(
             # instead of speeding the top: go on unshifted.
             alpha = 0.0
             shifting = False
-    if not done:
-        with single_blas_thread():
-            Vo, _ = qr_robust(V)
-        cert = rayleigh_ritz(op, Vo[:, : max(k, 1)], rng, tol)
+    if not done and not wider:
+        cert = _certify(op, V, k, l_, target, rng, tol)
         fin, k2 = target.decide(cert.s, _met_prefix(cert, tol))
-        if target.by_rank and fin and k2 <= l_:
+        if target.by_rank:
+            # a rank never counts as found unless the rule is met on certified values
             k = k2
-        done = bool(cert.met(tol, k).all())
+            done = fin and bool(cert.met(tol, k).all())
+        else:
+            done = bool(cert.met(tol, k).all())
     run.extra["converged"] = done
     run.extra["shift"] = alpha
     assert cert is not None
     return cert, k, run
+
+
+def _certify(
+    op: Operator,
+    V: np.ndarray,
+    k: int,
+    l_: int,
+    target: Target,
+    rng: np.random.Generator,
+    tol: float,
+) -> Certificate:
+    """Rayleigh–Ritz on the ``k`` leading directions of ``V`` (all ``l_`` in rank mode,
+    whose decision needs the values past the guess)."""
+    with single_blas_thread():
+        Vo, _ = qr_robust(V)
+    width = l_ if target.by_rank else max(k, 1)
+    return rayleigh_ritz(op, Vo[:, :width], rng, tol)
 
 
 def _met_prefix(cert: Certificate, tol: float) -> int:

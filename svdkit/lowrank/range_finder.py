@@ -73,7 +73,8 @@ def subspace_iteration(
     """
     m, n = op.shape
     k = target.k
-    l_ = min(n, m, k + oversample)
+    # rank mode looks at one value past its guess at least (σ_{k+1} decides k)
+    l_ = min(n, m, k + max(oversample, 1 if target.by_rank else 0))
     iters = 100 if max_iter is None else int(max_iter)
     run = Run("randomized")
     omega = random_block(rng, n, l_, op.dtype)
@@ -112,11 +113,19 @@ def subspace_iteration(
         if k and np.all(ok[:k] | (sig[:k] <= zero)):
             zero_fix = True  # only null directions fail: complete them properly
             break
-        if k > l_ - 2 and l_ < min(m, n):
+        if target.by_rank and k > target.k and k > l_ - 2 and l_ < min(m, n):
             break  # rank mode needs a wider subspace: the caller restarts wider
     if zero_fix or (cert is not None and not done):
-        cert = rayleigh_ritz(op, cert.V[:, : max(k, 1)], rng, tol)
-        done = bool(cert.met(tol, k).all()) if k else True
+        # (rank mode: every column, whose values past the guess decide the rank)
+        width = cert.V.shape[1] if target.by_rank else max(k, 1)
+        cert = rayleigh_ritz(op, cert.V[:, :width], rng, tol)
+        if target.by_rank:
+            # a rank never counts as found unless the rule is met on certified values
+            ok = cert.met(tol, cert.s.size)
+            fin, k = target.decide(cert.s, int(np.argmin(ok)) if not ok.all() else ok.size)
+            done = fin and bool(cert.met(tol, k).all())
+        else:
+            done = bool(cert.met(tol, k).all()) if k else True
     run.extra["converged"] = done
     run.extra["oversample"] = l_ - target.k
     assert cert is not None

@@ -8,12 +8,23 @@ has errors
 
 ``truncated_svd(A, rank_tol=ε, rank_norm=...)`` finds the smallest ``k`` with an
 error ``≤ ε`` without knowing it in advance: the Krylov method widens its target
-as its certified singular values come in (no restart); the other methods
-double ``k`` and restart warm. The decision is taken on certified values only:
-``σ_{k+1}`` (spectral) or ``σ₁ … σ_k`` (energy) all meet ``tol``, so the ``k``
-found is exact unless a singular value lies within ``tol · σ₁`` of the threshold.
+as its certified singular values come in (no restart); the other iterative
+methods double ``k`` and restart (warm for ``randomized``). The decision is taken
+on certified values only: ``σ_{k+1}`` (spectral) or ``σ₁ … σ_k`` (energy) all meet
+``tol``, so the ``k`` found is exact unless a singular value lies within
+``tol · σ₁`` of the threshold. A ``k`` given with ``rank_tol`` caps the rank
+(``k = 0`` included): the cap itself is accepted when its rule holds there (the
+spectral rule looks one value past the cap, at ``σ_{k+1}``); a rank above it
+raises :class:`~svdkit.ConvergenceError`.
+
 The energy norm needs ``‖A‖_F``: one pass for arrays, sparse matrices, files and
-dask arrays; ``n`` products with unit vectors for a LinearOperator.
+dask arrays; ``n`` products with unit vectors for a LinearOperator. The energy
+left out by ``k`` is summed from the small computed values up, plus the remainder
+``‖A‖_F² − Σ σᵢ²`` past the computed ones (``‖A‖_F² − Σ_{i≤k} σᵢ²`` would lose
+every digit below ``eps · ‖A‖_F²``). That remainder is itself known only to
+about ``64 eps · ‖A‖_F²``: an energy ``ε`` below about ``1.2e-7`` is decided once
+every singular value has been computed (``min(m, n)`` of them), never by
+taking an unresolved remainder for zero.
 
 Examples
 --------
