@@ -1069,3 +1069,253 @@ def test_rank_mode_on_float32_finds_the_rank_of_a_small_energy_tolerance(eps):
     # the smallest rank, or one more where the two errors differ by less than a
     # certificate at tol 1e-3 resolves (1e-6 here: 1.01e-6 at 131, 9.1e-7 at 132)
     assert k < 400 and left[k] <= eps < left[k - 2]
+
+
+# ----------------------------------------------------------------------------- extreme scales
+
+_GAUSS = np.random.default_rng(0).standard_normal((300, 200))
+_SPARSE_GAUSS = sp.random(300, 200, density=0.2, format="csr", random_state=2)
+
+
+def _scaled_input(kind: str, scale: float):
+    if kind == "dense":
+        return _GAUSS * scale, _GAUSS
+    if kind == "sparse":
+        return _SPARSE_GAUSS * scale, _SPARSE_GAUSS.toarray()
+    return spla.aslinearoperator(_GAUSS * scale), _GAUSS
+
+
+@pytest.mark.parametrize("scale", [1e-200, 1e160], ids=["tiny", "huge"])
+@pytest.mark.parametrize(
+    ("kind", "method"),
+    [
+        ("dense", "auto"),
+        ("dense", "krylov"),
+        ("dense", "dash"),
+        ("dense", "randomized"),
+        ("dense", "lapack"),
+        ("sparse", "auto"),
+        ("sparse", "lapack"),
+        ("LinearOperator", "auto"),
+    ],
+)
+def test_extreme_scales_are_certified_as_at_scale_one(kind, method, scale):
+    """``AᴴA`` of a matrix scaled by 1e±200 over- or underflows float64: the result
+    must still be the matrix's, with residuals measured (not zeros it could not
+    measure), matching NumPy's SVD and the residuals recomputed on the unscaled
+    matrix."""
+    A, base = _scaled_input(kind, scale)
+    r = truncated_svd(A, 5, method=method)
+    assert r.converged and r.k == 5
+    s_true = np.linalg.svd(base, compute_uv=False)[:5]
+    np.testing.assert_allclose(r.s / scale, s_true, rtol=1e-9)
+    if kind == "dense":  # NumPy's LAPACK on the scaled matrix agrees
+        np.testing.assert_allclose(r.s, np.linalg.svd(A, compute_uv=False)[:5], rtol=1e-9)
+    # residuals recomputed on the unscaled matrix, the factors unchanged
+    unscaled = r.truncate(5)
+    right = np.linalg.norm(base @ unscaled.Vh.T - unscaled.U * (r.s / scale), axis=0)
+    left = np.linalg.norm(base.T @ unscaled.U - unscaled.Vh.T * (r.s / scale), axis=0)
+    slack = 100 * 300 * EPS * s_true[0]
+    assert np.all(np.maximum(right, left) <= 1e-6 * s_true[0] + slack)
+    for reported, recomputed in ((r.residuals_right, right), (r.residuals_left, left)):
+        assert np.all(np.isfinite(reported)) and reported.max() > 0  # measured, not lost
+        np.testing.assert_allclose(reported / scale, recomputed, rtol=0, atol=slack)
+    ray = np.einsum("ij,ij->j", r.U, base @ r.Vh.T)
+    np.testing.assert_allclose(r.rayleigh / scale, ray, rtol=1e-9)
+
+
+@pytest.mark.parametrize("scale", [1e-200, 1e160], ids=["tiny", "huge"])
+def test_extreme_scales_in_energy_rank_mode_and_residuals(scale):
+    """The energy rank mode and ``residuals()`` at extreme scales: ‖A‖_F and the
+    approximation error computed without over- or underflow, the same rank as at
+    scale one."""
+    rank = truncated_svd(_GAUSS, rank_tol=0.5, rank_norm="energy")
+    for A in (_GAUSS * scale, sp.csr_matrix(_GAUSS * scale)):
+        assert as_operator(A).fro_norm() == pytest.approx(np.linalg.norm(_GAUSS) * scale)
+        r = truncated_svd(A, rank_tol=0.5, rank_norm="energy")
+        assert r.k == rank.k
+        sd = np.linalg.svd(_GAUSS, compute_uv=False)
+        err = np.sqrt(np.sum(sd[r.k :] ** 2) / np.sum(sd**2))
+        assert r.residuals().reconstruction == pytest.approx(err, rel=1e-6)
+
+
+@pytest.mark.parametrize("scale", [1e25, 1e37])
+def test_extreme_scales_of_a_float32_matrix_in_single_precision_steps(scale):
+    """float32 products (tol ≥ 1e-4) overflow from σ₁ ≈ 1e19, and near float32's
+    largest number even the scaled products would: certified all the same."""
+    A = (matrix(600, 300, SIGMA, seed=3) * scale).astype(np.float32)
+    Ad = A.astype(np.float64) / scale
+    s_true = np.linalg.svd(Ad, compute_uv=False)[:5]
+    for method in ("krylov", "gram"):
+        r = truncated_svd(A, 5, tol=1e-3, method=method)
+        assert r.converged
+        assert np.all(np.abs(r.s / scale - s_true) <= 2e-3 * s_true[0])
+        right = np.linalg.norm(Ad @ r.Vh.T - r.U * (r.s / scale), axis=0)
+        left = np.linalg.norm(Ad.T @ r.U - r.Vh.T * (r.s / scale), axis=0)
+        assert np.maximum(right, left).max() <= 1.01e-3 * s_true[0]
+        np.testing.assert_allclose(r.residuals_right / scale, right, rtol=1e-3, atol=1e-9)
+        np.testing.assert_allclose(r.residuals_left / scale, left, rtol=1e-3, atol=1e-9)
+
+
+def test_scaling_by_a_power_of_two_changes_nothing():
+    """Outside the safe range the methods run on 2^e·A: exact, the same numbers."""
+    for method in ("krylov", "randomized"):
+        r0 = truncated_svd(A0, 5, method=method)
+        r1 = truncated_svd(A0 * 2.0**60, 5, method=method)
+        assert np.array_equal(r1.s / 2.0**60, r0.s) and np.array_equal(r1.U, r0.U)
+        assert np.array_equal(r1.residuals_left / 2.0**60, r0.residuals_left)
+        assert any("2^-" in note for note in r1.notes)
+
+
+# ------------------------------------------------------------------------ duplicate sparse entries
+
+
+def _with_duplicates(M: np.ndarray) -> sp.csr_matrix:
+    """``M`` as a valid non-canonical CSR matrix: every entry stored twice (a quarter
+    and three quarters of it), the second copies in reverse column order."""
+    C = sp.csr_matrix(M)
+    data, idx, ptr = [], [], [0]
+    for i in range(M.shape[0]):
+        d, j = C.data[C.indptr[i] : C.indptr[i + 1]], C.indices[C.indptr[i] : C.indptr[i + 1]]
+        data += [*(0.25 * d), *(0.75 * d)[::-1]]
+        idx += [*j, *j[::-1]]
+        ptr.append(len(data))
+    return sp.csr_matrix((np.array(data), np.array(idx), np.array(ptr)), shape=M.shape)
+
+
+def test_sparse_with_duplicate_entries():
+    """Duplicate entries of a CSR/CSC matrix add up: ‖A‖_F, every product, and so the
+    energy rank, are those of the summed matrix; the caller's matrix is left as it is."""
+    S = sp.csr_matrix((np.array([1.0, 1.0]), np.array([0, 0]), np.array([0, 2, 2])), shape=(2, 2))
+    assert as_operator(S).fro_norm() == pytest.approx(2.0)
+    assert S.nnz == 2 and not S.has_canonical_format  # untouched
+    M = matrix(120, 80, 0.8 ** np.arange(80), seed=5)
+    D = _with_duplicates(M)
+    assert not D.has_canonical_format and np.allclose(D.toarray(), M)
+    X = np.random.default_rng(1).standard_normal((80, 3))
+    Y = np.random.default_rng(2).standard_normal((120, 3))
+    for A, dense in ((D, M), (sp.csc_matrix((D.data, D.indices, D.indptr), shape=(80, 120)), M.T)):
+        op = as_operator(A)
+        x, y = (X, Y) if dense.shape[1] == 80 else (Y, X)
+        assert op.fro_norm() == pytest.approx(np.linalg.norm(M))
+        np.testing.assert_allclose(op.matmat(x), dense @ x, atol=1e-12)
+        np.testing.assert_allclose(op.rmatmat(y), dense.T @ y, atol=1e-12)
+        np.testing.assert_allclose(op.gram(x), dense.T @ (dense @ x), atol=1e-12)
+        np.testing.assert_allclose(op.cogram(y), dense @ (dense.T @ y), atol=1e-12)
+    data_before = D.data.copy()
+    r = truncated_svd(D, rank_tol=0.1, rank_norm="energy", method="krylov")
+    sd = np.linalg.svd(M, compute_uv=False)
+    tail = np.sqrt(np.cumsum((sd**2)[::-1])[::-1] / np.sum(sd**2))  # tail[j]: error at rank j
+    assert tail[r.k] <= 0.1 < tail[r.k - 1]
+    assert_certified(M, r, 1e-6)
+    assert np.array_equal(D.data, data_before) and not D.has_canonical_format
+    assert r.residuals().reconstruction == pytest.approx(tail[r.k], rel=1e-6)
+
+
+# ------------------------------------------------------------------- LinearOperator without adjoint
+
+
+def test_linear_operator_without_rmatvec_is_refused_before_any_product():
+    calls = []
+
+    def matvec(x):
+        calls.append(1)
+        return _GAUSS @ x
+
+    L = spla.LinearOperator(_GAUSS.shape, matvec=matvec, dtype=float)
+    for method in ("auto", "krylov", "gram", "randomized", "dash"):
+        with pytest.raises(SvdkitError, match="rmatvec") as err:
+            truncated_svd(L, 5, method=method)
+        assert "lapack" in str(err.value)
+    with pytest.raises(SvdkitError, match="rmatvec"):  # before ‖A‖_F by probing, too
+        truncated_svd(L, rank_tol=0.5, rank_norm="energy", method="krylov")
+    assert calls == []
+    # adjoints, transposes and sums of it lack what it lacks (A x for the adjoint)
+    for bad in (L.H, L.T, 2.0 * L, L + spla.aslinearoperator(_GAUSS)):
+        with pytest.raises(SvdkitError, match=r"matvec|rmatvec"):
+            truncated_svd(bad, 3, method="krylov")
+
+    class MatvecOnly(spla.LinearOperator):
+        def __init__(self):
+            super().__init__(float, _GAUSS.shape)
+
+        def _matvec(self, x):
+            return _GAUSS @ x
+
+    with pytest.raises(SvdkitError, match="rmatvec"):
+        truncated_svd(MatvecOnly(), 5)
+    # LAPACK needs only A x: the operator densified by its products
+    r = truncated_svd(L, 5, method="lapack")
+    assert_certified(_GAUSS, r, 1e-6)
+    with_rmatvec = spla.LinearOperator(
+        _GAUSS.shape, matvec=lambda x: _GAUSS @ x, rmatvec=lambda y: _GAUSS.T @ y, dtype=float
+    )
+    assert_certified(_GAUSS, truncated_svd(with_rmatvec, 5), 1e-6)
+    assert_certified(_GAUSS.T, truncated_svd(with_rmatvec.H, 5), 1e-6)
+
+
+# ----------------------------------------------------------------------------- seed
+
+
+def test_negative_seed_is_a_clear_error(tmp_path):
+    for bad in (-1, np.int64(-5)):
+        with pytest.raises(SvdkitError, match="seed must be a non-negative integer"):
+            truncated_svd(A0, 3, seed=bad)
+    with pytest.raises(SvdkitError, match="seed"):
+        truncated_svd(A0, 3, seed=1.5)
+    assert truncated_svd(A0, 3, seed=2**70).converged
+    import typer
+    from typer.testing import CliRunner
+
+    from svdkit.cli.svd_command import register
+
+    app = typer.Typer(pretty_exceptions_enable=False)
+    app.callback()(lambda: None)
+    register(app)
+    np.save(tmp_path / "a.npy", A0)
+    out = tmp_path / "o.npz"
+    res = CliRunner().invoke(
+        app, ["svd", str(tmp_path / "a.npy"), "-k", "2", "-o", str(out), "--seed", "-1"]
+    )
+    assert isinstance(res.exception, SvdkitError) and "non-negative" in str(res.exception)
+    assert not out.exists()
+
+
+# ----------------------------------------------------------------------------- dask densified
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+def test_densified_dask_array_with_non_finite_entry(bad):
+    """A small dask array goes to LAPACK densely: NaN or infinity is named as for NumPy."""
+    import dask.array as da
+
+    A = np.ones((100, 50))
+    A[5, 7] = bad
+    with pytest.raises(svdkit.NonFiniteError) as expected:
+        truncated_svd(A, 5)
+    for method in ("auto", "lapack"):
+        with pytest.raises(svdkit.NonFiniteError) as err:
+            truncated_svd(da.from_array(A, chunks=50), 5, method=method)
+        assert str(err.value) == str(expected.value)
+        assert "row 6, column 8" in str(err.value)
+
+
+# --------------------------------------------------------------------------- Fortran-ordered files
+
+
+def test_fortran_ordered_files_are_reported_as_the_caller_sees_them(tmp_path):
+    A = np.zeros((50, 40))
+    A[10, 2] = np.nan
+    path = tmp_path / "nanF.npy"
+    np.save(path, np.asfortranarray(A))
+    for source in (path, np.load(path, mmap_mode="r")):
+        with pytest.raises(svdkit.NonFiniteError, match="row 11, column 3"):
+            truncated_svd(source, 2, method="krylov")
+    big = tmp_path / "F.npy"
+    np.save(big, np.asfortranarray(_GAUSS))
+    for source in (big, np.load(big, mmap_mode="r")):
+        with pytest.raises(ShapeError, match="one column of the 300×200 matrix"):
+            truncated_svd(source, 2, memory_limit=100)
+    np.save(tmp_path / "C.npy", _GAUSS)
+    with pytest.raises(ShapeError, match="one row of the 300×200 matrix"):
+        truncated_svd(tmp_path / "C.npy", 2, memory_limit=100)

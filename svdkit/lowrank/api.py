@@ -39,7 +39,13 @@ from svdkit.linalg.svd import SVD, SVDResiduals
 from svdkit.lowrank._common import Progress, Run, Target
 from svdkit.lowrank._threads import single_blas_thread
 from svdkit.lowrank.certify import Certificate, residual_bound
-from svdkit.lowrank.operators import Operator, as_operator
+from svdkit.lowrank.operators import (
+    Operator,
+    ScaledOperator,
+    SquareSum,
+    as_operator,
+    scale_for,
+)
 
 __all__ = ["METHODS", "LowRankSVD", "choose_method", "truncated_svd"]
 
@@ -57,6 +63,12 @@ GRAM_AUTO_SIDE = 256
 
 #: The largest short side ``method="gram"`` accepts (its Gram matrix: 512 MiB in float64).
 GRAM_MAX_SIDE = 8192
+
+#: ``method="lapack"`` measures the residuals on (a copy of) the matrix scaled by
+#: a power of two when ``σ₁`` is beyond ``2^±LAPACK_SAFE_EXPONENT`` (``1e±120``):
+#: LAPACK scales internally, but the residuals' sums of squares would over- or
+#: underflow.
+LAPACK_SAFE_EXPONENT = 400
 
 
 @dataclass(frozen=True, eq=False)
@@ -195,6 +207,16 @@ def _check_k(k: Any, p: int, name: str = "k") -> int:
     return int(k)
 
 
+def _check_seed(seed: Any) -> None:
+    """``seed``: None or a non-negative integer (what ``numpy.random.default_rng`` takes)."""
+    if seed is None:
+        return
+    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral):
+        raise SvdkitError(f"seed must be a non-negative integer or None; got {seed!r}")
+    if seed < 0:
+        raise SvdkitError(f"seed must be a non-negative integer or None; got {seed}")
+
+
 def _check_int(value: Any, name: str, minimum: int) -> int | None:
     if value is None:
         return None
@@ -292,18 +314,18 @@ def _fro_by_probing(op: Operator) -> float:
     """``‖A‖_F`` from products with unit vectors (for operators that hide their entries)."""
     side = op if op.shape[1] <= op.shape[0] else op.adjoint()
     nn = side.shape[1]
-    total = 0.0
+    total = SquareSum()
     step = 64
     for j0 in range(0, nn, step):
         j1 = min(nn, j0 + step)
         E = np.zeros((nn, j1 - j0), dtype=op.dtype)
         E[np.arange(j0, j1), np.arange(j1 - j0)] = 1.0
-        Y = side.tall_to_numpy(side.matmat(E))
-        total += float(np.sum(np.abs(Y) ** 2))
-    return math.sqrt(total)
+        total.add(side.tall_to_numpy(side.matmat(E)))
+    return total.norm()
 
 
 def _densify(op: Operator) -> np.ndarray:
+    from svdkit.inputs import as_matrix
     from svdkit.lowrank.operators import (
         AdjointOperator,
         DaskOperator,
@@ -330,17 +352,29 @@ def _densify(op: Operator) -> np.ndarray:
         return out
     if isinstance(op, DaskOperator):
         op.passes += 1
-        return np.asarray(op.a.compute(), dtype=op.dtype)
+        a = np.asarray(op.a.compute(), dtype=op.dtype)
+        if not op.validated:
+            as_matrix(a)  # NaN and infinity named by row and column, as for NumPy input
+            op.validated = True
+        return a
     eye = np.eye(op.shape[1], dtype=op.dtype)
     return np.asarray(op.tall_to_numpy(op.matmat(eye)), dtype=op.dtype)
 
 
-def _lapack(op: Operator, target: Target, tol: float) -> tuple[Certificate, int, Run]:
+def _lapack(
+    a: np.ndarray, target: Target, tol: float
+) -> tuple[Certificate, int, Run, Target, float]:
+    """Dense SVD of ``a``; the certificate is of ``scale · a`` (returned with its
+    ``target``), ``scale`` a power of two where ``σ₁`` is so far from 1 that the
+    residuals' sums of squares would over- or underflow."""
     from svdkit.linalg.residuals import triplet_residuals
     from svdkit.linalg.svd import _lapack_svd
 
-    a = _densify(op)
-    U, s, Vh, driver = _lapack_svd(a, False)
+    U, s, Vh, driver = _lapack_svd(a, False)  # (LAPACK scales internally)
+    scale = scale_for(float(s[0]) if s.size else 0.0, LAPACK_SAFE_EXPONENT)
+    if scale != 1.0:
+        a, s = a * scale, s * scale  # a copy, for such extreme scales only
+        target = _scaled_target(target, scale)
     _, k = target.decide(s, s.size)
     U, s, Vh = U[:, :k].copy(), s[:k].copy(), Vh[:k].copy()
     right, left = triplet_residuals(a, U, s, Vh)
@@ -348,7 +382,7 @@ def _lapack(op: Operator, target: Target, tol: float) -> tuple[Certificate, int,
     run.notes.append(f"dense SVD by LAPACK ({driver}) of the {a.shape[0]}×{a.shape[1]} matrix")
     run.extra["converged"] = True
     V = Vh.conj().T
-    return Certificate(U=U, s=s, V=V, right=right, left=left, AhU=V * s), k, run
+    return Certificate(U=U, s=s, V=V, right=right, left=left, AhU=V * s), k, run, target, scale
 
 
 @contextlib.contextmanager
@@ -480,6 +514,10 @@ def truncated_svd(
         (C or Fortran order, float32/float64/complex), SciPy sparse (CSR/CSC; other
         formats become CSR), ``scipy.sparse.linalg.LinearOperator``, ``np.memmap`` or
         a path to a ``.npy`` file (read in row blocks: out of core), a dask array.
+        A LinearOperator needs ``rmatvec`` (or ``rmatmat``) for every method but
+        ``"lapack"``. Any scale: where ``‖A‖`` is far from 1 (beyond ``2^±32``) the
+        methods run on ``2^e · A`` (exact), so that ``AᴴA`` neither overflows nor
+        underflows, and the result is scaled back.
     k : int, optional
         Number of triplets, ``0 ≤ k ≤ min(m, n)``. With ``rank_tol``: the most to
         look for.
@@ -492,7 +530,8 @@ def truncated_svd(
         ``n × n`` Gram matrix of the short side (``n ≤ 8192``) and certifies its
         leading eigenvectors by Rayleigh–Ritz on ``A``.
     seed : int or None, default 0
-        Seed of the random start: the same seed gives the same result.
+        Seed of the random start (a non-negative integer, as
+        ``numpy.random.default_rng`` takes): the same seed gives the same result.
     oversample : int, optional
         Extra columns of the subspace (``randomized``, ``dash``; default 10).
     max_iter : int, optional
@@ -551,8 +590,7 @@ def truncated_svd(
     max_iter = _check_int(max_iter, "max_iter", 1)
     block = _check_int(block, "block", 1)
     max_basis = _check_int(max_basis, "max_basis", 1)
-    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, numbers.Integral)):
-        raise SvdkitError(f"seed must be an integer or None; got {seed!r}")
+    _check_seed(seed)
 
     op = as_operator(A, memory_limit=memory_limit, threads=threads)
     m, n = op.shape
@@ -561,6 +599,10 @@ def truncated_svd(
         raise ShapeError("give k (the number of triplets) or rank_tol (to find k)")
     if k is not None:
         k = _check_k(k, p)
+    chosen = (
+        choose_method(op, None if rank_tol is not None else k, tol) if method == "auto" else method
+    )
+    op.require(chosen)
     fro = None
     if rank_tol is not None and rank_norm == "energy":
         fro = op.fro_norm()
@@ -572,9 +614,6 @@ def truncated_svd(
     else:
         target = Target(int(k), p, full=p)  # type: ignore[arg-type]
     rng = np.random.default_rng(seed)
-    chosen = (
-        choose_method(op, None if rank_tol is not None else k, tol) if method == "auto" else method
-    )
     notes: list[str] = []
     if method == "auto":
         notes.append(f"method auto → {chosen}")
@@ -594,13 +633,15 @@ def truncated_svd(
                 f"(at most {DENSIFY_LIMIT:,} entries, within memory_limit for a file); "
                 "use method='krylov'"
             )
-        cert, k_found, run = _lapack(op, target, tol)
+        cert, k_found, run, target, scale = _lapack(_densify(op), target, tol)
         flipped = False
         oriented = op
     else:
         oriented, flipped = _orient(op)
         if flipped:
             notes.append(f"worked on Aᴴ ({n}×{m}): its Gram side is the {m}-dimensional one")
+        # the methods run on c·A, c a power of two that keeps AᴴA inside float64
+        work = ScaledOperator(oriented, size=fro)
         label = f"{chosen} {op.describe()}"
         # a small matrix: every kernel is small, so one BLAS thread throughout
         # (set once: limiting per kernel cost ~20 µs a call, a quarter of a
@@ -611,8 +652,8 @@ def truncated_svd(
         ):
             cert, k_found, run, target = _run_method(
                 chosen,
-                oriented,
-                target,
+                work,
+                _scaled_target(target, work.scale or 1.0),
                 tol=tol,
                 rng=rng,
                 oversample=oversample,
@@ -621,7 +662,22 @@ def truncated_svd(
                 max_basis=max_basis,
                 progress=cb,
             )
-    return _finish(A, op, oriented, flipped, cert, k_found, run, target, tol, seed, notes, started)
+        scale = work.scale or 1.0
+    if scale != 1.0:
+        notes.append(
+            f"run on 2^{math.frexp(scale)[1] - 1}·A (exact): A's scale is so far from 1 "
+            "that its squares (AᴴA, residual norms) could over- or underflow float64"
+        )
+    return _finish(
+        A, op, oriented, flipped, cert, k_found, run, target, tol, seed, notes, started, scale
+    )
+
+
+def _scaled_target(target: Target, scale: float) -> Target:
+    """``target`` for ``scale · A``: its ``‖A‖_F`` (energy rank mode) scaled too."""
+    if scale == 1.0 or target.fro is None:
+        return target
+    return replace(target, fro=target.fro * scale)
 
 
 def _finish(
@@ -637,7 +693,10 @@ def _finish(
     seed: int | None,
     notes: list[str],
     started: float,
+    scale: float = 1.0,
 ) -> LowRankSVD:
+    """The result from the certificate of ``oriented`` (``Aᴴ`` when ``flipped``), run on
+    ``scale · A``: ``σ``, residuals and Rayleigh quotients are divided by ``scale``."""
     from svdkit.linalg.signs import apply_sign_rule
 
     k = min(k, cert.s.size)
@@ -655,6 +714,8 @@ def _finish(
     U = np.ascontiguousarray(U)
     U, Vh = apply_sign_rule(U, Vh)
     s = np.array(cert.s[:k], dtype=float)
+    if scale != 1.0:  # exact: a power of two
+        s, right, left, rayleigh = s / scale, right / scale, left / scale, rayleigh / scale
     bound = residual_bound(s, tol)
     met = np.maximum(right, left) <= bound
     converged = bool(run.extra.get("converged", True)) and bool(met.all())

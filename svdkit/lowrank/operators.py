@@ -47,7 +47,13 @@ from typing import Any
 
 import numpy as np
 
-from svdkit.errors import EmptyInputError, FileFormatError, NonFiniteError, ShapeError
+from svdkit.errors import (
+    EmptyInputError,
+    FileFormatError,
+    NonFiniteError,
+    ShapeError,
+    SvdkitError,
+)
 from svdkit.lowrank._threads import available_cores, parallel_map, single_blas_thread
 from svdkit.lowrank.orth import colnorms, qr_robust, random_block
 
@@ -59,6 +65,7 @@ __all__ = [
     "LinearOperatorAdapter",
     "Operator",
     "RowBlockOperator",
+    "ScaledOperator",
     "SparseOperator",
     "TransposeOperator",
     "as_operator",
@@ -101,6 +108,140 @@ def _dims(shape: tuple[int, ...], name: str = "A") -> tuple[int, int]:
             f"{name} is empty (shape {(m, n)}): a matrix needs at least one entry"
         )
     return m, n
+
+
+# ------------------------------------------------------------------------------ scale
+
+#: Products run on ``A`` as it is while its scale (``‖A‖₂``, roughly) is within
+#: ``2^±SAFE_EXPONENT``; outside, on ``2^e · A`` (:class:`ScaledOperator`). ``AᴴA``
+#: squares the scale and dashSVD's Gram matrices square it again: float64
+#: over- or underflows from ``σ₁ ≈ 2^±250`` on, float32 products from ``2^±30``.
+SAFE_EXPONENT = 32
+
+#: A sum of squares in ``[2^-SQUARES_EXPONENT, 2^SQUARES_EXPONENT]`` is accurate
+#: as computed: no square overflowed, and those that underflowed weigh less than
+#: ``2^-100`` of it.
+SQUARES_EXPONENT = 900
+
+
+def _exponent(x: float) -> int:
+    """``e`` with ``2^(e-1) ≤ x < 2^e`` for a positive finite ``x``."""
+    return math.frexp(x)[1]
+
+
+def scale_for(size: float, window: int = SAFE_EXPONENT) -> float:
+    """The power of two ``c`` that brings ``size`` to about 1 (``1.0`` within ``2^±window``).
+
+    Parameters
+    ----------
+    size : float
+        The scale of a matrix (a norm, an entry, a product's size).
+    window : int
+        Sizes within ``2^±window`` are left alone.
+
+    Returns
+    -------
+    float
+        ``c = 2^-e`` with ``c · size`` within a factor 2 of 1, or ``1.0``.
+        Multiplying by ``c`` is exact in floating point; ``size`` zero, infinite or
+        NaN gives ``1.0`` (nothing to scale by).
+
+    Examples
+    --------
+    >>> scale_for(3.0), scale_for(1e160) == 2.0**-532, scale_for(1e-200) == 2.0**664
+    (1.0, True, True)
+    """
+    if not (size > 0 and math.isfinite(size)):
+        return 1.0
+    return _scale_of(_exponent(size), window)
+
+
+def _scale_of(e: float, window: int = SAFE_EXPONENT) -> float:
+    """``2^-e`` (``e`` rounded, within ``±1000``), or ``1.0`` for ``|e| ≤ window``."""
+    if abs(e) <= window:
+        return 1.0
+    return 2.0 ** -min(1000, max(-1000, round(e)))
+
+
+def _power_above(x: float) -> float:
+    """A power of two at or above the positive finite ``x``, and within a factor 2 of it
+    (clamped to the normal range of float64)."""
+    return 2.0 ** min(max(_exponent(x), -1022), 1023)
+
+
+def _max_abs(x: Any) -> float:
+    """``max |xᵢⱼ|`` of a NumPy or dask array (NaN if it holds one)."""
+    if isinstance(x, np.ndarray):
+        return float(np.max(np.abs(x), initial=0.0)) if x.size else 0.0
+    return float(abs(x).max())  # a dask array: computed
+
+
+def _quiet() -> Any:
+    """No warnings for over- and underflow (where the code looks for them itself)."""
+    return np.errstate(over="ignore", under="ignore", invalid="ignore")
+
+
+def _squares_safe(total: float) -> bool:
+    """Whether a sum of squares is accurate as computed (see ``SQUARES_EXPONENT``)."""
+    return 2.0**-SQUARES_EXPONENT <= total <= 2.0**SQUARES_EXPONENT
+
+
+class SquareSum:
+    """``Σ |xᵢ|²`` over blocks, held as ``scale² · ssq`` so that it neither overflows
+    nor underflows (LAPACK's ``lassq``).
+
+    A block whose plain sum of squares is safe (the usual case) costs what
+    ``np.sum(np.abs(B) ** 2)`` does; only the others are summed again, scaled by a
+    power of two.
+
+    Examples
+    --------
+    >>> acc = SquareSum()
+    >>> acc.add(np.full(4, 1e200)); acc.add(np.full(4, 1e-200))
+    >>> float(acc.norm() / 1e200)
+    2.0
+    """
+
+    def __init__(self) -> None:
+        self.scale = 1.0
+        self.ssq = 0.0
+
+    def add(self, x: np.ndarray) -> None:
+        """Add ``Σ |x|²`` of one block."""
+        a = np.abs(x)
+        with _quiet():
+            total = float(np.sum(a**2))
+        if _squares_safe(total):
+            self._merge(1.0, total)
+            return
+        big = float(np.max(a, initial=0.0))
+        if big == 0.0 or not math.isfinite(big):
+            self._merge(1.0, total if big else 0.0)
+            return
+        s = _power_above(big)
+        self._merge(s, float(np.sum((a / s) ** 2)))
+
+    def _merge(self, s: float, q: float) -> None:
+        if q == 0.0:
+            return
+        if self.ssq == 0.0:  # the first block that counts sets the scale
+            self.scale, self.ssq = s, q
+        elif s > self.scale:
+            self.ssq = q + self.ssq * (self.scale / s) ** 2
+            self.scale = s
+        else:
+            self.ssq += q * (s / self.scale) ** 2
+
+    def norm(self) -> float:
+        """``sqrt(Σ |xᵢ|²)``."""
+        return self.scale * math.sqrt(self.ssq)
+
+
+def _norm(x: np.ndarray) -> float:
+    """``‖x‖_F`` without overflow or underflow."""
+    acc = SquareSum()
+    acc.add(x)
+    return acc.norm()
 
 
 class Operator:
@@ -192,6 +333,10 @@ class Operator:
         """``‖A‖_F`` when it can be had in at most one pass, else ``None``."""
         return None
 
+    def require(self, method: str) -> None:
+        """Raise :class:`~svdkit.SvdkitError` now if ``method`` needs a product the
+        operator cannot compute (a LinearOperator without ``rmatvec``)."""
+
     def stored_precision(self, on: bool) -> bool:
         """Run the products in the storage precision (float32) instead of float64.
 
@@ -246,16 +391,15 @@ class Operator:
     def reconstruction_error(self, U: np.ndarray, s: np.ndarray, Vh: np.ndarray) -> float:
         """``‖A − U diag(s) Vh‖_F``, block by block, without an m×n array."""
         V = np.ascontiguousarray(Vh.conj().T)
-        total = 0.0
+        total = SquareSum()
         n = self.shape[1]
         step = max(1, _BLOCK_BYTES // (16 * max(1, self.shape[0])))
         for j0 in range(0, n, step):
             j1 = min(n, j0 + step)
             E = np.zeros((n, j1 - j0), dtype=self.dtype)
             E[np.arange(j0, j1), np.arange(j1 - j0)] = 1.0
-            block = self.tall_to_numpy(self.matmat(E)) - (U * s) @ V[j0:j1].conj().T
-            total += float(np.sum(np.abs(block) ** 2))
-        return math.sqrt(total)
+            total.add(self.tall_to_numpy(self.matmat(E)) - (U * s) @ V[j0:j1].conj().T)
+        return total.norm()
 
     def describe(self) -> str:
         """``"dense 4000×3000 float64"``: kind, shape and storage precision."""
@@ -310,6 +454,216 @@ class AdjointOperator(Operator):
     def reconstruction_error(self, U: np.ndarray, s: np.ndarray, Vh: np.ndarray) -> float:
         # Aᴴ = U Σ Vh  ⇔  A = Vhᴴ Σ Uᴴ
         return self.inner.reconstruction_error(Vh.conj().T, s, U.conj().T)
+
+
+#: Seed of the block that measures an operator's scale when its first product
+#: cannot (fixed: it must not draw from the caller's generator).
+_PROBE_SEED = 0x5CA1E
+
+#: Below this, a product in float64 (float32) has lost digits to underflow.
+_LOST_BELOW = {False: 2.0**-SQUARES_EXPONENT, True: 2.0**-90}
+
+#: Single-precision products (float32 entries, loose ``tol``) run in float64 when
+#: ``A`` needs a scale beyond ``2^±_SINGLE_EXPONENT`` (float32 ends at ``2^±126``).
+_SINGLE_EXPONENT = 64
+
+
+class ScaledOperator(Operator):
+    """``c · A`` for the power of two ``c`` that keeps every product inside floating-point range.
+
+    ``AᴴA`` squares the scale of ``A``: from ``σ₁ ≈ 1e±150`` it overflows to
+    infinity or underflows to zero in float64, and with it every Ritz value,
+    residual and norm derived from it. The methods run on this operator instead,
+    and the caller divides what they return (``σ``, residuals, ``Aᴴ U``) by
+    :attr:`scale`. Multiplying by a power of two is exact: within the safe range
+    the results are the same numbers either way.
+
+    The scale is given (``size``: ``‖A‖_F``, when known) or taken from the first
+    product: within ``2^±SAFE_EXPONENT`` it is 1 and every product is the inner
+    operator's, untouched (no pass and no copy added). Outside, the first product
+    is rescaled when it lost nothing, else (an overflow, an underflow) computed
+    again on ``c A`` once ``c`` is known from ``A P`` for a fixed Gaussian ``P``.
+    Products with ``c A`` scale the small blocks, never the matrix:
+    ``(cA) X = A (cX)``, ``(cA)ᴴ(cA) X = c · Aᴴ(A (cX))``. Single-precision
+    products (float32 entries) hold ``σ₁`` itself in the middle of the latter:
+    beyond ``2^±64`` they run in float64.
+
+    Parameters
+    ----------
+    inner : Operator
+        The matrix ``A``.
+    size : float, optional
+        ``‖A‖_F`` when known: ``c`` is then fixed at once.
+
+    Attributes
+    ----------
+    scale : float or None
+        ``c`` (``None`` until the first product).
+    """
+
+    def __init__(self, inner: Operator, *, size: float | None = None) -> None:
+        super().__init__(inner.shape, inner.dtype, inner.source)
+        self.inner = inner
+        self._count = inner._count
+        self.kind = inner.kind
+        self.fused = inner.fused
+        self.distributed = inner.distributed
+        self.stored_dtype = getattr(inner, "stored_dtype", inner.dtype)
+        if hasattr(inner, "nnz"):
+            self.nnz = inner.nnz
+        self.scale: float | None = None if size is None else scale_for(size)
+        self._single = False
+
+    # ------------------------------------------------------------------ the scale
+    def _first(self, product: Any, reference: float, powers: tuple[int, ...]) -> Any:
+        """The first product, ``product(c)`` for ``c A``, deciding ``c`` on the way.
+
+        ``powers``: the power of ``c`` in each part of the product (1 for ``A X``,
+        2 for ``AᴴA X``); the last part is measured against ``reference = max|X|``.
+        """
+        try:
+            with _quiet():  # (an over- or underflow here is what is looked for)
+                out = product(1.0)
+        except NonFiniteError:  # a LinearOperator's check reads an overflow so
+            out = None
+        parts = out if isinstance(out, tuple) else (out,)
+        c = None if out is None else self._scale_from(parts[-1], reference, powers[-1])
+        again = c is None
+        if c is None:
+            c = self._probe()
+            if c is None:  # A P = 0: A is zero, and so was the product
+                c, again = 1.0, out is None
+        self.scale = c
+        if self._single and self._too_wide_for_single():
+            self.stored_precision(False)
+            again = True
+        if again:
+            return product(c)
+        if c == 1.0:
+            return out
+        scaled = tuple(x * c**p for x, p in zip(parts, powers, strict=True))
+        return scaled if isinstance(out, tuple) else scaled[0]
+
+    def _too_wide_for_single(self) -> bool:
+        """Whether ``c`` is too far from 1 for single-precision products: the middle
+        of ``c · Aᴴ(A (cX))`` holds ``σ₁`` itself."""
+        return self.scale is not None and abs(_exponent(self.scale) - 1) > _SINGLE_EXPONENT
+
+    def _scale_from(self, result: Any, reference: float, power: int) -> float | None:
+        """``c`` from a product's size, or None where it over- or underflowed."""
+        size = _max_abs(result)
+        if not (size > 0 and math.isfinite(size)) or reference == 0:
+            return None
+        e = (_exponent(size) - _exponent(reference)) / power
+        if abs(e) > SAFE_EXPONENT and size < _LOST_BELOW[self._single]:
+            return None
+        return _scale_of(e)
+
+    def _probe(self) -> float | None:
+        """``c`` from ``A P`` for a fixed Gaussian ``P`` (None when ``A P = 0``)."""
+        P = random_block(np.random.default_rng(_PROBE_SEED), self.shape[1], 2, self.dtype)
+        reference = _max_abs(P)
+        # products so large that A P overflows: a smaller P (as small as the
+        # products' precision, float64 or float32, allows)
+        for shift in (0, 64 if self._single else 600):
+            try:
+                with _quiet():
+                    size = _max_abs(self.inner.matmat(P * 2.0**-shift))
+            except NonFiniteError:
+                if shift:
+                    raise
+                continue
+            if size == 0:
+                return None
+            if math.isfinite(size):
+                return _scale_of(_exponent(size) + shift - _exponent(reference))
+        return 1.0  # non-finite all the same: the products will say why
+
+    # ------------------------------------------------------------------ products
+    def _product(self, product: Any, X: Any, powers: tuple[int, ...]) -> Any:
+        if self.scale is None:
+            return self._first(product, 1.0 if X is None else _max_abs(X), powers)
+        return product(self.scale)
+
+    def matmat(self, X: np.ndarray) -> Any:
+        return self._product(lambda c: self.inner.matmat(X if c == 1.0 else X * c), X, (1,))
+
+    def rmatmat(self, Y: Any) -> np.ndarray:
+        return self._product(lambda c: self.inner.rmatmat(Y if c == 1.0 else Y * c), Y, (1,))
+
+    def gram(self, X: np.ndarray) -> np.ndarray:
+        return self._product(lambda c: self._twice(self.inner.gram, X, c), X, (2,))
+
+    def cogram(self, Y: Any) -> Any:
+        return self._product(lambda c: self._twice(self.inner.cogram, Y, c), Y, (2,))
+
+    @staticmethod
+    def _twice(product: Any, X: Any, c: float) -> Any:
+        """``(cA)ᴴ(cA) X`` from ``product = AᴴA``: ``c · AᴴA (cX)``."""
+        return product(X) if c == 1.0 else product(X * c) * c
+
+    def gram_pair(self, X: np.ndarray) -> tuple[Any, np.ndarray]:
+        def pair(c: float) -> tuple[Any, np.ndarray]:
+            if c == 1.0:
+                return self.inner.gram_pair(X)
+            W, G = self.inner.gram_pair(X * c)
+            return W, G * c
+
+        return self._product(pair, X, (1, 2))
+
+    def gram_matrix(self, block: int = 64) -> np.ndarray:
+        return self._product(lambda c: self._square(c, block, cogram=False), None, (2,))
+
+    def cogram_matrix(self, block: int = 64) -> np.ndarray:
+        return self._product(lambda c: self._square(c, block, cogram=True), None, (2,))
+
+    def _square(self, c: float, block: int, *, cogram: bool) -> np.ndarray:
+        """``(cA)ᴴ(cA)`` (or ``(cA)(cA)ᴴ``): the inner operator's own where ``c = 1``,
+        else from its products on the identity (blocks of up to 512 columns)."""
+        if c == 1.0:
+            return self.inner.cogram_matrix(block) if cogram else self.inner.gram_matrix(block)
+        product = self.inner.cogram if cogram else self.inner.gram
+        size = self.shape[0] if cogram else self.shape[1]
+        width = max(block, min(size, 512))
+        return self._on_identity(lambda E: self._twice(product, E, c), size, width)
+
+    def stored_precision(self, on: bool) -> bool:
+        self._single = self.inner.stored_precision(on and not self._too_wide_for_single())
+        return self._single
+
+    def close(self) -> None:
+        self.inner.close()
+
+    def describe(self) -> str:
+        return self.inner.describe()
+
+    # the long side is the inner operator's (dask arrays for dask input)
+    def tall_qr(self, W: Any) -> tuple[Any, np.ndarray]:
+        return self.inner.tall_qr(W)
+
+    def tall_matmul(self, Q: Any, C: np.ndarray) -> Any:
+        return self.inner.tall_matmul(Q, C)
+
+    def tall_gram(self, X: Any, Y: Any) -> np.ndarray:
+        return self.inner.tall_gram(X, Y)
+
+    def tall_combine(self, X: Any, Y: Any, s: np.ndarray) -> Any:
+        return self.inner.tall_combine(X, Y, s)
+
+    def tall_colnorms(self, X: Any) -> np.ndarray:
+        return self.inner.tall_colnorms(X)
+
+    def tall_random(self, rng: np.random.Generator, b: int) -> Any:
+        return self.inner.tall_random(rng, b)
+
+    def tall_to_numpy(self, X: Any) -> np.ndarray:
+        return self.inner.tall_to_numpy(X)
+
+    def tall_concat(self, blocks: list[Any]) -> Any:
+        return self.inner.tall_concat(blocks)
+
+    def tall_columns(self, X: Any, idx: Any) -> Any:
+        return self.inner.tall_columns(X, idx)
 
 
 # ------------------------------------------------------------------------------ dense
@@ -545,21 +899,25 @@ class DenseOperator(Operator):
 
     def fro_norm(self) -> float:
         if self.native:
-            return float(np.linalg.norm(self.a))
-        total = 0.0
+            with _quiet():
+                norm = float(np.linalg.norm(self.a))
+            if _squares_safe(norm * norm):
+                return norm
+        # float32 entries, or a scale whose squares over- or underflow: by blocks
+        total = SquareSum()
         for lane in range(len(self.lanes)):
-            blocks = self._blocks(lane, exact=True)
-            total += sum(float(np.sum(np.abs(B) ** 2)) for _, _, B in blocks)
-        return math.sqrt(total)
+            for _, _, B in self._blocks(lane, exact=True):
+                total.add(B)
+        return total.norm()
 
     def reconstruction_error(self, U: np.ndarray, s: np.ndarray, Vh: np.ndarray) -> float:
         US = U * s
-        total = 0.0
+        total = SquareSum()
         with single_blas_thread():
             for lane in range(len(self.lanes)):
                 for i0, i1, B in self._blocks(lane, exact=True):
-                    total += float(np.sum(np.abs(B - US[i0:i1] @ Vh) ** 2))
-        return math.sqrt(total)
+                    total.add(B - US[i0:i1] @ Vh)
+        return total.norm()
 
 
 # ------------------------------------------------------------------------------ sparse
@@ -728,7 +1086,13 @@ class SparseOperator(Operator):
         return self._rh_r_mul(np.asarray(Y, dtype=self.dtype).conj())[1].conj()
 
     def fro_norm(self) -> float:
-        return float(np.linalg.norm(self.csr.data))
+        csr = self.csr
+        if not csr.has_canonical_format:
+            # duplicate entries add up (as in every product): sum them on a copy,
+            # never in the caller's matrix
+            csr = csr.copy()
+            csr.sum_duplicates()
+        return _norm(csr.data)
 
     def reconstruction_error(self, U: np.ndarray, s: np.ndarray, Vh: np.ndarray) -> float:
         # ‖A − UΣVᴴ‖² on row chunks of R (densified one bounded piece at a time).
@@ -736,21 +1100,73 @@ class SparseOperator(Operator):
             left, right = (Vh.conj().T * s).conj(), U.T
         else:
             left, right = U * s, Vh
-        total = 0.0
+        total = SquareSum()
         width = self.csr.shape[1]
         step = max(1, _BLOCK_BYTES // (self.dtype.itemsize * width))
         for r0 in range(0, self.csr.shape[0], step):
             r1 = min(self.csr.shape[0], r0 + step)
-            block = self.csr[r0:r1].toarray().astype(self.dtype) - left[r0:r1] @ right
-            total += float(np.sum(np.abs(block) ** 2))
-        return math.sqrt(total)
+            total.add(self.csr[r0:r1].toarray().astype(self.dtype) - left[r0:r1] @ right)
+        return total.norm()
 
 
 # ------------------------------------------------------------------------------ LinearOperator
 
 
+#: SciPy's LinearOperators that are another one's adjoint or transpose: their
+#: ``A x`` is the other's ``Aᴴ y``, and the other way round.
+_SWAPPED_OPERATORS = ("_AdjointLinearOperator", "_TransposedLinearOperator")
+
+#: SciPy's LinearOperators built from others (sum, product, scaled, power): a
+#: product they lack is one an operand lacks.
+_COMPOSED_OPERATORS = (
+    "_SumLinearOperator",
+    "_ProductLinearOperator",
+    "_ScaledLinearOperator",
+    "_PowerLinearOperator",
+)
+
+
+def _lacks_product(L: Any, adjoint: bool) -> bool:
+    """Whether ``L`` was given no way to compute ``Aᴴ y`` (``adjoint``) or ``A x``.
+
+    SciPy (1.17) builds ``LinearOperator(shape, matvec=f)`` as a
+    ``_CustomLinearOperator`` whose missing ``rmatvec`` and ``rmatmat`` are
+    ``None``: its ``rmatmat`` then calls ``None`` (a TypeError) deep inside. A
+    subclass lacks the adjoint when it overrides none of ``_rmatvec``,
+    ``_rmatmat`` and ``_adjoint`` (SciPy's defaults raise NotImplementedError).
+    Adjoints, transposes, sums, products and powers lack what their operands do.
+    """
+    from scipy.sparse.linalg import LinearOperator
+
+    if not isinstance(L, LinearOperator):
+        return not callable(getattr(L, "rmatmat" if adjoint else "matmat", None))
+    name = type(L).__name__
+    if name in _SWAPPED_OPERATORS:
+        return _lacks_product(L.args[0], not adjoint)
+    if name in _COMPOSED_OPERATORS:
+        return any(_lacks_product(a, adjoint) for a in L.args if isinstance(a, LinearOperator))
+    products = ("rmatvec", "rmatmat") if adjoint else ("matvec", "matmat")
+    if name == "_CustomLinearOperator":
+        return all(getattr(L, f"_CustomLinearOperator__{p}_impl", 0) is None for p in products)
+    hooks = ("_rmatvec", "_rmatmat", "_adjoint") if adjoint else ("_matvec", "_matmat")
+    return all(getattr(type(L), h, None) is getattr(LinearOperator, h) for h in hooks)
+
+
+def _no_adjoint_error(method: str | None = None) -> SvdkitError:
+    asked = f", which method='{method}' needs" if method else ""
+    return SvdkitError(
+        f"the LinearOperator has no adjoint product (no rmatvec or rmatmat){asked}: every "
+        "method but 'lapack' multiplies by Aᴴ; give it an rmatvec (or rmatmat), or use "
+        "method='lapack' (A densified by n products with it)"
+    )
+
+
 class LinearOperatorAdapter(Operator):
-    """A ``scipy.sparse.linalg.LinearOperator`` (or anything with ``matmat``/``rmatmat``)."""
+    """A ``scipy.sparse.linalg.LinearOperator`` (or anything with ``matmat``/``rmatmat``).
+
+    One given only ``matvec`` (no ``rmatvec``, ``rmatmat`` or adjoint) serves
+    ``method="lapack"`` alone: :meth:`require` says so before any product.
+    """
 
     kind = "linear_operator"
 
@@ -760,6 +1176,17 @@ class LinearOperatorAdapter(Operator):
         super().__init__((m, n), np.float64 if dtype is None else dtype, L)
         self.L = L
         self.stored_dtype = np.dtype(np.float64 if dtype is None else dtype)
+        self.has_forward = not _lacks_product(L, adjoint=False)
+        self.has_adjoint = not _lacks_product(L, adjoint=True)
+
+    def require(self, method: str) -> None:
+        if not self.has_forward:
+            raise SvdkitError(
+                "the LinearOperator has no product with A (no matvec or matmat); "
+                "every method multiplies by A"
+            )
+        if method != "lapack" and not self.has_adjoint:
+            raise _no_adjoint_error(method)
 
     def _call(self, fn: Any, X: np.ndarray, rows: int, what: str) -> np.ndarray:
         out = np.asarray(fn(np.asarray(X, dtype=self.dtype)))
@@ -784,7 +1211,10 @@ class LinearOperatorAdapter(Operator):
 
     def rmatmat(self, Y: np.ndarray) -> np.ndarray:
         self.passes += 1
-        return self._call(self.L.rmatmat, Y, self.shape[1], "rmatmat")
+        try:
+            return self._call(self.L.rmatmat, Y, self.shape[1], "rmatmat")
+        except NotImplementedError:  # SciPy's answer where no adjoint was given
+            raise _no_adjoint_error() from None
 
 
 # ------------------------------------------------------------------------------ out of core
@@ -823,6 +1253,8 @@ class RowBlockOperator(Operator):
 
     ``gram(X) = Σ_blocks Bᴴ (B X)`` reads the file once; ``A X`` and ``Aᴴ Y`` read it
     once each. Entries are checked for NaN and infinity during the first pass.
+    ``transposed``: the operator reads the stored ``Aᵀ`` of a Fortran-ordered
+    ``A``; its messages then name rows, columns and shape as the caller's ``A`` has them.
     """
 
     kind = "row_blocks"
@@ -836,7 +1268,9 @@ class RowBlockOperator(Operator):
         shape: tuple[int, int] | None = None,
         stored_dtype: Any = None,
         offset: int = 0,
+        transposed: bool = False,
     ) -> None:
+        self.transposed = transposed
         if isinstance(source, str | os.PathLike):
             self.path: str | None = os.fspath(source)
             self.array = None
@@ -857,9 +1291,11 @@ class RowBlockOperator(Operator):
         per_row = n * (self.stored_dtype.itemsize + self.dtype.itemsize)
         self.block_rows = max(1, min(m, self.memory_limit // max(1, per_row)))
         if self.memory_limit < per_row:
+            line, shape = ("column", f"{n}×{m}") if transposed else ("row", f"{m}×{n}")
+            order = " (Fortran order: it is read by columns)" if transposed else ""
             raise ShapeError(
-                f"memory_limit={self.memory_limit} bytes cannot hold one row of the {m}×{n} "
-                f"matrix ({per_row} bytes); raise it"
+                f"memory_limit={self.memory_limit} bytes cannot hold one {line} of the "
+                f"{shape} matrix{order} ({per_row} bytes); raise it"
             )
         self._file: Any = None
         self._raw: np.ndarray | None = None
@@ -908,8 +1344,9 @@ class RowBlockOperator(Operator):
                 f.seek(self.offset + r0 * n * self.stored_dtype.itemsize)
                 got = f.readinto(memoryview(raw).cast("B"))
                 if got != raw.nbytes:
+                    lines = "columns" if self.transposed else "rows"
                     raise FileFormatError(
-                        f"'{self.path}' is truncated: rows {r0 + 1}–{r1} could not be read"
+                        f"'{self.path}' is truncated: {lines} {r0 + 1}–{r1} could not be read"
                     )
                 np.copyto(wide, raw, casting="unsafe")
             else:
@@ -923,8 +1360,9 @@ class RowBlockOperator(Operator):
         if not np.isfinite(block).all():
             i, j = (int(x) for x in np.argwhere(~np.isfinite(block))[0])
             name = f"'{self.path}'" if self.path else "A"
+            row, col = (j + 1, r0 + i + 1) if self.transposed else (r0 + i + 1, j + 1)
             raise NonFiniteError(
-                f"{name} has a non-finite entry at row {r0 + i + 1}, column {j + 1}: "
+                f"{name} has a non-finite entry at row {row}, column {col}: "
                 f"{block[i, j].item()!r}; svdkit needs finite numbers"
             )
 
@@ -955,15 +1393,18 @@ class RowBlockOperator(Operator):
 
     def fro_norm(self) -> float:
         self.passes += 1
-        return math.sqrt(sum(float(np.sum(np.abs(B) ** 2)) for _, _, B in self.blocks()))
+        total = SquareSum()
+        for _, _, B in self.blocks():
+            total.add(B)
+        return total.norm()
 
     def reconstruction_error(self, U: np.ndarray, s: np.ndarray, Vh: np.ndarray) -> float:
         self.passes += 1
         US = U * s
-        total = 0.0
+        total = SquareSum()
         for r0, r1, B in self.blocks():
-            total += float(np.sum(np.abs(B - US[r0:r1] @ Vh) ** 2))
-        return math.sqrt(total)
+            total.add(B - US[r0:r1] @ Vh)
+        return total.norm()
 
 
 # ------------------------------------------------------------------------------ dask
@@ -1052,10 +1493,22 @@ class DaskOperator(Operator):
         return np.asarray(self._checked(self._adj_product(self.a @ X)), dtype=self.dtype)
 
     def fro_norm(self) -> float:
+        self.passes += 1
+        return self._fro(self.a)
+
+    def _fro(self, E: Any) -> float:
+        """``‖E‖_F`` of a dask array: summed again, scaled by a power of two, where
+        its squares over- or underflow (two more passes, then only)."""
         import dask.array as da
 
-        self.passes += 1
-        return float(self._compute(da.sqrt((abs(self.a) ** 2).sum())))
+        norm = float(self._compute(da.sqrt((abs(E) ** 2).sum())))
+        if _squares_safe(norm * norm):
+            return norm
+        big = _max_abs(E)
+        if big == 0.0 or not math.isfinite(big):
+            return norm
+        s = _power_above(big)
+        return float(self._compute(da.sqrt((abs(E / s) ** 2).sum()))) * s
 
     # long side: dask arrays
     def tall_qr(self, W: Any) -> tuple[Any, np.ndarray]:
@@ -1129,7 +1582,7 @@ class DaskOperator(Operator):
 
         Ud = self._tall(np.asarray(U) * s)
         E = self.a - Ud @ da.from_array(np.asarray(Vh), chunks=(Vh.shape[0], self.a.chunks[1]))
-        return float(self._compute(da.sqrt((abs(E) ** 2).sum())))
+        return self._fro(E)
 
 
 # ------------------------------------------------------------------------------ front door
@@ -1203,6 +1656,7 @@ def as_operator(
                     shape=(shape[1], shape[0]),
                     stored_dtype=dtype,
                     offset=offset,
+                    transposed=True,
                 )
                 return _adjoint_of_transpose(op)
             return RowBlockOperator(
@@ -1215,7 +1669,8 @@ def as_operator(
         if A.ndim != 2:
             raise ShapeError(f"A must be a matrix (2-D); got shape {A.shape}")
         if A.flags.f_contiguous and not A.flags.c_contiguous:
-            return _adjoint_of_transpose(RowBlockOperator(A.T, memory_limit=limit))
+            inner = RowBlockOperator(A.T, memory_limit=limit, transposed=True)
+            return _adjoint_of_transpose(inner)
         return RowBlockOperator(A, memory_limit=limit)
     if _is_dask(A):
         if A.ndim != 2:
