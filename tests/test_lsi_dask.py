@@ -78,3 +78,12 @@ def test_sparse_blocks_operator_products(client):
     assert op.passes == 4
     with pytest.raises(ShapeError, match="at least as many rows as columns"):
         op.adjoint()
+    # a block holding each entry twice (valid CSR, not canonical): ‖·‖_F of the sums
+    twice = sp.csr_matrix(
+        (np.repeat(blocks[0].data, 2), np.repeat(blocks[0].indices, 2), 2 * blocks[0].indptr),
+        shape=blocks[0].shape,
+    )
+    assert not twice.has_canonical_format
+    doubled = SparseBlocksOperator([dask.delayed(twice)], [twice.shape[0]], 12)
+    assert doubled.fro_norm() == pytest.approx(2 * np.linalg.norm(blocks[0].toarray()), rel=1e-12)
+    assert not twice.has_canonical_format  # the user's block is left as it was

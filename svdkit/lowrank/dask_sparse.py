@@ -66,6 +66,14 @@ def _finite(B: Any) -> bool:
 
 
 def _sq(B: Any) -> float:
+    """``‖B‖_F²`` of one block; duplicate entries (valid, non-canonical CSR) summed
+    first, on a copy."""
+    import scipy.sparse as sp
+
+    B = sp.csr_matrix(B)
+    if not B.has_canonical_format:
+        B = B.copy()
+        B.sum_duplicates()
     return float(np.sum(np.asarray(B.data, dtype=np.float64) ** 2))
 
 
