@@ -62,6 +62,32 @@ def _hits_table(title: str, hits) -> object:
     return table
 
 
+def _df_option(name: str, value: float) -> int | float:
+    """``--min-df`` / ``--max-df`` as :class:`~svdkit.lsi.TextOptions` takes them.
+
+    Above 1 the value is a number of documents and must be whole (``3``, ``3.0``); in
+    ``[0, 1]`` it is a fraction of the documents, except ``--min-df 1``, one document
+    (the defaults: ``--min-df 1`` keeps every term, ``--max-df 1.0`` too).
+    """
+    import math
+
+    from svdkit.errors import SvdkitError
+
+    option = f"--{name.replace('_', '-')}"
+    if not math.isfinite(value) or value < 0:
+        raise SvdkitError(f"{option} must be a non-negative number; got {value}")
+    if value > 1:
+        if not float(value).is_integer():
+            raise SvdkitError(
+                f"{option} {value}: above 1 it is a number of documents and must be a "
+                "whole number (a fraction of the documents is at most 1.0)"
+            )
+        return int(value)
+    if name == "min_df" and value == 1:
+        return 1
+    return float(value)
+
+
 def _load(index: Path):
     from svdkit.lsi import load_index
 
@@ -89,9 +115,14 @@ def register(app: typer.Typer) -> None:
         weighting: Annotated[Weighting, typer.Option(help="Term weighting.")] = (
             Weighting.log_entropy
         ),
-        min_df: Annotated[float, typer.Option(help="Min document frequency (int or fraction).")]
-        = 1,
-        max_df: Annotated[float, typer.Option(help="Max document frequency (fraction).")] = 1.0,
+        min_df: Annotated[
+            float,
+            typer.Option(help="Min document frequency: a fraction ≤ 1, or a whole count ≥ 1."),
+        ] = 1,
+        max_df: Annotated[
+            float,
+            typer.Option(help="Max document frequency: a fraction ≤ 1, or a whole count > 1."),
+        ] = 1.0,
         max_features: Annotated[int | None, typer.Option(help="Keep the most frequent terms.")]
         = None,
         stop_words: Annotated[str, typer.Option(help="'english' or 'none'.")] = "english",
@@ -105,13 +136,15 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Index a corpus (streamed) and write the index directory."""
         from svdkit.lsi import TextOptions, build_index
+        from svdkit.lsi.persist import check_index_output
 
         options = TextOptions(
             stop_words=None if stop_words.lower() == "none" else stop_words,
-            min_df=int(min_df) if float(min_df).is_integer() and min_df >= 1 else min_df,
-            max_df=int(max_df) if max_df > 1 else float(max_df),
+            min_df=_df_option("min_df", min_df),
+            max_df=_df_option("max_df", max_df),
             max_features=max_features,
         )
+        check_index_output(output)  # before the (long) indexing, not after
         index = build_index(
             str(source), k, weighting=weighting.value, options=options, rank_tol=rank_tol,
             tol=tol, format=format.value, id_field=id_field, text_field=text_field,

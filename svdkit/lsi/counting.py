@@ -18,6 +18,7 @@ Examples
 
 from __future__ import annotations
 
+import math
 import numbers
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass, field
@@ -60,7 +61,8 @@ class TextOptions:
         object.__setattr__(self, "ngram_range", tuple(self.ngram_range))
         for name in ("min_df", "max_df"):
             value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, numbers.Real) or value < 0:
+            if (isinstance(value, bool) or not isinstance(value, numbers.Real)
+                    or not math.isfinite(value) or value < 0):
                 raise SvdkitError(f"{name} must be a non-negative number; got {value!r}")
             if isinstance(value, float) and value > 1:
                 raise SvdkitError(f"{name} as a fraction must be at most 1.0; got {value}")
@@ -119,7 +121,13 @@ class CorpusCounts:
 
 
 def _snippet(text: str) -> str:
-    return " ".join(text[: SNIPPET_CHARS * 2].split())[:SNIPPET_CHARS]
+    """The first :data:`SNIPPET_CHARS` characters, whitespace collapsed.
+
+    Lone surrogates (undecodable bytes read with ``surrogateescape``) are written as
+    ``\\udcXX`` escapes, so a snippet can always be printed and stored as UTF-8.
+    """
+    head = text[: SNIPPET_CHARS * 2].encode("utf-8", "backslashreplace").decode("utf-8")
+    return " ".join(head.split())[:SNIPPET_CHARS]
 
 
 def count_texts(texts: list[str], options: TextOptions) -> tuple[sp.csr_matrix, list[str]]:
@@ -176,8 +184,7 @@ def count_corpus(
     from svdkit.lsi.corpus import read_iterable
 
     options = options or TextOptions()
-    pairs = (d if isinstance(d, tuple) and len(d) == 2 else next(iter(read_iterable([d])))
-             for d in docs)
+    pairs = read_iterable(docs)  # plain strings are numbered "0", "1", … over the whole stream
     vocab: dict[str, int] = {}
     data, indices, indptr_parts, ids, snippets = [], [], [], [], []
     nnz = 0

@@ -36,11 +36,14 @@ from typing import Any, NamedTuple
 import numpy as np
 import scipy.sparse as sp
 
-from svdkit.errors import ShapeError, SvdkitError
+from svdkit.errors import EmptyInputError, ShapeError, SvdkitError
 from svdkit.lsi.counting import CorpusCounts, TextOptions, count_corpus
 from svdkit.lsi.weighting import SCHEMES, TermStats, global_weights, weigh
 
-__all__ = ["DEFAULT_K", "DEFAULT_TOL", "Hit", "LsiIndex", "build_index", "index_from_counts"]
+__all__ = [
+    "DEFAULT_K", "DEFAULT_TOL", "ZERO_VECTOR_FLOOR", "Hit", "LsiIndex", "build_index",
+    "index_from_counts",
+]
 
 #: Rank used when neither ``k`` nor ``rank_tol`` is given (clipped to the matrix).
 DEFAULT_K = 200
@@ -52,6 +55,12 @@ DEFAULT_TOL = 1e-3
 
 #: Singular values below this fraction of σ₁ are dropped (their vectors are noise).
 RELATIVE_FLOOR = 1e-10
+
+#: A latent vector (row of ``U Σ^p``, ``Σ^(p−1) Vᵀ w`` or ``V Σ``) shorter than this
+#: fraction of the largest scale ``maxᵢ σᵢ^p`` is rounding noise — an empty document, or
+#: one whose terms all have weight 0 — and is set to zero (cosine 0 with everything)
+#: instead of being scaled up to a unit vector pointing anywhere.
+ZERO_VECTOR_FLOOR = 1e-10
 
 
 class Hit(NamedTuple):
@@ -155,10 +164,11 @@ class LsiIndex:
         return Z
 
     def query_vectors(self, texts: str | list[str]) -> np.ndarray:
-        """Unit-length latent vectors of query texts (a zero row: no known term)."""
+        """Unit-length latent vectors of query texts (a zero row: no known, weighted term)."""
         if isinstance(texts, str):
             texts = [texts]
-        return _unit_rows(self.project(self.weigh(self.count(list(texts)))))
+        Z = self.project(self.weigh(self.count(list(texts))))
+        return _unit_rows(Z, _vector_scale(self.s, self.scaling))
 
     @property
     def doc_vectors(self) -> np.ndarray:
@@ -169,7 +179,7 @@ class LsiIndex:
 
     def term_vectors(self) -> np.ndarray:
         """Rows of ``V Σ``, unit length (terms compared as Deerwester et al. do)."""
-        return _unit_rows(self.V * self.s)
+        return _unit_rows(self.V * self.s, _vector_scale(self.s, 1.0))
 
     # ------------------------------------------------------------------ queries
     def search(self, text: str, n: int = 10) -> list[Hit]:
@@ -178,8 +188,9 @@ class LsiIndex:
 
     def search_batch(self, texts: list[str], n: int = 10) -> list[list[Hit]]:
         """:meth:`search` for many queries at once (one matrix product per block)."""
-        from svdkit.lsi.query import rank_rows
+        from svdkit.lsi.query import check_n, rank_rows
 
+        n = check_n(n)
         Q = self.query_vectors(list(texts)).astype(np.float32)
         return [self._hits(rows, scores) for rows, scores in rank_rows(self.doc_vectors, Q, n)]
 
@@ -201,8 +212,9 @@ class LsiIndex:
 
     def similar_documents(self, doc: str | int, n: int = 10) -> list[Hit]:
         """The ``n`` documents closest to a document of the index (itself excluded)."""
-        from svdkit.lsi.query import rank_rows
+        from svdkit.lsi.query import check_n, rank_rows
 
+        n = check_n(n)
         row = self.row_of(doc)
         q = self.doc_vectors[row : row + 1]
         rows, scores = next(iter(rank_rows(self.doc_vectors, q, n + 1)))
@@ -211,8 +223,9 @@ class LsiIndex:
 
     def similar_terms(self, term: str, n: int = 10) -> list[tuple[str, float]]:
         """The ``n`` terms closest to ``term`` (rows of ``V Σ`` by cosine)."""
-        from svdkit.lsi.query import rank_rows
+        from svdkit.lsi.query import check_n, rank_rows
 
+        n = check_n(n)
         if self._term_rows is None:
             self._term_rows = {t: j for j, t in enumerate(self.vocabulary)}
         key = term.lower() if self.options.lowercase else term
@@ -250,15 +263,48 @@ class LsiIndex:
         save_index(self, path)
 
 
-def _unit_rows(Z: np.ndarray) -> np.ndarray:
+def _vector_scale(s: np.ndarray, scaling: float) -> float:
+    """``maxᵢ σᵢ^p``: the longest a latent vector of a unit-length document can be."""
+    s = np.asarray(s, dtype=np.float64)
+    return float(np.max(s**scaling, initial=0.0)) if s.size else 0.0
+
+
+def _unit_rows(Z: np.ndarray, scale: float) -> np.ndarray:
+    """Rows of ``Z`` at unit length; rows no longer than rounding noise become zero.
+
+    A row whose norm is at most :data:`ZERO_VECTOR_FLOOR` ``· scale`` (``scale``: the
+    largest length a row can have, :func:`_vector_scale`) carries no direction, only
+    rounding errors: it is set to zero rather than normalised.
+    """
     norms = np.linalg.norm(Z, axis=1, keepdims=True)
-    return np.divide(Z, norms, out=np.zeros_like(Z), where=norms > 0)
+    keep = norms > ZERO_VECTOR_FLOOR * scale
+    return np.divide(Z, norms, out=np.zeros_like(Z), where=keep & (norms > 0))
+
+
+def empty_rows(W: sp.spmatrix) -> np.ndarray:
+    """Mask of the rows of a weighted matrix without a single non-zero entry.
+
+    Explicit zeros count as empty (a term of global weight 0 leaves one in ``W``).
+    """
+    W = sp.csr_matrix(W)
+    return np.asarray(abs(W).sum(axis=1)).ravel() == 0
 
 
 def document_vectors(U: np.ndarray, s: np.ndarray, scaling: float) -> np.ndarray:
-    """Rows of ``U Σ^p`` at unit length, float32, C order."""
+    """Rows of ``U Σ^p`` at unit length, float32, C order (noise-level rows: zero)."""
     D = np.asarray(U) * (np.asarray(s) ** scaling)
-    return np.ascontiguousarray(_unit_rows(D), dtype=np.float32)
+    return np.ascontiguousarray(_unit_rows(D, _vector_scale(s, scaling)), dtype=np.float32)
+
+
+def check_unique_ids(ids: list[str]) -> None:
+    """Refuse a list of document ids in which one occurs twice (naming the first)."""
+    seen: set[str] = set()
+    for d in ids:
+        if d in seen:
+            raise SvdkitError(
+                f"document id {d!r} is given to more than one document; ids must be unique"
+            )
+        seen.add(d)
 
 
 # ---------------------------------------------------------------------- building
@@ -305,10 +351,19 @@ def index_from_counts(
         raise SvdkitError(f"weighting must be one of {SCHEMES}; got {weighting!r}")
     if not math.isfinite(scaling):
         raise SvdkitError(f"scaling must be a finite number; got {scaling!r}")
+    check_unique_ids(corpus.ids)
     g = global_weights(weighting, TermStats.of(corpus.counts))
     W = weigh(corpus.counts, weighting, g, normalize)
+    if corpus.counts.count_nonzero() == 0:
+        raise EmptyInputError("every document is empty after tokenising: nothing to index")
+    W.eliminate_zeros()  # terms of global weight 0 leave explicit zeros
     if W.nnz == 0:
-        raise SvdkitError("every document is empty after tokenising: nothing to index")
+        raise EmptyInputError(
+            f"every term has global weight 0 under {weighting} weighting: each term occurs "
+            f"equally often in all {W.shape[0]} documents (identical documents), so no term "
+            "tells them apart: nothing to index; index documents that differ, or use "
+            "weighting='tfidf' or 'count'"
+        )
     kk = _choose_k(k, rank_tol, W.shape)
     started = time.perf_counter()
     kwargs: dict[str, Any] = {"tol": tol, "method": method, "progress": progress}
@@ -318,7 +373,8 @@ def index_from_counts(
     seconds = time.perf_counter() - started
     s = np.asarray(r.s, dtype=np.float64)
     keep = s > RELATIVE_FLOOR * (s[0] if s.size else 0.0)
-    U = np.ascontiguousarray(np.asarray(r.U)[:, keep])
+    U = np.array(np.asarray(r.U)[:, keep], order="C")
+    U[empty_rows(W)] = 0.0  # exactly: W V = U Σ, so an empty row of W has u = 0
     V = np.ascontiguousarray(np.asarray(r.Vh)[keep].T)
     s = s[keep]
     index = LsiIndex(

@@ -44,13 +44,13 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import scipy.sparse as sp
 
-from svdkit._files import replace_directory
+from svdkit._files import check_directory_output, replace_directory
 from svdkit.errors import FileFormatError, MissingFileError
 
 if TYPE_CHECKING:
     from svdkit.lsi.index import LsiIndex
 
-__all__ = ["FORMAT_NAME", "FORMAT_VERSION", "load_index", "save_index"]
+__all__ = ["FORMAT_NAME", "FORMAT_VERSION", "check_index_output", "load_index", "save_index"]
 
 FORMAT_NAME = "svdkit.lsi"
 FORMAT_VERSION = 1
@@ -70,16 +70,46 @@ def _sha256(path: Path) -> str:
 
 
 def _write_json(path: Path, obj: Any) -> None:
-    path.write_text(json.dumps(obj, ensure_ascii=False), encoding="utf-8")
+    # a lone surrogate (an undecodable byte of a file name or text, kept by
+    # ``surrogateescape``) cannot be encoded as UTF-8: ``backslashreplace`` writes it as
+    # the JSON escape ``\udcXX`` (it only occurs inside JSON strings), which json.loads
+    # reads back as the same character
+    text = json.dumps(obj, ensure_ascii=False)
+    path.write_bytes(text.encode("utf-8", "backslashreplace"))
+
+
+def _is_index(folder: Path) -> bool:
+    return (folder / META).is_file()
+
+
+def check_index_output(path: str | os.PathLike[str]) -> Path:
+    """Check, before any work, that an index can be written to the directory ``path``.
+
+    ``path`` may be new, an empty directory, or an earlier index (replaced).
+
+    Returns
+    -------
+    Path
+        ``path`` as a :class:`~pathlib.Path`.
+
+    Raises
+    ------
+    FileFormatError
+        ``path`` is a file, lies under a file, or is a non-empty directory that is
+        not an svdkit LSI index.
+    """
+    return check_directory_output(path, "svdkit LSI index", belongs=_is_index)
 
 
 def save_index(index: LsiIndex, path: str | os.PathLike[str]) -> None:
-    """Write ``index`` to the directory ``path`` (replaced atomically if it exists)."""
-    target = Path(path)
-    if target.exists() and not (target / META).is_file():
-        raise FileFormatError(
-            f"'{target}' exists and is not an svdkit LSI index: refusing to replace it"
-        )
+    """Write ``index`` to the directory ``path`` (replaced atomically if it exists).
+
+    Raises
+    ------
+    FileFormatError
+        ``path`` cannot hold an index (:func:`check_index_output`); nothing is written.
+    """
+    target = check_index_output(path)
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent))
     try:

@@ -22,17 +22,31 @@ import numpy as np
 
 from svdkit.errors import SvdkitError
 
-__all__ = ["QUERY_BLOCK", "rank_rows", "top_n"]
+__all__ = ["QUERY_BLOCK", "check_n", "rank_rows", "top_n"]
 
 #: Queries scored per matrix product (bounds the block × documents score matrix).
 QUERY_BLOCK = 256
 
 
+def check_n(n: object) -> int:
+    """``n``, the number of results asked for, as an ``int``: a positive integer.
+
+    One rule for every ranking (search, similar documents, similar terms):
+    ``bool``, floats (``2.0`` included), and ``n < 1`` are refused.
+
+    Raises
+    ------
+    SvdkitError
+        ``n`` is not a positive integer.
+    """
+    if isinstance(n, bool) or not isinstance(n, int | np.integer) or n < 1:
+        raise SvdkitError(f"n (the number of results) must be a positive integer; got {n!r}")
+    return int(n)
+
+
 def top_n(scores: np.ndarray, n: int) -> np.ndarray:
     """Indices of the ``n`` largest entries of a 1-D ``scores``, largest first."""
-    if n < 1:
-        raise SvdkitError(f"n must be a positive integer; got {n}")
-    n = min(n, scores.shape[0])
+    n = min(check_n(n), scores.shape[0])
     if n < scores.shape[0]:
         neg = -scores
         threshold = np.partition(neg, n - 1)[n - 1]  # the n-th best score (negated)
@@ -49,6 +63,7 @@ def rank_rows(
     D: np.ndarray, Q: np.ndarray, n: int, block: int = QUERY_BLOCK
 ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
     """For each row of ``Q``: the rows of ``D`` with the ``n`` largest dot products, and those."""
+    n = check_n(n)
     if Q.ndim != 2 or Q.shape[1] != D.shape[1]:
         raise SvdkitError(f"query vectors of shape {Q.shape} do not match dimension {D.shape[1]}")
     for b0 in range(0, Q.shape[0], block):

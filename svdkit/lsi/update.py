@@ -157,16 +157,21 @@ def _materialise(index: LsiIndex) -> None:
 
 
 def fold_in(index: LsiIndex, docs: Iterable[Any], chunk_size: int = 2000) -> int:
-    """Append documents by folding in (``u = Σ⁻¹ Vᵀ w``); returns how many."""
-    from svdkit.lsi.index import document_vectors
+    """Append documents by folding in (``u = Σ⁻¹ Vᵀ w``); returns how many.
+
+    A document with no weighted term (empty, stop words only, unknown terms) gets
+    ``u = 0`` exactly, and so a zero document vector (cosine 0 with every query).
+    """
+    from svdkit.lsi.index import check_unique_ids, document_vectors
 
     C, ids, snippets = _count_new(index, docs, chunk_size)
     if not ids:
         return 0
     known = set(index.ids)
-    clash = [d for d in ids if d in known] or [d for i, d in enumerate(ids) if d in ids[:i]]
+    clash = [d for d in ids if d in known]
     if clash:
         raise SvdkitError(f"document id {clash[0]!r} is already in the index; ids must be unique")
+    check_unique_ids(ids)
     _materialise(index)
     W = index.weigh(C)
     U_new = np.asarray(W @ index.V) / index.s
@@ -209,7 +214,7 @@ def _zha_simon_block(
 def svd_update(index: LsiIndex, block: int = UPDATE_BLOCK) -> int:
     """Merge the folded-in documents into the SVD (Zha–Simon); returns how many."""
     from svdkit.linalg.signs import apply_sign_rule
-    from svdkit.lsi.index import reconstruction_error
+    from svdkit.lsi.index import empty_rows, reconstruction_error
 
     n0 = index.n_svd_docs
     p = index.n_docs - n0
@@ -223,7 +228,9 @@ def svd_update(index: LsiIndex, block: int = UPDATE_BLOCK) -> int:
     for b0 in range(0, p, block):
         U, s, V = _zha_simon_block(U, s, V, W_new[b0 : b0 + block])
     U, Vh = apply_sign_rule(U, V.T)
-    index.U, index.s, index.V = np.ascontiguousarray(U), s, np.ascontiguousarray(Vh.T)
+    U = np.array(U, order="C")
+    U[empty_rows(_weighted_all(index))] = 0.0  # as at build time: an empty document has u = 0
+    index.U, index.s, index.V = U, s, np.ascontiguousarray(Vh.T)
     index.n_svd_docs = index.n_docs
     index.doc_vectors_cache = None
     index.svd = {
