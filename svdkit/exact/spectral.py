@@ -153,7 +153,7 @@ def _quadratic_roots(c: list[sp.Expr]) -> list[sp.Expr]:
 def _closed_roots(poly: sp.Poly) -> list[sp.Expr] | None:
     """Real closed forms of the roots of an irreducible factor, or None."""
     d = poly.degree()
-    c = [poly.domain.to_sympy(x) for x in poly.all_coeffs()]
+    c = list(poly.all_coeffs())  # already SymPy expressions, whatever the domain
     if d == 1:
         return [sp.expand(-c[1] / c[0])]
     if d == 2:

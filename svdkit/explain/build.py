@@ -6,10 +6,12 @@ import numpy as np
 
 from svdkit import linalg
 from svdkit.errors import SingularMatrixError
+from svdkit.explain.formatting import scientific
 from svdkit.explain.messages import t
 from svdkit.explain.model import Report, Section
 from svdkit.explain.notes import Evidence, collect_notes
 from svdkit.inputs import as_matrix
+from svdkit.linalg.residuals import relative_residual
 from svdkit.linalg.subspaces import subspaces_from_svd
 from svdkit.linalg.tolerance import zero_threshold
 
@@ -95,7 +97,7 @@ def _measures(a, dec, tol, report) -> Section:
     sec = Section("measures")
     sec.add("rank", r)
     sec.add("nullity", n - r)
-    sec.add("norm_fro", float(np.sqrt(np.sum(dec.s**2))))
+    sec.add("norm_fro", _scaled_norm(dec.s))
     sec.add("norm_2", float(dec.s[0]))
     sec.add("norm_nuc", float(np.sum(dec.s)))
     sec.add("norm_1", linalg.norm(a, 1))
@@ -103,8 +105,48 @@ def _measures(a, dec, tol, report) -> Section:
     sec.add("cond", float(dec.s[0] / dec.s[-1]) if dec.s[-1] > report.tolerance else np.inf)
     if m == n:
         sec.add("trace", linalg.trace(a))
-        sec.add("determinant", linalg.det(a))
+        sec.add("determinant", _determinant(a))
     return sec
+
+
+def _scaled_norm(x: np.ndarray) -> float:
+    """Euclidean (Frobenius) norm of ``x``, scaled so that no square overflows or underflows."""
+    x = np.abs(np.asarray(x))
+    top = float(x.max()) if x.size else 0.0
+    if top == 0 or not np.isfinite(top):
+        return top
+    return top * float(np.sqrt(np.sum((x / top) ** 2)))
+
+
+def _energy(s: np.ndarray) -> np.ndarray:
+    """Cumulative energy fractions ``Σᵢ≤ₖ σᵢ² / Σ σᵢ²`` (all zero when every σ is 0).
+
+    The σ are scaled by σ₁ first, so that the squares neither overflow nor underflow.
+    """
+    s = np.asarray(s, dtype=float)
+    if s.size == 0 or s[0] == 0:
+        return np.zeros_like(s)
+    energy = np.cumsum((s / s[0]) ** 2)
+    return energy / energy[-1]
+
+
+def _determinant(a: np.ndarray) -> float | complex | str:
+    """det A; as text (``"1e+400"``) when it is non-zero but outside float64's range.
+
+    A determinant that overflows to ±∞ or underflows to 0 while A is non-singular
+    is rebuilt from ``log|det A|`` (:func:`numpy.linalg.slogdet`) as a mantissa and
+    a decimal exponent, so that the report never says ``det A = ∞`` (or 0) for a
+    matrix of finite entries and full rank.
+    """
+    with np.errstate(over="ignore", under="ignore"):
+        value = linalg.det(a)
+    if value != 0 and np.isfinite(value):
+        return value
+    with np.errstate(over="ignore", under="ignore", divide="ignore"):
+        sign, logabs = np.linalg.slogdet(a)
+    if sign == 0 or not np.isfinite(logabs):
+        return value
+    return scientific(complex(sign), float(logabs))
 
 
 def _inverse(a, dec, tol, report) -> Section:
@@ -133,12 +175,13 @@ def _inverse(a, dec, tol, report) -> Section:
 def _penrose_residual(a: np.ndarray, plus: np.ndarray) -> float:
     """Largest relative violation of the four Moore–Penrose conditions."""
     ap, pa = a @ plus, plus @ a
-    errors = (
-        np.linalg.norm(ap @ a - a) / max(np.linalg.norm(a), 1e-300),
-        np.linalg.norm(pa @ plus - plus) / max(np.linalg.norm(plus), 1e-300),
-        np.linalg.norm(ap - ap.conj().T),
-        np.linalg.norm(pa - pa.conj().T),
-    )
+    with np.errstate(over="ignore", under="ignore", invalid="ignore"):  # (1e200 entries)
+        errors = (
+            relative_residual(a, ap @ a),
+            relative_residual(plus, pa @ plus),
+            np.linalg.norm(ap - ap.conj().T),
+            np.linalg.norm(pa - pa.conj().T),
+        )
     return float(max(errors))
 
 
@@ -167,8 +210,7 @@ def _svd(a, dec, tol, report) -> Section:
     sec.add("U", dec.U)
     sec.add("Sigma", dec.Sigma)
     sec.add("Vh", dec.Vh)
-    energy = np.cumsum(dec.s**2)
-    sec.add("energy", energy / energy[-1] if energy[-1] > 0 else energy)
+    sec.add("energy", _energy(dec.s))
     res = dec.residuals()
     sec.add("reconstruction", res.reconstruction)
     sec.add("orthogonality_u", res.orthogonality_u)
@@ -232,7 +274,10 @@ def _criteria(d, report: Report) -> dict[str, dict]:
 
     if c.factor is not None:
         key = "why.cholesky.negated" if c.negated else "why.cholesky.factor"
-        c_text = t(key, lang, diag=vec(np.real(np.diagonal(c.factor))))
+        # L's diagonal holds square roots of pivots: a pivot is zero below the threshold
+        diag = NumberFormat(zero=float(np.sqrt(report.tolerance))).number
+        c_text = t(key, lang, diag="(" + ", ".join(
+            diag(v) for v in np.real(np.diagonal(c.factor))) + ")")
     else:
         c_text = t("why.cholesky.none", lang, pivot=c.pivot if c.pivot is not None else "—")
 

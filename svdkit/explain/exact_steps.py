@@ -3,12 +3,17 @@
 When the matrix is small and exact (integers, fractions, radicals: anything
 :func:`svdkit.exact.as_exact` accepts), each section gets its exact values as
 ``*_exact`` facts (text such as ``√2/2``) and the steps of its derivation. A
-computation the exact engine cannot do (no closed form, too large) leaves its
-section numeric; nothing else changes.
+computation the exact engine cannot do (no closed form, too large: an
+:class:`~svdkit.errors.SvdkitError`) leaves its section numeric; nothing else
+changes. Any other exception is a bug in the exact engine: it does not abort the
+report (the numeric results stand on their own), but it is not hidden either:
+the section gets an ``exact_error`` fact naming the computation and the error,
+and a :class:`RuntimeWarning` is issued.
 """
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable
 from typing import Any
 
@@ -48,39 +53,59 @@ def add_exact(report: Report, source: Any) -> None:
     spectral = max(m, n) <= MAX_SPECTRAL_ORDER
     square = m == n
 
-    def attempt(section_id: str, compute: Callable[[], Any], facts: Callable[[Any], dict]):
+    def attempt(section_id: str, compute: Callable[[], Any], facts: Callable[[Any], dict],
+                name: str):
         sec = report.section(section_id)
         if not sec.applies:
             return
         try:
             result = compute()
+            texts = {key: to_text(value) for key, value in facts(result).items()}
         except SvdkitError:
             return
-        for key, value in facts(result).items():
-            sec.add(key, to_text(value))
+        except Exception as err:  # a bug in the exact engine: report it, keep the numeric report
+            _record_failure(sec, name, err)
+            return
+        for key, text in texts.items():
+            sec.add(key, text)
         sec.steps.extend(result.steps)
 
-    attempt("measures", lambda: ex.rank(M, steps=True), lambda r: {"rank_exact": r.value})
+    attempt("measures", lambda: ex.rank(M, steps=True), lambda r: {"rank_exact": r.value}, "rank")
     if square:
-        attempt("measures", lambda: ex.det(M, steps=True), lambda r: {"determinant_exact": r.value})
+        attempt("measures", lambda: ex.det(M, steps=True),
+                lambda r: {"determinant_exact": r.value}, "det")
     invertible = square and report.section("inverse").fact("invertible")
     if invertible:
-        attempt("inverse", lambda: ex.inv(M, steps=True), lambda r: {"inverse_exact": r.matrix})
+        attempt("inverse", lambda: ex.inv(M, steps=True),
+                lambda r: {"inverse_exact": r.matrix}, "inv")
     else:
         attempt("inverse", lambda: ex.pinv(M, steps=True),
-                lambda r: {"pseudo_inverse_exact": r.matrix})
+                lambda r: {"pseudo_inverse_exact": r.matrix}, "pinv")
     attempt("subspaces", lambda: ex.subspaces(M, steps=True), lambda r: {
         "column_exact": r.column, "null_exact": r.null,
         "row_exact": r.row, "left_null_exact": r.left_null,
-    })
+    }, "subspaces")
     if not spectral:
         return
     hermitian = square and report.section("definiteness").applies
     if hermitian:
         attempt("eigen", lambda: ex.eigh(M, steps=True), lambda r: {
             "spectral_values_exact": r.values, "spectral_Q_exact": r.vectors,
-        })
-        attempt("definiteness", lambda: ex.definiteness(M, steps=True), lambda r: {})
+        }, "eigh")
+        attempt("definiteness", lambda: ex.definiteness(M, steps=True), lambda r: {},
+                "definiteness")
     attempt("svd", lambda: ex.svd(M, full=True, steps=True), lambda r: {
         "singular_values_exact": r.s, "U_exact": r.U, "Vh_exact": r.Vh,
-    })
+    }, "svd")
+
+
+def _record_failure(sec, name: str, err: Exception) -> None:
+    """Say in ``sec`` (fact ``exact_error``) and as a warning that ``name`` failed unexpectedly."""
+    text = f"svdkit.exact.{name}: {type(err).__name__}: {err}"
+    warnings.warn(f"exact part of the report not computed ({text}); please report this bug",
+                  RuntimeWarning, stacklevel=3)
+    previous = [f for f in sec.facts if f.key == "exact_error"]
+    if previous:
+        text = f"{previous[0].value}; {text}"
+        sec.facts.remove(previous[0])
+    sec.add("exact_error", text)

@@ -1,4 +1,4 @@
-"""How numbers and matrices print: short, and zero when the tolerance rule says so."""
+"""How numbers and matrices print: short, and zero only when the tolerance rule says so."""
 
 from __future__ import annotations
 
@@ -6,34 +6,54 @@ import math
 
 import numpy as np
 
-__all__ = ["NumberFormat"]
+__all__ = ["NumberFormat", "scientific"]
 
 
 class NumberFormat:
     """Formats reals and complexes with ``digits`` significant digits.
 
-    Values whose magnitude is at most ``zero`` (the report's zero threshold) print
-    as ``0``, and values within rounding of an integer print as that integer, so
-    that ``det [[1, 2], [3, 4]]`` reads ``-2`` and not ``-2.0000000000000004``.
+    A value prints as ``0`` only when it is exactly zero or its magnitude is at
+    most ``zero`` (the report's zero threshold, the one that decides the rank),
+    and as an integer only when it lies within a few units of rounding of that
+    integer *relative to its own size*: ``det [[1, 2], [3, 4]]`` reads ``-2`` and
+    not ``-2.0000000000000004``, but ``1e-15`` stays ``1e-15``. Integers of 15
+    digits or more print in scientific notation; ``nan`` prints as ``NaN``.
 
     Examples
     --------
     >>> f = NumberFormat(zero=1e-15)
     >>> f.number(-2.0000000000000004), f.number(3e-17), f.number(1 / 3), f.number(2 - 1j)
     ('−2', '0', '0.333333', '2 − i')
+    >>> g = NumberFormat()
+    >>> g.number(1e-15), g.number(1e-200), g.number(1e200), g.number(float("nan"))
+    ('1e−15', '1e−200', '1e+200', 'NaN')
     """
+
+    INTEGER_RTOL = 64 * float(np.finfo(float).eps)
+    """Relative distance to an integer below which a value prints as that integer."""
+
+    LARGEST_INTEGER = 1e15
+    """Integers at least this large print in scientific notation."""
 
     def __init__(self, zero: float = 0.0, digits: int = 6) -> None:
         self.zero = zero
         self.digits = digits
 
     def real(self, x: float) -> str:
+        """One real number as text (``−`` for minus)."""
+        x = float(x)
+        if math.isnan(x):
+            return "NaN"
         if math.isinf(x):
             return "∞" if x > 0 else "−∞"
-        if abs(x) <= self.zero:
+        if x == 0 or abs(x) <= self.zero:
             return "0"
         nearest = round(x)
-        if abs(x - nearest) <= 64 * np.finfo(float).eps * max(1.0, abs(x)):
+        if (
+            nearest != 0
+            and abs(nearest) < self.LARGEST_INTEGER
+            and abs(x - nearest) <= self.INTEGER_RTOL * abs(x)
+        ):
             text = str(int(nearest))
         else:
             text = f"{x:.{self.digits}g}"
@@ -42,6 +62,8 @@ class NumberFormat:
     def number(self, x: complex | float | int | bool) -> str:
         if isinstance(x, bool | np.bool_):
             return "yes" if x else "no"
+        if isinstance(x, int | np.integer):  # counts (rank, nullity) are exact
+            return str(int(x)).replace("-", "−")
         z = complex(x)
         re, im = z.real, z.imag
         if abs(im) <= self.zero:
@@ -58,3 +80,35 @@ class NumberFormat:
         if a.ndim == 1:
             a = a[:, None]
         return [[self.number(v) for v in row] for row in a]
+
+
+def scientific(sign: complex, log_abs: float, digits: int = 6) -> str:
+    """``sign · e^log_abs`` as ``mantissa e±exponent`` text, for values beyond float64.
+
+    Parameters
+    ----------
+    sign : complex
+        A number of modulus 1 (``±1`` for a real value), as from :func:`numpy.linalg.slogdet`.
+    log_abs : float
+        The natural logarithm of the modulus.
+    digits : int
+        Significant digits of the mantissa.
+
+    Examples
+    --------
+    >>> import math
+    >>> scientific(1, 400 * math.log(10)), scientific(-1, -400 * math.log(10) + math.log(2.5))
+    ('1e+400', '−2.5e−400')
+    """
+    log10 = log_abs / math.log(10)
+    exponent = math.floor(log10)
+    mantissa = 10 ** (log10 - exponent)
+    if round(mantissa, digits - 1) >= 10:
+        mantissa, exponent = mantissa / 10, exponent + 1
+    fmt = NumberFormat(digits=digits)
+    sign = complex(sign)
+    if abs(sign.imag) <= 1e-15 * abs(sign):
+        text = fmt.real(sign.real * mantissa)
+    else:
+        text = f"({fmt.number(sign * mantissa)})"
+    return f"{text}e{'+' if exponent >= 0 else '−'}{abs(exponent)}"

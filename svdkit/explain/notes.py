@@ -66,7 +66,10 @@ def pinv_order(ev: Evidence) -> dict | None:
     sigma_plus[np.arange(r), np.arange(r)] = 1 / dec.s[:r]
     wrong = dec.U @ sigma_plus @ dec.Vh
     right = dec.pinv(ev.tol)
-    if np.linalg.norm(wrong - right) <= 1e-9 * max(1.0, np.linalg.norm(right)):
+    scale = float(np.max(np.abs(right))) if right.size else 0.0
+    scale = scale if scale > 0 and np.isfinite(scale) else 1.0
+    # scaled by the largest entry, so that the norms neither overflow nor underflow
+    if np.linalg.norm((wrong - right) / scale) <= 1e-9 * max(1.0, np.linalg.norm(right / scale)):
         return None
     return {"case": "values"}
 
@@ -76,10 +79,15 @@ def reflection(ev: Evidence) -> dict | None:
     a = ev.matrix
     if np.iscomplexobj(a) or a.shape[0] != a.shape[1]:
         return None
-    det = np.linalg.det(a)
-    if det >= -ev.threshold:
+    sign, _ = np.linalg.slogdet(a)
+    if sign >= 0:
         return None
-    return {"det": _num(det)}
+    from svdkit.explain.build import _determinant
+
+    det = _determinant(a)
+    if not isinstance(det, str) and det >= -ev.threshold:
+        return None
+    return {"det": det if isinstance(det, str) else _num(det)}
 
 
 def sigma_order(ev: Evidence) -> dict | None:

@@ -22,6 +22,7 @@ from svdkit.explain.model import Report
 from svdkit.explain.render_latex import MATH_SYMBOLS, SUBSCRIPTS, SUPERSCRIPTS
 from svdkit.explain.render_text import (
     criteria_rows,
+    fact_format,
     fact_value_text,
     fill,
     heading_lines,
@@ -252,10 +253,11 @@ def _section(report: Report, sec, fmt: NumberFormat) -> list[str]:
         return [*out, f'<p class="na">{text}</p>', "</section>"]
     rows = []
     for fact in sec.facts:
+        ffmt = fact_format(report, fact.key)
         value = fact.value
         head = f'<th scope="row">{_escape(label(report, fact.key))}</th>'
         if isinstance(value, np.ndarray) and value.ndim == 2:
-            rows.append(f"<tr>{head}<td>{_math(_number_matrix(value, fmt))}</td></tr>")
+            rows.append(f"<tr>{head}<td>{_math(_number_matrix(value, ffmt))}</td></tr>")
         elif fact.key == "criteria" and isinstance(value, dict):
             items = "".join(
                 f"<li><strong>{_escape(name)}</strong>: {_escape(kind)}"
@@ -265,7 +267,7 @@ def _section(report: Report, sec, fmt: NumberFormat) -> list[str]:
             )
             rows.append(f'<tr>{head}<td><ul class="criteria">{items}</ul></td></tr>')
         else:
-            rows.append(f"<tr>{head}<td>{_escape(fact_value_text(report, fact, fmt))}</td></tr>")
+            rows.append(f"<tr>{head}<td>{_escape(fact_value_text(report, fact, ffmt))}</td></tr>")
     if rows:
         out += ['<table class="facts">', "<tbody>", *rows, "</tbody>", "</table>"]
     if sec.steps:

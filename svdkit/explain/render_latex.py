@@ -33,6 +33,7 @@ from svdkit.explain.formatting import NumberFormat
 from svdkit.explain.model import Report
 from svdkit.explain.render_text import (
     criteria_rows,
+    fact_format,
     fact_value_text,
     fill,
     has_message,
@@ -580,10 +581,11 @@ def _section(report: Report, sec, fmt: NumberFormat) -> list[str]:
         return [*lines, r"\emph{" + sentence + "}", ""]
     rows, blocks = [], []
     for fact in sec.facts:
+        ffmt = fact_format(report, fact.key)
         value = fact.value
         name = latex_text(label(report, fact.key))
         if isinstance(value, np.ndarray) and value.ndim == 2:
-            grid = [[latex_number(c) for c in row] for row in fmt.grid(value)]
+            grid = [[latex_number(c) for c in row] for row in ffmt.grid(value)]
             blocks += [name + ":", *_display(f"{latex_matrix(grid)}", value.shape[1])]
         elif fact.key == "criteria" and isinstance(value, dict):
             items = [
@@ -596,7 +598,7 @@ def _section(report: Report, sec, fmt: NumberFormat) -> list[str]:
             ]
             blocks += [name + ":", r"\begin{itemize}", *items, r"\end{itemize}"]
         else:
-            rows.append(f"{name} & {_fact_value(report, fact, fmt)} \\\\")
+            rows.append(f"{name} & {_fact_value(report, fact, ffmt)} \\\\")
     if rows:
         lines += [
             r"\begin{tabular}{@{}>{\raggedright\arraybackslash}p{0.42\linewidth}"

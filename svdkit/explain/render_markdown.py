@@ -13,6 +13,7 @@ from svdkit.explain.model import Report
 from svdkit.explain.render_latex import latex_math, latex_matrix, latex_number, latex_value
 from svdkit.explain.render_text import (
     criteria_rows,
+    fact_format,
     fact_value_text,
     label,
     matrix_entries,
@@ -47,17 +48,18 @@ def render_markdown(report: Report) -> str:
             continue
         table, blocks = [], []
         for fact in sec.facts:
+            ffmt = fact_format(report, fact.key)
             value = fact.value
             if isinstance(value, np.ndarray) and value.ndim == 2:
                 blocks.append(
-                    f"**{label(report, fact.key)}** = $${_latex_matrix(fmt.grid(value))}$$"
+                    f"**{label(report, fact.key)}** = $${_latex_matrix(ffmt.grid(value))}$$"
                 )
             elif fact.key == "criteria" and isinstance(value, dict):
                 blocks.append(_criteria_lines(report, value))
             else:
                 table.append(
                     f"| {_cell(label(report, fact.key))} "
-                    f"| {_cell(fact_value_text(report, fact, fmt))} |"
+                    f"| {_cell(fact_value_text(report, fact, ffmt))} |"
                 )
         if table:
             lines += ["| | |", "|---|---|", *table, ""]

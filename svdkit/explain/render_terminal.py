@@ -15,6 +15,7 @@ from svdkit.explain.render_text import (
     bracket_lines,
     criteria_rows,
     exact_text,
+    fact_format,
     fact_value_text,
     heading_lines,
     is_sympy,
@@ -69,14 +70,15 @@ def _section_body(report: Report, sec, fmt):
     table.add_column(style="bold cyan", no_wrap=True)
     table.add_column()
     for fact in sec.facts:
+        ffmt = fact_format(report, fact.key)
         value = fact.value
         if isinstance(value, np.ndarray) and value.ndim == 2:
-            table.add_row(label(report, fact.key), "\n".join(bracket_lines(fmt.grid(value))))
+            table.add_row(label(report, fact.key), "\n".join(bracket_lines(ffmt.grid(value))))
         elif fact.key == "criteria" and isinstance(value, dict):
             for name, kind, explanation in criteria_rows(report, value):
                 table.add_row(name, f"{kind}. {explanation}" if explanation else kind)
         else:
-            table.add_row(label(report, fact.key), fact_value_text(report, fact, fmt))
+            table.add_row(label(report, fact.key), fact_value_text(report, fact, ffmt))
     parts = [table] if sec.facts else []
     for step in sec.steps:
         parts.append(Text("\n".join(step_lines(report, step, fmt))))

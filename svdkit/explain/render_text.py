@@ -9,6 +9,7 @@ SymPy object, so a report without derivation steps renders without it.
 from __future__ import annotations
 
 import enum
+import math
 import string
 from collections.abc import Callable, Mapping
 from fractions import Fraction
@@ -25,6 +26,7 @@ __all__ = [
     "bracket_lines",
     "criteria_rows",
     "exact_text",
+    "fact_format",
     "fact_value_text",
     "fill",
     "formula_text",
@@ -141,6 +143,45 @@ _SUPERSCRIPT_DIGITS = str.maketrans("0123456789-", "⁰¹²³⁴⁵⁶⁷⁸⁹�
 def number_format(report: Report) -> NumberFormat:
     """The report's number format (zero threshold = the report's tolerance)."""
     return NumberFormat(zero=report.tolerance)
+
+
+_UNITS_OF_A = frozenset({
+    "matrix", "norm_fro", "norm_2", "norm_nuc", "norm_1", "norm_inf", "trace",
+    "eigenvalues", "spectral_values", "singular_values", "Sigma",
+})
+"""Facts measured in the units of A's entries: zero below the report's tolerance."""
+
+_UNITS_OF_INVERSE = frozenset({"inverse", "pseudo_inverse", "left_inverse", "right_inverse"})
+"""Facts in the units of 1/A."""
+
+
+def fact_format(report: Report, key: str) -> NumberFormat:
+    """The number format of fact ``key``: its zero threshold scaled to the fact's units.
+
+    The report's tolerance ``τ = max(m, n)·ε·σ₁`` is a threshold for quantities
+    in A's units (entries, norms, eigen- and singular values). A quantity that
+    scales like ``σ₁ᵖ`` is zero below ``τ·σ₁ᵖ⁻¹``: ``p = 0`` for ratios,
+    residuals and the orthonormal factors U, V, Q; ``p = −1`` for inverses and
+    ``p = n`` for det A. Where ``σ₁ ≈ 1`` every threshold is ``τ``; for
+    ``A = 10²⁰⁰·I`` the rank and ``U = I`` no longer print as 0.
+    """
+    tau = report.tolerance
+    if key in _UNITS_OF_A:
+        return NumberFormat(zero=tau)
+    try:
+        sigma = float(report.section("measures").fact("norm_2"))
+    except KeyError:
+        return NumberFormat(zero=tau)
+    if tau <= 0 or not (sigma > 0 and math.isfinite(sigma)):
+        return NumberFormat(zero=tau)
+    if key in _UNITS_OF_INVERSE:
+        power = -1
+    elif key == "determinant":
+        power = report.matrix.shape[0]
+    else:
+        power = 0
+    log_zero = math.log(tau) + (power - 1) * math.log(sigma)
+    return NumberFormat(zero=math.exp(min(log_zero, 709.0)))
 
 
 def is_sympy(x: Any) -> bool:
