@@ -21,6 +21,8 @@ import numpy as np
 import scipy.sparse
 import scipy.sparse.linalg
 
+from svdkit.linalg.measures import _scaled_norm
+
 __all__ = ["orthogonality_loss", "relative_residual", "triplet_residuals"]
 
 
@@ -29,34 +31,26 @@ def relative_residual(target: np.ndarray, approx: np.ndarray) -> float:
 
     ``target`` may be a SciPy sparse matrix (the SVD of a sparse matrix keeps it).
     """
-    if scipy.sparse.issparse(target):
-        err = _fro(np.asarray(target - approx))
-        scale = _fro(np.asarray(target.data))
-        if not target.has_canonical_format:  # (duplicate entries: summed first)
-            scale = float(scipy.sparse.linalg.norm(target))
-    else:
-        err = _fro(target - approx)
-        scale = _fro(target)
+    err = _fro(np.asarray(target - approx) if scipy.sparse.issparse(target) else target - approx)
+    scale = _fro(target)
     return err / scale if scale > 0 else err
 
 
-def _fro(x: np.ndarray) -> float:
-    """``‖x‖_F`` that neither overflows nor underflows: a plain sum of squares, and
-    only when that is out of range, the same on ``x`` divided by its largest entry.
+def _fro(x) -> float:
+    """``‖x‖_F``: NumPy's (SciPy's for sparse ``x``) where its sum of squares stays in
+    range, else :func:`~svdkit.linalg.measures._scaled_norm` (no overflow, no underflow).
 
     Examples
     --------
     >>> _fro(np.array([3e200, 4e200])) / 1e200
     5.0
     """
+    norm = scipy.sparse.linalg.norm if scipy.sparse.issparse(x) else np.linalg.norm
     with np.errstate(over="ignore", under="ignore"):
-        plain = float(np.linalg.norm(x))
-    if math.isfinite(plain) and (plain > 1e-150 or (plain == 0.0 and not np.any(x))):
+        plain = float(norm(x))
+    if math.isfinite(plain) and plain > 1e-150:
         return plain
-    big = float(np.max(np.abs(x), initial=0.0))
-    if big == 0.0 or not math.isfinite(big):
-        return plain
-    return big * float(np.linalg.norm(np.asarray(x) / big))
+    return _scaled_norm(x)
 
 
 def orthogonality_loss(Q: np.ndarray) -> float:
