@@ -245,3 +245,10 @@ def test_lone_surrogates_survive_save_and_load(tmp_path):
     assert loaded.snippets[0].encode("utf-8")  # printable: the surrogate is escaped
     assert "\\udce9" in loaded.snippets[0]
     assert [h.id for h in loaded.search("apple", 2)] == [h.id for h in ix.search("apple", 2)]
+
+
+@pytest.mark.parametrize("query", [None, 3, b"apple", ["apple"]])
+def test_a_query_that_is_not_text_is_a_clear_error(query):
+    ix = build_index(["apple banana", "banana cherry", "cherry date"], k=2)
+    with pytest.raises(SvdkitError, match="a query is a text"):
+        ix.search(query)

@@ -167,7 +167,13 @@ class LsiIndex:
         """Unit-length latent vectors of query texts (a zero row: no known, weighted term)."""
         if isinstance(texts, str):
             texts = [texts]
-        Z = self.project(self.weigh(self.count(list(texts))))
+        texts = list(texts)
+        for i, text in enumerate(texts):
+            if not isinstance(text, str):
+                raise SvdkitError(
+                    f"a query is a text (str); query {i} is {type(text).__name__}: {text!r:.60}"
+                )
+        Z = self.project(self.weigh(self.count(texts)))
         return _unit_rows(Z, _vector_scale(self.s, self.scaling))
 
     @property
