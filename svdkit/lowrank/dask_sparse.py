@@ -38,7 +38,7 @@ from typing import Any
 import numpy as np
 
 from svdkit.errors import NonFiniteError, ShapeError
-from svdkit.lowrank.operators import DaskOperator, Operator
+from svdkit.lowrank.operators import DaskOperator, Operator, deduplicated
 
 __all__ = ["SparseBlocksOperator", "from_sparse_dask_array", "is_sparse_dask_array"]
 
@@ -70,10 +70,7 @@ def _sq(B: Any) -> float:
     first, on a copy."""
     import scipy.sparse as sp
 
-    B = sp.csr_matrix(B)
-    if not B.has_canonical_format:
-        B = B.copy()
-        B.sum_duplicates()
+    B = deduplicated(sp.csr_matrix(B))
     return float(np.sum(np.asarray(B.data, dtype=np.float64) ** 2))
 
 

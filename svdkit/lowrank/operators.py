@@ -237,6 +237,16 @@ class SquareSum:
         return self.scale * math.sqrt(self.ssq)
 
 
+def deduplicated(csr: Any) -> Any:
+    """``csr`` with its duplicate entries summed (they add up, as in every product):
+    on a copy when there are any, never in the caller's matrix."""
+    if csr.has_canonical_format:
+        return csr
+    csr = csr.copy()
+    csr.sum_duplicates()
+    return csr
+
+
 def _norm(x: np.ndarray) -> float:
     """``‖x‖_F`` without overflow or underflow."""
     acc = SquareSum()
@@ -1086,13 +1096,7 @@ class SparseOperator(Operator):
         return self._rh_r_mul(np.asarray(Y, dtype=self.dtype).conj())[1].conj()
 
     def fro_norm(self) -> float:
-        csr = self.csr
-        if not csr.has_canonical_format:
-            # duplicate entries add up (as in every product): sum them on a copy,
-            # never in the caller's matrix
-            csr = csr.copy()
-            csr.sum_duplicates()
-        return _norm(csr.data)
+        return _norm(deduplicated(self.csr).data)
 
     def reconstruction_error(self, U: np.ndarray, s: np.ndarray, Vh: np.ndarray) -> float:
         # ‖A − UΣVᴴ‖² on row chunks of R (densified one bounded piece at a time).

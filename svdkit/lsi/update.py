@@ -229,13 +229,14 @@ def svd_update(index: LsiIndex, block: int = UPDATE_BLOCK) -> int:
         U, s, V = _zha_simon_block(U, s, V, W_new[b0 : b0 + block])
     U, Vh = apply_sign_rule(U, V.T)
     U = np.array(U, order="C")
-    U[empty_rows(_weighted_all(index))] = 0.0  # as at build time: an empty document has u = 0
+    W_all = _weighted_all(index)
+    U[empty_rows(W_all)] = 0.0  # as at build time: an empty document has u = 0
     index.U, index.s, index.V = U, s, np.ascontiguousarray(Vh.T)
     index.n_svd_docs = index.n_docs
     index.doc_vectors_cache = None
     index.svd = {
         **index.svd,
-        "reconstruction_error": reconstruction_error(_weighted_all(index), index.U, s, index.V),
+        "reconstruction_error": reconstruction_error(W_all, index.U, s, index.V),
     }
     index.history.append({"kind": "update", "documents": p, "method": "zha_simon"})
     return p
