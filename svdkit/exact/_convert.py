@@ -260,6 +260,16 @@ def _from_nested(obj: list | tuple, name: str) -> sp.Matrix:
 
 
 def _from_array(a: np.ndarray, name: str) -> sp.Matrix:
+    if isinstance(a, np.ma.MaskedArray):
+        masked = np.ma.getmaskarray(a)
+        if masked.any():
+            idx = tuple(int(i) for i in np.argwhere(masked)[0])
+            where = _pos((*idx, 0, 0)[:2])  # a vector is a column
+            raise NonFiniteError(
+                f"{name} is a masked array with a masked (missing) entry at {where}; fill the "
+                f"masked entries ({name}.filled(value)) or remove them first"
+            )
+        a = np.asarray(a.data)
     a = as_2d(a, name)
     if a.dtype.kind in "US":
         raise ParseError(

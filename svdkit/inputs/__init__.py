@@ -136,6 +136,16 @@ def _to_array(obj: Any, name: str, where: Where) -> np.ndarray:
     """Any dense input → a numeric ndarray of any dimension (not yet validated)."""
     if type(obj) is np.ndarray:
         a = obj
+    elif isinstance(obj, np.ma.MaskedArray):
+        masked = np.ma.getmaskarray(obj)
+        if masked.any():
+            idx = tuple(int(i) for i in np.argwhere(masked)[0])
+            raise NonFiniteError(
+                f"{name} is a masked array with a masked (missing) entry at {where(idx)}; "
+                f"svdkit would read the value hidden under the mask: fill the masked entries "
+                f"({name}.filled(value)) or remove them first"
+            )
+        a = np.asarray(obj.data)
     elif isinstance(obj, np.ndarray):
         a = np.asarray(obj)  # np.matrix, memmap: a plain view, no copy
     elif isinstance(obj, list | tuple):

@@ -48,6 +48,7 @@ array([[1., 0.],
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -57,6 +58,7 @@ from scipy.linalg.lapack import get_lapack_funcs
 from svdkit.errors import NotPositiveDefiniteError
 from svdkit.inputs import as_matrix
 from svdkit.linalg._checks import require_square
+from svdkit.linalg.measures import _exponent, _times_power_of_two
 from svdkit.linalg.structure import require_hermitian
 from svdkit.linalg.tolerance import zero_threshold
 
@@ -129,8 +131,57 @@ def _hermitian_input(A, what: str, name: str, tol: float | None) -> np.ndarray:
     return (a + a.conj().T) / 2
 
 
+def _quarter_exponent(h: np.ndarray) -> int:
+    """The ``k`` with ``max |aᵢⱼ| · 4^−k`` in ``[1/2, 2)`` (0 for the zero matrix).
+
+    Both factorisations run on ``A · 4^−k`` and scale ``L`` back by ``2^k``:
+    scaling by a power of two is exact, and it keeps the squares and products
+    of pivots and entries (the 2 × 2 minors, the thresholds) in range for
+    entries of size ``1e200`` or ``1e-200``.
+    """
+    largest = float(np.abs(h).max()) if h.size else 0.0
+    return _exponent(largest) // 2 if largest > 0 else 0
+
+
+def _scaled_call(
+    core: Callable[[np.ndarray, float | None, int], CholeskyAttempt],
+    h: np.ndarray,
+    tol: float | None,
+) -> CholeskyAttempt:
+    """``core`` (the definite or semidefinite factorisation) on ``A · 4^−k``, with
+    its factor, threshold and message numbers given back in the units of A."""
+    base = pivot_threshold(h, tol)  # validates tol, in A's units
+    k = _quarter_exponent(h)
+    if k == 0:
+        return core(h, tol, 0)
+    big = float(np.finfo(np.float64).max)
+    with np.errstate(over="ignore", under="ignore"):
+        scaled_tol = None if tol is None else min(float(np.ldexp(base, -2 * k)), big)
+    attempt = core(_times_power_of_two(h, -2 * k), scaled_tol, 2 * k)
+    factor = None if attempt.factor is None else _times_power_of_two(attempt.factor, k)
+    return CholeskyAttempt(factor, attempt.pivot, attempt.reason, attempt.semidefinite, base)
+
+
+def _shown(x: float, unit: int) -> float:
+    """A number of the scaled matrix in the units of A (``x · 2^unit``), for messages."""
+    return float(np.ldexp(x, unit))
+
+
 def _definite(h: np.ndarray, tol: float | None) -> CholeskyAttempt:
-    """LAPACK ``potrf`` on a Hermitian matrix, plus the zero-pivot rule."""
+    """LAPACK ``potrf`` on a Hermitian matrix, plus the zero-pivot rule (scale-safe)."""
+    return _scaled_call(_definite_core, h, tol)
+
+
+def _semidefinite(h: np.ndarray, tol: float | None) -> CholeskyAttempt:
+    """The semidefinite factorisation of :func:`_semidefinite_core` (scale-safe)."""
+    return _scaled_call(_semidefinite_core, h, tol)
+
+
+def _definite_core(h: np.ndarray, tol: float | None, unit: int) -> CholeskyAttempt:
+    """LAPACK ``potrf`` on a Hermitian matrix, plus the zero-pivot rule.
+
+    ``unit``: ``h`` is A scaled by ``2^−unit``; numbers in messages are scaled back.
+    """
     base = pivot_threshold(h, tol)
     (potrf,) = get_lapack_funcs(("potrf",), (h,))
     c, info = potrf(h, lower=True, clean=True, overwrite_a=False)
@@ -153,7 +204,7 @@ def _definite(h: np.ndarray, tol: float | None) -> CholeskyAttempt:
         with np.errstate(over="ignore", invalid="ignore"):
             Linv = solve_triangular(L, np.eye(L.shape[0], dtype=L.dtype), lower=True)
             w = diag * np.linalg.norm(np.tril(Linv, -1), axis=1)
-        thresholds = base * _growth(np.nan_to_num(w, nan=np.inf), tol)
+            thresholds = base * _growth(np.nan_to_num(w, nan=np.inf), tol)
     else:
         thresholds = np.full(pivots.shape, base)
     small = np.flatnonzero(pivots <= thresholds)
@@ -163,14 +214,15 @@ def _definite(h: np.ndarray, tol: float | None) -> CholeskyAttempt:
             None,
             k,
             f"the leading minor of order {k} is zero to within the tolerance (pivot {k} "
-            f"of the Cholesky factorisation is {pivots[k - 1]:.3g} <= {thresholds[k - 1]:.3g})",
+            f"of the Cholesky factorisation is {_shown(pivots[k - 1], unit):.3g} <= "
+            f"{_shown(thresholds[k - 1], unit):.3g})",
             False,
             base,
         )
     return CholeskyAttempt(L, None, None, False, base)
 
 
-def _semidefinite(h: np.ndarray, tol: float | None) -> CholeskyAttempt:
+def _semidefinite_core(h: np.ndarray, tol: float | None, unit: int) -> CholeskyAttempt:
     """Unpivoted Cholesky on the Schur complements, allowing zero pivots.
 
     Step ``k`` looks at the pivot ``d = S[k, k]`` of the current Schur
@@ -194,6 +246,8 @@ def _semidefinite(h: np.ndarray, tol: float | None) -> CholeskyAttempt:
     with no ``n × n`` temporaries. The growth factor ``(1 + ‖wₖ‖)²`` is
     evaluated only for pivots below ``1e8`` times the base threshold (it
     matters only for ``‖wₖ‖`` up to ``10⁴``).
+
+    ``unit``: ``h`` is A scaled by ``2^−unit``; numbers in messages are scaled back.
     """
     n = h.shape[0]
     base = pivot_threshold(h, tol)
@@ -221,7 +275,7 @@ def _semidefinite(h: np.ndarray, tol: float | None) -> CholeskyAttempt:
                 None,
                 k + 1,
                 f"pivot {k + 1} of the semidefinite Cholesky factorisation is negative "
-                f"({d:.3g} < {-thr:.3g})",
+                f"({_shown(d, unit):.3g} < {_shown(-thr, unit):.3g})",
                 True,
                 base,
             )
@@ -233,8 +287,9 @@ def _semidefinite(h: np.ndarray, tol: float | None) -> CholeskyAttempt:
                 None,
                 k + 1,
                 f"pivot {k + 1} of the semidefinite Cholesky factorisation is zero "
-                f"(|{d:.3g}| <= {thr:.3g}) but the entry below it in row {i + k + 2} is not "
-                f"({abs(col[i]):.3g}); a positive semidefinite matrix with a zero pivot has "
+                f"(|{_shown(d, unit):.3g}| <= {_shown(thr, unit):.3g}) but the entry below it "
+                f"in row {i + k + 2} is not ({_shown(abs(col[i]), unit):.3g}); a positive "
+                "semidefinite matrix with a zero pivot has "
                 "a zero column below it",
                 True,
                 base,

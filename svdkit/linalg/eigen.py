@@ -16,7 +16,9 @@ import scipy.linalg
 from svdkit.errors import SingularMatrixError
 from svdkit.inputs import as_matrix
 from svdkit.linalg._checks import require_square
+from svdkit.linalg._geev import eig_scaled
 from svdkit.linalg._results import Unpackable
+from svdkit.linalg.measures import _exponent, _times_power_of_two
 from svdkit.linalg.residuals import orthogonality_loss, relative_residual
 from svdkit.linalg.signs import unit_phases
 from svdkit.linalg.structure import require_hermitian
@@ -47,12 +49,23 @@ class Eig(Unpackable):
     _unpack: ClassVar[tuple[str, ...]] = ("values", "vectors")
 
     def residual(self) -> float:
-        """``max_i ‖A vᵢ − λᵢ vᵢ‖₂ / ‖A‖₂`` (absolute when A is zero)."""
+        """``max_i ‖A vᵢ − λᵢ vᵢ‖₂ / ‖A‖₂`` (absolute when A is zero).
+
+        The ratio does not change when A and the λᵢ are scaled together, so both
+        are first scaled (exactly, by a power of two) to ``max |aᵢⱼ| ≈ 1``: entries
+        of size ``1e200`` or ``1e-200`` neither overflow nor underflow.
+        """
         a = self.matrix
-        res = np.linalg.norm(a @ self.vectors - self.vectors * self.values, axis=0)
+        largest = float(np.abs(a).max()) if a.size else 0.0
+        if largest == 0.0:
+            return 0.0  # A = 0: every λᵢ is 0 and every residual is exactly 0
+        e = _exponent(largest)
+        a = _times_power_of_two(a, -e)
+        values = _times_power_of_two(self.values, -e)
+        res = np.linalg.norm(a @ self.vectors - self.vectors * values, axis=0)
         scale = float(np.linalg.norm(a, 2))
         worst = float(res.max()) if res.size else 0.0
-        return worst / scale if scale > 0 else worst
+        return worst / scale
 
     def reconstruct(self) -> np.ndarray:
         """``V Λ V⁻¹``; raises :class:`SingularMatrixError` when A is not diagonalisable."""
@@ -124,7 +137,7 @@ def eig(A) -> Eig:
     """
     a = as_matrix(A)
     require_square(a, "eig")
-    values, vectors = scipy.linalg.eig(a, check_finite=False)
+    values, vectors = eig_scaled(a)  # geev on a power-of-two scaling of A
     if np.isrealobj(a) and np.all(values.imag == 0):
         values, vectors = values.real, vectors.real
     order = np.lexsort((values.imag, values.real))

@@ -17,6 +17,7 @@ from svdkit.errors import RankError, ShapeError, SingularMatrixError
 from svdkit.inputs import as_matrix
 from svdkit.linalg._checks import require_square, shape_text
 from svdkit.linalg._results import Unpackable
+from svdkit.linalg.residuals import column_norms
 from svdkit.linalg.svd import svd
 from svdkit.linalg.tolerance import eps_of
 
@@ -160,7 +161,7 @@ def lstsq(A, b, tol: float | None = None) -> Lstsq:
     r = dec.rank(tol)
     coeffs = (dec.U[:, :r].conj().T @ rhs) / dec.s[:r, None]
     x = dec.Vh[:r].conj().T @ coeffs
-    res = np.linalg.norm(a @ x - rhs, axis=0)
+    res = column_norms(a @ x - rhs)  # no overflow for entries of size 1e200
     if vector:
         return Lstsq(x[:, 0], float(res[0]), r, dec.s, a)
     return Lstsq(x, res, r, dec.s, a)

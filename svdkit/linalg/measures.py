@@ -159,7 +159,11 @@ def norm(x, ord: int | float | str | None = None) -> float:
             return _scaled_norm(v, ord)
         raise SvdkitError(f"unknown vector norm {ord!r}: use 1, 2, inf or a number p >= 1")
     key = ord.lower() if isinstance(ord, str) else ord
-    if key not in _MATRIX_ORDS:
+    try:
+        known = key in _MATRIX_ORDS
+    except TypeError:  # an unhashable ord, e.g. a list
+        known = False
+    if not known:
         raise SvdkitError(f"unknown matrix norm {ord!r}: use 'fro', 2, 'nuc', 1 or inf")
     which = _MATRIX_ORDS[key]
     a = as_matrix(x, sparse=which in ("fro", 1, np.inf))

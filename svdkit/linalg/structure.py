@@ -53,6 +53,7 @@ import scipy.sparse as sp
 
 from svdkit.errors import StructureError
 from svdkit.inputs import as_matrix
+from svdkit.linalg._geev import eig_scaled
 from svdkit.linalg.tolerance import zero_threshold
 
 __all__ = [
@@ -453,10 +454,10 @@ def is_diagonalizable(A, tol: float | None = None) -> bool:
     scale = _fro(a)
     thr = zero_threshold(a.shape, scale, a.dtype)
     if tol is None:
-        radius = 2 * float(np.sqrt(thr * scale))
+        radius = 2 * float(np.sqrt(thr) * np.sqrt(scale))  # thr · scale over/underflows at 1e±200
     else:
         radius = zero_threshold(a.shape, scale, a.dtype, tol)  # validates and returns tol
-    values, vectors = scipy.linalg.eig(a, check_finite=False)
+    values, vectors = eig_scaled(a)
     # single-linkage clusters of eigenvalues closer than the radius
     labels = -np.ones(n, dtype=int)
     n_clusters = 0

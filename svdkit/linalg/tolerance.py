@@ -65,13 +65,25 @@ def zero_threshold(
     -------
     float
         ``tol`` if given, else ``max(shape) * eps * scale``.
+
+    Raises
+    ------
+    SvdkitError
+        ``tol`` is not a finite number ``>= 0`` (negative, NaN, infinite, a bool,
+        a string, a list…).
     """
     if tol is not None:
-        if not np.isfinite(tol) or tol < 0:
+        try:
+            # a bool is not a threshold (True would be taken as 1.0), nor is text
+            refused = isinstance(tol, str | bytes | bool | np.bool_)
+            value = float("nan") if refused else float(tol)
+        except (TypeError, ValueError):  # [1e-3], 1j: not a threshold
+            value = float("nan")
+        if not np.isfinite(value) or value < 0:
             from svdkit.errors import SvdkitError
 
             raise SvdkitError(f"tol must be a finite number >= 0; got {tol!r}")
-        return float(tol)
+        return value
     size = max(shape) if len(shape) else 1
     return float(max(size, 1) * eps_of(dtype) * abs(scale))
 
