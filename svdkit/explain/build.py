@@ -281,12 +281,19 @@ def _criteria(d, report: Report) -> dict[str, dict]:
     else:
         c_text = t("why.cholesky.none", lang, pivot=c.pivot if c.pivot is not None else "—")
 
-    leading = vec(s.leading_minors) if s.leading_minors is not None else "—"
+    if s.leading_minors is not None:
+        leading = "(" + ", ".join(
+            _minor_text(d.matrix, range(k), value, sign)
+            for k, (value, sign) in enumerate(zip(s.leading_minors, s.leading_signs,
+                                                  strict=True), start=1)
+        ) + ")"
+    else:
+        leading = "—"
     refuting = s.refutes_psd or s.refutes_nsd
     if refuting is not None:
         rows = "{" + ", ".join(str(i + 1) for i in refuting.indices) + "}"
         s_text = t("why.sylvester.refuted", lang, leading=leading, rows=rows,
-                   value=num(refuting.value))
+                   value=_minor_text(d.matrix, refuting.indices, refuting.value, refuting.sign))
     elif s.principal_minors is None and s.kind is None:
         s_text = t("why.sylvester.undecided", lang, leading=leading)
     else:
@@ -313,3 +320,26 @@ def _criteria(d, report: Report) -> dict[str, dict]:
             notes_claim_misleads=s.notes_claim_misleads,
         ),
     }
+
+
+def _minor_text(h: np.ndarray, indices, value: float, sign: int) -> str:
+    """The principal minor ``det h[I, I]`` as text, as the Sylvester criterion judged it.
+
+    A minor of order k is in the units of ``Aᵏ``: it prints as 0 only when the
+    criterion's own zero rule says so (``sign == 0``), not by the report's
+    threshold for entries of A (``1e-20·I₃`` has the minors 1e−20, 1e−40, 1e−60,
+    none of them 0). A non-zero minor that overflowed to ±∞ or underflowed to 0
+    is rebuilt from ``log|det|`` (``1e+400``), as :func:`_determinant` does.
+    """
+    from svdkit.explain.formatting import NumberFormat
+
+    if sign == 0:
+        return "0"
+    if value != 0 and np.isfinite(value):
+        return NumberFormat().number(value)
+    ix = np.asarray(list(indices), dtype=int)
+    with np.errstate(over="ignore", under="ignore", divide="ignore"):
+        s, logabs = np.linalg.slogdet(h[np.ix_(ix, ix)])
+    if s == 0 or not np.isfinite(logabs):
+        return NumberFormat().number(value)
+    return scientific(complex(s), float(logabs))

@@ -116,8 +116,8 @@ def orthogonal_eigenvectors(ev: Evidence) -> dict | None:
 def trace_eigenvalues(ev: Evidence) -> dict | None:
     """Note 000, 6.2: "if A is symmetric, Tr A = Σλᵢ" (true for every square matrix)."""
     a = ev.matrix
-    if ev.eigenvalues is None or linalg.is_hermitian(a, ev.tol):
-        return None
+    if ev.eigenvalues is None or linalg.is_symmetric(a, ev.tol):
+        return None  # (a complex symmetric A meets the claim's hypothesis: no note)
     return {"trace": _num(np.trace(a)), "sum": _num(np.sum(ev.eigenvalues))}
 
 

@@ -29,6 +29,7 @@ from svdkit.explain.render_text import (
     is_sympy,
     label,
     matrix_entries,
+    matrix_name,
     number_format,
     section_title,
     step_sentence,
@@ -123,7 +124,16 @@ def mathml_number(text: str) -> str:
 
 
 def mathml_name(text: str) -> str:
-    """A short Unicode maths name (``"Σ"``, ``"AᵀA"``, ``"A − λI"``, ``"σ₁"``) as MathML."""
+    """A short Unicode maths name (``"Σ"``, ``"AᵀA"``, ``"A − λI"``, ``"σ₁"``) as MathML.
+
+    Single letters are variables (``<mi>A</mi>``); a run of lower-case letters is a
+    word or an operator name (``rref``, ``basis``), one upright ``<mi>``.
+
+    Examples
+    --------
+    >>> mathml_name("rref(Aᵀ)")
+    '<mrow><mi>rref</mi><mo>(</mo><msup><mi>A</mi><mi>T</mi></msup><mo>)</mo></mrow>'
+    """
     items: list[str] = []
     i, n = 0, len(text)
     while i < n:
@@ -142,6 +152,14 @@ def mathml_name(text: str) -> str:
             while j < n and (text[j].isdigit() or text[j] == "."):
                 j += 1
             items.append(f"<mn>{text[i:j]}</mn>")
+            i = j
+        elif c.isascii() and c.islower() and text[i + 1 : i + 2].isascii() and (
+            text[i + 1 : i + 2].islower()
+        ):  # a word ("rref", "basis"): one upright identifier, as LaTeX's \mathrm
+            j = i
+            while j < n and text[j].isascii() and text[j].islower():
+                j += 1
+            items.append(f"<mi>{text[i:j]}</mi>")
             i = j
         elif c.isalpha():
             items.append(f"<mi>{_escape(c)}</mi>")
@@ -230,11 +248,9 @@ def _steps(report: Report, steps, fmt: NumberFormat) -> list[str]:
             grid = matrix_entries(
                 m, lambda v: mathml_value(v, fmt), lambda v: mathml_number(fmt.number(v))
             )
+            named = mathml_name(matrix_name(report, name))
             out.append(
-                _math(
-                    f"<mrow>{mathml_name(str(name))}<mo>=</mo>{mathml_matrix(grid)}</mrow>",
-                    block=True,
-                )
+                _math(f"<mrow>{named}<mo>=</mo>{mathml_matrix(grid)}</mrow>", block=True)
             )
         out.append("</li>")
     out.append("</ol>")

@@ -41,6 +41,7 @@ from svdkit.explain.render_text import (
     is_sympy,
     label,
     matrix_entries,
+    matrix_name,
     number_format,
     section_title,
     step_sentence,
@@ -552,7 +553,7 @@ def _step_block(report: Report, step, fmt: NumberFormat) -> list[str]:
         grid = matrix_entries(
             m, lambda v: latex_value(v, fmt), lambda v: latex_number(fmt.number(v))
         )
-        body = f"{latex_math(str(name))} = {latex_matrix(grid)}"
+        body = f"{latex_math(matrix_name(report, name))} = {latex_matrix(grid)}"
         lines += _display(body, len(grid[0]) if grid else 0)
     return lines
 

@@ -17,6 +17,7 @@ from svdkit.explain.render_text import (
     fact_value_text,
     label,
     matrix_entries,
+    matrix_name,
     message,
     number_format,
     section_title,
@@ -71,7 +72,8 @@ def render_markdown(report: Report) -> str:
                 lines += ["", f"   $${latex_value(step.formula)}$$"]
             for name, m in step.matrices.items():
                 grid = matrix_entries(m, latex_value, lambda v: latex_number(fmt.number(v)))
-                lines += ["", f"   $${latex_math(str(name))} = {latex_matrix(grid)}$$"]
+                named = latex_math(matrix_name(report, name))
+                lines += ["", f"   $${named} = {latex_matrix(grid)}$$"]
             lines.append("")
     if report.notes:
         lines += [f"## {message(lang, 'section.notes')}", ""]

@@ -21,6 +21,7 @@ from svdkit.explain.render_text import (
     is_sympy,
     label,
     matrix_entries,
+    matrix_name,
     message,
     number_format,
     section_title,
@@ -54,7 +55,7 @@ def step_lines(report: Report, step, fmt) -> list[str]:
     for name, m in step.matrices.items():
         grid = matrix_entries(m, lambda v: value_text(v, fmt, report.lang), fmt.number)
         drawn = bracket_lines(grid)
-        head = f"{name} = "
+        head = f"{matrix_name(report, name)} = "
         pad = " " * len(head)
         middle = (len(drawn) - 1) // 2
         lines += ["    " + (head if i == middle else pad) + row for i, row in enumerate(drawn)]

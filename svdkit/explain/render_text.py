@@ -35,6 +35,7 @@ __all__ = [
     "is_sympy",
     "label",
     "matrix_entries",
+    "matrix_name",
     "message",
     "number_format",
     "optional_message",
@@ -271,6 +272,15 @@ def section_title(report: Report, section: Section) -> str:
 
 def label(report: Report, key: str) -> str:
     return template(report.lang, f"fact.{key}")
+
+
+def matrix_name(report: Report, name: Any) -> str:
+    """The name of a step's matrix in the report's language (``basis`` is ``base`` in French).
+
+    Names that are formulas (``AᵀA − λI``, ``R(A)``) are the same in every
+    language and stay as they are; a word has a ``matrix.<name>`` catalogue key.
+    """
+    return optional_message(report.lang, f"matrix.{name}", str(name))
 
 
 def scalar_text(report: Report, value: Any, fmt: NumberFormat) -> str:

@@ -229,6 +229,10 @@ def localise_ticks(fig: Figure, lang: str) -> None:
         return fmt_num(round(x, 10), lang, 6, zeros=False)
 
     for ax in fig.axes:
+        bar = getattr(ax, "_colorbar", None)
+        if bar is not None:  # a colorbar sets its own formatter again when it draws
+            bar.formatter = FuncFormatter(label)
+            continue
         axes = [ax.xaxis, ax.yaxis] + ([ax.zaxis] if hasattr(ax, "zaxis") else [])
         for axis in axes:
             if axis.get_scale() == "linear":
