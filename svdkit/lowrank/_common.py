@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -96,6 +96,10 @@ class Target:
                 self.limit = cap  # nothing beyond cap is wanted now
             return True, cap
         return False, min(cap, max(2 * self.k, good.size + 1))
+
+    def probe(self, sigma: np.ndarray, converged: int) -> tuple[bool, int]:
+        """:meth:`decide` on a copy: this target (``limit``, ``limited``) stays as it is."""
+        return replace(self).decide(sigma, converged)
 
     def _smallest(self, good: np.ndarray) -> int | None:
         """The smallest ``k ≤ good.size`` whose error the certified ``good`` show ``≤ ε``."""

@@ -61,6 +61,9 @@ SMALL_ENTRIES = 2**21
 #: ``method="auto"`` forms the Gram matrix of a dense array up to this short side.
 GRAM_AUTO_SIDE = 256
 
+#: Rank mode (``rank_tol`` without ``k``) starts with this many triplets and doubles.
+RANK_MODE_START = 16
+
 #: The largest short side ``method="gram"`` accepts (its Gram matrix: 512 MiB in float64).
 GRAM_MAX_SIDE = 8192
 
@@ -182,10 +185,16 @@ class LowRankSVD(SVD):
         worst = float(self.relative_residuals.max()) if self.k else 0.0
         state = "certified" if self.converged else "NOT certified"
         return (
-            f"{self.k} triplets by {self.method}: {state}, worst residual {worst:.1e}·σ₁ "
-            f"(tol {self.tol:.0e}), {self.iterations} iterations, {self.passes} passes, "
+            f"{_count(self.k, 'triplet')} by {self.method}: {state}, worst residual {worst:.1e}·σ₁ "
+            f"(tol {self.tol:.0e}), {_count(self.iterations, 'iteration')}, "
+            f"{_count(self.passes, 'pass', 'passes')}, "
             f"{self.seconds:.2f} s"
         )
+
+
+def _count(n: int, one: str, many: str | None = None) -> str:
+    """``1 iteration``, ``2 iterations``."""
+    return f"{n} {one if n == 1 else (many or one + 's')}"
 
 
 # ------------------------------------------------------------------------------ checks
@@ -263,7 +272,10 @@ def choose_method(op: Operator, k: int | None, tol: float) -> str:
       30 / 37 ms against LAPACK's 74–140 ms; 384×384, ``k = 128``, 16 / 21 ms
       against 26–38 ms). Other inputs (sparse, files, LinearOperator, dask) are
       densified only when the dense copy is no larger than the vectors the
-      iterative methods hold anyway, ``m n ≤ 4 (m + n)(k + 10)`` — never otherwise.
+      iterative methods hold anyway, ``m n ≤ 4 (m + n)(k + 10)`` — never otherwise
+      (in rank mode ``k`` is the :data:`RANK_MODE_START` triplets it starts with: a
+      3000×2000 ``.npy`` file at ``rank_tol=0.1`` took 30 s densified for LAPACK,
+      0.1 s by Krylov).
     * ``"krylov"`` in every other case, whatever ``tol``: on every matrix of
       ``bench/lowrank.py`` block Lanczos certified ``tol`` with fewer products than
       randomized subspace iteration and dashSVD — by 2× on fast-decaying spectra,
@@ -280,7 +292,8 @@ def choose_method(op: Operator, k: int | None, tol: float) -> str:
         if p <= GRAM_AUTO_SIDE:
             return "gram" if tol >= 1e-8 else "lapack"
         return "krylov"
-    kk = p if k is None else k
+    # rank mode (k None): the iterative methods start at RANK_MODE_START triplets
+    kk = min(p, RANK_MODE_START) if k is None else k
     if m * n <= 4 * (m + n) * (kk + 10):
         return "lapack"
     return "krylov"
@@ -450,19 +463,36 @@ def _run_method(
             )
         if run.extra.get("floor") and k:
             # eigenvectors of AᴴA are accurate to about eps·σ₁²/σₖ: finish with
-            # two-sided subspace iteration (floor eps·σ₁), started from them.
-            fixed = replace(target, k=k, rank_tol=None)
-            cert2, _, run2 = subspace_iteration(
-                op, fixed, tol=tol, rng=rng, oversample=10, max_iter=30, start=cert.V
+            # two-sided subspace iteration (floor eps·σ₁), started from them. In
+            # rank mode it decides the rank too, on its σ (Rayleigh–Ritz on A):
+            # AᴴA's Ritz values resolve σ to about √eps·σ₁ only.
+            if target.by_rank:
+                polish = replace(target, k=min(k, target.limit))
+            else:
+                polish = replace(target, k=k, rank_tol=None)
+            cert2, k2, run2 = subspace_iteration(
+                op, polish, tol=tol, rng=rng, oversample=10, max_iter=30, start=cert.V
             )
-            run.iterations += run2.iterations
+            iters = run2.iterations
+            # rank mode: widen and restart warm until the rank is inside the subspace
+            while polish.by_rank and not run2.extra.get("converged") and k2 > polish.k:
+                polish = replace(polish, k=min(polish.limit, k2))
+                cert2, k2, run2 = subspace_iteration(
+                    op, polish, tol=tol, rng=rng, oversample=10, max_iter=30, start=cert2.V
+                )
+                iters += run2.iterations
+            run.iterations += iters
             run.notes.append(
-                f"AᴴA's rounding floor reached; {run2.iterations} two-sided "
+                f"AᴴA's rounding floor reached; {iters} two-sided "
                 "subspace iterations from its Ritz vectors"
             )
             if run2.extra.get("converged"):
                 cert = cert2
                 run.extra["converged"] = True
+                if polish.by_rank:
+                    k, target = k2, polish
+            elif polish.by_rank:
+                run.extra["converged"] = False
         return cert, k, run, target
     p = 10 if oversample is None else oversample
     if name == "randomized":
@@ -610,7 +640,7 @@ def truncated_svd(
             fro = _fro_by_probing(op)
     if rank_tol is not None:
         limit = p if k is None else k
-        target = Target(min(limit, 16), limit, rank_tol, rank_norm, fro, full=p)
+        target = Target(min(limit, RANK_MODE_START), limit, rank_tol, rank_norm, fro, full=p)
     else:
         target = Target(int(k), p, full=p)  # type: ignore[arg-type]
     rng = np.random.default_rng(seed)
@@ -662,6 +692,8 @@ def truncated_svd(
                 max_basis=max_basis,
                 progress=cb,
             )
+            if cb is not None:  # the bar ends on the certificate, not the last estimate
+                _show_certificate(cb, cert, k_found, run, work.passes, tol)
         scale = work.scale or 1.0
     if scale != 1.0:
         notes.append(
@@ -671,6 +703,18 @@ def truncated_svd(
     return _finish(
         A, op, oriented, flipped, cert, k_found, run, target, tol, seed, notes, started, scale
     )
+
+
+def _show_certificate(
+    cb: Progress, cert: Certificate, k: int, run: Run, passes: int, tol: float
+) -> None:
+    """Last update of the progress bar: the certified triplets and the certified worst
+    residual (the steps showed the method's own estimate, which may differ)."""
+    k = min(k, cert.s.size)
+    s1 = float(cert.s[0]) if cert.s.size else 0.0
+    worst = float(cert.worst[:k].max()) / (tol * s1) if k and s1 > 0 else 0.0
+    met = int(cert.met(tol, k).sum()) if k else 0
+    cb(run.iterations, passes, met, k, worst)
 
 
 def _scaled_target(target: Target, scale: float) -> Target:
@@ -700,6 +744,10 @@ def _finish(
     from svdkit.linalg.signs import apply_sign_rule
 
     k = min(k, cert.s.size)
+    if target.by_rank and not target.limited:
+        undecided = _rank_undecided(cert, k, target, tol)
+        if undecided:
+            notes.append(undecided)
     tallU = np.array(oriented.tall_to_numpy(cert.U)[:, :k], dtype=op.dtype, order="C")
     V = np.array(cert.V[:, :k], dtype=op.dtype)
     right, left = cert.right[:k].copy(), cert.left[:k].copy()
@@ -750,6 +798,40 @@ def _finish(
     if not converged:
         raise _convergence_error(result, met, run, rank_note)
     return result
+
+
+def _rank_undecided(cert: Certificate, k: int, target: Target, tol: float) -> str | None:
+    """A note when the certified values cannot tell the rank found from its neighbours.
+
+    Each ``σᵢ`` is within its residual of a singular value of ``A`` — no closer as far
+    as the certificate shows. Spectral rule: ``k`` is certain when ``σₖ`` minus its
+    residual stays above ``ε σ₁`` and ``σ_{k+1}`` plus its residual at or below it
+    (where ``σ_{k+1}`` was computed). Energy rule: the energy left out is a sum of
+    such values; with ``tol ≥ ε`` it is not resolved to ``ε``.
+    """
+    eps = float(target.rank_tol)  # type: ignore[arg-type]
+    s, err = cert.s, cert.worst
+    if not s.size or s[0] == 0:
+        return None
+    if target.rank_norm == "energy":
+        if tol < eps:
+            return None
+        return (
+            f"rank_tol={eps:g} (energy) with tol={tol:g}: the values are certified to "
+            "tol·σ₁ only, so the rank found may differ from the exact one where the energy "
+            "left out lies near the threshold; use tol < rank_tol for an exact rank"
+        )
+    t = eps * s[0]
+    low = k > 0 and s[k - 1] - err[k - 1] <= t
+    high = k < s.size and s[k] + err[k] > t
+    if not (low or high):
+        return None
+    return (
+        f"rank_tol={eps:g} (spectral): a singular value lies within its certified "
+        f"residual of the threshold rank_tol·σ₁ = {t:.3g}, so the rank is {k} only to "
+        f"within tol={tol:g} (the exact rank may be {'smaller' if low else 'larger'}); "
+        "a smaller tol decides it"
+    )
 
 
 def _convergence_error(

@@ -274,12 +274,33 @@ def gram_eigen(
         del G
         theta, Y = theta[::-1].astype(float), Y[:, ::-1].astype(op.dtype)
         sigma = np.sqrt(np.maximum(theta, 0))
-        _, k = target.decide(sigma, sigma.size)
-        Yk = np.ascontiguousarray(Y[:, : max(k, 1)]) if k else Y[:, :0]
-        if single and k:  # float32 eigenvectors: orthonormal to float64 precision first
+        if target.by_rank:
+            _, k = target.probe(sigma, sigma.size)
+        else:
+            _, k = target.decide(sigma, sigma.size)
+        # rank mode, spectral rule: σ_{k+1} decides k, so it is certified too
+        width = k + 1 if _decisive_next(target, k, n) else k
+        Yk = np.ascontiguousarray(Y[:, :width]) if width else Y[:, :0]
+        if single and width:  # float32 eigenvectors: orthonormal to float64 precision first
             with single_blas_thread():
                 Yk, _ = qr_robust(Yk)
         cert = rayleigh_ritz(op, Yk, rng, tol)
+        if target.by_rank:
+            # √θ is known to about √eps·σ₁ only: the rank is decided on the
+            # certificate's σ (to about eps·σ₁); where those put it elsewhere, on
+            # Rayleigh–Ritz over every eigenvector — A's singular values themselves
+            fin, k_cert = target.probe(cert.s, _met_prefix(cert, tol))
+            if not fin or k_cert > k:
+                full = np.ascontiguousarray(Y)
+                if single:
+                    with single_blas_thread():
+                        full, _ = qr_robust(full)
+                cert = rayleigh_ritz(op, full, rng, tol)
+                run.notes.append(
+                    "rank decided on Rayleigh–Ritz over all n eigenvectors: AᴴA's "
+                    "eigenvalues do not resolve singular values near the threshold"
+                )
+            _, k = target.decide(cert.s, _met_prefix(cert, tol))
         if not single or k == 0 or cert.met(tol, k).all():
             break
         run.notes.append("the float32 Gram matrix missed tol: formed again in float64")
@@ -453,6 +474,23 @@ def _missed_copies(
     return cert, k
 
 
+def _decisive_next(target: Target, k: int, e: int) -> bool:
+    """Whether rank mode's decision at ``k`` rests on ``σ_{k+1}`` (the spectral rule,
+    below the full rank, with the basis holding that value)."""
+    return (
+        target.by_rank
+        and target.rank_norm == "spectral"
+        and not target.limited
+        and k < min(e, target.full)
+    )
+
+
+def _met_prefix(cert: Certificate, tol: float) -> int:
+    """How many leading triplets of ``cert`` meet ``tol``."""
+    ok = cert.met(tol, cert.s.size)
+    return int(np.argmin(ok)) if not ok.all() else ok.size
+
+
 def _offset(progress: Progress | None, steps: int) -> Progress | None:
     """``progress`` with its step count shifted by ``steps`` (a run handed over mid-way
     to another method goes on counting instead of starting again at step 1)."""
@@ -505,6 +543,7 @@ def _iterate(
     cert: Certificate | None = None
     converged_all = False
     certified_tries = 0
+    recertify = True  # (False: the last certificate stands as it is)
     last_worst = np.inf
     schedule = _RitzSchedule(op, b)
     # (products kept from single-precision steps could not certify)
@@ -566,16 +605,37 @@ def _iterate(
         if progress is not None:
             progress(step, op.passes, min(prefix, k), k, ratio / safety)
         if done and k <= e:
-            cert = certify(e, Y[:, :k] if k else Y[:, :0])
+            # rank mode, spectral rule: σ_{k+1} decides k, so it is certified too
+            width = k + 1 if _decisive_next(target, k, e) else k
+            cert = certify(e, Y[:, :width] if width else Y[:, :0])
             certified_tries += 1
-            if k == 0 or cert.met(tol, k).all():
+            met = cert.met(tol, width)
+            if width == 0 or met.all():
+                if target.by_rank and not target.limited:
+                    # decided again on the certificate's σ (Rayleigh–Ritz on A, to
+                    # about eps·σ₁): the Ritz values √θ of AᴴA are known only to
+                    # about √eps·σ₁, and a rank_tol below ~1e-7 sits in that noise
+                    # (σᵢ = 0.7ⁱ, rank_tol 1e-8: rank 46 where σ₄₇ = 7.5e-8)
+                    fin, k_cert = target.probe(cert.s, _met_prefix(cert, tol))
+                    if not fin or k_cert > k:
+                        # the rank is past what √θ resolves: the caller finishes by
+                        # two-sided subspace iteration in rank mode, from these vectors
+                        run.notes.append(
+                            f"step {step}: the certified σ put the rank past the {k} "
+                            "that AᴴA's Ritz values resolve"
+                        )
+                        run.extra["floor"] = True
+                        k = min(max(k_cert, k + 1), int(target.cap or k + 1))
+                        recertify = False
+                        break
+                    k = k_cert
                 converged_all = True
                 break
-            worst = float(cert.worst[:k].max())
+            worst = float(cert.worst[:width].max())
             safety /= 4.0
             run.notes.append(
                 f"step {step}: certificate above tol for "
-                f"{int((~cert.met(tol, k)).sum())} triplet(s); iterating with safety {safety:g}"
+                f"{int((~met).sum())} triplet(s); iterating with safety {safety:g}"
             )
             if worst > 0.5 * last_worst or certified_tries >= 6:
                 # no progress between two certificates: AᴴA's rounding floor
@@ -616,7 +676,7 @@ def _iterate(
         else:
             V[:, e : e + b] = Q
             s, e, ls = e, e + b, s
-    if not converged_all:
+    if not converged_all and recertify:
         kk = max(1, min(k, e))
         cert = certify(e, Y[:, :kk])
         k = kk

@@ -12,7 +12,12 @@ as its certified singular values come in (no restart); the other iterative
 methods double ``k`` and restart (warm for ``randomized``). The decision is taken
 on certified values only: ``σ_{k+1}`` (spectral) or ``σ₁ … σ_k`` (energy) all meet
 ``tol``, so the ``k`` found is exact unless a singular value lies within
-``tol · σ₁`` of the threshold. A ``k`` given with ``rank_tol`` caps the rank
+``tol · σ₁`` of the threshold — where one does, ``notes`` says so (a
+``rank_tol`` below ``tol`` cannot tell the values near its threshold apart).
+The values decided on are Rayleigh–Ritz values on ``A`` (accurate to about
+``eps · σ₁``), never the Krylov method's Ritz values ``√θ`` of ``AᴴA``, known to
+about ``√eps · σ₁`` only: a ``rank_tol`` below about ``1e-7`` lies in their noise.
+A ``k`` given with ``rank_tol`` caps the rank
 (``k = 0`` included): the cap itself is accepted when its rule holds there (the
 spectral rule looks one value past the cap, at ``σ_{k+1}``); a rank above it
 raises :class:`~svdkit.ConvergenceError`.
