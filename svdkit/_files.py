@@ -4,18 +4,33 @@ An output is checked before anything is computed or written: a directory
 output never replaces a file (nor a file output a directory), and a path under
 an existing file is refused, each with a :class:`~svdkit.FileFormatError`
 that names the path.
+
+Outputs are written into a temporary file or directory beside the target and
+renamed into place. :mod:`tempfile` creates those owner-only (``0o600`` files,
+``0o700`` directories); :func:`make_temp_file` and :func:`make_temp_dir` give
+them the mode a normally created file or directory would get there (``0o644`` /
+``0o755`` under umask 022), so the renamed output is not private.
 """
 
 from __future__ import annotations
 
+import os
 import shutil
+import stat
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
 from svdkit.errors import FileFormatError
 
-__all__ = ["check_directory_output", "check_file_output", "replace_directory"]
+__all__ = [
+    "check_directory_output",
+    "check_file_output",
+    "make_temp_dir",
+    "make_temp_file",
+    "new_directory_mode",
+    "replace_directory",
+]
 
 
 def _check_parents(target: Path) -> None:
@@ -122,3 +137,105 @@ def replace_directory(tmp: Path, target: Path) -> None:
     tmp.rename(target)
     if old is not None:
         shutil.rmtree(old, ignore_errors=True)
+
+
+def new_directory_mode(parent: str | os.PathLike[str]) -> int:
+    """The permission bits a directory created in ``parent`` gets (``0o777`` less the umask).
+
+    Measured on a probe rather than by reading the umask: ``os.umask`` can only be
+    read by setting it, which changes it for every thread of the process for a
+    moment (a file another thread creates then gets the wrong mode). The probe is
+    a directory made with mode ``0o777`` inside a private temporary directory in
+    ``parent``, so it also follows a default ACL of ``parent``, as a directory a
+    user creates there would; both are removed at once.
+
+    Parameters
+    ----------
+    parent : str or PathLike
+        An existing, writable directory.
+
+    Returns
+    -------
+    int
+        The mode bits, e.g. ``0o755`` under umask 022. A file created the usual
+        way (``open``, mode ``0o666``) gets ``new_directory_mode(parent) & 0o666``.
+    """
+    box = tempfile.mkdtemp(prefix=".svdkit-mode.", dir=parent)
+    try:
+        return _probe_mode(Path(box))
+    finally:
+        os.rmdir(box)
+
+
+def _probe_mode(box: Path) -> int:
+    """The mode of a directory made with ``0o777`` in the private directory ``box``."""
+    probe = box / ".mode"
+    os.mkdir(probe, 0o777)
+    try:
+        return stat.S_IMODE(os.stat(probe).st_mode)
+    finally:
+        os.rmdir(probe)
+
+
+def make_temp_dir(parent: str | os.PathLike[str], prefix: str, suffix: str = "") -> Path:
+    """``tempfile.mkdtemp`` in ``parent``, with the mode of a normally created directory.
+
+    The directory is meant to be filled and renamed to the output
+    (:func:`replace_directory`); :func:`tempfile.mkdtemp` makes it ``0o700``, which
+    the output would keep. Its mode is set to :func:`new_directory_mode` instead
+    (``0o755`` under umask 022).
+
+    Parameters
+    ----------
+    parent : str or PathLike
+        Where the directory is created (the output's parent, so that the final
+        rename stays on one file system).
+    prefix, suffix : str
+        Passed to :func:`tempfile.mkdtemp`.
+
+    Returns
+    -------
+    Path
+        The new, empty directory.
+    """
+    tmp = Path(tempfile.mkdtemp(prefix=prefix, suffix=suffix, dir=parent))
+    try:
+        os.chmod(tmp, _probe_mode(tmp))  # probed inside it: nothing else made in `parent`
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return tmp
+
+
+def make_temp_file(
+    parent: str | os.PathLike[str], prefix: str, suffix: str = ""
+) -> tuple[int, Path]:
+    """``tempfile.mkstemp`` in ``parent``, with the mode of a normally created file.
+
+    :func:`tempfile.mkstemp` makes the file ``0o600``, which the output it is
+    renamed to would keep; its mode is set to ``0o666`` less the umask (``0o644``
+    under umask 022), measured by :func:`new_directory_mode`.
+
+    Parameters
+    ----------
+    parent : str or PathLike
+        Where the file is created (the output's parent).
+    prefix, suffix : str
+        Passed to :func:`tempfile.mkstemp`.
+
+    Returns
+    -------
+    fd : int
+        The open file descriptor (for :func:`os.fdopen`).
+    path : Path
+        The file's path.
+    """
+    mode = new_directory_mode(parent) & 0o666
+    fd, tmp = tempfile.mkstemp(prefix=prefix, suffix=suffix, dir=parent)
+    try:
+        os.chmod(tmp, mode)
+    except BaseException:
+        os.close(fd)
+        os.unlink(tmp)
+        raise
+    return fd, Path(tmp)

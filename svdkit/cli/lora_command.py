@@ -66,6 +66,45 @@ def _factor_dtype(text: str | None):
     return numpy_dtype(text.upper())
 
 
+_SPLITS = ("sqrt", "B", "A")
+
+
+def _check_factor_options(split: str, alpha: float | None) -> None:
+    """``--split`` and ``--alpha`` checked before any module is factored."""
+    from svdkit.errors import SvdkitError
+
+    if split not in _SPLITS:
+        raise SvdkitError(f"--split must be one of {', '.join(_SPLITS)}; got {split!r}")
+    if alpha is not None and not alpha > 0:
+        raise SvdkitError(f"--alpha must be a positive number; got {alpha:g}")
+
+
+def _check_not_input(output: Path, option: str, **inputs: Path) -> None:
+    """Refuse an output that is one of the inputs, holds one, or lies inside one.
+
+    ``merge base/ adapter/ -o base/`` (or ``-o base/model.safetensors``) would
+    overwrite the base model with the merged one; ``resize adapter/ -o adapter/``
+    would replace the adapter being resized.
+    """
+    from svdkit.errors import FileFormatError
+
+    out = output.resolve()
+    for name, path in inputs.items():
+        src = path.resolve()
+        if out == src or out in src.parents:
+            raise FileFormatError(
+                f"{option} '{output}' would replace the {name} '{path}': choose another path"
+            )
+        if src in out.parents:
+            raise FileFormatError(
+                f"{option} '{output}' lies inside the {name} '{path}': choose a path outside it"
+            )
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"
+
+
 def _is_adapter_dir(directory: Path) -> bool:
     """An earlier adapter output: a directory with an ``adapter_config.json``."""
     return (directory / "adapter_config.json").is_file()
@@ -178,6 +217,8 @@ def register(app: typer.Typer) -> None:
         from svdkit.lora.extract import extract, write_report
 
         factor_dtype = _factor_dtype(dtype)
+        _check_factor_options(split, alpha)
+        _check_not_input(output, "--output", base=base, tuned=tuned)
         _check_adapter_output(output)
         ex = extract(
             base,
@@ -207,10 +248,12 @@ def register(app: typer.Typer) -> None:
         ):
             if names:
                 more = f", … ({len(names) - 6} more)" if len(names) > 6 else ""
-                con.print(f"{len(names)} tensors {what}: {', '.join(names[:6])}{more}",
-                          highlight=False)
-        con.print(f"report with every tensor named: {out / 'svdkit_report.json'}", highlight=False)
-        con.print(f"{len(ex.adapter.modules)} LoRA modules → {out}", highlight=False)
+                con.print(f"{_plural(len(names), 'tensor')} {what}: {', '.join(names[:6])}{more}",
+                          highlight=False, soft_wrap=True, markup=False)
+        con.print(f"report with every tensor named: {out / 'svdkit_report.json'}",
+                  highlight=False, soft_wrap=True, markup=False)
+        con.print(f"{_plural(len(ex.adapter.modules), 'LoRA module')} → {out}",
+                  highlight=False, soft_wrap=True, markup=False)
 
     @lora.command("resize")
     def resize_command(
@@ -231,14 +274,18 @@ def register(app: typer.Typer) -> None:
         from svdkit.lora.resize import resize
 
         rule = _rule(rank, energy, error, max_rank)
+        _check_factor_options(split, alpha)
+        _check_not_input(output, "--output", adapter=adapter)
         _check_adapter_output(output)
+        from rich.markup import escape
+
         new, report = resize(Adapter.load(adapter), rule, split=split, alpha=alpha)
         new.save(output)
         t = Table(title="LoRA resize")
         for col in ("module", "rank before", "rank", "energy kept", "rel. error"):
             t.add_column(col, justify="left" if col == "module" else "right")
         for m in report:
-            t.add_row(m.name, str(m.rank_before), str(m.rank), f"{m.energy_kept:.4f}",
+            t.add_row(escape(m.name), str(m.rank_before), str(m.rank), f"{m.energy_kept:.4f}",
                       f"{m.relative_error:.4f}")
         Console().print(t)
 
@@ -255,8 +302,9 @@ def register(app: typer.Typer) -> None:
 
         from svdkit.lora.merge import merge
 
+        _check_not_input(output, "--output", base=base, adapter=adapter)
         out = merge(base, adapter, output, progress=True)
-        Console().print(f"merged → {out}", highlight=False)
+        Console().print(f"merged → {out}", highlight=False, soft_wrap=True, markup=False)
 
     @lora.command("pissa")
     def pissa_command(
@@ -273,11 +321,18 @@ def register(app: typer.Typer) -> None:
         """PiSSA init: top-r triplets of W as the adapter, W − scale·B·A as the new base."""
         from rich.console import Console
 
+        from svdkit.errors import FileFormatError
         from svdkit.lora.merge import check_checkpoint_output
         from svdkit.lora.pissa import pissa
         from svdkit.lora.safetensors_io import Checkpoint
 
         rule = _rule(rank, energy, error, max_rank)
+        _check_not_input(output, "--output", base=base)
+        _check_not_input(residual, "--residual", base=base)
+        if output.resolve() == residual.resolve():
+            raise FileFormatError(
+                f"--output and --residual are the same path '{output}': choose two"
+            )
         ck = Checkpoint(base)
         _check_adapter_output(output)
         check_checkpoint_output(residual, len(ck.files))
@@ -285,7 +340,8 @@ def register(app: typer.Typer) -> None:
             ck, output, residual, rule, targets=target or None, progress=True,
             fan_in_fan_out=fan_in_fan_out,
         )
-        Console().print(f"{len(ad.modules)} modules → {output}; residual → {res}", highlight=False)
+        Console().print(f"{_plural(len(ad.modules), 'module')} → {output}; residual → {res}",
+                        highlight=False, soft_wrap=True, markup=False)
 
     @lora.command("analyse")
     def analyse_command(
@@ -312,6 +368,11 @@ def register(app: typer.Typer) -> None:
         if json_out is not None:
             _check_report_file(json_out, "--json")
         if tuned is None:
+            if not _is_adapter_dir(first):
+                raise SvdkitError(
+                    f"'{first}' is not a LoRA adapter directory (no adapter_config.json): "
+                    "give an adapter, or a base and a fine-tuned checkpoint (BASE TUNED)"
+                )
             an = analyse_adapter(first, energy=energy)
         else:
             an = analyse_pair(first, tuned, energy=energy, max_rank=max_rank, progress=True)

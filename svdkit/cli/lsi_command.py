@@ -49,16 +49,19 @@ def _console(stderr: bool = False):
 
 
 def _hits_table(title: str, hits) -> object:
+    from rich.markup import escape
     from rich.table import Table
 
-    table = Table(title=title, title_justify="left")
+    # queries, ids and snippets are the user's text: "[1]" or "[b]" in them is text,
+    # not Rich markup (which dropped it)
+    table = Table(title=escape(title), title_justify="left")
     table.add_column("#", justify="right", no_wrap=True)
     table.add_column("score", justify="right", no_wrap=True)
     table.add_column("id", no_wrap=True)
     table.add_column("snippet")  # the only column that wraps on a narrow terminal
     for h in hits:
         snippet = h.snippet if len(h.snippet) <= 70 else h.snippet[:69] + "…"
-        table.add_row(str(h.rank), f"{h.score:.4f}", h.id, snippet)
+        table.add_row(str(h.rank), f"{h.score:.4f}", escape(h.id), escape(snippet))
     return table
 
 
@@ -107,7 +110,10 @@ def register(app: typer.Typer) -> None:
     def index_command(
         source: Annotated[Path, typer.Argument(help="Folder of .txt files, .jsonl or .csv file.")],
         output: Annotated[Path, typer.Option("--output", "-o", help="Index directory.")],
-        k: Annotated[int | None, typer.Option("-k", "--k", help="Latent dimensions.")] = None,
+        k: Annotated[
+            int | None,
+            typer.Option("-k", "--k", help="Latent dimensions (default 200, clipped to the data)."),
+        ] = None,
         rank_tol: Annotated[
             float | None,
             typer.Option(help="Choose k: smallest rank with relative energy error ≤ this."),
@@ -135,11 +141,16 @@ def register(app: typer.Typer) -> None:
         chunk_size: Annotated[int, typer.Option(help="Documents tokenised at once.")] = 2000,
     ) -> None:
         """Index a corpus (streamed) and write the index directory."""
+        from svdkit.errors import SvdkitError
         from svdkit.lsi import TextOptions, build_index
         from svdkit.lsi.persist import check_index_output
 
+        if stop_words.lower() not in ("english", "none"):
+            raise SvdkitError(f"--stop-words must be 'english' or 'none'; got {stop_words!r}")
+        if k is not None and k < 1:
+            raise SvdkitError(f"-k must be at least 1 (latent dimensions); got {k}")
         options = TextOptions(
-            stop_words=None if stop_words.lower() == "none" else stop_words,
+            stop_words=None if stop_words.lower() == "none" else "english",
             min_df=_df_option("min_df", min_df),
             max_df=_df_option("max_df", max_df),
             max_features=max_features,
@@ -157,6 +168,8 @@ def register(app: typer.Typer) -> None:
             f"{'certified' if svd['converged'] else 'NOT certified'} to {svd['tol']:.0e}·σ₁, "
             f"reconstruction error {svd['reconstruction_error']:.4f} → {output}",
             highlight=False,
+            soft_wrap=True,
+            markup=False,
         )
 
     @lsi.command("query")
@@ -178,17 +191,18 @@ def register(app: typer.Typer) -> None:
         n: Annotated[int, typer.Option("-n", help="Results to show.")] = 10,
     ) -> None:
         """Documents similar to a document, or terms similar to a term."""
+        from rich.markup import escape
         from rich.table import Table
 
         from svdkit.errors import SvdkitError
 
         ix = _load(index)
         if term is not None:
-            table = Table(title=f"terms similar to {term!r}", title_justify="left")
+            table = Table(title=escape(f"terms similar to {term!r}"), title_justify="left")
             table.add_column("term")
             table.add_column("cosine", justify="right")
             for t, c in ix.similar_terms(term, n):
-                table.add_row(t, f"{c:.4f}")
+                table.add_row(escape(t), f"{c:.4f}")
             _console().print(table)
             return
         if doc_id is None:
@@ -213,7 +227,7 @@ def register(app: typer.Typer) -> None:
         docs = open_corpus(str(source), format.value, id_field=id_field, text_field=text_field)
         report = ix.add(docs, method=method.value)
         ix.save(index)
-        _console().print(report.summary(), highlight=False)
+        _console().print(report.summary(), highlight=False, soft_wrap=True, markup=False)
 
     @lsi.command("info")
     def info_command(index: Annotated[Path, typer.Argument(help="Index directory.")]) -> None:
@@ -226,6 +240,8 @@ def register(app: typer.Typer) -> None:
             f"(worst residual {svd['worst_relative_residual']:.1e}·σ₁)\n"
             f"drift: {ix.drift().summary()}",
             highlight=False,
+            soft_wrap=True,
+            markup=False,
         )
 
     @lsi.command("eval")
@@ -254,7 +270,7 @@ def register(app: typer.Typer) -> None:
         console = _console()
         console.print(table)
         for note in result.notes:
-            console.print(f"note: {note}", highlight=False)
+            console.print(f"note: {note}", highlight=False, markup=False)
 
     @lsi.command("demo")
     def demo_command() -> None:
@@ -270,7 +286,8 @@ def register(app: typer.Typer) -> None:
             f"σ₁, σ₂ = {r.deerwester_singular_values[0]:.2f}, "
             f"{r.deerwester_singular_values[1]:.2f} (the paper: 3.34, 2.54)"
         )
-        table = Table(title='query "human computer interaction"', title_justify="left")
+        console.print('query "human computer interaction"', highlight=False)
+        table = Table()
         table.add_column("id")
         table.add_column("cosine", justify="right")
         for doc, c in r.deerwester_ranking:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import sys
 from enum import StrEnum
 from pathlib import Path
@@ -11,11 +12,15 @@ import typer
 from rich.console import Console
 
 import svdkit
-from svdkit.errors import SvdkitError
+from svdkit.errors import MissingFileError, SvdkitError
+from svdkit.inputs import SUPPORTED_EXTENSIONS
 
 __all__ = ["app", "main"]
 
 DEFAULT_MATRIX = "[[1, 2, 3], [4, 5, 6]]"
+
+#: A single word ending in a letter extension (``data.xyz``, ``../m.dat``).
+_FILE_NAME = re.compile(r"^[^\s\[\](){};,&\\]+\.[A-Za-z][A-Za-z0-9]*$")
 
 app = typer.Typer(
     name="svdkit",
@@ -43,13 +48,31 @@ def _read_matrix(text: str):
     """A path to an existing file is loaded; ``-`` reads standard input; else the text itself.
 
     Text is passed on as text, so that the exact engine sees ``1/3`` and ``√2``
-    rather than their floating-point values.
+    rather than their floating-point values. A name with a matrix file's extension
+    (``data.npy``) is always a file: a missing one is a :class:`~svdkit.MissingFileError`
+    naming it, not a parse error about the "unknown name" ``data``; so is a word
+    that looks like a file name (``data.xyz``) and does not parse as a matrix.
     """
     if text == "-":
         return sys.stdin.read()
+    if len(text) >= 4096 or "\n" in text:
+        return text
     path = Path(text)
-    if len(text) < 4096 and path.suffix and path.is_file():
+    if path.suffix and path.is_file():
         return svdkit.load(path)
+    if path.suffix.lower() in SUPPORTED_EXTENSIONS:
+        raise MissingFileError(f"no such file: '{text}'")
+    if _FILE_NAME.match(text):
+        from svdkit.errors import ParseError
+        from svdkit.inputs import parse_matrix_text
+
+        try:
+            parse_matrix_text(text)
+        except ParseError:
+            raise MissingFileError(
+                f"'{text}' is neither an existing file nor a matrix "
+                f"(svdkit reads {' '.join(SUPPORTED_EXTENSIONS)} files, or matrix text)"
+            ) from None
     return text
 
 
@@ -104,6 +127,13 @@ def explain(
     from svdkit.explain import explain as build
     from svdkit.explain import render
 
+    if output is not None:
+        _check_output_file(output, "--output")
+        if output.exists() and len(matrix) < 4096 and Path(matrix).is_file():
+            if output.samefile(matrix):
+                raise SvdkitError(f"--output '{output}' is the input file: choose another path")
+    if figures is not None:
+        _check_figures_folder(figures)
     source = _read_matrix(matrix)
     report = build(source, tol=tol, lang=lang.value, steps=steps)
     if output is not None:
@@ -117,11 +147,15 @@ def explain(
     if figures is not None:
         from svdkit.plot import save_figures
 
-        written = save_figures(report.matrix, figures, lang=lang.value)
+        try:
+            written = save_figures(report.matrix, figures, lang=lang.value)
+        except OSError as err:
+            raise SvdkitError(f"--figures: cannot write to '{figures}': {err}") from err
         Console(stderr=True).print(
             f"{len(written)} figure files written to {figures}/: "
             + ", ".join(p.name for p in written),
             highlight=False,
+            markup=False,
         )
 
 
@@ -138,10 +172,33 @@ def _register_subcommands() -> None:
 _register_subcommands()
 
 
+def _check_output_file(path: Path, option: str) -> None:
+    """Refuse, before any work, an output file that cannot be written (clear errors)."""
+    from svdkit._files import check_file_output
+
+    check_file_output(path, f"{option} file")
+    if not path.parent.is_dir():
+        raise MissingFileError(f"{option} '{path}': the folder '{path.parent}' does not exist")
+
+
+def _check_figures_folder(path: Path) -> None:
+    """``--figures`` names a folder: refuse an existing file or a path under one."""
+    from svdkit._files import check_directory_output
+
+    check_directory_output(path, "--figures folder")
+
+
 def _write_atomic(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` through a temporary file that never outlives the call."""
     tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text + "\n", encoding="utf-8")
-    tmp.replace(path)
+    try:
+        tmp.write_text(text + "\n", encoding="utf-8")
+        tmp.replace(path)
+    except BaseException as err:
+        tmp.unlink(missing_ok=True)
+        if isinstance(err, OSError):
+            raise SvdkitError(f"cannot write '{path}': {err.strerror or err}") from err
+        raise
 
 
 def main() -> None:
@@ -149,5 +206,10 @@ def main() -> None:
     try:
         app()
     except SvdkitError as err:
-        Console(stderr=True).print(f"[bold red]error:[/] {err}", highlight=False)
+        from rich.markup import escape
+
+        # the message quotes the user's input ("[[nan,1]]"): text, not Rich markup
+        Console(stderr=True).print(
+            f"[bold red]error:[/] {escape(str(err))}", highlight=False, soft_wrap=True
+        )
         raise SystemExit(2) from None

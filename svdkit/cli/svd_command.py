@@ -10,7 +10,9 @@
   what produced them (``tol``, ``method``, ``seed``, ``iterations``, ``passes``,
   ``converged``, ``format = "svdkit.lowrank.svd/1"``); it is written to a
   temporary file and renamed, so it is either complete or absent. Nothing in it
-  needs pickle: ``np.load(out, allow_pickle=False)`` reads it.
+  needs pickle: ``np.load(out, allow_pickle=False)`` reads it. An existing
+  ``out.npz`` is replaced only when it is an earlier result (never the input, nor
+  any other ``.npz``), and the output is checked before the computation starts.
 """
 
 from __future__ import annotations
@@ -18,7 +20,6 @@ from __future__ import annotations
 import contextlib
 import os
 import re
-import tempfile
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
@@ -26,7 +27,7 @@ from typing import Annotated
 import numpy as np
 import typer
 
-__all__ = ["FORMAT", "register", "write_result"]
+__all__ = ["FORMAT", "check_output", "register", "write_result"]
 
 FORMAT = "svdkit.lowrank.svd/1"
 
@@ -60,9 +61,15 @@ def _bytes(text: str) -> int:
 
 
 def write_result(path: Path, result) -> None:
-    """Write a :class:`~svdkit.lowrank.LowRankSVD` to ``path`` (.npz), atomically."""
+    """Write a :class:`~svdkit.lowrank.LowRankSVD` to ``path`` (.npz), atomically.
+
+    The file gets the permissions of any new file (``0o666`` less the umask), not
+    the owner-only ``0o600`` of the temporary file it is written through.
+    """
+    from svdkit._files import make_temp_file
+
     path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent or ".")
+    fd, tmp = make_temp_file(path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as f:
             np.savez(
@@ -85,6 +92,40 @@ def write_result(path: Path, result) -> None:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise
+
+
+def _is_result(path: Path) -> bool:
+    """``path`` is an earlier output of ``svdkit svd`` (an .npz whose ``format`` is ours)."""
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            return "format" in z.files and str(z["format"]).startswith("svdkit.lowrank.svd/")
+    except Exception:  # not an .npz at all, unreadable, …: not ours
+        return False
+
+
+def check_output(output: Path, file: Path) -> None:
+    """Refuse, before any work, an ``--output`` that cannot or must not be written.
+
+    It must end in ``.npz``, lie in an existing folder, not be a folder, and not
+    be the input nor an existing file other than an earlier result of ``svdkit
+    svd`` (which is replaced): a sparse matrix saved as ``.npz`` is never overwritten.
+    """
+    from svdkit._files import check_file_output
+    from svdkit.errors import FileFormatError, MissingFileError
+
+    if output.suffix.lower() != ".npz":
+        raise FileFormatError(f"--output must end in .npz; got '{output}'")
+    check_file_output(output, "--output file")
+    if not output.parent.is_dir():
+        raise MissingFileError(f"--output '{output}': the folder '{output.parent}' does not exist")
+    if output.exists():
+        if file.exists() and output.samefile(file):
+            raise FileFormatError(f"--output '{output}' is the input file: choose another path")
+        if not _is_result(output):
+            raise FileFormatError(
+                f"--output '{output}' exists and is not an svdkit svd result: refusing to "
+                "replace it; choose another path"
+            )
 
 
 def register(app: typer.Typer) -> None:
@@ -125,7 +166,7 @@ def register(app: typer.Typer) -> None:
         """Certified truncated SVD of a large matrix file: top-k triplets and their residuals."""
         from rich.console import Console
 
-        from svdkit.errors import FileFormatError, ShapeError
+        from svdkit.errors import FileFormatError, MissingFileError, ShapeError, SvdkitError
         from svdkit.lowrank import truncated_svd
 
         ext = file.suffix.lower()
@@ -133,10 +174,16 @@ def register(app: typer.Typer) -> None:
             raise FileFormatError(
                 f"'{file}': svdkit svd reads .npy, .npz and .mtx files; got {ext or 'no extension'}"
             )
-        if output.suffix.lower() != ".npz":
-            raise FileFormatError(f"--output must end in .npz; got '{output}'")
+        if not file.is_file():
+            raise MissingFileError(
+                f"no such file: '{file}'" if not file.exists() else f"'{file}' is not a file"
+            )
         if k is None and rank_tol is None:
             raise ShapeError("give -k (the number of triplets) or --rank-tol")
+        if k is not None and k < 1:
+            raise ShapeError(f"-k must be at least 1 (the number of triplets); got {k}")
+        limit = _bytes(memory_limit)
+        check_output(output, file)
         if ext == ".npy":
             source: object = file  # out of core: as_operator reads row blocks
         else:
@@ -151,9 +198,15 @@ def register(app: typer.Typer) -> None:
             seed=seed,
             rank_tol=rank_tol,
             rank_norm=rank_norm.value,
-            memory_limit=_bytes(memory_limit),
+            memory_limit=limit,
             max_iter=max_iter,
             progress=True,
         )
-        write_result(output, result)
-        Console().print(f"{result.summary()} → {output}", highlight=False)
+        try:
+            write_result(output, result)
+        except OSError as err:
+            raise SvdkitError(f"cannot write '{output}': {err.strerror or err}") from err
+        # one line, never wrapped: a program reading standard output gets it whole
+        Console().print(
+            f"{result.summary()} → {output}", highlight=False, soft_wrap=True, markup=False
+        )

@@ -50,7 +50,6 @@ import math
 import os
 import re
 import shutil
-import tempfile
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -58,7 +57,7 @@ from typing import Any
 
 import numpy as np
 
-from svdkit._files import replace_directory
+from svdkit._files import make_temp_dir, replace_directory
 from svdkit.errors import (
     EmptyInputError,
     FileFormatError,
@@ -306,7 +305,7 @@ class Adapter:
                 "adapter without one (NoMatchingPeftModuleError); nothing was written"
             )
         directory.parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=f".{directory.name}.", dir=directory.parent))
+        tmp = make_temp_dir(directory.parent, prefix=f".{directory.name}.")
         try:
             tensors = []
             lora_keys = {f"{PREFIX}{n}" for n in self.modules}

@@ -103,6 +103,7 @@ class Analysis:
 
     def table(self):
         """A :class:`rich.table.Table`."""
+        from rich.markup import escape
         from rich.table import Table
 
         t = Table(title=f"LoRA spectra — recommended rank for {100 * self.energy:g}% energy")
@@ -112,7 +113,7 @@ class Analysis:
             rec = row["recommended_rank"]
             eff = row["effective_rank"]
             t.add_row(
-                row["module"],
+                escape(row["module"]),  # a name is text, not Rich markup
                 "×".join(map(str, row["shape"])),
                 f"{row['sigma_1']:.3g}",
                 f"{row['fro']:.3g}",

@@ -57,7 +57,14 @@ __all__ = ["Extraction", "ExtractionReport", "ModuleReport", "extract"]
 
 @dataclass(frozen=True)
 class ModuleReport:
-    """One module: its rank, energy kept, relative error and its distance to the optimum."""
+    """One module: its rank, energy kept, relative error and its distance to the optimum.
+
+    ``excess`` is :attr:`~svdkit.lora.factor.Quality.excess`, an upper bound of
+    ``error / optimum − 1``; ``None`` ("—" in the table, ``null`` in
+    ``svdkit_report.json``) when the optimum error is at the rounding level of
+    ``‖ΔW‖_F`` (:func:`~svdkit.lora.factor.noise_floor`), e.g. a delta of exact
+    rank 4 extracted at rank 16: the relative error then says how exact it is.
+    """
 
     name: str
     kind: str
@@ -86,6 +93,7 @@ class ExtractionReport:
 
     def table(self, title: str = "LoRA extraction"):
         """A :class:`rich.table.Table` of the modules."""
+        from rich.markup import escape
         from rich.table import Table
 
         t = Table(title=title)
@@ -93,7 +101,7 @@ class ExtractionReport:
             t.add_column(col, justify="left" if col == "module" else "right")
         for m in self.modules:
             t.add_row(
-                m.name,
+                escape(m.name),  # a name is text, not Rich markup
                 f"{m.shape[0]}×{m.shape[1]}",
                 str(m.rank),
                 f"{m.energy_kept:.4f}",
@@ -349,10 +357,15 @@ def _backend(name: str):
 def write_report(path: str | os.PathLike, report: ExtractionReport) -> None:
     """The report as JSON, written atomically."""
     import json
-    import tempfile
+
+    from svdkit._files import make_temp_file
 
     path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    with os.fdopen(fd, "w", encoding="utf-8") as f:
-        json.dump(report.to_dict(), f, indent=2)
-    os.replace(tmp, path)
+    fd, tmp = make_temp_file(path.parent, prefix=f".{path.name}.")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            json.dump(report.to_dict(), f, indent=2)
+        os.replace(tmp, path)
+    except BaseException:  # a failed write leaves no temporary file behind
+        tmp.unlink(missing_ok=True)
+        raise

@@ -48,9 +48,48 @@ import numpy as np
 from svdkit.errors import SvdkitError
 from svdkit.lora.rank import RankRule
 
-__all__ = ["SPLITS", "Factored", "Quality", "factor_delta", "split_factors"]
+__all__ = ["SPLITS", "Factored", "Quality", "factor_delta", "noise_floor", "split_factors"]
 
 SPLITS = ("sqrt", "B", "A")
+
+#: :attr:`Quality.excess` is reported only above this many rounding units of
+#: ``‖ΔW‖_F`` (:func:`noise_floor`): the rounding then moves ``error / optimum`` by
+#: at most about ``1 / (2 · 100²)`` = 0.005 %.
+_ROUNDING_UNITS = 100.0
+
+
+def noise_floor(fro: float, dtype: Any) -> float:
+    """The optimum error below which :attr:`Quality.excess` means nothing.
+
+    ``_ROUNDING_UNITS · max(eps, √eps₆₄) · ‖ΔW‖_F``, ``eps`` the machine epsilon of
+    ``dtype``, the precision of the delta:
+
+    * the error of a delta and factors held in ``dtype`` is only resolved to about
+      ``eps · ‖ΔW‖_F`` (their rounding; float32: 1.2e-7 of ``‖ΔW‖_F``), so an
+      optimum at that level — a delta of exact rank 4 asked at rank 16, whose
+      "tail" is float32 noise — gives an excess of rounding against rounding;
+    * the optimum's lower bound ``√(‖ΔW‖_F² − Σ (σ̃ᵢ + ρᵢ)²)`` is a float64
+      difference of sums, resolved to about ``√eps₆₄ · ‖ΔW‖_F`` (1.5e-8), which
+      dominates for float64 deltas.
+
+    Parameters
+    ----------
+    fro : float
+        ``‖ΔW‖_F``.
+    dtype : dtype
+        Precision of the delta (integers count as float64): a float32 delta is
+        rounded to float32, and so are the factors of its adapter.
+
+    Examples
+    --------
+    >>> f"{noise_floor(1.0, np.float32):.2e}", f"{noise_floor(1.0, np.float64):.2e}"
+    ('1.19e-05', '1.49e-06')
+    """
+    dtype = np.dtype(dtype)
+    if not np.issubdtype(dtype, np.inexact):
+        dtype = np.dtype(np.float64)
+    eps = float(np.finfo(dtype).eps)
+    return _ROUNDING_UNITS * max(eps, math.sqrt(float(np.finfo(np.float64).eps))) * fro
 
 
 @dataclass(frozen=True)
@@ -72,6 +111,9 @@ class Quality:
         ``σᵢ ≤ σ̃ᵢ + ρᵢ`` (each computed ``σ̃ᵢ`` is within its residual ``ρᵢ`` of a
         singular value; assumes the certified triplets are the leading ones,
         which LAPACK guarantees and Krylov's convergence test makes the case).
+    floor : float, default 0.0
+        :func:`noise_floor` of the computation: an ``optimum_lower`` at or below
+        it is rounding, and :attr:`excess` is then ``None``.
     """
 
     rank: int
@@ -79,6 +121,7 @@ class Quality:
     energy_kept: float
     error: float
     optimum_lower: float
+    floor: float = 0.0
 
     @property
     def relative_error(self) -> float:
@@ -87,8 +130,14 @@ class Quality:
 
     @property
     def excess(self) -> float | None:
-        """Upper bound of ``error / optimum − 1``; ``None`` when the optimum is ~0."""
-        if self.optimum_lower <= 1e-12 * self.fro:
+        """Upper bound of ``error / optimum − 1``.
+
+        ``None`` (shown "—", ``null`` in JSON reports) when the optimum's lower
+        bound is at the rounding level, ``optimum_lower ≤ floor`` (or ≤ 1e-12 of
+        ``‖ΔW‖_F``): the approximation is then exact to rounding — the relative
+        error says how close — and a percentage of that rounding means nothing.
+        """
+        if self.optimum_lower <= max(self.floor, 1e-12 * self.fro):
             return None
         return max(0.0, self.error / self.optimum_lower - 1.0)
 
@@ -247,6 +296,7 @@ def factor_delta(
         energy_kept=float(np.sum(s.astype(np.float64) ** 2)) / fro2,
         error=err,
         optimum_lower=math.sqrt(max(0.0, fro2 - upper_kept)),
+        floor=noise_floor(math.sqrt(fro2), delta.dtype),
     )
     return Factored(U, s, Vh, quality, r.method, time.perf_counter() - started)
 

@@ -27,14 +27,18 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from svdkit._files import check_directory_output, check_file_output, replace_directory
+from svdkit._files import (
+    check_directory_output,
+    check_file_output,
+    make_temp_dir,
+    replace_directory,
+)
 from svdkit.errors import MissingTensorError, ShapeError
 from svdkit.lora.adapter import Adapter
 from svdkit.lora.extract import module_progress
@@ -106,7 +110,7 @@ def write_like(
     single = output.suffix == ".safetensors"
     parent = output.parent
     parent.mkdir(parents=True, exist_ok=True)
-    tmpdir = Path(tempfile.mkdtemp(prefix=f".{output.name}.", dir=parent))
+    tmpdir = make_temp_dir(parent, prefix=f".{output.name}.")
     try:
         names = base.names
         with module_progress(progress, len(names), label) as advance:

@@ -39,13 +39,13 @@ import json
 import math
 import os
 import struct
-import tempfile
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from svdkit._files import make_temp_file
 from svdkit.errors import FileFormatError, MissingFileError, MissingTensorError, ShapeError
 
 __all__ = [
@@ -436,8 +436,8 @@ class SafetensorsWriter:
         self._order = list(self.layout)
         self._next = 0
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd, self._tmp = tempfile.mkstemp(
-            prefix=f".{self.path.name}.", suffix=".tmp", dir=self.path.parent
+        fd, self._tmp = make_temp_file(
+            self.path.parent, prefix=f".{self.path.name}.", suffix=".tmp"
         )
         self._f = os.fdopen(fd, "wb")
         self._f.write(_header_bytes(self.layout, metadata or {"format": "pt"}))

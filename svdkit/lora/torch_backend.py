@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from svdkit.lora.factor import Factored, Quality, factor_delta, residual_norm
+from svdkit.lora.factor import Factored, Quality, factor_delta, noise_floor, residual_norm
 from svdkit.lora.rank import RankRule
 
 __all__ = ["cuda_available", "factor_delta_torch"]
@@ -119,6 +119,7 @@ def factor_delta_torch(
         energy_kept=ss / fro2,
         error=error,
         optimum_lower=math.sqrt(max(0.0, fro2 - upper)),
+        floor=noise_floor(math.sqrt(fro2), np.float32),  # computed in float32
     )
     return Factored(
         Un.astype(delta.dtype),

@@ -37,14 +37,13 @@ import hashlib
 import json
 import os
 import shutil
-import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import scipy.sparse as sp
 
-from svdkit._files import check_directory_output, replace_directory
+from svdkit._files import check_directory_output, make_temp_dir, replace_directory
 from svdkit.errors import FileFormatError, MissingFileError
 
 if TYPE_CHECKING:
@@ -111,7 +110,7 @@ def save_index(index: LsiIndex, path: str | os.PathLike[str]) -> None:
     """
     target = check_index_output(path)
     target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent))
+    tmp = make_temp_dir(target.parent, prefix=f".{target.name}.", suffix=".tmp")
     try:
         arrays = {
             "U": np.asarray(index.U, dtype=np.float64),

@@ -13,7 +13,6 @@ over the final name (``os.replace``), so that a reader never sees half a file.
 from __future__ import annotations
 
 import os
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -67,7 +66,10 @@ def applicable_figures(A: ArrayLike | str) -> list[str]:
 
 def _write_atomically(fig: Figure, path: Path, fmt: str) -> None:
     """``fig.savefig`` into a temporary file beside ``path``, then rename it to ``path``."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    from svdkit._files import make_temp_file
+
+    # the mode of a new file (the umask's), not mkstemp's private 0600
+    fd, tmp = make_temp_file(path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as handle:
             # no date or software version: the same figure gives the same file
@@ -77,9 +79,8 @@ def _write_atomically(fig: Figure, path: Path, fmt: str) -> None:
             fig.savefig(handle, format=fmt, dpi=PNG_DPI, metadata=metadata)
             handle.flush()
             os.fsync(handle.fileno())
-        # mkstemp creates the file private (0600): give it the mode of the file it
-        # replaces, or the usual rw-r--r--
-        os.chmod(tmp, path.stat().st_mode & 0o777 if path.exists() else 0o644)
+        if path.exists():  # a figure written again keeps the mode it had
+            os.chmod(tmp, path.stat().st_mode & 0o777)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
