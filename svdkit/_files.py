@@ -21,7 +21,7 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
-from svdkit.errors import FileFormatError
+from svdkit.errors import FileFormatError, MissingFileError
 
 __all__ = [
     "check_directory_output",
@@ -89,7 +89,9 @@ def check_directory_output(
     return target
 
 
-def check_file_output(target: str | Path, what: str = "output file") -> Path:
+def check_file_output(
+    target: str | Path, what: str = "output file", *, folder_exists: bool = False
+) -> Path:
     """Check that the single file ``target`` can be written (created or replaced).
 
     Parameters
@@ -98,6 +100,9 @@ def check_file_output(target: str | Path, what: str = "output file") -> Path:
         The file to be written.
     what : str
         What is written there, for the message (``"merged checkpoint"``).
+    folder_exists : bool
+        Also require its folder to exist (a command-line output, which is not
+        created with its parents).
 
     Returns
     -------
@@ -108,6 +113,8 @@ def check_file_output(target: str | Path, what: str = "output file") -> Path:
     ------
     FileFormatError
         ``target`` is an existing directory, or lies under a file.
+    MissingFileError
+        ``folder_exists`` and the folder of ``target`` does not exist.
     """
     target = Path(target)
     _check_parents(target)
@@ -115,6 +122,10 @@ def check_file_output(target: str | Path, what: str = "output file") -> Path:
         raise FileFormatError(
             f"'{target}' is a directory: the {what} is a single file and cannot replace it; "
             "choose another path"
+        )
+    if folder_exists and not target.parent.is_dir():
+        raise MissingFileError(
+            f"{what} '{target}': the folder '{target.parent}' does not exist"
         )
     return target
 

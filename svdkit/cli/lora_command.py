@@ -130,11 +130,8 @@ def _check_analyse_options(energy: float, max_rank: int | None) -> None:
 def _check_report_file(path: Path, option: str) -> None:
     """An output file of ``analyse``: its directory exists, and it is not a directory."""
     from svdkit._files import check_file_output
-    from svdkit.errors import MissingFileError
 
-    check_file_output(path, f"{option} output")
-    if not path.parent.is_dir():
-        raise MissingFileError(f"{option} '{path}': the directory '{path.parent}' does not exist")
+    check_file_output(path, f"{option} output", folder_exists=True)
 
 
 def _check_figure_path(path: Path) -> None:

@@ -176,9 +176,7 @@ def _check_output_file(path: Path, option: str) -> None:
     """Refuse, before any work, an output file that cannot be written (clear errors)."""
     from svdkit._files import check_file_output
 
-    check_file_output(path, f"{option} file")
-    if not path.parent.is_dir():
-        raise MissingFileError(f"{option} '{path}': the folder '{path.parent}' does not exist")
+    check_file_output(path, f"{option} file", folder_exists=True)
 
 
 def _check_figures_folder(path: Path) -> None:

@@ -111,13 +111,11 @@ def check_output(output: Path, file: Path) -> None:
     svd`` (which is replaced): a sparse matrix saved as ``.npz`` is never overwritten.
     """
     from svdkit._files import check_file_output
-    from svdkit.errors import FileFormatError, MissingFileError
+    from svdkit.errors import FileFormatError
 
     if output.suffix.lower() != ".npz":
         raise FileFormatError(f"--output must end in .npz; got '{output}'")
-    check_file_output(output, "--output file")
-    if not output.parent.is_dir():
-        raise MissingFileError(f"--output '{output}': the folder '{output.parent}' does not exist")
+    check_file_output(output, "--output file", folder_exists=True)
     if output.exists():
         if file.exists() and output.samefile(file):
             raise FileFormatError(f"--output '{output}' is the input file: choose another path")
