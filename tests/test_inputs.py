@@ -1000,3 +1000,10 @@ def test_a_lone_decimal_point_in_a_tex_argument_is_a_parse_error() -> None:
     # Found by the fuzz test: "\frac0." reads "." as the second argument.
     with pytest.raises(ParseError, match="no digits"):
         as_matrix(r"\frac0.")
+
+
+def test_tuple_text_says_rows_are_brackets():
+    # "((1,2),(3,4))" gave only "missing ')' … found ','": the hint names the fix
+    with pytest.raises(ParseError, match=r"rows are written in brackets, \[\[1, 2\], \[3, 4\]\]"):
+        as_matrix("((1,2),(3,4))")
+    assert as_matrix("[[(1+1), 2], [3, 4]]").tolist() == [[2.0, 2.0], [3.0, 4.0]]

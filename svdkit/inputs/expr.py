@@ -322,6 +322,9 @@ class _Parser:
             what = f"missing '{closer}' to close the '{opener.value}' at offset {opener.pos}"
             if t is None:
                 raise ExprSyntaxError(f"{what}, the entry ends", self.end, self.end)
+            if opener.value == "(" and t.kind == "op" and t.value == ",":
+                # "((1, 2), (3, 4))": parentheses group an expression; rows are brackets
+                what = f"rows are written in brackets, [[1, 2], [3, 4]], not parentheses: {what}"
             raise ExprSyntaxError(f"{what}, found {_show(t)}", t.pos, t.end)
         self.take()
 
