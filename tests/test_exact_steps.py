@@ -318,6 +318,12 @@ def test_eigh_steps():
     assert keys[-1] == "eigh.check"
     cp = next(s for s in r.steps if s.key == "eigh.char_poly")
     assert to_text(cp.values["poly"]) == "λ² − 4λ + 3"
+    # the check's formula uses the sentence's transpose: QΛQᵀ for a real matrix
+    # (it said QΛQᴴ under "Check: QΛQᵀ = A")
+    check = r.steps[-1]
+    assert check.values["T"] == "ᵀ" and str(check.formula.lhs) == "QΛQᵀ"
+    hermitian = ex.eigh([[2, 1j], [-1j, 2]], steps=True).steps[-1]
+    assert hermitian.values["T"] == "ᴴ" and str(hermitian.formula.lhs) == "QΛQᴴ"
 
 
 def test_definiteness_steps_explain_each_criterion():

@@ -650,9 +650,9 @@ def eigh(A: Any, *, steps: bool = False) -> Eigh:
         if not ok:  # pragma: no cover - a failure here is a bug
             raise ArithmeticError(f"QΛQᴴ ≠ A in svdkit.exact.eigh (gap {gap})")
         if spec.exact:
-            rec.add(
-                "eigh.check", {"n": n, "T": T}, formula=sp.Eq(sp.Symbol("QΛQᴴ"), M, evaluate=False)
-            )
+            # (the formula's transpose as the sentence's: ᵀ for a real matrix)
+            check = sp.Eq(sp.Symbol(f"QΛQ{T}"), M, evaluate=False)
+            rec.add("eigh.check", {"n": n, "T": T}, formula=check)
         else:
             rec.add("eigh.check_numeric", {"gap": gap, "T": T})
     return Eigh(res.values, Q, spec.exact, spec.char_poly, M, steps=rec.steps())
