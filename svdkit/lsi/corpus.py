@@ -6,8 +6,12 @@ document being read. Sources:
 * a folder of ``.txt`` files (:func:`read_txt_folder`; ids are the paths relative
   to the folder, sorted so that two runs give the same order);
 * a JSON-lines file (:func:`read_jsonl`; the id and text field names are options);
-* a CSV file (:func:`read_csv`; a text column and an optional id column);
+* a CSV file (:func:`read_csv`; a text column and an optional id column; a
+  ``.tsv`` file is read with tabs as separators);
 * any Python iterable of strings or ``(id, text)`` pairs (:func:`read_iterable`).
+
+Files are UTF-8; a byte-order mark at the start (as spreadsheet programs write
+it) is skipped, not read as part of the first field name or the first text.
 
 :func:`open_corpus` picks the reader from the path; :func:`chunked` groups the
 stream into lists of a bounded size, which is how the indexer consumes it.
@@ -28,6 +32,7 @@ import json
 import os
 import sys
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from itertools import islice
 from pathlib import Path
 from typing import Any
@@ -48,6 +53,9 @@ __all__ = [
 FORMATS = ("auto", "folder", "jsonl", "csv")
 
 Document = tuple[str, str]
+
+#: Text encoding of corpus files: UTF-8, with or without a byte-order mark.
+ENCODING = "utf-8-sig"
 
 
 def chunked(items: Iterator[Any], size: int) -> Iterator[list[Any]]:
@@ -73,7 +81,9 @@ def read_iterable(items: Iterable[Any]) -> Iterator[Document]:
             )
 
 
-def read_txt_folder(folder: str | os.PathLike[str], encoding: str = "utf-8") -> Iterator[Document]:
+def read_txt_folder(
+    folder: str | os.PathLike[str], encoding: str = ENCODING
+) -> Iterator[Document]:
     """Every ``*.txt`` file under ``folder`` (recursively, sorted by path)."""
     root = Path(folder)
     if not root.is_dir():
@@ -82,8 +92,20 @@ def read_txt_folder(folder: str | os.PathLike[str], encoding: str = "utf-8") -> 
         try:
             text = path.read_text(encoding=encoding)
         except UnicodeDecodeError as err:
-            raise FileFormatError(f"'{path}' is not {encoding} text: {err}") from None
+            name = "utf-8" if encoding == ENCODING else encoding
+            raise FileFormatError(f"'{path}' is not {name} text: {err}") from None
         yield path.relative_to(root).as_posix(), text
+
+
+@contextmanager
+def _readable(path: Path) -> Iterator[None]:
+    """Turn a decoding or CSV error met while reading ``path`` into a :class:`FileFormatError`."""
+    try:
+        yield
+    except UnicodeDecodeError as err:
+        raise FileFormatError(f"'{path}' is not utf-8 text: {err}") from None
+    except csv.Error as err:
+        raise FileFormatError(f"'{path}' is not a readable CSV file: {err}") from None
 
 
 def read_jsonl(
@@ -96,7 +118,7 @@ def read_jsonl(
     path = Path(path)
     if not path.is_file():
         raise MissingFileError(f"corpus file '{path}' does not exist")
-    with path.open(encoding="utf-8") as f:
+    with _readable(path), path.open(encoding=ENCODING) as f:
         number = 0
         for line_no, line in enumerate(f, 1):
             if not line.strip():
@@ -117,13 +139,17 @@ def read_jsonl(
 def read_csv(
     path: str | os.PathLike[str], text_column: str = "text", id_column: str | None = None
 ) -> Iterator[Document]:
-    """Rows of a CSV file with a header; ``text_column`` and optional ``id_column``."""
+    """Rows of a CSV file with a header; ``text_column`` and optional ``id_column``.
+
+    A ``.tsv`` file is read with tabs as separators, any other with commas.
+    """
     path = Path(path)
     if not path.is_file():
         raise MissingFileError(f"corpus file '{path}' does not exist")
     csv.field_size_limit(min(sys.maxsize, 2**31 - 1))
-    with path.open(encoding="utf-8", newline="") as f:
-        reader = csv.DictReader(f)
+    delimiter = "\t" if path.suffix.lower() == ".tsv" else ","
+    with _readable(path), path.open(encoding=ENCODING, newline="") as f:
+        reader = csv.DictReader(f, delimiter=delimiter)
         columns = reader.fieldnames or []
         for name in (text_column, id_column):
             if name is not None and name not in columns:
@@ -132,6 +158,10 @@ def read_csv(
                 )
         for number, row in enumerate(reader):
             doc_id = row[id_column] if id_column else str(number)
+            if not doc_id:  # None: a short row; "": an empty cell
+                raise FileFormatError(
+                    f"'{path}' line {reader.line_num}: no id in column {id_column!r}"
+                )
             yield doc_id, row[text_column] or ""
 
 

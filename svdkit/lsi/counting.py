@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import math
 import numbers
+import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -72,6 +73,28 @@ class TextOptions:
         lo, hi = self.ngram_range
         if not 1 <= lo <= hi:
             raise SvdkitError(f"ngram_range must be (lo, hi) with 1 ≤ lo ≤ hi; got {(lo, hi)}")
+        # checked here, not left to scikit-learn or re mid-indexing (raw tracebacks)
+        stop = self.stop_words
+        if not (stop is None or stop == "english" or (
+                isinstance(stop, tuple) and all(isinstance(w, str) for w in stop))):
+            raise SvdkitError(
+                f"stop_words must be 'english', None or a list of words; got {stop!r}"
+            )
+        if self.strip_accents not in (None, "ascii", "unicode"):
+            raise SvdkitError(
+                f"strip_accents must be None, 'ascii' or 'unicode'; got {self.strip_accents!r}"
+            )
+        try:
+            groups = re.compile(self.token_pattern).groups
+        except (re.error, TypeError) as err:
+            raise SvdkitError(
+                f"token_pattern {self.token_pattern!r} is not a regular expression: {err}"
+            ) from None
+        if groups > 1:
+            raise SvdkitError(
+                f"token_pattern {self.token_pattern!r} has {groups} capturing groups; "
+                "at most one (the token) is allowed"
+            )
 
     def vectorizer_kwargs(self) -> dict[str, Any]:
         """Keyword arguments of ``CountVectorizer`` (pruning excluded)."""

@@ -115,9 +115,13 @@ def _strip(token: str) -> str:
 def read_smart_rel(path: str | os.PathLike[str]) -> Qrels:
     """Relevance judgements of a SMART collection (every listed pair is relevant).
 
-    Layouts: ``qid 0 docid rel`` (MED.REL, TREC), ``qid docid 0 0.0`` (CISI.REL),
-    ``qid docid grade`` (cranqrel), ``qid docid`` — told apart by which column
-    is constant zero.
+    Layouts: ``qid iter docid rel`` (MED.REL and TREC: the iteration column, ``0``,
+    ``Q0`` or a round number, is ignored, and pairs judged ``0`` are not relevant),
+    ``qid docid 0 0.0`` (CISI.REL, CACM's qrels.text), ``qid docid grade``
+    (cranqrel), ``qid docid`` — a four-column file is of the CISI layout when its
+    last two columns are zero throughout, of the TREC layout otherwise. Ids of the
+    TREC layout are kept as they are; those of the SMART layouts lose their leading
+    zeros (as :func:`read_smart` does).
     """
     p = _existing(path)
     rows = [line.split() for line in p.read_text(encoding="latin-1").splitlines() if line.strip()]
@@ -129,19 +133,29 @@ def read_smart_rel(path: str | os.PathLike[str]) -> Qrels:
             f"'{p}': every line must have 2, 3 or 4 columns (qid, docid, …); "
             f"found {sorted({len(r) for r in rows})}"
         )
-    if len(rows[0]) == 4 and all(r[1] == "0" for r in rows):
+    trec = len(rows[0]) == 4 and not all(_is_zero(r[2]) and _is_zero(r[3]) for r in rows)
+    if trec:
         pairs = [(r[0], r[2], r[3]) for r in rows]  # TREC / MED.REL
     else:
-        pairs = [(r[0], r[1], "1") for r in rows]
+        pairs = [(_strip(r[0]), _strip(r[1]), "1") for r in rows]
     qrels: Qrels = {}
     for q, d, rel in pairs:
         try:
             grade = int(float(rel))
         except ValueError:
             raise FileFormatError(f"'{p}': relevance {rel!r} is not a number") from None
-        if len(rows[0]) != 4 or grade > 0:
-            qrels.setdefault(_strip(q), {})[_strip(d)] = max(grade, 1)
+        if not trec or grade > 0:
+            qrels.setdefault(q, {})[d] = max(grade, 1)
+    if not qrels:
+        raise FileFormatError(f"'{p}' judges no document relevant")
     return qrels
+
+
+def _is_zero(token: str) -> bool:
+    try:
+        return float(token) == 0.0
+    except ValueError:
+        return False
 
 
 def read_trec_qrels(path: str | os.PathLike[str]) -> Qrels:
@@ -175,7 +189,11 @@ def read_queries(path: str | os.PathLike[str]) -> dict[str, str]:
         return dict(read_jsonl(p))
     if suffix in (".tsv", ".txt"):
         out = {}
-        for line_no, line in enumerate(p.read_text(encoding="utf-8").splitlines(), 1):
+        try:
+            lines = p.read_text(encoding="utf-8-sig").splitlines()  # a BOM is no part of an id
+        except UnicodeDecodeError as err:
+            raise FileFormatError(f"'{p}' is not utf-8 text: {err}") from None
+        for line_no, line in enumerate(lines, 1):
             if not line.strip():
                 continue
             if "\t" not in line:
@@ -213,13 +231,36 @@ class Evaluation:
 
 
 def _run(scores: np.ndarray, qids: list[str], ids: list[str], depth: int) -> dict:
+    """The top ``depth`` documents of each query, scored by rank.
+
+    Ranks, not cosines, are handed to ``ir_measures``: trec_eval breaks ties by
+    document id (descending), while :meth:`~svdkit.lsi.index.LsiIndex.search` puts
+    the lowest row first (:func:`~svdkit.lsi.query.top_n`); what is measured is the
+    ranking the index returns.
+    """
     from svdkit.lsi.query import top_n
 
     run = {}
     for q, row in zip(qids, scores, strict=True):
         best = top_n(row, depth)
-        run[q] = {ids[j]: float(row[j]) for j in best}
+        run[q] = {ids[j]: float(best.size - r) for r, j in enumerate(best.tolist())}
     return run
+
+
+def _meeting(names: list[str], wanted: set[str]) -> list[str]:
+    """Document ids ``names``, or without leading zeros when that way more meet ``wanted``.
+
+    SMART files number ``0001`` what their judgements call ``1`` (and a corpus
+    converted to JSON lines may keep either); stripping is used only when it keeps
+    the ids unique. (Query ids are not matched this way: Cranfield's ``004`` is not
+    its judgements' ``4``.)
+    """
+    stripped = [_strip(n) for n in names]
+    if len(set(stripped)) == len(stripped) and (
+        len(wanted.intersection(stripped)) > len(wanted.intersection(names))
+    ):
+        return stripped
+    return names
 
 
 def _measure(qrels: Qrels, run: dict) -> dict[str, float]:
@@ -237,7 +278,9 @@ def evaluate(
 
     Queries without judgements are left out; when the query ids and the qrels' ids
     do not meet but there are as many queries as the largest judged id (the
-    Cranfield numbering), the queries are numbered by position (noted).
+    Cranfield numbering), the queries are numbered by position (noted). Document
+    ids that meet the qrels only without their leading zeros are matched so (noted).
+    Ties are ranked as :meth:`~svdkit.lsi.index.LsiIndex.search` ranks them.
     """
     notes = []
     qids = [q for q in queries if q in qrels]
@@ -253,12 +296,15 @@ def evaluate(
             f"({', '.join(list(queries)[:3])}…) and the qrels' ids "
             f"({', '.join(list(qrels)[:3])}…) do not meet"
         )
-    known = set(index.ids)
-    if not any(d in known for q in qids for d in qrels[q]):
+    judged = {d for q in qids for d in qrels[q]}
+    ids = _meeting(list(index.ids), judged)
+    if ids != list(index.ids):
+        notes.append("document ids matched to the qrels without their leading zeros")
+    if judged.isdisjoint(ids):
         raise SvdkitError("no judged document is in the index: do the document ids match?")
     texts = [queries[q] for q in qids]
     qrels = {q: qrels[q] for q in qids}
     depth = min(depth, index.n_docs)
-    lsi = _measure(qrels, _run(index.scores(texts), qids, index.ids, depth))
-    base = _measure(qrels, _run(tfidf_baseline_scores(index, texts), qids, index.ids, depth))
+    lsi = _measure(qrels, _run(index.scores(texts), qids, ids, depth))
+    base = _measure(qrels, _run(tfidf_baseline_scores(index, texts), qids, ids, depth))
     return Evaluation(lsi, base, len(qids), tuple(notes))

@@ -232,9 +232,12 @@ class LsiIndex:
         from svdkit.lsi.query import check_n, rank_rows
 
         n = check_n(n)
+        if not isinstance(term, str):
+            raise SvdkitError(f"a term is a text (str); got {type(term).__name__}: {term!r:.60}")
         if self._term_rows is None:
             self._term_rows = {t: j for j, t in enumerate(self.vocabulary)}
-        key = term.lower() if self.options.lowercase else term
+        # lowercased and accent-stripped as the corpus was ("Été" → "ete")
+        key = self.options.vectorizer().build_preprocessor()(term)
         if key not in self._term_rows:
             raise SvdkitError(f"the term {term!r} is not in the index's vocabulary")
         j = self._term_rows[key]
@@ -355,7 +358,8 @@ def index_from_counts(
 
     if weighting not in SCHEMES:
         raise SvdkitError(f"weighting must be one of {SCHEMES}; got {weighting!r}")
-    if not math.isfinite(scaling):
+    if (isinstance(scaling, bool) or not isinstance(scaling, int | float | np.number)
+            or not math.isfinite(scaling)):
         raise SvdkitError(f"scaling must be a finite number; got {scaling!r}")
     check_unique_ids(corpus.ids)
     g = global_weights(weighting, TermStats.of(corpus.counts))

@@ -45,7 +45,6 @@ True
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
@@ -54,7 +53,7 @@ import numpy as np
 import scipy.linalg
 import scipy.sparse as sp
 
-from svdkit.errors import SvdkitError
+from svdkit.errors import ShapeError, SvdkitError
 
 if TYPE_CHECKING:
     from svdkit.lsi.index import LsiIndex
@@ -136,11 +135,12 @@ def drift(index: LsiIndex) -> Drift:
 
 
 def _count_new(index: LsiIndex, docs: Iterable[Any], chunk_size: int) -> tuple:
-    from svdkit.lsi.corpus import chunked, read_iterable
+    from svdkit.lsi.corpus import chunked, open_corpus
     from svdkit.lsi.counting import _snippet
 
     blocks, ids, snippets = [], [], []
-    for chunk in chunked(read_iterable(docs), chunk_size):
+    # a path is a corpus (as for build_index); a str is never iterated letter by letter
+    for chunk in chunked(open_corpus(docs), chunk_size):
         blocks.append(index.count([t for _, t in chunk]))
         ids.extend(d for d, _ in chunk)
         snippets.extend(_snippet(t) for _, t in chunk)
@@ -247,6 +247,10 @@ def add_documents(
 ) -> Drift:
     """Add documents: ``fold_in``, ``update`` (fold in, then Zha–Simon), or ``auto``.
 
+    ``docs``: an iterable of strings or ``(id, text)`` pairs, or a path (a folder of
+    ``.txt`` files, a ``.jsonl`` or ``.csv`` file, read by
+    :func:`svdkit.lsi.corpus.open_corpus`).
+
     ``auto`` folds in, then runs the SVD update when the drift report advises it.
     Returns the drift report after the addition.
     """
@@ -272,6 +276,6 @@ def rebuild(index: LsiIndex, k: int | None = None, **kwargs: Any) -> LsiIndex:
     kwargs.setdefault("options", index.options)
     kwargs.setdefault("tol", float(index.svd.get("tol", DEFAULT_TOL)))
     k = index.k if k is None else k
-    if not math.isfinite(k):
-        raise SvdkitError(f"k must be a positive integer; got {k!r}")
+    if isinstance(k, bool) or not isinstance(k, int | np.integer) or k < 1:
+        raise ShapeError(f"k must be a positive integer; got {k!r}")
     return index_from_counts(corpus, min(k, min(index.counts.shape)), **kwargs)
