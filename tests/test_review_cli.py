@@ -271,3 +271,25 @@ def test_lsi_tables_show_brackets_in_documents_and_queries(svdkit, tmp_path):
     assert "graph [b] trees" in flat  # the title quotes the query
     assert "a[1]" in flat  # the id
     assert "[bold]minors[/]" in flat  # the snippet
+
+
+def test_lora_extract_report_measures_the_factors_as_stored(svdkit, pair):
+    # --dtype BF16: the report gave the float32 SVD's error (1e-7 on an exact rank-2
+    # delta) while the stored bf16 factors were ~1e-3 off
+    from svdkit.lora import Adapter
+
+    d, W = pair
+    out = d / "ad16"
+    code, _out, err = svdkit("lora", "extract", d / "base", d / "tuned", "-o", out,
+                             "--rank", "2", "--dtype", "BF16")  # fmt: skip
+    assert code == 0, err
+    report = json.loads((out / "svdkit_report.json").read_text())
+    (module,) = report["modules"]
+    ad = Adapter.load(out)
+    (lm,) = ad.modules.values()
+    delta = Checkpoint(d / "tuned").read("fc.weight").astype(np.float64) - W
+    assert lm.A.dtype.name == "bfloat16"
+    stored = lm.delta(ad.use_rslora)
+    actual = np.linalg.norm(delta - stored) / np.linalg.norm(delta)
+    assert actual > 1e-5  # bf16 rounding, far above the SVD's own error
+    assert module["relative_error"] == pytest.approx(actual, rel=1e-3)

@@ -232,6 +232,7 @@ def register(app: typer.Typer) -> None:
             backend=backend,
             progress=True,
             fan_in_fan_out=fan_in_fan_out,
+            dtype=factor_dtype,  # the report measures the factors as stored
         )
         out = ex.adapter.save(output, dtype=factor_dtype)
         write_report(out / "svdkit_report.json", ex.report)

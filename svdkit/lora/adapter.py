@@ -14,7 +14,14 @@ conv1d ``[in, out]``  ``base_model.model.<m>.lora_A.weight``    ``[r, in]``
                    ``base_model.model.<m>.lora_B.weight``      ``[out, r]``  (``ΔW = (scale·B A)ᵀ``)
 kept whole         ``base_model.model.<m>.<param>``            (``modules_to_save``)
 bias of a LoRA     ``base_model.model.<m>.base_layer.bias``    (``bias = "lora_only"``)
+base of a LoRA     ``base_model.model.<m>.base_layer.weight``  (PEFT's ``save_embedding_layers``)
 =================  ==========================================  ==========================
+
+PEFT saves the base weight of a LoRA'd ``embed_tokens`` / ``lm_head`` with the
+adapter (``base_layer.weight``, for a resized vocabulary); it is read as the saved
+tensor ``<m>.weight``, the ``W`` that merging adds ``scale · B A`` to. With
+``bias = "all"`` every bias of the model is saved: the config keeps ``bias = "all"``
+and those biases are not taken for ``modules_to_save``.
 
 ``adapter_config.json`` carries ``peft_type = "LORA"``, ``r`` and ``lora_alpha`` (the
 most common rank, and its alpha), ``rank_pattern`` / ``alpha_pattern`` for the
@@ -233,12 +240,15 @@ class Adapter:
         for tname in sorted(self.saved):
             module, _, param = tname.rpartition(".")
             if module in self.modules:
-                if param != "bias" or self.modules[module].kind == "embedding":
-                    raise SvdkitError(
-                        f"tensor {tname!r} belongs to a LoRA module: only a linear (or Conv1D) "
-                        "module's bias can be saved with it"
-                    )
-                items.append((f"{PREFIX}{module}.base_layer.bias", self.saved[tname]))
+                if param == "weight" or (
+                    param == "bias" and self.modules[module].kind != "embedding"
+                ):
+                    items.append((f"{PREFIX}{module}.base_layer.{param}", self.saved[tname]))
+                    continue
+                raise SvdkitError(
+                    f"tensor {tname!r} belongs to a LoRA module: only its base weight, or a "
+                    "linear (or Conv1D) module's bias, can be saved with it"
+                )
             else:
                 items.append((f"{PREFIX}{tname}", self.saved[tname]))
         return items
@@ -253,8 +263,19 @@ class Adapter:
         alpha_pattern = _pattern_keys(
             {n: _num(m.alpha) for n, m in self.modules.items()}, _num(alpha)
         )
-        to_save = sorted({t.rpartition(".")[0] for t in self.saved} - set(self.modules))
-        lora_bias = any(t.rpartition(".")[0] in self.modules for t in self.saved)
+        bias_all = self.config.get("bias") == "all"
+        to_save = sorted(
+            {
+                module
+                for module, _, param in (t.rpartition(".") for t in self.saved)
+                if not (bias_all and param == "bias")
+            }
+            - set(self.modules)
+        )
+        lora_bias = any(
+            module in self.modules and param == "bias"
+            for module, _, param in (t.rpartition(".") for t in self.saved)
+        )
         config = {
             "peft_type": "LORA",
             "task_type": None,
@@ -268,7 +289,7 @@ class Adapter:
             "rank_pattern": rank_pattern,
             "alpha_pattern": alpha_pattern,
             "use_rslora": bool(self.use_rslora),
-            "bias": "lora_only" if lora_bias else "none",
+            "bias": "all" if bias_all else "lora_only" if lora_bias else "none",
             "modules_to_save": to_save or None,
             "fan_in_fan_out": any(m.kind == "conv1d" for m in self.modules.values()),
             "init_lora_weights": True,
@@ -344,6 +365,13 @@ class Adapter:
             raise FileFormatError(f"'{cfg_path}': peft_type is {cfg.get('peft_type')!r}, not LORA")
         if cfg.get("use_dora"):
             raise FileFormatError(f"'{cfg_path}': DoRA adapters are not supported")
+        if cfg.get("target_parameters"):
+            # LoRA on raw parameters (MoE experts): its factors are not a module's
+            # weight delta, and read as one they would merge or resize wrongly
+            raise FileFormatError(
+                f"'{cfg_path}': adapters with target_parameters (LoRA on parameters "
+                "rather than modules) are not supported"
+            )
         fan_in_fan_out = cfg.get("fan_in_fan_out", False)
         if not isinstance(fan_in_fan_out, bool):
             raise FileFormatError(
@@ -383,8 +411,9 @@ class Adapter:
             else:
                 if ".lora_" in rest:
                     raise FileFormatError(f"'{weights}': unsupported LoRA tensor {key!r}")
-                if rest.endswith(".base_layer.bias"):
-                    rest = rest[: -len(".base_layer.bias")] + ".bias"
+                for param in ("bias", "weight"):
+                    if rest.endswith(f".base_layer.{param}"):
+                        rest = rest[: -len(f".base_layer.{param}")] + f".{param}"
                 saved[rest] = np.array(ck.tensor(key))
         modules = {}
         for name, pair in pairs.items():
@@ -417,6 +446,8 @@ class Adapter:
         extra = {k: v for k, v in cfg.items() if k not in known}
         if cfg.get("task_type") is not None:
             extra["task_type"] = cfg["task_type"]
+        if cfg.get("bias") == "all":
+            extra["bias"] = "all"  # every bias of the model is saved, not whole modules
         return cls(
             modules=modules,
             saved=saved,

@@ -31,6 +31,7 @@ Examples
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import os
 from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass, field
@@ -41,7 +42,7 @@ import numpy as np
 
 from svdkit.errors import EmptyInputError, SvdkitError
 from svdkit.lora.adapter import Adapter, LoraModule, lora_scale, unit_alpha
-from svdkit.lora.factor import factor_delta, split_factors
+from svdkit.lora.factor import factor_delta, residual_norm, split_factors
 from svdkit.lora.modules import (
     Pairing,
     conv1d_modules,
@@ -50,7 +51,7 @@ from svdkit.lora.modules import (
     stores_in_out,
 )
 from svdkit.lora.rank import RankRule
-from svdkit.lora.safetensors_io import Checkpoint
+from svdkit.lora.safetensors_io import Checkpoint, dtype_code, numpy_dtype
 
 __all__ = ["Extraction", "ExtractionReport", "ModuleReport", "extract"]
 
@@ -172,6 +173,7 @@ def extract(
     progress: bool = False,
     base_model_name_or_path: str | None = None,
     fan_in_fan_out: bool | None = None,
+    dtype: Any = None,
 ) -> Extraction:
     """LoRA adapter whose ``scale · B A`` is the truncated SVD of each module's delta.
 
@@ -211,6 +213,11 @@ def extract(
         ``fan_in_fan_out``. Default: when a ``config.json`` beside either checkpoint
         names such a model (``gpt2``, ``openai-gpt``, ``imagegpt``…); which modules
         are ``Conv1D``: :func:`svdkit.lora.modules.conv1d_modules`.
+    dtype : dtype, optional
+        Storage dtype of the factors (``np.float16``, ``ml_dtypes.bfloat16``…):
+        they are cast here, and each module's ``relative_error`` / ``excess`` is
+        that of the factors as stored (one more pass over ``ΔW``). Default: float32
+        (float64 for float64 checkpoints), the error of the SVD itself.
 
     Raises
     ------
@@ -250,8 +257,21 @@ def extract(
                 # PEFT: ΔW_emb = (B A)ᵀ, B [d, r], A [r, V]; Conv1D's [in, out] = (B A)ᵀ
                 delta = delta.T
             f = factor(delta, rule, tol=tol, method=method, seed=seed)
-            del delta
             r = f.rank
+            quality = f.quality
+            if r > 0:
+                a = unit_alpha(r, rslora) if alpha is None else float(alpha)
+                scale = lora_scale(a, r, rslora)
+                B, A = split_factors(f.U, f.s, f.Vh, split, scale)
+                if dtype is not None:
+                    # the report is of the factors as stored: measure the error after the cast
+                    store = numpy_dtype(dtype_code(dtype))
+                    A, B = A.astype(store), B.astype(store)
+                    err = residual_norm(
+                        delta, scale * B.astype(np.float64), np.ones(r), A.astype(np.float64)
+                    )
+                    quality = dataclasses.replace(quality, error=err)
+            del delta
             advance(module)
             report.modules.append(
                 ModuleReport(
@@ -259,17 +279,15 @@ def extract(
                     kind=kind,
                     shape=tuple(tuned_ck.shape(key)),  # type: ignore[arg-type]
                     rank=r,
-                    energy_kept=f.quality.energy_kept,
-                    relative_error=f.quality.relative_error,
-                    excess=f.quality.excess,
+                    energy_kept=quality.energy_kept,
+                    relative_error=quality.relative_error,
+                    excess=quality.excess,
                     method=f.method,
                     seconds=f.seconds,
                 )
             )
             if r == 0:
                 continue
-            a = unit_alpha(r, rslora) if alpha is None else float(alpha)
-            B, A = split_factors(f.U, f.s, f.Vh, split, lora_scale(a, r, rslora))
             adapter.modules[module] = LoraModule(module, kind, A=A, B=B, alpha=a)
     if not adapter.modules:
         raise EmptyInputError(

@@ -164,15 +164,14 @@ def merged_tensor(
     base: Checkpoint, adapter: Adapter, name: str, *, subtract: bool = False
 ) -> np.ndarray:
     """Tensor ``name`` of the merged model, ``W + scale·B·A`` (``W − scale·B·A`` when
-    ``subtract``: PiSSA's residual base); other tensors as they are."""
-    if name in adapter.saved:
-        return adapter.saved[name]
+    ``subtract``: PiSSA's residual base); other tensors as they are. A LoRA module's
+    weight saved with the adapter (PEFT's ``base_layer.weight``) is the ``W`` used."""
     module, param = module_of(name)
     m = adapter.modules.get(module)
     if m is None or param != "weight":
-        return base.tensor(name)
+        return adapter.saved[name] if name in adapter.saved else base.tensor(name)
     dt = np.float64 if base.dtype(name) == "F64" else np.float32
-    W = base.read(name, dt)
+    W = np.array(adapter.saved[name], dtype=dt) if name in adapter.saved else base.read(name, dt)
     delta = m.delta(adapter.use_rslora, dtype=dt)
     if subtract:
         W -= delta

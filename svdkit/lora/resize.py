@@ -8,7 +8,8 @@ scale): ``B = Q_B R_B`` and ``Aᵀ = Q_A R_A`` (thin QR), so
 kohya's ``O(out · in · r)`` product plus an ``O(out · in · min)`` SVD — and the
 whole spectrum of ``ΔW`` comes for free, so energy rules are exact. The new
 factors are split (:func:`~svdkit.lora.factor.split_factors`) with the new
-``alpha`` (default ``r'``, scale 1; rsLoRA ``√r'``) and ``use_rslora`` kept.
+``alpha`` (default ``r'``, scale 1; rsLoRA ``√r'``) and ``use_rslora`` kept, and
+stored in the dtype of the module's factors (a bf16 adapter stays bf16).
 
 Examples
 --------
@@ -35,6 +36,7 @@ import numpy as np
 from svdkit.lora.adapter import Adapter, LoraModule, lora_scale, unit_alpha
 from svdkit.lora.factor import split_factors
 from svdkit.lora.rank import RankRule
+from svdkit.lora.safetensors_io import numpy_dtype
 from svdkit.lowrank.orth import qr_robust
 
 __all__ = ["ResizeReport", "factor_spectrum", "resize"]
@@ -81,6 +83,7 @@ def resize(
         config=dict(adapter.config),
     )
     report = []
+    keep = {numpy_dtype(code) for code in ("F64", "F32", "F16", "BF16")}
     for name in sorted(adapter.modules):
         m = adapter.modules[name]
         U, s, Vh = factor_spectrum(m.B, m.A, m.scale(rs))
@@ -93,6 +96,7 @@ def resize(
             continue
         a = unit_alpha(k, rs) if alpha is None else float(alpha)
         B, A = split_factors(U[:, :k], s[:k], Vh[:k], split, lora_scale(a, k, rs))
-        dt = np.result_type(m.A.dtype, np.float32)
+        # the factors keep their storage dtype (a bf16 adapter stays bf16)
+        dt = m.A.dtype if m.A.dtype in keep else np.dtype(np.float32)
         out.modules[name] = LoraModule(name, m.kind, A=A.astype(dt), B=B.astype(dt), alpha=a)
     return out, report
