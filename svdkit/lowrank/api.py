@@ -168,10 +168,13 @@ class LowRankSVD(SVD):
         from svdkit.linalg.residuals import orthogonality_loss
 
         op = self.operator if self.operator is not None else as_operator(self.matrix)
-        err = op.reconstruction_error(self.U, self.s, self.Vh)
-        fro = op.fro_norm()
-        if fro is None:
-            fro = _fro_by_probing(op)
+        try:
+            err = op.reconstruction_error(self.U, self.s, self.Vh)
+            fro = op.fro_norm()
+            if fro is None:
+                fro = _fro_by_probing(op)
+        finally:
+            op.close()  # (a file's handle and row buffers: not held by the result)
         return SVDResiduals(
             reconstruction=err / fro if fro > 0 else err,
             orthogonality_u=orthogonality_loss(self.U),
@@ -339,6 +342,7 @@ def _fro_by_probing(op: Operator) -> float:
 
 def _densify(op: Operator) -> np.ndarray:
     from svdkit.inputs import as_matrix
+    from svdkit.lowrank.dask_sparse import SparseBlocksOperator
     from svdkit.lowrank.operators import (
         AdjointOperator,
         DaskOperator,
@@ -363,6 +367,16 @@ def _densify(op: Operator) -> np.ndarray:
             out[r0:r1] = B
         op.passes += 1
         return out
+    if isinstance(op, SparseBlocksOperator):  # CSR row blocks on the cluster (no .a)
+        import dask
+        import scipy.sparse as sp
+
+        op.passes += 1
+        a = sp.vstack(dask.compute(*op.blocks), format="csr").toarray()
+        if not op.validated:
+            as_matrix(a)
+            op.validated = True
+        return a
     if isinstance(op, DaskOperator):
         op.passes += 1
         a = np.asarray(op.a.compute(), dtype=op.dtype)
@@ -621,8 +635,40 @@ def truncated_svd(
     block = _check_int(block, "block", 1)
     max_basis = _check_int(max_basis, "max_basis", 1)
     _check_seed(seed)
+    memory_limit = _check_int(memory_limit, "memory_limit", 1)
+    threads = _check_int(threads, "threads", 1)
 
     op = as_operator(A, memory_limit=memory_limit, threads=threads)
+    # the products open files and fill row buffers (np.memmap, .npy): released at the
+    # end, so that the result holds no file and no block of A (they reopen on demand)
+    try:
+        return _solve(
+            A, op, k, tol=tol, method=method, seed=seed, oversample=oversample,
+            max_iter=max_iter, rank_tol=rank_tol, rank_norm=rank_norm, block=block,
+            max_basis=max_basis, progress=progress, started=started,
+        )  # fmt: skip
+    finally:
+        op.close()
+
+
+def _solve(
+    A: Any,
+    op: Operator,
+    k: int | None,
+    *,
+    tol: float,
+    method: str,
+    seed: int | None,
+    oversample: int | None,
+    max_iter: int | None,
+    rank_tol: float | None,
+    rank_norm: str,
+    block: int | None,
+    max_basis: int | None,
+    progress: bool,
+    started: float,
+) -> LowRankSVD:
+    """:func:`truncated_svd` on the operator ``op`` of ``A`` (the arguments checked)."""
     m, n = op.shape
     p = min(m, n)
     if k is None and rank_tol is None:
