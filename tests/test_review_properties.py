@@ -27,9 +27,9 @@ from fractions import Fraction
 import numpy as np
 import pytest
 import sympy as sp
+from conftest import _dense  # (tests/ is on sys.path under pytest)
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
-from hypothesis.extra import numpy as hnp
 
 import svdkit
 import svdkit.exact as ex
@@ -69,15 +69,6 @@ def _orthogonal(rng: np.random.Generator, n: int, complex_: bool) -> np.ndarray:
         z = z + 1j * rng.standard_normal((n, n))
     q, r = np.linalg.qr(z)
     return q * (np.diag(r) / np.abs(np.diag(r)))
-
-
-def _dense(shape, elements, complex_):
-    real = hnp.arrays(np.float64, shape, elements=elements)
-    if not complex_:
-        return real
-    return st.tuples(real, hnp.arrays(np.float64, shape, elements=elements)).map(
-        lambda ri: ri[0] + 1j * ri[1]
-    )
 
 
 @st.composite
