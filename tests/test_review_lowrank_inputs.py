@@ -249,6 +249,28 @@ def test_dask_dense_chunked_both_ways(dask_client):
         assert np.array_equal(r.s, again.s) and np.array_equal(r.U, again.U)
 
 
+def test_dask_float32_runs_without_scheduler_warnings(dask_client, caplog):
+    """A float32 dask array was cast by a separate astype layer that every step
+    submitted again, fused one way or another: the scheduler logged "Detected
+    different `run_spec`" for its keys (dask/dask#9888). The products widen each
+    block themselves now; the energy norm is summed in float64 all the same."""
+    import logging
+
+    import dask.array as da
+
+    A = _spectrum_matrix(600, 150, seed=21).astype(np.float32)
+    given = da.from_array(A, chunks=(100, -1))
+    with caplog.at_level(logging.WARNING, logger="distributed"):
+        for _ in range(4):
+            r = truncated_svd(given, 5, tol=1e-4, method="krylov")
+    assert not [rec for rec in caplog.records if "run_spec" in rec.getMessage()]
+    _verify(A, r, 1e-4)
+    e = truncated_svd(given, None, rank_tol=0.5, rank_norm="energy", tol=1e-4)
+    s = np.linalg.svd(A.astype(np.float64), compute_uv=False)
+    tail = np.sqrt(np.cumsum((s**2)[::-1])[::-1] / np.sum(s**2))
+    assert e.k == int(np.argmax(np.append(tail[1:], 0.0) <= 0.5)) + 1
+
+
 @pytest.mark.parametrize("method", ["auto", "krylov", "lapack"])
 def test_dask_array_of_unknown_chunk_sizes(dask_client, method):
     """A filtered dask array (chunks (nan, …)) was a raw 'cannot convert float NaN to

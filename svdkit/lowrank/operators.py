@@ -1468,8 +1468,10 @@ class DaskOperator(Operator):
         super().__init__((m, n), a.dtype, a if source is None else source)
         self.stored_dtype = np.dtype(a.dtype)
         self.original = a if _adjoint_of is None else _adjoint_of
-        if a.dtype != self.dtype:
-            a = a.astype(self.dtype)
+        # kept as stored: every product has a float64 (complex128) operand, so NumPy
+        # widens each block inside it. (A separate astype layer was submitted again
+        # at every step, fused one way or another, and the distributed scheduler
+        # warned about its keys' "different run_spec".)
         self.a = a
         self.row_chunks = a.chunks[0]
         self.validated = False
@@ -1541,14 +1543,17 @@ class DaskOperator(Operator):
         its squares over- or underflow (two more passes, then only)."""
         import dask.array as da
 
-        norm = float(self._compute(da.sqrt((abs(E) ** 2).sum())))
+        E = abs(E)
+        if E.dtype != np.float64:  # squares summed in float64 (a float32 array's too)
+            E = E.astype(np.float64)
+        norm = float(self._compute(da.sqrt((E**2).sum())))
         if _squares_safe(norm * norm):
             return norm
         big = _max_abs(E)
         if big == 0.0 or not math.isfinite(big):
             return norm
         s = _power_above(big)
-        return float(self._compute(da.sqrt((abs(E / s) ** 2).sum()))) * s
+        return float(self._compute(da.sqrt(((E / s) ** 2).sum()))) * s
 
     # long side: dask arrays
     def tall_qr(self, W: Any) -> tuple[Any, np.ndarray]:
