@@ -17,6 +17,13 @@ bias of a LoRA     ``base_model.model.<m>.base_layer.bias``    (``bias = "lora_o
 base of a LoRA     ``base_model.model.<m>.base_layer.weight``  (PEFT's ``save_embedding_layers``)
 =================  ==========================================  ==========================
 
+PEFT's trainable tokens (``trainable_token_indices``) are saved as
+``base_model.model.<m>.token_adapter.trainable_tokens_delta`` ``[k, d]``: despite the
+name, the new values of rows ``indices`` of the embedding ``<m>`` (merging replaces
+those rows, it adds nothing). They are kept among the saved tensors under
+``<m>.token_adapter.trainable_tokens_delta`` and resolved against the config's
+indices by :meth:`Adapter.trainable_tokens`.
+
 PEFT saves the base weight of a LoRA'd ``embed_tokens`` / ``lm_head`` with the
 adapter (``base_layer.weight``, for a resized vocabulary); it is read as the saved
 tensor ``<m>.weight``, the ``W`` that merging adds ``scale · B A`` to. With
@@ -75,9 +82,20 @@ from svdkit.errors import (
 from svdkit.lora.modules import conv1d_modules
 from svdkit.lora.safetensors_io import Checkpoint, dtype_code, numpy_dtype, save_safetensors
 
-__all__ = ["CONFIG_NAME", "PREFIX", "WEIGHTS_NAME", "Adapter", "LoraModule", "lora_scale"]
+__all__ = [
+    "CONFIG_NAME",
+    "PREFIX",
+    "TOKENS_SUFFIX",
+    "WEIGHTS_NAME",
+    "Adapter",
+    "LoraModule",
+    "lora_scale",
+    "token_module",
+]
 
 PREFIX = "base_model.model."
+#: The saved tensor of PEFT's trainable tokens, after its module's name.
+TOKENS_SUFFIX = ".token_adapter.trainable_tokens_delta"
 CONFIG_NAME = "adapter_config.json"
 WEIGHTS_NAME = "adapter_model.safetensors"
 
@@ -92,6 +110,15 @@ def lora_scale(alpha: float, r: int, rslora: bool = False) -> float:
 def unit_alpha(r: int, rslora: bool = False) -> float:
     """The ``alpha`` that makes the scale 1 (``r``, or ``√r`` with rsLoRA)."""
     return math.sqrt(r) if rslora else float(r)
+
+
+def token_module(name: str) -> str | None:
+    """The embedding module of a trainable-tokens tensor name, else ``None``.
+
+    >>> token_module("embeddings.word_embeddings.token_adapter.trainable_tokens_delta")
+    'embeddings.word_embeddings'
+    """
+    return name[: -len(TOKENS_SUFFIX)] if name.endswith(TOKENS_SUFFIX) else None
 
 
 #: Module kinds: ``nn.Linear`` (``[out, in]``), ``nn.Embedding``, GPT-2's ``Conv1D``
@@ -253,6 +280,59 @@ class Adapter:
                 items.append((f"{PREFIX}{tname}", self.saved[tname]))
         return items
 
+    def trainable_tokens(self) -> dict[str, tuple[list[int], np.ndarray]]:
+        """PEFT's trainable tokens: module → ``(indices, rows)``.
+
+        Merging replaces rows ``indices`` of the module's weight by ``rows`` (PEFT's
+        ``index_copy``). The indices come from the config's ``trainable_token_indices``:
+        a list (for the model's input embedding, the one module PEFT then saves
+        tokens for), or a dict whose key ``k`` belongs to the module whose name ends
+        with ``k`` (PEFT's test).
+
+        Raises
+        ------
+        FileFormatError
+            Saved rows without indices, indices that are not non-negative integers,
+            no key or several keys for a module, or not as many rows as indices.
+        """
+        deltas = {m: v for n, v in self.saved.items() if (m := token_module(n)) is not None}
+        if not deltas:
+            return {}
+        spec = self.config.get("trainable_token_indices")
+        out: dict[str, tuple[list[int], np.ndarray]] = {}
+        for module, rows in sorted(deltas.items()):
+            if isinstance(spec, list):
+                indices: Any = spec
+            elif isinstance(spec, dict):
+                keys = [k for k in spec if isinstance(k, str) and module.endswith(k)]
+                if len(keys) != 1:
+                    raise FileFormatError(
+                        f"trainable tokens of {module!r}: {len(keys)} keys of "
+                        f"trainable_token_indices ({', '.join(map(repr, spec)) or 'none'}) "
+                        "name it; expected one"
+                    )
+                indices = spec[keys[0]]
+            else:
+                raise FileFormatError(
+                    f"the adapter saves trainable tokens of {module!r} but its config has no "
+                    "trainable_token_indices (a list or an object of lists)"
+                )
+            if not isinstance(indices, list) or not all(
+                isinstance(i, int) and not isinstance(i, bool) and i >= 0 for i in indices
+            ):
+                raise FileFormatError(
+                    f"trainable_token_indices of {module!r} must be a list of non-negative "
+                    f"integers; got {_json_type(indices)}"
+                )
+            rows = np.asarray(rows)
+            if rows.ndim != 2 or rows.shape[0] != len(indices):
+                raise FileFormatError(
+                    f"trainable tokens of {module!r}: {len(indices)} indices but rows "
+                    f"{list(rows.shape)}"
+                )
+            out[module] = (list(indices), rows)
+        return out
+
     def peft_config(self) -> dict[str, Any]:
         """``adapter_config.json`` as a dict."""
         ranks = Counter(m.r for m in self.modules.values())
@@ -267,7 +347,9 @@ class Adapter:
         to_save = sorted(
             {
                 module
-                for module, _, param in (t.rpartition(".") for t in self.saved)
+                for module, _, param in (
+                    t.rpartition(".") for t in self.saved if token_module(t) is None
+                )
                 if not (bias_all and param == "bias")
             }
             - set(self.modules)

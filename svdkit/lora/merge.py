@@ -7,6 +7,10 @@ temporary name and renamed, the directory built aside and renamed into place.
 :func:`merge` uses it with ``W + scale · B A`` (added in float32, or float64 for
 float64 weights, and rounded once to the stored dtype) for the LoRA modules and
 the adapter's saved tensors (``modules_to_save``, biases) in place of the base ones.
+PEFT's trainable tokens replace their rows of the embedding (and of an ``lm_head``
+tied to it). An adapter whose module names differ from the base's by one leading
+prefix (``bert.`` of ``BertForSequenceClassification`` against ``BertModel``) is
+mapped onto it when exactly one such prefix, removed or added, finds every tensor.
 
 Examples
 --------
@@ -25,6 +29,7 @@ Examples
 from __future__ import annotations
 
 import json
+import logging
 import os
 import shutil
 from collections.abc import Callable
@@ -39,13 +44,18 @@ from svdkit._files import (
     make_temp_dir,
     replace_directory,
 )
-from svdkit.errors import MissingTensorError, ShapeError
-from svdkit.lora.adapter import Adapter
+from svdkit.errors import MissingTensorError, ShapeError, SvdkitError
+from svdkit.lora.adapter import Adapter, LoraModule, token_module
 from svdkit.lora.extract import module_progress
-from svdkit.lora.modules import module_of
+from svdkit.lora.modules import is_embedding, module_of
 from svdkit.lora.safetensors_io import Checkpoint, SafetensorsWriter
 
 __all__ = ["check_checkpoint_output", "merge", "write_like"]
+
+_log = logging.getLogger(__name__)
+
+#: Rows replaced by trainable tokens: weight name → ``[(indices, rows), …]``.
+TokenRows = dict[str, list[tuple[list[int], np.ndarray]]]
 
 #: Small files copied from a base directory (config, tokenizer) so the output loads as a model.
 _SIDE_FILES = (".json", ".txt", ".model", ".md")
@@ -141,7 +151,23 @@ def write_like(
     return output
 
 
-def _check(base: Checkpoint, adapter: Adapter) -> None:
+def _check(base: Checkpoint, adapter: Adapter, tokens: dict | None = None) -> None:
+    for module, (indices, rows) in (tokens or {}).items():
+        key = f"{module}.weight"
+        if key not in base:
+            raise MissingTensorError(
+                f"the adapter's trainable tokens of {module!r} have no {key!r} in the base"
+            )
+        if module in adapter.modules:
+            raise SvdkitError(
+                f"module {module!r} has both LoRA factors and trainable tokens: not supported"
+            )
+        shape = tuple(base.shape(key))
+        if len(shape) != 2 or rows.shape[1] != shape[1] or max(indices, default=-1) >= shape[0]:
+            raise ShapeError(
+                f"trainable tokens of {module!r}: rows {list(rows.shape)} at indices up to "
+                f"{max(indices, default=0)} do not fit the base weight {list(shape)}"
+            )
     for name, m in adapter.modules.items():
         key = f"{name}.weight"
         if key not in base:
@@ -152,6 +178,8 @@ def _check(base: Checkpoint, adapter: Adapter) -> None:
                 f"{'(B A)ᵀ' if m.transposed else 'B A'} {list(m.weight_shape)}"
             )
     for name, value in adapter.saved.items():
+        if token_module(name) is not None:
+            continue
         if name not in base:
             raise MissingTensorError(f"the adapter's saved tensor {name!r} is not in the base")
         if tuple(base.shape(name)) != tuple(value.shape):
@@ -160,12 +188,52 @@ def _check(base: Checkpoint, adapter: Adapter) -> None:
             )
 
 
+def _tied(base: Checkpoint) -> bool:
+    """Whether the ``config.json`` beside ``base`` ties the output head to the embedding."""
+    try:
+        config = json.loads((base.root / "config.json").read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        return False
+    return isinstance(config, dict) and config.get("tie_word_embeddings") is True
+
+
+def token_rows(base: Checkpoint, tokens: dict[str, tuple[list[int], np.ndarray]]) -> TokenRows:
+    """The weights trainable tokens replace rows of: the module's own, and ``lm_head.weight``
+    when the base stores it tied to that embedding (``tie_word_embeddings``), as PEFT ties
+    the head's token adapter to the embedding's."""
+    out: TokenRows = {}
+    tied = _tied(base) and "lm_head.weight" in base
+    for module, (indices, rows) in tokens.items():
+        key = f"{module}.weight"
+        out.setdefault(key, []).append((indices, rows))
+        if (
+            tied
+            and is_embedding(module)
+            and key in base
+            and tuple(base.shape("lm_head.weight")) == tuple(base.shape(key))
+        ):
+            out.setdefault("lm_head.weight", []).append((indices, rows))
+    return out
+
+
 def merged_tensor(
-    base: Checkpoint, adapter: Adapter, name: str, *, subtract: bool = False
+    base: Checkpoint,
+    adapter: Adapter,
+    name: str,
+    *,
+    subtract: bool = False,
+    tokens: TokenRows | None = None,
 ) -> np.ndarray:
     """Tensor ``name`` of the merged model, ``W + scale·B·A`` (``W − scale·B·A`` when
     ``subtract``: PiSSA's residual base); other tensors as they are. A LoRA module's
-    weight saved with the adapter (PEFT's ``base_layer.weight``) is the ``W`` used."""
+    weight saved with the adapter (PEFT's ``base_layer.weight``) is the ``W`` used.
+    ``tokens`` (:func:`token_rows`) replace rows, cast to the stored dtype as PEFT's
+    ``index_copy`` does."""
+    if tokens and name in tokens:
+        W = np.array(base.tensor(name))
+        for indices, rows in tokens[name]:
+            W[np.asarray(indices, dtype=np.intp)] = np.asarray(rows).astype(W.dtype)
+        return W
     module, param = module_of(name)
     m = adapter.modules.get(module)
     if m is None or param != "weight":
@@ -189,6 +257,10 @@ def merge(
 ) -> Path:
     """Write ``base`` with the adapter merged in (``W + scale · B A``) to ``output``.
 
+    PEFT's trainable tokens replace their rows of the embedding. An adapter of a
+    model with a task head (``bert.encoder…``) merges into the bare model
+    (``encoder…``) and back: see :func:`map_prefix`.
+
     Parameters
     ----------
     base : path or Checkpoint
@@ -200,9 +272,114 @@ def merge(
     """
     base_ck = base if isinstance(base, Checkpoint) else Checkpoint(base)
     ad = adapter if isinstance(adapter, Adapter) else Adapter.load(adapter)
-    _check(base_ck, ad)
+    tokens = ad.trainable_tokens()
+    mapped = map_prefix(base_ck, ad, tokens)
+    if mapped is not None:
+        ad, tokens = mapped
+    try:
+        _check(base_ck, ad, tokens)
+    except MissingTensorError as err:
+        hint = _prefix_hint(base_ck, ad, tokens)
+        if hint:
+            raise MissingTensorError(f"{err}; {hint}") from None
+        raise
+    rows = token_rows(base_ck, tokens)
 
     def produce(name: str) -> Any:
-        return merged_tensor(base_ck, ad, name)
+        return merged_tensor(base_ck, ad, name, tokens=rows)
 
     return write_like(base_ck, output, produce, progress=progress, label="merge")
+
+
+def _needed(adapter: Adapter, tokens: dict) -> list[str]:
+    """The base tensors an adapter merges into."""
+    names = [f"{m}.weight" for m in adapter.modules]
+    names += [n for n in adapter.saved if token_module(n) is None]
+    return names + [f"{m}.weight" for m in tokens]
+
+
+def _rename(way: str, prefix: str, name: str) -> str:
+    return name[len(prefix):] if way == "removed" else prefix + name
+
+
+def _prefix_candidates(base: Checkpoint, needed: list[str]) -> list[tuple[str, str, list[str]]]:
+    """``(way, prefix, missing)``: each leading prefix that removing (leading names of
+    the first tensor's) or adding (what stands before the first tensor in the base)
+    could map the adapter's names with, and the names it leaves unmapped: not starting
+    with a prefix to remove, or missing from ``base`` after it."""
+    candidates: list[tuple[str, str]] = []
+    parts = needed[0].split(".")
+    for k in range(1, len(parts)):
+        candidates.append(("removed", ".".join(parts[:k]) + "."))
+    first = needed[0]
+    for n in base.names:
+        if n.endswith("." + first):
+            candidates.append(("added", n[: len(n) - len(first)]))
+
+    def mapped(way: str, prefix: str, name: str) -> bool:
+        if way == "removed" and not name.startswith(prefix):
+            return False
+        return _rename(way, prefix, name) in base
+
+    out = [(w, p, [n for n in needed if not mapped(w, p, n)]) for w, p in candidates]
+    # a prefix to remove that maps nothing is no candidate worth naming
+    return [(w, p, m) for w, p, m in out if w == "added" or len(m) < len(needed)]
+
+
+def _prefix_hint(base: Checkpoint, adapter: Adapter, tokens: dict) -> str:
+    """Why no prefix mapped the adapter onto ``base`` (for the error), or ``""``."""
+    tried = _prefix_candidates(base, _needed(adapter, tokens))
+    full = [f"{p!r} {w}" for w, p, missing in tried if not missing]
+    if len(full) > 1:
+        return f"several prefixes would map it ({', '.join(full)}): ambiguous, none is used"
+    if not tried:
+        return ""
+    way, prefix, missing = min(tried, key=lambda t: len(t[2]))
+    more = f" and {len(missing) - 3} more" if len(missing) > 3 else ""
+    verb = "removing" if way == "removed" else "adding"
+    return (
+        f"{verb} the prefix {prefix!r} maps all but {', '.join(map(repr, missing[:3]))}{more}"
+    )
+
+
+def map_prefix(
+    base: Checkpoint, adapter: Adapter, tokens: dict[str, tuple[list[int], np.ndarray]]
+) -> tuple[Adapter, dict[str, tuple[list[int], np.ndarray]]] | None:
+    """The adapter and its trainable tokens renamed onto ``base`` by one leading prefix.
+
+    transformers loads a ``BertModel`` checkpoint into ``BertForSequenceClassification``
+    (and back) by adding (removing) its ``base_model_prefix`` ``bert.``; PEFT names an
+    adapter's modules as in the model it was trained on. When some tensor the adapter
+    merges into is not in ``base``, every prefix that removing (a run of leading names
+    all of the adapter's share) or adding (what stands before the first one in the base)
+    could fix is tried: when exactly one finds every tensor, the renamed adapter is
+    returned and a note logged; otherwise ``None`` (the names stay; the check names
+    the missing tensor). ``None`` too when nothing is missing.
+    """
+    needed = _needed(adapter, tokens)
+    if not needed or all(n in base for n in needed):
+        return None
+    found = [(w, p) for w, p, missing in _prefix_candidates(base, needed) if not missing]
+    if len(found) != 1:
+        return None
+    way, prefix = found[0]
+
+    def new(name: str) -> str:
+        return _rename(way, prefix, name)
+
+    modules = {
+        new(n): LoraModule(new(n), m.kind, m.A, m.B, m.alpha) for n, m in adapter.modules.items()
+    }
+    saved = {new(n): v for n, v in adapter.saved.items()}  # trainable tokens' names too
+    out = Adapter(
+        modules, saved, adapter.use_rslora, adapter.base_model_name_or_path, dict(adapter.config)
+    )
+    _log.warning(
+        "note: prefix %r %s the names of the adapter's %d tensors to match the base (%s → %s)",
+        prefix,
+        "removed from" if way == "removed" else "added to",
+        len(needed),
+        needed[0],
+        new(needed[0]),
+    )
+    return out, {new(m): v for m, v in tokens.items()}
