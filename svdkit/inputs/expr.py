@@ -91,9 +91,9 @@ _TOKEN_RE = re.compile(
     r"""
      (?P<nl>\r\n|\r|\n)
     |(?P<tab>\t)
-    |(?P<ws>[ \f\v\u00a0\u2009\u202f]+)
+    |(?P<ws>[ \f\v\u00a0\u2009\u202f\u200b\ufeff]+)
     |(?P<comment>[%\#][^\r\n]*)
-    |(?P<num>(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?)
+    |(?P<num>(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+\-−]?[0-9]+)?)
     |(?P<name>[A-Za-z_][A-Za-z0-9_]*)
     |(?P<rowsep>\\\\)
     |(?P<cmd>\\[A-Za-z]+)
@@ -110,6 +110,7 @@ _TOKEN_RE = re.compile(
 _UNICODE_OPS = {"−": "-", "×": "*", "·": "*", "⋅": "*", "÷": "/"}
 _CMD_OPS = {"cdot": "*", "times": "*", "ast": "*", "div": "/"}
 _CMD_SPACES = {"quad", "qquad", "displaystyle", "textstyle", "scriptstyle"}
+_PLAIN_KINDS = frozenset({"nl", "tab", "ws", "name", "rowsep", "op"})  # kept as matched
 
 
 def tokenize(text: str, start: int = 0, end: int | None = None) -> list[Token]:
@@ -123,12 +124,18 @@ def tokenize(text: str, start: int = 0, end: int | None = None) -> list[Token]:
     ['2', 'sqrt', '{', '2', '}', ' ', '-', ' ', '1']
     """
     out: list[Token] = []
+    append, make = out.append, tuple.__new__  # Token(...) is slow: one call per character
     end = len(text) if end is None else end
     for m in _TOKEN_RE.finditer(text, start, end):
         kind, value = m.lastgroup or "bad", m.group()
+        if kind in _PLAIN_KINDS:
+            append(make(Token, (kind, value, *m.span())))
+            continue
         if kind == "comment":
             continue
-        if kind == "bad":
+        if kind == "num":
+            value = value.replace("−", "-")  # 1e−3: the unicode minus in an exponent
+        elif kind == "bad":
             if value == "π":
                 kind, value = "name", "pi"
             elif value in _UNICODE_OPS:
@@ -145,7 +152,7 @@ def tokenize(text: str, start: int = 0, end: int | None = None) -> list[Token]:
                 kind, value = "op", _CMD_OPS[value]
             elif value in _CMD_SPACES:
                 kind = "ws"
-        out.append(Token(kind, value, m.start(), m.end()))
+        append(make(Token, (kind, value, *m.span())))
     return out
 
 

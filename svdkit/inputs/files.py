@@ -172,6 +172,10 @@ def _json(p: Path, sparse: bool) -> Any:
         data = json.loads(_read_text(p), parse_constant=_constant)
     except json.JSONDecodeError as err:
         raise _bad(p, f"{err.msg} at line {err.lineno}, column {err.colno}") from None
+    except RecursionError:
+        raise _bad(p, "its lists are nested too deeply (a matrix has two levels)") from None
+    except ValueError:  # Python refuses to read an integer of more than 4300 digits
+        raise _bad(p, "it holds an integer too long to read (more than 4300 digits)") from None
     if not isinstance(data, list):
         raise _bad(p, f"expected a JSON list of rows, found a {type(data).__name__}")
     return data

@@ -37,6 +37,7 @@ import numpy as np
 
 from svdkit.errors import EmptyInputError, NonFiniteError, ParseError, RaggedError, ShapeError
 from svdkit.inputs.expr import (
+    MAX_TOKENS,
     Expr,
     ExprSyntaxError,
     Token,
@@ -127,6 +128,14 @@ def _error(
     return err
 
 
+def _check_length(text: str, cell: list[Token], row: int, col: int) -> None:
+    """Refuse an entry of more than ``MAX_TOKENS`` symbols now, before reading the rest."""
+    if len(cell) > MAX_TOKENS:
+        t = cell[MAX_TOKENS]
+        message = f"entry too long (more than {MAX_TOKENS} symbols)"
+        raise _error(ParseError, text, message, t.pos, t.end, row, col)
+
+
 def _show(t: Token) -> str:
     if t.kind in ("cmd", "esc"):
         return f"'\\{t.value}'"
@@ -170,6 +179,10 @@ class _Splitter:
     def fail(self, cls: type[Exception], message: str, t: Token) -> Exception:
         return _error(cls, self.text, message, t.pos, t.end)
 
+    def check_length(self) -> None:
+        if len(self.cell) > MAX_TOKENS:
+            _check_length(self.text, self.cell, len(self.rows) + 1, len(self.row) + 1)
+
     def end_cell(self) -> None:
         if self.cell:
             self.row.append(_Cell(tuple(self.cell)))
@@ -193,6 +206,7 @@ class _Splitter:
                     _close_group(self.text, groups, t)
                 if t.kind not in _BLANK:
                     self.cell.append(t)
+                    self.check_length()
             elif t.kind in ("ws", "tab"):
                 pending_ws = True
             elif t.kind == "nl":
@@ -230,6 +244,7 @@ class _Splitter:
                     self.end_cell()
                     self.matlab = True
                 self.cell.append(t)
+                self.check_length()
                 if _is_op(t, "({"):
                     groups.append(t)
                 pending_ws = after_comma = False
@@ -536,6 +551,7 @@ def _split_latex(text: str, toks: list[Token], document: bool) -> Rows:
             raise _error(ParseError, text, f"unexpected {_show(t)} inside the matrix", t.pos, t.end)
         elif t.kind not in _BLANK:
             cell.append(t)
+            _check_length(text, cell, len(rows) + 1, len(row) + 1)
     if cell or row:
         end_cell(toks[hi - 1] if hi else toks[-1])
         rows.append(row)
@@ -562,6 +578,7 @@ def _split_delimited(text: str, toks: list[Token], delimiter: str) -> Rows:
                 _close_group(text, groups, t)
             if t.kind not in _BLANK:
                 cell.append(t)
+                _check_length(text, cell, len(rows) + 1, len(row) + 1)
         elif groups:
             raise _error(ParseError, text, f"{_show(groups[-1])} is never closed", groups[-1].pos)
         elif is_delim or (t.kind == "nl" and row):
@@ -581,6 +598,7 @@ def _split_delimited(text: str, toks: list[Token], delimiter: str) -> Rows:
             raise _error(ParseError, text, f"unbalanced brackets: {_show(t)} has no opener", t.pos)
         elif t.kind not in _BLANK:
             cell.append(t)
+            _check_length(text, cell, len(rows) + 1, len(row) + 1)
             if _is_op(t, "({"):
                 groups.append(t)
     return rows
