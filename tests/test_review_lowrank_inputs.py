@@ -359,3 +359,19 @@ def test_sparse_indices_out_of_range_are_refused(fmt):
     )
     with pytest.raises(SvdkitError, match="not a valid"):
         truncated_svd(M, 3, method="krylov")
+
+
+def test_one_dimensional_npy_file_and_memmap_are_columns(tmp_path):
+    # a 1-D .npy path or memmap was "a matrix is 2-D" while svdkit.load and a 1-D
+    # array read the same vector as a column
+    import svdkit
+
+    v = np.arange(1.0, 8.0)
+    path = tmp_path / "v.npy"
+    np.save(path, v)
+    assert svdkit.load(path).shape == (7, 1)
+    for given in (str(path), np.load(path, mmap_mode="r"), v):
+        r = truncated_svd(given, 1)
+        assert r.U.shape == (7, 1) and r.Vh.shape == (1, 1)
+        assert r.s[0] == pytest.approx(np.linalg.norm(v), rel=1e-12)
+        assert np.allclose(np.abs(r.U[:, 0]) * r.s[0], v, rtol=0, atol=1e-12)

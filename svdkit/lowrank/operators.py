@@ -1692,6 +1692,8 @@ def as_operator(
 
                 load(path)  # raises the front door's MissingFileError
             shape, fortran, dtype, offset = _npy_header(path)
+            if len(shape) == 1:  # a vector is a column, as svdkit.load and arrays read it
+                shape, fortran = (shape[0], 1), False
             if len(shape) != 2:
                 raise ShapeError(f"'{path}' holds an array of shape {shape}; a matrix is 2-D")
             if fortran:
@@ -1711,6 +1713,8 @@ def as_operator(
 
         A = load(path, sparse=True)
     if isinstance(A, np.memmap):
+        if A.ndim == 1:  # a column, as for any 1-D array
+            A = A.reshape(-1, 1)
         if A.ndim != 2:
             raise ShapeError(f"A must be a matrix (2-D); got shape {A.shape}")
         if A.flags.f_contiguous and not A.flags.c_contiguous:
