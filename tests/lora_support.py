@@ -139,3 +139,41 @@ def finetuned_pair(tmp_path_factory) -> tuple[Path, Path]:
         base = minilm_dir()
         _BUILT["finetuned"] = (base, finetune(base, tmp_path_factory.mktemp("ft") / "tuned"))
     return _BUILT["finetuned"]
+
+
+# ------------------------------------------------------------- adapters written by PEFT
+
+
+def randomise_trainable(peft_model, seed: int = 1) -> None:
+    """Give every trainable parameter (LoRA factors, biases, tokens…) random values."""
+    import torch
+
+    g = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for _, p in peft_model.named_parameters():
+            if p.requires_grad:
+                p.copy_(0.1 * torch.randn(p.shape, generator=g))
+
+
+def peft_adapter(model_cls, base_dir, out_dir, **lora_kwargs):
+    """Save a PEFT adapter of ``base_dir`` to ``out_dir``; return PEFT's merged state dict."""
+    from peft import LoraConfig, get_peft_model
+
+    pm = get_peft_model(model_cls.from_pretrained(str(base_dir)), LoraConfig(**lora_kwargs))
+    randomise_trainable(pm)
+    pm.save_pretrained(str(out_dir))
+    return {k: v.detach().float().numpy() for k, v in pm.merge_and_unload().state_dict().items()}
+
+
+def peft_load_and_merge(model_cls, base_dir, adapter_dir):
+    """PEFT's merged state dict of ``adapter_dir``; any missing/unexpected-key warning fails."""
+    import warnings
+
+    from peft import PeftModel
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        pm = PeftModel.from_pretrained(model_cls.from_pretrained(str(base_dir)), str(adapter_dir))
+    bad = [str(w.message) for w in caught if "keys" in str(w.message).lower()]
+    assert not bad, bad
+    return {k: v.detach().float().numpy() for k, v in pm.merge_and_unload().state_dict().items()}

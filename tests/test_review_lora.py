@@ -9,46 +9,15 @@ own ``merge_and_unload``.
 from __future__ import annotations
 
 import json
-import warnings
 
 import ml_dtypes
 import numpy as np
 import pytest
 import torch
+from lora_support import peft_adapter, peft_load_and_merge
 
 from svdkit.lora import Adapter, Checkpoint, LoraModule, RankRule, resize
 from svdkit.lora.merge import merge
-
-
-def _randomise(peft_model, seed: int = 1) -> None:
-    """Give every trainable parameter (LoRA factors, biases…) random values."""
-    g = torch.Generator().manual_seed(seed)
-    with torch.no_grad():
-        for _, p in peft_model.named_parameters():
-            if p.requires_grad:
-                p.copy_(0.1 * torch.randn(p.shape, generator=g))
-
-
-def _peft_adapter(model_cls, base_dir, out_dir, **lora_kwargs):
-    """Save a PEFT adapter of ``base_dir`` to ``out_dir``; return PEFT's merged state dict."""
-    from peft import LoraConfig, get_peft_model
-
-    pm = get_peft_model(model_cls.from_pretrained(str(base_dir)), LoraConfig(**lora_kwargs))
-    _randomise(pm)
-    pm.save_pretrained(str(out_dir))
-    return {k: v.detach().float().numpy() for k, v in pm.merge_and_unload().state_dict().items()}
-
-
-def _peft_load_and_merge(model_cls, base_dir, adapter_dir):
-    """PEFT's merged state dict of ``adapter_dir``; any missing/unexpected-key warning fails."""
-    from peft import PeftModel
-
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        pm = PeftModel.from_pretrained(model_cls.from_pretrained(str(base_dir)), str(adapter_dir))
-    bad = [str(w.message) for w in caught if "keys" in str(w.message).lower()]
-    assert not bad, bad
-    return {k: v.detach().float().numpy() for k, v in pm.merge_and_unload().state_dict().items()}
 
 
 def _max_diff(ck: Checkpoint, state: dict) -> float:
@@ -65,7 +34,7 @@ def test_peft_adapter_on_embed_tokens_and_lm_head_merges_and_resizes(tmp_path):
     cfg = LlamaConfig(vocab_size=64, hidden_size=32, intermediate_size=48, num_hidden_layers=1,
                       num_attention_heads=2, num_key_value_heads=2, tie_word_embeddings=False)
     LlamaForCausalLM(cfg).save_pretrained(str(tmp_path / "llama"))
-    want = _peft_adapter(LlamaForCausalLM, tmp_path / "llama", tmp_path / "ad", r=4, lora_alpha=8,
+    want = peft_adapter(LlamaForCausalLM, tmp_path / "llama", tmp_path / "ad", r=4, lora_alpha=8,
                          target_modules=["embed_tokens", "q_proj", "lm_head"])
     names = Checkpoint(tmp_path / "ad" / "adapter_model.safetensors").names
     assert "base_model.model.lm_head.base_layer.weight" in names
@@ -79,7 +48,7 @@ def test_peft_adapter_on_embed_tokens_and_lm_head_merges_and_resizes(tmp_path):
     assert config["modules_to_save"] is None
     assert "base_model.model.model.embed_tokens.base_layer.weight" in Checkpoint(
         out / "adapter_model.safetensors").names
-    got = _peft_load_and_merge(LlamaForCausalLM, tmp_path / "llama", out)
+    got = peft_load_and_merge(LlamaForCausalLM, tmp_path / "llama", out)
     assert max(float(np.abs(got[k] - want[k]).max()) for k in want) <= 1e-6
 
 
@@ -92,7 +61,7 @@ def test_peft_bias_all_adapter_resizes_to_an_adapter_peft_loads(tmp_path):
     cfg = BertConfig(vocab_size=50, hidden_size=32, num_hidden_layers=1, num_attention_heads=2,
                      intermediate_size=48, max_position_embeddings=32)
     BertModel(cfg).save_pretrained(str(tmp_path / "bert"))
-    want = _peft_adapter(BertModel, tmp_path / "bert", tmp_path / "ad", r=4, lora_alpha=8,
+    want = peft_adapter(BertModel, tmp_path / "bert", tmp_path / "ad", r=4, lora_alpha=8,
                          target_modules=["query"], bias="all")
     merged = Checkpoint(merge(tmp_path / "bert", tmp_path / "ad", tmp_path / "merged"))
     assert _max_diff(merged, want) <= 1e-6
@@ -101,7 +70,7 @@ def test_peft_bias_all_adapter_resizes_to_an_adapter_peft_loads(tmp_path):
     out = small.save(tmp_path / "resized")
     config = json.loads((out / "adapter_config.json").read_text())
     assert config["bias"] == "all" and config["modules_to_save"] is None
-    got = _peft_load_and_merge(BertModel, tmp_path / "bert", out)
+    got = peft_load_and_merge(BertModel, tmp_path / "bert", out)
     assert max(float(np.abs(got[k] - want[k]).max()) for k in want) <= 1e-6
 
 

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import json
 import logging
-import warnings
 
 import numpy as np
 import pytest
 import torch
+from lora_support import peft_adapter, peft_load_and_merge
 
 from svdkit.errors import MissingTensorError
 from svdkit.lora import Adapter, Checkpoint, RankRule, resize, save_safetensors
@@ -27,34 +27,10 @@ def _tiny_bert_config():
                       intermediate_size=48, max_position_embeddings=32)
 
 
-def _randomise(peft_model, seed: int = 1) -> None:
-    g = torch.Generator().manual_seed(seed)
-    with torch.no_grad():
-        for _, p in peft_model.named_parameters():
-            if p.requires_grad:
-                p.copy_(0.1 * torch.randn(p.shape, generator=g))
 
 
-def _peft_adapter(model_cls, base_dir, out_dir, **lora_kwargs):
-    """Save a PEFT adapter of ``base_dir`` to ``out_dir``; return PEFT's merged state dict."""
-    from peft import LoraConfig, get_peft_model
-
-    pm = get_peft_model(model_cls.from_pretrained(str(base_dir)), LoraConfig(**lora_kwargs))
-    _randomise(pm)
-    pm.save_pretrained(str(out_dir))
-    return {k: v.detach().float().numpy() for k, v in pm.merge_and_unload().state_dict().items()}
 
 
-def _peft_load_and_merge(model_cls, base_dir, adapter_dir):
-    """PEFT's merged state dict of ``adapter_dir``; any missing/unexpected-key warning fails."""
-    from peft import PeftModel
-
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        pm = PeftModel.from_pretrained(model_cls.from_pretrained(str(base_dir)), str(adapter_dir))
-    bad = [str(w.message) for w in caught if "keys" in str(w.message).lower()]
-    assert not bad, bad
-    return {k: v.detach().float().numpy() for k, v in pm.merge_and_unload().state_dict().items()}
 
 
 def _max_diff(ck: Checkpoint, state: dict, prefix: str = "") -> float:
@@ -72,7 +48,7 @@ def test_trainable_tokens_merge_replace_rows_as_peft_and_resize_keeps_them(tmp_p
 
     torch.manual_seed(0)
     BertModel(_tiny_bert_config()).save_pretrained(str(tmp_path / "bert"))
-    want = _peft_adapter(BertModel, tmp_path / "bert", tmp_path / "ad", r=4, lora_alpha=8,
+    want = peft_adapter(BertModel, tmp_path / "bert", tmp_path / "ad", r=4, lora_alpha=8,
                          target_modules=["query"],
                          trainable_token_indices={"word_embeddings": [3, 5, 7]})
     merged = Checkpoint(merge(tmp_path / "bert", tmp_path / "ad", tmp_path / "merged"))
@@ -87,7 +63,7 @@ def test_trainable_tokens_merge_replace_rows_as_peft_and_resize_keeps_them(tmp_p
     config = json.loads((out / "adapter_config.json").read_text())
     assert config["modules_to_save"] is None
     assert config["trainable_token_indices"] == {"word_embeddings": [3, 5, 7]}
-    got = _peft_load_and_merge(BertModel, tmp_path / "bert", out)
+    got = peft_load_and_merge(BertModel, tmp_path / "bert", out)
     assert np.array_equal(got["embeddings.word_embeddings.weight"],
                           want["embeddings.word_embeddings.weight"])
     again = Checkpoint(merge(tmp_path / "bert", out, tmp_path / "merged2"))
@@ -108,7 +84,7 @@ def test_trainable_tokens_of_a_tied_embedding_also_replace_a_stored_lm_head(tmp_
     tensors["lm_head.weight"] = tensors["model.embed_tokens.weight"].copy()
     save_safetensors(tmp_path / "llama" / "model.safetensors", tensors, {"format": "pt"})
 
-    want = _peft_adapter(LlamaForCausalLM, tmp_path / "llama", tmp_path / "ad", r=4,
+    want = peft_adapter(LlamaForCausalLM, tmp_path / "llama", tmp_path / "ad", r=4,
                          lora_alpha=8, target_modules=["q_proj"],
                          trainable_token_indices=[3, 5])
     merged = Checkpoint(merge(tmp_path / "llama", tmp_path / "ad", tmp_path / "merged"))
@@ -139,7 +115,7 @@ def test_adapter_of_a_task_model_merges_into_the_bare_model_and_back(tmp_path, c
 
     cls_dir, bare_dir = _bert_pair(tmp_path)
     # an adapter trained on the task model, merged into the bare model: "bert." removed
-    want = _peft_adapter(BertForSequenceClassification, cls_dir, tmp_path / "ad_cls", r=4,
+    want = peft_adapter(BertForSequenceClassification, cls_dir, tmp_path / "ad_cls", r=4,
                          lora_alpha=8, target_modules=["query", "value"])
     with caplog.at_level(logging.WARNING, logger="svdkit.lora.merge"):
         merged = Checkpoint(merge(bare_dir, tmp_path / "ad_cls", tmp_path / "m1"))
@@ -148,7 +124,7 @@ def test_adapter_of_a_task_model_merges_into_the_bare_model_and_back(tmp_path, c
 
     # an adapter trained on the bare model, merged into the task model: "bert." added
     caplog.clear()
-    want = _peft_adapter(BertModel, bare_dir, tmp_path / "ad_bare", r=4, lora_alpha=8,
+    want = peft_adapter(BertModel, bare_dir, tmp_path / "ad_bare", r=4, lora_alpha=8,
                          target_modules=["query"],
                          trainable_token_indices={"word_embeddings": [1, 2]})
     with caplog.at_level(logging.WARNING, logger="svdkit.lora.merge"):
@@ -166,7 +142,7 @@ def test_adapter_that_no_single_prefix_maps_is_still_refused(tmp_path):
 
     cls_dir, bare_dir = _bert_pair(tmp_path)
     # the task model's classifier, saved with the adapter, has no place in the bare model
-    _peft_adapter(BertForSequenceClassification, cls_dir, tmp_path / "ad", r=4, lora_alpha=8,
+    peft_adapter(BertForSequenceClassification, cls_dir, tmp_path / "ad", r=4, lora_alpha=8,
                   target_modules=["query"], modules_to_save=["classifier"])
     with pytest.raises(MissingTensorError, match="classifier"):
         merge(bare_dir, tmp_path / "ad", tmp_path / "m")
