@@ -12,6 +12,8 @@ from typing import Annotated
 
 import typer
 
+from svdkit._words import counted
+
 __all__ = ["register"]
 
 FanInFanOutOpt = Annotated[
@@ -99,10 +101,6 @@ def _check_not_input(output: Path, option: str, **inputs: Path) -> None:
             raise FileFormatError(
                 f"{option} '{output}' lies inside the {name} '{path}': choose a path outside it"
             )
-
-
-def _plural(n: int, word: str) -> str:
-    return f"{n} {word}" if n == 1 else f"{n} {word}s"
 
 
 def _is_adapter_dir(directory: Path) -> bool:
@@ -246,11 +244,11 @@ def register(app: typer.Typer) -> None:
         ):
             if names:
                 more = f", … ({len(names) - 6} more)" if len(names) > 6 else ""
-                con.print(f"{_plural(len(names), 'tensor')} {what}: {', '.join(names[:6])}{more}",
+                con.print(f"{counted(len(names), 'tensor')} {what}: {', '.join(names[:6])}{more}",
                           highlight=False, soft_wrap=True, markup=False)
         con.print(f"report with every tensor named: {out / 'svdkit_report.json'}",
                   highlight=False, soft_wrap=True, markup=False)
-        con.print(f"{_plural(len(ex.adapter.modules), 'LoRA module')} → {out}",
+        con.print(f"{counted(len(ex.adapter.modules), 'LoRA module')} → {out}",
                   highlight=False, soft_wrap=True, markup=False)
 
     @lora.command("resize")
@@ -338,7 +336,7 @@ def register(app: typer.Typer) -> None:
             ck, output, residual, rule, targets=target or None, progress=True,
             fan_in_fan_out=fan_in_fan_out,
         )
-        Console().print(f"{_plural(len(ad.modules), 'module')} → {output}; residual → {res}",
+        Console().print(f"{counted(len(ad.modules), 'module')} → {output}; residual → {res}",
                         highlight=False, soft_wrap=True, markup=False)
 
     @lora.command("analyse")

@@ -35,7 +35,13 @@ from svdkit.errors import (
 )
 from svdkit.inputs import parse_matrix_text
 from svdkit.inputs.expr import BinOp, Expr, ImaginaryUnit, Neg, Number, Pi, Sqrt
-from svdkit.inputs.shape import as_2d, check_rows, is_sequence, nested_entry_error
+from svdkit.inputs.shape import (
+    as_2d,
+    check_rows,
+    is_sequence,
+    nested_entry_error,
+    unmasked,
+)
 
 __all__ = ["InexactInputError", "NotAlgebraicError", "as_exact", "expr_to_sympy"]
 
@@ -261,15 +267,7 @@ def _from_nested(obj: list | tuple, name: str) -> sp.Matrix:
 
 def _from_array(a: np.ndarray, name: str) -> sp.Matrix:
     if isinstance(a, np.ma.MaskedArray):
-        masked = np.ma.getmaskarray(a)
-        if masked.any():
-            idx = tuple(int(i) for i in np.argwhere(masked)[0])
-            where = _pos((*idx, 0, 0)[:2])  # a vector is a column
-            raise NonFiniteError(
-                f"{name} is a masked array with a masked (missing) entry at {where}; fill the "
-                f"masked entries ({name}.filled(value)) or remove them first"
-            )
-        a = np.asarray(a.data)
+        a = unmasked(a, name, lambda idx: _pos((*idx, 0, 0)[:2]))  # a vector is a column
     a = as_2d(a, name)
     if a.dtype.kind in "US":
         raise ParseError(

@@ -41,7 +41,7 @@ from svdkit.errors import (
     SvdkitError,
 )
 from svdkit.inputs.files import SUPPORTED_EXTENSIONS, read_matrix_file
-from svdkit.inputs.shape import as_2d, check_rows, is_sequence, nested_entry_error
+from svdkit.inputs.shape import as_2d, check_rows, is_sequence, nested_entry_error, unmasked
 from svdkit.inputs.text import parse_matrix_text, text_to_array
 
 if TYPE_CHECKING:
@@ -137,15 +137,7 @@ def _to_array(obj: Any, name: str, where: Where) -> np.ndarray:
     if type(obj) is np.ndarray:
         a = obj
     elif isinstance(obj, np.ma.MaskedArray):
-        masked = np.ma.getmaskarray(obj)
-        if masked.any():
-            idx = tuple(int(i) for i in np.argwhere(masked)[0])
-            raise NonFiniteError(
-                f"{name} is a masked array with a masked (missing) entry at {where(idx)}; "
-                f"svdkit would read the value hidden under the mask: fill the masked entries "
-                f"({name}.filled(value)) or remove them first"
-            )
-        a = np.asarray(obj.data)
+        a = unmasked(obj, name, where)
     elif isinstance(obj, np.ndarray):
         a = np.asarray(obj)  # np.matrix, memmap: a plain view, no copy
     elif isinstance(obj, list | tuple):

@@ -17,11 +17,21 @@ svdkit.errors.RaggedError: A: row 2 has 1 entry but row 1 has 2 entries
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 
-from svdkit.errors import EmptyInputError, RaggedError, ShapeError
+from svdkit._words import counted
+from svdkit.errors import EmptyInputError, NonFiniteError, RaggedError, ShapeError
 
-__all__ = ["as_2d", "check_rows", "count_entries", "is_sequence", "nested_entry_error"]
+__all__ = [
+    "as_2d",
+    "check_rows",
+    "count_entries",
+    "is_sequence",
+    "nested_entry_error",
+    "unmasked",
+]
 
 
 def is_sequence(x: object) -> bool:
@@ -53,7 +63,46 @@ def count_entries(n: int) -> str:
     str
         The count in words.
     """
-    return "1 entry" if n == 1 else f"{n} entries"
+    return counted(n, "entry", "entries")
+
+
+def unmasked(
+    a: np.ma.MaskedArray, name: str, position: Callable[[tuple[int, ...]], str]
+) -> np.ndarray:
+    """The data of a masked array that masks nothing; a masked entry is an error.
+
+    Reading ``a.data`` would take the value hidden under the mask, and
+    ``np.asarray(a)`` does the same: a missing entry has no value svdkit may use.
+
+    Parameters
+    ----------
+    a : numpy.ma.MaskedArray
+        The input.
+    name : str
+        Its name, for the message.
+    position : callable
+        ``position(index)`` says where an entry is ("row 1, column 2"), in the
+        caller's words.
+
+    Returns
+    -------
+    ndarray
+        ``a.data``.
+
+    Raises
+    ------
+    NonFiniteError
+        An entry is masked (the message names the first).
+    """
+    masked = np.ma.getmaskarray(a)
+    if masked.any():
+        idx = tuple(int(i) for i in np.argwhere(masked)[0])
+        raise NonFiniteError(
+            f"{name} is a masked array with a masked (missing) entry at {position(idx)}; "
+            f"svdkit would read the value hidden under the mask: fill the masked entries "
+            f"({name}.filled(value)) or remove them first"
+        )
+    return np.asarray(a.data)
 
 
 def check_rows(rows: list, name: str) -> bool:

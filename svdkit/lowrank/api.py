@@ -33,6 +33,7 @@ from typing import Any
 
 import numpy as np
 
+from svdkit._words import counted
 from svdkit.errors import ConvergenceError, ShapeError, SvdkitError
 from svdkit.inputs import DENSIFY_LIMIT
 from svdkit.linalg.svd import SVD, SVDResiduals
@@ -188,16 +189,12 @@ class LowRankSVD(SVD):
         worst = float(self.relative_residuals.max()) if self.k else 0.0
         state = "certified" if self.converged else "NOT certified"
         return (
-            f"{_count(self.k, 'triplet')} by {self.method}: {state}, worst residual {worst:.1e}·σ₁ "
-            f"(tol {self.tol:.0e}), {_count(self.iterations, 'iteration')}, "
-            f"{_count(self.passes, 'pass', 'passes')}, "
+            f"{counted(self.k, 'triplet')} by {self.method}: {state}, "
+            f"worst residual {worst:.1e}·σ₁ (tol {self.tol:.0e}), "
+            f"{counted(self.iterations, 'iteration')}, "
+            f"{counted(self.passes, 'pass', 'passes')}, "
             f"{self.seconds:.2f} s"
         )
-
-
-def _count(n: int, one: str, many: str | None = None) -> str:
-    """``1 iteration``, ``2 iterations``."""
-    return f"{n} {one if n == 1 else (many or one + 's')}"
 
 
 # ------------------------------------------------------------------------------ checks

@@ -88,6 +88,11 @@ class Certificate:
         """Which of the first ``k`` triplets meet ``tol`` (relative to σ₁)."""
         return self.worst[:k] <= residual_bound(self.s, tol)
 
+    def met_prefix(self, tol: float) -> int:
+        """How many leading triplets meet ``tol`` (the rank rules decide on those)."""
+        ok = self.met(tol, self.s.size)
+        return int(np.argmin(ok)) if not ok.all() else ok.size
+
 
 def residual_bound(s: np.ndarray, tol: float) -> float:
     """The absolute residual a triplet may have: ``tol · σ₁``."""

@@ -119,7 +119,7 @@ def dash_svd(
         stalled = since_best >= 2
         if (settled or stalled) and it >= next_check:
             cert = _certify(op, V, k, l_, target, rng, tol)
-            fin, k2 = target.decide(cert.s, _met_prefix(cert, tol))
+            fin, k2 = target.decide(cert.s, cert.met_prefix(tol))
             if fin:
                 k, done = k2, True
                 break
@@ -141,7 +141,7 @@ def dash_svd(
             shifting = False
     if not done and not wider:
         cert = _certify(op, V, k, l_, target, rng, tol)
-        fin, k2 = target.decide(cert.s, _met_prefix(cert, tol))
+        fin, k2 = target.decide(cert.s, cert.met_prefix(tol))
         if target.by_rank:
             # a rank never counts as found unless the rule is met on certified values
             k = k2
@@ -169,8 +169,3 @@ def _certify(
         Vo, _ = qr_robust(V)
     width = l_ if target.by_rank else max(k, 1)
     return rayleigh_ritz(op, Vo[:, :width], rng, tol)
-
-
-def _met_prefix(cert: Certificate, tol: float) -> int:
-    ok = cert.met(tol, cert.s.size)
-    return int(np.argmin(ok)) if not ok.all() else ok.size

@@ -289,7 +289,7 @@ def gram_eigen(
             # √θ is known to about √eps·σ₁ only: the rank is decided on the
             # certificate's σ (to about eps·σ₁); where those put it elsewhere, on
             # Rayleigh–Ritz over every eigenvector — A's singular values themselves
-            fin, k_cert = target.probe(cert.s, _met_prefix(cert, tol))
+            fin, k_cert = target.probe(cert.s, cert.met_prefix(tol))
             if not fin or k_cert > k:
                 full = np.ascontiguousarray(Y)
                 if single:
@@ -300,7 +300,7 @@ def gram_eigen(
                     "rank decided on Rayleigh–Ritz over all n eigenvectors: AᴴA's "
                     "eigenvalues do not resolve singular values near the threshold"
                 )
-            _, k = target.decide(cert.s, _met_prefix(cert, tol))
+            _, k = target.decide(cert.s, cert.met_prefix(tol))
         if not single or k == 0 or cert.met(tol, k).all():
             break
         run.notes.append("the float32 Gram matrix missed tol: formed again in float64")
@@ -485,12 +485,6 @@ def _decisive_next(target: Target, k: int, e: int) -> bool:
     )
 
 
-def _met_prefix(cert: Certificate, tol: float) -> int:
-    """How many leading triplets of ``cert`` meet ``tol``."""
-    ok = cert.met(tol, cert.s.size)
-    return int(np.argmin(ok)) if not ok.all() else ok.size
-
-
 def _offset(progress: Progress | None, steps: int) -> Progress | None:
     """``progress`` with its step count shifted by ``steps`` (a run handed over mid-way
     to another method goes on counting instead of starting again at step 1)."""
@@ -616,7 +610,7 @@ def _iterate(
                     # about eps·σ₁): the Ritz values √θ of AᴴA are known only to
                     # about √eps·σ₁, and a rank_tol below ~1e-7 sits in that noise
                     # (σᵢ = 0.7ⁱ, rank_tol 1e-8: rank 46 where σ₄₇ = 7.5e-8)
-                    fin, k_cert = target.probe(cert.s, _met_prefix(cert, tol))
+                    fin, k_cert = target.probe(cert.s, cert.met_prefix(tol))
                     if not fin or k_cert > k:
                         # the rank is past what √θ resolves: the caller finishes by
                         # two-sided subspace iteration in rank mode, from these vectors

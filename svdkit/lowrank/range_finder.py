@@ -121,8 +121,7 @@ def subspace_iteration(
         cert = rayleigh_ritz(op, cert.V[:, :width], rng, tol)
         if target.by_rank:
             # a rank never counts as found unless the rule is met on certified values
-            ok = cert.met(tol, cert.s.size)
-            fin, k = target.decide(cert.s, int(np.argmin(ok)) if not ok.all() else ok.size)
+            fin, k = target.decide(cert.s, cert.met_prefix(tol))
             done = fin and bool(cert.met(tol, k).all())
         else:
             done = bool(cert.met(tol, k).all()) if k else True
