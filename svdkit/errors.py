@@ -22,6 +22,7 @@ __all__ = [
     "ConvergenceError",
     "EmptyInputError",
     "FileFormatError",
+    "MissingDependencyError",
     "MissingFileError",
     "MissingTensorError",
     "NonFiniteError",
@@ -66,6 +67,11 @@ class FileFormatError(SvdkitError):
 
 class MissingFileError(SvdkitError, FileNotFoundError):
     """A file that does not exist (also a ``FileNotFoundError``)."""
+
+
+class MissingDependencyError(SvdkitError, ImportError):
+    """An optional package that a feature needs and that is not installed (names the
+    extra to install; also an ``ImportError``)."""
 
 
 class MissingTensorError(SvdkitError):

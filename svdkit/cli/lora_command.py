@@ -134,13 +134,15 @@ def _check_report_file(path: Path, option: str) -> None:
 
 def _check_figure_path(path: Path) -> None:
     """``--figure``: a writable file path with an extension matplotlib can save."""
-    from svdkit.errors import FileFormatError, SvdkitError
+    from svdkit.errors import FileFormatError, MissingDependencyError
 
     _check_report_file(path, "--figure")
     try:
         from matplotlib.backend_bases import FigureCanvasBase
     except ImportError as err:
-        raise SvdkitError("--figure needs matplotlib (pip install 'svdkit[plot]')") from err
+        raise MissingDependencyError(
+            "--figure needs matplotlib (pip install 'svdkit[plot]')"
+        ) from err
     formats = FigureCanvasBase.get_supported_filetypes()
     if path.suffix[1:].lower() not in formats:
         raise FileFormatError(

@@ -6,7 +6,9 @@ matrices with block Krylov, randomized subspace iteration or dashSVD, and
 certifies each triplet: both residuals are computed and returned, and every
 one meets ``tol`` (relative to σ₁) or a :class:`~svdkit.ConvergenceError` says
 which did not. :func:`rank_by_tolerance` finds the smallest rank whose
-approximation error is within a tolerance.
+approximation error is within a tolerance. :class:`TruncatedSVD` is the
+scikit-learn transformer on the same engine (exported lazily: it needs
+scikit-learn, ``pip install 'svdkit[sklearn]'``, and only when it is used).
 
 Examples
 --------
@@ -19,6 +21,8 @@ Examples
 >>> bool(max(r.residuals_right.max(), r.residuals_left.max()) <= 1e-6 * r.s[0])
 True
 """
+
+from typing import TYPE_CHECKING, Any
 
 from svdkit.lowrank.api import METHODS, LowRankSVD, choose_method, truncated_svd
 from svdkit.lowrank.operators import Operator, as_operator
@@ -33,3 +37,16 @@ __all__ = [
     "rank_by_tolerance",
     "truncated_svd",
 ]
+
+if TYPE_CHECKING:
+    from svdkit.lowrank.estimator import TruncatedSVD as TruncatedSVD
+
+
+def __getattr__(name: str) -> Any:
+    """Lazy export of :class:`TruncatedSVD`: scikit-learn is imported on first use only
+    (without it, :class:`~svdkit.SvdkitError` names the extra to install)."""
+    if name == "TruncatedSVD":
+        from svdkit.lowrank.estimator import TruncatedSVD
+
+        return TruncatedSVD
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

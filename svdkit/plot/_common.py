@@ -258,7 +258,11 @@ def new_figure(width: float, height: float) -> Figure:
         from matplotlib.backends.backend_agg import FigureCanvasAgg
         from matplotlib.figure import Figure
     except ImportError as err:  # pragma: no cover - depends on the installation
-        raise ImportError("svdkit.plot needs matplotlib: pip install 'svdkit[plot]'") from err
+        from svdkit.errors import MissingDependencyError
+
+        raise MissingDependencyError(
+            "svdkit.plot needs matplotlib: pip install 'svdkit[plot]'"
+        ) from err
     fig = Figure(figsize=(width, height), dpi=100, facecolor="white")
     FigureCanvasAgg(fig)
     return fig

@@ -1,0 +1,341 @@
+"""``TruncatedSVD``: scikit-learn's transformer on svdkit's certified engine.
+
+A drop-in for :class:`sklearn.decomposition.TruncatedSVD` (same constructor
+defaults where the concepts are shared, same fitted attributes, same
+``get_feature_names_out``), computed by :func:`svdkit.lowrank.truncated_svd`:
+every component comes with its two residuals, each at most ``tol · σ₁``, or
+:class:`~svdkit.ConvergenceError` says which did not converge. scikit-learn's
+``algorithm``, ``n_iter``, ``n_oversamples`` and ``power_iteration_normalizer``
+do not exist here: the engine runs until the certificate holds, with the method
+``method`` names.
+
+scikit-learn is needed (``pip install 'svdkit[sklearn]'``); the class is exported
+lazily by :mod:`svdkit.lowrank`, so ``import svdkit.lowrank`` never imports it.
+
+Examples
+--------
+>>> import numpy as np
+>>> from svdkit.lowrank import TruncatedSVD
+>>> rng = np.random.default_rng(0)
+>>> X = rng.standard_normal((100, 30)) / np.arange(1, 31)
+>>> svd = TruncatedSVD(n_components=5, random_state=0).fit(X)
+>>> svd.components_.shape, svd.transform(X).shape
+((5, 30), (100, 5))
+>>> bool(np.allclose(svd.singular_values_, np.linalg.svd(X, compute_uv=False)[:5]))
+True
+"""
+
+from __future__ import annotations
+
+import numbers
+from typing import Any, Self
+
+import numpy as np
+import numpy.typing as npt
+import scipy.sparse as sp
+
+from svdkit.errors import MissingDependencyError, ShapeError
+
+try:
+    from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, TransformerMixin
+    from sklearn.utils import check_array, check_random_state
+    from sklearn.utils.extmath import safe_sparse_dot
+    from sklearn.utils.sparsefuncs import mean_variance_axis
+    from sklearn.utils.validation import check_is_fitted, validate_data
+except ImportError as err:  # scikit-learn missing, or older than 1.6 (no validate_data)
+    raise MissingDependencyError(
+        "svdkit.lowrank.TruncatedSVD needs scikit-learn ≥ 1.6: pip install 'svdkit[sklearn]'"
+        f" ({err})"
+    ) from err
+
+from svdkit.lowrank.api import truncated_svd
+
+__all__ = ["TruncatedSVD"]
+
+#: Rows per block when the total variance of a dense ``X`` is summed (``2²⁰`` entries
+#: of float64 at most beside ``X``: no centred copy of ``X`` is formed).
+_VARIANCE_BLOCK_ENTRIES = 2**20
+
+#: The dtypes the estimator computes in (others, e.g. integers, become float64).
+_FLOATS = [np.float64, np.float32]
+
+MatrixLike = npt.ArrayLike | sp.spmatrix | sp.sparray
+
+
+class TruncatedSVD(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
+    """Dimensionality reduction by certified truncated SVD (LSA), scikit-learn compatible.
+
+    Fits ``X ≈ U Σ Vᵀ`` with the ``n_components`` leading singular triplets of ``X``
+    (not centred, so sparse matrices stay sparse) by :func:`svdkit.lowrank.truncated_svd`,
+    and projects data on ``V``. Unlike :class:`sklearn.decomposition.TruncatedSVD`,
+    whose randomized solver runs a fixed number of iterations whatever the spectrum,
+    every fitted component is certified: ``‖X vᵢ − σᵢ uᵢ‖`` and ``‖Xᵀ uᵢ − σᵢ vᵢ‖``
+    are computed and both are at most ``tol · σ₁`` (``residuals_right_``,
+    ``residuals_left_``), or :class:`~svdkit.ConvergenceError` is raised.
+
+    Parameters
+    ----------
+    n_components : int, default 2
+        Number of components, ``1 ≤ n_components ≤ min(n_samples, n_features)``
+        (a matrix has no more singular triplets). 100 is a usual value for LSA.
+    tol : float, default 1e-6
+        The certificate: both residuals of every component are at most
+        ``tol · σ₁``, so each ``singular_values_[i]`` is within ``tol · σ₁`` of a
+        singular value of ``X``. In ``[1e-14, 1)``. (scikit-learn's ``tol`` is
+        ARPACK's stopping rule; this one is a guarantee.)
+    method : {"auto", "krylov", "gram", "randomized", "dash", "lapack"}, default "auto"
+        The engine's method (see :func:`svdkit.lowrank.choose_method`): ``"auto"``
+        takes a dense LAPACK SVD for small inputs, the Gram matrix for dense inputs
+        with a short side of at most 256, block Krylov otherwise.
+    max_iter : int, optional
+        Most iterations of the method (Lanczos steps, power iterations); default:
+        the method's own. A fit that needs more raises
+        :class:`~svdkit.ConvergenceError`.
+    random_state : int, RandomState instance or None, default None
+        The random start. A non-negative int is the engine's ``seed`` (the same fit
+        bit for bit, and the same as ``truncated_svd(X, k, seed=random_state)``);
+        ``None`` (NumPy's global ``RandomState``) or a ``RandomState`` instance draws
+        the seed from it, as scikit-learn's estimators do. Whatever the seed, the
+        results agree to ``tol``.
+
+    Attributes
+    ----------
+    components_ : ndarray of shape (n_components, n_features)
+        The right singular vectors ``Vᵀ`` of ``X``, orthonormal rows.
+    singular_values_ : ndarray of shape (n_components,)
+        ``σ₁ ≥ σ₂ ≥ …``: the 2-norms of the columns of ``fit_transform(X)``.
+    explained_variance_ : ndarray of shape (n_components,)
+        Variance of each column of ``fit_transform(X)`` (as scikit-learn).
+    explained_variance_ratio_ : ndarray of shape (n_components,)
+        ``explained_variance_`` over the total variance of the columns of ``X``
+        (computed without densifying or centring a copy of ``X``); zeros when
+        ``X`` has no variance at all (a single sample, constant columns).
+    residuals_right_, residuals_left_ : ndarray of shape (n_components,)
+        The certificate: ``‖X vᵢ − σᵢ uᵢ‖₂`` and ``‖Xᵀ uᵢ − σᵢ vᵢ‖₂``, computed from
+        products with ``X`` (never estimated), each ``≤ tol · singular_values_[0]``.
+        Always float64.
+    method_ : str
+        The method that ran (what ``method="auto"`` chose).
+    n_iter_ : int
+        Iterations of that method (1 for ``"lapack"`` and ``"gram"``).
+    n_features_in_ : int
+        Number of features seen during :meth:`fit`.
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Names of features seen during :meth:`fit`, when ``X`` has string column names
+        (a DataFrame).
+
+    Raises
+    ------
+    ConvergenceError
+        From :meth:`fit` / :meth:`fit_transform`: some component did not meet
+        ``tol`` within ``max_iter``.
+
+    See Also
+    --------
+    svdkit.lowrank.truncated_svd : the engine, with ``U`` and every diagnostic.
+    sklearn.decomposition.TruncatedSVD : the estimator this one stands in for.
+
+    Notes
+    -----
+    **Signs.** Singular vectors are defined up to sign. svdkit's rule
+    (:mod:`svdkit.linalg.signs`, the same for every method) makes the entry of
+    largest magnitude of each left singular vector ``uᵢ`` positive — that is, in
+    each column of ``fit_transform(X)`` the sample with the largest score (first
+    of ties) scores positively. scikit-learn's ``svd_flip(U, Vt,
+    u_based_decision=False)`` makes the largest-magnitude entry of each row of
+    ``components_`` positive instead. The two estimators therefore agree up to one
+    sign per component; to get scikit-learn's signs, multiply ``components_`` row
+    ``i`` (and the transformed column ``i``) by the sign of
+    ``components_[i, argmax(abs(components_[i]))]``.
+
+    **fit_transform.** It returns ``U Σ`` from the fit itself, without a second
+    pass over ``X``; it differs from ``transform(X) = X V`` by at most the
+    certified residual ``‖X vᵢ − σᵢ uᵢ‖ ≤ tol · σ₁`` per column.
+
+    **dtype.** float32 input (dense or sparse) gives float32 ``components_``,
+    ``singular_values_``, explained variances and transformed data, as
+    scikit-learn; the certificate is always measured with float64 products.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn.feature_extraction.text import TfidfVectorizer
+    >>> from sklearn.pipeline import make_pipeline
+    >>> from svdkit.lowrank import TruncatedSVD
+    >>> docs = ["the cat sat", "the dog sat", "a cat and a dog", "stocks fell", "stocks rose"]
+    >>> lsa = make_pipeline(TfidfVectorizer(), TruncatedSVD(n_components=2, random_state=0))
+    >>> lsa.fit_transform(docs).shape
+    (5, 2)
+    >>> svd = lsa[-1]
+    >>> svd.get_feature_names_out().tolist()
+    ['truncatedsvd0', 'truncatedsvd1']
+    >>> bool(max(svd.residuals_right_.max(), svd.residuals_left_.max())
+    ...      <= svd.tol * svd.singular_values_[0])
+    True
+    """
+
+    def __init__(
+        self,
+        n_components: int = 2,
+        *,
+        tol: float = 1e-6,
+        method: str = "auto",
+        max_iter: int | None = None,
+        random_state: int | np.random.RandomState | None = None,
+    ) -> None:
+        self.n_components = n_components
+        self.tol = tol
+        self.method = method
+        self.max_iter = max_iter
+        self.random_state = random_state
+
+    # ------------------------------------------------------------------------------ fitting
+
+    def fit(self, X: MatrixLike, y: Any = None) -> Self:
+        """Fit the model on the training data ``X``.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Training data: dense float64/float32 (other numbers become float64), or
+            sparse CSR/CSC (other formats become CSR), never densified.
+        y : None
+            Ignored; present for scikit-learn's API.
+
+        Returns
+        -------
+        TruncatedSVD
+            ``self``, fitted.
+        """
+        self._fit(X)
+        return self
+
+    def fit_transform(self, X: MatrixLike, y: Any = None) -> np.ndarray:
+        """Fit the model on ``X`` and return ``X`` reduced: ``U Σ``, from the same pass.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Training data (as in :meth:`fit`).
+        y : None
+            Ignored; present for scikit-learn's API.
+
+        Returns
+        -------
+        ndarray of shape (n_samples, n_components)
+            ``U Σ``, dense, in ``X``'s float dtype.
+        """
+        return self._fit(X)
+
+    def _fit(self, X: MatrixLike) -> np.ndarray:
+        X = validate_data(self, X, accept_sparse=("csr", "csc"), dtype=_FLOATS)
+        k = self._check_n_components(X.shape)
+        seed = _seed(self.random_state)
+        r = truncated_svd(X, k, tol=self.tol, method=self.method, seed=seed, max_iter=self.max_iter)
+        dtype = X.dtype
+        s = r.s.astype(dtype)
+        Xt = r.U.astype(dtype, copy=False)
+        Xt *= s  # U Σ in place: the result (and its U) is not kept
+        self.components_ = r.Vh.astype(dtype, copy=False)
+        self.singular_values_ = s
+        exp_var = np.var(Xt, axis=0, dtype=np.float64)
+        full_var = _total_variance(X)
+        ratio = exp_var / full_var if full_var > 0 else np.zeros_like(exp_var)
+        self.explained_variance_ = exp_var.astype(dtype)
+        self.explained_variance_ratio_ = ratio.astype(dtype)
+        self.residuals_right_ = np.asarray(r.residuals_right, dtype=np.float64)
+        self.residuals_left_ = np.asarray(r.residuals_left, dtype=np.float64)
+        self.method_ = r.method
+        self.n_iter_ = int(r.iterations)
+        return Xt
+
+    def _check_n_components(self, shape: tuple[int, int]) -> int:
+        m, n = shape
+        k = self.n_components
+        if isinstance(k, bool) or not isinstance(k, numbers.Integral):
+            raise ShapeError(f"n_components must be an integer ≥ 1; got {k!r}")
+        p = min(m, n)
+        if not 1 <= k <= p:
+            raise ShapeError(
+                f"n_components={k} must be between 1 and min(n_samples, n_features) = {p}: "
+                f"the data has n_samples = {m}, n_features = {n}"
+            )
+        return int(k)
+
+    # ------------------------------------------------------------------------------ using
+
+    def transform(self, X: MatrixLike) -> np.ndarray:
+        """Project ``X`` on the components: ``X @ components_.T``.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            New data, dense or sparse (never densified).
+
+        Returns
+        -------
+        ndarray of shape (n_samples, n_components)
+            The reduced data, dense.
+        """
+        check_is_fitted(self)
+        X = validate_data(self, X, accept_sparse=("csr", "csc"), dtype=_FLOATS, reset=False)
+        return np.asarray(safe_sparse_dot(X, self.components_.T))
+
+    def inverse_transform(self, X: npt.ArrayLike) -> np.ndarray:
+        """Map reduced data back to the feature space: ``X @ components_``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_components)
+            Reduced data.
+
+        Returns
+        -------
+        ndarray of shape (n_samples, n_features)
+            Its image in the original space (dense): the rank-``n_components``
+            approximation of the data whose transform ``X`` is.
+        """
+        check_is_fitted(self)
+        X = check_array(X, dtype=_FLOATS)
+        k = self.components_.shape[0]
+        if X.shape[1] != k:
+            raise ShapeError(
+                f"inverse_transform needs {k} columns (n_components); got an array of "
+                f"shape {X.shape[0]}×{X.shape[1]}"
+            )
+        return X @ self.components_
+
+    @property
+    def _n_features_out(self) -> int:
+        """Number of output features (``get_feature_names_out``)."""
+        return int(self.components_.shape[0])
+
+    def __sklearn_tags__(self) -> Any:
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True
+        tags.transformer_tags.preserves_dtype = ["float64", "float32"]
+        return tags
+
+
+def _seed(random_state: Any) -> int:
+    """The engine's seed for ``random_state``: a non-negative int as is, else drawn
+    from the ``RandomState`` that scikit-learn's ``check_random_state`` gives."""
+    if isinstance(random_state, numbers.Integral) and random_state >= 0:
+        return int(random_state)
+    return int(check_random_state(random_state).randint(np.iinfo(np.int32).max))
+
+
+def _total_variance(X: np.ndarray | sp.spmatrix | sp.sparray) -> float:
+    """``Σⱼ var(X[:, j])`` in float64, never densifying a sparse ``X`` nor forming a
+    centred copy of a dense one (row blocks of at most 2²⁰ entries)."""
+    m, n = X.shape
+    if sp.issparse(X):
+        _, var = mean_variance_axis(X, axis=0)
+        return float(np.sum(var, dtype=np.float64))
+    mean = X.mean(axis=0, dtype=np.float64)
+    step = max(1, _VARIANCE_BLOCK_ENTRIES // max(n, 1))
+    total = 0.0
+    for r0 in range(0, m, step):
+        B = X[r0 : r0 + step].astype(np.float64) - mean
+        total += float(np.einsum("ij,ij->", B, B))
+    return total / m
