@@ -183,3 +183,17 @@ def test_failed_report_write_leaves_no_temporary_file(tmp_path, monkeypatch):
     with pytest.raises(OSError, match="disk full"):
         write_report(tmp_path / "svdkit_report.json", report)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_convergence_error_counts_the_triplets_asked_not_those_computed():
+    # one Krylov step of 8 columns holds 8 Ritz triplets; 10 were asked: the error
+    # said "did not certify 8 of 8"
+    from svdkit.errors import ConvergenceError
+    from svdkit.lowrank import truncated_svd
+
+    X = np.random.default_rng(0).standard_normal((300, 200))
+    with pytest.raises(ConvergenceError) as info:
+        truncated_svd(X, 10, method="krylov", max_iter=1, block=8)
+    msg = str(info.value)
+    assert "computed only 8 of the 10 singular triplets asked" in msg
+    assert info.value.result.k == 8

@@ -809,7 +809,10 @@ def _finish(
         s, right, left, rayleigh = s / scale, right / scale, left / scale, rayleigh / scale
     bound = residual_bound(s, tol)
     met = np.maximum(right, left) <= bound
-    converged = bool(run.extra.get("converged", True)) and bool(met.all())
+    # a fixed k that the run's space was too small to hold (max_iter too low) is
+    # not a success, however well the triplets it has are certified
+    missing = 0 if target.by_rank else max(0, target.k - k)
+    converged = bool(run.extra.get("converged", True)) and bool(met.all()) and not missing
     rank_note = None
     if target.by_rank and converged and target.limited:
         converged = False
@@ -839,7 +842,7 @@ def _finish(
         operator=op,
     )
     if not converged:
-        raise _convergence_error(result, met, run, rank_note)
+        raise _convergence_error(result, met, run, rank_note, missing)
     return result
 
 
@@ -878,7 +881,7 @@ def _rank_undecided(cert: Certificate, k: int, target: Target, tol: float) -> st
 
 
 def _convergence_error(
-    result: LowRankSVD, met: np.ndarray, run: Run, rank_note: str | None
+    result: LowRankSVD, met: np.ndarray, run: Run, rank_note: str | None, missing: int = 0
 ) -> ConvergenceError:
     if rank_note is not None:
         err = ConvergenceError(rank_note + "; raise k or loosen rank_tol")
@@ -889,11 +892,22 @@ def _convergence_error(
     shown = ", ".join(f"#{i + 1}: {rel[i]:.1e}·σ₁" for i in bad[:10])
     more = f" and {bad.size - 10} more" if bad.size > 10 else ""
     m, n = result.shape
+    asked = result.k + missing
+    matrix = f"of the {m}×{n} matrix"
+    if not missing:
+        found = f"did not certify {bad.size} of {asked} singular triplets {matrix}"
+    elif bad.size:  # the space held fewer triplets than asked (max_iter too low)
+        found = (
+            f"computed only {result.k} of the {asked} singular triplets asked {matrix}, "
+            f"and did not certify {bad.size} of those"
+        )
+    else:
+        found = f"computed only {result.k} of the {asked} singular triplets asked {matrix}"
+    worst = f": worst residuals {shown}{more}" if bad.size else ""
     msg = (
-        f"{run.method} did not certify {bad.size} of {result.k} singular triplets of the "
-        f"{m}×{n} matrix to tol={result.tol:g} after {result.iterations} iterations "
-        f"({result.passes} passes): worst residuals {shown}{more}. Raise max_iter, "
-        "loosen tol, or try another method (method='krylov' converges on flat spectra)"
+        f"{run.method} {found} to tol={result.tol:g} after {result.iterations} iterations "
+        f"({result.passes} passes){worst}. Raise max_iter, loosen tol, or try another "
+        "method (method='krylov' converges on flat spectra)"
     )
     err = ConvergenceError(msg)
     err.result = result  # type: ignore[attr-defined]
