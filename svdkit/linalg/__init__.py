@@ -2,7 +2,7 @@
 
 Decompositions (``svd``, ``eig``, ``eigh``, ``cholesky``), solves (``inv``,
 ``pinv``, ``lstsq``, ``left_inverse``, ``right_inverse``), measures (``det``,
-``trace``, ``rank``, ``norm``, ``cond``, ``cosine``, ``distance``), structure
+``slogdet``, ``trace``, ``rank``, ``norm``, ``cond``, ``cosine``, ``distance``), structure
 (``subspaces``, ``definiteness`` and the ``is_*`` predicates).
 """
 
@@ -10,7 +10,17 @@ from svdkit.linalg.cholesky import cholesky
 from svdkit.linalg.definiteness import Definiteness, Kind, definiteness
 from svdkit.linalg.eigen import Eig, Eigh, eig, eigh
 from svdkit.linalg.inverses import Lstsq, inv, left_inverse, lstsq, pinv, right_inverse
-from svdkit.linalg.measures import cond, cosine, det, distance, norm, rank, trace
+from svdkit.linalg.measures import (
+    SlogDet,
+    cond,
+    cosine,
+    det,
+    distance,
+    norm,
+    rank,
+    slogdet,
+    trace,
+)
 from svdkit.linalg.structure import (
     is_diagonal,
     is_diagonalizable,
@@ -30,6 +40,7 @@ __all__ = [
     "Kind",
     "Lstsq",
     "SVDResiduals",
+    "SlogDet",
     "Subspaces",
     "cholesky",
     "cond",
@@ -52,6 +63,7 @@ __all__ = [
     "pinv",
     "rank",
     "right_inverse",
+    "slogdet",
     "subspaces",
     "svd",
     "trace",

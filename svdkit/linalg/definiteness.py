@@ -79,6 +79,7 @@ import scipy.linalg
 from svdkit.inputs import as_matrix
 from svdkit.linalg._checks import require_square
 from svdkit.linalg.cholesky import CholeskyAttempt, _definite, _semidefinite
+from svdkit.linalg.measures import SlogDet
 from svdkit.linalg.signs import unit_phases
 from svdkit.linalg.structure import _fmt, require_hermitian
 from svdkit.linalg.tolerance import zero_threshold
@@ -285,22 +286,37 @@ class PrincipalMinor:
     indices : tuple of int
         0-based rows (= columns) kept, ascending.
     value : float
-        The determinant (real for Hermitian A).
+        The determinant (real for Hermitian A), a float64: ``±inf`` or ``0`` when
+        it lies beyond float64's range (``1e200 · I₂`` has the minor ``1e400``);
+        ``sign`` and ``log_abs`` hold it at every size.
     threshold : float
-        ``|value| <= threshold`` counts as zero (Hadamard's bound rule).
+        The size of a zero minor, for display: ``thr`` times the product of the
+        other ``|μ|`` (module docstring); ``inf`` or ``0`` beyond float64's range
+        too. The decision itself is taken on the eigenvalues ``μ``.
     sign : int
-        +1, 0 or −1.
+        +1, 0 or −1, by the zero rule (from the eigenvalues of ``A[I, I]``,
+        without forming the product): the sign Sylvester's criterion uses.
+    log_abs : float
+        ``log|det A[I, I]|`` (natural logarithm), the sum of the ``log|μ|``:
+        finite wherever the minor is non-zero, ``-inf`` where an ``μ`` is exactly
+        0. With ``sign`` it gives the minor at any size (:attr:`slogdet`).
     """
 
     indices: tuple[int, ...]
     value: float
     threshold: float
     sign: int
+    log_abs: float
 
     @property
     def order(self) -> int:
         """``k = len(indices)``."""
         return len(self.indices)
+
+    @property
+    def slogdet(self) -> SlogDet:
+        """``(sign, log_abs)`` as :func:`svdkit.slogdet` gives a determinant (sign 0: zero)."""
+        return SlogDet(float(self.sign), self.log_abs if self.sign else -np.inf)
 
     @property
     def label(self) -> str:
@@ -321,11 +337,13 @@ class SylvesterCriterion:
     explanation : str
         Why, in words.
     leading_minors : ndarray or None
-        ``D₁, …, Dₙ`` (None above ``LEADING_MINORS_MAX_N``).
+        ``D₁, …, Dₙ`` (None above ``LEADING_MINORS_MAX_N``), float64: ``±inf``
+        or ``0`` beyond its range (see ``leading_log_abs``).
     leading_signs : ndarray or None
-        Their signs (+1, 0, −1) by the zero rule.
+        Their signs (+1, 0, −1) by the zero rule, computed from eigenvalues
+        without forming the products: right at every scale.
     leading_thresholds : ndarray or None
-        Their zero thresholds.
+        Their zero thresholds (for display).
     principal_minors : tuple of PrincipalMinor or None
         All ``2ⁿ − 1`` principal minors, by order then index (None above
         ``ALL_MINORS_MAX_N``).
@@ -342,6 +360,9 @@ class SylvesterCriterion:
         The explanation of the counterexample when the claim misleads.
     reason : str or None
         Why ``kind`` is None.
+    leading_log_abs : ndarray or None
+        ``log|Dₖ|`` (natural logarithm): with ``leading_signs``, the leading
+        minors at any size, ``Dₖ = signₖ · exp(log|Dₖ|)`` where ``signₖ ≠ 0``.
     """
 
     name: str = field(default="sylvester", init=False)
@@ -357,6 +378,7 @@ class SylvesterCriterion:
     notes_claim_misleads: bool
     note: str | None
     reason: str | None = None
+    leading_log_abs: np.ndarray | None = None
 
 
 Criterion = QuadraticFormCriterion | EigenvalueCriterion | CholeskyCriterion | SylvesterCriterion
@@ -642,8 +664,8 @@ def _cholesky_criterion(h: np.ndarray, tol: float | None) -> CholeskyCriterion:
 
 def _minors(
     h: np.ndarray, index_sets: np.ndarray, thr: float
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Values, zero thresholds and signs of ``det A[I, I]`` for a batch of index sets.
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Values, zero thresholds, signs and ``log|det|`` of ``det A[I, I]`` for a batch of sets.
 
     ``det A[I, I]`` is the product of the eigenvalues ``μ`` of the Hermitian
     submatrix ``A[I, I]``. The minor is zero when one of them is zero by the
@@ -667,7 +689,7 @@ def _minors(
         values = raw_sign * np.exp(logabs)
         thresholds = thr * np.exp(rest)
     signs = np.where(zero, 0, raw_sign).astype(int)
-    return values, thresholds, signs
+    return values, thresholds, signs, logabs
 
 
 def _alternating(k: int) -> int:
@@ -687,33 +709,45 @@ def _sylvester(h: np.ndarray, thr: float, truth: Kind, values: np.ndarray) -> Sy
         found: list[PrincipalMinor] = []
         for k in range(1, n + 1):
             sets = np.array(list(itertools.combinations(range(n), k)), dtype=int)
-            vals, thrs, sgns = _minors(h, sets, thr)
+            vals, thrs, sgns, logs = _minors(h, sets, thr)
             found += [
-                PrincipalMinor(tuple(int(i) for i in s), float(v), float(t), int(g))
-                for s, v, t, g in zip(sets, vals, thrs, sgns, strict=True)
+                PrincipalMinor(tuple(int(i) for i in s), float(v), float(t), int(g), float(lg))
+                for s, v, t, g, lg in zip(sets, vals, thrs, sgns, logs, strict=True)
             ]
         principal = tuple(found)
-    leading = leading_thr = leading_sgn = None
+    leading = leading_thr = leading_sgn = leading_log = None
     lead: list[PrincipalMinor] = []
     if n <= LEADING_MINORS_MAX_N:
         if principal is not None:
             lead = [m for m in principal if m.indices == tuple(range(m.order))]
         else:
             for k in range(1, n + 1):
-                v, t, g = _minors(h, np.arange(k)[None, :], thr)
-                lead.append(PrincipalMinor(tuple(range(k)), float(v[0]), float(t[0]), int(g[0])))
+                v, t, g, lg = _minors(h, np.arange(k)[None, :], thr)
+                lead.append(
+                    PrincipalMinor(
+                        tuple(range(k)), float(v[0]), float(t[0]), int(g[0]), float(lg[0])
+                    )
+                )
         leading = np.array([m.value for m in lead])
+        leading_log = np.array([m.log_abs for m in lead])
         leading_thr = np.array([m.threshold for m in lead])
         leading_sgn = np.array([m.sign for m in lead], dtype=int)
 
+    shown_lead = lead if leading is not None else None
     # the minors available to refute PSD / NSD: all of them, or the leading ones and the diagonal
     if principal is not None:
         pool: list[PrincipalMinor] = list(principal)
     else:
         diag = np.real(np.diagonal(h))
+        with np.errstate(divide="ignore"):
+            log_diag = np.log(np.abs(diag))
         pool = [
             PrincipalMinor(
-                (i,), float(diag[i]), thr, 0 if abs(diag[i]) <= thr else int(np.sign(diag[i]))
+                (i,),
+                float(diag[i]),
+                thr,
+                0 if abs(diag[i]) <= thr else int(np.sign(diag[i])),
+                float(log_diag[i]),
             )
             for i in range(n)
         ] + lead
@@ -724,43 +758,44 @@ def _sylvester(h: np.ndarray, thr: float, truth: Kind, values: np.ndarray) -> Sy
     reason = None
     if leading_sgn is not None and np.all(leading_sgn == 1):
         kind = Kind.POSITIVE_DEFINITE
-        text = f"every leading principal minor is positive ({_minor_list(leading)})"
+        text = f"every leading principal minor is positive ({_minor_list(shown_lead)})"
     elif leading_sgn is not None and all(
         s == _alternating(k) for k, s in enumerate(leading_sgn, start=1)
     ):
         kind = Kind.NEGATIVE_DEFINITE
         text = (
-            f"the leading principal minors alternate in sign, (−1)ᵏ Dₖ > 0 ({_minor_list(leading)})"
+            "the leading principal minors alternate in sign, (−1)ᵏ Dₖ > 0 "
+            f"({_minor_list(shown_lead)})"
         )
     elif principal is not None:
         if refutes_psd is None:
             kind = Kind.POSITIVE_SEMIDEFINITE
             text = (
-                f"not definite (the leading minors {_minor_list(leading)} are not all "
+                f"not definite (the leading minors {_minor_list(shown_lead)} are not all "
                 f"positive nor alternating), and all {len(principal)} principal minors are "
                 ">= 0"
             )
         elif refutes_nsd is None:
             kind = Kind.NEGATIVE_SEMIDEFINITE
             text = (
-                f"not definite (leading minors {_minor_list(leading)}), and every principal "
+                f"not definite (leading minors {_minor_list(shown_lead)}), and every principal "
                 f"minor of order k is 0 or has the sign (−1)ᵏ (all {len(principal)} checked); "
-                f"the minor on {refutes_psd.label} is {_fmt(refutes_psd.value)} < 0, so A is "
+                f"the minor on {refutes_psd.label} is {_minor_text(refutes_psd)} < 0, so A is "
                 "not positive semidefinite"
             )
         else:
             kind = Kind.INDEFINITE
             text = (
-                f"the principal minor on {refutes_psd.label} is {_fmt(refutes_psd.value)} < 0 "
+                f"the principal minor on {refutes_psd.label} is {_minor_text(refutes_psd)} < 0 "
                 f"(not positive semidefinite) and the one on {refutes_nsd.label} is "
-                f"{_fmt(refutes_nsd.value)}, of sign −(−1)^{refutes_nsd.order} (not negative "
+                f"{_minor_text(refutes_nsd)}, of sign −(−1)^{refutes_nsd.order} (not negative "
                 "semidefinite)"
             )
     elif refutes_psd is not None and refutes_nsd is not None:
         kind = Kind.INDEFINITE
         text = (
-            f"the principal minor on {refutes_psd.label} is {_fmt(refutes_psd.value)} < 0 and "
-            f"the one on {refutes_nsd.label} is {_fmt(refutes_nsd.value)}, of sign "
+            f"the principal minor on {refutes_psd.label} is {_minor_text(refutes_psd)} < 0 and "
+            f"the one on {refutes_nsd.label} is {_minor_text(refutes_nsd)}, of sign "
             f"−(−1)^{refutes_nsd.order}"
         )
     else:
@@ -786,13 +821,13 @@ def _sylvester(h: np.ndarray, thr: float, truth: Kind, values: np.ndarray) -> Sy
         why = f"A has the eigenvalue {_fmt(values[0])} < 0"
         if refutes_psd is not None:
             why = (
-                f"the principal minor on {refutes_psd.label} is {_fmt(refutes_psd.value)} < 0, "
+                f"the principal minor on {refutes_psd.label} is {_minor_text(refutes_psd)} < 0, "
                 f"and {why}"
             )
         note = (
             "The course notes (§5.2, criterion 4) claim that A is positive semidefinite when "
             "all its LEADING principal minors are >= 0. That is false, and this matrix is a "
-            f"counterexample: its leading minors {_minor_list(leading)} are all >= 0, yet A is "
+            f"counterexample: its leading minors {_minor_list(shown_lead)} are all >= 0, yet A is "
             f"not positive semidefinite: {why}. The correct criterion asks for ALL principal "
             "minors (every det A[I, I], 2ⁿ − 1 of them) to be >= 0."
         )
@@ -809,14 +844,22 @@ def _sylvester(h: np.ndarray, thr: float, truth: Kind, values: np.ndarray) -> Sy
         misleads,
         note,
         reason,
+        leading_log,
     )
 
 
-def _minor_list(leading: np.ndarray | None) -> str:
+def _minor_text(m: PrincipalMinor, digits: int = 6) -> str:
+    """A minor as text; beyond float64's range from its sign and log (``1e+400``, not ``inf``)."""
+    if m.sign == 0 or (m.value != 0 and np.isfinite(m.value)):
+        return _fmt(m.value, digits)
+    return SlogDet(float(m.sign), m.log_abs).text(digits)
+
+
+def _minor_list(leading: list[PrincipalMinor] | None) -> str:
     if leading is None:
         return "not computed"
-    shown = [f"D{k} = {_fmt(v, 4)}" for k, v in enumerate(leading[:6], start=1)]
-    if leading.size > 6:
+    shown = [f"D{k} = {_minor_text(m, 4)}" for k, m in enumerate(leading[:6], start=1)]
+    if len(leading) > 6:
         shown.append("…")
     return ", ".join(shown)
 

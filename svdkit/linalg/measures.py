@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import ClassVar
 
 import numpy as np
 import scipy.linalg
@@ -12,9 +15,10 @@ from scipy.sparse.linalg import norm as sparse_norm
 from svdkit.errors import ShapeError, SingularMatrixError, SvdkitError
 from svdkit.inputs import as_matrix, as_vector
 from svdkit.linalg._checks import require_square
+from svdkit.linalg._results import Unpackable
 from svdkit.linalg.tolerance import zero_threshold
 
-__all__ = ["cond", "cosine", "det", "distance", "norm", "rank", "trace"]
+__all__ = ["SlogDet", "cond", "cosine", "det", "distance", "norm", "rank", "slogdet", "trace"]
 
 _MATRIX_ORDS = {
     None: "fro",
@@ -37,16 +41,142 @@ _MATRIX_ORDS = {
 def det(A) -> float | complex:
     """Determinant by LU factorisation (``det(A) = ±∏ uᵢᵢ``).
 
+    As NumPy's ``det``, the value is a float64 (complex128): beyond its range it
+    is ``±inf`` (or ``0``) although A is finite and non-singular. :func:`slogdet`
+    gives the sign and ``log|det A|``, which never overflow.
+
     Examples
     --------
     >>> import svdkit
     >>> round(svdkit.det([[1, 2], [3, 4]]), 12)  # ad − bc = 4 − 6 (LU rounds the last digit)
     -2.0
+    >>> svdkit.det([[1e200, 0], [0, -1e200]])  # −1e400: the sign survives, not the size
+    -inf
     """
     a = as_matrix(A)
     require_square(a, "det")
     value = scipy.linalg.det(a, check_finite=False)
     return complex(value) if np.iscomplexobj(value) else float(value)
+
+
+@dataclass(frozen=True, eq=False)
+class SlogDet(Unpackable):
+    """A determinant as a sign and a logarithm; unpacks as ``sign, logabsdet`` (NumPy's order).
+
+    ``det A = sign · exp(logabsdet)``, with ``logabsdet`` a float64 whatever the
+    size of ``det A``: ``1e400`` is ``(1.0, 921.03…)``, not ``inf``.
+
+    Attributes
+    ----------
+    sign : float or complex
+        ``+1``, ``−1`` or ``0`` for a real matrix; a complex number of modulus 1
+        (or ``0``) for a complex one.
+    logabsdet : float
+        ``log|det A|`` (natural logarithm); ``-inf`` when ``det A = 0``.
+    """
+
+    sign: float | complex
+    logabsdet: float
+
+    _unpack: ClassVar[tuple[str, ...]] = ("sign", "logabsdet")
+
+    @property
+    def value(self) -> float | complex:
+        """``sign · exp(logabsdet)``, as :func:`det` gives it (``±inf`` or 0 beyond float64)."""
+        if self.sign == 0:
+            return self.sign
+        with np.errstate(over="ignore", under="ignore"):
+            magnitude = float(np.exp(self.logabsdet))
+        if isinstance(self.sign, complex):  # 1j · inf would be nan + inf·j
+            re, im = self.sign.real, self.sign.imag
+            return complex(re * magnitude if re else 0.0, im * magnitude if im else 0.0)
+        return self.sign * magnitude
+
+    @property
+    def log10abs(self) -> float:
+        """``log₁₀|det A|`` (``-inf`` when ``det A = 0``)."""
+        return self.logabsdet / math.log(10.0)
+
+    def text(self, digits: int = 6) -> str:
+        """The determinant in scientific notation, beyond float64's range too.
+
+        Parameters
+        ----------
+        digits : int, default 6
+            Significant digits of the mantissa.
+
+        Returns
+        -------
+        str
+            ``"0"`` for a zero determinant; a complex sign is written in front.
+
+        Examples
+        --------
+        >>> SlogDet(-1.0, 921.0340371976183).text(), SlogDet(1.0, 0.0).text(3)
+        ('-1e+400', '1e+00')
+        >>> SlogDet(1j, -2 * 921.0340371976183).text()
+        '(0+1j)×1e-800'
+        """
+        if self.sign == 0:
+            return "0"
+        exponent = math.floor(self.log10abs)
+        mantissa = 10.0 ** (self.log10abs - exponent)
+        if round(mantissa, digits - 1) >= 10.0:  # 9.9999996 prints as 10: carry
+            mantissa, exponent = mantissa / 10.0, exponent + 1
+        body = f"{mantissa:.{digits}g}e{exponent:+03d}"
+        sign = self.sign
+        if isinstance(sign, complex) and sign.imag != 0:
+            return f"({sign.real:.{digits}g}{sign.imag:+.{digits}g}j)×{body}"
+        return ("-" if float(np.real(sign)) < 0 else "") + body
+
+    def __str__(self) -> str:
+        """:meth:`text` with 6 digits: ``-1e+400`` (where :func:`det` gives ``-inf``)."""
+        return self.text()
+
+
+def slogdet(A) -> SlogDet:
+    """Sign and natural logarithm of ``|det A|``, by LU factorisation (as NumPy's ``slogdet``).
+
+    ``log|det A| = Σ log|uᵢᵢ|`` is summed from the pivots of ``A = P L U``: it
+    neither overflows nor underflows where :func:`det` gives ``±inf`` or ``0``
+    (``det(1e200 · I₃) = 1e600``).
+
+    Parameters
+    ----------
+    A : array_like, str or path
+        A square matrix (anything :func:`svdkit.as_matrix` accepts).
+
+    Returns
+    -------
+    SlogDet
+        ``sign`` and ``logabsdet``; ``.value`` is the determinant as :func:`det`
+        gives it, ``str()`` prints it in scientific notation at any size.
+
+    Raises
+    ------
+    ShapeError
+        A is not square.
+
+    Examples
+    --------
+    >>> import svdkit
+    >>> r = svdkit.slogdet([[1e200, 0], [0, -1e200]])
+    >>> r.sign, round(r.logabsdet, 6), svdkit.det([[1e200, 0], [0, -1e200]])
+    (-1.0, 921.034037, -inf)
+    >>> print(r)
+    -1e+400
+    >>> sign, logabsdet = svdkit.slogdet([[1, 2], [3, 4]])  # unpacks like NumPy's result
+    >>> sign, round(logabsdet, 12)
+    (-1.0, 0.69314718056)
+    >>> svdkit.slogdet([[1, 2], [2, 4]])  # singular
+    SlogDet(sign=0.0, logabsdet=-inf)
+    """
+    a = as_matrix(A)
+    require_square(a, "slogdet")
+    with np.errstate(divide="ignore"):
+        sign, logabs = np.linalg.slogdet(a)
+    sign = complex(sign) if np.iscomplexobj(sign) else float(sign)
+    return SlogDet(sign, float(logabs))
 
 
 def trace(A) -> float | complex:

@@ -33,6 +33,27 @@ complex QR has ``|q|² − 1`` up to ``5 eps``, above ``1 · eps · (1 + 1)``.
 :func:`is_diagonalizable` is not an identity; its rule (eigenvalue clusters and
 ranks, from the same threshold) is documented on the function.
 
+Scale. The answers do not depend on the size of the entries: ``1e200 · A`` and
+``1e-200 · A`` get the answers of ``A``, with no overflow (``AAᴴ`` of a
+``1e200``-sized matrix is ``1e400``) and no underflow. Each predicate works on
+``Ã = A · 2^−e``, ``2^e`` the power of two just above ``max |aᵢⱼ|``: the
+scaling is exact (for every entry above ``max |aᵢⱼ| · 2^−1022``), and the
+default rule is homogeneous, so its decision on ``Ã`` is its decision on ``A``.
+
+An explicit ``tol`` keeps its meaning: it is an **absolute** threshold on the
+defect ``‖X − Y‖_F`` of ``A`` as given, in the units of ``X`` (the units of
+``A`` for :func:`is_symmetric`, :func:`is_hermitian`, :func:`is_diagonal`;
+of ``A²`` for :func:`is_normal`; ``Aᴴ A − I`` is compared as it is for
+:func:`is_orthonormal`), not a threshold relative to ``‖A‖``. The defect is
+computed on ``Ã`` and compared with ``tol`` exactly, as ``‖X̃ − Ỹ‖_F · 2^(d·e)
+<= tol`` (``d`` = 1 or 2 the degree of ``X`` in ``A``), even where
+``‖X − Y‖_F`` itself lies outside float64's range: ``is_normal(1e-200 · N,
+tol=0)`` is ``False`` for a non-normal ``N`` (its ``‖AAᴴ − AᴴA‖_F ≈ 1e-400``
+is not zero), and ``is_normal(1e200 · R, tol=0)`` is ``True`` for the rotation
+``R = [[0, −1], [1, 0]]`` (its two products are computed exactly). At such
+scales a ``tol`` (at most ``1.8e308``) is far below the rounding of the
+products (``eps · 1e400``): only the default rule, relative, absorbs it.
+
 Sparse input (SciPy) is accepted, and never densified, by :func:`is_symmetric`,
 :func:`is_hermitian` and :func:`is_diagonal`.
 
@@ -43,9 +64,14 @@ Examples
 (True, False)
 >>> is_symmetric([[1, 2], [2.001, 3]], tol=0.01)  # an absolute threshold instead
 True
+>>> N = [[1e-200, 1e-200], [0, 2e-200]]  # ‖AAᴴ − AᴴA‖_F ≈ 1.7e-400, not zero
+>>> is_normal(N), is_normal(N, tol=0.0), is_normal(N, tol=1e-300)
+(False, False, True)
 """
 
 from __future__ import annotations
+
+import math
 
 import numpy as np
 import scipy.linalg
@@ -54,6 +80,7 @@ import scipy.sparse as sp
 from svdkit.errors import StructureError
 from svdkit.inputs import as_matrix
 from svdkit.linalg._geev import eig_scaled
+from svdkit.linalg.measures import _exponent, _times_power_of_two
 from svdkit.linalg.tolerance import zero_threshold
 
 __all__ = [
@@ -83,13 +110,64 @@ def _fro(X) -> float:
     return float(scipy.linalg.norm(data.ravel())) if data.size else 0.0
 
 
+def _scale_exponent(a) -> int:
+    """The ``e`` with ``2^(e−1) <= max |aᵢⱼ| < 2^e`` (0 for a zero or empty matrix)."""
+    data = a.tocsr().data if sp.issparse(a) else np.asarray(a)
+    largest = float(np.abs(data).max()) if data.size else 0.0
+    return _exponent(largest) if largest > 0 else 0
+
+
+def _scaled(a, e: int):
+    """``a · 2^−e``, exactly (dense or sparse; a sparse matrix is copied)."""
+    if e == 0:
+        return a
+    if sp.issparse(a):
+        y = a.tocsr(copy=True)
+        y.data = _times_power_of_two(y.data, -e)
+        return y
+    return _times_power_of_two(a, -e)
+
+
+def _at_most(x: float, k: int, y: float) -> bool:
+    """``x · 2^k <= y`` for ``x, y >= 0``, decided exactly (no over- or underflow of ``x · 2^k``).
+
+    Examples
+    --------
+    >>> _at_most(1.0, 2000, 1e300), _at_most(1.0, -2000, 0.0), _at_most(3.0, -1, 1.5)
+    (False, False, True)
+    """
+    if not x <= math.inf:  # NaN: nothing holds
+        return False
+    if x == 0:
+        return True
+    if y == 0:
+        return False
+    if x == math.inf or y == math.inf:
+        return y == math.inf
+    mx, ex = math.frexp(x)
+    my, ey = math.frexp(y)
+    return (ex + k, mx) <= (ey, my)
+
+
+def _checked_tol(tol) -> float:
+    """``tol`` as a float, or the error :func:`zero_threshold` gives for a bad one."""
+    return zero_threshold((1,), 0.0, np.float64, tol)
+
+
 def _identity_holds(
-    X, Y, shape: tuple[int, int], dtype, tol: float | None, terms: float = 0.0
+    X, Y, shape: tuple[int, int], dtype, tol: float | None, terms: float = 0.0, unscale: int = 0
 ) -> bool:
-    """The identity rule: ``‖X − Y‖_F ≤ max(m, n)·eps·(‖X‖_F + ‖Y‖_F + T)`` or ``≤ tol``."""
+    """The identity rule: ``‖X − Y‖_F ≤ max(m, n)·eps·(‖X‖_F + ‖Y‖_F + T)`` or ``≤ tol``.
+
+    ``X`` and ``Y`` are the identity's two sides computed on ``Ã = A·2^−e`` and
+    ``terms`` is ``T`` for ``Ã``; ``unscale`` is ``d·e`` for sides of degree ``d``
+    in ``A``. The default rule is homogeneous, so it is decided on ``Ã``; ``tol``
+    is compared with the defect of ``A``, ``‖X − Y‖_F · 2^unscale``, exactly.
+    """
     defect = _fro(X - Y)
-    thr = zero_threshold(shape, _fro(X) + _fro(Y) + terms, dtype, tol)
-    return bool(defect <= thr)
+    if tol is None:
+        return bool(defect <= zero_threshold(shape, _fro(X) + _fro(Y) + terms, dtype))
+    return _at_most(defect, unscale, _checked_tol(tol))
 
 
 def _product_terms(a: np.ndarray) -> float:
@@ -126,7 +204,7 @@ def hermitian_defect(
     Returns
     -------
     defect : float
-        ``‖A − Aᴴ‖_F``.
+        ``‖A − Aᴴ‖_F`` (``inf`` beyond float64's range: computed on ``A · 2^−e``).
     threshold : float
         ``n · eps · 2‖A‖_F`` (the identity rule for ``A = Aᴴ``), or ``tol``.
     worst : tuple of int
@@ -139,11 +217,32 @@ def hermitian_defect(
     >>> round(defect, 6), worst
     (1.414214, (0, 1))
     """
-    diff = a - a.conj().T
+    _, defect, thr, worst = _hermitian_check(a, tol)
+    return defect, thr, worst
+
+
+def _hermitian_check(
+    a: np.ndarray, tol: float | None
+) -> tuple[bool, float, float, tuple[int, int]]:
+    """``(holds, defect, threshold, worst)``: the decision taken on ``A · 2^−e``.
+
+    ``defect`` and ``threshold`` are in the units of ``A`` (for messages); the
+    decision does not use them, so it stands where they over- or underflow.
+    """
+    e = _scale_exponent(a)
+    s = _scaled(a, e)
+    diff = s - s.conj().T
     defect = _fro(diff)
-    thr = zero_threshold(a.shape, 2 * _fro(a), a.dtype, tol)
+    if tol is None:
+        thr = zero_threshold(a.shape, 2 * _fro(s), a.dtype)
+        holds = bool(defect <= thr)
+        thr = float(np.ldexp(thr, e))
+    else:
+        thr = _checked_tol(tol)
+        holds = _at_most(defect, e, thr)
     i, j = np.unravel_index(int(np.argmax(np.abs(np.triu(diff)))), a.shape)
-    return defect, thr, (int(i), int(j))
+    with np.errstate(over="ignore"):
+        return holds, float(np.ldexp(defect, e)), thr, (int(i), int(j))
 
 
 def require_hermitian(
@@ -177,8 +276,8 @@ def require_hermitian(
     ...     print(err)
     cholesky needs a symmetric matrix; A[0,1] = 2 but A[1,0] = 3
     """
-    defect, thr, (i, j) = hermitian_defect(a, tol)
-    if defect <= thr:
+    holds, defect, thr, (i, j) = _hermitian_check(a, tol)
+    if holds:
         return
     complex_ = np.iscomplexobj(a)
     kind = "Hermitian" if complex_ else "symmetric"
@@ -215,7 +314,8 @@ def is_symmetric(A, tol: float | None = None) -> bool:
     A : array_like, str, path or SciPy sparse matrix
         Anything :func:`svdkit.as_matrix` accepts; sparse input stays sparse.
     tol : float, optional
-        Absolute threshold on ``‖A − Aᵀ‖_F``; default ``max(m, n)·eps·2‖A‖_F``.
+        Absolute threshold on ``‖A − Aᵀ‖_F`` (in the units of ``A``, not relative
+        to ``‖A‖``); default ``max(m, n)·eps·2‖A‖_F``.
 
     Returns
     -------
@@ -234,7 +334,9 @@ def is_symmetric(A, tol: float | None = None) -> bool:
     a = _as_matrix_keep_sparse(A)
     if a.shape[0] != a.shape[1]:
         return False
-    return _identity_holds(a, a.T, a.shape, a.dtype, tol)
+    e = _scale_exponent(a)
+    s = _scaled(a, e)
+    return _identity_holds(s, s.T, a.shape, a.dtype, tol, unscale=e)
 
 
 def is_hermitian(A, tol: float | None = None) -> bool:
@@ -245,7 +347,8 @@ def is_hermitian(A, tol: float | None = None) -> bool:
     A : array_like, str, path or SciPy sparse matrix
         Anything :func:`svdkit.as_matrix` accepts; sparse input stays sparse.
     tol : float, optional
-        Absolute threshold on ``‖A − Aᴴ‖_F``; default ``max(m, n)·eps·2‖A‖_F``.
+        Absolute threshold on ``‖A − Aᴴ‖_F`` (in the units of ``A``, not relative
+        to ``‖A‖``); default ``max(m, n)·eps·2‖A‖_F``.
 
     Returns
     -------
@@ -261,7 +364,9 @@ def is_hermitian(A, tol: float | None = None) -> bool:
     a = _as_matrix_keep_sparse(A)
     if a.shape[0] != a.shape[1]:
         return False
-    return _identity_holds(a, a.conj().T, a.shape, a.dtype, tol)
+    e = _scale_exponent(a)
+    s = _scaled(a, e)
+    return _identity_holds(s, s.conj().T, a.shape, a.dtype, tol, unscale=e)
 
 
 def is_normal(A, tol: float | None = None) -> bool:
@@ -274,7 +379,9 @@ def is_normal(A, tol: float | None = None) -> bool:
     A : array_like, str or path
         Anything :func:`svdkit.as_matrix` accepts.
     tol : float, optional
-        Absolute threshold on ``‖AAᴴ − AᴴA‖_F``; default
+        Absolute threshold on ``‖AAᴴ − AᴴA‖_F`` of ``A`` as given (in the units
+        of ``A²``, not relative to ``‖A‖_F²``), compared exactly even where that
+        norm over- or underflows; default
         ``n·eps·(‖AAᴴ‖_F + ‖AᴴA‖_F + 4n‖A‖_F²)`` (module docstring).
 
     Returns
@@ -287,15 +394,17 @@ def is_normal(A, tol: float | None = None) -> bool:
     (True, False)
     >>> is_normal([[0, -1], [1, 0]])  # a rotation
     True
+    >>> is_normal([[0, -1e200], [1e200, 0]], tol=0.0)  # AAᴴ = 1e400 I, no overflow
+    True
     """
     a = as_matrix(A)
     if a.shape[0] != a.shape[1]:
         return False
-    top = float(np.max(np.abs(a)))
-    if tol is None and top > 0:
-        a = a / top  # normality does not depend on the scale; this keeps AAᴴ finite
-    ah = a.conj().T
-    return _identity_holds(a @ ah, ah @ a, a.shape, a.dtype, tol, _product_terms(a))
+    # normality does not depend on the scale: Ã = A·2^−e keeps ÃÃᴴ finite and non-zero
+    e = _scale_exponent(a)
+    s = _scaled(a, e)
+    sh = s.conj().T
+    return _identity_holds(s @ sh, sh @ s, a.shape, a.dtype, tol, _product_terms(s), 2 * e)
 
 
 def is_orthonormal(A, tol: float | None = None) -> bool:
@@ -311,7 +420,8 @@ def is_orthonormal(A, tol: float | None = None) -> bool:
     A : array_like, str or path
         Anything :func:`svdkit.as_matrix` accepts.
     tol : float, optional
-        Absolute threshold on ``‖AᴴA − I‖_F``; default
+        Absolute threshold on ``‖AᴴA − I‖_F``, compared exactly even where
+        ``AᴴA`` would overflow; default
         ``max(m, n)·eps·(‖AᴴA‖_F + √n + 2(m+n)‖A‖_F²)`` (module docstring).
 
     Returns
@@ -334,11 +444,24 @@ def is_orthonormal(A, tol: float | None = None) -> bool:
     m, n = a.shape
     if m < n:
         return False
-    if tol is None and float(np.max(np.abs(a))) > 2:
-        return False  # entries of orthonormal columns are at most 1 in modulus
-    gram = a.conj().T @ a
-    eye = np.eye(n, dtype=gram.dtype)
-    return _identity_holds(gram, eye, a.shape, a.dtype, tol, _product_terms(a))
+    e = _scale_exponent(a)
+    if tol is None:
+        if float(np.max(np.abs(a))) > 2:
+            return False  # entries of orthonormal columns are at most 1 in modulus
+        gram = a.conj().T @ a
+        eye = np.eye(n, dtype=gram.dtype)
+        return _identity_holds(gram, eye, a.shape, a.dtype, None, _product_terms(a))
+    tol = _checked_tol(tol)
+    if e <= 0:  # max |aᵢⱼ| < 1: AᴴA cannot overflow, and what underflows is below I's rounding
+        gram = a.conj().T @ a
+        return _at_most(_fro(gram - np.eye(n, dtype=gram.dtype)), 0, tol)
+    # AᴴA − I = 2^2e (ÃᴴÃ − 2^−2e I), with Ã = A·2^−e: finite for every finite A (for
+    # max |aᵢⱼ| >= 2^537, 2^−2e I underflows to 0, by less than ÃᴴÃ's rounding)
+    s = _scaled(a, e)
+    gram = s.conj().T @ s
+    with np.errstate(under="ignore"):
+        eye = np.ldexp(np.eye(n), -2 * e).astype(gram.dtype)
+    return _at_most(_fro(gram - eye), 2 * e, tol)
 
 
 def is_diagonal(A, tol: float | None = None) -> bool:
@@ -352,8 +475,8 @@ def is_diagonal(A, tol: float | None = None) -> bool:
     A : array_like, str, path or SciPy sparse matrix
         Anything :func:`svdkit.as_matrix` accepts; sparse input stays sparse.
     tol : float, optional
-        Absolute threshold on the Frobenius norm of the off-diagonal part;
-        default ``max(m, n)·eps·(‖A‖_F + ‖diag(A)‖_F)``.
+        Absolute threshold on the Frobenius norm of the off-diagonal part (in
+        the units of ``A``); default ``max(m, n)·eps·(‖A‖_F + ‖diag(A)‖_F)``.
 
     Returns
     -------
@@ -371,18 +494,21 @@ def is_diagonal(A, tol: float | None = None) -> bool:
     a = _as_matrix_keep_sparse(A)
     m, n = a.shape
     k = min(m, n)
-    if sp.issparse(a):
-        coo = a.tocoo()
+    e = _scale_exponent(a)
+    s = _scaled(a, e)  # ‖A‖_F + ‖diag(A)‖_F overflows for entries near 1e308
+    if sp.issparse(s):
+        coo = s.tocoo()
         off = coo.row != coo.col
         off_norm = _fro(coo.data[off])
-        diag_norm = _fro(a.diagonal())
+        diag_norm = _fro(s.diagonal())
     else:
-        diag_norm = _fro(np.diagonal(a))
-        off_part = a.copy()
+        diag_norm = _fro(np.diagonal(s))
+        off_part = s.copy()
         off_part[np.arange(k), np.arange(k)] = 0
         off_norm = _fro(off_part)
-    thr = zero_threshold(a.shape, _fro(a) + diag_norm, a.dtype, tol)
-    return bool(off_norm <= thr)
+    if tol is None:
+        return bool(off_norm <= zero_threshold(a.shape, _fro(s) + diag_norm, a.dtype))
+    return _at_most(off_norm, e, _checked_tol(tol))
 
 
 def is_diagonalizable(A, tol: float | None = None) -> bool:

@@ -40,11 +40,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from svdkit.errors import ShapeError, SvdkitError
+from svdkit.lowrank.rank import energy_tail_rank
 
 __all__ = ["RankRule", "energy_rank"]
-
-#: Relative slack on the comparison with the allowance (ties count as met).
-_SLACK = 64 * float(np.finfo(np.float64).eps)
 
 
 def energy_rank(
@@ -54,7 +52,13 @@ def energy_rank(
 
     Decided on the energy left out: ``Σ_{i>k} sᵢ² + (total − Σ sᵢ²) ≤ tail · total``
     with ``tail = 1 − fraction`` unless given (an error bound ``ε`` gives
-    ``tail = ε²``, which ``1 − fraction`` loses below ``1e-8``).
+    ``tail = ε²``, which ``1 − fraction`` loses below ``1e-8``). The rule is
+    :func:`svdkit.lowrank.rank.energy_tail_rank` (the one ``truncated_svd``'s
+    energy rank mode uses), with ``s`` taken as the whole spectrum (a remainder
+    at the rounding level of ``total`` is none) and values at the rounding level
+    of the largest (``≤ len(s) · eps · s₁``, a numerical rank's zeros) leaving
+    out nothing. ``fraction <= 0`` (or ``total <= 0``) gives 0; any
+    ``fraction > 0`` keeps some energy, so at least 1.
 
     Examples
     --------
@@ -66,18 +70,12 @@ def energy_rank(
     """
     if total <= 0 or fraction <= 0:
         return 0
-    allowed = (1.0 - fraction if tail is None else float(tail)) * total
     s = np.asarray(s, dtype=np.float64)
-    # values at the rounding level of the largest (a numerical rank's zeros) leave
-    # out nothing, nor does a remainder at the rounding level of the total
     zero = s.size * float(np.finfo(np.float64).eps) * (float(s[0]) if s.size else 0.0)
-    sq = np.where(s > zero, s, 0.0) ** 2
-    beyond = total - float(np.sum(sq))  # energy past the computed values
-    beyond = beyond if beyond > _SLACK * total else 0.0
-    # left[k] = energy left out by the first k values, summed from the smallest up
-    left = beyond + np.concatenate([np.cumsum(sq[::-1])[::-1], [0.0]])
-    hit = np.nonzero(left[1:] <= allowed * (1.0 + _SLACK))[0]
-    return int(hit[0]) + 1 if hit.size else None
+    k = energy_tail_rank(s, total, 1.0 - fraction if tail is None else float(tail), zero=zero)
+    if k == 0:  # the allowance is the whole total (1 − fraction rounds to 1)
+        return 1 if s.size else None
+    return k
 
 
 @dataclass(frozen=True)

@@ -9,16 +9,13 @@ from typing import Any
 import numpy as np
 
 from svdkit.errors import ShapeError
+from svdkit.lowrank.rank import ENERGY_SLACK, energy_tail_rank
 
-__all__ = ["Progress", "Run", "Target"]
+__all__ = ["ENERGY_SLACK", "Progress", "Run", "Target"]
 
 #: ``progress(step, passes, converged, wanted, worst)``: ``worst`` is the largest
 #: (residual / allowed residual) among the wanted triplets (≤ 1 means done).
 Progress = Callable[[int, int, int, int, float], None]
-
-#: Relative rounding of ``‖A‖_F² − Σ σᵢ²`` (and slack on the energy comparison: ties
-#: count as met).
-ENERGY_SLACK = 64 * float(np.finfo(np.float64).eps)
 
 
 @dataclass
@@ -112,23 +109,13 @@ class Target:
             if below.size:
                 return int(below[0])
             return c if c >= self.full else None  # every value seen: full rank, no error
-        fro2 = float(self.fro) ** 2  # type: ignore[arg-type]
-        sq = good**2
-        # energy past the computed values, known to about eps·‖A‖_F² (the rounding of
-        # ‖A‖_F² and of Σ σᵢ²): with every value computed, a remainder at that level
+        # the energy rule (svdkit.lowrank.rank.energy_tail_rank, shared with svdkit.lora):
+        # the energy past the computed values is known to about eps·‖A‖_F² (the rounding
+        # of ‖A‖_F² and of Σ σᵢ²): with every value computed, a remainder at that level
         # is rounding; else the values not computed may hold up to that much
         # (sqrt(eps) in the norm: a smaller ε waits for every value)
-        rest = fro2 - float(np.sum(sq))
-        rounding = ENERGY_SLACK * fro2
-        if c >= self.full:
-            unseen = rest if rest > rounding else 0.0
-        else:
-            unseen = max(rest, 0.0) + rounding
-        # left[k] = energy left out by the first k values, summed from the smallest up
-        # (fro2 − Σ_{i≤k} σᵢ² loses every digit below eps·fro2 to cancellation)
-        left = unseen + np.concatenate([np.cumsum(sq[::-1])[::-1], [0.0]])
-        ok = np.flatnonzero(left <= (eps**2) * fro2 * (1.0 + ENERGY_SLACK))
-        return int(ok[0]) if ok.size else None
+        fro2 = float(self.fro) ** 2  # type: ignore[arg-type]
+        return energy_tail_rank(good, fro2, eps**2, complete=c >= self.full)
 
 
 @dataclass

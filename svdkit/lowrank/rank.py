@@ -31,6 +31,11 @@ about ``64 eps · ‖A‖_F²``: an energy ``ε`` below about ``1.2e-7`` is deci
 every singular value has been computed (``min(m, n)`` of them), never by
 taking an unresolved remainder for zero.
 
+That energy rule is :func:`energy_tail_rank`, the one implementation of "the
+smallest ``k`` leaving out at most a given part of ``‖A‖_F²``": the Krylov,
+randomized and dash methods decide with it (tail ``ε²``), and so do the
+rank rules of :mod:`svdkit.lora` (:func:`svdkit.lora.rank.energy_rank`).
+
 Examples
 --------
 >>> import numpy as np
@@ -45,7 +50,86 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["rank_by_tolerance"]
+import numpy as np
+
+__all__ = ["ENERGY_SLACK", "energy_tail_rank", "rank_by_tolerance"]
+
+#: Relative rounding of ``‖A‖_F² − Σ σᵢ²`` and slack on the comparison with the
+#: allowance (ties count as met).
+ENERGY_SLACK = 64 * float(np.finfo(np.float64).eps)
+
+
+def energy_tail_rank(
+    s: Any, total: float, tail: float, *, complete: bool = True, zero: float = 0.0
+) -> int | None:
+    """Smallest ``k`` whose best rank-``k`` approximation leaves out at most ``tail · total``.
+
+    By Eckart–Young–Mirsky the energy left out by ``A_k`` is
+    ``‖A − A_k‖_F² = Σ_{i>k} σᵢ²``; with a relative error ``ε`` the rule is
+    ``tail = ε²`` (``‖A − A_k‖_F ≤ ε ‖A‖_F``), with an energy fraction ``f`` to
+    keep it is ``tail = 1 − f``. The energy left out is summed from the small
+    values up, plus the remainder ``total − Σ sᵢ²`` past the given values (never
+    as ``total − Σ_{i≤k} sᵢ²``, which loses every digit below ``eps · total``):
+
+    * ``k = 0`` leaves out exactly ``total``: it is the answer when ``tail >= 1``
+      or ``total <= 0`` (a zero matrix), and never otherwise, whatever the
+      rounding;
+    * the remainder is known to about ``ENERGY_SLACK · total`` (64 eps): with the
+      whole spectrum given (``complete``) a remainder that small is rounding and
+      counts as 0; with a leading part only, the values not given may hold that
+      much, and it is added (so an allowance below it gives ``None``);
+    * values ``<= zero`` leave out nothing (their energy joins the remainder):
+      a caller's zeros of a numerical rank, e.g. ``len(s) · eps · σ₁``;
+    * the comparison is ``left <= tail · total · (1 + ENERGY_SLACK)``: a tie at
+      the threshold counts as met, also when the sums round across it.
+
+    Parameters
+    ----------
+    s : array_like, shape (c,)
+        Singular values, descending (all of them, or the leading ``c``).
+    total : float
+        ``‖A‖_F²``.
+    tail : float
+        The part of ``total`` that may be left out (``ε²``, ``1 − f``).
+    complete : bool, default True
+        Whether ``s`` is the whole spectrum (``c = min(m, n)``).
+    zero : float, default 0.0
+        Values at or below it count as zero.
+
+    Returns
+    -------
+    int or None
+        ``k`` (``0 <= k <= c``), or ``None`` when the rule is not met by the
+        ``c`` values given (more are needed, or ``total`` exceeds their energy).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> s = np.array([4.0, 2.0, 1.0, 1.0])                  # energies 16, 4, 1, 1 of 22
+    >>> energy_tail_rank(s, 22.0, 0.1), energy_tail_rank(s, 22.0, 0.25**2)
+    (2, 3)
+    >>> energy_tail_rank(np.array([1.0, 1.0, 1.0, 1.0]), 4.0, 0.5)  # a tie counts as met
+    2
+    >>> energy_tail_rank(s, 22.0, 0.0), energy_tail_rank(s, 22.0, 1.0)
+    (4, 0)
+    >>> energy_tail_rank(s[:2], 22.0, 0.01, complete=False) is None  # σ₃, σ₄ needed
+    True
+    """
+    s = np.asarray(s, dtype=np.float64)
+    total, tail = float(total), float(tail)
+    if total <= 0 or tail >= 1:
+        return 0
+    sq = np.where(s > zero, s, 0.0) ** 2
+    rest = total - float(np.sum(sq))  # energy past the given values
+    rounding = ENERGY_SLACK * total
+    if complete:
+        unseen = rest if rest > rounding else 0.0
+    else:
+        unseen = max(rest, 0.0) + rounding
+    # left[j] = energy left out by the first j + 1 values, summed from the smallest up
+    left = unseen + np.concatenate([np.cumsum(sq[::-1])[::-1][1:], [0.0]])
+    hit = np.flatnonzero(left <= tail * total * (1.0 + ENERGY_SLACK))
+    return int(hit[0]) + 1 if hit.size else None
 
 
 def rank_by_tolerance(A: Any, eps: float, norm: str = "spectral", **kwargs: Any) -> Any:
