@@ -1450,31 +1450,56 @@ class RowBlockOperator(Operator):
 # ------------------------------------------------------------------------------ dask
 
 
+def _adjoint_block(s: np.ndarray, z: np.ndarray) -> np.ndarray:
+    """``sᴴ z`` for one chunk ``s`` of a stored dask array and the matching rows of
+    ``z``, on a new leading axis (the caller sums over the stored row chunks). The
+    conjugations fall on ``z`` and the small product, never on a copy of ``s``."""
+    if np.iscomplexobj(s) or np.iscomplexobj(z):
+        return (z.conj().T @ s).conj().T[np.newaxis]
+    return (s.T @ z)[np.newaxis]
+
+
 class DaskOperator(Operator):
     """A dask array: every product is a dask graph, so it runs on any dask cluster.
 
     The thin side (``n``, NumPy on the client: the Krylov bases live there) and
     the long side (``m``, dask arrays chunked by rows, persisted on the cluster)
-    are fixed at construction; :meth:`adjoint` swaps them lazily (``A.conj().T``
-    is a per-chunk operation, never a copy). A lower-precision array is widened
-    chunk by chunk inside the graph.
+    are fixed at construction. The stored array ``S`` is never rearranged: the
+    operator is ``A = S``, or ``A = Sᴴ`` for :meth:`adjoint` (``transposed``), and
+    every product is ``S Z`` or ``Sᴴ Z`` on the stored chunks — ``Sᴴ Z`` blockwise,
+    one ``s_ijᴴ z_i`` per chunk, summed over the row chunks. The long side of
+    ``Sᴴ`` is chunked as the stored columns. (A transpose layer ``S.T`` was
+    resubmitted by every step, its chunks fused into one graph's tasks and not
+    into the next one's, and the distributed scheduler warned about its keys'
+    "different run_spec", dask/dask#9888.) A lower-precision array is widened
+    chunk by chunk inside the products.
     """
 
     kind = "dask"
     distributed = True
 
-    def __init__(self, a: Any, *, source: Any = None, _adjoint_of: Any = None) -> None:
+    def __init__(self, a: Any, *, source: Any = None, transposed: bool = False) -> None:
         m, n = _dims(a.shape)
-        super().__init__((m, n), a.dtype, a if source is None else source)
+        shape = (n, m) if transposed else (m, n)
+        super().__init__(shape, a.dtype, a if source is None else source)
         self.stored_dtype = np.dtype(a.dtype)
-        self.original = a if _adjoint_of is None else _adjoint_of
         # kept as stored: every product has a float64 (complex128) operand, so NumPy
         # widens each block inside it. (A separate astype layer was submitted again
         # at every step, fused one way or another, and the distributed scheduler
         # warned about its keys' "different run_spec".)
-        self.a = a
-        self.row_chunks = a.chunks[0]
+        self.stored = a
+        self.original = a
+        self.transposed = bool(transposed)
+        self.row_chunks = a.chunks[1] if transposed else a.chunks[0]
         self.validated = False
+
+    @property
+    def a(self) -> Any:
+        """``A`` as a dask array (for a caller that wants its entries: ``Sᴴ`` is built
+        here for the adjoint; the products never use it)."""
+        if not self.transposed:
+            return self.stored
+        return self.stored.conj().T if self.dtype.kind == "c" else self.stored.T
 
     def _checked(self, result: Any) -> Any:
         """Compute ``result``; on the first computation, check the entries in the same graph."""
@@ -1482,7 +1507,7 @@ class DaskOperator(Operator):
             return self._compute(result)
         import dask.array as da
 
-        out, finite = self._compute(result, da.isfinite(self.a).all())
+        out, finite = self._compute(result, da.isfinite(self.stored).all())
         if not bool(finite):
             raise NonFiniteError(
                 "the dask array has a NaN or an infinite entry; svdkit needs finite numbers"
@@ -1491,9 +1516,7 @@ class DaskOperator(Operator):
         return out
 
     def adjoint(self) -> DaskOperator:
-        a = self.a.conj().T if self.dtype.kind == "c" else self.a.T
-        op = DaskOperator(a, source=self.source, _adjoint_of=self.original)
-        op.stored_dtype = self.stored_dtype
+        op = DaskOperator(self.stored, source=self.source, transposed=not self.transposed)
         op._count = self._count
         op.validated = self.validated
         return op
@@ -1514,29 +1537,45 @@ class DaskOperator(Operator):
             return da.from_array(x, chunks=(self.row_chunks, x.shape[1]))
         return x
 
+    def _times(self, Z: Any, adjoint: bool) -> Any:
+        """``A Z``, or ``Aᴴ Z`` with ``adjoint`` (lazy): ``S Z`` or ``Sᴴ Z`` on the
+        stored array ``S``, ``Z`` (NumPy or dask) chunked as the side it meets."""
+        import dask.array as da
+
+        S = self.stored
+        hermitian = adjoint != self.transposed  # Sᴴ Z (A = S, Aᴴ Z; or A = Sᴴ, A Z)
+        rows = S.chunks[0] if hermitian else S.chunks[1]
+        if isinstance(Z, np.ndarray):
+            Z = da.from_array(Z, chunks=(rows, Z.shape[1]))
+        elif Z.chunks[0] != rows:
+            Z = Z.rechunk({0: rows})
+        if not hermitian:
+            return S @ Z
+        parts = da.blockwise(
+            _adjoint_block, "kjb", S, "kj", Z, "kb",
+            adjust_chunks={"k": 1}, dtype=self.dtype,
+            meta=np.empty((0, 0, 0), dtype=self.dtype),
+        )  # fmt: skip
+        return parts.sum(axis=0)
+
     def matmat(self, X: np.ndarray) -> Any:
         self.passes += 1
         X = np.asarray(X, dtype=self.dtype)
-        return self._persist((self.a @ X).rechunk({1: -1}))
-
-    def _adj_product(self, Y: Any) -> Any:
-        Y = self._tall(Y)
-        if self.dtype.kind == "c":
-            return (Y.conj().T @ self.a).conj().T
-        return self.a.T @ Y
+        return self._persist(self._times(X, adjoint=False).rechunk({1: -1}))
 
     def rmatmat(self, Y: Any) -> np.ndarray:
         self.passes += 1
-        return np.asarray(self._checked(self._adj_product(Y)), dtype=self.dtype)
+        return np.asarray(self._checked(self._times(self._tall(Y), adjoint=True)), dtype=self.dtype)
 
     def gram(self, X: np.ndarray) -> np.ndarray:
         self.passes += 1
         X = np.asarray(X, dtype=self.dtype)
-        return np.asarray(self._checked(self._adj_product(self.a @ X)), dtype=self.dtype)
+        AX = self._times(X, adjoint=False)
+        return np.asarray(self._checked(self._times(AX, adjoint=True)), dtype=self.dtype)
 
     def fro_norm(self) -> float:
         self.passes += 1
-        return self._fro(self.a)
+        return self._fro(self.stored)
 
     def _fro(self, E: Any) -> float:
         """``‖E‖_F`` of a dask array: summed again, scaled by a power of two, where
@@ -1625,9 +1664,13 @@ class DaskOperator(Operator):
     def reconstruction_error(self, U: np.ndarray, s: np.ndarray, Vh: np.ndarray) -> float:
         import dask.array as da
 
-        Ud = self._tall(np.asarray(U) * s)
-        E = self.a - Ud @ da.from_array(np.asarray(Vh), chunks=(Vh.shape[0], self.a.chunks[1]))
-        return self._fro(E)
+        U, Vh = np.asarray(U), np.asarray(Vh)
+        # A = Sᴴ = U Σ Vh  ⇔  S = Vhᴴ Σ Uᴴ: the error measured on the stored array
+        L, R = (Vh.conj().T * s, U.conj().T) if self.transposed else (U * s, Vh)
+        S = self.stored
+        Ld = da.from_array(L, chunks=(S.chunks[0], L.shape[1]))
+        Rd = da.from_array(np.ascontiguousarray(R), chunks=(R.shape[0], S.chunks[1]))
+        return self._fro(S - Ld @ Rd)
 
 
 # ------------------------------------------------------------------------------ front door
