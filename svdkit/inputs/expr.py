@@ -41,6 +41,7 @@ from __future__ import annotations
 import cmath
 import math
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import NamedTuple
@@ -58,6 +59,7 @@ __all__ = [
     "Sqrt",
     "Token",
     "evaluate",
+    "iter_tokens",
     "parse_expr",
     "parse_tokens",
     "tokenize",
@@ -66,6 +68,7 @@ __all__ = [
 MAX_TOKENS = 1000  # per entry: keeps recursion (parsing, evaluation, tree walks) shallow
 MAX_NESTING = 100  # parentheses / braces / \sqrt / \frac inside one entry
 MAX_EXPONENT = 10_000  # |e| in a literal such as 1e-300; beyond, Fraction arithmetic is silly
+MAX_DIGITS = 4000  # digits in one literal: Python's int() refuses more than 4300 (CVE-2020-10735)
 
 
 # --------------------------------------------------------------------------- tokens
@@ -113,47 +116,74 @@ _CMD_SPACES = {"quad", "qquad", "displaystyle", "textstyle", "scriptstyle"}
 _PLAIN_KINDS = frozenset({"nl", "tab", "ws", "name", "rowsep", "op"})  # kept as matched
 
 
+def iter_tokens(text: str, start: int = 0, end: int | None = None) -> Iterator[Token]:
+    """The tokens of ``text[start:end]``, one at a time; positions are offsets into ``text``.
+
+    Comments (``%`` or ``#`` to the end of the line) are dropped; nothing else is.
+    ``start`` must be where a token starts (0, or the start of a token found before).
+
+    Examples
+    --------
+    >>> next(iter_tokens("12 + x", 3))
+    Token(kind='op', value='+', pos=3, end=4)
+    """
+    make = tuple.__new__  # Token(...) is slow: one call per character
+    end = len(text) if end is None else end
+    for m in _TOKEN_RE.finditer(text, start, end):
+        kind, value = m.lastgroup or "bad", m.group()
+        if kind in _PLAIN_KINDS:
+            yield make(Token, (kind, value, *m.span()))
+        elif kind != "comment":
+            kind, value = _normalise(kind, value)
+            yield make(Token, (kind, value, *m.span()))
+
+
+def _normalise(kind: str, value: str) -> tuple[str, str]:
+    """One spelling per operator, command and space (``−`` is ``-``, ``\\cdot`` is ``*``)."""
+    if kind == "num":
+        return kind, value.replace("−", "-")  # 1e−3: the unicode minus in an exponent
+    if kind == "bad":
+        if value == "π":
+            return "name", "pi"
+        if value in _UNICODE_OPS:
+            return "op", _UNICODE_OPS[value]
+        return ("ws" if value.isspace() else kind), value
+    if kind == "pow":
+        return "op", "^"
+    if kind == "space":
+        return "ws", value
+    if kind in ("cmd", "esc"):
+        value = value[1:]
+        if value in _CMD_OPS:
+            return "op", _CMD_OPS[value]
+        if value in _CMD_SPACES:
+            return "ws", value
+    return kind, value
+
+
 def tokenize(text: str, start: int = 0, end: int | None = None) -> list[Token]:
     """Split ``text[start:end]`` into tokens; positions are offsets into ``text``.
 
     Comments (``%`` or ``#`` to the end of the line) are dropped; nothing else is.
+    :func:`iter_tokens` gives the same tokens one at a time.
 
     Examples
     --------
     >>> [t.value for t in tokenize("2\\\\sqrt{2} − 1")]
     ['2', 'sqrt', '{', '2', '}', ' ', '-', ' ', '1']
     """
-    out: list[Token] = []
-    append, make = out.append, tuple.__new__  # Token(...) is slow: one call per character
-    end = len(text) if end is None else end
-    for m in _TOKEN_RE.finditer(text, start, end):
-        kind, value = m.lastgroup or "bad", m.group()
-        if kind in _PLAIN_KINDS:
-            append(make(Token, (kind, value, *m.span())))
-            continue
-        if kind == "comment":
-            continue
-        if kind == "num":
-            value = value.replace("−", "-")  # 1e−3: the unicode minus in an exponent
-        elif kind == "bad":
-            if value == "π":
-                kind, value = "name", "pi"
-            elif value in _UNICODE_OPS:
-                kind, value = "op", _UNICODE_OPS[value]
-            elif value.isspace():
-                kind = "ws"
-        elif kind == "pow":
-            kind, value = "op", "^"
-        elif kind == "space":
-            kind = "ws"
-        elif kind in ("cmd", "esc"):
-            value = value[1:]
-            if value in _CMD_OPS:
-                kind, value = "op", _CMD_OPS[value]
-            elif value in _CMD_SPACES:
-                kind = "ws"
-        append(make(Token, (kind, value, *m.span())))
-    return out
+    return list(iter_tokens(text, start, end))
+
+
+def clip(value: str, width: int = 40) -> str:
+    """``value``, shortened with ``…`` to at most ``width`` characters, for messages.
+
+    Examples
+    --------
+    >>> clip("x" * 50, 10)
+    'xxxxxxxxx…'
+    """
+    return value if len(value) <= width else value[: width - 1] + "…"
 
 
 # --------------------------------------------------------------------------- the tree
@@ -218,7 +248,23 @@ class Number(Expr):
     value: Fraction
 
     def __str__(self) -> str:
-        return str(self.value) if self.value.denominator == 1 else f"({self.value})"
+        text = _fraction_text(self.value)
+        return text if self.value.denominator == 1 else f"({text})"
+
+
+def _fraction_text(value: Fraction) -> str:
+    """``str(value)``, or ``≈m·10^e`` written ``≈1.5e9000`` when Python would refuse it.
+
+    Python's ``str`` of an integer of more than 4300 digits raises ``ValueError``;
+    ``1e9000`` is a literal the grammar allows, and its messages must not fail.
+    """
+    try:
+        return str(value)
+    except ValueError:
+        size = math.log10(abs(value.numerator)) - math.log10(value.denominator)
+        exponent = math.floor(size)
+        sign = "-" if value < 0 else ""
+        return f"≈{sign}{10 ** (size - exponent):.6g}e{exponent}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -490,13 +536,12 @@ def _starts_implicit_factor(t: Token) -> bool:
 
 
 def _show(t: Token) -> str:
-    if t.kind == "cmd":
-        return f"'\\{t.value}'"
-    if t.kind == "esc":
-        return f"'\\{t.value}'"
+    """A token as a message quotes it; a long name or number is clipped."""
+    if t.kind in ("cmd", "esc"):
+        return f"'\\{clip(t.value)}'"
     if t.kind == "rowsep":
         return "'\\\\'"
-    return repr(t.value) if t.kind == "bad" else f"'{t.value}'"
+    return repr(t.value) if t.kind == "bad" else f"'{clip(t.value)}'"
 
 
 _LITERAL_RE = re.compile(r"([0-9]*)(?:\.([0-9]*))?(?:[eE]([+-]?[0-9]+))?")
@@ -510,11 +555,16 @@ def _literal(t: Token) -> Fraction:
     whole, frac, exp = m.group(1), m.group(2) or "", m.group(3)
     if not whole and not frac:
         raise ExprSyntaxError(f"'{t.value}' is not a number: it has no digits", t.pos, t.end)
-    if len(whole) + len(frac) > 4000:
-        raise ExprSyntaxError(f"number too long ({len(whole) + len(frac)} digits)", t.pos, t.end)
+    if len(whole) + len(frac) > MAX_DIGITS:
+        digits = len(whole) + len(frac)
+        raise ExprSyntaxError(
+            f"number too long ({digits} digits; at most {MAX_DIGITS})", t.pos, t.end
+        )
+    if exp is not None and len(exp.lstrip("+-0")) > len(str(MAX_EXPONENT)):
+        raise ExprSyntaxError(f"exponent out of range in '{clip(t.value)}'", t.pos, t.end)
     e = int(exp) if exp else 0
     if abs(e) > MAX_EXPONENT:
-        raise ExprSyntaxError(f"exponent out of range in '{t.value}'", t.pos, t.end)
+        raise ExprSyntaxError(f"exponent out of range in '{clip(t.value)}'", t.pos, t.end)
     e -= len(frac)
     digits = int(whole + frac)
     return Fraction(digits * 10**e) if e >= 0 else Fraction(digits, 10**-e)

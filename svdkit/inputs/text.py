@@ -29,9 +29,9 @@ array([[ 1., -2.],
 
 from __future__ import annotations
 
-import re
+from collections.abc import Callable
 from dataclasses import dataclass
-from fractions import Fraction
+from itertools import chain
 
 import numpy as np
 
@@ -41,11 +41,14 @@ from svdkit.inputs.expr import (
     Expr,
     ExprSyntaxError,
     Token,
+    clip,
     evaluate,
+    iter_tokens,
     parse_tokens,
-    tokenize,
 )
+from svdkit.inputs.plain import PlainRun, plain_line_at, read_plain, row_span
 from svdkit.inputs.shape import count_entries
+from svdkit.inputs.stream import TokenStream, find_commands, has_latex_marker
 
 __all__ = ["LATEX_ENVIRONMENTS", "parse_matrix_text", "text_to_array"]
 
@@ -138,16 +141,19 @@ def _check_length(text: str, cell: list[Token], row: int, col: int) -> None:
 
 def _show(t: Token) -> str:
     if t.kind in ("cmd", "esc"):
-        return f"'\\{t.value}'"
-    return "'\\\\'" if t.kind == "rowsep" else repr(t.value) if t.kind == "bad" else f"'{t.value}'"
+        return f"'\\{clip(t.value)}'"
+    if t.kind == "rowsep":
+        return "'\\\\'"
+    return repr(t.value) if t.kind == "bad" else f"'{clip(t.value)}'"
 
 
 def _is_op(t: Token | None, values: str) -> bool:
     return t is not None and t.kind == "op" and t.value in values
 
 
-def _next_sig(toks: list[Token], k: int) -> int:
-    while k < len(toks) and toks[k].kind in _BLANK:
+def _next_sig(toks: TokenStream, k: int) -> int:
+    """The index of the first token at or after ``k`` that is not blank (maybe past the end)."""
+    while (t := toks.get(k)) is not None and t.kind in _BLANK:
         k += 1
     return k
 
@@ -167,10 +173,27 @@ def _new_element(prev: Token, t: Token, nxt: Token | None) -> bool:
 
 
 class _Splitter:
-    """Rows by ``;``/line breaks, entries by ``,``/whitespace, up to a closing ``]``."""
+    """Rows by ``;``/line breaks, entries by ``,``/whitespace, up to a closing ``]``.
 
-    def __init__(self, text: str, toks: list[Token], opener: Token | None, in_row: bool):
+    ``before`` rows, and ``filled`` entries of the row being read, were read
+    already (by the fast path): they count in the positions that messages give.
+    At the start of a line where ``ready(offset)`` is true, with no row or
+    group open, the splitter stops and sets ``handoff`` to that offset.
+    """
+
+    def __init__(
+        self,
+        text: str,
+        toks: TokenStream,
+        opener: Token | None,
+        in_row: bool,
+        before: int = 0,
+        filled: int = 0,
+        ready: Callable[[int], bool] | None = None,
+    ) -> None:
         self.text, self.toks, self.opener, self.in_row = text, toks, opener, in_row
+        self.before, self.filled, self.ready = before, filled, ready
+        self.handoff: int | None = None
         self.rows: Rows = []
         self.row: list[_Cell] = []
         self.cell: list[Token] = []
@@ -179,9 +202,23 @@ class _Splitter:
     def fail(self, cls: type[Exception], message: str, t: Token) -> Exception:
         return _error(cls, self.text, message, t.pos, t.end)
 
+    def position(self) -> tuple[int, int]:
+        """Row and column (1-based) of the entry being read."""
+        col = len(self.row) + 1 + (self.filled if not self.rows else 0)
+        return self.before + len(self.rows) + 1, col
+
     def check_length(self) -> None:
         if len(self.cell) > MAX_TOKENS:
-            _check_length(self.text, self.cell, len(self.rows) + 1, len(self.row) + 1)
+            _check_length(self.text, self.cell, *self.position())
+
+    def hands_off(self, offset: int, after_comma: bool) -> bool:
+        """At a line start: stop here if no row is open and ``ready`` takes the line."""
+        if self.ready is None or after_comma or self.in_row or self.row or self.cell:
+            return False
+        if not self.ready(offset):
+            return False
+        self.handoff = offset
+        return True
 
     def end_cell(self) -> None:
         if self.cell:
@@ -197,8 +234,7 @@ class _Splitter:
     def run(self, k: int) -> int:
         toks, groups = self.toks, []
         pending_ws = after_comma = False
-        while k < len(toks):
-            t = toks[k]
+        while (t := toks.get(k)) is not None:
             if groups:  # inside ( ) or { }: nothing splits
                 if _is_op(t, "({"):
                     groups.append(t)
@@ -214,9 +250,11 @@ class _Splitter:
                     pending_ws = True  # a continuation line, or a blank one
                 else:
                     self.end_row()
+                if self.hands_off(t.end, after_comma):
+                    return k + 1
             elif _is_op(t, ","):
                 if not self.cell:
-                    r, c = len(self.rows) + 1, len(self.row) + 1
+                    r, c = self.position()
                     raise _error(ParseError, self.text, "empty entry", t.pos, t.end, r, c)
                 self.end_cell()
                 after_comma, pending_ws = True, False
@@ -239,8 +277,7 @@ class _Splitter:
             elif _is_op(t, ")}"):
                 raise self.fail(ParseError, f"unbalanced brackets: {_show(t)} has no opener", t)
             else:
-                nxt = toks[k + 1] if k + 1 < len(toks) else None
-                if pending_ws and self.cell and _new_element(self.cell[-1], t, nxt):
+                if pending_ws and self.cell and _new_element(self.cell[-1], t, toks.get(k + 1)):
                     self.end_cell()
                     self.matlab = True
                 self.cell.append(t)
@@ -271,16 +308,17 @@ def _close_group(text: str, groups: list[Token], t: Token) -> None:
         )
 
 
-def _split_nested(text: str, toks: list[Token], k: int) -> tuple[Rows, int]:
+def _split_nested(text: str, toks: TokenStream, k: int) -> tuple[Rows, int]:
     """``[[…], […]]``: each inner list is one row. ``toks[k]`` is the outer ``[``."""
-    opener, rows = toks[k], []
+    opener, rows = toks.get(k), []
+    assert opener is not None
     separated = True
     k += 1
     while True:
         k = _next_sig(toks, k)
-        if k == len(toks):
+        t = toks.get(k)
+        if t is None:
             raise _error(ParseError, text, "unbalanced brackets: '[' is never closed", opener.pos)
-        t = toks[k]
         if _is_op(t, "]"):
             return rows, k + 1
         if _is_op(t, "["):
@@ -305,150 +343,204 @@ def _split_nested(text: str, toks: list[Token], k: int) -> tuple[Rows, int]:
             )
 
 
-def _strip_array_call(toks: list[Token]) -> tuple[list[Token], bool]:
+def _first_sig(toks: TokenStream, n: int) -> list[Token]:
+    """The first ``n`` tokens that are not blank (fewer if the text has fewer)."""
+    out: list[Token] = []
+    k = _next_sig(toks, 0)
+    while len(out) < n and (t := toks.get(k)) is not None:
+        out.append(t)
+        k = _next_sig(toks, k + 1)
+    return out
+
+
+def _last_sig(toks: TokenStream) -> tuple[Token | None, int]:
+    """The last token that is not blank, and how many such tokens there are (reads them all)."""
+    toks.last()
+    sig = [t for t in toks.items if t.kind not in _BLANK]
+    return (sig[-1] if sig else None), len(sig)
+
+
+def _strip_array_call(text: str, toks: TokenStream) -> tuple[TokenStream, bool]:
     """``array([...])``, ``np.array([...], dtype=float)`` → the tokens of the list."""
-    sig = [t for t in toks if t.kind not in _BLANK]
+    sig = _first_sig(toks, 5)
     k = 0
     if len(sig) > 2 and sig[0].value in ("np", "numpy") and _is_op(sig[1], "."):
         k = 2
-    if (
-        len(sig) > k + 3
+    if not (
+        len(sig) > k + 2
         and sig[k].kind == "name"
         and sig[k].value in ("array", "asarray", "matrix")
         and _is_op(sig[k + 1], "(")
         and _is_op(sig[k + 2], "[")
-        and _is_op(sig[-1], ")")
     ):
-        lo, hi = sig[k + 2].pos, sig[-1].pos
-        return [t for t in toks if lo <= t.pos < hi], True
+        return toks, False
+    last, count = _last_sig(toks)
+    if count > k + 3 and _is_op(last, ")"):
+        assert last is not None
+        return TokenStream(text, sig[k + 2].pos, last.pos), True
     return toks, False
 
 
-def _split_brackets_or_plain(text: str, toks: list[Token]) -> tuple[Rows, bool]:
-    toks, in_call = _strip_array_call(toks)
+def _split_brackets_or_plain(text: str, toks: TokenStream) -> tuple[Rows, bool]:
+    toks, in_call = _strip_array_call(text, toks)
     k = _next_sig(toks, 0)
-    if not _is_op(toks[k], "["):
+    if not _is_op(toks.get(k), "["):
         splitter = _Splitter(text, toks, None, in_row=False)
         splitter.run(0)
         return splitter.rows, False
     j = _next_sig(toks, k + 1)
-    if j < len(toks) and _is_op(toks[j], "["):
+    if _is_op(toks.get(j), "["):
         rows, end = _split_nested(text, toks, k)
         vector = False
     else:
-        splitter = _Splitter(text, toks, toks[k], in_row=False)
+        splitter = _Splitter(text, toks, toks.get(k), in_row=False)
         end = splitter.run(k + 1)
         rows, vector = splitter.rows, not splitter.matlab and len(splitter.rows) == 1
-    rest = [t for t in toks[end:] if t.kind not in _BLANK]
-    dtype_arg = len(rest) > 1 and _is_op(rest[0], ",") and rest[1].value == "dtype"
-    if rest and not (in_call and dtype_arg):
-        t = rest[0]
-        msg = f"unexpected {_show(t)} after the closing ']'"
-        if _is_op(t, "]"):
-            msg = "unbalanced brackets: ']' has no matching '['"
-        raise _error(ParseError, text, msg, t.pos, t.end)
+    _check_after_list(text, toks, end, in_call)
     return rows, vector
+
+
+def _check_after_list(text: str, toks: TokenStream, end: int, in_call: bool) -> None:
+    """Nothing may follow the closing ``]``, but ``, dtype=…`` inside ``array(…)``."""
+    j = _next_sig(toks, end)
+    t = toks.get(j)
+    if t is None:
+        return
+    after = toks.get(_next_sig(toks, j + 1))
+    if in_call and _is_op(t, ",") and after is not None and after.value == "dtype":
+        return
+    msg = f"unexpected {_show(t)} after the closing ']'"
+    if _is_op(t, "]"):
+        msg = "unbalanced brackets: ']' has no matching '['"
+    raise _error(ParseError, text, msg, t.pos, t.end)
 
 
 # --------------------------------------------------------------------------- LaTeX
 
-
-def _is_latex(toks: list[Token]) -> bool:
-    for t in toks:
-        if t.kind == "rowsep" or _is_op(t, "&") or (t.kind == "esc" and t.value == "["):
-            return True
-        if t.kind == "cmd" and t.value in ("begin", "left", "right"):
-            return True
-    return False
+_MAX_ENV_NAME = 100  # symbols in an environment's name; a longer name is nobody's matrix
 
 
-def _group_end(text: str, toks: list[Token], k: int, open_: str, close: str) -> int:
+def _group_end(text: str, toks: TokenStream, k: int, open_: str, close: str) -> int:
     """``toks[k]`` opens a balanced group; return the index after its closer."""
-    depth, start = 0, toks[k]
-    for j in range(k, len(toks)):
-        if _is_op(toks[j], open_):
+    depth, start = 0, toks.get(k)
+    assert start is not None
+    j = k
+    while (t := toks.get(j)) is not None:
+        if _is_op(t, open_):
             depth += 1
-        elif _is_op(toks[j], close):
+        elif _is_op(t, close):
             depth -= 1
             if depth == 0:
                 return j + 1
+        j += 1
     raise _error(ParseError, text, f"unbalanced brackets: '{open_}' is never closed", start.pos)
 
 
-def _env_name(text: str, toks: list[Token], k: int) -> tuple[str, int]:
+def _env_name(text: str, toks: TokenStream, k: int) -> tuple[str, int]:
     """``toks[k]`` is ``\\begin`` or ``\\end``: read ``{name}``; return it and the index after."""
     j = _next_sig(toks, k + 1)
     parts, j0 = [], j
-    if j < len(toks) and _is_op(toks[j], "{"):
+    if _is_op(toks.get(j), "{"):
         j += 1
-        while j < len(toks) and not _is_op(toks[j], "}"):
-            if toks[j].kind not in _BLANK:
-                parts.append(toks[j].value)
+        while (t := toks.get(j)) is not None and not _is_op(t, "}"):
+            if t.kind not in _BLANK:
+                parts.append(t.value)
+                if len(parts) > _MAX_ENV_NAME:
+                    return clip("".join(parts)), j  # not a matrix environment: refused next
             j += 1
-    if j >= len(toks) or not parts:
-        at = toks[min(j0, len(toks) - 1)]
-        raise _error(ParseError, text, f"\\{toks[k].value} needs an environment name", at.pos)
+    if toks.get(j) is None or not parts:
+        at = toks.get(j0) or toks.last()
+        command = toks.get(k)
+        assert at is not None and command is not None
+        raise _error(ParseError, text, f"\\{command.value} needs an environment name", at.pos)
     return "".join(parts), j + 1
 
 
-def _skip_optional(text: str, toks: list[Token], k: int) -> int:
+def _skip_optional(text: str, toks: TokenStream, k: int) -> int:
     j = _next_sig(toks, k)
-    return _group_end(text, toks, j, "[", "]") if j < len(toks) and _is_op(toks[j], "[") else k
+    return _group_end(text, toks, j, "[", "]") if _is_op(toks.get(j), "[") else k
 
 
-def _matrix_begins(text: str, toks: list[Token]) -> list[int]:
+def _matrix_begins(text: str) -> list[Token]:
+    """The ``\\begin`` of every matrix environment in the text."""
     return [
-        k
-        for k, t in enumerate(toks)
-        if t.kind == "cmd"
-        and t.value == "begin"
-        and _env_name(text, toks, k)[0].rstrip("*") in LATEX_ENVIRONMENTS
+        begin
+        for begin in find_commands(text, {"begin"})
+        if _env_name(text, TokenStream(text, begin.pos), 0)[0].rstrip("*") in LATEX_ENVIRONMENTS
     ]
 
 
-def _latex_body(text: str, toks: list[Token], document: bool) -> tuple[int, int]:
-    """The token range of the matrix body, checking what surrounds it."""
-    begins = [k for k, t in enumerate(toks) if t.kind == "cmd" and t.value == "begin"]
+@dataclass(frozen=True, slots=True)
+class _Body:
+    """Where the rows of a LaTeX matrix are: ``toks[start:]`` up to the offset ``stop``.
+
+    ``trailer``: blanks, ``$``, ``\\]`` and ``\\)`` that run to the end of the
+    text are not part of it either (a matrix without an environment).
+    """
+
+    toks: TokenStream
+    start: int
+    stop: int
+    trailer: bool
+
+
+def _latex_body(text: str, toks: TokenStream, document: bool) -> _Body:
+    """The matrix body, after checking what surrounds it."""
     if document:
-        begins = _matrix_begins(text, toks)
+        begins = _matrix_begins(text)
         if len(begins) != 1:
             what = "no matrix environment" if not begins else f"{len(begins)} matrix environments"
             raise ParseError(
                 f"found {what} ({', '.join(LATEX_ENVIRONMENTS)}); a file must hold exactly one"
             )
-    if not begins:
+        begin: Token | None = begins[0]
+    else:
+        begin = next(find_commands(text, {"begin"}), None)
+    if begin is None:
         return _bare_body(text, toks)
-    b = begins[0]
-    env, k = _env_name(text, toks, b)
+    return _environment(text, begin, document)
+
+
+def _environment(text: str, begin: Token, document: bool) -> _Body:
+    """``\\begin{env} … \\end{env}``; the tokens outside are checked unless in a document."""
+    toks = TokenStream(text, begin.pos)
+    env, k = _env_name(text, toks, 0)
     if env.rstrip("*") not in LATEX_ENVIRONMENTS:
         raise _error(
             ParseError,
             text,
-            f"unsupported environment '{env}' (use one of {', '.join(LATEX_ENVIRONMENTS)})",
-            toks[b].pos,
+            f"unsupported environment '{clip(env)}' (use one of {', '.join(LATEX_ENVIRONMENTS)})",
+            begin.pos,
         )
     if env.endswith("*") or env == "array":
         k = _skip_optional(text, toks, k)
     if env == "array":
         j = _next_sig(toks, k)
-        if j == len(toks) or not _is_op(toks[j], "{"):
-            raise _error(
-                ParseError, text, "\\begin{array} needs column specs like {cc}", toks[b].pos
-            )
+        if not _is_op(toks.get(j), "{"):
+            raise _error(ParseError, text, "\\begin{array} needs column specs like {cc}", begin.pos)
         k = _group_end(text, toks, j, "{", "}")
-    for e in range(k, len(toks)):
-        t = toks[e]
-        if t.kind == "cmd" and t.value == "begin":
-            raise _error(ParseError, text, "nested environments are not supported", t.pos, t.end)
-        if t.kind == "cmd" and t.value == "end":
-            name, after = _env_name(text, toks, e)
-            if name != env:
-                raise _error(ParseError, text, f"\\begin{{{env}}} ends with \\end{{{name}}}", t.pos)
-            if not document:
-                _skip_prefix(text, toks, 0, b, strict=True)
-                _check_suffix(text, toks, after)
-            return k, e
-    raise _error(ParseError, text, f"\\begin{{{env}}} has no \\end{{{env}}}", toks[b].pos)
+    first = toks.get(k)
+    end, after = _environment_end(text, env, begin, len(text) if first is None else first.pos)
+    if not document:
+        _skip_prefix(text, TokenStream(text, 0, begin.pos), 0, strict=True)
+        _check_suffix(text, end, after)
+    stop = end.get(0)
+    assert stop is not None
+    return _Body(toks, k, stop.pos, False)
+
+
+def _environment_end(text: str, env: str, begin: Token, start: int) -> tuple[TokenStream, int]:
+    """The ``\\end{env}`` after offset ``start``: the tokens from it, and the index after it."""
+    hit = next(find_commands(text, {"begin", "end"}, start), None)
+    if hit is None:
+        raise _error(ParseError, text, f"\\begin{{{env}}} has no \\end{{{env}}}", begin.pos)
+    if hit.value == "begin":
+        raise _error(ParseError, text, "nested environments are not supported", hit.pos, hit.end)
+    toks = TokenStream(text, hit.pos)
+    name, after = _env_name(text, toks, 0)
+    if name != env:
+        raise _error(ParseError, text, f"\\begin{{{env}}} ends with \\end{{{clip(name)}}}", hit.pos)
+    return toks, after
 
 
 def _is_delimiter(t: Token) -> bool:
@@ -457,24 +549,24 @@ def _is_delimiter(t: Token) -> bool:
     )
 
 
-def _skip_delimiter(text: str, toks: list[Token], k: int, hi: int) -> int:
+def _skip_delimiter(text: str, toks: TokenStream, k: int) -> int:
     """``toks[k - 1]`` is ``\\left``/``\\right``: skip the delimiter that follows."""
     j = _next_sig(toks, k)
-    if j < hi and _is_delimiter(toks[j]):
+    t = toks.get(j)
+    if t is not None and _is_delimiter(t):
         return j + 1
-    t = toks[k - 1]
+    t = toks.get(k - 1)
+    assert t is not None
     raise _error(ParseError, text, f"{_show(t)} must be followed by a delimiter", t.pos, t.end)
 
 
-def _skip_prefix(text: str, toks: list[Token], lo: int, hi: int, strict: bool) -> int:
+def _skip_prefix(text: str, toks: TokenStream, k: int, strict: bool) -> int:
     """Skip ``$``, ``\\[`` and ``\\left[`` before the matrix; return where it starts."""
-    k = lo
-    while k < hi:
-        t = toks[k]
+    while (t := toks.get(k)) is not None:
         if t.kind in _BLANK or _is_op(t, "$") or (t.kind == "esc" and t.value in "[("):
             k += 1
         elif t.kind == "cmd" and t.value == "left":
-            k = _skip_delimiter(text, toks, k + 1, hi)
+            k = _skip_delimiter(text, toks, k + 1)
         elif strict:
             raise _error(ParseError, text, f"unexpected {_show(t)} before the matrix", t.pos, t.end)
         else:
@@ -482,42 +574,47 @@ def _skip_prefix(text: str, toks: list[Token], lo: int, hi: int, strict: bool) -
     return k
 
 
-def _check_suffix(text: str, toks: list[Token], lo: int) -> None:
+def _check_suffix(text: str, toks: TokenStream, k: int) -> None:
     """After the matrix only ``\\right]``, ``$``, ``\\]`` and a final ``.`` or ``,`` may come."""
-    k = lo
-    while k < len(toks):
-        t = toks[k]
+    while (t := toks.get(k)) is not None:
         if t.kind in _BLANK or _is_op(t, "$.,") or (t.kind == "esc" and t.value in "])"):
             k += 1
         elif t.kind == "cmd" and t.value == "right":
-            k = _skip_delimiter(text, toks, k + 1, len(toks))
+            k = _skip_delimiter(text, toks, k + 1)
         else:
             raise _error(ParseError, text, f"unexpected {_show(t)} after the matrix", t.pos, t.end)
 
 
-def _bare_body(text: str, toks: list[Token]) -> tuple[int, int]:
+def _bare_body(text: str, toks: TokenStream) -> _Body:
     """``1 & 2 \\\\ 3 & 4`` without an environment, maybe inside ``\\left[ … \\right]``."""
-    lo = _skip_prefix(text, toks, 0, len(toks), strict=False)
-    right = [k for k in range(lo, len(toks)) if toks[k].kind == "cmd" and toks[k].value == "right"]
-    if right:
-        _check_suffix(text, toks, right[0])
-        return lo, right[0]
-    hi = len(toks)
-    while hi > lo and (
-        toks[hi - 1].kind in _BLANK
-        or _is_op(toks[hi - 1], "$")
-        or (toks[hi - 1].kind == "esc" and toks[hi - 1].value in "])")
-    ):
-        hi -= 1
-    return lo, hi
+    lo = _skip_prefix(text, toks, 0, strict=False)
+    first = toks.get(lo)
+    right = None if first is None else next(find_commands(text, {"right"}, first.pos), None)
+    if right is None:
+        return _Body(toks, lo, len(text), True)
+    _check_suffix(text, TokenStream(text, right.pos), 0)
+    return _Body(toks, lo, right.pos, False)
 
 
-def _split_latex(text: str, toks: list[Token], document: bool) -> Rows:
-    lo, hi = _latex_body(text, toks, document)
+def _is_trailer(t: Token) -> bool:
+    return t.kind in _BLANK or _is_op(t, "$") or (t.kind == "esc" and t.value in "])")
+
+
+def _trailer_end(toks: TokenStream, k: int) -> int:
+    """The index after the run of blanks, ``$``, ``\\]`` and ``\\)`` that starts at ``k``."""
+    while (t := toks.get(k)) is not None and _is_trailer(t):
+        k += 1
+    return k
+
+
+def _split_latex(text: str, toks: TokenStream, document: bool) -> Rows:
+    body = _latex_body(text, toks, document)
+    toks, k, stop = body.toks, body.start, body.stop
     rows: list[list[_Cell]] = []
     row: list[_Cell] = []
     cell: list[Token] = []
     breaks: list[Token] = []
+    checked = k  # from here on, a trailer run may end the body
 
     def end_cell(t: Token) -> None:
         nonlocal cell
@@ -527,9 +624,15 @@ def _split_latex(text: str, toks: list[Token], document: bool) -> Rows:
         row.append(_Cell(tuple(cell)))
         cell = []
 
-    k = lo
-    while k < hi:
-        t = toks[k]
+    def starts(j: int, op: str) -> bool:
+        u = toks.get(j)
+        return u is not None and u.pos < stop and _is_op(u, op)
+
+    while (t := toks.get(k)) is not None and t.pos < stop:
+        if body.trailer and k >= checked and _is_trailer(t):
+            checked = _trailer_end(toks, k)
+            if toks.get(checked) is None:
+                break  # what is left closes the matrix
         k += 1
         if t.kind == "rowsep":
             if cell or row:
@@ -538,7 +641,7 @@ def _split_latex(text: str, toks: list[Token], document: bool) -> Rows:
             breaks.append(t)
             row = []
             j = _next_sig(toks, k)
-            if j < hi and _is_op(toks[j], "["):  # \\[2pt]
+            if starts(j, "["):  # \\[2pt]
                 k = _group_end(text, toks, j, "[", "]")
         elif _is_op(t, "&"):
             end_cell(t)
@@ -546,14 +649,16 @@ def _split_latex(text: str, toks: list[Token], document: bool) -> Rows:
             pass
         elif t.kind == "cmd" and t.value == "cline":
             j = _next_sig(toks, k)
-            k = _group_end(text, toks, j, "{", "}") if j < hi and _is_op(toks[j], "{") else k
+            k = _group_end(text, toks, j, "{", "}") if starts(j, "{") else k
         elif t.kind == "cmd" and t.value in ("begin", "end"):
             raise _error(ParseError, text, f"unexpected {_show(t)} inside the matrix", t.pos, t.end)
         elif t.kind not in _BLANK:
             cell.append(t)
             _check_length(text, cell, len(rows) + 1, len(row) + 1)
     if cell or row:
-        end_cell(toks[hi - 1] if hi else toks[-1])
+        last = toks.get(k - 1) if k else toks.last()
+        assert last is not None
+        end_cell(last)
         rows.append(row)
     for r, (row_, t) in enumerate(zip(rows, breaks, strict=False), 1):
         if not row_ and any(rows[r:]):
@@ -564,12 +669,28 @@ def _split_latex(text: str, toks: list[Token], document: bool) -> Rows:
 # --------------------------------------------------------------------------- delimited (CSV/TSV)
 
 
-def _split_delimited(text: str, toks: list[Token], delimiter: str) -> Rows:
+def _split_delimited(
+    text: str,
+    toks: TokenStream,
+    delimiter: str,
+    before: int = 0,
+    filled: int = 0,
+    ready: Callable[[int], bool] | None = None,
+) -> tuple[Rows, int | None]:
+    """Rows are lines, entries end at ``delimiter``.
+
+    ``before``, ``filled`` and ``ready`` are as for ``_Splitter``; the offset
+    where the splitting stopped for ``ready`` comes back with the rows.
+    """
     rows: Rows = []
     row: list[_Cell] = []
     cell: list[Token] = []
     groups: list[Token] = []
-    for t in [*toks, Token("nl", "\n", len(text), len(text))]:
+
+    def position() -> tuple[int, int]:
+        return before + len(rows) + 1, len(row) + 1 + (filled if not rows else 0)
+
+    for t in chain(toks, (Token("nl", "\n", len(text), len(text)),)):
         is_delim = _is_op(t, ",") if delimiter == "," else t.kind == "tab"
         if groups and t.kind != "nl":
             if _is_op(t, "({"):
@@ -578,13 +699,12 @@ def _split_delimited(text: str, toks: list[Token], delimiter: str) -> Rows:
                 _close_group(text, groups, t)
             if t.kind not in _BLANK:
                 cell.append(t)
-                _check_length(text, cell, len(rows) + 1, len(row) + 1)
+                _check_length(text, cell, *position())
         elif groups:
             raise _error(ParseError, text, f"{_show(groups[-1])} is never closed", groups[-1].pos)
         elif is_delim or (t.kind == "nl" and row):
             if not cell:
-                r, c = len(rows) + 1, len(row) + 1
-                raise _error(ParseError, text, "empty entry", t.pos, t.end, r, c)
+                raise _error(ParseError, text, "empty entry", t.pos, t.end, *position())
             row.append(_Cell(tuple(cell)))
             cell = []
             if t.kind == "nl":
@@ -598,10 +718,12 @@ def _split_delimited(text: str, toks: list[Token], delimiter: str) -> Rows:
             raise _error(ParseError, text, f"unbalanced brackets: {_show(t)} has no opener", t.pos)
         elif t.kind not in _BLANK:
             cell.append(t)
-            _check_length(text, cell, len(rows) + 1, len(row) + 1)
+            _check_length(text, cell, *position())
             if _is_op(t, "({"):
                 groups.append(t)
-    return rows
+        if t.kind == "nl" and not (groups or row or cell) and ready is not None and ready(t.end):
+            return rows, t.end
+    return rows, None
 
 
 # --------------------------------------------------------------------------- the grid
@@ -616,29 +738,41 @@ class _Entry:
 
 
 def _split(text: str, delimiter: str | None, document: bool) -> Rows:
-    toks = tokenize(text)
-    if not any(t.kind not in _BLANK for t in toks):
+    toks = TokenStream(text)
+    if toks.get(_next_sig(toks, 0)) is None:
         raise EmptyInputError("the text has no entries" if text else "the text is empty")
     if delimiter is not None:
-        rows, vector = _split_delimited(text, toks, delimiter), False
-    elif document or _is_latex(toks):
+        rows, vector = _split_delimited(text, toks, delimiter)[0], False
+    elif document or has_latex_marker(text):
         rows, vector = _split_latex(text, toks, document), False
     else:
         rows, vector = _split_brackets_or_plain(text, toks)
     if not any(rows):
         raise EmptyInputError(f"the text {_short(text)} has no entries")
-    width = len(rows[0])
-    for r, row in enumerate(rows, 1):
-        if len(row) != width:
-            where = row[0].start if row else 0
+    _check_widths(text, rows, len(rows[0]))
+    return [[cell] for cell in rows[0]] if vector else rows
+
+
+def _check_widths(
+    text: str, rows: Rows, width: int, before: int = 0, filled: int = 0, row_start: int = 0
+) -> None:
+    """Refuse the first row that does not have ``width`` entries.
+
+    The first of ``rows`` is row ``before + 1``; it has ``filled`` entries more,
+    from offset ``row_start`` on, which the fast path read.
+    """
+    for r, row in enumerate(rows, before + 1):
+        extra = filled if r == before + 1 else 0
+        if len(row) + extra != width:
+            where = row_start if extra else row[0].start if row else 0
             raise _error(
                 RaggedError,
                 text,
-                f"row {r} has {count_entries(len(row))} but row 1 has {count_entries(width)}",
+                f"row {r} has {count_entries(len(row) + extra)} but row 1 has "
+                f"{count_entries(width)}",
                 where,
                 row[-1].end if row else None,
             )
-    return [[cell] for cell in rows[0]] if vector else rows
 
 
 def _short(text: str) -> str:
@@ -649,10 +783,15 @@ def _short(text: str) -> str:
 def _parse_grid(
     text: str, delimiter: str | None = None, document: bool = False
 ) -> list[list[_Entry]]:
+    return _parse_rows(text, _split(text, delimiter, document))
+
+
+def _parse_rows(text: str, rows: Rows, before: int = 0, filled: int = 0) -> list[list[_Entry]]:
+    """Each cell's tokens → a syntax tree; rows and columns numbered as ``_check_widths`` does."""
     grid = []
-    for r, row in enumerate(_split(text, delimiter, document), 1):
+    for r, row in enumerate(rows, before + 1):
         out = []
-        for c, cell in enumerate(row, 1):
+        for c, cell in enumerate(row, 1 + (filled if r == before + 1 else 0)):
             try:
                 out.append(_Entry(parse_tokens(list(cell.tokens), cell.end), cell, r, c))
             except ExprSyntaxError as err:
@@ -690,78 +829,149 @@ def parse_matrix_text(text: str) -> list[list[Expr]]:
 
 
 def _evaluate_grid(text: str, grid: list[list[_Entry]]) -> np.ndarray:
-    values, is_complex = [], False
-    for row in grid:
-        out = []
-        for e in row:
-            try:
-                v = evaluate(e.expr)
-            except ParseError:
-                src = text[e.cell.start : e.cell.end]
-                raise _error(
-                    ParseError,
-                    text,
-                    f"division by zero in '{src}'",
-                    e.cell.start,
-                    e.cell.end,
-                    e.row,
-                    e.col,
-                ) from None
-            except NonFiniteError:
-                src = text[e.cell.start : e.cell.end]
-                raise _error(
-                    NonFiniteError,
-                    text,
-                    f"'{src}' is too large for a floating-point number",
-                    e.cell.start,
-                    e.cell.end,
-                    e.row,
-                    e.col,
-                ) from None
-            is_complex = is_complex or isinstance(v, complex)
-            out.append(v)
-        values.append(out)
+    values, is_complex = _evaluate_rows(text, grid)
     return np.array(values, dtype=np.complex128 if is_complex else np.float64)
 
 
-_FAST_CHARS = re.compile(r"[0-9eE.+\-,/ \t\r\n]*")
-_COMMENT = re.compile(r"[%#][^\r\n]*")
+def _evaluate_rows(text: str, grid: list[list[_Entry]]) -> tuple[list[list[float | complex]], bool]:
+    """The value of every entry, and whether any is complex."""
+    values: list[list[float | complex]] = []
+    is_complex = False
+    for row in grid:
+        out = []
+        for e in row:
+            v = _evaluate_entry(text, e)
+            is_complex = is_complex or isinstance(v, complex)
+            out.append(v)
+        values.append(out)
+    return values, is_complex
 
 
-def _decimal_or_ratio(token: str) -> float:
-    """``float`` of ``"2.5"`` or of ``Fraction("-3/4")`` (exact, then rounded once)."""
-    return float(Fraction(token)) if "/" in token else float(token)
-
-
-def _fast_numeric(text: str, delimiter: str | None) -> np.ndarray | None:
-    """Plain numbers in a rectangle, read with ``float``; ``None`` if anything else.
-
-    Only text made of digits, ``.``, ``e``, signs, ``/``, delimiters, spaces and
-    line breaks gets here, where ``float`` (and ``Fraction`` for ``p/q``) agree with
-    the full grammar number for number: both round the exact value once. Anything
-    unusual falls back to the full parser, which also writes the error messages.
-    """
-    if "#" in text or "%" in text:
-        text = _COMMENT.sub("", text)
-    if not _FAST_CHARS.fullmatch(text):
-        return None
-    if delimiter is None and "," in text:
-        delimiter = ","
-    if delimiter != "," and "," in text:
-        return None
-    convert = _decimal_or_ratio if "/" in text else float
+def _evaluate_entry(text: str, e: _Entry) -> float | complex:
+    """The value of one entry; a division by zero or an overflow names the entry."""
     try:
-        rows = [list(map(convert, ln.split(delimiter))) for ln in text.splitlines() if ln.strip()]
-    except (ValueError, ZeroDivisionError):
-        return None
-    if not rows or any(len(r) != len(rows[0]) for r in rows):
-        return None
-    a = np.array(rows, dtype=np.float64)
-    return a if a.size and np.isfinite(a).all() else None
+        return evaluate(e.expr)
+    except ParseError:
+        cls, message = ParseError, "division by zero in '{}'"
+    except NonFiniteError:
+        cls, message = NonFiniteError, "'{}' is too large for a floating-point number"
+    src = clip(text[e.cell.start : e.cell.end], 60)
+    raise _error(cls, text, message.format(src), e.cell.start, e.cell.end, e.row, e.col)
+
+
+# --------------------------------------------------------------------------- plain text, fast
+
+
+_CALLS = frozenset({"np", "numpy", "array", "asarray", "matrix"})
+
+
+def _shares_lines(text: str, delimiter: str | None) -> bool:
+    """Whether the fast path may read some of the lines.
+
+    The text must have entries, and be CSV/TSV or lines of entries (not LaTeX,
+    not brackets, not ``array(…)``, whose rows the full parser alone can tell).
+    """
+    t = next((t for t in iter_tokens(text) if t.kind not in _BLANK), None)
+    if t is None:
+        return False  # the full parser says the text is empty
+    if delimiter is not None:
+        return True
+    if _is_op(t, "[") or (t.kind == "name" and t.value in _CALLS):
+        return False
+    return not has_latex_marker(text)
+
+
+@dataclass(frozen=True, slots=True)
+class _Stretch:
+    """Rows read by the fast path, then the rows the full parser read after them.
+
+    The first of ``cells`` continues the fast path's partial row, if any.
+    """
+
+    plain: PlainRun
+    cells: Rows
+
+
+def _stretches(text: str, delimiter: str | None) -> list[_Stretch]:
+    """Split the whole text, plain lines by the fast path and other lines by the full parser."""
+    out: list[_Stretch] = []
+    start, limit, before = 0, None, 0
+    while True:
+        plain = read_plain(text, delimiter, start, limit)
+        before += len(plain.rows)
+        if plain.stop == len(text):
+            out.append(_Stretch(plain, []))
+            return out
+        cells, handoff = _split_stretch(text, delimiter, plain, before)
+        assert cells or not plain.partial  # the full parser starts at a number
+        out.append(_Stretch(plain, cells))
+        before += len(cells)
+        if handoff is None:
+            return out
+        start, limit = handoff, plain.limit
+
+
+def _split_stretch(
+    text: str, delimiter: str | None, plain: PlainRun, before: int
+) -> tuple[Rows, int | None]:
+    """The full parser's rows from ``plain.stop`` to the next line the fast path can take."""
+    toks = TokenStream(text, plain.stop)
+    filled = len(plain.partial)
+
+    def ready(offset: int) -> bool:
+        return plain_line_at(text, offset)
+
+    if delimiter is not None:
+        return _split_delimited(text, toks, delimiter, before, filled, ready)
+    splitter = _Splitter(text, toks, None, False, before, filled, ready)
+    splitter.run(0)
+    return splitter.rows, splitter.handoff
+
+
+def _check_stretch_widths(text: str, delimiter: str | None, stretches: list[_Stretch]) -> None:
+    """Every row has as many entries as row 1, as ``_split`` checks for the full parser."""
+    width, before = None, 0
+    for s in stretches:
+        if len(s.plain.rows):
+            n = s.plain.rows.shape[1]
+            width = n if width is None else width
+            if n != width:
+                pos, end = row_span(text, s.plain.first, delimiter)
+                message = f"row {before + 1} has {count_entries(n)} but row 1 has "
+                raise _error(RaggedError, text, message + count_entries(width), pos, end)
+            before += len(s.plain.rows)
+        if s.cells:
+            filled = len(s.plain.partial)
+            width = filled + len(s.cells[0]) if width is None else width
+            _check_widths(text, s.cells, width, before, filled, s.plain.row_start)
+            before += len(s.cells)
+
+
+def _read_stretches(text: str, delimiter: str | None, stretches: list[_Stretch]) -> np.ndarray:
+    """All rows, checked and evaluated in the full parser's order."""
+    _check_stretch_widths(text, delimiter, stretches)
+    grids, before = [], 0
+    for s in stretches:  # every entry is parsed before any is evaluated
+        before += len(s.plain.rows)
+        grids.append(_parse_rows(text, s.cells, before, len(s.plain.partial)))
+        before += len(s.cells)
+    blocks: list[np.ndarray] = []
+    for s, grid in zip(stretches, grids, strict=True):
+        values, is_complex = _evaluate_rows(text, grid)
+        if len(s.plain.rows):
+            blocks.append(s.plain.rows)
+        if values:
+            values[0] = [*s.plain.partial, *values[0]]
+            blocks.append(np.array(values, dtype=np.complex128 if is_complex else np.float64))
+    return np.concatenate(blocks) if len(blocks) > 1 else blocks[0]  # complex if any is
 
 
 def text_to_array(text: str, *, delimiter: str | None = None, document: bool = False) -> np.ndarray:
     """Read matrix text into a 2-D float64 (or complex128) array.
+
+    Lines of plain numbers are read at C speed (:mod:`svdkit.inputs.plain`)
+    and the full parser reads the other lines; it alone writes the error
+    messages, in the order it would find the faults reading the whole text.
 
     Parameters
     ----------
@@ -781,8 +991,10 @@ def text_to_array(text: str, *, delimiter: str | None = None, document: bool = F
     >>> text_to_array("[1, 2, 3]").shape  # a vector is a column
     (3, 1)
     """
-    if not document:
-        fast = _fast_numeric(text, delimiter)
-        if fast is not None:
-            return fast
+    if not document and _shares_lines(text, delimiter):
+        stretches = _stretches(text, delimiter)
+        if len(stretches) == 1 and not stretches[0].cells and len(stretches[0].plain.rows):
+            return stretches[0].plain.rows  # all plain numbers: the common case
+        if any(len(s.plain.rows) or s.cells for s in stretches):
+            return _read_stretches(text, delimiter, stretches)
     return _evaluate_grid(text, _parse_grid(text, delimiter, document))
