@@ -41,6 +41,17 @@ SplitOpt = Annotated[
 ]
 
 
+def _full_module_names(table):
+    """Fold, never cut, the module names of a table's first column.
+
+    On an 80-column terminal (or in a pipe, a CI log) Rich shrinks the widest
+    column and ends its cells with "…": ``encoder.la…`` for every module of a
+    BERT, the one column that tells the rows apart.
+    """
+    table.columns[0].overflow = "fold"
+    return table
+
+
 def _rule(rank, energy, error, max_rank):
     from svdkit.errors import SvdkitError
     from svdkit.lora.rank import RankRule
@@ -237,7 +248,7 @@ def register(app: typer.Typer) -> None:
         out = ex.adapter.save(output, dtype=factor_dtype)
         write_report(out / "svdkit_report.json", ex.report)
         con = Console()
-        con.print(ex.report.table())
+        con.print(_full_module_names(ex.report.table()))
         r = ex.report
         for what, names in (
             ("changed and kept whole (modules_to_save / bias)", r.extras_saved),
@@ -285,7 +296,7 @@ def register(app: typer.Typer) -> None:
         for m in report:
             t.add_row(escape(m.name), str(m.rank_before), str(m.rank), f"{m.energy_kept:.4f}",
                       f"{m.relative_error:.4f}")
-        Console().print(t)
+        Console().print(_full_module_names(t))
 
     @lora.command("merge")
     def merge_command(
@@ -349,7 +360,9 @@ def register(app: typer.Typer) -> None:
         max_rank: Annotated[
             int | None, typer.Option(help="Compute only this many singular values per module.")
         ] = None,
-        figure: Annotated[Path | None, typer.Option(help="Write the figure (PNG/SVG).")] = None,
+        figure: Annotated[
+            Path | None, typer.Option(help="Write the figure (.png, .svg, .pdf…).")
+        ] = None,
         json_out: Annotated[Path | None, typer.Option("--json", help="Write the rows.")] = None,
     ) -> None:
         """Spectra, energy curves, effective rank and recommended rank per module."""
@@ -374,7 +387,7 @@ def register(app: typer.Typer) -> None:
             an = analyse_adapter(first, energy=energy)
         else:
             an = analyse_pair(first, tuned, energy=energy, max_rank=max_rank, progress=True)
-        Console().print(an.table())
+        Console().print(_full_module_names(an.table()))
         if figure is not None:
             try:
                 an.figure(figure)

@@ -3,7 +3,8 @@
 ``register(app)`` adds the ``lsi`` command group to the typer app of
 :mod:`svdkit.cli.main`:
 
-* ``svdkit lsi index SOURCE -o INDEX`` — a folder of .txt files, a .jsonl or .csv file;
+* ``svdkit lsi index SOURCE -o INDEX`` — a folder of .txt files, a .jsonl, .csv or
+  SMART .ALL file;
 * ``svdkit lsi query INDEX "text" -n 10`` — a ranked table with scores and snippets;
 * ``svdkit lsi similar INDEX DOC_ID`` / ``--term WORD`` — similar documents or terms;
 * ``svdkit lsi add INDEX SOURCE`` — fold in or SVD-update, then the drift report;
@@ -34,6 +35,7 @@ class SourceFormat(StrEnum):
     folder = "folder"
     jsonl = "jsonl"
     csv = "csv"
+    smart = "smart"
 
 
 class AddMethod(StrEnum):
@@ -91,6 +93,27 @@ def _df_option(name: str, value: float) -> int | float:
     return float(value)
 
 
+def _settings(ix) -> str:
+    """The index's tokenising, pruning and weighting settings, on one line."""
+    o = ix.options
+    stop = o.stop_words if o.stop_words is None or isinstance(o.stop_words, str) else (
+        f"{len(o.stop_words)} words"
+    )
+    rank_tol = ix.svd.get("rank_tol")
+    parts = [
+        f"weighting {ix.weighting}",
+        f"normalize {ix.normalize}",
+        f"scaling p = {ix.scaling:g}",
+        f"stop words {stop}",
+        f"min_df {o.min_df}",
+        f"max_df {o.max_df}",
+        f"max_features {o.max_features}",
+        f"ngram_range {tuple(o.ngram_range)}",
+        f"k {ix.k}" + (f" (rank_tol {rank_tol:g})" if rank_tol is not None else ""),
+    ]
+    return ", ".join(parts)
+
+
 def _load(index: Path):
     from svdkit.lsi import load_index
 
@@ -108,7 +131,10 @@ def register(app: typer.Typer) -> None:
 
     @lsi.command("index")
     def index_command(
-        source: Annotated[Path, typer.Argument(help="Folder of .txt files, .jsonl or .csv file.")],
+        source: Annotated[
+            Path,
+            typer.Argument(help="Folder of .txt files, .jsonl, .csv / .tsv or SMART .ALL file."),
+        ],
         output: Annotated[Path, typer.Option("--output", "-o", help="Index directory.")],
         k: Annotated[
             int | None,
@@ -133,7 +159,11 @@ def register(app: typer.Typer) -> None:
         = None,
         stop_words: Annotated[str, typer.Option(help="'english' or 'none'.")] = "english",
         format: Annotated[SourceFormat, typer.Option(help="Source format.")] = SourceFormat.auto,
-        id_field: Annotated[str | None, typer.Option(help="Id field / column.")] = None,
+        id_field: Annotated[
+            str | None,
+            typer.Option(help="Id field (.jsonl; default 'id', else the record number) or "
+                         "column (.csv; default: the row number 0, 1, …)."),
+        ] = None,
         text_field: Annotated[str, typer.Option(help="Text field / column.")] = "text",
         tol: Annotated[
             float, typer.Option(help="Certification tolerance of the SVD (relative to σ₁).")
@@ -179,7 +209,20 @@ def register(app: typer.Typer) -> None:
         n: Annotated[int, typer.Option("-n", help="Results to show.")] = 10,
     ) -> None:
         """Search the index: a ranked table of documents with scores and snippets."""
+        from svdkit.lsi.query import check_n
+
+        check_n(n)
         ix = _load(index)
+        if not ix.query_vectors(text).any():
+            # a zero query vector has cosine 0 with every document: a table of the
+            # first n documents, all scored 0.0000, would look like an answer
+            _console(stderr=True).print(
+                f"note: no term of the query {text!r} is in the index's vocabulary with a "
+                "non-zero weight (unknown words and stop words are ignored): no document "
+                "matches it",
+                highlight=False, soft_wrap=True, markup=False,
+            )
+            return
         _console().print(_hits_table(f"LSI results for {text!r}", ix.search(text, n)))
 
     @lsi.command("similar")
@@ -196,9 +239,15 @@ def register(app: typer.Typer) -> None:
 
         from svdkit.errors import SvdkitError
 
+        if term is not None and doc_id is not None:
+            raise SvdkitError(
+                f"give a document id ({doc_id!r}) or --term WORD ({term!r}), not both"
+            )
         ix = _load(index)
         if term is not None:
-            table = Table(title=escape(f"terms similar to {term!r}"), title_justify="left")
+            title = f"terms similar to {term!r}"
+            # the two columns are narrow: without a minimum width the title wraps
+            table = Table(title=escape(title), title_justify="left", min_width=len(title))
             table.add_column("term")
             table.add_column("cosine", justify="right")
             for t, c in ix.similar_terms(term, n):
@@ -213,11 +262,18 @@ def register(app: typer.Typer) -> None:
     @lsi.command("add")
     def add_command(
         index: Annotated[Path, typer.Argument(help="Index directory (updated in place).")],
-        source: Annotated[Path, typer.Argument(help="Folder of .txt files, .jsonl or .csv.")],
+        source: Annotated[
+            Path,
+            typer.Argument(help="Folder of .txt files, .jsonl, .csv / .tsv or SMART .ALL file."),
+        ],
         method: Annotated[AddMethod, typer.Option(help="fold_in, update (Zha–Simon) or auto.")]
         = AddMethod.auto,
         format: Annotated[SourceFormat, typer.Option(help="Source format.")] = SourceFormat.auto,
-        id_field: Annotated[str | None, typer.Option(help="Id field / column.")] = None,
+        id_field: Annotated[
+            str | None,
+            typer.Option(help="Id field (.jsonl; default 'id', else the record number) or "
+                         "column (.csv; default: the row number 0, 1, …)."),
+        ] = None,
         text_field: Annotated[str, typer.Option(help="Text field / column.")] = "text",
     ) -> None:
         """Add documents to an index and report the drift."""
@@ -235,7 +291,7 @@ def register(app: typer.Typer) -> None:
         ix = _load(index)
         svd = ix.svd
         _console().print(
-            f"{ix!r}\nSVD: {svd['method']}, "
+            f"{ix!r}\nsettings: {_settings(ix)}\nSVD: {svd['method']}, "
             f"{'certified' if svd['converged'] else 'NOT certified'} to {svd['tol']:.0e}·σ₁ "
             f"(worst residual {svd['worst_relative_residual']:.1e}·σ₁)\n"
             f"drift: {ix.drift().summary()}",

@@ -39,6 +39,17 @@ class Format(StrEnum):
     html = "html"
 
 
+#: The report format an ``--output`` file's extension implies when ``--format`` is not given.
+_FORMAT_OF_SUFFIX = {
+    ".json": Format.json,
+    ".md": Format.markdown,
+    ".markdown": Format.markdown,
+    ".tex": Format.latex,
+    ".html": Format.html,
+    ".htm": Format.html,
+}
+
+
 class Lang(StrEnum):
     en = "en"
     fr = "fr"
@@ -60,6 +71,17 @@ def _read_matrix(text: str):
     path = Path(text)
     if path.suffix and path.is_file():
         return svdkit.load(path)
+    if path.is_dir():
+        from svdkit.errors import FileFormatError, ParseError
+        from svdkit.inputs import parse_matrix_text
+
+        try:
+            parse_matrix_text(text)
+        except ParseError:  # not "unknown name 'data'" for the folder data/
+            raise FileFormatError(
+                f"'{text}' is a directory, not a matrix file "
+                f"(svdkit reads {' '.join(SUPPORTED_EXTENSIONS)} files, or matrix text)"
+            ) from None
     if path.suffix.lower() in SUPPORTED_EXTENSIONS:
         raise MissingFileError(f"no such file: '{text}'")
     if _FILE_NAME.match(text):
@@ -101,8 +123,13 @@ def explain(
         ),
     ] = DEFAULT_MATRIX,
     format: Annotated[
-        Format, typer.Option("--format", "-f", help="Output format.")
-    ] = Format.terminal,
+        Format | None,
+        typer.Option(
+            "--format", "-f",
+            help="Output format (default: terminal; with --output, from its extension: "
+            ".json .md .tex .html).",
+        ),
+    ] = None,
     tol: Annotated[
         float | None,
         typer.Option(help="Absolute zero threshold (default: max(m, n)·eps·σ₁)."),
@@ -127,6 +154,10 @@ def explain(
     from svdkit.explain import explain as build
     from svdkit.explain import render
 
+    if format is None:
+        # "-o report.json" alone writes JSON, not the terminal's boxes into a .json file
+        suffix = output.suffix.lower() if output is not None else ""
+        format = _FORMAT_OF_SUFFIX.get(suffix, Format.terminal)
     if output is not None:
         _check_output_file(output, "--output")
         if output.exists() and len(matrix) < 4096 and Path(matrix).is_file():

@@ -154,8 +154,9 @@ def register(app: typer.Typer) -> None:
             typer.Option(help="Find the smallest k with relative error ≤ rank-tol (no -k)."),
         ] = None,
         rank_norm: Annotated[
-            RankNorm, typer.Option(help="Norm of that error.")
-        ] = RankNorm.spectral,
+            RankNorm | None,
+            typer.Option(help="Norm of that error (with --rank-tol; default spectral)."),
+        ] = None,
         memory_limit: Annotated[
             str, typer.Option(help="Matrix bytes held at once for .npy files (e.g. 256M, 2G).")
         ] = "256M",
@@ -180,6 +181,11 @@ def register(app: typer.Typer) -> None:
             raise ShapeError("give -k (the number of triplets) or --rank-tol")
         if k is not None and k < 1:
             raise ShapeError(f"-k must be at least 1 (the number of triplets); got {k}")
+        if rank_norm is not None and rank_tol is None:
+            # without --rank-tol no rank is chosen: the norm would be silently ignored
+            raise SvdkitError(
+                f"--rank-norm {rank_norm.value} needs --rank-tol (the error that chooses k)"
+            )
         limit = _bytes(memory_limit)
         check_output(output, file)
         if ext == ".npy":
@@ -195,7 +201,7 @@ def register(app: typer.Typer) -> None:
             method=method.value,
             seed=seed,
             rank_tol=rank_tol,
-            rank_norm=rank_norm.value,
+            rank_norm=(rank_norm or RankNorm.spectral).value,
             memory_limit=limit,
             max_iter=max_iter,
             progress=True,

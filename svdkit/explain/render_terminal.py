@@ -31,6 +31,46 @@ from svdkit.explain.render_text import (
 
 __all__ = ["print_terminal", "render_terminal", "step_lines"]
 
+#: A matrix (or vector) with more rows or columns than this is shown in part on the
+#: terminal: its first and last ``_EDGE`` rows and columns, as NumPy prints large
+#: arrays. A 300×300 report drew every entry of a dozen 300×300 matrices (minutes of
+#: rendering, a wall of wrapped numbers); ``--format json`` keeps every entry.
+_LIMIT = 10
+_EDGE = 3
+
+
+def _kept(n: int) -> list[int | None]:
+    """Indices shown of ``n``: all, or the first and last ``_EDGE`` around a gap (None)."""
+    if n <= _LIMIT:
+        return list(range(n))
+    return [*range(_EDGE), None, *range(n - _EDGE, n)]
+
+
+def _grid(fmt, a) -> list[list[str]]:
+    """``fmt.grid(a)``, elided to the first and last rows and columns of a large matrix."""
+    a = np.atleast_1d(a)
+    if a.ndim == 1:
+        a = a[:, None]
+    if a.shape[0] <= _LIMIT and a.shape[1] <= _LIMIT:
+        return fmt.grid(a)
+    cols = _kept(a.shape[1])
+    grid = []
+    for i in _kept(a.shape[0]):
+        if i is None:
+            grid.append(["⋮" if j is not None else "⋱" for j in cols])
+        else:
+            grid.append([fmt.number(a[i, j]) if j is not None else "⋯" for j in cols])
+    return grid
+
+
+def _is_elided(value) -> bool:
+    return isinstance(value, np.ndarray) and value.ndim in (1, 2) and max(value.shape) > _LIMIT
+
+
+def _vector_text(fmt, v: np.ndarray) -> str:
+    """A long vector as ``(v₁, v₂, v₃, …, vₙ₋₂, vₙ₋₁, vₙ)``: its first and last entries."""
+    return "(" + ", ".join("…" if i is None else fmt.number(v[i]) for i in _kept(v.size)) + ")"
+
 
 def _pretty_formula(formula) -> str:
     """A step's formula drawn over several lines when it has fractions, roots or matrices."""
@@ -74,7 +114,9 @@ def _section_body(report: Report, sec, fmt):
         ffmt = fact_format(report, fact.key)
         value = fact.value
         if isinstance(value, np.ndarray) and value.ndim == 2:
-            table.add_row(label(report, fact.key), "\n".join(bracket_lines(ffmt.grid(value))))
+            table.add_row(label(report, fact.key), "\n".join(bracket_lines(_grid(ffmt, value))))
+        elif isinstance(value, np.ndarray) and value.ndim == 1 and _is_elided(value):
+            table.add_row(label(report, fact.key), _vector_text(ffmt, value))
         elif fact.key == "criteria" and isinstance(value, dict):
             for name, kind, explanation in criteria_rows(report, value):
                 table.add_row(name, f"{kind}. {explanation}" if explanation else kind)
@@ -95,7 +137,7 @@ def print_terminal(report: Report, console: Console) -> None:
     console.print(Text(message(lang, "title"), style="bold"))
     console.print(
         Panel(
-            Text("\n".join(bracket_lines(fmt.grid(a)))),
+            Text("\n".join(bracket_lines(_grid(fmt, a)))),
             title=heading,
             title_align="left",
             expand=False,
@@ -112,6 +154,8 @@ def print_terminal(report: Report, console: Console) -> None:
                 title_align="left",
             )
         )
+    if _is_elided(a):
+        console.print(Text(message(lang, "elided", limit=_LIMIT, edge=_EDGE), style="dim"))
     if report.notes:
         body = Group(*(Text(f"⚠ {n.text}") for n in report.notes))
         console.print(

@@ -8,6 +8,9 @@ document being read. Sources:
 * a JSON-lines file (:func:`read_jsonl`; the id and text field names are options);
 * a CSV file (:func:`read_csv`; a text column and an optional id column; a
   ``.tsv`` file is read with tabs as separators);
+* a SMART collection file (``MED.ALL``, ``CISI.ALL``, ``cran.all.1400``:
+  :func:`svdkit.lsi.evaluate.read_smart`; ids as the ``.I`` lines give them,
+  without leading zeros, as the ``.REL`` readers read them);
 * any Python iterable of strings or ``(id, text)`` pairs (:func:`read_iterable`).
 
 Files are UTF-8; a byte-order mark at the start (as spreadsheet programs write
@@ -50,7 +53,7 @@ __all__ = [
 ]
 
 #: Source formats :func:`open_corpus` understands.
-FORMATS = ("auto", "folder", "jsonl", "csv")
+FORMATS = ("auto", "folder", "jsonl", "csv", "smart")
 
 Document = tuple[str, str]
 
@@ -179,8 +182,10 @@ def open_corpus(
     source : path or iterable
         A folder of ``.txt`` files, a JSON-lines file (``.jsonl``, ``.json``,
         ``.ndjson``), a CSV file, or an iterable of strings / ``(id, text)`` pairs.
-    format : {"auto", "folder", "jsonl", "csv"}
-        ``auto`` decides from the path.
+    format : {"auto", "folder", "jsonl", "csv", "smart"}
+        ``auto`` decides from the path: a folder, ``.jsonl`` / ``.json`` /
+        ``.ndjson``, ``.csv`` / ``.tsv``, or a SMART ``.ALL`` file (``MED.ALL``,
+        ``cran.all.1400``).
     id_field, text_field : str
         Field (JSON-lines) or column (CSV) names; the id defaults to ``"id"`` for
         JSON-lines and to the row number for CSV.
@@ -197,15 +202,33 @@ def open_corpus(
             format = "jsonl"
         elif path.suffix.lower() in (".csv", ".tsv"):
             format = "csv"
+        elif ".all" in (s.lower() for s in path.suffixes):
+            format = "smart"
         elif not path.exists():
             raise MissingFileError(f"corpus '{path}' does not exist")
         else:
             raise FileFormatError(
-                f"cannot tell the format of '{path}': use a folder of .txt files, a .jsonl "
-                "or a .csv file (or pass format=)"
+                f"cannot tell the format of '{path}': use a folder of .txt files, a .jsonl, "
+                "a .csv / .tsv or a SMART .ALL file (or name the format: --format on the "
+                "command line, format= in Python)"
             )
     if format == "folder":
+        if path.exists() and not path.is_dir():
+            raise FileFormatError(
+                f"corpus '{path}' is a file, not a folder of .txt files (format 'folder')"
+            )
         return read_txt_folder(path)
+    if path.is_dir():
+        raise FileFormatError(
+            f"corpus '{path}' is a folder, not a {format} file; a folder of .txt files is "
+            "format 'folder'"
+        )
+    if format == "smart":
+        from svdkit.lsi.evaluate import read_smart
+
+        if not path.is_file():
+            raise MissingFileError(f"corpus file '{path}' does not exist")
+        return read_smart(path)
     if format == "jsonl":
         return read_jsonl(path, id_field="id" if id_field is None else id_field,
                           text_field=text_field)

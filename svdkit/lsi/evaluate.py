@@ -124,15 +124,20 @@ def read_smart_rel(path: str | os.PathLike[str]) -> Qrels:
     zeros (as :func:`read_smart` does).
     """
     p = _existing(path)
-    rows = [line.split() for line in p.read_text(encoding="latin-1").splitlines() if line.strip()]
-    if not rows:
+    numbered = [(n, line.split()) for n, line in
+                enumerate(p.read_text(encoding="latin-1").splitlines(), 1) if line.strip()]
+    if not numbered:
         raise FileFormatError(f"'{p}' has no relevance judgements")
-    widths = {len(r) for r in rows}
-    if len(widths) != 1 or widths.pop() not in (2, 3, 4):
-        raise FileFormatError(
-            f"'{p}': every line must have 2, 3 or 4 columns (qid, docid, …); "
-            f"found {sorted({len(r) for r in rows})}"
-        )
+    first = len(numbered[0][1])
+    for line_no, r in numbered:
+        if len(r) not in (2, 3, 4) or len(r) != first:
+            raise FileFormatError(
+                f"'{p}' line {line_no}: {len(r)} column(s)"
+                + (f" where line {numbered[0][0]} has {first}" if len(r) != first else "")
+                + "; every line of a qrels file has the same 2, 3 or 4 columns "
+                "(qid, docid, …): is it a qrels file?"
+            )
+    rows = [r for _, r in numbered]
     trec = len(rows[0]) == 4 and not all(_is_zero(r[2]) and _is_zero(r[3]) for r in rows)
     if trec:
         pairs = [(r[0], r[2], r[3]) for r in rows]  # TREC / MED.REL
