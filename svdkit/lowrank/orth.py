@@ -320,10 +320,12 @@ def _subtract_significant(
     After the local pass the rest of ``c = Vᴴ W`` is mostly rounding
     (``|c| ~ eps‖W‖`` on flat spectra), and what is not sits on a few basis
     vectors: Lanczos loses orthogonality towards its converged Ritz vectors
-    (Paige), the first columns after a thick restart. Measured on
-    ``bench/lowrank.py``'s sparse_uniform to 50 triplets at 1e-6: 1 basis vector
-    of ~140 a step on average (0.7 % of the coefficients); on its term-document
-    matrix 6 %. Subtracting those columns only spares a read of the whole basis.
+    (Paige), the first columns after a thick restart. Counted at commit 08fdb9b
+    on ``bench/lowrank.py``'s sparse_uniform to 50 triplets at 1e-6: 28 basis
+    vectors of ~140 a step on average (a full pass at 54 of 174 steps), all of
+    them between 100 and 1000 eps (at 1000 eps: 0.1 a step — and no run got
+    faster, nor fewer steps: ``docs/benchmarks.md``). Subtracting those columns
+    only spares part of a second read of the basis.
     A coefficient is rounding when it is below ``NEGLIGIBLE`` times its column's
     norm (a column that the local pass nearly cancelled — a nearly invariant
     space — is all rounding, and its ``|c|`` is large beside it).
