@@ -40,6 +40,11 @@ from svdkit.lora.safetensors_io import Checkpoint
 
 __all__ = ["Analysis", "ModuleSpectrum", "analyse_adapter", "analyse_pair"]
 
+#: Axis labels of :meth:`Analysis.figure`, in matplotlib mathtext:
+#: ``σᵢ / σ₁`` and ``Σ_{i≤k} σᵢ² / ‖ΔW‖_F²``.
+SPECTRUM_LABEL = r"$\sigma_i \,/\, \sigma_1$"
+ENERGY_LABEL = r"$\sum_{i \leq k} \sigma_i^2 \,/\, \|\Delta W\|_F^2$"
+
 
 @dataclass(frozen=True)
 class ModuleSpectrum:
@@ -123,8 +128,12 @@ class Analysis:
             )
         return t
 
-    def figure(self, path: str | os.PathLike) -> Path:
-        """Spectra (σᵢ/σ₁, log scale) and energy curves of every module, saved to ``path``."""
+    def draw(self):
+        """The figure :meth:`figure` saves: spectra (σᵢ/σ₁, log scale) and energy curves.
+
+        Labels with sub- and superscripts are matplotlib mathtext (``$…$``), drawn
+        as formulas, not as the TeX source.
+        """
         import matplotlib
 
         matplotlib.use("Agg", force=False)
@@ -137,16 +146,29 @@ class Analysis:
             k = np.arange(1, m.s.size + 1)
             ax1.semilogy(k, np.maximum(m.s / m.s[0], 1e-12), lw=0.8, alpha=0.7)
             ax2.plot(k, m.energy_curve(), lw=0.8, alpha=0.7)
-        ax1.set(xlabel="index i", ylabel="σᵢ / σ₁", title="singular values of ΔW per module")
+        ax1.set(
+            xlabel="index $i$",
+            ylabel=SPECTRUM_LABEL,
+            title=r"singular values of $\Delta W$ per module",
+        )
         ax2.axhline(self.energy, color="k", ls="--", lw=1, label=f"{100 * self.energy:g}% energy")
-        ax2.set(xlabel="rank k", ylabel="Σ_{i≤k} σᵢ² / ‖ΔW‖_F²", title="energy kept")
+        ax2.set(xlabel="rank $k$", ylabel=ENERGY_LABEL, title="energy kept")
         ax2.set_ylim(0, 1.02)
         ax2.legend(loc="lower right")
         fig.tight_layout()
+        return fig
+
+    def figure(self, path: str | os.PathLike) -> Path:
+        """Spectra (σᵢ/σ₁, log scale) and energy curves of every module, saved to ``path``."""
+        import matplotlib.pyplot as plt
+
+        fig = self.draw()
         path = Path(path)
         tmp = path.with_name(f".{path.stem}.tmp{path.suffix}")
-        fig.savefig(tmp, dpi=110)
-        plt.close(fig)
+        try:
+            fig.savefig(tmp, dpi=110)
+        finally:
+            plt.close(fig)
         os.replace(tmp, path)
         return path
 

@@ -9,6 +9,8 @@ dropped: peak memory is one pair of tensors, their delta, and the ``O(r·d)``
 factors kept. Norms, biases and other changed tensors are kept whole
 (``extras="save"``, PEFT's ``modules_to_save`` / ``bias="lora_only"``) or only
 listed in the report (``extras="list"``) — never dropped without a word.
+Embedding tables get ``lora_embedding_A/B``, or with ``embeddings="save"`` are
+kept whole (``modules_to_save``) whatever ``extras`` says.
 
 Examples
 --------
@@ -32,6 +34,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import math
 import os
 from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass, field
@@ -46,6 +49,7 @@ from svdkit.lora.factor import factor_delta, residual_norm, split_factors
 from svdkit.lora.modules import (
     Pairing,
     conv1d_modules,
+    embedding_weight,
     module_of,
     pair_checkpoints,
     stores_in_out,
@@ -61,10 +65,20 @@ class ModuleReport:
     """One module: its rank, energy kept, relative error and its distance to the optimum.
 
     ``excess`` is :attr:`~svdkit.lora.factor.Quality.excess`, an upper bound of
-    ``error / optimum − 1``; ``None`` ("—" in the table, ``null`` in
-    ``svdkit_report.json``) when the optimum error is at the rounding level of
-    ``‖ΔW‖_F`` (:func:`~svdkit.lora.factor.noise_floor`), e.g. a delta of exact
-    rank 4 extracted at rank 16: the relative error then says how exact it is.
+    ``error / optimum − 1``:
+
+    * ``None`` ("—" in the table, ``null`` in ``svdkit_report.json``) when the
+      error is at the rounding level of ``‖ΔW‖_F``
+      (:func:`~svdkit.lora.factor.noise_floor`), e.g. a delta of exact rank 4
+      extracted at rank 16: the fit is exact to rounding, and the relative error
+      says how exact;
+    * ``inf`` ("∞" in the table, ``"inf"`` in ``svdkit_report.json``) when nothing
+      bounds it: the lower bound of the optimum error is at the rounding level and
+      the error is not — at the tightest ``tol`` tried, or with factors cast to
+      float16 an optimum that is rounding.
+
+    ``tol`` is the residual certificate the module's triplets meet: the ``tol``
+    asked for, or the tighter one taken to bound the excess (``tighten``).
     """
 
     name: str
@@ -76,6 +90,22 @@ class ModuleReport:
     excess: float | None
     method: str
     seconds: float
+    tol: float | None = None
+
+
+def _excess_cell(excess: float | None) -> str:
+    """The table's "excess ≤" cell: "—" exact to rounding, "∞" unbounded, else a percentage."""
+    if excess is None:
+        return "—"
+    if math.isinf(excess):
+        return "∞"
+    return f"{100 * excess:.2f}%"
+
+
+def _tol_text(tol: float) -> str:
+    """``1e-06`` → ``"1e-6"``, ``0.0005`` → ``"5e-4"``."""
+    mantissa, _, exponent = f"{tol:.0e}".partition("e")
+    return f"{mantissa}e{int(exponent)}"
 
 
 @dataclass
@@ -88,28 +118,40 @@ class ExtractionReport:
     mismatched: list[str] = field(default_factory=list)
     unchanged: int = 0
     rule: dict[str, Any] = field(default_factory=dict)
+    tol: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        """JSON-ready: an unbounded ``excess`` (``inf``) is the string ``"inf"``."""
+        out = asdict(self)
+        for m in out["modules"]:
+            if m["excess"] is not None and math.isinf(m["excess"]):
+                m["excess"] = "inf"
+        return out
 
     def table(self, title: str = "LoRA extraction"):
-        """A :class:`rich.table.Table` of the modules."""
+        """A :class:`rich.table.Table` of the modules; a "tol" column when a module was
+        factored at a tighter ``tol`` than asked (:func:`extract`'s ``tighten``)."""
         from rich.markup import escape
         from rich.table import Table
 
+        tightened = any(m.tol is not None and m.tol != self.tol for m in self.modules)
+        cols = ["module", "shape", "rank", "energy kept", "rel. error", "excess ≤", "method"]
         t = Table(title=title)
-        for col in ("module", "shape", "rank", "energy kept", "rel. error", "excess ≤", "method"):
+        for col in cols + (["tol"] if tightened else []):
             t.add_column(col, justify="left" if col == "module" else "right")
         for m in self.modules:
-            t.add_row(
+            cells = [
                 escape(m.name),  # a name is text, not Rich markup
                 f"{m.shape[0]}×{m.shape[1]}",
                 str(m.rank),
                 f"{m.energy_kept:.4f}",
                 f"{m.relative_error:.4f}",
-                "—" if m.excess is None else f"{100 * m.excess:.2f}%",
+                _excess_cell(m.excess),
                 m.method,
-            )
+            ]
+            if tightened:
+                cells.append("" if m.tol is None else _tol_text(m.tol))
+            t.add_row(*cells)
         return t
 
 
@@ -174,6 +216,7 @@ def extract(
     base_model_name_or_path: str | None = None,
     fan_in_fan_out: bool | None = None,
     dtype: Any = None,
+    tighten: bool = True,
 ) -> Extraction:
     """LoRA adapter whose ``scale · B A`` is the truncated SVD of each module's delta.
 
@@ -186,9 +229,12 @@ def extract(
     targets : list of str, optional
         Modules to factor (names, suffixes or regexes); default every changed matrix.
     embeddings : {"lora", "save"}
-        Embedding tables as ``lora_embedding_A/B`` or kept whole.
+        Changed embedding tables as ``lora_embedding_A/B`` (those that match
+        ``targets``; the others are extras), or kept whole in the adapter
+        (``modules_to_save``) — with ``"save"`` whatever ``extras`` says.
     extras : {"save", "list"}
-        Other changed tensors: kept whole in the adapter, or only listed in the report.
+        Other changed tensors (norms, biases, modules outside ``targets``): kept
+        whole in the adapter, or only listed in the report.
     on_mismatch : {"error", "skip"}
         Tensors whose shapes differ: error, or listed in the report and left out.
     split : {"sqrt", "B", "A"}
@@ -218,6 +264,11 @@ def extract(
         they are cast here, and each module's ``relative_error`` / ``excess`` is
         that of the factors as stored (one more pass over ``ΔW``). Default: float32
         (float64 for float64 checkpoints), the error of the SVD itself.
+    tighten : bool, default True
+        A module whose excess over the optimum error is not bounded at ``tol``, or
+        only above 10 %, is factored again at ``tol · 1e-3``, then ``tol · 1e-6``
+        (:func:`svdkit.lora.factor.factor_delta`); its report gives the ``tol``
+        met. Without, such a module keeps ``tol`` and its loose bound (or ``inf``).
 
     Raises
     ------
@@ -239,6 +290,7 @@ def extract(
         mismatched=pairing.mismatched,
         unchanged=len(pairing.unchanged),
         rule={k: v for k, v in asdict(rule).items() if v is not None},
+        tol=tol,
     )
     adapter = Adapter(
         use_rslora=rslora,
@@ -256,7 +308,7 @@ def extract(
             if kind != "linear":
                 # PEFT: ΔW_emb = (B A)ᵀ, B [d, r], A [r, V]; Conv1D's [in, out] = (B A)ᵀ
                 delta = delta.T
-            f = factor(delta, rule, tol=tol, method=method, seed=seed)
+            f = factor(delta, rule, tol=tol, method=method, seed=seed, tighten=tighten)
             r = f.rank
             quality = f.quality
             if r > 0:
@@ -284,6 +336,7 @@ def extract(
                     excess=quality.excess,
                     method=f.method,
                     seconds=f.seconds,
+                    tol=tol if f.tol is None else f.tol,
                 )
             )
             if r == 0:
@@ -296,7 +349,8 @@ def extract(
             "adapter would hold no LoRA module, which PEFT cannot load"
         )
     for name in pairing.extras:
-        if extras == "list":
+        # an explicit embeddings="save" keeps the embedding whole whatever `extras` says
+        if extras == "list" and not (embeddings == "save" and embedding_weight(tuned_ck, name)):
             report.extras_listed.append(name)
             continue
         module, param = module_of(name)

@@ -8,8 +8,9 @@ Every tensor of the tuned checkpoint lands in exactly one bucket of a :class:`Pa
 ``embeddings``
     2-D weights of embedding modules (the module's last name contains ``embed``,
     or is ``wte``/``wpe``/``shared``, but is not an output or a projection:
-    GPT-NeoX's ``embed_out`` is its ``nn.Linear`` head) that changed:
-    ``lora_embedding_A/B``, or kept whole (``modules_to_save``) when asked.
+    GPT-NeoX's ``embed_out`` is its ``nn.Linear`` head) that changed and match
+    ``targets``: ``lora_embedding_A/B``; with ``embeddings="save"`` they are in
+    ``extras`` instead, and extraction keeps them whole (``modules_to_save``).
 ``extras``
     everything else that changed — norms, biases, convolution kernels, modules
     outside ``targets``: kept whole (saved) or listed, never silently dropped.
@@ -51,6 +52,7 @@ from svdkit.lora.safetensors_io import Checkpoint
 __all__ = [
     "Pairing",
     "conv1d_modules",
+    "embedding_weight",
     "is_embedding",
     "matches_targets",
     "model_type",
@@ -178,7 +180,8 @@ def pair_checkpoints(
         rule); default: every changed 2-D weight.
     embeddings : {"lora", "save"}
         Embedding tables as ``lora_embedding_A/B`` (when they match ``targets``),
-        or kept whole among ``extras``.
+        or among ``extras`` (:func:`svdkit.lora.extract.extract` keeps them whole
+        with ``"save"``, whatever its ``extras`` says).
     on_mismatch : {"error", "skip"}
         A tensor whose shape differs: raise, or list it in ``mismatched``.
     """
@@ -211,17 +214,29 @@ def pair_checkpoints(
         if _equal(base, tuned, name):
             out.unchanged.append(name)
             continue
-        module, param = module_of(name)
-        is_matrix = (
-            len(tuned.shape(name)) == 2 and param == "weight" and tuned.dtype(name) in _FLOAT_CODES
-        )
-        if is_matrix and is_embedding(module):
+        module = module_of(name)[0]
+        if embedding_weight(tuned, name):
             if embeddings == "lora" and matches_targets(module, targets):
                 out.embeddings.append(module)
             else:
                 out.extras.append(name)
-        elif is_matrix and not is_embedding(module) and matches_targets(module, targets):
+        elif _matrix(tuned, name) and matches_targets(module, targets):
             out.linear.append(module)
         else:
             out.extras.append(name)
     return out
+
+
+def _matrix(checkpoint: Checkpoint, name: str) -> bool:
+    """A 2-D floating-point ``….weight``: what LoRA can factor."""
+    return (
+        len(checkpoint.shape(name)) == 2
+        and module_of(name)[1] == "weight"
+        and checkpoint.dtype(name) in _FLOAT_CODES
+    )
+
+
+def embedding_weight(checkpoint: Checkpoint, name: str) -> bool:
+    """Whether tensor ``name`` is the weight of an embedding table (:func:`is_embedding`):
+    ``lora_embedding_A/B`` with ``embeddings="lora"``, kept whole with ``"save"``."""
+    return _matrix(checkpoint, name) and is_embedding(module_of(name)[0])

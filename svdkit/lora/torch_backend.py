@@ -6,7 +6,9 @@ Used by :func:`svdkit.lora.extract.extract` with ``backend="torch"`` (or
 Rayleigh–Ritz, then the same certificate as the CPU path: both residuals
 ``‖ΔW vᵢ − σᵢ uᵢ‖`` and ``‖ΔWᵀ uᵢ − σᵢ vᵢ‖`` of every kept triplet computed
 and compared with ``tol · σ₁``; more iterations until they pass, and the
-NumPy/SciPy path when they do not within ``max_iter``. Energy and error rules
+NumPy/SciPy path when they do not within ``max_iter`` — or when the excess over
+the optimum error is not bounded below 10 % at ``tol``
+(:attr:`~svdkit.lora.factor.Quality.loose`; that path tightens ``tol``). Energy and error rules
 widen the subspace (doubling) until the energy asked for, counted against the
 exact ``‖ΔW‖_F²``, is inside it. Nothing here is imported unless asked for.
 """
@@ -19,7 +21,15 @@ from typing import Any
 
 import numpy as np
 
-from svdkit.lora.factor import Factored, Quality, factor_delta, noise_floor, residual_norm
+from svdkit.lora.factor import (
+    Factored,
+    Quality,
+    factor_delta,
+    first_order_lower,
+    noise_floor,
+    residual_norm,
+    sharpen,
+)
 from svdkit.lora.rank import RankRule
 
 __all__ = ["cuda_available", "factor_delta_torch"]
@@ -65,11 +75,16 @@ def factor_delta_torch(
     max_iter: int = 24,
     device: str = "cuda",
     min_size: int = 256,
+    tighten: bool = True,
 ) -> Factored:
     """:func:`~svdkit.lora.factor.factor_delta` on the GPU; falls back to it when not certified.
 
     ``device`` is any torch device (the tests run the algorithm on ``"cpu"``);
     modules with ``min(m, n) ≤ min_size`` go to the CPU path (LAPACK is faster there).
+    With ``tighten`` (default), a module whose excess is not bounded below 10 % at
+    ``tol`` (:attr:`~svdkit.lora.factor.Quality.loose`) goes to the CPU path too, which
+    tightens ``tol`` (:func:`~svdkit.lora.factor.factor_delta`); without, it is kept
+    as it is.
     """
     import torch
 
@@ -80,7 +95,7 @@ def factor_delta_torch(
     cap = rule.cap(p)
     tight = rule.tail is not None and rule.tail < _TAIL_RESOLVED
     if fro2 == 0.0 or p <= min_size or method == "lapack" or tight:
-        return factor_delta(delta, rule, tol=tol, method=method, seed=seed)
+        return factor_delta(delta, rule, tol=tol, method=method, seed=seed, tighten=tighten)
     want = cap if rule.rank is not None else min(cap, 32)
     while True:
         k = min(p, want + 10)
@@ -99,7 +114,7 @@ def factor_delta_torch(
                 break
             iters *= 2
         if worst > tol * float(s[0]):
-            return factor_delta(delta, rule, tol=tol, method="auto", seed=seed)
+            return factor_delta(delta, rule, tol=tol, method="auto", seed=seed, tighten=tighten)
         reached = rule.rank is not None or r < k - 10 or k >= cap or r >= cap
         if reached:
             break
@@ -108,8 +123,7 @@ def factor_delta_torch(
     P = Uk.T @ D
     cross = float(torch.sum(torch.sum(P.double() * Vk.double(), dim=1) * sk.double()))
     ss = float(torch.sum(sk.double() ** 2))
-    rho = torch.maximum(right, left).double()
-    upper = float(torch.sum((sk.double() + rho) ** 2))
+    rho = torch.maximum(right, left).double().cpu().numpy()
     error = math.sqrt(max(0.0, fro2 - 2 * cross + ss))
     if error < _ERROR_RESOLVED * math.sqrt(fro2):
         error = residual_norm(delta, Un, sn, Vhn)
@@ -118,9 +132,13 @@ def factor_delta_torch(
         fro=math.sqrt(fro2),
         energy_kept=ss / fro2,
         error=error,
-        optimum_lower=math.sqrt(max(0.0, fro2 - upper)),
+        optimum_lower=first_order_lower(sn, rho, fro2),
         floor=noise_floor(math.sqrt(fro2), np.float32),  # computed in float32
     )
+    quality = sharpen(quality, delta, sn, rho, Vhn, fro2)
+    if tighten and quality.loose:
+        # no useful excess bound at tol: the CPU path, which tightens tol
+        return factor_delta(delta, rule, tol=tol, method="auto", seed=seed, tighten=tighten)
     return Factored(
         Un.astype(delta.dtype),
         sn.astype(delta.dtype),
@@ -128,4 +146,5 @@ def factor_delta_torch(
         quality,
         f"torch-{D.device.type}-subspace({iters} it)",
         time.perf_counter() - started,
+        tol,
     )
