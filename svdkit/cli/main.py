@@ -165,6 +165,7 @@ def explain(
                 raise SvdkitError(f"--output '{output}' is the input file: choose another path")
     if figures is not None:
         _check_figures_folder(figures)
+    _check_explain_size(matrix)
     source = _read_matrix(matrix)
     report = build(source, tol=tol, lang=lang.value, steps=steps)
     if output is not None:
@@ -188,6 +189,31 @@ def explain(
             highlight=False,
             markup=False,
         )
+
+
+def _check_explain_size(text: str) -> None:
+    """Refuse a ``.npy`` file too large for ``explain`` from its header, before reading it.
+
+    Other inputs are checked by :func:`svdkit.explain.explain` once read (a
+    matrix file of any other kind, or text, takes about as long to read as to
+    refuse). A ``.npy`` file that cannot be opened this way is left to the
+    loader, whose error names the problem.
+    """
+    if len(text) >= 4096 or "\n" in text or not text.lower().endswith(".npy"):
+        return
+    path = Path(text)
+    if not path.is_file():
+        return
+    import numpy as np
+
+    from svdkit.explain.build import check_size
+
+    try:  # memory-mapped: only the header is read
+        shape = np.load(path, mmap_mode="r", allow_pickle=False).shape
+    except Exception:  # not a valid .npy: svdkit.load says why
+        return
+    if len(shape) == 2:
+        check_size(shape, text)
 
 
 def _register_subcommands() -> None:

@@ -1,7 +1,9 @@
 """``svdkit explain``: everything the notes say about one matrix, as a report.
 
 Build a :class:`~svdkit.explain.model.Report` with :func:`explain`, then render it
-as a terminal page, Markdown, JSON, LaTeX or HTML with :func:`render`.
+as a terminal page, Markdown, JSON, LaTeX or HTML with :func:`render`. A report is
+for a person to read: matrices of more than :data:`MAX_DIMENSION` rows or columns
+are refused before any computation (use :func:`svdkit.svd` with ``k`` for those).
 
 Examples
 --------
@@ -14,10 +16,10 @@ True
 from __future__ import annotations
 
 from svdkit.errors import SvdkitError
-from svdkit.explain.build import explain
+from svdkit.explain.build import MAX_DIMENSION, explain
 from svdkit.explain.model import Report
 
-__all__ = ["FORMATS", "explain", "render"]
+__all__ = ["FORMATS", "MAX_DIMENSION", "explain", "render"]
 
 FORMATS = ("terminal", "markdown", "json", "latex", "html")
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 
 from svdkit import linalg
-from svdkit.errors import SingularMatrixError
+from svdkit.errors import ShapeError
+from svdkit.explain.computed import Computed
 from svdkit.explain.formatting import scientific
 from svdkit.explain.messages import t
 from svdkit.explain.model import Report, Section
@@ -15,7 +16,21 @@ from svdkit.linalg.residuals import relative_residual
 from svdkit.linalg.subspaces import subspaces_from_svd
 from svdkit.linalg.tolerance import zero_threshold
 
-__all__ = ["explain"]
+__all__ = ["MAX_DIMENSION", "check_size", "explain"]
+
+MAX_DIMENSION = 1000
+"""Most rows, and most columns, of a matrix that :func:`explain` accepts.
+
+The report holds every entry of ``U`` (m×m), ``V`` (n×n), the eigenvectors, the
+inverses and the bases of the four subspaces, and its build takes a few
+``O(n³)`` factorisations, each once (SVD, eigendecomposition, inverse,
+definiteness). Measured on one core: a dense 1000×1000 report and its terminal
+page in about 3 s (2000×2000: 15–30 s; 3000×3000: minutes), but the formats that
+write every entry take longer (JSON, Markdown, LaTeX or HTML of a 1000×1000
+report: 10 to 60 s more, and 100 to 450 MB). Larger matrices are refused before any
+computation (:func:`check_size`); ``svdkit svd FILE -k K`` computes their ``K``
+leading singular triplets instead.
+"""
 
 
 def explain(A, *, tol: float | None = None, lang: str = "en", steps: bool = True) -> Report:
@@ -38,6 +53,19 @@ def explain(A, *, tol: float | None = None, lang: str = "en", steps: bool = True
     Report
         Sections of facts; render it with :func:`svdkit.explain.render`.
 
+    Raises
+    ------
+    ShapeError
+        A has more than :data:`MAX_DIMENSION` rows or columns (refused before any
+        computation: use :func:`svdkit.svd` with ``k``, or ``svdkit svd FILE -k K``).
+
+    Notes
+    -----
+    Each decomposition is computed once per report (:class:`~svdkit.explain.computed.Computed`):
+    one SVD, one eigendecomposition (square A), one inverse, …, shared by the
+    sections and the notes. The exact engine's steps are tried only for matrices
+    of at most :data:`svdkit.explain.exact_steps.MAX_ORDER` rows and columns.
+
     Examples
     --------
     >>> from svdkit.explain import explain
@@ -48,20 +76,22 @@ def explain(A, *, tol: float | None = None, lang: str = "en", steps: bool = True
     False
     """
     a = as_matrix(A)
-    dec = linalg.svd(a, full=True)
-    threshold = zero_threshold(a.shape, dec.s[0], a.dtype, tol)
+    check_size(a.shape)
+    c = Computed(a, tol)
+    threshold = zero_threshold(a.shape, c.svd.s[0], a.dtype, tol)
     report = Report(matrix=a, tolerance=threshold, lang=lang)
     builders = (_input, _structure, _measures, _inverse, _eigen, _svd, _subspaces, _definiteness)
     for build in builders:
-        report.sections.append(build(a, dec, tol, report))
+        report.sections.append(build(c, report))
     eigen = report.section("eigen")
     evidence = Evidence(
         matrix=a,
-        svd=dec,
+        svd=c.svd,
         threshold=threshold,
         tol=tol,
         eigenvalues=eigen.fact("eigenvalues") if eigen.applies else None,
         definiteness=report.computed.get("definiteness"),
+        computed=c,
     )
     report.notes.extend(collect_notes(evidence, lang))
     if steps:
@@ -71,7 +101,40 @@ def explain(A, *, tol: float | None = None, lang: str = "en", steps: bool = True
     return report
 
 
-def _input(a, dec, tol, report) -> Section:
+def check_size(shape: tuple[int, int], file: str | None = None) -> None:
+    """Refuse a matrix with more than :data:`MAX_DIMENSION` rows or columns (:class:`ShapeError`).
+
+    Cheap: it looks at the shape only, so it can run before the matrix is read
+    or decomposed. ``file``, the matrix file's name, goes into the command the
+    message suggests (``FILE`` otherwise).
+
+    Examples
+    --------
+    >>> check_size((1000, 3))
+    >>> try:
+    ...     check_size((3000, 3000), "big.npy")
+    ... except ShapeError as err:
+    ...     print(err)  # doctest: +NORMALIZE_WHITESPACE
+    svdkit explain takes matrices of at most 1000 rows and 1000 columns (a report for a
+    learner: every entry of U, V, the eigenvectors and the inverses, from several O(n³)
+    factorisations); this one is 3000×3000. For a large matrix, compute its K leading
+    singular triplets with 'svdkit svd big.npy -k K -o svd.npz' (or svdkit.svd(A, k=K) in
+    Python)
+    """
+    m, n = shape
+    if max(m, n) <= MAX_DIMENSION:
+        return
+    raise ShapeError(
+        f"svdkit explain takes matrices of at most {MAX_DIMENSION} rows and {MAX_DIMENSION} "
+        f"columns (a report for a learner: every entry of U, V, the eigenvectors and the "
+        f"inverses, from several O(n³) factorisations); this one is {m}×{n}. For a large "
+        f"matrix, compute its K leading singular triplets with 'svdkit svd {file or 'FILE'} "
+        f"-k K -o svd.npz' (or svdkit.svd(A, k=K) in Python)"
+    )
+
+
+def _input(c: Computed, report: Report) -> Section:
+    a = c.matrix
     sec = Section("input")
     sec.add("shape", list(a.shape))
     sec.add("field", "complex" if np.iscomplexobj(a) else "real")
@@ -79,21 +142,22 @@ def _input(a, dec, tol, report) -> Section:
     return sec
 
 
-def _structure(a, dec, tol, report) -> Section:
+def _structure(c: Computed, report: Report) -> Section:
     sec = Section("structure")
-    sec.add("square", a.shape[0] == a.shape[1])
-    sec.add("symmetric", linalg.is_symmetric(a, tol))
-    sec.add("hermitian", linalg.is_hermitian(a, tol))
-    sec.add("normal", linalg.is_normal(a, tol))
-    sec.add("orthonormal", linalg.is_orthonormal(a, tol))
-    sec.add("diagonal", linalg.is_diagonal(a, tol))
-    sec.add("diagonalizable", linalg.is_diagonalizable(a, tol))
+    sec.add("square", c.square)
+    sec.add("symmetric", c.symmetric)
+    sec.add("hermitian", c.hermitian)
+    sec.add("normal", c.normal)
+    sec.add("orthonormal", c.orthonormal)
+    sec.add("diagonal", c.diagonal)
+    sec.add("diagonalizable", c.diagonalizable)
     return sec
 
 
-def _measures(a, dec, tol, report) -> Section:
+def _measures(c: Computed, report: Report) -> Section:
+    a, dec = c.matrix, c.svd
     m, n = a.shape
-    r = dec.rank(tol)
+    r = c.rank
     sec = Section("measures")
     sec.add("rank", r)
     sec.add("nullity", n - r)
@@ -105,7 +169,7 @@ def _measures(a, dec, tol, report) -> Section:
     sec.add("cond", float(dec.s[0] / dec.s[-1]) if dec.s[-1] > report.tolerance else np.inf)
     if m == n:
         sec.add("trace", linalg.trace(a))
-        sec.add("determinant", _determinant(a))
+        sec.add("determinant", c.determinant)
     return sec
 
 
@@ -130,41 +194,20 @@ def _energy(s: np.ndarray) -> np.ndarray:
     return energy / energy[-1]
 
 
-def _determinant(a: np.ndarray) -> float | complex | str:
-    """det A; as text (``"1e+400"``) when it is non-zero but outside float64's range.
-
-    A determinant that overflows to ±∞ or underflows to 0 while A is non-singular
-    is rebuilt from ``log|det A|`` (:func:`numpy.linalg.slogdet`) as a mantissa and
-    a decimal exponent, so that the report never says ``det A = ∞`` (or 0) for a
-    matrix of finite entries and full rank.
-    """
-    with np.errstate(over="ignore", under="ignore"):
-        value = linalg.det(a)
-    if value != 0 and np.isfinite(value):
-        return value
-    with np.errstate(over="ignore", under="ignore", divide="ignore"):
-        sign, logabs = np.linalg.slogdet(a)
-    if sign == 0 or not np.isfinite(logabs):
-        return value
-    return scientific(complex(sign), float(logabs))
-
-
-def _inverse(a, dec, tol, report) -> Section:
+def _inverse(c: Computed, report: Report) -> Section:
+    a = c.matrix
     m, n = a.shape
     sec = Section("inverse")
     if m == n:
-        try:
-            inverse = linalg.inv(a)
-        except SingularMatrixError:
-            inverse = None
+        inverse = c.inverse
         sec.add("invertible", inverse is not None)
         if inverse is not None:
             sec.add("inverse", inverse)
             sec.add("inverse_residual", float(np.linalg.norm(a @ inverse - np.eye(n))))
-    plus = dec.pinv(tol)
+    plus = c.pinv
     sec.add("pseudo_inverse", plus)
     sec.add("penrose_residual", _penrose_residual(a, plus))
-    r = dec.rank(tol)
+    r = c.rank
     if m != n and r == n:
         sec.add("left_inverse", plus)
     if m != n and r == m:
@@ -185,26 +228,26 @@ def _penrose_residual(a: np.ndarray, plus: np.ndarray) -> float:
     return float(max(errors))
 
 
-def _eigen(a, dec, tol, report) -> Section:
-    m, n = a.shape
+def _eigen(c: Computed, report: Report) -> Section:
     sec = Section("eigen")
-    if m != n:
+    if not c.square:
         sec.applies, sec.reason = False, "not_square"
         return sec
-    e = linalg.eig(a)
+    e = c.eig
     sec.add("eigenvalues", e.values)
     sec.add("eigenvectors", e.vectors)
     sec.add("eigen_residual", e.residual())
-    sec.add("diagonalizable", linalg.is_diagonalizable(a, tol))
-    if linalg.is_hermitian(a, tol):
-        h = linalg.eigh(a, check=False)
+    sec.add("diagonalizable", c.diagonalizable)
+    if c.hermitian:
+        h = c.eigh
         sec.add("spectral_values", h.values)
         sec.add("spectral_Q", h.vectors)
         sec.add("spectral_residual", h.residual())
     return sec
 
 
-def _svd(a, dec, tol, report) -> Section:
+def _svd(c: Computed, report: Report) -> Section:
+    dec = c.svd
     sec = Section("svd")
     sec.add("singular_values", dec.s)
     sec.add("U", dec.U)
@@ -218,8 +261,8 @@ def _svd(a, dec, tol, report) -> Section:
     return sec
 
 
-def _subspaces(a, dec, tol, report) -> Section:
-    sub = subspaces_from_svd(dec, tol)
+def _subspaces(c: Computed, report: Report) -> Section:
+    sub = subspaces_from_svd(c.svd, c.tol)
     sec = Section("subspaces")
     sec.add("rank", sub.rank)
     sec.add("dimensions", sub.dimensions)
@@ -230,15 +273,15 @@ def _subspaces(a, dec, tol, report) -> Section:
     return sec
 
 
-def _definiteness(a, dec, tol, report) -> Section:
+def _definiteness(c: Computed, report: Report) -> Section:
     sec = Section("definiteness")
-    if a.shape[0] != a.shape[1]:
+    if not c.square:
         sec.applies, sec.reason = False, "not_square"
         return sec
-    if not linalg.is_hermitian(a, tol):
+    if not c.hermitian:
         sec.applies, sec.reason = False, "not_hermitian"
         return sec
-    d = linalg.definiteness(a, tol=tol)
+    d = c.definiteness
     sec.add("kind", str(d.kind))
     sec.add("criteria", _criteria(d, report))
     report.computed["definiteness"] = d

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from svdkit import linalg
+from svdkit.explain.computed import Computed
 from svdkit.explain.messages import t
 from svdkit.explain.model import Note
 from svdkit.linalg.svd import SVD
@@ -22,7 +22,12 @@ __all__ = ["Evidence", "collect_notes"]
 
 @dataclass(frozen=True)
 class Evidence:
-    """What the report computed, shared by the checks."""
+    """What the report computed, shared by the checks.
+
+    ``computed`` is the report's :class:`~svdkit.explain.computed.Computed`: the
+    checks take the structure tests, det A and A⁺ from it instead of computing
+    them again (a fresh one, on ``matrix``, ``svd`` and ``tol``, when not given).
+    """
 
     matrix: np.ndarray
     svd: SVD
@@ -30,6 +35,13 @@ class Evidence:
     tol: float | None
     eigenvalues: np.ndarray | None = None
     definiteness: object | None = None
+    computed: Computed | None = None
+
+    def __post_init__(self) -> None:
+        if self.computed is None:
+            c = Computed(self.matrix, self.tol)
+            c.svd = self.svd  # (a cached_property: set, not computed again)
+            object.__setattr__(self, "computed", c)
 
 
 def _num(x: complex | float) -> str:
@@ -43,7 +55,7 @@ def rank_eigenvalues(ev: Evidence) -> dict | None:
     if ev.eigenvalues is None:
         return None
     nonzero = int(np.count_nonzero(np.abs(ev.eigenvalues) > ev.threshold))
-    rank = ev.svd.rank(ev.tol)
+    rank = ev.computed.rank
     return None if nonzero == rank else {"rank": rank, "nonzero": nonzero}
 
 
@@ -61,11 +73,9 @@ def pinv_order(ev: Evidence) -> dict | None:
     m, n = a.shape
     if m != n:
         return {"case": "shape", "m": m, "n": n}
-    r = dec.rank(ev.tol)
-    sigma_plus = np.zeros((n, m))
-    sigma_plus[np.arange(r), np.arange(r)] = 1 / dec.s[:r]
-    wrong = dec.U @ sigma_plus @ dec.Vh
-    right = dec.pinv(ev.tol)
+    r = ev.computed.rank
+    wrong = (dec.U[:, :r] * (1 / dec.s[:r])) @ dec.Vh[:r]  # U Σ⁺ Vᴴ, Σ⁺ = diag(1/σᵢ)
+    right = ev.computed.pinv
     scale = float(np.max(np.abs(right))) if right.size else 0.0
     scale = scale if scale > 0 and np.isfinite(scale) else 1.0
     # scaled by the largest entry, so that the norms neither overflow nor underflow
@@ -79,12 +89,10 @@ def reflection(ev: Evidence) -> dict | None:
     a = ev.matrix
     if np.iscomplexobj(a) or a.shape[0] != a.shape[1]:
         return None
-    sign, _ = np.linalg.slogdet(a)
+    sign, _ = ev.computed.slogdet
     if sign >= 0:
         return None
-    from svdkit.explain.build import _determinant
-
-    det = _determinant(a)
+    det = ev.computed.determinant
     if not isinstance(det, str) and det >= -ev.threshold:
         return None
     return {"det": det if isinstance(det, str) else _num(det)}
@@ -94,7 +102,7 @@ def sigma_order(ev: Evidence) -> dict | None:
     """Note 003: the SVD of diag(2, 3) written as I · diag(2, 3) · I (σ not descending)."""
     a = ev.matrix
     m, n = a.shape
-    if m != n or not linalg.is_diagonal(a, ev.tol):
+    if m != n or not ev.computed.diagonal:
         return None
     d = np.abs(np.diagonal(a))
     if np.all(d[:-1] >= d[1:]):
@@ -108,7 +116,7 @@ def orthogonal_eigenvectors(ev: Evidence) -> dict | None:
     a = ev.matrix
     if a.shape[0] != a.shape[1] or a.shape[0] < 2:
         return None
-    if not linalg.is_diagonalizable(a, ev.tol) or linalg.is_normal(a, ev.tol):
+    if not ev.computed.diagonalizable or ev.computed.normal:
         return None
     return {}
 
@@ -116,7 +124,7 @@ def orthogonal_eigenvectors(ev: Evidence) -> dict | None:
 def trace_eigenvalues(ev: Evidence) -> dict | None:
     """Note 000, 6.2: "if A is symmetric, Tr A = Σλᵢ" (true for every square matrix)."""
     a = ev.matrix
-    if ev.eigenvalues is None or linalg.is_symmetric(a, ev.tol):
+    if ev.eigenvalues is None or ev.computed.symmetric:
         return None  # (a complex symmetric A meets the claim's hypothesis: no note)
     return {"trace": _num(np.trace(a)), "sum": _num(np.sum(ev.eigenvalues))}
 
@@ -125,15 +133,14 @@ def orthonormal_inverse(ev: Evidence) -> dict | None:
     """Note 003: "an orthonormal M (MᵗM = I) has its transpose as right inverse" (left)."""
     a = ev.matrix
     m, n = a.shape
-    if m <= n or not linalg.is_orthonormal(a, ev.tol):
+    if m <= n or not ev.computed.orthonormal:
         return None
     return {"m": m, "n": n}
 
 
 def hermitian_positive(ev: Evidence) -> dict | None:
     """INSA note, Th. 3.3: "Hermitian matrices have real and positive eigenvalues"."""
-    a = ev.matrix
-    if ev.eigenvalues is None or not linalg.is_hermitian(a, ev.tol):
+    if ev.eigenvalues is None or not ev.computed.hermitian:
         return None
     lam = np.real(ev.eigenvalues)
     if lam.min() >= -ev.threshold:

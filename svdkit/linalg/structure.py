@@ -77,7 +77,7 @@ import numpy as np
 import scipy.linalg
 import scipy.sparse as sp
 
-from svdkit.errors import StructureError
+from svdkit.errors import ShapeError, StructureError
 from svdkit.inputs import as_matrix
 from svdkit.linalg._geev import eig_scaled
 from svdkit.linalg.measures import _exponent, _times_power_of_two
@@ -511,7 +511,7 @@ def is_diagonal(A, tol: float | None = None) -> bool:
     return _at_most(off_norm, e, _checked_tol(tol))
 
 
-def is_diagonalizable(A, tol: float | None = None) -> bool:
+def is_diagonalizable(A, tol: float | None = None, *, eig=None) -> bool:
     """Whether ``A = P D P⁻¹`` with ``D`` diagonal, over the complex numbers.
 
     Diagonalisability is decided over ℂ: the rotation ``[[0, -1], [1, 0]]`` has
@@ -528,6 +528,13 @@ def is_diagonalizable(A, tol: float | None = None) -> bool:
        singular values of ``A − λ̄ I`` at most ``r`` (``λ̄`` the cluster's mean);
     3. and the matrix of unit eigenvectors must be numerically full rank (its
        smallest singular value above ``n · eps · σ₁``).
+
+    The answer is "yes" when 1 holds, or 2 and 3 both do. It takes one
+    eigendecomposition (none for a normal matrix, or none again when ``eig`` is
+    given) and one SVD of the eigenvectors; 3 is checked first (dependent
+    eigenvectors answer "no" at once), and 2 needs an SVD of ``A − λ̄ I`` only
+    for a cluster whose own eigenvectors do not already show ``m`` singular
+    values at most ``r`` (see :func:`_full_eigenspace`).
 
     Why ``r`` and not ``thr``: a perturbation of size ``ε`` (rounding in the
     eigensolver, ``ε ≈ thr``) splits a defective double eigenvalue with a
@@ -555,10 +562,21 @@ def is_diagonalizable(A, tol: float | None = None) -> bool:
         Anything :func:`svdkit.as_matrix` accepts.
     tol : float, optional
         Absolute threshold for "equal eigenvalues" and for the ranks.
+    eig : (values, vectors), optional
+        An eigendecomposition of ``A`` already computed, to use instead of
+        calling the eigensolver again: :func:`svdkit.eig`'s result (it unpacks
+        as ``values, vectors``), or the eigenvalues and right eigenvectors (as
+        columns, in the same order) of ``scipy.linalg.eig``. Its order and the
+        phases of its vectors do not matter.
 
     Returns
     -------
     bool
+
+    Raises
+    ------
+    ShapeError
+        ``eig`` does not have ``n`` eigenvalues and ``n × n`` eigenvectors.
 
     Examples
     --------
@@ -570,6 +588,10 @@ def is_diagonalizable(A, tol: float | None = None) -> bool:
     True
     >>> is_diagonalizable([[0, -1], [1, 0]])  # over ℂ, eigenvalues ±i
     True
+    >>> import svdkit
+    >>> B = [[2, 1], [0, 3]]
+    >>> is_diagonalizable(B, eig=svdkit.eig(B))  # reuses the eigendecomposition
+    True
     """
     a = as_matrix(A)
     m, n = a.shape
@@ -577,14 +599,62 @@ def is_diagonalizable(A, tol: float | None = None) -> bool:
         return False
     if is_normal(a):
         return True
+    values, vectors = _eigenpairs(a, eig)
+    # 3 first: it decides alone when the eigenvectors are dependent (a defective A,
+    # as LAPACK returns it), and then no SVD of A − λ̄ I is needed
+    if not _independent_columns(vectors, a.dtype):
+        return False
     scale = _fro(a)
     thr = zero_threshold(a.shape, scale, a.dtype)
     if tol is None:
         radius = 2 * float(np.sqrt(thr) * np.sqrt(scale))  # thr · scale over/underflows at 1e±200
     else:
         radius = zero_threshold(a.shape, scale, a.dtype, tol)  # validates and returns tol
-    values, vectors = eig_scaled(a)
-    # single-linkage clusters of eigenvalues closer than the radius
+    for members in _clusters(values, radius):
+        if members.size > 1 and not _full_eigenspace(a, values, vectors, members, radius):
+            return False
+    return True
+
+
+def _full_eigenspace(a, values, vectors, members, radius: float) -> bool:
+    """Rule 2 for one cluster: ``m`` singular values of ``B = A − λ̄ I`` at most ``radius``.
+
+    By the min-max theorem ``σ_(n−m+1)(B) <= ‖B Q‖₂`` for every ``n × m`` ``Q``
+    with orthonormal columns. With ``Q`` a basis of the cluster's own
+    eigenvectors, ``‖B Q‖₂ <= radius`` settles the rule in ``O(n²m)`` (the
+    usual case: a repeated eigenvalue with a full eigenspace, whose
+    eigenvectors LAPACK returns); otherwise the SVD of ``B`` decides, in
+    ``O(n³)``. A report on a matrix with many repeated eigenvalues then takes
+    no SVD per cluster.
+    """
+    n = a.shape[0]
+    m = members.size
+    lam = complex(values[members].mean())
+    q, _ = np.linalg.qr(vectors[:, members])
+    if np.linalg.norm(a @ q - lam * q, 2) <= radius:
+        return True
+    s = scipy.linalg.svdvals(a - lam * np.eye(n), check_finite=False)
+    return int(np.count_nonzero(s <= radius)) >= m
+
+
+def _eigenpairs(a: np.ndarray, eig) -> tuple[np.ndarray, np.ndarray]:
+    """``(values, vectors)`` of ``a``: the given ``eig``'s, checked, or LAPACK's (geev)."""
+    if eig is None:
+        return eig_scaled(a)
+    values, vectors = eig
+    values, vectors = np.asarray(values), np.asarray(vectors)
+    n = a.shape[0]
+    if values.shape != (n,) or vectors.shape != (n, n):
+        raise ShapeError(
+            f"is_diagonalizable: eig must hold {n} eigenvalues and {n}×{n} eigenvectors of "
+            f"the {n}×{n} matrix; got {values.shape} and {vectors.shape}"
+        )
+    return values.astype(complex), vectors
+
+
+def _clusters(values: np.ndarray, radius: float) -> list[np.ndarray]:
+    """Single-linkage clusters of eigenvalues closer than ``radius`` (chained), as index arrays."""
+    n = values.shape[0]
     labels = -np.ones(n, dtype=int)
     n_clusters = 0
     for i in np.lexsort((values.imag, values.real)):
@@ -598,15 +668,13 @@ def is_diagonalizable(A, tol: float | None = None) -> bool:
             labels[near] = n_clusters
             stack.extend(int(k) for k in near)
         n_clusters += 1
-    for c in range(n_clusters):
-        members = np.flatnonzero(labels == c)
-        if members.size == 1:
-            continue
-        lam = values[members].mean()
-        s = scipy.linalg.svdvals(a - lam * np.eye(n), check_finite=False)
-        geometric = int(np.count_nonzero(s <= radius))
-        if geometric < members.size:
-            return False
+    order = np.argsort(labels, kind="stable")
+    bounds = np.flatnonzero(np.diff(labels[order])) + 1
+    return np.split(order, bounds)
+
+
+def _independent_columns(vectors: np.ndarray, dtype) -> bool:
+    """Whether the unit-normed ``vectors`` are numerically independent (σ_min > n·eps·σ₁)."""
     vectors = vectors / np.linalg.norm(vectors, axis=0)
     sv = scipy.linalg.svdvals(vectors, check_finite=False)
-    return bool(sv[-1] > zero_threshold(vectors.shape, sv[0], a.dtype))
+    return bool(sv[-1] > zero_threshold(vectors.shape, sv[0], dtype))

@@ -1,0 +1,153 @@
+"""What one report computes from its matrix: every decomposition and test at most once.
+
+:func:`svdkit.explain.explain` makes one :class:`Computed` per report, for the
+report's matrix and ``tol``; its sections and the checks of
+:mod:`svdkit.explain.notes` ask it for the SVD, the eigendecomposition, the
+structure tests, det A, A⁻¹, A⁺ and the definiteness analysis instead of
+calling the engine again. Each is computed the first time it is asked for (a
+rectangular matrix never gets an eigendecomposition), then kept: one LAPACK
+``gesdd``, one ``geev``, one inversion, … per report, however many sections
+and notes use the result. The object lives as long as its report's build; there
+is no cache shared between reports.
+
+Examples
+--------
+>>> import numpy as np
+>>> c = Computed(np.array([[2.0, 1.0], [0.0, 3.0]]), tol=None)
+>>> c.eig is c.eig, c.diagonalizable, c.normal
+(True, True, False)
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+
+import numpy as np
+
+from svdkit import linalg
+from svdkit.errors import SingularMatrixError
+from svdkit.explain.formatting import scientific
+
+__all__ = ["Computed", "determinant"]
+
+
+class Computed:
+    """The engine's results for one matrix and ``tol``, each computed once, when first needed.
+
+    Parameters
+    ----------
+    a : ndarray
+        The validated matrix of the report (:func:`svdkit.as_matrix`'s result).
+    tol : float, optional
+        The report's absolute zero threshold (``None``: the tolerance rule).
+    """
+
+    def __init__(self, a: np.ndarray, tol: float | None) -> None:
+        self.matrix = a
+        self.tol = tol
+
+    @property
+    def square(self) -> bool:
+        return self.matrix.shape[0] == self.matrix.shape[1]
+
+    # -- decompositions -------------------------------------------------------
+
+    @cached_property
+    def svd(self) -> linalg.SVD:
+        """The full SVD (``U`` m×m, ``Vh`` n×n)."""
+        return linalg.svd(self.matrix, full=True)
+
+    @cached_property
+    def rank(self) -> int:
+        return self.svd.rank(self.tol)
+
+    @cached_property
+    def pinv(self) -> np.ndarray:
+        """A⁺ from the SVD."""
+        return self.svd.pinv(self.tol)
+
+    @cached_property
+    def eig(self) -> linalg.Eig:
+        """Eigenvalues and unit eigenvectors (square matrices only)."""
+        return linalg.eig(self.matrix)
+
+    @cached_property
+    def eigh(self) -> linalg.Eigh:
+        """The spectral decomposition, without the symmetry check (Hermitian matrices only)."""
+        return linalg.eigh(self.matrix, check=False)
+
+    @cached_property
+    def inverse(self) -> np.ndarray | None:
+        """A⁻¹, or ``None`` when A is singular (square matrices only)."""
+        try:
+            return linalg.inv(self.matrix)
+        except SingularMatrixError:
+            return None
+
+    @cached_property
+    def definiteness(self):
+        """:func:`svdkit.definiteness` of A (Hermitian matrices only)."""
+        return linalg.definiteness(self.matrix, tol=self.tol)
+
+    @cached_property
+    def slogdet(self) -> tuple:
+        """``numpy.linalg.slogdet(A)``: ``(sign, log|det A|)`` (square matrices only)."""
+        with np.errstate(over="ignore", under="ignore", divide="ignore"):
+            return np.linalg.slogdet(self.matrix)
+
+    @cached_property
+    def determinant(self) -> float | complex | str:
+        """det A, as :func:`determinant` gives it (square matrices only)."""
+        return determinant(self.matrix, lambda: self.slogdet)
+
+    # -- structure --------------------------------------------------------------
+
+    @cached_property
+    def symmetric(self) -> bool:
+        return linalg.is_symmetric(self.matrix, self.tol)
+
+    @cached_property
+    def hermitian(self) -> bool:
+        return linalg.is_hermitian(self.matrix, self.tol)
+
+    @cached_property
+    def normal(self) -> bool:
+        return linalg.is_normal(self.matrix, self.tol)
+
+    @cached_property
+    def orthonormal(self) -> bool:
+        return linalg.is_orthonormal(self.matrix, self.tol)
+
+    @cached_property
+    def diagonal(self) -> bool:
+        return linalg.is_diagonal(self.matrix, self.tol)
+
+    @cached_property
+    def diagonalizable(self) -> bool:
+        """:func:`svdkit.is_diagonalizable`, on the eigendecomposition :attr:`eig`."""
+        if not self.square:
+            return False
+        return linalg.is_diagonalizable(self.matrix, self.tol, eig=self.eig)
+
+
+def determinant(a: np.ndarray, slogdet=None) -> float | complex | str:
+    """det A; as text (``"1e+400"``) when it is non-zero but outside float64's range.
+
+    A determinant that overflows to ±∞ or underflows to 0 while A is non-singular
+    is rebuilt from ``log|det A|`` (:func:`numpy.linalg.slogdet`) as a mantissa and
+    a decimal exponent, so that the report never says ``det A = ∞`` (or 0) for a
+    matrix of finite entries and full rank. ``slogdet``, when given, is a
+    callable that returns ``numpy.linalg.slogdet(a)`` (a report's, computed once).
+    """
+    with np.errstate(over="ignore", under="ignore"):
+        value = linalg.det(a)
+    if value != 0 and np.isfinite(value):
+        return value
+    if slogdet is None:
+        with np.errstate(over="ignore", under="ignore", divide="ignore"):
+            sign, logabs = np.linalg.slogdet(a)
+    else:
+        sign, logabs = slogdet()
+    if sign == 0 or not np.isfinite(logabs):
+        return value
+    return scientific(complex(sign), float(logabs))
