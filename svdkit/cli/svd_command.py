@@ -166,7 +166,7 @@ def register(app: typer.Typer) -> None:
         from rich.console import Console
 
         from svdkit.errors import FileFormatError, MissingFileError, ShapeError, SvdkitError
-        from svdkit.lowrank import truncated_svd
+        from svdkit.lowrank import as_operator, truncated_svd
 
         ext = file.suffix.lower()
         if ext not in (".npy", ".npz", ".mtx"):
@@ -180,6 +180,7 @@ def register(app: typer.Typer) -> None:
         if k is None and rank_tol is None:
             raise ShapeError("give -k (the number of triplets) or --rank-tol")
         if k is not None and k < 1:
+            # (the API takes k = 0, no triplets: no use for a file of results)
             raise ShapeError(f"-k must be at least 1 (the number of triplets); got {k}")
         if rank_norm is not None and rank_tol is None:
             # without --rank-tol no rank is chosen: the norm would be silently ignored
@@ -194,8 +195,16 @@ def register(app: typer.Typer) -> None:
             from svdkit.inputs import load
 
             source = load(file, sparse=True)
+        op = as_operator(source, memory_limit=limit)  # (a .npy file: its header only)
+        m, n = op.shape
+        if k is not None and k > min(m, n):
+            op.close()
+            raise ShapeError(
+                f"-k must be between 1 and min(m, n) = {min(m, n)} for this {m}×{n} "
+                f"matrix; got {k}"
+            )
         result = truncated_svd(
-            source,
+            op,
             k,
             tol=tol,
             method=method.value,

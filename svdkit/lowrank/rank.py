@@ -48,11 +48,12 @@ Examples
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
 
-__all__ = ["ENERGY_SLACK", "energy_tail_rank", "rank_by_tolerance"]
+__all__ = ["ENERGY_SLACK", "energy_tail_rank", "rank_by_tolerance", "rank_lower_bound"]
 
 #: Relative rounding of ``‖A‖_F² − Σ σᵢ²`` and slack on the comparison with the
 #: allowance (ties count as met).
@@ -130,6 +131,65 @@ def energy_tail_rank(
     left = unseen + np.concatenate([np.cumsum(sq[::-1])[::-1][1:], [0.0]])
     hit = np.flatnonzero(left <= tail * total * (1.0 + ENERGY_SLACK))
     return int(hit[0]) + 1 if hit.size else None
+
+
+def rank_lower_bound(s: Any, total: float, eps: float, norm: str, full: int) -> int:
+    """The least rank ``rank_tol = eps`` can ask for, from leading values and ``‖A‖_F²``.
+
+    ``s`` holds the ``c`` leading singular values (descending) and the rule is not
+    met by them, so the rank is at least ``c``; the energy past them,
+    ``rest = total − Σ sᵢ²``, lies in values that are each at most ``s_c``. With
+    rank ``r``:
+
+    * energy: ``Σ_{i>r} σᵢ² ≤ ε² total``, so ``rest ≤ (r − c) s_c² + ε² total``;
+    * spectral: ``σᵢ ≤ t = ε s₁`` past ``r``, so ``rest ≤ (r − c) s_c² + (full − r) t²``,
+      i.e. ``r − c ≥ (rest − (full − c) t²) / (s_c² − t²)``.
+
+    On a flat spectrum this tells from the first certified values that the rank is a
+    large part of ``full = min(m, n)`` — before the values up to it are computed.
+
+    Parameters
+    ----------
+    s : array_like, shape (c,)
+        Leading singular values, descending; the rule is not met within them.
+    total : float
+        ``‖A‖_F²``.
+    eps : float
+        The relative error ``rank_tol``.
+    norm : {"spectral", "energy"}
+        The norm of that error.
+    full : int
+        ``min(m, n)``.
+
+    Returns
+    -------
+    int
+        ``c ≤ bound ≤ full``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> s = np.ones(100)                                   # ‖A‖_F² = 100, flat
+    >>> rank_lower_bound(s[:5], 100.0, 0.1, "energy", 100)  # 99 values hold 1 % each
+    99
+    >>> rank_lower_bound(s[:5], 100.0, 0.1, "spectral", 100)
+    100
+    """
+    s = np.asarray(s, dtype=np.float64)
+    c = int(s.size)
+    if c == 0 or s[-1] <= 0:
+        return c
+    rest = float(total) - float(np.sum(s**2))
+    last2 = float(s[-1]) ** 2
+    if norm == "energy":
+        excess, room = rest - eps * eps * float(total), last2
+    else:
+        t2 = (eps * float(s[0])) ** 2
+        excess, room = rest - (full - c) * t2, last2 - t2
+    if excess <= 0 or room <= 0:
+        return c
+    # (1e-9: a value at the bound by rounding stays at it)
+    return min(int(full), c + max(0, math.ceil(excess / room - 1e-9)))
 
 
 def rank_by_tolerance(A: Any, eps: float, norm: str = "spectral", **kwargs: Any) -> Any:
