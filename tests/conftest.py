@@ -380,3 +380,18 @@ def mats():
         small_ints=_small_ints,
         dense=_dense,
     )
+
+
+@pytest.fixture(scope="module")
+def dask_client():
+    """A dask.distributed client on an in-process LocalCluster (one worker, two threads),
+    one per test module."""
+    from dask.distributed import Client, LocalCluster
+
+    cluster = LocalCluster(
+        n_workers=1, threads_per_worker=2, processes=False, dashboard_address=None
+    )
+    client = Client(cluster)
+    yield client
+    client.close()
+    cluster.close()

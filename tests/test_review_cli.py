@@ -10,40 +10,20 @@ from __future__ import annotations
 import json
 import os
 import stat
-import sys
 
 import numpy as np
 import pytest
 import scipy.sparse as sp
+from cli_support import error_line as _error
+from cli_support import run_svdkit
 
-from svdkit.cli.main import main
 from svdkit.lora import Checkpoint, save_safetensors
 
 
 @pytest.fixture
 def svdkit(capsys, monkeypatch):
-    """``svdkit(*args) -> (exit code, stdout, stderr)``; any other exception propagates."""
-    monkeypatch.setenv("COLUMNS", "80")  # what rich assumes for a pipe anyway
-
-    def run(*args):
-        monkeypatch.setattr(sys, "argv", ["svdkit", *map(str, args)])
-        try:
-            main()
-            code = 0
-        except SystemExit as exc:
-            code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
-        out = capsys.readouterr()
-        return code, out.out, out.err
-
-    return run
-
-
-def _error(code: int, err: str) -> str:
-    """The one-line ``error: …`` message (joined if rich wrapped it), with exit code 2."""
-    assert code == 2, err
-    assert "Traceback" not in err
-    assert err.startswith("error: "), err
-    return " ".join(err.split())
+    """``svdkit(*args) -> (exit code, stdout, stderr)`` (:func:`cli_support.run_svdkit`)."""
+    return run_svdkit(capsys, monkeypatch)
 
 
 # ------------------------------------------------------------------ explain

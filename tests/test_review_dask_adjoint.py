@@ -45,19 +45,6 @@ class _RunSpecWarnings(logging.Handler):
             self.messages.append(message.splitlines()[0])
 
 
-@pytest.fixture(scope="module")
-def dask_client():
-    from dask.distributed import Client, LocalCluster
-
-    cluster = LocalCluster(
-        n_workers=1, threads_per_worker=2, processes=False, dashboard_address=None
-    )
-    client = Client(cluster)
-    yield client
-    client.close()
-    cluster.close()
-
-
 @pytest.fixture
 def run_spec_warnings(dask_client):
     handler = _RunSpecWarnings()

@@ -220,19 +220,6 @@ def test_more_threads_than_rows_of_a_sparse_matrix():
 # ------------------------------------------------------------------------------ dask
 
 
-@pytest.fixture(scope="module")
-def dask_client():
-    from dask.distributed import Client, LocalCluster
-
-    cluster = LocalCluster(
-        n_workers=1, threads_per_worker=2, processes=False, dashboard_address=None
-    )
-    client = Client(cluster)
-    yield client
-    client.close()
-    cluster.close()
-
-
 def test_dask_dense_chunked_both_ways(dask_client):
     import dask.array as da
 

@@ -9,12 +9,12 @@ columns rich assumes for a pipe.
 from __future__ import annotations
 
 import json
-import sys
 
 import numpy as np
 import pytest
+from cli_support import error_line as _error
+from cli_support import run_svdkit
 
-from svdkit.cli.main import main
 from svdkit.errors import FileFormatError
 from svdkit.lora import save_safetensors
 from svdkit.lsi import demo_data
@@ -24,28 +24,8 @@ from svdkit.lsi.evaluate import read_qrels
 
 @pytest.fixture
 def svdkit(capsys, monkeypatch):
-    """``svdkit(*args) -> (exit code, stdout, stderr)``; any other exception propagates."""
-    monkeypatch.setenv("COLUMNS", "80")
-
-    def run(*args):
-        monkeypatch.setattr(sys, "argv", ["svdkit", *map(str, args)])
-        try:
-            main()
-            code = 0
-        except SystemExit as exc:
-            code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
-        out = capsys.readouterr()
-        return code, out.out, out.err
-
-    return run
-
-
-def _error(code: int, err: str) -> str:
-    """The one-line ``error: …`` message (joined if rich wrapped it), with exit code 2."""
-    assert code == 2, err
-    assert "Traceback" not in err
-    assert err.startswith("error: "), err
-    return " ".join(err.split())
+    """``svdkit(*args) -> (exit code, stdout, stderr)`` (:func:`cli_support.run_svdkit`)."""
+    return run_svdkit(capsys, monkeypatch)
 
 
 @pytest.fixture(scope="module")
