@@ -530,11 +530,29 @@ def test_spectrum_zero_matrix_has_no_energy():
 def test_spectrum_french():
     en, fr = spectrum([[1, 2, 3], [4, 5, 6]]), spectrum([[1, 2, 3], [4, 5, 6]], lang="fr")
     assert fr.axes[0].get_title() == FR["plot.spectrum.title"] != en.axes[0].get_title()
-    assert fr.axes[1].get_ylabel() == FR["plot.spectrum.energy_axis"]
+    assert fr.axes[1].get_ylabel() == FR["plot.spectrum.energy_axis"].format()
     assert "énergie cumulée" in fr.axes[1].get_ylabel()
     fr.canvas.draw()
     labels = [t.get_text() for t in fr.axes[1].get_yticklabels()]
     assert "0,2" in labels and "0.2" not in labels  # numbers written the French way
+
+
+@pytest.mark.parametrize("lang", ["en", "fr"])
+def test_spectrum_formulas_are_mathtext_not_literal_subscripts(lang):
+    """‖A‖_F was drawn as the characters "_F": the formulas are matplotlib mathtext."""
+    from matplotlib.mathtext import MathTextParser
+
+    words = EN if lang == "en" else FR
+    parser = MathTextParser("path")
+    for key in ("plot.spectrum.energy_axis", "plot.spectrum.info.matrix"):
+        text = words[key].replace("{{", "{").replace("}}", "}")  # (str.format's braces)
+        assert text.count("$") == 2 and "_F" not in text.replace(text[text.index("$") :], ""), text
+        formula = text[text.index("$") : text.rindex("$") + 1]
+        parser.parse(formula, dpi=72)  # raises on a formula mathtext cannot read
+    fig = spectrum([[1, 2, 3], [4, 5, 6]], lang=lang)
+    label = fig.axes[1].get_ylabel()
+    assert label == words["plot.spectrum.energy_axis"].format() and label.count("$") == 2
+    fig.canvas.draw()  # the whole figure renders (mathtext included)
 
 
 # --------------------------------------------------------------------------- words

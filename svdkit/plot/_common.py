@@ -60,8 +60,8 @@ def catalogue(lang: str = "en") -> dict[str, str]:
 
     Examples
     --------
-    >>> catalogue("fr")["plot.spectrum.energy_axis"]
-    'énergie cumulée Σⱼ≤ₖ σⱼ² / ‖A‖_F²'
+    >>> print(catalogue("fr")["plot.spectrum.energy_axis"])  # mathtext; {{ }}: str.format
+    énergie cumulée $\\sum_{{j \\leq k}} \\sigma_j^2 \\,/\\, \\|A\\|_F^2$
     """
     if lang not in LANGUAGES:
         raise SvdkitError(
