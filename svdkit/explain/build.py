@@ -326,9 +326,9 @@ def _criteria(d, report: Report) -> dict[str, dict]:
 
     if s.leading_minors is not None:
         leading = "(" + ", ".join(
-            _minor_text(d.matrix, range(k), value, sign)
-            for k, (value, sign) in enumerate(zip(s.leading_minors, s.leading_signs,
-                                                  strict=True), start=1)
+            _minor_text(value, sign, log_abs)
+            for value, sign, log_abs in zip(s.leading_minors, s.leading_signs,
+                                            s.leading_log_abs, strict=True)
         ) + ")"
     else:
         leading = "—"
@@ -336,7 +336,7 @@ def _criteria(d, report: Report) -> dict[str, dict]:
     if refuting is not None:
         rows = "{" + ", ".join(str(i + 1) for i in refuting.indices) + "}"
         s_text = t("why.sylvester.refuted", lang, leading=leading, rows=rows,
-                   value=_minor_text(d.matrix, refuting.indices, refuting.value, refuting.sign))
+                   value=_minor_text(refuting.value, refuting.sign, refuting.log_abs))
     elif s.principal_minors is None and s.kind is None:
         s_text = t("why.sylvester.undecided", lang, leading=leading)
     else:
@@ -365,14 +365,15 @@ def _criteria(d, report: Report) -> dict[str, dict]:
     }
 
 
-def _minor_text(h: np.ndarray, indices, value: float, sign: int) -> str:
-    """The principal minor ``det h[I, I]`` as text, as the Sylvester criterion judged it.
+def _minor_text(value: float, sign: int, log_abs: float) -> str:
+    """A principal minor as text, as the Sylvester criterion judged it.
 
     A minor of order k is in the units of ``Aᵏ``: it prints as 0 only when the
     criterion's own zero rule says so (``sign == 0``), not by the report's
     threshold for entries of A (``1e-20·I₃`` has the minors 1e−20, 1e−40, 1e−60,
     none of them 0). A non-zero minor that overflowed to ±∞ or underflowed to 0
-    is rebuilt from ``log|det|`` (``1e+400``), as :func:`_determinant` does.
+    is written from the criterion's ``log|det|`` (``1e+400``), as
+    :func:`_determinant` does.
     """
     from svdkit.explain.formatting import NumberFormat
 
@@ -380,9 +381,6 @@ def _minor_text(h: np.ndarray, indices, value: float, sign: int) -> str:
         return "0"
     if value != 0 and np.isfinite(value):
         return NumberFormat().number(value)
-    ix = np.asarray(list(indices), dtype=int)
-    with np.errstate(over="ignore", under="ignore", divide="ignore"):
-        s, logabs = np.linalg.slogdet(h[np.ix_(ix, ix)])
-    if s == 0 or not np.isfinite(logabs):
+    if not np.isfinite(log_abs):
         return NumberFormat().number(value)
-    return scientific(complex(s), float(logabs))
+    return scientific(complex(sign), float(log_abs))

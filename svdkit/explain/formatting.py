@@ -100,11 +100,9 @@ def scientific(sign: complex, log_abs: float, digits: int = 6) -> str:
     >>> scientific(1, 400 * math.log(10)), scientific(-1, -400 * math.log(10) + math.log(2.5))
     ('1e+400', '−2.5e−400')
     """
-    log10 = log_abs / math.log(10)
-    exponent = math.floor(log10)
-    mantissa = 10 ** (log10 - exponent)
-    if round(mantissa, digits - 1) >= 10:
-        mantissa, exponent = mantissa / 10, exponent + 1
+    from svdkit.linalg.measures import decimal_parts
+
+    mantissa, exponent = decimal_parts(log_abs, digits)
     fmt = NumberFormat(digits=digits)
     sign = complex(sign)
     if abs(sign.imag) <= 1e-15 * abs(sign):

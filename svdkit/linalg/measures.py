@@ -59,6 +59,27 @@ def det(A) -> float | complex:
     return complex(value) if np.iscomplexobj(value) else float(value)
 
 
+def decimal_parts(log_abs: float, digits: int = 6) -> tuple[float, int]:
+    """``e^log_abs`` as ``(mantissa, exponent)``, ``1 <= mantissa < 10`` at ``digits``
+    significant digits (a mantissa that would print as 10 carries): a modulus beyond
+    float64's range, written in decimal.
+
+    Examples
+    --------
+    >>> decimal_parts(400 * math.log(10))[1]
+    400
+    >>> m, e = decimal_parts(math.log(9.9999999), 6)  # prints as 10.0000: carried
+    >>> f"{m:.6g}e{e}"
+    '1e1'
+    """
+    log10 = log_abs / math.log(10.0)
+    exponent = math.floor(log10)
+    mantissa = 10.0 ** (log10 - exponent)
+    if round(mantissa, digits - 1) >= 10.0:  # 9.9999996 prints as 10: carry
+        mantissa, exponent = mantissa / 10.0, exponent + 1
+    return mantissa, exponent
+
+
 @dataclass(frozen=True, eq=False)
 class SlogDet(Unpackable):
     """A determinant as a sign and a logarithm; unpacks as ``sign, logabsdet`` (NumPy's order).
@@ -119,10 +140,7 @@ class SlogDet(Unpackable):
         """
         if self.sign == 0:
             return "0"
-        exponent = math.floor(self.log10abs)
-        mantissa = 10.0 ** (self.log10abs - exponent)
-        if round(mantissa, digits - 1) >= 10.0:  # 9.9999996 prints as 10: carry
-            mantissa, exponent = mantissa / 10.0, exponent + 1
+        mantissa, exponent = decimal_parts(self.logabsdet, digits)
         body = f"{mantissa:.{digits}g}e{exponent:+03d}"
         sign = self.sign
         if isinstance(sign, complex) and sign.imag != 0:
