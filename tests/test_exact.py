@@ -672,6 +672,23 @@ def test_as_exact_files(tmp_path):
     assert ex.rank(p).value == 2
 
 
+def test_as_exact_json_keeps_the_readers_number_rules(tmp_path):
+    # the exact engine read .json with its own json.loads: a 4100-digit integer
+    # was accepted and 1e-99999 became 0 where every other reader refuses them
+    p = tmp_path / "long.json"
+    p.write_text("[[" + "1" * 4100 + ", 2]]")
+    with pytest.raises(svdkit.ParseError, match="4100 digits; at most 4000"):
+        ex.as_exact(p)
+    p = tmp_path / "tiny.json"
+    p.write_text("[[1e-99999, 2]]")
+    with pytest.raises(svdkit.ParseError, match="exponent out of range"):
+        ex.as_exact(p)
+    p = tmp_path / "broken.json"
+    p.write_text("[[1, 2]")
+    with pytest.raises(svdkit.SvdkitError, match="line 1, column 8"):
+        ex.as_exact(p)
+
+
 # --------------------------------------------------------------------------------------
 # formatting
 # --------------------------------------------------------------------------------------

@@ -15,7 +15,6 @@ SymPy ``Rational`` instead.
 
 from __future__ import annotations
 
-import json
 import math
 import numbers
 import os
@@ -304,13 +303,11 @@ def _from_path(path: os.PathLike, name: str) -> sp.Matrix:
         except SvdkitError as err:
             new = type(err)(f"{label}: {err}" if label not in str(err) else str(err))
             raise new from None
-    if ext == ".json" and p.is_file():
-        try:
-            data = json.loads(p.read_text("utf-8-sig"), parse_constant=float)
-        except (OSError, ValueError) as err:
-            raise ParseError(f"{label} is not a valid .json file: {err}") from None
-        return as_exact(data, name=label)
+    # .json: the list as the file reader gives it (its number rules: at most 4000
+    # digits, exponents up to 10000), then exactly; every other extension too
     raw = read_matrix_file(p)  # raises for unknown extensions and missing files
+    if isinstance(raw, list):
+        return as_exact(raw, name=label)
     if hasattr(raw, "toarray"):
         raw = raw.toarray()
     return as_exact(np.asarray(raw), name=label)

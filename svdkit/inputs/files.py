@@ -12,7 +12,8 @@ extension  content
 ``.csv``   comma-separated rows; entries may be any expression (``1/2``, ``1+2i``)
 ``.tsv``   tab-separated rows
 ``.txt``   any matrix notation (whitespace columns, MATLAB, nested lists, LaTeX)
-``.json``  a list of rows (lists of numbers), or one list (a column vector)
+``.json``  a list of rows (lists of numbers), or one list (a column vector); numbers
+           follow the text rules (at most 4000 digits, exponents up to 10000)
 ``.tex``   a LaTeX document or snippet with exactly one matrix environment
 ``.mtx``   Matrix Market (``scipy.io.mmwrite``), dense or sparse
 =========  ===============================================================
@@ -23,15 +24,17 @@ from __future__ import annotations
 import errno
 import json
 import os
+import re
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from svdkit.errors import FileFormatError, MissingFileError, SvdkitError
+from svdkit.errors import FileFormatError, MissingFileError, ParseError, SvdkitError
+from svdkit.inputs.expr import MAX_DIGITS, MAX_EXPONENT, clip
 from svdkit.inputs.text import text_to_array
 
-__all__ = ["SUPPORTED_EXTENSIONS", "read_matrix_file"]
+__all__ = ["SUPPORTED_EXTENSIONS", "JSONNumberError", "read_matrix_file"]
 
 SUPPORTED_EXTENSIONS = (".npy", ".npz", ".csv", ".tsv", ".txt", ".json", ".tex", ".mtx")
 
@@ -167,17 +170,100 @@ def _constant(name: str) -> float:
     return float(name)
 
 
+class JSONNumberError(ParseError, FileFormatError):
+    """A number in a JSON file that the text readers refuse too (too many digits, a huge exponent).
+
+    A :class:`~svdkit.ParseError`, as the same number in a ``.csv`` or ``.txt``
+    file is, and a :class:`~svdkit.FileFormatError`, as every fault that the
+    JSON reader finds is.
+    """
+
+
+class _Refused:
+    """What the JSON reader keeps in place of a refused number: why it was refused."""
+
+    __slots__ = ("message",)
+
+    def __init__(self, message: str) -> None:
+        self.message = message
+
+
+_JSON_NUMBER = re.compile(r"-?([0-9]*)(?:\.([0-9]*))?(?:[eE]([+-]?[0-9]+))?")
+
+
+class _JSONNumbers:
+    """``json.loads`` hooks that keep the number rules of the text readers.
+
+    :func:`~svdkit.inputs.expr.parse_expr` refuses a literal of more than
+    :data:`~svdkit.inputs.expr.MAX_DIGITS` digits (Python's ``int`` refuses
+    4300, and its time grows as their square) or with an exponent beyond
+    :data:`~svdkit.inputs.expr.MAX_EXPONENT`; the JSON reader refuses them as
+    it does, with its message. The common number is read by ``float`` or
+    ``int`` after one length test.
+    """
+
+    def __init__(self) -> None:
+        self.refused: list[_Refused] = []
+
+    def real(self, token: str) -> float | _Refused:
+        if len(token) <= MAX_DIGITS and "e" not in token and "E" not in token:
+            return float(token)
+        return self._checked(token, float)
+
+    def integer(self, token: str) -> int | _Refused:
+        return int(token) if len(token) <= MAX_DIGITS else self._checked(token, int)
+
+    def _checked(self, token: str, convert: type[float] | type[int]) -> float | int | _Refused:
+        m = _JSON_NUMBER.fullmatch(token)
+        assert m is not None  # the JSON scanner hands over numbers only
+        whole, frac, exp = m.group(1), m.group(2) or "", m.group(3)
+        digits = len(whole) + len(frac)
+        if digits > MAX_DIGITS:
+            return self._refuse(f"number too long ({digits} digits; at most {MAX_DIGITS})")
+        if exp is not None and (
+            len(exp.lstrip("+-0")) > len(str(MAX_EXPONENT)) or abs(int(exp)) > MAX_EXPONENT
+        ):
+            return self._refuse(f"exponent out of range in '{clip(token)}'")
+        return convert(token)
+
+    def _refuse(self, message: str) -> _Refused:
+        refused = _Refused(message)
+        self.refused.append(refused)
+        return refused
+
+
+def _locate(data: list, refused: _Refused) -> tuple[int, int] | None:
+    """Row and column (1-based) of a refused number that is an entry of the matrix."""
+    for i, row in enumerate(data):
+        if row is refused:
+            return i + 1, 1  # a vector is a column
+        if isinstance(row, list):
+            for j, x in enumerate(row):
+                if x is refused:
+                    return i + 1, j + 1
+    return None  # deeper, or in an object: the matrix is refused for its shape anyway
+
+
 def _json(p: Path, sparse: bool) -> Any:
+    text = _read_text(p)  # its own errors say what is wrong; not the ones below
+    numbers = _JSONNumbers()
     try:
-        data = json.loads(_read_text(p), parse_constant=_constant)
+        data = json.loads(
+            text, parse_constant=_constant, parse_float=numbers.real, parse_int=numbers.integer
+        )
     except json.JSONDecodeError as err:
         raise _bad(p, f"{err.msg} at line {err.lineno}, column {err.colno}") from None
     except RecursionError:
         raise _bad(p, "its lists are nested too deeply (a matrix has two levels)") from None
-    except ValueError:  # Python refuses to read an integer of more than 4300 digits
-        raise _bad(p, "it holds an integer too long to read (more than 4300 digits)") from None
     if not isinstance(data, list):
         raise _bad(p, f"expected a JSON list of rows, found a {type(data).__name__}")
+    if numbers.refused:
+        first = numbers.refused[0]  # the first in the file: the scanner reads in order
+        at = _locate(data, first)
+        where = "" if at is None else f"row {at[0]}, column {at[1]}: "
+        err = JSONNumberError(f"'{p}': {where}{first.message}")
+        err.row, err.column, err.offset = (*(at or (None, None)), None)
+        raise err
     return data
 
 

@@ -31,14 +31,14 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 from itertools import chain
-from math import isfinite
+from math import copysign, isfinite
 from operator import methodcaller
 
 import numpy as np
 
 from svdkit.inputs.expr import MAX_DIGITS
 
-__all__ = ["PlainRun", "plain_line_at", "read_plain", "row_span"]
+__all__ = ["PlainRun", "plain_line_at", "plain_values", "read_plain", "row_span"]
 
 _PLAIN_RUN = re.compile(r"[0-9eE.+\-,/ \t\r\n]*")
 _PLAIN_LINE = re.compile(r"[0-9eE.+\-,/ \t]*")
@@ -49,6 +49,9 @@ _EMPTY_FIELD = re.compile(r"^[ \t]*,|,[ \t]*(?=,|$)")  # MATLAB: an empty entry,
 # float, and 0.0 is all such a literal can give that is finite. Plain text is mapped to the
 # shape of its characters (a digit is "d", signs are dropped), where one search finds it.
 _SHAPE = str.maketrans("0123456789E", "dddddddddde", "+-")
+# A field that is zero exactly, whatever its sign: "-0", "-0.0", "-.0e5" (and "-0/7" reads as
+# 0.0 already). See _unsigned_zeros.
+_ZERO_FIELD = re.compile(r"[ \t]*[+-]?[0.]*(?:[eE][+-]?[0-9]*)?[ \t]*")
 _FIRST_CHUNK = 1 << 12  # characters split into lines at first; chunks double up to
 _LAST_CHUNK = 1 << 18  # this, so a fault sends at most this much through the slower loop
 _FIELD = {None: r"[ \t,]*[^ \t,]+", ",": r"[^,]*,", "\t": r"[^\t]*\t"}  # one field, by delimiter
@@ -96,6 +99,66 @@ def _decimal_or_ratio(token: str) -> float:
 
 def _converter(line: str) -> Callable[[str], float]:
     return _decimal_or_ratio if "/" in line else float
+
+
+def _unsigned_zeros(values: list[float], fields: Sequence[str]) -> list[float]:
+    """``values`` with ``0.0`` for each ``-0.0`` whose field writes an exact zero (``"-0"``).
+
+    The full parser keeps every literal exact: ``-0`` is the rational ``-0 = 0``,
+    which has no sign (nor has ``Fraction``, nor SymPy's ``Integer``), and
+    :func:`~svdkit.inputs.expr.evaluate` rounds it to ``0.0``; ``float("-0")`` is
+    ``-0.0``. An exact-arithmetic tool cannot give a zero a sign, so the fast path
+    writes ``0.0`` too, and both paths read ``-0`` as what the exact engine sees.
+    A tiny negative number such as ``-1e-400`` is not zero: it rounds to
+    ``-0.0`` on both paths, as IEEE rounding of a negative value does.
+    """
+    if 0.0 not in values:  # one scan at C speed: the common case
+        return values
+    return [
+        0.0 if v == 0.0 and copysign(1.0, v) < 0 and _ZERO_FIELD.fullmatch(f) else v
+        for v, f in zip(values, fields, strict=True)
+    ]
+
+
+def _has_negative_zero(block: np.ndarray) -> bool:
+    zeros = block == 0
+    return bool(zeros.any() and np.signbit(block[zeros]).any())
+
+
+def plain_values(fields: list[str], text: str) -> np.ndarray | None:
+    """The float64 values of plain-number ``fields``, as the full grammar gives them.
+
+    Parameters
+    ----------
+    fields : list of str
+        Plain numbers (``"2.5"``, ``"-1e-3"``, ``"3/4"``); ``text`` holds them all.
+    text : str
+        The text the fields come from (a ``/`` in it means ratios may come).
+
+    Returns
+    -------
+    numpy.ndarray or None
+        1-D, finite; ``None`` when a field is not a plain number, is longer than
+        :data:`~svdkit.inputs.expr.MAX_DIGITS` characters, overflows, or may write
+        an exponent the grammar refuses: the full parser then reads the text.
+
+    Examples
+    --------
+    >>> plain_values(["1", "-0", "3/4", "-1e-400"], "1 -0 3/4 -1e-400").tolist()
+    [1.0, 0.0, 0.75, -0.0]
+    >>> plain_values(["1", "x"], "1 x") is None
+    True
+    """
+    if not fields or (len(text) > MAX_DIGITS and max(map(len, fields)) > MAX_DIGITS):
+        return None
+    try:
+        values = list(map(_converter(text), fields))
+    except (ValueError, ZeroDivisionError, OverflowError):
+        return None
+    a = np.array(_unsigned_zeros(values, fields), dtype=np.float64)
+    if not np.isfinite(a).all() or (not a.all() and _huge_exponent(text)):
+        return None
+    return a
 
 
 def _no_comment(line: str) -> str:
@@ -146,7 +209,7 @@ def _plain_line(line: str, delimiter: str | None) -> list[float] | None:
         values = list(map(_converter(line), fields))
     except (ValueError, ZeroDivisionError, OverflowError):
         return None
-    return None if 0.0 in values and _huge_exponent(line) else values
+    return None if 0.0 in values and _huge_exponent(line) else _unsigned_zeros(values, fields)
 
 
 def _huge_exponent(text: str) -> bool:
@@ -192,6 +255,7 @@ def _leading_values(line: str, delimiter: str | None) -> list[float]:
     if len(line) > MAX_DIGITS:
         fields = fields[: _first_long(fields)]
     values = _convertible(fields, _converter(line))
+    values = _unsigned_zeros(values, fields[: len(values)])
     array = np.array(values, dtype=np.float64)
     good = np.isfinite(array)
     for i in np.flatnonzero(array == 0):
@@ -304,8 +368,10 @@ def _bulk_block(chunk: str, delimiter: str | None, width: int) -> np.ndarray | N
     if min(map(len, rows)) != n or max(map(len, rows)) != n:
         return None
     block = np.array(rows, dtype=np.float64)
-    if not np.isfinite(block).all() or (not block.all() and _huge_exponent(chunk)):
+    if not np.isfinite(block).all():
         return None
+    if not block.all() and (_huge_exponent(chunk) or _has_negative_zero(block)):
+        return None  # the lines one by one: they know which field each zero comes from
     return block
 
 

@@ -35,7 +35,14 @@ from itertools import chain
 
 import numpy as np
 
-from svdkit.errors import EmptyInputError, NonFiniteError, ParseError, RaggedError, ShapeError
+from svdkit.errors import (
+    EmptyInputError,
+    NonFiniteError,
+    ParseError,
+    RaggedError,
+    ShapeError,
+    SvdkitError,
+)
 from svdkit.inputs.expr import (
     MAX_TOKENS,
     Expr,
@@ -46,6 +53,7 @@ from svdkit.inputs.expr import (
     iter_tokens,
     parse_tokens,
 )
+from svdkit.inputs.markup import read_brackets, read_latex, read_rows
 from svdkit.inputs.plain import PlainRun, plain_line_at, read_plain, row_span
 from svdkit.inputs.shape import count_entries
 from svdkit.inputs.stream import TokenStream, find_commands, has_latex_marker
@@ -966,12 +974,45 @@ def _read_stretches(text: str, delimiter: str | None, stretches: list[_Stretch])
     return np.concatenate(blocks) if len(blocks) > 1 else blocks[0]  # complex if any is
 
 
+# ------------------------------------------------------------------ brackets and LaTeX, fast
+
+
+def _fast_latex(text: str, document: bool) -> np.ndarray | None:
+    """A LaTeX matrix of plain numbers, read at C speed; ``None`` for the full parser.
+
+    The full parser's own checks find the body (they read the tokens around it
+    only); a fault there is left to the full parser, which finds it first too.
+    """
+    try:
+        body = _latex_body(text, TokenStream(text), document)
+    except SvdkitError:
+        return None
+    first = body.toks.get(body.start)
+    if first is None or first.pos >= body.stop:
+        return None
+    return read_latex(text[first.pos : body.stop], body.trailer)
+
+
+def _fast_marked(text: str, document: bool) -> np.ndarray | None:
+    """Bracketed or LaTeX text of plain numbers (:mod:`svdkit.inputs.markup`), or ``None``.
+
+    The notation is told as ``_split`` tells it; what comes back is what the
+    full parser would return.
+    """
+    if document or has_latex_marker(text):
+        return _fast_latex(text, document)
+    return read_brackets(text)
+
+
 def text_to_array(text: str, *, delimiter: str | None = None, document: bool = False) -> np.ndarray:
     """Read matrix text into a 2-D float64 (or complex128) array.
 
     Lines of plain numbers are read at C speed (:mod:`svdkit.inputs.plain`)
     and the full parser reads the other lines; it alone writes the error
     messages, in the order it would find the faults reading the whole text.
+    Brackets, ``;`` rows and LaTeX whose entries are all plain numbers are read
+    at C speed too (:mod:`svdkit.inputs.markup`); anything else in them sends
+    the whole text to the full parser.
 
     Parameters
     ----------
@@ -992,9 +1033,13 @@ def text_to_array(text: str, *, delimiter: str | None = None, document: bool = F
     (3, 1)
     """
     if not document and _shares_lines(text, delimiter):
+        if delimiter is None and ";" in text and (rows := read_rows(text)) is not None:
+            return rows[0]  # "1 2; 3 4": MATLAB rows of plain numbers
         stretches = _stretches(text, delimiter)
         if len(stretches) == 1 and not stretches[0].cells and len(stretches[0].plain.rows):
             return stretches[0].plain.rows  # all plain numbers: the common case
         if any(len(s.plain.rows) or s.cells for s in stretches):
             return _read_stretches(text, delimiter, stretches)
+    elif delimiter is None and (fast := _fast_marked(text, document)) is not None:
+        return fast
     return _evaluate_grid(text, _parse_grid(text, delimiter, document))
