@@ -35,7 +35,10 @@ ErrorOpt = Annotated[
 MaxRankOpt = Annotated[
     int | None, typer.Option(help="Cap on the rank found by --energy / --error.")
 ]
-AlphaOpt = Annotated[float | None, typer.Option(help="lora_alpha (default r: scale 1).")]
+AlphaOpt = Annotated[
+    float | None,
+    typer.Option(help="lora_alpha, a positive number (default: scale 1, so r; √r with rsLoRA)."),
+]
 SplitOpt = Annotated[
     str, typer.Option(help="Σ in both factors as √Σ ('sqrt'), all in lora_B ('B') or lora_A ('A').")
 ]
@@ -120,10 +123,11 @@ def _is_adapter_dir(directory: Path) -> bool:
 
 
 def _check_adapter_output(output: Path) -> None:
-    """Refuse, before any work, an adapter output that is a file or a foreign directory."""
-    from svdkit._files import check_directory_output
+    """Refuse, before any work, an adapter output svdkit may not write or replace
+    (:func:`svdkit.lora.adapter.check_adapter_output`)."""
+    from svdkit.lora.adapter import check_adapter_output
 
-    check_directory_output(output, "LoRA adapter directory", belongs=_is_adapter_dir)
+    check_adapter_output(output)
 
 
 def _check_analyse_options(energy: float, max_rank: int | None) -> None:
@@ -207,7 +211,11 @@ def register(app: typer.Typer) -> None:
             str, typer.Option(help="Embeddings as 'lora' (lora_embedding_A/B) or 'save' (whole).")
         ] = "lora",
         extras: Annotated[
-            str, typer.Option(help="Changed norms/biases: 'save' in the adapter, or 'list'.")
+            str,
+            typer.Option(
+                help="Changed tensors outside the LoRA modules (norms, biases, matrices not "
+                "targeted): 'save' whole in the adapter, or 'list' them."
+            ),
         ] = "save",
         on_mismatch: Annotated[
             str, typer.Option(help="Tensors of different shapes: 'error' or 'skip' (listed).")
@@ -330,23 +338,14 @@ def register(app: typer.Typer) -> None:
         """PiSSA init: top-r triplets of W as the adapter, W − scale·B·A as the new base."""
         from rich.console import Console
 
-        from svdkit.errors import FileFormatError
-        from svdkit.lora.merge import check_checkpoint_output
         from svdkit.lora.pissa import pissa
-        from svdkit.lora.safetensors_io import Checkpoint
 
         rule = _rule(rank, energy, error, max_rank)
         _check_not_input(output, "--output", base=base)
         _check_not_input(residual, "--residual", base=base)
-        if output.resolve() == residual.resolve():
-            raise FileFormatError(
-                f"--output and --residual are the same path '{output}': choose two"
-            )
-        ck = Checkpoint(base)
-        _check_adapter_output(output)
-        check_checkpoint_output(residual, len(ck.files))
+        # pissa() checks both outputs (and that neither lies in the other) before any work
         ad, res = pissa(
-            ck, output, residual, rule, targets=target or None, progress=True,
+            base, output, residual, rule, targets=target or None, progress=True,
             fan_in_fan_out=fan_in_fan_out,
         )
         Console().print(f"{counted(len(ad.modules), 'module')} → {output}; residual → {res}",
@@ -358,7 +357,10 @@ def register(app: typer.Typer) -> None:
         tuned: Annotated[Path | None, typer.Argument(help="Fine-tuned checkpoint.")] = None,
         energy: Annotated[float, typer.Option(help="Energy for the recommended rank.")] = 0.9,
         max_rank: Annotated[
-            int | None, typer.Option(help="Compute only this many singular values per module.")
+            int | None,
+            typer.Option(
+                help="Compute only this many singular values per module (BASE TUNED only)."
+            ),
         ] = None,
         figure: Annotated[
             Path | None, typer.Option(help="Write the figure (.png, .svg, .pdf…).")
@@ -383,6 +385,12 @@ def register(app: typer.Typer) -> None:
                 raise SvdkitError(
                     f"'{first}' is not a LoRA adapter directory (no adapter_config.json): "
                     "give an adapter, or a base and a fine-tuned checkpoint (BASE TUNED)"
+                )
+            if max_rank is not None:
+                raise SvdkitError(
+                    "--max-rank limits the SVD of a (BASE, TUNED) pair's deltas; an adapter's "
+                    "spectra are exact (a QR of each factor and the SVD of an r×r core): "
+                    "leave it out"
                 )
             an = analyse_adapter(first, energy=energy)
         else:

@@ -71,7 +71,7 @@ from typing import Any
 
 import numpy as np
 
-from svdkit._files import make_temp_dir, replace_directory
+from svdkit._files import check_directory_output, make_temp_dir, replace_directory
 from svdkit.errors import (
     EmptyInputError,
     FileFormatError,
@@ -80,7 +80,15 @@ from svdkit.errors import (
     SvdkitError,
 )
 from svdkit.lora.modules import conv1d_modules
-from svdkit.lora.safetensors_io import Checkpoint, dtype_code, numpy_dtype, save_safetensors
+from svdkit.lora.safetensors_io import (
+    MARK_KEY,
+    PICKLE_SUFFIXES,
+    Checkpoint,
+    dtype_code,
+    numpy_dtype,
+    save_safetensors,
+    written_by_svdkit,
+)
 
 __all__ = [
     "CONFIG_NAME",
@@ -89,6 +97,9 @@ __all__ = [
     "WEIGHTS_NAME",
     "Adapter",
     "LoraModule",
+    "check_adapter_output",
+    "check_alpha",
+    "check_finite_factors",
     "lora_scale",
     "token_module",
 ]
@@ -98,6 +109,94 @@ PREFIX = "base_model.model."
 TOKENS_SUFFIX = ".token_adapter.trainable_tokens_delta"
 CONFIG_NAME = "adapter_config.json"
 WEIGHTS_NAME = "adapter_model.safetensors"
+#: The files an adapter directory svdkit writes holds (``extract`` adds its report).
+ADAPTER_FILES = (CONFIG_NAME, WEIGHTS_NAME, "svdkit_report.json")
+
+
+def _listed(names: list[str], most: int = 3) -> str:
+    more = f", … ({len(names) - most} more)" if len(names) > most else ""
+    return ", ".join(names[:most]) + more
+
+
+def check_adapter_output(directory: str | os.PathLike) -> Path:
+    """Check, before anything is written, that an adapter can be written to ``directory``.
+
+    A new or empty directory is fine; an existing one is replaced only when it is an
+    adapter svdkit wrote: nothing in it but :data:`ADAPTER_FILES`, and its
+    ``adapter_model.safetensors`` marked (:data:`~svdkit.lora.safetensors_io.MARK_KEY`).
+    An adapter trained with PEFT, or a training directory with an adapter in it
+    (``optimizer.pt``, ``trainer_state.json``, ``checkpoint-500/``), is never replaced:
+    its files would be lost.
+
+    Raises
+    ------
+    FileFormatError
+        ``directory`` is named like a file (``adapter.safetensors``, ``.json``,
+        ``.bin``…), is a file, lies under a file, or is an existing directory that
+        is not an adapter svdkit wrote (the message names what is in it).
+    """
+    suffix = Path(directory).suffix.lower()
+    if suffix in (".safetensors", ".json") or suffix in PICKLE_SUFFIXES:
+        raise FileFormatError(
+            f"'{directory}': a PEFT adapter is a directory ({CONFIG_NAME} and {WEIGHTS_NAME} "
+            f"in it), not a {suffix} file: name the output directory without the extension"
+        )
+    directory = check_directory_output(directory, "LoRA adapter directory")
+    if not directory.is_dir():
+        return directory
+    entries = sorted(directory.iterdir())
+    if not entries:
+        return directory
+    foreign = [p.name + ("/" if p.is_dir() else "") for p in entries
+               if p.name not in ADAPTER_FILES or not p.is_file()]
+    if foreign:
+        raise FileFormatError(
+            f"'{directory}' exists and holds files svdkit does not write in an adapter "
+            f"({_listed(foreign)}): refusing to replace it; choose another path"
+        )
+    if not written_by_svdkit(directory / WEIGHTS_NAME):
+        raise FileFormatError(
+            f"'{directory}' exists and holds an adapter svdkit did not mark as its output "
+            f"(one PEFT or an older svdkit wrote; {WEIGHTS_NAME} has no svdkit mark): "
+            "refusing to replace it; choose another path, or remove it first"
+        )
+    return directory
+
+
+def check_alpha(alpha: float | None) -> float | None:
+    """``alpha`` as a float when it is a positive finite number (or None), else an error.
+
+    An infinite ``lora_alpha`` gives factors of zeros and an ``adapter_config.json``
+    with ``Infinity``, which is not JSON (PEFT's reader and svdkit's refuse it).
+    """
+    if alpha is None:
+        return None
+    if isinstance(alpha, bool) or not isinstance(alpha, (int, float, np.integer, np.floating)):
+        raise SvdkitError(f"alpha must be a positive number; got {alpha!r}")
+    if not (math.isfinite(float(alpha)) and float(alpha) > 0):
+        raise SvdkitError(f"alpha (lora_alpha) must be a positive finite number; got {alpha!r}")
+    return float(alpha)
+
+
+def check_finite_factors(name: str, A: np.ndarray, B: np.ndarray, scale: float) -> None:
+    """Refuse factors with an infinite or NaN entry, as stored (after a cast).
+
+    ``B A`` is the delta divided by the scale ``α / r``: a tiny ``alpha`` (with
+    ``split`` ``"B"`` or ``"A"``) makes one factor overflow float16 (65504), and
+    the adapter would hold ``inf`` — NaN in every output of the model.
+    """
+    for side, f in (("lora_A", A), ("lora_B", B)):
+        f = np.asarray(f)
+        if np.all(np.isfinite(f.astype(np.float64))):
+            continue
+        try:
+            code = dtype_code(f.dtype)
+        except FileFormatError:
+            code = str(f.dtype)
+        raise SvdkitError(
+            f"module {name!r}: {side} overflows {code} (an entry is infinite or NaN) at the "
+            f"scale α/r = {scale:.3g}: use a larger alpha, split 'sqrt', or a wider dtype"
+        )
 
 
 def lora_scale(alpha: float, r: int, rslora: bool = False) -> float:
@@ -391,10 +490,18 @@ class Adapter:
 
         ``dtype`` casts the LoRA factors (e.g. ``ml_dtypes.bfloat16``); tensors
         kept whole keep theirs. The directory is built next to ``directory`` and
-        renamed into place (an existing directory is replaced).
+        renamed into place; an existing directory is replaced only when it is an
+        adapter svdkit wrote (:func:`check_adapter_output`). The weights file is
+        marked as svdkit's (``__metadata__`` key ``svdkit``, which loaders ignore).
 
         Raises
         ------
+        FileFormatError
+            ``directory`` is a file, or an existing directory that is not an
+            adapter svdkit wrote.
+        SvdkitError
+            A factor, as stored (after the cast to ``dtype``), has an infinite or
+            NaN entry (:func:`check_finite_factors`).
         EmptyInputError
             The adapter has no LoRA module: PEFT cannot load such an adapter (its
             ``NoMatchingPeftModuleError``), even one with tensors kept whole, so
@@ -407,6 +514,7 @@ class Adapter:
                 f"the adapter for '{directory}' has no LoRA module{kept}: PEFT cannot load an "
                 "adapter without one (NoMatchingPeftModuleError); nothing was written"
             )
+        check_adapter_output(directory)
         directory.parent.mkdir(parents=True, exist_ok=True)
         tmp = make_temp_dir(directory.parent, prefix=f".{directory.name}.")
         try:
@@ -415,9 +523,22 @@ class Adapter:
             for key, a in self.tensor_items():
                 owner = key.rsplit(".lora_", 1)[0]
                 if dtype is not None and owner in lora_keys and ".lora_" in key:
-                    a = np.asarray(a).astype(numpy_dtype(dtype_code(dtype)))
+                    with np.errstate(over="ignore"):  # refused below, by name
+                        a = np.asarray(a).astype(numpy_dtype(dtype_code(dtype)))
                 tensors.append((key, np.asarray(a)))
-            save_safetensors(tmp / WEIGHTS_NAME, tensors, {"format": "pt"})
+            stored = dict(tensors)
+            for name in sorted(self.modules):
+                m = self.modules[name]
+                a_name, b_name = m.factor_names
+                check_finite_factors(
+                    name,
+                    stored[f"{PREFIX}{name}.{a_name}"],
+                    stored[f"{PREFIX}{name}.{b_name}"],
+                    m.scale(self.use_rslora),
+                )
+            save_safetensors(
+                tmp / WEIGHTS_NAME, tensors, {"format": "pt", MARK_KEY: "lora adapter"}
+            )
             (tmp / CONFIG_NAME).write_text(
                 json.dumps(self.peft_config(), indent=2) + "\n", encoding="utf-8"
             )

@@ -46,6 +46,11 @@ SPECTRUM_LABEL = r"$\sigma_i \,/\, \sigma_1$"
 ENERGY_LABEL = r"$\sum_{i \leq k} \sigma_i^2 \,/\, \|\Delta W\|_F^2$"
 
 
+#: The energy panel of :meth:`Analysis.draw` has a log rank axis when a spectrum is
+#: longer than this.
+LOG_RANKS_ABOVE = 64
+
+
 @dataclass(frozen=True)
 class ModuleSpectrum:
     """Singular values of one module's delta and the exact ``‖ΔW‖_F²``."""
@@ -86,6 +91,9 @@ class Analysis:
 
     modules: list[ModuleSpectrum] = field(default_factory=list)
     energy: float = 0.9
+    #: Tensors whose shape differs between the checkpoints (a resized vocabulary),
+    #: left out of a pair's analysis and named under the table.
+    mismatched: list[str] = field(default_factory=list)
 
     def rows(self) -> list[dict[str, Any]]:
         out = []
@@ -111,7 +119,18 @@ class Analysis:
         from rich.markup import escape
         from rich.table import Table
 
-        t = Table(title=f"LoRA spectra — recommended rank for {100 * self.energy:g}% energy")
+        caption = None
+        if self.mismatched:
+            n = len(self.mismatched)
+            more = f", … ({n - 6} more)" if n > 6 else ""
+            caption = escape(
+                f"{n} tensor{'s' if n > 1 else ''} of different shapes left out: "
+                f"{', '.join(self.mismatched[:6])}{more}"
+            )
+        t = Table(
+            title=f"LoRA spectra — recommended rank for {100 * self.energy:g}% energy",
+            caption=caption,
+        )
         for col in ("module", "shape", "σ₁", "‖ΔW‖_F", "stable rank", "eff. rank", "rank"):
             t.add_column(col, justify="left" if col == "module" else "right")
         for row in self.rows():
@@ -129,7 +148,8 @@ class Analysis:
         return t
 
     def draw(self):
-        """The figure :meth:`figure` saves: spectra (σᵢ/σ₁, log scale) and energy curves.
+        """The figure :meth:`figure` saves: spectra (σᵢ/σ₁, log scale) and energy curves
+        (on a log rank axis for spectra longer than :data:`LOG_RANKS_ABOVE`).
 
         Labels with sub- and superscripts are matplotlib mathtext (``$…$``), drawn
         as formulas, not as the TeX source.
@@ -154,6 +174,10 @@ class Analysis:
         ax2.axhline(self.energy, color="k", ls="--", lw=1, label=f"{100 * self.energy:g}% energy")
         ax2.set(xlabel="rank $k$", ylabel=ENERGY_LABEL, title="energy kept")
         ax2.set_ylim(0, 1.02)
+        if max((m.s.size for m in self.modules), default=0) > LOG_RANKS_ABOVE:
+            # a fine-tune's energy is in its first ranks: on a linear axis to 384 (or
+            # 4096) the curves are one vertical line at k ≈ 0
+            ax2.set_xscale("log")
         ax2.legend(loc="lower right")
         fig.tight_layout()
         return fig
@@ -182,19 +206,26 @@ def analyse_pair(
     targets: Sequence[str] | None = None,
     tol: float = 1e-3,
     progress: bool = False,
+    on_mismatch: str = "skip",
 ) -> Analysis:
     """Spectra of every changed matrix of a (base, tuned) pair.
 
     ``max_rank`` limits each spectrum to its leading part (faster on large
     modules); the energy curve still counts against the exact ``‖ΔW‖_F²``.
+    Tensors whose shapes differ (a resized vocabulary) have no delta: by default
+    they are left out and named (:attr:`Analysis.mismatched`, under the table);
+    ``on_mismatch="error"`` raises instead.
     """
+    from svdkit.lora.factor import check_tol
     from svdkit.lowrank import truncated_svd
 
-    b = base if isinstance(base, Checkpoint) else Checkpoint(base)
+    tol = check_tol(tol)
+    b = (base if isinstance(base, Checkpoint) else Checkpoint(base)).require_model("base")
     t = tuned if isinstance(tuned, Checkpoint) else Checkpoint(tuned)
-    pairing = pair_checkpoints(b, t, targets=targets)
+    t.require_model("tuned checkpoint")
+    pairing = pair_checkpoints(b, t, targets=targets, on_mismatch=on_mismatch)
     names = pairing.linear + pairing.embeddings
-    out = Analysis(energy=energy)
+    out = Analysis(energy=energy, mismatched=list(pairing.mismatched))
     with module_progress(progress, len(names), "analyse") as advance:
         for module in names:
             key = f"{module}.weight"

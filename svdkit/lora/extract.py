@@ -44,8 +44,15 @@ from typing import Any
 import numpy as np
 
 from svdkit.errors import EmptyInputError, SvdkitError
-from svdkit.lora.adapter import Adapter, LoraModule, lora_scale, unit_alpha
-from svdkit.lora.factor import factor_delta, residual_norm, split_factors
+from svdkit.lora.adapter import (
+    Adapter,
+    LoraModule,
+    check_alpha,
+    check_finite_factors,
+    lora_scale,
+    unit_alpha,
+)
+from svdkit.lora.factor import check_tol, factor_delta, residual_norm, split_factors
 from svdkit.lora.modules import (
     Pairing,
     conv1d_modules,
@@ -188,8 +195,9 @@ def module_progress(enabled: bool, total: int, label: str) -> Iterator[Any]:
         yield advance
 
 
-def _as_checkpoint(x: Any) -> Checkpoint:
-    return x if isinstance(x, Checkpoint) else Checkpoint(x)
+def _as_checkpoint(x: Any, role: str = "checkpoint") -> Checkpoint:
+    """A model checkpoint (not a LoRA adapter's weights) from a path or a Checkpoint."""
+    return (x if isinstance(x, Checkpoint) else Checkpoint(x)).require_model(role)
 
 
 def _work_dtype(base: Checkpoint, tuned: Checkpoint, key: str) -> type:
@@ -279,8 +287,11 @@ def extract(
     """
     if extras not in ("save", "list"):
         raise SvdkitError(f"extras must be 'save' or 'list'; got {extras!r}")
+    # every option is checked before the checkpoints are compared (a pass over both)
+    alpha = check_alpha(alpha)
+    tol = check_tol(tol)
     factor = _backend(backend)
-    base_ck, tuned_ck = _as_checkpoint(base), _as_checkpoint(tuned)
+    base_ck, tuned_ck = _as_checkpoint(base, "base"), _as_checkpoint(tuned, "tuned checkpoint")
     pairing = pair_checkpoints(
         base_ck, tuned_ck, targets=targets, embeddings=embeddings, on_mismatch=on_mismatch
     )
@@ -318,7 +329,10 @@ def extract(
                 if dtype is not None:
                     # the report is of the factors as stored: measure the error after the cast
                     store = numpy_dtype(dtype_code(dtype))
-                    A, B = A.astype(store), B.astype(store)
+                    with np.errstate(over="ignore"):  # an overflow is refused just below
+                        A, B = A.astype(store), B.astype(store)
+                check_finite_factors(module, A, B, scale)
+                if dtype is not None:
                     err = residual_norm(
                         delta, scale * B.astype(np.float64), np.ones(r), A.astype(np.float64)
                     )

@@ -53,6 +53,7 @@ __all__ = [
     "SPLITS",
     "Factored",
     "Quality",
+    "check_tol",
     "factor_delta",
     "gap_lower_bound",
     "noise_floor",
@@ -71,6 +72,21 @@ _ROUNDING_UNITS = 100.0
 #: tightens ``tol`` (10 %; on the real fine-tune of the test suite no module is
 #: above 1 % at ``tol = 1e-3``, so it costs nothing there).
 TIGHTEN_ABOVE = 0.1
+
+
+def check_tol(tol: Any) -> float:
+    """``tol`` as a float in ``[1e-14, 1)``, the range :func:`svdkit.lowrank.truncated_svd`
+    accepts — checked before any checkpoint is read, with the option's name."""
+    from svdkit.lowrank.api import MIN_TOL
+
+    if isinstance(tol, bool) or not isinstance(tol, numbers.Real) or not math.isfinite(tol):
+        raise SvdkitError(f"tol (--tol) must be a finite number; got {tol!r}")
+    if not MIN_TOL <= float(tol) < 1.0:
+        raise SvdkitError(
+            f"tol (--tol, the residual certificate relative to σ₁) must be in "
+            f"[{MIN_TOL:g}, 1); got {tol!r}"
+        )
+    return float(tol)
 
 
 def noise_floor(fro: float, dtype: Any) -> float:

@@ -44,11 +44,17 @@ from svdkit._files import (
     make_temp_dir,
     replace_directory,
 )
-from svdkit.errors import MissingTensorError, ShapeError, SvdkitError
+from svdkit.errors import FileFormatError, MissingTensorError, ShapeError, SvdkitError
 from svdkit.lora.adapter import Adapter, LoraModule, token_module
 from svdkit.lora.extract import module_progress
 from svdkit.lora.modules import is_embedding, module_of
-from svdkit.lora.safetensors_io import Checkpoint, SafetensorsWriter
+from svdkit.lora.safetensors_io import (
+    MARK_KEY,
+    PICKLE_SUFFIXES,
+    Checkpoint,
+    SafetensorsWriter,
+    written_by_svdkit,
+)
 
 __all__ = ["check_checkpoint_output", "merge", "write_like"]
 
@@ -61,13 +67,35 @@ TokenRows = dict[str, list[tuple[list[int], np.ndarray]]]
 _SIDE_FILES = (".json", ".txt", ".model", ".md")
 
 
-def _holds_safetensors(directory: Path) -> bool:
-    """An earlier checkpoint output: a directory with a ``*.safetensors`` file in it."""
-    return any(directory.glob("*.safetensors"))
+def _not_written_here(directory: Path) -> list[str]:
+    """What makes a non-empty ``directory`` other than a checkpoint svdkit wrote: its
+    entries that are not svdkit-marked ``*.safetensors`` files, an index or the side
+    files :func:`write_like` copies (empty when it is one)."""
+    foreign = []
+    shards = 0
+    for p in sorted(directory.iterdir()):
+        if not p.is_file():
+            foreign.append(p.name + "/")
+        elif p.suffix == ".safetensors":
+            shards += 1
+            if not written_by_svdkit(p):
+                foreign.append(f"{p.name} (no svdkit mark)")
+        elif p.suffix not in _SIDE_FILES:
+            foreign.append(p.name)
+    if not foreign and not shards:
+        foreign.append("no .safetensors file")
+    return foreign
 
 
 def check_checkpoint_output(output: str | os.PathLike, shards: int = 1) -> Path:
     """Check, before anything is written, that a checkpoint can be written to ``output``.
+
+    An existing output is replaced only when svdkit wrote it: a ``.safetensors``
+    file, or a directory of ``.safetensors`` files, that carry svdkit's mark
+    (:data:`~svdkit.lora.safetensors_io.MARK_KEY`), beside nothing but an index and
+    the side files (``config.json``, tokenizer) :func:`write_like` copies. A model
+    svdkit did not write (the fine-tuned one, say), a training directory
+    (``optimizer.pt``, ``checkpoint-500/``) or any other file is never replaced.
 
     Parameters
     ----------
@@ -86,16 +114,39 @@ def check_checkpoint_output(output: str | os.PathLike, shards: int = 1) -> Path:
     ShapeError
         A sharded checkpoint sent to a single ``.safetensors`` file.
     FileFormatError
-        A ``.safetensors`` output that is an existing directory; a directory
-        output that is an existing file, or a non-empty directory holding no
-        ``.safetensors`` file (not an earlier checkpoint: never wiped).
+        An output named like a pickle file (``merged.bin``: svdkit writes only
+        safetensors); a ``.safetensors`` output that is an existing directory, or
+        an existing file svdkit did not write; a directory output that is an
+        existing file, or a non-empty directory that is not a checkpoint svdkit
+        wrote (the message names what is in it).
     """
     output = Path(output)
+    if output.suffix.lower() in PICKLE_SUFFIXES:
+        raise FileFormatError(
+            f"'{output}': svdkit writes safetensors, never pickle ({output.suffix}) files: "
+            "name the output '….safetensors' (one file) or give a directory"
+        )
     if output.suffix != ".safetensors":
-        return check_directory_output(output, "checkpoint directory", belongs=_holds_safetensors)
+        check_directory_output(output, "checkpoint directory")
+        if output.is_dir() and any(output.iterdir()):
+            foreign = _not_written_here(output)
+            if foreign:
+                more = f", … ({len(foreign) - 3} more)" if len(foreign) > 3 else ""
+                raise FileFormatError(
+                    f"'{output}' exists and is not a checkpoint directory svdkit wrote (it "
+                    f"holds {', '.join(foreign[:3])}{more}): refusing to replace it; choose "
+                    "another path"
+                )
+        return output
     if shards > 1:
         raise ShapeError(f"'{output}': a sharded base ({shards} shards) is written to a directory")
-    return check_file_output(output, "checkpoint")
+    check_file_output(output, "checkpoint")
+    if (output.exists() or output.is_symlink()) and not written_by_svdkit(output):
+        raise FileFormatError(
+            f"'{output}' exists and is not a checkpoint svdkit wrote (no svdkit mark): "
+            "refusing to replace it; choose another path, or remove it first"
+        )
+    return output
 
 
 def write_like(
@@ -108,13 +159,14 @@ def write_like(
 ) -> Path:
     """Write a checkpoint shaped like ``base`` with tensor ``name`` = ``produce(name)``.
 
-    ``output`` is a directory (created; replaced if it is an earlier checkpoint
-    directory): the shards of ``base`` under their names (a single file as
-    ``model.safetensors``), the index under the name ``base`` has it when it has
-    one, and the small side files (``config.json``, tokenizer) of a base
-    directory. A path ending in ``.safetensors`` writes that one file
-    (single-file bases only). ``output`` is checked by
-    :func:`check_checkpoint_output` before anything is written.
+    ``output`` is a directory (created; replaced if it is a checkpoint directory
+    svdkit wrote, :func:`check_checkpoint_output`): the shards of ``base`` under
+    their names (a single file as ``model.safetensors``), the index under the name
+    ``base`` has it when it has one, and the small side files (``config.json``,
+    tokenizer) of a base directory. A path ending in ``.safetensors`` writes that
+    one file (single-file bases only). ``output`` is checked by
+    :func:`check_checkpoint_output` before anything is written. Every file keeps
+    the base's ``__metadata__``, with ``format: pt`` and svdkit's mark added.
     """
     output = check_checkpoint_output(output, len(base.files))
     single = output.suffix == ".safetensors"
@@ -127,7 +179,9 @@ def write_like(
             for shard, sf in base.files.items():
                 fname = "model.safetensors" if base.index is None else shard
                 layout = {n: (sf.entries[n][0], sf.entries[n][1]) for n in sf.names}
-                with SafetensorsWriter(tmpdir / fname, layout, sf.metadata or None) as w:
+                # the base's metadata, "format" (transformers needs it) and svdkit's mark
+                meta = {"format": "pt", **sf.metadata, MARK_KEY: f"lora {label}"}
+                with SafetensorsWriter(tmpdir / fname, layout, meta) as w:
                     for n in sf.names:
                         w.write(n, produce(n))
                         advance(n)
@@ -270,7 +324,7 @@ def merge(
     output : path
         A directory (shards, index and side files mirrored) or a ``.safetensors`` file.
     """
-    base_ck = base if isinstance(base, Checkpoint) else Checkpoint(base)
+    base_ck = (base if isinstance(base, Checkpoint) else Checkpoint(base)).require_model("base")
     ad = adapter if isinstance(adapter, Adapter) else Adapter.load(adapter)
     tokens = ad.trainable_tokens()
     mapped = map_prefix(base_ck, ad, tokens)

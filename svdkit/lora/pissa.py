@@ -29,11 +29,11 @@ from typing import Any
 
 import numpy as np
 
-from svdkit.errors import EmptyInputError
-from svdkit.lora.adapter import Adapter, LoraModule, unit_alpha
+from svdkit.errors import EmptyInputError, FileFormatError
+from svdkit.lora.adapter import Adapter, LoraModule, check_adapter_output, unit_alpha
 from svdkit.lora.extract import module_progress
-from svdkit.lora.factor import factor_delta, split_factors
-from svdkit.lora.merge import merged_tensor, write_like
+from svdkit.lora.factor import check_tol, factor_delta, split_factors
+from svdkit.lora.merge import check_checkpoint_output, merged_tensor, write_like
 from svdkit.lora.modules import (
     conv1d_modules,
     is_embedding,
@@ -71,12 +71,20 @@ def pissa(
     layers are GPT-2's ``Conv1D`` (weights ``[in, out]``), as in
     :func:`svdkit.lora.extract.extract` (default: from a ``config.json`` beside ``base``).
 
+    Both outputs are checked before any work (:func:`check_adapter_output`,
+    :func:`~svdkit.lora.merge.check_checkpoint_output`): neither may lie in the other
+    (the residual would replace the adapter just written, or nest in it).
+
     Raises
     ------
     EmptyInputError
         No module matches ``targets`` (or every one has rank 0): nothing is written.
+    FileFormatError
+        ``base`` is a LoRA adapter, or an output cannot be written (see above).
     """
-    ck = base if isinstance(base, Checkpoint) else Checkpoint(base)
+    tol = check_tol(tol)
+    ck = (base if isinstance(base, Checkpoint) else Checkpoint(base)).require_model("base")
+    _check_outputs(Path(adapter_dir), Path(residual_out), len(ck.files))
     chosen = []
     for name in ck.names:
         module, param = module_of(name)
@@ -123,3 +131,24 @@ def pissa(
         return merged_tensor(ck, adapter, name, subtract=True)
 
     return adapter, write_like(ck, residual_out, produce, progress=progress, label="residual")
+
+
+def _check_outputs(adapter_dir: Path, residual: Path, shards: int) -> None:
+    """The adapter and the residual can both be written, and neither lies in the other."""
+    a, r = adapter_dir.resolve(), residual.resolve()
+    if a == r:
+        raise FileFormatError(
+            f"the adapter and the residual are the same path '{adapter_dir}': choose two"
+        )
+    for inner, outer, what, given in (
+        (a, r, "adapter", (adapter_dir, residual)),
+        (r, a, "residual", (residual, adapter_dir)),
+    ):
+        if outer in inner.parents:
+            other = "residual" if what == "adapter" else "adapter"
+            raise FileFormatError(
+                f"the {what} '{given[0]}' lies inside the {other} '{given[1]}': writing one "
+                "would replace or nest in the other; choose two separate paths"
+            )
+    check_adapter_output(adapter_dir)
+    check_checkpoint_output(residual, shards)

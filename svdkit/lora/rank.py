@@ -91,7 +91,7 @@ class RankRule:
     error : float, optional
         Relative Frobenius error bound ``‖ΔW − B A‖_F ≤ error · ‖ΔW‖_F``, ``0 ≤ error < 1``.
     max_rank : int, optional
-        A cap on the rank found by ``energy`` / ``error``.
+        A cap on the rank found by ``energy`` / ``error`` (not with ``rank``).
     """
 
     rank: int | None = None
@@ -114,9 +114,18 @@ class RankRule:
         if self.error is not None and not (0 <= float(self.error) < 1):
             raise SvdkitError(f"error must be in [0, 1); got {self.error!r}")
         if self.max_rank is not None and (
-            not isinstance(self.max_rank, numbers.Integral) or self.max_rank < 1
+            isinstance(self.max_rank, bool)
+            or not isinstance(self.max_rank, numbers.Integral)
+            or self.max_rank < 1
         ):
             raise ShapeError(f"max_rank must be an integer ≥ 1; got {self.max_rank!r}")
+        if self.rank is not None and self.max_rank is not None:
+            # it would be ignored: a fixed rank is the rank (capped at min(m, n) only)
+            raise SvdkitError(
+                f"max_rank (--max-rank) caps the rank that energy or error finds; with a "
+                f"fixed rank give the rank alone (got rank={self.rank}, "
+                f"max_rank={self.max_rank})"
+            )
 
     @property
     def fraction(self) -> float | None:

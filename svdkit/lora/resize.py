@@ -33,7 +33,15 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from svdkit.lora.adapter import Adapter, LoraModule, lora_scale, unit_alpha
+from svdkit.errors import SvdkitError
+from svdkit.lora.adapter import (
+    Adapter,
+    LoraModule,
+    check_alpha,
+    check_finite_factors,
+    lora_scale,
+    unit_alpha,
+)
 from svdkit.lora.factor import split_factors
 from svdkit.lora.rank import RankRule
 from svdkit.lora.safetensors_io import numpy_dtype
@@ -63,7 +71,8 @@ def factor_spectrum(B: np.ndarray, A: np.ndarray, scale: float = 1.0):
     A = np.asarray(A, dtype=np.float64)
     Qb, Rb = qr_robust(B)
     Qa, Ra = qr_robust(np.ascontiguousarray(A.T))
-    Uc, s, Vch = np.linalg.svd(scale * (Rb @ Ra.T))
+    # thin: the core is min(out, r) × min(in, r), not square when r exceeds one side
+    Uc, s, Vch = np.linalg.svd(scale * (Rb @ Ra.T), full_matrices=False)
     return Qb @ Uc, s, Vch @ Qa.T
 
 
@@ -74,7 +83,16 @@ def resize(
     split: str = "sqrt",
     alpha: float | None = None,
 ) -> tuple[Adapter, list[ResizeReport]]:
-    """A new adapter with each module truncated by ``rule``; saved tensors carried over."""
+    """A new adapter with each module truncated by ``rule``; saved tensors carried over.
+
+    ``alpha`` (a positive finite number) is every module's new ``lora_alpha``, its
+    scale folded into the factors; default ``r'`` (``√r'`` with rsLoRA), scale 1.
+    """
+    from svdkit.lora.factor import SPLITS
+
+    alpha = check_alpha(alpha)
+    if split not in SPLITS:
+        raise SvdkitError(f"split must be one of {', '.join(SPLITS)}; got {split!r}")
     rs = adapter.use_rslora
     out = Adapter(
         saved=dict(adapter.saved),
@@ -95,8 +113,12 @@ def resize(
         if k == 0:
             continue
         a = unit_alpha(k, rs) if alpha is None else float(alpha)
-        B, A = split_factors(U[:, :k], s[:k], Vh[:k], split, lora_scale(a, k, rs))
+        scale = lora_scale(a, k, rs)
+        B, A = split_factors(U[:, :k], s[:k], Vh[:k], split, scale)
         # the factors keep their storage dtype (a bf16 adapter stays bf16)
         dt = m.A.dtype if m.A.dtype in keep else np.dtype(np.float32)
-        out.modules[name] = LoraModule(name, m.kind, A=A.astype(dt), B=B.astype(dt), alpha=a)
+        with np.errstate(over="ignore"):  # an overflow is refused just below
+            A, B = A.astype(dt), B.astype(dt)
+        check_finite_factors(name, A, B, scale)
+        out.modules[name] = LoraModule(name, m.kind, A=A, B=B, alpha=a)
     return out, report

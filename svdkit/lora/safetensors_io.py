@@ -49,6 +49,7 @@ from svdkit._files import make_temp_file
 from svdkit.errors import FileFormatError, MissingFileError, MissingTensorError, ShapeError
 
 __all__ = [
+    "MARK_KEY",
     "PICKLE_SUFFIXES",
     "Checkpoint",
     "SafetensorsFile",
@@ -56,12 +57,18 @@ __all__ = [
     "dtype_code",
     "numpy_dtype",
     "save_safetensors",
+    "written_by_svdkit",
 ]
 
 PICKLE_SUFFIXES = frozenset({".bin", ".pt", ".pth", ".ckpt", ".pkl", ".pickle"})
 INDEX_NAME = "model.safetensors.index.json"
 #: A header larger than this is not a safetensors header (the reference reader's limit).
 MAX_HEADER = 100_000_000
+#: The ``__metadata__`` key svdkit sets in every safetensors file it writes as an
+#: output (an adapter, a merged or residual checkpoint): an existing output is
+#: replaced only when its files carry it, so a model or an adapter svdkit did not
+#: write is never overwritten. Loaders ignore it (transformers reads ``format``).
+MARK_KEY = "svdkit"
 
 
 def _dtype_table() -> dict[str, Any]:
@@ -309,6 +316,31 @@ class Checkpoint:
             self._where = dict.fromkeys(f.names, path.name)
         self.root = path.parent
 
+    @property
+    def is_adapter(self) -> bool:
+        """Whether this is a PEFT adapter's ``adapter_model.safetensors`` (an
+        ``adapter_config.json`` beside it), not a model checkpoint."""
+        return (
+            self.index is None
+            and "adapter_model.safetensors" in self.files
+            and (self.root / "adapter_config.json").is_file()
+        )
+
+    def require_model(self, role: str = "checkpoint") -> Checkpoint:
+        """``self``, or a :class:`~svdkit.FileFormatError` when it is a LoRA adapter.
+
+        An adapter's ``lora_A`` / ``lora_B`` factors read as a model's weights
+        would be extracted from, factored by PiSSA or merged into as if they were
+        matrices of the model.
+        """
+        if self.is_adapter:
+            raise FileFormatError(
+                f"the {role} '{self.path}' is a LoRA adapter (adapter_config.json), not a model "
+                "checkpoint: give the model's safetensors (svdkit lora merge BASE ADAPTER "
+                "applies an adapter to its base)"
+            )
+        return self
+
     @staticmethod
     def _resolve_dir(d: Path) -> Path:
         for name in (INDEX_NAME, "model.safetensors", "adapter_model.safetensors"):
@@ -396,6 +428,17 @@ class Checkpoint:
         """``__metadata__`` of the first file."""
         first = next(iter(self.files.values()))
         return dict(first.metadata)
+
+
+def written_by_svdkit(path: str | os.PathLike) -> bool:
+    """Whether ``path`` is a safetensors file svdkit wrote (its header has :data:`MARK_KEY`).
+
+    Anything that is not a readable safetensors file is not.
+    """
+    try:
+        return MARK_KEY in SafetensorsFile(path).metadata
+    except (OSError, ValueError):  # SvdkitError is a ValueError
+        return False
 
 
 def _header_bytes(layout: Mapping[str, tuple[str, tuple[int, ...]]], metadata: Mapping) -> bytes:
