@@ -55,7 +55,13 @@ def det(A) -> float | complex:
     """
     a = as_matrix(A)
     require_square(a, "det")
-    value = scipy.linalg.det(a, check_finite=False)
+    # LAPACK's getrf, the LU slogdet takes: det is 0 exactly when slogdet's sign is
+    # (scipy.linalg.det's own LU pivots the transpose and left rounding, -4.4e-15,
+    # on [[-5, -3], [-10, -6]] where slogdet found the zero pivot)
+    with np.errstate(over="ignore", invalid="ignore"):
+        value = np.linalg.det(a)
+    if not np.isfinite(value):  # beyond float64: ±inf (a complex one without NaN parts)
+        return slogdet(a).value
     return complex(value) if np.iscomplexobj(value) else float(value)
 
 
@@ -240,7 +246,8 @@ def _times_power_of_two(x: np.ndarray, e: int) -> np.ndarray:
 
 
 def _scaled_norm(x, ord=None) -> float:
-    """``2^e · ‖x · 2^−e‖``, ``2^e`` the power of two just above ``max |xᵢ|``.
+    """``2^e · ‖x · 2^−e‖``, ``2^e`` the power of two just above ``max |xᵢ|``
+    (``m · ‖x / m‖_p``, ``m = max |xᵢ|``, for a vector p-norm other than 1 and 2).
 
     ``numpy.linalg.norm`` sums squares, so ``‖[1e-200, 1e-200]‖₂`` would come out 0
     and ``‖[1e200, 1e200]‖₂`` inf; scaling first keeps every finite input finite
@@ -259,6 +266,11 @@ def _scaled_norm(x, ord=None) -> float:
     largest = float(np.abs(x).max()) if x.size else 0.0
     if largest == 0.0:
         return 0.0
+    if isinstance(ord, int | float) and ord not in (1, 2):
+        # a p-norm: the entries over 2^e lie below 1 and |xᵢ/2^e|^p underflows to 0 for
+        # p ≳ 1075 (‖[1.0]‖₂₀₀₀ came out 0); over max |xᵢ| the largest term is exactly
+        # 1 and the sum lies in [1, n]
+        return float(largest * np.linalg.norm(x / largest, ord))
     e = _exponent(largest)
     return float(np.ldexp(np.linalg.norm(_times_power_of_two(x, -e), ord), e))
 
