@@ -114,6 +114,25 @@ def _settings(ix) -> str:
     return ", ".join(parts)
 
 
+def _term_key(ix, term: str) -> str:
+    """``term`` as the index's vocabulary spells it (lowercased, accents as the corpus)."""
+    return ix.options.vectorizer().build_preprocessor()(term)
+
+
+def _nothing_similar(why: str) -> None:
+    """Say on standard error that a zero vector has nothing similar (not a table of 0s)."""
+    _console(stderr=True).print(f"note: {why}", highlight=False, soft_wrap=True, markup=False)
+
+
+def _history(ix) -> str:
+    """What happened to the index since its SVD was computed at the build, on one line."""
+    if not ix.history:
+        return "none"
+    names = {"fold_in": "fold-in", "update": "SVD update (Zha–Simon)"}
+    return ", ".join(f"{names.get(h.get('kind'), h.get('kind'))} of {h.get('documents')} "
+                     "documents" for h in ix.history)
+
+
 def _load(index: Path):
     from svdkit.lsi import load_index
 
@@ -243,21 +262,34 @@ def register(app: typer.Typer) -> None:
             raise SvdkitError(
                 f"give a document id ({doc_id!r}) or --term WORD ({term!r}), not both"
             )
+        from svdkit.lsi.query import check_n
+
+        check_n(n)
+        if term is None and doc_id is None:
+            raise SvdkitError("give a document id, or --term WORD")
         ix = _load(index)
         if term is not None:
+            similar = ix.similar_terms(term, n)
+            if not ix.term_vectors()[ix.vocabulary.index(_term_key(ix, term))].any():
+                _nothing_similar(f"the term {term!r} has weight 0 in every document (it "
+                                 "tells no document apart): no term is similar to it")
+                return
             title = f"terms similar to {term!r}"
             # the two columns are narrow: without a minimum width the title wraps
             table = Table(title=escape(title), title_justify="left", min_width=len(title))
             table.add_column("term")
             table.add_column("cosine", justify="right")
-            for t, c in ix.similar_terms(term, n):
+            for t, c in similar:
                 table.add_row(escape(t), f"{c:.4f}")
             _console().print(table)
             return
-        if doc_id is None:
-            raise SvdkitError("give a document id, or --term WORD")
-        _console().print(_hits_table(f"documents similar to {doc_id!r}",
-                                     ix.similar_documents(doc_id, n)))
+        similar_docs = ix.similar_documents(doc_id, n)
+        if not ix.doc_vectors[ix.row_of(doc_id)].any():
+            _nothing_similar(f"the document {doc_id!r} has no term the index weighs (it is "
+                             "empty, or holds only stop words or pruned terms): no document "
+                             "is similar to it")
+            return
+        _console().print(_hits_table(f"documents similar to {doc_id!r}", similar_docs))
 
     @lsi.command("add")
     def add_command(
@@ -278,8 +310,10 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Add documents to an index and report the drift."""
         from svdkit.lsi import open_corpus
+        from svdkit.lsi.persist import check_index_output
 
         ix = _load(index)
+        check_index_output(index)  # before the work: the index is rewritten in place
         docs = open_corpus(str(source), format.value, id_field=id_field, text_field=text_field)
         report = ix.add(docs, method=method.value)
         ix.save(index)
@@ -287,13 +321,14 @@ def register(app: typer.Typer) -> None:
 
     @lsi.command("info")
     def info_command(index: Annotated[Path, typer.Argument(help="Index directory.")]) -> None:
-        """Settings, the SVD's certificate, and the drift report."""
+        """Settings, the SVD's certificate at the build, the updates since, and the drift."""
         ix = _load(index)
         svd = ix.svd
         _console().print(
-            f"{ix!r}\nsettings: {_settings(ix)}\nSVD: {svd['method']}, "
+            f"{ix!r}\nsettings: {_settings(ix)}\nSVD at the build: {svd['method']}, "
             f"{'certified' if svd['converged'] else 'NOT certified'} to {svd['tol']:.0e}·σ₁ "
             f"(worst residual {svd['worst_relative_residual']:.1e}·σ₁)\n"
+            f"since the build: {_history(ix)}\n"
             f"drift: {ix.drift().summary()}",
             highlight=False,
             soft_wrap=True,

@@ -32,15 +32,16 @@ from __future__ import annotations
 
 import csv
 import json
+import numbers
 import os
 import sys
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from itertools import islice
 from pathlib import Path
 from typing import Any
 
-from svdkit.errors import FileFormatError, MissingFileError, SvdkitError
+from svdkit.errors import EmptyInputError, FileFormatError, MissingFileError, SvdkitError
 
 __all__ = [
     "FORMATS",
@@ -63,15 +64,21 @@ ENCODING = "utf-8-sig"
 
 def chunked(items: Iterator[Any], size: int) -> Iterator[list[Any]]:
     """Lists of at most ``size`` consecutive items of ``items``."""
-    if size < 1:
-        raise SvdkitError(f"chunk size must be at least 1; got {size}")
+    if isinstance(size, bool) or not isinstance(size, numbers.Integral) or size < 1:
+        raise SvdkitError(f"chunk size must be a positive integer; got {size!r}")
     it = iter(items)
     while chunk := list(islice(it, size)):
         yield chunk
 
 
 def read_iterable(items: Iterable[Any]) -> Iterator[Document]:
-    """Documents from strings (ids ``"0"``, ``"1"``, …) or ``(id, text)`` pairs."""
+    """Documents from strings (ids ``"0"``, ``"1"``, …) or ``(id, text)`` pairs.
+
+    A mapping (``{id: text}``) gives its ``(id, text)`` items: iterated as it is, it
+    would give its ids, which would be indexed as the texts.
+    """
+    if isinstance(items, Mapping):
+        items = items.items()
     for i, item in enumerate(items):
         if isinstance(item, str):
             yield str(i), item
@@ -87,11 +94,27 @@ def read_iterable(items: Iterable[Any]) -> Iterator[Document]:
 def read_txt_folder(
     folder: str | os.PathLike[str], encoding: str = ENCODING
 ) -> Iterator[Document]:
-    """Every ``*.txt`` file under ``folder`` (recursively, sorted by path)."""
+    """Every ``*.txt`` file under ``folder`` (recursively, sorted by path; ``.TXT`` too).
+
+    Raises
+    ------
+    MissingFileError
+        ``folder`` is not a folder.
+    EmptyInputError
+        It holds no ``.txt`` file (the message names some other file it holds).
+    """
     root = Path(folder)
     if not root.is_dir():
         raise MissingFileError(f"corpus folder '{root}' does not exist")
-    for path in sorted(root.rglob("*.txt")):
+    # files only (a folder called "notes.txt" is walked into, not read), and ".TXT" too
+    files = [p for p in root.rglob("*") if p.is_file()]
+    paths = sorted(p for p in files if p.suffix.lower() == ".txt")
+    if not paths:
+        others = sorted(p.name for p in files)
+        seen = (f" (it holds {len(others)} other file(s), such as {others[0]!r}: only "
+                "files named *.txt are read)") if others else ""
+        raise EmptyInputError(f"corpus folder '{root}' has no .txt files{seen}")
+    for path in paths:
         try:
             text = path.read_text(encoding=encoding)
         except UnicodeDecodeError as err:

@@ -65,11 +65,18 @@ class TextOptions:
             if (isinstance(value, bool) or not isinstance(value, numbers.Real)
                     or not math.isfinite(value) or value < 0):
                 raise SvdkitError(f"{name} must be a non-negative number; got {value!r}")
+            # as scikit-learn decides: an integer type is a count, any other a fraction
+            # (np.float32(0.5) is half the documents, not 0.5 of one; np.int64(2) is two)
+            value = int(value) if isinstance(value, numbers.Integral) else float(value)
+            object.__setattr__(self, name, value)
             if isinstance(value, float) and value > 1:
                 raise SvdkitError(f"{name} as a fraction must be at most 1.0; got {value}")
         mf = self.max_features
-        if mf is not None and (isinstance(mf, bool) or not isinstance(mf, int) or mf < 1):
+        if mf is not None and (isinstance(mf, bool) or not isinstance(mf, numbers.Integral)
+                               or mf < 1):
             raise SvdkitError(f"max_features must be a positive integer; got {mf!r}")
+        if mf is not None:
+            object.__setattr__(self, "max_features", int(mf))
         lo, hi = self.ngram_range
         if not 1 <= lo <= hi:
             raise SvdkitError(f"ngram_range must be (lo, hi) with 1 ≤ lo ≤ hi; got {(lo, hi)}")

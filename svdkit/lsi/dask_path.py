@@ -40,7 +40,13 @@ import scipy.sparse as sp
 
 from svdkit.errors import EmptyInputError, SvdkitError
 from svdkit.lsi.counting import CorpusCounts, TextOptions, _snippet, count_texts, select_terms
-from svdkit.lsi.index import DEFAULT_TOL, LsiIndex, index_from_counts
+from svdkit.lsi.index import (
+    DEFAULT_TOL,
+    LsiIndex,
+    check_build_arguments,
+    check_unique_ids,
+    index_from_counts,
+)
 from svdkit.lsi.weighting import TermStats, global_weights, weigh
 
 __all__ = ["build_index_dask"]
@@ -106,6 +112,15 @@ def build_index_dask(
 
     from svdkit.lowrank.dask_sparse import SparseBlocksOperator
 
+    # checked before the cluster counts anything
+    check_build_arguments(k, weighting=weighting, scaling=scaling, tol=tol)
+    if options is not None and not isinstance(options, TextOptions):
+        raise SvdkitError(f"options must be a TextOptions; got {type(options).__name__}")
+    if not callable(getattr(bag, "to_delayed", None)):
+        raise SvdkitError(
+            f"build_index_dask takes a dask.bag of documents (dask.bag.from_sequence, "
+            f"dask.bag.read_text); got {type(bag).__name__} — index a list with build_index"
+        )
     options = options or TextOptions()
     parts = bag.to_delayed()
     # 1. vocabulary: per-partition tables, merged on the client
@@ -149,8 +164,7 @@ def build_index_dask(
     counts = sp.vstack([x["c"] for x in gathered], format="csr").astype(np.int32)
     ids_raw = [d for x in gathered for d in x["i"]]
     ids = [str(i) if d is None else d for i, d in enumerate(ids_raw)]
-    if len(set(ids)) != len(ids):
-        raise SvdkitError("document ids in the bag are not unique")
+    check_unique_ids(ids)
     snippets = [s for x in gathered for s in x["s"]]
     corpus = CorpusCounts(counts, vocabulary, ids, snippets)
     index = index_from_counts(

@@ -75,11 +75,21 @@ def read_smart(path: str | os.PathLike[str], fields: str = "TW") -> Iterator[tup
     """Records of a SMART ``*.ALL`` or ``*.QRY`` file as ``(id, text)``.
 
     ``fields``: the one-letter fields whose text is kept (default title and text).
+    Lines are UTF-8 (a byte-order mark is skipped); a line that is not UTF-8 is
+    read as Latin-1, the 8-bit encoding of the classic collections' few accented
+    bytes — so that a UTF-8 ``Café`` is not read as ``CafÃ©``.
     """
     p = _existing(path)
     doc_id, parts, keep = None, [], False
-    with p.open(encoding="latin-1") as f:
-        for line_no, line in enumerate(f, 1):
+    with p.open("rb") as f:
+        for line_no, raw in enumerate(f, 1):
+            try:
+                line = raw.decode("utf-8")
+            except UnicodeDecodeError:
+                line = raw.decode("latin-1")
+            if line_no == 1:
+                line = line.removeprefix("\ufeff")
+            line = line.replace("\r\n", "\n")
             m = _FIELD.match(line.rstrip("\n"))
             if m:
                 letter, rest = m.groups()
@@ -252,20 +262,61 @@ def _run(scores: np.ndarray, qids: list[str], ids: list[str], depth: int) -> dic
     return run
 
 
-def _meeting(names: list[str], wanted: set[str]) -> list[str]:
-    """Document ids ``names``, or without leading zeros when that way more meet ``wanted``.
+def _meeting(names: list[str], wanted: set[str]) -> tuple[list[str], str]:
+    """Document ids ``names`` in the form that meets ``wanted`` best, and how (a note).
 
     SMART files number ``0001`` what their judgements call ``1`` (and a corpus
-    converted to JSON lines may keep either); stripping is used only when it keeps
-    the ids unique. (Query ids are not matched this way: Cranfield's ``004`` is not
-    its judgements' ``4``.)
+    converted to JSON lines may keep either); an index of a folder of ``.txt``
+    files has ids such as ``1.txt`` or ``FT911-3.txt`` (the file names), where the
+    judgements say ``1`` or ``FT911-3``. The ids are matched without leading zeros,
+    without the ``.txt`` extension, or both, when that way more of them meet
+    ``wanted`` and they stay unique. (Query ids are not matched this way:
+    Cranfield's ``004`` is not its judgements' ``4``.)
     """
-    stripped = [_strip(n) for n in names]
-    if len(set(stripped)) == len(stripped) and (
-        len(wanted.intersection(stripped)) > len(wanted.intersection(names))
-    ):
-        return stripped
-    return names
+
+    def bare(n: str) -> str:
+        return n[:-4] if n.lower().endswith(".txt") and len(n) > 4 else n
+
+    forms = [
+        (names, ""),
+        ([_strip(n) for n in names], "without their leading zeros"),
+        ([bare(n) for n in names], "without their .txt extension"),
+        ([_strip(bare(n)) for n in names], "without their .txt extension and leading zeros"),
+    ]
+    best, how, met = names, "", len(wanted.intersection(names))
+    for form, note in forms[1:]:
+        meets = len(wanted.intersection(form))
+        if meets > met and len(set(form)) == len(form):
+            best, how, met = form, note, meets
+    return best, how
+
+
+def _match_query_ids(queries: dict[str, str], qrels: Qrels) -> tuple[dict[str, str], str]:
+    """The queries, renumbered ``1``, ``2``, … by position when that is how the qrels count.
+
+    Cranfield's ``cran.qry`` numbers its 225 queries ``001``, ``002``, ``004``, … up
+    to ``365``, while ``cranqrel`` numbers them 1 to 225 by position: many ids meet
+    (query ``004`` is not the qrels' ``4``, which is the third query) and the
+    judgements would be paired with the wrong queries. The queries are renumbered
+    when the qrels judge queries that the ids leave unmatched, every judged id is a
+    position ``1 … len(queries)``, and the positions meet more judged queries than
+    the ids do. Returns the queries and a note ("" when nothing was changed).
+    """
+    judged = [q for q in qrels if q.isdigit() and not q.startswith("0")]
+    if len(judged) != len(qrels) or not queries:
+        return queries, ""
+    by_id = sum(1 for q in qrels if q in queries)
+    if by_id == len(qrels) or max(int(q) for q in judged) > len(queries):
+        return queries, ""
+    positions = {str(i): t for i, t in enumerate(queries.values(), 1)}
+    by_position = sum(1 for q in qrels if q in positions)
+    if by_position <= by_id or list(queries) == list(positions):
+        return queries, ""
+    return positions, (
+        f"queries numbered by position: the qrels judge {len(qrels)} queries, of which "
+        f"{by_id} have the id of a query and {by_position} the position of one (the "
+        "Cranfield numbering)"
+    )
 
 
 def _measure(qrels: Qrels, run: dict) -> dict[str, float]:
@@ -284,17 +335,18 @@ def evaluate(
     Queries without judgements are left out; when the query ids and the qrels' ids
     do not meet but there are as many queries as the largest judged id (the
     Cranfield numbering), the queries are numbered by position (noted). Document
-    ids that meet the qrels only without their leading zeros are matched so (noted).
+    ids that meet the qrels only without their leading zeros or their ``.txt``
+    extension (an index of a folder) are matched so (noted).
     Ties are ranked as :meth:`~svdkit.lsi.index.LsiIndex.search` ranks them.
     """
     notes = []
+    queries, note = _match_query_ids(queries, qrels)
+    if note:
+        notes.append(note)
     qids = [q for q in queries if q in qrels]
-    if not qids:
-        judged = {int(q) for q in qrels if q.isdigit()}
-        if judged and len(queries) >= max(judged):
-            queries = {str(i): t for i, t in enumerate(queries.values(), 1)}
-            qids = [q for q in queries if q in qrels]
-            notes.append("query ids did not match the qrels: queries numbered by position")
+    if qids and len(qids) < len(queries):
+        notes.append(f"{len(queries) - len(qids)} of {len(queries)} queries have no relevance "
+                      "judgements: left out")
     if not qids:
         raise SvdkitError(
             "no query has relevance judgements: the query ids "
@@ -302,9 +354,9 @@ def evaluate(
             f"({', '.join(list(qrels)[:3])}…) do not meet"
         )
     judged = {d for q in qids for d in qrels[q]}
-    ids = _meeting(list(index.ids), judged)
-    if ids != list(index.ids):
-        notes.append("document ids matched to the qrels without their leading zeros")
+    ids, how = _meeting(list(index.ids), judged)
+    if how:
+        notes.append(f"document ids matched to the qrels {how}")
     if judged.isdisjoint(ids):
         raise SvdkitError("no judged document is in the index: do the document ids match?")
     texts = [queries[q] for q in qids]

@@ -197,12 +197,15 @@ class LsiIndex:
         from svdkit.lsi.query import check_n, rank_rows
 
         n = check_n(n)
-        Q = self.query_vectors(list(texts)).astype(np.float32)
+        Q = self.query_vectors(_query_list(texts)).astype(np.float32)
         return [self._hits(rows, scores) for rows, scores in rank_rows(self.doc_vectors, Q, n)]
 
     def scores(self, texts: list[str]) -> np.ndarray:
-        """Cosine of every query (rows) with every document (columns)."""
-        return self.query_vectors(list(texts)).astype(np.float32) @ self.doc_vectors.T
+        """Cosine of every query (rows) with every document (columns).
+
+        A single string is one query (a 1 × documents array), not one per letter.
+        """
+        return self.query_vectors(_query_list(texts)).astype(np.float32) @ self.doc_vectors.T
 
     def row_of(self, doc: str | int) -> int:
         """The row of a document given by id (or by row number, an ``int``)."""
@@ -272,6 +275,11 @@ class LsiIndex:
         save_index(self, path)
 
 
+def _query_list(texts: Any) -> list[Any]:
+    """Queries as a list; one string is one query (``list("abc")`` would make three)."""
+    return [texts] if isinstance(texts, str) else list(texts)
+
+
 def _vector_scale(s: np.ndarray, scaling: float) -> float:
     """``maxᵢ σᵢ^p``: the longest a latent vector of a unit-length document can be."""
     s = np.asarray(s, dtype=np.float64)
@@ -317,6 +325,53 @@ def check_unique_ids(ids: list[str]) -> None:
 
 
 # ---------------------------------------------------------------------- building
+
+
+def check_build_arguments(
+    k: Any = None,
+    *,
+    weighting: Any = "log_entropy",
+    scaling: Any = 1.0,
+    tol: Any = DEFAULT_TOL,
+    rank_tol: Any = None,
+    method: Any = "auto",
+    chunk_size: Any = 2000,
+) -> None:
+    """Check the arguments of an indexing before the corpus is read.
+
+    Counting a large corpus takes minutes: a ``tol`` of 0, an unknown weighting or
+    a ``chunk_size`` of 2.5 is refused first, not after the counting (the SVD's own
+    checks, and ``k``'s upper limit, which needs the counted matrix, come later).
+
+    Raises
+    ------
+    ShapeError
+        ``k`` is not a positive integer.
+    SvdkitError
+        Any other argument out of its range.
+    """
+    from svdkit.lowrank import METHODS
+
+    if k is not None and (isinstance(k, bool) or not isinstance(k, int | np.integer) or k < 1):
+        raise ShapeError(f"k must be a positive integer; got {k!r}")
+    if weighting not in SCHEMES:
+        raise SvdkitError(f"weighting must be one of {SCHEMES}; got {weighting!r}")
+    if (isinstance(scaling, bool) or not isinstance(scaling, int | float | np.number)
+            or not math.isfinite(scaling)):
+        raise SvdkitError(f"scaling must be a finite number; got {scaling!r}")
+    for name, value in (("tol", tol), ("rank_tol", rank_tol)):
+        if value is None and name == "rank_tol":
+            continue
+        if (isinstance(value, bool) or not isinstance(value, int | float | np.number)
+                or not math.isfinite(value)):
+            raise SvdkitError(f"{name} must be a finite number; got {value!r}")
+        if not 1e-14 <= value < 1:  # the range of svdkit.lowrank.truncated_svd
+            raise SvdkitError(f"{name} must be in [1e-14, 1); got {value!r}")
+    if method not in METHODS:
+        raise SvdkitError(f"method must be one of {', '.join(METHODS)}; got {method!r}")
+    if (isinstance(chunk_size, bool) or not isinstance(chunk_size, int | np.integer)
+            or chunk_size < 1):
+        raise SvdkitError(f"chunk_size must be a positive integer; got {chunk_size!r}")
 
 
 def _choose_k(k: int | None, rank_tol: float | None, shape: tuple[int, int]) -> int:
@@ -486,6 +541,13 @@ def build_index(
     from svdkit.lsi.corpus import open_corpus
     from svdkit.lsi.progress import counting_bar
 
+    check_build_arguments(k, weighting=weighting, scaling=scaling, tol=tol, rank_tol=rank_tol,
+                          method=method, chunk_size=chunk_size)
+    if options is not None and not isinstance(options, TextOptions):
+        raise SvdkitError(
+            f"options must be a TextOptions (svdkit.lsi.TextOptions(min_df=2, …)); got "
+            f"{type(options).__name__}"
+        )
     options = options or TextOptions()
     docs = open_corpus(source, format, id_field=id_field, text_field=text_field)
     with counting_bar(progress, on_chunk) as tick:

@@ -3,8 +3,9 @@
 Layout (format ``svdkit.lsi``, version :data:`FORMAT_VERSION`)::
 
     index/
-      meta.json          format, version, settings, SVD report, history, and the
-                         SHA-256 of every other file
+      meta.json          format, version, settings, SVD report, history, the
+                         SHA-256 of every other file, and that of its own content
+                         (``meta_sha256``)
       U.npy s.npy V.npy  the truncated SVD (documents × k, k, terms × k)
       doc_vectors.npy    rows of U Σ^p at unit length (float32): what queries read
       global_weights.npy the weighting's gⱼ
@@ -15,6 +16,8 @@ Layout (format ``svdkit.lsi``, version :data:`FORMAT_VERSION`)::
 The directory is built under a temporary name next to the target and renamed
 into place; an existing index is moved aside first and removed only after the
 new one is in place, so a crash leaves either the old index or the new one.
+Only an svdkit index is replaced: a directory whose ``meta.json`` is another
+program's, or an index that also holds files of its own, is refused.
 Loading checks the format name, the version and every checksum, and says what
 is wrong; large arrays are memory-mapped (``mmap=True``). Nothing is pickled:
 arrays are read with ``allow_pickle=False``.
@@ -78,7 +81,27 @@ def _write_json(path: Path, obj: Any) -> None:
 
 
 def _is_index(folder: Path) -> bool:
-    return (folder / META).is_file()
+    """Whether ``folder`` holds an svdkit LSI index (its ``meta.json`` names the format).
+
+    A ``meta.json`` of another program does not make a directory an index: saving
+    over it would delete that program's files.
+    """
+    try:
+        meta = json.loads((folder / META).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return isinstance(meta, dict) and meta.get("format") == FORMAT_NAME
+
+
+def _index_files() -> set[str]:
+    return {f"{n}.npy" for n in _ARRAYS} | {"vocabulary.json", "documents.json", META}
+
+
+def _meta_digest(meta: dict[str, Any]) -> str:
+    """SHA-256 of ``meta`` without its own ``meta_sha256`` entry (keys sorted)."""
+    body = {k: v for k, v in meta.items() if k != "meta_sha256"}
+    text = json.dumps(body, ensure_ascii=False, sort_keys=True)
+    return hashlib.sha256(text.encode("utf-8", "backslashreplace")).hexdigest()
 
 
 def check_index_output(path: str | os.PathLike[str]) -> Path:
@@ -97,7 +120,18 @@ def check_index_output(path: str | os.PathLike[str]) -> Path:
         ``path`` is a file, lies under a file, or is a non-empty directory that is
         not an svdkit LSI index.
     """
-    return check_directory_output(path, "svdkit LSI index", belongs=_is_index)
+    target = check_directory_output(path, "svdkit LSI index", belongs=_is_index)
+    if target.is_dir() and _is_index(target):
+        # saving replaces the whole directory: files put there by hand would be lost
+        extra = sorted(p.name for p in target.iterdir() if p.name not in _index_files())
+        if extra:
+            shown = ", ".join(repr(n) for n in extra[:5]) + (" …" if len(extra) > 5 else "")
+            raise FileFormatError(
+                f"'{target}' is an svdkit LSI index but also holds {shown}, which is not "
+                "part of it: saving replaces the whole directory and would delete it; "
+                "move it out, or save the index elsewhere"
+            )
+    return target
 
 
 def save_index(index: LsiIndex, path: str | os.PathLike[str]) -> None:
@@ -142,6 +176,7 @@ def save_index(index: LsiIndex, path: str | os.PathLike[str]) -> None:
             "history": index.history,
             "sha256": {f: _sha256(tmp / f) for f in files},
         }
+        meta["meta_sha256"] = _meta_digest(meta)
         _write_json(tmp / META, meta)
         replace_directory(tmp, target)
     except BaseException:
@@ -180,6 +215,15 @@ def _read_meta(folder: Path) -> dict[str, Any]:
 
 def _check_files(folder: Path, meta: dict[str, Any]) -> None:
     expected = {f"{n}.npy" for n in _ARRAYS} | {"vocabulary.json", "documents.json"}
+    # meta.json holds the settings (weighting, scaling, tokenising): an edit there
+    # would pair the stored arrays with settings they were not computed with. Indexes
+    # written before the digest was added have none, and are read as before.
+    digest = meta.get("meta_sha256")
+    if digest is not None and digest != _meta_digest(meta):
+        raise FileFormatError(
+            f"LSI index '{folder}' is damaged: {META} does not match its checksum (its "
+            "settings were changed since it was written); rebuild the index"
+        )
     sums = meta.get("sha256")
     if not isinstance(sums, dict) or set(sums) != expected:
         raise FileFormatError(f"'{folder / META}' is damaged: its checksum table is incomplete")
@@ -260,4 +304,48 @@ def load_index(path: str | os.PathLike[str], *, mmap: bool = True,
             )
     if len(vocabulary) != n_terms or len(index.ids) != n_docs:
         raise FileFormatError(f"LSI index '{folder}' is damaged: sizes disagree with {META}")
+    _check_contents(folder, index, a)
     return index
+
+
+def _check_contents(folder: Path, index: LsiIndex, a: dict[str, np.ndarray]) -> None:
+    """Refuse what the checksums cannot vouch for: values of the wrong kind.
+
+    (Without ``verify``, or in files rewritten together with their checksums, a
+    string array or an out-of-range term number would only fail later, deep inside
+    NumPy or SciPy, or not at all.)
+    """
+    from svdkit.lsi.weighting import SCHEMES
+
+    def damaged(what: str) -> FileFormatError:
+        return FileFormatError(f"LSI index '{folder}' is damaged: {what}")
+
+    for name in ("U", "s", "V", "doc_vectors", "global_weights"):
+        if a[name].dtype.kind != "f":
+            raise damaged(f"{name}.npy holds {a[name].dtype} values, not floating-point numbers")
+    for name in ("counts_data", "counts_indices", "counts_indptr"):
+        if a[name].dtype.kind not in "iu":
+            raise damaged(f"{name}.npy holds {a[name].dtype} values, not integers")
+    counts = index.counts
+    indptr, indices = a["counts_indptr"], a["counts_indices"]
+    if (indptr.shape != (index.n_docs + 1,) or indptr[0] != 0
+            or indptr[-1] != a["counts_data"].shape[0] or np.any(np.diff(indptr) < 0)
+            or indices.shape != a["counts_data"].shape
+            or (indices.size and (indices.min() < 0 or indices.max() >= counts.shape[1]))):
+        raise damaged("the counts (counts_*.npy) are not a valid sparse matrix of "
+                      f"{index.n_docs} documents × {index.n_terms} terms")
+    if index.weighting not in SCHEMES:
+        raise damaged(f"{META} names the weighting {index.weighting!r}; known: {SCHEMES}")
+    if not np.isfinite(index.scaling):
+        raise damaged(f"{META} gives the scaling {index.scaling!r}")
+    if not 0 < index.n_svd_docs <= index.n_docs:
+        raise damaged(f"{META} says {index.n_svd_docs} documents were in the SVD, of "
+                      f"{index.n_docs}")
+    for name, values in (("vocabulary.json", index.vocabulary),
+                         ("documents.json (ids)", index.ids),
+                         ("documents.json (snippets)", index.snippets)):
+        if not isinstance(values, list) or not all(isinstance(v, str) for v in values):
+            raise damaged(f"{name} is not a list of strings")
+    if len(index.snippets) not in (0, index.n_docs):
+        raise damaged(f"documents.json has {len(index.snippets)} snippets for "
+                      f"{index.n_docs} documents")

@@ -123,15 +123,20 @@ def drift(index: LsiIndex) -> Drift:
     added = index.n_docs - built_on
     if built_on and added > REBUILD_SHARE_LIMIT * built_on:
         advice = "rebuild"
-    elif folded and (
-        folded > FOLDED_SHARE_LIMIT * index.n_docs
-        or ortho > ORTHOGONALITY_LIMIT
-        or err > base * (1 + ERROR_GROWTH_LIMIT)
-    ):
+    elif _update_due(folded, index.n_docs, ortho, err, base):
         advice = "update"
     else:
         advice = "ok"
     return Drift(index.n_docs, folded, added, ortho, err, base, advice)
+
+
+def _update_due(folded: int, n_docs: int, ortho: float, err: float, base: float) -> bool:
+    """Whether the folded-in documents call for an SVD update (the thresholds above)."""
+    return bool(folded) and (
+        folded > FOLDED_SHARE_LIMIT * n_docs
+        or ortho > ORTHOGONALITY_LIMIT
+        or err > base * (1 + ERROR_GROWTH_LIMIT)
+    )
 
 
 def _count_new(index: LsiIndex, docs: Iterable[Any], chunk_size: int) -> tuple:
@@ -251,14 +256,19 @@ def add_documents(
     ``.txt`` files, a ``.jsonl`` or ``.csv`` file, read by
     :func:`svdkit.lsi.corpus.open_corpus`).
 
-    ``auto`` folds in, then runs the SVD update when the drift report advises it.
+    ``auto`` folds in, then runs the SVD update when the drift report advises it —
+    or advises a rebuild while the folded documents would call for an update (the
+    update cannot refresh the global weights, but it still restores an SVD).
     Returns the drift report after the addition.
     """
     if method not in METHODS:
         raise SvdkitError(f"method must be one of {METHODS}; got {method!r}")
     fold_in(index, docs, chunk_size)
     report = drift(index)
-    if method == "update" or (method == "auto" and report.advice == "update"):
+    due = report.advice == "update" or (report.advice == "rebuild" and _update_due(
+        report.folded, report.n_docs, report.orthogonality_loss,
+        report.reconstruction_error, report.error_at_last_svd))
+    if method == "update" or (method == "auto" and due):
         svd_update(index)
         report = drift(index)
     return report
@@ -275,7 +285,9 @@ def rebuild(index: LsiIndex, k: int | None = None, **kwargs: Any) -> LsiIndex:
     kwargs.setdefault("scaling", index.scaling)
     kwargs.setdefault("options", index.options)
     kwargs.setdefault("tol", float(index.svd.get("tol", DEFAULT_TOL)))
-    k = index.k if k is None else k
-    if isinstance(k, bool) or not isinstance(k, int | np.integer) or k < 1:
+    if k is None:  # the index's own k, within what the counts allow
+        k = min(index.k, min(index.counts.shape))
+    elif isinstance(k, bool) or not isinstance(k, int | np.integer) or k < 1:
         raise ShapeError(f"k must be a positive integer; got {k!r}")
-    return index_from_counts(corpus, min(k, min(index.counts.shape)), **kwargs)
+    # an explicit k above the limit is an error naming it, as in build_index
+    return index_from_counts(corpus, k, **kwargs)
