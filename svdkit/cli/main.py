@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import sys
+from collections.abc import Iterable
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
@@ -169,7 +170,12 @@ def explain(
     source = _read_matrix(matrix)
     report = build(source, tol=tol, lang=lang.value, steps=steps)
     if output is not None:
-        _write_atomic(output, render(report, format.value))
+        if format.value == "json":  # written as it is made: a 1000×1000 report is ~330 MB
+            from svdkit.explain.render_json import iter_json
+
+            _write_atomic(output, iter_json(report))
+        else:
+            _write_atomic(output, [render(report, format.value)])
     elif format is Format.terminal:
         from svdkit.explain.render_terminal import print_terminal
 
@@ -243,11 +249,15 @@ def _check_figures_folder(path: Path) -> None:
     check_directory_output(path, "--figures folder")
 
 
-def _write_atomic(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` through a temporary file that never outlives the call."""
+def _write_atomic(path: Path, pieces: Iterable[str]) -> None:
+    """Write the text ``pieces`` (and a final newline) to ``path`` through a temporary
+    file that never outlives the call."""
     tmp = path.with_name(f".{path.name}.tmp")
     try:
-        tmp.write_text(text + "\n", encoding="utf-8")
+        with open(tmp, "w", encoding="utf-8") as f:
+            for piece in pieces:
+                f.write(piece)
+            f.write("\n")
         tmp.replace(path)
     except BaseException as err:
         tmp.unlink(missing_ok=True)

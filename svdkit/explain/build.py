@@ -24,12 +24,19 @@ MAX_DIMENSION = 1000
 The report holds every entry of ``U`` (m×m), ``V`` (n×n), the eigenvectors, the
 inverses and the bases of the four subspaces, and its build takes a few
 ``O(n³)`` factorisations, each once (SVD, eigendecomposition, inverse,
-definiteness). Measured on one core: a dense 1000×1000 report and its terminal
-page in about 3 s (2000×2000: 15–30 s; 3000×3000: minutes), but the formats that
-write every entry take longer (JSON, Markdown, LaTeX or HTML of a 1000×1000
-report: 10 to 60 s more, and 100 to 450 MB). Larger matrices are refused before any
-computation (:func:`check_size`); ``svdkit svd FILE -k K`` computes their ``K``
-leading singular triplets instead.
+definiteness). The pages for people (terminal, Markdown, LaTeX, HTML) show a
+matrix of more than 10 rows or columns by its corners
+(:mod:`svdkit.explain.elision`); the JSON keeps every entry. Measured on one core
+of a shared machine, ``svdkit explain`` of a dense 1000×1000 matrix: 3 to 5 s and
+200 MB for any page for people (the report's own computation; the page is 10 to
+40 kB, written in 0.02 s), and 7 to 14 s for the JSON (330 MB of text, written
+in 5 to 8 s; 200 MB of memory from the command line, which writes it as it is
+made, 1.8 GB as one string from :func:`~svdkit.explain.render`). Before the pages
+showed corners, Markdown, LaTeX and HTML took 50 to 110 s more, 120 to 470 MB of
+output and up to 2.5 GB of memory, and the JSON 11 to 24 s more and 2.2 GB.
+2000×2000 would take 15–30 s, 3000×3000 minutes: larger matrices are refused
+before any computation (:func:`check_size`); ``svdkit svd FILE -k K`` computes
+their ``K`` leading singular triplets instead.
 """
 
 
@@ -238,6 +245,12 @@ def _eigen(c: Computed, report: Report) -> Section:
     sec.add("eigenvectors", e.vectors)
     sec.add("eigen_residual", e.residual())
     sec.add("diagonalizable", c.diagonalizable)
+    if not c.diagonalizable:
+        # the columns above are then not a basis (for [[2, 1], [0, 2]] they are (1, 0) and
+        # (1, −4e−16)): say so rather than let them pass for one
+        from svdkit.exact.steps import Step
+
+        sec.steps.append(Step("eigen.defective"))
     if c.hermitian:
         h = c.eigh
         sec.add("spectral_values", h.values)

@@ -71,7 +71,13 @@ def add_exact(report: Report, source: Any) -> None:
         sec.steps.extend(result.steps)
 
     attempt("measures", lambda: ex.rank(M, steps=True), lambda r: {"rank_exact": r.value}, "rank")
+    _rank_agreement(report)
+    # the sums behind ‖A‖_F, ‖A‖₁, ‖A‖∞ and Tr A (note 003: ‖·‖_F = √(1+1+1+3²+2²) = 4;
+    # note 000: Tr = 4 + 4 = 8), as steps: their values are the numeric facts
+    for order, name in (("fro", "norm"), (1, "norm"), (float("inf"), "norm")):
+        attempt("measures", lambda o=order: ex.norm(M, o, steps=True), lambda r: {}, name)
     if square:
+        attempt("measures", lambda: ex.trace(M, steps=True), lambda r: {}, "trace")
         attempt("measures", lambda: ex.det(M, steps=True),
                 lambda r: {"determinant_exact": r.value}, "det")
     invertible = square and report.section("inverse").fact("invertible")
@@ -97,6 +103,31 @@ def add_exact(report: Report, source: Any) -> None:
     attempt("svd", lambda: ex.svd(M, full=True, steps=True), lambda r: {
         "singular_values_exact": r.s, "U_exact": r.U, "Vh_exact": r.Vh,
     }, "svd")
+
+
+def _rank_agreement(report: Report) -> None:
+    """Say why the exact rank differs from the numerical one, when it does.
+
+    The exact engine reads the entries as typed (``1.00000000000000001`` is
+    ``100000000000000001/10¹⁷``); the numerical engine works on their float64
+    rounding (``1.0``) with the tolerance rule. A matrix within rounding of one
+    of lower rank then gets two ranks, two determinants, an inverse and none:
+    the step says which matrix each result is about.
+    """
+    from svdkit.exact.steps import Step
+    from svdkit.explain.formatting import NumberFormat
+
+    sec = report.section("measures")
+    try:
+        exact = int(sec.fact("rank_exact"))
+    except (KeyError, TypeError, ValueError):
+        return
+    numeric = sec.fact("rank")
+    if exact != numeric:
+        sec.steps.append(Step("exact.rank_differs", {
+            "exact": exact, "numeric": numeric,
+            "tol": NumberFormat(digits=3).number(report.tolerance),  # text: never printed as 0
+        }))
 
 
 def _record_failure(sec, name: str, err: Exception) -> None:

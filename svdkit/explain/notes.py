@@ -99,16 +99,46 @@ def reflection(ev: Evidence) -> dict | None:
 
 
 def sigma_order(ev: Evidence) -> dict | None:
-    """Note 003: the SVD of diag(2, 3) written as I · diag(2, 3) · I (σ not descending)."""
+    """Note 003: "the SVD of a diagonal matrix, diag(2, 3), is I · diag(2, 3) · I".
+
+    Two ways it fails: the σ are not in descending order (``case`` absent), or
+    they are but an entry is negative or complex (``case`` ``sign``): Σ is real
+    and ≥ 0, so the signs (phases) go into U or V, as in the INSA note's
+    [[3, 0], [0, −2]] = I · diag(3, 2) · diag(1, −1).
+    """
     a = ev.matrix
     m, n = a.shape
     if m != n or not ev.computed.diagonal:
         return None
-    d = np.abs(np.diagonal(a))
-    if np.all(d[:-1] >= d[1:]):
+    diag = np.diagonal(a)
+    values = {"diag": ", ".join(_num(x) for x in diag),
+              "sigmas": ", ".join(_num(x) for x in ev.svd.s)}
+    d = np.abs(diag)
+    if not np.all(d[:-1] >= d[1:]):
+        return values
+    off = [x for x in diag if abs(x) > ev.threshold and (x.real < 0 or abs(x.imag) > ev.threshold)]
+    if not off:
         return None
-    return {"diag": ", ".join(_num(x) for x in np.diagonal(a)),
-            "sigmas": ", ".join(_num(x) for x in ev.svd.s)}
+    return {"case": "sign", "entry": _num(off[0])} | values
+
+
+def identity_definition(ev: Evidence) -> dict | None:
+    """Note 003: "a diagonal matrix whose non-zero entries all equal 1 is an identity matrix".
+
+    ``diag(1, 0)`` fits that description and is no identity: ``A e₂ = 0``.
+    """
+    a = ev.matrix
+    m, n = a.shape
+    if m != n or not ev.computed.diagonal:
+        return None
+    diag = np.diagonal(a)
+    zero = np.abs(diag) <= ev.threshold
+    one = np.abs(diag - 1) <= ev.threshold
+    if not (np.all(zero | one) and zero.any() and one.any()):
+        return None
+    k = int(np.argmax(zero)) + 1
+    e = "e" + str(k).translate(str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉"))
+    return {"diag": ", ".join(_num(x) for x in diag), "e": e}
 
 
 def orthogonal_eigenvectors(ev: Evidence) -> dict | None:
@@ -154,6 +184,7 @@ CHECKS = (
     pinv_order,
     reflection,
     sigma_order,
+    identity_definition,
     orthogonal_eigenvectors,
     trace_eigenvalues,
     orthonormal_inverse,

@@ -3,7 +3,9 @@
 Prose is escaped text; matrices are MathML tables (``<mtable>``), step formulas
 and exact values SymPy's presentation MathML. The page is also well-formed XML
 (void elements closed, no named entities beyond XML's), so it can be checked
-and transformed by any XML tool.
+and transformed by any XML tool. A matrix or vector longer than
+:data:`~svdkit.explain.elision.LIMIT` is shown by its corners, and a sentence
+under the heading says where every entry is (the JSON report).
 """
 
 from __future__ import annotations
@@ -17,14 +19,18 @@ from typing import Any
 
 import numpy as np
 
+from svdkit.explain.elision import Dots, corner_grid
 from svdkit.explain.formatting import NumberFormat
 from svdkit.explain.model import Report
 from svdkit.explain.render_latex import MATH_SYMBOLS, SUBSCRIPTS, SUPERSCRIPTS
 from svdkit.explain.render_text import (
+    colon,
     criteria_rows,
+    elision_note,
     fact_format,
     fact_value_text,
     fill,
+    has_elided,
     heading_lines,
     is_sympy,
     label,
@@ -221,8 +227,13 @@ def mathml_matrix(grid: list[list[str]]) -> str:
     return f"<mrow><mo>[</mo><mtable>{rows}</mtable><mo>]</mo></mrow>"
 
 
+_MATHML_DOTS = Dots("<mo>⋯</mo>", "<mo>⋮</mo>", "<mo>⋱</mo>")
+"""The gaps of a matrix shown in part (:mod:`~svdkit.explain.elision`), in MathML."""
+
+
 def _number_matrix(a: np.ndarray, fmt: NumberFormat) -> str:
-    return mathml_matrix([[mathml_number(c) for c in row] for row in fmt.grid(a)])
+    """A MathML matrix of ``a``'s entries; of its corners when it is large."""
+    return mathml_matrix(corner_grid(a, lambda v: mathml_number(fmt.number(v)), _MATHML_DOTS))
 
 
 # ---------------------------------------------------------------- page
@@ -276,7 +287,7 @@ def _section(report: Report, sec, fmt: NumberFormat) -> list[str]:
             rows.append(f"<tr>{head}<td>{_math(_number_matrix(value, ffmt))}</td></tr>")
         elif fact.key == "criteria" and isinstance(value, dict):
             items = "".join(
-                f"<li><strong>{_escape(name)}</strong>: {_escape(kind)}"
+                f"<li><strong>{_escape(name)}</strong>{_escape(colon(lang))}{_escape(kind)}"
                 + (f". {_escape(explanation)}" if explanation else "")
                 + "</li>"
                 for name, kind, explanation in criteria_rows(report, value)
@@ -295,7 +306,8 @@ def render_html(report: Report) -> str:
     """The report as a complete HTML5 document (UTF-8)."""
     fmt = number_format(report)
     lang = report.lang
-    heading, tolerance = heading_lines(report, _escape, _escape, lambda t: _escape(f"{t:.3g}"))
+    threshold = NumberFormat(digits=3).number  # "1.33e−15", with the report's minus sign
+    heading, tolerance = heading_lines(report, _escape, _escape, lambda t: _escape(threshold(t)))
     title = _escape(template(lang, "title"))
     lines = [
         "<!DOCTYPE html>",
@@ -312,6 +324,8 @@ def render_html(report: Report) -> str:
         f'<p class="lead">{heading}</p>',
         f'<p class="tolerance">{tolerance}</p>',
     ]
+    if has_elided(report):
+        lines.append(f'<p class="tolerance elided">{elision_note(lang, _escape, _escape)}</p>')
     for sec in report.sections:
         lines += _section(report, sec, fmt)
     if report.notes:

@@ -1,10 +1,21 @@
-"""The report as JSON (schema ``svdkit.explain`` version 1, see docs/explain-json.md)."""
+"""The report as JSON (schema ``svdkit.explain`` version 1, see docs/explain-json.md).
+
+JSON is the report as data: unlike the pages for people, it keeps every entry of
+every matrix. Arrays are converted by NumPy (``ndarray.tolist``) and written one
+row at a time by C code (``float.__repr__``, ``str.join``), then set into the
+indented document at their place: the text is the same as ``json.dumps(to_dict(report),
+indent=2, ensure_ascii=False)``, but a 1000×1000 report (a dozen 1000×1000
+matrices, 340 MB of JSON) no longer goes through Python's pure-Python indenting
+encoder entry by entry, nor holds every entry as a Python float at once.
+"""
 
 from __future__ import annotations
 
 import enum
 import json
 import math
+import uuid
+from collections.abc import Callable, Iterator
 from fractions import Fraction
 from typing import Any
 
@@ -13,13 +24,28 @@ import numpy as np
 from svdkit.explain.model import SCHEMA, SCHEMA_VERSION, Report
 from svdkit.explain.render_text import is_sympy, number_format, step_text
 
-__all__ = ["encode", "encode_exact", "encode_step", "render_json", "to_dict"]
+__all__ = ["encode", "encode_exact", "encode_step", "iter_json", "render_json", "to_dict"]
 
 
 def _real(x: float) -> float | str:
     if math.isfinite(x):
         return float(x)
     return "nan" if math.isnan(x) else ("inf" if x > 0 else "-inf")
+
+
+def _is_real_array(a: np.ndarray) -> bool:
+    """Whether ``a`` holds real numbers NumPy converts itself (booleans, integers, floats)."""
+    return a.dtype.kind in "biuf"
+
+
+def _real_list(a: np.ndarray) -> list:
+    """A real array as nested lists of floats, as :func:`encode` writes them (∞ as ``"inf"``)."""
+    values = a.astype(np.float64, copy=False)
+    if np.isfinite(values).all():
+        return values.tolist()
+    if values.ndim > 1:
+        return [_real_list(row) for row in values]
+    return [_real(v) for v in values.tolist()]
 
 
 def encode(value: Any) -> Any:
@@ -35,6 +61,8 @@ def encode(value: Any) -> Any:
     if isinstance(value, np.ndarray):
         if np.iscomplexobj(value):
             return {"real": encode(value.real), "imag": encode(value.imag)}
+        if _is_real_array(value) and value.ndim >= 1:
+            return _real_list(value)
         return [encode(v) for v in value] if value.ndim > 1 else [_real(float(v)) for v in value]
     if isinstance(value, dict):
         return {str(k): encode(v) for k, v in value.items()}
@@ -109,6 +137,11 @@ def encode_step(report: Report, step: Any) -> dict[str, Any]:
 
 def to_dict(report: Report) -> dict[str, Any]:
     """The report as plain Python data following the documented schema."""
+    return _document(report, encode)
+
+
+def _document(report: Report, fact: Callable[[Any], Any]) -> dict[str, Any]:
+    """The report's JSON document, with each fact's value made by ``fact``."""
     return {
         "schema": SCHEMA,
         "version": SCHEMA_VERSION,
@@ -119,7 +152,7 @@ def to_dict(report: Report) -> dict[str, Any]:
                 "id": s.id,
                 "applies": s.applies,
                 "reason": s.reason,
-                "facts": {f.key: encode(f.value) for f in s.facts},
+                "facts": {f.key: fact(f.value) for f in s.facts},
                 "steps": [encode_step(report, st) for st in s.steps],
             }
             for s in report.sections
@@ -128,6 +161,95 @@ def to_dict(report: Report) -> dict[str, Any]:
     }
 
 
+_INDENT = "  "
+"""The indentation of one level (``json.dumps(..., indent=2)``)."""
+
+_SHORT = 64
+"""Arrays of at most this many entries are encoded with the rest of the document."""
+
+
 def render_json(report: Report) -> str:
-    """The report as an indented JSON document."""
-    return json.dumps(to_dict(report), indent=2, ensure_ascii=False)
+    """The report as an indented JSON document (every entry of every matrix).
+
+    The same text as ``json.dumps(to_dict(report), indent=2, ensure_ascii=False)``;
+    :func:`iter_json` gives it in pieces.
+
+    Examples
+    --------
+    >>> import json
+    >>> from svdkit.explain import explain
+    >>> data = json.loads(render_json(explain("[[3, 0], [0, -2]]", steps=False)))
+    >>> data["schema"], data["sections"][0]["facts"]["matrix"]
+    ('svdkit.explain', [[3.0, 0.0], [0.0, -2.0]])
+    """
+    return "".join(iter_json(report))
+
+
+def iter_json(report: Report) -> Iterator[str]:
+    """The text of :func:`render_json` in pieces (a row of a matrix at most), to write as they come.
+
+    Joined, the pieces are the whole document; written to a file one by one, a
+    1000×1000 report (about 330 MB of JSON) never has to be held as one string.
+    """
+    arrays: list[np.ndarray] = []
+    mark = f"\x00{uuid.uuid4().hex}:"  # cannot occur in the report's own strings
+
+    def hold(a: np.ndarray) -> str:
+        arrays.append(a)
+        return f"{mark}{len(arrays) - 1}"
+
+    document = _document(report, lambda value: _skeleton(value, hold))
+    text = json.dumps(document, indent=2, ensure_ascii=False)
+    quoted = json.dumps(mark)[:-1]  # the opening quote and the mark as JSON writes them
+    start = 0
+    while arrays and (found := text.find(quoted, start)) >= 0:
+        close = text.index('"', found + len(quoted))
+        line = text[text.rfind("\n", 0, found) + 1 : found]
+        indent = line[: len(line) - len(line.lstrip(" "))]
+        yield text[start:found]
+        yield from _array_json(arrays[int(text[found + len(quoted) : close])], indent)
+        start = close + 1
+    yield text[start:]
+
+
+def _skeleton(value: Any, hold: Callable[[np.ndarray], str]) -> Any:
+    """:func:`encode`, with each long real array replaced by the mark ``hold`` returns."""
+    if isinstance(value, np.ndarray):
+        if np.iscomplexobj(value):
+            return {"real": _skeleton(value.real, hold), "imag": _skeleton(value.imag, hold)}
+        if _is_real_array(value) and value.ndim >= 1 and value.size > _SHORT:
+            return hold(value)
+        return encode(value)
+    if isinstance(value, dict):
+        return {str(k): _skeleton(v, hold) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_skeleton(v, hold) for v in value]
+    return encode(value)
+
+
+def _array_json(a: np.ndarray, indent: str) -> Iterator[str]:
+    """A real array as ``json.dumps(encode(a), indent=2)`` writes it at ``indent``, in pieces.
+
+    The entries of each row are converted by NumPy (``tolist``) and written by
+    ``float.__repr__`` (as :mod:`json` writes floats), joined by the indented
+    layout's separator; a row with ∞ or NaN goes through :mod:`json`'s C encoder.
+    """
+    if a.shape[0] == 0:
+        yield "[]"
+        return
+    inner = indent + _INDENT
+    if a.ndim == 1:
+        separator = ",\n" + inner
+        values = a.astype(np.float64, copy=False)
+        if np.isfinite(values).all():  # json writes a float as float.__repr__ does
+            yield "[\n" + inner + separator.join(map(float.__repr__, values.tolist()))
+        else:
+            entries = [_real(v) for v in values.tolist()]
+            yield "[\n" + inner + json.dumps(entries, separators=(separator, ": "))[1:-1]
+    else:
+        yield "[\n" + inner
+        for i, row in enumerate(a):
+            if i:
+                yield ",\n" + inner
+            yield from _array_json(row, inner)
+    yield "\n" + indent + "]"

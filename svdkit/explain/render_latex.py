@@ -29,13 +29,16 @@ from typing import Any
 
 import numpy as np
 
+from svdkit.explain.elision import Dots, corner_grid, kept, vector_text
 from svdkit.explain.formatting import NumberFormat
 from svdkit.explain.model import Report
 from svdkit.explain.render_text import (
     criteria_rows,
+    elision_note,
     fact_format,
     fact_value_text,
     fill,
+    has_elided,
     has_message,
     heading_lines,
     is_sympy,
@@ -50,6 +53,7 @@ from svdkit.explain.render_text import (
 )
 
 __all__ = [
+    "LATEX_DOTS",
     "MATH_SYMBOLS",
     "TEXT_SYMBOLS",
     "latex_math",
@@ -396,11 +400,21 @@ def join_math(latex: str) -> str:
 # ---------------------------------------------------------------- values
 
 
+_OPERATOR_NAMES = re.compile(r"(?<![\\A-Za-z])(det|Tr)\(")
+
+
 def _ascii_latex(text: str) -> str:
-    """LaTeX from a printer (SymPy) with any non-ASCII character made ASCII maths."""
+    r"""LaTeX from a printer (SymPy) with any non-ASCII character made ASCII maths.
+
+    A run of characters is converted at once, so that ``⁻¹`` is one exponent
+    ``^{-1}`` (not ``^{-}`` and ``^{1}`` side by side), and the names of the exact
+    engine's symbols ``det(A)``, ``Tr(A)`` print upright (``\det(A)``), not as
+    products of variables d·e·t.
+    """
+    text = _OPERATOR_NAMES.sub(lambda m: _OPERATORS[m.group(1)] + "(", text)
     if text.isascii():
         return text
-    return "".join(c if c.isascii() else "{" + latex_math(c) + "}" for c in text)
+    return re.sub(r"[^\x00-\x7f]+", lambda m: "{" + latex_math(m.group()) + "}", text)
 
 
 def latex_number(text: str) -> str:
@@ -463,6 +477,10 @@ def latex_value(x: Any, fmt: NumberFormat | None = None) -> str:
     return latex_math(str(x))
 
 
+LATEX_DOTS = Dots(r"\cdots", r"\vdots", r"\ddots")
+"""The gaps of a matrix shown in part (:mod:`~svdkit.explain.elision`), in LaTeX maths."""
+
+
 def latex_matrix(grid: list[list[str]]) -> str:
     r"""A ``bmatrix`` from rows of LaTeX entries (an empty basis is ``[\;]``)."""
     if not grid or not grid[0]:
@@ -520,7 +538,7 @@ def _columns(report: Report) -> int:
     for sec in report.sections:
         for fact in sec.facts:
             if isinstance(fact.value, np.ndarray) and fact.value.ndim == 2:
-                widest = max(widest, fact.value.shape[1])
+                widest = max(widest, len(kept(fact.value.shape[1])))  # as shown
         for step in sec.steps:
             for m in step.matrices.values():
                 shape = getattr(m, "shape", None) or np.shape(m)
@@ -538,12 +556,25 @@ def _inline(value: Any, fmt: NumberFormat) -> str:
 def _step_block(report: Report, step, fmt: NumberFormat) -> list[str]:
     if has_message(report.lang, step.key):
 
+        # "√({value})": the sentence's text ends with "√(" and the next begins with ")";
+        # printed apart they made "\surd9$)". The root goes around the value instead.
+        root = [False]
+
+        def literal(text: str) -> str:
+            if root[0] and text.startswith(")"):
+                text = text[1:]
+            root[0] = text.endswith("√(")
+            return latex_text(text[:-2] if root[0] else text)
+
         def inline(v: Any) -> str:
             if isinstance(v, enum.Enum):  # a definiteness Kind: its word in the report's language
                 return latex_text(value_text(v, fmt, report.lang))
+            if root[0]:
+                body = latex_math(v) if isinstance(v, str) else latex_value(v, fmt)
+                return rf"$\sqrt{{{body}}}$"
             return _inline(v, fmt)
 
-        sentence = join_math(step_sentence(report, step, latex_text, inline))
+        sentence = join_math(step_sentence(report, step, literal, inline))
     else:  # a key missing from the catalogue is shown as it is
         sentence = r"\texttt{" + _escape_text(step.key) + "}"
     lines = [r"\item " + sentence]
@@ -564,8 +595,10 @@ def _fact_value(report: Report, fact, fmt: NumberFormat) -> str:
     if isinstance(value, bool | np.bool_ | str | dict | list | tuple):
         return latex_text(fact_value_text(report, fact, fmt))
     if isinstance(value, np.ndarray) and value.ndim == 1:
-        entries = ", ".join(latex_number(fmt.number(v)) for v in value)
-        return rf"$\left({entries}\right)$"
+        def number(v: Any) -> str:
+            return latex_number(fmt.number(v))
+
+        return "$" + vector_text(value, number, r"\dots", (r"\left(", r"\right)")) + "$"
     if isinstance(value, int | float | complex | np.number):
         return f"${latex_number(fmt.number(value))}$"
     return latex_text(fact_value_text(report, fact, fmt))
@@ -586,8 +619,8 @@ def _section(report: Report, sec, fmt: NumberFormat) -> list[str]:
         value = fact.value
         name = latex_text(label(report, fact.key))
         if isinstance(value, np.ndarray) and value.ndim == 2:
-            grid = [[latex_number(c) for c in row] for row in ffmt.grid(value)]
-            blocks += [name + ":", *_display(f"{latex_matrix(grid)}", value.shape[1])]
+            grid = corner_grid(value, lambda v, f=ffmt: latex_number(f.number(v)), LATEX_DOTS)
+            blocks += [name + ":", *_display(latex_matrix(grid), len(kept(value.shape[1])))]
         elif fact.key == "criteria" and isinstance(value, dict):
             items = [
                 r"\item \textbf{"
@@ -626,6 +659,8 @@ def render_latex(report: Report) -> str:
     )
     lines = _preamble(lang, latex_text(template(lang, "title")), _columns(report))
     lines += [join_math(heading) + r"\\", join_math(tolerance), ""]
+    if has_elided(report):
+        lines += [r"\emph{" + join_math(elision_note(lang, latex_text, latex_text)) + "}", ""]
     for sec in report.sections:
         lines += _section(report, sec, fmt)
     if report.notes:

@@ -1,20 +1,35 @@
-"""The report as Markdown: tables of facts, matrices and formulas as LaTeX in ``$$…$$``.
+r"""The report as Markdown: tables of facts, matrices and formulas as LaTeX in ``$$…$$``.
 
 Prose (labels, sentences, the values inside sentences) is Unicode text, so it
 reads well where Markdown maths is not rendered; matrices and step formulas are
 LaTeX (``bmatrix``), which GitHub, Jupyter and most Markdown viewers render.
+A matrix or vector longer than :data:`~svdkit.explain.elision.LIMIT` is shown by
+its corners (``\cdots``, ``\vdots``, ``\ddots`` in the gaps) and a sentence under
+the title says where every entry is (the JSON report).
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+from svdkit.explain.elision import corner_grid
+from svdkit.explain.formatting import NumberFormat
 from svdkit.explain.model import Report
-from svdkit.explain.render_latex import latex_math, latex_matrix, latex_number, latex_value
+from svdkit.explain.render_latex import (
+    LATEX_DOTS,
+    latex_math,
+    latex_matrix,
+    latex_number,
+    latex_value,
+)
 from svdkit.explain.render_text import (
+    colon,
     criteria_rows,
+    elision_note,
     fact_format,
     fact_value_text,
+    has_elided,
+    heading_lines,
     label,
     matrix_entries,
     matrix_name,
@@ -32,8 +47,9 @@ def _cell(text: str) -> str:
     return text.replace("|", "\\|").replace("\n", " ")
 
 
-def _latex_matrix(grid: list[list[str]]) -> str:
-    return latex_matrix([[latex_number(c) for c in row] for row in grid])
+def _latex_matrix(a: np.ndarray, fmt) -> str:
+    """A ``bmatrix`` of ``a``'s entries; of its corners when it is large."""
+    return latex_matrix(corner_grid(a, lambda v: latex_number(fmt.number(v)), LATEX_DOTS))
 
 
 def render_markdown(report: Report) -> str:
@@ -41,6 +57,8 @@ def render_markdown(report: Report) -> str:
     fmt = number_format(report)
     lang = report.lang
     lines = [f"# {message(lang, 'title')}", ""]
+    if has_elided(report):
+        lines += [f"*{elision_note(lang)}*", ""]
     for sec in report.sections:
         lines += [f"## {section_title(report, sec)}", ""]
         if not sec.applies:
@@ -53,7 +71,7 @@ def render_markdown(report: Report) -> str:
             value = fact.value
             if isinstance(value, np.ndarray) and value.ndim == 2:
                 blocks.append(
-                    f"**{label(report, fact.key)}** = $${_latex_matrix(ffmt.grid(value))}$$"
+                    f"**{label(report, fact.key)}** = $${_latex_matrix(value, ffmt)}$$"
                 )
             elif fact.key == "criteria" and isinstance(value, dict):
                 blocks.append(_criteria_lines(report, value))
@@ -66,6 +84,9 @@ def render_markdown(report: Report) -> str:
             lines += ["| | |", "|---|---|", *table, ""]
         for block in blocks:
             lines += [block, ""]
+        if sec.id == "input":  # the threshold behind every "is it zero?" of the report
+            tolerance = heading_lines(report, str, str, NumberFormat(digits=3).number)[1]
+            lines += [f"*{tolerance}*", ""]
         for i, step in enumerate(sec.steps, start=1):
             lines += [f"{i}. {step_text(report, step, fmt)}"]
             if step.formula is not None:
@@ -83,7 +104,8 @@ def render_markdown(report: Report) -> str:
 
 
 def _criteria_lines(report: Report, criteria: dict[str, dict]) -> str:
+    sep = colon(report.lang)
     return "\n".join(
-        f"- **{name}**: {kind}" + (f". {explanation}" if explanation else "")
+        f"- **{name}**{sep}{kind}" + (f". {explanation}" if explanation else "")
         for name, kind, explanation in criteria_rows(report, criteria)
     )

@@ -1,4 +1,10 @@
-"""The report as a terminal page (rich): a panel per section, tables and bracketed matrices."""
+"""The report as a terminal page (rich): a panel per section, tables and bracketed matrices.
+
+A matrix or vector longer than :data:`~svdkit.explain.elision.LIMIT` is shown by
+its corners (:mod:`~svdkit.explain.elision`, the rule of every page for people):
+a 300×300 report drew every entry of a dozen 300×300 matrices (minutes of
+rendering, a wall of wrapped numbers); the JSON format keeps every entry.
+"""
 
 from __future__ import annotations
 
@@ -10,13 +16,17 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
+from svdkit.explain.elision import corner_grid
+from svdkit.explain.formatting import NumberFormat
 from svdkit.explain.model import Report
 from svdkit.explain.render_text import (
     bracket_lines,
     criteria_rows,
+    elision_note,
     exact_text,
     fact_format,
     fact_value_text,
+    has_elided,
     heading_lines,
     is_sympy,
     label,
@@ -30,47 +40,6 @@ from svdkit.explain.render_text import (
 )
 
 __all__ = ["print_terminal", "render_terminal", "step_lines"]
-
-#: A matrix (or vector) with more rows or columns than this is shown in part on the
-#: terminal: its first and last ``_EDGE`` rows and columns, as NumPy prints large
-#: arrays. A 300×300 report drew every entry of a dozen 300×300 matrices (minutes of
-#: rendering, a wall of wrapped numbers); ``--format json`` keeps every entry.
-_LIMIT = 10
-_EDGE = 3
-
-
-def _kept(n: int) -> list[int | None]:
-    """Indices shown of ``n``: all, or the first and last ``_EDGE`` around a gap (None)."""
-    if n <= _LIMIT:
-        return list(range(n))
-    return [*range(_EDGE), None, *range(n - _EDGE, n)]
-
-
-def _grid(fmt, a) -> list[list[str]]:
-    """``fmt.grid(a)``, elided to the first and last rows and columns of a large matrix."""
-    a = np.atleast_1d(a)
-    if a.ndim == 1:
-        a = a[:, None]
-    if a.shape[0] <= _LIMIT and a.shape[1] <= _LIMIT:
-        return fmt.grid(a)
-    cols = _kept(a.shape[1])
-    grid = []
-    for i in _kept(a.shape[0]):
-        if i is None:
-            grid.append(["⋮" if j is not None else "⋱" for j in cols])
-        else:
-            grid.append([fmt.number(a[i, j]) if j is not None else "⋯" for j in cols])
-    return grid
-
-
-def _is_elided(value) -> bool:
-    return isinstance(value, np.ndarray) and value.ndim in (1, 2) and max(value.shape) > _LIMIT
-
-
-def _vector_text(fmt, v: np.ndarray) -> str:
-    """A long vector as ``(v₁, v₂, v₃, …, vₙ₋₂, vₙ₋₁, vₙ)``: its first and last entries."""
-    return "(" + ", ".join("…" if i is None else fmt.number(v[i]) for i in _kept(v.size)) + ")"
-
 
 def _pretty_formula(formula) -> str:
     """A step's formula drawn over several lines when it has fractions, roots or matrices."""
@@ -102,21 +71,27 @@ def step_lines(report: Report, step, fmt) -> list[str]:
     return lines
 
 
-def _section_body(report: Report, sec, fmt):
+#: Share of the console's width a fact's label may take; a longer label wraps. The
+#: labels are not cut short: "U (exacte ; signes : le moins d'entrées négatives, comme
+#: dans les notes)" took 73 of 80 columns and left none to the values, and wider
+#: matrices had their brackets broken across lines.
+_LABEL_SHARE = 0.45
+
+
+def _section_body(report: Report, sec, fmt, width: int = 100):
     lang = report.lang
     if not sec.applies:
         reason = message(lang, f"reason.{sec.reason}")
         return Text(message(lang, "not_applicable", reason=reason), style="italic dim")
     table = Table(show_header=False, box=None, pad_edge=False, padding=(0, 2))
-    table.add_column(style="bold cyan", no_wrap=True)
+    table.add_column(style="bold cyan", max_width=max(16, int(width * _LABEL_SHARE)))
     table.add_column()
     for fact in sec.facts:
         ffmt = fact_format(report, fact.key)
         value = fact.value
         if isinstance(value, np.ndarray) and value.ndim == 2:
-            table.add_row(label(report, fact.key), "\n".join(bracket_lines(_grid(ffmt, value))))
-        elif isinstance(value, np.ndarray) and value.ndim == 1 and _is_elided(value):
-            table.add_row(label(report, fact.key), _vector_text(ffmt, value))
+            drawn = bracket_lines(corner_grid(value, ffmt.number))
+            table.add_row(label(report, fact.key), "\n".join(drawn))
         elif fact.key == "criteria" and isinstance(value, dict):
             for name, kind, explanation in criteria_rows(report, value):
                 table.add_row(name, f"{kind}. {explanation}" if explanation else kind)
@@ -133,11 +108,11 @@ def print_terminal(report: Report, console: Console) -> None:
     fmt = number_format(report)
     lang = report.lang
     a = report.matrix
-    heading, tolerance = heading_lines(report, str, str, lambda t: f"{t:.3g}")
+    heading, tolerance = heading_lines(report, str, str, NumberFormat(digits=3).number)
     console.print(Text(message(lang, "title"), style="bold"))
     console.print(
         Panel(
-            Text("\n".join(bracket_lines(_grid(fmt, a)))),
+            Text("\n".join(bracket_lines(corner_grid(a, fmt.number)))),
             title=heading,
             title_align="left",
             expand=False,
@@ -149,13 +124,13 @@ def print_terminal(report: Report, console: Console) -> None:
             continue  # shown above
         console.print(
             Panel(
-                _section_body(report, sec, fmt),
+                _section_body(report, sec, fmt, console.width),
                 title=section_title(report, sec),
                 title_align="left",
             )
         )
-    if _is_elided(a):
-        console.print(Text(message(lang, "elided", limit=_LIMIT, edge=_EDGE), style="dim"))
+    if has_elided(report):
+        console.print(Text(elision_note(lang), style="dim"))
     if report.notes:
         body = Group(*(Text(f"⚠ {n.text}") for n in report.notes))
         console.print(

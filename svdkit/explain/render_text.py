@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import enum
 import math
+import re
 import string
 from collections.abc import Callable, Mapping
 from fractions import Fraction
@@ -17,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from svdkit.explain.elision import EDGE, LIMIT, is_elided, vector_text
 from svdkit.explain.formatting import NumberFormat
 from svdkit.explain.messages import catalogue
 from svdkit.explain.model import Fact, Report, Section
@@ -24,12 +26,15 @@ from svdkit.explain.model import Fact, Report, Section
 __all__ = [
     "DIMENSION_SYMBOLS",
     "bracket_lines",
+    "colon",
     "criteria_rows",
+    "elision_note",
     "exact_text",
     "fact_format",
     "fact_value_text",
     "fill",
     "formula_text",
+    "has_elided",
     "has_message",
     "heading_lines",
     "is_sympy",
@@ -110,6 +115,29 @@ def fill(
 def message(lang: str, key: str, **values: object) -> str:
     """Like :func:`~svdkit.explain.messages.t`, but never raises (missing key: the key)."""
     return fill(template(lang, key), values, str, str)
+
+
+def has_elided(report: Report) -> bool:
+    """Whether the report shows a matrix or vector in part (:mod:`~svdkit.explain.elision`)."""
+    if is_elided(report.matrix):
+        return True
+    return any(is_elided(f.value) for s in report.sections for f in s.facts)
+
+
+def elision_note(
+    lang: str, literal: Callable[[str], str] = str, value: Callable[[Any], str] = str
+) -> str:
+    """The sentence that says large matrices are shown in part, and where every entry is.
+
+    ``literal`` and ``value`` print words and values, as in :func:`fill`.
+
+    Examples
+    --------
+    >>> "shown in part" in elision_note("en"), "-o report.json" in elision_note("en")
+    (True, True)
+    """
+    values = {"limit": str(LIMIT), "edge": str(EDGE)}
+    return fill(template(lang, "elided"), values, literal, value)
 
 
 def heading_lines(
@@ -296,15 +324,24 @@ def scalar_text(report: Report, value: Any, fmt: NumberFormat) -> str:
     if isinstance(value, list | tuple):
         return "×".join(str(v) for v in value)
     if isinstance(value, np.ndarray) and value.ndim == 1:
-        return "(" + ", ".join(fmt.number(v) for v in value) + ")"
+        return vector_text(value, fmt.number)  # a long one by its ends, as the matrices
     if is_sympy(value):
         return exact_text(value)
     return fmt.number(value)
 
 
+_EMPTY_EXACT_BASIS = re.compile(r"^\[(?:\[\], )*\[\]\]$")
+
+
 def fact_value_text(report: Report, fact: Fact, fmt: NumberFormat) -> str:
-    """Text of a fact's (non-matrix) value, in the report's language where it is a word."""
+    """Text of a fact's (non-matrix) value, in the report's language where it is a word.
+
+    An empty exact basis (``"[[], []]"``, the m×0 matrix of the JSON) reads ``[ ]``,
+    as the numerical one is drawn.
+    """
     value, lang = fact.value, report.lang
+    if isinstance(value, str) and fact.key.endswith("_exact") and _EMPTY_EXACT_BASIS.match(value):
+        return "[ ]"
     if fact.key == "field" and isinstance(value, str):
         return template(lang, f"field.{value}")
     if fact.key == "kind" and isinstance(value, str):
@@ -334,11 +371,60 @@ def criteria_rows(report: Report, criteria: Mapping[str, Mapping]) -> list[tuple
     for name, c in criteria.items():
         title = optional_message(lang, f"criterion.{name}", name.replace("_", " "))
         explanation = c.get("explanation") or ""
+        # shown after the verdict and a full stop ("indefinite. On the unit sphere …")
+        explanation = explanation[:1].upper() + explanation[1:]
         rows.append((title, kind_text(lang, c.get("kind")), explanation))
     return rows
 
 
+def colon(lang: str) -> str:
+    """``": "`` between a label and its text; in French with a no-break space before it."""
+    return "\u00a0: " if lang == "fr" else ": "
+
+
 # ---------------------------------------------------------------- steps
+
+
+_SUBSCRIPT_DIGITS = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
+
+#: An index written after a symbol (``σ{index}``, ``D{k}``, ``R{row}``) prints as a
+#: subscript, and the dimension of ``{field}^{m}`` as an exponent, as in the rest of the
+#: report (``σ₁ = √λ`` and ``ℝ²``, not ``σ1`` and ``ℝ^2`` beside ``(u₁, v₁)``).
+_INDEX_AFTER_SYMBOL = re.compile(r"(?<=[σuvDRL])\{(index|k|row|row_a|row_b|pivot_row)\}")
+_DIMENSION_EXPONENT = re.compile(r"(?<=\{field\})\^\{(m|n)\}")
+
+#: Placeholders holding a sign ±1, written ``+1`` / ``−1`` (``the sign +1``, not ``the sign 1``).
+_SIGN_PLACEHOLDERS = frozenset({"sign", "signature"})
+
+
+def _natural(value: Any) -> int | None:
+    if isinstance(value, bool | np.bool_) or not isinstance(value, int | np.integer):
+        return None
+    return int(value) if value >= 0 else None
+
+
+def _step_template(text: str, values: Mapping[str, Any]) -> str:
+    """``text`` with its symbol indices as subscripts and its dimensions as exponents."""
+
+    def index(m: re.Match) -> str:
+        v = _natural(values.get(m.group(1)))
+        return m.group(0) if v is None else str(v).translate(_SUBSCRIPT_DIGITS)
+
+    def exponent(m: re.Match) -> str:
+        v = _natural(values.get(m.group(1)))
+        return m.group(0) if v is None else str(v).translate(_SUPERSCRIPT_DIGITS)
+
+    return _DIMENSION_EXPONENT.sub(exponent, _INDEX_AFTER_SYMBOL.sub(index, text))
+
+
+def _step_values(values: Mapping[str, Any]) -> dict[str, Any]:
+    """The values of a step, a sign ±1 as ``+1`` or ``−1``."""
+    out = dict(values)
+    for name in _SIGN_PLACEHOLDERS & out.keys():
+        v = out[name]
+        if not isinstance(v, bool | np.bool_) and isinstance(v, int | np.integer) and abs(v) == 1:
+            out[name] = "+1" if v > 0 else "−1"
+    return out
 
 
 def step_sentence(
@@ -347,8 +433,13 @@ def step_sentence(
     literal: Callable[[str], str],
     value: Callable[[Any], str],
 ) -> str:
-    """The sentence of ``step`` in the report's language, printed by ``literal`` and ``value``."""
-    return fill(template(report.lang, step.key), step.values, literal, value)
+    """The sentence of ``step`` in the report's language, printed by ``literal`` and ``value``.
+
+    Indices after a symbol print as subscripts (``σ₁``, ``D₂``, ``R₁ ← R₁ − (4)·R₂``),
+    the dimension in ``ℝ^{m}`` as an exponent (``ℝ³``), and a sign ±1 as ``+1``/``−1``.
+    """
+    values = _step_values(step.values)
+    return fill(_step_template(template(report.lang, step.key), values), values, literal, value)
 
 
 def step_text(report: Report, step: Any, fmt: NumberFormat) -> str:
