@@ -126,6 +126,23 @@ def check_output(output: Path, file: Path) -> None:
             )
 
 
+def _check_options(tol: float, seed: int, rank_tol: float | None, max_iter: int | None) -> None:
+    """The numeric options, named as typed (the engine's own messages say ``max_iter``,
+    ``rank_tol`` and a seed that may be ``None``, which the command line has not)."""
+    import math
+
+    from svdkit.errors import ShapeError, SvdkitError
+    from svdkit.lowrank.api import MIN_TOL
+
+    for name, value, low in (("--tol", tol, MIN_TOL), ("--rank-tol", rank_tol, 1e-14)):
+        if value is not None and not (math.isfinite(value) and low <= value < 1.0):
+            raise SvdkitError(f"{name} must be a number in [{low:g}, 1); got {value:g}")
+    if seed < 0:
+        raise SvdkitError(f"--seed must be a non-negative integer; got {seed}")
+    if max_iter is not None and max_iter < 1:
+        raise ShapeError(f"--max-iter must be at least 1; got {max_iter}")
+
+
 def register(app: typer.Typer) -> None:
     """Add the ``svd`` sub-command to ``app``."""
 
@@ -151,7 +168,10 @@ def register(app: typer.Typer) -> None:
         seed: Annotated[int, typer.Option(help="Seed of the random start.")] = 0,
         rank_tol: Annotated[
             float | None,
-            typer.Option(help="Find the smallest k with relative error ≤ rank-tol (no -k)."),
+            typer.Option(
+                help="Find the smallest k with relative error ≤ rank-tol (-k, if given, "
+                "is the most it may be)."
+            ),
         ] = None,
         rank_norm: Annotated[
             RankNorm | None,
@@ -187,6 +207,7 @@ def register(app: typer.Typer) -> None:
             raise SvdkitError(
                 f"--rank-norm {rank_norm.value} needs --rank-tol (the error that chooses k)"
             )
+        _check_options(tol, seed, rank_tol, max_iter)
         limit = _bytes(memory_limit)
         check_output(output, file)
         if ext == ".npy":

@@ -627,7 +627,8 @@ def truncated_svd(
         A LinearOperator needs ``rmatvec`` (or ``rmatmat``) for every method but
         ``"lapack"``. Any scale: where ``‖A‖`` is far from 1 (beyond ``2^±32``) the
         methods run on ``2^e · A`` (exact), so that ``AᴴA`` neither overflows nor
-        underflows, and the result is scaled back.
+        underflows, and the result is scaled back. An :class:`Operator` counts its
+        ``passes`` from this call on.
     k : int, optional
         Number of triplets, ``0 ≤ k ≤ min(m, n)``. With ``rank_tol``: the most to
         look for.
@@ -705,6 +706,9 @@ def truncated_svd(
     threads = _check_int(threads, "threads", 1)
 
     op = as_operator(A, memory_limit=memory_limit, threads=threads)
+    # ``passes`` counts this call's reads: an Operator given again (as_operator's, as the
+    # CLI makes) carried the count of its earlier runs into the result (28, then 56)
+    op.passes = 0
     # the products open files and fill row buffers (np.memmap, .npy): released at the
     # end, so that the result holds no file and no block of A (they reopen on demand)
     try:
@@ -1010,17 +1014,18 @@ def _convergence_error(
     else:
         found = f"computed only {result.k} of the {asked} singular triplets asked {matrix}"
     worst = f": worst residuals {shown}{more}" if bad.size else ""
-    msg = (
-        f"{run.method} {found} to tol={result.tol:g} after {result.iterations} iterations "
-        f"({result.passes} passes){worst}. {_what_else(run.method)}"
+    # (counted: "after 1 iteration (2 passes)", not "1 iterations")
+    ran = (
+        f"after {counted(result.iterations, 'iteration')} "
+        f"({counted(result.passes, 'pass', 'passes')})"
     )
+    msg = f"{run.method} {found} to tol={result.tol:g} {ran}{worst}. {_what_else(run.method)}"
     if not bad.size and not missing and result.rank_tol is not None:
         # rank mode: every triplet computed is certified, the rule is not met by them
         msg = (
             f"{run.method} did not reach the rank for rank_tol={result.rank_tol:g} "
-            f"({result.rank_norm}) {matrix} after {result.iterations} iterations "
-            f"({result.passes} passes): the {counted(result.k, 'triplet')} it certified "
-            f"to tol={result.tol:g} do not meet it. {_what_else(run.method)}"
+            f"({result.rank_norm}) {matrix} {ran}: the {counted(result.k, 'triplet')} it "
+            f"certified to tol={result.tol:g} do not meet it. {_what_else(run.method)}"
         )
     err = ConvergenceError(msg)
     err.result = result  # type: ignore[attr-defined]

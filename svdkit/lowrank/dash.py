@@ -98,6 +98,10 @@ def dash_svd(
             kk = max(1, min(k, l_))
             # per-vector error, relative to σ₁ as the tolerance is
             pve = float(np.max(np.abs(sigma[:kk] - prev[:kk]))) / sigma[0]
+        elif prev is not None and prev[0] == 0:
+            # A V = 0 twice: a zero matrix, whose values are settled (it ran all
+            # max_iter iterations, 200 passes over A, to certify zeros at the end)
+            pve = 0.0
         prev = sigma
         if pve < best:
             best, since_best = pve, 0

@@ -1229,7 +1229,19 @@ class LinearOperatorAdapter(Operator):
             raise _no_adjoint_error(method)
 
     def _call(self, fn: Any, X: np.ndarray, rows: int, what: str) -> np.ndarray:
-        out = np.asarray(fn(np.asarray(X, dtype=self.dtype)))
+        try:
+            out = np.asarray(fn(np.asarray(X, dtype=self.dtype)))
+        except SvdkitError:
+            raise
+        except ValueError as err:
+            # SciPy reshapes what matvec / rmatvec return to the operator's shape: a
+            # vector of the wrong length surfaced as its bare "cannot reshape array
+            # of size 299 into shape (300,1)"
+            vec = "matvec" if what == "matmat" else "rmatvec"
+            raise ShapeError(
+                f"the {self.shape[0]}×{self.shape[1]} LinearOperator's {what} failed "
+                f"({err}); its {what} (or {vec}) must return {rows} rows"
+            ) from err
         if out.ndim == 1:
             out = out.reshape(-1, 1)
         if out.shape != (rows, X.shape[1]):
@@ -1337,11 +1349,31 @@ class RowBlockOperator(Operator):
                 f"memory_limit={self.memory_limit} bytes cannot hold one {line} of the "
                 f"{shape} matrix{order} ({per_row} bytes); raise it"
             )
+        if self.path is not None:
+            self._check_size()
         self._file: Any = None
         self._raw: np.ndarray | None = None
         self._wide: np.ndarray | None = None
         self.validated = False
         self.peak_block_bytes = 0
+
+    def _check_size(self) -> None:
+        """A file shorter than its header says: refused before any product, naming the
+        rows that are missing (the read of the first short block named all of its rows,
+        "rows 1–4000 could not be read" of a file holding 2000 of them whole)."""
+        m, n = self.shape
+        row = n * self.stored_dtype.itemsize
+        held = os.path.getsize(self.path) - self.offset  # type: ignore[arg-type]
+        if held >= m * row:
+            return
+        whole = max(0, held) // row if row else m
+        line, shape = ("column", f"{n}×{m}") if self.transposed else ("row", f"{m}×{n}")
+        missing = f"{line} {m} is" if whole + 1 == m else f"{line}s {whole + 1}–{m} are"
+        raise FileFormatError(
+            f"'{self.path}' is truncated: its header announces a {shape} {self.stored_dtype} "
+            f"matrix ({m * row:,} bytes of data) but it holds {max(0, held):,}: {missing} "
+            "missing"
+        )
 
     def _open(self) -> Any:
         if self._file is None:
@@ -1619,11 +1651,15 @@ class DaskOperator(Operator):
             R_total = R @ R_total
         else:
             return Q, R_total
+        import dask
         import dask.array as da
 
-        Q, R = da.linalg.tsqr(W)
-        Q, R = self._persist(Q), np.asarray(self._compute(R))
-        return Q, R
+        # Q and R share TSQR's tasks: persisted in one graph (a persist of Q, then a
+        # compute of R, sent those tasks twice, fused differently, and the distributed
+        # scheduler warned about their keys' "different run_spec", dask/dask#9888 —
+        # on every rank-deficient block, e.g. a matrix of rank below k)
+        Q, R = dask.persist(*da.linalg.tsqr(W))
+        return Q, np.asarray(self._compute(R))
 
     def tall_matmul(self, Q: Any, C: np.ndarray) -> Any:
         return self._persist(self._tall(Q) @ np.asarray(C, dtype=self.dtype))
