@@ -63,3 +63,23 @@ def test_an_overlong_csv_entry_is_refused_where_it_becomes_too_long(tmp_path: Pa
     path.write_text("1," + "-" * 3000 + "1\n2,)\n")
     with pytest.raises(ParseError, match=r"row 1, column 2: entry too long"):
         load(path)
+
+
+def test_torch_tensors_are_read_detached_on_the_cpu_and_widened():
+    # np.asarray of a tensor that requires grad raised torch's RuntimeError, and a
+    # bfloat16 one came out as "cannot be read as an array: unsupported ScalarType"
+    import torch
+
+    from svdkit import svd
+    from svdkit.lowrank import truncated_svd
+
+    w = torch.tensor([[3.0, 0.0], [0.0, -2.0]], requires_grad=True)
+    assert as_matrix(w).tolist() == [[3.0, 0.0], [0.0, -2.0]]
+    assert svd(w).s.tolist() == [3.0, 2.0]
+    b = torch.tensor([[1.5, -0.25], [2.0, 3.0]], dtype=torch.bfloat16)
+    assert as_matrix(b).tolist() == [[1.5, -0.25], [2.0, 3.0]]  # exact in bf16
+    r = truncated_svd(torch.randn(30, 20, generator=torch.Generator().manual_seed(0),
+                                  requires_grad=True), 2)
+    assert r.s.shape == (2,)
+    z = torch.tensor([[1 + 2j, 3j]]).conj()  # a lazily conjugated view
+    assert as_matrix(z).tolist() == [[1 - 2j, -3j]]

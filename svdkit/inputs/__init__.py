@@ -132,6 +132,22 @@ def _convert_objects(a: np.ndarray, name: str, where: Where) -> np.ndarray:
     return np.array(values, dtype=dtype).reshape(a.shape)
 
 
+def _from_tensor(obj: Any) -> Any:
+    """A torch tensor's values as NumPy reads them; anything else unchanged.
+
+    ``np.asarray`` of a tensor that requires grad raised torch's ``RuntimeError``
+    ("Can't call numpy() on Tensor that requires grad"), one on a GPU another, and
+    a bfloat16 one "unsupported ScalarType BFloat16": the values are taken detached,
+    on the CPU, bfloat16 widened to float32 (exact). torch is never imported here.
+    """
+    if not type(obj).__module__.startswith("torch") or not hasattr(obj, "detach"):
+        return obj
+    t = obj.detach().cpu()
+    if str(t.dtype) == "torch.bfloat16":
+        t = t.float()
+    return t.resolve_conj().resolve_neg() if hasattr(t, "resolve_conj") else t
+
+
 def _to_array(obj: Any, name: str, where: Where) -> np.ndarray:
     """Any dense input → a numeric ndarray of any dimension (not yet validated)."""
     if type(obj) is np.ndarray:
@@ -153,6 +169,7 @@ def _to_array(obj: Any, name: str, where: Where) -> np.ndarray:
             if a.ndim > 2:
                 raise ShapeError(f"{name} must be a matrix (2-D); got shape {a.shape}")
     else:
+        obj = _from_tensor(obj)
         try:
             a = np.asarray(obj)
         except (ValueError, TypeError) as err:
