@@ -283,6 +283,8 @@ def test_cli_rank_tol_with_k_caps_the_rank_as_its_help_says(tmp_path, capsys, mo
     assert code == 0, err
     with np.load(out, allow_pickle=False) as z:
         assert z["s"].size == 6  # σ₇ = 1/7 ≤ 0.15 σ₁ < σ₆
+        # the rule that chose k is in the file (it was not)
+        assert float(z["rank_tol"]) == 0.15 and str(z["rank_norm"]) == "spectral"
     code, _, err = run("svd", tmp_path / "a.npy", "-k", 5, "--rank-tol", 0.15, "-o", out)
     assert "needs more than the k=5 triplets allowed" in error_line(code, err)
 

@@ -8,7 +8,8 @@
 * A progress bar runs on standard error; one summary line goes to standard output.
 * ``out.npz`` holds ``U``, ``s``, ``Vh``, ``residuals_right``, ``residuals_left`` and
   what produced them (``tol``, ``method``, ``seed``, ``iterations``, ``passes``,
-  ``converged``, ``format = "svdkit.lowrank.svd/1"``); it is written to a
+  ``converged``, ``format = "svdkit.lowrank.svd/1"``, and with ``--rank-tol`` the
+  ``rank_tol`` and ``rank_norm`` that chose k); it is written to a
   temporary file and renamed, so it is either complete or absent. Nothing in it
   needs pickle: ``np.load(out, allow_pickle=False)`` reads it. An existing
   ``out.npz`` is replaced only when it is an earlier result (never the input, nor
@@ -70,10 +71,15 @@ def write_result(path: Path, result) -> None:
 
     path = Path(path)
     fd, tmp = make_temp_file(path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    # rank mode: the rule that chose k (absent when k was asked)
+    rank = {} if result.rank_tol is None else {
+        "rank_tol": np.float64(result.rank_tol), "rank_norm": np.str_(result.rank_norm)
+    }
     try:
         with os.fdopen(fd, "wb") as f:
             np.savez(
                 f,
+                **rank,
                 U=result.U,
                 s=result.s,
                 Vh=result.Vh,
