@@ -209,6 +209,19 @@ def _scalar(x: Any, where: str, name: str) -> sp.Expr:
         return _from_float(float(x), where, name)
     if isinstance(x, complex | np.complexfloating):
         z = complex(x)
+        if all(math.isfinite(t) for t in (z.real, z.imag)) and not (
+            z.real.is_integer() and z.imag.is_integer()
+        ):
+            # name the complex entry, not one part of it as "the float …"
+            text = f"{z.real!r}{'-' if math.copysign(1, z.imag) < 0 else '+'}{abs(z.imag)!r}i"
+            part, value = ("real", z.real) if not z.real.is_integer() else ("imaginary", z.imag)
+            raise InexactInputError(
+                f"{name}: the entry at {where} is the complex float {z!r} (its {part} part is "
+                f"the float {value!r}); the exact engine does not turn floats into fractions. "
+                f"Write it as text ('{text}' inside the "
+                "matrix string), with Fractions (Fraction(a) + Fraction(b)*sympy.I) or as "
+                "sympy.Rational(a) + sympy.Rational(b)*sympy.I"
+            )
         return _from_float(z.real, where, name) + sp.I * _from_float(z.imag, where, name)
     if isinstance(x, numbers.Rational):
         return sp.Rational(int(x.numerator), int(x.denominator))

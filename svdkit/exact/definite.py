@@ -41,6 +41,7 @@ is "positive semidefinite", as in :func:`svdkit.definiteness`.
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 from dataclasses import dataclass, field
 from typing import Any
@@ -336,7 +337,7 @@ def _sign_changes(signs: list[int]) -> int:
 def _eigen_criterion(F: Field, rows: Rows, rec: Recorder) -> EigenvalueCriterion:
     n = len(rows)
     coeffs = [_real_part(c) for c in char_poly_coefficients(F, rows)]  # highest degree first
-    R = Field(Field.of(coeffs).K, True)
+    R = dataclasses.replace(Field.of(coeffs), real=True)  # keeps the elements it knows
     signs = [R.sign(R.convert(c)) for c in coeffs]
     low_first = signs[::-1]  # c₀, c₁, …, cₙ
     n_zero = next(k for k, s in enumerate(low_first) if s)  # cₙ = 1 ≠ 0

@@ -27,6 +27,7 @@ The same machinery serves :func:`svdkit.exact.svd` (on ``AᴴA``),
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -201,8 +202,8 @@ def spectrum(
     coeffs = [_real_part(c) for c in char_poly_coefficients(F, rows)]
     n = len(rows)
     R = Field.of(coeffs)
-    R = Field(R.K, True)
-    poly = sp.Poly(coeffs, LAMBDA, domain=R.K)
+    R = dataclasses.replace(R, real=True)  # keeps the elements R already knows
+    poly = sp.Poly([R.convert(c) for c in coeffs], LAMBDA, domain=R.K)
     expr = poly.as_expr()
     if rec.on:
         rec.add(

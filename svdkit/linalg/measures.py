@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import numbers
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import ClassVar
@@ -266,7 +267,7 @@ def _scaled_norm(x, ord=None) -> float:
     largest = float(np.abs(x).max()) if x.size else 0.0
     if largest == 0.0:
         return 0.0
-    if isinstance(ord, int | float) and ord not in (1, 2):
+    if isinstance(ord, numbers.Real) and ord not in (1, 2):
         # a p-norm: the entries over 2^e lie below 1 and |xᵢ/2^e|^p underflows to 0 for
         # p ≳ 1075 (‖[1.0]‖₂₀₀₀ came out 0); over max |xᵢ| the largest term is exactly
         # 1 and the sum lies in [1, n]
@@ -315,7 +316,8 @@ def norm(x, ord: int | float | str | None = None) -> float:
             return _scaled_norm(v)
         if ord in ("inf", "∞") or ord == np.inf:
             return float(np.abs(v).max())
-        if isinstance(ord, int | float) and not isinstance(ord, bool) and ord >= 1:
+        # numbers.Real: NumPy scalars too (np.int64(1) was 'unknown', as a matrix ord it worked)
+        if isinstance(ord, numbers.Real) and not isinstance(ord, bool | np.bool_) and ord >= 1:
             return _scaled_norm(v, ord)
         raise SvdkitError(f"unknown vector norm {ord!r}: use 1, 2, inf or a number p >= 1")
     key = ord.lower() if isinstance(ord, str) else ord
