@@ -12,7 +12,7 @@ included, on many generated texts. Then ``-0`` on every path, and the
 from __future__ import annotations
 
 import doctest
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +20,7 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from parse_support import CountingPattern
 
 import svdkit.inputs.expr as expr
 import svdkit.inputs.markup as markup
@@ -54,21 +55,6 @@ def full_parser(monkeypatch: pytest.MonkeyPatch) -> _Spy:
     spy = _Spy()
     monkeypatch.setattr(text_module, "_parse_rows", spy)
     return spy
-
-
-class _CountingPattern:
-    """The tokenizer's pattern, counting the tokens it yields."""
-
-    def __init__(self, pattern: Any) -> None:
-        self.pattern, self.matches = pattern, 0
-
-    def finditer(self, *args: Any) -> Iterator[Any]:
-        for m in self.pattern.finditer(*args):
-            self.matches += 1
-            yield m
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self.pattern, name)
 
 
 # --------------------------------------------------------------------------- the notations
@@ -165,7 +151,7 @@ def test_the_body_of_a_big_plain_matrix_is_never_tokenised(
 ) -> None:
     a = np.random.default_rng(1).standard_normal((300, 40))
     text = make([[repr(float(x)) for x in row] for row in a])
-    tokens = _CountingPattern(expr._TOKEN_RE)
+    tokens = CountingPattern(expr._TOKEN_RE)
     monkeypatch.setattr(expr, "_TOKEN_RE", tokens)
     np.testing.assert_array_equal(as_matrix(text), a)
     assert tokens.matches < 300  # the full parser reads 24 000 entries, twice as many tokens

@@ -8,7 +8,6 @@ a bounded number of them (an over-long entry) or after the tail of the text only
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +15,7 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from parse_support import CountingPattern
 
 import svdkit.inputs.expr as expr
 from svdkit.errors import NonFiniteError, ParseError, RaggedError, SvdkitError
@@ -27,24 +27,9 @@ from svdkit.inputs.text import _evaluate_grid, _parse_grid, text_to_array
 N = 200_000  # symbols in a pathological entry
 
 
-class _CountingPattern:
-    """A compiled pattern whose ``finditer`` counts the matches it yields."""
-
-    def __init__(self, pattern: Any) -> None:
-        self.pattern, self.matches = pattern, 0
-
-    def finditer(self, *args: Any) -> Iterator[Any]:
-        for m in self.pattern.finditer(*args):
-            self.matches += 1
-            yield m
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self.pattern, name)
-
-
 @pytest.fixture
-def tokens(monkeypatch: pytest.MonkeyPatch) -> _CountingPattern:
-    counter = _CountingPattern(expr._TOKEN_RE)
+def tokens(monkeypatch: pytest.MonkeyPatch) -> CountingPattern:
+    counter = CountingPattern(expr._TOKEN_RE)
     monkeypatch.setattr(expr, "_TOKEN_RE", counter)
     return counter
 
@@ -69,7 +54,7 @@ def _plain(m: int, n: int, sep: str = " ") -> str:
     ],
 )
 def test_an_overlong_entry_is_refused_before_the_text_is_tokenised(
-    tokens: _CountingPattern, text: str, offset: int
+    tokens: CountingPattern, text: str, offset: int
 ) -> None:
     with pytest.raises(ParseError, match="entry too long") as info:
         as_matrix(text)
@@ -78,7 +63,7 @@ def test_an_overlong_entry_is_refused_before_the_text_is_tokenised(
 
 
 def test_an_overlong_entry_is_refused_early_by_the_exact_engine_and_in_csv(
-    tokens: _CountingPattern,
+    tokens: CountingPattern,
 ) -> None:
     with pytest.raises(ParseError, match="row 1, column 1: entry too long"):
         as_exact("-" * N + "1")
@@ -89,7 +74,7 @@ def test_an_overlong_entry_is_refused_early_by_the_exact_engine_and_in_csv(
     assert tokens.matches < 60 * MAX_TOKENS
 
 
-def test_a_huge_environment_name_is_refused_early(tokens: _CountingPattern) -> None:
+def test_a_huge_environment_name_is_refused_early(tokens: CountingPattern) -> None:
     with pytest.raises(ParseError, match="unsupported environment") as info:
         as_matrix(r"\begin{" + "-" * N + r"}1\end{x}")
     assert len(str(info.value)) < 500
@@ -106,7 +91,7 @@ def _refused(text: str, **kw: Any) -> SvdkitError:
 
 
 def test_a_bad_entry_after_many_plain_numbers_is_found_by_the_fast_path(
-    tokens: _CountingPattern,
+    tokens: CountingPattern,
 ) -> None:
     text = _plain(200, 200)
     err = _refused(text + "x")  # the last entry is '…x'
@@ -130,14 +115,14 @@ def test_a_bad_entry_after_many_plain_numbers_is_found_by_the_fast_path(
     ],
 )
 def test_every_fault_at_the_end_costs_only_the_tail(
-    tokens: _CountingPattern, tail: str, kind: type[Exception], words: str
+    tokens: CountingPattern, tail: str, kind: type[Exception], words: str
 ) -> None:
     err = _refused(_plain(200, 200) + tail)
     assert type(err) is kind and words in str(err)
     assert tokens.matches < 50
 
 
-def test_a_fault_at_the_end_of_one_long_row_or_column(tokens: _CountingPattern) -> None:
+def test_a_fault_at_the_end_of_one_long_row_or_column(tokens: CountingPattern) -> None:
     row = " ".join(["1.5"] * 50_000)
     err = _refused(row + " x")
     assert (err.row, err.column) == (1, 50_001)
@@ -147,7 +132,7 @@ def test_a_fault_at_the_end_of_one_long_row_or_column(tokens: _CountingPattern) 
     assert tokens.matches < 50
 
 
-def test_a_header_row_or_a_fault_midway_costs_only_its_line(tokens: _CountingPattern) -> None:
+def test_a_header_row_or_a_fault_midway_costs_only_its_line(tokens: CountingPattern) -> None:
     csv = _plain(200, 200, ",")
     err = _refused("a," * 199 + "a\n" + csv, delimiter=",")  # a CSV file with a header row
     assert isinstance(err, ParseError) and (err.row, err.column) == (1, 1)
@@ -161,7 +146,7 @@ def test_a_header_row_or_a_fault_midway_costs_only_its_line(tokens: _CountingPat
     assert tokens.matches < 5_000  # the header and the faulty line (the text has 120 000)
 
 
-def test_a_fault_at_the_end_of_a_csv_file(tmp_path: Path, tokens: _CountingPattern) -> None:
+def test_a_fault_at_the_end_of_a_csv_file(tmp_path: Path, tokens: CountingPattern) -> None:
     path = tmp_path / "big.csv"
     path.write_text(_plain(200, 200, ",") + "+\n")
     with pytest.raises(ParseError, match=r"big\.csv.*row 200, column 200: missing a number"):

@@ -56,9 +56,9 @@ import numpy as np
 import pytest
 import scipy.sparse as sps
 import sympy as sp
+from conftest import _dense  # (tests/ is on sys.path under pytest)
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
-from hypothesis.extra import numpy as hnp
 
 import svdkit
 import svdkit.exact as ex
@@ -93,15 +93,6 @@ _shapes = st.sampled_from(
     [(1, 1), (1, 2), (2, 1), (1, 5), (5, 1), (2, 2), (3, 3), (4, 4), (5, 3), (3, 5), (2, 6)]
 )
 _square = st.sampled_from([(1, 1), (2, 2), (3, 3), (4, 4), (5, 5)])
-
-
-def _dense(shape, elements, complex_: bool):
-    real = hnp.arrays(np.float64, shape, elements=elements)
-    if not complex_:
-        return real
-    return st.tuples(real, hnp.arrays(np.float64, shape, elements=elements)).map(
-        lambda ri: ri[0] + 1j * ri[1]
-    )
 
 
 def _haar(rng: np.random.Generator, n: int, complex_: bool) -> np.ndarray:
