@@ -27,7 +27,7 @@ from fractions import Fraction
 import numpy as np
 import pytest
 import sympy as sp
-from conftest import _dense  # (tests/ is on sys.path under pytest)
+from conftest import _dense, _orthogonal  # (tests/ is on sys.path under pytest)
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
@@ -61,14 +61,6 @@ _floats = st.floats(-10, 10, allow_nan=False, allow_infinity=False, allow_subnor
     lambda x: 0.0 if abs(x) < 1e-6 else x
 )
 _shapes = st.sampled_from([(1, 1), (1, 4), (4, 1), (3, 3), (5, 2), (2, 5), (4, 4), (6, 3)])
-
-
-def _orthogonal(rng: np.random.Generator, n: int, complex_: bool) -> np.ndarray:
-    z = rng.standard_normal((n, n))
-    if complex_:
-        z = z + 1j * rng.standard_normal((n, n))
-    q, r = np.linalg.qr(z)
-    return q * (np.diag(r) / np.abs(np.diag(r)))
 
 
 @st.composite

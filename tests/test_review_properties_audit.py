@@ -56,7 +56,7 @@ import numpy as np
 import pytest
 import scipy.sparse as sps
 import sympy as sp
-from conftest import _dense  # (tests/ is on sys.path under pytest)
+from conftest import _dense, _orthogonal  # (tests/ is on sys.path under pytest)
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
@@ -95,14 +95,6 @@ _shapes = st.sampled_from(
 _square = st.sampled_from([(1, 1), (2, 2), (3, 3), (4, 4), (5, 5)])
 
 
-def _haar(rng: np.random.Generator, n: int, complex_: bool) -> np.ndarray:
-    z = rng.standard_normal((n, n))
-    if complex_:
-        z = z + 1j * rng.standard_normal((n, n))
-    q, r = np.linalg.qr(z)
-    return q * (np.diag(r) / np.abs(np.diag(r)))
-
-
 @st.composite
 def matrices(draw, shape=None, complex_=None, families=("general", "deficient", "illcond", "zero")):
     """A general, rank-deficient (``C @ D``, integer factors), ill-conditioned
@@ -121,8 +113,8 @@ def matrices(draw, shape=None, complex_=None, families=("general", "deficient", 
         e = draw(st.integers(1, 12))
         rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
         p = min(m, n)
-        u = _haar(rng, m, complex_)[:, :p]
-        v = _haar(rng, n, complex_)[:, :p]
+        u = _orthogonal(rng, m, complex_)[:, :p]
+        v = _orthogonal(rng, n, complex_)[:, :p]
         return (u * np.logspace(0, -e, p)) @ v.conj().T
     return np.zeros((m, n), complex if complex_ else float)
 
@@ -521,7 +513,7 @@ def normal_matrices(draw):
     n = draw(st.integers(1, 5))
     complex_ = draw(st.booleans())
     rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
-    Q = _haar(rng, n, True)
+    Q = _orthogonal(rng, n, True)
     re = np.array(draw(st.lists(st.floats(-5, 5), min_size=n, max_size=n)))
     im = np.array(draw(st.lists(st.floats(-5, 5), min_size=n, max_size=n))) if complex_ else 0
     lam = re + 1j * im
@@ -689,7 +681,7 @@ def ill_conditioned_hermitian(draw):
     if zeros:
         mags[-zeros:] = 0.0
     signs = np.array(draw(st.lists(st.sampled_from([-1.0, 1.0]), min_size=n, max_size=n)))
-    Q = _haar(rng, n, complex_)
+    Q = _orthogonal(rng, n, complex_)
     H = (Q * (mags * signs)) @ Q.conj().T
     return (H + H.conj().T) / 2, mags * signs
 
@@ -1183,8 +1175,8 @@ def spectra(draw):
     s = np.cumprod(np.concatenate([[1.0], 1.0 / ratios[:-1]]))
     complex_ = draw(st.booleans())
     rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
-    u = _haar(rng, m, complex_)[:, :rank]
-    v = _haar(rng, n, complex_)[:, :rank]
+    u = _orthogonal(rng, m, complex_)[:, :rank]
+    v = _orthogonal(rng, n, complex_)[:, :rank]
     return (u * s) @ v.conj().T, np.concatenate([s, np.zeros(p - rank)])
 
 
