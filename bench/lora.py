@@ -16,7 +16,10 @@ Peers, in one process on the same matrices:
   are against the **faster** of the two;
 * ``torch.svd_lowrank(q=r, niter=2)`` (torch's default, what kohya-style fast
   paths use) and ``niter=16`` (PEFT's ``init_lora_weights="pissa_niter_16"``);
-* **svdkit** ``factor_delta`` (certified truncated SVD, ``tol`` 1e-2 and 1e-3).
+* **svdkit** ``factor_delta`` (certified truncated SVD, ``tol`` 1e-2 and 1e-3);
+  and, on all the modules of one shape of a model at once, ``factor_batch``
+  (:mod:`svdkit.lora.batched`, what ``extract`` runs) against
+  ``torch.linalg.svd`` one by one and on the stack.
 
 Error: ``‖ΔW − ΔW_r‖_F`` of each method against the optimum (full SVD), as the
 excess percentage. Matrices: deltas of realistic spectrum (power law
@@ -42,6 +45,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _machine import describe
 
+from svdkit.lora.batched import factor_batch
 from svdkit.lora.factor import factor_delta
 from svdkit.lora.rank import RankRule
 
@@ -119,6 +123,44 @@ def compare(label: str, d: np.ndarray, ranks: list[int], repeat: int) -> list[st
             memtxt = "   n/a  " if mem is None else f"{mem / 2**20:6.1f} MiB"
             lines.append(f"  {name:34s} {t * 1e3:9.1f} ms  ×{t_full / t:6.1f}  {memtxt}  "
                          f"excess {excess:7.3f} %")
+    return lines
+
+
+def model_bench(label: str, m: int, n: int, count: int, ranks: list[int], repeat: int
+                ) -> list[str]:
+    """All ``count`` modules of one shape of a model, as an extraction meets them:
+    ``torch.linalg.svd`` one by one and on the stack (its batched form), svdkit one
+    by one (``factor_delta``) and stacked (``factor_batch``, what ``extract`` runs).
+    Times are per module; excess: the worst module's error over its optimum, and
+    the worst certified bound svdkit reports."""
+    import torch
+
+    deltas = [spectrum_delta(m, n, "power", 100 + j) for j in range(count)]
+    T = torch.from_numpy(np.stack(deltas))
+    t_loop, full = timed(lambda: [torch.linalg.svd(x, full_matrices=False) for x in T], repeat)
+    t_stack, _ = timed(lambda: torch.linalg.svd(T, full_matrices=False), repeat)
+    t_full = min(t_loop, t_stack)
+    d64 = [d.astype(np.float64) for d in deltas]
+    spectra = [S.numpy().astype(np.float64) for _, S, _ in full]
+    lines = [f"{label}: {count} modules of {m}×{n} (power law), per module; "
+             f"torch.linalg.svd one by one {t_loop / count * 1e3:.1f} ms, "
+             f"stacked {t_stack / count * 1e3:.1f} ms"]
+    for r in ranks:
+        opts = [float(np.sqrt(np.sum(s[r:] ** 2))) for s in spectra]
+        rows = []
+        for name, fn in (
+            ("svdkit factor_delta, one by one", lambda rr=r: [factor_delta(d, rr) for d in deltas]),
+            ("svdkit factor_batch (extract)", lambda rr=r: factor_batch(deltas, rr)),
+        ):
+            t, found = timed(fn, repeat)
+            excess = max(err_of(d, f.U, f.s, f.Vh) / o - 1
+                         for d, f, o in zip(d64, found, opts, strict=True))
+            bound = max((f.quality.excess or 0.0) for f in found)
+            methods = sorted({f.method for f in found})
+            rows.append(f"  rank {r:3d}  {name:32s} {t / count * 1e3:7.2f} ms  "
+                        f"×{t_full / t:5.1f}  excess {100 * excess:6.3f} % "
+                        f"(certified ≤ {100 * bound:.3f} %)  {','.join(methods)}")
+        lines += rows
     return lines
 
 
@@ -229,6 +271,17 @@ def main() -> None:
         m, n = W.shape
         d = (W + 0.05 * float(np.abs(W).max()) * spectrum_delta(m, n, "power", 3)) - W
         out += compare(f"SmolLM2 {name} {m}×{n} power", d.astype(np.float32), [8, 32], 3)
+    # whole models' modules of one shape (MiniLM-L6: 6 layers; SmolLM2-135M: 30)
+    for label, m, n, count in (
+        ("MiniLM attention", 384, 384, 24),
+        ("MiniLM intermediate", 1536, 384, 6),
+        ("MiniLM output", 384, 1536, 6),
+        ("SmolLM2 q/o", 576, 576, 60),
+        ("SmolLM2 k/v", 192, 576, 60),
+        ("SmolLM2 gate/up", 1536, 576, 60),
+        ("SmolLM2 down", 576, 1536, 30),
+    ):
+        out += model_bench(label, m, n, count, [8, 32], 3)
     if not args.quick:
         for kind in ("power", "decay"):
             out += compare(f"synthetic 4096×4096 {kind}", spectrum_delta(4096, 4096, kind, 4),

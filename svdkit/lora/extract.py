@@ -52,6 +52,7 @@ from svdkit.lora.adapter import (
     lora_scale,
     unit_alpha,
 )
+from svdkit.lora.batched import factor_batch, plan_batches
 from svdkit.lora.factor import check_tol, factor_delta, residual_norm, split_factors
 from svdkit.lora.modules import (
     Pairing,
@@ -311,51 +312,47 @@ def extract(
     conv1d = conv1d_modules(pairing.linear) if in_out else set()
     work = [(m, "conv1d" if m in conv1d else "linear") for m in pairing.linear]
     work += [(m, "embedding") for m in pairing.embeddings]
+    # modules of one small shape are factored together (svdkit.lora.batched): each
+    # batch holds at most BATCH_BYTES of deltas, so memory stays bounded
+    oriented = []
+    for module, kind in work:
+        key = f"{module}.weight"
+        shape = tuple(tuned_ck.shape(key))
+        dt = _work_dtype(base_ck, tuned_ck, key)
+        oriented.append((shape if kind == "linear" else shape[::-1], dt))
+    if factor is factor_delta and method == "auto":
+        batches = plan_batches(oriented, rule)
+    else:
+        batches = [[i] for i in range(len(work))]
+    done: dict[int, tuple[ModuleReport, LoraModule | None]] = {}
     with module_progress(progress, len(work), "extract") as advance:
-        for module, kind in work:
-            key = f"{module}.weight"
-            dt = _work_dtype(base_ck, tuned_ck, key)
-            delta = read_delta(base_ck, tuned_ck, key, dt)
-            if kind != "linear":
+        for batch in batches:
+            deltas = []
+            for i in batch:
+                module, kind = work[i]
+                key = f"{module}.weight"
+                delta = read_delta(base_ck, tuned_ck, key, oriented[i][1])
                 # PEFT: ΔW_emb = (B A)ᵀ, B [d, r], A [r, V]; Conv1D's [in, out] = (B A)ᵀ
-                delta = delta.T
-            f = factor(delta, rule, tol=tol, method=method, seed=seed, tighten=tighten)
-            r = f.rank
-            quality = f.quality
-            if r > 0:
-                a = unit_alpha(r, rslora) if alpha is None else float(alpha)
-                scale = lora_scale(a, r, rslora)
-                B, A = split_factors(f.U, f.s, f.Vh, split, scale)
-                if dtype is not None:
-                    # the report is of the factors as stored: measure the error after the cast
-                    store = numpy_dtype(dtype_code(dtype))
-                    with np.errstate(over="ignore"):  # an overflow is refused just below
-                        A, B = A.astype(store), B.astype(store)
-                check_finite_factors(module, A, B, scale)
-                if dtype is not None:
-                    err = residual_norm(
-                        delta, scale * B.astype(np.float64), np.ones(r), A.astype(np.float64)
-                    )
-                    quality = dataclasses.replace(quality, error=err)
-            del delta
-            advance(module)
-            report.modules.append(
-                ModuleReport(
-                    name=module,
-                    kind=kind,
-                    shape=tuple(tuned_ck.shape(key)),  # type: ignore[arg-type]
-                    rank=r,
-                    energy_kept=quality.energy_kept,
-                    relative_error=quality.relative_error,
-                    excess=quality.excess,
-                    method=f.method,
-                    seconds=f.seconds,
-                    tol=tol if f.tol is None else f.tol,
+                deltas.append(delta if kind == "linear" else delta.T)
+            if len(batch) > 1:
+                found = factor_batch(deltas, rule, tol=tol, seed=seed, tighten=tighten)
+            else:
+                found = [
+                    factor(deltas[0], rule, tol=tol, method=method, seed=seed, tighten=tighten)
+                ]
+            for i, delta, f in zip(batch, deltas, found, strict=True):
+                module, kind = work[i]
+                done[i] = _module_result(
+                    module, kind, delta, f, tuple(tuned_ck.shape(f"{module}.weight")),
+                    split=split, alpha=alpha, rslora=rslora, dtype=dtype, tol=tol,
                 )
-            )
-            if r == 0:
-                continue
-            adapter.modules[module] = LoraModule(module, kind, A=A, B=B, alpha=a)
+                advance(module)
+            del deltas, found
+    for i in range(len(work)):
+        entry, lora = done[i]
+        report.modules.append(entry)
+        if lora is not None:
+            adapter.modules[lora.name] = lora
     if not adapter.modules:
         raise EmptyInputError(
             f"every changed module came out at rank 0 ({len(report.modules)} modules, rule "
@@ -391,6 +388,54 @@ def extract(
             if adapter.modules[module].kind != "embedding" and f"{module}.bias" in tuned_ck:
                 adapter.saved.setdefault(f"{module}.bias", tuned_ck.read(f"{module}.bias", None))
     return Extraction(adapter, report)
+
+
+def _module_result(
+    module: str,
+    kind: str,
+    delta: np.ndarray,
+    f: Any,
+    shape: tuple[int, ...],
+    *,
+    split: str,
+    alpha: float | None,
+    rslora: bool,
+    dtype: Any,
+    tol: float,
+) -> tuple[ModuleReport, LoraModule | None]:
+    """One factored module: its report line and its LoRA factors (``None`` at rank 0)."""
+    r = f.rank
+    quality = f.quality
+    lora = None
+    if r > 0:
+        a = unit_alpha(r, rslora) if alpha is None else float(alpha)
+        scale = lora_scale(a, r, rslora)
+        B, A = split_factors(f.U, f.s, f.Vh, split, scale)
+        if dtype is not None:
+            # the report is of the factors as stored: measure the error after the cast
+            store = numpy_dtype(dtype_code(dtype))
+            with np.errstate(over="ignore"):  # an overflow is refused just below
+                A, B = A.astype(store), B.astype(store)
+        check_finite_factors(module, A, B, scale)
+        if dtype is not None:
+            err = residual_norm(
+                delta, scale * B.astype(np.float64), np.ones(r), A.astype(np.float64)
+            )
+            quality = dataclasses.replace(quality, error=err)
+        lora = LoraModule(module, kind, A=A, B=B, alpha=a)
+    entry = ModuleReport(
+        name=module,
+        kind=kind,
+        shape=shape,  # type: ignore[arg-type]
+        rank=r,
+        energy_kept=quality.energy_kept,
+        relative_error=quality.relative_error,
+        excess=quality.excess,
+        method=f.method,
+        seconds=f.seconds,
+        tol=tol if f.tol is None else f.tol,
+    )
+    return entry, lora
 
 
 def _nothing_to_factor(pairing: Pairing, targets: Sequence[str] | None, embeddings: str) -> str:
