@@ -62,6 +62,9 @@ def spectrum_delta(m: int, n: int, kind: str, seed: int) -> np.ndarray:
 
 
 def timed(fn, repeat: int):
+    # the previous peer's BLAS / OpenMP threads spin for a while after its last call
+    # (OpenBLAS, MKL's KMP_BLOCKTIME of 200 ms) and slow down whoever runs next
+    time.sleep(0.3)
     best, out = float("inf"), None
     for _ in range(repeat):
         t = time.perf_counter()
@@ -126,13 +129,14 @@ def compare(label: str, d: np.ndarray, ranks: list[int], repeat: int) -> list[st
     return lines
 
 
-def model_bench(label: str, m: int, n: int, count: int, ranks: list[int], repeat: int
-                ) -> list[str]:
+def model_bench(label: str, m: int, n: int, count: int, ranks: list[int], repeat: int,
+                totals: dict | None = None) -> list[str]:
     """All ``count`` modules of one shape of a model, as an extraction meets them:
     ``torch.linalg.svd`` one by one and on the stack (its batched form), svdkit one
     by one (``factor_delta``) and stacked (``factor_batch``, what ``extract`` runs).
     Times are per module; excess: the worst module's error over its optimum, and
-    the worst certified bound svdkit reports."""
+    the worst certified bound svdkit reports. ``totals[rank]`` accumulates the
+    whole-shape times ``[full SVD, one by one, stacked]`` (a model's sum)."""
     import torch
 
     deltas = [spectrum_delta(m, n, "power", 100 + j) for j in range(count)]
@@ -148,11 +152,13 @@ def model_bench(label: str, m: int, n: int, count: int, ranks: list[int], repeat
     for r in ranks:
         opts = [float(np.sqrt(np.sum(s[r:] ** 2))) for s in spectra]
         rows = []
+        spent = [t_full]
         for name, fn in (
             ("svdkit factor_delta, one by one", lambda rr=r: [factor_delta(d, rr) for d in deltas]),
             ("svdkit factor_batch (extract)", lambda rr=r: factor_batch(deltas, rr)),
         ):
             t, found = timed(fn, repeat)
+            spent.append(t)
             excess = max(err_of(d, f.U, f.s, f.Vh) / o - 1
                          for d, f, o in zip(d64, found, opts, strict=True))
             bound = max((f.quality.excess or 0.0) for f in found)
@@ -161,6 +167,10 @@ def model_bench(label: str, m: int, n: int, count: int, ranks: list[int], repeat
                         f"×{t_full / t:5.1f}  excess {100 * excess:6.3f} % "
                         f"(certified ≤ {100 * bound:.3f} %)  {','.join(methods)}")
         lines += rows
+        if totals is not None:
+            acc = totals.setdefault(r, [0.0, 0.0, 0.0])
+            for i, x in enumerate(spent):
+                acc[i] += x
     return lines
 
 
@@ -272,16 +282,27 @@ def main() -> None:
         d = (W + 0.05 * float(np.abs(W).max()) * spectrum_delta(m, n, "power", 3)) - W
         out += compare(f"SmolLM2 {name} {m}×{n} power", d.astype(np.float32), [8, 32], 3)
     # whole models' modules of one shape (MiniLM-L6: 6 layers; SmolLM2-135M: 30)
-    for label, m, n, count in (
-        ("MiniLM attention", 384, 384, 24),
-        ("MiniLM intermediate", 1536, 384, 6),
-        ("MiniLM output", 384, 1536, 6),
-        ("SmolLM2 q/o", 576, 576, 60),
-        ("SmolLM2 k/v", 192, 576, 60),
-        ("SmolLM2 gate/up", 1536, 576, 60),
-        ("SmolLM2 down", 576, 1536, 30),
-    ):
-        out += model_bench(label, m, n, count, [8, 32], 3)
+    models = {
+        "MiniLM-L6 (36 linear modules)": (
+            ("MiniLM attention", 384, 384, 24),
+            ("MiniLM intermediate", 1536, 384, 6),
+            ("MiniLM output", 384, 1536, 6),
+        ),
+        "SmolLM2-135M (210 linear modules)": (
+            ("SmolLM2 q/o", 576, 576, 60),
+            ("SmolLM2 k/v", 192, 576, 60),
+            ("SmolLM2 gate/up", 1536, 576, 60),
+            ("SmolLM2 down", 576, 1536, 30),
+        ),
+    }
+    for model, shapes in models.items():
+        totals: dict = {}
+        for label, m, n, count in shapes:
+            out += model_bench(label, m, n, count, [8, 32], 3, totals)
+        for r, (full, one, stacked) in totals.items():
+            out.append(f"{model}, rank {r}: full SVD {full * 1e3:.0f} ms, svdkit one by one "
+                       f"{one * 1e3:.0f} ms (×{full / one:.1f}), stacked {stacked * 1e3:.0f} ms "
+                       f"(×{full / stacked:.1f})")
     if not args.quick:
         for kind in ("power", "decay"):
             out += compare(f"synthetic 4096×4096 {kind}", spectrum_delta(4096, 4096, kind, 4),

@@ -291,3 +291,14 @@ def test_extract_keeps_the_torch_and_explicit_method_paths(lora_pair):
     assert math.isclose(
         sum(m.rank for m in ex.report.modules), sum(m.rank for m in auto.report.modules)
     )
+
+
+def test_non_finite_module_gets_the_one_at_a_time_error():
+    """A NaN in one module: that module gets factor_delta's error, as alone."""
+    bad = _power(150, 100, 0)
+    bad[3, 4] = np.nan
+    with pytest.raises(SvdkitError) as batch_err:
+        factor_batch([_power(150, 100, 1), bad], 8)
+    with pytest.raises(SvdkitError) as alone_err:
+        factor_delta(bad, 8)
+    assert str(batch_err.value) == str(alone_err.value)
