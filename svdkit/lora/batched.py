@@ -31,9 +31,10 @@ search and tightening: the batch never certifies less than the one-at-a-time
 path. Modules of zeros or with non-finite entries go there directly.
 
 Measured (``bench/lora.py``, two cores, float32 power-law deltas, ``tol`` 1e-3,
-per module; MiniLM's 24 attention matrices of 384×384): rank 8 1.5 ms against
-3.0 ms one at a time and 18.6 ms for ``torch.linalg.svd``; rank 32 4.1 against
-6.7 ms. The results are the same triplets to within the certificate; which
+per module; MiniLM's 24 attention matrices of 384×384): rank 8 1.16 ms against
+2.93 ms one at a time and 12.2 ms for ``torch.linalg.svd``; rank 32 3.85 against
+6.62 ms. All 210 linear modules of SmolLM2-135M at rank 8: 0.52 s against 1.12 s
+one at a time and 8.8 s for the full SVDs (``docs/benchmarks.md``). The results are the same triplets to within the certificate; which
 companions a module has may change its last digits (the stack stops when all
 its modules have converged).
 
