@@ -28,15 +28,16 @@ may miss copies of a repeated singular value), an excess bound that
 :func:`~svdkit.lora.factor.factor_delta` would tighten — is factored again by
 :func:`~svdkit.lora.factor.factor_delta` alone, with its restarts, missed-copies
 search and tightening: the batch never certifies less than the one-at-a-time
-path. Modules of zeros or with non-finite entries go there directly.
+path. Modules of zeros or with non-finite entries end there (the stack never
+certifies them).
 
 Measured (``bench/lora.py``, two cores, float32 power-law deltas, ``tol`` 1e-3,
 per module; MiniLM's 24 attention matrices of 384×384): rank 8 1.16 ms against
 2.93 ms one at a time and 12.2 ms for ``torch.linalg.svd``; rank 32 3.85 against
 6.62 ms. All 210 linear modules of SmolLM2-135M at rank 8: 0.52 s against 1.12 s
-one at a time and 8.8 s for the full SVDs (``docs/benchmarks.md``). The results are the same triplets to within the certificate; which
-companions a module has may change its last digits (the stack stops when all
-its modules have converged).
+one at a time and 8.8 s for the full SVDs (``docs/benchmarks.md``). The results
+are the same triplets to within the certificate; which companions a module has
+may change its last digits (the stack stops when all its modules have converged).
 
 Which modules are batched (:func:`batchable`): real float32 / float64 deltas of
 at most :data:`MAX_ENTRIES` entries and a short side of at least
@@ -309,12 +310,13 @@ def _krylov(deltas: list[np.ndarray], wide: bool, k: int, tol: float, seed: int)
     V[:, :, :b] = _start(n, b, count, seed, dt)
     P = np.empty((count, n, b), dtype=dt)
     dropped = np.zeros(count)  # per module: the residual left out at refills (_block_qr)
+    scales = _scales(deltas)
     d = b
     check = min(cap, max(k + b, 4 * b))
     history: list[tuple[int, float]] = []
     Y = None
     while True:
-        _gram_products(deltas, wide, np.ascontiguousarray(V[:, :, d - b : d]), P)
+        _gram_products(deltas, wide, np.ascontiguousarray(V[:, :, d - b : d]), P, scales)
         Vd = V[:, :, :d]
         Vdt = Vd.transpose(0, 2, 1)
         C = np.matmul(Vdt, P)
@@ -342,6 +344,25 @@ def _krylov(deltas: list[np.ndarray], wide: bool, k: int, tol: float, seed: int)
         V[:, :, d : d + b] = Q
         d += b
     return np.matmul(V[:, :, :d], Y)
+
+
+def _scales(deltas: list[np.ndarray]) -> np.ndarray:
+    """Per module, the power of two ``2⁻²ᵉ`` (``2ᵉ`` about its largest entry) that brings
+    its ``AᴴA X`` to order 1: the steps (Ritz vectors, residual ratios) do not depend on
+    a module's scale, but the squared column norms of a float32 block do — a delta of
+    entries ~1e-10 (``AᴴA X`` ~1e-20) has them below float32's range, and its Krylov
+    space was lost. Exact in binary floating point; 1 for zeros and non-finite entries
+    (in the rows sampled).
+    """
+    out = np.ones(len(deltas))
+    for j, d in enumerate(deltas):
+        # a sample of rows is enough for a scale within a few powers of two (the whole
+        # delta's two reductions cost 0.1-0.2 ms a module of 1536x384)
+        rows = d[:: max(1, d.shape[0] // 64)]
+        top = max(abs(float(rows.max(initial=0.0))), abs(float(rows.min(initial=0.0))))
+        if math.isfinite(top) and top > 0.0:
+            out[j] = math.ldexp(1.0, -2 * math.frexp(top)[1])
+    return out
 
 
 def _ritz(H: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
@@ -424,11 +445,16 @@ _BLOCK_BYTES = 1 << 18
 
 
 def _gram_products(
-    deltas: list[np.ndarray], wide: bool, X: np.ndarray, out: np.ndarray
+    deltas: list[np.ndarray],
+    wide: bool,
+    X: np.ndarray,
+    out: np.ndarray,
+    scales: np.ndarray | None = None,
 ) -> None:
     """``out[j] = AⱼᴴAⱼ X[j]`` (``A = Δ``, or ``Δᵀ`` when ``wide``), the modules split
     over the cores (Python threads; NumPy releases the GIL in its products), each
-    read once by blocks of :data:`_BLOCK_BYTES` (one BLAS thread: the caller's).
+    read once by blocks of :data:`_BLOCK_BYTES` (one BLAS thread: the caller's);
+    times ``scales[j]`` where given (a power of two per module, see :func:`_scales`).
     """
     count = len(deltas)
     m, n = deltas[0].shape
@@ -455,9 +481,18 @@ def _gram_products(
                 blk = d[r0 : r0 + step]
                 o += blk.T @ (blk @ x)
 
+    def chunk(c: range) -> None:
+        # np.errstate is per thread: the caller's does not reach the pool's threads, and
+        # an overflowing module must not warn (or raise, under warnings as errors)
+        with np.errstate(all="ignore"):
+            for j in c:
+                one(j)
+                if scales is not None:
+                    out[j] *= scales[j]
+
     workers = min(available_cores(), count)
     chunks = [range(w * count // workers, (w + 1) * count // workers) for w in range(workers)]
-    parallel_map(lambda c: [one(j) for j in c], chunks, workers)
+    parallel_map(chunk, chunks, workers)
 
 
 #: CholeskyQR is taken when every block's Cholesky factor has a diagonal ratio
@@ -584,8 +619,9 @@ def _float64_products(
     def chunk(c: range) -> None:
         shape = (m_, min(step, n_)) if wide else (min(step, m_), n_)
         buf = np.empty(shape, dtype=np.float64)
-        for j in c:
-            one(j, buf)
+        with np.errstate(all="ignore"):  # per thread, as in _gram_products
+            for j in c:
+                one(j, buf)
 
     workers = min(available_cores(), count)
     chunks = [range(w * count // workers, (w + 1) * count // workers) for w in range(workers)]
