@@ -3,17 +3,10 @@
 from __future__ import annotations
 
 import numpy as np
+from test_lora_batched import _delta
 
 from svdkit.lora.batched import factor_batch
 from svdkit.lora.factor import factor_delta
-
-
-def _delta(m: int, n: int, s: np.ndarray, seed: int, dtype=np.float32) -> np.ndarray:
-    rng = np.random.default_rng(seed)
-    p = s.size
-    U, _ = np.linalg.qr(rng.standard_normal((m, p)))
-    V, _ = np.linalg.qr(rng.standard_normal((n, p)))
-    return ((U * s) @ V.T).astype(dtype)
 
 
 def _power(m: int, n: int, seed: int, dtype=np.float32, scale: float = 1.0) -> np.ndarray:

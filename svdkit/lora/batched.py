@@ -61,7 +61,6 @@ Examples
 from __future__ import annotations
 
 import math
-import numbers
 import time
 from collections.abc import Sequence
 from typing import Any
@@ -81,7 +80,7 @@ from svdkit.lora.factor import (
     residual_norm,
     sharpen,
 )
-from svdkit.lora.rank import RankRule
+from svdkit.lora.rank import RankRule, as_rank_rule
 from svdkit.lowrank._threads import available_cores, parallel_map, single_blas_thread
 from svdkit.lowrank.krylov import default_max_basis
 
@@ -92,8 +91,8 @@ __all__ = ["BATCH_BYTES", "MAX_ENTRIES", "batchable", "factor_batch", "plan_batc
 MAX_ENTRIES = 1 << 22
 
 #: The most bytes of deltas (in their working precision) one batch holds: the
-#: size of one 2048×2048 float32 tensor. The certificate's float64 copy and the
-#: Krylov basis come on top (about 3× in all for float32 deltas).
+#: size of one 2048×2048 float32 tensor. The Krylov bases come on top, and below
+#: ``tol = 1e-4`` a float64 copy of float32 deltas (the certificate widens by blocks).
 BATCH_BYTES = 16 << 20
 
 #: The rank may be at most this fraction of the short side (beyond, ``method="auto"``
@@ -112,16 +111,6 @@ SINGLE_PRECISION_TOL = 1e-4
 SAFETY = 0.5
 
 
-def _rule(rule: RankRule | int) -> RankRule:
-    if isinstance(rule, numbers.Integral) and not isinstance(rule, bool):
-        return RankRule(rank=int(rule))
-    if not isinstance(rule, RankRule):
-        raise SvdkitError(
-            f"rule must be a RankRule or an integer rank; got {type(rule).__name__}"
-        )
-    return rule
-
-
 def batchable(shape: tuple[int, ...], dtype: Any, rule: RankRule | int) -> bool:
     """Whether a delta of this shape and dtype goes through :func:`factor_batch`'s stack.
 
@@ -132,7 +121,7 @@ def batchable(shape: tuple[int, ...], dtype: Any, rule: RankRule | int) -> bool:
     >>> batchable((4096, 4096), np.float32, 8), batchable((384, 384), np.complex64, 8)
     (False, False)
     """
-    rule = _rule(rule)
+    rule = as_rank_rule(rule)
     if len(shape) != 2 or np.dtype(dtype) not in (np.dtype(np.float32), np.dtype(np.float64)):
         return False
     m, n = (int(x) for x in shape)
@@ -199,8 +188,9 @@ def factor_batch(
     tol : float, default 1e-3
         Both residuals of every triplet ``≤ tol · σ₁`` (of its own module).
     seed : int
-        Seed of every module's random start (the same for each: a module's
-        result does not depend on which others share its batch).
+        Seed of the random start, the same for every module (a module's triplets
+        may still differ in their last digits with the company it keeps: the stack
+        stops when all its modules have converged).
     tighten : bool, default True
         As :func:`~svdkit.lora.factor.factor_delta`: a module whose excess bound
         is loose is factored again, tighter, by itself.
@@ -212,7 +202,7 @@ def factor_batch(
         for the modules the stack certified, what ``factor_delta`` used otherwise,
         and :attr:`Factored.seconds` the module's share of its batch's time.
     """
-    rule = _rule(rule)
+    rule = as_rank_rule(rule)
     tol = check_tol(tol)
     arrays = [np.asarray(d) for d in deltas]
     for a in arrays:
@@ -286,10 +276,9 @@ def _krylov(deltas: list[np.ndarray], wide: bool, k: int, tol: float, seed: int)
     Block Lanczos with full reorthogonalisation (CGS2), no restart: the basis
     grows to at most the columns where the one-at-a-time Krylov method would
     restart (:func:`svdkit.lowrank.krylov.default_max_basis` with blocks of 8,
-    and ``n − b``). The
-    projection coefficients fill ``H = Vᴴ AᴴA V`` and the Krylov decomposition
-    ``AᴴA V = V H + Q R Eᴴ`` (``Q R`` the orthogonalised last block) gives each
-    Ritz pair's residual as ``‖R y[last block]‖`` with no product
+    and ``n − b``). The projection coefficients fill ``H = Vᴴ AᴴA V`` and the
+    Krylov decomposition ``AᴴA V = V H + Q R Eᴴ`` (``Q R`` the orthogonalised last
+    block) gives each Ritz pair's residual as ``‖R y[last block]‖`` with no product
     (:mod:`svdkit.lowrank.krylov`'s test). It stops when every module's ``k``
     Ritz pairs have ``‖AᴴA v − θ v‖ / σ ≤`` :data:`SAFETY` ``· tol · σ₁`` (the
     certificate then measures both residuals of ``A``), or when the basis is full.

@@ -25,7 +25,7 @@ from the side that holds ``Σ``.
 Examples
 --------
 >>> import numpy as np
->>> from svdkit.lora.rank import RankRule
+>>> from svdkit.lora.rank import RankRule, as_rank_rule
 >>> rng = np.random.default_rng(0)
 >>> d = rng.standard_normal((60, 3)) @ rng.standard_normal((3, 40))   # rank 3
 >>> f = factor_delta(d, RankRule(energy=0.999))
@@ -47,7 +47,7 @@ from typing import Any
 import numpy as np
 
 from svdkit.errors import SvdkitError
-from svdkit.lora.rank import RankRule
+from svdkit.lora.rank import RankRule, as_rank_rule
 
 __all__ = [
     "SPLITS",
@@ -403,12 +403,7 @@ def factor_delta(
     from svdkit.errors import ConvergenceError
 
     started = time.perf_counter()
-    if isinstance(rule, numbers.Integral) and not isinstance(rule, bool):
-        rule = RankRule(rank=int(rule))
-    if not isinstance(rule, RankRule):
-        raise SvdkitError(
-            f"rule must be a RankRule or an integer rank; got {type(rule).__name__}"
-        )
+    rule = as_rank_rule(rule)
     delta = np.asarray(delta)
     if delta.ndim != 2:
         raise SvdkitError(f"a LoRA delta must be 2-D; got shape {delta.shape}")

@@ -36,13 +36,14 @@ from __future__ import annotations
 import math
 import numbers
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
 from svdkit.errors import ShapeError, SvdkitError
 from svdkit.lowrank.rank import energy_tail_rank
 
-__all__ = ["RankRule", "energy_rank"]
+__all__ = ["RankRule", "as_rank_rule", "energy_rank"]
 
 
 def energy_rank(
@@ -172,3 +173,20 @@ class RankRule:
         if self.max_rank is not None:
             k = min(k, int(self.max_rank))
         return k
+
+
+def as_rank_rule(rule: Any) -> RankRule:
+    """``rule`` as a :class:`RankRule`: an integer is a fixed rank.
+
+    Examples
+    --------
+    >>> as_rank_rule(8)
+    RankRule(rank=8, energy=None, error=None, max_rank=None)
+    """
+    if isinstance(rule, numbers.Integral) and not isinstance(rule, bool):
+        return RankRule(rank=int(rule))
+    if not isinstance(rule, RankRule):
+        raise SvdkitError(
+            f"rule must be a RankRule or an integer rank; got {type(rule).__name__}"
+        )
+    return rule
