@@ -305,3 +305,27 @@ def test_non_finite_module_gets_the_one_at_a_time_error():
     with pytest.raises(SvdkitError) as alone_err:
         factor_delta(bad, 8)
     assert str(batch_err.value) == str(alone_err.value)
+
+
+def test_extract_frees_each_batch_before_reading_the_next(lora_pair, monkeypatch):
+    """Streaming: when a batch's first delta is read, no delta of an earlier batch is
+    alive (the loop variables once kept the last one, +6.6 MiB on four 2048×2048
+    modules)."""
+    import gc
+    import weakref
+
+    base, tuned = lora_pair
+    refs: list = []
+    real_read = extract_mod.read_delta
+
+    def reading(*args, **kwargs):
+        gc.collect()
+        assert all(r() is None for r in refs), "a delta of an earlier batch is still alive"
+        delta = real_read(*args, **kwargs)
+        refs.append(weakref.ref(delta))
+        return delta
+
+    monkeypatch.setattr(extract_mod, "read_delta", reading)
+    monkeypatch.setattr(extract_mod, "plan_batches", _single_plan)
+    ex = extract(base, tuned, RankRule(rank=4))
+    assert len(refs) == len(ex.report.modules) > 2

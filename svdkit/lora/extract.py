@@ -347,7 +347,8 @@ def extract(
                     split=split, alpha=alpha, rslora=rslora, dtype=dtype, tol=tol,
                 )
                 advance(module)
-            del deltas, found
+            # nothing of this batch may outlive it (the loop variables hold its last delta)
+            del deltas, found, delta, f
     for i in range(len(work)):
         entry, lora = done[i]
         report.modules.append(entry)
