@@ -46,6 +46,25 @@ def exact_equal(X, Y) -> bool:
     return X.shape == Y.shape and all(is_zero(a - b) for a, b in zip(X, Y, strict=True))
 
 
+def assert_four_subspaces(M, S, equal=exact_equal) -> None:
+    """The four subspaces ``S`` of ``M``: dimensions from the rank, orthonormal bases
+    (ᴴ: complex entries too), ``M N = 0``, ``Mᴴ L = 0``, column ⟂ left null, row ⟂ null."""
+    m, n = M.shape
+    r = M.rank()
+    assert S.dimensions == {"column": r, "null": n - r, "row": r, "left_null": m - r}
+    for Q in (S.column, S.null, S.row, S.left_null):
+        if Q.cols:
+            assert equal(Q.H * Q, sp.eye(Q.cols))
+    if S.null.cols:
+        assert equal(M * S.null, sp.zeros(m, S.null.cols))
+    if S.left_null.cols:
+        assert equal(M.H * S.left_null, sp.zeros(n, S.left_null.cols))
+    if S.column.cols and S.left_null.cols:
+        assert equal(S.column.H * S.left_null, sp.zeros(r, m - r))
+    if S.row.cols and S.null.cols:
+        assert equal(S.row.H * S.null, sp.zeros(r, n - r))
+
+
 def gap(X, Y) -> float:
     return max(float(abs(sp.N(a - b, 50))) for a, b in zip(X, Y, strict=True))
 
@@ -100,19 +119,7 @@ def test_pinv_penrose_and_lstsq(A):
 @SETTINGS
 @given(int_matrices())
 def test_subspaces_are_orthonormal_and_orthogonal(A):
-    s = ex.subspaces(A)
-    m, n = A.shape
-    r = A.rank()
-    assert s.dimensions == {"column": r, "null": n - r, "row": r, "left_null": m - r}
-    for Q in (s.column, s.null, s.row, s.left_null):
-        if Q.cols:
-            assert exact_equal(Q.T * Q, sp.eye(Q.cols))
-    if s.null.cols:
-        assert exact_equal(A * s.null, sp.zeros(m, s.null.cols))
-    if s.left_null.cols:
-        assert exact_equal(A.T * s.left_null, sp.zeros(n, s.left_null.cols))
-    if s.column.cols and s.left_null.cols:
-        assert exact_equal(s.column.T * s.left_null, sp.zeros(r, m - r))
+    assert_four_subspaces(A, ex.subspaces(A))
 
 
 @SETTINGS

@@ -59,6 +59,7 @@ import sympy as sp
 from conftest import _dense, _orthogonal  # (tests/ is on sys.path under pytest)
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
+from test_exact_properties import assert_four_subspaces
 
 import svdkit
 import svdkit.exact as ex
@@ -911,18 +912,7 @@ def test_exact_subspaces_inverse_lstsq_on_complex_and_fractions(inp):
     m, n = M.shape
     r = M.rank()
     S = ex.subspaces(rows)
-    assert S.dimensions == {"column": r, "null": n - r, "row": r, "left_null": m - r}
-    for Q in (S.column, S.null, S.row, S.left_null):
-        if Q.cols:
-            assert _exact_equal(Q.H * Q, sp.eye(Q.cols))
-    if S.null.cols:
-        assert _exact_equal(M * S.null, sp.zeros(m, S.null.cols))
-    if S.left_null.cols:
-        assert _exact_equal(M.H * S.left_null, sp.zeros(n, S.left_null.cols))
-    if S.column.cols and S.left_null.cols:
-        assert _exact_equal(S.column.H * S.left_null, sp.zeros(r, m - r))
-    if S.row.cols and S.null.cols:
-        assert _exact_equal(S.row.H * S.null, sp.zeros(r, n - r))
+    assert_four_subspaces(M, S, _exact_equal)
     # rref: reduced echelon form, pivots = rank, same row space (R = E M)
     R = ex.rref(rows)
     assert len(R.pivots) == r == ex.rank(rows).value == svdkit.rank(a)
