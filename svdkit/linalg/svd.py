@@ -185,9 +185,23 @@ def _check_k(k: int, available: int, what: str) -> int:
 
 
 def _lapack_svd(a: np.ndarray, full: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray, str]:
-    """gesdd through NumPy; gesvd through SciPy when gesdd does not converge."""
+    """gesdd (NumPy's for real float64, SciPy's otherwise); SciPy's gesvd when gesdd
+    does not converge.
+
+    NumPy's bundled OpenBLAS runs single precision and complex ``gesdd`` no faster
+    than double (measured, two cores, NumPy 2.4 / SciPy 1.17, thin SVDs: float32
+    384×384 27 ms against SciPy's 17, 2000×2000 1.75 against 0.75 s, 2000×500
+    106 against 61 ms; complex128 384×384 71 against 46 ms). In real double the two
+    take the same time, and NumPy's call costs 8 µs less on the tiny matrices of
+    ``svdkit explain``.
+    """
     try:
-        U, s, Vh = np.linalg.svd(a, full_matrices=full)
+        if a.dtype == np.float64:
+            U, s, Vh = np.linalg.svd(a, full_matrices=full)
+        else:
+            U, s, Vh = scipy.linalg.svd(
+                a, full_matrices=full, lapack_driver="gesdd", check_finite=False
+            )
         return U, s, Vh, "gesdd"
     except np.linalg.LinAlgError:
         U, s, Vh = scipy.linalg.svd(

@@ -87,16 +87,19 @@ STORED_PRECISION_TOL = 1e-4
 STORED_PRECISION_RANK_TOL = 1e-3
 
 
-def _single_precision(op: Operator, target: Target, tol: float) -> bool:
-    """Whether the steps may multiply in the operator's stored single precision."""
+def single_precision_allowed(target: Target, tol: float) -> bool:
+    """Whether ``tol`` and the rank rule of ``target`` leave room for single-precision
+    rounding (about ``√n · 6e-8 · ‖A‖`` on the values, ``1e-9 · ‖A‖_F²`` on the energy)."""
     if tol < STORED_PRECISION_TOL:
         return False
     if target.by_rank and target.rank_norm == "energy":
-        if target.rank_tol is None or target.rank_tol < STORED_PRECISION_RANK_TOL:
-            return False
-    elif target.by_rank and (target.rank_tol or 0.0) < STORED_PRECISION_TOL:
-        return False
-    return op.stored_precision(True)
+        return target.rank_tol is not None and target.rank_tol >= STORED_PRECISION_RANK_TOL
+    return not (target.by_rank and (target.rank_tol or 0.0) < STORED_PRECISION_TOL)
+
+
+def _single_precision(op: Operator, target: Target, tol: float) -> bool:
+    """Whether the steps may multiply in the operator's stored single precision."""
+    return single_precision_allowed(target, tol) and op.stored_precision(True)
 
 
 def default_block(op: Operator, k: int) -> int:

@@ -1,0 +1,184 @@
+"""The dense SVD of a single-precision matrix (``method="lapack"`` and its hand-over).
+
+1. ``_lapack_svd`` keeps float32 / complex64 in single precision (SciPy's
+   ``gesdd``): the factors satisfy ``A = U Σ Vᴴ`` and are orthonormal to float32
+   rounding, in the input's precision.
+2. ``truncated_svd`` factors a float32 / complex64 array in single precision where
+   ``tol ≥ 1e-4`` and the rank rule allow it, and certifies the result in float64 on
+   the matrix: the residuals are recomputed here, independently, and meet ``tol``.
+   Tighter tolerances, energy rank rules below 1e-3 and float64 inputs run in double.
+3. A single-precision SVD whose residuals miss ``tol`` is replaced by the
+   double-precision one (``_lapack_svd`` is wrapped to spoil its result).
+
+The checks are on what ran (the notes) and on residuals and identities, never on timings.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from svdkit.lora.factor import frobenius2
+from svdkit.lowrank import truncated_svd
+
+# (``svdkit.linalg.svd`` the module: the package exports a function of that name)
+svd_module = importlib.import_module("svdkit.linalg.svd")
+
+SINGLE_NOTE = "single-precision gesdd"
+
+
+def _matrix(m: int, n: int, dtype, spectrum: str, seed: int) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    p = min(m, n)
+    cplx = np.dtype(dtype).kind == "c"
+
+    def orth(rows: int) -> np.ndarray:
+        z = rng.standard_normal((rows, p))
+        if cplx:
+            z = z + 1j * rng.standard_normal((rows, p))
+        return np.linalg.qr(z)[0]
+
+    i = np.arange(1, p + 1, dtype=float)
+    s = {
+        "power": 1.0 / i,
+        "decay": 0.85**i + 0.01,
+        "deficient": np.where(i <= p // 3, 1.0 / i, 0.0),
+        "ill": np.logspace(0, -6, p),
+    }[spectrum]
+    return ((orth(m) * s) @ orth(n).conj().T).astype(dtype)
+
+
+def _residuals(A64: np.ndarray, r) -> tuple[np.ndarray, np.ndarray]:
+    V = r.Vh.conj().T
+    right = np.linalg.norm(A64 @ V - r.U * r.s, axis=0)
+    left = np.linalg.norm(A64.conj().T @ r.U - V * r.s, axis=0)
+    return right, left
+
+
+def _notes(r) -> str:
+    return " ".join(r.notes)
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    m=st.integers(1, 70),
+    n=st.integers(1, 70),
+    dtype=st.sampled_from([np.float32, np.complex64]),
+    full=st.booleans(),
+    seed=st.integers(0, 2**16),
+)
+def test_single_precision_lapack_svd_keeps_its_precision(m, n, dtype, full, seed):
+    A = _matrix(m, n, dtype, "power", seed)
+    U, s, Vh, driver = svd_module._lapack_svd(A, full)
+    assert driver == "gesdd"
+    assert U.dtype == np.dtype(dtype) and Vh.dtype == np.dtype(dtype)
+    assert s.dtype == np.dtype(np.float32)
+    p = min(m, n)
+    assert np.all(np.diff(s) <= 0) and np.all(s >= 0)
+    eps = float(np.finfo(np.float32).eps)
+    A64 = A.astype(np.complex128 if np.dtype(dtype).kind == "c" else np.float64)
+    rebuilt = (U[:, :p].astype(A64.dtype) * s) @ Vh[:p].astype(A64.dtype)
+    assert np.linalg.norm(rebuilt - A64) <= 50 * eps * max(m, n) * max(float(s[0]), 1e-30)
+    for Q in (U, Vh.conj().T):
+        gram = Q.conj().T.astype(A64.dtype) @ Q.astype(A64.dtype)
+        assert np.abs(gram - np.eye(Q.shape[1])).max() <= 50 * eps * max(m, n)
+    exact = np.linalg.svd(A64, compute_uv=False)
+    assert np.abs(s - exact).max() <= 50 * eps * max(m, n) * max(float(exact[0]), 1e-30)
+
+
+@settings(max_examples=20, deadline=None)
+@given(
+    shape=st.sampled_from([(90, 90), (140, 60), (60, 140), (120, 80)]),
+    dtype=st.sampled_from([np.float32, np.complex64]),
+    spectrum=st.sampled_from(["power", "decay", "deficient", "ill"]),
+    fortran=st.booleans(),
+    seed=st.integers(0, 2**16),
+)
+def test_float32_lapack_is_single_precision_and_certified(shape, dtype, spectrum, fortran, seed):
+    m, n = shape
+    A = _matrix(m, n, dtype, spectrum, seed)
+    if fortran:
+        A = np.asfortranarray(A)
+    k = min(m, n) // 2 + 5  # more than half the triplets: method="auto" picks LAPACK
+    tol = 1e-3
+    r = truncated_svd(A, k, tol=tol)
+    assert r.method == "lapack"
+    assert SINGLE_NOTE in _notes(r)
+    A64 = A.astype(np.complex128 if np.dtype(dtype).kind == "c" else np.float64)
+    right, left = _residuals(A64, r)
+    s1 = float(r.s[0])
+    assert right.max() <= tol * s1 and left.max() <= tol * s1
+    # the certificate returned is the one measured here (float64, on the matrix)
+    np.testing.assert_allclose(r.residuals_right, right, rtol=1e-6, atol=1e-12 * s1)
+    np.testing.assert_allclose(r.residuals_left, left, rtol=1e-6, atol=1e-12 * s1)
+    exact = np.linalg.svd(A64, compute_uv=False)[:k]
+    assert np.abs(r.s - exact).max() <= 1e-5 * exact[0]
+    # Eckart–Young: the rank-k error is the optimum's, to single-precision rounding
+    err = np.linalg.norm(A64 - (r.U * r.s) @ r.Vh)
+    opt = np.sqrt(np.sum(np.linalg.svd(A64, compute_uv=False)[k:] ** 2))
+    assert err <= opt + 1e-5 * np.linalg.norm(A64)
+
+
+@pytest.mark.parametrize(
+    ("dtype", "tol"),
+    [(np.float32, 1e-6), (np.float32, 1e-5), (np.float64, 1e-3), (np.complex128, 1e-3)],
+)
+def test_tight_tolerances_and_double_inputs_run_in_double(dtype, tol):
+    A = _matrix(80, 60, dtype, "decay", 3)
+    r = truncated_svd(A, 40, tol=tol)
+    assert r.method == "lapack"
+    assert SINGLE_NOTE not in _notes(r) and "gesdd" in _notes(r)
+    A64 = A.astype(np.complex128 if np.dtype(dtype).kind == "c" else np.float64)
+    right, left = _residuals(A64, r)
+    assert max(right.max(), left.max()) <= 1e-12 * float(r.s[0])
+
+
+@pytest.mark.parametrize(("rank_tol", "single"), [(0.1, True), (1e-3, True), (1e-4, False)])
+def test_energy_rank_mode_uses_single_precision_only_for_loose_rules(rank_tol, single):
+    A = _matrix(60, 50, np.float32, "decay", 5)  # 3000 entries: "auto" is LAPACK
+    r = truncated_svd(A, None, tol=1e-3, rank_tol=rank_tol, rank_norm="energy")
+    assert r.method == "lapack"
+    assert (SINGLE_NOTE in _notes(r)) is single
+    s = np.linalg.svd(A.astype(np.float64), compute_uv=False)
+    left = np.concatenate([np.cumsum((s**2)[::-1])[::-1], [0.0]])  # left[k]: Σ_{i>k} σᵢ²
+    k = r.s.size
+    assert left[k] <= rank_tol**2 * np.sum(s**2) * (1 + 1e-5)
+    assert k == 0 or left[k - 1] > rank_tol**2 * np.sum(s**2) * (1 - 1e-5)
+
+
+def test_a_single_precision_svd_that_misses_tol_is_redone_in_double(monkeypatch):
+    real = svd_module._lapack_svd
+    spoiled = []
+
+    def spoil(a, full):
+        U, s, Vh, driver = real(a, full)
+        if a.dtype == np.float32:
+            spoiled.append(a.shape)
+            s = s * np.float32(1.01)  # residuals ≈ 1e-2 σ: above tol
+        return U, s, Vh, driver
+
+    monkeypatch.setattr(svd_module, "_lapack_svd", spoil)
+    A = _matrix(70, 50, np.float32, "power", 9)
+    r = truncated_svd(A, 40, tol=1e-3)
+    assert spoiled == [(70, 50)]
+    assert SINGLE_NOTE not in _notes(r)
+    right, left = _residuals(A.astype(np.float64), r)
+    assert max(right.max(), left.max()) <= 1e-12 * float(r.s[0])
+    np.testing.assert_allclose(r.s, np.linalg.svd(A.astype(np.float64), compute_uv=False)[:40])
+
+
+@settings(max_examples=20, deadline=None)
+@given(
+    m=st.integers(0, 300),
+    n=st.integers(0, 40),
+    dtype=st.sampled_from([np.float32, np.float64, np.float16]),
+    seed=st.integers(0, 2**16),
+)
+def test_frobenius2_is_the_float64_sum_of_squares(m, n, dtype, seed):
+    d = (np.random.default_rng(seed).standard_normal((m, n)) * 3).astype(dtype)
+    exact = float(np.sum(d.astype(np.float64) ** 2))
+    assert frobenius2(d) == pytest.approx(exact, rel=1e-12, abs=0.0)
