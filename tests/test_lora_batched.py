@@ -329,3 +329,61 @@ def test_extract_frees_each_batch_before_reading_the_next(lora_pair, monkeypatch
     monkeypatch.setattr(extract_mod, "plan_batches", _single_plan)
     ex = extract(base, tuned, RankRule(rank=4))
     assert len(refs) == len(ex.report.modules) > 2
+
+
+def _count_calls(monkeypatch, name: str) -> list:
+    """Record every call of ``batched.<name>`` (its result), the function unchanged."""
+    real = getattr(batched_mod, name)
+    seen: list = []
+
+    def wrapper(*args, **kwargs):
+        out = real(*args, **kwargs)
+        seen.append(out)
+        return out
+
+    monkeypatch.setattr(batched_mod, name, wrapper)
+    return seen
+
+
+def test_a_zero_module_leaves_the_stack_at_the_first_step(monkeypatch):
+    """A delta of zeros is taken out of the stack after the first product: the
+    others' block QR stays CholeskyQR (a zero block sent all of it to Householder),
+    the zero module has rank 0, the others are certified in the stack."""
+    blocks = _count_calls(monkeypatch, "_block_qr")
+    qr = _count_calls(monkeypatch, "_cholesky_qr")  # (also called by the certificate)
+    deltas = [_power(150, 100, 0), np.zeros((150, 100), np.float32), _power(150, 100, 1)]
+    found = factor_batch(deltas, 8)
+    assert len(blocks) >= 2 and len(qr) >= len(blocks)
+    assert all(out is not None for out in qr)
+    assert found[1].rank == 0 and found[1].method == factor_delta(deltas[1], 8).method
+    for j in (0, 2):
+        assert found[j].method == "krylov-batch"
+        _check_certified(deltas[j], found[j], 8)
+
+
+def test_a_nan_module_raises_before_the_stack_runs(monkeypatch):
+    """A NaN in one module: its error (factor_delta's, as alone) comes after one
+    stacked product, before any other module is factored (the stack gave up on
+    the NaN and factored every module alone, in order, until the bad one raised)."""
+    products = _count_calls(monkeypatch, "_gram_products")
+    alone = _count_calls(monkeypatch, "factor_delta")  # (only returns are recorded)
+    bad = _power(150, 100, 2)
+    bad[7, 1] = np.nan
+    with pytest.raises(SvdkitError, match="non-finite entry at row 8, column 2"):
+        factor_batch([_power(150, 100, 1), _power(150, 100, 3), bad], 8)
+    assert len(products) == 1
+    assert alone == []  # the good modules were not factored one at a time first
+
+
+def test_an_overflowing_module_is_factored_alone():
+    """Entries near float32's largest: the scaled stacked product may still overflow
+    (the scale comes from sampled rows); that module is factored alone and certified,
+    the others in the stack."""
+    big = _power(150, 100, 4)
+    big[75, 50] = 3e38  # one huge entry, outside the sampled rows
+    deltas = [_power(150, 100, 5), big, _power(150, 100, 6)]
+    found = factor_batch(deltas, 4)
+    for j in (0, 2):
+        assert found[j].method == "krylov-batch"
+    for d, f in zip(deltas, found, strict=True):
+        _check_certified(d, f, 4)

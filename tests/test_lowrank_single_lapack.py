@@ -117,6 +117,9 @@ def test_float32_lapack_is_single_precision_and_certified(shape, dtype, spectrum
     np.testing.assert_allclose(r.residuals_left, left, rtol=1e-6, atol=1e-12 * s1)
     exact = np.linalg.svd(A64, compute_uv=False)[:k]
     assert np.abs(r.s - exact).max() <= 1e-5 * exact[0]
+    # orthonormal to float64 rounding, as every method's vectors are
+    for Q in (r.U, r.Vh.conj().T):
+        assert np.abs(Q.conj().T @ Q - np.eye(k)).max() <= 1e-12
     # Eckart–Young: the rank-k error is the optimum's, to single-precision rounding
     err = np.linalg.norm(A64 - (r.U * r.s) @ r.Vh)
     opt = np.sqrt(np.sum(np.linalg.svd(A64, compute_uv=False)[k:] ** 2))

@@ -211,12 +211,23 @@ def factor_batch(
     out: list[Factored | None] = [None] * len(arrays)
     for batch in plan_batches([(a.shape, a.dtype) for a in arrays], rule):
         found = None
-        if len(batch) > 1:
+        while len(batch) > 1:
             with np.errstate(all="ignore"):  # a module of NaNs must not warn for the others
                 try:
                     found = _factor_stack([arrays[i] for i in batch], rule, tol, seed)
+                except _Unfit as unfit:
+                    # zeros or non-finite products at the first step: those modules
+                    # alone first (rank 0, or their error before the others' work),
+                    # then the stack again without them
+                    for j in unfit.modules:
+                        out[batch[j]] = factor_delta(
+                            arrays[batch[j]], rule, tol=tol, seed=seed, tighten=tighten
+                        )
+                    batch = [i for j, i in enumerate(batch) if j not in unfit.modules]
+                    continue
                 except (ValueError, np.linalg.LinAlgError):  # non-finite entries somewhere
                     found = None
+            break
         for j, i in enumerate(batch):
             f = None if found is None else found[j]
             if f is None:
@@ -227,11 +238,24 @@ def factor_batch(
     return out  # type: ignore[return-value]
 
 
+class _Unfit(Exception):
+    """Modules of a stack (their positions) whose first ``AᴴA X`` is zero or not
+    finite: a delta of zeros (rank 0), or one with NaN or infinite entries, or so
+    large that its products overflow. Factored alone, they cost nothing to the
+    others: in the stack a zero block sent every module's QR to Householder, and a
+    NaN ran the whole batch before its error came."""
+
+    def __init__(self, modules: set[int]) -> None:
+        super().__init__(sorted(modules))
+        self.modules = modules
+
+
 def _factor_stack(
     deltas: list[np.ndarray], rule: RankRule, tol: float, seed: int
 ) -> list[Factored | None]:
     """Deltas of one shape and dtype, all :func:`batchable`: one stacked run; ``None``
-    for each module it does not certify."""
+    for each module it does not certify. Raises :class:`_Unfit` at the first step for
+    modules the stack cannot take."""
     started = time.perf_counter()
     m, n = deltas[0].shape
     dtype = deltas[0].dtype
@@ -306,6 +330,11 @@ def _krylov(deltas: list[np.ndarray], wide: bool, k: int, tol: float, seed: int)
     Y = None
     while True:
         _gram_products(deltas, wide, np.ascontiguousarray(V[:, :, d - b : d]), P, scales)
+        if d == b:
+            size = np.linalg.norm(P.reshape(count, -1), axis=1)
+            unfit = np.flatnonzero(~np.isfinite(size) | (size == 0.0))
+            if unfit.size:
+                raise _Unfit({int(j) for j in unfit})
         Vd = V[:, :, :d]
         Vdt = Vd.transpose(0, 2, 1)
         C = np.matmul(Vdt, P)

@@ -519,6 +519,13 @@ def _lapack_certified(
         target = _scaled_target(target, scale)
     _, k = target.decide(s, s.size)
     U, s, Vh = U[:, :k].copy(), s[:k].copy(), Vh[:k].copy()
+    if check and k:
+        # single-precision vectors are orthonormal to ~1e-7: one CholeskyQR step
+        # each (R's diagonal positive: no column changes sign) makes them so to
+        # float64 rounding, as every other method's are
+        U, Vh = _orthonormal_columns(U), _orthonormal_columns(Vh.conj().T).conj().T
+        if U is None or Vh is None:
+            return None
     # a small matrix's residuals on one BLAS thread: NumPy's pool would wake beside
     # LAPACK's (SciPy's OpenBLAS), whose threads still spin after the SVD, and each
     # call would then wait on the other's (192×576 float32, rank 128, twenty calls
@@ -532,6 +539,15 @@ def _lapack_certified(
     run.extra["converged"] = True
     V = Vh.conj().T
     return Certificate(U=U, s=s, V=V, right=right, left=left, AhU=V * s), k, run, target, scale
+
+
+def _orthonormal_columns(Q: np.ndarray) -> np.ndarray | None:
+    """``Q R⁻¹`` from one CholeskyQR step (``Q`` nearly orthonormal), or None."""
+    from svdkit.lowrank.orth import _chol_step
+
+    with single_blas_thread() if Q.size <= SMALL_ENTRIES else contextlib.nullcontext():
+        found = _chol_step(np.array(Q, order="F"), in_place=True)
+    return None if found is None else found[0]
 
 
 @contextlib.contextmanager
