@@ -129,6 +129,36 @@ def compare(label: str, d: np.ndarray, ranks: list[int], repeat: int) -> list[st
     return lines
 
 
+def energy_bench(label: str, d: np.ndarray, energies: list[float], repeat: int) -> list[str]:
+    """Rank by energy (``--energy e``: the smallest rank keeping ``e`` of ``Σσᵢ²``),
+    no ``--max-rank``: svdkit's rank mode (``factor_delta``, ``tol`` 1e-3; it hands
+    over to one dense SVD where the rank is a large share of the short side)
+    against ``torch.linalg.svd`` and the same rule on its spectrum. Interleaved,
+    best of ``repeat`` rounds (each call after 0.3 s of rest: one pool's spinning
+    threads must not slow the other's call)."""
+    import torch
+
+    T = torch.from_numpy(d)
+    d64 = d.astype(np.float64)
+    lines = []
+    for e in energies:
+        rule = RankRule(energy=e)
+        t_full = t_svdkit = float("inf")
+        for _ in range(repeat):
+            t, (_, st, _) = timed(lambda: torch.linalg.svd(T, full_matrices=False), 1)
+            t_full = min(t_full, t)
+            t, f = timed(lambda rl=rule: factor_delta(d, rl), 1)
+            t_svdkit = min(t_svdkit, t)
+        s64 = st.numpy().astype(np.float64)
+        r_full = rule.select(s64, float(np.sum(s64**2)))
+        opt = float(np.sqrt(np.sum(s64[f.rank:] ** 2)))
+        excess = 100 * (err_of(d64, f.U, f.s, f.Vh) / opt - 1) if opt > 0 else 0.0
+        lines.append(f"  {label} energy {e:g}: rank {f.rank} (full SVD's rule: {r_full}) "
+                     f"{f.method:8s} svdkit {t_svdkit * 1e3:6.1f} ms  torch.linalg.svd "
+                     f"{t_full * 1e3:6.1f} ms  ×{t_full / t_svdkit:5.1f}  excess {excess:6.3f} %")
+    return lines
+
+
 def model_bench(label: str, m: int, n: int, count: int, ranks: list[int], repeat: int,
                 totals: dict | None = None) -> list[str]:
     """All ``count`` modules of one shape of a model, as an extraction meets them:
@@ -281,6 +311,11 @@ def main() -> None:
         m, n = W.shape
         d = (W + 0.05 * float(np.abs(W).max()) * spectrum_delta(m, n, "power", 3)) - W
         out += compare(f"SmolLM2 {name} {m}×{n} power", d.astype(np.float32), [8, 32], 3)
+    out.append("rank by energy, no --max-rank (per module):")
+    for m, n in ((384, 384), (1536, 384), (576, 576), (192, 576)):
+        for kind in ("power", "decay"):
+            out += energy_bench(f"{m}×{n} {kind}", spectrum_delta(m, n, kind, 5),
+                                [0.5, 0.9, 0.99], 5)
     # whole models' modules of one shape (MiniLM-L6: 6 layers; SmolLM2-135M: 30)
     models = {
         "MiniLM-L6 (36 linear modules)": (
