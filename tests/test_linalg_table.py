@@ -875,19 +875,27 @@ def test_eigh_refuses_complex_symmetric_non_hermitian():
 def test_svd_falls_back_to_gesvd_when_gesdd_fails(linalg_case, num, monkeypatch):
     A = linalg_case.A
     calls = []
+    scipy_svd = svd_module.scipy.linalg.svd
 
     def gesdd_fails(*args, **kwargs):
         calls.append(args)
         raise np.linalg.LinAlgError("SVD did not converge")
 
+    def scipy_gesdd_fails(*args, lapack_driver="gesdd", **kwargs):
+        # (complex and single-precision inputs take SciPy's gesdd, not NumPy's)
+        if lapack_driver == "gesdd":
+            return gesdd_fails(*args)
+        return scipy_svd(*args, lapack_driver=lapack_driver, **kwargs)
+
     monkeypatch.setattr(svd_module.np.linalg, "svd", gesdd_fails)
+    monkeypatch.setattr(svd_module.scipy.linalg, "svd", scipy_gesdd_fails)
     thin = svdkit.svd(A)
     full = svdkit.svd(A, full=True)
     trunc = svdkit.svd(A, 1)
     X = svdkit.pinv(A)
     S = svdkit.subspaces(A)
     monkeypatch.undo()
-    assert len(calls) == 5, "svdkit did not try gesdd (numpy.linalg.svd) first"
+    assert len(calls) == 5, "svdkit did not try gesdd first"
     for r in (thin, full, trunc, S.decomposition):
         assert r.driver == "gesvd"
         num.assert_orthonormal(r.U, "U (gesvd)")
