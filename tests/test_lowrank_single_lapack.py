@@ -21,6 +21,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from test_lowrank import assert_certified, independent_residuals, matrix
 
 from svdkit.lora.factor import frobenius2
 from svdkit.lowrank import truncated_svd
@@ -32,16 +33,8 @@ SINGLE_NOTE = "single-precision gesdd"
 
 
 def _matrix(m: int, n: int, dtype, spectrum: str, seed: int) -> np.ndarray:
-    rng = np.random.default_rng(seed)
+    """:func:`test_lowrank.matrix` with a named spectrum, in ``dtype``."""
     p = min(m, n)
-    cplx = np.dtype(dtype).kind == "c"
-
-    def orth(rows: int) -> np.ndarray:
-        z = rng.standard_normal((rows, p))
-        if cplx:
-            z = z + 1j * rng.standard_normal((rows, p))
-        return np.linalg.qr(z)[0]
-
     i = np.arange(1, p + 1, dtype=float)
     s = {
         "power": 1.0 / i,
@@ -49,14 +42,7 @@ def _matrix(m: int, n: int, dtype, spectrum: str, seed: int) -> np.ndarray:
         "deficient": np.where(i <= p // 3, 1.0 / i, 0.0),
         "ill": np.logspace(0, -6, p),
     }[spectrum]
-    return ((orth(m) * s) @ orth(n).conj().T).astype(dtype)
-
-
-def _residuals(A64: np.ndarray, r) -> tuple[np.ndarray, np.ndarray]:
-    V = r.Vh.conj().T
-    right = np.linalg.norm(A64 @ V - r.U * r.s, axis=0)
-    left = np.linalg.norm(A64.conj().T @ r.U - V * r.s, axis=0)
-    return right, left
+    return matrix(m, n, s, seed=seed, complex_=np.dtype(dtype).kind == "c").astype(dtype)
 
 
 def _notes(r) -> str:
@@ -108,18 +94,12 @@ def test_float32_lapack_is_single_precision_and_certified(shape, dtype, spectrum
     r = truncated_svd(A, k, tol=tol)
     assert r.method == "lapack"
     assert SINGLE_NOTE in _notes(r)
+    # residuals recomputed in float64 and equal to those returned, orthonormal to
+    # float64 rounding, the sign rule
+    assert_certified(A, r, tol, k)
     A64 = A.astype(np.complex128 if np.dtype(dtype).kind == "c" else np.float64)
-    right, left = _residuals(A64, r)
-    s1 = float(r.s[0])
-    assert right.max() <= tol * s1 and left.max() <= tol * s1
-    # the certificate returned is the one measured here (float64, on the matrix)
-    np.testing.assert_allclose(r.residuals_right, right, rtol=1e-6, atol=1e-12 * s1)
-    np.testing.assert_allclose(r.residuals_left, left, rtol=1e-6, atol=1e-12 * s1)
     exact = np.linalg.svd(A64, compute_uv=False)[:k]
     assert np.abs(r.s - exact).max() <= 1e-5 * exact[0]
-    # orthonormal to float64 rounding, as every method's vectors are
-    for Q in (r.U, r.Vh.conj().T):
-        assert np.abs(Q.conj().T @ Q - np.eye(k)).max() <= 1e-12
     # Eckart–Young: the rank-k error is the optimum's, to single-precision rounding
     err = np.linalg.norm(A64 - (r.U * r.s) @ r.Vh)
     opt = np.sqrt(np.sum(np.linalg.svd(A64, compute_uv=False)[k:] ** 2))
@@ -136,7 +116,7 @@ def test_tight_tolerances_and_double_inputs_run_in_double(dtype, tol):
     assert r.method == "lapack"
     assert SINGLE_NOTE not in _notes(r) and "gesdd" in _notes(r)
     A64 = A.astype(np.complex128 if np.dtype(dtype).kind == "c" else np.float64)
-    right, left = _residuals(A64, r)
+    right, left = independent_residuals(A64, r)
     assert max(right.max(), left.max()) <= 1e-12 * float(r.s[0])
 
 
@@ -169,7 +149,7 @@ def test_a_single_precision_svd_that_misses_tol_is_redone_in_double(monkeypatch)
     r = truncated_svd(A, 40, tol=1e-3)
     assert spoiled == [(70, 50)]
     assert SINGLE_NOTE not in _notes(r)
-    right, left = _residuals(A.astype(np.float64), r)
+    right, left = independent_residuals(A, r)
     assert max(right.max(), left.max()) <= 1e-12 * float(r.s[0])
     np.testing.assert_allclose(r.s, np.linalg.svd(A.astype(np.float64), compute_uv=False)[:40])
 

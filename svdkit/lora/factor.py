@@ -26,6 +26,7 @@ Examples
 --------
 >>> import numpy as np
 >>> from svdkit.lora.rank import RankRule, as_rank_rule
+from svdkit.lowrank._threads import single_blas_thread
 >>> rng = np.random.default_rng(0)
 >>> d = rng.standard_normal((60, 3)) @ rng.standard_normal((3, 40))   # rank 3
 >>> f = factor_delta(d, RankRule(energy=0.999))
@@ -48,6 +49,7 @@ import numpy as np
 
 from svdkit.errors import SvdkitError
 from svdkit.lora.rank import RankRule, as_rank_rule
+from svdkit.lowrank._threads import single_blas_thread
 
 __all__ = [
     "SPLITS",
@@ -236,8 +238,6 @@ def frobenius2(delta: np.ndarray) -> float:
     20–25 ms on two threads), and NumPy's OpenBLAS threads, once woken, spin for a
     while on the cores that SciPy's LAPACK (a small module's SVD) runs on next: a
     192×576 float32 ``gesdd`` took 17–22 ms after a two-thread dot, 8.3 ms alone."""
-    from svdkit.lowrank._threads import single_blas_thread
-
     if delta.size == 0:
         return 0.0
     n = delta.shape[1]

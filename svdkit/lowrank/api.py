@@ -488,11 +488,13 @@ def _lapack(
         U, s, Vh, driver = _lapack_svd(single, False)
         wide = np.result_type(a.dtype, U.dtype)
         U, s, Vh = U.astype(wide), s.astype(np.float64), Vh.astype(wide)
-        out = _lapack_certified(a, decided, tol, U, s, Vh, f"single-precision {driver}")
+        out = _lapack_certified(
+            a, decided, tol, U, s, Vh, f"single-precision {driver}", single=True
+        )
         if out is not None:
             return out
     U, s, Vh, driver = _lapack_svd(a, False)  # (LAPACK scales internally)
-    out = _lapack_certified(a, target, tol, U, s, Vh, driver, check=False)
+    out = _lapack_certified(a, target, tol, U, s, Vh, driver, single=False)
     assert out is not None
     return out
 
@@ -506,21 +508,22 @@ def _lapack_certified(
     Vh: np.ndarray,
     driver: str,
     *,
-    check: bool = True,
+    single: bool,
 ) -> tuple[Certificate, int, Run, Target, float] | None:
-    """:func:`_lapack`'s certificate of a dense SVD of ``a``; ``None`` when ``check``
-    and a kept triplet's residual exceeds ``tol · σ₁``."""
+    """:func:`_lapack`'s certificate of a dense SVD of ``a``. A ``single``-precision
+    SVD gets its vectors made orthonormal first, and ``None`` where it cannot be
+    certified here (a kept triplet's residual above ``tol · σ₁``, or an extreme scale)."""
     from svdkit.linalg.residuals import triplet_residuals
 
     scale = scale_for(float(s[0]) if s.size else 0.0, LAPACK_SAFE_EXPONENT)
     if scale != 1.0:
-        if check:
+        if single:
             return None  # (single precision is not for such scales)
         a, s = a * scale, s * scale  # a copy, for such extreme scales only
         target = _scaled_target(target, scale)
     _, k = target.decide(s, s.size)
     U, s, Vh = U[:, :k].copy(), s[:k].copy(), Vh[:k].copy()
-    if check and k:
+    if single and k:
         # single-precision vectors are orthonormal to ~1e-7: one CholeskyQR step
         # each (R's diagonal positive: no column changes sign) makes them so to
         # float64 rounding, as every other method's are
@@ -533,7 +536,7 @@ def _lapack_certified(
     # in a row: the SVD 21 instead of 8.3 ms, the residuals 9 instead of 1.4 ms)
     with single_blas_thread() if a.size <= SMALL_ENTRIES else contextlib.nullcontext():
         right, left = triplet_residuals(a, U, s, Vh)
-    if check and k and float(np.maximum(right, left).max()) > tol * float(s[0]):
+    if single and k and float(np.maximum(right, left).max()) > tol * float(s[0]):
         return None
     run = Run("lapack", iterations=1)
     run.notes.append(f"dense SVD by LAPACK ({driver}) of the {a.shape[0]}×{a.shape[1]} matrix")
