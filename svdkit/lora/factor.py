@@ -26,7 +26,6 @@ Examples
 --------
 >>> import numpy as np
 >>> from svdkit.lora.rank import RankRule, as_rank_rule
-from svdkit.lowrank._threads import single_blas_thread
 >>> rng = np.random.default_rng(0)
 >>> d = rng.standard_normal((60, 3)) @ rng.standard_normal((3, 40))   # rank 3
 >>> f = factor_delta(d, RankRule(energy=0.999))
