@@ -7,6 +7,7 @@ import shutil
 
 import numpy as np
 import pytest
+import scipy.sparse as sp
 
 from svdkit.errors import FileFormatError, MissingFileError, SvdkitError
 from svdkit.lsi import build_index, demo_data, load_index, rebuild
@@ -56,15 +57,33 @@ def test_fold_in_agrees_with_rebuild(corpus):
     assert np.all(cos_folded > 1 - 1e-5)
 
 
-def test_zha_simon_step_is_the_svd_of_the_stacked_matrix():
+def _new_documents(kind: str, V: np.ndarray) -> sp.csr_matrix:
+    """New rows of kinds that real corpora have: repeats, empty ones, ones inside the
+    SVD's term space (a zero residual), more documents than terms."""
+    n = V.shape[0]
+    rng = np.random.default_rng(2)
+    D = sp.random(7, n, density=0.4, random_state=1, format="csr").toarray()
+    if kind == "repeats and empty":
+        # the same text three times and twice, an empty document: R_in is rank 3 of 7
+        D = np.vstack([D[0], D[1], D[0], np.zeros(n), D[1], D[2], D[0]])
+    elif kind == "inside the term space":
+        # one row in span V (its residual cancels to rounding), one nearly a repeat
+        D = np.vstack([D, V @ rng.standard_normal(V.shape[1]), D[3] * (1 + 1e-9)])
+    elif kind == "more documents than terms":
+        D = rng.random((n + 9, n)) * (rng.random((n + 9, n)) < 0.5)
+    return sp.csr_matrix(D)
+
+
+@pytest.mark.parametrize(
+    "kind", ["random", "repeats and empty", "inside the term space", "more documents than terms"]
+)
+def test_zha_simon_step_is_the_svd_of_the_stacked_matrix(kind):
     rng = np.random.default_rng(0)
     A = rng.standard_normal((40, 25))
     U, s, Vh = np.linalg.svd(A, full_matrices=False)
     k = 6
     U, s, V = U[:, :k], s[:k], Vh[:k].T
-    import scipy.sparse as sp
-
-    D = sp.random(7, 25, density=0.4, random_state=1, format="csr")
+    D = _new_documents(kind, V)
     U2, s2, V2 = _zha_simon_block(U, s, V, D)
     stacked = np.vstack([(U * s) @ V.T, D.toarray()])
     exact = np.linalg.svd(stacked, compute_uv=False)[:k]

@@ -54,6 +54,8 @@ import scipy.linalg
 import scipy.sparse as sp
 
 from svdkit.errors import ShapeError, SvdkitError
+from svdkit.lowrank._threads import single_blas_thread
+from svdkit.lowrank.orth import cholesky_qr2
 
 if TYPE_CHECKING:
     from svdkit.lsi.index import LsiIndex
@@ -192,6 +194,56 @@ def fold_in(index: LsiIndex, docs: Iterable[Any], chunk_size: int = 2000) -> int
     return len(ids)
 
 
+def _distinct_rows(D: sp.csr_matrix) -> tuple[np.ndarray, np.ndarray]:
+    """The first row of each group of identical non-empty rows of ``D``, and each row's
+    group (``-1`` for an empty row): ``D[first[g]] == D[i]`` where ``group[i] = g``."""
+    if not D.has_canonical_format:
+        D = D.copy()
+        D.sum_duplicates()
+    seen: dict[tuple[bytes, bytes], int] = {}
+    first: list[int] = []
+    group = np.full(D.shape[0], -1, dtype=np.intp)
+    for i in range(D.shape[0]):
+        lo, hi = D.indptr[i], D.indptr[i + 1]
+        if lo == hi:
+            continue
+        key = (D.indices[lo:hi].tobytes(), D.data[lo:hi].tobytes())
+        g = seen.setdefault(key, len(first))
+        if g == len(first):
+            first.append(i)
+        group[i] = g
+    return np.asarray(first, dtype=np.intp), group
+
+
+def _residual_qr(R_in: np.ndarray, D: sp.csr_matrix) -> tuple[np.ndarray, np.ndarray]:
+    """``R_in = Q R`` with orthonormal ``Q``, for ``R_in`` the part of the new documents
+    ``D`` (its rows) outside the SVD's term space: CholeskyQR2 of its distinct non-zero
+    columns, Householder where they are too ill-conditioned for it. ``R`` is not
+    triangular where ``D`` repeats a row (Zha–Simon does not need it to be).
+
+    A block of real documents is often exactly rank-deficient — the same text twice
+    (the docstrings corpus of ``bench/lowrank.py``: 21 of 35 blocks of 88 documents,
+    5 once the repeats are set aside), or a document with no indexed term — where
+    CholeskyQR2 fails. Identical rows of ``D`` give identical columns of ``R_in``,
+    factored once; an empty row a zero column. (47503 terms × 88 documents, two
+    cores: CholeskyQR2 50–55 ms, SciPy's Householder 170–250 ms.)
+    """
+    n, p = R_in.shape
+    first, group = _distinct_rows(D)
+    if first.size == 0:
+        return np.zeros((n, 0)), np.zeros((0, p))
+    whole = first.size == p
+    W = R_in if whole else np.ascontiguousarray(R_in[:, first])
+    out = cholesky_qr2(W) if n >= W.shape[1] else None
+    Q, R = out if out is not None else scipy.linalg.qr(W, mode="economic")
+    if whole:
+        return Q, R
+    R_all = np.zeros((R.shape[0], p))
+    filled = group >= 0
+    R_all[:, filled] = R[:, group[filled]]
+    return Q, R_all
+
+
 def _zha_simon_block(
     U: np.ndarray, s: np.ndarray, V: np.ndarray, D: sp.csr_matrix
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -200,17 +252,27 @@ def _zha_simon_block(
     Dt = np.asarray(D.T.toarray())  # n × p
     P = V.T @ Dt
     R_in = Dt - V @ P
-    P2 = V.T @ R_in  # second Gram–Schmidt pass: orthogonal to V to working precision
-    R_in -= V @ P2
-    P += P2
-    Q, R = scipy.linalg.qr(R_in, mode="economic")  # Q: n × r, R: r × p, r = min(n, p)
+    # a second Gram–Schmidt pass for the columns the first one cancelled to less than
+    # half their norm ("twice is enough", Giraud et al. 2005); the others are already
+    # orthogonal to V to working precision (a document of the docstrings corpus keeps
+    # 60–99 % of its norm outside a 150-dimensional term space: two of the four
+    # n × k × p products saved)
+    redo = np.flatnonzero(np.linalg.norm(R_in, axis=0) < 0.5 * np.linalg.norm(Dt, axis=0))
+    if redo.size:
+        P2 = V.T @ R_in[:, redo]
+        R_in[:, redo] -= V @ P2
+        P[:, redo] += P2
+    Q, R = _residual_qr(R_in, D)
     r = Q.shape[1]
     M = np.zeros((k + r, k + p))
     M[:k, :k] = np.diag(s)
     M[:k, k:] = P
     M[k:, k:] = R
-    F, theta, Gt = scipy.linalg.svd(M, full_matrices=False, lapack_driver="gesdd")
-    V_new = np.hstack([V, Q]) @ F[:, :k]
+    # (small: one thread; SciPy's two-thread OpenBLAS pool, left spinning, had slowed
+    # the NumPy products right after it — V_new 157 → 117 ms a block of 88 documents)
+    with single_blas_thread():
+        F, theta, Gt = scipy.linalg.svd(M, full_matrices=False, lapack_driver="gesdd")
+    V_new = V @ F[:k, :k] + Q @ F[k:, :k]  # ([V Q] F without the n × (k + r) copy)
     G = Gt[:k].T
     U_new = np.vstack([U @ G[:k], G[k:]])
     return U_new, theta[:k], V_new
