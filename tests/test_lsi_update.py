@@ -107,6 +107,39 @@ def test_update_equals_rebuild_with_the_same_weights_at_full_rank(corpus):
     assert report.folded == 0 and report.orthogonality_loss < 1e-12
 
 
+@pytest.mark.parametrize("block, method", [(16, "krylov"), (256, "zha_simon")])
+def test_update_is_the_certified_rank_k_svd_of_the_stacked_matrix(corpus, block, method):
+    """More documents than one Zha–Simon step takes: the certified truncated SVD of
+    ``[U Σ Vᵀ; D]`` as an operator; its σ and both residuals are checked here on the
+    stacked matrix, formed densely."""
+    tol = 1e-9
+    index = build_index(corpus[:200], k=8, tol=tol)
+    fold_in(index, corpus[200:360])
+    n0 = index.n_svd_docs
+    stacked = np.vstack([
+        (index.U[:n0] * index.s) @ index.V.T, index.weigh(index.counts[n0:]).toarray()
+    ])  # fmt: skip
+    assert svd_update(index, block=block) == 160
+    assert index.history[-1] == {"kind": "update", "documents": 160, "method": method}
+    U, s, V = index.U, index.s, index.V
+    exact = np.linalg.svd(stacked, compute_uv=False)[: s.size]
+    assert np.all(np.abs(s - exact) <= 2 * tol * exact[0])
+    right = np.linalg.norm(stacked @ V - U * s, axis=0)
+    left = np.linalg.norm(stacked.T @ U - V * s, axis=0)
+    assert max(right.max(), left.max()) <= 2 * tol * exact[0]
+    assert np.linalg.norm(U.T @ U - np.eye(s.size)) < 1e-12
+    assert np.linalg.norm(V.T @ V - np.eye(s.size)) < 1e-12
+    # and Zha–Simon steps of 16 documents, each truncated to rank k, are not that
+    if method == "krylov":
+        blocks = build_index(corpus[:200], k=8, tol=tol)
+        fold_in(blocks, corpus[200:360])
+        Ub, sb, Vb = blocks.U[:n0], blocks.s, blocks.V
+        W_new = blocks.weigh(blocks.counts[n0:])
+        for b0 in range(0, 160, 16):
+            Ub, sb, Vb = _zha_simon_block(Ub, sb, Vb, W_new[b0 : b0 + 16])
+        assert np.abs(sb - exact).max() > 1e3 * tol * exact[0]
+
+
 def test_drift_report_and_advice(corpus):
     index = _fresh(corpus)
     assert drift(index).advice == "ok" and drift(index).folded == 0

@@ -288,4 +288,14 @@ def test_cli_info_says_what_happened_since_the_build(saved, tmp_path, capsys, mo
     code, out, _ = run("lsi", "info", path)
     assert code == 0 and "SVD at the build:" in out
     assert "since the build: fold-in of 1 documents" in out
+    (tmp_path / "more.jsonl").write_text('{"id": "n2", "text": "motor engine"}\n')
+    assert run("lsi", "add", path, tmp_path / "more.jsonl", "--method", "update")[0] == 0
+    code, out, _ = run("lsi", "info", path)
+    assert code == 0 and "SVD update (Zha–Simon) of 2 documents" in " ".join(out.split())
+    from types import SimpleNamespace
+
+    from svdkit.cli.lsi_command import _history
+
+    many = SimpleNamespace(history=[{"kind": "update", "documents": 900, "method": "krylov"}])
+    assert _history(many) == "SVD update (certified truncated SVD) of 900 documents"
     shutil.rmtree(path)

@@ -128,9 +128,15 @@ def _history(ix) -> str:
     """What happened to the index since its SVD was computed at the build, on one line."""
     if not ix.history:
         return "none"
-    names = {"fold_in": "fold-in", "update": "SVD update (Zha–Simon)"}
-    return ", ".join(f"{names.get(h.get('kind'), h.get('kind'))} of {h.get('documents')} "
-                     "documents" for h in ix.history)
+    names = {"fold_in": "fold-in", "update": "SVD update"}
+    ways = {"zha_simon": " (Zha–Simon)", "krylov": " (certified truncated SVD)"}
+
+    def one(h: dict) -> str:
+        kind = h.get("kind")
+        way = ways.get(h.get("method"), "") if kind == "update" else ""
+        return f"{names.get(kind, kind)}{way} of {h.get('documents')} documents"
+
+    return ", ".join(one(h) for h in ix.history)
 
 
 def _load(index: Path):
@@ -298,8 +304,9 @@ def register(app: typer.Typer) -> None:
             Path,
             typer.Argument(help="Folder of .txt files, .jsonl, .csv / .tsv or SMART .ALL file."),
         ],
-        method: Annotated[AddMethod, typer.Option(help="fold_in, update (Zha–Simon) or auto.")]
-        = AddMethod.auto,
+        method: Annotated[
+            AddMethod, typer.Option(help="fold_in, update (exact: merged into the SVD) or auto.")
+        ] = AddMethod.auto,
         format: Annotated[SourceFormat, typer.Option(help="Source format.")] = SourceFormat.auto,
         id_field: Annotated[
             str | None,

@@ -15,8 +15,14 @@
   so the SVD ``F Θ Gᵀ`` of the small ``(k+r) × (k+p)`` middle matrix (``r = min(n, p)``)
   gives the
   best rank-``k`` approximation of ``[U Σ Vᵀ; D]``: ``V ← [V Q] F_k``,
-  ``Σ ← Θ_k``, ``U ← blockdiag(U, I) G_k``. Done in blocks of
-  :data:`UPDATE_BLOCK` documents.
+  ``Σ ← Θ_k``, ``U ← blockdiag(U, I) G_k``. One such step for at most
+  :data:`UPDATE_BLOCK` documents (fewer for a large vocabulary: the step is dense
+  in the terms). More documents: the certified truncated SVD
+  (:func:`svdkit.lowrank.truncated_svd`, the index's ``tol``) of the same matrix
+  ``[U Σ Vᵀ; D]``, never formed — its products are ``U (Σ (Vᵀ X))`` and sparse
+  products with ``D`` — so the result is again its best rank-``k``
+  approximation, where Zha–Simon steps in blocks would truncate to rank ``k``
+  after each block.
 * **Drift** (:class:`Drift`): loss of orthogonality ``‖UᵀU − I‖₂``, relative
   reconstruction error ``‖W − UΣVᵀ‖_F / ‖W‖_F`` now and right after the last
   SVD, the share of folded-in documents — and advice.
@@ -52,6 +58,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import scipy.linalg
 import scipy.sparse as sp
+from scipy.sparse.linalg import LinearOperator
 
 from svdkit.errors import ShapeError, SvdkitError
 from svdkit.lowrank._threads import single_blas_thread
@@ -278,10 +285,57 @@ def _zha_simon_block(
     return U_new, theta[:k], V_new
 
 
+class _Stacked(LinearOperator):
+    """``[U Σ Vᵀ; D]`` (``D`` sparse, the new documents), never formed."""
+
+    def __init__(self, U: np.ndarray, s: np.ndarray, V: np.ndarray, D: sp.csr_matrix) -> None:
+        super().__init__(np.dtype(np.float64), (U.shape[0] + D.shape[0], V.shape[0]))
+        self.U, self.s, self.V, self.D = U, s, V, D.tocsr()
+        self.Dt = self.D.T.tocsr()
+
+    def _matmat(self, X: np.ndarray) -> np.ndarray:
+        X = np.asarray(X, dtype=np.float64)
+        return np.vstack([self.U @ (self.s[:, None] * (self.V.T @ X)), self.D @ X])
+
+    def _rmatmat(self, Y: np.ndarray) -> np.ndarray:
+        Y = np.asarray(Y, dtype=np.float64)
+        n0 = self.U.shape[0]
+        return self.V @ (self.s[:, None] * (self.U.T @ Y[:n0])) + self.Dt @ Y[n0:]
+
+    def _matvec(self, x: np.ndarray) -> np.ndarray:
+        return self._matmat(np.reshape(x, (-1, 1)))[:, 0]
+
+    def _rmatvec(self, y: np.ndarray) -> np.ndarray:
+        return self._rmatmat(np.reshape(y, (-1, 1)))[:, 0]
+
+
+def _stacked_svd(
+    U: np.ndarray, s: np.ndarray, V: np.ndarray, D: sp.csr_matrix, tol: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The rank-``k`` SVD of ``[U Σ Vᵀ; D]`` (``k = len(s)``), certified to ``tol``, by
+    :func:`svdkit.lowrank.truncated_svd` on the matrix as an operator.
+
+    Measured (two cores; 20 Newsgroups, tf-idf; 80 % indexed, the rest added): 6000
+    documents at k = 100, 1200 added: 0.78 s against 1.87 s for Zha–Simon steps of
+    198 documents, whose σ were up to 9.8e-3·σ₁ off; all 18 846 at k = 200, 3745
+    added: 3.8 s against 14.7 s (1.4e-3·σ₁ off).
+    """
+    from svdkit.lowrank import truncated_svd
+
+    r = truncated_svd(_Stacked(U, s, V, D), s.size, tol=tol, seed=0)
+    return np.asarray(r.U), np.asarray(r.s, dtype=np.float64), np.asarray(r.Vh).T
+
+
 def svd_update(index: LsiIndex, block: int = UPDATE_BLOCK) -> int:
-    """Merge the folded-in documents into the SVD (Zha–Simon); returns how many."""
+    """Merge the folded-in documents into the SVD; returns how many.
+
+    At most ``block`` documents (fewer for a large vocabulary, see the module doc):
+    one Zha–Simon step, exact. More: the certified truncated SVD of ``[U Σ Vᵀ; D]``
+    at the index's ``tol``. Either way the best rank-``k`` approximation of the
+    indexed matrix with the new documents' rows appended.
+    """
     from svdkit.linalg.signs import apply_sign_rule
-    from svdkit.lsi.index import empty_rows, reconstruction_error
+    from svdkit.lsi.index import DEFAULT_TOL, empty_rows, reconstruction_error
 
     n0 = index.n_svd_docs
     p = index.n_docs - n0
@@ -290,10 +344,14 @@ def svd_update(index: LsiIndex, block: int = UPDATE_BLOCK) -> int:
     _materialise(index)
     W_new = index.weigh(index.counts[n0:])
     U, s, V = index.U[:n0], index.s, index.V
-    # each block holds a few dense terms × block arrays: at most about 32 MiB each
+    # a Zha–Simon step holds a few dense terms × documents arrays: at most about 32 MiB
     block = max(1, min(block, (32 * 2**20) // (8 * max(1, index.n_terms))))
-    for b0 in range(0, p, block):
-        U, s, V = _zha_simon_block(U, s, V, W_new[b0 : b0 + block])
+    if p <= block:
+        U, s, V = _zha_simon_block(U, s, V, W_new)
+        method = "zha_simon"
+    else:
+        U, s, V = _stacked_svd(U, s, V, W_new, float(index.svd.get("tol") or DEFAULT_TOL))
+        method = "krylov"
     U, Vh = apply_sign_rule(U, V.T)
     U = np.array(U, order="C")
     W_all = _weighted_all(index)
@@ -305,7 +363,7 @@ def svd_update(index: LsiIndex, block: int = UPDATE_BLOCK) -> int:
         **index.svd,
         "reconstruction_error": reconstruction_error(W_all, index.U, s, index.V),
     }
-    index.history.append({"kind": "update", "documents": p, "method": "zha_simon"})
+    index.history.append({"kind": "update", "documents": p, "method": method})
     return p
 
 
