@@ -263,3 +263,29 @@ def test_a_failed_save_leaves_the_old_index(saved, monkeypatch):
         index.save(path)
     assert {p.name: p.read_bytes() for p in path.iterdir()} == before
     assert [p.name for p in path.parent.iterdir()] == ["index"]
+
+
+def test_update_progress_bar_on_request(corpus, monkeypatch):
+    """A long update (the certified SVD of the stacked matrix) shows the engine's bar on
+    stderr when asked — the CLI always asks — and nothing otherwise."""
+    import io
+    from contextlib import redirect_stderr
+
+    import rich.console
+
+    buf = io.StringIO()
+
+    class Captured(rich.console.Console):
+        def __init__(self, *args, **kwargs):
+            kwargs.pop("stderr", None)
+            super().__init__(*args, file=buf, width=120, **kwargs)
+
+    quiet, shown = _fresh(corpus, n=50), _fresh(corpus, n=50)
+    with redirect_stderr(buf):
+        quiet.add(corpus[50:], method="update")  # 310 documents: more than one step takes
+    assert buf.getvalue() == ""
+    monkeypatch.setattr(rich.console, "Console", Captured)
+    shown.add(corpus[50:], method="update", progress=True)
+    assert shown.history[-1]["method"] == "krylov"
+    assert "8/8 certified" in buf.getvalue()
+    np.testing.assert_array_equal(shown.s, quiet.s)

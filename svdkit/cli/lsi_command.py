@@ -322,7 +322,7 @@ def register(app: typer.Typer) -> None:
         ix = _load(index)
         check_index_output(index)  # before the work: the index is rewritten in place
         docs = open_corpus(str(source), format.value, id_field=id_field, text_field=text_field)
-        report = ix.add(docs, method=method.value)
+        report = ix.add(docs, method=method.value, progress=True)
         ix.save(index)
         _console().print(report.summary(), highlight=False, soft_wrap=True, markup=False)
 

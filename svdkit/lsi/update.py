@@ -310,7 +310,12 @@ class _Stacked(LinearOperator):
 
 
 def _stacked_svd(
-    U: np.ndarray, s: np.ndarray, V: np.ndarray, D: sp.csr_matrix, tol: float
+    U: np.ndarray,
+    s: np.ndarray,
+    V: np.ndarray,
+    D: sp.csr_matrix,
+    tol: float,
+    progress: bool = False,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The rank-``k`` SVD of ``[U Σ Vᵀ; D]`` (``k = len(s)``), certified to ``tol``, by
     :func:`svdkit.lowrank.truncated_svd` on the matrix as an operator.
@@ -322,17 +327,18 @@ def _stacked_svd(
     """
     from svdkit.lowrank import truncated_svd
 
-    r = truncated_svd(_Stacked(U, s, V, D), s.size, tol=tol, seed=0)
+    r = truncated_svd(_Stacked(U, s, V, D), s.size, tol=tol, seed=0, progress=progress)
     return np.asarray(r.U), np.asarray(r.s, dtype=np.float64), np.asarray(r.Vh).T
 
 
-def svd_update(index: LsiIndex, block: int = UPDATE_BLOCK) -> int:
+def svd_update(index: LsiIndex, block: int = UPDATE_BLOCK, progress: bool = False) -> int:
     """Merge the folded-in documents into the SVD; returns how many.
 
     At most ``block`` documents (fewer for a large vocabulary, see the module doc):
     one Zha–Simon step, exact. More: the certified truncated SVD of ``[U Σ Vᵀ; D]``
-    at the index's ``tol``. Either way the best rank-``k`` approximation of the
-    indexed matrix with the new documents' rows appended.
+    at the index's ``tol`` (with a progress bar on stderr when ``progress``). Either
+    way the best rank-``k`` approximation of the indexed matrix with the new
+    documents' rows appended.
     """
     from svdkit.linalg.signs import apply_sign_rule
     from svdkit.lsi.index import DEFAULT_TOL, empty_rows, reconstruction_error
@@ -350,7 +356,8 @@ def svd_update(index: LsiIndex, block: int = UPDATE_BLOCK) -> int:
         U, s, V = _zha_simon_block(U, s, V, W_new)
         method = "zha_simon"
     else:
-        U, s, V = _stacked_svd(U, s, V, W_new, float(index.svd.get("tol") or DEFAULT_TOL))
+        tol = float(index.svd.get("tol") or DEFAULT_TOL)
+        U, s, V = _stacked_svd(U, s, V, W_new, tol, progress)
         method = "krylov"
     U, Vh = apply_sign_rule(U, V.T)
     U = np.array(U, order="C")
@@ -368,7 +375,11 @@ def svd_update(index: LsiIndex, block: int = UPDATE_BLOCK) -> int:
 
 
 def add_documents(
-    index: LsiIndex, docs: Iterable[Any], method: str = "auto", chunk_size: int = 2000
+    index: LsiIndex,
+    docs: Iterable[Any],
+    method: str = "auto",
+    chunk_size: int = 2000,
+    progress: bool = False,
 ) -> Drift:
     """Add documents: ``fold_in``, ``update`` (fold in, then Zha–Simon), or ``auto``.
 
@@ -379,6 +390,7 @@ def add_documents(
     ``auto`` folds in, then runs the SVD update when the drift report advises it —
     or advises a rebuild while the folded documents would call for an update (the
     update cannot refresh the global weights, but it still restores an SVD).
+    ``progress``: a progress bar on stderr for a long SVD update (see :func:`svd_update`).
     Returns the drift report after the addition.
     """
     if method not in METHODS:
@@ -389,7 +401,7 @@ def add_documents(
         report.folded, report.n_docs, report.orthogonality_loss,
         report.reconstruction_error, report.error_at_last_svd))
     if method == "update" or (method == "auto" and due):
-        svd_update(index)
+        svd_update(index, progress=progress)
         report = drift(index)
     return report
 
