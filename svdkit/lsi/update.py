@@ -322,7 +322,7 @@ def _stacked_svd(
 
     Measured (two cores; 20 Newsgroups, tf-idf; 80 % indexed, the rest added): 6000
     documents at k = 100, 1200 added: 0.78 s against 1.87 s for Zha–Simon steps of
-    198 documents, whose σ were up to 9.8e-3·σ₁ off; all 18 846 at k = 200, 3745
+    198 documents, whose σ were up to 9.8e-3·σ₁ off; all 18 821 at k = 200, 3745
     added: 3.8 s against 14.7 s (1.4e-3·σ₁ off).
     """
     from svdkit.lowrank import truncated_svd
@@ -381,7 +381,7 @@ def add_documents(
     chunk_size: int = 2000,
     progress: bool = False,
 ) -> Drift:
-    """Add documents: ``fold_in``, ``update`` (fold in, then Zha–Simon), or ``auto``.
+    """Add documents: ``fold_in``, ``update`` (fold in, then :func:`svd_update`), or ``auto``.
 
     ``docs``: an iterable of strings or ``(id, text)`` pairs, or a path (a folder of
     ``.txt`` files, a ``.jsonl`` or ``.csv`` file, read by
