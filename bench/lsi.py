@@ -80,7 +80,7 @@ class Svdkit:
                                  options=TextOptions(min_df=2), **kwargs)  # fmt: skip
 
     def add(self, texts: list[str]) -> None:
-        """The documents merged into the SVD (fold in, then the Zha–Simon update)."""
+        """The documents merged into the SVD (fold in, then ``svd_update``)."""
         n0 = self.index.n_docs
         self.index.add([(str(n0 + i), t) for i, t in enumerate(texts)], method="update")
 

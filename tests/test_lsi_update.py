@@ -116,9 +116,9 @@ def test_update_is_the_certified_rank_k_svd_of_the_stacked_matrix(corpus, block,
     index = build_index(corpus[:200], k=8, tol=tol)
     fold_in(index, corpus[200:360])
     n0 = index.n_svd_docs
-    stacked = np.vstack([
-        (index.U[:n0] * index.s) @ index.V.T, index.weigh(index.counts[n0:]).toarray()
-    ])  # fmt: skip
+    Ub, sb, Vb = index.U[:n0].copy(), index.s.copy(), index.V.copy()
+    W_new = index.weigh(index.counts[n0:])
+    stacked = np.vstack([(Ub * sb) @ Vb.T, W_new.toarray()])
     assert svd_update(index, block=block) == 160
     assert index.history[-1] == {"kind": "update", "documents": 160, "method": method}
     U, s, V = index.U, index.s, index.V
@@ -131,10 +131,6 @@ def test_update_is_the_certified_rank_k_svd_of_the_stacked_matrix(corpus, block,
     assert np.linalg.norm(V.T @ V - np.eye(s.size)) < 1e-12
     # and Zha–Simon steps of 16 documents, each truncated to rank k, are not that
     if method == "krylov":
-        blocks = build_index(corpus[:200], k=8, tol=tol)
-        fold_in(blocks, corpus[200:360])
-        Ub, sb, Vb = blocks.U[:n0], blocks.s, blocks.V
-        W_new = blocks.weigh(blocks.counts[n0:])
         for b0 in range(0, 160, 16):
             Ub, sb, Vb = _zha_simon_block(Ub, sb, Vb, W_new[b0 : b0 + 16])
         assert np.abs(sb - exact).max() > 1e3 * tol * exact[0]
