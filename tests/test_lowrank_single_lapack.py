@@ -104,6 +104,15 @@ def test_float32_lapack_is_single_precision_and_certified(shape, dtype, spectrum
     err = np.linalg.norm(A64 - (r.U * r.s) @ r.Vh)
     opt = np.sqrt(np.sum(np.linalg.svd(A64, compute_uv=False)[k:] ** 2))
     assert err <= opt + 1e-5 * np.linalg.norm(A64)
+    # the Rayleigh quotients uᵢᴴ A vᵢ are measured in float64 (not sgesdd's float32 σ
+    # taken for them), so the error from sums — ‖A‖_F² − 2 Σ σᵢ ρᵢ + Σ σᵢ², what LoRA
+    # extraction reports — is the error measured above, to float64 rounding
+    V64, U64 = r.Vh.conj().T.astype(A64.dtype), r.U.astype(A64.dtype)
+    rho = np.real(np.einsum("ij,ij->j", U64.conj(), A64 @ V64))
+    assert np.abs(r.rayleigh - rho).max() <= 1e-12 * exact[0]
+    fro2 = np.linalg.norm(A64) ** 2
+    from_sums = fro2 - 2 * float(r.s @ r.rayleigh) + float(r.s @ r.s)
+    assert abs(from_sums - err**2) <= 1e-12 * fro2
 
 
 @pytest.mark.parametrize(
@@ -141,7 +150,11 @@ def test_a_single_precision_svd_that_misses_tol_is_redone_in_double(monkeypatch)
         U, s, Vh, driver = real(a, full)
         if a.dtype == np.float32:
             spoiled.append(a.shape)
-            s = s * np.float32(1.01)  # residuals ≈ 1e-2 σ: above tol
+            # u₁, u₂ turned by 0.05 rad (still orthonormal): residuals ≈ 5e-2 σ₁, above
+            # tol, whatever σ the certificate takes (it measures uᵢᴴ A vᵢ in float64)
+            c, t = np.float32(np.cos(0.05)), np.float32(np.sin(0.05))
+            U = U.copy()
+            U[:, 0], U[:, 1] = c * U[:, 0] - t * U[:, 1], t * U[:, 0] + c * U[:, 1]
         return U, s, Vh, driver
 
     monkeypatch.setattr(svd_module, "_lapack_svd", spoil)
