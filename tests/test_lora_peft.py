@@ -282,3 +282,95 @@ def test_gpt2_conv1d_layout_can_be_forced_off_and_pissa_follows_it(tmp_path):
         w = base_w[f"{name}.weight"].astype(np.float64)
         assert m.delta().shape == w.shape
         assert np.allclose(res.read(f"{name}.weight", np.float64) + m.delta(), w, atol=1e-5)
+
+
+def _tied_llama_pair(tmp_path):
+    """A tiny Llama with ``tie_word_embeddings`` (the checkpoint stores no ``lm_head``),
+    and the same with a rank-5 update of the embedding and rank-3 updates elsewhere."""
+    from transformers import LlamaConfig, LlamaForCausalLM
+
+    torch.manual_seed(0)
+    cfg = LlamaConfig(vocab_size=100, hidden_size=64, intermediate_size=128,
+                      num_hidden_layers=1, num_attention_heads=4, num_key_value_heads=2,
+                      tie_word_embeddings=True)
+    model = LlamaForCausalLM(cfg).eval()
+    base_dir, tuned_dir = tmp_path / "llama-base", tmp_path / "llama-tuned"
+    model.save_pretrained(base_dir, safe_serialization=True)
+    g = torch.Generator().manual_seed(1)
+    with torch.no_grad():
+        for name, p in model.named_parameters():
+            if p.ndim == 2:
+                r = 5 if "embed" in name else 3
+                p += 0.02 * torch.randn(p.shape[0], r, generator=g) @ torch.randn(
+                    r, p.shape[1], generator=g
+                )
+    model.save_pretrained(tuned_dir, safe_serialization=True)
+    assert "lm_head.weight" not in Checkpoint(base_dir)
+    return base_dir, tuned_dir, LlamaForCausalLM
+
+
+@pytest.mark.parametrize("embeddings", ["lora", "save"])
+def test_tied_head_changes_with_the_embedding_in_peft(tmp_path, embeddings):
+    """The head of a tied model is its embedding: PEFT put the LoRA (or the kept copy)
+    on the embedding's lookup only, and its logits differed from the tuned model's by
+    3.8 where svdkit's merge matched them. The config now asks ``ensure_weight_tying``
+    (and a kept embedding is saved as the head's copy too, which PEFT then needs)."""
+    import warnings
+
+    from peft import PeftModel
+
+    base_dir, tuned_dir, Llama = _tied_llama_pair(tmp_path)
+    ex = extract(base_dir, tuned_dir, RankRule(energy=1 - 1e-9), embeddings=embeddings)
+    assert any("tied to 'model.embed_tokens'" in n for n in ex.report.notes)
+    out = ex.adapter.save(tmp_path / "adapter")
+    cfg = json.loads((out / "adapter_config.json").read_text())
+    assert cfg["ensure_weight_tying"] is True
+    if embeddings == "lora":
+        assert cfg["rank_pattern"] == {"model.embed_tokens": 5}
+    else:
+        assert cfg["modules_to_save"] == ["lm_head", "model.embed_tokens"]
+    x = torch.randint(0, 100, (2, 7), generator=torch.Generator().manual_seed(3))
+    with torch.no_grad():
+        want = Llama.from_pretrained(tuned_dir).eval()(x).logits.numpy()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # (PEFT's notes on tied weights)
+            peft_model = PeftModel.from_pretrained(Llama.from_pretrained(base_dir), str(out))
+        got = peft_model.eval()(x).logits.numpy()
+        merged_dir = merge(base_dir, out, tmp_path / "merged")
+        assert "lm_head.weight" not in Checkpoint(merged_dir)  # still tied, still one weight
+        ours = Llama.from_pretrained(merged_dir).eval()(x).logits.numpy()
+    scale = np.abs(want).max()
+    assert np.abs(got - want).max() <= 1e-5 * scale
+    assert np.abs(ours - want).max() <= 1e-5 * scale
+
+
+def test_a_tied_embedding_peft_cannot_tie_is_reported(tmp_path):
+    """GPT-2's head is tied to ``transformer.wte``, which PEFT does not tie adapters to:
+    the report says that the head will not see the change in PEFT. A config without
+    ``tie_word_embeddings`` (GPT-2's own) ties, as transformers does, when the model has
+    a head and the checkpoint no ``lm_head.weight``."""
+    from safetensors.numpy import load_file, save_file
+
+    from svdkit.lora.modules import ties_word_embeddings
+
+    base_dir, tuned_dir, weights, tuned, _ = _gpt2_pair(tmp_path)
+    rng = np.random.default_rng(3)
+    w = weights["transformer.wte.weight"]
+    tuned["transformer.wte.weight"] = (w + 0.1 * np.outer(rng.standard_normal(100),
+                                                          rng.standard_normal(32))).astype(w.dtype)
+    save_file(tuned, str(tuned_dir / "model.safetensors"), metadata={"format": "pt"})
+    for folder in (base_dir, tuned_dir):
+        cfg = json.loads((folder / "config.json").read_text())
+        cfg.pop("tie_word_embeddings", None)
+        (folder / "config.json").write_text(json.dumps(cfg))
+    assert ties_word_embeddings(Checkpoint(tuned_dir))
+    ex = extract(base_dir, tuned_dir, RankRule(rank=2))
+    assert "transformer.wte" in ex.adapter.modules
+    assert "ensure_weight_tying" not in ex.adapter.peft_config()
+    [note] = ex.report.notes
+    assert "tied to 'transformer.wte'" in note and "svdkit lora merge" in note
+    # an untied model with a head of its own: nothing to say
+    untied = load_file(str(tuned_dir / "model.safetensors"))
+    untied["lm_head.weight"] = untied["transformer.wte.weight"].copy()
+    save_file(untied, str(tuned_dir / "model.safetensors"), metadata={"format": "pt"})
+    assert not ties_word_embeddings(Checkpoint(tuned_dir))

@@ -267,6 +267,8 @@ def register(app: typer.Typer) -> None:
                 more = f", … ({len(names) - 6} more)" if len(names) > 6 else ""
                 con.print(f"{counted(len(names), 'tensor')} {what}: {', '.join(names[:6])}{more}",
                           highlight=False, soft_wrap=True, markup=False)
+        for note in r.notes:
+            con.print(f"note: {note}", highlight=False, soft_wrap=True, markup=False)
         con.print(f"report with every tensor named: {out / 'svdkit_report.json'}",
                   highlight=False, soft_wrap=True, markup=False)
         con.print(f"{counted(len(ex.adapter.modules), 'LoRA module')} → {out}",

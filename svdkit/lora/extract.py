@@ -55,12 +55,17 @@ from svdkit.lora.adapter import (
 from svdkit.lora.batched import factor_batch, plan_batches
 from svdkit.lora.factor import check_tol, factor_delta, residual_norm, split_factors
 from svdkit.lora.modules import (
+    PEFT_TIED_EMBEDDING,
+    TIED_HEAD,
     Pairing,
     conv1d_modules,
     embedding_weight,
+    is_embedding,
+    model_config,
     module_of,
     pair_checkpoints,
     stores_in_out,
+    ties_word_embeddings,
 )
 from svdkit.lora.rank import RankRule
 from svdkit.lora.safetensors_io import Checkpoint, dtype_code, numpy_dtype
@@ -127,6 +132,7 @@ class ExtractionReport:
     unchanged: int = 0
     rule: dict[str, Any] = field(default_factory=dict)
     tol: float | None = None
+    notes: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready: an unbounded ``excess`` (``inf``) is the string ``"inf"``."""
@@ -388,7 +394,68 @@ def extract(
         for module in adapter.modules:
             if adapter.modules[module].kind != "embedding" and f"{module}.bias" in tuned_ck:
                 adapter.saved.setdefault(f"{module}.bias", tuned_ck.read(f"{module}.bias", None))
+    _tie_head(adapter, report, base_ck, tuned_ck)
     return Extraction(adapter, report)
+
+
+def _tie_head(
+    adapter: Adapter, report: ExtractionReport, base: Checkpoint, tuned: Checkpoint
+) -> None:
+    """Carry the change of a token embedding to the output head tied to it.
+
+    In a model with ``tie_word_embeddings`` the head *is* the embedding, so the
+    tuned model's head changed with it. PEFT (0.21) adds a LoRA to the embedding's
+    lookup only, and a copy kept in ``modules_to_save`` only replaces the
+    embedding, unless the config asks ``ensure_weight_tying``: then it ties the
+    head's adapter to the embedding's (a kept embedding's copy needs the head's
+    tensor too, ``lm_head.weight``, which is the same array). Without it PEFT's
+    outputs differed from the tuned model's by 3.8 in the logits of a tiny tied
+    Llama, where ``svdkit lora merge`` matched them. PEFT ties only an embedding
+    named ``embed_tokens`` to ``lm_head``; for others (GPT-2's ``wte``) the
+    report says that PEFT will not carry the change to the head.
+    """
+    if not (ties_word_embeddings(tuned) or ties_word_embeddings(base)):
+        return
+    vocab = model_config(tuned).get("vocab_size", model_config(base).get("vocab_size"))
+
+    def token_embedding(module: str, rows: int) -> bool:
+        # (not a position embedding: GPT-2's wpe has n_positions rows)
+        return is_embedding(module) and (not isinstance(vocab, int) or rows == vocab)
+
+    lora = [
+        m for m in adapter.modules.values()
+        if m.kind == "embedding" and token_embedding(m.name, m.weight_shape[0])
+    ]
+    kept = [
+        module_of(t)[0] for t, v in adapter.saved.items()
+        if module_of(t)[1] == "weight" and v.ndim == 2 and token_embedding(module_of(t)[0], len(v))
+    ]
+    changed = [m.name for m in lora] + kept
+    if not changed:
+        return
+    tieable = [m for m in changed if m.rpartition(".")[2] == PEFT_TIED_EMBEDDING]
+    if not tieable:
+        report.notes.append(
+            f"the output head is tied to {changed[0]!r} (tie_word_embeddings), whose change "
+            f"the adapter carries; PEFT ties adapters only between '{PEFT_TIED_EMBEDDING}' "
+            f"and '{TIED_HEAD}', so a model loaded with PEFT will not see it in the head: "
+            "merge with `svdkit lora merge` instead"
+        )
+        return
+    adapter.config["ensure_weight_tying"] = True
+    head = f"{TIED_HEAD}.weight"
+    for module in kept:
+        if module in tieable and head not in tuned and head not in adapter.saved:
+            adapter.saved[head] = adapter.saved[f"{module}.weight"]
+    twice = (
+        " (PEFT 0.21's merge_and_unload then adds the LoRA's change to the shared weight "
+        "twice; `svdkit lora merge` adds it once)"
+        if tieable[0] in adapter.modules else ""
+    )
+    report.notes.append(
+        f"the output head is tied to {tieable[0]!r} (tie_word_embeddings): the adapter "
+        f"config asks PEFT for ensure_weight_tying, so that the head changes with it{twice}"
+    )
 
 
 def _module_result(
@@ -417,6 +484,11 @@ def _module_result(
             store = numpy_dtype(dtype_code(dtype))
             with np.errstate(over="ignore"):  # an overflow is refused just below
                 A, B = A.astype(store), B.astype(store)
+        else:
+            # the delta's own precision (float32, float64 for float64 checkpoints): the
+            # SVD runs in float64, and its factors kept as such doubled the adapter's size
+            with np.errstate(over="ignore"):
+                A, B = A.astype(delta.dtype, copy=False), B.astype(delta.dtype, copy=False)
         check_finite_factors(module, A, B, scale)
         if dtype is not None:
             err = residual_norm(

@@ -28,6 +28,7 @@ Examples
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import os
@@ -47,7 +48,7 @@ from svdkit._files import (
 from svdkit.errors import FileFormatError, MissingTensorError, ShapeError, SvdkitError
 from svdkit.lora.adapter import Adapter, LoraModule, token_module
 from svdkit.lora.extract import module_progress
-from svdkit.lora.modules import is_embedding, module_of
+from svdkit.lora.modules import TIED_HEAD, is_embedding, module_of
 from svdkit.lora.safetensors_io import (
     MARK_KEY,
     PICKLE_SUFFIXES,
@@ -302,6 +303,17 @@ def merged_tensor(
     return W
 
 
+def _untied(base: Checkpoint, adapter: Adapter) -> Adapter:
+    """``adapter`` without the head's copy of a kept embedding that ``ensure_weight_tying``
+    needs in PEFT (:func:`svdkit.lora.extract.extract`), where the base stores no head of
+    its own: the head is the embedding there, and merged with it."""
+    head = f"{TIED_HEAD}.weight"
+    if not adapter.config.get("ensure_weight_tying") or head not in adapter.saved or head in base:
+        return adapter
+    saved = {n: v for n, v in adapter.saved.items() if n != head}
+    return dataclasses.replace(adapter, saved=saved)
+
+
 def merge(
     base: str | os.PathLike | Checkpoint,
     adapter: str | os.PathLike | Adapter,
@@ -325,7 +337,7 @@ def merge(
         A directory (shards, index and side files mirrored) or a ``.safetensors`` file.
     """
     base_ck = (base if isinstance(base, Checkpoint) else Checkpoint(base)).require_model("base")
-    ad = adapter if isinstance(adapter, Adapter) else Adapter.load(adapter)
+    ad = _untied(base_ck, adapter if isinstance(adapter, Adapter) else Adapter.load(adapter))
     tokens = ad.trainable_tokens()
     mapped = map_prefix(base_ck, ad, tokens)
     if mapped is not None:

@@ -43,6 +43,7 @@ import json
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -55,10 +56,12 @@ __all__ = [
     "embedding_weight",
     "is_embedding",
     "matches_targets",
+    "model_config",
     "model_type",
     "module_of",
     "pair_checkpoints",
     "stores_in_out",
+    "ties_word_embeddings",
 ]
 
 _EMBED_NAMES = {"wte", "wpe", "shared"}
@@ -90,15 +93,51 @@ CONV1D_MODEL_TYPES = frozenset({"gpt2", "openai-gpt", "imagegpt", "decision_tran
 CONV1D_NAMES = frozenset({"c_attn", "c_proj", "c_fc", "q_attn"})
 
 
-def model_type(checkpoint: Checkpoint) -> str | None:
-    """``model_type`` of the ``config.json`` beside a checkpoint, if there is a readable one."""
+def model_config(checkpoint: Checkpoint) -> dict[str, Any]:
+    """The ``config.json`` beside a checkpoint, or ``{}`` when there is no readable one."""
     path = checkpoint.root / "config.json"
     try:
         config = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError):
-        return None
-    value = config.get("model_type") if isinstance(config, dict) else None
+        return {}
+    return config if isinstance(config, dict) else {}
+
+
+def model_type(checkpoint: Checkpoint) -> str | None:
+    """``model_type`` of the ``config.json`` beside a checkpoint, if there is a readable one."""
+    value = model_config(checkpoint).get("model_type")
     return value if isinstance(value, str) else None
+
+
+#: Endings of transformers' class names for models with an output head over the
+#: vocabulary (``architectures`` in ``config.json``), tied to the input embedding
+#: unless the config says otherwise.
+HEAD_ARCHITECTURES = (
+    "LMHeadModel", "ForCausalLM", "ForMaskedLM", "ForConditionalGeneration", "ForPreTraining",
+)
+
+#: The head and the embedding names PEFT ties adapters between (its
+#: ``EMBEDDING_LAYER_NAMES``, with ``ensure_weight_tying``).
+TIED_HEAD, PEFT_TIED_EMBEDDING = "lm_head", "embed_tokens"
+
+
+def ties_word_embeddings(checkpoint: Checkpoint) -> bool:
+    """Whether the model's output head is its input embedding (``tie_word_embeddings``).
+
+    As its ``config.json`` says; a config that leaves the key out (transformers
+    writes only non-default values, and ties by default: GPT-2's own config has
+    no such key) ties when it names a model with a head (:data:`HEAD_ARCHITECTURES`)
+    whose checkpoint stores no ``lm_head.weight`` of its own.
+    """
+    config = model_config(checkpoint)
+    value = config.get("tie_word_embeddings")
+    if isinstance(value, bool):
+        return value
+    names = config.get("architectures")
+    heads = isinstance(names, list) and any(
+        isinstance(a, str) and a.endswith(HEAD_ARCHITECTURES) for a in names
+    )
+    return heads and not any(n.rpartition(".")[0].endswith(TIED_HEAD) for n in checkpoint.names)
 
 
 def stores_in_out(*checkpoints: Checkpoint) -> bool:
