@@ -299,3 +299,83 @@ def test_cli_info_says_what_happened_since_the_build(saved, tmp_path, capsys, mo
     many = SimpleNamespace(history=[{"kind": "update", "documents": 900, "method": "krylov"}])
     assert _history(many) == "SVD update (certified truncated SVD) of 900 documents"
     shutil.rmtree(path)
+
+
+@pytest.mark.parametrize("source", ["strings", "csv", "jsonl"])
+def test_documents_added_without_ids_are_numbered_on_from_the_index(
+    source, tmp_path, capsys, monkeypatch
+):
+    # an index built from plain strings numbers them "0", "1", …; adding plain strings
+    # (or rows / records without ids) numbered them "0", … again: "document id '0' is
+    # already in the index", in Python and in `svdkit lsi add`, every time
+    first = ["cats chase mice", "dogs chase cats", "stocks and bonds", "bonds and rates"]
+    more = ["mice eat cheese", "rates of bonds"]
+    if source == "strings":
+        index = build_index(first, k=2)
+        index.add(more, method="update")
+    else:
+        for name, texts in (("a", first), ("b", more)):
+            path = tmp_path / f"{name}.{source}"
+            if source == "csv":
+                path.write_text("text\n" + "".join(f"{t}\n" for t in texts))
+            else:
+                path.write_text("".join(json.dumps({"text": t}) + "\n" for t in texts))
+        run = run_svdkit(capsys, monkeypatch)
+        code, _, err = run("lsi", "index", tmp_path / f"a.{source}", "-o", tmp_path / "i",
+                           "-k", "2")
+        assert code == 0, err
+        code, _, err = run("lsi", "add", tmp_path / "i", tmp_path / f"b.{source}")
+        assert code == 0, err
+        index = load_index(tmp_path / "i")
+    assert index.ids == ["0", "1", "2", "3", "4", "5"]
+    # the added documents are found under their new ids, by the words the index knows
+    hits = {h.id: h.score for h in index.search("mice", n=6)}
+    assert hits.get("4", 0.0) > 0.5
+    # and a third addition goes on numbering
+    index.add(["cheese and mice"], method="fold_in")
+    assert index.ids[-1] == "6"
+
+
+def test_decomposed_unicode_is_the_same_text_as_composed():
+    # "café" typed as e + U+0301 (NFD: macOS, text from PDFs) was split at the mark and
+    # never matched "café" (NFC): a query scored 0, "Zürich" became "zu" and "rich"
+    import unicodedata
+
+    docs = ["Café au lait in Zürich", "très bon café", "the bank of the river",
+            "a café in Zürich again", "river banks and bonds"]
+    nfd = [unicodedata.normalize("NFD", d) for d in docs]
+    assert nfd[0] != docs[0]
+    composed, decomposed = build_index(docs, k=2), build_index(nfd, k=2)
+    assert composed.vocabulary == decomposed.vocabulary
+    assert "zürich" in composed.vocabulary and "rich" not in composed.vocabulary
+    np.testing.assert_allclose(composed.s, decomposed.s, rtol=1e-12)
+    for index in (composed, decomposed):
+        for query in ("café", unicodedata.normalize("NFD", "café")):
+            hits = index.search(query, n=5)
+            assert {h.id for h in hits if h.score > 0.5} >= {"0", "1", "3"}
+    # strip_accents normalises by itself, NFD or not
+    ascii_ = build_index(nfd, k=2, options=TextOptions(strip_accents="ascii"))
+    assert "cafe" in ascii_.vocabulary and "zurich" in ascii_.vocabulary
+
+
+def test_notes_tell_a_term_outside_the_latent_dimensions_from_an_unknown_one(
+    tmp_path, capsys, monkeypatch
+):
+    # a document on its own words, outside the k = 2 latent dimensions: its words are
+    # in the vocabulary with weight 1, but the notes said they were unknown / stop words
+    docs = [("a1", "cats chase mice"), ("a2", "cats and mice"), ("a3", "mice chase cats"),
+            ("b1", "stocks and bonds"), ("b2", "bonds and stocks rise"),
+            ("b3", "stocks fall bonds rise"), ("t", "東京 大阪")]
+    index = build_index(docs, k=2)
+    assert "東京" in index.vocabulary and not index.doc_vectors[index.row_of("t")].any()
+    index.save(tmp_path / "i")
+    run = run_svdkit(capsys, monkeypatch)
+    outside = "outside the index's k = 2 latent dimensions"
+    for args in (("query", "東京"), ("similar", "t"), ("similar", "--term", "東京")):
+        code, out, err = run("lsi", args[0], tmp_path / "i", *args[1:])
+        text = " ".join(err.split())
+        assert code == 0 and out == "" and outside in text, (args, text)
+        assert "stop words" not in text and "weight 0" not in text
+    # the unknown word still gets the first note
+    code, out, err = run("lsi", "query", tmp_path / "i", "zebra")
+    assert code == 0 and out == "" and "non-zero weight" in " ".join(err.split())

@@ -241,10 +241,15 @@ def register(app: typer.Typer) -> None:
         if not ix.query_vectors(text).any():
             # a zero query vector has cosine 0 with every document: a table of the
             # first n documents, all scored 0.0000, would look like an answer
+            if ix.weigh(ix.count([text])).nnz:
+                why = (f"the terms of the query {text!r} that the index knows lie outside "
+                       f"the index's k = {ix.k} latent dimensions (their latent vectors are "
+                       "zero)")
+            else:
+                why = (f"no term of the query {text!r} is in the index's vocabulary with a "
+                       "non-zero weight (unknown words and stop words are ignored)")
             _console(stderr=True).print(
-                f"note: no term of the query {text!r} is in the index's vocabulary with a "
-                "non-zero weight (unknown words and stop words are ignored): no document "
-                "matches it",
+                f"note: {why}: no document matches it",
                 highlight=False, soft_wrap=True, markup=False,
             )
             return
@@ -276,9 +281,15 @@ def register(app: typer.Typer) -> None:
         ix = _load(index)
         if term is not None:
             similar = ix.similar_terms(term, n)
-            if not ix.term_vectors()[ix.vocabulary.index(_term_key(ix, term))].any():
-                _nothing_similar(f"the term {term!r} has weight 0 in every document (it "
-                                 "tells no document apart): no term is similar to it")
+            column = ix.vocabulary.index(_term_key(ix, term))
+            if not ix.term_vectors()[column].any():
+                if ix.weigh(ix.counts)[:, column].nnz:
+                    why = (f"the term {term!r} lies outside the index's k = {ix.k} latent "
+                           "dimensions (its latent vector is zero)")
+                else:
+                    why = (f"the term {term!r} has weight 0 in every document (it tells no "
+                           "document apart)")
+                _nothing_similar(f"{why}: no term is similar to it")
                 return
             title = f"terms similar to {term!r}"
             # the two columns are narrow: without a minimum width the title wraps
@@ -290,10 +301,15 @@ def register(app: typer.Typer) -> None:
             _console().print(table)
             return
         similar_docs = ix.similar_documents(doc_id, n)
-        if not ix.doc_vectors[ix.row_of(doc_id)].any():
-            _nothing_similar(f"the document {doc_id!r} has no term the index weighs (it is "
-                             "empty, or holds only stop words or pruned terms): no document "
-                             "is similar to it")
+        row = ix.row_of(doc_id)
+        if not ix.doc_vectors[row].any():
+            if ix.weigh(ix.counts[row]).nnz:
+                why = (f"the document {doc_id!r} lies outside the index's k = {ix.k} latent "
+                       "dimensions (its latent vector is zero)")
+            else:
+                why = (f"the document {doc_id!r} has no term the index weighs (it is empty, "
+                       "or holds only stop words or pruned terms)")
+            _nothing_similar(f"{why}: no document is similar to it")
             return
         _console().print(_hits_table(f"documents similar to {doc_id!r}", similar_docs))
 
@@ -321,7 +337,10 @@ def register(app: typer.Typer) -> None:
 
         ix = _load(index)
         check_index_output(index)  # before the work: the index is rewritten in place
-        docs = open_corpus(str(source), format.value, id_field=id_field, text_field=text_field)
+        docs = open_corpus(
+            str(source), format.value, id_field=id_field, text_field=text_field,
+            start=ix.n_docs,  # (rows without ids numbered on from the index's)
+        )
         report = ix.add(docs, method=method.value, progress=True)
         ix.save(index)
         _console().print(report.summary(), highlight=False, soft_wrap=True, markup=False)

@@ -71,17 +71,18 @@ def chunked(items: Iterator[Any], size: int) -> Iterator[list[Any]]:
         yield chunk
 
 
-def read_iterable(items: Iterable[Any]) -> Iterator[Document]:
-    """Documents from strings (ids ``"0"``, ``"1"``, …) or ``(id, text)`` pairs.
+def read_iterable(items: Iterable[Any], start: int = 0) -> Iterator[Document]:
+    """Documents from strings (ids ``"0"``, ``"1"``, …, from ``start``) or ``(id, text)`` pairs.
 
     A mapping (``{id: text}``) gives its ``(id, text)`` items: iterated as it is, it
-    would give its ids, which would be indexed as the texts.
+    would give its ids, which would be indexed as the texts. ``start``: the first
+    positional id (documents added to an index of ``n`` are numbered from ``n``).
     """
     if isinstance(items, Mapping):
         items = items.items()
     for i, item in enumerate(items):
         if isinstance(item, str):
-            yield str(i), item
+            yield str(start + i), item
         elif isinstance(item, tuple | list) and len(item) == 2 and isinstance(item[1], str):
             yield str(item[0]), item[1]
         else:
@@ -135,11 +136,15 @@ def _readable(path: Path) -> Iterator[None]:
 
 
 def read_jsonl(
-    path: str | os.PathLike[str], id_field: str | None = "id", text_field: str = "text"
+    path: str | os.PathLike[str],
+    id_field: str | None = "id",
+    text_field: str = "text",
+    start: int = 0,
 ) -> Iterator[Document]:
     """One JSON object a line; ``text_field`` holds the text, ``id_field`` the id.
 
-    A missing ``id_field`` (or ``id_field=None``) numbers the documents by line.
+    A missing ``id_field`` (or ``id_field=None``) numbers the documents by line, from
+    ``start``.
     """
     path = Path(path)
     if not path.is_file():
@@ -158,14 +163,18 @@ def read_jsonl(
                     f"'{path}' line {line_no}: no text field {text_field!r} (a string)"
                 )
             doc_id = record.get(id_field) if id_field else None
-            yield (str(number) if doc_id is None else str(doc_id)), record[text_field]
+            yield (str(start + number) if doc_id is None else str(doc_id)), record[text_field]
             number += 1
 
 
 def read_csv(
-    path: str | os.PathLike[str], text_column: str = "text", id_column: str | None = None
+    path: str | os.PathLike[str],
+    text_column: str = "text",
+    id_column: str | None = None,
+    start: int = 0,
 ) -> Iterator[Document]:
-    """Rows of a CSV file with a header; ``text_column`` and optional ``id_column``.
+    """Rows of a CSV file with a header; ``text_column`` and optional ``id_column``
+    (without, the rows are numbered from ``start``).
 
     A ``.tsv`` file is read with tabs as separators, any other with commas.
     """
@@ -183,7 +192,7 @@ def read_csv(
                     f"'{path}' has no column {name!r}; its columns are {columns}"
                 )
         for number, row in enumerate(reader):
-            doc_id = row[id_column] if id_column else str(number)
+            doc_id = row[id_column] if id_column else str(start + number)
             if not doc_id:  # None: a short row; "": an empty cell
                 raise FileFormatError(
                     f"'{path}' line {reader.line_num}: no id in column {id_column!r}"
@@ -197,6 +206,7 @@ def open_corpus(
     *,
     id_field: str | None = None,
     text_field: str = "text",
+    start: int = 0,
 ) -> Iterator[Document]:
     """The documents of ``source``: a folder, a ``.jsonl``/``.csv`` file, or an iterable.
 
@@ -212,11 +222,15 @@ def open_corpus(
     id_field, text_field : str
         Field (JSON-lines) or column (CSV) names; the id defaults to ``"id"`` for
         JSON-lines and to the row number for CSV.
+    start : int
+        The first id of documents numbered by position (plain strings, records or
+        rows without an id): adding to an index of ``n`` documents numbers from
+        ``n``, so that positional ids never clash with the index's own.
     """
     if format not in FORMATS:
         raise SvdkitError(f"corpus format must be one of {FORMATS}; got {format!r}")
     if not isinstance(source, str | os.PathLike):
-        return read_iterable(source)
+        return read_iterable(source, start)
     path = Path(source)
     if format == "auto":
         if path.is_dir():
@@ -254,5 +268,5 @@ def open_corpus(
         return read_smart(path)
     if format == "jsonl":
         return read_jsonl(path, id_field="id" if id_field is None else id_field,
-                          text_field=text_field)
-    return read_csv(path, text_column=text_field, id_column=id_field)
+                          text_field=text_field, start=start)
+    return read_csv(path, text_column=text_field, id_column=id_field, start=start)

@@ -7,6 +7,11 @@ kept — the text of a chunk is dropped before the next one is read. At the end
 the vocabulary is pruned (minimum / maximum document frequency, most frequent
 terms) and sorted, so the result does not depend on the chunk size.
 
+Text is put in Unicode's composed form (NFC) before it is split: "café" typed as
+``e`` + U+0301 (macOS file names, text from PDFs) is the same term as "café", and
+"Zürich" is not cut into "zu" and "rich" at its combining mark. (``strip_accents``
+normalises for itself: NFKD, then drops the marks.)
+
 Examples
 --------
 >>> c = count_corpus(["the cat sat", "the cat ran", "a dog ran"], TextOptions(stop_words=None))
@@ -21,6 +26,7 @@ from __future__ import annotations
 import math
 import numbers
 import re
+import unicodedata
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -36,6 +42,15 @@ __all__ = [
 
 #: Characters of each document kept as its snippet (shown next to search results).
 SNIPPET_CHARS = 160
+
+
+def composed(text: str) -> str:
+    """``text`` in Unicode normal form C (composed characters).
+
+    >>> composed("cafe\u0301") == "caf\u00e9"
+    True
+    """
+    return unicodedata.normalize("NFC", text)
 
 
 @dataclass(frozen=True)
@@ -111,7 +126,8 @@ class TextOptions:
             "stop_words": stop,
             "token_pattern": self.token_pattern,
             "ngram_range": self.ngram_range,
-            "strip_accents": self.strip_accents,
+            # (CountVectorizer applies it after lowercasing; NFC where it strips nothing)
+            "strip_accents": self.strip_accents or composed,
             "dtype": np.int32,
         }
 

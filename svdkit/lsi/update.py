@@ -154,7 +154,9 @@ def _count_new(index: LsiIndex, docs: Iterable[Any], chunk_size: int) -> tuple:
 
     blocks, ids, snippets = [], [], []
     # a path is a corpus (as for build_index); a str is never iterated letter by letter
-    for chunk in chunked(open_corpus(docs), chunk_size):
+    # (documents without ids are numbered on from the index's last, as build_index
+    # numbered its own: "0", "1", … again would clash with them)
+    for chunk in chunked(open_corpus(docs, start=index.n_docs), chunk_size):
         blocks.append(index.count([t for _, t in chunk]))
         ids.extend(d for d, _ in chunk)
         snippets.extend(_snippet(t) for _, t in chunk)
