@@ -162,16 +162,16 @@ def test_svd_rejects_bad_k(linalg_case):
 
 
 def test_sparse_truncated_svd_agrees_with_the_dense_one(linalg_case, num):
-    """ARPACK for a SciPy sparse matrix: same σ, same vectors (one sign rule for all methods)."""
+    """A small SciPy sparse matrix: same σ, same vectors (one sign rule for all methods),
+    every k up to min(m, n) (ARPACK, before, stopped at min(m, n) − 1)."""
     import scipy.sparse
 
     A, p = linalg_case.A, linalg_case.p
     dense = svdkit.svd(A)
     s = dense.s
-    k_max = p - 2 if linalg_case.complex else p - 1  # ARPACK: k < p (k < p − 1 if complex)
-    for k in range(1, k_max + 1):
+    for k in range(0, p + 1):
         r = svdkit.svd(scipy.sparse.csr_array(A), k)
-        assert r.driver == "arpack"
+        assert r.driver in ("gesdd", "gesvd")
         assert (r.U.shape, r.s.shape, r.Vh.shape) == ((linalg_case.m, k), (k,), (k, linalg_case.n))
         num.assert_close(r.s, s[:k], num.atol(A), f"sparse σ, k={k}")
         num.assert_orthonormal(r.U, "sparse U")
@@ -182,13 +182,38 @@ def test_sparse_truncated_svd_agrees_with_the_dense_one(linalg_case, num):
         tail = np.sqrt(np.sum(s[k:] ** 2)) / np.linalg.norm(A) if np.any(A) else 0.0
         assert abs(res.reconstruction - tail) <= num.unit(A)
         for i in range(k):
-            gap = min(abs(s[i] - s[j]) for j in range(p) if j != i)
+            gap = min((abs(s[i] - s[j]) for j in range(p) if j != i), default=np.inf)
             if s[i] > 0 and gap > 1e-3 * s[0]:
                 num.assert_close(r.U[:, i], dense.U[:, i], 10 * num.atol(A) / gap, f"u_{i}")
                 num.assert_close(r.Vh[i], dense.Vh[i], 10 * num.atol(A) / gap, f"v_{i}")
-    for k in range(max(k_max + 1, 1), p + 1):
-        with pytest.raises(ShapeError):
-            svdkit.svd(scipy.sparse.csr_array(A), k)
+    with pytest.raises(ShapeError):
+        svdkit.svd(scipy.sparse.csr_array(A), p + 1)
+
+
+@pytest.mark.parametrize("shape", [(40, 40), (60, 50), (50, 60), (100, 100), (101, 101)])
+def test_sparse_svd_finds_every_copy_of_a_repeated_value(shape):
+    """σ = 1 ten times, then a spread tail: ARPACK (small sparse matrices, before)
+    returned seven copies and three tail values, each triplet with a residual of
+    1e-15 — real triplets, not the leading ones. Every size gives all ten now."""
+    import scipy.sparse
+
+    m, n = shape
+    rng = np.random.default_rng(0)
+    p = min(m, n)
+    s = np.r_[np.ones(10), np.linspace(0.5, 0.1, p - 10)]
+    Q1, _ = np.linalg.qr(rng.standard_normal((m, p)))
+    Q2, _ = np.linalg.qr(rng.standard_normal((n, p)))
+    for A in (scipy.sparse.diags(s, shape=(m, n), format="csr"),
+              scipy.sparse.csr_array((Q1 * s) @ Q2.T)):
+        r = svdkit.svd(A, k=10)
+        np.testing.assert_allclose(r.s, np.ones(10), atol=1e-9)
+        res = r.residuals()
+        assert max(res.right.max(), res.left.max()) <= 1e-9
+        # the ten span the whole eigenspace of σ = 1: nothing of it is left out
+        dense = A.toarray() if hasattr(A, "toarray") else A
+        top = np.linalg.svd(dense)[0][:, :10]
+        assert np.linalg.norm(top.T @ r.U, 2) == pytest.approx(1.0, abs=1e-9)
+        assert np.linalg.svd(top.T @ r.U, compute_uv=False).min() == pytest.approx(1.0, abs=1e-9)
 
 
 def test_svd_residuals(linalg_case, num):
