@@ -1,9 +1,10 @@
 """File-system helpers shared by the features that write directories.
 
 An output is checked before anything is computed or written: a directory
-output never replaces a file (nor a file output a directory), and a path under
-an existing file is refused, each with a :class:`~svdkit.FileFormatError`
-that names the path.
+output never replaces a file (nor a file output a directory), a path under an
+existing file is refused, and so is one whose folder takes no new file (one is
+created there and removed), each with a :class:`~svdkit.FileFormatError` that
+names the path.
 
 Outputs are written into a temporary file or directory beside the target and
 renamed into place. :mod:`tempfile` creates those owner-only (``0o600`` files,
@@ -42,6 +43,24 @@ def _check_parents(target: Path) -> None:
                     f"cannot write '{target}': '{parent}' is a file, not a directory"
                 )
             return
+
+
+def _check_writable(target: Path) -> None:
+    """Refuse ``target`` when its nearest existing folder takes no new file: a file is
+    created there and removed (permission bits do not tell: root may write anywhere
+    but to ``/proc`` or ``/sys``, or to a read-only mount)."""
+    folder = next((p for p in target.parents if p.exists()), None)
+    if folder is None or not folder.is_dir():
+        return  # (_check_parents has said what is wrong)
+    try:
+        fd, probe = tempfile.mkstemp(prefix=".svdkit-probe-", dir=folder)
+    except OSError as err:
+        raise FileFormatError(
+            f"cannot write '{target}': the folder '{folder}' takes no new file "
+            f"({err.strerror or err})"
+        ) from None
+    os.close(fd)
+    os.unlink(probe)
 
 
 def check_directory_output(
@@ -86,6 +105,7 @@ def check_directory_output(
             raise FileFormatError(
                 f"'{target}' exists and is not a {what}: refusing to replace it"
             )
+    _check_writable(target)
     return target
 
 
@@ -127,6 +147,7 @@ def check_file_output(
         raise MissingFileError(
             f"{what} '{target}': the folder '{target.parent}' does not exist"
         )
+    _check_writable(target)
     return target
 
 

@@ -89,3 +89,29 @@ def test_errors(app, tmp_path):
     res = runner.invoke(app, ["svd", str(tmp_path / "a.npy"), "-o", str(tmp_path / "x.npz")])
     assert isinstance(res.exception, ShapeError)
     assert not (tmp_path / "x.npz").exists()
+
+
+@pytest.mark.parametrize("folder", ["/proc", "/sys"])
+def test_an_output_folder_that_takes_no_file_is_refused_before_the_work(
+    app, tmp_path, monkeypatch, folder
+):
+    # the run went to its end before "cannot write '/sys/x.npz'": the output is now
+    # probed first (root passes every permission check, but not these folders)
+    import svdkit.lowrank
+
+    np.save(tmp_path / "a.npy", np.random.default_rng(0).standard_normal((60, 40)))
+    ran = []
+    monkeypatch.setattr(svdkit.lowrank, "truncated_svd", lambda *a, **k: ran.append(a))
+    res = CliRunner().invoke(app, ["svd", str(tmp_path / "a.npy"), "-k", "2", "-o",
+                                   f"{folder}/x.npz"])
+    assert isinstance(res.exception, FileFormatError) and not ran
+    assert f"cannot write '{folder}/x.npz'" in str(res.exception)
+    assert "takes no new file" in str(res.exception)
+
+
+def test_the_writability_probe_leaves_nothing_behind(tmp_path):
+    from svdkit._files import check_directory_output, check_file_output
+
+    check_file_output(tmp_path / "x.npz")
+    check_directory_output(tmp_path / "new" / "deeper")
+    assert list(tmp_path.iterdir()) == []
