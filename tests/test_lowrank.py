@@ -742,6 +742,11 @@ def test_dask_rejects_nan():
         truncated_svd(da.from_array(S, chunks=(100, -1), asarray=False), 3)
     with pytest.raises(ShapeError, match="complex sparse dask"):
         truncated_svd(da.from_array(S.astype(complex), chunks=(100, -1), asarray=False), 3)
+    # COO / DIA / BSR chunks cannot be sliced: a raw TypeError out of dask.compute before
+    for fmt in ("coo", "bsr"):
+        bad = da.from_array(S.asformat(fmt), chunks=(100, -1), asarray=False)
+        with pytest.raises(ShapeError, match=r"chunks could not be computed.*\.tocsr\(\)"):
+            truncated_svd(bad, 3)
 
 
 def test_high_accuracy_past_the_gram_floor():

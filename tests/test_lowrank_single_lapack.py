@@ -178,3 +178,16 @@ def test_frobenius2_is_the_float64_sum_of_squares(m, n, dtype, seed):
     d = (np.random.default_rng(seed).standard_normal((m, n)) * 3).astype(dtype)
     exact = float(np.sum(d.astype(np.float64) ** 2))
     assert frobenius2(d) == pytest.approx(exact, rel=1e-12, abs=0.0)
+
+
+def test_lapack_counts_its_read_of_the_matrix(tmp_path):
+    # ``passes`` is the reads of A: the dense SVD reads it once (an in-memory array or
+    # sparse matrix said 0, the CLI "1 iteration, 0 passes"; a .npy file said 1)
+    import scipy.sparse as sp
+
+    A = _matrix(60, 40, np.float64, "decay", 1)
+    np.save(tmp_path / "a.npy", A)
+    for source in (A, np.asfortranarray(A), A.astype(np.float32), sp.csr_matrix(A),
+                   sp.csc_matrix(A).T, str(tmp_path / "a.npy")):
+        r = truncated_svd(source, 3, method="lapack")
+        assert r.method == "lapack" and r.passes == 1, type(source)

@@ -898,6 +898,9 @@ def _solve(
         cert, k_found, run, target, scale = _lapack(
             _densify(op), target, tol, _stored_single(op)
         )
+        # (in memory, the dense copy or the array itself is read without a product: one
+        # pass all the same; a file or dask array counted its read while densified)
+        op.passes = max(op.passes, 1)
         flipped = False
         oriented = op
     else:

@@ -1539,7 +1539,18 @@ class DaskOperator(Operator):
             return self._compute(result)
         import dask.array as da
 
-        out, finite = self._compute(result, da.isfinite(self.stored).all())
+        try:
+            out, finite = self._compute(result, da.isfinite(self.stored).all())
+        except (TypeError, AttributeError, IndexError, NotImplementedError) as err:
+            # the first computation of the user's own chunks: a dask array made with
+            # from_array(asarray=False) of a COO, DIA or BSR matrix has NumPy metadata
+            # and chunks that cannot be sliced ("'coo_matrix' object is not subscriptable")
+            raise ShapeError(
+                f"the dask array's chunks could not be computed ({type(err).__name__}: "
+                f"{err}); svdkit takes dask arrays of NumPy chunks or of SciPy CSR / CSC "
+                "chunks (convert a COO, DIA or BSR matrix with .tocsr() before "
+                "da.from_array)"
+            ) from err
         if not bool(finite):
             raise NonFiniteError(
                 "the dask array has a NaN or an infinite entry; svdkit needs finite numbers"
