@@ -273,3 +273,27 @@ def test_lora_extract_report_measures_the_factors_as_stored(svdkit, pair):
     actual = np.linalg.norm(delta - stored) / np.linalg.norm(delta)
     assert actual > 1e-5  # bf16 rounding, far above the SVD's own error
     assert module["relative_error"] == pytest.approx(actual, rel=1e-3)
+
+
+def test_explain_takes_a_matrix_that_starts_with_a_minus_sign():
+    # `svdkit explain "-1 2; 3 4"` was "No such option: -1" (only `--` before it worked)
+    import json as json_
+    import subprocess
+    import sys
+
+    for args in (["-1 2; 3 4"], ["-f", "json", "-1 2; 3 4"], ["--tol", "1e-3", "-.5 1; 1 2"]):
+        done = subprocess.run(
+            [sys.executable, "-m", "svdkit", "explain", "--format", "json", *args[-1:]]
+            if args[0] != "-f" else [sys.executable, "-m", "svdkit", "explain", *args],
+            capture_output=True, text=True, check=False,
+        )
+        assert done.returncode == 0, done.stderr
+        report = json_.loads(done.stdout)
+        assert report["schema"] == "svdkit.explain" and report["sections"]
+        assert "−1" in done.stdout or "-1" in done.stdout or "−0.5" in done.stdout
+    from svdkit.cli.main import guard_negative_matrix
+
+    # an option's own value is left alone, and so is a matrix after `--`
+    assert guard_negative_matrix(["explain", "--tol", "-1"]) == ["explain", "--tol", "-1"]
+    assert guard_negative_matrix(["explain", "--", "-1"]) == ["explain", "--", "-1"]
+    assert guard_negative_matrix(["svd", "-1"]) == ["svd", "-1"]

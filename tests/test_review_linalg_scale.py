@@ -373,3 +373,31 @@ def test_truncated_svd_energy_rank_just_below_one_is_not_zero(method):
     D = np.diag([1.0, 0.5, 1e-3, 1e-4] + [0.0] * 96)
     r = truncated_svd(D, rank_tol=1 - 1e-15, rank_norm="energy", method=method)
     assert r.k == 1 and r.s.tolist() == pytest.approx([1.0])
+
+
+@pytest.mark.parametrize(
+    ("A", "kind"),
+    [([[1.5e308]], "positive definite"), ([[1e308, 0.0], [0.0, 1e308]], "positive definite"),
+     ([[1e308, 1e308], [1e308, -1e308]], "indefinite"),
+     ([[-1e308, 0.0], [0.0, -1.7e308]], "negative definite")],
+)
+def test_definiteness_and_cholesky_near_the_largest_float(A, kind):
+    # (A + Aᴴ)/2 overflowed to inf first: a raw "array must not contain infs or NaNs"
+    # out of solve_triangular, or OverflowError, for finite, valid input
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        d = svdkit.definiteness(A)
+        assert d.kind == kind
+        if kind == "positive definite":
+            L = np.asarray(svdkit.cholesky(A))
+            a = np.asarray(A)
+            assert np.all(np.isfinite(L))
+            # L Lᵀ = A, measured at A's scale (halved, so that the products stay finite)
+            half = np.ldexp(L, -512) @ np.ldexp(L, -512).T
+            np.testing.assert_allclose(half, np.ldexp(a, -1024), rtol=1e-15, atol=0)
+
+
+def test_distance_names_a_metric_that_is_not_a_string():
+    for bad in (None, 2, ["euclidean"]):
+        with pytest.raises(svdkit.SvdkitError, match="metric must be a name"):
+            svdkit.distance([1, 2], [3, 4], bad)

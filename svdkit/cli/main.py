@@ -266,10 +266,49 @@ def _write_atomic(path: Path, pieces: Iterable[str]) -> None:
         raise
 
 
+#: Matrix text that starts with a minus sign: ``-1 2; 3 4``, ``-.5``, ``-inf 0``.
+_NEGATIVE_TEXT = re.compile(r"^-(\d|\.\d|inf|nan)", re.IGNORECASE)
+
+
+def guard_negative_matrix(argv: list[str]) -> list[str]:
+    """``argv`` with ``--`` before an ``explain`` matrix that starts with a minus sign.
+
+    The parser took ``svdkit explain "-1 2; 3 4"`` for an unknown option ``-1``
+    ("No such option"); no option of svdkit starts with ``-`` and a digit, so such
+    an argument (not an option's value) is the matrix.
+
+    >>> guard_negative_matrix(["explain", "--tol", "1e-3", "-1 2; 3 4"])
+    ['explain', '--tol', '1e-3', '--', '-1 2; 3 4']
+    >>> guard_negative_matrix(["explain", "-f", "json", "1 2"])
+    ['explain', '-f', 'json', '1 2']
+    """
+    if "explain" not in argv or "--" in argv:
+        return argv
+    explain_cmd = getattr(typer.main.get_command(app), "commands", {}).get("explain")
+    if explain_cmd is None:
+        return argv
+    valued = {  # (an argument's is_flag is None; typer bundles its own click)
+        name
+        for p in explain_cmd.params
+        if getattr(p, "is_flag", None) is False
+        for name in (*p.opts, *p.secondary_opts)
+    }
+    i = argv.index("explain") + 1
+    while i < len(argv):
+        token = argv[i]
+        if token in valued:
+            i += 2  # (its value may itself start with a minus sign)
+            continue
+        if _NEGATIVE_TEXT.match(token):
+            return [*argv[:i], "--", *argv[i:]]
+        i += 1
+    return argv
+
+
 def main() -> None:
     """Entry point: run the app, turning svdkit errors into one clear line and exit code 2."""
     try:
-        app()
+        app(args=guard_negative_matrix(sys.argv[1:]))
     except SvdkitError as err:
         from rich.markup import escape
 

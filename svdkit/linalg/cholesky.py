@@ -128,7 +128,7 @@ def _hermitian_input(A, what: str, name: str, tol: float | None) -> np.ndarray:
     a = as_matrix(A, name=name)
     require_square(a, what, name)
     require_hermitian(a, what, name, tol)
-    return (a + a.conj().T) / 2
+    return a / 2 + a.conj().T / 2  # (a + aᴴ could overflow for entries near 1e308)
 
 
 def _quarter_exponent(h: np.ndarray) -> int:
@@ -164,7 +164,8 @@ def _scaled_call(
 
 def _shown(x: float, unit: int) -> float:
     """A number of the scaled matrix in the units of A (``x · 2^unit``), for messages."""
-    return float(np.ldexp(x, unit))
+    with np.errstate(over="ignore"):  # (beyond the largest float: shown as inf)
+        return float(np.ldexp(x, unit))
 
 
 def _definite(h: np.ndarray, tol: float | None) -> CholeskyAttempt:

@@ -931,7 +931,7 @@ def definiteness(A, *, tol: float | None = None, symmetrize: bool = False) -> De
                 f"symmetrize=True to analyse the symmetric part {part}"
             ),
         )
-    h = (a + a.conj().T) / 2
+    h = a / 2 + a.conj().T / 2  # (a + aᴴ could overflow for entries near 1e308)
     # eigvalsh for the values; "evd" (divide and conquer) for the vectors: on singular
     # integer matrices both keep zero eigenvalues within the tolerance rule, where the
     # default MRRR driver with vectors (evr) can exceed it.

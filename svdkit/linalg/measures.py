@@ -273,7 +273,8 @@ def _scaled_norm(x, ord=None) -> float:
         # 1 and the sum lies in [1, n]
         return float(largest * np.linalg.norm(x / largest, ord))
     e = _exponent(largest)
-    return float(np.ldexp(np.linalg.norm(_times_power_of_two(x, -e), ord), e))
+    with np.errstate(over="ignore"):  # a norm past the largest float is inf, as it is
+        return float(np.ldexp(np.linalg.norm(_times_power_of_two(x, -e), ord), e))
 
 
 def _is_vector_input(x) -> bool:
@@ -429,6 +430,10 @@ def distance(x, y, metric: str = "euclidean") -> float | int:
     >>> svdkit.distance([0, 0], [3, 4])
     5.0
     """
+    if not isinstance(metric, str):
+        raise SvdkitError(
+            f"metric must be a name, one of {', '.join(_METRICS)}, hamming; got {metric!r}"
+        )
     metric = metric.lower()
     if metric == "hamming":
         return _hamming(x, y)

@@ -85,7 +85,7 @@ def _check(A: ArrayLike | str, what: str) -> np.ndarray:
             f"A[1,0] = {fmt_num(a[1, 0], digits=6)}. The form xᵀAx depends only on the "
             "symmetric part (A + Aᵀ)/2: pass that to picture it."
         )
-    return (a + a.T) / 2
+    return a / 2 + a.T / 2  # (a + aᵀ could overflow for entries near 1e308)
 
 
 def _inline(a: np.ndarray, lang: str) -> str:
