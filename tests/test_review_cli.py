@@ -297,3 +297,23 @@ def test_explain_takes_a_matrix_that_starts_with_a_minus_sign():
     assert guard_negative_matrix(["explain", "--tol", "-1"]) == ["explain", "--tol", "-1"]
     assert guard_negative_matrix(["explain", "--", "-1"]) == ["explain", "--", "-1"]
     assert guard_negative_matrix(["svd", "-1"]) == ["svd", "-1"]
+
+
+@pytest.mark.parametrize(
+    ("tol", "matrix", "rank", "invertible"),
+    [("0.5", "[[1, 0], [0, 0.1]]", "1", "no"), ("1e-20", "[[1, 0], [0, 3e-16]]", "2", "yes")],
+)
+def test_explain_invertible_follows_the_rank_at_its_tol(
+    capsys, monkeypatch, tol, matrix, rank, invertible
+):
+    # --tol decided the rank but not A⁻¹: "rank 1 … invertible yes, A⁻¹ = diag(1, 10)"
+    # at --tol 0.5, and "rank 2 … invertible no" at 1e-20, in one report
+    from tests.cli_support import run_svdkit
+
+    run = run_svdkit(capsys, monkeypatch)
+    code, out, err = run("explain", "--no-steps", "--tol", tol, "--", matrix)
+    assert code == 0, err
+    lines = {ln.strip("│ ").split()[0]: ln.strip("│ ").split()[-1]
+             for ln in out.splitlines() if ln.strip("│ ").split()[:1] in (["rank"],
+                                                                      ["invertible"])}
+    assert lines == {"rank": rank, "invertible": invertible}

@@ -78,11 +78,16 @@ class Computed:
 
     @cached_property
     def inverse(self) -> np.ndarray | None:
-        """A⁻¹, or ``None`` when A is singular (square matrices only)."""
+        """A⁻¹, or ``None`` when A is singular (square matrices only): singular as the
+        report's rank says, at its ``--tol`` (``--tol 0.5`` on diag(1, 0.1) gave rank 1
+        and "invertible: yes" in one report). Where the rank is full at a ``--tol``
+        below LAPACK's own rule (``rcond ≤ n·eps``), the SVD's inverse ``V Σ⁻¹ Uᴴ``."""
+        if self.rank < self.matrix.shape[0]:
+            return None
         try:
             return linalg.inv(self.matrix)
         except SingularMatrixError:
-            return None
+            return self.pinv  # (A⁺ = A⁻¹ at full rank)
 
     @cached_property
     def definiteness(self):
