@@ -536,7 +536,7 @@ def _lapack_certified(
     # in a row: the SVD 21 instead of 8.3 ms, the residuals 9 instead of 1.4 ms)
     with single_blas_thread() if a.size <= SMALL_ENTRIES else contextlib.nullcontext():
         if single and k:
-            U, s, Vh, right, left, AhU = _rayleigh_values(a, U, s, Vh)
+            s, right, left, AhU = _rayleigh_values(a, U, s, Vh)
         else:
             right, left = triplet_residuals(a, U, s, Vh)
             AhU = Vh.conj().T * s  # (uᵢᴴ A vᵢ = σᵢ to float64 rounding)
@@ -551,15 +551,15 @@ def _lapack_certified(
 
 def _rayleigh_values(
     a: np.ndarray, U: np.ndarray, s: np.ndarray, Vh: np.ndarray
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """A single-precision SVD's triplets with ``σᵢ = Re uᵢᴴ A vᵢ`` measured in float64.
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """A single-precision SVD's values as ``σᵢ = Re uᵢᴴ A vᵢ``, measured in float64.
 
     ``sgesdd``'s values are good to about ``6e-8 · σ₁``; the Rayleigh quotients of its
     (re-orthonormalised) vectors to float64 rounding, and they minimise both
     residuals. The error ``‖A − U Σ Vᴴ‖_F² = ‖A‖_F² − 2 Σ σᵢ ρᵢ + Σ σᵢ²`` that LoRA
     extraction reports from them (``ρᵢ`` the quotients) was off by ``σ₁ · 1e-7``
     relative to ``‖A‖_F²`` when ``ρᵢ`` were taken as the single-precision ``σᵢ``: 0.4 %
-    of a 0.6 % relative error. Returns ``U, s, Vh, right, left, AhU`` (``AhU = Aᴴ U``);
+    of a 0.6 % relative error. Returns ``s, right, left, AhU`` (``AhU = Aᴴ U``);
     the values stay sorted (where the quotients would reorder nearly equal values,
     or one is not positive, ``sgesdd``'s are kept, with the quotients in ``AhU``).
     """
@@ -573,7 +573,7 @@ def _rayleigh_values(
         s = rho
     right = column_norms(AV - U * s)
     left = column_norms(AhU - V * s)
-    return U, s, Vh, right, left, AhU
+    return s, right, left, AhU
 
 
 def _orthonormal_columns(Q: np.ndarray) -> np.ndarray | None:
