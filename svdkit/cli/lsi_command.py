@@ -124,6 +124,11 @@ def _nothing_similar(why: str) -> None:
     _console(stderr=True).print(f"note: {why}", highlight=False, soft_wrap=True, markup=False)
 
 
+def _outside(what: str, ix) -> str:
+    """Why ``what`` (weighted, so known to the index) still has a zero latent vector."""
+    return f"{what} outside the index's k = {ix.k} latent dimensions (a zero latent vector)"
+
+
 def _history(ix) -> str:
     """What happened to the index since its SVD was computed at the build, on one line."""
     if not ix.history:
@@ -242,16 +247,11 @@ def register(app: typer.Typer) -> None:
             # a zero query vector has cosine 0 with every document: a table of the
             # first n documents, all scored 0.0000, would look like an answer
             if ix.weigh(ix.count([text])).nnz:
-                why = (f"the terms of the query {text!r} that the index knows lie outside "
-                       f"the index's k = {ix.k} latent dimensions (their latent vectors are "
-                       "zero)")
+                why = _outside(f"the terms of the query {text!r} that the index knows lie", ix)
             else:
                 why = (f"no term of the query {text!r} is in the index's vocabulary with a "
                        "non-zero weight (unknown words and stop words are ignored)")
-            _console(stderr=True).print(
-                f"note: {why}: no document matches it",
-                highlight=False, soft_wrap=True, markup=False,
-            )
+            _nothing_similar(f"{why}: no document matches it")
             return
         _console().print(_hits_table(f"LSI results for {text!r}", ix.search(text, n)))
 
@@ -284,8 +284,7 @@ def register(app: typer.Typer) -> None:
             column = ix.vocabulary.index(_term_key(ix, term))
             if not ix.term_vectors()[column].any():
                 if ix.weigh(ix.counts)[:, column].nnz:
-                    why = (f"the term {term!r} lies outside the index's k = {ix.k} latent "
-                           "dimensions (its latent vector is zero)")
+                    why = _outside(f"the term {term!r} lies", ix)
                 else:
                     why = (f"the term {term!r} has weight 0 in every document (it tells no "
                            "document apart)")
@@ -304,8 +303,7 @@ def register(app: typer.Typer) -> None:
         row = ix.row_of(doc_id)
         if not ix.doc_vectors[row].any():
             if ix.weigh(ix.counts[row]).nnz:
-                why = (f"the document {doc_id!r} lies outside the index's k = {ix.k} latent "
-                       "dimensions (its latent vector is zero)")
+                why = _outside(f"the document {doc_id!r} lies", ix)
             else:
                 why = (f"the document {doc_id!r} has no term the index weighs (it is empty, "
                        "or holds only stop words or pruned terms)")
