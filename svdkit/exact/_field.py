@@ -344,7 +344,9 @@ class Field:
             # a ≠ 0 exactly; Horner at 60 digits loses at most the digits of its largest term
             v = mpmath.re(self.numeric(a))
             scale = max((abs(q) for q in a.to_list()), default=1)
-            big = float(scale) * float(max(1, abs(self._gen_value))) ** len(a.to_list())
+            # in mpmath: entries like 1e80 raised to the degree overflow a float
+            scale = mpmath.mpf(int(QQ.numer(scale))) / int(QQ.denom(scale))
+            big = scale * mpmath.mpf(max(1, abs(self._gen_value))) ** len(a.to_list())
             if abs(v) > big * 1e-45:
                 return 1 if v > 0 else -1
         return numeric_sign(self.K.to_sympy(a))

@@ -36,11 +36,11 @@ from svdkit.exact.steps import Step
 __all__ = ["LAMBDA", "step_text", "to_latex", "to_mathml", "to_text", "variables"]
 
 #: The variable of characteristic polynomials (printed λ).
-LAMBDA = sp.Symbol("lambda")
+LAMBDA = sp.Symbol("lamda")
 
 _SUPERSCRIPTS = str.maketrans("0123456789-", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻")
 _SUBSCRIPTS = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
-_GREEK = {"lambda": "λ", "mu": "μ", "sigma": "σ"}
+_GREEK = {"lamda": "λ", "lambda": "λ", "mu": "μ", "sigma": "σ"}
 
 
 def variables(n: int, name: str = "x", real: bool = True) -> tuple[sp.Symbol, ...]:

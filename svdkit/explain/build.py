@@ -12,6 +12,7 @@ from svdkit.explain.messages import t
 from svdkit.explain.model import Report, Section
 from svdkit.explain.notes import Evidence, collect_notes
 from svdkit.inputs import as_matrix
+from svdkit.linalg.measures import scaled_singular_values
 from svdkit.linalg.residuals import relative_residual
 from svdkit.linalg.subspaces import subspaces_from_svd
 from svdkit.linalg.tolerance import zero_threshold
@@ -85,7 +86,7 @@ def explain(A, *, tol: float | None = None, lang: str = "en", steps: bool = True
     a = as_matrix(A)
     check_size(a.shape)
     c = Computed(a, tol)
-    threshold = zero_threshold(a.shape, c.svd.s[0], a.dtype, tol)
+    threshold = _threshold(a, c.svd.s[0], tol)
     report = Report(matrix=a, tolerance=threshold, lang=lang)
     builders = (_input, _structure, _measures, _inverse, _eigen, _svd, _subspaces, _definiteness)
     for build in builders:
@@ -189,6 +190,18 @@ def _scaled_norm(x: np.ndarray) -> float:
     return top * float(np.sqrt(np.sum((x / top) ** 2)))
 
 
+def _threshold(a: np.ndarray, sigma1: float, tol: float | None) -> float:
+    """The report's zero threshold: ``tol``, else ``max(m, n) · eps · σ₁``.
+
+    Where σ₁ of a finite A overflowed (entries near 1e308) the rule's threshold is
+    still a float (≈ 1e293): it is taken from the σ of ``A · 2^−e``, not from ``∞``.
+    """
+    if tol is not None or not np.isposinf(sigma1):
+        return zero_threshold(a.shape, sigma1, a.dtype, tol)
+    s, e = scaled_singular_values(a)
+    return float(np.ldexp(zero_threshold(a.shape, s[0], a.dtype), e))
+
+
 def _energy(s: np.ndarray) -> np.ndarray:
     """Cumulative energy fractions ``Σᵢ≤ₖ σᵢ² / Σ σᵢ²`` (all zero when every σ is 0).
 
@@ -266,7 +279,9 @@ def _svd(c: Computed, report: Report) -> Section:
     sec.add("U", dec.U)
     sec.add("Sigma", dec.Sigma)
     sec.add("Vh", dec.Vh)
-    sec.add("energy", _energy(dec.s))
+    # energy is scale-free: where σ₁ overflowed (entries near 1e308) take the σ of A · 2^−e
+    sigma = dec.s if not np.isposinf(dec.s[:1]).any() else scaled_singular_values(c.matrix)[0]
+    sec.add("energy", _energy(sigma))
     res = dec.residuals()
     sec.add("reconstruction", res.reconstruction)
     sec.add("orthogonality_u", res.orthogonality_u)

@@ -96,9 +96,9 @@ class Computed:
 
     @cached_property
     def slogdet(self) -> tuple:
-        """``numpy.linalg.slogdet(A)``: ``(sign, log|det A|)`` (square matrices only)."""
+        """:func:`svdkit.slogdet` of A: ``(sign, log|det A|)`` (square matrices only)."""
         with np.errstate(over="ignore", under="ignore", divide="ignore"):
-            return np.linalg.slogdet(self.matrix)
+            return tuple(linalg.slogdet(self.matrix))
 
     @cached_property
     def determinant(self) -> float | complex | str:
@@ -150,7 +150,7 @@ def determinant(a: np.ndarray, slogdet=None) -> float | complex | str:
         return value
     if slogdet is None:
         with np.errstate(over="ignore", under="ignore", divide="ignore"):
-            sign, logabs = np.linalg.slogdet(a)
+            sign, logabs = linalg.slogdet(a)
     else:
         sign, logabs = slogdet()
     if sign == 0 or not np.isfinite(logabs):

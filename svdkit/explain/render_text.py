@@ -201,7 +201,7 @@ def fact_format(report: Report, key: str) -> NumberFormat:
         sigma = float(report.section("measures").fact("norm_2"))
     except KeyError:
         return NumberFormat(zero=tau)
-    if tau <= 0 or not (sigma > 0 and math.isfinite(sigma)):
+    if tau <= 0 or not (sigma > 0 and math.isfinite(tau)):
         return NumberFormat(zero=tau)
     if key in _UNITS_OF_INVERSE:
         power = -1
@@ -209,8 +209,18 @@ def fact_format(report: Report, key: str) -> NumberFormat:
         power = report.matrix.shape[0]
     else:
         power = 0
-    log_zero = math.log(tau) + (power - 1) * math.log(sigma)
+    log_zero = math.log(tau) + (power - 1) * _log_sigma1(report.matrix, sigma)
     return NumberFormat(zero=math.exp(min(log_zero, 709.0)))
+
+
+def _log_sigma1(a: np.ndarray, sigma1: float) -> float:
+    """``log σ₁``, also where σ₁ of a finite A overflowed to ∞ (entries near 1e308)."""
+    if math.isfinite(sigma1):
+        return math.log(sigma1)
+    from svdkit.linalg.measures import scaled_singular_values
+
+    s, e = scaled_singular_values(np.asarray(a))
+    return math.log(float(s[0])) + e * math.log(2.0)
 
 
 def is_sympy(x: Any) -> bool:

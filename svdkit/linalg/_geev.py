@@ -44,4 +44,5 @@ def eig_scaled(a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     largest = float(np.abs(a).max()) if a.size else 0.0
     e = _exponent(largest) if largest > 0 else 0
     values, vectors = scipy.linalg.eig(_times_power_of_two(a, -e), check_finite=False)
-    return _times_power_of_two(values, e), vectors
+    with np.errstate(over="ignore"):  # an eigenvalue past the largest float is inf, as it is
+        return _times_power_of_two(values, e), vectors

@@ -59,8 +59,9 @@ def det(A) -> float | complex:
     # LAPACK's getrf, the LU slogdet takes: det is 0 exactly when slogdet's sign is
     # (scipy.linalg.det's own LU pivots the transpose and left rounding, -4.4e-15,
     # on [[-5, -3], [-10, -6]] where slogdet found the zero pivot)
-    with np.errstate(over="ignore", invalid="ignore"):
-        value = np.linalg.det(a)
+    scaled, e = _lu_scaling(a)
+    with np.errstate(over="ignore", under="ignore", invalid="ignore"):
+        value = _times_power_of_two(np.linalg.det(scaled), e)
     if not np.isfinite(value):  # beyond float64: ±inf (a complex one without NaN parts)
         return slogdet(a).value
     return complex(value) if np.iscomplexobj(value) else float(value)
@@ -198,10 +199,39 @@ def slogdet(A) -> SlogDet:
     """
     a = as_matrix(A)
     require_square(a, "slogdet")
+    scaled, e = _lu_scaling(a)
     with np.errstate(divide="ignore"):
-        sign, logabs = np.linalg.slogdet(a)
+        sign, logabs = np.linalg.slogdet(scaled)
+    if e and sign != 0:
+        logabs = logabs + e * math.log(2.0)
     sign = complex(sign) if np.iscomplexobj(sign) else float(sign)
     return SlogDet(sign, float(logabs))
+
+
+#: Rows whose largest entry lies beyond 2^±900 are scaled before LU (:func:`_lu_scaling`).
+_LU_SAFE_EXPONENT = 900
+
+
+def _lu_scaling(a: np.ndarray) -> tuple[np.ndarray, int]:
+    """``(D a, e)``, ``D = diag(2^−eᵢ)`` bringing each row's largest entry into
+    [1/2, 1), ``e = Σ eᵢ``, where some row is extreme; else ``(a, 0)``.
+
+    ``getrf`` multiplies by the reciprocal of a pivot: past 2^1022 that reciprocal is
+    subnormal and loses digits (``det([[1e308, 1e308], [1e308, 1e308]])`` came out
+    2e600, not 0), and near the bottom of the range the Schur complements go
+    subnormal. ``det(a) = 2^e · det(D a)``, the scaling exact; by rows, so that
+    ``diag(1e308, 1e-308)`` keeps its small entry.
+    """
+    if not a.size:
+        return a, 0
+    largest = np.abs(a).max(axis=1)
+    if not np.isfinite(largest).all():
+        return a, 0
+    exponents = np.where(largest > 0, np.frexp(largest)[1], 0)
+    if np.abs(exponents).max() <= _LU_SAFE_EXPONENT:
+        return a, 0
+    scaled = _times_power_of_two(a, -exponents[:, None])
+    return scaled, int(exponents.sum())
 
 
 def trace(A) -> float | complex:
@@ -215,7 +245,8 @@ def trace(A) -> float | complex:
     """
     a = as_matrix(A, sparse=True)
     require_square(a, "trace")
-    value = a.diagonal().sum()
+    with np.errstate(over="ignore"):  # a sum past the largest float is ±inf, as it is
+        value = a.diagonal().sum()
     return complex(value) if np.iscomplexobj(value) else float(value)
 
 
@@ -229,9 +260,30 @@ def rank(A, tol: float | None = None) -> int:
     2
     """
     a = as_matrix(A)
-    s = scipy.linalg.svdvals(a, check_finite=False)
-    thr = zero_threshold(a.shape, s[0], a.dtype, tol)
+    s, e = scaled_singular_values(a)
+    if s.size == 0:
+        return 0
+    # the rule is scale-free: compare 2^−e·σᵢ with 2^−e·threshold (σ₁ of a finite
+    # matrix may overflow, 2^−e·σ₁ cannot)
+    thr = zero_threshold(a.shape, s[0], a.dtype)
+    if tol is not None:
+        thr = float(np.ldexp(zero_threshold(a.shape, 0.0, a.dtype, tol), -e))
     return int(np.count_nonzero(s > thr))
+
+
+def scaled_singular_values(a: np.ndarray) -> tuple[np.ndarray, int]:
+    """``(2^−e · σ, e)``: the singular values of ``a · 2^−e``, finite for a finite ``a``.
+
+    ``e = 0`` (LAPACK's values as they are) unless ``σ₁`` of a finite matrix
+    overflows (``[[1e308, 1e308], [1e308, 1e308]]`` has ``σ₁ = 2e308``); then
+    ``2^e`` is the power of two just above ``max |aᵢⱼ|``. Scaling by a power of
+    two is exact, so ``σᵢ = 2^e · sᵢ`` wherever that is a float.
+    """
+    s = scipy.linalg.svdvals(a, check_finite=False)
+    if not (s.size and np.isposinf(s[0]) and np.isfinite(a).all()):
+        return s, 0  # (the common case, unscaled: the values are LAPACK's as they are)
+    e = _exponent(float(np.abs(a).max()))
+    return scipy.linalg.svdvals(_times_power_of_two(a, -e), check_finite=False), e
 
 
 def _exponent(largest: float) -> int:
@@ -332,9 +384,10 @@ def norm(x, ord: int | float | str | None = None) -> float:
     a = as_matrix(x, sparse=which in ("fro", 1, np.inf))
     if which == "fro":
         return _scaled_norm(a, "fro")
-    if scipy.sparse.issparse(a):
-        return float(sparse_norm(a, which))
-    return float(np.linalg.norm(a, which))
+    with np.errstate(over="ignore"):  # a norm past the largest float is inf, as it is
+        if scipy.sparse.issparse(a):
+            return float(sparse_norm(a, which))
+        return float(np.linalg.norm(a, which))
 
 
 def cond(A, ord: int | float | str | None = None) -> float:
@@ -358,7 +411,7 @@ def cond(A, ord: int | float | str | None = None) -> float:
     """
     a = as_matrix(A)
     if ord is None or ord == 2 or ord == "2" or ord == "spectral":
-        s = scipy.linalg.svdvals(a, check_finite=False)
+        s, _ = scaled_singular_values(a)  # σ₁/σₚ is scale-free; σ₁ may overflow
         if s[-1] <= zero_threshold(a.shape, s[0], a.dtype):
             return float("inf")
         return float(s[0] / s[-1])

@@ -1,0 +1,174 @@
+"""Review of matrices at the edges of float64's range, and of the JSON report's exact values.
+
+Each test pins a defect found by using the library the way a learner would:
+``explain "1e80 1; 1 1"`` lost its exact part to a float overflow, the JSON
+report wrote λ as ``lambda`` (which ``sympy.sympify`` cannot read back), and the
+matrix of four entries 1e308 had rank 0, determinant 2e600 and energy (0, 0).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import warnings
+
+import numpy as np
+import pytest
+import sympy as sp
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import svdkit
+import svdkit.exact
+from svdkit.explain import explain, render
+from svdkit.linalg.measures import scaled_singular_values
+
+ONES_1E308 = np.full((2, 2), 1e308)
+SIGNS_1E308 = np.array([[1e308, 1e308], [1e308, -1e308]])
+
+
+# ---------------------------------------------------------------- exact part, huge entries
+
+
+def test_exact_svd_of_a_matrix_with_a_1e80_entry_is_computed_and_right():
+    """The exact sign test raised a float overflow (1e80 to the field's degree)."""
+    a = np.array([[1e80, 1.0], [1.0, 1.0]])
+    report = explain(a)  # a lost exact part is a RuntimeWarning: an error in this suite
+    assert report.section("svd").fact("singular_values_exact")
+    dec = svdkit.exact.svd(svdkit.exact.as_exact(a))
+    # A = U Σ Vᴴ and UᴴU = I at 300 digits (entries of size 1e80: a float SVD is off by 1e64)
+    gap = (dec.reconstruct() - dec.matrix).evalf(300)
+    assert max(abs(x) for x in gap) < sp.Float("1e-200")
+    gap = (dec.U.H * dec.U - sp.eye(2)).evalf(300)
+    assert max(abs(x) for x in gap) < sp.Float("1e-200")
+    s = np.linalg.svd(a, compute_uv=False)
+    np.testing.assert_allclose([float(sp.N(v, 300)) for v in dec.s], s, rtol=1e-12)
+
+
+# ---------------------------------------------------------------- JSON exact values
+
+
+def test_json_characteristic_polynomials_read_back_with_sympify():
+    """docs/explain-json.md: every value is SymPy syntax that ``sympify`` reads back."""
+    a = [[2, -1], [-1, 2]]
+    data = json.loads(render(explain(a), "json"))
+    polys = [
+        step["values"]["poly"]
+        for section in data["sections"]
+        for step in section["steps"]
+        if "poly" in step["values"]
+    ]
+    assert polys, "no characteristic polynomial step in the report"
+    lam = sp.Symbol("lamda")
+    gram = sp.Matrix(a).T * sp.Matrix(a)
+    expected = {sp.expand((lam * sp.eye(2) - m).det()) for m in (sp.Matrix(a), gram)}
+    read = {sp.expand(sp.sympify(text)) for text in polys}
+    assert read == expected
+    # and λ is still λ for a reader of the text and the LaTeX
+    texts = [s["text"] for sec in data["sections"] for s in sec["steps"] if "poly" in s["values"]]
+    assert all("λ" in t and "lamda" not in t for t in texts)
+    formulas = [
+        s["formula"] for sec in data["sections"] for s in sec["steps"] if "poly" in s["values"]
+    ]
+    assert any(f and r"\lambda" in f for f in formulas)
+
+
+# ---------------------------------------------------------------- rank, cond past 1e308
+
+
+def test_rank_and_cond_when_sigma1_overflows():
+    """σ₁ = 2e308 overflows; the rank rule is scale-free and must not see ∞."""
+    assert svdkit.rank(ONES_1E308) == 1
+    assert svdkit.svd(ONES_1E308).rank() == 1
+    assert svdkit.rank(SIGNS_1E308) == 2
+    # σ₁ = σ₂ = √2·1e308: the condition number is 1
+    assert svdkit.cond(SIGNS_1E308) == pytest.approx(1.0, rel=1e-14)
+    assert svdkit.cond(ONES_1E308) == math.inf
+    # an absolute tol is still compared with σ itself: σ₁ = 2e308 > 1.5e308
+    assert svdkit.rank(ONES_1E308, tol=1.5e308) == 1
+    assert svdkit.rank(ONES_1E308, tol=1e300) == 1
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    a=st.lists(st.floats(-4, 4), min_size=6, max_size=6),
+    drop=st.booleans(),
+    exponent=st.integers(1000, 1023),
+)
+def test_scaled_singular_values_are_the_singular_values_times_a_power_of_two(a, drop, exponent):
+    """``σ(A) = 2^e · σ(A·2^−e)``; rank is unchanged by a power-of-two scaling."""
+    base = np.array(a).reshape(3, 2)
+    if drop:
+        base[:, 1] = 2 * base[:, 0]  # rank ≤ 1
+    big = np.ldexp(base, exponent - 3)  # entries up to 4·2^(e−3) < 2^1023: finite
+    s, e = scaled_singular_values(big)
+    reference = np.linalg.svd(base, compute_uv=False)
+    with np.errstate(over="ignore"):
+        np.testing.assert_allclose(
+            np.ldexp(s, e - exponent + 3), reference, rtol=1e-12, atol=1e-12 * reference[0]
+        )
+    assert svdkit.rank(big) == svdkit.rank(base)
+
+
+# ---------------------------------------------------------------- det, slogdet past 1e308
+
+
+def test_det_of_a_singular_matrix_of_1e308_entries_is_zero():
+    """LU multiplied by 1/1e308, a subnormal: NumPy's det says 2e600 for a singular matrix."""
+    assert svdkit.det(ONES_1E308) == 0.0
+    assert svdkit.slogdet(ONES_1E308).sign == 0.0
+    r = svdkit.slogdet(SIGNS_1E308)  # det = −2e616
+    assert r.sign == -1.0
+    assert r.logabsdet == pytest.approx(math.log(2) + 2 * math.log(1e308), rel=1e-14)
+    # a row of huge and a row of tiny entries: the small entry is not flushed to zero
+    assert svdkit.det([[1e308, 0], [0, 1e-300]]) == pytest.approx(1e8, rel=1e-14)
+
+
+_EXTREME = st.one_of(st.integers(-1070, -901), st.integers(901, 1020))
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    a=st.lists(st.integers(-4, 4), min_size=9, max_size=9),
+    k=st.lists(_EXTREME, min_size=3, max_size=3),
+)
+def test_slogdet_of_rows_scaled_to_the_ends_of_the_range(a, k):
+    """``det(diag(2^kᵢ) A) = 2^Σkᵢ det A`` for rows near 1e±300 (exact in binary)."""
+    base = np.array(a, dtype=float).reshape(3, 3)
+    scaled = np.ldexp(base, np.array(k)[:, None])
+    assert np.array_equal(np.ldexp(scaled, -np.array(k)[:, None]), base)  # nothing rounded
+    exact = int(sp.Matrix(3, 3, a).det())
+    got = svdkit.slogdet(scaled)
+    if exact == 0:
+        assert got.sign == 0 or got.logabsdet < math.log(1e-12) + sum(k) * math.log(2)
+        return
+    assert got.sign == np.sign(exact)
+    assert got.logabsdet == pytest.approx(math.log(abs(exact)) + sum(k) * math.log(2), abs=1e-9)
+    value = svdkit.det(scaled)  # 0 or ±inf beyond the range, else the value itself
+    size = math.log2(abs(exact)) + sum(k)
+    if -1020 < size < 1020:  # a normal float
+        assert value == pytest.approx(math.ldexp(exact, sum(k)), rel=1e-12)
+    elif size >= 1024:
+        assert value == math.copysign(math.inf, exact)
+    elif size < -1075:
+        assert value == 0.0
+
+
+# ---------------------------------------------------------------- the explain report
+
+
+def test_explain_a_matrix_of_1e308_entries_is_consistent_and_quiet():
+    """rank 0 beside 'rank (exact) 1', det 2e600, energy (0, 0), and five overflow warnings."""
+    with warnings.catch_warnings():  # NumPy's overflow warnings too, not only svdkit's
+        warnings.simplefilter("error")
+        report = explain(ONES_1E308, steps=False)
+        text = render(report, "markdown")
+    measures = report.section("measures")
+    assert measures.fact("rank") == 1
+    assert measures.fact("determinant") == 0
+    # the rule's threshold 2·eps·σ₁ ≈ 8.9e292 is a float, though σ₁ is not
+    assert report.tolerance == pytest.approx(4 * np.finfo(float).eps * 1e308, rel=1e-12)
+    np.testing.assert_allclose(report.section("svd").fact("energy"), [1.0, 1.0])
+    energy_line = next(line for line in text.splitlines() if "energy" in line)
+    assert "(1, 1)" in energy_line, energy_line
+    assert not any(n.id == "rank_eigenvalues" for n in report.notes)
