@@ -172,3 +172,23 @@ def test_explain_a_matrix_of_1e308_entries_is_consistent_and_quiet():
     energy_line = next(line for line in text.splitlines() if "energy" in line)
     assert "(1, 1)" in energy_line, energy_line
     assert not any(n.id == "rank_eigenvalues" for n in report.notes)
+
+
+# ---------------------------------------------------------------- the input as given
+
+
+@pytest.mark.parametrize(
+    ("fmt", "shown"),
+    [
+        ("terminal", "⎡ 1e−20  1 ⎤"),
+        ("markdown", r"1 \cdot 10^{-20} & 1"),
+        ("latex", r"\begin{bmatrix}1 \cdot 10^{-20} & 1"),
+        ("html", "<msup><mn>10</mn><mn>−20</mn></msup>"),
+    ],
+)
+def test_the_input_matrix_is_shown_as_given_not_rounded_to_the_threshold(fmt, shown):
+    """A learner typed 1e-20: the box of A showed 0 (the threshold 7e−16 applies to
+    computed values, not to the data)."""
+    report = explain([[1e-20, 1], [1, 1]], steps=False)
+    out = render(report, fmt)
+    assert shown in out

@@ -112,7 +112,7 @@ def print_terminal(report: Report, console: Console) -> None:
     console.print(Text(message(lang, "title"), style="bold"))
     console.print(
         Panel(
-            Text("\n".join(bracket_lines(corner_grid(a, fmt.number)))),
+            Text("\n".join(bracket_lines(corner_grid(a, fact_format(report, "matrix").number)))),
             title=heading,
             title_align="left",
             expand=False,

@@ -175,7 +175,7 @@ def number_format(report: Report) -> NumberFormat:
 
 
 _UNITS_OF_A = frozenset({
-    "matrix", "norm_fro", "norm_2", "norm_nuc", "norm_1", "norm_inf", "trace",
+    "norm_fro", "norm_2", "norm_nuc", "norm_1", "norm_inf", "trace",
     "eigenvalues", "spectral_values", "singular_values", "Sigma",
 })
 """Facts measured in the units of A's entries: zero below the report's tolerance."""
@@ -195,6 +195,8 @@ def fact_format(report: Report, key: str) -> NumberFormat:
     ``A = 10²⁰⁰·I`` the rank and ``U = I`` no longer print as 0.
     """
     tau = report.tolerance
+    if key == "matrix":  # A as it was given: an entry of 1e−20 is not shown as 0
+        return NumberFormat()
     if key in _UNITS_OF_A:
         return NumberFormat(zero=tau)
     try:
