@@ -38,7 +38,7 @@ def test_empty_documents_get_zero_vectors_and_score_zero(weighting):
     scores = {h.id: h.score for h in ix.search("cherry date", 5)}
     assert scores["0"] == 0.0 and scores["1"] == 0.0
     assert [h.id for h in ix.search("cherry date", 2)] == ["4", "3"]
-    assert all(h.score == 0.0 for h in ix.similar_documents("0", 4))
+    assert ix.similar_documents("0", 4) == []  # a zero vector: nothing is similar to it
 
 
 @pytest.mark.parametrize("k", [5, 20])

@@ -176,28 +176,45 @@ def read_csv(
     """Rows of a CSV file with a header; ``text_column`` and optional ``id_column``
     (without, the rows are numbered from ``start``).
 
-    A ``.tsv`` file is read with tabs as separators, any other with commas.
+    A ``.tsv`` file is tab-separated text as IANA defines it: a field holds no tab
+    and no line break, and a quote is text (``"Quoted" title`` keeps its quotes, as
+    ``read_queries`` reads a query file). Any other file is CSV (RFC 4180: commas, a
+    field in double quotes may hold commas, line breaks and doubled quotes), read
+    strictly: a quote left open is an error naming its line, not the rest of the
+    file merged into one document.
     """
     path = Path(path)
     if not path.is_file():
         raise MissingFileError(f"corpus file '{path}' does not exist")
     csv.field_size_limit(min(sys.maxsize, 2**31 - 1))
-    delimiter = "\t" if path.suffix.lower() == ".tsv" else ","
+    if path.suffix.lower() == ".tsv":
+        dialect = {"delimiter": "\t", "quoting": csv.QUOTE_NONE}
+    else:
+        dialect = {"delimiter": ",", "strict": True}
     with _readable(path), path.open(encoding=ENCODING, newline="") as f:
-        reader = csv.DictReader(f, delimiter=delimiter)
-        columns = reader.fieldnames or []
-        for name in (text_column, id_column):
-            if name is not None and name not in columns:
-                raise FileFormatError(
-                    f"'{path}' has no column {name!r}; its columns are {columns}"
-                )
-        for number, row in enumerate(reader):
-            doc_id = row[id_column] if id_column else str(start + number)
-            if not doc_id:  # None: a short row; "": an empty cell
-                raise FileFormatError(
-                    f"'{path}' line {reader.line_num}: no id in column {id_column!r}"
-                )
-            yield doc_id, row[text_column] or ""
+        reader = csv.DictReader(f, **dialect)
+        done = 0  # lines read up to the last good row: a bad one starts on the next
+        try:
+            columns = reader.fieldnames or []
+            done = reader.line_num
+            for name in (text_column, id_column):
+                if name is not None and name not in columns:
+                    raise FileFormatError(
+                        f"'{path}' has no column {name!r}; its columns are {columns}"
+                    )
+            for number, row in enumerate(reader):
+                doc_id = row[id_column] if id_column else str(start + number)
+                if not doc_id:  # None: a short row; "": an empty cell
+                    raise FileFormatError(
+                        f"'{path}' line {reader.line_num}: no id in column {id_column!r}"
+                    )
+                done = reader.line_num
+                yield doc_id, row[text_column] or ""
+        except csv.Error as err:
+            raise FileFormatError(
+                f"'{path}' is not a readable CSV file: line {done + 1}: {err} "
+                "(a double quote opens a quoted field: close it, or double it inside one)"
+            ) from None
 
 
 def open_corpus(

@@ -189,7 +189,12 @@ class LsiIndex:
 
     # ------------------------------------------------------------------ queries
     def search(self, text: str, n: int = 10) -> list[Hit]:
-        """The ``n`` documents closest to ``text`` by cosine, best first."""
+        """The ``n`` documents closest to ``text`` by cosine, best first.
+
+        None (``[]``) when the query's latent vector is zero (no term the index
+        weighs, or only terms outside its ``k`` dimensions): its cosine with every
+        document is 0, and the first ``n`` rows scored 0 would not be an answer.
+        """
         return self.search_batch([text], n)[0]
 
     def search_batch(self, texts: list[str], n: int = 10) -> list[list[Hit]]:
@@ -198,7 +203,11 @@ class LsiIndex:
 
         n = check_n(n)
         Q = self.query_vectors(_query_list(texts)).astype(np.float32)
-        return [self._hits(rows, scores) for rows, scores in rank_rows(self.doc_vectors, Q, n)]
+        found = Q.any(axis=1)
+        return [
+            self._hits(rows, scores) if hit else []
+            for hit, (rows, scores) in zip(found, rank_rows(self.doc_vectors, Q, n), strict=True)
+        ]
 
     def scores(self, texts: list[str]) -> np.ndarray:
         """Cosine of every query (rows) with every document (columns).
@@ -220,18 +229,22 @@ class LsiIndex:
         return self._id_rows[doc]
 
     def similar_documents(self, doc: str | int, n: int = 10) -> list[Hit]:
-        """The ``n`` documents closest to a document of the index (itself excluded)."""
+        """The ``n`` documents closest to a document of the index (itself excluded);
+        ``[]`` when its latent vector is zero (see :meth:`search`)."""
         from svdkit.lsi.query import check_n, rank_rows
 
         n = check_n(n)
         row = self.row_of(doc)
         q = self.doc_vectors[row : row + 1]
+        if not q.any():
+            return []
         rows, scores = next(iter(rank_rows(self.doc_vectors, q, n + 1)))
         keep = rows != row
         return self._hits(rows[keep][:n], scores[keep][:n])
 
     def similar_terms(self, term: str, n: int = 10) -> list[tuple[str, float]]:
-        """The ``n`` terms closest to ``term`` (rows of ``V Σ`` by cosine)."""
+        """The ``n`` terms closest to ``term`` (rows of ``V Σ`` by cosine); ``[]`` when
+        its latent vector is zero (see :meth:`search`)."""
         from svdkit.lsi.query import check_n, rank_rows
 
         n = check_n(n)
@@ -245,6 +258,8 @@ class LsiIndex:
             raise SvdkitError(f"the term {term!r} is not in the index's vocabulary")
         j = self._term_rows[key]
         T = self.term_vectors()
+        if not T[j].any():
+            return []
         rows, scores = next(iter(rank_rows(T, T[j : j + 1], n + 1)))
         return [(self.vocabulary[r], float(c)) for r, c in zip(rows, scores, strict=True)
                 if r != j][:n]
