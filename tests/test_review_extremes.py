@@ -192,3 +192,16 @@ def test_the_input_matrix_is_shown_as_given_not_rounded_to_the_threshold(fmt, sh
     report = explain([[1e-20, 1], [1, 1]], steps=False)
     out = render(report, fmt)
     assert shown in out
+
+
+@pytest.mark.parametrize("scale", [1.0, 1e200, 1e-200])
+def test_eig_residual_given_the_known_norm_is_the_residual(scale):
+    """explain hands σ₁ of its SVD to ``Eig.residual`` (a second SVD of A was its cost)."""
+    a = scale * np.random.default_rng(3).standard_normal((30, 30))
+    e = svdkit.eig(a)
+    sigma1 = svdkit.svd(a).s[0]
+    assert e.residual(norm2=sigma1) == pytest.approx(e.residual(), rel=1e-12)
+    # and it is the residual: ‖A V − V Λ‖ / ‖A‖₂, computed here directly at scale 1
+    if scale == 1.0:
+        direct = np.linalg.norm(a @ e.vectors - e.vectors * e.values, axis=0).max()
+        assert e.residual(norm2=sigma1) == pytest.approx(direct / sigma1, rel=1e-10)

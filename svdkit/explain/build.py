@@ -256,7 +256,7 @@ def _eigen(c: Computed, report: Report) -> Section:
     e = c.eig
     sec.add("eigenvalues", e.values)
     sec.add("eigenvectors", e.vectors)
-    sec.add("eigen_residual", e.residual())
+    sec.add("eigen_residual", e.residual(norm2=float(c.svd.s[0])))  # σ₁ known: no 2nd SVD
     sec.add("diagonalizable", c.diagonalizable)
     if not c.diagonalizable:
         # the columns above are then not a basis (for [[2, 1], [0, 2]] they are (1, 0) and

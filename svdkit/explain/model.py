@@ -33,10 +33,15 @@ class Fact:
 
 @dataclass(frozen=True)
 class Note:
-    """Where the course notes state something this matrix shows to be false."""
+    """Where the course notes state something this matrix shows to be false.
+
+    ``values`` are the note's placeholders (``case`` tells its variants apart), as
+    the check found them, before translation.
+    """
 
     id: str
     text: str
+    values: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass

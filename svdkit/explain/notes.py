@@ -202,7 +202,8 @@ def collect_notes(ev: Evidence, lang: str = "en") -> list[Note]:
         key = f"note.{check.__name__}"
         if "case" in values:
             key += f".{values['case']}"
+        found = dict(values)  # (the kind stays the stable English name here)
         if "kind" in values:  # a definiteness kind, in the report's language
             values["kind"] = t("kind." + str(values["kind"]).replace(" ", "_"), lang)
-        notes.append(Note(check.__name__, t(key, lang, **values)))
+        notes.append(Note(check.__name__, t(key, lang, **values), found))
     return notes

@@ -157,7 +157,14 @@ def _document(report: Report, fact: Callable[[Any], Any]) -> dict[str, Any]:
             }
             for s in report.sections
         ],
-        "notes": [{"id": n.id, "text": n.text} for n in report.notes],
+        "notes": [
+            {
+                "id": n.id,
+                "text": n.text,
+                "values": {str(k): _value_string(v) for k, v in n.values.items()},
+            }
+            for n in report.notes
+        ],
     }
 
 

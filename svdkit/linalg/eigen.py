@@ -48,12 +48,18 @@ class Eig(Unpackable):
 
     _unpack: ClassVar[tuple[str, ...]] = ("values", "vectors")
 
-    def residual(self) -> float:
+    def residual(self, norm2: float | None = None) -> float:
         """``max_i ‖A vᵢ − λᵢ vᵢ‖₂ / ‖A‖₂`` (absolute when A is zero).
 
         The ratio does not change when A and the λᵢ are scaled together, so both
         are first scaled (exactly, by a power of two) to ``max |aᵢⱼ| ≈ 1``: entries
         of size ``1e200`` or ``1e-200`` neither overflow nor underflow.
+
+        Parameters
+        ----------
+        norm2 : float, optional
+            ``‖A‖₂ = σ₁`` where it is known already (from an SVD of A): not computed
+            again (it is an SVD of A's own cost).
         """
         a = self.matrix
         largest = float(np.abs(a).max()) if a.size else 0.0
@@ -63,7 +69,10 @@ class Eig(Unpackable):
         a = _times_power_of_two(a, -e)
         values = _times_power_of_two(self.values, -e)
         res = np.linalg.norm(a @ self.vectors - self.vectors * values, axis=0)
-        scale = float(np.linalg.norm(a, 2))
+        if norm2 is not None and 0.0 < norm2 < np.inf:
+            scale = float(np.ldexp(norm2, -e))
+        else:
+            scale = float(np.linalg.norm(a, 2))
         worst = float(res.max()) if res.size else 0.0
         return worst / scale
 
