@@ -285,7 +285,8 @@ def choose_method(op: Operator, k: int | None, tol: float) -> str:
       (in rank mode ``k`` is the :data:`RANK_MODE_START` triplets it starts with: a
       3000×2000 ``.npy`` file at ``rank_tol=0.1`` took 30 s densified for LAPACK,
       0.1 s by Krylov).
-    * ``"krylov"`` in every other case, whatever ``tol``: on every matrix of
+    * ``"krylov"`` in every other case (a dense array whose short side is over 256,
+      an input not densified), whatever ``tol``: on every matrix of
       ``bench/lowrank.py`` block Lanczos certified ``tol`` with fewer products than
       randomized subspace iteration and dashSVD — by 2× on fast-decaying spectra,
       by 10× or more on flat ones — and for loose tolerances (``1e-2``) it was
