@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from svdkit.errors import FileFormatError
+from svdkit.errors import FileFormatError, MissingFileError
 from svdkit.lsi import build_index
 from svdkit.lsi.corpus import open_corpus, read_csv
 
@@ -77,3 +77,13 @@ def test_a_document_or_term_with_a_zero_latent_vector_has_nothing_similar():
     assert not ix.doc_vectors[ix.row_of("empty")].any()
     assert ix.similar_documents("empty", 3) == []
     assert len(ix.similar_documents("a", 3)) == 3
+
+
+def test_a_text_given_where_a_corpus_path_is_expected_says_to_pass_a_list():
+    ix = build_index(DOCS, k=2)
+    with pytest.raises(MissingFileError, match=r"pass a list: \['car engine'\]"):
+        ix.add("car engine")
+    with pytest.raises(MissingFileError) as err:
+        build_index("no_such_corpus_dir", k=2)  # a name, not a text: no hint
+    assert "pass a list" not in str(err.value)
+    assert ix.n_docs == len(DOCS)  # nothing added

@@ -259,7 +259,11 @@ def open_corpus(
         elif ".all" in (s.lower() for s in path.suffixes):
             format = "smart"
         elif not path.exists():
-            raise MissingFileError(f"corpus '{path}' does not exist")
+            hint = ""
+            if isinstance(source, str) and any(c.isspace() for c in source):
+                # a text, most likely: a str is a path here, as open() takes it
+                hint = f" (a str names a file or folder; to give texts, pass a list: [{source!r}])"
+            raise MissingFileError(f"corpus '{path}' does not exist{hint}")
         else:
             raise FileFormatError(
                 f"cannot tell the format of '{path}': use a folder of .txt files, a .jsonl, "
