@@ -437,7 +437,7 @@ def eigenvectors(
     n = len(rows)
     for k, root in enumerate(spec.roots):
         if root.exact:
-            L = F.extend(root.value) if not F.contains(root.value) else F
+            L = F.extend(root.value)  # F itself when the root lies in it
             lam = L.convert(root.value)
             shifted = [
                 [L.from_field(F, a) - (lam if i == j else L.zero) for j, a in enumerate(row)]
