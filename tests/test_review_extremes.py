@@ -228,3 +228,27 @@ def test_explain_factorises_on_one_blas_thread(monkeypatch):
     np.testing.assert_allclose(
         report.section("svd").fact("singular_values"), np.linalg.svd(a, compute_uv=False)
     )
+
+
+@pytest.mark.parametrize(
+    ("matrix", "kind"),
+    [
+        ([[1.5e308, 1e308], [1e308, -1e308]], "indefinite"),  # λ ≈ +1.85e308 (overflows), −1.35e308
+        ([[1.5e308, 1e308], [1e308, 1e308]], "positive definite"),
+        ([[1e308, 1e308], [1e308, 1e308]], "positive semidefinite"),
+        ([[-1e308, 0], [0, -1e308]], "negative definite"),
+    ],
+)
+def test_definiteness_when_an_eigenvalue_overflows(matrix, kind):
+    """Every eigenvalue counted zero (threshold ∞): 'positive semidefinite', inertia
+    (0, 2, 0), for an indefinite matrix; the four criteria disagreed."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        r = svdkit.definiteness(np.array(matrix))
+    assert str(r.kind) == kind
+    assert {str(c.kind) for c in r.criteria} == {kind}
+    # the same decision as on the matrix scaled by an exact power of two
+    assert str(svdkit.definiteness(np.ldexp(np.array(matrix), -1000)).kind) == kind
+    w = r.quadratic_form.negative_witness
+    if w is not None:  # its form, measured without overflow, is negative
+        assert w.value < 0 and np.isfinite(w.value)

@@ -25,6 +25,7 @@ True
 
 from __future__ import annotations
 
+import math
 import numbers
 import os
 import re
@@ -111,19 +112,38 @@ def _scalar(x: object, name: str, idx: tuple[int, ...], where: Where) -> float |
         )
     try:
         if isinstance(x, bool | np.bool_ | numbers.Real):
-            return float(x)
+            return _finite_or_overflow(float(x), x)
         if isinstance(x, numbers.Complex):
             return complex(x)
         for convert in (float, complex):
             try:
-                return convert(x)
+                value = convert(x)
             except (TypeError, ValueError):
-                pass
+                continue
+            return _finite_or_overflow(value, x) if isinstance(value, float) else value
     except OverflowError:
         raise NonFiniteError(
             f"{name}: the entry at {where(idx)} ({_describe(x)}) is too large for a float"
         ) from None
     raise ParseError(f"{name}: the entry at {where(idx)} is {_describe(x)}, not a number")
+
+
+def _finite_or_overflow(value: float, x: object) -> float:
+    """``value = float(x)``; OverflowError where ``x`` is finite but ``value`` is not:
+    ``float(Decimal("1e400"))`` and ``float(np.longdouble("1e400"))`` give ``inf``
+    without an error (an int or a Fraction raises)."""
+    if math.isfinite(value):
+        return value
+    is_finite = getattr(x, "is_finite", None)  # Decimal
+    if callable(is_finite):
+        finite = bool(is_finite())
+    elif isinstance(x, np.generic):
+        finite = bool(np.isfinite(x))
+    else:
+        finite = False
+    if finite:
+        raise OverflowError
+    return value
 
 
 def _convert_objects(a: np.ndarray, name: str, where: Where) -> np.ndarray:

@@ -71,6 +71,7 @@ from __future__ import annotations
 
 import enum
 import itertools
+import math
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -79,10 +80,10 @@ import scipy.linalg
 from svdkit.inputs import as_matrix
 from svdkit.linalg._checks import require_square
 from svdkit.linalg.cholesky import CholeskyAttempt, _definite, _semidefinite
-from svdkit.linalg.measures import SlogDet
+from svdkit.linalg.measures import SlogDet, _exponent, _times_power_of_two
 from svdkit.linalg.signs import unit_phases
 from svdkit.linalg.structure import _fmt, require_hermitian
-from svdkit.linalg.tolerance import zero_threshold
+from svdkit.linalg.tolerance import rule_dtype, zero_threshold
 
 __all__ = [
     "ALL_MINORS_MAX_N",
@@ -457,8 +458,19 @@ class Definiteness:
 
 
 def _q(h: np.ndarray, x: np.ndarray) -> float:
-    """``Re(xᴴ A x)``, computed from A."""
-    return float(np.real(np.vdot(x, h @ x)))
+    """``Re(xᴴ A x)``, computed from A.
+
+    Where a partial sum overflows (entries near 1e308) the form is taken as ``2^e``
+    times that of ``A·2^−e``: an overflow gives ±inf or NaN, never a finite wrong
+    value, so a finite result stands as it is.
+    """
+    with np.errstate(over="ignore", invalid="ignore"):
+        value = float(np.real(np.vdot(x, h @ x)))
+        if math.isfinite(value):
+            return value
+        e = _exponent(float(np.max(np.abs(h))))
+        scaled = float(np.real(np.vdot(x, _times_power_of_two(h, -e) @ x)))
+        return float(np.ldexp(scaled, e))  # ±inf only where the form itself overflows
 
 
 def _witness(h: np.ndarray, x: np.ndarray, label: str, thr: float) -> Witness:
@@ -476,15 +488,22 @@ def _simple_witness(h: np.ndarray, thr: float, want: int) -> Witness | None:
     (ties: the first in index order). Returns None when there is none.
     """
     n = h.shape[0]
-    d = np.real(np.diagonal(h))
+    # the candidates' forms (sums of entries) on A·2^−e where entries are near 1e308,
+    # against thr·2^−e: the same choice, without overflow (each one chosen is then
+    # measured on A itself, by _witness)
+    largest = float(np.max(np.abs(h))) if h.size else 0.0
+    e = _exponent(largest) if largest > 2.0**_MINOR_SAFE_EXPONENT else 0
+    hs = _times_power_of_two(h, -e) if e else h
+    thr_s = float(np.ldexp(thr, -e))
+    d = np.real(np.diagonal(hs))
 
     def pick(values: np.ndarray, norm2: float) -> int | None:
         scaled = values / norm2
         if want == 0:
-            ok = np.abs(scaled) <= thr
+            ok = np.abs(scaled) <= thr_s
             score = -np.abs(scaled)
         else:
-            ok = want * scaled > thr
+            ok = want * scaled > thr_s
             score = want * scaled
         if not ok.any():
             return None
@@ -502,8 +521,8 @@ def _simple_witness(h: np.ndarray, thr: float, want: int) -> Witness | None:
         return None
     iu, ju = np.triu_indices(n, 1)
     base = d[iu] + d[ju]
-    re = np.real(h[iu, ju])
-    im = np.imag(h[iu, ju])
+    re = np.real(hs[iu, ju])
+    im = np.imag(hs[iu, ju])
     candidates = [(base + 2 * re, 1.0, "+ "), (base - 2 * re, -1.0, "- ")]
     if np.iscomplexobj(h):
         # x = eᵢ + c·eⱼ with c = ±i: xᴴAx = aᵢᵢ + aⱼⱼ + 2 Re(c·aᵢⱼ) = aᵢᵢ + aⱼⱼ ∓ 2 Im aᵢⱼ
@@ -662,6 +681,10 @@ def _cholesky_criterion(h: np.ndarray, tol: float | None) -> CholeskyCriterion:
 # ----------------------------------------------------------------------------- criterion 4
 
 
+#: Minors of matrices with entries past 2^1000 are computed on A·2^−e (:func:`_minors`).
+_MINOR_SAFE_EXPONENT = 1000
+
+
 def _minors(
     h: np.ndarray, index_sets: np.ndarray, thr: float
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -676,13 +699,16 @@ def _minors(
     domain, so neither overflows.
     """
     sub = h[index_sets[:, :, None], index_sets[:, None, :]]
-    mu = np.linalg.eigvalsh(sub)  # (N, k), ascending
+    # entries near 1e308: the μ of A[I, I]·2^−e, which cannot overflow (2^e μ can)
+    largest = float(np.max(np.abs(h))) if h.size else 0.0
+    e = _exponent(largest) if largest > 2.0**_MINOR_SAFE_EXPONENT else 0
+    mu = np.linalg.eigvalsh(_times_power_of_two(sub, -e) if e else sub)  # (N, k), ascending
     absmu = np.abs(mu)
-    zero = (absmu <= thr).any(axis=1)
+    zero = (absmu <= np.ldexp(thr, -e)).any(axis=1)
     negatives = np.count_nonzero(mu < 0, axis=1)
     raw_sign = np.where((absmu == 0).any(axis=1), 0, np.where(negatives % 2 == 0, 1, -1))
     with np.errstate(divide="ignore", over="ignore", under="ignore", invalid="ignore"):
-        logs = np.log(absmu)
+        logs = np.log(absmu) + e * math.log(2.0)
         logabs = logs.sum(axis=1)
         rest = logabs - logs.min(axis=1)  # the k − 1 largest
         rest = np.where(np.isfinite(rest), rest, np.sort(logs, axis=1)[:, 1:].sum(axis=1))
@@ -936,8 +962,20 @@ def definiteness(A, *, tol: float | None = None, symmetrize: bool = False) -> De
     # integer matrices both keep zero eigenvalues within the tolerance rule, where the
     # default MRRR driver with vectors (evr) can exceed it.
     values = scipy.linalg.eigvalsh(h, check_finite=False)
+    dtype = rule_dtype(A, h.dtype)  # float32 data: float32's eps
+    if values.size and not np.isfinite(values).all():
+        # an eigenvalue past the largest float (entries near 1e308): the rule is
+        # scale-free, so it is decided on h·2^−e, and the values are 2^e times those
+        e = _exponent(float(np.max(np.abs(h))))
+        scaled = scipy.linalg.eigvalsh(_times_power_of_two(h, -e), check_finite=False)
+        thr = float(np.ldexp(zero_threshold(h.shape, float(np.max(np.abs(scaled))), dtype), e))
+        if tol is not None:
+            thr = zero_threshold(h.shape, 0.0, dtype, tol)
+        with np.errstate(over="ignore"):  # a value past the largest float is ±inf, as it is
+            values = np.ldexp(scaled, e)
+    else:
+        thr = zero_threshold(h.shape, float(np.max(np.abs(values))), dtype, tol)
     vectors = scipy.linalg.eigh(h, check_finite=False, driver="evd")[1]
-    thr = zero_threshold(h.shape, float(np.max(np.abs(values))), h.dtype, tol)
     eig = _eigenvalue_criterion(values, thr)
     kind = eig.kind
     return Definiteness(

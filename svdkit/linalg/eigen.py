@@ -164,15 +164,19 @@ def eigh(A, *, check: bool = True, tol: float | None = None) -> Eigh:
     A : array_like, str or path
         A real symmetric or complex Hermitian matrix.
     check : bool, default True
-        Refuse a matrix that is not Hermitian (per the tolerance rule) instead of
-        silently using its lower triangle, as LAPACK would.
+        Refuse a matrix that is not Hermitian (per the tolerance rule). ``False``:
+        LAPACK's contract, the lower triangle is A (the upper one is not read).
     tol : float, optional
         Absolute threshold for that check.
 
     Returns
     -------
     Eigh
-        Real ``values`` ascending, orthonormal ``vectors``.
+        Real ``values`` ascending, orthonormal ``vectors``. A that the check lets
+        pass (within the rule or ``tol``) but is not exactly Hermitian is
+        decomposed by its Hermitian part ``(A + Aᴴ)/2`` — the matrix
+        :func:`svdkit.definiteness` and :func:`svdkit.cholesky` use, and ``matrix``
+        of the result — not by its lower triangle.
 
     Examples
     --------
@@ -185,6 +189,8 @@ def eigh(A, *, check: bool = True, tol: float | None = None) -> Eigh:
     require_square(a, "eigh")
     if check:
         require_hermitian(a, "eigh", tol=tol)
+    if check and not np.array_equal(a, a.conj().T):
+        a = a / 2 + a.conj().T / 2  # (a + aᴴ could overflow for entries near 1e308)
     # Divide and conquer (syevd/heevd, NumPy's choice), not SciPy's default MRRR
     # (syevr), whose eigenvectors can lose orthogonality to hundreds of eps for
     # close eigenvalues even at n = 8; the spectral theorem needs Q orthogonal.

@@ -17,9 +17,10 @@ from svdkit.errors import RankError, ShapeError, SingularMatrixError
 from svdkit.inputs import as_matrix
 from svdkit.linalg._checks import require_square, shape_text
 from svdkit.linalg._results import Unpackable
+from svdkit.linalg.measures import _LU_SAFE_EXPONENT, _exponent, _times_power_of_two
 from svdkit.linalg.residuals import column_norms
-from svdkit.linalg.svd import svd
-from svdkit.linalg.tolerance import eps_of
+from svdkit.linalg.svd import SVD, svd
+from svdkit.linalg.tolerance import eps_of, rule_dtype, zero_threshold
 
 __all__ = ["Lstsq", "inv", "left_inverse", "lstsq", "pinv", "right_inverse"]
 
@@ -30,6 +31,10 @@ def inv(A) -> np.ndarray:
     A matrix counts as numerically singular when LAPACK's estimate of its
     reciprocal condition number (1-norm) is at most ``n · eps`` — the tolerance
     rule with scale 1. Use :func:`pinv` for those.
+
+    A matrix whose largest entry lies beyond ``2^±900`` is inverted as
+    ``A⁻¹ = 2^−e (A · 2^−e)⁻¹`` (:func:`_inv_scaling`; exact, and the condition
+    number is unchanged); an entry of ``A⁻¹`` past the largest float is ``±inf``.
 
     Parameters
     ----------
@@ -54,6 +59,7 @@ def inv(A) -> np.ndarray:
     """
     a = as_matrix(A)
     n = require_square(a, "inv")
+    a, e = _inv_scaling(a)
     getrf, getri, gecon = lapack.get_lapack_funcs(("getrf", "getri", "gecon"), (a,))
     lu, piv, info = getrf(a)
     if info > 0:
@@ -70,7 +76,42 @@ def inv(A) -> np.ndarray:
         )
     lwork, _ = lapack.get_lapack_funcs(("getri_lwork",), (a,))[0](n)
     result, info = getri(lu, piv, lwork=int(np.real(lwork)))
-    return result
+    return _ldexp(result, -e) if e else result
+
+
+def _inv_scaling(a: np.ndarray) -> tuple[np.ndarray, int]:
+    """``(a · 2^−e, e)``, ``2^e`` the power of two just above ``max |aᵢⱼ|``, where that
+    lies beyond ``2^±900`` (as :func:`svdkit.linalg.measures._lu_scaling` decides);
+    else ``(a, 0)``, so that ordinary matrices are inverted bit for bit as before.
+
+    At ``1e308`` the 1-norm ``gecon`` needs overflows (``inf``, and ``gecon`` answers
+    ``rcond = 0``); at ``1e-308`` it estimates ``rcond = 0`` for ``diag(1e-308, 1e-307)``.
+    One factor for the whole matrix (not one per row) keeps ``cond₁`` and so the
+    decision "numerically singular" exactly A's.
+    """
+    largest = float(np.abs(a).max()) if a.size else 0.0
+    if not (np.isfinite(largest) and largest > 0):
+        return a, 0
+    e = _exponent(largest)
+    if abs(e) <= _LU_SAFE_EXPONENT:
+        return a, 0
+    return _times_power_of_two(a, -e), e
+
+
+def _ldexp(x: np.ndarray, e) -> np.ndarray:
+    """``x · 2^e`` entry by entry, ``±inf`` where that is past the largest float.
+
+    Unlike ``_times_power_of_two`` (which adds ``1j · ldexp(x.imag, e)``, and
+    ``1j · inf`` is ``nan + inf·j``), a complex part that overflows gives no NaN.
+    """
+    # an entry past the largest float is ±inf, as it is: no overflow warning for it
+    with np.errstate(over="ignore"):
+        if not np.iscomplexobj(x):
+            return np.ldexp(x, e)
+        out = np.empty(np.broadcast_shapes(x.shape, np.shape(e)), dtype=x.dtype)
+        out.real = np.ldexp(x.real, e)
+        out.imag = np.ldexp(x.imag, e)
+        return out
 
 
 def pinv(A, tol: float | None = None) -> np.ndarray:
@@ -96,8 +137,68 @@ def pinv(A, tol: float | None = None) -> np.ndarray:
     >>> import svdkit
     >>> svdkit.pinv([[2, 0], [0, 0]]).tolist()
     [[0.5, 0.0], [0.0, 0.0]]
+    >>> float(svdkit.pinv([[1e308, 1e308], [1e308, 1e308]])[0, 0])  # σ₁ = 2e308 overflows
+    2.499999999999997e-309
     """
     return svd(A).pinv(tol)
+
+
+def _pseudo_inverse(dec: SVD, tol: float | None) -> np.ndarray:
+    """``A⁺`` from an SVD (the body of :meth:`svdkit.linalg.svd.SVD.pinv`)."""
+    dec, r, e = _in_range(dec, tol)
+    return _pinv_terms(dec.U[:, :r], dec.s[:r], dec.Vh[:r], -e)
+
+
+def _in_range(dec: SVD, tol: float | None) -> tuple[SVD, int, int]:
+    """``(dec, rank, 0)``; or, where ``σ₁`` of a finite matrix overflowed, the SVD of
+    ``A · 2^−e``, its rank and ``e`` (``A⁺ = 2^−e (A · 2^−e)⁺``, the scaling exact).
+
+    ``1/σ₁`` is then ``0`` where ``1/(2e308) = 5e-309`` is a float; the rank is
+    counted as :meth:`SVD.rank` counts it, an absolute ``tol`` meaning ``tol`` in
+    A's units (``tol · 2^−e`` in the scaled ones).
+    """
+    a = dec.matrix
+    if not (dec.s.size and np.isposinf(dec.s[0]) and a is not None and np.isfinite(a).all()):
+        return dec, dec.rank(tol), 0
+    e = _exponent(float(np.abs(a).max()))
+    scaled = svd(_times_power_of_two(a, -e))
+    if dec.s.shape[0] < scaled.s.shape[0]:  # a truncated SVD: A⁺ of its k triplets
+        scaled = scaled.truncate(dec.s.shape[0])
+    dtype = rule_dtype(getattr(dec, "precision", None), dec.s.dtype)
+    if tol is None:
+        thr = zero_threshold(dec.shape, scaled.s[0], dtype)
+    else:
+        thr = float(np.ldexp(zero_threshold(dec.shape, 0.0, dtype, tol), -e))
+    return scaled, int(np.count_nonzero(scaled.s > thr)), e
+
+
+def _tiny_split(s: np.ndarray, quotients: np.ndarray) -> tuple[np.ndarray, int]:
+    """The rows whose ``quotients`` (a matrix, one row per ``sᵢ``) overflowed (``sᵢ``
+    tiny), and the exponent ``E`` with ``2^(E−1) <= min sᵢ`` over them:
+    ``x/s = 2^−E · x/(s · 2^−E)``, where ``s · 2^−E >= 1/2`` (an exact scaling)
+    cannot overflow the quotient.
+    """
+    big = ~np.isfinite(quotients).all(axis=1)
+    return big, (_exponent(float(s[big].min())) if big.any() else 0)
+
+
+def _pinv_terms(U: np.ndarray, s: np.ndarray, Vh: np.ndarray, shift: int) -> np.ndarray:
+    """``2^shift · V Σ⁻¹ Uᴴ`` for the kept triplets (``s > 0``), ``±inf`` past the
+    largest float but never NaN (``inf · 0`` would be, where ``1/σ`` overflows).
+
+    The terms whose ``1/σᵢ`` overflows are summed scaled (:func:`_tiny_split`) and
+    multiplied back once; for any other matrix this is ``(V / s) @ Uᴴ`` as it was.
+    """
+    V, Uh = Vh.conj().T, U.conj().T
+    with np.errstate(over="ignore", divide="ignore"):  # 1/σ past the largest float: split
+        big, E = _tiny_split(s, (1.0 / s)[:, None])
+    if not big.any():
+        x = (V / s) @ Uh
+        return _ldexp(x, shift) if shift else x
+    keep = ~big
+    x = _ldexp((V[:, keep] / s[keep]) @ Uh[keep], shift)
+    tail = (V[:, big] / np.ldexp(s[big], -E)) @ Uh[big]
+    return x + _ldexp(tail, shift - E)
 
 
 @dataclass(frozen=True, eq=False)
@@ -158,13 +259,69 @@ def lstsq(A, b, tol: float | None = None) -> Lstsq:
         raise ShapeError(
             f"lstsq: b has {rhs.shape[0]} rows but A ({shape_text(a.shape)}) has {a.shape[0]}"
         )
-    r = dec.rank(tol)
-    coeffs = (dec.U[:, :r].conj().T @ rhs) / dec.s[:r, None]
-    x = dec.Vh[:r].conj().T @ coeffs
-    res = column_norms(a @ x - rhs)  # no overflow for entries of size 1e200
+    used, r, e = _in_range(dec, tol)
+    x, extreme = _solve_terms(used.U[:, :r], used.s[:r], used.Vh[:r], rhs, -e)
+    if extreme:  # a @ x may overflow, or x hold inf
+        res = _extreme_residual(used, r, e, x, rhs)
+    else:
+        res = column_norms(a @ x - rhs)  # no overflow for entries of size 1e200
     if vector:
         return Lstsq(x[:, 0], float(res[0]), r, dec.s, a)
     return Lstsq(x, res, r, dec.s, a)
+
+
+def _solve_terms(
+    U: np.ndarray, s: np.ndarray, Vh: np.ndarray, rhs: np.ndarray, shift: int
+) -> tuple[np.ndarray, bool]:
+    """``(2^shift · V Σ⁻¹ Uᴴ b, extreme)``: ``±inf`` past the largest float, never NaN.
+
+    ``extreme`` is whether anything was scaled. Columns of ``b`` whose ``Uᴴb``
+    overflows are scaled first by the power of two just above their largest entry;
+    the coefficients ``(Uᴴb)ᵢ/σᵢ`` that overflow (``σᵢ`` tiny) are summed scaled
+    (:func:`_tiny_split`). For any other system this is ``V (Uᴴb / s)`` as it was.
+    """
+    V, Uh = Vh.conj().T, U.conj().T
+    with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
+        coeffs = (Uh @ rhs) / s[:, None]
+    if np.isfinite(coeffs).all():
+        x = V @ coeffs
+        return (_ldexp(x, shift), True) if shift else (x, False)
+    f = np.zeros(rhs.shape[1], dtype=int)
+    with np.errstate(over="ignore", invalid="ignore"):
+        overflowed = ~np.isfinite(Uh @ rhs).all(axis=0)
+    if overflowed.any():  # b near the largest float: ‖b‖ overflows, b · 2^−f cannot
+        f[overflowed] = np.frexp(np.abs(rhs[:, overflowed]).max(axis=0))[1]
+        rhs = _times_power_of_two(rhs, -f[None, :])
+    with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
+        coeffs = (Uh @ rhs) / s[:, None]
+        big, E = _tiny_split(s, coeffs)
+    keep = ~big
+    x = _ldexp(V[:, keep] @ coeffs[keep], shift + f[None, :])
+    if big.any():
+        tail = V[:, big] @ ((Uh[big] @ rhs) / np.ldexp(s[big], -E)[:, None])
+        x = x + _ldexp(tail, shift + f[None, :] - E)
+    return x, True
+
+
+def _extreme_residual(used: SVD, r: int, e: int, x: np.ndarray, rhs: np.ndarray) -> np.ndarray:
+    """``‖Ax − b‖₂`` per column, for an ``x`` from :func:`_solve_terms`'s scaled paths.
+
+    Computed as ``2^e ‖(A · 2^−e) x − b · 2^−e‖₂`` (``used`` is the SVD of
+    ``A · 2^−e``); where that is not finite (``x`` holds ``±inf``, or ``b`` is near
+    the largest float) it is the residual of ``A⁺b`` itself, ``‖b − U Uᴴ b‖₂`` (U
+    the ``r`` kept left singular vectors), each column of ``b`` scaled first by the
+    power of two just above its largest entry.
+    """
+    with np.errstate(over="ignore", invalid="ignore"):
+        res = _ldexp(column_norms(used.matrix @ x - _times_power_of_two(rhs, -e)), e)
+    bad = ~np.isfinite(res)
+    if bad.any():
+        b = rhs[:, bad]
+        g = np.frexp(np.abs(b).max(axis=0))[1]  # b ≠ 0 there: A·x − 0 would be finite
+        U = used.U[:, :r]
+        scaled = _times_power_of_two(b, -g[None, :])
+        res[bad] = _ldexp(column_norms(scaled - U @ (U.conj().T @ scaled)), g)
+    return res
 
 
 def left_inverse(A, tol: float | None = None) -> np.ndarray:

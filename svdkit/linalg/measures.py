@@ -17,7 +17,7 @@ from svdkit.errors import ShapeError, SingularMatrixError, SvdkitError
 from svdkit.inputs import as_matrix, as_vector
 from svdkit.linalg._checks import require_square
 from svdkit.linalg._results import Unpackable
-from svdkit.linalg.tolerance import zero_threshold
+from svdkit.linalg.tolerance import rule_dtype, zero_threshold
 
 __all__ = ["SlogDet", "cond", "cosine", "det", "distance", "norm", "rank", "slogdet", "trace"]
 
@@ -253,6 +253,9 @@ def trace(A) -> float | complex:
 def rank(A, tol: float | None = None) -> int:
     """Numerical rank: singular values above ``max(m, n) · eps · σ₁`` (or ``tol``).
 
+    ``eps`` is float64's, or that of the precision ``A`` is stored in where coarser
+    (float32: 1.2e-7, as NumPy's ``matrix_rank`` on a float32 array).
+
     Examples
     --------
     >>> import svdkit
@@ -260,14 +263,19 @@ def rank(A, tol: float | None = None) -> int:
     2
     """
     a = as_matrix(A)
+    return rank_of(a, tol, rule_dtype(A, a.dtype))
+
+
+def rank_of(a: np.ndarray, tol: float | None, dtype: np.dtype) -> int:
+    """:func:`rank` of a validated matrix, the rule's ``eps`` that of ``dtype``."""
     s, e = scaled_singular_values(a)
     if s.size == 0:
         return 0
     # the rule is scale-free: compare 2^−e·σᵢ with 2^−e·threshold (σ₁ of a finite
     # matrix may overflow, 2^−e·σ₁ cannot)
-    thr = zero_threshold(a.shape, s[0], a.dtype)
+    thr = zero_threshold(a.shape, s[0], dtype)
     if tol is not None:
-        thr = float(np.ldexp(zero_threshold(a.shape, 0.0, a.dtype, tol), -e))
+        thr = float(np.ldexp(zero_threshold(a.shape, 0.0, dtype, tol), -e))
     return int(np.count_nonzero(s > thr))
 
 
@@ -363,12 +371,16 @@ def norm(x, ord: int | float | str | None = None) -> float:
     >>> svdkit.norm([[1, 0], [1, 1], [3, 2]])
     4.0
     """
+    if isinstance(ord, bool | np.bool_):  # True == 1, but no norm is called True
+        raise SvdkitError(f"unknown norm {ord!r}: use 1, 2, inf, 'fro', 'nuc' or a number p >= 1")
     if _is_vector_input(x):
         v = as_vector(x)
         if ord is None or ord == 2 or ord == "2":
             return _scaled_norm(v)
         if ord in ("inf", "∞") or ord == np.inf:
             return float(np.abs(v).max())
+        if ord == "1":  # as "2" is, and as a matrix's "1"
+            ord = 1
         # numbers.Real: NumPy scalars too (np.int64(1) was 'unknown', as a matrix ord it worked)
         if isinstance(ord, numbers.Real) and not isinstance(ord, bool | np.bool_) and ord >= 1:
             return _scaled_norm(v, ord)
@@ -390,14 +402,16 @@ def norm(x, ord: int | float | str | None = None) -> float:
         return float(np.linalg.norm(a, which))
 
 
-def cond(A, ord: int | float | str | None = None) -> float:
+def cond(A, ord: int | float | str | None = None, tol: float | None = None) -> float:
     """Condition number ``‖A‖ ‖A⁺‖``; 2-norm by default (``σ₁ / σ_min``).
 
     For the 2-norm any shape is allowed (``σ₁/σₚ``, p = min(m, n)); other norms
     need a square matrix. A singular matrix has condition number ``inf``; so has
     a numerically singular one, whose ``σₚ`` is below the tolerance rule's
     threshold ``max(m, n) · eps · σ₁`` (the matrices whose :func:`rank` is below
-    ``p``, and that :func:`svdkit.inv` refuses).
+    ``p``, and that :func:`svdkit.inv` refuses), or below ``tol`` when given (an
+    absolute threshold, as :func:`rank`'s: ``cond(A, tol=t)`` is ``inf`` exactly
+    when ``rank(A, tol=t) < p``).
 
     Examples
     --------
@@ -411,13 +425,23 @@ def cond(A, ord: int | float | str | None = None) -> float:
     """
     a = as_matrix(A)
     if ord is None or ord == 2 or ord == "2" or ord == "spectral":
-        s, _ = scaled_singular_values(a)  # σ₁/σₚ is scale-free; σ₁ may overflow
-        if s[-1] <= zero_threshold(a.shape, s[0], a.dtype):
+        s, e = scaled_singular_values(a)  # σ₁/σₚ is scale-free; σ₁ may overflow
+        dtype = rule_dtype(A, a.dtype)
+        thr = zero_threshold(a.shape, s[0], dtype)
+        if tol is not None:  # in A's units: compared with 2^−e·σ, as rank_of does
+            thr = float(np.ldexp(zero_threshold(a.shape, 0.0, dtype, tol), -e))
+        if s[-1] <= thr:
             return float("inf")
         return float(s[0] / s[-1])
     require_square(a, "cond with a norm other than 2")
+    if tol is not None and rank_of(a, tol, rule_dtype(A, a.dtype)) < a.shape[0]:
+        return float("inf")
     from svdkit.linalg.inverses import inv
 
+    # ‖A‖ ‖A⁻¹‖ is scale-free: on A·2^−e where ‖A‖ itself would overflow (1e308 entries)
+    largest = float(np.abs(a).max()) if a.size else 0.0
+    if largest > 2.0**_LU_SAFE_EXPONENT:
+        a = _times_power_of_two(a, -_exponent(largest))
     try:
         return norm(a, ord) * norm(inv(a), ord)
     except SingularMatrixError:

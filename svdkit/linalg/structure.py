@@ -81,7 +81,7 @@ from svdkit.errors import ShapeError, StructureError
 from svdkit.inputs import as_matrix
 from svdkit.linalg._geev import eig_scaled
 from svdkit.linalg.measures import _exponent, _times_power_of_two
-from svdkit.linalg.tolerance import zero_threshold
+from svdkit.linalg.tolerance import rule_dtype, zero_threshold
 
 __all__ = [
     "hermitian_defect",
@@ -336,7 +336,7 @@ def is_symmetric(A, tol: float | None = None) -> bool:
         return False
     e = _scale_exponent(a)
     s = _scaled(a, e)
-    return _identity_holds(s, s.T, a.shape, a.dtype, tol, unscale=e)
+    return _identity_holds(s, s.T, a.shape, rule_dtype(A, a.dtype), tol, unscale=e)
 
 
 def is_hermitian(A, tol: float | None = None) -> bool:
@@ -366,7 +366,7 @@ def is_hermitian(A, tol: float | None = None) -> bool:
         return False
     e = _scale_exponent(a)
     s = _scaled(a, e)
-    return _identity_holds(s, s.conj().T, a.shape, a.dtype, tol, unscale=e)
+    return _identity_holds(s, s.conj().T, a.shape, rule_dtype(A, a.dtype), tol, unscale=e)
 
 
 def is_normal(A, tol: float | None = None) -> bool:
@@ -404,7 +404,8 @@ def is_normal(A, tol: float | None = None) -> bool:
     e = _scale_exponent(a)
     s = _scaled(a, e)
     sh = s.conj().T
-    return _identity_holds(s @ sh, sh @ s, a.shape, a.dtype, tol, _product_terms(s), 2 * e)
+    dtype = rule_dtype(A, a.dtype)
+    return _identity_holds(s @ sh, sh @ s, a.shape, dtype, tol, _product_terms(s), 2 * e)
 
 
 def is_orthonormal(A, tol: float | None = None) -> bool:
@@ -450,7 +451,8 @@ def is_orthonormal(A, tol: float | None = None) -> bool:
             return False  # entries of orthonormal columns are at most 1 in modulus
         gram = a.conj().T @ a
         eye = np.eye(n, dtype=gram.dtype)
-        return _identity_holds(gram, eye, a.shape, a.dtype, None, _product_terms(a))
+        dtype = rule_dtype(A, a.dtype)
+        return _identity_holds(gram, eye, a.shape, dtype, None, _product_terms(a))
     tol = _checked_tol(tol)
     if e <= 0:  # max |aᵢⱼ| < 1: AᴴA cannot overflow, and what underflows is below I's rounding
         gram = a.conj().T @ a
@@ -507,7 +509,8 @@ def is_diagonal(A, tol: float | None = None) -> bool:
         off_part[np.arange(k), np.arange(k)] = 0
         off_norm = _fro(off_part)
     if tol is None:
-        return bool(off_norm <= zero_threshold(a.shape, _fro(s) + diag_norm, a.dtype))
+        thr = zero_threshold(a.shape, _fro(s) + diag_norm, rule_dtype(A, a.dtype))
+        return bool(off_norm <= thr)
     return _at_most(off_norm, e, _checked_tol(tol))
 
 
@@ -597,15 +600,17 @@ def is_diagonalizable(A, tol: float | None = None, *, eig=None) -> bool:
     m, n = a.shape
     if m != n:
         return False
+    given = _eigenpairs(a, eig) if eig is not None else None  # checked, A normal or not
     if is_normal(a):
         return True
-    values, vectors = _eigenpairs(a, eig)
+    values, vectors = given if given is not None else _eigenpairs(a, None)
     # 3 first: it decides alone when the eigenvectors are dependent (a defective A,
     # as LAPACK returns it), and then no SVD of A − λ̄ I is needed
-    if not _independent_columns(vectors, a.dtype):
+    dtype = rule_dtype(A, a.dtype)
+    if not _independent_columns(vectors, dtype):
         return False
     scale = _fro(a)
-    thr = zero_threshold(a.shape, scale, a.dtype)
+    thr = zero_threshold(a.shape, scale, dtype)
     if tol is None:
         radius = 2 * float(np.sqrt(thr) * np.sqrt(scale))  # thr · scale over/underflows at 1e±200
     else:

@@ -27,7 +27,7 @@ from svdkit.inputs import as_matrix
 from svdkit.linalg._results import Unpackable
 from svdkit.linalg.residuals import orthogonality_loss, relative_residual, triplet_residuals
 from svdkit.linalg.signs import apply_sign_rule
-from svdkit.linalg.tolerance import zero_threshold
+from svdkit.linalg.tolerance import rule_dtype, zero_threshold
 
 __all__ = ["SVD", "SVDResiduals", "svd"]
 
@@ -77,6 +77,10 @@ class SVD(Unpackable):
     driver : str
         The LAPACK driver that produced it (``"gesdd"`` or ``"gesvd"``), or the
         method of another engine.
+    precision : numpy.dtype, optional
+        The precision the input was stored in, where coarser than the working
+        float64 (float32 data): the tolerance rule of :meth:`rank` uses its
+        ``eps`` (:func:`svdkit.linalg.tolerance.rule_dtype`).
 
     Examples
     --------
@@ -91,6 +95,7 @@ class SVD(Unpackable):
     Vh: np.ndarray
     matrix: np.ndarray | None = field(default=None, repr=False)
     driver: str = "gesdd"
+    precision: np.dtype | None = field(default=None, repr=False)
 
     _unpack: ClassVar[tuple[str, ...]] = ("U", "s", "Vh")
 
@@ -118,17 +123,19 @@ class SVD(Unpackable):
         Parameters
         ----------
         tol : float, optional
-            Absolute threshold; default ``max(m, n) · eps · σ₁``.
+            Absolute threshold; default ``max(m, n) · eps · σ₁`` (``eps`` of the
+            coarser of the working precision and :attr:`precision`).
         """
         if self.s.size == 0:
             return 0
         if np.isposinf(self.s[0]) and self.matrix is not None:
             # σ₁ of a finite matrix overflowed: the rule needs σ₁, so count on A · 2^−e
-            from svdkit.linalg.measures import rank
+            from svdkit.linalg.measures import rank_of
 
             if np.isfinite(self.matrix).all():
-                return rank(self.matrix, tol)
-        thr = zero_threshold(self.shape, self.s[0], self.s.dtype, tol)
+                return rank_of(self.matrix, tol, rule_dtype(self.precision, self.s.dtype))
+        dtype = rule_dtype(self.precision, self.s.dtype)
+        thr = zero_threshold(self.shape, self.s[0], dtype, tol)
         return int(np.count_nonzero(self.s > thr))
 
     def approx(self, k: int) -> np.ndarray:
@@ -148,7 +155,9 @@ class SVD(Unpackable):
     def truncate(self, k: int) -> SVD:
         """The ``k`` leading triplets as an ``SVD``."""
         k = _check_k(k, self.s.shape[0], "truncate")
-        return SVD(self.U[:, :k], self.s[:k], self.Vh[:k], self.matrix, self.driver)
+        return SVD(
+            self.U[:, :k], self.s[:k], self.Vh[:k], self.matrix, self.driver, self.precision
+        )
 
     def reconstruct(self) -> np.ndarray:
         """``U Σ Vᴴ``."""
@@ -163,9 +172,10 @@ class SVD(Unpackable):
         >>> svdkit.svd([[2, 0], [0, 0]]).pinv().tolist()
         [[0.5, 0.0], [0.0, 0.0]]
         """
-        r = self.rank(tol)
-        V = self.Vh[:r].conj().T
-        return (V / self.s[:r]) @ self.U[:, :r].conj().T
+        # σ₁ overflowed, or 1/σ does: computed scaled, exactly (svdkit.linalg.inverses)
+        from svdkit.linalg.inverses import _pseudo_inverse
+
+        return _pseudo_inverse(self, tol)
 
     def residuals(self) -> SVDResiduals:
         """Reconstruction, orthogonality and per-triplet residuals (needs ``matrix``)."""
@@ -327,4 +337,10 @@ def svd(A, k: int | None = None, *, full: bool = False) -> SVD:
         if k is not None:
             U, s, Vh = U[:, :k].copy(), s[:k].copy(), Vh[:k].copy()
     U, Vh = apply_sign_rule(U, Vh)
-    return SVD(U, s, Vh, a, driver)
+    return SVD(U, s, Vh, a, driver, _stored_precision(A, a))
+
+
+def _stored_precision(source: object, a: np.ndarray) -> np.dtype | None:
+    """The input's precision where coarser than the working one (float32 data), else None."""
+    dtype = rule_dtype(source, a.dtype)
+    return dtype if dtype != a.dtype else None

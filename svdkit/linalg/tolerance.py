@@ -5,8 +5,9 @@ A quantity ``x`` computed from an ``m × n`` matrix is treated as zero when
     |x| <= max(m, n) · eps · scale
 
 where ``eps`` is the machine epsilon of the working precision (2.2e-16 for
-float64 and complex128, 1.2e-7 for float32) and ``scale`` is the size of the
-quantity ``x`` is compared with:
+float64 and complex128, 1.2e-7 for float32) — or of the input's own precision
+where that is coarser (float32 data, computed in float64: :func:`rule_dtype`) —
+and ``scale`` is the size of the quantity ``x`` is compared with:
 
 =====================================  ==================================
 decision                               scale
@@ -31,7 +32,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["eps_of", "is_zero", "zero_threshold"]
+__all__ = ["eps_of", "is_zero", "rule_dtype", "zero_threshold"]
 
 
 def eps_of(dtype: np.dtype | type) -> float:
@@ -40,6 +41,35 @@ def eps_of(dtype: np.dtype | type) -> float:
     if not np.issubdtype(dtype, np.inexact):
         dtype = np.dtype(np.float64)
     return float(np.finfo(dtype).eps)
+
+
+def rule_dtype(source: object, working: np.dtype | type = np.float64) -> np.dtype:
+    """The precision whose ``eps`` the rule uses: the working one, or the precision
+    ``source`` (the caller's input, or its dtype) was stored in where that is coarser.
+
+    svdkit computes in float64 (complex128); data stored in float32, float16 or
+    complex64 carries that precision's rounding, which a float64 rule would count
+    as data: the rank-5 product of two float32 factors has σ₆ ≈ 1e−6·σ₁, and came
+    out of rank 40 (NumPy's ``matrix_rank``, on the float32 array, says 5).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> rule_dtype(np.ones((2, 2), dtype=np.float32)), rule_dtype([[1, 2]])
+    (dtype('float32'), dtype('float64'))
+    """
+    working = np.dtype(working)
+    stored = source if isinstance(source, np.dtype) else getattr(source, "dtype", None)
+    try:
+        stored = np.dtype(stored) if stored is not None else None
+    except TypeError:  # a torch tensor's torch.float32, or no dtype at all
+        try:
+            stored = np.dtype(str(stored).rpartition(".")[2])
+        except TypeError:
+            stored = None
+    if stored is None or not np.issubdtype(stored, np.inexact):
+        return working
+    return stored if eps_of(stored) > eps_of(working) else working
 
 
 def zero_threshold(
