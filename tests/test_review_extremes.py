@@ -252,3 +252,19 @@ def test_definiteness_when_an_eigenvalue_overflows(matrix, kind):
     w = r.quadratic_form.negative_witness
     if w is not None:  # its form, measured without overflow, is negative
         assert w.value < 0 and np.isfinite(w.value)
+
+
+@pytest.mark.parametrize("n", [30, 60])
+def test_the_determinant_of_a_full_rank_matrix_never_prints_zero(n):
+    """det A printed 0 beside 'rank 30, invertible: yes': its zero threshold τ·σ₁ⁿ⁻¹
+    was 1e22 for |det A| = 1.8e14 (a Gaussian 30×30)."""
+    a = np.random.default_rng(1).standard_normal((n, n))
+    report = explain(a, steps=False)
+    assert report.section("measures").fact("rank") == n
+    out = render(report, "markdown")
+    line = next(row for row in out.splitlines() if "det A" in row and "|" in row)
+    shown = float(line.split("|")[2].strip().replace("−", "-"))
+    assert shown == pytest.approx(np.linalg.det(a), rel=1e-5), line
+    # a singular matrix's determinant still prints as 0
+    singular = render(explain([[1, 2], [2, 4]], steps=False), "markdown")
+    assert any("det A" in row and "| 0 |" in row for row in singular.splitlines())

@@ -190,9 +190,10 @@ def fact_format(report: Report, key: str) -> NumberFormat:
     The report's tolerance ``τ = max(m, n)·ε·σ₁`` is a threshold for quantities
     in A's units (entries, norms, eigen- and singular values). A quantity that
     scales like ``σ₁ᵖ`` is zero below ``τ·σ₁ᵖ⁻¹``: ``p = 0`` for ratios,
-    residuals and the orthonormal factors U, V, Q; ``p = −1`` for inverses and
-    ``p = n`` for det A. Where ``σ₁ ≈ 1`` every threshold is ``τ``; for
-    ``A = 10²⁰⁰·I`` the rank and ``U = I`` no longer print as 0.
+    residuals and the orthonormal factors U, V, Q; ``p = −1`` for inverses. det A,
+    ``Π σᵢ``, is zero below ``τ·Π_{i<n} σᵢ`` (:func:`_log_det_zero`). Where
+    ``σ₁ ≈ 1`` every threshold is ``τ``; for ``A = 10²⁰⁰·I`` the rank and
+    ``U = I`` no longer print as 0.
     """
     tau = report.tolerance
     if key == "matrix":  # A as it was given: an entry of 1e−20 is not shown as 0
@@ -208,11 +209,32 @@ def fact_format(report: Report, key: str) -> NumberFormat:
     if key in _UNITS_OF_INVERSE:
         power = -1
     elif key == "determinant":
+        log_zero = _log_det_zero(report, tau)
+        if log_zero is not None:
+            return NumberFormat(zero=math.exp(min(log_zero, 709.0)))
         power = report.matrix.shape[0]
     else:
         power = 0
     log_zero = math.log(tau) + (power - 1) * _log_sigma1(report.matrix, sigma)
     return NumberFormat(zero=math.exp(min(log_zero, 709.0)))
+
+
+def _log_det_zero(report: Report, tau: float) -> float | None:
+    """``log(τ · Π_{i<n} max(σᵢ, τ))``: the size of det A with its least σ at the
+    threshold, below which det A prints as 0 (None without finite σ).
+
+    ``|det A| = Π σᵢ``; the bound ``τ·σ₁ⁿ⁻¹`` of the other facts is far above it
+    for a full-rank A whose σ spread (a Gaussian 30×30: |det| = 1.8e14, the bound
+    1e22), and such a det printed 0 beside "rank 30, invertible: yes".
+    """
+    try:
+        s = np.asarray(report.section("svd").fact("singular_values"), dtype=float)
+    except (KeyError, TypeError, ValueError):
+        return None
+    n = report.matrix.shape[0]
+    if s.size != n or not np.isfinite(s).all():
+        return None
+    return math.log(tau) + float(np.sum(np.log(np.maximum(s[: n - 1], tau))))
 
 
 def _log_sigma1(a: np.ndarray, sigma1: float) -> float:
