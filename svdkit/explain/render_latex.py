@@ -56,6 +56,7 @@ __all__ = [
     "LATEX_DOTS",
     "MATH_SYMBOLS",
     "TEXT_SYMBOLS",
+    "exact_latex",
     "latex_math",
     "latex_matrix",
     "latex_number",
@@ -240,6 +241,9 @@ def latex_math(text: str) -> str:
         elif c == "√":
             arg, i = _group(text, i + 1)
             out.append(r"\sqrt{" + arg + "}" if arg else r"\surd ")
+        elif c == "∛":  # the exact engine's cube roots (svdkit.exact.format)
+            arg, i = _group(text, i + 1)
+            out.append(r"\sqrt[3]{" + arg + "}" if arg else r"\sqrt[3]{\;}")
         elif c == "*":
             prev = text[i - 1] if i else " "
             out.append("^{*}" if (prev.isalnum() or prev in ")]") else r"\ast ")
@@ -589,9 +593,42 @@ def _step_block(report: Report, step, fmt: NumberFormat) -> list[str]:
     return lines
 
 
+def exact_latex(text: str) -> str:
+    r"""An exact value's text (:func:`svdkit.exact.format.to_text`) as LaTeX maths (no ``$``).
+
+    The whole text is one formula, so that a radical keeps its argument
+    (``√(3/2 + √5/2)`` is ``\sqrt{3/2 + \sqrt{5}/2}``; as prose, split at its
+    spaces, it was ``\sqrt{3/2}`` followed by ``+ \sqrt{5}/2)``). A long value
+    still breaks across lines: after each comma between entries and each ``)/``
+    (outside any radical, ``\allowbreak``) and, as TeX does in any formula, after
+    a ``+`` or ``-`` outside a radical.
+
+    Examples
+    --------
+    >>> exact_latex("(√(3/2 + √5/2), √(3/2 − √5/2))")
+    '(\\sqrt{3/2 + \\sqrt{5}/2},\\allowbreak \\sqrt{3/2 - \\sqrt{5}/2})'
+    >>> exact_latex("[[√2/2], [−i√2/2]]")
+    '[[\\sqrt{2}/2],\\allowbreak [-i\\sqrt{2}/2]]'
+    """
+    body = latex_math(text)
+    out, depth = [], 0
+    for k, c in enumerate(body):
+        if c == "{" and (k == 0 or body[k - 1] != "\\"):
+            depth += 1
+        elif c == "}" and (k == 0 or body[k - 1] != "\\"):
+            depth -= 1
+        out.append(c)
+        if depth == 0 and (c == "," or (c == "/" and body[k - 1 : k] == ")")):
+            out.append(r"\allowbreak")  # "(1 + √5)/" then the denominator, when it is long
+    return "".join(out)
+
+
 def _fact_value(report: Report, fact, fmt: NumberFormat) -> str:
-    """A fact's value in a table cell: numbers and vectors as maths, words as text."""
+    """A fact's value in a table cell: numbers, vectors and exact values as maths, words as text."""
     value = fact.value
+    if isinstance(value, str) and fact.key.endswith("_exact"):
+        text = fact_value_text(report, fact, fmt)
+        return latex_text(text) if text == "[ ]" else f"${exact_latex(text)}$"
     if isinstance(value, bool | np.bool_ | str | dict | list | tuple):
         return latex_text(fact_value_text(report, fact, fmt))
     if isinstance(value, np.ndarray) and value.ndim == 1:

@@ -79,6 +79,12 @@ _LABEL_SHARE = 0.45
 
 
 def _section_body(report: Report, sec, fmt, width: int = 100):
+    """A section's facts (a table) and steps.
+
+    Every piece of the report reaches rich as :class:`~rich.text.Text`, never as a
+    string, which rich reads as markup: the exact inverse ``[[2/3, −i/3], [i/3, 2/3]]``
+    lost its second row, ``[i/3, 2/3]`` taken for an italic tag.
+    """
     lang = report.lang
     if not sec.applies:
         reason = message(lang, f"reason.{sec.reason}")
@@ -91,12 +97,12 @@ def _section_body(report: Report, sec, fmt, width: int = 100):
         value = fact.value
         if isinstance(value, np.ndarray) and value.ndim == 2:
             drawn = bracket_lines(corner_grid(value, ffmt.number))
-            table.add_row(label(report, fact.key), "\n".join(drawn))
+            table.add_row(Text(label(report, fact.key)), Text("\n".join(drawn)))
         elif fact.key == "criteria" and isinstance(value, dict):
             for name, kind, explanation in criteria_rows(report, value):
-                table.add_row(name, f"{kind}. {explanation}" if explanation else kind)
+                table.add_row(Text(name), Text(f"{kind}. {explanation}" if explanation else kind))
         else:
-            table.add_row(label(report, fact.key), fact_value_text(report, fact, ffmt))
+            table.add_row(Text(label(report, fact.key)), Text(fact_value_text(report, fact, ffmt)))
     parts = [table] if sec.facts else []
     for step in sec.steps:
         parts.append(Text("\n".join(step_lines(report, step, fmt))))
@@ -113,7 +119,7 @@ def print_terminal(report: Report, console: Console) -> None:
     console.print(
         Panel(
             Text("\n".join(bracket_lines(corner_grid(a, fact_format(report, "matrix").number)))),
-            title=heading,
+            title=Text(heading),
             title_align="left",
             expand=False,
         )
@@ -125,7 +131,7 @@ def print_terminal(report: Report, console: Console) -> None:
         console.print(
             Panel(
                 _section_body(report, sec, fmt, console.width),
-                title=section_title(report, sec),
+                title=Text(section_title(report, sec)),
                 title_align="left",
             )
         )
@@ -136,7 +142,7 @@ def print_terminal(report: Report, console: Console) -> None:
         console.print(
             Panel(
                 body,
-                title=message(lang, "section.notes"),
+                title=Text(message(lang, "section.notes")),
                 border_style="yellow",
                 title_align="left",
             )
