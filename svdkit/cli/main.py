@@ -186,7 +186,7 @@ def explain(
         from svdkit.plot import save_figures
 
         try:
-            written = save_figures(report.matrix, figures, lang=lang.value)
+            written = save_figures(report.matrix, figures, lang=lang.value, tol=tol)
         except OSError as err:
             raise SvdkitError(f"--figures: cannot write to '{figures}': {err}") from err
         Console(stderr=True).print(

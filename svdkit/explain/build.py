@@ -119,7 +119,7 @@ def _numeric_report(
     """The report's sections of floating-point results (no notes, no exact steps)."""
     c = Computed(a, tol)
     threshold = _threshold(a, c.svd.s[0], tol)
-    report = Report(matrix=a, tolerance=threshold, lang=lang)
+    report = Report(matrix=a, tolerance=threshold, lang=lang, tol_given=tol is not None)
     builders = (_input, _structure, _measures, _inverse, _eigen, _svd, _subspaces, _definiteness)
     for build in builders:
         report.sections.append(build(c, report))

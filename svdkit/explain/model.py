@@ -77,6 +77,8 @@ class Report:
     lang: str = "en"
     computed: dict[str, Any] = field(default_factory=dict, repr=False)
     """Engine results kept for later steps of the build (not rendered)."""
+    tol_given: bool = False
+    """``tolerance`` is the caller's ``tol`` (``--tol``), not the tolerance rule's."""
 
     def section(self, id: str) -> Section:
         """The section with this ``id``."""

@@ -160,7 +160,8 @@ def heading_lines(
         literal,
         value,
     )
-    line = fill(template(lang, "tolerance_line"), {"tol": report.tolerance}, literal, tolerance)
+    key = "tolerance_line_given" if report.tol_given else "tolerance_line"
+    line = fill(template(lang, key), {"tol": report.tolerance}, literal, tolerance)
     return heading, line
 
 

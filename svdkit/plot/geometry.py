@@ -368,7 +368,7 @@ def _marked(ax: Axes, p: np.ndarray, label: str | None, lim: float) -> None:
 # ----------------------------------------------------------------------------- the figure
 
 
-def svd_geometry(A: ArrayLike | str, lang: str = "en") -> Figure:
+def svd_geometry(A: ArrayLike | str, lang: str = "en", *, tol: float | None = None) -> Figure:
     """Draw how ``A = U Σ Vᵀ`` maps the unit circle (sphere) to an ellipse, step by step.
 
     Four panels with consistent limits (all the same for a square A) and an equal
@@ -388,6 +388,9 @@ def svd_geometry(A: ArrayLike | str, lang: str = "en") -> Figure:
         :func:`svdkit.as_matrix` accepts).
     lang : {"en", "fr"}
         Language of every word in the figure.
+    tol : float, optional
+        Absolute zero threshold replacing the tolerance rule (as ``svdkit explain
+        --tol``): the rank the figure states is decided with it.
 
     Returns
     -------
@@ -436,7 +439,7 @@ def svd_geometry(A: ArrayLike | str, lang: str = "en") -> Figure:
     U, s, Vh = r.U, r.s, r.Vh
     V = Vh.T
     p = s.size
-    rank = r.rank()
+    rank = r.rank(tol)
     # A square A maps ℝⁿ to itself: one scale for all four panels, so that the stretch
     # shows. Otherwise the domain ℝⁿ (S, Vᵀ·S) and the codomain ℝᵐ (Σ·Vᵀ·S, A·S) are
     # different spaces, each pair with its own limits.

@@ -104,14 +104,16 @@ def _shape_key(a: np.ndarray, kind: Kind) -> str:
     return "zero" if not np.any(a) else _kind_key(kind)
 
 
-def _zero_set(a: np.ndarray, lam: np.ndarray, q: np.ndarray) -> list[np.ndarray]:
+def _zero_set(
+    a: np.ndarray, lam: np.ndarray, q: np.ndarray, tol: float | None = None
+) -> list[np.ndarray]:
     """The lines where ``xᵀAx = 0`` across the square, each (2, 2): two for an indefinite
     A, the null direction for a semidefinite one, none for a definite (or zero) A.
 
     In the eigenbasis ``x = a q₁ + b q₂`` the form is ``λ₁a² + λ₂b²``; it vanishes on
     ``a √|λ₁| = ± b √|λ₂|`` when the signs differ, on ``a = 0`` when ``λ₁ = 0``.
     """
-    d = definiteness(a)
+    d = definiteness(a, tol=tol)
     n_pos, n_zero, n_neg = d.inertia
     if n_zero == 2:
         return []
@@ -128,9 +130,11 @@ def _zero_set(a: np.ndarray, lam: np.ndarray, q: np.ndarray) -> list[np.ndarray]
     return lines
 
 
-def _texts(a: np.ndarray, lang: str) -> tuple[Kind, str, str, np.ndarray, np.ndarray]:
+def _texts(
+    a: np.ndarray, lang: str, tol: float | None = None
+) -> tuple[Kind, str, str, np.ndarray, np.ndarray]:
     """(kind, verdict line, eigenvalue line, λ descending, q as columns)."""
-    kind = definiteness(a).kind
+    kind = definiteness(a, tol=tol).kind
     e = eigh(a)
     lam, q = e.values[::-1], e.vectors[:, ::-1]
     verdict = t(
@@ -144,7 +148,14 @@ def _texts(a: np.ndarray, lang: str) -> tuple[Kind, str, str, np.ndarray, np.nda
 
 
 def _draw(
-    ax3: Axes, ax2: Axes, a: np.ndarray, lam: np.ndarray, q: np.ndarray, lang: str, colorbar: bool
+    ax3: Axes,
+    ax2: Axes,
+    a: np.ndarray,
+    lam: np.ndarray,
+    q: np.ndarray,
+    lang: str,
+    colorbar: bool,
+    tol: float | None = None,
 ) -> None:
     """The surface in ``ax3`` and the level curves in ``ax2``."""
     from matplotlib.colors import Normalize
@@ -159,7 +170,7 @@ def _draw(
     if hi - lo <= 1e-12 * vmax:
         lo, hi = -vmax, vmax
     levels = MaxNLocator(12).tick_values(lo, hi)
-    zero_lines = _zero_set(a, lam, q)
+    zero_lines = _zero_set(a, lam, q, tol)
 
     # ----- surface
     zmin, zmax = min(float(Z.min()), 0.0), max(float(Z.max()), 0.0)
@@ -289,7 +300,7 @@ def _draw(
         bar.ax.tick_params(labelsize=8)
 
 
-def quadratic_form(A: ArrayLike | str, lang: str = "en") -> Figure:
+def quadratic_form(A: ArrayLike | str, lang: str = "en", *, tol: float | None = None) -> Figure:
     """Draw the quadratic form ``q(x) = xᵀAx`` of a 2×2 real symmetric matrix.
 
     Left, the surface ``z = xᵀAx`` over the square ``[−1, 1]²`` (its level curves
@@ -306,6 +317,9 @@ def quadratic_form(A: ArrayLike | str, lang: str = "en") -> Figure:
         A real symmetric 2×2 matrix.
     lang : {"en", "fr"}
         Language of every word in the figure.
+    tol : float, optional
+        Absolute zero threshold replacing the tolerance rule (as ``svdkit explain
+        --tol``): the definiteness the figure states is decided with it.
 
     Returns
     -------
@@ -334,7 +348,7 @@ def quadratic_form(A: ArrayLike | str, lang: str = "en") -> Figure:
     """
     catalogue(lang)
     a = _check(A, "quadratic_form")
-    _, verdict, eigen, lam, q = _texts(a, lang)
+    _, verdict, eigen, lam, q = _texts(a, lang, tol)
 
     fig = new_figure(13.0, 6.4)
     fig.subplots_adjust(left=0.02, right=0.97, bottom=0.08, top=0.78, wspace=0.12)
@@ -342,7 +356,7 @@ def quadratic_form(A: ArrayLike | str, lang: str = "en") -> Figure:
     ax2 = fig.add_subplot(1, 2, 2)
     ax3.set_label("svdkit:quadratic:surface")
     ax2.set_label("svdkit:quadratic:contours")
-    _draw(ax3, ax2, a, lam, q, lang, colorbar=True)
+    _draw(ax3, ax2, a, lam, q, lang, colorbar=True, tol=tol)
     ax3.set_title(t("plot.quadratic.surface", lang), fontsize=11, pad=0)
     ax2.set_title(t("plot.quadratic.contours", lang), fontsize=11)
     fig.suptitle(t("plot.quadratic.title", lang), fontsize=14, fontweight="bold", y=0.975)

@@ -93,6 +93,7 @@ def save_figures(
     *,
     formats: Sequence[str] | str = ("png", "svg"),
     lang: str = "en",
+    tol: float | None = None,
 ) -> list[Path]:
     """Write every figure that applies to ``A`` into ``directory``.
 
@@ -110,6 +111,9 @@ def save_figures(
         The file formats, in order.
     lang : {"en", "fr"}
         Language of every word in the figures.
+    tol : float, optional
+        Absolute zero threshold replacing the tolerance rule in every figure (the
+        ranks, the definiteness, the threshold drawn), as ``svdkit explain --tol``.
 
     Returns
     -------
@@ -147,7 +151,7 @@ def save_figures(
     draw = {"svd_geometry": svd_geometry, "quadratic_form": quadratic_form, "spectrum": spectrum}
     written: list[Path] = []
     for name in names:
-        fig = draw[name](a, lang=lang)
+        fig = draw[name](a, lang=lang, tol=tol)
         for fmt in formats:
             path = out / f"{name}.{fmt}"
             _write_atomically(fig, path, fmt)

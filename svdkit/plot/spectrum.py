@@ -76,7 +76,7 @@ def smallest_rank(energy: np.ndarray, target: float) -> int:
 
 
 def _values(
-    A_or_s: ArrayLike | str | SVD,
+    A_or_s: ArrayLike | str | SVD, tol: float | None = None
 ) -> tuple[np.ndarray, tuple[int, int] | None, int | None, float | None]:
     """(σ descending, the matrix's shape, its rank, its zero threshold) from the input."""
     if isinstance(A_or_s, SVD):
@@ -93,11 +93,13 @@ def _values(
         r = svd(as_matrix(A_or_s))
     shape = r.shape
     s = r.s
-    thr = zero_threshold(shape, float(s[0]) if s.size else 0.0, s.dtype)
-    return s, shape, r.rank(), thr
+    thr = zero_threshold(shape, float(s[0]) if s.size else 0.0, s.dtype, tol)
+    return s, shape, r.rank(tol), thr
 
 
-def spectrum(A_or_s: ArrayLike | str | SVD, lang: str = "en") -> Figure:
+def spectrum(
+    A_or_s: ArrayLike | str | SVD, lang: str = "en", *, tol: float | None = None
+) -> Figure:
     """Draw the singular values and their cumulative energy, with the 90/95/99 % ranks.
 
     Bars ``σᵢ`` (a line beyond 60 values; a log scale when the positive values span
@@ -114,6 +116,9 @@ def spectrum(A_or_s: ArrayLike | str | SVD, lang: str = "en") -> Figure:
         they are sorted in descending order).
     lang : {"en", "fr"}
         Language of every word in the figure.
+    tol : float, optional
+        Absolute zero threshold replacing the tolerance rule (as ``svdkit explain
+        --tol``): the rank and the zero threshold the figure states are decided with it.
 
     Returns
     -------
@@ -134,7 +139,7 @@ def spectrum(A_or_s: ArrayLike | str | SVD, lang: str = "en") -> Figure:
     [0.7529, 0.9412, 0.9882, 1.0]
     """
     catalogue(lang)
-    s, shape, rank, thr = _values(A_or_s)
+    s, shape, rank, thr = _values(A_or_s, tol)
     p = s.size
     energy = cumulative_energy(s)
     has_energy = bool(p and energy[-1] == 1.0)
@@ -201,7 +206,11 @@ def spectrum(A_or_s: ArrayLike | str | SVD, lang: str = "en") -> Figure:
                 ls="--",
                 lw=1.0,
                 zorder=1,
-                label=t("plot.spectrum.threshold", lang, tol=fmt_num(thr, lang)),
+                label=t(
+                    "plot.spectrum.threshold" + ("_given" if tol is not None else ""),
+                    lang,
+                    tol=fmt_num(thr, lang),
+                ),
             )
             handles.append(zl)
     else:
