@@ -9,9 +9,7 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 import string
-import subprocess
 import xml.etree.ElementTree as ET
 from fractions import Fraction
 from html.parser import HTMLParser
@@ -20,6 +18,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import sympy as sp
+from latex_support import compile_latex
 
 from svdkit.errors import SvdkitError
 from svdkit.explain import FORMATS, explain, render
@@ -51,7 +50,6 @@ CASES = {
 TEXT_FORMATS = ("terminal", "markdown", "latex", "html")
 LANGS = ("en", "fr")
 
-PDFLATEX = shutil.which("pdflatex")
 
 
 def _report(name: str, lang: str) -> Report:
@@ -102,24 +100,7 @@ def _parse_html(page: str) -> _Collector:
 
 def _compile(tex: str, tmp_path: Path, name: str) -> Path:
     """Compile ``tex`` with pdflatex; fail with the log's error lines when it does not."""
-    assert PDFLATEX, "pdflatex is needed (make latex installs it)"
-    source = tmp_path / f"{name}.tex"
-    source.write_text(tex, encoding="utf-8")
-    proc = subprocess.run(
-        [PDFLATEX, "-interaction=nonstopmode", "-halt-on-error", source.name],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        encoding="latin-1",
-        timeout=180,
-        check=False,
-    )
-    log = (tmp_path / f"{name}.log").read_text(encoding="latin-1", errors="replace")
-    errors = "\n".join(line for line in log.splitlines() if line.startswith("!"))
-    assert proc.returncode == 0, f"pdflatex failed on {name}:\n{errors}\n{proc.stdout[-2000:]}"
-    pdf = tmp_path / f"{name}.pdf"
-    assert pdf.is_file() and pdf.stat().st_size > 1000
-    return pdf
+    return compile_latex(tex, tmp_path, name)[0]
 
 
 def _visible_text(fmt: str, output: str) -> str:
