@@ -159,3 +159,26 @@ def test_adjoint_of_a_wide_dask_array_checks_and_measures(dask_client):
     assert err == pytest.approx(np.sqrt(np.sum(s[k:] ** 2)), rel=1e-10)
     r = truncated_svd(da.from_array(M, chunks=(20, 30)), 4, method="krylov", tol=1e-10)
     _certified(M, r, 1e-10)
+
+
+def test_chunks_at_odd_byte_offsets_multiply_as_aligned_ones():
+    """dask's transport hands arrays over at any byte offset; NumPy multiplies those
+    without BLAS (other roundings): dashSVD on worker processes changed bits between
+    runs. The operator's chunk products and results are aligned first."""
+    from svdkit.lowrank.operators import _adjoint_block, _aligned
+
+    rng = np.random.default_rng(5)
+    s0, z0 = rng.standard_normal((150, 100)), rng.standard_normal((150, 16))
+
+    def at_offset(a: np.ndarray, offset: int) -> np.ndarray:
+        raw = bytearray(a.nbytes + 8)
+        out = np.frombuffer(raw, dtype=a.dtype, count=a.size, offset=offset).reshape(a.shape)
+        out[...] = a
+        return out
+
+    s, z = at_offset(s0, 3), at_offset(z0, 5)
+    assert not s.flags.aligned and not z.flags.aligned
+    assert _aligned(s).flags.aligned and np.array_equal(_aligned(s), s0)
+    assert _aligned(s0) is s0  # aligned: no copy
+    assert np.array_equal(_adjoint_block(s, z), _adjoint_block(s0, z0))
+    assert np.array_equal(_adjoint_block(s0, z0)[0], s0.T @ z0)

@@ -1486,9 +1486,23 @@ def _adjoint_block(s: np.ndarray, z: np.ndarray) -> np.ndarray:
     """``sᴴ z`` for one chunk ``s`` of a stored dask array and the matching rows of
     ``z``, on a new leading axis (the caller sums over the stored row chunks). The
     conjugations fall on ``z`` and the small product, never on a copy of ``s``."""
+    s, z = _aligned(s), _aligned(z)
     if np.iscomplexobj(s) or np.iscomplexobj(z):
         return (z.conj().T @ s).conj().T[np.newaxis]
     return (s.T @ z)[np.newaxis]
+
+
+def _aligned(x: Any) -> Any:
+    """``x``, or a copy of it where its data is not aligned to its item size.
+
+    dask's distributed transport hands over arrays at any byte offset (addresses
+    ≡ 37 or 53 mod 64 were seen), and NumPy multiplies those by its own loops, not
+    BLAS: other roundings, so the same seed gave other bits from run to run
+    (dashSVD on a two-process LocalCluster differed by 1.7e-16 in σ).
+    """
+    if isinstance(x, np.ndarray) and not x.flags.aligned:
+        return x.copy()
+    return x
 
 
 class DaskOperator(Operator):
@@ -1567,7 +1581,7 @@ class DaskOperator(Operator):
     def _compute(self, *xs: Any) -> Any:
         import dask
 
-        out = dask.compute(*xs)
+        out = tuple(_aligned(x) for x in dask.compute(*xs))  # (see _aligned)
         return out if len(xs) > 1 else out[0]
 
     def _persist(self, x: Any) -> Any:
