@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from svdkit import linalg
@@ -12,7 +14,6 @@ from svdkit.explain.messages import t
 from svdkit.explain.model import Report, Section
 from svdkit.explain.notes import Evidence, collect_notes
 from svdkit.inputs import as_matrix
-from svdkit.linalg.measures import scaled_singular_values
 from svdkit.linalg.residuals import relative_residual
 from svdkit.linalg.subspaces import subspaces_from_svd
 from svdkit.linalg.tolerance import zero_threshold
@@ -118,8 +119,10 @@ def _numeric_report(
 ) -> tuple[Report, Computed, float]:
     """The report's sections of floating-point results (no notes, no exact steps)."""
     c = Computed(a, tol)
-    threshold = _threshold(a, c.svd.s[0], tol)
+    threshold = _threshold(c, tol)
+    s, e = c.scaled_sigma
     report = Report(matrix=a, tolerance=threshold, lang=lang, tol_given=tol is not None)
+    report.log_sigma1 = math.log(float(s[0])) + e * math.log(2.0) if s[0] > 0 else None
     builders = (_input, _structure, _measures, _inverse, _eigen, _svd, _subspaces, _definiteness)
     for build in builders:
         report.sections.append(build(c, report))
@@ -207,15 +210,16 @@ def _scaled_norm(x: np.ndarray) -> float:
     return top * float(np.sqrt(np.sum((x / top) ** 2)))
 
 
-def _threshold(a: np.ndarray, sigma1: float, tol: float | None) -> float:
+def _threshold(c: Computed, tol: float | None) -> float:
     """The report's zero threshold: ``tol``, else ``max(m, n) · eps · σ₁``.
 
     Where σ₁ of a finite A overflowed (entries near 1e308) the rule's threshold is
     still a float (≈ 1e293): it is taken from the σ of ``A · 2^−e``, not from ``∞``.
     """
-    if tol is not None or not np.isposinf(sigma1):
-        return zero_threshold(a.shape, sigma1, a.dtype, tol)
-    s, e = scaled_singular_values(a)
+    a = c.matrix
+    if tol is not None:
+        return zero_threshold(a.shape, 0.0, a.dtype, tol)
+    s, e = c.scaled_sigma
     return float(np.ldexp(zero_threshold(a.shape, s[0], a.dtype), e))
 
 
@@ -296,9 +300,7 @@ def _svd(c: Computed, report: Report) -> Section:
     sec.add("U", dec.U)
     sec.add("Sigma", dec.Sigma)
     sec.add("Vh", dec.Vh)
-    # energy is scale-free: where σ₁ overflowed (entries near 1e308) take the σ of A · 2^−e
-    sigma = dec.s if not np.isposinf(dec.s[:1]).any() else scaled_singular_values(c.matrix)[0]
-    sec.add("energy", _energy(sigma))
+    sec.add("energy", _energy(c.scaled_sigma[0]))  # scale-free: σ₁ may have overflowed
     res = dec.residuals()
     sec.add("reconstruction", res.reconstruction)
     sec.add("orthogonality_u", res.orthogonality_u)

@@ -58,6 +58,17 @@ class Computed:
         return linalg.svd(self.matrix, full=True)
 
     @cached_property
+    def scaled_sigma(self) -> tuple[np.ndarray, int]:
+        """``(2^−e·σ, e)``: the SVD's σ with ``e = 0``, or, where σ₁ of A overflowed
+        (entries near 1e308), the σ of ``A·2^−e``, computed once for the report."""
+        s = self.svd.s
+        if not np.isposinf(s[:1]).any():
+            return s, 0
+        from svdkit.linalg.measures import scaled_singular_values
+
+        return scaled_singular_values(self.matrix)
+
+    @cached_property
     def rank(self) -> int:
         return self.svd.rank(self.tol)
 

@@ -79,6 +79,8 @@ class Report:
     """Engine results kept for later steps of the build (not rendered)."""
     tol_given: bool = False
     """``tolerance`` is the caller's ``tol`` (``--tol``), not the tolerance rule's."""
+    log_sigma1: float | None = None
+    """``log σ₁``, finite also where σ₁ itself overflowed (entries near 1e308)."""
 
     def section(self, id: str) -> Section:
         """The section with this ``id``."""

@@ -216,7 +216,10 @@ def fact_format(report: Report, key: str) -> NumberFormat:
         power = report.matrix.shape[0]
     else:
         power = 0
-    log_zero = math.log(tau) + (power - 1) * _log_sigma1(report.matrix, sigma)
+    log_sigma1 = math.log(sigma) if math.isfinite(sigma) else report.log_sigma1
+    if log_sigma1 is None:
+        return NumberFormat(zero=tau)
+    log_zero = math.log(tau) + (power - 1) * log_sigma1
     return NumberFormat(zero=math.exp(min(log_zero, 709.0)))
 
 
@@ -236,16 +239,6 @@ def _log_det_zero(report: Report, tau: float) -> float | None:
     if s.size != n or not np.isfinite(s).all():
         return None
     return math.log(tau) + float(np.sum(np.log(np.maximum(s[: n - 1], tau))))
-
-
-def _log_sigma1(a: np.ndarray, sigma1: float) -> float:
-    """``log σ₁``, also where σ₁ of a finite A overflowed to ∞ (entries near 1e308)."""
-    if math.isfinite(sigma1):
-        return math.log(sigma1)
-    from svdkit.linalg.measures import scaled_singular_values
-
-    s, e = scaled_singular_values(np.asarray(a))
-    return math.log(float(s[0])) + e * math.log(2.0)
 
 
 def is_sympy(x: Any) -> bool:

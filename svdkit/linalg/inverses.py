@@ -99,19 +99,9 @@ def _inv_scaling(a: np.ndarray) -> tuple[np.ndarray, int]:
 
 
 def _ldexp(x: np.ndarray, e) -> np.ndarray:
-    """``x · 2^e`` entry by entry, ``±inf`` where that is past the largest float.
-
-    Unlike ``_times_power_of_two`` (which adds ``1j · ldexp(x.imag, e)``, and
-    ``1j · inf`` is ``nan + inf·j``), a complex part that overflows gives no NaN.
-    """
-    # an entry past the largest float is ±inf, as it is: no overflow warning for it
-    with np.errstate(over="ignore"):
-        if not np.iscomplexobj(x):
-            return np.ldexp(x, e)
-        out = np.empty(np.broadcast_shapes(x.shape, np.shape(e)), dtype=x.dtype)
-        out.real = np.ldexp(x.real, e)
-        out.imag = np.ldexp(x.imag, e)
-        return out
+    """``x · 2^e`` entry by entry, ``±inf`` (never NaN) where that is past the largest float."""
+    with np.errstate(over="ignore"):  # an entry past the largest float is ±inf, as it is
+        return _times_power_of_two(x, e)
 
 
 def pinv(A, tol: float | None = None) -> np.ndarray:

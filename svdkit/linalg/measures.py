@@ -299,11 +299,17 @@ def _exponent(largest: float) -> int:
     return int(np.frexp(largest)[1])
 
 
-def _times_power_of_two(x: np.ndarray, e: int) -> np.ndarray:
-    """``x · 2^e``, exactly (``ldexp``; a complex ``x / 2^−e`` would overflow for tiny scales)."""
-    if np.iscomplexobj(x):
-        return np.ldexp(x.real, e) + 1j * np.ldexp(x.imag, e)
-    return np.ldexp(x, e)
+def _times_power_of_two(x: np.ndarray, e) -> np.ndarray:
+    """``x · 2^e``, exactly (``ldexp``; a complex ``x / 2^−e`` would overflow for tiny
+    scales); ``e`` may broadcast against ``x``. A complex result is built part by part:
+    ``re + 1j·im`` would turn a part that overflows into NaN (``1j·inf = nan + inf·j``).
+    """
+    if not np.iscomplexobj(x):
+        return np.ldexp(x, e)
+    out = np.empty(np.broadcast_shapes(np.shape(x), np.shape(e)), dtype=np.result_type(x))
+    out.real = np.ldexp(np.real(x), e)
+    out.imag = np.ldexp(np.imag(x), e)
+    return out
 
 
 def _scaled_norm(x, ord=None) -> float:
