@@ -318,6 +318,11 @@ class Definiteness(ExactResult):
         return self.eigenvalues.n_negative == 0
 
     @property
+    def is_zero_form(self) -> bool:
+        """``xᴴAx = 0`` for every x: A is zero, both positive and negative semidefinite."""
+        return self.eigenvalues.n_zero == self.matrix.rows
+
+    @property
     def is_negative_definite(self) -> bool:
         return self.kind is Kind.NEGATIVE_DEFINITE
 
@@ -481,7 +486,7 @@ def _quadratic_criterion(
     if rec.on:
         T = "ᵀ" if F.real else "ᴴ"
         rec.add(
-            "definiteness.quadratic_form",
+            "definiteness.quadratic_form_zero" if not ds else "definiteness.quadratic_form",
             {
                 "expression": expression,
                 "coefficients": coeffs,
@@ -733,5 +738,9 @@ def definiteness(A: Any, *, symmetrize: bool = False, steps: bool = False) -> De
     verdicts = [qf.kind, eig.kind, chol.kind] + ([syl.kind] if syl.kind is not None else [])
     if any(v is not kind for v in verdicts):  # pragma: no cover - they are theorems
         raise ArithmeticError(f"the criteria disagree: {verdicts}")
-    rec.add("definiteness.agree", {"kind": kind, "criteria": len(verdicts)})
+    zero_form = eig.n_zero == n
+    rec.add(
+        "definiteness.agree_zero" if zero_form else "definiteness.agree",
+        {"kind": kind, "criteria": len(verdicts), "T": T},
+    )
     return Definiteness(kind, M, symmetrized, qf, eig, chol, syl, steps=rec.steps())

@@ -14,6 +14,7 @@ from svdkit.explain.messages import t
 from svdkit.explain.model import Report, Section
 from svdkit.explain.notes import Evidence, collect_notes
 from svdkit.inputs import as_matrix
+from svdkit.linalg.definiteness import Kind
 from svdkit.linalg.residuals import relative_residual
 from svdkit.linalg.subspaces import subspaces_from_svd
 from svdkit.linalg.tolerance import zero_threshold
@@ -330,6 +331,8 @@ def _definiteness(c: Computed, report: Report) -> Section:
         return sec
     d = c.definiteness
     sec.add("kind", str(d.kind))
+    if d.is_zero_form:  # the kind says PSD; the zero form is NSD as well
+        sec.add("also_kind", str(Kind.NEGATIVE_SEMIDEFINITE))
     sec.add("criteria", _criteria(d, report))
     report.computed["definiteness"] = d
     return sec

@@ -434,6 +434,13 @@ class Definiteness:
         return self.eigenvalues.n_negative == 0
 
     @property
+    def is_zero_form(self) -> bool:
+        """``xᴴAx = 0`` for every x (every eigenvalue is zero within ``tol_used``): A is
+        both positive and negative semidefinite, and :attr:`kind` says the first."""
+        n_pos, _, n_neg = self.inertia
+        return n_pos == 0 and n_neg == 0
+
+    @property
     def is_negative_definite(self) -> bool:
         """All eigenvalues < 0."""
         return self.eigenvalues.n_positive == 0 and self.eigenvalues.n_zero == 0

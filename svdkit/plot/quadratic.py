@@ -30,7 +30,7 @@ import numpy as np
 
 from svdkit.errors import ShapeError, StructureError
 from svdkit.inputs import as_matrix
-from svdkit.linalg.definiteness import Kind, definiteness
+from svdkit.linalg.definiteness import Definiteness, definiteness
 from svdkit.linalg.eigen import eigh
 from svdkit.linalg.structure import is_symmetric
 from svdkit.plot._common import (
@@ -68,8 +68,9 @@ VIEW = {"elev": 24, "azim": -60}
 _SUB = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
 
 
-def _kind_key(kind: Kind) -> str:
-    return str(kind).replace(" ", "_")
+def _kind_key(d: Definiteness) -> str:
+    """``plot.kind.<key>``: the zero form is both positive and negative semidefinite."""
+    return "zero_form" if d.is_zero_form else str(d.kind).replace(" ", "_")
 
 
 def _check(A: ArrayLike | str, what: str) -> np.ndarray:
@@ -100,8 +101,8 @@ def _form(a: np.ndarray, x: np.ndarray, y: np.ndarray) -> np.ndarray:
     return a[0, 0] * x * x + 2 * a[0, 1] * x * y + a[1, 1] * y * y
 
 
-def _shape_key(a: np.ndarray, kind: Kind) -> str:
-    return "zero" if not np.any(a) else _kind_key(kind)
+def _shape_key(d: Definiteness) -> str:
+    return "zero" if d.is_zero_form else str(d.kind).replace(" ", "_")
 
 
 def _zero_set(
@@ -132,19 +133,19 @@ def _zero_set(
 
 def _texts(
     a: np.ndarray, lang: str, tol: float | None = None
-) -> tuple[Kind, str, str, np.ndarray, np.ndarray]:
-    """(kind, verdict line, eigenvalue line, λ descending, q as columns)."""
-    kind = definiteness(a, tol=tol).kind
+) -> tuple[Definiteness, str, str, np.ndarray, np.ndarray]:
+    """(definiteness, verdict line, eigenvalue line, λ descending, q as columns)."""
+    d = definiteness(a, tol=tol)
     e = eigh(a)
     lam, q = e.values[::-1], e.vectors[:, ::-1]
     verdict = t(
         "plot.quadratic.verdict",
         lang,
-        kind=t(f"plot.kind.{_kind_key(kind)}", lang),
-        shape=t(f"plot.quadratic.shape.{_shape_key(a, kind)}", lang),
+        kind=t(f"plot.kind.{_kind_key(d)}", lang),
+        shape=t(f"plot.quadratic.shape.{_shape_key(d)}", lang),
     )
     eigen = t("plot.quadratic.eigen", lang, l1=fmt_num(lam[0], lang), l2=fmt_num(lam[1], lang))
-    return kind, verdict, eigen, lam, q
+    return d, verdict, eigen, lam, q
 
 
 def _draw(
@@ -406,15 +407,15 @@ def quadratic_form_gallery(lang: str = "en") -> Figure:
     fig.suptitle(t("plot.quadratic.gallery.title", lang), fontsize=14, fontweight="bold", y=0.975)
     for col, rows in enumerate(GALLERY):
         a = np.array(rows)
-        kind, _, eigen, lam, q = _texts(a, lang)
+        d, _, eigen, lam, q = _texts(a, lang)
         ax3 = fig.add_subplot(2, 4, col + 1, projection="3d")
         ax2 = fig.add_subplot(2, 4, col + 5)
         ax3.set_label(f"svdkit:quadratic:surface:{col + 1}")
         ax2.set_label(f"svdkit:quadratic:contours:{col + 1}")
         _draw(ax3, ax2, a, lam, q, lang, colorbar=False)
-        shape = t(f"plot.quadratic.shape.{_shape_key(a, kind)}", lang)
+        shape = t(f"plot.quadratic.shape.{_shape_key(d)}", lang)
         ax3.set_title(
-            t(f"plot.kind.{_kind_key(kind)}", lang), fontsize=12.5, fontweight="bold", pad=58
+            t(f"plot.kind.{_kind_key(d)}", lang), fontsize=12.5, fontweight="bold", pad=58
         )
         ax3.text2D(
             0.5,
