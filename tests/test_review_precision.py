@@ -12,6 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import svdkit
+from svdkit.linalg.cholesky import cholesky_attempt
 from svdkit.linalg.tolerance import rule_dtype
 
 
@@ -92,3 +93,74 @@ def test_rule_dtype_of_a_torch_tensor():
     import torch
     assert rule_dtype(torch.ones(2, dtype=torch.float32)) == np.float32
     assert rule_dtype(torch.ones(2, dtype=torch.bfloat16)) == np.float64  # (no NumPy dtype)
+
+
+def _gram(n: int, r: int, dtype, seed: int) -> np.ndarray:
+    """``B Bᴴ`` of rank r, rounded to ``dtype`` (positive semidefinite up to that)."""
+    rng = np.random.default_rng(seed)
+    B = rng.standard_normal((n, r))
+    if np.dtype(dtype).kind == "c":
+        B = B + 1j * rng.standard_normal((n, r))
+    B = B.astype(dtype)
+    return B @ B.conj().T
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    n=st.integers(3, 24),
+    r=st.integers(1, 3),
+    dtype=st.sampled_from([np.float32, np.complex64]),
+    seed=st.integers(0, 10**6),
+)
+def test_float32_gram_matrices_are_semidefinite_by_all_four_criteria(n, r, dtype, seed):
+    """The Cholesky pivots and the symmetry check use float32's eps too: the
+    criteria agreed on eigenvalues and minors but Cholesky met a pivot of
+    −5e−6 < −2e−11 (float64's threshold) and called the matrix indefinite."""
+    A = _gram(n, max(1, min(r, n - 1)), dtype, seed)
+    d = svdkit.definiteness(A)
+    assert d.kind is svdkit.linalg.Kind.POSITIVE_SEMIDEFINITE
+    assert [str(c.kind) for c in d.criteria if c.kind is not None] == [str(d.kind)] * sum(
+        c.kind is not None for c in d.criteria
+    )
+    L = svdkit.linalg.cholesky(A, semidefinite=True)
+    A64 = A.astype(np.complex128 if np.iscomplexobj(A) else np.float64)
+    eps32 = float(np.finfo(np.float32).eps)
+    assert np.linalg.norm(L @ L.conj().T - A64) <= 10 * n * eps32 * np.linalg.norm(A64)
+
+
+@settings(max_examples=25, deadline=None)
+@given(n=st.integers(3, 24), seed=st.integers(0, 10**6))
+def test_float64_copy_of_the_same_data_keeps_the_float64_rule_consistently(n, seed):
+    A = _gram(n, 2, np.float32, seed).astype(np.float64)
+    d = svdkit.definiteness(A)
+    decided = [c.kind for c in d.criteria if c.kind is not None]
+    assert all(k is d.kind for k in decided)  # float64's rule, whatever it finds
+    assert cholesky_attempt(A, semidefinite=True).succeeded == (
+        d.is_positive_semidefinite
+    )
+
+
+def test_float32_symmetry_check_is_the_same_in_every_function():
+    """``is_hermitian`` accepted a float32 matrix off by one rounding of float32, and
+    ``eigh`` / ``cholesky`` / ``definiteness`` refused it with float64's rule."""
+    rng = np.random.default_rng(0)
+    B = rng.standard_normal((60, 40)).astype(np.float32)
+    A = B.T @ B
+    A[0, 1] = np.nextafter(np.nextafter(A[0, 1], np.inf), np.inf)
+    assert A[0, 1] != A[1, 0]
+    assert svdkit.is_hermitian(A)
+    assert svdkit.definiteness(A).kind is svdkit.linalg.Kind.POSITIVE_DEFINITE
+    L = svdkit.linalg.cholesky(A)
+    assert np.linalg.norm(L @ L.T - A) <= 1e-5 * np.linalg.norm(A)
+    e = svdkit.eigh(A)
+    assert np.linalg.norm(e.vectors * e.values @ e.vectors.T - A) <= 1e-5 * np.linalg.norm(A)
+    # the same asymmetry in float64 data is refused, as before
+    A64 = A.astype(np.float64)
+    A64[0, 1] += 1e-3 * abs(A64[0, 1])
+    assert not svdkit.is_hermitian(A64)
+    try:
+        svdkit.eigh(A64)
+    except svdkit.SvdkitError as err:
+        assert "symmetric" in str(err)
+    else:
+        raise AssertionError("eigh accepted a matrix that is not symmetric")

@@ -60,7 +60,7 @@ from svdkit.inputs import as_matrix
 from svdkit.linalg._checks import require_square
 from svdkit.linalg.measures import _exponent, _times_power_of_two
 from svdkit.linalg.structure import require_hermitian
-from svdkit.linalg.tolerance import zero_threshold
+from svdkit.linalg.tolerance import rule_dtype, zero_threshold
 
 __all__ = ["CholeskyAttempt", "cholesky", "cholesky_attempt", "pivot_threshold"]
 
@@ -102,11 +102,15 @@ class CholeskyAttempt:
         return self.succeeded
 
 
-def pivot_threshold(h: np.ndarray, tol: float | None = None) -> float:
+def pivot_threshold(
+    h: np.ndarray, tol: float | None = None, precision: np.dtype | None = None
+) -> float:
     """The base zero threshold for Cholesky pivots: ``n · eps · max |aᵢᵢ|``, or ``tol``.
 
     Pivot ``k`` is compared with this times ``(1 + ‖wₖ‖)²`` (see the module
-    docstring); with ``tol`` it is compared with ``tol`` alone.
+    docstring); with ``tol`` it is compared with ``tol`` alone. ``eps`` is that of
+    ``precision`` (``h.dtype`` by default): float32 data is factorised in float64
+    but carries float32's rounding (:func:`svdkit.linalg.tolerance.rule_dtype`).
 
     Examples
     --------
@@ -115,7 +119,7 @@ def pivot_threshold(h: np.ndarray, tol: float | None = None) -> float:
     True
     """
     scale = float(np.max(np.abs(np.diagonal(h)))) if h.size else 0.0
-    return zero_threshold(h.shape, scale, h.dtype, tol)
+    return zero_threshold(h.shape, scale, h.dtype if precision is None else precision, tol)
 
 
 def _growth(w_norm: float | np.ndarray, tol: float | None):
@@ -123,12 +127,17 @@ def _growth(w_norm: float | np.ndarray, tol: float | None):
     return 1.0 if tol is not None else (1.0 + w_norm) ** 2
 
 
-def _hermitian_input(A, what: str, name: str, tol: float | None) -> np.ndarray:
-    """Front door, square and Hermitian checks; return the Hermitian part."""
+def _hermitian_input(
+    A, what: str, name: str, tol: float | None
+) -> tuple[np.ndarray, np.dtype]:
+    """Front door, square and Hermitian checks; the Hermitian part and the rule's
+    precision (float32 for float32 data)."""
     a = as_matrix(A, name=name)
+    precision = rule_dtype(A, a.dtype)
     require_square(a, what, name)
-    require_hermitian(a, what, name, tol)
-    return a / 2 + a.conj().T / 2  # (a + aᴴ could overflow for entries near 1e308)
+    require_hermitian(a, what, name, tol, precision=precision)
+    # (a + aᴴ could overflow for entries near 1e308)
+    return a / 2 + a.conj().T / 2, precision
 
 
 def _quarter_exponent(h: np.ndarray) -> int:
@@ -144,20 +153,21 @@ def _quarter_exponent(h: np.ndarray) -> int:
 
 
 def _scaled_call(
-    core: Callable[[np.ndarray, float | None, int], CholeskyAttempt],
+    core: Callable[[np.ndarray, float | None, int, np.dtype | None], CholeskyAttempt],
     h: np.ndarray,
     tol: float | None,
+    precision: np.dtype | None,
 ) -> CholeskyAttempt:
     """``core`` (the definite or semidefinite factorisation) on ``A · 4^−k``, with
     its factor, threshold and message numbers given back in the units of A."""
-    base = pivot_threshold(h, tol)  # validates tol, in A's units
+    base = pivot_threshold(h, tol, precision)  # validates tol, in A's units
     k = _quarter_exponent(h)
     if k == 0:
-        return core(h, tol, 0)
+        return core(h, tol, 0, precision)
     big = float(np.finfo(np.float64).max)
     with np.errstate(over="ignore", under="ignore"):
         scaled_tol = None if tol is None else min(float(np.ldexp(base, -2 * k)), big)
-    attempt = core(_times_power_of_two(h, -2 * k), scaled_tol, 2 * k)
+    attempt = core(_times_power_of_two(h, -2 * k), scaled_tol, 2 * k, precision)
     factor = None if attempt.factor is None else _times_power_of_two(attempt.factor, k)
     return CholeskyAttempt(factor, attempt.pivot, attempt.reason, attempt.semidefinite, base)
 
@@ -168,22 +178,29 @@ def _shown(x: float, unit: int) -> float:
         return float(np.ldexp(x, unit))
 
 
-def _definite(h: np.ndarray, tol: float | None) -> CholeskyAttempt:
+def _definite(
+    h: np.ndarray, tol: float | None, precision: np.dtype | None = None
+) -> CholeskyAttempt:
     """LAPACK ``potrf`` on a Hermitian matrix, plus the zero-pivot rule (scale-safe)."""
-    return _scaled_call(_definite_core, h, tol)
+    return _scaled_call(_definite_core, h, tol, precision)
 
 
-def _semidefinite(h: np.ndarray, tol: float | None) -> CholeskyAttempt:
+def _semidefinite(
+    h: np.ndarray, tol: float | None, precision: np.dtype | None = None
+) -> CholeskyAttempt:
     """The semidefinite factorisation of :func:`_semidefinite_core` (scale-safe)."""
-    return _scaled_call(_semidefinite_core, h, tol)
+    return _scaled_call(_semidefinite_core, h, tol, precision)
 
 
-def _definite_core(h: np.ndarray, tol: float | None, unit: int) -> CholeskyAttempt:
+def _definite_core(
+    h: np.ndarray, tol: float | None, unit: int, precision: np.dtype | None
+) -> CholeskyAttempt:
     """LAPACK ``potrf`` on a Hermitian matrix, plus the zero-pivot rule.
 
     ``unit``: ``h`` is A scaled by ``2^−unit``; numbers in messages are scaled back.
+    ``precision``: whose ``eps`` the zero-pivot rule uses (:func:`pivot_threshold`).
     """
-    base = pivot_threshold(h, tol)
+    base = pivot_threshold(h, tol, precision)
     (potrf,) = get_lapack_funcs(("potrf",), (h,))
     c, info = potrf(h, lower=True, clean=True, overwrite_a=False)
     if info < 0:  # pragma: no cover - an argument error is a bug here, not bad input
@@ -223,7 +240,9 @@ def _definite_core(h: np.ndarray, tol: float | None, unit: int) -> CholeskyAttem
     return CholeskyAttempt(L, None, None, False, base)
 
 
-def _semidefinite_core(h: np.ndarray, tol: float | None, unit: int) -> CholeskyAttempt:
+def _semidefinite_core(
+    h: np.ndarray, tol: float | None, unit: int, precision: np.dtype | None
+) -> CholeskyAttempt:
     """Unpivoted Cholesky on the Schur complements, allowing zero pivots.
 
     Step ``k`` looks at the pivot ``d = S[k, k]`` of the current Schur
@@ -251,7 +270,7 @@ def _semidefinite_core(h: np.ndarray, tol: float | None, unit: int) -> CholeskyA
     ``unit``: ``h`` is A scaled by ``2^−unit``; numbers in messages are scaled back.
     """
     n = h.shape[0]
-    base = pivot_threshold(h, tol)
+    base = pivot_threshold(h, tol, precision)
     L = np.zeros_like(h)
     diag_s = np.real(np.diagonal(h)).copy()  # the diagonal of the current Schur complement
     positive: list[int] = []  # the steps with a positive pivot: L[P, P] is invertible
@@ -331,13 +350,13 @@ def cholesky_attempt(
     >>> cholesky_attempt([[0, 0], [0, -1]], semidefinite=True).reason[:43]
     'pivot 2 of the semidefinite Cholesky factor'
     """
-    h = _hermitian_input(A, "cholesky", name, tol)
-    definite = _definite(h, tol)
+    h, precision = _hermitian_input(A, "cholesky", name, tol)
+    definite = _definite(h, tol, precision)
     if not semidefinite:
         return definite
     if definite.factor is not None:  # positive definite: the same factor, from LAPACK
         return CholeskyAttempt(definite.factor, None, None, True, definite.threshold)
-    return _semidefinite(h, tol)
+    return _semidefinite(h, tol, precision)
 
 
 def cholesky(A, *, semidefinite: bool = False, tol: float | None = None) -> np.ndarray:

@@ -639,16 +639,18 @@ def _eigenvalue_criterion(values: np.ndarray, thr: float) -> EigenvalueCriterion
 # ----------------------------------------------------------------------------- criterion 3
 
 
-def _cholesky_criterion(h: np.ndarray, tol: float | None) -> CholeskyCriterion:
+def _cholesky_criterion(
+    h: np.ndarray, tol: float | None, precision: np.dtype
+) -> CholeskyCriterion:
     T = "ᴴ" if np.iscomplexobj(h) else "ᵀ"
-    pd = _definite(h, tol)
+    pd = _definite(h, tol, precision)
     if pd.factor is not None:
         text = (
             f"A = L L{T} with L lower triangular and a positive diagonal "
             f"(smallest L[k,k] = {_fmt(np.min(np.diagonal(pd.factor).real))})"
         )
         return CholeskyCriterion(Kind.POSITIVE_DEFINITE, text, pd.factor, False, None, pd)
-    psd = _semidefinite(h, tol)
+    psd = _semidefinite(h, tol, precision)
     if psd.factor is not None:
         zero_cols = np.flatnonzero(np.diagonal(psd.factor).real == 0) + 1
         text = (
@@ -659,7 +661,7 @@ def _cholesky_criterion(h: np.ndarray, tol: float | None) -> CholeskyCriterion:
         return CholeskyCriterion(
             Kind.POSITIVE_SEMIDEFINITE, text, psd.factor, False, pd.pivot, pd, psd
         )
-    nd = _definite(-h, tol)
+    nd = _definite(-h, tol, precision)
     if nd.factor is not None:
         text = (
             f"A has no Cholesky factorisation: {pd.reason}; −A = L L{T} with L lower "
@@ -668,7 +670,7 @@ def _cholesky_criterion(h: np.ndarray, tol: float | None) -> CholeskyCriterion:
         return CholeskyCriterion(
             Kind.NEGATIVE_DEFINITE, text, nd.factor, True, pd.pivot, pd, psd, nd
         )
-    nsd = _semidefinite(-h, tol)
+    nsd = _semidefinite(-h, tol, precision)
     if nsd.factor is not None:
         text = (
             f"A has no semidefinite Cholesky factorisation: {psd.reason}; −A has one, "
@@ -959,6 +961,7 @@ def definiteness(A, *, tol: float | None = None, symmetrize: bool = False) -> De
             a,
             "definiteness",
             tol=tol,
+            precision=rule_dtype(A, a.dtype),
             hint=(
                 "Definiteness is defined for symmetric (Hermitian) matrices; pass "
                 f"symmetrize=True to analyse the symmetric part {part}"
@@ -992,6 +995,6 @@ def definiteness(A, *, tol: float | None = None, symmetrize: bool = False) -> De
         symmetrized=bool(symmetrize),
         quadratic_form=_quadratic_form(h, values, vectors, thr, kind),
         eigenvalues=eig,
-        cholesky=_cholesky_criterion(h, tol),
+        cholesky=_cholesky_criterion(h, tol, dtype),
         sylvester=_sylvester(h, thr, kind, values),
     )

@@ -22,7 +22,7 @@ from svdkit.linalg.measures import _exponent, _times_power_of_two
 from svdkit.linalg.residuals import orthogonality_loss, relative_residual
 from svdkit.linalg.signs import unit_phases
 from svdkit.linalg.structure import require_hermitian
-from svdkit.linalg.tolerance import zero_threshold
+from svdkit.linalg.tolerance import rule_dtype, zero_threshold
 
 __all__ = ["Eig", "Eigh", "eig", "eigh"]
 
@@ -188,7 +188,7 @@ def eigh(A, *, check: bool = True, tol: float | None = None) -> Eigh:
     a = as_matrix(A)
     require_square(a, "eigh")
     if check:
-        require_hermitian(a, "eigh", tol=tol)
+        require_hermitian(a, "eigh", tol=tol, precision=rule_dtype(A, a.dtype))
     if check and not np.array_equal(a, a.conj().T):
         a = a / 2 + a.conj().T / 2  # (a + aᴴ could overflow for entries near 1e308)
     # Divide and conquer (syevd/heevd, NumPy's choice), not SciPy's default MRRR

@@ -222,19 +222,21 @@ def hermitian_defect(
 
 
 def _hermitian_check(
-    a: np.ndarray, tol: float | None
+    a: np.ndarray, tol: float | None, precision: np.dtype | None = None
 ) -> tuple[bool, float, float, tuple[int, int]]:
     """``(holds, defect, threshold, worst)``: the decision taken on ``A · 2^−e``.
 
     ``defect`` and ``threshold`` are in the units of ``A`` (for messages); the
     decision does not use them, so it stands where they over- or underflow.
+    ``precision``: the dtype whose ``eps`` the rule uses (``a.dtype`` by default;
+    :func:`svdkit.linalg.tolerance.rule_dtype` of the caller's input).
     """
     e = _scale_exponent(a)
     s = _scaled(a, e)
     diff = s - s.conj().T
     defect = _fro(diff)
     if tol is None:
-        thr = zero_threshold(a.shape, 2 * _fro(s), a.dtype)
+        thr = zero_threshold(a.shape, 2 * _fro(s), a.dtype if precision is None else precision)
         holds = bool(defect <= thr)
         thr = float(np.ldexp(thr, e))
     else:
@@ -246,7 +248,13 @@ def _hermitian_check(
 
 
 def require_hermitian(
-    a: np.ndarray, what: str, name: str = "A", tol: float | None = None, hint: str = ""
+    a: np.ndarray,
+    what: str,
+    name: str = "A",
+    tol: float | None = None,
+    hint: str = "",
+    *,
+    precision: np.dtype | None = None,
 ) -> None:
     """Raise :class:`StructureError` unless the square matrix ``a`` is Hermitian.
 
@@ -266,6 +274,9 @@ def require_hermitian(
         Absolute threshold on ``‖A − Aᴴ‖_F``.
     hint : str
         Appended to the message (e.g. a suggestion to pass ``symmetrize=True``).
+    precision : dtype, optional
+        Whose ``eps`` the rule uses: the precision the caller's data was stored in
+        (:func:`svdkit.linalg.tolerance.rule_dtype`), ``a.dtype`` by default.
 
     Examples
     --------
@@ -276,7 +287,7 @@ def require_hermitian(
     ...     print(err)
     cholesky needs a symmetric matrix; A[0,1] = 2 but A[1,0] = 3
     """
-    holds, defect, thr, (i, j) = _hermitian_check(a, tol)
+    holds, defect, thr, (i, j) = _hermitian_check(a, tol, precision)
     if holds:
         return
     complex_ = np.iscomplexobj(a)
