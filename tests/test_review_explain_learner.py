@@ -94,7 +94,7 @@ def test_leibniz_formula_reads_in_every_format():
     assert "det A = Σ sgn(σ) a₁,σ(1) ⋯ aₙ,σ(n)" in text and "here n = 2, so 2 term(s)" in text
     assert "a2,σ(2)" not in text and "{1, …, 2}" not in text
     latex = page(INSA1, "fr", "latex")
-    assert "a$2" not in latex and r"a_{n},\sigma(n)" in latex
+    assert "a$2" not in latex and r"a_{n,\sigma(n)}" in latex  # the pair is the index
 
 
 def test_latex_square_root_of_a_value_wraps_the_value():

@@ -144,6 +144,7 @@ _MATHY_CHARS = set(MATH_SYMBOLS) | set(SUPERSCRIPTS) | set(SUBSCRIPTS) | set("=<
 _NEUTRAL_CHARS = {"…"}
 _PUNCT = ",.;:!?"
 _OPERATOR_CHARS = set("=<>≤≥≠·×−+/…^_*")
+_RELATIONS = frozenset({"=", "≠", "<", ">", "≤", "≥"})
 _NUMBER = re.compile(r"^[−\-+]?\d+(?:[.,]\d+)?$")
 
 
@@ -195,6 +196,10 @@ def _script(out: list[str], mark: str, body: str) -> str:
     return f"{base}{mark}{{{body}}}"
 
 
+#: Leibniz's ``a₁,σ(1)``: the whole pair is the index (``a_{1,σ(1)}``), not just ``1``.
+_PERMUTATION_INDEX = re.compile(r"(?<=[a-z])([₀-₉ₙᵢⱼₖ]),(σ\([0-9a-z]\))")
+
+
 def latex_math(text: str) -> str:
     r"""Unicode maths (``"σ₁ ≥ σ₂"``, ``"‖A‖_F²"``, ``"√2/2"``) as ASCII LaTeX maths (no ``$``).
 
@@ -205,6 +210,9 @@ def latex_math(text: str) -> str:
     >>> latex_math("√2/2 + max(m, n)·eps")
     '\\sqrt{2}/2 + \\max(m, n)\\cdot \\mathrm{eps}'
     """
+    text = _PERMUTATION_INDEX.sub(
+        lambda m: "_{" + SUBSCRIPTS[m.group(1)] + "," + m.group(2) + "}", text
+    )
     out: list[str] = []
     i, n = 0, len(text)
     while i < n:
@@ -247,6 +255,9 @@ def latex_math(text: str) -> str:
         elif c == "*":
             prev = text[i - 1] if i else " "
             out.append("^{*}" if (prev.isalnum() or prev in ")]") else r"\ast ")
+            i += 1
+        elif c == "∞" and i and text[i - 1] == "‖":  # ‖A‖∞, the ∞-norm
+            out.append(r"_{\infty}")
             i += 1
         elif c in MATH_SYMBOLS:
             cmd = MATH_SYMBOLS[c]
@@ -308,6 +319,8 @@ def _is_mathy(word: str, next_word: str | None) -> bool:
         return True  # S*
     if re.match(r"^(?:[A-Za-z]|max|min|det|diag|dim|Tr|ker)\(", core):
         return True  # R(A), N(A), max(m, n)
+    if re.fullmatch(r"[A-Za-z]{2,3}", core) and not core.islower() and next_word in _RELATIONS:
+        return True  # "Ax = b", "AB ≠ BA": a product of variables before a relation
     if core in ("rank", "rang"):
         return False  # words too: maths only after an operator, as in "n − rank"
     return core in _OPERATORS and next_word is not None and _is_mathy(next_word, None)
@@ -369,7 +382,8 @@ def latex_text(text: str) -> str:
             mathy[k] = True
     # numbers and ellipses next to maths belong to it ("≥ 0", "σ₂ ≥ … ≥ 0")
     for k, w in enumerate(words):
-        if not mathy[k] and (_NUMBER.match(w.strip("()[],;:")) or w.strip(",") == "…"):
+        number = _NUMBER.match(w.strip("()[],;:").removesuffix("."))  # "… > 0." too
+        if not mathy[k] and (number or w.strip(",") == "…"):
             before = k > 0 and mathy[k - 1] and words[k - 1][-1:] in _OPERATOR_CHARS
             after = k + 1 < len(words) and mathy[k + 1] and words[k + 1][:1] in _OPERATOR_CHARS
             mathy[k] = before or after
@@ -552,8 +566,8 @@ def _columns(report: Report) -> int:
 
 def _inline(value: Any, fmt: NumberFormat) -> str:
     """A placeholder value inside a sentence: text stays text, the rest is ``$…$``."""
-    if isinstance(value, str):
-        return latex_text(value)
+    if isinstance(value, str):  # a signed number ("+1", the sign of a permutation) is maths
+        return f"${latex_math(value)}$" if _NUMBER.match(value) else latex_text(value)
     return f"${latex_value(value, fmt)}$"
 
 

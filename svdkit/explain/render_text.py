@@ -421,6 +421,11 @@ _SUBSCRIPT_DIGITS = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉"
 _INDEX_AFTER_SYMBOL = re.compile(r"(?<=[σuvDRL])\{(index|k|row|row_a|row_b|pivot_row)\}")
 _DIMENSION_EXPONENT = re.compile(r"(?<=\{field\})\^\{(m|n)\}")
 
+#: A transpose mark (``{T}``: ``ᵀ`` or ``ᴴ``) is part of the word it follows (``LL{T}``,
+#: ``x{T}Ax``): written into the sentence's text, so that a renderer sees ``LLᵀ`` whole.
+_MARK_PLACEHOLDER = re.compile(r"\{(\w+)\}")
+_MARKS = frozenset({"ᵀ", "ᴴ"})
+
 #: Placeholders holding a sign ±1, written ``+1`` / ``−1`` (``the sign +1``, not ``the sign 1``).
 _SIGN_PLACEHOLDERS = frozenset({"sign", "signature"})
 
@@ -442,7 +447,12 @@ def _step_template(text: str, values: Mapping[str, Any]) -> str:
         v = _natural(values.get(m.group(1)))
         return m.group(0) if v is None else str(v).translate(_SUPERSCRIPT_DIGITS)
 
-    return _DIMENSION_EXPONENT.sub(exponent, _INDEX_AFTER_SYMBOL.sub(index, text))
+    def mark(m: re.Match) -> str:
+        v = values.get(m.group(1))
+        return v if isinstance(v, str) and v in _MARKS else m.group(0)
+
+    text = _DIMENSION_EXPONENT.sub(exponent, _INDEX_AFTER_SYMBOL.sub(index, text))
+    return _MARK_PLACEHOLDER.sub(mark, text)
 
 
 def _step_values(values: Mapping[str, Any]) -> dict[str, Any]:
