@@ -258,7 +258,7 @@ def test_cli_names_its_options_as_typed(tmp_path, capsys, monkeypatch):
     np.save(tmp_path / "a.npy", np.random.default_rng(0).standard_normal((60, 40)))
     out = tmp_path / "out.npz"
     for args, says in (
-        (["--seed", "-1"], "--seed must be a non-negative integer; got -1"),
+        (["--seed", "-1"], "--seed must be a non-negative integer below 2^63; got -1"),
         (["--max-iter", "0"], "--max-iter must be at least 1; got 0"),
         (["--tol", "0"], "--tol must be a number in [1e-14, 1); got 0"),
         (["--tol", "nan"], "--tol must be a number in [1e-14, 1); got nan"),

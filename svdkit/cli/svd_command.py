@@ -32,7 +32,7 @@ __all__ = ["FORMAT", "check_output", "register", "write_result"]
 
 FORMAT = "svdkit.lowrank.svd/1"
 
-_SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmgt]?i?b?)?\s*$", re.I)
+_SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*((?:[kmgt]i?)?b?)\s*$", re.I)
 _UNITS = {"": 1, "k": 2**10, "m": 2**20, "g": 2**30, "t": 2**40}
 
 
@@ -51,13 +51,13 @@ class RankNorm(StrEnum):
 
 
 def _bytes(text: str) -> int:
-    """``"256M"``, ``"1.5GiB"``, ``"1000000"`` → bytes."""
+    """``"256M"``, ``"1.5GiB"``, ``"1000000"``, ``"512B"`` → bytes (powers of 1024)."""
     from svdkit.errors import SvdkitError
 
     match = _SIZE.match(text)
     if not match:
         raise SvdkitError(f"--memory-limit: cannot read {text!r} as a size (e.g. 256M, 2G)")
-    unit = (match.group(2) or "").lower()[:1]
+    unit = match.group(2).lower().rstrip("ib")[:1]  # "" (bytes), "k", "m", "g" or "t"
     return int(float(match.group(1)) * _UNITS[unit])
 
 
@@ -143,8 +143,8 @@ def _check_options(tol: float, seed: int, rank_tol: float | None, max_iter: int 
     for name, value, low in (("--tol", tol, MIN_TOL), ("--rank-tol", rank_tol, 1e-14)):
         if value is not None and not (math.isfinite(value) and low <= value < 1.0):
             raise SvdkitError(f"{name} must be a number in [{low:g}, 1); got {value:g}")
-    if seed < 0:
-        raise SvdkitError(f"--seed must be a non-negative integer; got {seed}")
+    if not 0 <= seed < 2**63:  # (the result file stores it as a 64-bit integer)
+        raise SvdkitError(f"--seed must be a non-negative integer below 2^63; got {seed}")
     if max_iter is not None and max_iter < 1:
         raise ShapeError(f"--max-iter must be at least 1; got {max_iter}")
 

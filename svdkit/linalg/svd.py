@@ -16,11 +16,12 @@ from __future__ import annotations
 
 import os
 import pathlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import ClassVar
 
 import numpy as np
 import scipy.linalg
+from scipy.sparse.linalg import LinearOperator
 
 from svdkit.errors import ShapeError
 from svdkit.inputs import as_matrix
@@ -304,13 +305,15 @@ def svd(A, k: int | None = None, *, full: bool = False) -> SVD:
         raise ShapeError("choose either a truncated SVD (k) or a full one (full=True)")
     source = type(A).__module__
     named = isinstance(A, str) and _names_matrix_file(A)  # a file name, not matrix text
+    matrix_free = isinstance(A, LinearOperator)  # SciPy's or a subclass in the user's code
     if (
         isinstance(A, np.memmap)
-        or source.startswith(("dask.", "scipy.sparse.linalg"))
+        or matrix_free
+        or source.startswith("dask.")
         or (isinstance(A, str | os.PathLike) and os.fspath(A).lower().endswith(".npy"))
     ):
         # out of core, distributed or matrix-free: the large-scale engine reads these
-        if k is None and source.startswith("scipy.sparse.linalg"):
+        if k is None and matrix_free:
             raise ShapeError(
                 f"a {type(A).__name__} has no full SVD here: pass k for its k leading "
                 "triplets (svdkit.lowrank.truncated_svd)"
@@ -325,14 +328,15 @@ def svd(A, k: int | None = None, *, full: bool = False) -> SVD:
     if not isinstance(a, np.ndarray):
         out = _sparse_svd(a, k)
         if not isinstance(out, tuple):
-            return out
+            return replace(out, precision=_stored_precision(A, a))
         U, s, Vh, driver = out
     else:
         if k and min(a.shape) > 200 and 4 * k < min(a.shape):
             from svdkit.lowrank import as_operator, choose_method, truncated_svd
 
             if choose_method(as_operator(a), k, _LOWRANK_TOL) != "lapack":
-                return truncated_svd(a, k, tol=_LOWRANK_TOL)
+                out = truncated_svd(a, k, tol=_LOWRANK_TOL)
+                return replace(out, precision=_stored_precision(A, a))
         U, s, Vh, driver = _lapack_svd(a, full)
         if k is not None:
             U, s, Vh = U[:, :k].copy(), s[:k].copy(), Vh[:k].copy()

@@ -39,6 +39,7 @@ from svdkit._words import counted
 from svdkit.errors import ConvergenceError, ShapeError, SvdkitError
 from svdkit.inputs import DENSIFY_LIMIT
 from svdkit.linalg.svd import SVD, SVDResiduals
+from svdkit.linalg.tolerance import rule_dtype
 from svdkit.lowrank._common import Progress, Run, Target
 from svdkit.lowrank._threads import single_blas_thread
 from svdkit.lowrank.certify import Certificate, residual_bound
@@ -886,6 +887,7 @@ def _solve(
         empty = LowRankSVD(
             np.zeros((m, 0), dt), np.zeros(0), np.zeros((0, n), dt), A, chosen,
             tol=tol, method=chosen, seed=seed, operator=op, notes=tuple(notes),
+            precision=_stored_precision(op),
         )  # fmt: skip
         return empty
 
@@ -980,6 +982,14 @@ def _scaled_target(target: Target, scale: float) -> Target:
     return replace(target, fro=target.fro * scale)
 
 
+def _stored_precision(op: Operator) -> np.dtype | None:
+    """The precision the data was stored in, where coarser than the working one
+    (float32 data): :meth:`SVD.rank` and ``pinv`` then use its ``eps``, as
+    :func:`svdkit.svd` does for a full SVD of the same array."""
+    dtype = rule_dtype(getattr(op, "stored_dtype", op.dtype), op.dtype)
+    return dtype if dtype != op.dtype else None
+
+
 def _finish(
     A: Any,
     op: Operator,
@@ -1053,6 +1063,7 @@ def _finish(
         rank_tol=target.rank_tol,
         rank_norm=target.rank_norm if target.by_rank else None,
         operator=op,
+        precision=_stored_precision(op),
     )
     if not converged:
         raise _convergence_error(result, met, run, rank_note, missing)
