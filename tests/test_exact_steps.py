@@ -86,6 +86,7 @@ CALLS = {
     "def_pd": lambda: ex.definiteness([[2, -1], [-1, 2]], steps=True),
     "def_notes_claim": lambda: ex.definiteness([[0, 0], [0, -1]], steps=True),
     "def_psd": lambda: ex.definiteness([[1, 1], [1, 1]], steps=True),
+    "def_zero_form": lambda: ex.definiteness([[0, 0], [0, 0]], steps=True),
     "def_indefinite": lambda: ex.definiteness([[5, 4], [4, 3]], steps=True),
     "def_nd": lambda: ex.definiteness([[-2, 1], [1, -2]], steps=True),
     "def_pair_pivot": lambda: ex.definiteness([[0, 1], [1, 0]], steps=True),

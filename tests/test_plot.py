@@ -391,9 +391,9 @@ def test_quadratic_form(A, kind):
         d = points(contours, f"svdkit:eigen-{i}")[-1]
         Ad = np.asarray(A, dtype=float) @ d
         assert np.allclose(Ad, (d @ Ad) / (d @ d) * d, atol=1e-12), "not an eigenvector"
-    # λ₁ ≥ λ₂ labelled in that order
+    # λ₁ ≤ λ₂ labelled in that order, as the report (svdkit explain) numbers them
     d1 = points(contours, "svdkit:eigen-1")[-1]
-    assert (d1 @ np.asarray(A) @ d1) / (d1 @ d1) == pytest.approx(lam.max())
+    assert (d1 @ np.asarray(A) @ d1) / (d1 @ d1) == pytest.approx(lam.min())
     # the title states the definiteness, in the catalogue's words
     verdict = next(x for x in fig.texts if x.get_gid() == "svdkit:verdict").get_text()
     expected = EN["plot.quadratic.verdict"].format(

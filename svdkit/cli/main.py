@@ -271,14 +271,19 @@ _NEGATIVE_TEXT = re.compile(r"^-(\d|\.\d|inf|nan)", re.IGNORECASE)
 
 
 def guard_negative_matrix(argv: list[str]) -> list[str]:
-    """``argv`` with ``--`` before an ``explain`` matrix that starts with a minus sign.
+    """``argv`` with an ``explain`` matrix that starts with a minus sign moved last,
+    after ``--``.
 
     The parser took ``svdkit explain "-1 2; 3 4"`` for an unknown option ``-1``
     ("No such option"); no option of svdkit starts with ``-`` and a digit, so such
-    an argument (not an option's value) is the matrix.
+    an argument (not an option's value) is the matrix, explain's one positional
+    argument. It goes after the options that follow it, which ``--`` would
+    otherwise turn into extra arguments (``"-1 2; 3 4" -f json``).
 
     >>> guard_negative_matrix(["explain", "--tol", "1e-3", "-1 2; 3 4"])
     ['explain', '--tol', '1e-3', '--', '-1 2; 3 4']
+    >>> guard_negative_matrix(["explain", "-1 2; 3 4", "-f", "json"])
+    ['explain', '-f', 'json', '--', '-1 2; 3 4']
     >>> guard_negative_matrix(["explain", "-f", "json", "1 2"])
     ['explain', '-f', 'json', '1 2']
     """
@@ -300,7 +305,7 @@ def guard_negative_matrix(argv: list[str]) -> list[str]:
             i += 2  # (its value may itself start with a minus sign)
             continue
         if _NEGATIVE_TEXT.match(token):
-            return [*argv[:i], "--", *argv[i:]]
+            return [*argv[:i], *argv[i + 1 :], "--", token]
         i += 1
     return argv
 

@@ -146,7 +146,7 @@ def subspaces(A: Any, *, steps: bool = False) -> Subspaces:
         {"rank": r, "pivots": tuple(p + 1 for p in piv)},
         matrices={"A": M, "R": to_matrix(F, R)},
     )
-    col = [primitive(F, [row[j] for row in rows]) for j in piv]
+    col = [[row[j] for row in rows] for j in piv]  # the pivot columns of A, as they are
     null = [primitive(F, v) for v in nullspace_from_rref(F, R, piv, n)]
     row = [primitive(F, [F.conj(x) for x in R[i]]) for i in range(r)]
     AH = conj_transpose(F, rows, n)

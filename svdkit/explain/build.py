@@ -106,6 +106,7 @@ def explain(A, *, tol: float | None = None, lang: str = "en", steps: bool = True
         eigenvalues=eigen.fact("eigenvalues") if eigen.applies else None,
         definiteness=report.computed.get("definiteness"),
         computed=c,
+        source=A,
     )
     report.notes.extend(collect_notes(evidence, lang))
     if steps:

@@ -36,6 +36,8 @@ class Evidence:
     eigenvalues: np.ndarray | None = None
     definiteness: object | None = None
     computed: Computed | None = None
+    source: object = None
+    """The matrix as the user gave it (text, a list, an array), for exact checks."""
 
     def __post_init__(self) -> None:
         if self.computed is None:
@@ -51,11 +53,24 @@ def _num(x: complex | float) -> str:
 
 
 def rank_eigenvalues(ev: Evidence) -> dict | None:
-    """Annexe C.4: "the rank of a square matrix is its number of non-zero eigenvalues"."""
+    """Annexe C.4: "the rank of a square matrix is its number of non-zero eigenvalues".
+
+    A defective eigenvalue 0 comes out of LAPACK as a cluster of size about
+    ``eps^(1/p)·‖A‖`` (±2e−8 for the nilpotent ``[[3, 9], [−1, −3]]``), above any
+    zero threshold: the count is then taken from the exact characteristic
+    polynomial of the matrix as typed, where its rank agrees with the report's
+    (only then: the counts agree for most matrices, without SymPy).
+    """
     if ev.eigenvalues is None:
         return None
-    nonzero = int(np.count_nonzero(np.abs(ev.eigenvalues) > ev.threshold))
     rank = ev.computed.rank
+    nonzero = int(np.count_nonzero(np.abs(ev.eigenvalues) > ev.threshold))
+    if nonzero != rank and ev.source is not None:
+        from svdkit.explain.exact_steps import exact_zero_eigenvalues
+
+        exact = exact_zero_eigenvalues(ev.source, ev.matrix.shape)
+        if exact is not None and exact[0] == rank:
+            nonzero = ev.matrix.shape[0] - exact[1]
     return None if nonzero == rank else {"rank": rank, "nonzero": nonzero}
 
 
@@ -125,15 +140,21 @@ def sigma_order(ev: Evidence) -> dict | None:
 def identity_definition(ev: Evidence) -> dict | None:
     """Note 003: "a diagonal matrix whose non-zero entries all equal 1 is an identity matrix".
 
-    ``diag(1, 0)`` fits that description and is no identity: ``A e₂ = 0``.
+    ``diag(1, 0)`` fits that description and is no identity: ``A e₂ = 0``. The
+    claim is about entries equal to 0 and 1: they are compared to within rounding,
+    not the report's zero threshold (with ``--tol 0.5``, ``diag(1, 0.1)`` has no zero
+    entry and is no projection).
     """
     a = ev.matrix
     m, n = a.shape
     if m != n or not ev.computed.diagonal:
         return None
     diag = np.diagonal(a)
-    zero = np.abs(diag) <= ev.threshold
-    one = np.abs(diag - 1) <= ev.threshold
+    rounding = 4 * n * np.finfo(np.float64).eps * max(1.0, float(np.max(np.abs(a))))
+    if np.max(np.abs(a - np.diag(diag))) > rounding:
+        return None  # diagonal only to within the given tolerance
+    zero = np.abs(diag) <= rounding
+    one = np.abs(diag - 1) <= rounding
     if not (np.all(zero | one) and zero.any() and one.any()):
         return None
     k = int(np.argmax(zero)) + 1

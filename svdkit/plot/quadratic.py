@@ -112,14 +112,15 @@ def _zero_set(
     A, the null direction for a semidefinite one, none for a definite (or zero) A.
 
     In the eigenbasis ``x = a q₁ + b q₂`` the form is ``λ₁a² + λ₂b²``; it vanishes on
-    ``a √|λ₁| = ± b √|λ₂|`` when the signs differ, on ``a = 0`` when ``λ₁ = 0``.
+    ``a √|λ₁| = ± b √|λ₂|`` when the signs differ, along ``qᵢ`` when ``λᵢ = 0``.
     """
     d = definiteness(a, tol=tol)
     n_pos, n_zero, n_neg = d.inertia
     if n_zero == 2:
         return []
     if n_pos and n_neg:
-        dirs = [np.sqrt(-lam[1]) * q[:, 0] + s * np.sqrt(lam[0]) * q[:, 1] for s in (1.0, -1.0)]
+        root = np.sqrt(np.abs(lam))
+        dirs = [root[1] * q[:, 0] + s * root[0] * q[:, 1] for s in (1.0, -1.0)]
     elif n_zero == 1:
         dirs = [q[:, 0] if abs(lam[0]) < abs(lam[1]) else q[:, 1]]
     else:
@@ -134,10 +135,14 @@ def _zero_set(
 def _texts(
     a: np.ndarray, lang: str, tol: float | None = None
 ) -> tuple[Definiteness, str, str, np.ndarray, np.ndarray]:
-    """(definiteness, verdict line, eigenvalue line, λ descending, q as columns)."""
+    """(definiteness, verdict line, eigenvalue line, λ ascending, q as columns).
+
+    Ascending, as the report numbers them (``svdkit explain``'s λ and Q): ``q₁`` of
+    the figure is the report's eigenvector 1.
+    """
     d = definiteness(a, tol=tol)
     e = eigh(a)
-    lam, q = e.values[::-1], e.vectors[:, ::-1]
+    lam, q = e.values, e.vectors
     verdict = t(
         "plot.quadratic.verdict",
         lang,
@@ -341,7 +346,7 @@ def quadratic_form(A: ArrayLike | str, lang: str = "en", *, tol: float | None = 
     >>> verdict = next(x for x in fig.texts if x.get_gid() == "svdkit:verdict")
     >>> print(verdict.get_text())
     A is positive definite: a bowl, q(x) > 0 for every x ≠ 0
-    eigenvalues λ₁ = 3.62, λ₂ = 1.38
+    eigenvalues λ₁ = 1.38, λ₂ = 3.62
     >>> fig = quadratic_form([[1, 2], [2, 1]], lang="fr")
     >>> verdict = next(x for x in fig.texts if x.get_gid() == "svdkit:verdict")
     >>> print(verdict.get_text().splitlines()[0].replace("\xa0", " "))  # a no-break space
