@@ -147,11 +147,28 @@ def _check_report_file(path: Path, option: str) -> None:
     check_file_output(path, f"{option} output", folder_exists=True)
 
 
-def _check_figure_path(path: Path) -> None:
+def _check_analyse_output(path: Path, option: str, **inputs: Path) -> None:
+    """An output file of ``analyse``, under the rules of the other commands' outputs: it
+    is not an input, nor inside one (:func:`_check_not_input`), and an existing file is
+    replaced only when svdkit wrote it (:func:`svdkit.lora.analyse.written_by_analyse`:
+    its rows, or a figure with its mark); anything else is refused, before any work."""
+    from svdkit.errors import FileFormatError
+    from svdkit.lora.analyse import written_by_analyse
+
+    _check_not_input(path, option, **inputs)
+    _check_report_file(path, option)
+    if (path.exists() or path.is_symlink()) and not written_by_analyse(path):
+        raise FileFormatError(
+            f"{option} '{path}' exists and is not a file svdkit lora analyse wrote: refusing "
+            "to replace it; choose another path, or remove it first"
+        )
+
+
+def _check_figure_path(path: Path, **inputs: Path) -> None:
     """``--figure``: a writable file path with an extension matplotlib can save."""
     from svdkit.errors import FileFormatError, MissingDependencyError
 
-    _check_report_file(path, "--figure")
+    _check_analyse_output(path, "--figure", **inputs)
     try:
         from matplotlib.backend_bases import FigureCanvasBase
     except ImportError as err:
@@ -378,10 +395,15 @@ def register(app: typer.Typer) -> None:
         from svdkit.lora.analyse import analyse_adapter, analyse_pair
 
         _check_analyse_options(energy, max_rank)
+        inputs = {"adapter" if tuned is None else "base": first}
+        if tuned is not None:
+            inputs["tuned"] = tuned
+        if figure is not None and json_out is not None:
+            _check_not_input(json_out, "--json", figure=figure)
         if figure is not None:
-            _check_figure_path(figure)
+            _check_figure_path(figure, **inputs)
         if json_out is not None:
-            _check_report_file(json_out, "--json")
+            _check_analyse_output(json_out, "--json", **inputs)
         if tuned is None:
             if not _is_adapter_dir(first):
                 raise SvdkitError(

@@ -12,6 +12,8 @@ embedding ``[V, d]``  ``base_model.model.<m>.lora_embedding_A``  ``[r, V]``
                    ``base_model.model.<m>.lora_embedding_B``   ``[d, r]``  (``ΔW = (scale·B A)ᵀ``)
 conv1d ``[in, out]``  ``base_model.model.<m>.lora_A.weight``    ``[r, in]``
                    ``base_model.model.<m>.lora_B.weight``      ``[out, r]``  (``ΔW = (scale·B A)ᵀ``)
+conv ``[out, in, *k]``  ``base_model.model.<m>.lora_A.weight``  ``[r, in, *k]``
+                   ``base_model.model.<m>.lora_B.weight``      ``[out, r, 1, …]``  (flattened)
 kept whole         ``base_model.model.<m>.<param>``            (``modules_to_save``)
 bias of a LoRA     ``base_model.model.<m>.base_layer.bias``    (``bias = "lora_only"``)
 base of a LoRA     ``base_model.model.<m>.base_layer.weight``  (PEFT's ``save_embedding_layers``)
@@ -221,8 +223,9 @@ def token_module(name: str) -> str | None:
 
 
 #: Module kinds: ``nn.Linear`` (``[out, in]``), ``nn.Embedding``, GPT-2's ``Conv1D``
-#: (``[in, out]``).
-KINDS = ("linear", "embedding", "conv1d")
+#: (``[in, out]``), and torch's convolutions (``nn.Conv1d/2d/3d``, kernels
+#: ``[out, in, *k]``: PEFT's ``lora_A`` ``[r, in, *k]``, ``lora_B`` ``[out, r, 1…]``).
+KINDS = ("linear", "embedding", "conv1d", "conv")
 
 
 @dataclass
@@ -241,6 +244,20 @@ class LoraModule:
             raise SvdkitError(
                 f"module {self.name!r}: kind must be one of {', '.join(KINDS)}; got {self.kind!r}"
             )
+        if self.kind == "conv":
+            if (
+                self.A.ndim < 3
+                or self.B.ndim != self.A.ndim
+                or self.B.shape[1] != self.A.shape[0]
+                or any(k != 1 for k in self.B.shape[2:])
+            ):
+                raise ShapeError(
+                    f"module {self.name!r}: convolution LoRA factors lora_A "
+                    f"{list(self.A.shape)} and lora_B {list(self.B.shape)} are not PEFT's "
+                    "layout (lora_A [r, in, *kernel], lora_B [out, r, 1, …]; LoRA of grouped "
+                    "convolutions is not supported)"
+                )
+            return
         if self.A.ndim != 2 or self.B.ndim != 2 or self.A.shape[0] != self.B.shape[1]:
             raise ShapeError(
                 f"module {self.name!r}: lora_A {list(self.A.shape)} and lora_B "
@@ -252,15 +269,17 @@ class LoraModule:
         return int(self.A.shape[0])
 
     @property
-    def weight_shape(self) -> tuple[int, int]:
+    def weight_shape(self) -> tuple[int, ...]:
         """Shape of the base weight this module adds to."""
         out, inn = self.B.shape[0], self.A.shape[1]
+        if self.kind == "conv":
+            return (int(out), *map(int, self.A.shape[1:]))
         return (inn, out) if self.transposed else (out, inn)
 
     @property
     def transposed(self) -> bool:
         """Whether the base weight holds ``(B A)ᵀ``'s layout (embeddings, ``Conv1D``)."""
-        return self.kind != "linear"
+        return self.kind in ("embedding", "conv1d")
 
     @property
     def factor_names(self) -> tuple[str, str]:
@@ -269,14 +288,32 @@ class LoraModule:
             return "lora_embedding_A", "lora_embedding_B"
         return "lora_A.weight", "lora_B.weight"
 
+    def matrices(self) -> tuple[np.ndarray, np.ndarray]:
+        """``(B, A)`` as matrices ``[out, r]`` and ``[r, n]``: a convolution's factors
+        flattened (``A`` ``[r, in·k…]``), the others as they are."""
+        if self.kind != "conv":
+            return self.B, self.A
+        return self.B.reshape(self.B.shape[0], self.r), self.A.reshape(self.r, -1)
+
+    def shaped(self, B: np.ndarray, A: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """New factor matrices ``B`` ``[out, k]``, ``A`` ``[k, n]`` in this module's layout
+        (a convolution's: ``lora_A`` ``[k, in, *kernel]``, ``lora_B`` ``[out, k, 1…]``)."""
+        if self.kind != "conv":
+            return B, A
+        k = A.shape[0]
+        ones = (1,) * (self.A.ndim - 2)
+        return B.reshape(B.shape[0], k, *ones), A.reshape(k, *self.A.shape[1:])
+
     def scale(self, rslora: bool = False) -> float:
         return lora_scale(self.alpha, self.r, rslora)
 
     def delta(self, rslora: bool = False, dtype: Any = np.float64) -> np.ndarray:
-        """The dense ``ΔW`` in the base weight's orientation."""
-        d = self.scale(rslora) * (
-            np.asarray(self.B, dtype=dtype) @ np.asarray(self.A, dtype=dtype)
-        )
+        """The dense ``ΔW`` in the base weight's orientation (a convolution's kernel
+        ``scale · (B.flatten(1) @ A.flatten(1))`` reshaped to ``[out, in, *kernel]``)."""
+        B, A = self.matrices()
+        d = self.scale(rslora) * (np.asarray(B, dtype=dtype) @ np.asarray(A, dtype=dtype))
+        if self.kind == "conv":
+            return d.reshape(self.weight_shape)
         return d.T if self.transposed else d
 
 
@@ -640,7 +677,10 @@ class Adapter:
             alpha = _pattern_value(fields["alpha_pattern"], name)
             if alpha is None:
                 alpha = fields["lora_alpha"]
-            modules[name] = LoraModule(name, kinds[name], pair["A"], pair["B"], float(alpha))
+            kind = kinds[name]
+            if kind == "linear" and pair["A"].ndim > 2:
+                kind = "conv"  # PEFT's LoRA of nn.Conv1d/2d/3d: lora_A [r, in, *kernel]
+            modules[name] = LoraModule(name, kind, pair["A"], pair["B"], float(alpha))
         if fan_in_fan_out:
             linear = [name for name, m in modules.items() if m.kind == "linear"]
             for name in conv1d_modules(linear):

@@ -38,12 +38,63 @@ from svdkit.lora.modules import pair_checkpoints
 from svdkit.lora.rank import energy_rank
 from svdkit.lora.safetensors_io import Checkpoint
 
-__all__ = ["Analysis", "ModuleSpectrum", "analyse_adapter", "analyse_pair"]
+__all__ = [
+    "FIGURE_MARK",
+    "ROW_KEYS",
+    "Analysis",
+    "ModuleSpectrum",
+    "analyse_adapter",
+    "analyse_pair",
+    "written_by_analyse",
+]
 
 #: Axis labels of :meth:`Analysis.figure`, in matplotlib mathtext:
 #: ``σᵢ / σ₁`` and ``Σ_{i≤k} σᵢ² / ‖ΔW‖_F²``.
 SPECTRUM_LABEL = r"$\sigma_i \,/\, \sigma_1$"
 ENERGY_LABEL = r"$\sum_{i \leq k} \sigma_i^2 \,/\, \|\Delta W\|_F^2$"
+
+
+#: The ``Creator`` svdkit writes into the figures it saves (:meth:`Analysis.figure`), by
+#: which :func:`written_by_analyse` knows one: in the formats that carry it.
+FIGURE_MARK = "svdkit lora analyse"
+#: The figure formats whose files carry :data:`FIGURE_MARK` (matplotlib's ``metadata``).
+MARKED_FIGURE_FORMATS = ("png", "pdf", "svg", "ps", "eps")
+#: The keys of each row of :meth:`Analysis.rows` (``--json``).
+ROW_KEYS = (
+    "module", "shape", "sigma_1", "fro", "stable_rank", "effective_rank",
+    "recommended_rank", "computed",
+)
+#: Files larger than this are not read to look for svdkit's mark (analyse writes less).
+_MARK_READ_LIMIT = 64 << 20
+
+
+def written_by_analyse(path: str | os.PathLike) -> bool:
+    """Whether the file ``path`` is one ``analyse`` wrote, which it may replace.
+
+    A JSON list of :meth:`Analysis.rows` (objects with exactly :data:`ROW_KEYS`), or a
+    figure carrying :data:`FIGURE_MARK` (formats :data:`MARKED_FIGURE_FORMATS`; a figure
+    in another format carries no mark and is never taken for svdkit's). Anything else —
+    a model, an adapter's config, a user's file — is not.
+    """
+    path = Path(path)
+    try:
+        if not path.is_file() or path.stat().st_size > _MARK_READ_LIMIT:
+            return False
+        data = path.read_bytes()
+    except OSError:
+        return False
+    if path.suffix.lower() == ".json":
+        import json
+
+        try:
+            rows = json.loads(data.decode("utf-8"))
+        except (UnicodeDecodeError, ValueError):
+            return False
+        return isinstance(rows, list) and all(
+            isinstance(r, dict) and set(r) == set(ROW_KEYS) for r in rows
+        )
+    fmt = path.suffix[1:].lower()
+    return fmt in MARKED_FIGURE_FORMATS and FIGURE_MARK.encode() in data
 
 
 #: The energy panel of :meth:`Analysis.draw` has a log rank axis when a spectrum is
@@ -56,7 +107,7 @@ class ModuleSpectrum:
     """Singular values of one module's delta and the exact ``‖ΔW‖_F²``."""
 
     name: str
-    shape: tuple[int, int]
+    shape: tuple[int, ...]
     s: np.ndarray
     fro2: float
     complete: bool
@@ -183,14 +234,19 @@ class Analysis:
         return fig
 
     def figure(self, path: str | os.PathLike) -> Path:
-        """Spectra (σᵢ/σ₁, log scale) and energy curves of every module, saved to ``path``."""
+        """Spectra (σᵢ/σ₁, log scale) and energy curves of every module, saved to ``path``.
+
+        PNG, PDF, SVG, PS and EPS files carry :data:`FIGURE_MARK` as their ``Creator``
+        (:func:`written_by_analyse`)."""
         import matplotlib.pyplot as plt
 
         fig = self.draw()
         path = Path(path)
         tmp = path.with_name(f".{path.stem}.tmp{path.suffix}")
+        fmt = path.suffix[1:].lower()
+        meta = {"Creator": FIGURE_MARK} if fmt in MARKED_FIGURE_FORMATS else None
         try:
-            fig.savefig(tmp, dpi=110)
+            fig.savefig(tmp, dpi=110, metadata=meta)
         finally:
             plt.close(fig)
         os.replace(tmp, path)
@@ -249,7 +305,7 @@ def analyse_adapter(adapter: str | os.PathLike | Adapter, *, energy: float = 0.9
     out = Analysis(energy=energy)
     for name in sorted(ad.modules):
         m = ad.modules[name]
-        _, s, _ = factor_spectrum(m.B, m.A, m.scale(ad.use_rslora))
+        _, s, _ = factor_spectrum(*m.matrices(), m.scale(ad.use_rslora))
         out.modules.append(
             ModuleSpectrum(name, m.weight_shape, s, float(np.sum(s**2)), complete=True)
         )

@@ -53,36 +53,125 @@ from svdkit.lora.safetensors_io import (
     MARK_KEY,
     PICKLE_SUFFIXES,
     Checkpoint,
+    SafetensorsFile,
     SafetensorsWriter,
     written_by_svdkit,
 )
 
-__all__ = ["check_checkpoint_output", "merge", "write_like"]
+__all__ = ["FILES_KEY", "check_checkpoint_output", "merge", "side_files", "write_like"]
 
 _log = logging.getLogger(__name__)
 
 #: Rows replaced by trainable tokens: weight name → ``[(indices, rows), …]``.
 TokenRows = dict[str, list[tuple[list[int], np.ndarray]]]
 
-#: Small files copied from a base directory (config, tokenizer) so the output loads as a model.
-_SIDE_FILES = (".json", ".txt", ".model", ".md")
+#: Small files copied from a base directory so the output loads as the model: its
+#: config, tokenizer (``tokenizer.json``, ``vocab.txt``, ``spiece.model``, a
+#: ``chat_template.jinja``, tiktoken files), model card and remote code.
+_SIDE_FILES = (".json", ".txt", ".model", ".md", ".jinja", ".py", ".tiktoken")
+#: Folders of a base directory copied whole: transformers' extra chat templates; the
+#: folders of sentence-transformers' modules (``1_Pooling/``…) come from ``modules.json``.
+_SIDE_FOLDERS = ("additional_chat_templates",)
+#: ``__metadata__`` key of the files :func:`write_like` writes: a JSON list of every file
+#: it wrote or copied (paths relative to the output directory). A re-run may replace
+#: those and nothing else.
+FILES_KEY = "svdkit_files"
+
+
+def _module_folders(directory: Path) -> list[str]:
+    """The folders sentence-transformers' ``modules.json`` names inside ``directory``
+    (``1_Pooling``, ``2_Normalize``…; the Transformer at the root is the checkpoint)."""
+    try:
+        modules = json.loads((directory / "modules.json").read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        return []
+    out = []
+    root = directory.resolve()
+    for entry in modules if isinstance(modules, list) else []:
+        rel = entry.get("path") if isinstance(entry, dict) else None
+        if not isinstance(rel, str) or not rel.strip("/."):
+            continue
+        folder = (directory / rel).resolve()
+        if root in folder.parents and (directory / rel).is_dir():
+            out.append(Path(rel).as_posix().strip("/"))
+    return out
+
+
+def side_files(base: Checkpoint) -> list[tuple[Path, str]]:
+    """``(source, path in the output)`` of every file :func:`write_like` copies from a
+    base directory: the side files at its top (:data:`_SIDE_FILES`, the index excepted,
+    which is written) and every file of the folders the model needs to load —
+    sentence-transformers' modules (``1_Pooling/config.json``…) and
+    :data:`_SIDE_FOLDERS`. Nothing for a single-file base."""
+    root = base.path
+    if not root.is_dir():
+        return []
+    index_name = base.index_path.name if base.index_path is not None else None
+    out = [
+        (p, p.name)
+        for p in sorted(root.iterdir())
+        if p.is_file() and p.suffix in _SIDE_FILES and p.name != index_name
+    ]
+    folders = _module_folders(root) + [f for f in _SIDE_FOLDERS if (root / f).is_dir()]
+    for folder in dict.fromkeys(folders):
+        for top, dirs, files in os.walk(root / folder):
+            dirs.sort()
+            for f in sorted(files):
+                src = Path(top) / f
+                if src.is_file():
+                    out.append((src, src.relative_to(root).as_posix()))
+    return out
+
+
+def _written_files(shard: Path) -> set[str] | None:
+    """The files a marked shard says :func:`write_like` wrote beside it (``None`` when
+    ``shard`` has no svdkit mark)."""
+    try:
+        meta = SafetensorsFile(shard).metadata
+    except (OSError, ValueError):  # SvdkitError is a ValueError
+        return None
+    if MARK_KEY not in meta:
+        return None
+    try:
+        names = json.loads(meta.get(FILES_KEY, "[]"))
+    except json.JSONDecodeError:
+        return set()
+    return {n for n in names if isinstance(n, str)} if isinstance(names, list) else set()
 
 
 def _not_written_here(directory: Path) -> list[str]:
-    """What makes a non-empty ``directory`` other than a checkpoint svdkit wrote: its
-    entries that are not svdkit-marked ``*.safetensors`` files, an index or the side
-    files :func:`write_like` copies (empty when it is one)."""
+    """What makes a non-empty ``directory`` other than a checkpoint svdkit wrote: every
+    entry that is not an svdkit-marked ``*.safetensors`` file or a file such a file
+    lists as written or copied with it (:data:`FILES_KEY`) — empty when it is one."""
     foreign = []
+    listed: set[str] = set()
     shards = 0
-    for p in sorted(directory.iterdir()):
-        if not p.is_file():
-            foreign.append(p.name + "/")
-        elif p.suffix == ".safetensors":
+    entries = sorted(directory.iterdir())
+    for p in entries:
+        if p.suffix == ".safetensors" and p.is_file():
             shards += 1
-            if not written_by_svdkit(p):
+            names = _written_files(p)
+            if names is None:
                 foreign.append(f"{p.name} (no svdkit mark)")
-        elif p.suffix not in _SIDE_FILES:
-            foreign.append(p.name)
+            else:
+                listed |= names
+    for p in entries:
+        if p.suffix == ".safetensors" and p.is_file():
+            continue
+        if p.is_file():
+            if p.name not in listed:
+                foreign.append(p.name)
+        elif p.is_dir() and not p.is_symlink() and any(n.startswith(p.name + "/") for n in listed):
+            for top, dirs, files in os.walk(p):
+                dirs.sort()
+                rel = Path(top).relative_to(directory).as_posix()
+                if not files and not dirs and not any(n.startswith(rel + "/") for n in listed):
+                    foreign.append(rel + "/")
+                for f in sorted(files):
+                    if f"{rel}/{f}" not in listed:
+                        foreign.append(f"{rel}/{f}")
+        else:
+            foreign.append(p.name + ("/" if p.is_dir() else ""))
     if not foreign and not shards:
         foreign.append("no .safetensors file")
     return foreign
@@ -93,8 +182,10 @@ def check_checkpoint_output(output: str | os.PathLike, shards: int = 1) -> Path:
 
     An existing output is replaced only when svdkit wrote it: a ``.safetensors``
     file, or a directory of ``.safetensors`` files, that carry svdkit's mark
-    (:data:`~svdkit.lora.safetensors_io.MARK_KEY`), beside nothing but an index and
-    the side files (``config.json``, tokenizer) :func:`write_like` copies. A model
+    (:data:`~svdkit.lora.safetensors_io.MARK_KEY`), beside nothing but the files those
+    list as written or copied with them (:data:`FILES_KEY`: the index, ``config.json``,
+    tokenizer, ``1_Pooling/``…); any other file, a user's ``eval_results.json`` or
+    ``NOTES.md`` added there, makes it refused, named in the message. A model
     svdkit did not write (the fine-tuned one, say), a training directory
     (``optimizer.pt``, ``checkpoint-500/``) or any other file is never replaced.
 
@@ -132,11 +223,11 @@ def check_checkpoint_output(output: str | os.PathLike, shards: int = 1) -> Path:
         if output.is_dir() and any(output.iterdir()):
             foreign = _not_written_here(output)
             if foreign:
-                more = f", … ({len(foreign) - 3} more)" if len(foreign) > 3 else ""
+                more = f", … ({len(foreign) - 6} more)" if len(foreign) > 6 else ""
                 raise FileFormatError(
                     f"'{output}' exists and is not a checkpoint directory svdkit wrote (it "
-                    f"holds {', '.join(foreign[:3])}{more}): refusing to replace it; choose "
-                    "another path"
+                    f"holds {', '.join(foreign[:6])}{more}, which svdkit did not write): "
+                    "refusing to replace it; choose another path, or move those files"
                 )
         return output
     if shards > 1:
@@ -163,8 +254,11 @@ def write_like(
     ``output`` is a directory (created; replaced if it is a checkpoint directory
     svdkit wrote, :func:`check_checkpoint_output`): the shards of ``base`` under
     their names (a single file as ``model.safetensors``), the index under the name
-    ``base`` has it when it has one, and the small side files (``config.json``,
-    tokenizer) of a base directory. A path ending in ``.safetensors`` writes that
+    ``base`` has it when it has one, and the files of a base directory the model
+    needs to load (:func:`side_files`: ``config.json``, tokenizer, chat template,
+    sentence-transformers' module folders). Each shard lists them all (its
+    ``__metadata__`` key :data:`FILES_KEY`): a re-run may replace those and nothing
+    else (:func:`check_checkpoint_output`). A path ending in ``.safetensors`` writes that
     one file (single-file bases only). ``output`` is checked by
     :func:`check_checkpoint_output` before anything is written. Every file keeps
     the base's ``__metadata__``, with ``format: pt`` and svdkit's mark added.
@@ -173,6 +267,10 @@ def write_like(
     single = output.suffix == ".safetensors"
     parent = output.parent
     parent.mkdir(parents=True, exist_ok=True)
+    index_name = None if single or base.index_path is None else base.index_path.name
+    sides = [] if single else side_files(base)
+    shard_names = ["model.safetensors"] if base.index is None else list(base.files)
+    written = shard_names + ([index_name] if index_name else []) + [rel for _, rel in sides]
     tmpdir = make_temp_dir(parent, prefix=f".{output.name}.")
     try:
         names = base.names
@@ -180,8 +278,12 @@ def write_like(
             for shard, sf in base.files.items():
                 fname = "model.safetensors" if base.index is None else shard
                 layout = {n: (sf.entries[n][0], sf.entries[n][1]) for n in sf.names}
-                # the base's metadata, "format" (transformers needs it) and svdkit's mark
+                # the base's metadata, "format" (transformers needs it), svdkit's mark
+                # and the files written with it (which a re-run may replace)
                 meta = {"format": "pt", **sf.metadata, MARK_KEY: f"lora {label}"}
+                meta.pop(FILES_KEY, None)  # (a base svdkit wrote lists its own)
+                if len(written) > len(shard_names):  # (marked shards alone need no list)
+                    meta[FILES_KEY] = json.dumps(written)
                 with SafetensorsWriter(tmpdir / fname, layout, meta) as w:
                     for n in sf.names:
                         w.write(n, produce(n))
@@ -190,15 +292,12 @@ def write_like(
             os.replace(tmpdir / "model.safetensors", output)
             shutil.rmtree(tmpdir, ignore_errors=True)
             return output
-        index_name = None
-        if base.index_path is not None:
-            index_name = base.index_path.name
+        if index_name is not None:
             src = json.loads(base.index_path.read_text(encoding="utf-8"))
             (tmpdir / index_name).write_text(json.dumps(src, indent=2), encoding="utf-8")
-        if base.path.is_dir():
-            for side in base.path.iterdir():
-                if side.is_file() and side.suffix in _SIDE_FILES and side.name != index_name:
-                    shutil.copyfile(side, tmpdir / side.name)
+        for source, rel in sides:
+            (tmpdir / rel).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(source, tmpdir / rel)
         replace_directory(tmpdir, output)
     except BaseException:
         shutil.rmtree(tmpdir, ignore_errors=True)

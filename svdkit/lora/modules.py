@@ -31,6 +31,8 @@ Examples
 (False, True)
 >>> is_embedding("embed_out")  # GPT-NeoX / Pythia's output head: a Linear
 False
+>>> is_embedding("encoder.block.0.layer.0.SelfAttention.relative_attention_bias")  # T5
+True
 >>> matches_targets("encoder.layer.0.attention.self.query", ["query", "value"])
 True
 >>> matches_targets("encoder.layer.0.attention.self.key", ["query", r".*\\.value"])
@@ -65,6 +67,9 @@ __all__ = [
 ]
 
 _EMBED_NAMES = {"wte", "wpe", "shared"}
+#: ``nn.Embedding`` tables whose name says nothing of it: T5's, LongT5's, UMT5's,
+#: Pop2Piano's and MPNet's relative position buckets.
+_EMBED_FULL_NAMES = {"relative_attention_bias"}
 #: Names with ``embed`` in them that are linear layers: outputs and projections
 #: (GPT-NeoX's ``embed_out`` head, ``embed_proj``-style maps between widths).
 _NOT_EMBEDDING_SUFFIXES = ("_out", "out", "_proj", "_projection", "_head")
@@ -81,7 +86,7 @@ def is_embedding(module: str) -> bool:
     """Whether ``module`` is an embedding table by its name (PEFT decides by the
     module's class, which a checkpoint does not record)."""
     last = module.rpartition(".")[2].lower()
-    if last in _EMBED_NAMES:
+    if last in _EMBED_NAMES or last in _EMBED_FULL_NAMES:
         return True
     return "embed" in last and not last.endswith(_NOT_EMBEDDING_SUFFIXES)
 
@@ -148,21 +153,20 @@ def stores_in_out(*checkpoints: Checkpoint) -> bool:
 def conv1d_modules(modules: Iterable[str]) -> set[str]:
     """Which of a ``Conv1D`` model's (or a ``fan_in_fan_out`` adapter's) modules are ``Conv1D``.
 
-    The modules with GPT-2's ``Conv1D`` names when there are any; otherwise every
-    module but a ``lm_head`` (PEFT decides by the layer's class, which checkpoints do
-    not record: a model that stores its layers ``[in, out]`` under other names is
-    taken to be made of them, its head excepted).
+    The modules with the names transformers gives its ``Conv1D`` layers
+    (:data:`CONV1D_NAMES`: GPT-2, OpenAI GPT, ImageGPT, Decision Transformer, CLVP),
+    and only those: PEFT decides by the layer's class, which checkpoints do not
+    record, and the heads of those models (``lm_head``, ``score``, ``qa_outputs``,
+    ``classifier``) are ``nn.Linear``, stored ``[out, in]``.
 
     Examples
     --------
     >>> sorted(conv1d_modules(["h.0.attn.c_attn", "h.0.mlp.c_fc", "lm_head"]))
     ['h.0.attn.c_attn', 'h.0.mlp.c_fc']
-    >>> sorted(conv1d_modules(["blocks.0.qkv", "lm_head"]))
-    ['blocks.0.qkv']
+    >>> sorted(conv1d_modules(["score", "lm_head"]))
+    []
     """
-    modules = list(modules)
-    named = {m for m in modules if m.rpartition(".")[2] in CONV1D_NAMES}
-    return named or {m for m in modules if m.rpartition(".")[2] != "lm_head"}
+    return {m for m in modules if m.rpartition(".")[2] in CONV1D_NAMES}
 
 
 def matches_targets(module: str, targets: Sequence[str] | None) -> bool:

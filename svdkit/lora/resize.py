@@ -104,7 +104,7 @@ def resize(
     keep = {numpy_dtype(code) for code in ("F64", "F32", "F16", "BF16")}
     for name in sorted(adapter.modules):
         m = adapter.modules[name]
-        U, s, Vh = factor_spectrum(m.B, m.A, m.scale(rs))
+        U, s, Vh = factor_spectrum(*m.matrices(), m.scale(rs))
         total = float(np.sum(s**2))
         k = rule.select(s, total)
         kept = float(np.sum(s[:k] ** 2))
@@ -114,7 +114,8 @@ def resize(
             continue
         a = unit_alpha(k, rs) if alpha is None else float(alpha)
         scale = lora_scale(a, k, rs)
-        B, A = split_factors(U[:, :k], s[:k], Vh[:k], split, scale)
+        # a convolution's factors are resized flattened and given their shape back
+        B, A = m.shaped(*split_factors(U[:, :k], s[:k], Vh[:k], split, scale))
         # the factors keep their storage dtype (a bf16 adapter stays bf16)
         dt = m.A.dtype if m.A.dtype in keep else np.dtype(np.float32)
         with np.errstate(over="ignore"):  # an overflow is refused just below
