@@ -8,6 +8,9 @@ subscript and Leibniz's ``a₁,σ(1)`` had only ``1`` as its index.
 
 from __future__ import annotations
 
+import re
+
+import numpy as np
 import pytest
 from latex_support import compile_latex
 
@@ -60,3 +63,14 @@ def test_terminal_text_is_unchanged_by_the_transpose_marks():
 def test_reports_compile(tmp_path, lang):
     for k, matrix in enumerate(["2 1; 1 2", "0 0; 0 0", "1 2 3; 4 5 6"]):
         compile_latex(render(explain(matrix, lang=lang), "latex"), tmp_path, f"r{k}")
+
+
+def test_a_12x12_report_stays_within_the_page(tmp_path):
+    """Its complex eigenvalues (a vector in a table cell, one unbreakable \\left( … \\right)
+    box) ran 351 pt into the margin, its eigenvector matrix (7 complex columns, not
+    scaled below 9 columns) 262 pt."""
+    A = np.random.default_rng(0).standard_normal((12, 12))
+    tex = render(explain(A), "latex")
+    _, log = compile_latex(tex, tmp_path, "twelve")
+    assert "Overfull \\hbox" not in log, re.findall(r"Overfull \\hbox \((.*?)\)", log)
+    assert r"\svdfit{$\displaystyle" in tex

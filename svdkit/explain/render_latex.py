@@ -507,15 +507,11 @@ def latex_matrix(grid: list[list[str]]) -> str:
     return r"\begin{bmatrix}" + body + r"\end{bmatrix}"
 
 
-def _display(body: str, columns: int) -> list[str]:
-    """Display maths; very wide matrices are scaled down to the line width."""
-    if columns > 8:
-        return [
-            r"\begin{center}",
-            r"\resizebox{\linewidth}{!}{$\displaystyle " + body + "$}",
-            r"\end{center}",
-        ]
-    return [r"\[", body, r"\]"]
+def _display(body: str) -> list[str]:
+    r"""Display maths, scaled down to the line width where wider (``\svdfit``, defined in
+    the preamble, measures it: a matrix of 7 complex columns overflows, one of 10
+    short integers does not)."""
+    return [r"\begin{center}", r"\svdfit{$\displaystyle " + body + "$}", r"\end{center}"]
 
 
 # ---------------------------------------------------------------- document
@@ -541,6 +537,9 @@ def _preamble(lang: str, title: str, max_columns: int) -> list[str]:
         r"\usepackage{xcolor}",
         rf"\setcounter{{MaxMatrixCols}}{{{max(10, max_columns)}}}",
         r"\setlength{\parindent}{0pt}",
+        r"\newsavebox{\svdbox}",  # \svdfit{…}: as it is, or scaled down to the line width
+        r"\newcommand{\svdfit}[1]{\sbox{\svdbox}{#1}\ifdim\wd\svdbox>\linewidth"
+        r"\resizebox{\linewidth}{!}{\usebox{\svdbox}}\else\usebox{\svdbox}\fi}",
         r"\setlength{\parskip}{0.5em}",
         r"\newcommand{\svdremark}[1]{\par\noindent\fcolorbox{orange}{yellow!12}{%",
         r"  \parbox{\dimexpr\linewidth-2\fboxsep-2\fboxrule\relax}{#1}}\par\medskip}",
@@ -603,7 +602,7 @@ def _step_block(report: Report, step, fmt: NumberFormat) -> list[str]:
             m, lambda v: latex_value(v, fmt), lambda v: latex_number(fmt.number(v))
         )
         body = f"{latex_math(matrix_name(report, name))} = {latex_matrix(grid)}"
-        lines += _display(body, len(grid[0]) if grid else 0)
+        lines += _display(body)
     return lines
 
 
@@ -649,7 +648,10 @@ def _fact_value(report: Report, fact, fmt: NumberFormat) -> str:
         def number(v: Any) -> str:
             return latex_number(fmt.number(v))
 
-        return "$" + vector_text(value, number, r"\dots", (r"\left(", r"\right)")) + "$"
+        # plain brackets and \allowbreak after each comma: a long vector breaks across the
+        # lines of its cell (\left( … \right) is one unbreakable box)
+        body = vector_text(value, number, r"\dots", ("(", ")"))
+        return "$" + body.replace(", ", r",\allowbreak ") + "$"
     if isinstance(value, int | float | complex | np.number):
         return f"${latex_number(fmt.number(value))}$"
     return latex_text(fact_value_text(report, fact, fmt))
@@ -671,7 +673,7 @@ def _section(report: Report, sec, fmt: NumberFormat) -> list[str]:
         name = latex_text(label(report, fact.key))
         if isinstance(value, np.ndarray) and value.ndim == 2:
             grid = corner_grid(value, lambda v, f=ffmt: latex_number(f.number(v)), LATEX_DOTS)
-            blocks += [name + ":", *_display(latex_matrix(grid), len(kept(value.shape[1])))]
+            blocks += [name + ":", *_display(latex_matrix(grid))]
         elif fact.key == "criteria" and isinstance(value, dict):
             items = [
                 r"\item \textbf{"
