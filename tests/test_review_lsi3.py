@@ -87,3 +87,20 @@ def test_a_text_given_where_a_corpus_path_is_expected_says_to_pass_a_list():
         build_index("no_such_corpus_dir", k=2)  # a name, not a text: no hint
     assert "pass a list" not in str(err.value)
     assert ix.n_docs == len(DOCS)  # nothing added
+
+
+def test_evaluate_scores_a_query_of_unknown_words_zero():
+    """It ranked every document in row order for such a query: the first rows (here
+    the relevant "a") earned it credit that ``search`` (which returns ``[]``) never gives."""
+    from svdkit.lsi.evaluate import evaluate
+
+    ix = build_index(DOCS, k=2)
+    qrels = {"known": {"e": 1}, "unknown": {"a": 1}}
+    both = evaluate(ix, {"known": "cat", "unknown": "zzzz qqqq"}, qrels)
+    alone = evaluate(ix, {"known": "cat"}, {"known": {"e": 1}})
+    for measures, single in ((both.lsi, alone.lsi), (both.baseline, alone.baseline)):
+        for name, value in measures.items():
+            assert value == pytest.approx(single[name] / 2), name  # the unknown query: 0
+    assert alone.lsi["AP"] > 0
+    assert any("1 query with no word the index knows" in n for n in both.notes)
+    assert not any("no word" in n for n in alone.notes)

@@ -39,6 +39,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from svdkit._words import counted
 from svdkit.errors import FileFormatError, MissingFileError, SvdkitError
 
 if TYPE_CHECKING:
@@ -251,12 +252,17 @@ def _run(scores: np.ndarray, qids: list[str], ids: list[str], depth: int) -> dic
     Ranks, not cosines, are handed to ``ir_measures``: trec_eval breaks ties by
     document id (descending), while :meth:`~svdkit.lsi.index.LsiIndex.search` puts
     the lowest row first (:func:`~svdkit.lsi.query.top_n`); what is measured is the
-    ranking the index returns.
+    ranking the index returns. A query scored 0 against every document (none of its
+    words is known: :meth:`~svdkit.lsi.index.LsiIndex.search` returns ``[]``)
+    retrieves nothing, and counts 0 in every measure, rather than the first rows.
     """
     from svdkit.lsi.query import top_n
 
     run = {}
     for q, row in zip(qids, scores, strict=True):
+        if not np.any(row):
+            run[q] = {}
+            continue
         best = top_n(row, depth)
         run[q] = {ids[j]: float(best.size - r) for r, j in enumerate(best.tolist())}
     return run
@@ -362,6 +368,11 @@ def evaluate(
     texts = [queries[q] for q in qids]
     qrels = {q: qrels[q] for q in qids}
     depth = min(depth, index.n_docs)
-    lsi = _measure(qrels, _run(index.scores(texts), qids, ids, depth))
+    lsi_scores = index.scores(texts)
+    blank = int(np.count_nonzero(~np.any(lsi_scores, axis=1)))
+    if blank:
+        notes.append(f"{counted(blank, 'query', 'queries')} with no word the index knows: "
+                     "nothing retrieved (0 in every measure)")
+    lsi = _measure(qrels, _run(lsi_scores, qids, ids, depth))
     base = _measure(qrels, _run(tfidf_baseline_scores(index, texts), qids, ids, depth))
     return Evaluation(lsi, base, len(qids), tuple(notes))
