@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -19,6 +20,9 @@ from svdkit.linalg.residuals import relative_residual
 from svdkit.linalg.subspaces import subspaces_from_svd
 from svdkit.linalg.tolerance import zero_threshold
 from svdkit.lowrank._threads import single_blas_thread
+
+if TYPE_CHECKING:
+    from svdkit.inputs import MatrixLike
 
 __all__ = ["MAX_DIMENSION", "check_size", "explain"]
 
@@ -44,7 +48,9 @@ their ``K`` leading singular triplets instead.
 """
 
 
-def explain(A, *, tol: float | None = None, lang: str = "en", steps: bool = True) -> Report:
+def explain(
+    A: MatrixLike, *, tol: float | None = None, lang: str = "en", steps: bool = True
+) -> Report:
     """Analyse a matrix: structure, measures, inverses, eigen, SVD, subspaces, definiteness.
 
     Parameters

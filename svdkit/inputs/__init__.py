@@ -46,7 +46,15 @@ from svdkit.inputs.shape import as_2d, check_rows, is_sequence, nested_entry_err
 from svdkit.inputs.text import parse_matrix_text, text_to_array
 
 if TYPE_CHECKING:
+    from typing import TypeAlias
+
+    from numpy.typing import ArrayLike
     from scipy.sparse import sparray, spmatrix
+
+    #: What :func:`as_matrix` reads as a matrix: nested lists, arrays, matrix text
+    #: (``"1 2; 3 4"``), a file path (``.npy``, ``.npz``, ``.mtx``, ``.csv``…), SciPy
+    #: sparse matrices (for type annotations only).
+    MatrixLike: TypeAlias = ArrayLike | str | os.PathLike[str] | spmatrix | sparray
 
 __all__ = [
     "DENSIFY_LIMIT",

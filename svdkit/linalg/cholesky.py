@@ -50,6 +50,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 from scipy.linalg import solve_triangular
@@ -61,6 +62,9 @@ from svdkit.linalg._checks import require_square
 from svdkit.linalg.measures import _exponent, _times_power_of_two
 from svdkit.linalg.structure import require_hermitian
 from svdkit.linalg.tolerance import rule_dtype, zero_threshold
+
+if TYPE_CHECKING:
+    from svdkit.inputs import MatrixLike
 
 __all__ = ["CholeskyAttempt", "cholesky", "cholesky_attempt", "pivot_threshold"]
 
@@ -359,7 +363,7 @@ def cholesky_attempt(
     return _semidefinite(h, tol, precision)
 
 
-def cholesky(A, *, semidefinite: bool = False, tol: float | None = None) -> np.ndarray:
+def cholesky(A: MatrixLike, *, semidefinite: bool = False, tol: float | None = None) -> np.ndarray:
     """Cholesky factor ``L`` (lower triangular) with ``A = L Lᴴ``.
 
     Parameters

@@ -73,6 +73,7 @@ import enum
 import itertools
 import math
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 import scipy.linalg
@@ -84,6 +85,9 @@ from svdkit.linalg.measures import SlogDet, _exponent, _times_power_of_two
 from svdkit.linalg.signs import unit_phases
 from svdkit.linalg.structure import _fmt, require_hermitian
 from svdkit.linalg.tolerance import rule_dtype, zero_threshold
+
+if TYPE_CHECKING:
+    from svdkit.inputs import MatrixLike
 
 __all__ = [
     "ALL_MINORS_MAX_N",
@@ -902,7 +906,9 @@ def _minor_list(leading: list[PrincipalMinor] | None) -> str:
 # ----------------------------------------------------------------------------- entry point
 
 
-def definiteness(A, *, tol: float | None = None, symmetrize: bool = False) -> Definiteness:
+def definiteness(
+    A: MatrixLike, *, tol: float | None = None, symmetrize: bool = False
+) -> Definiteness:
     """Definiteness of a symmetric (Hermitian) matrix, with the notes' four criteria.
 
     Parameters

@@ -8,7 +8,7 @@ follow the sign rule of :mod:`svdkit.linalg.signs`.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 import numpy as np
 import scipy.linalg
@@ -23,6 +23,9 @@ from svdkit.linalg.residuals import orthogonality_loss, relative_residual
 from svdkit.linalg.signs import unit_phases
 from svdkit.linalg.structure import require_hermitian
 from svdkit.linalg.tolerance import rule_dtype, zero_threshold
+
+if TYPE_CHECKING:
+    from svdkit.inputs import MatrixLike
 
 __all__ = ["Eig", "Eigh", "eig", "eigh"]
 
@@ -122,7 +125,7 @@ class Eigh(Unpackable):
         return orthogonality_loss(self.vectors)
 
 
-def eig(A) -> Eig:
+def eig(A: MatrixLike) -> Eig:
     """Eigenvalues and eigenvectors of a square matrix, ``A = V Λ V⁻¹`` when diagonalisable.
 
     Parameters
@@ -156,7 +159,7 @@ def eig(A) -> Eig:
     return Eig(values + 0.0, vectors + 0.0, a)
 
 
-def eigh(A, *, check: bool = True, tol: float | None = None) -> Eigh:
+def eigh(A: MatrixLike, *, check: bool = True, tol: float | None = None) -> Eigh:
     """Spectral decomposition of a symmetric (Hermitian) matrix, ``A = Q Λ Qᴴ``.
 
     Parameters

@@ -8,7 +8,7 @@ follow the one tolerance rule.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 import numpy as np
 from scipy.linalg import lapack
@@ -22,10 +22,13 @@ from svdkit.linalg.residuals import column_norms
 from svdkit.linalg.svd import SVD, svd
 from svdkit.linalg.tolerance import eps_of, rule_dtype, zero_threshold
 
+if TYPE_CHECKING:
+    from svdkit.inputs import MatrixLike
+
 __all__ = ["Lstsq", "inv", "left_inverse", "lstsq", "pinv", "right_inverse"]
 
 
-def inv(A) -> np.ndarray:
+def inv(A: MatrixLike) -> np.ndarray:
     """Inverse of a square matrix, refusing singular and numerically singular ones.
 
     A matrix counts as numerically singular when LAPACK's estimate of its
@@ -104,7 +107,7 @@ def _ldexp(x: np.ndarray, e) -> np.ndarray:
         return _times_power_of_two(x, e)
 
 
-def pinv(A, tol: float | None = None) -> np.ndarray:
+def pinv(A: MatrixLike, tol: float | None = None) -> np.ndarray:
     """Moore–Penrose pseudo-inverse ``A⁺ = V Σ⁺ Uᴴ``.
 
     ``Σ⁺`` holds ``1/σᵢ`` for the singular values above the tolerance rule's
@@ -216,7 +219,7 @@ class Lstsq(Unpackable):
     _unpack: ClassVar[tuple[str, ...]] = ("x", "residuals", "rank", "s")
 
 
-def lstsq(A, b, tol: float | None = None) -> Lstsq:
+def lstsq(A: MatrixLike, b: MatrixLike, tol: float | None = None) -> Lstsq:
     """Solve ``min ‖Ax − b‖₂`` with the minimum-norm solution ``x = A⁺ b``.
 
     Parameters
@@ -314,7 +317,7 @@ def _extreme_residual(used: SVD, r: int, e: int, x: np.ndarray, rhs: np.ndarray)
     return res
 
 
-def left_inverse(A, tol: float | None = None) -> np.ndarray:
+def left_inverse(A: MatrixLike, tol: float | None = None) -> np.ndarray:
     """A left inverse ``L`` with ``L A = I``, for a matrix of full column rank.
 
     Left inverses of a tall matrix are not unique; this returns the
@@ -344,7 +347,7 @@ def left_inverse(A, tol: float | None = None) -> np.ndarray:
     return dec.pinv(tol)
 
 
-def right_inverse(A, tol: float | None = None) -> np.ndarray:
+def right_inverse(A: MatrixLike, tol: float | None = None) -> np.ndarray:
     """A right inverse ``R`` with ``A R = I``, for a matrix of full row rank.
 
     Returns the Moore–Penrose one, ``Aᴴ(AAᴴ)⁻¹ = A⁺``.

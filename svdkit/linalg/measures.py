@@ -6,7 +6,7 @@ import math
 import numbers
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 import numpy as np
 import scipy.linalg
@@ -18,6 +18,11 @@ from svdkit.inputs import as_matrix, as_vector
 from svdkit.linalg._checks import require_square
 from svdkit.linalg._results import Unpackable
 from svdkit.linalg.tolerance import rule_dtype, zero_threshold
+
+if TYPE_CHECKING:
+    from numpy.typing import ArrayLike
+
+    from svdkit.inputs import MatrixLike
 
 __all__ = ["SlogDet", "cond", "cosine", "det", "distance", "norm", "rank", "slogdet", "trace"]
 
@@ -39,7 +44,7 @@ _MATRIX_ORDS = {
 }
 
 
-def det(A) -> float | complex:
+def det(A: MatrixLike) -> float | complex:
     """Determinant by LU factorisation (``det(A) = ±∏ uᵢᵢ``).
 
     As NumPy's ``det``, the value is a float64 (complex128): beyond its range it
@@ -160,7 +165,7 @@ class SlogDet(Unpackable):
         return self.text()
 
 
-def slogdet(A) -> SlogDet:
+def slogdet(A: MatrixLike) -> SlogDet:
     """Sign and natural logarithm of ``|det A|``, by LU factorisation (as NumPy's ``slogdet``).
 
     ``log|det A| = Σ log|uᵢᵢ|`` is summed from the pivots of ``A = P L U``: it
@@ -234,7 +239,7 @@ def _lu_scaling(a: np.ndarray) -> tuple[np.ndarray, int]:
     return scaled, int(exponents.sum())
 
 
-def trace(A) -> float | complex:
+def trace(A: MatrixLike) -> float | complex:
     """Sum of the diagonal entries, ``Tr A = Σ aᵢᵢ`` (sparse input stays sparse).
 
     Examples
@@ -250,7 +255,7 @@ def trace(A) -> float | complex:
     return complex(value) if np.iscomplexobj(value) else float(value)
 
 
-def rank(A, tol: float | None = None) -> int:
+def rank(A: MatrixLike, tol: float | None = None) -> int:
     """Numerical rank: singular values above ``max(m, n) · eps · σ₁`` (or ``tol``).
 
     ``eps`` is float64's, or that of the precision ``A`` is stored in where coarser
@@ -349,7 +354,7 @@ def _is_vector_input(x) -> bool:
     return np.ndim(x) == 1
 
 
-def norm(x, ord: int | float | str | None = None) -> float:
+def norm(x: MatrixLike, ord: int | float | str | None = None) -> float:
     """Vector or matrix norm.
 
     A 1-D input (list or array) is a vector; anything else is a matrix.
@@ -408,7 +413,7 @@ def norm(x, ord: int | float | str | None = None) -> float:
         return float(np.linalg.norm(a, which))
 
 
-def cond(A, ord: int | float | str | None = None, tol: float | None = None) -> float:
+def cond(A: MatrixLike, ord: int | float | str | None = None, tol: float | None = None) -> float:
     """Condition number ``‖A‖ ‖A⁺‖``; 2-norm by default (``σ₁ / σ_min``).
 
     For the 2-norm any shape is allowed (``σ₁/σₚ``, p = min(m, n)); other norms
@@ -454,7 +459,7 @@ def cond(A, ord: int | float | str | None = None, tol: float | None = None) -> f
         return float("inf")
 
 
-def cosine(u, v) -> float:
+def cosine(u: ArrayLike, v: ArrayLike) -> float:
     """Cosine of the angle between two vectors, ``u·v / (‖u‖ ‖v‖)``.
 
     For complex vectors the result is ``Re(uᴴv) / (‖u‖ ‖v‖)``, the cosine of the
@@ -492,7 +497,7 @@ def cosine(u, v) -> float:
 _METRICS = ("euclidean", "manhattan", "chebyshev", "hamming")
 
 
-def distance(x, y, metric: str = "euclidean") -> float | int:
+def distance(x: ArrayLike, y: ArrayLike, metric: str = "euclidean") -> float | int:
     """Distance between two vectors (or, for Hamming, two equal-length sequences).
 
     Parameters

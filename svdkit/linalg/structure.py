@@ -72,6 +72,7 @@ True
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
 
 import numpy as np
 import scipy.linalg
@@ -82,6 +83,10 @@ from svdkit.inputs import as_matrix
 from svdkit.linalg._geev import eig_scaled
 from svdkit.linalg.measures import _exponent, _times_power_of_two
 from svdkit.linalg.tolerance import rule_dtype, zero_threshold
+
+if TYPE_CHECKING:
+    from svdkit.inputs import MatrixLike
+    from svdkit.linalg.eigen import Eig
 
 __all__ = [
     "hermitian_defect",
@@ -314,7 +319,7 @@ def require_hermitian(
 # ----------------------------------------------------------------------------- predicates
 
 
-def is_symmetric(A, tol: float | None = None) -> bool:
+def is_symmetric(A: MatrixLike, tol: float | None = None) -> bool:
     """Whether ``A = Aᵀ`` (transpose, no conjugation).
 
     For a complex matrix this is *complex symmetry*; use :func:`is_hermitian`
@@ -350,7 +355,7 @@ def is_symmetric(A, tol: float | None = None) -> bool:
     return _identity_holds(s, s.T, a.shape, rule_dtype(A, a.dtype), tol, unscale=e)
 
 
-def is_hermitian(A, tol: float | None = None) -> bool:
+def is_hermitian(A: MatrixLike, tol: float | None = None) -> bool:
     """Whether ``A = Aᴴ`` (conjugate transpose); for real A the same as symmetric.
 
     Parameters
@@ -380,7 +385,7 @@ def is_hermitian(A, tol: float | None = None) -> bool:
     return _identity_holds(s, s.conj().T, a.shape, rule_dtype(A, a.dtype), tol, unscale=e)
 
 
-def is_normal(A, tol: float | None = None) -> bool:
+def is_normal(A: MatrixLike, tol: float | None = None) -> bool:
     """Whether ``A Aᴴ = Aᴴ A`` (a normal matrix is unitarily diagonalisable).
 
     A non-square matrix is not normal.
@@ -419,7 +424,7 @@ def is_normal(A, tol: float | None = None) -> bool:
     return _identity_holds(s @ sh, sh @ s, a.shape, dtype, tol, _product_terms(s), 2 * e)
 
 
-def is_orthonormal(A, tol: float | None = None) -> bool:
+def is_orthonormal(A: MatrixLike, tol: float | None = None) -> bool:
     """Whether the columns of ``A`` are orthonormal: ``Aᴴ A = I``.
 
     A tall ``m × n`` matrix (``m >= n``) can have orthonormal columns (the ``Q``
@@ -477,7 +482,7 @@ def is_orthonormal(A, tol: float | None = None) -> bool:
     return _at_most(_fro(gram - eye), 2 * e, tol)
 
 
-def is_diagonal(A, tol: float | None = None) -> bool:
+def is_diagonal(A: MatrixLike, tol: float | None = None) -> bool:
     """Whether every off-diagonal entry of ``A`` is zero.
 
     Rectangular matrices are allowed: the ``Σ`` of an SVD is an ``m × n``
@@ -525,7 +530,9 @@ def is_diagonal(A, tol: float | None = None) -> bool:
     return _at_most(off_norm, e, _checked_tol(tol))
 
 
-def is_diagonalizable(A, tol: float | None = None, *, eig=None) -> bool:
+def is_diagonalizable(
+    A: MatrixLike, tol: float | None = None, *, eig: Eig | None = None
+) -> bool:
     """Whether ``A = P D P⁻¹`` with ``D`` diagonal, over the complex numbers.
 
     Diagonalisability is decided over ℂ: the rotation ``[[0, -1], [1, 0]]`` has

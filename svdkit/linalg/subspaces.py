@@ -18,10 +18,14 @@ R(Aᴴ) ⊥ N(A) in ℂⁿ; r + (n − r) = n is the rank–nullity theorem.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from svdkit.linalg.svd import SVD, svd
+
+if TYPE_CHECKING:
+    from svdkit.inputs import MatrixLike
 
 __all__ = ["Subspaces", "subspaces", "subspaces_from_svd"]
 
@@ -60,7 +64,7 @@ class Subspaces:
         }
 
 
-def subspaces(A, tol: float | None = None) -> Subspaces:
+def subspaces(A: MatrixLike, tol: float | None = None) -> Subspaces:
     """The four fundamental subspaces of ``A`` from its full SVD.
 
     Parameters

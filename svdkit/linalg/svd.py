@@ -17,7 +17,7 @@ from __future__ import annotations
 import os
 import pathlib
 from dataclasses import dataclass, field, replace
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 import numpy as np
 import scipy.linalg
@@ -29,6 +29,9 @@ from svdkit.linalg._results import Unpackable
 from svdkit.linalg.residuals import orthogonality_loss, relative_residual, triplet_residuals
 from svdkit.linalg.signs import apply_sign_rule
 from svdkit.linalg.tolerance import rule_dtype, zero_threshold
+
+if TYPE_CHECKING:
+    from svdkit.inputs import MatrixLike
 
 __all__ = ["SVD", "SVDResiduals", "svd"]
 
@@ -264,7 +267,7 @@ def _names_matrix_file(text: str) -> bool:
     return "\n" not in text and text.lower().endswith(_FILE_SUFFIXES)
 
 
-def svd(A, k: int | None = None, *, full: bool = False) -> SVD:
+def svd(A: MatrixLike | LinearOperator, k: int | None = None, *, full: bool = False) -> SVD:
     """Singular value decomposition ``A = U Σ Vᴴ``.
 
     Parameters
