@@ -107,3 +107,69 @@ def test_quadratic_figure_numbers_eigenvectors_as_the_report():
         assert np.allclose(np.asarray(A) @ d, lam * d)
     labels = [t.get_text() for t in contours.texts]
     assert any("q1 (λ1 = −2)" in x.replace("₁", "1") for x in labels), labels
+
+
+@pytest.mark.parametrize(
+    ("matrix", "expected"),
+    [("0 0 1; 0 0 1; -1 1 0", False),  # A³ = 0: one Jordan block of order 3
+     ("2 1 0; 0 2 1; 0 0 2", False), ("1 1; 0 1", False),
+     ("1 2 3; 4 5 6; 7 8 10", True), ("0 -1; 1 0", True), ("2 0 0; 0 2 0; 0 0 3", True),
+     ("1 1 0; 0 1 0; 0 0 1+i", False)],
+)
+def test_diagonalizable_is_decided_exactly_for_rational_input(matrix, expected):
+    report = explain(matrix, steps=False)
+    M = ex.as_exact(matrix)
+    assert M.is_diagonalizable() is expected
+    for section in ("structure", "eigen"):
+        assert report.section(section).fact("diagonalizable") is expected
+    eigen_steps = [s.key for s in report.section("eigen").steps]
+    assert ("eigen.defective" in eigen_steps) is (not expected)
+    normal = M * M.H == M.H * M
+    assert ("orthogonal_eigenvectors" in {n.id for n in report.notes}) is (
+        expected and not normal)
+
+
+def test_a_given_tolerance_keeps_the_numerical_answer():
+    # with --tol the report decides at the user's resolution, in floating point
+    report = explain("0 0 1; 0 0 1; -1 1 0", tol=1e-12, steps=False)
+    assert isinstance(report.section("structure").fact("diagonalizable"), bool)
+
+
+@pytest.mark.parametrize(
+    "matrix",
+    ["-3 -2 0; -5 -2 4; -1 -2 -4",  # det 0 (rank 2), computed −7e−15
+     "937600758 133298611; 827334869 117622120"],  # det +1, computed −13.97
+)
+def test_reflection_note_needs_a_nonzero_determinant(matrix):
+    report = explain(matrix, steps=False)
+    assert "reflection" not in {n.id for n in report.notes}
+    assert sp.Matrix(report.matrix.astype(np.int64).tolist()).det() >= 0
+
+
+def test_reflection_note_still_meets_a_negative_determinant():
+    notes = {n.id: n for n in explain("0 1; 1 0", steps=False).notes}
+    assert "reflection" in notes  # det = −1: one of U, V must be a reflection
+
+
+@pytest.mark.parametrize("matrix", ["2 0; 0 sqrt(2)^2", "sqrt(3) 0; 0 3/sqrt(3)"])
+def test_sigma_order_note_ignores_rounding_of_equal_entries(matrix):
+    report = explain(matrix, steps=False)
+    assert "sigma_order" not in {n.id for n in report.notes}
+    assert "sigma_order" in {n.id for n in explain("2 0; 0 3", steps=False).notes}
+
+
+def test_identity_note_keeps_an_entry_the_rank_counts():
+    report = explain("1 0; 0 1e-15", steps=False)
+    assert report.section("measures").fact("rank") == 2
+    assert "identity_definition" not in {n.id for n in report.notes}
+
+
+def test_a_nested_root_is_denested_before_the_field_is_built():
+    M = ex.as_exact("[[sqrt(3), sqrt(5 - 2*sqrt(6))], [sqrt(5 - 2*sqrt(6)), 1]]")
+    r = ex.eigh(M)  # (30 s before; its exact result is checked to 40 digits)
+    residual = (r.vectors * sp.diag(*r.values) * r.vectors.T - M).evalf(50)
+    assert max(abs(x) for x in residual) < sp.Float("1e-40")
+    from svdkit.exact._common import prepare
+
+    denested, _ = prepare(M, "test")
+    assert denested[0, 1] == sp.sqrt(3) - sp.sqrt(2)

@@ -102,7 +102,7 @@ def explain(
     a = as_matrix(A)
     check_size(a.shape)
     with single_blas_thread():  # see the Notes
-        report, c, threshold = _numeric_report(a, tol, lang)
+        report, c, threshold = _numeric_report(a, tol, lang, A)
     eigen = report.section("eigen")
     evidence = Evidence(
         matrix=a,
@@ -123,10 +123,10 @@ def explain(
 
 
 def _numeric_report(
-    a: np.ndarray, tol: float | None, lang: str
+    a: np.ndarray, tol: float | None, lang: str, source: object = None
 ) -> tuple[Report, Computed, float]:
     """The report's sections of floating-point results (no notes, no exact steps)."""
-    c = Computed(a, tol)
+    c = Computed(a, tol, source)
     threshold = _threshold(c, tol)
     s, e = c.scaled_sigma
     report = Report(matrix=a, tolerance=threshold, lang=lang, tol_given=tol is not None)

@@ -40,11 +40,15 @@ class Computed:
         The validated matrix of the report (:func:`svdkit.as_matrix`'s result).
     tol : float, optional
         The report's absolute zero threshold (``None``: the tolerance rule).
+    source : object, optional
+        The matrix as the user gave it (text, lists…), for the questions floating
+        point cannot settle (:attr:`diagonalizable`).
     """
 
-    def __init__(self, a: np.ndarray, tol: float | None) -> None:
+    def __init__(self, a: np.ndarray, tol: float | None, source: object = None) -> None:
         self.matrix = a
         self.tol = tol
+        self.source = source
 
     @property
     def square(self) -> bool:
@@ -140,10 +144,36 @@ class Computed:
 
     @cached_property
     def diagonalizable(self) -> bool:
-        """:func:`svdkit.is_diagonalizable`, on the eigendecomposition :attr:`eig`."""
+        """:func:`svdkit.is_diagonalizable`, on the eigendecomposition :attr:`eig`; exact
+        for a (Gaussian) rational matrix as typed whose floating-point answer is in doubt.
+
+        In doubt: "no", or "yes" for a non-normal matrix with two eigenvalues within
+        ``2 (n·eps)^(1/n) ‖A‖_F``, how far rounding splits an eigenvalue of a Jordan
+        block of order n (``[[0, 0, 1], [0, 0, 1], [−1, 1, 0]]``, with A³ = 0, has
+        three eigenvalues 1e−6 apart and independent eigenvectors in floating point).
+        With ``tol`` given the answer is the numerical one, at that resolution.
+        """
         if not self.square:
             return False
-        return linalg.is_diagonalizable(self.matrix, self.tol, eig=self.eig)
+        numeric = linalg.is_diagonalizable(self.matrix, self.tol, eig=self.eig)
+        if self.source is None or self.tol is not None or (numeric and self.normal):
+            return numeric
+        if numeric and not _close_eigenvalues(self.eig.values, self.matrix):
+            return numeric
+        from svdkit.explain.exact_steps import exact_diagonalizable
+
+        exact = exact_diagonalizable(self.source, self.matrix.shape)
+        return numeric if exact is None else exact
+
+
+def _close_eigenvalues(values: np.ndarray, a: np.ndarray) -> bool:
+    """Whether two eigenvalues are within ``2 (n·eps)^(1/n) ‖A‖_F`` of each other."""
+    n = values.size
+    if n < 2:
+        return False
+    radius = 2 * (n * np.finfo(np.float64).eps) ** (1 / n) * np.linalg.norm(a)
+    gaps = np.abs(values[:, None] - values[None, :]) + np.diag(np.full(n, np.inf))
+    return bool(np.min(gaps) <= radius)
 
 
 def determinant(a: np.ndarray, slogdet=None) -> float | complex | str:

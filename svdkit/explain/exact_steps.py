@@ -20,7 +20,13 @@ from typing import Any
 from svdkit.errors import SvdkitError
 from svdkit.explain.model import Report
 
-__all__ = ["MAX_ORDER", "MAX_SPECTRAL_ORDER", "add_exact", "exact_zero_eigenvalues"]
+__all__ = [
+    "MAX_ORDER",
+    "MAX_SPECTRAL_ORDER",
+    "add_exact",
+    "exact_diagonalizable",
+    "exact_zero_eigenvalues",
+]
 
 MAX_ORDER = 6
 """Largest dimension for elimination-based work (det, rank, inverses, subspaces)."""
@@ -105,6 +111,23 @@ def add_exact(report: Report, source: Any) -> None:
     }, "svd")
 
 
+def _rational_matrix(source: Any, shape: tuple[int, int]):
+    """The square matrix ``source`` as SymPy's matrix over ℚ (or ℚ(i)), when its entries
+    as typed are (Gaussian) rationals and it is at most :data:`MAX_ORDER`; else None."""
+    m, n = shape
+    if m != n or n > MAX_ORDER or n == 0:
+        return None
+    M = _exact_matrix(source)
+    if M is None:
+        return None
+    import sympy as sp
+    from sympy.polys.matrices import DomainMatrix
+
+    if not all(sp.re(x).is_Rational and sp.im(x).is_Rational for x in M):
+        return None  # radicals: no fraction field, and no call for one here
+    return DomainMatrix.from_Matrix(M).to_field()
+
+
 def exact_zero_eigenvalues(source: Any, shape: tuple[int, int]) -> tuple[int, int] | None:
     """``(rank, multiplicity of the eigenvalue 0)`` of a square matrix of rational
     (or Gaussian rational) entries as typed, up to :data:`MAX_ORDER`; else None.
@@ -120,21 +143,45 @@ def exact_zero_eigenvalues(source: Any, shape: tuple[int, int]) -> tuple[int, in
     >>> exact_zero_eigenvalues("1 0; 0 0", (2, 2))
     (1, 1)
     """
-    m, n = shape
-    if m != n or n > MAX_ORDER or n == 0:
+    dM = _rational_matrix(source, shape)
+    if dM is None:
         return None
-    M = _exact_matrix(source)
-    if M is None:
+    coefficients = dM.charpoly()
+    trailing = next(k for k, c in enumerate(reversed(coefficients)) if c)  # (leading is 1)
+    return int(dM.rank()), int(trailing)
+
+
+def exact_diagonalizable(source: Any, shape: tuple[int, int]) -> bool | None:
+    """Whether a square matrix of (Gaussian) rational entries as typed is diagonalisable
+    over ℂ, exactly (up to :data:`MAX_ORDER`; else None).
+
+    It is iff its minimal polynomial has simple roots, i.e. iff ``q(A) = 0`` for the
+    squarefree part ``q = p / gcd(p, p′)`` of its characteristic polynomial ``p``.
+    Floating point cannot tell a Jordan block of order 3 hidden by a similarity
+    (eigenvalues split by about ``eps^(1/3)``) from three close eigenvalues.
+
+    Examples
+    --------
+    >>> exact_diagonalizable("0 0 1; 0 0 1; -1 1 0", (3, 3))  # A³ = 0, A ≠ 0
+    False
+    >>> exact_diagonalizable("2 1; 1 2", (2, 2)), exact_diagonalizable("0 -1; 1 0", (2, 2))
+    (True, True)
+    """
+    dM = _rational_matrix(source, shape)
+    if dM is None:
         return None
     import sympy as sp
     from sympy.polys.matrices import DomainMatrix
 
-    if not all(sp.re(x).is_Rational and sp.im(x).is_Rational for x in M):
-        return None  # radicals: no fraction field, and no call for one here
-    dM = DomainMatrix.from_Matrix(M).to_field()
-    coefficients = dM.charpoly()
-    trailing = next(k for k, c in enumerate(reversed(coefficients)) if c)  # (leading is 1)
-    return int(dM.rank()), int(trailing)
+    x = sp.Dummy("x")
+    p = sp.Poly(dM.charpoly(), x, domain=dM.domain)
+    q = p.quo(p.gcd(p.diff(x)))
+    n = shape[0]
+    eye = DomainMatrix.eye(n, dM.domain)
+    value = DomainMatrix.zeros((n, n), dM.domain)
+    for c in q.all_coeffs():  # Horner: q(A)
+        value = value * dM + eye * c
+    return bool(value.is_zero_matrix)
 
 
 def _rank_agreement(report: Report) -> None:

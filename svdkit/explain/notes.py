@@ -104,6 +104,8 @@ def reflection(ev: Evidence) -> dict | None:
     a = ev.matrix
     if np.iscomplexobj(a) or a.shape[0] != a.shape[1]:
         return None
+    if ev.computed.rank < a.shape[0]:
+        return None  # det A = 0: the null pair's sign is free, U and V can both be rotations
     sign, _ = ev.computed.slogdet
     if sign >= 0:
         return None
@@ -129,7 +131,8 @@ def sigma_order(ev: Evidence) -> dict | None:
     values = {"diag": ", ".join(_num(x) for x in diag),
               "sigmas": ", ".join(_num(x) for x in ev.svd.s)}
     d = np.abs(diag)
-    if not np.all(d[:-1] >= d[1:]):
+    rounding = d.size * np.finfo(np.float64).eps * float(np.max(d, initial=0.0))
+    if not np.all(d[:-1] >= d[1:] - rounding):  # (√2² = 2.0000000000000004 is 2)
         return values
     off = [x for x in diag if abs(x) > ev.threshold and (x.real < 0 or abs(x.imag) > ev.threshold)]
     if not off:
@@ -150,7 +153,9 @@ def identity_definition(ev: Evidence) -> dict | None:
     if m != n or not ev.computed.diagonal:
         return None
     diag = np.diagonal(a)
-    rounding = 4 * n * np.finfo(np.float64).eps * max(1.0, float(np.max(np.abs(a))))
+    # the tolerance rule's threshold n·eps·σ₁ (σ₁ = max |aᵢᵢ|), whatever --tol says: an
+    # entry the report's rank counts (diag(1, 1e−15) has rank 2) is not 0 here either
+    rounding = n * np.finfo(np.float64).eps * float(np.max(np.abs(diag)))
     if np.max(np.abs(a - np.diag(diag))) > rounding:
         return None  # diagonal only to within the given tolerance
     zero = np.abs(diag) <= rounding
