@@ -11,6 +11,12 @@ renamed into place. :mod:`tempfile` creates those owner-only (``0o600`` files,
 ``0o700`` directories); :func:`make_temp_file` and :func:`make_temp_dir` give
 them the mode a normally created file or directory would get there (``0o644`` /
 ``0o755`` under umask 022), so the renamed output is not private.
+
+A directory output reached through a symbolic link is written where the link
+points (:func:`real_directory`): the link is kept and the directory it names is
+replaced. A directory that is replaced as a whole is never the current directory
+or one that holds it (:func:`check_directory_output` with ``replaced=True``): it
+would be moved away from under the process (and a shell sitting in it).
 """
 
 from __future__ import annotations
@@ -30,6 +36,7 @@ __all__ = [
     "make_temp_dir",
     "make_temp_file",
     "new_directory_mode",
+    "real_directory",
     "replace_directory",
 ]
 
@@ -63,11 +70,38 @@ def _check_writable(target: Path) -> None:
     os.unlink(probe)
 
 
+def real_directory(target: str | Path) -> Path:
+    """The directory that ``target`` names: absolute, its symbolic links (the last
+    component's too) and ``..`` resolved.
+
+    Writing there and renaming into place replaces the directory a link points to,
+    and keeps the link (renaming onto the link would replace the link instead).
+    """
+    return Path(target).resolve()
+
+
+def _check_not_current(target: Path, what: str) -> None:
+    """Refuse ``target`` when it is the current directory or one that holds it."""
+    try:
+        cwd = Path.cwd().resolve()
+    except OSError:  # the current directory was deleted: it is no output's
+        return
+    real = real_directory(target)
+    if cwd == real or real in cwd.parents:
+        where = "the current directory" if cwd == real else "a directory that holds the current one"
+        raise FileFormatError(
+            f"cannot write the {what} to '{target}': it is {where} ('{real}'); writing "
+            "replaces the whole directory, which would be moved away from under you: run "
+            "the command from outside it (cd ..), or give another path"
+        )
+
+
 def check_directory_output(
     target: str | Path,
     what: str = "output directory",
     *,
     belongs: Callable[[Path], bool] | None = None,
+    replaced: bool = False,
 ) -> Path:
     """Check that the directory ``target`` can be written (created or replaced).
 
@@ -81,6 +115,9 @@ def check_directory_output(
         ``belongs(target)`` is True when an existing, non-empty ``target`` is an
         earlier output of the same kind (that may be replaced); when it is given
         and False, ``target`` is refused rather than wiped.
+    replaced : bool
+        The output replaces the whole directory (:func:`replace_directory`): also
+        refuse the current directory (``"."``) and any directory that holds it.
 
     Returns
     -------
@@ -91,10 +128,13 @@ def check_directory_output(
     ------
     FileFormatError
         ``target`` is an existing file (or other non-directory), lies under a
-        file, or is a foreign non-empty directory.
+        file, or is a foreign non-empty directory; with ``replaced``, it is the
+        current directory or holds it.
     """
     target = Path(target)
     _check_parents(target)
+    if replaced:
+        _check_not_current(target, what)
     if target.exists() or target.is_symlink():
         if not target.is_dir():
             raise FileFormatError(
@@ -156,17 +196,41 @@ def replace_directory(tmp: Path, target: Path) -> None:
 
     The old directory is first renamed aside (a unique hidden name next to it), so
     ``target`` is always either the old or the new directory, never a mix; the old
-    one is removed once the new one is in place. A ``target`` that exists and is
-    not a directory is refused (:class:`~svdkit.FileFormatError`) before anything
-    is moved; ``tmp`` is then left to the caller to remove.
+    one is removed once the new one is in place. A ``target`` that is a symbolic
+    link to a directory keeps the link: the directory it points to
+    (:func:`real_directory`) is the one replaced (``tmp`` is moved next to it first
+    when it was made elsewhere). A ``target`` that exists and is not a directory, or
+    that holds ``tmp`` (``"."`` with ``tmp`` made in it), is refused
+    (:class:`~svdkit.FileFormatError`) before anything is moved; ``tmp`` is then left
+    to the caller to remove.
     """
     check_directory_output(target)
-    old = None
-    if target.exists():
-        old = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".old", dir=target.parent))
-        old.rmdir()
-        target.rename(old)
-    tmp.rename(target)
+    real = real_directory(target)
+    tmp_real = real_directory(tmp)
+    if tmp_real == real or real in tmp_real.parents:
+        raise FileFormatError(
+            f"cannot replace '{target}': the directory being written lies inside it "
+            f"('{tmp}'); give the output a path from outside it"
+        )
+    moved = old = None
+    try:
+        if tmp_real.parent != real.parent:  # made beside a link: moved beside its directory
+            moved = Path(tempfile.mkdtemp(prefix=f".{real.name}.", suffix=".tmp",
+                                          dir=real.parent))
+            moved.rmdir()
+            shutil.move(tmp_real, moved)  # a rename on one file system, else a copy
+            tmp_real = moved
+        if real.exists():
+            old = Path(tempfile.mkdtemp(prefix=f".{real.name}.", suffix=".old", dir=real.parent))
+            old.rmdir()
+            real.rename(old)
+        tmp_real.rename(real)
+    except BaseException:
+        if old is not None and old.exists() and not real.exists():
+            old.rename(real)  # the old directory back in place
+        if moved is not None:
+            shutil.rmtree(moved, ignore_errors=True)
+        raise
     if old is not None:
         shutil.rmtree(old, ignore_errors=True)
 

@@ -246,11 +246,12 @@ def register(app: typer.Typer) -> None:
         if not ix.query_vectors(text).any():
             # a zero query vector has cosine 0 with every document: a table of the
             # first n documents, all scored 0.0000, would look like an answer
-            if ix.weigh(ix.count([text])).nnz:
+            if ix.weigh(ix.count([text])).count_nonzero():
                 why = _outside(f"the terms of the query {text!r} that the index knows lie", ix)
             else:
                 why = (f"no term of the query {text!r} is in the index's vocabulary with a "
-                       "non-zero weight (unknown words and stop words are ignored)")
+                       "non-zero weight (unknown words, stop words and words of weight 0 are "
+                       "ignored)")
             _nothing_similar(f"{why}: no document matches it")
             return
         _console().print(_hits_table(f"LSI results for {text!r}", ix.search(text, n)))
@@ -283,7 +284,7 @@ def register(app: typer.Typer) -> None:
             similar = ix.similar_terms(term, n)
             column = ix.vocabulary.index(_term_key(ix, term))
             if not ix.term_vectors()[column].any():
-                if ix.weigh(ix.counts)[:, column].nnz:
+                if ix.weigh(ix.counts)[:, column].count_nonzero():
                     why = _outside(f"the term {term!r} lies", ix)
                 else:
                     why = (f"the term {term!r} has weight 0 in every document (it tells no "
@@ -302,11 +303,11 @@ def register(app: typer.Typer) -> None:
         similar_docs = ix.similar_documents(doc_id, n)
         row = ix.row_of(doc_id)
         if not ix.doc_vectors[row].any():
-            if ix.weigh(ix.counts[row]).nnz:
+            if ix.weigh(ix.counts[row]).count_nonzero():
                 why = _outside(f"the document {doc_id!r} lies", ix)
             else:
                 why = (f"the document {doc_id!r} has no term the index weighs (it is empty, "
-                       "or holds only stop words or pruned terms)")
+                       "or holds only stop words, pruned terms or terms of weight 0)")
             _nothing_similar(f"{why}: no document is similar to it")
             return
         _console().print(_hits_table(f"documents similar to {doc_id!r}", similar_docs))

@@ -74,7 +74,26 @@ class TextOptions:
     def __post_init__(self) -> None:
         if isinstance(self.stop_words, list):
             object.__setattr__(self, "stop_words", tuple(self.stop_words))
-        object.__setattr__(self, "ngram_range", tuple(self.ngram_range))
+        # checked here, before any corpus is read (scikit-learn would fail mid-indexing
+        # with a raw TypeError, or take (True, 2) as (1, 2)); numpy values become plain
+        # ones, which the index's meta.json can hold
+        lower = self.lowercase
+        if not isinstance(lower, bool | np.bool_):
+            raise SvdkitError(f"lowercase must be True or False; got {lower!r}")
+        object.__setattr__(self, "lowercase", bool(lower))
+        ngram = self.ngram_range
+        try:
+            ngram = tuple(ngram) if not isinstance(ngram, str | bytes) else None
+        except TypeError:
+            ngram = None
+        if ngram is None or len(ngram) != 2 or not all(
+                isinstance(n, numbers.Integral) and not isinstance(n, bool | np.bool_)
+                for n in ngram):
+            raise SvdkitError(
+                "ngram_range must be a pair of whole numbers (lo, hi) with 1 ≤ lo ≤ hi; "
+                f"got {self.ngram_range!r}"
+            )
+        object.__setattr__(self, "ngram_range", (int(ngram[0]), int(ngram[1])))
         for name in ("min_df", "max_df"):
             value = getattr(self, name)
             if (isinstance(value, bool) or not isinstance(value, numbers.Real)

@@ -133,10 +133,19 @@ def read_smart_rel(path: str | os.PathLike[str]) -> Qrels:
     last two columns are zero throughout, of the TREC layout otherwise. Ids of the
     TREC layout are kept as they are; those of the SMART layouts lose their leading
     zeros (as :func:`read_smart` does).
+
+    The file is decoded as the corpus files are (:data:`svdkit.lsi.corpus.ENCODING`):
+    UTF-8, a byte-order mark skipped (it is no part of the first query id), another
+    encoding an error naming the file — so that the UTF-8 ids of an index (``élève``)
+    meet those of its judgements.
     """
+    from svdkit.lsi.corpus import ENCODING, _readable
+
     p = _existing(path)
-    numbered = [(n, line.split()) for n, line in
-                enumerate(p.read_text(encoding="latin-1").splitlines(), 1) if line.strip()]
+    with _readable(p):  # decoded as the corpus files are: ids must meet the index's
+        text = p.read_text(encoding=ENCODING)
+    numbered = [(n, line.split()) for n, line in enumerate(text.splitlines(), 1)
+                if line.strip()]
     if not numbered:
         raise FileFormatError(f"'{p}' has no relevance judgements")
     first = len(numbered[0][1])

@@ -477,7 +477,7 @@ def index_from_counts(
         "tol": r.tol,
         "converged": bool(r.converged),
         "k_requested": kk,
-        "rank_tol": rank_tol,
+        "rank_tol": None if rank_tol is None else float(rank_tol),  # JSON: not np.float32
         "dropped_zero_singular_values": int((~keep).sum()),
         "worst_relative_residual": float(r.relative_residuals.max()) if r.k else 0.0,
         "seconds": seconds,

@@ -16,6 +16,9 @@ Layout (format ``svdkit.lsi``, version :data:`FORMAT_VERSION`)::
 The directory is built under a temporary name next to the target and renamed
 into place; an existing index is moved aside first and removed only after the
 new one is in place, so a crash leaves either the old index or the new one.
+An index reached through a symbolic link is written where the link points (the
+link is kept). The current directory (``"."``), or one that holds it, is refused
+before any work: it would be moved away from under the process.
 Only an svdkit index is replaced: a directory whose ``meta.json`` is another
 program's, or an index that also holds files of its own, is refused.
 Loading checks the format name, the version and every checksum, and says what
@@ -46,7 +49,12 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import scipy.sparse as sp
 
-from svdkit._files import check_directory_output, make_temp_dir, replace_directory
+from svdkit._files import (
+    check_directory_output,
+    make_temp_dir,
+    real_directory,
+    replace_directory,
+)
 from svdkit.errors import FileFormatError, MissingFileError
 
 if TYPE_CHECKING:
@@ -107,7 +115,8 @@ def _meta_digest(meta: dict[str, Any]) -> str:
 def check_index_output(path: str | os.PathLike[str]) -> Path:
     """Check, before any work, that an index can be written to the directory ``path``.
 
-    ``path`` may be new, an empty directory, or an earlier index (replaced).
+    ``path`` may be new, an empty directory, or an earlier index (replaced), or a
+    symbolic link to one of those (the directory it points to is written).
 
     Returns
     -------
@@ -117,10 +126,12 @@ def check_index_output(path: str | os.PathLike[str]) -> Path:
     Raises
     ------
     FileFormatError
-        ``path`` is a file, lies under a file, or is a non-empty directory that is
-        not an svdkit LSI index.
+        ``path`` is a file, lies under a file, is a non-empty directory that is
+        not an svdkit LSI index, or is the current directory or one that holds it
+        (``"."``: saving moves the whole directory aside).
     """
-    target = check_directory_output(path, "svdkit LSI index", belongs=_is_index)
+    target = check_directory_output(path, "svdkit LSI index", belongs=_is_index,
+                                    replaced=True)
     if target.is_dir() and _is_index(target):
         # saving replaces the whole directory: files put there by hand would be lost
         extra = sorted(p.name for p in target.iterdir() if p.name not in _index_files())
@@ -143,8 +154,9 @@ def save_index(index: LsiIndex, path: str | os.PathLike[str]) -> None:
         ``path`` cannot hold an index (:func:`check_index_output`); nothing is written.
     """
     target = check_index_output(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = make_temp_dir(target.parent, prefix=f".{target.name}.", suffix=".tmp")
+    real = real_directory(target)  # through a symbolic link: where it points
+    real.parent.mkdir(parents=True, exist_ok=True)
+    tmp = make_temp_dir(real.parent, prefix=f".{real.name}.", suffix=".tmp")
     try:
         arrays = {
             "U": np.asarray(index.U, dtype=np.float64),
