@@ -377,3 +377,19 @@ def test_conv_lora_factors_not_in_peft_layout_are_a_clear_error():
     with pytest.raises(ShapeError, match="grouped"):
         LoraModule("conv", "conv", A=rng.standard_normal((2, 3, 3, 3)),
                    B=rng.standard_normal((6, 1, 1, 1)), alpha=2.0)
+
+
+@pytest.mark.parametrize("command", ["merge", "extract"])
+def test_the_current_directory_is_refused_as_an_output_before_the_work(pair, run, monkeypatch,
+                                                                      command):
+    """Writing replaces the whole output directory: '.' (the current one) ended in a raw
+    OSError after the work; it is refused up front, with nothing written."""
+    d, base, tuned = pair
+    ad = extract(base, tuned, RankRule(rank=2)).adapter.save(d / "ad")
+    here = d / "here"
+    here.mkdir()
+    monkeypatch.chdir(here)
+    args = [base, ad] if command == "merge" else [base, tuned, "--rank", "2"]
+    msg = cli_support.error_line(*run("lora", command, *args, "-o", ".")[::2])
+    assert "current directory" in msg
+    assert list(here.iterdir()) == []

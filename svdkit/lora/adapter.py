@@ -143,7 +143,7 @@ def check_adapter_output(directory: str | os.PathLike) -> Path:
             f"'{directory}': a PEFT adapter is a directory ({CONFIG_NAME} and {WEIGHTS_NAME} "
             f"in it), not a {suffix} file: name the output directory without the extension"
         )
-    directory = check_directory_output(directory, "LoRA adapter directory")
+    directory = check_directory_output(directory, "LoRA adapter directory", replaced=True)
     if not directory.is_dir():
         return directory
     entries = sorted(directory.iterdir())
@@ -202,7 +202,23 @@ def check_finite_factors(name: str, A: np.ndarray, B: np.ndarray, scale: float) 
 
 
 def lora_scale(alpha: float, r: int, rslora: bool = False) -> float:
-    """PEFT's scaling: ``alpha / r``, or ``alpha / √r`` with rsLoRA."""
+    """PEFT's scaling: ``alpha / r``, or ``alpha / √r`` with rsLoRA.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from svdkit.lora import LoraModule, lora_scale
+    >>> lora_scale(16, 8), lora_scale(16, 4, rslora=True), lora_scale(8, 0)
+    (2.0, 8.0, 1.0)
+
+    It is the factor of ``B @ A`` in a module's delta:
+
+    >>> rng = np.random.default_rng(0)
+    >>> m = LoraModule("fc", "linear", A=rng.standard_normal((4, 6)),
+    ...                B=rng.standard_normal((8, 4)), alpha=16)
+    >>> bool(np.allclose(m.delta(), lora_scale(16, 4) * (m.B @ m.A)))
+    True
+    """
     if r == 0:
         return 1.0
     return float(alpha) / (math.sqrt(r) if rslora else r)
@@ -383,6 +399,28 @@ class Adapter:
     base_model_name_or_path : str or None
     config : dict
         Other ``adapter_config.json`` fields to carry over (``task_type``…).
+
+    Examples
+    --------
+    One rank-2 module of an 8×6 linear layer and a norm kept whole, through PEFT's
+    directory format and back:
+
+    >>> import numpy as np, tempfile
+    >>> from svdkit.lora import Adapter, LoraModule
+    >>> rng = np.random.default_rng(0)
+    >>> q = LoraModule("layer.q", "linear", A=rng.standard_normal((2, 6)).astype(np.float32),
+    ...                B=rng.standard_normal((8, 2)).astype(np.float32), alpha=4.0)
+    >>> ad = Adapter({"layer.q": q}, saved={"norm.weight": np.ones(6, np.float32)})
+    >>> cfg = ad.peft_config()
+    >>> cfg["r"], cfg["lora_alpha"], cfg["target_modules"], cfg["modules_to_save"]
+    (2, 4, ['layer.q'], ['norm'])
+    >>> with tempfile.TemporaryDirectory() as d:
+    ...     back = Adapter.load(ad.save(f"{d}/adapter"))
+    ...     m = back.modules["layer.q"]
+    ...     print(m.weight_shape, m.r, bool(np.array_equal(m.delta(), q.delta())))
+    ...     print(sorted(back.saved))
+    (8, 6) 2 True
+    ['norm.weight']
     """
 
     modules: dict[str, LoraModule] = field(default_factory=dict)

@@ -219,7 +219,7 @@ def check_checkpoint_output(output: str | os.PathLike, shards: int = 1) -> Path:
             "name the output '….safetensors' (one file) or give a directory"
         )
     if output.suffix != ".safetensors":
-        check_directory_output(output, "checkpoint directory")
+        check_directory_output(output, "checkpoint directory", replaced=True)
         if output.is_dir() and any(output.iterdir()):
             foreign = _not_written_here(output)
             if foreign:
@@ -434,6 +434,26 @@ def merge(
         A PEFT LoRA directory or an :class:`~svdkit.lora.adapter.Adapter`.
     output : path
         A directory (shards, index and side files mirrored) or a ``.safetensors`` file.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> import numpy as np
+    >>> from svdkit.lora import Adapter, Checkpoint, LoraModule, merge, save_safetensors
+    >>> rng = np.random.default_rng(0)
+    >>> W = rng.standard_normal((8, 6)).astype(np.float32)
+    >>> B, A = rng.standard_normal((8, 2)), rng.standard_normal((2, 6))
+    >>> ad = Adapter({"fc": LoraModule("fc", "linear", A=A, B=B, alpha=4.0)})  # scale 4 / 2
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     d = pathlib.Path(tmp)
+    ...     bias = np.zeros(8, np.float32)
+    ...     save_safetensors(d / "base.safetensors", {"fc.weight": W, "fc.bias": bias})
+    ...     out = merge(d / "base.safetensors", ad, d / "merged.safetensors")
+    ...     ck = Checkpoint(out)
+    ...     print(out.name, ck.names, ck.dtype("fc.weight"))
+    ...     print(bool(np.allclose(ck.read("fc.weight"), W + 2.0 * B @ A, atol=1e-5)))
+    merged.safetensors ['fc.weight', 'fc.bias'] F32
+    True
     """
     base_ck = (base if isinstance(base, Checkpoint) else Checkpoint(base)).require_model("base")
     ad = _untied(base_ck, adapter if isinstance(adapter, Adapter) else Adapter.load(adapter))
