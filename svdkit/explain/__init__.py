@@ -25,11 +25,34 @@ FORMATS = ("terminal", "markdown", "json", "latex", "html")
 
 
 def render(report: Report, format: str = "terminal") -> str:
-    """The report as text in ``format``: one of :data:`FORMATS`.
+    r"""The report as text in ``format``: one of :data:`FORMATS`.
 
     ``"terminal"`` (plain text of the rich page), ``"markdown"``, ``"json"``
     (docs/explain-json.md), ``"latex"`` (a standalone document for pdflatex) or
     ``"html"`` (one self-contained HTML5 page with MathML).
+
+    Examples
+    --------
+    One report of a rank-1 matrix, rendered in each format; the JSON carries the
+    numbers (and their exact forms) the other formats write out:
+
+    >>> import json
+    >>> from svdkit.explain import explain
+    >>> report = explain("[[1, 2], [2, 4]]")
+    >>> doc = json.loads(render(report, "json"))
+    >>> facts = {section["id"]: section["facts"] for section in doc["sections"]}
+    >>> facts["measures"]["rank"], facts["measures"]["determinant_exact"]
+    (1, '0')
+    >>> facts["svd"]["singular_values_exact"], facts["inverse"]["pseudo_inverse_exact"]
+    ('(5, 0)', '[[1/25, 2/25], [2/25, 4/25]]')
+    >>> render(report, "latex").startswith(r"\documentclass")
+    True
+    >>> render(report, "html").startswith("<!DOCTYPE html>")
+    True
+    >>> render(report, "pdf")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+      ...
+    svdkit.errors.SvdkitError: unknown format 'pdf': use one of terminal, markdown, json, ...
     """
     if format == "terminal":
         from svdkit.explain.render_terminal import render_terminal

@@ -47,7 +47,7 @@ which the files do not record).
 
 Examples
 --------
->>> import numpy as np, tempfile, pathlib
+>>> import numpy as np, tempfile, shutil, pathlib
 >>> rng = np.random.default_rng(0)
 >>> m = LoraModule("layer.q", "linear", A=rng.standard_normal((2, 5)),
 ...                B=rng.standard_normal((4, 2)), alpha=2.0)
@@ -57,6 +57,7 @@ Examples
 >>> back = Adapter.load(d)
 >>> back.modules["layer.q"].r, bool(np.allclose(back.modules["layer.q"].delta(), m.delta()))
 (2, True)
+>>> shutil.rmtree(d.parent)  # (the example leaves nothing behind)
 """
 
 from __future__ import annotations

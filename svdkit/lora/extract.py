@@ -14,7 +14,7 @@ kept whole (``modules_to_save``) whatever ``extras`` says.
 
 Examples
 --------
->>> import numpy as np, tempfile, pathlib
+>>> import numpy as np, tempfile, shutil, pathlib
 >>> from svdkit.lora.safetensors_io import save_safetensors
 >>> rng = np.random.default_rng(0)
 >>> d = pathlib.Path(tempfile.mkdtemp())
@@ -28,6 +28,7 @@ Examples
 [('fc', 2, True)]
 >>> ex.report.extras_saved
 ['fc.bias']
+>>> shutil.rmtree(d)  # (the example leaves nothing behind)
 """
 
 from __future__ import annotations
@@ -291,6 +292,33 @@ def extract(
         No LoRA module to write: no tensor differs, no changed module matches
         ``targets``, or every module has rank 0 under ``rule``. PEFT cannot load an
         adapter without a LoRA module, even one with tensors kept whole.
+
+    Examples
+    --------
+    A tiny pair: the tuned 8×6 layer is the base plus a rank-2 update, and a norm
+    moved too:
+
+    >>> import tempfile, pathlib
+    >>> import numpy as np
+    >>> from svdkit.lora import RankRule, extract, save_safetensors
+    >>> rng = np.random.default_rng(0)
+    >>> W = rng.standard_normal((8, 6)).astype(np.float32)
+    >>> D = (rng.standard_normal((8, 2)) @ rng.standard_normal((2, 6))).astype(np.float32)
+    >>> norm = np.ones(6, np.float32)
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     d = pathlib.Path(tmp)
+    ...     save_safetensors(d / "base.safetensors", {"fc.weight": W, "norm.weight": norm})
+    ...     save_safetensors(d / "tuned.safetensors",
+    ...                      {"fc.weight": W + D, "norm.weight": 1.05 * norm})
+    ...     ex = extract(d / "base.safetensors", d / "tuned.safetensors", RankRule(energy=0.999))
+    >>> m = ex.adapter.modules["fc"]
+    >>> m.r, m.B.shape, m.A.shape, bool(np.allclose(m.delta(), D, atol=1e-5))
+    (2, (8, 2), (2, 6), True)
+    >>> rep = ex.report.modules[0]
+    >>> rep.name, rep.rank, round(rep.energy_kept, 6), bool(rep.relative_error < 1e-5)
+    ('fc', 2, 1.0, True)
+    >>> ex.report.extras_saved, sorted(ex.adapter.saved)
+    (['norm.weight'], ['norm.weight'])
     """
     if extras not in ("save", "list"):
         raise SvdkitError(f"extras must be 'save' or 'list'; got {extras!r}")

@@ -14,7 +14,7 @@ mapped onto it when exactly one such prefix, removed or added, finds every tenso
 
 Examples
 --------
->>> import numpy as np, tempfile, pathlib
+>>> import numpy as np, tempfile, shutil, pathlib
 >>> from svdkit.lora.adapter import Adapter, LoraModule
 >>> from svdkit.lora.safetensors_io import Checkpoint, save_safetensors
 >>> d = pathlib.Path(tempfile.mkdtemp())
@@ -24,6 +24,7 @@ Examples
 >>> out = merge(d / "base.safetensors", ad, d / "merged")
 >>> Checkpoint(out).read("fc.weight").tolist()
 [[3.0, 2.0, 2.0], [2.0, 3.0, 2.0], [2.0, 2.0, 3.0]]
+>>> shutil.rmtree(d)  # (the example leaves nothing behind)
 """
 
 from __future__ import annotations

@@ -9,7 +9,7 @@ Everything else is copied. Both outputs are streamed tensor by tensor.
 
 Examples
 --------
->>> import numpy as np, tempfile, pathlib
+>>> import numpy as np, tempfile, shutil, pathlib
 >>> from svdkit.lora.safetensors_io import Checkpoint, save_safetensors
 >>> d = pathlib.Path(tempfile.mkdtemp())
 >>> W = np.random.default_rng(0).standard_normal((30, 20)).astype(np.float32)
@@ -18,6 +18,7 @@ Examples
 >>> Wr = Checkpoint(res).read("fc.weight")
 >>> bool(np.allclose(Wr + ad.modules["fc"].delta(), W, atol=1e-5))
 True
+>>> shutil.rmtree(d)  # (the example leaves nothing behind)
 """
 
 from __future__ import annotations
@@ -81,6 +82,30 @@ def pissa(
         No module matches ``targets`` (or every one has rank 0): nothing is written.
     FileFormatError
         ``base`` is a LoRA adapter, or an output cannot be written (see above).
+
+    Examples
+    --------
+    The adapter holds the top-2 triplets of an 8×6 weight, the residual the rest:
+    together they give ``W`` back, and the residual's norm is ``σ₃``.
+
+    >>> import tempfile, pathlib
+    >>> import numpy as np
+    >>> from svdkit.lora import Checkpoint, RankRule, pissa, save_safetensors
+    >>> W = np.random.default_rng(0).standard_normal((8, 6)).astype(np.float32)
+    >>> s = np.linalg.svd(W, compute_uv=False)
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     d = pathlib.Path(tmp)
+    ...     save_safetensors(d / "base.safetensors", {"fc.weight": W})
+    ...     ad, residual = pissa(d / "base.safetensors", d / "adapter", d / "residual.safetensors",
+    ...                          RankRule(rank=2))
+    ...     R = Checkpoint(residual).read("fc.weight")
+    ...     print(sorted(p.name for p in (d / "adapter").iterdir()), residual.name)
+    ['adapter_config.json', 'adapter_model.safetensors'] residual.safetensors
+    >>> m = ad.modules["fc"]
+    >>> m.r, bool(np.allclose(R + m.delta(), W, atol=1e-5))
+    (2, True)
+    >>> bool(np.isclose(np.linalg.norm(R, 2), s[2], rtol=1e-4))
+    True
     """
     tol = check_tol(tol)
     ck = (base if isinstance(base, Checkpoint) else Checkpoint(base)).require_model("base")

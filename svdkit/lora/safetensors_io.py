@@ -20,7 +20,7 @@ Pickle files (``.bin``, ``.pt``, ``.pth``, ``.ckpt``, ``.pkl``) are refused with
 
 Examples
 --------
->>> import numpy as np, ml_dtypes, tempfile, pathlib
+>>> import numpy as np, ml_dtypes, tempfile, shutil, pathlib
 >>> from svdkit.lora.safetensors_io import Checkpoint, save_safetensors
 >>> d = pathlib.Path(tempfile.mkdtemp())
 >>> w = np.arange(6, dtype=np.float32).reshape(2, 3).astype(ml_dtypes.bfloat16)
@@ -30,6 +30,7 @@ Examples
 (['layer.weight'], 'BF16', (2, 3))
 >>> ck.read("layer.weight").tolist()
 [[0.0, 1.0, 2.0], [3.0, 4.0, 5.0]]
+>>> shutil.rmtree(d)  # (the example leaves nothing behind)
 """
 
 from __future__ import annotations
@@ -294,6 +295,29 @@ class Checkpoint:
     ----------
     index_path : Path or None
         The index file that was read, for a sharded checkpoint; None otherwise.
+
+    Examples
+    --------
+    A checkpoint sharded in two files, opened by its directory:
+
+    >>> import json, tempfile, pathlib
+    >>> import numpy as np
+    >>> from svdkit.lora import Checkpoint, save_safetensors
+    >>> W = np.arange(48, dtype=np.float32).reshape(8, 6)
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     d = pathlib.Path(tmp)
+    ...     save_safetensors(d / "model-1.safetensors", {"layer.weight": W})
+    ...     save_safetensors(d / "model-2.safetensors", {"layer.bias": np.zeros(8, np.float16)})
+    ...     index = {"weight_map": {"layer.weight": "model-1.safetensors",
+    ...                             "layer.bias": "model-2.safetensors"}}
+    ...     _ = (d / "model.safetensors.index.json").write_text(json.dumps(index))
+    ...     ck = Checkpoint(d)  # the directory: its index is found and read
+    ...     print(sorted(ck.names), ck.shard_of("layer.bias"), "layer.weight" in ck)
+    ...     print(ck.shape("layer.weight"), ck.dtype("layer.bias"), ck.index_path.name)
+    ...     print(bool(np.array_equal(ck.read("layer.weight"), W)))
+    ['layer.bias', 'layer.weight'] model-2.safetensors True
+    (8, 6) F16 model.safetensors.index.json
+    True
     """
 
     def __init__(self, path: str | os.PathLike) -> None:
@@ -533,7 +557,25 @@ def save_safetensors(
     tensors: Mapping[str, Any] | Iterable[tuple[str, Any]],
     metadata: Mapping[str, str] | None = None,
 ) -> None:
-    """Write ``tensors`` (name → array, dtype kept) to ``path`` atomically."""
+    """Write ``tensors`` (name → array, dtype kept) to ``path`` atomically.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> import numpy as np
+    >>> from svdkit.lora import Checkpoint, save_safetensors
+    >>> rng = np.random.default_rng(0)
+    >>> tensors = {"fc.weight": rng.standard_normal((8, 6)).astype(np.float16),
+    ...            "fc.bias": np.arange(8, dtype=np.int64)}
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     path = pathlib.Path(tmp) / "model.safetensors"
+    ...     save_safetensors(path, tensors, {"format": "pt"})
+    ...     ck = Checkpoint(path)
+    ...     print(ck.dtype("fc.weight"), ck.dtype("fc.bias"), ck.metadata)
+    ...     print(all(np.array_equal(ck.tensor(n), a) for n, a in tensors.items()))
+    F16 I64 {'format': 'pt'}
+    True
+    """
     items = list(tensors.items()) if isinstance(tensors, Mapping) else list(tensors)
     arrays = [(name, np.asarray(a)) for name, a in items]
     layout = {name: (dtype_code(a.dtype), a.shape) for name, a in arrays}

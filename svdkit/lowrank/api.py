@@ -299,6 +299,29 @@ def choose_method(op: Operator, k: int | None, tol: float) -> str:
       (:func:`_lapack_handover`; the walkthrough's Gaussian 1000×500 at
       ``rank_tol = 0.05``, energy, rank 489: 508 Krylov steps and 3.6 s CPU
       before, 24 steps then LAPACK, 0.14 s, one thread).
+
+    Examples
+    --------
+    >>> import numpy as np, scipy.sparse as sp
+    >>> from svdkit.lowrank import as_operator, truncated_svd
+    >>> rng = np.random.default_rng(0)
+    >>> choose_method(as_operator(rng.standard_normal((100, 100))), 5, 1e-3)  # 10⁴ entries
+    'lapack'
+    >>> tall = rng.standard_normal((2000, 200))
+    >>> op = as_operator(tall)
+    >>> choose_method(op, 10, 1e-3), choose_method(op, 10, 1e-10), choose_method(op, 150, 1e-3)
+    ('gram', 'lapack', 'lapack')
+    >>> choose_method(as_operator(rng.standard_normal((2000, 500))), 10, 1e-3)  # short side > 256
+    'krylov'
+    >>> S = sp.random(2000, 1000, density=0.001, format="csr", random_state=0)
+    >>> choose_method(as_operator(S), 10, 1e-3)  # too large to densify
+    'krylov'
+
+    It is what ``method="auto"`` runs:
+
+    >>> r = truncated_svd(tall, 10, tol=1e-3)
+    >>> r.method, r.converged
+    ('gram', True)
     """
     m, n = op.shape
     p = min(m, n)

@@ -1782,6 +1782,32 @@ def as_operator(
     Returns
     -------
     Operator
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> import numpy as np, scipy.sparse as sp
+    >>> rng = np.random.default_rng(0)
+    >>> A = rng.standard_normal((300, 40))
+    >>> op = as_operator(A)
+    >>> op.kind, op.shape
+    ('dense', (300, 40))
+    >>> X, Y = rng.standard_normal((40, 3)), rng.standard_normal((300, 2))
+    >>> bool(np.allclose(op.matmat(X), A @ X)), bool(np.allclose(op.rmatmat(Y), A.T @ Y))
+    (True, True)
+    >>> as_operator(op) is op
+    True
+    >>> as_operator(sp.random(500, 200, density=0.01, format="csr", random_state=0)).kind
+    'sparse'
+
+    A ``.npy`` file is read in row blocks (here 50 rows of float64 at a time), never
+    loaded whole; its products are those of the array it holds:
+
+    >>> with tempfile.TemporaryDirectory() as d:
+    ...     np.save(os.path.join(d, "A.npy"), A)
+    ...     big = as_operator(os.path.join(d, "A.npy"), memory_limit=8 * 40 * 50)
+    ...     print(big.kind, big.shape, bool(np.allclose(big.matmat(X), A @ X)))
+    row_blocks (300, 40) True
     """
     from svdkit.inputs import as_matrix
 

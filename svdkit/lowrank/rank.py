@@ -211,6 +211,29 @@ def rank_by_tolerance(A: Any, eps: float, norm: str = "spectral", **kwargs: Any)
     -------
     LowRankSVD
         ``k = s.size`` is the rank found.
+
+    Examples
+    --------
+    A 200×100 matrix of rank 10 with singular values ``1, 1/2, 1/4, …``:
+
+    >>> import numpy as np
+    >>> rng = np.random.default_rng(0)
+    >>> U, _ = np.linalg.qr(rng.standard_normal((200, 10)))
+    >>> V, _ = np.linalg.qr(rng.standard_normal((100, 10)))
+    >>> s = 2.0 ** -np.arange(10)
+    >>> A = (U * s) @ V.T
+    >>> r = rank_by_tolerance(A, 0.1)  # spectral: smallest k with σ_{k+1} ≤ 0.1 σ₁
+    >>> r.s.size, r.s.round(4).tolist()
+    (4, [1.0, 0.5, 0.25, 0.125])
+
+    With ``norm="energy"`` the relative Frobenius error of the rank-``k``
+    approximation is within ``eps``, and ``k − 1`` would not be:
+
+    >>> r = rank_by_tolerance(A, 0.01, norm="energy")
+    >>> k = r.s.size
+    >>> err = np.linalg.norm(A - (r.U * r.s) @ r.Vh) / np.linalg.norm(A)
+    >>> k, bool(err <= 0.01), bool(np.sqrt(np.sum(s[k - 1 :] ** 2) / np.sum(s**2)) > 0.01)
+    (7, True, True)
     """
     from svdkit.lowrank.api import truncated_svd
 
