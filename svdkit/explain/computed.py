@@ -155,12 +155,14 @@ class Computed:
         """
         if not self.square:
             return False
+        from svdkit.explain.exact_steps import MAX_ORDER, exact_diagonalizable
+
         numeric = linalg.is_diagonalizable(self.matrix, self.tol, eig=self.eig)
-        if self.source is None or self.tol is not None or (numeric and self.normal):
+        exact_possible = self.source is not None and self.matrix.shape[0] <= MAX_ORDER
+        if not exact_possible or self.tol is not None or (numeric and self.normal):
             return numeric
         if numeric and not _close_eigenvalues(self.eig.values, self.matrix):
             return numeric
-        from svdkit.explain.exact_steps import exact_diagonalizable
 
         exact = exact_diagonalizable(self.source, self.matrix.shape)
         return numeric if exact is None else exact
