@@ -243,6 +243,28 @@ def open_corpus(
         The first id of documents numbered by position (plain strings, records or
         rows without an id): adding to an index of ``n`` documents numbers from
         ``n``, so that positional ids never clash with the index's own.
+
+    Examples
+    --------
+    >>> import pathlib, tempfile
+    >>> from svdkit.lsi import open_corpus
+    >>> list(open_corpus(["cats purr", ("d1", "dogs bark")], start=5))
+    [('5', 'cats purr'), ('d1', 'dogs bark')]
+
+    A folder of ``.txt`` files (ids: the paths, sorted) and a JSON-lines file:
+
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     folder = pathlib.Path(tmp, "notes")
+    ...     folder.mkdir()
+    ...     _ = (folder / "b.txt").write_text("dogs bark", encoding="utf-8")
+    ...     _ = (folder / "a.txt").write_text("cats purr", encoding="utf-8")
+    ...     _ = (folder / "skipped.md").write_text("not a .txt file", encoding="utf-8")
+    ...     lines = pathlib.Path(tmp, "docs.jsonl")
+    ...     _ = lines.write_text('{"key": "x", "body": "birds sing"}', encoding="utf-8")
+    ...     print(list(open_corpus(folder)))
+    ...     print(list(open_corpus(lines, id_field="key", text_field="body")))
+    [('a.txt', 'cats purr'), ('b.txt', 'dogs bark')]
+    [('x', 'birds sing')]
     """
     if format not in FORMATS:
         raise SvdkitError(f"corpus format must be one of {FORMATS}; got {format!r}")

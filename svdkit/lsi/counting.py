@@ -60,6 +60,36 @@ class TextOptions:
     ``min_df`` / ``max_df``: an int is a number of documents, a float in ``(0, 1]``
     a fraction of them (as in scikit-learn). ``max_features`` keeps the terms
     most frequent over the corpus.
+
+    Examples
+    --------
+    >>> from svdkit.lsi import TextOptions, build_index
+    >>> docs = [("pets", "the cat chased the dog"), ("vet", "the vet saw a sick dog"),
+    ...         ("cats", "a cat sleeps"), ("market", "stock prices fell")]
+
+    ``min_df=2``: only the terms of at least two documents are kept (the English
+    stop words, such as "the", are dropped by default).
+
+    >>> options = TextOptions(min_df=2)
+    >>> index = build_index(docs, k=2, options=options)
+    >>> index.vocabulary
+    ['cat', 'dog']
+    >>> index.options == options  # queries are tokenised the same way
+    True
+
+    Word pairs as terms too; without stop words, "the" (in two documents) is kept.
+
+    >>> pairs = build_index(docs, k=2, options=TextOptions(ngram_range=(1, 2))).vocabulary
+    >>> "sick dog" in pairs, "the" in pairs
+    (True, False)
+    >>> build_index(docs, k=2, options=TextOptions(stop_words=None, min_df=2)).vocabulary
+    ['cat', 'dog', 'the']
+
+    An integer ``min_df`` is a number of documents, a float a fraction of them (half
+    of the four documents: two):
+
+    >>> build_index(docs, k=2, options=TextOptions(min_df=0.5)).vocabulary
+    ['cat', 'dog']
     """
 
     lowercase: bool = True
@@ -245,6 +275,35 @@ def count_corpus(
         Documents tokenised together (the most text held at once).
     on_chunk : callable, optional
         Called with the number of documents of each chunk (progress bars).
+
+    Returns
+    -------
+    CorpusCounts
+        ``counts`` (documents × terms, CSR), ``vocabulary`` (sorted), ``ids``, ``snippets``.
+
+    Examples
+    --------
+    >>> from svdkit.lsi import TextOptions, count_corpus
+    >>> docs = [("a", "the cat sat on the mat"), ("b", "a dog sat"), ("c", "cat and dog")]
+    >>> counts = count_corpus(docs)
+    >>> counts.ids, counts.vocabulary
+    (['a', 'b', 'c'], ['cat', 'dog', 'mat', 'sat'])
+    >>> counts.counts.toarray().tolist()
+    [[1, 0, 1, 1], [0, 1, 0, 1], [1, 1, 0, 0]]
+
+    The result does not depend on the chunk size (the vocabulary is sorted at the
+    end), and pruning applies to the whole corpus, not to each chunk:
+
+    >>> one_by_one = count_corpus(docs, TextOptions(min_df=2), chunk_size=1)
+    >>> one_by_one.vocabulary
+    ['cat', 'dog', 'sat']
+    >>> (one_by_one.counts != count_corpus(docs, TextOptions(min_df=2)).counts).nnz
+    0
+
+    Plain strings are numbered:
+
+    >>> count_corpus(["cats purr", "dogs bark"]).ids
+    ['0', '1']
     """
     from svdkit.lsi.corpus import read_iterable
 

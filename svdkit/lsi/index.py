@@ -64,7 +64,24 @@ ZERO_VECTOR_FLOOR = 1e-10
 
 
 class Hit(NamedTuple):
-    """One search result: rank (1-based), document id, cosine, row, snippet."""
+    """One search result: rank (1-based), document id, cosine, row, snippet.
+
+    Examples
+    --------
+    >>> from svdkit.lsi import build_index
+    >>> docs = [("pets", "the cat chased the dog around the garden"),
+    ...         ("vet", "the vet treated the sick dog"),
+    ...         ("market", "stock prices fell as investors sold shares")]
+    >>> index = build_index(docs, k=3)
+    >>> hit = index.search("sick dog", n=1)[0]
+    >>> hit.rank, hit.id
+    (1, 'vet')
+    >>> index.ids[hit.row] == hit.id, hit.snippet == dict(docs)["vet"]
+    (True, True)
+    >>> rank, doc_id, score, row, snippet = hit  # a named tuple
+    >>> 0 < score <= 1.0 + 1e-6
+    True
+    """
 
     rank: int
     id: str
@@ -103,6 +120,28 @@ class LsiIndex:
         relative reconstruction error ``‖W − UΣVᵀ‖_F / ‖W‖_F``.
     history : list of dict
         Updates since the index was built (fold-ins, SVD updates).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from svdkit.lsi import build_index
+    >>> docs = [("pets", "the cat chased the dog around the garden"),
+    ...         ("vet", "the vet treated the sick dog"),
+    ...         ("cats", "a cat sleeps in the garden"),
+    ...         ("market", "stock prices fell as investors sold shares"),
+    ...         ("bank", "the bank raised interest rates"),
+    ...         ("rates", "higher interest rates hit stock prices")]
+    >>> index = build_index(docs, k=4)
+    >>> index
+    LsiIndex(6 documents, 19 terms, k=4, log_entropy)
+    >>> index.U.shape, index.s.shape, index.V.shape
+    ((6, 4), (4,), (19, 4))
+    >>> bool(np.allclose(index.U.T @ index.U, np.eye(index.k)))  # orthonormal columns
+    True
+    >>> [hit.id for hit in index.search("cat", n=2)]
+    ['cats', 'pets']
+    >>> index.similar_documents("market", n=1)[0].id
+    'rates'
     """
 
     U: np.ndarray
@@ -421,6 +460,31 @@ def index_from_counts(
 
     ``svd_input`` replaces the weighted matrix as the input of the SVD (the dask
     path passes its distributed operator here); it must equal the weighted matrix.
+
+    Examples
+    --------
+    Count once, then index the counts with two weightings (no second pass over the
+    text); the ``log_entropy`` index answers as :func:`build_index` does.
+
+    >>> import numpy as np
+    >>> from svdkit.lsi import build_index, count_corpus, index_from_counts
+    >>> docs = [("pets", "the cat chased the dog around the garden"),
+    ...         ("vet", "the vet treated the sick dog"),
+    ...         ("cats", "a cat sleeps in the garden"),
+    ...         ("market", "stock prices fell as investors sold shares"),
+    ...         ("bank", "the bank raised interest rates"),
+    ...         ("rates", "higher interest rates hit stock prices")]
+    >>> counts = count_corpus(docs)
+    >>> index = index_from_counts(counts, k=4)
+    >>> tfidf = index_from_counts(counts, k=4, weighting="tfidf")
+    >>> index.ids == tfidf.ids == counts.ids, tfidf.weighting
+    (True, 'tfidf')
+    >>> queries = ["sick dog", "interest rates"]
+    >>> bool(np.allclose(index.scores(queries), build_index(docs, k=4).scores(queries),
+    ...                  atol=1e-5))
+    True
+    >>> [tfidf.search(q, n=1)[0].id for q in queries]
+    ['vet', 'bank']
     """
     import time
 
@@ -552,6 +616,29 @@ def build_index(
     Returns
     -------
     LsiIndex
+
+    Examples
+    --------
+    >>> from svdkit.lsi import build_index
+    >>> docs = [("pets", "the cat chased the dog around the garden"),
+    ...         ("vet", "the vet treated the sick dog"),
+    ...         ("cats", "a cat sleeps in the garden"),
+    ...         ("market", "stock prices fell as investors sold shares"),
+    ...         ("bank", "the bank raised interest rates"),
+    ...         ("rates", "higher interest rates hit stock prices")]
+    >>> index = build_index(docs, k=4)
+    >>> index.k, index.n_docs, "the" in index.vocabulary  # English stop words dropped
+    (4, 6, False)
+    >>> index.search("sick dog", n=1)[0].id
+    'vet'
+
+    Search is by meaning: "rates" is found for "investors", a word it does not
+    contain, through the words it shares with "market".
+
+    >>> [hit.id for hit in index.search("investors", n=2)]
+    ['market', 'rates']
+    >>> "investors" in dict(docs)["rates"]
+    False
     """
     from svdkit.lsi.corpus import open_corpus
     from svdkit.lsi.progress import counting_bar

@@ -31,10 +31,11 @@ Examples
 >>> from svdkit.lsi import build_index, demo_data, load_index
 >>> index = build_index(demo_data.deerwester_titles(), k=2, weighting="count",
 ...                     normalize=False, options=demo_data.DEERWESTER_OPTIONS)
->>> folder = pathlib.Path(tempfile.mkdtemp()) / "deerwester"
->>> index.save(folder)
->>> load_index(folder).search("graph minors", n=1)[0].id
-'m3'
+>>> with tempfile.TemporaryDirectory() as tmp:
+...     folder = pathlib.Path(tmp) / "deerwester"
+...     index.save(folder)
+...     print(load_index(folder).search("graph minors", n=1)[0].id)
+m3
 """
 
 from __future__ import annotations
@@ -152,6 +153,35 @@ def save_index(index: LsiIndex, path: str | os.PathLike[str]) -> None:
     ------
     FileFormatError
         ``path`` cannot hold an index (:func:`check_index_output`); nothing is written.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> from svdkit.errors import FileFormatError
+    >>> from svdkit.lsi import build_index, load_index, save_index
+    >>> docs = [("pets", "the cat chased the dog around the garden"),
+    ...         ("vet", "the vet treated the sick dog"),
+    ...         ("cats", "a cat sleeps in the garden"),
+    ...         ("market", "stock prices fell as investors sold shares"),
+    ...         ("bank", "the bank raised interest rates"),
+    ...         ("rates", "higher interest rates hit stock prices")]
+    >>> index = build_index(docs, k=4)
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     path = os.path.join(tmp, "pets-and-money")
+    ...     save_index(index, path)
+    ...     print(sorted(f for f in os.listdir(path) if f.endswith(".json")))
+    ...     _ = index.add([("shop", "a shop selling cat food and dog toys")])
+    ...     save_index(index, path)  # an index is replaced as a whole
+    ...     print(load_index(path).n_docs)
+    ...     os.mkdir(os.path.join(tmp, "photos"))
+    ...     _ = open(os.path.join(tmp, "photos", "cat.jpg"), "wb").close()
+    ...     try:  # a directory that is not an index is never overwritten
+    ...         save_index(index, os.path.join(tmp, "photos"))
+    ...     except FileFormatError:
+    ...         print(os.listdir(os.path.join(tmp, "photos")))
+    ['documents.json', 'meta.json', 'vocabulary.json']
+    7
+    ['cat.jpg']
     """
     target = check_index_output(path)
     real = real_directory(target)  # through a symbolic link: where it points
@@ -277,6 +307,38 @@ def load_index(path: str | os.PathLike[str], *, mmap: bool = True,
         No such directory.
     FileFormatError
         Not an index, another format version, a missing or damaged file.
+
+    Examples
+    --------
+    A round trip gives the same index: same documents, same scores.
+
+    >>> import numpy as np, pathlib, tempfile
+    >>> from svdkit.errors import FileFormatError
+    >>> from svdkit.lsi import build_index, load_index
+    >>> docs = [("pets", "the cat chased the dog around the garden"),
+    ...         ("vet", "the vet treated the sick dog"),
+    ...         ("cats", "a cat sleeps in the garden"),
+    ...         ("market", "stock prices fell as investors sold shares"),
+    ...         ("bank", "the bank raised interest rates"),
+    ...         ("rates", "higher interest rates hit stock prices")]
+    >>> index = build_index(docs, k=4)
+    >>> queries = ["sick dog", "interest rates"]
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     folder = pathlib.Path(tmp) / "index"
+    ...     index.save(folder)
+    ...     loaded = load_index(folder, mmap=False)
+    ...     print(loaded, loaded.ids == index.ids)
+    ...     print(np.array_equal(loaded.scores(queries), index.scores(queries)))
+    ...     print([hit.id for hit in loaded.search("sick dog", n=2)])
+    ...     _ = (folder / "vocabulary.json").write_text('["cat"]', encoding="utf-8")
+    ...     try:  # a file changed since it was written fails its checksum
+    ...         load_index(folder)
+    ...     except FileFormatError as err:
+    ...         print("vocabulary.json does not match its checksum" in str(err))
+    LsiIndex(6 documents, 19 terms, k=4, log_entropy) True
+    True
+    ['vet', 'pets']
+    True
     """
     from svdkit.lsi.counting import TextOptions
     from svdkit.lsi.index import LsiIndex

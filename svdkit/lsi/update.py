@@ -92,7 +92,31 @@ METHODS = ("auto", "fold_in", "update")
 
 @dataclass(frozen=True)
 class Drift:
-    """How far the index is from an SVD of its documents, and what to do about it."""
+    """How far the index is from an SVD of its documents, and what to do about it.
+
+    ``advice`` is ``"ok"``, ``"update"`` (run an SVD update: ``add_documents(index,
+    [], method="update")``) or ``"rebuild"`` (:func:`rebuild`); see the module
+    documentation for the thresholds.
+
+    Examples
+    --------
+    >>> from svdkit.lsi import build_index
+    >>> docs = [("pets", "the cat chased the dog around the garden"),
+    ...         ("vet", "the vet treated the sick dog"),
+    ...         ("cats", "a cat sleeps in the garden"),
+    ...         ("market", "stock prices fell as investors sold shares"),
+    ...         ("bank", "the bank raised interest rates"),
+    ...         ("rates", "higher interest rates hit stock prices")]
+    >>> index = build_index(docs, k=4)
+    >>> report = index.add([("shop", "a shop selling cat food and dog toys")],
+    ...                    method="fold_in")
+    >>> report.n_docs, report.folded, report.added_since_build
+    (7, 1, 1)
+    >>> report.orthogonality_loss > 0, report.advice  # 1 of 7 folded in: over 10 %
+    (True, 'update')
+    >>> report.to_json()["folded"], report.summary().startswith("7 documents (1 folded in")
+    (1, True)
+    """
 
     n_docs: int
     folded: int
@@ -119,7 +143,32 @@ def _weighted_all(index: LsiIndex) -> sp.csr_matrix:
 
 
 def drift(index: LsiIndex) -> Drift:
-    """The drift report of ``index`` (see the module documentation for the thresholds)."""
+    """The drift report of ``index`` (see the module documentation for the thresholds).
+
+    Examples
+    --------
+    >>> from svdkit.lsi import build_index, drift
+    >>> docs = [("pets", "the cat chased the dog around the garden"),
+    ...         ("vet", "the vet treated the sick dog"),
+    ...         ("cats", "a cat sleeps in the garden"),
+    ...         ("market", "stock prices fell as investors sold shares"),
+    ...         ("bank", "the bank raised interest rates"),
+    ...         ("rates", "higher interest rates hit stock prices")]
+    >>> index = build_index(docs[:4], k=3)
+    >>> fresh = drift(index)
+    >>> fresh.folded, fresh.orthogonality_loss < 1e-12, fresh.advice
+    (0, True, 'ok')
+    >>> _ = index.add(docs[4:], method="fold_in")
+    >>> d = drift(index)
+    >>> d.folded, d.advice  # 2 folded in: over 10 % of the documents
+    (2, 'update')
+    >>> d.error_at_last_svd == fresh.reconstruction_error < d.reconstruction_error
+    True
+    >>> _ = index.add([("shop", "a shop selling cat food and dog toys")], method="update")
+    >>> d = drift(index)
+    >>> d.folded, d.added_since_build, d.advice  # 3 added to 4: over half, rebuild
+    (0, 3, 'rebuild')
+    """
     from svdkit.lsi.index import reconstruction_error
 
     U = np.asarray(index.U)
@@ -394,6 +443,32 @@ def add_documents(
     update cannot refresh the global weights, but it still restores an SVD).
     ``progress``: a progress bar on stderr for a long SVD update (see :func:`svd_update`).
     Returns the drift report after the addition.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from svdkit.lsi import add_documents, build_index
+    >>> docs = [("pets", "the cat chased the dog around the garden"),
+    ...         ("vet", "the vet treated the sick dog"),
+    ...         ("cats", "a cat sleeps in the garden"),
+    ...         ("market", "stock prices fell as investors sold shares"),
+    ...         ("bank", "the bank raised interest rates"),
+    ...         ("rates", "higher interest rates hit stock prices")]
+    >>> index = build_index(docs, k=4)
+    >>> report = add_documents(index, [("shop", "a shop selling cat food and dog toys")],
+    ...                        method="fold_in")
+    >>> report.folded, index.search("cat dog", n=1)[0].id  # the new document is found
+    (1, 'shop')
+
+    Documents without ids are numbered after the index's last row; ``update`` merges
+    every folded document into the SVD, which is then exact again:
+
+    >>> report = add_documents(index, ["stock prices and interest rates rose"],
+    ...                        method="update")
+    >>> index.ids[-2:], report.folded, report.advice
+    (['shop', '7'], 0, 'ok')
+    >>> bool(np.allclose(index.U.T @ index.U, np.eye(index.k)))
+    True
     """
     if method not in METHODS:
         raise SvdkitError(f"method must be one of {METHODS}; got {method!r}")
@@ -409,7 +484,35 @@ def add_documents(
 
 
 def rebuild(index: LsiIndex, k: int | None = None, **kwargs: Any) -> LsiIndex:
-    """A new index from the stored counts: global weights and SVD recomputed."""
+    """A new index from the stored counts: global weights and SVD recomputed.
+
+    ``k`` (default: the index's) and the keyword arguments of
+    :func:`~svdkit.lsi.index_from_counts` (default: the index's settings). The
+    vocabulary stays (index the source again for new terms); ``index`` is unchanged.
+
+    Examples
+    --------
+    >>> from svdkit.lsi import build_index, rebuild
+    >>> docs = [("pets", "the cat chased the dog around the garden"),
+    ...         ("vet", "the vet treated the sick dog"),
+    ...         ("cats", "a cat sleeps in the garden"),
+    ...         ("market", "stock prices fell as investors sold shares"),
+    ...         ("bank", "the bank raised interest rates"),
+    ...         ("rates", "higher interest rates hit stock prices")]
+    >>> index = build_index(docs[:4], k=3)
+    >>> _ = index.add([*docs[4:], ("shop", "cat food and dog toys")], method="fold_in")
+    >>> index.drift().advice  # 3 documents added to 4
+    'rebuild'
+    >>> fresh = rebuild(index)
+    >>> fresh, fresh.drift().advice, fresh.ids == index.ids
+    (LsiIndex(7 documents, 14 terms, k=3, log_entropy), 'ok', True)
+    >>> index.drift().folded, fresh.drift().folded
+    (3, 0)
+    >>> "interest" in fresh.vocabulary  # the build's vocabulary stays: "bank" was folded in
+    False
+    >>> [hit.id for hit in fresh.search("sick dog", n=2)], rebuild(index, k=4).k
+    (['vet', 'shop'], 4)
+    """
     from svdkit.lsi.counting import CorpusCounts
     from svdkit.lsi.index import DEFAULT_TOL, index_from_counts
 
