@@ -492,12 +492,13 @@ def load(
 
     Examples
     --------
-    >>> import tempfile, pathlib
+    >>> import tempfile, pathlib, shutil
     >>> path = pathlib.Path(tempfile.mkdtemp()) / "a.csv"
     >>> _ = path.write_text("1,2\\n3,1/2\\n")
     >>> load(path)
     array([[1. , 2. ],
            [3. , 0.5]])
+    >>> shutil.rmtree(path.parent)
     """
     raw = read_matrix_file(path, sparse=sparse)
     return as_matrix(raw, dtype=dtype, sparse=sparse, name=f"'{os.fspath(path)}'")
