@@ -219,16 +219,18 @@ def _scaled_norm(x: np.ndarray) -> float:
 
 
 def _threshold(c: Computed, tol: float | None) -> float:
-    """The report's zero threshold: ``tol``, else ``max(m, n) · eps · σ₁``.
+    """The report's zero threshold: ``tol``, else ``max(m, n) · eps · σ₁``, ``eps`` that
+    of the precision A was stored in where coarser than float64 (:attr:`Computed.precision`).
 
     Where σ₁ of a finite A overflowed (entries near 1e308) the rule's threshold is
     still a float (≈ 1e293): it is taken from the σ of ``A · 2^−e``, not from ``∞``.
     """
     a = c.matrix
     if tol is not None:
-        return zero_threshold(a.shape, 0.0, a.dtype, tol)
+        return zero_threshold(a.shape, 0.0, c.precision, tol)
     s, e = c.scaled_sigma
-    return float(np.ldexp(zero_threshold(a.shape, s[0], a.dtype), e))
+    # eps of the precision A was stored in (float32 data: float32's), as svdkit.rank's
+    return float(np.ldexp(zero_threshold(a.shape, s[0], c.precision), e))
 
 
 def _energy(s: np.ndarray) -> np.ndarray:

@@ -27,6 +27,7 @@ import numpy as np
 from svdkit import linalg
 from svdkit.errors import SingularMatrixError
 from svdkit.explain.formatting import scientific
+from svdkit.linalg.tolerance import rule_dtype
 
 __all__ = ["Computed", "determinant"]
 
@@ -41,14 +42,36 @@ class Computed:
     tol : float, optional
         The report's absolute zero threshold (``None``: the tolerance rule).
     source : object, optional
-        The matrix as the user gave it (text, lists…), for the questions floating
-        point cannot settle (:attr:`diagonalizable`).
+        The matrix as the user gave it (text, lists, an array, a path…), for the
+        questions floating point cannot settle (:attr:`diagonalizable`), and for the
+        precision it was stored in.
+    precision : dtype, optional
+        Whose ``eps`` the tolerance rule uses: by default
+        :func:`svdkit.linalg.tolerance.rule_dtype` of ``source`` (float32 data, or a
+        float32 ``.npy`` file: float32's), else ``a``'s own. Every test and
+        decomposition of the report then decides as :func:`svdkit.rank`,
+        :func:`svdkit.is_normal`, … decide on the same input.
     """
 
-    def __init__(self, a: np.ndarray, tol: float | None, source: object = None) -> None:
+    def __init__(
+        self,
+        a: np.ndarray,
+        tol: float | None,
+        source: object = None,
+        precision: np.dtype | None = None,
+    ) -> None:
         self.matrix = a
         self.tol = tol
         self.source = source
+        if precision is None:
+            precision = rule_dtype(source, a.dtype) if source is not None else a.dtype
+        self.stored = _as_stored(a, rule_dtype(precision, a.dtype))
+        self.precision = self.stored.dtype  # (a's own where a is no exact widening)
+
+    @property
+    def single(self) -> bool:
+        """Whether the data was stored in a precision coarser than the working one."""
+        return self.precision != self.matrix.dtype
 
     @property
     def square(self) -> bool:
@@ -59,7 +82,7 @@ class Computed:
     @cached_property
     def svd(self) -> linalg.SVD:
         """The full SVD (``U`` m×m, ``Vh`` n×n)."""
-        return linalg.svd(self.matrix, full=True)
+        return linalg.svd(self.stored, full=True)
 
     @cached_property
     def scaled_sigma(self) -> tuple[np.ndarray, int]:
@@ -84,12 +107,12 @@ class Computed:
     @cached_property
     def eig(self) -> linalg.Eig:
         """Eigenvalues and unit eigenvectors (square matrices only)."""
-        return linalg.eig(self.matrix)
+        return linalg.eig(self.stored)
 
     @cached_property
     def eigh(self) -> linalg.Eigh:
         """The spectral decomposition, without the symmetry check (Hermitian matrices only)."""
-        return linalg.eigh(self.matrix, check=False)
+        return linalg.eigh(self.stored, check=False)
 
     @cached_property
     def inverse(self) -> np.ndarray | None:
@@ -100,14 +123,14 @@ class Computed:
         if self.rank < self.matrix.shape[0]:
             return None
         try:
-            return linalg.inv(self.matrix)
+            return linalg.inv(self.stored)
         except SingularMatrixError:
             return self.pinv  # (A⁺ = A⁻¹ at full rank)
 
     @cached_property
     def definiteness(self):
         """:func:`svdkit.definiteness` of A (Hermitian matrices only)."""
-        return linalg.definiteness(self.matrix, tol=self.tol)
+        return linalg.definiteness(self.stored, tol=self.tol)
 
     @cached_property
     def slogdet(self) -> tuple:
@@ -124,23 +147,23 @@ class Computed:
 
     @cached_property
     def symmetric(self) -> bool:
-        return linalg.is_symmetric(self.matrix, self.tol)
+        return linalg.is_symmetric(self.stored, self.tol)
 
     @cached_property
     def hermitian(self) -> bool:
-        return linalg.is_hermitian(self.matrix, self.tol)
+        return linalg.is_hermitian(self.stored, self.tol)
 
     @cached_property
     def normal(self) -> bool:
-        return linalg.is_normal(self.matrix, self.tol)
+        return linalg.is_normal(self.stored, self.tol)
 
     @cached_property
     def orthonormal(self) -> bool:
-        return linalg.is_orthonormal(self.matrix, self.tol)
+        return linalg.is_orthonormal(self.stored, self.tol)
 
     @cached_property
     def diagonal(self) -> bool:
-        return linalg.is_diagonal(self.matrix, self.tol)
+        return linalg.is_diagonal(self.stored, self.tol)
 
     @cached_property
     def diagonalizable(self) -> bool:
@@ -157,8 +180,12 @@ class Computed:
             return False
         from svdkit.explain.exact_steps import MAX_ORDER, exact_diagonalizable
 
-        numeric = linalg.is_diagonalizable(self.matrix, self.tol, eig=self.eig)
-        exact_possible = self.source is not None and self.matrix.shape[0] <= MAX_ORDER
+        numeric = linalg.is_diagonalizable(self.stored, self.tol, eig=self.eig)
+        # (data stored in float32 is not exact as typed: its rounding decides, as in
+        # svdkit.is_diagonalizable on the same array)
+        exact_possible = (
+            self.source is not None and self.matrix.shape[0] <= MAX_ORDER and not self.single
+        )
         if not exact_possible or self.tol is not None or (numeric and self.normal):
             return numeric
         if numeric and not _close_eigenvalues(self.eig.values, self.matrix):
@@ -166,6 +193,17 @@ class Computed:
 
         exact = exact_diagonalizable(self.source, self.matrix.shape)
         return numeric if exact is None else exact
+
+
+def _as_stored(a: np.ndarray, precision: np.dtype) -> np.ndarray:
+    """``a`` in the coarser ``precision`` its entries were stored in (float32 data widened
+    to float64 goes back exactly), so that every engine call on it takes that precision's
+    ``eps`` (:func:`svdkit.linalg.tolerance.rule_dtype`) and computes on the same float64
+    values; ``a`` itself where it is not such a widening."""
+    if precision == a.dtype or np.dtype(precision).kind != a.dtype.kind:
+        return a
+    narrow = a.astype(precision)
+    return narrow if np.array_equal(narrow, a) else a
 
 
 def _close_eigenvalues(values: np.ndarray, a: np.ndarray) -> bool:

@@ -41,7 +41,7 @@ from svdkit.errors import (
     ShapeError,
     SvdkitError,
 )
-from svdkit.inputs.files import SUPPORTED_EXTENSIONS, read_matrix_file
+from svdkit.inputs.files import SUPPORTED_EXTENSIONS, read_matrix_file, stored_dtype
 from svdkit.inputs.shape import as_2d, check_rows, is_sequence, nested_entry_error, unmasked
 from svdkit.inputs.text import parse_matrix_text, text_to_array
 
@@ -63,6 +63,7 @@ __all__ = [
     "as_vector",
     "load",
     "parse_matrix_text",
+    "stored_dtype",
 ]
 
 DENSIFY_LIMIT = 2**27

@@ -34,7 +34,7 @@ from svdkit.errors import FileFormatError, MissingFileError, ParseError, SvdkitE
 from svdkit.inputs.expr import MAX_DIGITS, MAX_EXPONENT, clip
 from svdkit.inputs.text import text_to_array
 
-__all__ = ["SUPPORTED_EXTENSIONS", "JSONNumberError", "read_matrix_file"]
+__all__ = ["SUPPORTED_EXTENSIONS", "JSONNumberError", "read_matrix_file", "stored_dtype"]
 
 SUPPORTED_EXTENSIONS = (".npy", ".npz", ".csv", ".tsv", ".txt", ".json", ".tex", ".mtx")
 
@@ -82,6 +82,80 @@ def read_matrix_file(path: str | os.PathLike[str], *, sparse: bool = False) -> A
         new = type(err)(f"'{p}': {err}")
         new.__dict__.update(err.__dict__)
         raise new from None
+
+
+#: The files whose entries keep a binary precision of their own (text has none).
+_BINARY_SUFFIXES = (".npy", ".npz")
+
+
+def stored_dtype(source: object) -> np.dtype | None:
+    """The dtype a ``.npy`` or ``.npz`` file stores its matrix in, read from its header
+    alone (the array is not loaded); ``None`` for anything else.
+
+    ``source`` is a path (``str`` or ``os.PathLike``). A ``str`` counts as a file
+    name only when it is one line ending in ``.npy`` or ``.npz`` (as
+    :func:`svdkit.svd` reads it): matrix text such as ``"1 2; 3 4"`` is never
+    looked up on disk. A ``.npz`` file's dtype is that of its one array, or of the
+    ``data`` of a SciPy sparse matrix (``scipy.sparse.save_npz``). A missing,
+    unreadable or malformed file answers ``None``: reading it is :func:`load`'s
+    business, and its errors are the ones to show.
+
+    The tolerance rule uses it (:func:`svdkit.linalg.tolerance.rule_dtype`): a
+    float32 file loaded as float64 carries float32's rounding all the same.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> import numpy as np
+    >>> with tempfile.TemporaryDirectory() as d:
+    ...     np.save(os.path.join(d, "a.npy"), np.eye(2, dtype=np.float32))
+    ...     print(stored_dtype(os.path.join(d, "a.npy")), stored_dtype("1 2; 3 4"))
+    float32 None
+    """
+    if isinstance(source, str):
+        if "\n" in source or not source.lower().endswith(_BINARY_SUFFIXES):
+            return None
+    elif not isinstance(source, os.PathLike):
+        return None
+    try:
+        path = os.fsdecode(os.fspath(source))
+        suffix = os.path.splitext(path)[1].lower()
+        if suffix == ".npy":
+            with open(path, "rb") as f:
+                return _npy_header_dtype(f)
+        if suffix == ".npz":
+            return _npz_dtype(path)
+    except (OSError, ValueError, TypeError, EOFError, KeyError):
+        return None
+    return None
+
+
+def _npy_header_dtype(f: Any) -> np.dtype | None:
+    """The dtype in the ``.npy`` header at the start of the open binary file ``f``."""
+    fmt = np.lib.format
+    version = fmt.read_magic(f)
+    readers = {(1, 0): fmt.read_array_header_1_0, (2, 0): fmt.read_array_header_2_0}
+    if version not in readers:
+        return None
+    _, _, dtype = readers[version](f)
+    return np.dtype(dtype)
+
+
+def _npz_dtype(path: str) -> np.dtype | None:
+    """The dtype of a ``.npz`` file's one array, or of its sparse matrix's ``data``."""
+    import zipfile
+
+    with zipfile.ZipFile(path) as archive:
+        names = [n for n in archive.namelist() if n.endswith(".npy")]
+        stems = {n[: -len(".npy")] for n in names}
+        if {"format", "shape", "data"} <= stems:
+            member = "data.npy"
+        elif len(names) == 1:
+            member = names[0]
+        else:
+            return None
+        with archive.open(member) as f:
+            return _npy_header_dtype(f)
 
 
 def _bad(p: Path, what: str) -> FileFormatError:

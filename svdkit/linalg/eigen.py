@@ -21,8 +21,8 @@ from svdkit.linalg._results import Unpackable
 from svdkit.linalg.measures import _exponent, _times_power_of_two
 from svdkit.linalg.residuals import orthogonality_loss, relative_residual
 from svdkit.linalg.signs import unit_phases
-from svdkit.linalg.structure import require_hermitian
-from svdkit.linalg.tolerance import rule_dtype, zero_threshold
+from svdkit.linalg.structure import _independent_columns, require_hermitian
+from svdkit.linalg.tolerance import rule_dtype
 
 if TYPE_CHECKING:
     from svdkit.inputs import MatrixLike
@@ -43,11 +43,18 @@ class Eig(Unpackable):
         Unit eigenvectors as columns (sign rule applied).
     matrix : ndarray
         The decomposed matrix.
+    precision : numpy.dtype, optional
+        The precision the input was stored in, where coarser than the working
+        one (float32 data, decomposed in float64), as :attr:`SVD.precision
+        <svdkit.linalg.svd.SVD.precision>`: :meth:`reconstruct` decides with its
+        ``eps`` (:func:`svdkit.linalg.tolerance.rule_dtype`), as
+        :func:`svdkit.is_diagonalizable` does on the same input.
     """
 
     values: np.ndarray
     vectors: np.ndarray
     matrix: np.ndarray | None = field(default=None, repr=False)
+    precision: np.dtype | None = field(default=None, repr=False)
 
     _unpack: ClassVar[tuple[str, ...]] = ("values", "vectors")
 
@@ -80,10 +87,12 @@ class Eig(Unpackable):
         return worst / scale
 
     def reconstruct(self) -> np.ndarray:
-        """``V Λ V⁻¹``; raises :class:`SingularMatrixError` when A is not diagonalisable."""
+        """``V Λ V⁻¹``; raises :class:`SingularMatrixError` when A is not diagonalisable
+        (its unit eigenvectors are dependent: σ_min of V at most ``n · eps · σ₁``, ``eps``
+        that of :attr:`precision` where coarser than float64's, as in
+        :func:`svdkit.is_diagonalizable`)."""
         V = self.vectors
-        s = np.linalg.svd(V, compute_uv=False)
-        if s[-1] <= zero_threshold(V.shape, s[0]):
+        if not _independent_columns(V, rule_dtype(self.precision, V.dtype)):
             raise SingularMatrixError(
                 "the eigenvectors are linearly dependent (A is not diagonalisable): V⁻¹ does not"
                 " exist"
@@ -156,7 +165,8 @@ def eig(A: MatrixLike) -> Eig:
     values, vectors = values[order], vectors[:, order]
     vectors = vectors / np.linalg.norm(vectors, axis=0)
     vectors = vectors * unit_phases(vectors)
-    return Eig(values + 0.0, vectors + 0.0, a)
+    precision = rule_dtype(A, a.dtype)  # float32 data: float32's eps in reconstruct
+    return Eig(values + 0.0, vectors + 0.0, a, precision if precision != a.dtype else None)
 
 
 def eigh(A: MatrixLike, *, check: bool = True, tol: float | None = None) -> Eigh:

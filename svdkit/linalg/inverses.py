@@ -33,7 +33,8 @@ def inv(A: MatrixLike) -> np.ndarray:
 
     A matrix counts as numerically singular when LAPACK's estimate of its
     reciprocal condition number (1-norm) is at most ``n · eps`` — the tolerance
-    rule with scale 1. Use :func:`pinv` for those.
+    rule with scale 1, ``eps`` float64's or that of the precision A is stored in
+    where coarser (float32 data: 1.2e-7). Use :func:`pinv` for those.
 
     A matrix whose largest entry lies beyond ``2^±900`` is inverted as
     ``A⁻¹ = 2^−e (A · 2^−e)⁻¹`` (:func:`_inv_scaling`; exact, and the condition
@@ -61,7 +62,15 @@ def inv(A: MatrixLike) -> np.ndarray:
     [[1.0, 1.0], [0.0, -1.0]]
     """
     a = as_matrix(A)
+    return inverse_of(a, rule_dtype(A, a.dtype))
+
+
+def inverse_of(a: np.ndarray, precision: np.dtype | type) -> np.ndarray:
+    """:func:`inv` of a validated matrix, "numerically singular" decided with the ``eps``
+    of ``precision`` (:func:`svdkit.linalg.tolerance.rule_dtype` of the caller's input:
+    float32 data, inverted in float64, is refused at float32's ``n · eps``)."""
     n = require_square(a, "inv")
+    eps = eps_of(precision)
     a, e = _inv_scaling(a)
     getrf, getri, gecon = lapack.get_lapack_funcs(("getrf", "getri", "gecon"), (a,))
     lu, piv, info = getrf(a)
@@ -72,10 +81,10 @@ def inv(A: MatrixLike) -> np.ndarray:
         )
     anorm = np.linalg.norm(a, 1)
     rcond, _ = gecon(lu, anorm, norm="1")
-    if rcond <= n * eps_of(a.dtype):
+    if rcond <= n * eps:
         raise SingularMatrixError(
             f"A ({shape_text(a.shape)}) is numerically singular: its reciprocal condition "
-            f"number ≈ {rcond:.1e} is below n·eps = {n * eps_of(a.dtype):.1e}; use svdkit.pinv(A)"
+            f"number ≈ {rcond:.1e} is below n·eps = {n * eps:.1e}; use svdkit.pinv(A)"
         )
     lwork, _ = lapack.get_lapack_funcs(("getri_lwork",), (a,))[0](n)
     result, info = getri(lu, piv, lwork=int(np.real(lwork)))

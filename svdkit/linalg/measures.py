@@ -445,16 +445,17 @@ def cond(A: MatrixLike, ord: int | float | str | None = None, tol: float | None 
             return float("inf")
         return float(s[0] / s[-1])
     require_square(a, "cond with a norm other than 2")
-    if tol is not None and rank_of(a, tol, rule_dtype(A, a.dtype)) < a.shape[0]:
+    dtype = rule_dtype(A, a.dtype)
+    if tol is not None and rank_of(a, tol, dtype) < a.shape[0]:
         return float("inf")
-    from svdkit.linalg.inverses import inv
+    from svdkit.linalg.inverses import inverse_of
 
     # ‖A‖ ‖A⁻¹‖ is scale-free: on A·2^−e where ‖A‖ itself would overflow (1e308 entries)
     largest = float(np.abs(a).max()) if a.size else 0.0
     if largest > 2.0**_LU_SAFE_EXPONENT:
         a = _times_power_of_two(a, -_exponent(largest))
     try:
-        return norm(a, ord) * norm(inv(a), ord)
+        return norm(a, ord) * norm(inverse_of(a, dtype), ord)  # refused in A's precision
     except SingularMatrixError:
         return float("inf")
 

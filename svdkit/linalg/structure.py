@@ -416,11 +416,16 @@ def is_normal(A: MatrixLike, tol: float | None = None) -> bool:
     a = as_matrix(A)
     if a.shape[0] != a.shape[1]:
         return False
+    return _normal(a, rule_dtype(A, a.dtype), tol)
+
+
+def _normal(a: np.ndarray, dtype: np.dtype, tol: float | None) -> bool:
+    """:func:`is_normal` of a validated square matrix, the rule's ``eps`` that of ``dtype``
+    (:func:`svdkit.linalg.tolerance.rule_dtype` of the caller's input)."""
     # normality does not depend on the scale: Ã = A·2^−e keeps ÃÃᴴ finite and non-zero
     e = _scale_exponent(a)
     s = _scaled(a, e)
     sh = s.conj().T
-    dtype = rule_dtype(A, a.dtype)
     return _identity_holds(s @ sh, sh @ s, a.shape, dtype, tol, _product_terms(s), 2 * e)
 
 
@@ -619,12 +624,12 @@ def is_diagonalizable(
     if m != n:
         return False
     given = _eigenpairs(a, eig) if eig is not None else None  # checked, A normal or not
-    if is_normal(a):
+    dtype = rule_dtype(A, a.dtype)  # float32 data: float32's eps, in 1 as in 2 and 3
+    if _normal(a, dtype, None):
         return True
     values, vectors = given if given is not None else _eigenpairs(a, None)
     # 3 first: it decides alone when the eigenvectors are dependent (a defective A,
     # as LAPACK returns it), and then no SVD of A − λ̄ I is needed
-    dtype = rule_dtype(A, a.dtype)
     if not _independent_columns(vectors, dtype):
         return False
     scale = _fro(a)

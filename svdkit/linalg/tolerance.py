@@ -30,6 +30,8 @@ Examples
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 
 __all__ = ["eps_of", "is_zero", "rule_dtype", "zero_threshold"]
@@ -52,6 +54,12 @@ def rule_dtype(source: object, working: np.dtype | type = np.float64) -> np.dtyp
     as data: the rank-5 product of two float32 factors has σ₆ ≈ 1e−6·σ₁, and came
     out of rank 40 (NumPy's ``matrix_rank``, on the float32 array, says 5).
 
+    ``source`` may be an array (NumPy, a torch tensor, a memmap, sparse…), a dtype,
+    or a path (``str`` or ``os.PathLike``) to a ``.npy`` / ``.npz`` file, whose
+    dtype is read from its header (:func:`svdkit.inputs.stored_dtype`): the file
+    and the array loaded from it follow the same rule. Any other ``str`` is
+    matrix text, and has the working precision.
+
     Examples
     --------
     >>> import numpy as np
@@ -59,7 +67,14 @@ def rule_dtype(source: object, working: np.dtype | type = np.float64) -> np.dtyp
     (dtype('float32'), dtype('float64'))
     """
     working = np.dtype(working)
-    stored = source if isinstance(source, np.dtype) else getattr(source, "dtype", None)
+    if isinstance(source, str | os.PathLike):
+        # a .npy / .npz file keeps its dtype in its header: read that, not the array
+        # (matrix text such as "1 2; 3 4" has none, and is never taken for a path)
+        from svdkit.inputs.files import stored_dtype
+
+        stored = stored_dtype(source)
+    else:
+        stored = source if isinstance(source, np.dtype) else getattr(source, "dtype", None)
     try:
         stored = np.dtype(stored) if stored is not None else None
     except TypeError:  # a torch tensor's torch.float32, or no dtype at all

@@ -749,10 +749,21 @@ class DenseOperator(Operator):
     kind = "dense"
     fused = "gram"
 
-    def __init__(self, a: np.ndarray, *, threads: int | None = None, source: Any = None) -> None:
+    def __init__(
+        self,
+        a: np.ndarray,
+        *,
+        threads: int | None = None,
+        source: Any = None,
+        precision: Any = None,
+    ) -> None:
         m, n = _dims(a.shape)
         super().__init__((m, n), a.dtype, a if source is None else source)
-        self.stored_dtype = a.dtype
+        # ``precision``: the dtype the caller's data was stored in where ``a`` is a wider
+        # copy of it (float16 entries, widened to float64): the rank rule's eps
+        # (``stored_precision`` runs single-precision products on float32 ``a`` only)
+        coarser = precision is not None and np.dtype(precision).itemsize < a.dtype.itemsize
+        self.stored_dtype = np.dtype(precision) if coarser else a.dtype
         self.stored = a  # as given: what products in the storage precision run on
         self.compute_dtype = self.dtype
         if a.dtype != self.dtype and m * n <= _WIDEN_ONCE_ENTRIES:
@@ -779,8 +790,9 @@ class DenseOperator(Operator):
         self.lanes = list(itertools.pairwise(cuts))  # contiguous row ranges
 
     def stored_precision(self, on: bool) -> bool:
-        single = self.stored_dtype in (np.dtype(np.float32), np.dtype(np.complex64))
-        self.compute_dtype = self.stored_dtype if on and single else self.dtype
+        stored = self.stored.dtype  # (float16 entries are held widened: not single)
+        single = stored in (np.dtype(np.float32), np.dtype(np.complex64))
+        self.compute_dtype = stored if on and single else self.dtype
         return self.compute_dtype != self.dtype
 
     def _run(self, work: Any) -> list[Any]:
@@ -1771,7 +1783,8 @@ def as_operator(
         * a SciPy sparse matrix or array: validated by :func:`svdkit.as_matrix`,
           kept sparse (CSR or CSC);
         * anything else: validated by :func:`svdkit.as_matrix` (dense; float32 and
-          complex64 arrays keep their precision, no copy).
+          complex64 arrays and tensors keep their precision, no copy; float16 is
+          widened to float64, its ``stored_dtype`` still float16, the rank rule's).
         An :class:`Operator` is returned as it is.
     memory_limit : int, optional
         Bytes of matrix data an out-of-core operator may hold at once
@@ -1871,13 +1884,19 @@ def as_operator(
         return SparseOperator(a, threads=threads)
     if _is_linear_operator(A):
         return LinearOperatorAdapter(A)
+    from svdkit.linalg.tolerance import rule_dtype
+
+    # the precision the data is stored in (a float32 or float16 array, a float32 torch
+    # tensor), where coarser than float64: the rank rule's eps, whatever the products run in
+    precision = rule_dtype(A)
     dtype = None
-    if isinstance(A, np.ndarray) and A.dtype in (np.float32, np.complex64):
-        dtype = A.dtype  # keep the storage precision: products widen block by block
+    if precision in (np.float32, np.complex64):
+        dtype = precision  # keep the storage precision: products widen block by block
     a = as_matrix(A, dtype=dtype)
     if a.flags.f_contiguous and not a.flags.c_contiguous:
-        return TransposeOperator(DenseOperator(a.T, threads=threads, source=a))
-    return DenseOperator(a, threads=threads)
+        inner = DenseOperator(a.T, threads=threads, source=a, precision=precision)
+        return TransposeOperator(inner)
+    return DenseOperator(a, threads=threads, precision=precision)
 
 
 class TransposeOperator(Operator):

@@ -15,6 +15,7 @@ targets have the ids ``svdkit:reach-90``, ``svdkit:reach-95``,
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -22,7 +23,8 @@ import numpy as np
 from svdkit.errors import SvdkitError
 from svdkit.inputs import as_matrix, as_vector
 from svdkit.linalg.svd import SVD, svd
-from svdkit.linalg.tolerance import zero_threshold
+from svdkit.linalg.svd import _stored_precision as stored_precision
+from svdkit.linalg.tolerance import rule_dtype, zero_threshold
 from svdkit.plot._common import catalogue, fmt_num, localise_ticks, new_figure, t
 
 if TYPE_CHECKING:
@@ -90,10 +92,14 @@ def _values(
             )
         return np.sort(s)[::-1], None, None, None
     else:
-        r = svd(as_matrix(A_or_s))
+        a = as_matrix(A_or_s)  # (a str is matrix text here, never a file name)
+        # float32 data, or a float32 file: the rule's eps is the stored precision's, as
+        # svdkit.rank and svdkit.svd(A).rank() take it
+        r = replace(svd(a), precision=stored_precision(A_or_s, a))
     shape = r.shape
     s = r.s
-    thr = zero_threshold(shape, float(s[0]) if s.size else 0.0, s.dtype, tol)
+    dtype = rule_dtype(r.precision, s.dtype)  # an SVD passed in: its own precision
+    thr = zero_threshold(shape, float(s[0]) if s.size else 0.0, dtype, tol)
     return s, shape, r.rank(tol), thr
 
 
