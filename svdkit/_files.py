@@ -27,6 +27,7 @@ import stat
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
+from typing import BinaryIO
 
 from svdkit.errors import FileFormatError, MissingFileError
 
@@ -38,6 +39,7 @@ __all__ = [
     "new_directory_mode",
     "real_directory",
     "replace_directory",
+    "write_file",
 ]
 
 
@@ -187,8 +189,74 @@ def check_file_output(
         raise MissingFileError(
             f"{what} '{target}': the folder '{target.parent}' does not exist"
         )
-    _check_writable(target)
+    if _is_special(target):  # /dev/null, a FIFO: written into, not replaced
+        if not os.access(target, os.W_OK):
+            raise FileFormatError(f"cannot write '{target}': permission denied")
+        return target
+    _check_writable(_written_path(target))
     return target
+
+
+def _is_special(path: Path) -> bool:
+    """Whether ``path`` exists and is neither a regular file nor a directory (a device
+    such as ``/dev/null``, a FIFO, ``/dev/stdout``'s terminal…), through links."""
+    try:
+        mode = path.stat().st_mode
+    except OSError:
+        return False
+    return not (stat.S_ISREG(mode) or stat.S_ISDIR(mode))
+
+
+def _written_path(path: Path) -> Path:
+    """Where a file output named ``path`` is written: through a symbolic link, at the
+    file it names (the link is kept, as a shell's ``>`` keeps it)."""
+    return path.resolve() if path.is_symlink() else path
+
+
+def write_file(path: str | os.PathLike[str], write: Callable[[BinaryIO], None]) -> Path:
+    """Write a file output: ``write(f)`` fills a binary file object.
+
+    A regular file is written atomically: into a unique temporary file beside it,
+    then renamed over it, so that it is never half written, and a file written again
+    keeps its permission bits (a new one gets the umask's). Through a symbolic link
+    the file it points to is replaced and the link kept; a device or FIFO
+    (``/dev/null``, ``/dev/stdout``) is written into, never replaced. On any error
+    nothing is left behind. Returns the path written.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib, shutil
+    >>> d = pathlib.Path(tempfile.mkdtemp())
+    >>> (d / "real.txt").write_text("old")
+    3
+    >>> (d / "link.txt").symlink_to(d / "real.txt")
+    >>> _ = write_file(d / "link.txt", lambda f: f.write(b"new"))
+    >>> (d / "link.txt").is_symlink(), (d / "real.txt").read_text()
+    (True, 'new')
+    >>> _ = write_file("/dev/null", lambda f: f.write(b"gone"))  # not replaced
+    >>> pathlib.Path("/dev/null").is_char_device()
+    True
+    >>> shutil.rmtree(d)
+    """
+    path = Path(path)
+    if _is_special(path):
+        with open(path, "wb") as f:
+            write(f)
+        return path
+    real = _written_path(path)
+    fd, tmp = make_temp_file(real.parent, prefix=f".{real.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            write(f)
+            f.flush()
+            os.fsync(f.fileno())
+        if real.exists():  # written again: the mode it had
+            os.chmod(tmp, real.stat().st_mode & 0o7777)
+        os.replace(tmp, real)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return real
 
 
 def replace_directory(tmp: Path, target: Path) -> None:

@@ -45,13 +45,21 @@ SplitOpt = Annotated[
 
 
 def _full_module_names(table):
-    """Fold, never cut, the module names of a table's first column.
+    """Fold, never cut, the module names of a table's first column, and keep every
+    other column's values whole (their widths reserved).
 
     On an 80-column terminal (or in a pipe, a CI log) Rich shrinks the widest
-    column and ends its cells with "…": ``encoder.la…`` for every module of a
-    BERT, the one column that tells the rows apart.
+    columns and ends their cells with "…": ``encoder.la…`` for every module of a
+    BERT, the one column that tells the rows apart, and ``krylov-ba…`` for the
+    method. The names fold onto more lines instead.
     """
+    from rich.cells import cell_len
+
     table.columns[0].overflow = "fold"
+    for column in table.columns[1:]:
+        texts = [str(column.header), *(str(c) for c in column.cells)]
+        column.no_wrap = True
+        column.min_width = max(cell_len(t) for t in texts)
     return table
 
 

@@ -56,14 +56,18 @@ def _hits_table(title: str, hits) -> object:
 
     # queries, ids and snippets are the user's text: "[1]" or "[b]" in them is text,
     # not Rich markup (which dropped it)
+    rows = [(str(h.rank), f"{h.score:.4f}", h.id,
+             h.snippet if len(h.snippet) <= 70 else h.snippet[:69] + "…") for h in hits]
     table = Table(title=escape(title), title_justify="left")
-    table.add_column("#", justify="right", no_wrap=True)
-    table.add_column("score", justify="right", no_wrap=True)
-    table.add_column("id", no_wrap=True)
-    table.add_column("snippet")  # the only column that wraps on a narrow terminal
-    for h in hits:
-        snippet = h.snippet if len(h.snippet) <= 70 else h.snippet[:69] + "…"
-        table.add_row(str(h.rank), f"{h.score:.4f}", escape(h.id), escape(snippet))
+    # the rank and the score are never cut (their widths are reserved), a long id folds
+    # onto more lines rather than lose its end to "…", the snippet wraps
+    for name, justify, column in (("#", "right", 0), ("score", "right", 1)):
+        width = max([len(name), *(len(r[column]) for r in rows)])
+        table.add_column(name, justify=justify, no_wrap=True, min_width=width)
+    table.add_column("id", overflow="fold", min_width=min(12, max([2, *(len(r[2]) for r in rows)])))
+    table.add_column("snippet")
+    for rank, score, doc_id, snippet in rows:
+        table.add_row(rank, score, escape(doc_id), escape(snippet))
     return table
 
 

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
 import re
 import sys
 from collections.abc import Iterable
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, NoReturn
 
 import typer
 from rich.console import Console
@@ -56,8 +58,25 @@ class Lang(StrEnum):
     fr = "fr"
 
 
+def _path_kind(path: Path) -> str | None:
+    """``"file"``, ``"pipe"`` or ``"dir"`` for an existing path, else None — also for
+    text that cannot name a file (a word of more than 255 bytes: ``File name too
+    long``, which ``Path.is_dir`` raises)."""
+    import stat
+
+    try:
+        mode = path.stat().st_mode
+    except (OSError, ValueError):
+        return None
+    if stat.S_ISREG(mode):
+        return "file"
+    if stat.S_ISFIFO(mode):
+        return "pipe"
+    return "dir" if stat.S_ISDIR(mode) else None
+
+
 def _read_matrix(text: str):
-    """A path to an existing file is loaded; ``-`` reads standard input; else the text itself.
+    """A path to an existing file is passed on; ``-`` reads standard input; else the text.
 
     Text is passed on as text, so that the exact engine sees ``1/3`` and ``√2``
     rather than their floating-point values. A name with a matrix file's extension
@@ -66,13 +85,25 @@ def _read_matrix(text: str):
     that looks like a file name (``data.xyz``) and does not parse as a matrix.
     """
     if text == "-":
+        if sys.stdin is None:
+            raise SvdkitError("standard input is closed: there is no matrix to read from '-'")
         return sys.stdin.read()
     if len(text) >= 4096 or "\n" in text:
         return text
     path = Path(text)
-    if path.suffix and path.is_file():
-        return svdkit.load(path)
-    if path.is_dir():
+    kind = _path_kind(path)
+    if path.suffix and kind == "file":
+        # the path itself: explain reads it (a float32 .npy keeps float32's tolerance
+        # rule, a .txt of fractions stays exact for the exact engine)
+        return path
+    if not path.suffix and kind in ("file", "pipe"):
+        # a file without an extension (``mymatrix``), a pipe (``<(…)``, /dev/stdin):
+        # its text, read as matrix text, as ``-`` reads standard input
+        try:
+            return path.read_text(encoding="utf-8-sig")
+        except (OSError, UnicodeDecodeError) as err:
+            raise SvdkitError(f"cannot read '{text}' as matrix text: {err}") from err
+    if kind == "dir":
         from svdkit.errors import FileFormatError, ParseError
         from svdkit.inputs import parse_matrix_text
 
@@ -250,20 +281,21 @@ def _check_figures_folder(path: Path) -> None:
 
 
 def _write_atomic(path: Path, pieces: Iterable[str]) -> None:
-    """Write the text ``pieces`` (and a final newline) to ``path`` through a temporary
-    file that never outlives the call."""
-    tmp = path.with_name(f".{path.name}.tmp")
+    """Write the text ``pieces`` (and a final newline) to ``path``, UTF-8, atomically
+    (:func:`svdkit._files.write_file`: a unique temporary file that never outlives the
+    call; the mode of a file written again kept; a link written through; a device
+    such as ``/dev/null`` written into, not replaced)."""
+    from svdkit._files import write_file
+
+    def write(f) -> None:
+        for piece in pieces:
+            f.write(piece.encode("utf-8"))
+        f.write(b"\n")
+
     try:
-        with open(tmp, "w", encoding="utf-8") as f:
-            for piece in pieces:
-                f.write(piece)
-            f.write("\n")
-        tmp.replace(path)
-    except BaseException as err:
-        tmp.unlink(missing_ok=True)
-        if isinstance(err, OSError):
-            raise SvdkitError(f"cannot write '{path}': {err.strerror or err}") from err
-        raise
+        write_file(path, write)
+    except OSError as err:
+        raise SvdkitError(f"cannot write '{path}': {err.strerror or err}") from err
 
 
 #: Matrix text that starts with a minus sign: ``-1 2; 3 4``, ``-.5``, ``-inf 0``.
@@ -310,15 +342,55 @@ def guard_negative_matrix(argv: list[str]) -> list[str]:
     return argv
 
 
+def _tolerant_streams() -> None:
+    """Standard output and error that never fail on a character their encoding lacks.
+
+    Under a locale that is not UTF-8 (``LC_ALL=en_US.ISO-8859-1``), printing σ or →
+    raised ``UnicodeEncodeError`` in every command, ``--help`` included. Such
+    characters are written as Python escapes (``\\u03c3``), which inside a JSON
+    string are JSON's own escapes: the JSON stays valid and means the same.
+    """
+    for stream in (sys.stdout, sys.stderr):
+        encoding = (getattr(stream, "encoding", None) or "").lower().replace("-", "")
+        if stream is not None and encoding != "utf8" and hasattr(stream, "reconfigure"):
+            stream.reconfigure(errors="backslashreplace")
+
+
+def _error(message: str) -> NoReturn:
+    """Print ``error: message`` on standard error and exit with code 2."""
+    from rich.markup import escape
+
+    # the message quotes the user's input ("[[nan,1]]"): text, not Rich markup
+    Console(stderr=True).print(
+        f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True
+    )
+    raise SystemExit(2)
+
+
+def _silence_stdout() -> None:
+    """Point standard output at the null device, so that the interpreter's last flush
+    of what could not be written fails no more (and says nothing)."""
+    with contextlib.suppress(OSError, ValueError, AttributeError):
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+
+
 def main() -> None:
-    """Entry point: run the app, turning svdkit errors into one clear line and exit code 2."""
+    """Entry point: run the app, turning svdkit errors into one clear line and exit code 2.
+
+    So are a closed standard output, and a failed write (``> /dev/full``: "No space
+    left on device"); a reader that went away (``| head``) ends the command quietly.
+    """
+    _tolerant_streams()
+    if sys.stdout is None:
+        _error("standard output is closed: svdkit writes its results there")
     try:
         app(args=guard_negative_matrix(sys.argv[1:]))
     except SvdkitError as err:
-        from rich.markup import escape
-
-        # the message quotes the user's input ("[[nan,1]]"): text, not Rich markup
-        Console(stderr=True).print(
-            f"[bold red]error:[/] {escape(str(err))}", highlight=False, soft_wrap=True
-        )
-        raise SystemExit(2) from None
+        _error(str(err))
+    except BrokenPipeError:
+        _silence_stdout()
+        raise SystemExit(1) from None
+    except OSError as err:  # (standard output on a full disk: no file name)
+        _silence_stdout()
+        where = f" ('{err.filename}')" if err.filename else ""
+        _error(f"{err.strerror or err}{where}")

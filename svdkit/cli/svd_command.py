@@ -18,8 +18,6 @@
 
 from __future__ import annotations
 
-import contextlib
-import os
 import re
 from enum import StrEnum
 from pathlib import Path
@@ -62,42 +60,35 @@ def _bytes(text: str) -> int:
 
 
 def write_result(path: Path, result) -> None:
-    """Write a :class:`~svdkit.lowrank.LowRankSVD` to ``path`` (.npz), atomically.
+    """Write a :class:`~svdkit.lowrank.LowRankSVD` to ``path`` (.npz), atomically
+    (:func:`svdkit._files.write_file`: a new file gets the umask's permissions, a file
+    written again keeps its own, a link is written through)."""
+    from svdkit._files import write_file
 
-    The file gets the permissions of any new file (``0o666`` less the umask), not
-    the owner-only ``0o600`` of the temporary file it is written through.
-    """
-    from svdkit._files import make_temp_file
-
-    path = Path(path)
-    fd, tmp = make_temp_file(path.parent, prefix=f".{path.name}.", suffix=".tmp")
     # rank mode: the rule that chose k (absent when k was asked)
     rank = {} if result.rank_tol is None else {
         "rank_tol": np.float64(result.rank_tol), "rank_norm": np.str_(result.rank_norm)
     }
-    try:
-        with os.fdopen(fd, "wb") as f:
-            np.savez(
-                f,
-                **rank,
-                U=result.U,
-                s=result.s,
-                Vh=result.Vh,
-                residuals_right=result.residuals_right,
-                residuals_left=result.residuals_left,
-                tol=np.float64(result.tol),
-                method=np.str_(result.method),
-                seed=np.int64(-1 if result.seed is None else result.seed),
-                iterations=np.int64(result.iterations),
-                passes=np.int64(result.passes),
-                converged=np.bool_(result.converged),
-                format=np.str_(FORMAT),
-            )
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
+
+    def write(f) -> None:
+        np.savez(
+            f,
+            **rank,
+            U=result.U,
+            s=result.s,
+            Vh=result.Vh,
+            residuals_right=result.residuals_right,
+            residuals_left=result.residuals_left,
+            tol=np.float64(result.tol),
+            method=np.str_(result.method),
+            seed=np.int64(-1 if result.seed is None else result.seed),
+            iterations=np.int64(result.iterations),
+            passes=np.int64(result.passes),
+            converged=np.bool_(result.converged),
+            format=np.str_(FORMAT),
+        )
+
+    write_file(path, write)
 
 
 def _is_result(path: Path) -> bool:

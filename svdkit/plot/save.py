@@ -65,26 +65,16 @@ def applicable_figures(A: ArrayLike | str) -> list[str]:
 
 
 def _write_atomically(fig: Figure, path: Path, fmt: str) -> None:
-    """``fig.savefig`` into a temporary file beside ``path``, then rename it to ``path``."""
-    from svdkit._files import make_temp_file
+    """``fig.savefig`` to ``path`` atomically (:func:`svdkit._files.write_file`: a file
+    written again keeps its mode, a new one gets the umask's)."""
+    from svdkit._files import write_file
 
-    # the mode of a new file (the umask's), not mkstemp's private 0600
-    fd, tmp = make_temp_file(path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            # no date or software version: the same figure gives the same file
-            metadata = {"svg": {"Date": None}, "pdf": {"CreationDate": None}}.get(
-                fmt, {"Software": None}
-            )
-            fig.savefig(handle, format=fmt, dpi=PNG_DPI, metadata=metadata)
-            handle.flush()
-            os.fsync(handle.fileno())
-        if path.exists():  # a figure written again keeps the mode it had
-            os.chmod(tmp, path.stat().st_mode & 0o777)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    # no date or software version: the same figure gives the same file
+    metadata = {"svg": {"Date": None}, "pdf": {"CreationDate": None}}.get(
+        fmt, {"Software": None}
+    )
+    write_file(path, lambda handle: fig.savefig(handle, format=fmt, dpi=PNG_DPI,
+                                                metadata=metadata))
 
 
 def save_figures(
