@@ -173,3 +173,17 @@ def test_a_nested_root_is_denested_before_the_field_is_built():
 
     denested, _ = prepare(M, "test")
     assert denested[0, 1] == sp.sqrt(3) - sp.sqrt(2)
+
+
+def test_the_notes_compare_diagonal_entries_in_the_stored_precision():
+    """float32 data: 1e−7 is below float32's rounding of 1 (the report's rank is 1), and
+    2·(1 + 2⁻²²) is 2 (σ in order); the notes said otherwise with float64's eps."""
+    a = np.diag([1.0, 1e-7]).astype(np.float32)
+    report = explain(a, steps=False)
+    assert report.section("measures").fact("rank") == 1
+    assert "identity_definition" in {n.id for n in report.notes}
+    assert "identity_definition" not in {n.id for n in explain(a.astype(np.float64),
+                                                               steps=False).notes}
+    b = np.diag([2.0, 2.0 * (1 + 2**-22)]).astype(np.float32)
+    assert "sigma_order" not in {n.id for n in explain(b, steps=False).notes}
+    assert "sigma_order" in {n.id for n in explain(b.astype(np.float64), steps=False).notes}

@@ -131,7 +131,7 @@ def sigma_order(ev: Evidence) -> dict | None:
     values = {"diag": ", ".join(_num(x) for x in diag),
               "sigmas": ", ".join(_num(x) for x in ev.svd.s)}
     d = np.abs(diag)
-    rounding = d.size * np.finfo(np.float64).eps * float(np.max(d, initial=0.0))
+    rounding = d.size * np.finfo(ev.computed.precision).eps * float(np.max(d, initial=0.0))
     if not np.all(d[:-1] >= d[1:] - rounding):  # (√2² = 2.0000000000000004 is 2)
         return values
     off = [x for x in diag if abs(x) > ev.threshold and (x.real < 0 or abs(x.imag) > ev.threshold)]
@@ -155,7 +155,7 @@ def identity_definition(ev: Evidence) -> dict | None:
     diag = np.diagonal(a)
     # the tolerance rule's threshold n·eps·σ₁ (σ₁ = max |aᵢᵢ|), whatever --tol says: an
     # entry the report's rank counts (diag(1, 1e−15) has rank 2) is not 0 here either
-    rounding = n * np.finfo(np.float64).eps * float(np.max(np.abs(diag)))
+    rounding = n * np.finfo(ev.computed.precision).eps * float(np.max(np.abs(diag)))
     if np.max(np.abs(a - np.diag(diag))) > rounding:
         return None  # diagonal only to within the given tolerance
     zero = np.abs(diag) <= rounding
