@@ -25,14 +25,16 @@ Examples
 'Singular value spectrum'
 """
 
-from svdkit.plot._common import LANGUAGES
+from svdkit.plot._common import LANGUAGES, FigureRangeError
 from svdkit.plot.geometry import svd_geometry
 from svdkit.plot.quadratic import quadratic_form, quadratic_form_gallery
-from svdkit.plot.save import save_figures
+from svdkit.plot.save import FigureSkippedWarning, save_figures
 from svdkit.plot.spectrum import spectrum
 
 __all__ = [
     "LANGUAGES",
+    "FigureRangeError",
+    "FigureSkippedWarning",
     "quadratic_form",
     "quadratic_form_gallery",
     "save_figures",

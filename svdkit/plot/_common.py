@@ -33,6 +33,8 @@ if TYPE_CHECKING:
 __all__ = [
     "AXIS_COLOURS",
     "LANGUAGES",
+    "MAX_ENTRY",
+    "FigureRangeError",
     "catalogue",
     "draw_arrow",
     "draw_matrix",
@@ -41,7 +43,11 @@ __all__ = [
     "fmt_vec",
     "localise_ticks",
     "new_figure",
+    "require_drawable",
     "require_real",
+    "stored_matrix",
+    "stored_precision",
+    "stored_svd",
     "t",
 ]
 
@@ -237,6 +243,51 @@ def localise_ticks(fig: Figure, lang: str) -> None:
         for axis in axes:
             if axis.get_scale() == "linear":
                 axis.set_major_formatter(FuncFormatter(label))
+
+
+#: The largest entry magnitude ``svd_geometry`` and ``quadratic_form`` draw: their axis
+#: limits, level curves and aspect computations need room below the largest float.
+MAX_ENTRY = 1e300
+
+
+class FigureRangeError(SvdkitError):
+    """A finite matrix too large for a figure's axes (entries beyond :data:`MAX_ENTRY`)."""
+
+
+def require_drawable(a: np.ndarray, what: str) -> None:
+    """Refuse, before any drawing, a matrix whose entries exceed :data:`MAX_ENTRY`."""
+    top = float(np.max(np.abs(a))) if a.size else 0.0
+    if top > MAX_ENTRY:
+        raise FigureRangeError(
+            f"{what} draws matrices whose entries are at most 1e300 in magnitude; A has an "
+            f"entry of magnitude {top:.3g}. Scale A (A·2^−k keeps the shape of the picture) "
+            "to draw it; svdkit explain reports on any finite matrix."
+        )
+
+
+def stored_precision(source: object, a: np.ndarray) -> np.dtype | None:
+    """The precision ``source`` was stored in where coarser than ``a``'s (float32 data,
+    a float32 ``.npy`` file), else None: the zero rule's eps is that precision's."""
+    from svdkit.linalg.svd import _stored_precision
+
+    return _stored_precision(source, a)
+
+
+def stored_svd(source: object, a: np.ndarray, full: bool = False):
+    """``svd(a)`` that decides ranks with the stored precision of ``source`` (as
+    :func:`svdkit.rank` and the report do)."""
+    from dataclasses import replace
+
+    from svdkit.linalg.svd import svd
+
+    return replace(svd(a, full=full), precision=stored_precision(source, a))
+
+
+def stored_matrix(source: object, a: np.ndarray) -> np.ndarray:
+    """``a`` in the precision ``source`` was stored in (exact: ``a`` widened it), so that
+    what takes it (:func:`svdkit.definiteness`, the figures) uses that precision's eps."""
+    precision = stored_precision(source, a)
+    return a if precision is None else a.astype(precision)
 
 
 def require_real(a: np.ndarray, what: str) -> np.ndarray:

@@ -58,7 +58,6 @@ import numpy as np
 
 from svdkit.errors import ShapeError
 from svdkit.inputs import as_matrix
-from svdkit.linalg.svd import svd
 from svdkit.plot._common import (
     AXIS_COLOURS,
     catalogue,
@@ -68,7 +67,9 @@ from svdkit.plot._common import (
     fmt_vec,
     localise_ticks,
     new_figure,
+    require_drawable,
     require_real,
+    stored_svd,
     t,
 )
 from svdkit.plot._orthogonal import OrthogonalAction, describe_orthogonal
@@ -435,7 +436,10 @@ def svd_geometry(A: ArrayLike | str, lang: str = "en", *, tol: float | None = No
             f"svd_geometry draws A·S in ℝᵐ with m ≤ 3; A is {m}×{n}, so its image lies in "
             f"ℝ{_sup(m)} and cannot be drawn. Use svdkit.plot.spectrum for the singular values."
         )
-    r = svd(a, full=True)
+    require_drawable(a, "svd_geometry")
+    # float32 data (or a float32 file): the rank is decided with float32's eps, as
+    # svdkit.rank and the report decide it
+    r = stored_svd(A, a, full=True)
     U, s, Vh = r.U, r.s, r.Vh
     V = Vh.T
     p = s.size
@@ -478,8 +482,7 @@ def svd_geometry(A: ArrayLike | str, lang: str = "en", *, tol: float | None = No
         t(f"plot.caption.AS.{image}", lang, detail=u_detail, **svals),
     ]
     if rank < p:
-        zero = ", ".join(f"σ{_sub(i + 1)}" for i in range(rank, p))
-        captions[2] += " " + t("plot.caption.rank", lang, rank=rank, zero=zero)
+        captions[2:] = _flat_captions(rank, n, shape, s, u_detail, lang, sep)
     # ----- layout, in inches: header, titles, panels, captions (as long as they need)
     wrapped = [_wrap(c) for c in captions]
     lines = max(c.count("\n") + 1 for c in wrapped)
@@ -597,6 +600,33 @@ def svd_geometry(A: ArrayLike | str, lang: str = "en", *, tol: float | None = No
     draw_matrix(fig, 0.035, 1 - 0.5 / height, a, lang, size=10.5)
     localise_ticks(fig, lang)
     return fig
+
+
+def _flat_captions(
+    rank: int, n: int, shape: str, s: np.ndarray, u_detail: str, lang: str, sep: str
+) -> list[str]:
+    """The Σ and U captions of a rank-deficient A (rank < min(m, n)).
+
+    The null space is spanned by ``v_{r+1}, …, v_n``; the image of the circle (sphere)
+    is the point 0 (rank 0), a segment (rank 1: each inner point the image of two
+    points of the circle, or of a circle of the sphere) or a filled ellipse (rank 2 of a
+    3-column A: each inner point the image of two points of the sphere).
+    """
+    p = s.size
+    zero = ", ".join(f"σ{_sub(i + 1)}" for i in range(rank, p))
+    null = ", ".join(f"v{_sub(i + 1)}" for i in range(rank, n))
+    kind = ("point", "segment", "filled")[rank]
+    values = sep.join(f"σ{_sub(i + 1)} = {fmt_num(s[i], lang)}" for i in range(p))
+    sigma = " ".join(
+        (
+            t("plot.caption.SVtS.stretch", lang, values=values),
+            t("plot.caption.rank", lang, rank=rank, zero=zero),
+            t("plot.caption.null", lang, null=null),
+            t(f"plot.caption.squash.{kind}.{shape}", lang),
+        )
+    )
+    image = t(f"plot.caption.image.{kind}", lang)
+    return [sigma, t("plot.caption.AS.flat", lang, detail=u_detail, image=image)]
 
 
 def _wrap(caption: str, width: int = 47) -> str:

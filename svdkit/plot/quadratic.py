@@ -41,7 +41,9 @@ from svdkit.plot._common import (
     fmt_num,
     localise_ticks,
     new_figure,
+    require_drawable,
     require_real,
+    stored_matrix,
     t,
 )
 
@@ -86,7 +88,11 @@ def _check(A: ArrayLike | str, what: str) -> np.ndarray:
             f"A[1,0] = {fmt_num(a[1, 0], digits=6)}. The form xᵀAx depends only on the "
             "symmetric part (A + Aᵀ)/2: pass that to picture it."
         )
-    return a / 2 + a.T / 2  # (a + aᵀ could overflow for entries near 1e308)
+    require_drawable(a, what)
+    # float32 data (or a float32 file) keeps its precision: definiteness then decides
+    # with float32's eps, as the report does (the symmetric part of a symmetric float32
+    # matrix is exact in float32)
+    return stored_matrix(A, a / 2 + a.T / 2)  # (a + aᵀ could overflow near 1e308)
 
 
 def _inline(a: np.ndarray, lang: str) -> str:
@@ -105,16 +111,13 @@ def _shape_key(d: Definiteness) -> str:
     return "zero" if d.is_zero_form else str(d.kind).replace(" ", "_")
 
 
-def _zero_set(
-    a: np.ndarray, lam: np.ndarray, q: np.ndarray, tol: float | None = None
-) -> list[np.ndarray]:
+def _zero_set(d: Definiteness, lam: np.ndarray, q: np.ndarray) -> list[np.ndarray]:
     """The lines where ``xᵀAx = 0`` across the square, each (2, 2): two for an indefinite
     A, the null direction for a semidefinite one, none for a definite (or zero) A.
 
     In the eigenbasis ``x = a q₁ + b q₂`` the form is ``λ₁a² + λ₂b²``; it vanishes on
     ``a √|λ₁| = ± b √|λ₂|`` when the signs differ, along ``qᵢ`` when ``λᵢ = 0``.
     """
-    d = definiteness(a, tol=tol)
     n_pos, n_zero, n_neg = d.inertia
     if n_zero == 2:
         return []
@@ -161,7 +164,7 @@ def _draw(
     q: np.ndarray,
     lang: str,
     colorbar: bool,
-    tol: float | None = None,
+    d: Definiteness,
 ) -> None:
     """The surface in ``ax3`` and the level curves in ``ax2``."""
     from matplotlib.colors import Normalize
@@ -176,7 +179,7 @@ def _draw(
     if hi - lo <= 1e-12 * vmax:
         lo, hi = -vmax, vmax
     levels = MaxNLocator(12).tick_values(lo, hi)
-    zero_lines = _zero_set(a, lam, q, tol)
+    zero_lines = _zero_set(d, lam, q)
 
     # ----- surface
     zmin, zmax = min(float(Z.min()), 0.0), max(float(Z.max()), 0.0)
@@ -354,7 +357,8 @@ def quadratic_form(A: ArrayLike | str, lang: str = "en", *, tol: float | None = 
     """
     catalogue(lang)
     a = _check(A, "quadratic_form")
-    _, verdict, eigen, lam, q = _texts(a, lang, tol)
+    d, verdict, eigen, lam, q = _texts(a, lang, tol)
+    a = np.asarray(a, dtype=float)
 
     fig = new_figure(13.0, 6.4)
     fig.subplots_adjust(left=0.02, right=0.97, bottom=0.08, top=0.78, wspace=0.12)
@@ -362,7 +366,7 @@ def quadratic_form(A: ArrayLike | str, lang: str = "en", *, tol: float | None = 
     ax2 = fig.add_subplot(1, 2, 2)
     ax3.set_label("svdkit:quadratic:surface")
     ax2.set_label("svdkit:quadratic:contours")
-    _draw(ax3, ax2, a, lam, q, lang, colorbar=True, tol=tol)
+    _draw(ax3, ax2, a, lam, q, lang, colorbar=True, d=d)
     ax3.set_title(t("plot.quadratic.surface", lang), fontsize=11, pad=0)
     ax2.set_title(t("plot.quadratic.contours", lang), fontsize=11)
     fig.suptitle(t("plot.quadratic.title", lang), fontsize=14, fontweight="bold", y=0.975)
@@ -417,7 +421,7 @@ def quadratic_form_gallery(lang: str = "en") -> Figure:
         ax2 = fig.add_subplot(2, 4, col + 5)
         ax3.set_label(f"svdkit:quadratic:surface:{col + 1}")
         ax2.set_label(f"svdkit:quadratic:contours:{col + 1}")
-        _draw(ax3, ax2, a, lam, q, lang, colorbar=False)
+        _draw(ax3, ax2, a, lam, q, lang, colorbar=False, d=d)
         shape = t(f"plot.quadratic.shape.{_shape_key(d)}", lang)
         ax3.set_title(
             t(f"plot.kind.{_kind_key(d)}", lang), fontsize=12.5, fontweight="bold", pad=58

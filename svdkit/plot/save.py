@@ -13,6 +13,7 @@ over the final name (``os.replace``), so that a reader never sees half a file.
 from __future__ import annotations
 
 import os
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -22,7 +23,7 @@ import numpy as np
 from svdkit.errors import SvdkitError
 from svdkit.inputs import as_matrix
 from svdkit.linalg.structure import is_symmetric
-from svdkit.plot._common import catalogue
+from svdkit.plot._common import FigureRangeError, catalogue, stored_matrix
 from svdkit.plot.geometry import svd_geometry
 from svdkit.plot.quadratic import quadratic_form
 from svdkit.plot.spectrum import spectrum
@@ -31,7 +32,11 @@ if TYPE_CHECKING:
     from matplotlib.figure import Figure
     from numpy.typing import ArrayLike
 
-__all__ = ["FORMATS", "applicable_figures", "save_figures"]
+__all__ = ["FORMATS", "FigureSkippedWarning", "applicable_figures", "save_figures"]
+
+
+class FigureSkippedWarning(UserWarning):
+    """:func:`save_figures` skipped a figure that cannot be drawn (entries beyond 1e300)."""
 
 #: The file formats :func:`save_figures` writes.
 FORMATS = ("png", "svg", "pdf")
@@ -108,12 +113,32 @@ def save_figures(
     Returns
     -------
     list of pathlib.Path
-        The files written, figure by figure, format by format.
+        The files written by this call, figure by figure, format by format: only
+        these belong to ``A``. Other files already in ``directory`` are never
+        deleted, so a folder reused for another matrix still holds that matrix's
+        ``svd_geometry.*`` or ``quadratic_form.*`` where they do not apply to ``A``
+        (e.g. a 2×2 matrix, then a 1×4 one: only ``spectrum.*`` is written again).
+        Use a fresh directory, or read the returned list, to know which figures
+        are ``A``'s.
 
     Raises
     ------
     SvdkitError
         Invalid input, an unknown format or language.
+
+    Warns
+    -----
+    FigureSkippedWarning
+        A figure that applies to ``A`` but cannot be drawn (``svd_geometry`` and
+        ``quadratic_form`` draw entries up to 1e300 in magnitude) is skipped, with
+        this warning naming it and the limit; it is not in the returned list.
+
+    Notes
+    -----
+    ``A`` stored in float32 (an array, or a ``.npy`` file) keeps that precision in
+    every figure: ranks, thresholds and definiteness use float32's eps, as
+    :func:`svdkit.rank` and ``svdkit explain`` do. Pass the source itself (not
+    ``as_matrix(A)``, which is float64) for that.
 
     Examples
     --------
@@ -136,12 +161,19 @@ def save_figures(
         )
     a = as_matrix(A)
     names = applicable_figures(a)
+    # float32 data (an array or a .npy file): every figure gets it in that precision
+    stored = stored_matrix(A, a)
     out = Path(directory)
     out.mkdir(parents=True, exist_ok=True)
     draw = {"svd_geometry": svd_geometry, "quadratic_form": quadratic_form, "spectrum": spectrum}
     written: list[Path] = []
     for name in names:
-        fig = draw[name](a, lang=lang, tol=tol)
+        try:
+            fig = draw[name](stored, lang=lang, tol=tol)
+        except FigureRangeError as err:  # raised before any drawing
+            warnings.warn(f"save_figures: {name} skipped: {err}", FigureSkippedWarning,
+                          stacklevel=2)
+            continue
         for fmt in formats:
             path = out / f"{name}.{fmt}"
             _write_atomically(fig, path, fmt)

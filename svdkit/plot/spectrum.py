@@ -15,17 +15,15 @@ targets have the ids ``svdkit:reach-90``, ``svdkit:reach-95``,
 
 from __future__ import annotations
 
-from dataclasses import replace
 from typing import TYPE_CHECKING
 
 import numpy as np
 
 from svdkit.errors import SvdkitError
 from svdkit.inputs import as_matrix, as_vector
-from svdkit.linalg.svd import SVD, svd
-from svdkit.linalg.svd import _stored_precision as stored_precision
+from svdkit.linalg.svd import SVD
 from svdkit.linalg.tolerance import rule_dtype, zero_threshold
-from svdkit.plot._common import catalogue, fmt_num, localise_ticks, new_figure, t
+from svdkit.plot._common import catalogue, fmt_num, localise_ticks, new_figure, stored_svd, t
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -95,12 +93,25 @@ def _values(
         a = as_matrix(A_or_s)  # (a str is matrix text here, never a file name)
         # float32 data, or a float32 file: the rule's eps is the stored precision's, as
         # svdkit.rank and svdkit.svd(A).rank() take it
-        r = replace(svd(a), precision=stored_precision(A_or_s, a))
+        r = stored_svd(A_or_s, a)
     shape = r.shape
     s = r.s
     dtype = rule_dtype(r.precision, s.dtype)  # an SVD passed in: its own precision
     thr = zero_threshold(shape, float(s[0]) if s.size else 0.0, dtype, tol)
     return s, shape, r.rank(tol), thr
+
+
+def _decade_ticks(ax, bottom: float, top: float) -> None:
+    """Ticks at whole decades inside ``[bottom, top]`` (at most about 12): matplotlib's
+    LogLocator places ticks beyond the limits, which overflow for values near 1e300."""
+    from matplotlib.ticker import FixedLocator, NullLocator
+
+    lo, hi = int(np.ceil(np.log10(bottom))), int(np.floor(np.log10(top)))
+    if hi - lo <= 12:
+        return  # matplotlib's own ticks (with minor ones) stay finite here
+    stride = int(np.ceil((hi - lo) / 10))
+    ax.yaxis.set_major_locator(FixedLocator([10.0**k for k in range(lo, hi + 1, stride)]))
+    ax.yaxis.set_minor_locator(NullLocator())
 
 
 def spectrum(
@@ -190,8 +201,11 @@ def spectrum(
         )
         handles.append(line)
     if log:
-        top = 10 ** np.ceil(np.log10(positive.max()) + 0.15)
+        with np.errstate(over="ignore"):
+            top = 10 ** np.ceil(np.log10(positive.max()) + 0.15)
+        top = min(float(top), float(np.finfo(float).max))  # σ₁ near 1e308: the largest float
         ax.set_ylim(bottom, top)
+        _decade_ticks(ax, bottom, top)
         zeros = x[s <= 0]
         if zeros.size:
             (z,) = ax.plot(
