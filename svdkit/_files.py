@@ -79,7 +79,12 @@ def real_directory(target: str | Path) -> Path:
     Writing there and renaming into place replaces the directory a link points to,
     and keeps the link (renaming onto the link would replace the link instead).
     """
-    return Path(target).resolve()
+    try:
+        return Path(target).resolve()
+    except (RuntimeError, OSError) as err:  # a loop of links (l1 → l2 → l1)
+        raise FileFormatError(
+            f"cannot write '{target}': its symbolic links form a loop ({err})"
+        ) from None
 
 
 def _check_not_current(target: Path, what: str) -> None:
@@ -210,7 +215,7 @@ def _is_special(path: Path) -> bool:
 def _written_path(path: Path) -> Path:
     """Where a file output named ``path`` is written: through a symbolic link, at the
     file it names (the link is kept, as a shell's ``>`` keeps it)."""
-    return path.resolve() if path.is_symlink() else path
+    return real_directory(path) if path.is_symlink() else path
 
 
 def write_file(path: str | os.PathLike[str], write: Callable[[BinaryIO], None]) -> Path:

@@ -205,3 +205,29 @@ def test_a_file_without_an_extension_is_read_as_matrix_text(cli, tmp_path, monke
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout)["sections"][0]["facts"]["matrix"] == [[5.0, 6.0],
                                                                          [7.0, 8.0]]
+
+
+def test_matrix_text_beside_a_file_of_that_name_stays_the_matrix(cli, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    Path("2").write_text("some notes\n")
+    code, out, err = cli("explain", "2", "-f", "json", "--no-steps")
+    assert code == 0, err
+    assert json.loads(out)["sections"][0]["facts"]["matrix"] == [[2.0]]
+
+
+@pytest.mark.parametrize("encoding", ["ascii", "latin-1"])
+@pytest.mark.parametrize("lang", ["en", "fr"])
+def test_json_on_a_narrow_encoding_is_valid_json(encoding, lang):
+    """backslashreplace wrote ``\\xd7`` on an ASCII stream: no JSON escape."""
+    proc = _run("explain", MATRIX, "-f", "json", "-l", lang, env={"PYTHONIOENCODING": encoding})
+    assert proc.returncode == 0
+    data = json.loads(proc.stdout.decode(encoding))
+    utf8 = json.loads(_run("explain", MATRIX, "-f", "json", "-l", lang).stdout.decode())
+    assert data == utf8
+
+
+def test_an_output_link_loop_is_one_error_line(cli, tmp_path):
+    (tmp_path / "l1.json").symlink_to(tmp_path / "l2.json")
+    (tmp_path / "l2.json").symlink_to(tmp_path / "l1.json")
+    code, _, err = cli("explain", MATRIX, "-f", "json", "-o", tmp_path / "l1.json")
+    assert code == 2 and "loop" in err and "Traceback" not in err

@@ -150,7 +150,8 @@ def test_a_model_or_training_directory_is_never_replaced_by_merge(pair, run):
             code, _, err = run("lora", "merge", base, d / "ad", "-o", out)
             assert code == 0, err
     sf = Checkpoint(d / "merged").files["model.safetensors"]
-    assert sf.metadata == {"format": "pt", "svdkit": "lora merge"}
+    assert sf.metadata == {"format": "pt", "svdkit": "lora merge",  # and what it wrote
+                           "svdkit_files": json.dumps(["model.safetensors"])}
     merged = Checkpoint(d / "merged.safetensors").read("fc.weight")
     assert np.allclose(merged, Checkpoint(tuned).read("fc.weight"), atol=1e-5)
 

@@ -393,3 +393,39 @@ def test_the_current_directory_is_refused_as_an_output_before_the_work(pair, run
     msg = cli_support.error_line(*run("lora", command, *args, "-o", ".")[::2])
     assert "current directory" in msg
     assert list(here.iterdir()) == []
+
+
+def test_a_merge_over_an_output_of_an_earlier_svdkit_replaces_its_side_files(pair, run):
+    """Outputs written before the shards listed their files (a mark, no list) were refused:
+    their config.json was taken for a user's file."""
+    from svdkit.lora.safetensors_io import SafetensorsFile
+
+    d, base, tuned = pair
+    ad = extract(base, tuned, RankRule(rank=2)).adapter.save(d / "ad")
+    merged = d / "merged"
+    code, _, err = run("lora", "merge", base, ad, "-o", merged)
+    assert code == 0, err
+    shard = merged / "model.safetensors"
+    meta = SafetensorsFile(shard).metadata
+    assert json.loads(meta[FILES_KEY]) == ["model.safetensors", "config.json"]
+    # as the earlier svdkit wrote it: the mark, no list
+    W = Checkpoint(shard).read("fc.weight")
+    save_safetensors(shard, {"fc.weight": W}, {"format": "pt", "svdkit": "lora merge"})
+    code, _, err = run("lora", "merge", base, ad, "-o", merged)
+    assert code == 0, err
+    (merged / "NOTES").mkdir()  # a folder: never an earlier svdkit's
+    save_safetensors(shard, {"fc.weight": W}, {"format": "pt", "svdkit": "lora merge"})
+    code, _, err = run("lora", "merge", base, ad, "-o", merged)
+    assert "NOTES/" in cli_support.error_line(code, err)
+
+
+@pytest.mark.parametrize("suffix", [".jpg", ".tiff", ".webp"])
+def test_analyse_figures_are_in_formats_that_carry_the_mark(pair, run, suffix):
+    d, base, tuned = pair
+    msg = cli_support.error_line(*run("lora", "analyse", base, tuned, "--figure",
+                                      d / f"fig{suffix}")[::2])
+    assert suffix in msg and ".png" in msg
+    assert not (d / f"fig{suffix}").exists()
+    for _ in range(2):  # a re-run replaces svdkit's own figure
+        code, _, err = run("lora", "analyse", base, tuned, "--figure", d / "fig.png")
+        assert code == 0, err

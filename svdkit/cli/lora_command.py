@@ -173,22 +173,25 @@ def _check_analyse_output(path: Path, option: str, **inputs: Path) -> None:
 
 
 def _check_figure_path(path: Path, **inputs: Path) -> None:
-    """``--figure``: a writable file path with an extension matplotlib can save."""
+    """``--figure``: a writable file path in a format that records that svdkit wrote it
+    (:data:`svdkit.lora.analyse.MARKED_FIGURE_FORMATS`), so that a re-run may replace
+    it — a ``.jpg`` cannot carry the mark, and was refused when written again."""
     from svdkit.errors import FileFormatError, MissingDependencyError
+    from svdkit.lora.analyse import MARKED_FIGURE_FORMATS
 
-    _check_analyse_output(path, "--figure", **inputs)
     try:
-        from matplotlib.backend_bases import FigureCanvasBase
+        import matplotlib  # noqa: F401
     except ImportError as err:
         raise MissingDependencyError(
             "--figure needs matplotlib (pip install 'svdkit[plot]')"
         ) from err
-    formats = FigureCanvasBase.get_supported_filetypes()
-    if path.suffix[1:].lower() not in formats:
+    if path.suffix[1:].lower() not in MARKED_FIGURE_FORMATS:
         raise FileFormatError(
             f"--figure '{path}': unsupported figure format {path.suffix or '(no extension)'!r} "
-            f"(use one of {', '.join('.' + f for f in sorted(formats))})"
+            f"(use one of {', '.join('.' + f for f in MARKED_FIGURE_FORMATS)}: formats "
+            "that record that svdkit wrote the file, so that a re-run may replace it)"
         )
+    _check_analyse_output(path, "--figure", **inputs)
 
 
 def _write_text_atomically(path: Path, text: str, option: str) -> None:

@@ -75,6 +75,18 @@ def _path_kind(path: Path) -> str | None:
     return "dir" if stat.S_ISDIR(mode) else None
 
 
+def _parses(text: str) -> bool:
+    """Whether ``text`` is matrix text."""
+    from svdkit.errors import SvdkitError as Error
+    from svdkit.inputs import parse_matrix_text
+
+    try:
+        parse_matrix_text(text)
+    except Error:
+        return False
+    return True
+
+
 def _read_matrix(text: str):
     """A path to an existing file is passed on; ``-`` reads standard input; else the text.
 
@@ -96,9 +108,10 @@ def _read_matrix(text: str):
         # the path itself: explain reads it (a float32 .npy keeps float32's tolerance
         # rule, a .txt of fractions stays exact for the exact engine)
         return path
-    if not path.suffix and kind in ("file", "pipe"):
+    if not path.suffix and kind in ("file", "pipe") and not _parses(text):
         # a file without an extension (``mymatrix``), a pipe (``<(…)``, /dev/stdin):
-        # its text, read as matrix text, as ``-`` reads standard input
+        # its text, read as matrix text, as ``-`` reads standard input (text that is a
+        # matrix itself, ``2`` beside a file named 2, stays the matrix)
         try:
             return path.read_text(encoding="utf-8-sig")
         except (OSError, UnicodeDecodeError) as err:
@@ -217,7 +230,8 @@ def explain(
         from svdkit.plot import save_figures
 
         try:
-            written = save_figures(report.matrix, figures, lang=lang.value, tol=tol)
+            # the source, not report.matrix: a float32 file keeps its tolerance rule
+            written = save_figures(source, figures, lang=lang.value, tol=tol)
         except OSError as err:
             raise SvdkitError(f"--figures: cannot write to '{figures}': {err}") from err
         Console(stderr=True).print(
@@ -347,13 +361,36 @@ def _tolerant_streams() -> None:
 
     Under a locale that is not UTF-8 (``LC_ALL=en_US.ISO-8859-1``), printing σ or →
     raised ``UnicodeEncodeError`` in every command, ``--help`` included. Such
-    characters are written as Python escapes (``\\u03c3``), which inside a JSON
-    string are JSON's own escapes: the JSON stays valid and means the same.
+    characters are written as JSON's escapes (``\\u03c3``, a surrogate pair beyond
+    U+FFFF), whatever the encoding lacks (é on an ASCII stream too): inside a JSON
+    string they are JSON's own escapes, so the JSON stays valid and means the same.
     """
+    import codecs
+
+    codecs.register_error(_ESCAPES, _json_escapes)
     for stream in (sys.stdout, sys.stderr):
         encoding = (getattr(stream, "encoding", None) or "").lower().replace("-", "")
         if stream is not None and encoding != "utf8" and hasattr(stream, "reconfigure"):
-            stream.reconfigure(errors="backslashreplace")
+            stream.reconfigure(errors=_ESCAPES)
+
+
+#: The codec error handler of :func:`_tolerant_streams`.
+_ESCAPES = "svdkit.json-escapes"
+
+
+def _json_escapes(err: UnicodeError) -> tuple[str, int]:
+    """``\\uXXXX`` for each character an encoding lacks (JSON's escapes)."""
+    if not isinstance(err, UnicodeEncodeError):
+        raise err
+    out = []
+    for ch in err.object[err.start : err.end]:
+        code = ord(ch)
+        if code > 0xFFFF:
+            code -= 0x10000
+            out.append(f"\\u{0xD800 + (code >> 10):04x}\\u{0xDC00 + (code & 0x3FF):04x}")
+        else:
+            out.append(f"\\u{code:04x}")
+    return "".join(out), err.end
 
 
 def _error(message: str) -> NoReturn:

@@ -124,17 +124,26 @@ def side_files(base: Checkpoint) -> list[tuple[Path, str]]:
     return out
 
 
+#: What an svdkit before :data:`FILES_KEY` copied beside its shards: top-level files of
+#: these suffixes, which a re-run over such an output may still replace.
+_LEGACY_SIDE_FILES = (".json", ".txt", ".model", ".md")
+
+
 def _written_files(shard: Path) -> set[str] | None:
     """The files a marked shard says :func:`write_like` wrote beside it (``None`` when
-    ``shard`` has no svdkit mark)."""
+    ``shard`` has no svdkit mark). A shard of an earlier svdkit, marked but without
+    the list, vouches for the top-level side files that version copied."""
     try:
         meta = SafetensorsFile(shard).metadata
     except (OSError, ValueError):  # SvdkitError is a ValueError
         return None
     if MARK_KEY not in meta:
         return None
+    if FILES_KEY not in meta:
+        return {p.name for p in shard.parent.iterdir()
+                if p.is_file() and p.suffix in _LEGACY_SIDE_FILES}
     try:
-        names = json.loads(meta.get(FILES_KEY, "[]"))
+        names = json.loads(meta[FILES_KEY])
     except json.JSONDecodeError:
         return set()
     return {n for n in names if isinstance(n, str)} if isinstance(names, list) else set()
@@ -282,8 +291,8 @@ def write_like(
                 # the base's metadata, "format" (transformers needs it), svdkit's mark
                 # and the files written with it (which a re-run may replace)
                 meta = {"format": "pt", **sf.metadata, MARK_KEY: f"lora {label}"}
-                meta.pop(FILES_KEY, None)  # (a base svdkit wrote lists its own)
-                if len(written) > len(shard_names):  # (marked shards alone need no list)
+                meta.pop(FILES_KEY, None)  # (a base svdkit wrote had its own)
+                if not single:  # a directory: what a re-run may replace
                     meta[FILES_KEY] = json.dumps(written)
                 with SafetensorsWriter(tmpdir / fname, layout, meta) as w:
                     for n in sf.names:
