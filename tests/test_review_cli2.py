@@ -231,3 +231,11 @@ def test_an_output_link_loop_is_one_error_line(cli, tmp_path):
     (tmp_path / "l2.json").symlink_to(tmp_path / "l1.json")
     code, _, err = cli("explain", MATRIX, "-f", "json", "-o", tmp_path / "l1.json")
     assert code == 2 and "loop" in err and "Traceback" not in err
+
+
+def test_figures_that_cannot_be_drawn_are_notes_not_warnings(cli, tmp_path):
+    code, _, err = cli("explain", "1e305 0; 0 1", "--no-steps", "--figures", tmp_path / "f")
+    assert code == 0, err
+    assert err.count("note: save_figures: ") == 2 and "Warning" not in err
+    assert sorted(p.name for p in (tmp_path / "f").iterdir()) == ["spectrum.png",
+                                                                  "spectrum.svg"]

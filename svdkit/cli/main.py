@@ -227,14 +227,24 @@ def explain(
     else:
         sys.stdout.write(render(report, format.value) + "\n")
     if figures is not None:
-        from svdkit.plot import save_figures
+        import warnings
+
+        from svdkit.plot import FigureSkippedWarning, save_figures
 
         try:
-            # the source, not report.matrix: a float32 file keeps its tolerance rule
-            written = save_figures(source, figures, lang=lang.value, tol=tol)
+            with warnings.catch_warnings(record=True) as skipped:
+                warnings.simplefilter("always", FigureSkippedWarning)
+                # the source, not report.matrix: a float32 file keeps its tolerance rule
+                written = save_figures(source, figures, lang=lang.value, tol=tol)
         except OSError as err:
             raise SvdkitError(f"--figures: cannot write to '{figures}': {err}") from err
-        Console(stderr=True).print(
+        err_console = Console(stderr=True)
+        for w in skipped:  # a figure that cannot be drawn: a note, not a Python warning
+            if issubclass(w.category, FigureSkippedWarning):
+                err_console.print(f"note: {w.message}", highlight=False, markup=False)
+            else:
+                warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+        err_console.print(
             f"{len(written)} figure files written to {figures}/: "
             + ", ".join(p.name for p in written),
             highlight=False,

@@ -78,8 +78,11 @@ def _write_atomically(fig: Figure, path: Path, fmt: str) -> None:
     metadata = {"svg": {"Date": None}, "pdf": {"CreationDate": None}}.get(
         fmt, {"Software": None}
     )
-    write_file(path, lambda handle: fig.savefig(handle, format=fmt, dpi=PNG_DPI,
-                                                metadata=metadata))
+    # (matplotlib's log scale overflows inside exp for σ near the largest float: the
+    # ticks it drops are outside the axis, nothing drawn is lost)
+    with np.errstate(over="ignore"):
+        write_file(path, lambda handle: fig.savefig(handle, format=fmt, dpi=PNG_DPI,
+                                                    metadata=metadata))
 
 
 def save_figures(

@@ -204,7 +204,8 @@ def spectrum(
         with np.errstate(over="ignore"):
             top = 10 ** np.ceil(np.log10(positive.max()) + 0.15)
         top = min(float(top), float(np.finfo(float).max))  # σ₁ near 1e308: the largest float
-        ax.set_ylim(bottom, top)
+        with np.errstate(over="ignore"):  # (matplotlib's log transform, at the largest float)
+            ax.set_ylim(bottom, top)
         _decade_ticks(ax, bottom, top)
         zeros = x[s <= 0]
         if zeros.size:
