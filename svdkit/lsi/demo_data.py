@@ -35,6 +35,7 @@ __all__ = [
     "TOPICS",
     "TopicCorpus",
     "deerwester_titles",
+    "pets_and_markets",
     "topic_corpus",
 ]
 
@@ -66,6 +67,28 @@ DEERWESTER_OPTIONS = TextOptions(
 def deerwester_titles() -> list[tuple[str, str]]:
     """The nine titles as ``(id, text)`` pairs."""
     return list(_TITLES)
+
+
+_PETS_AND_MARKETS = (
+    ("pets", "the cat chased the dog around the garden"),
+    ("vet", "the vet treated the sick dog"),
+    ("cats", "a cat sleeps in the garden"),
+    ("market", "stock prices fell as investors sold shares"),
+    ("bank", "the bank raised interest rates"),
+    ("rates", "higher interest rates hit stock prices"),
+)
+
+
+def pets_and_markets() -> list[tuple[str, str]]:
+    """Six short documents on two topics (pets, money markets), as ``(id, text)``
+    pairs: the corpus of the examples in :mod:`svdkit.lsi`'s docstrings.
+
+    Examples
+    --------
+    >>> [doc_id for doc_id, _ in pets_and_markets()]
+    ['pets', 'vet', 'cats', 'market', 'bank', 'rates']
+    """
+    return list(_PETS_AND_MARKETS)
 
 
 #: topic → concepts → synonyms (each document uses one synonym per concept).

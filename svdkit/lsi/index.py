@@ -124,13 +124,8 @@ class LsiIndex:
     Examples
     --------
     >>> import numpy as np
-    >>> from svdkit.lsi import build_index
-    >>> docs = [("pets", "the cat chased the dog around the garden"),
-    ...         ("vet", "the vet treated the sick dog"),
-    ...         ("cats", "a cat sleeps in the garden"),
-    ...         ("market", "stock prices fell as investors sold shares"),
-    ...         ("bank", "the bank raised interest rates"),
-    ...         ("rates", "higher interest rates hit stock prices")]
+    >>> from svdkit.lsi import build_index, demo_data
+    >>> docs = demo_data.pets_and_markets()  # six documents, two topics
     >>> index = build_index(docs, k=4)
     >>> index
     LsiIndex(6 documents, 19 terms, k=4, log_entropy)
@@ -467,13 +462,8 @@ def index_from_counts(
     text); the ``log_entropy`` index answers as :func:`build_index` does.
 
     >>> import numpy as np
-    >>> from svdkit.lsi import build_index, count_corpus, index_from_counts
-    >>> docs = [("pets", "the cat chased the dog around the garden"),
-    ...         ("vet", "the vet treated the sick dog"),
-    ...         ("cats", "a cat sleeps in the garden"),
-    ...         ("market", "stock prices fell as investors sold shares"),
-    ...         ("bank", "the bank raised interest rates"),
-    ...         ("rates", "higher interest rates hit stock prices")]
+    >>> from svdkit.lsi import build_index, count_corpus, demo_data, index_from_counts
+    >>> docs = demo_data.pets_and_markets()  # six documents, two topics
     >>> counts = count_corpus(docs)
     >>> index = index_from_counts(counts, k=4)
     >>> tfidf = index_from_counts(counts, k=4, weighting="tfidf")
@@ -619,13 +609,8 @@ def build_index(
 
     Examples
     --------
-    >>> from svdkit.lsi import build_index
-    >>> docs = [("pets", "the cat chased the dog around the garden"),
-    ...         ("vet", "the vet treated the sick dog"),
-    ...         ("cats", "a cat sleeps in the garden"),
-    ...         ("market", "stock prices fell as investors sold shares"),
-    ...         ("bank", "the bank raised interest rates"),
-    ...         ("rates", "higher interest rates hit stock prices")]
+    >>> from svdkit.lsi import build_index, demo_data
+    >>> docs = demo_data.pets_and_markets()  # six documents, two topics
     >>> index = build_index(docs, k=4)
     >>> index.k, index.n_docs, "the" in index.vocabulary  # English stop words dropped
     (4, 6, False)

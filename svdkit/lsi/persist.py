@@ -158,13 +158,8 @@ def save_index(index: LsiIndex, path: str | os.PathLike[str]) -> None:
     --------
     >>> import os, tempfile
     >>> from svdkit.errors import FileFormatError
-    >>> from svdkit.lsi import build_index, load_index, save_index
-    >>> docs = [("pets", "the cat chased the dog around the garden"),
-    ...         ("vet", "the vet treated the sick dog"),
-    ...         ("cats", "a cat sleeps in the garden"),
-    ...         ("market", "stock prices fell as investors sold shares"),
-    ...         ("bank", "the bank raised interest rates"),
-    ...         ("rates", "higher interest rates hit stock prices")]
+    >>> from svdkit.lsi import build_index, demo_data, load_index, save_index
+    >>> docs = demo_data.pets_and_markets()  # six documents, two topics
     >>> index = build_index(docs, k=4)
     >>> with tempfile.TemporaryDirectory() as tmp:
     ...     path = os.path.join(tmp, "pets-and-money")
@@ -314,13 +309,8 @@ def load_index(path: str | os.PathLike[str], *, mmap: bool = True,
 
     >>> import numpy as np, pathlib, tempfile
     >>> from svdkit.errors import FileFormatError
-    >>> from svdkit.lsi import build_index, load_index
-    >>> docs = [("pets", "the cat chased the dog around the garden"),
-    ...         ("vet", "the vet treated the sick dog"),
-    ...         ("cats", "a cat sleeps in the garden"),
-    ...         ("market", "stock prices fell as investors sold shares"),
-    ...         ("bank", "the bank raised interest rates"),
-    ...         ("rates", "higher interest rates hit stock prices")]
+    >>> from svdkit.lsi import build_index, demo_data, load_index
+    >>> docs = demo_data.pets_and_markets()  # six documents, two topics
     >>> index = build_index(docs, k=4)
     >>> queries = ["sick dog", "interest rates"]
     >>> with tempfile.TemporaryDirectory() as tmp:

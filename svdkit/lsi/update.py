@@ -100,13 +100,8 @@ class Drift:
 
     Examples
     --------
-    >>> from svdkit.lsi import build_index
-    >>> docs = [("pets", "the cat chased the dog around the garden"),
-    ...         ("vet", "the vet treated the sick dog"),
-    ...         ("cats", "a cat sleeps in the garden"),
-    ...         ("market", "stock prices fell as investors sold shares"),
-    ...         ("bank", "the bank raised interest rates"),
-    ...         ("rates", "higher interest rates hit stock prices")]
+    >>> from svdkit.lsi import build_index, demo_data
+    >>> docs = demo_data.pets_and_markets()  # six documents, two topics
     >>> index = build_index(docs, k=4)
     >>> report = index.add([("shop", "a shop selling cat food and dog toys")],
     ...                    method="fold_in")
@@ -147,13 +142,8 @@ def drift(index: LsiIndex) -> Drift:
 
     Examples
     --------
-    >>> from svdkit.lsi import build_index, drift
-    >>> docs = [("pets", "the cat chased the dog around the garden"),
-    ...         ("vet", "the vet treated the sick dog"),
-    ...         ("cats", "a cat sleeps in the garden"),
-    ...         ("market", "stock prices fell as investors sold shares"),
-    ...         ("bank", "the bank raised interest rates"),
-    ...         ("rates", "higher interest rates hit stock prices")]
+    >>> from svdkit.lsi import build_index, demo_data, drift
+    >>> docs = demo_data.pets_and_markets()  # six documents, two topics
     >>> index = build_index(docs[:4], k=3)
     >>> fresh = drift(index)
     >>> fresh.folded, fresh.orthogonality_loss < 1e-12, fresh.advice
@@ -447,13 +437,8 @@ def add_documents(
     Examples
     --------
     >>> import numpy as np
-    >>> from svdkit.lsi import add_documents, build_index
-    >>> docs = [("pets", "the cat chased the dog around the garden"),
-    ...         ("vet", "the vet treated the sick dog"),
-    ...         ("cats", "a cat sleeps in the garden"),
-    ...         ("market", "stock prices fell as investors sold shares"),
-    ...         ("bank", "the bank raised interest rates"),
-    ...         ("rates", "higher interest rates hit stock prices")]
+    >>> from svdkit.lsi import add_documents, build_index, demo_data
+    >>> docs = demo_data.pets_and_markets()  # six documents, two topics
     >>> index = build_index(docs, k=4)
     >>> report = add_documents(index, [("shop", "a shop selling cat food and dog toys")],
     ...                        method="fold_in")
@@ -492,13 +477,8 @@ def rebuild(index: LsiIndex, k: int | None = None, **kwargs: Any) -> LsiIndex:
 
     Examples
     --------
-    >>> from svdkit.lsi import build_index, rebuild
-    >>> docs = [("pets", "the cat chased the dog around the garden"),
-    ...         ("vet", "the vet treated the sick dog"),
-    ...         ("cats", "a cat sleeps in the garden"),
-    ...         ("market", "stock prices fell as investors sold shares"),
-    ...         ("bank", "the bank raised interest rates"),
-    ...         ("rates", "higher interest rates hit stock prices")]
+    >>> from svdkit.lsi import build_index, demo_data, rebuild
+    >>> docs = demo_data.pets_and_markets()  # six documents, two topics
     >>> index = build_index(docs[:4], k=3)
     >>> _ = index.add([*docs[4:], ("shop", "cat food and dog toys")], method="fold_in")
     >>> index.drift().advice  # 3 documents added to 4
