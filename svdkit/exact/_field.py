@@ -202,10 +202,14 @@ class Field:
     def require_algebraic(self, what: str) -> None:
         """Refuse entries that are not algebraic numbers (eigenvalues need them)."""
         if not self.algebraic:
+            symbols = [s for s in getattr(self.K, "symbols", ()) if s.is_transcendental]
+            names = " and ".join("π" if s is sp.pi else "e" if s is sp.E else str(s)
+                                 for s in symbols) or "a transcendental number"
+            verb = "are" if len(symbols) > 1 else "is"
             raise NotAlgebraicError(
                 f"{what} needs algebraic entries (integers, fractions, i, square roots); "
-                f"these entries live in {self.K}, and π is transcendental. Use the numeric "
-                "engine (svdkit) instead"
+                f"these entries live in {self.K}, and {names} {verb} transcendental. Use the "
+                "numeric engine (svdkit) instead"
             )
 
     def gens(self) -> tuple[sp.Expr, ...]:

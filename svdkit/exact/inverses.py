@@ -170,8 +170,18 @@ def pinv(A: Any, *, steps: bool = False) -> PseudoInverse:
     """
     M, F = prepare(A, "pinv")
     F.require_decidable("pinv")
-    m, n = M.shape
     rec = Recorder(steps)
+    _, Xm, r = _pseudo_inverse(M, F, rec)
+    return PseudoInverse(Xm, r, steps=rec.steps())
+
+
+def _pseudo_inverse(M: sp.Matrix, F: Field, rec: Recorder) -> tuple[Rows | None, sp.Matrix, int]:
+    """``(A⁺ as rows of F, or None; A⁺; rank)`` of ``M``, whose entries lie in ``F``,
+    its derivation recorded in ``rec``. The rows stay in ``F`` for a caller that goes
+    on computing there (:func:`lstsq`): converting the SymPy ``A⁺`` back into a field
+    of six square roots took SymPy's ``field_isomorphism`` 26 s."""
+    steps = rec.on
+    m, n = M.shape
     C, Fr, piv, R = _factor(M, F)
     r = len(piv)
     rec.add(
@@ -181,7 +191,7 @@ def pinv(A: Any, *, steps: bool = False) -> PseudoInverse:
     )
     if r == 0:
         rec.add("pinv.zero", {"m": m, "n": n})
-        return PseudoInverse(sp.zeros(n, m), 0, steps=rec.steps())
+        return [[F.zero] * m for _ in range(n)], sp.zeros(n, m), 0
     Cm, Fm = to_matrix(F, C), to_matrix(F, Fr)
     rec.add(
         "pinv.factor",
@@ -196,7 +206,7 @@ def pinv(A: Any, *, steps: bool = False) -> PseudoInverse:
     elif r == m:
         rec.add("pinv.full_row_rank", {"m": m})
     if not steps and F.rational and _flint.available():
-        return PseudoInverse(_pinv_flint(M, Cm, Fm), r)
+        return None, _pinv_flint(M, Cm, Fm), r
     X, CHC, FFH = _pinv_rows(F, C, Fr, m, n)
     Xm = to_matrix(F, X)
     if rec.on:
@@ -211,7 +221,7 @@ def pinv(A: Any, *, steps: bool = False) -> PseudoInverse:
             raise ArithmeticError("a Penrose condition fails in svdkit.exact.pinv")
         for k, text in enumerate(_PENROSE, 1):
             rec.add("pinv.penrose", {"number": k, "condition": text})
-    return PseudoInverse(Xm, r, steps=rec.steps())
+    return X, Xm, r
 
 
 def lstsq(A: Any, b: Any, *, steps: bool = False) -> Lstsq:
@@ -267,11 +277,11 @@ def lstsq(A: Any, b: Any, *, steps: bool = False) -> Lstsq:
                 "Aᴴb": to_matrix(F, matmul(F, AH, brows, m, k)),
             },
         )
-    P = pinv(M, steps=steps)
-    r = P.rank
+    derivation = Recorder(steps)  # (recorded after the sentence on uniqueness)
+    P, Pm, r = _pseudo_inverse(M, F, derivation)
     rec.add("lstsq.unique" if r == n else "lstsq.min_norm", {"rank": r, "n": n})
-    rec.extend(P.steps)
-    X = matmul(F, rows_of(F, P.matrix), brows, m, k)
+    rec.extend(derivation.steps())
+    X = matmul(F, rows_of(F, Pm) if P is None else P, brows, m, k)
     Xm = to_matrix(F, X)
     AX = matmul(F, rows, X, n, k)
     residuals = []
