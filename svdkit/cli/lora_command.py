@@ -195,21 +195,14 @@ def _check_figure_path(path: Path, **inputs: Path) -> None:
 
 
 def _write_text_atomically(path: Path, text: str, option: str) -> None:
-    """Write ``text`` to ``path`` through a temporary file that never outlives the call."""
-    import contextlib
-
+    """Write ``text`` to ``path`` atomically (:func:`svdkit._files.write_file`)."""
+    from svdkit._files import write_file
     from svdkit.errors import SvdkitError
 
-    tmp = path.with_name(f".{path.name}.tmp")
     try:
-        tmp.write_text(text, encoding="utf-8")
-        tmp.replace(path)
-    except BaseException as err:
-        with contextlib.suppress(OSError):
-            tmp.unlink()
-        if isinstance(err, OSError):
-            raise SvdkitError(f"{option}: cannot write '{path}': {err.strerror or err}") from err
-        raise
+        write_file(path, lambda f: f.write(text.encode("utf-8")))
+    except OSError as err:
+        raise SvdkitError(f"{option}: cannot write '{path}': {err.strerror or err}") from err
 
 
 def register(app: typer.Typer) -> None:

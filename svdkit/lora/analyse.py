@@ -240,16 +240,16 @@ class Analysis:
         (:func:`written_by_analyse`)."""
         import matplotlib.pyplot as plt
 
+        from svdkit._files import write_file
+
         fig = self.draw()
         path = Path(path)
-        tmp = path.with_name(f".{path.stem}.tmp{path.suffix}")
         fmt = path.suffix[1:].lower()
         meta = {"Creator": FIGURE_MARK} if fmt in MARKED_FIGURE_FORMATS else None
         try:
-            fig.savefig(tmp, dpi=110, metadata=meta)
+            write_file(path, lambda f: fig.savefig(f, format=fmt, dpi=110, metadata=meta))
         finally:
             plt.close(fig)
-        os.replace(tmp, path)
         return path
 
 

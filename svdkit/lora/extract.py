@@ -39,7 +39,6 @@ import math
 import os
 from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -587,17 +586,10 @@ def _backend(name: str):
 
 
 def write_report(path: str | os.PathLike, report: ExtractionReport) -> None:
-    """The report as JSON, written atomically."""
+    """The report as JSON, written atomically (:func:`svdkit._files.write_file`)."""
     import json
 
-    from svdkit._files import make_temp_file
+    from svdkit._files import write_file
 
-    path = Path(path)
-    fd, tmp = make_temp_file(path.parent, prefix=f".{path.name}.")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            json.dump(report.to_dict(), f, indent=2)
-        os.replace(tmp, path)
-    except BaseException:  # a failed write leaves no temporary file behind
-        tmp.unlink(missing_ok=True)
-        raise
+    text = json.dumps(report.to_dict(), indent=2)
+    write_file(path, lambda f: f.write(text.encode("utf-8")))
