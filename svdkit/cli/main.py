@@ -76,13 +76,14 @@ def _path_kind(path: Path) -> str | None:
 
 
 def _parses(text: str) -> bool:
-    """Whether ``text`` is matrix text."""
-    from svdkit.errors import SvdkitError as Error
+    """Whether ``text`` is matrix text (a typo in a matrix still is: only text that is
+    no matrix at all, ``ParseError``, is not)."""
+    from svdkit.errors import ParseError
     from svdkit.inputs import parse_matrix_text
 
     try:
         parse_matrix_text(text)
-    except Error:
+    except ParseError:
         return False
     return True
 
@@ -116,30 +117,20 @@ def _read_matrix(text: str):
             return path.read_text(encoding="utf-8-sig")
         except (OSError, UnicodeDecodeError) as err:
             raise SvdkitError(f"cannot read '{text}' as matrix text: {err}") from err
-    if kind == "dir":
-        from svdkit.errors import FileFormatError, ParseError
-        from svdkit.inputs import parse_matrix_text
+    if kind == "dir" and not _parses(text):  # not "unknown name 'data'" for the folder data/
+        from svdkit.errors import FileFormatError
 
-        try:
-            parse_matrix_text(text)
-        except ParseError:  # not "unknown name 'data'" for the folder data/
-            raise FileFormatError(
-                f"'{text}' is a directory, not a matrix file "
-                f"(svdkit reads {' '.join(SUPPORTED_EXTENSIONS)} files, or matrix text)"
-            ) from None
+        raise FileFormatError(
+            f"'{text}' is a directory, not a matrix file "
+            f"(svdkit reads {' '.join(SUPPORTED_EXTENSIONS)} files, or matrix text)"
+        )
     if path.suffix.lower() in SUPPORTED_EXTENSIONS:
         raise MissingFileError(f"no such file: '{text}'")
-    if _FILE_NAME.match(text):
-        from svdkit.errors import ParseError
-        from svdkit.inputs import parse_matrix_text
-
-        try:
-            parse_matrix_text(text)
-        except ParseError:
-            raise MissingFileError(
-                f"'{text}' is neither an existing file nor a matrix "
-                f"(svdkit reads {' '.join(SUPPORTED_EXTENSIONS)} files, or matrix text)"
-            ) from None
+    if _FILE_NAME.match(text) and not _parses(text):
+        raise MissingFileError(
+            f"'{text}' is neither an existing file nor a matrix "
+            f"(svdkit reads {' '.join(SUPPORTED_EXTENSIONS)} files, or matrix text)"
+        )
     return text
 
 
