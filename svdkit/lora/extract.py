@@ -587,9 +587,10 @@ def _backend(name: str):
 
 def write_report(path: str | os.PathLike, report: ExtractionReport) -> None:
     """The report as JSON, written atomically (:func:`svdkit._files.write_file`)."""
+    import codecs
     import json
 
     from svdkit._files import write_file
 
-    text = json.dumps(report.to_dict(), indent=2)
-    write_file(path, lambda f: f.write(text.encode("utf-8")))
+    write_file(path, lambda f: json.dump(report.to_dict(), codecs.getwriter("utf-8")(f),
+                                         indent=2))
