@@ -1,8 +1,10 @@
 """Review of svdkit.plot (2): float32, null-space captions, huge entries, reused folders."""
 
 import io
+import json
 import re
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -10,6 +12,16 @@ import pytest
 import svdkit
 from svdkit.plot import FigureRangeError, quadratic_form, save_figures, spectrum, svd_geometry
 from svdkit.plot.save import FigureSkippedWarning
+
+LOCALES = Path(svdkit.__file__).parent / "explain" / "locales"
+EN, FR = (json.loads((LOCALES / f"{lang}.json").read_text("utf-8")) for lang in ("en", "fr"))
+PANELS = ("svdkit:panel:S", "svdkit:panel:VtS", "svdkit:panel:SVtS", "svdkit:panel:AS")
+
+
+def panel(fig, label):
+    (found,) = [ax for ax in fig.axes if ax.get_label() == label]
+    return found
+
 
 A32 = np.diag([1.0, 1e-14]).astype(np.float32)
 
@@ -112,3 +124,34 @@ def test_reused_folder_is_documented_and_files_kept(tmp_path):
     assert all(p.exists() for p in first)  # never deleted
     doc = save_figures.__doc__
     assert re.search(r"never\s+deleted", doc) and "returned list" in doc
+
+
+@pytest.mark.parametrize(
+    "A, kind",
+    [
+        ([[1, 2], [2, 4]], "segment"),
+        ([[1, 2, 3], [2, 4, 6]], "segment"),
+        ([[1, 2], [2, 4], [0, 0]], "segment"),
+        ([[1, 0, 0], [0, 1, 0], [0, 0, 0]], "filled"),
+        (np.zeros((2, 2)), "point"),
+        (np.zeros((1, 3)), "point"),
+    ],
+)
+def test_rank_deficient_panel_titles_name_the_image(A, kind):
+    """A rank-1 2×2 maps the circle onto a segment: the titles must not say "ellipse"."""
+    for lang, texts in (("en", EN), ("fr", FR)):
+        fig = svd_geometry(A, lang=lang)
+        sigma, image = (panel(fig, p).get_title() for p in PANELS[2:])
+        assert sigma.splitlines()[0] == texts[f"plot.panel.SVtS.flat.{kind}"]
+        assert image.splitlines()[0] == texts[f"plot.panel.AS.flat.{kind}"]
+        if kind != "filled":
+            assert "ellips" not in sigma + image
+    sub = panel(svd_geometry(A), PANELS[2]).get_title().splitlines()[1]
+    assert ("rank" in sub) == (kind != "point")
+
+
+def test_full_rank_panel_titles_keep_the_shape_names():
+    fig = svd_geometry([[1, 2, 3], [4, 5, 6]])
+    assert panel(fig, PANELS[3]).get_title().splitlines()[0] == EN["plot.panel.AS.filled"]
+    fig = svd_geometry([[2, 1], [1, 3]])
+    assert panel(fig, PANELS[3]).get_title().splitlines()[0] == EN["plot.panel.AS.ellipse"]

@@ -83,6 +83,8 @@ __all__ = ["PANELS", "svd_geometry"]
 
 #: The labels of the four panels, in order.
 PANELS = ("svdkit:panel:S", "svdkit:panel:VtS", "svdkit:panel:SVtS", "svdkit:panel:AS")
+#: what the unit circle (sphere) becomes under a matrix of rank 0, 1 or 2 below full rank
+FLAT_KINDS = ("point", "segment", "filled")
 
 SUB = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
 CIRCLE_POINTS = 720
@@ -482,6 +484,18 @@ def svd_geometry(A: ArrayLike | str, lang: str = "en", *, tol: float | None = No
         t(f"plot.caption.AS.{image}", lang, detail=u_detail, **svals),
     ]
     if rank < p:
+        # the titles name what A·S is, not what a matrix of this shape and full rank
+        # would give: a rank-1 2×2 maps the circle onto a segment, not an ellipse
+        kind = FLAT_KINDS[rank]
+        sub = (
+            t("plot.panel.SVtS.sub.flat.point", lang)
+            if rank == 0
+            else t("plot.panel.SVtS.sub.flat", lang, m=m, n=n, rank=rank)
+        )
+        titles[2:] = [
+            (t(f"plot.panel.SVtS.flat.{kind}", lang), sub),
+            (t(f"plot.panel.AS.flat.{kind}", lang), u_short),
+        ]
         captions[2:] = _flat_captions(rank, n, shape, s, u_detail, lang, sep)
     # ----- layout, in inches: header, titles, panels, captions (as long as they need)
     wrapped = [_wrap(c) for c in captions]
@@ -615,7 +629,7 @@ def _flat_captions(
     p = s.size
     zero = ", ".join(f"σ{_sub(i + 1)}" for i in range(rank, p))
     null = ", ".join(f"v{_sub(i + 1)}" for i in range(rank, n))
-    kind = ("point", "segment", "filled")[rank]
+    kind = FLAT_KINDS[rank]
     values = sep.join(f"σ{_sub(i + 1)} = {fmt_num(s[i], lang)}" for i in range(p))
     sigma = " ".join(
         (
