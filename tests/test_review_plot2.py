@@ -155,3 +155,11 @@ def test_full_rank_panel_titles_keep_the_shape_names():
     assert panel(fig, PANELS[3]).get_title().splitlines()[0] == EN["plot.panel.AS.filled"]
     fig = svd_geometry([[2, 1], [1, 3]])
     assert panel(fig, PANELS[3]).get_title().splitlines()[0] == EN["plot.panel.AS.ellipse"]
+
+
+@pytest.mark.parametrize("A, null", [([[3, 4]], "v₂"), ([[1, 2, 2]], "v₂ and v₃")])
+def test_full_rank_row_caption_names_the_null_space(A, null):
+    """A full-rank 1×n still has a null space (of dimension n − 1): the Σ caption names it."""
+    en, fr = (_captions(svd_geometry(A, lang=lang))[2] for lang in ("en", "fr"))
+    assert f"{null} span" in en and "null space" in en
+    assert f"{null.replace('and', 'et')} engendr" in fr and "noyau" in fr
