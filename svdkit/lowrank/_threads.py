@@ -71,6 +71,24 @@ def single_blas_thread() -> Iterator[None]:
             _depth -= 1
 
 
+def _forget_threads_after_fork() -> None:
+    """In a forked child: drop the pool and the locks inherited from the parent.
+
+    The child inherits the executor object but none of its worker threads, and the
+    executor believes its idle workers still exist, so work submitted to it would
+    wait forever (``multiprocessing`` with ``fork``, joblib's "multiprocessing"
+    backend). A lock held by a parent thread at the fork would never be released.
+    """
+    global _pool, _pool_lock, _controller_lock
+    _pool = None
+    _pool_lock = threading.Lock()
+    _controller_lock = threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_threads_after_fork)
+
+
 def _get_pool() -> ThreadPoolExecutor:
     global _pool
     if _pool is None:
