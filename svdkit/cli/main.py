@@ -412,6 +412,22 @@ def _silence_stdout() -> None:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
 
 
+def _usage_error(err: Exception) -> NoReturn:
+    """A usage error of typer (click) as one ``error: …`` line, as svdkit's own errors are.
+
+    typer's own display is a usage line, a hint and a framed panel; ``svdkit lsi`` with
+    no subcommand has had its help printed already and exits with code 2.
+    """
+    if type(err).__name__ == "NoArgsIsHelpError":  # (typer tests the name, too)
+        raise SystemExit(2) from None
+    format_message = getattr(err, "format_message", None)
+    message = format_message() if callable(format_message) else str(err)
+    message = message.replace("Value error, ", "").rstrip(".")  # (pydantic's prefix)
+    ctx = getattr(err, "ctx", None)
+    where = f" (see '{ctx.command_path} --help')" if ctx is not None else ""
+    _error(f"{message}{where}")
+
+
 def main() -> None:
     """Entry point: run the app, turning svdkit errors into one clear line and exit code 2.
 
@@ -422,7 +438,15 @@ def main() -> None:
     if sys.stdout is None:
         _error("standard output is closed: svdkit writes its results there")
     try:
-        app(args=guard_negative_matrix(sys.argv[1:]))
+        # not standalone: click's usage errors come back here, to be one line as ours are
+        code = app(
+            args=guard_negative_matrix(sys.argv[1:]), prog_name="svdkit", standalone_mode=False
+        )
+    except typer.TyperException as err:  # a bad option or value: `-k abc`, `--bogus`
+        _usage_error(err)
+    except typer.Abort:
+        Console(stderr=True).print("Aborted!", highlight=False)
+        raise SystemExit(1) from None
     except SvdkitError as err:
         _error(str(err))
     except BrokenPipeError:
@@ -432,3 +456,5 @@ def main() -> None:
         _silence_stdout()
         where = f" ('{err.filename}')" if err.filename else ""
         _error(f"{err.strerror or err}{where}")
+    if isinstance(code, int) and code != 0:  # `raise typer.Exit(code)`, Ctrl-C (130)
+        raise SystemExit(code)

@@ -1,0 +1,45 @@
+"""Review of the command line (3): typer's usage errors are one ``error:`` line, as svdkit's."""
+
+import pytest
+from cli_support import error_line, run_svdkit
+
+
+@pytest.mark.parametrize(
+    "args, message, command",
+    [
+        (["svd", "m.npy", "-k", "abc", "-o", "o.npz"], "Invalid value for '-k'", "svdkit svd"),
+        (["svd", "--bogus"], "No such option: --bogus", "svdkit svd"),
+        (["explain", "--format", "xyz", "1"], "'xyz' is not one of", "svdkit explain"),
+        (["lsi", "eval", "idx"], "Missing option '--queries'", "svdkit lsi eval"),
+        (["lsi", "bogus"], "No such command 'bogus'", "svdkit lsi"),
+        (["bogus"], "No such command 'bogus'", "svdkit"),
+    ],
+)
+def test_usage_errors_are_one_error_line(capsys, monkeypatch, args, message, command):
+    code, out, err = run_svdkit(capsys, monkeypatch)(*args)
+    line = error_line(code, err)
+    assert message in line and f"(see '{command} --help')" in line
+    assert err.count("\n") == 1 and "╭" not in err and "Usage:" not in err
+    assert out == ""
+    assert "Value error," not in line and ".;" not in line
+
+
+@pytest.mark.parametrize("args", [[], ["lsi"], ["lora"]])
+def test_a_group_without_its_command_prints_its_help_and_exits_2(capsys, monkeypatch, args):
+    code, out, err = run_svdkit(capsys, monkeypatch)(*args)
+    assert code == 2
+    assert "Usage: svdkit" in out + err and "Commands" in out + err
+    assert "error:" not in err and "Traceback" not in err
+
+
+def test_help_and_version_still_exit_0(capsys, monkeypatch):
+    run = run_svdkit(capsys, monkeypatch)
+    code, out, _ = run("--version")
+    assert code == 0 and out.startswith("svdkit ")
+    code, out, _ = run("svd", "--help")
+    assert code == 0 and "Usage: svdkit svd" in out
+
+
+def test_a_command_that_runs_still_exits_0(capsys, monkeypatch):
+    code, out, err = run_svdkit(capsys, monkeypatch)("explain", "[[2, 0], [0, 3]]", "--no-steps")
+    assert code == 0 and "rank" in out.lower() and err == ""
