@@ -29,11 +29,21 @@ from typing import Any
 
 import sympy as sp
 from sympy.printing.latex import LatexPrinter
+from sympy.printing.mathml import MathMLPresentationPrinter
 from sympy.printing.str import StrPrinter
 
 from svdkit.exact.steps import Step
 
-__all__ = ["LAMBDA", "step_text", "to_latex", "to_mathml", "to_text", "variables"]
+__all__ = [
+    "APPROXIMATE_DIGITS",
+    "LAMBDA",
+    "rounded",
+    "step_text",
+    "to_latex",
+    "to_mathml",
+    "to_text",
+    "variables",
+]
 
 #: The variable of characteristic polynomials (printed λ).
 LAMBDA = sp.Symbol("lamda")
@@ -48,8 +58,86 @@ def variables(n: int, name: str = "x", real: bool = True) -> tuple[sp.Symbol, ..
     return tuple(sp.Symbol(f"{name}_{i}", real=real or None) for i in range(1, n + 1))
 
 
-class _TextPrinter(StrPrinter):
+#: Significant digits of an approximate value (a SymPy ``Float``) in every format.
+APPROXIMATE_DIGITS = 15
+
+
+def _float_digits(expr: sp.Float) -> str:
+    """A Float's decimal digits, at most :data:`APPROXIMATE_DIGITS` significant ones."""
+    import mpmath
+
+    digits = min(APPROXIMATE_DIGITS, mpmath.libmp.prec_to_dps(expr._prec))
+    return mpmath.nstr(expr._to_mpmath(expr._prec), digits, strip_zeros=True)
+
+
+def _short_float(expr: sp.Float) -> sp.Float:
+    """``expr`` rounded to the digits :func:`_float_digits` prints."""
+    import mpmath
+
+    digits = min(APPROXIMATE_DIGITS, mpmath.libmp.prec_to_dps(expr._prec))
+    return sp.Float(_float_digits(expr), digits)
+
+
+def rounded(x: Any) -> Any:
+    """``x`` (a SymPy value or matrix) with every Float rounded as the printers print it.
+
+    Examples
+    --------
+    >>> rounded(sp.Float("0.12345678901234567890123", 30) * sp.I)
+    0.123456789012346*I
+    """
+    if not isinstance(x, sp.Basic | sp.MatrixBase) or not x.has(sp.Float):
+        return x
+    return x.xreplace({f: _short_float(f) for f in x.atoms(sp.Float)})
+
+
+def _compact(n: int) -> tuple[int, int] | None:
+    """``(d, k)`` with ``n = d·10ᵏ`` for a long integer ending in many zeros, else ``None``.
+
+    An integer of more than 15 digits with at least 6 trailing zeros prints
+    compactly (``10²⁰``, ``2·10⁶⁰⁰``), still exactly: a matrix with entries
+    ``1e300`` has ``det A = 10⁶⁰⁰``, which is 601 digits written out.
+    """
+    digits = str(abs(n))
+    significant = digits.rstrip("0")
+    zeros = len(digits) - len(significant)
+    if len(digits) <= 15 or zeros < 6:
+        return None
+    return (int(significant) if n > 0 else -int(significant)), zeros
+
+
+def _is_approximate(expr: Any) -> bool:
+    """Whether ``expr`` is a number that holds a Float (an approximation)."""
+    return isinstance(expr, sp.Expr) and bool(expr.is_number) and expr.has(sp.Float)
+
+
+class _Approximate:
+    """A printer mixin: a number holding Floats is printed with one ``≈`` in front of it.
+
+    ``≈−0.707106781186548 + 0.707106781186548i``, not one mark per Float inside
+    it (``≈−0.707… + ≈0.707…i``, ``−≈1.0i``); :meth:`_approximately` writes the mark.
+    """
+
+    _inside_approximation = False
+
+    def _print(self, expr, **kwargs):
+        if self._inside_approximation or not _is_approximate(expr):
+            return super()._print(expr, **kwargs)
+        self._inside_approximation = True
+        try:
+            return self._approximately(super()._print(expr, **kwargs))
+        finally:
+            self._inside_approximation = False
+
+    def _approximately(self, printed):
+        raise NotImplementedError
+
+
+class _TextPrinter(_Approximate, StrPrinter):
     """SymPy's str printer, with roots, i, π, superscripts and a rational term first."""
+
+    def _approximately(self, printed: str) -> str:
+        return "≈" + printed
 
     def _print_ImaginaryUnit(self, expr):
         return "i"
@@ -61,10 +149,24 @@ class _TextPrinter(StrPrinter):
         return "e"
 
     def _print_Float(self, expr):
-        import mpmath
+        return _float_digits(expr)
 
-        digits = min(15, mpmath.libmp.prec_to_dps(expr._prec))
-        return "≈" + mpmath.nstr(expr._to_mpmath(expr._prec), digits, strip_zeros=True)
+    def _print_int(self, expr) -> str:
+        parts = _compact(int(expr))
+        if parts is None:
+            return str(expr)
+        d, k = parts
+        power = "10" + str(k).translate(_SUPERSCRIPTS)
+        return power if d == 1 else ("-" if d == -1 else f"{d}·") + power
+
+    def _print_Integer(self, expr) -> str:
+        return self._print_int(expr.p)
+
+    def _print_Rational(self, expr) -> str:
+        if expr.q == 1:
+            return self._print_int(expr.p)
+        q = self._print_int(expr.q)
+        return f"{self._print_int(expr.p)}/{f'({q})' if '·' in q else q}"
 
     def _print_Symbol(self, expr):
         name = expr.name
@@ -81,7 +183,8 @@ class _TextPrinter(StrPrinter):
 
     def _root_arg(self, base) -> str:
         s = self._print(base)
-        return s if (base.is_Atom and not (base.is_Rational and base.q != 1)) else f"({s})"
+        atom = base.is_Atom and not (base.is_Rational and base.q != 1)
+        return s if atom and s.isalnum() else f"({s})"  # √(10²¹ + 1), not √10²¹ + 1
 
     def _print_Pow(self, expr, rational=False):
         base, exp = expr.as_base_exp()
@@ -96,7 +199,7 @@ class _TextPrinter(StrPrinter):
             if not (
                 isinstance(base, sp.Abs)
                 or (base.is_Atom and (base.is_Symbol or (base.is_Integer and base >= 0)))
-            ):
+            ) or (base.is_Integer and _compact(int(base))):
                 b = f"({b})"
             return b + str(exp).translate(_SUPERSCRIPTS)
         return super()._print_Pow(expr, rational)
@@ -110,6 +213,8 @@ class _TextPrinter(StrPrinter):
             s = self._print(t)
             if s.startswith("-"):
                 out.extend(["-", s[1:]])
+            elif s.startswith("≈-"):  # an approximate term of an expression: "λ − ≈0.3"
+                out.extend(["-", "≈" + s[2:]])
             else:
                 out.extend(["+", s])
         if out and out[0] == "+":
@@ -193,9 +298,74 @@ def to_text(x: Any) -> str:
     return str(x)
 
 
-class _LatexPrinter(LatexPrinter):
+class _LatexPrinter(_Approximate, LatexPrinter):
+    """SymPy's LaTeX printer; approximate values marked ``\\approx``, with 15 digits."""
+
+    def _approximately(self, printed: str) -> str:
+        return r"\approx " + printed
+
     def _print_Float(self, expr):
-        return r"\approx " + super()._print_Float(expr)
+        return super()._print_Float(_short_float(expr))
+
+    def _print_int(self, expr) -> str:
+        parts = _compact(int(expr))
+        if parts is None:
+            return str(expr)
+        d, k = parts
+        power = f"10^{{{k}}}"
+        return power if d == 1 else ("-" if d == -1 else f"{d} \\cdot ") + power
+
+    def _print_Integer(self, expr) -> str:
+        return self._print_int(expr.p)
+
+    def _print_Rational(self, expr) -> str:
+        if expr.q == 1:
+            return self._print_int(expr.p)
+        sign = "- " if expr.p < 0 else ""
+        return rf"{sign}\frac{{{self._print_int(abs(expr.p))}}}{{{self._print_int(expr.q)}}}"
+
+    def _print_Pow(self, expr):
+        base = expr.base
+        if base.is_Integer and _compact(int(base)) and expr.exp != sp.S.Half:  # not 10^{20}^{3}
+            return rf"\left({self._print(base)}\right)^{{{self._print(expr.exp)}}}"
+        return super()._print_Pow(expr)
+
+
+class _MathMLPrinter(_Approximate, MathMLPresentationPrinter):
+    """SymPy's presentation MathML, with ``i`` for the imaginary unit (not ``ⅈ``),
+    approximate values marked ``≈`` and printed with 15 digits."""
+
+    def _approximately(self, printed):
+        mrow = self.dom.createElement("mrow")
+        mo = self.dom.createElement("mo")
+        mo.appendChild(self.dom.createTextNode("≈"))
+        mrow.appendChild(mo)
+        mrow.appendChild(printed)
+        return mrow
+
+    def doprint(self, expr) -> str:
+        # (SymPy's own doprint calls Printer._print, which would skip the mark of a whole value)
+        return self._print(expr).toxml()
+
+    def _print_ImaginaryUnit(self, expr):
+        mi = self.dom.createElement("mi")
+        mi.appendChild(self.dom.createTextNode("i"))
+        return mi
+
+    def _print_Float(self, expr):
+        return super()._print_Float(_short_float(expr))
+
+
+#: SymPy's ASCII minus signs in MathML: an operator, and a sign inside a number.
+_MATHML_MINUS = re.compile(r"<mo>-</mo>")
+_MATHML_NEGATIVE = re.compile(r"<mn>-([^<]*)</mn>")
+#: Character references of the printer's (ASCII) output, but for XML's own five.
+_MATHML_REFERENCE = re.compile(r"&#(?:x([0-9A-Fa-f]+)|([0-9]+));")
+
+
+def _mathml_character(m: re.Match) -> str:
+    code = int(m.group(1), 16) if m.group(1) else int(m.group(2))
+    return m.group() if chr(code) in "<>&\"'" else chr(code)
 
 
 def _sympify(x: Any) -> Any:
@@ -225,15 +395,26 @@ def to_latex(x: Any) -> str:
 
 
 def to_mathml(x: Any) -> str:
-    """SymPy's presentation MathML of an exact value.
+    """SymPy's presentation MathML of an exact value, written as the report writes maths.
+
+    The imaginary unit is ``<mi>i</mi>`` and a minus sign the operator ``<mo>−</mo>``
+    (U+2212, also before a number: not ``<mn>-3</mn>``); an approximate value has
+    one ``<mo>≈</mo>`` in front.
 
     Examples
     --------
     >>> import sympy as sp
     >>> to_mathml(sp.sqrt(2))
     '<msqrt><mn>2</mn></msqrt>'
+    >>> to_mathml(1 - sp.I)
+    '<mrow><mn>1</mn><mo>−</mo><mi>i</mi></mrow>'
+    >>> to_mathml(sp.Integer(-3))
+    '<mrow><mo>−</mo><mn>3</mn></mrow>'
     """
-    return sp.mathml(_sympify(x), printer="presentation")
+    markup = _MathMLPrinter().doprint(_sympify(x))
+    markup = _MATHML_REFERENCE.sub(_mathml_character, markup)
+    markup = _MATHML_MINUS.sub("<mo>−</mo>", markup)
+    return _MATHML_NEGATIVE.sub(r"<mrow><mo>−</mo><mn>\1</mn></mrow>", markup)
 
 
 def step_text(

@@ -6,7 +6,7 @@ import math
 
 import numpy as np
 
-__all__ = ["NumberFormat", "scientific"]
+__all__ = ["NumberFormat", "Scientific", "scientific"]
 
 
 class NumberFormat:
@@ -82,7 +82,62 @@ class NumberFormat:
         return [[self.number(v) for v in row] for row in a]
 
 
-def scientific(sign: complex, log_abs: float, digits: int = 6) -> str:
+class Scientific(str):
+    """A number beyond float64's range, as the report prints it: ``"1e+400"``, ``"−2.5e−400"``.
+
+    The text is what the pages for people show; the sign and ``log|x|`` stay with
+    it, so that JSON can write it in ASCII (:meth:`ascii`) and LaTeX as
+    ``2.5 \\cdot 10^{-400}``, as their other numbers.
+
+    Examples
+    --------
+    >>> import math
+    >>> x = Scientific(-1, -400 * math.log(10) + math.log(2.5))
+    >>> x, x.ascii()
+    ('−2.5e−400', '-2.5e-400')
+    >>> Scientific(1j, 400 * math.log(10)).ascii()
+    ('0', '1e+400')
+    """
+
+    sign: complex
+    log_abs: float
+    digits: int
+
+    def __new__(cls, sign: complex, log_abs: float, digits: int = 6) -> Scientific:
+        text = super().__new__(cls, _scientific_text(complex(sign), float(log_abs), digits))
+        text.sign, text.log_abs, text.digits = complex(sign), float(log_abs), digits
+        return text
+
+    def __getnewargs__(self) -> tuple[complex, float, int]:
+        return self.sign, self.log_abs, self.digits
+
+    def ascii(self) -> str | tuple[str, str]:
+        """The value as ASCII decimal text (``"-2.5e-400"``), which :class:`decimal.Decimal`
+        reads exactly (``float`` gives 0 or ±inf); a complex value as its real and
+        imaginary parts."""
+        if _is_real(self.sign):
+            return str(self).replace("−", "-")
+        return tuple(
+            _ascii_part(part, self.log_abs, self.digits)
+            for part in (self.sign.real, self.sign.imag)
+        )
+
+
+def _is_real(sign: complex) -> bool:
+    return abs(sign.imag) <= 1e-15 * abs(sign)
+
+
+def _ascii_part(part: float, log_abs: float, digits: int) -> str:
+    """``part · e^log_abs`` (a part of a modulus-1 sign) as ASCII decimal text."""
+    if abs(part) <= 1e-15:
+        return "0"
+    text = _scientific_text(
+        complex(math.copysign(1.0, part)), log_abs + math.log(abs(part)), digits
+    )
+    return text.replace("−", "-")
+
+
+def scientific(sign: complex, log_abs: float, digits: int = 6) -> Scientific:
     """``sign · e^log_abs`` as ``mantissa e±exponent`` text, for values beyond float64.
 
     Parameters
@@ -94,18 +149,26 @@ def scientific(sign: complex, log_abs: float, digits: int = 6) -> str:
     digits : int
         Significant digits of the mantissa.
 
+    Returns
+    -------
+    Scientific
+        The text, which keeps ``sign`` and ``log_abs`` for the formats that write it otherwise.
+
     Examples
     --------
     >>> import math
     >>> scientific(1, 400 * math.log(10)), scientific(-1, -400 * math.log(10) + math.log(2.5))
     ('1e+400', '−2.5e−400')
     """
+    return Scientific(sign, log_abs, digits)
+
+
+def _scientific_text(sign: complex, log_abs: float, digits: int) -> str:
     from svdkit.linalg.measures import decimal_parts
 
     mantissa, exponent = decimal_parts(log_abs, digits)
     fmt = NumberFormat(digits=digits)
-    sign = complex(sign)
-    if abs(sign.imag) <= 1e-15 * abs(sign):
+    if _is_real(sign):
         text = fmt.real(sign.real * mantissa)
     else:
         text = f"({fmt.number(sign * mantissa)})"

@@ -60,6 +60,7 @@ table.facts { border-collapse: collapse; width: 100%; }
 table.facts th, table.facts td { text-align: left; vertical-align: middle;
      padding: .3rem .6rem; border-bottom: 1px solid #e6eaef; }
 table.facts th { font-weight: 600; color: #20466e; width: 38%; }
+table.facts td { overflow-wrap: anywhere; }
 math { font-size: 1.08em; }
 math[display="block"] { margin: .4rem 0; overflow-x: auto; }
 ul.criteria li { margin: .3rem 0; }
@@ -159,8 +160,11 @@ def mathml_name(text: str) -> str:
                 j += 1
             items.append(f"<mn>{text[i:j]}</mn>")
             i = j
-        elif c.isascii() and c.islower() and text[i + 1 : i + 2].isascii() and (
-            text[i + 1 : i + 2].islower()
+        elif (
+            c.isascii()
+            and c.islower()
+            and text[i + 1 : i + 2].isascii()
+            and (text[i + 1 : i + 2].islower())
         ):  # a word ("rref", "basis"): one upright identifier, as LaTeX's \mathrm
             j = i
             while j < n and text[j].isascii() and text[j].islower():
@@ -193,17 +197,15 @@ def mathml_value(x: Any, fmt: NumberFormat | None = None) -> str:
         fraction = f"<mfrac><mn>{abs(x.numerator)}</mn><mn>{x.denominator}</mn></mfrac>"
         return f"<mrow>{sign}{fraction}</mrow>" if x.denominator != 1 else mathml_number(str(x))
     if is_sympy(x):
-        import sympy
+        from svdkit.exact.format import to_mathml
 
         if getattr(x, "is_Matrix", False):
             grid = matrix_entries(
                 x, lambda v: mathml_value(v, fmt), lambda v: mathml_number(fmt.number(v))
             )
             return mathml_matrix(grid)
-        markup = _xml_entities(sympy.mathml(x, printer="presentation"))
-        if isinstance(x, sympy.Float):  # an approximation: the exact engine marks it
-            markup = f"<mrow><mo>≈</mo>{markup}</mrow>"
-        return markup
+        # i and − as the report's own MathML writes them; "≈" before an approximation
+        return _xml_entities(to_mathml(x))
     if isinstance(x, bool | np.bool_):
         return f"<mtext>{str(bool(x)).lower()}</mtext>"
     if isinstance(x, int | np.integer):
@@ -260,9 +262,7 @@ def _steps(report: Report, steps, fmt: NumberFormat) -> list[str]:
                 m, lambda v: mathml_value(v, fmt), lambda v: mathml_number(fmt.number(v))
             )
             named = mathml_name(matrix_name(report, name))
-            out.append(
-                _math(f"<mrow>{named}<mo>=</mo>{mathml_matrix(grid)}</mrow>", block=True)
-            )
+            out.append(_math(f"<mrow>{named}<mo>=</mo>{mathml_matrix(grid)}</mrow>", block=True))
         out.append("</li>")
     out.append("</ol>")
     return out

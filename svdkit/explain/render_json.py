@@ -21,6 +21,7 @@ from typing import Any
 
 import numpy as np
 
+from svdkit.explain.formatting import Scientific
 from svdkit.explain.model import SCHEMA, SCHEMA_VERSION, Report
 from svdkit.explain.render_text import is_sympy, number_format, step_text
 
@@ -49,7 +50,11 @@ def _real_list(a: np.ndarray) -> list:
 
 
 def encode(value: Any) -> Any:
-    """JSON-ready form: arrays to lists, complex to ``{"real", "imag"}``, ∞ to ``"inf"``."""
+    """JSON-ready form: arrays to lists, complex to ``{"real", "imag"}``, ∞ to ``"inf"``.
+
+    A number beyond float64's range (:class:`~svdkit.explain.formatting.Scientific`,
+    det A = 1e+600) is ASCII decimal text, ``"1e+600"``, ``"-2e-600"``.
+    """
     if isinstance(value, bool | np.bool_):
         return bool(value)
     if isinstance(value, int | np.integer):
@@ -58,6 +63,9 @@ def encode(value: Any) -> Any:
         return _real(float(value))
     if isinstance(value, complex | np.complexfloating):
         return {"real": _real(value.real), "imag": _real(value.imag)}
+    if isinstance(value, Scientific):  # beyond float64: ASCII decimal text, "2e-600"
+        text = value.ascii()
+        return text if isinstance(text, str) else {"real": text[0], "imag": text[1]}
     if isinstance(value, np.ndarray):
         if np.iscomplexobj(value):
             return {"real": encode(value.real), "imag": encode(value.imag)}
@@ -76,10 +84,16 @@ def encode(value: Any) -> Any:
 
 
 def _exact(x: Any) -> str:
-    """An exact (SymPy) value in SymPy syntax: ``sympy.sympify`` reads it back."""
+    """An exact (SymPy) value in SymPy syntax: ``sympy.sympify`` reads it back.
+
+    An approximate value (a SymPy ``Float``) has the 15 significant digits that every
+    other format prints (:data:`svdkit.exact.format.APPROXIMATE_DIGITS`).
+    """
     import sympy
 
-    return sympy.sstr(x)
+    from svdkit.exact.format import rounded
+
+    return sympy.sstr(rounded(x))
 
 
 def encode_exact(value: Any) -> Any:

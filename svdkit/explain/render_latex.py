@@ -30,11 +30,12 @@ from typing import Any
 import numpy as np
 
 from svdkit.explain.elision import Dots, corner_grid, kept, vector_text
-from svdkit.explain.formatting import NumberFormat
+from svdkit.explain.formatting import NumberFormat, Scientific
 from svdkit.explain.model import Report
 from svdkit.explain.render_text import (
     criteria_rows,
     elision_note,
+    exact_text,
     fact_format,
     fact_value_text,
     fill,
@@ -146,6 +147,7 @@ _PUNCT = ",.;:!?"
 _OPERATOR_CHARS = set("=<>≤≥≠·×−+/…^_*")
 _RELATIONS = frozenset({"=", "≠", "<", ">", "≤", "≥"})
 _NUMBER = re.compile(r"^[−\-+]?\d+(?:[.,]\d+)?$")
+_SCIENTIFIC = re.compile(r"^[−\-+]?\d+(?:\.\d+)?e[+\-−]\d+$")
 
 
 def _is_text_letter(c: str) -> bool:
@@ -200,6 +202,16 @@ def _script(out: list[str], mark: str, body: str) -> str:
 _PERMUTATION_INDEX = re.compile(r"(?<=[a-z])([₀-₉ₙᵢⱼₖ]),(σ\([0-9a-z]\))")
 
 
+#: A number in e-notation with its exponent's sign, as :class:`NumberFormat` writes it
+#: (``1e−15``, ``(0.6 + 0.8i)e+400``): the same number in prose reads ``1 · 10⁻¹⁵``.
+_E_NOTATION = re.compile(r"((?<![A-Za-z])\d|\))e([+\-−])0*(\d+)(?![\w.])")
+
+
+def _power_of_ten(m: re.Match) -> str:
+    minus = "-" if m.group(2) in ("-", "−") else ""
+    return f"{m.group(1)} · 10^{{{minus}{m.group(3)}}}"
+
+
 def latex_math(text: str) -> str:
     r"""Unicode maths (``"σ₁ ≥ σ₂"``, ``"‖A‖_F²"``, ``"√2/2"``) as ASCII LaTeX maths (no ``$``).
 
@@ -213,6 +225,7 @@ def latex_math(text: str) -> str:
     text = _PERMUTATION_INDEX.sub(
         lambda m: "_{" + SUBSCRIPTS[m.group(1)] + "," + m.group(2) + "}", text
     )
+    text = _E_NOTATION.sub(_power_of_ten, text)
     out: list[str] = []
     i, n = 0, len(text)
     while i < n:
@@ -313,6 +326,8 @@ def _is_mathy(word: str, next_word: str | None) -> bool:
         return False
     if any(c in _MATHY_CHARS for c in word if c not in _NEUTRAL_CHARS):
         return True
+    if _SCIENTIFIC.match(core):
+        return True  # 1e+300, which reads 1 · 10³⁰⁰ as in the tables
     if len(core) == 1 and core.isascii() and core.isalpha() and core not in "ay":
         return True  # a variable: A, x, n (not the words "a", "y")
     if re.match(r"^[A-Za-z]\*$", core):
@@ -432,22 +447,41 @@ def _ascii_latex(text: str) -> str:
     text = _OPERATOR_NAMES.sub(lambda m: _OPERATORS[m.group(1)] + "(", text)
     if text.isascii():
         return text
-    return re.sub(r"[^\x00-\x7f]+", lambda m: "{" + latex_math(m.group()) + "}", text)
+    return re.sub(r"[^\x00-\x7f]+", lambda m: _ascii_run(text, m), text)
+
+
+def _ascii_run(text: str, m: re.Match) -> str:
+    r"""One run of non-ASCII characters of :func:`_ascii_latex`'s ``text`` as LaTeX.
+
+    A run is a group ``{…}`` (``U{\Sigma}V``), but scripts at its start belong to the
+    letter before them: ``u₁`` is ``u_{1}`` and ``Vᴴ`` is ``V^{\mathsf{H}}``, not
+    ``u{{}_{1}}`` (a subscript of nothing, whose ``_`` Markdown reads as emphasis).
+    """
+    run = m.group()
+    before = text[m.start() - 1] if m.start() else ""
+    j = 0
+    while j < len(run) and (run[j] in SUPERSCRIPTS or run[j] in SUBSCRIPTS):
+        j += 1
+    if not j or not before or not (before.isalnum() or before in ")]|"):
+        return "{" + latex_math(run) + "}"
+    scripts = latex_math(run[:j]).removeprefix("{}")
+    rest = "{" + latex_math(run[j:]) + "}" if j < len(run) else ""
+    after = text[m.end() : m.end() + 1]
+    return scripts + (rest or ("{}" if after in ("^", "_") else ""))
 
 
 def latex_number(text: str) -> str:
     r"""A number printed by :class:`NumberFormat` (``"−2"``, ``"1e-15"``, ``"2 − i"``) as maths.
+
+    Also a number beyond float64's range (``"(0.6 + 0.8i)e+400"``, from
+    :func:`~svdkit.explain.formatting.scientific`).
 
     Examples
     --------
     >>> latex_number("−1.5e-16"), latex_number("∞")
     ('-1.5 \\cdot 10^{-16}', '\\infty')
     """
-    text = re.sub(
-        r"(\d)e([+\-−]?)0*(\d+)",
-        lambda m: f"{m.group(1)} · 10^{{{'-' if m.group(2) in ('-', '−') else ''}{m.group(3)}}}",
-        text,
-    )
+    text = re.sub(r"(\d)e(\d)", r"\1e+\2", text)  # ("1e15", without its sign's "+")
     return latex_math(text)
 
 
@@ -537,6 +571,7 @@ def _preamble(lang: str, title: str, max_columns: int) -> list[str]:
         r"\usepackage{xcolor}",
         rf"\setcounter{{MaxMatrixCols}}{{{max(10, max_columns)}}}",
         r"\setlength{\parindent}{0pt}",
+        r"\sloppy",  # a long formula goes to a line of its own rather than past the margin
         r"\newsavebox{\svdbox}",  # \svdfit{…}: as it is, or scaled down to the line width
         r"\newcommand{\svdfit}[1]{\sbox{\svdbox}{#1}\ifdim\wd\svdbox>\linewidth"
         r"\resizebox{\linewidth}{!}{\usebox{\svdbox}}\else\usebox{\svdbox}\fi}",
@@ -567,12 +602,25 @@ def _inline(value: Any, fmt: NumberFormat) -> str:
     """A placeholder value inside a sentence: text stays text, the rest is ``$…$``."""
     if isinstance(value, str):  # a signed number ("+1", the sign of a permutation) is maths
         return f"${latex_math(value)}$" if _NUMBER.match(value) else latex_text(value)
-    return f"${latex_value(value, fmt)}$"
+    return f"${_breakable_value(value, fmt)}$"
+
+
+def _breakable_value(value: Any, fmt: NumberFormat, root: bool = False) -> str:
+    r"""An exact value (or ``√value`` with ``root``) as LaTeX maths, in one line or across lines.
+
+    SymPy's ``\frac`` and ``\sqrt`` are boxes, which TeX does not break: a value
+    with a long number in it (``[[1e20, 1], [1, 1]]`` has radicands of 72 digits) is
+    written as its text is, ``(… + 10001√(…))/2``, where it can (:func:`exact_latex`).
+    """
+    latex = latex_value(value, fmt)
+    long = _LONG_DIGITS.search(latex) and (is_sympy(value) or isinstance(value, list | tuple))
+    if long:
+        return exact_latex(f"√({exact_text(value)})" if root else exact_text(value))
+    return rf"\sqrt{{{latex}}}" if root else latex
 
 
 def _step_block(report: Report, step, fmt: NumberFormat) -> list[str]:
     if has_message(report.lang, step.key):
-
         # "√({value})": the sentence's text ends with "√(" and the next begins with ")";
         # printed apart they made "\surd9$)". The root goes around the value instead.
         root = [False]
@@ -587,8 +635,9 @@ def _step_block(report: Report, step, fmt: NumberFormat) -> list[str]:
             if isinstance(v, enum.Enum):  # a definiteness Kind: its word in the report's language
                 return latex_text(value_text(v, fmt, report.lang))
             if root[0]:
-                body = latex_math(v) if isinstance(v, str) else latex_value(v, fmt)
-                return rf"$\sqrt{{{body}}}$"
+                if isinstance(v, str):
+                    return rf"$\sqrt{{{latex_math(v)}}}$"
+                return f"${_breakable_value(v, fmt, root=True)}$"
             return _inline(v, fmt)
 
         sentence = join_math(step_sentence(report, step, literal, inline))
@@ -596,7 +645,9 @@ def _step_block(report: Report, step, fmt: NumberFormat) -> list[str]:
         sentence = r"\texttt{" + _escape_text(step.key) + "}"
     lines = [r"\item " + sentence]
     if step.formula is not None:
-        lines += [r"\[", latex_value(step.formula, fmt), r"\]"]
+        formula = latex_value(step.formula, fmt)
+        long = _LONG_DIGITS.search(formula)  # wider than the page: scaled down to it
+        lines += _display(formula) if long else [r"\[", formula, r"\]"]
     for name, m in step.matrices.items():
         grid = matrix_entries(
             m, lambda v: latex_value(v, fmt), lambda v: latex_number(fmt.number(v))
@@ -623,7 +674,7 @@ def exact_latex(text: str) -> str:
     >>> exact_latex("[[√2/2], [−i√2/2]]")
     '[[\\sqrt{2}/2],\\allowbreak [-i\\sqrt{2}/2]]'
     """
-    body = latex_math(text)
+    body = _breakable(latex_math(text))
     out, depth = [], 0
     for k, c in enumerate(body):
         if c == "{" and (k == 0 or body[k - 1] != "\\"):
@@ -636,15 +687,66 @@ def exact_latex(text: str) -> str:
     return "".join(out)
 
 
+_LONG_ROOT = 24
+"""A radicand longer than this (in LaTeX characters) is written ``\\surd(…)``, which breaks."""
+
+_LONG_DIGITS = re.compile(r"\d{16,}")
+"""A run of digits this long may break across lines (every :data:`_DIGIT_GROUP` digits)."""
+
+_DIGIT_GROUP = 10
+
+
+def _breakable(body: str) -> str:
+    r"""LaTeX maths of a long exact value, made so that it breaks across lines.
+
+    A ``\sqrt{…}`` is one box, which TeX cannot break: a long radicand is written
+    ``\surd(…)`` instead, and a long integer (the 72-digit radicands of
+    ``[[1e20, 1], [1, 1]]``) may break between groups of ten digits.
+
+    Examples
+    --------
+    >>> _breakable(r"\sqrt{2} + \sqrt{12345678901234567890123456789}")
+    '\\sqrt{2} + \\surd(1234567890\\allowbreak 1234567890\\allowbreak 123456789)'
+    """
+    body = _linear_roots(body)
+    return _LONG_DIGITS.sub(
+        lambda m: r"\allowbreak ".join(
+            m.group()[k : k + _DIGIT_GROUP] for k in range(0, len(m.group()), _DIGIT_GROUP)
+        ),
+        body,
+    )
+
+
+def _linear_roots(body: str) -> str:
+    r"""``\sqrt{…}`` with a long argument as ``\surd(…)`` (inner roots too)."""
+    out, k = [], 0
+    while (start := body.find(r"\sqrt{", k)) >= 0:
+        depth, end = 0, start + len(r"\sqrt")
+        while end < len(body):
+            depth += body[end] == "{"
+            depth -= body[end] == "}"
+            if depth == 0:
+                break
+            end += 1
+        inner = _linear_roots(body[start + len(r"\sqrt{") : end])
+        out.append(body[k:start])
+        out.append(rf"\surd({inner})" if len(inner) > _LONG_ROOT else rf"\sqrt{{{inner}}}")
+        k = end + 1
+    return "".join(out) + body[k:]
+
+
 def _fact_value(report: Report, fact, fmt: NumberFormat) -> str:
     """A fact's value in a table cell: numbers, vectors and exact values as maths, words as text."""
     value = fact.value
     if isinstance(value, str) and fact.key.endswith("_exact"):
         text = fact_value_text(report, fact, fmt)
         return latex_text(text) if text == "[ ]" else f"${exact_latex(text)}$"
+    if isinstance(value, Scientific):  # det A = 2e−600: 2 \cdot 10^{-600}, as other numbers
+        return f"${latex_number(value)}$"
     if isinstance(value, bool | np.bool_ | str | dict | list | tuple):
         return latex_text(fact_value_text(report, fact, fmt))
     if isinstance(value, np.ndarray) and value.ndim == 1:
+
         def number(v: Any) -> str:
             return latex_number(fmt.number(v))
 
@@ -655,6 +757,10 @@ def _fact_value(report: Report, fact, fmt: NumberFormat) -> str:
     if isinstance(value, int | float | complex | np.number):
         return f"${latex_number(fmt.number(value))}$"
     return latex_text(fact_value_text(report, fact, fmt))
+
+
+_LONG_CELL = 600
+"""An exact value longer than this (in characters) is shown below the table, full width."""
 
 
 def _section(report: Report, sec, fmt: NumberFormat) -> list[str]:
@@ -684,6 +790,9 @@ def _section(report: Report, sec, fmt: NumberFormat) -> list[str]:
                 for title, kind, explanation in criteria_rows(report, value)
             ]
             blocks += [name + ":", r"\begin{itemize}", *items, r"\end{itemize}"]
+        elif fact.key.endswith("_exact") and isinstance(value, str) and len(value) > _LONG_CELL:
+            # a table row does not break across pages: a long exact value is a paragraph
+            blocks += [name + ":", "", _fact_value(report, fact, ffmt), ""]
         else:
             rows.append(f"{name} & {_fact_value(report, fact, ffmt)} \\\\")
     if rows:

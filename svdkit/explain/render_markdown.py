@@ -70,9 +70,7 @@ def render_markdown(report: Report) -> str:
             ffmt = fact_format(report, fact.key)
             value = fact.value
             if isinstance(value, np.ndarray) and value.ndim == 2:
-                blocks.append(
-                    f"**{label(report, fact.key)}** = $${_latex_matrix(value, ffmt)}$$"
-                )
+                blocks.append(f"**{label(report, fact.key)}** = $${_latex_matrix(value, ffmt)}$$")
             elif fact.key == "criteria" and isinstance(value, dict):
                 blocks.append(_criteria_lines(report, value))
             else:
@@ -88,19 +86,29 @@ def render_markdown(report: Report) -> str:
             tolerance = heading_lines(report, str, str, NumberFormat(digits=3).number)[1]
             lines += [f"*{tolerance}*", ""]
         for i, step in enumerate(sec.steps, start=1):
-            lines += [f"{i}. {step_text(report, step, fmt)}"]
-            if step.formula is not None:
-                lines += ["", f"   $${latex_value(step.formula)}$$"]
-            for name, m in step.matrices.items():
-                grid = matrix_entries(m, latex_value, lambda v: latex_number(fmt.number(v)))
-                named = latex_math(matrix_name(report, name))
-                lines += ["", f"   $${named} = {latex_matrix(grid)}$$"]
-            lines.append("")
+            lines += [*_step_lines(report, step, fmt, f"{i}. "), ""]
     if report.notes:
         lines += [f"## {message(lang, 'section.notes')}", ""]
         for note in report.notes:
             lines += [f"> ⚠ {note.text}", ""]
     return "\n".join(lines)
+
+
+def _step_lines(report: Report, step, fmt: NumberFormat, marker: str) -> list[str]:
+    """One step as an ordered-list item: its sentence after ``marker``, then its formulas.
+
+    Every continuation line is indented by the marker's width (``"10. "`` is 4
+    characters), which CommonMark requires for it to stay inside the item.
+    """
+    indent = " " * len(marker)
+    lines = [marker + step_text(report, step, fmt)]
+    if step.formula is not None:
+        lines += ["", f"{indent}$${latex_value(step.formula)}$$"]
+    for name, m in step.matrices.items():
+        grid = matrix_entries(m, latex_value, lambda v: latex_number(fmt.number(v)))
+        named = latex_math(matrix_name(report, name))
+        lines += ["", f"{indent}$${named} = {latex_matrix(grid)}$$"]
+    return lines
 
 
 def _criteria_lines(report: Report, criteria: dict[str, dict]) -> str:
