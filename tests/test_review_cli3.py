@@ -43,3 +43,28 @@ def test_help_and_version_still_exit_0(capsys, monkeypatch):
 def test_a_command_that_runs_still_exits_0(capsys, monkeypatch):
     code, out, err = run_svdkit(capsys, monkeypatch)("explain", "[[2, 0], [0, 3]]", "--no-steps")
     assert code == 0 and "rank" in out.lower() and err == ""
+
+
+def test_figures_summary_line_is_in_the_reports_language(capsys, monkeypatch, tmp_path):
+    run = run_svdkit(capsys, monkeypatch)
+    for lang, words in (
+        ("fr", "fichiers de figures écrits dans"),
+        ("en", "figure files written to"),
+    ):
+        folder = tmp_path / lang
+        code, _, err = run(
+            "explain",
+            "[[1, 2], [3, 4]]",
+            "-l",
+            lang,
+            "-o",
+            tmp_path / f"r.{lang}.md",
+            "--figures",
+            folder,
+        )
+        assert code == 0
+        summary = " ".join(err.split())
+        assert words in summary and "svd_geometry.png" in summary
+        assert sorted(p.name for p in folder.iterdir()) == sorted(
+            n.strip(",") for n in summary.split(": ", 1)[1].split()
+        )

@@ -235,9 +235,11 @@ def explain(
                 err_console.print(f"note: {w.message}", highlight=False, markup=False)
             else:
                 warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+        from svdkit.explain.messages import t
+
+        names = ", ".join(p.name for p in written)
         err_console.print(
-            f"{len(written)} figure files written to {figures}/: "
-            + ", ".join(p.name for p in written),
+            t("cli.figures_written", lang.value, count=len(written), folder=figures, names=names),
             highlight=False,
             markup=False,
         )
