@@ -28,13 +28,14 @@ True
 from __future__ import annotations
 
 import numbers
-from typing import Any, Self
+import warnings
+from typing import Any, NamedTuple, Self
 
 import numpy as np
 import numpy.typing as npt
 import scipy.sparse as sp
 
-from svdkit.errors import MissingDependencyError, ShapeError
+from svdkit.errors import ConvergenceError, MissingDependencyError, ShapeError
 
 try:
     from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, TransformerMixin
@@ -55,6 +56,17 @@ __all__ = ["TruncatedSVD"]
 #: Rows per block when the total variance of a dense ``X`` is summed (``2²⁰`` entries
 #: of float64 at most beside ``X``: no centred copy of ``X`` is formed).
 _VARIANCE_BLOCK_ENTRIES = 2**20
+
+#: float32 input: the engine runs at ``tol`` less this margin, which covers the float32
+#: rounding of the returned vectors (``u = eps32 / 2`` per entry, relative): with
+#: ``v̂ = fl(v)``, ``ŝ = fl(σ)`` and ``z = fl(fl(u)·ŝ)`` (a column of ``fit_transform``),
+#: ``‖X v̂ − z‖ ≤ r + ‖X‖·u + 3u·σ`` and, with ``û = z / ŝ``,
+#: ``‖Xᵀ û − ŝ v̂‖ ≤ r + ‖X‖·4u + 2u·σ``: at most ``3·eps32·σ₁`` beyond the engine's ``r``.
+_FLOAT32_MARGIN = 4 * float(np.finfo(np.float32).eps)
+
+#: The smallest ``tol`` certified for float32 input (``8·eps32 ≈ 9.5e-7``; a smaller
+#: one is raised to it, with a warning): the engine then runs at ``tol / 2`` or more.
+_FLOAT32_TOL_MIN = 8 * float(np.finfo(np.float32).eps)
 
 #: The dtypes the estimator computes in (others, e.g. integers, become float64).
 _FLOATS = [np.float64, np.float32]
@@ -82,7 +94,10 @@ class TruncatedSVD(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
         The certificate: both residuals of every component are at most
         ``tol · σ₁``, so each ``singular_values_[i]`` is within ``tol · σ₁`` of a
         singular value of ``X``. In ``[1e-14, 1)``. (scikit-learn's ``tol`` is
-        ARPACK's stopping rule; this one is a guarantee.)
+        ARPACK's stopping rule; this one is a guarantee.) With float32 input the
+        guarantee is about the float32 results the estimator returns, whose rounding
+        alone moves the residuals by up to ``3·eps32·σ₁``: a ``tol`` below
+        ``8·eps32 ≈ 9.5e-7`` is raised to it, with a ``UserWarning`` (``tol_``).
     method : {"auto", "krylov", "gram", "randomized", "dash", "lapack"}, default "auto"
         The engine's method (see :func:`svdkit.lowrank.choose_method`): ``"auto"``
         takes a dense LAPACK SVD for small inputs, the Gram matrix for dense inputs
@@ -105,15 +120,24 @@ class TruncatedSVD(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
     singular_values_ : ndarray of shape (n_components,)
         ``σ₁ ≥ σ₂ ≥ …``: the 2-norms of the columns of ``fit_transform(X)``.
     explained_variance_ : ndarray of shape (n_components,)
-        Variance of each column of ``fit_transform(X)`` (as scikit-learn).
+        Variance of each column of ``X V`` (``transform(X)``, as scikit-learn's
+        randomized solver), computed in float64 from the centred data; it differs
+        from the variance of ``fit_transform(X)`` by the residual at most.
     explained_variance_ratio_ : ndarray of shape (n_components,)
         ``explained_variance_`` over the total variance of the columns of ``X``
-        (computed without densifying or centring a copy of ``X``); zeros when
-        ``X`` has no variance at all (a single sample, constant columns).
+        (computed without densifying or centring a copy of ``X``): non-negative,
+        summing to at most 1 up to rounding (``V`` orthonormal). Both are zeros when
+        ``X`` has no variance beyond the rounding of its column means (a single
+        sample, constant columns, identical rows).
     residuals_right_, residuals_left_ : ndarray of shape (n_components,)
         The certificate: ``‖X vᵢ − σᵢ uᵢ‖₂`` and ``‖Xᵀ uᵢ − σᵢ vᵢ‖₂``, computed from
-        products with ``X`` (never estimated), each ``≤ tol · singular_values_[0]``.
-        Always float64.
+        products with ``X`` (never estimated), each ``≤ tol_ · singular_values_[0]``,
+        with ``vᵢ`` the rows of ``components_``, ``σᵢ`` = ``singular_values_`` and
+        ``uᵢ`` the columns of ``fit_transform(X) / σ`` — for float32 input those
+        float32 values, taken exactly into float64. Always float64.
+    tol_ : float
+        The tolerance certified: ``tol``, or ``8·eps32 ≈ 9.5e-7`` for float32 input
+        where ``tol`` is smaller.
     method_ : str
         The method that ran (what ``method="auto"`` chose).
     n_iter_ : int
@@ -149,12 +173,19 @@ class TruncatedSVD(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
     ``components_[i, argmax(abs(components_[i]))]``.
 
     **fit_transform.** It returns ``U Σ`` from the fit itself, without a second
-    pass over ``X``; it differs from ``transform(X) = X V`` by at most the
-    certified residual ``‖X vᵢ − σᵢ uᵢ‖ ≤ tol · σ₁`` per column.
+    pass over ``X``; it differs from ``X V`` by the certified residual
+    ``residuals_right_[i] ≤ tol_ · σ₁`` per column. ``transform(X)`` is ``X V``
+    computed in ``X``'s dtype, so the two differ by at most ``residuals_right_[i]``
+    plus the rounding of that product: ``n·u / (1 − n·u) · ‖|X| |vᵢ|‖`` at most
+    (``n`` features, ``u`` the unit roundoff: ``2⁻⁵³``, or ``2⁻²⁴`` for float32).
 
     **dtype.** float32 input (dense or sparse) gives float32 ``components_``,
     ``singular_values_``, explained variances and transformed data, as
-    scikit-learn; the certificate is always measured with float64 products.
+    scikit-learn; the certificate is always measured with float64 products, and for
+    float32 input on the float32 results themselves: the engine runs at
+    ``tol_ − 4·eps32``, leaving room for their rounding (``3·eps32·σ₁`` at most), and
+    the residuals are then measured again (one more product with ``X`` and one with
+    ``Xᵀ``).
 
     Examples
     --------
@@ -171,6 +202,20 @@ class TruncatedSVD(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
     ['truncatedsvd0', 'truncatedsvd1']
     >>> bool(max(svd.residuals_right_.max(), svd.residuals_left_.max())
     ...      <= svd.tol * svd.singular_values_[0])
+    True
+
+    float32 data gives float32 results, certified as they are returned:
+
+    >>> X = np.random.default_rng(0).standard_normal((50, 20)).astype(np.float32)
+    >>> svd32 = TruncatedSVD(3, random_state=0)
+    >>> Z = svd32.fit_transform(X)
+    >>> Z.dtype, svd32.tol_
+    (dtype('float32'), 1e-06)
+    >>> V = svd32.components_.T.astype(np.float64)
+    >>> right = np.linalg.norm(X.astype(np.float64) @ V - Z, axis=0)
+    >>> bool(np.allclose(right, svd32.residuals_right_, rtol=1e-6, atol=0))
+    True
+    >>> bool(right.max() <= svd32.tol_ * svd32.singular_values_[0])
     True
     """
 
@@ -231,20 +276,37 @@ class TruncatedSVD(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
         X = validate_data(self, X, accept_sparse=("csr", "csc"), dtype=_FLOATS)
         k = self._check_n_components(X.shape)
         seed = _seed(self.random_state)
-        r = truncated_svd(X, k, tol=self.tol, method=self.method, seed=seed, max_iter=self.max_iter)
         dtype = X.dtype
+        single = dtype == np.float32
+        # float32: the engine leaves room for the rounding of its vectors to float32
+        tol, engine_tol = _float32_tols(self.tol) if single else (self.tol, self.tol)
+        r = truncated_svd(
+            X, k, tol=engine_tol, method=self.method, seed=seed, max_iter=self.max_iter
+        )
         s = r.s.astype(dtype)
-        Xt = r.U.astype(dtype, copy=False)
-        Xt *= s  # U Σ in place: the result (and its U) is not kept
+        Xt = r.U.astype(dtype, copy=single)  # (float32: r.U is kept for _left_vectors)
+        Xt *= s  # U Σ in place
         self.components_ = r.Vh.astype(dtype, copy=False)
         self.singular_values_ = s
-        exp_var = np.var(Xt, axis=0, dtype=np.float64)
-        full_var = _total_variance(X)
-        ratio = exp_var / full_var if full_var > 0 else np.zeros_like(exp_var)
+        if single:
+            # the certificate of what is returned: the float32 vectors, not the engine's
+            U = _left_vectors(Xt, s, r.U)
+            stats = _fitted_statistics(X, self.components_, (Xt, U, s))
+            right, left = stats.right, stats.left
+            _check_float32_certificate(right, left, float(s[0]), tol)
+        else:
+            stats = _fitted_statistics(X, self.components_)
+            right, left = r.residuals_right, r.residuals_left
+        if stats.full_var > stats.floor:
+            exp_var = stats.exp_var
+            ratio = exp_var / stats.full_var
+        else:  # no variance beyond the rounding of the centring
+            exp_var = ratio = np.zeros(k)
         self.explained_variance_ = exp_var.astype(dtype)
         self.explained_variance_ratio_ = ratio.astype(dtype)
-        self.residuals_right_ = np.asarray(r.residuals_right, dtype=np.float64)
-        self.residuals_left_ = np.asarray(r.residuals_left, dtype=np.float64)
+        self.residuals_right_ = np.asarray(right, dtype=np.float64)
+        self.residuals_left_ = np.asarray(left, dtype=np.float64)
+        self.tol_ = float(tol)
         self.method_ = r.method
         self.n_iter_ = int(r.iterations)
         return Xt
@@ -325,17 +387,115 @@ def _seed(random_state: Any) -> int:
     return int(check_random_state(random_state).randint(np.iinfo(np.int32).max))
 
 
-def _total_variance(X: np.ndarray | sp.spmatrix | sp.sparray) -> float:
-    """``Σⱼ var(X[:, j])`` in float64, never densifying a sparse ``X`` nor forming a
-    centred copy of a dense one (row blocks of at most 2²⁰ entries)."""
+class _Statistics(NamedTuple):
+    """What one float64 pass over ``X`` gives :meth:`TruncatedSVD._fit`."""
+
+    full_var: float  # Σⱼ var(X[:, j])
+    floor: float  # full_var at or below this is the rounding of the centring
+    exp_var: np.ndarray  # var((X V)[:, i]), shape (k,)
+    right: np.ndarray | None  # ‖X vᵢ − zᵢ‖, with certify
+    left: np.ndarray | None  # ‖Xᵀ uᵢ − σᵢ vᵢ‖, with certify
+
+
+def _float32_tols(tol: Any) -> tuple[Any, Any]:
+    """For float32 input: the tolerance certified, ``tol`` raised to
+    :data:`_FLOAT32_TOL_MIN` (with a warning) where float32 results cannot meet it, and
+    the engine's, less :data:`_FLOAT32_MARGIN`. What is not a number in ``(0, 1)`` goes
+    on as is, for the engine's message."""
+    if isinstance(tol, bool) or not isinstance(tol, numbers.Real) or not 0 < tol < 1:
+        return tol, tol
+    if tol < _FLOAT32_TOL_MIN:
+        warnings.warn(
+            f"tol={tol!r} is below what float32 results can be certified to: the float32 "
+            "rounding of components_ and fit_transform(X) alone moves the residuals by up "
+            f"to 3·eps32·σ₁; certified at tol_ = 8·eps32 = {_FLOAT32_TOL_MIN:.3g} instead "
+            "(pass float64 data for a tighter tol)",
+            UserWarning,
+            stacklevel=4,
+        )
+        tol = _FLOAT32_TOL_MIN
+    return float(tol), float(tol) - _FLOAT32_MARGIN
+
+
+def _left_vectors(Z: np.ndarray, s: np.ndarray, U: np.ndarray) -> np.ndarray:
+    """The left singular vectors that float32 results stand for, in float64:
+    ``fit_transform(X) / σ`` (``U`` rounded to float32 where ``σᵢ = 0``)."""
+    s64 = s.astype(np.float64)
+    zero = s64 == 0
+    out = Z.astype(np.float64)
+    out[:, ~zero] /= s64[~zero]
+    out[:, zero] = U[:, zero].astype(np.float32)
+    return out
+
+
+def _check_float32_certificate(right: np.ndarray, left: np.ndarray, s1: float, tol: float) -> None:
+    """Raise :class:`~svdkit.ConvergenceError` if the float32 results miss ``tol`` (the
+    engine's margin covers their rounding: seen only if its ``σ₁`` is not ``‖X‖₂``)."""
+    worst = np.maximum(right, left)
+    bad = np.flatnonzero(worst > tol * s1)
+    if bad.size:
+        raise ConvergenceError(
+            f"the float32 results did not certify tol={tol:g}: components {bad.tolist()} have "
+            f"residuals up to {worst.max() / s1:.2e}·σ₁ (fit float64 data for results "
+            "certified in float64)"
+        )
+
+
+def _fitted_statistics(
+    X: np.ndarray | sp.spmatrix | sp.sparray,
+    components: np.ndarray,
+    certify: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None,
+) -> _Statistics:
+    """Total and explained variances in float64, and with ``certify = (Z, U, σ)``
+    (``Z`` the float32 ``fit_transform(X)``) both residuals of the triplets
+    ``(σᵢ, uᵢ, vᵢ)``, never densifying a sparse ``X`` nor forming a centred copy of a
+    dense one (row blocks of at most 2²⁰ entries).
+
+    The explained variances are those of ``X V``, from the same centred data as the
+    total: they sum to at most the total (``V`` orthonormal) up to rounding. ``floor``
+    bounds the rounding of the centring, ``Σⱼ δⱼ²`` with ``δⱼ`` the error of the
+    column mean, ``|δⱼ| ≤ (m + 1)·u·mean|X[:, j]|``: a total at or below it is no
+    variance (constant columns give about ``1e-32`` instead of 0).
+    """
     m, n = X.shape
+    V = components.T.astype(np.float64)
+    k = V.shape[1]
+    right = left = None
+    if certify is not None:
+        Z, U, s = certify[0], certify[1], certify[2].astype(np.float64)
     if sp.issparse(X):
-        _, var = mean_variance_axis(X, axis=0)
-        return float(np.sum(var, dtype=np.float64))
-    mean = X.mean(axis=0, dtype=np.float64)
-    step = max(1, _VARIANCE_BLOCK_ENTRIES // max(n, 1))
-    total = 0.0
-    for r0 in range(0, m, step):
-        B = X[r0 : r0 + step].astype(np.float64) - mean
-        total += float(np.einsum("ij,ij->", B, B))
-    return total / m
+        X64 = X.astype(np.float64, copy=False)
+        _, var = mean_variance_axis(X64, axis=0)
+        full_var = float(np.sum(var, dtype=np.float64))
+        sumsq = float(X64.data @ X64.data)
+        P = np.asarray(safe_sparse_dot(X64, V))
+        exp_var = np.var(P, axis=0)
+        if certify is not None:
+            right = np.linalg.norm(P - Z, axis=0)
+            left = np.linalg.norm(np.asarray(safe_sparse_dot(X64.T, U)) - V * s, axis=0)
+    else:
+        mean = X.mean(axis=0, dtype=np.float64)
+        step = max(1, _VARIANCE_BLOCK_ENTRIES // max(n, 1))
+        total = sumsq = 0.0
+        col_sum, col_sq = np.zeros(k), np.zeros(k)
+        if certify is not None:
+            right_sq, XtU = np.zeros(k), np.zeros((n, k))
+        for r0 in range(0, m, step):
+            B = X[r0 : r0 + step].astype(np.float64)
+            sumsq += float(np.einsum("ij,ij->", B, B))
+            if certify is not None:
+                D = B @ V - Z[r0 : r0 + step]
+                right_sq += np.einsum("ij,ij->j", D, D)
+                XtU += B.T @ U[r0 : r0 + step]
+            B -= mean
+            total += float(np.einsum("ij,ij->", B, B))
+            C = B @ V  # centred scores
+            col_sum += C.sum(axis=0)
+            col_sq += np.einsum("ij,ij->j", C, C)
+        full_var = total / m
+        exp_var = np.maximum(col_sq / m - (col_sum / m) ** 2, 0.0)
+        if certify is not None:
+            right = np.sqrt(right_sq)
+            left = np.linalg.norm(XtU - V * s, axis=0)
+    floor = ((m + 1) * np.finfo(np.float64).eps) ** 2 * sumsq / m
+    return _Statistics(full_var, floor, exp_var, right, left)
