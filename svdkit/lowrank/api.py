@@ -459,14 +459,16 @@ def _densify(op: Operator) -> np.ndarray:
         import scipy.sparse as sp
 
         op.passes += 1
-        a = sp.vstack(dask.compute(*op.blocks), format="csr").toarray()
+        with op.user_chunks():
+            a = sp.vstack(dask.compute(*op.blocks), format="csr").toarray()
         if not op.validated:
             as_matrix(a)
             op.validated = True
         return a
     if isinstance(op, DaskOperator):
         op.passes += 1
-        a = np.asarray(op.a.compute(), dtype=op.dtype)
+        with op.user_chunks():  # (the dtype is numeric: as_operator checked it)
+            a = np.asarray(op.a.compute(), dtype=op.dtype)
         if not op.validated:
             as_matrix(a)  # NaN and infinity named by row and column, as for NumPy input
             op.validated = True

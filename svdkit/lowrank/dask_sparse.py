@@ -32,13 +32,18 @@ True
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import numpy as np
 
-from svdkit.errors import NonFiniteError, ShapeError
-from svdkit.lowrank.operators import DaskOperator, Operator, deduplicated
+from svdkit.errors import ShapeError
+from svdkit.lowrank.operators import (
+    _BLOCK_BYTES,
+    DaskOperator,
+    Operator,
+    SquareSum,
+    deduplicated,
+)
 
 __all__ = ["SparseBlocksOperator", "from_sparse_dask_array", "is_sparse_dask_array"]
 
@@ -65,18 +70,45 @@ def _finite(B: Any) -> bool:
     return bool(np.isfinite(B.data).all())
 
 
-def _sq(B: Any) -> float:
-    """``‖B‖_F²`` of one block; duplicate entries (valid, non-canonical CSR) summed
-    first, on a copy."""
+def _sq(B: Any) -> tuple[float, float]:
+    """``‖B‖_F²`` of one block as ``(scale, ssq)``, ``scale² · ssq`` (see
+    :class:`~svdkit.lowrank.operators.SquareSum`: no square over- or underflows, at
+    ``1e±200`` too); duplicate entries (valid, non-canonical CSR) summed first, on a copy."""
     import scipy.sparse as sp
 
-    B = deduplicated(sp.csr_matrix(B))
-    return float(np.sum(np.asarray(B.data, dtype=np.float64) ** 2))
+    total = SquareSum()
+    total.add(np.asarray(deduplicated(sp.csr_matrix(B)).data, dtype=np.float64))
+    return total.scale, total.ssq
 
 
-def _err2(B: Any, US: np.ndarray, V: np.ndarray) -> float:
-    # ‖B − US Vᵀ‖² = ‖B‖² − 2 tr(USᵀ B V) + ‖US‖²  (V orthonormal)
-    return _sq(B) - 2.0 * float(np.sum(US * np.asarray(B @ V))) + float(np.sum(US**2))
+def _err2(B: Any, US: np.ndarray, Vh: np.ndarray) -> tuple[float, float]:
+    """``‖B − US Vh‖_F²`` of one block as ``(scale, ssq)``, from the difference itself.
+
+    (``‖B‖² − 2 tr(USᵀ B V) + ‖US‖²`` cancelled: a relative error below about 1e-8 came
+    out as noise or 0.) The block is densified ``_BLOCK_BYTES`` of rows at a time.
+    """
+    import scipy.sparse as sp
+
+    B = sp.csr_matrix(B)
+    total = SquareSum()
+    step = max(1, _BLOCK_BYTES // (8 * max(1, B.shape[1])))
+    for r0 in range(0, B.shape[0], step):
+        r1 = min(B.shape[0], r0 + step)
+        total.add(B[r0:r1].toarray().astype(np.float64, copy=False) - US[r0:r1] @ Vh)
+    return total.scale, total.ssq
+
+
+def _norm_of(parts: list[tuple[float, float]]) -> float:
+    """``sqrt(Σ scale² · ssq)`` over the blocks' ``(scale, ssq)``, without over- or underflow."""
+    total = SquareSum()
+    for scale, ssq in parts:
+        total.merge(scale, ssq)
+    return total.norm()
+
+
+def _gram_full(B: Any) -> np.ndarray:
+    """``BᵀB`` of one block, dense (``n × n``, a small ``n``)."""
+    return np.asarray((B.T @ B).toarray())
 
 
 def _total(parts: list[Any]) -> Any:
@@ -125,7 +157,8 @@ class SparseBlocksOperator(DaskOperator):
         if not self._persisted:
             import dask
 
-            self._blocks = list(dask.persist(*self._blocks))
+            with self.user_chunks():  # (the first computation of the user's chunks)
+                self._blocks = list(dask.persist(*self._blocks))
             self._persisted = True
         return self._blocks
 
@@ -140,19 +173,13 @@ class SparseBlocksOperator(DaskOperator):
         op._count = self._count
         return op
 
-    def _checked(self, result: Any) -> Any:
-        """Compute ``result``; the first time, check every block's entries in the same graph."""
-        if self.validated:
-            return self._compute(result)
+    _what = "sparse dask array"
+
+    def _finite_flag(self) -> Any:
+        """A lazy boolean: whether every block's stored entries are finite."""
         import dask
 
-        out, finite = self._compute(result, dask.delayed(all)(self._delayed(_finite)))
-        if not bool(finite):
-            raise NonFiniteError(
-                "the sparse dask array has a NaN or an infinite entry; svdkit needs finite numbers"
-            )
-        self.validated = True
-        return out
+        return dask.delayed(all)(self._delayed(_finite))
 
     def _delayed(self, fn: Any, *args: Any) -> list[Any]:
         import dask
@@ -172,7 +199,7 @@ class SparseBlocksOperator(DaskOperator):
             da.from_delayed(p, shape=(r, b), dtype=self.dtype)
             for p, r in zip(parts, self.row_chunks, strict=True)
         ]
-        return self._persist(da.concatenate(arrays, axis=0))
+        return self._persist_checked(da.concatenate(arrays, axis=0))
 
     def _per_block(self, fn: Any, Y: Any) -> np.ndarray:
         import dask
@@ -194,22 +221,32 @@ class SparseBlocksOperator(DaskOperator):
         parts = self._delayed(_gram, dask.delayed(X))
         return np.asarray(self._checked(dask.delayed(_total)(parts)), dtype=self.dtype)
 
+    def gram_matrix(self, block: int = 64) -> np.ndarray:
+        """``AᵀA = Σ_blocks BᵀB`` in one graph, one pass."""
+        import dask
+
+        self.passes += 1
+        parts = self._delayed(_gram_full)
+        return np.asarray(self._checked(dask.delayed(_total)(parts)), dtype=self.dtype)
+
     def fro_norm(self) -> float:
         import dask
 
         self.passes += 1
-        return math.sqrt(float(self._compute(dask.delayed(_total)(self._delayed(_sq)))))
+        return float(self._checked(dask.delayed(_norm_of)(self._delayed(_sq))))
 
     def reconstruction_error(self, U: np.ndarray, s: np.ndarray, Vh: np.ndarray) -> float:
         import dask
 
         US = np.asarray(U) * s
-        V = np.ascontiguousarray(np.asarray(Vh).T)
+        Vh = np.ascontiguousarray(np.asarray(Vh))
         bounds = np.cumsum((0, *self.row_chunks))
         f = dask.delayed(_err2, pure=True)
-        parts = [f(B, US[r0:r1], V) for B, r0, r1 in zip(self.blocks, bounds[:-1], bounds[1:],
-                                                         strict=True)]
-        return math.sqrt(max(0.0, float(self._compute(dask.delayed(_total)(parts)))))
+        parts = [
+            f(B, US[r0:r1], Vh)
+            for B, r0, r1 in zip(self.blocks, bounds[:-1], bounds[1:], strict=True)
+        ]
+        return float(self._checked(dask.delayed(_norm_of)(parts)))
 
 
 def is_sparse_dask_array(a: Any) -> bool:

@@ -39,6 +39,7 @@ Examples
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import math
 import os
@@ -51,6 +52,7 @@ from svdkit.errors import (
     EmptyInputError,
     FileFormatError,
     NonFiniteError,
+    ParseError,
     ShapeError,
     SvdkitError,
 )
@@ -97,6 +99,15 @@ _SPARSE_CHUNK_NNZ = 4_000_000
 
 def _working_dtype(dtype: Any) -> np.dtype:
     return np.dtype(np.complex128 if np.dtype(dtype).kind == "c" else np.float64)
+
+
+def _require_numeric(dtype: Any, name: str = "A") -> None:
+    """Raise :class:`~svdkit.ParseError` for a dtype that is not numeric (text, dates,
+    records, Python objects), as :func:`svdkit.as_matrix` refuses a NumPy array of it:
+    an ``np.memmap`` or a dask array is never parsed or cast entry by entry."""
+    dtype = np.dtype(dtype)
+    if dtype.kind not in "biufc":
+        raise ParseError(f"{name} has dtype {dtype}, which is not numeric")
 
 
 def _dims(shape: tuple[int, ...], name: str = "A") -> tuple[int, int]:
@@ -220,6 +231,11 @@ class SquareSum:
             return
         s = _power_above(big)
         self._merge(s, float(np.sum((a / s) ** 2)))
+
+    def merge(self, scale: float, ssq: float) -> None:
+        """Add another sum held as ``scale² · ssq`` (another :class:`SquareSum`'s
+        ``scale`` and ``ssq``: partial sums computed elsewhere, e.g. on a cluster)."""
+        self._merge(float(scale), float(ssq))
 
     def _merge(self, s: float, q: float) -> None:
         if q == 0.0:
@@ -1475,6 +1491,17 @@ class RowBlockOperator(Operator):
             out += B.conj().T @ Z if self.dtype.kind == "c" else B.T @ Z
         return out
 
+    def gram_matrix(self, block: int = 64) -> np.ndarray:
+        """``AᴴA = Σ_blocks Bᴴ B``: one read of the file (the default, ``gram`` on blocks
+        of the identity, read it once per ``block`` columns)."""
+        self.passes += 1
+        n = self.shape[1]
+        out = np.zeros((n, n), dtype=self.dtype)
+        part = np.empty((n, n), dtype=self.dtype)
+        for _, _, B in self.blocks():
+            out += np.matmul(B.conj().T if self.dtype.kind == "c" else B.T, B, out=part)
+        return out
+
     def fro_norm(self) -> float:
         self.passes += 1
         total = SquareSum()
@@ -1502,6 +1529,24 @@ def _adjoint_block(s: np.ndarray, z: np.ndarray) -> np.ndarray:
     if np.iscomplexobj(s) or np.iscomplexobj(z):
         return (z.conj().T @ s).conj().T[np.newaxis]
     return (s.T @ z)[np.newaxis]
+
+
+def _widened(x: Any) -> np.ndarray:
+    """A stored chunk in the working precision (float64 or complex128), aligned."""
+    x = _aligned(np.asarray(x))
+    return x.astype(_working_dtype(x.dtype), copy=False)
+
+
+def _inner_block(s: np.ndarray, t: np.ndarray) -> np.ndarray:
+    """``sᴴ t`` for two chunks of the same stored rows, on a new leading axis."""
+    s, t = _widened(s), _widened(t)
+    return (s.conj().T @ t)[np.newaxis]
+
+
+def _outer_block(s: np.ndarray, t: np.ndarray) -> np.ndarray:
+    """``s tᴴ`` for two chunks of the same stored columns, on a new leading axis."""
+    s, t = _widened(s), _widened(t)
+    return (s @ t.conj().T)[np.newaxis]
 
 
 def _aligned(x: Any) -> Any:
@@ -1559,30 +1604,63 @@ class DaskOperator(Operator):
             return self.stored
         return self.stored.conj().T if self.dtype.kind == "c" else self.stored.T
 
-    def _checked(self, result: Any) -> Any:
-        """Compute ``result``; on the first computation, check the entries in the same graph."""
-        if self.validated:
-            return self._compute(result)
-        import dask.array as da
+    #: What the messages call the input.
+    _what = "dask array"
 
+    @contextlib.contextmanager
+    def user_chunks(self) -> Iterator[None]:
+        """Where the user's chunks are computed: their failure to compute becomes a
+        :class:`~svdkit.ShapeError` with advice.
+
+        A dask array made with ``from_array(asarray=False)`` of a COO, DIA or BSR matrix
+        has NumPy metadata and chunks that cannot be sliced ("'coo_matrix' object is not
+        subscriptable"): the first computation of any kind (a product, ``‖A‖_F``, the
+        dense copy for LAPACK) reports it, whatever the method.
+        """
         try:
-            out, finite = self._compute(result, da.isfinite(self.stored).all())
+            yield
         except (TypeError, AttributeError, IndexError, NotImplementedError) as err:
-            # the first computation of the user's own chunks: a dask array made with
-            # from_array(asarray=False) of a COO, DIA or BSR matrix has NumPy metadata
-            # and chunks that cannot be sliced ("'coo_matrix' object is not subscriptable")
             raise ShapeError(
-                f"the dask array's chunks could not be computed ({type(err).__name__}: "
+                f"the {self._what}'s chunks could not be computed ({type(err).__name__}: "
                 f"{err}); svdkit takes dask arrays of NumPy chunks or of SciPy CSR / CSC "
                 "chunks (convert a COO, DIA or BSR matrix with .tocsr() before "
                 "da.from_array)"
             ) from err
+
+    def _finite_flag(self) -> Any:
+        """A lazy boolean: whether every stored entry is finite."""
+        import dask.array as da
+
+        return da.isfinite(self.stored).all()
+
+    def _require_finite(self, finite: Any) -> None:
         if not bool(finite):
             raise NonFiniteError(
-                "the dask array has a NaN or an infinite entry; svdkit needs finite numbers"
+                f"the {self._what} has a NaN or an infinite entry; svdkit needs finite numbers"
             )
         self.validated = True
+
+    def _checked(self, result: Any) -> Any:
+        """Compute ``result``; on the first computation, check the entries in the same graph."""
+        if self.validated:
+            return self._compute(result)
+        with self.user_chunks():
+            out, finite = self._compute(result, self._finite_flag())
+        self._require_finite(finite)
         return out
+
+    def _persist_checked(self, x: Any) -> Any:
+        """Persist ``x``; on the first computation, check the entries in the same graph
+        (the first product of ``randomized`` is ``A X``: its NaN must not reach the QR)."""
+        if self.validated:
+            return self._persist(x)
+        import dask
+
+        with self.user_chunks():
+            x, finite = dask.persist(x, self._finite_flag())
+            finite = self._compute(finite)
+        self._require_finite(finite)
+        return x
 
     def adjoint(self) -> DaskOperator:
         op = DaskOperator(self.stored, source=self.source, transposed=not self.transposed)
@@ -1630,7 +1708,7 @@ class DaskOperator(Operator):
     def matmat(self, X: np.ndarray) -> Any:
         self.passes += 1
         X = np.asarray(X, dtype=self.dtype)
-        return self._persist(self._times(X, adjoint=False).rechunk({1: -1}))
+        return self._persist_checked(self._times(X, adjoint=False).rechunk({1: -1}))
 
     def rmatmat(self, Y: Any) -> np.ndarray:
         self.passes += 1
@@ -1641,6 +1719,28 @@ class DaskOperator(Operator):
         X = np.asarray(X, dtype=self.dtype)
         AX = self._times(X, adjoint=False)
         return np.asarray(self._checked(self._times(AX, adjoint=True)), dtype=self.dtype)
+
+    def gram_matrix(self, block: int = 64) -> np.ndarray:
+        """``AᴴA`` in one graph, one pass: ``Σ_i s_iᴴ s_i`` over the stored row chunks
+        (``S Sᴴ`` for the adjoint, over the stored column chunks), each chunk widened
+        to the working precision inside its product."""
+        import dask.array as da
+
+        self.passes += 1
+        S = self.stored
+        if self.transposed:  # A = Sᴴ: AᴴA = S Sᴴ, G_ik = Σ_j s_ij s_kjᴴ
+            parts = da.blockwise(
+                _outer_block, "jik", S, "ij", S, "kj",
+                adjust_chunks={"j": 1}, dtype=self.dtype,
+                meta=np.empty((0, 0, 0), dtype=self.dtype),
+            )  # fmt: skip
+        else:  # G_jk = Σ_i s_ijᴴ s_ik
+            parts = da.blockwise(
+                _inner_block, "ijk", S, "ij", S, "ik",
+                adjust_chunks={"i": 1}, dtype=self.dtype,
+                meta=np.empty((0, 0, 0), dtype=self.dtype),
+            )  # fmt: skip
+        return np.asarray(self._checked(parts.sum(axis=0)), dtype=self.dtype)
 
     def fro_norm(self) -> float:
         self.passes += 1
@@ -1654,7 +1754,7 @@ class DaskOperator(Operator):
         E = abs(E)
         if E.dtype != np.float64:  # squares summed in float64 (a float32 array's too)
             E = E.astype(np.float64)
-        norm = float(self._compute(da.sqrt((E**2).sum())))
+        norm = float(self._checked(da.sqrt((E**2).sum())))
         if _squares_safe(norm * norm):
             return norm
         big = _max_abs(E)
@@ -1856,6 +1956,7 @@ def as_operator(
 
         A = load(path, sparse=True)
     if isinstance(A, np.memmap):
+        _require_numeric(A.dtype)
         if A.ndim == 1:  # a column, as for any 1-D array
             A = A.reshape(-1, 1)
         if A.ndim != 2:
@@ -1865,12 +1966,15 @@ def as_operator(
             return _adjoint_of_transpose(inner)
         return RowBlockOperator(A, memory_limit=limit)
     if _is_dask(A):
-        if A.ndim != 2:
+        _require_numeric(A.dtype)
+        if A.ndim not in (1, 2):
             raise ShapeError(f"A must be a matrix (2-D); got shape {A.shape}")
         if any(math.isnan(d) for d in A.shape):
             # unknown chunk sizes (a boolean mask, a filter): the products need them,
             # computed on a copy (the caller's array keeps its unknown chunks)
             A = A.copy().compute_chunk_sizes()
+        if A.ndim == 1:  # a column, as for any 1-D array, .npy file or memmap
+            A = A.reshape(-1, 1)
         from svdkit.lowrank.dask_sparse import from_sparse_dask_array, is_sparse_dask_array
 
         if is_sparse_dask_array(A):
