@@ -311,3 +311,19 @@ def test_one_dimensional_dask_array_is_a_column():
         assert np.allclose(np.abs(r.U[:, 0]) * r.s[0], v, rtol=0, atol=1e-12)
     with pytest.raises(svdkit.ShapeError, match="2-D"):
         truncated_svd(da.zeros((2, 3, 4), chunks=2), 1)
+
+
+def test_dense_dask_norm_past_the_float_range_warns_nothing():
+    """‖A‖_F of a dask array whose squares overflow: rescaled, and no RuntimeWarning from
+    dask's worker threads (the suite turns svdkit's RuntimeWarnings into errors)."""
+    import warnings
+
+    import dask.array as da
+
+    from svdkit.lowrank.operators import as_operator
+
+    A = np.random.default_rng(0).standard_normal((400, 50))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        norm = as_operator(da.from_array(A * 1e160, chunks=(100, -1))).fro_norm()
+    assert norm / 1e160 == pytest.approx(np.linalg.norm(A), rel=1e-12)

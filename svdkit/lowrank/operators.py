@@ -1549,6 +1549,12 @@ def _outer_block(s: np.ndarray, t: np.ndarray) -> np.ndarray:
     return (s @ t.conj().T)[np.newaxis]
 
 
+def _quiet_squares(x: np.ndarray) -> np.ndarray:
+    """``x ** 2`` without an overflow warning (an inf square is rescaled by the caller)."""
+    with np.errstate(over="ignore", under="ignore"):
+        return x * x
+
+
 def _aligned(x: Any) -> Any:
     """``x``, or a copy of it where its data is not aligned to its item size.
 
@@ -1754,7 +1760,8 @@ class DaskOperator(Operator):
         E = abs(E)
         if E.dtype != np.float64:  # squares summed in float64 (a float32 array's too)
             E = E.astype(np.float64)
-        norm = float(self._checked(da.sqrt((E**2).sum())))
+        # (squares past 1e308 are inf, handled below: no warning from dask's threads)
+        norm = float(self._checked(da.sqrt(E.map_blocks(_quiet_squares).sum())))
         if _squares_safe(norm * norm):
             return norm
         big = _max_abs(E)
