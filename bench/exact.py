@@ -18,10 +18,10 @@ Run: ``.venv/bin/python bench/exact.py [repeats] [sympy_rank_limit_seconds]``.
 
 from __future__ import annotations
 
+import argparse
 import multiprocessing
 import random
 import statistics
-import sys
 import time
 
 import sympy as sp
@@ -133,6 +133,26 @@ def main(repeats: int = 5, limit: float = 120.0) -> None:
     print(f"  rank = {ans['svdkit.exact.rank']}")
 
 
+def _parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0].replace("``", ""))
+    parser.add_argument(
+        "repeats",
+        nargs="?",
+        type=int,
+        default=5,
+        help="interleaved timed runs of each svdkit/SymPy measurement (default 5)",
+    )
+    parser.add_argument(
+        "sympy_rank_limit_seconds",
+        nargs="?",
+        type=float,
+        default=120.0,
+        help="time limit for SymPy's Matrix.rank(), run once in a child process; "
+        "if it is stopped, its time is reported as at least this (default 120)",
+    )
+    return parser.parse_args(argv)
+
+
 if __name__ == "__main__":
-    args = sys.argv[1:3]
-    main(int(args[0]) if args else 5, float(args[1]) if len(args) > 1 else 120.0)
+    args = _parse_args()
+    main(args.repeats, args.sympy_rank_limit_seconds)

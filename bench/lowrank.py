@@ -8,6 +8,8 @@ ARPACK and PROPACK default to ``tol=0``, their dearest setting: they are also ru
 with ``tol`` loosened (1e-4, 1e-6, 1e-8, in that order) when the default meets the
 certificate, so that the cheapest setting of theirs that meets it is compared.
 Every solver's residuals are computed here, by the same code, outside its timing.
+A peer whose package is not installed (scikit-learn, fbpca, torch, dask: the ``bench``
+extra) is skipped, with one line saying so.
 
 Reported per run: wall time (the median of ``--repeats`` interleaved timed runs;
 a run slower than ``--repeat-under`` seconds is timed once, by its first run,
@@ -46,7 +48,9 @@ from __future__ import annotations
 import argparse
 import ast
 import contextlib
+import functools
 import gc
+import importlib
 import json
 import math
 import os
@@ -395,6 +399,40 @@ def svdkit_dask_solver(tol: float):
     return make
 
 
+#: Optional packages each solver needs: (module to import, what to ``pip install``).
+#: NumPy and SciPy (ARPACK, PROPACK, LOBPCG) are svdkit's own dependencies.
+OPTIONAL = {
+    "scikit-learn randomized_svd": ("sklearn", "scikit-learn"),
+    "fbpca": ("fbpca", "fbpca"),
+    "torch.svd_lowrank": ("torch", "torch"),
+    "dask svd_compressed": ("dask.array", "dask[array]"),
+    "svdkit truncated_svd (dask array)": ("dask.array", "dask[array]"),
+}
+
+
+@functools.cache
+def _import_error(module: str) -> str | None:
+    """Why ``module`` cannot be imported, or ``None`` when it can."""
+    try:
+        importlib.import_module(module)
+    except ImportError as err:
+        return f"{type(err).__name__}: {err}"
+    return None
+
+
+def _unavailable(solver: str) -> str | None:
+    """A one-line note when ``solver``'s optional package is missing, else ``None``."""
+    if solver not in OPTIONAL:
+        return None
+    module, pip_name = OPTIONAL[solver]
+    err = _import_error(module)
+    if err is None:
+        return None
+    if err.startswith("ModuleNotFoundError"):
+        return f"{solver}: not installed (pip install {pip_name}), skipped"
+    return f"{solver}: cannot import {module} ({err}), skipped"
+
+
 #: Peers whose default is their most accurate (and dearest) setting, ``tol=0``: their
 #: tuning sequence loosens ``tol`` and is tried even when the default meets the
 #: certificate, so that their cheapest setting that meets it is the one compared.
@@ -496,10 +534,18 @@ def bench_matrix(
 
     ours = add("svdkit truncated_svd", f"tol={tol:g}, auto", svdkit_solver(tol))
     if dense and "dask" not in skip:
-        add("svdkit truncated_svd (dask array)", f"tol={tol:g}", svdkit_dask_solver(tol))
+        note = _unavailable("svdkit truncated_svd (dask array)")
+        if note:
+            print(f"  {note}", flush=True)
+        else:
+            add("svdkit truncated_svd (dask array)", f"tol={tol:g}", svdkit_dask_solver(tol))
     arpack_default = None
     for solver, label, default, tuning in peers(k, dense, tol):
         if any(s in solver.lower() for s in skip):
+            continue
+        note = _unavailable(solver)
+        if note:
+            print(f"  {note}", flush=True)
             continue
         row = add(solver, f"defaults ({label})", default)
         if solver == "SciPy svds arpack":
@@ -637,7 +683,11 @@ def main(argv: list[str] | None = None) -> None:
             A = sparse_uniform(m, n, nnz)
             about = f"{m}×{n}, {nnz} non-zeros uniform on [0, 1) (scale {s:g} of 200000×50000, 10⁷)"
         elif name == "term_document":
-            A, about = term_document(args.cache)
+            try:
+                A, about = term_document(args.cache)
+            except ModuleNotFoundError as err:  # TF-IDF needs scikit-learn
+                print(f"\n## {name}: needs {err.name} (pip install scikit-learn), skipped")
+                continue
         else:
             raise SystemExit(f"unknown matrix {name!r}")
         print(f"(built in {time.perf_counter() - t0:.1f} s)")

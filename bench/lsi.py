@@ -4,7 +4,8 @@ Systems (same tokenisation — scikit-learn's analyzer with English stop words,
 terms in at least 2 documents — and the same k):
 
 * ``svdkit``: :func:`svdkit.lsi.build_index` (tf-idf, and its default log-entropy),
-  certified SVD (tol 1e-6), queries by :meth:`LsiIndex.search`;
+  certified SVD at LSI's default ``tol`` (1e-3, see ``docs/lsi.md``; ``--tol`` sets
+  another, e.g. ``--tol 1e-6``, the engine's default), queries by :meth:`LsiIndex.search`;
 * ``gensim``: ``Dictionary`` + ``TfidfModel`` + ``LsiModel`` + ``MatrixSimilarity``;
 * ``sklearn``: ``TfidfVectorizer`` + ``TruncatedSVD`` (randomized, its defaults) +
   ``Normalizer``, queries scored by one matrix product and ``argpartition``.
@@ -47,6 +48,8 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _machine import describe
+
+from svdkit.lsi.index import DEFAULT_TOL
 
 DATASETS = ("20newsgroups-train.tab", "20newsgroups-test.tab")
 
@@ -95,7 +98,12 @@ class Svdkit:
 
 
 def _top(scores: np.ndarray, n: int) -> list[int]:
-    best = np.argpartition(-scores, n)[:n]
+    """Indices of the ``n`` highest scores, best first (all of them when there are fewer)."""
+    n = min(n, scores.size)
+    if n < scores.size:
+        best = np.argpartition(-scores, n)[:n]
+    else:
+        best = np.arange(scores.size)
     return best[np.argsort(-scores[best])].tolist()
 
 
@@ -210,7 +218,8 @@ def quality(system: Any, texts: list[str], labels: list[str], rows: np.ndarray) 
             s[i] = -np.inf  # the query document itself
             q = f"q{i}"
             qrels[q] = {f"d{j}": 1 for j in by_label[labels[i]] if j != i}
-            run[q] = {f"d{j}": float(s[j]) for j in _top(s, 1000)}
+            # the top 1000 (all the others when there are fewer), the query excluded
+            run[q] = {f"d{j}": float(s[j]) for j in _top(s, min(1000, s.size - 1))}
     measures = [ir_measures.parse_measure(m) for m in ("AP@1000", "nDCG@10", "P@10")]
     agg = ir_measures.calc_aggregate(measures, qrels, run)
     return {str(m): agg[m] for m in measures}
@@ -239,6 +248,10 @@ def main() -> None:
     texts, labels = load_20newsgroups(wheel)
     if args.docs:
         texts, labels = texts[: args.docs], labels[: args.docs]
+    # no more queries than documents (each sample is drawn without replacement)
+    args.single, args.batch, args.quality = (
+        min(n, len(texts)) for n in (args.single, args.batch, args.quality)
+    )
     rng = np.random.default_rng(0)
     single = [texts[i] for i in rng.choice(len(texts), args.single, replace=False)]
     batch = [texts[i] for i in rng.choice(len(texts), args.batch, replace=False)]
@@ -249,7 +262,7 @@ def main() -> None:
         update_bench(args, texts, labels, quality_rows)
         return
     print(f"20 Newsgroups: {len(texts)} documents, k = {args.k}, svdkit tol = "
-          f"{args.tol or 'default'}; pinned to "
+          f"{args.tol if args.tol is not None else f'default ({DEFAULT_TOL:g})'}; pinned to "
           f"{sorted(__import__('os').sched_getaffinity(0))}")  # fmt: skip
     makers = {
         "svdkit-tfidf": lambda: Svdkit(args.k, "tfidf", args.tol),
