@@ -137,7 +137,7 @@ class SlogDet(Unpackable):
         Parameters
         ----------
         digits : int, default 6
-            Significant digits of the mantissa.
+            Significant digits of the mantissa, 1 to 17.
 
         Returns
         -------
@@ -151,6 +151,10 @@ class SlogDet(Unpackable):
         >>> SlogDet(1j, -2 * 921.0340371976183).text()
         '(0+1j)×1e-800'
         """
+        if isinstance(digits, bool) or not isinstance(digits, numbers.Integral):
+            raise SvdkitError(f"digits must be an integer from 1 to 17, got {digits!r}")
+        if not 1 <= digits <= 17:  # float64 holds 17 significant digits at most
+            raise SvdkitError(f"digits must be an integer from 1 to 17, got {digits}")
         if self.sign == 0:
             return "0"
         mantissa, exponent = decimal_parts(self.logabsdet, digits)
@@ -394,7 +398,8 @@ def norm(x: MatrixLike, ord: int | float | str | None = None) -> float:
             ord = 1
         # numbers.Real: NumPy scalars too (np.int64(1) was 'unknown', as a matrix ord it worked)
         if isinstance(ord, numbers.Real) and not isinstance(ord, bool | np.bool_) and ord >= 1:
-            return _scaled_norm(v, ord)
+            # as a float: a Python int past 2⁶³ (10**30) would make NumPy's power an object
+            return _scaled_norm(v, ord if ord in (1, 2) else float(ord))
         raise SvdkitError(f"unknown vector norm {ord!r}: use 1, 2, inf or a number p >= 1")
     key = ord.lower() if isinstance(ord, str) else ord
     try:
@@ -521,7 +526,7 @@ def distance(x: ArrayLike, y: ArrayLike, metric: str = "euclidean") -> float | i
     """
     if not isinstance(metric, str):
         raise SvdkitError(
-            f"metric must be a name, one of {', '.join(_METRICS)}, hamming; got {metric!r}"
+            f"metric must be a name, one of {', '.join(_METRICS)}; got {metric!r}"
         )
     metric = metric.lower()
     if metric == "hamming":

@@ -1,0 +1,38 @@
+"""Review: arguments of svdkit's measures (norm's p, slogdet's digits, distance's metric)."""
+
+import numpy as np
+import pytest
+
+import svdkit
+from svdkit import SvdkitError
+
+
+@pytest.mark.parametrize("p", [10**30, 2**64, 1e308, 10**4])
+def test_vector_norm_with_a_huge_p_is_the_largest_entry(p):
+    x = np.array([3.0, -4.0, 1.0])
+    assert svdkit.norm(x, ord=p) == pytest.approx(4.0, rel=1e-12)
+
+
+def test_vector_norm_with_an_ordinary_p_is_numpys():
+    x = np.array([3.0, -4.0, 1.0])
+    for p in (1, 2, 3, 2.5, 7):
+        assert svdkit.norm(x, ord=p) == pytest.approx(np.linalg.norm(x, p), rel=1e-14)
+
+
+@pytest.mark.parametrize("digits", [-1, 0, 18, 2.5, True, 10**30, "6", None])
+def test_slogdet_text_refuses_bad_digits(digits):
+    with pytest.raises(SvdkitError, match="digits must be an integer from 1 to 17"):
+        svdkit.slogdet([[2.0, 0.0], [0.0, 3.0]]).text(digits)
+
+
+@pytest.mark.parametrize("digits", [1, 6, 17, np.int64(3)])
+def test_slogdet_text_reads_back_the_determinant(digits):
+    d = svdkit.slogdet([[2.0, 1.0], [1.0, 3.0]])
+    assert float(d.text(digits)) == pytest.approx(5.0, rel=10.0 ** (1 - digits))
+
+
+def test_distance_names_each_metric_once():
+    with pytest.raises(SvdkitError) as err:
+        svdkit.distance([1.0], [2.0], metric=None)
+    names = str(err.value).split("one of ")[1].split(";")[0].split(", ")
+    assert sorted(names) == sorted(set(names)) and "hamming" in names
