@@ -82,13 +82,13 @@ from svdkit.errors import (
     ShapeError,
     SvdkitError,
 )
+from svdkit.lora._args import check_count, check_float_dtype, check_path, check_real
 from svdkit.lora.modules import conv1d_modules
 from svdkit.lora.safetensors_io import (
     MARK_KEY,
     PICKLE_SUFFIXES,
     Checkpoint,
     dtype_code,
-    numpy_dtype,
     save_safetensors,
     written_by_svdkit,
 )
@@ -100,10 +100,12 @@ __all__ = [
     "WEIGHTS_NAME",
     "Adapter",
     "LoraModule",
+    "as_adapter",
     "check_adapter_output",
     "check_alpha",
     "check_finite_factors",
     "lora_scale",
+    "store_factors",
     "token_module",
 ]
 
@@ -138,7 +140,7 @@ def check_adapter_output(directory: str | os.PathLike) -> Path:
         ``.bin``…), is a file, lies under a file, or is an existing directory that
         is not an adapter svdkit wrote (the message names what is in it).
     """
-    suffix = Path(directory).suffix.lower()
+    suffix = check_path(directory, "directory").suffix.lower()
     if suffix in (".safetensors", ".json") or suffix in PICKLE_SUFFIXES:
         raise FileFormatError(
             f"'{directory}': a PEFT adapter is a directory ({CONFIG_NAME} and {WEIGHTS_NAME} "
@@ -202,8 +204,58 @@ def check_finite_factors(name: str, A: np.ndarray, B: np.ndarray, scale: float) 
         )
 
 
+def store_factors(
+    name: str, A: np.ndarray, B: np.ndarray, dtype: Any, scale: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """``A`` and ``B`` cast to ``dtype``, refused when the cast overflows or underflows.
+
+    ``B A`` is the delta divided by the scale ``α / r``: a tiny ``alpha`` makes a
+    factor overflow (:func:`check_finite_factors`), a huge one makes it underflow —
+    with ``alpha = 1e308`` every entry of a float32 factor was zero, an adapter that
+    changes nothing. A factor with a nonzero entry whose largest entry, as stored,
+    is below the smallest normal number of ``dtype`` (or zero) has lost its
+    precision (or everything) and is refused, naming alpha.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> A, B = np.full((1, 3), 1e-50), np.full((4, 1), 1e-50)
+    >>> store_factors("fc", A, B, np.float64, 1e40)[0].dtype
+    dtype('float64')
+    >>> try:
+    ...     store_factors("fc", A, B, np.float32, 1e40)
+    ... except SvdkitError as err:
+    ...     print(str(err).split(" (")[0])
+    module 'fc': lora_A underflows float32
+    """
+    dt = np.dtype(dtype)
+    with np.errstate(over="ignore", under="ignore"):  # refused below, by name
+        stored = np.asarray(A).astype(dt, copy=False), np.asarray(B).astype(dt, copy=False)
+    check_finite_factors(name, *stored, scale)
+    import ml_dtypes
+
+    tiny = float(ml_dtypes.finfo(dt).tiny)  # the smallest normal number (bfloat16 too)
+    for side, before, after in (("lora_A", A, stored[0]), ("lora_B", B, stored[1])):
+        if not np.asarray(before).size or not np.any(np.asarray(before) != 0):
+            continue  # a zero factor (PEFT's initial lora_B) stays what it is
+        largest = float(np.max(np.abs(after.astype(np.float64))))
+        if largest < tiny:
+            raise SvdkitError(
+                f"module {name!r}: {side} underflows {dt.name} (its largest entry "
+                f"{float(np.max(np.abs(np.asarray(before, dtype=np.float64)))):.3g} is "
+                f"{'zero' if largest == 0 else 'subnormal'} as stored, below {tiny:.3g}) at "
+                f"the scale α/r = {scale:.3g}: alpha is too large; use a smaller alpha (the "
+                "default gives scale 1), split 'sqrt', or a wider dtype"
+            )
+    return stored
+
+
 def lora_scale(alpha: float, r: int, rslora: bool = False) -> float:
     """PEFT's scaling: ``alpha / r``, or ``alpha / √r`` with rsLoRA.
+
+    ``alpha`` is a finite number and ``r`` an integer ``≥ 0`` (``r = 0``, a module
+    without LoRA, gives 1); anything else is an :class:`~svdkit.errors.SvdkitError`
+    naming the argument.
 
     Examples
     --------
@@ -220,9 +272,11 @@ def lora_scale(alpha: float, r: int, rslora: bool = False) -> float:
     >>> bool(np.allclose(m.delta(), lora_scale(16, 4) * (m.B @ m.A)))
     True
     """
+    alpha = check_real(alpha, "alpha")
+    r = check_count(r, "r", least=0)
     if r == 0:
         return 1.0
-    return float(alpha) / (math.sqrt(r) if rslora else r)
+    return alpha / (math.sqrt(r) if rslora else r)
 
 
 def unit_alpha(r: int, rslora: bool = False) -> float:
@@ -248,7 +302,12 @@ KINDS = ("linear", "embedding", "conv1d", "conv")
 @dataclass
 class LoraModule:
     """One module's LoRA pair: ``ΔW = scale · B @ A`` (transposed for embeddings and
-    ``Conv1D`` layers, whose weights are stored ``[in, out]``)."""
+    ``Conv1D`` layers, whose weights are stored ``[in, out]``).
+
+    ``name`` is a str, ``A`` and ``B`` NumPy arrays and ``alpha`` a finite number
+    (kept as a float); anything else is refused when the module is made, with an
+    :class:`~svdkit.errors.SvdkitError` naming the field.
+    """
 
     name: str
     kind: str  # "linear", "embedding" or "conv1d"
@@ -257,7 +316,16 @@ class LoraModule:
     alpha: float
 
     def __post_init__(self) -> None:
-        if self.kind not in KINDS:
+        if not isinstance(self.name, str):
+            raise SvdkitError(f"a module's name must be a str; got {type(self.name).__name__}")
+        for side in ("A", "B"):
+            if not isinstance(getattr(self, side), np.ndarray):
+                raise SvdkitError(
+                    f"module {self.name!r}: {side} must be a NumPy array; got "
+                    f"{type(getattr(self, side)).__name__}"
+                )
+        self.alpha = check_real(self.alpha, f"module {self.name!r}: alpha")
+        if not isinstance(self.kind, str) or self.kind not in KINDS:
             raise SvdkitError(
                 f"module {self.name!r}: kind must be one of {', '.join(KINDS)}; got {self.kind!r}"
             )
@@ -326,7 +394,11 @@ class LoraModule:
 
     def delta(self, rslora: bool = False, dtype: Any = np.float64) -> np.ndarray:
         """The dense ``ΔW`` in the base weight's orientation (a convolution's kernel
-        ``scale · (B.flatten(1) @ A.flatten(1))`` reshaped to ``[out, in, *kernel]``)."""
+        ``scale · (B.flatten(1) @ A.flatten(1))`` reshaped to ``[out, in, *kernel]``).
+
+        ``dtype`` (float64, float32, float16 or bfloat16) is the one it is computed in.
+        """
+        dtype = check_float_dtype(dtype, "dtype")
         B, A = self.matrices()
         d = self.scale(rslora) * (np.asarray(B, dtype=dtype) @ np.asarray(A, dtype=dtype))
         if self.kind == "conv":
@@ -564,11 +636,12 @@ class Adapter:
     def save(self, directory: str | os.PathLike, dtype: Any = None) -> Path:
         """Write ``adapter_config.json`` and ``adapter_model.safetensors`` atomically.
 
-        ``dtype`` casts the LoRA factors (e.g. ``ml_dtypes.bfloat16``); tensors
-        kept whole keep theirs. The directory is built next to ``directory`` and
-        renamed into place; an existing directory is replaced only when it is an
-        adapter svdkit wrote (:func:`check_adapter_output`). The weights file is
-        marked as svdkit's (``__metadata__`` key ``svdkit``, which loaders ignore).
+        ``dtype`` casts the LoRA factors (float32, float16, float64 or
+        ``ml_dtypes.bfloat16``); tensors kept whole keep theirs. The directory is
+        built next to ``directory`` and renamed into place; an existing directory
+        is replaced only when it is an adapter svdkit wrote
+        (:func:`check_adapter_output`). The weights file is marked as svdkit's
+        (``__metadata__`` key ``svdkit``, which loaders ignore).
 
         Raises
         ------
@@ -576,14 +649,17 @@ class Adapter:
             ``directory`` is a file, or an existing directory that is not an
             adapter svdkit wrote.
         SvdkitError
-            A factor, as stored (after the cast to ``dtype``), has an infinite or
-            NaN entry (:func:`check_finite_factors`).
+            ``directory`` is not a path or ``dtype`` not a floating-point dtype; or
+            a factor, as stored (after the cast to ``dtype``), has an infinite or
+            NaN entry, or underflows (:func:`store_factors`).
         EmptyInputError
             The adapter has no LoRA module: PEFT cannot load such an adapter (its
             ``NoMatchingPeftModuleError``), even one with tensors kept whole, so
             nothing is written.
         """
-        directory = Path(directory)
+        directory = check_path(directory, "directory")
+        if dtype is not None:
+            dtype = check_float_dtype(dtype, "dtype")
         if not self.modules:
             kept = f" ({len(self.saved)} tensors kept whole)" if self.saved else ""
             raise EmptyInputError(
@@ -594,24 +670,18 @@ class Adapter:
         directory.parent.mkdir(parents=True, exist_ok=True)
         tmp = make_temp_dir(directory.parent, prefix=f".{directory.name}.")
         try:
-            tensors = []
-            lora_keys = {f"{PREFIX}{n}" for n in self.modules}
-            for key, a in self.tensor_items():
-                owner = key.rsplit(".lora_", 1)[0]
-                if dtype is not None and owner in lora_keys and ".lora_" in key:
-                    with np.errstate(over="ignore"):  # refused below, by name
-                        a = np.asarray(a).astype(numpy_dtype(dtype_code(dtype)))
-                tensors.append((key, np.asarray(a)))
+            tensors = [(key, np.asarray(a)) for key, a in self.tensor_items()]
             stored = dict(tensors)
             for name in sorted(self.modules):
                 m = self.modules[name]
-                a_name, b_name = m.factor_names
-                check_finite_factors(
-                    name,
-                    stored[f"{PREFIX}{name}.{a_name}"],
-                    stored[f"{PREFIX}{name}.{b_name}"],
-                    m.scale(self.use_rslora),
-                )
+                keys = [f"{PREFIX}{name}.{suffix}" for suffix in m.factor_names]
+                A, B = stored[keys[0]], stored[keys[1]]
+                if dtype is None:
+                    check_finite_factors(name, A, B, m.scale(self.use_rslora))
+                else:
+                    A, B = store_factors(name, A, B, dtype, m.scale(self.use_rslora))
+                stored[keys[0]], stored[keys[1]] = A, B
+            tensors = list(stored.items())
             save_safetensors(
                 tmp / WEIGHTS_NAME, tensors, {"format": "pt", MARK_KEY: "lora adapter"}
             )
@@ -627,7 +697,7 @@ class Adapter:
     @classmethod
     def load(cls, directory: str | os.PathLike) -> Adapter:
         """Read a PEFT LoRA directory (``adapter_config.json`` + ``adapter_model.safetensors``)."""
-        directory = Path(directory)
+        directory = check_path(directory, "directory")
         cfg_path = directory / CONFIG_NAME
         if not cfg_path.is_file():
             raise MissingFileError(f"'{directory}' has no {CONFIG_NAME}: not a PEFT adapter")
@@ -737,6 +807,25 @@ class Adapter:
             base_model_name_or_path=cfg.get("base_model_name_or_path"),
             config=extra,
         )
+
+
+def as_adapter(value: Any, name: str = "adapter") -> Adapter:
+    """``value`` when it is an :class:`Adapter`, else the adapter read from the directory ``value``.
+
+    Raises
+    ------
+    SvdkitError
+        ``value`` is neither an :class:`Adapter` nor a path (the message names
+        the argument ``name``).
+    """
+    if isinstance(value, Adapter):
+        return value
+    if not isinstance(value, (str, os.PathLike)):
+        raise SvdkitError(
+            f"{name} must be an Adapter or the path of a PEFT adapter directory; got "
+            f"{type(value).__name__}"
+        )
+    return Adapter.load(check_path(value, name))
 
 
 def _json_type(value: Any) -> str:

@@ -31,12 +31,14 @@ from typing import Any
 
 import numpy as np
 
-from svdkit.lora.adapter import Adapter
+from svdkit.errors import FileFormatError
+from svdkit.lora._args import check_count, check_fraction, check_path, check_targets
+from svdkit.lora.adapter import Adapter, as_adapter
 from svdkit.lora.extract import module_progress, read_delta
 from svdkit.lora.factor import frobenius2
 from svdkit.lora.modules import pair_checkpoints
 from svdkit.lora.rank import energy_rank
-from svdkit.lora.safetensors_io import Checkpoint
+from svdkit.lora.safetensors_io import Checkpoint, as_checkpoint
 
 __all__ = [
     "FIGURE_MARK",
@@ -236,15 +238,33 @@ class Analysis:
     def figure(self, path: str | os.PathLike) -> Path:
         """Spectra (σᵢ/σ₁, log scale) and energy curves of every module, saved to ``path``.
 
-        PNG, PDF, SVG, PS and EPS files carry :data:`FIGURE_MARK` as their ``Creator``
-        (:func:`written_by_analyse`)."""
+        The format is the extension's, one matplotlib writes (``.png``, ``.pdf``,
+        ``.svg``…). PNG, PDF, SVG, PS and EPS files carry :data:`FIGURE_MARK` as their
+        ``Creator`` (:func:`written_by_analyse`).
+
+        Raises
+        ------
+        SvdkitError
+            ``path`` is not a path.
+        FileFormatError
+            ``path`` has no extension, or one that is not a figure format matplotlib
+            writes (nothing is drawn).
+        """
+        from matplotlib.backend_bases import FigureCanvasBase
+
+        path = check_path(path, "path")
+        fmt = path.suffix[1:].lower()
+        formats = FigureCanvasBase.get_supported_filetypes()
+        if fmt not in formats:
+            raise FileFormatError(
+                f"'{path}': {'no extension' if not fmt else f'.{fmt} is not a figure format'}"
+                f"; name the figure with one of {', '.join('.' + f for f in sorted(formats))}"
+            )
         import matplotlib.pyplot as plt
 
         from svdkit._files import write_file
 
         fig = self.draw()
-        path = Path(path)
-        fmt = path.suffix[1:].lower()
         meta = {"Creator": FIGURE_MARK} if fmt in MARKED_FIGURE_FORMATS else None
         try:
             write_file(path, lambda f: fig.savefig(f, format=fmt, dpi=110, metadata=meta))
@@ -266,7 +286,10 @@ def analyse_pair(
 ) -> Analysis:
     """Spectra of every changed matrix of a (base, tuned) pair.
 
-    ``max_rank`` limits each spectrum to its leading part (faster on large
+    ``energy`` (``0 < energy ≤ 1``, as :class:`~svdkit.lora.rank.RankRule`'s) is the
+    fraction of ``‖ΔW‖_F²`` the recommended rank keeps; ``targets`` (a module name, or
+    a list of names, suffixes or regexes) limits the modules. ``max_rank`` (an
+    integer ``≥ 1``) limits each spectrum to its leading part (faster on large
     modules); the energy curve still counts against the exact ``‖ΔW‖_F²``.
     Tensors whose shapes differ (a resized vocabulary) have no delta: by default
     they are left out and named (:attr:`Analysis.mismatched`, under the table);
@@ -300,9 +323,12 @@ def analyse_pair(
     from svdkit.lowrank import truncated_svd
 
     tol = check_tol(tol)
-    b = (base if isinstance(base, Checkpoint) else Checkpoint(base)).require_model("base")
-    t = tuned if isinstance(tuned, Checkpoint) else Checkpoint(tuned)
-    t.require_model("tuned checkpoint")
+    energy = check_fraction(energy, "energy")
+    if max_rank is not None:
+        max_rank = check_count(max_rank, "max_rank")
+    targets = check_targets(targets)
+    b = as_checkpoint(base, "base").require_model("base")
+    t = as_checkpoint(tuned, "tuned").require_model("tuned checkpoint")
     pairing = pair_checkpoints(b, t, targets=targets, on_mismatch=on_mismatch)
     names = pairing.linear + pairing.embeddings
     out = Analysis(energy=energy, mismatched=list(pairing.mismatched))
@@ -324,6 +350,10 @@ def analyse_pair(
 def analyse_adapter(adapter: str | os.PathLike | Adapter, *, energy: float = 0.9) -> Analysis:
     """Exact spectra of ``scale · B A`` for every module of an adapter.
 
+    ``adapter`` is an :class:`~svdkit.lora.adapter.Adapter` or a PEFT adapter
+    directory; ``energy`` (``0 < energy ≤ 1``) the fraction of ``‖ΔW‖_F²`` the
+    recommended rank keeps.
+
     Examples
     --------
     >>> import numpy as np
@@ -341,7 +371,8 @@ def analyse_adapter(adapter: str | os.PathLike | Adapter, *, energy: float = 0.9
     """
     from svdkit.lora.resize import factor_spectrum
 
-    ad = adapter if isinstance(adapter, Adapter) else Adapter.load(adapter)
+    energy = check_fraction(energy, "energy")
+    ad = as_adapter(adapter)
     out = Analysis(energy=energy)
     for name in sorted(ad.modules):
         m = ad.modules[name]

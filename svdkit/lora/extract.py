@@ -44,12 +44,13 @@ from typing import Any
 import numpy as np
 
 from svdkit.errors import EmptyInputError, SvdkitError
+from svdkit.lora._args import check_float_dtype, check_optional_str, check_targets
 from svdkit.lora.adapter import (
     Adapter,
     LoraModule,
     check_alpha,
-    check_finite_factors,
     lora_scale,
+    store_factors,
     unit_alpha,
 )
 from svdkit.lora.batched import factor_batch, plan_batches
@@ -67,8 +68,8 @@ from svdkit.lora.modules import (
     stores_in_out,
     ties_word_embeddings,
 )
-from svdkit.lora.rank import RankRule
-from svdkit.lora.safetensors_io import Checkpoint, dtype_code, numpy_dtype
+from svdkit.lora.rank import RankRule, as_rank_rule
+from svdkit.lora.safetensors_io import Checkpoint, as_checkpoint
 
 __all__ = ["Extraction", "ExtractionReport", "ModuleReport", "extract"]
 
@@ -202,9 +203,10 @@ def module_progress(enabled: bool, total: int, label: str) -> Iterator[Any]:
         yield advance
 
 
-def _as_checkpoint(x: Any, role: str = "checkpoint") -> Checkpoint:
-    """A model checkpoint (not a LoRA adapter's weights) from a path or a Checkpoint."""
-    return (x if isinstance(x, Checkpoint) else Checkpoint(x)).require_model(role)
+def _as_checkpoint(x: Any, role: str = "checkpoint", name: str = "base") -> Checkpoint:
+    """A model checkpoint (not a LoRA adapter's weights) from a path or a Checkpoint
+    (the argument ``name`` for the error when it is neither)."""
+    return as_checkpoint(x, name).require_model(role)
 
 
 def _work_dtype(base: Checkpoint, tuned: Checkpoint, key: str) -> type:
@@ -239,10 +241,12 @@ def extract(
     ----------
     base, tuned : path or Checkpoint
         Safetensors checkpoints (file, directory, or sharded with an index).
-    rule : RankRule
-        Fixed rank, energy fraction (of the whole spectrum) or error bound per module.
-    targets : list of str, optional
-        Modules to factor (names, suffixes or regexes); default every changed matrix.
+    rule : RankRule or int
+        Fixed rank, energy fraction (of the whole spectrum) or error bound per
+        module (an integer is a fixed rank).
+    targets : str or list of str, optional
+        Modules to factor (names, suffixes or regexes); default every changed
+        matrix. A single string is one target, not a list of letters.
     embeddings : {"lora", "save"}
         Changed embedding tables as ``lora_embedding_A/B`` (those that match
         ``targets``; the others are extras), or kept whole in the adapter
@@ -275,7 +279,8 @@ def extract(
         names such a model (``gpt2``, ``openai-gpt``, ``imagegpt``…); which modules
         are ``Conv1D``: :func:`svdkit.lora.modules.conv1d_modules`.
     dtype : dtype, optional
-        Storage dtype of the factors (``np.float16``, ``ml_dtypes.bfloat16``…):
+        Storage dtype of the factors (``np.float16``, ``ml_dtypes.bfloat16``,
+        ``np.float32`` or ``np.float64``, or their names; integer dtypes are refused):
         they are cast here, and each module's ``relative_error`` / ``excess`` is
         that of the factors as stored (one more pass over ``ΔW``). Default: float32
         (float64 for float64 checkpoints), the error of the SVD itself.
@@ -291,6 +296,10 @@ def extract(
         No LoRA module to write: no tensor differs, no changed module matches
         ``targets``, or every module has rank 0 under ``rule``. PEFT cannot load an
         adapter without a LoRA module, even one with tensors kept whole.
+    SvdkitError
+        An argument of the wrong type or out of range (named in the message), checked
+        before the checkpoints are read; or a factor that overflows or underflows its
+        storage dtype at the scale ``α / r`` (:func:`~svdkit.lora.adapter.store_factors`).
 
     Examples
     --------
@@ -324,8 +333,16 @@ def extract(
     # every option is checked before the checkpoints are compared (a pass over both)
     alpha = check_alpha(alpha)
     tol = check_tol(tol)
+    rule = as_rank_rule(rule)
+    targets = check_targets(targets)
+    base_model_name_or_path = check_optional_str(
+        base_model_name_or_path, "base_model_name_or_path"
+    )
+    if dtype is not None:
+        dtype = check_float_dtype(dtype, "dtype")
     factor = _backend(backend)
-    base_ck, tuned_ck = _as_checkpoint(base, "base"), _as_checkpoint(tuned, "tuned checkpoint")
+    base_ck = _as_checkpoint(base, "base", "base")
+    tuned_ck = _as_checkpoint(tuned, "tuned checkpoint", "tuned")
     pairing = pair_checkpoints(
         base_ck, tuned_ck, targets=targets, embeddings=embeddings, on_mismatch=on_mismatch
     )
@@ -506,18 +523,12 @@ def _module_result(
         a = unit_alpha(r, rslora) if alpha is None else float(alpha)
         scale = lora_scale(a, r, rslora)
         B, A = split_factors(f.U, f.s, f.Vh, split, scale)
+        # without a dtype, the delta's own precision (float32, float64 for float64
+        # checkpoints): the SVD runs in float64, and its factors kept as such doubled the
+        # adapter's size. An overflow or an underflow (a huge alpha) is refused here.
+        A, B = store_factors(module, A, B, delta.dtype if dtype is None else dtype, scale)
         if dtype is not None:
             # the report is of the factors as stored: measure the error after the cast
-            store = numpy_dtype(dtype_code(dtype))
-            with np.errstate(over="ignore"):  # an overflow is refused just below
-                A, B = A.astype(store), B.astype(store)
-        else:
-            # the delta's own precision (float32, float64 for float64 checkpoints): the
-            # SVD runs in float64, and its factors kept as such doubled the adapter's size
-            with np.errstate(over="ignore"):
-                A, B = A.astype(delta.dtype, copy=False), B.astype(delta.dtype, copy=False)
-        check_finite_factors(module, A, B, scale)
-        if dtype is not None:
             err = residual_norm(
                 delta, scale * B.astype(np.float64), np.ones(r), A.astype(np.float64)
             )

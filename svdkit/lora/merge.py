@@ -47,7 +47,8 @@ from svdkit._files import (
     replace_directory,
 )
 from svdkit.errors import FileFormatError, MissingTensorError, ShapeError, SvdkitError
-from svdkit.lora.adapter import Adapter, LoraModule, token_module
+from svdkit.lora._args import check_path
+from svdkit.lora.adapter import Adapter, LoraModule, as_adapter, token_module
 from svdkit.lora.extract import module_progress
 from svdkit.lora.modules import TIED_HEAD, is_embedding, module_of
 from svdkit.lora.safetensors_io import (
@@ -56,6 +57,7 @@ from svdkit.lora.safetensors_io import (
     Checkpoint,
     SafetensorsFile,
     SafetensorsWriter,
+    as_checkpoint,
     written_by_svdkit,
 )
 
@@ -222,7 +224,7 @@ def check_checkpoint_output(output: str | os.PathLike, shards: int = 1) -> Path:
         existing file, or a non-empty directory that is not a checkpoint svdkit
         wrote (the message names what is in it).
     """
-    output = Path(output)
+    output = check_path(output, "output")
     if output.suffix.lower() in PICKLE_SUFFIXES:
         raise FileFormatError(
             f"'{output}': svdkit writes safetensors, never pickle ({output.suffix}) files: "
@@ -465,8 +467,9 @@ def merge(
     merged.safetensors ['fc.weight', 'fc.bias'] F32
     True
     """
-    base_ck = (base if isinstance(base, Checkpoint) else Checkpoint(base)).require_model("base")
-    ad = _untied(base_ck, adapter if isinstance(adapter, Adapter) else Adapter.load(adapter))
+    output = check_path(output, "output")
+    base_ck = as_checkpoint(base, "base").require_model("base")
+    ad = _untied(base_ck, as_adapter(adapter))
     tokens = ad.trainable_tokens()
     mapped = map_prefix(base_ck, ad, tokens)
     if mapped is not None:

@@ -218,9 +218,9 @@ def pair_checkpoints(
     ----------
     base, tuned : Checkpoint
         The two checkpoints; they must hold the same tensor names.
-    targets : list of str, optional
+    targets : str or list of str, optional
         Module names, suffixes or regular expressions (PEFT's ``target_modules``
-        rule); default: every changed 2-D weight.
+        rule; a single string is one target); default: every changed 2-D weight.
     embeddings : {"lora", "save"}
         Embedding tables as ``lora_embedding_A/B`` (when they match ``targets``),
         or among ``extras`` (:func:`svdkit.lora.extract.extract` keeps them whole
@@ -228,6 +228,9 @@ def pair_checkpoints(
     on_mismatch : {"error", "skip"}
         A tensor whose shape differs: raise, or list it in ``mismatched``.
     """
+    from svdkit.lora._args import check_targets
+
+    targets = check_targets(targets)
     if embeddings not in ("lora", "save"):
         raise SvdkitError(f"embeddings must be 'lora' or 'save'; got {embeddings!r}")
     if on_mismatch not in ("error", "skip"):

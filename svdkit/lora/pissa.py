@@ -31,7 +31,14 @@ from typing import Any
 import numpy as np
 
 from svdkit.errors import EmptyInputError, FileFormatError
-from svdkit.lora.adapter import Adapter, LoraModule, check_adapter_output, unit_alpha
+from svdkit.lora._args import check_float_dtype, check_path, check_targets
+from svdkit.lora.adapter import (
+    Adapter,
+    LoraModule,
+    check_adapter_output,
+    store_factors,
+    unit_alpha,
+)
 from svdkit.lora.extract import module_progress
 from svdkit.lora.factor import check_tol, factor_delta, split_factors
 from svdkit.lora.merge import check_checkpoint_output, merged_tensor, write_like
@@ -42,8 +49,8 @@ from svdkit.lora.modules import (
     module_of,
     stores_in_out,
 )
-from svdkit.lora.rank import RankRule
-from svdkit.lora.safetensors_io import Checkpoint
+from svdkit.lora.rank import RankRule, as_rank_rule
+from svdkit.lora.safetensors_io import Checkpoint, as_checkpoint
 
 __all__ = ["pissa"]
 
@@ -66,8 +73,10 @@ def pissa(
 ) -> tuple[Adapter, Path]:
     """Write the PiSSA adapter to ``adapter_dir`` and the residual model to ``residual_out``.
 
-    ``targets`` (names, suffixes, regexes) default to every 2-D ``*.weight`` that
-    is not an embedding. ``dtype`` is the adapter's storage dtype. Returns the
+    ``targets`` (names, suffixes, regexes; a single string is one target) default to
+    every 2-D ``*.weight`` that is not an embedding. ``dtype`` is the adapter's storage
+    dtype: float32 (default), float16, bfloat16 or float64 (integer dtypes are refused).
+    ``rule`` is a :class:`~svdkit.lora.rank.RankRule` or an integer rank. Returns the
     adapter and the residual checkpoint's path. ``fan_in_fan_out``: whether the
     layers are GPT-2's ``Conv1D`` (weights ``[in, out]``), as in
     :func:`svdkit.lora.extract.extract` (default: from a ``config.json`` beside ``base``).
@@ -80,6 +89,9 @@ def pissa(
     ------
     EmptyInputError
         No module matches ``targets`` (or every one has rank 0): nothing is written.
+    SvdkitError
+        An argument of the wrong type or out of range (named in the message), checked
+        before anything is read.
     FileFormatError
         ``base`` is a LoRA adapter, or an output cannot be written (see above).
 
@@ -108,8 +120,13 @@ def pissa(
     True
     """
     tol = check_tol(tol)
-    ck = (base if isinstance(base, Checkpoint) else Checkpoint(base)).require_model("base")
-    _check_outputs(Path(adapter_dir), Path(residual_out), len(ck.files))
+    rule = as_rank_rule(rule)
+    targets = check_targets(targets)
+    store = check_float_dtype(np.float32 if dtype is None else dtype, "dtype")
+    adapter_dir = check_path(adapter_dir, "adapter_dir")
+    residual_out = check_path(residual_out, "residual_out")
+    ck = as_checkpoint(base, "base").require_model("base")
+    _check_outputs(adapter_dir, residual_out, len(ck.files))
     chosen = []
     for name in ck.names:
         module, param = module_of(name)
@@ -128,7 +145,6 @@ def pissa(
             "matrices that are not embeddings): there is no adapter to write"
         )
     adapter = Adapter(base_model_name_or_path=str(ck.path))
-    store = np.dtype(np.float32 if dtype is None else dtype)
     in_out = stores_in_out(ck) if fan_in_fan_out is None else fan_in_fan_out
     conv1d = conv1d_modules(chosen) if in_out else set()
     with module_progress(progress, len(chosen), "pissa") as advance:
@@ -141,10 +157,9 @@ def pissa(
             if f.rank == 0:
                 continue
             B, A = split_factors(f.U, f.s, f.Vh, "sqrt", 1.0)
+            A, B = store_factors(module, A, B, store, 1.0)
             kind = "conv1d" if module in conv1d else "linear"
-            adapter.modules[module] = LoraModule(
-                module, kind, A=A.astype(store), B=B.astype(store), alpha=unit_alpha(f.rank)
-            )
+            adapter.modules[module] = LoraModule(module, kind, A=A, B=B, alpha=unit_alpha(f.rank))
     if not adapter.modules:
         raise EmptyInputError(
             f"every target module has rank 0 under the rule ({len(chosen)} modules): the "

@@ -40,7 +40,8 @@ from typing import Any
 
 import numpy as np
 
-from svdkit.errors import ShapeError, SvdkitError
+from svdkit.errors import SvdkitError
+from svdkit.lora._args import check_count, check_fraction
 from svdkit.lowrank.rank import energy_tail_rank
 
 __all__ = ["RankRule", "as_rank_rule", "energy_rank"]
@@ -104,22 +105,15 @@ class RankRule:
         given = [x is not None for x in (self.rank, self.energy, self.error)]
         if sum(given) != 1:
             raise SvdkitError("give exactly one of rank, energy, error")
-        if self.rank is not None and (
-            isinstance(self.rank, bool)
-            or not isinstance(self.rank, numbers.Integral)
-            or self.rank < 1
-        ):
-            raise ShapeError(f"rank must be an integer ≥ 1; got {self.rank!r}")
-        if self.energy is not None and not (0 < float(self.energy) <= 1):
-            raise SvdkitError(f"energy must be in (0, 1]; got {self.energy!r}")
-        if self.error is not None and not (0 <= float(self.error) < 1):
-            raise SvdkitError(f"error must be in [0, 1); got {self.error!r}")
-        if self.max_rank is not None and (
-            isinstance(self.max_rank, bool)
-            or not isinstance(self.max_rank, numbers.Integral)
-            or self.max_rank < 1
-        ):
-            raise ShapeError(f"max_rank must be an integer ≥ 1; got {self.max_rank!r}")
+        # (a bool is no number here: energy=True is not 100 %, error=False not 0)
+        if self.rank is not None:
+            check_count(self.rank, "rank")
+        if self.energy is not None:
+            check_fraction(self.energy, "energy")
+        if self.error is not None:
+            check_fraction(self.error, "error", zero=True, one=False)
+        if self.max_rank is not None:
+            check_count(self.max_rank, "max_rank")
         if self.rank is not None and self.max_rank is not None:
             # it would be ignored: a fixed rank is the rank (capped at min(m, n) only)
             raise SvdkitError(

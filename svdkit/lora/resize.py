@@ -38,12 +38,12 @@ from svdkit.lora.adapter import (
     Adapter,
     LoraModule,
     check_alpha,
-    check_finite_factors,
     lora_scale,
+    store_factors,
     unit_alpha,
 )
 from svdkit.lora.factor import split_factors
-from svdkit.lora.rank import RankRule
+from svdkit.lora.rank import RankRule, as_rank_rule
 from svdkit.lora.safetensors_io import numpy_dtype
 from svdkit.lowrank.orth import qr_robust
 
@@ -85,8 +85,18 @@ def resize(
 ) -> tuple[Adapter, list[ResizeReport]]:
     """A new adapter with each module truncated by ``rule``; saved tensors carried over.
 
-    ``alpha`` (a positive finite number) is every module's new ``lora_alpha``, its
-    scale folded into the factors; default ``r'`` (``√r'`` with rsLoRA), scale 1.
+    ``adapter`` is an :class:`~svdkit.lora.adapter.Adapter` (read a directory with
+    :meth:`~svdkit.lora.adapter.Adapter.load`), ``rule`` a
+    :class:`~svdkit.lora.rank.RankRule` or an integer rank. ``alpha`` (a positive
+    finite number) is every module's new ``lora_alpha``, its scale folded into the
+    factors; default ``r'`` (``√r'`` with rsLoRA), scale 1.
+
+    Raises
+    ------
+    SvdkitError
+        An argument of the wrong type or out of range (named in the message); or a
+        new factor that overflows or underflows the module's dtype at the scale
+        ``α / r'`` (a tiny or a huge ``alpha``, :func:`~svdkit.lora.adapter.store_factors`).
 
     Examples
     --------
@@ -110,8 +120,14 @@ def resize(
     """
     from svdkit.lora.factor import SPLITS
 
+    if not isinstance(adapter, Adapter):
+        raise SvdkitError(
+            f"adapter must be an Adapter (Adapter.load reads a directory); got "
+            f"{type(adapter).__name__}"
+        )
+    rule = as_rank_rule(rule)
     alpha = check_alpha(alpha)
-    if split not in SPLITS:
+    if not isinstance(split, str) or split not in SPLITS:
         raise SvdkitError(f"split must be one of {', '.join(SPLITS)}; got {split!r}")
     rs = adapter.use_rslora
     out = Adapter(
@@ -138,8 +154,6 @@ def resize(
         B, A = m.shaped(*split_factors(U[:, :k], s[:k], Vh[:k], split, scale))
         # the factors keep their storage dtype (a bf16 adapter stays bf16)
         dt = m.A.dtype if m.A.dtype in keep else np.dtype(np.float32)
-        with np.errstate(over="ignore"):  # an overflow is refused just below
-            A, B = A.astype(dt), B.astype(dt)
-        check_finite_factors(name, A, B, scale)
+        A, B = store_factors(name, A, B, dt, scale)  # an overflow or underflow is refused
         out.modules[name] = LoraModule(name, m.kind, A=A, B=B, alpha=a)
     return out, report

@@ -47,7 +47,14 @@ from typing import Any
 import numpy as np
 
 from svdkit._files import make_temp_file
-from svdkit.errors import FileFormatError, MissingFileError, MissingTensorError, ShapeError
+from svdkit.errors import (
+    FileFormatError,
+    MissingFileError,
+    MissingTensorError,
+    ShapeError,
+    SvdkitError,
+)
+from svdkit.lora._args import check_metadata, check_path
 
 __all__ = [
     "MARK_KEY",
@@ -55,6 +62,7 @@ __all__ = [
     "Checkpoint",
     "SafetensorsFile",
     "SafetensorsWriter",
+    "as_checkpoint",
     "dtype_code",
     "numpy_dtype",
     "save_safetensors",
@@ -321,7 +329,7 @@ class Checkpoint:
     """
 
     def __init__(self, path: str | os.PathLike) -> None:
-        path = Path(path)
+        path = check_path(path, "path")
         if not path.exists():
             raise MissingFileError(f"no such checkpoint: '{path}'")
         self.path = path
@@ -416,7 +424,7 @@ class Checkpoint:
         return list(self._where)
 
     def __contains__(self, name: object) -> bool:
-        return name in self._where
+        return isinstance(name, str) and name in self._where
 
     def shard_of(self, name: str) -> str:
         """The file (shard) name holding tensor ``name``."""
@@ -424,6 +432,8 @@ class Checkpoint:
         return self._where[name]
 
     def _check(self, name: str) -> None:
+        if not isinstance(name, str):
+            raise SvdkitError(f"a tensor name must be a str; got {type(name).__name__}")
         if name not in self._where:
             raise MissingTensorError(f"tensor {name!r} is not in checkpoint '{self.path}'")
 
@@ -443,15 +453,72 @@ class Checkpoint:
         return self.files[self._where[name]].tensor(name)
 
     def read(self, name: str, dtype: Any = np.float32) -> np.ndarray:
-        """Tensor ``name`` copied into memory as ``dtype`` (floats are widened exactly)."""
+        """Tensor ``name`` copied into memory as ``dtype`` (floats are widened exactly).
+
+        ``dtype`` is None (the stored dtype) or a dtype safetensors has a code for
+        (``np.float64``, ``"float32"``, ``ml_dtypes.bfloat16``, ``np.int64``…); a
+        floating-point tensor is read only into a floating-point dtype (an integer
+        one would truncate it).
+
+        Raises
+        ------
+        SvdkitError
+            ``dtype`` is not a dtype (``-1``, ``"abc"``, a scalar such as
+            ``np.int64(-1)``), or an integer dtype for a floating-point tensor.
+        """
         t = self.tensor(name)
-        return np.array(t, dtype=dtype) if dtype is not None else np.array(t)
+        if dtype is None:
+            return np.array(t)
+        return np.array(t, dtype=_read_dtype(dtype, self.dtype(name)))
 
     @property
     def metadata(self) -> dict[str, str]:
         """``__metadata__`` of the first file."""
         first = next(iter(self.files.values()))
         return dict(first.metadata)
+
+
+_FLOAT_CODES = ("F64", "F32", "F16", "BF16", "F8_E4M3", "F8_E5M2")
+
+
+def _read_dtype(dtype: Any, stored: str) -> np.dtype:
+    """``dtype`` for :meth:`Checkpoint.read` of a tensor stored as ``stored``, checked."""
+    code = None
+    if isinstance(dtype, (str, np.dtype, type)):
+        try:
+            code = dtype_code(np.dtype(dtype))
+        except (TypeError, ValueError):  # not a dtype, or one safetensors has no code for
+            code = None
+    if code is None:
+        raise SvdkitError(
+            f"dtype must be None or a NumPy dtype safetensors stores (float32, float64, "
+            f"bfloat16, int64…); got {dtype!r}"
+        )
+    if stored in _FLOAT_CODES and code not in _FLOAT_CODES:
+        raise SvdkitError(
+            f"dtype {np.dtype(dtype)} would truncate a floating-point ({stored}) tensor: "
+            "read it as a floating-point dtype"
+        )
+    return numpy_dtype(code)
+
+
+def as_checkpoint(value: Any, name: str) -> Checkpoint:
+    """``value`` when it is a :class:`Checkpoint`, else the checkpoint at the path ``value``.
+
+    Raises
+    ------
+    SvdkitError
+        ``value`` is neither a :class:`Checkpoint` nor a path (the message names
+        the argument ``name``).
+    """
+    if isinstance(value, Checkpoint):
+        return value
+    if not isinstance(value, (str, os.PathLike)):
+        raise SvdkitError(
+            f"{name} must be a path (str or os.PathLike) or a Checkpoint; got "
+            f"{type(value).__name__}"
+        )
+    return Checkpoint(check_path(value, name))
 
 
 def written_by_svdkit(path: str | os.PathLike) -> bool:
@@ -559,6 +626,21 @@ def save_safetensors(
 ) -> None:
     """Write ``tensors`` (name → array, dtype kept) to ``path`` atomically.
 
+    Parameters
+    ----------
+    path : str or PathLike
+        The ``.safetensors`` file to write.
+    tensors : mapping or iterable of (str, array) pairs
+        Tensor name → array, written in this order.
+    metadata : mapping of str to str, optional
+        The header's ``__metadata__`` (default ``{"format": "pt"}``).
+
+    Raises
+    ------
+    SvdkitError
+        ``path`` is not a path, ``tensors`` is not a mapping or an iterable of
+        ``(name, array)`` pairs, or ``metadata`` is not a mapping.
+
     Examples
     --------
     >>> import tempfile, pathlib
@@ -576,7 +658,22 @@ def save_safetensors(
     F16 I64 {'format': 'pt'}
     True
     """
-    items = list(tensors.items()) if isinstance(tensors, Mapping) else list(tensors)
+    path = check_path(path, "path")
+    metadata = check_metadata(metadata)
+    if isinstance(tensors, Mapping):
+        items = list(tensors.items())
+    elif isinstance(tensors, Iterable) and not isinstance(tensors, (str, bytes)):
+        items = list(tensors)
+    else:
+        items = None
+    if items is None or not all(
+        isinstance(item, (tuple, list)) and len(item) == 2 and isinstance(item[0], str)
+        for item in items
+    ):
+        raise SvdkitError(
+            "tensors must be a mapping of tensor names (str) to arrays, or (name, array) "
+            f"pairs; got {type(tensors).__name__}"
+        )
     arrays = [(name, np.asarray(a)) for name, a in items]
     layout = {name: (dtype_code(a.dtype), a.shape) for name, a in arrays}
     with SafetensorsWriter(path, layout, metadata) as w:
