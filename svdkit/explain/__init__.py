@@ -53,7 +53,16 @@ def render(report: Report, format: str = "terminal") -> str:
     Traceback (most recent call last):
       ...
     svdkit.errors.SvdkitError: unknown format 'pdf': use one of terminal, markdown, json, ...
+    >>> render(None)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+      ...
+    svdkit.errors.SvdkitError: report must be a Report (...); got NoneType
     """
+    if not isinstance(report, Report):
+        raise SvdkitError(
+            "report must be a Report (svdkit.explain.explain(A) makes one); got "
+            f"{type(report).__name__}"
+        )
     if format == "terminal":
         from svdkit.explain.render_terminal import render_terminal
 

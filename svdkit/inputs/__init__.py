@@ -484,8 +484,11 @@ def load(
 
     Raises
     ------
+    SvdkitError
+        ``path`` is not a ``str`` or ``os.PathLike`` (``None``, a number…).
     FileFormatError
-        Unknown extension, or content that is not what the extension says.
+        An empty path, an unknown extension, or content that is not what the
+        extension says.
     MissingFileError
         No such file (also a ``FileNotFoundError``).
     ParseError, RaggedError, EmptyInputError, NonFiniteError, ShapeError

@@ -34,12 +34,58 @@ from svdkit.errors import FileFormatError, MissingFileError, ParseError, SvdkitE
 from svdkit.inputs.expr import MAX_DIGITS, MAX_EXPONENT, clip
 from svdkit.inputs.text import text_to_array
 
-__all__ = ["SUPPORTED_EXTENSIONS", "JSONNumberError", "read_matrix_file", "stored_dtype"]
+__all__ = [
+    "SUPPORTED_EXTENSIONS",
+    "JSONNumberError",
+    "check_path",
+    "read_matrix_file",
+    "stored_dtype",
+]
 
 SUPPORTED_EXTENSIONS = (".npy", ".npz", ".csv", ".tsv", ".txt", ".json", ".tex", ".mtx")
 
 _NPY_MAGIC = b"\x93NUMPY"
 _ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06")
+
+
+def check_path(path: Any, name: str = "path") -> Path:
+    """``path`` as a :class:`~pathlib.Path`: a non-empty ``str`` or ``os.PathLike``.
+
+    The one check of every path argument (``load``, ``load_index``, ``save_index``,
+    ``save_figures``…), made before any work: ``None``, a number or bytes would
+    otherwise raise a raw ``TypeError`` from deep inside, and ``""`` would name the
+    current directory.
+
+    Raises
+    ------
+    SvdkitError
+        ``path`` is not a ``str`` or ``os.PathLike`` (of ``str``).
+    FileFormatError
+        ``path`` is empty.
+
+    Examples
+    --------
+    >>> check_path("data/A.npy").name
+    'A.npy'
+    >>> check_path(None, "directory")
+    Traceback (most recent call last):
+      ...
+    svdkit.errors.SvdkitError: directory must be a path (str or os.PathLike); got NoneType: None
+    >>> check_path("", "directory")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+      ...
+    svdkit.errors.FileFormatError: directory is an empty path; name a file or folder ...
+    """
+    text = os.fspath(path) if isinstance(path, str | os.PathLike) else None
+    if not isinstance(text, str):
+        raise SvdkitError(
+            f"{name} must be a path (str or os.PathLike); got {type(path).__name__}: {path!r:.60}"
+        )
+    if not text:
+        raise FileFormatError(
+            f"{name} is an empty path; name a file or folder ('.' is the current directory)"
+        )
+    return Path(text)
 
 
 def read_matrix_file(path: str | os.PathLike[str], *, sparse: bool = False) -> Any:
@@ -54,14 +100,17 @@ def read_matrix_file(path: str | os.PathLike[str], *, sparse: bool = False) -> A
 
     Raises
     ------
+    SvdkitError
+        ``path`` is not a path (:func:`check_path`).
     FileFormatError
-        Unknown extension, or content that is not what the extension says.
+        An empty path, an unknown extension, or content that is not what the
+        extension says.
     MissingFileError
         No such file (also a ``FileNotFoundError``).
     ParseError, RaggedError, EmptyInputError, ShapeError, NonFiniteError
         From the text of ``.csv``/``.tsv``/``.txt``/``.tex`` files, prefixed with the file name.
     """
-    p = Path(os.fspath(path))
+    p = check_path(path)
     ext = p.suffix.lower()
     if ext not in _READERS:
         raise FileFormatError(

@@ -11,7 +11,14 @@ import numpy as np
 from svdkit.errors import ShapeError
 from svdkit.lowrank.rank import ENERGY_SLACK, energy_tail_rank
 
-__all__ = ["ENERGY_SLACK", "Progress", "Run", "Target"]
+__all__ = [
+    "ENERGY_SLACK",
+    "Progress",
+    "Run",
+    "Target",
+    "check_optional_int",
+    "check_positive_int",
+]
 
 #: ``progress(step, passes, converged, wanted, worst)``: ``worst`` is the largest
 #: (residual / allowed residual) among the wanted triplets (≤ 1 means done).
@@ -133,3 +140,22 @@ def check_positive_int(value: Any, name: str, minimum: int = 1) -> int:
     if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < minimum:
         raise ShapeError(f"{name} must be an integer ≥ {minimum}; got {value!r}")
     return int(value)
+
+
+def check_optional_int(value: Any, name: str, minimum: int = 1) -> int | None:
+    """None, or an integer ≥ ``minimum`` (:func:`check_positive_int`).
+
+    The one check of the optional integer arguments (``memory_limit``, ``threads``,
+    ``block``, …) that :func:`svdkit.lowrank.truncated_svd` and
+    :func:`svdkit.lowrank.as_operator` share.
+
+    Examples
+    --------
+    >>> check_optional_int(None, "threads") is None, check_optional_int(2, "threads")
+    (True, 2)
+    >>> check_optional_int(-1, "threads")
+    Traceback (most recent call last):
+      ...
+    svdkit.errors.ShapeError: threads must be an integer ≥ 1; got -1
+    """
+    return None if value is None else check_positive_int(value, name, minimum)

@@ -40,7 +40,7 @@ from svdkit.errors import ConvergenceError, ShapeError, SvdkitError
 from svdkit.inputs import DENSIFY_LIMIT
 from svdkit.linalg.svd import SVD, SVDResiduals
 from svdkit.linalg.tolerance import rule_dtype
-from svdkit.lowrank._common import Progress, Run, Target
+from svdkit.lowrank._common import Progress, Run, Target, check_optional_int
 from svdkit.lowrank._threads import single_blas_thread
 from svdkit.lowrank.certify import Certificate, residual_bound
 from svdkit.lowrank.operators import (
@@ -236,14 +236,6 @@ def _check_seed(seed: Any) -> None:
         raise SvdkitError(f"seed must be a non-negative integer or None; got {seed}")
 
 
-def _check_int(value: Any, name: str, minimum: int) -> int | None:
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
-        raise ShapeError(f"{name} must be an integer ≥ {minimum}; got {value!r}")
-    return int(value)
-
-
 # ------------------------------------------------------------------------------ method choice
 
 
@@ -261,6 +253,12 @@ def _can_densify(op: Operator) -> bool:
 
 def choose_method(op: Operator, k: int | None, tol: float) -> str:
     """What ``method="auto"`` picks for this operator, ``k`` and ``tol``.
+
+    ``op`` is an :class:`~svdkit.lowrank.operators.Operator`
+    (:func:`~svdkit.lowrank.operators.as_operator`), ``k`` an integer in
+    ``[0, min(m, n)]`` or None (rank mode), ``tol`` in ``[1e-14, 1)``, as
+    :func:`truncated_svd` takes them; anything else is refused with an
+    :class:`~svdkit.errors.SvdkitError` naming the argument.
 
     * ``"lapack"`` for a dense array of at most 2¹⁴ entries, or whose wanted triplets
       are more than half of it (``2k > min(m, n)``): LAPACK's ``O(m n min(m, n))``
@@ -322,9 +320,28 @@ def choose_method(op: Operator, k: int | None, tol: float) -> str:
     >>> r = truncated_svd(tall, 10, tol=1e-3)
     >>> r.method, r.converged
     ('gram', True)
+
+    The arguments are checked as :func:`truncated_svd` checks them:
+
+    >>> choose_method(op, -1, 1e-3)
+    Traceback (most recent call last):
+      ...
+    svdkit.errors.ShapeError: k must be between 0 and min(m, n) = 200 (0: no triplets); got -1
+    >>> choose_method(tall, 10, 1e-3)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+      ...
+    svdkit.errors.SvdkitError: op must be an Operator (...); got ndarray
     """
+    if not isinstance(op, Operator):
+        raise SvdkitError(
+            "op must be an Operator (svdkit.lowrank.as_operator(A) makes one); got "
+            f"{type(op).__name__}"
+        )
     m, n = op.shape
     p = min(m, n)
+    if k is not None:
+        k = _check_k(k, p)
+    tol = _check_tol(tol, "tol", MIN_TOL, 1.0)
     if not _can_densify(op):
         return "krylov"
     if op.kind == "dense":
@@ -835,13 +852,13 @@ def truncated_svd(
     tol = _check_tol(tol, "tol", MIN_TOL, 1.0)
     if rank_tol is not None:
         rank_tol = _check_tol(rank_tol, "rank_tol", 1e-14, 1.0)
-    oversample = _check_int(oversample, "oversample", 0)
-    max_iter = _check_int(max_iter, "max_iter", 1)
-    block = _check_int(block, "block", 1)
-    max_basis = _check_int(max_basis, "max_basis", 1)
+    oversample = check_optional_int(oversample, "oversample", 0)
+    max_iter = check_optional_int(max_iter, "max_iter", 1)
+    block = check_optional_int(block, "block", 1)
+    max_basis = check_optional_int(max_basis, "max_basis", 1)
     _check_seed(seed)
-    memory_limit = _check_int(memory_limit, "memory_limit", 1)
-    threads = _check_int(threads, "threads", 1)
+    memory_limit = check_optional_int(memory_limit, "memory_limit", 1)
+    threads = check_optional_int(threads, "threads", 1)
 
     op = as_operator(A, memory_limit=memory_limit, threads=threads)
     # ``passes`` counts this call's reads: an Operator given again (as_operator's, as the

@@ -56,6 +56,7 @@ from svdkit.errors import (
     ShapeError,
     SvdkitError,
 )
+from svdkit.lowrank._common import check_optional_int
 from svdkit.lowrank._threads import available_cores, parallel_map, single_blas_thread
 from svdkit.lowrank.orth import colnorms, qr_robust, random_block
 
@@ -1894,14 +1895,21 @@ def as_operator(
           widened to float64, its ``stored_dtype`` still float16, the rank rule's).
         An :class:`Operator` is returned as it is.
     memory_limit : int, optional
-        Bytes of matrix data an out-of-core operator may hold at once
-        (default :data:`DEFAULT_MEMORY_LIMIT`, 256 MiB).
+        Bytes of matrix data an out-of-core operator may hold at once, an integer
+        ≥ 1 (default :data:`DEFAULT_MEMORY_LIMIT`, 256 MiB).
     threads : int, optional
-        Threads for sparse products (default: the cores this process may use).
+        Threads for sparse products, an integer ≥ 1 (default: the cores this
+        process may use).
 
     Returns
     -------
     Operator
+
+    Raises
+    ------
+    ShapeError
+        ``memory_limit`` or ``threads`` is not an integer ≥ 1 (checked first, as
+        :func:`svdkit.lowrank.truncated_svd` checks them), or ``A`` is not a matrix.
 
     Examples
     --------
@@ -1931,6 +1939,8 @@ def as_operator(
     """
     from svdkit.inputs import as_matrix
 
+    memory_limit = check_optional_int(memory_limit, "memory_limit")
+    threads = check_optional_int(threads, "threads")
     if isinstance(A, Operator):
         return A
     limit = DEFAULT_MEMORY_LIMIT if memory_limit is None else int(memory_limit)

@@ -45,6 +45,11 @@ from svdkit.errors import EmptyInputError, FileFormatError, MissingFileError, Sv
 
 __all__ = [
     "FORMATS",
+    "MAX_CHUNK_SIZE",
+    "check_chunk_size",
+    "check_documents",
+    "check_fields",
+    "check_start",
     "chunked",
     "open_corpus",
     "read_csv",
@@ -62,10 +67,98 @@ Document = tuple[str, str]
 ENCODING = "utf-8-sig"
 
 
+#: The largest chunk size: Python's ``sys.maxsize`` (``itertools.islice``'s limit), far
+#: beyond any corpus.
+MAX_CHUNK_SIZE = sys.maxsize
+
+
+def check_chunk_size(size: Any, name: str = "chunk_size") -> int:
+    """``size`` as an ``int`` in ``[1, MAX_CHUNK_SIZE]``, or an SvdkitError naming ``name``.
+
+    Examples
+    --------
+    >>> check_chunk_size(2000)
+    2000
+    >>> check_chunk_size(10**30)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+      ...
+    svdkit.errors.SvdkitError: chunk_size must be a positive integer of at most ...; got 10000...
+    """
+    if (
+        isinstance(size, bool)
+        or not isinstance(size, numbers.Integral)
+        or not 1 <= size <= MAX_CHUNK_SIZE
+    ):
+        raise SvdkitError(
+            f"{name} must be a positive integer of at most {MAX_CHUNK_SIZE} "
+            f"(sys.maxsize); got {size!r}"
+        )
+    return int(size)
+
+
+def check_start(start: Any) -> int:
+    """``start``, the first positional id: an integer ≥ 0, or an SvdkitError naming it.
+
+    Examples
+    --------
+    >>> check_start(5)
+    5
+    >>> check_start(-5)
+    Traceback (most recent call last):
+      ...
+    svdkit.errors.SvdkitError: start must be a non-negative integer; got -5
+    """
+    if isinstance(start, bool) or not isinstance(start, numbers.Integral) or start < 0:
+        raise SvdkitError(f"start must be a non-negative integer; got {start!r}")
+    return int(start)
+
+
+def check_documents(source: Any, name: str) -> None:
+    """An SvdkitError naming ``name`` unless ``source`` is iterable (documents).
+
+    Examples
+    --------
+    >>> check_documents(["a text"], "docs")
+    >>> check_documents(5, "docs")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+      ...
+    svdkit.errors.SvdkitError: docs must be a path or an iterable of strings or ...; got int: 5
+    """
+    try:
+        iter(source)
+    except TypeError:
+        raise SvdkitError(
+            f"{name} must be a path or an iterable of strings or (id, text) pairs; got "
+            f"{type(source).__name__}: {source!r:.60}"
+        ) from None
+
+
+def check_fields(id_field: Any, text_field: Any) -> None:
+    """``id_field`` a str or None, ``text_field`` a str, or an SvdkitError naming it.
+
+    Checked whatever the source (a list of texts does not use them: nonsense given
+    there is refused too, not kept until the same call reads a file).
+
+    Examples
+    --------
+    >>> check_fields(None, "text")
+    >>> check_fields("id", 3)
+    Traceback (most recent call last):
+      ...
+    svdkit.errors.SvdkitError: text_field must be a field or column name (str); got int: 3
+    """
+    for name, value, optional in (("id_field", id_field, True), ("text_field", text_field, False)):
+        if not (isinstance(value, str) or (optional and value is None)):
+            allowed = " or None" if optional else ""
+            raise SvdkitError(
+                f"{name} must be a field or column name (str){allowed}; got "
+                f"{type(value).__name__}: {value!r:.60}"
+            )
+
+
 def chunked(items: Iterator[Any], size: int) -> Iterator[list[Any]]:
     """Lists of at most ``size`` consecutive items of ``items``."""
-    if isinstance(size, bool) or not isinstance(size, numbers.Integral) or size < 1:
-        raise SvdkitError(f"chunk size must be a positive integer; got {size!r}")
+    size = check_chunk_size(size)
     it = iter(items)
     while chunk := list(islice(it, size)):
         yield chunk
@@ -76,8 +169,11 @@ def read_iterable(items: Iterable[Any], start: int = 0) -> Iterator[Document]:
 
     A mapping (``{id: text}``) gives its ``(id, text)`` items: iterated as it is, it
     would give its ids, which would be indexed as the texts. ``start``: the first
-    positional id (documents added to an index of ``n`` are numbered from ``n``).
+    positional id (documents added to an index of ``n`` are numbered from ``n``), a
+    non-negative integer.
     """
+    start = check_start(start)
+    check_documents(items, "items")
     if isinstance(items, Mapping):
         items = items.items()
     for i, item in enumerate(items):
@@ -238,10 +334,11 @@ def open_corpus(
         ``cran.all.1400``).
     id_field, text_field : str
         Field (JSON-lines) or column (CSV) names; the id defaults to ``"id"`` for
-        JSON-lines and to the row number for CSV.
+        JSON-lines and to the row number for CSV (``id_field=None``). Checked to be
+        strings whatever the source.
     start : int
         The first id of documents numbered by position (plain strings, records or
-        rows without an id): adding to an index of ``n`` documents numbers from
+        rows without an id), an integer ≥ 0: adding to an index of ``n`` documents numbers from
         ``n``, so that positional ids never clash with the index's own.
 
     Examples
@@ -268,7 +365,10 @@ def open_corpus(
     """
     if format not in FORMATS:
         raise SvdkitError(f"corpus format must be one of {FORMATS}; got {format!r}")
+    start = check_start(start)
+    check_fields(id_field, text_field)
     if not isinstance(source, str | os.PathLike):
+        check_documents(source, "source")
         return read_iterable(source, start)
     path = Path(source)
     if format == "auto":

@@ -155,6 +155,11 @@ class TextOptions:
             raise SvdkitError(
                 f"strip_accents must be None, 'ascii' or 'unicode'; got {self.strip_accents!r}"
             )
+        if not isinstance(self.token_pattern, str):
+            raise SvdkitError(
+                "token_pattern must be a regular expression (str); got "
+                f"{type(self.token_pattern).__name__}: {self.token_pattern!r:.60}"
+            )
         try:
             groups = re.compile(self.token_pattern).groups
         except (re.error, TypeError) as err:
@@ -237,6 +242,24 @@ def count_texts(texts: list[str], options: TextOptions) -> tuple[sp.csr_matrix, 
     return X.tocsr(), cv.get_feature_names_out().tolist()
 
 
+def check_on_chunk(on_chunk: Any) -> None:
+    """An SvdkitError unless ``on_chunk`` is None or callable (checked before any reading).
+
+    Examples
+    --------
+    >>> check_on_chunk(print)
+    >>> check_on_chunk(5)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+      ...
+    svdkit.errors.SvdkitError: on_chunk must be a callable (...) or None; got int: 5
+    """
+    if on_chunk is not None and not callable(on_chunk):
+        raise SvdkitError(
+            "on_chunk must be a callable (called with each chunk's size) or None; got "
+            f"{type(on_chunk).__name__}: {on_chunk!r:.60}"
+        )
+
+
 def _blocks(
     docs: Iterable[tuple[str, str]],
     options: TextOptions,
@@ -272,7 +295,8 @@ def count_corpus(
     options : TextOptions
         Tokenisation and pruning.
     chunk_size : int
-        Documents tokenised together (the most text held at once).
+        Documents tokenised together (the most text held at once), from 1 to
+        :data:`svdkit.lsi.corpus.MAX_CHUNK_SIZE` (``sys.maxsize``).
     on_chunk : callable, optional
         Called with the number of documents of each chunk (progress bars).
 
@@ -305,8 +329,12 @@ def count_corpus(
     >>> count_corpus(["cats purr", "dogs bark"]).ids
     ['0', '1']
     """
-    from svdkit.lsi.corpus import read_iterable
+    from svdkit.lsi.corpus import check_chunk_size, check_documents, read_iterable
 
+    # checked before the first document is read
+    chunk_size = check_chunk_size(chunk_size)
+    check_on_chunk(on_chunk)
+    check_documents(docs, "docs")
     options = options or TextOptions()
     pairs = read_iterable(docs)  # plain strings are numbered "0", "1", … over the whole stream
     vocab: dict[str, int] = {}

@@ -37,7 +37,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from svdkit.errors import EmptyInputError, ShapeError, SvdkitError
-from svdkit.lsi.counting import CorpusCounts, TextOptions, count_corpus
+from svdkit.lsi.counting import CorpusCounts, TextOptions, check_on_chunk, count_corpus
 from svdkit.lsi.weighting import SCHEMES, TermStats, global_weights, weigh
 
 __all__ = [
@@ -199,9 +199,7 @@ class LsiIndex:
 
     def query_vectors(self, texts: str | list[str]) -> np.ndarray:
         """Unit-length latent vectors of query texts (a zero row: no known, weighted term)."""
-        if isinstance(texts, str):
-            texts = [texts]
-        texts = list(texts)
+        texts = _query_list(texts)
         for i, text in enumerate(texts):
             if not isinstance(text, str):
                 raise SvdkitError(
@@ -256,6 +254,11 @@ class LsiIndex:
             if not 0 <= doc < self.n_docs:
                 raise SvdkitError(f"document row {doc} out of range (0 … {self.n_docs - 1})")
             return int(doc)
+        if not isinstance(doc, str):
+            raise SvdkitError(
+                "doc must be a document id (str) or a row number (int); got "
+                f"{type(doc).__name__}: {doc!r:.60}"
+            )
         if self._id_rows is None:
             self._id_rows = {d: i for i, d in enumerate(self.ids)}
         if doc not in self._id_rows:
@@ -325,8 +328,36 @@ class LsiIndex:
 
 
 def _query_list(texts: Any) -> list[Any]:
-    """Queries as a list; one string is one query (``list("abc")`` would make three)."""
-    return [texts] if isinstance(texts, str) else list(texts)
+    """Queries as a list; one string is one query (``list("abc")`` would make three).
+
+    Anything not iterable (``None``, a number) is an SvdkitError naming ``texts``.
+    """
+    if isinstance(texts, str):
+        return [texts]
+    try:
+        return list(texts)
+    except TypeError:
+        raise SvdkitError(
+            f"texts must be a query (str) or an iterable of queries; got "
+            f"{type(texts).__name__}: {texts!r:.60}"
+        ) from None
+
+
+def check_index(index: Any, name: str = "index") -> None:
+    """An SvdkitError naming ``name`` unless ``index`` is an :class:`LsiIndex`.
+
+    Examples
+    --------
+    >>> check_index(None)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+      ...
+    svdkit.errors.SvdkitError: index must be an LsiIndex (...); got NoneType
+    """
+    if not isinstance(index, LsiIndex):
+        raise SvdkitError(
+            f"{name} must be an LsiIndex (svdkit.lsi.build_index or load_index makes one); "
+            f"got {type(index).__name__}"
+        )
 
 
 def _vector_scale(s: np.ndarray, scaling: float) -> float:
@@ -385,6 +416,7 @@ def check_build_arguments(
     rank_tol: Any = None,
     method: Any = "auto",
     chunk_size: Any = 2000,
+    on_chunk: Any = None,
 ) -> None:
     """Check the arguments of an indexing before the corpus is read.
 
@@ -400,6 +432,7 @@ def check_build_arguments(
         Any other argument out of its range.
     """
     from svdkit.lowrank import METHODS
+    from svdkit.lsi.corpus import check_chunk_size
 
     if k is not None and (isinstance(k, bool) or not isinstance(k, int | np.integer) or k < 1):
         raise ShapeError(f"k must be a positive integer; got {k!r}")
@@ -418,9 +451,8 @@ def check_build_arguments(
             raise SvdkitError(f"{name} must be in [1e-14, 1); got {value!r}")
     if method not in METHODS:
         raise SvdkitError(f"method must be one of {', '.join(METHODS)}; got {method!r}")
-    if (isinstance(chunk_size, bool) or not isinstance(chunk_size, int | np.integer)
-            or chunk_size < 1):
-        raise SvdkitError(f"chunk_size must be a positive integer; got {chunk_size!r}")
+    check_chunk_size(chunk_size)
+    check_on_chunk(on_chunk)
 
 
 def _choose_k(k: int | None, rank_tol: float | None, shape: tuple[int, int]) -> int:
@@ -599,9 +631,19 @@ def build_index(
     method : str
         Method of :func:`svdkit.lowrank.truncated_svd`.
     chunk_size : int
-        Documents tokenised at once (the most raw text held in memory).
+        Documents tokenised at once (the most raw text held in memory), from 1 to
+        :data:`svdkit.lsi.corpus.MAX_CHUNK_SIZE` (``sys.maxsize``).
+    format : {"auto", "folder", "jsonl", "csv", "smart"}
+        Format of a path ``source`` (:func:`svdkit.lsi.corpus.open_corpus`).
+    id_field : str, optional
+        Field (JSON-lines) or column (CSV) of the document ids.
+    text_field : str
+        Field or column of the texts. Both are checked (strings) whatever the source.
     progress : bool
         Progress bars on standard error (documents counted, SVD).
+    on_chunk : callable, optional
+        Called with the number of documents of each chunk counted; checked to be
+        callable before the corpus is read.
 
     Returns
     -------
@@ -629,7 +671,7 @@ def build_index(
     from svdkit.lsi.progress import counting_bar
 
     check_build_arguments(k, weighting=weighting, scaling=scaling, tol=tol, rank_tol=rank_tol,
-                          method=method, chunk_size=chunk_size)
+                          method=method, chunk_size=chunk_size, on_chunk=on_chunk)
     if options is not None and not isinstance(options, TextOptions):
         raise SvdkitError(
             f"options must be a TextOptions (svdkit.lsi.TextOptions(min_df=2, …)); got "

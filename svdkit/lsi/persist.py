@@ -57,6 +57,7 @@ from svdkit._files import (
     replace_directory,
 )
 from svdkit.errors import FileFormatError, MissingFileError
+from svdkit.inputs.files import check_path
 
 if TYPE_CHECKING:
     from svdkit.lsi.index import LsiIndex
@@ -126,13 +127,16 @@ def check_index_output(path: str | os.PathLike[str]) -> Path:
 
     Raises
     ------
+    SvdkitError
+        ``path`` is not a ``str`` or ``os.PathLike`` (``None``, a number…).
     FileFormatError
-        ``path`` is a file, lies under a file, is a non-empty directory that is
+        ``path`` is empty, is a file, lies under a file, is a non-empty directory that is
         not an svdkit LSI index, or is the current directory or one that holds it
         (``"."``: saving moves the whole directory aside).
     """
-    target = check_directory_output(path, "svdkit LSI index", belongs=_is_index,
-                                    replaced=True)
+    target = check_directory_output(
+        check_path(path), "svdkit LSI index", belongs=_is_index, replaced=True
+    )
     if target.is_dir() and _is_index(target):
         # saving replaces the whole directory: files put there by hand would be lost
         extra = sorted(p.name for p in target.iterdir() if p.name not in _index_files())
@@ -151,6 +155,9 @@ def save_index(index: LsiIndex, path: str | os.PathLike[str]) -> None:
 
     Raises
     ------
+    SvdkitError
+        ``index`` is not an :class:`~svdkit.lsi.index.LsiIndex`, or ``path`` is not
+        a path.
     FileFormatError
         ``path`` cannot hold an index (:func:`check_index_output`); nothing is written.
 
@@ -178,6 +185,9 @@ def save_index(index: LsiIndex, path: str | os.PathLike[str]) -> None:
     7
     ['cat.jpg']
     """
+    from svdkit.lsi.index import check_index
+
+    check_index(index)
     target = check_index_output(path)
     real = real_directory(target)  # through a symbolic link: where it points
     real.parent.mkdir(parents=True, exist_ok=True)
@@ -298,10 +308,12 @@ def load_index(path: str | os.PathLike[str], *, mmap: bool = True,
 
     Raises
     ------
+    SvdkitError
+        ``path`` is not a ``str`` or ``os.PathLike`` (``None``, a number…).
     MissingFileError
         No such directory.
     FileFormatError
-        Not an index, another format version, a missing or damaged file.
+        An empty path, not an index, another format version, a missing or damaged file.
 
     Examples
     --------
@@ -333,7 +345,7 @@ def load_index(path: str | os.PathLike[str], *, mmap: bool = True,
     from svdkit.lsi.counting import TextOptions
     from svdkit.lsi.index import LsiIndex
 
-    folder = Path(path)
+    folder = check_path(path)
     meta = _read_meta(folder)
     if verify:
         _check_files(folder, meta)

@@ -51,6 +51,7 @@ True
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
@@ -159,8 +160,9 @@ def drift(index: LsiIndex) -> Drift:
     >>> d.folded, d.added_since_build, d.advice  # 3 added to 4: over half, rebuild
     (0, 3, 'rebuild')
     """
-    from svdkit.lsi.index import reconstruction_error
+    from svdkit.lsi.index import check_index, reconstruction_error
 
+    check_index(index)
     U = np.asarray(index.U)
     gram = U.T @ U
     ortho = float(np.linalg.norm(gram - np.eye(gram.shape[0]), 2)) if gram.size else 0.0
@@ -217,8 +219,15 @@ def fold_in(index: LsiIndex, docs: Iterable[Any], chunk_size: int = 2000) -> int
     A document with no weighted term (empty, stop words only, unknown terms) gets
     ``u = 0`` exactly, and so a zero document vector (cosine 0 with every query).
     """
-    from svdkit.lsi.index import check_unique_ids, document_vectors
+    from svdkit.lsi.corpus import check_chunk_size, check_documents
+    from svdkit.lsi.index import check_index, check_unique_ids, document_vectors
 
+    # checked before any document is read (the chunk size, also a too large one, which
+    # itertools.islice would refuse with a raw ValueError)
+    check_index(index)
+    chunk_size = check_chunk_size(chunk_size)
+    if not isinstance(docs, str | os.PathLike):
+        check_documents(docs, "docs")
     C, ids, snippets = _count_new(index, docs, chunk_size)
     if not ids:
         return 0
@@ -382,8 +391,9 @@ def svd_update(index: LsiIndex, block: int = UPDATE_BLOCK, progress: bool = Fals
     documents' rows appended.
     """
     from svdkit.linalg.signs import apply_sign_rule
-    from svdkit.lsi.index import DEFAULT_TOL, empty_rows, reconstruction_error
+    from svdkit.lsi.index import DEFAULT_TOL, check_index, empty_rows, reconstruction_error
 
+    check_index(index)
     n0 = index.n_svd_docs
     p = index.n_docs - n0
     if p == 0:
@@ -455,6 +465,9 @@ def add_documents(
     >>> bool(np.allclose(index.U.T @ index.U, np.eye(index.k)))
     True
     """
+    from svdkit.lsi.index import check_index
+
+    check_index(index)
     if method not in METHODS:
         raise SvdkitError(f"method must be one of {METHODS}; got {method!r}")
     fold_in(index, docs, chunk_size)
@@ -494,8 +507,9 @@ def rebuild(index: LsiIndex, k: int | None = None, **kwargs: Any) -> LsiIndex:
     (['vet', 'shop'], 4)
     """
     from svdkit.lsi.counting import CorpusCounts
-    from svdkit.lsi.index import DEFAULT_TOL, index_from_counts
+    from svdkit.lsi.index import DEFAULT_TOL, check_index, index_from_counts
 
+    check_index(index)
     corpus = CorpusCounts(index.counts, index.vocabulary, index.ids, index.snippets)
     kwargs.setdefault("weighting", index.weighting)
     kwargs.setdefault("normalize", index.normalize)

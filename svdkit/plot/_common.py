@@ -17,7 +17,6 @@ matplotlib is imported only inside the functions that draw, so that
 
 from __future__ import annotations
 
-from functools import cache
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -60,7 +59,6 @@ AXIS_COLOURS = ("#c0392b", "#1f5fa8", "#1e8449")
 MINUS = "\u2212"
 
 
-@cache
 def catalogue(lang: str = "en") -> dict[str, str]:
     """The words of the figures in ``lang`` (``"en"`` or ``"fr"``).
 
@@ -69,11 +67,7 @@ def catalogue(lang: str = "en") -> dict[str, str]:
     >>> print(catalogue("fr")["plot.spectrum.energy_axis"])  # mathtext; {{ }}: str.format
     énergie cumulée $\\sum_{{j \\leq k}} \\sigma_j^2 \\,/\\, \\|A\\|_F^2$
     """
-    if lang not in LANGUAGES:
-        raise SvdkitError(
-            f"unknown language {lang!r} for a figure: use one of {', '.join(LANGUAGES)}"
-        )
-    return messages.catalogue(lang)
+    return messages.catalogue(messages.check_language(lang, " for a figure"))
 
 
 def t(key: str, lang: str = "en", **values: Any) -> str:

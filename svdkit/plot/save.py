@@ -22,6 +22,7 @@ import numpy as np
 
 from svdkit.errors import SvdkitError
 from svdkit.inputs import as_matrix
+from svdkit.inputs.files import check_path
 from svdkit.linalg.structure import is_symmetric
 from svdkit.plot._common import FigureRangeError, catalogue, stored_matrix
 from svdkit.plot.geometry import svd_geometry
@@ -104,8 +105,9 @@ def save_figures(
     A : array_like, str or path
         Any matrix :func:`svdkit.as_matrix` accepts.
     directory : str or path-like
-        Where to write; created (with its parents) if missing.
-    formats : sequence of {"png", "svg", "pdf"}
+        Where to write; created (with its parents) if missing. Not empty (``"."``
+        is the current directory).
+    formats : str or sequence of {"png", "svg", "pdf"}
         The file formats, in order.
     lang : {"en", "fr"}
         Language of every word in the figures.
@@ -127,7 +129,8 @@ def save_figures(
     Raises
     ------
     SvdkitError
-        Invalid input, an unknown format or language.
+        Invalid input, an unknown format or language, a ``directory`` that is not a
+        path (``None``, ``""``…), ``formats`` that are not format names.
 
     Warns
     -----
@@ -153,9 +156,16 @@ def save_figures(
     ['svd_geometry.svg', 'quadratic_form.svg', 'spectrum.svg']
     """
     catalogue(lang)
+    out = check_path(directory, "directory")
     if isinstance(formats, str):
         formats = (formats,)
-    formats = tuple(str(f).lower().lstrip(".") for f in formats)
+    try:
+        formats = tuple(str(f).lower().lstrip(".") for f in formats)
+    except TypeError:  # None, a number, True: not a sequence of names
+        raise SvdkitError(
+            f"save_figures: formats must be a format name or a sequence of them (some of "
+            f"{', '.join(FORMATS)}); got {type(formats).__name__}: {formats!r:.60}"
+        ) from None
     unknown = [f for f in formats if f not in FORMATS]
     if unknown or not formats:
         raise SvdkitError(
@@ -166,7 +176,6 @@ def save_figures(
     names = applicable_figures(a)
     # float32 data (an array or a .npy file): every figure gets it in that precision
     stored = stored_matrix(A, a)
-    out = Path(directory)
     out.mkdir(parents=True, exist_ok=True)
     draw = {"svd_geometry": svd_geometry, "quadratic_form": quadratic_form, "spectrum": spectrum}
     written: list[Path] = []
