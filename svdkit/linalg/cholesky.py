@@ -31,6 +31,44 @@ refused for a pivot of ``−9.8e-15``. The definite factorisation also refuses
 a pivot that LAPACK accepted but that is zero by this rule (A is then
 numerically singular). Pass ``tol=0`` to accept every positive pivot.
 
+One decision
+------------
+The pivot rule and the eigenvalue rule of :func:`svdkit.definiteness`
+(``λ`` is zero when ``|λ| <= n · eps · max |λᵢ|``, or ``tol``:
+:func:`eigenvalue_rule`) use different scales, and near their thresholds
+they can disagree. The eigenvalue rule is the reference; both
+factorisations follow it, so ``cholesky(A)`` succeeds exactly when
+``definiteness(A)`` says positive definite, ``cholesky(A,
+semidefinite=True)`` exactly when it says positive (semi)definite, and the
+Cholesky criterion of :func:`svdkit.definiteness` agrees with the other three:
+
+* **definite**: ``potrf`` succeeds and ``1/‖L⁻¹‖_F²`` (a lower bound on
+  ``λ_min``, as ``A⁻¹ = L⁻ᴴL⁻¹``; ``L⁻¹`` is formed for the growth factors
+  anyway) is above 16 times ``n · eps · ‖A‖_F`` (a bound on the eigenvalue
+  threshold): positive definite, no eigenvalues needed, the common case; or
+  ``potrf`` fails at pivot ``k`` and its direction ``x = (−A₁₁⁻¹a, 1)`` has
+  ``xᴴAx/‖x‖² < −16 · n · eps · ‖A‖_F`` (recomputed from A, with its rounding
+  bound): neither definite nor semidefinite. Otherwise the eigenvalues
+  (one ``eigvalsh``, O(n³), computed once) decide. A positive definite A whose
+  pivots ``potrf`` or the pivot rule refused gets ``potrf``'s factor, or one
+  from the eigendecomposition (``A = BᴴB``, ``B = Λ^½Qᴴ``, ``L = Rᴴ`` from the
+  QR factorisation of ``B``); for an A that is not, the failing pivot ``k`` is
+  the first leading block with an eigenvalue ``<= thr`` (the zero leading
+  minor of Sylvester's criterion), found by bisection.
+* **semidefinite**: always decided by the eigenvalues (already computed by
+  then, unless the definite step proved ``xᴴAx < 0``). Dropping a column
+  under a zero pivot, as the 2 × 2 test below allows, can hide an indefinite
+  direction of size ``√thr`` when the rest is singular
+  (``[[0, e, e], [e, 1, −1], [e, −1, 1]]``, ``e = 2.5e-8``, has
+  ``λ_min = −3.5e-8``): such a matrix is refused. A positive semidefinite
+  ``[[δ, √δ], [√δ, 1]]`` (``δ = 1e-17``) is still factorised with its first
+  column dropped, at a cost of ``√δ`` (at most about ``√thr``) in ``A − LLᴴ``;
+  and one the core refused at a pivot just below ``−thr`` is factorised
+  with that column dropped. Where a dropped pivot costs more than
+  ``n · thr`` in ``‖A − LLᴴ‖_F`` (a negative pivot after a small positive
+  one, accepted by the growth factor), the factorisation is redone on A with
+  its eigenvalues clipped at 0, and the closer factor kept.
+
 The symmetry check uses the identity rule of :mod:`svdkit.linalg.structure`:
 ``‖A − Aᴴ‖_F <= n · eps · 2‖A‖_F`` (or ``tol``); the factorisation then uses the
 Hermitian part ``(A + Aᴴ)/2``.
@@ -50,9 +88,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from functools import partial
+from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
+import scipy.linalg
 from scipy.linalg import solve_triangular
 from scipy.linalg.lapack import get_lapack_funcs
 
@@ -66,7 +106,13 @@ from svdkit.linalg.tolerance import rule_dtype, zero_threshold
 if TYPE_CHECKING:
     from svdkit.inputs import MatrixLike
 
-__all__ = ["CholeskyAttempt", "cholesky", "cholesky_attempt", "pivot_threshold"]
+__all__ = [
+    "CholeskyAttempt",
+    "cholesky",
+    "cholesky_attempt",
+    "eigenvalue_rule",
+    "pivot_threshold",
+]
 
 
 @dataclass(frozen=True, eq=False)
@@ -131,9 +177,7 @@ def _growth(w_norm: float | np.ndarray, tol: float | None):
     return 1.0 if tol is not None else (1.0 + w_norm) ** 2
 
 
-def _hermitian_input(
-    A, what: str, name: str, tol: float | None
-) -> tuple[np.ndarray, np.dtype]:
+def _hermitian_input(A, what: str, name: str, tol: float | None) -> tuple[np.ndarray, np.dtype]:
     """Front door, square and Hermitian checks; the Hermitian part and the rule's
     precision (float32 for float32 data)."""
     a = as_matrix(A, name=name)
@@ -156,14 +200,112 @@ def _quarter_exponent(h: np.ndarray) -> int:
     return _exponent(largest) // 2 if largest > 0 else 0
 
 
+#: A cheap bound settles a decision without the eigenvalues only when it clears the
+#: eigenvalue rule's threshold by this factor (module docstring, "One decision").
+_MARGIN = 16.0
+
+
+def eigenvalue_rule(
+    h: np.ndarray, tol: float | None = None, precision: np.dtype | None = None
+) -> tuple[np.ndarray, float]:
+    """The eigenvalues of a Hermitian ``h`` (ascending) and their zero threshold.
+
+    This is the rule :func:`svdkit.definiteness` decides by, and the one the
+    Cholesky factorisations defer to near their thresholds: ``λ`` counts as
+    zero when ``|λ| <= n · eps · max |λᵢ|`` (or ``tol``), ``eps`` that of
+    ``precision`` (``h.dtype`` by default). The values come from
+    ``scipy.linalg.eigvalsh``; where one lies beyond the largest float
+    (entries near ``1e308``) the rule is decided on ``h · 2^−e``, and the values
+    are ``2^e`` times those (``±inf`` past the range).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> values, thr = eigenvalue_rule(np.array([[2.0, 1.0], [1.0, 2.0]]))
+    >>> values.tolist(), thr == 2 * float(np.finfo(float).eps) * 3
+    ([1.0, 3.0], True)
+    """
+    dtype = h.dtype if precision is None else precision
+    values = scipy.linalg.eigvalsh(h, check_finite=False)
+    if values.size and not np.isfinite(values).all():
+        # an eigenvalue past the largest float (entries near 1e308): the rule is
+        # scale-free, so it is decided on h·2^−e, and the values are 2^e times those
+        e = _exponent(float(np.max(np.abs(h))))
+        scaled = scipy.linalg.eigvalsh(_times_power_of_two(h, -e), check_finite=False)
+        thr = float(np.ldexp(zero_threshold(h.shape, float(np.max(np.abs(scaled))), dtype), e))
+        if tol is not None:
+            thr = zero_threshold(h.shape, 0.0, dtype, tol)
+        with np.errstate(over="ignore"):  # a value past the largest float is ±inf, as it is
+            values = np.ldexp(scaled, e)
+    else:
+        largest = float(np.max(np.abs(values))) if values.size else 0.0
+        thr = zero_threshold(h.shape, largest, dtype, tol)
+    return values, thr
+
+
+class _Spectrum:
+    """The eigenvalue rule for one Hermitian matrix, evaluated at most once, when needed.
+
+    :func:`svdkit.definiteness` passes the eigenvalues it has already computed;
+    :meth:`negated` is the rule for ``−A``, sharing them. ``refuted_psd``
+    records that the definite factorisation found a direction with
+    ``xᴴAx < 0`` well beyond the threshold (then A is not PSD without asking).
+    """
+
+    def __init__(
+        self,
+        h: np.ndarray | None,
+        tol: float | None,
+        precision: np.dtype | None,
+        known: tuple[np.ndarray, float] | None = None,
+        parent: _Spectrum | None = None,
+    ) -> None:
+        self._h, self._tol, self._precision = h, tol, precision
+        self._known, self._parent = known, parent
+        self.refuted_psd = False
+
+    def get(self) -> tuple[np.ndarray, float]:
+        """``(values ascending, threshold)`` (:func:`eigenvalue_rule`)."""
+        if self._known is None:
+            if self._parent is not None:
+                values, thr = self._parent.get()
+                self._known = (-values[::-1], thr)
+            else:
+                self._known = eigenvalue_rule(self._h, self._tol, self._precision)
+        return self._known
+
+    def negated(self) -> _Spectrum:
+        """The rule for ``−A``: the same threshold, the values negated."""
+        return _Spectrum(None, self._tol, self._precision, parent=self)
+
+    def positive_definite(self) -> bool:
+        """All ``λᵢ > thr``."""
+        values, thr = self.get()
+        return bool(values.size == 0 or values[0] > thr)
+
+    def positive_semidefinite(self) -> bool:
+        """All ``λᵢ >= −thr``."""
+        values, thr = self.get()
+        return bool(values.size == 0 or values[0] >= -thr)
+
+
+class _Verdict(NamedTuple):
+    """What a definite core's cheap bounds settle: ``sure`` (no eigenvalues needed), and
+    whether it found ``xᴴAx < 0`` beyond the margin (``refutes_psd``)."""
+
+    sure: bool
+    refutes_psd: bool = False
+
+
 def _scaled_call(
-    core: Callable[[np.ndarray, float | None, int, np.dtype | None], CholeskyAttempt],
+    core: Callable[[np.ndarray, float | None, int, np.dtype | None], tuple],
     h: np.ndarray,
     tol: float | None,
     precision: np.dtype | None,
-) -> CholeskyAttempt:
+) -> tuple:
     """``core`` (the definite or semidefinite factorisation) on ``A · 4^−k``, with
-    its factor, threshold and message numbers given back in the units of A."""
+    its factor, threshold and message numbers given back in the units of A, and
+    the core's second result as it is."""
     base = pivot_threshold(h, tol, precision)  # validates tol, in A's units
     k = _quarter_exponent(h)
     if k == 0:
@@ -171,9 +313,12 @@ def _scaled_call(
     big = float(np.finfo(np.float64).max)
     with np.errstate(over="ignore", under="ignore"):
         scaled_tol = None if tol is None else min(float(np.ldexp(base, -2 * k)), big)
-    attempt = core(_times_power_of_two(h, -2 * k), scaled_tol, 2 * k, precision)
+    attempt, extra = core(_times_power_of_two(h, -2 * k), scaled_tol, 2 * k, precision)
     factor = None if attempt.factor is None else _times_power_of_two(attempt.factor, k)
-    return CholeskyAttempt(factor, attempt.pivot, attempt.reason, attempt.semidefinite, base)
+    return (
+        CholeskyAttempt(factor, attempt.pivot, attempt.reason, attempt.semidefinite, base),
+        extra,
+    )
 
 
 def _shown(x: float, unit: int) -> float:
@@ -183,34 +328,217 @@ def _shown(x: float, unit: int) -> float:
 
 
 def _definite(
-    h: np.ndarray, tol: float | None, precision: np.dtype | None = None
+    h: np.ndarray,
+    tol: float | None,
+    precision: np.dtype | None = None,
+    spectrum: _Spectrum | None = None,
 ) -> CholeskyAttempt:
-    """LAPACK ``potrf`` on a Hermitian matrix, plus the zero-pivot rule (scale-safe)."""
-    return _scaled_call(_definite_core, h, tol, precision)
+    """The definite factorisation, decided as the eigenvalue rule decides (scale-safe).
+
+    LAPACK ``potrf`` and the pivot rule give the factor; where their cheap bounds
+    do not settle "positive definite" by the margin ``_MARGIN``, the eigenvalues
+    (``spectrum``, computed here when not given) decide.
+    """
+    spectrum = _Spectrum(h, tol, precision) if spectrum is None else spectrum
+    attempt, verdict = _scaled_call(_definite_core, h, tol, precision)
+    if verdict.refutes_psd:
+        spectrum.refuted_psd = True
+    if verdict.sure:
+        return attempt
+    if spectrum.positive_definite():
+        factor = attempt.factor if attempt.factor is not None else _factor_from_eigh(h)
+        return CholeskyAttempt(factor, None, None, False, attempt.threshold)
+    if attempt.factor is None:
+        return attempt  # the same verdict, with potrf's (or the pivot rule's) pivot
+    k, mu = _first_zero_leading_minor(h, spectrum.get()[1])
+    return CholeskyAttempt(
+        None,
+        k,
+        f"the leading minor of order {k} is zero to within the tolerance (the smallest "
+        f"eigenvalue of its block is {mu:.3g}, |λ| <= {spectrum.get()[1]:.3g}: the eigenvalue "
+        "rule decides a pivot this close to its threshold)",
+        False,
+        attempt.threshold,
+    )
+
+
+def _factor_from_eigh(h: np.ndarray) -> np.ndarray:
+    """``L`` with a positive diagonal and ``A = L Lᴴ``, for an A the eigenvalue rule calls
+    positive definite but on which ``potrf`` failed (rounding, at the threshold).
+
+    ``A = BᴴB`` with ``B = Λ^½ Qᴴ`` (``A = QΛQᴴ``); the QR factorisation
+    ``B = Q₂R`` gives ``A = RᴴR``, and ``L = Rᴴ`` with the diagonal's phases
+    removed. Both steps are backward stable, so ``‖A − LLᴴ‖ = O(eps · ‖A‖)``.
+    """
+    k = _quarter_exponent(h)
+    s = _times_power_of_two(h, -2 * k) if k else h
+    lam, Q = scipy.linalg.eigh(s, check_finite=False, driver="evd")
+    B = np.sqrt(np.maximum(lam, 0.0))[:, None] * Q.conj().T
+    (R,) = scipy.linalg.qr(B, mode="r", check_finite=False)
+    d = np.diagonal(R)
+    phase = np.where(d == 0, 1.0, d / np.where(d == 0, 1.0, np.abs(d)))
+    L = (R * phase.conj()[:, None]).conj().T
+    return _times_power_of_two(L, k) if k else L
+
+
+def _first_zero_leading_minor(h: np.ndarray, thr: float) -> tuple[int, float]:
+    """The least ``k`` whose leading block ``A[:k, :k]`` has an eigenvalue ``<= thr``
+    (its minor is not positive by the rule of Sylvester's criterion in
+    :mod:`svdkit.linalg.definiteness`), and that eigenvalue.
+
+    By Cauchy's interlacing theorem ``λ_min(A[:k, :k])`` does not increase with
+    ``k``, so ``k`` is found by bisection (``log₂ n`` eigenvalue problems). Only
+    called when A itself is not positive definite by that rule.
+    """
+    n = h.shape[0]
+    largest = float(np.max(np.abs(h))) if h.size else 0.0
+    e = _exponent(largest) if largest > 0 else 0
+    s = _times_power_of_two(h, -e) if e else h
+    t = float(np.ldexp(thr, -e))
+    lo, hi = 0, n  # λ_min of block lo is > thr (none for lo = 0); of block n, <= thr
+    mu = float(np.linalg.eigvalsh(s)[0]) if n else 0.0
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        m = float(np.linalg.eigvalsh(s[:mid, :mid])[0])
+        if m <= t:
+            hi, mu = mid, m
+        else:
+            lo = mid
+    return hi, _shown(mu, e)
 
 
 def _semidefinite(
-    h: np.ndarray, tol: float | None, precision: np.dtype | None = None
+    h: np.ndarray,
+    tol: float | None,
+    precision: np.dtype | None = None,
+    spectrum: _Spectrum | None = None,
 ) -> CholeskyAttempt:
-    """The semidefinite factorisation of :func:`_semidefinite_core` (scale-safe)."""
-    return _scaled_call(_semidefinite_core, h, tol, precision)
+    """The semidefinite factorisation of :func:`_semidefinite_core`, decided as the
+    eigenvalue rule decides (scale-safe).
+
+    The core proposes; the eigenvalues (``spectrum``, computed here when not
+    given) decide, unless the definite factorisation already found
+    ``xᴴAx < 0`` beyond the margin. A core that refuses a matrix the rule calls
+    positive semidefinite (a pivot just below ``−thr``) is run again, dropping
+    every column whose pivot is not above its threshold.
+    """
+    spectrum = _Spectrum(h, tol, precision) if spectrum is None else spectrum
+    attempt, drop = _scaled_call(_semidefinite_core, h, tol, precision)
+    if attempt.factor is None and spectrum.refuted_psd:
+        return attempt
+    psd = spectrum.positive_semidefinite()
+    values, thr = spectrum.get()
+    if psd:
+        if attempt.factor is None:
+            attempt = _scaled_call(partial(_semidefinite_core, lenient=True), h, tol, precision)[0]
+        return _closest_psd_factor(h, tol, precision, attempt, thr)
+    if attempt.factor is None:
+        return attempt
+    verdict = (
+        f"A is not positive semidefinite by its smallest eigenvalue, {values[0]:.3g} < "
+        f"{-thr:.3g} (the eigenvalue rule of svdkit.definiteness)"
+    )
+    if drop is None:
+        reason = f"every pivot of the semidefinite Cholesky factorisation is >= −thr, but {verdict}"
+        return CholeskyAttempt(None, None, reason, True, attempt.threshold)
+    k, row, entry = drop
+    reason = (
+        f"pivot {k} of the semidefinite Cholesky factorisation is zero to within the "
+        f"tolerance, and the entry below it in row {row} ({entry:.3g}) is small next to the "
+        f"pivots that follow, but dropping it would hide a negative direction: {verdict}"
+    )
+    return CholeskyAttempt(None, k, reason, True, attempt.threshold)
+
+
+def _residual(h: np.ndarray, L: np.ndarray) -> float:
+    """``‖A − LLᴴ‖_F``, scale-safe (on ``A · 4^−k``)."""
+    k = _quarter_exponent(h)
+    hs, Ls = (_times_power_of_two(h, -2 * k), _times_power_of_two(L, -k)) if k else (h, L)
+    return _shown(float(np.linalg.norm(hs - Ls @ Ls.conj().T)), 2 * k)
+
+
+def _closest_psd_factor(
+    h: np.ndarray,
+    tol: float | None,
+    precision: np.dtype | None,
+    attempt: CholeskyAttempt,
+    thr: float,
+) -> CholeskyAttempt:
+    """The semidefinite factor of an A the eigenvalue rule calls PSD, checked.
+
+    A dropped pivot costs ``|dₖ|``, which after a small positive pivot can be
+    far above ``thr`` (the growth factor ``(1 + ‖wₖ‖)²``). When
+    ``‖A − LLᴴ‖_F > n · thr``, the factorisation is run again on
+    ``A₊ = Q max(Λ, 0) Qᴴ`` (A with its eigenvalues ``>= −thr`` clipped at 0,
+    ``‖A − A₊‖₂ <= thr``), whose Schur complements carry no negative part, and
+    the factor closer to A is kept. O(n³), only on this path.
+    """
+    n = h.shape[0]
+    err = _residual(h, attempt.factor)
+    if err <= n * thr:
+        return attempt
+    k = _quarter_exponent(h)
+    s = _times_power_of_two(h, -2 * k) if k else h
+    lam, Q = scipy.linalg.eigh(s, check_finite=False, driver="evd")
+    plus = (Q * np.maximum(lam, 0.0)) @ Q.conj().T
+    plus = plus / 2 + plus.conj().T / 2
+    plus = _times_power_of_two(plus, 2 * k) if k else plus
+    other = _scaled_call(partial(_semidefinite_core, lenient=True), plus, tol, precision)[0]
+    if other.factor is not None and _residual(h, other.factor) < err:
+        return CholeskyAttempt(other.factor, None, None, True, attempt.threshold)
+    return attempt
+
+
+def _rayleigh_refutes_psd(h: np.ndarray, c: np.ndarray, k: int, limit: float) -> bool:
+    """Whether the direction of ``potrf``'s failing pivot ``k`` proves ``λ_min < −limit``.
+
+    With ``L₁₁`` the factor of the leading ``k − 1`` block (from ``potrf``'s
+    partial result ``c``) and ``a`` the rest of column ``k``, the vector
+    ``x = (−A₁₁⁻¹a, 1)`` has ``xᴴAx`` = pivot ``k``. The quotient ``xᴴAx/‖x‖²`` is
+    recomputed from A itself, and its rounding bound added, so the answer is
+    right whatever the partial factor holds.
+    """
+    a = h[: k - 1, k - 1]
+    with np.errstate(all="ignore"):
+        if k > 1:
+            L11 = np.tril(c[: k - 1, : k - 1])
+            y = solve_triangular(L11, a, lower=True, check_finite=False)
+            y = solve_triangular(L11, y, lower=True, trans="C", check_finite=False)
+        else:
+            y = np.zeros(0, dtype=h.dtype)
+        x = np.concatenate([-y, np.ones(1, dtype=h.dtype)])
+        hk = h[:k, :k]
+        value = float(np.real(np.vdot(x, hk @ x)))
+        size = float(np.abs(x) @ np.abs(hk) @ np.abs(x))
+        bound = (k + 2) * float(np.finfo(np.float64).eps) * size
+        quotient = (value + bound) / float(np.real(np.vdot(x, x)))
+    return bool(np.isfinite(quotient) and quotient < -limit)
 
 
 def _definite_core(
     h: np.ndarray, tol: float | None, unit: int, precision: np.dtype | None
-) -> CholeskyAttempt:
-    """LAPACK ``potrf`` on a Hermitian matrix, plus the zero-pivot rule.
+) -> tuple[CholeskyAttempt, _Verdict]:
+    """LAPACK ``potrf`` on a Hermitian matrix, plus the zero-pivot rule and cheap bounds.
 
     ``unit``: ``h`` is A scaled by ``2^−unit``; numbers in messages are scaled back.
     ``precision``: whose ``eps`` the zero-pivot rule uses (:func:`pivot_threshold`).
+
+    The verdict is ``sure`` when a bound clears the eigenvalue rule's threshold
+    (at most ``t = n · eps · ‖A‖_F``, or ``tol``) by ``_MARGIN``: on success,
+    ``λ_min >= 1/‖L⁻¹‖_F²`` (as ``A⁻¹ = L⁻ᴴL⁻¹``) above ``_MARGIN · t``; on
+    failure, ``xᴴAx/‖x‖² < −_MARGIN · t`` for the failing pivot's direction.
     """
     base = pivot_threshold(h, tol, precision)
+    dtype = h.dtype if precision is None else precision
+    # the eigenvalue rule's threshold is at most n·eps·‖A‖_F (λ_max <= ‖A‖_F), or tol
+    limit = _MARGIN * zero_threshold(h.shape, float(np.linalg.norm(h)), dtype, tol)
     (potrf,) = get_lapack_funcs(("potrf",), (h,))
     c, info = potrf(h, lower=True, clean=True, overwrite_a=False)
     if info < 0:  # pragma: no cover - an argument error is a bug here, not bad input
         raise RuntimeError(f"LAPACK potrf: illegal value in argument {-info}")
     if info > 0:
-        return CholeskyAttempt(
+        refutes = _rayleigh_refutes_psd(h, c, int(info), limit)
+        failure = CholeskyAttempt(
             None,
             int(info),
             f"the leading minor of order {info} is not positive "
@@ -218,13 +546,17 @@ def _definite_core(
             False,
             base,
         )
+        return failure, _Verdict(refutes, refutes)
     L = np.tril(c)
     diag = np.abs(np.diagonal(L))
     pivots = diag**2
+    with np.errstate(over="ignore", invalid="ignore"):
+        Linv = solve_triangular(L, np.eye(L.shape[0], dtype=L.dtype), lower=True)
+        # λ_min(A) = 1/‖L⁻¹‖₂² >= 1/‖L⁻¹‖_F²
+        lam_low = 1.0 / float(np.sum(np.abs(Linv) ** 2)) if L.size else np.inf
     if tol is None:
         # ‖wₖ‖ = |lₖₖ| · ‖(L⁻¹)[k, :k]‖, since (L − diag L) L⁻¹ = I − diag(L) L⁻¹
         with np.errstate(over="ignore", invalid="ignore"):
-            Linv = solve_triangular(L, np.eye(L.shape[0], dtype=L.dtype), lower=True)
             w = diag * np.linalg.norm(np.tril(Linv, -1), axis=1)
             thresholds = base * _growth(np.nan_to_num(w, nan=np.inf), tol)
     else:
@@ -232,7 +564,7 @@ def _definite_core(
     small = np.flatnonzero(pivots <= thresholds)
     if small.size:
         k = int(small[0]) + 1
-        return CholeskyAttempt(
+        failure = CholeskyAttempt(
             None,
             k,
             f"the leading minor of order {k} is zero to within the tolerance (pivot {k} "
@@ -241,12 +573,18 @@ def _definite_core(
             False,
             base,
         )
-    return CholeskyAttempt(L, None, None, False, base)
+        return failure, _Verdict(False)
+    sure = bool(np.isfinite(lam_low) and lam_low > limit) if L.size else True
+    return CholeskyAttempt(L, None, None, False, base), _Verdict(sure)
 
 
 def _semidefinite_core(
-    h: np.ndarray, tol: float | None, unit: int, precision: np.dtype | None
-) -> CholeskyAttempt:
+    h: np.ndarray,
+    tol: float | None,
+    unit: int,
+    precision: np.dtype | None,
+    lenient: bool = False,
+) -> tuple[CholeskyAttempt, tuple[int, int, float] | None]:
     """Unpivoted Cholesky on the Schur complements, allowing zero pivots.
 
     Step ``k`` looks at the pivot ``d = S[k, k]`` of the current Schur
@@ -272,8 +610,19 @@ def _semidefinite_core(
     matters only for ``‖wₖ‖`` up to ``10⁴``).
 
     ``unit``: ``h`` is A scaled by ``2^−unit``; numbers in messages are scaled back.
+
+    ``lenient``: no refusal, a pivot at most ``thr`` (negative too) gives a zero
+    column, whatever lies below it; used only for a matrix the eigenvalue rule
+    has already called positive semidefinite (:func:`_semidefinite`).
+
+    The second result is the first *non-trivial* drop, ``(k, row, entry)``
+    (1-based, ``entry`` in A's units): a zero pivot whose column had an entry
+    above ``thr`` (None when there was none). That is where the 2 × 2 test can
+    be fooled (an entry up to ``√thr`` couples the pivot to a singular rest),
+    so :func:`_semidefinite` confirms the result by the eigenvalue rule.
     """
     n = h.shape[0]
+    drop: tuple[int, int, float] | None = None
     base = pivot_threshold(h, tol, precision)
     L = np.zeros_like(h)
     diag_s = np.real(np.diagonal(h)).copy()  # the diagonal of the current Schur complement
@@ -294,7 +643,7 @@ def _semidefinite_core(
             diag_s[k + 1 :] -= np.abs(L[k + 1 :, k]) ** 2
             positive.append(k)
             continue
-        if d < -thr:
+        if d < -thr and not lenient:
             return CholeskyAttempt(
                 None,
                 k + 1,
@@ -302,10 +651,10 @@ def _semidefinite_core(
                 f"({_shown(d, unit):.3g} < {_shown(-thr, unit):.3g})",
                 True,
                 base,
-            )
+            ), drop
         bound = (abs(d) + thr) * (np.abs(diag_s[k + 1 :]) + thr)
         bad = np.flatnonzero(np.abs(col) ** 2 > bound)
-        if bad.size:
+        if bad.size and not lenient:
             i = int(bad[np.argmax(np.abs(col[bad]))])
             return CholeskyAttempt(
                 None,
@@ -317,9 +666,12 @@ def _semidefinite_core(
                 "a zero column below it",
                 True,
                 base,
-            )
+            ), drop
+        if drop is None and col.size and float(np.max(np.abs(col))) > thr:
+            i = int(np.argmax(np.abs(col)))
+            drop = (k + 1, i + k + 2, _shown(float(np.abs(col[i])), unit))
         # L[:, k] stays zero
-    return CholeskyAttempt(L, None, None, True, base)
+    return CholeskyAttempt(L, None, None, True, base), drop
 
 
 def cholesky_attempt(
@@ -355,12 +707,13 @@ def cholesky_attempt(
     'pivot 2 of the semidefinite Cholesky factor'
     """
     h, precision = _hermitian_input(A, "cholesky", name, tol)
-    definite = _definite(h, tol, precision)
+    spectrum = _Spectrum(h, tol, precision)  # the eigenvalue rule, computed once if needed
+    definite = _definite(h, tol, precision, spectrum)
     if not semidefinite:
         return definite
     if definite.factor is not None:  # positive definite: the same factor, from LAPACK
         return CholeskyAttempt(definite.factor, None, None, True, definite.threshold)
-    return _semidefinite(h, tol, precision)
+    return _semidefinite(h, tol, precision, spectrum)
 
 
 def cholesky(A: MatrixLike, *, semidefinite: bool = False, tol: float | None = None) -> np.ndarray:
@@ -394,8 +747,12 @@ def cholesky(A: MatrixLike, *, semidefinite: bool = False, tol: float | None = N
         A is not symmetric (Hermitian); the message names the largest
         asymmetric pair.
     NotPositiveDefiniteError
-        The factorisation does not exist. The message names the pivot, and the
-        exception's ``pivot`` attribute is its 1-based order ``k``.
+        The factorisation does not exist: A is not positive definite
+        (semidefinite) by the eigenvalue rule of :func:`svdkit.definiteness`,
+        which decides near the pivot thresholds (module docstring, "One
+        decision"). The message names the pivot, and the exception's ``pivot``
+        attribute is its 1-based order ``k`` (None when a semidefinite refusal
+        comes from the eigenvalues alone).
 
     Examples
     --------

@@ -51,6 +51,14 @@ magnitude: for the positive definite ``A = I + 110 uuᵀ``,
 ``u = (0, 0, 1, 4, 5, 9, 9)`` (eigenvalues 1 and 22441), it would call
 ``det A = 22441`` zero, since ``7 · eps · ∏ ‖rowᵢ‖ ≈ 24110``.
 
+The eigenvalue rule is the reference of the other criteria too: the quadratic
+form's minimum and maximum on the unit sphere are ``λ_min`` and ``λ_max`` (its
+witnesses are recomputed from A, as evidence), and the Cholesky factorisations
+follow the eigenvalue rule wherever their pivot rule lands near its threshold
+(:mod:`svdkit.linalg.cholesky`, "One decision"), reusing the eigenvalues
+computed here. So the four criteria agree, and :func:`svdkit.cholesky` agrees
+with them.
+
 The zero matrix is both PSD and NSD; its kind is "positive semidefinite" and
 both ``is_positive_semidefinite`` and ``is_negative_semidefinite`` are true.
 
@@ -80,11 +88,17 @@ import scipy.linalg
 
 from svdkit.inputs import as_matrix
 from svdkit.linalg._checks import require_square
-from svdkit.linalg.cholesky import CholeskyAttempt, _definite, _semidefinite
+from svdkit.linalg.cholesky import (
+    CholeskyAttempt,
+    _definite,
+    _semidefinite,
+    _Spectrum,
+    eigenvalue_rule,
+)
 from svdkit.linalg.measures import SlogDet, _exponent, _times_power_of_two
 from svdkit.linalg.signs import unit_phases
 from svdkit.linalg.structure import _fmt, require_hermitian
-from svdkit.linalg.tolerance import rule_dtype, zero_threshold
+from svdkit.linalg.tolerance import rule_dtype
 
 if TYPE_CHECKING:
     from svdkit.inputs import MatrixLike
@@ -587,7 +601,10 @@ def _quadratic_form(h, values, vectors, thr, kind: Kind) -> QuadraticFormCriteri
             return f"x = {w.label} gives {q} = {_fmt(w.value)}"
         return f"x = {_vec(w.x)} ({w.label}) gives {q} = {_fmt(w.value)}"
 
-    vmin, vmax = lo.value, hi.value
+    # the minimum and maximum of the form on the unit sphere are λ_min and λ_max: the
+    # verdict is the eigenvalues' (one decision; the witnesses' recomputed values differ
+    # from them by rounding, which near the threshold could tip the other way)
+    vmin, vmax = float(values[0]), float(values[-1])
     if vmin > thr:
         verdict = Kind.POSITIVE_DEFINITE
         text = (
@@ -644,17 +661,24 @@ def _eigenvalue_criterion(values: np.ndarray, thr: float) -> EigenvalueCriterion
 
 
 def _cholesky_criterion(
-    h: np.ndarray, tol: float | None, precision: np.dtype
+    h: np.ndarray,
+    tol: float | None,
+    precision: np.dtype,
+    spectrum: tuple[np.ndarray, float] | None = None,
 ) -> CholeskyCriterion:
+    """Criterion 3. ``spectrum``: A's eigenvalues and threshold, already computed: near a
+    threshold the factorisations defer to them (:mod:`svdkit.linalg.cholesky`), so this
+    criterion agrees with criterion 2."""
     T = "ᴴ" if np.iscomplexobj(h) else "ᵀ"
-    pd = _definite(h, tol, precision)
+    rule = _Spectrum(h, tol, precision, spectrum)
+    pd = _definite(h, tol, precision, rule)
     if pd.factor is not None:
         text = (
             f"A = L L{T} with L lower triangular and a positive diagonal "
             f"(smallest L[k,k] = {_fmt(np.min(np.diagonal(pd.factor).real))})"
         )
         return CholeskyCriterion(Kind.POSITIVE_DEFINITE, text, pd.factor, False, None, pd)
-    psd = _semidefinite(h, tol, precision)
+    psd = _semidefinite(h, tol, precision, rule)
     if psd.factor is not None:
         zero_cols = np.flatnonzero(np.diagonal(psd.factor).real == 0) + 1
         text = (
@@ -665,7 +689,8 @@ def _cholesky_criterion(
         return CholeskyCriterion(
             Kind.POSITIVE_SEMIDEFINITE, text, psd.factor, False, pd.pivot, pd, psd
         )
-    nd = _definite(-h, tol, precision)
+    minus = rule.negated()
+    nd = _definite(-h, tol, precision, minus)
     if nd.factor is not None:
         text = (
             f"A has no Cholesky factorisation: {pd.reason}; −A = L L{T} with L lower "
@@ -674,7 +699,7 @@ def _cholesky_criterion(
         return CholeskyCriterion(
             Kind.NEGATIVE_DEFINITE, text, nd.factor, True, pd.pivot, pd, psd, nd
         )
-    nsd = _semidefinite(-h, tol, precision)
+    nsd = _semidefinite(-h, tol, precision, minus)
     if nsd.factor is not None:
         text = (
             f"A has no semidefinite Cholesky factorisation: {psd.reason}; −A has one, "
@@ -977,20 +1002,9 @@ def definiteness(
     # eigvalsh for the values; "evd" (divide and conquer) for the vectors: on singular
     # integer matrices both keep zero eigenvalues within the tolerance rule, where the
     # default MRRR driver with vectors (evr) can exceed it.
-    values = scipy.linalg.eigvalsh(h, check_finite=False)
     dtype = rule_dtype(A, h.dtype)  # float32 data: float32's eps
-    if values.size and not np.isfinite(values).all():
-        # an eigenvalue past the largest float (entries near 1e308): the rule is
-        # scale-free, so it is decided on h·2^−e, and the values are 2^e times those
-        e = _exponent(float(np.max(np.abs(h))))
-        scaled = scipy.linalg.eigvalsh(_times_power_of_two(h, -e), check_finite=False)
-        thr = float(np.ldexp(zero_threshold(h.shape, float(np.max(np.abs(scaled))), dtype), e))
-        if tol is not None:
-            thr = zero_threshold(h.shape, 0.0, dtype, tol)
-        with np.errstate(over="ignore"):  # a value past the largest float is ±inf, as it is
-            values = np.ldexp(scaled, e)
-    else:
-        thr = zero_threshold(h.shape, float(np.max(np.abs(values))), dtype, tol)
+    # the rule svdkit.cholesky defers to near its thresholds: one decision for both
+    values, thr = eigenvalue_rule(h, tol, dtype)
     vectors = scipy.linalg.eigh(h, check_finite=False, driver="evd")[1]
     eig = _eigenvalue_criterion(values, thr)
     kind = eig.kind
@@ -1001,6 +1015,6 @@ def definiteness(
         symmetrized=bool(symmetrize),
         quadratic_form=_quadratic_form(h, values, vectors, thr, kind),
         eigenvalues=eig,
-        cholesky=_cholesky_criterion(h, tol, dtype),
+        cholesky=_cholesky_criterion(h, tol, dtype, (values, thr)),
         sylvester=_sylvester(h, thr, kind, values),
     )

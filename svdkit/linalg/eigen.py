@@ -21,7 +21,12 @@ from svdkit.linalg._results import Unpackable
 from svdkit.linalg.measures import _exponent, _times_power_of_two
 from svdkit.linalg.residuals import orthogonality_loss, relative_residual
 from svdkit.linalg.signs import unit_phases
-from svdkit.linalg.structure import _independent_columns, require_hermitian
+from svdkit.linalg.structure import (
+    _diagonalizable,
+    _eigenpairs,
+    _independent_columns,
+    require_hermitian,
+)
 from svdkit.linalg.tolerance import rule_dtype
 
 if TYPE_CHECKING:
@@ -87,12 +92,44 @@ class Eig(Unpackable):
         return worst / scale
 
     def reconstruct(self) -> np.ndarray:
-        """``V Λ V⁻¹``; raises :class:`SingularMatrixError` when A is not diagonalisable
-        (its unit eigenvectors are dependent: σ_min of V at most ``n · eps · σ₁``, ``eps``
-        that of :attr:`precision` where coarser than float64's, as in
-        :func:`svdkit.is_diagonalizable`)."""
+        """``V Λ V⁻¹``, for a diagonalisable A.
+
+        Decided by the rule of :func:`svdkit.is_diagonalizable` (the same function,
+        on :attr:`matrix` with these eigenpairs; ``eps`` that of :attr:`precision`
+        where coarser than float64's), so the two never disagree: a defective A,
+        a near-Jordan block included, raises instead of returning a matrix off by
+        ``κ(V) · eps``.
+
+        Raises
+        ------
+        SingularMatrixError
+            A is not diagonalisable by that rule, or (a normal A, rule 1) its
+            computed eigenvectors are numerically dependent, so ``V⁻¹`` does not
+            exist (σ_min of V at most ``n · eps · σ₁``).
+
+        Examples
+        --------
+        >>> import svdkit
+        >>> R = svdkit.eig([[2.0, 1.0], [0.0, 3.0]]).reconstruct()
+        >>> bool(np.allclose(R, [[2.0, 1.0], [0.0, 3.0]], rtol=0, atol=1e-15))
+        True
+        >>> try:
+        ...     svdkit.eig([[1.0, 1e-7], [0.0, 1.0]]).reconstruct()
+        ... except SingularMatrixError as err:
+        ...     print(str(err)[:23])
+        A is not diagonalisable
+        """
         V = self.vectors
-        if not _independent_columns(V, rule_dtype(self.precision, V.dtype)):
+        dtype = rule_dtype(self.precision, V.dtype)
+        if self.matrix is not None and not _diagonalizable(
+            self.matrix, dtype, None, _eigenpairs(self.matrix, (self.values, V))
+        ):
+            raise SingularMatrixError(
+                "A is not diagonalisable (svdkit.is_diagonalizable: a cluster of eigenvalues "
+                "lacks a full eigenspace, or the eigenvectors are dependent): V⁻¹ Λ V would "
+                "not reproduce A"
+            )
+        if not _independent_columns(V, dtype):
             raise SingularMatrixError(
                 "the eigenvectors are linearly dependent (A is not diagonalisable): V⁻¹ does not"
                 " exist"

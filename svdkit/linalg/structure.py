@@ -535,9 +535,7 @@ def is_diagonal(A: MatrixLike, tol: float | None = None) -> bool:
     return _at_most(off_norm, e, _checked_tol(tol))
 
 
-def is_diagonalizable(
-    A: MatrixLike, tol: float | None = None, *, eig: Eig | None = None
-) -> bool:
+def is_diagonalizable(A: MatrixLike, tol: float | None = None, *, eig: Eig | None = None) -> bool:
     """Whether ``A = P D P⁻¹`` with ``D`` diagonal, over the complex numbers.
 
     Diagonalisability is decided over ℂ: the rotation ``[[0, -1], [1, 0]]`` has
@@ -625,6 +623,18 @@ def is_diagonalizable(
         return False
     given = _eigenpairs(a, eig) if eig is not None else None  # checked, A normal or not
     dtype = rule_dtype(A, a.dtype)  # float32 data: float32's eps, in 1 as in 2 and 3
+    return _diagonalizable(a, dtype, tol, given)
+
+
+def _diagonalizable(
+    a: np.ndarray,
+    dtype: np.dtype,
+    tol: float | None,
+    given: tuple[np.ndarray, np.ndarray] | None,
+) -> bool:
+    """The rule of :func:`is_diagonalizable` for a square ``a`` whose rule precision is
+    ``dtype``; ``given``: its checked eigenpairs (:func:`_eigenpairs`), or None.
+    :meth:`svdkit.linalg.eigen.Eig.reconstruct` decides by it too."""
     if _normal(a, dtype, None):
         return True
     values, vectors = given if given is not None else _eigenpairs(a, None)
