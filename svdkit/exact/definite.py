@@ -57,6 +57,7 @@ from svdkit.exact._field import (
     matvec,
     nullspace,
     primitive,
+    radical_degree,
     rows_of,
     rref_rows,
     sqrt_expr,
@@ -66,7 +67,13 @@ from svdkit.exact._record import Recorder
 from svdkit.exact._results import ExactResult
 from svdkit.exact.elimination import _bareiss
 from svdkit.exact.format import LAMBDA, variables
-from svdkit.exact.spectral import _real_part, char_poly_coefficients, precise, spectrum
+from svdkit.exact.spectral import (
+    _real_part,
+    char_poly_coefficients,
+    precise,
+    require_factorable,
+    spectrum,
+)
 from svdkit.linalg.definiteness import Kind, kind_from_counts
 
 __all__ = [
@@ -342,6 +349,7 @@ def _sign_changes(signs: list[int]) -> int:
 def _eigen_criterion(F: Field, rows: Rows, rec: Recorder) -> EigenvalueCriterion:
     n = len(rows)
     coeffs = [_real_part(c) for c in char_poly_coefficients(F, rows)]  # highest degree first
+    require_factorable(n, radical_degree(coeffs), "definiteness")  # before R is built
     R = dataclasses.replace(Field.of(coeffs), real=True)  # keeps the elements it knows
     signs = [R.sign(R.convert(c)) for c in coeffs]
     low_first = signs[::-1]  # c₀, c₁, …, cₙ

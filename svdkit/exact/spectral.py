@@ -38,6 +38,7 @@ import sympy as sp
 from sympy.polys.matrices import DomainMatrix
 
 from svdkit.exact._common import prepare, require_hermitian
+from svdkit.exact._convert import NotAlgebraicError
 from svdkit.exact._field import (
     Field,
     Rows,
@@ -48,6 +49,7 @@ from svdkit.exact._field import (
     nullspace,
     pivot_index,
     primitive,
+    radical_degree,
     rows_of,
     sqrt_expr,
     to_matrix,
@@ -56,12 +58,18 @@ from svdkit.exact._record import Recorder
 from svdkit.exact._results import ExactResult
 from svdkit.exact.format import LAMBDA
 
-__all__ = ["Eigh", "Root", "Spectrum", "eigh"]
+__all__ = ["Eigh", "Root", "Spectrum", "eigh", "require_factorable"]
 
 #: Digits of the numeric values of roots without a closed form.
 DIGITS = 50
 #: Closed forms of roots of factors of degree ≥ 3 are kept only up to this many operations.
 MAX_ROOT_OPS = 60
+#: The largest ``n·[R : QQ]`` for which the characteristic polynomial (degree ``n``) is factored
+#: over the field ``R`` of its coefficients: SymPy factors over ``R`` through a polynomial of
+#: that degree over ``QQ`` (its norm). On two cores, for ``A + Aᵀ``, ``A`` 3×3 with six square
+#: roots (``3·64``), the factorisation alone took minutes, and 17 s for a 2×2 matrix with six
+#: roots (``2·32``); the exact SVD of that ``A`` (``3·16``) takes seconds.
+MAX_FACTOR_DEGREE = 48
 
 
 _F = TypeVar("_F", bound=Callable[..., Any])
@@ -201,7 +209,10 @@ def spectrum(
     ex = dict(extra or {})
     coeffs = [_real_part(c) for c in char_poly_coefficients(F, rows)]
     n = len(rows)
+    require_factorable(n, radical_degree(coeffs), prefix)  # a bound, before R is built
     R = Field.of(coeffs)
+    if R.algebraic:
+        require_factorable(n, R.degree, prefix)
     R = dataclasses.replace(R, real=True)  # keeps the elements R already knows
     poly = sp.Poly([R.convert(c) for c in coeffs], LAMBDA, domain=R.K)
     expr = poly.as_expr()
@@ -253,6 +264,18 @@ def spectrum(
                     },
                 )
     return Spectrum(expr, tuple(coeffs), tuple(factors), tuple(roots), R)
+
+
+def require_factorable(n: int, degree: int, what: str) -> None:
+    """Refuse a characteristic polynomial of degree ``n`` over a field of degree ``degree``
+    when ``n·degree`` exceeds :data:`MAX_FACTOR_DEGREE`."""
+    if n * degree > MAX_FACTOR_DEGREE:
+        raise NotAlgebraicError(
+            f"{what}: the characteristic polynomial has degree {n} and coefficients in a number "
+            f"field of degree {degree} (at least) over the rationals; factoring it there takes "
+            f"minutes, and the exact engine stops at degree × field degree = "
+            f"{MAX_FACTOR_DEGREE}. Use the numeric engine (svdkit) for these entries"
+        )
 
 
 # --------------------------------------------------------------------------- vectors
@@ -328,9 +351,7 @@ def _float(x) -> sp.Expr:
     return sp.Float(x, DIGITS) if abs(x) > tiny else sp.Integer(0)
 
 
-def unit_factor(
-    vectors: list[Vector], complex_: bool
-) -> tuple[Any, str, tuple[int, int, int]]:
+def unit_factor(vectors: list[Vector], complex_: bool) -> tuple[Any, str, tuple[int, int, int]]:
     """The ±1 (or unit phase) that the sign rule of the notes puts on vectors that flip together.
 
     Real: the sign with the fewest negative entries in all of ``vectors``;
