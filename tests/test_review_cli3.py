@@ -68,3 +68,19 @@ def test_figures_summary_line_is_in_the_reports_language(capsys, monkeypatch, tm
         assert sorted(p.name for p in folder.iterdir()) == sorted(
             n.strip(",") for n in summary.split(": ", 1)[1].split()
         )
+
+
+def test_explain_figures_without_matplotlib_fails_before_writing(capsys, monkeypatch, tmp_path):
+    """`--figures` without matplotlib is refused up front: no report written, no folder."""
+    import sys
+
+    for name in list(sys.modules):
+        if name == "matplotlib" or name.startswith("matplotlib."):
+            monkeypatch.setitem(sys.modules, name, None)
+    monkeypatch.setitem(sys.modules, "matplotlib", None)
+    report, folder = tmp_path / "r.md", tmp_path / "figs"
+    code, _, err = run_svdkit(capsys, monkeypatch)(
+        "explain", "[[2, 1], [1, 2]]", "--no-steps", "-o", report, "--figures", folder
+    )
+    assert "svdkit[plot]" in error_line(code, err)
+    assert not report.exists() and not folder.exists()

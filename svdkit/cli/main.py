@@ -291,10 +291,18 @@ def _check_output_file(path: Path, option: str) -> None:
 
 
 def _check_figures_folder(path: Path) -> None:
-    """``--figures`` names a folder: refuse an existing file or a path under one."""
+    """``--figures`` names a folder: refuse an existing file or a path under one, and
+    refuse the option without matplotlib, before the report is made or written."""
     from svdkit._files import check_directory_output
+    from svdkit.errors import MissingDependencyError
 
     check_directory_output(path, "--figures folder")
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError as err:
+        raise MissingDependencyError(
+            "--figures needs matplotlib (pip install 'svdkit[plot]')"
+        ) from err
 
 
 def _write_atomic(path: Path, pieces: Iterable[str]) -> None:
