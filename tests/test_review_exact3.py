@@ -13,6 +13,9 @@
 
 from __future__ import annotations
 
+from fractions import Fraction
+
+import numpy as np
 import pytest
 import sympy as sp
 
@@ -200,3 +203,16 @@ def test_four_cube_roots_are_refused_before_the_field_is_built(monkeypatch):
     message = str(err.value)
     assert "degree at least 81" in message and f"stops at degree {MAX_FIELD_DEGREE}" in message
     assert "2**(1/3)" in message
+
+
+@pytest.mark.parametrize("p", [10**30, 1e308, 10**4, 101, Fraction(3, 1000) + 1])
+def test_exact_vector_norm_refuses_an_out_of_reach_p_at_once(p):
+    """A huge p (10**30) hung: the terms |xᵢ|^p were written out exactly."""
+    with pytest.raises(SvdkitError, match="p <= 100"):
+        ex.norm([3, 4], ord=p)
+
+
+@pytest.mark.parametrize("p", [3, 100, Fraction(5, 2)])
+def test_exact_vector_norm_with_a_reachable_p(p):
+    value = ex.norm([3, 4], ord=p).value
+    assert float(value) == pytest.approx(float(np.linalg.norm([3.0, 4.0], float(p))), rel=1e-12)

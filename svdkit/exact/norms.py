@@ -103,6 +103,11 @@ def _is_vector_input(x: Any) -> bool:
         return False
 
 
+#: The largest exact p of a vector p-norm (and of its denominator): |xᵢ|^p is written
+#: out exactly, and (3, 4) at p = 10⁴ is already a 6000-digit sum.
+MAX_EXACT_P = 100
+
+
 def _vector_norm(v: list[sp.Expr], ord: Any, rec: Recorder) -> Norm:
     mags = [_abs(x) for x in v]
     if ord is None or ord == 2 or ord == "2":
@@ -121,6 +126,12 @@ def _vector_norm(v: list[sp.Expr], ord: Any, rec: Recorder) -> Norm:
     exact_p = isinstance(ord, int | Fraction) or (isinstance(ord, float) and ord.is_integer())
     if exact_p and not isinstance(ord, bool) and ord >= 1:
         p = sp.Rational(Fraction(ord).numerator, Fraction(ord).denominator)
+        if p > MAX_EXACT_P or p.q > MAX_EXACT_P:  # |x|^p written out: 10**30 never ends
+            raise SvdkitError(
+                f"the exact {ord!r}-norm is out of reach: an exact p-norm takes p <= "
+                f"{MAX_EXACT_P} with a denominator <= {MAX_EXACT_P} (the terms |xᵢ|^p are "
+                "written out); svdkit.norm gives it in floating point"
+            )
         value = sp.Add(*(m**p for m in mags)) ** (1 / p)
         rec.add("norm.vector_p", {"p": p, "value": value})
         return Norm(value, "p", steps=rec.steps())
