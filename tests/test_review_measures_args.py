@@ -36,3 +36,18 @@ def test_distance_names_each_metric_once():
         svdkit.distance([1.0], [2.0], metric=None)
     names = str(err.value).split("one of ")[1].split(";")[0].split(", ")
     assert sorted(names) == sorted(set(names)) and "hamming" in names
+
+
+@pytest.mark.parametrize("norm2", [-1.0, float("nan"), "abc", True, [1.0], 1j])
+def test_eig_residual_refuses_a_bad_norm2(norm2):
+    with pytest.raises(SvdkitError, match="norm2 must be"):
+        svdkit.eig([[2.0, 1.0], [0.0, 3.0]]).residual(norm2=norm2)
+
+
+def test_eig_residual_with_a_known_or_unusable_norm2_is_the_same():
+    A = np.array([[2.0, 1.0], [0.0, 3.0]])
+    e = svdkit.eig(A)
+    sigma1 = float(np.linalg.norm(A, 2))
+    expected = e.residual()
+    for norm2 in (sigma1, np.float64(sigma1), 0.0, float("inf"), None):
+        assert e.residual(norm2=norm2) == pytest.approx(expected, rel=1e-12, abs=1e-300)

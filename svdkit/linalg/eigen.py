@@ -7,13 +7,14 @@ follow the sign rule of :mod:`svdkit.linalg.signs`.
 
 from __future__ import annotations
 
+import numbers
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, ClassVar
 
 import numpy as np
 import scipy.linalg
 
-from svdkit.errors import SingularMatrixError
+from svdkit.errors import SingularMatrixError, SvdkitError
 from svdkit.inputs import as_matrix
 from svdkit.linalg._checks import require_square
 from svdkit.linalg._geev import eig_scaled
@@ -74,8 +75,15 @@ class Eig(Unpackable):
         ----------
         norm2 : float, optional
             ``‖A‖₂ = σ₁`` where it is known already (from an SVD of A): not computed
-            again (it is an SVD of A's own cost).
+            again (it is an SVD of A's own cost). A number ``>= 0``; ``0`` or ``inf``
+            (an overflowed σ₁) are not used, and ``‖A‖₂`` is computed.
         """
+        if norm2 is not None and (
+            isinstance(norm2, bool | np.bool_)
+            or not isinstance(norm2, numbers.Real)
+            or not norm2 >= 0  # (NaN too)
+        ):
+            raise SvdkitError(f"norm2 must be ‖A‖₂, a number >= 0, or None; got {norm2!r}")
         a = self.matrix
         largest = float(np.abs(a).max()) if a.size else 0.0
         if largest == 0.0:
