@@ -17,6 +17,7 @@ import svdkit.lowrank as lr
 import svdkit.lsi as lsi
 import svdkit.plot as plot
 from svdkit.errors import SvdkitError
+from svdkit.lsi.update import svd_update
 
 A = np.random.default_rng(0).standard_normal((30, 20))
 SQUARE = np.array([[3.0, 1.0], [1.0, 2.0]])
@@ -284,3 +285,12 @@ def test_field_names_are_checked_for_any_source(field, value, tmp_path):
 def test_token_pattern_is_a_str(pattern):
     with _raises("token_pattern must be a regular expression"):
         lsi.TextOptions(token_pattern=pattern)
+
+
+@pytest.mark.parametrize("block", [0, -1, 2.5, True, "abc", None])
+def test_svd_update_checks_block(block):
+    idx = lsi.build_index(DOCS, k=2)
+    idx.add([("new", "the dog saw the cat")], method="fold_in")
+    with _raises("block must be an integer ≥ 1"):
+        svd_update(idx, block=block)
+    assert svd_update(idx, block=1) == 1  # nothing lost: the folded document merges

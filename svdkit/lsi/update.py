@@ -391,9 +391,11 @@ def svd_update(index: LsiIndex, block: int = UPDATE_BLOCK, progress: bool = Fals
     documents' rows appended.
     """
     from svdkit.linalg.signs import apply_sign_rule
+    from svdkit.lowrank._common import check_positive_int
     from svdkit.lsi.index import DEFAULT_TOL, check_index, empty_rows, reconstruction_error
 
     check_index(index)
+    block = check_positive_int(block, "block")
     n0 = index.n_svd_docs
     p = index.n_docs - n0
     if p == 0:
