@@ -203,7 +203,18 @@ def explain(
         _check_figures_folder(figures)
     _check_explain_size(matrix)
     source = _read_matrix(matrix)
-    report = build(source, tol=tol, lang=lang.value, steps=steps)
+    import warnings
+
+    from svdkit.explain.exact_steps import ExactStepsSkippedWarning
+
+    with warnings.catch_warnings(record=True) as skipped_steps:
+        warnings.simplefilter("always", ExactStepsSkippedWarning)
+        report = build(source, tol=tol, lang=lang.value, steps=steps)
+    for w in skipped_steps:  # no SymPy: the report without its exact steps, and one note
+        if issubclass(w.category, ExactStepsSkippedWarning):
+            Console(stderr=True).print(f"note: {w.message}", highlight=False, markup=False)
+        else:
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
     if output is not None:
         if format.value == "json":  # written as it is made: a 1000×1000 report is ~330 MB
             from svdkit.explain.render_json import iter_json
@@ -218,8 +229,6 @@ def explain(
     else:
         sys.stdout.write(render(report, format.value) + "\n")
     if figures is not None:
-        import warnings
-
         from svdkit.plot import FigureSkippedWarning, save_figures
 
         try:

@@ -24,7 +24,8 @@ function                  what
 ========================  ==========================================================
 
 SymPy (and python-flint) are imported when this package is first used, not by
-``import svdkit``.
+``import svdkit``. Without SymPy (the ``exact`` extra) that first use raises
+:class:`~svdkit.errors.MissingDependencyError` (``pip install 'svdkit[exact]'``).
 
 Examples
 --------
@@ -106,15 +107,48 @@ _HOMES = {
 }
 
 
+#: What :func:`__getattr__` raises when SymPy (or mpmath, which comes with it) is missing.
+_MISSING_SYMPY = "svdkit.exact needs SymPy: pip install 'svdkit[exact]'"
+
+_ENGINE_PACKAGES = ("sympy", "mpmath")
+
+
+def _missing_engine_package(err: ImportError) -> bool:
+    """Whether ``err`` (or an import error it arose from) is SymPy or mpmath not being found.
+
+    SymPy reports a missing mpmath as a plain ``ImportError`` raised while handling
+    the ``ModuleNotFoundError``: the chain is searched.
+    """
+    seen: BaseException | None = err
+    while seen is not None:
+        name = getattr(seen, "name", None)
+        if isinstance(seen, ImportError) and name and name.split(".")[0] in _ENGINE_PACKAGES:
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
+def _load(module: str) -> Any:
+    """Import ``svdkit.exact.<module>``; SymPy missing is a :class:`MissingDependencyError`."""
+    try:
+        return importlib.import_module(f"svdkit.exact.{module}")
+    except ImportError as err:
+        if not _missing_engine_package(err):
+            raise
+        from svdkit.errors import MissingDependencyError
+
+        raise MissingDependencyError(_MISSING_SYMPY) from err
+
+
 def __getattr__(name: str) -> Any:
     # Lazy: svdkit.exact.steps is imported by the report model, which must not pay
-    # for SymPy; everything else loads on first use.
+    # for SymPy; everything else loads on first use (SymPy missing: MissingDependencyError).
     if name == "format":
-        return importlib.import_module("svdkit.exact.format")
+        return _load("format")
     home = _HOMES.get(name)
     if home is None:
         raise AttributeError(f"module 'svdkit.exact' has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"svdkit.exact.{home}"), name)
+    value = getattr(_load(home), name)
     globals()[name] = value
     return value
 

@@ -63,7 +63,8 @@ def explain(
         Language of the report's text (``"en"`` or ``"fr"``).
     steps : bool, default True
         Add the exact engine's derivations when A is small and exact (integers,
-        fractions, radicals: see :func:`svdkit.exact.as_exact`).
+        fractions, radicals: see :func:`svdkit.exact.as_exact`). They need SymPy
+        (``pip install 'svdkit[exact]'``): without it the report is left numeric.
 
     Returns
     -------
@@ -75,6 +76,12 @@ def explain(
     ShapeError
         A has more than :data:`MAX_DIMENSION` rows or columns (refused before any
         computation: use :func:`svdkit.svd` with ``k``, or ``svdkit svd FILE -k K``).
+
+    Warns
+    -----
+    ExactStepsSkippedWarning
+        ``steps`` is true, A is small enough for the exact engine, and SymPy is not
+        installed (:class:`svdkit.explain.exact_steps.ExactStepsSkippedWarning`).
 
     Notes
     -----

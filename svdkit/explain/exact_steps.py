@@ -9,6 +9,11 @@ changes. Any other exception is a bug in the exact engine: it does not abort the
 report (the numeric results stand on their own), but it is not hidden either:
 the section gets an ``exact_error`` fact naming the computation and the error,
 and a :class:`RuntimeWarning` is issued.
+
+Without SymPy (the ``exact`` extra) the report has no exact facts or steps at
+all, and says why once: an :class:`ExactStepsSkippedWarning` (the command line
+prints it as a ``note:`` line). The notes that consult the exact engine fall back
+to their floating-point answers without a word.
 """
 
 from __future__ import annotations
@@ -17,12 +22,14 @@ import warnings
 from collections.abc import Callable
 from typing import Any
 
-from svdkit.errors import SvdkitError
+from svdkit.errors import MissingDependencyError, SvdkitError
 from svdkit.explain.model import Report
 
 __all__ = [
+    "EXACT_NEEDS_SYMPY",
     "MAX_ORDER",
     "MAX_SPECTRAL_ORDER",
+    "ExactStepsSkippedWarning",
     "add_exact",
     "exact_diagonalizable",
     "exact_zero_eigenvalues",
@@ -34,9 +41,23 @@ MAX_ORDER = 6
 MAX_SPECTRAL_ORDER = 3
 """Largest dimension for eigenvalue work (eigh, SVD, definiteness): closed forms stay readable."""
 
+EXACT_NEEDS_SYMPY = "exact steps need SymPy: pip install 'svdkit[exact]'"
+"""The message of the :class:`ExactStepsSkippedWarning` issued when SymPy is missing."""
+
+
+class ExactStepsSkippedWarning(UserWarning):
+    """A report made without its exact facts and steps because SymPy is not installed.
+
+    Issued once per report by :func:`add_exact` (so by :func:`svdkit.explain.explain`
+    with ``steps=True``) for a matrix small enough for the exact engine; its message
+    is :data:`EXACT_NEEDS_SYMPY`. The numeric report is complete; ``svdkit explain``
+    prints the message as one ``note:`` line on stderr.
+    """
+
 
 def _exact_matrix(source: Any):
-    """The exact SymPy matrix of ``source``, or None when it is not exact."""
+    """The exact SymPy matrix of ``source``, or None when it is not exact (or SymPy is
+    missing: :class:`~svdkit.errors.MissingDependencyError` is an ``SvdkitError``)."""
     import svdkit.exact as ex
 
     try:
@@ -46,14 +67,26 @@ def _exact_matrix(source: Any):
 
 
 def add_exact(report: Report, source: Any) -> None:
-    """Attach exact facts and derivation steps to ``report`` (in place) when possible."""
+    """Attach exact facts and derivation steps to ``report`` (in place) when possible.
+
+    Warns
+    -----
+    ExactStepsSkippedWarning
+        SymPy is not installed (the report is left numeric).
+    """
     m, n = report.matrix.shape
     if max(m, n) > MAX_ORDER:
         return
-    M = _exact_matrix(source)
-    if M is None:
-        return
     import svdkit.exact as ex
+
+    try:
+        M = ex.as_exact(source)
+    except MissingDependencyError:
+        # stacklevel 3: the caller of svdkit.explain.explain
+        warnings.warn(EXACT_NEEDS_SYMPY, ExactStepsSkippedWarning, stacklevel=3)
+        return
+    except SvdkitError:
+        return
     from svdkit.exact.format import to_text
 
     spectral = max(m, n) <= MAX_SPECTRAL_ORDER

@@ -88,6 +88,7 @@ from svdkit.lora.safetensors_io import (
     MARK_KEY,
     PICKLE_SUFFIXES,
     Checkpoint,
+    _ml_dtypes,
     dtype_code,
     save_safetensors,
     written_by_svdkit,
@@ -204,6 +205,17 @@ def check_finite_factors(name: str, A: np.ndarray, B: np.ndarray, scale: float) 
         )
 
 
+def _smallest_normal(dt: np.dtype) -> float:
+    """The smallest normal number of the floating-point dtype ``dt`` (bfloat16 too).
+
+    NumPy's own float types need NumPy alone; any other (bfloat16) is described by
+    :mod:`ml_dtypes`, which is then installed since ``dt`` exists.
+    """
+    if dt.type in (np.float16, np.float32, np.float64, np.longdouble):
+        return float(np.finfo(dt).tiny)
+    return float(_ml_dtypes(dt.name).finfo(dt).tiny)
+
+
 def store_factors(
     name: str, A: np.ndarray, B: np.ndarray, dtype: Any, scale: float
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -232,9 +244,7 @@ def store_factors(
     with np.errstate(over="ignore", under="ignore"):  # refused below, by name
         stored = np.asarray(A).astype(dt, copy=False), np.asarray(B).astype(dt, copy=False)
     check_finite_factors(name, *stored, scale)
-    import ml_dtypes
-
-    tiny = float(ml_dtypes.finfo(dt).tiny)  # the smallest normal number (bfloat16 too)
+    tiny = _smallest_normal(dt)
     for side, before, after in (("lora_A", A, stored[0]), ("lora_B", B, stored[1])):
         if not np.asarray(before).size or not np.any(np.asarray(before) != 0):
             continue  # a zero factor (PEFT's initial lora_B) stays what it is

@@ -44,7 +44,6 @@ from svdkit.lora.adapter import (
 )
 from svdkit.lora.factor import split_factors
 from svdkit.lora.rank import RankRule, as_rank_rule
-from svdkit.lora.safetensors_io import numpy_dtype
 from svdkit.lowrank.orth import qr_robust
 
 __all__ = ["ResizeReport", "factor_spectrum", "resize"]
@@ -137,7 +136,7 @@ def resize(
         config=dict(adapter.config),
     )
     report = []
-    keep = {numpy_dtype(code) for code in ("F64", "F32", "F16", "BF16")}
+    keep = {"float64", "float32", "float16", "bfloat16"}  # (names: bf16 needs no ml_dtypes)
     for name in sorted(adapter.modules):
         m = adapter.modules[name]
         U, s, Vh = factor_spectrum(*m.matrices(), m.scale(rs))
@@ -153,7 +152,7 @@ def resize(
         # a convolution's factors are resized flattened and given their shape back
         B, A = m.shaped(*split_factors(U[:, :k], s[:k], Vh[:k], split, scale))
         # the factors keep their storage dtype (a bf16 adapter stays bf16)
-        dt = m.A.dtype if m.A.dtype in keep else np.dtype(np.float32)
+        dt = m.A.dtype if m.A.dtype.name in keep else np.dtype(np.float32)
         A, B = store_factors(name, A, B, dt, scale)  # an overflow or underflow is refused
         out.modules[name] = LoraModule(name, m.kind, A=A, B=B, alpha=a)
     return out, report

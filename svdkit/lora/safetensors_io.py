@@ -8,7 +8,8 @@ little-endian buffer; offsets are relative to the start of the buffer.
 * :class:`SafetensorsFile` parses the header itself and hands out each tensor as
   a read-only ``np.memmap`` view: nothing is read until it is used, so a model
   of any size is walked with one tensor in memory at a time. ``BF16`` and the
-  ``F8`` types are viewed through :mod:`ml_dtypes` (no torch).
+  ``F8`` types are viewed through :mod:`ml_dtypes` (no torch), imported only for
+  them: float32, float16 and float64 checkpoints need NumPy alone.
 * :class:`Checkpoint` is one file, a directory, or a sharded checkpoint with
   an index (``model.safetensors.index.json`` or another ``*.index.json``) —
   the same ``name → tensor`` mapping.
@@ -49,6 +50,7 @@ import numpy as np
 from svdkit._files import make_temp_file
 from svdkit.errors import (
     FileFormatError,
+    MissingDependencyError,
     MissingFileError,
     MissingTensorError,
     ShapeError,
@@ -80,43 +82,91 @@ MAX_HEADER = 100_000_000
 MARK_KEY = "svdkit"
 
 
-def _dtype_table() -> dict[str, Any]:
-    import ml_dtypes
+#: The dtype codes NumPy has built in (``ml_dtypes`` is not needed for these).
+_NUMPY_DTYPES = {
+    "F64": np.dtype("<f8"),
+    "F32": np.dtype("<f4"),
+    "F16": np.dtype("<f2"),
+    "I64": np.dtype("<i8"),
+    "I32": np.dtype("<i4"),
+    "I16": np.dtype("<i2"),
+    "I8": np.dtype("i1"),
+    "U64": np.dtype("<u8"),
+    "U32": np.dtype("<u4"),
+    "U16": np.dtype("<u2"),
+    "U8": np.dtype("u1"),
+    "BOOL": np.dtype("?"),
+}
+#: The dtype codes :mod:`ml_dtypes` supplies: code → its scalar type's name there.
+_ML_DTYPES = {"BF16": "bfloat16", "F8_E4M3": "float8_e4m3fn", "F8_E5M2": "float8_e5m2"}
+_KNOWN_CODES = ("F64", "F32", "F16", "BF16", "F8_E4M3", "F8_E5M2", "I64", "I32", "I16",
+                "I8", "U64", "U32", "U16", "U8", "BOOL")
 
-    return {
-        "F64": np.dtype("<f8"),
-        "F32": np.dtype("<f4"),
-        "F16": np.dtype("<f2"),
-        "BF16": np.dtype(ml_dtypes.bfloat16),
-        "F8_E4M3": np.dtype(ml_dtypes.float8_e4m3fn),
-        "F8_E5M2": np.dtype(ml_dtypes.float8_e5m2),
-        "I64": np.dtype("<i8"),
-        "I32": np.dtype("<i4"),
-        "I16": np.dtype("<i2"),
-        "I8": np.dtype("i1"),
-        "U64": np.dtype("<u8"),
-        "U32": np.dtype("<u4"),
-        "U16": np.dtype("<u2"),
-        "U8": np.dtype("u1"),
-        "BOOL": np.dtype("?"),
-    }
+
+def _ml_dtypes(code: str) -> Any:
+    """The :mod:`ml_dtypes` module, imported for a ``code`` tensor (``"BF16"``, ``"F8_…"``).
+
+    Raises
+    ------
+    MissingDependencyError
+        ml_dtypes (the ``lora`` extra) is not installed; float32, float16 and
+        float64 tensors never need it.
+    """
+    try:
+        import ml_dtypes
+    except ImportError as err:
+        raise MissingDependencyError(
+            f"svdkit.lora needs ml_dtypes for {code} tensors: pip install 'svdkit[lora]'"
+        ) from err
+    return ml_dtypes
 
 
 def numpy_dtype(code: str) -> np.dtype:
-    """The NumPy dtype of a safetensors dtype code (``"BF16"`` → ``ml_dtypes.bfloat16``)."""
-    table = _dtype_table()
-    if code not in table:
-        raise FileFormatError(
-            f"safetensors dtype {code!r} is not supported (known: {', '.join(table)})"
-        )
-    return table[code]
+    """The NumPy dtype of a safetensors dtype code (``"BF16"`` → ``ml_dtypes.bfloat16``).
+
+    Raises
+    ------
+    FileFormatError
+        ``code`` is not a dtype svdkit reads.
+    MissingDependencyError
+        ``code`` is ``BF16`` or an ``F8`` type and ml_dtypes is not installed.
+    """
+    if code in _NUMPY_DTYPES:
+        return _NUMPY_DTYPES[code]
+    if code in _ML_DTYPES:
+        return np.dtype(getattr(_ml_dtypes(code), _ML_DTYPES[code]))
+    raise _unknown_code(code)
+
+
+def _unknown_code(code: str) -> FileFormatError:
+    return FileFormatError(
+        f"safetensors dtype {code!r} is not supported (known: {', '.join(_KNOWN_CODES)})"
+    )
+
+
+def _itemsize(code: str) -> int:
+    """Bytes per entry of a ``code`` tensor, without :mod:`ml_dtypes` (header checks).
+
+    Raises
+    ------
+    FileFormatError
+        ``code`` is not a dtype svdkit reads.
+    """
+    if code in _NUMPY_DTYPES:
+        return _NUMPY_DTYPES[code].itemsize
+    if code in _ML_DTYPES:
+        return 2 if code == "BF16" else 1
+    raise _unknown_code(code)
 
 
 def dtype_code(dtype: Any) -> str:
     """The safetensors code of a NumPy dtype (``np.float16`` → ``"F16"``)."""
     dt = np.dtype(dtype)
-    for code, known in _dtype_table().items():
+    for code, known in _NUMPY_DTYPES.items():
         if known == dt:
+            return code
+    for code, name in _ML_DTYPES.items():
+        if dt.name == name and np.dtype(getattr(_ml_dtypes(code), name)) == dt:
             return code
     raise FileFormatError(f"dtype {dt} has no safetensors code")
 
@@ -210,7 +260,7 @@ def _checked_entry(path: Path, name: str, entry: Any) -> tuple[str, tuple[int, .
     if not isinstance(code, str):
         raise bad(f"\"dtype\" {code!r:.60} is not a string")
     try:
-        numpy_dtype(code)
+        _itemsize(code)  # (a BF16 tensor needs ml_dtypes only when it is read)
     except FileFormatError as err:
         raise bad(str(err)) from None
     if not isinstance(shape, list) or not all(_is_count(x) for x in shape):
@@ -260,7 +310,7 @@ class SafetensorsFile:
         self.entries: dict[str, tuple[str, tuple[int, ...], int, int]] = {}
         for name, entry in header.items():
             code, shape, begin, end = _checked_entry(self.path, name, entry)
-            want = math.prod(shape) * numpy_dtype(code).itemsize
+            want = math.prod(shape) * _itemsize(code)
             if end - begin != want or self.data_start + end > size:
                 raise FileFormatError(
                     f"'{self.path}': tensor {name!r} {code}{list(shape)} has offsets "

@@ -34,7 +34,7 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
-from svdkit.errors import EmptyInputError, SvdkitError
+from svdkit.errors import EmptyInputError, MissingDependencyError, SvdkitError
 
 __all__ = [
     "CorpusCounts", "TextOptions", "count_corpus", "count_texts", "prune", "select_terms",
@@ -201,8 +201,19 @@ class TextOptions:
         return cls(**d)
 
     def vectorizer(self, vocabulary: list[str] | None = None) -> Any:
-        """A ``CountVectorizer`` with these settings (and a fixed vocabulary if given)."""
-        from sklearn.feature_extraction.text import CountVectorizer
+        """A ``CountVectorizer`` with these settings (and a fixed vocabulary if given).
+
+        Raises
+        ------
+        MissingDependencyError
+            scikit-learn (the ``lsi`` extra) is not installed.
+        """
+        try:
+            from sklearn.feature_extraction.text import CountVectorizer
+        except ImportError as err:
+            raise MissingDependencyError(
+                "svdkit.lsi needs scikit-learn: pip install 'svdkit[lsi]'"
+            ) from err
 
         if vocabulary is None:
             return CountVectorizer(**self.vectorizer_kwargs())

@@ -35,12 +35,12 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from svdkit._words import counted
-from svdkit.errors import FileFormatError, MissingFileError, SvdkitError
+from svdkit.errors import FileFormatError, MissingDependencyError, MissingFileError, SvdkitError
 
 if TYPE_CHECKING:
     from svdkit.lsi.index import LsiIndex
@@ -183,10 +183,21 @@ def _is_zero(token: str) -> bool:
         return False
 
 
+def _ir_measures() -> Any:
+    """The ``ir_measures`` module; a :class:`~svdkit.errors.MissingDependencyError`
+    naming the ``lsi`` extra when it is not installed."""
+    try:
+        import ir_measures
+    except ImportError as err:
+        raise MissingDependencyError(
+            "svdkit.lsi evaluation needs ir-measures: pip install 'svdkit[lsi]'"
+        ) from err
+    return ir_measures
+
+
 def read_trec_qrels(path: str | os.PathLike[str]) -> Qrels:
     """TREC qrels (``qid iter docno rel``), read by ``ir_measures``."""
-    import ir_measures
-
+    ir_measures = _ir_measures()
     p = _existing(path)
     qrels: Qrels = {}
     try:
@@ -335,8 +346,7 @@ def _match_query_ids(queries: dict[str, str], qrels: Qrels) -> tuple[dict[str, s
 
 
 def _measure(qrels: Qrels, run: dict) -> dict[str, float]:
-    import ir_measures
-
+    ir_measures = _ir_measures()
     measures = [ir_measures.parse_measure(m) for m in MEASURES]
     agg = ir_measures.calc_aggregate(measures, qrels, run)
     return {str(m): float(agg[m]) for m in measures}
@@ -353,7 +363,13 @@ def evaluate(
     ids that meet the qrels only without their leading zeros or their ``.txt``
     extension (an index of a folder) are matched so (noted).
     Ties are ranked as :meth:`~svdkit.lsi.index.LsiIndex.search` ranks them.
+
+    Raises
+    ------
+    MissingDependencyError
+        ir-measures (the ``lsi`` extra) is not installed: said before any query runs.
     """
+    _ir_measures()
     notes = []
     queries, note = _match_query_ids(queries, qrels)
     if note:
