@@ -270,3 +270,29 @@ def test_bf16_without_ml_dtypes_names_the_extra(tmp_path, monkeypatch):
     np.testing.assert_array_equal(ck.read("b"), np.ones(3, np.float32))
     with pytest.raises(MissingDependencyError, match=LORA_EXTRA):
         ck.read("w")
+
+
+def test_torch_backend_without_torch_names_the_extra(monkeypatch):
+    import importlib.util
+
+    from svdkit.lora.extract import _backend
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda name, *a: None if name == "torch" else real(name, *a)
+    )
+    monkeypatch.setitem(sys.modules, "torch", None)
+    with pytest.raises(MissingDependencyError, match=r"pip install 'svdkit\[torch\]'"):
+        _backend("torch")
+
+
+def test_torch_backend_without_a_gpu_says_so():
+    from svdkit.lora.extract import _backend
+    from svdkit.lora.torch_backend import cuda_available
+
+    if cuda_available():  # a machine with a GPU: the torch backend is there
+        assert _backend("torch") is not None
+        return
+    with pytest.raises(SvdkitError, match="CUDA GPU") as err:
+        _backend("torch")
+    assert not isinstance(err.value, MissingDependencyError)

@@ -591,6 +591,14 @@ def _backend(name: str):
         if cuda_available():
             return factor_delta_torch
         if name == "torch":
+            import importlib.util
+
+            if importlib.util.find_spec("torch") is None:
+                from svdkit.errors import MissingDependencyError
+
+                raise MissingDependencyError(
+                    "backend='torch' needs torch: pip install 'svdkit[torch]'"
+                )
             raise SvdkitError("backend='torch' needs torch with a CUDA GPU; none is available")
         return factor_delta
     raise SvdkitError(f"backend must be 'numpy', 'torch' or 'auto'; got {name!r}")
