@@ -108,7 +108,8 @@ class TruncatedSVD(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
         :class:`~svdkit.ConvergenceError`.
     random_state : int, RandomState instance or None, default None
         The random start. A non-negative int is the engine's ``seed`` (the same fit
-        bit for bit, and the same as ``truncated_svd(X, k, seed=random_state)``);
+        bit for bit, and the same as ``truncated_svd(X, k, seed=random_state)``, from
+        the main thread; see "Determinism" in ``docs/lowrank.md`` for other threads);
         ``None`` (NumPy's global ``RandomState``) or a ``RandomState`` instance draws
         the seed from it, as scikit-learn's estimators do. Whatever the seed, the
         results agree to ``tol``.
