@@ -29,6 +29,7 @@ Examples
 from __future__ import annotations
 
 import math
+import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
@@ -61,6 +62,18 @@ RELATIVE_FLOOR = 1e-10
 #: one whose terms all have weight 0 — and is set to zero (cosine 0 with everything)
 #: instead of being scaled up to a unit vector pointing anywhere.
 ZERO_VECTOR_FLOOR = 1e-10
+
+
+class _State(NamedTuple):
+    """One consistent state of an index, taken under its lock (references, no copies)."""
+
+    U: np.ndarray
+    s: np.ndarray
+    V: np.ndarray
+    doc_vectors: np.ndarray
+    ids: list[str]
+    snippets: list[str]
+    id_rows: dict[str, int] | None
 
 
 class Hit(NamedTuple):
@@ -121,6 +134,20 @@ class LsiIndex:
     history : list of dict
         Updates since the index was built (fold-ins, SVD updates).
 
+    Notes
+    -----
+    Threads: searches (:meth:`search`, :meth:`search_batch`, :meth:`scores`,
+    :meth:`similar_documents`, :meth:`similar_terms`, …) may run at the same time as
+    each other and as :meth:`add` (:func:`~svdkit.lsi.update.fold_in`,
+    :func:`~svdkit.lsi.update.svd_update`), :func:`~svdkit.lsi.update.rebuild`,
+    :func:`~svdkit.lsi.update.drift` and :meth:`save`. Each sees one consistent state
+    of the index, the one before a change or the one after it, never a mix: it takes
+    references to the arrays it needs (``U``, ``s``, ``V``, the document vectors, the
+    ids) under the index's lock, and computes outside it. Changes are serialised (one
+    at a time), and each replaces the state under the lock, at once. Setting the
+    attributes by hand is not covered. The locks are not part of the index: not
+    compared, shown or saved; a copy gets its own.
+
     Examples
     --------
     >>> import numpy as np
@@ -159,6 +186,51 @@ class LsiIndex:
     _term_rows: dict[str, int] | None = field(default=None, repr=False)
     _id_rows: dict[str, int] | None = field(default=None, repr=False)
 
+    # ------------------------------------------------------------------ threads
+    # Two locks, attributes rather than dataclass fields (so outside eq, repr, asdict,
+    # dataclasses.replace): ``_update_lock`` is held for the whole of a change (fold-in,
+    # SVD update): changes are serialised. ``_state_lock`` is held only to replace the
+    # state (U, s, V, counts, ids, snippets, doc_vectors_cache, _id_rows, …) and to
+    # take a snapshot of it: a search never waits for a long SVD update, only for the
+    # moment its result is put in place.
+    def __post_init__(self) -> None:
+        self._init_locks()
+
+    def _init_locks(self) -> None:
+        self._update_lock = threading.RLock()
+        self._state_lock = threading.RLock()
+
+    def __getstate__(self) -> dict[str, Any]:
+        # copy.copy, copy.deepcopy and pickle: the locks are not copied (a lock cannot
+        # be pickled, and a copy is another index); the copy gets fresh ones
+        with self._state_lock:
+            state = dict(self.__dict__)
+        state.pop("_update_lock", None)
+        state.pop("_state_lock", None)
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._init_locks()
+
+    def _snapshot(self, id_rows: bool = False) -> _State:
+        """The arrays a query needs, all of one state (the document vectors filled in).
+
+        References only, taken under ``_state_lock``; the document vectors, when not
+        yet computed, are computed and cached under it (once), and so is the map from
+        ids to rows when ``id_rows``.
+        """
+        with self._state_lock:
+            if self.doc_vectors_cache is None:
+                self.doc_vectors_cache = document_vectors(self.U, self.s, self.scaling)
+            rows = None
+            if id_rows:
+                if self._id_rows is None:
+                    self._id_rows = {d: i for i, d in enumerate(self.ids)}
+                rows = self._id_rows
+            return _State(self.U, self.s, self.V, self.doc_vectors_cache, self.ids,
+                          self.snippets, rows)
+
     # ------------------------------------------------------------------ sizes
     @property
     def k(self) -> int:
@@ -192,32 +264,43 @@ class LsiIndex:
 
     def project(self, weighted: sp.csr_matrix) -> np.ndarray:
         """``Σ^(p−1) Vᵀ w`` for each row ``w`` (not normalised)."""
-        Z = np.asarray(weighted @ self.V)
+        with self._state_lock:
+            V, s = self.V, self.s
+        return self._project(weighted, V, s)
+
+    def _project(self, weighted: sp.csr_matrix, V: np.ndarray, s: np.ndarray) -> np.ndarray:
+        Z = np.asarray(weighted @ V)
         if self.scaling != 1.0:
-            Z = Z * self.s ** (self.scaling - 1.0)
+            Z = Z * s ** (self.scaling - 1.0)
         return Z
 
     def query_vectors(self, texts: str | list[str]) -> np.ndarray:
         """Unit-length latent vectors of query texts (a zero row: no known, weighted term)."""
+        with self._state_lock:
+            V, s = self.V, self.s
+        return self._query_vectors(texts, V, s)
+
+    def _query_vectors(self, texts: Any, V: np.ndarray, s: np.ndarray) -> np.ndarray:
+        """:meth:`query_vectors` with the given ``V`` and ``s`` (one state's)."""
         texts = _query_list(texts)
         for i, text in enumerate(texts):
             if not isinstance(text, str):
                 raise SvdkitError(
                     f"a query is a text (str); query {i} is {type(text).__name__}: {text!r:.60}"
                 )
-        Z = self.project(self.weigh(self.count(texts)))
-        return _unit_rows(Z, _vector_scale(self.s, self.scaling))
+        Z = self._project(self.weigh(self.count(texts)), V, s)
+        return _unit_rows(Z, _vector_scale(s, self.scaling))
 
     @property
     def doc_vectors(self) -> np.ndarray:
         """Rows of ``U Σ^p``, unit length, float32 (C order): what queries are scored against."""
-        if self.doc_vectors_cache is None:
-            self.doc_vectors_cache = document_vectors(self.U, self.s, self.scaling)
-        return self.doc_vectors_cache
+        return self._snapshot().doc_vectors
 
     def term_vectors(self) -> np.ndarray:
         """Rows of ``V Σ``, unit length (terms compared as Deerwester et al. do)."""
-        return _unit_rows(self.V * self.s, _vector_scale(self.s, 1.0))
+        with self._state_lock:
+            V, s = self.V, self.s
+        return _unit_rows(V * s, _vector_scale(s, 1.0))
 
     # ------------------------------------------------------------------ queries
     def search(self, text: str, n: int = 10) -> list[Hit]:
@@ -234,11 +317,12 @@ class LsiIndex:
         from svdkit.lsi.query import check_n, rank_rows
 
         n = check_n(n)
-        Q = self.query_vectors(_query_list(texts)).astype(np.float32)
+        state = self._snapshot()
+        Q = self._query_vectors(texts, state.V, state.s).astype(np.float32)
         found = Q.any(axis=1)
         return [
-            self._hits(rows, scores) if hit else []
-            for hit, (rows, scores) in zip(found, rank_rows(self.doc_vectors, Q, n), strict=True)
+            _hits(state, rows, scores) if hit else []
+            for hit, (rows, scores) in zip(found, rank_rows(state.doc_vectors, Q, n), strict=True)
         ]
 
     def scores(self, texts: list[str]) -> np.ndarray:
@@ -246,24 +330,12 @@ class LsiIndex:
 
         A single string is one query (a 1 × documents array), not one per letter.
         """
-        return self.query_vectors(_query_list(texts)).astype(np.float32) @ self.doc_vectors.T
+        state = self._snapshot()
+        return self._query_vectors(texts, state.V, state.s).astype(np.float32) @ state.doc_vectors.T
 
     def row_of(self, doc: str | int) -> int:
         """The row of a document given by id (or by row number, an ``int``)."""
-        if isinstance(doc, int | np.integer) and not isinstance(doc, bool):
-            if not 0 <= doc < self.n_docs:
-                raise SvdkitError(f"document row {doc} out of range (0 … {self.n_docs - 1})")
-            return int(doc)
-        if not isinstance(doc, str):
-            raise SvdkitError(
-                "doc must be a document id (str) or a row number (int); got "
-                f"{type(doc).__name__}: {doc!r:.60}"
-            )
-        if self._id_rows is None:
-            self._id_rows = {d: i for i, d in enumerate(self.ids)}
-        if doc not in self._id_rows:
-            raise SvdkitError(f"no document with id {doc!r} in the index")
-        return self._id_rows[doc]
+        return _row_of(self._snapshot(id_rows=True), doc)
 
     def similar_documents(self, doc: str | int, n: int = 10) -> list[Hit]:
         """The ``n`` documents closest to a document of the index (itself excluded);
@@ -271,13 +343,14 @@ class LsiIndex:
         from svdkit.lsi.query import check_n, rank_rows
 
         n = check_n(n)
-        row = self.row_of(doc)
-        q = self.doc_vectors[row : row + 1]
+        state = self._snapshot(id_rows=True)
+        row = _row_of(state, doc)
+        q = state.doc_vectors[row : row + 1]
         if not q.any():
             return []
-        rows, scores = next(iter(rank_rows(self.doc_vectors, q, n + 1)))
+        rows, scores = next(iter(rank_rows(state.doc_vectors, q, n + 1)))
         keep = rows != row
-        return self._hits(rows[keep][:n], scores[keep][:n])
+        return _hits(state, rows[keep][:n], scores[keep][:n])
 
     def similar_terms(self, term: str, n: int = 10) -> list[tuple[str, float]]:
         """The ``n`` terms closest to ``term`` (rows of ``V Σ`` by cosine); ``[]`` when
@@ -302,10 +375,7 @@ class LsiIndex:
                 if r != j][:n]
 
     def _hits(self, rows: np.ndarray, scores: np.ndarray) -> list[Hit]:
-        return [
-            Hit(i + 1, self.ids[r], float(c), int(r), self.snippets[r] if self.snippets else "")
-            for i, (r, c) in enumerate(zip(rows.tolist(), scores.tolist(), strict=True))
-        ]
+        return _hits(self._snapshot(), rows, scores)
 
     # ------------------------------------------------------------------ update / persist
     def add(self, docs: Iterable[Any], method: str = "auto", **kwargs: Any) -> Any:
@@ -325,6 +395,35 @@ class LsiIndex:
         from svdkit.lsi.persist import save_index
 
         save_index(self, path)
+
+
+def _hits(state: _State, rows: np.ndarray, scores: np.ndarray) -> list[Hit]:
+    """Hits of the given rows of ``state`` (ids and snippets of the same state)."""
+    ids, snippets = state.ids, state.snippets
+    return [
+        Hit(i + 1, ids[r], float(c), int(r), snippets[r] if snippets else "")
+        for i, (r, c) in enumerate(zip(rows.tolist(), scores.tolist(), strict=True))
+    ]
+
+
+def _row_of(state: _State, doc: Any) -> int:
+    """The row of a document of ``state`` given by id or row number (``LsiIndex.row_of``)."""
+    n_docs = len(state.ids)
+    if isinstance(doc, int | np.integer) and not isinstance(doc, bool):
+        if not 0 <= doc < n_docs:
+            raise SvdkitError(f"document row {doc} out of range (0 … {n_docs - 1})")
+        return int(doc)
+    if not isinstance(doc, str):
+        raise SvdkitError(
+            "doc must be a document id (str) or a row number (int); got "
+            f"{type(doc).__name__}: {doc!r:.60}"
+        )
+    rows = state.id_rows
+    if rows is None:
+        rows = {d: i for i, d in enumerate(state.ids)}
+    if doc not in rows:
+        raise SvdkitError(f"no document with id {doc!r} in the index")
+    return rows[doc]
 
 
 def _query_list(texts: Any) -> list[Any]:

@@ -21,9 +21,13 @@ link is kept). The current directory (``"."``), or one that holds it, is refused
 before any work: it would be moved away from under the process.
 Only an svdkit index is replaced: a directory whose ``meta.json`` is another
 program's, or an index that also holds files of its own, is refused.
-Loading checks the format name, the version and every checksum, and says what
-is wrong; large arrays are memory-mapped (``mmap=True``). Nothing is pickled:
-arrays are read with ``allow_pickle=False``.
+Saving writes one consistent state of the index, taken under its lock (a
+document added meanwhile from another thread is in the saved index entirely or not
+at all), and refuses an index whose arrays disagree on the number of documents
+rather than write one that could not be loaded. Loading checks the format name,
+the version and every checksum, and says what is wrong; large arrays are
+memory-mapped (``mmap=True``). Nothing is pickled: arrays are read with
+``allow_pickle=False``.
 
 Examples
 --------
@@ -56,7 +60,7 @@ from svdkit._files import (
     real_directory,
     replace_directory,
 )
-from svdkit.errors import FileFormatError, MissingFileError
+from svdkit.errors import FileFormatError, MissingFileError, ShapeError
 from svdkit.inputs.files import check_path
 
 if TYPE_CHECKING:
@@ -158,6 +162,10 @@ def save_index(index: LsiIndex, path: str | os.PathLike[str]) -> None:
     SvdkitError
         ``index`` is not an :class:`~svdkit.lsi.index.LsiIndex`, or ``path`` is not
         a path.
+    ShapeError
+        The index is inconsistent: its ``U``, document vectors, counts, ids or
+        snippets disagree on the number of documents, or its arrays on ``k`` or the
+        number of terms (it was changed by hand); nothing is written.
     FileFormatError
         ``path`` cannot hold an index (:func:`check_index_output`); nothing is written.
 
@@ -189,38 +197,45 @@ def save_index(index: LsiIndex, path: str | os.PathLike[str]) -> None:
 
     check_index(index)
     target = check_index_output(path)
+    # one state of the index (a fold-in or SVD update in another thread is put in place
+    # under this lock): references, copied only as they are written
+    with index._state_lock:  # (reentrant: the snapshot takes it too)
+        state = index._snapshot()
+        counts, n_svd_docs = index.counts, index.n_svd_docs
+        svd, history = dict(index.svd), [dict(h) for h in index.history]
+    _check_consistent(index, state, counts)
     real = real_directory(target)  # through a symbolic link: where it points
     real.parent.mkdir(parents=True, exist_ok=True)
     tmp = make_temp_dir(real.parent, prefix=f".{real.name}.", suffix=".tmp")
     try:
         arrays = {
-            "U": np.asarray(index.U, dtype=np.float64),
-            "s": np.asarray(index.s, dtype=np.float64),
-            "V": np.asarray(index.V, dtype=np.float64),
-            "doc_vectors": index.doc_vectors,
+            "U": np.asarray(state.U, dtype=np.float64),
+            "s": np.asarray(state.s, dtype=np.float64),
+            "V": np.asarray(state.V, dtype=np.float64),
+            "doc_vectors": state.doc_vectors,
             "global_weights": np.asarray(index.global_weights, dtype=np.float64),
-            "counts_data": index.counts.data.astype(np.int32),
-            "counts_indices": index.counts.indices.astype(np.int32),
-            "counts_indptr": index.counts.indptr.astype(np.int64),
+            "counts_data": counts.data.astype(np.int32),
+            "counts_indices": counts.indices.astype(np.int32),
+            "counts_indptr": counts.indptr.astype(np.int64),
         }
         for name, a in arrays.items():
             np.save(tmp / f"{name}.npy", np.ascontiguousarray(a), allow_pickle=False)
         _write_json(tmp / "vocabulary.json", list(index.vocabulary))
-        _write_json(tmp / "documents.json", {"ids": index.ids, "snippets": index.snippets})
+        _write_json(tmp / "documents.json", {"ids": state.ids, "snippets": state.snippets})
         files = [f"{n}.npy" for n in _ARRAYS] + ["vocabulary.json", "documents.json"]
         meta = {
             "format": FORMAT_NAME,
             "version": FORMAT_VERSION,
-            "n_docs": index.n_docs,
+            "n_docs": int(state.U.shape[0]),
             "n_terms": index.n_terms,
-            "k": index.k,
+            "k": int(state.s.shape[0]),
             "weighting": index.weighting,
             "normalize": index.normalize,
             "scaling": index.scaling,
             "text_options": index.options.to_json(),
-            "n_svd_docs": index.n_svd_docs,
-            "svd": index.svd,
-            "history": index.history,
+            "n_svd_docs": n_svd_docs,
+            "svd": svd,
+            "history": history,
             "sha256": {f: _sha256(tmp / f) for f in files},
         }
         meta["meta_sha256"] = _meta_digest(meta)
@@ -229,6 +244,34 @@ def save_index(index: LsiIndex, path: str | os.PathLike[str]) -> None:
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
+
+
+def _check_consistent(index: LsiIndex, state: Any, counts: sp.spmatrix) -> None:
+    """Refuse to save an index whose parts disagree: it could not be loaded again.
+
+    ``state``: the index's snapshot (``U``, ``s``, ``V``, document vectors, ids,
+    snippets, all of one state). The sizes checked are those :func:`load_index` checks.
+    """
+    n_docs, k, n_terms = int(state.U.shape[0]), int(state.s.shape[0]), index.n_terms
+    shapes = {
+        "U": (state.U.shape, (n_docs, k)),
+        "V": (state.V.shape, (n_terms, k)),
+        "doc_vectors": (state.doc_vectors.shape, (n_docs, k)),
+        "counts": (counts.shape, (n_docs, n_terms)),
+        "global_weights": (np.shape(index.global_weights), (n_terms,)),
+    }
+    wrong = [f"{name} has shape {got}, expected {want}"
+             for name, (got, want) in shapes.items() if tuple(got) != want]
+    if len(state.ids) != n_docs:
+        wrong.append(f"{len(state.ids)} ids")
+    if len(state.snippets) not in (0, n_docs):
+        wrong.append(f"{len(state.snippets)} snippets")
+    if wrong:
+        raise ShapeError(
+            f"the index is inconsistent, not saved: {n_docs} documents (rows of U), k = {k}, "
+            f"{n_terms} terms, but " + "; ".join(wrong) + " (was it changed by hand? "
+            "rebuild it, svdkit.lsi.rebuild, or index the corpus again)"
+        )
 
 
 def _read_meta(folder: Path) -> dict[str, Any]:

@@ -29,6 +29,13 @@
 * **Rebuild**: recompute the global weights and the SVD from the stored counts
   (the vocabulary stays; index the source again for new terms).
 
+Threads: the changes (:func:`fold_in`, :func:`svd_update`, :func:`add_documents`)
+hold the index's update lock from start to end — two of them never interleave —
+and put their result in place at once, under its state lock, which searches take
+only to read the arrays they need (:class:`~svdkit.lsi.index.LsiIndex`, "Notes"):
+a search that runs meanwhile answers from the index before the change or after it.
+:func:`drift` and :func:`rebuild` read one consistent state the same way.
+
 Thresholds (the advice of :func:`drift`): an SVD update is advised when the
 folded documents are more than :data:`FOLDED_SHARE_LIMIT` of the index, or the
 orthogonality loss exceeds :data:`ORTHOGONALITY_LIMIT`, or the reconstruction
@@ -163,21 +170,25 @@ def drift(index: LsiIndex) -> Drift:
     from svdkit.lsi.index import check_index, reconstruction_error
 
     check_index(index)
-    U = np.asarray(index.U)
+    with index._state_lock:  # one state (a change may be put in place meanwhile)
+        U, s, V, counts = index.U, index.s, index.V, index.counts
+        svd, n_svd_docs = index.svd, index.n_svd_docs
+    U = np.asarray(U)
+    n_docs = U.shape[0]
     gram = U.T @ U
     ortho = float(np.linalg.norm(gram - np.eye(gram.shape[0]), 2)) if gram.size else 0.0
-    err = reconstruction_error(_weighted_all(index), U, np.asarray(index.s), np.asarray(index.V))
-    base = float(index.svd.get("reconstruction_error", err))
-    folded = index.n_docs - index.n_svd_docs
-    built_on = int(index.svd.get("built_on", index.n_svd_docs))
-    added = index.n_docs - built_on
+    err = reconstruction_error(index.weigh(counts), U, np.asarray(s), np.asarray(V))
+    base = float(svd.get("reconstruction_error", err))
+    folded = n_docs - n_svd_docs
+    built_on = int(svd.get("built_on", n_svd_docs))
+    added = n_docs - built_on
     if built_on and added > REBUILD_SHARE_LIMIT * built_on:
         advice = "rebuild"
-    elif _update_due(folded, index.n_docs, ortho, err, base):
+    elif _update_due(folded, n_docs, ortho, err, base):
         advice = "update"
     else:
         advice = "ok"
-    return Drift(index.n_docs, folded, added, ortho, err, base, advice)
+    return Drift(n_docs, folded, added, ortho, err, base, advice)
 
 
 def _update_due(folded: int, n_docs: int, ortho: float, err: float, base: float) -> bool:
@@ -207,10 +218,14 @@ def _count_new(index: LsiIndex, docs: Iterable[Any], chunk_size: int) -> tuple:
 
 
 def _materialise(index: LsiIndex) -> None:
-    """Read memory-mapped arrays into memory before they are replaced."""
-    index.U = np.array(index.U)
-    index.V = np.array(index.V)
-    index.s = np.array(index.s)
+    """Read memory-mapped arrays into memory before they are replaced.
+
+    The caller holds ``index._update_lock``; the copies (same values) are put in place
+    together, under the state lock.
+    """
+    U, V, s = np.array(index.U), np.array(index.V), np.array(index.s)
+    with index._state_lock:
+        index.U, index.V, index.s = U, V, s
 
 
 def fold_in(index: LsiIndex, docs: Iterable[Any], chunk_size: int = 2000) -> int:
@@ -218,9 +233,10 @@ def fold_in(index: LsiIndex, docs: Iterable[Any], chunk_size: int = 2000) -> int
 
     A document with no weighted term (empty, stop words only, unknown terms) gets
     ``u = 0`` exactly, and so a zero document vector (cosine 0 with every query).
+    Safe to call while other threads search (see the module documentation).
     """
     from svdkit.lsi.corpus import check_chunk_size, check_documents
-    from svdkit.lsi.index import check_index, check_unique_ids, document_vectors
+    from svdkit.lsi.index import check_index
 
     # checked before any document is read (the chunk size, also a too large one, which
     # itertools.islice would refuse with a raw ValueError)
@@ -228,6 +244,14 @@ def fold_in(index: LsiIndex, docs: Iterable[Any], chunk_size: int = 2000) -> int
     chunk_size = check_chunk_size(chunk_size)
     if not isinstance(docs, str | os.PathLike):
         check_documents(docs, "docs")
+    with index._update_lock:  # one change at a time: no other may replace the state
+        return _fold_in(index, docs, chunk_size)
+
+
+def _fold_in(index: LsiIndex, docs: Iterable[Any], chunk_size: int) -> int:
+    """:func:`fold_in`, its arguments checked, under ``index._update_lock``."""
+    from svdkit.lsi.index import check_unique_ids, document_vectors
+
     C, ids, snippets = _count_new(index, docs, chunk_size)
     if not ids:
         return 0
@@ -237,17 +261,23 @@ def fold_in(index: LsiIndex, docs: Iterable[Any], chunk_size: int = 2000) -> int
         raise SvdkitError(f"document id {clash[0]!r} is already in the index; ids must be unique")
     check_unique_ids(ids)
     _materialise(index)
-    W = index.weigh(C)
-    U_new = np.asarray(W @ index.V) / index.s
-    index.U = np.vstack([index.U, U_new])
-    index.counts = sp.vstack([index.counts, C], format="csr").astype(np.int32)
-    index.ids = [*index.ids, *ids]
-    index.snippets = [*index.snippets, *snippets]
-    if index.doc_vectors_cache is not None:
-        new_vectors = document_vectors(U_new, index.s, index.scaling)
-        index.doc_vectors_cache = np.vstack([index.doc_vectors_cache, new_vectors])
-    index._id_rows = None
-    index.history.append({"kind": "fold_in", "documents": len(ids)})
+    # the update lock is held: U, s, V, counts, ids, snippets cannot change meanwhile
+    U, s = index.U, index.s
+    U_new = np.asarray(index.weigh(C) @ index.V) / s
+    new_vectors = document_vectors(U_new, s, index.scaling)
+    U_all = np.vstack([U, U_new])
+    counts = sp.vstack([index.counts, C], format="csr").astype(np.int32)
+    all_ids = [*index.ids, *ids]
+    all_snippets = [*index.snippets, *snippets]
+    with index._state_lock:  # the new state, at once: a search sees all of it or none
+        # the document vectors may have been computed (from this U) by a search since
+        cache = index.doc_vectors_cache
+        if cache is not None:
+            cache = np.vstack([cache, new_vectors])
+        index.U, index.counts, index.ids, index.snippets = U_all, counts, all_ids, all_snippets
+        index.doc_vectors_cache = cache
+        index._id_rows = None
+        index.history.append({"kind": "fold_in", "documents": len(ids)})
     return len(ids)
 
 
@@ -388,14 +418,23 @@ def svd_update(index: LsiIndex, block: int = UPDATE_BLOCK, progress: bool = Fals
     one Zha–Simon step, exact. More: the certified truncated SVD of ``[U Σ Vᵀ; D]``
     at the index's ``tol`` (with a progress bar on stderr when ``progress``). Either
     way the best rank-``k`` approximation of the indexed matrix with the new
-    documents' rows appended.
+    documents' rows appended. Safe to call while other threads search (see the module
+    documentation): they use the old factorisation until the new one is in place.
     """
-    from svdkit.linalg.signs import apply_sign_rule
     from svdkit.lowrank._common import check_positive_int
-    from svdkit.lsi.index import DEFAULT_TOL, check_index, empty_rows, reconstruction_error
+    from svdkit.lsi.index import check_index
 
     check_index(index)
     block = check_positive_int(block, "block")
+    with index._update_lock:  # one change at a time: no other may replace the state
+        return _svd_update(index, block, progress)
+
+
+def _svd_update(index: LsiIndex, block: int, progress: bool) -> int:
+    """:func:`svd_update`, its arguments checked, under ``index._update_lock``."""
+    from svdkit.linalg.signs import apply_sign_rule
+    from svdkit.lsi.index import DEFAULT_TOL, empty_rows, reconstruction_error
+
     n0 = index.n_svd_docs
     p = index.n_docs - n0
     if p == 0:
@@ -414,16 +453,16 @@ def svd_update(index: LsiIndex, block: int = UPDATE_BLOCK, progress: bool = Fals
         method = "krylov"
     U, Vh = apply_sign_rule(U, V.T)
     U = np.array(U, order="C")
+    V = np.ascontiguousarray(Vh.T)
     W_all = _weighted_all(index)
     U[empty_rows(W_all)] = 0.0  # as at build time: an empty document has u = 0
-    index.U, index.s, index.V = U, s, np.ascontiguousarray(Vh.T)
-    index.n_svd_docs = index.n_docs
-    index.doc_vectors_cache = None
-    index.svd = {
-        **index.svd,
-        "reconstruction_error": reconstruction_error(W_all, index.U, s, index.V),
-    }
-    index.history.append({"kind": "update", "documents": p, "method": method})
+    svd = {**index.svd, "reconstruction_error": reconstruction_error(W_all, U, s, V)}
+    with index._state_lock:  # the new state, at once: a search sees all of it or none
+        index.U, index.s, index.V = U, s, V
+        index.n_svd_docs = U.shape[0]
+        index.doc_vectors_cache = None  # (computed again, from the new U and s, when read)
+        index.svd = svd
+        index.history.append({"kind": "update", "documents": p, "method": method})
     return p
 
 
@@ -472,14 +511,17 @@ def add_documents(
     check_index(index)
     if method not in METHODS:
         raise SvdkitError(f"method must be one of {METHODS}; got {method!r}")
-    fold_in(index, docs, chunk_size)
-    report = drift(index)
-    due = report.advice == "update" or (report.advice == "rebuild" and _update_due(
-        report.folded, report.n_docs, report.orthogonality_loss,
-        report.reconstruction_error, report.error_at_last_svd))
-    if method == "update" or (method == "auto" and due):
-        svd_update(index, progress=progress)
+    # the whole addition is one change: no other runs between the fold-in and the update
+    # (searches meanwhile see the index before, after the fold-in, or after the update)
+    with index._update_lock:
+        fold_in(index, docs, chunk_size)
         report = drift(index)
+        due = report.advice == "update" or (report.advice == "rebuild" and _update_due(
+            report.folded, report.n_docs, report.orthogonality_loss,
+            report.reconstruction_error, report.error_at_last_svd))
+        if method == "update" or (method == "auto" and due):
+            svd_update(index, progress=progress)
+            report = drift(index)
     return report
 
 
@@ -512,14 +554,16 @@ def rebuild(index: LsiIndex, k: int | None = None, **kwargs: Any) -> LsiIndex:
     from svdkit.lsi.index import DEFAULT_TOL, check_index, index_from_counts
 
     check_index(index)
-    corpus = CorpusCounts(index.counts, index.vocabulary, index.ids, index.snippets)
+    with index._state_lock:  # one state (a change may be put in place meanwhile)
+        corpus = CorpusCounts(index.counts, index.vocabulary, index.ids, index.snippets)
+        k_now = index.k
     kwargs.setdefault("weighting", index.weighting)
     kwargs.setdefault("normalize", index.normalize)
     kwargs.setdefault("scaling", index.scaling)
     kwargs.setdefault("options", index.options)
     kwargs.setdefault("tol", float(index.svd.get("tol", DEFAULT_TOL)))
     if k is None:  # the index's own k, within what the counts allow
-        k = min(index.k, min(index.counts.shape))
+        k = min(k_now, min(corpus.counts.shape))
     elif isinstance(k, bool) or not isinstance(k, int | np.integer) or k < 1:
         raise ShapeError(f"k must be a positive integer; got {k!r}")
     # an explicit k above the limit is an error naming it, as in build_index
