@@ -32,6 +32,7 @@ from svdkit.errors import (
     ParseError,
     SvdkitError,
 )
+from svdkit.exact._precision import serialized
 from svdkit.inputs import parse_matrix_text
 from svdkit.inputs.expr import BinOp, Expr, ImaginaryUnit, Neg, Number, Pi, Sqrt
 from svdkit.inputs.shape import (
@@ -335,6 +336,7 @@ def _all_rational(M: sp.MatrixBase) -> bool:
     return all(e.is_Rational for e in M.flat())
 
 
+@serialized
 def as_exact(obj: Any, *, name: str = "A") -> sp.Matrix:
     """Turn anything a person calls a matrix into an exact SymPy ``Matrix``.
 

@@ -24,6 +24,7 @@ from sympy.polys.constructor import construct_domain
 from sympy.polys.domains import QQ
 
 from svdkit.exact._convert import NotAlgebraicError
+from svdkit.exact._precision import working_precision
 
 Rows = list[list[Any]]
 Vec = list[Any]
@@ -594,7 +595,7 @@ class Field:
         """The primitive element to 60 digits (mpmath)."""
         import mpmath
 
-        with mpmath.workdps(_NUMERIC_DIGITS + 10):
+        with working_precision(_NUMERIC_DIGITS + 10):
             z = sp.N(self.K.ext.as_expr(), _NUMERIC_DIGITS + 10)
             re_, im_ = (sp.Float(t, _NUMERIC_DIGITS + 10) for t in z.as_real_imag())
             return mpmath.mpc(re_._to_mpmath(mpmath.mp.prec), im_._to_mpmath(mpmath.mp.prec))
@@ -621,7 +622,7 @@ class Field:
         import mpmath
 
         K = self.K
-        with mpmath.workdps(_NUMERIC_DIGITS + 10):
+        with working_precision(_NUMERIC_DIGITS + 10):
             if K.is_QQ:
                 return mpmath.mpf(int(QQ.numer(a))) / int(QQ.denom(a))
             if K.is_QQ_I:

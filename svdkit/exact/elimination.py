@@ -29,6 +29,7 @@ from svdkit.errors import SingularMatrixError, SvdkitError
 from svdkit.exact import _flint
 from svdkit.exact._common import prepare, shape_text
 from svdkit.exact._field import Field, Rows, identity, matmul, rows_of, rref_rows, to_matrix
+from svdkit.exact._precision import serialized
 from svdkit.exact._record import Recorder
 from svdkit.exact._results import ExactResult
 
@@ -233,6 +234,7 @@ def _bareiss_formula(k: int) -> sp.Eq:
     return sp.Eq(new[i, j], (a[k, k] * a[i, j] - a[i, k] * a[k, j]) / prev, evaluate=False)
 
 
+@serialized
 def det(A: Any, method: str = "auto", *, steps: bool = False) -> Det:
     """Determinant, exactly: Leibniz's ``n!`` signed products, or Bareiss elimination.
 
@@ -295,6 +297,7 @@ def det(A: Any, method: str = "auto", *, steps: bool = False) -> Det:
     return Det(F.to_sympy(value), "bareiss", "svdkit", steps=rec.steps())
 
 
+@serialized
 def trace(A: Any, *, steps: bool = False) -> Trace:
     """Trace ``Tr A = Σ aᵢᵢ`` of a square matrix, exactly.
 
@@ -345,6 +348,7 @@ def _rref(M: sp.Matrix, steps: bool, what: str) -> tuple[sp.Matrix, tuple[int, .
     return R, tuple(piv), rec
 
 
+@serialized
 def rref(A: Any, *, steps: bool = False) -> RREF:
     """Reduced row echelon form by Gauss–Jordan elimination, with the pivot columns.
 
@@ -373,6 +377,7 @@ def rref(A: Any, *, steps: bool = False) -> RREF:
     return RREF(R, piv, steps=rec.steps())
 
 
+@serialized
 def rank(A: Any, *, steps: bool = False) -> Rank:
     """Exact rank: the number of pivots of the reduced row echelon form.
 
@@ -404,6 +409,7 @@ def _singular(M: sp.Matrix, r: int, column: int | None) -> SingularMatrixError:
     )
 
 
+@serialized
 def inv(A: Any, *, steps: bool = False) -> Inverse:
     """Inverse by Gauss–Jordan elimination on ``[A | I]``, exactly.
 

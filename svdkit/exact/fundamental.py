@@ -39,6 +39,7 @@ from svdkit.exact._field import (
     rref_rows,
     to_matrix,
 )
+from svdkit.exact._precision import serialized
 from svdkit.exact._record import Recorder
 from svdkit.exact._results import ExactResult
 
@@ -109,6 +110,7 @@ def _orthonormal(F: Field, vectors: list[Vec], n: int) -> sp.Matrix:
     return sp.Matrix(n, len(cols), lambda i, j: cols[j][i])
 
 
+@serialized
 def subspaces(A: Any, *, steps: bool = False) -> Subspaces:
     """The four fundamental subspaces of A, with simple and orthonormal bases.
 

@@ -41,6 +41,7 @@ from svdkit.exact._field import (
     sqrt_expr,
     to_matrix,
 )
+from svdkit.exact._precision import serialized
 from svdkit.exact._record import Recorder
 from svdkit.exact._results import ExactResult
 
@@ -143,6 +144,7 @@ def _penrose(F: Field, A: Rows, X: Rows, m: int, n: int) -> list[bool]:
     ]
 
 
+@serialized
 def pinv(A: Any, *, steps: bool = False) -> PseudoInverse:
     """Moore–Penrose pseudo-inverse by a full-rank factorisation, exactly.
 
@@ -224,6 +226,7 @@ def _pseudo_inverse(M: sp.Matrix, F: Field, rec: Recorder) -> tuple[Rows | None,
     return X, Xm, r
 
 
+@serialized
 def lstsq(A: Any, b: Any, *, steps: bool = False) -> Lstsq:
     """Minimum-norm least-squares solution ``x = A⁺b`` of ``min ‖Ax − b‖₂``, exactly.
 

@@ -47,6 +47,7 @@ from svdkit.exact._field import (
     sqrt_expr,
     to_matrix,
 )
+from svdkit.exact._precision import working_precision
 from svdkit.exact._record import Recorder
 from svdkit.exact._results import ExactResult
 from svdkit.exact.spectral import (
@@ -192,7 +193,7 @@ class _Builder:
             v = w.entries(inv)
             uu = u.entries(inv * sp.Pow(sigma, -1))
         else:
-            with mpmath.workdps(DIGITS + 10):
+            with working_precision(DIGITS + 10):
                 n_mp = mpmath.sqrt(w.norm2())
                 s_mp = to_mp(sigma)
                 v = [_float(x / n_mp) for x in w.coords]

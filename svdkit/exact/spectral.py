@@ -54,6 +54,7 @@ from svdkit.exact._field import (
     sqrt_expr,
     to_matrix,
 )
+from svdkit.exact._precision import working_precision
 from svdkit.exact._record import Recorder
 from svdkit.exact._results import ExactResult
 from svdkit.exact.format import LAMBDA
@@ -76,11 +77,16 @@ _F = TypeVar("_F", bound=Callable[..., Any])
 
 
 def precise(fn: _F) -> _F:
-    """Run ``fn`` with mpmath at 60 digits (numeric fallbacks round to the working precision)."""
+    """Run ``fn`` with mpmath at 60 digits (numeric fallbacks round to the working precision).
+
+    The whole call holds the exact engine's lock (:mod:`svdkit.exact._precision`): mpmath's
+    precision is process-wide, and SymPy's ``nroots`` and ``evalf`` inside ``fn`` save and
+    restore it too, so calls from several threads run one at a time.
+    """
 
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
-        with mpmath.workdps(DIGITS + 10):
+        with working_precision(DIGITS + 10):
             return fn(*args, **kwargs)
 
     return wrapper  # type: ignore[return-value]
@@ -195,7 +201,7 @@ def _numeric_roots(poly: sp.Poly) -> list[sp.Float]:
 
 
 def _approx(e: sp.Expr):
-    with mpmath.workdps(DIGITS + 10):
+    with working_precision(DIGITS + 10):
         return mpmath.mpf(sp.re(sp.N(e, DIGITS + 10))._to_mpmath(mpmath.mp.prec))
 
 
@@ -417,7 +423,7 @@ def normaliser(v: Vector) -> tuple[sp.Expr, sp.Expr]:
 
 
 def to_mp(e: sp.Expr):
-    with mpmath.workdps(DIGITS + 10):
+    with working_precision(DIGITS + 10):
         z = sp.N(e, DIGITS + 10)
         re_, im_ = z.as_real_imag()
         re_ = mpmath.mpf(sp.Float(re_, DIGITS + 10)._to_mpmath(mpmath.mp.prec))
@@ -427,7 +433,7 @@ def to_mp(e: sp.Expr):
 
 def numeric_eigen(M: sp.Matrix, real: bool):
     """All eigenpairs of a Hermitian matrix to 50 digits (mpmath), ascending."""
-    with mpmath.workdps(DIGITS + 10):
+    with working_precision(DIGITS + 10):
         A = mpmath.matrix([[to_mp(M[i, j]) for j in range(M.cols)] for i in range(M.rows)])
         E, Q = mpmath.eigsy(A) if real else mpmath.eighe(A)
         pairs = sorted(
@@ -575,7 +581,7 @@ def _check_expr(
         return matrices_equal(outer_sum(M.shape, parts) if parts is not None else X, M), sp.Integer(
             0
         )
-    with mpmath.workdps(DIGITS):
+    with working_precision(DIGITS):
         gap = max(
             (abs(to_mp(a) - to_mp(b)) for a, b in zip(X, M, strict=True)), default=mpmath.mpf(0)
         )
@@ -681,6 +687,6 @@ def eigh(A: Any, *, steps: bool = False) -> Eigh:
 
 
 def _unit(v: Vector) -> list[sp.Expr]:
-    with mpmath.workdps(DIGITS + 10):
+    with working_precision(DIGITS + 10):
         nrm = mpmath.sqrt(v.norm2())
         return [_float(x / nrm) for x in v.coords]
