@@ -48,13 +48,30 @@ _NPY_MAGIC = b"\x93NUMPY"
 _ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06")
 
 
-def check_path(path: Any, name: str = "path") -> Path:
+def check_path(path: Any, name: str = "path", *, what: str = "a path (str or os.PathLike)") -> Path:
     """``path`` as a :class:`~pathlib.Path`: a non-empty ``str`` or ``os.PathLike``.
 
     The one check of every path argument (``load``, ``load_index``, ``save_index``,
     ``save_figures``…), made before any work: ``None``, a number or bytes would
     otherwise raise a raw ``TypeError`` from deep inside, and ``""`` would name the
-    current directory.
+    current directory. :mod:`svdkit.lora` checks its paths here too, so that one
+    ``except FileFormatError`` catches an empty path wherever it is given.
+
+    Parameters
+    ----------
+    path : object
+        The value to check.
+    name : str
+        The argument's name, for the message.
+    what : str
+        What the argument may be, for the message when ``path`` is not a path: a
+        caller that also takes an object says so (``"a path (str or os.PathLike) or
+        a Checkpoint"``).
+
+    Returns
+    -------
+    Path
+        ``path`` as a :class:`~pathlib.Path`.
 
     Raises
     ------
@@ -75,12 +92,14 @@ def check_path(path: Any, name: str = "path") -> Path:
     Traceback (most recent call last):
       ...
     svdkit.errors.FileFormatError: directory is an empty path; name a file or folder ...
+    >>> check_path(5, "base", what="a path or a Checkpoint")
+    Traceback (most recent call last):
+      ...
+    svdkit.errors.SvdkitError: base must be a path or a Checkpoint; got int: 5
     """
     text = os.fspath(path) if isinstance(path, str | os.PathLike) else None
     if not isinstance(text, str):
-        raise SvdkitError(
-            f"{name} must be a path (str or os.PathLike); got {type(path).__name__}: {path!r:.60}"
-        )
+        raise SvdkitError(f"{name} must be {what}; got {type(path).__name__}: {path!r:.60}")
     if not text:
         raise FileFormatError(
             f"{name} is an empty path; name a file or folder ('.' is the current directory)"

@@ -7,6 +7,13 @@ that names the argument and says what it must be — never a raw ``TypeError``
 from deep inside, and never a silent reading of nonsense (a bool as a number, a
 string's characters as targets, an integer dtype for factors).
 
+Paths and counts are checked as everywhere else in svdkit: :func:`check_path` is
+:func:`svdkit.inputs.files.check_path` (an empty path is a
+:class:`~svdkit.errors.FileFormatError`) and :func:`check_count` is
+:func:`svdkit.lowrank._common.check_positive_int` (a
+:class:`~svdkit.errors.ShapeError`); both are imported here for the modules that
+check their arguments through this one.
+
 Examples
 --------
 >>> check_fraction(0.9, "energy"), check_count(4, "max_rank")
@@ -20,28 +27,28 @@ Examples
 ... except SvdkitError as err:
 ...     print(err)
 dtype must be a floating-point dtype: float32, float16, bfloat16 or float64; got 'int32'
+>>> from svdkit.errors import FileFormatError
 >>> try:
-...     check_path(None, "output")
-... except SvdkitError as err:
+...     check_path("", "output")
+... except FileFormatError as err:
 ...     print(err)
-output must be a path (str or os.PathLike); got None
+output is an empty path; name a file or folder ('.' is the current directory)
 """
 
 from __future__ import annotations
 
 import math
 import numbers
-import os
 from collections.abc import Iterable, Mapping
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from svdkit.errors import ShapeError, SvdkitError
+from svdkit.errors import SvdkitError
+from svdkit.inputs.files import check_path
+from svdkit.lowrank._common import check_positive_int as check_count
 
 __all__ = [
-    "FLOAT_CODES",
     "check_count",
     "check_float_dtype",
     "check_fraction",
@@ -52,8 +59,7 @@ __all__ = [
     "check_targets",
 ]
 
-#: The safetensors codes of the floating-point dtypes LoRA factors are stored in.
-FLOAT_CODES = ("F32", "F16", "BF16", "F64")
+#: The names of the dtypes LoRA factors are stored in, for messages.
 _FLOAT_NAMES = {"F32": "float32", "F16": "float16", "BF16": "bfloat16", "F64": "float64"}
 
 
@@ -61,24 +67,6 @@ def _got(value: Any) -> str:
     """``value`` for an error message: its repr, or its type when the repr is long."""
     text = repr(value)
     return text if len(text) <= 60 else f"a {type(value).__name__}"
-
-
-def check_path(value: Any, name: str) -> Path:
-    """``value`` as a :class:`~pathlib.Path` when it is a non-empty ``str`` or ``os.PathLike``.
-
-    Raises
-    ------
-    SvdkitError
-        Anything else (``None``, a number, ``bytes``) or the empty string, which
-        would silently mean the current directory.
-    """
-    if isinstance(value, str) or (
-        isinstance(value, os.PathLike) and isinstance(os.fspath(value), str)
-    ):
-        if os.fspath(value) == "":
-            raise SvdkitError(f"{name} must be a path; got the empty string")
-        return Path(value)
-    raise SvdkitError(f"{name} must be a path (str or os.PathLike); got {_got(value)}")
 
 
 def check_real(value: Any, name: str) -> float:
@@ -104,19 +92,6 @@ def check_fraction(value: Any, name: str, *, zero: bool = False, one: bool = Tru
     if not ((0 <= v if zero else 0 < v) and (v <= 1 if one else v < 1)):
         raise SvdkitError(f"{what}; got {value!r}")
     return v
-
-
-def check_count(value: Any, name: str, *, least: int = 1) -> int:
-    """``value`` as an int when it is an integer ``≥ least`` (a bool is not one).
-
-    Raises
-    ------
-    ShapeError
-        Not an integer, or below ``least``.
-    """
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < least:
-        raise ShapeError(f"{name} must be an integer ≥ {least}; got {_got(value)}")
-    return int(value)
 
 
 def check_optional_str(value: Any, name: str) -> str | None:
@@ -151,42 +126,82 @@ def check_targets(value: Any, name: str = "targets") -> list[str] | None:
 
 
 def check_float_dtype(
-    value: Any, name: str = "dtype", codes: tuple[str, ...] = FLOAT_CODES
+    value: Any, name: str = "dtype", codes: tuple[str, ...] | None = None
 ) -> np.dtype:
     """The NumPy dtype of ``value`` when it is one of the floating-point ``codes``.
 
-    ``value`` is a NumPy dtype, a scalar type (``np.float16``,
-    ``ml_dtypes.bfloat16``), or a name (``"float16"``, ``"bf16"``, ``"BF16"``,
-    ``"<f4"``) — not a scalar (``np.int64(-1)`` is not the dtype int64) and not an
-    integer dtype, which would store every factor as zeros.
-    """
-    from svdkit.lora.safetensors_io import dtype_code
+    Parameters
+    ----------
+    value : object
+        A NumPy dtype, a scalar type (``np.float16``, ``ml_dtypes.bfloat16``), or a
+        name: a safetensors code (``"F16"``, ``"BF16"``, in capitals, as in a
+        safetensors header), a dtype name (``"float16"``, ``"bfloat16"``, ``"bf16"``,
+        ``"fp16"``, ``"half"``) or anything else :class:`numpy.dtype` reads
+        (``"<f4"``, ``">f4"``). Names are matched as written: ``"f16"`` is NumPy's
+        16-byte float (float128), not float16, so it is refused. Not a scalar
+        (``np.int64(-1)`` is not the dtype int64) and not an integer dtype, which
+        would store every factor as zeros.
+    name : str
+        The argument's name, for the message.
+    codes : tuple of str, optional
+        The safetensors codes allowed; by default
+        :data:`~svdkit.lora.safetensors_io.FACTOR_CODES`.
 
-    names = [_FLOAT_NAMES[c] for c in codes]
+    Returns
+    -------
+    numpy.dtype
+        The dtype, in the machine's byte order (``">f4"`` gives float32).
+
+    Raises
+    ------
+    SvdkitError
+        ``value`` is not a dtype of ``codes``.
+
+    Examples
+    --------
+    >>> check_float_dtype("F16"), check_float_dtype(">f4"), check_float_dtype("double")
+    (dtype('float16'), dtype('float32'), dtype('float64'))
+    >>> try:
+    ...     check_float_dtype("f16")
+    ... except SvdkitError as err:
+    ...     print(err)  # doctest: +ELLIPSIS
+    dtype must be a floating-point dtype: ...; got 'f16' (...the safetensors code is 'F16')
+    """
+    from svdkit.lora.safetensors_io import FACTOR_CODES, dtype_code
+
+    codes = FACTOR_CODES if codes is None else codes
+    names = [_FLOAT_NAMES.get(c, c) for c in codes]
     allowed = names[0] if len(names) == 1 else f"{', '.join(names[:-1])} or {names[-1]}"
-    code = None
-    if isinstance(value, str):
-        code = _ALIASES.get(value.upper().replace("-", ""), value.upper())
-    if code not in codes and isinstance(value, (str, np.dtype, type)):
+    code = _ALIASES.get(value) if isinstance(value, str) else None
+    dt = None
+    if code is None and isinstance(value, (str, np.dtype, type)):
         try:
-            code = dtype_code(np.dtype(value))
+            dt = np.dtype(value)
+            code = dtype_code(dt.newbyteorder("="))
         except (TypeError, ValueError):  # not a dtype, or one without a safetensors code
             code = None
     if code not in codes:
-        raise SvdkitError(f"{name} must be a floating-point dtype: {allowed}; got {_got(value)}")
+        hint = ""
+        if isinstance(value, str) and value.upper() in codes and value != value.upper():
+            numpy_name = f"NumPy reads it as {dt}; " if dt is not None else ""
+            hint = f" ({numpy_name}the safetensors code is {value.upper()!r})"
+        raise SvdkitError(
+            f"{name} must be a floating-point dtype: {allowed}; got {_got(value)}{hint}"
+        )
     return _float_dtype(code)
 
 
+#: Names of the factor dtypes matched as written (before :class:`numpy.dtype`, which
+#: does not know the safetensors codes or ``"bf16"``).
 _ALIASES = {
-    "BFLOAT16": "BF16",
-    "FLOAT32": "F32",
-    "FLOAT16": "F16",
-    "FLOAT64": "F64",
-    "FP16": "F16",
-    "FP32": "F32",
-    "FP64": "F64",
-    "HALF": "F16",
-    "DOUBLE": "F64",
+    **{code: code for code in _FLOAT_NAMES},
+    **{name: code for code, name in _FLOAT_NAMES.items()},
+    "bf16": "BF16",
+    "fp16": "F16",
+    "fp32": "F32",
+    "fp64": "F64",
+    "half": "F16",
+    "double": "F64",
 }
 
 

@@ -82,7 +82,8 @@ from svdkit.errors import (
     ShapeError,
     SvdkitError,
 )
-from svdkit.lora._args import check_count, check_float_dtype, check_path, check_real
+from svdkit.inputs.files import check_path
+from svdkit.lora._args import check_float_dtype, check_real
 from svdkit.lora.modules import conv1d_modules
 from svdkit.lora.safetensors_io import (
     MARK_KEY,
@@ -93,6 +94,7 @@ from svdkit.lora.safetensors_io import (
     save_safetensors,
     written_by_svdkit,
 )
+from svdkit.lowrank._common import check_positive_int
 
 __all__ = [
     "CONFIG_NAME",
@@ -283,7 +285,7 @@ def lora_scale(alpha: float, r: int, rslora: bool = False) -> float:
     True
     """
     alpha = check_real(alpha, "alpha")
-    r = check_count(r, "r", least=0)
+    r = check_positive_int(r, "r", 0)
     if r == 0:
         return 1.0
     return alpha / (math.sqrt(r) if rslora else r)
@@ -827,15 +829,13 @@ def as_adapter(value: Any, name: str = "adapter") -> Adapter:
     SvdkitError
         ``value`` is neither an :class:`Adapter` nor a path (the message names
         the argument ``name``).
+    FileFormatError
+        ``value`` is the empty path (:func:`svdkit.inputs.files.check_path`).
     """
     if isinstance(value, Adapter):
         return value
-    if not isinstance(value, (str, os.PathLike)):
-        raise SvdkitError(
-            f"{name} must be an Adapter or the path of a PEFT adapter directory; got "
-            f"{type(value).__name__}"
-        )
-    return Adapter.load(check_path(value, name))
+    what = "an Adapter or the path of a PEFT adapter directory"
+    return Adapter.load(check_path(value, name, what=what))
 
 
 def _json_type(value: Any) -> str:

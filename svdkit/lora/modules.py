@@ -50,7 +50,7 @@ from typing import Any
 import numpy as np
 
 from svdkit.errors import MissingTensorError, ShapeError, SvdkitError
-from svdkit.lora.safetensors_io import Checkpoint
+from svdkit.lora.safetensors_io import FLOAT_CODES, Checkpoint
 
 __all__ = [
     "Pairing",
@@ -73,7 +73,6 @@ _EMBED_FULL_NAMES = {"relative_attention_bias"}
 #: Names with ``embed`` in them that are linear layers: outputs and projections
 #: (GPT-NeoX's ``embed_out`` head, ``embed_proj``-style maps between widths).
 _NOT_EMBEDDING_SUFFIXES = ("_out", "out", "_proj", "_projection", "_head")
-_FLOAT_CODES = {"F64", "F32", "F16", "BF16", "F8_E4M3", "F8_E5M2"}
 
 
 def module_of(tensor_name: str) -> tuple[str, str]:
@@ -278,7 +277,7 @@ def _matrix(checkpoint: Checkpoint, name: str) -> bool:
     return (
         len(checkpoint.shape(name)) == 2
         and module_of(name)[1] == "weight"
-        and checkpoint.dtype(name) in _FLOAT_CODES
+        and checkpoint.dtype(name) in FLOAT_CODES
     )
 
 

@@ -56,9 +56,12 @@ from svdkit.errors import (
     ShapeError,
     SvdkitError,
 )
-from svdkit.lora._args import check_metadata, check_path
+from svdkit.inputs.files import check_path
+from svdkit.lora._args import check_metadata
 
 __all__ = [
+    "FACTOR_CODES",
+    "FLOAT_CODES",
     "MARK_KEY",
     "PICKLE_SUFFIXES",
     "Checkpoint",
@@ -99,8 +102,13 @@ _NUMPY_DTYPES = {
 }
 #: The dtype codes :mod:`ml_dtypes` supplies: code → its scalar type's name there.
 _ML_DTYPES = {"BF16": "bfloat16", "F8_E4M3": "float8_e4m3fn", "F8_E5M2": "float8_e5m2"}
-_KNOWN_CODES = ("F64", "F32", "F16", "BF16", "F8_E4M3", "F8_E5M2", "I64", "I32", "I16",
-                "I8", "U64", "U32", "U16", "U8", "BOOL")
+#: The safetensors codes of floating-point tensors: the weights LoRA factors, and the
+#: tensors :meth:`Checkpoint.read` refuses to truncate to an integer dtype.
+FLOAT_CODES = ("F64", "F32", "F16", "BF16", "F8_E4M3", "F8_E5M2")
+#: The floating-point codes LoRA factors are stored in (``dtype=`` of
+#: :meth:`~svdkit.lora.Adapter.save`, :func:`~svdkit.lora.extract`…): not the 8-bit floats.
+FACTOR_CODES = ("F32", "F16", "BF16", "F64")
+_KNOWN_CODES = (*FLOAT_CODES, "I64", "I32", "I16", "I8", "U64", "U32", "U16", "U8", "BOOL")
 
 
 def _ml_dtypes(code: str) -> Any:
@@ -528,9 +536,6 @@ class Checkpoint:
         return dict(first.metadata)
 
 
-_FLOAT_CODES = ("F64", "F32", "F16", "BF16", "F8_E4M3", "F8_E5M2")
-
-
 def _read_dtype(dtype: Any, stored: str) -> np.dtype:
     """``dtype`` for :meth:`Checkpoint.read` of a tensor stored as ``stored``, checked."""
     code = None
@@ -544,7 +549,7 @@ def _read_dtype(dtype: Any, stored: str) -> np.dtype:
             f"dtype must be None or a NumPy dtype safetensors stores (float32, float64, "
             f"bfloat16, int64…); got {dtype!r}"
         )
-    if stored in _FLOAT_CODES and code not in _FLOAT_CODES:
+    if stored in FLOAT_CODES and code not in FLOAT_CODES:
         raise SvdkitError(
             f"dtype {np.dtype(dtype)} would truncate a floating-point ({stored}) tensor: "
             "read it as a floating-point dtype"
@@ -560,15 +565,12 @@ def as_checkpoint(value: Any, name: str) -> Checkpoint:
     SvdkitError
         ``value`` is neither a :class:`Checkpoint` nor a path (the message names
         the argument ``name``).
+    FileFormatError
+        ``value`` is the empty path (:func:`svdkit.inputs.files.check_path`).
     """
     if isinstance(value, Checkpoint):
         return value
-    if not isinstance(value, (str, os.PathLike)):
-        raise SvdkitError(
-            f"{name} must be a path (str or os.PathLike) or a Checkpoint; got "
-            f"{type(value).__name__}"
-        )
-    return Checkpoint(check_path(value, name))
+    return Checkpoint(check_path(value, name, what="a path (str or os.PathLike) or a Checkpoint"))
 
 
 def written_by_svdkit(path: str | os.PathLike) -> bool:

@@ -1977,7 +1977,9 @@ def as_operator(
         if A.ndim == 1:  # a column, as for any 1-D array
             A = A.reshape(-1, 1)
         if A.ndim != 2:
-            raise ShapeError(f"A must be a matrix (2-D); got shape {A.shape}")
+            raise ShapeError(
+                f"A must be a matrix (2-D) or a vector (1-D, read as a column); got shape {A.shape}"
+            )
         if A.flags.f_contiguous and not A.flags.c_contiguous:
             inner = RowBlockOperator(A.T, memory_limit=limit, transposed=True)
             return _adjoint_of_transpose(inner)
@@ -1985,7 +1987,9 @@ def as_operator(
     if _is_dask(A):
         _require_numeric(A.dtype)
         if A.ndim not in (1, 2):
-            raise ShapeError(f"A must be a matrix (2-D); got shape {A.shape}")
+            raise ShapeError(
+                f"A must be a matrix (2-D) or a vector (1-D, read as a column); got shape {A.shape}"
+            )
         if any(math.isnan(d) for d in A.shape):
             # unknown chunk sizes (a boolean mask, a filter): the products need them,
             # computed on a copy (the caller's array keeps its unknown chunks)

@@ -113,8 +113,20 @@ def check_start(start: Any) -> int:
     return int(start)
 
 
-def check_documents(source: Any, name: str) -> None:
+def check_documents(source: Any, name: str, *, paths: bool = True) -> None:
     """An SvdkitError naming ``name`` unless ``source`` is iterable (documents).
+
+    Parameters
+    ----------
+    source : object
+        What the caller was given.
+    name : str
+        The argument's name, for the message.
+    paths : bool
+        Whether the caller also takes a path (``open_corpus``, ``build_index``,
+        ``add_documents``, which check for one before this); the message says so.
+        Without (``count_corpus``, ``read_iterable``), a path is refused, and so is a
+        string, whose characters would be read as one-letter documents.
 
     Examples
     --------
@@ -123,13 +135,22 @@ def check_documents(source: Any, name: str) -> None:
     Traceback (most recent call last):
       ...
     svdkit.errors.SvdkitError: docs must be a path or an iterable of strings or ...; got int: 5
+    >>> check_documents("corpus.jsonl", "docs", paths=False)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+      ...
+    svdkit.errors.SvdkitError: docs must be an iterable ...open_corpus reads a file); got str: ...
     """
+    what = "a path or an iterable" if paths else "an iterable"
+    what += " of strings or (id, text) pairs"
+    if not paths:
+        what += " (svdkit.lsi.corpus.open_corpus reads a file)"
+        if isinstance(source, str | bytes | os.PathLike):
+            raise SvdkitError(f"{name} must be {what}; got {type(source).__name__}: {source!r:.60}")
     try:
         iter(source)
     except TypeError:
         raise SvdkitError(
-            f"{name} must be a path or an iterable of strings or (id, text) pairs; got "
-            f"{type(source).__name__}: {source!r:.60}"
+            f"{name} must be {what}; got {type(source).__name__}: {source!r:.60}"
         ) from None
 
 
@@ -173,7 +194,7 @@ def read_iterable(items: Iterable[Any], start: int = 0) -> Iterator[Document]:
     non-negative integer.
     """
     start = check_start(start)
-    check_documents(items, "items")
+    check_documents(items, "items", paths=False)
     if isinstance(items, Mapping):
         items = items.items()
     for i, item in enumerate(items):

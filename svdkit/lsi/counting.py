@@ -345,7 +345,7 @@ def count_corpus(
     # checked before the first document is read
     chunk_size = check_chunk_size(chunk_size)
     check_on_chunk(on_chunk)
-    check_documents(docs, "docs")
+    check_documents(docs, "docs", paths=False)
     options = options or TextOptions()
     pairs = read_iterable(docs)  # plain strings are numbered "0", "1", … over the whole stream
     vocab: dict[str, int] = {}
