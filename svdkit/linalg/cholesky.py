@@ -42,11 +42,20 @@ factorisations follow it, so ``cholesky(A)`` succeeds exactly when
 semidefinite=True)`` exactly when it says positive (semi)definite, and the
 Cholesky criterion of :func:`svdkit.definiteness` agrees with the other three:
 
-* **definite**: ``potrf`` succeeds and ``1/‖L⁻¹‖_F²`` (a lower bound on
-  ``λ_min``, as ``A⁻¹ = L⁻ᴴL⁻¹``; ``L⁻¹`` is formed for the growth factors
-  anyway) is above 16 times ``n · eps · ‖A‖_F`` (a bound on the eigenvalue
-  threshold): positive definite, no eigenvalues needed, the common case; or
-  ``potrf`` fails at pivot ``k`` and its direction ``x = (−A₁₁⁻¹a, 1)`` has
+* **definite**: ``potrf`` succeeds and ``λ_min`` is proved above
+  ``limit`` = 16 times ``n · eps · ‖A‖_F`` (a bound on the eigenvalue
+  threshold; 16 times ``tol`` when given): positive definite, no eigenvalues
+  needed, the common case. The proof is ``1/‖L⁻¹‖_F² > limit`` (a lower bound
+  on ``λ_min``, as ``A⁻¹ = L⁻ᴴL⁻¹``; without ``tol``, ``L⁻¹`` is formed for
+  the growth factors anyway), or else, and always with ``tol`` (no ``L⁻¹`` is
+  formed then), a shifted Cholesky factorisation: ``potrf(A − s·I)``
+  succeeding, with ``s`` = ``limit`` plus a bound on the rounding of ``potrf``
+  (``γₙ₊₁ · tr(A)``, Demmel's bound as Rump uses it), proves
+  ``λ_min > limit`` for one more ``potrf`` (``n³/3``), where ``1/‖L⁻¹‖_F²``
+  can be ``n`` times below ``λ_min``. It is not tried where the smallest pivot
+  or a Rayleigh quotient of three inverse-iteration steps (``O(n²)`` each)
+  already shows ``λ_min <= s``. Or ``potrf`` fails at pivot ``k`` and its
+  direction ``x = (−A₁₁⁻¹a, 1)`` has
   ``xᴴAx/‖x‖² < −16 · n · eps · ‖A‖_F`` (recomputed from A, with its rounding
   bound): neither definite nor semidefinite. Otherwise the eigenvalues
   (one ``eigvalsh``, O(n³), computed once) decide. A positive definite A whose
@@ -525,8 +534,10 @@ def _definite_core(
 
     The verdict is ``sure`` when a bound clears the eigenvalue rule's threshold
     (at most ``t = n · eps · ‖A‖_F``, or ``tol``) by ``_MARGIN``: on success,
-    ``λ_min >= 1/‖L⁻¹‖_F²`` (as ``A⁻¹ = L⁻ᴴL⁻¹``) above ``_MARGIN · t``; on
-    failure, ``xᴴAx/‖x‖² < −_MARGIN · t`` for the failing pivot's direction.
+    ``λ_min >= 1/‖L⁻¹‖_F²`` (as ``A⁻¹ = L⁻ᴴL⁻¹``; ``L⁻¹`` is formed only without
+    ``tol``, for the growth factors) above ``_MARGIN · t``, or else ``λ_min`` above it
+    by a shifted factorisation (:func:`_shifted_cholesky_certifies`); on failure,
+    ``xᴴAx/‖x‖² < −_MARGIN · t`` for the failing pivot's direction.
     """
     base = pivot_threshold(h, tol, precision)
     dtype = h.dtype if precision is None else precision
@@ -550,13 +561,14 @@ def _definite_core(
     L = np.tril(c)
     diag = np.abs(np.diagonal(L))
     pivots = diag**2
-    with np.errstate(over="ignore", invalid="ignore"):
-        Linv = solve_triangular(L, np.eye(L.shape[0], dtype=L.dtype), lower=True)
-        # λ_min(A) = 1/‖L⁻¹‖₂² >= 1/‖L⁻¹‖_F²
-        lam_low = 1.0 / float(np.sum(np.abs(Linv) ** 2)) if L.size else np.inf
+    lam_low = 0.0
     if tol is None:
-        # ‖wₖ‖ = |lₖₖ| · ‖(L⁻¹)[k, :k]‖, since (L − diag L) L⁻¹ = I − diag(L) L⁻¹
+        # L⁻¹ for the growth factors: ‖wₖ‖ = |lₖₖ| · ‖(L⁻¹)[k, :k]‖, since
+        # (L − diag L) L⁻¹ = I − diag(L) L⁻¹ (with tol, no growth factors and no L⁻¹)
         with np.errstate(over="ignore", invalid="ignore"):
+            Linv = solve_triangular(L, np.eye(L.shape[0], dtype=L.dtype), lower=True)
+            # λ_min(A) = 1/‖L⁻¹‖₂² >= 1/‖L⁻¹‖_F²
+            lam_low = 1.0 / float(np.sum(np.abs(Linv) ** 2)) if L.size else np.inf
             w = diag * np.linalg.norm(np.tril(Linv, -1), axis=1)
             thresholds = base * _growth(np.nan_to_num(w, nan=np.inf), tol)
     else:
@@ -574,8 +586,88 @@ def _definite_core(
             base,
         )
         return failure, _Verdict(False)
-    sure = bool(np.isfinite(lam_low) and lam_low > limit) if L.size else True
+    sure = (
+        not L.size
+        or bool(np.isfinite(lam_low) and lam_low > limit)
+        or _shifted_cholesky_certifies(h, c, pivots, limit)
+    )
     return CholeskyAttempt(L, None, None, False, base), _Verdict(sure)
+
+
+#: Inverse-iteration steps of the λ_min estimate that spares a shifted ``potrf`` bound to fail.
+_ESTIMATE_STEPS = 3
+
+
+def _shift_for(h: np.ndarray, limit: float) -> float:
+    """The shift ``s`` of :func:`_shifted_cholesky_certifies`: ``potrf(A − s·I)`` succeeding
+    proves ``λ_min(A) > limit``.
+
+    Let ``B = fl(A − s·I) = A − s·I + D``, ``|dᵢᵢ| <= u (|aᵢᵢ| + s)`` (``u`` the unit
+    roundoff). If ``potrf`` runs to completion on ``B``, its factor ``R`` (``B ≈ RᴴR``)
+    satisfies ``RᴴR = B + E`` with ``|E| <= γ |Rᴴ||R|``, ``γ = γₙ₊₁ = (n+1)u/(1 − (n+1)u)``
+    (Demmel; N. J. Higham, *Accuracy and Stability of Numerical Algorithms*, 2nd ed.,
+    Thm. 10.3; any order of the inner products, blocked ``potrf`` included; ``u`` taken
+    4 times larger for complex arithmetic). ``RᴴR`` is positive definite, so
+    ``λ_min(B) >= −‖E‖₂ >= −γ ‖R‖_F²``, and ``‖R‖_F² = tr(B + E) <= tr(B)/(1 − γ)
+    <= tr(A)/(1 − γ)`` (``|eᵢᵢ| <= γ ‖R[:, i]‖²``). Hence (S. M. Rump, *Verification of
+    positive definiteness*, BIT 46, 2006, with a term for underflow ``η``)
+
+        λ_min(A) >= s − u (max aᵢᵢ + s) − γ/(1 − γ) · tr(A) − 4n(2n + 4 + max aᵢᵢ) η,
+
+    and ``s`` is chosen so that the right-hand side exceeds ``limit`` (the sums rounded
+    up). ``h`` is scaled (entries below 2 in modulus) and has a positive diagonal.
+    """
+    n = h.shape[0]
+    u = float(np.finfo(h.dtype).eps) / 2 * (4.0 if np.iscomplexobj(h) else 1.0)
+    d = np.abs(np.real(np.diagonal(h)))
+    dmax = float(d.max())
+    trace = float(d.sum()) * (1 + 2 * n * u)  # rounded up: n − 1 additions
+    gamma = (n + 1) * u / (1 - (n + 1) * u)
+    eta = float(np.finfo(np.float64).smallest_subnormal)
+    rounding = gamma / (1 - gamma) * trace + u * dmax + 4 * n * (2 * n + 4 + dmax) * eta
+    # s − u·s − rounding > limit, with the few operations here rounded up by 16u
+    return (limit + rounding) / (1 - u) * (1 + 16 * u)
+
+
+def _shifted_cholesky_certifies(
+    h: np.ndarray, c: np.ndarray, pivots: np.ndarray, limit: float
+) -> bool:
+    """Whether ``λ_min(A) > limit``, proved by a Cholesky factorisation of ``A − s·I``.
+
+    ``c`` holds ``potrf``'s factor of ``h`` (lower), ``pivots`` its squared diagonal.
+    One ``potrf`` (``n³/3``) in place of the eigenvalues (``eigvalsh``) where the cheap
+    bound ``1/‖L⁻¹‖_F²`` misses (it can be ``n`` times below ``λ_min``) or where L⁻¹ was
+    not formed (``tol`` given). The shift ``s`` (:func:`_shift_for`) is ``limit`` plus a
+    bound on the rounding of ``A − s·I`` and of ``potrf``; success proves the claim.
+
+    A bound that cannot succeed is not tried: ``λ_min <= min pivot``, and
+    ``λ_min <=`` the Rayleigh quotient of a few inverse-iteration steps with ``L``
+    (``O(n²)`` each); where either is at most ``s``, ``potrf(A − s·I)`` would fail, and
+    the answer is False (the eigenvalues decide) without it. Those estimates only
+    choose whether to try; the proof is the factorisation.
+    """
+    n = h.shape[0]
+    s = _shift_for(h, limit)
+    if not np.isfinite(s) or float(pivots.min()) <= s:
+        return False
+    (potrf, potrs) = get_lapack_funcs(("potrf", "potrs"), (h,))
+    with np.errstate(all="ignore"):
+        x = np.ones(n, dtype=h.dtype)
+        x[1::2] = -1.0  # a fixed start, not orthogonal to the smooth or the oscillating end
+        for _ in range(_ESTIMATE_STEPS):
+            x, info = potrs(c, x, lower=True)
+            norm = float(np.linalg.norm(x))
+            if info != 0 or not np.isfinite(norm) or norm == 0:
+                break
+            x = x / norm
+        else:
+            estimate = float(np.real(np.vdot(x, h @ x)))  # >= λ_min, up to rounding
+            if estimate <= s:
+                return False
+    shifted = h.copy()
+    shifted.flat[:: n + 1] -= s
+    _, info = potrf(shifted, lower=True, clean=False, overwrite_a=True)
+    return info == 0
 
 
 def _semidefinite_core(

@@ -23,9 +23,10 @@ from svdkit.linalg.measures import _exponent, _times_power_of_two
 from svdkit.linalg.residuals import orthogonality_loss, relative_residual
 from svdkit.linalg.signs import unit_phases
 from svdkit.linalg.structure import (
-    _diagonalizable,
     _eigenpairs,
+    _full_eigenspaces,
     _independent_columns,
+    _normal,
     require_hermitian,
 )
 from svdkit.linalg.tolerance import rule_dtype
@@ -102,9 +103,10 @@ class Eig(Unpackable):
     def reconstruct(self) -> np.ndarray:
         """``V Λ V⁻¹``, for a diagonalisable A.
 
-        Decided by the rule of :func:`svdkit.is_diagonalizable` (the same function,
+        Decided by the rule of :func:`svdkit.is_diagonalizable` (its own helpers,
         on :attr:`matrix` with these eigenpairs; ``eps`` that of :attr:`precision`
-        where coarser than float64's), so the two never disagree: a defective A,
+        where coarser than float64's; the normality test runs only where the
+        other two rules do not already say "yes"), so the two never disagree: a defective A,
         a near-Jordan block included, raises instead of returning a matrix off by
         ``κ(V) · eps``.
 
@@ -129,15 +131,28 @@ class Eig(Unpackable):
         """
         V = self.vectors
         dtype = rule_dtype(self.precision, V.dtype)
-        if self.matrix is not None and not _diagonalizable(
-            self.matrix, dtype, None, _eigenpairs(self.matrix, (self.values, V))
-        ):
-            raise SingularMatrixError(
-                "A is not diagonalisable (svdkit.is_diagonalizable: a cluster of eigenvalues "
-                "lacks a full eigenspace, or the eigenvectors are dependent): V⁻¹ Λ V would "
-                "not reproduce A"
-            )
-        if not _independent_columns(V, dtype):
+        # The rule of is_diagonalizable, in the order that costs least here: rule 3
+        # (independent eigenvectors, one SVD of V) is needed on every path, normal A or
+        # not; rule 2 (full eigenspaces) is cheap when no eigenvalues cluster, and when it
+        # holds the verdict is "yes" whether or not A is normal (rule 1), so the normality
+        # test (two n × n products) runs only when rule 2 fails or V is dependent.
+        independent = _independent_columns(V, dtype)
+        if self.matrix is not None:
+            a = self.matrix
+            if independent:
+                values, vectors = _eigenpairs(a, (self.values, V))
+                diagonalizable = _full_eigenspaces(a, dtype, None, values, vectors) or _normal(
+                    a, dtype, None
+                )
+            else:  # rule 3 fails: diagonalisable only by rule 1, and then V⁻¹ does not exist
+                diagonalizable = _normal(a, dtype, None)
+            if not diagonalizable:
+                raise SingularMatrixError(
+                    "A is not diagonalisable (svdkit.is_diagonalizable: a cluster of eigenvalues "
+                    "lacks a full eigenspace, or the eigenvectors are dependent): V⁻¹ Λ V would "
+                    "not reproduce A"
+                )
+        if not independent:
             raise SingularMatrixError(
                 "the eigenvectors are linearly dependent (A is not diagonalisable): V⁻¹ does not"
                 " exist"

@@ -398,8 +398,17 @@ def norm(x: MatrixLike, ord: int | float | str | None = None) -> float:
             ord = 1
         # numbers.Real: NumPy scalars too (np.int64(1) was 'unknown', as a matrix ord it worked)
         if isinstance(ord, numbers.Real) and not isinstance(ord, bool | np.bool_) and ord >= 1:
-            # as a float: a Python int past 2⁶³ (10**30) would make NumPy's power an object
-            return _scaled_norm(v, ord if ord in (1, 2) else float(ord))
+            if ord in (1, 2):
+                return _scaled_norm(v, ord)
+            # as a float: a Python int past 2⁶³ (10**30) would make NumPy's power an object;
+            # one past the largest float (10**400) is the ∞-norm, as every huge p is
+            try:
+                p = float(ord)
+            except OverflowError:
+                p = np.inf
+            if p == np.inf:
+                return float(np.abs(v).max())
+            return _scaled_norm(v, p)
         raise SvdkitError(f"unknown vector norm {ord!r}: use 1, 2, inf or a number p >= 1")
     key = ord.lower() if isinstance(ord, str) else ord
     try:

@@ -642,6 +642,14 @@ def _diagonalizable(
     # as LAPACK returns it), and then no SVD of A − λ̄ I is needed
     if not _independent_columns(vectors, dtype):
         return False
+    return _full_eigenspaces(a, dtype, tol, values, vectors)
+
+
+def _full_eigenspaces(
+    a: np.ndarray, dtype: np.dtype, tol: float | None, values: np.ndarray, vectors: np.ndarray
+) -> bool:
+    """Rule 2 of :func:`is_diagonalizable`: every cluster of eigenvalues closer than ``r``
+    (or ``tol``) has a full eigenspace. ``values, vectors``: checked eigenpairs of ``a``."""
     scale = _fro(a)
     thr = zero_threshold(a.shape, scale, dtype)
     if tol is None:
