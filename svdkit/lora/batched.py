@@ -577,7 +577,9 @@ def _certify(
     delta is widened once into a reused float64 buffer, which gives ``‖Δ‖_F²``,
     ``A V`` and ``Aᴴ (A V)``; then ``Aᴴ U = (Aᴴ A V) Z Σ⁻¹`` exactly (the
     products grouped differently), used where its rounding is negligible
-    (:data:`_GROUPED_MIN`). Returns ``‖Δ‖_F²``, ``U`` (count, m, k), ``s``
+    (:data:`_GROUPED_MIN`); the other triplets (a delta of lower rank than asked) get a
+    direct product :func:`_adjoint_product`, the delta widened again by blocks into one
+    reused buffer, never a float64 copy of it. Returns ``‖Δ‖_F²``, ``U`` (count, m, k), ``s``
     (count, k), ``V`` (count, n, k), ``‖A vᵢ − σᵢ uᵢ‖``, ``‖Aᴴ uᵢ − σᵢ vᵢ‖`` and
     ``vᵢᴴ Aᴴ uᵢ`` (count, k) each — of the oriented ``A``.
     """
@@ -592,14 +594,49 @@ def _certify(
     right = np.sqrt(np.einsum("bij,bij->bj", E, E))
     grouped = s >= _GROUPED_MIN * s[:, :1]
     AhU = np.matmul(AhAV, Z) / np.where(grouped, s, 1.0)[:, None, :]
+    buf = None  # one float64 buffer for every module's blocks
     for j in np.flatnonzero(~grouped.all(axis=1)):
         direct = np.flatnonzero(~grouped[j])
-        a = np.asarray(deltas[j], dtype=np.float64)
-        AhU[j][:, direct] = (a if wide else a.T) @ U[j][:, direct]
+        AhU[j][:, direct], buf = _adjoint_product(deltas[j], wide, U[j][:, direct], buf)
     rayleigh = np.einsum("bij,bij->bj", V, AhU)
     E = AhU - V * s[:, None, :]
     left = np.sqrt(np.einsum("bij,bij->bj", E, E))
     return fro2, U, s, V, right, left, rayleigh
+
+
+def _adjoint_product(
+    delta: np.ndarray, wide: bool, W: np.ndarray, buf: np.ndarray | None
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """``Aᴴ W`` in float64 (``A = Δ``, or ``Δᵀ`` when ``wide``), and the buffer to pass
+    to the next call: a float64 ``Δ`` is multiplied as it is, another is widened by
+    blocks of about :data:`_BLOCK_BYTES` into ``buf`` (allocated when ``None``), never
+    into a float64 copy of the whole delta.
+
+    Examples
+    --------
+    >>> d = np.arange(12, dtype=np.float32).reshape(4, 3)
+    >>> W = np.ones((4, 2))
+    >>> out, buf = _adjoint_product(d, False, W, None)
+    >>> bool(np.array_equal(out, d.T.astype(np.float64) @ W)), buf.dtype
+    (True, dtype('float64'))
+    """
+    if delta.dtype == np.float64:
+        return (delta if wide else delta.T) @ W, buf
+    m_, n_ = delta.shape
+    width = m_ if wide else n_  # the length of the blocks' other side
+    step = max(16, 2 * _BLOCK_BYTES // (8 * width))
+    shape = (m_, min(step, n_)) if wide else (min(step, m_), n_)
+    if buf is None or buf.shape != shape:
+        buf = np.empty(shape, dtype=np.float64)
+    out = np.zeros((width, W.shape[1]))
+    size = n_ if wide else m_
+    with np.errstate(all="ignore"):  # as _float64_products
+        for s0 in range(0, size, step):
+            part = delta[:, s0 : s0 + step] if wide else delta[s0 : s0 + step]
+            blk = buf[:, : part.shape[1]] if wide else buf[: part.shape[0]]
+            np.copyto(blk, part, casting="unsafe")
+            out += (blk if wide else blk.T) @ W[s0 : s0 + step]
+    return out, buf
 
 
 def _float64_products(

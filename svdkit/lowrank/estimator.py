@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import numbers
 import warnings
+from collections.abc import Iterator
 from typing import Any, NamedTuple, Self
 
 import numpy as np
@@ -41,7 +42,6 @@ try:
     from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, TransformerMixin
     from sklearn.utils import check_array, check_random_state
     from sklearn.utils.extmath import safe_sparse_dot
-    from sklearn.utils.sparsefuncs import mean_variance_axis
     from sklearn.utils.validation import check_is_fitted, validate_data
 except ImportError as err:  # scikit-learn missing, or older than 1.6 (no validate_data)
     raise MissingDependencyError(
@@ -56,6 +56,11 @@ __all__ = ["TruncatedSVD"]
 #: Rows per block when the total variance of a dense ``X`` is summed (``2²⁰`` entries
 #: of float64 at most beside ``X``: no centred copy of ``X`` is formed).
 _VARIANCE_BLOCK_ENTRIES = 2**20
+
+#: Stored entries per block (at least) when the statistics of a sparse ``X`` are summed,
+#: and entries of its ``m × k`` scores per block: each block is widened to float64 on its
+#: own, with a few arrays of its size beside it (about 4 MiB), never the whole of ``X``.
+_SPARSE_BLOCK_ENTRIES = 2**17
 
 #: float32 input: the engine runs at ``tol`` less this margin, which covers the float32
 #: rounding of the returned vectors (``u = eps32 / 2`` per entry, relative): with
@@ -291,8 +296,7 @@ class TruncatedSVD(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
         self.singular_values_ = s
         if single:
             # the certificate of what is returned: the float32 vectors, not the engine's
-            U = _left_vectors(Xt, s, r.U)
-            stats = _fitted_statistics(X, self.components_, (Xt, U, s))
+            stats = _fitted_statistics(X, self.components_, (Xt, r.U, s))
             right, left = stats.right, stats.left
             _check_float32_certificate(right, left, float(s[0]), tol)
         else:
@@ -442,15 +446,134 @@ def _check_float32_certificate(right: np.ndarray, left: np.ndarray, s1: float, t
         )
 
 
+def _major_blocks(indptr: np.ndarray, entries: int, length: int) -> Iterator[tuple[int, int]]:
+    """Consecutive ranges ``[lo, hi)`` of a compressed matrix's major axis (the rows of a
+    CSR matrix, the columns of a CSC one): at most ``length`` of them and at most
+    ``entries`` stored entries each, unless one row (column) alone holds more."""
+    count = indptr.shape[0] - 1
+    lo = 0
+    while lo < count:
+        hi = int(np.searchsorted(indptr, int(indptr[lo]) + entries, side="right")) - 1
+        hi = min(max(hi, lo + 1), lo + length, count)
+        yield lo, hi
+        lo = hi
+
+
+def _score_sums(P: np.ndarray, shift: np.ndarray, Z: np.ndarray | None) -> np.ndarray:
+    """For rows ``P`` of ``X V``: the column sums of the centred scores ``P − shift``
+    (``shift = μᵀ V``, ``μ`` the column means of ``X``), of their squares and, with
+    ``Z`` (the same rows of ``fit_transform(X)``), of ``(P − Z)²``; shape ``(3, k)``.
+    ``P`` is centred in place."""
+    out = np.zeros((3, P.shape[1]))
+    if Z is not None:
+        D = P - Z
+        out[2] = np.einsum("ij,ij->j", D, D)
+        del D
+    P -= shift
+    out[0] = P.sum(axis=0)
+    out[1] = np.einsum("ij,ij->j", P, P)
+    return out
+
+
+def _sparse_statistics(
+    X: sp.spmatrix | sp.sparray,
+    V: np.ndarray,
+    certify: tuple[np.ndarray, np.ndarray, np.ndarray] | None,
+) -> tuple[float, float, np.ndarray, np.ndarray | None]:
+    """For a CSR or CSC ``X``: the total variance ``Σⱼ var(X[:, j])``, ``Σ X²``, the
+    :func:`_score_sums` of ``X V`` and, with ``certify``, ``Xᵀ U`` — all in float64, from
+    blocks of the major axis (rows of a CSR ``X``, columns of a CSC one) widened one at a
+    time, of at most ``max(2¹⁷, n)`` (CSR) or ``max(2¹⁷, m)`` (CSC) stored entries: never a
+    float64 copy of the whole of ``X``. A CSR ``X`` streams ``X V`` by rows; a CSC one
+    sums it into one ``m × k`` array (and forms the ``m × k`` left vectors once).
+
+    The column variances are the corrected two-pass sums of
+    :func:`sklearn.utils.sparsefuncs.mean_variance_axis` (Chan, Golub & LeVeque):
+    ``(Σ (x − μⱼ)² + zⱼ μⱼ² − (Σ (x − μⱼ) − zⱼ μⱼ)² / m) / m`` over the stored entries
+    of column ``j``, ``zⱼ`` its implicit zeros.
+    """
+    m, n = X.shape
+    k = V.shape[1]
+    csr = X.format == "csr"
+    indptr = X.indptr
+    # enough entries a block that its length-n sums and n × k (m × k) products do not
+    # outweigh its own; a CSR block's scores of at most 2¹⁷ entries
+    entries = max(_SPARSE_BLOCK_ENTRIES, n if csr else m)
+    length = max(1, _SPARSE_BLOCK_ENTRIES // k) if csr else n
+    blocks = list(_major_blocks(indptr, entries, length))
+
+    def widened(lo: int, hi: int) -> tuple[int, np.ndarray, np.ndarray, slice]:
+        """The block's first entry, its values in float64, the column of each (counted
+        from the start of ``cols``) and the columns ``cols`` it spans."""
+        a, b = int(indptr[lo]), int(indptr[hi])
+        data = np.asarray(X.data[a:b], dtype=np.float64)
+        if csr:
+            return a, data, X.indices[a:b], slice(0, n)
+        return a, data, np.repeat(np.arange(hi - lo), np.diff(indptr[lo : hi + 1])), slice(lo, hi)
+
+    count, col_sum, sumsq = np.zeros(n), np.zeros(n), 0.0
+    for lo, hi in blocks:
+        _, data, ids, cols = widened(lo, hi)
+        width = cols.stop - cols.start
+        col_sum[cols] += np.bincount(ids, weights=data, minlength=width)
+        count[cols] += np.bincount(ids, minlength=width)
+        sumsq += float(data @ data)
+    mean = col_sum / m
+    shift = mean @ V
+    dev = np.zeros((2, n))  # Σ (x − μⱼ) and Σ (x − μⱼ)² over the stored entries
+    sums = np.zeros((3, k))
+    XtU = P = None
+    if certify is not None:
+        Z, U, s = certify
+        XtU = np.zeros((n, k))
+        if not csr:
+            left = _left_vectors(Z, s, U)
+    if not csr:
+        P = np.zeros((m, k))
+    for lo, hi in blocks:
+        a, data, ids, cols = widened(lo, hi)
+        width = cols.stop - cols.start
+        d = mean[cols][ids]
+        np.subtract(data, d, out=d)
+        dev[0, cols] += np.bincount(ids, weights=d, minlength=width)
+        d *= d
+        dev[1, cols] += np.bincount(ids, weights=d, minlength=width)
+        del d
+        ptr = indptr[lo : hi + 1] - a
+        if csr:
+            B = sp.csr_matrix((data, X.indices[a : a + data.shape[0]], ptr), shape=(hi - lo, n))
+            sums += _score_sums(B @ V, shift, None if certify is None else Z[lo:hi])
+            if certify is not None:
+                XtU += B.T @ _left_vectors(Z[lo:hi], s, U[lo:hi])
+        else:
+            B = sp.csc_matrix((data, X.indices[a : a + data.shape[0]], ptr), shape=(m, hi - lo))
+            P += B @ V[lo:hi]
+            if certify is not None:
+                XtU[lo:hi] = B.T @ left
+        del B, data
+    if P is not None:
+        step = max(1, _SPARSE_BLOCK_ENTRIES // k)
+        for r0 in range(0, m, step):
+            Zb = None if certify is None else Z[r0 : r0 + step]
+            sums += _score_sums(P[r0 : r0 + step], shift, Zb)
+    absent = m - count
+    correction = dev[0] - absent * mean
+    var = (dev[1] + absent * mean**2 - correction**2 / m) / m
+    return float(np.sum(var)), sumsq, sums, XtU
+
+
 def _fitted_statistics(
     X: np.ndarray | sp.spmatrix | sp.sparray,
     components: np.ndarray,
     certify: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None,
 ) -> _Statistics:
     """Total and explained variances in float64, and with ``certify = (Z, U, σ)``
-    (``Z`` the float32 ``fit_transform(X)``) both residuals of the triplets
-    ``(σᵢ, uᵢ, vᵢ)``, never densifying a sparse ``X`` nor forming a centred copy of a
-    dense one (row blocks of at most 2²⁰ entries).
+    (``Z`` the float32 ``fit_transform(X)``, ``U`` the engine's left vectors) both
+    residuals of the triplets ``(σᵢ, uᵢ, vᵢ)``, ``uᵢ`` the vectors of
+    :func:`_left_vectors`, never densifying a sparse ``X``, widening the whole of a
+    float32 one nor forming a centred copy of a dense one (blocks of at most 2²⁰ entries,
+    or of ``max(2¹⁷, n)`` or ``max(2¹⁷, m)`` stored entries of a sparse ``X``:
+    :func:`_sparse_statistics`).
 
     The explained variances are those of ``X V``, from the same centred data as the
     total: they sum to at most the total (``V`` orthonormal) up to rounding. ``floor``
@@ -459,21 +582,18 @@ def _fitted_statistics(
     variance (constant columns give about ``1e-32`` instead of 0).
     """
     m, n = X.shape
-    V = components.T.astype(np.float64)
+    V = np.ascontiguousarray(components.T, dtype=np.float64)
     k = V.shape[1]
     right = left = None
     if certify is not None:
         Z, U, s = certify[0], certify[1], certify[2].astype(np.float64)
+        certify = (Z, U, s)
     if sp.issparse(X):
-        X64 = X.astype(np.float64, copy=False)
-        _, var = mean_variance_axis(X64, axis=0)
-        full_var = float(np.sum(var, dtype=np.float64))
-        sumsq = float(X64.data @ X64.data)
-        P = np.asarray(safe_sparse_dot(X64, V))
-        exp_var = np.var(P, axis=0)
+        full_var, sumsq, sums, XtU = _sparse_statistics(X, V, certify)
+        col_sum, col_sq = sums[0], sums[1]
         if certify is not None:
-            right = np.linalg.norm(P - Z, axis=0)
-            left = np.linalg.norm(np.asarray(safe_sparse_dot(X64.T, U)) - V * s, axis=0)
+            right = np.sqrt(sums[2])
+            left = np.linalg.norm(XtU - V * s, axis=0)
     else:
         mean = X.mean(axis=0, dtype=np.float64)
         step = max(1, _VARIANCE_BLOCK_ENTRIES // max(n, 1))
@@ -487,16 +607,16 @@ def _fitted_statistics(
             if certify is not None:
                 D = B @ V - Z[r0 : r0 + step]
                 right_sq += np.einsum("ij,ij->j", D, D)
-                XtU += B.T @ U[r0 : r0 + step]
+                XtU += B.T @ _left_vectors(Z[r0 : r0 + step], s, U[r0 : r0 + step])
             B -= mean
             total += float(np.einsum("ij,ij->", B, B))
             C = B @ V  # centred scores
             col_sum += C.sum(axis=0)
             col_sq += np.einsum("ij,ij->j", C, C)
         full_var = total / m
-        exp_var = np.maximum(col_sq / m - (col_sum / m) ** 2, 0.0)
         if certify is not None:
             right = np.sqrt(right_sq)
             left = np.linalg.norm(XtU - V * s, axis=0)
+    exp_var = np.maximum(col_sq / m - (col_sum / m) ** 2, 0.0)
     floor = ((m + 1) * np.finfo(np.float64).eps) ** 2 * sumsq / m
     return _Statistics(full_var, floor, exp_var, right, left)
