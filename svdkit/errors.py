@@ -103,3 +103,23 @@ class NotPositiveDefiniteError(SvdkitError, np.linalg.LinAlgError):
 
 class ConvergenceError(SvdkitError, np.linalg.LinAlgError):
     """An iterative method that did not reach the requested accuracy."""
+
+
+def require_instance(
+    value: object, kind: type, name: str, maker: str, article: str = "a"
+) -> None:
+    """Raise :class:`SvdkitError` unless ``value`` is a ``kind``: the message names the
+    argument ``name``, what makes a ``kind`` (``maker``) and the type it got
+    (``article``: "a" or "an", as the class name is read).
+
+    Examples
+    --------
+    >>> require_instance(None, int, "count", "len(x) gives one", "an")
+    Traceback (most recent call last):
+      ...
+    svdkit.errors.SvdkitError: count must be an int (len(x) gives one); got NoneType
+    """
+    if not isinstance(value, kind):
+        raise SvdkitError(
+            f"{name} must be {article} {kind.__name__} ({maker}); got {type(value).__name__}"
+        )

@@ -15,7 +15,7 @@ True
 
 from __future__ import annotations
 
-from svdkit.errors import SvdkitError
+from svdkit.errors import SvdkitError, require_instance
 from svdkit.explain.build import MAX_DIMENSION, explain
 from svdkit.explain.model import Report
 
@@ -58,11 +58,7 @@ def render(report: Report, format: str = "terminal") -> str:
       ...
     svdkit.errors.SvdkitError: report must be a Report (...); got NoneType
     """
-    if not isinstance(report, Report):
-        raise SvdkitError(
-            "report must be a Report (svdkit.explain.explain(A) makes one); got "
-            f"{type(report).__name__}"
-        )
+    require_instance(report, Report, "report", "svdkit.explain.explain(A) makes one")
     if format == "terminal":
         from svdkit.explain.render_terminal import render_terminal
 

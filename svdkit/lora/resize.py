@@ -33,7 +33,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from svdkit.errors import SvdkitError
+from svdkit.errors import SvdkitError, require_instance
 from svdkit.lora.adapter import (
     Adapter,
     LoraModule,
@@ -119,11 +119,7 @@ def resize(
     """
     from svdkit.lora.factor import SPLITS
 
-    if not isinstance(adapter, Adapter):
-        raise SvdkitError(
-            f"adapter must be an Adapter (Adapter.load reads a directory); got "
-            f"{type(adapter).__name__}"
-        )
+    require_instance(adapter, Adapter, "adapter", "Adapter.load reads a directory", "an")
     rule = as_rank_rule(rule)
     alpha = check_alpha(alpha)
     if not isinstance(split, str) or split not in SPLITS:

@@ -36,7 +36,7 @@ from typing import Any
 import numpy as np
 
 from svdkit._words import counted
-from svdkit.errors import ConvergenceError, ShapeError, SvdkitError
+from svdkit.errors import ConvergenceError, ShapeError, SvdkitError, require_instance
 from svdkit.inputs import DENSIFY_LIMIT
 from svdkit.linalg.svd import SVD, SVDResiduals
 from svdkit.linalg.tolerance import rule_dtype
@@ -332,11 +332,7 @@ def choose_method(op: Operator, k: int | None, tol: float) -> str:
       ...
     svdkit.errors.SvdkitError: op must be an Operator (...); got ndarray
     """
-    if not isinstance(op, Operator):
-        raise SvdkitError(
-            "op must be an Operator (svdkit.lowrank.as_operator(A) makes one); got "
-            f"{type(op).__name__}"
-        )
+    require_instance(op, Operator, "op", "svdkit.lowrank.as_operator(A) makes one", "an")
     m, n = op.shape
     p = min(m, n)
     if k is not None:

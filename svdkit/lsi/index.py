@@ -37,7 +37,7 @@ from typing import Any, NamedTuple
 import numpy as np
 import scipy.sparse as sp
 
-from svdkit.errors import EmptyInputError, ShapeError, SvdkitError
+from svdkit.errors import EmptyInputError, ShapeError, SvdkitError, require_instance
 from svdkit.lsi.counting import CorpusCounts, TextOptions, check_on_chunk, count_corpus
 from svdkit.lsi.weighting import SCHEMES, TermStats, global_weights, weigh
 
@@ -452,11 +452,9 @@ def check_index(index: Any, name: str = "index") -> None:
       ...
     svdkit.errors.SvdkitError: index must be an LsiIndex (...); got NoneType
     """
-    if not isinstance(index, LsiIndex):
-        raise SvdkitError(
-            f"{name} must be an LsiIndex (svdkit.lsi.build_index or load_index makes one); "
-            f"got {type(index).__name__}"
-        )
+    require_instance(
+        index, LsiIndex, name, "svdkit.lsi.build_index or load_index makes one", "an"
+    )
 
 
 def _vector_scale(s: np.ndarray, scaling: float) -> float:
