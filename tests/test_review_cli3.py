@@ -84,3 +84,30 @@ def test_explain_figures_without_matplotlib_fails_before_writing(capsys, monkeyp
     )
     assert "svdkit[plot]" in error_line(code, err)
     assert not report.exists() and not folder.exists()
+
+
+@pytest.mark.parametrize("kind", ["mtx", "npz"])
+def test_explain_refuses_a_huge_sparse_file_from_its_header(capsys, monkeypatch, tmp_path, kind):
+    """A 100000×200000 sparse file of two entries: the CLI's advice, not Python's."""
+    import scipy.io
+    import scipy.sparse as sp
+
+    S = sp.coo_matrix(([1.0, 2.0], ([0, 99999], [0, 199999])), shape=(100000, 200000))
+    path = tmp_path / f"big.{kind}"
+    if kind == "mtx":
+        scipy.io.mmwrite(str(path), S)
+    else:
+        sp.save_npz(path, S.tocsr())
+    line = error_line(*run_svdkit(capsys, monkeypatch)("explain", path)[::2])
+    assert "100000×200000" in line and f"svdkit svd {path} -k K" in line
+    assert "sparse=True" not in line
+
+
+def test_explain_reads_a_dense_npz_with_an_array_named_shape(capsys, monkeypatch, tmp_path):
+    import numpy as np
+
+    path = tmp_path / "m.npz"
+    np.savez(path, shape=np.array([[5000.0, 2.0], [1.0, 3.0]]))
+    code, out, err = run_svdkit(capsys, monkeypatch)("explain", path, "--no-steps")
+    assert code == 0, err
+    assert "2×2" in out

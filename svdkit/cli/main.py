@@ -255,14 +255,17 @@ def explain(
 
 
 def _check_explain_size(text: str) -> None:
-    """Refuse a ``.npy`` file too large for ``explain`` from its header, before reading it.
+    """Refuse a matrix file too large for ``explain`` from its header, before reading it.
 
-    Other inputs are checked by :func:`svdkit.explain.explain` once read (a
-    matrix file of any other kind, or text, takes about as long to read as to
-    refuse). A ``.npy`` file that cannot be opened this way is left to the
-    loader, whose error names the problem.
+    A ``.npy`` file's header, a Matrix Market file's size line and a sparse ``.npz``
+    file's ``shape`` give the shape at once (a 100000×200000 ``.mtx`` of two entries
+    was refused only when densified, with Python's advice, ``sparse=True``). Other
+    inputs are checked by :func:`svdkit.explain.explain` once read (a matrix file of
+    any other kind, or text, takes about as long to read as to refuse). A file that
+    cannot be opened this way is left to the loader, whose error names the problem.
     """
-    if len(text) >= 4096 or "\n" in text or not text.lower().endswith(".npy"):
+    suffix = text[-4:].lower()
+    if len(text) >= 4096 or "\n" in text or suffix not in (".npy", ".mtx", ".npz"):
         return
     path = Path(text)
     if not path.is_file():
@@ -271,9 +274,18 @@ def _check_explain_size(text: str) -> None:
 
     from svdkit.explain.build import check_size
 
-    try:  # memory-mapped: only the header is read
-        shape = np.load(path, mmap_mode="r", allow_pickle=False).shape
-    except Exception:  # not a valid .npy: svdkit.load says why
+    try:  # only the header is read
+        if suffix == ".npy":
+            shape = np.load(path, mmap_mode="r", allow_pickle=False).shape
+        elif suffix == ".mtx":
+            import scipy.io
+
+            shape = tuple(scipy.io.mminfo(str(path))[:2])
+        else:
+            with np.load(path, allow_pickle=False) as npz:
+                sparse = {"format", "shape"} <= set(npz.files)  # scipy.sparse.save_npz's
+                shape = tuple(int(d) for d in npz["shape"]) if sparse else ()
+    except Exception:  # not a valid file of its kind: svdkit.load says why
         return
     if len(shape) == 2:
         check_size(shape, text)
