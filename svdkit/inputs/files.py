@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import errno
 import json
+import math
 import os
 import re
 from pathlib import Path
@@ -30,7 +31,13 @@ from typing import Any
 
 import numpy as np
 
-from svdkit.errors import FileFormatError, MissingFileError, ParseError, SvdkitError
+from svdkit.errors import (
+    FileFormatError,
+    MissingFileError,
+    NonFiniteError,
+    ParseError,
+    SvdkitError,
+)
 from svdkit.inputs.expr import MAX_DIGITS, MAX_EXPONENT, clip
 from svdkit.inputs.text import text_to_array
 
@@ -324,10 +331,10 @@ class JSONNumberError(ParseError, FileFormatError):
 class _Refused:
     """What the JSON reader keeps in place of a refused number: why it was refused."""
 
-    __slots__ = ("message",)
+    __slots__ = ("cls", "message")
 
-    def __init__(self, message: str) -> None:
-        self.message = message
+    def __init__(self, message: str, cls: type[SvdkitError] = JSONNumberError) -> None:
+        self.message, self.cls = message, cls
 
 
 _JSON_NUMBER = re.compile(r"-?([0-9]*)(?:\.([0-9]*))?(?:[eE]([+-]?[0-9]+))?")
@@ -349,11 +356,22 @@ class _JSONNumbers:
 
     def real(self, token: str) -> float | _Refused:
         if len(token) <= MAX_DIGITS and "e" not in token and "E" not in token:
-            return float(token)
-        return self._checked(token, float)
+            value: float | _Refused = float(token)
+        else:
+            value = self._checked(token, float)
+        if isinstance(value, float) and math.isinf(value):  # 1e309: as the text readers say
+            return self._too_large(token)
+        return value
 
     def integer(self, token: str) -> int | _Refused:
-        return int(token) if len(token) <= MAX_DIGITS else self._checked(token, int)
+        value = int(token) if len(token) <= MAX_DIGITS else self._checked(token, int)
+        if isinstance(value, int) and len(token) > 300 and math.isinf(_as_float(value)):
+            return self._too_large(token)
+        return value
+
+    def _too_large(self, token: str) -> _Refused:
+        message = f"'{clip(token)}' is too large for a floating-point number"
+        return self._refuse(message, NonFiniteError)
 
     def _checked(self, token: str, convert: type[float] | type[int]) -> float | int | _Refused:
         m = _JSON_NUMBER.fullmatch(token)
@@ -368,10 +386,18 @@ class _JSONNumbers:
             return self._refuse(f"exponent out of range in '{clip(token)}'")
         return convert(token)
 
-    def _refuse(self, message: str) -> _Refused:
-        refused = _Refused(message)
+    def _refuse(self, message: str, cls: type[SvdkitError] = JSONNumberError) -> _Refused:
+        refused = _Refused(message, cls)
         self.refused.append(refused)
         return refused
+
+
+def _as_float(value: int) -> float:
+    """``float(value)``, or infinity where it overflows."""
+    try:
+        return float(value)
+    except OverflowError:
+        return math.inf
 
 
 def _locate(data: list, refused: _Refused) -> tuple[int, int] | None:
@@ -403,7 +429,8 @@ def _json(p: Path, sparse: bool) -> Any:
         first = numbers.refused[0]  # the first in the file: the scanner reads in order
         at = _locate(data, first)
         where = "" if at is None else f"row {at[0]}, column {at[1]}: "
-        err = JSONNumberError(f"'{p}': {where}{first.message}")
+        named = issubclass(first.cls, FileFormatError)  # the others are named by the caller
+        err = first.cls(f"'{p}': {where}{first.message}" if named else where + first.message)
         err.row, err.column, err.offset = (*(at or (None, None)), None)
         raise err
     return data

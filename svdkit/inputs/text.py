@@ -29,6 +29,7 @@ array([[ 1., -2.],
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from itertools import chain
@@ -712,7 +713,10 @@ def _split_delimited(
             raise _error(ParseError, text, f"{_show(groups[-1])} is never closed", groups[-1].pos)
         elif is_delim or (t.kind == "nl" and row):
             if not cell:
-                raise _error(ParseError, text, "empty entry", t.pos, t.end, *position())
+                message = "empty entry"
+                if position() == (1, 1):
+                    message += " (a pandas index or header? write with index=False, header=False)"
+                raise _error(ParseError, text, message, t.pos, t.end, *position())
             row.append(_Cell(tuple(cell)))
             cell = []
             if t.kind == "nl":
@@ -734,6 +738,68 @@ def _split_delimited(
     return rows, None
 
 
+_TRAILING_COMMENT = re.compile(
+    r"(?:^|(?<=\r))[^\S\r\n]*[^%#\s\ufeff\u200b][^%#\r\n]*([%#])", re.MULTILINE
+)
+_DATE = (
+    r"(?:[0-9]{4}(?P<s>[-/])[0-9]{1,2}(?P=s)[0-9]{1,2}"
+    r"|[0-9]{1,2}(?P<t>[-/])[0-9]{1,2}(?P=t)[0-9]{4})"
+    r"(?:[ T][0-9]{1,2}:[0-9]{2}(?::[0-9]{2}(?:\.[0-9]+)?)?)?"
+)
+_DATE_CELL = {  # a whole entry, blanks around it allowed
+    d: re.compile(rf"(?:^|(?<=[{d}\r])){b}({_DATE}){b}(?=[{d}\r\n]|$)", re.MULTILINE)
+    for d, b in ((",", "[ \t]*"), ("\t", "[ ]*"))
+}
+_MAYBE_DATE = re.compile(r"[-/][0-9]{1,2}[-/]")
+_DATE_ADVICE = (
+    "looks like a date: svdkit reads numbers and expressions; drop or convert that column"
+)
+_COMMENT_ADVICE = (
+    "after an entry: in a .csv or .tsv file a comment ('%' or '#') must start its line"
+)
+_PERCENT_ADVICE = "; a percentage is not a number here (write 0.5, not 50%)"
+
+
+def _check_delimited_cells(text: str, delimiter: str) -> None:
+    """Refuse what a delimited file must not hold, though an expression could read it.
+
+    A ``%`` or ``#`` after an entry on its line (a spreadsheet's ``50%`` would
+    start a comment and drop the rest of the row), and a date (``2020-01-05``
+    would be ``2014``). Each is a :class:`~svdkit.ParseError` naming the entry.
+
+    Examples
+    --------
+    >>> _check_delimited_cells("% a note\\n1,2\\n", ",")
+    >>> try:
+    ...     _check_delimited_cells("1,50%\\n", ",")
+    ... except ParseError as err:
+    ...     print(err.row, err.column, str(err)[:35])
+    1 2 row 1, column 2: '%' after an entry
+    """
+    faults = []
+    if "%" in text or "#" in text:
+        if (m := _TRAILING_COMMENT.search(text)) is not None:
+            advice = _COMMENT_ADVICE + (_PERCENT_ADVICE if m.group(1) == "%" else "")
+            faults.append((m.start(1), m.end(1), f"'{m.group(1)}' {advice}"))
+    if _MAYBE_DATE.search(text) is not None:
+        if (m := _DATE_CELL[delimiter].search(text)) is not None:
+            faults.append((m.start(1), m.end(1), f"'{m.group(1)}' {_DATE_ADVICE}"))
+    if not faults:
+        return
+    pos, end, message = min(faults)
+    lo = max(text.rfind("\n", 0, pos), text.rfind("\r", 0, pos)) + 1
+    row = 1 + sum(
+        1
+        for line in _LINE_BREAK.split(text[:lo])
+        if line.strip(" \t\f\v\ufeff\u200b") and line.lstrip()[:1] not in ("%", "#", "")
+    )
+    col = text.count(delimiter, lo, pos) + 1
+    raise _error(ParseError, text, message, pos, end, row, col)
+
+
+_LINE_BREAK = re.compile(r"\r\n|\r|\n")
+
+
 # --------------------------------------------------------------------------- the grid
 
 
@@ -750,6 +816,7 @@ def _split(text: str, delimiter: str | None, document: bool) -> Rows:
     if toks.get(_next_sig(toks, 0)) is None:
         raise EmptyInputError("the text has no entries" if text else "the text is empty")
     if delimiter is not None:
+        _check_delimited_cells(text, delimiter)
         rows, vector = _split_delimited(text, toks, delimiter)[0], False
     elif document or has_latex_marker(text):
         rows, vector = _split_latex(text, toks, document), False
@@ -757,7 +824,11 @@ def _split(text: str, delimiter: str | None, document: bool) -> Rows:
         rows, vector = _split_brackets_or_plain(text, toks)
     if not any(rows):
         raise EmptyInputError(f"the text {_short(text)} has no entries")
-    _check_widths(text, rows, len(rows[0]))
+    try:
+        _check_widths(text, rows, len(rows[0]))
+    except RaggedError as err:
+        _parse_rows(text, rows[: err.ragged_row - 1])  # a fault in an earlier row comes first
+        raise
     return [[cell] for cell in rows[0]] if vector else rows
 
 
@@ -773,7 +844,7 @@ def _check_widths(
         extra = filled if r == before + 1 else 0
         if len(row) + extra != width:
             where = row_start if extra else row[0].start if row else 0
-            raise _error(
+            err = _error(
                 RaggedError,
                 text,
                 f"row {r} has {count_entries(len(row) + extra)} but row 1 has "
@@ -781,6 +852,8 @@ def _check_widths(
                 where,
                 row[-1].end if row else None,
             )
+            err.ragged_row = r
+            raise err
 
 
 def _short(text: str) -> str:
@@ -946,7 +1019,9 @@ def _check_stretch_widths(text: str, delimiter: str | None, stretches: list[_Str
             if n != width:
                 pos, end = row_span(text, s.plain.first, delimiter)
                 message = f"row {before + 1} has {count_entries(n)} but row 1 has "
-                raise _error(RaggedError, text, message + count_entries(width), pos, end)
+                err = _error(RaggedError, text, message + count_entries(width), pos, end)
+                err.ragged_row = before + 1
+                raise err
             before += len(s.plain.rows)
         if s.cells:
             filled = len(s.plain.partial)
@@ -957,7 +1032,16 @@ def _check_stretch_widths(text: str, delimiter: str | None, stretches: list[_Str
 
 def _read_stretches(text: str, delimiter: str | None, stretches: list[_Stretch]) -> np.ndarray:
     """All rows, checked and evaluated in the full parser's order."""
-    _check_stretch_widths(text, delimiter, stretches)
+    try:
+        _check_stretch_widths(text, delimiter, stretches)
+    except RaggedError as err:  # a fault in an earlier row comes first
+        before = 0
+        for s in stretches:
+            before += len(s.plain.rows)
+            earlier = s.cells[: max(0, err.ragged_row - 1 - before)]
+            _parse_rows(text, earlier, before, len(s.plain.partial))
+            before += len(s.cells)
+        raise
     grids, before = [], 0
     for s in stretches:  # every entry is parsed before any is evaluated
         before += len(s.plain.rows)
@@ -1032,6 +1116,8 @@ def text_to_array(text: str, *, delimiter: str | None = None, document: bool = F
     >>> text_to_array("[1, 2, 3]").shape  # a vector is a column
     (3, 1)
     """
+    if delimiter is not None:
+        _check_delimited_cells(text, delimiter)
     if not document and _shares_lines(text, delimiter):
         if delimiter is None and ";" in text and (rows := read_rows(text)) is not None:
             return rows[0]  # "1 2; 3 4": MATLAB rows of plain numbers

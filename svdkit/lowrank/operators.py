@@ -1954,8 +1954,14 @@ def as_operator(
             shape, fortran, dtype, offset = _npy_header(path)
             if len(shape) == 1:  # a vector is a column, as svdkit.load and arrays read it
                 shape, fortran = (shape[0], 1), False
+            elif not shape:  # a scalar is 1×1, as svdkit.load reads it
+                shape, fortran = (1, 1), False
             if len(shape) != 2:
                 raise ShapeError(f"'{path}' holds an array of shape {shape}; a matrix is 2-D")
+            if 0 in shape:  # named as svdkit.load names it
+                raise EmptyInputError(
+                    f"'{path}' is empty (shape {tuple(shape)}): a matrix needs at least one entry"
+                )
             if fortran:
                 op = RowBlockOperator(
                     path,
