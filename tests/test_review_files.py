@@ -137,3 +137,27 @@ def test_token_fault_before_ragged_row(tmp_path, text):
 def test_ragged_row_still_reported(tmp_path):
     with pytest.raises(svdkit.errors.RaggedError, match=r"row 2 has"):
         svdkit.load(_write(tmp_path, "x.csv", "1,2,3\n3,4\n"))
+
+
+def test_plain_number_csv_skips_the_date_scan(tmp_path, monkeypatch):
+    """A CSV of plain numbers (read at C speed) holds no date: the regular expression
+    over the whole text, a quarter of the reading time, is not run."""
+    import svdkit.inputs.text as text_module
+
+    calls = []
+    real = text_module._MAYBE_DATE
+
+    class Spy:
+        def search(self, text):
+            calls.append(len(text))
+            return real.search(text)
+
+    monkeypatch.setattr(text_module, "_MAYBE_DATE", Spy())
+    path = tmp_path / "m.csv"
+    path.write_text("1.5e-01,-2,3\n4,5,6.25\n")
+    assert svdkit.load(path).shape == (2, 3)
+    assert calls == []
+    (tmp_path / "d.csv").write_text("2020-01-05,1\n")
+    with pytest.raises(svdkit.ParseError, match="looks like a date"):
+        svdkit.load(tmp_path / "d.csv")
+    assert calls
