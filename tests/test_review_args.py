@@ -294,3 +294,31 @@ def test_svd_update_checks_block(block):
     with _raises("block must be an integer ≥ 1"):
         svd_update(idx, block=block)
     assert svd_update(idx, block=1) == 1  # nothing lost: the folded document merges
+
+
+@pytest.mark.parametrize(
+    "options, message",
+    [
+        (dict(max_df=0), "max_df must be above 0"),
+        (dict(max_df=0.0), "max_df must be above 0"),
+        (dict(min_df=5, max_df=2), "min_df .5. is above max_df .2."),
+        (dict(min_df=0.6, max_df=0.5), "is above max_df"),
+    ],
+)
+def test_text_options_refuse_df_bounds_that_keep_no_term(options, message):
+    with _raises(message):
+        lsi.TextOptions(**options)
+
+
+def test_text_options_keep_mixed_df_kinds():
+    # a count and a fraction cannot be compared before the corpus is counted
+    assert lsi.TextOptions(min_df=2, max_df=0.9).max_df == 0.9
+
+
+def test_unknown_document_id_suggests_the_file_name():
+    idx = lsi.build_index([("cats1.txt", "the cat sat"), ("dogs.txt", "the dog ran"),
+                           ("fish.txt", "a fish swam")], k=2)
+    with _raises(r"no document with id 'cats1' in the index \(did you mean 'cats1.txt'\?\)"):
+        idx.similar_documents("cats1")
+    with _raises(r"no document with id 'bird' in the index$"):
+        idx.similar_documents("bird")

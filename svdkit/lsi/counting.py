@@ -135,6 +135,15 @@ class TextOptions:
             object.__setattr__(self, name, value)
             if isinstance(value, float) and value > 1:
                 raise SvdkitError(f"{name} as a fraction must be at most 1.0; got {value}")
+        if self.max_df == 0:  # found only after counting the whole corpus, before
+            raise SvdkitError(
+                "max_df must be above 0 (a count of documents, or a fraction in (0, 1]): "
+                "max_df=0 keeps no term"
+            )
+        if type(self.min_df) is type(self.max_df) and self.min_df > self.max_df:
+            raise SvdkitError(
+                f"min_df ({self.min_df}) is above max_df ({self.max_df}): no term can be kept"
+            )
         mf = self.max_features
         if mf is not None and (isinstance(mf, bool) or not isinstance(mf, numbers.Integral)
                                or mf < 1):

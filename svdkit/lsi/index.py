@@ -422,7 +422,10 @@ def _row_of(state: _State, doc: Any) -> int:
     if rows is None:
         rows = {d: i for i, d in enumerate(state.ids)}
     if doc not in rows:
-        raise SvdkitError(f"no document with id {doc!r} in the index")
+        # a folder's ids are its files' relative paths: 'cats1' is 'cats1.txt'
+        alike = [d for d in state.ids if d.rsplit(".", 1)[0] == doc][:3]
+        hint = f" (did you mean {', '.join(map(repr, alike))}?)" if alike else ""
+        raise SvdkitError(f"no document with id {doc!r} in the index{hint}")
     return rows[doc]
 
 
