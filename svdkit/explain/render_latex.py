@@ -640,14 +640,13 @@ def _step_block(report: Report, step, fmt: NumberFormat) -> list[str]:
                 return f"${_breakable_value(v, fmt, root=True)}$"
             return _inline(v, fmt)
 
-        sentence = join_math(step_sentence(report, step, literal, inline))
+        sentence = _unboxed(join_math(step_sentence(report, step, literal, inline)))
     else:  # a key missing from the catalogue is shown as it is
         sentence = r"\texttt{" + _escape_text(step.key) + "}"
     lines = [r"\item " + sentence]
     if step.formula is not None:
         formula = latex_value(step.formula, fmt)
-        long = _LONG_DIGITS.search(formula)  # wider than the page: scaled down to it
-        lines += _display(formula) if long else [r"\[", formula, r"\]"]
+        lines += _display(formula)  # scaled down to the page where wider
     for name, m in step.matrices.items():
         grid = matrix_entries(
             m, lambda v: latex_value(v, fmt), lambda v: latex_number(fmt.number(v))
@@ -655,6 +654,73 @@ def _step_block(report: Report, step, fmt: NumberFormat) -> list[str]:
         body = f"{latex_math(matrix_name(report, name))} = {latex_matrix(grid)}"
         lines += _display(body)
     return lines
+
+
+_WIDE_BOX = 120
+"""An unbreakable part of inline maths longer than this (in LaTeX characters) runs past the
+margin: its formula goes to a display line of its own (:func:`_unboxed`)."""
+
+_INLINE_MATH = re.compile(r"(?<!\\)\$(.+?)(?<!\\)\$([.,;:](?!\w))?")
+
+
+def _widest_box(body: str) -> int:
+    r"""The length (in LaTeX characters) of the longest part of ``body`` that TeX cannot break.
+
+    TeX breaks inline maths only at its outer level: a ``\sqrt{…}``, a ``\frac{…}{…}`` or
+    a ``\left( … \right)`` is one box, however long.
+
+    Examples
+    --------
+    >>> _widest_box(r"x = \frac{1}{2} + \sqrt{3}")
+    6
+    """
+    widest, depth, start, k, last = 0, 0, 0, 0, ""
+    while k < len(body):
+        delimiter = re.match(r"\\(left|right)(?![A-Za-z])\\?", body[k:])
+        if delimiter:  # \left( … \right), \left\| … \right\|
+            k += delimiter.end()
+            c = "{" if delimiter.group(1) == "left" else "}"
+        elif body[k] == "\\" and body[k + 1 : k + 2] in ("{", "}"):
+            k, last = k + 2, "\\"  # an escaped brace
+            continue
+        else:
+            c = body[k]
+        if c == "{":
+            if depth == 0 and last != "}":
+                start = k  # \frac{…}{…}: its groups are one box
+            depth += 1
+        elif c == "}":
+            depth = max(depth - 1, 0)
+            if depth == 0:
+                widest = max(widest, k + 1 - start)
+        if not c.isspace():
+            last = c
+        k += 1
+    return widest
+
+
+def _unboxed(sentence: str) -> str:
+    r"""A sentence whose inline formula holds a box wider than the line, with that formula
+    on a display line of its own, scaled down to the line width (``\svdfit``).
+
+    A long formula that TeX can break (``\allowbreak``, :func:`exact_latex`) stays inline.
+
+    Examples
+    --------
+    >>> _unboxed(r"so $x = \sqrt{2}$.")
+    'so $x = \\sqrt{2}$.'
+    >>> _unboxed(r"so $x = \sqrt{" + "1 + " * 40 + "1}$. Next").splitlines()[1:4:2]
+    ['\\begin{center}', '\\end{center}']
+    """
+
+    def display(m: re.Match) -> str:
+        body = m.group(1)
+        if r"\allowbreak" in body or _widest_box(body) <= _WIDE_BOX:
+            return m.group()
+        punctuation = m.group(2) or ""  # the sentence's full stop ends the display
+        return "\n".join(["", *_display(body + punctuation), ""])
+
+    return _INLINE_MATH.sub(display, sentence)
 
 
 def exact_latex(text: str) -> str:
