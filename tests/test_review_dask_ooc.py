@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import math
 
+import dask.array as da
 import numpy as np
 import pytest
 import scipy.sparse as sp
@@ -30,8 +31,6 @@ import svdkit
 from svdkit.lowrank import dask_sparse, truncated_svd
 from svdkit.lowrank.dask_sparse import SparseBlocksOperator
 from svdkit.lowrank.operators import DaskOperator, RowBlockOperator, as_operator
-
-da = pytest.importorskip("dask.array")
 
 
 def _sparse(m: int = 600, n: int = 60, density: float = 0.1, seed: int = 3) -> sp.csr_matrix:
