@@ -8,6 +8,7 @@ rounding: the product of two float32 factors of rank 5 came out of rank 40
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -165,3 +166,18 @@ def test_float32_symmetry_check_is_the_same_in_every_function():
         assert "symmetric" in str(err)
     else:
         raise AssertionError("eigh accepted a matrix that is not symmetric")
+
+
+@pytest.mark.parametrize(
+    "n, r, seed", [(13, 1, 324538), (16, 3, 584895), (3, 1, 894016), (12, 2, 949646)]
+)
+def test_semidefinite_cholesky_of_rank_deficient_float32_grams_stays_close(n, r, seed):
+    """Found by the random test above: an unpivoted factorisation dropped a small pivot
+    whose column was not noise and missed A by up to 1e-2 of ‖A‖ (4000·n·eps32); the
+    factor of A₊ from its eigendecomposition is kept where it is closer."""
+    A = _gram(n, r, np.float32, seed)
+    L = svdkit.linalg.cholesky(A, semidefinite=True)
+    assert np.array_equal(L, np.tril(L))
+    A64 = A.astype(np.float64)
+    eps32 = float(np.finfo(np.float32).eps)
+    assert np.linalg.norm(L @ L.T - A64) <= 100 * n * eps32 * np.linalg.norm(A64)

@@ -480,7 +480,9 @@ def _closest_psd_factor(
     ``‖A − LLᴴ‖_F > n · thr``, the factorisation is run again on
     ``A₊ = Q max(Λ, 0) Qᴴ`` (A with its eigenvalues ``>= −thr`` clipped at 0,
     ``‖A − A₊‖₂ <= thr``), whose Schur complements carry no negative part, and
-    the factor closer to A is kept. O(n³), only on this path.
+    the factor closer to A is kept; if it is still off by more than ``n · thr``,
+    the factor of ``A₊`` from its eigendecomposition (:func:`_factor_from_eigh`,
+    backward stable) is kept where it is closer. O(n³), only on this path.
     """
     n = h.shape[0]
     err = _residual(h, attempt.factor)
@@ -493,8 +495,16 @@ def _closest_psd_factor(
     plus = plus / 2 + plus.conj().T / 2
     plus = _times_power_of_two(plus, 2 * k) if k else plus
     other = _scaled_call(partial(_semidefinite_core, lenient=True), plus, tol, precision)[0]
-    if other.factor is not None and _residual(h, other.factor) < err:
-        return CholeskyAttempt(other.factor, None, None, True, attempt.threshold)
+    if other.factor is not None and (other_err := _residual(h, other.factor)) < err:
+        attempt, err = CholeskyAttempt(other.factor, None, None, True, attempt.threshold), other_err
+    if err <= n * thr:
+        return attempt
+    # still far off: an unpivoted factorisation of a rank-deficient A can lose up to
+    # √thr at a dropped pivot (float32 Gram matrices: 1e-3 of ‖A‖). The factor of A₊
+    # from its eigendecomposition (QR of Λ₊^½ Qᴴ) is backward stable: O(eps·‖A‖) + thr.
+    L = _factor_from_eigh(h)
+    if _residual(h, L) < err:
+        return CholeskyAttempt(L, None, None, True, attempt.threshold)
     return attempt
 
 
