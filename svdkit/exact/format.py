@@ -133,7 +133,29 @@ class _Approximate:
         raise NotImplementedError
 
 
-class _TextPrinter(_Approximate, StrPrinter):
+class _CompactIntegers:
+    """A printer mixin: a long integer ending in many zeros as ``d·10ᵏ``
+    (:func:`_compact`), in the printer's own notation (:meth:`_power_of_ten`,
+    ``_times``)."""
+
+    _times: str
+
+    def _power_of_ten(self, k: int) -> str:
+        raise NotImplementedError
+
+    def _print_int(self, expr) -> str:
+        parts = _compact(int(expr))
+        if parts is None:
+            return str(expr)
+        d, k = parts
+        power = self._power_of_ten(k)
+        return power if d == 1 else ("-" if d == -1 else f"{d}{self._times}") + power
+
+    def _print_Integer(self, expr) -> str:
+        return self._print_int(expr.p)
+
+
+class _TextPrinter(_CompactIntegers, _Approximate, StrPrinter):
     """SymPy's str printer, with roots, i, π, superscripts and a rational term first."""
 
     def _approximately(self, printed: str) -> str:
@@ -151,16 +173,10 @@ class _TextPrinter(_Approximate, StrPrinter):
     def _print_Float(self, expr):
         return _float_digits(expr)
 
-    def _print_int(self, expr) -> str:
-        parts = _compact(int(expr))
-        if parts is None:
-            return str(expr)
-        d, k = parts
-        power = "10" + str(k).translate(_SUPERSCRIPTS)
-        return power if d == 1 else ("-" if d == -1 else f"{d}·") + power
+    _times = "·"
 
-    def _print_Integer(self, expr) -> str:
-        return self._print_int(expr.p)
+    def _power_of_ten(self, k: int) -> str:
+        return "10" + str(k).translate(_SUPERSCRIPTS)
 
     def _print_Rational(self, expr) -> str:
         if expr.q == 1:
@@ -298,7 +314,7 @@ def to_text(x: Any) -> str:
     return str(x)
 
 
-class _LatexPrinter(_Approximate, LatexPrinter):
+class _LatexPrinter(_CompactIntegers, _Approximate, LatexPrinter):
     """SymPy's LaTeX printer; approximate values marked ``\\approx``, with 15 digits."""
 
     def _approximately(self, printed: str) -> str:
@@ -307,16 +323,10 @@ class _LatexPrinter(_Approximate, LatexPrinter):
     def _print_Float(self, expr):
         return super()._print_Float(_short_float(expr))
 
-    def _print_int(self, expr) -> str:
-        parts = _compact(int(expr))
-        if parts is None:
-            return str(expr)
-        d, k = parts
-        power = f"10^{{{k}}}"
-        return power if d == 1 else ("-" if d == -1 else f"{d} \\cdot ") + power
+    _times = " \\cdot "
 
-    def _print_Integer(self, expr) -> str:
-        return self._print_int(expr.p)
+    def _power_of_ten(self, k: int) -> str:
+        return f"10^{{{k}}}"
 
     def _print_Rational(self, expr) -> str:
         if expr.q == 1:
