@@ -51,3 +51,14 @@ def test_eig_residual_with_a_known_or_unusable_norm2_is_the_same():
     expected = e.residual()
     for norm2 in (sigma1, np.float64(sigma1), 0.0, float("inf"), None):
         assert e.residual(norm2=norm2) == pytest.approx(expected, rel=1e-12, abs=1e-300)
+
+
+def test_det_just_past_the_float_range_is_inf():
+    """Found by the random extremes test: a permutation matrix with rows scaled by
+    2^(−901, 905, 1020) has det 2^1024 (just past float64); exp(logabsdet) rounded
+    1024·ln 2 down and gave the largest float instead of inf."""
+    base = np.array([[0, 1, 0], [0, 0, 1], [1, 0, 0]], dtype=float)
+    A = np.ldexp(base, np.array([-901, 905, 1020])[:, None])
+    assert svdkit.det(A) == np.inf
+    assert svdkit.det(-A) == -np.inf
+    assert svdkit.slogdet(A).logabsdet == pytest.approx(1024 * np.log(2), rel=1e-15)

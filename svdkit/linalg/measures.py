@@ -67,7 +67,11 @@ def det(A: MatrixLike) -> float | complex:
     scaled, e = _lu_scaling(a)
     with np.errstate(over="ignore", under="ignore", invalid="ignore"):
         value = _times_power_of_two(np.linalg.det(scaled), e)
-    if not np.isfinite(value):  # beyond float64: ±inf (a complex one without NaN parts)
+    if not np.iscomplexobj(value) and np.isinf(value):
+        # beyond float64, found exactly (2^e scaled in by ldexp): exp(logabsdet) would
+        # round 1024·ln 2 down and give the largest float instead of inf
+        return float(value)
+    if not np.isfinite(value):  # a complex one: ±inf parts without NaN, from slogdet
         return slogdet(a).value
     return complex(value) if np.iscomplexobj(value) else float(value)
 
