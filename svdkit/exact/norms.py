@@ -215,6 +215,52 @@ def norm(x: Any, ord: Any = None, *, steps: bool = False) -> Norm:
         rec.add("norm.spectral", {"lambda_max": top.value, "value": value, "T": T})
         return Norm(value, "2", top.exact, steps=rec.steps())
     sigmas = [sigma(r) for r in roots for _ in range(r.multiplicity)]
-    value = sp.Add(*sigmas)
+    value = _shortest_sum(sigmas) if all(r.exact for r in roots) else sp.Add(*sigmas)
     rec.add("norm.nuclear", {"sigmas": tuple(sigmas), "value": value})
     return Norm(value, "nuc", all(r.exact for r in roots), steps=rec.steps())
+
+
+#: Above this many singular values the nuclear norm is left as their plain sum: the
+#: squared form below takes one product per pair.
+_MAX_SIMPLIFIED_SUM = 6
+
+
+def _only_square_roots(e: sp.Expr) -> bool:
+    """Whether ``e`` is rational numbers under square roots only (no cube roots, no RootOf)."""
+    return all(
+        p.exp.is_Rational and p.exp.q == 2 if p.is_Pow and not p.exp.is_Integer else True
+        for p in sp.preorder_traversal(e)
+        if isinstance(p, sp.Expr)
+    ) and not e.atoms(sp.RootOf, sp.Symbol, sp.Function)
+
+
+def _shortest_sum(sigmas: list[sp.Expr]) -> sp.Expr:
+    """``Σσᵢ`` in the shortest of three exact forms.
+
+    The plain sum; the sum of the denested roots (``√(15/2 − 5√5/2)`` is
+    ``5/2 − √5/2``, so a positive definite matrix's nuclear norm becomes its trace);
+    and ``√(Σσᵢ² + 2Σᵢ<ⱼ √(σᵢ²σⱼ²))``, where the products of conjugate roots are
+    rational (for a 2×2 matrix ``‖A‖_*² = ‖A‖_F² + 2|det A|``: ``√34`` for
+    ``[[1, 2], [3, 4]]``). Every form is an identity for non-negative ``σᵢ``.
+    """
+    plain = sp.Add(*sigmas)
+    if len(sigmas) < 2 or len(sigmas) > _MAX_SIMPLIFIED_SUM:
+        return plain
+    if not all(_only_square_roots(s) for s in sigmas):
+        return plain
+    candidates = [plain]
+    try:  # sqrtdenest gives up in several ways on hard cases
+        candidates.append(sp.expand(sp.Add(*(sp.sqrtdenest(s) for s in sigmas))))
+    except Exception:
+        pass
+    squares = [sp.expand(s**2) for s in sigmas]
+    cross = sp.Add(
+        *(
+            sqrt_expr(sp.expand(squares[i] * squares[j]))
+            for i in range(len(sigmas))
+            for j in range(i + 1, len(sigmas))
+        )
+    )
+    total = sp.radsimp(sp.expand(sp.Add(*squares) + 2 * cross))
+    candidates.append(sqrt_expr(total))
+    return min(candidates, key=sp.count_ops)
