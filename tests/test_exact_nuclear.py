@@ -77,3 +77,27 @@ def test_random_small_matrices_agree_with_a_40_digit_svd(rows):
     assert _agrees(r.value, rows)
     plain = sp.Add(*next(s for s in r.steps if s.key == "norm.nuclear").values["sigmas"])
     assert sp.count_ops(r.value) <= sp.count_ops(plain)
+
+
+def _measures(text: str, lang: str = "en") -> dict:
+    import json
+
+    from svdkit.explain import explain, render
+
+    doc = json.loads(render(explain(text, lang=lang), "json"))
+    return {section["id"]: section["facts"] for section in doc["sections"]}["measures"]
+
+
+def test_explain_states_the_exact_spectral_and_nuclear_norms():
+    facts = _measures("[[1, 2], [3, 4]]")
+    assert facts["spectral_norm_exact"] == "√(15 + √221)"
+    assert facts["nuclear_norm_exact"] == "√34"
+    # rank 1: σ = (5, 0), both norms are 5
+    facts = _measures("[[1, 2], [2, 4]]", "fr")
+    assert facts["spectral_norm_exact"] == facts["nuclear_norm_exact"] == "5"
+    assert _measures("[[0, 0], [0, 0]]")["nuclear_norm_exact"] == "0"
+
+
+def test_explain_leaves_out_norms_without_closed_form():
+    facts = _measures("[[1, 2, 3], [4, 5, 6], [7, 8, 10]]")
+    assert "spectral_norm_exact" not in facts and "nuclear_norm_exact" not in facts

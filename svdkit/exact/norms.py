@@ -215,7 +215,7 @@ def norm(x: Any, ord: Any = None, *, steps: bool = False) -> Norm:
         rec.add("norm.spectral", {"lambda_max": top.value, "value": value, "T": T})
         return Norm(value, "2", top.exact, steps=rec.steps())
     sigmas = [sigma(r) for r in roots for _ in range(r.multiplicity)]
-    value = _shortest_sum(sigmas) if all(r.exact for r in roots) else sp.Add(*sigmas)
+    value = shortest_sum(sigmas) if all(r.exact for r in roots) else sp.Add(*sigmas)
     rec.add("norm.nuclear", {"sigmas": tuple(sigmas), "value": value})
     return Norm(value, "nuc", all(r.exact for r in roots), steps=rec.steps())
 
@@ -234,7 +234,7 @@ def _only_square_roots(e: sp.Expr) -> bool:
     ) and not e.atoms(sp.RootOf, sp.Symbol, sp.Function)
 
 
-def _shortest_sum(sigmas: list[sp.Expr]) -> sp.Expr:
+def shortest_sum(sigmas: list[sp.Expr]) -> sp.Expr:
     """``Σσᵢ`` in the shortest of three exact forms.
 
     The plain sum; the sum of the denested roots (``√(15/2 − 5√5/2)`` is

@@ -96,18 +96,19 @@ def add_exact(report: Report, source: Any) -> None:
                 name: str):
         sec = report.section(section_id)
         if not sec.applies:
-            return
+            return None
         try:
             result = compute()
             texts = {key: to_text(value) for key, value in facts(result).items()}
         except SvdkitError:
-            return
+            return None
         except Exception as err:  # a bug in the exact engine: report it, keep the numeric report
             _record_failure(sec, name, err)
-            return
+            return None
         for key, text in texts.items():
             sec.add(key, text)
         sec.steps.extend(result.steps)
+        return result
 
     attempt("measures", lambda: ex.rank(M, steps=True), lambda r: {"rank_exact": r.value}, "rank")
     _rank_agreement(report)
@@ -139,9 +140,17 @@ def add_exact(report: Report, source: Any) -> None:
         }, "eigh")
         attempt("definiteness", lambda: ex.definiteness(M, steps=True), lambda r: {},
                 "definiteness")
-    attempt("svd", lambda: ex.svd(M, full=True, steps=True), lambda r: {
+    svd = attempt("svd", lambda: ex.svd(M, full=True, steps=True), lambda r: {
         "singular_values_exact": r.s, "U_exact": r.U, "Vh_exact": r.Vh,
     }, "svd")
+    if svd is not None and svd.exact and report.section("measures").applies:
+        # ‖A‖₂ = σ₁ and ‖A‖_* = Σσᵢ from the exact σ: no second spectrum of AᴴA
+        from svdkit.exact.norms import shortest_sum
+
+        sigmas = [s for s in svd.s if s != 0]
+        measures = report.section("measures")
+        measures.add("spectral_norm_exact", to_text(sigmas[0] if sigmas else 0))
+        measures.add("nuclear_norm_exact", to_text(shortest_sum(sigmas)))
 
 
 def _rational_matrix(source: Any, shape: tuple[int, int]):
