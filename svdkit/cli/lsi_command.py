@@ -38,6 +38,12 @@ class SourceFormat(StrEnum):
     smart = "smart"
 
 
+class Analyzer(StrEnum):
+    word = "word"
+    char_wb = "char_wb"
+    char = "char"
+
+
 class AddMethod(StrEnum):
     auto = "auto"
     fold_in = "fold_in"
@@ -113,14 +119,17 @@ def _settings(ix) -> str:
         f"max_df {o.max_df}",
         f"max_features {o.max_features}",
         f"ngram_range {tuple(o.ngram_range)}",
+        *([f"analyzer {o.analyzer}"] if o.analyzer != "word" else []),
+        *([f"strip_accents {o.strip_accents}"] if o.strip_accents else []),
         f"k {ix.k}" + (f" (rank_tol {rank_tol:g})" if rank_tol is not None else ""),
     ]
     return ", ".join(parts)
 
 
 def _term_key(ix, term: str) -> str:
-    """``term`` as the index's vocabulary spells it (lowercased, accents as the corpus)."""
-    return ix.options.vectorizer().build_preprocessor()(term)
+    """``term`` as the index's vocabulary spells it (tokenised as the corpus: "l'été" is
+    "été"); an SvdkitError when it is no term of the vocabulary."""
+    return ix.term_of(term)
 
 
 def _nothing_similar(why: str) -> None:
@@ -195,7 +204,8 @@ def register(app: typer.Typer) -> None:
         format: Annotated[SourceFormat, typer.Option(help="Source format.")] = SourceFormat.auto,
         id_field: Annotated[
             str | None,
-            typer.Option(help="Id field (.jsonl; default 'id', else the record number) or "
+            typer.Option(help="Id field (.jsonl; default 'id', else '_id', else the record "
+                         "number) or "
                          "column (.csv; default: the row number 0, 1, …)."),
         ] = None,
         text_field: Annotated[str, typer.Option(help="Text field / column.")] = "text",
@@ -203,6 +213,22 @@ def register(app: typer.Typer) -> None:
             float, typer.Option(help="Certification tolerance of the SVD (relative to σ₁).")
         ] = 1e-3,
         chunk_size: Annotated[int, typer.Option(help="Documents tokenised at once.")] = 2000,
+        analyzer: Annotated[
+            Analyzer,
+            typer.Option(help="Terms: words, or character n-grams (char_wb: within words) "
+                         "for scripts written without spaces (Chinese, Japanese, Thai)."),
+        ] = Analyzer.word,
+        ngram_range: Annotated[
+            tuple[int, int],
+            typer.Option(metavar="LO HI",
+                         help="Lengths of the n-grams: words (1 2: words and word pairs) or "
+                         "characters with --analyzer char_wb (e.g. 1 2)."),
+        ] = (1, 1),
+        token_pattern: Annotated[
+            str | None,
+            typer.Option(help="Regular expression of a word (default: two or more letters "
+                         "or digits, scikit-learn's); words only."),
+        ] = None,
     ) -> None:
         """Index a corpus (streamed) and write the index directory."""
         from svdkit.errors import SvdkitError
@@ -218,6 +244,9 @@ def register(app: typer.Typer) -> None:
             min_df=_df_option("min_df", min_df),
             max_df=_df_option("max_df", max_df),
             max_features=max_features,
+            analyzer=analyzer.value,
+            ngram_range=ngram_range,
+            **({} if token_pattern is None else {"token_pattern": token_pattern}),
         )
         check_index_output(output)  # before the (long) indexing, not after
         index = build_index(
@@ -329,7 +358,8 @@ def register(app: typer.Typer) -> None:
         format: Annotated[SourceFormat, typer.Option(help="Source format.")] = SourceFormat.auto,
         id_field: Annotated[
             str | None,
-            typer.Option(help="Id field (.jsonl; default 'id', else the record number) or "
+            typer.Option(help="Id field (.jsonl; default 'id', else '_id', else the record "
+                         "number) or "
                          "column (.csv; default: the row number 0, 1, …)."),
         ] = None,
         text_field: Annotated[str, typer.Option(help="Text field / column.")] = "text",
@@ -368,8 +398,18 @@ def register(app: typer.Typer) -> None:
     def eval_command(
         index: Annotated[Path, typer.Argument(help="Index directory.")],
         queries: Annotated[Path, typer.Option(help="Queries: SMART .QRY, .tsv or .jsonl.")],
-        qrels: Annotated[Path, typer.Option(help="Judgements: TREC qrels or SMART .REL.")],
+        qrels: Annotated[
+            Path, typer.Option(help="Judgements: TREC qrels, BEIR qrels .tsv or SMART .REL.")
+        ],
         json_output: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+        query_id_field: Annotated[
+            str | None,
+            typer.Option(help="Id field of JSON queries (default: the first of id, _id, "
+                         "query_id, qid the records have)."),
+        ] = None,
+        query_text_field: Annotated[
+            str, typer.Option(help="Text field of JSON queries.")
+        ] = "text",
     ) -> None:
         """MAP, nDCG@10, P@10 and R@100 of the index and of plain tf-idf cosine."""
         from rich.table import Table
@@ -377,7 +417,8 @@ def register(app: typer.Typer) -> None:
         from svdkit.lsi.evaluate import MEASURES, evaluate, read_qrels, read_queries
 
         ix = _load(index)
-        result = evaluate(ix, read_queries(queries), read_qrels(qrels))
+        result = evaluate(ix, read_queries(queries, query_id_field, query_text_field),
+                          read_qrels(qrels))
         if json_output:
             typer.echo(result.to_json())
             return

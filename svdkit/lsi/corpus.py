@@ -5,7 +5,9 @@ document being read. Sources:
 
 * a folder of ``.txt`` files (:func:`read_txt_folder`; ids are the paths relative
   to the folder, sorted so that two runs give the same order);
-* a JSON-lines file (:func:`read_jsonl`; the id and text field names are options);
+* a JSON-lines file (:func:`read_jsonl`; the id and text field names are options),
+  or a JSON array of such objects (a ``.json`` file as ``json.dump`` or pandas'
+  ``to_json(orient="records")`` write it; read whole, as JSON requires);
 * a CSV file (:func:`read_csv`; a text column and an optional id column; a
   ``.tsv`` file is read with tabs as separators);
 * a SMART collection file (``MED.ALL``, ``CISI.ALL``, ``cran.all.1400``:
@@ -62,6 +64,10 @@ __all__ = [
 FORMATS = ("auto", "folder", "jsonl", "csv", "smart")
 
 Document = tuple[str, str]
+
+#: The id field of JSON records when none is named: ``id``, or BEIR's ``_id`` when the
+#: first record has no ``id`` but has ``_id``.
+DEFAULT_ID = "id"
 
 #: Text encoding of corpus files: UTF-8, with or without a byte-order mark.
 ENCODING = "utf-8-sig"
@@ -252,36 +258,82 @@ def _readable(path: Path) -> Iterator[None]:
         raise FileFormatError(f"'{path}' is not a readable CSV file: {err}") from None
 
 
-def read_jsonl(
-    path: str | os.PathLike[str],
-    id_field: str | None = "id",
-    text_field: str = "text",
-    start: int = 0,
-) -> Iterator[Document]:
-    """One JSON object a line; ``text_field`` holds the text, ``id_field`` the id.
+def _opens_array(path: Path) -> bool:
+    """Whether the first character of ``path`` that is not whitespace is ``[``."""
+    with _readable(path), path.open(encoding=ENCODING) as f:
+        while chunk := f.read(4096):
+            head = chunk.lstrip()
+            if head:
+                return head.startswith("[")
+    return False
 
-    A missing ``id_field`` (or ``id_field=None``) numbers the documents by line, from
-    ``start``.
+
+def json_records(path: str | os.PathLike[str]) -> Iterator[tuple[str, Any]]:
+    """The records of a JSON-lines file (``"line N"``, record), streamed, or of a JSON
+    array (``"item N"``, record; the file is parsed whole, as JSON requires).
+
+    Raises
+    ------
+    FileFormatError
+        A line that is not JSON, or a file that opens with ``[`` but is no JSON array.
     """
     path = Path(path)
-    if not path.is_file():
-        raise MissingFileError(f"corpus file '{path}' does not exist")
+    if _opens_array(path):
+        with _readable(path), path.open(encoding=ENCODING) as f:
+            try:
+                items = json.load(f)
+            except json.JSONDecodeError as err:
+                raise FileFormatError(
+                    f"'{path}' is not a JSON array ({err.msg}, line {err.lineno}); svdkit reads "
+                    "JSON lines (one object a line) or a JSON array of objects"
+                ) from None
+        if not isinstance(items, list):  # "[1]\n[2]" is not JSON: json.load says so
+            raise FileFormatError(f"'{path}' is not a JSON array")
+        for i, record in enumerate(items, 1):
+            yield f"item {i}", record
+        return
     with _readable(path), path.open(encoding=ENCODING) as f:
-        number = 0
         for line_no, line in enumerate(f, 1):
             if not line.strip():
                 continue
             try:
                 record = json.loads(line)
             except json.JSONDecodeError as err:
-                raise FileFormatError(f"'{path}' line {line_no}: not JSON ({err.msg})") from None
-            if not isinstance(record, dict) or not isinstance(record.get(text_field), str):
+                hint = ""
+                if line_no == 1 and line.lstrip().startswith("{"):
+                    hint = ("; svdkit reads JSON lines (one object a line) or a JSON array "
+                            "of objects, not one object over several lines")
                 raise FileFormatError(
-                    f"'{path}' line {line_no}: no text field {text_field!r} (a string)"
-                )
-            doc_id = record.get(id_field) if id_field else None
-            yield (str(start + number) if doc_id is None else str(doc_id)), record[text_field]
-            number += 1
+                    f"'{path}' line {line_no}: not JSON ({err.msg}){hint}"
+                ) from None
+            yield f"line {line_no}", record
+
+
+def read_jsonl(
+    path: str | os.PathLike[str],
+    id_field: str | None = "id",
+    text_field: str = "text",
+    start: int = 0,
+) -> Iterator[Document]:
+    """One JSON object a line (or a JSON array of objects); ``text_field`` holds the
+    text, ``id_field`` the id.
+
+    A missing ``id_field`` (or ``id_field=None``) numbers the documents by line, from
+    ``start``. With the default ``"id"``, a file whose first record has no ``id`` but
+    an ``_id`` (BEIR's ``corpus.jsonl``) is read by ``_id``.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise MissingFileError(f"corpus file '{path}' does not exist")
+    number = 0
+    for where, record in json_records(path):
+        if not isinstance(record, dict) or not isinstance(record.get(text_field), str):
+            raise FileFormatError(f"'{path}' {where}: no text field {text_field!r} (a string)")
+        if number == 0 and id_field == DEFAULT_ID and "id" not in record and "_id" in record:
+            id_field = "_id"  # BEIR's corpus.jsonl: not numbered 0, 1, … against its qrels
+        doc_id = record.get(id_field) if id_field else None
+        yield (str(start + number) if doc_id is None else str(doc_id)), record[text_field]
+        number += 1
 
 
 def read_csv(
@@ -348,7 +400,8 @@ def open_corpus(
     ----------
     source : path or iterable
         A folder of ``.txt`` files, a JSON-lines file (``.jsonl``, ``.json``,
-        ``.ndjson``), a CSV file, or an iterable of strings / ``(id, text)`` pairs.
+        ``.ndjson``; a JSON array of objects too), a CSV file, or an iterable of
+        strings / ``(id, text)`` pairs.
     format : {"auto", "folder", "jsonl", "csv", "smart"}
         ``auto`` decides from the path: a folder, ``.jsonl`` / ``.json`` /
         ``.ndjson``, ``.csv`` / ``.tsv``, or a SMART ``.ALL`` file (``MED.ALL``,
@@ -431,6 +484,6 @@ def open_corpus(
             raise MissingFileError(f"corpus file '{path}' does not exist")
         return read_smart(path)
     if format == "jsonl":
-        return read_jsonl(path, id_field="id" if id_field is None else id_field,
+        return read_jsonl(path, id_field=DEFAULT_ID if id_field is None else id_field,
                           text_field=text_field, start=start)
     return read_csv(path, text_column=text_field, id_column=id_field, start=start)

@@ -10,7 +10,16 @@ terms) and sorted, so the result does not depend on the chunk size.
 Text is put in Unicode's composed form (NFC) before it is split: "café" typed as
 ``e`` + U+0301 (macOS file names, text from PDFs) is the same term as "café", and
 "Zürich" is not cut into "zu" and "rich" at its combining mark. (``strip_accents``
-normalises for itself: NFKD, then drops the marks.)
+normalises for itself: NFKD, then drops the marks; ``"ascii"`` first spells out the
+letters that have no accent to drop and that it would otherwise delete — œ, æ, ß, ø …
+become oe, ae, ss, o, so "cœur" is "coeur", not "cur".) A list of stop words is put
+through the same lowercasing and normalisation as the text.
+
+Words are scikit-learn's tokens (``token_pattern``: runs of two or more letters or
+digits). Scripts written without spaces (Chinese, Japanese, Thai) have no such words:
+each run of characters between punctuation is one "word", and a query for part of
+it finds nothing. ``analyzer="char_wb"`` (or ``"char"``) with an ``ngram_range``
+such as ``(1, 2)`` counts character n-grams instead, which such text needs.
 
 Examples
 --------
@@ -43,6 +52,19 @@ __all__ = [
 #: Characters of each document kept as its snippet (shown next to search results).
 SNIPPET_CHARS = 160
 
+#: What the analyzers of ``TextOptions`` may be (scikit-learn's ``CountVectorizer``).
+ANALYZERS = ("word", "char", "char_wb")
+
+#: The default ``token_pattern`` (scikit-learn's): words of two or more letters or digits.
+TOKEN_PATTERN = r"(?u)\b\w\w+\b"
+
+# Letters that NFKD does not decompose, which ``strip_accents="ascii"`` would delete
+# ("cœur" → "cur", "Straße" → "strae"): spelt out first.
+_LIGATURES = str.maketrans({
+    "œ": "oe", "Œ": "OE", "æ": "ae", "Æ": "AE", "ß": "ss", "ẞ": "SS", "ø": "o", "Ø": "O",
+    "ł": "l", "Ł": "L", "đ": "d", "Đ": "D", "ð": "d", "Ð": "D", "þ": "th", "Þ": "TH",
+})
+
 
 def composed(text: str) -> str:
     """``text`` in Unicode normal form C (composed characters).
@@ -51,6 +73,19 @@ def composed(text: str) -> str:
     True
     """
     return unicodedata.normalize("NFC", text)
+
+
+def ascii_letters(text: str) -> str:
+    """``text`` in ASCII: ligatures and letters such as ß, ø spelt out, then accents dropped.
+
+    scikit-learn's ``strip_accents="ascii"`` decomposes (NFKD) and drops what is
+    not ASCII, which deletes the letters NFKD leaves whole; they are spelt out first.
+
+    >>> ascii_letters("Cœur, Straße, Ærø, élève")
+    'Coeur, Strasse, AEro, eleve'
+    """
+    text = unicodedata.normalize("NFKD", text.translate(_LIGATURES))
+    return text.encode("ascii", "ignore").decode("ascii")
 
 
 @dataclass(frozen=True)
@@ -90,16 +125,34 @@ class TextOptions:
 
     >>> build_index(docs, k=2, options=TextOptions(min_df=0.5)).vocabulary
     ['cat', 'dog']
+
+    Stop words are lowercased and normalised as the text is (``"Le"`` removes
+    ``le``). ``analyzer``: ``"word"`` (the default), or ``"char_wb"`` / ``"char"``,
+    character n-grams (within words / across them) of the lengths ``ngram_range``
+    gives — for scripts written without spaces; ``stop_words`` and
+    ``token_pattern`` apply to words only (the default ``"english"`` is then unused,
+    another list or pattern an error). ``strip_accents``: ``None``, ``"unicode"``
+    (accents dropped, other letters kept) or ``"ascii"`` (ASCII only: œ, æ, ß are
+    spelt oe, ae, ss unless ``expand_ligatures=False``, scikit-learn's plain
+    ``"ascii"``, which deletes them; an index saved before this option has it
+    ``False``).
+
+    >>> chars = TextOptions(analyzer="char_wb", ngram_range=(2, 2))
+    >>> cjk = build_index(["苹果很好吃", "我喜欢吃苹果", "今天天气很好"], k=2, options=chars)
+    >>> sorted(hit.id for hit in cjk.search("苹果")[:2])
+    ['0', '1']
     """
 
     lowercase: bool = True
     stop_words: str | tuple[str, ...] | None = "english"
-    token_pattern: str = r"(?u)\b\w\w+\b"
+    token_pattern: str = TOKEN_PATTERN
     ngram_range: tuple[int, int] = (1, 1)
     strip_accents: str | None = None
     min_df: float = 1
     max_df: float = 1.0
     max_features: int | None = None
+    analyzer: str = "word"
+    expand_ligatures: bool = True
 
     def __post_init__(self) -> None:
         if isinstance(self.stop_words, list):
@@ -180,17 +233,58 @@ class TextOptions:
                 f"token_pattern {self.token_pattern!r} has {groups} capturing groups; "
                 "at most one (the token) is allowed"
             )
+        if not isinstance(self.expand_ligatures, bool | np.bool_):
+            raise SvdkitError(
+                f"expand_ligatures must be True or False; got {self.expand_ligatures!r}"
+            )
+        object.__setattr__(self, "expand_ligatures", bool(self.expand_ligatures))
+        if self.analyzer not in ANALYZERS:
+            raise SvdkitError(
+                f"analyzer must be 'word', 'char' or 'char_wb'; got {self.analyzer!r}"
+            )
+        if self.analyzer != "word":
+            if isinstance(stop, tuple):
+                raise SvdkitError(
+                    f"stop_words apply to the word analyzer only; analyzer={self.analyzer!r} "
+                    "counts character n-grams (leave stop_words at 'english' or None)"
+                )
+            if self.token_pattern != TOKEN_PATTERN:
+                raise SvdkitError(
+                    "token_pattern applies to the word analyzer only; "
+                    f"analyzer={self.analyzer!r} counts character n-grams"
+                )
+        if isinstance(stop, tuple):
+            # as the text is: "Le" or an NFD "été" would never meet a token otherwise
+            prep = self._preprocess
+            object.__setattr__(self, "stop_words", tuple(dict.fromkeys(prep(w) for w in stop)))
+
+    def _accents(self) -> Callable[[str], str]:
+        """What is done to the (lowercased) text's accents: NFC, or they are stripped."""
+        if self.strip_accents == "ascii" and self.expand_ligatures:
+            return ascii_letters
+        if self.strip_accents is None:
+            return composed
+        from sklearn.feature_extraction.text import strip_accents_ascii, strip_accents_unicode
+
+        return strip_accents_ascii if self.strip_accents == "ascii" else strip_accents_unicode
+
+    def _preprocess(self, text: str) -> str:
+        """``text`` as the vectorizer's preprocessor puts it (lowercase, then accents)."""
+        return self._accents()(text.lower() if self.lowercase else text)
 
     def vectorizer_kwargs(self) -> dict[str, Any]:
         """Keyword arguments of ``CountVectorizer`` (pruning excluded)."""
         stop = list(self.stop_words) if isinstance(self.stop_words, tuple) else self.stop_words
+        words = self.analyzer == "word"
         return {
             "lowercase": self.lowercase,
-            "stop_words": stop,
-            "token_pattern": self.token_pattern,
+            "analyzer": self.analyzer,
+            # (unused by the character analyzers: scikit-learn warns when they are set)
+            "stop_words": stop if words else None,
+            "token_pattern": self.token_pattern if words else None,
             "ngram_range": self.ngram_range,
             # (CountVectorizer applies it after lowercasing; NFC where it strips nothing)
-            "strip_accents": self.strip_accents or composed,
+            "strip_accents": self._accents(),
             "dtype": np.int32,
         }
 
@@ -207,6 +301,8 @@ class TextOptions:
         if isinstance(d.get("stop_words"), list):
             d["stop_words"] = tuple(d["stop_words"])
         d["ngram_range"] = tuple(d.get("ngram_range", (1, 1)))
+        # an index saved before ligatures were spelt out ("cur" for "cœur") keeps its terms
+        d.setdefault("expand_ligatures", False)
         return cls(**d)
 
     def vectorizer(self, vocabulary: list[str] | None = None) -> Any:
@@ -240,14 +336,25 @@ class CorpusCounts:
     snippets: list[str] = field(default_factory=list)
 
 
+_NON_SPACE = re.compile(r"\S+")
+
+
 def _snippet(text: str) -> str:
     """The first :data:`SNIPPET_CHARS` characters, whitespace collapsed.
 
+    Whitespace is collapsed before the text is cut, so a document that opens with
+    pages of blank lines (text extracted from a PDF) still has its first words.
     Lone surrogates (undecodable bytes read with ``surrogateescape``) are written as
     ``\\udcXX`` escapes, so a snippet can always be printed and stored as UTF-8.
     """
-    head = text[: SNIPPET_CHARS * 2].encode("utf-8", "backslashreplace").decode("utf-8")
-    return " ".join(head.split())[:SNIPPET_CHARS]
+    words, size = [], 0
+    for m in _NON_SPACE.finditer(text):
+        word = m.group()[:SNIPPET_CHARS].encode("utf-8", "backslashreplace").decode("utf-8")
+        words.append(word)
+        size += len(word) + 1
+        if size > SNIPPET_CHARS:
+            break
+    return " ".join(words)[:SNIPPET_CHARS]
 
 
 def count_texts(texts: list[str], options: TextOptions) -> tuple[sp.csr_matrix, list[str]]:
@@ -405,6 +512,8 @@ def select_terms(
         keep[order[: options.max_features]] = True
     kept_ids = np.flatnonzero(keep).tolist()
     kept_ids.sort(key=lambda j: terms[j])
+    if not terms:
+        raise EmptyInputError(no_terms_message(n_docs, options))
     if not kept_ids:
         raise EmptyInputError(
             f"no term is left after pruning (min_df={options.min_df}, "
@@ -412,6 +521,19 @@ def select_terms(
             "documents"
         )
     return kept_ids
+
+
+def no_terms_message(n_docs: int, options: TextOptions) -> str:
+    """Why a corpus has no term at all, before any pruning (not the pruning's fault)."""
+    if options.analyzer != "word":
+        return (f"no document has a term: each of the {n_docs} document(s) is empty; "
+                "nothing to index")
+    stop = "" if options.stop_words is None else f", stop_words={options.stop_words!r:.60}"
+    return (
+        f"no document has a term: each of the {n_docs} document(s) is empty, or holds only "
+        "punctuation, one-letter words, emoji or stop words (token_pattern="
+        f"{options.token_pattern!r}{stop}); nothing to index"
+    )
 
 
 def prune(

@@ -39,7 +39,14 @@ import numpy as np
 import scipy.sparse as sp
 
 from svdkit.errors import EmptyInputError, SvdkitError
-from svdkit.lsi.counting import CorpusCounts, TextOptions, _snippet, count_texts, select_terms
+from svdkit.lsi.counting import (
+    CorpusCounts,
+    TextOptions,
+    _snippet,
+    count_texts,
+    no_terms_message,
+    select_terms,
+)
 from svdkit.lsi.index import (
     DEFAULT_TOL,
     LsiIndex,
@@ -140,7 +147,7 @@ def build_index_dask(
     if n_docs == 0:
         raise EmptyInputError("the corpus has no documents")
     if not terms:
-        raise EmptyInputError("every document is empty after tokenising: nothing to index")
+        raise EmptyInputError(no_terms_message(n_docs, options))
     vocabulary = [terms[j] for j in select_terms(terms, df, total, n_docs, options)]
     counted = dask.persist(
         *[dask.delayed(_count_partition)(p, options, vocabulary) for p in parts]

@@ -7,8 +7,11 @@ Readers for the standard formats:
   title, ``.W`` text, ``.A`` authors, ``.B``, ``.X`` …; the title and text are
   kept) by :func:`read_smart`; relevance in ``*.REL`` / ``qrels.text`` /
   ``cranqrel`` by :func:`read_smart_rel`;
-* TREC qrels (``qid iter docno rel``) by :func:`read_qrels` (which also reads
-  every SMART layout), queries as TSV (``id<TAB>text``) or JSON lines.
+* TREC qrels (``qid iter docno rel``) and BEIR's ``qrels/*.tsv`` (``query-id
+  corpus-id score``, with its header) by :func:`read_qrels` (which also reads every
+  SMART layout): a grade of 0 or less is "judged not relevant", higher grades are kept
+  for nDCG; queries as TSV (``id<TAB>text``), JSON lines or a JSON array (BEIR's
+  ``queries.jsonl``: ids in ``_id``) by :func:`read_queries`.
 
 :func:`evaluate` runs every query against an index and against plain tf-idf
 cosine over the same counts (the baseline), and measures both with
@@ -32,6 +35,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -123,16 +127,34 @@ def _strip(token: str) -> str:
     return token.lstrip("0") or "0"
 
 
-def read_smart_rel(path: str | os.PathLike[str]) -> Qrels:
-    """Relevance judgements of a SMART collection (every listed pair is relevant).
+#: Grades of Cranfield's ``cranqrel`` (1 a complete answer … 4 of minimum interest, -1
+#: of no interest): the lower, the more relevant, so they are not gains for nDCG.
+CRANFIELD_GRADES = frozenset({-1, 1, 2, 3, 4})
 
-    Layouts: ``qid iter docid rel`` (MED.REL and TREC: the iteration column, ``0``,
-    ``Q0`` or a round number, is ignored, and pairs judged ``0`` are not relevant),
-    ``qid docid 0 0.0`` (CISI.REL, CACM's qrels.text), ``qid docid grade``
-    (cranqrel), ``qid docid`` — a four-column file is of the CISI layout when its
-    last two columns are zero throughout, of the TREC layout otherwise. Ids of the
-    TREC layout are kept as they are; those of the SMART layouts lose their leading
-    zeros (as :func:`read_smart` does).
+
+def read_smart_rel(path: str | os.PathLike[str]) -> Qrels:
+    """Relevance judgements of a SMART, TREC or BEIR collection: ``{qid: {docid: grade}}``.
+
+    Layouts:
+
+    * ``qid iter docid rel`` (MED.REL and TREC: the iteration column, ``0``, ``Q0`` or
+      a round number, is ignored);
+    * ``qid docid 0 0.0`` (CISI.REL, CACM's qrels.text: every pair relevant) — a
+      four-column file is of this layout when its last two columns are zero
+      throughout, of the TREC layout otherwise;
+    * ``qid docid grade`` (BEIR's ``qrels/test.tsv``, whose header line ``query-id
+      corpus-id score`` is skipped, and any such file with a tab or a grade of 0 or
+      above 4);
+    * ``qid docid grade`` with grades in {-1, 1, 2, 3, 4}, spaces and no header:
+      Cranfield's cranqrel, where 1 … 4 are all relevant (1 the most: read as 1, not
+      as a gain) and -1 ("of no interest") is not;
+    * ``qid docid`` (every pair relevant).
+
+    In the TREC and graded layouts, a grade of 0 or less is a judgement of "not
+    relevant" (left out) and higher grades are kept, as the gains of nDCG. Ids of the
+    TREC and graded layouts are kept as they are; those of the SMART layouts
+    (CISI, Cranfield, two columns) lose their leading zeros (as :func:`read_smart`
+    does).
 
     The file is decoded as the corpus files are (:data:`svdkit.lsi.corpus.ENCODING`):
     UTF-8, a byte-order mark skipped (it is no part of the first query id), another
@@ -157,23 +179,44 @@ def read_smart_rel(path: str | os.PathLike[str]) -> Qrels:
                 + "; every line of a qrels file has the same 2, 3 or 4 columns "
                 "(qid, docid, …): is it a qrels file?"
             )
+    # a header line ("query-id corpus-id score", "qid iter docno rel"): no number at all
+    header = first > 2 and all(_grade(t) is None for t in numbered[0][1])
+    if header:
+        numbered = numbered[1:]
+        if not numbered:
+            raise FileFormatError(f"'{p}' has no relevance judgements (a header line only)")
+    grades = []
+    for line_no, r in numbered:
+        grade = _grade(r[-1]) if first > 2 else 1
+        if grade is None:
+            raise FileFormatError(
+                f"'{p}' line {line_no}: relevance {r[-1]!r} is not a number"
+            )
+        grades.append(grade)
     rows = [r for _, r in numbered]
-    trec = len(rows[0]) == 4 and not all(_is_zero(r[2]) and _is_zero(r[3]) for r in rows)
-    if trec:
-        pairs = [(r[0], r[2], r[3]) for r in rows]  # TREC / MED.REL
-    else:
-        pairs = [(_strip(r[0]), _strip(r[1]), "1") for r in rows]
+    if first == 4 and not all(_is_zero(r[2]) and _is_zero(r[3]) for r in rows):
+        pairs = [(r[0], r[2]) for r in rows]  # TREC / MED.REL: graded, ids verbatim
+    elif first == 3 and (header or "\t" in text or not CRANFIELD_GRADES.issuperset(grades)):
+        pairs = [(r[0], r[1]) for r in rows]  # BEIR / qid docid grade: graded, verbatim
+    else:  # CISI, Cranfield, two columns: every pair relevant (Cranfield's -1 excepted)
+        pairs = [(_strip(r[0]), _strip(r[1])) for r in rows]
+        grades = [1 if g >= 1 or first == 4 else g for g in grades]
     qrels: Qrels = {}
-    for q, d, rel in pairs:
-        try:
-            grade = int(float(rel))
-        except ValueError:
-            raise FileFormatError(f"'{p}': relevance {rel!r} is not a number") from None
-        if not trec or grade > 0:
-            qrels.setdefault(q, {})[d] = max(grade, 1)
+    for (q, d), grade in zip(pairs, grades, strict=True):
+        if grade > 0:
+            qrels.setdefault(q, {})[d] = grade
     if not qrels:
         raise FileFormatError(f"'{p}' judges no document relevant")
     return qrels
+
+
+def _grade(token: str) -> int | None:
+    """A relevance grade (``2``, ``1.0``, ``-1``) as an int; None when it is no number."""
+    try:
+        value = float(token)
+    except ValueError:
+        return None
+    return int(value) if value == value and abs(value) != float("inf") else None
 
 
 def _is_zero(token: str) -> bool:
@@ -215,16 +258,97 @@ def read_qrels(path: str | os.PathLike[str]) -> Qrels:
     return read_smart_rel(path)
 
 
-def read_queries(path: str | os.PathLike[str]) -> dict[str, str]:
-    """Queries from a SMART ``.QRY``, a TSV (``id<TAB>text``) or a JSON-lines file."""
+#: Fields that hold a query's id in JSON lines, tried in this order: ``id``, BEIR's
+#: ``_id``, ``query_id`` (ir_datasets), ``qid``.
+QUERY_ID_FIELDS = ("id", "_id", "query_id", "qid")
+
+
+class _Unique:
+    """Queries by id, refusing an id given twice (naming both places)."""
+
+    def __init__(self, path: Path, unit: str) -> None:
+        self.path, self.unit = path, unit
+        self.queries: dict[str, str] = {}
+        self.where: dict[str, int] = {}
+
+    def add(self, qid: str, text: str, number: int) -> None:
+        if qid in self.where:
+            raise FileFormatError(
+                f"'{self.path}': query id {qid!r} is given twice ({self.unit}s "
+                f"{self.where[qid]} and {number}); each query needs an id of its own"
+            )
+        self.where[qid] = number
+        self.queries[qid] = text
+
+
+def _json_queries(p: Path, id_field: str | None, text_field: str) -> dict[str, str]:
+    from svdkit.lsi.corpus import json_records
+
+    out: _Unique | None = None
+    for where, record in json_records(p):
+        unit, number = where.split()
+        out = out or _Unique(p, unit)
+        if not isinstance(record, dict):
+            raise FileFormatError(f"'{p}' {where}: not a JSON object (a query is an object "
+                                  "with an id field and a text field)")
+        fields = ", ".join(map(str, record))
+        if not isinstance(record.get(text_field), str):
+            raise FileFormatError(
+                f"'{p}' {where}: no text field {text_field!r} (a string; its fields: "
+                f"{fields}); --query-text-field names it (text_field= in Python)"
+            )
+        if id_field is None:  # the first record decides, the others must have it too
+            id_field = next((f for f in QUERY_ID_FIELDS if record.get(f) is not None), None)
+            if id_field is None:
+                raise FileFormatError(
+                    f"'{p}' {where}: no id field (none of "
+                    f"{', '.join(map(repr, QUERY_ID_FIELDS))}; its fields: {fields}); name "
+                    "it: --query-id-field FIELD (id_field= in Python) — queries are never "
+                    "numbered by position, which would pair them with other queries' "
+                    "judgements"
+                )
+        if record.get(id_field) is None:
+            raise FileFormatError(
+                f"'{p}' {where}: no id field {id_field!r} (its fields: {fields}); every "
+                "query needs an id (--query-id-field names the field)"
+            )
+        out.add(str(record[id_field]).strip(), record[text_field], int(number))
+    return out.queries if out else {}
+
+
+def read_queries(
+    path: str | os.PathLike[str], id_field: str | None = None, text_field: str = "text"
+) -> dict[str, str]:
+    """Queries from a SMART ``.QRY``, a TSV (``id<TAB>text``), a JSON-lines file or a
+    JSON array of objects.
+
+    Parameters
+    ----------
+    path : path
+        ``.jsonl`` / ``.json`` / ``.ndjson``: JSON; ``.tsv`` / ``.txt``: one
+        ``id<TAB>text`` a line; anything else: a SMART ``.QRY`` file.
+    id_field : str, optional
+        JSON: the field of the query ids. Default: the first of ``id``, ``_id``
+        (BEIR), ``query_id``, ``qid`` that the first record has; every record must
+        have it. A file without one is an error: queries are never numbered by
+        position (their ids must meet those of the qrels).
+    text_field : str
+        JSON: the field of the query texts (default ``text``).
+
+    Raises
+    ------
+    FileFormatError
+        No id, or the same query id twice (the message names the id and both lines).
+    """
+    from svdkit.lsi.corpus import check_fields
+
+    check_fields(id_field, text_field)
     p = _existing(path)
     suffix = p.suffix.lower()
     if suffix in (".jsonl", ".json", ".ndjson"):
-        from svdkit.lsi.corpus import read_jsonl
-
-        return dict(read_jsonl(p))
+        return _json_queries(p, id_field, text_field)
     if suffix in (".tsv", ".txt"):
-        out = {}
+        out = _Unique(p, "line")
         try:
             lines = p.read_text(encoding="utf-8-sig").splitlines()  # a BOM is no part of an id
         except UnicodeDecodeError as err:
@@ -235,9 +359,12 @@ def read_queries(path: str | os.PathLike[str]) -> dict[str, str]:
             if "\t" not in line:
                 raise FileFormatError(f"'{p}' line {line_no}: expected 'id<TAB>text'")
             q, text = line.split("\t", 1)
-            out[q.strip()] = text
-        return out
-    return dict(read_smart(p))
+            out.add(q.strip(), text, line_no)
+        return out.queries
+    out = _Unique(p, "record")
+    for number, (q, text) in enumerate(read_smart(p), 1):
+        out.add(q, text, number)
+    return out.queries
 
 
 def tfidf_baseline_scores(index: LsiIndex, texts: list[str]) -> np.ndarray:
@@ -303,6 +430,11 @@ def _meeting(names: list[str], wanted: set[str]) -> tuple[list[str], str]:
     def bare(n: str) -> str:
         return n[:-4] if n.lower().endswith(".txt") and len(n) > 4 else n
 
+    # NFC, as the judgements' ids are put (file names copied from macOS are NFD)
+    nfc = [_nfc(n) for n in names]
+    if len(set(nfc)) == len(nfc):
+        names = nfc
+
     forms = [
         (names, ""),
         ([_strip(n) for n in names], "without their leading zeros"),
@@ -345,6 +477,33 @@ def _match_query_ids(queries: dict[str, str], qrels: Qrels) -> tuple[dict[str, s
     )
 
 
+def _nfc(text: str) -> str:
+    return unicodedata.normalize("NFC", text)
+
+
+def _composed_ids(queries: dict[str, str], qrels: Qrels) -> tuple[dict[str, str], Qrels]:
+    """Query and document ids in Unicode's composed form (NFC), as the index's are met.
+
+    ``élève`` typed on macOS (NFD: ``e`` + U+0301) is the same id as ``élève`` typed
+    elsewhere; two query ids that become one are an error naming them.
+    """
+    out: dict[str, str] = {}
+    for q, text in queries.items():
+        key = _nfc(q)
+        if key in out:
+            raise SvdkitError(
+                f"the query ids {key!r} and {q!r} are the same text in two Unicode forms "
+                "(composed and decomposed): give each query an id of its own"
+            )
+        out[key] = text
+    judged: Qrels = {}
+    for q, docs in qrels.items():
+        row = judged.setdefault(_nfc(q), {})
+        for d, grade in docs.items():
+            row[_nfc(d)] = max(grade, row.get(_nfc(d), grade))
+    return out, judged
+
+
 def _measure(qrels: Qrels, run: dict) -> dict[str, float]:
     ir_measures = _ir_measures()
     measures = [ir_measures.parse_measure(m) for m in MEASURES]
@@ -371,6 +530,7 @@ def evaluate(
     """
     _ir_measures()
     notes = []
+    queries, qrels = _composed_ids(queries, qrels)
     queries, note = _match_query_ids(queries, qrels)
     if note:
         notes.append(note)

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import math
 import threading
+import unicodedata
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
@@ -360,19 +361,60 @@ class LsiIndex:
         n = check_n(n)
         if not isinstance(term, str):
             raise SvdkitError(f"a term is a text (str); got {type(term).__name__}: {term!r:.60}")
-        if self._term_rows is None:
-            self._term_rows = {t: j for j, t in enumerate(self.vocabulary)}
-        # lowercased and accent-stripped as the corpus was ("Été" → "ete")
-        key = self.options.vectorizer().build_preprocessor()(term)
-        if key not in self._term_rows:
-            raise SvdkitError(f"the term {term!r} is not in the index's vocabulary")
-        j = self._term_rows[key]
+        j = self._term_rows_map()[self.term_of(term)]
         T = self.term_vectors()
         if not T[j].any():
             return []
         rows, scores = next(iter(rank_rows(T, T[j : j + 1], n + 1)))
         return [(self.vocabulary[r], float(c)) for r, c in zip(rows, scores, strict=True)
                 if r != j][:n]
+
+    def _term_rows_map(self) -> dict[str, int]:
+        if self._term_rows is None:
+            self._term_rows = {t: j for j, t in enumerate(self.vocabulary)}
+        return self._term_rows
+
+    def term_of(self, term: str) -> str:
+        """``term`` as the index's vocabulary spells it, tokenised as the corpus was.
+
+        Lowercased and normalised as the corpus was (``"Été"`` → ``"été"``, or
+        ``"ete"`` with ``strip_accents``); then, if that is not a term, tokenised:
+        ``"l'été"`` and ``"été "`` are the term ``"été"``.
+
+        Raises
+        ------
+        SvdkitError
+            The term is not in the vocabulary, or is several tokens (named).
+
+        Examples
+        --------
+        >>> from svdkit.lsi import TextOptions, build_index
+        >>> ix = build_index(["l'été est chaud", "un été au marché"], k=1,
+        ...                  options=TextOptions(stop_words=None))
+        >>> ix.term_of("L'Été"), ix.term_of(" marché ")
+        ('été', 'marché')
+        """
+        if not isinstance(term, str):
+            raise SvdkitError(f"a term is a text (str); got {type(term).__name__}: {term!r:.60}")
+        rows = self._term_rows_map()
+        vectorizer = self.options.vectorizer()
+        key = vectorizer.build_preprocessor()(term)
+        if key in rows:
+            return key
+        tokens = list(dict.fromkeys(vectorizer.build_analyzer()(term)))
+        if len(tokens) == 1 and tokens[0] in rows:
+            return tokens[0]
+        if len(tokens) > 1:
+            shown = ", ".join(map(repr, tokens[:8])) + (", …" if len(tokens) > 8 else "")
+            known = [t for t in tokens if t in rows][:3]
+            hint = f"; did you mean {' or '.join(map(repr, known))}?" if known else ""
+            raise SvdkitError(
+                f"the term {term!r} is not in the index's vocabulary: {term!r} is tokenised "
+                f"as [{shown}], {len(tokens)} terms{hint}"
+            )
+        how = f" (tokenised as {tokens[0]!r})" if tokens and tokens[0] != key else (
+            "" if tokens else " (it holds no token)")
+        raise SvdkitError(f"the term {term!r} is not in the index's vocabulary{how}")
 
     def _hits(self, rows: np.ndarray, scores: np.ndarray) -> list[Hit]:
         return _hits(self._snapshot(), rows, scores)
@@ -421,6 +463,13 @@ def _row_of(state: _State, doc: Any) -> int:
     rows = state.id_rows
     if rows is None:
         rows = {d: i for i, d in enumerate(state.ids)}
+    if doc not in rows:
+        # the same id in another Unicode form: a file name copied from macOS (NFD)
+        # typed in a terminal (NFC)
+        key = unicodedata.normalize("NFC", doc)
+        same = [i for i, d in enumerate(state.ids) if unicodedata.normalize("NFC", d) == key]
+        if len(same) == 1:
+            return same[0]
     if doc not in rows:
         # a folder's ids are its files' relative paths: 'cats1' is 'cats1.txt'
         alike = [d for d in state.ids if d.rsplit(".", 1)[0] == doc][:3]

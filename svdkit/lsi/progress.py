@@ -12,12 +12,21 @@ __all__ = ["counting_bar"]
 def counting_bar(
     enabled: bool, also: Callable[[int], None] | None = None, label: str = "counting terms"
 ) -> Iterator[Callable[[int], None] | None]:
-    """A callback that advances a "documents counted" bar (and calls ``also``)."""
+    """A callback that advances a "documents counted" bar (and calls ``also``).
+
+    The bar is drawn only when standard error is a terminal: written to a file or a
+    CI log, its last frame would stay behind as a stray line (``⠋ counting terms …``).
+    """
     if not enabled:
         yield also
         return
     from rich.console import Console
     from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    console = Console(stderr=True)
+    if not console.is_terminal or console.is_dumb_terminal:
+        yield also
+        return
 
     columns = (
         SpinnerColumn(),
@@ -25,7 +34,7 @@ def counting_bar(
         TextColumn("{task.completed} documents"),
         TimeElapsedColumn(),
     )
-    with Progress(*columns, console=Console(stderr=True)) as bar:
+    with Progress(*columns, console=console) as bar:
         task = bar.add_task(label, total=None)
 
         def tick(n: int) -> None:
