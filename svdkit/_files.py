@@ -17,15 +17,24 @@ points (:func:`real_directory`): the link is kept and the directory it names is
 replaced. A directory that is replaced as a whole is never the current directory
 or one that holds it (:func:`check_directory_output` with ``replaced=True``): it
 would be moved away from under the process (and a shell sitting in it).
+
+A file output that is a descriptor (``/dev/stdout``, ``/dev/stderr``, ``/dev/fd/N``,
+``/proc/self/fd/N``, or a link to one) is written into that descriptor, and a
+device or FIFO (``/dev/null``, ``>(…)``) into itself: neither is ever renamed over
+(:func:`written_through`). An output of several parts (a PiSSA adapter and its
+residual) is built aside and moved into place as one (:func:`swap_in`). A failed
+write is a :class:`~svdkit.FileFormatError` naming the path (:func:`write_error`).
 """
 
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import stat
+import sys
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import BinaryIO
 
@@ -39,7 +48,10 @@ __all__ = [
     "new_directory_mode",
     "real_directory",
     "replace_directory",
+    "swap_in",
+    "write_error",
     "write_file",
+    "written_through",
 ]
 
 
@@ -194,6 +206,8 @@ def check_file_output(
         raise MissingFileError(
             f"{what} '{target}': the folder '{target.parent}' does not exist"
         )
+    if _descriptor(target) is not None:  # /dev/stdout: written into, not replaced
+        return target
     if _is_special(target):  # /dev/null, a FIFO: written into, not replaced
         if not os.access(target, os.W_OK):
             raise FileFormatError(f"cannot write '{target}': permission denied")
@@ -212,6 +226,58 @@ def _is_special(path: Path) -> bool:
     return not (stat.S_ISREG(mode) or stat.S_ISDIR(mode))
 
 
+#: ``/dev/fd/N`` and ``/proc/PID/fd/N``: a descriptor of a process, by number.
+_FD_PATH = re.compile(r"^/(?:dev/fd|proc/(self|thread-self|\d+)/fd)/(\d+)$")
+#: The standard streams by name.
+_STD_PATHS = {"/dev/stdin": 0, "/dev/stdout": 1, "/dev/stderr": 2}
+
+
+def _descriptor(path: str | os.PathLike[str]) -> int | None:
+    """The descriptor of this process that ``path`` names (``/dev/stdout`` → 1,
+    ``/dev/fd/3`` → 3, ``/proc/self/fd/N``, a link to one of them), else ``None``.
+
+    Resolved through links, ``/dev/stdout`` (``→ /proc/self/fd/1``) names the file
+    standard output was opened on (``results.log`` of ``>> results.log``): renamed
+    over, that file would lose its content, and what the shell writes after the
+    command would go to a deleted file.
+    """
+    p = os.path.abspath(os.fspath(path))
+    for _ in range(40):  # (the kernel's own limit on links followed)
+        if p in _STD_PATHS:
+            return _STD_PATHS[p]
+        m = _FD_PATH.match(p)
+        if m is not None:
+            pid = m.group(1)
+            if pid is None or pid in ("self", "thread-self") or int(pid) == os.getpid():
+                return int(m.group(2))
+            return None
+        try:
+            link = os.readlink(p)
+        except OSError:  # not a link (or missing): no descriptor
+            return None
+        p = os.path.normpath(os.path.join(os.path.dirname(p), link))
+    return None
+
+
+def written_through(path: str | os.PathLike[str]) -> bool:
+    """Whether a file output at ``path`` is written into rather than replaced: a
+    descriptor (``/dev/stdout``, ``/dev/fd/N``), a device (``/dev/null``) or a FIFO.
+    Such a path is no file svdkit could have written, nor one it would replace: the
+    ownership checks of the outputs do not apply to it."""
+    return _descriptor(path) is not None or _is_special(Path(path))
+
+
+def write_error(path: str | os.PathLike[str], err: OSError) -> FileFormatError:
+    """The :class:`~svdkit.FileFormatError` for a failed write of ``path``:
+    ``cannot write 'PATH': No space left on device``. NumPy's ``tofile`` reports a
+    short write as ``N requested and M written``: said as a full disk or a file-size
+    limit."""
+    reason = err.strerror or str(err)
+    if "requested and" in reason and "written" in reason:
+        reason = f"disk full or file-size limit reached ({reason})"
+    return FileFormatError(f"cannot write '{path}': {reason}")
+
+
 def _written_path(path: Path) -> Path:
     """Where a file output named ``path`` is written: through a symbolic link, at the
     file it names (the link is kept, as a shell's ``>`` keeps it)."""
@@ -224,9 +290,11 @@ def write_file(path: str | os.PathLike[str], write: Callable[[BinaryIO], None]) 
     A regular file is written atomically: into a unique temporary file beside it,
     then renamed over it, so that it is never half written, and a file written again
     keeps its permission bits (a new one gets the umask's). Through a symbolic link
-    the file it points to is replaced and the link kept; a device or FIFO
-    (``/dev/null``, ``/dev/stdout``) is written into, never replaced. On any error
-    nothing is left behind. Returns the path written.
+    the file it points to is replaced and the link kept. A descriptor
+    (``/dev/stdout``, ``/dev/stderr``, ``/dev/fd/N``) is written into that
+    descriptor, at its offset (``>> log`` appends), and a device or FIFO
+    (``/dev/null``) into itself: never replaced. On any error nothing is left
+    behind. Returns the path written.
 
     Examples
     --------
@@ -244,6 +312,16 @@ def write_file(path: str | os.PathLike[str], write: Callable[[BinaryIO], None]) 
     >>> shutil.rmtree(d)
     """
     path = Path(path)
+    fd = _descriptor(path)
+    if fd is not None:  # the descriptor itself: its offset and O_APPEND shared
+        for stream in (sys.stdout, sys.stderr):  # what was printed comes first
+            try:
+                stream.flush()
+            except (AttributeError, OSError, ValueError):
+                pass
+        with os.fdopen(os.dup(fd), "wb") as f:
+            write(f)
+        return path
     if _is_special(path):
         with open(path, "wb") as f:
             write(f)
@@ -306,6 +384,69 @@ def replace_directory(tmp: Path, target: Path) -> None:
         raise
     if old is not None:
         shutil.rmtree(old, ignore_errors=True)
+
+
+def _aside(real: Path, suffix: str) -> Path:
+    """A unique, free hidden name beside ``real`` (``.NAME.xxxx{suffix}``)."""
+    name = Path(tempfile.mkdtemp(prefix=f".{real.name}.", suffix=suffix, dir=real.parent))
+    name.rmdir()
+    return name
+
+
+def _remove(path: Path) -> None:
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path, ignore_errors=True)
+    else:
+        path.unlink(missing_ok=True)
+
+
+def swap_in(moves: Sequence[tuple[Path, Path]]) -> None:
+    """Move finished temporary outputs onto their targets, all of them or none.
+
+    Each ``(tmp, target)`` is a file or directory built aside (beside ``target``,
+    or moved there first) and its final path; ``target`` reached through a
+    symbolic link is replaced where the link points, the link kept. Every old
+    target is first renamed aside, then each new one renamed in; if any step
+    fails (or is interrupted), the new ones are moved back and the old ones put
+    back, so that the targets are all old or all new — a PiSSA adapter is never
+    left beside the residual of another run. The old ones are removed at the
+    end. On failure the ``tmp`` paths are left to the caller to remove.
+    """
+    pairs = [(Path(tmp), real_directory(target)) for tmp, target in moves]
+    moved: list[Path] = []
+    done: list[tuple[Path, Path, Path | None, bool]] = []  # (tmp, real, old, installed)
+    try:
+        staged = []
+        for tmp, real in pairs:
+            if real_directory(tmp).parent != real.parent:  # made beside a link
+                new = _aside(real, ".tmp")
+                shutil.move(tmp, new)  # a rename on one file system, else a copy
+                moved.append(new)
+                tmp = new
+            staged.append((tmp, real))
+        for tmp, real in staged:
+            old = None
+            if real.exists() or real.is_symlink():
+                old = _aside(real, ".old")
+                real.rename(old)
+            done.append((tmp, real, old, False))
+            tmp.rename(real)
+            done[-1] = (tmp, real, old, True)
+    except BaseException:
+        for tmp, real, old, installed in reversed(done):
+            try:
+                if installed:
+                    real.rename(tmp)
+                if old is not None:
+                    old.rename(real)
+            except OSError:  # (nothing more can be done: the old one stays at `old`)
+                pass
+        for path in moved:
+            _remove(path)
+        raise
+    for _, _, old, _ in done:
+        if old is not None:
+            _remove(old)
 
 
 def new_directory_mode(parent: str | os.PathLike[str]) -> int:

@@ -41,7 +41,7 @@ def cli(capsys, monkeypatch):
 
 def test_an_output_through_a_link_replaces_the_file_it_names(cli, tmp_path):
     target = tmp_path / "target.json"
-    target.write_text("old")
+    target.write_text('{"schema": "svdkit.explain"}')  # an earlier report: replaced
     link = tmp_path / "link.json"
     link.symlink_to(target)
     code, _, err = cli("explain", MATRIX, "-f", "json", "-o", link)

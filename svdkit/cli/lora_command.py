@@ -20,10 +20,47 @@ FanInFanOutOpt = Annotated[
     bool | None,
     typer.Option(
         "--fan-in-fan-out/--no-fan-in-fan-out",
-        help="Layers are GPT-2's Conv1D (weights stored in × out); default: from config.json.",
+        help="Every factored 2-D layer is (is not) transformers' Conv1D (weights stored "
+        "in × out); default: GPT-2's Conv1D names when config.json names such a model.",
         show_default=False,
     ),
 ]
+Conv1dOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--conv1d",
+        help="A module that is transformers' Conv1D (weight in × out; name, suffix, regex; "
+        "repeat); the others are nn.Linear. Instead of --fan-in-fan-out.",
+        show_default=False,
+    ),
+]
+EmbeddingOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--embedding",
+        help="A module that is an nn.Embedding whatever its name says (repeat).",
+        show_default=False,
+    ),
+]
+LinearOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--not-embedding",
+        help="A module that is not an nn.Embedding though its name says so (repeat).",
+        show_default=False,
+    ),
+]
+
+
+def _layout(fan_in_fan_out: bool | None, conv1d: list[str] | None) -> bool | list[str] | None:
+    """``fan_in_fan_out`` for the library from ``--[no-]fan-in-fan-out`` and ``--conv1d``."""
+    if conv1d and fan_in_fan_out is not None:
+        from svdkit.errors import SvdkitError
+
+        raise SvdkitError("give --conv1d or --[no-]fan-in-fan-out, not both")
+    return list(conv1d) if conv1d else fan_in_fan_out
+
+
 RankOpt = Annotated[int | None, typer.Option("--rank", "-r", help="Fixed rank per module.")]
 EnergyOpt = Annotated[
     float | None,
@@ -108,21 +145,16 @@ def _check_not_input(output: Path, option: str, **inputs: Path) -> None:
 
     ``merge base/ adapter/ -o base/`` (or ``-o base/model.safetensors``) would
     overwrite the base model with the merged one; ``resize adapter/ -o adapter/``
-    would replace the adapter being resized.
+    would replace the adapter being resized. (:func:`svdkit.lora.merge.check_not_input`,
+    which the library's ``merge`` and ``pissa`` apply too.) Standard output (``-``),
+    a device or a descriptor is written into, and overlaps no input.
     """
-    from svdkit.errors import FileFormatError
+    from svdkit._files import written_through
+    from svdkit.lora.merge import check_not_input
 
-    out = output.resolve()
-    for name, path in inputs.items():
-        src = path.resolve()
-        if out == src or out in src.parents:
-            raise FileFormatError(
-                f"{option} '{output}' would replace the {name} '{path}': choose another path"
-            )
-        if src in out.parents:
-            raise FileFormatError(
-                f"{option} '{output}' lies inside the {name} '{path}': choose a path outside it"
-            )
+    if _is_stdout(output) or written_through(output):
+        return
+    check_not_input(output, option, **inputs)
 
 
 def _is_adapter_dir(directory: Path) -> bool:
@@ -148,6 +180,11 @@ def _check_analyse_options(energy: float, max_rank: int | None) -> None:
         raise SvdkitError(f"--max-rank must be at least 1, got {max_rank}")
 
 
+def _is_stdout(path: Path) -> bool:
+    """``-``: standard output (``analyse --json -``)."""
+    return str(path) == "-"
+
+
 def _check_report_file(path: Path, option: str) -> None:
     """An output file of ``analyse``: its directory exists, and it is not a directory."""
     from svdkit._files import check_file_output
@@ -159,12 +196,19 @@ def _check_analyse_output(path: Path, option: str, **inputs: Path) -> None:
     """An output file of ``analyse``, under the rules of the other commands' outputs: it
     is not an input, nor inside one (:func:`_check_not_input`), and an existing file is
     replaced only when svdkit wrote it (:func:`svdkit.lora.analyse.written_by_analyse`:
-    its rows, or a figure with its mark); anything else is refused, before any work."""
+    its rows, or a figure with its mark); anything else is refused, before any work.
+    ``-`` (standard output), a device, a FIFO or a descriptor (``/dev/stdout``) is
+    written into, never replaced: no ownership to check."""
+    from svdkit._files import written_through
     from svdkit.errors import FileFormatError
     from svdkit.lora.analyse import written_by_analyse
 
+    if _is_stdout(path):
+        return
     _check_not_input(path, option, **inputs)
     _check_report_file(path, option)
+    if written_through(path):  # /dev/null, /dev/stdout, >(…): written into, not replaced
+        return
     if (path.exists() or path.is_symlink()) and not written_by_analyse(path):
         raise FileFormatError(
             f"{option} '{path}' exists and is not a file svdkit lora analyse wrote: refusing "
@@ -196,9 +240,15 @@ def _check_figure_path(path: Path, **inputs: Path) -> None:
 
 def _write_text_atomically(path: Path, text: str, option: str) -> None:
     """Write ``text`` to ``path`` atomically (:func:`svdkit._files.write_file`)."""
+    import sys
+
     from svdkit._files import write_file
     from svdkit.errors import SvdkitError
 
+    if _is_stdout(path):
+        sys.stdout.write(text + "\n")
+        sys.stdout.flush()
+        return
     try:
         write_file(path, lambda f: f.write(text.encode("utf-8")))
     except OSError as err:
@@ -247,6 +297,9 @@ def register(app: typer.Typer) -> None:
             str | None, typer.Option(help="Store the factors as F32, F16, BF16 or F64.")
         ] = None,
         fan_in_fan_out: FanInFanOutOpt = None,
+        conv1d: Conv1dOpt = None,
+        embedding: EmbeddingOpt = None,
+        not_embedding: LinearOpt = None,
     ) -> None:
         """Extract a PEFT LoRA adapter from a (base, fine-tuned) pair."""
         from rich.console import Console
@@ -271,11 +324,17 @@ def register(app: typer.Typer) -> None:
             tol=tol,
             backend=backend,
             progress=True,
-            fan_in_fan_out=fan_in_fan_out,
+            fan_in_fan_out=_layout(fan_in_fan_out, conv1d),
+            embedding_modules=embedding or None,
+            linear_modules=not_embedding or None,
             dtype=factor_dtype,  # the report measures the factors as stored
         )
-        out = ex.adapter.save(output, dtype=factor_dtype)
-        write_report(out / "svdkit_report.json", ex.report)
+        # the report is written into the adapter built aside: both replace the old ones
+        # as one (a failed report leaves the old adapter and its report)
+        out = ex.adapter.save(
+            output, dtype=factor_dtype,
+            extra=lambda tmp: write_report(tmp / "svdkit_report.json", ex.report),
+        )
         con = Console()
         con.print(_full_module_names(ex.report.table()))
         r = ex.report
@@ -336,6 +395,16 @@ def register(app: typer.Typer) -> None:
         output: Annotated[
             Path, typer.Option("--output", "-o", help="Output directory (or .safetensors file).")
         ],
+        fan_in_fan_out: Annotated[
+            bool | None,
+            typer.Option(
+                "--fan-in-fan-out/--no-fan-in-fan-out",
+                help="Every LoRA layer is (is not) transformers' Conv1D; default: from the "
+                "base's shapes and config.json, refused where ambiguous.",
+                show_default=False,
+            ),
+        ] = None,
+        conv1d: Conv1dOpt = None,
     ) -> None:
         """Merge an adapter into the base weights (W + scale·B·A) and write safetensors."""
         from rich.console import Console
@@ -343,7 +412,9 @@ def register(app: typer.Typer) -> None:
         from svdkit.lora.merge import merge
 
         _check_not_input(output, "--output", base=base, adapter=adapter)
-        out = merge(base, adapter, output, progress=True)
+        out = merge(
+            base, adapter, output, progress=True, fan_in_fan_out=_layout(fan_in_fan_out, conv1d)
+        )
         Console().print(f"merged → {out}", highlight=False, soft_wrap=True, markup=False)
 
     @lora.command("pissa")
@@ -357,6 +428,9 @@ def register(app: typer.Typer) -> None:
         max_rank: MaxRankOpt = None,
         target: Annotated[list[str] | None, typer.Option(help="Target module; repeat.")] = None,
         fan_in_fan_out: FanInFanOutOpt = None,
+        conv1d: Conv1dOpt = None,
+        embedding: EmbeddingOpt = None,
+        not_embedding: LinearOpt = None,
     ) -> None:
         """PiSSA init: top-r triplets of W as the adapter, W − scale·B·A as the new base."""
         from rich.console import Console
@@ -369,7 +443,8 @@ def register(app: typer.Typer) -> None:
         # pissa() checks both outputs (and that neither lies in the other) before any work
         ad, res = pissa(
             base, output, residual, rule, targets=target or None, progress=True,
-            fan_in_fan_out=fan_in_fan_out,
+            fan_in_fan_out=_layout(fan_in_fan_out, conv1d), embedding_modules=embedding or None,
+            linear_modules=not_embedding or None,
         )
         Console().print(f"{counted(len(ad.modules), 'module')} → {output}; residual → {res}",
                         highlight=False, soft_wrap=True, markup=False)
@@ -388,7 +463,11 @@ def register(app: typer.Typer) -> None:
         figure: Annotated[
             Path | None, typer.Option(help="Write the figure (.png, .svg, .pdf…).")
         ] = None,
-        json_out: Annotated[Path | None, typer.Option("--json", help="Write the rows.")] = None,
+        json_out: Annotated[
+            Path | None,
+            typer.Option("--json", help="Write the rows ('-': standard output, the table "
+                         "then goes to standard error)."),
+        ] = None,
     ) -> None:
         """Spectra, energy curves, effective rank and recommended rank per module."""
         import json
@@ -410,8 +489,11 @@ def register(app: typer.Typer) -> None:
             _check_analyse_output(json_out, "--json", **inputs)
         if tuned is None:
             if not _is_adapter_dir(first):
+                inner = [p.name + "/" for p in sorted(first.iterdir())
+                         if p.is_dir() and _is_adapter_dir(p)] if first.is_dir() else []
+                held = f"; it holds adapters in {', '.join(inner)}: give one" if inner else ""
                 raise SvdkitError(
-                    f"'{first}' is not a LoRA adapter directory (no adapter_config.json): "
+                    f"'{first}' is not a LoRA adapter directory (no adapter_config.json){held}: "
                     "give an adapter, or a base and a fine-tuned checkpoint (BASE TUNED)"
                 )
             if max_rank is not None:
@@ -423,7 +505,10 @@ def register(app: typer.Typer) -> None:
             an = analyse_adapter(first, energy=energy)
         else:
             an = analyse_pair(first, tuned, energy=energy, max_rank=max_rank, progress=True)
-        Console().print(_full_module_names(an.table()))
+        # `--json -`: the JSON alone on standard output, the table on standard error
+        Console(stderr=json_out is not None and _is_stdout(json_out)).print(
+            _full_module_names(an.table())
+        )
         if figure is not None:
             try:
                 an.figure(figure)

@@ -42,7 +42,8 @@ class Format(StrEnum):
     html = "html"
 
 
-#: The report format an ``--output`` file's extension implies when ``--format`` is not given.
+#: The report format an ``--output`` file's extension implies when ``--format`` is not
+#: given; any other extension is refused without ``--format``.
 _FORMAT_OF_SUFFIX = {
     ".json": Format.json,
     ".md": Format.markdown,
@@ -50,7 +51,11 @@ _FORMAT_OF_SUFFIX = {
     ".tex": Format.latex,
     ".html": Format.html,
     ".htm": Format.html,
+    ".txt": Format.terminal,
 }
+
+#: What every report of ``explain`` holds near its start (the title, JSON's schema).
+_REPORT_MARKS = (b"svdkit explain", b"svdkit.explain")
 
 
 class Lang(StrEnum):
@@ -163,7 +168,7 @@ def explain(
         typer.Option(
             "--format", "-f",
             help="Output format (default: terminal; with --output, from its extension: "
-            ".json .md .tex .html).",
+            ".json .md .tex .html .txt).",
         ),
     ] = None,
     tol: Annotated[
@@ -171,7 +176,12 @@ def explain(
         typer.Option(help="Absolute zero threshold (default: max(m, n)·eps·σ₁)."),
     ] = None,
     output: Annotated[
-        Path | None, typer.Option("--output", "-o", help="Write the report to this file.")
+        Path | None,
+        typer.Option(
+            "--output", "-o",
+            help="Write the report to this file ('-': standard output). An existing file "
+            "is replaced only if it is an svdkit explain report.",
+        ),
     ] = None,
     lang: Annotated[Lang, typer.Option("--lang", "-l", help="Language of the report.")] = Lang.en,
     steps: Annotated[
@@ -183,24 +193,33 @@ def explain(
     ] = True,
     figures: Annotated[
         Path | None,
-        typer.Option(help="Write the figures (PNG and SVG) to this folder."),
+        typer.Option(
+            parser=svdkit.inputs.files.cli_path,  # "" is an error, not the current directory
+            help="Write the figures (PNG and SVG) to this folder.",
+        ),
     ] = None,
 ) -> None:
     """Everything about one matrix: rank, norms, inverses, eigen, SVD, subspaces, definiteness."""
     from svdkit.explain import explain as build
     from svdkit.explain import render
 
-    if format is None:
-        # "-o report.json" alone writes JSON, not the terminal's boxes into a .json file
-        suffix = output.suffix.lower() if output is not None else ""
-        format = _FORMAT_OF_SUFFIX.get(suffix, Format.terminal)
+    if output is not None and str(output) == "-":
+        output = None  # standard output, as without --output
     if output is not None:
         _check_output_file(output, "--output")
         if output.exists() and len(matrix) < 4096 and Path(matrix).is_file():
             if output.samefile(matrix):
                 raise SvdkitError(f"--output '{output}' is the input file: choose another path")
+    if format is None:
+        format = _format_of_output(output)
+    if output is not None:
+        _check_report_owner(output)
     if figures is not None:
         _check_figures_folder(figures)
+        if output is not None and output.resolve() == figures.resolve():
+            raise SvdkitError(
+                f"--figures '{figures}' is the --output file: give the figures their own folder"
+            )
     _check_explain_size(matrix)
     source = _read_matrix(matrix)
     import warnings
@@ -251,6 +270,54 @@ def explain(
             t("cli.figures_written", lang.value, count=len(written), folder=figures, names=names),
             highlight=False,
             markup=False,
+        )
+
+
+def _format_of_output(output: Path | None) -> Format:
+    """The report format of ``--output`` without ``--format``: its extension's
+    (:data:`_FORMAT_OF_SUFFIX`; ``"-o report.json"`` alone writes JSON, not the
+    terminal's boxes into a .json file), the terminal's for standard output and for a
+    device or descriptor (``/dev/stdout``, ``/dev/null``). Any other extension is
+    refused: ``-o report.pdf`` wrote box-drawing text into a ``.pdf``."""
+    from svdkit._files import written_through
+
+    if output is None:
+        return Format.terminal
+    suffix = output.suffix.lower()
+    if suffix in _FORMAT_OF_SUFFIX:
+        return _FORMAT_OF_SUFFIX[suffix]
+    if written_through(output):  # /dev/stdout, /dev/fd/63, a FIFO
+        return Format.terminal
+    from svdkit.errors import FileFormatError
+
+    known = " ".join(dict.fromkeys(_FORMAT_OF_SUFFIX))
+    raise FileFormatError(
+        f"--output '{output}': cannot tell the report format from "
+        f"{repr(suffix) if suffix else 'a name without an extension'}: name it with one of "
+        f"{known}, or give --format (-f)"
+    )
+
+
+def _check_report_owner(output: Path) -> None:
+    """Refuse an existing ``--output`` file that is no report of ``explain``: a matrix
+    (``data.npy``), a model, any file svdkit did not write. A report holds the title
+    ``svdkit explain`` (JSON's schema ``svdkit.explain``) near its start; an empty file
+    may be replaced too. A device, FIFO or descriptor (``/dev/null``, ``/dev/stdout``)
+    is written into, not replaced."""
+    from svdkit._files import written_through
+    from svdkit.errors import FileFormatError
+
+    if written_through(output) or not output.exists():  # (a dangling link: written through)
+        return
+    try:
+        with open(output, "rb") as f:
+            head = f.read(8192)
+    except OSError as err:
+        raise FileFormatError(f"cannot read '{output}': {err.strerror or err}") from None
+    if head and not any(mark in head for mark in _REPORT_MARKS):
+        raise FileFormatError(
+            f"--output '{output}' exists and is not a report svdkit explain wrote: refusing "
+            "to replace it; choose another path, or remove it first"
         )
 
 
@@ -324,6 +391,9 @@ def _check_figures_folder(path: Path) -> None:
         raise MissingDependencyError(
             "--figures needs matplotlib (pip install 'svdkit[plot]')"
         ) from err
+    from svdkit.plot.save import check_figures_folder
+
+    check_figures_folder(path)  # a user's spectrum.png there is not replaced
 
 
 def _write_atomic(path: Path, pieces: Iterable[str]) -> None:

@@ -43,7 +43,14 @@ weight as ``[in, out]``, the transpose of ``nn.Linear``'s: their modules are of 
 ``conv1d``, and the config says ``fan_in_fan_out = true``, as PEFT wants. Reading
 such an adapter back, :func:`~svdkit.lora.modules.conv1d_modules` says which
 ``lora_A``/``lora_B`` modules are ``Conv1D`` ones (PEFT decides by the layer's class,
-which the files do not record).
+which the files do not record, and sets ``fan_in_fan_out`` from the last layer it
+wrapped): :func:`~svdkit.lora.merge.merge` decides each module again against the
+base (:func:`~svdkit.lora.modules.weight_layouts`).
+
+Adapters PEFT would not apply as ``W + scale·B A`` are refused with the field that
+says so: BD-LoRA (``use_bdlora``) when read; an ``init_lora_weights`` that changes
+the base (PiSSA, OLoRA, CorDA, LoRA-GA, LoftQ) by merge and resize
+(:func:`refuse_base_changing`).
 
 Examples
 --------
@@ -68,13 +75,19 @@ import os
 import re
 import shutil
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from svdkit._files import check_directory_output, make_temp_dir, replace_directory
+from svdkit._files import (
+    check_directory_output,
+    make_temp_dir,
+    replace_directory,
+    write_error,
+)
 from svdkit.errors import (
     EmptyInputError,
     FileFormatError,
@@ -294,6 +307,49 @@ def lora_scale(alpha: float, r: int, rslora: bool = False) -> float:
 def unit_alpha(r: int, rslora: bool = False) -> float:
     """The ``alpha`` that makes the scale 1 (``r``, or ``√r`` with rsLoRA)."""
     return math.sqrt(r) if rslora else float(r)
+
+
+#: ``init_lora_weights`` values with which PEFT changes the base weight when it loads
+#: the adapter (``W_res = W − s·B₀A₀``, or LoftQ's quantised ``W``): checked as prefixes.
+BASE_CHANGING_INITS = ("pissa", "corda", "olora", "loftq", "lora_ga")
+
+
+def base_changing_init(config: dict[str, Any]) -> str | None:
+    """The adapter config's ``init_lora_weights`` when it is one with which PEFT
+    rebuilds the base at load time (:data:`BASE_CHANGING_INITS`), else None.
+
+    >>> base_changing_init({"init_lora_weights": "pissa_niter_4"})
+    'pissa_niter_4'
+    >>> base_changing_init({"init_lora_weights": "gaussian"}) is None
+    True
+    """
+    init = config.get("init_lora_weights")
+    if isinstance(init, str) and init.lower().startswith(BASE_CHANGING_INITS):
+        return init
+    return None
+
+
+def refuse_base_changing(adapter: Adapter, action: str) -> None:
+    """Refuse to ``action`` (merge, resize) an adapter whose base PEFT changes at load time.
+
+    PEFT saves a PiSSA / OLoRA / CorDA / LoRA-GA / LoftQ adapter with its
+    ``init_lora_weights`` and, loading it on the original base, runs that init
+    again: the weight it merges into is the residual ``W − s·B₀A₀`` (at the
+    adapter's rank), not ``W``. svdkit does not rebuild that residual: such an
+    adapter is refused (:class:`~svdkit.errors.FileFormatError`) rather than merged
+    or resized into a different model. PEFT converts one to a plain LoRA of the
+    original base: ``save_pretrained(..., path_initial_model_for_weight_conversion=…)``.
+    """
+    init = base_changing_init(adapter.config)
+    if init is None:
+        return
+    raise FileFormatError(
+        f"the adapter's init_lora_weights is {init!r}: PEFT changes the base weight when it "
+        f"loads such an adapter (W_res = W − scale·B₀A₀ at its rank), which svdkit cannot "
+        f"{action} exactly; convert it to a plain LoRA of the original base first, with "
+        "PEFT's save_pretrained(..., path_initial_model_for_weight_conversion=<the "
+        "adapter as initialised>) (it then says init_lora_weights: true)"
+    )
 
 
 def token_module(name: str) -> str | None:
@@ -633,7 +689,9 @@ class Adapter:
             "bias": "all" if bias_all else "lora_only" if lora_bias else "none",
             "modules_to_save": to_save or None,
             "fan_in_fan_out": any(m.kind == "conv1d" for m in self.modules.values()),
-            "init_lora_weights": True,
+            # (the factors saved replace PEFT's initial ones; a base-changing init is
+            # kept, so that PEFT rebuilds the residual base it needs)
+            "init_lora_weights": base_changing_init(self.config) or True,
             "layers_to_transform": None,
             "layers_pattern": None,
             "use_dora": False,
@@ -645,7 +703,13 @@ class Adapter:
             config["task_type"] = self.config["task_type"]
         return config
 
-    def save(self, directory: str | os.PathLike, dtype: Any = None) -> Path:
+    def save(
+        self,
+        directory: str | os.PathLike,
+        dtype: Any = None,
+        *,
+        extra: Callable[[Path], None] | None = None,
+    ) -> Path:
         """Write ``adapter_config.json`` and ``adapter_model.safetensors`` atomically.
 
         ``dtype`` casts the LoRA factors (float32, float16, float64 or
@@ -653,13 +717,17 @@ class Adapter:
         built next to ``directory`` and renamed into place; an existing directory
         is replaced only when it is an adapter svdkit wrote
         (:func:`check_adapter_output`). The weights file is marked as svdkit's
-        (``__metadata__`` key ``svdkit``, which loaders ignore).
+        (``__metadata__`` key ``svdkit``, which loaders ignore). ``extra``, when
+        given, is called with the finished temporary directory to add files of
+        :data:`ADAPTER_FILES` (``svdkit_report.json``): they replace the old ones
+        with the adapter, as one; if it fails, the old directory is left whole.
 
         Raises
         ------
         FileFormatError
             ``directory`` is a file, or an existing directory that is not an
-            adapter svdkit wrote.
+            adapter svdkit wrote; or a write failed (a full disk: the message
+            names the path, and the old directory is left as it was).
         SvdkitError
             ``directory`` is not a path or ``dtype`` not a floating-point dtype; or
             a factor, as stored (after the cast to ``dtype``), has an infinite or
@@ -670,6 +738,28 @@ class Adapter:
             nothing is written.
         """
         directory = check_path(directory, "directory")
+        tmp = self.build(directory, dtype, extra=extra)
+        try:
+            replace_directory(tmp, directory)
+        except OSError as err:
+            raise write_error(directory, err) from err
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+        return directory
+
+    def build(
+        self,
+        directory: str | os.PathLike,
+        dtype: Any = None,
+        *,
+        extra: Callable[[Path], None] | None = None,
+    ) -> Path:
+        """Build the adapter :meth:`save` writes to ``directory`` aside, in a new
+        temporary directory beside it (returned), without putting it in place: the
+        caller moves it there (:func:`svdkit._files.swap_in`) or removes it. The
+        checks, the errors and ``extra`` are those of :meth:`save`; on failure
+        nothing is left behind."""
+        directory = check_path(directory, "directory")
         if dtype is not None:
             dtype = check_float_dtype(dtype, "dtype")
         if not self.modules:
@@ -679,8 +769,11 @@ class Adapter:
                 "adapter without one (NoMatchingPeftModuleError); nothing was written"
             )
         check_adapter_output(directory)
-        directory.parent.mkdir(parents=True, exist_ok=True)
-        tmp = make_temp_dir(directory.parent, prefix=f".{directory.name}.")
+        try:
+            directory.parent.mkdir(parents=True, exist_ok=True)
+            tmp = make_temp_dir(directory.parent, prefix=f".{directory.name}.")
+        except OSError as err:
+            raise write_error(directory, err) from err
         try:
             tensors = [(key, np.asarray(a)) for key, a in self.tensor_items()]
             stored = dict(tensors)
@@ -700,11 +793,16 @@ class Adapter:
             (tmp / CONFIG_NAME).write_text(
                 json.dumps(self.peft_config(), indent=2) + "\n", encoding="utf-8"
             )
-            replace_directory(tmp, directory)
-        except BaseException:
+            if extra is not None:
+                extra(tmp)
+        except BaseException as err:
             shutil.rmtree(tmp, ignore_errors=True)
+            # a failed write (save_safetensors names its temporary file): the output named
+            cause = err.__cause__ if isinstance(err, FileFormatError) else err
+            if isinstance(cause, OSError) and not isinstance(cause, SvdkitError):
+                raise write_error(directory, cause) from err
             raise
-        return directory
+        return tmp
 
     @classmethod
     def load(cls, directory: str | os.PathLike) -> Adapter:
@@ -712,6 +810,13 @@ class Adapter:
         directory = check_path(directory, "directory")
         cfg_path = directory / CONFIG_NAME
         if not cfg_path.is_file():
+            inner = _adapter_subfolders(directory)
+            if inner:
+                raise MissingFileError(
+                    f"'{directory}' has no {CONFIG_NAME} of its own, but holds PEFT adapters "
+                    f"in {', '.join(f'{n}/' for n in inner)} (save_pretrained of several "
+                    "adapters writes one folder each): give one of them"
+                )
             raise MissingFileError(f"'{directory}' has no {CONFIG_NAME}: not a PEFT adapter")
         try:
             cfg = json.loads(cfg_path.read_text(encoding="utf-8"))
@@ -732,6 +837,13 @@ class Adapter:
             raise FileFormatError(
                 f"'{cfg_path}': adapters with target_parameters (LoRA on parameters "
                 "rather than modules) are not supported"
+            )
+        if cfg.get("use_bdlora"):
+            # block-diagonal factors stored as their stacked blocks: read as plain
+            # factors they are another matrix, and PEFT would load them back as blocks
+            raise FileFormatError(
+                f"'{cfg_path}': BD-LoRA adapters (use_bdlora: block-diagonal lora_A / lora_B "
+                "stored as their blocks) are not supported"
             )
         fan_in_fan_out = cfg.get("fan_in_fan_out", False)
         if not isinstance(fan_in_fan_out, bool):
@@ -812,6 +924,9 @@ class Adapter:
             extra["task_type"] = cfg["task_type"]
         if cfg.get("bias") == "all":
             extra["bias"] = "all"  # every bias of the model is saved, not whole modules
+        if base_changing_init(cfg) is not None:
+            extra["init_lora_weights"] = cfg["init_lora_weights"]  # (merge, resize refuse it)
+        extra["fan_in_fan_out"] = fan_in_fan_out  # (a merge decides by the base's shapes)
         return cls(
             modules=modules,
             saved=saved,
@@ -836,6 +951,17 @@ def as_adapter(value: Any, name: str = "adapter") -> Adapter:
         return value
     what = "an Adapter or the path of a PEFT adapter directory"
     return Adapter.load(check_path(value, name, what=what))
+
+
+def _adapter_subfolders(directory: Path) -> list[str]:
+    """The subfolders of ``directory`` that hold an ``adapter_config.json`` (PEFT's
+    ``save_pretrained`` of several adapters writes ``<name>/`` for each but the
+    default one)."""
+    try:
+        entries = sorted(directory.iterdir()) if directory.is_dir() else []
+    except OSError:
+        return []
+    return [p.name for p in entries if p.is_dir() and (p / CONFIG_NAME).is_file()]
 
 
 def _json_type(value: Any) -> str:

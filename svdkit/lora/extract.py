@@ -59,9 +59,12 @@ from svdkit.lora.modules import (
     PEFT_TIED_EMBEDDING,
     TIED_HEAD,
     Pairing,
-    conv1d_modules,
+    check_fan_in_fan_out,
+    chosen_conv1d,
     embedding_weight,
+    guessed_by_abbreviation,
     is_embedding,
+    matches_targets,
     model_config,
     module_of,
     pair_checkpoints,
@@ -231,9 +234,11 @@ def extract(
     backend: str = "numpy",
     progress: bool = False,
     base_model_name_or_path: str | None = None,
-    fan_in_fan_out: bool | None = None,
+    fan_in_fan_out: bool | Sequence[str] | None = None,
     dtype: Any = None,
     tighten: bool = True,
+    embedding_modules: Sequence[str] | None = None,
+    linear_modules: Sequence[str] | None = None,
 ) -> Extraction:
     """LoRA adapter whose ``scale · B A`` is the truncated SVD of each module's delta.
 
@@ -272,12 +277,19 @@ def extract(
         A progress bar per module on standard error.
     base_model_name_or_path : str, optional
         Written into ``adapter_config.json`` (default: the base path).
-    fan_in_fan_out : bool, optional
-        Whether the model's linear layers are GPT-2's ``Conv1D``, weights stored
-        ``[in, out]``: their deltas are factored transposed, and the config says
-        ``fan_in_fan_out``. Default: when a ``config.json`` beside either checkpoint
-        names such a model (``gpt2``, ``openai-gpt``, ``imagegpt``…); which modules
-        are ``Conv1D``: :func:`svdkit.lora.modules.conv1d_modules`.
+    fan_in_fan_out : bool or list of str, optional
+        Which layers are transformers' ``Conv1D``, weights stored ``[in, out]``: their
+        deltas are factored transposed, and the config says ``fan_in_fan_out``.
+        ``True``: every factored 2-D module (not the embeddings); ``False``: none; a
+        list: the modules matching it (names, suffixes, regexes), the others
+        ``nn.Linear``. Default: when a ``config.json`` beside either checkpoint
+        names such a model (``gpt2``, ``openai-gpt``, ``imagegpt``…), the modules
+        with GPT-2's ``Conv1D`` names (:func:`svdkit.lora.modules.conv1d_modules`).
+    embedding_modules, linear_modules : list of str, optional
+        Modules that are, or are not, ``nn.Embedding`` tables, whatever their names
+        say (names, suffixes, regexes): the name is otherwise the guess
+        (:func:`svdkit.lora.modules.is_embedding`), and PEFT ignores factors written
+        for the wrong kind (``lora_A`` for an ``nn.Embedding``).
     dtype : dtype, optional
         Storage dtype of the factors (``np.float16``, ``ml_dtypes.bfloat16``,
         ``np.float32`` or ``np.float64``, or their names; integer dtypes are refused):
@@ -335,6 +347,9 @@ def extract(
     tol = check_tol(tol)
     rule = as_rank_rule(rule)
     targets = check_targets(targets)
+    fan_in_fan_out = check_fan_in_fan_out(fan_in_fan_out)
+    embedding_modules = check_targets(embedding_modules, "embedding_modules")
+    linear_modules = check_targets(linear_modules, "linear_modules")
     base_model_name_or_path = check_optional_str(
         base_model_name_or_path, "base_model_name_or_path"
     )
@@ -344,7 +359,8 @@ def extract(
     base_ck = _as_checkpoint(base, "base", "base")
     tuned_ck = _as_checkpoint(tuned, "tuned checkpoint", "tuned")
     pairing = pair_checkpoints(
-        base_ck, tuned_ck, targets=targets, embeddings=embeddings, on_mismatch=on_mismatch
+        base_ck, tuned_ck, targets=targets, embeddings=embeddings, on_mismatch=on_mismatch,
+        embedding_modules=embedding_modules, linear_modules=linear_modules,
     )
     if not pairing.linear and not pairing.embeddings:
         raise EmptyInputError(_nothing_to_factor(pairing, targets, embeddings))
@@ -358,8 +374,7 @@ def extract(
         use_rslora=rslora,
         base_model_name_or_path=base_model_name_or_path or str(base_ck.path),
     )
-    in_out = stores_in_out(base_ck, tuned_ck) if fan_in_fan_out is None else fan_in_fan_out
-    conv1d = conv1d_modules(pairing.linear) if in_out else set()
+    conv1d = chosen_conv1d(pairing.linear, fan_in_fan_out, stores_in_out(base_ck, tuned_ck))
     work = [(m, "conv1d" if m in conv1d else "linear") for m in pairing.linear]
     work += [(m, "embedding") for m in pairing.embeddings]
     # modules of one small shape are factored together (svdkit.lora.batched): each
@@ -412,7 +427,10 @@ def extract(
         )
     for name in pairing.extras:
         # an explicit embeddings="save" keeps the embedding whole whatever `extras` says
-        if extras == "list" and not (embeddings == "save" and embedding_weight(tuned_ck, name)):
+        if extras == "list" and not (
+            embeddings == "save"
+            and embedding_weight(tuned_ck, name, embedding_modules, linear_modules)
+        ):
             report.extras_listed.append(name)
             continue
         module, param = module_of(name)
@@ -438,12 +456,28 @@ def extract(
         for module in adapter.modules:
             if adapter.modules[module].kind != "embedding" and f"{module}.bias" in tuned_ck:
                 adapter.saved.setdefault(f"{module}.bias", tuned_ck.read(f"{module}.bias", None))
-    _tie_head(adapter, report, base_ck, tuned_ck)
+    _tie_head(adapter, report, base_ck, tuned_ck, (embedding_modules, linear_modules))
+    # a note for the weak guesses only (``tok_emb``, ``emb``): ``embed_tokens``, ``wte``
+    # and their kind are embedding tables in every model that has them
+    guessed = [m for m in pairing.embeddings
+               if (embedding_modules is None or not matches_targets(m, embedding_modules))
+               and guessed_by_abbreviation(m)]
+    if guessed:
+        report.notes.append(
+            f"taken for nn.Embedding tables by their names (lora_embedding_A/B): "
+            f"{', '.join(guessed[:6])}{' …' if len(guessed) > 6 else ''}; if one is an "
+            "nn.Linear, say so with --not-embedding NAME (linear_modules=), or PEFT ignores "
+            "its factors"
+        )
     return Extraction(adapter, report)
 
 
 def _tie_head(
-    adapter: Adapter, report: ExtractionReport, base: Checkpoint, tuned: Checkpoint
+    adapter: Adapter,
+    report: ExtractionReport,
+    base: Checkpoint,
+    tuned: Checkpoint,
+    overrides: tuple[Sequence[str] | None, Sequence[str] | None] = (None, None),
 ) -> None:
     """Carry the change of a token embedding to the output head tied to it.
 
@@ -464,7 +498,7 @@ def _tie_head(
 
     def token_embedding(module: str, rows: int) -> bool:
         # (not a position embedding: GPT-2's wpe has n_positions rows)
-        return is_embedding(module) and (not isinstance(vocab, int) or rows == vocab)
+        return is_embedding(module, *overrides) and (not isinstance(vocab, int) or rows == vocab)
 
     lora = [
         m for m in adapter.modules.values()

@@ -44,13 +44,27 @@ from svdkit._files import (
     check_directory_output,
     check_file_output,
     make_temp_dir,
-    replace_directory,
+    swap_in,
+    write_error,
 )
 from svdkit.errors import FileFormatError, MissingTensorError, ShapeError, SvdkitError
 from svdkit.lora._args import check_path
-from svdkit.lora.adapter import Adapter, LoraModule, as_adapter, token_module
+from svdkit.lora.adapter import (
+    Adapter,
+    LoraModule,
+    as_adapter,
+    refuse_base_changing,
+    token_module,
+)
 from svdkit.lora.extract import module_progress
-from svdkit.lora.modules import TIED_HEAD, is_embedding, module_of
+from svdkit.lora.modules import (
+    TIED_HEAD,
+    is_embedding,
+    model_type,
+    module_of,
+    ties_word_embeddings,
+    weight_layouts,
+)
 from svdkit.lora.safetensors_io import (
     MARK_KEY,
     PICKLE_SUFFIXES,
@@ -58,10 +72,18 @@ from svdkit.lora.safetensors_io import (
     SafetensorsFile,
     SafetensorsWriter,
     as_checkpoint,
-    written_by_svdkit,
 )
 
-__all__ = ["FILES_KEY", "check_checkpoint_output", "merge", "side_files", "write_like"]
+__all__ = [
+    "CHECKPOINT_MARKS",
+    "FILES_KEY",
+    "build_like",
+    "check_checkpoint_output",
+    "check_not_input",
+    "merge",
+    "side_files",
+    "write_like",
+]
 
 _log = logging.getLogger(__name__)
 
@@ -79,6 +101,10 @@ _SIDE_FOLDERS = ("additional_chat_templates",)
 #: it wrote or copied (paths relative to the output directory). A re-run may replace
 #: those and nothing else.
 FILES_KEY = "svdkit_files"
+#: The marks (:data:`~svdkit.lora.safetensors_io.MARK_KEY` values) of the checkpoints
+#: :func:`write_like` writes: a merged model, a PiSSA residual. An adapter's weights
+#: (``"lora adapter"``) are no checkpoint, and never replaced by one.
+CHECKPOINT_MARKS = ("lora merge", "lora residual")
 
 
 def _module_folders(directory: Path) -> list[str]:
@@ -126,20 +152,31 @@ def side_files(base: Checkpoint) -> list[tuple[Path, str]]:
     return out
 
 
+def _mark(shard: Path) -> str | None:
+    """The svdkit mark of a safetensors file (``None``: unreadable, or no mark)."""
+    try:
+        return SafetensorsFile(shard).metadata.get(MARK_KEY)
+    except (OSError, ValueError):  # SvdkitError is a ValueError
+        return None
+
+
 #: What an svdkit before :data:`FILES_KEY` copied beside its shards: top-level files of
-#: these suffixes, which a re-run over such an output may still replace.
+#: these suffixes, which a re-run over such an output (a checkpoint mark, no list) may
+#: still replace.
 _LEGACY_SIDE_FILES = (".json", ".txt", ".model", ".md")
 
 
 def _written_files(shard: Path) -> set[str] | None:
-    """The files a marked shard says :func:`write_like` wrote beside it (``None`` when
-    ``shard`` has no svdkit mark). A shard of an earlier svdkit, marked but without
-    the list, vouches for the top-level side files that version copied."""
+    """The files a shard of a checkpoint svdkit wrote says :func:`write_like` wrote
+    beside it (``None`` when ``shard`` has no checkpoint mark, :data:`CHECKPOINT_MARKS`:
+    an adapter's weights, marked ``"lora adapter"``, are no checkpoint's). A shard of
+    an earlier svdkit, with a checkpoint mark but without the list, vouches for the
+    top-level side files that version copied."""
     try:
         meta = SafetensorsFile(shard).metadata
     except (OSError, ValueError):  # SvdkitError is a ValueError
         return None
-    if MARK_KEY not in meta:
+    if meta.get(MARK_KEY) not in CHECKPOINT_MARKS:
         return None
     if FILES_KEY not in meta:
         return {p.name for p in shard.parent.iterdir()
@@ -164,7 +201,9 @@ def _not_written_here(directory: Path) -> list[str]:
             shards += 1
             names = _written_files(p)
             if names is None:
-                foreign.append(f"{p.name} (no svdkit mark)")
+                mark = _mark(p)
+                foreign.append(f"{p.name} (no svdkit mark)" if mark is None
+                               else f"{p.name} (marked {mark!r}: not a checkpoint)")
             else:
                 listed |= names
     for p in entries:
@@ -232,6 +271,11 @@ def check_checkpoint_output(output: str | os.PathLike, shards: int = 1) -> Path:
         )
     if output.suffix != ".safetensors":
         check_directory_output(output, "checkpoint directory", replaced=True)
+        if output.is_dir() and (output / "adapter_config.json").exists():
+            raise FileFormatError(
+                f"'{output}' is a LoRA adapter directory (it holds adapter_config.json), not "
+                "a checkpoint: refusing to replace it; choose another path"
+            )
         if output.is_dir() and any(output.iterdir()):
             foreign = _not_written_here(output)
             if foreign:
@@ -245,12 +289,44 @@ def check_checkpoint_output(output: str | os.PathLike, shards: int = 1) -> Path:
     if shards > 1:
         raise ShapeError(f"'{output}': a sharded base ({shards} shards) is written to a directory")
     check_file_output(output, "checkpoint")
-    if (output.exists() or output.is_symlink()) and not written_by_svdkit(output):
+    if (output.exists() or output.is_symlink()) and _mark(output) == "lora adapter":
         raise FileFormatError(
-            f"'{output}' exists and is not a checkpoint svdkit wrote (no svdkit mark): "
+            f"'{output}' is the weights file of an svdkit LoRA adapter, not a checkpoint: "
+            "refusing to replace it; choose another path"
+        )
+    if (output.exists() or output.is_symlink()) and _mark(output) not in CHECKPOINT_MARKS:
+        raise FileFormatError(
+            f"'{output}' exists and is not a checkpoint svdkit wrote (no svdkit checkpoint "
+            "mark): "
             "refusing to replace it; choose another path, or remove it first"
         )
     return output
+
+
+def check_not_input(output: str | os.PathLike, option: str, **inputs: str | os.PathLike) -> None:
+    """Refuse an output that is one of the inputs, holds one, or lies inside one.
+
+    ``merge(base, ad, output=base)`` (or ``base/model.safetensors``) would overwrite
+    the base model with the merged one; an adapter resized onto itself would be
+    replaced while read. ``inputs`` names each input (``base=…``); ``option`` names
+    the output in the message (``"--output"``, ``"output"``).
+
+    Raises
+    ------
+    FileFormatError
+        ``output`` is, holds, or lies inside one of ``inputs``.
+    """
+    out = Path(output).resolve()
+    for name, path in inputs.items():
+        src = Path(path).resolve()
+        if out == src or out in src.parents:
+            raise FileFormatError(
+                f"{option} '{output}' would replace the {name} '{path}': choose another path"
+            )
+        if src in out.parents:
+            raise FileFormatError(
+                f"{option} '{output}' lies inside the {name} '{path}': choose a path outside it"
+            )
 
 
 def write_like(
@@ -271,19 +347,58 @@ def write_like(
     sentence-transformers' module folders). Each shard lists them all (its
     ``__metadata__`` key :data:`FILES_KEY`): a re-run may replace those and nothing
     else (:func:`check_checkpoint_output`). A path ending in ``.safetensors`` writes that
-    one file (single-file bases only). ``output`` is checked by
-    :func:`check_checkpoint_output` before anything is written. Every file keeps
-    the base's ``__metadata__``, with ``format: pt`` and svdkit's mark added.
+    one file (single-file bases only; through a symbolic link, the file it names).
+    ``output`` is checked by :func:`check_checkpoint_output`, and refused when it is
+    or overlaps ``base`` (:func:`check_not_input`), before anything is written. Every
+    file keeps the base's ``__metadata__``, with ``format: pt`` and svdkit's mark added.
+
+    Raises
+    ------
+    FileFormatError
+        ``output`` cannot be written (see above), or a write failed (a full disk:
+        the message names the path; the earlier output is left as it was).
+    """
+    staged, built = build_like(base, output, produce, progress=progress, label=label)
+    try:
+        swap_in([(built, Path(output))])
+    except OSError as err:
+        raise write_error(output, err) from err
+    finally:
+        shutil.rmtree(staged, ignore_errors=True)
+    return Path(output)
+
+
+def build_like(
+    base: Checkpoint,
+    output: str | os.PathLike,
+    produce: Callable[[str], np.ndarray],
+    *,
+    progress: bool = False,
+    label: str = "write",
+) -> tuple[Path, Path]:
+    """Build :func:`write_like`'s output aside, without putting it in place.
+
+    Returns ``(staged, built)``: the temporary directory made beside ``output``
+    (to remove once done) and the finished output in it (the directory itself, or
+    the ``model.safetensors`` file in it for a ``.safetensors`` output), to be
+    moved onto ``output`` by :func:`svdkit._files.swap_in`. On any failure nothing
+    is left behind; a write failure is a :class:`~svdkit.FileFormatError` naming
+    ``output``.
     """
     output = check_checkpoint_output(output, len(base.files))
+    shards = {f"base file '{n}'": base.root / n for n in base.files}
+    check_not_input(output, "output", base=base.path, **shards)
     single = output.suffix == ".safetensors"
     parent = output.parent
-    parent.mkdir(parents=True, exist_ok=True)
+    try:
+        parent.mkdir(parents=True, exist_ok=True)
+        tmpdir = make_temp_dir(parent, prefix=f".{output.name}.")
+    except OSError as err:
+        raise write_error(output, err) from err
     index_name = None if single or base.index_path is None else base.index_path.name
     sides = [] if single else side_files(base)
     shard_names = ["model.safetensors"] if base.index is None else list(base.files)
     written = shard_names + ([index_name] if index_name else []) + [rel for _, rel in sides]
-    tmpdir = make_temp_dir(parent, prefix=f".{output.name}.")
     try:
         names = base.names
         with module_progress(progress, len(names), label) as advance:
@@ -301,20 +416,19 @@ def write_like(
                         w.write(n, produce(n))
                         advance(n)
         if single:
-            os.replace(tmpdir / "model.safetensors", output)
-            shutil.rmtree(tmpdir, ignore_errors=True)
-            return output
+            return tmpdir, tmpdir / "model.safetensors"
         if index_name is not None:
             src = json.loads(base.index_path.read_text(encoding="utf-8"))
             (tmpdir / index_name).write_text(json.dumps(src, indent=2), encoding="utf-8")
         for source, rel in sides:
             (tmpdir / rel).parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(source, tmpdir / rel)
-        replace_directory(tmpdir, output)
-    except BaseException:
+    except BaseException as err:
         shutil.rmtree(tmpdir, ignore_errors=True)
+        if isinstance(err, OSError) and not isinstance(err, SvdkitError):
+            raise write_error(output, err) from err
         raise
-    return output
+    return tmpdir, tmpdir
 
 
 def _check(base: Checkpoint, adapter: Adapter, tokens: dict | None = None) -> None:
@@ -337,7 +451,7 @@ def _check(base: Checkpoint, adapter: Adapter, tokens: dict | None = None) -> No
     for name, m in adapter.modules.items():
         key = f"{name}.weight"
         if key not in base:
-            raise MissingTensorError(f"the adapter's module {name!r} has no {key!r} in the base")
+            raise MissingTensorError(_missing_weight(base, name, m))
         if tuple(base.shape(key)) != m.weight_shape:
             raise ShapeError(
                 f"module {name!r}: base weight {list(base.shape(key))} ≠ adapter "
@@ -352,6 +466,31 @@ def _check(base: Checkpoint, adapter: Adapter, tokens: dict | None = None) -> No
             raise ShapeError(
                 f"saved tensor {name!r}: {list(value.shape)} ≠ base {list(base.shape(name))}"
             )
+
+
+def _missing_weight(base: Checkpoint, name: str, m: LoraModule) -> str:
+    """Why the base has no weight for the adapter's module ``name`` (for the error)."""
+    key = f"{name}.weight"
+    what = f"the adapter's module {name!r} has no {key!r} in the base"
+    parent = name.split(".base_layer.")[0] if ".base_layer." in name else name
+    if f"{parent}.in_proj_weight" in base or ".base_layer." in name:
+        return (
+            f"{what}: it is LoRA of an nn.MultiheadAttention ({parent!r}, weights "
+            f"'{parent}.in_proj_weight' and '{parent}.out_proj.weight'), a layer type merge "
+            "does not support (resize and analyse do)"
+        )
+    if name.rpartition(".")[2] == TIED_HEAD and ties_word_embeddings(base):
+        shape = list(m.weight_shape)
+        tables = [n for n in base.names if is_embedding(module_of(n)[0])
+                  and module_of(n)[1] == "weight" and list(base.shape(n)) == shape]
+        to = f" {tables[0]!r}" if len(tables) == 1 else " the input embedding"
+        return (
+            f"{what}: the base ties its output head to its input embedding (its config.json "
+            f"ties word embeddings; the head is{to}), and merging a LoRA of the tied head "
+            "into that shared tensor would change the input embedding too, which merge does "
+            "not do: train the adapter without the tied lm_head, or untie the base first"
+        )
+    return what
 
 
 def _tied(base: Checkpoint) -> bool:
@@ -431,6 +570,7 @@ def merge(
     output: str | os.PathLike,
     *,
     progress: bool = False,
+    fan_in_fan_out: bool | list[str] | None = None,
 ) -> Path:
     """Write ``base`` with the adapter merged in (``W + scale · B A``) to ``output``.
 
@@ -446,6 +586,23 @@ def merge(
         A PEFT LoRA directory or an :class:`~svdkit.lora.adapter.Adapter`.
     output : path
         A directory (shards, index and side files mirrored) or a ``.safetensors`` file.
+    fan_in_fan_out : bool or list of str, optional
+        Which modules are transformers' ``Conv1D`` (base weight ``[in, out]``, merged
+        ``(B A)ᵀ``): ``True`` all, ``False`` none, or their names (suffixes,
+        regexes). Default: decided per module from the base's shapes, its
+        ``config.json`` and the adapter's flag (:func:`svdkit.lora.modules.weight_layouts`),
+        refused where that stays ambiguous (a square weight).
+
+    Raises
+    ------
+    FileFormatError
+        An adapter PEFT does not merge as ``W + scale·B A``: one whose
+        ``init_lora_weights`` changes the base at load time (PiSSA, OLoRA, CorDA,
+        LoRA-GA, LoftQ: convert it with PEFT first), or an Activated LoRA
+        (``alora_invocation_tokens``), which PEFT refuses to merge.
+    ShapeError
+        A module whose layout (``nn.Linear`` or ``Conv1D``) cannot be told, or does
+        not fit the base.
 
     Examples
     --------
@@ -469,11 +626,23 @@ def merge(
     """
     output = check_path(output, "output")
     base_ck = as_checkpoint(base, "base").require_model("base")
+    inputs = {"base": base_ck.path}
+    if isinstance(adapter, (str, os.PathLike)):
+        inputs["adapter"] = Path(adapter)
+    check_not_input(output, "output", **inputs)
     ad = _untied(base_ck, as_adapter(adapter))
+    refuse_base_changing(ad, "merge")
+    if ad.config.get("alora_invocation_tokens"):
+        raise FileFormatError(
+            "the adapter is an Activated LoRA (alora_invocation_tokens is set): it acts only "
+            "on the tokens after its invocation sequence, and merged into the weights it "
+            "would act on every token; PEFT refuses to merge it too"
+        )
     tokens = ad.trainable_tokens()
     mapped = map_prefix(base_ck, ad, tokens)
     if mapped is not None:
         ad, tokens = mapped
+    ad = _with_layouts(base_ck, ad, fan_in_fan_out)
     try:
         _check(base_ck, ad, tokens)
     except MissingTensorError as err:
@@ -487,6 +656,31 @@ def merge(
         return merged_tensor(base_ck, ad, name, tokens=rows)
 
     return write_like(base_ck, output, produce, progress=progress, label="merge")
+
+
+def _with_layouts(
+    base: Checkpoint, adapter: Adapter, fan_in_fan_out: bool | list[str] | None
+) -> Adapter:
+    """``adapter`` with each 2-D LoRA module's kind (``linear`` or ``conv1d``) decided
+    against ``base`` (:func:`~svdkit.lora.modules.weight_layouts`): the adapter's
+    ``fan_in_fan_out`` is only the last value PEFT set while wrapping layers."""
+    flag = adapter.config.get("fan_in_fan_out")
+    if fan_in_fan_out is None and not isinstance(flag, bool):
+        return adapter  # (an Adapter made in Python: its kinds say the layouts)
+    two_d = {n: m for n, m in adapter.modules.items() if m.kind in ("linear", "conv1d")}
+    products = {n: (int(m.B.shape[0]), int(m.A.shape[1])) for n, m in two_d.items()}
+    bases = {n: tuple(base.shape(f"{n}.weight")) for n in two_d if f"{n}.weight" in base}
+    if not isinstance(flag, bool):
+        flag = any(m.kind == "conv1d" for m in two_d.values())
+    conv1d = weight_layouts(
+        products, bases, flag=flag, model=model_type(base), fan_in_fan_out=fan_in_fan_out
+    )
+    if all((m.kind == "conv1d") == (n in conv1d) for n, m in two_d.items()):
+        return adapter
+    modules = dict(adapter.modules)
+    for n, m in two_d.items():
+        modules[n] = LoraModule(n, "conv1d" if n in conv1d else "linear", m.A, m.B, m.alpha)
+    return dataclasses.replace(adapter, modules=modules)
 
 
 def _needed(adapter: Adapter, tokens: dict) -> list[str]:

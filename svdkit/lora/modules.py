@@ -54,8 +54,11 @@ from svdkit.lora.safetensors_io import FLOAT_CODES, Checkpoint
 
 __all__ = [
     "Pairing",
+    "check_fan_in_fan_out",
+    "chosen_conv1d",
     "conv1d_modules",
     "embedding_weight",
+    "guessed_by_abbreviation",
     "is_embedding",
     "matches_targets",
     "model_config",
@@ -64,6 +67,7 @@ __all__ = [
     "pair_checkpoints",
     "stores_in_out",
     "ties_word_embeddings",
+    "weight_layouts",
 ]
 
 _EMBED_NAMES = {"wte", "wpe", "shared"}
@@ -72,7 +76,11 @@ _EMBED_NAMES = {"wte", "wpe", "shared"}
 _EMBED_FULL_NAMES = {"relative_attention_bias"}
 #: Names with ``embed`` in them that are linear layers: outputs and projections
 #: (GPT-NeoX's ``embed_out`` head, ``embed_proj``-style maps between widths).
-_NOT_EMBEDDING_SUFFIXES = ("_out", "out", "_proj", "_projection", "_head")
+_NOT_EMBEDDING_SUFFIXES = ("_out", "out", "_proj", "_projection", "_head", "embedder")
+#: Last names of embedding tables without ``embed`` in them (minGPT / nanoGPT-style
+#: ``tok_emb`` / ``pos_emb``, RWKV's ``emb``).
+_EMB_NAMES = {"emb"}
+_EMB_SUFFIXES = ("_emb",)
 
 
 def module_of(tensor_name: str) -> tuple[str, str]:
@@ -81,11 +89,42 @@ def module_of(tensor_name: str) -> tuple[str, str]:
     return module, param
 
 
-def is_embedding(module: str) -> bool:
-    """Whether ``module`` is an embedding table by its name (PEFT decides by the
-    module's class, which a checkpoint does not record)."""
+def guessed_by_abbreviation(module: str) -> bool:
+    """Whether :func:`is_embedding` takes ``module`` for a table by the weak rule only:
+    its last name is ``emb`` or ends with ``_emb`` (``tok_emb``), no ``embed`` in it."""
     last = module.rpartition(".")[2].lower()
-    if last in _EMBED_NAMES or last in _EMBED_FULL_NAMES:
+    return "embed" not in last and (last in _EMB_NAMES or last.endswith(_EMB_SUFFIXES))
+
+
+def is_embedding(
+    module: str,
+    embedding_modules: Sequence[str] | None = None,
+    linear_modules: Sequence[str] | None = None,
+) -> bool:
+    """Whether ``module`` is an embedding table (``nn.Embedding``).
+
+    PEFT decides by the module's class, which a checkpoint does not record, so
+    this is a guess from the name: its last part is ``wte``/``wpe``/``shared``,
+    ``emb`` or ends with ``_emb`` (``tok_emb``), or contains ``embed`` without
+    ending as an output or a projection does (``embed_out``, ``embed_proj``,
+    ``x_embedder``: ``nn.Linear`` layers). ``embedding_modules`` /
+    ``linear_modules`` (names, suffixes or regexes, PEFT's ``target_modules``
+    rule) override the guess: a module matching one of them is, or is not, an
+    embedding, whatever its name says.
+
+    >>> is_embedding("tok_emb"), is_embedding("x_embedder")
+    (True, False)
+    >>> is_embedding("tok_emb", linear_modules=["tok_emb"]), is_embedding("lut", ["lut"])
+    (False, True)
+    """
+    if embedding_modules is not None and matches_targets(module, embedding_modules):
+        return True
+    if linear_modules is not None and matches_targets(module, linear_modules):
+        return False
+    last = module.rpartition(".")[2].lower()
+    if last in _EMBED_NAMES or last in _EMBED_FULL_NAMES or last in _EMB_NAMES:
+        return True
+    if last.endswith(_EMB_SUFFIXES):
         return True
     return "embed" in last and not last.endswith(_NOT_EMBEDDING_SUFFIXES)
 
@@ -168,6 +207,170 @@ def conv1d_modules(modules: Iterable[str]) -> set[str]:
     return {m for m in modules if m.rpartition(".")[2] in CONV1D_NAMES}
 
 
+def check_fan_in_fan_out(value: Any) -> bool | list[str] | None:
+    """``fan_in_fan_out`` as given to merge, extract and PiSSA, checked.
+
+    ``None`` (decide: :func:`chosen_conv1d`, :func:`weight_layouts`), ``True``
+    (every 2-D LoRA module is a ``Conv1D``, weights stored ``[in, out]``), ``False``
+    (none is), or the ``Conv1D`` modules as names, suffixes or regexes (PEFT's
+    ``target_modules`` rule; a single string is one), the others ``nn.Linear``.
+    """
+    if value is None or isinstance(value, bool):
+        return value
+    if isinstance(value, str):
+        value = [value]
+    if isinstance(value, (list, tuple)) and value and all(
+        isinstance(v, str) and v for v in value
+    ):
+        return list(value)
+    raise SvdkitError(
+        "fan_in_fan_out must be True, False, None or the names of the Conv1D modules "
+        f"(a str or a list of str); got {value!r}"
+    )
+
+
+def chosen_conv1d(
+    modules: Iterable[str], fan_in_fan_out: bool | Sequence[str] | None, in_out_model: bool
+) -> set[str]:
+    """Which of ``modules`` (2-D weights, not embeddings) are ``Conv1D`` ones.
+
+    An explicit ``fan_in_fan_out`` (:func:`check_fan_in_fan_out`) says it: ``True``
+    all, ``False`` none, a list those matching it. ``None``: the modules named like
+    GPT-2's (:func:`conv1d_modules`) when the model is one of ``Conv1D`` layers
+    (``in_out_model``, :func:`stores_in_out`), else none.
+
+    >>> sorted(chosen_conv1d(["h.0.c_attn", "proj", "lm_head"], None, True))
+    ['h.0.c_attn']
+    >>> sorted(chosen_conv1d(["h.0.c_attn", "proj", "lm_head"], True, False))
+    ['h.0.c_attn', 'lm_head', 'proj']
+    >>> sorted(chosen_conv1d(["h.0.c_attn", "proj", "lm_head"], ["proj"], True))
+    ['proj']
+    """
+    modules = list(modules)
+    fan_in_fan_out = check_fan_in_fan_out(fan_in_fan_out)
+    if fan_in_fan_out is None:
+        return conv1d_modules(modules) if in_out_model else set()
+    if isinstance(fan_in_fan_out, bool):
+        return set(modules) if fan_in_fan_out else set()
+    return {m for m in modules if matches_targets(m, fan_in_fan_out)}
+
+
+def weight_layouts(
+    products: dict[str, tuple[int, int]],
+    bases: dict[str, tuple[int, ...]],
+    *,
+    flag: bool,
+    model: str | None,
+    fan_in_fan_out: bool | Sequence[str] | None = None,
+) -> set[str]:
+    """Which 2-D LoRA modules of an adapter are ``Conv1D`` in the base (``W`` ``[in, out]``).
+
+    PEFT decides by the layer's class, and an adapter's ``fan_in_fan_out`` is only the
+    last value PEFT set while wrapping layers (``False`` for ``nn.Linear``, ``True``
+    for ``Conv1D``): a GPT-2 adapter on ``c_proj`` and the ``nn.Linear`` head says
+    ``false``. So, module by module:
+
+    1. an explicit ``fan_in_fan_out`` (:func:`check_fan_in_fan_out`) decides, and a
+       base weight of the other layout is a :class:`~svdkit.errors.ShapeError`;
+    2. a non-square base weight: whichever of ``B A`` ``[out, in]`` (``nn.Linear``)
+       and ``(B A)ᵀ`` it has the shape of;
+    3. a square one, in a model of ``Conv1D`` layers (``model`` in
+       :data:`CONV1D_MODEL_TYPES`, from its ``config.json``): GPT-2's names
+       (:data:`CONV1D_NAMES`) are ``Conv1D``, the others (heads) ``nn.Linear``;
+    4. a square one otherwise: ``nn.Linear`` when the adapter's flag is false and
+       nothing says a ``Conv1D`` is there (no non-square module is one, no
+       GPT-2 name without a ``config.json`` to tell); ``Conv1D`` for a GPT-2 name when
+       the flag is true. Anything else is ambiguous and refused, naming the modules
+       and the option that settles it.
+
+    Parameters
+    ----------
+    products : dict
+        Module → ``(out, in)``, the shape of its ``B A``.
+    bases : dict
+        Module → the shape of its base weight (modules missing from the base left out).
+    flag : bool
+        The adapter's ``fan_in_fan_out``.
+    model : str or None
+        The base's ``model_type`` (``config.json``), None without one.
+    fan_in_fan_out : bool or list of str, optional
+        The user's explicit answer.
+
+    Examples
+    --------
+    >>> sorted(weight_layouts({"c_attn": (48, 16), "score": (5, 16)},
+    ...                       {"c_attn": (16, 48), "score": (5, 16)}, flag=False, model=None))
+    ['c_attn']
+    >>> sorted(weight_layouts({"h.c_proj": (16, 16)}, {"h.c_proj": (16, 16)}, flag=False,
+    ...                       model="gpt2"))
+    ['h.c_proj']
+    """
+    explicit = check_fan_in_fan_out(fan_in_fan_out)
+    out: set[str] = set()
+    square: list[str] = []
+    seen_conv1d = False
+    for name, (rows, cols) in sorted(products.items()):
+        shape = bases.get(name)
+        if shape is None:
+            continue  # (the merge's own check names the missing weight)
+        shape = tuple(shape)
+        if explicit is not None:
+            if chosen_conv1d([name], explicit, False):
+                out.add(name)
+                if shape != (cols, rows):
+                    raise ShapeError(
+                        f"module {name!r}: fan_in_fan_out says it is a Conv1D (weight [in, out] "
+                        f"= {[cols, rows]}), but the base weight is {list(shape)}: leave it out "
+                        "of fan_in_fan_out"
+                    )
+            elif shape != (rows, cols):
+                raise ShapeError(
+                    f"module {name!r}: fan_in_fan_out says it is an nn.Linear (weight [out, in] "
+                    f"= {[rows, cols]}), but the base weight is {list(shape)}"
+                    + (": it is a Conv1D; name it in fan_in_fan_out" if shape == (cols, rows)
+                       else "")
+                )
+            continue
+        if rows != cols:
+            if shape == (cols, rows):
+                out.add(name)
+                seen_conv1d = True
+            continue  # [out, in], or neither: the merge's shape check says which
+        square.append(name)
+    if explicit is not None or not square:
+        return out
+    ambiguous = []
+    for name in square:
+        gpt2_name = name.rpartition(".")[2] in CONV1D_NAMES
+        if model in CONV1D_MODEL_TYPES:
+            if gpt2_name:
+                out.add(name)
+        elif flag and gpt2_name:
+            out.add(name)
+        elif not flag and not seen_conv1d and not (gpt2_name and model is None):
+            continue
+        else:
+            ambiguous.append(name)
+    if ambiguous:
+        if flag:
+            why = ""
+        elif seen_conv1d:
+            why = ", and another module of it is a Conv1D by its shape"
+        else:
+            why = (", but GPT-2 names its Conv1D layers so and the base has no config.json "
+                   "naming its model")
+        raise ShapeError(
+            f"cannot tell whether the square module(s) {', '.join(map(repr, ambiguous[:4]))}"
+            f"{' …' if len(ambiguous) > 4 else ''} are nn.Linear (weight [out, in] = B A) or "
+            "transformers' Conv1D (weight [in, out] = (B A)ᵀ): the adapter says "
+            f"fan_in_fan_out = {str(flag).lower()}, which PEFT sets from the last layer it "
+            f"wrapped only{why}; say which: fan_in_fan_out=True (all are Conv1D), False "
+            "(none is) or the Conv1D modules' names (CLI: --fan-in-fan-out / --no-fan-in-fan-out / "
+            "--conv1d NAME)"
+        )
+    return out
+
+
 def matches_targets(module: str, targets: Sequence[str] | None) -> bool:
     """PEFT's rule: a target equals the module name, is a suffix after a dot, or a full regex."""
     if targets is None:
@@ -210,6 +413,8 @@ def pair_checkpoints(
     targets: Sequence[str] | None = None,
     embeddings: str = "lora",
     on_mismatch: str = "error",
+    embedding_modules: Sequence[str] | None = None,
+    linear_modules: Sequence[str] | None = None,
 ) -> Pairing:
     """Sort the tensors of ``tuned`` against ``base`` into the buckets of :class:`Pairing`.
 
@@ -226,10 +431,15 @@ def pair_checkpoints(
         with ``"save"``, whatever its ``extras`` says).
     on_mismatch : {"error", "skip"}
         A tensor whose shape differs: raise, or list it in ``mismatched``.
+    embedding_modules, linear_modules : list of str, optional
+        Modules that are, or are not, embedding tables whatever their names say
+        (:func:`is_embedding`).
     """
     from svdkit.lora._args import check_targets
 
     targets = check_targets(targets)
+    embedding_modules = check_targets(embedding_modules, "embedding_modules")
+    linear_modules = check_targets(linear_modules, "linear_modules")
     if embeddings not in ("lora", "save"):
         raise SvdkitError(f"embeddings must be 'lora' or 'save'; got {embeddings!r}")
     if on_mismatch not in ("error", "skip"):
@@ -260,7 +470,7 @@ def pair_checkpoints(
             out.unchanged.append(name)
             continue
         module = module_of(name)[0]
-        if embedding_weight(tuned, name):
+        if embedding_weight(tuned, name, embedding_modules, linear_modules):
             if embeddings == "lora" and matches_targets(module, targets):
                 out.embeddings.append(module)
             else:
@@ -281,7 +491,15 @@ def _matrix(checkpoint: Checkpoint, name: str) -> bool:
     )
 
 
-def embedding_weight(checkpoint: Checkpoint, name: str) -> bool:
-    """Whether tensor ``name`` is the weight of an embedding table (:func:`is_embedding`):
-    ``lora_embedding_A/B`` with ``embeddings="lora"``, kept whole with ``"save"``."""
-    return _matrix(checkpoint, name) and is_embedding(module_of(name)[0])
+def embedding_weight(
+    checkpoint: Checkpoint,
+    name: str,
+    embedding_modules: Sequence[str] | None = None,
+    linear_modules: Sequence[str] | None = None,
+) -> bool:
+    """Whether tensor ``name`` is the weight of an embedding table (:func:`is_embedding`,
+    with its overrides): ``lora_embedding_A/B`` with ``embeddings="lora"``, kept whole
+    with ``"save"``."""
+    return _matrix(checkpoint, name) and is_embedding(
+        module_of(name)[0], embedding_modules, linear_modules
+    )

@@ -24,12 +24,14 @@ True
 from __future__ import annotations
 
 import os
+import shutil
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from svdkit._files import swap_in, write_error
 from svdkit.errors import EmptyInputError, FileFormatError
 from svdkit.lora._args import check_float_dtype, check_path, check_targets
 from svdkit.lora.adapter import (
@@ -41,9 +43,15 @@ from svdkit.lora.adapter import (
 )
 from svdkit.lora.extract import module_progress
 from svdkit.lora.factor import check_tol, factor_delta, split_factors
-from svdkit.lora.merge import check_checkpoint_output, merged_tensor, write_like
+from svdkit.lora.merge import (
+    build_like,
+    check_checkpoint_output,
+    check_not_input,
+    merged_tensor,
+)
 from svdkit.lora.modules import (
-    conv1d_modules,
+    check_fan_in_fan_out,
+    chosen_conv1d,
     is_embedding,
     matches_targets,
     module_of,
@@ -69,7 +77,9 @@ def pissa(
     seed: int = 0,
     dtype: Any = np.float32,
     progress: bool = False,
-    fan_in_fan_out: bool | None = None,
+    fan_in_fan_out: bool | Sequence[str] | None = None,
+    embedding_modules: Sequence[str] | None = None,
+    linear_modules: Sequence[str] | None = None,
 ) -> tuple[Adapter, Path]:
     """Write the PiSSA adapter to ``adapter_dir`` and the residual model to ``residual_out``.
 
@@ -77,13 +87,20 @@ def pissa(
     every 2-D ``*.weight`` that is not an embedding. ``dtype`` is the adapter's storage
     dtype: float32 (default), float16, bfloat16 or float64 (integer dtypes are refused).
     ``rule`` is a :class:`~svdkit.lora.rank.RankRule` or an integer rank. Returns the
-    adapter and the residual checkpoint's path. ``fan_in_fan_out``: whether the
-    layers are GPT-2's ``Conv1D`` (weights ``[in, out]``), as in
-    :func:`svdkit.lora.extract.extract` (default: from a ``config.json`` beside ``base``).
+    adapter and the residual checkpoint's path. ``fan_in_fan_out``: which layers are
+    transformers' ``Conv1D`` (weights ``[in, out]``): ``True`` every chosen module,
+    ``False`` none, or a list of them, as in :func:`svdkit.lora.extract.extract`
+    (default: GPT-2's names, when a ``config.json`` beside ``base`` names such a
+    model). ``embedding_modules`` / ``linear_modules`` say which modules are, or are
+    not, embedding tables (never factored here) when their names mislead
+    (:func:`svdkit.lora.modules.is_embedding`).
 
     Both outputs are checked before any work (:func:`check_adapter_output`,
-    :func:`~svdkit.lora.merge.check_checkpoint_output`): neither may lie in the other
-    (the residual would replace the adapter just written, or nest in it).
+    :func:`~svdkit.lora.merge.check_checkpoint_output`): neither may be, hold or lie
+    in ``base`` or the other (the residual would replace the adapter just written,
+    or nest in it). Both are built aside and moved into place together: if
+    anything fails, the earlier adapter and residual are left as they were (a new
+    adapter never sits beside an old residual it does not pair with).
 
     Raises
     ------
@@ -122,10 +139,16 @@ def pissa(
     tol = check_tol(tol)
     rule = as_rank_rule(rule)
     targets = check_targets(targets)
+    fan_in_fan_out = check_fan_in_fan_out(fan_in_fan_out)
+    embedding_modules = check_targets(embedding_modules, "embedding_modules")
+    linear_modules = check_targets(linear_modules, "linear_modules")
     store = check_float_dtype(np.float32 if dtype is None else dtype, "dtype")
     adapter_dir = check_path(adapter_dir, "adapter_dir")
     residual_out = check_path(residual_out, "residual_out")
     ck = as_checkpoint(base, "base").require_model("base")
+    shards = {f"base file '{n}'": ck.root / n for n in ck.files}
+    check_not_input(adapter_dir, "adapter_dir", base=ck.path, **shards)
+    check_not_input(residual_out, "residual_out", base=ck.path, **shards)
     _check_outputs(adapter_dir, residual_out, len(ck.files))
     chosen = []
     for name in ck.names:
@@ -134,7 +157,7 @@ def pissa(
             param == "weight"
             and len(ck.shape(name)) == 2
             and ck.dtype(name) in _FLOATS
-            and not is_embedding(module)
+            and not is_embedding(module, embedding_modules, linear_modules)
             and matches_targets(module, targets)
         ):
             chosen.append(module)
@@ -145,8 +168,7 @@ def pissa(
             "matrices that are not embeddings): there is no adapter to write"
         )
     adapter = Adapter(base_model_name_or_path=str(ck.path))
-    in_out = stores_in_out(ck) if fan_in_fan_out is None else fan_in_fan_out
-    conv1d = conv1d_modules(chosen) if in_out else set()
+    conv1d = chosen_conv1d(chosen, fan_in_fan_out, stores_in_out(ck))
     with module_progress(progress, len(chosen), "pissa") as advance:
         for module in chosen:
             W = ck.read(f"{module}.weight", np.float32)
@@ -165,12 +187,26 @@ def pissa(
             f"every target module has rank 0 under the rule ({len(chosen)} modules): the "
             "adapter would hold no LoRA module, which PEFT cannot load"
         )
-    adapter.save(adapter_dir)
 
     def produce(name: str) -> np.ndarray:
         return merged_tensor(ck, adapter, name, subtract=True)
 
-    return adapter, write_like(ck, residual_out, produce, progress=progress, label="residual")
+    # both built aside, then moved into place as one: a failure (a full disk, Ctrl-C)
+    # leaves the earlier adapter and residual, which pair, rather than a new adapter
+    # beside an old residual
+    staged_adapter = adapter.build(adapter_dir)
+    staged = None
+    try:
+        staged, built = build_like(ck, residual_out, produce, progress=progress,
+                                   label="residual")
+        swap_in([(built, residual_out), (staged_adapter, adapter_dir)])
+    except OSError as err:
+        raise write_error(f"{adapter_dir}' and '{residual_out}", err) from err
+    finally:
+        shutil.rmtree(staged_adapter, ignore_errors=True)
+        if staged is not None:
+            shutil.rmtree(staged, ignore_errors=True)
+    return adapter, residual_out
 
 
 def _check_outputs(adapter_dir: Path, residual: Path, shards: int) -> None:

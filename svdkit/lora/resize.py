@@ -39,6 +39,7 @@ from svdkit.lora.adapter import (
     LoraModule,
     check_alpha,
     lora_scale,
+    refuse_base_changing,
     store_factors,
     unit_alpha,
 )
@@ -120,6 +121,7 @@ def resize(
     from svdkit.lora.factor import SPLITS
 
     require_instance(adapter, Adapter, "adapter", "Adapter.load reads a directory", "an")
+    refuse_base_changing(adapter, "resize")
     rule = as_rank_rule(rule)
     alpha = check_alpha(alpha)
     if not isinstance(split, str) or split not in SPLITS:
@@ -141,12 +143,21 @@ def resize(
         kept = float(np.sum(s[:k] ** 2))
         frac = kept / total if total > 0 else 1.0
         report.append(ResizeReport(name, m.r, k, frac, math.sqrt(max(0.0, 1.0 - frac))))
-        if k == 0:
+        # a module dropped at rank 0 whose tensors are saved with it (bias="lora_only",
+        # a base_layer.weight) stays, as a rank-1 LoRA of zeros: PEFT loads those
+        # tensors only into a LoRA layer (kept whole they lack the module's weight)
+        zero = k == 0 and any(t.rpartition(".")[0] == name for t in adapter.saved)
+        if k == 0 and not zero:
             continue
-        a = unit_alpha(k, rs) if alpha is None else float(alpha)
-        scale = lora_scale(a, k, rs)
-        # a convolution's factors are resized flattened and given their shape back
-        B, A = m.shaped(*split_factors(U[:, :k], s[:k], Vh[:k], split, scale))
+        r_new = max(k, 1)
+        a = unit_alpha(r_new, rs) if alpha is None else float(alpha)
+        scale = lora_scale(a, r_new, rs)
+        if zero:
+            Bm, Am = m.matrices()
+            B, A = m.shaped(np.zeros((Bm.shape[0], 1)), np.zeros((1, Am.shape[1])))
+        else:
+            # a convolution's factors are resized flattened and given their shape back
+            B, A = m.shaped(*split_factors(U[:, :k], s[:k], Vh[:k], split, scale))
         # the factors keep their storage dtype (a bf16 adapter stays bf16)
         dt = m.A.dtype if m.A.dtype.name in keep else np.dtype(np.float32)
         A, B = store_factors(name, A, B, dt, scale)  # an overflow or underflow is refused

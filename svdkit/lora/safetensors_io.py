@@ -47,7 +47,13 @@ from typing import Any
 
 import numpy as np
 
-from svdkit._files import make_temp_file
+from svdkit._files import (
+    _written_path,
+    check_file_output,
+    make_temp_file,
+    write_error,
+    written_through,
+)
 from svdkit.errors import (
     FileFormatError,
     MissingDependencyError,
@@ -608,7 +614,9 @@ class SafetensorsWriter:
     ``layout`` (name → (dtype code, shape)) fixes the header; :meth:`write` then
     takes the tensors in that order, cast to their declared dtype. The file
     appears under its name only when every tensor has been written (``close``
-    or the end of the ``with`` block); on error the temporary file is removed.
+    or the end of the ``with`` block); on error (in ``close`` too: a full disk
+    found by the last flush) the temporary file is removed. A ``path`` that is a
+    symbolic link is written through: the file it names is replaced, the link kept.
     """
 
     def __init__(
@@ -649,10 +657,14 @@ class SafetensorsWriter:
                 f"safetensors writer: {len(self._order) - self._next} tensors not written "
                 f"(first: {self._order[self._next]!r})"
             )
-        self._f.flush()
-        os.fsync(self._f.fileno())
-        self._f.close()
-        os.replace(self._tmp, self.path)
+        try:
+            self._f.flush()
+            os.fsync(self._f.fileno())
+            self._f.close()
+            os.replace(self._tmp, _written_path(self.path))
+        except BaseException:
+            self.abort()
+            raise
 
     def abort(self) -> None:
         """Drop the temporary file."""
@@ -692,6 +704,10 @@ def save_safetensors(
     SvdkitError
         ``path`` is not a path, ``tensors`` is not a mapping or an iterable of
         ``(name, array)`` pairs, or ``metadata`` is not a mapping.
+    FileFormatError
+        ``path`` is a directory or lies under a file (refused before anything is
+        written), or the write failed (a full disk: named with the path; no
+        temporary file is left, and an earlier file at ``path`` is kept).
 
     Examples
     --------
@@ -728,6 +744,15 @@ def save_safetensors(
         )
     arrays = [(name, np.asarray(a)) for name, a in items]
     layout = {name: (dtype_code(a.dtype), a.shape) for name, a in arrays}
-    with SafetensorsWriter(path, layout, metadata) as w:
-        for name, a in arrays:
-            w.write(name, a)
+    check_file_output(path, "safetensors file")
+    if written_through(path):  # /dev/null, /dev/stdout: never renamed over
+        raise FileFormatError(
+            f"'{path}' is not a regular file (a device, a pipe or a descriptor): a "
+            "safetensors file is written to a regular file"
+        )
+    try:
+        with SafetensorsWriter(path, layout, metadata) as w:
+            for name, a in arrays:
+                w.write(name, a)
+    except OSError as err:
+        raise write_error(path, err) from err

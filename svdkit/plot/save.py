@@ -8,6 +8,9 @@ Which figures apply to A (m×n):
 
 Each file is written to a temporary file in the target directory, then renamed
 over the final name (``os.replace``), so that a reader never sees half a file.
+Each carries :data:`FIGURE_MARK` (its ``Creator``): an existing file of the same
+name is replaced only when it carries it too, or is an image of its format (a figure
+of an svdkit from before the mark) (:func:`check_figures_folder`).
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from svdkit.errors import SvdkitError
+from svdkit.errors import FileFormatError, SvdkitError
 from svdkit.inputs import as_matrix
 from svdkit.inputs.files import check_path
 from svdkit.linalg.structure import is_symmetric
@@ -33,7 +36,15 @@ if TYPE_CHECKING:
     from matplotlib.figure import Figure
     from numpy.typing import ArrayLike
 
-__all__ = ["FORMATS", "FigureSkippedWarning", "applicable_figures", "save_figures"]
+__all__ = [
+    "FIGURES",
+    "FIGURE_MARK",
+    "FORMATS",
+    "FigureSkippedWarning",
+    "applicable_figures",
+    "check_figures_folder",
+    "save_figures",
+]
 
 
 class FigureSkippedWarning(UserWarning):
@@ -44,6 +55,82 @@ FORMATS = ("png", "svg", "pdf")
 
 #: Resolution of the PNG files.
 PNG_DPI = 150
+
+#: The names of every figure :func:`save_figures` may write, in its order.
+FIGURES = ("svd_geometry", "quadratic_form", "spectrum")
+
+#: The ``Creator`` of every figure file :func:`save_figures` writes: the mark that lets
+#: a later call replace it (a user's ``spectrum.png`` in the folder is never replaced).
+FIGURE_MARK = "svdkit explain --figures"
+
+#: A figure file larger than this is no figure of :func:`save_figures` (not read).
+_LARGEST_FIGURE = 64 * 2**20
+
+
+#: How each format's files begin: figures written before :data:`FIGURE_MARK` existed
+#: are recognised by their format (a ``spectrum.png`` that is no PNG is never replaced).
+_SIGNATURES = {"png": (b"\x89PNG\r\n\x1a\n",), "pdf": (b"%PDF-",), "svg": (b"<?xml", b"<svg")}
+
+
+def _marked(path: Path) -> bool:
+    """Whether the regular file ``path`` holds :data:`FIGURE_MARK`, or is an image of
+    the format its suffix names (a figure of an earlier svdkit, which had no mark)."""
+    try:
+        if path.stat().st_size > _LARGEST_FIGURE:
+            return False
+        data = path.read_bytes()
+    except OSError:
+        return False
+    if FIGURE_MARK.encode() in data:
+        return True
+    signatures = _SIGNATURES.get(path.suffix.lstrip(".").lower(), ())
+    return any(data.startswith(signature) for signature in signatures) and (
+        path.suffix.lower() != ".svg" or b"<svg" in data[:4096]
+    )
+
+
+def check_figures_folder(
+    directory: str | os.PathLike[str],
+    formats: Sequence[str] = ("png", "svg"),
+    names: Sequence[str] = FIGURES,
+) -> Path:
+    """Check, before anything is drawn, that the figures can be written to ``directory``.
+
+    The folder may be new, or an existing directory; each ``name.fmt`` file that
+    already exists there is replaced only when :func:`save_figures` wrote it (it
+    carries :data:`FIGURE_MARK`): a user's file, a folder or a FIFO of that name is
+    refused.
+
+    Returns
+    -------
+    Path
+        ``directory`` as a :class:`~pathlib.Path`.
+
+    Raises
+    ------
+    FileFormatError
+        ``directory`` is a file or lies under one, takes no new file, or holds a
+        ``name.fmt`` svdkit did not write.
+    """
+    from svdkit._files import check_directory_output
+
+    out = check_directory_output(directory, "figures folder")
+    for name in names:
+        for fmt in formats:
+            path = out / f"{name}.{fmt}"
+            if not (path.exists() or path.is_symlink()):
+                continue
+            if not path.is_file():
+                raise FileFormatError(
+                    f"'{path}' exists and is not a regular file: the figure would replace "
+                    "it; choose another folder"
+                )
+            if not _marked(path):
+                raise FileFormatError(
+                    f"'{path}' exists and is not a figure svdkit wrote: refusing to "
+                    "replace it; choose another folder, or remove it first"
+                )
+    return out
 
 
 def applicable_figures(A: ArrayLike | str) -> list[str]:
@@ -79,6 +166,7 @@ def _write_atomically(fig: Figure, path: Path, fmt: str) -> None:
     metadata = {"svg": {"Date": None}, "pdf": {"CreationDate": None}}.get(
         fmt, {"Software": None}
     )
+    metadata["Creator"] = FIGURE_MARK  # (which lets a later call replace the file)
     # (matplotlib's log scale overflows inside exp for σ near the largest float: the
     # ticks it drops are outside the axis, nothing drawn is lost)
     with np.errstate(over="ignore"):
@@ -131,6 +219,10 @@ def save_figures(
     SvdkitError
         Invalid input, an unknown format or language, a ``directory`` that is not a
         path (``None``, ``""``…), ``formats`` that are not format names.
+    FileFormatError
+        ``directory`` is a file or lies under one, or holds a file of a figure's name
+        that svdkit did not write (:func:`check_figures_folder`), checked before any
+        figure is drawn; or a write failed (named with the path).
 
     Warns
     -----
@@ -176,7 +268,13 @@ def save_figures(
     names = applicable_figures(a)
     # float32 data (an array or a .npy file): every figure gets it in that precision
     stored = stored_matrix(A, a)
-    out.mkdir(parents=True, exist_ok=True)
+    from svdkit._files import write_error
+
+    check_figures_folder(out, formats, names)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise write_error(out, err) from err
     draw = {"svd_geometry": svd_geometry, "quadratic_form": quadratic_form, "spectrum": spectrum}
     written: list[Path] = []
     for name in names:
@@ -188,6 +286,9 @@ def save_figures(
             continue
         for fmt in formats:
             path = out / f"{name}.{fmt}"
-            _write_atomically(fig, path, fmt)
+            try:
+                _write_atomically(fig, path, fmt)
+            except OSError as err:
+                raise write_error(path, err) from err
             written.append(path)
     return written
