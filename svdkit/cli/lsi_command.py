@@ -21,7 +21,13 @@ from typing import Annotated
 
 import typer
 
+from svdkit.inputs.files import cli_path
+
 __all__ = ["register"]
+
+#: The index directory argument. Every path parameter has ``parser=cli_path``: typer would
+#: read an empty argument as ``Path(".")``, the current directory.
+IndexArgument = Annotated[Path, typer.Argument(parser=cli_path, help="Index directory.")]
 
 
 class Weighting(StrEnum):
@@ -176,9 +182,14 @@ def register(app: typer.Typer) -> None:
     def index_command(
         source: Annotated[
             Path,
-            typer.Argument(help="Folder of .txt files, .jsonl, .csv / .tsv or SMART .ALL file."),
+            typer.Argument(
+                parser=cli_path,
+                help="Folder of .txt files, .jsonl, .csv / .tsv or SMART .ALL file.",
+            ),
         ],
-        output: Annotated[Path, typer.Option("--output", "-o", help="Index directory.")],
+        output: Annotated[
+            Path, typer.Option("--output", "-o", parser=cli_path, help="Index directory.")
+        ],
         k: Annotated[
             int | None,
             typer.Option("-k", "--k", help="Latent dimensions (default 200, clipped to the data)."),
@@ -267,7 +278,7 @@ def register(app: typer.Typer) -> None:
 
     @lsi.command("query")
     def query_command(
-        index: Annotated[Path, typer.Argument(help="Index directory.")],
+        index: IndexArgument,
         text: Annotated[str, typer.Argument(help="The query.")],
         n: Annotated[int, typer.Option("-n", help="Results to show.")] = 10,
     ) -> None:
@@ -291,7 +302,7 @@ def register(app: typer.Typer) -> None:
 
     @lsi.command("similar")
     def similar_command(
-        index: Annotated[Path, typer.Argument(help="Index directory.")],
+        index: IndexArgument,
         doc_id: Annotated[str | None, typer.Argument(help="A document id.")] = None,
         term: Annotated[str | None, typer.Option(help="Similar terms to this one instead.")]
         = None,
@@ -347,10 +358,15 @@ def register(app: typer.Typer) -> None:
 
     @lsi.command("add")
     def add_command(
-        index: Annotated[Path, typer.Argument(help="Index directory (updated in place).")],
+        index: Annotated[
+            Path, typer.Argument(parser=cli_path, help="Index directory (updated in place).")
+        ],
         source: Annotated[
             Path,
-            typer.Argument(help="Folder of .txt files, .jsonl, .csv / .tsv or SMART .ALL file."),
+            typer.Argument(
+                parser=cli_path,
+                help="Folder of .txt files, .jsonl, .csv / .tsv or SMART .ALL file.",
+            ),
         ],
         method: Annotated[
             AddMethod, typer.Option(help="fold_in, update (exact: merged into the SVD) or auto.")
@@ -379,7 +395,7 @@ def register(app: typer.Typer) -> None:
         _console().print(report.summary(), highlight=False, soft_wrap=True, markup=False)
 
     @lsi.command("info")
-    def info_command(index: Annotated[Path, typer.Argument(help="Index directory.")]) -> None:
+    def info_command(index: IndexArgument) -> None:
         """Settings, the SVD's certificate at the build, the updates since, and the drift."""
         ix = _load(index)
         svd = ix.svd
@@ -396,10 +412,15 @@ def register(app: typer.Typer) -> None:
 
     @lsi.command("eval")
     def eval_command(
-        index: Annotated[Path, typer.Argument(help="Index directory.")],
-        queries: Annotated[Path, typer.Option(help="Queries: SMART .QRY, .tsv or .jsonl.")],
+        index: IndexArgument,
+        queries: Annotated[
+            Path, typer.Option(parser=cli_path, help="Queries: SMART .QRY, .tsv or .jsonl.")
+        ],
         qrels: Annotated[
-            Path, typer.Option(help="Judgements: TREC qrels, BEIR qrels .tsv or SMART .REL.")
+            Path,
+            typer.Option(
+                parser=cli_path, help="Judgements: TREC qrels, BEIR qrels .tsv or SMART .REL."
+            ),
         ],
         json_output: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
         query_id_field: Annotated[

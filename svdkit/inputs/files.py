@@ -45,6 +45,7 @@ __all__ = [
     "SUPPORTED_EXTENSIONS",
     "JSONNumberError",
     "check_path",
+    "cli_path",
     "read_matrix_file",
     "stored_dtype",
 ]
@@ -112,6 +113,46 @@ def check_path(path: Any, name: str = "path", *, what: str = "a path (str or os.
             f"{name} is an empty path; name a file or folder ('.' is the current directory)"
         )
     return Path(text)
+
+
+def cli_path(text: str | os.PathLike[str]) -> Path:
+    """The parser of a path argument or option of the command line (``parser=cli_path``).
+
+    typer (pydantic) turns the text of a ``Path`` parameter into ``Path(text)``, and
+    ``Path("") == Path(".")``: an empty argument (an unset ``"$CORPUS"``) would name
+    the current directory, which ``svdkit lsi add IDX ""`` would index. This parser
+    refuses it, as :func:`check_path` refuses ``""`` in Python; typer's message
+    names the argument or option (``Invalid value for 'SOURCE': an empty path…``).
+
+    Parameters
+    ----------
+    text : str or path-like
+        What was typed (a default value may already be a path).
+
+    Returns
+    -------
+    Path
+        ``text`` as a :class:`~pathlib.Path`.
+
+    Raises
+    ------
+    FileFormatError
+        ``text`` is empty (a ``ValueError``: typer reports it as a bad value).
+
+    Examples
+    --------
+    >>> cli_path("corpus/").name
+    'corpus'
+    >>> cli_path("")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+      ...
+    svdkit.errors.FileFormatError: an empty path; name a file or folder ('.' is the current ...
+    """
+    if isinstance(text, Path):
+        return text
+    if isinstance(text, str | os.PathLike) and not os.fspath(text):
+        raise FileFormatError("an empty path; name a file or folder ('.' is the current directory)")
+    return check_path(text, "the path")
 
 
 def read_matrix_file(path: str | os.PathLike[str], *, sparse: bool = False) -> Any:

@@ -764,8 +764,10 @@ def _semidefinite_core(
                 True,
                 base,
             ), drop
-        bound = (abs(d) + thr) * (np.abs(diag_s[k + 1 :]) + thr)
-        bad = np.flatnonzero(np.abs(col) ** 2 > bound)
+        # |c|² > (|d| + thr)(|s| + thr), compared as square roots: the product overflows
+        # for a threshold beyond √(float max) ≈ 1e154 (an explicit huge tol)
+        bound = np.sqrt(abs(d) + thr) * np.sqrt(np.abs(diag_s[k + 1 :]) + thr)
+        bad = np.flatnonzero(np.abs(col) > bound)
         if bad.size and not lenient:
             i = int(bad[np.argmax(np.abs(col[bad]))])
             return CholeskyAttempt(

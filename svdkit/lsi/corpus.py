@@ -44,6 +44,7 @@ from pathlib import Path
 from typing import Any
 
 from svdkit.errors import EmptyInputError, FileFormatError, MissingFileError, SvdkitError
+from svdkit.inputs.files import check_path
 
 __all__ = [
     "FORMATS",
@@ -68,6 +69,9 @@ Document = tuple[str, str]
 #: The id field of JSON records when none is named: ``id``, or BEIR's ``_id`` when the
 #: first record has no ``id`` but has ``_id``.
 DEFAULT_ID = "id"
+
+#: The text field of JSON records and the text column of CSV files when none is named.
+DEFAULT_TEXT = "text"
 
 #: Text encoding of corpus files: UTF-8, with or without a byte-order mark.
 ENCODING = "utf-8-sig"
@@ -311,27 +315,41 @@ def json_records(path: str | os.PathLike[str]) -> Iterator[tuple[str, Any]]:
 
 def read_jsonl(
     path: str | os.PathLike[str],
-    id_field: str | None = "id",
+    id_field: str | None = None,
     text_field: str = "text",
     start: int = 0,
 ) -> Iterator[Document]:
     """One JSON object a line (or a JSON array of objects); ``text_field`` holds the
     text, ``id_field`` the id.
 
-    A missing ``id_field`` (or ``id_field=None``) numbers the documents by line, from
-    ``start``. With the default ``"id"``, a file whose first record has no ``id`` but
-    an ``_id`` (BEIR's ``corpus.jsonl``) is read by ``_id``.
+    Without ``id_field`` (``None``), the id is the field ``id``, or ``_id`` when the
+    first record has no ``id`` but an ``_id`` (BEIR's ``corpus.jsonl``); a record
+    without it is numbered by its place, from ``start``. A named ``id_field`` is
+    required: a record without it is an error naming the field and the record's
+    fields (a misspelt name would otherwise number every document, losing its id).
+
+    Raises
+    ------
+    FileFormatError
+        A record without the text field (a string), or without the named id field.
     """
     path = Path(path)
     if not path.is_file():
         raise MissingFileError(f"corpus file '{path}' does not exist")
+    required = id_field is not None
     number = 0
     for where, record in json_records(path):
         if not isinstance(record, dict) or not isinstance(record.get(text_field), str):
             raise FileFormatError(f"'{path}' {where}: no text field {text_field!r} (a string)")
-        if number == 0 and id_field == DEFAULT_ID and "id" not in record and "_id" in record:
-            id_field = "_id"  # BEIR's corpus.jsonl: not numbered 0, 1, … against its qrels
-        doc_id = record.get(id_field) if id_field else None
+        if id_field is None:
+            id_field = "_id" if "id" not in record and "_id" in record else DEFAULT_ID
+        doc_id = record.get(id_field)
+        if doc_id is None and required:
+            fields = ", ".join(map(repr, record))
+            raise FileFormatError(
+                f"'{path}' {where}: no id field {id_field!r} (its fields: {fields}); "
+                "--id-field (id_field= in Python) names the field of the ids"
+            )
         yield (str(start + number) if doc_id is None else str(doc_id)), record[text_field]
         number += 1
 
@@ -386,6 +404,37 @@ def read_csv(
             ) from None
 
 
+#: What names the documents of a source that has no fields, for :func:`_check_no_fields`.
+_NO_FIELDS = {
+    "folder": "a folder of .txt files (its documents are named by their paths)",
+    "smart": "a SMART file (its documents are named by their .I lines)",
+}
+
+
+def _check_no_fields(path: Path | None, format: str, id_field: str | None, text_field: str) -> None:
+    """An error when a field or column is named for a source that has none (a folder, a
+    SMART file, a Python iterable): ignoring it would hide a mistake."""
+    named = [
+        f"{flag} {value!r} ({name}= in Python)"
+        for flag, name, value, default in (
+            ("--id-field", "id_field", id_field, None),
+            ("--text-field", "text_field", text_field, DEFAULT_TEXT),
+        )
+        if value != default
+    ]
+    if not named:
+        return
+    if path is None:
+        what = "the documents are Python strings or (id, text) pairs"
+    else:
+        what = f"'{path}' is {_NO_FIELDS[format]}"
+    names = "name fields" if len(named) > 1 else "names a field"
+    raise SvdkitError(
+        f"{' and '.join(named)} {names} of JSON-lines records or CSV columns, but {what}; "
+        "leave it out"
+    )
+
+
 def open_corpus(
     source: Any,
     format: str = "auto",
@@ -407,9 +456,13 @@ def open_corpus(
         ``.ndjson``, ``.csv`` / ``.tsv``, or a SMART ``.ALL`` file (``MED.ALL``,
         ``cran.all.1400``).
     id_field, text_field : str
-        Field (JSON-lines) or column (CSV) names; the id defaults to ``"id"`` for
-        JSON-lines and to the row number for CSV (``id_field=None``). Checked to be
-        strings whatever the source.
+        Field (JSON-lines) or column (CSV) names. Without ``id_field``, the id is the
+        field ``id`` (or ``_id``, else the record number) of JSON-lines records and
+        the row number of CSV rows; a named ``id_field`` or ``text_field`` must be in
+        every record (CSV: a column of the file), or it is an error naming it and the
+        fields there are. Checked to be strings whatever the source; naming either
+        for a source without fields (a folder, a SMART file, an iterable) is an
+        error, not ignored.
     start : int
         The first id of documents numbered by position (plain strings, records or
         rows without an id), an integer ≥ 0: adding to an index of ``n`` documents numbers from
@@ -443,8 +496,9 @@ def open_corpus(
     check_fields(id_field, text_field)
     if not isinstance(source, str | os.PathLike):
         check_documents(source, "source")
+        _check_no_fields(None, "iterable", id_field, text_field)
         return read_iterable(source, start)
-    path = Path(source)
+    path = check_path(source, "source")  # "" is not the current directory
     if format == "auto":
         if path.is_dir():
             format = "folder"
@@ -466,6 +520,8 @@ def open_corpus(
                 "a .csv / .tsv or a SMART .ALL file (or name the format: --format on the "
                 "command line, format= in Python)"
             )
+    if format in ("folder", "smart"):
+        _check_no_fields(path, format, id_field, text_field)
     if format == "folder":
         if path.exists() and not path.is_dir():
             raise FileFormatError(
@@ -484,6 +540,5 @@ def open_corpus(
             raise MissingFileError(f"corpus file '{path}' does not exist")
         return read_smart(path)
     if format == "jsonl":
-        return read_jsonl(path, id_field=DEFAULT_ID if id_field is None else id_field,
-                          text_field=text_field, start=start)
+        return read_jsonl(path, id_field=id_field, text_field=text_field, start=start)
     return read_csv(path, text_column=text_field, id_column=id_field, start=start)

@@ -69,10 +69,16 @@ Qrels = dict[str, dict[str, int]]
 _FIELD = re.compile(r"^\.([A-Z])\b\s*(.*)$")
 
 
-def _existing(path: str | os.PathLike[str]) -> Path:
-    p = Path(path)
+def _existing(path: str | os.PathLike[str], what: str) -> Path:
+    """``path`` as a Path to an existing file, or an error naming ``what`` it should be
+    (``"queries file"``): missing, a directory, or an empty path."""
+    from svdkit.inputs.files import check_path
+
+    p = check_path(path, f"the {what}")
+    if p.is_dir():
+        raise FileFormatError(f"the {what} '{p}' is a directory; give a file")
     if not p.is_file():
-        raise MissingFileError(f"file '{p}' does not exist")
+        raise MissingFileError(f"no such {what}: '{p}'")
     return p
 
 
@@ -84,7 +90,7 @@ def read_smart(path: str | os.PathLike[str], fields: str = "TW") -> Iterator[tup
     read as Latin-1, the 8-bit encoding of the classic collections' few accented
     bytes — so that a UTF-8 ``Café`` is not read as ``CafÃ©``.
     """
-    p = _existing(path)
+    p = _existing(path, "SMART file")
     doc_id, parts, keep = None, [], False
     with p.open("rb") as f:
         for line_no, raw in enumerate(f, 1):
@@ -163,7 +169,7 @@ def read_smart_rel(path: str | os.PathLike[str]) -> Qrels:
     """
     from svdkit.lsi.corpus import ENCODING, _readable
 
-    p = _existing(path)
+    p = _existing(path, "qrels file")
     with _readable(p):  # decoded as the corpus files are: ids must meet the index's
         text = p.read_text(encoding=ENCODING)
     numbered = [(n, line.split()) for n, line in enumerate(text.splitlines(), 1)
@@ -241,7 +247,7 @@ def _ir_measures() -> Any:
 def read_trec_qrels(path: str | os.PathLike[str]) -> Qrels:
     """TREC qrels (``qid iter docno rel``), read by ``ir_measures``."""
     ir_measures = _ir_measures()
-    p = _existing(path)
+    p = _existing(path, "qrels file")
     qrels: Qrels = {}
     try:
         for q in ir_measures.read_trec_qrels(str(p)):
@@ -316,6 +322,25 @@ def _json_queries(p: Path, id_field: str | None, text_field: str) -> dict[str, s
     return out.queries if out else {}
 
 
+def _check_no_query_fields(p: Path, tsv: bool, id_field: str | None, text_field: str) -> None:
+    """An error when a field is named for queries without fields (a TSV or SMART file)."""
+    named = [
+        f"{flag} {value!r} ({name}= in Python)"
+        for flag, name, value, default in (
+            ("--query-id-field", "id_field", id_field, None),
+            ("--query-text-field", "text_field", text_field, "text"),
+        )
+        if value != default
+    ]
+    if named:
+        what = "'id<TAB>text' lines" if tsv else "a SMART .QRY file (.I ids, .W texts)"
+        names = "name fields" if len(named) > 1 else "names a field"
+        raise SvdkitError(
+            f"{' and '.join(named)} {names} of JSON queries (.jsonl, .json, .ndjson), but "
+            f"'{p}' is {what}; leave it out"
+        )
+
+
 def read_queries(
     path: str | os.PathLike[str], id_field: str | None = None, text_field: str = "text"
 ) -> dict[str, str]:
@@ -339,14 +364,18 @@ def read_queries(
     ------
     FileFormatError
         No id, or the same query id twice (the message names the id and both lines).
+    SvdkitError
+        ``id_field`` or ``text_field`` named for a TSV or SMART file, which has no
+        fields (it would be ignored).
     """
     from svdkit.lsi.corpus import check_fields
 
     check_fields(id_field, text_field)
-    p = _existing(path)
+    p = _existing(path, "queries file")
     suffix = p.suffix.lower()
     if suffix in (".jsonl", ".json", ".ndjson"):
         return _json_queries(p, id_field, text_field)
+    _check_no_query_fields(p, suffix in (".tsv", ".txt"), id_field, text_field)
     if suffix in (".tsv", ".txt"):
         out = _Unique(p, "line")
         try:
