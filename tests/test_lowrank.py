@@ -376,7 +376,7 @@ def test_gram_method_certifies(case, tmp_path):
 
 def test_gram_method_refuses_a_huge_short_side():
     A = sp.random(9000, 9000, density=1e-4, random_state=0, format="csr")
-    with pytest.raises(ShapeError, match=r"method='gram'.*8192"):
+    with pytest.raises(ShapeError, match=r"gram method.*8192"):
         truncated_svd(A, 3, method="gram")
 
 
@@ -968,7 +968,7 @@ def test_arguments_are_checked():
         truncated_svd(A0, rank_tol=0.1, rank_norm="nuclear")
     with pytest.raises(ShapeError, match="max_iter"):
         truncated_svd(A0, 3, max_iter=0)
-    with pytest.raises(ShapeError, match="method='lapack' needs"):
+    with pytest.raises(ShapeError, match="lapack method needs"):
         truncated_svd(sp.csr_matrix((200_000, 5_000)), 2, method="lapack")
     e = truncated_svd(A0, 0)
     assert e.U.shape == (600, 0) and e.s.shape == (0,) and e.Vh.shape == (0, 300)

@@ -88,17 +88,18 @@ def test_gram_spectral_rank_below_sqrt_eps():
 
 @pytest.mark.parametrize("sparse", [False, True])
 def test_rank_undecidable_at_tol_is_noted(sparse):
-    """tol = 1e-6 cannot place values against a threshold of 1e-8·σ₁: the result says
-    so, and its own values agree with the rank it returns (before: rank 46 returned
-    with σ₄₆ = 2.8e-9 < 1e-8, and no word)."""
+    """tol = 1e-6 cannot place values against a threshold of 1e-8·σ₁ (before: rank 46
+    returned with σ₄₆ = 2.8e-9 < 1e-8, and no word): the spectral rule now certifies
+    to rank_tol / 10 and says so; a tol below the gap needs no note at all."""
     A = _matrix(600, 400, 0.7 ** np.arange(400), sparse)
     s = np.linalg.svd(_dense(A), compute_uv=False)
+    # (since tests/test_review_spectra.py: the spectral rule certifies to rank_tol / 10,
+    # so tol = 1e-6 is tightened to 1e-9, and the rank is exact)
     r = truncated_svd(A, None, rank_tol=1e-8, tol=1e-6, method="krylov")
-    assert r.s[-1] > 1e-8 * r.s[0]
-    assert any("rank_tol=1e-08" in note and "threshold" in note for note in r.notes)
-    # the rank is right to within the certified residuals, as the note says
-    assert _spectral_rank(s, 1e-8 + 1e-6) <= r.k <= _spectral_rank(s, 1e-8)
-    _check_triplets(A, r, 1e-6)
+    assert r.s[-1] > 1e-8 * r.s[0] and r.tol == pytest.approx(1e-9)
+    assert any("tol=1e-06 tightened" in note for note in r.notes)
+    assert r.k == _spectral_rank(s, 1e-8)
+    _check_triplets(A, r, 1e-9)
     # with tol below the gap to the threshold: exact, and no such note
     r = truncated_svd(A, None, rank_tol=1e-8, tol=1e-10, method="krylov")
     assert r.k == _spectral_rank(s, 1e-8)

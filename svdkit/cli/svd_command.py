@@ -184,6 +184,7 @@ def register(app: typer.Typer) -> None:
 
         from svdkit.errors import FileFormatError, MissingFileError, ShapeError, SvdkitError
         from svdkit.lowrank import as_operator, truncated_svd
+        from svdkit.lowrank._common import CLI_OPTIONS, reworded
 
         ext = file.suffix.lower()
         if ext not in (".npy", ".npz", ".mtx"):
@@ -221,18 +222,23 @@ def register(app: typer.Typer) -> None:
                 f"-k must be between 1 and min(m, n) = {min(m, n)} for this {m}×{n} "
                 f"matrix; got {k}"
             )
-        result = truncated_svd(
-            op,
-            k,
-            tol=tol,
-            method=method.value,
-            seed=seed,
-            rank_tol=rank_tol,
-            rank_norm=(rank_norm or RankNorm.spectral).value,
-            memory_limit=limit,
-            max_iter=max_iter,
-            progress=True,
-        )
+        try:
+            result = truncated_svd(
+                op,
+                k,
+                tol=tol,
+                method=method.value,
+                seed=seed,
+                rank_tol=rank_tol,
+                rank_norm=(rank_norm or RankNorm.spectral).value,
+                memory_limit=limit,
+                max_iter=max_iter,
+                progress=True,
+            )
+        except SvdkitError as err:
+            # its advice in this command's words (--max-iter, --method lapack), not
+            # truncated_svd's (max_iter, method='lapack')
+            raise reworded(err, CLI_OPTIONS) from None
         try:
             write_result(output, result)
         except OSError as err:

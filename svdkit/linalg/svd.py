@@ -239,6 +239,24 @@ _LOWRANK_TOL = 1e-10
 _DENSIFY_MAX_ENTRIES = 10_000
 
 
+def _truncated(A: object, k: int):
+    """:func:`svdkit.lowrank.truncated_svd` of ``A`` at :data:`_LOWRANK_TOL`, its errors'
+    advice addressed to a caller of :func:`svd` (which has no ``max_iter`` or ``method``:
+    the advice names :func:`~svdkit.lowrank.truncated_svd`, where they are)."""
+    from svdkit.errors import SvdkitError
+    from svdkit.lowrank import truncated_svd
+    from svdkit.lowrank._common import API_OPTIONS, reworded
+
+    try:
+        return truncated_svd(A, k, tol=_LOWRANK_TOL)
+    except SvdkitError as err:
+        lead = (
+            f"svdkit.svd(A, k) ran svdkit.lowrank.truncated_svd(A, k, tol={_LOWRANK_TOL:g}), "
+            "which takes the options svd does not: "
+        )
+        raise reworded(err, API_OPTIONS, lead) from None
+
+
 def _sparse_svd(a, k: int):
     """Leading ``k`` triplets of a sparse matrix, without densifying a large one.
 
@@ -250,9 +268,7 @@ def _sparse_svd(a, k: int):
     :func:`svdkit.lowrank.truncated_svd` (``tol = 1e-10``).
     """
     if a.shape[0] * a.shape[1] > _DENSIFY_MAX_ENTRIES:
-        from svdkit.lowrank import truncated_svd
-
-        return truncated_svd(a, k, tol=_LOWRANK_TOL)
+        return _truncated(a, k)
     U, s, Vh, driver = _lapack_svd(a.toarray(), False)
     return U[:, :k].copy(), s[:k].copy(), Vh[:k].copy(), driver
 
@@ -280,7 +296,12 @@ def svd(A: MatrixLike | LinearOperator, k: int | None = None, *, full: bool = Fa
         Keep the ``k`` leading triplets (``0 ≤ k ≤ min(m, n)``). For a SciPy sparse
         matrix of more than 10⁴ entries, ``k`` triplets are computed without
         densifying it (:func:`svdkit.lowrank.truncated_svd`, certified to 1e-10);
-        a smaller one is densified and factored exactly.
+        a smaller one is densified and factored exactly. So are a ``np.memmap``, a
+        ``.npy`` path, a dask array and a ``LinearOperator`` (which needs ``rmatvec``
+        or ``rmatmat`` there); a dense array with ``k`` well below ``min(m, n)`` may be
+        too, falling back to LAPACK where that cannot be certified. Errors from
+        ``truncated_svd`` name its options (``max_iter``, ``method``), which
+        :func:`svd` does not take.
     full : bool, default False
         Return square ``U`` (m×m) and ``Vh`` (n×n), as in the notes' ``A = U Σ V*``.
 
@@ -322,9 +343,7 @@ def svd(A: MatrixLike | LinearOperator, k: int | None = None, *, full: bool = Fa
                 "triplets (svdkit.lowrank.truncated_svd)"
             )
         if k is not None:
-            from svdkit.lowrank import truncated_svd
-
-            return truncated_svd(A, k, tol=_LOWRANK_TOL)
+            return _truncated(A, k)
     a = as_matrix(pathlib.Path(A) if named else A, sparse=k is not None)
     if k is not None:
         _check_k(k, min(a.shape), "svd")
@@ -335,11 +354,15 @@ def svd(A: MatrixLike | LinearOperator, k: int | None = None, *, full: bool = Fa
         U, s, Vh, driver = out
     else:
         if k and min(a.shape) > 200 and 4 * k < min(a.shape):
+            from svdkit.errors import ConvergenceError
             from svdkit.lowrank import as_operator, choose_method, truncated_svd
 
             if choose_method(as_operator(a), k, _LOWRANK_TOL) != "lapack":
-                out = truncated_svd(a, k, tol=_LOWRANK_TOL)
-                return replace(out, precision=_stored_precision(A, a))
+                try:
+                    out = truncated_svd(a, k, tol=_LOWRANK_TOL)
+                    return replace(out, precision=_stored_precision(A, a))
+                except ConvergenceError:
+                    pass  # (in memory: LAPACK's SVD below, exact, as NumPy's)
         U, s, Vh, driver = _lapack_svd(a, full)
         if k is not None:
             U, s, Vh = U[:, :k].copy(), s[:k].copy(), Vh[:k].copy()

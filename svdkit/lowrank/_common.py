@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 
@@ -12,17 +12,94 @@ from svdkit.errors import ShapeError
 from svdkit.lowrank.rank import ENERGY_SLACK, energy_tail_rank
 
 __all__ = [
+    "API_OPTIONS",
+    "CLI_OPTIONS",
     "ENERGY_SLACK",
     "Progress",
     "Run",
     "Target",
+    "advise",
+    "advised",
     "check_optional_int",
     "check_positive_int",
+    "reworded",
 ]
 
 #: ``progress(step, passes, converged, wanted, worst)``: ``worst`` is the largest
 #: (residual / allowed residual) among the wanted triplets (≤ 1 means done).
 Progress = Callable[[int, int, int, int, float], None]
+
+
+#: How :func:`svdkit.lowrank.truncated_svd` names the options its errors advise on:
+#: ``{max_iter}`` in an advice template, ``{method:lapack}`` for an option with a value.
+API_OPTIONS: Mapping[str, str] = {
+    "k": "k",
+    "tol": "tol",
+    "max_iter": "max_iter",
+    "rank_tol": "rank_tol",
+    "method": "method='{}'",
+}
+
+#: The same options as ``svdkit svd`` spells them.
+CLI_OPTIONS: Mapping[str, str] = {
+    "k": "-k",
+    "tol": "--tol",
+    "max_iter": "--max-iter",
+    "rank_tol": "--rank-tol",
+    "method": "--method {}",
+}
+
+E = TypeVar("E", bound=Exception)
+
+
+class _Option:
+    """One option in an advice template: ``{name}`` or ``{name:value}``."""
+
+    def __init__(self, spelling: str) -> None:
+        self.spelling = spelling
+
+    def __format__(self, value: str) -> str:
+        if value:
+            return self.spelling.format(value)
+        return self.spelling.split("=")[0].split(" ")[0]  # the option's name alone
+
+
+def advise(template: str, options: Mapping[str, str] = API_OPTIONS) -> str:
+    """``template`` with its options spelled as a caller names them.
+
+    Examples
+    --------
+    >>> advise("Raise {max_iter}, or use {method:lapack}")
+    "Raise max_iter, or use method='lapack'"
+    >>> advise("Raise {max_iter}, or use {method:lapack}", CLI_OPTIONS)
+    'Raise --max-iter, or use --method lapack'
+    """
+    return template.format(**{name: _Option(s) for name, s in options.items()})
+
+
+def advised(kind: type[E], finding: str, template: str) -> E:
+    """An error ``kind`` saying ``finding`` then the advice ``template`` (in
+    :data:`API_OPTIONS` spelling), both kept on it (``finding``, ``advice``) so that
+    another caller (the CLI, :func:`svdkit.svd`) can say it in its own words
+    (:func:`reworded`)."""
+    err = kind(f"{finding}{advise(template)}")
+    err.finding = finding  # type: ignore[attr-defined]
+    err.advice = template  # type: ignore[attr-defined]
+    return err
+
+
+def reworded(err: E, options: Mapping[str, str], lead: str = "") -> E:
+    """``err`` again, its advice spelled with ``options`` (after ``lead``); its other
+    attributes (``result``, …) kept. An error without advice is returned as it is."""
+    template = getattr(err, "advice", None)
+    if template is None:
+        return err
+    advice = advise(template, options)
+    if lead:  # (the advice goes on the lead's sentence)
+        advice = advice[:1].lower() + advice[1:]
+    new = type(err)(f"{err.finding}{lead}{advice}")  # type: ignore[attr-defined]
+    new.__dict__.update(err.__dict__)
+    return new
 
 
 @dataclass
@@ -44,7 +121,11 @@ class Target:
     rank_norm : {"spectral", "energy"}
         ``σ_{k+1} ≤ ε σ₁`` (spectral) or ``sqrt(Σ_{i>k} σᵢ²) ≤ ε ‖A‖_F`` (energy).
     fro : float or None
-        ``‖A‖_F`` (energy mode).
+        ``‖c A‖_F`` (energy mode), ``c = fro_scale``.
+    fro_scale : float
+        The power of two ``c`` that ``fro`` was measured at: ``‖A‖_F`` itself may
+        exceed the float64 maximum (:func:`svdkit.lowrank.operators.scaled_fro_norm`);
+        the target decides on values of ``c A``.
     limited : bool
         Rank mode stopped at ``cap`` without meeting ``rank_tol`` (``cap < full``).
     full : int
@@ -62,6 +143,7 @@ class Target:
     limited: bool = False
     full: int = 0
     cap: int | None = None
+    fro_scale: float = 1.0
 
     def __post_init__(self) -> None:
         if self.full <= 0:

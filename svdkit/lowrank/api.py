@@ -40,15 +40,15 @@ from svdkit.errors import ConvergenceError, ShapeError, SvdkitError, require_ins
 from svdkit.inputs import DENSIFY_LIMIT
 from svdkit.linalg.svd import SVD, SVDResiduals
 from svdkit.linalg.tolerance import rule_dtype
-from svdkit.lowrank._common import Progress, Run, Target, check_optional_int
+from svdkit.lowrank._common import Progress, Run, Target, advised, check_optional_int
 from svdkit.lowrank._threads import single_blas_thread
 from svdkit.lowrank.certify import Certificate, residual_bound
 from svdkit.lowrank.operators import (
     Operator,
     ScaledOperator,
-    SquareSum,
     as_operator,
     scale_for,
+    scaled_fro_norm,
 )
 
 __all__ = ["METHODS", "LowRankSVD", "choose_method", "truncated_svd"]
@@ -180,13 +180,19 @@ class LowRankSVD(SVD):
         op = self.operator if self.operator is not None else as_operator(self.matrix)
         try:
             err = op.reconstruction_error(self.U, self.s, self.Vh)
-            fro = op.fro_norm()
-            if fro is None:
-                fro = _fro_by_probing(op)
+            # (c‖A‖_F, c): ‖A‖_F itself may exceed the float64 maximum
+            fro, c = scaled_fro_norm(op, probe=True)  # type: ignore[misc]
         finally:
             op.close()  # (a file's handle and row buffers: not held by the result)
+        relative = (err * c) / fro if fro > 0 else err
+        if not math.isfinite(err):
+            # beyond the float64 maximum: from ‖A − U Σ Vᴴ‖_F² = ‖A‖_F² − 2 Σ σᵢ ρᵢ
+            # + Σ σᵢ², at scale c (the error is then ≥ 1.8e308 / ‖A‖_F, no longer
+            # small against ‖A‖_F: no cancellation to fear)
+            cs, cr = self.s * c, self.rayleigh * c
+            relative = math.sqrt(max(fro * fro - 2 * float(cs @ cr) + float(cs @ cs), 0.0)) / fro
         return SVDResiduals(
-            reconstruction=err / fro if fro > 0 else err,
+            reconstruction=relative,
             orthogonality_u=orthogonality_loss(self.U),
             orthogonality_v=orthogonality_loss(self.Vh.conj().T),
             right=self.residuals_right,
@@ -426,20 +432,6 @@ def _orient(op: Operator) -> tuple[Operator, bool]:
     return op, False
 
 
-def _fro_by_probing(op: Operator) -> float:
-    """``‖A‖_F`` from products with unit vectors (for operators that hide their entries)."""
-    side = op if op.shape[1] <= op.shape[0] else op.adjoint()
-    nn = side.shape[1]
-    total = SquareSum()
-    step = 64
-    for j0 in range(0, nn, step):
-        j1 = min(nn, j0 + step)
-        E = np.zeros((nn, j1 - j0), dtype=op.dtype)
-        E[np.arange(j0, j1), np.arange(j1 - j0)] = 1.0
-        total.add(side.tall_to_numpy(side.matmat(E)))
-    return total.norm()
-
-
 def _densify(op: Operator) -> np.ndarray:
     from svdkit.inputs import as_matrix
     from svdkit.lowrank.dask_sparse import SparseBlocksOperator
@@ -534,7 +526,14 @@ def _lapack(
         if out is not None:
             return out
     U, s, Vh, driver = _lapack_svd(a, False)  # (LAPACK scales internally)
-    out = _lapack_certified(a, target, tol, U, s, Vh, driver, single=False)
+    pre = 1.0
+    if s.size and not np.isfinite(s[0]):
+        # σ₁ beyond the float64 maximum (1.8e308) with finite entries: the SVD of
+        # 2^-e·A (exact); _finish says that σ₁ itself cannot be returned
+        pre = scale_for(float(np.max(np.abs(a))), 0)
+        a = a * pre
+        U, s, Vh, driver = _lapack_svd(a, False)
+    out = _lapack_certified(a, target, tol, U, s, Vh, driver, single=False, pre=pre)
     assert out is not None
     return out
 
@@ -549,18 +548,21 @@ def _lapack_certified(
     driver: str,
     *,
     single: bool,
+    pre: float = 1.0,
 ) -> tuple[Certificate, int, Run, Target, float] | None:
-    """:func:`_lapack`'s certificate of a dense SVD of ``a``. A ``single``-precision
-    SVD gets its vectors made orthonormal first, and ``None`` where it cannot be
-    certified here (a kept triplet's residual above ``tol · σ₁``, or an extreme scale)."""
+    """:func:`_lapack`'s certificate of a dense SVD of ``a`` (``a`` is ``pre · A``). A
+    ``single``-precision SVD gets its vectors made orthonormal first, and ``None``
+    where it cannot be certified here (a kept triplet's residual above ``tol · σ₁``,
+    or an extreme scale). The scale returned is the whole factor on ``A``."""
     from svdkit.linalg.residuals import triplet_residuals
 
     scale = scale_for(float(s[0]) if s.size else 0.0, LAPACK_SAFE_EXPONENT)
+    if scale != 1.0 and single:
+        return None  # (single precision is not for such scales)
     if scale != 1.0:
-        if single:
-            return None  # (single precision is not for such scales)
         a, s = a * scale, s * scale  # a copy, for such extreme scales only
-        target = _scaled_target(target, scale)
+    scale *= pre
+    target = _scaled_target(target, scale)
     _, k = target.decide(s, s.size)
     U, s, Vh = U[:, :k].copy(), s[:k].copy(), Vh[:k].copy()
     if single and k:
@@ -671,9 +673,11 @@ def _run_method(
 
         if name == "gram":
             if op.shape[1] > GRAM_MAX_SIDE:
-                raise ShapeError(
-                    f"method='gram' forms the n×n Gram matrix of the short side; n = "
-                    f"{op.shape[1]} is more than {GRAM_MAX_SIDE}: use method='krylov'"
+                raise advised(
+                    ShapeError,
+                    f"the gram method forms the n×n Gram matrix of the short side; n = "
+                    f"{op.shape[1]} is more than {GRAM_MAX_SIDE}: ",
+                    "use {method:krylov}",
                 )
             cert, k, run = gram_eigen(
                 op, target, tol=tol, rng=rng, method="gram", progress=progress
@@ -737,13 +741,17 @@ def _run_method(
     cert, k, run = fn(
         op, target, tol=tol, rng=rng, oversample=p, max_iter=max_iter, progress=progress
     )
-    # rank mode: widen and restart warm until the rank is inside the subspace
+    # rank mode: widen and restart warm until the rank is inside the subspace; a
+    # max_iter given bounds the power iterations of all the runs together
     while target.by_rank and not run.extra.get("converged") and k > target.k:
+        iters = run.iterations
+        if max_iter is not None and iters >= max_iter:
+            break  # (not converged: "raise max_iter")
         target = replace(target, k=min(target.limit, k))
-        kwargs: dict[str, Any] = {"oversample": p, "max_iter": max_iter, "progress": progress}
+        left = None if max_iter is None else max_iter - iters
+        kwargs: dict[str, Any] = {"oversample": p, "max_iter": left, "progress": progress}
         if name == "randomized":
             kwargs["start"] = cert.V
-        iters = run.iterations
         cert, k, run = fn(op, target, tol=tol, rng=rng, **kwargs)
         run.iterations += iters
     return cert, k, run, target
@@ -778,8 +786,11 @@ def truncated_svd(
         A LinearOperator needs ``rmatvec`` (or ``rmatmat``) for every method but
         ``"lapack"``. Any scale: where ``‖A‖`` is far from 1 (beyond ``2^±32``) the
         methods run on ``2^e · A`` (exact), so that ``AᴴA`` neither overflows nor
-        underflows, and the result is scaled back. An :class:`Operator` counts its
-        ``passes`` from this call on.
+        underflows, and the result is scaled back — up to ``σ₁ = 1.8e308`` and down
+        to subnormal entries (``‖A‖_F`` itself measured scaled where it overflows).
+        A matrix whose ``σ₁`` exceeds the float64 maximum raises
+        :class:`~svdkit.SvdkitError` (its values cannot be returned). An
+        :class:`Operator` counts its ``passes`` from this call on.
     k : int, optional
         Number of triplets, ``0 ≤ k ≤ min(m, n)``. With ``rank_tol``: the most to
         look for.
@@ -797,10 +808,19 @@ def truncated_svd(
     oversample : int, optional
         Extra columns of the subspace (``randomized``, ``dash``; default 10).
     max_iter : int, optional
-        Most iterations: Lanczos steps (``krylov``), power iterations (others).
+        Most iterations: Lanczos steps (``krylov``), power iterations
+        (``randomized``, ``dash``; ``gram`` has none). In rank mode the
+        ``randomized`` and ``dash`` runs restart wider as the rank grows; a
+        ``max_iter`` given bounds their iterations all together (the total
+        reported in ``iterations``), the default lets each run take its own
+        (100 for ``randomized``, 200 for ``dash``).
     rank_tol : float, optional
         Rank by tolerance: return the smallest ``k`` with relative error
-        ``≤ rank_tol`` (:mod:`svdkit.lowrank.rank`).
+        ``≤ rank_tol`` (:mod:`svdkit.lowrank.rank`). With the spectral norm the
+        values are certified to ``min(tol, rank_tol / 10)`` (at least ``1e-14``;
+        the result's ``tol`` and ``notes`` say so where that is tighter than
+        ``tol``): a threshold ``rank_tol · σ₁`` below the certified ``tol · σ₁``
+        could not be decided, and every method gave a different rank.
     rank_norm : {"spectral", "energy"}
         The norm of that error.
     block : int, optional
@@ -896,29 +916,40 @@ def _solve(
         raise ShapeError("give k (the number of triplets) or rank_tol (to find k)")
     if k is not None:
         k = _check_k(k, p)
+    asked_tol = tol
+    tol = _rank_tol_certified(tol, rank_tol, rank_norm)
     chosen = (
         choose_method(op, None if rank_tol is not None else k, tol) if method == "auto" else method
     )
     op.require(chosen)
     handover = _lapack_handover(op, method, chosen, k, rank_tol)
-    fro = None
+    # ‖A‖_F as (c ‖A‖_F, c), c a power of two: ‖A‖_F itself may exceed the float64
+    # maximum (σ₁ up to 1.8e308 is a valid matrix); every method decides on c·A
+    fro: tuple[float, float] | None = None
     if rank_tol is not None and rank_norm == "energy":
-        fro = op.fro_norm()
-        if fro is None:
-            fro = _fro_by_probing(op)
+        fro = scaled_fro_norm(op, probe=True)
     elif handover is not None:
-        fro = op.fro_norm()  # (the rank's lower bound needs ‖A‖_F; one pass, never probed)
+        fro = scaled_fro_norm(op)  # (the rank's lower bound needs ‖A‖_F; one pass, never probed)
         if fro is None:
             handover = None
+    fro_value, fro_scale = (None, 1.0) if fro is None else fro
     if rank_tol is not None:
         limit = p if k is None else k
-        target = Target(min(limit, RANK_MODE_START), limit, rank_tol, rank_norm, fro, full=p)
+        target = Target(
+            min(limit, RANK_MODE_START), limit, rank_tol, rank_norm, fro_value, full=p,
+            fro_scale=fro_scale,
+        )  # fmt: skip
     else:
         target = Target(int(k), p, full=p)  # type: ignore[arg-type]
     rng = np.random.default_rng(seed)
     notes: list[str] = []
     if method == "auto":
         notes.append(f"method auto → {chosen}")
+    if tol != asked_tol:
+        notes.append(
+            f"tol={asked_tol:g} tightened to {tol:g}: a spectral rank_tol={rank_tol:g} is "
+            "decided on values certified to a tenth of it"
+        )
 
     if target.k == 0 and not target.by_rank:
         dt = op.dtype
@@ -931,10 +962,11 @@ def _solve(
 
     if chosen == "lapack":
         if not _can_densify(op):
-            raise ShapeError(
-                f"method='lapack' needs the {m}×{n} matrix densely in memory "
-                f"(at most {DENSIFY_LIMIT:,} entries, within memory_limit for a file); "
-                "use method='krylov'"
+            raise advised(
+                ShapeError,
+                f"the lapack method needs the {m}×{n} matrix densely in memory "
+                f"(at most {DENSIFY_LIMIT:,} entries, within memory_limit for a file); ",
+                "use {method:krylov}",
             )
         cert, k_found, run, target, scale = _lapack(
             _densify(op), target, tol, _stored_single(op)
@@ -949,7 +981,7 @@ def _solve(
         if flipped:
             notes.append(f"worked on Aᴴ ({n}×{m}): its Gram side is the {m}-dimensional one")
         # the methods run on c·A, c a power of two that keeps AᴴA inside float64
-        work = ScaledOperator(oriented, size=fro)
+        work = ScaledOperator(oriented, scale=None if fro is None else fro_scale)
         label = f"{chosen} {op.describe()}"
         # a small matrix: every kernel is small, so one BLAS thread throughout
         # (set once: limiting per kernel cost ~20 µs a call, a quarter of a
@@ -959,19 +991,27 @@ def _solve(
         with _progress_bar(progress, label) as cb, (
             single_blas_thread() if small else contextlib.nullcontext()
         ):
-            cert, k_found, run, target = _run_method(
-                chosen,
-                work,
-                _scaled_target(target, work.scale or 1.0),
-                tol=tol,
-                rng=rng,
-                oversample=oversample,
-                max_iter=max_iter,
-                block=block,
-                max_basis=max_basis,
-                progress=cb,
-                handover=handover,
-            )
+            try:
+                cert, k_found, run, target = _run_method(
+                    chosen,
+                    work,
+                    _scaled_target(target, work.scale or 1.0),
+                    tol=tol,
+                    rng=rng,
+                    oversample=oversample,
+                    max_iter=max_iter,
+                    block=block,
+                    max_basis=max_basis,
+                    progress=cb,
+                    handover=handover,
+                )
+            except np.linalg.LinAlgError as err:  # a small dense eigh / SVD step
+                raise advised(
+                    ConvergenceError,
+                    f"{chosen} could not go on with the {m}×{n} matrix: a small dense "
+                    f"step of LAPACK failed ({err}). ",
+                    _what_else(chosen),
+                ) from err
             scale = work.scale or 1.0
             if run.extra.get("handover"):
                 # the rank is a large share of min(m, n): one dense SVD costs less
@@ -1001,6 +1041,22 @@ def _solve(
     )
 
 
+def _rank_tol_certified(tol: float, rank_tol: float | None, rank_norm: str) -> float:
+    """The ``tol`` certified in spectral rank mode: at most ``rank_tol / 10`` (and at
+    least :data:`MIN_TOL`).
+
+    The spectral rule compares ``σ_{k+1}`` with ``rank_tol · σ₁``; values certified to
+    ``tol · σ₁`` only, with ``tol`` above ``rank_tol``, cannot place themselves against
+    that threshold, and each method then returned a different rank (σ₁ = 1e10 over a
+    tail 1 … 0.01, ``rank_tol = 5e-11``, default ``tol``: 1, 16, 20, 31 and 31 where 31
+    is right). A tenth leaves only the values within 10 % of the threshold undecided
+    (``notes`` names them).
+    """
+    if rank_tol is None or rank_norm != "spectral" or tol <= rank_tol / 10:
+        return tol
+    return max(MIN_TOL, rank_tol / 10)
+
+
 def _show_certificate(
     cb: Progress, cert: Certificate, k: int, run: Run, passes: int, tol: float
 ) -> None:
@@ -1014,10 +1070,12 @@ def _show_certificate(
 
 
 def _scaled_target(target: Target, scale: float) -> Target:
-    """``target`` for ``scale · A``: its ``‖A‖_F`` (energy rank mode) scaled too."""
-    if scale == 1.0 or target.fro is None:
+    """``target`` for ``scale · A``: its ``‖A‖_F`` (energy rank mode, measured on
+    ``target.fro_scale · A``) scaled to match (powers of two: exact)."""
+    if scale == target.fro_scale or target.fro is None:
         return target
-    return replace(target, fro=target.fro * scale)
+    shift = math.frexp(scale)[1] - math.frexp(target.fro_scale)[1]
+    return replace(target, fro=math.ldexp(target.fro, shift), fro_scale=scale)
 
 
 def _stored_precision(op: Operator) -> np.dtype | None:
@@ -1067,9 +1125,19 @@ def _finish(
     U, Vh = apply_sign_rule(U, Vh)
     s = np.array(cert.s[:k], dtype=float)
     if scale != 1.0:  # exact: a power of two
-        s, right, left, rayleigh = s / scale, right / scale, left / scale, rayleigh / scale
+        with np.errstate(over="ignore"):
+            s, right, left, rayleigh = s / scale, right / scale, left / scale, rayleigh / scale
+    if k and not np.isfinite(s[0]) and np.isfinite(cert.s[0]):
+        raise SvdkitError(
+            f"σ₁ of the {op.shape[0]}×{op.shape[1]} matrix is about "
+            f"2^{math.log2(float(cert.s[0])) - math.log2(scale):.1f}, beyond the largest "
+            "float64 (1.8e308): its singular values cannot be returned; scale A down by "
+            "a power of two (A * 2.0**-8) and the values returned up by the same"
+        )
     bound = residual_bound(s, tol)
-    met = np.maximum(right, left) <= bound
+    # (a residual or σ that is not finite never counts as met: inf ≤ tol·inf holds)
+    met = (np.maximum(right, left) <= bound) & np.isfinite(right) & np.isfinite(left)
+    met &= bool(np.isfinite(bound))
     # a fixed k that the run's space was too small to hold (max_iter too low) is
     # not a success, however well the triplets it has are certified
     missing = 0 if target.by_rank else max(0, target.k - k)
@@ -1143,18 +1211,19 @@ def _rank_undecided(cert: Certificate, k: int, target: Target, tol: float) -> st
 
 
 def _what_else(method: str) -> str:
-    """What may succeed where ``method`` stopped short (never ``method`` itself)."""
-    dense = "method='lapack' (one dense SVD, exact) if the matrix fits in memory"
+    """What may succeed where ``method`` stopped short (never ``method`` itself): an
+    advice template (:func:`svdkit.lowrank._common.advise`)."""
+    dense = "{method:lapack} (one dense SVD, exact) if the matrix fits in memory"
     if method == "krylov":
         # its failures: max_iter too low, or AᴴA's rounding floor (tiny σᵢ / σ₁)
-        return f"Raise max_iter, loosen tol, or use {dense}"
+        return "Raise {max_iter}, loosen {tol}, or use " + dense
     if method == "gram":
         # the eigenvectors of AᴴA are accurate to about eps·σ₁²/σᵢ only
-        return f"Loosen tol, or use {dense}: the Gram matrix AᴴA squares the conditioning"
+        return "Loosen {tol}, or use " + dense + ": the Gram matrix AᴴA squares the conditioning"
     # randomized, dash: power iterations, slow on flat spectra
     return (
-        "Raise max_iter, loosen tol, or use method='krylov' (converges on flat spectra) "
-        f"or {dense}"
+        "Raise {max_iter}, loosen {tol}, or use {method:krylov} (converges on flat spectra) "
+        "or " + dense
     )
 
 
@@ -1162,7 +1231,7 @@ def _convergence_error(
     result: LowRankSVD, met: np.ndarray, run: Run, rank_note: str | None, missing: int = 0
 ) -> ConvergenceError:
     if rank_note is not None:
-        err = ConvergenceError(rank_note + "; raise k or loosen rank_tol")
+        err = advised(ConvergenceError, rank_note + "; ", "raise {k} or loosen {rank_tol}")
         err.result = result  # type: ignore[attr-defined]
         return err
     bad = np.flatnonzero(~met)
@@ -1187,15 +1256,15 @@ def _convergence_error(
         f"after {counted(result.iterations, 'iteration')} "
         f"({counted(result.passes, 'pass', 'passes')})"
     )
-    msg = f"{run.method} {found} to tol={result.tol:g} {ran}{worst}. {_what_else(run.method)}"
+    msg = f"{run.method} {found} to tol={result.tol:g} {ran}{worst}. "
     if not bad.size and not missing and result.rank_tol is not None:
         # rank mode: every triplet computed is certified, the rule is not met by them
         msg = (
             f"{run.method} did not reach the rank for rank_tol={result.rank_tol:g} "
             f"({result.rank_norm}) {matrix} {ran}: the {counted(result.k, 'triplet')} it "
-            f"certified to tol={result.tol:g} do not meet it. {_what_else(run.method)}"
+            f"certified to tol={result.tol:g} do not meet it. "
         )
-    err = ConvergenceError(msg)
+    err = advised(ConvergenceError, msg, _what_else(run.method))
     err.result = result  # type: ignore[attr-defined]
     err.unconverged = bad  # type: ignore[attr-defined]
     return err

@@ -72,6 +72,8 @@ __all__ = [
     "SparseOperator",
     "TransposeOperator",
     "as_operator",
+    "probed_squares",
+    "scaled_fro_norm",
 ]
 
 #: Default bound (bytes) on the buffers an out-of-core operator reads row blocks into.
@@ -168,11 +170,25 @@ def scale_for(size: float, window: int = SAFE_EXPONENT) -> float:
     return _scale_of(_exponent(size), window)
 
 
+#: The largest ``|e|`` of a scale ``2^e``: ``2^±1000`` is a normal float64 with room
+#: to spare (``2^1000 · x`` stays finite for ``|x| < 2^23``, ``2^-1000 · x`` normal
+#: for ``|x| > 2^-22``). From ``‖A‖ ≈ 2^±1000`` on (``σ₁`` up to the float64 maximum,
+#: ``1.8e308``, down to subnormal scales) ``c · ‖A‖`` is then not about 1 but within
+#: ``2^±75`` of it, which :class:`ScaledOperator`'s two-sided products tolerate.
+MAX_SCALE_EXPONENT = 1000
+
+#: :class:`ScaledOperator` runs ``(cA)ᴴ(cA) X`` as ``Aᴴ(c · A(cX))`` (two products,
+#: every middle value about ``c · ‖A‖``) instead of the fused ``c · AᴴA(cX)`` (one read
+#: of ``A``, whose middle value is ``σ₁ · (c σ₁)``) beyond ``c = 2^±FUSED_EXPONENT``.
+FUSED_EXPONENT = 480
+
+
 def _scale_of(e: float, window: int = SAFE_EXPONENT) -> float:
-    """``2^-e`` (``e`` rounded, within ``±1000``), or ``1.0`` for ``|e| ≤ window``."""
+    """``2^-e`` (``e`` rounded, within ``±MAX_SCALE_EXPONENT``), or ``1.0`` for
+    ``|e| ≤ window``."""
     if abs(e) <= window:
         return 1.0
-    return 2.0 ** -min(1000, max(-1000, round(e)))
+    return 2.0 ** -min(MAX_SCALE_EXPONENT, max(-MAX_SCALE_EXPONENT, round(e)))
 
 
 def _power_above(x: float) -> float:
@@ -249,9 +265,10 @@ class SquareSum:
         else:
             self.ssq += q * (s / self.scale) ** 2
 
-    def norm(self) -> float:
-        """``sqrt(Σ |xᵢ|²)``."""
-        return self.scale * math.sqrt(self.ssq)
+    def norm(self, c: float = 1.0) -> float:
+        """``c · sqrt(Σ |xᵢ|²)`` (``c`` a power of two: ``‖cA‖_F`` where ``‖A‖_F``
+        itself would overflow to infinity)."""
+        return (self.scale * c) * math.sqrt(self.ssq)
 
 
 def deduplicated(csr: Any) -> Any:
@@ -269,6 +286,61 @@ def _norm(x: np.ndarray) -> float:
     acc = SquareSum()
     acc.add(x)
     return acc.norm()
+
+
+def scaled_fro_norm(
+    op: Operator, fro: float | None = None, *, probe: bool = False
+) -> tuple[float, float] | None:
+    """``(c ‖A‖_F, c)``: ``c`` the power of two of :func:`scale_for` for ``‖A‖_F`` (within
+    ``2^±MAX_SCALE_EXPONENT``), also where ``‖A‖_F`` exceeds the float64 maximum.
+
+    ``fro`` is ``op.fro_norm()`` when already computed (one pass, else taken here).
+    ``None`` when the operator has no one-pass norm (a LinearOperator), unless
+    ``probe``: then from products with unit vectors. Where ``‖A‖_F``
+    overflows (``σ₁`` or ``‖A‖_F`` past ``1.8e308``), it is summed again as a
+    :class:`SquareSum` (one more pass), or from products with unit vectors where the
+    operator has no entries to read.
+
+    Examples
+    --------
+    >>> value, c = scaled_fro_norm(as_operator(np.full((2, 2), 1e308)))  # ‖A‖_F = 2e308
+    >>> c == 2.0**-1000, round(value / (c * 1e308), 12)
+    (True, 2.0)
+    """
+    if fro is None:
+        fro = op.fro_norm()
+    if fro is None:
+        return _scaled_sum(probed_squares(op)) if probe else None
+    if math.isfinite(fro):
+        c = scale_for(fro)
+        return fro * c, c
+    total = op.fro_squares()
+    if total is None:  # (a dask array: its columns, from products with unit vectors)
+        total = probed_squares(op)
+    return _scaled_sum(total)
+
+
+def _scaled_sum(total: SquareSum) -> tuple[float, float]:
+    """``(c · sqrt(total), c)`` with ``c`` from :func:`_scale_of`."""
+    if total.ssq == 0.0:
+        return 0.0, 1.0
+    c = _scale_of(_exponent(total.scale) + _exponent(math.sqrt(total.ssq)) - 1)
+    return total.norm(c), c
+
+
+def probed_squares(op: Operator) -> SquareSum:
+    """``‖A‖_F²`` as a :class:`SquareSum`, from products with unit vectors (on the short
+    side, 64 at a time): for operators that hide their entries."""
+    side = op if op.shape[1] <= op.shape[0] else op.adjoint()
+    nn = side.shape[1]
+    total = SquareSum()
+    step = 64
+    for j0 in range(0, nn, step):
+        j1 = min(nn, j0 + step)
+        E = np.zeros((nn, j1 - j0), dtype=op.dtype)
+        E[np.arange(j0, j1), np.arange(j1 - j0)] = 1.0
+        total.add(side.tall_to_numpy(side.matmat(E)))
+    return total
 
 
 class Operator:
@@ -357,7 +429,13 @@ class Operator:
         return G
 
     def fro_norm(self) -> float | None:
-        """``‖A‖_F`` when it can be had in at most one pass, else ``None``."""
+        """``‖A‖_F`` when it can be had in at most one pass, else ``None`` (``inf``
+        where it exceeds the float64 maximum: :func:`scaled_fro_norm` then)."""
+        return None
+
+    def fro_squares(self) -> SquareSum | None:
+        """``‖A‖_F²`` held as a :class:`SquareSum` (one pass), where the operator reads its
+        entries; else ``None``."""
         return None
 
     def require(self, method: str) -> None:
@@ -472,6 +550,9 @@ class AdjointOperator(Operator):
     def fro_norm(self) -> float | None:
         return self.inner.fro_norm()
 
+    def fro_squares(self) -> SquareSum | None:
+        return self.inner.fro_squares()
+
     def stored_precision(self, on: bool) -> bool:
         return self.inner.stored_precision(on)
 
@@ -511,7 +592,10 @@ class ScaledOperator(Operator):
     is rescaled when it lost nothing, else (an overflow, an underflow) computed
     again on ``c A`` once ``c`` is known from ``A P`` for a fixed Gaussian ``P``.
     Products with ``c A`` scale the small blocks, never the matrix:
-    ``(cA) X = A (cX)``, ``(cA)ᴴ(cA) X = c · Aᴴ(A (cX))``. Single-precision
+    ``(cA) X = A (cX)``, ``(cA)ᴴ(cA) X = c · Aᴴ(A (cX))`` — fused, one read of ``A``,
+    its middle value ``σ₁ · cσ₁`` — and beyond ``c = 2^±FUSED_EXPONENT`` (σ₁ up to
+    the float64 maximum, or subnormal) ``Aᴴ(c · A(cX))``, two products whose every
+    middle value is about ``cσ₁`` or ``c``. Single-precision
     products (float32 entries) hold ``σ₁`` itself in the middle of the latter:
     beyond ``2^±64`` they run in float64.
 
@@ -520,7 +604,9 @@ class ScaledOperator(Operator):
     inner : Operator
         The matrix ``A``.
     size : float, optional
-        ``‖A‖_F`` when known: ``c`` is then fixed at once.
+        ``‖A‖_F`` when known (finite): ``c`` is then fixed at once.
+    scale : float, optional
+        ``c`` itself (:func:`scaled_fro_norm`'s, where ``‖A‖_F`` overflows).
 
     Attributes
     ----------
@@ -528,7 +614,9 @@ class ScaledOperator(Operator):
         ``c`` (``None`` until the first product).
     """
 
-    def __init__(self, inner: Operator, *, size: float | None = None) -> None:
+    def __init__(
+        self, inner: Operator, *, size: float | None = None, scale: float | None = None
+    ) -> None:
         super().__init__(inner.shape, inner.dtype, inner.source)
         self.inner = inner
         self._count = inner._count
@@ -538,7 +626,9 @@ class ScaledOperator(Operator):
         self.stored_dtype = getattr(inner, "stored_dtype", inner.dtype)
         if hasattr(inner, "nnz"):
             self.nnz = inner.nnz
-        self.scale: float | None = None if size is None else scale_for(size)
+        if scale is None and size is not None and math.isfinite(size) and size > 0:
+            scale = scale_for(size)
+        self.scale: float | None = scale
         self._single = False
 
     # ------------------------------------------------------------------ the scale
@@ -619,22 +709,37 @@ class ScaledOperator(Operator):
         return self._product(lambda c: self.inner.rmatmat(Y if c == 1.0 else Y * c), Y, (1,))
 
     def gram(self, X: np.ndarray) -> np.ndarray:
-        return self._product(lambda c: self._twice(self.inner.gram, X, c), X, (2,))
+        return self._product(lambda c: self._twice(X, c, cogram=False), X, (2,))
 
     def cogram(self, Y: Any) -> Any:
-        return self._product(lambda c: self._twice(self.inner.cogram, Y, c), Y, (2,))
+        return self._product(lambda c: self._twice(Y, c, cogram=True), Y, (2,))
 
-    @staticmethod
-    def _twice(product: Any, X: Any, c: float) -> Any:
-        """``(cA)ᴴ(cA) X`` from ``product = AᴴA``: ``c · AᴴA (cX)``."""
-        return product(X) if c == 1.0 else product(X * c) * c
+    def _twice(self, X: Any, c: float, *, cogram: bool) -> Any:
+        """``(cA)ᴴ(cA) X`` (``(cA)(cA)ᴴ X`` for ``cogram``).
+
+        Fused, ``c · AᴴA (cX)``: its middle value ``AᴴA(cX)`` is about ``σ₁ · (cσ₁)``,
+        which overflows for ``σ₁`` near the float64 maximum and loses digits to
+        underflow for subnormal ``σ₁``. Beyond ``2^±FUSED_EXPONENT`` the two products
+        ``Aᴴ(c · A(cX))`` run instead: every value on the way is about ``c``, ``cσ₁``
+        or ``X``'s size.
+        """
+        if c == 1.0:
+            return self.inner.cogram(X) if cogram else self.inner.gram(X)
+        if abs(_exponent(c) - 1) <= FUSED_EXPONENT:
+            return (self.inner.cogram(X * c) if cogram else self.inner.gram(X * c)) * c
+        if cogram:
+            return self.inner.matmat(self.inner.rmatmat(X * c) * c)
+        return self.inner.rmatmat(self.inner.matmat(X * c) * c)
 
     def gram_pair(self, X: np.ndarray) -> tuple[Any, np.ndarray]:
         def pair(c: float) -> tuple[Any, np.ndarray]:
             if c == 1.0:
                 return self.inner.gram_pair(X)
-            W, G = self.inner.gram_pair(X * c)
-            return W, G * c
+            if abs(_exponent(c) - 1) <= FUSED_EXPONENT:
+                W, G = self.inner.gram_pair(X * c)
+                return W, G * c
+            W = self.inner.matmat(X * c)  # two products: see _twice
+            return W, self.inner.rmatmat(W * c)
 
         return self._product(pair, X, (1, 2))
 
@@ -649,10 +754,9 @@ class ScaledOperator(Operator):
         else from its products on the identity (blocks of up to 512 columns)."""
         if c == 1.0:
             return self.inner.cogram_matrix(block) if cogram else self.inner.gram_matrix(block)
-        product = self.inner.cogram if cogram else self.inner.gram
         size = self.shape[0] if cogram else self.shape[1]
         width = max(block, min(size, 512))
-        return self._on_identity(lambda E: self._twice(product, E, c), size, width)
+        return self._on_identity(lambda E: self._twice(E, c, cogram=cogram), size, width)
 
     def stored_precision(self, on: bool) -> bool:
         self._single = self.inner.stored_precision(on and not self._too_wide_for_single())
@@ -943,11 +1047,14 @@ class DenseOperator(Operator):
             if _squares_safe(norm * norm):
                 return norm
         # float32 entries, or a scale whose squares over- or underflow: by blocks
+        return self.fro_squares().norm()
+
+    def fro_squares(self) -> SquareSum:
         total = SquareSum()
         for lane in range(len(self.lanes)):
             for _, _, B in self._blocks(lane, exact=True):
                 total.add(B)
-        return total.norm()
+        return total
 
     def reconstruction_error(self, U: np.ndarray, s: np.ndarray, Vh: np.ndarray) -> float:
         US = U * s
@@ -1163,6 +1270,11 @@ class SparseOperator(Operator):
     def fro_norm(self) -> float:
         return _norm(deduplicated(self.csr).data)
 
+    def fro_squares(self) -> SquareSum:
+        total = SquareSum()
+        total.add(deduplicated(self.csr).data)
+        return total
+
     def reconstruction_error(self, U: np.ndarray, s: np.ndarray, Vh: np.ndarray) -> float:
         # ‖A − UΣVᴴ‖² on row chunks of R (densified one bounded piece at a time).
         if self.transposed:  # R = Aᵀ = conj(V) Σ Uᵀ
@@ -1222,11 +1334,15 @@ def _lacks_product(L: Any, adjoint: bool) -> bool:
 
 
 def _no_adjoint_error(method: str | None = None) -> SvdkitError:
-    asked = f", which method='{method}' needs" if method else ""
-    return SvdkitError(
+    from svdkit.lowrank._common import advised
+
+    asked = f", which the {method} method needs" if method else ""
+    return advised(
+        SvdkitError,
         f"the LinearOperator has no adjoint product (no rmatvec or rmatmat){asked}: every "
-        "method but 'lapack' multiplies by Aᴴ; give it an rmatvec (or rmatmat), or use "
-        "method='lapack' (A densified by n products with it)"
+        "method but 'lapack' multiplies by Aᴴ; ",
+        "give it an rmatvec (or rmatmat), or use {method:lapack} (A densified by n "
+        "products with it)",
     )
 
 
@@ -1258,6 +1374,10 @@ class LinearOperatorAdapter(Operator):
             raise _no_adjoint_error(method)
 
     def _call(self, fn: Any, X: np.ndarray, rows: int, what: str) -> np.ndarray:
+        if X.shape[1] == 0:
+            # a product with no columns is empty: SciPy's matmat built from a matvec
+            # would hstack nothing (a ValueError, not the user's fault)
+            return np.zeros((rows, 0), dtype=self.dtype)
         try:
             out = np.asarray(fn(np.asarray(X, dtype=self.dtype)))
         except SvdkitError:
@@ -1504,11 +1624,14 @@ class RowBlockOperator(Operator):
         return out
 
     def fro_norm(self) -> float:
+        return self.fro_squares().norm()
+
+    def fro_squares(self) -> SquareSum:
         self.passes += 1
         total = SquareSum()
         for _, _, B in self.blocks():
             total.add(B)
-        return total.norm()
+        return total
 
     def reconstruction_error(self, U: np.ndarray, s: np.ndarray, Vh: np.ndarray) -> float:
         self.passes += 1
@@ -2072,6 +2195,9 @@ class TransposeOperator(Operator):
 
     def fro_norm(self) -> float | None:
         return self.inner.fro_norm()
+
+    def fro_squares(self) -> SquareSum | None:
+        return self.inner.fro_squares()
 
     def stored_precision(self, on: bool) -> bool:
         return self.inner.stored_precision(on)

@@ -110,7 +110,12 @@ def subspace_iteration(
             done = True
             break
         zero = max(m, n) * np.finfo(float).eps * (sig[0] if sig.size else 0.0)
-        if k and np.all(ok[:k] | (sig[:k] <= zero)):
+        # the values the decision needs: the k wanted, and in rank mode with the
+        # spectral rule σ_{k+1} too (k = cap is right only when σ_{cap+1} ≤ ε σ₁)
+        want = k
+        if target.by_rank and target.rank_norm == "spectral" and k < min(m, n):
+            want = min(k + 1, sig.size)
+        if k and np.all(ok[:want] | (sig[:want] <= zero)):
             zero_fix = True  # only null directions fail: complete them properly
             break
         if target.by_rank and k > target.k and k > l_ - 2 and l_ < min(m, n):

@@ -12,8 +12,11 @@ as its certified singular values come in (no restart); the other iterative
 methods double ``k`` and restart (warm for ``randomized``). The decision is taken
 on certified values only: ``σ_{k+1}`` (spectral) or ``σ₁ … σ_k`` (energy) all meet
 ``tol``, so the ``k`` found is exact unless a singular value lies within
-``tol · σ₁`` of the threshold — where one does, ``notes`` says so (a
-``rank_tol`` below ``tol`` cannot tell the values near its threshold apart).
+``tol · σ₁`` of the threshold — where one does, ``notes`` says so. The spectral
+rule certifies to ``min(tol, rank_tol / 10)``: values known to ``tol · σ₁`` only
+could not be placed against a threshold ``rank_tol · σ₁`` below it (each method
+returned a different rank); the energy rule keeps ``tol``, and says when a
+``rank_tol`` below it leaves the rank uncertain.
 The values decided on are Rayleigh–Ritz values on ``A`` (accurate to about
 ``eps · σ₁``), never the Krylov method's Ritz values ``√θ`` of ``AᴴA``, known to
 about ``√eps · σ₁`` only: a ``rank_tol`` below about ``1e-7`` lies in their noise.
