@@ -13,6 +13,7 @@ from typing import Annotated
 import typer
 
 from svdkit._words import counted
+from svdkit.inputs.files import cli_path
 
 __all__ = ["register"]
 
@@ -77,27 +78,123 @@ AlphaOpt = Annotated[
     typer.Option(help="lora_alpha, a positive number (default: scale 1, so r; √r with rsLoRA)."),
 ]
 SplitOpt = Annotated[
-    str, typer.Option(help="Σ in both factors as √Σ ('sqrt'), all in lora_B ('B') or lora_A ('A').")
+    str,
+    typer.Option(
+        help="Σ in both factors as √Σ ('sqrt'), all in lora_B ('B') or lora_A ('A'); any case."
+    ),
+]
+DtypeOpt = Annotated[
+    str | None,
+    typer.Option(
+        help="Store the factors as F32, F16, BF16 or F64 (any case). --error then bounds the "
+        "factors as stored: the rank is raised to absorb the rounding, and a note says "
+        "where no rank can (BF16's rounding alone costs about 2e-3)."
+    ),
+]
+TolOpt = Annotated[
+    float, typer.Option(help="Residual certificate of the truncated SVD, relative to σ₁.")
 ]
 
 
-def _full_module_names(table):
-    """Fold, never cut, the module names of a table's first column, and keep every
-    other column's values whole (their widths reserved).
+def _path_argument(help_text: str):
+    """A path argument: ``""`` is an error naming it (:func:`svdkit.inputs.files.cli_path`)."""
+    return typer.Argument(parser=cli_path, help=help_text)
 
-    On an 80-column terminal (or in a pipe, a CI log) Rich shrinks the widest
-    columns and ends their cells with "…": ``encoder.la…`` for every module of a
-    BERT, the one column that tells the rows apart, and ``krylov-ba…`` for the
-    method. The names fold onto more lines instead.
+
+def _path_option(*names: str, help_text: str):
+    """A path option: ``""`` is an error naming it (:func:`svdkit.inputs.files.cli_path`)."""
+    return typer.Option(*names, parser=cli_path, help=help_text)
+
+
+#: Columns a table leaves out (named in its caption) to keep module names readable
+#: on a narrow terminal; their values stay in the JSON outputs.
+_DROPPABLE = ("method", "tol", "excess ≤", "stable rank", "eff. rank", "‖ΔW‖_F")
+#: Below this many characters for the module column, a table becomes blocks.
+_MIN_NAME = 24
+
+
+def _cell_texts(column) -> list[str]:
+    return [str(c) for c in column.cells]
+
+
+def print_table(console, table, *, full: str | None = None) -> None:
+    """Print ``table`` with its module names (first column) readable and every other
+    value whole, at any width.
+
+    On an 80-column terminal (a pipe, a CI log) Rich gave the module column 7
+    characters (``model.l`` / ``anguage`` / …), and at 40 none at all, while it cut
+    the numbers. Here every other column keeps its width; the names fold onto
+    lines of their own (rows ruled apart) when they do not fit; low-value columns
+    (:data:`_DROPPABLE`) are left out, and named in the caption, when the names would
+    get fewer than :data:`_MIN_NAME` characters; and below that the rows are printed
+    as blocks, one module name per line, its values under it. ``full`` says where the
+    columns left out are written in full.
     """
     from rich.cells import cell_len
+    from rich.table import Table
 
-    table.columns[0].overflow = "fold"
-    for column in table.columns[1:]:
-        texts = [str(column.header), *(str(c) for c in column.cells)]
-        column.no_wrap = True
-        column.min_width = max(cell_len(t) for t in texts)
-    return table
+    columns = list(table.columns)
+    widths = [max(cell_len(t) for t in [str(c.header), *_cell_texts(c)]) for c in columns]
+    keep = list(range(len(columns)))
+
+    def room(kept: list[int]) -> int:  # what is left for the names: borders, padding
+        return console.width - (3 * len(kept) + 1) - sum(widths[i] for i in kept[1:])
+
+    dropped = []
+    for header in _DROPPABLE:
+        if room(keep) >= min(widths[0], _MIN_NAME):
+            break
+        for i in keep[1:]:
+            if str(columns[i].header) == header:
+                keep.remove(i)
+                dropped.append(header)
+    if room(keep) < min(widths[0], _MIN_NAME):
+        _print_blocks(console, table)
+        return
+    caption = table.caption
+    if dropped:
+        where = f" ({full})" if full else ""
+        note = f"left out at this width{where}: {', '.join(dropped)}"
+        caption = f"{caption}\n{note}" if caption else note
+    out = Table(title=table.title, caption=caption, show_lines=room(keep) < widths[0])
+    for i in keep:
+        c = columns[i]
+        out.add_column(c.header, justify=c.justify)
+        col = out.columns[-1]
+        if i == 0:
+            col.overflow = "fold"
+        else:
+            col.no_wrap = True
+            col.min_width = widths[i]
+    cells = [_cell_texts(columns[i]) for i in keep]
+    for row in zip(*cells, strict=True):
+        out.add_row(*row)
+    console.print(out)
+
+
+def _print_blocks(console, table) -> None:
+    """``table`` as blocks: each module name on its own line(s), its values below."""
+    from rich.cells import cell_len
+
+    columns = list(table.columns)
+    if table.title:
+        console.print(table.title, style="bold")
+    cells = [_cell_texts(c) for c in columns]
+    for row in zip(*cells, strict=True):
+        console.print(row[0], overflow="fold")
+        pairs = [f"{columns[i].header}: {row[i].strip()}" for i in range(1, len(columns))]
+        # lines break between "name: value" pairs only: a number is never split
+        line = ""
+        for pair in pairs:
+            if line and cell_len(line) + 3 + cell_len(pair) > console.width:
+                console.print(line, overflow="fold", no_wrap=True)
+                line = "  " + pair
+            else:
+                line = f"{line} · {pair}" if line else "  " + pair
+        if line:
+            console.print(line, overflow="fold", no_wrap=True)
+    if table.caption:
+        console.print(table.caption, overflow="fold")
 
 
 def _rule(rank, energy, error, max_rank):
@@ -130,14 +227,17 @@ def _factor_dtype(text: str | None):
 _SPLITS = ("sqrt", "B", "A")
 
 
-def _check_factor_options(split: str, alpha: float | None) -> None:
-    """``--split`` and ``--alpha`` checked before any module is factored."""
+def _check_factor_options(split: str, alpha: float | None) -> str:
+    """``--split`` (any case, as ``--dtype``) and ``--alpha`` checked before any module
+    is factored; returns the split as the library spells it."""
     from svdkit.errors import SvdkitError
 
-    if split not in _SPLITS:
+    chosen = {s.lower(): s for s in _SPLITS}.get(split.lower())
+    if chosen is None:
         raise SvdkitError(f"--split must be one of {', '.join(_SPLITS)}; got {split!r}")
     if alpha is not None and not alpha > 0:
         raise SvdkitError(f"--alpha must be a positive number; got {alpha:g}")
+    return chosen
 
 
 def _check_not_input(output: Path, option: str, **inputs: Path) -> None:
@@ -186,10 +286,25 @@ def _is_stdout(path: Path) -> bool:
 
 
 def _check_report_file(path: Path, option: str) -> None:
-    """An output file of ``analyse``: its directory exists, and it is not a directory."""
+    """An output file of ``analyse``: not a directory, nor under a file; a missing
+    folder is created when it is written, as the other commands' outputs are."""
     from svdkit._files import check_file_output
 
-    check_file_output(path, f"{option} output", folder_exists=True)
+    check_file_output(path, f"{option} output")
+
+
+def _make_parent(path: Path, option: str) -> None:
+    """Create the folder of an output file (and its parents), as extract's ``-o`` does."""
+    from svdkit.errors import SvdkitError
+
+    if _is_stdout(path):
+        return
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise SvdkitError(
+            f"{option}: cannot create the folder '{path.parent}': {err.strerror or err}"
+        ) from err
 
 
 def _check_analyse_output(path: Path, option: str, **inputs: Path) -> None:
@@ -249,10 +364,71 @@ def _write_text_atomically(path: Path, text: str, option: str) -> None:
         sys.stdout.write(text + "\n")
         sys.stdout.flush()
         return
+    _make_parent(path, option)
     try:
         write_file(path, lambda f: f.write(text.encode("utf-8")))
     except OSError as err:
         raise SvdkitError(f"{option}: cannot write '{path}': {err.strerror or err}") from err
+
+
+def _print_left_out(con, report) -> None:
+    """The tensors an extraction kept whole or left out, one line per kind."""
+    for what, names in (
+        ("changed and kept whole (modules_to_save / bias)", report.extras_saved),
+        ("changed and NOT in the adapter", report.extras_listed),
+        ("shape mismatch, left out", report.mismatched),
+        ("only in the tuned model, left out (a new task head?)", report.only_tuned),
+        ("only in the base, left out", report.only_base),
+    ):
+        if names:
+            more = f", … ({len(names) - 6} more)" if len(names) > 6 else ""
+            con.print(f"{counted(len(names), 'tensor')} {what}: {', '.join(names[:6])}{more}",
+                      highlight=False, soft_wrap=True, markup=False)
+
+
+def _resize_table(report, error: float | None):
+    """The table of ``resize``: each module's rank before and after, the energy of its
+    spectrum kept and the relative error of the factors as written ('!': above
+    ``--error``)."""
+    from rich.markup import escape
+    from rich.table import Table
+
+    t = Table(title="LoRA resize")
+    for col in ("module", "rank before", "rank", "energy kept", "rel. error"):
+        t.add_column(col, justify="left" if col == "module" else "right")
+    for m in report:
+        mark = "" if m.bound_met else " !"
+        t.add_row(escape(m.name), str(m.rank_before), str(m.rank), f"{m.energy_kept:.4f}",
+                  f"{m.relative_error:.4f}{mark}")
+    return t
+
+
+def _unmet_note(names: list[str], error: float, max_rank: int | None, dtype: str) -> str:
+    more = " …" if len(names) > 6 else ""
+    cap = f"--max-rank {max_rank} caps their rank, or " if max_rank is not None else ""
+    return (
+        f"note: --error {error:g} is not met by the factors as written for "
+        f"{counted(len(names), 'module')} (marked '!'): {', '.join(names[:6])}{more}; "
+        f"{cap}rounding them to {dtype} alone costs more than the bound: store them in a "
+        "wider dtype (--dtype F32) or ask a looser --error"
+    )
+
+
+def _pissa_table(ad, chosen: dict[str, tuple[int, ...]], rule):
+    """PiSSA's ranks: per module, its shape, the rank taken and whether ``--max-rank`` capped
+    it (a module at rank 0 has no adapter and stays whole in the residual)."""
+    from rich.markup import escape
+    from rich.table import Table
+
+    t = Table(title="PiSSA")
+    for col in ("module", "shape", "rank", "capped"):
+        t.add_column(col, justify="left" if col == "module" else "right")
+    for name, shape in chosen.items():
+        m = ad.modules.get(name)
+        r = 0 if m is None else m.r
+        capped = rule.max_rank is not None and rule.rank is None and r == rule.max_rank
+        t.add_row(escape(name), "×".join(map(str, shape)), str(r), "max-rank" if capped else "")
+    return t
 
 
 def register(app: typer.Typer) -> None:
@@ -265,9 +441,9 @@ def register(app: typer.Typer) -> None:
 
     @lora.command("extract")
     def extract_command(
-        base: Annotated[Path, typer.Argument(help="Base checkpoint (safetensors file or dir).")],
-        tuned: Annotated[Path, typer.Argument(help="Fine-tuned checkpoint.")],
-        output: Annotated[Path, typer.Option("--output", "-o", help="Adapter directory.")],
+        base: Annotated[Path, _path_argument("Base checkpoint (safetensors file or dir).")],
+        tuned: Annotated[Path, _path_argument("Fine-tuned checkpoint.")],
+        output: Annotated[Path, _path_option("--output", "-o", help_text="Adapter directory.")],
         rank: RankOpt = None,
         energy: EnergyOpt = None,
         error: ErrorOpt = None,
@@ -289,13 +465,15 @@ def register(app: typer.Typer) -> None:
             ),
         ] = "save",
         on_mismatch: Annotated[
-            str, typer.Option(help="Tensors of different shapes: 'error' or 'skip' (listed).")
+            str,
+            typer.Option(
+                help="Tensors of different shapes, or in one checkpoint only (a new task "
+                "head): 'error' or 'skip' (left out and listed)."
+            ),
         ] = "error",
-        tol: Annotated[float, typer.Option(help="Residual certificate, relative to σ₁.")] = 1e-3,
+        tol: TolOpt = 1e-3,
         backend: Annotated[str, typer.Option(help="'numpy', 'torch' (CUDA) or 'auto'.")] = "numpy",
-        dtype: Annotated[
-            str | None, typer.Option(help="Store the factors as F32, F16, BF16 or F64.")
-        ] = None,
+        dtype: DtypeOpt = None,
         fan_in_fan_out: FanInFanOutOpt = None,
         conv1d: Conv1dOpt = None,
         embedding: EmbeddingOpt = None,
@@ -307,7 +485,7 @@ def register(app: typer.Typer) -> None:
         from svdkit.lora.extract import extract, write_report
 
         factor_dtype = _factor_dtype(dtype)
-        _check_factor_options(split, alpha)
+        split = _check_factor_options(split, alpha)
         _check_not_input(output, "--output", base=base, tuned=tuned)
         _check_adapter_output(output)
         ex = extract(
@@ -336,17 +514,9 @@ def register(app: typer.Typer) -> None:
             extra=lambda tmp: write_report(tmp / "svdkit_report.json", ex.report),
         )
         con = Console()
-        con.print(_full_module_names(ex.report.table()))
+        print_table(con, ex.report.table(), full=f"{out / 'svdkit_report.json'}")
         r = ex.report
-        for what, names in (
-            ("changed and kept whole (modules_to_save / bias)", r.extras_saved),
-            ("changed and NOT in the adapter", r.extras_listed),
-            ("shape mismatch, left out", r.mismatched),
-        ):
-            if names:
-                more = f", … ({len(names) - 6} more)" if len(names) > 6 else ""
-                con.print(f"{counted(len(names), 'tensor')} {what}: {', '.join(names[:6])}{more}",
-                          highlight=False, soft_wrap=True, markup=False)
+        _print_left_out(con, r)
         for note in r.notes:
             con.print(f"note: {note}", highlight=False, soft_wrap=True, markup=False)
         con.print(f"report with every tensor named: {out / 'svdkit_report.json'}",
@@ -356,44 +526,60 @@ def register(app: typer.Typer) -> None:
 
     @lora.command("resize")
     def resize_command(
-        adapter: Annotated[Path, typer.Argument(help="PEFT LoRA adapter directory.")],
-        output: Annotated[Path, typer.Option("--output", "-o", help="New adapter directory.")],
+        adapter: Annotated[Path, _path_argument("PEFT LoRA adapter directory.")],
+        output: Annotated[
+            Path, _path_option("--output", "-o", help_text="New adapter directory.")
+        ],
         rank: RankOpt = None,
         energy: EnergyOpt = None,
         error: ErrorOpt = None,
         max_rank: MaxRankOpt = None,
         split: SplitOpt = "sqrt",
         alpha: AlphaOpt = None,
+        dtype: Annotated[
+            str | None,
+            typer.Option(
+                help="Store the new factors as F32, F16, BF16 or F64 (any case); default: "
+                "each module's own. --error bounds the factors as stored."
+            ),
+        ] = None,
     ) -> None:
-        """Resize an adapter (QR of each factor, SVD of the small core; B·A never formed)."""
+        """Resize an adapter (QR of each factor, SVD of the small core; B·A never formed).
+
+        The table's relative error is that of the factors as written (rounded to their
+        dtype); under --error the rank is raised until they meet it, and '!' marks a
+        module no rank can bring under it (the rounding floor of BF16 / F16).
+        """
         from rich.console import Console
-        from rich.table import Table
 
         from svdkit.lora.adapter import Adapter
         from svdkit.lora.resize import resize
+        from svdkit.lora.safetensors_io import dtype_code
 
         rule = _rule(rank, energy, error, max_rank)
-        _check_factor_options(split, alpha)
+        factor_dtype = _factor_dtype(dtype)
+        split = _check_factor_options(split, alpha)
         _check_not_input(output, "--output", adapter=adapter)
         _check_adapter_output(output)
-        from rich.markup import escape
-
-        new, report = resize(Adapter.load(adapter), rule, split=split, alpha=alpha)
+        new, report = resize(
+            Adapter.load(adapter), rule, split=split, alpha=alpha, dtype=factor_dtype
+        )
         new.save(output)
-        t = Table(title="LoRA resize")
-        for col in ("module", "rank before", "rank", "energy kept", "rel. error"):
-            t.add_column(col, justify="left" if col == "module" else "right")
-        for m in report:
-            t.add_row(escape(m.name), str(m.rank_before), str(m.rank), f"{m.energy_kept:.4f}",
-                      f"{m.relative_error:.4f}")
-        Console().print(_full_module_names(t))
+        con = Console()
+        print_table(con, _resize_table(report, error))
+        unmet = [m.name for m in report if not m.bound_met]
+        if unmet and error is not None:
+            kinds = sorted({dtype_code(m.A.dtype) for m in new.modules.values()})
+            con.print(_unmet_note(unmet, error, max_rank, "/".join(kinds)),
+                      highlight=False, soft_wrap=True, markup=False)
 
     @lora.command("merge")
     def merge_command(
-        base: Annotated[Path, typer.Argument(help="Base checkpoint.")],
-        adapter: Annotated[Path, typer.Argument(help="PEFT LoRA adapter directory.")],
+        base: Annotated[Path, _path_argument("Base checkpoint.")],
+        adapter: Annotated[Path, _path_argument("PEFT LoRA adapter directory.")],
         output: Annotated[
-            Path, typer.Option("--output", "-o", help="Output directory (or .safetensors file).")
+            Path,
+            _path_option("--output", "-o", help_text="Output directory (or .safetensors file)."),
         ],
         fan_in_fan_out: Annotated[
             bool | None,
@@ -406,7 +592,11 @@ def register(app: typer.Typer) -> None:
         ] = None,
         conv1d: Conv1dOpt = None,
     ) -> None:
-        """Merge an adapter into the base weights (W + scale·B·A) and write safetensors."""
+        """Merge an adapter into the base weights (W + scale·B·A) and write safetensors.
+
+        A merged weight beyond the range of the base's dtype (65504 in F16) is refused,
+        naming the module, rather than written as inf.
+        """
         from rich.console import Console
 
         from svdkit.lora.merge import merge
@@ -419,14 +609,24 @@ def register(app: typer.Typer) -> None:
 
     @lora.command("pissa")
     def pissa_command(
-        base: Annotated[Path, typer.Argument(help="Base checkpoint.")],
-        output: Annotated[Path, typer.Option("--output", "-o", help="PiSSA adapter directory.")],
-        residual: Annotated[Path, typer.Option(help="Residual model (directory or .safetensors).")],
+        base: Annotated[Path, _path_argument("Base checkpoint.")],
+        output: Annotated[
+            Path, _path_option("--output", "-o", help_text="PiSSA adapter directory.")
+        ],
+        residual: Annotated[
+            Path,
+            _path_option("--residual", help_text="Residual model (directory or .safetensors)."),
+        ],
         rank: RankOpt = None,
         energy: EnergyOpt = None,
         error: ErrorOpt = None,
         max_rank: MaxRankOpt = None,
         target: Annotated[list[str] | None, typer.Option(help="Target module; repeat.")] = None,
+        tol: TolOpt = 1e-3,
+        dtype: Annotated[
+            str | None,
+            typer.Option(help="Store the adapter's factors as F32 (default), F16, BF16 or F64."),
+        ] = None,
         fan_in_fan_out: FanInFanOutOpt = None,
         conv1d: Conv1dOpt = None,
         embedding: EmbeddingOpt = None,
@@ -438,34 +638,56 @@ def register(app: typer.Typer) -> None:
         from svdkit.lora.pissa import pissa
 
         rule = _rule(rank, energy, error, max_rank)
+        factor_dtype = _factor_dtype(dtype)
         _check_not_input(output, "--output", base=base)
         _check_not_input(residual, "--residual", base=base)
         # pissa() checks both outputs (and that neither lies in the other) before any work
         ad, res = pissa(
-            base, output, residual, rule, targets=target or None, progress=True,
-            fan_in_fan_out=_layout(fan_in_fan_out, conv1d), embedding_modules=embedding or None,
-            linear_modules=not_embedding or None,
+            base, output, residual, rule, targets=target or None, progress=True, tol=tol,
+            dtype=factor_dtype, fan_in_fan_out=_layout(fan_in_fan_out, conv1d),
+            embedding_modules=embedding or None, linear_modules=not_embedding or None,
         )
-        Console().print(f"{counted(len(ad.modules), 'module')} → {output}; residual → {res}",
-                        highlight=False, soft_wrap=True, markup=False)
+        con = Console()
+        # the ranks the rule chose, and which --max-rank capped
+        print_table(con, _pissa_table(ad, {n: m.weight_shape for n, m in ad.modules.items()},
+                                      rule))
+        con.print(f"{counted(len(ad.modules), 'module')} → {output}; residual → {res}",
+                  highlight=False, soft_wrap=True, markup=False)
 
     @lora.command("analyse")
     def analyse_command(
-        first: Annotated[Path, typer.Argument(help="Adapter directory, or the base checkpoint.")],
-        tuned: Annotated[Path | None, typer.Argument(help="Fine-tuned checkpoint.")] = None,
+        first: Annotated[Path, _path_argument("Adapter directory, or the base checkpoint.")],
+        tuned: Annotated[Path | None, _path_argument("Fine-tuned checkpoint.")] = None,
         energy: Annotated[float, typer.Option(help="Energy for the recommended rank.")] = 0.9,
         max_rank: Annotated[
             int | None,
             typer.Option(
-                help="Compute only this many singular values per module (BASE TUNED only)."
+                help="Compute only this many singular values per module (BASE TUNED only; "
+                "not the cap on a chosen rank it is in extract, resize and pissa)."
             ),
         ] = None,
+        target: Annotated[
+            list[str] | None,
+            typer.Option(help="Analyse only these modules (name, suffix, regex; repeat)."),
+        ] = None,
+        tol: Annotated[
+            float,
+            typer.Option(help="Residual certificate of the SVD, relative to σ₁ (BASE TUNED)."),
+        ] = 1e-3,
+        on_mismatch: Annotated[
+            str,
+            typer.Option(
+                help="Tensors of different shapes, or in one checkpoint only (BASE TUNED): "
+                "'skip' (left out, listed under the table) or 'error'."
+            ),
+        ] = "skip",
         figure: Annotated[
-            Path | None, typer.Option(help="Write the figure (.png, .svg, .pdf…).")
+            Path | None,
+            _path_option("--figure", help_text="Write the figure (.png, .svg, .pdf…)."),
         ] = None,
         json_out: Annotated[
             Path | None,
-            typer.Option("--json", help="Write the rows ('-': standard output, the table "
+            _path_option("--json", help_text="Write the rows ('-': standard output, the table "
                          "then goes to standard error)."),
         ] = None,
     ) -> None:
@@ -474,7 +696,7 @@ def register(app: typer.Typer) -> None:
 
         from rich.console import Console
 
-        from svdkit.errors import SvdkitError
+        from svdkit.errors import MissingFileError, SvdkitError
         from svdkit.lora.analyse import analyse_adapter, analyse_pair
 
         _check_analyse_options(energy, max_rank)
@@ -488,6 +710,8 @@ def register(app: typer.Typer) -> None:
         if json_out is not None:
             _check_analyse_output(json_out, "--json", **inputs)
         if tuned is None:
+            if not first.exists():
+                raise MissingFileError(f"no such adapter directory: '{first}'")
             if not _is_adapter_dir(first):
                 inner = [p.name + "/" for p in sorted(first.iterdir())
                          if p.is_dir() and _is_adapter_dir(p)] if first.is_dir() else []
@@ -496,20 +720,25 @@ def register(app: typer.Typer) -> None:
                     f"'{first}' is not a LoRA adapter directory (no adapter_config.json){held}: "
                     "give an adapter, or a base and a fine-tuned checkpoint (BASE TUNED)"
                 )
-            if max_rank is not None:
-                raise SvdkitError(
-                    "--max-rank limits the SVD of a (BASE, TUNED) pair's deltas; an adapter's "
-                    "spectra are exact (a QR of each factor and the SVD of an r×r core): "
-                    "leave it out"
-                )
+            for given, option in ((max_rank is not None, "--max-rank"),
+                                  (target, "--target"), (tol != 1e-3, "--tol"),
+                                  (on_mismatch != "skip", "--on-mismatch")):
+                if given:
+                    raise SvdkitError(
+                        f"{option} applies to a (BASE, TUNED) pair, whose deltas are factored; "
+                        "an adapter's spectra are exact (a QR of each factor and the SVD of "
+                        "an r×r core) over all its modules: leave it out"
+                    )
             an = analyse_adapter(first, energy=energy)
         else:
-            an = analyse_pair(first, tuned, energy=energy, max_rank=max_rank, progress=True)
+            an = analyse_pair(first, tuned, energy=energy, max_rank=max_rank,
+                              targets=target or None, tol=tol, on_mismatch=on_mismatch,
+                              progress=True)
         # `--json -`: the JSON alone on standard output, the table on standard error
-        Console(stderr=json_out is not None and _is_stdout(json_out)).print(
-            _full_module_names(an.table())
-        )
+        con = Console(stderr=json_out is not None and _is_stdout(json_out))
+        print_table(con, an.table(), full="--json")
         if figure is not None:
+            _make_parent(figure, "--figure")
             try:
                 an.figure(figure)
             except OSError as err:

@@ -809,6 +809,13 @@ class Adapter:
         """Read a PEFT LoRA directory (``adapter_config.json`` + ``adapter_model.safetensors``)."""
         directory = check_path(directory, "directory")
         cfg_path = directory / CONFIG_NAME
+        if not directory.exists():
+            raise MissingFileError(f"no such adapter directory: '{directory}'")
+        if not directory.is_dir():
+            raise FileFormatError(
+                f"'{directory}' is a file, not a PEFT adapter directory (adapter_config.json "
+                "and adapter_model.safetensors)"
+            )
         if not cfg_path.is_file():
             inner = _adapter_subfolders(directory)
             if inner:

@@ -31,12 +31,13 @@ from typing import Any
 
 import numpy as np
 
-from svdkit.errors import FileFormatError
+from svdkit._words import counted
+from svdkit.errors import EmptyInputError, FileFormatError
 from svdkit.lora._args import check_count, check_fraction, check_path, check_targets
 from svdkit.lora.adapter import Adapter, as_adapter
 from svdkit.lora.extract import module_progress, read_delta
 from svdkit.lora.factor import frobenius2
-from svdkit.lora.modules import pair_checkpoints
+from svdkit.lora.modules import Pairing, pair_checkpoints
 from svdkit.lora.rank import energy_rank
 from svdkit.lora.safetensors_io import Checkpoint, as_checkpoint
 
@@ -103,6 +104,10 @@ def written_by_analyse(path: str | os.PathLike) -> bool:
 #: longer than this.
 LOG_RANKS_ABOVE = 64
 
+#: Up to this many modules, :meth:`Analysis.draw` draws each with its own style and
+#: names it in the legend; beyond, one style per module type (``q_proj``).
+LEGEND_MODULES = 40
+
 
 @dataclass(frozen=True)
 class ModuleSpectrum:
@@ -147,6 +152,27 @@ class Analysis:
     #: Tensors whose shape differs between the checkpoints (a resized vocabulary),
     #: left out of a pair's analysis and named under the table.
     mismatched: list[str] = field(default_factory=list)
+    #: Tensors of one checkpoint only (a task head the fine-tune added), left out.
+    only_tuned: list[str] = field(default_factory=list)
+    only_base: list[str] = field(default_factory=list)
+    #: Changed tensors that are not matrices analysed here (norms, biases, untargeted
+    #: matrices), named under the table.
+    not_analysed: list[str] = field(default_factory=list)
+
+    def left_out(self) -> list[str]:
+        """One line per kind of tensor a pair's analysis left out, for the table's caption."""
+        lines = []
+        for names, what in (
+            (self.mismatched, "of different shapes left out"),
+            (self.only_tuned, "only in the tuned model left out"),
+            (self.only_base, "only in the base left out"),
+            (self.not_analysed, "changed but not analysed (not a targeted matrix)"),
+        ):
+            if names:
+                n = len(names)
+                more = f", … ({n - 6} more)" if n > 6 else ""
+                lines.append(f"{counted(n, 'tensor')} {what}: {', '.join(names[:6])}{more}")
+        return lines
 
     def rows(self) -> list[dict[str, Any]]:
         out = []
@@ -172,14 +198,8 @@ class Analysis:
         from rich.markup import escape
         from rich.table import Table
 
-        caption = None
-        if self.mismatched:
-            n = len(self.mismatched)
-            more = f", … ({n - 6} more)" if n > 6 else ""
-            caption = escape(
-                f"{n} tensor{'s' if n > 1 else ''} of different shapes left out: "
-                f"{', '.join(self.mismatched[:6])}{more}"
-            )
+        lines = self.left_out()
+        caption = escape("\n".join(lines)) if lines else None
         t = Table(
             title=f"LoRA spectra — recommended rank for {100 * self.energy:g}% energy",
             caption=caption,
@@ -204,21 +224,46 @@ class Analysis:
         """The figure :meth:`figure` saves: spectra (σᵢ/σ₁, log scale) and energy curves
         (on a log rank axis for spectra longer than :data:`LOG_RANKS_ABOVE`).
 
-        Labels with sub- and superscripts are matplotlib mathtext (``$…$``), drawn
-        as formulas, not as the TeX source.
+        Every curve is told apart: up to :data:`LEGEND_MODULES` modules each has its
+        own colour and line style (ten colours, then dashed, dotted, dash-dotted)
+        and its full name in the legend under the panels; beyond that the modules
+        are grouped by type (the last part of the name, ``q_proj``), one style per
+        type in the legend, and the module with the highest recommended rank is
+        named on the energy panel. Labels with sub- and superscripts are matplotlib
+        mathtext (``$…$``), drawn as formulas, not as the TeX source.
         """
         import matplotlib
 
         matplotlib.use("Agg", force=False)
         import matplotlib.pyplot as plt
 
-        fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 4.2))
-        for m in self.modules:
-            if not m.s.size or m.s[0] <= 0:
-                continue
+        drawn = [m for m in self.modules if m.s.size and m.s[0] > 0]
+        per_module = len(drawn) <= LEGEND_MODULES
+        keys = [m.name if per_module else m.name.rpartition(".")[2] for m in drawn]
+        order = list(dict.fromkeys(keys))
+        legend_rows = math.ceil(len(order) / 2) if per_module else math.ceil(len(order) / 4)
+        fig = plt.figure(figsize=(11, 4.2 + 0.19 * legend_rows))
+        top = 4.2 / (4.2 + 0.19 * legend_rows)
+        ax1 = fig.add_axes((0.07, 1 - top + 0.12 * top, 0.4, 0.76 * top))
+        ax2 = fig.add_axes((0.57, 1 - top + 0.12 * top, 0.4, 0.76 * top))
+        colours = plt.rcParams["axes.prop_cycle"].by_key().get("color", ["C0"])
+        dashes = ("-", "--", ":", "-.")
+        styles = {
+            k: (colours[i % len(colours)], dashes[(i // len(colours)) % len(dashes)])
+            for i, k in enumerate(order)
+        }
+        labelled = set()
+        for m, key in zip(drawn, keys, strict=True):
+            colour, dash = styles[key]
+            label = None
+            if key not in labelled:
+                labelled.add(key)
+                count = keys.count(key)
+                label = key if per_module else f"{key} ({counted(count, 'module')})"
             k = np.arange(1, m.s.size + 1)
-            ax1.semilogy(k, np.maximum(m.s / m.s[0], 1e-12), lw=0.8, alpha=0.7)
-            ax2.plot(k, m.energy_curve(), lw=0.8, alpha=0.7)
+            ax1.semilogy(k, np.maximum(m.s / m.s[0], 1e-12), lw=0.9, alpha=0.8, color=colour,
+                         ls=dash, label=label)
+            ax2.plot(k, m.energy_curve(), lw=0.9, alpha=0.8, color=colour, ls=dash)
         ax1.set(
             xlabel="index $i$",
             ylabel=SPECTRUM_LABEL,
@@ -232,7 +277,17 @@ class Analysis:
             # 4096) the curves are one vertical line at k ≈ 0
             ax2.set_xscale("log")
         ax2.legend(loc="lower right")
-        fig.tight_layout()
+        if not per_module and drawn:
+            # the slowest module by name: the highest recommended rank
+            ranks = [m.recommended_rank(self.energy) or m.s.size for m in drawn]
+            slow = drawn[int(np.argmax(ranks))]
+            k = min(max(ranks), slow.s.size)
+            ax2.annotate(slow.name, (k, float(slow.energy_curve()[k - 1])), fontsize=7,
+                         xytext=(4, -12), textcoords="offset points")
+        if order:
+            handles, labels = ax1.get_legend_handles_labels()
+            fig.legend(handles, labels, loc="lower center", ncol=2 if per_module else 4, fontsize=7,
+                       frameon=False, bbox_to_anchor=(0.5, 0.0))
         return fig
 
     def figure(self, path: str | os.PathLike) -> Path:
@@ -331,11 +386,19 @@ def analyse_pair(
     t = as_checkpoint(tuned, "tuned").require_model("tuned checkpoint")
     pairing = pair_checkpoints(b, t, targets=targets, on_mismatch=on_mismatch)
     names = pairing.linear + pairing.embeddings
-    out = Analysis(energy=energy, mismatched=list(pairing.mismatched))
+    if not names:
+        raise EmptyInputError(_nothing_to_analyse(pairing, targets))
+    out = Analysis(
+        energy=energy,
+        mismatched=list(pairing.mismatched),
+        only_tuned=list(pairing.only_tuned),
+        only_base=list(pairing.only_base),
+        not_analysed=list(pairing.extras),
+    )
     with module_progress(progress, len(names), "analyse") as advance:
         for module in names:
             key = f"{module}.weight"
-            delta = read_delta(b, t, key, np.float32)
+            delta = read_delta(b, t, key, np.float32)  # a NaN or an inf is refused, named
             p = min(delta.shape)
             k = p if max_rank is None else min(p, max_rank)
             fro2 = frobenius2(delta)
@@ -345,6 +408,22 @@ def analyse_pair(
             )
             advance(module)
     return out
+
+
+def _nothing_to_analyse(pairing: Pairing, targets: Sequence[str] | None) -> str:
+    """Why a pair has no matrix to analyse, for :func:`analyse_pair`'s error."""
+    if not pairing.extras:
+        skipped = f", {len(pairing.mismatched)} of other shapes" if pairing.mismatched else ""
+        return (
+            f"no tensor differs between the base and the tuned checkpoint "
+            f"({len(pairing.unchanged)} equal{skipped}): there is no delta to analyse "
+            "(the same checkpoint twice?)"
+        )
+    n = len(pairing.extras)
+    more = f", … ({n - 6} more)" if n > 6 else ""
+    why = (f"no changed module matches the targets {list(targets)}" if targets is not None
+           else "no changed 2-D weight to analyse")
+    return f"{why}; the changed tensors are {', '.join(pairing.extras[:6])}{more}"
 
 
 def analyse_adapter(adapter: str | os.PathLike | Adapter, *, energy: float = 0.9) -> Analysis:

@@ -133,6 +133,10 @@ class ExtractionReport:
     extras_saved: list[str] = field(default_factory=list)
     extras_listed: list[str] = field(default_factory=list)
     mismatched: list[str] = field(default_factory=list)
+    #: Tensors of one checkpoint only (a task head the fine-tune added), left out with
+    #: ``on_mismatch="skip"``.
+    only_tuned: list[str] = field(default_factory=list)
+    only_base: list[str] = field(default_factory=list)
     unchanged: int = 0
     rule: dict[str, Any] = field(default_factory=dict)
     tol: float | None = None
@@ -146,6 +150,13 @@ class ExtractionReport:
                 m["excess"] = "inf"
         return out
 
+    def unmet(self) -> list[str]:
+        """The modules whose factors, as stored, miss the ``error`` bound of the rule."""
+        bound = self.rule.get("error")
+        if bound is None:
+            return []
+        return [m.name for m in self.modules if m.relative_error > bound]
+
     def table(self, title: str = "LoRA extraction"):
         """A :class:`rich.table.Table` of the modules; a "tol" column when a module was
         factored at a tighter ``tol`` than asked (:func:`extract`'s ``tighten``)."""
@@ -153,6 +164,7 @@ class ExtractionReport:
         from rich.table import Table
 
         tightened = any(m.tol is not None and m.tol != self.tol for m in self.modules)
+        unmet = set(self.unmet())
         cols = ["module", "shape", "rank", "energy kept", "rel. error", "excess ≤", "method"]
         t = Table(title=title)
         for col in cols + (["tol"] if tightened else []):
@@ -163,7 +175,7 @@ class ExtractionReport:
                 f"{m.shape[0]}×{m.shape[1]}",
                 str(m.rank),
                 f"{m.energy_kept:.4f}",
-                f"{m.relative_error:.4f}",
+                f"{m.relative_error:.4f}" + (" !" if m.name in unmet else ""),
                 _excess_cell(m.excess),
                 m.method,
             ]
@@ -203,7 +215,13 @@ def module_progress(enabled: bool, total: int, label: str) -> Iterator[Any]:
         def advance(name: str) -> None:
             bar.update(task, advance=1, module=name)
 
-        yield advance
+        try:
+            yield advance
+        except BaseException:
+            # the bar names the last module done: on a failure it would point at a
+            # module other than the one the error names
+            bar.update(task, module="stopped (see below)")
+            raise
 
 
 def _as_checkpoint(x: Any, role: str = "checkpoint", name: str = "base") -> Checkpoint:
@@ -366,6 +384,8 @@ def extract(
         raise EmptyInputError(_nothing_to_factor(pairing, targets, embeddings))
     report = ExtractionReport(
         mismatched=pairing.mismatched,
+        only_tuned=pairing.only_tuned,
+        only_base=pairing.only_base,
         unchanged=len(pairing.unchanged),
         rule={k: v for k, v in asdict(rule).items() if v is not None},
         tol=tol,
@@ -407,10 +427,29 @@ def extract(
                 ]
             for i, delta, f in zip(batch, deltas, found, strict=True):
                 module, kind = work[i]
+                shape = tuple(tuned_ck.shape(f"{module}.weight"))
                 done[i] = _module_result(
-                    module, kind, delta, f, tuple(tuned_ck.shape(f"{module}.weight")),
+                    module, kind, delta, f, shape,
                     split=split, alpha=alpha, rslora=rslora, dtype=dtype, tol=tol,
                 )
+                # --error is a bound on the factors as stored: rounding to BF16 / F16 adds
+                # its own error, met by a tighter cut while the rounding leaves room
+                for _ in range(3):
+                    if (rule.error is None or dtype is None
+                            or done[i][0].relative_error <= rule.error):
+                        break
+                    rounding2 = done[i][0].relative_error ** 2 - f.quality.relative_error ** 2
+                    room = rule.error**2 - max(rounding2, 0.0)
+                    if room <= (0.05 * rule.error) ** 2:
+                        break  # the rounding alone exceeds the bound: reported below
+                    tighter = RankRule(error=0.97 * math.sqrt(room), max_rank=rule.max_rank)
+                    f = factor(delta, tighter, tol=tol, method=method, seed=seed, tighten=tighten)
+                    if f.rank <= done[i][0].rank:
+                        break  # no higher rank to give (max_rank, or the whole spectrum)
+                    done[i] = _module_result(
+                        module, kind, delta, f, shape,
+                        split=split, alpha=alpha, rslora=rslora, dtype=dtype, tol=tol,
+                    )
                 advance(module)
             # nothing of this batch may outlive it (the loop variables hold its last delta)
             del deltas, found, delta, f
@@ -419,6 +458,19 @@ def extract(
         report.modules.append(entry)
         if lora is not None:
             adapter.modules[lora.name] = lora
+    unmet = report.unmet()
+    if unmet:
+        worst = max(m.relative_error for m in report.modules)
+        report.notes.append(
+            f"--error {rule.error:g} (error=) is not met by the factors as stored for "
+            f"{len(unmet)} of {len(report.modules)} modules (marked '!', worst "
+            f"{worst:.4g}): {', '.join(unmet[:6])}{' …' if len(unmet) > 6 else ''}; "
+            + (f"max_rank {rule.max_rank} caps their rank" if rule.max_rank else "")
+            + (" or " if rule.max_rank and dtype is not None else "")
+            + (f"rounding the factors to {_code(dtype)} alone costs more than the bound "
+               "(store them in a wider dtype, --dtype F32, or ask a looser --error)"
+               if dtype is not None else "")
+        )
     if not adapter.modules:
         raise EmptyInputError(
             f"every changed module came out at rank 0 ({len(report.modules)} modules, rule "
@@ -470,6 +522,16 @@ def extract(
             "its factors"
         )
     return Extraction(adapter, report)
+
+
+def _code(dtype: Any) -> str:
+    """The safetensors code of a factor dtype (its name when it has none)."""
+    from svdkit.lora.safetensors_io import dtype_code
+
+    try:
+        return dtype_code(dtype)
+    except SvdkitError:
+        return str(np.dtype(dtype))
 
 
 def _tie_head(
@@ -611,9 +673,61 @@ def read_delta(base: Checkpoint, tuned: Checkpoint, key: str, dtype: type) -> np
     delta = tuned.read(key, dtype)
     b = base.tensor(key)
     step = max(1, (1 << 22) // max(1, int(np.prod(b.shape[1:]))))
-    for r0 in range(0, b.shape[0], step):
-        delta[r0 : r0 + step] -= np.asarray(b[r0 : r0 + step], dtype=dtype)
+    with np.errstate(over="ignore", invalid="ignore"):  # refused below, by name
+        for r0 in range(0, b.shape[0], step):
+            delta[r0 : r0 + step] -= np.asarray(b[r0 : r0 + step], dtype=dtype)
+    refuse_non_finite(delta, key, (("tuned", tuned), ("base", base)), difference=True)
     return delta
+
+
+def _first_non_finite(a: np.ndarray) -> tuple[int, ...] | None:
+    """The index of the first NaN or infinite entry of ``a`` (row blocks), or None."""
+    step = max(1, (1 << 22) // max(1, int(np.prod(a.shape[1:]))))
+    for r0 in range(0, a.shape[0], step):
+        bad = ~np.isfinite(a[r0 : r0 + step])
+        if bad.any():
+            idx = np.unravel_index(int(np.argmax(bad)), bad.shape)
+            return (idx[0] + r0, *idx[1:])
+    return None
+
+
+def refuse_non_finite(
+    values: np.ndarray,
+    key: str,
+    sources: Sequence[tuple[str, Checkpoint]],
+    *,
+    difference: bool = False,
+) -> None:
+    """Refuse a weight (or a delta, ``difference``) of tensor ``key`` with a NaN or an
+    infinite entry, naming the module, the tensor, the entry and which checkpoint of
+    ``sources`` (``(role, checkpoint)`` pairs: "base", "tuned") holds it.
+
+    A NaN in a fine-tuned weight would otherwise surface from the SVD as "A has a
+    non-finite entry", with no module named among hundreds.
+    """
+    from svdkit.errors import NonFiniteError
+
+    idx = _first_non_finite(values)
+    if idx is None:
+        return
+    module = module_of(key)[0]
+    where = f"[{', '.join(map(str, idx))}]"
+    held = []
+    for role, ck in sources:
+        v = float(np.asarray(ck.tensor(key)[idx], dtype=np.float64))
+        if not math.isfinite(v):
+            held.append(f"the {role} checkpoint's tensor {key!r} "
+                        f"(in '{ck.root / ck.shard_of(key)}') holds {v:g} there")
+    what = "ΔW = W_tuned − W_base" if difference else "the weight"
+    cause = (
+        "; ".join(held) if held
+        else "the difference of two finite weights overflows float32 there"
+    )
+    raise NonFiniteError(
+        f"module {module!r}: {what} has a non-finite entry at {where} "
+        f"({float(values[idx]):g}): {cause}. svdkit needs finite weights: check that "
+        "checkpoint (a diverged fine-tune, a bad conversion)"
+    )
 
 
 def _backend(name: str):

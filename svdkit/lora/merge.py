@@ -72,6 +72,7 @@ from svdkit.lora.safetensors_io import (
     SafetensorsFile,
     SafetensorsWriter,
     as_checkpoint,
+    numpy_dtype,
 )
 
 __all__ = [
@@ -545,12 +546,35 @@ def merged_tensor(
         return adapter.saved[name] if name in adapter.saved else base.tensor(name)
     dt = np.float64 if base.dtype(name) == "F64" else np.float32
     W = np.array(adapter.saved[name], dtype=dt) if name in adapter.saved else base.read(name, dt)
+    finite = bool(np.all(np.isfinite(W)))
     delta = m.delta(adapter.use_rslora, dtype=dt)
-    if subtract:
-        W -= delta
-    else:
-        W += delta
-    return W
+    with np.errstate(over="ignore", invalid="ignore"):  # refused below, by name
+        if subtract:
+            W -= delta
+        else:
+            W += delta
+        code = base.dtype(name)
+        stored = W.astype(numpy_dtype(code), copy=False)
+    if finite and not np.all(np.isfinite(stored.astype(np.float64))):
+        _refuse_overflow(name, module, code, W, subtract)
+    return stored
+
+
+def _refuse_overflow(name: str, module: str, code: str, W: np.ndarray, subtract: bool) -> None:
+    """Refuse a merged weight that leaves the range of its stored dtype ``code``.
+
+    ``W ± scale·B·A`` is summed in float32 (float64 for an F64 base) and stored in
+    the base's dtype: a sum beyond float16's 65504 would be written as ``inf``,
+    and the merged model would answer NaN. Refused, by module and dtype, before
+    any file is put in place.
+    """
+    what = "W − scale·B·A (the PiSSA residual)" if subtract else "W + scale·B·A"
+    largest = float(np.max(np.abs(W)))
+    raise SvdkitError(
+        f"module {module!r}: {what} overflows {code} (an entry of {name!r} is {largest:.4g}, "
+        f"beyond what {code} holds): the merged weight cannot be stored in the base's "
+        "dtype; merge into a base stored in a wider dtype (F32), or use a smaller alpha"
+    )
 
 
 def _untied(base: Checkpoint, adapter: Adapter) -> Adapter:

@@ -49,6 +49,7 @@ from typing import Any
 
 import numpy as np
 
+from svdkit._words import counted
 from svdkit.errors import MissingTensorError, ShapeError, SvdkitError
 from svdkit.lora.safetensors_io import FLOAT_CODES, Checkpoint
 
@@ -395,6 +396,10 @@ class Pairing:
     extras: list[str] = field(default_factory=list)
     unchanged: list[str] = field(default_factory=list)
     mismatched: list[str] = field(default_factory=list)
+    #: Tensors of one checkpoint only (a task head the fine-tune added), left out
+    #: with ``on_mismatch="skip"``.
+    only_tuned: list[str] = field(default_factory=list)
+    only_base: list[str] = field(default_factory=list)
 
 
 def _equal(base: Checkpoint, tuned: Checkpoint, name: str) -> bool:
@@ -430,7 +435,9 @@ def pair_checkpoints(
         or among ``extras`` (:func:`svdkit.lora.extract.extract` keeps them whole
         with ``"save"``, whatever its ``extras`` says).
     on_mismatch : {"error", "skip"}
-        A tensor whose shape differs: raise, or list it in ``mismatched``.
+        A tensor whose shape differs, or that only one checkpoint holds (a task head
+        added by the fine-tune, ``score.weight``): raise, or leave it out and list it
+        (``mismatched``, ``only_tuned``, ``only_base``).
     embedding_modules, linear_modules : list of str, optional
         Modules that are, or are not, embedding tables whatever their names say
         (:func:`is_embedding`).
@@ -446,17 +453,22 @@ def pair_checkpoints(
         raise SvdkitError(f"on_mismatch must be 'error' or 'skip'; got {on_mismatch!r}")
     missing = [n for n in tuned.names if n not in base]
     extra = [n for n in base.names if n not in tuned]
-    if missing or extra:
+    if (missing or extra) and on_mismatch == "error":
         parts = []
-        if missing:
-            parts.append(f"{len(missing)} tensors of the tuned model are not in the base "
-                         f"(first: {missing[0]!r})")
-        if extra:
-            parts.append(f"{len(extra)} tensors of the base are not in the tuned model "
-                         f"(first: {extra[0]!r})")
-        raise MissingTensorError("; ".join(parts))
-    out = Pairing()
+        for names, what in ((missing, "of the tuned model not in the base"),
+                            (extra, "of the base not in the tuned model")):
+            if names:
+                more = f", … ({len(names) - 3} more)" if len(names) > 3 else ""
+                parts.append(f"{counted(len(names), 'tensor')} {what}: "
+                             f"{', '.join(map(repr, names[:3]))}{more}")
+        raise MissingTensorError(
+            "; ".join(parts) + " (a task head the fine-tune added?): pass on_mismatch='skip' "
+            "(--on-mismatch skip) to leave them out and list them"
+        )
+    out = Pairing(only_tuned=missing, only_base=extra)
     for name in tuned.names:
+        if name not in base:
+            continue
         if base.shape(name) != tuned.shape(name):
             if on_mismatch == "error":
                 raise ShapeError(

@@ -41,7 +41,7 @@ from svdkit.lora.adapter import (
     store_factors,
     unit_alpha,
 )
-from svdkit.lora.extract import module_progress
+from svdkit.lora.extract import module_progress, refuse_non_finite
 from svdkit.lora.factor import check_tol, factor_delta, split_factors
 from svdkit.lora.merge import (
     build_like,
@@ -172,6 +172,7 @@ def pissa(
     with module_progress(progress, len(chosen), "pissa") as advance:
         for module in chosen:
             W = ck.read(f"{module}.weight", np.float32)
+            refuse_non_finite(W, f"{module}.weight", (("base", ck),))
             if module in conv1d:
                 W = W.T  # Conv1D stores [in, out] = (B A)ᵀ
             f = factor_delta(W, rule, tol=tol, method=method, seed=seed)

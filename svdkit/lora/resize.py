@@ -9,7 +9,12 @@ kohya's ``O(out · in · r)`` product plus an ``O(out · in · min)`` SVD — an
 whole spectrum of ``ΔW`` comes for free, so energy rules are exact. The new
 factors are split (:func:`~svdkit.lora.factor.split_factors`) with the new
 ``alpha`` (default ``r'``, scale 1; rsLoRA ``√r'``) and ``use_rslora`` kept, and
-stored in the dtype of the module's factors (a bf16 adapter stays bf16).
+stored in the dtype of the module's factors (a bf16 adapter stays bf16) or the one
+asked. The report's relative error is that of the factors as stored (rounded to
+their dtype), measured exactly through the QR of the stacked old and new factors;
+under an ``error`` rule the rank is raised until the stored factors meet the bound,
+and :attr:`ResizeReport.bound_met` is False where no rank can (the rounding floor
+of a BF16 or F16 adapter is about 1e-3).
 
 Examples
 --------
@@ -28,12 +33,13 @@ True
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
 from svdkit.errors import SvdkitError, require_instance
+from svdkit.lora._args import check_float_dtype
 from svdkit.lora.adapter import (
     Adapter,
     LoraModule,
@@ -52,13 +58,17 @@ __all__ = ["ResizeReport", "factor_spectrum", "resize"]
 
 @dataclass(frozen=True)
 class ResizeReport:
-    """One module: its rank before and after, and the energy and relative error of the cut."""
+    """One module: its rank before and after, the energy of the spectrum kept, and the
+    relative error ``‖ΔW − ΔW'‖_F / ‖ΔW‖_F`` of the factors as stored (rounded to their
+    dtype). ``bound_met`` is False when an ``error`` rule asked for less than the stored
+    factors can give at any rank (the rounding floor of their dtype)."""
 
     name: str
     rank_before: int
     rank: int
     energy_kept: float
     relative_error: float
+    bound_met: bool = True
 
 
 def factor_spectrum(B: np.ndarray, A: np.ndarray, scale: float = 1.0):
@@ -82,6 +92,7 @@ def resize(
     *,
     split: str = "sqrt",
     alpha: float | None = None,
+    dtype: Any = None,
 ) -> tuple[Adapter, list[ResizeReport]]:
     """A new adapter with each module truncated by ``rule``; saved tensors carried over.
 
@@ -89,7 +100,10 @@ def resize(
     :meth:`~svdkit.lora.adapter.Adapter.load`), ``rule`` a
     :class:`~svdkit.lora.rank.RankRule` or an integer rank. ``alpha`` (a positive
     finite number) is every module's new ``lora_alpha``, its scale folded into the
-    factors; default ``r'`` (``√r'`` with rsLoRA), scale 1.
+    factors; default ``r'`` (``√r'`` with rsLoRA), scale 1. ``dtype`` (F32, F16, BF16,
+    F64 or a NumPy dtype) stores the new factors in that dtype; default: each module's
+    own. The report measures the factors as stored; under an ``error`` rule the rank
+    grows until they meet the bound, or ``bound_met`` says no rank can.
 
     Raises
     ------
@@ -135,31 +149,86 @@ def resize(
     )
     report = []
     keep = {"float64", "float32", "float16", "bfloat16"}  # (names: bf16 needs no ml_dtypes)
+    want = None if dtype is None else check_float_dtype(dtype, "dtype")
     for name in sorted(adapter.modules):
         m = adapter.modules[name]
-        U, s, Vh = factor_spectrum(*m.matrices(), m.scale(rs))
+        old_B, old_A = m.matrices()
+        U, s, Vh = factor_spectrum(old_B, old_A, m.scale(rs))
         total = float(np.sum(s**2))
         k = rule.select(s, total)
-        kept = float(np.sum(s[:k] ** 2))
-        frac = kept / total if total > 0 else 1.0
-        report.append(ResizeReport(name, m.r, k, frac, math.sqrt(max(0.0, 1.0 - frac))))
+        # the factors keep their storage dtype (a bf16 adapter stays bf16) unless asked
+        if want is not None:
+            dt = np.dtype(want)
+        else:
+            dt = m.A.dtype if m.A.dtype.name in keep else np.dtype(np.float32)
         # a module dropped at rank 0 whose tensors are saved with it (bias="lora_only",
         # a base_layer.weight) stays, as a rank-1 LoRA of zeros: PEFT loads those
         # tensors only into a LoRA layer (kept whole they lack the module's weight)
-        zero = k == 0 and any(t.rpartition(".")[0] == name for t in adapter.saved)
-        if k == 0 and not zero:
-            continue
-        r_new = max(k, 1)
-        a = unit_alpha(r_new, rs) if alpha is None else float(alpha)
-        scale = lora_scale(a, r_new, rs)
-        if zero:
-            Bm, Am = m.matrices()
-            B, A = m.shaped(np.zeros((Bm.shape[0], 1)), np.zeros((1, Am.shape[1])))
-        else:
-            # a convolution's factors are resized flattened and given their shape back
-            B, A = m.shaped(*split_factors(U[:, :k], s[:k], Vh[:k], split, scale))
-        # the factors keep their storage dtype (a bf16 adapter stays bf16)
-        dt = m.A.dtype if m.A.dtype.name in keep else np.dtype(np.float32)
-        A, B = store_factors(name, A, B, dt, scale)  # an overflow or underflow is refused
-        out.modules[name] = LoraModule(name, m.kind, A=A, B=B, alpha=a)
+        keep_zero = any(t.rpartition(".")[0] == name for t in adapter.saved)
+        while True:
+            new, err = _truncated(m, name, U, s, Vh, k, dt, alpha, rs, split, keep_zero)
+            # the bound is of the factors as stored: rounding to BF16 / F16 adds its own
+            # error, met by a higher rank while one is left
+            if rule.error is None or err <= rule.error or k >= _cap(rule, s):
+                break
+            k += 1
+        kept = float(np.sum(s[:k] ** 2))
+        frac = kept / total if total > 0 else 1.0
+        met = rule.error is None or err <= rule.error
+        report.append(ResizeReport(name, m.r, k, frac, err, met))
+        if new is not None:
+            out.modules[name] = new
     return out, report
+
+
+def _cap(rule: RankRule, s: np.ndarray) -> int:
+    """The largest rank an ``error`` rule may reach: every singular value, or ``max_rank``."""
+    top = int(np.count_nonzero(s))
+    return top if rule.max_rank is None else min(top, rule.max_rank)
+
+
+def _truncated(
+    m: LoraModule,
+    name: str,
+    U: np.ndarray,
+    s: np.ndarray,
+    Vh: np.ndarray,
+    k: int,
+    dt: np.dtype,
+    alpha: float | None,
+    rs: bool,
+    split: str,
+    keep_zero: bool,
+) -> tuple[LoraModule | None, float]:
+    """Module ``m`` cut to rank ``k``, stored in ``dt``, and the relative error of that
+    stored module against ``m`` (``None`` for a module dropped at rank 0)."""
+    zero = k == 0 and keep_zero
+    if k == 0 and not zero:
+        return None, 1.0 if np.any(s > 0) else 0.0
+    r_new = max(k, 1)
+    a = unit_alpha(r_new, rs) if alpha is None else float(alpha)
+    scale = lora_scale(a, r_new, rs)
+    if zero:
+        Bm, Am = m.matrices()
+        B, A = m.shaped(np.zeros((Bm.shape[0], 1)), np.zeros((1, Am.shape[1])))
+    else:
+        # a convolution's factors are resized flattened and given their shape back
+        B, A = m.shaped(*split_factors(U[:, :k], s[:k], Vh[:k], split, scale))
+    A, B = store_factors(name, A, B, dt, scale)  # an overflow or underflow is refused
+    new = LoraModule(name, m.kind, A=A, B=B, alpha=a)
+    return new, stored_error(m, new, rs)
+
+
+def stored_error(old: LoraModule, new: LoraModule, rslora: bool = False) -> float:
+    """``‖ΔW_old − ΔW_new‖_F / ‖ΔW_old‖_F`` exactly, ``B A`` never formed.
+
+    ``ΔW_old − ΔW_new = [s B, −s' B'] [A; A']``: the Frobenius norm of that product is
+    the norm of its small QR core (:func:`factor_spectrum`).
+    """
+    B0, A0 = (np.asarray(x, dtype=np.float64) for x in old.matrices())
+    B1, A1 = (np.asarray(x, dtype=np.float64) for x in new.matrices())
+    s0, s1 = old.scale(rslora), new.scale(rslora)
+    diff = factor_spectrum(np.hstack([s0 * B0, -s1 * B1]), np.vstack([A0, A1]))[1]
+    ref = factor_spectrum(B0, A0, s0)[1]
+    norm = float(np.linalg.norm(ref))
+    return float(np.linalg.norm(diff)) / norm if norm > 0 else 0.0

@@ -608,6 +608,14 @@ def _header_bytes(layout: Mapping[str, tuple[str, tuple[int, ...]]], metadata: M
     return struct.pack("<Q", len(raw)) + raw
 
 
+def _new_non_finite(before: np.ndarray, after: np.ndarray) -> bool:
+    """Whether the cast ``before`` → ``after`` made a finite entry infinite (an overflow)."""
+    with np.errstate(invalid="ignore"):
+        was = np.isfinite(before)
+        now = np.isfinite(after.astype(np.float64))
+    return bool(np.any(was & ~now))
+
+
 class SafetensorsWriter:
     """Write one safetensors file tensor by tensor, atomically.
 
@@ -645,7 +653,18 @@ class SafetensorsWriter:
         a = np.asarray(array)
         if tuple(a.shape) != shape:
             raise ShapeError(f"tensor {name!r}: shape {a.shape} ≠ declared {shape}")
-        a = np.ascontiguousarray(a.astype(numpy_dtype(code), copy=False))
+        target = numpy_dtype(code)
+        if a.dtype != target:
+            with np.errstate(over="ignore", invalid="ignore"):  # refused below, by name
+                cast = a.astype(target)
+            if a.dtype.kind in "fc" and _new_non_finite(a, cast):
+                raise SvdkitError(
+                    f"tensor {name!r} overflows {code} (its largest entry "
+                    f"{float(np.max(np.abs(a))):.4g} is beyond what {code} holds): "
+                    "it cannot be stored in that dtype"
+                )
+            a = cast
+        a = np.ascontiguousarray(a)
         self._f.write(a.reshape(-1).view(np.uint8).data)
         self._next += 1
 
