@@ -38,7 +38,28 @@ __all__ = [
 
 
 class SvdkitError(ValueError):
-    """Base class of every error svdkit raises on purpose."""
+    """Base class of every error svdkit raises on purpose.
+
+    ``param`` is the argument at fault, by its Python name (``"rank_tol"``), when the
+    error is about one: the command line names its option (:mod:`svdkit._naming`).
+    """
+
+    param: str | None = None
+
+    def __init__(self, *args: object, param: str | None = None) -> None:
+        super().__init__(*args)
+        if param is not None:
+            self.param = param
+
+    def with_message(self, message: str) -> SvdkitError:
+        """This error again (its type and attributes: ``param``, ``result``, …) saying
+        ``message``."""
+        try:
+            new = type(self)(message)
+        except TypeError:  # (a subclass whose constructor takes more than a message)
+            new = SvdkitError(message)
+        new.__dict__.update(self.__dict__)
+        return new
 
 
 class ParseError(SvdkitError):
@@ -96,8 +117,10 @@ class NotPositiveDefiniteError(SvdkitError, np.linalg.LinAlgError):
     ``pivot`` is the 1-based step of the factorisation that failed, when known.
     """
 
-    def __init__(self, message: str, pivot: int | None = None) -> None:
-        super().__init__(message)
+    def __init__(
+        self, message: str, pivot: int | None = None, *, param: str | None = None
+    ) -> None:
+        super().__init__(message, param=param)
         self.pivot = pivot
 
 

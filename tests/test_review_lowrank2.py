@@ -259,10 +259,11 @@ def test_cli_names_its_options_as_typed(tmp_path, capsys, monkeypatch):
     out = tmp_path / "out.npz"
     for args, says in (
         (["--seed", "-1"], "--seed must be a non-negative integer below 2^63; got -1"),
-        (["--max-iter", "0"], "--max-iter must be at least 1; got 0"),
-        (["--tol", "0"], "--tol must be a number in [1e-14, 1); got 0"),
-        (["--tol", "nan"], "--tol must be a number in [1e-14, 1); got nan"),
-        (["--rank-tol", "1.5"], "--rank-tol must be a number in [1e-14, 1); got 1.5"),
+        # (the engine's own checks, in this command's words: svdkit._naming)
+        (["--max-iter", "0"], "--max-iter must be an integer ≥ 1; got 0"),
+        (["--tol", "0"], "--tol must be in [1e-14, 1); got 0"),
+        (["--tol", "nan"], "--tol must be a finite number; got nan"),
+        (["--rank-tol", "1.5"], "--rank-tol must be in [1e-14, 1); got 1.5"),
     ):
         code, _, err = run("svd", tmp_path / "a.npy", "-k", 3, *args, "-o", out)
         assert says in error_line(code, err)
@@ -286,7 +287,7 @@ def test_cli_rank_tol_with_k_caps_the_rank_as_its_help_says(tmp_path, capsys, mo
         # the rule that chose k is in the file (it was not)
         assert float(z["rank_tol"]) == 0.15 and str(z["rank_norm"]) == "spectral"
     code, _, err = run("svd", tmp_path / "a.npy", "-k", 5, "--rank-tol", 0.15, "-o", out)
-    assert "needs more than the k=5 triplets allowed" in error_line(code, err)
+    assert "needs more than the -k 5 triplets allowed" in error_line(code, err)
 
 
 def test_cli_npz_output_reads_back_without_pickle(tmp_path, capsys, monkeypatch):

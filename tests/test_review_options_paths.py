@@ -157,7 +157,8 @@ def test_query_field_options_for_a_tsv_are_an_error(work, svdkit):
         "--query-id-field", "qid",
     )[::2])  # fmt: skip
     assert "--query-id-field 'qid'" in line and "'q.tsv'" in line
-    with pytest.raises(SvdkitError, match="text_field= in Python"):
+    # (Python's spelling from Python; the command says --query-text-field 'body')
+    with pytest.raises(SvdkitError, match="text_field='body' names a field of JSON queries"):
         read_queries(work / "q.tsv", text_field="body")
     assert read_queries(work / "q.tsv") == {"q1": "cats"}
     code, out, err = svdkit(

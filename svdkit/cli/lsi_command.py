@@ -21,6 +21,7 @@ from typing import Annotated
 
 import typer
 
+from svdkit._naming import speaks_flags
 from svdkit.inputs.files import cli_path
 
 __all__ = ["register"]
@@ -179,6 +180,7 @@ def register(app: typer.Typer) -> None:
     app.add_typer(lsi, name="lsi")
 
     @lsi.command("index")
+    @speaks_flags
     def index_command(
         source: Annotated[
             Path,
@@ -277,6 +279,7 @@ def register(app: typer.Typer) -> None:
         )
 
     @lsi.command("query")
+    @speaks_flags
     def query_command(
         index: IndexArgument,
         text: Annotated[str, typer.Argument(help="The query.")],
@@ -301,6 +304,7 @@ def register(app: typer.Typer) -> None:
         _console().print(_hits_table(f"LSI results for {text!r}", ix.search(text, n)))
 
     @lsi.command("similar")
+    @speaks_flags
     def similar_command(
         index: IndexArgument,
         doc_id: Annotated[str | None, typer.Argument(help="A document id.")] = None,
@@ -357,6 +361,7 @@ def register(app: typer.Typer) -> None:
         _console().print(_hits_table(f"documents similar to {doc_id!r}", similar_docs))
 
     @lsi.command("add")
+    @speaks_flags
     def add_command(
         index: Annotated[
             Path, typer.Argument(parser=cli_path, help="Index directory (updated in place).")
@@ -395,6 +400,7 @@ def register(app: typer.Typer) -> None:
         _console().print(report.summary(), highlight=False, soft_wrap=True, markup=False)
 
     @lsi.command("info")
+    @speaks_flags
     def info_command(index: IndexArgument) -> None:
         """Settings, the SVD's certificate at the build, the updates since, and the drift."""
         ix = _load(index)
@@ -411,6 +417,7 @@ def register(app: typer.Typer) -> None:
         )
 
     @lsi.command("eval")
+    @speaks_flags(id_field="query_id_field", text_field="query_text_field")
     def eval_command(
         index: IndexArgument,
         queries: Annotated[
@@ -455,6 +462,7 @@ def register(app: typer.Typer) -> None:
             console.print(f"note: {note}", highlight=False, markup=False)
 
     @lsi.command("demo")
+    @speaks_flags
     def demo_command() -> None:
         """Offline demo: Deerwester et al. (1990), then LSI vs tf-idf on a synonym corpus."""
         from rich.table import Table

@@ -15,6 +15,7 @@ import typer
 from rich.console import Console
 
 import svdkit
+from svdkit._naming import speaks_flags
 from svdkit.errors import MissingFileError, SvdkitError
 from svdkit.inputs import SUPPORTED_EXTENSIONS
 
@@ -155,6 +156,7 @@ def _root(
 
 
 @app.command()
+@speaks_flags
 def explain(
     matrix: Annotated[
         str,
@@ -266,8 +268,9 @@ def explain(
         from svdkit.explain.messages import t
 
         names = ", ".join(p.name for p in written)
+        done = "cli.figures_written" if written else "cli.figures_none"  # all skipped
         err_console.print(
-            t("cli.figures_written", lang.value, count=len(written), folder=figures, names=names),
+            t(done, lang.value, count=len(written), folder=figures, names=names),
             highlight=False,
             markup=False,
         )

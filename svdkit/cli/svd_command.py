@@ -18,7 +18,9 @@
 
 from __future__ import annotations
 
+import math
 import re
+import sys
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
@@ -26,11 +28,15 @@ from typing import Annotated
 import numpy as np
 import typer
 
+from svdkit._naming import speaks_flags
+
 __all__ = ["FORMAT", "check_output", "register", "write_result"]
 
 FORMAT = "svdkit.lowrank.svd/1"
 
 _SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*((?:[kmgt]i?)?b?)\s*$", re.I)
+#: The largest ``--memory-limit``: what an index of memory can count.
+_MAX_BYTES = sys.maxsize
 _UNITS = {"": 1, "k": 2**10, "m": 2**20, "g": 2**30, "t": 2**40}
 
 
@@ -49,14 +55,29 @@ class RankNorm(StrEnum):
 
 
 def _bytes(text: str) -> int:
-    """``"256M"``, ``"1.5GiB"``, ``"1000000"``, ``"512B"`` → bytes (powers of 1024)."""
+    """``"256M"``, ``"1.5GiB"``, ``"1000000"``, ``"512B"`` → bytes (powers of 1024).
+
+    The size is read exactly (a decimal, not a float: no overflow to infinity) and a
+    fraction of a byte is rounded up (``1.5`` → 2 bytes, ``0.5K`` → 512); a size
+    below one byte (``0``, ``0.1``) or above :data:`_MAX_BYTES` is refused.
+    """
+    from fractions import Fraction
+
     from svdkit.errors import SvdkitError
 
     match = _SIZE.match(text)
     if not match:
         raise SvdkitError(f"--memory-limit: cannot read {text!r} as a size (e.g. 256M, 2G)")
     unit = match.group(2).lower().rstrip("ib")[:1]  # "" (bytes), "k", "m", "g" or "t"
-    return int(float(match.group(1)) * _UNITS[unit])
+    exact = Fraction(match.group(1)) * _UNITS[unit]
+    typed = text.strip() if len(text.strip()) <= 40 else text.strip()[:40] + "…"
+    if exact < 1:
+        raise SvdkitError(f"--memory-limit {typed!r} must be at least 1 byte (e.g. 256M, 2G)")
+    if exact > _MAX_BYTES:
+        raise SvdkitError(
+            f"--memory-limit {typed!r} is more than {_MAX_BYTES} bytes (8 EiB; e.g. 256M, 2G)"
+        )
+    return math.ceil(exact)
 
 
 def write_result(path: Path, result) -> None:
@@ -123,27 +144,21 @@ def check_output(output: Path, file: Path) -> None:
             )
 
 
-def _check_options(tol: float, seed: int, rank_tol: float | None, max_iter: int | None) -> None:
-    """The numeric options, named as typed (the engine's own messages say ``max_iter``,
-    ``rank_tol`` and a seed that may be ``None``, which the command line has not)."""
-    import math
+def _check_seed(seed: int) -> None:
+    """``--seed``: the result file stores it as a 64-bit integer (the other numeric
+    options are checked by :func:`~svdkit.lowrank.truncated_svd`, in this command's
+    words: :func:`svdkit._naming.speaks_flags`)."""
+    from svdkit.errors import SvdkitError
 
-    from svdkit.errors import ShapeError, SvdkitError
-    from svdkit.lowrank.api import MIN_TOL
-
-    for name, value, low in (("--tol", tol, MIN_TOL), ("--rank-tol", rank_tol, 1e-14)):
-        if value is not None and not (math.isfinite(value) and low <= value < 1.0):
-            raise SvdkitError(f"{name} must be a number in [{low:g}, 1); got {value:g}")
-    if not 0 <= seed < 2**63:  # (the result file stores it as a 64-bit integer)
+    if not 0 <= seed < 2**63:
         raise SvdkitError(f"--seed must be a non-negative integer below 2^63; got {seed}")
-    if max_iter is not None and max_iter < 1:
-        raise ShapeError(f"--max-iter must be at least 1; got {max_iter}")
 
 
 def register(app: typer.Typer) -> None:
     """Add the ``svd`` sub-command to ``app``."""
 
     @app.command("svd")
+    @speaks_flags
     def svd_command(
         file: Annotated[
             Path,
@@ -175,7 +190,11 @@ def register(app: typer.Typer) -> None:
             typer.Option(help="Norm of that error (with --rank-tol; default spectral)."),
         ] = None,
         memory_limit: Annotated[
-            str, typer.Option(help="Matrix bytes held at once for .npy files (e.g. 256M, 2G).")
+            str,
+            typer.Option(
+                help="Matrix bytes held at once for .npy files (e.g. 256M, 2G; a "
+                "fraction of a byte is rounded up)."
+            ),
         ] = "256M",
         max_iter: Annotated[int | None, typer.Option(help="Most iterations of the method.")] = None,
     ) -> None:
@@ -184,7 +203,6 @@ def register(app: typer.Typer) -> None:
 
         from svdkit.errors import FileFormatError, MissingFileError, ShapeError, SvdkitError
         from svdkit.lowrank import as_operator, truncated_svd
-        from svdkit.lowrank._common import CLI_OPTIONS, reworded
 
         ext = file.suffix.lower()
         if ext not in (".npy", ".npz", ".mtx"):
@@ -205,7 +223,7 @@ def register(app: typer.Typer) -> None:
             raise SvdkitError(
                 f"--rank-norm {rank_norm.value} needs --rank-tol (the error that chooses k)"
             )
-        _check_options(tol, seed, rank_tol, max_iter)
+        _check_seed(seed)
         limit = _bytes(memory_limit)
         check_output(output, file)
         if ext == ".npy":
@@ -222,23 +240,19 @@ def register(app: typer.Typer) -> None:
                 f"-k must be between 1 and min(m, n) = {min(m, n)} for this {m}×{n} "
                 f"matrix; got {k}"
             )
-        try:
-            result = truncated_svd(
-                op,
-                k,
-                tol=tol,
-                method=method.value,
-                seed=seed,
-                rank_tol=rank_tol,
-                rank_norm=(rank_norm or RankNorm.spectral).value,
-                memory_limit=limit,
-                max_iter=max_iter,
-                progress=True,
-            )
-        except SvdkitError as err:
-            # its advice in this command's words (--max-iter, --method lapack), not
-            # truncated_svd's (max_iter, method='lapack')
-            raise reworded(err, CLI_OPTIONS) from None
+        # (its errors name this command's options: --max-iter, --method lapack)
+        result = truncated_svd(
+            op,
+            k,
+            tol=tol,
+            method=method.value,
+            seed=seed,
+            rank_tol=rank_tol,
+            rank_norm=(rank_norm or RankNorm.spectral).value,
+            memory_limit=limit,
+            max_iter=max_iter,
+            progress=True,
+        )
         try:
             write_result(output, result)
         except OSError as err:

@@ -243,12 +243,14 @@ def _truncated(A: object, k: int):
     """:func:`svdkit.lowrank.truncated_svd` of ``A`` at :data:`_LOWRANK_TOL`, its errors'
     advice addressed to a caller of :func:`svd` (which has no ``max_iter`` or ``method``:
     the advice names :func:`~svdkit.lowrank.truncated_svd`, where they are)."""
+    from svdkit._naming import PYTHON, spelled_as
     from svdkit.errors import SvdkitError
     from svdkit.lowrank import truncated_svd
     from svdkit.lowrank._common import API_OPTIONS, reworded
 
     try:
-        return truncated_svd(A, k, tol=_LOWRANK_TOL)
+        with spelled_as(PYTHON):  # (its arguments, not those of a command that calls svd)
+            return truncated_svd(A, k, tol=_LOWRANK_TOL)
     except SvdkitError as err:
         lead = (
             f"svdkit.svd(A, k) ran svdkit.lowrank.truncated_svd(A, k, tol={_LOWRANK_TOL:g}), "

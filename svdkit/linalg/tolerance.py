@@ -125,9 +125,9 @@ def zero_threshold(
         except (TypeError, ValueError):  # [1e-3], 1j: not a threshold
             value = float("nan")
         if not np.isfinite(value) or value < 0:
-            from svdkit.errors import SvdkitError
+            from svdkit._naming import range_error
 
-            raise SvdkitError(f"tol must be a finite number >= 0; got {tol!r}")
+            raise range_error(tol, "tol", 0.0)
         return value
     size = max(shape) if len(shape) else 1
     return float(max(size, 1) * eps_of(dtype) * abs(scale))

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
+from types import MappingProxyType
 from typing import Any, TypeVar
 
 import numpy as np
 
+from svdkit._naming import PYTHON, arg, got, spell, spelled_as
 from svdkit.errors import ShapeError
 from svdkit.lowrank.rank import ENERGY_SLACK, energy_tail_rank
 
@@ -30,42 +32,26 @@ __all__ = [
 Progress = Callable[[int, int, int, int, float], None]
 
 
-#: How :func:`svdkit.lowrank.truncated_svd` names the options its errors advise on:
-#: ``{max_iter}`` in an advice template, ``{method:lapack}`` for an option with a value.
-API_OPTIONS: Mapping[str, str] = {
-    "k": "k",
-    "tol": "tol",
-    "max_iter": "max_iter",
-    "rank_tol": "rank_tol",
-    "method": "method='{}'",
-}
+#: Python's spelling of the options an error advises on (:data:`svdkit._naming.PYTHON`).
+API_OPTIONS: Mapping[str, str] = PYTHON
 
-#: The same options as ``svdkit svd`` spells them.
-CLI_OPTIONS: Mapping[str, str] = {
+#: The same options as ``svdkit svd`` spells them (what :func:`svdkit._naming.speaks_flags`
+#: finds in the command's own options; kept for callers that spell them by hand).
+CLI_OPTIONS: Mapping[str, str] = MappingProxyType({
     "k": "-k",
     "tol": "--tol",
     "max_iter": "--max-iter",
     "rank_tol": "--rank-tol",
-    "method": "--method {}",
-}
+    "method": "--method",
+})
 
 E = TypeVar("E", bound=Exception)
 
 
-class _Option:
-    """One option in an advice template: ``{name}`` or ``{name:value}``."""
-
-    def __init__(self, spelling: str) -> None:
-        self.spelling = spelling
-
-    def __format__(self, value: str) -> str:
-        if value:
-            return self.spelling.format(value)
-        return self.spelling.split("=")[0].split(" ")[0]  # the option's name alone
-
-
-def advise(template: str, options: Mapping[str, str] = API_OPTIONS) -> str:
-    """``template`` with its options spelled as a caller names them.
+def advise(template: str, options: Mapping[str, str] | None = None) -> str:
+    """``template`` with its options spelled as a caller names them
+    (:func:`svdkit._naming.spell`): ``{max_iter}``, ``{method:lapack}``; by default as
+    the running caller does (Python, or the command being run).
 
     Examples
     --------
@@ -74,13 +60,16 @@ def advise(template: str, options: Mapping[str, str] = API_OPTIONS) -> str:
     >>> advise("Raise {max_iter}, or use {method:lapack}", CLI_OPTIONS)
     'Raise --max-iter, or use --method lapack'
     """
-    return template.format(**{name: _Option(s) for name, s in options.items()})
+    if options is None:
+        return spell(template)
+    with spelled_as(options):
+        return spell(template)
 
 
 def advised(kind: type[E], finding: str, template: str) -> E:
-    """An error ``kind`` saying ``finding`` then the advice ``template`` (in
-    :data:`API_OPTIONS` spelling), both kept on it (``finding``, ``advice``) so that
-    another caller (the CLI, :func:`svdkit.svd`) can say it in its own words
+    """An error ``kind`` saying ``finding`` then the advice ``template`` (spelled as the
+    running caller names the options: :func:`advise`), both kept on it (``finding``,
+    ``advice``) so that another caller (:func:`svdkit.svd`) can say it in its own words
     (:func:`reworded`)."""
     err = kind(f"{finding}{advise(template)}")
     err.finding = finding  # type: ignore[attr-defined]
@@ -220,7 +209,9 @@ class Run:
 def check_positive_int(value: Any, name: str, minimum: int = 1) -> int:
     """An integer ≥ ``minimum`` or a ShapeError naming it."""
     if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < minimum:
-        raise ShapeError(f"{name} must be an integer ≥ {minimum}; got {value!r}")
+        raise ShapeError(
+            f"{arg(name)} must be an integer ≥ {minimum}; got {got(value)}", param=name
+        )
     return int(value)
 
 

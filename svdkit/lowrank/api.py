@@ -35,6 +35,7 @@ from typing import Any
 
 import numpy as np
 
+from svdkit._naming import arg, check_real, got, kw
 from svdkit._words import counted
 from svdkit.errors import ConvergenceError, ShapeError, SvdkitError, require_instance
 from svdkit.inputs import DENSIFY_LIMIT
@@ -216,19 +217,18 @@ class LowRankSVD(SVD):
 
 
 def _check_tol(tol: Any, name: str, low: float, high: float) -> float:
-    if isinstance(tol, bool) or not isinstance(tol, numbers.Real) or not math.isfinite(tol):
-        raise SvdkitError(f"{name} must be a finite number; got {tol!r}")
-    if not low <= float(tol) < high:
-        raise SvdkitError(f"{name} must be in [{low:g}, {high:g}); got {tol!r}")
-    return float(tol)
+    return check_real(tol, name, low, high)
 
 
 def _check_k(k: Any, p: int, name: str = "k") -> int:
     if isinstance(k, bool) or not isinstance(k, numbers.Integral):
-        raise ShapeError(f"{name} must be an integer; got {k!r}")
+        raise ShapeError(f"{arg(name)} must be an integer; got {got(k)}", param=name)
     if not 0 <= int(k) <= p:
         # (the CLI takes -k from 1: it checks that itself, in its own words)
-        raise ShapeError(f"{name} must be between 0 and min(m, n) = {p} (0: no triplets); got {k}")
+        raise ShapeError(
+            f"{arg(name)} must be between 0 and min(m, n) = {p} (0: no triplets); got {k}",
+            param=name,
+        )
     return int(k)
 
 
@@ -237,9 +237,14 @@ def _check_seed(seed: Any) -> None:
     if seed is None:
         return
     if isinstance(seed, bool) or not isinstance(seed, numbers.Integral):
-        raise SvdkitError(f"seed must be a non-negative integer or None; got {seed!r}")
+        raise SvdkitError(
+            f"{arg('seed')} must be a non-negative integer or None; got {got(seed)}",
+            param="seed",
+        )
     if seed < 0:
-        raise SvdkitError(f"seed must be a non-negative integer or None; got {seed}")
+        raise SvdkitError(
+            f"{arg('seed')} must be a non-negative integer or None; got {seed}", param="seed"
+        )
 
 
 # ------------------------------------------------------------------------------ method choice
@@ -864,7 +869,10 @@ def truncated_svd(
     if method not in METHODS:
         raise SvdkitError(f"method must be one of {', '.join(METHODS)}; got {method!r}")
     if rank_norm not in ("spectral", "energy"):
-        raise SvdkitError(f"rank_norm must be 'spectral' or 'energy'; got {rank_norm!r}")
+        raise SvdkitError(
+            f"{arg('rank_norm')} must be 'spectral' or 'energy'; got {rank_norm!r}",
+            param="rank_norm",
+        )
     tol = _check_tol(tol, "tol", MIN_TOL, 1.0)
     if rank_tol is not None:
         rank_tol = _check_tol(rank_tol, "rank_tol", 1e-14, 1.0)
@@ -913,7 +921,9 @@ def _solve(
     m, n = op.shape
     p = min(m, n)
     if k is None and rank_tol is None:
-        raise ShapeError("give k (the number of triplets) or rank_tol (to find k)")
+        raise ShapeError(
+            f"give {arg('k')} (the number of triplets) or {arg('rank_tol')} (to find k)"
+        )
     if k is not None:
         k = _check_k(k, p)
     asked_tol = tol
@@ -947,7 +957,8 @@ def _solve(
         notes.append(f"method auto → {chosen}")
     if tol != asked_tol:
         notes.append(
-            f"tol={asked_tol:g} tightened to {tol:g}: a spectral rank_tol={rank_tol:g} is "
+            f"{kw('tol', asked_tol, 'g')} tightened to {tol:g}: a spectral "
+            f"{kw('rank_tol', rank_tol, 'g')} is "
             "decided on values certified to a tenth of it"
         )
 
@@ -965,7 +976,7 @@ def _solve(
             raise advised(
                 ShapeError,
                 f"the lapack method needs the {m}×{n} matrix densely in memory "
-                f"(at most {DENSIFY_LIMIT:,} entries, within memory_limit for a file); ",
+                f"(at most {DENSIFY_LIMIT:,} entries, within {arg('memory_limit')} for a file); ",
                 "use {method:krylov}",
             )
         cert, k_found, run, target, scale = _lapack(
@@ -1146,8 +1157,8 @@ def _finish(
     if target.by_rank and converged and target.limited:
         converged = False
         rank_note = (
-            f"rank_tol={target.rank_tol:g} ({target.rank_norm}) needs more than the "
-            f"k={target.limit} triplets allowed"
+            f"{kw('rank_tol', target.rank_tol, 'g')} ({target.rank_norm}) needs more than "
+            f"the {kw('k', target.limit)} triplets allowed"
         )
     result = LowRankSVD(
         U,
@@ -1193,9 +1204,11 @@ def _rank_undecided(cert: Certificate, k: int, target: Target, tol: float) -> st
         if tol < eps:
             return None
         return (
-            f"rank_tol={eps:g} (energy) with tol={tol:g}: the values are certified to "
+            f"{kw('rank_tol', eps, 'g')} (energy) with {kw('tol', tol, 'g')}: the values are "
+            "certified to "
             "tol·σ₁ only, so the rank found may differ from the exact one where the energy "
-            "left out lies near the threshold; use tol < rank_tol for an exact rank"
+            f"left out lies near the threshold; use {arg('tol')} < {arg('rank_tol')} for an "
+            "exact rank"
         )
     t = eps * s[0]
     low = k > 0 and s[k - 1] - err[k - 1] <= t
@@ -1203,9 +1216,9 @@ def _rank_undecided(cert: Certificate, k: int, target: Target, tol: float) -> st
     if not (low or high):
         return None
     return (
-        f"rank_tol={eps:g} (spectral): a singular value lies within its certified "
+        f"{kw('rank_tol', eps, 'g')} (spectral): a singular value lies within its certified "
         f"residual of the threshold rank_tol·σ₁ = {t:.3g}, so the rank is {k} only to "
-        f"within tol={tol:g} (the exact rank may be {'smaller' if low else 'larger'}); "
+        f"within {kw('tol', tol, 'g')} (the exact rank may be {'smaller' if low else 'larger'}); "
         "a smaller tol decides it"
     )
 
@@ -1256,13 +1269,13 @@ def _convergence_error(
         f"after {counted(result.iterations, 'iteration')} "
         f"({counted(result.passes, 'pass', 'passes')})"
     )
-    msg = f"{run.method} {found} to tol={result.tol:g} {ran}{worst}. "
+    msg = f"{run.method} {found} to {kw('tol', result.tol, 'g')} {ran}{worst}. "
     if not bad.size and not missing and result.rank_tol is not None:
         # rank mode: every triplet computed is certified, the rule is not met by them
         msg = (
-            f"{run.method} did not reach the rank for rank_tol={result.rank_tol:g} "
+            f"{run.method} did not reach the rank for {kw('rank_tol', result.rank_tol, 'g')} "
             f"({result.rank_norm}) {matrix} {ran}: the {counted(result.k, 'triplet')} it "
-            f"certified to tol={result.tol:g} do not meet it. "
+            f"certified to {kw('tol', result.tol, 'g')} do not meet it. "
         )
     err = advised(ConvergenceError, msg, _what_else(run.method))
     err.result = result  # type: ignore[attr-defined]

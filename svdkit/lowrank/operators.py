@@ -48,6 +48,7 @@ from typing import Any
 
 import numpy as np
 
+from svdkit._naming import kw
 from svdkit.errors import (
     EmptyInputError,
     FileFormatError,
@@ -1495,8 +1496,9 @@ class RowBlockOperator(Operator):
             line, shape = ("column", f"{n}×{m}") if transposed else ("row", f"{m}×{n}")
             order = " (Fortran order: it is read by columns)" if transposed else ""
             raise ShapeError(
-                f"memory_limit={self.memory_limit} bytes cannot hold one {line} of the "
-                f"{shape} matrix{order} ({per_row} bytes); raise it"
+                f"{kw('memory_limit', self.memory_limit)} bytes cannot hold one {line} of "
+                f"the {shape} matrix{order} ({per_row} bytes); raise it",
+                param="memory_limit",
             )
         if self.path is not None:
             self._check_size()

@@ -43,6 +43,7 @@ from itertools import islice
 from pathlib import Path
 from typing import Any
 
+from svdkit._naming import arg, got
 from svdkit.errors import EmptyInputError, FileFormatError, MissingFileError, SvdkitError
 from svdkit.inputs.files import check_path
 
@@ -100,8 +101,9 @@ def check_chunk_size(size: Any, name: str = "chunk_size") -> int:
         or not 1 <= size <= MAX_CHUNK_SIZE
     ):
         raise SvdkitError(
-            f"{name} must be a positive integer of at most {MAX_CHUNK_SIZE} "
-            f"(sys.maxsize); got {size!r}"
+            f"{arg(name)} must be a positive integer of at most {MAX_CHUNK_SIZE} "
+            f"(sys.maxsize); got {got(size)}",
+            param=name,
         )
     return int(size)
 

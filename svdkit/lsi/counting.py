@@ -43,6 +43,7 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
+from svdkit._naming import arg, flag, got, kw
 from svdkit.errors import EmptyInputError, MissingDependencyError, SvdkitError
 
 __all__ = [
@@ -173,39 +174,54 @@ class TextOptions:
                 isinstance(n, numbers.Integral) and not isinstance(n, bool | np.bool_)
                 for n in ngram):
             raise SvdkitError(
-                "ngram_range must be a pair of whole numbers (lo, hi) with 1 ≤ lo ≤ hi; "
-                f"got {self.ngram_range!r}"
+                f"{arg('ngram_range')} must be a pair of whole numbers (lo, hi) with "
+                f"1 ≤ lo ≤ hi; got {self.ngram_range!r}",
+                param="ngram_range",
             )
         object.__setattr__(self, "ngram_range", (int(ngram[0]), int(ngram[1])))
         for name in ("min_df", "max_df"):
             value = getattr(self, name)
             if (isinstance(value, bool) or not isinstance(value, numbers.Real)
                     or not math.isfinite(value) or value < 0):
-                raise SvdkitError(f"{name} must be a non-negative number; got {value!r}")
+                raise SvdkitError(
+                    f"{arg(name)} must be a non-negative number; got {got(value)}", param=name
+                )
             # as scikit-learn decides: an integer type is a count, any other a fraction
             # (np.float32(0.5) is half the documents, not 0.5 of one; np.int64(2) is two)
             value = int(value) if isinstance(value, numbers.Integral) else float(value)
             object.__setattr__(self, name, value)
             if isinstance(value, float) and value > 1:
-                raise SvdkitError(f"{name} as a fraction must be at most 1.0; got {value}")
+                raise SvdkitError(
+                    f"{arg(name)} as a fraction must be at most 1.0; got {value}", param=name
+                )
         if self.max_df == 0:  # found only after counting the whole corpus, before
             raise SvdkitError(
-                "max_df must be above 0 (a count of documents, or a fraction in (0, 1]): "
-                "max_df=0 keeps no term"
+                f"{arg('max_df')} must be above 0 (a count of documents, or a fraction in "
+                f"(0, 1]): {kw('max_df', 0)} keeps no term",
+                param="max_df",
             )
         if type(self.min_df) is type(self.max_df) and self.min_df > self.max_df:
             raise SvdkitError(
-                f"min_df ({self.min_df}) is above max_df ({self.max_df}): no term can be kept"
+                f"{arg('min_df')} ({self.min_df}) is above {arg('max_df')} ({self.max_df}): no "
+                "term can be kept",
+                param="min_df",
             )
         mf = self.max_features
         if mf is not None and (isinstance(mf, bool) or not isinstance(mf, numbers.Integral)
                                or mf < 1):
-            raise SvdkitError(f"max_features must be a positive integer; got {mf!r}")
+            raise SvdkitError(
+                f"{arg('max_features')} must be a positive integer; got {got(mf)}",
+                param="max_features",
+            )
         if mf is not None:
             object.__setattr__(self, "max_features", int(mf))
         lo, hi = self.ngram_range
         if not 1 <= lo <= hi:
-            raise SvdkitError(f"ngram_range must be (lo, hi) with 1 ≤ lo ≤ hi; got {(lo, hi)}")
+            shown = f"{lo} {hi}" if flag("ngram_range") else f"{(lo, hi)}"
+            raise SvdkitError(
+                f"{arg('ngram_range')} must be (lo, hi) with 1 ≤ lo ≤ hi; got {shown}",
+                param="ngram_range",
+            )
         # checked here, not left to scikit-learn or re mid-indexing (raw tracebacks)
         stop = self.stop_words
         if not (stop is None or stop == "english" or (
@@ -515,10 +531,12 @@ def select_terms(
     if not terms:
         raise EmptyInputError(no_terms_message(n_docs, options))
     if not kept_ids:
+        stop = options.stop_words
         raise EmptyInputError(
-            f"no term is left after pruning (min_df={options.min_df}, "
-            f"max_df={options.max_df}, stop_words={options.stop_words!r}) over {n_docs} "
-            "documents"
+            f"no term is left after pruning ({kw('min_df', options.min_df, '')}, "
+            f"{kw('max_df', options.max_df, '')}, "
+            f"{kw('stop_words', stop, typed='none' if stop is None else None)}) over "
+            f"{n_docs} documents"
         )
     return kept_ids
 

@@ -43,6 +43,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from svdkit._naming import arg, kw
 from svdkit._words import counted
 from svdkit.errors import FileFormatError, MissingDependencyError, MissingFileError, SvdkitError
 
@@ -301,7 +302,8 @@ def _json_queries(p: Path, id_field: str | None, text_field: str) -> dict[str, s
         if not isinstance(record.get(text_field), str):
             raise FileFormatError(
                 f"'{p}' {where}: no text field {text_field!r} (a string; its fields: "
-                f"{fields}); --query-text-field names it (text_field= in Python)"
+                f"{fields}); {arg('text_field')} names it",
+                param="text_field",
             )
         if id_field is None:  # the first record decides, the others must have it too
             id_field = next((f for f in QUERY_ID_FIELDS if record.get(f) is not None), None)
@@ -309,14 +311,15 @@ def _json_queries(p: Path, id_field: str | None, text_field: str) -> dict[str, s
                 raise FileFormatError(
                     f"'{p}' {where}: no id field (none of "
                     f"{', '.join(map(repr, QUERY_ID_FIELDS))}; its fields: {fields}); name "
-                    "it: --query-id-field FIELD (id_field= in Python) — queries are never "
-                    "numbered by position, which would pair them with other queries' "
-                    "judgements"
+                    f"it: {arg('id_field')} — queries are never numbered by position, "
+                    "which would pair them with other queries' judgements",
+                    param="id_field",
                 )
         if record.get(id_field) is None:
             raise FileFormatError(
                 f"'{p}' {where}: no id field {id_field!r} (its fields: {fields}); every "
-                "query needs an id (--query-id-field names the field)"
+                f"query needs an id ({arg('id_field')} names the field)",
+                param="id_field",
             )
         out.add(str(record[id_field]).strip(), record[text_field], int(number))
     return out.queries if out else {}
@@ -325,10 +328,10 @@ def _json_queries(p: Path, id_field: str | None, text_field: str) -> dict[str, s
 def _check_no_query_fields(p: Path, tsv: bool, id_field: str | None, text_field: str) -> None:
     """An error when a field is named for queries without fields (a TSV or SMART file)."""
     named = [
-        f"{flag} {value!r} ({name}= in Python)"
-        for flag, name, value, default in (
-            ("--query-id-field", "id_field", id_field, None),
-            ("--query-text-field", "text_field", text_field, "text"),
+        kw(name, value, typed=repr(value))
+        for name, value, default in (
+            ("id_field", id_field, None),
+            ("text_field", text_field, "text"),
         )
         if value != default
     ]

@@ -38,6 +38,7 @@ from typing import Any, NamedTuple
 import numpy as np
 import scipy.sparse as sp
 
+from svdkit._naming import arg, check_real, got
 from svdkit.errors import EmptyInputError, ShapeError, SvdkitError, require_instance
 from svdkit.lsi.counting import CorpusCounts, TextOptions, check_on_chunk, count_corpus
 from svdkit.lsi.weighting import SCHEMES, TermStats, global_weights, weigh
@@ -584,7 +585,7 @@ def check_build_arguments(
     from svdkit.lsi.corpus import check_chunk_size
 
     if k is not None and (isinstance(k, bool) or not isinstance(k, int | np.integer) or k < 1):
-        raise ShapeError(f"k must be a positive integer; got {k!r}")
+        raise ShapeError(f"{arg('k')} must be a positive integer; got {got(k)}", param="k")
     if weighting not in SCHEMES:
         raise SvdkitError(f"weighting must be one of {SCHEMES}; got {weighting!r}")
     if (isinstance(scaling, bool) or not isinstance(scaling, int | float | np.number)
@@ -593,11 +594,7 @@ def check_build_arguments(
     for name, value in (("tol", tol), ("rank_tol", rank_tol)):
         if value is None and name == "rank_tol":
             continue
-        if (isinstance(value, bool) or not isinstance(value, int | float | np.number)
-                or not math.isfinite(value)):
-            raise SvdkitError(f"{name} must be a finite number; got {value!r}")
-        if not 1e-14 <= value < 1:  # the range of svdkit.lowrank.truncated_svd
-            raise SvdkitError(f"{name} must be in [1e-14, 1); got {value!r}")
+        check_real(value, name, 1e-14, 1.0)  # the range of svdkit.lowrank.truncated_svd
     if method not in METHODS:
         raise SvdkitError(f"method must be one of {', '.join(METHODS)}; got {method!r}")
     check_chunk_size(chunk_size)
@@ -609,11 +606,12 @@ def _choose_k(k: int | None, rank_tol: float | None, shape: tuple[int, int]) -> 
     if k is None:
         return min(DEFAULT_K, limit) if rank_tol is None else limit
     if isinstance(k, bool) or not isinstance(k, int | np.integer) or k < 1:
-        raise ShapeError(f"k must be a positive integer; got {k!r}")
+        raise ShapeError(f"{arg('k')} must be a positive integer; got {got(k)}", param="k")
     if k > limit:
         raise ShapeError(
-            f"k = {k} is more than the matrix allows: {shape[0]} documents × {shape[1]} "
-            f"terms has at most {limit} singular values"
+            f"{arg('k')} = {k} is more than the matrix allows: {shape[0]} documents × "
+            f"{shape[1]} terms has at most {limit} singular values",
+            param="k",
         )
     return int(k)
 

@@ -20,6 +20,7 @@ from collections.abc import Iterator
 
 import numpy as np
 
+from svdkit._naming import arg, got
 from svdkit.errors import SvdkitError
 
 __all__ = ["QUERY_BLOCK", "check_n", "rank_rows", "top_n"]
@@ -40,7 +41,10 @@ def check_n(n: object) -> int:
         ``n`` is not a positive integer.
     """
     if isinstance(n, bool) or not isinstance(n, int | np.integer) or n < 1:
-        raise SvdkitError(f"n (the number of results) must be a positive integer; got {n!r}")
+        raise SvdkitError(
+            f"{arg('n')} (the number of results) must be a positive integer; got {got(n)}",
+            param="n",
+        )
     return int(n)
 
 
