@@ -10,8 +10,13 @@ matrices, where ``Vᴴ = Vᵀ``; the figures write ``Vᵀ``, as the notes do.)
 :func:`svd_geometry` draws the four stages ``S``, ``Vᵀ·S``, ``Σ·Vᵀ·S`` and
 ``U·Σ·Vᵀ·S = A·S`` side by side, with an equal aspect ratio in every panel (an
 ellipse looks like one). A square A maps ℝⁿ to itself: all four panels share
-the same limits, so that the stretch shows. Otherwise the two panels in ℝⁿ
-(``S``, ``Vᵀ·S``) share theirs and the two in ℝᵐ theirs. Every point keeps its
+the same limits, so that the stretch shows, while σ₁ lies within
+``[1/SHARED_SCALE, SHARED_SCALE]`` (1/8 to 8). Otherwise (a rectangular A, or σ₁
+far from 1) the two panels in ℝⁿ (``S``, ``Vᵀ·S``) share theirs (±1.15) and the two
+in ℝᵐ theirs (±1.15 σ₁), with a note ``svdkit:own-scale`` giving that scale: neither
+the circle nor its image is then a dot. Singular values the rank counts as zero
+(rounding noise, or at most ``tol``) are written and drawn as 0, as the report
+writes them. Every point keeps its
 colour through the steps (a hue around the circle; a colour from its position on
 the sphere), and a star follows one point ``x₀``.
 
@@ -93,6 +98,8 @@ WIRE_MERIDIANS = 12  # every 30°: includes φ = 0°, 90°, 180°, 270° (±v₁
 WIRE_PARALLELS = (30, 60, 90, 120, 150)  # colatitudes (degrees); 90° is the equator
 CURVE_COLOURMAP = "hsv"
 VIEW = {"elev": 22, "azim": -58}
+#: A square A's four panels share their limits while 1/SHARED_SCALE <= σ₁ <= SHARED_SCALE.
+SHARED_SCALE = 8.0
 
 
 def _sub(i: int) -> str:
@@ -374,8 +381,8 @@ def _marked(ax: Axes, p: np.ndarray, label: str | None, lim: float) -> None:
 def svd_geometry(A: ArrayLike | str, lang: str = "en", *, tol: float | None = None) -> Figure:
     """Draw how ``A = U Σ Vᵀ`` maps the unit circle (sphere) to an ellipse, step by step.
 
-    Four panels with consistent limits (all the same for a square A) and an equal
-    aspect ratio: ``S`` (the unit
+    Four panels with consistent limits (all the same for a square A with σ₁ between
+    1/8 and 8) and an equal aspect ratio: ``S`` (the unit
     circle or sphere, with the right singular vectors ``vᵢ``); ``Vᵀ·S`` (still
     the unit sphere; the title says whether ``Vᵀ`` is a rotation or a
     reflection, ``det Vᵀ = ±1``); ``Σ·Vᵀ·S`` (an axis-aligned ellipse, semi-axes
@@ -393,7 +400,8 @@ def svd_geometry(A: ArrayLike | str, lang: str = "en", *, tol: float | None = No
         Language of every word in the figure.
     tol : float, optional
         Absolute zero threshold replacing the tolerance rule (as ``svdkit explain
-        --tol``): the rank the figure states is decided with it.
+        --tol``): the rank the figure states is decided with it, and the singular
+        values it counts as zero are written and drawn as 0 (the figure then says so).
 
     Returns
     -------
@@ -446,14 +454,23 @@ def svd_geometry(A: ArrayLike | str, lang: str = "en", *, tol: float | None = No
     V = Vh.T
     p = s.size
     rank = r.rank(tol)
+    # σᵢ the rank counts as zero (rounding, or at most tol) are written and drawn as 0,
+    # as the report writes them: the words (rank, segment, "σ₂ = 0") and the picture
+    # then agree; the image drawn is that of U Σ Vᵀ with those zeros
+    zeroed = bool(np.any(s[rank:] > 0))
+    s = np.where(np.arange(p) < rank, s, 0.0)
+    Sigma = np.zeros((m, n))
+    Sigma[np.arange(p), np.arange(p)] = s
+    s1 = float(s[0])
     # A square A maps ℝⁿ to itself: one scale for all four panels, so that the stretch
-    # shows. Otherwise the domain ℝⁿ (S, Vᵀ·S) and the codomain ℝᵐ (Σ·Vᵀ·S, A·S) are
-    # different spaces, each pair with its own limits.
-    lim_out = 1.15 * max(1.0, float(s[0]))
-    lim_in = lim_out if m == n else 1.15
+    # shows, while σ₁ is within SHARED_SCALE of 1 (else the circle or the ellipse would
+    # be a dot). Otherwise the domain ℝⁿ (S, Vᵀ·S) and the codomain ℝᵐ (Σ·Vᵀ·S, A·S)
+    # each have their own limits, and a note gives the codomain's scale.
+    shared = m == n and 1 / SHARED_SCALE <= s1 <= SHARED_SCALE
+    lim_in = 1.15 * max(1.0, s1) if shared else 1.15
+    lim_out = lim_in if shared else (1.15 * s1 if s1 > 0 else 1.15)
     lims = (lim_in, lim_in, lim_out, lim_out)
-    Sigma = r.Sigma
-    maps = (np.eye(n), Vh, Sigma @ Vh, a)
+    maps = (np.eye(n), Vh, Sigma @ Vh, U @ Sigma @ Vh if zeroed else a)
     dims = (n, n, m, m)
     shape = "circle" if n == 2 else "sphere"
 
@@ -521,6 +538,7 @@ def svd_geometry(A: ArrayLike | str, lang: str = "en", *, tol: float | None = No
         else:
             _setup_2d(ax, lim, line=d == 1)
         axes.append(ax)
+    _keep_labels_inside(fig, axes[0])
 
     x0 = V.sum(axis=1) / np.sqrt(n)  # halfway between the vᵢ: never on an arrow
     if n == 2:
@@ -567,6 +585,21 @@ def svd_geometry(A: ArrayLike | str, lang: str = "en", *, tol: float | None = No
             _values_box(ax, box, (values_h + captions_h - 0.05) / height)
         if k >= 2 and d == 2:
             _unit_reference(ax)
+        if k >= 2 and lim != lims[0]:  # the codomain on its own scale: say which
+            note = t("plot.geometry.own_scale", lang, s1=fmt_num(s1, lang))
+            (ax.text2D if d == 3 else ax.text)(
+                0.02,
+                0.02,
+                note,
+                transform=ax.transAxes,
+                ha="left",
+                va="bottom",
+                fontsize=7.5,
+                color="0.3",
+                zorder=7,
+                gid="svdkit:own-scale",
+                bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none", "alpha": 0.8},
+            )
 
     for ax, (title, sub), caption in zip(axes, titles, wrapped, strict=True):
         ax.set_title(f"{title}\n{sub}", fontsize=10.5, pad=4 if ax.name != "3d" else -2)
@@ -603,10 +636,13 @@ def svd_geometry(A: ArrayLike | str, lang: str = "en", *, tol: float | None = No
         fontsize=14,
         fontweight="bold",
     )
+    info = t("plot.geometry.info", lang, m=m, n=n, rank=rank, values=values)
+    if zeroed and tol is not None:  # σ > 0 drawn as 0: not A's own picture, say so
+        info += "; " + t("plot.geometry.zeroed", lang, tol=fmt_num(tol, lang, zeros=False))
     fig.text(
         0.5,
         1 - 0.62 / height,
-        t("plot.geometry.info", lang, m=m, n=n, rank=rank, values=values),
+        info,
         ha="center",
         va="center",
         fontsize=10.5,
@@ -614,6 +650,16 @@ def svd_geometry(A: ArrayLike | str, lang: str = "en", *, tol: float | None = No
     draw_matrix(fig, 0.035, 1 - 0.5 / height, a, lang, size=10.5)
     localise_ticks(fig, lang)
     return fig
+
+
+def _keep_labels_inside(fig: Figure, ax: Axes, margin: float = 0.006) -> None:
+    """Widen the figure's left margin until the first panel's tick and axis labels
+    (their tight box, measured) lie inside the figure."""
+    renderer = fig.canvas.get_renderer()
+    ax.apply_aspect()
+    x0 = ax.get_tightbbox(renderer).transformed(fig.transFigure.inverted()).x0
+    if x0 < margin:
+        fig.subplots_adjust(left=fig.subplotpars.left + margin - x0)
 
 
 def _flat_captions(

@@ -28,11 +28,11 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from svdkit.errors import ShapeError, StructureError
+from svdkit.errors import ShapeError
 from svdkit.inputs import as_matrix
 from svdkit.linalg.definiteness import Definiteness, definiteness
 from svdkit.linalg.eigen import eigh
-from svdkit.linalg.structure import is_symmetric
+from svdkit.linalg.structure import require_hermitian
 from svdkit.plot._common import (
     AXIS_COLOURS,
     catalogue,
@@ -82,12 +82,14 @@ def _check(A: ArrayLike | str, what: str) -> np.ndarray:
             f"{what} draws the quadratic form of a 2×2 matrix (a surface over the plane); "
             f"A is {a.shape[0]}×{a.shape[1]}. Use svdkit.definiteness for any order."
         )
-    if not is_symmetric(a):
-        raise StructureError(
-            f"{what} needs a symmetric matrix; A[0,1] = {fmt_num(a[0, 1], digits=6)} but "
-            f"A[1,0] = {fmt_num(a[1, 0], digits=6)}. The form xᵀAx depends only on the "
-            "symmetric part (A + Aᵀ)/2: pass that to picture it."
-        )
+    # the message names the two entries with the digits that tell them apart, and
+    # ‖A − Aᵀ‖_F against the tolerance when the asymmetry is at rounding level
+    require_hermitian(
+        a,
+        what,
+        hint="The form xᵀAx depends only on the symmetric part (A + Aᵀ)/2: pass that to "
+        "picture it.",
+    )
     require_drawable(a, what)
     # float32 data (or a float32 file) keeps its precision: definiteness then decides
     # with float32's eps, as the report does (the symmetric part of a symmetric float32
@@ -137,15 +139,25 @@ def _zero_set(d: Definiteness, lam: np.ndarray, q: np.ndarray) -> list[np.ndarra
 
 def _texts(
     a: np.ndarray, lang: str, tol: float | None = None
-) -> tuple[Definiteness, str, str, np.ndarray, np.ndarray]:
-    """(definiteness, verdict line, eigenvalue line, λ ascending, q as columns).
+) -> tuple[Definiteness, str, str, np.ndarray, np.ndarray, np.ndarray]:
+    """(definiteness, verdict line, eigenvalue line, λ ascending, q as columns, the
+    matrix drawn).
 
     Ascending, as the report numbers them (``svdkit explain``'s λ and Q): ``q₁`` of
-    the figure is the report's eigenvector 1.
+    the figure is the report's eigenvector 1. An eigenvalue the definiteness counts as
+    zero (``|λ| <= d.tol_used``: rounding, or below ``tol``) is written and drawn as
+    0, as the report writes it: the matrix drawn is then ``Q diag(λ) Qᵀ`` with those
+    zeros, so that the surface, the level 0 and the words agree.
     """
     d = definiteness(a, tol=tol)
     e = eigh(a)
     lam, q = e.values, e.vectors
+    zeroed = (np.abs(lam) <= d.tol_used) & (lam != 0)
+    drawn = np.asarray(a, dtype=float)
+    if zeroed.any():
+        lam = np.where(zeroed, 0.0, lam)
+        drawn = (q * lam) @ q.T
+        drawn = (drawn + drawn.T) / 2
     verdict = t(
         "plot.quadratic.verdict",
         lang,
@@ -153,7 +165,9 @@ def _texts(
         shape=t(f"plot.quadratic.shape.{_shape_key(d)}", lang),
     )
     eigen = t("plot.quadratic.eigen", lang, l1=fmt_num(lam[0], lang), l2=fmt_num(lam[1], lang))
-    return d, verdict, eigen, lam, q
+    if tol is not None and zeroed.any():  # the drawing is not A's own form: say so
+        eigen += "\n" + t("plot.quadratic.zeroed", lang, tol=fmt_num(tol, lang, zeros=False))
+    return d, verdict, eigen, lam, q, drawn
 
 
 def _draw(
@@ -328,7 +342,10 @@ def quadratic_form(A: ArrayLike | str, lang: str = "en", *, tol: float | None = 
         Language of every word in the figure.
     tol : float, optional
         Absolute zero threshold replacing the tolerance rule (as ``svdkit explain
-        --tol``): the definiteness the figure states is decided with it.
+        --tol``): the definiteness the figure states is decided with it. An
+        eigenvalue counted as zero (rounding noise, or ``|λ| <= tol``) is written and
+        drawn as 0, as the report writes it: the surface and level curves are then those
+        of ``Q diag(λ) Qᵀ`` (with ``tol``, the figure says so).
 
     Returns
     -------
@@ -340,7 +357,8 @@ def quadratic_form(A: ArrayLike | str, lang: str = "en", *, tol: float | None = 
     ShapeError
         A is not 2×2.
     StructureError
-        A is complex, or not symmetric.
+        A is complex, or not symmetric (the message names two differing entries with
+        the digits that tell them apart).
 
     Examples
     --------
@@ -357,7 +375,7 @@ def quadratic_form(A: ArrayLike | str, lang: str = "en", *, tol: float | None = 
     """
     catalogue(lang)
     a = _check(A, "quadratic_form")
-    d, verdict, eigen, lam, q = _texts(a, lang, tol)
+    d, verdict, eigen, lam, q, drawn = _texts(a, lang, tol)
     a = np.asarray(a, dtype=float)
 
     fig = new_figure(13.0, 6.4)
@@ -366,7 +384,7 @@ def quadratic_form(A: ArrayLike | str, lang: str = "en", *, tol: float | None = 
     ax2 = fig.add_subplot(1, 2, 2)
     ax3.set_label("svdkit:quadratic:surface")
     ax2.set_label("svdkit:quadratic:contours")
-    _draw(ax3, ax2, a, lam, q, lang, colorbar=True, d=d)
+    _draw(ax3, ax2, drawn, lam, q, lang, colorbar=True, d=d)
     ax3.set_title(t("plot.quadratic.surface", lang), fontsize=11, pad=0)
     ax2.set_title(t("plot.quadratic.contours", lang), fontsize=11)
     fig.suptitle(t("plot.quadratic.title", lang), fontsize=14, fontweight="bold", y=0.975)
@@ -416,12 +434,12 @@ def quadratic_form_gallery(lang: str = "en") -> Figure:
     fig.suptitle(t("plot.quadratic.gallery.title", lang), fontsize=14, fontweight="bold", y=0.975)
     for col, rows in enumerate(GALLERY):
         a = np.array(rows)
-        d, _, eigen, lam, q = _texts(a, lang)
+        d, _, eigen, lam, q, drawn = _texts(a, lang)
         ax3 = fig.add_subplot(2, 4, col + 1, projection="3d")
         ax2 = fig.add_subplot(2, 4, col + 5)
         ax3.set_label(f"svdkit:quadratic:surface:{col + 1}")
         ax2.set_label(f"svdkit:quadratic:contours:{col + 1}")
-        _draw(ax3, ax2, a, lam, q, lang, colorbar=False, d=d)
+        _draw(ax3, ax2, drawn, lam, q, lang, colorbar=False, d=d)
         shape = t(f"plot.quadratic.shape.{_shape_key(d)}", lang)
         ax3.set_title(
             t(f"plot.kind.{_kind_key(d)}", lang), fontsize=12.5, fontweight="bold", pad=58

@@ -6,6 +6,9 @@ Which figures apply to A (m×n):
 * ``quadratic_form`` — A real, 2×2 and symmetric;
 * ``spectrum`` — always.
 
+A complex A whose shape fits the first two gets a :class:`FigureSkippedWarning`
+saying why they are not drawn (as does a figure that cannot be drawn at A's scale).
+
 Each file is written to a temporary file in the target directory, then renamed
 over the final name (``os.replace``), so that a reader never sees half a file.
 Each carries :data:`FIGURE_MARK` (its ``Creator``): an existing file of the same
@@ -26,8 +29,8 @@ import numpy as np
 from svdkit.errors import FileFormatError, SvdkitError
 from svdkit.inputs import as_matrix
 from svdkit.inputs.files import check_path
-from svdkit.linalg.structure import is_symmetric
-from svdkit.plot._common import FigureRangeError, catalogue, stored_matrix
+from svdkit.linalg.structure import is_hermitian, is_symmetric
+from svdkit.plot._common import FigureRangeError, catalogue, stored_matrix, t
 from svdkit.plot.geometry import svd_geometry
 from svdkit.plot.quadratic import quadratic_form
 from svdkit.plot.spectrum import spectrum
@@ -43,12 +46,14 @@ __all__ = [
     "FigureSkippedWarning",
     "applicable_figures",
     "check_figures_folder",
+    "complex_skipped",
     "save_figures",
 ]
 
 
 class FigureSkippedWarning(UserWarning):
-    """:func:`save_figures` skipped a figure that cannot be drawn (entries beyond 1e300)."""
+    """:func:`save_figures` skipped a figure that cannot be drawn (entries beyond 1e300,
+    σ₁ beyond the largest float, a complex A for the pictures of real space)."""
 
 #: The file formats :func:`save_figures` writes.
 FORMATS = ("png", "svg", "pdf")
@@ -157,6 +162,29 @@ def applicable_figures(A: ArrayLike | str) -> list[str]:
     return names
 
 
+def complex_skipped(A: ArrayLike | str) -> list[str]:
+    """The figures a complex ``A`` would get were it real: its shape fits them, but they
+    draw real space only (:func:`save_figures` says so, in a :class:`FigureSkippedWarning`).
+
+    Examples
+    --------
+    >>> complex_skipped([[2, 1j], [-1j, 2]])
+    ['svd_geometry', 'quadratic_form']
+    >>> complex_skipped([[2, 1], [1, 2]])
+    []
+    """
+    a = as_matrix(A)
+    if not np.iscomplexobj(a):
+        return []
+    m, n = a.shape
+    names = []
+    if n in (2, 3) and m <= 3:
+        names.append("svd_geometry")
+    if (m, n) == (2, 2) and is_hermitian(a):
+        names.append("quadratic_form")
+    return names
+
+
 def _write_atomically(fig: Figure, path: Path, fmt: str) -> None:
     """``fig.savefig`` to ``path`` atomically (:func:`svdkit._files.write_file`: a file
     written again keeps its mode, a new one gets the umask's)."""
@@ -228,8 +256,11 @@ def save_figures(
     -----
     FigureSkippedWarning
         A figure that applies to ``A`` but cannot be drawn (``svd_geometry`` and
-        ``quadratic_form`` draw entries up to 1e300 in magnitude) is skipped, with
-        this warning naming it and the limit; it is not in the returned list.
+        ``quadratic_form`` draw entries up to 1e300 in magnitude, ``spectrum``
+        singular values up to the largest float) is skipped, with this warning naming
+        it and the limit; it is not in the returned list. A complex ``A`` whose shape
+        fits ``svd_geometry`` or ``quadratic_form`` gets this warning too (in
+        ``lang``), saying why they are not drawn: they picture real space.
 
     Notes
     -----
@@ -252,7 +283,8 @@ def save_figures(
     if isinstance(formats, str):
         formats = (formats,)
     try:
-        formats = tuple(str(f).lower().lstrip(".") for f in formats)
+        # one file per format: "png", "PNG" and ".png" name the same one
+        formats = tuple(dict.fromkeys(str(f).lower().lstrip(".") for f in formats))
     except TypeError:  # None, a number, True: not a sequence of names
         raise SvdkitError(
             f"save_figures: formats must be a format name or a sequence of them (some of "
@@ -276,6 +308,8 @@ def save_figures(
     except OSError as err:
         raise write_error(out, err) from err
     draw = {"svd_geometry": svd_geometry, "quadratic_form": quadratic_form, "spectrum": spectrum}
+    for name in complex_skipped(a):  # said, not silently left out
+        warnings.warn(t(f"plot.skipped.complex.{name}", lang), FigureSkippedWarning, stacklevel=2)
     written: list[Path] = []
     for name in names:
         try:

@@ -23,7 +23,15 @@ from svdkit.errors import SvdkitError
 from svdkit.inputs import as_matrix, as_vector
 from svdkit.linalg.svd import SVD
 from svdkit.linalg.tolerance import rule_dtype, zero_threshold
-from svdkit.plot._common import catalogue, fmt_num, localise_ticks, new_figure, stored_svd, t
+from svdkit.plot._common import (
+    FigureRangeError,
+    catalogue,
+    fmt_num,
+    localise_ticks,
+    new_figure,
+    stored_svd,
+    t,
+)
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -75,10 +83,47 @@ def smallest_rank(energy: np.ndarray, target: float) -> int:
     return int(reached[0]) + 1 if reached.size else 0
 
 
+def _require_finite(s: np.ndarray) -> None:
+    """Refuse σ beyond the float range (σ₁ of a finite A past 1.8e308): no axis holds them."""
+    if not np.all(np.isfinite(s)):
+        raise FigureRangeError(
+            "spectrum draws singular values up to the largest float (1.8e308); σ₁ of A "
+            "overflows it. Scale A (A·2^−k scales every σᵢ by 2^−k and keeps the energy "
+            "shares) to draw it; svdkit explain reports on any finite matrix."
+        )
+
+
+def _whole_fro(r: SVD) -> tuple[float, float]:
+    """``(c‖A‖_F, c)`` of the matrix a truncated SVD came from (one pass over it)."""
+    from svdkit.lowrank.operators import as_operator, scaled_fro_norm
+
+    op = getattr(r, "operator", None)
+    if op is None:
+        if r.matrix is None:
+            raise SvdkitError(
+                f"spectrum: this SVD holds {r.s.size} of the min(m, n) = {min(r.shape)} "
+                "singular values and not its matrix, so ‖A‖_F and the energy shares are "
+                "unknown; pass the matrix, or the whole SVD"
+            )
+        op = as_operator(r.matrix)
+    try:
+        fro, c = scaled_fro_norm(op, probe=True)  # type: ignore[misc]
+    finally:
+        op.close()
+    return float(fro), float(c)
+
+
+def _truncated(A_or_s: object) -> bool:
+    """Whether ``A_or_s`` is a truncated SVD: the k leading values of a larger spectrum."""
+    return isinstance(A_or_s, SVD) and A_or_s.s.size < min(A_or_s.shape)
+
+
 def _values(
     A_or_s: ArrayLike | str | SVD, tol: float | None = None
 ) -> tuple[np.ndarray, tuple[int, int] | None, int | None, float | None]:
-    """(σ descending, the matrix's shape, its rank, its zero threshold) from the input."""
+    """(σ descending, the matrix's shape, its rank, its zero threshold) from the input;
+    the rank is None for a truncated SVD (unknown: at least the count above the
+    threshold)."""
     if isinstance(A_or_s, SVD):
         r = A_or_s
     elif not isinstance(A_or_s, str) and np.ndim(A_or_s) == 1:
@@ -88,6 +133,7 @@ def _values(
                 "spectrum: singular values are real and >= 0; got "
                 f"{np.asarray(A_or_s).tolist()!r} (pass a 2-D matrix to take its singular values)"
             )
+        _require_finite(s)
         return np.sort(s)[::-1], None, None, None
     else:
         a = as_matrix(A_or_s)  # (a str is matrix text here, never a file name)
@@ -96,9 +142,12 @@ def _values(
         r = stored_svd(A_or_s, a)
     shape = r.shape
     s = r.s
+    _require_finite(s)
     dtype = rule_dtype(r.precision, s.dtype)  # an SVD passed in: its own precision
     thr = zero_threshold(shape, float(s[0]) if s.size else 0.0, dtype, tol)
-    return s, shape, r.rank(tol), thr
+    # a truncated SVD: the k leading values of A, not A's whole spectrum; its rank is
+    # unknown (the energy shares need the whole ‖A‖_F: _whole_fro)
+    return s, shape, None if _truncated(r) else r.rank(tol), thr
 
 
 def _decade_ticks(ax, bottom: float, top: float) -> None:
@@ -130,7 +179,12 @@ def spectrum(
     A_or_s : array_like, str, SVD
         A matrix (anything :func:`svdkit.as_matrix` accepts, real or complex), an
         :class:`svdkit.SVD`, or a 1-D sequence of singular values (any order;
-        they are sorted in descending order).
+        they are sorted in descending order). A truncated SVD (fewer than
+        ``min(m, n)`` values: :func:`svdkit.lowrank.truncated_svd`,
+        :meth:`svdkit.SVD.truncate`) is drawn as the ``k`` leading values of A: the
+        energy is their share of the whole ``‖A‖_F²`` (one pass over its matrix), the
+        whole energy (100 %) is a dashed line, and the targets beyond the ``k`` values
+        are said to be so; A's rank is not stated (it is not known).
     lang : {"en", "fr"}
         Language of every word in the figure.
     tol : float, optional
@@ -145,7 +199,11 @@ def spectrum(
     Raises
     ------
     SvdkitError
-        Invalid input; a negative or complex singular value.
+        Invalid input; a negative or complex singular value; a truncated SVD that does
+        not hold its matrix (``‖A‖_F`` unknown).
+    FigureRangeError
+        A singular value beyond the largest float (σ₁ of a finite A near 1e308
+        overflows): scale A by a power of two to draw it.
 
     Examples
     --------
@@ -158,8 +216,15 @@ def spectrum(
     catalogue(lang)
     s, shape, rank, thr = _values(A_or_s, tol)
     p = s.size
-    energy = cumulative_energy(s)
-    has_energy = bool(p and energy[-1] == 1.0)
+    whole = _whole_fro(A_or_s) if _truncated(A_or_s) else None  # (c‖A‖_F, c)
+    if whole is None:
+        energy = cumulative_energy(s)
+        has_energy = bool(p and energy[-1] == 1.0)
+    else:  # the k leading values of a truncated SVD: shares of the whole ‖A‖_F²
+        fro_c, c = whole
+        energy = np.cumsum((s * c / fro_c) ** 2) if fro_c > 0 else np.zeros_like(s)
+        energy = np.minimum(energy, 1.0)  # (rounding: the shares of a part stay ≤ 1)
+        has_energy = bool(p and fro_c > 0)
     x = np.arange(1, p + 1)
 
     fig = new_figure(10.5, 6.6)
@@ -262,7 +327,22 @@ def spectrum(
         )
         handles.append(curve)
         ks = [smallest_rank(energy, target) for target in TARGETS]
+        if whole is not None:
+            # 100 %: the whole ‖A‖_F², of which the σ beyond the k computed are unseen
+            tail = ax2.axhline(
+                1.0,
+                color=ENERGY_COLOUR,
+                lw=1.2,
+                ls="--",
+                zorder=1,
+                label=t("plot.spectrum.tail", lang, p=p),
+                gid="svdkit:whole-energy",
+            )
+            handles.append(tail)
         for target, k, (colour, marker, size) in zip(TARGETS, ks, TARGET_STYLES, strict=True):
+            if k == 0:  # not reached by the k leading values of a truncated SVD
+                ax2.axhline(target, color=colour, lw=0.8, ls=":", zorder=1)
+                continue
             ax2.axhline(target, color=colour, lw=0.8, ls=":", zorder=1)
             ax2.plot([k, k], [0, energy[k - 1]], color=colour, lw=0.9, ls=":", zorder=1)
             # targets reached at the same k share one legend entry: "90 %, 95 % … from k = 1"
@@ -302,17 +382,35 @@ def spectrum(
 
     # ----- words
     top = float(s.max()) if p else 0.0
-    fro = fmt_num(top * float(np.sqrt(np.sum((s / top) ** 2))) if top else 0.0, lang, 4)
-    if shape is not None:
-        info = t("plot.spectrum.info.matrix", lang, m=shape[0], n=shape[1], rank=rank, fro=fro)
+    if whole is not None:
+        fro_c, c = whole
+        fro = fmt_num(fro_c / c, lang, 4)
+        share = fmt_num(100 * float(energy[-1]) if p else 0.0, lang, 3)
+        info = t(
+            "plot.spectrum.info.partial" + ("_one" if p == 1 else ""),
+            lang,
+            p=p,
+            m=shape[0],
+            n=shape[1],
+            fro=fro,
+            share=t("plot.spectrum.percent", lang, p=share),
+        )
     else:
-        info = t("plot.spectrum.info.values", lang, p=p, fro=fro)
+        fro = fmt_num(top * float(np.sqrt(np.sum((s / top) ** 2))) if top else 0.0, lang, 4)
+        if shape is not None:
+            info = t(
+                "plot.spectrum.info.matrix", lang, m=shape[0], n=shape[1], rank=rank, fro=fro
+            )
+        else:
+            info = t("plot.spectrum.info.values" + ("_one" if p == 1 else ""), lang, p=p, fro=fro)
     if ks:
         pcts = ", ".join(
             t("plot.spectrum.percent", lang, p=fmt_num(100 * g, lang)) for g in TARGETS
         )
-        info += "\n" + t("plot.spectrum.summary", lang, pcts=pcts, ks=", ".join(map(str, ks)))
-    ax.set_title(t("plot.spectrum.title", lang), fontsize=14, fontweight="bold", pad=44)
+        shown = [str(k) if k else t("plot.spectrum.beyond", lang, p=p) for k in ks]
+        info += "\n" + t("plot.spectrum.summary", lang, pcts=pcts, ks=", ".join(shown))
+    pad = 44 + 16 * (info.count("\n") - 1)  # (a truncated SVD's words take three lines)
+    ax.set_title(t("plot.spectrum.title", lang), fontsize=14, fontweight="bold", pad=pad)
     ax.text(
         0.5,
         1.02,
