@@ -35,6 +35,7 @@ __all__ = [
     "StructureError",
     "SvdkitError",
 ]
+# (check_bool and require_instance are helpers for svdkit's own modules, not exported)
 
 
 class SvdkitError(ValueError):
@@ -146,3 +147,28 @@ def require_instance(
         raise SvdkitError(
             f"{name} must be {article} {kind.__name__} ({maker}); got {type(value).__name__}"
         )
+
+
+def check_bool(value: object, name: str) -> bool:
+    """``value`` as a ``bool`` when it is ``True`` or ``False`` (a NumPy bool too); any
+    other value is refused with an :class:`SvdkitError` naming the argument ``name``.
+
+    The one check of svdkit's on/off arguments. A string above all is refused:
+    ``"False"`` or ``"no"``, read from a config file, an environment variable or
+    ``argparse``, is truthy and would silently mean ``True``; ``0``, ``1`` and ``None``
+    are refused too (``None`` is no "default" here).
+
+    Examples
+    --------
+    >>> check_bool(np.bool_(True), "full")
+    True
+    >>> check_bool("False", "symmetrize")
+    Traceback (most recent call last):
+      ...
+    svdkit.errors.SvdkitError: symmetrize must be True or False; got 'False'
+    """
+    if isinstance(value, bool | np.bool_):
+        return bool(value)
+    text = repr(value)
+    shown = text if len(text) <= 60 else f"a {type(value).__name__}"
+    raise SvdkitError(f"{name} must be True or False; got {shown}", param=name)

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 import svdkit
 from svdkit.linalg.cholesky import cholesky_attempt
-from svdkit.linalg.tolerance import rule_dtype
+from svdkit.linalg.tolerance import eps_of, rule_dtype
 
 
 def _low_rank(m: int, n: int, r: int, dtype, seed: int = 3) -> np.ndarray:
@@ -93,7 +93,11 @@ def test_rule_dtype():
 def test_rule_dtype_of_a_torch_tensor():
     import torch
     assert rule_dtype(torch.ones(2, dtype=torch.float32)) == np.float32
-    assert rule_dtype(torch.ones(2, dtype=torch.bfloat16)) == np.float64  # (no NumPy dtype)
+    # bfloat16 (eps 2⁻⁷) has its own rule (ml_dtypes' dtype), no longer float64's
+    import ml_dtypes
+    bf16 = rule_dtype(torch.ones(2, dtype=torch.bfloat16))
+    assert bf16 == np.dtype(ml_dtypes.bfloat16)
+    assert eps_of(bf16) == 2.0**-7
 
 
 def _gram(n: int, r: int, dtype, seed: int) -> np.ndarray:

@@ -48,6 +48,7 @@ from typing import Any
 
 import sympy as sp
 
+from svdkit.errors import check_bool
 from svdkit.exact._common import prepare, require_hermitian
 from svdkit.exact._field import (
     Field,
@@ -713,6 +714,8 @@ def definiteness(A: Any, *, symmetrize: bool = False, steps: bool = False) -> De
     >>> print(r.kind, to_text(r.sylvester.leading_minors), r.sylvester.notes_claim_misleads)
     negative semidefinite (0, 0) True
     """
+    symmetrize = check_bool(symmetrize, "symmetrize")
+    steps = check_bool(steps, "steps")
     M, F = prepare(A, "definiteness", square=True)
     F.require_algebraic("definiteness")
     symmetrized = False

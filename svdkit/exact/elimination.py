@@ -25,7 +25,7 @@ from typing import Any, ClassVar
 
 import sympy as sp
 
-from svdkit.errors import SingularMatrixError, SvdkitError
+from svdkit.errors import SingularMatrixError, SvdkitError, check_bool
 from svdkit.exact import _flint
 from svdkit.exact._common import prepare, shape_text
 from svdkit.exact._field import Field, Rows, identity, matmul, rows_of, rref_rows, to_matrix
@@ -273,6 +273,7 @@ def det(A: Any, method: str = "auto", *, steps: bool = False) -> Det:
     >>> ex.det([[2, 1, 0, 0], [1, 2, 1, 0], [0, 1, 2, 1], [0, 0, 1, 2]]).value
     5
     """
+    steps = check_bool(steps, "steps")
     if method not in ("auto", "leibniz", "bareiss"):
         raise SvdkitError(
             f"unknown determinant method {method!r}: use 'auto', 'leibniz' or 'bareiss'"
@@ -309,6 +310,7 @@ def trace(A: Any, *, steps: bool = False) -> Trace:
     >>> print(ex.trace("[[1/2, 0], [0, √2]]"))
     1/2 + √2
     """
+    steps = check_bool(steps, "steps")
     M, _ = prepare(A, "trace", square=True, field=False)
     terms = tuple(M[i, i] for i in range(M.rows))
     value = sp.Add(*terms)
@@ -372,6 +374,7 @@ def rref(A: Any, *, steps: bool = False) -> RREF:
     >>> ex.rref([[0, 2], [1, 1]], steps=True).step_keys()
     ('rref.start', 'rref.swap', 'rref.scale', 'rref.eliminate', 'rref.result')
     """
+    steps = check_bool(steps, "steps")
     M, _ = prepare(A, "rref", field=False)
     R, piv, rec = _rref(M, steps, "rref")
     return RREF(R, piv, steps=rec.steps())
@@ -388,6 +391,7 @@ def rank(A: Any, *, steps: bool = False) -> Rank:
     >>> int(r), r.pivots
     (2, (0, 1))
     """
+    steps = check_bool(steps, "steps")
     M, _ = prepare(A, "rank", field=False)
     if not steps and _flint.available() and _flint.is_rational(M):
         r, piv = _flint.rank_pivots(M)
@@ -443,6 +447,7 @@ def inv(A: Any, *, steps: bool = False) -> Inverse:
     ...
     svdkit.errors.SingularMatrixError: A (2×2) is singular: ...
     """
+    steps = check_bool(steps, "steps")
     M, _ = prepare(A, "inv", square=True, field=False)
     n = M.rows
     if not steps and _flint.available() and _flint.is_rational(M):

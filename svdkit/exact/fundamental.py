@@ -24,6 +24,7 @@ from typing import Any
 
 import sympy as sp
 
+from svdkit.errors import check_bool
 from svdkit.exact._common import prepare
 from svdkit.exact._field import (
     Field,
@@ -136,6 +137,7 @@ def subspaces(A: Any, *, steps: bool = False) -> Subspaces:
     >>> print(to_text(sub.null_basis), to_text(sub.null))
     [[1], [−2], [1]] [[√6/6], [−√6/3], [√6/6]]
     """
+    steps = check_bool(steps, "steps")
     M, F = prepare(A, "subspaces")
     F.require_decidable("subspaces")
     m, n = M.shape

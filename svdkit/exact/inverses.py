@@ -25,7 +25,7 @@ from typing import Any, ClassVar
 
 import sympy as sp
 
-from svdkit.errors import ShapeError
+from svdkit.errors import ShapeError, check_bool
 from svdkit.exact import _flint
 from svdkit.exact._common import prepare, shape_text
 from svdkit.exact._convert import as_exact
@@ -170,6 +170,7 @@ def pinv(A: Any, *, steps: bool = False) -> PseudoInverse:
     >>> print(ex.pinv([[1, 3], [1, 2], [3, 1]]))
     [[−1/9, −1/45, 17/45], [5/18, 7/45, −13/90]]
     """
+    steps = check_bool(steps, "steps")
     M, F = prepare(A, "pinv")
     F.require_decidable("pinv")
     rec = Recorder(steps)
@@ -259,6 +260,7 @@ def lstsq(A: Any, b: Any, *, steps: bool = False) -> Lstsq:
     >>> print(ex.lstsq([[1, 1], [1, 1]], [2, 0]))  # not unique: the shortest solution
     [[1/2], [1/2]]
     """
+    steps = check_bool(steps, "steps")
     M, _ = prepare(A, "lstsq", field=False)
     B = as_exact(b, name="b")
     m, n = M.shape

@@ -27,7 +27,7 @@ import mpmath
 import numpy as np
 import sympy as sp
 
-from svdkit.errors import SvdkitError
+from svdkit.errors import SvdkitError, check_bool
 from svdkit.exact._common import prepare
 from svdkit.exact._field import Field, conj_transpose, is_zero_expr, matmul, rows_of, sqrt_expr
 from svdkit.exact._record import Recorder
@@ -167,6 +167,7 @@ def norm(x: Any, ord: Any = None, *, steps: bool = False) -> Norm:
     >>> print(ex.norm([[1, 2], [3, 4]], 2))
     √(15 + √221)
     """
+    steps = check_bool(steps, "steps")
     rec = Recorder(steps)
     if _is_vector_input(x):
         M, _ = prepare(x, "norm", name="x", field=False)

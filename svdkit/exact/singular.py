@@ -34,6 +34,7 @@ from typing import Any, ClassVar
 import mpmath
 import sympy as sp
 
+from svdkit.errors import check_bool
 from svdkit.exact._common import prepare
 from svdkit.exact._field import (
     Field,
@@ -279,6 +280,8 @@ def svd(A: Any, *, full: bool = False, steps: bool = False) -> SVD:
     >>> print(to_text(ex.svd([[1, 1], [1, 1]]).s), to_text(ex.svd([[1, 2, 3], [4, 5, 6]]).s))
     (2, 0) (√(91/2 + √8065/2), √(91/2 − √8065/2))
     """
+    full = check_bool(full, "full")
+    steps = check_bool(steps, "steps")
     M, F = prepare(A, "svd")
     F.require_algebraic("svd")
     m, n = M.shape

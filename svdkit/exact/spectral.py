@@ -37,6 +37,7 @@ import mpmath
 import sympy as sp
 from sympy.polys.matrices import DomainMatrix
 
+from svdkit.errors import check_bool
 from svdkit.exact._common import prepare, require_hermitian
 from svdkit.exact._convert import NotAlgebraicError
 from svdkit.exact._field import (
@@ -621,6 +622,7 @@ def eigh(A: Any, *, steps: bool = False) -> Eigh:
     >>> print(ex.eigh([[17, 22, 27], [22, 29, 36], [27, 36, 45]]))
     (0, 91/2 − √8065/2, 91/2 + √8065/2)
     """
+    steps = check_bool(steps, "steps")
     M, F = prepare(A, "eigh", square=True)
     F.require_algebraic("eigh")
     require_hermitian(M, F, "eigh")

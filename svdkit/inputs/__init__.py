@@ -40,6 +40,7 @@ from svdkit.errors import (
     ParseError,
     ShapeError,
     SvdkitError,
+    check_bool,
 )
 from svdkit.inputs.files import SUPPORTED_EXTENSIONS, read_matrix_file, stored_dtype
 from svdkit.inputs.shape import as_2d, check_rows, is_sequence, nested_entry_error, unmasked
@@ -167,14 +168,41 @@ def _from_tensor(obj: Any) -> Any:
     ``np.asarray`` of a tensor that requires grad raised torch's ``RuntimeError``
     ("Can't call numpy() on Tensor that requires grad"), one on a GPU another, and
     a bfloat16 one "unsupported ScalarType BFloat16": the values are taken detached,
-    on the CPU, bfloat16 widened to float32 (exact). torch is never imported here.
+    on the CPU, bfloat16 and the float8 formats widened to float32 (exact). torch is
+    never imported here.
     """
     if not type(obj).__module__.startswith("torch") or not hasattr(obj, "detach"):
         return obj
     t = obj.detach().cpu()
-    if str(t.dtype) == "torch.bfloat16":
+    if str(t.dtype) == "torch.bfloat16" or str(t.dtype).startswith("torch.float8"):
         t = t.float()
     return t.resolve_conj().resolve_neg() if hasattr(t, "resolve_conj") else t
+
+
+def _is_ml_float(dtype: np.dtype) -> bool:
+    """Whether ``dtype`` is a float format of ``ml_dtypes`` (bfloat16, float8_*, float4_*:
+    NumPy sees kind ``'V'``, or ``'f'`` without arithmetic), not one of its integers."""
+    return dtype.type.__module__.split(".")[0] == "ml_dtypes" and "float" in dtype.name
+
+
+def is_masked_dask(obj: Any) -> bool:
+    """Whether ``obj`` is a dask array of masked blocks (``dask.array.ma``): its
+    ``np.asarray`` (and every reduction of it but ``dask.array.ma``'s) drops the mask."""
+    return type(obj).__module__.startswith("dask.") and isinstance(
+        getattr(obj, "_meta", None), np.ma.MaskedArray
+    )
+
+
+def _refuse_masked_rows(rows: list | tuple, name: str, where: Where) -> None:
+    """A list of rows some of which are masked arrays: a masked entry is an error, as in
+    a masked array (``np.array(rows)`` would keep the values hidden under the masks)."""
+    if not any(isinstance(r, np.ma.MaskedArray) for r in rows):
+        return
+    try:
+        stacked = np.ma.array(rows)
+    except (ValueError, TypeError):
+        return  # ragged or mixed: the checks below say why
+    unmasked(stacked, name, where)
 
 
 def _to_array(obj: Any, name: str, where: Where) -> np.ndarray:
@@ -186,6 +214,7 @@ def _to_array(obj: Any, name: str, where: Where) -> np.ndarray:
     elif isinstance(obj, np.ndarray):
         a = np.asarray(obj)  # np.matrix, memmap: a plain view, no copy
     elif isinstance(obj, list | tuple):
+        _refuse_masked_rows(obj, name, where)
         try:
             a = np.array(obj)
         except (ValueError, TypeError):
@@ -199,10 +228,18 @@ def _to_array(obj: Any, name: str, where: Where) -> np.ndarray:
                 raise ShapeError(f"{name} must be a matrix (2-D); got shape {a.shape}")
     else:
         obj = _from_tensor(obj)
+        if is_masked_dask(obj):
+            obj = obj.compute()  # a MaskedArray: np.asarray(obj) would drop its mask
         try:
-            a = np.asarray(obj)
+            a = np.asanyarray(obj)  # (np.asarray drops the mask __array__ may return)
         except (ValueError, TypeError) as err:
             raise ParseError(f"{name} cannot be read as an array: {err}") from None
+        if isinstance(a, np.ma.MaskedArray):
+            a = unmasked(a, name, where)
+        elif type(a) is not np.ndarray:
+            a = np.asarray(a)  # np.matrix from __array__: a plain view, no copy
+    if _is_ml_float(a.dtype):
+        a = a.astype(np.float32)  # bfloat16, float8_* (ml_dtypes): exact in float32
     kind = a.dtype.kind
     if kind in "biufc":
         return a
@@ -404,6 +441,7 @@ def as_matrix(
     svdkit.errors.RaggedError: A: row 2 has 1 entry but row 1 has 2 entries
     """
     target = _target_dtype(dtype)
+    sparse = check_bool(sparse, "sparse")
     if _is_sparse(obj):
         return _from_sparse(obj, target, sparse, name)
     if isinstance(obj, os.PathLike):
@@ -504,5 +542,5 @@ def load(
            [3. , 0.5]])
     >>> shutil.rmtree(path.parent)
     """
-    raw = read_matrix_file(path, sparse=sparse)
+    raw = read_matrix_file(path, sparse=check_bool(sparse, "sparse"))
     return as_matrix(raw, dtype=dtype, sparse=sparse, name=f"'{os.fspath(path)}'")

@@ -1,12 +1,33 @@
-"""Shape checks shared by the numeric engine (messages name the function and the shape)."""
+"""Shape checks shared by the numeric engine (messages name the function and the shape),
+and the one way it takes a sparse input it will compute on (:func:`canonical`)."""
 
 from __future__ import annotations
+
+from typing import Any
 
 import numpy as np
 
 from svdkit.errors import ShapeError
 
-__all__ = ["require_square", "shape_text"]
+__all__ = ["canonical", "require_square", "shape_text"]
+
+
+def canonical(a: Any) -> Any:
+    """A dense ``a`` as it is; a SciPy sparse ``a`` in canonical format (sorted indices,
+    duplicates summed), on a copy where it is not already: never the caller's.
+
+    SciPy canonicalises a matrix in place on its way to many results — ``abs(a)``,
+    ``a.max()``, ``scipy.sparse.linalg.norm(a)`` call ``a.sum_duplicates()`` — which
+    rewrote the caller's own ``data``, ``indices`` and ``indptr`` (or failed with a
+    raw ``ValueError`` on read-only ones, such as memory-mapped buffers);
+    :func:`svdkit.as_matrix` with ``sparse=True`` returns the caller's matrix itself
+    when it already is CSR/CSC of the working dtype.
+    """
+    if not hasattr(a, "has_canonical_format"):
+        return a
+    from svdkit.lowrank.operators import deduplicated
+
+    return deduplicated(a)
 
 
 def shape_text(shape: tuple[int, ...]) -> str:

@@ -105,7 +105,7 @@ import scipy.linalg
 from scipy.linalg import solve_triangular
 from scipy.linalg.lapack import get_lapack_funcs
 
-from svdkit.errors import NotPositiveDefiniteError
+from svdkit.errors import NotPositiveDefiniteError, check_bool
 from svdkit.inputs import as_matrix
 from svdkit.linalg._checks import require_square
 from svdkit.linalg.measures import _exponent, _times_power_of_two
@@ -820,6 +820,7 @@ def cholesky_attempt(
     >>> cholesky_attempt([[0, 0], [0, -1]], semidefinite=True).reason[:43]
     'pivot 2 of the semidefinite Cholesky factor'
     """
+    semidefinite = check_bool(semidefinite, "semidefinite")
     h, precision = _hermitian_input(A, "cholesky", name, tol)
     spectrum = _Spectrum(h, tol, precision)  # the eigenvalue rule, computed once if needed
     definite = _definite(h, tol, precision, spectrum)

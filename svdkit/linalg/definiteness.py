@@ -86,6 +86,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import scipy.linalg
 
+from svdkit.errors import check_bool
 from svdkit.inputs import as_matrix
 from svdkit.linalg._checks import require_square
 from svdkit.linalg.cholesky import (
@@ -979,6 +980,7 @@ def definiteness(
     >>> definiteness([[1, 2], [0, 1]], symmetrize=True).matrix.tolist()
     [[1.0, 1.0], [1.0, 1.0]]
     """
+    symmetrize = check_bool(symmetrize, "symmetrize")
     a = as_matrix(A, name="A")
     require_square(a, "definiteness")
     complex_ = np.iscomplexobj(a)

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, ClassVar
 import numpy as np
 import scipy.linalg
 
-from svdkit.errors import SingularMatrixError, SvdkitError
+from svdkit.errors import SingularMatrixError, SvdkitError, check_bool
 from svdkit.inputs import as_matrix
 from svdkit.linalg._checks import require_square
 from svdkit.linalg._geev import eig_scaled
@@ -258,6 +258,7 @@ def eigh(A: MatrixLike, *, check: bool = True, tol: float | None = None) -> Eigh
     >>> [round(float(x), 6) for x in r.values[1:]]
     [0.597327, 90.402673]
     """
+    check = check_bool(check, "check")
     a = as_matrix(A)
     require_square(a, "eigh")
     if check:

@@ -15,7 +15,7 @@ from scipy.sparse.linalg import norm as sparse_norm
 
 from svdkit.errors import ShapeError, SingularMatrixError, SvdkitError
 from svdkit.inputs import as_matrix, as_vector
-from svdkit.linalg._checks import require_square
+from svdkit.linalg._checks import canonical, require_square
 from svdkit.linalg._results import Unpackable
 from svdkit.linalg.tolerance import rule_dtype, zero_threshold
 
@@ -256,7 +256,7 @@ def trace(A: MatrixLike) -> float | complex:
     >>> svdkit.trace([[4, 2], [3, 4]])
     8.0
     """
-    a = as_matrix(A, sparse=True)
+    a = canonical(as_matrix(A, sparse=True))
     require_square(a, "trace")
     with np.errstate(over="ignore"):  # a sum past the largest float is ±inf, as it is
         value = a.diagonal().sum()
@@ -422,7 +422,8 @@ def norm(x: MatrixLike, ord: int | float | str | None = None) -> float:
     if not known:
         raise SvdkitError(f"unknown matrix norm {ord!r}: use 'fro', 2, 'nuc', 1 or inf")
     which = _MATRIX_ORDS[key]
-    a = as_matrix(x, sparse=which in ("fro", 1, np.inf))
+    # (canonical: SciPy's abs, max and norm sum the duplicates of the matrix in place)
+    a = canonical(as_matrix(x, sparse=which in ("fro", 1, np.inf)))
     if which == "fro":
         return _scaled_norm(a, "fro")
     with np.errstate(over="ignore"):  # a norm past the largest float is inf, as it is

@@ -80,6 +80,7 @@ import scipy.sparse as sp
 
 from svdkit.errors import ShapeError, StructureError
 from svdkit.inputs import as_matrix
+from svdkit.linalg._checks import canonical
 from svdkit.linalg._geev import eig_scaled
 from svdkit.linalg.measures import _exponent, _times_power_of_two
 from svdkit.linalg.tolerance import rule_dtype, zero_threshold
@@ -104,9 +105,11 @@ __all__ = [
 
 
 def _as_matrix_keep_sparse(A, name: str = "A"):
-    """The front door with ``sparse=True``; SciPy sparse input comes back as CSR."""
+    """The front door with ``sparse=True``; SciPy sparse input comes back as CSR, in
+    canonical format (:func:`~svdkit.linalg._checks.canonical`: never the caller's
+    matrix rewritten)."""
     a = as_matrix(A, sparse=True, name=name)
-    return a.tocsr() if sp.issparse(a) else a
+    return canonical(a.tocsr()) if sp.issparse(a) else a
 
 
 def _fro(X) -> float:

@@ -23,7 +23,7 @@ import numpy as np
 import scipy.linalg
 from scipy.sparse.linalg import LinearOperator
 
-from svdkit.errors import ShapeError
+from svdkit.errors import ShapeError, check_bool
 from svdkit.inputs import as_matrix
 from svdkit.linalg._results import Unpackable
 from svdkit.linalg.residuals import orthogonality_loss, relative_residual, triplet_residuals
@@ -327,6 +327,7 @@ def svd(A: MatrixLike | LinearOperator, k: int | None = None, *, full: bool = Fa
     >>> bool(np.allclose(r.U @ r.Sigma @ r.Vh, A))
     True
     """
+    full = check_bool(full, "full")
     if k is not None and full:
         raise ShapeError("choose either a truncated SVD (k) or a full one (full=True)")
     source = type(A).__module__

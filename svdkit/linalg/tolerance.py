@@ -6,7 +6,8 @@ A quantity ``x`` computed from an ``m × n`` matrix is treated as zero when
 
 where ``eps`` is the machine epsilon of the working precision (2.2e-16 for
 float64 and complex128, 1.2e-7 for float32) — or of the input's own precision
-where that is coarser (float32 data, computed in float64: :func:`rule_dtype`) —
+where that is coarser (float32 data, computed in float64: :func:`rule_dtype`;
+float16 9.8e-4, bfloat16 2⁻⁷ = 7.8e-3; float8 data has float16's rule) —
 and ``scale`` is the size of the quantity ``x`` is compared with:
 
 =====================================  ==================================
@@ -36,23 +37,88 @@ import numpy as np
 
 __all__ = ["eps_of", "is_zero", "rule_dtype", "zero_threshold"]
 
+#: The floating-point formats NumPy has no type of its own for (``ml_dtypes`` gives
+#: them one; torch has its own), by name, with their machine epsilon (``2^(1−p)``,
+#: ``p`` the bits of the significand, as ``np.finfo(np.float16).eps = 2⁻¹⁰``; the
+#: same as ``ml_dtypes.finfo``): the torch dtypes :func:`rule_dtype` recognises.
+LOW_PRECISION_EPS = {
+    "bfloat16": 2.0**-7,
+    "float8_e4m3fn": 2.0**-3,
+    "float8_e4m3fnuz": 2.0**-3,
+    "float8_e4m3b11fnuz": 2.0**-3,
+    "float8_e4m3": 2.0**-3,
+    "float8_e5m2": 2.0**-2,
+    "float8_e5m2fnuz": 2.0**-2,
+}
+
+
+def _float_eps(dtype: np.dtype) -> float | None:
+    """Machine epsilon of a floating-point (or complex) ``dtype`` — NumPy's, or one of
+    ``ml_dtypes`` (bfloat16, float8_*: NumPy sees a void or an opaque kind) — else None."""
+    if np.issubdtype(dtype, np.inexact):
+        return float(np.finfo(dtype).eps)
+    if dtype.type.__module__.split(".")[0] != "ml_dtypes":
+        return None
+    import ml_dtypes  # (the dtype is one of its own: it is installed)
+
+    try:
+        return float(ml_dtypes.finfo(dtype).eps)
+    except ValueError:  # int4, uint4: ml_dtypes' integers
+        return None
+
+
+def _stored_dtype_of(stored: object) -> np.dtype | None:
+    """``stored`` (a NumPy dtype, a torch dtype, a name) as a NumPy dtype, or None.
+
+    torch's ``bfloat16`` and ``float8_*`` become ``ml_dtypes``' dtypes of the same
+    name; without ``ml_dtypes``, float16, the coarsest precision NumPy has (a rule
+    up to 8 times stricter than bfloat16's own, never float64's).
+    """
+    try:
+        return np.dtype(stored)
+    except TypeError:  # a torch tensor's torch.float32, or no dtype at all
+        pass
+    name = str(stored).rpartition(".")[2]
+    try:
+        return np.dtype(name)
+    except TypeError:
+        pass
+    if name not in LOW_PRECISION_EPS:
+        return None
+    try:
+        import ml_dtypes
+    except ImportError:
+        return np.dtype(np.float16)
+    kind = getattr(ml_dtypes, name, None)
+    return np.dtype(kind) if kind is not None else np.dtype(np.float16)
+
 
 def eps_of(dtype: np.dtype | type) -> float:
-    """Machine epsilon of the working precision of ``dtype`` (float64 for integers)."""
-    dtype = np.dtype(dtype)
-    if not np.issubdtype(dtype, np.inexact):
-        dtype = np.dtype(np.float64)
-    return float(np.finfo(dtype).eps)
+    """Machine epsilon of the working precision of ``dtype`` (float64 for integers);
+    bfloat16 and the float8 formats of ``ml_dtypes`` have their own.
+
+    Examples
+    --------
+    >>> eps_of(np.float32) == 2.0**-23, eps_of(np.int64) == 2.0**-52
+    (True, True)
+    """
+    eps = _float_eps(np.dtype(dtype))
+    return float(np.finfo(np.float64).eps) if eps is None else eps
 
 
 def rule_dtype(source: object, working: np.dtype | type = np.float64) -> np.dtype:
     """The precision whose ``eps`` the rule uses: the working one, or the precision
     ``source`` (the caller's input, or its dtype) was stored in where that is coarser.
 
-    svdkit computes in float64 (complex128); data stored in float32, float16 or
-    complex64 carries that precision's rounding, which a float64 rule would count
-    as data: the rank-5 product of two float32 factors has σ₆ ≈ 1e−6·σ₁, and came
-    out of rank 40 (NumPy's ``matrix_rank``, on the float32 array, says 5).
+    svdkit computes in float64 (complex128); data stored in float32, float16,
+    bfloat16, a float8 format or complex64 carries that precision's rounding, which a
+    float64 rule would count as data: the rank-5 product of two float32 factors has
+    σ₆ ≈ 1e−6·σ₁, and came out of rank 40 (NumPy's ``matrix_rank``, on the float32
+    array, says 5). A torch ``bfloat16`` tensor and an array of ``ml_dtypes.bfloat16``
+    give ``ml_dtypes``' bfloat16 (its ``eps`` is 2⁻⁷), or float16 where ``ml_dtypes``
+    is not installed; the float8 (and float4) formats give float16, whose rule is
+    the coarsest that stays useful (``max(m, n) · 2⁻³`` would reach 1 from 8 columns
+    on, and call every matrix zero).
 
     ``source`` may be an array (NumPy, a torch tensor, a memmap, sparse…), a dtype,
     or a path (``str`` or ``os.PathLike``) to a ``.npy`` / ``.npz`` file, whose
@@ -75,16 +141,15 @@ def rule_dtype(source: object, working: np.dtype | type = np.float64) -> np.dtyp
         stored = stored_dtype(source)
     else:
         stored = source if isinstance(source, np.dtype) else getattr(source, "dtype", None)
-    try:
-        stored = np.dtype(stored) if stored is not None else None
-    except TypeError:  # a torch tensor's torch.float32, or no dtype at all
-        try:
-            stored = np.dtype(str(stored).rpartition(".")[2])
-        except TypeError:
-            stored = None
-    if stored is None or not np.issubdtype(stored, np.inexact):
+    stored = _stored_dtype_of(stored) if stored is not None else None
+    eps = _float_eps(stored) if stored is not None else None
+    if eps is None:
         return working
-    return stored if eps_of(stored) > eps_of(working) else working
+    if eps > LOW_PRECISION_EPS["bfloat16"]:
+        # float8 / float4: max(m, n) · eps reaches 1 from 8 columns on (eps 2⁻³), and
+        # every matrix would be "zero": float16's rule, the coarsest that stays useful
+        stored, eps = np.dtype(np.float16), eps_of(np.float16)
+    return stored if eps > eps_of(working) else working
 
 
 def zero_threshold(

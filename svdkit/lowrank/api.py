@@ -37,7 +37,13 @@ import numpy as np
 
 from svdkit._naming import arg, check_real, got, kw
 from svdkit._words import counted
-from svdkit.errors import ConvergenceError, ShapeError, SvdkitError, require_instance
+from svdkit.errors import (
+    ConvergenceError,
+    ShapeError,
+    SvdkitError,
+    check_bool,
+    require_instance,
+)
 from svdkit.inputs import DENSIFY_LIMIT
 from svdkit.linalg.svd import SVD, SVDResiduals
 from svdkit.linalg.tolerance import rule_dtype
@@ -883,6 +889,7 @@ def truncated_svd(
     _check_seed(seed)
     memory_limit = check_optional_int(memory_limit, "memory_limit", 1)
     threads = check_optional_int(threads, "threads", 1)
+    progress = check_bool(progress, "progress")
 
     op = as_operator(A, memory_limit=memory_limit, threads=threads)
     # ``passes`` counts this call's reads: an Operator given again (as_operator's, as the

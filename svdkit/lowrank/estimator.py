@@ -279,7 +279,7 @@ class TruncatedSVD(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
         return self._fit(X)
 
     def _fit(self, X: MatrixLike) -> np.ndarray:
-        X = validate_data(self, X, accept_sparse=("csr", "csc"), dtype=_FLOATS)
+        X = validate_data(self, _unmasked(X), accept_sparse=("csr", "csc"), dtype=_FLOATS)
         k = self._check_n_components(X.shape)
         seed = _seed(self.random_state)
         dtype = X.dtype
@@ -345,7 +345,9 @@ class TruncatedSVD(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
             The reduced data, dense.
         """
         check_is_fitted(self)
-        X = validate_data(self, X, accept_sparse=("csr", "csc"), dtype=_FLOATS, reset=False)
+        X = validate_data(
+            self, _unmasked(X), accept_sparse=("csr", "csc"), dtype=_FLOATS, reset=False
+        )
         return np.asarray(safe_sparse_dot(X, self.components_.T))
 
     def inverse_transform(self, X: npt.ArrayLike) -> np.ndarray:
@@ -473,6 +475,17 @@ def _score_sums(P: np.ndarray, shift: np.ndarray, Z: np.ndarray | None) -> np.nd
     out[0] = P.sum(axis=0)
     out[1] = np.einsum("ij,ij->j", P, P)
     return out
+
+
+def _unmasked(X: Any) -> Any:
+    """A NumPy masked ``X`` as its data when nothing is masked; a masked entry is an error
+    (:func:`svdkit.inputs.shape.unmasked`), where scikit-learn reads the value under it."""
+    if not isinstance(X, np.ma.MaskedArray):
+        return X
+    from svdkit.inputs import _matrix_pos
+    from svdkit.inputs.shape import unmasked
+
+    return unmasked(X, "X", _matrix_pos)
 
 
 def _sparse_statistics(

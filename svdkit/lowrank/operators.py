@@ -272,6 +272,26 @@ class SquareSum:
         return (self.scale * c) * math.sqrt(self.ssq)
 
 
+def _refuse_masked_dask(A: Any) -> None:
+    """A dask array of masked blocks with a masked entry is refused, as a NumPy masked
+    array is (:func:`svdkit.inputs.shape.unmasked`): the products would read the values
+    hidden under the mask. Its mask is computed (one pass) to find them."""
+    from svdkit.inputs import is_masked_dask
+
+    if not is_masked_dask(A):
+        return
+    import dask.array as da
+
+    count = int(da.ma.getmaskarray(A).sum().compute())
+    if count:
+        raise NonFiniteError(
+            f"A is a masked dask array with {count} masked (missing) "
+            f"entr{'y' if count == 1 else 'ies'}; svdkit would read the values hidden under "
+            "the mask: fill the masked entries (dask.array.ma.filled(A, value)) or remove "
+            "them first"
+        )
+
+
 def deduplicated(csr: Any) -> Any:
     """``csr`` with its duplicate entries summed (they add up, as in every product):
     on a copy when there are any, never in the caller's matrix."""
@@ -2127,6 +2147,7 @@ def as_operator(
             A = A.copy().compute_chunk_sizes()
         if A.ndim == 1:  # a column, as for any 1-D array, .npy file or memmap
             A = A.reshape(-1, 1)
+        _refuse_masked_dask(A)
         from svdkit.lowrank.dask_sparse import from_sparse_dask_array, is_sparse_dask_array
 
         if is_sparse_dask_array(A):

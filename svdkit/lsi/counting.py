@@ -44,7 +44,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from svdkit._naming import arg, flag, got, kw
-from svdkit.errors import EmptyInputError, MissingDependencyError, SvdkitError
+from svdkit.errors import EmptyInputError, MissingDependencyError, SvdkitError, check_bool
 
 __all__ = [
     "CorpusCounts", "TextOptions", "count_corpus", "count_texts", "prune", "select_terms",
@@ -161,10 +161,7 @@ class TextOptions:
         # checked here, before any corpus is read (scikit-learn would fail mid-indexing
         # with a raw TypeError, or take (True, 2) as (1, 2)); numpy values become plain
         # ones, which the index's meta.json can hold
-        lower = self.lowercase
-        if not isinstance(lower, bool | np.bool_):
-            raise SvdkitError(f"lowercase must be True or False; got {lower!r}")
-        object.__setattr__(self, "lowercase", bool(lower))
+        object.__setattr__(self, "lowercase", check_bool(self.lowercase, "lowercase"))
         ngram = self.ngram_range
         try:
             ngram = tuple(ngram) if not isinstance(ngram, str | bytes) else None
@@ -249,11 +246,9 @@ class TextOptions:
                 f"token_pattern {self.token_pattern!r} has {groups} capturing groups; "
                 "at most one (the token) is allowed"
             )
-        if not isinstance(self.expand_ligatures, bool | np.bool_):
-            raise SvdkitError(
-                f"expand_ligatures must be True or False; got {self.expand_ligatures!r}"
-            )
-        object.__setattr__(self, "expand_ligatures", bool(self.expand_ligatures))
+        object.__setattr__(
+            self, "expand_ligatures", check_bool(self.expand_ligatures, "expand_ligatures")
+        )
         if self.analyzer not in ANALYZERS:
             raise SvdkitError(
                 f"analyzer must be 'word', 'char' or 'char_wb'; got {self.analyzer!r}"

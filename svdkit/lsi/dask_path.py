@@ -120,7 +120,8 @@ def build_index_dask(
     from svdkit.lowrank.dask_sparse import SparseBlocksOperator
 
     # checked before the cluster counts anything
-    check_build_arguments(k, weighting=weighting, scaling=scaling, tol=tol)
+    check_build_arguments(k, weighting=weighting, scaling=scaling, tol=tol,
+                          normalize=normalize, progress=progress)
     if options is not None and not isinstance(options, TextOptions):
         raise SvdkitError(f"options must be a TextOptions; got {type(options).__name__}")
     if not callable(getattr(bag, "to_delayed", None)):

@@ -21,6 +21,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from svdkit.errors import check_bool
+
 __all__ = ["DEMO_QUERIES", "DemoResult", "run_demo"]
 
 #: topic → a query in words that many documents of the topic do not use.
@@ -54,6 +56,7 @@ def run_demo(n_docs: int = 1200, k: int = 6, progress: bool = False) -> DemoResu
     from svdkit.lsi.evaluate import tfidf_baseline_scores
     from svdkit.lsi.query import top_n
 
+    progress = check_bool(progress, "progress")
     dw = build_index(demo_data.deerwester_titles(), k=2, weighting="count", normalize=False,
                      options=demo_data.DEERWESTER_OPTIONS)
     hits = dw.search("human computer interaction", n=9)

@@ -39,7 +39,13 @@ import numpy as np
 import scipy.sparse as sp
 
 from svdkit._naming import arg, check_real, got
-from svdkit.errors import EmptyInputError, ShapeError, SvdkitError, require_instance
+from svdkit.errors import (
+    EmptyInputError,
+    ShapeError,
+    SvdkitError,
+    check_bool,
+    require_instance,
+)
 from svdkit.lsi.counting import CorpusCounts, TextOptions, check_on_chunk, count_corpus
 from svdkit.lsi.weighting import SCHEMES, TermStats, global_weights, weigh
 
@@ -196,6 +202,7 @@ class LsiIndex:
     # take a snapshot of it: a search never waits for a long SVD update, only for the
     # moment its result is put in place.
     def __post_init__(self) -> None:
+        self.normalize = check_bool(self.normalize, "normalize")
         self._init_locks()
 
     def _init_locks(self) -> None:
@@ -265,12 +272,23 @@ class LsiIndex:
         return self._vectorizer.transform(texts).tocsr()
 
     def project(self, weighted: sp.csr_matrix) -> np.ndarray:
-        """``Σ^(p−1) Vᵀ w`` for each row ``w`` (not normalised)."""
+        """``Σ^(p−1) Vᵀ w`` for each row ``w`` (not normalised).
+
+        ``weighted`` has one column per term of the index (:meth:`weigh` of
+        :meth:`count`); another number of columns is a :class:`~svdkit.ShapeError`.
+        """
         with self._state_lock:
             V, s = self.V, self.s
         return self._project(weighted, V, s)
 
     def _project(self, weighted: sp.csr_matrix, V: np.ndarray, s: np.ndarray) -> np.ndarray:
+        shape = weighted.shape if hasattr(weighted, "shape") else np.shape(weighted)
+        if not shape or shape[-1] != V.shape[0]:
+            got = f"{shape[-1]} columns" if shape else "a scalar"
+            raise ShapeError(
+                f"the weighted rows to project have {got} but the index has {V.shape[0]} "
+                "terms: one column per term of its vocabulary (index.weigh(index.count(texts)))"
+            )
         Z = np.asarray(weighted @ V)
         if self.scaling != 1.0:
             Z = Z * s ** (self.scaling - 1.0)
@@ -567,6 +585,8 @@ def check_build_arguments(
     method: Any = "auto",
     chunk_size: Any = 2000,
     on_chunk: Any = None,
+    normalize: Any = True,
+    progress: Any = False,
 ) -> None:
     """Check the arguments of an indexing before the corpus is read.
 
@@ -579,7 +599,7 @@ def check_build_arguments(
     ShapeError
         ``k`` is not a positive integer.
     SvdkitError
-        Any other argument out of its range.
+        Any other argument out of its range; ``normalize`` or ``progress`` not a bool.
     """
     from svdkit.lowrank import METHODS
     from svdkit.lsi.corpus import check_chunk_size
@@ -599,6 +619,8 @@ def check_build_arguments(
         raise SvdkitError(f"method must be one of {', '.join(METHODS)}; got {method!r}")
     check_chunk_size(chunk_size)
     check_on_chunk(on_chunk)
+    check_bool(normalize, "normalize")
+    check_bool(progress, "progress")
 
 
 def _choose_k(k: int | None, rank_tol: float | None, shape: tuple[int, int]) -> int:
@@ -664,6 +686,8 @@ def index_from_counts(
     if (isinstance(scaling, bool) or not isinstance(scaling, int | float | np.number)
             or not math.isfinite(scaling)):
         raise SvdkitError(f"scaling must be a finite number; got {scaling!r}")
+    normalize = check_bool(normalize, "normalize")
+    progress = check_bool(progress, "progress")
     check_unique_ids(corpus.ids)
     g = global_weights(weighting, TermStats.of(corpus.counts))
     W = weigh(corpus.counts, weighting, g, normalize)
@@ -818,7 +842,8 @@ def build_index(
     from svdkit.lsi.progress import counting_bar
 
     check_build_arguments(k, weighting=weighting, scaling=scaling, tol=tol, rank_tol=rank_tol,
-                          method=method, chunk_size=chunk_size, on_chunk=on_chunk)
+                          method=method, chunk_size=chunk_size, on_chunk=on_chunk,
+                          normalize=normalize, progress=progress)
     if options is not None and not isinstance(options, TextOptions):
         raise SvdkitError(
             f"options must be a TextOptions (svdkit.lsi.TextOptions(min_df=2, …)); got "

@@ -60,7 +60,7 @@ from svdkit._files import (
     real_directory,
     replace_directory,
 )
-from svdkit.errors import FileFormatError, MissingFileError, ShapeError
+from svdkit.errors import FileFormatError, MissingFileError, ShapeError, check_bool
 from svdkit.inputs.files import check_path
 
 if TYPE_CHECKING:
@@ -388,6 +388,8 @@ def load_index(path: str | os.PathLike[str], *, mmap: bool = True,
     from svdkit.lsi.counting import TextOptions
     from svdkit.lsi.index import LsiIndex
 
+    mmap = check_bool(mmap, "mmap")
+    verify = check_bool(verify, "verify")
     folder = check_path(path)
     meta = _read_meta(folder)
     if verify:

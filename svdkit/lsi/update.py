@@ -68,7 +68,7 @@ import scipy.linalg
 import scipy.sparse as sp
 from scipy.sparse.linalg import LinearOperator
 
-from svdkit.errors import ShapeError, SvdkitError
+from svdkit.errors import ShapeError, SvdkitError, check_bool
 from svdkit.lowrank._threads import single_blas_thread
 from svdkit.lowrank.orth import cholesky_qr2
 
@@ -426,6 +426,7 @@ def svd_update(index: LsiIndex, block: int = UPDATE_BLOCK, progress: bool = Fals
 
     check_index(index)
     block = check_positive_int(block, "block")
+    progress = check_bool(progress, "progress")
     with index._update_lock:  # one change at a time: no other may replace the state
         return _svd_update(index, block, progress)
 
@@ -511,6 +512,7 @@ def add_documents(
     check_index(index)
     if method not in METHODS:
         raise SvdkitError(f"method must be one of {METHODS}; got {method!r}")
+    progress = check_bool(progress, "progress")
     # the whole addition is one change: no other runs between the fold-in and the update
     # (searches meanwhile see the index before, after the fold-in, or after the update)
     with index._update_lock:
