@@ -23,6 +23,10 @@ function                  what
 :func:`norm`              Frobenius, spectral, nuclear, 1 and ∞ norms
 ========================  ==========================================================
 
+Matrices of more than :data:`MAX_ENTRIES` entries (500×500) are refused with a
+:class:`~svdkit.errors.ShapeError` pointing to the numeric functions, before any
+entry is read.
+
 SymPy (and python-flint) are imported when this package is first used, not by
 ``import svdkit``. Without SymPy (the ``exact`` extra) that first use raises
 :class:`~svdkit.errors.MissingDependencyError` (``pip install 'svdkit[exact]'``).
@@ -44,6 +48,7 @@ import importlib
 from typing import Any
 
 __all__ = [
+    "MAX_ENTRIES",
     "RREF",
     "SVD",
     "Definiteness",
@@ -76,6 +81,7 @@ __all__ = [
 ]
 
 _HOMES = {
+    "MAX_ENTRIES": "_convert",
     "as_exact": "_convert",
     "InexactInputError": "_convert",
     "NotAlgebraicError": "_convert",

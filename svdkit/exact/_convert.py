@@ -7,15 +7,22 @@ goes through the same parser as :func:`svdkit.as_matrix`
 SymPy: ``1/2`` is ``Rational(1, 2)``, ``0.1`` is ``1/10``, ``\\sqrt{2}/2`` is
 ``sqrt(2)/2``, ``1+2i`` is ``1 + 2*I``.
 
+Array-likes (torch tensors, dask arrays, anything with ``__array__``) are read as
+NumPy reads them, as by :func:`svdkit.as_matrix`.
+
 A float that is not an integer is refused: the exact engine never rationalises
 a float silently (``0.1`` as a float is ``3602879701896397/36028797018963968``,
 not ``1/10``). Write the number as text (``"0.1"``), as a ``Fraction`` or as a
-SymPy ``Rational`` instead.
+SymPy ``Rational`` instead. A float that is an integer is taken at its exact
+binary value, in every precision (``np.longdouble`` included: never rounded to
+float64 first).
+
+Matrices of more than :data:`MAX_ENTRIES` entries are refused (a
+:class:`~svdkit.errors.ShapeError`) before any entry is read.
 """
 
 from __future__ import annotations
 
-import math
 import numbers
 import os
 from decimal import Decimal
@@ -30,10 +37,11 @@ from svdkit.errors import (
     EmptyInputError,
     NonFiniteError,
     ParseError,
+    ShapeError,
     SvdkitError,
 )
 from svdkit.exact._precision import serialized
-from svdkit.inputs import parse_matrix_text
+from svdkit.inputs import _from_tensor, parse_matrix_text
 from svdkit.inputs.expr import BinOp, Expr, ImaginaryUnit, Neg, Number, Pi, Sqrt
 from svdkit.inputs.shape import (
     as_2d,
@@ -42,11 +50,22 @@ from svdkit.inputs.shape import (
     nested_entry_error,
     unmasked,
 )
+from svdkit.inputs.text import text_to_array
 
-__all__ = ["InexactInputError", "NotAlgebraicError", "as_exact", "expr_to_sympy"]
+__all__ = ["MAX_ENTRIES", "InexactInputError", "NotAlgebraicError", "as_exact", "expr_to_sympy"]
 
 #: An integer power ``b^e`` is computed exactly only while ``bits(b) · |e|`` stays below this.
 MAX_POWER_BITS = 100_000
+
+MAX_ENTRIES = 250_000
+"""The most entries (rows × columns) :func:`as_exact` takes: 500×500.
+
+Exact work grows fast with the size (on integers with one digit, 400×400: rank
+1.2 s, det 1.8 s, inverse 25 s; the entries of a 1000×1000 matrix alone take 4 s
+to read); a 20000×20000 sparse matrix ran for half an hour before this limit.
+Larger matrices are refused before any entry is read, pointing to the numeric
+functions (:mod:`svdkit.linalg`, :mod:`svdkit.lowrank`).
+"""
 
 
 class InexactInputError(SvdkitError):
@@ -73,6 +92,26 @@ class NotAlgebraicError(SvdkitError):
 
 def _pos(idx: tuple[int, int]) -> str:
     return f"row {idx[0] + 1}, column {idx[1] + 1}"
+
+
+def _check_size(shape: tuple[int, ...], name: str) -> None:
+    """Raise :class:`ShapeError` when a matrix of ``shape`` has more than :data:`MAX_ENTRIES`.
+
+    A 1-D shape is a column, a 0-D one 1×1; more than two dimensions are left to
+    the checks that refuse them.
+    """
+    if len(shape) > 2:
+        return
+    m, n = (*shape, 1, 1)[:2]
+    if m * n <= MAX_ENTRIES:
+        return
+    raise ShapeError(
+        f"{name} is {m}×{n} ({m * n:,} entries); the exact engine takes at most "
+        f"{MAX_ENTRIES:,} entries, as exact arithmetic on a matrix this large would run for "
+        "minutes to hours. Use the numeric functions instead: svdkit.rank, svdkit.det, "
+        "svdkit.svd, svdkit.inv, … (svdkit.linalg), or svdkit.lowrank for a truncated SVD "
+        "of a large or sparse matrix"
+    )
 
 
 # --------------------------------------------------------------------------- text
@@ -147,8 +186,27 @@ def _check_value(value: sp.Expr, where: str, name: str) -> sp.Expr:
     return value
 
 
+def _probe_text_size(text: str, name: str) -> None:
+    """Refuse text holding more than :data:`MAX_ENTRIES` entries before the exact parse.
+
+    Entries are separated by at least one character, so text shorter than
+    ``2 · MAX_ENTRIES`` cannot hold too many. Longer text is measured by the numeric
+    parser's fast path (a million plain numbers in under a second, where the exact
+    parse takes about 15 s); a fault it finds is left to the exact parse to report.
+    """
+    if len(text) < 2 * MAX_ENTRIES:
+        return
+    try:
+        a = text_to_array(text)
+    except SvdkitError:
+        return
+    _check_size(a.shape, name)
+
+
 def _from_text(text: str, name: str) -> sp.Matrix:
+    _probe_text_size(text, name)
     grid = parse_matrix_text(text)
+    _check_size((len(grid), max((len(r) for r in grid), default=0)), name)
     rows = []
     for i, row in enumerate(grid):
         out = []
@@ -171,19 +229,59 @@ def _describe(x: object) -> str:
     return f"{r[:60]}…" if len(r) > 60 else r
 
 
-def _from_float(x: float, where: str, name: str) -> sp.Integer:
-    if not math.isfinite(x):
+def _binary(x: Any) -> float | np.longdouble:
+    """A real float as a value whose ``as_integer_ratio`` is exact.
+
+    ``np.longdouble`` is kept as it is (``float()`` would round its extra bits
+    away); every other float converts to a Python float exactly.
+    """
+    return x if isinstance(x, np.longdouble) else float(x)
+
+
+def _float_text(x: float | np.longdouble) -> str:
+    """The shortest text that reads back as ``x`` in its own precision."""
+    return repr(x) if isinstance(x, float) else str(x)
+
+
+def _is_integer(x: float | np.longdouble) -> bool:
+    return x.as_integer_ratio()[1] == 1
+
+
+def _from_float(x: float | np.longdouble, where: str, name: str) -> sp.Integer:
+    text = _float_text(x)
+    if not np.isfinite(x):
         raise NonFiniteError(
-            f"{name} has a non-finite entry at {where}: {x!r}; svdkit needs finite numbers"
+            f"{name} has a non-finite entry at {where}: {text}; svdkit needs finite numbers"
         )
-    if not x.is_integer():
+    p, q = x.as_integer_ratio()  # exact in every binary precision
+    if q != 1:
         raise InexactInputError(
-            f"{name}: the entry at {where} is the float {x!r}; the exact engine does not turn "
-            f"floats into fractions (the float {x!r} is exactly "
-            f"{Fraction(x).numerator}/{Fraction(x).denominator}). Write it as text "
-            f"('{x!r}' inside the matrix string), as a Fraction or as a sympy.Rational"
+            f"{name}: the entry at {where} is the float {text}; the exact engine does not turn "
+            f"floats into fractions (the float {text} is exactly {p}/{q}). Write it as text "
+            f"('{text}' inside the matrix string), as a Fraction or as a sympy.Rational"
         )
-    return sp.Integer(int(x))
+    return sp.Integer(p)
+
+
+def _from_complex(x: Any, where: str, name: str) -> sp.Expr:
+    if isinstance(x, np.clongdouble):
+        re, im, shown = x.real, x.imag, str(x)
+    else:
+        z = complex(x)
+        re, im, shown = z.real, z.imag, repr(z)
+    if np.isfinite(re) and np.isfinite(im) and not (_is_integer(re) and _is_integer(im)):
+        # name the complex entry, not one part of it as "the float …"
+        sign = "-" if np.signbit(im) else "+"
+        text = f"{_float_text(re)}{sign}{_float_text(abs(im))}i"
+        part, value = ("real", re) if not _is_integer(re) else ("imaginary", im)
+        raise InexactInputError(
+            f"{name}: the entry at {where} is the complex float {shown} (its {part} part is "
+            f"the float {_float_text(value)}); the exact engine does not turn floats into "
+            f"fractions. Write it as text ('{text}' inside the "
+            "matrix string), with Fractions (Fraction(a) + Fraction(b)*sympy.I) or as "
+            "sympy.Rational(a) + sympy.Rational(b)*sympy.I"
+        )
+    return _from_float(re, where, name) + sp.I * _from_float(im, where, name)
 
 
 def _scalar(x: Any, where: str, name: str) -> sp.Expr:
@@ -207,23 +305,9 @@ def _scalar(x: Any, where: str, name: str) -> sp.Expr:
     if isinstance(x, sp.Basic):
         return _from_sympy(x, where, name)
     if isinstance(x, float | np.floating):
-        return _from_float(float(x), where, name)
+        return _from_float(_binary(x), where, name)
     if isinstance(x, complex | np.complexfloating):
-        z = complex(x)
-        if all(math.isfinite(t) for t in (z.real, z.imag)) and not (
-            z.real.is_integer() and z.imag.is_integer()
-        ):
-            # name the complex entry, not one part of it as "the float …"
-            text = f"{z.real!r}{'-' if math.copysign(1, z.imag) < 0 else '+'}{abs(z.imag)!r}i"
-            part, value = ("real", z.real) if not z.real.is_integer() else ("imaginary", z.imag)
-            raise InexactInputError(
-                f"{name}: the entry at {where} is the complex float {z!r} (its {part} part is "
-                f"the float {value!r}); the exact engine does not turn floats into fractions. "
-                f"Write it as text ('{text}' inside the "
-                "matrix string), with Fractions (Fraction(a) + Fraction(b)*sympy.I) or as "
-                "sympy.Rational(a) + sympy.Rational(b)*sympy.I"
-            )
-        return _from_float(z.real, where, name) + sp.I * _from_float(z.imag, where, name)
+        return _from_complex(x, where, name)
     if isinstance(x, numbers.Rational):
         return sp.Rational(int(x.numerator), int(x.denominator))
     # python-flint, gmpy2 and other rational types that are not registered ABCs
@@ -233,8 +317,15 @@ def _scalar(x: Any, where: str, name: str) -> sp.Expr:
             return sp.Rational(int(p), int(q))
         except (TypeError, ValueError):
             pass
-    if hasattr(x, "__index__"):
-        return sp.Integer(x.__index__())
+    if _is_array_like(x):  # a 0-d tensor or array as one entry
+        a = np.asanyarray(_from_tensor(x))
+        if a.ndim == 0 and not isinstance(a, np.ma.MaskedArray):
+            return _scalar(a[()], where, name)
+    elif hasattr(x, "__index__"):
+        try:
+            return sp.Integer(x.__index__())
+        except (TypeError, ValueError):
+            pass
     raise ParseError(f"{name}: the entry at {where} is {_describe(x)}, not a number")
 
 
@@ -249,8 +340,15 @@ def _from_sympy(x: sp.Basic, where: str, name: str) -> sp.Expr:
         )
     floats = [f for f in x.atoms(sp.Float)]
     if floats:
-        if x.is_Float:
-            return _from_float(float(x), where, name)
+        if x.is_Float:  # its exact binary value, in its own precision (not float64's)
+            r = sp.Rational(x)
+            if r.is_Integer:
+                return r
+            raise InexactInputError(
+                f"{name}: the entry at {where} is the float {x}; the exact engine does not turn "
+                f"floats into fractions (the float {x} is exactly {r.p}/{r.q}). Write it as "
+                "text inside the matrix string, as a Fraction or as a sympy.Rational"
+            )
         raise InexactInputError(
             f"{name}: the entry at {where} ({x}) holds the float {floats[0]}; the exact engine "
             "does not turn floats into fractions (use sympy.Rational or sympy.nsimplify first)"
@@ -264,9 +362,11 @@ def _from_sympy(x: sp.Basic, where: str, name: str) -> sp.Expr:
 def _from_nested(obj: list | tuple, name: str) -> sp.Matrix:
     rows = list(obj)
     if not check_rows(rows, name):  # a vector is a column
+        _check_size((len(rows),), name)
         return sp.Matrix([[_scalar(x, _pos((i, 0)), name)] for i, x in enumerate(rows)])
     if len(rows[0]) == 0:
         raise EmptyInputError(f"{name} is empty (its rows have no entries)")
+    _check_size((len(rows), len(rows[0])), name)
     out = []
     for i, row in enumerate(rows):
         cur = []
@@ -279,6 +379,7 @@ def _from_nested(obj: list | tuple, name: str) -> sp.Matrix:
 
 
 def _from_array(a: np.ndarray, name: str) -> sp.Matrix:
+    _check_size(a.shape, name)  # before any entry is read
     if isinstance(a, np.ma.MaskedArray):
         a = unmasked(a, name, lambda idx: _pos((*idx, 0, 0)[:2]))  # a vector is a column
     a = as_2d(a, name)
@@ -319,12 +420,39 @@ def _from_path(path: os.PathLike, name: str) -> sp.Matrix:
             raise new from None
     # .json: the list as the file reader gives it (its number rules: at most 4000
     # digits, exponents up to 10000), then exactly; every other extension too
-    raw = read_matrix_file(p)  # raises for unknown extensions and missing files
-    if isinstance(raw, list):
+    # raises for unknown extensions and missing files; sparse content stays sparse
+    # until its size is checked
+    raw = read_matrix_file(p, sparse=True)
+    if isinstance(raw, list) or _is_sparse(raw):
         return as_exact(raw, name=label)
-    if hasattr(raw, "toarray"):
-        raw = raw.toarray()
     return as_exact(np.asarray(raw), name=label)
+
+
+def _is_sparse(obj: Any) -> bool:
+    return hasattr(obj, "toarray") and type(obj).__module__.startswith("scipy.sparse")
+
+
+def _is_array_like(obj: Any) -> bool:
+    """Whether NumPy reads ``obj`` as an array (a tensor, a dask array, …), not a scalar."""
+    if isinstance(obj, np.generic | sp.Basic):
+        return False
+    return any(hasattr(obj, a) for a in ("__array__", "__array_interface__", "__array_struct__"))
+
+
+def _from_array_like(obj: Any, name: str) -> sp.Matrix:
+    """A torch tensor, dask array or ``__array__`` object, read as :func:`svdkit.as_matrix` does.
+
+    Its shape, when it states one, is checked before anything is computed or
+    copied (a dask array is only computed when it is small enough).
+    """
+    shape = getattr(obj, "shape", None)
+    if isinstance(shape, tuple) and all(isinstance(d, numbers.Integral) for d in shape):
+        _check_size(tuple(int(d) for d in shape), name)
+    try:
+        a = np.asanyarray(_from_tensor(obj))
+    except (ValueError, TypeError, RuntimeError) as err:
+        raise ParseError(f"{name} cannot be read as an array: {err}") from None
+    return _from_array(a, name)
 
 
 def _all_rational(M: sp.MatrixBase) -> bool:
@@ -342,14 +470,19 @@ def as_exact(obj: Any, *, name: str = "A") -> sp.Matrix:
 
     Parameters
     ----------
-    obj : int, Fraction, SymPy number or Matrix, nested lists, NumPy array, str or path
+    obj : int, Fraction, SymPy number or Matrix, nested lists, array-like, str or path
         Entries may be ints, bools, :class:`~fractions.Fraction`,
         :class:`~decimal.Decimal`, SymPy numbers (rationals, ``sqrt(2)``, ``I``,
-        ``pi``), integer-valued floats, or complex numbers with integer parts.
+        ``pi``), integer-valued floats of any precision (``np.longdouble``
+        included, at its exact value), or complex numbers with integer parts.
+        Array-likes are what :func:`svdkit.as_matrix` takes: NumPy arrays
+        (``np.matrix``, masked, read-only, strided), SciPy sparse matrices,
+        torch tensors (detached first), dask arrays (computed once their
+        shape has passed the size check), objects with ``__array__``.
         Text is parsed by :func:`svdkit.inputs.parse_matrix_text` (Python,
         NumPy, MATLAB, LaTeX, CSV notations) and kept exact. A path is read
         by extension (text formats exactly). A 1-D input is a column vector,
-        a scalar is 1×1.
+        a scalar is 1×1. At most :data:`MAX_ENTRIES` entries.
     name : str
         What to call the matrix in error messages.
 
@@ -362,7 +495,10 @@ def as_exact(obj: Any, *, name: str = "A") -> sp.Matrix:
     ------
     InexactInputError
         A float (or complex) entry that is not an integer.
-    ParseError, RaggedError, EmptyInputError, ShapeError, NonFiniteError
+    ShapeError
+        More than :data:`MAX_ENTRIES` entries (refused before any entry is read;
+        the message points to the numeric functions), or more than two dimensions.
+    ParseError, RaggedError, EmptyInputError, NonFiniteError
         As for :func:`svdkit.as_matrix`, naming the row and column at fault.
 
     Examples
@@ -384,6 +520,7 @@ def as_exact(obj: Any, *, name: str = "A") -> sp.Matrix:
     if isinstance(obj, sp.MatrixBase):
         if obj.rows == 0 or obj.cols == 0:
             raise EmptyInputError(f"{name} is empty (shape {obj.shape})")
+        _check_size(obj.shape, name)
         if _all_rational(obj):  # the common case, without a per-entry walk
             return obj.copy() if isinstance(obj, sp.MutableDenseMatrix) else obj.as_mutable()
         return sp.Matrix(obj.rows, obj.cols, lambda i, j: _scalar(obj[i, j], _pos((i, j)), name))
@@ -395,6 +532,9 @@ def as_exact(obj: Any, *, name: str = "A") -> sp.Matrix:
         return _from_array(obj, name)
     if isinstance(obj, list | tuple):
         return _from_nested(obj, name)
-    if hasattr(obj, "toarray") and type(obj).__module__.startswith("scipy.sparse"):
+    if _is_sparse(obj):
+        _check_size(obj.shape, name)  # before densifying
         return _from_array(np.asarray(obj.toarray()), name)
+    if _is_array_like(obj):
+        return _from_array_like(obj, name)
     return sp.Matrix([[_scalar(obj, _pos((0, 0)), name)]])
