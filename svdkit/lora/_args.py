@@ -7,12 +7,14 @@ that names the argument and says what it must be — never a raw ``TypeError``
 from deep inside, and never a silent reading of nonsense (a bool as a number, a
 string's characters as targets, an integer dtype for factors).
 
-Paths and counts are checked as everywhere else in svdkit: :func:`check_path` is
-:func:`svdkit.inputs.files.check_path` (an empty path is a
-:class:`~svdkit.errors.FileFormatError`) and :func:`check_count` is
+Paths, counts and flags are checked as everywhere else in svdkit: :func:`check_path`
+is :func:`svdkit.inputs.files.check_path` (an empty path is a
+:class:`~svdkit.errors.FileFormatError`), :func:`check_count` is
 :func:`svdkit.lowrank._common.check_positive_int` (a
-:class:`~svdkit.errors.ShapeError`); both are imported here for the modules that
-check their arguments through this one.
+:class:`~svdkit.errors.ShapeError`) and :func:`check_bool` is
+:func:`svdkit.errors.check_bool` (``True`` or ``False``, a NumPy bool too; ``"no"``
+refused); they are imported here for the modules that check their arguments
+through this one.
 
 Examples
 --------
@@ -44,11 +46,12 @@ from typing import Any
 
 import numpy as np
 
-from svdkit.errors import SvdkitError
+from svdkit.errors import SvdkitError, check_bool
 from svdkit.inputs.files import check_path
 from svdkit.lowrank._common import check_positive_int as check_count
 
 __all__ = [
+    "check_bool",
     "check_count",
     "check_float_dtype",
     "check_fraction",

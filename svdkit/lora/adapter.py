@@ -92,11 +92,12 @@ from svdkit.errors import (
     EmptyInputError,
     FileFormatError,
     MissingFileError,
+    NonFiniteError,
     ShapeError,
     SvdkitError,
 )
 from svdkit.inputs.files import check_path
-from svdkit.lora._args import check_float_dtype, check_real
+from svdkit.lora._args import check_bool, check_float_dtype, check_real
 from svdkit.lora.modules import conv1d_modules
 from svdkit.lora.safetensors_io import (
     MARK_KEY,
@@ -278,8 +279,9 @@ def store_factors(
 def lora_scale(alpha: float, r: int, rslora: bool = False) -> float:
     """PEFT's scaling: ``alpha / r``, or ``alpha / √r`` with rsLoRA.
 
-    ``alpha`` is a finite number and ``r`` an integer ``≥ 0`` (``r = 0``, a module
-    without LoRA, gives 1); anything else is an :class:`~svdkit.errors.SvdkitError`
+    ``alpha`` is a finite number, ``r`` an integer ``≥ 0`` (``r = 0``, a module
+    without LoRA, gives 1) and ``rslora`` ``True`` or ``False`` (not a string:
+    ``"no"`` would be truthy); anything else is an :class:`~svdkit.errors.SvdkitError`
     naming the argument.
 
     Examples
@@ -299,6 +301,7 @@ def lora_scale(alpha: float, r: int, rslora: bool = False) -> float:
     """
     alpha = check_real(alpha, "alpha")
     r = check_positive_int(r, "r", 0)
+    rslora = check_bool(rslora, "rslora")
     if r == 0:
         return 1.0
     return alpha / (math.sqrt(r) if rslora else r)
@@ -306,7 +309,7 @@ def lora_scale(alpha: float, r: int, rslora: bool = False) -> float:
 
 def unit_alpha(r: int, rslora: bool = False) -> float:
     """The ``alpha`` that makes the scale 1 (``r``, or ``√r`` with rsLoRA)."""
-    return math.sqrt(r) if rslora else float(r)
+    return math.sqrt(r) if check_bool(rslora, "rslora") else float(r)
 
 
 #: ``init_lora_weights`` values with which PEFT changes the base weight when it loads
@@ -367,14 +370,56 @@ def token_module(name: str) -> str | None:
 KINDS = ("linear", "embedding", "conv1d", "conv")
 
 
+#: The :mod:`ml_dtypes` floats a factor may be stored in (those safetensors has a code for).
+_ML_FLOATS = frozenset({"bfloat16", "float8_e4m3fn", "float8_e5m2"})
+
+
+def _checked_factor(module: str, side: str, value: Any) -> np.ndarray:
+    """Factor ``side`` (``"A"`` or ``"B"``) of module ``module``, when it is an array of
+    real numbers; a masked array that masks nothing gives its data.
+
+    Raises
+    ------
+    SvdkitError
+        ``value`` is not a NumPy array, or its dtype is not real numbers (complex:
+        ``delta`` would drop the imaginary part; text and objects are no factor).
+    NonFiniteError
+        ``value`` is a masked array with a masked (missing) entry.
+    """
+    where = f"module {module!r}: {side}"
+    if not isinstance(value, np.ndarray):
+        raise SvdkitError(f"{where} must be a NumPy array; got {type(value).__name__}")
+    dt = value.dtype
+    if not (dt.kind in "fiub" or dt.name in _ML_FLOATS):
+        what = {"c": "complex", "U": "text", "S": "bytes", "O": "Python objects"}.get(
+            dt.kind, "not numbers"
+        )
+        raise SvdkitError(
+            f"{where} has dtype {dt} ({what}): LoRA factors are real numbers "
+            "(floating-point, integer or bool)"
+        )
+    if isinstance(value, np.ma.MaskedArray):
+        masked = np.ma.getmaskarray(value)
+        if masked.any():
+            idx = tuple(int(i) for i in np.argwhere(masked)[0])
+            raise NonFiniteError(
+                f"{where} is a masked array with a masked (missing) entry at index {idx}: "
+                "a factor has no missing entries; fill them (.filled(value)) first"
+            )
+        value = np.asarray(value.data)
+    return value
+
+
 @dataclass
 class LoraModule:
     """One module's LoRA pair: ``ΔW = scale · B @ A`` (transposed for embeddings and
     ``Conv1D`` layers, whose weights are stored ``[in, out]``).
 
-    ``name`` is a str, ``A`` and ``B`` NumPy arrays and ``alpha`` a finite number
-    (kept as a float); anything else is refused when the module is made, with an
-    :class:`~svdkit.errors.SvdkitError` naming the field.
+    ``name`` is a str, ``A`` and ``B`` NumPy arrays of real numbers (floating-point,
+    bfloat16 and the 8-bit floats included, integer or bool) and ``alpha`` a finite
+    number (kept as a float); anything else — a list, a complex, text or object
+    array, a masked array with a masked entry — is refused when the module is made,
+    with an :class:`~svdkit.errors.SvdkitError` naming the module and the field.
     """
 
     name: str
@@ -387,11 +432,7 @@ class LoraModule:
         if not isinstance(self.name, str):
             raise SvdkitError(f"a module's name must be a str; got {type(self.name).__name__}")
         for side in ("A", "B"):
-            if not isinstance(getattr(self, side), np.ndarray):
-                raise SvdkitError(
-                    f"module {self.name!r}: {side} must be a NumPy array; got "
-                    f"{type(getattr(self, side)).__name__}"
-                )
+            setattr(self, side, _checked_factor(self.name, side, getattr(self, side)))
         self.alpha = check_real(self.alpha, f"module {self.name!r}: alpha")
         if not isinstance(self.kind, str) or self.kind not in KINDS:
             raise SvdkitError(
@@ -569,6 +610,10 @@ class Adapter:
     use_rslora: bool = False
     base_model_name_or_path: str | None = None
     config: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        # a string ("false" from a config read by hand) would be truthy: rsLoRA's scale
+        self.use_rslora = check_bool(self.use_rslora, "use_rslora")
 
     # ------------------------------------------------------------------ PEFT layout
     def tensor_items(self) -> list[tuple[str, np.ndarray]]:

@@ -33,9 +33,15 @@ import numpy as np
 
 from svdkit._words import counted
 from svdkit.errors import EmptyInputError, FileFormatError
-from svdkit.lora._args import check_count, check_fraction, check_path, check_targets
+from svdkit.lora._args import (
+    check_bool,
+    check_count,
+    check_fraction,
+    check_path,
+    check_targets,
+)
 from svdkit.lora.adapter import Adapter, as_adapter
-from svdkit.lora.extract import module_progress, read_delta
+from svdkit.lora.extract import module_progress, read_delta, work_dtype
 from svdkit.lora.factor import frobenius2
 from svdkit.lora.modules import Pairing, pair_checkpoints
 from svdkit.lora.rank import energy_rank
@@ -382,6 +388,7 @@ def analyse_pair(
     if max_rank is not None:
         max_rank = check_count(max_rank, "max_rank")
     targets = check_targets(targets)
+    progress = check_bool(progress, "progress")
     b = as_checkpoint(base, "base").require_model("base")
     t = as_checkpoint(tuned, "tuned").require_model("tuned checkpoint")
     pairing = pair_checkpoints(b, t, targets=targets, on_mismatch=on_mismatch)
@@ -398,7 +405,8 @@ def analyse_pair(
     with module_progress(progress, len(names), "analyse") as advance:
         for module in names:
             key = f"{module}.weight"
-            delta = read_delta(b, t, key, np.float32)  # a NaN or an inf is refused, named
+            # float32, float64 for a float64 weight; a NaN or an inf is refused, named
+            delta = read_delta(b, t, key, work_dtype(b, t, key))
             p = min(delta.shape)
             k = p if max_rank is None else min(p, max_rank)
             fro2 = frobenius2(delta)

@@ -1,12 +1,12 @@
 """Extract a LoRA adapter from a (base, fine-tuned) pair of safetensors checkpoints.
 
 For every module that changed (see :mod:`svdkit.lora.modules`),
-``ΔW = W_tuned − W_base`` is formed in float32 (float64 for float64
-checkpoints) from two memory-mapped tensors, factored by
-:func:`svdkit.lora.factor.factor_delta` (certified truncated SVD, rank by
-:class:`~svdkit.lora.rank.RankRule`), split into ``lora_B``/``lora_A`` and
-dropped: peak memory is one pair of tensors, their delta, and the ``O(r·d)``
-factors kept. Norms, biases and other changed tensors are kept whole
+``ΔW = W_tuned − W_base`` is formed in float32 (float64 where either
+checkpoint stores the weight in float64: :func:`work_dtype`) from two
+memory-mapped tensors, factored by :func:`svdkit.lora.factor.factor_delta`
+(certified truncated SVD, rank by :class:`~svdkit.lora.rank.RankRule`), split
+into ``lora_B``/``lora_A`` and dropped: peak memory is one pair of tensors,
+their delta, and the ``O(r·d)`` factors kept. Norms, biases and other changed tensors are kept whole
 (``extras="save"``, PEFT's ``modules_to_save`` / ``bias="lora_only"``) or only
 listed in the report (``extras="list"``) — never dropped without a word.
 Embedding tables get ``lora_embedding_A/B``, or with ``embeddings="save"`` are
@@ -44,7 +44,12 @@ from typing import Any
 import numpy as np
 
 from svdkit.errors import EmptyInputError, SvdkitError
-from svdkit.lora._args import check_float_dtype, check_optional_str, check_targets
+from svdkit.lora._args import (
+    check_bool,
+    check_float_dtype,
+    check_optional_str,
+    check_targets,
+)
 from svdkit.lora.adapter import (
     Adapter,
     LoraModule,
@@ -230,8 +235,11 @@ def _as_checkpoint(x: Any, role: str = "checkpoint", name: str = "base") -> Chec
     return as_checkpoint(x, name).require_model(role)
 
 
-def _work_dtype(base: Checkpoint, tuned: Checkpoint, key: str) -> type:
-    return np.float64 if base.dtype(key) == tuned.dtype(key) == "F64" else np.float32
+def work_dtype(base: Checkpoint, tuned: Checkpoint, key: str) -> type:
+    """The dtype ``ΔW`` of tensor ``key`` is formed in: float64 when either checkpoint
+    stores it in float64 (rounding it to float32 would change the difference), else
+    float32 (which holds F32, F16, BF16 and F8 weights exactly, at half the memory)."""
+    return np.float64 if "F64" in (base.dtype(key), tuned.dtype(key)) else np.float32
 
 
 def extract(
@@ -364,6 +372,9 @@ def extract(
     alpha = check_alpha(alpha)
     tol = check_tol(tol)
     rule = as_rank_rule(rule)
+    rslora = check_bool(rslora, "rslora")
+    progress = check_bool(progress, "progress")
+    tighten = check_bool(tighten, "tighten")
     targets = check_targets(targets)
     fan_in_fan_out = check_fan_in_fan_out(fan_in_fan_out)
     embedding_modules = check_targets(embedding_modules, "embedding_modules")
@@ -403,7 +414,7 @@ def extract(
     for module, kind in work:
         key = f"{module}.weight"
         shape = tuple(tuned_ck.shape(key))
-        dt = _work_dtype(base_ck, tuned_ck, key)
+        dt = work_dtype(base_ck, tuned_ck, key)
         oriented.append((shape if kind == "linear" else shape[::-1], dt))
     if factor is factor_delta and method == "auto":
         batches = plan_batches(oriented, rule)

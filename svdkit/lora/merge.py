@@ -48,7 +48,7 @@ from svdkit._files import (
     write_error,
 )
 from svdkit.errors import FileFormatError, MissingTensorError, ShapeError, SvdkitError
-from svdkit.lora._args import check_path
+from svdkit.lora._args import check_bool, check_path
 from svdkit.lora.adapter import (
     Adapter,
     LoraModule,
@@ -59,6 +59,7 @@ from svdkit.lora.adapter import (
 from svdkit.lora.extract import module_progress
 from svdkit.lora.modules import (
     TIED_HEAD,
+    check_fan_in_fan_out,
     is_embedding,
     model_type,
     module_of,
@@ -649,6 +650,8 @@ def merge(
     True
     """
     output = check_path(output, "output")
+    progress = check_bool(progress, "progress")
+    fan_in_fan_out = check_fan_in_fan_out(fan_in_fan_out)
     base_ck = as_checkpoint(base, "base").require_model("base")
     inputs = {"base": base_ck.path}
     if isinstance(adapter, (str, os.PathLike)):

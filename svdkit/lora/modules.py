@@ -216,8 +216,8 @@ def check_fan_in_fan_out(value: Any) -> bool | list[str] | None:
     (none is), or the ``Conv1D`` modules as names, suffixes or regexes (PEFT's
     ``target_modules`` rule; a single string is one), the others ``nn.Linear``.
     """
-    if value is None or isinstance(value, bool):
-        return value
+    if value is None or isinstance(value, bool | np.bool_):
+        return None if value is None else bool(value)
     if isinstance(value, str):
         value = [value]
     if isinstance(value, (list, tuple)) and value and all(
@@ -404,8 +404,8 @@ class Pairing:
 
 def _equal(base: Checkpoint, tuned: Checkpoint, name: str) -> bool:
     if base.dtype(name) != tuned.dtype(name):
-        a, b = base.read(name, np.float64), tuned.read(name, np.float64)
-        return bool(np.array_equal(a, b))
+        # floats widened exactly, integers kept: compared as values
+        return bool(np.array_equal(base.read(name), tuned.read(name)))
     a, b = base.tensor(name), tuned.tensor(name)
     # compare the bytes: exact, NaN-safe, and cheap on memory maps
     return bool(np.array_equal(a.view(np.uint8), b.view(np.uint8)))

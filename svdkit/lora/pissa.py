@@ -33,7 +33,7 @@ import numpy as np
 
 from svdkit._files import swap_in, write_error
 from svdkit.errors import EmptyInputError, FileFormatError
-from svdkit.lora._args import check_float_dtype, check_path, check_targets
+from svdkit.lora._args import check_bool, check_float_dtype, check_path, check_targets
 from svdkit.lora.adapter import (
     Adapter,
     LoraModule,
@@ -139,6 +139,7 @@ def pissa(
     tol = check_tol(tol)
     rule = as_rank_rule(rule)
     targets = check_targets(targets)
+    progress = check_bool(progress, "progress")
     fan_in_fan_out = check_fan_in_fan_out(fan_in_fan_out)
     embedding_modules = check_targets(embedding_modules, "embedding_modules")
     linear_modules = check_targets(linear_modules, "linear_modules")
@@ -171,7 +172,7 @@ def pissa(
     conv1d = chosen_conv1d(chosen, fan_in_fan_out, stores_in_out(ck))
     with module_progress(progress, len(chosen), "pissa") as advance:
         for module in chosen:
-            W = ck.read(f"{module}.weight", np.float32)
+            W = ck.read(f"{module}.weight")  # float32; float64 for an F64 weight (exact)
             refuse_non_finite(W, f"{module}.weight", (("base", ck),))
             if module in conv1d:
                 W = W.T  # Conv1D stores [in, out] = (B A)ᵀ

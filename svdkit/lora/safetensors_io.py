@@ -59,6 +59,7 @@ from svdkit.errors import (
     MissingDependencyError,
     MissingFileError,
     MissingTensorError,
+    NonFiniteError,
     ShapeError,
     SvdkitError,
 )
@@ -70,10 +71,12 @@ __all__ = [
     "FLOAT_CODES",
     "MARK_KEY",
     "PICKLE_SUFFIXES",
+    "WIDEN",
     "Checkpoint",
     "SafetensorsFile",
     "SafetensorsWriter",
     "as_checkpoint",
+    "as_stored_array",
     "dtype_code",
     "numpy_dtype",
     "save_safetensors",
@@ -115,6 +118,9 @@ FLOAT_CODES = ("F64", "F32", "F16", "BF16", "F8_E4M3", "F8_E5M2")
 #: :meth:`~svdkit.lora.Adapter.save`, :func:`~svdkit.lora.extract`…): not the 8-bit floats.
 FACTOR_CODES = ("F32", "F16", "BF16", "F64")
 _KNOWN_CODES = (*FLOAT_CODES, "I64", "I32", "I16", "I8", "U64", "U32", "U16", "U8", "BOOL")
+#: :meth:`Checkpoint.read`'s default ``dtype``: floats widened exactly (to float32, or
+#: float64 for ``F64``), integers and bools in their stored dtype — nothing rounded.
+WIDEN = "widen"
 
 
 def _ml_dtypes(code: str) -> Any:
@@ -174,15 +180,26 @@ def _itemsize(code: str) -> int:
 
 
 def dtype_code(dtype: Any) -> str:
-    """The safetensors code of a NumPy dtype (``np.float16`` → ``"F16"``)."""
+    """The safetensors code of a NumPy dtype (``np.float16`` → ``"F16"``), in either
+    byte order (``">f4"`` → ``"F32"``: the file is little-endian, written so).
+
+    Raises
+    ------
+    FileFormatError
+        Safetensors has no code for ``dtype`` (complex, text, objects, structures).
+    """
     dt = np.dtype(dtype)
+    if dt.byteorder not in "=|":
+        dt = dt.newbyteorder("=")  # the same numbers; the writer stores them little-endian
     for code, known in _NUMPY_DTYPES.items():
         if known == dt:
             return code
     for code, name in _ML_DTYPES.items():
         if dt.name == name and np.dtype(getattr(_ml_dtypes(code), name)) == dt:
             return code
-    raise FileFormatError(f"dtype {dt} has no safetensors code")
+    raise FileFormatError(
+        f"dtype {dt} has no safetensors code (safetensors stores {', '.join(_KNOWN_CODES)})"
+    )
 
 
 def _looks_like_safetensors(head: bytes, size: int) -> bool:
@@ -516,30 +533,96 @@ class Checkpoint:
         self._check(name)
         return self.files[self._where[name]].tensor(name)
 
-    def read(self, name: str, dtype: Any = np.float32) -> np.ndarray:
-        """Tensor ``name`` copied into memory as ``dtype`` (floats are widened exactly).
+    def read(self, name: str, dtype: Any = WIDEN) -> np.ndarray:
+        """Tensor ``name`` copied into memory; by default floats are widened exactly.
 
-        ``dtype`` is None (the stored dtype) or a dtype safetensors has a code for
-        (``np.float64``, ``"float32"``, ``ml_dtypes.bfloat16``, ``np.int64``…); a
-        floating-point tensor is read only into a floating-point dtype (an integer
-        one would truncate it).
+        Parameters
+        ----------
+        name : str
+            The tensor.
+        dtype : dtype, None or "widen", default "widen"
+            ``"widen"`` (:data:`WIDEN`): a floating-point tensor as float32 (``F32``,
+            and ``F16``, ``BF16``, ``F8_*`` widened exactly) or float64 (``F64``, kept);
+            an integer or bool tensor in its stored dtype. ``None``: the stored dtype
+            (``ml_dtypes.bfloat16`` for ``BF16``). Otherwise a dtype safetensors has a
+            code for (``np.float64``, ``"float32"``, ``ml_dtypes.bfloat16``,
+            ``np.int64``…), asked for by the caller: a float tensor is then rounded
+            to a narrower float dtype as asked (``F64`` read as float32) — unless an
+            entry overflows it — but never truncated to an integer one, and an
+            integer tensor is converted only where every value is kept exactly
+            (``2**24 + 1`` has no float32).
+
+        Returns
+        -------
+        numpy.ndarray
+            A writable copy.
 
         Raises
         ------
         SvdkitError
             ``dtype`` is not a dtype (``-1``, ``"abc"``, a scalar such as
-            ``np.int64(-1)``), or an integer dtype for a floating-point tensor.
+            ``np.int64(-1)``), or an integer dtype for a floating-point tensor; or an
+            integer (or bool) tensor has a value ``dtype`` does not hold exactly, or a
+            float tensor a finite value beyond ``dtype``'s range.
+
+        Examples
+        --------
+        >>> import tempfile, pathlib
+        >>> from svdkit.lora import Checkpoint, save_safetensors
+        >>> with tempfile.TemporaryDirectory() as tmp:
+        ...     path = pathlib.Path(tmp) / "m.safetensors"
+        ...     save_safetensors(path, {"w": np.array([1 + 2**-40]), "ids": np.array([2**24 + 1])})
+        ...     ck = Checkpoint(path)
+        ...     print(ck.read("w").dtype, ck.read("w")[0] == 1 + 2**-40, ck.read("ids").tolist())
+        ...     try:
+        ...         ck.read("ids", np.float32)
+        ...     except SvdkitError as err:
+        ...         print(err)  # doctest: +ELLIPSIS
+        float64 True [16777217]
+        tensor 'ids' (I64) holds 16777217, which float32 does not hold exactly: ...
         """
         t = self.tensor(name)
+        stored = self.dtype(name)
+        if isinstance(dtype, str) and dtype == WIDEN:
+            if stored not in FLOAT_CODES:
+                return np.array(t)
+            return np.array(t, dtype=np.float64 if stored == "F64" else np.float32)
         if dtype is None:
             return np.array(t)
-        return np.array(t, dtype=_read_dtype(dtype, self.dtype(name)))
+        target = _read_dtype(dtype, stored)
+        with np.errstate(over="ignore", invalid="ignore"):  # refused below, by name
+            out = np.array(t, dtype=target)
+        if target == t.dtype:
+            return out
+        if stored not in FLOAT_CODES:
+            _refuse_inexact(name, stored, t, out)
+        elif target.itemsize < t.dtype.itemsize and _new_non_finite(t, out):
+            raise SvdkitError(
+                f"tensor {name!r} ({stored}) has entries beyond what {target} holds (its "
+                f"largest is {float(np.max(np.abs(t.astype(np.float64)))):.4g}): read it "
+                "in its stored dtype (the default) or a wider one"
+            )
+        return out
 
     @property
     def metadata(self) -> dict[str, str]:
         """``__metadata__`` of the first file."""
         first = next(iter(self.files.values()))
         return dict(first.metadata)
+
+
+def _refuse_inexact(name: str, stored: str, t: np.ndarray, out: np.ndarray) -> None:
+    """Raise when ``out`` (integer tensor ``t`` converted) does not give ``t`` back exactly."""
+    with np.errstate(invalid="ignore", over="ignore"):  # (an inf cast back: refused)
+        lost = out.astype(t.dtype) != t  # compared as integers: 2**53 + 1 is no float64
+        if out.dtype.kind not in "iub":
+            lost |= ~np.isfinite(out)
+    if lost.any():
+        value = t.reshape(-1)[int(np.argmax(lost.reshape(-1)))].item()
+        raise SvdkitError(
+            f"tensor {name!r} ({stored}) holds {value}, which {out.dtype} does not hold "
+            f"exactly: read it in its stored dtype (dtype=None, or the default) or a wider one"
+        )
 
 
 def _read_dtype(dtype: Any, stored: str) -> np.dtype:
@@ -616,6 +699,83 @@ def _new_non_finite(before: np.ndarray, after: np.ndarray) -> bool:
     return bool(np.any(was & ~now))
 
 
+#: torch's floats without a NumPy dtype → (the integer dtype of their width, the
+#: :mod:`ml_dtypes` type with the same bits, its safetensors code).
+_TORCH_BITS = {
+    "torch.bfloat16": ("int16", "bfloat16", "BF16"),
+    "torch.float8_e4m3fn": ("uint8", "float8_e4m3fn", "F8_E4M3"),
+    "torch.float8_e5m2": ("uint8", "float8_e5m2", "F8_E5M2"),
+}
+
+
+def _from_torch(name: str, t: Any) -> np.ndarray:
+    """A torch tensor's values, bit for bit, as a NumPy array.
+
+    Detached (a ``Parameter``, a tensor that requires grad), on the CPU, conjugate
+    and negative views resolved; ``bfloat16`` and the 8-bit floats are viewed as
+    integers of their width and those bits as :mod:`ml_dtypes`' type: no rounding,
+    NaN payloads included.
+    """
+    bits = _TORCH_BITS.get(str(t.dtype))
+    try:
+        t = t.detach().cpu()  # (a "meta" tensor has no values: refused below)
+        if hasattr(t, "resolve_conj"):
+            t = t.resolve_conj().resolve_neg()
+        if bits is not None:
+            import torch
+
+            raw = t.view(getattr(torch, bits[0])).numpy()
+            return raw.view(getattr(_ml_dtypes(bits[2]), bits[1]))
+        return t.numpy()
+    except (TypeError, RuntimeError, NotImplementedError) as err:
+        raise FileFormatError(
+            f"tensor {name!r}: the values of this torch "
+            f"{str(t.dtype).removeprefix('torch.')} tensor cannot be taken ({err}); "
+            f"safetensors stores {', '.join(_KNOWN_CODES)}"
+        ) from None
+
+
+def as_stored_array(name: str, value: Any) -> np.ndarray:
+    """``value`` as the NumPy array that tensor ``name`` is written from, values exact.
+
+    A NumPy array as it is (any byte order: the writer stores it little-endian); a
+    torch tensor detached and on the CPU, ``bfloat16`` kept bit for bit
+    (:func:`_from_torch`); a masked array only when it masks nothing; anything else
+    through :func:`numpy.asarray`.
+
+    Raises
+    ------
+    FileFormatError
+        Safetensors has no dtype for the values (complex, text, objects): the
+        message names the tensor.
+    NonFiniteError
+        ``value`` is a masked array with a masked entry: a file has no mask, and
+        the value under it would be written as if it were data.
+    """
+    if isinstance(value, np.ma.MaskedArray):
+        masked = np.ma.getmaskarray(value)
+        if masked.any():
+            idx = tuple(int(i) for i in np.argwhere(masked)[0])
+            raise NonFiniteError(
+                f"tensor {name!r} is a masked array with a masked (missing) entry at index "
+                f"{idx}: a safetensors file cannot store a mask, and the value hidden under "
+                "it would be written as data; fill the masked entries (.filled(value)) first"
+            )
+        a = np.asarray(value.data)
+    elif type(value).__module__.startswith("torch") and hasattr(value, "detach"):
+        a = _from_torch(name, value)
+    else:
+        try:
+            a = np.asarray(value)
+        except (TypeError, ValueError) as err:
+            raise FileFormatError(f"tensor {name!r} cannot be read as an array: {err}") from None
+    try:
+        dtype_code(a.dtype)
+    except FileFormatError as err:
+        raise FileFormatError(f"tensor {name!r}: {err}") from None
+    return a
+
+
 class SafetensorsWriter:
     """Write one safetensors file tensor by tensor, atomically.
 
@@ -650,7 +810,7 @@ class SafetensorsWriter:
             want = self._order[self._next] if self._next < len(self._order) else "nothing"
             raise ShapeError(f"safetensors writer: expected {want!r} next, got {name!r}")
         code, shape = self.layout[name]
-        a = np.asarray(array)
+        a = as_stored_array(name, array)
         if tuple(a.shape) != shape:
             raise ShapeError(f"tensor {name!r}: shape {a.shape} ≠ declared {shape}")
         target = numpy_dtype(code)
@@ -714,7 +874,11 @@ def save_safetensors(
     path : str or PathLike
         The ``.safetensors`` file to write.
     tensors : mapping or iterable of (str, array) pairs
-        Tensor name → array, written in this order.
+        Tensor name → array, written in this order: NumPy arrays (``ml_dtypes``'
+        bfloat16 and 8-bit floats included; big-endian ones are written
+        little-endian, as the format is), torch tensors (a ``state_dict``, an
+        ``nn.Parameter``, on any device; ``bfloat16`` written bit for bit), or
+        anything :func:`numpy.asarray` reads. The values are written exactly.
     metadata : mapping of str to str, optional
         The header's ``__metadata__`` (default ``{"format": "pt"}``).
 
@@ -723,10 +887,15 @@ def save_safetensors(
     SvdkitError
         ``path`` is not a path, ``tensors`` is not a mapping or an iterable of
         ``(name, array)`` pairs, or ``metadata`` is not a mapping.
+    NonFiniteError
+        A tensor is a masked array with a masked entry (a file cannot store the
+        mask); the message names the tensor.
     FileFormatError
-        ``path`` is a directory or lies under a file (refused before anything is
-        written), or the write failed (a full disk: named with the path; no
-        temporary file is left, and an earlier file at ``path`` is kept).
+        A tensor's dtype has no safetensors code (complex, text, objects; the
+        message names the tensor), or ``path`` is a directory or lies under a
+        file (refused before anything is written), or the write failed (a full
+        disk: named with the path; no temporary file is left, and an earlier file
+        at ``path`` is kept).
 
     Examples
     --------
@@ -761,7 +930,7 @@ def save_safetensors(
             "tensors must be a mapping of tensor names (str) to arrays, or (name, array) "
             f"pairs; got {type(tensors).__name__}"
         )
-    arrays = [(name, np.asarray(a)) for name, a in items]
+    arrays = [(name, as_stored_array(name, a)) for name, a in items]
     layout = {name: (dtype_code(a.dtype), a.shape) for name, a in arrays}
     check_file_output(path, "safetensors file")
     if written_through(path):  # /dev/null, /dev/stdout: never renamed over
