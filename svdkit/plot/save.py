@@ -12,8 +12,7 @@ saying why they are not drawn (as does a figure that cannot be drawn at A's scal
 Each file is written to a temporary file in the target directory, then renamed
 over the final name (``os.replace``), so that a reader never sees half a file.
 Each carries :data:`FIGURE_MARK` (its ``Creator``): an existing file of the same
-name is replaced only when it carries it too, or is an image of its format (a figure
-of an svdkit from before the mark) (:func:`check_figures_folder`).
+name is replaced only when it carries it too (:func:`check_figures_folder`).
 """
 
 from __future__ import annotations
@@ -72,26 +71,19 @@ FIGURE_MARK = "svdkit explain --figures"
 _LARGEST_FIGURE = 64 * 2**20
 
 
-#: How each format's files begin: figures written before :data:`FIGURE_MARK` existed
-#: are recognised by their format (a ``spectrum.png`` that is no PNG is never replaced).
-_SIGNATURES = {"png": (b"\x89PNG\r\n\x1a\n",), "pdf": (b"%PDF-",), "svg": (b"<?xml", b"<svg")}
-
-
 def _marked(path: Path) -> bool:
-    """Whether the regular file ``path`` holds :data:`FIGURE_MARK`, or is an image of
-    the format its suffix names (a figure of an earlier svdkit, which had no mark)."""
+    """Whether the regular file ``path`` holds :data:`FIGURE_MARK`.
+
+    Only the mark vouches for a file: a figure of an svdkit from before the mark, like
+    a user's own picture of the same name, is refused (remove it, or choose another
+    folder) — no format or content tells the two apart.
+    """
     try:
         if path.stat().st_size > _LARGEST_FIGURE:
             return False
-        data = path.read_bytes()
+        return FIGURE_MARK.encode() in path.read_bytes()
     except OSError:
         return False
-    if FIGURE_MARK.encode() in data:
-        return True
-    signatures = _SIGNATURES.get(path.suffix.lstrip(".").lower(), ())
-    return any(data.startswith(signature) for signature in signatures) and (
-        path.suffix.lower() != ".svg" or b"<svg" in data[:4096]
-    )
 
 
 def check_figures_folder(
