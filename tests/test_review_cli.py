@@ -213,7 +213,7 @@ def test_lora_option_errors_before_any_work(svdkit, pair):
     assert "--split must be one of sqrt, B, A" in msg
     msg = _error(*svdkit("lora", "extract", d / "base", d / "tuned", "-o", d / "x", "--rank", "2",
                          "--alpha", "-1")[::2])  # fmt: skip
-    assert "--alpha must be a positive number" in msg
+    assert "--alpha must be a positive finite number" in msg
     msg = _error(*svdkit("lora", "analyse", d / "base")[::2])
     assert "BASE TUNED" in msg
     assert not (d / "x").exists()

@@ -419,4 +419,6 @@ def test_extract_notes_only_the_weak_embedding_guesses(tmp_path):
         notes = [n for n in ex.report.notes if "by their names" in n]
         assert bool(notes) == noted
         if noted:
-            assert "tok_emb" in notes[0] and "--not-embedding" in notes[0]
+            # (Python's name here; the command line's --not-embedding NAME in
+            # test_review_lora_flags.py)
+            assert "tok_emb" in notes[0] and "linear_modules=['NAME']" in notes[0]

@@ -12,6 +12,7 @@ from typing import Annotated
 
 import typer
 
+from svdkit._naming import arg, got, speaks_flags
 from svdkit._words import counted
 from svdkit.inputs.files import cli_path
 
@@ -198,11 +199,9 @@ def _print_blocks(console, table) -> None:
 
 
 def _rule(rank, energy, error, max_rank):
-    from svdkit.errors import SvdkitError
+    """The :class:`~svdkit.lora.rank.RankRule` of the options (its checks name them)."""
     from svdkit.lora.rank import RankRule
 
-    if sum(x is not None for x in (rank, energy, error)) != 1:
-        raise SvdkitError("give exactly one of --rank, --energy, --error")
     return RankRule(rank=rank, energy=energy, error=error, max_rank=max_rank)
 
 
@@ -227,16 +226,16 @@ def _factor_dtype(text: str | None):
 _SPLITS = ("sqrt", "B", "A")
 
 
-def _check_factor_options(split: str, alpha: float | None) -> str:
-    """``--split`` (any case, as ``--dtype``) and ``--alpha`` checked before any module
-    is factored; returns the split as the library spells it."""
+def _check_split(split: str) -> str:
+    """``--split`` in any case (as ``--dtype``), as the library spells it."""
     from svdkit.errors import SvdkitError
 
     chosen = {s.lower(): s for s in _SPLITS}.get(split.lower())
     if chosen is None:
-        raise SvdkitError(f"--split must be one of {', '.join(_SPLITS)}; got {split!r}")
-    if alpha is not None and not alpha > 0:
-        raise SvdkitError(f"--alpha must be a positive number; got {alpha:g}")
+        raise SvdkitError(
+            f"{arg('split')} must be one of {', '.join(_SPLITS)}; got {got(split)}",
+            param="split",
+        )
     return chosen
 
 
@@ -270,19 +269,23 @@ def _check_adapter_output(output: Path) -> None:
     check_adapter_output(output)
 
 
-def _check_analyse_options(energy: float, max_rank: int | None) -> None:
-    """``0 < energy ≤ 1`` and ``max_rank ≥ 1`` (when given), as clear errors."""
-    from svdkit.errors import SvdkitError
-
-    if not 0.0 < energy <= 1.0:
-        raise SvdkitError(f"--energy must be in (0, 1] (a fraction of ‖ΔW‖_F²), got {energy:g}")
-    if max_rank is not None and max_rank < 1:
-        raise SvdkitError(f"--max-rank must be at least 1, got {max_rank}")
-
-
 def _is_stdout(path: Path) -> bool:
-    """``-``: standard output (``analyse --json -``)."""
-    return str(path) == "-"
+    """Standard output: ``-`` (``analyse --json -``), or a path to this process's
+    standard output (``/dev/stdout``, ``/dev/fd/1``, a descriptor open on the same
+    file), where the JSON is written alone, the table going to standard error."""
+    import os
+
+    from svdkit._files import _descriptor
+
+    if str(path) == "-":
+        return True
+    fd = _descriptor(path)
+    if fd is None:
+        return False
+    try:
+        return fd == 1 or os.path.sameopenfile(fd, 1)
+    except OSError:  # (a descriptor not open)
+        return False
 
 
 def _check_report_file(path: Path, option: str) -> None:
@@ -440,6 +443,8 @@ def register(app: typer.Typer) -> None:
     )
 
     @lora.command("extract")
+    @speaks_flags(targets="target", embedding_modules="embedding",
+                  linear_modules="not_embedding", lora_alpha="alpha")
     def extract_command(
         base: Annotated[Path, _path_argument("Base checkpoint (safetensors file or dir).")],
         tuned: Annotated[Path, _path_argument("Fine-tuned checkpoint.")],
@@ -482,10 +487,12 @@ def register(app: typer.Typer) -> None:
         """Extract a PEFT LoRA adapter from a (base, fine-tuned) pair."""
         from rich.console import Console
 
+        from svdkit.lora.adapter import check_alpha
         from svdkit.lora.extract import extract, write_report
 
         factor_dtype = _factor_dtype(dtype)
-        split = _check_factor_options(split, alpha)
+        split = _check_split(split)
+        check_alpha(alpha)
         _check_not_input(output, "--output", base=base, tuned=tuned)
         _check_adapter_output(output)
         ex = extract(
@@ -525,6 +532,7 @@ def register(app: typer.Typer) -> None:
                   highlight=False, soft_wrap=True, markup=False)
 
     @lora.command("resize")
+    @speaks_flags(lora_alpha="alpha")
     def resize_command(
         adapter: Annotated[Path, _path_argument("PEFT LoRA adapter directory.")],
         output: Annotated[
@@ -552,13 +560,14 @@ def register(app: typer.Typer) -> None:
         """
         from rich.console import Console
 
-        from svdkit.lora.adapter import Adapter
+        from svdkit.lora.adapter import Adapter, check_alpha
         from svdkit.lora.resize import resize
         from svdkit.lora.safetensors_io import dtype_code
 
         rule = _rule(rank, energy, error, max_rank)
         factor_dtype = _factor_dtype(dtype)
-        split = _check_factor_options(split, alpha)
+        split = _check_split(split)
+        check_alpha(alpha)
         _check_not_input(output, "--output", adapter=adapter)
         _check_adapter_output(output)
         new, report = resize(
@@ -574,6 +583,7 @@ def register(app: typer.Typer) -> None:
                       highlight=False, soft_wrap=True, markup=False)
 
     @lora.command("merge")
+    @speaks_flags
     def merge_command(
         base: Annotated[Path, _path_argument("Base checkpoint.")],
         adapter: Annotated[Path, _path_argument("PEFT LoRA adapter directory.")],
@@ -608,6 +618,8 @@ def register(app: typer.Typer) -> None:
         Console().print(f"merged → {out}", highlight=False, soft_wrap=True, markup=False)
 
     @lora.command("pissa")
+    @speaks_flags(targets="target", embedding_modules="embedding",
+                  linear_modules="not_embedding")
     def pissa_command(
         base: Annotated[Path, _path_argument("Base checkpoint.")],
         output: Annotated[
@@ -655,6 +667,7 @@ def register(app: typer.Typer) -> None:
                   highlight=False, soft_wrap=True, markup=False)
 
     @lora.command("analyse")
+    @speaks_flags(targets="target")
     def analyse_command(
         first: Annotated[Path, _path_argument("Adapter directory, or the base checkpoint.")],
         tuned: Annotated[Path | None, _path_argument("Fine-tuned checkpoint.")] = None,
@@ -687,8 +700,8 @@ def register(app: typer.Typer) -> None:
         ] = None,
         json_out: Annotated[
             Path | None,
-            _path_option("--json", help_text="Write the rows ('-': standard output, the table "
-                         "then goes to standard error)."),
+            _path_option("--json", help_text="Write the rows ('-' or /dev/stdout: standard "
+                         "output, the table then goes to standard error)."),
         ] = None,
     ) -> None:
         """Spectra, energy curves, effective rank and recommended rank per module."""
@@ -697,9 +710,13 @@ def register(app: typer.Typer) -> None:
         from rich.console import Console
 
         from svdkit.errors import MissingFileError, SvdkitError
+        from svdkit.lora._args import check_count, check_fraction
         from svdkit.lora.analyse import analyse_adapter, analyse_pair
 
-        _check_analyse_options(energy, max_rank)
+        # the library's checks (named as typed), before the outputs are looked at
+        check_fraction(energy, "energy")
+        if max_rank is not None:
+            check_count(max_rank, "max_rank")
         inputs = {"adapter" if tuned is None else "base": first}
         if tuned is not None:
             inputs["tuned"] = tuned

@@ -46,6 +46,7 @@ from typing import Any
 
 import numpy as np
 
+from svdkit._naming import arg, got
 from svdkit.errors import SvdkitError, check_bool
 from svdkit.inputs.files import check_path
 from svdkit.lowrank._common import check_positive_int as check_count
@@ -67,17 +68,18 @@ _FLOAT_NAMES = {"F32": "float32", "F16": "float16", "BF16": "bfloat16", "F64": "
 
 
 def _got(value: Any) -> str:
-    """``value`` for an error message: its repr, or its type when the repr is long."""
-    text = repr(value)
+    """``value`` for an error message (:func:`svdkit._naming.got`: as typed on the
+    command line), or its type when that is long."""
+    text = got(value)
     return text if len(text) <= 60 else f"a {type(value).__name__}"
 
 
 def check_real(value: Any, name: str) -> float:
     """``value`` as a float when it is a finite real number (a bool is not one)."""
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise SvdkitError(f"{name} must be a finite number; got {_got(value)}")
+        raise SvdkitError(f"{arg(name)} must be a finite number; got {_got(value)}", param=name)
     if not math.isfinite(float(value)):
-        raise SvdkitError(f"{name} must be a finite number; got {value!r}")
+        raise SvdkitError(f"{arg(name)} must be a finite number; got {got(value)}", param=name)
     return float(value)
 
 
@@ -88,19 +90,19 @@ def check_fraction(value: Any, name: str, *, zero: bool = False, one: bool = Tru
     0.0
     """
     low, high = "[0" if zero else "(0", "1]" if one else "1)"
-    what = f"{name} must be a number in {low}, {high}"
+    what = f"{arg(name)} must be a number in {low}, {high}"
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise SvdkitError(f"{what}; got {_got(value)}")
+        raise SvdkitError(f"{what}; got {_got(value)}", param=name)
     v = float(value)
     if not ((0 <= v if zero else 0 < v) and (v <= 1 if one else v < 1)):
-        raise SvdkitError(f"{what}; got {value!r}")
+        raise SvdkitError(f"{what}; got {got(value)}", param=name)
     return v
 
 
 def check_optional_str(value: Any, name: str) -> str | None:
     """``value`` when it is a ``str`` or ``None``."""
     if value is not None and not isinstance(value, str):
-        raise SvdkitError(f"{name} must be a string or None; got {_got(value)}")
+        raise SvdkitError(f"{arg(name)} must be a string or None; got {_got(value)}", param=name)
     return value
 
 
@@ -118,13 +120,15 @@ def check_targets(value: Any, name: str = "targets") -> list[str] | None:
         return [value]
     if isinstance(value, (bytes, Mapping)) or not isinstance(value, Iterable):
         raise SvdkitError(
-            f"{name} must be a module name or a list of module names, suffixes or regular "
-            f"expressions; got {_got(value)}"
+            f"{arg(name)} must be a module name or a list of module names, suffixes or "
+            f"regular expressions; got {_got(value)}", param=name
         )
     items = list(value)
     bad = [t for t in items if not isinstance(t, str)]
     if bad:
-        raise SvdkitError(f"{name} must hold strings (module names); got {_got(bad[0])}")
+        raise SvdkitError(
+            f"{arg(name)} must hold strings (module names); got {_got(bad[0])}", param=name
+        )
     return items
 
 
@@ -189,7 +193,8 @@ def check_float_dtype(
             numpy_name = f"NumPy reads it as {dt}; " if dt is not None else ""
             hint = f" ({numpy_name}the safetensors code is {value.upper()!r})"
         raise SvdkitError(
-            f"{name} must be a floating-point dtype: {allowed}; got {_got(value)}{hint}"
+            f"{arg(name)} must be a floating-point dtype: {allowed}; got {_got(value)}{hint}",
+            param=name,
         )
     return _float_dtype(code)
 
@@ -218,6 +223,7 @@ def check_metadata(value: Any, name: str = "metadata") -> Mapping | None:
     """``value`` when it is a mapping (of ``str`` to ``str``) or ``None``."""
     if value is not None and not isinstance(value, Mapping):
         raise SvdkitError(
-            f"{name} must be a mapping of strings to strings (or None); got {_got(value)}"
+            f"{arg(name)} must be a mapping of strings to strings (or None); got {_got(value)}",
+            param=name,
         )
     return value

@@ -88,6 +88,7 @@ from svdkit._files import (
     replace_directory,
     write_error,
 )
+from svdkit._naming import arg, flag, got
 from svdkit.errors import (
     EmptyInputError,
     FileFormatError,
@@ -193,10 +194,15 @@ def check_alpha(alpha: float | None) -> float | None:
     """
     if alpha is None:
         return None
-    if isinstance(alpha, bool) or not isinstance(alpha, (int, float, np.integer, np.floating)):
-        raise SvdkitError(f"alpha must be a positive number; got {alpha!r}")
-    if not (math.isfinite(float(alpha)) and float(alpha) > 0):
-        raise SvdkitError(f"alpha (lora_alpha) must be a positive finite number; got {alpha!r}")
+    number = not isinstance(alpha, bool) and isinstance(
+        alpha, (int, float, np.integer, np.floating)
+    )
+    if not (number and math.isfinite(float(alpha)) and float(alpha) > 0):
+        # (the command line's --alpha; PEFT's lora_alpha in Python)
+        name = arg("alpha") if flag("alpha") else "alpha (lora_alpha)"
+        raise SvdkitError(
+            f"{name} must be a positive finite number; got {got(alpha)}", param="alpha"
+        )
     return float(alpha)
 
 

@@ -43,6 +43,7 @@ from typing import Any
 
 import numpy as np
 
+from svdkit._naming import arg, got, kw
 from svdkit.errors import EmptyInputError, SvdkitError
 from svdkit.lora._args import (
     check_bool,
@@ -367,7 +368,9 @@ def extract(
     (['norm.weight'], ['norm.weight'])
     """
     if extras not in ("save", "list"):
-        raise SvdkitError(f"extras must be 'save' or 'list'; got {extras!r}")
+        raise SvdkitError(
+            f"{arg('extras')} must be 'save' or 'list'; got {got(extras)}", param="extras"
+        )
     # every option is checked before the checkpoints are compared (a pass over both)
     alpha = check_alpha(alpha)
     tol = check_tol(tol)
@@ -529,8 +532,8 @@ def extract(
         report.notes.append(
             f"taken for nn.Embedding tables by their names (lora_embedding_A/B): "
             f"{', '.join(guessed[:6])}{' …' if len(guessed) > 6 else ''}; if one is an "
-            "nn.Linear, say so with --not-embedding NAME (linear_modules=), or PEFT ignores "
-            "its factors"
+            f"nn.Linear, say so with {kw('linear_modules', ['NAME'], typed='NAME')}, or PEFT "
+            "ignores its factors"
         )
     return Extraction(adapter, report)
 
@@ -756,11 +759,17 @@ def _backend(name: str):
                 from svdkit.errors import MissingDependencyError
 
                 raise MissingDependencyError(
-                    "backend='torch' needs torch: pip install 'svdkit[torch]'"
+                    f"{kw('backend', 'torch')} needs torch: pip install 'svdkit[torch]'",
+                    param="backend",
                 )
-            raise SvdkitError("backend='torch' needs torch with a CUDA GPU; none is available")
+            raise SvdkitError(
+                f"{kw('backend', 'torch')} needs torch with a CUDA GPU; none is available",
+                param="backend",
+            )
         return factor_delta
-    raise SvdkitError(f"backend must be 'numpy', 'torch' or 'auto'; got {name!r}")
+    raise SvdkitError(
+        f"{arg('backend')} must be 'numpy', 'torch' or 'auto'; got {got(name)}", param="backend"
+    )
 
 
 def write_report(path: str | os.PathLike, report: ExtractionReport) -> None:

@@ -40,12 +40,12 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import numbers
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
+from svdkit._naming import arg, check_real, got
 from svdkit.errors import SvdkitError
 from svdkit.lora.rank import RankRule, as_rank_rule
 from svdkit.lowrank._threads import single_blas_thread
@@ -80,14 +80,7 @@ def check_tol(tol: Any) -> float:
     accepts — checked before any checkpoint is read, with the option's name."""
     from svdkit.lowrank.api import MIN_TOL
 
-    if isinstance(tol, bool) or not isinstance(tol, numbers.Real) or not math.isfinite(tol):
-        raise SvdkitError(f"tol (--tol) must be a finite number; got {tol!r}")
-    if not MIN_TOL <= float(tol) < 1.0:
-        raise SvdkitError(
-            f"tol (--tol, the residual certificate relative to σ₁) must be in "
-            f"[{MIN_TOL:g}, 1); got {tol!r}"
-        )
-    return float(tol)
+    return check_real(tol, "tol", MIN_TOL, 1.0)
 
 
 def noise_floor(fro: float, dtype: Any) -> float:
@@ -555,7 +548,9 @@ def split_factors(
 ) -> tuple[np.ndarray, np.ndarray]:
     """``(B, A)`` with ``scale · B @ A = U diag(s) Vh``; see the module docs for ``split``."""
     if split not in SPLITS:
-        raise SvdkitError(f"split must be one of {', '.join(SPLITS)}; got {split!r}")
+        raise SvdkitError(
+            f"{arg('split')} must be one of {', '.join(SPLITS)}; got {got(split)}", param="split"
+        )
     if not scale > 0:
         raise SvdkitError(f"the LoRA scale must be positive; got {scale!r}")
     if split == "sqrt":

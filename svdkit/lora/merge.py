@@ -30,6 +30,7 @@ Examples
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import logging
 import os
@@ -82,6 +83,7 @@ __all__ = [
     "build_like",
     "check_checkpoint_output",
     "check_not_input",
+    "is_checkpoint_mark",
     "merge",
     "side_files",
     "write_like",
@@ -104,9 +106,37 @@ _SIDE_FOLDERS = ("additional_chat_templates",)
 #: those and nothing else.
 FILES_KEY = "svdkit_files"
 #: The marks (:data:`~svdkit.lora.safetensors_io.MARK_KEY` values) of the checkpoints
-#: :func:`write_like` writes: a merged model, a PiSSA residual. An adapter's weights
-#: (``"lora adapter"``) are no checkpoint, and never replaced by one.
+#: svdkit's commands write with :func:`write_like`: a merged model, a PiSSA residual.
+#: :func:`write_like` marks its output ``"lora <label>"`` (``"lora write"`` by default),
+#: and any such mark is a checkpoint's (:func:`is_checkpoint_mark`) but an adapter's
+#: weights (``"lora adapter"``): those are no checkpoint, and never replaced by one.
 CHECKPOINT_MARKS = ("lora merge", "lora residual")
+#: The mark of an adapter's weights file (:meth:`svdkit.lora.Adapter.save`).
+_ADAPTER_MARK = "lora adapter"
+
+
+def is_checkpoint_mark(mark: object) -> bool:
+    """Whether ``mark`` is one :func:`write_like` gives a checkpoint: ``"lora <label>"``
+    for any ``label`` but ``"adapter"`` (:data:`CHECKPOINT_MARKS`, ``"lora write"``…).
+
+    >>> is_checkpoint_mark("lora merge"), is_checkpoint_mark("lora write")
+    (True, True)
+    >>> is_checkpoint_mark("lora adapter"), is_checkpoint_mark(None)
+    (False, False)
+    """
+    return (isinstance(mark, str) and mark.startswith("lora ") and len(mark) > 5
+            and mark != _ADAPTER_MARK)
+
+
+def _check_label(label: object) -> str:
+    """``label`` of :func:`write_like`: a non-empty string, not ``"adapter"`` (whose
+    mark says an adapter's weights, which no checkpoint may replace)."""
+    if not isinstance(label, str) or not label.strip() or f"lora {label}" == _ADAPTER_MARK:
+        raise SvdkitError(
+            f"label must be a non-empty string other than 'adapter' (the output is marked "
+            f"'lora <label>'); got {label!r}", param="label"
+        )
+    return label
 
 
 def _module_folders(directory: Path) -> list[str]:
@@ -170,7 +200,7 @@ _LEGACY_SIDE_FILES = (".json", ".txt", ".model", ".md")
 
 def _written_files(shard: Path) -> set[str] | None:
     """The files a shard of a checkpoint svdkit wrote says :func:`write_like` wrote
-    beside it (``None`` when ``shard`` has no checkpoint mark, :data:`CHECKPOINT_MARKS`:
+    beside it (``None`` when ``shard`` has no checkpoint mark, :func:`is_checkpoint_mark`:
     an adapter's weights, marked ``"lora adapter"``, are no checkpoint's). A shard of
     an earlier svdkit, with a checkpoint mark but without the list, vouches for the
     top-level side files that version copied."""
@@ -178,7 +208,7 @@ def _written_files(shard: Path) -> set[str] | None:
         meta = SafetensorsFile(shard).metadata
     except (OSError, ValueError):  # SvdkitError is a ValueError
         return None
-    if meta.get(MARK_KEY) not in CHECKPOINT_MARKS:
+    if not is_checkpoint_mark(meta.get(MARK_KEY)):
         return None
     if FILES_KEY not in meta:
         return {p.name for p in shard.parent.iterdir()
@@ -284,19 +314,19 @@ def check_checkpoint_output(output: str | os.PathLike, shards: int = 1) -> Path:
                 more = f", … ({len(foreign) - 6} more)" if len(foreign) > 6 else ""
                 raise FileFormatError(
                     f"'{output}' exists and is not a checkpoint directory svdkit wrote (it "
-                    f"holds {', '.join(foreign[:6])}{more}, which svdkit did not write): "
+                    f"holds {', '.join(foreign[:6])}{more}, no part of one): "
                     "refusing to replace it; choose another path, or move those files"
                 )
         return output
     if shards > 1:
         raise ShapeError(f"'{output}': a sharded base ({shards} shards) is written to a directory")
     check_file_output(output, "checkpoint")
-    if (output.exists() or output.is_symlink()) and _mark(output) == "lora adapter":
+    if (output.exists() or output.is_symlink()) and _mark(output) == _ADAPTER_MARK:
         raise FileFormatError(
             f"'{output}' is the weights file of an svdkit LoRA adapter, not a checkpoint: "
             "refusing to replace it; choose another path"
         )
-    if (output.exists() or output.is_symlink()) and _mark(output) not in CHECKPOINT_MARKS:
+    if (output.exists() or output.is_symlink()) and not is_checkpoint_mark(_mark(output)):
         raise FileFormatError(
             f"'{output}' exists and is not a checkpoint svdkit wrote (no svdkit checkpoint "
             "mark): "
@@ -352,7 +382,10 @@ def write_like(
     one file (single-file bases only; through a symbolic link, the file it names).
     ``output`` is checked by :func:`check_checkpoint_output`, and refused when it is
     or overlaps ``base`` (:func:`check_not_input`), before anything is written. Every
-    file keeps the base's ``__metadata__``, with ``format: pt`` and svdkit's mark added.
+    file keeps the base's ``__metadata__``, with ``format: pt`` and svdkit's mark added:
+    ``"lora <label>"`` (``label`` also names the progress bar; any string but
+    ``"adapter"``). A later call, whatever its ``label``, may replace an output so
+    marked (:func:`is_checkpoint_mark`): ``write_like`` replaces its own output.
 
     Raises
     ------
@@ -387,6 +420,7 @@ def build_like(
     is left behind; a write failure is a :class:`~svdkit.FileFormatError` naming
     ``output``.
     """
+    label = _check_label(label)
     output = check_checkpoint_output(output, len(base.files))
     shards = {f"base file '{n}'": base.root / n for n in base.files}
     check_not_input(output, "output", base=base.path, **shards)
@@ -546,8 +580,13 @@ def merged_tensor(
     if m is None or param != "weight":
         return adapter.saved[name] if name in adapter.saved else base.tensor(name)
     dt = np.float64 if base.dtype(name) == "F64" else np.float32
-    W = np.array(adapter.saved[name], dtype=dt) if name in adapter.saved else base.read(name, dt)
-    finite = bool(np.all(np.isfinite(W)))
+
+    def source() -> np.ndarray:  # W as the base (or the adapter) holds it
+        if name in adapter.saved:
+            return np.array(adapter.saved[name], dtype=dt)
+        return base.read(name, dt)
+
+    W = source()
     delta = m.delta(adapter.use_rslora, dtype=dt)
     with np.errstate(over="ignore", invalid="ignore"):  # refused below, by name
         if subtract:
@@ -556,13 +595,45 @@ def merged_tensor(
             W += delta
         code = base.dtype(name)
         stored = W.astype(numpy_dtype(code), copy=False)
-    if finite and not np.all(np.isfinite(stored.astype(np.float64))):
-        _refuse_overflow(name, module, code, W, subtract)
+    # no float64 copy: two reductions of the sum say that it is within the stored
+    # dtype's range (the usual case); else the stored entries are looked at, and the
+    # source is read again to tell an overflow from a NaN or inf W itself holds
+    if not _within(W, stored.dtype):
+        overflowed = ~np.isfinite(stored)
+        if overflowed.any():
+            overflowed &= np.isfinite(source())
+        if overflowed.any():
+            _refuse_overflow(name, module, code, W[overflowed], subtract)
     return stored
 
 
+@functools.cache
+def _largest(dtype: np.dtype) -> float:
+    """The largest finite value of the floating-point ``dtype`` (bfloat16, float8 too);
+    ``inf`` for an integer or bool one (a cast to which never gives ``inf``)."""
+    if dtype.kind in "iub":
+        return float("inf")
+    try:
+        return float(np.finfo(dtype).max)
+    except ValueError:  # (ml_dtypes' types: NumPy's finfo does not know them)
+        import ml_dtypes
+
+        return float(ml_dtypes.finfo(dtype).max)
+
+
+def _within(W: np.ndarray, dtype: np.dtype) -> bool:
+    """Whether every entry of ``W`` is finite and at most the largest of ``dtype`` in
+    magnitude: then none rounds to ``inf`` (or NaN) when cast to it."""
+    if W.size == 0:
+        return True
+    lim = _largest(np.dtype(dtype))
+    lo, hi = W.min(), W.max()  # (NaN propagates: False below)
+    return bool(-lim <= lo and hi <= lim)
+
+
 def _refuse_overflow(name: str, module: str, code: str, W: np.ndarray, subtract: bool) -> None:
-    """Refuse a merged weight that leaves the range of its stored dtype ``code``.
+    """Refuse a merged weight that leaves the range of its stored dtype ``code`` (``W``:
+    its entries that do, as summed).
 
     ``W ± scale·B·A`` is summed in float32 (float64 for an F64 base) and stored in
     the base's dtype: a sum beyond float16's 65504 would be written as ``inf``,

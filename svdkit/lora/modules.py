@@ -49,6 +49,8 @@ from typing import Any
 
 import numpy as np
 
+from svdkit._naming import arg, got, kw
+from svdkit._naming import flag as option_of
 from svdkit._words import counted
 from svdkit.errors import MissingTensorError, ShapeError, SvdkitError
 from svdkit.lora.safetensors_io import FLOAT_CODES, Checkpoint
@@ -230,6 +232,25 @@ def check_fan_in_fan_out(value: Any) -> bool | list[str] | None:
     )
 
 
+def _layout_arg(explicit: bool | list[str]) -> str:
+    """The argument that gave the layout ``explicit``: ``fan_in_fan_out`` in Python; on
+    the command line ``--conv1d`` (a list), ``--[no-]fan-in-fan-out`` (a bool)."""
+    if isinstance(explicit, list) and option_of("conv1d"):
+        return arg("conv1d")
+    if option_of("fan_in_fan_out"):
+        return "--fan-in-fan-out" if explicit is True else "--no-fan-in-fan-out"
+    return "fan_in_fan_out"
+
+
+def _say_conv1d() -> str:
+    """How to say which modules are Conv1D ones, as the caller spells it."""
+    if option_of("fan_in_fan_out"):
+        return ("--fan-in-fan-out (all are Conv1D), --no-fan-in-fan-out (none is) or "
+                "--conv1d NAME (those named are)")
+    return ("fan_in_fan_out=True (all are Conv1D), False (none is) or the Conv1D modules' "
+            "names")
+
+
 def chosen_conv1d(
     modules: Iterable[str], fan_in_fan_out: bool | Sequence[str] | None, in_out_model: bool
 ) -> set[str]:
@@ -319,17 +340,21 @@ def weight_layouts(
             if chosen_conv1d([name], explicit, False):
                 out.add(name)
                 if shape != (cols, rows):
+                    said = _layout_arg(explicit)
                     raise ShapeError(
-                        f"module {name!r}: fan_in_fan_out says it is a Conv1D (weight [in, out] "
-                        f"= {[cols, rows]}), but the base weight is {list(shape)}: leave it out "
-                        "of fan_in_fan_out"
+                        f"module {name!r}: {said} says it is a Conv1D (weight [in, out] "
+                        f"= {[cols, rows]}), but the base weight is {list(shape)}"
+                        + (f": leave it out of {said}" if isinstance(explicit, list) else ""),
+                        param="fan_in_fan_out",
                     )
             elif shape != (rows, cols):
+                said = _layout_arg(explicit)
                 raise ShapeError(
-                    f"module {name!r}: fan_in_fan_out says it is an nn.Linear (weight [out, in] "
+                    f"module {name!r}: {said} says it is an nn.Linear (weight [out, in] "
                     f"= {[rows, cols]}), but the base weight is {list(shape)}"
-                    + (": it is a Conv1D; name it in fan_in_fan_out" if shape == (cols, rows)
-                       else "")
+                    + (f": it is a Conv1D; name it in {_layout_arg([])}"
+                       if shape == (cols, rows) else ""),
+                    param="fan_in_fan_out",
                 )
             continue
         if rows != cols:
@@ -364,10 +389,8 @@ def weight_layouts(
             f"cannot tell whether the square module(s) {', '.join(map(repr, ambiguous[:4]))}"
             f"{' …' if len(ambiguous) > 4 else ''} are nn.Linear (weight [out, in] = B A) or "
             "transformers' Conv1D (weight [in, out] = (B A)ᵀ): the adapter says "
-            f"fan_in_fan_out = {str(flag).lower()}, which PEFT sets from the last layer it "
-            f"wrapped only{why}; say which: fan_in_fan_out=True (all are Conv1D), False "
-            "(none is) or the Conv1D modules' names (CLI: --fan-in-fan-out / --no-fan-in-fan-out / "
-            "--conv1d NAME)"
+            f"'fan_in_fan_out': {str(flag).lower()}, which PEFT sets from the last layer it "
+            f"wrapped only{why}; say which: {_say_conv1d()}"
         )
     return out
 
@@ -448,9 +471,15 @@ def pair_checkpoints(
     embedding_modules = check_targets(embedding_modules, "embedding_modules")
     linear_modules = check_targets(linear_modules, "linear_modules")
     if embeddings not in ("lora", "save"):
-        raise SvdkitError(f"embeddings must be 'lora' or 'save'; got {embeddings!r}")
+        raise SvdkitError(
+            f"{arg('embeddings')} must be 'lora' or 'save'; got {got(embeddings)}",
+            param="embeddings",
+        )
     if on_mismatch not in ("error", "skip"):
-        raise SvdkitError(f"on_mismatch must be 'error' or 'skip'; got {on_mismatch!r}")
+        raise SvdkitError(
+            f"{arg('on_mismatch')} must be 'error' or 'skip'; got {got(on_mismatch)}",
+            param="on_mismatch",
+        )
     missing = [n for n in tuned.names if n not in base]
     extra = [n for n in base.names if n not in tuned]
     if (missing or extra) and on_mismatch == "error":
@@ -462,8 +491,9 @@ def pair_checkpoints(
                 parts.append(f"{counted(len(names), 'tensor')} {what}: "
                              f"{', '.join(map(repr, names[:3]))}{more}")
         raise MissingTensorError(
-            "; ".join(parts) + " (a task head the fine-tune added?): pass on_mismatch='skip' "
-            "(--on-mismatch skip) to leave them out and list them"
+            "; ".join(parts) + f" (a task head the fine-tune added?): pass "
+            f"{kw('on_mismatch', 'skip')} to leave them out and list them",
+            param="on_mismatch",
         )
     out = Pairing(only_tuned=missing, only_base=extra)
     for name in tuned.names:
@@ -474,7 +504,8 @@ def pair_checkpoints(
                 raise ShapeError(
                     f"tensor {name!r}: base shape {list(base.shape(name))} ≠ tuned shape "
                     f"{list(tuned.shape(name))} (a resized vocabulary?); pass "
-                    "on_mismatch='skip' (--on-mismatch skip) to leave it out and list it"
+                    f"{kw('on_mismatch', 'skip')} to leave it out and list it",
+                    param="on_mismatch",
                 )
             out.mismatched.append(name)
             continue

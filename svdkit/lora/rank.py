@@ -40,6 +40,7 @@ from typing import Any
 
 import numpy as np
 
+from svdkit._naming import kw, spell
 from svdkit.errors import SvdkitError
 from svdkit.lora._args import check_count, check_fraction
 from svdkit.lowrank.rank import energy_tail_rank
@@ -104,7 +105,7 @@ class RankRule:
     def __post_init__(self) -> None:
         given = [x is not None for x in (self.rank, self.energy, self.error)]
         if sum(given) != 1:
-            raise SvdkitError("give exactly one of rank, energy, error")
+            raise SvdkitError(spell("give exactly one of {rank}, {energy}, {error}"))
         # (a bool is no number here: energy=True is not 100 %, error=False not 0)
         if self.rank is not None:
             check_count(self.rank, "rank")
@@ -117,9 +118,10 @@ class RankRule:
         if self.rank is not None and self.max_rank is not None:
             # it would be ignored: a fixed rank is the rank (capped at min(m, n) only)
             raise SvdkitError(
-                f"max_rank (--max-rank) caps the rank that energy or error finds; with a "
-                f"fixed rank give the rank alone (got rank={self.rank}, "
-                f"max_rank={self.max_rank})"
+                spell("{max_rank} caps the rank that {energy} or {error} finds; with a fixed "
+                      "rank give {rank} alone")
+                + f" (got {kw('rank', self.rank)}, {kw('max_rank', self.max_rank)})",
+                param="max_rank",
             )
 
     @property

@@ -38,6 +38,7 @@ from typing import Any
 
 import numpy as np
 
+from svdkit._naming import arg, got
 from svdkit.errors import SvdkitError, require_instance
 from svdkit.lora._args import check_float_dtype
 from svdkit.lora.adapter import (
@@ -139,7 +140,9 @@ def resize(
     rule = as_rank_rule(rule)
     alpha = check_alpha(alpha)
     if not isinstance(split, str) or split not in SPLITS:
-        raise SvdkitError(f"split must be one of {', '.join(SPLITS)}; got {split!r}")
+        raise SvdkitError(
+            f"{arg('split')} must be one of {', '.join(SPLITS)}; got {got(split)}", param="split"
+        )
     rs = adapter.use_rslora
     out = Adapter(
         saved=dict(adapter.saved),

@@ -692,11 +692,13 @@ def _header_bytes(layout: Mapping[str, tuple[str, tuple[int, ...]]], metadata: M
 
 
 def _new_non_finite(before: np.ndarray, after: np.ndarray) -> bool:
-    """Whether the cast ``before`` → ``after`` made a finite entry infinite (an overflow)."""
+    """Whether the cast ``before`` → ``after`` made a finite entry infinite (an overflow).
+    (``np.isfinite`` reads float16, bfloat16 and the 8-bit floats: no float64 copy.)"""
     with np.errstate(invalid="ignore"):
-        was = np.isfinite(before)
-        now = np.isfinite(after.astype(np.float64))
-    return bool(np.any(was & ~now))
+        now = np.isfinite(after)
+        if now.all():
+            return False
+        return bool(np.any(np.isfinite(before) & ~now))
 
 
 #: torch's floats without a NumPy dtype → (the integer dtype of their width, the
