@@ -373,4 +373,5 @@ def test_index_command_takes_a_token_pattern(tmp_path, svdkit):
     assert load_index(tmp_path / "idx").vocabulary == ["cat", "dog", "x", "y"]
     code, _, err = svdkit("lsi", "index", tmp_path / "c.jsonl", "-o", tmp_path / "idx2",
                           "--token-pattern", r"\w+", "--analyzer", "char_wb")
-    assert "token_pattern applies to the word analyzer only" in error_line(code, err)
+    line = error_line(code, err)  # (the options as typed)
+    assert "--token-pattern applies to the word analyzer only; --analyzer char_wb" in line

@@ -55,8 +55,8 @@ _FORMAT_OF_SUFFIX = {
     ".txt": Format.terminal,
 }
 
-#: What every report of ``explain`` holds near its start (the title, JSON's schema).
-_REPORT_MARKS = (b"svdkit explain", b"svdkit.explain")
+#: How a JSON report of ``explain`` opens: its first key (render_json writes it first).
+_JSON_REPORT = re.compile(r'\A\s*\{\s*"schema"\s*:\s*"svdkit\.explain"\s*[,}]')
 
 
 class Lang(StrEnum):
@@ -301,12 +301,40 @@ def _format_of_output(output: Path | None) -> Format:
     )
 
 
+def _is_report(head: bytes) -> bool:
+    """Whether ``head`` (a file's first bytes) opens as a report ``explain`` wrote.
+
+    Each format has its mark at a fixed place, never text a person's file could hold by
+    mentioning the command (a ``notes.md`` saying "run `svdkit explain A.npy`" is no
+    report): JSON's first key, ``"schema": "svdkit.explain"``; Markdown's
+    title line ``# svdkit explain`` followed by the comment of
+    :data:`svdkit.explain.render_markdown.REPORT_MARK`; LaTeX's ``\\documentclass`` line
+    and HTML's doctype, each followed by its ``REPORT_MARK`` comment; the terminal text's
+    title line ``svdkit explain`` followed by the top of its first box (``╭─``).
+    """
+    from svdkit.explain import render_html, render_latex, render_markdown
+    from svdkit.explain.messages import LANGUAGES, t
+
+    text = head.decode("utf-8", errors="replace")
+    if _JSON_REPORT.match(text):
+        return True
+    first, second = ([*text.split("\n", 2), "", ""])[:2]
+    first, second = first.removesuffix("\r"), second.removesuffix("\r")
+    titles = {t("title", lang) for lang in LANGUAGES}
+    return (
+        (first in {f"# {title}" for title in titles} and second == render_markdown.REPORT_MARK)
+        or (first.startswith("\\documentclass") and second == render_latex.REPORT_MARK)
+        or (first == "<!DOCTYPE html>" and second == render_html.REPORT_MARK)
+        or (first in titles and second.startswith("╭─"))
+    )
+
+
 def _check_report_owner(output: Path) -> None:
     """Refuse an existing ``--output`` file that is no report of ``explain``: a matrix
-    (``data.npy``), a model, any file svdkit did not write. A report holds the title
-    ``svdkit explain`` (JSON's schema ``svdkit.explain``) near its start; an empty file
-    may be replaced too. A device, FIFO or descriptor (``/dev/null``, ``/dev/stdout``)
-    is written into, not replaced."""
+    (``data.npy``), a model, a person's notes, any file svdkit did not write. A report
+    opens with its format's mark (:func:`_is_report`); an empty file may be replaced
+    too. A device, FIFO or descriptor (``/dev/null``, ``/dev/stdout``) is written
+    into, not replaced."""
     from svdkit._files import written_through
     from svdkit.errors import FileFormatError
 
@@ -317,10 +345,11 @@ def _check_report_owner(output: Path) -> None:
             head = f.read(8192)
     except OSError as err:
         raise FileFormatError(f"cannot read '{output}': {err.strerror or err}") from None
-    if head and not any(mark in head for mark in _REPORT_MARKS):
+    if head and not _is_report(head):
         raise FileFormatError(
-            f"--output '{output}' exists and is not a report svdkit explain wrote: refusing "
-            "to replace it; choose another path, or remove it first"
+            f"--output '{output}' exists and is not a report svdkit explain wrote (it does "
+            "not open with a report's header): refusing to replace it; choose another "
+            "path, or remove it first"
         )
 
 

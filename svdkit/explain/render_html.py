@@ -43,7 +43,14 @@ from svdkit.explain.render_text import (
     value_text,
 )
 
-__all__ = ["mathml_matrix", "mathml_name", "mathml_number", "mathml_value", "render_html"]
+__all__ = [
+    "REPORT_MARK",
+    "mathml_matrix",
+    "mathml_name",
+    "mathml_number",
+    "mathml_value",
+    "render_html",
+]
 
 _CSS = """
 :root { color-scheme: light; }
@@ -302,6 +309,11 @@ def _section(report: Report, sec, fmt: NumberFormat) -> list[str]:
     return [*out, "</section>"]
 
 
+#: The second line of every report (a comment): ``svdkit explain -o`` replaces an
+#: existing ``.html`` file only when its first two lines are the doctype and this.
+REPORT_MARK = "<!-- written by svdkit explain -->"
+
+
 def render_html(report: Report) -> str:
     """The report as a complete HTML5 document (UTF-8)."""
     fmt = number_format(report)
@@ -311,6 +323,7 @@ def render_html(report: Report) -> str:
     title = _escape(template(lang, "title"))
     lines = [
         "<!DOCTYPE html>",
+        REPORT_MARK,
         f'<html lang="{_attribute(lang)}">',
         "<head>",
         '<meta charset="utf-8"/>',

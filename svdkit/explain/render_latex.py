@@ -56,6 +56,7 @@ from svdkit.explain.render_text import (
 __all__ = [
     "LATEX_DOTS",
     "MATH_SYMBOLS",
+    "REPORT_MARK",
     "TEXT_SYMBOLS",
     "exact_latex",
     "latex_math",
@@ -554,10 +555,16 @@ def _display(body: str) -> list[str]:
 _BABEL = {"en": "english", "fr": "french"}
 
 
+#: The second line of every report (a TeX comment): ``svdkit explain -o`` replaces an
+#: existing ``.tex`` file only when it opens with ``\documentclass`` and this line.
+REPORT_MARK = "% written by svdkit explain"
+
+
 def _preamble(lang: str, title: str, max_columns: int) -> list[str]:
     language = _BABEL.get(lang, "english")
     return [
         r"\documentclass[11pt,a4paper]{article}",
+        REPORT_MARK,
         r"\usepackage[T1]{fontenc}",
         r"\usepackage[utf8]{inputenc}",
         r"\IfFileExists{lmodern.sty}{\usepackage{lmodern}}{}",

@@ -39,7 +39,7 @@ from svdkit.explain.render_text import (
     step_text,
 )
 
-__all__ = ["render_markdown"]
+__all__ = ["REPORT_MARK", "render_markdown"]
 
 
 def _cell(text: str) -> str:
@@ -52,11 +52,16 @@ def _latex_matrix(a: np.ndarray, fmt) -> str:
     return latex_matrix(corner_grid(a, lambda v: latex_number(fmt.number(v)), LATEX_DOTS))
 
 
+#: The second line of every report (an HTML comment: not shown): ``svdkit explain -o``
+#: replaces an existing ``.md`` file only when its first two lines are the title and this.
+REPORT_MARK = "<!-- written by svdkit explain -->"
+
+
 def render_markdown(report: Report) -> str:
     """Markdown text of the report (GitHub-flavoured, math in ``$…$``)."""
     fmt = number_format(report)
     lang = report.lang
-    lines = [f"# {message(lang, 'title')}", ""]
+    lines = [f"# {message(lang, 'title')}", REPORT_MARK, ""]
     if has_elided(report):
         lines += [f"*{elision_note(lang)}*", ""]
     for sec in report.sections:

@@ -224,45 +224,61 @@ class TextOptions:
         if not (stop is None or stop == "english" or (
                 isinstance(stop, tuple) and all(isinstance(w, str) for w in stop))):
             raise SvdkitError(
-                f"stop_words must be 'english', None or a list of words; got {stop!r}"
+                f"{arg('stop_words')} must be 'english', None or a list of words; "
+                f"got {stop!r}",
+                param="stop_words",
             )
         if self.strip_accents not in (None, "ascii", "unicode"):
             raise SvdkitError(
-                f"strip_accents must be None, 'ascii' or 'unicode'; got {self.strip_accents!r}"
+                f"{arg('strip_accents')} must be None, 'ascii' or 'unicode'; "
+                f"got {got(self.strip_accents)}",
+                param="strip_accents",
             )
         if not isinstance(self.token_pattern, str):
             raise SvdkitError(
-                "token_pattern must be a regular expression (str); got "
-                f"{type(self.token_pattern).__name__}: {self.token_pattern!r:.60}"
+                f"{arg('token_pattern')} must be a regular expression (str); got "
+                f"{type(self.token_pattern).__name__}: {self.token_pattern!r:.60}",
+                param="token_pattern",
             )
+        # (on the command line as typed: a repr would double its backslashes)
+        pattern = f"'{self.token_pattern}'" if flag("token_pattern") else repr(
+            self.token_pattern)
         try:
             groups = re.compile(self.token_pattern).groups
         except (re.error, TypeError) as err:
             raise SvdkitError(
-                f"token_pattern {self.token_pattern!r} is not a regular expression: {err}"
+                f"{arg('token_pattern')} {pattern} is not a regular "
+                f"expression: {err}",
+                param="token_pattern",
             ) from None
         if groups > 1:
             raise SvdkitError(
-                f"token_pattern {self.token_pattern!r} has {groups} capturing groups; "
-                "at most one (the token) is allowed"
+                f"{arg('token_pattern')} {pattern} has {groups} capturing "
+                "groups; at most one (the token) is allowed",
+                param="token_pattern",
             )
         object.__setattr__(
             self, "expand_ligatures", check_bool(self.expand_ligatures, "expand_ligatures")
         )
         if self.analyzer not in ANALYZERS:
             raise SvdkitError(
-                f"analyzer must be 'word', 'char' or 'char_wb'; got {self.analyzer!r}"
+                f"{arg('analyzer')} must be 'word', 'char' or 'char_wb'; "
+                f"got {got(self.analyzer)}",
+                param="analyzer",
             )
         if self.analyzer != "word":
             if isinstance(stop, tuple):
                 raise SvdkitError(
-                    f"stop_words apply to the word analyzer only; analyzer={self.analyzer!r} "
-                    "counts character n-grams (leave stop_words at 'english' or None)"
+                    f"{arg('stop_words')} apply to the word analyzer only; "
+                    f"{kw('analyzer', self.analyzer)} counts character n-grams (leave "
+                    f"{arg('stop_words')} at 'english' or None)",
+                    param="stop_words",
                 )
             if self.token_pattern != TOKEN_PATTERN:
                 raise SvdkitError(
-                    "token_pattern applies to the word analyzer only; "
-                    f"analyzer={self.analyzer!r} counts character n-grams"
+                    f"{arg('token_pattern')} applies to the word analyzer only; "
+                    f"{kw('analyzer', self.analyzer)} counts character n-grams",
+                    param="token_pattern",
                 )
         if isinstance(stop, tuple):
             # as the text is: "Le" or an NFD "été" would never meet a token otherwise

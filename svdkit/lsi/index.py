@@ -431,8 +431,18 @@ class LsiIndex:
                 f"the term {term!r} is not in the index's vocabulary: {term!r} is tokenised "
                 f"as [{shown}], {len(tokens)} terms{hint}"
             )
-        how = f" (tokenised as {tokens[0]!r})" if tokens and tokens[0] != key else (
-            "" if tokens else " (it holds no token)")
+        if tokens:
+            how = f" (tokenised as {tokens[0]!r})" if tokens[0] != key else ""
+        else:
+            how = " (it holds no token)"
+            stop = vectorizer.get_stop_words() if self.options.analyzer == "word" else None
+            dropped = list(dict.fromkeys(
+                w for w in vectorizer.build_tokenizer()(key) if stop and w in stop))
+            if dropped:  # "the": a word the index drops, not one its texts lack
+                shown = " and ".join(map(repr, dropped[:3]))
+                how = (f": {shown} {'is a stop word' if len(dropped) == 1 else 'are stop words'}"
+                       ", dropped from every text and query (an index built without stop "
+                       "words keeps it)")
         raise SvdkitError(f"the term {term!r} is not in the index's vocabulary{how}")
 
     def _hits(self, rows: np.ndarray, scores: np.ndarray) -> list[Hit]:

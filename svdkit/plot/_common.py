@@ -17,6 +17,9 @@ matplotlib is imported only inside the functions that draw, so that
 
 from __future__ import annotations
 
+import decimal
+import math
+import sys
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -33,12 +36,14 @@ __all__ = [
     "AXIS_COLOURS",
     "LANGUAGES",
     "MAX_ENTRY",
+    "MIN_ENTRY",
     "FigureRangeError",
     "catalogue",
     "draw_arrow",
     "draw_matrix",
     "fmt_matrix",
     "fmt_num",
+    "fmt_product",
     "fmt_vec",
     "localise_ticks",
     "new_figure",
@@ -92,20 +97,63 @@ def fmt_num(x: float, lang: str = "en", digits: int = 3, zeros: bool = True) -> 
     ('3', '−2', '5.46', '0,366')
     >>> fmt_num(1.396), fmt_num(123.7), fmt_num(2.5e-7), fmt_num(2.9999999999999996)
     ('1.40', '124', '2.50e−07', '3')
+    >>> fmt_num(float("inf")), fmt_num(float("-inf"))
+    ('∞', '−∞')
     """
     x = float(x)
     if x == 0:
         x = 0.0  # no "−0"
-    if x == 0 or (round(x) != 0 and abs(x - round(x)) <= 1e-9 * abs(x) and abs(x) < 1e15):
+    if not math.isfinite(x):  # (round(inf) raises)
+        text = "nan" if math.isnan(x) else ("-∞" if x < 0 else "∞")
+    elif x == 0 or (round(x) != 0 and abs(x - round(x)) <= 1e-9 * abs(x) and abs(x) < 1e15):
         text = str(round(x))
     else:
         text = f"{x:#.{digits}g}" if zeros else f"{x:.{digits}g}"
         if "e" not in text:
             text = text.rstrip(".")
+    return _localised(text, lang)
+
+
+def _localised(text: str, lang: str) -> str:
+    """``text`` with a true minus sign, and a decimal comma in French."""
     text = text.replace("-", MINUS)
     if lang == "fr":
         text = text.replace(".", ",")
     return text
+
+
+def fmt_product(a: float, b: float, lang: str = "en", digits: int = 3, zeros: bool = True) -> str:
+    """``a·b`` as :func:`fmt_num` writes it, also when the product leaves the float range.
+
+    A quantity kept in scaled form (``‖A‖_F = σ₁·√(Σ(σᵢ/σ₁)²)``, or ``(c‖A‖_F)·(1/c)``
+    with ``c`` a power of two) can be finite factor by factor and overflow as one
+    float (``‖A‖_F = 2e308``); it is then written from the exact product of the two
+    factors, with ``digits`` significant digits and a decimal exponent. A product in
+    the subnormal range is written the same way, at full precision.
+
+    Examples
+    --------
+    >>> fmt_product(1.4142135623730951e308, 1.4142135623730951, digits=4)
+    '2.000e+308'
+    >>> fmt_product(3.0, 0.5), fmt_product(2.0 ** -1074, 0.5 ** 10, "fr")
+    ('1.50', '4,82e−327')
+    """
+    a, b = float(a), float(b)
+    x = a * b  # (a Python float product: inf or a rounded subnormal, never an error)
+    factors = math.isfinite(a) and math.isfinite(b) and a != 0 and b != 0
+    if not (factors and (not math.isfinite(x) or abs(x) < sys.float_info.min)):
+        return fmt_num(x, lang, digits, zeros)  # one float holds it (or a factor is 0, ∞)
+    with decimal.localcontext() as ctx:
+        ctx.prec = 40  # the exact product of two doubles has at most 34 significant digits
+        ctx.Emax, ctx.Emin = decimal.MAX_EMAX, decimal.MIN_EMIN
+        exact = decimal.Decimal(a) * decimal.Decimal(b)
+        text = f"{exact:.{max(digits, 1) - 1}e}"
+    mantissa, exponent = text.split("e")
+    if not zeros and "." in mantissa:
+        mantissa = mantissa.rstrip("0").rstrip(".")
+    sign, power = (exponent[0], exponent[1:]) if exponent[0] in "+-" else ("+", exponent)
+    text = f"{mantissa}e{sign}{power.zfill(2)}"
+    return _localised(text, lang)
 
 
 def fmt_vec(v: np.ndarray, lang: str = "en", decimals: int = 2) -> str:
@@ -226,7 +274,7 @@ def localise_ticks(fig: Figure, lang: str) -> None:
     from matplotlib.ticker import FuncFormatter
 
     def label(x: float, _pos: int | None = None) -> str:
-        return fmt_num(round(x, 10), lang, 6, zeros=False)
+        return fmt_num(round(float(x), 10), lang, 6, zeros=False)  # (NumPy's round overflows)
 
     for ax in fig.axes:
         bar = getattr(ax, "_colorbar", None)
@@ -243,19 +291,32 @@ def localise_ticks(fig: Figure, lang: str) -> None:
 #: limits, level curves and aspect computations need room below the largest float.
 MAX_ENTRY = 1e300
 
+#: The smallest largest entry magnitude they draw (a nonzero A): matplotlib takes an axis
+#: range below about 2e−287 as empty and draws ``[−0.05, 0.05]`` instead (its
+#: ``nonsingular`` rule), so that the picture of a tinier A is blank.
+MIN_ENTRY = 1e-280
+
 
 class FigureRangeError(SvdkitError):
     """A finite matrix too large for a figure's axes (entries beyond :data:`MAX_ENTRY`)."""
 
 
 def require_drawable(a: np.ndarray, what: str) -> None:
-    """Refuse, before any drawing, a matrix whose entries exceed :data:`MAX_ENTRY`."""
+    """Refuse, before any drawing, a matrix whose entries exceed :data:`MAX_ENTRY`, or a
+    nonzero one whose entries all stay below :data:`MIN_ENTRY`."""
     top = float(np.max(np.abs(a))) if a.size else 0.0
     if top > MAX_ENTRY:
         raise FigureRangeError(
             f"{what} draws matrices whose entries are at most 1e300 in magnitude; A has an "
             f"entry of magnitude {top:.3g}. Scale A (A·2^−k keeps the shape of the picture) "
             "to draw it; svdkit explain reports on any finite matrix."
+        )
+    if 0 < top < MIN_ENTRY:
+        raise FigureRangeError(
+            f"{what} draws nonzero matrices whose largest entry is at least 1e−280 in "
+            f"magnitude (matplotlib's axes hold no tinier range); the largest entry of A has "
+            f"magnitude {top:.3g}. Scale A (A·2^k keeps the shape of the picture) to draw "
+            "it; svdkit explain reports on any finite matrix."
         )
 
 

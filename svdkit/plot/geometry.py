@@ -414,6 +414,10 @@ def svd_geometry(A: ArrayLike | str, lang: str = "en", *, tol: float | None = No
         A is complex: the picture is for real matrices.
     ShapeError
         A has not 2 or 3 columns, or more than 3 rows.
+    FigureRangeError
+        An entry beyond 1e300 in magnitude, or a nonzero A whose entries all stay
+        below 1e−280 (matplotlib's axes hold no range that small): scale A by a power
+        of two to draw it.
     SvdkitError
         Invalid input (see :func:`svdkit.as_matrix`) or an unknown ``lang``.
 

@@ -359,6 +359,10 @@ def quadratic_form(A: ArrayLike | str, lang: str = "en", *, tol: float | None = 
     StructureError
         A is complex, or not symmetric (the message names two differing entries with
         the digits that tell them apart).
+    FigureRangeError
+        An entry beyond 1e300 in magnitude, or a nonzero A whose entries all stay
+        below 1e−280 (matplotlib's axes hold no range that small): scale A by a power
+        of two to draw it.
 
     Examples
     --------

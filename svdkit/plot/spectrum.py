@@ -24,9 +24,12 @@ from svdkit.inputs import as_matrix, as_vector
 from svdkit.linalg.svd import SVD
 from svdkit.linalg.tolerance import rule_dtype, zero_threshold
 from svdkit.plot._common import (
+    MAX_ENTRY,
+    MIN_ENTRY,
     FigureRangeError,
     catalogue,
     fmt_num,
+    fmt_product,
     localise_ticks,
     new_figure,
     stored_svd,
@@ -163,16 +166,29 @@ def _decade_ticks(ax, bottom: float, top: float) -> None:
     ax.yaxis.set_minor_locator(NullLocator())
 
 
+def _linear_ticks(ax, top: float) -> None:
+    """Ticks ``0, step, 2·step …`` up to ``top`` on a linear axis whose top is near the
+    largest float: matplotlib's MaxNLocator multiplies its steps past it (overflow)."""
+    from matplotlib.ticker import FixedLocator
+
+    if top <= MAX_ENTRY:
+        return  # matplotlib's own ticks stay finite here
+    decade = 10.0 ** (np.floor(np.log10(top)) - 1)  # (≤ top / 10: finite)
+    step = next(m * decade for m in (1, 2, 2.5, 5, 10, 20, 25, 50) if top / (m * decade) <= 8)
+    count = int(top // step)
+    ax.yaxis.set_major_locator(FixedLocator([k * step for k in range(count + 1)]))
+
+
 def spectrum(
     A_or_s: ArrayLike | str | SVD, lang: str = "en", *, tol: float | None = None
 ) -> Figure:
     """Draw the singular values and their cumulative energy, with the 90/95/99 % ranks.
 
     Bars ``σᵢ`` (a line beyond 60 values; a log scale when the positive values span
-    two decades or more, zeros then marked at the bottom), and on a second axis the
-    cumulative energy ``Σᵢ≤ₖ σᵢ² / ‖A‖_F²`` with a marker at the smallest ``k``
-    that reaches 90 %, 95 % and 99 %: keeping ``k`` triplets then leaves the
-    relative error ``√(1 − energy)``.
+    two decades or more, or σ₁ is below 1e−280, zeros then marked at the bottom), and
+    on a second axis the cumulative energy ``Σᵢ≤ₖ σᵢ² / ‖A‖_F²`` with a marker at the
+    smallest ``k`` that reaches 90 %, 95 % and 99 %: keeping ``k`` triplets then
+    leaves the relative error ``√(1 − energy)``.
 
     Parameters
     ----------
@@ -184,7 +200,9 @@ def spectrum(
         :meth:`svdkit.SVD.truncate`) is drawn as the ``k`` leading values of A: the
         energy is their share of the whole ``‖A‖_F²`` (one pass over its matrix), the
         whole energy (100 %) is a dashed line, and the targets beyond the ``k`` values
-        are said to be so; A's rank is not stated (it is not known).
+        are said to be so; A's rank is not stated (it is not known). ``‖A‖_F`` is
+        written also where it passes the largest float while σ₁ does not
+        (``[[1e308, 1e308], [1e308, −1e308]]``: ``‖A‖_F = 2.000e+308``).
     lang : {"en", "fr"}
         Language of every word in the figure.
     tol : float, optional
@@ -234,9 +252,12 @@ def spectrum(
 
     positive = s[s > 0]
     log = bool(positive.size and np.log10(positive.max()) - np.log10(positive.min()) >= 2)
+    # σ₁ below MIN_ENTRY: a linear axis that small is empty to matplotlib; a log one is not
+    log = log or bool(positive.size and positive.max() < MIN_ENTRY)
     if log:
         ax.set_yscale("log")
-        bottom = 10 ** np.floor(np.log10(positive.min()) - 0.3)
+        # (10^−324 is 0 as a float: the smallest subnormal then)
+        bottom = max(10 ** np.floor(np.log10(positive.min()) - 0.3), 5e-324)
     else:
         bottom = 0.0
     handles = []
@@ -300,7 +321,13 @@ def spectrum(
             )
             handles.append(zl)
     else:
-        ax.set_ylim(0, 1.08 * float(s.max()) if p and s.max() > 0 else 1.0)
+        top = float(s.max()) if p and s.max() > 0 else 1.0
+        # below the largest float by more than matplotlib's 1e-10 tick slack, which it
+        # adds to the top when it draws (a σ₁ closer to it is clipped by under 1e-9)
+        top = min(1.08 * top, float(np.finfo(float).max) * (1 - 1e-9))
+        with np.errstate(over="ignore"):  # (matplotlib's pending autoscale: σ₁ + 5 % margin)
+            ax.set_ylim(0, top)
+        _linear_ticks(ax, top)
     ax.set_ylabel(
         t("plot.spectrum.ylabel_log" if log else "plot.spectrum.ylabel", lang), color=BAR_COLOUR
     )
@@ -384,7 +411,7 @@ def spectrum(
     top = float(s.max()) if p else 0.0
     if whole is not None:
         fro_c, c = whole
-        fro = fmt_num(fro_c / c, lang, 4)
+        fro = fmt_product(fro_c, 1.0 / c, lang, 4)  # (c a power of two: 1/c exact)
         share = fmt_num(100 * float(energy[-1]) if p else 0.0, lang, 3)
         info = t(
             "plot.spectrum.info.partial" + ("_one" if p == 1 else ""),
@@ -396,7 +423,11 @@ def spectrum(
             share=t("plot.spectrum.percent", lang, p=share),
         )
     else:
-        fro = fmt_num(top * float(np.sqrt(np.sum((s / top) ** 2))) if top else 0.0, lang, 4)
+        # ‖A‖_F = σ₁·√(Σ(σᵢ/σ₁)²), written from its two factors: it passes the largest
+        # float where σ₁ does not ([[1e308, 1e308], [1e308, −1e308]]: σ₁ = 1.41e308,
+        # ‖A‖_F = 2e308)
+        scaled = float(np.sqrt(np.sum((s / top) ** 2))) if top else 0.0
+        fro = fmt_product(top, scaled, lang, 4)
         if shape is not None:
             info = t(
                 "plot.spectrum.info.matrix", lang, m=shape[0], n=shape[1], rank=rank, fro=fro
