@@ -406,17 +406,6 @@ def _resize_table(report, error: float | None):
     return t
 
 
-def _unmet_note(names: list[str], error: float, max_rank: int | None, dtype: str) -> str:
-    more = " …" if len(names) > 6 else ""
-    cap = f"--max-rank {max_rank} caps their rank, or " if max_rank is not None else ""
-    return (
-        f"note: --error {error:g} is not met by the factors as written for "
-        f"{counted(len(names), 'module')} (marked '!'): {', '.join(names[:6])}{more}; "
-        f"{cap}rounding them to {dtype} alone costs more than the bound: store them in a "
-        "wider dtype (--dtype F32) or ask a looser --error"
-    )
-
-
 def _pissa_table(ad, chosen: dict[str, tuple[int, ...]], rule):
     """PiSSA's ranks: per module, its shape, the rank taken and whether ``--max-rank`` capped
     it (a module at rank 0 has no adapter and stays whole in the residual)."""
@@ -561,6 +550,7 @@ def register(app: typer.Typer) -> None:
         from rich.console import Console
 
         from svdkit.lora.adapter import Adapter, check_alpha
+        from svdkit.lora.rank import unmet_note
         from svdkit.lora.resize import resize
         from svdkit.lora.safetensors_io import dtype_code
 
@@ -576,11 +566,18 @@ def register(app: typer.Typer) -> None:
         new.save(output)
         con = Console()
         print_table(con, _resize_table(report, error))
-        unmet = [m.name for m in report if not m.bound_met]
-        if unmet and error is not None:
-            kinds = sorted({dtype_code(m.A.dtype) for m in new.modules.values()})
-            con.print(_unmet_note(unmet, error, max_rank, "/".join(kinds)),
-                      highlight=False, soft_wrap=True, markup=False)
+        missed = [m for m in report if not m.bound_met]
+        if missed and error is not None:
+            note = unmet_note(
+                error,
+                {m.name: m.relative_error for m in missed},
+                len(report),
+                max_rank=max_rank,
+                capped=[m.name for m in missed if max_rank is not None and m.rank >= max_rank],
+                codes={m.name: dtype_code(new.modules[m.name].A.dtype)
+                       if m.name in new.modules else "F32" for m in missed},
+            )
+            con.print(f"note: {note}", highlight=False, soft_wrap=True, markup=False)
 
     @lora.command("merge")
     @speaks_flags
@@ -644,7 +641,11 @@ def register(app: typer.Typer) -> None:
         embedding: EmbeddingOpt = None,
         not_embedding: LinearOpt = None,
     ) -> None:
-        """PiSSA init: top-r triplets of W as the adapter, W − scale·B·A as the new base."""
+        """PiSSA init: top-r triplets of W as the adapter, W − scale·B·A as the new base.
+
+        The adapter belongs to the residual: its adapter_config.json names RESIDUAL as
+        its base, and merge refuses to add it to BASE (the principal part twice).
+        """
         from rich.console import Console
 
         from svdkit.lora.pissa import pissa
@@ -732,9 +733,14 @@ def register(app: typer.Typer) -> None:
             if not _is_adapter_dir(first):
                 inner = [p.name + "/" for p in sorted(first.iterdir())
                          if p.is_dir() and _is_adapter_dir(p)] if first.is_dir() else []
-                held = f"; it holds adapters in {', '.join(inner)}: give one" if inner else ""
+                if inner:
+                    raise SvdkitError(
+                        f"'{first}' has no adapter_config.json of its own, but holds PEFT "
+                        f"adapters in {', '.join(inner)} (save_pretrained of several adapters "
+                        "writes one folder each): give one of them"
+                    )
                 raise SvdkitError(
-                    f"'{first}' is not a LoRA adapter directory (no adapter_config.json){held}: "
+                    f"'{first}' is not a LoRA adapter directory (no adapter_config.json): "
                     "give an adapter, or a base and a fine-tuned checkpoint (BASE TUNED)"
                 )
             for given, option in ((max_rank is not None, "--max-rank"),

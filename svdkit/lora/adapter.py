@@ -132,6 +132,12 @@ PREFIX = "base_model.model."
 TOKENS_SUFFIX = ".token_adapter.trainable_tokens_delta"
 CONFIG_NAME = "adapter_config.json"
 WEIGHTS_NAME = "adapter_model.safetensors"
+#: ``__metadata__`` key of a PiSSA adapter's weights file (:func:`svdkit.lora.pissa.pissa`):
+#: a JSON object naming the residual the adapter belongs to and the Frobenius norms of
+#: one weight before and after PiSSA (:attr:`Adapter.pissa_mark`), which
+#: :func:`svdkit.lora.merge.merge` uses to refuse the original base.
+PISSA_KEY = "svdkit_pissa"
+
 #: The files an adapter directory svdkit writes holds (``extract`` adds its report).
 ADAPTER_FILES = (CONFIG_NAME, WEIGHTS_NAME, "svdkit_report.json")
 
@@ -587,6 +593,13 @@ class Adapter:
     base_model_name_or_path : str or None
     config : dict
         Other ``adapter_config.json`` fields to carry over (``task_type``…).
+    pissa_mark : dict or None
+        Set on a PiSSA adapter (:func:`svdkit.lora.pissa.pissa`), saved in its weights
+        file's ``__metadata__`` (:data:`PISSA_KEY`) and read back by :meth:`load`:
+        ``residual`` (the path of the residual it belongs to, as written), ``tensor``
+        (one weight it changes) and that weight's Frobenius norms ``norm_base`` (the
+        original ``W``) and ``norm_residual`` (``W − scale·B·A``). :func:`~svdkit.lora.merge.merge`
+        refuses a base whose weight has the original's norm rather than the residual's.
 
     Examples
     --------
@@ -616,6 +629,7 @@ class Adapter:
     use_rslora: bool = False
     base_model_name_or_path: str | None = None
     config: dict[str, Any] = field(default_factory=dict)
+    pissa_mark: dict[str, Any] | None = None
 
     def __post_init__(self) -> None:
         # a string ("false" from a config read by hand) would be truthy: rsLoRA's scale
@@ -838,9 +852,10 @@ class Adapter:
                     A, B = store_factors(name, A, B, dtype, m.scale(self.use_rslora))
                 stored[keys[0]], stored[keys[1]] = A, B
             tensors = list(stored.items())
-            save_safetensors(
-                tmp / WEIGHTS_NAME, tensors, {"format": "pt", MARK_KEY: "lora adapter"}
-            )
+            meta = {"format": "pt", MARK_KEY: "lora adapter"}
+            if self.pissa_mark is not None:
+                meta[PISSA_KEY] = json.dumps(self.pissa_mark)
+            save_safetensors(tmp / WEIGHTS_NAME, tensors, meta)
             (tmp / CONFIG_NAME).write_text(
                 json.dumps(self.peft_config(), indent=2) + "\n", encoding="utf-8"
             )
@@ -991,7 +1006,24 @@ class Adapter:
             use_rslora=rslora,
             base_model_name_or_path=cfg.get("base_model_name_or_path"),
             config=extra,
+            pissa_mark=_pissa_mark(ck.metadata.get(PISSA_KEY)),
         )
+
+
+def _pissa_mark(text: str | None) -> dict[str, Any] | None:
+    """The PiSSA mark of :data:`PISSA_KEY` as :meth:`Adapter.save` writes it; None when
+    there is none, or what is there is not such a mark (it only guards a merge)."""
+    try:
+        mark = json.loads(text) if isinstance(text, str) else None
+    except json.JSONDecodeError:
+        return None
+    if not isinstance(mark, dict):
+        return None
+    ok = all(isinstance(mark.get(k), str) for k in ("residual", "tensor")) and all(
+        isinstance(mark.get(k), (int, float)) and not isinstance(mark.get(k), bool)
+        and math.isfinite(mark[k]) for k in ("norm_base", "norm_residual")
+    )
+    return mark if ok else None
 
 
 def as_adapter(value: Any, name: str = "adapter") -> Adapter:

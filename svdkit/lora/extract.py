@@ -77,7 +77,7 @@ from svdkit.lora.modules import (
     stores_in_out,
     ties_word_embeddings,
 )
-from svdkit.lora.rank import RankRule, as_rank_rule
+from svdkit.lora.rank import RankRule, as_rank_rule, unmet_note
 from svdkit.lora.safetensors_io import Checkpoint, as_checkpoint
 
 __all__ = ["Extraction", "ExtractionReport", "ModuleReport", "extract"]
@@ -472,19 +472,19 @@ def extract(
         report.modules.append(entry)
         if lora is not None:
             adapter.modules[lora.name] = lora
-    unmet = report.unmet()
+    unmet = set(report.unmet())
     if unmet:
-        worst = max(m.relative_error for m in report.modules)
-        report.notes.append(
-            f"--error {rule.error:g} (error=) is not met by the factors as stored for "
-            f"{len(unmet)} of {len(report.modules)} modules (marked '!', worst "
-            f"{worst:.4g}): {', '.join(unmet[:6])}{' …' if len(unmet) > 6 else ''}; "
-            + (f"max_rank {rule.max_rank} caps their rank" if rule.max_rank else "")
-            + (" or " if rule.max_rank and dtype is not None else "")
-            + (f"rounding the factors to {_code(dtype)} alone costs more than the bound "
-               "(store them in a wider dtype, --dtype F32, or ask a looser --error)"
-               if dtype is not None else "")
-        )
+        cap = rule.max_rank
+        missed = {m.name: m for m in report.modules if m.name in unmet}
+        report.notes.append(unmet_note(
+            rule.error,
+            {n: m.relative_error for n, m in missed.items()},
+            len(report.modules),
+            max_rank=cap,
+            capped=[n for n, m in missed.items() if cap is not None and m.rank >= cap],
+            codes={n: _code(adapter.modules[n].A.dtype) if n in adapter.modules else "F32"
+                   for n in missed},
+        ))
     if not adapter.modules:
         raise EmptyInputError(
             f"every changed module came out at rank 0 ({len(report.modules)} modules, rule "

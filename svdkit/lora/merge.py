@@ -695,7 +695,9 @@ def merge(
         An adapter PEFT does not merge as ``W + scale·B A``: one whose
         ``init_lora_weights`` changes the base at load time (PiSSA, OLoRA, CorDA,
         LoRA-GA, LoftQ: convert it with PEFT first), or an Activated LoRA
-        (``alora_invocation_tokens``), which PEFT refuses to merge.
+        (``alora_invocation_tokens``), which PEFT refuses to merge; or an adapter of
+        :func:`~svdkit.lora.pissa.pissa` given the original base rather than its
+        residual (:func:`refuse_pissa_original`).
     ShapeError
         A module whose layout (``nn.Linear`` or ``Conv1D``) cannot be told, or does
         not fit the base.
@@ -730,6 +732,7 @@ def merge(
     check_not_input(output, "output", **inputs)
     ad = _untied(base_ck, as_adapter(adapter))
     refuse_base_changing(ad, "merge")
+    refuse_pissa_original(base_ck, ad)
     if ad.config.get("alora_invocation_tokens"):
         raise FileFormatError(
             "the adapter is an Activated LoRA (alora_invocation_tokens is set): it acts only "
@@ -754,6 +757,42 @@ def merge(
         return merged_tensor(base_ck, ad, name, tokens=rows)
 
     return write_like(base_ck, output, produce, progress=progress, label="merge")
+
+
+def refuse_pissa_original(base: Checkpoint, adapter: Adapter) -> None:
+    """Refuse to merge a PiSSA adapter into the model PiSSA started from.
+
+    A PiSSA adapter (:func:`svdkit.lora.pissa.pissa`) adds to its residual
+    ``W − scale·B·A``: merged into the original ``W`` it counts the principal part
+    twice. Its mark (:attr:`~svdkit.lora.adapter.Adapter.pissa_mark`) holds the
+    Frobenius norms of one weight before and after; a base whose weight is nearer the
+    original's norm than the residual's is the original (the two differ by the
+    adapter's part, ``‖W‖² = ‖W_res‖² + ‖B A‖²``, far more than a cast of the residual
+    to another float dtype moves it). An adapter without a mark, or a base without
+    that weight, is not checked.
+
+    Raises
+    ------
+    FileFormatError
+        ``base`` holds the original weight.
+    """
+    mark = adapter.pissa_mark
+    if mark is None or mark["tensor"] not in base.names:
+        return
+    name = mark["tensor"]
+    if base.dtype(name) not in ("F64", "F32", "F16", "BF16"):
+        return
+    W = base.read(name)
+    norm = float(np.linalg.norm(W.astype(np.float64, copy=False)))
+    original, residual = float(mark["norm_base"]), float(mark["norm_residual"])
+    if abs(norm - original) < abs(norm - residual):
+        raise FileFormatError(
+            f"the adapter is a PiSSA adapter: it adds to the residual written with it "
+            f"('{mark['residual']}'), but '{base.path}' holds the weight PiSSA started from "
+            f"({name!r} has norm {norm:.6g}, the original's {original:.6g}, the residual's "
+            f"{residual:.6g}): merged there, the principal part would count twice. Merge it "
+            "into its residual"
+        )
 
 
 def _with_layouts(

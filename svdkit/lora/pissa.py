@@ -95,6 +95,12 @@ def pissa(
     not, embedding tables (never factored here) when their names mislead
     (:func:`svdkit.lora.modules.is_embedding`).
 
+    The adapter adds to the residual, not to ``base``: its ``adapter_config.json``
+    names ``residual_out`` (as given) in ``base_model_name_or_path``, and its weights
+    file carries svdkit's mark (:attr:`~svdkit.lora.adapter.Adapter.pissa_mark`: the
+    residual's path and the norms of the weight whose norm PiSSA changes most, before
+    and after), with which :func:`~svdkit.lora.merge.merge` refuses the original base.
+
     Both outputs are checked before any work (:func:`check_adapter_output`,
     :func:`~svdkit.lora.merge.check_checkpoint_output`): neither may be, hold or lie
     in ``base`` or the other (the residual would replace the adapter just written,
@@ -168,12 +174,16 @@ def pissa(
             f"no module of '{ck.path}' {which} (PiSSA factors 2-D floating-point *.weight "
             "matrices that are not embeddings): there is no adapter to write"
         )
-    adapter = Adapter(base_model_name_or_path=str(ck.path))
+    # the adapter adds to the residual, not to W: its config names the residual (PEFT's
+    # AutoPeftModel loads that), and its mark lets merge refuse the original base
+    adapter = Adapter(base_model_name_or_path=str(residual_out))
+    gap = (-1.0, "", 0.0, 0.0)  # (relative gap of the norms, weight, ‖W‖_F, ‖W_res‖_F)
     conv1d = chosen_conv1d(chosen, fan_in_fan_out, stores_in_out(ck))
     with module_progress(progress, len(chosen), "pissa") as advance:
         for module in chosen:
             W = ck.read(f"{module}.weight")  # float32; float64 for an F64 weight (exact)
             refuse_non_finite(W, f"{module}.weight", (("base", ck),))
+            stored_W = W
             if module in conv1d:
                 W = W.T  # Conv1D stores [in, out] = (B A)ᵀ
             f = factor_delta(W, rule, tol=tol, method=method, seed=seed)
@@ -183,12 +193,22 @@ def pissa(
             B, A = split_factors(f.U, f.s, f.Vh, "sqrt", 1.0)
             A, B = store_factors(module, A, B, store, 1.0)
             kind = "conv1d" if module in conv1d else "linear"
-            adapter.modules[module] = LoraModule(module, kind, A=A, B=B, alpha=unit_alpha(f.rank))
+            m = adapter.modules[module] = LoraModule(module, kind, A=A, B=B,
+                                                     alpha=unit_alpha(f.rank))
+            gap = max(gap, _norm_gap(f"{module}.weight", stored_W, m))
     if not adapter.modules:
         raise EmptyInputError(
             f"every target module has rank 0 under the rule ({len(chosen)} modules): the "
             "adapter would hold no LoRA module, which PEFT cannot load"
         )
+
+    _, tensor, norm_base, norm_residual = gap
+    adapter.pissa_mark = {
+        "residual": str(residual_out),
+        "tensor": tensor,
+        "norm_base": norm_base,
+        "norm_residual": norm_residual,
+    }
 
     def produce(name: str) -> np.ndarray:
         return merged_tensor(ck, adapter, name, subtract=True)
@@ -209,6 +229,16 @@ def pissa(
         if staged is not None:
             shutil.rmtree(staged, ignore_errors=True)
     return adapter, residual_out
+
+
+def _norm_gap(name: str, W: np.ndarray, m: LoraModule) -> tuple[float, str, float, float]:
+    """``(‖W‖ − ‖W_res‖) / ‖W‖``, ``name``, ``‖W‖_F`` and ``‖W_res‖_F`` (``W − scale·B·A``
+    from the stored factors, in float64, in the layout ``W`` is stored in): the
+    module whose norms differ most tells the residual from the original best."""
+    W64 = np.asarray(W, dtype=np.float64)
+    norm = float(np.linalg.norm(W64))
+    residual = float(np.linalg.norm(W64 - m.delta(dtype=np.float64)))
+    return ((norm - residual) / norm if norm > 0 else 0.0), name, norm, residual
 
 
 def _check_outputs(adapter_dir: Path, residual: Path, shards: int) -> None:

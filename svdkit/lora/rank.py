@@ -40,7 +40,7 @@ from typing import Any
 
 import numpy as np
 
-from svdkit._naming import kw, spell
+from svdkit._naming import arg, kw, spell
 from svdkit.errors import SvdkitError
 from svdkit.lora._args import check_count, check_fraction
 from svdkit.lowrank.rank import energy_tail_rank
@@ -186,3 +186,75 @@ def as_rank_rule(rule: Any) -> RankRule:
             f"rule must be a RankRule or an integer rank; got {type(rule).__name__}"
         )
     return rule
+
+
+#: Factor dtypes narrower than float32, and the wider one that holds what they round.
+_WIDER = {"F8_E4M3": "F32", "F8_E5M2": "F32", "F16": "F32", "BF16": "F32", "F32": "F64"}
+
+
+def unmet_note(
+    error: float,
+    errors: dict[str, float],
+    total: int,
+    *,
+    max_rank: int | None,
+    capped: list[str],
+    codes: dict[str, str],
+) -> str:
+    """The note of ``extract`` and ``resize`` (one wording) on an ``error`` bound missed.
+
+    Parameters
+    ----------
+    error : float
+        The bound asked for.
+    errors : dict
+        Module name → relative error of its factors as stored, for each module that
+        misses the bound (the table marks them ``!``).
+    total : int
+        How many modules there are in all.
+    max_rank : int or None
+        The cap of the rule.
+    capped : list of str
+        The modules of ``errors`` whose rank ``max_rank`` stopped.
+    codes : dict
+        Module name → the safetensors code of its stored factors (``"BF16"``).
+
+    Returns
+    -------
+    str
+        The note without its ``note:`` prefix; the options named as the caller spells
+        them (``--error`` on the command line, ``error=`` in Python). The cause named
+        is the actual one: the cap for a capped module, else the rounding to the
+        stored dtype, with a wider dtype advised only where one exists.
+
+    Examples
+    --------
+    >>> unmet_note(0.001, {"q": 0.6, "k": 0.2}, 4, max_rank=2, capped=["q", "k"],
+    ...            codes={"q": "F32", "k": "F32"})
+    "error=0.001 is not met by the factors as stored for 2 of 4 modules (marked '!', \
+worst 0.6): q, k; max_rank=2 caps their rank: raise max_rank or ask a looser error"
+    """
+    names = list(errors)
+    more = " …" if len(names) > 6 else ""
+    worst = max(errors.values())
+    rounded = [n for n in names if n not in capped]
+    causes, remedies = [], []
+    if capped:
+        which = "their rank" if not rounded else f"the rank of {len(capped)} of them"
+        causes.append(f"{kw('max_rank', max_rank)} caps {which}")
+        remedies.append(f"raise {arg('max_rank')}")
+    if rounded:
+        kinds = sorted({codes[n] for n in rounded})
+        which = "them" if not capped else f"the other {len(rounded)}"
+        causes.append(f"rounding {which} to {'/'.join(kinds)} alone costs more than the bound")
+        wider = {_WIDER.get(c) for c in kinds}
+        if None not in wider:  # a wider dtype holds the factors more exactly
+            wide = "F64" if "F64" in wider else "F32"
+            remedies.append(f"store them in a wider dtype ({kw('dtype', wide)})")
+    remedies.append(f"ask a looser {arg('error')}")
+    return (
+        f"{kw('error', error, 'g')} is not met by the factors as stored for {len(names)} of "
+        f"{total} modules (marked '!', worst {worst:.4g}): {', '.join(names[:6])}{more}; "
+        f"{', and '.join(causes)}: {', '.join(remedies[:-1])}"
+        f"{' or ' if len(remedies) > 1 else ''}{remedies[-1]}"
+    )

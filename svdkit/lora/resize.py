@@ -149,6 +149,7 @@ def resize(
         use_rslora=rs,
         base_model_name_or_path=adapter.base_model_name_or_path,
         config=dict(adapter.config),
+        pissa_mark=adapter.pissa_mark,  # (a resized PiSSA adapter still adds to its residual)
     )
     report = []
     keep = {"float64", "float32", "float16", "bfloat16"}  # (names: bf16 needs no ml_dtypes)

@@ -612,17 +612,52 @@ class Checkpoint:
 
 
 def _refuse_inexact(name: str, stored: str, t: np.ndarray, out: np.ndarray) -> None:
-    """Raise when ``out`` (integer tensor ``t`` converted) does not give ``t`` back exactly."""
-    with np.errstate(invalid="ignore", over="ignore"):  # (an inf cast back: refused)
-        lost = out.astype(t.dtype) != t  # compared as integers: 2**53 + 1 is no float64
-        if out.dtype.kind not in "iub":
-            lost |= ~np.isfinite(out)
+    """Raise when ``out`` (integer or bool tensor ``t`` converted) does not hold every
+    value of ``t`` exactly.
+
+    Values are compared, never a round trip through ``out``'s dtype alone: a
+    two's-complement wrap (``255`` read as int8 is ``-1``, and ``-1`` gives ``255``
+    back) survives a round trip. An integer target must hold each value in its range
+    (bool: 0 and 1); a float target must hold it within the source dtype's range and
+    give it back exactly.
+    """
+    lost = _lost_values(t, out)
     if lost.any():
         value = t.reshape(-1)[int(np.argmax(lost.reshape(-1)))].item()
         raise SvdkitError(
             f"tensor {name!r} ({stored}) holds {value}, which {out.dtype} does not hold "
             f"exactly: read it in its stored dtype (dtype=None, or the default) or a wider one"
         )
+
+
+def _lost_values(t: np.ndarray, out: np.ndarray) -> np.ndarray:
+    """Where ``out`` (``t`` of integer or bool kind, converted) differs from ``t`` in value."""
+    if out.dtype.kind in "iub":
+        lo, hi = (0, 1) if out.dtype.kind == "b" else (
+            int(np.iinfo(out.dtype).min), int(np.iinfo(out.dtype).max)
+        )
+        have_lo, have_hi = (0, 1) if t.dtype.kind == "b" else (
+            int(np.iinfo(t.dtype).min), int(np.iinfo(t.dtype).max)
+        )
+        lost = np.zeros(t.shape, dtype=bool)
+        # each bound compared in t's own dtype, where it lies in t's range (else it cannot bind)
+        if lo > have_lo:
+            lost |= t < np.array(lo, dtype=t.dtype)
+        if hi < have_hi:
+            lost |= t > np.array(hi, dtype=t.dtype)
+        return lost
+    # a float target: the value must lie in t's range (bounds are powers of two, exact in
+    # float64, as every narrower float is) before it is cast back and compared as integers
+    wide = np.asarray(out, dtype=np.float64)
+    if t.dtype.kind == "b":
+        lo, hi = 0.0, 2.0
+    else:
+        bits = 8 * t.dtype.itemsize
+        half = 2.0 ** (bits - 1)
+        lo, hi = (0.0, 2 * half) if t.dtype.kind == "u" else (-half, half)
+    inside = np.isfinite(wide) & (wide >= lo) & (wide < hi)
+    back = np.where(inside, wide, 0.0).astype(t.dtype)
+    return ~inside | (back != t)  # compared as integers: 2**53 + 1 is no float64
 
 
 def _read_dtype(dtype: Any, stored: str) -> np.dtype:
