@@ -912,7 +912,8 @@ def test_progress_bar_on_request(monkeypatch):
     class Captured(rich.console.Console):
         def __init__(self, *args, **kwargs):
             kwargs.pop("stderr", None)
-            super().__init__(*args, file=buf, width=120, **kwargs)
+            # (a terminal: the bar is drawn only there)
+            super().__init__(*args, file=buf, width=120, force_terminal=True, **kwargs)
 
     monkeypatch.setattr(rich.console, "Console", Captured)
     truncated_svd(A0, 4, method="krylov", progress=True)

@@ -274,7 +274,8 @@ def test_update_progress_bar_on_request(corpus, monkeypatch):
     class Captured(rich.console.Console):
         def __init__(self, *args, **kwargs):
             kwargs.pop("stderr", None)
-            super().__init__(*args, file=buf, width=120, **kwargs)
+            # (a terminal: the bar is drawn only there)
+            super().__init__(*args, file=buf, width=120, force_terminal=True, **kwargs)
 
     quiet, shown = _fresh(corpus, n=50), _fresh(corpus, n=50)
     with redirect_stderr(buf):

@@ -257,3 +257,21 @@ def test_analyse_of_a_folder_of_adapters_says_so_cleanly(tmp_path, capsys, monke
     code, _, err = run("lora", "merge", tmp_path / "b.safetensors", tmp_path / "multi",
                        "-o", tmp_path / "m")
     assert "holds PEFT adapters in one/, two/" in error_line(code, err)
+
+
+def test_module_bar_is_drawn_on_a_terminal_only(monkeypatch, capfd):
+    # a redirected stderr (a file, a CI log) gets no bar: its last frame stayed behind
+    from svdkit.lora.extract import module_progress
+
+    monkeypatch.delenv("TTY_COMPATIBLE", raising=False)
+    monkeypatch.setenv("TERM", "xterm")
+    with module_progress(True, 2, "extracting") as advance:
+        advance("q_proj")
+        advance("v_proj")
+    assert capfd.readouterr().err == ""
+    monkeypatch.setenv("TTY_COMPATIBLE", "1")
+    with module_progress(True, 2, "extracting") as advance:
+        advance("q_proj")
+        advance("v_proj")
+    err = capfd.readouterr().err
+    assert "extracting" in err and "2/2" in err

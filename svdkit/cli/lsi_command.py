@@ -111,26 +111,46 @@ def _df_option(name: str, value: float) -> int | float:
 
 
 def _settings(ix) -> str:
-    """The index's tokenising, pruning and weighting settings, on one line."""
+    """The index's tokenising, pruning and weighting settings, on one line.
+
+    What a word is (``token_pattern``) is shown where it is not the default; stop words
+    only for the word analyzer (character n-grams do not use them).
+    """
+    from svdkit.lsi.counting import TOKEN_PATTERN
+
     o = ix.options
+    words = o.analyzer == "word"
     stop = o.stop_words if o.stop_words is None or isinstance(o.stop_words, str) else (
         f"{len(o.stop_words)} words"
     )
+    accents = o.strip_accents
+    if accents == "ascii" and not o.expand_ligatures:
+        accents = "ascii (ligatures dropped: scikit-learn's)"
     rank_tol = ix.svd.get("rank_tol")
     parts = [
         f"weighting {ix.weighting}",
         f"normalize {ix.normalize}",
         f"scaling p = {ix.scaling:g}",
-        f"stop words {stop}",
+        f"analyzer {o.analyzer}" + ("" if words else " (character n-grams)"),
+        *([f"stop words {stop}"] if words else []),
+        # (as typed on the command line: a repr would double its backslashes)
+        *([f"token_pattern '{o.token_pattern}'"]
+          if words and o.token_pattern != TOKEN_PATTERN else []),
+        f"ngram_range {tuple(o.ngram_range)}",
+        *([f"lowercase {o.lowercase}"] if not o.lowercase else []),
+        *([f"strip_accents {accents}"] if accents else []),
         f"min_df {o.min_df}",
         f"max_df {o.max_df}",
         f"max_features {o.max_features}",
-        f"ngram_range {tuple(o.ngram_range)}",
-        *([f"analyzer {o.analyzer}"] if o.analyzer != "word" else []),
-        *([f"strip_accents {o.strip_accents}"] if o.strip_accents else []),
         f"k {ix.k}" + (f" (rank_tol {rank_tol:g})" if rank_tol is not None else ""),
     ]
     return ", ".join(parts)
+
+
+def _shown_term(ix, term: str) -> str:
+    """``term`` as a table shows it: quoted (``repr``) for character n-grams, whose
+    padding spaces (``' 吃'``, ``'吃 '``) would otherwise print as the same row."""
+    return term if ix.options.analyzer == "word" else repr(term)
 
 
 def _term_key(ix, term: str) -> str:
@@ -345,7 +365,7 @@ def register(app: typer.Typer) -> None:
             table.add_column("term")
             table.add_column("cosine", justify="right")
             for t, c in similar:
-                table.add_row(escape(t), f"{c:.4f}")
+                table.add_row(escape(_shown_term(ix, t)), f"{c:.4f}")
             _console().print(table)
             return
         similar_docs = ix.similar_documents(doc_id, n)

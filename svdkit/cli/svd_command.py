@@ -5,7 +5,8 @@
 * ``.npy`` files are read in row blocks (out of core: at most ``--memory-limit``
   bytes of the matrix in memory at once); ``.npz`` (a SciPy sparse matrix, or one
   dense array) and ``.mtx`` (Matrix Market) are loaded, sparse content kept sparse.
-* A progress bar runs on standard error; one summary line goes to standard output.
+* A progress bar runs on standard error when it is a terminal; one summary line goes
+  to standard output.
 * ``out.npz`` holds ``U``, ``s``, ``Vh``, ``residuals_right``, ``residuals_left`` and
   what produced them (``tol``, ``method``, ``seed``, ``iterations``, ``passes``,
   ``converged``, ``format = "svdkit.lowrank.svd/1"``, and with ``--rank-tol`` the
@@ -29,6 +30,7 @@ import numpy as np
 import typer
 
 from svdkit._naming import speaks_flags
+from svdkit.inputs.files import cli_path
 
 __all__ = ["FORMAT", "check_output", "register", "write_result"]
 
@@ -131,6 +133,10 @@ def check_output(output: Path, file: Path) -> None:
     from svdkit._files import check_file_output
     from svdkit.errors import FileFormatError
 
+    if output.name.lower() == ".npz":  # (Path(".npz").suffix is "": a hidden file's name)
+        raise FileFormatError(
+            f"--output '{output}' has no name before .npz: name the file (e.g. out.npz)"
+        )
     if output.suffix.lower() != ".npz":
         raise FileFormatError(f"--output must end in .npz; got '{output}'")
     check_file_output(output, "--output file", folder_exists=True)
@@ -163,11 +169,16 @@ def register(app: typer.Typer) -> None:
         file: Annotated[
             Path,
             typer.Argument(
+                parser=cli_path,
                 help="Matrix file: .npy (read out of core), .npz (sparse or one array), .mtx.",
             ),
         ],
         output: Annotated[
-            Path, typer.Option("--output", "-o", help="Where to write U, s, Vh, residuals (.npz).")
+            Path,
+            typer.Option(
+                "--output", "-o", parser=cli_path,
+                help="Where to write U, s, Vh, residuals (.npz).",
+            ),
         ],
         k: Annotated[
             int | None, typer.Option("-k", "--k", help="Number of singular triplets.")
@@ -205,6 +216,11 @@ def register(app: typer.Typer) -> None:
         from svdkit.lowrank import as_operator, truncated_svd
 
         ext = file.suffix.lower()
+        if file.name.lower() in (".npy", ".npz", ".mtx"):  # (a hidden file: no suffix)
+            raise FileFormatError(
+                f"'{file}' has no name before {file.name}: svdkit svd reads a file such as "
+                f"matrix{file.name.lower()}"
+            )
         if ext not in (".npy", ".npz", ".mtx"):
             raise FileFormatError(
                 f"'{file}': svdkit svd reads .npy, .npz and .mtx files; got {ext or 'no extension'}"

@@ -208,6 +208,11 @@ def module_progress(enabled: bool, total: int, label: str) -> Iterator[Any]:
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+    console = Console(stderr=True)
+    if not console.is_terminal or console.is_dumb_terminal:
+        # written to a file or a CI log, the bar's last frame would stay behind
+        yield lambda name: None
+        return
     cols = (
         TextColumn(label),
         BarColumn(),
@@ -215,7 +220,7 @@ def module_progress(enabled: bool, total: int, label: str) -> Iterator[Any]:
         TextColumn("{task.fields[module]}"),
         TimeElapsedColumn(),
     )
-    with Progress(*cols, console=Console(stderr=True)) as bar:
+    with Progress(*cols, console=console) as bar:
         task = bar.add_task(label, total=total, module="")
 
         def advance(name: str) -> None:

@@ -640,12 +640,22 @@ def _orthonormal_columns(Q: np.ndarray) -> np.ndarray | None:
 
 @contextlib.contextmanager
 def _progress_bar(enabled: bool, label: str) -> Iterator[Progress | None]:
+    """The engine's progress bar (rich, on standard error), or None.
+
+    The bar is drawn only when standard error is a terminal: written to a file or a
+    CI log, rich leaves its last frame behind, cut to 80 columns ("worst residual
+    0.2…" for 0.2×tol), as the counting bar of :mod:`svdkit.lsi.progress` would.
+    """
     if not enabled:
         yield None
         return
     from rich.console import Console
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
+    console = Console(stderr=True)
+    if not console.is_terminal or console.is_dumb_terminal:
+        yield None
+        return
     columns = (
         TextColumn("{task.description}"),
         BarColumn(),
@@ -653,7 +663,7 @@ def _progress_bar(enabled: bool, label: str) -> Iterator[Progress | None]:
         TextColumn("{task.fields[info]}"),
         TimeElapsedColumn(),
     )
-    with Progress(*columns, console=Console(stderr=True), transient=False) as bar:
+    with Progress(*columns, console=console, transient=False) as bar:
         task = bar.add_task(label, total=1, info="")
 
         def update(step: int, passes: int, conv: int, k: int, worst: float) -> None:
@@ -839,7 +849,8 @@ def truncated_svd(
     max_basis : int, optional
         Krylov basis columns before a thick restart (default ``max(2k + 6b, 4k)``).
     progress : bool, default False
-        Show a progress bar (rich, on standard error).
+        Show a progress bar (rich, on standard error), where standard error is a
+        terminal: redirected to a file or a CI log, no bar is drawn.
     memory_limit : int, optional
         Bytes of matrix data an out-of-core input may hold at once (default 256 MiB).
     threads : int, optional

@@ -89,6 +89,21 @@ def ascii_letters(text: str) -> str:
     return text.encode("ascii", "ignore").decode("ascii")
 
 
+#: Texts on which a ``token_pattern`` is tried for an empty token (gaps, word ends).
+_PROBES = ("", " ", "a b", "ab, cd. 12", "é\tß-x")
+
+
+def _matches_nothing(pattern: re.Pattern[str]) -> bool:
+    """Whether ``pattern`` gives an empty token (its one group, or the match) on some
+    plain text: ``''``, ``\\w*``, ``\\b\\w*\\b`` (at each word's end) do.
+
+    >>> _matches_nothing(re.compile(r"\\b\\w*\\b")), _matches_nothing(re.compile(TOKEN_PATTERN))
+    (True, False)
+    """
+    group = 1 if pattern.groups else 0
+    return any(not m.group(group) for text in _PROBES for m in pattern.finditer(text))
+
+
 @dataclass(frozen=True)
 class TextOptions:
     """How text becomes terms: the ``CountVectorizer`` settings and the pruning rules.
@@ -257,6 +272,15 @@ class TextOptions:
                 "groups; at most one (the token) is allowed",
                 param="token_pattern",
             )
+        if _matches_nothing(re.compile(self.token_pattern)):
+            # each gap between words would be a token: the empty string, counted as a term
+            words = r"(?u)\b\w+\b"
+            example = f"'{words}'" if flag("token_pattern") else repr(words)
+            raise SvdkitError(
+                f"{arg('token_pattern')} {pattern} matches the empty string; a word must be "
+                f"at least one character (+ rather than *: {example} keeps one-letter words)",
+                param="token_pattern",
+            )
         object.__setattr__(
             self, "expand_ligatures", check_bool(self.expand_ligatures, "expand_ligatures")
         )
@@ -341,16 +365,16 @@ class TextOptions:
             scikit-learn (the ``lsi`` extra) is not installed.
         """
         try:
-            from sklearn.feature_extraction.text import CountVectorizer
+            from svdkit.lsi.vectorizer import Vectorizer
         except ImportError as err:
             raise MissingDependencyError(
                 "svdkit.lsi needs scikit-learn: pip install 'svdkit[lsi]'"
             ) from err
 
         if vocabulary is None:
-            return CountVectorizer(**self.vectorizer_kwargs())
-        return CountVectorizer(vocabulary={t: i for i, t in enumerate(vocabulary)},
-                               **self.vectorizer_kwargs())
+            return Vectorizer(**self.vectorizer_kwargs())
+        return Vectorizer(vocabulary={t: i for i, t in enumerate(vocabulary)},
+                          **self.vectorizer_kwargs())
 
 
 @dataclass
