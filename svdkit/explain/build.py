@@ -8,9 +8,9 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from svdkit import linalg
-from svdkit.errors import ShapeError
+from svdkit.errors import ShapeError, SingularMatrixError
 from svdkit.explain.computed import Computed
-from svdkit.explain.formatting import scientific
+from svdkit.explain.formatting import Scientific, scaled_number, scientific
 from svdkit.explain.messages import t
 from svdkit.explain.model import Report, Section
 from svdkit.explain.notes import Evidence, collect_notes
@@ -198,31 +198,62 @@ def _structure(c: Computed, report: Report) -> Section:
 
 
 def _measures(c: Computed, report: Report) -> Section:
-    a, dec = c.matrix, c.svd
+    a = c.matrix
     m, n = a.shape
     r = c.rank
+    s, e = c.scaled_sigma  # σ = 2^e · s (e = 0 unless σ₁ overflowed)
     sec = Section("measures")
     sec.add("rank", r)
     sec.add("nullity", n - r)
-    sec.add("norm_fro", _scaled_norm(dec.s))
-    sec.add("norm_2", float(dec.s[0]))
-    sec.add("norm_nuc", float(np.sum(dec.s)))
-    sec.add("norm_1", linalg.norm(a, 1))
-    sec.add("norm_inf", linalg.norm(a, np.inf))
-    sec.add("cond", float(dec.s[0] / dec.s[-1]) if dec.s[-1] > report.tolerance else np.inf)
+    # every norm from a scaled form, written as Scientific where a float cannot hold it
+    # (‖A‖_F = 2e+308 of [[1e308, 1e308], [1e308, −1e308]]; √6 · 2^−1074 = 1.21e−323)
+    t, k = _scaled(s)
+    with np.errstate(under="ignore"):  # (a σ below 2^−1074 of σ₁ counts for nothing)
+        fro = float(np.sqrt(np.sum(t * t)))
+    sec.add("norm_fro", scaled_number(fro, k + e))
+    sec.add("norm_2", scaled_number(float(s[0]), e))
+    sec.add("norm_nuc", scaled_number(float(np.sum(t)), k + e))
+    b, kb = _scaled(a)
+    sums = np.abs(b)
+    sec.add("norm_1", scaled_number(float(np.max(np.sum(sums, axis=0))), kb))
+    sec.add("norm_inf", scaled_number(float(np.max(np.sum(sums, axis=1))), kb))
+    sec.add("cond", _cond(s, c.svd.s, report.tolerance))
     if m == n:
-        sec.add("trace", linalg.trace(a))
+        trace = np.trace(b)
+        sec.add("trace", scaled_number(trace if np.iscomplexobj(b) else float(trace), kb))
         sec.add("determinant", c.determinant)
     return sec
 
 
-def _scaled_norm(x: np.ndarray) -> float:
-    """Euclidean (Frobenius) norm of ``x``, scaled so that no square overflows or underflows."""
-    x = np.abs(np.asarray(x))
-    top = float(x.max()) if x.size else 0.0
-    if top == 0 or not np.isfinite(top):
-        return top
-    return top * float(np.sqrt(np.sum((x / top) ** 2)))
+def _scaled(x: np.ndarray) -> tuple[np.ndarray, int]:
+    """``(2^−k · x, k)``: ``x`` scaled exactly by a power of two so that its largest real
+    or imaginary part lies in ``[1/2, 1)`` (``k = 0`` for a zero ``x``).
+
+    Sums of the scaled entries neither overflow (``1e308 + 1e308``) nor lose the digits
+    of subnormal entries (``5e−324``); entries below ``2^−1074`` of the largest
+    underflow to 0, which changes no sum by as much as a unit of rounding.
+    """
+    x = np.asarray(x)
+    parts = (x.real, x.imag) if np.iscomplexobj(x) else (x,)
+    top = max((float(np.max(np.abs(p), initial=0.0)) for p in parts), default=0.0)
+    if top == 0 or not math.isfinite(top):
+        return x, 0
+    k = math.frexp(top)[1]
+    with np.errstate(under="ignore"):
+        scaled = [np.ldexp(p.astype(np.float64), -k) for p in parts]
+    if len(scaled) == 2:
+        return scaled[0] + 1j * scaled[1], k
+    return scaled[0], k
+
+
+def _cond(s: np.ndarray, sigma: np.ndarray, tolerance: float) -> float | Scientific:
+    """``σ₁ / σ_min`` from the scaled ``s`` (``∞`` where ``σ_min`` is at or below the
+    threshold), as :func:`~svdkit.explain.formatting.scaled_number` writes it."""
+    if not sigma[-1] > tolerance:
+        return np.inf
+    top, k_top = math.frexp(float(s[0]))
+    low, k_low = math.frexp(float(s[-1]))
+    return scaled_number(top / low, k_top - k_low)
 
 
 def _threshold(c: Computed, tol: float | None) -> float:
@@ -261,10 +292,10 @@ def _inverse(c: Computed, report: Report) -> Section:
         sec.add("invertible", inverse is not None)
         if inverse is not None:
             sec.add("inverse", inverse)
-            sec.add("inverse_residual", float(np.linalg.norm(a @ inverse - np.eye(n))))
+            sec.add("inverse_residual", _inverse_residual(a, inverse))
     plus = c.pinv
     sec.add("pseudo_inverse", plus)
-    sec.add("penrose_residual", _penrose_residual(a, plus))
+    sec.add("penrose_residual", _penrose_residual(a, plus, c))
     r = c.rank
     if m != n and r == n:
         sec.add("left_inverse", plus)
@@ -273,8 +304,33 @@ def _inverse(c: Computed, report: Report) -> Section:
     return sec
 
 
-def _penrose_residual(a: np.ndarray, plus: np.ndarray) -> float:
-    """Largest relative violation of the four Moore–Penrose conditions."""
+def _inverse_residual(a: np.ndarray, inverse: np.ndarray) -> float:
+    """``‖A A⁻¹ − I‖_F``; where A⁻¹ has entries beyond float64's range (A of subnormal
+    entries: ``diag(5e−324, 5e−324)⁻¹ = 2.02e+323·I``), that of ``B = 2^−k A``, the same
+    product ``A A⁻¹ = B B⁻¹`` with every entry a float."""
+    n = a.shape[0]
+    if np.isfinite(inverse).all():
+        return float(np.linalg.norm(a @ inverse - np.eye(n)))
+    b, _ = _scaled(a)
+    try:
+        return float(np.linalg.norm(b @ linalg.inv(b) - np.eye(n)))
+    except SingularMatrixError:  # (singular at float64 once scaled: as LAPACK found A)
+        return float("nan")
+
+
+def _penrose_residual(a: np.ndarray, plus: np.ndarray, c: Computed | None = None) -> float:
+    """Largest relative violation of the four Moore–Penrose conditions.
+
+    Where A⁺ has entries beyond float64's range (``1/σ`` of a subnormal σ overflows),
+    they are checked on ``B = 2^−k A`` and ``B⁺ = 2^k A⁺``, both of float entries: the
+    four conditions hold for one pair exactly when they hold for the other.
+    """
+    if not np.isfinite(plus).all() and c is not None and np.isfinite(a).all():
+        a, k = _scaled(a)
+        dec, r = c.svd, c.rank
+        with np.errstate(under="ignore"):
+            inv_s = 1.0 / np.ldexp(dec.s[:r], -k)
+        plus = (dec.Vh[:r].conj().T * inv_s) @ dec.U[:, :r].conj().T
     ap, pa = a @ plus, plus @ a
     with np.errstate(over="ignore", under="ignore", invalid="ignore"):  # (1e200 entries)
         errors = (
@@ -318,6 +374,19 @@ def _svd(c: Computed, report: Report) -> Section:
     sec.add("Sigma", dec.Sigma)
     sec.add("Vh", dec.Vh)
     sec.add("energy", _energy(c.scaled_sigma[0]))  # scale-free: σ₁ may have overflowed
+    scaled, e = c.scaled_sigma
+    if e > 0 and not np.isfinite(dec.s).all():
+        # σ₁ overflowed (entries near 1e308): U Σ Vᴴ is ∞; A·2^−e against U (2^−e Σ) Vᴴ
+        from svdkit.linalg.measures import _times_power_of_two
+        from svdkit.linalg.residuals import orthogonality_loss
+
+        p = scaled.size
+        with np.errstate(under="ignore"):
+            b = _times_power_of_two(c.stored, -e)
+        sec.add("reconstruction", relative_residual(b, (dec.U[:, :p] * scaled) @ dec.Vh[:p]))
+        sec.add("orthogonality_u", orthogonality_loss(dec.U))
+        sec.add("orthogonality_v", orthogonality_loss(dec.Vh.conj().T))
+        return sec
     res = dec.residuals()
     sec.add("reconstruction", res.reconstruction)
     sec.add("orthogonality_u", res.orthogonality_u)

@@ -31,6 +31,9 @@ from svdkit.linalg.tolerance import rule_dtype
 
 __all__ = ["Computed", "determinant"]
 
+TINY_SIGMA = 2.0**-900
+"""σ₁ below which :attr:`Computed.scaled_sigma` takes the σ of A scaled up."""
+
 
 class Computed:
     """The engine's results for one matrix and ``tol``, each computed once, when first needed.
@@ -87,13 +90,24 @@ class Computed:
     @cached_property
     def scaled_sigma(self) -> tuple[np.ndarray, int]:
         """``(2^−e·σ, e)``: the SVD's σ with ``e = 0``, or, where σ₁ of A overflowed
-        (entries near 1e308), the σ of ``A·2^−e``, computed once for the report."""
+        (entries near 1e308) or is below ``2^−900`` (its σ subnormal, or their squares:
+        ``σ₁ = √6·2^−1074`` of ``[[5e−324, 5e−324, 1e−323]]`` is computed as
+        ``2·2^−1074``), the σ of ``A·2^−e``, ``2^e`` just above ``max |aᵢⱼ|``: computed
+        once for the report."""
         s = self.svd.s
-        if not np.isposinf(s[:1]).any():
-            return s, 0
-        from svdkit.linalg.measures import scaled_singular_values
+        if np.isposinf(s[:1]).any():
+            from svdkit.linalg.measures import scaled_singular_values
 
-        return scaled_singular_values(self.matrix)
+            return scaled_singular_values(self.matrix)
+        if not (s.size and 0 < s[0] < TINY_SIGMA):
+            return s, 0
+        import scipy.linalg
+
+        from svdkit.linalg.measures import _exponent, _times_power_of_two
+
+        e = _exponent(float(np.max(np.abs(self.stored))))
+        scaled = _times_power_of_two(self.stored, -e)
+        return scipy.linalg.svdvals(scaled, check_finite=False), e
 
     @cached_property
     def rank(self) -> int:
@@ -211,8 +225,18 @@ def _close_eigenvalues(values: np.ndarray, a: np.ndarray) -> bool:
     n = values.size
     if n < 2:
         return False
-    radius = 2 * (n * np.finfo(np.float64).eps) ** (1 / n) * np.linalg.norm(a)
-    gaps = np.abs(values[:, None] - values[None, :]) + np.diag(np.full(n, np.inf))
+    # A and its eigenvalues scaled by one power of two 2^−e (exact), so that neither
+    # ‖A‖_F nor a gap overflows (entries near 1e300) or loses digits (near 5e−324)
+    from svdkit.linalg.measures import _exponent, _times_power_of_two
+
+    top = float(np.max(np.abs(a)))
+    if top == 0 or not np.isfinite(top) or not np.isfinite(values).all():
+        return True  # (in doubt: the exact answer, where there is one, decides)
+    e = _exponent(top)
+    with np.errstate(under="ignore"):
+        scaled_a, scaled = _times_power_of_two(a, -e), _times_power_of_two(values, -e)
+        radius = 2 * (n * np.finfo(np.float64).eps) ** (1 / n) * np.linalg.norm(scaled_a)
+        gaps = np.abs(scaled[:, None] - scaled[None, :]) + np.diag(np.full(n, np.inf))
     return bool(np.min(gaps) <= radius)
 
 

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import decimal
 import math
+import sys
 
 import numpy as np
 
-__all__ = ["NumberFormat", "Scientific", "scientific"]
+__all__ = ["NumberFormat", "Scientific", "scaled_number", "scientific"]
 
 
 class NumberFormat:
@@ -103,13 +105,17 @@ class Scientific(str):
     log_abs: float
     digits: int
 
-    def __new__(cls, sign: complex, log_abs: float, digits: int = 6) -> Scientific:
-        text = super().__new__(cls, _scientific_text(complex(sign), float(log_abs), digits))
-        text.sign, text.log_abs, text.digits = complex(sign), float(log_abs), digits
-        return text
+    def __new__(
+        cls, sign: complex, log_abs: float, digits: int = 6, text: str | None = None
+    ) -> Scientific:
+        if text is None:
+            text = _scientific_text(complex(sign), float(log_abs), digits)
+        value = super().__new__(cls, text)
+        value.sign, value.log_abs, value.digits = complex(sign), float(log_abs), digits
+        return value
 
-    def __getnewargs__(self) -> tuple[complex, float, int]:
-        return self.sign, self.log_abs, self.digits
+    def __getnewargs__(self) -> tuple[complex, float, int, str]:
+        return self.sign, self.log_abs, self.digits, str(self)
 
     def ascii(self) -> str | tuple[str, str]:
         """The value as ASCII decimal text (``"-2.5e-400"``), which :class:`decimal.Decimal`
@@ -161,6 +167,63 @@ def scientific(sign: complex, log_abs: float, digits: int = 6) -> Scientific:
     ('1e+400', '−2.5e−400')
     """
     return Scientific(sign, log_abs, digits)
+
+
+def scaled_number(x: complex, e: int = 0, digits: int = 6) -> float | complex | Scientific:
+    """``x · 2^e`` as a float (complex) where one holds it, else as :class:`Scientific`.
+
+    A quantity computed in scaled form (``‖A‖_F = 2^e · ‖2^−e A‖_F``, ``e`` chosen so
+    that nothing over- or underflows) can lie beyond float64's range (``2e+308``), or in
+    its subnormal range, where a float keeps only a few of its digits
+    (``√6 · 2^−1074 = 1.21e−323`` rounds to ``9.88e−324``). It is then written from the
+    exact value ``x · 2^e`` (:class:`decimal.Decimal`), with ``digits`` significant
+    digits. A float that holds ``x · 2^e`` exactly, zero, ∞ and NaN are returned as floats.
+
+    Examples
+    --------
+    >>> scaled_number(1.5, 3), scaled_number(2.0 ** -1074 * 2 ** 60, -60)
+    (12.0, 5e-324)
+    >>> scaled_number(1.4142135623730951 * 2.0 ** -1000 * 1.4142135623730951e308, 1000)
+    '2e+308'
+    >>> scaled_number(6 ** 0.5, -1074), scaled_number(-1.0, 1100)
+    ('1.21021e−323', '−1.3583e+331')
+    """
+    z = complex(x)
+    if z.imag != 0:
+        parts = [_scaled_float(part, e) for part in (z.real, z.imag)]
+        if all(p is not None for p in parts):
+            return complex(parts[0], parts[1])
+        modulus = math.hypot(z.real, z.imag)
+        return Scientific(z / modulus, math.log(modulus) + e * math.log(2.0), digits)
+    is_complex = isinstance(x, complex | np.complexfloating)
+    x = z.real
+    value = _scaled_float(x, e)
+    if value is not None:
+        return complex(value) if is_complex else value
+    with decimal.localcontext() as ctx:
+        ctx.prec = 60
+        ctx.Emax, ctx.Emin = decimal.MAX_EMAX, decimal.MIN_EMIN
+        exact = decimal.Decimal(x) * decimal.Decimal(2) ** e
+        mantissa, exponent = f"{abs(exact):.{max(digits, 1) - 1}e}".split("e")
+    if "." in mantissa:
+        mantissa = mantissa.rstrip("0").rstrip(".")
+    power = int(exponent)
+    text = f"{'−' if x < 0 else ''}{mantissa}e{'+' if power >= 0 else '−'}{abs(power)}"
+    return Scientific(math.copysign(1.0, x), math.log(abs(x)) + e * math.log(2.0), digits, text)
+
+
+def _scaled_float(x: float, e: int) -> float | None:
+    """``x · 2^e`` where a float holds it exactly or as a normal number, else ``None``."""
+    x = float(x)
+    if x == 0 or not math.isfinite(x) or (e == 0 and abs(x) >= sys.float_info.min):
+        return x
+    try:
+        y = math.ldexp(x, e)
+    except OverflowError:
+        return None
+    if abs(y) >= sys.float_info.min or (y != 0 and math.ldexp(y, -e) == x):
+        return y
+    return None
 
 
 def _scientific_text(sign: complex, log_abs: float, digits: int) -> str:

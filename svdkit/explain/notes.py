@@ -89,12 +89,17 @@ def pinv_order(ev: Evidence) -> dict | None:
     if m != n:
         return {"case": "shape", "m": m, "n": n}
     r = ev.computed.rank
-    wrong = (dec.U[:, :r] * (1 / dec.s[:r])) @ dec.Vh[:r]  # U Σ⁺ Vᴴ, Σ⁺ = diag(1/σᵢ)
-    right = ev.computed.pinv
-    scale = float(np.max(np.abs(right))) if right.size else 0.0
-    scale = scale if scale > 0 and np.isfinite(scale) else 1.0
-    # scaled by the largest entry, so that the norms neither overflow nor underflow
-    if np.linalg.norm((wrong - right) / scale) <= 1e-9 * max(1.0, np.linalg.norm(right / scale)):
+    if r == 0:
+        return None  # A = 0: both products are the zero matrix
+    # both sides times σᵣ (the least σ kept): Σ⁺σᵣ = diag(σᵣ/σᵢ) ≤ 1, finite also where
+    # 1/σᵢ overflows (σ = 5e−324) or σ₁ did (the σ of A·2^−e, same ratios)
+    s = ev.computed.scaled_sigma[0][:r]
+    with np.errstate(under="ignore"):
+        ratios = s[-1] / s
+    U, Vh = dec.U[:, :r], dec.Vh[:r]
+    wrong = (U * ratios) @ Vh  # U Σ⁺ Vᴴ · σᵣ
+    right = (Vh.conj().T * ratios) @ U.conj().T  # A⁺ σᵣ = V Σ⁺ Uᴴ · σᵣ
+    if np.linalg.norm(wrong - right) <= 1e-9 * max(1.0, np.linalg.norm(right)):
         return None
     return {"case": "values"}
 

@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from svdkit.explain.elision import EDGE, LIMIT, is_elided, vector_text
-from svdkit.explain.formatting import NumberFormat
+from svdkit.explain.formatting import NumberFormat, Scientific
 from svdkit.explain.messages import catalogue
 from svdkit.explain.model import Fact, Report, Section
 
@@ -202,7 +202,7 @@ def fact_format(report: Report, key: str) -> NumberFormat:
     if key in _UNITS_OF_A:
         return NumberFormat(zero=tau)
     try:
-        sigma = float(report.section("measures").fact("norm_2"))
+        sigma = _as_float(report.section("measures").fact("norm_2"))
     except KeyError:
         return NumberFormat(zero=tau)
     if tau <= 0 or not (sigma > 0 and math.isfinite(tau)):
@@ -221,6 +221,14 @@ def fact_format(report: Report, key: str) -> NumberFormat:
         return NumberFormat(zero=tau)
     log_zero = math.log(tau) + (power - 1) * log_sigma1
     return NumberFormat(zero=math.exp(min(log_zero, 709.0)))
+
+
+def _as_float(x: Any) -> float:
+    """A fact as a float: a :class:`~svdkit.explain.formatting.Scientific` beyond float64's
+    range as ``∞``, one in the subnormal range as its rounded float."""
+    if isinstance(x, Scientific):
+        return math.inf if x.log_abs > 709.0 else math.exp(x.log_abs)
+    return float(x)
 
 
 def _log_det_zero(report: Report, tau: float) -> float | None:

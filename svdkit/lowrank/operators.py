@@ -43,6 +43,7 @@ import contextlib
 import itertools
 import math
 import os
+import sys
 from collections.abc import Iterator
 from typing import Any
 
@@ -318,23 +319,30 @@ def scaled_fro_norm(
     ``fro`` is ``op.fro_norm()`` when already computed (one pass, else taken here).
     ``None`` when the operator has no one-pass norm (a LinearOperator), unless
     ``probe``: then from products with unit vectors. Where ``‖A‖_F``
-    overflows (``σ₁`` or ``‖A‖_F`` past ``1.8e308``), it is summed again as a
-    :class:`SquareSum` (one more pass), or from products with unit vectors where the
-    operator has no entries to read.
+    overflows (``σ₁`` or ``‖A‖_F`` past ``1.8e308``) or is subnormal (below
+    ``2.2e-308``, where a float keeps only some of its digits: ``√6 · 2^-1074``
+    rounds to ``2 · 2^-1074``), it is summed again as a :class:`SquareSum` (one more
+    pass), or from products with unit vectors where the operator has no entries to
+    read; ``c ‖A‖_F`` is then accurate to the last digits.
 
     Examples
     --------
     >>> value, c = scaled_fro_norm(as_operator(np.full((2, 2), 1e308)))  # ‖A‖_F = 2e308
     >>> c == 2.0**-1000, round(value / (c * 1e308), 12)
     (True, 2.0)
+    >>> value, c = scaled_fro_norm(as_operator(np.diag([5e-324, 5e-324, 1e-323])))
+    >>> round(value / (c * 5e-324) / 6**0.5, 12)  # ‖A‖_F = √6 · 2^-1074
+    1.0
     """
     if fro is None:
         fro = op.fro_norm()
     if fro is None:
         return _scaled_sum(probed_squares(op)) if probe else None
-    if math.isfinite(fro):
+    if math.isfinite(fro) and (fro == 0.0 or fro >= sys.float_info.min):
         c = scale_for(fro)
         return fro * c, c
+    # past the float64 maximum, or subnormal (a float keeps only a few of its digits:
+    # ‖diag(5e-324, 5e-324, 1e-323)‖_F = √6·2^-1074 rounds to 2·2^-1074): summed again
     total = op.fro_squares()
     if total is None:  # (a dask array: its columns, from products with unit vectors)
         total = probed_squares(op)

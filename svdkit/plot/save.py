@@ -52,7 +52,13 @@ __all__ = [
 
 class FigureSkippedWarning(UserWarning):
     """:func:`save_figures` skipped a figure that cannot be drawn (entries beyond 1e300,
-    σ₁ beyond the largest float, a complex A for the pictures of real space)."""
+    a nonzero A whose entries all lie below 1e−280, σ₁ beyond the largest float, a
+    complex A for the pictures of real space).
+
+    The limits are :data:`svdkit.plot._common.MAX_ENTRY` and
+    :data:`svdkit.plot._common.MIN_ENTRY` (matplotlib takes an axis range below about
+    2e−287 as empty) for ``svd_geometry`` and ``quadratic_form``; the spectrum is drawn
+    on a log axis down to the smallest subnormal float."""
 
 #: The file formats :func:`save_figures` writes.
 FORMATS = ("png", "svg", "pdf")
@@ -248,9 +254,11 @@ def save_figures(
     -----
     FigureSkippedWarning
         A figure that applies to ``A`` but cannot be drawn (``svd_geometry`` and
-        ``quadratic_form`` draw entries up to 1e300 in magnitude, ``spectrum``
-        singular values up to the largest float) is skipped, with this warning naming
-        it and the limit; it is not in the returned list. A complex ``A`` whose shape
+        ``quadratic_form`` draw a nonzero ``A`` whose largest entry lies between
+        1e−280 and 1e300 in magnitude, :data:`svdkit.plot._common.MIN_ENTRY` and
+        :data:`svdkit.plot._common.MAX_ENTRY`; ``spectrum`` singular values up to the
+        largest float) is skipped, with this warning naming it and the limit; it is not in the
+        returned list. A complex ``A`` whose shape
         fits ``svd_geometry`` or ``quadratic_form`` gets this warning too (in
         ``lang``), saying why they are not drawn: they picture real space.
 
