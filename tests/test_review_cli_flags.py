@@ -8,14 +8,13 @@ svd and every ``lsi`` subcommand), with the flag each must name.
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 from typing import Annotated
 
 import numpy as np
 import pytest
 import typer
-from cli_support import error_line, run_svdkit
+from cli_support import assert_names_the_option, case_ids, last_error_line, run_svdkit
 
 from svdkit._naming import PYTHON, arg, flags_of, kw, speaks_flags, spelled_as
 from svdkit.errors import SvdkitError
@@ -85,21 +84,6 @@ CASES = [
     ([*EVAL, "--queries", "q.tsv", "--query-id-field", "key"], "--query-id-field"),
 ]
 
-#: A Python keyword argument (``k=5``, ``method='lapack'``).
-_KEYWORD = re.compile(r"\w+=")
-#: A snake_case name (``rank_tol``, ``memory_limit``).
-_SNAKE = re.compile(r"\b[a-z]+_[a-z_]+\b")
-#: Quoted text (a path, a value as typed): not the message's own words.
-_QUOTED = re.compile(r"'[^']*'|`[^`]*`|\"[^\"]*\"")
-
-
-def _error(code: int, err: str) -> str:
-    """The ``error:`` line (after a progress bar on standard error, if any)."""
-    return error_line(code, err[err.find("error: "):])
-
-
-def _ids(cases: list) -> list[str]:
-    return [" ".join(argv)[:70] for argv, _ in cases]
 
 
 @pytest.fixture(scope="module")
@@ -119,15 +103,11 @@ def workdir(tmp_path_factory) -> Path:
     return where
 
 
-@pytest.mark.parametrize(("argv", "option"), CASES, ids=_ids(CASES))
+@pytest.mark.parametrize(("argv", "option"), CASES, ids=case_ids(CASES))
 def test_cli_errors_name_the_options_as_typed(argv, option, workdir, capsys, monkeypatch):
     monkeypatch.chdir(workdir)
     code, _, err = run_svdkit(capsys, monkeypatch)(*argv)
-    line = _error(code, err)
-    assert option in line, line
-    words = _QUOTED.sub("''", line)
-    assert not _KEYWORD.search(words), line
-    assert not _SNAKE.search(words), line
+    assert_names_the_option(last_error_line(code, err), option)
     assert not (workdir / "o.npz").exists() and not (workdir / "ix").exists()
 
 
@@ -163,11 +143,11 @@ WORDING = [
 ]
 
 
-@pytest.mark.parametrize(("argv", "says"), WORDING, ids=_ids(WORDING))
+@pytest.mark.parametrize(("argv", "says"), WORDING, ids=case_ids(WORDING))
 def test_cli_wording(argv, says, workdir, capsys, monkeypatch):
     monkeypatch.chdir(workdir)
     code, _, err = run_svdkit(capsys, monkeypatch)(*argv)
-    assert says in _error(code, err)
+    assert says in last_error_line(code, err)
 
 
 def test_memory_limit_sizes_are_read_exactly():

@@ -12,14 +12,13 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import subprocess
 import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
-from cli_support import error_line, run_svdkit
+from cli_support import assert_names_the_option, case_ids, last_error_line, run_svdkit
 
 from svdkit.errors import SvdkitError
 
@@ -62,21 +61,6 @@ CASES = [
      "--on-mismatch skip"),
 ]
 
-#: A Python keyword argument (``max_rank=1``, ``backend='torch'``).
-_KEYWORD = re.compile(r"\w+=")
-#: A snake_case name (``max_rank``, ``on_mismatch``).
-_SNAKE = re.compile(r"\b[a-z]+_[a-z_]+\b")
-#: Quoted text (a path, a value as typed): not the message's own words.
-_QUOTED = re.compile(r"'[^']*'|`[^`]*`|\"[^\"]*\"")
-
-
-def _error(code: int, err: str) -> str:
-    """The ``error:`` line (after a progress bar on standard error, if any)."""
-    return error_line(code, err[err.find("error: "):])
-
-
-def _ids(cases: list) -> list[str]:
-    return [" ".join(argv)[:80] for argv, _ in cases]
 
 
 def _checkpoints(where: Path) -> None:
@@ -107,15 +91,11 @@ def workdir(tmp_path_factory) -> Path:
     return where
 
 
-@pytest.mark.parametrize(("argv", "option"), CASES, ids=_ids(CASES))
+@pytest.mark.parametrize(("argv", "option"), CASES, ids=case_ids(CASES))
 def test_lora_errors_name_the_options_as_typed(argv, option, workdir, capsys, monkeypatch):
     monkeypatch.chdir(workdir)
     code, _, err = run_svdkit(capsys, monkeypatch)(*argv)
-    line = _error(code, err)
-    assert option in line, line
-    words = _QUOTED.sub("''", line)
-    assert not _KEYWORD.search(words), line
-    assert not _SNAKE.search(words), line
+    assert_names_the_option(last_error_line(code, err), option)
     assert not (workdir / "out").exists() and not (workdir / "res").exists()
 
 
@@ -151,11 +131,11 @@ WORDING = [
 ]
 
 
-@pytest.mark.parametrize(("argv", "says"), WORDING, ids=_ids(WORDING))
+@pytest.mark.parametrize(("argv", "says"), WORDING, ids=case_ids(WORDING))
 def test_lora_cli_wording(argv, says, workdir, capsys, monkeypatch):
     monkeypatch.chdir(workdir)
     code, _, err = run_svdkit(capsys, monkeypatch)(*argv)
-    assert says in _error(code, err)
+    assert says in last_error_line(code, err)
 
 
 def test_backend_torch_without_cuda_names_the_option(workdir, capsys, monkeypatch):
@@ -164,7 +144,7 @@ def test_backend_torch_without_cuda_names_the_option(workdir, capsys, monkeypatc
     monkeypatch.setattr(tb, "cuda_available", lambda: False)
     monkeypatch.chdir(workdir)
     code, _, err = run_svdkit(capsys, monkeypatch)(*EXTRACT, "--rank", "2", "--backend", "torch")
-    line = _error(code, err)
+    line = last_error_line(code, err)
     assert "--backend torch needs torch" in line and "=" not in line, line
 
 
