@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import sympy as sp
+from sympy.core.evalf import PrecisionExhausted
 from sympy.polys.constructor import construct_domain
 from sympy.polys.domains import QQ
 
@@ -720,14 +721,43 @@ def _is_real(e: sp.Expr) -> bool:
 
 
 def numeric_sign(e: sp.Expr) -> int:
-    """The sign of a real number known to be non-zero, from an adaptive-precision evaluation."""
-    for digits in (30, 100, 400):
-        v = sp.re(sp.N(e, digits))
-        if v != 0 and abs(v) > sp.Float(10) ** (-digits // 2):
-            return 1 if v > 0 else -1
+    """The sign of a real number known to be non-zero, from an adaptive-precision evaluation.
+
+    The evaluation is relative (:func:`_significant`), so the sign is found at any
+    magnitude: ``(√221 + 23)/10³⁰⁰`` as ``2·10⁻³⁰⁰``. Its real part is tried alone
+    when an imaginary part that cancels exactly cannot be told from zero.
+    """
+    for x in (e, sp.re(e)):
+        v = _significant(x, _SIGN_DIGITS)
+        if v is not None and (r := sp.re(v)) != 0:
+            return 1 if r > 0 else -1
     if is_zero_expr(e):
         return 0
     raise ArithmeticError(f"cannot decide the sign of {e}")  # pragma: no cover
+
+
+#: The working precision (decimal digits) up to which :func:`numeric_sign` tries to
+#: tell a number from zero before it decides by :func:`is_zero_expr`.
+_SIGN_DIGITS = 400
+
+
+def _significant(e: sp.Expr, maxn: int) -> sp.Expr | None:
+    """``e`` to 15 correct significant digits (relative: its size does not matter),
+    or ``None`` when SymPy's adaptive evaluation cannot tell it from zero within
+    ``maxn`` digits of working precision (``strict``: SymPy tracks its error bound).
+
+    Examples
+    --------
+    >>> _significant((sp.sqrt(2) - 1) / sp.Integer(10) ** 400, 100)
+    4.14213562373095e-401
+    >>> _significant(sp.sqrt(5 + 2 * sp.sqrt(6)) - sp.sqrt(2) - sp.sqrt(3), 100) is None
+    True
+    """
+    try:
+        v = sp.N(e, 15, strict=True, maxn=maxn)
+    except PrecisionExhausted:
+        return None
+    return v if v.is_number else None
 
 
 # --------------------------------------------------------------------------- zero tests
@@ -736,8 +766,9 @@ def numeric_sign(e: sp.Expr) -> int:
 def is_zero_expr(e: sp.Expr) -> bool:
     """Whether a SymPy number is exactly zero (algebraic numbers decided rigorously).
 
-    Expansion settles the usual cases; a number that is clearly non-zero at 30
-    digits (SymPy's evaluation is adaptive: its digits are right) is non-zero;
+    Expansion settles the usual cases; a number whose evaluation has significant
+    digits (:func:`_significant`: relative, so ``10⁻⁴⁰⁰`` is non-zero and a zero
+    written with terms of size ``10³⁰⁰`` is not mistaken for one) is non-zero;
     what remains is decided by its minimal polynomial, which is ``t`` exactly
     for zero.
     """
@@ -747,8 +778,8 @@ def is_zero_expr(e: sp.Expr) -> bool:
     x = sp.expand(e)
     if x == 0:
         return True
-    v = sp.N(x, 30)
-    if v != 0 and abs(v) > sp.Float("1e-20"):
+    v = _significant(x, 100)
+    if v is not None and v != 0:
         return False
     if x.is_algebraic:
         t = sp.Dummy("t")

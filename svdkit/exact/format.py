@@ -30,6 +30,7 @@ from typing import Any
 import sympy as sp
 from sympy.printing.latex import LatexPrinter
 from sympy.printing.mathml import MathMLPresentationPrinter
+from sympy.printing.precedence import PRECEDENCE
 from sympy.printing.str import StrPrinter
 
 from svdkit.exact.steps import Step
@@ -96,7 +97,8 @@ def _compact(n: int) -> tuple[int, int] | None:
 
     An integer of more than 15 digits with at least 6 trailing zeros prints
     compactly (``10²⁰``, ``2·10⁶⁰⁰``), still exactly: a matrix with entries
-    ``1e300`` has ``det A = 10⁶⁰⁰``, which is 601 digits written out.
+    ``1e300`` has ``det A = 10⁶⁰⁰``, which is 601 digits written out. ``d·10ᵏ`` is a
+    product, grouped as one in the text: ``√2/(2·10³²³)``, ``(2·10³⁰⁰)√2``.
     """
     digits = str(abs(n))
     significant = digits.rstrip("0")
@@ -153,6 +155,24 @@ class _CompactIntegers:
 
     def _print_Integer(self, expr) -> str:
         return self._print_int(expr.p)
+
+    def _group(self, printed: str) -> str:
+        """``printed`` in the printer's parentheses."""
+        return f"({printed})"
+
+    def parenthesize(self, item, level, strict=False) -> str:
+        """SymPy's rule, but an integer printed as a product ``d·10ᵏ`` is a product: as a
+        factor of a product or the base of a power it is grouped, so ``√2/(2·10³²³)``
+        does not read as ``(√2/2)·10³²³`` (SymPy prints a single integer denominator
+        bare; a product with a negative coefficient has a sum's level)."""
+        if (
+            isinstance(item, sp.Integer)
+            and level >= PRECEDENCE["Add"]
+            and (parts := _compact(int(item))) is not None
+            and abs(parts[0]) != 1
+        ):
+            return self._group(self._print(item))
+        return super().parenthesize(item, level, strict)
 
 
 class _TextPrinter(_CompactIntegers, _Approximate, StrPrinter):
@@ -327,6 +347,9 @@ class _LatexPrinter(_CompactIntegers, _Approximate, LatexPrinter):
 
     def _power_of_ten(self, k: int) -> str:
         return f"10^{{{k}}}"
+
+    def _group(self, printed: str) -> str:
+        return rf"\left({printed}\right)"
 
     def _print_Rational(self, expr) -> str:
         if expr.q == 1:

@@ -8,7 +8,9 @@ what is true, with this matrix's numbers.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -187,7 +189,27 @@ def trace_eigenvalues(ev: Evidence) -> dict | None:
     a = ev.matrix
     if ev.eigenvalues is None or ev.computed.symmetric:
         return None  # (a complex symmetric A meets the claim's hypothesis: no note)
-    return {"trace": _num(np.trace(a)), "sum": _num(np.sum(ev.eigenvalues))}
+    return {"trace": _scaled_sum(np.diagonal(a)), "sum": _scaled_sum(ev.eigenvalues)}
+
+
+def _scaled_sum(values: Any) -> str:
+    """``Σ values``, summed scaled by a power of two: a trace of entries near 1e308
+    lies beyond float64 (written as :class:`~svdkit.explain.formatting.Scientific`)."""
+    from svdkit.explain.formatting import scaled_number
+
+    v = np.asarray(values, dtype=complex)
+    big = float(np.max(np.abs(v))) if v.size else 0.0
+    if not math.isfinite(big) or big == 0.0:
+        return _num(complex(np.sum(v)) if np.iscomplexobj(values) else float(np.sum(v.real)))
+    e = math.frexp(big)[1]
+    total = complex(np.sum(np.ldexp(v.real, -e)), np.sum(np.ldexp(v.imag, -e)))
+    value = scaled_number(total if np.iscomplexobj(values) else total.real, e)
+    if isinstance(value, str):
+        return str(value)
+    from svdkit.explain.formatting import NumberFormat
+
+    # zero below rounding of the largest term (a trace of 1e-300 entries is not 0)
+    return NumberFormat(zero=1e-12 * big).number(value)
 
 
 def orthonormal_inverse(ev: Evidence) -> dict | None:

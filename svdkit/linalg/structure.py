@@ -640,25 +640,48 @@ def _diagonalizable(
     :meth:`svdkit.linalg.eigen.Eig.reconstruct` decides by it too."""
     if _normal(a, dtype, None):
         return True
-    values, vectors = given if given is not None else _eigenpairs(a, None)
+    # decided on Ã = A·2^−e (exactly: a power of two) and its eigenvalues λ·2^−e: the
+    # eigenvalues of A near 1e308 (up to ‖A‖), their gaps and A − λ̄ I would overflow
+    e = _scale_exponent(a)
+    a = _scaled(a, e)
+    if given is None:
+        values, vectors = _eigenpairs(a, None)
+    else:
+        values, vectors = _times_power_of_two(given[0], -e), given[1]
     # 3 first: it decides alone when the eigenvectors are dependent (a defective A,
     # as LAPACK returns it), and then no SVD of A − λ̄ I is needed
     if not _independent_columns(vectors, dtype):
         return False
-    return _full_eigenspaces(a, dtype, tol, values, vectors)
+    return _full_eigenspaces(a, dtype, tol, values, vectors, e)
 
 
 def _full_eigenspaces(
-    a: np.ndarray, dtype: np.dtype, tol: float | None, values: np.ndarray, vectors: np.ndarray
+    a: np.ndarray,
+    dtype: np.dtype,
+    tol: float | None,
+    values: np.ndarray,
+    vectors: np.ndarray,
+    e: int = 0,
 ) -> bool:
     """Rule 2 of :func:`is_diagonalizable`: every cluster of eigenvalues closer than ``r``
-    (or ``tol``) has a full eigenspace. ``values, vectors``: checked eigenpairs of ``a``."""
+    (or ``tol``) has a full eigenspace. ``values, vectors``: checked eigenpairs of ``a``.
+
+    ``a`` and ``values`` are ``A·2^−e`` and its eigenvalues ``λ·2^−e``; the rule is
+    decided on them scaled to ``max |ãᵢⱼ| < 1`` (exactly: powers of two), so that
+    no gap of eigenvalues near 1e308 and no ``A − λ̄ I`` overflows. The default
+    ``r`` is homogeneous in ``A``, so it is the same rule; ``tol``, in the units
+    of ``A``, is scaled alike.
+    """
+    f = _scale_exponent(a)
+    a = _scaled(a, f)
+    values = _times_power_of_two(values, -f)
+    e += f
     scale = _fro(a)
-    thr = zero_threshold(a.shape, scale, dtype)
     if tol is None:
-        radius = 2 * float(np.sqrt(thr) * np.sqrt(scale))  # thr · scale over/underflows at 1e±200
-    else:
-        radius = zero_threshold(a.shape, scale, a.dtype, tol)  # validates and returns tol
+        radius = 2 * float(np.sqrt(zero_threshold(a.shape, scale, dtype) * scale))
+    else:  # validates tol; a radius below the smallest subnormal is 0, as gaps of Ã are
+        with np.errstate(under="ignore"):
+            radius = float(np.ldexp(zero_threshold(a.shape, scale, a.dtype, tol), -e))
     for members in _clusters(values, radius):
         if members.size > 1 and not _full_eigenspace(a, values, vectors, members, radius):
             return False
