@@ -266,3 +266,15 @@ def test_trace_note_sums_scaled(scale, shown):
         text = render(explain(A), "markdown")
     note = next(line for line in text.splitlines() if "Note 000 (6.2)" in line)
     assert shown in note
+
+
+def test_numeric_sign_of_a_cancellation_past_the_first_digits():
+    # √2 − p/10⁴⁵⁰ (p = ⌊√2·10⁴⁵⁰⌋) cancels to 450 digits, past the first 400 tried: a
+    # number known to be non-zero gets more digits (the exact SVD of a 1e300 matrix
+    # raised "cannot decide the sign" on such a difference)
+    from math import isqrt
+
+    p = isqrt(2 * 10**900)
+    for scale in (sp.Integer(1), sp.Integer(10) ** 700, sp.Integer(10) ** -700):
+        e = scale * (sp.sqrt(2) - sp.Rational(p, 10**450))
+        assert numeric_sign(e) == 1 and numeric_sign(-e) == -1

@@ -80,7 +80,7 @@ def _files(directory):
 def _late_error(code, err):
     """The ``error: …`` line of a command that failed once its progress bar had started."""
     assert code == 2 and "Traceback" not in err, err
-    last = err.rstrip().split("\nerror: ")[-1]
+    last = err.rstrip().rpartition("error: ")[2]  # (a bar only on a terminal)
     assert "error: " + last in err, err
     return " ".join(last.split())
 

@@ -727,18 +727,38 @@ def numeric_sign(e: sp.Expr) -> int:
     magnitude: ``(√221 + 23)/10³⁰⁰`` as ``2·10⁻³⁰⁰``. Its real part is tried alone
     when an imaginary part that cancels exactly cannot be told from zero.
     """
-    for x in (e, sp.re(e)):
-        v = _significant(x, _SIGN_DIGITS)
-        if v is not None and (r := sp.re(v)) != 0:
-            return 1 if r > 0 else -1
+    sign = _sign_within(e, _SIGN_DIGITS)
+    if sign is not None:
+        return sign
     if is_zero_expr(e):
         return 0
+    # non-zero for certain (decided exactly): its terms cancel to more digits than
+    # tried (a − b√c with a ≈ b√c ≈ 10⁶⁰⁰⁰⁰⁰), so more digits show its sign
+    digits = _SIGN_DIGITS
+    while digits < _MAX_SIGN_DIGITS:
+        digits *= 4
+        sign = _sign_within(e, digits)
+        if sign is not None:
+            return sign
     raise ArithmeticError(f"cannot decide the sign of {e}")  # pragma: no cover
+
+
+def _sign_within(e: sp.Expr, digits: int) -> int | None:
+    """The sign of ``e`` (or of its real part) when ``digits`` of working precision
+    tell it from zero; else None."""
+    for x in (e, sp.re(e)):
+        v = _significant(x, digits)
+        if v is not None and (r := sp.re(v)) != 0:
+            return 1 if r > 0 else -1
+    return None
 
 
 #: The working precision (decimal digits) up to which :func:`numeric_sign` tries to
 #: tell a number from zero before it decides by :func:`is_zero_expr`.
 _SIGN_DIGITS = 400
+
+#: The most digits :func:`numeric_sign` works with on a number known to be non-zero.
+_MAX_SIGN_DIGITS = 400 * 4**5
 
 
 def _significant(e: sp.Expr, maxn: int) -> sp.Expr | None:

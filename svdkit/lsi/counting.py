@@ -365,6 +365,10 @@ class TextOptions:
             scikit-learn (the ``lsi`` extra) is not installed.
         """
         try:
+            # scikit-learn itself first: svdkit's subclass, once imported, would stand
+            # in sys.modules whether or not scikit-learn still imports
+            import sklearn.feature_extraction.text  # noqa: F401
+
             from svdkit.lsi.vectorizer import Vectorizer
         except ImportError as err:
             raise MissingDependencyError(
