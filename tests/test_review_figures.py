@@ -3,12 +3,11 @@ the words say, scales far from 1, messages, formats, complex matrices.
 
 The figures are read back from their matplotlib artists (ids ``svdkit:*``)."""
 
-import json
 import warnings
-from pathlib import Path
 
 import numpy as np
 import pytest
+from plot_support import EN, FR, panel
 
 import svdkit
 from svdkit.errors import StructureError, SvdkitError
@@ -16,15 +15,6 @@ from svdkit.lowrank import truncated_svd
 from svdkit.plot import FigureRangeError, quadratic_form, save_figures, spectrum, svd_geometry
 from svdkit.plot.save import FigureSkippedWarning
 from tests.cli_support import run_svdkit
-
-LOCALES = Path(svdkit.__file__).parent / "explain" / "locales"
-EN, FR = (json.loads((LOCALES / f"{lang}.json").read_text("utf-8")) for lang in ("en", "fr"))
-PANELS = ("svdkit:panel:S", "svdkit:panel:VtS", "svdkit:panel:SVtS", "svdkit:panel:AS")
-
-
-def panel(fig, label):
-    (found,) = [ax for ax in fig.axes if ax.get_label() == label]
-    return found
 
 
 def info_of(fig):

@@ -1,27 +1,16 @@
 """Review of svdkit.plot (2): float32, null-space captions, huge entries, reused folders."""
 
 import io
-import json
 import re
 import warnings
-from pathlib import Path
 
 import numpy as np
 import pytest
+from plot_support import EN, FR, PANELS, panel
 
 import svdkit
 from svdkit.plot import FigureRangeError, quadratic_form, save_figures, spectrum, svd_geometry
 from svdkit.plot.save import FigureSkippedWarning
-
-LOCALES = Path(svdkit.__file__).parent / "explain" / "locales"
-EN, FR = (json.loads((LOCALES / f"{lang}.json").read_text("utf-8")) for lang in ("en", "fr"))
-PANELS = ("svdkit:panel:S", "svdkit:panel:VtS", "svdkit:panel:SVtS", "svdkit:panel:AS")
-
-
-def panel(fig, label):
-    (found,) = [ax for ax in fig.axes if ax.get_label() == label]
-    return found
-
 
 A32 = np.diag([1.0, 1e-14]).astype(np.float32)
 

@@ -28,6 +28,7 @@ __all__ = [
     "as_2d",
     "check_rows",
     "count_entries",
+    "first_masked",
     "is_sequence",
     "nested_entry_error",
     "unmasked",
@@ -66,6 +67,18 @@ def count_entries(n: int) -> str:
     return counted(n, "entry", "entries")
 
 
+def first_masked(a: np.ma.MaskedArray) -> tuple[int, ...] | None:
+    """The index of the first masked entry of ``a`` (row-major), or None.
+
+    >>> first_masked(np.ma.masked_array([[1, 2], [3, 4]], mask=[[0, 0], [1, 0]]))
+    (1, 0)
+    """
+    masked = np.ma.getmaskarray(a)
+    if not masked.any():
+        return None
+    return tuple(int(i) for i in np.argwhere(masked)[0])
+
+
 def unmasked(
     a: np.ma.MaskedArray, name: str, position: Callable[[tuple[int, ...]], str]
 ) -> np.ndarray:
@@ -94,9 +107,8 @@ def unmasked(
     NonFiniteError
         An entry is masked (the message names the first).
     """
-    masked = np.ma.getmaskarray(a)
-    if masked.any():
-        idx = tuple(int(i) for i in np.argwhere(masked)[0])
+    idx = first_masked(a)
+    if idx is not None:
         raise NonFiniteError(
             f"{name} is a masked array with a masked (missing) entry at {position(idx)}; "
             f"svdkit would read the value hidden under the mask: fill the masked entries "

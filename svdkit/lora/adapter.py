@@ -98,6 +98,7 @@ from svdkit.errors import (
     SvdkitError,
 )
 from svdkit.inputs.files import check_path
+from svdkit.inputs.shape import first_masked
 from svdkit.lora._args import check_bool, check_float_dtype, check_real
 from svdkit.lora.modules import conv1d_modules
 from svdkit.lora.safetensors_io import (
@@ -411,9 +412,8 @@ def _checked_factor(module: str, side: str, value: Any) -> np.ndarray:
             "(floating-point, integer or bool)"
         )
     if isinstance(value, np.ma.MaskedArray):
-        masked = np.ma.getmaskarray(value)
-        if masked.any():
-            idx = tuple(int(i) for i in np.argwhere(masked)[0])
+        idx = first_masked(value)
+        if idx is not None:
             raise NonFiniteError(
                 f"{where} is a masked array with a masked (missing) entry at index {idx}: "
                 "a factor has no missing entries; fill them (.filled(value)) first"

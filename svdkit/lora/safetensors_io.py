@@ -64,6 +64,7 @@ from svdkit.errors import (
     SvdkitError,
 )
 from svdkit.inputs.files import check_path
+from svdkit.inputs.shape import first_masked
 from svdkit.lora._args import check_metadata
 
 __all__ = [
@@ -790,9 +791,8 @@ def as_stored_array(name: str, value: Any) -> np.ndarray:
         the value under it would be written as if it were data.
     """
     if isinstance(value, np.ma.MaskedArray):
-        masked = np.ma.getmaskarray(value)
-        if masked.any():
-            idx = tuple(int(i) for i in np.argwhere(masked)[0])
+        idx = first_masked(value)
+        if idx is not None:
             raise NonFiniteError(
                 f"tensor {name!r} is a masked array with a masked (missing) entry at index "
                 f"{idx}: a safetensors file cannot store a mask, and the value hidden under "
