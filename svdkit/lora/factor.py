@@ -40,6 +40,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -514,16 +515,18 @@ _SHARPEN_ABOVE = 1e-3
 
 def sharpen(
     quality: Quality,
-    delta: np.ndarray,
+    delta: np.ndarray | None,
     s: np.ndarray,
     rho: np.ndarray,
     Vh: np.ndarray,
     fro2: float,
+    gap_bound: Callable[[], float] | None = None,
 ) -> Quality:
     """``quality`` with the larger of its ``optimum_lower`` and :func:`gap_lower_bound`,
     where the first gives no excess bound (``inf``) or one above 0.1 % and the
     certified triplets ``s`` (residuals ``rho``) leave room for a gap; unchanged
-    otherwise (a pass over ``ΔW`` saved).
+    otherwise (a pass over ``ΔW`` saved). ``gap_bound``, when given, computes the
+    bound instead of :func:`gap_lower_bound` on ``delta`` (the torch backend's, on its device).
 
     No gap is possible when ``(σ̃ᵣ + ρᵣ)² ≤ ‖ΔW‖_F² − Σ (σ̃ᵢ + ρᵢ)²``: the left
     side is at least ``‖ΔW vᵣ‖² ≥ λ_min(A)``, the right side at most the energy
@@ -537,7 +540,7 @@ def sharpen(
     up = s64 + np.asarray(rho, dtype=np.float64)
     if up[-1] ** 2 <= fro2 - float(np.sum(up**2)):
         return quality
-    lower = gap_lower_bound(delta, Vh, fro2)
+    lower = gap_bound() if gap_bound is not None else gap_lower_bound(delta, Vh, fro2)
     if lower <= quality.optimum_lower:
         return quality
     return dataclasses.replace(quality, optimum_lower=lower)

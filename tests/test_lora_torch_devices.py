@@ -1,0 +1,245 @@
+"""The torch backend of LoRA extraction on every device torch has here.
+
+CPU always; CUDA too where torch sees a GPU (the tests run there on a lent GPU
+machine; CI has none, and runs the CPU device). Each certificate is checked
+independently, in float64 on the CPU: both residuals of every kept triplet,
+the error reported, and the excess over the optimum (a dense SVD).
+"""
+
+from __future__ import annotations
+
+import functools
+
+import numpy as np
+import pytest
+import torch
+
+from svdkit.lora import RankRule
+
+DEVICES = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
+
+
+def _delta(m: int, n: int, s: np.ndarray, seed: int, tail: float = 0.0) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    U, _ = np.linalg.qr(rng.standard_normal((m, s.size)))
+    V, _ = np.linalg.qr(rng.standard_normal((n, s.size)))
+    d = (U * s) @ V.T
+    if tail:
+        noise = rng.standard_normal((m, n))
+        d += tail * np.linalg.norm(d) / np.linalg.norm(noise) * noise
+    return d.astype(np.float32)
+
+
+def _check(d: np.ndarray, f, tol: float) -> None:
+    """Both residuals, the error and the optimum, recomputed in float64."""
+    d64 = d.astype(np.float64)
+    U, s, Vh = (np.asarray(x, dtype=np.float64) for x in (f.U, f.s, f.Vh))
+    assert U.shape == (d.shape[0], f.rank) and Vh.shape == (f.rank, d.shape[1])
+    assert np.all(np.diff(s) <= 0) and np.all(s >= 0)
+    sigma = np.linalg.svd(d64, compute_uv=False)
+    if f.rank:
+        right = np.linalg.norm(d64 @ Vh.T - U * s, axis=0)
+        left = np.linalg.norm(d64.T @ U - Vh.T * s, axis=0)
+        # the certificate is taken in float32: allow its rounding on top of tol
+        slack = 64 * np.finfo(np.float32).eps * sigma[0]
+        assert np.max(np.maximum(right, left)) <= tol * s[0] + slack
+    err = float(np.linalg.norm(d64 - (U * s) @ Vh))
+    assert f.quality.error == pytest.approx(err, rel=1e-3, abs=1e-6 * sigma[0])
+    optimum = float(np.sqrt(np.sum(sigma[f.rank:] ** 2)))
+    assert f.quality.optimum_lower <= optimum * (1 + 1e-6) + 1e-9
+    assert err <= 1.005 * optimum + 1e-6 * sigma[0]
+
+
+@pytest.mark.parametrize("device", DEVICES)
+@pytest.mark.parametrize(
+    "rule", [RankRule(rank=16), RankRule(energy=0.9), RankRule(error=0.05)],
+    ids=["rank16", "energy0.9", "error0.05"],
+)
+def test_certified_on_the_device(device, rule):
+    s = np.concatenate([10 * 0.85 ** np.arange(40), 0.01 * np.ones(260)])
+    d = _delta(900, 600, s, seed=1)
+    from svdkit.lora.torch_backend import factor_delta_torch
+
+    f = factor_delta_torch(d, rule, device=device, min_size=0)
+    assert f.method.startswith(f"torch-{device}")
+    _check(d, f, 1e-3)
+    sigma = np.linalg.svd(d.astype(np.float64), compute_uv=False)
+    fro2 = float(np.sum(sigma**2))
+    if rule.rank is not None:
+        assert f.rank == 16
+    elif rule.energy is not None:
+        kept = np.cumsum(sigma**2) / fro2
+        assert f.rank == int(np.searchsorted(kept, 0.9) + 1)
+    else:
+        assert f.quality.error <= 0.05 * np.sqrt(fro2) * (1 + 1e-6)
+
+
+@pytest.mark.parametrize("device", DEVICES)
+def test_same_seed_same_factors_on_the_device(device):
+    from svdkit.lora.torch_backend import factor_delta_torch
+
+    d = _delta(700, 500, 0.8 ** np.arange(60), seed=2, tail=0.01)
+    one = factor_delta_torch(d, RankRule(rank=12), device=device, min_size=0, seed=7)
+    two = factor_delta_torch(d, RankRule(rank=12), device=device, min_size=0, seed=7)
+    for a, b in zip((one.U, one.s, one.Vh), (two.U, two.s, two.Vh), strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("device", DEVICES)
+@pytest.mark.parametrize("precision", ["high", "medium"])
+def test_the_certificate_holds_under_reduced_matmul_precision(device, precision):
+    """A user's ``torch.set_float32_matmul_precision('high')`` (TF32 on a GPU, 10-bit
+    mantissas) must not make a certificate false: svdkit's products are float32."""
+    from svdkit.lora.torch_backend import factor_delta_torch
+
+    d = _delta(1024, 768, np.concatenate([0.9 ** np.arange(48), 1e-3 * np.ones(100)]), seed=3)
+    before = torch.get_float32_matmul_precision()
+    torch.set_float32_matmul_precision(precision)
+    try:
+        f = factor_delta_torch(d, RankRule(rank=24), device=device, min_size=0, tol=1e-4)
+    finally:
+        torch.set_float32_matmul_precision(before)
+    assert torch.get_float32_matmul_precision() == before
+    assert f.method.startswith(f"torch-{device}-krylov"), f.method  # no detour to the CPU
+    _check(d, f, 1e-4)
+
+
+def _bf16_finetune(m: int, n: int, seed: int) -> np.ndarray:
+    """A bf16 fine-tune's delta: a power-law update of 0.5 % of ‖W‖ under the rounding
+    of both checkpoints to bfloat16, which adds a flat tail as large as the update."""
+    import ml_dtypes
+
+    rng = np.random.default_rng(seed)
+    W = 0.02 * rng.standard_normal((m, n)).astype(np.float32)
+    U, _ = np.linalg.qr(rng.standard_normal((m, 256)))
+    V, _ = np.linalg.qr(rng.standard_normal((n, 256)))
+    update = ((U * (0.05 / np.arange(1, 257))) @ V.T).astype(np.float32)
+    base = W.astype(ml_dtypes.bfloat16).astype(np.float32)
+    return (W + update).astype(ml_dtypes.bfloat16).astype(np.float32) - base
+
+
+@pytest.mark.parametrize("device", DEVICES)
+def test_a_flat_rounding_tail_is_certified_on_the_device(device, monkeypatch):
+    """Rank 32 of a 4096² bf16 delta (σ₃₂ and σ₃₃ 0.1 % apart): subspace iteration did not
+    certify it in 32 iterations and the module went to the CPU; block Krylov does."""
+    from svdkit.lora import torch_backend as tb
+
+    d = _bf16_finetune(4096, 4096, seed=5)
+
+    def no_cpu(*args, **kwargs):
+        raise AssertionError("fell back to the CPU path")
+
+    monkeypatch.setattr(tb, "factor_delta", no_cpu)
+    f = tb.factor_delta_torch(d, RankRule(rank=32), device=device)
+    assert f.method.startswith(f"torch-{device}-krylov"), f.method
+    d64 = d.astype(np.float64)
+    U, s, Vh = (np.asarray(x, dtype=np.float64) for x in (f.U, f.s, f.Vh))
+    right = np.linalg.norm(d64 @ Vh.T - U * s, axis=0)
+    left = np.linalg.norm(d64.T @ U - Vh.T * s, axis=0)
+    assert np.max(np.maximum(right, left)) <= f.tol * s[0] * (1 + 1e-3)
+    err = float(np.linalg.norm(d64 - (U * s) @ Vh))
+    assert f.quality.error == pytest.approx(err, rel=1e-4)
+    # σᵢ ≤ σ̃ᵢ + ρᵢ for the leading i: the optimum is at least what that leaves
+    assert f.quality.excess is not None and f.quality.excess < 1e-3
+
+
+@pytest.mark.parametrize("device", DEVICES)
+def test_a_loose_bound_is_tightened_in_float64_on_the_device(device, monkeypatch):
+    """Rank 12 of a rank-8 delta with a 0.1 % tail (into the tail): at tol = 1e-3 nothing
+    bounds the excess; the device factors again in float64 at 1e-6 (the CPU went there)."""
+    from svdkit.lora import torch_backend as tb
+
+    rng = np.random.default_rng(0)
+    U, _ = np.linalg.qr(rng.standard_normal((600, 8)))
+    V, _ = np.linalg.qr(rng.standard_normal((500, 8)))
+    d = (U * 0.7 ** np.arange(8)) @ V.T
+    tail = rng.standard_normal((600, 500))
+    d = (d + 1e-3 * np.linalg.norm(d) / np.linalg.norm(tail) * tail).astype(np.float32)
+    loose = tb.factor_delta_torch(d, RankRule(rank=12), device=device, min_size=0,
+                                  tighten=False)
+    assert loose.quality.loose and loose.tol == 1e-3
+
+    def no_cpu(*args, **kwargs):
+        raise AssertionError("fell back to the CPU path")
+
+    monkeypatch.setattr(tb, "factor_delta", no_cpu)
+    f = tb.factor_delta_torch(d, RankRule(rank=12), device=device, min_size=0)
+    assert f.tol == pytest.approx(1e-6) and "float64" in f.method, (f.tol, f.method)
+    assert not f.quality.loose
+    _check(d, f, 1e-6)
+
+
+@pytest.mark.parametrize("device", DEVICES)
+def test_the_device_gap_bound_is_the_cpu_one(device):
+    from svdkit.lora.factor import gap_lower_bound
+    from svdkit.lora.torch_backend import _gap_lower_bound
+
+    d = _delta(300, 200, np.concatenate([[3.0, 2.0, 1.5], 1e-2 * np.ones(50)]), seed=6)
+    d64 = d.astype(np.float64)
+    fro2 = float(np.sum(d64**2))
+    rng = np.random.default_rng(1)
+    Vh = np.linalg.svd(d64)[2][:3] + 1e-4 * rng.standard_normal((3, 200))
+    cpu = gap_lower_bound(d64, Vh, fro2)
+    dev = _gap_lower_bound(torch.from_numpy(d64).to(device), torch.from_numpy(Vh).to(device),
+                           fro2)
+    assert cpu > 0 and dev == pytest.approx(cpu, rel=1e-9)
+    optimum = float(np.sqrt(np.sum(np.linalg.svd(d64, compute_uv=False)[3:] ** 2)))
+    assert dev <= optimum
+
+
+@pytest.mark.parametrize("device", DEVICES)
+def test_extract_with_the_torch_backend_matches_numpy(device, tmp_path, monkeypatch):
+    """Whole extraction through ``backend='torch'`` on the device: the same ranks,
+    σ and products as the NumPy path, to the certificate's tolerance."""
+    from svdkit.lora import extract, save_safetensors
+    from svdkit.lora import torch_backend as tb
+
+    rng = np.random.default_rng(4)
+    base, tuned = {}, {}
+    for i, (m, n) in enumerate([(512, 384), (384, 384), (1536, 384)]):
+        W = rng.standard_normal((m, n)).astype(np.float32)
+        s = np.concatenate([0.5 * 0.7 ** np.arange(10), 1e-3 * np.ones(20)])
+        name = f"layers.{i}.proj.weight"
+        base[name] = W
+        tuned[name] = W + _delta(m, n, s, seed=10 + i)
+    save_safetensors(tmp_path / "base.safetensors", base)
+    save_safetensors(tmp_path / "tuned.safetensors", tuned)
+    if device == "cpu":  # the CUDA dispatch, pointed at torch's CPU device
+        monkeypatch.setattr(tb, "cuda_available", lambda: True)
+        monkeypatch.setattr(tb, "factor_delta_torch",
+                            functools.partial(tb.factor_delta_torch, device="cpu"))
+    monkeypatch.setattr(tb, "factor_delta_torch",
+                        functools.partial(tb.factor_delta_torch, min_size=0))
+    args = (tmp_path / "base.safetensors", tmp_path / "tuned.safetensors")
+    for rule in (RankRule(rank=8), RankRule(energy=0.95)):
+        gpu = extract(*args, rule, backend="torch")
+        cpu = extract(*args, rule, backend="numpy")
+        reports = {r.name: r for r in cpu.report.modules}
+        for r in gpu.report.modules:
+            c = reports[r.name]
+            assert r.method.startswith(f"torch-{device}"), r.method
+            assert r.rank == c.rank
+            assert r.relative_error == pytest.approx(c.relative_error, rel=2e-3)
+            dg = gpu.adapter.modules[r.name].delta()
+            dc = cpu.adapter.modules[r.name].delta()
+            assert np.linalg.norm(dg - dc) <= 2e-3 * np.linalg.norm(dc)
+            d = tuned[f"{r.name}.weight"].astype(np.float64) - base[f"{r.name}.weight"]
+            err = np.linalg.norm(d - dg) / np.linalg.norm(d)
+            assert err == pytest.approx(r.relative_error, rel=1e-3)
+            optimum = np.sqrt(np.sum(np.linalg.svd(d, compute_uv=False)[r.rank:] ** 2))
+            assert err * np.linalg.norm(d) <= 1.005 * optimum
+        assert len(gpu.report.modules) == 3
+
+
+@pytest.mark.parametrize("device", DEVICES)
+def test_a_module_too_large_for_the_device_goes_to_the_cpu(device, monkeypatch):
+    from svdkit.lora import torch_backend as tb
+
+    def full(*args, **kwargs):
+        raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 4.00 GiB")
+
+    monkeypatch.setattr(tb, "_factor_on", full)
+    d = _delta(400, 300, 0.8 ** np.arange(40), seed=8)
+    f = tb.factor_delta_torch(d, RankRule(rank=6), device=device, min_size=0)
+    assert not f.method.startswith("torch"), f.method
+    _check(d, f, 1e-3)
