@@ -138,16 +138,26 @@ LLAMA_SHAPES = {"self_attn.q_proj": (4096, 4096), "self_attn.k_proj": (4096, 409
                 "mlp.down_proj": (4096, 11008)}
 
 
-def model_pair(root: Path, layers: int, seed: int = 0) -> tuple[Path, Path]:
-    """Llama-7B-shaped layers (q, k, v, o 4096², gate/up 11008×4096, down 4096×11008) in
-    bfloat16; the tuned model adds a power-law delta of rank 256 plus a 1 % full-rank tail."""
+#: one SmolLM2-135M decoder layer's linear modules (30 layers: 210 modules)
+SMOLLM2_SHAPES = {"self_attn.q_proj": (576, 576), "self_attn.k_proj": (192, 576),
+                  "self_attn.v_proj": (192, 576), "self_attn.o_proj": (576, 576),
+                  "mlp.gate_proj": (1536, 576), "mlp.up_proj": (1536, 576),
+                  "mlp.down_proj": (576, 1536)}
+
+
+def model_pair(
+    root: Path, layers: int, shapes: dict[str, tuple[int, int]], seed: int = 0
+) -> tuple[Path, Path]:
+    """Decoder layers of the given module shapes in bfloat16; the tuned model adds a
+    power-law delta (``σᵢ = 0.05/i``, rank ≤ 256) plus a 1 % full-rank tail, and both
+    are rounded to bfloat16 (whose rounding is a flat tail as large as the delta)."""
     import ml_dtypes
     import torch
 
     g = torch.Generator(device=DEVICE).manual_seed(seed)
     base, tuned = {}, {}
     for layer in range(layers):
-        for name, (m, n) in LLAMA_SHAPES.items():
+        for name, (m, n) in shapes.items():
             W = 0.02 * torch.randn(m, n, device=DEVICE, generator=g)
             k = min(m, n, 256)
             U, _ = torch.linalg.qr(torch.randn(m, k, device=DEVICE, generator=g))
@@ -164,15 +174,17 @@ def model_pair(root: Path, layers: int, seed: int = 0) -> tuple[Path, Path]:
     return root / "base.safetensors", root / "tuned.safetensors"
 
 
-def model_bench(layers: int, rank: int) -> Iterator[str]:
+def model_bench(
+    model: str, shapes: dict[str, tuple[int, int]], layers: int, rank: int
+) -> Iterator[str]:
     import torch
 
     from svdkit.lora import Checkpoint
 
     with tempfile.TemporaryDirectory() as tmp:
-        base, tuned = model_pair(Path(tmp), layers)
-        modules = len(LLAMA_SHAPES) * layers
-        yield f"whole extraction, {layers} Llama-7B layers ({modules} modules, bf16), rank {rank}:"
+        base, tuned = model_pair(Path(tmp), layers, shapes)
+        modules = len(shapes) * layers
+        yield f"whole extraction, {layers} {model} layers ({modules} modules, bf16), rank {rank}:"
 
         def full_loop():  # mergekit / PEFT on a GPU: the full SVD of every delta
             b, t = Checkpoint(base), Checkpoint(tuned)
@@ -190,19 +202,20 @@ def model_bench(layers: int, rank: int) -> Iterator[str]:
         sync()
         t_full = time.perf_counter() - t0
         yield f"  full SVD per module, GPU (torch.linalg.svd)  {t_full:7.2f} s (one run)"
-        for backend in ("torch", "numpy"):
+        # method="krylov" turns off the stacks of small modules: every module on the GPU
+        for backend, method in (("torch", "auto"), ("torch", "krylov"), ("numpy", "auto")):
             t = math.inf
             for _ in range(2):  # the first torch run pays CUDA's start-up
                 if DEVICE == "cuda":
                     torch.cuda.reset_peak_memory_stats()
                 t0 = time.perf_counter()
-                ex = extract(base, tuned, RankRule(rank=rank), backend=backend)
+                ex = extract(base, tuned, RankRule(rank=rank), backend=backend, method=method)
                 t = min(t, time.perf_counter() - t0)
             peak = (f", GPU peak {torch.cuda.max_memory_allocated() / 2**20:.0f} MiB"
                     if DEVICE == "cuda" and backend == "torch" else "")
             worst = max((m.excess or 0.0) for m in ex.report.modules)
             methods = sorted({m.method.split("(")[0] for m in ex.report.modules})
-            yield (f"  svdkit extract backend={backend:5s}             {t:7.2f} s  "
+            yield (f"  svdkit extract backend={backend:5s} method={method:6s} {t:7.2f} s  "
                    f"×{t_full / t:6.1f}  worst certified excess ≤ {100 * worst:.3f} %  "
                    f"{','.join(methods)}{peak}")
 
@@ -210,6 +223,7 @@ def model_bench(layers: int, rank: int) -> Iterator[str]:
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--quick", action="store_true", help="MiniLM and SmolLM2 shapes only")
+    ap.add_argument("--models-only", action="store_true", help="whole extractions only")
     ap.add_argument("--layers", type=int, default=2, help="Llama-7B layers in the model run")
     ap.add_argument("--device", default="cuda", help="torch device (cpu: a check of the script)")
     args = ap.parse_args()
@@ -229,12 +243,16 @@ def main() -> None:
     if not args.quick:
         shapes += [("Llama-7B q", 4096, 4096, [8, 32, 128]),
                    ("Llama-7B gate", 11008, 4096, [8, 32, 128])]
-    for label, m, n, ranks in shapes:
+    for label, m, n, ranks in [] if args.models_only else shapes:
         for kind in ("power", "decay"):
             for line in compare(f"{label} {m}×{n} {kind}", gpu_delta(m, n, kind, m + n), ranks, 3):
                 print(line, flush=True)
     if not args.quick and args.layers:
-        for line in model_bench(args.layers, 32):
+        for rank in (8, 32):
+            for line in model_bench("Llama-7B", LLAMA_SHAPES, args.layers, rank):
+                print(line, flush=True)
+    for rank in (8, 32):
+        for line in model_bench("SmolLM2-135M", SMOLLM2_SHAPES, 30, rank):
             print(line, flush=True)
 
 

@@ -303,8 +303,10 @@ def extract(
     tol, method, seed
         The certified truncated SVD (:func:`svdkit.lora.factor.factor_delta`).
     backend : {"numpy", "torch", "auto"}
-        ``"torch"`` factors on a CUDA GPU (:mod:`svdkit.lora.torch_backend`);
-        ``"auto"`` uses it when torch sees a GPU, NumPy/SciPy otherwise.
+        ``"torch"`` factors on a CUDA GPU (:mod:`svdkit.lora.torch_backend`) the
+        modules that are large or alone of their shape; stacks of small ones (with
+        ``method="auto"``) are factored on the host's cores, faster there.
+        ``"auto"`` uses torch when it sees a GPU, NumPy/SciPy otherwise.
     progress : bool
         A progress bar per module on standard error.
     base_model_name_or_path : str, optional
@@ -417,14 +419,16 @@ def extract(
     work = [(m, "conv1d" if m in conv1d else "linear") for m in pairing.linear]
     work += [(m, "embedding") for m in pairing.embeddings]
     # modules of one small shape are factored together (svdkit.lora.batched): each
-    # batch holds at most BATCH_BYTES of deltas, so memory stays bounded
+    # batch holds at most BATCH_BYTES of deltas, so memory stays bounded. With the torch
+    # backend too: on an H100 one small module took 5–20 ms (kernel launches, cuSOLVER's
+    # small QR and SVD), a stack of them 1–3 ms each on the host's cores (bench/lora_gpu.py)
     oriented = []
     for module, kind in work:
         key = f"{module}.weight"
         shape = tuple(tuned_ck.shape(key))
         dt = work_dtype(base_ck, tuned_ck, key)
         oriented.append((shape if kind == "linear" else shape[::-1], dt))
-    if factor is factor_delta and method == "auto":
+    if method == "auto":
         batches = plan_batches(oriented, rule)
     else:
         batches = [[i] for i in range(len(work))]
