@@ -243,3 +243,36 @@ def test_a_module_too_large_for_the_device_goes_to_the_cpu(device, monkeypatch):
     f = tb.factor_delta_torch(d, RankRule(rank=6), device=device, min_size=0)
     assert not f.method.startswith("torch"), f.method
     _check(d, f, 1e-3)
+
+
+def test_stacks_of_small_modules_stay_on_the_host_with_the_torch_backend(tmp_path, monkeypatch):
+    """Small modules of one shape are stacked on the host's cores (1–3 ms a module),
+    a module alone of its shape goes to the device (a small one costs 5–20 ms on a GPU)."""
+    from svdkit.lora import extract, save_safetensors
+    from svdkit.lora import torch_backend as tb
+
+    rng = np.random.default_rng(9)
+    base, tuned = {}, {}
+    shapes = {f"layers.{i}.q.weight": (384, 384) for i in range(3)}
+    shapes["head.proj.weight"] = (700, 384)
+    for i, (name, (m, n)) in enumerate(shapes.items()):
+        W = rng.standard_normal((m, n)).astype(np.float32)
+        base[name] = W
+        tuned[name] = W + _delta(m, n, 0.6 ** np.arange(12), seed=20 + i)
+    save_safetensors(tmp_path / "b.safetensors", base)
+    save_safetensors(tmp_path / "t.safetensors", tuned)
+    monkeypatch.setattr(tb, "cuda_available", lambda: True)
+    monkeypatch.setattr(tb, "factor_delta_torch",
+                        functools.partial(tb.factor_delta_torch, device="cpu", min_size=0))
+    ex = extract(tmp_path / "b.safetensors", tmp_path / "t.safetensors", RankRule(rank=4),
+                 backend="torch")
+    methods = {r.name: r.method for r in ex.report.modules}
+    assert methods["head.proj"].startswith("torch-cpu-krylov"), methods
+    for i in range(3):
+        assert not methods[f"layers.{i}.q"].startswith("torch"), methods
+    for r in ex.report.modules:  # every module certified and near the optimum
+        d = tuned[f"{r.name}.weight"].astype(np.float64) - base[f"{r.name}.weight"]
+        optimum = np.sqrt(np.sum(np.linalg.svd(d, compute_uv=False)[4:] ** 2))
+        err = np.linalg.norm(d - ex.adapter.modules[r.name].delta())
+        assert err <= 1.005 * optimum
+        assert err / np.linalg.norm(d) == pytest.approx(r.relative_error, rel=1e-3)
