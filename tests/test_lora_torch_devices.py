@@ -276,3 +276,35 @@ def test_stacks_of_small_modules_stay_on_the_host_with_the_torch_backend(tmp_pat
         err = np.linalg.norm(d - ex.adapter.modules[r.name].delta())
         assert err <= 1.005 * optimum
         assert err / np.linalg.norm(d) == pytest.approx(r.relative_error, rel=1e-3)
+
+
+@pytest.mark.parametrize("device", DEVICES)
+def test_pissa_on_the_device(device, tmp_path, monkeypatch):
+    """PiSSA with ``backend="torch"``: the adapter is the top-r of each weight (as the
+    NumPy path's, to the certificate), and residual + adapter give the weights back."""
+    from svdkit.lora import Checkpoint, pissa, save_safetensors
+    from svdkit.lora import torch_backend as tb
+
+    rng = np.random.default_rng(11)
+    weights = {"layers.0.q.weight": rng.standard_normal((512, 384)).astype(np.float32),
+               "layers.0.up.weight": _delta(1024, 384, 0.97 ** np.arange(384), seed=12)}
+    save_safetensors(tmp_path / "base.safetensors", weights)
+    if device == "cpu":  # the CUDA dispatch, pointed at torch's CPU device
+        monkeypatch.setattr(tb, "cuda_available", lambda: True)
+        monkeypatch.setattr(tb, "factor_delta_torch",
+                            functools.partial(tb.factor_delta_torch, device="cpu"))
+    got, res = pissa(tmp_path / "base.safetensors", tmp_path / "gpu", tmp_path / "r1.safetensors",
+                     RankRule(rank=16), backend="torch")
+    ref, _ = pissa(tmp_path / "base.safetensors", tmp_path / "cpu", tmp_path / "r2.safetensors",
+                   RankRule(rank=16), backend="numpy")
+    R = Checkpoint(res)
+    for name, W in weights.items():
+        module = name.removesuffix(".weight")
+        d = got.modules[module].delta()
+        W64 = W.astype(np.float64)
+        sigma = np.linalg.svd(W64, compute_uv=False)
+        optimum = np.sqrt(np.sum(sigma[16:] ** 2))
+        assert np.linalg.norm(W64 - d) <= 1.005 * optimum
+        assert np.linalg.norm(d - ref.modules[module].delta()) <= 1e-2 * np.linalg.norm(d)
+        np.testing.assert_allclose(R.read(name).astype(np.float64) + d, W64,
+                                   atol=1e-5 * np.abs(W).max())

@@ -138,14 +138,24 @@ def test_lora_cli_wording(argv, says, workdir, capsys, monkeypatch):
     assert says in last_error_line(code, err)
 
 
-def test_backend_torch_without_cuda_names_the_option(workdir, capsys, monkeypatch):
+@pytest.mark.parametrize("command", [EXTRACT, PISSA], ids=["extract", "pissa"])
+def test_backend_torch_without_cuda_names_the_option(command, workdir, capsys, monkeypatch):
     import svdkit.lora.torch_backend as tb
 
     monkeypatch.setattr(tb, "cuda_available", lambda: False)
     monkeypatch.chdir(workdir)
-    code, _, err = run_svdkit(capsys, monkeypatch)(*EXTRACT, "--rank", "2", "--backend", "torch")
+    code, _, err = run_svdkit(capsys, monkeypatch)(*command, "--rank", "2", "--backend", "torch")
     line = last_error_line(code, err)
     assert "--backend torch needs torch" in line and "=" not in line, line
+    assert not (workdir / "out").exists() and not (workdir / "res").exists()
+
+
+def test_pissa_backend_is_checked_before_any_work(workdir, capsys, monkeypatch):
+    monkeypatch.chdir(workdir)
+    code, _, err = run_svdkit(capsys, monkeypatch)(*PISSA, "--rank", "2", "--backend", "gpu")
+    line = last_error_line(code, err)
+    assert line.endswith("--backend must be 'numpy', 'torch' or 'auto'; got gpu"), line
+    assert not (workdir / "out").exists() and not (workdir / "res").exists()
 
 
 # ------------------------------------------------------------------ the Python API

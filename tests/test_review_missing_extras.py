@@ -275,7 +275,7 @@ def test_bf16_without_ml_dtypes_names_the_extra(tmp_path, monkeypatch):
 def test_torch_backend_without_torch_names_the_extra(monkeypatch):
     import importlib.util
 
-    from svdkit.lora.extract import _backend
+    from svdkit.lora.torch_backend import resolve_backend as _backend
 
     real = importlib.util.find_spec
     monkeypatch.setattr(
@@ -287,8 +287,8 @@ def test_torch_backend_without_torch_names_the_extra(monkeypatch):
 
 
 def test_torch_backend_without_a_gpu_says_so():
-    from svdkit.lora.extract import _backend
     from svdkit.lora.torch_backend import cuda_available
+    from svdkit.lora.torch_backend import resolve_backend as _backend
 
     if cuda_available():  # a machine with a GPU: the torch backend is there
         assert _backend("torch") is not None

@@ -95,6 +95,11 @@ DtypeOpt = Annotated[
 TolOpt = Annotated[
     float, typer.Option(help="Residual certificate of the truncated SVD, relative to σ₁.")
 ]
+BackendOpt = Annotated[
+    str,
+    typer.Option(help="'numpy', 'torch' (large modules on a CUDA GPU) or 'auto' (torch when "
+                 "it sees a GPU)."),
+]
 
 
 def _path_argument(help_text: str):
@@ -466,7 +471,7 @@ def register(app: typer.Typer) -> None:
             ),
         ] = "error",
         tol: TolOpt = 1e-3,
-        backend: Annotated[str, typer.Option(help="'numpy', 'torch' (CUDA) or 'auto'.")] = "numpy",
+        backend: BackendOpt = "numpy",
         dtype: DtypeOpt = None,
         fan_in_fan_out: FanInFanOutOpt = None,
         conv1d: Conv1dOpt = None,
@@ -640,6 +645,7 @@ def register(app: typer.Typer) -> None:
         conv1d: Conv1dOpt = None,
         embedding: EmbeddingOpt = None,
         not_embedding: LinearOpt = None,
+        backend: BackendOpt = "numpy",
     ) -> None:
         """PiSSA init: top-r triplets of W as the adapter, W − scale·B·A as the new base.
 
@@ -659,6 +665,7 @@ def register(app: typer.Typer) -> None:
             base, output, residual, rule, targets=target or None, progress=True, tol=tol,
             dtype=factor_dtype, fan_in_fan_out=_layout(fan_in_fan_out, conv1d),
             embedding_modules=embedding or None, linear_modules=not_embedding or None,
+            backend=backend,
         )
         con = Console()
         # the ranks the rule chose, and which --max-rank capped

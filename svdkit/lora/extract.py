@@ -60,7 +60,7 @@ from svdkit.lora.adapter import (
     unit_alpha,
 )
 from svdkit.lora.batched import factor_batch, plan_batches
-from svdkit.lora.factor import check_tol, factor_delta, residual_norm, split_factors
+from svdkit.lora.factor import check_tol, residual_norm, split_factors
 from svdkit.lora.modules import (
     PEFT_TIED_EMBEDDING,
     TIED_HEAD,
@@ -79,6 +79,7 @@ from svdkit.lora.modules import (
 )
 from svdkit.lora.rank import RankRule, as_rank_rule, unmet_note
 from svdkit.lora.safetensors_io import Checkpoint, as_checkpoint
+from svdkit.lora.torch_backend import resolve_backend
 
 __all__ = ["Extraction", "ExtractionReport", "ModuleReport", "extract"]
 
@@ -394,7 +395,7 @@ def extract(
     )
     if dtype is not None:
         dtype = check_float_dtype(dtype, "dtype")
-    factor = _backend(backend)
+    factor = resolve_backend(backend)
     base_ck = _as_checkpoint(base, "base", "base")
     tuned_ck = _as_checkpoint(tuned, "tuned checkpoint", "tuned")
     pairing = pair_checkpoints(
@@ -750,34 +751,6 @@ def refuse_non_finite(
         f"module {module!r}: {what} has a non-finite entry at {where} "
         f"({float(values[idx]):g}): {cause}. svdkit needs finite weights: check that "
         "checkpoint (a diverged fine-tune, a bad conversion)"
-    )
-
-
-def _backend(name: str):
-    if name == "numpy":
-        return factor_delta
-    if name in ("torch", "auto"):
-        from svdkit.lora.torch_backend import cuda_available, factor_delta_torch
-
-        if cuda_available():
-            return factor_delta_torch
-        if name == "torch":
-            import importlib.util
-
-            if importlib.util.find_spec("torch") is None:
-                from svdkit.errors import MissingDependencyError
-
-                raise MissingDependencyError(
-                    f"{kw('backend', 'torch')} needs torch: pip install 'svdkit[torch]'",
-                    param="backend",
-                )
-            raise SvdkitError(
-                f"{kw('backend', 'torch')} needs torch with a CUDA GPU; none is available",
-                param="backend",
-            )
-        return factor_delta
-    raise SvdkitError(
-        f"{arg('backend')} must be 'numpy', 'torch' or 'auto'; got {got(name)}", param="backend"
     )
 
 

@@ -42,7 +42,7 @@ from svdkit.lora.adapter import (
     unit_alpha,
 )
 from svdkit.lora.extract import module_progress, refuse_non_finite
-from svdkit.lora.factor import check_tol, factor_delta, split_factors
+from svdkit.lora.factor import check_tol, split_factors
 from svdkit.lora.merge import (
     build_like,
     check_checkpoint_output,
@@ -59,6 +59,7 @@ from svdkit.lora.modules import (
 )
 from svdkit.lora.rank import RankRule, as_rank_rule
 from svdkit.lora.safetensors_io import Checkpoint, as_checkpoint
+from svdkit.lora.torch_backend import resolve_backend
 
 __all__ = ["pissa"]
 
@@ -80,6 +81,7 @@ def pissa(
     fan_in_fan_out: bool | Sequence[str] | None = None,
     embedding_modules: Sequence[str] | None = None,
     linear_modules: Sequence[str] | None = None,
+    backend: str = "numpy",
 ) -> tuple[Adapter, Path]:
     """Write the PiSSA adapter to ``adapter_dir`` and the residual model to ``residual_out``.
 
@@ -93,7 +95,9 @@ def pissa(
     (default: GPT-2's names, when a ``config.json`` beside ``base`` names such a
     model). ``embedding_modules`` / ``linear_modules`` say which modules are, or are
     not, embedding tables (never factored here) when their names mislead
-    (:func:`svdkit.lora.modules.is_embedding`).
+    (:func:`svdkit.lora.modules.is_embedding`). ``backend`` is ``"numpy"``, ``"torch"``
+    (the large weights on a CUDA GPU, :mod:`svdkit.lora.torch_backend`) or ``"auto"``,
+    as in :func:`svdkit.lora.extract.extract`.
 
     The adapter adds to the residual, not to ``base``: its ``adapter_config.json``
     names ``residual_out`` (as given) in ``base_model_name_or_path``, and its weights
@@ -144,6 +148,7 @@ def pissa(
     """
     tol = check_tol(tol)
     rule = as_rank_rule(rule)
+    factor = resolve_backend(backend)
     targets = check_targets(targets)
     progress = check_bool(progress, "progress")
     fan_in_fan_out = check_fan_in_fan_out(fan_in_fan_out)
@@ -186,7 +191,7 @@ def pissa(
             stored_W = W
             if module in conv1d:
                 W = W.T  # Conv1D stores [in, out] = (B A)ᵀ
-            f = factor_delta(W, rule, tol=tol, method=method, seed=seed)
+            f = factor(W, rule, tol=tol, method=method, seed=seed)
             advance(module)
             if f.rank == 0:
                 continue

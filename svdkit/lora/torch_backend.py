@@ -30,11 +30,13 @@ from __future__ import annotations
 import contextlib
 import math
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import numpy as np
 
+from svdkit._naming import arg, got, kw
+from svdkit.errors import MissingDependencyError, SvdkitError
 from svdkit.lora.factor import (
     _TIGHTEN,
     _TIGHTEN_STEPS,
@@ -48,7 +50,7 @@ from svdkit.lora.factor import (
 )
 from svdkit.lora.rank import RankRule
 
-__all__ = ["cuda_available", "factor_delta_torch"]
+__all__ = ["cuda_available", "factor_delta_torch", "resolve_backend"]
 
 #: Energy and error are counted in a float32 pass from float32 singular values and
 #: products: ``‖ΔW‖_F² − Σ σᵢ²`` is known to about ``1e-7 · ‖ΔW‖_F²``. Rules that may
@@ -65,6 +67,40 @@ def cuda_available() -> bool:
     except ImportError:
         return False
     return bool(torch.cuda.is_available())
+
+
+def resolve_backend(name: Any) -> Callable[..., Factored]:
+    """The factoring function of a ``backend`` argument: ``"numpy"`` (the CPU path,
+    :func:`~svdkit.lora.factor.factor_delta`), ``"torch"`` (:func:`factor_delta_torch`
+    on a CUDA GPU; an error naming the option when torch or the GPU is missing) or
+    ``"auto"`` (torch when it sees a GPU, else NumPy/SciPy).
+
+    Examples
+    --------
+    >>> resolve_backend("numpy").__name__
+    'factor_delta'
+    """
+    if name == "numpy":
+        return factor_delta
+    if name in ("torch", "auto"):
+        if cuda_available():
+            return factor_delta_torch
+        if name == "torch":
+            import importlib.util
+
+            if importlib.util.find_spec("torch") is None:
+                raise MissingDependencyError(
+                    f"{kw('backend', 'torch')} needs torch: pip install 'svdkit[torch]'",
+                    param="backend",
+                )
+            raise SvdkitError(
+                f"{kw('backend', 'torch')} needs torch with a CUDA GPU; none is available",
+                param="backend",
+            )
+        return factor_delta
+    raise SvdkitError(
+        f"{arg('backend')} must be 'numpy', 'torch' or 'auto'; got {got(name)}", param="backend"
+    )
 
 
 @contextlib.contextmanager
