@@ -308,3 +308,170 @@ def test_pissa_on_the_device(device, tmp_path, monkeypatch):
         assert np.linalg.norm(d - ref.modules[module].delta()) <= 1e-2 * np.linalg.norm(d)
         np.testing.assert_allclose(R.read(name).astype(np.float64) + d, W64,
                                    atol=1e-5 * np.abs(W).max())
+
+
+# ------------------------------------------------------------ the hunt of 2026-11-22
+
+
+def _two_levels(m: int = 300, n: int = 200) -> np.ndarray:
+    """30 singular values 10·0.8^i, then 50 of 1e-6: error bounds of 1e-7…1e-6 cut
+    inside the flat cluster, where ‖ΔW‖_F² − Σσᵢ² is at the rounding of float64."""
+    rng = np.random.default_rng(2)
+    U, _ = np.linalg.qr(rng.standard_normal((m, 80)))
+    V, _ = np.linalg.qr(rng.standard_normal((n, 80)))
+    s = np.concatenate([10 * 0.8 ** np.arange(30), 1e-6 * np.ones(50)])
+    return ((U * s) @ V.T).astype(np.float32)
+
+
+@pytest.mark.parametrize("device", DEVICES)
+@pytest.mark.parametrize("eps", [1e-6, 3e-7, 1e-7])
+def test_tight_error_bounds_take_the_smallest_rank(device, eps):
+    """The norm-then-square ‖ΔW‖_F² (1.5e-14 off) gave rank 200 for 78 at ε = 1e-7 and
+    58 for 55 at 3e-7: the rank is the dense SVD's, and the bound holds."""
+    from svdkit.lora.torch_backend import factor_delta_torch
+
+    d = _two_levels()
+    d64 = d.astype(np.float64)
+    sigma = np.linalg.svd(d64, compute_uv=False)
+    fro = np.linalg.norm(d64)
+    tails = np.sqrt(np.maximum(0.0, np.cumsum((sigma**2)[::-1])[::-1])) / fro  # error at r = i
+    f = factor_delta_torch(d, RankRule(error=eps), device=device, min_size=0)
+    err = np.linalg.norm(d64 - (f.U.astype(np.float64) * f.s) @ f.Vh) / fro
+    assert err <= eps * (1 + 1e-6), (f.rank, err)
+    dense = int(np.argmax(np.append(tails, 0.0)[1:] <= eps)) + 1  # smallest r with tail ≤ ε
+    assert abs(f.rank - dense) <= 1, (f.rank, dense)
+    assert tails[f.rank - 1] > eps * (1 - 1e-6)  # one fewer misses the bound
+
+
+@pytest.mark.parametrize("device", DEVICES)
+def test_an_error_of_a_thousandth_is_reported_as_measured(device):
+    """Float32 sums and Σσᵢ² for ‖UΣVᵀ‖² put the report 7–14 % off at 1.2e-3."""
+    from svdkit.lora.torch_backend import factor_delta_torch
+
+    rng = np.random.default_rng(3)
+    U, _ = np.linalg.qr(rng.standard_normal((1024, 16)))
+    V, _ = np.linalg.qr(rng.standard_normal((768, 16)))
+    d = (U * 10 * 0.7 ** np.arange(16)) @ V.T
+    z = rng.standard_normal((1024, 768))
+    d += 1.2e-3 * np.linalg.norm(d) / np.linalg.norm(z) * z
+    W = rng.standard_normal((1024, 768)).astype(np.float32)
+    d = (W + d).astype(np.float32) - W  # as extract forms it
+    f = factor_delta_torch(d, RankRule(rank=16), device=device, min_size=0)
+    d64 = d.astype(np.float64)
+    err = np.linalg.norm(d64 - (f.U.astype(np.float64) * f.s) @ f.Vh)
+    assert f.quality.error == pytest.approx(err, rel=1e-6)
+    optimum = np.sqrt(np.sum(np.linalg.svd(d64, compute_uv=False)[16:] ** 2))
+    assert f.quality.optimum_lower <= optimum and err / optimum - 1 <= f.quality.excess + 1e-9
+
+
+@pytest.mark.parametrize("device", DEVICES)
+@pytest.mark.parametrize("narrow", ["bfloat16", "float16"])
+def test_narrow_deltas_get_float32_factors_their_certificate_holds_for(device, narrow):
+    import ml_dtypes
+
+    from svdkit.lora.torch_backend import factor_delta_torch
+
+    dtype = ml_dtypes.bfloat16 if narrow == "bfloat16" else np.float16
+    d = _delta(600, 400, 0.8 ** np.arange(60), seed=13, tail=0.01).astype(dtype)
+    f = factor_delta_torch(d, RankRule(rank=12), device=device, min_size=0)
+    assert f.U.dtype == np.float32 and f.s.dtype == np.float32 and f.Vh.dtype == np.float32
+    _check(d.astype(np.float32), f, f.tol)
+
+
+@pytest.mark.parametrize("device", DEVICES)
+@pytest.mark.parametrize(("scale", "dtype"), [(1e-25, np.float32), (1e20, np.float32),
+                                              (1e-39, np.float64), (1e39, np.float64)])
+def test_deltas_far_from_one_are_factored_as_exactly(device, scale, dtype):
+    """Unscaled float32 work underflowed (a 3 % residual passed tol = 1e-3, a bound above
+    the optimum) or overflowed (a raw torch error); the delta is scaled by a power of 2."""
+    from svdkit.lora.torch_backend import factor_delta_torch
+
+    base = _delta(500, 300, 0.8 ** np.arange(40), seed=14, tail=1e-3).astype(np.float64)
+    d = (base * scale).astype(dtype)
+    f = factor_delta_torch(d, RankRule(rank=10), device=device, min_size=0)
+    g = factor_delta_torch(base.astype(dtype if dtype == np.float64 else np.float32),
+                           RankRule(rank=10), device=device, min_size=0)
+    assert f.method == g.method and f.method.startswith(f"torch-{device}")
+    np.testing.assert_allclose(f.s.astype(np.float64) / scale, g.s, rtol=1e-5)
+    assert f.quality.relative_error == pytest.approx(g.quality.relative_error, rel=1e-5)
+    d64 = base  # the check, unscaled: residuals relative to σ₁
+    U, s, Vh = f.U.astype(np.float64), f.s.astype(np.float64) / scale, f.Vh.astype(np.float64)
+    right = np.linalg.norm(d64 @ Vh.T - U * s, axis=0)
+    assert np.max(right) <= f.tol * s[0] * (1 + 1e-3) + 64 * np.finfo(np.float32).eps * s[0]
+    optimum = np.sqrt(np.sum(np.linalg.svd(d64, compute_uv=False)[10:] ** 2)) * scale
+    assert f.quality.optimum_lower <= optimum * (1 + 1e-9)
+
+
+@pytest.mark.parametrize("device", DEVICES)
+def test_a_tolerance_float32_cannot_certify_runs_in_float64_on_the_device(device, monkeypatch):
+    from svdkit.lora import torch_backend as tb
+
+    def no_cpu(*args, **kwargs):
+        raise AssertionError("fell back to the CPU path")
+
+    monkeypatch.setattr(tb, "factor_delta", no_cpu)
+    d = _delta(700, 500, 0.85 ** np.arange(60), seed=15)
+    f = tb.factor_delta_torch(d, RankRule(rank=16), tol=1e-8, device=device, min_size=0)
+    assert "float64" in f.method and f.tol == 1e-8
+    _check(d, f, 1e-8)
+
+
+@pytest.mark.parametrize("device", DEVICES)
+def test_arguments_are_checked_as_the_cpu_path_does(device):
+    from svdkit.errors import NonFiniteError, SvdkitError
+    from svdkit.lora.torch_backend import factor_delta_torch
+
+    d = _delta(400, 300, 0.8 ** np.arange(30), seed=16)
+    call = functools.partial(factor_delta_torch, d, RankRule(rank=4), device=device, min_size=0)
+    for kwargs, says in [
+        ({"seed": -1}, "seed must be a non-negative integer or None; got -1"),
+        ({"seed": 1.5}, "seed must be a non-negative integer or None"),
+        ({"method": "bogus"}, "method must be one of auto, krylov"),
+        ({"tol": 1.0}, "tol must be in [1e-14, 1)"),
+        ({"tol": float("nan")}, "tol must be"),
+        ({"max_iter": 1}, "max_iter must be an integer ≥ 2; got 1"),
+    ]:
+        with pytest.raises(SvdkitError) as info:
+            call(**kwargs)
+        assert says in str(info.value), (kwargs, str(info.value))
+    # seeds the CPU path takes: None (fresh entropy) and seeds beyond 2⁶³
+    for seed in (None, 2**64 + 5):
+        f = call(seed=seed)
+        _check(d, f, 1e-3)
+    bad = d.copy()
+    bad[7, 3] = np.nan
+    with pytest.raises(NonFiniteError):
+        factor_delta_torch(bad, RankRule(rank=4), device=device, min_size=0)
+
+
+def test_extract_takes_seed_none_with_the_torch_backend(tmp_path, monkeypatch):
+    from svdkit.lora import extract, save_safetensors
+    from svdkit.lora import torch_backend as tb
+
+    rng = np.random.default_rng(17)
+    W = rng.standard_normal((512, 384)).astype(np.float32)
+    save_safetensors(tmp_path / "b.safetensors", {"m.q.weight": W})
+    save_safetensors(tmp_path / "t.safetensors",
+                     {"m.q.weight": W + _delta(512, 384, 0.7 ** np.arange(20), seed=18)})
+    monkeypatch.setattr(tb, "cuda_available", lambda: True)
+    monkeypatch.setattr(tb, "factor_delta_torch",
+                        functools.partial(tb.factor_delta_torch, device="cpu", min_size=0))
+    ex = extract(tmp_path / "b.safetensors", tmp_path / "t.safetensors", RankRule(rank=6),
+                 backend="TORCH", seed=None)
+    assert ex.report.modules[0].method.startswith("torch-cpu-krylov")
+
+
+def test_out_of_memory_goes_to_the_cpu_on_torch_before_2_5(monkeypatch):
+    """torch.OutOfMemoryError is torch 2.5's; torch.cuda.OutOfMemoryError before."""
+    from svdkit.lora import torch_backend as tb
+
+    monkeypatch.delattr(torch, "OutOfMemoryError")
+
+    def full(*args, **kwargs):
+        raise torch.cuda.OutOfMemoryError("CUDA out of memory")
+
+    monkeypatch.setattr(tb, "_factor_on", full)
+    d = _delta(400, 300, 0.8 ** np.arange(40), seed=19)
+    f = tb.factor_delta_torch(d, RankRule(rank=6), device="cpu", min_size=0)
+    assert not f.method.startswith("torch")
+    _check(d, f, 1e-3)

@@ -306,7 +306,10 @@ def extract(
     backend : {"numpy", "torch", "auto"}
         ``"torch"`` factors on a CUDA GPU (:mod:`svdkit.lora.torch_backend`) the
         modules that are large or alone of their shape; stacks of small ones (with
-        ``method="auto"``) are factored on the host's cores, faster there.
+        ``method="auto"``) are factored on the host's cores, faster there, and so are
+        modules of a short side ≤ 256 and any the GPU does not certify or hold
+        (:func:`~svdkit.lora.torch_backend.factor_delta_torch`): the report's method
+        column says where each module ran.
         ``"auto"`` uses torch when it sees a GPU, NumPy/SciPy otherwise.
     progress : bool
         A progress bar per module on standard error.

@@ -9,16 +9,19 @@ same certificate as the CPU path: both residuals ``‖ΔW vᵢ − σᵢ uᵢ‖
 block (doubling) until the energy asked for, counted against the exact
 ``‖ΔW‖_F²``, is inside it.
 
-Everything runs on the device: the first pass in float32 (at full float32
-precision, whatever ``torch.set_float32_matmul_precision`` says: TF32 products
-would make the certificate's residuals wrong), and, where the excess over the
-optimum error is not bounded below 10 % at ``tol``
-(:attr:`~svdkit.lora.factor.Quality.loose`), or a rule asks for more than float32
-resolves, passes in float64 at ``tol · 1e-3`` and ``tol · 1e-6`` (the CPU path's
-schedule). The bound of the optimum (:func:`~svdkit.lora.factor.gap_lower_bound`)
-and a small error's exact measure are float64 passes on the device too. The
-NumPy/SciPy path takes over only when a pass is not certified within ``max_iter``
-blocks. Nothing here is imported unless asked for.
+Everything runs on the device, on the delta scaled by a power of two to entries
+below 1 (exact; a delta of 1e-25 or 1e39 is factored as one of 1): the first pass
+in float32 (at full float32 precision, whatever ``torch.set_float32_matmul_precision``
+says: TF32 products would make the certificate's residuals wrong), and, where the
+excess over the optimum error is not bounded below 10 % at ``tol``
+(:attr:`~svdkit.lora.factor.Quality.loose`), or a rule or ``tol`` asks for more than
+float32 resolves, passes in float64 at ``tol · 1e-3`` and ``tol · 1e-6`` (the CPU
+path's schedule). ``‖ΔW‖_F²``, the error ``‖ΔW − UΣVᵀ‖_F`` and the bound of the
+optimum (:func:`~svdkit.lora.factor.gap_lower_bound`) are float64 sums over row
+blocks of the delta, on the device. The NumPy/SciPy path takes the modules whose
+short side is at most ``min_size``, ``method="lapack"``, a delta with a NaN or an
+infinity (it names the entry), one that does not fit the device's memory, and one
+whose first pass is not certified within its blocks.
 
 Measured on an H100 (``bench/lora_gpu.py``, ``docs/benchmarks.md``): a
 4096×4096 delta at rank 32 in 10–30 ms against 1.2–1.8 s for the full SVD on the
@@ -28,6 +31,7 @@ same GPU.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import math
 import time
 from collections.abc import Callable, Iterator
@@ -56,8 +60,15 @@ __all__ = ["cuda_available", "factor_delta_torch", "resolve_backend"]
 #: products: ``‖ΔW‖_F² − Σ σᵢ²`` is known to about ``1e-7 · ‖ΔW‖_F²``. Rules that may
 #: leave out less than this fraction run in float64 from the start ...
 _TAIL_RESOLVED = 1e-5
-#: ... and an error below this fraction of ``‖ΔW‖_F`` is measured by a float64 pass.
-_ERROR_RESOLVED = 1e-3
+#: ... as do certificates tighter than this (float32 residuals are resolved to about
+#: ``eps₃₂ · √n · σ₁``; :data:`svdkit.lora.batched.SINGLE_PRECISION_TOL` on the CPU).
+_TOL_SINGLE = 1e-4
+#: An error below this fraction of ``‖ΔW‖_F`` is measured by a pass over the delta: the
+#: float64 difference of sums ``‖ΔW‖_F² − 2 Σ σᵢ uᵢᵀΔWvᵢ + Σ σᵢ²`` resolves
+#: ``√eps₆₄ · ‖ΔW‖_F`` (the CPU path's ``_RESOLVED``).
+_ERROR_RESOLVED = 1e-6
+#: Entries of the delta widened to float64 at a time, for its float64 sums.
+_BLOCK_ENTRIES = 1 << 22
 
 
 def cuda_available() -> bool:
@@ -80,6 +91,8 @@ def resolve_backend(name: Any) -> Callable[..., Factored]:
     >>> resolve_backend("numpy").__name__
     'factor_delta'
     """
+    if isinstance(name, str) and name.lower() in ("numpy", "torch", "auto"):
+        name = name.lower()  # any case, as --split and --dtype
     if name == "numpy":
         return factor_delta
     if name in ("torch", "auto"):
@@ -154,17 +167,66 @@ def _checked(j: int) -> bool:
     return (j & (j - 1)) == 0 or (j % 3 == 0 and ((j // 3) & (j // 3 - 1)) == 0)
 
 
+def _row_blocks(D: Any) -> Iterator[tuple[int, Any]]:
+    """``(first row, rows in float64)`` of ``D``, :data:`_BLOCK_ENTRIES` at a time."""
+    step = max(1, _BLOCK_ENTRIES // max(1, D.shape[1]))
+    for r0 in range(0, D.shape[0], step):
+        yield r0, D[r0 : r0 + step].double()
+
+
+def _sum_squares(D: Any) -> float:
+    """``‖D‖_F²`` in float64: exact squares of float32 entries, each block a float64 dot
+    (``torch.linalg.vector_norm(…)²`` was 1.5e-14 off, enough to miss an error bound of
+    1e-7 — ``tail = 1e-14`` — and take every triplet)."""
+    import torch
+
+    total = 0.0
+    for _, block in _row_blocks(D):
+        flat = block.reshape(-1)
+        total += float(torch.dot(flat, flat))
+    return total
+
+
+def _error(D: Any, U: Any, s: Any, Vh: Any, fro2: float) -> float:
+    """``‖D − U diag(s) Vh‖_F`` in float64: ``‖D‖_F² − 2 Σ sᵢ uᵢᵀ D vᵢ + ‖U diag(s) Vh‖_F²``
+    over row blocks (float32 products, and ``Σ sᵢ²`` for the last term, lost the error
+    below 5e-3 of ``‖D‖_F``: 8–14 % off at 1.2e-3), and the entries' own pass when that
+    difference cannot resolve it."""
+    import torch
+
+    U, s, V = U.double(), s.double(), Vh.double().T
+    cross = 0.0
+    for r0, block in _row_blocks(D):
+        X = block @ V
+        cross += float(torch.sum(torch.sum(U[r0 : r0 + block.shape[0]] * X, dim=0) * s))
+    # ‖U diag(s) Vᵀ‖_F² = sᵀ (UᵀU ∘ VᵀV) s, exactly: Σ sᵢ² assumes orthonormal columns,
+    # and float32 ones are orthonormal to ~1e-7, which is 7 % of an error of 1.2e-3 ‖D‖_F
+    ss = float(s @ (((U.T @ U) * (V.T @ V)) @ s))
+    error = math.sqrt(max(0.0, fro2 - 2.0 * cross + ss))
+    if error >= _ERROR_RESOLVED * math.sqrt(fro2):
+        return error
+    total = 0.0
+    right = s[:, None] * V.T
+    for r0, block in _row_blocks(D):
+        R = block - U[r0 : r0 + block.shape[0]] @ right
+        total += float(torch.sum(R * R))
+    return math.sqrt(total)
+
+
 def _gap_lower_bound(D: Any, Vh: Any, fro2: float) -> float:
-    """:func:`~svdkit.lora.factor.gap_lower_bound` on the device, ``D`` float64."""
+    """:func:`~svdkit.lora.factor.gap_lower_bound` on the device, in float64 row blocks."""
     import torch
 
     r = Vh.shape[0]
     if r == 0:
         return math.sqrt(max(0.0, fro2))
-    V, _ = torch.linalg.qr(Vh.to(D.dtype).T)
-    X = D @ V
-    gram = X.T @ X
-    HV = D.T @ X
+    V, _ = torch.linalg.qr(Vh.double().T)
+    gram = torch.zeros((r, r), dtype=torch.float64, device=V.device)
+    HV = torch.zeros_like(V)
+    for _, block in _row_blocks(D):
+        X = block @ V
+        gram += X.T @ X
+        HV += block.T @ X
     slack = 64 * float(np.finfo(np.float64).eps) * fro2
     outside = fro2 - float(torch.trace(gram))
     gap = float(torch.linalg.eigvalsh(gram)[0]) - (outside + slack)
@@ -175,13 +237,13 @@ def _gap_lower_bound(D: Any, Vh: Any, fro2: float) -> float:
 
 
 def _factor_on(
-    D: Any, rule: RankRule, cap: int, fro2: float, tol: float, seed: int, max_iter: int,
-    wide: Any,
+    D: Any, exact: Any, rule: RankRule, cap: int, fro2: float, tol: float, seed: int,
+    max_iter: int,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, Quality, str] | None:
     """One certified pass on ``D``'s device and dtype, or ``None`` when not certified.
 
-    ``wide()`` gives ``D`` in float64 (made once, when first needed) for the bound
-    of the optimum and the exact measure of a small error.
+    ``exact`` is the delta itself (float32 or float64, scaled as ``D``) for the float64
+    sums: the error of the factors and the bound of the optimum.
     """
     import torch
 
@@ -207,28 +269,44 @@ def _factor_on(
         if rule.rank is not None or r < k - 10 or k >= cap or r >= cap:
             break
         want = min(cap, 2 * want)
-    P = Uk.T @ D
-    cross = float(torch.sum(torch.sum(P.double() * Vk.double(), dim=1) * sk.double()))
-    ss = float(torch.sum(sk.double() ** 2))
-    error = math.sqrt(max(0.0, fro2 - 2 * cross + ss))
-    if error < _ERROR_RESOLVED * math.sqrt(fro2):
-        W = wide()
-        error = float(torch.linalg.norm(W - (Uk.double() * sk.double()) @ Vk.double()))
+    error = _error(exact, Uk, sk, Vk, fro2)
+    if rule.rank is None:
+        # the rule again, on the measured remainder: an error bound of 3e-7 leaves out
+        # 9e-14 of ‖ΔW‖_F², below the rounding of ‖ΔW‖_F² − Σ σ̃ᵢ², and the sums gave 58 for
+        # 55 triplets. With Rayleigh–Ritz triplets (uᵢᵀΔWvᵢ = σ̃ᵢ), the error at r' ≤ r is
+        # exactly √(error² + Σ_{r'<i≤r} σ̃ᵢ²), and beyond r it falls by σ̃ᵢ² a triplet
+        ritz = s.double().cpu().numpy()
+        again = rule.select(ritz, float(np.sum(ritz[:r] ** 2)) + error * error)
+        if again != r:
+            Ua, sa, Va = U[:, :again], s[:again], Vh[:again]
+            right_a = torch.linalg.norm(D @ Va.T - Ua * sa, dim=0)
+            left_a = torch.linalg.norm(D.T @ Ua - Va.T * sa, dim=0)
+            if again < r or float(torch.max(torch.maximum(right_a, left_a))) <= tol * float(s[0]):
+                r, Uk, sk, Vk, right, left = again, Ua, sa, Va, right_a, left_a
+                error = _error(exact, Uk, sk, Vk, fro2)
     Un, sn, Vhn = Uk.cpu().numpy(), sk.cpu().numpy(), Vk.cpu().numpy()
     rho = torch.maximum(right, left).double().cpu().numpy()
     dtype = np.float64 if D.dtype == torch.float64 else np.float32
     quality = Quality(
         rank=int(r),
         fro=math.sqrt(fro2),
-        energy_kept=ss / fro2,
+        energy_kept=float(np.sum(sn.astype(np.float64) ** 2)) / fro2,
         error=error,
         optimum_lower=first_order_lower(sn, rho, fro2),
         floor=noise_floor(math.sqrt(fro2), dtype),  # the pass's own precision
     )
     quality = sharpen(quality, None, sn, rho, Vhn, fro2,
-                      gap_bound=lambda: _gap_lower_bound(wide(), Vk, fro2))
+                      gap_bound=lambda: _gap_lower_bound(exact, Vk, fro2))
     name = "float64" if dtype == np.float64 else "float32"
     return Un, sn, Vhn, quality, f"torch-{D.device.type}-krylov({blocks} blocks, {name})"
+
+
+def _seed_of(seed: int | None) -> int:
+    """A torch generator's seed: ``seed`` itself below 2⁶³ (what ``manual_seed`` takes),
+    fresh entropy for ``None`` (as the CPU path), a hash of larger seeds."""
+    if seed is not None and seed < 1 << 63:
+        return int(seed)
+    return int(np.random.SeedSequence(seed).generate_state(1, np.uint64)[0] >> 1)
 
 
 def factor_delta_torch(
@@ -237,43 +315,98 @@ def factor_delta_torch(
     *,
     tol: float = 1e-3,
     method: str = "auto",
-    seed: int = 0,
+    seed: int | None = 0,
     max_iter: int = 24,
     device: str = "cuda",
     min_size: int = 256,
     tighten: bool = True,
 ) -> Factored:
-    """:func:`~svdkit.lora.factor.factor_delta` on the GPU; falls back to it when not certified.
+    """:func:`~svdkit.lora.factor.factor_delta` on a torch device (a CUDA GPU by default).
 
-    ``device`` is any torch device (the tests run the algorithm on ``"cpu"``);
-    modules with ``min(m, n) ≤ min_size`` go to the CPU path (LAPACK is faster there),
-    and so does ``method="lapack"``. ``max_iter`` is the most Krylov blocks of a pass.
-    With ``tighten`` (default), a module whose excess is not bounded below 10 % at
-    ``tol`` (:attr:`~svdkit.lora.factor.Quality.loose`) is factored again in float64
-    on the device at ``tol · 1e-3``, then ``tol · 1e-6`` (not below 1e-12), as
-    :func:`~svdkit.lora.factor.factor_delta` does; :attr:`Factored.tol` says which
-    ``tol`` the result meets.
+    ``device`` is any torch device (the tests run the algorithm on ``"cpu"`` too).
+    The CPU path (:func:`~svdkit.lora.factor.factor_delta`, with the same ``tol``,
+    ``method`` and ``seed``) takes the modules whose short side is at most
+    ``min_size`` (LAPACK is faster there), ``method="lapack"``, a delta with a NaN or
+    an infinity (its error names the entry), a delta that does not fit the device's
+    memory, and one whose first pass is not certified. ``max_iter`` (at least 2) is
+    the most Krylov blocks of a pass, fewer where the short side holds fewer
+    (``p // (r + 10)``, at least 2). With ``tighten`` (default), a module whose
+    excess is not bounded below 10 % at ``tol`` (:attr:`~svdkit.lora.factor.Quality.loose`)
+    is factored again in float64 on the device at ``tol · 1e-3``, then ``tol · 1e-6``
+    (not below 1e-12), as :func:`~svdkit.lora.factor.factor_delta` does;
+    :attr:`Factored.tol` says which ``tol`` the result meets. The factors are float64
+    for a float64 delta or from a float64 pass, float32 otherwise — never rounded to a
+    narrower precision than the certificate was taken in (a bfloat16 or float16
+    delta's factors are float32).
+
+    Raises
+    ------
+    SvdkitError
+        ``tol``, ``seed``, ``method`` or ``max_iter`` out of range (named), a delta
+        that is not 2-D.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from svdkit.lora import RankRule
+    >>> rng = np.random.default_rng(0)
+    >>> d = (rng.standard_normal((400, 8)) @ rng.standard_normal((8, 300))).astype(np.float32)
+    >>> f = factor_delta_torch(d, RankRule(rank=8), device="cpu", min_size=0)
+    >>> f.rank, f.method.startswith("torch-cpu-krylov"), f.U.dtype
+    (8, True, dtype('float32'))
+    >>> bool(np.linalg.norm(d - (f.U * f.s) @ f.Vh) <= 1e-5 * np.linalg.norm(d))
+    True
     """
+    import numbers
+
     import torch
 
+    from svdkit.lora.factor import check_tol
+    from svdkit.lowrank.api import METHODS, _check_seed
+
     started = time.perf_counter()
+    tol = check_tol(tol)
+    _check_seed(seed)
+    if not isinstance(method, str) or method not in METHODS:
+        raise SvdkitError(
+            f"{arg('method')} must be one of {', '.join(METHODS)}; got {got(method)}",
+            param="method",
+        )
+    if isinstance(max_iter, bool) or not isinstance(max_iter, numbers.Integral) or max_iter < 2:
+        raise SvdkitError(
+            f"{arg('max_iter')} must be an integer ≥ 2; got {got(max_iter)}", param="max_iter"
+        )
+    delta = np.asarray(delta)
+    if delta.ndim != 2:
+        raise SvdkitError(f"a LoRA delta must be 2-D; got shape {delta.shape}")
+
+    def on_cpu() -> Factored:
+        return factor_delta(delta, rule, tol=tol, method=method, seed=seed, tighten=tighten)
+
+    # out of memory: torch.OutOfMemoryError from torch 2.5, torch.cuda's before
+    oom = getattr(torch, "OutOfMemoryError", None) or torch.cuda.OutOfMemoryError
     try:
-        done = _on_device(delta, rule, tol, method, seed, max_iter, device, min_size, tighten)
-    except torch.OutOfMemoryError:
+        done = _on_device(delta, rule, tol, method, _seed_of(seed), int(max_iter), device,
+                          min_size, tighten)
+    except oom:
         # a module larger than the device's free memory (an embedding table on a small
         # GPU): the CPU path, which reads it by row blocks
         if str(device).startswith("cuda"):
             torch.cuda.empty_cache()
         done = None
-    if isinstance(done, Factored):
-        return done
     if done is None:
-        return factor_delta(delta, rule, tol=tol, method="auto", seed=seed, tighten=tighten)
-    (Un, sn, Vhn, quality, how), at = done
+        return on_cpu()
+    (Un, sn, Vhn, quality, how), at, scale = done
+    # the precision the certificate is of: a float64 pass's factors stay float64
+    out = np.float64 if np.float64 in (delta.dtype, Un.dtype) else np.float32
+    quality = dataclasses.replace(
+        quality, fro=quality.fro * scale, error=quality.error * scale,
+        optimum_lower=quality.optimum_lower * scale, floor=quality.floor * scale,
+    )
     return Factored(
-        Un.astype(delta.dtype),
-        sn.astype(delta.dtype),
-        Vhn.astype(delta.dtype),
+        Un.astype(out),
+        sn.astype(out) * out(scale),
+        Vhn.astype(out),
         quality,
         how,
         time.perf_counter() - started,
@@ -284,41 +417,53 @@ def factor_delta_torch(
 def _on_device(
     delta: np.ndarray, rule: RankRule, tol: float, method: str, seed: int, max_iter: int,
     device: str, min_size: int, tighten: bool,
-) -> Factored | tuple[tuple[np.ndarray, np.ndarray, np.ndarray, Quality, str], float] | None:
-    """:func:`factor_delta_torch`'s work: the CPU path's result for the modules it does
-    not take, ``(pass, tol)`` when certified, ``None`` when the first pass is not."""
+) -> tuple[tuple[np.ndarray, np.ndarray, np.ndarray, Quality, str], float, float] | None:
+    """:func:`factor_delta_torch`'s work on the device: ``(pass, tol, scale)`` — the
+    factors of ``delta / scale`` — or ``None`` for the CPU path."""
     import torch
 
+    p = min(delta.shape)
+    if p <= min_size or method == "lapack" or rule.cap(p) == 0 or delta.size == 0:
+        return None
     with _full_precision():
-        D = torch.from_numpy(np.ascontiguousarray(delta, dtype=np.float32)).to(device)
-        exact = np.asarray(delta).dtype == np.float32  # D is then the delta itself
+        if delta.dtype == np.float32:
+            # D is the delta itself, scaled by a power of two on the device (exact)
+            D = torch.from_numpy(np.ascontiguousarray(delta)).to(device)
+            top = float(torch.max(torch.abs(D)))
+            if not math.isfinite(top) or top == 0.0:
+                return None  # NaN / inf: the CPU path names the entry; zero: rank 0
+            scale = math.ldexp(1.0, math.frexp(top)[1])
+            D = D * (1.0 / scale)
+            exact = D
+        else:
+            # float64 (or bfloat16, float16): scaled on the host before the float32 copy
+            # (entries beyond float32's range, or below it, keep their digits)
+            wide = np.asarray(delta, dtype=np.float64)
+            top = float(np.max(np.abs(wide)))
+            if not math.isfinite(top) or top == 0.0:
+                return None
+            scale = math.ldexp(1.0, math.frexp(top)[1])
+            exact = torch.from_numpy(np.ascontiguousarray(wide / scale)).to(device)
+            D = exact.float()
         held: list[Any] = []
 
-        def wide() -> Any:
-            """The delta in float64 on the device: widened there when ``D`` is exact (a
-            copy from the host, widened on the CPU, took 32 ms for 4096², 0.1 ms there)."""
+        def wide64() -> Any:
+            """The (scaled) delta in float64 on the device, for the float64 passes."""
             if not held:
-                held.append(D.double() if exact else torch.from_numpy(
-                    np.ascontiguousarray(delta, dtype=np.float64)).to(device))
+                held.append(exact.double())
             return held[0]
 
-        # ‖ΔW‖_F² summed in float64, of the delta as given (a float64 delta is not its
-        # float32 copy), with no widened copy of it
-        fro2 = float(torch.linalg.vector_norm(D if exact else wide(), dtype=torch.float64)) ** 2
-        p = min(D.shape)
+        fro2 = _sum_squares(exact)
         cap = rule.cap(p)
-        if fro2 == 0.0 or p <= min_size or method == "lapack" or cap == 0:
-            return factor_delta(delta, rule, tol=tol, method=method, seed=seed, tighten=tighten)
-
-        tight = rule.tail is not None and rule.tail < _TAIL_RESOLVED
+        tight = (rule.tail is not None and rule.tail < _TAIL_RESOLVED) or tol < _TOL_SINGLE
         at = tol
-        found = _factor_on(wide() if tight else D, rule, cap, fro2, at, seed, max_iter, wide)
+        found = _factor_on(wide64() if tight else D, exact, rule, cap, fro2, at, seed, max_iter)
         for _ in range(_TIGHTEN_STEPS if tighten else 0):
             if found is None or not found[3].loose or at <= _TIGHTEST:
                 break
             tighter = max(at * _TIGHTEN, _TIGHTEST)
-            again = _factor_on(wide(), rule, cap, fro2, tighter, seed, max_iter, wide)
+            again = _factor_on(wide64(), exact, rule, cap, fro2, tighter, seed, max_iter)
             if again is None:
                 break  # not certified at the tighter tol: keep the last result
             found, at = again, tighter
-    return None if found is None else (found, at)
+    return None if found is None else (found, at, scale)
