@@ -220,10 +220,56 @@ def model_bench(
                    f"{','.join(methods)}{peak}")
 
 
+def pissa_bench(m: int, n: int, ranks: list[int]) -> Iterator[str]:
+    """PiSSA's factoring of a weight (not a delta): a slowly decaying spectrum
+    ``σᵢ = i^-½`` (trained weights' spectra decay slowly; the hard case) — the full SVD
+    on the GPU (PEFT's ``init_lora_weights="pissa"``), ``svd_lowrank(niter=16)``
+    (``"pissa_niter_16"``), svdkit with ``tighten`` (as ``pissa`` runs it)."""
+    import torch
+
+    g = torch.Generator(device=DEVICE).manual_seed(m + n)
+    p = min(m, n)
+    U, _ = torch.linalg.qr(torch.randn(m, p, device=DEVICE, generator=g))
+    V, _ = torch.linalg.qr(torch.randn(n, p, device=DEVICE, generator=g))
+    s = torch.arange(1, p + 1, device=DEVICE, dtype=torch.float32) ** -0.5
+    W = ((U * s) @ V.T).cpu().numpy()
+    sigma = s.double().cpu().numpy()
+    W64 = W.astype(np.float64)
+
+    def full():
+        U, S, Vh = torch.linalg.svd(torch.from_numpy(W).to(DEVICE), full_matrices=False)
+        return U, S, Vh
+
+    t_full, (Uf, Sf, Vhf) = timed(full, 1)
+    yield f"PiSSA of a {m}×{n} weight (σᵢ = i^-½): full SVD on the GPU {t_full * 1e3:.0f} ms"
+    for r in ranks:
+        opt = float(np.sqrt(np.sum(sigma[r:] ** 2)))
+
+        def low(q=r):
+            torch.manual_seed(0)
+            U, S, V = torch.svd_lowrank(torch.from_numpy(W).to(DEVICE), q=q, niter=16)
+            return U.cpu(), S.cpu(), V.cpu()
+
+        t_low, (Ul, Sl, Vl) = timed(low, 3)
+        t_kit, f = timed(lambda q=r: factor_delta_torch(W, RankRule(rank=q), device=DEVICE), 3)
+        bound = f.quality.excess
+        bound = "∞" if bound is None or bound == float("inf") else f"{100 * bound:.3f} %"
+        for name, t, err, note in (
+            ("full SVD, GPU (pissa)", t_full,
+             err_of(W64, Uf[:, :r].cpu(), Sf[:r].cpu(), Vhf[:r].cpu()), ""),
+            ("svd_lowrank niter=16 (pissa_niter_16)", t_low, err_of(W64, Ul, Sl, Vl.T), ""),
+            ("svdkit GPU", t_kit, err_of(W64, f.U, f.s, f.Vh),
+             f"{f.method}, tol {f.tol:g}, certified ≤ {bound}"),
+        ):
+            yield (f"  rank {r:3d} {name:38s} {t * 1e3:8.1f} ms  ×{t_full / t:6.1f}  "
+                   f"excess {100 * (err / opt - 1):7.4f} %  {note}")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--quick", action="store_true", help="MiniLM and SmolLM2 shapes only")
     ap.add_argument("--models-only", action="store_true", help="whole extractions only")
+    ap.add_argument("--pissa-only", action="store_true", help="PiSSA's factoring only")
     ap.add_argument("--layers", type=int, default=2, help="Llama-7B layers in the model run")
     ap.add_argument("--device", default="cuda", help="torch device (cpu: a check of the script)")
     args = ap.parse_args()
@@ -243,17 +289,22 @@ def main() -> None:
     if not args.quick:
         shapes += [("Llama-7B q", 4096, 4096, [8, 32, 128]),
                    ("Llama-7B gate", 11008, 4096, [8, 32, 128])]
-    for label, m, n, ranks in [] if args.models_only else shapes:
+    for label, m, n, ranks in [] if args.models_only or args.pissa_only else shapes:
         for kind in ("power", "decay"):
             for line in compare(f"{label} {m}×{n} {kind}", gpu_delta(m, n, kind, m + n), ranks, 3):
                 print(line, flush=True)
-    if not args.quick and args.layers:
+    if not args.quick and not args.pissa_only and args.layers:
         for rank in (8, 32):
             for line in model_bench("Llama-7B", LLAMA_SHAPES, args.layers, rank):
                 print(line, flush=True)
-    for rank in (8, 32):
-        for line in model_bench("SmolLM2-135M", SMOLLM2_SHAPES, 30, rank):
-            print(line, flush=True)
+    if not args.pissa_only:
+        for rank in (8, 32):
+            for line in model_bench("SmolLM2-135M", SMOLLM2_SHAPES, 30, rank):
+                print(line, flush=True)
+    if not args.quick:
+        for m, n in ((4096, 4096), (11008, 4096)):
+            for line in pissa_bench(m, n, [16, 64]):
+                print(line, flush=True)
 
 
 if __name__ == "__main__":

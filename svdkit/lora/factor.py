@@ -384,7 +384,23 @@ def factor_delta(
         :func:`gap_lower_bound` bounds the optimum usefully), factor again at
         ``tol · 1e-3``, then ``tol · 1e-6`` (not below 1e-12), until it is not
         loose; :attr:`Factored.tol` says which ``tol`` the result meets (the
-        tightest tried, or the last one met within the iteration limit).
+        tightest tried, or the last one met within the iteration limit). The same
+        for an ``error`` rule whose factors miss the bound where the optimum is not
+        shown to (:attr:`Quality.optimum_lower` at most the bound), or whose error
+        is below :attr:`Quality.floor` (no excess reported) with no lower bound of
+        the optimum (a kept triplet with ``ρᵢ ≥ σ̃ᵢ``) when the bound is below the
+        floor too: a bound that small needs triplets that ``tol · σ₁`` does not
+        resolve.
+
+    Notes
+    -----
+    An ``error`` rule ``ε`` gives the smallest rank whose factors meet
+    ``‖ΔW − U Σ Vᴴ‖_F ≤ ε ‖ΔW‖_F``, down to bounds far below ``√eps``: the rank is
+    chosen on the energy left out, ``ε² ‖ΔW‖_F²`` (:meth:`RankRule.select`, told
+    whether the computed values are the whole spectrum), and where that is within
+    the rounding of the energies (``64 eps · ‖ΔW‖_F²``, ``ε ≲ 1.2e-7``) settled on
+    the error of the factors measured by a pass over ``ΔW``
+    (:meth:`RankRule.settle`).
 
     Examples
     --------
@@ -430,8 +446,22 @@ def factor_delta(
         )
     found = _factor_at(delta, rule, cap, fro2, tol=tol, method=method, seed=seed)
     at = tol
+    # An error bound: the rank is the smallest whose factors meet it, which triplets
+    # certified to tol · σ₁ may not resolve — tighten where the factors miss the bound
+    # and the optimum is not shown to, or where the error is below the noise floor (no
+    # excess is reported, so `loose` says nothing) and the kept triplets leave the
+    # optimum's lower bound void (some ρᵢ ≥ σ̃ᵢ: the values decided on are unresolved)
+    bound = None if rule.error is None else float(rule.error) * math.sqrt(fro2)
     for _ in range(_TIGHTEN_STEPS if tighten else 0):
-        if not found[3].loose or at <= _TIGHTEST:
+        quality = found[3]
+        unsure = bound is not None and (
+            quality.error > bound >= quality.optimum_lower
+            # (only a bound inside the rounding: an error at the floor meets a larger one
+            # with room to spare — an exact rank-8 delta at --error 1e-2 was factored 3 times)
+            or (quality.optimum_lower <= 1e-12 * quality.fro < quality.error <= quality.floor
+                and bound <= quality.floor)
+        )
+        if not (quality.loose or unsure) or at <= _TIGHTEST:
             break
         at = max(at * _TIGHTEN, _TIGHTEST)
         try:
@@ -465,12 +495,21 @@ def _factor_at(
             rank_tol=tol_rank,
             rank_norm="energy",
         )
-    k = rule.select(r.s, fro2)
+    # r.s is the whole spectrum only when all p values were computed: else the energy
+    # past it is real, not rounding (RankRule.select)
+    complete = r.s.size >= p
+    k = rule.select(r.s, fro2, complete=complete)
+
+    def measure(j: int) -> float:
+        err = approximation_error(r.s[:j], r.rayleigh[:j], fro2)
+        if err < _RESOLVED * math.sqrt(fro2):  # the difference of sums cannot tell
+            err = residual_norm(delta, r.U[:, :j], r.s[:j], r.Vh[:j])
+        return err
+
+    # an error bound below the rounding of the energies: the measured error decides
+    k, err = rule.settle(r.s, fro2, k, measure, complete=complete)
     U, s, Vh = r.U[:, :k], r.s[:k], r.Vh[:k]
     rho = np.maximum(r.residuals_right[:k], r.residuals_left[:k]).astype(np.float64)
-    err = approximation_error(s, r.rayleigh[:k], fro2)
-    if err < _RESOLVED * math.sqrt(fro2):
-        err = residual_norm(delta, U, s, Vh)  # the difference of sums cannot tell
     quality = Quality(
         rank=k,
         fro=math.sqrt(fro2),

@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import math
 import numbers
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -43,13 +44,18 @@ import numpy as np
 from svdkit._naming import arg, kw, spell
 from svdkit.errors import SvdkitError
 from svdkit.lora._args import check_count, check_fraction
-from svdkit.lowrank.rank import energy_tail_rank
+from svdkit.lowrank.rank import ENERGY_SLACK, energy_tail_rank
 
 __all__ = ["RankRule", "as_rank_rule", "energy_rank"]
 
 
 def energy_rank(
-    s: np.ndarray, total: float, fraction: float, *, tail: float | None = None
+    s: np.ndarray,
+    total: float,
+    fraction: float,
+    *,
+    tail: float | None = None,
+    complete: bool = True,
 ) -> int | None:
     """Smallest ``k`` with ``Σ_{i≤k} sᵢ² ≥ fraction · total``; ``None`` if ``s`` is too short.
 
@@ -57,11 +63,15 @@ def energy_rank(
     with ``tail = 1 − fraction`` unless given (an error bound ``ε`` gives
     ``tail = ε²``, which ``1 − fraction`` loses below ``1e-8``). The rule is
     :func:`svdkit.lowrank.rank.energy_tail_rank` (the one ``truncated_svd``'s
-    energy rank mode uses), with ``s`` taken as the whole spectrum (a remainder
-    at the rounding level of ``total`` is none) and values at the rounding level
-    of the largest (``≤ len(s) · eps · s₁``, a numerical rank's zeros) leaving
-    out nothing. ``fraction <= 0`` (or ``total <= 0``) gives 0; any
-    ``fraction > 0`` keeps some energy, so at least 1.
+    energy rank mode uses), with values at the rounding level of the largest
+    (``≤ len(s) · eps · s₁``, a numerical rank's zeros) leaving out nothing.
+    ``complete`` says whether ``s`` is the whole spectrum: then a remainder
+    ``total − Σ sᵢ²`` at the rounding level of ``total`` (``64 eps``) is none;
+    else it is energy past the values given, known to that rounding only, and a
+    ``tail`` that the rounding does not resolve (below about ``64 eps``,
+    ``ε ≲ 1.2e-7``) gives ``None`` — never a rank that drops real energy as
+    rounding. ``fraction <= 0`` (or ``total <= 0``) gives 0; any ``fraction > 0``
+    keeps some energy, so at least 1.
 
     Examples
     --------
@@ -75,7 +85,9 @@ def energy_rank(
         return 0
     s = np.asarray(s, dtype=np.float64)
     zero = s.size * float(np.finfo(np.float64).eps) * (float(s[0]) if s.size else 0.0)
-    k = energy_tail_rank(s, total, 1.0 - fraction if tail is None else float(tail), zero=zero)
+    k = energy_tail_rank(
+        s, total, 1.0 - fraction if tail is None else float(tail), zero=zero, complete=complete
+    )
     if k == 0:  # the allowance is the whole total (1 − fraction rounds to 1)
         return 1 if s.size else None
     return k
@@ -145,9 +157,20 @@ class RankRule:
 
     @property
     def rank_tol(self) -> float | None:
-        """The relative Frobenius error the rule allows (``sqrt(1 − energy)``)."""
-        f = self.fraction
-        return None if f is None else math.sqrt(max(0.0, 1.0 - f))
+        """The relative Frobenius error the rule allows: ``error`` itself, or
+        ``sqrt(1 − energy)``; ``None`` for a fixed rank.
+
+        From :attr:`tail`, not :attr:`fraction`: ``sqrt(1 − (1 − ε²))`` would round
+        ``ε = 1e-8`` to ``1.05e-8`` (``1 − ε²`` keeps ``ε²`` to ``eps / ε²`` only),
+        and ``truncated_svd`` would stop at the rank of that looser bound.
+
+        Examples
+        --------
+        >>> RankRule(error=1e-8).rank_tol, RankRule(energy=0.99).rank_tol == math.sqrt(1 - 0.99)
+        (1e-08, True)
+        """
+        tail = self.tail
+        return None if tail is None else math.sqrt(max(0.0, tail))
 
     def cap(self, p: int) -> int:
         """The most triplets this rule may need for a matrix with ``min(m, n) = p``."""
@@ -155,20 +178,121 @@ class RankRule:
             return min(int(self.rank), p)
         return min(int(self.max_rank), p) if self.max_rank is not None else p
 
-    def select(self, s: np.ndarray, total: float) -> int:
+    def select(self, s: np.ndarray, total: float, *, complete: bool = True) -> int:
         """The rank for descending singular values ``s`` of a matrix with ``‖·‖_F² = total``.
 
-        ``s`` may be a leading part of the spectrum; if it does not reach the
-        energy asked for, its length is returned (the caller widens or caps).
+        ``s`` may be a leading part of the spectrum (``complete=False``); if it does
+        not reach the energy asked for, or the energy past it is not resolved
+        against the allowance (:func:`energy_rank`), its length is returned (the
+        caller widens, caps, or settles the rank by measured errors:
+        :meth:`settle`). With ``complete=True`` (the default) ``s`` is taken for the
+        whole spectrum, and a remainder ``total − Σ sᵢ²`` below ``64 eps · total``
+        for rounding: given a leading part only, that drops real energy and
+        returns too small a rank when the allowance is that small (``error``
+        below about ``1.2e-7``).
         """
         s = np.asarray(s, dtype=np.float64)
         if self.rank is not None:
             return min(int(self.rank), s.size)
-        k = energy_rank(s, total, self.fraction, tail=self.tail)  # type: ignore[arg-type]
+        k = energy_rank(
+            s, total, self.fraction, tail=self.tail, complete=complete  # type: ignore[arg-type]
+        )
         k = s.size if k is None else k
         if self.max_rank is not None:
             k = min(k, int(self.max_rank))
         return k
+
+    def settle(
+        self,
+        s: np.ndarray,
+        total: float,
+        k: int,
+        measure: Callable[[int], float],
+        *,
+        complete: bool = True,
+    ) -> tuple[int, float]:
+        """The rank :meth:`select` chose (``k``), settled by measured errors, and its error.
+
+        An ``error`` bound ``ε`` is a promise on the factors: ``measure(j)``, the
+        error ``‖ΔW − U_j Σ_j V_jᴴ‖_F`` of the first ``j`` triplets, at most
+        ``ε · √total``, at the smallest such ``j``. The energies :meth:`select`
+        decides on are known to about ``64 eps · total`` only (the rounding of
+        ``total − Σ sᵢ²``), which is the whole allowance ``ε² · total`` when
+        ``ε ≲ 1.2e-7``; there the measured error decides:
+
+        * if ``measure(k) > ε √total``, ranks ``k + 1, …`` (up to ``len(s)`` and
+          ``max_rank``) are measured until one meets the bound (or none is left:
+          the last is returned, its error above the bound);
+        * else the ranks below ``k`` whose energy left out is within rounding of the
+          allowance — ``Σ_{i>j} sᵢ² + (total − Σ sᵢ²) − 64 eps · total`` at most
+          ``ε² · total`` — are bisected on the measured error (which does not grow
+          with the rank): the smallest that meets the bound is returned. A rank
+          that meets it measured is no smaller than the optimum allows
+          (Eckart–Young: no rank-``j`` error is below the optimum).
+
+        Other rules (fixed rank, ``energy``, ``error=0``) return ``k`` and
+        ``measure(k)``: an energy fraction is a rule on the singular values.
+
+        Parameters
+        ----------
+        s : ndarray
+            Descending singular values (the computed ones, ``len(s) ≥ k``).
+        total : float
+            ``‖ΔW‖_F²``.
+        k : int
+            The rank :meth:`select` chose.
+        measure : callable
+            ``j ↦`` the error of the first ``j`` triplets (``1 ≤ j ≤ len(s)``).
+        complete : bool, default True
+            Whether ``s`` is the whole spectrum (as for :meth:`select`).
+
+        Returns
+        -------
+        (int, float)
+            The rank and its measured error.
+
+        Examples
+        --------
+        Exact tails as the measure: a rank that rounding put one too low is raised.
+
+        >>> s = np.array([1.0, 1e-7, 1e-7])
+        >>> tails = [float(np.sqrt(np.sum(s[j:] ** 2))) for j in range(4)]
+        >>> RankRule(error=1e-7).settle(s, 1.0 + 2e-14, 1, tails.__getitem__)
+        (2, 1e-07)
+        """
+        err = measure(k)
+        if self.error is None or not self.error > 0.0 or k <= 0:
+            return k, err
+        s = np.asarray(s, dtype=np.float64)
+        bound = float(self.error) * math.sqrt(total)
+        top = s.size if self.max_rank is None else min(s.size, int(self.max_rank))
+        errors = {k: err}
+
+        def at(j: int) -> float:
+            if j not in errors:
+                errors[j] = measure(j)
+            return errors[j]
+
+        if err > bound:
+            while k < top and errors[k] > bound:
+                k += 1
+                at(k)
+            return k, errors[k]
+        # the ranks below k that the rounding of the energies cannot rule out
+        sq = s**2
+        rest = max(0.0, float(total) - float(np.sum(sq)))
+        left = np.concatenate([np.cumsum(sq[::-1])[::-1][1:], [0.0]])  # left[j-1]: rank j
+        lower = left[:k] + rest - ENERGY_SLACK * float(total)
+        allowance = float(self.error) ** 2 * float(total) * (1.0 + ENERGY_SLACK)
+        maybe = np.flatnonzero(lower <= allowance)
+        miss = int(maybe[0]) if maybe.size else k - 1  # ranks ≤ miss miss the bound
+        while k - miss > 1:
+            mid = (k + miss) // 2
+            if at(mid) <= bound:
+                k = mid
+            else:
+                miss = mid
+        return k, errors[k]
 
 
 def as_rank_rule(rule: Any) -> RankRule:
