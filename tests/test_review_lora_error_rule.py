@@ -178,8 +178,8 @@ def test_select_on_a_leading_part_keeps_the_energy_past_it():
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_factor_batch_error_rule(dtype):
     """The stacked path (an error rule with a cap of at most a fifth of the short side),
-    at a bound its certificate resolves. (Below it, ε = 1e-7 here, the stack misses
-    the bound: svdkit/lora/batched.py, reported, not edited here.)"""
+    at a bound its certificate resolves (smaller bounds:
+    tests/test_review_lora_error_rule_batched.py)."""
     eps = 1e-6
     deltas = [_geometric(400, 300, dtype, seed=s) for s in (7, 8, 9)]
     found = factor_batch(deltas, RankRule(error=eps, max_rank=60))

@@ -22,10 +22,19 @@ once, so that every small call serves all the modules:
   error from ``‖ΔW‖_F²`` and the measured ``uᵢᴴ ΔW vᵢ``, a certified lower bound
   of the optimum).
 
+An ``error`` rule's rank is chosen as :func:`~svdkit.lora.factor.factor_delta`
+chooses it: on the energy left out, the stack's values being a leading part of the
+spectrum (:meth:`~svdkit.lora.rank.RankRule.select` with ``complete=False``), then,
+for a bound within the rounding of the energies (``ε ≲ 1.2e-7``), on the measured
+error of the factors (:meth:`~svdkit.lora.rank.RankRule.settle`).
+
 A module the stack does not certify — not converged within the basis where
 the one-at-a-time method would restart, a run of ``b`` equal values (a block
 may miss copies of a repeated singular value), an excess bound that
-:func:`~svdkit.lora.factor.factor_delta` would tighten — is factored again by
+:func:`~svdkit.lora.factor.factor_delta` would tighten, an ``error`` bound the
+factors miss where the optimum may meet it (or one below the noise floor that the
+kept triplets do not resolve: :func:`~svdkit.lora.factor.wants_tighter_tol`) — is
+factored again by
 :func:`~svdkit.lora.factor.factor_delta` alone, with its restarts, missed-copies
 search and tightening: the batch never certifies less than the one-at-a-time
 path. Modules of zeros or with non-finite entries end there (the stack never
@@ -70,6 +79,7 @@ import scipy.linalg
 
 from svdkit.errors import SvdkitError
 from svdkit.lora.factor import (
+    _RESOLVED,
     Factored,
     Quality,
     approximation_error,
@@ -79,6 +89,7 @@ from svdkit.lora.factor import (
     noise_floor,
     residual_norm,
     sharpen,
+    wants_tighter_tol,
 )
 from svdkit.lora.rank import RankRule, as_rank_rule
 from svdkit.lowrank._threads import available_cores, parallel_map, single_blas_thread
@@ -752,12 +763,21 @@ def _accept(
     if wide:  # the stack held Δᵀ: its left vectors are Δ's right ones
         U, V = V, U
         right, left = left, right
-    k = rule.select(s, fro2)
+    # the stack computed the leading cap(p) values only: the energy past them is real,
+    # not rounding (RankRule.select), unless they are the whole spectrum
+    complete = s.size >= min(delta.shape)
+    k = rule.select(s, fro2, complete=complete)
+
+    def measure(j: int) -> float:
+        err = approximation_error(s[:j], rayleigh[:j], fro2)
+        if err < _RESOLVED * math.sqrt(fro2):  # the difference of sums cannot tell
+            err = residual_norm(delta, U[:, :j], s[:j], V[:, :j].T)
+        return err
+
+    # an error bound below the rounding of the energies: the measured error decides
+    k, err = rule.settle(s, fro2, k, measure, complete=complete)
     U, s, Vh = U[:, :k], s[:k], V[:, :k].T
     rho = np.maximum(right[:k], left[:k])
-    err = approximation_error(s, rayleigh[:k], fro2)
-    if err < 1e-6 * math.sqrt(fro2):
-        err = residual_norm(delta, U, s, Vh)  # the difference of sums cannot tell
     quality = Quality(
         rank=k,
         fro=math.sqrt(fro2),
@@ -767,8 +787,9 @@ def _accept(
         floor=noise_floor(math.sqrt(fro2), delta.dtype),
     )
     quality = sharpen(quality, delta, s, rho, Vh, fro2)
-    if quality.loose:
-        return None
+    if wants_tighter_tol(quality, rule):
+        return None  # factor_delta tightens tol
     # the sign rule was applied to the whole stack (_sign_rule)
     U, Vh = np.ascontiguousarray(U), np.ascontiguousarray(Vh)
     return Factored(U, s, Vh, quality, "krylov-batch", seconds, tol)
+

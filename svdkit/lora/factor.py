@@ -60,6 +60,7 @@ __all__ = [
     "gap_lower_bound",
     "noise_floor",
     "split_factors",
+    "wants_tighter_tol",
 ]
 
 SPLITS = ("sqrt", "B", "A")
@@ -446,22 +447,8 @@ def factor_delta(
         )
     found = _factor_at(delta, rule, cap, fro2, tol=tol, method=method, seed=seed)
     at = tol
-    # An error bound: the rank is the smallest whose factors meet it, which triplets
-    # certified to tol · σ₁ may not resolve — tighten where the factors miss the bound
-    # and the optimum is not shown to, or where the error is below the noise floor (no
-    # excess is reported, so `loose` says nothing) and the kept triplets leave the
-    # optimum's lower bound void (some ρᵢ ≥ σ̃ᵢ: the values decided on are unresolved)
-    bound = None if rule.error is None else float(rule.error) * math.sqrt(fro2)
     for _ in range(_TIGHTEN_STEPS if tighten else 0):
-        quality = found[3]
-        unsure = bound is not None and (
-            quality.error > bound >= quality.optimum_lower
-            # (only a bound inside the rounding: an error at the floor meets a larger one
-            # with room to spare — an exact rank-8 delta at --error 1e-2 was factored 3 times)
-            or (quality.optimum_lower <= 1e-12 * quality.fro < quality.error <= quality.floor
-                and bound <= quality.floor)
-        )
-        if not (quality.loose or unsure) or at <= _TIGHTEST:
+        if not wants_tighter_tol(found[3], rule) or at <= _TIGHTEST:
             break
         at = max(at * _TIGHTEN, _TIGHTEST)
         try:
@@ -471,6 +458,42 @@ def factor_delta(
             break
     U, s, Vh, quality, how, at = found
     return Factored(U, s, Vh, quality, how, time.perf_counter() - started, at)
+
+
+def wants_tighter_tol(quality: Quality, rule: RankRule) -> bool:
+    """Whether :func:`factor_delta` factors a result again at a tighter ``tol`` (and the
+    stacked path hands a module back to it, :mod:`svdkit.lora.batched`).
+
+    When :attr:`Quality.loose`, and for an ``error`` bound — the smallest rank whose
+    factors meet it, which triplets certified to ``tol · σ₁`` may not resolve — when
+    the factors miss the bound where the optimum is not shown to
+    (:attr:`Quality.optimum_lower` at most the bound), or when the error is below the
+    noise floor (no excess is reported, so ``loose`` says nothing), the kept triplets
+    leave the optimum's lower bound void (some ``ρᵢ ≥ σ̃ᵢ``: the values decided on
+    are unresolved) and the bound is below the floor too (an error at the floor meets
+    a larger bound with room to spare: an exact rank-8 delta at ``--error 1e-2`` was
+    factored three times).
+
+    Examples
+    --------
+    >>> rule = RankRule(error=1e-7, max_rank=60)
+    >>> wants_tighter_tol(Quality(56, 1.0, 1.0, 1.01e-7, 9.9e-8, 1.5e-6), rule)
+    True
+    >>> wants_tighter_tol(Quality(60, 1.0, 1.0, 4.3e-8, 3.9e-8, 1.5e-6),
+    ...                   RankRule(error=3e-8, max_rank=60))
+    False
+    >>> wants_tighter_tol(Quality(56, 1.0, 1.0, 1.01e-7, 9.9e-8, 1.5e-6), RankRule(rank=56))
+    False
+    """
+    if quality.loose:
+        return True
+    if rule.error is None:
+        return False
+    bound = float(rule.error) * quality.fro
+    return quality.error > bound >= quality.optimum_lower or (
+        quality.optimum_lower <= 1e-12 * quality.fro < quality.error <= quality.floor
+        and bound <= quality.floor
+    )
 
 
 def _factor_at(
