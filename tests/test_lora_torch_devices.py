@@ -475,3 +475,23 @@ def test_out_of_memory_goes_to_the_cpu_on_torch_before_2_5(monkeypatch):
     f = tb.factor_delta_torch(d, RankRule(rank=6), device="cpu", min_size=0)
     assert not f.method.startswith("torch")
     _check(d, f, 1e-3)
+
+
+@pytest.mark.parametrize("device", DEVICES)
+@pytest.mark.parametrize(("eps", "rank"), [(1e-7, 57), (3e-8, 60)])
+def test_error_bounds_with_a_cap_as_the_cpu_path(device, eps, rank):
+    """σᵢ = 10·0.75ⁱ, --max-rank 60 (the stack's reported cases): 57 at ε = 1e-7, and the
+    cap where 61 would be needed; the same ranks as factor_delta."""
+    from svdkit.lora.factor import factor_delta
+    from svdkit.lora.torch_backend import factor_delta_torch
+
+    rng = np.random.default_rng(7)
+    U, _ = np.linalg.qr(rng.standard_normal((400, 300)))
+    V, _ = np.linalg.qr(rng.standard_normal((300, 300)))
+    d = (U * (10 * 0.75 ** np.arange(300))) @ V.T
+    rule = RankRule(error=eps, max_rank=60)
+    f = factor_delta_torch(d, rule, device=device, min_size=0)
+    assert f.rank == rank == factor_delta(d, rule).rank, f.method
+    err = np.linalg.norm(d - (f.U * f.s) @ f.Vh) / np.linalg.norm(d)
+    assert (err <= eps * (1 + 1e-6)) == (rank < 60)
+    assert f.quality.relative_error == pytest.approx(err, rel=1e-6)

@@ -51,6 +51,7 @@ from svdkit.lora.factor import (
     first_order_lower,
     noise_floor,
     sharpen,
+    wants_tighter_tol,
 )
 from svdkit.lora.rank import RankRule
 
@@ -335,7 +336,8 @@ def factor_delta_torch(
     memory, and one whose first pass is not certified. ``max_iter`` (at least 2) is
     the most Krylov blocks of a pass, fewer where the short side holds fewer
     (``p // (r + 10)``, at least 2). With ``tighten`` (default), a module whose
-    excess is not bounded below 10 % at ``tol`` (:attr:`~svdkit.lora.factor.Quality.loose`)
+    excess is not bounded below 10 % at ``tol`` (:attr:`~svdkit.lora.factor.Quality.loose`),
+    or whose error bound is not settled (:func:`~svdkit.lora.factor.wants_tighter_tol`),
     is factored again in float64 on the device at ``tol · 1e-3``, then ``tol · 1e-6``
     (not below 1e-12), as :func:`~svdkit.lora.factor.factor_delta` does;
     :attr:`Factored.tol` says which ``tol`` the result meets. The factors are float64
@@ -463,7 +465,7 @@ def _on_device(
         at = tol
         found = _factor_on(wide64() if tight else D, exact, rule, cap, fro2, at, seed, max_iter)
         for _ in range(_TIGHTEN_STEPS if tighten else 0):
-            if found is None or not found[3].loose or at <= _TIGHTEST:
+            if found is None or not wants_tighter_tol(found[3], rule) or at <= _TIGHTEST:
                 break
             tighter = max(at * _TIGHTEN, _TIGHTEST)
             again = _factor_on(wide64(), exact, rule, cap, fro2, tighter, seed, max_iter)
