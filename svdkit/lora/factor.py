@@ -236,14 +236,17 @@ def frobenius2(delta: np.ndarray) -> float:
         return 0.0
     n = delta.shape[1]
     step = max(1, (1 << 19) // n)
-    buf = np.empty((min(step, delta.shape[0]), n), dtype=np.float64)
+    # a complex delta's |x|² (a float64 buffer kept its real part only: a purely
+    # imaginary delta was a zero one)
+    wide = np.complex128 if np.iscomplexobj(delta) else np.float64
+    buf = np.empty((min(step, delta.shape[0]), n), dtype=wide)
     total = 0.0
     with single_blas_thread():
         for r0 in range(0, delta.shape[0], step):
             block = buf[: min(step, delta.shape[0] - r0)]
             np.copyto(block, delta[r0 : r0 + step], casting="unsafe")
             flat = block.reshape(-1)
-            total += float(np.dot(flat, flat))
+            total += float(np.vdot(flat, flat).real)
     return total
 
 
@@ -487,8 +490,8 @@ def wants_tighter_tol(quality: Quality, rule: RankRule) -> bool:
     """
     if quality.loose:
         return True
-    if rule.error is None:
-        return False
+    if rule.error is None or not rule.error > 0.0:
+        return False  # (ε = 0 is the whole spectrum: no tol changes that rank)
     bound = float(rule.error) * quality.fro
     return quality.error > bound >= quality.optimum_lower or (
         quality.optimum_lower <= 1e-12 * quality.fro < quality.error <= quality.floor
@@ -502,10 +505,12 @@ def _factor_at(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, Quality, str, float]:
     """One certified truncated SVD at ``tol``: ``(U, s, Vh, quality, method, tol)``."""
     from svdkit.lowrank import truncated_svd
+    from svdkit.lowrank.api import MIN_TOL
 
     p = min(delta.shape)
     tol_rank = rule.rank_tol
-    if tol_rank is None or tol_rank <= 0.0 or cap < p:
+    # below truncated_svd's least tol (1e-14: error rules of ε < 1e-14), as for ε = 0
+    if tol_rank is None or tol_rank < MIN_TOL or cap < p:
         # fixed rank, energy 1 / error 0 (full rank), or a cap: `cap` triplets, then the rule
         r = truncated_svd(delta, cap, tol=tol, method=method, seed=seed)
     else:

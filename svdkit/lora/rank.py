@@ -282,7 +282,13 @@ class RankRule:
         sq = s**2
         rest = max(0.0, float(total) - float(np.sum(sq)))
         left = np.concatenate([np.cumsum(sq[::-1])[::-1][1:], [0.0]])  # left[j-1]: rank j
-        lower = left[:k] + rest - ENERGY_SLACK * float(total)
+        # Σ sᵢ² is known to the values' own rounding too, about p·eps·s₁ each (LAPACK's):
+        # 106 eps of ‖ΔW‖_F² for an exact rank-8 float32 delta of 1024×768, which ruled
+        # out ranks 8–10 unmeasured (12 was given for 8 at ε = 1e-7, 768 at 5e-8)
+        eps = float(np.finfo(np.float64).eps)
+        slack = max(ENERGY_SLACK * float(total),
+                    2.0 * s.size * eps * float(s[0]) * float(np.sum(s)) if s.size else 0.0)
+        lower = left[:k] + rest - slack
         allowance = float(self.error) ** 2 * float(total) * (1.0 + ENERGY_SLACK)
         maybe = np.flatnonzero(lower <= allowance)
         miss = int(maybe[0]) if maybe.size else k - 1  # ranks ≤ miss miss the bound

@@ -53,7 +53,7 @@ from svdkit.lora.factor import (
     sharpen,
     wants_tighter_tol,
 )
-from svdkit.lora.rank import RankRule
+from svdkit.lora.rank import RankRule, as_rank_rule
 
 __all__ = ["cuda_available", "factor_delta_torch", "resolve_backend"]
 
@@ -239,12 +239,16 @@ def _gap_lower_bound(D: Any, Vh: Any, fro2: float) -> float:
 
 def _factor_on(
     D: Any, exact: Any, rule: RankRule, cap: int, fro2: float, tol: float, seed: int,
-    max_iter: int,
+    max_iter: int, precision: Any,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, Quality, str] | None:
     """One certified pass on ``D``'s device and dtype, or ``None`` when not certified.
 
     ``exact`` is the delta itself (float32 or float64, scaled as ``D``) for the float64
-    sums: the error of the factors and the bound of the optimum.
+    sums: the error of the factors and the bound of the optimum. ``precision`` is the
+    delta's (float64 or float32): its rounding is the noise floor, as on the CPU path —
+    a float32 pass on a float64 delta whose error is above that floor is loose, and
+    factored again in float64 (with the pass's own floor, its error of 35× the optimum
+    at rank 299 of a float64 delta was reported as rounding).
     """
     import torch
 
@@ -291,18 +295,17 @@ def _factor_on(
         error = _error(exact, Uk, sk, Vk, fro2)
     Un, sn, Vhn = Uk.cpu().numpy(), sk.cpu().numpy(), Vk.cpu().numpy()
     rho = torch.maximum(right, left).double().cpu().numpy()
-    dtype = np.float64 if D.dtype == torch.float64 else np.float32
     quality = Quality(
         rank=int(r),
         fro=math.sqrt(fro2),
         energy_kept=float(np.sum(sn.astype(np.float64) ** 2)) / fro2,
         error=error,
         optimum_lower=first_order_lower(sn, rho, fro2),
-        floor=noise_floor(math.sqrt(fro2), dtype),  # the pass's own precision
+        floor=noise_floor(math.sqrt(fro2), precision),
     )
     quality = sharpen(quality, None, sn, rho, Vhn, fro2,
                       gap_bound=lambda: _gap_lower_bound(exact, Vk, fro2))
-    name = "float64" if dtype == np.float64 else "float32"
+    name = "float64" if D.dtype == torch.float64 else "float32"
     return Un, sn, Vhn, quality, f"torch-{D.device.type}-krylov({blocks} blocks, {name})"
 
 
@@ -371,6 +374,7 @@ def factor_delta_torch(
     from svdkit.lowrank.api import METHODS, _check_seed
 
     started = time.perf_counter()
+    rule = as_rank_rule(rule)
     tol = check_tol(tol)
     _check_seed(seed)
     if not isinstance(method, str) or method not in METHODS:
@@ -403,15 +407,19 @@ def factor_delta_torch(
     if done is None:
         return on_cpu()
     (Un, sn, Vhn, quality, how), at, scale = done
-    # the precision the certificate is of: a float64 pass's factors stay float64
+    # the precision the certificate is of: a float64 pass's factors stay float64 (and
+    # σ beyond float32's range, from a float32 delta of entries near it)
+    values = sn.astype(np.float64) * scale
     out = np.float64 if np.float64 in (delta.dtype, Un.dtype) else np.float32
+    if out is np.float32 and not np.all(np.isfinite(values.astype(np.float32))):
+        out = np.float64
     quality = dataclasses.replace(
         quality, fro=quality.fro * scale, error=quality.error * scale,
         optimum_lower=quality.optimum_lower * scale, floor=quality.floor * scale,
     )
     return Factored(
         Un.astype(out),
-        sn.astype(out) * out(scale),
+        values.astype(out),
         Vhn.astype(out),
         quality,
         how,
@@ -429,8 +437,9 @@ def _on_device(
     import torch
 
     p = min(delta.shape)
-    if p <= min_size or method == "lapack" or rule.cap(p) == 0 or delta.size == 0:
-        return None
+    if (p <= min_size or method == "lapack" or rule.cap(p) == 0 or delta.size == 0
+            or np.iscomplexobj(delta)):
+        return None  # (a complex delta: its imaginary part was dropped, 70 % off)
     with _full_precision():
         if delta.dtype == np.float32:
             # D is the delta itself, scaled by a power of two on the device (exact)
@@ -439,7 +448,9 @@ def _on_device(
             if not math.isfinite(top) or top == 0.0:
                 return None  # NaN / inf: the CPU path names the entry; zero: rank 0
             scale = math.ldexp(1.0, math.frexp(top)[1])
-            D = D * (1.0 / scale)
+            # 2^-e in two factors: one 2^129 (entries below 2^-128) overflows float32
+            half = math.ldexp(1.0, -(math.frexp(top)[1] // 2))
+            D = D * half * (1.0 / (scale * half))
             exact = D
         else:
             # float64 (or bfloat16, float16): scaled on the host before the float32 copy
@@ -463,12 +474,15 @@ def _on_device(
         cap = rule.cap(p)
         tight = (rule.tail is not None and rule.tail < _TAIL_RESOLVED) or tol < _TOL_SINGLE
         at = tol
-        found = _factor_on(wide64() if tight else D, exact, rule, cap, fro2, at, seed, max_iter)
+        precision = np.float64 if delta.dtype == np.float64 else np.float32
+        found = _factor_on(wide64() if tight else D, exact, rule, cap, fro2, at, seed, max_iter,
+                           precision)
         for _ in range(_TIGHTEN_STEPS if tighten else 0):
             if found is None or not wants_tighter_tol(found[3], rule) or at <= _TIGHTEST:
                 break
             tighter = max(at * _TIGHTEN, _TIGHTEST)
-            again = _factor_on(wide64(), exact, rule, cap, fro2, tighter, seed, max_iter)
+            again = _factor_on(wide64(), exact, rule, cap, fro2, tighter, seed, max_iter,
+                               precision)
             if again is None:
                 break  # not certified at the tighter tol: keep the last result
             found, at = again, tighter
