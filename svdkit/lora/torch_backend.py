@@ -65,8 +65,8 @@ _TAIL_RESOLVED = 1e-5
 #: ``eps₃₂ · √n · σ₁``; :data:`svdkit.lora.batched.SINGLE_PRECISION_TOL` on the CPU).
 _TOL_SINGLE = 1e-4
 #: An error below this fraction of ``‖ΔW‖_F`` is measured by a pass over the delta: the
-#: float64 difference of sums ``‖ΔW‖_F² − 2 Σ σᵢ uᵢᵀΔWvᵢ + Σ σᵢ²`` resolves
-#: ``√eps₆₄ · ‖ΔW‖_F`` (the CPU path's ``_RESOLVED``).
+#: float64 difference of sums ``‖ΔW‖_F² − 2 Σ σᵢ uᵢᵀΔWvᵢ + ‖UΣVᵀ‖_F²`` (:func:`_error`)
+#: resolves ``√eps₆₄ · ‖ΔW‖_F`` (the CPU path's ``_RESOLVED``).
 _ERROR_RESOLVED = 1e-6
 #: Entries of the delta widened to float64 at a time, for its float64 sums.
 _BLOCK_ENTRIES = 1 << 22
