@@ -143,7 +143,8 @@ def rayleigh_ritz(
         W = op.matmat(V)
     Q, R = op.tall_qr(W)
     with single_blas_thread():
-        Ut, s, Zh = np.linalg.svd(R)
+        # (reduced: with more vectors than A has rows, min(m, k) triplets)
+        Ut, s, Zh = np.linalg.svd(R, full_matrices=False)
     Z = Zh.conj().T
     # the long side holds two m×k blocks at most: W, and Q turned into U in place
     U = _times(op, Q, Ut, Q is not W)

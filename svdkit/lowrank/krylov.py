@@ -295,7 +295,9 @@ def gram_eigen(
             # Rayleigh–Ritz over every eigenvector — A's singular values themselves
             fin, k_cert = target.probe(cert.s, cert.met_prefix(tol))
             if not fin or k_cert > k:
-                full = np.ascontiguousarray(Y)
+                # (at most min(m, n) of them: past the short side AᴴA's eigenvectors are
+                # its null space, and a wide A's n of them broke Rayleigh–Ritz's shapes)
+                full = np.ascontiguousarray(Y[:, : min(op.shape)])
                 if single:
                     with single_blas_thread():
                         full, _ = qr_robust(full)
