@@ -411,20 +411,20 @@ def _resize_table(report, error: float | None):
     return t
 
 
-def _pissa_table(ad, chosen: dict[str, tuple[int, ...]], rule):
-    """PiSSA's ranks: per module, its shape, the rank taken and whether ``--max-rank`` capped
-    it (a module at rank 0 has no adapter and stays whole in the residual)."""
+def _pissa_table(rows):
+    """PiSSA's ranks: per module chosen, its shape, the rank taken (0: no adapter, the
+    module stays whole in the residual), whether ``--max-rank`` lowered it, and the
+    relative error ``‖W − B·A‖ / ‖W‖`` of the factors as written ('!': above ``--error``)."""
     from rich.markup import escape
     from rich.table import Table
 
     t = Table(title="PiSSA")
-    for col in ("module", "shape", "rank", "capped"):
+    for col in ("module", "shape", "rank", "capped", "rel. error"):
         t.add_column(col, justify="left" if col == "module" else "right")
-    for name, shape in chosen.items():
-        m = ad.modules.get(name)
-        r = 0 if m is None else m.r
-        capped = rule.max_rank is not None and rule.rank is None and r == rule.max_rank
-        t.add_row(escape(name), "×".join(map(str, shape)), str(r), "max-rank" if capped else "")
+    for m in rows:
+        mark = "" if m.bound_met else " !"
+        t.add_row(escape(m.name), "×".join(map(str, m.shape)), str(m.rank),
+                  "max-rank" if m.capped else "", f"{m.relative_error:.4f}{mark}")
     return t
 
 
@@ -654,23 +654,25 @@ def register(app: typer.Typer) -> None:
         """
         from rich.console import Console
 
-        from svdkit.lora.pissa import pissa
+        from svdkit.lora.pissa import pissa, pissa_notes
 
         rule = _rule(rank, energy, error, max_rank)
         factor_dtype = _factor_dtype(dtype)
         _check_not_input(output, "--output", base=base)
         _check_not_input(residual, "--residual", base=base)
         # pissa() checks both outputs (and that neither lies in the other) before any work
+        rows: list = []
         ad, res = pissa(
             base, output, residual, rule, targets=target or None, progress=True, tol=tol,
             dtype=factor_dtype, fan_in_fan_out=_layout(fan_in_fan_out, conv1d),
             embedding_modules=embedding or None, linear_modules=not_embedding or None,
-            backend=backend,
+            backend=backend, report=rows,
         )
         con = Console()
-        # the ranks the rule chose, and which --max-rank capped
-        print_table(con, _pissa_table(ad, {n: m.weight_shape for n, m in ad.modules.items()},
-                                      rule))
+        # the ranks the rule chose (rank 0 too), which --max-rank capped, and the errors
+        print_table(con, _pissa_table(rows))
+        for note in pissa_notes(rows, rule, factor_dtype):
+            con.print(f"note: {note}", highlight=False, soft_wrap=True, markup=False)
         con.print(f"{counted(len(ad.modules), 'module')} → {output}; residual → {res}",
                   highlight=False, soft_wrap=True, markup=False)
 

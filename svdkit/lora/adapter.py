@@ -118,6 +118,7 @@ __all__ = [
     "TOKENS_SUFFIX",
     "WEIGHTS_NAME",
     "Adapter",
+    "FactorUnderflowError",
     "LoraModule",
     "as_adapter",
     "check_adapter_output",
@@ -245,8 +246,19 @@ def _smallest_normal(dt: np.dtype) -> float:
     return float(_ml_dtypes(dt.name).finfo(dt).tiny)
 
 
+class FactorUnderflowError(SvdkitError):
+    """A factor of :func:`store_factors` that would be stored as zero or subnormal:
+    :func:`~svdkit.lora.pissa.pissa` keeps such a module whole in its residual."""
+
+
 def store_factors(
-    name: str, A: np.ndarray, B: np.ndarray, dtype: Any, scale: float
+    name: str,
+    A: np.ndarray,
+    B: np.ndarray,
+    dtype: Any,
+    scale: float,
+    *,
+    advice: str | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """``A`` and ``B`` cast to ``dtype``, refused when the cast overflows or underflows.
 
@@ -254,8 +266,11 @@ def store_factors(
     factor overflow (:func:`check_finite_factors`), a huge one makes it underflow —
     with ``alpha = 1e308`` every entry of a float32 factor was zero, an adapter that
     changes nothing. A factor with a nonzero entry whose largest entry, as stored,
-    is below the smallest normal number of ``dtype`` (or zero) has lost its
-    precision (or everything) and is refused, naming alpha.
+    is below the smallest normal number of ``dtype`` (float16's 6.1e-05: its
+    subnormals, down to 6e-08, keep too few digits) has lost its precision (or
+    everything) and is refused (:class:`FactorUnderflowError`). The message ends with
+    ``advice`` when given (the remedy in the caller's options: ``pissa`` has no
+    alpha); by default it names alpha, split and a wider dtype.
 
     Examples
     --------
@@ -272,19 +287,30 @@ def store_factors(
     dt = np.dtype(dtype)
     with np.errstate(over="ignore", under="ignore"):  # refused below, by name
         stored = np.asarray(A).astype(dt, copy=False), np.asarray(B).astype(dt, copy=False)
-    check_finite_factors(name, *stored, scale)
+    if advice is None:
+        check_finite_factors(name, *stored, scale)
+    else:
+        for side, f in (("lora_A", stored[0]), ("lora_B", stored[1])):
+            if not np.all(np.isfinite(f.astype(np.float64))):
+                raise SvdkitError(
+                    f"module {name!r}: {side} overflows {dt.name} (an entry is infinite or "
+                    f"NaN as stored): {advice}"
+                )
     tiny = _smallest_normal(dt)
     for side, before, after in (("lora_A", A, stored[0]), ("lora_B", B, stored[1])):
         if not np.asarray(before).size or not np.any(np.asarray(before) != 0):
             continue  # a zero factor (PEFT's initial lora_B) stays what it is
         largest = float(np.max(np.abs(after.astype(np.float64))))
         if largest < tiny:
-            raise SvdkitError(
+            remedy = advice or (
+                "alpha is too large; use a smaller alpha (the default gives scale 1), split "
+                "'sqrt', or a wider dtype"
+            )
+            raise FactorUnderflowError(
                 f"module {name!r}: {side} underflows {dt.name} (its largest entry "
                 f"{float(np.max(np.abs(np.asarray(before, dtype=np.float64)))):.3g} is "
-                f"{'zero' if largest == 0 else 'subnormal'} as stored, below {tiny:.3g}) at "
-                f"the scale α/r = {scale:.3g}: alpha is too large; use a smaller alpha (the "
-                "default gives scale 1), split 'sqrt', or a wider dtype"
+                f"{'zero' if largest == 0 else 'subnormal'} as stored, below {dt.name}'s "
+                f"smallest normal number {tiny:.3g}) at the scale α/r = {scale:.3g}: {remedy}"
             )
     return stored
 

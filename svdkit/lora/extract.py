@@ -462,14 +462,10 @@ def extract(
                 # --error is a bound on the factors as stored: rounding to BF16 / F16 adds
                 # its own error, met by a tighter cut while the rounding leaves room
                 for _ in range(3):
-                    if (rule.error is None or dtype is None
-                            or done[i][0].relative_error <= rule.error):
-                        break
-                    rounding2 = done[i][0].relative_error ** 2 - f.quality.relative_error ** 2
-                    room = rule.error**2 - max(rounding2, 0.0)
-                    if room <= (0.05 * rule.error) ** 2:
-                        break  # the rounding alone exceeds the bound: reported below
-                    tighter = RankRule(error=0.97 * math.sqrt(room), max_rank=rule.max_rank)
+                    tighter = None if dtype is None else rule.leaving_room(
+                        done[i][0].relative_error, f.quality.relative_error)
+                    if tighter is None:
+                        break  # met, or the rounding alone exceeds the bound: reported below
                     f = factor(delta, tighter, tol=tol, method=method, seed=seed, tighten=tighten)
                     if f.rank <= done[i][0].rank:
                         break  # no higher rank to give (max_rank, or the whole spectrum)

@@ -4,8 +4,9 @@
 (same tensor names, dtypes, shapes and shards), tensor by tensor from a function
 ``name → array``: one tensor in memory at a time, every file written to a
 temporary name and renamed, the directory built aside and renamed into place.
-:func:`merge` uses it with ``W + scale · B A`` (added in float32, or float64 for
-float64 weights, and rounded once to the stored dtype) for the LoRA modules and
+:func:`merge` uses it with ``W + scale · B A`` (added in float32 as PEFT does, or
+float64 for float64 weights, and rounded once to the stored dtype; PiSSA's residual
+``W − B A`` always in float64) for the LoRA modules and
 the adapter's saved tensors (``modules_to_save``, biases) in place of the base ones.
 PEFT's trainable tokens replace their rows of the embedding (and of an ``lm_head``
 tied to it). An adapter whose module names differ from the base's by one leading
@@ -48,6 +49,7 @@ from svdkit._files import (
     swap_in,
     write_error,
 )
+from svdkit._naming import arg
 from svdkit.errors import FileFormatError, MissingTensorError, ShapeError, SvdkitError
 from svdkit.lora._args import check_bool, check_path
 from svdkit.lora.adapter import (
@@ -579,7 +581,11 @@ def merged_tensor(
     m = adapter.modules.get(module)
     if m is None or param != "weight":
         return adapter.saved[name] if name in adapter.saved else base.tensor(name)
-    dt = np.float64 if base.dtype(name) == "F64" else np.float32
+    # PiSSA's residual W − B·A is small where W's principal part cancels: a float32
+    # product's rounding (eps32 · |W|) is many of the residual's own ulps, so it is
+    # formed in float64 (row blocks of the product) and rounded once. A merge's sum is of
+    # W's size, which float32 rounds to within an ulp of it, as PEFT's merge does.
+    dt = np.float64 if subtract or base.dtype(name) == "F64" else np.float32
 
     def source() -> np.ndarray:  # W as the base (or the adapter) holds it
         if name in adapter.saved:
@@ -587,12 +593,11 @@ def merged_tensor(
         return base.read(name, dt)
 
     W = source()
-    delta = m.delta(adapter.use_rslora, dtype=dt)
     with np.errstate(over="ignore", invalid="ignore"):  # refused below, by name
         if subtract:
-            W -= delta
+            _subtract_delta(W, m, adapter.use_rslora)
         else:
-            W += delta
+            W += m.delta(adapter.use_rslora, dtype=dt)
         code = base.dtype(name)
         stored = W.astype(numpy_dtype(code), copy=False)
     # no float64 copy: two reductions of the sum say that it is within the stored
@@ -605,6 +610,21 @@ def merged_tensor(
         if overflowed.any():
             _refuse_overflow(name, module, code, W[overflowed], subtract)
     return stored
+
+
+def _subtract_delta(W: np.ndarray, m: LoraModule, rslora: bool) -> None:
+    """``W −= scale · B A`` in ``W``'s dtype (float64 for PiSSA), the product formed by
+    blocks of at most 4 MiB of rows: no second full-size copy beside ``W``."""
+    if m.kind == "conv" or W.ndim != 2:
+        W -= m.delta(rslora, dtype=W.dtype)
+        return
+    B, A = (np.asarray(x, dtype=W.dtype) for x in m.matrices())
+    B = m.scale(rslora) * B
+    if m.transposed:  # W is (B A)ᵀ = Aᵀ Bᵀ
+        B, A = A.T, B.T
+    step = max(1, (1 << 19) // max(1, W.shape[1]))
+    for r0 in range(0, W.shape[0], step):
+        W[r0 : r0 + step] -= B[r0 : r0 + step] @ A
 
 
 @functools.cache
@@ -635,17 +655,27 @@ def _refuse_overflow(name: str, module: str, code: str, W: np.ndarray, subtract:
     """Refuse a merged weight that leaves the range of its stored dtype ``code`` (``W``:
     its entries that do, as summed).
 
-    ``W ± scale·B·A`` is summed in float32 (float64 for an F64 base) and stored in
-    the base's dtype: a sum beyond float16's 65504 would be written as ``inf``,
-    and the merged model would answer NaN. Refused, by module and dtype, before
-    any file is put in place.
+    ``W + scale·B·A`` is summed in float32 (float64 for an F64 base; PiSSA's
+    ``W − B·A`` in float64) and stored in the base's dtype: a sum beyond float16's
+    65504 would be written as ``inf``, and the merged model would answer NaN.
+    Refused, by module and dtype, before any file is put in place, with the remedy
+    of the command: a wider base or a smaller alpha for a merge, a wider base or
+    another rank for PiSSA (which has no alpha).
     """
-    what = "W − scale·B·A (the PiSSA residual)" if subtract else "W + scale·B·A"
     largest = float(np.max(np.abs(W)))
+    if subtract:
+        what, advice = "W − B·A (the PiSSA residual)", (
+            "the residual cannot be stored in the base's dtype; convert the base to a wider "
+            "dtype (F32) before PiSSA, or choose another " + arg("rank")
+        )
+    else:
+        what, advice = "W + scale·B·A", (
+            "the merged weight cannot be stored in the base's dtype; merge into a base stored "
+            "in a wider dtype (F32), or use a smaller alpha"
+        )
     raise SvdkitError(
         f"module {module!r}: {what} overflows {code} (an entry of {name!r} is {largest:.4g}, "
-        f"beyond what {code} holds): the merged weight cannot be stored in the base's "
-        "dtype; merge into a base stored in a wider dtype (F32), or use a smaller alpha"
+        f"beyond what {code} holds): {advice}"
     )
 
 

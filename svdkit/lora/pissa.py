@@ -3,8 +3,9 @@
 For each target matrix ``W`` (Meng et al., *PiSSA*, 2024): ``W ≈ U_r Σ_r V_rᵀ``
 (certified truncated SVD), ``lora_B = U_r √Σ_r``, ``lora_A = √Σ_r V_rᵀ`` (scale
 1: ``lora_alpha = r``), and the new base weight ``W_res = W − B A`` is computed
-from the factors **as stored** (after their cast to the output dtype), so
-``W_res + scale · B A = W`` holds up to one rounding of ``W_res`` to its dtype.
+from the factors **as stored** (after their cast to the output dtype), in float64,
+and rounded once, so ``W_res + scale · B A = W`` holds up to one rounding of
+``W_res`` to its dtype.
 Everything else is copied. Both outputs are streamed tensor by tensor.
 
 Examples
@@ -23,26 +24,30 @@ True
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from svdkit._files import swap_in, write_error
-from svdkit.errors import EmptyInputError, FileFormatError
+from svdkit._naming import arg
+from svdkit.errors import EmptyInputError, FileFormatError, SvdkitError
 from svdkit.lora._args import check_bool, check_float_dtype, check_path, check_targets
 from svdkit.lora.adapter import (
     Adapter,
+    FactorUnderflowError,
     LoraModule,
     check_adapter_output,
     store_factors,
     unit_alpha,
 )
 from svdkit.lora.extract import module_progress, refuse_non_finite
-from svdkit.lora.factor import check_tol, split_factors
+from svdkit.lora.factor import check_tol, residual_norm, split_factors
 from svdkit.lora.merge import (
     build_like,
     check_checkpoint_output,
@@ -57,13 +62,32 @@ from svdkit.lora.modules import (
     module_of,
     stores_in_out,
 )
-from svdkit.lora.rank import RankRule, as_rank_rule
-from svdkit.lora.safetensors_io import Checkpoint, as_checkpoint
+from svdkit.lora.rank import RankRule, as_rank_rule, unmet_note
+from svdkit.lora.safetensors_io import Checkpoint, as_checkpoint, dtype_code
 from svdkit.lora.torch_backend import resolve_backend
 
-__all__ = ["pissa"]
+__all__ = ["PissaModule", "pissa", "pissa_notes"]
 
 _FLOATS = {"F64", "F32", "F16", "BF16"}
+_log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class PissaModule:
+    """One module :func:`pissa` chose: its weight's ``shape`` (as stored), the ``rank``
+    taken (0: no adapter, the module stays whole in the residual), whether
+    ``max_rank`` lowered it (``capped``), the ``relative_error`` ``‖W − B·A‖_F / ‖W‖_F``
+    of the factors as stored (the residual's share of ``W``), whether it meets an
+    ``error`` rule (``bound_met``), and whether it was kept whole because its factors
+    would underflow the storage dtype (``underflow``)."""
+
+    name: str
+    shape: tuple[int, ...]
+    rank: int
+    capped: bool
+    relative_error: float
+    bound_met: bool = True
+    underflow: bool = False
 
 
 def pissa(
@@ -82,6 +106,7 @@ def pissa(
     embedding_modules: Sequence[str] | None = None,
     linear_modules: Sequence[str] | None = None,
     backend: str = "numpy",
+    report: list[PissaModule] | None = None,
 ) -> tuple[Adapter, Path]:
     """Write the PiSSA adapter to ``adapter_dir`` and the residual model to ``residual_out``.
 
@@ -98,6 +123,17 @@ def pissa(
     (:func:`svdkit.lora.modules.is_embedding`). ``backend`` is ``"numpy"``, ``"torch"``
     (the large weights on a CUDA GPU, :mod:`svdkit.lora.torch_backend`) or ``"auto"``,
     as in :func:`svdkit.lora.extract.extract`.
+
+    An ``error`` rule bounds the factors **as stored**: ``‖W − B·A‖_F ≤ ε ‖W‖_F`` with
+    ``B``, ``A`` rounded to ``dtype`` (the residual's share of ``W``). Rounding them to
+    BF16 / F16 adds its own error, so the rank is raised to absorb it (as ``extract``
+    does); where no rank can (the rounding alone exceeds ``ε``, or ``max_rank``
+    stops it) the module misses the bound, and a note says so. A module whose factors
+    would underflow ``dtype`` (a weight too small for F16) is kept whole in the
+    residual (rank 0), with a note, rather than abort the run: nothing of it is lost.
+    ``report``, a list, is filled with one :class:`PissaModule` per module chosen
+    (rank 0 too), and the notes are then left to the caller (:func:`pissa_notes`);
+    without it they are logged as warnings (``note: …``).
 
     The adapter adds to the residual, not to ``base``: its ``adapter_config.json``
     names ``residual_out`` (as given) in ``base_model_name_or_path``, and its weights
@@ -118,7 +154,8 @@ def pissa(
         No module matches ``targets`` (or every one has rank 0): nothing is written.
     SvdkitError
         An argument of the wrong type or out of range (named in the message), checked
-        before anything is read.
+        before anything is read; a factor that overflows ``dtype`` (advice: a wider
+        one), or a residual that overflows the base's dtype (F16's 65504).
     FileFormatError
         ``base`` is a LoRA adapter, or an output cannot be written (see above).
 
@@ -157,6 +194,8 @@ def pissa(
     store = check_float_dtype(np.float32 if dtype is None else dtype, "dtype")
     adapter_dir = check_path(adapter_dir, "adapter_dir")
     residual_out = check_path(residual_out, "residual_out")
+    if report is not None and not isinstance(report, list):
+        raise SvdkitError(f"report must be a list or None; got {type(report).__name__}")
     ck = as_checkpoint(base, "base").require_model("base")
     shards = {f"base file '{n}'": ck.root / n for n in ck.files}
     check_not_input(adapter_dir, "adapter_dir", base=ck.path, **shards)
@@ -184,28 +223,65 @@ def pissa(
     adapter = Adapter(base_model_name_or_path=str(residual_out))
     gap = (-1.0, "", 0.0, 0.0)  # (relative gap of the norms, weight, ‖W‖_F, ‖W_res‖_F)
     conv1d = chosen_conv1d(chosen, fan_in_fan_out, stores_in_out(ck))
+    rows: list[PissaModule] = []
+    advice = (
+        f"store the factors in a wider {arg('dtype')} (F32 or F64)"
+        if np.dtype(store) != np.float64
+        else "the weight's entries are below float64's normal range"
+    )
     with module_progress(progress, len(chosen), "pissa") as advance:
         for module in chosen:
             W = ck.read(f"{module}.weight")  # float32; float64 for an F64 weight (exact)
             refuse_non_finite(W, f"{module}.weight", (("base", ck),))
-            stored_W = W
+            shape = tuple(W.shape)
             if module in conv1d:
                 W = W.T  # Conv1D stores [in, out] = (B A)ᵀ
             f = factor(W, rule, tol=tol, method=method, seed=seed)
-            advance(module)
-            if f.rank == 0:
-                continue
-            B, A = split_factors(f.U, f.s, f.Vh, "sqrt", 1.0)
-            A, B = store_factors(module, A, B, store, 1.0)
             kind = "conv1d" if module in conv1d else "linear"
-            m = adapter.modules[module] = LoraModule(module, kind, A=A, B=B,
-                                                     alpha=unit_alpha(f.rank))
-            gap = max(gap, _norm_gap(f"{module}.weight", stored_W, m))
+            m, err = _stored(module, kind, W, f, store, advice)
+            capped = _capped(rule, f)
+            # --error bounds the factors as stored: rounding them to BF16 / F16 adds its
+            # own error, met by a tighter cut while the rounding leaves room (as extract)
+            for _ in range(3):
+                tighter = None if m is None else rule.leaving_room(err, f.quality.relative_error)
+                if tighter is None:
+                    break  # met, or the rounding alone exceeds the bound: noted below
+                g = factor(W, tighter, tol=tol, method=method, seed=seed)
+                if g.rank <= f.rank:
+                    # no higher rank to give (max_rank, or the whole spectrum)
+                    capped = capped or (rule.max_rank is not None and f.rank >= rule.max_rank)
+                    break
+                f = g
+                m, err = _stored(module, kind, W, f, store, advice)
+            advance(module)
+            underflow = m is None and f.rank > 0
+            rank = 0 if m is None else m.r
+            rows.append(PissaModule(
+                module, shape, rank, capped and m is not None, err,
+                rule.error is None or err <= rule.error or underflow, underflow,
+            ))
+            if m is None:
+                continue
+            adapter.modules[module] = m
+            norm = f.quality.fro
+            gap = max(gap, ((norm - err * norm) / norm if norm > 0 else 0.0,
+                            f"{module}.weight", norm, err * norm))
+            del W, f
+    if report is not None:
+        report[:] = rows
     if not adapter.modules:
+        kept = [r.name for r in rows if r.underflow]
+        why = (
+            f"; {len(kept)} of them only because their factors underflow "
+            f"{np.dtype(store).name}: {advice}" if kept else ""
+        )
         raise EmptyInputError(
-            f"every target module has rank 0 under the rule ({len(chosen)} modules): the "
+            f"every target module has rank 0 under the rule ({len(chosen)} modules{why}): the "
             "adapter would hold no LoRA module, which PEFT cannot load"
         )
+    if report is None:
+        for note in pissa_notes(rows, rule, store):
+            _log.warning("note: %s", note)
 
     _, tensor, norm_base, norm_residual = gap
     adapter.pissa_mark = {
@@ -236,14 +312,62 @@ def pissa(
     return adapter, residual_out
 
 
-def _norm_gap(name: str, W: np.ndarray, m: LoraModule) -> tuple[float, str, float, float]:
-    """``(‖W‖ − ‖W_res‖) / ‖W‖``, ``name``, ``‖W‖_F`` and ``‖W_res‖_F`` (``W − scale·B·A``
-    from the stored factors, in float64, in the layout ``W`` is stored in): the
-    module whose norms differ most tells the residual from the original best."""
-    W64 = np.asarray(W, dtype=np.float64)
-    norm = float(np.linalg.norm(W64))
-    residual = float(np.linalg.norm(W64 - m.delta(dtype=np.float64)))
-    return ((norm - residual) / norm if norm > 0 else 0.0), name, norm, residual
+def _stored(
+    module: str, kind: str, W: np.ndarray, f: Any, store: Any, advice: str
+) -> tuple[LoraModule | None, float]:
+    """The module of ``f``'s triplets with its factors stored in ``store``, and
+    ``‖W − B·A‖_F / ‖W‖_F`` of those stored factors (a float64 pass over ``W``, in the
+    orientation it was factored in). ``None`` at rank 0, or where a factor would be
+    stored as zero or subnormal (a tiny weight): the module stays whole in the
+    residual, and its error is 1 (0 for a zero weight)."""
+    norm = f.quality.fro
+    if f.rank == 0:
+        return None, 1.0 if norm > 0 else 0.0
+    B, A = split_factors(f.U, f.s, f.Vh, "sqrt", 1.0)
+    try:
+        A, B = store_factors(module, A, B, store, 1.0, advice=advice)
+    except FactorUnderflowError:
+        return None, 1.0
+    err = residual_norm(W, B.astype(np.float64), np.ones(f.rank), A.astype(np.float64))
+    return LoraModule(module, kind, A=A, B=B, alpha=unit_alpha(f.rank)), (
+        err / norm if norm > 0 else 0.0
+    )
+
+
+def _capped(rule: RankRule, f: Any) -> bool:
+    """Whether ``max_rank`` lowered the rank: ``f`` is at the cap, and its triplets (before
+    any rounding to a storage dtype) miss the rule, so the rule alone asked for more."""
+    if rule.max_rank is None or rule.rank is not None or f.rank < rule.max_rank:
+        return False
+    tol = rule.rank_tol
+    return tol is not None and f.quality.relative_error > tol * (1.0 + 1e-9)
+
+
+def pissa_notes(rows: Sequence[PissaModule], rule: RankRule, dtype: Any = None) -> list[str]:
+    """The notes of a :func:`pissa` run from its ``report`` rows: the modules whose
+    stored factors miss an ``error`` bound (:func:`~svdkit.lora.rank.unmet_note`, the
+    wording of ``extract`` and ``resize``), and those kept whole in the residual
+    because their factors would underflow ``dtype`` (the factors' dtype given to
+    :func:`pissa`; ``None``: float32)."""
+    dtype = check_float_dtype(np.float32 if dtype is None else dtype, "dtype")
+    notes = []
+    missed = {r.name: r for r in rows if not r.bound_met}
+    if missed and rule.error is not None:
+        code = dtype_code(np.dtype(dtype))
+        notes.append(unmet_note(
+            rule.error, {n: r.relative_error for n, r in missed.items()}, len(rows),
+            max_rank=rule.max_rank, capped=[n for n, r in missed.items() if r.capped],
+            codes={n: code for n in missed},
+        ))
+    kept = [r.name for r in rows if r.underflow]
+    if kept:
+        more = " …" if len(kept) > 6 else ""
+        notes.append(
+            f"kept whole in the residual (rank 0): {', '.join(kept[:6])}{more}; their "
+            f"factors would underflow {dtype_code(np.dtype(dtype))} (weights too small for "
+            f"it): store the factors in a wider {arg('dtype')} (F32) to factor them"
+        )
+    return notes
 
 
 def _check_outputs(adapter_dir: Path, residual: Path, shards: int) -> None:

@@ -202,6 +202,34 @@ class RankRule:
             k = min(k, int(self.max_rank))
         return k
 
+    def leaving_room(self, stored: float, exact: float) -> RankRule | None:
+        """The tighter ``error`` rule that leaves room for the rounding of stored factors,
+        or ``None`` when there is none to take.
+
+        ``stored`` is the relative error of the factors as stored (rounded to F16 /
+        BF16), ``exact`` that of the same triplets before the rounding. When ``stored``
+        misses ``ε``, the rounding's share ``stored² − exact²`` is taken from ``ε²``
+        and the rest, with a 3 % margin, is the new bound: a higher rank, whose
+        rounding costs about the same. ``None`` when the bound is met, the rule has
+        no ``error``, or the rounding alone leaves less than ``(0.05 ε)²`` (no rank can
+        meet it: the caller notes the module). ``extract`` and ``pissa`` use it.
+
+        Examples
+        --------
+        >>> round(RankRule(error=0.01).leaving_room(0.012, 0.009).error, 6)  # √(1e-4 − 6.3e-5)
+        0.0059
+        >>> RankRule(error=0.01).leaving_room(0.0125, 0.0075) is None  # rounding 1e-4: no room
+        True
+        >>> RankRule(error=0.01).leaving_room(0.009, 0.008) is None  # met
+        True
+        """
+        if self.error is None or stored <= self.error:
+            return None
+        room = float(self.error) ** 2 - max(stored**2 - exact**2, 0.0)
+        if room <= (0.05 * float(self.error)) ** 2:
+            return None
+        return RankRule(error=0.97 * math.sqrt(room), max_rank=self.max_rank)
+
     def settle(
         self,
         s: np.ndarray,

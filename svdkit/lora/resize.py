@@ -159,7 +159,9 @@ def resize(
         old_B, old_A = m.matrices()
         U, s, Vh = factor_spectrum(old_B, old_A, m.scale(rs))
         total = float(np.sum(s**2))
-        k = rule.select(s, total)
+        # a fixed rank too keeps no direction of a zero singular value: a delta of zeros
+        # (an untrained lora_B) has rank 0 under every rule and is left out
+        k = min(rule.select(s, total), int(np.count_nonzero(s)))
         # the factors keep their storage dtype (a bf16 adapter stays bf16) unless asked
         if want is not None:
             dt = np.dtype(want)
