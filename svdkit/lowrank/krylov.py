@@ -395,7 +395,9 @@ def block_lanczos(
         op.stored_precision(False)
 
 
-def _cluster_end(cert: Certificate, k: int, b: int, by_rank: bool) -> int | None:
+def _cluster_end(
+    cert: Certificate, k: int, b: int, by_rank: bool, resolved: float = 0.0
+) -> int | None:
     """Where block Krylov may have missed copies of a repeated singular value.
 
     A Krylov space grown from a block of ``b`` holds at most ``b`` directions of
@@ -408,13 +410,20 @@ def _cluster_end(cert: Certificate, k: int, b: int, by_rank: bool) -> int | None
     singular value) followed by a clearly smaller one among the first ``k``
     (in rank mode, also one that ends the rank). Returns the index after the
     run, or None.
+
+    Outside rank mode, runs of values at or below ``resolved`` (the residual the
+    certificate allows, ``tol · σ₁``) are not looked into: a missed copy there moves
+    the values it displaces by no more than the certificate allows them anyway. (A
+    merged LoRA's float32 delta asked at rank 64 has 48 values of float32 rounding,
+    all "equal within their errors" at ``tol = 1e-3``: the search for their copies
+    took 2 s of a 1024×384 delta, against 5 ms for its rank 16.)
     """
     s, err = cert.s[:k], cert.worst[:k]
     if k < b or not s.size:
         return None
     floor = 1e3 * np.finfo(float).eps * s[0]
     i = 0
-    while i + b <= k:
+    while i + b <= k and (by_rank or s[i] > resolved):
         j = i
         while j + 1 < k and s[i] - s[j + 1] <= 2.0 * err[i : j + 2].max() + floor:
             j += 1
@@ -461,7 +470,7 @@ def _missed_copies(
                 op.stored_precision(True)
 
     for _ in range(-(-n // b) + 1):  # each round finds at least one more
-        end = _cluster_end(cert, k, b, target.by_rank)
+        end = _cluster_end(cert, k, b, target.by_rank, residual_bound(cert.s, tol))
         if end is None:
             break
         lock = np.ascontiguousarray(cert.V[:, :k])
