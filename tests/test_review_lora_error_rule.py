@@ -317,3 +317,25 @@ def test_a_complex_delta_counts_its_imaginary_part():
     err = np.linalg.norm(noisy - (g.U * g.s) @ g.Vh)
     assert g.quality.relative_error == pytest.approx(err / np.linalg.norm(noisy), rel=1e-9)
     assert err <= 0.3 * np.linalg.norm(noisy)
+
+
+@pytest.mark.parametrize("eps", [2e-8, 1e-2])
+def test_the_report_is_of_the_float32_factors_as_written(tmp_path, eps):
+    """Without --dtype, float64 factors are stored in the delta's float32: near its
+    rounding the report gave the float64 error (9.84e-8 for a stored 1.05e-7), and a
+    bound below what float32 factors hold passed with no mark."""
+    rng = np.random.default_rng(5)
+    W = (0.02 * rng.standard_normal((512, 384))).astype(np.float32)
+    U, _ = np.linalg.qr(rng.standard_normal((512, 12)))
+    V, _ = np.linalg.qr(rng.standard_normal((384, 12)))
+    tuned = (W + (U * (0.05 * 0.8 ** np.arange(12))) @ V.T).astype(np.float32)
+    save_safetensors(tmp_path / "b.safetensors", {"m.q.weight": W})
+    save_safetensors(tmp_path / "t.safetensors", {"m.q.weight": tuned})
+    ex = extract(tmp_path / "b.safetensors", tmp_path / "t.safetensors", RankRule(error=eps))
+    d = (tuned - W).astype(np.float64)  # the delta as extract forms it, in float32
+    m = ex.adapter.modules["m.q"]
+    assert m.A.dtype == np.float32
+    true = np.linalg.norm(d - m.delta()) / np.linalg.norm(d)
+    row = ex.report.modules[0]
+    assert row.relative_error == pytest.approx(true, rel=1e-6)
+    assert (true > eps) == bool(ex.report.unmet())
