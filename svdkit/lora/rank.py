@@ -308,7 +308,8 @@ class RankRule:
             return k, errors[k]
         # the ranks below k that the rounding of the energies cannot rule out
         sq = s**2
-        rest = max(0.0, float(total) - float(np.sum(sq)))
+        # (a whole spectrum leaves nothing out: its sum's distance to total is rounding)
+        rest = 0.0 if complete else max(0.0, float(total) - float(np.sum(sq)))
         left = np.concatenate([np.cumsum(sq[::-1])[::-1][1:], [0.0]])  # left[j-1]: rank j
         # Σ sᵢ² is known to the values' own rounding too, about p·eps·s₁ each (LAPACK's):
         # 106 eps of ‖ΔW‖_F² for an exact rank-8 float32 delta of 1024×768, which ruled
