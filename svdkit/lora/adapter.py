@@ -214,12 +214,15 @@ def check_alpha(alpha: float | None) -> float | None:
     return float(alpha)
 
 
-def check_finite_factors(name: str, A: np.ndarray, B: np.ndarray, scale: float) -> None:
+def check_finite_factors(
+    name: str, A: np.ndarray, B: np.ndarray, scale: float, *, advice: str | None = None
+) -> None:
     """Refuse factors with an infinite or NaN entry, as stored (after a cast).
 
     ``B A`` is the delta divided by the scale ``α / r``: a tiny ``alpha`` (with
     ``split`` ``"B"`` or ``"A"``) makes one factor overflow float16 (65504), and
-    the adapter would hold ``inf`` — NaN in every output of the model.
+    the adapter would hold ``inf`` — NaN in every output of the model. ``advice``
+    replaces the remedy the message gives (alpha and split, which ``pissa`` has not).
     """
     for side, f in (("lora_A", A), ("lora_B", B)):
         f = np.asarray(f)
@@ -229,9 +232,13 @@ def check_finite_factors(name: str, A: np.ndarray, B: np.ndarray, scale: float) 
             code = dtype_code(f.dtype)
         except FileFormatError:
             code = str(f.dtype)
+        where, remedy = (f" at the scale α/r = {scale:.3g}",
+                         "use a larger alpha, split 'sqrt', or a wider dtype")
+        if advice is not None:  # (named as store_factors' underflow names it)
+            code, where, remedy = f.dtype.name, " as stored", advice
         raise SvdkitError(
-            f"module {name!r}: {side} overflows {code} (an entry is infinite or NaN) at the "
-            f"scale α/r = {scale:.3g}: use a larger alpha, split 'sqrt', or a wider dtype"
+            f"module {name!r}: {side} overflows {code} (an entry is infinite or NaN){where}: "
+            f"{remedy}"
         )
 
 
@@ -287,15 +294,7 @@ def store_factors(
     dt = np.dtype(dtype)
     with np.errstate(over="ignore", under="ignore"):  # refused below, by name
         stored = np.asarray(A).astype(dt, copy=False), np.asarray(B).astype(dt, copy=False)
-    if advice is None:
-        check_finite_factors(name, *stored, scale)
-    else:
-        for side, f in (("lora_A", stored[0]), ("lora_B", stored[1])):
-            if not np.all(np.isfinite(f.astype(np.float64))):
-                raise SvdkitError(
-                    f"module {name!r}: {side} overflows {dt.name} (an entry is infinite or "
-                    f"NaN as stored): {advice}"
-                )
+    check_finite_factors(name, *stored, scale, advice=advice)
     tiny = _smallest_normal(dt)
     for side, before, after in (("lora_A", A, stored[0]), ("lora_B", B, stored[1])):
         if not np.asarray(before).size or not np.any(np.asarray(before) != 0):
