@@ -34,9 +34,10 @@ numerically singular). Pass ``tol=0`` to accept every positive pivot.
 One decision
 ------------
 The pivot rule and the eigenvalue rule of :func:`svdkit.definiteness`
-(``λ`` is zero when ``|λ| <= n · eps · max |λᵢ|``, or ``tol``:
-:func:`eigenvalue_rule`) use different scales, and near their thresholds
-they can disagree. The eigenvalue rule is the reference; both
+(``λ`` is zero when ``|λ| <= n · eps · max |λᵢ|``, or ``tol``, with the
+threshold moved by rounding where that makes the count of non-zero ``λ`` the
+numerical rank of :func:`svdkit.rank`: :func:`eigenvalue_rule`) use different
+scales, and near their thresholds they can disagree. The eigenvalue rule is the reference; both
 factorisations follow it, so ``cholesky(A)`` succeeds exactly when
 ``definiteness(A)`` says positive definite, ``cholesky(A,
 semidefinite=True)`` exactly when it says positive (semi)definite, and the
@@ -108,7 +109,7 @@ from scipy.linalg.lapack import get_lapack_funcs
 from svdkit.errors import NotPositiveDefiniteError, check_bool
 from svdkit.inputs import as_matrix
 from svdkit.linalg._checks import require_square
-from svdkit.linalg.measures import _exponent, _times_power_of_two
+from svdkit.linalg.measures import _exponent, _times_power_of_two, rank_of
 from svdkit.linalg.structure import require_hermitian
 from svdkit.linalg.tolerance import rule_dtype, zero_threshold
 
@@ -227,6 +228,14 @@ def eigenvalue_rule(
     (entries near ``1e308``) the rule is decided on ``h · 2^−e``, and the values
     are ``2^e`` times those (``±inf`` past the range).
 
+    The count of non-zero eigenvalues is the numerical rank
+    (:func:`svdkit.rank` of ``h``, same ``tol``): ``σᵢ = |λᵢ|``, but ``eigvalsh``
+    and ``svdvals`` round differently, and an eigenvalue within rounding of the
+    threshold could land on the other side of it than its singular value. Where
+    that happens the threshold returned is moved, by that rounding, to the edge
+    of the interval that separates the ``n − rank`` smallest ``|λᵢ|`` from the
+    rest (:func:`_rank_consistent_threshold`).
+
     Examples
     --------
     >>> import numpy as np
@@ -234,6 +243,14 @@ def eigenvalue_rule(
     >>> values.tolist(), thr == 2 * float(np.finfo(float).eps) * 3
     ([1.0, 3.0], True)
     """
+    values, thr, _ = _eigenvalue_rule(h, tol, precision)
+    return values, thr
+
+
+def _eigenvalue_rule(
+    h: np.ndarray, tol: float | None = None, precision: np.dtype | None = None
+) -> tuple[np.ndarray, float, float]:
+    """:func:`eigenvalue_rule`, with the rule's own threshold (before any move) third."""
     dtype = h.dtype if precision is None else precision
     values = scipy.linalg.eigvalsh(h, check_finite=False)
     if values.size and not np.isfinite(values).all():
@@ -241,15 +258,48 @@ def eigenvalue_rule(
         # scale-free, so it is decided on h·2^−e, and the values are 2^e times those
         e = _exponent(float(np.max(np.abs(h))))
         scaled = scipy.linalg.eigvalsh(_times_power_of_two(h, -e), check_finite=False)
-        thr = float(np.ldexp(zero_threshold(h.shape, float(np.max(np.abs(scaled))), dtype), e))
-        if tol is not None:
-            thr = zero_threshold(h.shape, 0.0, dtype, tol)
+        rule = float(np.ldexp(zero_threshold(h.shape, float(np.max(np.abs(scaled))), dtype), e))
+        thr = rule if tol is None else zero_threshold(h.shape, 0.0, dtype, tol)
         with np.errstate(over="ignore"):  # a value past the largest float is ±inf, as it is
             values = np.ldexp(scaled, e)
     else:
         largest = float(np.max(np.abs(values))) if values.size else 0.0
+        rule = zero_threshold(h.shape, largest, dtype)
         thr = zero_threshold(h.shape, largest, dtype, tol)
-    return values, thr
+    return values, _rank_consistent_threshold(h, values, thr, rule, tol, dtype), thr
+
+
+def _rank_consistent_threshold(
+    h: np.ndarray, values: np.ndarray, thr: float, rule: float, tol: float | None, dtype
+) -> float:
+    """``thr``, or the nearest threshold that counts ``rank(h, tol)`` eigenvalues non-zero.
+
+    With ``r`` the numerical rank from the singular values (:func:`svdkit.rank`'s
+    rule, same ``tol``, same ``eps``) and ``a`` the ``|λᵢ|`` ascending, a threshold
+    ``t`` counts ``r`` of them non-zero exactly when ``a[n−r−1] <= t < a[n−r]``;
+    ``thr`` is clipped into that interval (moved by the rounding that separates
+    ``|λᵢ|`` from ``σᵢ``, a few ``eps · ‖A‖``). Should two equal ``|λᵢ|`` straddle
+    the cut (no threshold separates them), ``thr`` stays as it is.
+
+    The singular values (one ``svdvals``) are computed only where some ``|λᵢ|`` is
+    within the margin ``_MARGIN`` of the threshold, ``|λᵢ| <= 16 · max(thr, rule)``
+    (``rule = n · eps · max |λᵢ|``, the rounding scale, where ``tol`` is smaller):
+    beyond it ``σᵢ`` and ``|λᵢ|``, both backward stable, are on the same side, the
+    margin the cheap Cholesky bounds rely on too (module docstring, "One decision").
+    """
+    n = values.size
+    mags = np.sort(np.abs(values))
+    if n == 0 or not np.any(mags <= _MARGIN * max(thr, rule)):
+        return thr
+    z = n - rank_of(h, tol, dtype)
+    lo = float(mags[z - 1]) if z else 0.0
+    hi = float(mags[z]) if z < n else np.inf
+    if lo <= thr < hi:
+        return thr
+    if thr < lo:
+        return lo
+    below = float(np.nextafter(hi, 0.0))
+    return below if below >= lo else thr
 
 
 class _Spectrum:

@@ -45,19 +45,40 @@ A minor is the product of the eigenvalues of its (Hermitian) submatrix, so
 the rule for minors is the rule for A's eigenvalues, applied to the
 submatrix with A's threshold; by Cauchy's interlacing theorem this keeps the
 Sylvester criterion consistent with the eigenvalues (a PD A has every
-``μ >= λ_min(A) > thr``). A scale such as Hadamard's bound ``∏ ‖rowᵢ‖`` is not
-used: it overestimates the rounding error of a determinant by orders of
-magnitude: for the positive definite ``A = I + 110 uuᵀ``,
-``u = (0, 0, 1, 4, 5, 9, 9)`` (eigenvalues 1 and 22441), it would call
-``det A = 22441`` zero, since ``7 · eps · ∏ ‖rowᵢ‖ ≈ 24110``.
+``μ >= λ_min(A) > thr``). The computed ``μ`` are clipped into their interlacing
+intervals ``[λᵢ, λᵢ₊ₙ₋ₖ]`` (a move of rounding size), so that rounding cannot
+break that: the minor on all rows is decided by A's own eigenvalues. A scale
+such as Hadamard's bound ``∏ ‖rowᵢ‖`` is not used: it overestimates the
+rounding error of a determinant by orders of magnitude: for the positive
+definite ``A = I + 110 uuᵀ``, ``u = (0, 0, 1, 4, 5, 9, 9)`` (eigenvalues 1
+and 22441), it would call ``det A = 22441`` zero, since ``7 · eps · ∏ ‖rowᵢ‖ ≈ 24110``.
 
 The eigenvalue rule is the reference of the other criteria too: the quadratic
 form's minimum and maximum on the unit sphere are ``λ_min`` and ``λ_max`` (its
 witnesses are recomputed from A, as evidence), and the Cholesky factorisations
 follow the eigenvalue rule wherever their pivot rule lands near its threshold
 (:mod:`svdkit.linalg.cholesky`, "One decision"), reusing the eigenvalues
-computed here. So the four criteria agree, and :func:`svdkit.cholesky` agrees
-with them.
+computed here. So the criteria agree, and :func:`svdkit.cholesky` agrees
+with them: ``cholesky(A)`` succeeds exactly when A is positive definite here,
+``cholesky(A, semidefinite=True)`` exactly when it is positive semidefinite.
+
+The eigenvalues counted non-zero are as many as the numerical rank,
+:func:`svdkit.rank` of A with the same ``tol``: ``σᵢ = |λᵢ|``, but
+``eigvalsh`` and ``svdvals`` round differently, and an eigenvalue within
+rounding of the threshold can land on the other side of it than its singular
+value. There the threshold is moved, by that rounding, so that the zero
+eigenvalues are the ``n − rank`` smallest in ``|λ|``; ``tol_used`` is the
+threshold applied, and the eigenvalue criterion's explanation says when it
+was moved (:func:`svdkit.linalg.cholesky.eigenvalue_rule`).
+
+One case is left where the minors cannot follow: an indefinite A whose
+negative (or positive) eigenvalues beyond the threshold show in no minor
+beyond it, each such minor having another eigenvalue within the threshold
+(``λ = (−1, 2.5e-16, 7e-16)`` with ``thr = 6.7e-16``: every minor that could
+show ``7e-16`` is zero by the rule). The Sylvester criterion then does not
+decide (``kind`` None), and its ``reason`` gives what the minors say and why.
+Where no minor refutes either semidefinite kind, both fit, and it takes the
+eigenvalues' one.
 
 The zero matrix is both PSD and NSD; its kind is "positive semidefinite" and
 both ``is_positive_semidefinite`` and ``is_negative_semidefinite`` are true.
@@ -92,9 +113,9 @@ from svdkit.linalg._checks import require_square
 from svdkit.linalg.cholesky import (
     CholeskyAttempt,
     _definite,
+    _eigenvalue_rule,
     _semidefinite,
     _Spectrum,
-    eigenvalue_rule,
 )
 from svdkit.linalg.measures import SlogDet, _exponent, _times_power_of_two
 from svdkit.linalg.signs import unit_phases
@@ -415,7 +436,9 @@ class Definiteness:
     matrix : ndarray
         The analysed (Hermitian) matrix: ``(A + Aᴴ)/2``.
     tol_used : float
-        The zero threshold applied to the eigenvalues.
+        The zero threshold applied to the eigenvalues: ``n · eps · max |λᵢ|`` (or
+        ``tol``), moved by rounding where that makes the number of non-zero
+        eigenvalues the numerical rank (:func:`svdkit.rank`; module docstring).
     symmetrized : bool
         Whether ``symmetrize=True`` replaced a non-symmetric A by its Hermitian
         part.
@@ -645,7 +668,11 @@ def _quadratic_form(h, values, vectors, thr, kind: Kind) -> QuadraticFormCriteri
 # ----------------------------------------------------------------------------- criterion 2
 
 
-def _eigenvalue_criterion(values: np.ndarray, thr: float) -> EigenvalueCriterion:
+def _eigenvalue_criterion(
+    values: np.ndarray, thr: float, rule: float | None = None
+) -> EigenvalueCriterion:
+    """Criterion 2. ``rule``: the threshold before the move that makes the count of
+    non-zero eigenvalues the numerical rank (None or ``thr``: not moved)."""
     n_pos = int(np.count_nonzero(values > thr))
     n_neg = int(np.count_nonzero(values < -thr))
     n_zero = values.size - n_pos - n_neg
@@ -655,6 +682,13 @@ def _eigenvalue_criterion(values: np.ndarray, thr: float) -> EigenvalueCriterion
         f"eigenvalues {shown}: {n_pos} positive, {n_zero} zero (|λ| <= {thr:.3g}), "
         f"{n_neg} negative, so A is {kind}"
     )
+    if rule is not None and rule != thr:
+        text += (
+            f" (the threshold {rule:.3g} is moved to {thr:.3g}, by rounding, so that the "
+            f"non-zero eigenvalues are as many as the numerical rank from the singular "
+            f"values, {n_pos + n_neg}: the eigenvalues and the singular values |λ| differ "
+            "in the last digits)"
+        )
     return EigenvalueCriterion(kind, text, values, thr, n_pos, n_zero, n_neg)
 
 
@@ -725,7 +759,7 @@ _MINOR_SAFE_EXPONENT = 1000
 
 
 def _minors(
-    h: np.ndarray, index_sets: np.ndarray, thr: float
+    h: np.ndarray, index_sets: np.ndarray, thr: float, values: np.ndarray | None = None
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Values, zero thresholds, signs and ``log|det|`` of ``det A[I, I]`` for a batch of sets.
 
@@ -736,12 +770,23 @@ def _minors(
     ``thr`` times the product of the other ``|μ|`` (the first-order size of a
     determinant with one eigenvalue at ``thr``). Products are formed in the log
     domain, so neither overflows.
+
+    ``values``: A's eigenvalues, ascending. Cauchy's interlacing theorem puts the
+    ``i``-th ``μ`` of a ``k × k`` principal submatrix in ``[λᵢ, λᵢ₊ₙ₋ₖ]``; the
+    computed ``μ`` are clipped into that interval (a move of rounding size), so that
+    the minors are decided consistently with A's eigenvalues (module docstring): the
+    minor on all rows is decided by A's own eigenvalues, and a submatrix of a
+    positive (semi)definite A has no eigenvalue below ``λ_min`` by rounding.
     """
     sub = h[index_sets[:, :, None], index_sets[:, None, :]]
     # entries near 1e308: the μ of A[I, I]·2^−e, which cannot overflow (2^e μ can)
     largest = float(np.max(np.abs(h))) if h.size else 0.0
     e = _exponent(largest) if largest > 2.0**_MINOR_SAFE_EXPONENT else 0
     mu = np.linalg.eigvalsh(_times_power_of_two(sub, -e) if e else sub)  # (N, k), ascending
+    if values is not None and values.size and np.isfinite(values).all():
+        n, k = values.size, index_sets.shape[1]
+        lam = np.ldexp(values, -e) if e else values
+        mu = np.clip(mu, lam[:k], lam[n - k :])
     absmu = np.abs(mu)
     zero = (absmu <= np.ldexp(thr, -e)).any(axis=1)
     negatives = np.count_nonzero(mu < 0, axis=1)
@@ -774,7 +819,7 @@ def _sylvester(h: np.ndarray, thr: float, truth: Kind, values: np.ndarray) -> Sy
         found: list[PrincipalMinor] = []
         for k in range(1, n + 1):
             sets = np.array(list(itertools.combinations(range(n), k)), dtype=int)
-            vals, thrs, sgns, logs = _minors(h, sets, thr)
+            vals, thrs, sgns, logs = _minors(h, sets, thr, values)
             found += [
                 PrincipalMinor(tuple(int(i) for i in s), float(v), float(t), int(g), float(lg))
                 for s, v, t, g, lg in zip(sets, vals, thrs, sgns, logs, strict=True)
@@ -787,7 +832,7 @@ def _sylvester(h: np.ndarray, thr: float, truth: Kind, values: np.ndarray) -> Sy
             lead = [m for m in principal if m.indices == tuple(range(m.order))]
         else:
             for k in range(1, n + 1):
-                v, t, g, lg = _minors(h, np.arange(k)[None, :], thr)
+                v, t, g, lg = _minors(h, np.arange(k)[None, :], thr, values)
                 lead.append(
                     PrincipalMinor(
                         tuple(range(k)), float(v[0]), float(t[0]), int(g[0]), float(lg[0])
@@ -804,6 +849,9 @@ def _sylvester(h: np.ndarray, thr: float, truth: Kind, values: np.ndarray) -> Sy
         pool: list[PrincipalMinor] = list(principal)
     else:
         diag = np.real(np.diagonal(h))
+        if values.size and np.isfinite(values).all():
+            # aᵢᵢ lies in [λ_min, λ_max] (interlacing): decided consistently with them
+            diag = np.clip(diag, values[0], values[-1])
         with np.errstate(divide="ignore"):
             log_diag = np.log(np.abs(diag))
         pool = [
@@ -833,7 +881,19 @@ def _sylvester(h: np.ndarray, thr: float, truth: Kind, values: np.ndarray) -> Sy
             f"({_minor_list(shown_lead)})"
         )
     elif principal is not None:
-        if refutes_psd is None:
+        # no minor refutes either kind (every minor of odd order is 0): both fit the
+        # minors, and the criterion takes the one the eigenvalues take
+        both = refutes_psd is None and refutes_nsd is None
+        if both and truth == Kind.NEGATIVE_SEMIDEFINITE:
+            kind = Kind.NEGATIVE_SEMIDEFINITE
+            text = (
+                f"not definite (leading minors {_minor_list(shown_lead)}), and no principal "
+                f"minor refutes either semidefinite kind (all {len(principal)} checked: every "
+                "one of odd order is 0 to within the tolerance, none of even order is < 0), so "
+                "A is positive and negative semidefinite by the minors; negative semidefinite "
+                "by its eigenvalues"
+            )
+        elif refutes_psd is None:
             kind = Kind.POSITIVE_SEMIDEFINITE
             text = (
                 f"not definite (the leading minors {_minor_list(shown_lead)} are not all "
@@ -877,6 +937,22 @@ def _sylvester(h: np.ndarray, thr: float, truth: Kind, values: np.ndarray) -> Sy
                 f"they are computed only for n <= {ALL_MINORS_MAX_N}"
             )
         text = f"undecided: {reason}"
+    if kind is not None and kind != truth:
+        # within rounding of the threshold: A's eigenvalues (the one decision) show a sign
+        # that no minor shows, each minor being a product of eigenvalues of a submatrix,
+        # zero by the rule where one of them is (module docstring)
+        shown = (
+            _vec(values)
+            if values.size <= 8
+            else f"smallest {_fmt(values[0])}, largest {_fmt(values[-1])}"
+        )
+        reason = (
+            f"the principal minors say {kind} ({text}), but A is {truth} by its eigenvalues "
+            f"({shown}, zero when |λ| <= {thr:.3g}): the minors that would show the "
+            "difference are zero to within the tolerance, so at this tolerance the "
+            "criterion does not decide"
+        )
+        kind, text = None, f"undecided: {reason}"
 
     claim = None if leading_sgn is None else bool(np.all(leading_sgn >= 0))
     is_psd = truth in (Kind.POSITIVE_DEFINITE, Kind.POSITIVE_SEMIDEFINITE)
@@ -1005,10 +1081,11 @@ def definiteness(
     # integer matrices both keep zero eigenvalues within the tolerance rule, where the
     # default MRRR driver with vectors (evr) can exceed it.
     dtype = rule_dtype(A, h.dtype)  # float32 data: float32's eps
-    # the rule svdkit.cholesky defers to near its thresholds: one decision for both
-    values, thr = eigenvalue_rule(h, tol, dtype)
+    # the rule svdkit.cholesky defers to near its thresholds, its count of non-zero
+    # eigenvalues svdkit.rank's: one decision for all three
+    values, thr, rule = _eigenvalue_rule(h, tol, dtype)
     vectors = scipy.linalg.eigh(h, check_finite=False, driver="evd")[1]
-    eig = _eigenvalue_criterion(values, thr)
+    eig = _eigenvalue_criterion(values, thr, rule)
     kind = eig.kind
     return Definiteness(
         kind=kind,
