@@ -114,7 +114,8 @@ def rayleigh_ritz(
     op : Operator
         The matrix.
     V : ndarray, shape (n, k)
-        Orthonormal columns.
+        Orthonormal columns. More than ``m`` of them (a wide ``A`` with its long side
+        as ``n``) give ``min(m, k)`` triplets: ``A V`` has rank ``m`` at most.
     rng : numpy.random.Generator
         For the left vectors of zero singular values.
     tol : float, optional
@@ -130,7 +131,7 @@ def rayleigh_ritz(
     Returns
     -------
     Certificate
-        Triplets in descending order of ``σ``.
+        ``min(m, k)`` triplets in descending order of ``σ``.
     """
     m, n = op.shape
     k = V.shape[1]
@@ -178,9 +179,17 @@ _FRESH_PRODUCTS = ("dense", "sparse", "row_blocks")
 
 
 def _times(op: Operator, X: Any, C: np.ndarray, own: bool) -> Any:
-    """``X C`` for a long block and a square ``C``: written over ``X`` when ``X`` is a
-    NumPy array of the result's dtype that nothing else holds (``own``), else a new block."""
-    if own and isinstance(X, np.ndarray) and X.flags.writeable and np.result_type(X, C) == X.dtype:
+    """``X C`` for a long block and a small ``C``: written over ``X`` when ``C`` is square
+    and ``X`` a NumPy array of the result's dtype that nothing else holds (``own``), else
+    a new block (``C`` is ``k × min(m, k)`` when there are more vectors than ``A`` has rows)."""
+    square = C.shape[0] == C.shape[1]
+    if (
+        own
+        and square
+        and isinstance(X, np.ndarray)
+        and X.flags.writeable
+        and np.result_type(X, C) == X.dtype
+    ):
         return matmul_in_place(X, C)
     return op.tall_matmul(X, C)
 

@@ -341,7 +341,9 @@ def block_lanczos(
     Parameters
     ----------
     op : Operator
-        The matrix; its short side should be ``n`` (the caller orients it).
+        The matrix; ``n`` is its Gram side, chosen by the caller: the short side, or
+        the long one of a dense wide array up to ``n = 2m`` (streamed once per product
+        that way). No more than ``min(m, n)`` triplets are ever certified together.
     target : Target
         Triplets wanted (fixed ``k`` or rank by tolerance).
     tol : float
@@ -376,7 +378,9 @@ def block_lanczos(
     b = default_block(op, max(k, 1)) if block is None else max(1, min(int(block), n))
     cap = default_max_basis(max(k, 1), b) if max_basis is None else int(max_basis)
     cap = max(cap, k + 3 * b)
-    if cap >= n - b or (not target.by_rank and 9 * k >= 2 * n and max_basis is None):
+    # (against min(m, n), not n: on a wide A kept as it is, AᴴA's Krylov space holds
+    # no more than m + b directions, the rest is its null space)
+    if cap >= min(op.shape) - b or (not target.by_rank and 9 * k >= 2 * n and max_basis is None):
         # the basis would cover nearly all of n, or k ≥ 0.22 n, where forming AᴴA
         # is cheaper than the steps (two cores, σᵢ = i^-0.8, k = 128, 1e-3 / 1e-6:
         # 576×1536 48 / 73 ms against 62 / 97 ms; at k = 96 49 / 59 against 48 / 59)
@@ -454,8 +458,14 @@ def _missed_copies(
     both sets of vectors gives the new triplets, certified as before, and the
     check repeats (``b`` more copies each round). ``single``: the steps multiply in
     the stored float32 (the operator is left so); the certificates never do.
+
+    The vectors found and searched for together stay within ``min(m, n)``: ``A`` has
+    no more singular triplets than that, and the ``k`` found then span all of them (a
+    wide dense matrix keeps its long side as ``n``: its 300×320 float32 of rank 4 added
+    a block of 8 to 296 vectors, more than ``A`` has rows).
     """
     n = op.shape[1]
+    full = min(op.shape)
 
     def certify(V: np.ndarray) -> Certificate:
         # measured with float64 products, as every certificate (with single-precision
@@ -475,7 +485,7 @@ def _missed_copies(
             break
         lock = np.ascontiguousarray(cert.V[:, :k])
         k2 = min(b, k - end) if not target.by_rank else b
-        k2 = min(k2, n - k)
+        k2 = min(k2, full - k)
         if k2 <= 0:
             break
         cap = max(default_max_basis(k2, b), k2 + 3 * b)
@@ -504,7 +514,7 @@ def _missed_copies(
             break
         V = np.concatenate([cert.V[:, :k], extra.V[:, :k2]], axis=1)
         cert = certify(V)
-        k = min(max(k_new, 1), V.shape[1])
+        k = min(max(k_new, 1), cert.s.size)
         run.notes.append(
             f"a singular value repeated more than the block size ({b}): "
             f"{k2} more triplets searched for off the {lock.shape[1]} found"
@@ -719,8 +729,9 @@ def _iterate(
         if step == steps_allowed:
             break  # keep V[:, :e] and Y consistent for the last certificate
         if k + 3 * b > cap:  # rank mode wants more: grow the basis
-            cap = min(n - b, max(default_max_basis(k, b), k + 3 * b))
-            if cap >= n - b:
+            full = min(op.shape)  # (a wide A's Krylov space: m + b directions at most)
+            cap = min(full - b, max(default_max_basis(k, b), k + 3 * b))
+            if cap >= full - b:
                 run.notes.append("the basis would cover nearly all of n: Gram matrix instead")
                 cert, k, run2 = gram_eigen(
                     op, target, tol=tol, rng=rng, progress=_offset(progress, run.iterations)
