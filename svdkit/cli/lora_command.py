@@ -401,13 +401,15 @@ def _resize_table(report, error: float | None):
     from rich.markup import escape
     from rich.table import Table
 
+    from svdkit.lora._cells import error_cell
+
     t = Table(title="LoRA resize")
     for col in ("module", "rank before", "rank", "energy kept", "rel. error"):
         t.add_column(col, justify="left" if col == "module" else "right")
     for m in report:
         mark = "" if m.bound_met else " !"
         t.add_row(escape(m.name), str(m.rank_before), str(m.rank), f"{m.energy_kept:.4f}",
-                  f"{m.relative_error:.4f}{mark}")
+                  error_cell(m.relative_error) + mark)
     return t
 
 
@@ -418,13 +420,15 @@ def _pissa_table(rows):
     from rich.markup import escape
     from rich.table import Table
 
+    from svdkit.lora._cells import error_cell
+
     t = Table(title="PiSSA")
     for col in ("module", "shape", "rank", "capped", "rel. error"):
         t.add_column(col, justify="left" if col == "module" else "right")
     for m in rows:
         mark = "" if m.bound_met else " !"
         t.add_row(escape(m.name), "×".join(map(str, m.shape)), str(m.rank),
-                  "max-rank" if m.capped else "", f"{m.relative_error:.4f}{mark}")
+                  "max-rank" if m.capped else "", error_cell(m.relative_error) + mark)
     return t
 
 

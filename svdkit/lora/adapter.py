@@ -107,6 +107,7 @@ from svdkit.lora.safetensors_io import (
     Checkpoint,
     _ml_dtypes,
     dtype_code,
+    round_to,
     save_safetensors,
     written_by_svdkit,
 )
@@ -293,7 +294,7 @@ def store_factors(
     """
     dt = np.dtype(dtype)
     with np.errstate(over="ignore", under="ignore"):  # refused below, by name
-        stored = np.asarray(A).astype(dt, copy=False), np.asarray(B).astype(dt, copy=False)
+        stored = round_to(A, dt), round_to(B, dt)
     check_finite_factors(name, *stored, scale, advice=advice)
     tiny = _smallest_normal(dt)
     for side, before, after in (("lora_A", A, stored[0]), ("lora_B", B, stored[1])):

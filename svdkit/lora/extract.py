@@ -170,6 +170,8 @@ class ExtractionReport:
         from rich.markup import escape
         from rich.table import Table
 
+        from svdkit.lora._cells import error_cell
+
         tightened = any(m.tol is not None and m.tol != self.tol for m in self.modules)
         unmet = set(self.unmet())
         cols = ["module", "shape", "rank", "energy kept", "rel. error", "excess ≤", "method"]
@@ -182,7 +184,7 @@ class ExtractionReport:
                 f"{m.shape[0]}×{m.shape[1]}",
                 str(m.rank),
                 f"{m.energy_kept:.4f}",
-                f"{m.relative_error:.4f}" + (" !" if m.name in unmet else ""),
+                error_cell(m.relative_error) + (" !" if m.name in unmet else ""),
                 _excess_cell(m.excess),
                 m.method,
             ]

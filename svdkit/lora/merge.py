@@ -77,6 +77,7 @@ from svdkit.lora.safetensors_io import (
     SafetensorsWriter,
     as_checkpoint,
     numpy_dtype,
+    round_to,
 )
 
 __all__ = [
@@ -575,7 +576,7 @@ def merged_tensor(
     if tokens and name in tokens:
         W = np.array(base.tensor(name))
         for indices, rows in tokens[name]:
-            W[np.asarray(indices, dtype=np.intp)] = np.asarray(rows).astype(W.dtype)
+            W[np.asarray(indices, dtype=np.intp)] = round_to(rows, W.dtype)
         return W
     module, param = module_of(name)
     m = adapter.modules.get(module)
@@ -599,7 +600,7 @@ def merged_tensor(
         else:
             W += m.delta(adapter.use_rslora, dtype=dt)
         code = base.dtype(name)
-        stored = W.astype(numpy_dtype(code), copy=False)
+        stored = round_to(W, numpy_dtype(code))  # (once: ml_dtypes' cast of float64 rounds twice)
     # no float64 copy: two reductions of the sum say that it is within the stored
     # dtype's range (the usual case); else the stored entries are looked at, and the
     # source is read again to tell an overflow from a NaN or inf W itself holds

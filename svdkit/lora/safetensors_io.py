@@ -80,6 +80,7 @@ __all__ = [
     "as_stored_array",
     "dtype_code",
     "numpy_dtype",
+    "round_to",
     "save_safetensors",
     "written_by_svdkit",
 ]
@@ -157,6 +158,132 @@ def numpy_dtype(code: str) -> np.dtype:
     if code in _ML_DTYPES:
         return np.dtype(getattr(_ml_dtypes(code), _ML_DTYPES[code]))
     raise _unknown_code(code)
+
+
+def round_to(x: Any, dtype: Any) -> np.ndarray:
+    """``x`` rounded once, to nearest (ties to even), to the floating-point ``dtype``.
+
+    ``np.asarray(x).astype(dtype)``, but correct where that cast is not: ml_dtypes
+    casts float64 to bfloat16 and to the 8-bit floats through float32, rounding
+    twice, so a value just off a midpoint of the target goes the wrong way
+    (``1 + 2**-8 + 2**-30`` becomes bfloat16's ``1.0``, where the nearest is
+    ``1.0078125``). Here the float64 values are first rounded to float32 *to odd*
+    (toward zero, the last bit set where inexact), which keeps the side of every
+    midpoint of a format with at least two bits fewer; the float32 → ``dtype``
+    rounding is then the only one. Other casts (float64 → float16 or float32,
+    float32 → bfloat16…) are NumPy's or ml_dtypes' own, which round once. Values
+    beyond ``dtype``'s range become ``inf`` (NaN for float8_e4m3fn, which has no
+    ``inf``), as the plain cast makes them: callers refuse them by name.
+
+    Parameters
+    ----------
+    x : array_like
+        The values (any dtype).
+    dtype : dtype
+        The target dtype (``ml_dtypes.bfloat16``, ``np.float16``…).
+
+    Returns
+    -------
+    numpy.ndarray
+        ``x`` in ``dtype``, of ``x``'s shape (``x`` itself when already of ``dtype``).
+
+    Examples
+    --------
+    >>> import ml_dtypes
+    >>> x = np.array([1 + 2**-8 + 2**-30, -(1 + 2**-8 + 2**-30), 1 + 2**-8])
+    >>> round_to(x, ml_dtypes.bfloat16).astype(np.float64).tolist()
+    [1.0078125, -1.0078125, 1.0]
+    """
+    a = np.asarray(x)
+    dt = np.dtype(dtype)
+    if a.dtype == dt:
+        return a
+    with np.errstate(over="ignore", under="ignore", invalid="ignore"):
+        if a.dtype.kind != "f" or a.dtype.itemsize <= 4 or dt.name not in _ML_DTYPES.values():
+            return a.astype(dt)  # (NumPy's float16/float32 and a float32 source: one rounding)
+        flat = a.reshape(-1)
+        out = np.empty(flat.shape, dtype=dt)
+        work = np.empty(min(flat.size, _ROUND_BLOCK), dtype=np.uint64)
+        carry = np.empty_like(work)
+        bf16 = dt.name == "bfloat16"
+        for i in range(0, flat.size, _ROUND_BLOCK):
+            block = np.asarray(flat[i : i + _ROUND_BLOCK], dtype=np.float64)  # (any byte order)
+            if bf16:
+                n = block.size
+                out[i : i + n] = _bfloat16_bits(block, work[:n], carry[:n])
+            else:
+                out[i : i + _ROUND_BLOCK] = _to_odd_float32(block).astype(dt)
+    return out.reshape(a.shape)
+
+
+#: Entries per block of :func:`round_to`: its passes stay in the core's cache (16 Mi
+#: float64 entries to bfloat16: 41 ms in blocks of 2¹⁵, 54 ms in blocks of 2²⁰).
+_ROUND_BLOCK = 1 << 15
+
+#: bfloat16 keeps 7 of float64's 52 significand bits: 45 are rounded off.
+_BF16_DROP = np.uint64(45)
+_BF16_HALF_LESS_ONE = np.uint64((1 << 44) - 1)
+_BF16_KEEP = np.uint64(((1 << 64) - 1) ^ ((1 << 45) - 1))
+
+
+def _bfloat16_bits(x: np.ndarray, work: np.ndarray, carry: np.ndarray) -> np.ndarray:
+    """Float64 ``x`` to bfloat16, rounded once (to nearest, ties to even).
+
+    Where ``x`` is in bfloat16's normal range or beyond it (the usual case), the
+    rounding is done on the float64's bits: adding ``2⁴⁴ − 1`` plus the last kept bit
+    and clearing the 45 dropped ones rounds the significand to nearest even, a carry
+    moving into the exponent as it should (and past bfloat16's largest finite value to
+    a float64 the cast makes ``inf``); the float64 that results is a bfloat16 value,
+    so the cast (through float32) is exact. bfloat16's subnormals, zero, ``inf`` and
+    NaN go through :func:`_to_odd_float32` (16 Mi entries: 41 ms, against 330 ms
+    that way for all, and 21 ms for ml_dtypes' cast, which rounds twice).
+    """
+    bits = x.view(np.uint64)
+    np.right_shift(bits, _BF16_DROP, out=carry)
+    np.bitwise_and(carry, np.uint64(1), out=carry)
+    np.add(bits, _BF16_HALF_LESS_ONE, out=work)
+    np.add(work, carry, out=work)
+    np.bitwise_and(work, _BF16_KEEP, out=work)
+    result = work.view(np.float64).astype(_ml_dtypes("BF16").bfloat16)
+    # the exponent field: below float32's normal range (< 2⁻¹²⁶: bfloat16's subnormals
+    # and zero) or all ones (inf, NaN), the bit rounding does not apply
+    np.right_shift(bits, np.uint64(52), out=carry)
+    np.bitwise_and(carry, np.uint64(0x7FF), out=carry)
+    special = (carry < np.uint64(1023 - 126)) | (carry == np.uint64(0x7FF))
+    if special.any():
+        result[special] = _to_odd_float32(x[special]).astype(result.dtype)
+    return result
+
+
+#: The 29 low bits of a float64's significand that float32 has no room for.
+_DROPPED = np.uint64((1 << 29) - 1)
+
+
+def _to_odd_float32(x: np.ndarray) -> np.ndarray:
+    """Float64 ``x`` rounded to float32 to odd: toward zero, with the last bit set where
+    the value is not a float32 (beyond float32's range: its largest finite value, odd).
+
+    Where ``x`` is a normal float32 in magnitude (the usual case), truncating its 29
+    low significand bits is the rounding toward zero, and they say whether it was
+    exact; elsewhere (float32's subnormals, zero, overflow, inf, NaN) the float32
+    nearest is stepped toward zero where it went beyond ``x``.
+    """
+    bits = x.view(np.uint64)
+    dropped = bits & _DROPPED
+    x32 = (bits ^ dropped).view(np.float64).astype(np.float32)
+    x32.view(np.uint32)[...] |= (dropped != 0).view(np.uint8)
+    mag = np.abs(x)
+    rest = ~((mag >= 2.0**-126) & (mag < 2.0**128))
+    if not rest.any():
+        return x32
+    y = x[rest]
+    y32 = y.astype(np.float32)  # to nearest: one step too far from zero where it rounded up
+    up = np.abs(y32.astype(np.float64)) > np.abs(y)
+    y32[up] = np.nextafter(y32[up], np.float32(0))
+    inexact = (y32.astype(np.float64) != y) & np.isfinite(y)
+    y32.view(np.uint32)[inexact] |= np.uint32(1)
+    x32[rest] = y32
+    return x32
 
 
 def _unknown_code(code: str) -> FileFormatError:
@@ -548,7 +675,8 @@ class Checkpoint:
             (``ml_dtypes.bfloat16`` for ``BF16``). Otherwise a dtype safetensors has a
             code for (``np.float64``, ``"float32"``, ``ml_dtypes.bfloat16``,
             ``np.int64``…), asked for by the caller: a float tensor is then rounded
-            to a narrower float dtype as asked (``F64`` read as float32) — unless an
+            to a narrower float dtype as asked, once, to nearest (:func:`round_to`;
+            ``F64`` read as float32) — unless an
             entry overflows it — but never truncated to an integer one, and an
             integer tensor is converted only where every value is kept exactly
             (``2**24 + 1`` has no float32).
@@ -592,7 +720,7 @@ class Checkpoint:
             return np.array(t)
         target = _read_dtype(dtype, stored)
         with np.errstate(over="ignore", invalid="ignore"):  # refused below, by name
-            out = np.array(t, dtype=target)
+            out = np.array(t) if target == t.dtype else round_to(t, target)
         if target == t.dtype:
             return out
         if stored not in FLOAT_CODES:
@@ -817,7 +945,8 @@ class SafetensorsWriter:
     """Write one safetensors file tensor by tensor, atomically.
 
     ``layout`` (name → (dtype code, shape)) fixes the header; :meth:`write` then
-    takes the tensors in that order, cast to their declared dtype. The file
+    takes the tensors in that order, rounded once to their declared dtype
+    (:func:`round_to`). The file
     appears under its name only when every tensor has been written (``close``
     or the end of the ``with`` block); on error (in ``close`` too: a full disk
     found by the last flush) the temporary file is removed. A ``path`` that is a
@@ -853,7 +982,7 @@ class SafetensorsWriter:
         target = numpy_dtype(code)
         if a.dtype != target:
             with np.errstate(over="ignore", invalid="ignore"):  # refused below, by name
-                cast = a.astype(target)
+                cast = round_to(a, target)
             if a.dtype.kind in "fc" and _new_non_finite(a, cast):
                 raise SvdkitError(
                     f"tensor {name!r} overflows {code} (its largest entry "
