@@ -39,6 +39,7 @@ import numpy as np
 
 from svdkit._files import swap_in, write_error
 from svdkit._naming import arg
+from svdkit._words import counted
 from svdkit.errors import EmptyInputError, FileFormatError, SvdkitError
 from svdkit.lora._args import check_bool, check_float_dtype, check_path, check_targets
 from svdkit.lora.adapter import (
@@ -80,10 +81,13 @@ _log = logging.getLogger(__name__)
 class PissaModule:
     """One module :func:`pissa` chose: its weight's ``shape`` (as stored), the ``rank``
     taken (0: no adapter, the module stays whole in the residual), whether
-    ``max_rank`` lowered it (``capped``), the ``relative_error`` ``‖W − B·A‖_F / ‖W‖_F``
-    of the factors as stored (the residual's share of ``W``), whether it meets an
-    ``error`` rule (``bound_met``), and whether it was kept whole because its factors
-    would underflow the storage dtype (``underflow``)."""
+    ``max_rank`` lowered it (``capped``: not where the rank is already ``min(m, n)``, nor
+    where the values past the cap are rounding), the ``relative_error``
+    ``‖W − B·A‖_F / ‖W‖_F`` of the factors as stored (the residual's share of ``W``),
+    whether it meets an ``error`` rule (``bound_met``: always ``True`` under the other
+    rules; ``False`` for a module kept whole under one, whose error is 1), and whether it
+    was kept whole because its factors would underflow the storage dtype
+    (``underflow``)."""
 
     name: str
     shape: tuple[int, ...]
@@ -137,7 +141,9 @@ def pissa(
     does); where no rank can (the rounding alone exceeds ``ε``, or ``max_rank``
     stops it) the module misses the bound, and a note says so. A module whose factors
     would underflow ``dtype`` (a weight too small for F16) is kept whole in the
-    residual (rank 0), with a note, rather than abort the run: nothing of it is lost.
+    residual (rank 0), with a note naming the wider dtypes that would hold them, rather
+    than abort the run: nothing of it is lost (under an ``error`` rule it misses the
+    bound: ``bound_met`` is ``False``).
     ``report``, a list, is filled with one :class:`PissaModule` per module chosen
     (rank 0 too), and the notes are then left to the caller (:func:`pissa_notes`);
     without it they are logged as warnings (``note: …``).
@@ -231,11 +237,7 @@ def pissa(
     gap = (-1.0, "", 0.0, 0.0)  # (relative gap of the norms, weight, ‖W‖_F, ‖W_res‖_F)
     conv1d = chosen_conv1d(chosen, fan_in_fan_out, stores_in_out(ck))
     rows: list[PissaModule] = []
-    advice = (
-        f"store the factors in a wider {arg('dtype')} (F32 or F64)"
-        if np.dtype(store) != np.float64
-        else "the weight's entries are below float64's normal range"
-    )
+    advice = _wider_advice(store) or f"no wider {arg('dtype')} than F64 holds the factors"
     # modules of one small shape are factored together (svdkit.lora.batched), as extract
     # does: one at a time their per-call costs dominate (210 modules of SmolLM2-135M's
     # shapes, two cores: the whole call 1.4x faster at rank 8, 1.2x at rank 32;
@@ -286,14 +288,20 @@ def pissa(
     if report is not None:
         report[:] = rows
     if not adapter.modules:
-        kept = [r.name for r in rows if r.underflow]
-        why = (
-            f"; {len(kept)} of them only because their factors underflow "
-            f"{np.dtype(store).name}: {advice}" if kept else ""
-        )
+        kept = sum(r.underflow for r in rows)
+        why = []
+        if len(rows) > kept:
+            zero = len(rows) - kept
+            why.append(f"{counted(zero, 'module')} {'has' if zero == 1 else 'have'} rank 0 "
+                       "under the rule")
+        if kept:
+            why.append(
+                f"{counted(kept, 'module')} kept whole because {'its' if kept == 1 else 'their'}"
+                f" factors would underflow {np.dtype(store).name}: {advice}"
+            )
         raise EmptyInputError(
-            f"every target module has rank 0 under the rule ({len(chosen)} modules{why}): the "
-            "adapter would hold no LoRA module, which PEFT cannot load"
+            f"no target module has an adapter ({'; '.join(why)}): the adapter would hold no "
+            "LoRA module, which PEFT cannot load"
         )
     if report is None:
         for note in pissa_notes(rows, rule, store):
@@ -344,23 +352,24 @@ def _module(
     BF16 / F16 adds its own error, met by a tighter cut (``factor(W, rule)``, one at a
     time) while the rounding leaves room, as ``extract`` does."""
     m, err = _stored(module, kind, W, f, store, advice)
-    capped = _capped(rule, f)
+    capped = _capped(rule, f, W)
     for _ in range(3):
         tighter = None if m is None else rule.leaving_room(err, f.quality.relative_error)
         if tighter is None:
             break  # met, or the rounding alone exceeds the bound: noted by pissa_notes
         g = factor(W, tighter)
         if g.rank <= f.rank:
-            # no higher rank to give (max_rank, or the whole spectrum)
-            capped = capped or (rule.max_rank is not None and f.rank >= rule.max_rank)
+            # no higher rank to give: max_rank (if it lowered the rank the tighter rule
+            # asked for), or the whole spectrum, or a rest that is rounding
+            capped = capped or _capped(tighter, g, W)
             break
         f = g
         m, err = _stored(module, kind, W, f, store, advice)
     underflow = m is None and f.rank > 0
+    # (a module kept whole for underflow misses an error bound too: its error is 1)
     row = PissaModule(
         module, tuple(W.T.shape if kind == "conv1d" else W.shape), 0 if m is None else m.r,
-        capped and m is not None, err, rule.error is None or err <= rule.error or underflow,
-        underflow,
+        capped and m is not None, err, rule.error is None or err <= rule.error, underflow,
     )
     return row, m, f.quality.fro
 
@@ -387,13 +396,48 @@ def _stored(
     )
 
 
-def _capped(rule: RankRule, f: Any) -> bool:
-    """Whether ``max_rank`` lowered the rank: ``f`` is at the cap, and its triplets (before
-    any rounding to a storage dtype) miss the rule, so the rule alone asked for more."""
+def _capped(rule: RankRule, f: Any, W: np.ndarray) -> bool:
+    """Whether ``max_rank`` lowered the rank the rule asked for: ``f`` (triplets of ``W``)
+    is at the cap, below ``min(W.shape)`` (else no rank is higher), its triplets (before
+    any rounding to a storage dtype) miss the rule, and what they leave out is not
+    rounding. Values are descending, so a last value at the rounding level of ``W``'s
+    dtype (``≤ p · eps · σ₁``), or an error there (``σ_{r+1}`` is at most the error), shows
+    every value past the cap to be rounding: the rule's own rank, without the cap, is
+    then at most the cap (an exactly rank-4 weight at ``energy=1, max_rank=4``)."""
     if rule.max_rank is None or rule.rank is not None or f.rank < rule.max_rank:
         return False
+    if f.rank >= min(W.shape):
+        return False  # the whole spectrum: raising max_rank gives nothing
     tol = rule.rank_tol
-    return tol is not None and f.quality.relative_error > tol * (1.0 + 1e-9)
+    if tol is None or not f.quality.relative_error > tol * (1.0 + 1e-9):
+        return False
+    eps = float(np.finfo(W.dtype if W.dtype == np.float64 else np.float32).eps)
+    zero = min(W.shape) * eps * float(f.s[0])
+    return bool(float(f.s[-1]) > zero and f.quality.error > zero)
+
+
+def _wider_advice(store: Any) -> str | None:
+    """The remedy for factors that over- or underflow ``store``: the dtypes whose range
+    holds ``store``'s and more (F16: F32 or F64; BF16, whose range is F32's: F64;
+    F32: F64), spelled as the caller spells ``dtype``; ``None`` for F64."""
+    dt = np.dtype(store)
+    finfo = _finfo(dt)
+    wider = [
+        code for code, other in (("F32", np.float32), ("F64", np.float64))
+        if np.finfo(other).tiny < finfo.tiny and np.finfo(other).max > finfo.max
+    ]
+    if not wider:
+        return None
+    return f"store the factors in a wider {arg('dtype')} ({' or '.join(wider)})"
+
+
+def _finfo(dt: np.dtype) -> Any:
+    """``finfo`` of a float dtype, bfloat16 (:mod:`ml_dtypes`) too."""
+    if dt.type in (np.float16, np.float32, np.float64):
+        return np.finfo(dt)
+    import ml_dtypes
+
+    return ml_dtypes.finfo(dt)
 
 
 def pissa_notes(rows: Sequence[PissaModule], rule: RankRule, dtype: Any = None) -> list[str]:
@@ -404,7 +448,8 @@ def pissa_notes(rows: Sequence[PissaModule], rule: RankRule, dtype: Any = None) 
     :func:`pissa`; ``None``: float32)."""
     dtype = check_float_dtype(np.float32 if dtype is None else dtype, "dtype")
     notes = []
-    missed = {r.name: r for r in rows if not r.bound_met}
+    # (a module kept whole for underflow misses the bound too: its own note says why)
+    missed = {r.name: r for r in rows if not r.bound_met and not r.underflow}
     if missed and rule.error is not None:
         code = dtype_code(np.dtype(dtype))
         notes.append(unmet_note(
@@ -415,10 +460,13 @@ def pissa_notes(rows: Sequence[PissaModule], rule: RankRule, dtype: Any = None) 
     kept = [r.name for r in rows if r.underflow]
     if kept:
         more = " …" if len(kept) > 6 else ""
+        advice = _wider_advice(dtype)
+        # (under an error rule they miss it: error 1, marked '!' as the others)
+        marked = "; marked '!': the error bound is missed" if rule.error is not None else ""
         notes.append(
             f"kept whole in the residual (rank 0): {', '.join(kept[:6])}{more}; their "
             f"factors would underflow {dtype_code(np.dtype(dtype))} (weights too small for "
-            f"it): store the factors in a wider {arg('dtype')} (F32) to factor them"
+            f"it{marked}){f': {advice} to factor them' if advice else ''}"
         )
     return notes
 
