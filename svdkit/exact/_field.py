@@ -109,8 +109,10 @@ def radical_degree(exprs: Sequence[sp.Expr]) -> int:
         # trial division only: a large cofactor counts as one "prime" (then the bound may
         # overcount radicands that share such a factor, never undercount independent small
         # ones)
-        out = dict(sp.factorint(abs(q.p), limit=10**5))
-        for p, k in sp.factorint(q.q, limit=10**5).items():
+        # (without Pollard's rho and p − 1, which factorint runs up to the limit too: seconds
+        # on the ~1000-bit integers of entries such as 1e300 or 1e-300)
+        out = _trial_factors(abs(q.p))
+        for p, k in _trial_factors(q.q).items():
             out[p] = out.get(p, 0) - k
         return out
 
@@ -133,6 +135,11 @@ def radical_degree(exprs: Sequence[sp.Expr]) -> int:
                     vector ^= bit(p)
             add(vector)
     return math.lcm(1 << len(basis), _group_order(real))
+
+
+def _trial_factors(n: Any) -> dict[Any, int]:
+    """Prime factors of ``n`` below ``10⁵`` by trial division, the rest as one cofactor."""
+    return dict(sp.factorint(int(n), limit=10**5, use_rho=False, use_pm1=False, use_ecm=False))
 
 
 def _group_order(vectors: list[dict[Any, sp.Rational]]) -> int:
@@ -1006,20 +1013,56 @@ def sqrt_expr(e: sp.Expr) -> sp.Expr:
     """
     e = sp.sympify(e)
     if e.is_Rational:
-        return sp.sqrt(e)
+        return _sqrt_rational(e)
     content, rest = e.as_content_primitive()
     # take out square factors only: √(20 + 4√5) = 2√(5 + √5), but √(91/2 + √8065/2) stays
-    a = sp.sqrt(sp.Integer(content.p)).as_coeff_Mul()[0]
-    b = sp.sqrt(sp.Integer(content.q)).as_coeff_Mul()[0]
+    a = _sqrt_rational(sp.Integer(content.p)).as_coeff_Mul()[0]
+    b = _sqrt_rational(sp.Integer(content.q)).as_coeff_Mul()[0]
     inner = sp.expand(rest * content * b**2 / a**2)
     root = (a / b) * sp.sqrt(inner)
-    if not root.has(sp.Pow):
-        return root
+    if not root.has(sp.Pow) or rational_bits(root) > MAX_SQRT_BITS:
+        return root  # (denesting takes square roots of huge integers: seconds, see above)
     try:
         d = sp.sqrtdenest(root)
     except Exception:  # sqrtdenest gives up in several ways on hard cases
         return root
     return d if sp.count_ops(d) < sp.count_ops(root) else root
+
+
+#: Square roots of rationals with more bits than this (in a numerator or denominator) take
+#: out the square factors below ``2¹²`` only, and are not denested: SymPy's ``sqrt`` tests the
+#: cofactor for primality and ``sqrtdenest`` takes many such roots (half a second each at
+#: ~4000 bits, as the entries 1e300 give ``AᴴA``; 20 s for one 2×2 SVD).
+MAX_SQRT_BITS = 256
+
+_SMALL_PRIMES = tuple(int(p) for p in sp.primerange(2, 1 << 12))
+
+
+def rational_bits(e: sp.Expr) -> int:
+    """The most bits of a numerator or denominator among the rationals in ``e``."""
+    return max(
+        (max(int(q.p).bit_length(), int(q.q).bit_length()) for q in e.atoms(sp.Rational)),
+        default=0,
+    )
+
+
+def _sqrt_rational(q: sp.Rational) -> sp.Expr:
+    """``√q`` for a rational ``q``: SymPy's below :data:`MAX_SQRT_BITS`, else ``(a/d)·√m``
+    with ``q = a²m/d²``, the square factors of ``m`` below ``2¹²`` taken out."""
+    q = sp.Rational(q)
+    if q < 0 or rational_bits(q) <= MAX_SQRT_BITS:
+        return sp.sqrt(q)
+    m = int(q.p) * int(q.q)  # √(p/d) = √(pd)/d
+    a = 1
+    for p in _SMALL_PRIMES:
+        p2 = p * p
+        while m % p2 == 0:
+            m //= p2
+            a *= p
+    r, exact = sp.integer_nthroot(m, 2)
+    if exact:
+        return sp.Rational(a * r, q.q)
+    return sp.Rational(a, q.q) * sp.Pow(sp.Integer(m), sp.S.Half, evaluate=False)
 
 
 def norm_expr(F: Field, v: Vec) -> sp.Expr:

@@ -194,7 +194,7 @@ class _Builder:
             v = w.entries(inv)
             uu = u.entries(inv * sp.Pow(sigma, -1))
         else:
-            with working_precision(DIGITS + 10):
+            with working_precision(max(DIGITS + 10, mpmath.mp.dps)):
                 n_mp = mpmath.sqrt(w.norm2())
                 s_mp = to_mp(sigma)
                 v = [_float(x / n_mp) for x in w.coords]
@@ -309,22 +309,28 @@ def svd(A: Any, *, full: bool = False, steps: bool = False) -> SVD:
     vecs = eigenvectors(F, Gm, G, sub, rec, "svd", ex, name=gram)
     sigmas: list[sp.Expr] = []
     i = 0
-    for j, k in enumerate(nonzero):
-        root = spec.roots[k]
-        sigma = sqrt_expr(root.value) if root.exact else _float(mpmath.sqrt(root.approx))
-        rec.add(
-            "svd.sigma",
-            {
-                "index": i + 1,
-                "value": root.value,
-                "sigma": sigma,
-                "multiplicity": root.multiplicity,
-            },
-        )
-        for w in vecs[j]:
-            i += 1
-            sigmas.append(sigma)
-            b.pair(i, root.value, sigma, w)
+    # uᵢ = Avᵢ/σᵢ of a numeric vᵢ loses the digits of ‖A‖/σᵢ: computed with spec.dps digits
+    with working_precision(DIGITS + 10 if spec.exact else spec.dps):
+        for j, k in enumerate(nonzero):
+            root = spec.roots[k]
+            sigma = (
+                sqrt_expr(root.value)
+                if root.exact
+                else sp.Float(mpmath.sqrt(root.approx), DIGITS)  # no cut-off: σ may be 1e-300
+            )
+            rec.add(
+                "svd.sigma",
+                {
+                    "index": i + 1,
+                    "value": root.value,
+                    "sigma": sigma,
+                    "multiplicity": root.multiplicity,
+                },
+            )
+            for w in vecs[j]:
+                i += 1
+                sigmas.append(sigma)
+                b.pair(i, root.value, sigma, w)
     kv = (n - r) if full else (p - r)
     ku = (m - r) if full else (p - r)
     if kv > 0:

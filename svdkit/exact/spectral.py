@@ -37,7 +37,7 @@ import mpmath
 import sympy as sp
 from sympy.polys.matrices import DomainMatrix
 
-from svdkit.errors import check_bool
+from svdkit.errors import ConvergenceError, check_bool
 from svdkit.exact._common import prepare, require_hermitian
 from svdkit.exact._convert import NotAlgebraicError
 from svdkit.exact._field import (
@@ -51,6 +51,7 @@ from svdkit.exact._field import (
     pivot_index,
     primitive,
     radical_degree,
+    rational_bits,
     rows_of,
     sqrt_expr,
     to_matrix,
@@ -72,6 +73,13 @@ MAX_ROOT_OPS = 60
 #: roots (``3·64``), the factorisation alone took minutes, and 17 s for a 2×2 matrix with six
 #: roots (``2·32``); the exact SVD of that ``A`` (``3·16``) takes seconds.
 MAX_FACTOR_DEGREE = 48
+#: Closed forms of roots of factors of degree ≥ 4 are sought only while every rational in the
+#: coefficients has at most this many bits: SymPy's radicals factor their radicands (seconds
+#: an integer of ~1000 bits, as entries like 1e300 or 1e-300 give), and such a closed form would
+#: be unreadable anyway. The roots are then given to 50 digits, as those of irreducible cubics.
+MAX_ROOT_BITS = 256
+#: The most extra bits of working precision :func:`_numeric_roots` tries before it gives up.
+MAX_EXTRA_BITS = 1 << 16
 
 
 _F = TypeVar("_F", bound=Callable[..., Any])
@@ -140,6 +148,23 @@ class Spectrum:
     def exact(self) -> bool:
         return all(r.exact for r in self.roots)
 
+    @property
+    def dps(self) -> int:
+        """Decimal digits for the numeric eigenvectors of the numeric roots.
+
+        An eigenvector's error is about ``ε·max|λ|/gap`` (and ``uᵢ = Avᵢ/σᵢ`` divides by
+        ``σᵢ``): :data:`DIGITS` + 10 digits, plus those of the ratio of the largest root to
+        the smallest non-zero root or gap between roots (e.g. 40 more for entries 1e20 and 1).
+        """
+        vals = [abs(r.approx) for r in self.roots]
+        top = max(vals, default=mpmath.mpf(0))
+        small = [v for v in vals if v]
+        small += [abs(a - b) for i, a in enumerate(vals) for b in vals[i + 1 :] if a != b]
+        extra = 0
+        if top and small:
+            extra = max(0, int(mpmath.ceil(mpmath.log10(top / min(small)))))
+        return DIGITS + 10 + extra
+
     def values(self) -> tuple[sp.Expr, ...]:
         """Every eigenvalue, repeated by multiplicity, ascending."""
         return tuple(r.value for r in self.roots for _ in range(r.multiplicity))
@@ -167,13 +192,20 @@ def _quadratic_roots(c: list[sp.Expr]) -> list[sp.Expr]:
 
 
 def _closed_roots(poly: sp.Poly) -> list[sp.Expr] | None:
-    """Real closed forms of the roots of an irreducible factor, or None."""
+    """Real closed forms of the roots of an irreducible factor, or None.
+
+    An irreducible cubic with three real roots (a Hermitian matrix's) has none in real
+    radicals (*casus irreducibilis*), and a factor with huge rationals
+    (:data:`MAX_ROOT_BITS`) is not tried.
+    """
     d = poly.degree()
     c = list(poly.all_coeffs())  # already SymPy expressions, whatever the domain
     if d == 1:
         return [sp.expand(-c[1] / c[0])]
     if d == 2:
         return _quadratic_roots(c)
+    if d == 3 or max(rational_bits(sp.sympify(x)) for x in c) > MAX_ROOT_BITS:
+        return None
     try:
         found = sp.roots(poly.as_expr(), LAMBDA, cubics=True, quartics=True)
     except Exception:  # SymPy's roots fails in several ways on hard polynomials
@@ -196,9 +228,63 @@ def _closed_roots(poly: sp.Poly) -> list[sp.Expr] | None:
 
 
 def _numeric_roots(poly: sp.Poly) -> list[sp.Float]:
-    expr = sp.Poly(poly.as_expr(), LAMBDA)
-    vals = expr.nroots(n=DIGITS, maxsteps=500)
-    return sorted((sp.re(v) for v in vals), key=lambda v: v)
+    """The real roots of an irreducible factor (simple, all real), each to :data:`DIGITS`
+    significant digits, ascending.
+
+    The roots of a matrix with entries 1e300 and 1 (or 1e20 and 1e−20) span hundreds of
+    orders of magnitude: the factor is first scaled exactly, ``λ = 2ˢμ``, so that the
+    product of its roots' magnitudes is about 1, and the roots are found (Durand–Kerner,
+    mpmath's ``polyroots``) with as many extra bits as the coefficients' magnitudes span
+    (which bounds the roots'), doubled until they converge: ``polyroots`` stops at an
+    absolute correction below its working precision, so the smallest root needs that many
+    more digits to be right to :data:`DIGITS` (and not cleaned up to 0).
+
+    Raises
+    ------
+    ConvergenceError
+        No convergence with :data:`MAX_EXTRA_BITS` extra bits (not seen on Hermitian input).
+    """
+    d = poly.degree()
+    with working_precision(DIGITS + 10):
+        coeffs = [_mp_real(c) for c in poly.all_coeffs()]
+        # |product of the roots| = |c_d / c_0|: its d-th root sets the scale 2^s
+        lead, last = abs(coeffs[0]), abs(coeffs[-1])
+        s = int(mpmath.floor(mpmath.log(last / lead, 2) / d)) if last else 0
+        mags = [abs(c) * mpmath.ldexp(1, -s * k) for k, c in enumerate(coeffs)]
+        nonzero = [m for m in mags if m]
+        # the coefficients' span bounds that of the roots' magnitudes (in bits)
+        span = int(mpmath.ceil(mpmath.log(max(nonzero) / min(nonzero), 2)))
+    # polyroots stops at an absolute correction below 10^-dps: the smallest root needs
+    # DIGITS more digits than the span, the largest as many more in its arithmetic
+    extra = span + 64
+    while True:
+        dps = DIGITS + 10 + int(extra * 0.30103)
+        with working_precision(dps):
+            coeffs = [_mp_real(c) for c in poly.all_coeffs()]
+            scaled = [c * mpmath.ldexp(1, -s * k) for k, c in enumerate(coeffs)]
+            try:
+                vals = mpmath.polyroots(
+                    scaled, maxsteps=100 + extra // 2, cleanup=False, extraprec=extra
+                )
+            except mpmath.libmp.NoConvergence:
+                vals = None
+            if vals is not None:
+                roots = sorted(mpmath.ldexp(mpmath.re(v), s) for v in vals)
+                return [sp.Float(r, DIGITS) for r in roots]
+        if extra >= MAX_EXTRA_BITS:
+            raise ConvergenceError(
+                f"the roots of the factor {poly.as_expr()} did not converge with "
+                f"{extra} extra bits of precision; use the numeric engine (svdkit)"
+            )
+        extra *= 2
+
+
+def _mp_real(e: sp.Expr):
+    """A real SymPy number at mpmath's working precision (significant digits)."""
+    e = sp.sympify(e)
+    if e.is_Rational:
+        return mpmath.mpf(int(e.p)) / int(e.q)
+    return mpmath.mpf(sp.re(sp.N(e, mpmath.mp.dps))._to_mpmath(mpmath.mp.prec))
 
 
 def _approx(e: sp.Expr):
@@ -424,17 +510,19 @@ def normaliser(v: Vector) -> tuple[sp.Expr, sp.Expr]:
 
 
 def to_mp(e: sp.Expr):
-    with working_precision(DIGITS + 10):
-        z = sp.N(e, DIGITS + 10)
+    """``e`` in mpmath, to DIGITS + 10 digits or mpmath's working precision if higher."""
+    dps = max(DIGITS + 10, mpmath.mp.dps)
+    with working_precision(dps):
+        z = sp.N(e, dps)
         re_, im_ = z.as_real_imag()
-        re_ = mpmath.mpf(sp.Float(re_, DIGITS + 10)._to_mpmath(mpmath.mp.prec))
-        im_ = mpmath.mpf(sp.Float(im_, DIGITS + 10)._to_mpmath(mpmath.mp.prec))
+        re_ = mpmath.mpf(sp.Float(re_, dps)._to_mpmath(mpmath.mp.prec))
+        im_ = mpmath.mpf(sp.Float(im_, dps)._to_mpmath(mpmath.mp.prec))
     return re_ if im_ == 0 else mpmath.mpc(re_, im_)
 
 
-def numeric_eigen(M: sp.Matrix, real: bool):
-    """All eigenpairs of a Hermitian matrix to 50 digits (mpmath), ascending."""
-    with working_precision(DIGITS + 10):
+def numeric_eigen(M: sp.Matrix, real: bool, dps: int = DIGITS + 10):
+    """All eigenpairs of a Hermitian matrix (mpmath, ``dps`` digits), ascending."""
+    with working_precision(dps):
         A = mpmath.matrix([[to_mp(M[i, j]) for j in range(M.cols)] for i in range(M.rows)])
         E, Q = mpmath.eigsy(A) if real else mpmath.eighe(A)
         pairs = sorted(
@@ -491,7 +579,7 @@ def eigenvectors(
             out[k] = [Vector(L, b) for b in basis]
         else:
             if numeric is None:
-                numeric = numeric_eigen(M, F.real)
+                numeric = numeric_eigen(M, F.real, spec.dps)
             cand = sorted(
                 (i for i in range(len(numeric)) if i not in taken),
                 key=lambda i: abs(numeric[i][0] - root.approx),
@@ -572,7 +660,8 @@ def outer_sum(shape: tuple[int, int], parts: list[tuple[Field, list, list, Any]]
 def _check_expr(
     M: sp.Matrix, X: sp.Matrix, exact: bool, parts: list | None = None
 ) -> tuple[bool, sp.Expr]:
-    """Exact equality, or the largest entrywise gap (a Float) for approximate results.
+    """Exact equality, or the largest entrywise gap (a Float) for approximate results,
+    accepted up to ``10^−(DIGITS − 15)`` times the largest entry of ``M``.
 
     With ``parts`` (exact results), the product is recomputed term by term in
     the fields of the eigenvalues (:func:`outer_sum`): ``σᵢ·(1/σᵢ) = 1`` and
@@ -586,7 +675,9 @@ def _check_expr(
         gap = max(
             (abs(to_mp(a) - to_mp(b)) for a, b in zip(X, M, strict=True)), default=mpmath.mpf(0)
         )
-    return bool(gap < mpmath.mpf(10) ** (-(DIGITS - 15))), sp.Float(gap, 5)
+        # relative to the largest entry: the results have DIGITS significant digits
+        scale = max((abs(to_mp(b)) for b in M), default=mpmath.mpf(0))
+    return bool(gap <= scale * mpmath.mpf(10) ** (-(DIGITS - 15))), sp.Float(gap, 5)
 
 
 @precise
@@ -689,6 +780,6 @@ def eigh(A: Any, *, steps: bool = False) -> Eigh:
 
 
 def _unit(v: Vector) -> list[sp.Expr]:
-    with working_precision(DIGITS + 10):
+    with working_precision(max(DIGITS + 10, mpmath.mp.dps)):
         nrm = mpmath.sqrt(v.norm2())
         return [_float(x / nrm) for x in v.coords]
