@@ -25,8 +25,9 @@ once, so that every small call serves all the modules:
 An ``error`` rule's rank is chosen as :func:`~svdkit.lora.factor.factor_delta`
 chooses it: on the energy left out, the stack's values being a leading part of the
 spectrum (:meth:`~svdkit.lora.rank.RankRule.select` with ``complete=False``), then,
-for a bound within the rounding of the energies (``ε ≲ 1.2e-7``), on the measured
-error of the factors (:meth:`~svdkit.lora.rank.RankRule.settle`).
+for a bound within the rounding of the energies (``ε ≲ 1.2e-7``) or ranks within the
+values' residuals, on the measured error of the factors
+(:meth:`~svdkit.lora.rank.RankRule.settle`).
 
 A module the stack does not certify — not converged within the basis where
 the one-at-a-time method would restart, a run of ``b`` equal values (a block
@@ -69,6 +70,7 @@ Examples
 
 from __future__ import annotations
 
+import functools
 import math
 import time
 from collections.abc import Sequence
@@ -86,6 +88,7 @@ from svdkit.lora.factor import (
     check_tol,
     factor_delta,
     first_order_lower,
+    kept_energy,
     noise_floor,
     residual_norm,
     sharpen,
@@ -768,20 +771,23 @@ def _accept(
     complete = s.size >= min(delta.shape)
     k = rule.select(s, fro2, complete=complete)
 
+    @functools.cache
     def measure(j: int) -> float:
         err = approximation_error(s[:j], rayleigh[:j], fro2)
         if err < _RESOLVED * math.sqrt(fro2):  # the difference of sums cannot tell
             err = residual_norm(delta, U[:, :j], s[:j], V[:, :j].T)
         return err
 
-    # an error bound below the rounding of the energies: the measured error decides
-    k, err = rule.settle(s, fro2, k, measure, complete=complete)
+    # an error bound below the rounding of the energies, or a rank within the values'
+    # residuals: the measured error decides
+    residuals = np.maximum(right, left)
+    k, err = rule.settle(s, fro2, k, measure, complete=complete, rho=residuals)
     U, s, Vh = U[:, :k], s[:k], V[:, :k].T
-    rho = np.maximum(right[:k], left[:k])
+    rho = residuals[:k]
     quality = Quality(
         rank=k,
         fro=math.sqrt(fro2),
-        energy_kept=float(np.sum(s**2)) / fro2,
+        energy_kept=kept_energy(err, fro2),
         error=err,
         optimum_lower=first_order_lower(s, rho, fro2),
         floor=noise_floor(math.sqrt(fro2), delta.dtype),

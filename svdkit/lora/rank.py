@@ -238,28 +238,40 @@ class RankRule:
         measure: Callable[[int], float],
         *,
         complete: bool = True,
+        rho: np.ndarray | None = None,
     ) -> tuple[int, float]:
         """The rank :meth:`select` chose (``k``), settled by measured errors, and its error.
 
         An ``error`` bound ``ε`` is a promise on the factors: ``measure(j)``, the
         error ``‖ΔW − U_j Σ_j V_jᴴ‖_F`` of the first ``j`` triplets, at most
-        ``ε · √total``, at the smallest such ``j``. The energies :meth:`select`
-        decides on are known to about ``64 eps · total`` only (the rounding of
-        ``total − Σ sᵢ²``), which is the whole allowance ``ε² · total`` when
-        ``ε ≲ 1.2e-7``; there the measured error decides:
+        ``ε · √total``, at the smallest such ``j``; an ``energy`` fraction ``f`` the
+        same with ``ε² = 1 − f`` (the energy the factors keep,
+        ``1 − measure(j)² / total``, at least ``f``). :meth:`select` decides on the
+        values, which are known only so well:
+
+        * the energies to about ``64 eps · total`` (the rounding of
+          ``total − Σ sᵢ²``), which is the whole allowance ``ε² · total`` when
+          ``ε ≲ 1.2e-7``;
+        * each value to its residual ``ρᵢ`` (``rho``: a computed ``σ̃ᵢ`` is within
+          ``ρᵢ`` of a singular value) — float32 LAPACK values to ``~1e-7 · σ₁``, which
+          on a float32 delta of 384×384 whose rank reaches a floor of 1e-3 σ₁ gave
+          ``--error 0.01`` ranks 107–108 for 106.
+
+        There the measured error decides:
 
         * if ``measure(k) > ε √total``, ranks ``k + 1, …`` (up to ``len(s)`` and
           ``max_rank``) are measured until one meets the bound (or none is left:
           the last is returned, its error above the bound);
-        * else the ranks below ``k`` whose energy left out is within rounding of the
-          allowance — ``Σ_{i>j} sᵢ² + (total − Σ sᵢ²) − 64 eps · total`` at most
-          ``ε² · total`` — are bisected on the measured error (which does not grow
-          with the rank): the smallest that meets the bound is returned. A rank
-          that meets it measured is no smaller than the optimum allows
-          (Eckart–Young: no rank-``j`` error is below the optimum).
+        * else the ranks below ``k`` that the uncertainty of the values cannot rule
+          out — energy left out ``Σ_{i>j} sᵢ² + (total − Σ sᵢ²)``, less its rounding
+          ``64 eps · total`` and less ``Σ_{i≤j} (2 sᵢ ρᵢ + ρᵢ²)`` (the values raised by
+          their residuals), at most ``ε² · total`` — are bisected on the measured
+          error (which does not grow with the rank): the smallest that meets the
+          bound is returned. A rank that meets it measured is no smaller than the
+          optimum allows (Eckart–Young: no rank-``j`` error is below the optimum).
 
-        Other rules (fixed rank, ``energy``, ``error=0``) return ``k`` and
-        ``measure(k)``: an energy fraction is a rule on the singular values.
+        Other rules (fixed rank, ``energy=1``, ``error=0``) return ``k`` and
+        ``measure(k)``.
 
         Parameters
         ----------
@@ -273,6 +285,8 @@ class RankRule:
             ``j ↦`` the error of the first ``j`` triplets (``1 ≤ j ≤ len(s)``).
         complete : bool, default True
             Whether ``s`` is the whole spectrum (as for :meth:`select`).
+        rho : ndarray, optional
+            The residuals of (at least) the first ``k`` values; none: exact values.
 
         Returns
         -------
@@ -287,12 +301,25 @@ class RankRule:
         >>> tails = [float(np.sqrt(np.sum(s[j:] ** 2))) for j in range(4)]
         >>> RankRule(error=1e-7).settle(s, 1.0 + 2e-14, 1, tails.__getitem__)
         (2, 1e-07)
+
+        Values known to ``1e-3`` only (the last computed 0.0999 for 0.0997): the measured
+        errors find the smaller rank.
+
+        >>> sigma, s = np.array([1.0, 0.1, 0.1, 0.0997]), np.array([1.0, 0.1, 0.1, 0.0999])
+        >>> tails = [float(np.sqrt(np.sum(sigma[j:] ** 2))) for j in range(5)]
+        >>> total = float(np.sum(sigma**2))
+        >>> rule = RankRule(error=0.0998 / math.sqrt(total))
+        >>> rule.select(s, total), rule.settle(s, total, 4, tails.__getitem__)[0]
+        (4, 4)
+        >>> rule.settle(s, total, 4, tails.__getitem__, rho=np.full(4, 1e-3))
+        (3, 0.0997)
         """
         err = measure(k)
-        if self.error is None or not self.error > 0.0 or k <= 0:
+        tail = self.tail
+        if tail is None or not tail > 0.0 or k <= 0:
             return k, err
         s = np.asarray(s, dtype=np.float64)
-        bound = float(self.error) * math.sqrt(total)
+        bound = math.sqrt(tail * float(total))
         top = s.size if self.max_rank is None else min(s.size, int(self.max_rank))
         errors = {k: err}
 
@@ -306,20 +333,9 @@ class RankRule:
                 k += 1
                 at(k)
             return k, errors[k]
-        # the ranks below k that the rounding of the energies cannot rule out
-        sq = s**2
-        # (a whole spectrum leaves nothing out: its sum's distance to total is rounding)
-        rest = 0.0 if complete else max(0.0, float(total) - float(np.sum(sq)))
-        left = np.concatenate([np.cumsum(sq[::-1])[::-1][1:], [0.0]])  # left[j-1]: rank j
-        # Σ sᵢ² is known to the values' own rounding too, about p·eps·s₁ each (LAPACK's):
-        # 106 eps of ‖ΔW‖_F² for an exact rank-8 float32 delta of 1024×768, which ruled
-        # out ranks 8–10 unmeasured (12 was given for 8 at ε = 1e-7, 768 at 5e-8)
-        eps = float(np.finfo(np.float64).eps)
-        slack = max(ENERGY_SLACK * float(total),
-                    2.0 * s.size * eps * float(s[0]) * float(np.sum(s)) if s.size else 0.0)
-        lower = left[:k] + rest - slack
-        allowance = float(self.error) ** 2 * float(total) * (1.0 + ENERGY_SLACK)
-        maybe = np.flatnonzero(lower <= allowance)
+        # the ranks below k that the uncertainty of the values cannot rule out
+        allowance = tail * float(total) * (1.0 + ENERGY_SLACK)
+        maybe = np.flatnonzero(_left_out_lower(s, total, k, rho, complete) <= allowance)
         miss = int(maybe[0]) if maybe.size else k - 1  # ranks ≤ miss miss the bound
         while k - miss > 1:
             mid = (k + miss) // 2
@@ -328,6 +344,75 @@ class RankRule:
             else:
                 miss = mid
         return k, errors[k]
+
+
+    def decided(
+        self,
+        s: np.ndarray,
+        total: float,
+        k: int,
+        measure: Callable[[int], float],
+        *,
+        rho: np.ndarray | None = None,
+        complete: bool = True,
+    ) -> bool:
+        """Whether rank ``k`` (from :meth:`settle`) is shown the smallest: no factors more
+        exact than these could meet the rule at rank ``k − 1``.
+
+        The best rank-``(k − 1)`` error is at least ``√(total − Σ_{i<k} (sᵢ + ρᵢ)²)``
+        (each value within its residual ``ρᵢ`` of a singular value): from the values'
+        energies (as :meth:`settle` counts them), or, where their rounding leaves it
+        open, from the factors' measured error ``e = measure(k − 1)`` as
+        ``e² − Σ_{i<k} (2 sᵢ ρᵢ + ρᵢ²)``. False where that bound is within the
+        allowance: only a tighter certificate (smaller residuals) can tell. Always true
+        for a fixed rank, ``energy=1``, ``error=0``, ``k ≤ 1`` and exact values (no
+        ``rho``).
+
+        Examples
+        --------
+        >>> sigma, s = np.array([1.0, 0.1, 0.1, 0.0997]), np.array([1.0, 0.1, 0.1, 0.0999])
+        >>> tails = [float(np.sqrt(np.sum(sigma[j:] ** 2))) for j in range(5)]
+        >>> total = float(np.sum(sigma**2))
+        >>> rule = RankRule(error=0.0996 / math.sqrt(total))  # rank 4: σ₄ misses it
+        >>> rule.decided(s, total, 4, tails.__getitem__, rho=np.full(4, 1e-6))
+        True
+        >>> rule.decided(s, total, 4, tails.__getitem__, rho=np.full(4, 1e-3))
+        False
+        """
+        tail = self.tail
+        if tail is None or not tail > 0.0 or k <= 1 or rho is None:
+            return True
+        s = np.asarray(s, dtype=np.float64)
+        allowance = tail * float(total) * (1.0 + ENERGY_SLACK)
+        if _left_out_lower(s, total, k, rho, complete)[k - 2] > allowance:
+            return True
+        r = np.asarray(rho, dtype=np.float64)[: k - 1]
+        widen = float(np.sum(2.0 * s[: k - 1] * r + r * r))
+        return measure(k - 1) ** 2 - widen > allowance
+
+
+def _left_out_lower(
+    s: np.ndarray, total: float, k: int, rho: np.ndarray | None, complete: bool
+) -> np.ndarray:
+    """A lower bound of the energy left out by the best rank ``j`` (entry ``j − 1``),
+    ``j ≤ k``, from the values ``s`` (and their residuals ``rho``): see
+    :meth:`RankRule.settle`."""
+    sq = s**2
+    # (a whole spectrum leaves nothing out: its sum's distance to total is rounding)
+    rest = 0.0 if complete else max(0.0, float(total) - float(np.sum(sq)))
+    left = np.concatenate([np.cumsum(sq[::-1])[::-1][1:], [0.0]])  # left[j-1]: rank j
+    # Σ sᵢ² is known to the values' own rounding too, about p·eps·s₁ each (LAPACK's):
+    # 106 eps of ‖ΔW‖_F² for an exact rank-8 float32 delta of 1024×768, which ruled
+    # out ranks 8–10 unmeasured (12 was given for 8 at ε = 1e-7, 768 at 5e-8)
+    eps = float(np.finfo(np.float64).eps)
+    slack = max(ENERGY_SLACK * float(total),
+                2.0 * s.size * eps * float(s[0]) * float(np.sum(s)) if s.size else 0.0)
+    lower = left[:k] + rest - slack
+    if rho is not None:
+        # each value may lie up to its residual below the singular value it stands for
+        r = np.asarray(rho, dtype=np.float64)[:k]
+        lower = lower - np.cumsum(2.0 * s[:k] * r + r * r)
+    return lower
 
 
 def as_rank_rule(rule: Any) -> RankRule:
@@ -384,7 +469,9 @@ def unmet_note(
         The note without its ``note:`` prefix; the options named as the caller spells
         them (``--error`` on the command line, ``error=`` in Python). The cause named
         is the actual one: the cap for a capped module, else the rounding to the
-        stored dtype, with a wider dtype advised only where one exists.
+        stored dtype, with a wider dtype advised only where one exists; for
+        ``error=0`` the SVD's own rounding (no floating-point factors are exact, in
+        any dtype).
 
     Examples
     --------
@@ -392,6 +479,10 @@ def unmet_note(
     ...            codes={"q": "F32", "k": "F32"})
     "error=0.001 is not met by the factors as stored for 2 of 4 modules (marked '!', \
 worst 0.6): q, k; max_rank=2 caps their rank: raise max_rank or ask a looser error"
+    >>> unmet_note(0.0, {"q": 4.7e-15}, 1, max_rank=None, capped=[], codes={"q": "F64"})
+    "error=0 is not met by the factors as stored for 1 of 1 modules (marked '!', \
+worst 4.7e-15): q; no floating-point SVD is exact: its own rounding (and that of storing \
+them) is above 0: ask a positive error"
     """
     names = list(errors)
     more = " …" if len(names) > 6 else ""
@@ -402,7 +493,13 @@ worst 0.6): q, k; max_rank=2 caps their rank: raise max_rank or ask a looser err
         which = "their rank" if not rounded else f"the rank of {len(capped)} of them"
         causes.append(f"{kw('max_rank', max_rank)} caps {which}")
         remedies.append(f"raise {arg('max_rank')}")
-    if rounded:
+    if rounded and not error > 0.0:
+        # error=0 asks for exact factors: the SVD's own rounding misses it in any dtype
+        # (float64 factors of a float32 delta: 5e-15), and no wider dtype helps
+        which = "them" if not capped else f"the other {len(rounded)}"
+        causes.append(f"no floating-point SVD is exact: its own rounding (and that of "
+                      f"storing {which}) is above 0")
+    elif rounded:
         kinds = sorted({codes[n] for n in rounded})
         which = "them" if not capped else f"the other {len(rounded)}"
         causes.append(f"rounding {which} to {'/'.join(kinds)} alone costs more than the bound")
@@ -410,7 +507,7 @@ worst 0.6): q, k; max_rank=2 caps their rank: raise max_rank or ask a looser err
         if None not in wider:  # a wider dtype holds the factors more exactly
             wide = "F64" if "F64" in wider else "F32"
             remedies.append(f"store them in a wider dtype ({kw('dtype', wide)})")
-    remedies.append(f"ask a looser {arg('error')}")
+    remedies.append(f"ask a {'positive' if not error > 0.0 else 'looser'} {arg('error')}")
     return (
         f"{kw('error', error, 'g')} is not met by the factors as stored for {len(names)} of "
         f"{total} modules (marked '!', worst {worst:.4g}): {', '.join(names[:6])}{more}; "

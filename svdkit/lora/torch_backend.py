@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import functools
 import math
 import time
 from collections.abc import Callable, Iterator
@@ -49,7 +50,9 @@ from svdkit.lora.factor import (
     Quality,
     factor_delta,
     first_order_lower,
+    kept_energy,
     noise_floor,
+    rank_decided,
     sharpen,
     wants_tighter_tol,
 )
@@ -240,8 +243,14 @@ def _gap_lower_bound(D: Any, Vh: Any, fro2: float) -> float:
 def _factor_on(
     D: Any, exact: Any, rule: RankRule, cap: int, fro2: float, tol: float, seed: int,
     max_iter: int, precision: Any,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, Quality, str] | None:
+) -> tuple[tuple[np.ndarray, np.ndarray, np.ndarray, Quality, str], bool] | None:
     """One certified pass on ``D``'s device and dtype, or ``None`` when not certified.
+
+    Returns ``((U, s, Vh, quality, method), decided)``: ``decided`` is false where an
+    ``energy`` / ``error`` rank ``r`` is not shown the smallest — rank ``r − 1``, whose
+    factors miss the rule, is not ruled out by the Ritz values raised by their residuals
+    (:meth:`~svdkit.lora.rank.RankRule.decided`) — and :func:`_on_device` then factors
+    again at a tighter ``tol``, as for a loose excess bound.
 
     ``exact`` is the delta itself (float32 or float64, scaled as ``D``) for the float64
     sums: the error of the factors and the bound of the optimum. ``precision`` is the
@@ -274,14 +283,18 @@ def _factor_on(
         if rule.rank is not None or r < k - 10 or k >= cap or r >= cap:
             break
         want = min(cap, 2 * want)
+    decided = True
     if rule.rank is None:
         # an error bound within the rounding of the energies (3e-7 leaves out 9e-14 of
-        # ‖ΔW‖_F²: the sums gave 58 triplets for 55) is settled on measured errors
-        # (RankRule.settle); a rank it raises must be certified too
+        # ‖ΔW‖_F²: the sums gave 58 triplets for 55), or a rank within the Ritz values'
+        # uncertainty (their residuals: at tol 1e-2, --energy 0.9 took 100 for 97), is
+        # settled on measured errors (RankRule.settle); a rank it raises must be
+        # certified too
         ritz = s.double().cpu().numpy()
+        measure = functools.cache(lambda j: _error(exact, U[:, :j], s[:j], Vh[:j], fro2))
         again, error = rule.settle(
-            ritz, fro2, r, lambda j: _error(exact, U[:, :j], s[:j], Vh[:j], fro2),
-            complete=s.numel() >= p,
+            ritz, fro2, r, measure, complete=s.numel() >= p,
+            rho=torch.maximum(right, left).double().cpu().numpy(),
         )
         if again != r:
             Ua, sa, Va = U[:, :again], s[:again], Vh[:again]
@@ -291,6 +304,11 @@ def _factor_on(
                 r, Uk, sk, Vk, right, left = again, Ua, sa, Va, right_a, left_a
             else:
                 error = _error(exact, Uk, sk, Vk, fro2)
+        # rank r − 1 not ruled out by the values within their residuals, and its factors
+        # miss the rule (settle measured them): more exact factors may meet it there
+        decided = rank_decided(rule, ritz, fro2, r, measure,
+                               torch.maximum(right, left).double().cpu().numpy(),
+                               complete=s.numel() >= p)
     else:
         error = _error(exact, Uk, sk, Vk, fro2)
     Un, sn, Vhn = Uk.cpu().numpy(), sk.cpu().numpy(), Vk.cpu().numpy()
@@ -298,7 +316,7 @@ def _factor_on(
     quality = Quality(
         rank=int(r),
         fro=math.sqrt(fro2),
-        energy_kept=float(np.sum(sn.astype(np.float64) ** 2)) / fro2,
+        energy_kept=kept_energy(error, fro2),
         error=error,
         optimum_lower=first_order_lower(sn, rho, fro2),
         floor=noise_floor(math.sqrt(fro2), precision),
@@ -306,7 +324,8 @@ def _factor_on(
     quality = sharpen(quality, None, sn, rho, Vhn, fro2,
                       gap_bound=lambda: _gap_lower_bound(exact, Vk, fro2))
     name = "float64" if D.dtype == torch.float64 else "float32"
-    return Un, sn, Vhn, quality, f"torch-{D.device.type}-krylov({blocks} blocks, {name})"
+    how = f"torch-{D.device.type}-krylov({blocks} blocks, {name})"
+    return (Un, sn, Vhn, quality, how), decided
 
 
 def _seed_of(seed: int | None) -> int:
@@ -341,8 +360,12 @@ def factor_delta_torch(
     (``p // (r + 10)``, at least 2). With ``tighten`` (default), a module whose
     excess is not bounded below 10 % at ``tol`` (:attr:`~svdkit.lora.factor.Quality.loose`),
     or whose error bound is not settled (:func:`~svdkit.lora.factor.wants_tighter_tol`),
-    is factored again in float64 on the device at ``tol · 1e-3``, then ``tol · 1e-6``
-    (not below 1e-12), as :func:`~svdkit.lora.factor.factor_delta` does;
+    or whose rank the Ritz values cannot show the smallest for an ``energy`` / ``error``
+    rule (:func:`~svdkit.lora.factor.rank_decided`: at ``tol = 1e-2``, ``energy=0.9``
+    took 100 for 97), is factored again in float64 on the device at ``tol · 1e-3``, then
+    ``tol · 1e-6`` (not below 1e-12), as :func:`~svdkit.lora.factor.factor_delta` does
+    (the CPU path takes a rank not shown the smallest whose tighter pass is not
+    certified);
     :attr:`Factored.tol` says which ``tol`` the result meets. The factors are float64
     for a float64 delta or from a float64 pass, float32 otherwise — never rounded to a
     narrower precision than the certificate was taken in (a bfloat16 or float16
@@ -478,12 +501,18 @@ def _on_device(
         found = _factor_on(wide64() if tight else D, exact, rule, cap, fro2, at, seed, max_iter,
                            precision)
         for _ in range(_TIGHTEN_STEPS if tighten else 0):
-            if found is None or not wants_tighter_tol(found[3], rule) or at <= _TIGHTEST:
+            if found is None or at <= _TIGHTEST:
+                break
+            # a loose result, or a rank that these Ritz values cannot show the smallest
+            if found[1] and not wants_tighter_tol(found[0][3], rule):
                 break
             tighter = max(at * _TIGHTEN, _TIGHTEST)
             again = _factor_on(wide64(), exact, rule, cap, fro2, tighter, seed, max_iter,
                                precision)
             if again is None:
-                break  # not certified at the tighter tol: keep the last result
+                # not certified at the tighter tol: keep the last result, unless its rank
+                # is not shown the smallest (the CPU path's is)
+                found = found if found[1] else None
+                break
             found, at = again, tighter
-    return None if found is None else (found, at, scale)
+    return None if found is None else (found[0], at, scale)
