@@ -492,7 +492,9 @@ def extract(
             {n: m.relative_error for n, m in missed.items()},
             len(report.modules),
             max_rank=cap,
-            capped=[n for n, m in missed.items() if cap is not None and m.rank >= cap],
+            # (the cap lowered a rank only below the short side: a whole spectrum has no more)
+            capped=[n for n, m in missed.items()
+                    if cap is not None and cap <= m.rank < min(m.shape)],
             codes={n: _code(adapter.modules[n].A.dtype) if n in adapter.modules else "F32"
                    for n in missed},
         ))
