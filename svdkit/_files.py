@@ -206,7 +206,7 @@ def check_file_output(
         raise MissingFileError(
             f"{what} '{target}': the folder '{target.parent}' does not exist"
         )
-    if _descriptor(target) is not None:  # /dev/stdout: written into, not replaced
+    if descriptor_of(target) is not None:  # /dev/stdout: written into, not replaced
         return target
     if _is_special(target):  # /dev/null, a FIFO: written into, not replaced
         if not os.access(target, os.W_OK):
@@ -232,7 +232,7 @@ _FD_PATH = re.compile(r"^/(?:dev/fd|proc/(self|thread-self|\d+)/fd)/(\d+)$")
 _STD_PATHS = {"/dev/stdin": 0, "/dev/stdout": 1, "/dev/stderr": 2}
 
 
-def _descriptor(path: str | os.PathLike[str]) -> int | None:
+def descriptor_of(path: str | os.PathLike[str]) -> int | None:
     """The descriptor of this process that ``path`` names (``/dev/stdout`` → 1,
     ``/dev/fd/3`` → 3, ``/proc/self/fd/N``, a link to one of them), else ``None``.
 
@@ -264,7 +264,7 @@ def written_through(path: str | os.PathLike[str]) -> bool:
     descriptor (``/dev/stdout``, ``/dev/fd/N``), a device (``/dev/null``) or a FIFO.
     Such a path is no file svdkit could have written, nor one it would replace: the
     ownership checks of the outputs do not apply to it."""
-    return _descriptor(path) is not None or _is_special(Path(path))
+    return descriptor_of(path) is not None or _is_special(Path(path))
 
 
 def write_error(path: str | os.PathLike[str], err: OSError) -> FileFormatError:
@@ -312,7 +312,7 @@ def write_file(path: str | os.PathLike[str], write: Callable[[BinaryIO], None]) 
     >>> shutil.rmtree(d)
     """
     path = Path(path)
-    fd = _descriptor(path)
+    fd = descriptor_of(path)
     if fd is not None:  # the descriptor itself: its offset and O_APPEND shared
         for stream in (sys.stdout, sys.stderr):  # what was printed comes first
             try:

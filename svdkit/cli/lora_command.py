@@ -280,11 +280,11 @@ def _is_stdout(path: Path) -> bool:
     file), where the JSON is written alone, the table going to standard error."""
     import os
 
-    from svdkit._files import _descriptor
+    from svdkit._files import descriptor_of
 
     if str(path) == "-":
         return True
-    fd = _descriptor(path)
+    fd = descriptor_of(path)
     if fd is None:
         return False
     try:

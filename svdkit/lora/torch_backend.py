@@ -394,12 +394,12 @@ def factor_delta_torch(
     import torch
 
     from svdkit.lora.factor import check_tol
-    from svdkit.lowrank.api import METHODS, _check_seed
+    from svdkit.lowrank.api import METHODS, check_seed
 
     started = time.perf_counter()
     rule = as_rank_rule(rule)
     tol = check_tol(tol)
-    _check_seed(seed)
+    check_seed(seed)
     if not isinstance(method, str) or method not in METHODS:
         raise SvdkitError(
             f"{arg('method')} must be one of {', '.join(METHODS)}; got {got(method)}",

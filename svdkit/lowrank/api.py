@@ -238,8 +238,18 @@ def _check_k(k: Any, p: int, name: str = "k") -> int:
     return int(k)
 
 
-def _check_seed(seed: Any) -> None:
-    """``seed``: None or a non-negative integer (what ``numpy.random.default_rng`` takes)."""
+def check_seed(seed: Any) -> None:
+    """Refuse a ``seed`` that is not None or a non-negative integer (what
+    ``numpy.random.default_rng`` takes), naming it (also the torch backend's check).
+
+    Examples
+    --------
+    >>> check_seed(3)
+    >>> check_seed(-1)
+    Traceback (most recent call last):
+    ...
+    svdkit.errors.SvdkitError: seed must be a non-negative integer or None; got -1
+    """
     if seed is None:
         return
     if isinstance(seed, bool) or not isinstance(seed, numbers.Integral):
@@ -897,7 +907,7 @@ def truncated_svd(
     max_iter = check_optional_int(max_iter, "max_iter", 1)
     block = check_optional_int(block, "block", 1)
     max_basis = check_optional_int(max_basis, "max_basis", 1)
-    _check_seed(seed)
+    check_seed(seed)
     memory_limit = check_optional_int(memory_limit, "memory_limit", 1)
     threads = check_optional_int(threads, "threads", 1)
     progress = check_bool(progress, "progress")
