@@ -56,7 +56,9 @@ at most :data:`MAX_ENTRIES` entries and a short side of at least
 ``method="auto"`` runs Krylov or the Gram matrix one module at a time; larger
 modules amortise their own calls. A batch holds at most :data:`BATCH_BYTES` of
 deltas (:func:`plan_batches`), plus ``O((m + n) · basis)`` per module; below
-``tol = 1e-4`` the steps run in float64, on a float64 copy of each delta.
+``tol = 1e-4``, or for a rule that leaves nothing out (``energy=1``, ``error=0``,
+``error < 1e-14`` under a cap: its rank is a numerical rank, which float32 steps do not
+show), the steps run in float64, on a float64 copy of each delta.
 
 Examples
 --------
@@ -96,6 +98,7 @@ from svdkit.lora.factor import (
 )
 from svdkit.lora.rank import RankRule, as_rank_rule
 from svdkit.lowrank._threads import available_cores, parallel_map, single_blas_thread
+from svdkit.lowrank.api import MIN_TOL
 from svdkit.lowrank.krylov import default_max_basis
 
 __all__ = ["BATCH_BYTES", "MAX_ENTRIES", "batchable", "factor_batch", "plan_batches"]
@@ -275,7 +278,11 @@ def _factor_stack(
     dtype = deltas[0].dtype
     wide = m < n  # work on the Gram matrix of the short side: A is (long, short)
     k = rule.cap(min(m, n))
-    single = dtype == np.float32 and tol >= SINGLE_PRECISION_TOL
+    # a rule that leaves nothing out (energy=1, error=0 under a cap) has the numerical
+    # rank, which float32 steps do not show (their rounding: 1e-7 σ₁): float64 steps, as
+    # factor_delta widens such a delta (svdkit.lora.factor._widened)
+    fine = rule.rank_tol is not None and rule.rank_tol < MIN_TOL
+    single = dtype == np.float32 and tol >= SINGLE_PRECISION_TOL and not fine
     with single_blas_thread():
         steps = deltas if single else [np.asarray(d, dtype=np.float64) for d in deltas]
         V = _krylov(steps, wide, k, tol, seed)
@@ -769,7 +776,7 @@ def _accept(
     # the stack computed the leading cap(p) values only: the energy past them is real,
     # not rounding (RankRule.select), unless they are the whole spectrum
     complete = s.size >= min(delta.shape)
-    k = rule.select(s, fro2, complete=complete)
+    k = rule.select(s, fro2, complete=complete, size=min(delta.shape))
 
     @functools.cache
     def measure(j: int) -> float:
@@ -781,7 +788,9 @@ def _accept(
     # an error bound below the rounding of the energies, or a rank within the values'
     # residuals: the measured error decides
     residuals = np.maximum(right, left)
-    k, err = rule.settle(s, fro2, k, measure, complete=complete, rho=residuals)
+    k, err = rule.settle(
+        s, fro2, k, measure, complete=complete, rho=residuals, size=min(delta.shape)
+    )
     U, s, Vh = U[:, :k], s[:k], V[:, :k].T
     rho = residuals[:k]
     quality = Quality(

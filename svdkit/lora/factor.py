@@ -393,7 +393,8 @@ def factor_delta(
         ``tol · 1e-3``, then ``tol · 1e-6`` (not below 1e-12), until it is not
         loose; :attr:`Factored.tol` says which ``tol`` the result meets (the
         tightest tried, or the last one met within the iteration limit). The same
-        for an ``error`` rule whose factors miss the bound where the optimum is not
+        for an ``error`` rule (or ``energy``, with ``ε² = 1 − energy``) whose factors
+        miss the bound where the optimum is not
         shown to (:attr:`Quality.optimum_lower` at most the bound), or whose error
         is below :attr:`Quality.floor` (no excess reported) with no lower bound of
         the optimum (a kept triplet with ``ρᵢ ≥ σ̃ᵢ``) when the bound is below the
@@ -416,7 +417,10 @@ def factor_delta(
     and left out here: 2048×2048 at ``--error 0.01`` took 9.0 s instead of 3.5 s, for
     ranks that are the smallest the stored factors meet already.) ``error=0``,
     ``energy=1`` and a fixed rank of ``min(m, n)`` factor a float32 delta in float64
-    (:func:`_widened`).
+    (:func:`_widened`), the first two also under a ``max_rank`` below ``min(m, n)``:
+    their rank is then the numerical rank where that is below the cap (values at the
+    rounding level ``min(m, n) · eps · σ₁`` are zeros, :meth:`RankRule.select`), never
+    the cap.
 
     Examples
     --------
@@ -479,8 +483,11 @@ def wants_tighter_tol(quality: Quality, rule: RankRule) -> bool:
     """Whether :func:`factor_delta` factors a result again at a tighter ``tol`` (and the
     stacked path hands a module back to it, :mod:`svdkit.lora.batched`).
 
-    When :attr:`Quality.loose`, and for an ``error`` bound — the smallest rank whose
-    factors meet it, which triplets certified to ``tol · σ₁`` may not resolve — when
+    When :attr:`Quality.loose`, and for an ``error`` bound ``ε`` (or an ``energy``
+    fraction, the same rule with ``ε² = 1 − energy``: float32 factors of an exactly
+    rank-6 float32 delta missed ``energy=1 − 1e-14`` at rank 6 and took the cap, 16) —
+    the smallest rank whose factors meet it, which triplets certified to ``tol · σ₁``
+    may not resolve — when
     the factors miss the bound where the optimum is not shown to
     (:attr:`Quality.optimum_lower` at most the bound), or when the error is below the
     noise floor (no excess is reported, so ``loose`` says nothing), the kept triplets
@@ -502,9 +509,10 @@ def wants_tighter_tol(quality: Quality, rule: RankRule) -> bool:
     """
     if quality.loose:
         return True
-    if rule.error is None or not rule.error > 0.0:
+    bound = rule.rank_tol  # ε, or √(1 − energy): an energy rule is the same promise
+    if bound is None or not bound > 0.0:
         return False  # (ε = 0 is the whole spectrum: no tol changes that rank)
-    bound = float(rule.error) * quality.fro
+    bound *= quality.fro
     return quality.error > bound >= quality.optimum_lower or (
         quality.optimum_lower <= 1e-12 * quality.fro < quality.error <= quality.floor
         and bound <= quality.floor
@@ -542,7 +550,7 @@ def _factor_at(
     # measured against (float32 LAPACK values summed 8e-7 short of ‖ΔW‖_F², which
     # --energy 0.999999 took for energy left out: rank 384 for 382)
     k = rule.select(r.s, float(np.sum(np.square(r.s, dtype=np.float64))) if complete else fro2,
-                    complete=complete)
+                    complete=complete, size=p)
 
     @functools.cache
     def measure(j: int) -> float:
@@ -554,7 +562,7 @@ def _factor_at(
     # an error bound below the rounding of the energies, or values known to their
     # residuals only (float32 LAPACK's, 1e-7 σ₁): the measured error decides
     residuals = np.maximum(r.residuals_right, r.residuals_left).astype(np.float64)
-    k, err = rule.settle(r.s, fro2, k, measure, complete=complete, rho=residuals)
+    k, err = rule.settle(r.s, fro2, k, measure, complete=complete, rho=residuals, size=p)
     U, s, Vh = r.U[:, :k], r.s[:k], r.Vh[:k]
     rho = residuals[:k]
     quality = Quality(
@@ -623,13 +631,20 @@ def _widened(delta: np.ndarray, rule: RankRule, cap: int) -> np.ndarray:
     spectrum is a dense SVD, which takes a double-precision copy anyway. (A rank below
     ``p`` whose float32 factors are loose against the optimum is factored again at a
     tighter ``tol``, in float64: :func:`factor_delta`.)
+
+    The same under a cap below ``p`` for a rule that leaves nothing out (``energy=1``,
+    ``error=0``, ``error < 1e-14``): its rank is the numerical rank where that is below
+    the cap, which single-precision values (rounding at ``1e-7 · σ₁``, not ``eps₆₄``) do
+    not show — an exactly rank-4 float32 delta took ``max_rank=8`` for rank 8, where
+    without the cap it is 4 (:meth:`RankRule.select`).
     """
     from svdkit.lowrank.api import MIN_TOL
 
     single = {np.dtype(np.float32): np.float64, np.dtype(np.complex64): np.complex128}
     wide = single.get(delta.dtype)
     tol_rank = rule.rank_tol
-    if wide is not None and cap >= min(delta.shape) and (tol_rank is None or tol_rank < MIN_TOL):
+    whole = cap >= min(delta.shape) and tol_rank is None  # a fixed rank of p
+    if wide is not None and (whole or (tol_rank is not None and tol_rank < MIN_TOL)):
         return delta.astype(wide)
     return delta
 

@@ -56,6 +56,7 @@ def energy_rank(
     *,
     tail: float | None = None,
     complete: bool = True,
+    size: int | None = None,
 ) -> int | None:
     """Smallest ``k`` with ``Σ_{i≤k} sᵢ² ≥ fraction · total``; ``None`` if ``s`` is too short.
 
@@ -73,6 +74,13 @@ def energy_rank(
     rounding. ``fraction <= 0`` (or ``total <= 0``) gives 0; any ``fraction > 0``
     keeps some energy, so at least 1.
 
+    ``size`` is the length of the whole spectrum, ``min(m, n)`` (default ``len(s)``):
+    the rounding level is ``size · eps · s₁`` whether all the values or a leading part
+    were computed. A leading part whose last value is at that level is the whole
+    spectrum to rounding (the values past it are no larger: rounding too), and is
+    taken as complete: a cap above a numerical rank (``energy=1, max_rank=8`` on an
+    exactly rank-4 float64 delta) gives that rank, never the cap.
+
     Examples
     --------
     >>> s = 0.5 ** np.arange(60)
@@ -84,13 +92,30 @@ def energy_rank(
     if total <= 0 or fraction <= 0:
         return 0
     s = np.asarray(s, dtype=np.float64)
-    zero = s.size * float(np.finfo(np.float64).eps) * (float(s[0]) if s.size else 0.0)
+    zero = rounding_level(s, size)
+    if not complete and s.size and s[-1] <= zero:
+        complete = True  # the values not computed are below s[-1]: rounding as well
     k = energy_tail_rank(
         s, total, 1.0 - fraction if tail is None else float(tail), zero=zero, complete=complete
     )
     if k == 0:  # the allowance is the whole total (1 − fraction rounds to 1)
         return 1 if s.size else None
     return k
+
+
+def rounding_level(s: np.ndarray, size: int | None = None) -> float:
+    """``size · eps · s₁`` (``size`` default ``len(s)``): descending singular values ``s``
+    at or below it are a numerical rank's zeros, the rounding of a float64 SVD.
+
+    Examples
+    --------
+    >>> bool(rounding_level(np.array([2.0, 1.0]), 48) == 96 * np.finfo(np.float64).eps)
+    True
+    """
+    s = np.asarray(s, dtype=np.float64)
+    if not s.size:
+        return 0.0
+    return (s.size if size is None else int(size)) * float(np.finfo(np.float64).eps) * float(s[0])
 
 
 @dataclass(frozen=True)
@@ -178,7 +203,9 @@ class RankRule:
             return min(int(self.rank), p)
         return min(int(self.max_rank), p) if self.max_rank is not None else p
 
-    def select(self, s: np.ndarray, total: float, *, complete: bool = True) -> int:
+    def select(
+        self, s: np.ndarray, total: float, *, complete: bool = True, size: int | None = None
+    ) -> int:
         """The rank for descending singular values ``s`` of a matrix with ``‖·‖_F² = total``.
 
         ``s`` may be a leading part of the spectrum (``complete=False``); if it does
@@ -189,13 +216,17 @@ class RankRule:
         whole spectrum, and a remainder ``total − Σ sᵢ²`` below ``64 eps · total``
         for rounding: given a leading part only, that drops real energy and
         returns too small a rank when the allowance is that small (``error``
-        below about ``1.2e-7``).
+        below about ``1.2e-7``). ``size`` is ``min(m, n)`` (default ``len(s)``): a
+        leading part whose last value is at the rounding level ``size · eps · s₁`` is
+        the whole spectrum to rounding (:func:`energy_rank`), so a cap never raises
+        the rank the rule gives without it.
         """
         s = np.asarray(s, dtype=np.float64)
         if self.rank is not None:
             return min(int(self.rank), s.size)
         k = energy_rank(
-            s, total, self.fraction, tail=self.tail, complete=complete  # type: ignore[arg-type]
+            s, total, self.fraction, tail=self.tail, complete=complete,  # type: ignore[arg-type]
+            size=size,
         )
         k = s.size if k is None else k
         if self.max_rank is not None:
@@ -239,6 +270,7 @@ class RankRule:
         *,
         complete: bool = True,
         rho: np.ndarray | None = None,
+        size: int | None = None,
     ) -> tuple[int, float]:
         """The rank :meth:`select` chose (``k``), settled by measured errors, and its error.
 
@@ -261,7 +293,12 @@ class RankRule:
 
         * if ``measure(k) > ε √total``, ranks ``k + 1, …`` (up to ``len(s)`` and
           ``max_rank``) are measured until one meets the bound (or none is left:
-          the last is returned, its error above the bound);
+          the last is returned, its error above the bound) — never past the
+          numerical rank, the values above the rounding level ``size · eps · s₁``:
+          the values at it lower the error by rounding only, so a bound below the
+          rounding of the factors (``error=1e-16`` on a float64 delta of exact rank
+          4: rank 48 for an error no better than rank 4's) gives the numerical rank,
+          as ``error=0`` does;
         * else the ranks below ``k`` that the uncertainty of the values cannot rule
           out — energy left out ``Σ_{i>j} sᵢ² + (total − Σ sᵢ²)``, less its rounding
           ``64 eps · total`` and less ``Σ_{i≤j} (2 sᵢ ρᵢ + ρᵢ²)`` (the values raised by
@@ -287,6 +324,9 @@ class RankRule:
             Whether ``s`` is the whole spectrum (as for :meth:`select`).
         rho : ndarray, optional
             The residuals of (at least) the first ``k`` values; none: exact values.
+        size : int, optional
+            ``min(m, n)``, the length of the whole spectrum (default ``len(s)``): its
+            rounding level is ``size · eps · s₁`` (:func:`rounding_level`).
 
         Returns
         -------
@@ -313,6 +353,13 @@ class RankRule:
         (4, 4)
         >>> rule.settle(s, total, 4, tails.__getitem__, rho=np.full(4, 1e-3))
         (3, 0.0997)
+
+        A bound below the rounding: the walk stops at the numerical rank (2 here).
+
+        >>> s = np.array([1.0, 0.5, 1e-17, 1e-17])
+        >>> errors = [1.1, 0.5, 3e-16, 2.9e-16, 2.9e-16]
+        >>> RankRule(error=1e-17).settle(s, 1.25, 2, errors.__getitem__)
+        (2, 3e-16)
         """
         err = measure(k)
         tail = self.tail
@@ -329,6 +376,9 @@ class RankRule:
             return errors[j]
 
         if err > bound:
+            # not past the numerical rank: values at the rounding level lower the
+            # error by rounding only (a looser bound never takes more rank for that)
+            top = min(top, max(k, int(np.count_nonzero(s > rounding_level(s, size)))))
             while k < top and errors[k] > bound:
                 k += 1
                 at(k)

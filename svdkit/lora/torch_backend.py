@@ -271,7 +271,8 @@ def _factor_on(
             if rule.rank is not None:
                 r = min(cap, s.numel())
             else:  # a leading part of the spectrum, unless the basis holds all of it
-                r = rule.select(s.double().cpu().numpy(), fro2, complete=s.numel() >= p)
+                r = rule.select(s.double().cpu().numpy(), fro2, complete=s.numel() >= p,
+                                size=p)
             Uk, sk, Vk = U[:, :r], s[:r], Vh[:r]
             right = torch.linalg.norm(D @ Vk.T - Uk * sk, dim=0)
             left = torch.linalg.norm(D.T @ Uk - Vk.T * sk, dim=0)
@@ -294,7 +295,7 @@ def _factor_on(
         measure = functools.cache(lambda j: _error(exact, U[:, :j], s[:j], Vh[:j], fro2))
         again, error = rule.settle(
             ritz, fro2, r, measure, complete=s.numel() >= p,
-            rho=torch.maximum(right, left).double().cpu().numpy(),
+            rho=torch.maximum(right, left).double().cpu().numpy(), size=p,
         )
         if again != r:
             Ua, sa, Va = U[:, :again], s[:again], Vh[:again]
