@@ -62,16 +62,16 @@ def test_runs_of_values_below_the_certificate_are_not_searched_for_copies():
     missed copies round after round (2 s of a 1024×384 delta, 5 ms at rank 16)."""
     from types import SimpleNamespace
 
-    from svdkit.lowrank.krylov import _cluster_end
+    from svdkit.lowrank.krylov import cluster_end
 
     s = np.concatenate([0.05 * 0.9 ** np.arange(16), np.full(40, 6e-8), np.full(8, 1e-8)])
     cert = SimpleNamespace(s=s, worst=np.full(64, 1e-10))
-    assert _cluster_end(cert, 64, 8, False) == 56  # without the resolution: a run
-    assert _cluster_end(cert, 64, 8, False, resolved=1e-3 * s[0]) is None
+    assert cluster_end(cert, 64, 8, False) == 56  # without the resolution: a run
+    assert cluster_end(cert, 64, 8, False, resolved=1e-3 * s[0]) is None
     # a real repeated value above the resolution is still looked into
     rep = np.concatenate([[1.0], 0.5 * np.ones(10), 0.1 * 0.9 ** np.arange(53)])
     cert = SimpleNamespace(s=rep, worst=np.full(64, 1e-6))
-    assert _cluster_end(cert, 64, 8, False, resolved=1e-3) == 11
+    assert cluster_end(cert, 64, 8, False, resolved=1e-3) == 11
 
 
 def test_a_merged_lora_delta_at_a_rank_above_its_own():

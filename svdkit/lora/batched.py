@@ -760,7 +760,7 @@ def _accept(
 ) -> Factored | None:
     """One module's result from the stack, or ``None`` where the stack did not certify it."""
     from svdkit.lowrank.certify import Certificate
-    from svdkit.lowrank.krylov import _cluster_end
+    from svdkit.lowrank.krylov import cluster_end
 
     if not (math.isfinite(fro2) and fro2 > 0.0) or not s.size or not s[0] > 0.0:
         return None
@@ -768,7 +768,7 @@ def _accept(
     if not np.all(worst <= tol * s[0]):
         return None
     cert = Certificate(U, s, V, right, left, V)
-    if _cluster_end(cert, s.size, _block(s.size), False) is not None:
+    if cluster_end(cert, s.size, _block(s.size), False) is not None:
         return None  # a run of b equal values: copies may be missing
     if wide:  # the stack held Δᵀ: its left vectors are Δ's right ones
         U, V = V, U

@@ -399,7 +399,7 @@ def block_lanczos(
         op.stored_precision(False)
 
 
-def _cluster_end(
+def cluster_end(
     cert: Certificate, k: int, b: int, by_rank: bool, resolved: float = 0.0
 ) -> int | None:
     """Where block Krylov may have missed copies of a repeated singular value.
@@ -451,7 +451,7 @@ def _missed_copies(
 ) -> tuple[Certificate, int]:
     """Look for the copies of a repeated singular value that the blocks could not hold.
 
-    Only where :func:`_cluster_end` sees a run of ``b`` equal values: Lanczos on the
+    Only where :func:`cluster_end` sees a run of ``b`` equal values: Lanczos on the
     deflated operator ``A P`` (``P`` projects off the ``k`` Ritz vectors found)
     from a fresh random block, for up to ``b`` triplets. If its leading value
     would enter the top ``k`` (or change the rank), Rayleigh–Ritz on ``A`` over
@@ -480,7 +480,7 @@ def _missed_copies(
                 op.stored_precision(True)
 
     for _ in range(-(-n // b) + 1):  # each round finds at least one more
-        end = _cluster_end(cert, k, b, target.by_rank, residual_bound(cert.s, tol))
+        end = cluster_end(cert, k, b, target.by_rank, residual_bound(cert.s, tol))
         if end is None:
             break
         lock = np.ascontiguousarray(cert.V[:, :k])
