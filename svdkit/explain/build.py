@@ -10,7 +10,7 @@ import numpy as np
 from svdkit import linalg
 from svdkit.errors import ShapeError, SingularMatrixError
 from svdkit.explain.computed import Computed
-from svdkit.explain.formatting import Scientific, scaled_number, scientific
+from svdkit.explain.formatting import NumberFormat, Scientific, scaled_number, scientific
 from svdkit.explain.messages import t
 from svdkit.explain.model import Report, Section
 from svdkit.explain.notes import Evidence, collect_notes
@@ -117,6 +117,7 @@ def explain(
         threshold=threshold,
         tol=tol,
         eigenvalues=eigen.fact("eigenvalues") if eigen.applies else None,
+        eigen_threshold=report.eigen_tolerance,
         definiteness=report.computed.get("definiteness"),
         computed=c,
         source=A,
@@ -348,6 +349,8 @@ def _eigen(c: Computed, report: Report) -> Section:
         sec.applies, sec.reason = False, "not_square"
         return sec
     e = c.eig
+    if c.hermitian:
+        e = _hermitian_eigenvalues(c, report)
     sec.add("eigenvalues", e.values)
     sec.add("eigenvectors", e.vectors)
     sec.add("eigen_residual", e.residual(norm2=float(c.svd.s[0])))  # σ₁ known: no 2nd SVD
@@ -359,11 +362,31 @@ def _eigen(c: Computed, report: Report) -> Section:
 
         sec.steps.append(Step("eigen.defective"))
     if c.hermitian:
-        h = c.eigh
+        h = linalg.Eigh(e.values, c.eigh.vectors, c.eigh.matrix)  # Λ: the values above
         sec.add("spectral_values", h.values)
         sec.add("spectral_Q", h.vectors)
         sec.add("spectral_residual", h.residual())
     return sec
+
+
+def _hermitian_eigenvalues(c: Computed, report: Report) -> linalg.Eig:
+    """The eigenpairs the report shows for a Hermitian A: real, from the Hermitian solver.
+
+    The values are those :func:`svdkit.definiteness` counts, zero at its threshold
+    (``report.eigen_tolerance`` is set to its ``tol_used``): as many non-zero as the
+    rank, and its inertia. The general solver's values of a Hermitian A are complex
+    to rounding and can land on the other side of the threshold (``λ = 6e−16 + 3e−18i``
+    for ``7e−16``, against ``6.7e−16``). The vectors are the spectral decomposition's
+    (ascending, as the values). Where definiteness does not count the rank (its
+    eigenvalues underflowed: ``diag(5e−324, 5e−324)``), the spectral decomposition's
+    own values, at the report's threshold.
+    """
+    d, h = c.definiteness, c.eigh
+    n_pos, _, n_neg = d.inertia
+    if n_pos + n_neg != c.rank:
+        return linalg.Eig(h.values, h.vectors, c.stored)
+    report.eigen_tolerance = d.tol_used
+    return linalg.Eig(d.eigenvalues.values, h.vectors, c.stored)
 
 
 def _svd(c: Computed, report: Report) -> Section:
@@ -447,8 +470,10 @@ def _criteria(d, report: Report) -> dict[str, dict]:
     q_text = t("why.quadratic_form", lang, min=num(q.minimizer.value), max=num(q.maximizer.value))
     q_text += "".join(t("why.witness", lang, x=vec(w.x), value=num(w.value)) for w in witnesses)
 
-    e_text = t("why.eigenvalues", lang, values=vec(e.values), positive=e.n_positive,
-               zero=e.n_zero, negative=e.n_negative)
+    # the eigenvalues zero at the threshold that counted them (the eigen section's too)
+    e_num = NumberFormat(zero=e.threshold).number
+    e_text = t("why.eigenvalues", lang, values="(" + ", ".join(e_num(v) for v in e.values) + ")",
+               positive=e.n_positive, zero=e.n_zero, negative=e.n_negative)
 
     if c.factor is not None:
         key = "why.cholesky.negated" if c.negated else "why.cholesky.factor"
@@ -472,10 +497,14 @@ def _criteria(d, report: Report) -> dict[str, dict]:
         rows = "{" + ", ".join(str(i + 1) for i in refuting.indices) + "}"
         s_text = t("why.sylvester.refuted", lang, leading=leading, rows=rows,
                    value=_minor_text(refuting.value, refuting.sign, refuting.log_abs))
-    elif s.principal_minors is None and s.kind is None:
-        s_text = t("why.sylvester.undecided", lang, leading=leading)
     else:
         s_text = t("why.sylvester", lang, leading=leading)
+    # undecided (kind None): why, in the report's language, from the minors' own data
+    minors_kind = reason = None
+    if s.kind is None:
+        minors_kind = _minors_kind(s)
+        reason = _undecided_reason(minors_kind, d, lang)
+        s_text = t("why.sylvester.undecided", lang, head=s_text, reason=reason)
 
     def minor(m) -> dict | None:
         return None if m is None else {"indices": list(m.indices), "value": m.value}
@@ -486,11 +515,13 @@ def _criteria(d, report: Report) -> dict[str, dict]:
             witnesses=[{"x": w.x, "value": w.value} for w in witnesses],
             minimum=q.minimizer.value, maximum=q.maximizer.value,
         ),
-        "eigenvalues": entry(e, e_text, values=e.values,
+        "eigenvalues": entry(e, e_text, values=e.values, threshold=e.threshold,
                              inertia=[e.n_positive, e.n_zero, e.n_negative]),
         "cholesky": entry(c, c_text, factor=c.factor, negated=c.negated, pivot=c.pivot),
         "sylvester": entry(
             s, s_text,
+            reason=reason,
+            minors_kind=minors_kind,
             leading_minors=s.leading_minors,
             refutes_psd=minor(s.refutes_psd),
             refutes_nsd=minor(s.refutes_nsd),
@@ -498,6 +529,49 @@ def _criteria(d, report: Report) -> dict[str, dict]:
             notes_claim_misleads=s.notes_claim_misleads,
         ),
     }
+
+
+def _undecided_reason(minors_kind: str | None, d, lang: str) -> str:
+    """Why Sylvester's criterion is undecided, in ``lang``: not every principal minor was
+    computed (``minors_kind`` None), or the minors say ``minors_kind`` where A's
+    eigenvalues say ``d.kind`` (the minors that would show the difference are zero to
+    within ``d.tol_used``)."""
+    if minors_kind is None:
+        return t("why.sylvester.reason.not_computed", lang)
+
+    def kind(k: str) -> str:
+        return t("kind." + k.replace(" ", "_"), lang)
+
+    return t("why.sylvester.reason.tolerance", lang, minors=kind(minors_kind),
+             kind=kind(str(d.kind)), threshold=NumberFormat(digits=3).number(d.tol_used))
+
+
+def _minors_kind(s) -> str | None:
+    """What the principal minors alone say of A where Sylvester's criterion is undecided.
+
+    Where that differs from the eigenvalues' kind (an eigenvalue within rounding of
+    the threshold shows in no minor beyond it), :func:`svdkit.definiteness` leaves
+    the criterion undecided (module docstring of :mod:`svdkit.linalg.definiteness`):
+    the minors' verdict, as its criterion would have taken it, is rebuilt here from
+    their signs, so that the report says it in its own language. ``"positive and
+    negative semidefinite"`` where no minor refutes either kind; None where not
+    every minor was computed and they decide nothing (``n > 12``).
+    """
+    signs = s.leading_signs
+    if signs is not None and len(signs) and np.all(signs == 1):
+        return str(Kind.POSITIVE_DEFINITE)
+    if signs is not None and len(signs) and all(
+        g == (1 if k % 2 == 0 else -1) for k, g in enumerate(signs, start=1)
+    ):
+        return str(Kind.NEGATIVE_DEFINITE)
+    psd, nsd = s.refutes_psd is None, s.refutes_nsd is None
+    if not psd and not nsd:
+        return str(Kind.INDEFINITE)
+    if s.principal_minors is None:
+        return None
+    if psd and nsd:
+        return "positive and negative semidefinite"
+    return str(Kind.POSITIVE_SEMIDEFINITE if psd else Kind.NEGATIVE_SEMIDEFINITE)
 
 
 def _minor_text(value: float, sign: int, log_abs: float) -> str:

@@ -81,6 +81,11 @@ class Report:
     """``tolerance`` is the caller's ``tol`` (``--tol``), not the tolerance rule's."""
     log_sigma1: float | None = None
     """``log σ₁``, finite also where σ₁ itself overflowed (entries near 1e308)."""
+    eigen_tolerance: float | None = None
+    """The zero threshold of the eigenvalues where it is not ``tolerance``: for Hermitian A,
+    the one :func:`svdkit.definiteness` applies (its ``tol_used``), which counts as many
+    non-zero eigenvalues as the rank (``tolerance`` moved by rounding where ``eigvalsh``
+    and the singular values land on either side of it)."""
 
     def section(self, id: str) -> Section:
         """The section with this ``id``."""

@@ -40,6 +40,9 @@ class Evidence:
     computed: Computed | None = None
     source: object = None
     """The matrix as the user gave it (text, a list, an array), for exact checks."""
+    eigen_threshold: float | None = None
+    """The zero threshold of ``eigenvalues`` where it is not ``threshold``: a Hermitian
+    A's, the one :func:`svdkit.definiteness` counts by (``tol_used``)."""
 
     def __post_init__(self) -> None:
         if self.computed is None:
@@ -57,13 +60,20 @@ def _num(x: complex | float) -> str:
 def rank_eigenvalues(ev: Evidence) -> dict | None:
     """Annexe C.4: "the rank of a square matrix is its number of non-zero eigenvalues".
 
+    The claim fails only where the eigenvalue 0 is defective, so never for a normal
+    matrix (a Hermitian one in particular): there ``|λᵢ| = σᵢ``, and the rank is the
+    number of non-zero eigenvalues, whatever rounding does to the computed ones near
+    the threshold. (A Hermitian A's eigenvalues, from the Hermitian solver and zero
+    at :func:`svdkit.definiteness`'s threshold, ``eigen_threshold``, are as many
+    non-zero as the rank anyway.)
+
     A defective eigenvalue 0 comes out of LAPACK as a cluster of size about
     ``eps^(1/p)·‖A‖`` (±2e−8 for the nilpotent ``[[3, 9], [−1, −3]]``), above any
     zero threshold: the count is then taken from the exact characteristic
     polynomial of the matrix as typed, where its rank agrees with the report's
     (only then: the counts agree for most matrices, without SymPy).
     """
-    if ev.eigenvalues is None:
+    if ev.eigenvalues is None or ev.computed.hermitian or ev.computed.normal:
         return None
     rank = ev.computed.rank
     nonzero = int(np.count_nonzero(np.abs(ev.eigenvalues) > ev.threshold))
@@ -226,7 +236,8 @@ def hermitian_positive(ev: Evidence) -> dict | None:
     if ev.eigenvalues is None or not ev.computed.hermitian:
         return None
     lam = np.real(ev.eigenvalues)
-    if lam.min() >= -ev.threshold:
+    zero = ev.threshold if ev.eigen_threshold is None else ev.eigen_threshold
+    if lam.min() >= -zero:  # (zero as the definiteness inertia counts it)
         return None
     return {"value": _num(lam.min())}
 

@@ -181,6 +181,10 @@ _UNITS_OF_A = frozenset({
 })
 """Facts measured in the units of A's entries: zero below the report's tolerance."""
 
+_EIGENVALUES = frozenset({"eigenvalues", "spectral_values"})
+"""Facts zero below :attr:`Report.eigen_tolerance <svdkit.explain.model.Report.eigen_tolerance>`
+where the report has one (Hermitian A)."""
+
 _UNITS_OF_INVERSE = frozenset({"inverse", "pseudo_inverse", "left_inverse", "right_inverse"})
 """Facts in the units of 1/A."""
 
@@ -194,11 +198,16 @@ def fact_format(report: Report, key: str) -> NumberFormat:
     residuals and the orthonormal factors U, V, Q; ``p = −1`` for inverses. det A,
     ``Π σᵢ``, is zero below ``τ·Π_{i<n} σᵢ`` (:func:`_log_det_zero`). Where
     ``σ₁ ≈ 1`` every threshold is ``τ``; for ``A = 10²⁰⁰·I`` the rank and
-    ``U = I`` no longer print as 0.
+    ``U = I`` no longer print as 0. The eigenvalues of a Hermitian A are zero below
+    the threshold :func:`svdkit.definiteness` applies (``Report.eigen_tolerance``):
+    as many print non-zero as the rank counts.
     """
     tau = report.tolerance
     if key == "matrix":  # A as it was given: an entry of 1e−20 is not shown as 0
         return NumberFormat()
+    if key in _EIGENVALUES and report.eigen_tolerance is not None:
+        # Hermitian A: zero as svdkit.definiteness counts them, as many non-zero as the rank
+        return NumberFormat(zero=report.eigen_tolerance)
     if key in _UNITS_OF_A:
         return NumberFormat(zero=tau)
     try:
@@ -391,9 +400,10 @@ def fact_value_text(report: Report, fact: Fact, fmt: NumberFormat) -> str:
 
 
 def kind_text(lang: str, kind: str | None) -> str:
-    """A definiteness kind (``"positive semidefinite"``) in ``lang`` (key ``kind.<kind>``)."""
+    """A definiteness kind (``"positive semidefinite"``) in ``lang`` (key ``kind.<kind>``);
+    ``None``, a criterion's verdict where it does not decide: ``kind.undecided``."""
     if kind is None:
-        return "—"
+        return optional_message(lang, "kind.undecided", "undecided")
     return optional_message(lang, "kind." + kind.replace(" ", "_"), kind)
 
 
