@@ -110,7 +110,7 @@ from svdkit.errors import NotPositiveDefiniteError, check_bool
 from svdkit.inputs import as_matrix
 from svdkit.linalg._checks import require_square
 from svdkit.linalg.measures import _exponent, _times_power_of_two, rank_of
-from svdkit.linalg.structure import require_hermitian
+from svdkit.linalg.structure import hermitian_part, require_hermitian
 from svdkit.linalg.tolerance import rule_dtype, zero_threshold
 
 if TYPE_CHECKING:
@@ -194,8 +194,7 @@ def _hermitian_input(A, what: str, name: str, tol: float | None) -> tuple[np.nda
     precision = rule_dtype(A, a.dtype)
     require_square(a, what, name)
     require_hermitian(a, what, name, tol, precision=precision)
-    # (a + aᴴ could overflow for entries near 1e308)
-    return a / 2 + a.conj().T / 2, precision
+    return hermitian_part(a), precision
 
 
 def _quarter_exponent(h: np.ndarray) -> int:
@@ -247,16 +246,24 @@ def eigenvalue_rule(
     return values, thr
 
 
+#: Largest entries below this (subnormal range, 2⁻¹⁰²²) are scaled up by a power of two
+#: before the eigenvalues are computed, as entries near the largest float are scaled down.
+_SUBNORMAL_SCALE = 2.0**-1000
+
+
 def _eigenvalue_rule(
     h: np.ndarray, tol: float | None = None, precision: np.dtype | None = None
 ) -> tuple[np.ndarray, float, float]:
     """:func:`eigenvalue_rule`, with the rule's own threshold (before any move) third."""
     dtype = h.dtype if precision is None else precision
     values = scipy.linalg.eigvalsh(h, check_finite=False)
-    if values.size and not np.isfinite(values).all():
-        # an eigenvalue past the largest float (entries near 1e308): the rule is
-        # scale-free, so it is decided on h·2^−e, and the values are 2^e times those
-        e = _exponent(float(np.max(np.abs(h))))
+    biggest = float(np.max(np.abs(h))) if h.size else 0.0
+    if values.size and (not np.isfinite(values).all() or 0.0 < biggest < _SUBNORMAL_SCALE):
+        # an eigenvalue past the largest float (entries near 1e308), or entries down among
+        # the subnormals (eigvalsh gave 0 for both of diag(5e-324, 5e-324), which has
+        # rank 2): the rule is scale-free, so it is decided on h·2^−e, and the values are
+        # 2^e times those
+        e = _exponent(biggest)
         scaled = scipy.linalg.eigvalsh(_times_power_of_two(h, -e), check_finite=False)
         rule = float(np.ldexp(zero_threshold(h.shape, float(np.max(np.abs(scaled))), dtype), e))
         thr = rule if tol is None else zero_threshold(h.shape, 0.0, dtype, tol)

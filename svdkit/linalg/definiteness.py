@@ -119,7 +119,7 @@ from svdkit.linalg.cholesky import (
 )
 from svdkit.linalg.measures import SlogDet, _exponent, _times_power_of_two
 from svdkit.linalg.signs import unit_phases
-from svdkit.linalg.structure import _fmt, require_hermitian
+from svdkit.linalg.structure import _fmt, hermitian_part, require_hermitian
 from svdkit.linalg.tolerance import rule_dtype
 
 if TYPE_CHECKING:
@@ -1076,7 +1076,7 @@ def definiteness(
                 f"symmetrize=True to analyse the symmetric part {part}"
             ),
         )
-    h = a / 2 + a.conj().T / 2  # (a + aᴴ could overflow for entries near 1e308)
+    h = hermitian_part(a)
     # eigvalsh for the values; "evd" (divide and conquer) for the vectors: on singular
     # integer matrices both keep zero eigenvalues within the tolerance rule, where the
     # default MRRR driver with vectors (evr) can exceed it.

@@ -27,6 +27,7 @@ from svdkit.linalg.structure import (
     _full_eigenspaces,
     _independent_columns,
     _normal,
+    hermitian_part,
     require_hermitian,
 )
 from svdkit.linalg.tolerance import rule_dtype
@@ -263,8 +264,8 @@ def eigh(A: MatrixLike, *, check: bool = True, tol: float | None = None) -> Eigh
     require_square(a, "eigh")
     if check:
         require_hermitian(a, "eigh", tol=tol, precision=rule_dtype(A, a.dtype))
-    if check and not np.array_equal(a, a.conj().T):
-        a = a / 2 + a.conj().T / 2  # (a + aᴴ could overflow for entries near 1e308)
+    if check:
+        a = hermitian_part(a)
     # Divide and conquer (syevd/heevd, NumPy's choice), not SciPy's default MRRR
     # (syevr), whose eigenvectors can lose orthogonality to hundreds of eps for
     # close eigenvalues even at n = 8; the spectral theorem needs Q orthogonal.

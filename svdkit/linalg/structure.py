@@ -255,6 +255,23 @@ def _hermitian_check(
         return holds, float(np.ldexp(defect, e)), thr, (int(i), int(j))
 
 
+def hermitian_part(a: np.ndarray) -> np.ndarray:
+    """``(a + aᴴ)/2``, computed as ``a/2 + aᴴ/2`` (``a + aᴴ`` could overflow for entries
+    near ``1e308``); a Hermitian ``a`` itself (halving loses subnormals:
+    ``diag(5e-324, 5e-324)`` became the zero matrix).
+
+    Examples
+    --------
+    >>> hermitian_part(np.array([[1.0, 2.0], [0.0, 1.0]])).tolist()
+    [[1.0, 1.0], [1.0, 1.0]]
+    >>> float(hermitian_part(np.diag([5e-324, 5e-324]))[0, 0])
+    5e-324
+    """
+    if np.array_equal(a, a.conj().T):
+        return a
+    return a / 2 + a.conj().T / 2
+
+
 def require_hermitian(
     a: np.ndarray,
     what: str,
