@@ -678,16 +678,23 @@ def _eigenvalue_criterion(
     n_zero = values.size - n_pos - n_neg
     kind = kind_from_counts(n_pos, n_zero, n_neg)
     shown = _vec(values) if values.size <= 8 else f"{values.size} eigenvalues"
+    moved = rule is not None and rule != thr
+    at = repr(float(thr)) if moved else format(thr, ".3g")
     text = (
-        f"eigenvalues {shown}: {n_pos} positive, {n_zero} zero (|λ| <= {thr:.3g}), "
+        f"eigenvalues {shown}: {n_pos} positive, {n_zero} zero (|λ| <= {at}), "
         f"{n_neg} negative, so A is {kind}"
     )
-    if rule is not None and rule != thr:
+    if moved:
+        # the threshold moves to (just below) an |λ|: shown with the digits that tell them
+        # apart, where 3 would print |λ| = 1.488e-15 "<= 1.49e-15" and count it positive
+        mags = np.abs(values)
+        near = float(mags[np.argmin(np.abs(mags - thr))]) if values.size else thr
+        side = "just below" if near > thr else "onto"
         text += (
-            f" (the threshold {rule:.3g} is moved to {thr:.3g}, by rounding, so that the "
-            f"non-zero eigenvalues are as many as the numerical rank from the singular "
-            f"values, {n_pos + n_neg}: the eigenvalues and the singular values |λ| differ "
-            "in the last digits)"
+            f" (the threshold {rule:.3g} is moved {side} |λ| = {near!r}, to {thr!r}, by "
+            f"rounding, so that the non-zero eigenvalues are as many as the numerical rank "
+            f"from the singular values, {n_pos + n_neg}: the eigenvalues and the singular "
+            "values |λ| differ in the last digits)"
         )
     return EigenvalueCriterion(kind, text, values, thr, n_pos, n_zero, n_neg)
 
