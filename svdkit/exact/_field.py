@@ -784,6 +784,13 @@ def _significant(e: sp.Expr, maxn: int) -> sp.Expr | None:
         v = sp.N(e, 15, strict=True, maxn=maxn)
     except PrecisionExhausted:
         return None
+    except ValueError as err:
+        # SymPy raises PrecisionExhausted with the number written out in its message; an
+        # integer of more than 4300 digits (Python's limit on str(int); in the fields of
+        # eigenvalues of matrices with entries 1e300 and 1e−300) fails there with this ValueError
+        if "integer string conversion" in str(err):
+            return None
+        raise
     return v if v.is_number else None
 
 
@@ -1030,12 +1037,12 @@ def sqrt_expr(e: sp.Expr) -> sp.Expr:
 
 
 #: Square roots of rationals with more bits than this (in a numerator or denominator) take
-#: out the square factors below ``2¹²`` only, and are not denested: SymPy's ``sqrt`` tests the
-#: cofactor for primality and ``sqrtdenest`` takes many such roots (half a second each at
-#: ~4000 bits, as the entries 1e300 give ``AᴴA``; 20 s for one 2×2 SVD).
+#: out the square factors below ``2¹⁵`` (and a square cofactor) only, and are not denested:
+#: SymPy's ``sqrt`` tests the cofactor for primality and ``sqrtdenest`` takes many such roots
+#: (half a second each at ~4000 bits, as the entries 1e300 give ``AᴴA``; 20 s for one 2×2 SVD).
 MAX_SQRT_BITS = 256
 
-_SMALL_PRIMES = tuple(int(p) for p in sp.primerange(2, 1 << 12))
+_SMALL_PRIMES = tuple(int(p) for p in sp.primerange(2, 1 << 15))
 
 
 def rational_bits(e: sp.Expr) -> int:
@@ -1048,21 +1055,81 @@ def rational_bits(e: sp.Expr) -> int:
 
 def _sqrt_rational(q: sp.Rational) -> sp.Expr:
     """``√q`` for a rational ``q``: SymPy's below :data:`MAX_SQRT_BITS`, else ``(a/d)·√m``
-    with ``q = a²m/d²``, the square factors of ``m`` below ``2¹²`` taken out."""
-    q = sp.Rational(q)
-    if q < 0 or rational_bits(q) <= MAX_SQRT_BITS:
-        return sp.sqrt(q)
-    m = int(q.p) * int(q.q)  # √(p/d) = √(pd)/d
+    with ``q = a²m/d²`` (:func:`sqrt_rational_product`)."""
+    return sqrt_rational_product([q])
+
+
+def sqrt_rational_product(qs: Sequence[Any]) -> sp.Expr:
+    """``√(q₁q₂⋯)`` for positive rationals ``qᵢ``, without factoring huge integers.
+
+    Below :data:`MAX_SQRT_BITS` (the product's numerator and denominator) this is SymPy's
+    ``sqrt`` of the product. Above, each ``√qᵢ`` is written ``(aᵢ/dᵢ)·√mᵢ``
+    (:func:`_split_root`) and the radicands are multiplied with their common factors taken
+    out (``√m₁·√m₂ = g·√(m₁m₂/g²)``, ``g = gcd(m₁, m₂)``), so that ``1/(‖w‖·σ)`` with
+    ``‖w‖² = 10⁶⁰⁰ + 1`` and ``σ² = 2·10⁶⁰⁰ + 2`` is ``√2/(2·10⁶⁰⁰ + 2)``. SymPy's own
+    product (or ``sqrt``) of such roots multiplies the radicands first
+    (``2·(10⁶⁰⁰ + 1)²``) and factors the result up to ``2¹⁵``; its ``perfect_power`` then
+    overflows a float (``OverflowError``) on a composite cofactor above ``2¹⁰²⁴``.
+
+    Examples
+    --------
+    >>> sqrt_rational_product([sp.Rational(1, 2), 8])
+    2
+    >>> k = 10**600 + 1
+    >>> sqrt_rational_product([sp.Rational(1, k), sp.Rational(1, 2 * k)]) * (2 * k)
+    sqrt(2)
+    """
+    qs = [sp.Rational(q) for q in qs]
+    total = sp.Mul(*qs)
+    if total <= 0 or rational_bits(total) <= MAX_SQRT_BITS:
+        return sp.sqrt(total)
+    coeff = sp.Integer(1)
+    m = 1
+    for q in qs:
+        a, mi = _split_root(int(q.p) * int(q.q))  # √(p/d) = √(pd)/d
+        g = math.gcd(m, mi)
+        coeff *= sp.Rational(a * g, q.q)
+        m = (m // g) * (mi // g)
+    a, m = _split_root(m)
+    coeff *= a
+    if m == 1:
+        return coeff
+    return coeff * sp.Pow(sp.Integer(m), sp.S.Half, evaluate=False)
+
+
+def _split_root(m: int) -> tuple[int, int]:
+    """``(a, r)`` with ``m = a²r``: the square factors of ``m`` below ``2¹⁵`` (SymPy's limit
+    when it evaluates a square root) taken out, and the rest when it is a perfect square.
+
+    What is left for SymPy to factor, when it evaluates ``√r``, is then no square: a
+    square cofactor (such as ``|z|²`` of a huge pivot ``z``) is where its
+    ``perfect_power`` overflows.
+    """
     a = 1
+    small = 1
+    rest = m
     for p in _SMALL_PRIMES:
-        p2 = p * p
-        while m % p2 == 0:
-            m //= p2
-            a *= p
-    r, exact = sp.integer_nthroot(m, 2)
+        if rest % p:
+            continue
+        k = 0
+        while rest % p == 0:
+            rest //= p
+            k += 1
+        a *= p ** (k // 2)
+        small *= p ** (k % 2)
+    r, exact = sp.integer_nthroot(rest, 2)
     if exact:
-        return sp.Rational(a * r, q.q)
-    return sp.Rational(a, q.q) * sp.Pow(sp.Integer(m), sp.S.Half, evaluate=False)
+        return a * int(r), small
+    return a, small * rest
+
+
+def inv_sqrt_expr(e: sp.Expr) -> sp.Expr:
+    """``1/√e`` for a positive number ``e`` (:func:`sqrt_expr`), built for huge rationals
+    without letting SymPy re-evaluate (and factor) their square root: ``√(1/e)``."""
+    e = sp.sympify(e)
+    if e.is_Rational:
+        return _sqrt_rational(1 / e)
+    return 1 / sqrt_expr(e)
 
 
 def norm_expr(F: Field, v: Vec) -> sp.Expr:

@@ -32,7 +32,7 @@ from svdkit.exact._field import (
     conj_transpose,
     dot,
     gram_schmidt,
-    norm_expr,
+    inv_sqrt_expr,
     nullspace,
     nullspace_from_rref,
     primitive,
@@ -106,7 +106,7 @@ def _orthonormal(F: Field, vectors: list[Vec], n: int) -> sp.Matrix:
         return sp.zeros(n, 0)
     cols = []
     for w in gram_schmidt(F, vectors):
-        inv = 1 / norm_expr(F, w)
+        inv = inv_sqrt_expr(F.to_sympy(dot(F, w, w)))
         cols.append([F.to_sympy(x) * inv for x in w])
     return sp.Matrix(n, len(cols), lambda i, j: cols[j][i])
 

@@ -46,6 +46,7 @@ from svdkit.exact._field import (
     primitive,
     rows_of,
     sqrt_expr,
+    sqrt_rational_product,
     to_matrix,
 )
 from svdkit.exact._precision import working_precision
@@ -192,7 +193,7 @@ class _Builder:
         if w.exact:
             self.parts.append((w.L, u.coords, w.coords, w.L.one / w.norm2()))
             v = w.entries(inv)
-            uu = u.entries(inv * sp.Pow(sigma, -1))
+            uu = u.entries(_inverse_scale(w, lam, inv, sigma))
         else:
             with working_precision(max(DIGITS + 10, mpmath.mp.dps)):
                 n_mp = mpmath.sqrt(w.norm2())
@@ -365,6 +366,19 @@ def svd(A: Any, *, full: bool = False, steps: bool = False) -> SVD:
         else:
             rec.add("svd.check_numeric", {"gap": gap, **ex})
     return SVD(U, s, V.H, spec.exact, r, bool(full), M, steps=rec.steps())
+
+
+def _inverse_scale(w: Vector, lam: sp.Expr, inv: sp.Expr, sigma: sp.Expr) -> sp.Expr:
+    """``1/(‖w‖·σ)``, the factor of ``uᵢ = Awᵢ/(‖wᵢ‖·σᵢ)``.
+
+    When ``‖w‖²`` and ``λ = σ²`` are rationals it is ``√(1/(‖w‖²·λ))`` built at once by
+    :func:`sqrt_rational_product`: SymPy's ``(1/‖w‖)·(1/σ)`` multiplies the two radicands
+    first, ``2·(10⁶⁰⁰ + 1)²`` for ``[[1e300, 1], [1e300, 1]]``, and factors that product.
+    """
+    n2 = w.L.to_sympy(w.norm2())
+    if n2.is_Rational and lam.is_Rational:
+        return sqrt_rational_product([1 / n2, 1 / lam])
+    return inv * sp.Pow(sigma, -1)
 
 
 def _columns(F: Field, vectors: list[list], n: int) -> sp.Matrix:

@@ -46,6 +46,7 @@ from svdkit.exact._field import (
     Vec,
     count_negative,
     gram_schmidt,
+    inv_sqrt_expr,
     matrices_equal,
     nullspace,
     pivot_index,
@@ -496,15 +497,15 @@ def apply_factor(v: Vector, c: Any) -> Vector:
 def phase_expr(v: Vector, c: Any) -> sp.Expr:
     """The unit factor ``c/|c|`` that the complex sign rule applies, as a SymPy number."""
     if v.L is not None:
-        return v.L.to_sympy(c) / sqrt_expr(v.L.to_sympy(v.L.abs2(c)))
+        return v.L.to_sympy(c) * inv_sqrt_expr(v.L.to_sympy(v.L.abs2(c)))
     return _float(c / abs(c))
 
 
 def normaliser(v: Vector) -> tuple[sp.Expr, sp.Expr]:
     """``(‖v‖, 1/‖v‖)`` as SymPy numbers (Floats for numeric vectors)."""
     if v.L is not None:
-        nrm = sqrt_expr(v.L.to_sympy(v.norm2()))
-        return nrm, 1 / nrm
+        n2 = v.L.to_sympy(v.norm2())
+        return sqrt_expr(n2), inv_sqrt_expr(n2)
     nrm = mpmath.sqrt(v.norm2())
     return _float(nrm), _float(1 / nrm)
 
