@@ -61,16 +61,20 @@ def test_max_rank_past_a_rounding_level_tail_caps_nothing(tmp_path, rule):
         assert "max_rank" not in note
 
 
-def test_a_float32_weight_whose_tail_is_its_own_rounding_is_not_capped(tmp_path):
+def test_a_float32_weight_whose_tail_is_its_own_rounding_is_capped(tmp_path):
     # float32 rounding of a rank-4 weight: the values past 4 are float32 rounding
-    # (≤ p · eps32 · σ₁), which raising max_rank would only add as noise directions
+    # (≤ p · eps32 · σ₁), but above float64's (p · eps64 · σ₁), the level at which the
+    # rank rules take values for zeros: energy=1 keeps them, so max_rank=4 lowered the
+    # rank the rule asked for, and is marked (as extract's note names the cap)
     W = _rank4().astype(np.float32)
     s = np.linalg.svd(W.astype(np.float64), compute_uv=False)
-    assert 0 < s[4] <= 48 * np.finfo(np.float32).eps * s[0]
+    assert 48 * np.finfo(np.float64).eps * s[0] < s[4] <= 48 * np.finfo(np.float32).eps * s[0]
+    _, _, free = _rows(tmp_path, {"fc.weight": W}, RankRule(energy=1.0), tag="free")
+    assert free[0].rank > 4 and not free[0].capped  # the rule's own rank
     rule = RankRule(energy=1.0, max_rank=4)
     _, _, rows = _rows(tmp_path, {"fc.weight": W}, rule)
     (row,) = rows
-    assert (row.rank, row.capped) == (4, False)
+    assert (row.rank, row.capped) == (4, True)
     # the factors as stored in float32: W to float32's rounding, as at a higher rank
     assert row.relative_error <= 4 * np.finfo(np.float32).eps
 

@@ -67,7 +67,7 @@ from svdkit.lora.modules import (
     module_of,
     stores_in_out,
 )
-from svdkit.lora.rank import RankRule, as_rank_rule, unmet_note
+from svdkit.lora.rank import RankRule, as_rank_rule, rounding_level, unmet_note
 from svdkit.lora.safetensors_io import Checkpoint, as_checkpoint, dtype_code
 from svdkit.lora.torch_backend import resolve_backend
 
@@ -82,12 +82,12 @@ class PissaModule:
     """One module :func:`pissa` chose: its weight's ``shape`` (as stored), the ``rank``
     taken (0: no adapter, the module stays whole in the residual), whether
     ``max_rank`` lowered it (``capped``: not where the rank is already ``min(m, n)``, nor
-    where the values past the cap are rounding), the ``relative_error``
-    ``‖W − B·A‖_F / ‖W‖_F`` of the factors as stored (the residual's share of ``W``),
-    whether it meets an ``error`` rule (``bound_met``: always ``True`` under the other
-    rules; ``False`` for a module kept whole under one, whose error is 1), and whether it
-    was kept whole because its factors would underflow the storage dtype
-    (``underflow``)."""
+    where the values past the cap are float64 rounding, the level the rank rules take
+    for zeros), the ``relative_error`` ``‖W − B·A‖_F / ‖W‖_F`` of the factors as stored
+    (the residual's share of ``W``), whether it meets an ``error`` rule (``bound_met``:
+    always ``True`` under the other rules; ``False`` for a module kept whole under one,
+    whose error is 1), and whether it was kept whole because its factors would underflow
+    the storage dtype (``underflow``)."""
 
     name: str
     shape: tuple[int, ...]
@@ -400,10 +400,14 @@ def _capped(rule: RankRule, f: Any, W: np.ndarray) -> bool:
     """Whether ``max_rank`` lowered the rank the rule asked for: ``f`` (triplets of ``W``)
     is at the cap, below ``min(W.shape)`` (else no rank is higher), its triplets (before
     any rounding to a storage dtype) miss the rule, and what they leave out is not
-    rounding. Values are descending, so a last value at the rounding level of ``W``'s
-    dtype (``≤ p · eps · σ₁``), or an error there (``σ_{r+1}`` is at most the error), shows
+    rounding. Values are descending, so a last value at the rounding level the rank rules
+    use (:func:`~svdkit.lora.rank.rounding_level`, float64's ``min(m, n) · eps · σ₁``,
+    whatever ``W``'s dtype), or an error there (``σ_{r+1}`` is at most the error), shows
     every value past the cap to be rounding: the rule's own rank, without the cap, is
-    then at most the cap (an exactly rank-4 weight at ``energy=1, max_rank=4``)."""
+    then at most the cap (an exactly rank-4 weight at ``energy=1, max_rank=4``). A
+    float32 weight's own rounding (about ``1e-7 · σ₁``) is above that level: the rules
+    keep it (``error=1e-9`` on a float32 weight of rank 4: rank 87 of 96), so a cap below
+    it is marked."""
     if rule.max_rank is None or rule.rank is not None or f.rank < rule.max_rank:
         return False
     if f.rank >= min(W.shape):
@@ -411,8 +415,9 @@ def _capped(rule: RankRule, f: Any, W: np.ndarray) -> bool:
     tol = rule.rank_tol
     if tol is None or not f.quality.relative_error > tol * (1.0 + 1e-9):
         return False
-    eps = float(np.finfo(W.dtype if W.dtype == np.float64 else np.float32).eps)
-    zero = min(W.shape) * eps * float(f.s[0])
+    # (the rules' level, never the weight dtype's: eps32 · p · σ₁ hid a float32 tail that
+    # the rule keeps, and the note then blamed rounding for what max_rank cut)
+    zero = rounding_level(f.s, min(W.shape))
     return bool(float(f.s[-1]) > zero and f.quality.error > zero)
 
 

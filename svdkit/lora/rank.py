@@ -150,6 +150,8 @@ class RankRule:
             check_fraction(self.energy, "energy")
         if self.error is not None:
             check_fraction(self.error, "error", zero=True, one=False)
+            if isinstance(self.error, float) and self.error == 0.0:
+                object.__setattr__(self, "error", 0.0)  # -0.0 (as typed) is the bound 0
         if self.max_rank is not None:
             check_count(self.max_rank, "max_rank")
         if self.rank is not None and self.max_rank is not None:
@@ -485,6 +487,12 @@ def as_rank_rule(rule: Any) -> RankRule:
 #: Factor dtypes narrower than float32, and the wider one that holds what they round.
 _WIDER = {"F8_E4M3": "F32", "F8_E5M2": "F32", "F16": "F32", "BF16": "F32", "F32": "F64"}
 
+#: Below this relative error no float64 factors meet a bound: float64's eps (the product
+#: ``B A`` rounds each entry; measured floors run from 1 eps for a rank-1 4×4 delta to
+#: 14 eps for a full 1024×768 one).
+_F64_FLOOR = float(np.finfo(np.float64).eps)
+_F32_EPS = float(np.finfo(np.float32).eps)
+
 
 def unmet_note(
     error: float,
@@ -519,9 +527,11 @@ def unmet_note(
         The note without its ``note:`` prefix; the options named as the caller spells
         them (``--error`` on the command line, ``error=`` in Python). The cause named
         is the actual one: the cap for a capped module, else the rounding to the
-        stored dtype, with a wider dtype advised only where one exists; for
-        ``error=0`` the SVD's own rounding (no floating-point factors are exact, in
-        any dtype).
+        stored dtype, with a wider dtype advised only where one exists; for a bound
+        no float64 factors meet (``error=0``, below float64's ``eps``, or missed by
+        F64 factors at float64's rounding, below float32's ``eps``) the SVD's own
+        rounding, with no dtype advised (no floating-point factors are exact, in any
+        dtype).
 
     Examples
     --------
@@ -533,6 +543,10 @@ worst 0.6): q, k; max_rank=2 caps their rank: raise max_rank or ask a looser err
     "error=0 is not met by the factors as stored for 1 of 1 modules (marked '!', \
 worst 4.7e-15): q; no floating-point SVD is exact: its own rounding (and that of storing \
 them) is above 0: ask a positive error"
+    >>> unmet_note(1e-16, {"q": 6.2e-16}, 1, max_rank=None, capped=[], codes={"q": "F32"})
+    "error=1e-16 is not met by the factors as stored for 1 of 1 modules (marked '!', \
+worst 6.2e-16): q; no floating-point SVD meets it: its own rounding (and that of storing \
+them) is above the bound: ask a looser error"
     """
     names = list(errors)
     more = " …" if len(names) > 6 else ""
@@ -543,21 +557,32 @@ them) is above 0: ask a positive error"
         which = "their rank" if not rounded else f"the rank of {len(capped)} of them"
         causes.append(f"{kw('max_rank', max_rank)} caps {which}")
         remedies.append(f"raise {arg('max_rank')}")
-    if rounded and not error > 0.0:
-        # error=0 asks for exact factors: the SVD's own rounding misses it in any dtype
-        # (float64 factors of a float32 delta: 5e-15), and no wider dtype helps
-        which = "them" if not capped else f"the other {len(rounded)}"
-        causes.append(f"no floating-point SVD is exact: its own rounding (and that of "
-                      f"storing {which}) is above 0")
-    elif rounded:
-        kinds = sorted({codes[n] for n in rounded})
-        which = "them" if not capped else f"the other {len(rounded)}"
+    # the SVD's own rounding is the cause where float64 factors cannot meet the bound:
+    # below eps64 (error=0 too: no float64 factors of a nonzero delta come closer, their
+    # product rounds each entry), or already missed by F64 factors at float64's rounding
+    # (below float32's eps: a float64 SVD's own; nothing is rounded to F64, and no
+    # dtype is wider)
+    own = [n for n in rounded if not error >= _F64_FLOOR
+           or (codes[n] == "F64" and errors[n] < _F32_EPS)]
+    stored = [n for n in rounded if n not in own]
+    if own:
+        # no wider dtype helps: the SVD's own rounding (float64 factors of a float32
+        # delta: 5e-15) misses the bound in any dtype
+        what = "is exact" if not error > 0.0 else "meets it"
+        part = "" if len(own) == len(names) else f" for {len(own)} of them"
+        causes.append(f"no floating-point SVD {what}{part}: its own rounding (and that of "
+                      f"storing {'them' if not part else 'those'}) is above "
+                      f"{'0' if not error > 0.0 else 'the bound'}")
+    if stored:
+        kinds = sorted({codes[n] for n in stored})
+        which = "them" if len(stored) == len(names) else f"the other {len(stored)}"
         causes.append(f"rounding {which} to {'/'.join(kinds)} alone costs more than the bound")
         wider = {_WIDER.get(c) for c in kinds}
         if None not in wider:  # a wider dtype holds the factors more exactly
             wide = "F64" if "F64" in wider else "F32"
             remedies.append(f"store them in a wider dtype ({kw('dtype', wide)})")
     remedies.append(f"ask a {'positive' if not error > 0.0 else 'looser'} {arg('error')}")
+    error = 0.0 if error == 0 else error  # (-0.0, as typed, is the bound 0)
     return (
         f"{kw('error', error, 'g')} is not met by the factors as stored for {len(names)} of "
         f"{total} modules (marked '!', worst {worst:.4g}): {', '.join(names[:6])}{more}; "

@@ -51,7 +51,7 @@ from svdkit.lora.adapter import (
     unit_alpha,
 )
 from svdkit.lora.factor import split_factors
-from svdkit.lora.rank import RankRule, as_rank_rule
+from svdkit.lora.rank import RankRule, as_rank_rule, rounding_level
 from svdkit.lowrank.orth import qr_robust
 
 __all__ = ["ResizeReport", "factor_spectrum", "resize"]
@@ -104,7 +104,9 @@ def resize(
     factors; default ``r'`` (``√r'`` with rsLoRA), scale 1. ``dtype`` (F32, F16, BF16,
     F64 or a NumPy dtype) stores the new factors in that dtype; default: each module's
     own. The report measures the factors as stored; under an ``error`` rule the rank
-    grows until they meet the bound, or ``bound_met`` says no rank can.
+    grows until they meet the bound, or ``bound_met`` says no rank can — never past the
+    numerical rank (values above ``min(out, in) · eps · σ₁``): a bound below float64
+    rounding (``error=0``) gives that rank, as ``energy=1`` does.
 
     Raises
     ------
@@ -159,9 +161,12 @@ def resize(
         old_B, old_A = m.matrices()
         U, s, Vh = factor_spectrum(old_B, old_A, m.scale(rs))
         total = float(np.sum(s**2))
+        # the rounding level is that of the whole delta, min(out, in) · eps · σ₁ (as
+        # extract's rules take it), not of the r values the core has
+        size = min(old_B.shape[0], old_A.shape[1])
         # a fixed rank too keeps no direction of a zero singular value: a delta of zeros
         # (an untrained lora_B) has rank 0 under every rule and is left out
-        k = min(rule.select(s, total), int(np.count_nonzero(s)))
+        k = min(rule.select(s, total, size=size), int(np.count_nonzero(s)))
         # the factors keep their storage dtype (a bf16 adapter stays bf16) unless asked
         if want is not None:
             dt = np.dtype(want)
@@ -175,7 +180,7 @@ def resize(
             new, err = _truncated(m, name, U, s, Vh, k, dt, alpha, rs, split, keep_zero)
             # the bound is of the factors as stored: rounding to BF16 / F16 adds its own
             # error, met by a higher rank while one is left
-            if rule.error is None or err <= rule.error or k >= _cap(rule, s):
+            if rule.error is None or err <= rule.error or k >= _cap(rule, s, size):
                 break
             k += 1
         kept = float(np.sum(s[:k] ** 2))
@@ -187,9 +192,22 @@ def resize(
     return out, report
 
 
-def _cap(rule: RankRule, s: np.ndarray) -> int:
-    """The largest rank an ``error`` rule may reach: every singular value, or ``max_rank``."""
-    top = int(np.count_nonzero(s))
+def _cap(rule: RankRule, s: np.ndarray, size: int) -> int:
+    """The largest rank an ``error`` rule may reach: the numerical rank (the values above
+    the rounding level ``size · eps · σ₁``, :func:`~svdkit.lora.rank.rounding_level`), or
+    ``max_rank``. The values at that level lower the error by rounding only: a bound below
+    it (``error=0``, ``1e-16`` on a delta of exact rank 4 held at rank 16) gives the
+    numerical rank, as ``energy=1`` and ``extract`` do, not more rank for an error no
+    better.
+
+    Examples
+    --------
+    >>> _cap(RankRule(error=0.0), np.array([1.0, 0.5, 1e-17, 1e-17]), 48)
+    2
+    >>> _cap(RankRule(error=0.0, max_rank=1), np.array([1.0, 0.5, 1e-17]), 48)
+    1
+    """
+    top = int(np.count_nonzero(s > rounding_level(s, size)))
     return top if rule.max_rank is None else min(top, rule.max_rank)
 
 
