@@ -92,6 +92,7 @@ from svdkit.lora.factor import (
     first_order_lower,
     kept_energy,
     noise_floor,
+    pow2_exponent,
     residual_norm,
     sharpen,
     wants_tighter_tol,
@@ -228,6 +229,13 @@ def factor_batch(
     out: list[Factored | None] = [None] * len(arrays)
     for batch in plan_batches([(a.shape, a.dtype) for a in arrays], rule):
         found = None
+        # entries whose squares leave float64's range (or a float32 step's): alone, where
+        # factor_delta scales the delta by a power of two (the stack's ‖ΔW‖_F² of a
+        # delta of entries ~1e-300 was 0, of ~1e200 inf)
+        for i in batch:
+            if pow2_exponent(arrays[i]):
+                out[i] = factor_delta(arrays[i], rule, tol=tol, seed=seed, tighten=tighten)
+        batch = [i for i in batch if out[i] is None]
         while len(batch) > 1:
             with np.errstate(all="ignore"):  # a module of NaNs must not warn for the others
                 try:

@@ -34,7 +34,6 @@ Examples
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import math
 import os
 from collections.abc import Iterator, Sequence
@@ -60,7 +59,14 @@ from svdkit.lora.adapter import (
     unit_alpha,
 )
 from svdkit.lora.batched import factor_batch, plan_batches
-from svdkit.lora.factor import check_tol, residual_norm, split_factors
+from svdkit.lora.factor import (
+    check_tol,
+    frobenius2,
+    pow2_exponent,
+    pow2_scaled,
+    residual_norm,
+    split_factors,
+)
 from svdkit.lora.modules import (
     PEFT_TIED_EMBEDDING,
     TIED_HEAD,
@@ -87,6 +93,12 @@ __all__ = ["Extraction", "ExtractionReport", "ModuleReport", "extract"]
 @dataclass(frozen=True)
 class ModuleReport:
     """One module: its rank, energy kept, relative error and its distance to the optimum.
+
+    ``relative_error`` is ``‖ΔW − scale · B A‖_F / ‖ΔW‖_F`` of the factors as stored
+    (measured after a ``dtype`` cast), and ``energy_kept`` is ``1 − relative_error²``,
+    of the same factors. Both are ratios of sums taken on the delta scaled by a power
+    of two (:func:`~svdkit.lora.factor.pow2_exponent`): finite, and the same for
+    ``2^k · ΔW`` whose ``‖ΔW‖_F`` float64 holds (one beyond is refused, by name).
 
     ``excess`` is :attr:`~svdkit.lora.factor.Quality.excess`, an upper bound of
     ``error / optimum − 1``:
@@ -665,7 +677,8 @@ def _module_result(
             err = residual_norm(
                 delta, scale * B.astype(np.float64), np.ones(r), A.astype(np.float64)
             )
-            quality = dataclasses.replace(quality, error=err)
+            # and the energy kept with it, 1 − (relative error)², of the stored factors
+            quality = quality.with_error(err)
         lora = LoraModule(module, kind, A=A, B=B, alpha=a)
     entry = ModuleReport(
         name=module,
@@ -714,7 +727,27 @@ def read_delta(base: Checkpoint, tuned: Checkpoint, key: str, dtype: type) -> np
         for r0 in range(0, b.shape[0], step):
             delta[r0 : r0 + step] -= np.asarray(b[r0 : r0 + step], dtype=dtype)
     refuse_non_finite(delta, key, (("tuned", tuned), ("base", base)), difference=True)
+    if delta.dtype.itemsize >= 8:  # (float32 entries: ‖ΔW‖_F < 2^145, in float64's range)
+        _refuse_unbounded_norm(delta, key)
     return delta
+
+
+def _refuse_unbounded_norm(delta: np.ndarray, key: str) -> None:
+    """Refuse a float64 delta whose ``‖ΔW‖_F`` (so ``σ₁`` too) is beyond float64's range,
+    naming the module: no singular value of it can be held."""
+    e = pow2_exponent(delta)
+    if e < 1000:
+        return
+    fro = math.sqrt(frobenius2(pow2_scaled(delta, e)))
+    try:
+        math.ldexp(fro, e)
+    except OverflowError:
+        raise SvdkitError(
+            f"module {module_of(key)[0]!r}: ΔW = W_tuned − W_base has entries up to about "
+            f"2^{e} and ‖ΔW‖_F = {fro:.6g}·2^{e}, beyond float64's range: its singular "
+            "values cannot be held. Check the checkpoints (a diverged fine-tune, a bad "
+            "conversion)"
+        ) from None
 
 
 def _first_non_finite(a: np.ndarray) -> tuple[int, ...] | None:

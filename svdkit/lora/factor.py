@@ -163,6 +163,46 @@ class Quality:
         """``error / ‖ΔW‖_F``."""
         return self.error / self.fro if self.fro > 0 else 0.0
 
+    def with_error(self, error: float) -> Quality:
+        """This quality with the error of other factors of the same rank (the stored
+        ones, after a cast), and the energy they keep, ``1 − (error / ‖ΔW‖_F)²``.
+
+        Examples
+        --------
+        >>> q = Quality(4, 2.0, 1.0, 0.0, 0.0).with_error(0.2)
+        >>> q.error, round(q.energy_kept, 12)
+        (0.2, 0.99)
+        """
+        rel = error / self.fro if self.fro > 0 else 0.0
+        return dataclasses.replace(
+            self, error=error, energy_kept=min(1.0, max(0.0, 1.0 - rel * rel))
+        )
+
+    def scaled(self, e: int) -> Quality:
+        """This quality of ``2^e · ΔW`` (exact, but for subnormal results): the factors of
+        a delta scaled by ``2^−e`` to keep its squares in range, scaled back. Refused
+        where ``‖ΔW‖_F`` is beyond float64's range (entries near float64's largest):
+        neither it nor ``σ₁`` can be held.
+
+        Examples
+        --------
+        >>> q = Quality(4, 0.75, 0.99, 0.075, 0.07).scaled(-1000)
+        >>> q.fro, q.relative_error == 0.075 / 0.75
+        (6.999477138774142e-302, True)
+        """
+        try:
+            fro = math.ldexp(self.fro, e)
+        except OverflowError:
+            raise SvdkitError(
+                f"a delta has ‖ΔW‖_F = {self.fro:.6g}·2^{e}, beyond float64's range (its "
+                f"largest entry is about 2^{e}): its singular values cannot be held; check "
+                "the checkpoints (a diverged fine-tune, a bad conversion)"
+            ) from None
+        return dataclasses.replace(
+            self, fro=fro, error=math.ldexp(self.error, e),
+            optimum_lower=math.ldexp(self.optimum_lower, e), floor=math.ldexp(self.floor, e),
+        )
+
     @property
     def rounding(self) -> float:
         """``max(floor, 1e-12 · ‖ΔW‖_F)``: errors and bounds at or below it are rounding."""
@@ -226,6 +266,62 @@ class Factored:
         return int(self.s.size)
 
 
+#: A delta whose largest entry is within ``2^±SAFE_EXPONENT`` is taken as it is; one
+#: beyond is scaled by a power of two first (:func:`pow2_exponent`), so that no sum of
+#: squares (``‖ΔW‖_F²``, the energies, the error) underflows or overflows, and no
+#: single-precision step loses its squares below float32's range.
+SAFE_EXPONENT = 40
+
+
+def pow2_exponent(a: np.ndarray) -> int:
+    """The power of two that brings ``a``'s largest entry to order 1: ``e`` with
+    ``2^(e−1) ≤ max |aᵢⱼ| < 2^e`` where that is beyond ``2^±SAFE_EXPONENT``, else 0 —
+    also 0 for zeros and non-finite entries (refused elsewhere, by name).
+
+    Scaling by ``2^−e`` is exact (but for entries that become subnormal, below
+    ``2^−1021`` of the largest: far below any rounding of the results), and keeps
+    every square of float64 sums in range: a float64 delta of entries ~1e-300 had
+    ``‖ΔW‖_F² = 0`` (taken for a delta of zeros, rank 0), one of ~1e200 an infinite one.
+
+    Examples
+    --------
+    >>> pow2_exponent(np.array([[3e-300, -1.0e-299]])), pow2_exponent(np.array([[0.5, 2.0]]))
+    (-993, 0)
+    """
+    if a.size == 0:
+        return 0
+    top = 0.0
+    flat = a.reshape(a.shape[0], -1) if a.ndim else a.reshape(1, 1)
+    step = max(1, (1 << 22) // max(1, flat.shape[1]))
+    with np.errstate(invalid="ignore"):
+        for r0 in range(0, flat.shape[0], step):
+            block = flat[r0 : r0 + step]
+            if np.iscomplexobj(block):
+                # |x| of the larger part: within a factor √2 of |x|, enough for a scale
+                part = max(float(np.max(np.abs(block.real))), float(np.max(np.abs(block.imag))))
+            else:
+                part = max(abs(float(np.max(block))), abs(float(np.min(block))))
+            top = max(top, part) if not math.isnan(part) else math.nan
+            if not math.isfinite(top):
+                return 0
+    if top == 0.0:
+        return 0
+    e = math.frexp(top)[1]
+    return e if abs(e) > SAFE_EXPONENT else 0
+
+
+def pow2_scaled(a: np.ndarray, e: int) -> np.ndarray:
+    """``a · 2^−e`` in ``a``'s dtype (exact; ``a`` itself for ``e = 0``)."""
+    if e == 0:
+        return a
+    if np.iscomplexobj(a):
+        out = np.empty_like(a)
+        np.ldexp(a.real, -e, out=out.real)
+        np.ldexp(a.imag, -e, out=out.imag)
+        return out
+    return np.ldexp(a, -e)
+
+
 def frobenius2(delta: np.ndarray) -> float:
     """``‖ΔW‖_F²`` in float64: row blocks of at most 4 MiB widened into one buffer,
     each summed by a BLAS dot (4096×11008 float32: 27 ms against 84 ms for
@@ -235,7 +331,11 @@ def frobenius2(delta: np.ndarray) -> float:
     On one BLAS thread: the dot is bound by the copy beside it (4096×11008: 14 against
     20–25 ms on two threads), and NumPy's OpenBLAS threads, once woken, spin for a
     while on the cores that SciPy's LAPACK (a small module's SVD) runs on next: a
-    192×576 float32 ``gesdd`` took 17–22 ms after a two-thread dot, 8.3 ms alone."""
+    192×576 float32 ``gesdd`` took 17–22 ms after a two-thread dot, 8.3 ms alone.
+
+    The square of the entries as they are: it underflows for a float64 delta of entries
+    below ~1e-162 and overflows above ~1e154 — :func:`factor_delta` takes it of the delta
+    scaled by a power of two (:func:`pow2_exponent`)."""
     if delta.size == 0:
         return 0.0
     n = delta.shape[1]
@@ -262,6 +362,11 @@ _RESOLVED = 1e-6
 def residual_norm(delta: np.ndarray, U: np.ndarray, s: np.ndarray, Vh: np.ndarray) -> float:
     """``‖ΔW − U Σ Vᴴ‖_F`` by a pass over ``ΔW`` in float64 row blocks.
 
+    Scale-safe: a delta whose largest entry is beyond ``2^±SAFE_EXPONENT`` and the
+    product are summed scaled by a power of two (:func:`pow2_exponent`), so that the
+    squares neither underflow nor overflow (the error of factors of a delta of
+    entries ~1e200 was ``inf``).
+
     Examples
     --------
     >>> d = np.diag([3.0, 2.0, 1e-10])
@@ -274,13 +379,14 @@ def residual_norm(delta: np.ndarray, U: np.ndarray, s: np.ndarray, Vh: np.ndarra
     n = delta.shape[1]
     step = max(1, (1 << 19) // n)
     wide = np.complex128 if np.iscomplexobj(Vh) or np.iscomplexobj(delta) else np.float64
-    right = np.asarray(s, dtype=np.float64)[:, None] * np.asarray(Vh, dtype=wide)
+    e = pow2_exponent(delta)
+    right = np.ldexp(np.asarray(s, dtype=np.float64), -e)[:, None] * np.asarray(Vh, dtype=wide)
     total = 0.0
     for r0 in range(0, delta.shape[0], step):
-        block = np.asarray(delta[r0 : r0 + step], dtype=right.dtype)
+        block = pow2_scaled(np.asarray(delta[r0 : r0 + step], dtype=right.dtype), e)
         block = block - np.asarray(U[r0 : r0 + step], dtype=right.dtype) @ right
         total += float(np.vdot(block, block).real)
-    return math.sqrt(total)
+    return math.ldexp(math.sqrt(total), e)
 
 
 def approximation_error(s: np.ndarray, rayleigh: np.ndarray, fro2: float) -> float:
@@ -403,6 +509,11 @@ def factor_delta(
 
     Notes
     -----
+    A delta whose largest entry is beyond ``2^±SAFE_EXPONENT`` is factored scaled by a
+    power of two (:func:`pow2_exponent`; exact), and its values and errors scaled back:
+    the ranks, relative errors and energies are those of the delta scaled to 1 (a float64
+    delta of entries ~1e-300 had ``‖ΔW‖_F² = 0``, rank 0; one of ~1e200 a NaN error).
+
     An ``error`` rule ``ε`` gives the smallest rank whose factors meet
     ``‖ΔW − U Σ Vᴴ‖_F ≤ ε ‖ΔW‖_F``, down to bounds far below ``√eps``: the rank is
     chosen on the energy left out, ``ε² ‖ΔW‖_F²`` (:meth:`RankRule.select`, told
@@ -450,11 +561,17 @@ def factor_delta(
     delta = np.asarray(delta)
     if delta.ndim != 2:
         raise SvdkitError(f"a LoRA delta must be 2-D; got shape {delta.shape}")
+    # the delta scaled by 2^-e (exact) where its squares would leave float64's range
+    # (or a float32 step's): every sum of squares below is of order 1, and the values
+    # and the errors are scaled back at the end (ranks and ratios do not change)
+    e = pow2_exponent(delta)
+    delta = pow2_scaled(delta, e)
     fro2 = frobenius2(delta)
     p = min(delta.shape)
     cap = rule.cap(p)
     if fro2 == 0.0 or cap == 0:
-        empty = Quality(0, math.sqrt(fro2), 1.0, math.sqrt(fro2), math.sqrt(fro2))
+        fro = math.sqrt(fro2)
+        empty = Quality(0, fro, 1.0, fro, fro).scaled(e)
         return Factored(
             np.zeros((delta.shape[0], 0), delta.dtype),
             np.zeros(0, delta.dtype),
@@ -476,6 +593,13 @@ def factor_delta(
             at = found[5]
             break
     U, s, Vh, quality, how, at = found
+    if e:
+        quality = quality.scaled(e)  # (refused where ‖ΔW‖_F is beyond float64's range)
+        values = np.ldexp(s.astype(np.float64), e)
+        # σ beyond float32's range (a float32 delta of entries near it): float64 values
+        with np.errstate(over="ignore"):
+            fits = np.all(np.isfinite(values.astype(s.dtype)))
+        s = values.astype(s.dtype) if fits else values
     return Factored(U, s, Vh, quality, how, time.perf_counter() - started, at)
 
 

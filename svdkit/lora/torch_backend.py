@@ -31,7 +31,6 @@ same GPU.
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import functools
 import math
 import time
@@ -430,17 +429,15 @@ def factor_delta_torch(
         done = None
     if done is None:
         return on_cpu()
-    (Un, sn, Vhn, quality, how), at, scale = done
+    (Un, sn, Vhn, quality, how), at, e = done
     # the precision the certificate is of: a float64 pass's factors stay float64 (and
     # σ beyond float32's range, from a float32 delta of entries near it)
-    values = sn.astype(np.float64) * scale
+    quality = quality.scaled(e)  # (refused where ‖ΔW‖_F is beyond float64's range)
+    values = np.ldexp(sn.astype(np.float64), e)
     out = np.float64 if np.float64 in (delta.dtype, Un.dtype) else np.float32
-    if out is np.float32 and not np.all(np.isfinite(values.astype(np.float32))):
-        out = np.float64
-    quality = dataclasses.replace(
-        quality, fro=quality.fro * scale, error=quality.error * scale,
-        optimum_lower=quality.optimum_lower * scale, floor=quality.floor * scale,
-    )
+    with np.errstate(over="ignore"):
+        if out is np.float32 and not np.all(np.isfinite(values.astype(np.float32))):
+            out = np.float64
     return Factored(
         Un.astype(out),
         values.astype(out),
@@ -456,8 +453,8 @@ def _on_device(
     delta: np.ndarray, rule: RankRule, tol: float, method: str, seed: int, max_iter: int,
     device: str, min_size: int, tighten: bool,
 ) -> tuple[tuple[np.ndarray, np.ndarray, np.ndarray, Quality, str], float, float] | None:
-    """:func:`factor_delta_torch`'s work on the device: ``(pass, tol, scale)`` — the
-    factors of ``delta / scale`` — or ``None`` for the CPU path."""
+    """:func:`factor_delta_torch`'s work on the device: ``(pass, tol, e)`` — the
+    factors of ``delta · 2^−e`` — or ``None`` for the CPU path."""
     import torch
 
     p = min(delta.shape)
@@ -471,7 +468,8 @@ def _on_device(
             top = float(torch.max(torch.abs(D)))
             if not math.isfinite(top) or top == 0.0:
                 return None  # NaN / inf: the CPU path names the entry; zero: rank 0
-            scale = math.ldexp(1.0, math.frexp(top)[1])
+            e = math.frexp(top)[1]
+            scale = math.ldexp(1.0, e)
             # 2^-e in two factors: one 2^129 (entries below 2^-128) overflows float32
             half = math.ldexp(1.0, -(math.frexp(top)[1] // 2))
             D = D * half * (1.0 / (scale * half))
@@ -483,8 +481,9 @@ def _on_device(
             top = float(np.max(np.abs(wide)))
             if not math.isfinite(top) or top == 0.0:
                 return None
-            scale = math.ldexp(1.0, math.frexp(top)[1])
-            exact = torch.from_numpy(np.ascontiguousarray(wide / scale)).to(device)
+            # (2^-e by ldexp: 2^e itself overflows for entries beyond 2^1023)
+            e = math.frexp(top)[1]
+            exact = torch.from_numpy(np.ascontiguousarray(np.ldexp(wide, -e))).to(device)
             D = exact.float()
         held: list[Any] = []
 
@@ -516,4 +515,4 @@ def _on_device(
                 found = found if found[1] else None
                 break
             found, at = again, tighter
-    return None if found is None else (found[0], at, scale)
+    return None if found is None else (found[0], at, e)
