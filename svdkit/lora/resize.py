@@ -33,6 +33,7 @@ True
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -160,13 +161,16 @@ def resize(
         m = adapter.modules[name]
         old_B, old_A = m.matrices()
         U, s, Vh = factor_spectrum(old_B, old_A, m.scale(rs))
-        total = float(np.sum(s**2))
+        # the rules are scale-free: decided on the values scaled by a power of two (exact),
+        # whose squares neither underflow nor overflow (an adapter of 1e-200 factors)
+        unit = np.ldexp(s, -math.frexp(float(s[0]))[1]) if s.size and s[0] > 0 else s
+        total = float(np.sum(unit**2))
         # the rounding level is that of the whole delta, min(out, in) · eps · σ₁ (as
         # extract's rules take it), not of the r values the core has
         size = min(old_B.shape[0], old_A.shape[1])
         # a fixed rank too keeps no direction of a zero singular value: a delta of zeros
         # (an untrained lora_B) has rank 0 under every rule and is left out
-        k = min(rule.select(s, total, size=size), int(np.count_nonzero(s)))
+        k = min(rule.select(unit, total, size=size), int(np.count_nonzero(s)))
         # the factors keep their storage dtype (a bf16 adapter stays bf16) unless asked
         if want is not None:
             dt = np.dtype(want)
@@ -180,10 +184,10 @@ def resize(
             new, err = _truncated(m, name, U, s, Vh, k, dt, alpha, rs, split, keep_zero)
             # the bound is of the factors as stored: rounding to BF16 / F16 adds its own
             # error, met by a higher rank while one is left
-            if rule.error is None or err <= rule.error or k >= _cap(rule, s, size):
+            if rule.error is None or err <= rule.error or k >= _cap(rule, unit, size):
                 break
             k += 1
-        kept = float(np.sum(s[:k] ** 2))
+        kept = float(np.sum(unit[:k] ** 2))
         frac = kept / total if total > 0 else 1.0
         met = rule.error is None or err <= rule.error
         report.append(ResizeReport(name, m.r, k, frac, err, met))
@@ -254,5 +258,10 @@ def stored_error(old: LoraModule, new: LoraModule, rslora: bool = False) -> floa
     s0, s1 = old.scale(rslora), new.scale(rslora)
     diff = factor_spectrum(np.hstack([s0 * B0, -s1 * B1]), np.vstack([A0, A1]))[1]
     ref = factor_spectrum(B0, A0, s0)[1]
-    norm = float(np.linalg.norm(ref))
-    return float(np.linalg.norm(diff)) / norm if norm > 0 else 0.0
+    if not ref.size or not ref[0] > 0:
+        return 0.0
+    # both norms of the values scaled by one power of two (exact): their squares of a
+    # delta of order 1e-200 (or 1e200) would underflow (overflow)
+    e = math.frexp(float(ref[0]))[1]
+    norm = float(np.linalg.norm(np.ldexp(ref, -e)))
+    return float(np.linalg.norm(np.ldexp(diff, -e))) / norm
