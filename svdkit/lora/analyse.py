@@ -42,7 +42,7 @@ from svdkit.lora._args import (
 )
 from svdkit.lora.adapter import Adapter, as_adapter
 from svdkit.lora.extract import module_progress, read_delta, work_dtype
-from svdkit.lora.factor import frobenius2
+from svdkit.lora.factor import frobenius2, pow2_exponent, pow2_scaled
 from svdkit.lora.modules import Pairing, pair_checkpoints
 from svdkit.lora.rank import energy_rank
 from svdkit.lora.safetensors_io import Checkpoint, as_checkpoint
@@ -117,23 +117,41 @@ LEGEND_MODULES = 40
 
 @dataclass(frozen=True)
 class ModuleSpectrum:
-    """Singular values of one module's delta and the exact ``‖ΔW‖_F²``."""
+    """Singular values of one module's delta and the exact ``‖ΔW‖_F²``.
+
+    ``fro2`` is that of ``ΔW · 2^−exponent`` (exact), in float64's range where the
+    squares of the delta's own entries are not (entries near 1e-300 or 1e200): the
+    energies, ranks and ratios are computed on the values scaled alike, so they do not
+    depend on the delta's magnitude; ``s`` holds the values themselves.
+    """
 
     name: str
     shape: tuple[int, ...]
     s: np.ndarray
     fro2: float
     complete: bool
+    exponent: int = 0
+
+    @property
+    def _unit(self) -> np.ndarray:
+        """The values scaled as ``fro2`` is (by ``2^−exponent``), in float64."""
+        return np.ldexp(self.s.astype(np.float64), -self.exponent)
+
+    @property
+    def fro(self) -> float:
+        """``‖ΔW‖_F``."""
+        return math.ldexp(math.sqrt(self.fro2), self.exponent)
 
     def energy_curve(self) -> np.ndarray:
         """``energy(k)`` for ``k = 1 … len(s)``."""
         if self.fro2 <= 0:
             return np.ones(self.s.size)
-        return np.cumsum(self.s.astype(np.float64) ** 2) / self.fro2
+        return np.cumsum(self._unit**2) / self.fro2
 
     @property
     def stable_rank(self) -> float:
-        return self.fro2 / float(self.s[0]) ** 2 if self.s.size and self.s[0] > 0 else 0.0
+        top = float(self._unit[0]) if self.s.size else 0.0
+        return self.fro2 / top**2 if top > 0 else 0.0
 
     @property
     def effective_rank(self) -> float | None:
@@ -146,7 +164,7 @@ class ModuleSpectrum:
         return math.exp(-float(np.sum(p * np.log(p))))
 
     def recommended_rank(self, energy: float) -> int | None:
-        return energy_rank(self.s, self.fro2, energy)
+        return energy_rank(self._unit, self.fro2, energy)
 
 
 @dataclass
@@ -190,7 +208,7 @@ class Analysis:
                     "module": m.name,
                     "shape": list(m.shape),
                     "sigma_1": float(m.s[0]) if m.s.size else 0.0,
-                    "fro": math.sqrt(m.fro2),
+                    "fro": m.fro,
                     "stable_rank": m.stable_rank,
                     "effective_rank": eff,
                     "recommended_rank": rec,
@@ -409,10 +427,14 @@ def analyse_pair(
             delta = read_delta(b, t, key, work_dtype(b, t, key))
             p = min(delta.shape)
             k = p if max_rank is None else min(p, max_rank)
+            # (scaled by a power of two where its squares would leave float64's range)
+            e = pow2_exponent(delta)
+            delta = pow2_scaled(delta, e)
             fro2 = frobenius2(delta)
             r = truncated_svd(delta, k, tol=tol)
+            s = np.ldexp(r.s.astype(np.float64), e).astype(r.s.dtype) if e else r.s
             out.modules.append(
-                ModuleSpectrum(module, tuple(delta.shape), r.s, fro2, complete=k == p)
+                ModuleSpectrum(module, tuple(delta.shape), s, fro2, complete=k == p, exponent=e)
             )
             advance(module)
     return out
@@ -464,7 +486,9 @@ def analyse_adapter(adapter: str | os.PathLike | Adapter, *, energy: float = 0.9
     for name in sorted(ad.modules):
         m = ad.modules[name]
         _, s, _ = factor_spectrum(*m.matrices(), m.scale(ad.use_rslora))
+        e = math.frexp(float(s[0]))[1] if s.size and s[0] > 0 else 0
+        fro2 = float(np.sum(np.ldexp(s, -e) ** 2))  # (of ΔW·2^−e: no square leaves the range)
         out.modules.append(
-            ModuleSpectrum(name, m.weight_shape, s, float(np.sum(s**2)), complete=True)
+            ModuleSpectrum(name, m.weight_shape, s, fro2, complete=True, exponent=e)
         )
     return out
