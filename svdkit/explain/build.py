@@ -10,7 +10,13 @@ import numpy as np
 from svdkit import linalg
 from svdkit.errors import ShapeError, SingularMatrixError
 from svdkit.explain.computed import Computed
-from svdkit.explain.formatting import NumberFormat, Scientific, scaled_number, scientific
+from svdkit.explain.formatting import (
+    NumberFormat,
+    Scientific,
+    scaled_number,
+    scientific,
+    threshold_text,
+)
 from svdkit.explain.messages import t
 from svdkit.explain.model import Report, Section
 from svdkit.explain.notes import Evidence, collect_notes
@@ -451,11 +457,17 @@ def _criteria(d, report: Report) -> dict[str, dict]:
     from svdkit.explain.formatting import NumberFormat
 
     q, e, c, s = d.quadratic_form, d.eigenvalues, d.cholesky, d.sylvester
-    num = NumberFormat(zero=report.tolerance).number
+    # xᴴAx (|x| = 1) in A's units, zero at the threshold that decided the kind (tol_used,
+    # moved where the rule's would count other eigenvalues than the rank: the form's
+    # values between the two are no 0 beside an "indefinite")
+    num = NumberFormat(zero=d.tol_used).number
     lang = report.lang
+    # x itself is a unit vector, dimensionless: its entries are 0 below rounding of 1,
+    # not below a threshold in A's units (6.7e+04 for entries of 1e20)
+    unit = NumberFormat(zero=max(d.matrix.shape) * float(np.finfo(float).eps)).number
 
     def vec(x) -> str:
-        return "(" + ", ".join(num(v) for v in np.ravel(x)) + ")"
+        return "(" + ", ".join(unit(v) for v in np.ravel(x)) + ")"
 
     def entry(criterion, sentence: str, **evidence) -> dict:
         kind = None if criterion.kind is None else str(criterion.kind)
@@ -477,10 +489,7 @@ def _criteria(d, report: Report) -> dict[str, dict]:
 
     if c.factor is not None:
         key = "why.cholesky.negated" if c.negated else "why.cholesky.factor"
-        # L's diagonal holds square roots of pivots: a pivot is zero below the threshold
-        diag = NumberFormat(zero=float(np.sqrt(report.tolerance))).number
-        c_text = t(key, lang, diag="(" + ", ".join(
-            diag(v) for v in np.real(np.diagonal(c.factor))) + ")")
+        c_text = t(key, lang, diag="(" + ", ".join(_cholesky_diagonal(c, d)) + ")")
     else:
         c_text = t("why.cholesky.none", lang, pivot=c.pivot if c.pivot is not None else "—")
 
@@ -543,7 +552,26 @@ def _undecided_reason(minors_kind: str | None, d, lang: str) -> str:
         return t("kind." + k.replace(" ", "_"), lang)
 
     return t("why.sylvester.reason.tolerance", lang, minors=kind(minors_kind),
-             kind=kind(str(d.kind)), threshold=NumberFormat(digits=3).number(d.tol_used))
+             kind=kind(str(d.kind)), threshold=threshold_text(d.tol_used, d.eigenvalues.values))
+
+
+def _cholesky_diagonal(c, d) -> list[str]:
+    """L's diagonal as the Cholesky criterion's verdict reads it.
+
+    The diagonal holds square roots of pivots, zero where the pivot is at most the
+    threshold ``d.tol_used``. A semidefinite verdict follows the eigenvalues (a pivot
+    of 2.6e−15 can stand for a zero eigenvalue): there the ``n − rank`` smallest
+    entries, as many as the zero eigenvalues, print as 0, so that L does not read as
+    invertible (positive definite) beside "semidefinite".
+    """
+    diag = np.real(np.diagonal(c.factor))
+    fmt = NumberFormat(zero=float(np.sqrt(d.tol_used))).number
+    text = [fmt(v) for v in diag]
+    if c.kind in (Kind.POSITIVE_SEMIDEFINITE, Kind.NEGATIVE_SEMIDEFINITE):
+        zeros = d.eigenvalues.n_zero
+        for i in np.argsort(np.abs(diag), kind="stable")[:zeros]:
+            text[i] = "0"
+    return text
 
 
 def _minors_kind(s) -> str | None:

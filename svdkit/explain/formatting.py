@@ -8,7 +8,7 @@ import sys
 
 import numpy as np
 
-__all__ = ["NumberFormat", "Scientific", "scaled_number", "scientific"]
+__all__ = ["NumberFormat", "Scientific", "scaled_number", "scientific", "threshold_text"]
 
 
 class NumberFormat:
@@ -236,3 +236,18 @@ def _scientific_text(sign: complex, log_abs: float, digits: int) -> str:
     else:
         text = f"({fmt.number(sign * mantissa)})"
     return f"{text}e{'+' if exponent >= 0 else '−'}{abs(exponent)}"
+
+
+def threshold_text(threshold: float, values: np.ndarray) -> str:
+    """A zero threshold as text, with the digits that tell it from the values beside it.
+
+    Three digits where they do; else every digit of ``repr`` (a threshold moved by
+    rounding lies one ulp below an eigenvalue: 6.51718417059791e−16 beside
+    λ = 6.517184170597911e−16, where 3 digits print both as 6.52e−16).
+    """
+    short = NumberFormat(digits=3).number(threshold)
+    shown = float(short.replace("−", "-"))
+    mags = np.abs(np.asarray(values, dtype=complex))
+    if np.any((mags > threshold) != (mags > shown)):
+        return repr(float(threshold)).replace("-", "−")
+    return short

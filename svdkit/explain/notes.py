@@ -51,39 +51,55 @@ class Evidence:
             object.__setattr__(self, "computed", c)
 
 
-def _num(x: complex | float) -> str:
+def _num(x: complex | float, zero: float = 0.0) -> str:
+    """``x`` as the notes print it: 0 only at or below ``zero``, a threshold in the units
+    of ``x`` (the report's, for quantities in A's units), never an absolute one: the
+    counterexample of a note on ``1e−13·A`` is no 0."""
     from svdkit.explain.formatting import NumberFormat
 
-    return NumberFormat(zero=1e-12 * max(1.0, abs(complex(x)))).number(x)
+    return NumberFormat(zero=zero).number(x)
 
 
 def rank_eigenvalues(ev: Evidence) -> dict | None:
     """Annexe C.4: "the rank of a square matrix is its number of non-zero eigenvalues".
 
-    The claim fails only where the eigenvalue 0 is defective, so never for a normal
-    matrix (a Hermitian one in particular): there ``|λᵢ| = σᵢ``, and the rank is the
-    number of non-zero eigenvalues, whatever rounding does to the computed ones near
-    the threshold. (A Hermitian A's eigenvalues, from the Hermitian solver and zero
-    at :func:`svdkit.definiteness`'s threshold, ``eigen_threshold``, are as many
-    non-zero as the rank anyway.)
+    The claim fails only where the eigenvalue 0 is defective. Never for a Hermitian
+    A: its eigenvalues, from the Hermitian solver and zero at
+    :func:`svdkit.definiteness`'s threshold (``eigen_threshold``), are as many
+    non-zero as the rank by construction, so no note.
 
     A defective eigenvalue 0 comes out of LAPACK as a cluster of size about
     ``eps^(1/p)·‖A‖`` (±2e−8 for the nilpotent ``[[3, 9], [−1, −3]]``), above any
     zero threshold: the count is then taken from the exact characteristic
     polynomial of the matrix as typed, where its rank agrees with the report's
-    (only then: the counts agree for most matrices, without SymPy).
+    (only then: the counts agree for most matrices, without SymPy). That count
+    decides also for a matrix normal only to within the tolerance
+    (``[[0, 1e−9, 0], [0, 0, 0], [0, 0, 1]]``, exactly defective).
+
+    Otherwise, for a (numerically) normal A, ``|λᵢ| = σᵢ``: the rank is the number of
+    non-zero eigenvalues in exact arithmetic, and a difference of the counts is an
+    eigenvalue near the threshold that rounding put on the other side of it than
+    its singular value: ``case`` ``normal`` says so, rather than suggest a defective
+    eigenvalue.
     """
-    if ev.eigenvalues is None or ev.computed.hermitian or ev.computed.normal:
+    if ev.eigenvalues is None or ev.computed.hermitian:
         return None
     rank = ev.computed.rank
     nonzero = int(np.count_nonzero(np.abs(ev.eigenvalues) > ev.threshold))
+    exact = None
     if nonzero != rank and ev.source is not None:
         from svdkit.explain.exact_steps import exact_zero_eigenvalues
 
         exact = exact_zero_eigenvalues(ev.source, ev.matrix.shape)
         if exact is not None and exact[0] == rank:
             nonzero = ev.matrix.shape[0] - exact[1]
-    return None if nonzero == rank else {"rank": rank, "nonzero": nonzero}
+        else:
+            exact = None
+    if nonzero == rank:
+        return None
+    if exact is None and ev.computed.normal:
+        return {"case": "normal", "rank": rank, "nonzero": nonzero}
+    return {"rank": rank, "nonzero": nonzero}
 
 
 def sylvester_psd(ev: Evidence) -> dict | None:
@@ -129,6 +145,7 @@ def reflection(ev: Evidence) -> dict | None:
     det = ev.computed.determinant
     if not isinstance(det, str) and det >= -ev.threshold:
         return None
+    # (det A of a full-rank A is no 0, whatever its scale: 1e−26 for 1e−13·I₂)
     return {"det": det if isinstance(det, str) else _num(det)}
 
 
@@ -145,8 +162,8 @@ def sigma_order(ev: Evidence) -> dict | None:
     if m != n or not ev.computed.diagonal:
         return None
     diag = np.diagonal(a)
-    values = {"diag": ", ".join(_num(x) for x in diag),
-              "sigmas": ", ".join(_num(x) for x in ev.svd.s)}
+    values = {"diag": ", ".join(_num(x, ev.threshold) for x in diag),
+              "sigmas": ", ".join(_num(x, ev.threshold) for x in ev.svd.s)}
     d = np.abs(diag)
     rounding = d.size * np.finfo(ev.computed.precision).eps * float(np.max(d, initial=0.0))
     if not np.all(d[:-1] >= d[1:] - rounding):  # (√2² = 2.0000000000000004 is 2)
@@ -154,7 +171,7 @@ def sigma_order(ev: Evidence) -> dict | None:
     off = [x for x in diag if abs(x) > ev.threshold and (x.real < 0 or abs(x.imag) > ev.threshold)]
     if not off:
         return None
-    return {"case": "sign", "entry": _num(off[0])} | values
+    return {"case": "sign", "entry": _num(off[0], ev.threshold)} | values
 
 
 def identity_definition(ev: Evidence) -> dict | None:
@@ -181,7 +198,7 @@ def identity_definition(ev: Evidence) -> dict | None:
         return None
     k = int(np.argmax(zero)) + 1
     e = "e" + str(k).translate(str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉"))
-    return {"diag": ", ".join(_num(x) for x in diag), "e": e}
+    return {"diag": ", ".join(_num(x, rounding) for x in diag), "e": e}
 
 
 def orthogonal_eigenvectors(ev: Evidence) -> dict | None:
@@ -239,7 +256,7 @@ def hermitian_positive(ev: Evidence) -> dict | None:
     zero = ev.threshold if ev.eigen_threshold is None else ev.eigen_threshold
     if lam.min() >= -zero:  # (zero as the definiteness inertia counts it)
         return None
-    return {"value": _num(lam.min())}
+    return {"value": _num(lam.min(), zero)}  # (below −zero: never printed as 0)
 
 
 CHECKS = (

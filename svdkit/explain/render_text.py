@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from svdkit.explain.elision import EDGE, LIMIT, is_elided, vector_text
-from svdkit.explain.formatting import NumberFormat, Scientific
+from svdkit.explain.formatting import NumberFormat, Scientific, threshold_text
 from svdkit.explain.messages import catalogue
 from svdkit.explain.model import Fact, Report, Section
 
@@ -162,7 +162,29 @@ def heading_lines(
     )
     key = "tolerance_line_given" if report.tol_given else "tolerance_line"
     line = fill(template(lang, key), {"tol": report.tolerance}, literal, tolerance)
+    moved = moved_eigen_threshold(report)
+    if moved is not None:  # (Hermitian A: the threshold that counted the eigenvalues shown)
+        rank = report.section("measures").fact("rank")
+        eig = threshold_text(moved, report.section("eigen").fact("eigenvalues"))
+        line += fill(template(lang, "tolerance_line_eigen"), {"eig": eig, "rank": str(rank)},
+                     literal, value)
     return heading, line
+
+
+def moved_eigen_threshold(report: Report) -> float | None:
+    """``report.eigen_tolerance`` where it counts other eigenvalues as zero than the
+    report's tolerance would (the threshold :func:`svdkit.definiteness` moved by
+    rounding so that as many are non-zero as the rank); else None (not moved, or by
+    rounding that changes no count)."""
+    thr = report.eigen_tolerance
+    if thr is None or thr == report.tolerance:
+        return None
+    try:
+        values = report.section("eigen").fact("eigenvalues")
+    except KeyError:
+        return None
+    mags = np.abs(np.asarray(values, dtype=complex))
+    return thr if np.any((mags > thr) != (mags > report.tolerance)) else None
 
 
 # ---------------------------------------------------------------- numbers and exact values
