@@ -27,7 +27,7 @@ import numpy as np
 import pytest
 
 from svdkit.lora import Adapter, Checkpoint, save_safetensors
-from svdkit.lora._cells import error_cell
+from svdkit.lora._cells import energy_cell, error_cell
 from svdkit.lora.adapter import LoraModule
 
 Q = "model.layers.0.self_attn.q_proj"
@@ -287,7 +287,7 @@ def test_tables_keep_names_readable_and_numbers_whole(tmp_path, capsys, monkeypa
         # the name is all there, read across folded lines (never cut, never "…")
         assert m["name"] in names
         # and its numbers are whole
-        _whole_numbers(out, [error_cell(m["relative_error"]), f"{m['energy_kept']:.4f}"])
+        _whole_numbers(out, [error_cell(m["relative_error"]), energy_cell(m["energy_kept"])])
     assert "…" not in "".join(lines)
     # never sliced into 7-character pieces: a name takes at most ⌈len / 20⌉ lines
     pieces = [ln for ln in lines if "model." in ln or "attention" in ln]

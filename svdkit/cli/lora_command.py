@@ -87,7 +87,8 @@ SplitOpt = Annotated[
 DtypeOpt = Annotated[
     str | None,
     typer.Option(
-        help="Store the factors as F32, F16, BF16 or F64 (any case). --error then bounds the "
+        help="Store the factors as F32, F16, BF16 or F64 (any case; or float32, float16, "
+        "bfloat16, float64, fp16, bf16, half…). --error then bounds the "
         "factors as stored: the rank is raised to absorb the rounding, and a note says "
         "where no rank can (BF16's rounding alone costs about 2e-3)."
     ),
@@ -215,17 +216,25 @@ _FACTOR_DTYPES = ("F32", "F16", "BF16", "F64")
 
 
 def _factor_dtype(text: str | None):
-    """The NumPy dtype of ``--dtype`` (any case), or None; only those of ``_FACTOR_DTYPES``."""
+    """The NumPy dtype of ``--dtype`` (any case), or None; only those of ``_FACTOR_DTYPES``:
+    a code (``BF16``, ``f16``: float16 here, as the codes are read in any case) or a
+    name the Python API takes (``bfloat16``, ``float16``, ``fp16``, ``half``, ``float32``:
+    :func:`~svdkit.lora._args.check_float_dtype`'s names, never NumPy's character codes,
+    whose ``f8`` is float64)."""
     from svdkit.errors import SvdkitError
+    from svdkit.lora._args import _ALIASES
     from svdkit.lora.safetensors_io import numpy_dtype
 
     if text is None:
         return None
-    if text.upper() not in _FACTOR_DTYPES:
+    code = text.upper() if text.upper() in _FACTOR_DTYPES else _ALIASES.get(text.lower())
+    if code not in _FACTOR_DTYPES:
+        names = sorted(n for n, c in _ALIASES.items() if n.islower())
         raise SvdkitError(
             f"--dtype {text!r}: LoRA factors are stored as one of {', '.join(_FACTOR_DTYPES)}"
+            f" (any case; or the names {', '.join(names)})"
         )
-    return numpy_dtype(text.upper())
+    return numpy_dtype(code)
 
 
 _SPLITS = ("sqrt", "B", "A")
@@ -394,29 +403,32 @@ def _print_left_out(con, report) -> None:
                       highlight=False, soft_wrap=True, markup=False)
 
 
-def _resize_table(report, error: float | None):
+def _resize_table(report, rule):
     """The table of ``resize``: each module's rank before and after, the energy of its
     spectrum kept and the relative error of the factors as written ('!': above
-    ``--error``)."""
+    ``--error``, or below ``--energy``: :meth:`~svdkit.lora.rank.RankRule.missed`)."""
     from rich.markup import escape
     from rich.table import Table
 
-    from svdkit.lora._cells import error_cell
+    from svdkit.lora._cells import energy_cell, error_cell
 
     t = Table(title="LoRA resize")
     for col in ("module", "rank before", "rank", "energy kept", "rel. error"):
         t.add_column(col, justify="left" if col == "module" else "right")
     for m in report:
-        mark = "" if m.bound_met else " !"
-        t.add_row(escape(m.name), str(m.rank_before), str(m.rank), f"{m.energy_kept:.4f}",
-                  error_cell(m.relative_error) + mark)
+        error_mark = "" if m.bound_met else " !"
+        energy_mark = " !" if rule.energy is not None and rule.missed(m.relative_error) else ""
+        t.add_row(escape(m.name), str(m.rank_before), str(m.rank),
+                  energy_cell(m.energy_kept) + energy_mark, error_cell(m.relative_error)
+                  + error_mark)
     return t
 
 
 def _pissa_table(rows):
     """PiSSA's ranks: per module chosen, its shape, the rank taken (0: no adapter, the
     module stays whole in the residual), whether ``--max-rank`` lowered it, and the
-    relative error ``‖W − B·A‖ / ‖W‖`` of the factors as written ('!': above ``--error``)."""
+    relative error ``‖W − B·A‖ / ‖W‖`` of the factors as written ('!': above ``--error``,
+    or keeping less than ``--energy``)."""
     from rich.markup import escape
     from rich.table import Table
 
@@ -545,7 +557,8 @@ def register(app: typer.Typer) -> None:
         dtype: Annotated[
             str | None,
             typer.Option(
-                help="Store the new factors as F32, F16, BF16 or F64 (any case); default: "
+                help="Store the new factors as F32, F16, BF16 or F64 (any case; or float16, "
+                "bfloat16, fp16, half…); default: "
                 "each module's own. --error bounds the factors as stored."
             ),
         ] = None,
@@ -574,11 +587,11 @@ def register(app: typer.Typer) -> None:
         )
         new.save(output)
         con = Console()
-        print_table(con, _resize_table(report, error))
-        missed = [m for m in report if not m.bound_met]
-        if missed and error is not None:
+        print_table(con, _resize_table(report, rule))
+        missed = [m for m in report if not m.bound_met or rule.missed(m.relative_error)]
+        if missed and (error is not None or energy is not None):
             note = unmet_note(
-                error,
+                error if error is not None else rule.rank_tol,
                 {m.name: m.relative_error for m in missed},
                 len(report),
                 max_rank=max_rank,
@@ -587,6 +600,7 @@ def register(app: typer.Typer) -> None:
                         if max_rank is not None and max_rank <= m.rank < m.rank_before],
                 codes={m.name: dtype_code(new.modules[m.name].A.dtype)
                        if m.name in new.modules else "F32" for m in missed},
+                energy=energy,
             )
             con.print(f"note: {note}", highlight=False, soft_wrap=True, markup=False)
 

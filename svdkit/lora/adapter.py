@@ -278,7 +278,9 @@ def store_factors(
     subnormals, down to 6e-08, keep too few digits) has lost its precision (or
     everything) and is refused (:class:`FactorUnderflowError`). The message ends with
     ``advice`` when given (the remedy in the caller's options: ``pissa`` has no
-    alpha); by default it names alpha, split and a wider dtype.
+    alpha); by default it names the cause — the delta is too small for ``dtype`` (at a
+    scale of at most 1: a barely changed module), or the scale (a large ``alpha``) — and
+    the dtypes whose normal range reaches further down.
 
     Examples
     --------
@@ -302,10 +304,7 @@ def store_factors(
             continue  # a zero factor (PEFT's initial lora_B) stays what it is
         largest = float(np.max(np.abs(after.astype(np.float64))))
         if largest < tiny:
-            remedy = advice or (
-                "alpha is too large; use a smaller alpha (the default gives scale 1), split "
-                "'sqrt', or a wider dtype"
-            )
+            remedy = advice or _underflow_remedy(dt, scale)
             raise FactorUnderflowError(
                 f"module {name!r}: {side} underflows {dt.name} (its largest entry "
                 f"{float(np.max(np.abs(np.asarray(before, dtype=np.float64)))):.3g} is "
@@ -313,6 +312,41 @@ def store_factors(
                 f"smallest normal number {tiny:.3g}) at the scale α/r = {scale:.3g}: {remedy}"
             )
     return stored
+
+
+def wider_codes(dt: Any) -> list[str]:
+    """The factor dtypes whose normal range reaches below that of ``dt`` (F16: F32 and
+    F64; BF16 and F32: F64; F64: none): those that hold factors ``dt`` underflows.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> wider_codes(np.float16), wider_codes(np.float32), wider_codes(np.float64)
+    (['F32', 'F64'], ['F64'], [])
+    """
+    tiny = _smallest_normal(np.dtype(dt))
+    return [code for code, other in (("F32", np.float32), ("F64", np.float64))
+            if float(np.finfo(other).tiny) < tiny]
+
+
+def _underflow_remedy(dt: np.dtype, scale: float) -> str:
+    """Why factors underflow ``dt`` at the scale ``α / r`` and what would hold them: a
+    wider dtype (those whose smallest normal number is smaller: F16 → F32 or F64, BF16 and
+    F32 → F64) and, at a scale above 1, a smaller alpha. At a scale of at most 1 (the
+    default's) the delta itself is tiny (a barely changed module), and alpha is no cause."""
+    wider = wider_codes(dt)
+    cure = []
+    if wider:
+        cure.append(f"store the factors in a wider {arg('dtype')} ({' or '.join(wider)})")
+    if scale > 1:
+        cure.append(f"a smaller {arg('alpha')} (scale 1 is alpha = r)")
+    cure.append("leave the module out")
+    if scale > 1:
+        cause = f"alpha is too large (the scale α/r = {scale:.3g} divides the delta)"
+    else:
+        cause = (f"the module's delta is too small for {dt.name} (a barely changed module: "
+                 "its factors fall below the smallest normal number)")
+    return f"{cause}; {', or '.join(cure)}"
 
 
 def lora_scale(alpha: float, r: int, rslora: bool = False) -> float:

@@ -52,11 +52,13 @@ from svdkit.lora._args import (
 )
 from svdkit.lora.adapter import (
     Adapter,
+    FactorUnderflowError,
     LoraModule,
     check_alpha,
     lora_scale,
     store_factors,
     unit_alpha,
+    wider_codes,
 )
 from svdkit.lora.batched import factor_batch, plan_batches
 from svdkit.lora.factor import (
@@ -170,11 +172,12 @@ class ExtractionReport:
         return out
 
     def unmet(self) -> list[str]:
-        """The modules whose factors, as stored, miss the ``error`` bound of the rule."""
-        bound = self.rule.get("error")
-        if bound is None:
+        """The modules whose factors, as stored, miss the ``error`` bound of the rule, or
+        keep less than its ``energy`` (:meth:`~svdkit.lora.rank.RankRule.missed`)."""
+        if self.rule.get("error") is None and self.rule.get("energy") is None:
             return []
-        return [m.name for m in self.modules if m.relative_error > bound]
+        rule = RankRule(**self.rule)
+        return [m.name for m in self.modules if rule.missed(m.relative_error)]
 
     def table(self, title: str = "LoRA extraction"):
         """A :class:`rich.table.Table` of the modules; a "tol" column when a module was
@@ -182,10 +185,11 @@ class ExtractionReport:
         from rich.markup import escape
         from rich.table import Table
 
-        from svdkit.lora._cells import error_cell
+        from svdkit.lora._cells import energy_cell, error_cell
 
         tightened = any(m.tol is not None and m.tol != self.tol for m in self.modules)
         unmet = set(self.unmet())
+        by_energy = self.rule.get("energy") is not None  # '!' on the cell of the rule's bound
         cols = ["module", "shape", "rank", "energy kept", "rel. error", "excess ≤", "method"]
         t = Table(title=title)
         for col in cols + (["tol"] if tightened else []):
@@ -195,8 +199,9 @@ class ExtractionReport:
                 escape(m.name),  # a name is text, not Rich markup
                 f"{m.shape[0]}×{m.shape[1]}",
                 str(m.rank),
-                f"{m.energy_kept:.4f}",
-                error_cell(m.relative_error) + (" !" if m.name in unmet else ""),
+                energy_cell(m.energy_kept) + (" !" if m.name in unmet and by_energy else ""),
+                error_cell(m.relative_error) + (" !" if m.name in unmet and not by_energy
+                                                else ""),
                 _excess_cell(m.excess),
                 m.method,
             ]
@@ -362,8 +367,13 @@ def extract(
         adapter without a LoRA module, even one with tensors kept whole.
     SvdkitError
         An argument of the wrong type or out of range (named in the message), checked
-        before the checkpoints are read; or a factor that overflows or underflows its
-        storage dtype at the scale ``α / r`` (:func:`~svdkit.lora.adapter.store_factors`).
+        before the checkpoints are read; or a factor that overflows its storage dtype at
+        the scale ``α / r``, or underflows it at a scale above 1 (a large ``alpha``:
+        :func:`~svdkit.lora.adapter.store_factors`). A module whose factors underflow
+        the storage dtype at a scale of at most 1 (its delta too small for F16: a barely
+        changed module) is no error: it is left out of the adapter (rank 0, relative
+        error 1, marked ``!`` under a bound) and a note names it and the wider dtypes
+        that would hold it, as :func:`~svdkit.lora.pissa.pissa` keeps such a module whole.
 
     Examples
     --------
@@ -490,17 +500,20 @@ def extract(
                 advance(module)
             # nothing of this batch may outlive it (the loop variables hold its last delta)
             del deltas, found, delta, f
+    left_out = {}  # factors below the storage dtype's range: a barely changed module
     for i in range(len(work)):
-        entry, lora = done[i]
+        entry, lora, underflow = done[i]
         report.modules.append(entry)
         if lora is not None:
             adapter.modules[lora.name] = lora
-    unmet = set(report.unmet())
+        if underflow is not None:
+            left_out[entry.name] = underflow
+    unmet = set(report.unmet()) - set(left_out)  # (those have their own note)
     if unmet:
         cap = rule.max_rank
         missed = {m.name: m for m in report.modules if m.name in unmet}
         report.notes.append(unmet_note(
-            rule.error,
+            rule.error if rule.error is not None else rule.rank_tol,
             {n: m.relative_error for n, m in missed.items()},
             len(report.modules),
             max_rank=cap,
@@ -509,12 +522,16 @@ def extract(
                     if cap is not None and cap <= m.rank < min(m.shape)],
             codes={n: _code(adapter.modules[n].A.dtype) if n in adapter.modules else "F32"
                    for n in missed},
+            energy=rule.energy,
         ))
+    if left_out:
+        report.notes.append(_left_out_note(left_out, rule))
     if not adapter.modules:
+        why = f"; {report.notes[-1]}" if left_out else ""
         raise EmptyInputError(
             f"every changed module came out at rank 0 ({len(report.modules)} modules, rule "
-            f"{report.rule}; a delta of zeros, such as -0.0 against 0.0, has rank 0): the "
-            "adapter would hold no LoRA module, which PEFT cannot load"
+            f"{report.rule}; a delta of zeros, such as -0.0 against 0.0, has rank 0{why}): "
+            "the adapter would hold no LoRA module, which PEFT cannot load"
         )
     for name in pairing.extras:
         # an explicit embeddings="save" keeps the embedding whole whatever `extras` says
@@ -654,8 +671,12 @@ def _module_result(
     rslora: bool,
     dtype: Any,
     tol: float,
-) -> tuple[ModuleReport, LoraModule | None]:
-    """One factored module: its report line and its LoRA factors (``None`` at rank 0)."""
+) -> tuple[ModuleReport, LoraModule | None, np.dtype | None]:
+    """One factored module: its report line, its LoRA factors (``None`` at rank 0) and,
+    where it was left out because its factors would underflow the storage dtype at a
+    scale of at most 1, that dtype (else ``None``): a barely changed module, reported at
+    rank 0 with relative error 1, as ``pissa`` keeps such a module whole; at a larger
+    scale (``alpha``'s) the error stands."""
     r = f.rank
     quality = f.quality
     lora = None
@@ -667,7 +688,17 @@ def _module_result(
         # checkpoints): the SVD runs in float64, and its factors kept as such doubled the
         # adapter's size. An overflow or an underflow (a huge alpha) is refused here.
         stored = delta.dtype if dtype is None else dtype
-        A, B = store_factors(module, A, B, stored, scale)
+        try:
+            A, B = store_factors(module, A, B, stored, scale)
+        except FactorUnderflowError:
+            if scale > 1:
+                raise  # alpha's doing: its message says so
+            entry = ModuleReport(
+                name=module, kind=kind, shape=shape, rank=0,  # type: ignore[arg-type]
+                energy_kept=0.0, relative_error=1.0, excess=0.0, method=f.method,
+                seconds=f.seconds, tol=tol if f.tol is None else f.tol,
+            )
+            return entry, None, np.dtype(stored)
         # the report is of the factors as stored: after a cast that can move the error (a
         # --dtype, or float32 storage of float64 factors whose error is near float32's
         # rounding: 9.84e-8 was reported for a stored 1.05e-7, and --error 1e-7 passed)
@@ -692,7 +723,25 @@ def _module_result(
         seconds=f.seconds,
         tol=tol if f.tol is None else f.tol,
     )
-    return entry, lora
+    return entry, lora, None
+
+
+def _left_out_note(left_out: dict[str, np.dtype], rule: RankRule) -> str:
+    """The note on the modules left out of the adapter because their factors would
+    underflow their storage dtype (module → that dtype): their deltas too small for it."""
+    names = list(left_out)
+    more = " …" if len(names) > 6 else ""
+    dtypes = sorted(set(left_out.values()), key=lambda d: d.itemsize)
+    bounded = rule.error is not None or rule.energy is not None
+    marked = "; marked '!': the bound is missed" if bounded else ""
+    wider = wider_codes(dtypes[-1])
+    remedy = (f": store the factors in a wider {arg('dtype')} ({' or '.join(wider)}) to keep "
+              "them" if wider else "")
+    return (
+        f"left out of the adapter (rank 0): {', '.join(names[:6])}{more}; their factors "
+        f"would underflow {'/'.join(_code(d) for d in dtypes)} (deltas too small for "
+        f"it{marked}){remedy}"
+    )
 
 
 def _nothing_to_factor(pairing: Pairing, targets: Sequence[str] | None, embeddings: str) -> str:

@@ -73,7 +73,9 @@ from svdkit.lora.torch_backend import resolve_backend
 
 __all__ = ["PissaModule", "pissa", "pissa_notes"]
 
-_FLOATS = {"F64", "F32", "F16", "BF16"}
+# F8 weights too: read widened exactly, their residual rounded once to the nearest F8 value
+# (an e4m3fn residual past its 448 is refused by name, as merge refuses it)
+_FLOATS = {"F64", "F32", "F16", "BF16", "F8_E4M3", "F8_E5M2"}
 _log = logging.getLogger(__name__)
 
 
@@ -84,10 +86,11 @@ class PissaModule:
     ``max_rank`` lowered it (``capped``: not where the rank is already ``min(m, n)``, nor
     where the values past the cap are float64 rounding, the level the rank rules take
     for zeros), the ``relative_error`` ``‖W − B·A‖_F / ‖W‖_F`` of the factors as stored
-    (the residual's share of ``W``), whether it meets an ``error`` rule (``bound_met``:
-    always ``True`` under the other rules; ``False`` for a module kept whole under one,
-    whose error is 1), and whether it was kept whole because its factors would underflow
-    the storage dtype (``underflow``)."""
+    (the residual's share of ``W``), whether it meets an ``error`` or ``energy`` rule
+    (``bound_met``, :meth:`~svdkit.lora.rank.RankRule.missed`: always ``True`` under a
+    fixed rank; ``False`` for a module kept whole under one, whose error is 1), and
+    whether it was kept whole because its factors would underflow the storage dtype
+    (``underflow``)."""
 
     name: str
     shape: tuple[int, ...]
@@ -370,7 +373,7 @@ def _module(
     # (a module kept whole for underflow misses an error bound too: its error is 1)
     row = PissaModule(
         module, tuple(W.T.shape if kind == "conv1d" else W.shape), 0 if m is None else m.r,
-        capped and m is not None, err, rule.error is None or err <= rule.error, underflow,
+        capped and m is not None, err, not rule.missed(err), underflow,
     )
     return row, m, f.quality.fro
 
@@ -448,7 +451,8 @@ def _finfo(dt: np.dtype) -> Any:
 
 def pissa_notes(rows: Sequence[PissaModule], rule: RankRule, dtype: Any = None) -> list[str]:
     """The notes of a :func:`pissa` run from its ``report`` rows: the modules whose
-    stored factors miss an ``error`` bound (:func:`~svdkit.lora.rank.unmet_note`, the
+    stored factors miss an ``error`` bound or an ``energy`` target
+    (:func:`~svdkit.lora.rank.unmet_note`, the
     wording of ``extract`` and ``resize``), and those kept whole in the residual
     because their factors would underflow ``dtype`` (the factors' dtype given to
     :func:`pissa`; ``None``: float32)."""
@@ -456,19 +460,21 @@ def pissa_notes(rows: Sequence[PissaModule], rule: RankRule, dtype: Any = None) 
     notes = []
     # (a module kept whole for underflow misses the bound too: its own note says why)
     missed = {r.name: r for r in rows if not r.bound_met and not r.underflow}
-    if missed and rule.error is not None:
+    bounded = rule.error is not None or rule.energy is not None
+    if missed and bounded:
         code = dtype_code(np.dtype(dtype))
         notes.append(unmet_note(
-            rule.error, {n: r.relative_error for n, r in missed.items()}, len(rows),
+            rule.error if rule.error is not None else rule.rank_tol,
+            {n: r.relative_error for n, r in missed.items()}, len(rows),
             max_rank=rule.max_rank, capped=[n for n, r in missed.items() if r.capped],
-            codes={n: code for n in missed},
+            codes={n: code for n in missed}, energy=rule.energy,
         ))
     kept = [r.name for r in rows if r.underflow]
     if kept:
         more = " …" if len(kept) > 6 else ""
         advice = _wider_advice(dtype)
         # (under an error rule they miss it: error 1, marked '!' as the others)
-        marked = "; marked '!': the error bound is missed" if rule.error is not None else ""
+        marked = "; marked '!': the error bound is missed" if bounded else ""
         notes.append(
             f"kept whole in the residual (rank 0): {', '.join(kept[:6])}{more}; their "
             f"factors would underflow {dtype_code(np.dtype(dtype))} (weights too small for "

@@ -199,6 +199,26 @@ class RankRule:
         tail = self.tail
         return None if tail is None else math.sqrt(max(0.0, tail))
 
+    def missed(self, relative_error: float) -> bool:
+        """Whether factors of this ``relative_error`` (as stored) miss the rule's bound:
+        above ``error``, or keeping less than ``energy`` (``1 − relative_error²``, ties
+        within :data:`~svdkit.lowrank.rank.ENERGY_SLACK` met, as the rank rules meet
+        them). A fixed rank has no bound: ``False``.
+
+        Examples
+        --------
+        >>> RankRule(error=0.01).missed(0.0101), RankRule(energy=0.9999999).missed(2.3e-3)
+        (True, True)
+        >>> RankRule(energy=0.99).missed(0.09), RankRule(rank=4).missed(1.0)
+        (False, False)
+        """
+        if self.error is not None:
+            return bool(relative_error > self.error)
+        if self.energy is not None:
+            kept = 1.0 - float(relative_error) ** 2
+            return bool(kept < float(self.energy) - ENERGY_SLACK)
+        return False
+
     def cap(self, p: int) -> int:
         """The most triplets this rule may need for a matrix with ``min(m, n) = p``."""
         if self.rank is not None:
@@ -502,8 +522,10 @@ def unmet_note(
     max_rank: int | None,
     capped: list[str],
     codes: dict[str, str],
+    energy: float | None = None,
 ) -> str:
-    """The note of ``extract`` and ``resize`` (one wording) on an ``error`` bound missed.
+    """The note of ``extract`` and ``resize`` (one wording) on an ``error`` bound missed,
+    or an ``energy`` target (``energy`` given: ``error`` is then its ``sqrt(1 − energy)``).
 
     Parameters
     ----------
@@ -520,6 +542,9 @@ def unmet_note(
         The modules of ``errors`` whose rank ``max_rank`` stopped.
     codes : dict
         Module name → the safetensors code of its stored factors (``"BF16"``).
+    energy : float, optional
+        The ``energy`` target missed, when the rule is one: the note names it, and the
+        least energy kept (``1 − error²``) rather than the worst error.
 
     Returns
     -------
@@ -547,6 +572,11 @@ them) is above 0: ask a positive error"
     "error=1e-16 is not met by the factors as stored for 1 of 1 modules (marked '!', \
 worst 6.2e-16): q; no floating-point SVD meets it: its own rounding (and that of storing \
 them) is above the bound: ask a looser error"
+    >>> unmet_note(math.sqrt(1e-7), {"q": 2.3e-3}, 2, max_rank=None, capped=[],
+    ...            codes={"q": "BF16"}, energy=0.9999999)
+    "energy=0.9999999 is not met by the factors as stored for 1 of 2 modules (marked '!', \
+least kept 1 − 5.29e-06): q; rounding them to BF16 alone costs more than the bound: store \
+them in a wider dtype (dtype='F32') or ask a lower energy"
     """
     names = list(errors)
     more = " …" if len(names) > 6 else ""
@@ -581,11 +611,18 @@ them) is above the bound: ask a looser error"
         if None not in wider:  # a wider dtype holds the factors more exactly
             wide = "F64" if "F64" in wider else "F32"
             remedies.append(f"store them in a wider dtype ({kw('dtype', wide)})")
-    remedies.append(f"ask a {'positive' if not error > 0.0 else 'looser'} {arg('error')}")
-    error = 0.0 if error == 0 else error  # (-0.0, as typed, is the bound 0)
+    if energy is not None:
+        remedies.append(f"ask a lower {arg('energy')}")
+        from svdkit.lora._cells import energy_cell
+
+        bound, how = kw("energy", energy), f"least kept {energy_cell(1.0 - worst * worst)}"
+    else:
+        remedies.append(f"ask a {'positive' if not error > 0.0 else 'looser'} {arg('error')}")
+        error = 0.0 if error == 0 else error  # (-0.0, as typed, is the bound 0)
+        bound, how = kw("error", error, "g"), f"worst {worst:.4g}"
     return (
-        f"{kw('error', error, 'g')} is not met by the factors as stored for {len(names)} of "
-        f"{total} modules (marked '!', worst {worst:.4g}): {', '.join(names[:6])}{more}; "
+        f"{bound} is not met by the factors as stored for {len(names)} of "
+        f"{total} modules (marked '!', {how}): {', '.join(names[:6])}{more}; "
         f"{', and '.join(causes)}: {', '.join(remedies[:-1])}"
         f"{' or ' if len(remedies) > 1 else ''}{remedies[-1]}"
     )
