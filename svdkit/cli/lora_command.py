@@ -222,14 +222,14 @@ def _factor_dtype(text: str | None):
     :func:`~svdkit.lora._args.check_float_dtype`'s names, never NumPy's character codes,
     whose ``f8`` is float64)."""
     from svdkit.errors import SvdkitError
-    from svdkit.lora._args import _ALIASES
+    from svdkit.lora._args import DTYPE_ALIASES
     from svdkit.lora.safetensors_io import numpy_dtype
 
     if text is None:
         return None
-    code = text.upper() if text.upper() in _FACTOR_DTYPES else _ALIASES.get(text.lower())
+    code = text.upper() if text.upper() in _FACTOR_DTYPES else DTYPE_ALIASES.get(text.lower())
     if code not in _FACTOR_DTYPES:
-        names = sorted(n for n, c in _ALIASES.items() if n.islower())
+        names = sorted(n for n, c in DTYPE_ALIASES.items() if n.islower())
         raise SvdkitError(
             f"--dtype {text!r}: LoRA factors are stored as one of {', '.join(_FACTOR_DTYPES)}"
             f" (any case; or the names {', '.join(names)})"

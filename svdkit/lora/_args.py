@@ -179,7 +179,7 @@ def check_float_dtype(
     codes = FACTOR_CODES if codes is None else codes
     names = [_FLOAT_NAMES.get(c, c) for c in codes]
     allowed = names[0] if len(names) == 1 else f"{', '.join(names[:-1])} or {names[-1]}"
-    code = _ALIASES.get(value) if isinstance(value, str) else None
+    code = DTYPE_ALIASES.get(value) if isinstance(value, str) else None
     dt = None
     if code is None and isinstance(value, (str, np.dtype, type)):
         try:
@@ -201,7 +201,7 @@ def check_float_dtype(
 
 #: Names of the factor dtypes matched as written (before :class:`numpy.dtype`, which
 #: does not know the safetensors codes or ``"bf16"``).
-_ALIASES = {
+DTYPE_ALIASES = {
     **{code: code for code in _FLOAT_NAMES},
     **{name: code for code, name in _FLOAT_NAMES.items()},
     "bf16": "BF16",
