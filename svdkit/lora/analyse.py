@@ -42,7 +42,7 @@ from svdkit.lora._args import (
 )
 from svdkit.lora.adapter import Adapter, as_adapter
 from svdkit.lora.extract import module_progress, read_delta, work_dtype
-from svdkit.lora.factor import frobenius2, pow2_exponent, pow2_scaled
+from svdkit.lora.factor import SAFE_EXPONENT, frobenius2, pow2_exponent, pow2_scaled
 from svdkit.lora.modules import Pairing, pair_checkpoints
 from svdkit.lora.rank import energy_rank
 from svdkit.lora.safetensors_io import Checkpoint, as_checkpoint
@@ -119,8 +119,8 @@ LEGEND_MODULES = 40
 class ModuleSpectrum:
     """Singular values of one module's delta and the exact ``‖ΔW‖_F²``.
 
-    ``fro2`` is that of ``ΔW · 2^−exponent`` (exact), in float64's range where the
-    squares of the delta's own entries are not (entries near 1e-300 or 1e200): the
+    ``fro2`` is ``‖ΔW‖_F²``, or, where that is beyond float64's range (entries near
+    1e-300 or 1e200; ``exponent`` not 0), that of ``ΔW · 2^−exponent`` (exact): the
     energies, ranks and ratios are computed on the values scaled alike, so they do not
     depend on the delta's magnitude; ``s`` holds the values themselves.
     """
@@ -486,8 +486,10 @@ def analyse_adapter(adapter: str | os.PathLike | Adapter, *, energy: float = 0.9
     for name in sorted(ad.modules):
         m = ad.modules[name]
         _, s, _ = factor_spectrum(*m.matrices(), m.scale(ad.use_rslora))
+        # (of ΔW·2^−e where a square would leave float64's range, as pow2_exponent decides)
         e = math.frexp(float(s[0]))[1] if s.size and s[0] > 0 else 0
-        fro2 = float(np.sum(np.ldexp(s, -e) ** 2))  # (of ΔW·2^−e: no square leaves the range)
+        e = e if abs(e) > SAFE_EXPONENT else 0
+        fro2 = float(np.sum(np.ldexp(s, -e) ** 2))
         out.modules.append(
             ModuleSpectrum(name, m.weight_shape, s, fro2, complete=True, exponent=e)
         )
