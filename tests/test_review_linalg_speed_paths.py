@@ -102,7 +102,7 @@ def test_frobenius_bound_misses_but_the_shifted_factorisation_proves_definite(mo
     A = _many_small_eigenvalues()
     h = A / 2 + A.T / 2
     k = chol._quarter_exponent(h)
-    hs = chol._times_power_of_two(h, -2 * k)
+    hs = chol.times_power_of_two(h, -2 * k)
     limit = 16 * chol.zero_threshold(hs.shape, float(np.linalg.norm(hs)), hs.dtype, None)
     Linv = np.linalg.inv(np.linalg.cholesky(hs))
     assert 1 / np.sum(Linv**2) <= limit < chol._shift_for(hs, limit) < 1e-10 * 4.0**-k

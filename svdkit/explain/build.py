@@ -406,12 +406,12 @@ def _svd(c: Computed, report: Report) -> Section:
     scaled, e = c.scaled_sigma
     if e > 0 and not np.isfinite(dec.s).all():
         # σ₁ overflowed (entries near 1e308): U Σ Vᴴ is ∞; A·2^−e against U (2^−e Σ) Vᴴ
-        from svdkit.linalg.measures import _times_power_of_two
+        from svdkit.linalg.measures import times_power_of_two
         from svdkit.linalg.residuals import orthogonality_loss
 
         p = scaled.size
         with np.errstate(under="ignore"):
-            b = _times_power_of_two(c.stored, -e)
+            b = times_power_of_two(c.stored, -e)
         sec.add("reconstruction", relative_residual(b, (dec.U[:, :p] * scaled) @ dec.Vh[:p]))
         sec.add("orthogonality_u", orthogonality_loss(dec.U))
         sec.add("orthogonality_v", orthogonality_loss(dec.Vh.conj().T))

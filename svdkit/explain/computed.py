@@ -103,10 +103,10 @@ class Computed:
             return s, 0
         import scipy.linalg
 
-        from svdkit.linalg.measures import _exponent, _times_power_of_two
+        from svdkit.linalg.measures import _exponent, times_power_of_two
 
         e = _exponent(float(np.max(np.abs(self.stored))))
-        scaled = _times_power_of_two(self.stored, -e)
+        scaled = times_power_of_two(self.stored, -e)
         return scipy.linalg.svdvals(scaled, check_finite=False), e
 
     @cached_property
@@ -227,14 +227,14 @@ def _close_eigenvalues(values: np.ndarray, a: np.ndarray) -> bool:
         return False
     # A and its eigenvalues scaled by one power of two 2^−e (exact), so that neither
     # ‖A‖_F nor a gap overflows (entries near 1e300) or loses digits (near 5e−324)
-    from svdkit.linalg.measures import _exponent, _times_power_of_two
+    from svdkit.linalg.measures import _exponent, times_power_of_two
 
     top = float(np.max(np.abs(a)))
     if top == 0 or not np.isfinite(top) or not np.isfinite(values).all():
         return True  # (in doubt: the exact answer, where there is one, decides)
     e = _exponent(top)
     with np.errstate(under="ignore"):
-        scaled_a, scaled = _times_power_of_two(a, -e), _times_power_of_two(values, -e)
+        scaled_a, scaled = times_power_of_two(a, -e), times_power_of_two(values, -e)
         radius = 2 * (n * np.finfo(np.float64).eps) ** (1 / n) * np.linalg.norm(scaled_a)
         gaps = np.abs(scaled[:, None] - scaled[None, :]) + np.diag(np.full(n, np.inf))
     return bool(np.min(gaps) <= radius)

@@ -21,7 +21,7 @@ from __future__ import annotations
 import numpy as np
 import scipy.linalg
 
-from svdkit.linalg.measures import _exponent, _times_power_of_two
+from svdkit.linalg.measures import _exponent, times_power_of_two
 
 __all__ = ["eig_scaled"]
 
@@ -43,6 +43,6 @@ def eig_scaled(a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """
     largest = float(np.abs(a).max()) if a.size else 0.0
     e = _exponent(largest) if largest > 0 else 0
-    values, vectors = scipy.linalg.eig(_times_power_of_two(a, -e), check_finite=False)
+    values, vectors = scipy.linalg.eig(times_power_of_two(a, -e), check_finite=False)
     with np.errstate(over="ignore"):  # an eigenvalue past the largest float is inf, as it is
-        return _times_power_of_two(values, e), vectors
+        return times_power_of_two(values, e), vectors

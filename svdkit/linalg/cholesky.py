@@ -109,7 +109,7 @@ from scipy.linalg.lapack import get_lapack_funcs
 from svdkit.errors import NotPositiveDefiniteError, check_bool
 from svdkit.inputs import as_matrix
 from svdkit.linalg._checks import require_square
-from svdkit.linalg.measures import _exponent, _times_power_of_two, rank_of
+from svdkit.linalg.measures import _exponent, rank_of, times_power_of_two
 from svdkit.linalg.structure import hermitian_part, require_hermitian
 from svdkit.linalg.tolerance import rule_dtype, zero_threshold
 
@@ -264,7 +264,7 @@ def _eigenvalue_rule(
         # rank 2): the rule is scale-free, so it is decided on h·2^−e, and the values are
         # 2^e times those
         e = _exponent(biggest)
-        scaled = scipy.linalg.eigvalsh(_times_power_of_two(h, -e), check_finite=False)
+        scaled = scipy.linalg.eigvalsh(times_power_of_two(h, -e), check_finite=False)
         rule = float(np.ldexp(zero_threshold(h.shape, float(np.max(np.abs(scaled))), dtype), e))
         thr = rule if tol is None else zero_threshold(h.shape, 0.0, dtype, tol)
         with np.errstate(over="ignore"):  # a value past the largest float is ±inf, as it is
@@ -379,8 +379,8 @@ def _scaled_call(
     big = float(np.finfo(np.float64).max)
     with np.errstate(over="ignore", under="ignore"):
         scaled_tol = None if tol is None else min(float(np.ldexp(base, -2 * k)), big)
-    attempt, extra = core(_times_power_of_two(h, -2 * k), scaled_tol, 2 * k, precision)
-    factor = None if attempt.factor is None else _times_power_of_two(attempt.factor, k)
+    attempt, extra = core(times_power_of_two(h, -2 * k), scaled_tol, 2 * k, precision)
+    factor = None if attempt.factor is None else times_power_of_two(attempt.factor, k)
     return (
         CholeskyAttempt(factor, attempt.pivot, attempt.reason, attempt.semidefinite, base),
         extra,
@@ -437,14 +437,14 @@ def _factor_from_eigh(h: np.ndarray) -> np.ndarray:
     removed. Both steps are backward stable, so ``‖A − LLᴴ‖ = O(eps · ‖A‖)``.
     """
     k = _quarter_exponent(h)
-    s = _times_power_of_two(h, -2 * k) if k else h
+    s = times_power_of_two(h, -2 * k) if k else h
     lam, Q = scipy.linalg.eigh(s, check_finite=False, driver="evd")
     B = np.sqrt(np.maximum(lam, 0.0))[:, None] * Q.conj().T
     (R,) = scipy.linalg.qr(B, mode="r", check_finite=False)
     d = np.diagonal(R)
     phase = np.where(d == 0, 1.0, d / np.where(d == 0, 1.0, np.abs(d)))
     L = (R * phase.conj()[:, None]).conj().T
-    return _times_power_of_two(L, k) if k else L
+    return times_power_of_two(L, k) if k else L
 
 
 def _first_zero_leading_minor(h: np.ndarray, thr: float) -> tuple[int, float]:
@@ -459,7 +459,7 @@ def _first_zero_leading_minor(h: np.ndarray, thr: float) -> tuple[int, float]:
     n = h.shape[0]
     largest = float(np.max(np.abs(h))) if h.size else 0.0
     e = _exponent(largest) if largest > 0 else 0
-    s = _times_power_of_two(h, -e) if e else h
+    s = times_power_of_two(h, -e) if e else h
     t = float(np.ldexp(thr, -e))
     lo, hi = 0, n  # λ_min of block lo is > thr (none for lo = 0); of block n, <= thr
     mu = float(np.linalg.eigvalsh(s)[0]) if n else 0.0
@@ -519,7 +519,7 @@ def _semidefinite(
 def _residual(h: np.ndarray, L: np.ndarray) -> float:
     """``‖A − LLᴴ‖_F``, scale-safe (on ``A · 4^−k``)."""
     k = _quarter_exponent(h)
-    hs, Ls = (_times_power_of_two(h, -2 * k), _times_power_of_two(L, -k)) if k else (h, L)
+    hs, Ls = (times_power_of_two(h, -2 * k), times_power_of_two(L, -k)) if k else (h, L)
     return _shown(float(np.linalg.norm(hs - Ls @ Ls.conj().T)), 2 * k)
 
 
@@ -546,11 +546,11 @@ def _closest_psd_factor(
     if err <= n * thr:
         return attempt
     k = _quarter_exponent(h)
-    s = _times_power_of_two(h, -2 * k) if k else h
+    s = times_power_of_two(h, -2 * k) if k else h
     lam, Q = scipy.linalg.eigh(s, check_finite=False, driver="evd")
     plus = (Q * np.maximum(lam, 0.0)) @ Q.conj().T
     plus = plus / 2 + plus.conj().T / 2
-    plus = _times_power_of_two(plus, 2 * k) if k else plus
+    plus = times_power_of_two(plus, 2 * k) if k else plus
     other = _scaled_call(partial(_semidefinite_core, lenient=True), plus, tol, precision)[0]
     if other.factor is not None and (other_err := _residual(h, other.factor)) < err:
         attempt, err = CholeskyAttempt(other.factor, None, None, True, attempt.threshold), other_err

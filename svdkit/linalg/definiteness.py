@@ -117,7 +117,7 @@ from svdkit.linalg.cholesky import (
     _semidefinite,
     _Spectrum,
 )
-from svdkit.linalg.measures import SlogDet, _exponent, _times_power_of_two
+from svdkit.linalg.measures import SlogDet, _exponent, times_power_of_two
 from svdkit.linalg.signs import unit_phases
 from svdkit.linalg.structure import _fmt, hermitian_part, require_hermitian
 from svdkit.linalg.tolerance import rule_dtype
@@ -518,7 +518,7 @@ def _q(h: np.ndarray, x: np.ndarray) -> float:
         if math.isfinite(value):
             return value
         e = _exponent(float(np.max(np.abs(h))))
-        scaled = float(np.real(np.vdot(x, _times_power_of_two(h, -e) @ x)))
+        scaled = float(np.real(np.vdot(x, times_power_of_two(h, -e) @ x)))
         return float(np.ldexp(scaled, e))  # ±inf only where the form itself overflows
 
 
@@ -542,7 +542,7 @@ def _simple_witness(h: np.ndarray, thr: float, want: int) -> Witness | None:
     # measured on A itself, by _witness)
     largest = float(np.max(np.abs(h))) if h.size else 0.0
     e = _exponent(largest) if largest > 2.0**_MINOR_SAFE_EXPONENT else 0
-    hs = _times_power_of_two(h, -e) if e else h
+    hs = times_power_of_two(h, -e) if e else h
     thr_s = float(np.ldexp(thr, -e))
     d = np.real(np.diagonal(hs))
 
@@ -789,7 +789,7 @@ def _minors(
     # entries near 1e308: the μ of A[I, I]·2^−e, which cannot overflow (2^e μ can)
     largest = float(np.max(np.abs(h))) if h.size else 0.0
     e = _exponent(largest) if largest > 2.0**_MINOR_SAFE_EXPONENT else 0
-    mu = np.linalg.eigvalsh(_times_power_of_two(sub, -e) if e else sub)  # (N, k), ascending
+    mu = np.linalg.eigvalsh(times_power_of_two(sub, -e) if e else sub)  # (N, k), ascending
     if values is not None and values.size and np.isfinite(values).all():
         n, k = values.size, index_sets.shape[1]
         lam = np.ldexp(values, -e) if e else values

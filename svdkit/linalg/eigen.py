@@ -19,7 +19,7 @@ from svdkit.inputs import as_matrix
 from svdkit.linalg._checks import require_square
 from svdkit.linalg._geev import eig_scaled
 from svdkit.linalg._results import Unpackable
-from svdkit.linalg.measures import _exponent, _times_power_of_two
+from svdkit.linalg.measures import _exponent, times_power_of_two
 from svdkit.linalg.residuals import orthogonality_loss, relative_residual
 from svdkit.linalg.signs import unit_phases
 from svdkit.linalg.structure import (
@@ -91,8 +91,8 @@ class Eig(Unpackable):
         if largest == 0.0:
             return 0.0  # A = 0: every λᵢ is 0 and every residual is exactly 0
         e = _exponent(largest)
-        a = _times_power_of_two(a, -e)
-        values = _times_power_of_two(self.values, -e)
+        a = times_power_of_two(a, -e)
+        values = times_power_of_two(self.values, -e)
         res = np.linalg.norm(a @ self.vectors - self.vectors * values, axis=0)
         if norm2 is not None and 0.0 < norm2 < np.inf:
             scale = float(np.ldexp(norm2, -e))

@@ -17,7 +17,7 @@ from svdkit.errors import RankError, ShapeError, SingularMatrixError
 from svdkit.inputs import as_matrix
 from svdkit.linalg._checks import require_square, shape_text
 from svdkit.linalg._results import Unpackable
-from svdkit.linalg.measures import _LU_SAFE_EXPONENT, _exponent, _times_power_of_two
+from svdkit.linalg.measures import _LU_SAFE_EXPONENT, _exponent, times_power_of_two
 from svdkit.linalg.residuals import column_norms
 from svdkit.linalg.svd import SVD, svd
 from svdkit.linalg.tolerance import eps_of, rule_dtype, zero_threshold
@@ -107,13 +107,13 @@ def _inv_scaling(a: np.ndarray) -> tuple[np.ndarray, int]:
     e = _exponent(largest)
     if abs(e) <= _LU_SAFE_EXPONENT:
         return a, 0
-    return _times_power_of_two(a, -e), e
+    return times_power_of_two(a, -e), e
 
 
 def _ldexp(x: np.ndarray, e) -> np.ndarray:
     """``x · 2^e`` entry by entry, ``±inf`` (never NaN) where that is past the largest float."""
     with np.errstate(over="ignore"):  # an entry past the largest float is ±inf, as it is
-        return _times_power_of_two(x, e)
+        return times_power_of_two(x, e)
 
 
 def pinv(A: MatrixLike, tol: float | None = None) -> np.ndarray:
@@ -163,7 +163,7 @@ def _in_range(dec: SVD, tol: float | None) -> tuple[SVD, int, int]:
     if not (dec.s.size and np.isposinf(dec.s[0]) and a is not None and np.isfinite(a).all()):
         return dec, dec.rank(tol), 0
     e = _exponent(float(np.abs(a).max()))
-    scaled = svd(_times_power_of_two(a, -e))
+    scaled = svd(times_power_of_two(a, -e))
     if dec.s.shape[0] < scaled.s.shape[0]:  # a truncated SVD: A⁺ of its k triplets
         scaled = scaled.truncate(dec.s.shape[0])
     dtype = rule_dtype(getattr(dec, "precision", None), dec.s.dtype)
@@ -293,7 +293,7 @@ def _solve_terms(
         overflowed = ~np.isfinite(Uh @ rhs).all(axis=0)
     if overflowed.any():  # b near the largest float: ‖b‖ overflows, b · 2^−f cannot
         f[overflowed] = np.frexp(np.abs(rhs[:, overflowed]).max(axis=0))[1]
-        rhs = _times_power_of_two(rhs, -f[None, :])
+        rhs = times_power_of_two(rhs, -f[None, :])
     with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
         coeffs = (Uh @ rhs) / s[:, None]
         big, E = _tiny_split(s, coeffs)
@@ -315,13 +315,13 @@ def _extreme_residual(used: SVD, r: int, e: int, x: np.ndarray, rhs: np.ndarray)
     power of two just above its largest entry.
     """
     with np.errstate(over="ignore", invalid="ignore"):
-        res = _ldexp(column_norms(used.matrix @ x - _times_power_of_two(rhs, -e)), e)
+        res = _ldexp(column_norms(used.matrix @ x - times_power_of_two(rhs, -e)), e)
     bad = ~np.isfinite(res)
     if bad.any():
         b = rhs[:, bad]
         g = np.frexp(np.abs(b).max(axis=0))[1]  # b ≠ 0 there: A·x − 0 would be finite
         U = used.U[:, :r]
-        scaled = _times_power_of_two(b, -g[None, :])
+        scaled = times_power_of_two(b, -g[None, :])
         res[bad] = _ldexp(column_norms(scaled - U @ (U.conj().T @ scaled)), g)
     return res
 

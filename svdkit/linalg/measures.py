@@ -66,7 +66,7 @@ def det(A: MatrixLike) -> float | complex:
     # on [[-5, -3], [-10, -6]] where slogdet found the zero pivot)
     scaled, e = _lu_scaling(a)
     with np.errstate(over="ignore", under="ignore", invalid="ignore"):
-        value = _times_power_of_two(np.linalg.det(scaled), e)
+        value = times_power_of_two(np.linalg.det(scaled), e)
     if not np.iscomplexobj(value) and np.isinf(value):
         # beyond float64, found exactly (2^e scaled in by ldexp): exp(logabsdet) would
         # round 1024·ln 2 down and give the largest float instead of inf
@@ -243,7 +243,7 @@ def _lu_scaling(a: np.ndarray) -> tuple[np.ndarray, int]:
     exponents = np.where(largest > 0, np.frexp(largest)[1], 0)
     if np.abs(exponents).max() <= _LU_SAFE_EXPONENT:
         return a, 0
-    scaled = _times_power_of_two(a, -exponents[:, None])
+    scaled = times_power_of_two(a, -exponents[:, None])
     return scaled, int(exponents.sum())
 
 
@@ -304,7 +304,7 @@ def scaled_singular_values(a: np.ndarray) -> tuple[np.ndarray, int]:
     if not (s.size and np.isposinf(s[0]) and np.isfinite(a).all()):
         return s, 0  # (the common case, unscaled: the values are LAPACK's as they are)
     e = _exponent(float(np.abs(a).max()))
-    return scipy.linalg.svdvals(_times_power_of_two(a, -e), check_finite=False), e
+    return scipy.linalg.svdvals(times_power_of_two(a, -e), check_finite=False), e
 
 
 def _exponent(largest: float) -> int:
@@ -312,7 +312,7 @@ def _exponent(largest: float) -> int:
     return int(np.frexp(largest)[1])
 
 
-def _times_power_of_two(x: np.ndarray, e) -> np.ndarray:
+def times_power_of_two(x: np.ndarray, e) -> np.ndarray:
     """``x · 2^e``, exactly (``ldexp``; a complex ``x / 2^−e`` would overflow for tiny
     scales); ``e`` may broadcast against ``x``. A complex result is built part by part:
     ``re + 1j·im`` would turn a part that overflows into NaN (``1j·inf = nan + inf·j``).
@@ -325,7 +325,7 @@ def _times_power_of_two(x: np.ndarray, e) -> np.ndarray:
     return out
 
 
-def _scaled_norm(x, ord=None) -> float:
+def scaled_norm(x, ord=None) -> float:
     """``2^e · ‖x · 2^−e‖``, ``2^e`` the power of two just above ``max |xᵢ|``
     (``m · ‖x / m‖_p``, ``m = max |xᵢ|``, for a vector p-norm other than 1 and 2).
 
@@ -341,7 +341,7 @@ def _scaled_norm(x, ord=None) -> float:
             return 0.0
         e = _exponent(largest)
         y = x.tocsr(copy=True)
-        y.data = _times_power_of_two(y.data, -e)
+        y.data = times_power_of_two(y.data, -e)
         return float(np.ldexp(sparse_norm(y, ord), e))
     largest = float(np.abs(x).max()) if x.size else 0.0
     if largest == 0.0:
@@ -353,7 +353,7 @@ def _scaled_norm(x, ord=None) -> float:
         return float(largest * np.linalg.norm(x / largest, ord))
     e = _exponent(largest)
     with np.errstate(over="ignore"):  # a norm past the largest float is inf, as it is
-        return float(np.ldexp(np.linalg.norm(_times_power_of_two(x, -e), ord), e))
+        return float(np.ldexp(np.linalg.norm(times_power_of_two(x, -e), ord), e))
 
 
 def _is_vector_input(x) -> bool:
@@ -395,7 +395,7 @@ def norm(x: MatrixLike, ord: int | float | str | None = None) -> float:
     if _is_vector_input(x):
         v = as_vector(x)
         if ord is None or ord == 2 or ord == "2":
-            return _scaled_norm(v)
+            return scaled_norm(v)
         if ord in ("inf", "∞") or ord == np.inf:
             return float(np.abs(v).max())
         if ord == "1":  # as "2" is, and as a matrix's "1"
@@ -403,7 +403,7 @@ def norm(x: MatrixLike, ord: int | float | str | None = None) -> float:
         # numbers.Real: NumPy scalars too (np.int64(1) was 'unknown', as a matrix ord it worked)
         if isinstance(ord, numbers.Real) and not isinstance(ord, bool | np.bool_) and ord >= 1:
             if ord in (1, 2):
-                return _scaled_norm(v, ord)
+                return scaled_norm(v, ord)
             # as a float: a Python int past 2⁶³ (10**30) would make NumPy's power an object;
             # one past the largest float (10**400) is the ∞-norm, as every huge p is
             try:
@@ -412,7 +412,7 @@ def norm(x: MatrixLike, ord: int | float | str | None = None) -> float:
                 p = np.inf
             if p == np.inf:
                 return float(np.abs(v).max())
-            return _scaled_norm(v, p)
+            return scaled_norm(v, p)
         raise SvdkitError(f"unknown vector norm {ord!r}: use 1, 2, inf or a number p >= 1")
     key = ord.lower() if isinstance(ord, str) else ord
     try:
@@ -425,7 +425,7 @@ def norm(x: MatrixLike, ord: int | float | str | None = None) -> float:
     # (canonical: SciPy's abs, max and norm sum the duplicates of the matrix in place)
     a = canonical(as_matrix(x, sparse=which in ("fro", 1, np.inf)))
     if which == "fro":
-        return _scaled_norm(a, "fro")
+        return scaled_norm(a, "fro")
     with np.errstate(over="ignore"):  # a norm past the largest float is inf, as it is
         if scipy.sparse.issparse(a):
             return float(sparse_norm(a, which))
@@ -472,7 +472,7 @@ def cond(A: MatrixLike, ord: int | float | str | None = None, tol: float | None 
     # ‖A‖ ‖A⁻¹‖ is scale-free: on A·2^−e where ‖A‖ itself would overflow (1e308 entries)
     largest = float(np.abs(a).max()) if a.size else 0.0
     if largest > 2.0**_LU_SAFE_EXPONENT:
-        a = _times_power_of_two(a, -_exponent(largest))
+        a = times_power_of_two(a, -_exponent(largest))
     try:
         return norm(a, ord) * norm(inverse_of(a, dtype), ord)  # refused in A's precision
     except SingularMatrixError:
@@ -508,8 +508,8 @@ def cosine(u: ArrayLike, v: ArrayLike) -> float:
     # The cosine does not change when u and v are scaled: scale them (exactly, by
     # powers of two) to max |·| < 1 first, so that tiny or huge entries neither
     # underflow nor overflow.
-    a = _times_power_of_two(a, -_exponent(np.abs(a).max()))
-    b = _times_power_of_two(b, -_exponent(np.abs(b).max()))
+    a = times_power_of_two(a, -_exponent(np.abs(a).max()))
+    b = times_power_of_two(b, -_exponent(np.abs(b).max()))
     na, nb = np.linalg.norm(a), np.linalg.norm(b)
     return float(np.clip(np.real(np.vdot(a, b)) / (na * nb), -1.0, 1.0))
 
@@ -553,7 +553,7 @@ def distance(x: ArrayLike, y: ArrayLike, metric: str = "euclidean") -> float | i
             f"{metric} distance needs vectors of equal length; x has {a.size}, y has {b.size}"
         )
     p = {"euclidean": 2, "manhattan": 1, "chebyshev": np.inf}[metric]
-    return _scaled_norm(a - b, p)
+    return scaled_norm(a - b, p)
 
 
 def _hamming(x, y) -> int:

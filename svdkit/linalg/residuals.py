@@ -21,7 +21,7 @@ import numpy as np
 import scipy.sparse
 import scipy.sparse.linalg
 
-from svdkit.linalg.measures import _scaled_norm, _times_power_of_two
+from svdkit.linalg.measures import scaled_norm, times_power_of_two
 
 __all__ = ["column_norms", "orthogonality_loss", "relative_residual", "triplet_residuals"]
 
@@ -38,7 +38,7 @@ def relative_residual(target: np.ndarray, approx: np.ndarray) -> float:
 
 def _fro(x) -> float:
     """``‖x‖_F``: NumPy's (SciPy's for sparse ``x``) where its sum of squares stays in
-    range, else :func:`~svdkit.linalg.measures._scaled_norm` (no overflow, no underflow).
+    range, else :func:`~svdkit.linalg.measures.scaled_norm` (no overflow, no underflow).
 
     Examples
     --------
@@ -50,7 +50,7 @@ def _fro(x) -> float:
         plain = float(norm(x))
     if math.isfinite(plain) and plain > 1e-150:
         return plain
-    return _scaled_norm(x)
+    return scaled_norm(x)
 
 
 def column_norms(x: np.ndarray) -> np.ndarray:
@@ -71,7 +71,7 @@ def column_norms(x: np.ndarray) -> np.ndarray:
         return np.zeros(x.shape[1:], dtype=np.float64)
     largest = np.abs(x).max(axis=0)
     e = np.where(largest > 0, np.frexp(largest)[1], 0)
-    return np.ldexp(np.linalg.norm(_times_power_of_two(x, -e), axis=0), e)
+    return np.ldexp(np.linalg.norm(times_power_of_two(x, -e), axis=0), e)
 
 
 def orthogonality_loss(Q: np.ndarray) -> float:

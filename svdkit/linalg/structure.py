@@ -82,7 +82,7 @@ from svdkit.errors import ShapeError, StructureError
 from svdkit.inputs import as_matrix
 from svdkit.linalg._checks import canonical
 from svdkit.linalg._geev import eig_scaled
-from svdkit.linalg.measures import _exponent, _times_power_of_two
+from svdkit.linalg.measures import _exponent, times_power_of_two
 from svdkit.linalg.tolerance import rule_dtype, zero_threshold
 
 if TYPE_CHECKING:
@@ -131,9 +131,9 @@ def _scaled(a, e: int):
         return a
     if sp.issparse(a):
         y = a.tocsr(copy=True)
-        y.data = _times_power_of_two(y.data, -e)
+        y.data = times_power_of_two(y.data, -e)
         return y
-    return _times_power_of_two(a, -e)
+    return times_power_of_two(a, -e)
 
 
 def _at_most(x: float, k: int, y: float) -> bool:
@@ -664,7 +664,7 @@ def _diagonalizable(
     if given is None:
         values, vectors = _eigenpairs(a, None)
     else:
-        values, vectors = _times_power_of_two(given[0], -e), given[1]
+        values, vectors = times_power_of_two(given[0], -e), given[1]
     # 3 first: it decides alone when the eigenvectors are dependent (a defective A,
     # as LAPACK returns it), and then no SVD of A − λ̄ I is needed
     if not _independent_columns(vectors, dtype):
@@ -691,7 +691,7 @@ def _full_eigenspaces(
     """
     f = _scale_exponent(a)
     a = _scaled(a, f)
-    values = _times_power_of_two(values, -f)
+    values = times_power_of_two(values, -f)
     e += f
     scale = _fro(a)
     if tol is None:

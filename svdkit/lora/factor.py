@@ -49,6 +49,7 @@ import numpy as np
 
 from svdkit._naming import arg, check_real, got
 from svdkit.errors import SvdkitError
+from svdkit.linalg.measures import times_power_of_two
 from svdkit.lora.rank import RankRule, as_rank_rule
 from svdkit.lowrank._threads import single_blas_thread
 
@@ -312,14 +313,7 @@ def pow2_exponent(a: np.ndarray) -> int:
 
 def pow2_scaled(a: np.ndarray, e: int) -> np.ndarray:
     """``a · 2^−e`` in ``a``'s dtype (exact; ``a`` itself for ``e = 0``)."""
-    if e == 0:
-        return a
-    if np.iscomplexobj(a):
-        out = np.empty_like(a)
-        np.ldexp(a.real, -e, out=out.real)
-        np.ldexp(a.imag, -e, out=out.imag)
-        return out
-    return np.ldexp(a, -e)
+    return a if e == 0 else times_power_of_two(a, -e)
 
 
 def frobenius2(delta: np.ndarray) -> float:

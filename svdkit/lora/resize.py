@@ -41,6 +41,7 @@ import numpy as np
 
 from svdkit._naming import arg, got
 from svdkit.errors import SvdkitError, require_instance
+from svdkit.linalg.measures import scaled_norm
 from svdkit.lora._args import check_float_dtype
 from svdkit.lora.adapter import (
     Adapter,
@@ -258,10 +259,6 @@ def stored_error(old: LoraModule, new: LoraModule, rslora: bool = False) -> floa
     s0, s1 = old.scale(rslora), new.scale(rslora)
     diff = factor_spectrum(np.hstack([s0 * B0, -s1 * B1]), np.vstack([A0, A1]))[1]
     ref = factor_spectrum(B0, A0, s0)[1]
-    if not ref.size or not ref[0] > 0:
-        return 0.0
-    # both norms of the values scaled by one power of two (exact): their squares of a
-    # delta of order 1e-200 (or 1e200) would underflow (overflow)
-    e = math.frexp(float(ref[0]))[1]
-    norm = float(np.linalg.norm(np.ldexp(ref, -e)))
-    return float(np.linalg.norm(np.ldexp(diff, -e))) / norm
+    # norms without squares leaving float64's range (a delta of order 1e-200 or 1e200)
+    norm = scaled_norm(ref)
+    return scaled_norm(diff) / norm if norm > 0 else 0.0
