@@ -42,7 +42,7 @@ from svdkit.lora._args import (
 )
 from svdkit.lora.adapter import Adapter, as_adapter
 from svdkit.lora.extract import module_progress, read_delta, work_dtype
-from svdkit.lora.factor import SAFE_EXPONENT, frobenius2, pow2_exponent, pow2_scaled
+from svdkit.lora.factor import frobenius2, pow2_exponent, pow2_scaled
 from svdkit.lora.modules import Pairing, pair_checkpoints
 from svdkit.lora.rank import energy_rank
 from svdkit.lora.safetensors_io import Checkpoint, as_checkpoint
@@ -487,9 +487,8 @@ def analyse_adapter(adapter: str | os.PathLike | Adapter, *, energy: float = 0.9
         m = ad.modules[name]
         _, s, _ = factor_spectrum(*m.matrices(), m.scale(ad.use_rslora))
         # (of ΔW·2^−e where a square would leave float64's range, as pow2_exponent decides)
-        e = math.frexp(float(s[0]))[1] if s.size and s[0] > 0 else 0
-        e = e if abs(e) > SAFE_EXPONENT else 0
-        fro2 = float(np.sum(np.ldexp(s, -e) ** 2))
+        e = pow2_exponent(s)
+        fro2 = float(np.sum(pow2_scaled(s, e) ** 2))
         out.modules.append(
             ModuleSpectrum(name, m.weight_shape, s, fro2, complete=True, exponent=e)
         )
