@@ -57,7 +57,6 @@ CASES = [
     ([*INDEX, "--rank-tol", "2"], "--rank-tol"),
     ([*INDEX, "--rank-tol", "nan"], "--rank-tol"),
     ([*INDEX, "--rank-tol", "inf"], "--rank-tol"),
-    ([*INDEX, "-k", "2", "--rank-tol", "0.5"], "--rank-tol"),
     ([*INDEX, "--tol", "0"], "--tol"),
     ([*INDEX, "--tol", "1"], "--tol"),
     ([*INDEX, "--tol", "5"], "--tol"),

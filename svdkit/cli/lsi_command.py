@@ -15,6 +15,7 @@
 
 from __future__ import annotations
 
+import re
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
@@ -63,15 +64,39 @@ def _console(stderr: bool = False):
     return Console(stderr=stderr)
 
 
-def _hits_table(title: str, hits) -> object:
+#: C0 and C1 control characters (and DEL): corpus text that a terminal would obey
+#: (ESC sequences clear the screen, colour it, set the window title).
+_CONTROLS = re.compile(r"[\x00-\x08\x0a-\x1f\x7f-\x9f]")
+
+
+def _shown(text: str) -> str:
+    """``text`` as a table shows it: escaped for Rich, no control character obeyed.
+
+    Tabs become spaces, every other control character a visible ``\\xNN`` escape
+    (display only: the index keeps its ids and snippets as they are), and ``[b]`` is
+    text, not Rich markup: ``"a\\x1b[2J"`` for ``"a"`` + ESC + ``"[2J"``.
+    """
     from rich.markup import escape
+
+    text = _CONTROLS.sub(lambda m: f"\\x{ord(m.group()):02x}", text.replace("\t", " "))
+    return escape(text)
+
+
+def _score(value: float) -> str:
+    """A cosine to four decimals; one that rounds to zero is ``0.0000``, never ``-0.0000``."""
+    text = f"{value:.4f}"
+    return "0.0000" if text == "-0.0000" else text
+
+
+def _hits_table(title: str, hits) -> object:
     from rich.table import Table
 
     # queries, ids and snippets are the user's text: "[1]" or "[b]" in them is text,
-    # not Rich markup (which dropped it)
-    rows = [(str(h.rank), f"{h.score:.4f}", h.id,
+    # not Rich markup (which dropped it), and a control character in them is shown, not
+    # obeyed by the terminal
+    rows = [(str(h.rank), _score(h.score), h.id,
              h.snippet if len(h.snippet) <= 70 else h.snippet[:69] + "…") for h in hits]
-    table = Table(title=escape(title), title_justify="left")
+    table = Table(title=_shown(title), title_justify="left")
     # the rank and the score are never cut (their widths are reserved), a long id folds
     # onto more lines rather than lose its end to "…", the snippet wraps
     for name, justify, column in (("#", "right", 0), ("score", "right", 1)):
@@ -80,7 +105,7 @@ def _hits_table(title: str, hits) -> object:
     table.add_column("id", overflow="fold", min_width=min(12, max([2, *(len(r[2]) for r in rows)])))
     table.add_column("snippet")
     for rank, score, doc_id, snippet in rows:
-        table.add_row(rank, score, escape(doc_id), escape(snippet))
+        table.add_row(rank, score, _shown(doc_id), _shown(snippet))
     return table
 
 
@@ -142,9 +167,32 @@ def _settings(ix) -> str:
         f"min_df {o.min_df}",
         f"max_df {o.max_df}",
         f"max_features {o.max_features}",
-        f"k {ix.k}" + (f" (rank_tol {rank_tol:g})" if rank_tol is not None else ""),
+        f"k {ix.k}" + (f" (rank_tol {rank_tol:g}{_unmet(ix)})" if rank_tol is not None else ""),
     ]
     return ", ".join(parts)
+
+
+def _unmet(ix) -> str:
+    """`` not met at k = …`` where the build capped ``rank_tol`` at ``k``, else ``""``."""
+    if ix.svd.get("rank_tol_met", True):
+        return ""
+    return f" not met at k = {ix.svd.get('k_requested', ix.k)}"
+
+
+def _rank_tol_note(ix) -> str:
+    """A line (after a newline) where the build capped ``--rank-tol`` at ``-k``, else ``""``."""
+    if ix.svd.get("rank_tol_met", True):
+        return ""
+    from svdkit._words import counted
+
+    svd = ix.svd
+    k = svd.get("k_requested", ix.k)
+    return (
+        f"\nnote: --rank-tol {svd['rank_tol']:g} not met at -k {k}: the index kept its "
+        f"{counted(k, 'leading triplet')} (certified), with reconstruction error "
+        f"{svd['reconstruction_error']:.4f} (above {svd['rank_tol']:g}); raise -k or loosen "
+        "--rank-tol"
+    )
 
 
 def _shown_term(ix, term: str) -> str:
@@ -218,7 +266,8 @@ def register(app: typer.Typer) -> None:
         ] = None,
         rank_tol: Annotated[
             float | None,
-            typer.Option(help="Choose k: smallest rank with relative energy error ≤ this."),
+            typer.Option(help="Choose k: smallest rank with relative energy error ≤ this "
+                         "(with -k: at most -k, with a note where that is not enough)."),
         ] = None,
         weighting: Annotated[Weighting, typer.Option(help="Term weighting.")] = (
             Weighting.log_entropy
@@ -292,7 +341,8 @@ def register(app: typer.Typer) -> None:
         _console().print(
             f"{index!r}: SVD by {svd['method']}, "
             f"{'certified' if svd['converged'] else 'NOT certified'} to {svd['tol']:.0e}·σ₁, "
-            f"reconstruction error {svd['reconstruction_error']:.4f} → {output}",
+            f"reconstruction error {svd['reconstruction_error']:.4f} → {output}"
+            + _rank_tol_note(index),
             highlight=False,
             soft_wrap=True,
             markup=False,
@@ -333,7 +383,6 @@ def register(app: typer.Typer) -> None:
         n: Annotated[int, typer.Option("-n", help="Results to show.")] = 10,
     ) -> None:
         """Documents similar to a document, or terms similar to a term."""
-        from rich.markup import escape
         from rich.table import Table
 
         from svdkit.errors import SvdkitError
@@ -361,11 +410,11 @@ def register(app: typer.Typer) -> None:
                 return
             title = f"terms similar to {term!r}"
             # the two columns are narrow: without a minimum width the title wraps
-            table = Table(title=escape(title), title_justify="left", min_width=len(title))
+            table = Table(title=_shown(title), title_justify="left", min_width=len(title))
             table.add_column("term")
             table.add_column("cosine", justify="right")
             for t, c in similar:
-                table.add_row(escape(_shown_term(ix, t)), f"{c:.4f}")
+                table.add_row(_shown(_shown_term(ix, t)), _score(c))
             _console().print(table)
             return
         similar_docs = ix.similar_documents(doc_id, n)
@@ -428,8 +477,9 @@ def register(app: typer.Typer) -> None:
         _console().print(
             f"{ix!r}\nsettings: {_settings(ix)}\nSVD at the build: {svd['method']}, "
             f"{'certified' if svd['converged'] else 'NOT certified'} to {svd['tol']:.0e}·σ₁ "
-            f"(worst residual {svd['worst_relative_residual']:.1e}·σ₁)\n"
-            f"since the build: {_history(ix)}\n"
+            f"(worst residual {svd['worst_relative_residual']:.1e}·σ₁)"
+            + _rank_tol_note(ix)
+            + f"\nsince the build: {_history(ix)}\n"
             f"drift: {ix.drift().summary()}",
             highlight=False,
             soft_wrap=True,

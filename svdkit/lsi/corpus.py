@@ -60,12 +60,58 @@ __all__ = [
     "read_iterable",
     "read_jsonl",
     "read_txt_folder",
+    "settle_ids",
 ]
 
 #: Source formats :func:`open_corpus` understands.
 FORMATS = ("auto", "folder", "jsonl", "csv", "smart")
 
 Document = tuple[str, str]
+
+
+class NumberedId(str):
+    """The id of a document that had none: its number, kept apart from ids given.
+
+    Readers number such documents by place (from ``start``); :func:`settle_ids` then
+    moves a number that is already some other document's id (given with it, in the
+    same batch or in the index added to) to the next free one.
+    """
+
+    __slots__ = ()
+
+
+def settle_ids(ids: Iterable[str], taken: Iterable[str] = ()) -> list[str]:
+    """``ids`` as plain strings, each :class:`NumberedId` moved off the ids in use.
+
+    A document without an id keeps its number (its place, counted from ``start``)
+    unless that number is the id of another document — one given an id anywhere in
+    ``ids`` (before or after it), one in ``taken`` (the index added to), or one
+    numbered before it; it then takes the next integer in use by none of them.
+    Numbers only grow along the stream, so the result is deterministic and ids given
+    are never changed.
+
+    Examples
+    --------
+    >>> settle_ids([NumberedId("0"), "0", NumberedId("2"), "x"])
+    ['1', '0', '2', 'x']
+    >>> settle_ids([NumberedId("5"), NumberedId("6")], taken=["5"])
+    ['6', '7']
+    """
+    ids = list(ids)
+    used = {d for d in ids if not isinstance(d, NumberedId)}
+    used.update(taken)
+    out: list[str] = []
+    last = -1
+    for d in ids:
+        if isinstance(d, NumberedId):
+            number = max(int(d), last + 1)
+            while str(number) in used:
+                number += 1
+            last = number
+            d = str(number)
+            used.add(d)
+        out.append(str(d))
+    return out
 
 #: The id field of JSON records when none is named: ``id``, or BEIR's ``_id`` when the
 #: first record has no ``id`` but has ``_id``.
@@ -138,7 +184,9 @@ def check_documents(source: Any, name: str, *, paths: bool = True) -> None:
         Whether the caller also takes a path (``open_corpus``, ``build_index``,
         ``add_documents``, which check for one before this); the message says so.
         Without (``count_corpus``, ``read_iterable``), a path is refused, and so is a
-        string, whose characters would be read as one-letter documents.
+        string, whose characters would be read as one-letter documents. A tuple of
+        two strings is refused either way: it is an ``(id, text)`` pair without its
+        list, which iterated would be two documents (the id one of them).
 
     Examples
     --------
@@ -151,6 +199,13 @@ def check_documents(source: Any, name: str, *, paths: bool = True) -> None:
     Traceback (most recent call last):
       ...
     svdkit.errors.SvdkitError: docs must be an iterable ...open_corpus reads a file); got str: ...
+
+    A tuple of two strings is one ``(id, text)`` pair given without its list:
+
+    >>> check_documents(("d1", "cats purr"), "docs")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+      ...
+    svdkit.errors.SvdkitError: docs is a single (id, text) pair ...; pass ... [(id, text)] ...
     """
     what = "a path or an iterable" if paths else "an iterable"
     what += " of strings or (id, text) pairs"
@@ -164,6 +219,13 @@ def check_documents(source: Any, name: str, *, paths: bool = True) -> None:
         raise SvdkitError(
             f"{name} must be {what}; got {type(source).__name__}: {source!r:.60}"
         ) from None
+    if isinstance(source, tuple) and len(source) == 2 and all(isinstance(x, str) for x in source):
+        # iterated, it would be two documents: the id indexed as a text of its own
+        raise SvdkitError(
+            f"{name} is a single (id, text) pair {source!r:.60}, which would be read as two "
+            "documents; pass a list of pairs, [(id, text)] (or a list of two texts, "
+            "[text, text])"
+        )
 
 
 def check_fields(id_field: Any, text_field: Any) -> None:
@@ -203,7 +265,8 @@ def read_iterable(items: Iterable[Any], start: int = 0) -> Iterator[Document]:
     A mapping (``{id: text}``) gives its ``(id, text)`` items: iterated as it is, it
     would give its ids, which would be indexed as the texts. ``start``: the first
     positional id (documents added to an index of ``n`` are numbered from ``n``), a
-    non-negative integer.
+    non-negative integer. A string's id is its number, a :class:`NumberedId`, which
+    :func:`settle_ids` moves off an id another document has.
     """
     start = check_start(start)
     check_documents(items, "items", paths=False)
@@ -211,9 +274,10 @@ def read_iterable(items: Iterable[Any], start: int = 0) -> Iterator[Document]:
         items = items.items()
     for i, item in enumerate(items):
         if isinstance(item, str):
-            yield str(start + i), item
+            yield NumberedId(start + i), item
         elif isinstance(item, tuple | list) and len(item) == 2 and isinstance(item[1], str):
-            yield str(item[0]), item[1]
+            # (a number a reader gave, passed on: still a number, not an id given)
+            yield (item[0] if isinstance(item[0], NumberedId) else str(item[0])), item[1]
         else:
             raise SvdkitError(
                 f"document {i} is a {type(item).__name__}; expected a string or an "
@@ -352,7 +416,7 @@ def read_jsonl(
                 f"'{path}' {where}: no id field {id_field!r} (its fields: {fields}); "
                 "--id-field (id_field= in Python) names the field of the ids"
             )
-        yield (str(start + number) if doc_id is None else str(doc_id)), record[text_field]
+        yield (NumberedId(start + number) if doc_id is None else str(doc_id)), record[text_field]
         number += 1
 
 
@@ -392,7 +456,7 @@ def read_csv(
                         f"'{path}' has no column {name!r}; its columns are {columns}"
                     )
             for number, row in enumerate(reader):
-                doc_id = row[id_column] if id_column else str(start + number)
+                doc_id = row[id_column] if id_column else NumberedId(start + number)
                 if not doc_id:  # None: a short row; "": an empty cell
                     raise FileFormatError(
                         f"'{path}' line {reader.line_num}: no id in column {id_column!r}"
@@ -467,8 +531,10 @@ def open_corpus(
         error, not ignored.
     start : int
         The first id of documents numbered by position (plain strings, records or
-        rows without an id), an integer ≥ 0: adding to an index of ``n`` documents numbers from
-        ``n``, so that positional ids never clash with the index's own.
+        rows without an id), an integer ≥ 0: adding to an index of ``n`` documents
+        numbers from ``n``. Such ids are :class:`NumberedId` strings: the indexer
+        (:func:`settle_ids`) moves one that another document has as its id (one of
+        the index, or given in the same corpus) to the next free number.
 
     Examples
     --------

@@ -506,12 +506,15 @@ def count_corpus(
     >>> (one_by_one.counts != count_corpus(docs, TextOptions(min_df=2)).counts).nnz
     0
 
-    Plain strings are numbered:
+    Plain strings are numbered by place; a number that another document has as its
+    id is moved to the next free one:
 
     >>> count_corpus(["cats purr", "dogs bark"]).ids
     ['0', '1']
+    >>> count_corpus(["cats purr", ("0", "dogs bark"), "birds sing"]).ids
+    ['1', '0', '2']
     """
-    from svdkit.lsi.corpus import check_chunk_size, check_documents, read_iterable
+    from svdkit.lsi.corpus import check_chunk_size, check_documents, read_iterable, settle_ids
 
     # checked before the first document is read
     chunk_size = check_chunk_size(chunk_size)
@@ -533,6 +536,7 @@ def count_corpus(
         snippets.extend(chunk_snippets)
     if not ids:
         raise EmptyInputError("the corpus has no documents")
+    ids = settle_ids(ids)  # numbers of documents without ids moved off the ids given
     # rebinding frees each list of blocks as soon as its concatenation exists
     indptr = np.concatenate([np.zeros(1, np.int64), *indptr_parts])
     if nnz < 2**31 - 1:

@@ -39,6 +39,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from svdkit.errors import EmptyInputError, SvdkitError
+from svdkit.lsi.corpus import NumberedId, settle_ids
 from svdkit.lsi.counting import (
     CorpusCounts,
     TextOptions,
@@ -112,7 +113,8 @@ def build_index_dask(
 ) -> LsiIndex:
     """Index a ``dask.bag`` of documents with the counting and the SVD on the cluster.
 
-    Documents without ids are numbered in bag order. Arguments as
+    Documents without ids are numbered in bag order (a number that another document
+    has as its id moves on to the next free one, as :func:`svdkit.lsi.build_index`). Arguments as
     :func:`svdkit.lsi.build_index`.
     """
     import dask
@@ -171,7 +173,7 @@ def build_index_dask(
                               for c in counted])
     counts = sp.vstack([x["c"] for x in gathered], format="csr").astype(np.int32)
     ids_raw = [d for x in gathered for d in x["i"]]
-    ids = [str(i) if d is None else d for i, d in enumerate(ids_raw)]
+    ids = settle_ids(NumberedId(i) if d is None else d for i, d in enumerate(ids_raw))
     check_unique_ids(ids)
     snippets = [s for x in gathered for s in x["s"]]
     corpus = CorpusCounts(counts, vocabulary, ids, snippets)

@@ -40,6 +40,7 @@ import scipy.sparse as sp
 
 from svdkit._naming import arg, check_real, got
 from svdkit.errors import (
+    ConvergenceError,
     EmptyInputError,
     ShapeError,
     SvdkitError,
@@ -138,7 +139,9 @@ class LsiIndex:
         Tokenisation and pruning (queries are tokenised the same way).
     svd : dict
         How the SVD was computed: method, tol, converged, worst residual, seconds,
-        relative reconstruction error ``‖W − UΣVᵀ‖_F / ‖W‖_F``.
+        relative reconstruction error ``‖W − UΣVᵀ‖_F / ‖W‖_F``; ``rank_tol`` and
+        ``rank_tol_met`` (``False`` where ``k`` capped the rank ``rank_tol`` asked
+        for, with a ``note`` saying so; absent in indexes saved before: met).
     history : list of dict
         Updates since the index was built (fold-ins, SVD updates).
 
@@ -689,8 +692,6 @@ def index_from_counts(
     """
     import time
 
-    from svdkit.lowrank import truncated_svd
-
     if weighting not in SCHEMES:
         raise SvdkitError(f"weighting must be one of {SCHEMES}; got {weighting!r}")
     if (isinstance(scaling, bool) or not isinstance(scaling, int | float | np.number)
@@ -716,7 +717,7 @@ def index_from_counts(
     kwargs: dict[str, Any] = {"tol": tol, "method": method, "progress": progress}
     if rank_tol is not None:
         kwargs.update(rank_tol=rank_tol, rank_norm="energy")
-    r = truncated_svd(W if svd_input is None else svd_input, kk, **kwargs)
+    r, rank_tol_met = _svd_capped(W if svd_input is None else svd_input, kk, kwargs)
     seconds = time.perf_counter() - started
     s = np.asarray(r.s, dtype=np.float64)
     keep = s > RELATIVE_FLOOR * (s[0] if s.size else 0.0)
@@ -742,16 +743,66 @@ def index_from_counts(
     index.svd = {
         "method": r.method,
         "tol": r.tol,
-        "converged": bool(r.converged),
+        # (capped at k: the k triplets are certified, only rank_tol is not met)
+        "converged": bool(r.converged) or not rank_tol_met,
         "k_requested": kk,
         "rank_tol": None if rank_tol is None else float(rank_tol),  # JSON: not np.float32
+        "rank_tol_met": rank_tol_met,
         "dropped_zero_singular_values": int((~keep).sum()),
         "worst_relative_residual": float(r.relative_residuals.max()) if r.k else 0.0,
         "seconds": seconds,
         "reconstruction_error": reconstruction_error(W, U, s, V),
         "built_on": W.shape[0],
     }
+    if not rank_tol_met:
+        index.svd["note"] = rank_tol_note(
+            float(rank_tol), int(s.size), index.svd["reconstruction_error"]  # type: ignore[arg-type]
+        )
     return index
+
+
+def rank_tol_note(rank_tol: float, k: int, error: float) -> str:
+    """What an index capped at ``k`` before ``rank_tol`` was met says of it (``error``:
+    its relative reconstruction error; ``svd["note"]``).
+
+    Examples
+    --------
+    >>> rank_tol_note(0.1, 5, 0.8234)  # doctest: +ELLIPSIS
+    'rank_tol 0.1 not met at k = 5: ...error 0.8234 (above 0.1); raise k or loosen rank_tol'
+    """
+    from svdkit._words import counted
+
+    return (
+        f"rank_tol {rank_tol:g} not met at k = {k}: the index keeps its "
+        f"{counted(k, 'leading triplet')} (certified), with reconstruction error "
+        f"{error:.4f} (above {rank_tol:g}); raise k or loosen rank_tol"
+    )
+
+
+def _svd_capped(A: Any, k: int, kwargs: dict[str, Any]) -> tuple[Any, bool]:
+    """:func:`~svdkit.lowrank.truncated_svd` of ``A``; in rank mode ``k`` is a cap.
+
+    Returns the result and whether ``rank_tol`` was met. Where it needs more than
+    ``k`` triplets, the engine raises a :class:`ConvergenceError` that carries its
+    ``k`` triplets; certified, they are the index (capped at ``k``, as documented),
+    not an error. Any other failure (a triplet not certified) is raised as it is.
+    """
+    from svdkit.lowrank import truncated_svd
+
+    try:
+        return truncated_svd(A, k, **kwargs), True
+    except ConvergenceError as err:
+        r = getattr(err, "result", None)
+        capped = (
+            kwargs.get("rank_tol") is not None
+            and getattr(err, "unconverged", None) is None  # the rank, not a residual
+            and r is not None
+            and r.k == k
+            and bool(np.all(r.relative_residuals <= r.tol))
+        )
+        if not capped:
+            raise
+        return r, False
 
 
 def reconstruction_error(W: sp.csr_matrix, U: np.ndarray, s: np.ndarray, V: np.ndarray) -> float:
@@ -805,7 +856,10 @@ def build_index(
         ``p``: documents are compared as rows of ``U Σ^p`` (default 1).
     rank_tol : float, optional
         Choose ``k`` from the spectrum: the smallest rank whose relative
-        Frobenius (energy) error is at most ``rank_tol`` (``k`` is then the most).
+        Frobenius (energy) error is at most ``rank_tol``. ``k`` is then the most:
+        where ``rank_tol`` needs more, the index has ``k`` dimensions (certified, as
+        always), ``svd["rank_tol_met"]`` is ``False`` and ``svd["note"]`` says so
+        (``svdkit lsi index`` and ``info`` print it), rather than an error.
     tol : float
         Certification tolerance of every singular triplet (relative to σ₁; default
         :data:`DEFAULT_TOL`, 1e-3 — see there).

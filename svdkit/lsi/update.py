@@ -201,19 +201,21 @@ def _update_due(folded: int, n_docs: int, ortho: float, err: float, base: float)
 
 
 def _count_new(index: LsiIndex, docs: Iterable[Any], chunk_size: int) -> tuple:
-    from svdkit.lsi.corpus import chunked, open_corpus
+    from svdkit.lsi.corpus import chunked, open_corpus, settle_ids
     from svdkit.lsi.counting import _snippet
 
     blocks, ids, snippets = [], [], []
     # a path is a corpus (as for build_index); a str is never iterated letter by letter
     # (documents without ids are numbered on from the index's last, as build_index
-    # numbered its own: "0", "1", … again would clash with them)
+    # numbered its own: "0", "1", … again would clash with them; a number that is an
+    # id of the index or of the batch moves on to the next free one)
     for chunk in chunked(open_corpus(docs, start=index.n_docs), chunk_size):
         blocks.append(index.count([t for _, t in chunk]))
         ids.extend(d for d, _ in chunk)
         snippets.extend(_snippet(t) for _, t in chunk)
     if not blocks:
         return sp.csr_matrix((0, index.n_terms), dtype=np.int32), [], []
+    ids = settle_ids(ids, taken=index.ids)
     return sp.vstack(blocks, format="csr").astype(np.int32), ids, snippets
 
 
@@ -497,7 +499,9 @@ def add_documents(
     >>> report.folded, index.search("cat dog", n=1)[0].id  # the new document is found
     (1, 'shop')
 
-    Documents without ids are numbered after the index's last row; ``update`` merges
+    Documents without ids are numbered after the index's last row (a number already
+    an id of the index, or of another document added, moves on to the next free
+    one); ``update`` merges
     every folded document into the SVD, which is then exact again:
 
     >>> report = add_documents(index, ["stock prices and interest rates rose"],
