@@ -404,9 +404,9 @@ def _print_left_out(con, report) -> None:
 
 
 def _resize_table(report, rule):
-    """The table of ``resize``: each module's rank before and after, the energy of its
-    spectrum kept and the relative error of the factors as written ('!': above
-    ``--error``, or below ``--energy``: :meth:`~svdkit.lora.rank.RankRule.missed`)."""
+    """The table of ``resize``: each module's rank before and after, and the energy kept
+    and the relative error of the factors as written ('!' on the cell of the rule's bound:
+    above ``--error``, or below ``--energy``: :meth:`~svdkit.lora.rank.RankRule.missed`)."""
     from rich.markup import escape
     from rich.table import Table
 
@@ -415,32 +415,42 @@ def _resize_table(report, rule):
     t = Table(title="LoRA resize")
     for col in ("module", "rank before", "rank", "energy kept", "rel. error"):
         t.add_column(col, justify="left" if col == "module" else "right")
+    by_energy = rule.energy is not None
     for m in report:
-        error_mark = "" if m.bound_met else " !"
-        energy_mark = " !" if rule.energy is not None and rule.missed(m.relative_error) else ""
+        mark = "" if m.bound_met else " !"
         t.add_row(escape(m.name), str(m.rank_before), str(m.rank),
-                  energy_cell(m.energy_kept) + energy_mark, error_cell(m.relative_error)
-                  + error_mark)
+                  energy_cell(m.energy_kept, missed=by_energy and not m.bound_met)
+                  + (mark if by_energy else ""),
+                  error_cell(m.relative_error, missed=not by_energy and not m.bound_met)
+                  + ("" if by_energy else mark))
     return t
 
 
-def _pissa_table(rows):
+def _pissa_table(rows, rule):
     """PiSSA's ranks: per module chosen, its shape, the rank taken (0: no adapter, the
-    module stays whole in the residual), whether ``--max-rank`` lowered it, and the
-    relative error ``‖W − B·A‖ / ‖W‖`` of the factors as written ('!': above ``--error``,
-    or keeping less than ``--energy``)."""
+    module stays whole in the residual), whether ``--max-rank`` lowered it, under
+    ``--energy`` the energy the factors as written keep (``1 − error²``), and the
+    relative error ``‖W − B·A‖ / ‖W‖`` of the factors as written ('!' on the cell of the
+    rule's bound, as in extract's and resize's tables: above ``--error``, or keeping less
+    than ``--energy``)."""
     from rich.markup import escape
     from rich.table import Table
 
-    from svdkit.lora._cells import error_cell
+    from svdkit.lora._cells import energy_cell, error_cell
 
+    by_energy = rule.energy is not None
+    cols = ["module", "shape", "rank", "capped"] + (["energy kept"] if by_energy else [])
     t = Table(title="PiSSA")
-    for col in ("module", "shape", "rank", "capped", "rel. error"):
+    for col in [*cols, "rel. error"]:
         t.add_column(col, justify="left" if col == "module" else "right")
     for m in rows:
         mark = "" if m.bound_met else " !"
-        t.add_row(escape(m.name), "×".join(map(str, m.shape)), str(m.rank),
-                  "max-rank" if m.capped else "", error_cell(m.relative_error) + mark)
+        cells = [escape(m.name), "×".join(map(str, m.shape)), str(m.rank),
+                 "max-rank" if m.capped else ""]
+        if by_energy:
+            cells.append(energy_cell(m.energy_kept, missed=not m.bound_met) + mark)
+        t.add_row(*cells, error_cell(m.relative_error, missed=not by_energy and not m.bound_met)
+                  + ("" if by_energy else mark))
     return t
 
 
@@ -559,15 +569,16 @@ def register(app: typer.Typer) -> None:
             typer.Option(
                 help="Store the new factors as F32, F16, BF16 or F64 (any case; or float16, "
                 "bfloat16, fp16, half…); default: "
-                "each module's own. --error bounds the factors as stored."
+                "each module's own. --error / --energy bound the factors as stored."
             ),
         ] = None,
     ) -> None:
         """Resize an adapter (QR of each factor, SVD of the small core; B·A never formed).
 
-        The table's relative error is that of the factors as written (rounded to their
-        dtype); under --error the rank is raised until they meet it, and '!' marks a
-        module no rank can bring under it (the rounding floor of BF16 / F16).
+        The table's energy kept and relative error are those of the factors as written
+        (rounded to their dtype); under --error or --energy the rank is raised until they
+        meet it, and '!' marks a module no rank can bring to it (the rounding floor of
+        BF16 / F16).
         """
         from rich.console import Console
 
@@ -588,7 +599,7 @@ def register(app: typer.Typer) -> None:
         new.save(output)
         con = Console()
         print_table(con, _resize_table(report, rule))
-        missed = [m for m in report if not m.bound_met or rule.missed(m.relative_error)]
+        missed = [m for m in report if not m.bound_met]
         if missed and (error is not None or energy is not None):
             note = unmet_note(
                 error if error is not None else rule.rank_tol,
@@ -659,7 +670,12 @@ def register(app: typer.Typer) -> None:
         tol: TolOpt = 1e-3,
         dtype: Annotated[
             str | None,
-            typer.Option(help="Store the adapter's factors as F32 (default), F16, BF16 or F64."),
+            typer.Option(
+                help="Store the adapter's factors as F32 (default), F16, BF16 or F64 (any case; "
+                "or float32, float16, bfloat16, float64, fp16, bf16, half…). --error / "
+                "--energy bound the factors as stored: the rank is raised to absorb their "
+                "rounding, and a note says where no rank can."
+            ),
         ] = None,
         fan_in_fan_out: FanInFanOutOpt = None,
         conv1d: Conv1dOpt = None,
@@ -690,7 +706,7 @@ def register(app: typer.Typer) -> None:
         )
         con = Console()
         # the ranks the rule chose (rank 0 too), which --max-rank capped, and the errors
-        print_table(con, _pissa_table(rows))
+        print_table(con, _pissa_table(rows, rule))
         for note in pissa_notes(rows, rule, factor_dtype):
             con.print(f"note: {note}", highlight=False, soft_wrap=True, markup=False)
         con.print(f"{counted(len(ad.modules), 'module')} → {output}; residual → {res}",
@@ -796,6 +812,7 @@ def register(app: typer.Typer) -> None:
             except OSError as err:
                 raise SvdkitError(f"--figure: cannot write '{figure}': {err}") from err
         if json_out is not None:
-            _write_text_atomically(json_out, json.dumps(an.rows(), indent=2), "--json")
+            _write_text_atomically(json_out, json.dumps(an.rows(), indent=2, allow_nan=False),
+                                     "--json")  # (strict JSON: every value is finite)
 
     app.add_typer(lora, name="lora")

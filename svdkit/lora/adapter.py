@@ -280,7 +280,8 @@ def store_factors(
     ``advice`` when given (the remedy in the caller's options: ``pissa`` has no
     alpha); by default it names the cause — the delta is too small for ``dtype`` (at a
     scale of at most 1: a barely changed module), or the scale (a large ``alpha``) — and
-    the dtypes whose normal range reaches further down.
+    the cures: the dtypes whose normal range reaches further down, or a smaller alpha
+    (the factors hold the delta divided by the scale: a scale below 1 enlarges them).
 
     Examples
     --------
@@ -332,15 +333,16 @@ def wider_codes(dt: Any) -> list[str]:
 def _underflow_remedy(dt: np.dtype, scale: float) -> str:
     """Why factors underflow ``dt`` at the scale ``α / r`` and what would hold them: a
     wider dtype (those whose smallest normal number is smaller: F16 → F32 or F64, BF16 and
-    F32 → F64) and, at a scale above 1, a smaller alpha. At a scale of at most 1 (the
-    default's) the delta itself is tiny (a barely changed module), and alpha is no cause."""
+    F32 → F64), or a smaller alpha, at any scale. The factors are those of the delta
+    divided by the scale (``B = U·√(Σ / scale)``), so a scale below 1 enlarges them: at
+    the default scale 1 (``alpha = r``) a barely changed module's delta is too small for
+    ``dt``, and ``alpha < r`` stores it in ``dt`` all the same; above 1, alpha shrank them."""
     wider = wider_codes(dt)
     cure = []
     if wider:
         cure.append(f"store the factors in a wider {arg('dtype')} ({' or '.join(wider)})")
-    if scale > 1:
-        cure.append(f"a smaller {arg('alpha')} (scale 1 is alpha = r)")
-    cure.append("leave the module out")
+    cure.append(f"give a smaller {arg('alpha')} (the factors hold the delta divided by the "
+                "scale α/r: a scale below 1 enlarges them)")
     if scale > 1:
         cause = f"alpha is too large (the scale α/r = {scale:.3g} divides the delta)"
     else:

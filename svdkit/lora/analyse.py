@@ -32,7 +32,7 @@ from typing import Any
 import numpy as np
 
 from svdkit._words import counted
-from svdkit.errors import EmptyInputError, FileFormatError
+from svdkit.errors import EmptyInputError, FileFormatError, SvdkitError
 from svdkit.lora._args import (
     check_bool,
     check_count,
@@ -121,8 +121,10 @@ class ModuleSpectrum:
 
     ``fro2`` is ``‖ΔW‖_F²``, or, where that is beyond float64's range (entries near
     1e-300 or 1e200; ``exponent`` not 0), that of ``ΔW · 2^−exponent`` (exact): the
-    energies, ranks and ratios are computed on the values scaled alike, so they do not
-    depend on the delta's magnitude; ``s`` holds the values themselves.
+    energies, ranks, ratios and the effective rank are computed on the values scaled
+    alike, so they do not depend on the delta's magnitude; ``s`` holds the values
+    themselves, and ``scaled`` (optional) those of ``ΔW · 2^−exponent`` as computed,
+    whose digits subnormal values of ``s`` (near 1e-318) no longer hold.
     """
 
     name: str
@@ -131,10 +133,13 @@ class ModuleSpectrum:
     fro2: float
     complete: bool
     exponent: int = 0
+    scaled: np.ndarray | None = field(default=None, repr=False, compare=False)
 
     @property
     def _unit(self) -> np.ndarray:
         """The values scaled as ``fro2`` is (by ``2^−exponent``), in float64."""
+        if self.scaled is not None:
+            return np.asarray(self.scaled, dtype=np.float64)
         return np.ldexp(self.s.astype(np.float64), -self.exponent)
 
     @property
@@ -157,10 +162,17 @@ class ModuleSpectrum:
     def effective_rank(self) -> float | None:
         if not self.complete:
             return None
-        s = self.s[self.s > 0].astype(np.float64)
-        if s.size == 0:
+        # p is scale-free: from the values scaled by a power of two (exact) so that the
+        # largest is in [0.5, 1): their sum neither overflows (values near 1e306) nor
+        # keeps the few digits of subnormal values (near 1e-318)
+        u = self._unit
+        top = float(np.max(u)) if u.size else 0.0
+        if not top > 0:
             return 0.0
-        p = s / s.sum()
+        with np.errstate(under="ignore"):  # (a value 2^-1074 below the largest is 0)
+            u = np.ldexp(u, -math.frexp(top)[1])
+        u = u[u > 0]
+        p = u / u.sum()
         return math.exp(-float(np.sum(p * np.log(p))))
 
     def recommended_rank(self, energy: float) -> int | None:
@@ -433,9 +445,9 @@ def analyse_pair(
             fro2 = frobenius2(delta)
             r = truncated_svd(delta, k, tol=tol)
             s = np.ldexp(r.s.astype(np.float64), e).astype(r.s.dtype) if e else r.s
-            out.modules.append(
-                ModuleSpectrum(module, tuple(delta.shape), s, fro2, complete=k == p, exponent=e)
-            )
+            out.modules.append(ModuleSpectrum(
+                module, tuple(delta.shape), s, fro2, complete=k == p, exponent=e, scaled=r.s
+            ))
             advance(module)
     return out
 
@@ -461,7 +473,10 @@ def analyse_adapter(adapter: str | os.PathLike | Adapter, *, energy: float = 0.9
 
     ``adapter`` is an :class:`~svdkit.lora.adapter.Adapter` or a PEFT adapter
     directory; ``energy`` (``0 < energy ≤ 1``) the fraction of ``‖ΔW‖_F²`` the
-    recommended rank keeps.
+    recommended rank keeps. The spectra are scale-free as :func:`analyse_pair`'s (the
+    factors are scaled by powers of two first); a module whose ``scale · B A`` has values
+    beyond float64's range (factors near 1e200) is refused, by name
+    (:class:`~svdkit.errors.SvdkitError`).
 
     Examples
     --------
@@ -485,11 +500,29 @@ def analyse_adapter(adapter: str | os.PathLike | Adapter, *, energy: float = 0.9
     out = Analysis(energy=energy)
     for name in sorted(ad.modules):
         m = ad.modules[name]
-        _, s, _ = factor_spectrum(*m.matrices(), m.scale(ad.use_rslora))
-        # (of ΔW·2^−e where a square would leave float64's range, as pow2_exponent decides)
-        e = pow2_exponent(s)
-        fro2 = float(np.sum(pow2_scaled(s, e) ** 2))
-        out.modules.append(
-            ModuleSpectrum(name, m.weight_shape, s, fro2, complete=True, exponent=e)
-        )
+        # the values of ΔW·2^−e: the factors and the scale brought to order 1 by powers of
+        # two (exact), so that neither the product (factors near 1e200) overflows nor
+        # its values (near 1e-160) lose their digits as subnormals
+        B, A = (np.asarray(f, dtype=np.float64) for f in m.matrices())
+        eb, ea = pow2_exponent(B), pow2_exponent(A)
+        mantissa, es = math.frexp(m.scale(ad.use_rslora))
+        _, unit, _ = factor_spectrum(pow2_scaled(B, eb), pow2_scaled(A, ea), mantissa)
+        e = eb + ea + es
+        with np.errstate(over="ignore", under="ignore"):  # (beyond float64: refused below)
+            s = np.ldexp(unit, e)
+        if not np.all(np.isfinite(s)):
+            raise SvdkitError(
+                f"module {name!r}: scale · B A has σ₁ = {float(unit[0]):.6g}·2^{e}, beyond "
+                "float64's range: its factors are not those of a weight's update (check the "
+                "adapter: a diverged fine-tune, a bad conversion)"
+            )
+        # the spectrum's own exponent, as analyse_pair's: 0 (fro2 = ‖ΔW‖_F² itself)
+        # wherever its squares fit float64, so only extreme spectra carry one
+        own = pow2_exponent(s)
+        with np.errstate(under="ignore"):
+            unit = np.ldexp(unit, e - own)
+        fro2 = float(np.sum(unit**2))
+        out.modules.append(ModuleSpectrum(
+            name, m.weight_shape, s, fro2, complete=True, exponent=own, scaled=unit
+        ))
     return out

@@ -43,6 +43,7 @@ from typing import Any
 import numpy as np
 
 from svdkit._naming import arg, got, kw
+from svdkit._words import counted
 from svdkit.errors import EmptyInputError, SvdkitError
 from svdkit.lora._args import (
     check_bool,
@@ -85,7 +86,7 @@ from svdkit.lora.modules import (
     stores_in_out,
     ties_word_embeddings,
 )
-from svdkit.lora.rank import RankRule, as_rank_rule, unmet_note
+from svdkit.lora.rank import RankRule, as_rank_rule, rounding_level, unmet_note
 from svdkit.lora.safetensors_io import Checkpoint, as_checkpoint
 from svdkit.lora.torch_backend import resolve_backend
 
@@ -199,9 +200,11 @@ class ExtractionReport:
                 escape(m.name),  # a name is text, not Rich markup
                 f"{m.shape[0]}×{m.shape[1]}",
                 str(m.rank),
-                energy_cell(m.energy_kept) + (" !" if m.name in unmet and by_energy else ""),
-                error_cell(m.relative_error) + (" !" if m.name in unmet and not by_energy
-                                                else ""),
+                # (a marked cell is rounded away from the bound: never "0.9900 !")
+                energy_cell(m.energy_kept, missed=m.name in unmet)
+                + (" !" if m.name in unmet and by_energy else ""),
+                error_cell(m.relative_error, missed=m.name in unmet)
+                + (" !" if m.name in unmet and not by_energy else ""),
                 _excess_cell(m.excess),
                 m.method,
             ]
@@ -363,7 +366,8 @@ def extract(
     ------
     EmptyInputError
         No LoRA module to write: no tensor differs, no changed module matches
-        ``targets``, or every module has rank 0 under ``rule``. PEFT cannot load an
+        ``targets``, or every module has rank 0 under ``rule`` or is left out for
+        underflow (the message counts each kind apart). PEFT cannot load an
         adapter without a LoRA module, even one with tensors kept whole.
     SvdkitError
         An argument of the wrong type or out of range (named in the message), checked
@@ -372,8 +376,10 @@ def extract(
         :func:`~svdkit.lora.adapter.store_factors`). A module whose factors underflow
         the storage dtype at a scale of at most 1 (its delta too small for F16: a barely
         changed module) is no error: it is left out of the adapter (rank 0, relative
-        error 1, marked ``!`` under a bound) and a note names it and the wider dtypes
-        that would hold it, as :func:`~svdkit.lora.pissa.pissa` keeps such a module whole.
+        error 1, marked ``!`` under a bound) and a note names it and the cures: the
+        wider dtypes that would hold it, or a smaller ``alpha`` (the factors hold the
+        delta divided by the scale: one below 1 enlarges them), as
+        :func:`~svdkit.lora.pissa.pissa` keeps such a module whole.
 
     Examples
     --------
@@ -460,7 +466,8 @@ def extract(
         batches = plan_batches(oriented, rule)
     else:
         batches = [[i] for i in range(len(work))]
-    done: dict[int, tuple[ModuleReport, LoraModule | None]] = {}
+    done: dict[int, tuple[ModuleReport, LoraModule | None, np.dtype | None]] = {}
+    capped: dict[int, bool] = {}
     with module_progress(progress, len(work), "extract") as advance:
         for batch in batches:
             deltas = []
@@ -483,6 +490,8 @@ def extract(
                     module, kind, delta, f, shape,
                     split=split, alpha=alpha, rslora=rslora, dtype=dtype, tol=tol,
                 )
+                # whether max_rank lowered the rank the rule (or a tighter one) asked for
+                capped[i] = capped_by_max_rank(rule, f, delta.shape)
                 # --error is a bound on the factors as stored: rounding to BF16 / F16 adds
                 # its own error, met by a tighter cut while the rounding leaves room
                 for _ in range(3):
@@ -490,19 +499,27 @@ def extract(
                                                 f.quality.relative_error)
                     if tighter is None:
                         break  # met, or the rounding alone exceeds the bound: reported below
-                    f = factor(delta, tighter, tol=tol, method=method, seed=seed, tighten=tighten)
-                    if f.rank <= done[i][0].rank:
-                        break  # no higher rank to give (max_rank, or the whole spectrum)
+                    g = factor(delta, tighter, tol=tol, method=method, seed=seed, tighten=tighten)
+                    if g.rank <= done[i][0].rank:
+                        # no higher rank to give: max_rank (if it lowered the rank the
+                        # tighter rule asked for), or the whole spectrum
+                        capped[i] = capped[i] or capped_by_max_rank(tighter, g, delta.shape)
+                        break
+                    f = g
                     done[i] = _module_result(
                         module, kind, delta, f, shape,
                         split=split, alpha=alpha, rslora=rslora, dtype=dtype, tol=tol,
                     )
+                    capped[i] = capped_by_max_rank(rule, f, delta.shape)
                 advance(module)
             # nothing of this batch may outlive it (the loop variables hold its last delta)
             del deltas, found, delta, f
     left_out = {}  # factors below the storage dtype's range: a barely changed module
+    was_capped = set()
     for i in range(len(work)):
         entry, lora, underflow = done[i]
+        if capped[i]:
+            was_capped.add(entry.name)
         report.modules.append(entry)
         if lora is not None:
             adapter.modules[lora.name] = lora
@@ -517,9 +534,8 @@ def extract(
             {n: m.relative_error for n, m in missed.items()},
             len(report.modules),
             max_rank=cap,
-            # (the cap lowered a rank only below the short side: a whole spectrum has no more)
-            capped=[n for n, m in missed.items()
-                    if cap is not None and cap <= m.rank < min(m.shape)],
+            # (only where the cap lowered the rank: capped_by_max_rank)
+            capped=[n for n in missed if n in was_capped],
             codes={n: _code(adapter.modules[n].A.dtype) if n in adapter.modules else "F32"
                    for n in missed},
             energy=rule.energy,
@@ -527,12 +543,7 @@ def extract(
     if left_out:
         report.notes.append(_left_out_note(left_out, rule))
     if not adapter.modules:
-        why = f"; {report.notes[-1]}" if left_out else ""
-        raise EmptyInputError(
-            f"every changed module came out at rank 0 ({len(report.modules)} modules, rule "
-            f"{report.rule}; a delta of zeros, such as -0.0 against 0.0, has rank 0{why}): "
-            "the adapter would hold no LoRA module, which PEFT cannot load"
-        )
+        raise EmptyInputError(_no_lora_module(report, left_out))
     for name in pairing.extras:
         # an explicit embeddings="save" keeps the embedding whole whatever `extras` says
         if extras == "list" and not (
@@ -726,6 +737,52 @@ def _module_result(
     return entry, lora, None
 
 
+def capped_by_max_rank(rule: RankRule, f: Any, shape: tuple[int, ...]) -> bool:
+    """Whether ``max_rank`` lowered the rank ``rule`` asked for the triplets ``f`` of a
+    matrix of ``shape``: ``f`` is at the cap, below ``min(shape)`` (else no rank is
+    higher), its triplets *before* any rounding to a storage dtype miss the rule, and
+    what they leave out is not rounding (its last value and its error are above
+    :func:`~svdkit.lora.rank.rounding_level`: a delta of exact rank 4 at ``max_rank=4``
+    is not capped). A module that sits at the cap only because its rule's own rank is
+    the cap, and misses the bound once rounded to BF16, is not capped: raising
+    ``max_rank`` gives it nothing. (``pissa``'s rows use the same test.)
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from svdkit.lora.factor import factor_delta
+    >>> U, _ = np.linalg.qr(np.random.default_rng(0).standard_normal((12, 8)))
+    >>> D = (U * 0.5 ** np.arange(8)) @ np.eye(8)
+    >>> rule = RankRule(error=1e-3, max_rank=3)
+    >>> capped_by_max_rank(rule, factor_delta(D, rule), D.shape)
+    True
+    >>> loose = RankRule(error=0.2, max_rank=3)  # its own rank is 3: the cap lowers nothing
+    >>> capped_by_max_rank(loose, factor_delta(D, loose), D.shape)
+    False
+    """
+    if rule.max_rank is None or rule.rank is not None or f.rank < rule.max_rank:
+        return False
+    if f.rank >= min(shape):
+        return False  # the whole spectrum: raising max_rank gives nothing
+    tol = rule.rank_tol
+    if tol is None or not f.quality.relative_error > tol * (1.0 + 1e-9):
+        return False  # the triplets meet the rule: its own rank is at most the cap
+    zero = rounding_level(f.s, min(shape))
+    return bool(float(f.s[-1]) > zero and f.quality.error > zero)
+
+
+def _left_out_remedy(left_out: dict[str, np.dtype]) -> str:
+    """What keeps the modules :func:`_left_out_note` names: a wider ``dtype`` (where one
+    reaches further down), or a smaller ``alpha``: the factors hold the delta divided by
+    the scale ``α / r`` (``B = U·√(Σ / scale)``), so a scale below 1 enlarges them."""
+    dtypes = sorted(set(left_out.values()), key=lambda d: d.itemsize)
+    wider = wider_codes(dtypes[-1])
+    cures = [f"store the factors in a wider {arg('dtype')} ({' or '.join(wider)})"] if wider else []
+    cures.append(f"give a smaller {arg('alpha')} (a scale α/r below 1 enlarges every module's "
+                 "factors)")
+    return f"{', or '.join(cures)} to keep them"
+
+
 def _left_out_note(left_out: dict[str, np.dtype], rule: RankRule) -> str:
     """The note on the modules left out of the adapter because their factors would
     underflow their storage dtype (module → that dtype): their deltas too small for it."""
@@ -734,13 +791,39 @@ def _left_out_note(left_out: dict[str, np.dtype], rule: RankRule) -> str:
     dtypes = sorted(set(left_out.values()), key=lambda d: d.itemsize)
     bounded = rule.error is not None or rule.energy is not None
     marked = "; marked '!': the bound is missed" if bounded else ""
-    wider = wider_codes(dtypes[-1])
-    remedy = (f": store the factors in a wider {arg('dtype')} ({' or '.join(wider)}) to keep "
-              "them" if wider else "")
     return (
         f"left out of the adapter (rank 0): {', '.join(names[:6])}{more}; their factors "
         f"would underflow {'/'.join(_code(d) for d in dtypes)} (deltas too small for "
-        f"it{marked}){remedy}"
+        f"it{marked}): {_left_out_remedy(left_out)}"
+    )
+
+
+def _no_lora_module(report: ExtractionReport, left_out: dict[str, np.dtype]) -> str:
+    """Why every factored module came out without factors, for :func:`extract`'s error:
+    the modules of rank 0 under the rule, and those left out because their factors would
+    underflow the storage dtype, counted apart (no table is printed before it)."""
+    why = []
+    zero = [m.name for m in report.modules if m.name not in left_out]
+    if zero:
+        why.append(
+            f"{counted(len(zero), 'module')} {'has' if len(zero) == 1 else 'have'} rank 0 "
+            f"under the rule {report.rule} ({', '.join(zero[:6])}{' …' if len(zero) > 6 else ''}"
+            "; a delta of zeros, such as -0.0 against 0.0, has rank 0)"
+        )
+    if left_out:
+        names = list(left_out)
+        dtypes = sorted(set(left_out.values()), key=lambda d: d.itemsize)
+        why.append(
+            f"{counted(len(names), 'module')} left out because "
+            f"{'its' if len(names) == 1 else 'their'} factors would underflow "
+            f"{'/'.join(_code(d) for d in dtypes)} ({', '.join(names[:6])}"
+            f"{' …' if len(names) > 6 else ''}: "
+            f"{'a delta' if len(names) == 1 else 'deltas'} too small for it): "
+            f"{_left_out_remedy(left_out)}"
+        )
+    return (
+        f"no changed module has LoRA factors ({'; and '.join(why)}): the adapter would hold "
+        "no LoRA module, which PEFT cannot load"
     )
 
 
@@ -840,7 +923,7 @@ def refuse_non_finite(
     what = "ΔW = W_tuned − W_base" if difference else "the weight"
     cause = (
         "; ".join(held) if held
-        else "the difference of two finite weights overflows float32 there"
+        else f"the difference of two finite weights overflows {values.dtype.name} there"
     )
     raise NonFiniteError(
         f"module {module!r}: {what} has a non-finite entry at {where} "

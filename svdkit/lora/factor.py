@@ -62,6 +62,7 @@ __all__ = [
     "gap_lower_bound",
     "noise_floor",
     "split_factors",
+    "unbounded_norm",
     "wants_tighter_tol",
 ]
 
@@ -314,6 +315,36 @@ def pow2_exponent(a: np.ndarray) -> int:
 def pow2_scaled(a: np.ndarray, e: int) -> np.ndarray:
     """``a · 2^−e`` in ``a``'s dtype (exact; ``a`` itself for ``e = 0``)."""
     return a if e == 0 else times_power_of_two(a, -e)
+
+
+def unbounded_norm(a: np.ndarray) -> tuple[float, int] | None:
+    """``(f, e)`` with ``‖a‖_F = f · 2^e`` where that norm is beyond float64's range (so
+    is ``σ₁``: no singular value of ``a`` can be held), else ``None``.
+
+    For the callers to refuse such a matrix by name, before it is factored (``extract``
+    a delta, ``pissa`` a weight): the factoring itself can only say that "a delta" is
+    unbounded. Only float64 entries can be (a float32 matrix's norm is below
+    ``2^145``); finite entries are assumed (NaN and infinities are refused first).
+
+    Examples
+    --------
+    >>> a = np.full((4, 4), 1.5e308)
+    >>> f, e = unbounded_norm(a)
+    >>> e, round(f, 4), unbounded_norm(np.ones((4, 4)))
+    (1024, 3.3376, None)
+    """
+    a = np.asarray(a)
+    if a.dtype.itemsize < 8:
+        return None
+    e = pow2_exponent(a)
+    if e < 1000:
+        return None
+    fro = math.sqrt(frobenius2(pow2_scaled(a, e)))
+    try:
+        math.ldexp(fro, e)
+    except OverflowError:
+        return fro, e
+    return None
 
 
 def frobenius2(delta: np.ndarray) -> float:

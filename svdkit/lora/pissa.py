@@ -52,7 +52,13 @@ from svdkit.lora.adapter import (
 )
 from svdkit.lora.batched import factor_batch, plan_batches
 from svdkit.lora.extract import module_progress, refuse_non_finite
-from svdkit.lora.factor import check_tol, factor_delta, residual_norm, split_factors
+from svdkit.lora.factor import (
+    check_tol,
+    factor_delta,
+    residual_norm,
+    split_factors,
+    unbounded_norm,
+)
 from svdkit.lora.merge import (
     build_like,
     check_checkpoint_output,
@@ -90,7 +96,7 @@ class PissaModule:
     (``bound_met``, :meth:`~svdkit.lora.rank.RankRule.missed`: always ``True`` under a
     fixed rank; ``False`` for a module kept whole under one, whose error is 1), and
     whether it was kept whole because its factors would underflow the storage dtype
-    (``underflow``)."""
+    (``underflow``). :attr:`energy_kept` is the energy those stored factors keep."""
 
     name: str
     shape: tuple[int, ...]
@@ -99,6 +105,19 @@ class PissaModule:
     relative_error: float
     bound_met: bool = True
     underflow: bool = False
+
+    @property
+    def energy_kept(self) -> float:
+        """The share of ``‖W‖_F²`` the factors as stored keep, ``1 − relative_error²``
+        (clamped to ``[0, 1]``, as ``extract``'s and ``resize``'s reports give it): what
+        an ``energy`` rule is met on (0 for a module kept whole in the residual).
+
+        Examples
+        --------
+        >>> round(PissaModule("fc", (8, 6), 2, False, 0.1).energy_kept, 12)
+        0.99
+        """
+        return min(1.0, max(0.0, 1.0 - self.relative_error * self.relative_error))
 
 
 def pissa(
@@ -139,14 +158,16 @@ def pissa(
     and the rank the same rule, as one at a time); with the torch backend, one at a time.
 
     An ``error`` rule bounds the factors **as stored**: ``‖W − B·A‖_F ≤ ε ‖W‖_F`` with
-    ``B``, ``A`` rounded to ``dtype`` (the residual's share of ``W``). Rounding them to
-    BF16 / F16 adds its own error, so the rank is raised to absorb it (as ``extract``
-    does); where no rank can (the rounding alone exceeds ``ε``, or ``max_rank``
-    stops it) the module misses the bound, and a note says so. A module whose factors
+    ``B``, ``A`` rounded to ``dtype`` (the residual's share of ``W``), and so does an
+    ``energy`` rule (the same rule, ``ε = sqrt(1 − energy)``: the stored factors keep at
+    least ``energy`` of ``‖W‖_F²``). Rounding them to BF16 / F16 adds its own error, so
+    the rank is raised to absorb it (as ``extract`` does); where no rank can (the
+    rounding alone exceeds ``ε``, or ``max_rank`` stops it) the module misses the bound,
+    and a note says so. A module whose factors
     would underflow ``dtype`` (a weight too small for F16) is kept whole in the
     residual (rank 0), with a note naming the wider dtypes that would hold them, rather
-    than abort the run: nothing of it is lost (under an ``error`` rule it misses the
-    bound: ``bound_met`` is ``False``).
+    than abort the run: nothing of it is lost (under an ``error`` or ``energy`` rule it
+    misses the bound: ``bound_met`` is ``False``).
     ``report``, a list, is filled with one :class:`PissaModule` per module chosen
     (rank 0 too), and the notes are then left to the caller (:func:`pissa_notes`);
     without it they are logged as warnings (``note: …``).
@@ -170,8 +191,10 @@ def pissa(
         No module matches ``targets`` (or every one has rank 0): nothing is written.
     SvdkitError
         An argument of the wrong type or out of range (named in the message), checked
-        before anything is read; a factor that overflows ``dtype`` (advice: a wider
-        one), or a residual that overflows the base's dtype (F16's 65504).
+        before anything is read; a weight with a NaN or infinite entry, or an F64 weight
+        whose ``‖W‖_F`` is beyond float64's range (named: no singular value of it can be
+        held); a factor that overflows ``dtype`` (advice: a wider one), or a residual that
+        overflows the base's dtype (F16's 65504).
     FileFormatError
         ``base`` is a LoRA adapter, or an output cannot be written (see above).
 
@@ -268,6 +291,7 @@ def pissa(
                 module = chosen[i]
                 W = ck.read(f"{module}.weight")  # float32; float64 for an F64 weight (exact)
                 refuse_non_finite(W, f"{module}.weight", (("base", ck),))
+                _refuse_unbounded_norm(W, module)
                 weights.append(W.T if module in conv1d else W)  # Conv1D: [in, out] = (B A)ᵀ
             if len(batch) > 1:
                 found = factor_batch(weights, rule, tol=tol, seed=seed)
@@ -352,9 +376,10 @@ def _module(
 ) -> tuple[PissaModule, LoraModule | None, float]:
     """One factored module (``W`` in the orientation it was factored in, ``f`` its
     triplets): its report row, its LoRA module (``None``: kept whole in the residual)
-    and ``‖W‖_F``. An ``error`` rule bounds the factors as stored: rounding them to
-    BF16 / F16 adds its own error, met by a tighter cut (``factor(W, rule)``, one at a
-    time) while the rounding leaves room, as ``extract`` does."""
+    and ``‖W‖_F``. An ``error`` or ``energy`` rule bounds the factors as stored: rounding
+    them to BF16 / F16 adds its own error, met by a tighter cut (``factor(W, rule)``, one
+    at a time) while the rounding leaves room
+    (:meth:`~svdkit.lora.rank.RankRule.leaving_room`), as ``extract`` does."""
     m, err = _stored(module, kind, W, f, store, advice)
     capped = _capped(rule, f, W)
     for _ in range(3):
@@ -370,7 +395,7 @@ def _module(
         f = g
         m, err = _stored(module, kind, W, f, store, advice)
     underflow = m is None and f.rank > 0
-    # (a module kept whole for underflow misses an error bound too: its error is 1)
+    # (a module kept whole for underflow misses a bound too: its error is 1)
     row = PissaModule(
         module, tuple(W.T.shape if kind == "conv1d" else W.shape), 0 if m is None else m.r,
         capped and m is not None, err, not rule.missed(err), underflow,
@@ -397,6 +422,21 @@ def _stored(
     err = residual_norm(W, B.astype(np.float64), np.ones(f.rank), A.astype(np.float64))
     return LoraModule(module, kind, A=A, B=B, alpha=unit_alpha(f.rank)), (
         err / norm if norm > 0 else 0.0
+    )
+
+
+def _refuse_unbounded_norm(W: np.ndarray, module: str) -> None:
+    """Refuse an F64 weight whose ``‖W‖_F`` (so ``σ₁`` too) is beyond float64's range,
+    naming its module, before it is factored: no singular value of it can be held."""
+    found = unbounded_norm(W)
+    if found is None:
+        return
+    fro, e = found
+    raise SvdkitError(
+        f"module {module!r}: its weight has entries up to about 2^{e} and ‖W‖_F = "
+        f"{fro:.6g}·2^{e}, beyond float64's range: its singular values cannot be held, so "
+        "PiSSA cannot factor it. Check the checkpoint (a diverged model, a bad conversion); "
+        f"{arg('targets')} can leave the module out"
     )
 
 
@@ -473,8 +513,8 @@ def pissa_notes(rows: Sequence[PissaModule], rule: RankRule, dtype: Any = None) 
     if kept:
         more = " …" if len(kept) > 6 else ""
         advice = _wider_advice(dtype)
-        # (under an error rule they miss it: error 1, marked '!' as the others)
-        marked = "; marked '!': the error bound is missed" if bounded else ""
+        # (under an error or energy rule they miss it: error 1, marked '!' as the others)
+        marked = "; marked '!': the bound is missed" if bounded else ""
         notes.append(
             f"kept whole in the residual (rank 0): {', '.join(kept[:6])}{more}; their "
             f"factors would underflow {dtype_code(np.dtype(dtype))} (weights too small for "

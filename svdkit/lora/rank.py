@@ -261,25 +261,34 @@ class RankRule:
 
         ``stored`` is the relative error of the factors as stored (rounded to F16 /
         BF16), ``exact`` that of the same triplets before the rounding. When ``stored``
-        misses ``ε``, the rounding's share ``stored² − exact²`` is taken from ``ε²``
-        and the rest, with a 3 % margin, is the new bound: a higher rank, whose
-        rounding costs about the same. ``None`` when the bound is met, the rule has
-        no ``error``, or the rounding alone leaves less than ``(0.05 ε)²`` (no rank can
-        meet it: the caller notes the module). ``extract`` and ``pissa`` use it.
+        misses the rule (:meth:`missed`: above ``ε``, or keeping less than ``energy``,
+        whose bound is ``ε = sqrt(1 − energy)``, :attr:`rank_tol`), the rounding's share
+        ``stored² − exact²`` is taken from ``ε²`` (:attr:`tail`) and the rest, with a 3 %
+        margin, is the new ``error`` bound (``max_rank`` kept): a higher rank, whose
+        rounding costs about the same. An ``energy`` rule gets the room its ``error``
+        twin gets. ``None`` when the rule is met, is a fixed rank, or the rounding alone
+        leaves less than ``(0.05 ε)²`` (no rank can meet it: the caller notes the
+        module). ``extract``, ``pissa`` and ``resize`` meet the rule through it, or by
+        raising the rank while :meth:`missed`.
 
         Examples
         --------
         >>> round(RankRule(error=0.01).leaving_room(0.012, 0.009).error, 6)  # √(1e-4 − 6.3e-5)
         0.0059
+        >>> round(RankRule(energy=0.9999, max_rank=8).leaving_room(0.012, 0.009).error, 6)
+        0.0059
+        >>> RankRule(energy=0.9999, max_rank=8).leaving_room(0.012, 0.009).max_rank
+        8
         >>> RankRule(error=0.01).leaving_room(0.0125, 0.0075) is None  # rounding 1e-4: no room
         True
         >>> RankRule(error=0.01).leaving_room(0.009, 0.008) is None  # met
         True
         """
-        if self.error is None or stored <= self.error:
+        tail = self.tail
+        if tail is None or not self.missed(stored):
             return None
-        room = float(self.error) ** 2 - max(stored**2 - exact**2, 0.0)
-        if room <= (0.05 * float(self.error)) ** 2:
+        room = tail - max(stored**2 - exact**2, 0.0)
+        if room <= 0.05**2 * tail:
             return None
         return RankRule(error=0.97 * math.sqrt(room), max_rank=self.max_rank)
 
@@ -575,7 +584,7 @@ them) is above the bound: ask a looser error"
     >>> unmet_note(math.sqrt(1e-7), {"q": 2.3e-3}, 2, max_rank=None, capped=[],
     ...            codes={"q": "BF16"}, energy=0.9999999)
     "energy=0.9999999 is not met by the factors as stored for 1 of 2 modules (marked '!', \
-least kept 1 − 5.29e-06): q; rounding them to BF16 alone costs more than the bound: store \
+least kept 1 − 5.30e-06): q; rounding them to BF16 alone costs more than the bound: store \
 them in a wider dtype (dtype='F32') or ask a lower energy"
     """
     names = list(errors)
@@ -615,7 +624,8 @@ them in a wider dtype (dtype='F32') or ask a lower energy"
         remedies.append(f"ask a lower {arg('energy')}")
         from svdkit.lora._cells import energy_cell
 
-        bound, how = kw("energy", energy), f"least kept {energy_cell(1.0 - worst * worst)}"
+        least = energy_cell(1.0 - worst * worst, missed=True)
+        bound, how = kw("energy", energy), f"least kept {least}"
     else:
         remedies.append(f"ask a {'positive' if not error > 0.0 else 'looser'} {arg('error')}")
         error = 0.0 if error == 0 else error  # (-0.0, as typed, is the bound 0)

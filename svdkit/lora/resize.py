@@ -11,10 +11,10 @@ factors are split (:func:`~svdkit.lora.factor.split_factors`) with the new
 ``alpha`` (default ``r'``, scale 1; rsLoRA ``√r'``) and ``use_rslora`` kept, and
 stored in the dtype of the module's factors (a bf16 adapter stays bf16) or the one
 asked. The report's relative error is that of the factors as stored (rounded to
-their dtype), measured exactly through the QR of the stacked old and new factors;
-under an ``error`` rule the rank is raised until the stored factors meet the bound,
-and :attr:`ResizeReport.bound_met` is False where no rank can (the rounding floor
-of a BF16 or F16 adapter is about 1e-3).
+their dtype), measured exactly through the QR of the stacked old and new factors,
+and so is its energy kept (``1 − error²``); under an ``error`` or ``energy`` rule the
+rank is raised until the stored factors meet it, and :attr:`ResizeReport.bound_met`
+is False where no rank can (the rounding floor of a BF16 or F16 adapter is about 1e-3).
 
 Examples
 --------
@@ -61,10 +61,14 @@ __all__ = ["ResizeReport", "factor_spectrum", "resize"]
 
 @dataclass(frozen=True)
 class ResizeReport:
-    """One module: its rank before and after, the energy of the spectrum kept, and the
-    relative error ``‖ΔW − ΔW'‖_F / ‖ΔW‖_F`` of the factors as stored (rounded to their
-    dtype). ``bound_met`` is False when an ``error`` rule asked for less than the stored
-    factors can give at any rank (the rounding floor of their dtype)."""
+    """One module: its rank before and after, and the relative error
+    ``‖ΔW − ΔW'‖_F / ‖ΔW‖_F`` of the factors as stored (rounded to their dtype) with the
+    energy they keep, ``energy_kept = 1 − error²`` (clamped to ``[0, 1]``, as
+    :meth:`~svdkit.lora.factor.Quality.with_error` gives it: of the stored factors, not of
+    the values, so a BF16 module never reads 1 for the energy its rounding loses).
+    ``bound_met`` is False when the stored factors miss an ``error`` or ``energy`` rule
+    (:meth:`~svdkit.lora.rank.RankRule.missed`) at every rank resize may take (the rounding
+    floor of their dtype, or ``max_rank``); always True under a fixed rank."""
 
     name: str
     rank_before: int
@@ -105,8 +109,9 @@ def resize(
     finite number) is every module's new ``lora_alpha``, its scale folded into the
     factors; default ``r'`` (``√r'`` with rsLoRA), scale 1. ``dtype`` (F32, F16, BF16,
     F64 or a NumPy dtype) stores the new factors in that dtype; default: each module's
-    own. The report measures the factors as stored; under an ``error`` rule the rank
-    grows until they meet the bound, or ``bound_met`` says no rank can — never past the
+    own. The report measures the factors as stored (their error and the energy they keep);
+    under an ``error`` or ``energy`` rule the rank grows until they meet it
+    (:meth:`~svdkit.lora.rank.RankRule.missed`), or ``bound_met`` says no rank can — never past the
     numerical rank (values above ``min(out, in) · eps · σ₁``): a bound below float64
     rounding (``error=0``) gives that rank, as ``energy=1`` does.
 
@@ -183,23 +188,25 @@ def resize(
         keep_zero = any(t.rpartition(".")[0] == name for t in adapter.saved)
         while True:
             new, err = _truncated(m, name, U, s, Vh, k, dt, alpha, rs, split, keep_zero)
-            # the bound is of the factors as stored: rounding to BF16 / F16 adds its own
-            # error, met by a higher rank while one is left
-            if rule.error is None or err <= rule.error or k >= _cap(rule, unit, size):
+            # the bound (an error, or an energy: the same rule) is of the factors as
+            # stored: rounding to BF16 / F16 adds its own error, met by a higher rank
+            # while one is left
+            if not rule.missed(err) or k >= _cap(rule, unit, size):
                 break
             k += 1
-        kept = float(np.sum(unit[:k] ** 2))
-        frac = kept / total if total > 0 else 1.0
-        met = rule.error is None or err <= rule.error
-        report.append(ResizeReport(name, m.r, k, frac, err, met))
+        # the energy the stored factors keep, 1 − err² (as extract's Quality.with_error):
+        # not Σ_{i≤k} σᵢ² / total of the values, which a rounding to BF16 does not lower
+        kept = min(1.0, max(0.0, 1.0 - err * err))
+        report.append(ResizeReport(name, m.r, k, kept, err, not rule.missed(err)))
         if new is not None:
             out.modules[name] = new
     return out, report
 
 
 def _cap(rule: RankRule, s: np.ndarray, size: int) -> int:
-    """The largest rank an ``error`` rule may reach: the numerical rank (the values above
-    the rounding level ``size · eps · σ₁``, :func:`~svdkit.lora.rank.rounding_level`), or
+    """The largest rank an ``error`` or ``energy`` rule may reach: the numerical rank (the
+    values above the rounding level ``size · eps · σ₁``,
+    :func:`~svdkit.lora.rank.rounding_level`), or
     ``max_rank``. The values at that level lower the error by rounding only: a bound below
     it (``error=0``, ``1e-16`` on a delta of exact rank 4 held at rank 16) gives the
     numerical rank, as ``energy=1`` and ``extract`` do, not more rank for an error no
