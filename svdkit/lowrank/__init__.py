@@ -39,14 +39,16 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:
+    from svdkit.lowrank.estimator import InaccurateComponentsWarning as InaccurateComponentsWarning
     from svdkit.lowrank.estimator import TruncatedSVD as TruncatedSVD
 
 
 def __getattr__(name: str) -> Any:
-    """Lazy export of :class:`TruncatedSVD`: scikit-learn is imported on first use only
-    (without it, :class:`~svdkit.SvdkitError` names the extra to install)."""
-    if name == "TruncatedSVD":
-        from svdkit.lowrank.estimator import TruncatedSVD
+    """Lazy export of :class:`TruncatedSVD` and its :class:`InaccurateComponentsWarning`:
+    scikit-learn is imported on first use only (without it, :class:`~svdkit.SvdkitError`
+    names the extra to install)."""
+    if name in ("TruncatedSVD", "InaccurateComponentsWarning"):
+        import importlib
 
-        return TruncatedSVD
+        return getattr(importlib.import_module("svdkit.lowrank.estimator"), name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

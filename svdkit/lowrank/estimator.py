@@ -27,6 +27,7 @@ True
 
 from __future__ import annotations
 
+import math
 import numbers
 import warnings
 from collections.abc import Iterator
@@ -36,7 +37,7 @@ import numpy as np
 import numpy.typing as npt
 import scipy.sparse as sp
 
-from svdkit.errors import ConvergenceError, MissingDependencyError, ShapeError
+from svdkit.errors import ConvergenceError, MissingDependencyError, ShapeError, SvdkitError
 
 try:
     from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, TransformerMixin
@@ -50,8 +51,9 @@ except ImportError as err:  # scikit-learn missing, or older than 1.6 (no valida
     ) from err
 
 from svdkit.lowrank.api import truncated_svd
+from svdkit.lowrank.operators import scale_for
 
-__all__ = ["TruncatedSVD"]
+__all__ = ["InaccurateComponentsWarning", "TruncatedSVD"]
 
 #: Rows per block when the total variance of a dense ``X`` is summed (``2²⁰`` entries
 #: of float64 at most beside ``X``: no centred copy of ``X`` is formed).
@@ -76,6 +78,30 @@ _FLOAT32_TOL_MIN = 8 * float(np.finfo(np.float32).eps)
 #: The dtypes the estimator computes in (others, e.g. integers, become float64).
 _FLOATS = [np.float64, np.float32]
 
+#: A fitted component whose residual exceeds this fraction of its own ``σᵢ`` is warned
+#: about (:class:`InaccurateComponentsWarning`): ``residual / σᵢ`` bounds the relative
+#: error of ``σᵢ`` (and, over the gap to its neighbours, the angle of its vectors).
+_LOOSE_RELATIVE = 1e-3
+
+#: ... unless its ``σᵢ`` is below this fraction of ``σ₁``: no ``tol`` (``≥ 1e-14``) can
+#: bring such a component to :data:`_LOOSE_RELATIVE` (``1e-14 / 1e-3``); it is the
+#: rounding level of a rank-deficient ``X``, known only to ``tol · σ₁`` absolutely. For
+#: float32 ``X`` the floor is :data:`_FLOAT32_TOL_MIN` instead (``8·eps32 ≈ 9.5e-7``):
+#: below it lie the singular values that the float32 rounding of ``X``'s own entries
+#: makes (about ``eps32 · σ₁ / √min(m, n)`` for a rank-deficient ``X``).
+_RESOLVABLE = 1e-11
+
+
+class InaccurateComponentsWarning(UserWarning):
+    """Some fitted components of :class:`TruncatedSVD` are certified only absolutely.
+
+    The certificate bounds every residual by ``tol · σ₁``; a component whose ``σᵢ``
+    is far below ``σ₁`` (the trailing components of uncentred data with a large mean)
+    may then be off by more than ``1e-3`` of itself. The message names those
+    components and the ``tol`` that would bring them to ``1e-3``.
+    """
+
+
 MatrixLike = npt.ArrayLike | sp.spmatrix | sp.sparray
 
 
@@ -90,6 +116,14 @@ class TruncatedSVD(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
     are computed and both are at most ``tol · σ₁`` (``residuals_right_``,
     ``residuals_left_``), or :class:`~svdkit.ConvergenceError` is raised.
 
+    **The certificate is absolute, relative to σ₁**: every component carries an error
+    of up to ``tol · σ₁``, whatever its own ``σᵢ``. A component with ``σᵢ ≪ σ₁`` may be
+    off by ``tol · σ₁ / σᵢ`` of itself — on uncentred data with a large mean (``X =
+    10⁶ + noise``: ``σ₂ / σ₁ ≈ 10⁻⁸``) the default ``tol`` leaves components 2… 20 %
+    wrong. Pass ``tol ≤ 1e-3 · σₖ / σ₁`` for them to ``1e-3``; :meth:`fit` warns
+    (:class:`InaccurateComponentsWarning`, a ``UserWarning``) when a residual exceeds
+    ``1e-3 · σᵢ``, naming the components and that ``tol``.
+
     Parameters
     ----------
     n_components : int, default 2
@@ -98,7 +132,9 @@ class TruncatedSVD(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
     tol : float, default 1e-6
         The certificate: both residuals of every component are at most
         ``tol · σ₁``, so each ``singular_values_[i]`` is within ``tol · σ₁`` of a
-        singular value of ``X``. In ``[1e-14, 1)``. (scikit-learn's ``tol`` is
+        singular value of ``X`` — an absolute error: components with ``σᵢ ≪ σ₁`` need
+        ``tol ≤ 1e-3 · σᵢ / σ₁`` to be right to ``1e-3`` of themselves (see above).
+        In ``[1e-14, 1)``. (scikit-learn's ``tol`` is
         ARPACK's stopping rule; this one is a guarantee.) With float32 input the
         guarantee is about the float32 results the estimator returns, whose rounding
         alone moves the residuals by up to ``3·eps32·σ₁``: a ``tol`` below
@@ -128,13 +164,18 @@ class TruncatedSVD(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
     explained_variance_ : ndarray of shape (n_components,)
         Variance of each column of ``X V`` (``transform(X)``, as scikit-learn's
         randomized solver), computed in float64 from the centred data; it differs
-        from the variance of ``fit_transform(X)`` by the residual at most.
+        from the variance of ``fit_transform(X)`` by the residual at most. A variance
+        beyond the range of ``X``'s dtype (it would be ``inf``, or 0 beside a non-zero
+        ratio) is an error (see Raises).
     explained_variance_ratio_ : ndarray of shape (n_components,)
         ``explained_variance_`` over the total variance of the columns of ``X``
-        (computed without densifying or centring a copy of ``X``): non-negative,
-        summing to at most 1 up to rounding (``V`` orthonormal). Both are zeros when
-        ``X`` has no variance beyond the rounding of its column means (a single
-        sample, constant columns, identical rows).
+        (computed without densifying or centring a copy of ``X``, on ``2^p · X`` with
+        ``2^p`` bringing its largest entry near 1, so at any scale): non-negative,
+        summing to at most 1 up to rounding (``V`` orthonormal). Each column is centred
+        on its computed mean and its variance corrected by that mean's rounding as
+        measured (Chan, Golub & LeVeque), so variance far below the mean² is kept (as
+        ``numpy.var`` resolves it). Both are zeros when ``X`` has no variance: every
+        column constant (a single sample, constant columns, identical rows).
     residuals_right_, residuals_left_ : ndarray of shape (n_components,)
         The certificate: ``‖X vᵢ − σᵢ uᵢ‖₂`` and ``‖Xᵀ uᵢ − σᵢ vᵢ‖₂``, computed from
         products with ``X`` (never estimated), each ``≤ tol_ · singular_values_[0]``,
@@ -159,6 +200,22 @@ class TruncatedSVD(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
     ConvergenceError
         From :meth:`fit` / :meth:`fit_transform`: some component did not meet
         ``tol`` within ``max_iter``.
+    SvdkitError
+        From :meth:`fit` / :meth:`fit_transform`: a result beyond the range of
+        ``X``'s dtype — for float32 ``X``, ``σ₁`` above the largest float32 (3.4e38)
+        or an ``explained_variance_`` outside float32's normal range (pass float64
+        data); for float64, an ``explained_variance_`` (about ``σᵢ² / n_samples``)
+        beyond 1.8e308 or below 2.2e-308 (scale ``X`` by a power of two; the message
+        says which). Nothing is returned as ``inf``, or as 0 in place of a value.
+
+    Warns
+    -----
+    InaccurateComponentsWarning
+        From :meth:`fit` / :meth:`fit_transform`: some component's residual exceeds
+        ``1e-3`` of its own ``σᵢ`` (the bound on its relative error), its ``σᵢ`` above
+        the rounding level of a rank-deficient ``X`` (``1e-11 · σ₁``; for float32
+        ``X`` ``8·eps32 · σ₁``). The message names the components and the ``tol``
+        that would bring them to ``1e-3``. Never on a residual within ``1e-3 · σᵢ``.
 
     See Also
     --------
@@ -249,7 +306,8 @@ class TruncatedSVD(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
         ----------
         X : {array-like, sparse matrix} of shape (n_samples, n_features)
             Training data: dense float64/float32 (other numbers become float64), or
-            sparse CSR/CSC (other formats become CSR), never densified.
+            sparse CSR/CSC (other formats become CSR), never densified; duplicate
+            entries are summed on a copy (the matrix given is not changed).
         y : None
             Ignored; present for scikit-learn's API.
 
@@ -279,7 +337,13 @@ class TruncatedSVD(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
         return self._fit(X)
 
     def _fit(self, X: MatrixLike) -> np.ndarray:
-        X = validate_data(self, _unmasked(X), accept_sparse=("csr", "csc"), dtype=_FLOATS)
+        with np.errstate(over="ignore", invalid="ignore"):  # (its finiteness check's sum)
+            X = validate_data(self, _unmasked(X), accept_sparse=("csr", "csc"), dtype=_FLOATS)
+        if sp.issparse(X) and not X.has_canonical_format:
+            # duplicates are summed (as SciPy reads them), on a copy: the statistics
+            # count each stored entry of a column as one of its values
+            X = X.copy()
+            X.sum_duplicates()
         k = self._check_n_components(X.shape)
         seed = _seed(self.random_state)
         dtype = X.dtype
@@ -289,31 +353,34 @@ class TruncatedSVD(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
         r = truncated_svd(
             X, k, tol=engine_tol, method=self.method, seed=seed, max_iter=self.max_iter
         )
+        if single:
+            _check_float32_range(r.s)
         s = r.s.astype(dtype)
         Xt = r.U.astype(dtype, copy=single)  # (float32: r.U is kept for _left_vectors)
         Xt *= s  # U Σ in place
-        self.components_ = r.Vh.astype(dtype, copy=False)
-        self.singular_values_ = s
+        components = r.Vh.astype(dtype, copy=False)
         if single:
+            if not np.isfinite(Xt).all():  # (|uᵢ| σᵢ rounded up past the float32 maximum)
+                _check_float32_range(r.s, force=True)
             # the certificate of what is returned: the float32 vectors, not the engine's
-            stats = _fitted_statistics(X, self.components_, (Xt, r.U, s))
+            stats = _fitted_statistics(X, components, (Xt, r.U, s))
             right, left = stats.right, stats.left
             _check_float32_certificate(right, left, float(s[0]), tol)
         else:
-            stats = _fitted_statistics(X, self.components_)
+            stats = _fitted_statistics(X, components)
             right, left = r.residuals_right, r.residuals_left
-        if stats.full_var > stats.floor:
-            exp_var = stats.exp_var
-            ratio = exp_var / stats.full_var
-        else:  # no variance beyond the rounding of the centring
-            exp_var = ratio = np.zeros(k)
-        self.explained_variance_ = exp_var.astype(dtype)
-        self.explained_variance_ratio_ = ratio.astype(dtype)
+        _check_variances_fit(stats, dtype)
+        # (set only now: a fit that raised leaves no half-fitted attributes)
+        self.components_ = components
+        self.singular_values_ = s
+        self.explained_variance_ = stats.exp_var.astype(dtype)
+        self.explained_variance_ratio_ = stats.ratio.astype(dtype)
         self.residuals_right_ = np.asarray(right, dtype=np.float64)
         self.residuals_left_ = np.asarray(left, dtype=np.float64)
         self.tol_ = float(tol)
         self.method_ = r.method
         self.n_iter_ = int(r.iterations)
+        _warn_inaccurate(r.s, self.residuals_right_, self.residuals_left_, self.tol_, single)
         return Xt
 
     def _check_n_components(self, shape: tuple[int, int]) -> int:
@@ -345,9 +412,10 @@ class TruncatedSVD(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
             The reduced data, dense.
         """
         check_is_fitted(self)
-        X = validate_data(
-            self, _unmasked(X), accept_sparse=("csr", "csc"), dtype=_FLOATS, reset=False
-        )
+        with np.errstate(over="ignore", invalid="ignore"):  # (its finiteness check's sum)
+            X = validate_data(
+                self, _unmasked(X), accept_sparse=("csr", "csc"), dtype=_FLOATS, reset=False
+            )
         return np.asarray(safe_sparse_dot(X, self.components_.T))
 
     def inverse_transform(self, X: npt.ArrayLike) -> np.ndarray:
@@ -397,9 +465,11 @@ def _seed(random_state: Any) -> int:
 class _Statistics(NamedTuple):
     """What one float64 pass over ``X`` gives :meth:`TruncatedSVD._fit`."""
 
-    full_var: float  # Σⱼ var(X[:, j])
-    floor: float  # full_var at or below this is the rounding of the centring
-    exp_var: np.ndarray  # var((X V)[:, i]), shape (k,)
+    full_var: float  # Σⱼ var(X[:, j]) (inf or 0 where it is beyond float64's range)
+    exp_var: np.ndarray  # var((X V)[:, i]), shape (k,) (likewise)
+    ratio: np.ndarray  # exp_var / full_var, from the scaled sums; zeros if full_var is 0
+    exponent: int  # the sums are those of 2^exponent · X (exact)
+    scaled_exp_var: np.ndarray  # exp_var · 4^exponent: finite and normal
     right: np.ndarray | None  # ‖X vᵢ − zᵢ‖, with certify
     left: np.ndarray | None  # ‖Xᵀ uᵢ − σᵢ vᵢ‖, with certify
 
@@ -439,13 +509,93 @@ def _check_float32_certificate(right: np.ndarray, left: np.ndarray, s1: float, t
     """Raise :class:`~svdkit.ConvergenceError` if the float32 results miss ``tol`` (the
     engine's margin covers their rounding: seen only if its ``σ₁`` is not ``‖X‖₂``)."""
     worst = np.maximum(right, left)
-    bad = np.flatnonzero(worst > tol * s1)
+    # (a residual or σ₁ that is not finite never counts as met: inf > tol·inf is False)
+    bad = np.flatnonzero(~(worst <= tol * s1) | ~np.isfinite(worst) | (not math.isfinite(s1)))
     if bad.size:
+        with np.errstate(invalid="ignore", divide="ignore"):
+            relative = float(worst.max() / s1)
         raise ConvergenceError(
             f"the float32 results did not certify tol={tol:g}: components {bad.tolist()} have "
-            f"residuals up to {worst.max() / s1:.2e}·σ₁ (fit float64 data for results "
+            f"residuals up to {relative:.2e}·σ₁ (fit float64 data for results "
             "certified in float64)"
         )
+
+
+def _check_float32_range(s: np.ndarray, *, force: bool = False) -> None:
+    """Raise :class:`~svdkit.SvdkitError` if the engine's (float64) singular values ``s``
+    do not fit in float32 (or, with ``force``, their ``U Σ`` did not)."""
+    big = float(np.finfo(np.float32).max)
+    with np.errstate(over="ignore"):
+        fits = bool(np.isfinite(s.astype(np.float32)).all())
+    if fits and not force:
+        return
+    raise SvdkitError(
+        f"σ₁ of X is {float(s[0]):.4g}, at or beyond the largest float32 ({big:.4g}): "
+        "float32 results (singular_values_, fit_transform(X)) cannot hold it; pass X as "
+        "float64 (X.astype(np.float64)) for float64 results"
+    )
+
+
+def _check_variances_fit(stats: _Statistics, dtype: np.dtype) -> None:
+    """Raise :class:`~svdkit.SvdkitError` if a non-negligible ``explained_variance_``
+    (its ratio above ``eps``) is beyond the normal range of ``dtype``: it would overflow
+    to ``inf`` or flush to 0 (or to a subnormal, losing digits)."""
+    info = np.finfo(dtype)
+    exp_var = stats.exp_var
+    over = ~(exp_var <= float(info.max))
+    under = (exp_var < float(info.tiny)) & (stats.ratio > float(info.eps))
+    bad = np.flatnonzero(over | under)
+    if not bad.size:
+        return
+    i = int(bad[0])
+    log2 = float(np.log2(stats.scaled_exp_var[i])) - 2 * stats.exponent
+    wide = np.finfo(np.float64)
+    if dtype == np.float32 and math.log2(wide.tiny) < log2 < math.log2(wide.max):
+        advice = "pass X as float64 (X.astype(np.float64)) for float64 results"
+    else:
+        shift = -round(log2 / 2)
+        advice = (
+            f"scale X by a power of two (X * 2.0**{shift}): components_ and "
+            f"explained_variance_ratio_ do not change, explained_variance_ is "
+            f"multiplied by 2.0**{2 * shift}"
+        )
+    raise SvdkitError(
+        f"explained_variance_[{i}] of X is about 2^{log2:.1f}, beyond the range of "
+        f"{np.dtype(dtype).name} ({float(info.tiny):.3g} to {float(info.max):.3g}): it "
+        f"cannot be returned; {advice}"
+    )
+
+
+def _warn_inaccurate(
+    s: np.ndarray, right: np.ndarray, left: np.ndarray, tol: float, single: bool
+) -> None:
+    """Warn (:class:`InaccurateComponentsWarning`) about the components whose residual
+    exceeds :data:`_LOOSE_RELATIVE` of their own ``σᵢ`` (those above
+    :data:`_RESOLVABLE` ``· σ₁``, :data:`_FLOAT32_TOL_MIN` ``· σ₁`` for float32 input),
+    naming the ``tol`` that would bring them to it."""
+    s = np.asarray(s, dtype=np.float64)
+    if not s.size or not s[0] > 0:
+        return
+    worst = np.maximum(right, left)
+    floor = (_FLOAT32_TOL_MIN if single else _RESOLVABLE) * s[0]
+    loose = np.flatnonzero((worst > _LOOSE_RELATIVE * s) & (s > floor))
+    if not loose.size:
+        return
+    lowest = float(s[loose].min() / s[0])
+    need = _LOOSE_RELATIVE * lowest  # tol·σ₁ ≤ 1e-3·σᵢ for each of them
+    if single and need < _FLOAT32_TOL_MIN:
+        advice = f"fit float64 data (X.astype(np.float64)) with tol ≤ {need:.1e}"
+    else:
+        advice = f"fit with tol ≤ {need:.1e}"
+    warnings.warn(
+        f"components {loose.tolist()} (rows of components_) are certified only to "
+        f"tol_·σ₁ = {tol * s[0]:.3g} absolutely, and their σᵢ are far below σ₁ (down to "
+        f"{lowest:.2e}·σ₁): their singular values, vectors and explained variances may be "
+        f"off by up to {float((worst[loose] / s[loose]).max()):.2e} of themselves "
+        f"(residual / σᵢ); {advice} to bring them within {_LOOSE_RELATIVE:g}",
+        InaccurateComponentsWarning,
+        stacklevel=4,
+    )
 
 
 def _major_blocks(indptr: np.ndarray, entries: int, length: int) -> Iterator[tuple[int, int]]:
@@ -488,22 +638,33 @@ def _unmasked(X: Any) -> Any:
     return unmasked(X, "X", _matrix_pos)
 
 
+def _scale_of_entries(hi: float, lo: float) -> tuple[float, int]:
+    """The power of two ``c = 2^p`` (and ``p``) that brings the largest entry ``max(|hi|,
+    |lo|)`` of ``X`` near 1 (:func:`~svdkit.lowrank.operators.scale_for`; 1 for data
+    within ``2^±32``): the statistics of ``c·X`` neither overflow nor underflow."""
+    c = scale_for(max(abs(hi), abs(lo)))
+    return c, math.frexp(c)[1] - 1
+
+
 def _sparse_statistics(
     X: sp.spmatrix | sp.sparray,
     V: np.ndarray,
     certify: tuple[np.ndarray, np.ndarray, np.ndarray] | None,
-) -> tuple[float, float, np.ndarray, np.ndarray | None]:
-    """For a CSR or CSC ``X``: the total variance ``Σⱼ var(X[:, j])``, ``Σ X²``, the
-    :func:`_score_sums` of ``X V`` and, with ``certify``, ``Xᵀ U`` — all in float64, from
-    blocks of the major axis (rows of a CSR ``X``, columns of a CSC one) widened one at a
-    time, of at most ``max(2¹⁷, n)`` (CSR) or ``max(2¹⁷, m)`` (CSC) stored entries: never a
-    float64 copy of the whole of ``X``. A CSR ``X`` streams ``X V`` by rows; a CSC one
-    sums it into one ``m × k`` array (and forms the ``m × k`` left vectors once).
+    c: float,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """For a CSR or CSC ``X`` (no duplicate entries) and ``c`` a power of two: the column
+    variances of ``c·X``, the :func:`_score_sums` of ``c·X V`` and, with ``certify``,
+    ``c·Xᵀ U`` — all in float64, from blocks of the major axis (rows of a CSR ``X``,
+    columns of a CSC one) widened one at a time, of at most ``max(2¹⁷, n)`` (CSR) or
+    ``max(2¹⁷, m)`` (CSC) stored entries: never a float64 copy of the whole of ``X``. A
+    CSR ``X`` streams ``X V`` by rows; a CSC one sums it into one ``m × k`` array (and
+    forms the ``m × k`` left vectors once).
 
     The column variances are the corrected two-pass sums of
     :func:`sklearn.utils.sparsefuncs.mean_variance_axis` (Chan, Golub & LeVeque):
     ``(Σ (x − μⱼ)² + zⱼ μⱼ² − (Σ (x − μⱼ) − zⱼ μⱼ)² / m) / m`` over the stored entries
-    of column ``j``, ``zⱼ`` its implicit zeros.
+    of column ``j``, ``zⱼ`` its implicit zeros; a constant column (its largest value its
+    smallest, implicit zeros included) is centred on that value, exactly: variance 0.
     """
     m, n = X.shape
     k = V.shape[1]
@@ -516,22 +677,32 @@ def _sparse_statistics(
     blocks = list(_major_blocks(indptr, entries, length))
 
     def widened(lo: int, hi: int) -> tuple[int, np.ndarray, np.ndarray, slice]:
-        """The block's first entry, its values in float64, the column of each (counted
-        from the start of ``cols``) and the columns ``cols`` it spans."""
+        """The block's first entry, its values times ``c`` in float64, the column of each
+        (counted from the start of ``cols``) and the columns ``cols`` it spans."""
         a, b = int(indptr[lo]), int(indptr[hi])
         data = np.asarray(X.data[a:b], dtype=np.float64)
+        if c != 1.0:
+            data = data * c  # (never in place: X's own float64 data)
         if csr:
             return a, data, X.indices[a:b], slice(0, n)
         return a, data, np.repeat(np.arange(hi - lo), np.diff(indptr[lo : hi + 1])), slice(lo, hi)
 
-    count, col_sum, sumsq = np.zeros(n), np.zeros(n), 0.0
+    count, col_sum = np.zeros(n), np.zeros(n)
+    col_max, col_min = np.full(n, -np.inf), np.full(n, np.inf)
     for lo, hi in blocks:
         _, data, ids, cols = widened(lo, hi)
         width = cols.stop - cols.start
         col_sum[cols] += np.bincount(ids, weights=data, minlength=width)
         count[cols] += np.bincount(ids, minlength=width)
-        sumsq += float(data @ data)
+        np.maximum.at(col_max[cols], ids, data)
+        np.minimum.at(col_min[cols], ids, data)
+    absent = m - count
+    implicit = absent > 0
+    col_max[implicit] = np.maximum(col_max[implicit], 0.0)
+    col_min[implicit] = np.minimum(col_min[implicit], 0.0)
     mean = col_sum / m
+    constant = col_max == col_min
+    mean[constant] = col_max[constant]
     shift = mean @ V
     dev = np.zeros((2, n))  # Σ (x − μⱼ) and Σ (x − μⱼ)² over the stored entries
     sums = np.zeros((3, k))
@@ -555,7 +726,8 @@ def _sparse_statistics(
         ptr = indptr[lo : hi + 1] - a
         if csr:
             B = sp.csr_matrix((data, X.indices[a : a + data.shape[0]], ptr), shape=(hi - lo, n))
-            sums += _score_sums(B @ V, shift, None if certify is None else Z[lo:hi])
+            Zb = None if certify is None else _scaled(Z[lo:hi], c)
+            sums += _score_sums(B @ V, shift, Zb)
             if certify is not None:
                 XtU += B.T @ _left_vectors(Z[lo:hi], s, U[lo:hi])
         else:
@@ -567,12 +739,76 @@ def _sparse_statistics(
     if P is not None:
         step = max(1, _SPARSE_BLOCK_ENTRIES // k)
         for r0 in range(0, m, step):
-            Zb = None if certify is None else Z[r0 : r0 + step]
+            Zb = None if certify is None else _scaled(Z[r0 : r0 + step], c)
             sums += _score_sums(P[r0 : r0 + step], shift, Zb)
-    absent = m - count
     correction = dev[0] - absent * mean
     var = (dev[1] + absent * mean**2 - correction**2 / m) / m
-    return float(np.sum(var)), sumsq, sums, XtU
+    return np.maximum(var, 0.0), sums, XtU
+
+
+def _scaled(Z: np.ndarray, c: float) -> np.ndarray:
+    """``c · Z`` in float64 (exact: ``c`` a power of two)."""
+    out = Z.astype(np.float64)
+    if c != 1.0:
+        out *= c
+    return out
+
+
+def _dense_statistics(
+    X: np.ndarray,
+    V: np.ndarray,
+    certify: tuple[np.ndarray, np.ndarray, np.ndarray] | None,
+    c: float,
+    col_max: np.ndarray,
+    col_min: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """For a dense ``X`` and ``c`` a power of two: what :func:`_sparse_statistics` gives,
+    from row blocks of at most 2²⁰ entries widened to float64 one at a time (never a
+    centred copy of ``X``); ``col_max``, ``col_min`` are ``X``'s per column.
+
+    Each column is centred on its computed mean and its variance corrected by the
+    rounding of that mean as measured (Chan, Golub & LeVeque):
+    ``(Σ (x − μⱼ)² − (Σ (x − μⱼ))² / m) / m``; a constant column is centred on its value,
+    exactly: variance 0."""
+    m, n = X.shape
+    k = V.shape[1]
+    step = max(1, _VARIANCE_BLOCK_ENTRIES // max(n, 1))
+
+    def rows(r0: int) -> np.ndarray:
+        B = X[r0 : r0 + step].astype(np.float64)
+        if c != 1.0:
+            B *= c
+        return B
+
+    if c == 1.0:
+        mean = X.mean(axis=0, dtype=np.float64)
+    else:  # c·X's (the sums of X itself may overflow, its squares underflow)
+        mean = np.zeros(n)
+        for r0 in range(0, m, step):
+            mean += rows(r0).sum(axis=0)
+        mean /= m
+    constant = col_max == col_min
+    mean[constant] = col_max[constant].astype(np.float64) * c
+    dev = np.zeros((2, n))  # Σ (x − μⱼ) and Σ (x − μⱼ)²
+    sums = np.zeros((3, k))
+    XtU = None
+    if certify is not None:
+        Z, U, s = certify
+        XtU = np.zeros((n, k))
+    for r0 in range(0, m, step):
+        B = rows(r0)
+        if certify is not None:
+            D = B @ V - _scaled(Z[r0 : r0 + step], c)
+            sums[2] += np.einsum("ij,ij->j", D, D)
+            XtU += B.T @ _left_vectors(Z[r0 : r0 + step], s, U[r0 : r0 + step])
+        B -= mean
+        dev[0] += B.sum(axis=0)
+        dev[1] += np.einsum("ij,ij->j", B, B)
+        C = B @ V  # centred scores
+        sums[0] += C.sum(axis=0)
+        sums[1] += np.einsum("ij,ij->j", C, C)
+    var = (dev[1] - dev[0] ** 2 / m) / m
+    return np.maximum(var, 0.0), sums, XtU
 
 
 def _fitted_statistics(
@@ -586,50 +822,42 @@ def _fitted_statistics(
     :func:`_left_vectors`, never densifying a sparse ``X``, widening the whole of a
     float32 one nor forming a centred copy of a dense one (blocks of at most 2²⁰ entries,
     or of ``max(2¹⁷, n)`` or ``max(2¹⁷, m)`` stored entries of a sparse ``X``:
-    :func:`_sparse_statistics`).
+    :func:`_dense_statistics`, :func:`_sparse_statistics`).
 
-    The explained variances are those of ``X V``, from the same centred data as the
-    total: they sum to at most the total (``V`` orthonormal) up to rounding. ``floor``
-    bounds the rounding of the centring, ``Σⱼ δⱼ²`` with ``δⱼ`` the error of the
-    column mean, ``|δⱼ| ≤ (m + 1)·u·mean|X[:, j]|``: a total at or below it is no
-    variance (constant columns give about ``1e-32`` instead of 0).
+    The sums are those of ``c·X``, ``c`` a power of two that brings its largest entry
+    near 1 (exact), so that no square overflows or underflows whatever ``X``'s scale;
+    ``explained_variance_ratio_`` comes from them, the variances are scaled back by
+    ``c⁻²`` (to ``inf`` or 0 where they are beyond float64's range). The explained
+    variances are those of ``X V``, from the same centred data as the total: they sum
+    to at most the total (``V`` orthonormal) up to rounding. A total of exactly 0 —
+    every column constant (a single sample, constant columns, identical rows) — gives
+    zeros.
     """
-    m, n = X.shape
     V = np.ascontiguousarray(components.T, dtype=np.float64)
     k = V.shape[1]
+    if certify is not None:
+        certify = (certify[0], certify[1], certify[2].astype(np.float64))
+    if sp.issparse(X):
+        hi, lo = (float(X.data.max()), float(X.data.min())) if X.nnz else (0.0, 0.0)
+        c, p = _scale_of_entries(hi, lo)
+        var, sums, XtU = _sparse_statistics(X, V, certify, c)
+    else:
+        col_max, col_min = X.max(axis=0), X.min(axis=0)
+        c, p = _scale_of_entries(float(col_max.max()), float(col_min.min()))
+        var, sums, XtU = _dense_statistics(X, V, certify, c, col_max, col_min)
+    m = X.shape[0]
+    full_var = float(np.sum(var))
+    if full_var > 0:
+        scaled = np.maximum(sums[1] / m - (sums[0] / m) ** 2, 0.0)
+        ratio = scaled / full_var
+    else:  # every column constant: no variance at all
+        scaled = ratio = np.zeros(k)
+    with np.errstate(over="ignore", under="ignore"):
+        exp_var = np.ldexp(scaled, -2 * p)
+        total = float(np.ldexp(full_var, -2 * p))
     right = left = None
     if certify is not None:
-        Z, U, s = certify[0], certify[1], certify[2].astype(np.float64)
-        certify = (Z, U, s)
-    if sp.issparse(X):
-        full_var, sumsq, sums, XtU = _sparse_statistics(X, V, certify)
-        col_sum, col_sq = sums[0], sums[1]
-        if certify is not None:
-            right = np.sqrt(sums[2])
-            left = np.linalg.norm(XtU - V * s, axis=0)
-    else:
-        mean = X.mean(axis=0, dtype=np.float64)
-        step = max(1, _VARIANCE_BLOCK_ENTRIES // max(n, 1))
-        total = sumsq = 0.0
-        col_sum, col_sq = np.zeros(k), np.zeros(k)
-        if certify is not None:
-            right_sq, XtU = np.zeros(k), np.zeros((n, k))
-        for r0 in range(0, m, step):
-            B = X[r0 : r0 + step].astype(np.float64)
-            sumsq += float(np.einsum("ij,ij->", B, B))
-            if certify is not None:
-                D = B @ V - Z[r0 : r0 + step]
-                right_sq += np.einsum("ij,ij->j", D, D)
-                XtU += B.T @ _left_vectors(Z[r0 : r0 + step], s, U[r0 : r0 + step])
-            B -= mean
-            total += float(np.einsum("ij,ij->", B, B))
-            C = B @ V  # centred scores
-            col_sum += C.sum(axis=0)
-            col_sq += np.einsum("ij,ij->j", C, C)
-        full_var = total / m
-        if certify is not None:
-            right = np.sqrt(right_sq)
-            left = np.linalg.norm(XtU - V * s, axis=0)
-    exp_var = np.maximum(col_sq / m - (col_sum / m) ** 2, 0.0)
-    floor = ((m + 1) * np.finfo(np.float64).eps) ** 2 * sumsq / m
-    return _Statistics(full_var, floor, exp_var, right, left)
+        s = certify[2]
+        right = np.ldexp(np.sqrt(sums[2]), -p)
+        left = np.linalg.norm(np.ldexp(XtU, -p) - V * s, axis=0)
+    return _Statistics(total, exp_var, ratio, p, scaled, right, left)
