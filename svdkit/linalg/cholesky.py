@@ -79,6 +79,14 @@ Cholesky criterion of :func:`svdkit.definiteness` agrees with the other three:
   one, accepted by the growth factor), the factorisation is redone on A with
   its eigenvalues clipped at 0, and the closer factor kept.
 
+Every decision is made on A scaled by a power of two, where nothing under- or
+overflows: the pivots on ``A · 4^−k`` against the pivot threshold of that matrix,
+the eigenvalues on ``A · 2^−e`` against theirs (``max |aᵢⱼ|`` near 1 in both).
+The rules are scale-free and the scaling exact, so ``A`` and ``A · 2^k`` get the
+same decisions, for matrices of entries near ``1e-316`` as for entries near 1;
+only the numbers reported are scaled back (factors, values; in messages, digits
+worked out in decimal where they lie beyond the float range, never ``-0 < -0``).
+
 The symmetry check uses the identity rule of :mod:`svdkit.linalg.structure`:
 ``‖A − Aᴴ‖_F <= n · eps · 2‖A‖_F`` (or ``tol``); the factorisation then uses the
 Hermitian part ``(A + Aᴴ)/2``.
@@ -96,6 +104,8 @@ array([[1., 0.],
 
 from __future__ import annotations
 
+import decimal
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
@@ -223,9 +233,14 @@ def eigenvalue_rule(
     Cholesky factorisations defer to near their thresholds: ``λ`` counts as
     zero when ``|λ| <= n · eps · max |λᵢ|`` (or ``tol``), ``eps`` that of
     ``precision`` (``h.dtype`` by default). The values come from
-    ``scipy.linalg.eigvalsh``; where one lies beyond the largest float
-    (entries near ``1e308``) the rule is decided on ``h · 2^−e``, and the values
-    are ``2^e`` times those (``±inf`` past the range).
+    ``scipy.linalg.eigvalsh`` of ``h · 2^−e`` (``max |aᵢⱼ| · 2^−e`` in ``[1/2, 1)``),
+    where the rule is decided: it is scale-free, and ``A`` and ``A · 2^k`` (exact) get
+    the same decision, down among the subnormals and up to the largest float
+    (:func:`_scaled_rule`). The values and the threshold are ``2^e`` times those
+    (``±inf`` past the range); where that leaves the float range at the bottom (a
+    nearly singular A of entries near ``1e-316`` has ``λ_min`` near ``4e-325``), a
+    value is the float nearest it on its side of the threshold, so that comparing
+    the values returned with the threshold returned counts what the rule decided.
 
     The count of non-zero eigenvalues is the numerical rank
     (:func:`svdkit.rank` of ``h``, same ``tol``): ``σᵢ = |λᵢ|``, but ``eigvalsh``
@@ -246,9 +261,76 @@ def eigenvalue_rule(
     return values, thr
 
 
-#: Largest entries below this (subnormal range, 2⁻¹⁰²²) are scaled up by a power of two
-#: before the eigenvalues are computed, as entries near the largest float are scaled down.
-_SUBNORMAL_SCALE = 2.0**-1000
+class _ScaledRule(NamedTuple):
+    """The eigenvalue rule decided on ``h · 2^−e`` (``max |aᵢⱼ|`` scaled into ``[1/2, 1)``):
+    the values ascending, the threshold (moved, :func:`_rank_consistent_threshold`) and
+    the rule's own threshold before the move, all three in the units of ``h · 2^−e``."""
+
+    values: np.ndarray
+    thr: float
+    own: float
+    e: int
+
+
+def _scaled_tol(tol: float | None, shape: tuple[int, ...], dtype, e: int) -> float | None:
+    """``tol · 2^−e``, validated, at most the largest float (a threshold past every
+    entry of the scaled matrix decides as infinity would)."""
+    if tol is None:
+        return None
+    value = zero_threshold(shape, 0.0, dtype, tol)  # validates tol
+    with np.errstate(over="ignore", under="ignore"):
+        return min(float(np.ldexp(value, -e)), float(np.finfo(np.float64).max))
+
+
+def _scaled_rule(h: np.ndarray, tol: float | None, dtype) -> _ScaledRule:
+    """The eigenvalue rule of ``h``, decided on ``h · 2^−e`` with ``max |aᵢⱼ| · 2^−e`` in
+    ``[1/2, 1)``.
+
+    The rule is scale-free, and scaling by a power of two is exact, so ``A`` and
+    ``A · 2^k`` give the same scaled matrix and the same decision, bit for bit, for
+    every ``k`` that keeps ``A · 2^k`` exact: down among the subnormals (where
+    ``eigvalsh`` gave 0 for both eigenvalues of ``diag(5e-324, 5e-324)``, of rank 2,
+    and the threshold ``n · eps · max |λᵢ|`` itself underflows to 0), near the largest
+    float (where an eigenvalue can lie beyond it), and in between, where LAPACK's own
+    scaling of tiny or huge matrices (by factors that are not powers of two) would
+    round differently at different ``k``.
+    """
+    biggest = float(np.max(np.abs(h))) if h.size else 0.0
+    e = _exponent(biggest) if biggest > 0 else 0
+    hs = times_power_of_two(h, -e) if e else h
+    values = scipy.linalg.eigvalsh(hs, check_finite=False)
+    rule = zero_threshold(h.shape, float(np.max(np.abs(values))) if values.size else 0.0, dtype)
+    tol_s = _scaled_tol(tol, h.shape, dtype, e)
+    own = rule if tol_s is None else tol_s
+    thr = _rank_consistent_threshold(hs, values, own, rule, tol_s, dtype)
+    return _ScaledRule(values, thr, own, e)
+
+
+def _in_units_of_a(rule: _ScaledRule, tol: float | None) -> tuple[np.ndarray, float, float]:
+    """``(values, thr, own)`` of a scaled rule in the units of A, each value on the same
+    side of the threshold as in the scaled decision.
+
+    Scaling back is exact except where a number leaves the float range: a value past
+    the largest float is ``±inf``, and a value or threshold below the least subnormal
+    rounds (λ_min of a nearly singular matrix with entries near ``1e-316`` can be
+    ``4e-325``, its threshold ``1e-339``: both round to 0). A value the scaled rule
+    calls non-zero is then taken as the float nearest it beyond the threshold, and one
+    it calls zero as one within it, so that ``values > thr``, ``|values| <= thr`` and
+    ``values < −thr`` count what the rule decided (a move of at most one subnormal
+    step, ``2^−1074``).
+    """
+    values_s, thr_s, own_s, e = rule
+    with np.errstate(over="ignore", under="ignore"):  # ±inf past the range; see above
+        values = np.ldexp(values_s, e)
+        # tol, as the caller gave it (validated), where the scaled one stands for it
+        own = float(np.ldexp(own_s, e)) if tol is None else zero_threshold((1,), 0.0, tol=tol)
+        thr = own if thr_s == own_s else float(np.ldexp(thr_s, e))
+        up, down = float(np.nextafter(thr, np.inf)), float(np.nextafter(-thr, -np.inf))
+    positive, negative = values_s > thr_s, values_s < -thr_s
+    values = np.where(positive, np.maximum(values, up), values)
+    values = np.where(negative, np.minimum(values, down), values)
+    values = np.where(positive | negative, values, np.clip(values, -thr, thr))
+    return values, thr, own
 
 
 def _eigenvalue_rule(
@@ -256,24 +338,7 @@ def _eigenvalue_rule(
 ) -> tuple[np.ndarray, float, float]:
     """:func:`eigenvalue_rule`, with the rule's own threshold (before any move) third."""
     dtype = h.dtype if precision is None else precision
-    values = scipy.linalg.eigvalsh(h, check_finite=False)
-    biggest = float(np.max(np.abs(h))) if h.size else 0.0
-    if values.size and (not np.isfinite(values).all() or 0.0 < biggest < _SUBNORMAL_SCALE):
-        # an eigenvalue past the largest float (entries near 1e308), or entries down among
-        # the subnormals (eigvalsh gave 0 for both of diag(5e-324, 5e-324), which has
-        # rank 2): the rule is scale-free, so it is decided on h·2^−e, and the values are
-        # 2^e times those
-        e = _exponent(biggest)
-        scaled = scipy.linalg.eigvalsh(times_power_of_two(h, -e), check_finite=False)
-        rule = float(np.ldexp(zero_threshold(h.shape, float(np.max(np.abs(scaled))), dtype), e))
-        thr = rule if tol is None else zero_threshold(h.shape, 0.0, dtype, tol)
-        with np.errstate(over="ignore"):  # a value past the largest float is ±inf, as it is
-            values = np.ldexp(scaled, e)
-    else:
-        largest = float(np.max(np.abs(values))) if values.size else 0.0
-        rule = zero_threshold(h.shape, largest, dtype)
-        thr = zero_threshold(h.shape, largest, dtype, tol)
-    return values, _rank_consistent_threshold(h, values, thr, rule, tol, dtype), thr
+    return _in_units_of_a(_scaled_rule(h, tol, dtype), tol)
 
 
 def _rank_consistent_threshold(
@@ -328,6 +393,7 @@ class _Spectrum:
     ) -> None:
         self._h, self._tol, self._precision = h, tol, precision
         self._known, self._parent = known, parent
+        self._scaled: _ScaledRule | None = None
         self.refuted_psd = False
 
     def get(self) -> tuple[np.ndarray, float]:
@@ -337,8 +403,31 @@ class _Spectrum:
                 values, thr = self._parent.get()
                 self._known = (-values[::-1], thr)
             else:
-                self._known = eigenvalue_rule(self._h, self._tol, self._precision)
+                self._scaled = self._rule()
+                self._known = _in_units_of_a(self._scaled, self._tol)[:2]
         return self._known
+
+    def _rule(self) -> _ScaledRule:
+        dtype = self._h.dtype if self._precision is None else self._precision
+        return _scaled_rule(self._h, self._tol, dtype)
+
+    def scaled(self) -> _ScaledRule:
+        """The rule as decided, on ``A · 2^−e`` (:func:`_scaled_rule`): the numbers of
+        messages and the scale-free comparisons (the bisection for a failing pivot, the
+        residual check of a semidefinite factor) come from it. The values in A's units
+        are its, scaled back, except where they left the float range; there, for values
+        passed in by :func:`svdkit.definiteness`, the rule is evaluated again."""
+        if self._parent is not None:
+            values, thr, own, e = self._parent.scaled()
+            return _ScaledRule(-values[::-1], thr, own, e)
+        if self._scaled is None:
+            values, thr = self.get()
+            exact = thr >= _SMALLEST_NORMAL or (thr == 0 and self._tol is not None)
+            exact = exact and bool(np.all((values == 0) | (np.abs(values) >= _SMALLEST_NORMAL)))
+            if self._h is None or (exact and np.isfinite(values).all()):
+                return _ScaledRule(values, thr, thr, 0)
+            self._scaled = self._rule()
+        return self._scaled
 
     def negated(self) -> _Spectrum:
         """The rule for ``−A``: the same threshold, the values negated."""
@@ -387,10 +476,27 @@ def _scaled_call(
     )
 
 
-def _shown(x: float, unit: int) -> float:
-    """A number of the scaled matrix in the units of A (``x · 2^unit``), for messages."""
-    with np.errstate(over="ignore"):  # (beyond the largest float: shown as inf)
-        return float(np.ldexp(x, unit))
+def _shown(x: float, unit: int) -> str:
+    """A number of the scaled matrix in the units of A (``x · 2^unit``), as text (3
+    significant digits), for messages.
+
+    Where ``x · 2^unit`` leaves the float range (a pivot of a matrix with entries near
+    ``1e-316`` can be ``−2.6e-325``, its threshold ``1e-339``; both round to ``−0``)
+    the digits are worked out in decimal, so that a message never compares two
+    numbers that both read 0 (or inf).
+    """
+    if x == 0 or not math.isfinite(x):
+        return format(abs(x) if x == 0 else x, ".3g")
+    with np.errstate(over="ignore", under="ignore"):
+        value = float(np.ldexp(x, unit))
+    if math.isfinite(value) and abs(value) >= _SMALLEST_NORMAL:
+        return format(value, ".3g")
+    context = decimal.Context(prec=20)
+    return format(context.multiply(decimal.Decimal(x), context.power(2, unit)), ".3g")
+
+
+#: Below this, a float loses digits (subnormal), and :func:`_shown` works in decimal.
+_SMALLEST_NORMAL = float(np.finfo(np.float64).tiny)
 
 
 def _definite(
@@ -416,12 +522,13 @@ def _definite(
         return CholeskyAttempt(factor, None, None, False, attempt.threshold)
     if attempt.factor is None:
         return attempt  # the same verdict, with potrf's (or the pivot rule's) pivot
-    k, mu = _first_zero_leading_minor(h, spectrum.get()[1])
+    rule = spectrum.scaled()
+    k, mu = _first_zero_leading_minor(h, rule)
     return CholeskyAttempt(
         None,
         k,
         f"the leading minor of order {k} is zero to within the tolerance (the smallest "
-        f"eigenvalue of its block is {mu:.3g}, |λ| <= {spectrum.get()[1]:.3g}: the eigenvalue "
+        f"eigenvalue of its block is {mu}, |λ| <= {_shown(rule.thr, rule.e)}: the eigenvalue "
         "rule decides a pivot this close to its threshold)",
         False,
         attempt.threshold,
@@ -447,20 +554,23 @@ def _factor_from_eigh(h: np.ndarray) -> np.ndarray:
     return times_power_of_two(L, k) if k else L
 
 
-def _first_zero_leading_minor(h: np.ndarray, thr: float) -> tuple[int, float]:
+def _first_zero_leading_minor(h: np.ndarray, rule: _ScaledRule) -> tuple[int, str]:
     """The least ``k`` whose leading block ``A[:k, :k]`` has an eigenvalue ``<= thr``
     (its minor is not positive by the rule of Sylvester's criterion in
-    :mod:`svdkit.linalg.definiteness`), and that eigenvalue.
+    :mod:`svdkit.linalg.definiteness`), and that eigenvalue, as text in A's units.
 
     By Cauchy's interlacing theorem ``λ_min(A[:k, :k])`` does not increase with
     ``k``, so ``k`` is found by bisection (``log₂ n`` eigenvalue problems). Only
-    called when A itself is not positive definite by that rule.
+    called when A itself is not positive definite by that rule. The blocks are those
+    of ``A·2^−e`` and are compared with the threshold of the rule in the same units
+    (``rule``, :meth:`_Spectrum.scaled`), which may lie below the float range in A's.
     """
     n = h.shape[0]
     largest = float(np.max(np.abs(h))) if h.size else 0.0
     e = _exponent(largest) if largest > 0 else 0
     s = times_power_of_two(h, -e) if e else h
-    t = float(np.ldexp(thr, -e))
+    with np.errstate(over="ignore", under="ignore"):
+        t = float(np.ldexp(rule.thr, rule.e - e))
     lo, hi = 0, n  # λ_min of block lo is > thr (none for lo = 0); of block n, <= thr
     mu = float(np.linalg.eigvalsh(s)[0]) if n else 0.0
     while hi - lo > 1:
@@ -493,16 +603,17 @@ def _semidefinite(
     if attempt.factor is None and spectrum.refuted_psd:
         return attempt
     psd = spectrum.positive_semidefinite()
-    values, thr = spectrum.get()
     if psd:
         if attempt.factor is None:
             attempt = _scaled_call(partial(_semidefinite_core, lenient=True), h, tol, precision)[0]
-        return _closest_psd_factor(h, tol, precision, attempt, thr)
+        return _closest_psd_factor(h, tol, precision, attempt, spectrum.scaled())
     if attempt.factor is None:
         return attempt
+    rule = spectrum.scaled()  # (its numbers: A's may lie below the float range)
     verdict = (
-        f"A is not positive semidefinite by its smallest eigenvalue, {values[0]:.3g} < "
-        f"{-thr:.3g} (the eigenvalue rule of svdkit.definiteness)"
+        f"A is not positive semidefinite by its smallest eigenvalue, "
+        f"{_shown(rule.values[0], rule.e)} < {_shown(-rule.thr, rule.e)} (the eigenvalue "
+        "rule of svdkit.definiteness)"
     )
     if drop is None:
         reason = f"every pivot of the semidefinite Cholesky factorisation is >= −thr, but {verdict}"
@@ -510,17 +621,18 @@ def _semidefinite(
     k, row, entry = drop
     reason = (
         f"pivot {k} of the semidefinite Cholesky factorisation is zero to within the "
-        f"tolerance, and the entry below it in row {row} ({entry:.3g}) is small next to the "
+        f"tolerance, and the entry below it in row {row} ({entry}) is small next to the "
         f"pivots that follow, but dropping it would hide a negative direction: {verdict}"
     )
     return CholeskyAttempt(None, k, reason, True, attempt.threshold)
 
 
-def _residual(h: np.ndarray, L: np.ndarray) -> float:
-    """``‖A − LLᴴ‖_F``, scale-safe (on ``A · 4^−k``)."""
+def _residual(h: np.ndarray, L: np.ndarray) -> tuple[float, int]:
+    """``‖A − LLᴴ‖_F`` as ``(r, unit)``, ``r · 2^unit``: computed on ``A · 4^−k``, where it
+    neither overflows nor underflows (``unit = 2k`` depends on A alone)."""
     k = _quarter_exponent(h)
     hs, Ls = (times_power_of_two(h, -2 * k), times_power_of_two(L, -k)) if k else (h, L)
-    return _shown(float(np.linalg.norm(hs - Ls @ Ls.conj().T)), 2 * k)
+    return float(np.linalg.norm(hs - Ls @ Ls.conj().T)), 2 * k
 
 
 def _closest_psd_factor(
@@ -528,7 +640,7 @@ def _closest_psd_factor(
     tol: float | None,
     precision: np.dtype | None,
     attempt: CholeskyAttempt,
-    thr: float,
+    rule: _ScaledRule,
 ) -> CholeskyAttempt:
     """The semidefinite factor of an A the eigenvalue rule calls PSD, checked.
 
@@ -540,10 +652,16 @@ def _closest_psd_factor(
     the factor closer to A is kept; if it is still off by more than ``n · thr``,
     the factor of ``A₊`` from its eigendecomposition (:func:`_factor_from_eigh`,
     backward stable) is kept where it is closer. O(n³), only on this path.
+
+    ``rule``: the eigenvalue rule on ``A·2^−e`` (:meth:`_Spectrum.scaled`); the
+    residuals are compared with ``n · thr`` in the units of the scaled matrix, where
+    neither underflows.
     """
     n = h.shape[0]
-    err = _residual(h, attempt.factor)
-    if err <= n * thr:
+    err, unit = _residual(h, attempt.factor)
+    with np.errstate(over="ignore", under="ignore"):
+        limit = n * float(np.ldexp(rule.thr, rule.e - unit))
+    if err <= limit:
         return attempt
     k = _quarter_exponent(h)
     s = times_power_of_two(h, -2 * k) if k else h
@@ -552,15 +670,15 @@ def _closest_psd_factor(
     plus = plus / 2 + plus.conj().T / 2
     plus = times_power_of_two(plus, 2 * k) if k else plus
     other = _scaled_call(partial(_semidefinite_core, lenient=True), plus, tol, precision)[0]
-    if other.factor is not None and (other_err := _residual(h, other.factor)) < err:
+    if other.factor is not None and (other_err := _residual(h, other.factor)[0]) < err:
         attempt, err = CholeskyAttempt(other.factor, None, None, True, attempt.threshold), other_err
-    if err <= n * thr:
+    if err <= limit:
         return attempt
     # still far off: an unpivoted factorisation of a rank-deficient A can lose up to
     # √thr at a dropped pivot (float32 Gram matrices: 1e-3 of ‖A‖). The factor of A₊
     # from its eigendecomposition (QR of Λ₊^½ Qᴴ) is backward stable: O(eps·‖A‖) + thr.
     L = _factor_from_eigh(h)
-    if _residual(h, L) < err:
+    if _residual(h, L)[0] < err:
         return CholeskyAttempt(L, None, None, True, attempt.threshold)
     return attempt
 
@@ -657,8 +775,8 @@ def _definite_core(
             None,
             k,
             f"the leading minor of order {k} is zero to within the tolerance (pivot {k} "
-            f"of the Cholesky factorisation is {_shown(pivots[k - 1], unit):.3g} <= "
-            f"{_shown(thresholds[k - 1], unit):.3g})",
+            f"of the Cholesky factorisation is {_shown(pivots[k - 1], unit)} <= "
+            f"{_shown(thresholds[k - 1], unit)})",
             False,
             base,
         )
@@ -785,13 +903,13 @@ def _semidefinite_core(
     has already called positive semidefinite (:func:`_semidefinite`).
 
     The second result is the first *non-trivial* drop, ``(k, row, entry)``
-    (1-based, ``entry`` in A's units): a zero pivot whose column had an entry
+    (1-based, ``entry`` as text, in A's units): a zero pivot whose column had an entry
     above ``thr`` (None when there was none). That is where the 2 × 2 test can
     be fooled (an entry up to ``√thr`` couples the pivot to a singular rest),
     so :func:`_semidefinite` confirms the result by the eigenvalue rule.
     """
     n = h.shape[0]
-    drop: tuple[int, int, float] | None = None
+    drop: tuple[int, int, str] | None = None
     base = pivot_threshold(h, tol, precision)
     L = np.zeros_like(h)
     diag_s = np.real(np.diagonal(h)).copy()  # the diagonal of the current Schur complement
@@ -817,7 +935,7 @@ def _semidefinite_core(
                 None,
                 k + 1,
                 f"pivot {k + 1} of the semidefinite Cholesky factorisation is negative "
-                f"({_shown(d, unit):.3g} < {_shown(-thr, unit):.3g})",
+                f"({_shown(d, unit)} < {_shown(-thr, unit)})",
                 True,
                 base,
             ), drop
@@ -831,8 +949,8 @@ def _semidefinite_core(
                 None,
                 k + 1,
                 f"pivot {k + 1} of the semidefinite Cholesky factorisation is zero "
-                f"(|{_shown(d, unit):.3g}| <= {_shown(thr, unit):.3g}) but the entry below it "
-                f"in row {i + k + 2} is not ({_shown(abs(col[i]), unit):.3g}); a positive "
+                f"(|{_shown(d, unit)}| <= {_shown(thr, unit)}) but the entry below it "
+                f"in row {i + k + 2} is not ({_shown(abs(col[i]), unit)}); a positive "
                 "semidefinite matrix with a zero pivot has "
                 "a zero column below it",
                 True,

@@ -288,22 +288,32 @@ def rank_of(a: np.ndarray, tol: float | None, dtype: np.dtype) -> int:
     # matrix may overflow, 2^−e·σ₁ cannot)
     thr = zero_threshold(a.shape, s[0], dtype)
     if tol is not None:
-        thr = float(np.ldexp(zero_threshold(a.shape, 0.0, dtype, tol), -e))
+        with np.errstate(over="ignore"):  # (a tol past every 2^−e·σ: inf, rank 0)
+            thr = float(np.ldexp(zero_threshold(a.shape, 0.0, dtype, tol), -e))
     return int(np.count_nonzero(s > thr))
 
 
 def scaled_singular_values(a: np.ndarray) -> tuple[np.ndarray, int]:
     """``(2^−e · σ, e)``: the singular values of ``a · 2^−e``, finite for a finite ``a``.
 
-    ``e = 0`` (LAPACK's values as they are) unless ``σ₁`` of a finite matrix
-    overflows (``[[1e308, 1e308], [1e308, 1e308]]`` has ``σ₁ = 2e308``); then
-    ``2^e`` is the power of two just above ``max |aᵢⱼ|``. Scaling by a power of
-    two is exact, so ``σᵢ = 2^e · sᵢ`` wherever that is a float.
+    ``e = 0`` (LAPACK's values as they are) unless ``max |aᵢⱼ|`` lies outside
+    ``[2^−400, 2^400]`` or ``σ₁`` of a finite matrix overflows (``[[1e308, 1e308],
+    [1e308, 1e308]]`` has ``σ₁ = 2e308``); then ``2^e`` is the power of two just
+    above ``max |aᵢⱼ|``. Scaling by a power of two is exact, so ``σᵢ = 2^e · sᵢ``
+    wherever that is a float, and the rank rule decided on ``2^−e · σ`` is scale-free:
+    ``A`` and ``A · 2^k`` get the same rank (beyond those bounds LAPACK scales by
+    factors that are not powers of two, and a nearly singular ``A`` of entries near
+    ``1e-316`` has a ``σ`` below the least subnormal).
     """
+    largest = float(np.abs(a).max()) if a.size else 0.0
+    if math.isfinite(largest) and (0.0 < largest < 2.0**-400 or largest > 2.0**400):
+        # beyond LAPACK's own scaling bounds (2^±459 for gesdd): see above
+        e = _exponent(largest)
+        return scipy.linalg.svdvals(times_power_of_two(a, -e), check_finite=False), e
     s = scipy.linalg.svdvals(a, check_finite=False)
     if not (s.size and np.isposinf(s[0]) and np.isfinite(a).all()):
         return s, 0  # (the common case, unscaled: the values are LAPACK's as they are)
-    e = _exponent(float(np.abs(a).max()))
+    e = _exponent(largest)
     return scipy.linalg.svdvals(times_power_of_two(a, -e), check_finite=False), e
 
 
@@ -459,7 +469,8 @@ def cond(A: MatrixLike, ord: int | float | str | None = None, tol: float | None 
         dtype = rule_dtype(A, a.dtype)
         thr = zero_threshold(a.shape, s[0], dtype)
         if tol is not None:  # in A's units: compared with 2^−e·σ, as rank_of does
-            thr = float(np.ldexp(zero_threshold(a.shape, 0.0, dtype, tol), -e))
+            with np.errstate(over="ignore"):  # (a tol past every 2^−e·σ: inf)
+                thr = float(np.ldexp(zero_threshold(a.shape, 0.0, dtype, tol), -e))
         if s[-1] <= thr:
             return float("inf")
         return float(s[0] / s[-1])
