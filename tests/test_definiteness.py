@@ -163,7 +163,9 @@ def check_evidence(r: Definiteness, A) -> None:
                 assert sy.leading_signs[k - 1] == np.sign(ref)
         claim = bool(np.all(sy.leading_signs >= 0))
         assert sy.notes_leading_minor_claim == claim
-        assert sy.notes_claim_misleads == (claim and r.kind not in (PD, PSD))
+        # (not where every principal minor is >= 0 at the tolerance: no minor shows it)
+        shown = sy.principal_minors is None or sy.refutes_psd is not None
+        assert sy.notes_claim_misleads == (claim and r.kind not in (PD, PSD) and shown)
         assert (sy.note is not None) == sy.notes_claim_misleads
     if n <= ALL_MINORS_MAX_N:
         assert sy.principal_minors is not None

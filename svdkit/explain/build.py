@@ -21,7 +21,7 @@ from svdkit.explain.messages import t
 from svdkit.explain.model import Report, Section
 from svdkit.explain.notes import Evidence, collect_notes
 from svdkit.inputs import as_matrix
-from svdkit.linalg.definiteness import Kind
+from svdkit.linalg.definiteness import ALL_MINORS_MAX_N, LEADING_MINORS_MAX_N, Kind
 from svdkit.linalg.residuals import relative_residual
 from svdkit.linalg.subspaces import subspaces_from_svd
 from svdkit.linalg.tolerance import zero_threshold
@@ -479,7 +479,10 @@ def _criteria(d, report: Report) -> dict[str, dict]:
         "negative semidefinite": (q.zero_witness,),
     }.get(str(d.kind), ())
     witnesses = [w for w in shown if w is not None]
-    q_text = t("why.quadratic_form", lang, min=num(q.minimizer.value), max=num(q.maximizer.value))
+    # its minimum and maximum on the unit sphere are λ_min and λ_max (the minimiser's
+    # recomputed xᴴAx differs by rounding: not printed as the minimum)
+    lo, hi = float(e.values[0]), float(e.values[-1])
+    q_text = t("why.quadratic_form", lang, min=num(lo), max=num(hi))
     q_text += "".join(t("why.witness", lang, x=vec(w.x), value=num(w.value)) for w in witnesses)
 
     # the eigenvalues zero at the threshold that counted them (the eigen section's too)
@@ -522,7 +525,7 @@ def _criteria(d, report: Report) -> dict[str, dict]:
         "quadratic_form": entry(
             q, q_text,
             witnesses=[{"x": w.x, "value": w.value} for w in witnesses],
-            minimum=q.minimizer.value, maximum=q.maximizer.value,
+            minimum=lo, maximum=hi,
         ),
         "eigenvalues": entry(e, e_text, values=e.values, threshold=e.threshold,
                              inertia=[e.n_positive, e.n_zero, e.n_negative]),
@@ -541,12 +544,17 @@ def _criteria(d, report: Report) -> dict[str, dict]:
 
 
 def _undecided_reason(minors_kind: str | None, d, lang: str) -> str:
-    """Why Sylvester's criterion is undecided, in ``lang``: not every principal minor was
-    computed (``minors_kind`` None), or the minors say ``minors_kind`` where A's
-    eigenvalues say ``d.kind`` (the minors that would show the difference are zero to
-    within ``d.tol_used``)."""
+    """Why Sylvester's criterion is undecided, in ``lang``: the leading minors were not
+    computed (``n > LEADING_MINORS_MAX_N``), not every principal minor was
+    (``minors_kind`` None, ``n > ALL_MINORS_MAX_N``), or the minors say ``minors_kind``
+    where A's eigenvalues say ``d.kind`` (the minors that would show the difference are
+    zero to within ``d.tol_used``)."""
+    n = d.matrix.shape[0]
+    if d.sylvester.leading_minors is None:
+        return t("why.sylvester.reason.leading_not_computed", lang, n=n,
+                 limit=LEADING_MINORS_MAX_N)
     if minors_kind is None:
-        return t("why.sylvester.reason.not_computed", lang)
+        return t("why.sylvester.reason.not_computed", lang, n=n, limit=ALL_MINORS_MAX_N)
 
     def kind(k: str) -> str:
         return t("kind." + k.replace(" ", "_"), lang)
@@ -583,7 +591,7 @@ def _minors_kind(s) -> str | None:
     the minors' verdict, as its criterion would have taken it, is rebuilt here from
     their signs, so that the report says it in its own language. ``"positive and
     negative semidefinite"`` where no minor refutes either kind; None where not
-    every minor was computed and they decide nothing (``n > 12``).
+    every minor was computed and they decide nothing (``n > ALL_MINORS_MAX_N``).
     """
     signs = s.leading_signs
     if signs is not None and len(signs) and np.all(signs == 1):

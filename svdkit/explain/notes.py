@@ -76,11 +76,16 @@ def rank_eigenvalues(ev: Evidence) -> dict | None:
     decides also for a matrix normal only to within the tolerance
     (``[[0, 1e−9, 0], [0, 0, 0], [0, 0, 1]]``, exactly defective).
 
-    Otherwise, for a (numerically) normal A, ``|λᵢ| = σᵢ``: the rank is the number of
-    non-zero eigenvalues in exact arithmetic, and a difference of the counts is an
-    eigenvalue near the threshold that rounding put on the other side of it than
-    its singular value: ``case`` ``normal`` says so, rather than suggest a defective
-    eigenvalue.
+    Otherwise, for a (numerically) normal A, ``|λᵢ| = σᵢ`` to within rounding: where a
+    zero threshold between two consecutive sorted ``|λ|`` can give the rank, a
+    difference of the counts is an eigenvalue near the threshold that rounding put on
+    the other side of it than its singular value: ``case`` ``normal`` says so, rather
+    than suggest a defective eigenvalue. Where no threshold can (``case``
+    ``normal_tie``: the rank cuts between eigenvalues of the same modulus, as the
+    conjugate pair ``1.5e−16 ± 6.7e−16i`` of a real A whose singular values
+    ``7.8e−16`` and ``6.6e−16`` lie either side of the threshold), A is normal only to
+    within rounding and its numerical rank cuts between nearly equal singular values:
+    the note says that, and not that the counts agree.
     """
     if ev.eigenvalues is None or ev.computed.hermitian:
         return None
@@ -98,7 +103,22 @@ def rank_eigenvalues(ev: Evidence) -> dict | None:
     if nonzero == rank:
         return None
     if exact is None and ev.computed.normal:
-        return {"case": "normal", "rank": rank, "nonzero": nonzero}
+        mags = np.sort(np.abs(ev.eigenvalues))[::-1]
+        if rank in (0, mags.size) or mags[rank - 1] > mags[rank]:
+            return {"case": "normal", "rank": rank, "nonzero": nonzero}
+        # the rank cuts between eigenvalues of the same modulus: no threshold gives it
+        tied = np.abs(np.abs(ev.eigenvalues) - mags[rank]) == 0
+        sigma = ev.svd.s
+        return {
+            "case": "normal_tie",
+            "rank": rank,
+            "nonzero": nonzero,
+            "eigenvalues": ", ".join(_num(x) for x in ev.eigenvalues[tied]),
+            "modulus": _num(float(mags[rank])),
+            "sigma_in": _num(float(sigma[rank - 1])),
+            "sigma_out": _num(float(sigma[rank])),
+            "threshold": _num(ev.threshold),
+        }
     return {"rank": rank, "nonzero": nonzero}
 
 
@@ -116,6 +136,11 @@ def pinv_order(ev: Evidence) -> dict | None:
     m, n = a.shape
     if m != n:
         return {"case": "shape", "m": m, "n": n}
+    if ev.computed.hermitian:
+        # A⁺ of a Hermitian A is Hermitian: U Σ⁺ Vᴴ = (A⁺)ᴴ = A⁺. Computed ones can differ
+        # where σᵣ is near σᵣ₊₁ (ill-determined singular vectors): rounding, no
+        # counterexample, and the note's own sentence says they agree
+        return None
     r = ev.computed.rank
     if r == 0:
         return None  # A = 0: both products are the zero matrix

@@ -55,7 +55,9 @@ and 22441), it would call ``det A = 22441`` zero, since ``7 · eps · ∏ ‖row
 
 The eigenvalue rule is the reference of the other criteria too: the quadratic
 form's minimum and maximum on the unit sphere are ``λ_min`` and ``λ_max`` (its
-witnesses are recomputed from A, as evidence), and the Cholesky factorisations
+witnesses are recomputed from A, as evidence, and clipped into
+``[λ_min ‖x‖², λ_max ‖x‖²]``, a move of rounding size, so that no witness shows a
+value the form cannot take), and the Cholesky factorisations
 follow the eigenvalue rule wherever their pivot rule lands near its threshold
 (:mod:`svdkit.linalg.cholesky`, "One decision"), reusing the eigenvalues
 computed here. So the criteria agree, and :func:`svdkit.cholesky` agrees
@@ -78,7 +80,9 @@ beyond it, each such minor having another eigenvalue within the threshold
 show ``7e-16`` is zero by the rule). The Sylvester criterion then does not
 decide (``kind`` None), and its ``reason`` gives what the minors say and why.
 Where no minor refutes either semidefinite kind, both fit, and it takes the
-eigenvalues' one.
+eigenvalues' one. Where every principal minor is ``>= 0`` at the tolerance and A is
+not PSD only by such an eigenvalue, the notes' leading-minor claim is not flagged
+(``notes_claim_misleads`` False): the correct criterion is fooled there as well.
 
 The zero matrix is both PSD and NSD; its kind is "positive semidefinite" and
 both ``is_positive_semidefinite`` and ``is_negative_semidefinite`` are true.
@@ -396,7 +400,11 @@ class SylvesterCriterion:
         The verdict of the notes' (false) generalised criterion: all leading
         minors ``>= 0``, which the notes read as "PSD".
     notes_claim_misleads : bool
-        True when that claim says PSD but A is not PSD.
+        True when that claim says PSD, A is not PSD, and the principal minors show
+        it: some principal minor is ``< 0`` at the tolerance (``refutes_psd``), or not
+        all of them are computed (``n > ALL_MINORS_MAX_N``). False where every
+        principal minor is ``>= 0`` at the tolerance (A is not PSD only by an
+        eigenvalue within rounding of the threshold, and the criterion is undecided).
     note : str or None
         The explanation of the counterexample when the claim misleads.
     reason : str or None
@@ -522,14 +530,37 @@ def _q(h: np.ndarray, x: np.ndarray) -> float:
         return float(np.ldexp(scaled, e))  # ±inf only where the form itself overflows
 
 
-def _witness(h: np.ndarray, x: np.ndarray, label: str, thr: float) -> Witness:
+def _witness(
+    h: np.ndarray,
+    x: np.ndarray,
+    label: str,
+    thr: float,
+    bounds: tuple[float, float] | None = None,
+) -> Witness:
+    """``xᴴAx`` with its sign by the zero rule. ``bounds``: ``(λ_min, λ_max)``; the
+    value is clipped into ``[λ_min ‖x‖², λ_max ‖x‖²]``, where the form's values lie
+    (Rayleigh): a recomputed value outside by rounding (−6.93e−16 for the eigenvector
+    of λ_min = −6.84e−16) would show a "minimum" below the least eigenvalue. For an x
+    of norm 1 to rounding the interval includes ``[λ_min, λ_max]`` itself (the computed
+    ``‖x‖² = 1 − eps`` would take the eigenvector of ``λ_max`` below ``λ_max``, and
+    below a threshold moved just under it)."""
     value = _q(h, x)
-    limit = thr * float(np.vdot(x, x).real)
+    norm2 = float(np.vdot(x, x).real)
+    if bounds is not None and all(map(math.isfinite, bounds)):
+        with np.errstate(over="ignore", under="ignore"):
+            lo, hi = bounds[0] * norm2, bounds[1] * norm2
+        if math.isfinite(lo) and math.isfinite(hi):
+            if abs(norm2 - 1.0) <= 64 * float(np.finfo(x.dtype).eps):
+                lo, hi = min(lo, bounds[0]), max(hi, bounds[1])
+            value = min(max(value, lo), hi)
+    limit = thr * norm2
     sign = 0 if abs(value) <= limit else (1 if value > 0 else -1)
     return Witness(x, value, sign, label)
 
 
-def _simple_witness(h: np.ndarray, thr: float, want: int) -> Witness | None:
+def _simple_witness(
+    h: np.ndarray, thr: float, want: int, bounds: tuple[float, float] | None = None
+) -> Witness | None:
     """The simplest ``eᵢ``, ``eᵢ ± eⱼ`` (``eᵢ ± i·eⱼ``) with ``sign(xᴴAx) = want``.
 
     Among the ``eᵢ`` and then among the pairs, the most telling one is chosen:
@@ -563,7 +594,7 @@ def _simple_witness(h: np.ndarray, thr: float, want: int) -> Witness | None:
     if i is not None:
         x = np.zeros(n, dtype=h.dtype)
         x[i] = 1
-        w = _witness(h, x, f"e{i + 1}", thr)
+        w = _witness(h, x, f"e{i + 1}", thr, bounds)
         if w.sign == want:
             return w
     if n < 2 or n > PAIR_SEARCH_MAX_N:
@@ -585,7 +616,7 @@ def _simple_witness(h: np.ndarray, thr: float, want: int) -> Witness | None:
     x = np.zeros(n, dtype=h.dtype)
     x[iu[p]] = 1
     x[ju[p]] = coef
-    w = _witness(h, x, f"e{iu[p] + 1} {sym}e{ju[p] + 1}", thr)
+    w = _witness(h, x, f"e{iu[p] + 1} {sym}e{ju[p] + 1}", thr, bounds)
     return w if w.sign == want else None
 
 
@@ -593,7 +624,8 @@ def _eigen_witness(h, values, vectors, index: int, thr: float, role: str = "") -
     x = vectors[:, index]
     x = x * unit_phases(x[:, None])[0]
     label = f"eigenvector of λ = {_fmt(values[index])}"
-    return _witness(h, x, f"{role} ({label})" if role else label, thr)
+    bounds = (float(values[0]), float(values[-1]))
+    return _witness(h, x, f"{role} ({label})" if role else label, thr, bounds)
 
 
 def _quadratic_form(h, values, vectors, thr, kind: Kind) -> QuadraticFormCriterion:
@@ -603,7 +635,7 @@ def _quadratic_form(h, values, vectors, thr, kind: Kind) -> QuadraticFormCriteri
     hi = _eigen_witness(h, values, vectors, -1, thr, "maximiser on the unit sphere")
 
     def find(want: int) -> Witness | None:
-        w = _simple_witness(h, thr, want)
+        w = _simple_witness(h, thr, want, (float(values[0]), float(values[-1])))
         if w is not None:
             return w
         if want == 1:
@@ -963,7 +995,12 @@ def _sylvester(h: np.ndarray, thr: float, truth: Kind, values: np.ndarray) -> Sy
 
     claim = None if leading_sgn is None else bool(np.all(leading_sgn >= 0))
     is_psd = truth in (Kind.POSITIVE_DEFINITE, Kind.POSITIVE_SEMIDEFINITE)
-    misleads = bool(claim) and not is_psd
+    # the claim misleads where the correct criterion (every principal minor) refutes
+    # PSD and the leading minors alone do not: where all the minors are computed and
+    # none is < 0 at the tolerance (A not PSD only by an eigenvalue within rounding of
+    # the threshold), the full criterion is fooled as well, and saying "check every
+    # principal minor" would contradict the undecided criterion
+    misleads = bool(claim) and not is_psd and (principal is None or refutes_psd is not None)
     note = None
     if misleads:
         why = f"A has the eigenvalue {_fmt(values[0])} < 0"
@@ -997,8 +1034,14 @@ def _sylvester(h: np.ndarray, thr: float, truth: Kind, values: np.ndarray) -> Sy
 
 
 def _minor_text(m: PrincipalMinor, digits: int = 6) -> str:
-    """A minor as text; beyond float64's range from its sign and log (``1e+400``, not ``inf``)."""
-    if m.sign == 0 or (m.value != 0 and np.isfinite(m.value)):
+    """A minor as text; beyond float64's range from its sign and log (``1e+400``, not ``inf``).
+
+    A minor zero by the rule (``sign`` 0) is written 0, as the criterion reads it: its
+    computed value (``-3.677e-16``) beside "all principal minors are >= 0" would
+    contradict the text (the value itself is in ``leading_minors``)."""
+    if m.sign == 0:
+        return "0"
+    if m.value != 0 and np.isfinite(m.value):
         return _fmt(m.value, digits)
     return SlogDet(float(m.sign), m.log_abs).text(digits)
 
