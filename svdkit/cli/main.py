@@ -140,6 +140,32 @@ def _read_matrix(text: str):
     return text
 
 
+def _flags_show_no_type() -> None:
+    """A flag's help row without a type: ``--version``, not ``--version <bool>``.
+
+    typer's help shows every option's type in a column, flags included (``--help
+    <bool>``, ``--steps/--no-steps <bool>``), as if they took a value; a flag takes
+    none. Its type is left out of every command's help (a flag given a ``metavar``
+    keeps it); typer without ``TyperOption.display_type_rich`` is left as it is.
+    """
+    from typer.core import TyperOption
+
+    shown = getattr(TyperOption, "display_type_rich", None)
+    if shown is None or getattr(shown, "_svdkit_flags", False):
+        return
+
+    def display_type_rich(self, ctx):
+        if getattr(self, "is_flag", False) and self.metavar is None:
+            return None
+        return shown(self, ctx)
+
+    display_type_rich._svdkit_flags = True
+    TyperOption.display_type_rich = display_type_rich
+
+
+_flags_show_no_type()
+
+
 def _version(value: bool) -> None:
     if value:
         typer.echo(f"svdkit {svdkit.__version__}")
@@ -181,6 +207,7 @@ def explain(
         Path | None,
         typer.Option(
             "--output", "-o",
+            parser=svdkit.inputs.files.cli_path,  # "" is an error, not the current directory
             help="Write the report to this file ('-': standard output). An existing file "
             "is replaced only if it is an svdkit explain report.",
         ),

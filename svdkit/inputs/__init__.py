@@ -42,7 +42,12 @@ from svdkit.errors import (
     SvdkitError,
     check_bool,
 )
-from svdkit.inputs.files import SUPPORTED_EXTENSIONS, read_matrix_file, stored_dtype
+from svdkit.inputs.files import (
+    SUPPORTED_EXTENSIONS,
+    names_matrix_file,
+    read_matrix_file,
+    stored_dtype,
+)
 from svdkit.inputs.shape import as_2d, check_rows, is_sequence, nested_entry_error, unmasked
 from svdkit.inputs.text import parse_matrix_text, text_to_array
 
@@ -372,7 +377,10 @@ def _from_text(text: str) -> np.ndarray:
     except ParseError as err:
         if not _FILE_NAME.fullmatch(text.strip()):
             raise
-        new = ParseError(f"{err}\n(to read a file, pass a pathlib.Path or call svdkit.load)")
+        new = ParseError(
+            f"{err}\n(a str is matrix text unless it ends in .npy, .npz or .mtx; to read "
+            "another file, pass a pathlib.Path or call svdkit.load)"
+        )
         new.__dict__.update(err.__dict__)
         raise new from None
 
@@ -393,7 +401,10 @@ def as_matrix(
         ``__array__``; matrix text (``"[[1, 2], [3, 4]]"``, ``"1 2; 3 4"``,
         ``r"\\begin{bmatrix}1&2\\\\3&4\\end{bmatrix}"``, CSV lines; entries may be
         expressions such as ``1/2``, ``1+2i``, ``\\sqrt{2}``, ``3π``); a path, read by
-        :func:`load`; a SciPy sparse matrix or array. A 1-D input is a column
+        :func:`load`: an ``os.PathLike``, or a one-line ``str`` ending in ``.npy``,
+        ``.npz`` or ``.mtx`` (any case; :func:`~svdkit.inputs.files.names_matrix_file`),
+        any other ``str`` being matrix text (``Path("data.csv")`` reads that file); a
+        SciPy sparse matrix or array. A 1-D input is a column
         vector (n×1), a scalar is 1×1.
     dtype : {None, np.float32, np.float64, np.complex64, np.complex128}
         Working precision. By default float64 for real input, complex128 for
@@ -444,7 +455,7 @@ def as_matrix(
     sparse = check_bool(sparse, "sparse")
     if _is_sparse(obj):
         return _from_sparse(obj, target, sparse, name)
-    if isinstance(obj, os.PathLike):
+    if isinstance(obj, os.PathLike) or (isinstance(obj, str) and names_matrix_file(obj)):
         return load(obj, dtype=dtype, sparse=sparse)
     a = _from_text(obj) if isinstance(obj, str) else _to_array(obj, name, _matrix_pos)
     return _finish(as_2d(a, name), target, name, _matrix_pos)
@@ -484,7 +495,7 @@ def as_vector(obj: Any, *, name: str = "x") -> np.ndarray:
     """
     if _is_sparse(obj):
         a = _from_sparse(obj, None, False, name)
-    elif isinstance(obj, os.PathLike):
+    elif isinstance(obj, os.PathLike) or (isinstance(obj, str) and names_matrix_file(obj)):
         a = load(obj)
     elif isinstance(obj, str):
         a = _from_text(obj)

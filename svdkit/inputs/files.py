@@ -13,7 +13,8 @@ extension  content
 ``.tsv``   tab-separated rows
 ``.txt``   any matrix notation (whitespace columns, MATLAB, nested lists, LaTeX)
 ``.json``  a list of rows (lists of numbers), or one list (a column vector); numbers
-           follow the text rules (at most 4000 digits, exponents up to 10000)
+           follow the text rules (at most 4000 digits, exponents up to 10000);
+           ``true``, ``false`` and ``null`` are refused, named by row and column
 ``.tex``   a LaTeX document or snippet with exactly one matrix environment
 ``.mtx``   Matrix Market (``scipy.io.mmwrite``), dense or sparse
 =========  ===============================================================
@@ -46,11 +47,15 @@ __all__ = [
     "JSONNumberError",
     "check_path",
     "cli_path",
+    "names_matrix_file",
     "read_matrix_file",
     "stored_dtype",
 ]
 
 SUPPORTED_EXTENSIONS = (".npy", ".npz", ".csv", ".tsv", ".txt", ".json", ".tex", ".mtx")
+
+#: The extensions that make a one-line ``str`` a file name (:func:`names_matrix_file`).
+MATRIX_FILE_SUFFIXES = (".npy", ".npz", ".mtx")
 
 _NPY_MAGIC = b"\x93NUMPY"
 _ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06")
@@ -113,6 +118,26 @@ def check_path(path: Any, name: str = "path", *, what: str = "a path (str or os.
             f"{name} is an empty path; name a file or folder ('.' is the current directory)"
         )
     return Path(text)
+
+
+def names_matrix_file(text: str) -> bool:
+    """Whether the ``str`` ``text`` names a matrix file rather than holding matrix text:
+    one line ending in ``.npy``, ``.npz`` or ``.mtx`` (any case).
+
+    The rule of every function that takes a matrix (:func:`svdkit.as_matrix`, and so
+    :func:`svdkit.rank`, :func:`svdkit.svd`…): such a ``str`` is read as its file
+    (a missing one is a :class:`~svdkit.MissingFileError` naming it); no matrix text
+    ends so. Any other ``str`` is matrix text, and a text file (``"data.csv"``) is
+    read from a :class:`~pathlib.Path` or by :func:`svdkit.load`.
+
+    Examples
+    --------
+    >>> names_matrix_file("data/A.NPY"), names_matrix_file("1 2; 3 4")
+    (True, False)
+    >>> names_matrix_file("data.csv")  # text files: Path("data.csv") or svdkit.load
+    False
+    """
+    return "\n" not in text and text.lower().endswith(MATRIX_FILE_SUFFIXES)
 
 
 def cli_path(text: str | os.PathLike[str]) -> Path:
@@ -209,8 +234,8 @@ def stored_dtype(source: object) -> np.dtype | None:
     alone (the array is not loaded); ``None`` for anything else.
 
     ``source`` is a path (``str`` or ``os.PathLike``). A ``str`` counts as a file
-    name only when it is one line ending in ``.npy`` or ``.npz`` (as
-    :func:`svdkit.svd` reads it): matrix text such as ``"1 2; 3 4"`` is never
+    name only when it is one line ending in ``.npy`` or ``.npz``, as every function
+    reads it (:func:`names_matrix_file`): matrix text such as ``"1 2; 3 4"`` is never
     looked up on disk. A ``.npz`` file's dtype is that of its one array, or of the
     ``data`` of a SciPy sparse matrix (``scipy.sparse.save_npz``). A missing,
     unreadable or malformed file answers ``None``: reading it is :func:`load`'s
@@ -474,7 +499,28 @@ def _json(p: Path, sparse: bool) -> Any:
         err = first.cls(f"'{p}': {where}{first.message}" if named else where + first.message)
         err.row, err.column, err.offset = (*(at or (None, None)), None)
         raise err
+    _refuse_json_literals(data)
     return data
+
+
+#: JSON's literals that are no numbers, as the file spells them.
+_JSON_LITERALS = {True: "true", False: "false", None: "null"}
+
+
+def _refuse_json_literals(data: list) -> None:
+    """Refuse a ``true``, ``false`` or ``null`` entry of a JSON matrix, named by its row and
+    column as the file spells it: ``true`` is no number (a flag column, a bad export),
+    and Python would read it as 1 without a word."""
+    for i, row in enumerate(data):
+        entries = list(enumerate(row)) if isinstance(row, list) else [(0, row)]
+        for j, x in entries:
+            if x is None or isinstance(x, bool):
+                err = ParseError(
+                    f"the entry at row {i + 1}, column {j + 1} is {_JSON_LITERALS[x]}, "
+                    "not a number"
+                )
+                err.row, err.column, err.offset = i + 1, j + 1, None
+                raise err
 
 
 def _mtx(p: Path, sparse: bool) -> Any:

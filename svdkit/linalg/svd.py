@@ -15,7 +15,6 @@ driver (``gesvd``) takes over instead of raising.
 from __future__ import annotations
 
 import os
-import pathlib
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, ClassVar
 
@@ -25,6 +24,7 @@ from scipy.sparse.linalg import LinearOperator
 
 from svdkit.errors import ShapeError, check_bool
 from svdkit.inputs import as_matrix
+from svdkit.inputs.files import names_matrix_file
 from svdkit.linalg._results import Unpackable
 from svdkit.linalg.residuals import orthogonality_loss, relative_residual, triplet_residuals
 from svdkit.linalg.signs import apply_sign_rule
@@ -275,16 +275,6 @@ def _sparse_svd(a, k: int):
     return U[:, :k].copy(), s[:k].copy(), Vh[:k].copy(), driver
 
 
-#: Extensions of the binary matrix files a ``str`` names (matrix text never ends so).
-_FILE_SUFFIXES = (".npy", ".npz", ".mtx")
-
-
-def _names_matrix_file(text: str) -> bool:
-    """Whether a string is the name of a ``.npy``, ``.npz`` or ``.mtx`` file (one line
-    ending in that extension) rather than matrix text such as ``"1 2; 3 4"``."""
-    return "\n" not in text and text.lower().endswith(_FILE_SUFFIXES)
-
-
 def svd(A: MatrixLike | LinearOperator, k: int | None = None, *, full: bool = False) -> SVD:
     """Singular value decomposition ``A = U Σ Vᴴ``.
 
@@ -331,13 +321,14 @@ def svd(A: MatrixLike | LinearOperator, k: int | None = None, *, full: bool = Fa
     if k is not None and full:
         raise ShapeError("choose either a truncated SVD (k) or a full one (full=True)")
     source = type(A).__module__
-    named = isinstance(A, str) and _names_matrix_file(A)  # a file name, not matrix text
+    # a one-line str ending in .npy, .npz or .mtx names a file, as for as_matrix
+    named = isinstance(A, str) and names_matrix_file(A)
     matrix_free = isinstance(A, LinearOperator)  # SciPy's or a subclass in the user's code
     if (
         isinstance(A, np.memmap)
         or matrix_free
         or source.startswith("dask.")
-        or (isinstance(A, str | os.PathLike) and os.fspath(A).lower().endswith(".npy"))
+        or ((named or isinstance(A, os.PathLike)) and os.fspath(A).lower().endswith(".npy"))
     ):
         # out of core, distributed or matrix-free: the large-scale engine reads these
         if k is None and matrix_free:
@@ -347,7 +338,7 @@ def svd(A: MatrixLike | LinearOperator, k: int | None = None, *, full: bool = Fa
             )
         if k is not None:
             return _truncated(A, k)
-    a = as_matrix(pathlib.Path(A) if named else A, sparse=k is not None)
+    a = as_matrix(A, sparse=k is not None)
     if k is not None:
         _check_k(k, min(a.shape), "svd")
     if not isinstance(a, np.ndarray):

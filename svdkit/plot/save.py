@@ -12,7 +12,11 @@ saying why they are not drawn (as does a figure that cannot be drawn at A's scal
 Each file is written to a temporary file in the target directory, then renamed
 over the final name (``os.replace``), so that a reader never sees half a file.
 Each carries :data:`FIGURE_MARK` (its ``Creator``): an existing file of the same
-name is replaced only when it carries it too (:func:`check_figures_folder`).
+name is replaced only when it carries it too (:func:`check_figures_folder`). A figure
+file of an earlier call that this call does not write again (another matrix's
+``quadratic_form.png``) is removed when it carries the mark, so that the folder holds
+only A's figures; one without the mark is the user's and is left, with a
+:class:`StaleFigureWarning` saying so.
 """
 
 from __future__ import annotations
@@ -43,6 +47,7 @@ __all__ = [
     "FIGURE_MARK",
     "FORMATS",
     "FigureSkippedWarning",
+    "StaleFigureWarning",
     "applicable_figures",
     "check_figures_folder",
     "complex_skipped",
@@ -59,6 +64,15 @@ class FigureSkippedWarning(UserWarning):
     :data:`svdkit.plot._common.MIN_ENTRY` (matplotlib takes an axis range below about
     2e−287 as empty) for ``svd_geometry`` and ``quadratic_form``; the spectrum is drawn
     on a log axis down to the smallest subnormal float."""
+
+
+class StaleFigureWarning(FigureSkippedWarning):
+    """:func:`save_figures` left a file under a figure's name that it did not write this
+    time (it would have removed an earlier figure of its own there): the file lacks
+    :data:`FIGURE_MARK`, so it is the user's, or not a regular file, and is not this
+    matrix's figure. A subclass of :class:`FigureSkippedWarning`, so that ``svdkit
+    explain --figures`` prints it as a note too."""
+
 
 #: The file formats :func:`save_figures` writes.
 FORMATS = ("png", "svg", "pdf")
@@ -232,13 +246,15 @@ def save_figures(
     Returns
     -------
     list of pathlib.Path
-        The files written by this call, figure by figure, format by format: only
-        these belong to ``A``. Other files already in ``directory`` are never
-        deleted, so a folder reused for another matrix still holds that matrix's
-        ``svd_geometry.*`` or ``quadratic_form.*`` where they do not apply to ``A``
-        (e.g. a 2×2 matrix, then a 1×4 one: only ``spectrum.*`` is written again).
-        Use a fresh directory, or read the returned list, to know which figures
-        are ``A``'s.
+        The files written by this call, figure by figure, format by format. A
+        file ``name.fmt`` (a figure name of :data:`FIGURES`, a format of
+        ``formats``) that this call does not write, because the figure does not
+        apply to ``A`` or is skipped, is removed when an earlier call wrote it (it
+        carries :data:`FIGURE_MARK`): a folder reused for another matrix (a 2×2
+        one, then a 1×4 one) does not keep that matrix's ``quadratic_form.*``
+        beside ``A``'s ``spectrum.*``. A file without the mark is never removed (a
+        :class:`StaleFigureWarning` names it), nor is any other file, nor a file
+        of a format not in ``formats``.
 
     Raises
     ------
@@ -261,6 +277,9 @@ def save_figures(
         returned list. A complex ``A`` whose shape
         fits ``svd_geometry`` or ``quadratic_form`` gets this warning too (in
         ``lang``), saying why they are not drawn: they picture real space.
+    StaleFigureWarning
+        A file under the name of a figure this call does not write, left in place
+        because svdkit did not write it (it is not ``A``'s figure).
 
     Notes
     -----
@@ -325,4 +344,33 @@ def save_figures(
             except OSError as err:
                 raise write_error(path, err) from err
             written.append(path)
+    _remove_stale(out, formats, written)
     return written
+
+
+def _remove_stale(out: Path, formats: Sequence[str], written: Sequence[Path]) -> None:
+    """Remove every ``name.fmt`` in ``out`` (:data:`FIGURES` × ``formats``) that is not in
+    ``written`` and that an earlier call wrote (a regular file carrying
+    :data:`FIGURE_MARK`, not a link); warn about any other file of such a name, left."""
+    from svdkit._files import write_error
+
+    keep = set(written)
+    for name in FIGURES:
+        for fmt in formats:
+            path = out / f"{name}.{fmt}"
+            if path in keep or not (path.exists() or path.is_symlink()):
+                continue
+            if path.is_file() and not path.is_symlink() and _marked(path):
+                try:
+                    path.unlink()
+                except FileNotFoundError:  # (removed meanwhile)
+                    pass
+                except OSError as err:
+                    raise write_error(path, err) from err
+                continue
+            warnings.warn(
+                f"'{path}' is not a figure svdkit wrote: left in place, but it is not a "
+                "figure of this matrix",
+                StaleFigureWarning,
+                stacklevel=3,
+            )
