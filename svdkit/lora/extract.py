@@ -64,11 +64,9 @@ from svdkit.lora.adapter import (
 from svdkit.lora.batched import factor_batch, plan_batches
 from svdkit.lora.factor import (
     check_tol,
-    frobenius2,
-    pow2_exponent,
-    pow2_scaled,
     residual_norm,
     split_factors,
+    unbounded_norm,
 )
 from svdkit.lora.modules import (
     PEFT_TIED_EMBEDDING,
@@ -859,27 +857,22 @@ def read_delta(base: Checkpoint, tuned: Checkpoint, key: str, dtype: type) -> np
         for r0 in range(0, b.shape[0], step):
             delta[r0 : r0 + step] -= np.asarray(b[r0 : r0 + step], dtype=dtype)
     refuse_non_finite(delta, key, (("tuned", tuned), ("base", base)), difference=True)
-    if delta.dtype.itemsize >= 8:  # (float32 entries: ‖ΔW‖_F < 2^145, in float64's range)
-        _refuse_unbounded_norm(delta, key)
+    _refuse_unbounded_norm(delta, key)
     return delta
 
 
 def _refuse_unbounded_norm(delta: np.ndarray, key: str) -> None:
-    """Refuse a float64 delta whose ``‖ΔW‖_F`` (so ``σ₁`` too) is beyond float64's range,
+    """Refuse a delta whose ``‖ΔW‖_F`` (so ``σ₁`` too) is beyond float64's range,
     naming the module: no singular value of it can be held."""
-    e = pow2_exponent(delta)
-    if e < 1000:
-        return
-    fro = math.sqrt(frobenius2(pow2_scaled(delta, e)))
-    try:
-        math.ldexp(fro, e)
-    except OverflowError:
+    found = unbounded_norm(delta)
+    if found is not None:
+        fro, e = found
         raise SvdkitError(
             f"module {module_of(key)[0]!r}: ΔW = W_tuned − W_base has entries up to about "
             f"2^{e} and ‖ΔW‖_F = {fro:.6g}·2^{e}, beyond float64's range: its singular "
             "values cannot be held. Check the checkpoints (a diverged fine-tune, a bad "
             "conversion)"
-        ) from None
+        )
 
 
 def _first_non_finite(a: np.ndarray) -> tuple[int, ...] | None:
