@@ -19,7 +19,8 @@ For an m×n matrix A (INSA note, §3, Theorems 3.2 and 3.3; notes 000, §2):
    positive);
 6. the check ``UΣVᵀ = A``, exact when every ``σᵢ`` is (a singular value whose
    square has no closed form is given to 50 digits, labelled ``≈``, and the
-   check is then numeric).
+   check is then numeric: ``Avⱼ = σⱼuⱼ`` and ``Aᴴuᵢ = σᵢvᵢ``, each triplet
+   relative to the size of its own terms, not to the largest entry of A).
 
 This reproduces both worked examples of the INSA note to the letter:
 ``[[3, 0], [0, −2]] = I · diag(3, 2) · [[1, 0], [0, −1]]`` and
@@ -57,12 +58,13 @@ from svdkit.exact.spectral import (
     Spectrum,
     Vector,
     _check_expr,
-    _float,
     apply_factor,
+    check_pairs,
     eigenvectors,
     normaliser,
     phase_expr,
     precise,
+    reconstruction_gap,
     spectrum,
     to_mp,
     unit_factor,
@@ -133,9 +135,18 @@ class SVD(ExactResult):
         return self.U * self.Sigma * self.Vh
 
 
-def _mp_matvec(M: sp.Matrix, x: list) -> list:
+def _mp_matvec(M: sp.Matrix, w: Vector) -> Vector:
+    """``Mw`` at mpmath's precision, each component with its floor: the working precision
+    relative to the terms ``|Mᵢⱼ||wⱼ|`` that made it, plus what w's own floors carry."""
     rows = [[to_mp(M[i, j]) for j in range(M.cols)] for i in range(M.rows)]
-    return [mpmath.fsum(a * b for a, b in zip(r, x, strict=True)) for r in rows]
+    eps = mpmath.mpf(10) ** (-(mpmath.mp.dps - 5))
+    coords, floor = [], []
+    for r in rows:
+        coords.append(mpmath.fsum(a * b for a, b in zip(r, w.coords, strict=True)))
+        terms = mpmath.fsum(abs(a) * abs(b) for a, b in zip(r, w.coords, strict=True))
+        carried = mpmath.fsum(abs(a) * f for a, f in zip(r, w.floor, strict=True))
+        floor.append(eps * terms + carried)
+    return Vector(None, coords, floor)
 
 
 class _Builder:
@@ -160,7 +171,7 @@ class _Builder:
         """``A w`` in the same field (or numerically)."""
         if w.exact:
             return Vector(w.L, matvec(w.L, self._rows_in(w.L), w.coords))
-        return Vector(None, _mp_matvec(self.M, w.coords))
+        return _mp_matvec(self.M, w)
 
     def sign_step(
         self, target: str, rule: str, c: Any, counts: tuple[int, int, int], w: Vector
@@ -194,12 +205,14 @@ class _Builder:
             self.parts.append((w.L, u.coords, w.coords, w.L.one / w.norm2()))
             v = w.entries(inv)
             uu = u.entries(_inverse_scale(w, lam, inv, sigma))
+            av = u.entries(inv) if self.rec.on else []
         else:
             with working_precision(max(DIGITS + 10, mpmath.mp.dps)):
                 n_mp = mpmath.sqrt(w.norm2())
                 s_mp = to_mp(sigma)
-                v = [_float(x / n_mp) for x in w.coords]
-                uu = [_float(x / (n_mp * s_mp)) for x in u.coords]
+                v = w.scaled(1 / n_mp)
+                uu = u.scaled(1 / (n_mp * s_mp))
+                av = u.scaled(1 / n_mp)
         self.v_cols.append(v)
         self.u_cols.append(uu)
         if self.rec.on:
@@ -215,7 +228,7 @@ class _Builder:
                     sp.Symbol(_label("u", i)), sp.Symbol(f"A{_label('v', i)}/{_label('σ', i)}")
                 ),
                 matrices={
-                    f"A{_label('v', i)}": sp.Matrix(u.entries(inv)),
+                    f"A{_label('v', i)}": sp.Matrix(av),
                     _label("u", i): sp.Matrix(uu),
                 },
             )
@@ -354,9 +367,16 @@ def svd(A: Any, *, full: bool = False, steps: bool = False) -> SVD:
     res = SVD(U, s, V.H, spec.exact, r, bool(full), M)
     if rec.on:
         rec.add("svd.result", {"rank": r, **ex}, matrices={"U": U, "Σ": res.Sigma, f"V{T}": res.Vh})
-        ok, gap = _check_expr(M, None if spec.exact else res.reconstruct(), spec.exact, b.parts)
+        if spec.exact:
+            ok, gap = _check_expr(M, b.parts), sp.Integer(0)
+        else:  # each triplet (σ, u, v) relative to itself, not to the largest entry of A
+            ok, worst = _check_triplets(M, res)
+            gap = reconstruction_gap(M, res.reconstruct())
         if not ok:  # pragma: no cover - a failure here is a bug
-            raise ArithmeticError(f"UΣVᴴ ≠ A in svdkit.exact.svd (gap {gap})")
+            raise ArithmeticError(
+                "UΣVᴴ ≠ A in svdkit.exact.svd"
+                + ("" if spec.exact else f" (a singular triplet has relative residual {worst})")
+            )
         if spec.exact:
             rec.add(
                 "svd.check",
@@ -364,8 +384,27 @@ def svd(A: Any, *, full: bool = False, steps: bool = False) -> SVD:
                 formula=sp.Eq(sp.Symbol(f"UΣV{T}"), M, evaluate=False),
             )
         else:
-            rec.add("svd.check_numeric", {"gap": gap, **ex})
+            rec.add("svd.check_numeric", {"gap": gap, "residual": worst, **ex})
     return SVD(U, s, V.H, spec.exact, r, bool(full), M, steps=rec.steps())
+
+
+def _check_triplets(M: sp.Matrix, res: SVD) -> tuple[bool, sp.Expr]:
+    """:func:`~svdkit.exact.spectral.check_pairs` of ``Avⱼ = σⱼuⱼ`` for every column of V
+    and ``Aᴴuᵢ = σᵢvᵢ`` for every column of U (σ = 0 past the p singular values)."""
+    U, V = res.U, res.V
+    items = []
+    for j in range(V.cols):
+        s = res.s[j] if j < len(res.s) and j < U.cols else sp.Integer(0)
+        y = list(U[:, j]) if j < U.cols else [sp.Integer(0)] * U.rows
+        items.append((list(V[:, j]), s, y))
+    ok, worst = check_pairs(M, items)
+    items = []
+    for i in range(U.cols):
+        s = res.s[i] if i < len(res.s) and i < V.cols else sp.Integer(0)
+        y = list(V[:, i]) if i < V.cols else [sp.Integer(0)] * V.rows
+        items.append((list(U[:, i]), s, y))
+    ok_h, worst_h = check_pairs(M.H, items)
+    return ok and ok_h, max(worst, worst_h)
 
 
 def _inverse_scale(w: Vector, lam: sp.Expr, inv: sp.Expr, sigma: sp.Expr) -> sp.Expr:
