@@ -288,7 +288,7 @@ def test_svd_steps_follow_the_notes():
     assert [(s.key, s.values["target"], s.values["sign"]) for s in signs] == [
         ("svd.sign_fewest", "(u₁, v₁)", 1),
         ("svd.sign_tie", "(u₂, v₂)", -1),
-        ("svd.sign_fewest", "u₃", 1),
+        ("svd.sign_fewest_own", "u₃", 1),
     ]
 
 
@@ -366,3 +366,19 @@ def test_shifted_matrix_and_characteristic_polynomial_are_named_for_what_they_ar
     poly = next(s for s in svd_steps if s.key == "svd.char_poly").formula
     assert to_text(poly.lhs) == "p(λ)"
     assert to_latex(poly.lhs) == r"p{\left(\lambda \right)}"
+
+
+@pytest.mark.parametrize("lang", ["en", "fr"])
+def test_lone_completion_vector_sign_is_explained_by_its_own_entries(lang):
+    # v₂, v₃ of a 1×3 matrix complete V (σ = 0): no u partner, signed on their own
+    r = ex.svd([[-1, -4, 0]], full=True, steps=True)
+    signs = {s.values["target"]: s for s in r.steps if s.key.startswith("svd.sign_")}
+    lone = [signs[t] for t in ("v₂", "v₃")]
+    assert [s.key for s in lone] == ["svd.sign_tie_own", "svd.sign_fewest_own"]
+    tie = step_text(lone[0], template(lang, lone[0].key))
+    assert ("u vector" not in tie) and ("vecteur u" not in tie)
+    assert ("its own first largest entry" in tie) if lang == "en" else ("son propre" in tie)
+    # and what it says holds: v₂'s first entry of largest modulus is positive
+    v2 = [float(x) for x in r.Vh.row(1)]
+    big = max(abs(x) for x in v2)
+    assert next(x for x in v2 if abs(x) == big) > 0

@@ -100,7 +100,7 @@ def test_save_figures_skips_huge_figures_with_a_warning(tmp_path):
         paths = save_figures([[1e305, 0], [0, 1]], tmp_path, formats="svg")
     assert [p.name for p in paths] == ["spectrum.svg"]
     ours = [str(w.message) for w in record if issubclass(w.category, FigureSkippedWarning)]
-    assert sorted(m.split()[1] for m in ours) == ["quadratic_form", "svd_geometry"]
+    assert sorted(m.split()[0] for m in ours) == ["quadratic_form", "svd_geometry"]
     assert all("1e300" in m for m in ours)
 
 

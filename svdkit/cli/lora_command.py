@@ -7,6 +7,7 @@ standard error, prints a table, and writes its outputs atomically.
 
 from __future__ import annotations
 
+import inspect
 from pathlib import Path
 from typing import Annotated
 
@@ -31,6 +32,7 @@ Conv1dOpt = Annotated[
     list[str] | None,
     typer.Option(
         "--conv1d",
+        metavar="<name>",
         help="A module that is transformers' Conv1D (weight in × out; name, suffix, regex; "
         "repeat); the others are nn.Linear. Instead of --fan-in-fan-out.",
         show_default=False,
@@ -40,6 +42,7 @@ EmbeddingOpt = Annotated[
     list[str] | None,
     typer.Option(
         "--embedding",
+        metavar="<name>",
         help="A module that is an nn.Embedding whatever its name says (repeat).",
         show_default=False,
     ),
@@ -48,6 +51,7 @@ LinearOpt = Annotated[
     list[str] | None,
     typer.Option(
         "--not-embedding",
+        metavar="<name>",
         help="A module that is not an nn.Embedding though its name says so (repeat).",
         show_default=False,
     ),
@@ -101,6 +105,18 @@ BackendOpt = Annotated[
     typer.Option(help="'numpy', 'torch' (large modules on a CUDA GPU) or 'auto' (torch when "
                  "it sees a GPU)."),
 ]
+
+
+def _one_line_paragraphs(doc: str) -> str:
+    """A command's docstring as its ``--help`` text: each paragraph on one line.
+
+    typer keeps the line breaks of every paragraph after the first, and rich wraps each
+    of those lines again at the terminal's width: a sentence broken in the source at 88
+    columns came out as ``… is`` / ``refused,`` / ``naming …`` at 80. Joined, rich
+    wraps each paragraph once, at any width.
+    """
+    paragraphs = inspect.cleandoc(doc).split("\n\n")
+    return "\n\n".join(" ".join(p.split()) for p in paragraphs)
 
 
 def _path_argument(help_text: str):
@@ -474,13 +490,15 @@ def register(app: typer.Typer) -> None:
         error: ErrorOpt = None,
         max_rank: MaxRankOpt = None,
         target: Annotated[
-            list[str] | None, typer.Option(help="Target module (name, suffix, regex); repeat.")
+            list[str] | None,
+            typer.Option(metavar="<name>", help="Target module (name, suffix, regex); repeat."),
         ] = None,
         split: SplitOpt = "sqrt",
         alpha: AlphaOpt = None,
         rslora: Annotated[bool, typer.Option(help="rsLoRA scaling α/√r.")] = False,
         embeddings: Annotated[
-            str, typer.Option(help="Embeddings as 'lora' (lora_embedding_A/B) or 'save' (whole).")
+            str,
+            typer.Option(help="Embeddings as 'lora' (lora_embedding_A and _B) or 'save' (whole)."),
         ] = "lora",
         extras: Annotated[
             str,
@@ -666,7 +684,9 @@ def register(app: typer.Typer) -> None:
         energy: EnergyOpt = None,
         error: ErrorOpt = None,
         max_rank: MaxRankOpt = None,
-        target: Annotated[list[str] | None, typer.Option(help="Target module; repeat.")] = None,
+        target: Annotated[
+            list[str] | None, typer.Option(metavar="<name>", help="Target module; repeat.")
+        ] = None,
         tol: TolOpt = 1e-3,
         dtype: Annotated[
             str | None,
@@ -727,7 +747,8 @@ def register(app: typer.Typer) -> None:
         ] = None,
         target: Annotated[
             list[str] | None,
-            typer.Option(help="Analyse only these modules (name, suffix, regex; repeat)."),
+            typer.Option(metavar="<name>",
+                         help="Analyse only these modules (name, suffix, regex; repeat)."),
         ] = None,
         tol: Annotated[
             float,
@@ -815,4 +836,7 @@ def register(app: typer.Typer) -> None:
             _write_text_atomically(json_out, json.dumps(an.rows(), indent=2, allow_nan=False),
                                      "--json")  # (strict JSON: every value is finite)
 
+    for info in lora.registered_commands:  # (typer reads the help when it is asked for)
+        if info.help is None and info.callback is not None:
+            info.help = _one_line_paragraphs(info.callback.__doc__ or "")
     app.add_typer(lora, name="lora")

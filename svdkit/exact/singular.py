@@ -174,8 +174,16 @@ class _Builder:
         return _mp_matvec(self.M, w)
 
     def sign_step(
-        self, target: str, rule: str, c: Any, counts: tuple[int, int, int], w: Vector
+        self,
+        target: str,
+        rule: str,
+        c: Any,
+        counts: tuple[int, int, int],
+        w: Vector,
+        own: bool = False,
     ) -> None:
+        """Record the sign (or phase) chosen for a pair (uᵢ, vᵢ), or for a lone completion
+        vector (``own``: a column of N(A) or N(Aᴴ) with no partner, signed on its own)."""
         if not self.rec.on:
             return
         if rule == "phase":
@@ -183,7 +191,7 @@ class _Builder:
                 self.rec.add("svd.sign_phase", {"target": target, "factor": phase_expr(w, c)})
             return
         self.rec.add(
-            f"svd.sign_{rule}",
+            f"svd.sign_{rule}{'_own' if own else ''}",
             {
                 "target": target,
                 "sign": c,
@@ -243,7 +251,7 @@ class _Builder:
             idx = first + k
             w = Vector(F, b)
             c, rule, counts = unit_factor([w], self.complex)
-            self.sign_step(_label(name, idx), rule, c, counts, w)
+            self.sign_step(_label(name, idx), rule, c, counts, w, own=True)
             w = apply_factor(w, c)
             nrm, inv = normaliser(w)
             col = w.entries(inv)

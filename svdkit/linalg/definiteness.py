@@ -117,7 +117,9 @@ from svdkit.linalg._checks import require_square
 from svdkit.linalg.cholesky import (
     CholeskyAttempt,
     _definite,
-    _eigenvalue_rule,
+    _in_units_of_a,
+    _scaled_rule,
+    _ScaledRule,
     _semidefinite,
     _Spectrum,
 )
@@ -793,12 +795,13 @@ def _cholesky_criterion(
 # ----------------------------------------------------------------------------- criterion 4
 
 
-#: Minors of matrices with entries past 2^1000 are computed on A·2^−e (:func:`_minors`).
+#: The witnesses' forms of matrices with entries past 2^1000 are computed on A·2^−e
+#: (:func:`_simple_witness`).
 _MINOR_SAFE_EXPONENT = 1000
 
 
 def _minors(
-    h: np.ndarray, index_sets: np.ndarray, thr: float, values: np.ndarray | None = None
+    h: np.ndarray, index_sets: np.ndarray, thr: float, rule: _ScaledRule
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Values, zero thresholds, signs and ``log|det|`` of ``det A[I, I]`` for a batch of sets.
 
@@ -810,24 +813,29 @@ def _minors(
     determinant with one eigenvalue at ``thr``). Products are formed in the log
     domain, so neither overflows.
 
-    ``values``: A's eigenvalues, ascending. Cauchy's interlacing theorem puts the
-    ``i``-th ``μ`` of a ``k × k`` principal submatrix in ``[λᵢ, λᵢ₊ₙ₋ₖ]``; the
-    computed ``μ`` are clipped into that interval (a move of rounding size), so that
-    the minors are decided consistently with A's eigenvalues (module docstring): the
-    minor on all rows is decided by A's own eigenvalues, and a submatrix of a
-    positive (semi)definite A has no eigenvalue below ``λ_min`` by rounding.
+    ``thr`` is A's threshold (for the thresholds shown), ``rule`` A's eigenvalue rule
+    as decided on ``A · 2^−e`` (``max |aᵢⱼ| · 2^−e`` in ``[1/2, 1)``,
+    :func:`svdkit.linalg.cholesky._scaled_rule`): the ``μ`` are those of
+    ``A[I, I] · 2^−e`` (exact scaling), compared with the scaled threshold, so that A
+    and ``A · 2^k`` get the same signs at every scale: near the largest float (where
+    ``2^e μ`` can overflow) and among the subnormals (where the ``μ`` of ``A[I, I]``
+    and the threshold itself underflow to 0).
+
+    Cauchy's interlacing theorem puts the ``i``-th ``μ`` of a ``k × k`` principal
+    submatrix in ``[λᵢ, λᵢ₊ₙ₋ₖ]``; the computed ``μ`` are clipped into that interval (a
+    move of rounding size), so that the minors are decided consistently with A's
+    eigenvalues (module docstring): the minor on all rows is decided by A's own
+    eigenvalues, and a submatrix of a positive (semi)definite A has no eigenvalue below
+    ``λ_min`` by rounding.
     """
+    lam, thr_s, _, e = rule
     sub = h[index_sets[:, :, None], index_sets[:, None, :]]
-    # entries near 1e308: the μ of A[I, I]·2^−e, which cannot overflow (2^e μ can)
-    largest = float(np.max(np.abs(h))) if h.size else 0.0
-    e = _exponent(largest) if largest > 2.0**_MINOR_SAFE_EXPONENT else 0
     mu = np.linalg.eigvalsh(times_power_of_two(sub, -e) if e else sub)  # (N, k), ascending
-    if values is not None and values.size and np.isfinite(values).all():
-        n, k = values.size, index_sets.shape[1]
-        lam = np.ldexp(values, -e) if e else values
+    if lam.size:
+        n, k = lam.size, index_sets.shape[1]
         mu = np.clip(mu, lam[:k], lam[n - k :])
     absmu = np.abs(mu)
-    zero = (absmu <= np.ldexp(thr, -e)).any(axis=1)
+    zero = (absmu <= thr_s).any(axis=1)
     negatives = np.count_nonzero(mu < 0, axis=1)
     raw_sign = np.where((absmu == 0).any(axis=1), 0, np.where(negatives % 2 == 0, 1, -1))
     with np.errstate(divide="ignore", over="ignore", under="ignore", invalid="ignore"):
@@ -836,7 +844,10 @@ def _minors(
         rest = logabs - logs.min(axis=1)  # the k − 1 largest
         rest = np.where(np.isfinite(rest), rest, np.sort(logs, axis=1)[:, 1:].sum(axis=1))
         values = raw_sign * np.exp(logabs)
-        thresholds = thr * np.exp(rest)
+        if thr > 0 or thr_s == 0:
+            thresholds = thr * np.exp(rest)
+        else:  # (A's threshold underflowed: the scaled one, scaled back in the log domain)
+            thresholds = np.exp(math.log(thr_s) + e * math.log(2.0) + rest)
     signs = np.where(zero, 0, raw_sign).astype(int)
     return values, thresholds, signs, logabs
 
@@ -846,11 +857,15 @@ def _alternating(k: int) -> int:
     return 1 if k % 2 == 0 else -1
 
 
-def _sylvester(h: np.ndarray, thr: float, truth: Kind, values: np.ndarray) -> SylvesterCriterion:
+def _sylvester(
+    h: np.ndarray, thr: float, truth: Kind, values: np.ndarray, rule: _ScaledRule
+) -> SylvesterCriterion:
     """Criterion 4 from the leading and (for n <= 12) all principal minors.
 
     ``truth`` is the kind decided from the eigenvalues, used only to tell
-    whether the notes' leading-minor claim misleads here.
+    whether the notes' leading-minor claim misleads here. ``thr`` and ``values`` are
+    the rule in A's units (for the text), ``rule`` the same rule decided on A·2^−e,
+    which decides the signs of the minors (:func:`_minors`).
     """
     n = h.shape[0]
     principal: tuple[PrincipalMinor, ...] | None = None
@@ -858,7 +873,7 @@ def _sylvester(h: np.ndarray, thr: float, truth: Kind, values: np.ndarray) -> Sy
         found: list[PrincipalMinor] = []
         for k in range(1, n + 1):
             sets = np.array(list(itertools.combinations(range(n), k)), dtype=int)
-            vals, thrs, sgns, logs = _minors(h, sets, thr, values)
+            vals, thrs, sgns, logs = _minors(h, sets, thr, rule)
             found += [
                 PrincipalMinor(tuple(int(i) for i in s), float(v), float(t), int(g), float(lg))
                 for s, v, t, g, lg in zip(sets, vals, thrs, sgns, logs, strict=True)
@@ -871,7 +886,7 @@ def _sylvester(h: np.ndarray, thr: float, truth: Kind, values: np.ndarray) -> Sy
             lead = [m for m in principal if m.indices == tuple(range(m.order))]
         else:
             for k in range(1, n + 1):
-                v, t, g, lg = _minors(h, np.arange(k)[None, :], thr, values)
+                v, t, g, lg = _minors(h, np.arange(k)[None, :], thr, rule)
                 lead.append(
                     PrincipalMinor(
                         tuple(range(k)), float(v[0]), float(t[0]), int(g[0]), float(lg[0])
@@ -887,18 +902,22 @@ def _sylvester(h: np.ndarray, thr: float, truth: Kind, values: np.ndarray) -> Sy
     if principal is not None:
         pool: list[PrincipalMinor] = list(principal)
     else:
+        # decided on A·2^−e against the scaled threshold, as the minors of _minors are
+        lam, thr_s, _, e = rule
         diag = np.real(np.diagonal(h))
-        if values.size and np.isfinite(values).all():
+        diag_s = np.ldexp(diag, -e) if e else diag
+        if lam.size:
             # aᵢᵢ lies in [λ_min, λ_max] (interlacing): decided consistently with them
-            diag = np.clip(diag, values[0], values[-1])
-        with np.errstate(divide="ignore"):
-            log_diag = np.log(np.abs(diag))
+            diag_s = np.clip(diag_s, lam[0], lam[-1])
+        with np.errstate(divide="ignore", over="ignore", under="ignore"):
+            log_diag = np.log(np.abs(diag_s)) + e * math.log(2.0)
+            diag = np.ldexp(diag_s, e) if e else diag_s  # (clipped: back in A's units)
         pool = [
             PrincipalMinor(
                 (i,),
                 float(diag[i]),
                 thr,
-                0 if abs(diag[i]) <= thr else int(np.sign(diag[i])),
+                0 if abs(diag_s[i]) <= thr_s else int(np.sign(diag_s[i])),
                 float(log_diag[i]),
             )
             for i in range(n)
@@ -1133,7 +1152,9 @@ def definiteness(
     dtype = rule_dtype(A, h.dtype)  # float32 data: float32's eps
     # the rule svdkit.cholesky defers to near its thresholds, its count of non-zero
     # eigenvalues svdkit.rank's: one decision for all three
-    values, thr, rule = _eigenvalue_rule(h, tol, dtype)
+    # (decided on h·2^−e, which the Sylvester criterion's minors use too)
+    scaled = _scaled_rule(h, tol, dtype)
+    values, thr, rule = _in_units_of_a(scaled, tol)
     vectors = scipy.linalg.eigh(h, check_finite=False, driver="evd")[1]
     eig = _eigenvalue_criterion(values, thr, rule)
     kind = eig.kind
@@ -1145,5 +1166,5 @@ def definiteness(
         quadratic_form=_quadratic_form(h, values, vectors, thr, kind),
         eigenvalues=eig,
         cholesky=_cholesky_criterion(h, tol, dtype, (values, thr)),
-        sylvester=_sylvester(h, thr, kind, values),
+        sylvester=_sylvester(h, thr, kind, values, scaled),
     )

@@ -68,6 +68,8 @@ ENERGY_LABEL = r"$\sum_{i \leq k} \sigma_i^2 \,/\, \|\Delta W\|_F^2$"
 FIGURE_MARK = "svdkit lora analyse"
 #: The figure formats whose files carry :data:`FIGURE_MARK` (matplotlib's ``metadata``).
 MARKED_FIGURE_FORMATS = ("png", "pdf", "svg", "ps", "eps")
+#: The figure formats without transparency: :meth:`Analysis.figure` draws them opaque.
+OPAQUE_FORMATS = ("ps", "eps")
 #: The keys of each row of :meth:`Analysis.rows` (``--json``).
 ROW_KEYS = (
     "module", "shape", "sigma_1", "fro", "stable_rank", "effective_rank",
@@ -256,9 +258,13 @@ class Analysis:
             )
         return t
 
-    def draw(self):
+    def draw(self, *, opaque: bool = False):
         """The figure :meth:`figure` saves: spectra (σᵢ/σ₁, log scale) and energy curves
         (on a log rank axis for spectra longer than :data:`LOG_RANKS_ABOVE`).
+
+        ``opaque`` draws every curve and the legend's frame without transparency, for
+        the formats that have none (PostScript: :data:`OPAQUE_FORMATS`), which would
+        otherwise paint them opaque and say so on standard error.
 
         Every curve is told apart: up to :data:`LEGEND_MODULES` modules each has its
         own colour and line style (ten colours, then dashed, dotted, dash-dotted)
@@ -273,6 +279,7 @@ class Analysis:
         matplotlib.use("Agg", force=False)
         import matplotlib.pyplot as plt
 
+        alpha = None if opaque else 0.8  # (None: the colour's own, opaque)
         drawn = [m for m in self.modules if m.s.size and m.s[0] > 0]
         per_module = len(drawn) <= LEGEND_MODULES
         keys = [m.name if per_module else m.name.rpartition(".")[2] for m in drawn]
@@ -297,9 +304,9 @@ class Analysis:
                 count = keys.count(key)
                 label = key if per_module else f"{key} ({counted(count, 'module')})"
             k = np.arange(1, m.s.size + 1)
-            ax1.semilogy(k, np.maximum(m.s / m.s[0], 1e-12), lw=0.9, alpha=0.8, color=colour,
+            ax1.semilogy(k, np.maximum(m.s / m.s[0], 1e-12), lw=0.9, alpha=alpha, color=colour,
                          ls=dash, label=label)
-            ax2.plot(k, m.energy_curve(), lw=0.9, alpha=0.8, color=colour, ls=dash)
+            ax2.plot(k, m.energy_curve(), lw=0.9, alpha=alpha, color=colour, ls=dash)
         ax1.set(
             xlabel="index $i$",
             ylabel=SPECTRUM_LABEL,
@@ -312,7 +319,7 @@ class Analysis:
             # a fine-tune's energy is in its first ranks: on a linear axis to 384 (or
             # 4096) the curves are one vertical line at k ≈ 0
             ax2.set_xscale("log")
-        ax2.legend(loc="lower right")
+        ax2.legend(loc="lower right", **({"framealpha": 1.0} if opaque else {}))
         if not per_module and drawn:
             # the slowest module by name: the highest recommended rank
             ranks = [m.recommended_rank(self.energy) or m.s.size for m in drawn]
@@ -331,7 +338,8 @@ class Analysis:
 
         The format is the extension's, one matplotlib writes (``.png``, ``.pdf``,
         ``.svg``…). PNG, PDF, SVG, PS and EPS files carry :data:`FIGURE_MARK` as their
-        ``Creator`` (:func:`written_by_analyse`).
+        ``Creator`` (:func:`written_by_analyse`). PS and EPS, which have no
+        transparency, get the figure drawn opaque (:meth:`draw`).
 
         Raises
         ------
@@ -355,7 +363,7 @@ class Analysis:
 
         from svdkit._files import write_file
 
-        fig = self.draw()
+        fig = self.draw(opaque=fmt in OPAQUE_FORMATS)
         meta = {"Creator": FIGURE_MARK} if fmt in MARKED_FIGURE_FORMATS else None
         try:
             write_file(path, lambda f: fig.savefig(f, format=fmt, dpi=110, metadata=meta))

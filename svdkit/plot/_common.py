@@ -298,7 +298,40 @@ MIN_ENTRY = 1e-280
 
 
 class FigureRangeError(SvdkitError):
-    """A finite matrix too large for a figure's axes (entries beyond :data:`MAX_ENTRY`)."""
+    """A finite matrix a figure cannot draw at its scale (entries beyond :data:`MAX_ENTRY`,
+    a nonzero A below :data:`MIN_ENTRY`, σ₁ beyond the largest float).
+
+    Its message is English; :meth:`text` gives it in any language of the figures, from
+    the message ``key`` (``plot.range.*``) and its ``values``, as
+    :func:`svdkit.plot.save_figures` says it when it skips the figure.
+
+    Attributes
+    ----------
+    key : str
+        The message key in ``svdkit/explain/locales/<lang>.json``.
+    values : dict
+        Its placeholders; a float is written as the language writes numbers.
+    """
+
+    def __init__(self, key: str, **values: Any) -> None:
+        self.key = key
+        self.values = values
+        super().__init__(self.text("en"))
+
+    def text(self, lang: str = "en") -> str:
+        """The message in ``lang``.
+
+        Examples
+        --------
+        >>> err = FigureRangeError("plot.range.too_large", what="svd_geometry", top=1e301)
+        >>> print(err.text("fr").split(" ; ")[1].split(". ")[0])
+        A a un coefficient de valeur absolue 1e+301
+        """
+        shown = {
+            k: fmt_num(v, lang, 3, zeros=False) if isinstance(v, float) else v
+            for k, v in self.values.items()
+        }
+        return t(self.key, lang, **shown)
 
 
 def require_drawable(a: np.ndarray, what: str) -> None:
@@ -306,18 +339,9 @@ def require_drawable(a: np.ndarray, what: str) -> None:
     nonzero one whose entries all stay below :data:`MIN_ENTRY`."""
     top = float(np.max(np.abs(a))) if a.size else 0.0
     if top > MAX_ENTRY:
-        raise FigureRangeError(
-            f"{what} draws matrices whose entries are at most 1e300 in magnitude; A has an "
-            f"entry of magnitude {top:.3g}. Scale A (A·2^−k keeps the shape of the picture) "
-            "to draw it; svdkit explain reports on any finite matrix."
-        )
+        raise FigureRangeError("plot.range.too_large", what=what, top=top)
     if 0 < top < MIN_ENTRY:
-        raise FigureRangeError(
-            f"{what} draws nonzero matrices whose largest entry is at least 1e−280 in "
-            f"magnitude (matplotlib's axes hold no tinier range); the largest entry of A has "
-            f"magnitude {top:.3g}. Scale A (A·2^k keeps the shape of the picture) to draw "
-            "it; svdkit explain reports on any finite matrix."
-        )
+        raise FigureRangeError("plot.range.too_small", what=what, top=top)
 
 
 def stored_precision(source: object, a: np.ndarray) -> np.dtype | None:

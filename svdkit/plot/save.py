@@ -334,8 +334,9 @@ def save_figures(
         try:
             fig = draw[name](stored, lang=lang, tol=tol)
         except FigureRangeError as err:  # raised before any drawing
-            warnings.warn(f"save_figures: {name} skipped: {err}", FigureSkippedWarning,
-                          stacklevel=2)
+            # in the report's language, as the notes on a complex A
+            note = t("plot.skipped.range", lang, figure=name, reason=err.text(lang))
+            warnings.warn(note, FigureSkippedWarning, stacklevel=2)
             continue
         for fmt in formats:
             path = out / f"{name}.{fmt}"

@@ -89,11 +89,7 @@ def smallest_rank(energy: np.ndarray, target: float) -> int:
 def _require_finite(s: np.ndarray) -> None:
     """Refuse σ beyond the float range (σ₁ of a finite A past 1.8e308): no axis holds them."""
     if not np.all(np.isfinite(s)):
-        raise FigureRangeError(
-            "spectrum draws singular values up to the largest float (1.8e308); σ₁ of A "
-            "overflows it. Scale A (A·2^−k scales every σᵢ by 2^−k and keeps the energy "
-            "shares) to draw it; svdkit explain reports on any finite matrix."
-        )
+        raise FigureRangeError("plot.range.spectrum_overflow", what="spectrum")
 
 
 def _whole_fro(r: SVD) -> tuple[float, float]:
