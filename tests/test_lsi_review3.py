@@ -27,7 +27,8 @@ def test_a_document_without_id_skips_an_id_added_before(method):
     index = _small()  # ids '0' … '3'
     index.add([("5", "cats and birds")], method=method)
     index.add(["birds sing", "dogs sing"], method=method)  # numbered from the size 5: '5' is taken
-    assert index.ids == ["0", "1", "2", "3", "5", "6", "7"]
+    # (review 4: only the clashing one moves, past the batch's places 5 and 6)
+    assert index.ids == ["0", "1", "2", "3", "5", "7", "6"]
     assert index.snippets[-2:] == ["birds sing", "dogs sing"]
     assert len(set(index.ids)) == index.n_docs == index.U.shape[0]
 
@@ -35,17 +36,18 @@ def test_a_document_without_id_skips_an_id_added_before(method):
 def test_numbering_skips_every_id_of_the_index_and_of_the_batch():
     index = _small()
     index.add([("4", "cats purr"), ("6", "dogs run")], method="fold_in")
-    # the first is numbered 6 (the size), taken by the index: 7; the pair '8' of the same
-    # batch (after it) is kept, so the next one without an id skips it: 9
+    # the first is numbered 6 (the size), taken by the index: it moves past the batch's
+    # places 6 … 8 to 9; the pair '8' of the same batch (after it) is kept, so the one
+    # numbered 8 clashes with it too and takes 10 (review 4: places are never taken)
     index.add(["birds sing", ("8", "fish swim"), "bees hum"], method="fold_in")
-    assert index.ids[-3:] == ["7", "8", "9"]
+    assert index.ids[-3:] == ["9", "8", "10"]
 
 
 def test_mixed_strings_and_pairs_at_build_time():
     docs = ["cats and dogs", ("0", "dogs bark at cats"), "stocks fell", ("x", "stocks rose")]
     index = build_index(docs, k=1)
-    # '0' is the pair's own id; the texts without one take the numbers not in use
-    assert index.ids == ["1", "0", "2", "x"]
+    # '0' is the pair's own id; the clashing text moves past the places 0 … 3 (review 4)
+    assert index.ids == ["4", "0", "2", "x"]
     assert index.snippets[:3] == ["cats and dogs", "dogs bark at cats", "stocks fell"]
     assert count_corpus(docs).ids == index.ids
     # numbering is deterministic, and plain strings alone keep their places
@@ -61,9 +63,9 @@ def test_jsonl_records_with_and_without_ids(tmp_path):
                {"text": "stocks fell"}, {"id": "2", "text": "stocks rose"}]
     path.write_text("\n".join(json.dumps(r) for r in records), encoding="utf-8")
     index = build_index(path, k=1)
-    assert index.ids == ["1", "0", "3", "2"]
-    assert [index.snippets[index.row_of(d)] for d in ("0", "1", "2", "3")] == [
-        "dogs bark", "cats and dogs", "stocks rose", "stocks fell"]
+    assert index.ids == ["4", "0", "5", "2"]
+    assert [index.snippets[index.row_of(d)] for d in ("0", "2", "4", "5")] == [
+        "dogs bark", "stocks rose", "cats and dogs", "stocks fell"]
 
 
 def test_dask_build_numbers_as_build_index():
@@ -73,7 +75,7 @@ def test_dask_build_numbers_as_build_index():
 
     docs = ["cats and dogs", ("0", "dogs bark at cats"), "stocks fell", ("x", "stocks rose")]
     index = build_index_dask(db.from_sequence(docs, npartitions=2), k=1)
-    assert index.ids == build_index(docs, k=1).ids == ["1", "0", "2", "x"]
+    assert index.ids == build_index(docs, k=1).ids == ["4", "0", "2", "x"]
 
 
 def test_cli_add_without_ids_skips_ids_in_use(tmp_path, capsys, monkeypatch):
@@ -86,11 +88,12 @@ def test_cli_add_without_ids_skips_ids_in_use(tmp_path, capsys, monkeypatch):
     more = tmp_path / "b.jsonl"
     more.write_text('{"text": "birds sing"}\n{"id": "4", "text": "fish swim"}\n',
                     encoding="utf-8")
-    assert load_index(tmp_path / "ix").ids == ["1", "2", "3"]  # by place; '1' is taken
+    # by place; '1' is taken: that one moves past the places 0 … 2 (review 4)
+    assert load_index(tmp_path / "ix").ids == ["1", "3", "2"]
     code, _, err = run("lsi", "add", tmp_path / "ix", more, "--method", "fold_in")
     assert code == 0, err
     # numbered from the size, 3: taken by the index, and 4 by the batch
-    assert load_index(tmp_path / "ix").ids == ["1", "2", "3", "5", "4"]
+    assert load_index(tmp_path / "ix").ids == ["1", "3", "2", "5", "4"]
 
 
 def test_an_explicit_id_clash_is_still_refused():

@@ -67,6 +67,9 @@ def _console(stderr: bool = False):
 #: C0 and C1 control characters (and DEL): corpus text that a terminal would obey
 #: (ESC sequences clear the screen, colour it, set the window title).
 _CONTROLS = re.compile(r"[\x00-\x08\x0a-\x1f\x7f-\x9f]")
+#: What :func:`_shown` writes for a control character or a backslash, ``\\xNN`` or
+#: ``\\\\``: a text holding it already has its backslashes doubled to tell it apart.
+_ESCAPE_LIKE = re.compile(r"\\(?:\\|x[0-9a-f]{2})")
 
 
 def _shown(text: str) -> str:
@@ -74,11 +77,31 @@ def _shown(text: str) -> str:
 
     Tabs become spaces, every other control character a visible ``\\xNN`` escape
     (display only: the index keeps its ids and snippets as they are), and ``[b]`` is
-    text, not Rich markup: ``"a\\x1b[2J"`` for ``"a"`` + ESC + ``"[2J"``.
+    text, not Rich markup: ``"a\\x1b[2J"`` for ``"a"`` + ESC + ``"[2J"``. A text so
+    escaped has its backslashes doubled too, as has a text whose own backslashes would
+    read as such an escape (a ``\\xNN`` or ``\\\\`` in it), so no two texts look
+    alike: ``a\\x1b`` is ``"a"`` + ESC, ``a\\\\x1b`` the five characters
+    ``a``, ``\\``, ``x``, ``1``, ``b``. Any other text (emoji, right-to-left text,
+    combining marks, ``C:\\docs``) is shown as it is.
     """
     from rich.markup import escape
 
-    text = _CONTROLS.sub(lambda m: f"\\x{ord(m.group()):02x}", text.replace("\t", " "))
+    text = text.replace("\t", " ")
+    if _CONTROLS.search(text) or _ESCAPE_LIKE.search(text):
+        text = _CONTROLS.sub(
+            lambda m: f"\\x{ord(m.group()):02x}", text.replace("\\", "\\\\")
+        )
+    return escape(text)
+
+
+def _shown_repr(text: str) -> str:
+    """``text``, holding ``repr`` forms (a title, a character n-gram), as a table shows it.
+
+    ``repr`` has already escaped control characters and backslashes: only ``[b]`` is
+    made text, not Rich markup (:func:`_shown` would double the backslashes again).
+    """
+    from rich.markup import escape
+
     return escape(text)
 
 
@@ -96,7 +119,7 @@ def _hits_table(title: str, hits) -> object:
     # obeyed by the terminal
     rows = [(str(h.rank), _score(h.score), h.id,
              h.snippet if len(h.snippet) <= 70 else h.snippet[:69] + "…") for h in hits]
-    table = Table(title=_shown(title), title_justify="left")
+    table = Table(title=_shown_repr(title), title_justify="left")
     # the rank and the score are never cut (their widths are reserved), a long id folds
     # onto more lines rather than lose its end to "…", the snippet wraps
     for name, justify, column in (("#", "right", 0), ("score", "right", 1)):
@@ -197,8 +220,9 @@ def _rank_tol_note(ix) -> str:
 
 def _shown_term(ix, term: str) -> str:
     """``term`` as a table shows it: quoted (``repr``) for character n-grams, whose
-    padding spaces (``' 吃'``, ``'吃 '``) would otherwise print as the same row."""
-    return term if ix.options.analyzer == "word" else repr(term)
+    padding spaces (``' 吃'``, ``'吃 '``) would otherwise print as the same row; a word
+    as :func:`_shown` shows it."""
+    return _shown(term) if ix.options.analyzer == "word" else _shown_repr(repr(term))
 
 
 def _term_key(ix, term: str) -> str:
@@ -410,11 +434,11 @@ def register(app: typer.Typer) -> None:
                 return
             title = f"terms similar to {term!r}"
             # the two columns are narrow: without a minimum width the title wraps
-            table = Table(title=_shown(title), title_justify="left", min_width=len(title))
+            table = Table(title=_shown_repr(title), title_justify="left", min_width=len(title))
             table.add_column("term")
             table.add_column("cosine", justify="right")
             for t, c in similar:
-                table.add_row(_shown(_shown_term(ix, t)), _score(c))
+                table.add_row(_shown_term(ix, t), _score(c))
             _console().print(table)
             return
         similar_docs = ix.similar_documents(doc_id, n)

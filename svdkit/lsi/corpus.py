@@ -50,11 +50,13 @@ from svdkit.inputs.files import check_path
 __all__ = [
     "FORMATS",
     "MAX_CHUNK_SIZE",
+    "PAIR_ID_MAX",
     "check_chunk_size",
     "check_documents",
     "check_fields",
     "check_start",
     "chunked",
+    "looks_like_pair",
     "open_corpus",
     "read_csv",
     "read_iterable",
@@ -74,42 +76,61 @@ class NumberedId(str):
 
     Readers number such documents by place (from ``start``); :func:`settle_ids` then
     moves a number that is already some other document's id (given with it, in the
-    same batch or in the index added to) to the next free one.
+    same batch or in the index added to) to the next number that is neither an id in
+    use nor a document's place.
     """
 
     __slots__ = ()
 
 
-def settle_ids(ids: Iterable[str], taken: Iterable[str] = ()) -> list[str]:
+def settle_ids(ids: Iterable[str], taken: Iterable[str] = (), start: int = 0) -> list[str]:
     """``ids`` as plain strings, each :class:`NumberedId` moved off the ids in use.
 
     A document without an id keeps its number (its place, counted from ``start``)
-    unless that number is the id of another document — one given an id anywhere in
-    ``ids`` (before or after it), one in ``taken`` (the index added to), or one
-    numbered before it; it then takes the next integer in use by none of them.
-    Numbers only grow along the stream, so the result is deterministic and ids given
-    are never changed.
+    unless that number is the id of another document: one given an id anywhere in
+    ``ids`` (before or after it), one in ``taken`` (the index added to), or another
+    document numbered the same. Only such a document moves, to the next integer above
+    its number that is none of those ids and no document's place (``start``,
+    ``start + 1``, … ``start + len(ids) - 1``) or number: every other document keeps
+    its place as its id, whatever the ids given. Moved numbers only grow along the
+    stream, so the result is deterministic, and ids given are never changed.
+
+    Parameters
+    ----------
+    ids : iterable of str
+        The ids in stream order; :class:`NumberedId` for documents without one.
+    taken : iterable of str
+        Ids already in use (the index added to).
+    start : int
+        The place of the first document: the documents are at ``start``,
+        ``start + 1``, …, the numbers the readers gave those without an id.
 
     Examples
     --------
     >>> settle_ids([NumberedId("0"), "0", NumberedId("2"), "x"])
-    ['1', '0', '2', 'x']
-    >>> settle_ids([NumberedId("5"), NumberedId("6")], taken=["5"])
-    ['6', '7']
+    ['4', '0', '2', 'x']
+    >>> settle_ids([NumberedId("5"), NumberedId("6")], taken=["5"], start=5)
+    ['7', '6']
     """
     ids = list(ids)
-    used = {d for d in ids if not isinstance(d, NumberedId)}
-    used.update(taken)
+    given = {d for d in ids if not isinstance(d, NumberedId)}
+    given.update(taken)
+    # numbers a moved document may not take: ids in use, places and numbers of documents
+    reserved = given | {d for d in ids if isinstance(d, NumberedId)}
+    end = start + len(ids)
+    kept: set[str] = set()
     out: list[str] = []
-    last = -1
+    following = start  # moved numbers grow along the stream: no rescanning
     for d in ids:
         if isinstance(d, NumberedId):
-            number = max(int(d), last + 1)
-            while str(number) in used:
-                number += 1
-            last = number
-            d = str(number)
-            used.add(d)
+            if d in given or d in kept:
+                number = max(int(d) + 1, following)
+                while start <= number < end or str(number) in reserved:
+                    number += 1
+                following = number + 1
+                reserved.add(str(number))
+                d = str(number)
+            kept.add(str(d))
         out.append(str(d))
     return out
 
@@ -171,6 +192,37 @@ def check_start(start: Any) -> int:
     return int(start)
 
 
+#: The longest first element of a tuple of two strings read as an ``(id, text)`` pair.
+PAIR_ID_MAX = 64
+
+
+def looks_like_pair(source: Any) -> bool:
+    """Whether ``source`` is a tuple of two strings that looks like one ``(id, text)`` pair.
+
+    The first string must look like an id: no whitespace and at most
+    :data:`PAIR_ID_MAX` characters; the second like a text: it has whitespace or is
+    longer than the first. Two texts (``tuple(df.text)``, ``zip(*records)``) are
+    not a pair.
+
+    Examples
+    --------
+    >>> looks_like_pair(("doc1", "cats chase dogs"))
+    True
+    >>> looks_like_pair(("cats purr at dogs", "dogs bark at cats"))
+    False
+    >>> looks_like_pair(["doc1", "cats chase dogs"])  # a list is two documents
+    False
+    """
+    if not (isinstance(source, tuple) and len(source) == 2):
+        return False
+    first, second = source
+    if not (isinstance(first, str) and isinstance(second, str)):
+        return False
+    id_like = len(first) <= PAIR_ID_MAX and not any(c.isspace() for c in first)
+    text_like = any(c.isspace() for c in second) or len(second) > len(first)
+    return id_like and text_like
+
+
 def check_documents(source: Any, name: str, *, paths: bool = True) -> None:
     """An SvdkitError naming ``name`` unless ``source`` is iterable (documents).
 
@@ -185,8 +237,10 @@ def check_documents(source: Any, name: str, *, paths: bool = True) -> None:
         ``add_documents``, which check for one before this); the message says so.
         Without (``count_corpus``, ``read_iterable``), a path is refused, and so is a
         string, whose characters would be read as one-letter documents. A tuple of
-        two strings is refused either way: it is an ``(id, text)`` pair without its
-        list, which iterated would be two documents (the id one of them).
+        two strings that looks like an ``(id, text)`` pair (:func:`looks_like_pair`)
+        is refused either way: it is a pair without its list, which iterated would be
+        two documents (the id one of them). Any other tuple of two strings, such as
+        ``tuple(df.text)`` of two texts, is two documents.
 
     Examples
     --------
@@ -206,6 +260,10 @@ def check_documents(source: Any, name: str, *, paths: bool = True) -> None:
     Traceback (most recent call last):
       ...
     svdkit.errors.SvdkitError: docs is a single (id, text) pair ...; pass ... [(id, text)] ...
+
+    Two texts in a tuple are two documents:
+
+    >>> check_documents(("cats purr at dogs", "dogs bark at cats"), "docs")
     """
     what = "a path or an iterable" if paths else "an iterable"
     what += " of strings or (id, text) pairs"
@@ -219,7 +277,7 @@ def check_documents(source: Any, name: str, *, paths: bool = True) -> None:
         raise SvdkitError(
             f"{name} must be {what}; got {type(source).__name__}: {source!r:.60}"
         ) from None
-    if isinstance(source, tuple) and len(source) == 2 and all(isinstance(x, str) for x in source):
+    if looks_like_pair(source):
         # iterated, it would be two documents: the id indexed as a text of its own
         raise SvdkitError(
             f"{name} is a single (id, text) pair {source!r:.60}, which would be read as two "
@@ -534,7 +592,8 @@ def open_corpus(
         rows without an id), an integer ≥ 0: adding to an index of ``n`` documents
         numbers from ``n``. Such ids are :class:`NumberedId` strings: the indexer
         (:func:`settle_ids`) moves one that another document has as its id (one of
-        the index, or given in the same corpus) to the next free number.
+        the index, or given in the same corpus) to the next number that is neither an
+        id in use nor a document's place; the other documents keep their places.
 
     Examples
     --------

@@ -506,13 +506,13 @@ def count_corpus(
     >>> (one_by_one.counts != count_corpus(docs, TextOptions(min_df=2)).counts).nnz
     0
 
-    Plain strings are numbered by place; a number that another document has as its
-    id is moved to the next free one:
+    Plain strings are numbered by place; only a number that another document has as
+    its id moves, to the next one that is neither an id nor a document's place:
 
     >>> count_corpus(["cats purr", "dogs bark"]).ids
     ['0', '1']
     >>> count_corpus(["cats purr", ("0", "dogs bark"), "birds sing"]).ids
-    ['1', '0', '2']
+    ['3', '0', '2']
     """
     from svdkit.lsi.corpus import check_chunk_size, check_documents, read_iterable, settle_ids
 

@@ -209,13 +209,14 @@ def _count_new(index: LsiIndex, docs: Iterable[Any], chunk_size: int) -> tuple:
     # (documents without ids are numbered on from the index's last, as build_index
     # numbered its own: "0", "1", … again would clash with them; a number that is an
     # id of the index or of the batch moves on to the next free one)
-    for chunk in chunked(open_corpus(docs, start=index.n_docs), chunk_size):
+    start = index.n_docs
+    for chunk in chunked(open_corpus(docs, start=start), chunk_size):
         blocks.append(index.count([t for _, t in chunk]))
         ids.extend(d for d, _ in chunk)
         snippets.extend(_snippet(t) for _, t in chunk)
     if not blocks:
         return sp.csr_matrix((0, index.n_terms), dtype=np.int32), [], []
-    ids = settle_ids(ids, taken=index.ids)
+    ids = settle_ids(ids, taken=index.ids, start=start)
     return sp.vstack(blocks, format="csr").astype(np.int32), ids, snippets
 
 
