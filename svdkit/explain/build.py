@@ -224,7 +224,7 @@ def _measures(c: Computed, report: Report) -> Section:
     sums = np.abs(b)
     sec.add("norm_1", scaled_number(float(np.max(np.sum(sums, axis=0))), kb))
     sec.add("norm_inf", scaled_number(float(np.max(np.sum(sums, axis=1))), kb))
-    sec.add("cond", _cond(s, c.svd.s, report.tolerance))
+    sec.add("cond", _cond(s, r == min(m, n)))
     if m == n:
         trace = np.trace(b)
         sec.add("trace", scaled_number(trace if np.iscomplexobj(b) else float(trace), kb))
@@ -253,10 +253,12 @@ def _scaled(x: np.ndarray) -> tuple[np.ndarray, int]:
     return scaled[0], k
 
 
-def _cond(s: np.ndarray, sigma: np.ndarray, tolerance: float) -> float | Scientific:
-    """``σ₁ / σ_min`` from the scaled ``s`` (``∞`` where ``σ_min`` is at or below the
-    threshold), as :func:`~svdkit.explain.formatting.scaled_number` writes it."""
-    if not sigma[-1] > tolerance:
+def _cond(s: np.ndarray, full_rank: bool) -> float | Scientific:
+    """``σ₁ / σ_min`` from the scaled ``s`` (``∞`` where the report's rank is below
+    ``min(m, n)``: ``σ_min`` at or below the threshold, decided on the scaled σ as
+    :func:`svdkit.cond` decides), as :func:`~svdkit.explain.formatting.scaled_number`
+    writes it."""
+    if not full_rank:
         return np.inf
     top, k_top = math.frexp(float(s[0]))
     low, k_low = math.frexp(float(s[-1]))
@@ -335,8 +337,9 @@ def _penrose_residual(a: np.ndarray, plus: np.ndarray, c: Computed | None = None
     if not np.isfinite(plus).all() and c is not None and np.isfinite(a).all():
         a, k = _scaled(a)
         dec, r = c.svd, c.rank
+        s, e = c.scaled_sigma  # (σ = 2^e·s; a σ that underflowed in A's units is 0)
         with np.errstate(under="ignore"):
-            inv_s = 1.0 / np.ldexp(dec.s[:r], -k)
+            inv_s = 1.0 / np.ldexp(s[:r], e - k)
         plus = (dec.Vh[:r].conj().T * inv_s) @ dec.U[:, :r].conj().T
     ap, pa = a @ plus, plus @ a
     with np.errstate(over="ignore", under="ignore", invalid="ignore"):  # (1e200 entries)

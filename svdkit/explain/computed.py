@@ -31,10 +31,6 @@ from svdkit.linalg.tolerance import rule_dtype
 
 __all__ = ["Computed", "determinant"]
 
-TINY_SIGMA = 2.0**-900
-"""σ₁ below which :attr:`Computed.scaled_sigma` takes the σ of A scaled up."""
-
-
 class Computed:
     """The engine's results for one matrix and ``tol``, each computed once, when first needed.
 
@@ -87,30 +83,20 @@ class Computed:
         """The full SVD (``U`` m×m, ``Vh`` n×n)."""
         return linalg.svd(self.stored, full=True)
 
-    @cached_property
+    @property
     def scaled_sigma(self) -> tuple[np.ndarray, int]:
-        """``(2^−e·σ, e)``: the SVD's σ with ``e = 0``, or, where σ₁ of A overflowed
-        (entries near 1e308) or is below ``2^−900`` (its σ subnormal, or their squares:
-        ``σ₁ = √6·2^−1074`` of ``[[5e−324, 5e−324, 1e−323]]`` is computed as
-        ``2·2^−1074``), the σ of ``A·2^−e``, ``2^e`` just above ``max |aᵢⱼ|``: computed
-        once for the report."""
-        s = self.svd.s
-        if np.isposinf(s[:1]).any():
-            from svdkit.linalg.measures import scaled_singular_values
-
-            return scaled_singular_values(self.matrix)
-        if not (s.size and 0 < s[0] < TINY_SIGMA):
-            return s, 0
-        import scipy.linalg
-
-        from svdkit.linalg.measures import _exponent, times_power_of_two
-
-        e = _exponent(float(np.max(np.abs(self.stored))))
-        scaled = times_power_of_two(self.stored, -e)
-        return scipy.linalg.svdvals(scaled, check_finite=False), e
+        """``(2^−e·σ, e)``: the SVD's :attr:`~svdkit.linalg.SVD.scaled` σ. ``e = 0``
+        unless ``max |aᵢⱼ|`` lies outside ``[2^−400, 2^400]``; then the SVD was computed
+        on ``A·2^−e`` (``2^e`` just above ``max |aᵢⱼ|``), whose σ neither overflow
+        (entries near 1e308) nor underflow (``σ₁ = √6·2^−1074`` of ``[[5e−324, 5e−324,
+        1e−323]]``, computed unscaled, came out ``2·2^−1074``). The rank, cond and A⁺
+        of the report are decided on these, as :func:`svdkit.rank` and
+        :func:`svdkit.cond` decide."""
+        return self.svd.scaled
 
     @cached_property
     def rank(self) -> int:
+        """The SVD's rank at the report's ``tol`` (decided on :attr:`scaled_sigma`)."""
         return self.svd.rank(self.tol)
 
     @cached_property

@@ -44,7 +44,7 @@ from svdkit.errors import (
 )
 from svdkit.inputs.files import (
     SUPPORTED_EXTENSIONS,
-    names_matrix_file,
+    matrix_file_name,
     read_matrix_file,
     stored_dtype,
 )
@@ -402,7 +402,8 @@ def as_matrix(
         ``r"\\begin{bmatrix}1&2\\\\3&4\\end{bmatrix}"``, CSV lines; entries may be
         expressions such as ``1/2``, ``1+2i``, ``\\sqrt{2}``, ``3π``); a path, read by
         :func:`load`: an ``os.PathLike``, or a one-line ``str`` ending in ``.npy``,
-        ``.npz`` or ``.mtx`` (any case; :func:`~svdkit.inputs.files.names_matrix_file`),
+        ``.npz`` or ``.mtx`` (any case, surrounding whitespace stripped:
+        :func:`~svdkit.inputs.files.names_matrix_file`),
         any other ``str`` being matrix text (``Path("data.csv")`` reads that file); a
         SciPy sparse matrix or array. A 1-D input is a column
         vector (n×1), a scalar is 1×1.
@@ -455,7 +456,9 @@ def as_matrix(
     sparse = check_bool(sparse, "sparse")
     if _is_sparse(obj):
         return _from_sparse(obj, target, sparse, name)
-    if isinstance(obj, os.PathLike) or (isinstance(obj, str) and names_matrix_file(obj)):
+    if isinstance(obj, str) and (name := matrix_file_name(obj)) is not None:
+        return load(name, dtype=dtype, sparse=sparse)  # (the name, without its newline)
+    if isinstance(obj, os.PathLike):
         return load(obj, dtype=dtype, sparse=sparse)
     a = _from_text(obj) if isinstance(obj, str) else _to_array(obj, name, _matrix_pos)
     return _finish(as_2d(a, name), target, name, _matrix_pos)
@@ -495,7 +498,9 @@ def as_vector(obj: Any, *, name: str = "x") -> np.ndarray:
     """
     if _is_sparse(obj):
         a = _from_sparse(obj, None, False, name)
-    elif isinstance(obj, os.PathLike) or (isinstance(obj, str) and names_matrix_file(obj)):
+    elif isinstance(obj, str) and (name := matrix_file_name(obj)) is not None:
+        a = load(name)
+    elif isinstance(obj, os.PathLike):
         a = load(obj)
     elif isinstance(obj, str):
         a = _from_text(obj)

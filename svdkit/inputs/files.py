@@ -47,6 +47,7 @@ __all__ = [
     "JSONNumberError",
     "check_path",
     "cli_path",
+    "matrix_file_name",
     "names_matrix_file",
     "read_matrix_file",
     "stored_dtype",
@@ -120,9 +121,27 @@ def check_path(path: Any, name: str = "path", *, what: str = "a path (str or os.
     return Path(text)
 
 
+def matrix_file_name(text: str) -> str | None:
+    """The file name the ``str`` ``text`` holds (:func:`names_matrix_file`), stripped of
+    surrounding whitespace (a name read with ``readline()`` keeps its newline), or
+    ``None`` for matrix text.
+
+    Examples
+    --------
+    >>> matrix_file_name("data/A.npy\\n"), matrix_file_name("1 2; 3 4")
+    ('data/A.npy', None)
+    """
+    name = text.strip()
+    if "\n" in name or "\r" in name or not name.lower().endswith(MATRIX_FILE_SUFFIXES):
+        return None
+    return name
+
+
 def names_matrix_file(text: str) -> bool:
     """Whether the ``str`` ``text`` names a matrix file rather than holding matrix text:
-    one line ending in ``.npy``, ``.npz`` or ``.mtx`` (any case).
+    one line ending in ``.npy``, ``.npz`` or ``.mtx`` (any case), once surrounding
+    whitespace is stripped (``"A.npy\\n"`` from ``readline()`` names ``A.npy``, which
+    :func:`matrix_file_name` gives).
 
     The rule of every function that takes a matrix (:func:`svdkit.as_matrix`, and so
     :func:`svdkit.rank`, :func:`svdkit.svd`…): such a ``str`` is read as its file
@@ -137,7 +156,7 @@ def names_matrix_file(text: str) -> bool:
     >>> names_matrix_file("data.csv")  # text files: Path("data.csv") or svdkit.load
     False
     """
-    return "\n" not in text and text.lower().endswith(MATRIX_FILE_SUFFIXES)
+    return matrix_file_name(text) is not None
 
 
 def cli_path(text: str | os.PathLike[str]) -> Path:
@@ -254,8 +273,10 @@ def stored_dtype(source: object) -> np.dtype | None:
     float32 None
     """
     if isinstance(source, str):
-        if "\n" in source or not source.lower().endswith(_BINARY_SUFFIXES):
+        name = matrix_file_name(source)
+        if name is None or not name.lower().endswith(_BINARY_SUFFIXES):
             return None
+        source = name
     elif not isinstance(source, os.PathLike):
         return None
     try:
@@ -491,15 +512,10 @@ def _json(p: Path, sparse: bool) -> Any:
         raise _bad(p, "its lists are nested too deeply (a matrix has two levels)") from None
     if not isinstance(data, list):
         raise _bad(p, f"expected a JSON list of rows, found a {type(data).__name__}")
-    if numbers.refused:
+    if _check_json_entries(p, data) and numbers.refused:
+        # a refused number deeper than an entry (a third level, an object): unplaced
         first = numbers.refused[0]  # the first in the file: the scanner reads in order
-        at = _locate(data, first)
-        where = "" if at is None else f"row {at[0]}, column {at[1]}: "
-        named = issubclass(first.cls, FileFormatError)  # the others are named by the caller
-        err = first.cls(f"'{p}': {where}{first.message}" if named else where + first.message)
-        err.row, err.column, err.offset = (*(at or (None, None)), None)
-        raise err
-    _refuse_json_literals(data)
+        raise _refused_error(p, first, _locate(data, first))
     return data
 
 
@@ -507,13 +523,21 @@ def _json(p: Path, sparse: bool) -> Any:
 _JSON_LITERALS = {True: "true", False: "false", None: "null"}
 
 
-def _refuse_json_literals(data: list) -> None:
-    """Refuse a ``true``, ``false`` or ``null`` entry of a JSON matrix, named by its row and
-    column as the file spells it: ``true`` is no number (a flag column, a bad export),
-    and Python would read it as 1 without a word."""
+def _check_json_entries(p: Path, data: list) -> bool:
+    """Refuse the first bad entry of a JSON matrix in reading order (row by row), where
+    the reader knows why: a refused number (too long, too large) or a ``true``,
+    ``false`` or ``null`` (no number: a flag column, a bad export, and Python would
+    read ``true`` as 1 without a word), named by its row and column.
+
+    Stops at the first other entry that is no finite number (a string, a list, an
+    object, NaN) and answers False: :func:`svdkit.as_matrix`'s checks name that one,
+    the first bad entry. True when every entry is a number.
+    """
     for i, row in enumerate(data):
-        entries = list(enumerate(row)) if isinstance(row, list) else [(0, row)]
+        entries = enumerate(row) if isinstance(row, list) else ((0, row),)
         for j, x in entries:
+            if isinstance(x, _Refused):
+                raise _refused_error(p, x, (i + 1, j + 1))
             if x is None or isinstance(x, bool):
                 err = ParseError(
                     f"the entry at row {i + 1}, column {j + 1} is {_JSON_LITERALS[x]}, "
@@ -521,6 +545,18 @@ def _refuse_json_literals(data: list) -> None:
                 )
                 err.row, err.column, err.offset = i + 1, j + 1, None
                 raise err
+            if not isinstance(x, int | float) or not math.isfinite(x):
+                return False
+    return True
+
+
+def _refused_error(p: Path, refused: _Refused, at: tuple[int, int] | None) -> SvdkitError:
+    """The error of a refused number, at row and column ``at`` (where known)."""
+    where = "" if at is None else f"row {at[0]}, column {at[1]}: "
+    named = issubclass(refused.cls, FileFormatError)  # the others are named by the caller
+    err = refused.cls(f"'{p}': {where}{refused.message}" if named else where + refused.message)
+    err.row, err.column, err.offset = (*(at or (None, None)), None)
+    return err
 
 
 def _mtx(p: Path, sparse: bool) -> Any:

@@ -152,14 +152,21 @@ def _pseudo_inverse(dec: SVD, tol: float | None) -> np.ndarray:
 
 
 def _in_range(dec: SVD, tol: float | None) -> tuple[SVD, int, int]:
-    """``(dec, rank, 0)``; or, where ``σ₁`` of a finite matrix overflowed, the SVD of
-    ``A · 2^−e``, its rank and ``e`` (``A⁺ = 2^−e (A · 2^−e)⁺``, the scaling exact).
+    """``(dec, rank, 0)``; or, for an SVD computed on ``A · 2^−e`` (its
+    :attr:`~svdkit.linalg.svd.SVD.exponent`), or where ``σ₁`` of a finite matrix
+    overflowed, the SVD of ``A · 2^−e``, its rank and ``e`` (``A⁺ = 2^−e (A · 2^−e)⁺``,
+    the scaling exact).
 
-    ``1/σ₁`` is then ``0`` where ``1/(2e308) = 5e-309`` is a float; the rank is
-    counted as :meth:`SVD.rank` counts it, an absolute ``tol`` meaning ``tol`` in
-    A's units (``tol · 2^−e`` in the scaled ones).
+    ``1/σ₁`` is then ``0`` where ``1/(2e308) = 5e-309`` is a float, and a σ that
+    underflowed in A's units (``0``) keeps its term; the rank is :meth:`SVD.rank`'s,
+    an absolute ``tol`` meaning ``tol`` in A's units (``tol · 2^−e`` in the scaled ones).
     """
     a = dec.matrix
+    if dec.exponent and dec.scaled_s is not None:
+        e = dec.exponent
+        matrix = times_power_of_two(a, -e) if isinstance(a, np.ndarray) else None
+        scaled = SVD(dec.U, dec.scaled_s, dec.Vh, matrix, dec.driver, dec.precision)
+        return scaled, dec.rank(tol), e
     if not (dec.s.size and np.isposinf(dec.s[0]) and a is not None and np.isfinite(a).all()):
         return dec, dec.rank(tol), 0
     e = _exponent(float(np.abs(a).max()))
@@ -262,7 +269,14 @@ def lstsq(A: MatrixLike, b: MatrixLike, tol: float | None = None) -> Lstsq:
             f"lstsq: b has {rhs.shape[0]} rows but A ({shape_text(a.shape)}) has {a.shape[0]}"
         )
     used, r, e = _in_range(dec, tol)
-    x, extreme = _solve_terms(used.U[:, :r], used.s[:r], used.Vh[:r], rhs, -e)
+    if e:  # A⁺b = 2^(g−e) (A·2^−e)⁺ (b·2^−g), g per column: b·2^−e may under/overflow
+        g = _column_exponents(rhs)
+        x, _ = _solve_terms(
+            used.U[:, :r], used.s[:r], used.Vh[:r], times_power_of_two(rhs, -g[None, :]), 0
+        )
+        x, extreme = _ldexp(x, (g - e)[None, :]), True
+    else:
+        x, extreme = _solve_terms(used.U[:, :r], used.s[:r], used.Vh[:r], rhs, 0)
     if extreme:  # a @ x may overflow, or x hold inf
         res = _extreme_residual(used, r, e, x, rhs)
     else:
@@ -270,6 +284,11 @@ def lstsq(A: MatrixLike, b: MatrixLike, tol: float | None = None) -> Lstsq:
     if vector:
         return Lstsq(x[:, 0], float(res[0]), r, dec.s, a)
     return Lstsq(x, res, r, dec.s, a)
+
+
+def _column_exponents(b: np.ndarray) -> np.ndarray:
+    """Per column of ``b``, the ``g`` with ``2^(g−1) <= max |bᵢⱼ| < 2^g`` (0 for a zero column)."""
+    return np.frexp(np.abs(b).max(axis=0))[1].astype(int) if b.size else np.zeros(0, int)
 
 
 def _solve_terms(

@@ -10,6 +10,14 @@ Singular values are in descending order and the vectors follow the sign rule of
 :mod:`svdkit.linalg.signs`. The divide-and-conquer driver (``gesdd``, the one
 ``numpy.linalg.svd`` uses) runs first; if it fails to converge, the QR-iteration
 driver (``gesvd``) takes over instead of raising.
+
+A matrix whose largest entry lies outside ``[2^−400, 2^400]`` is factored as
+``A · 2^−e`` (``2^e`` the power of two just above ``max |aᵢⱼ|``, an exact scaling)
+and its σ multiplied back by ``2^e``: the σ are A's own (``0`` or subnormal where
+they underflow in A's units, ``inf`` where they overflow), and the scaled ones are
+kept (:attr:`SVD.scaled_s`), so that the rank, ``A⁺`` and the null space are decided
+on them, as :func:`svdkit.rank` and :func:`svdkit.cond` decide: ``A`` and ``A · 2^k``
+get the same rank.
 """
 
 from __future__ import annotations
@@ -24,8 +32,9 @@ from scipy.sparse.linalg import LinearOperator
 
 from svdkit.errors import ShapeError, check_bool
 from svdkit.inputs import as_matrix
-from svdkit.inputs.files import names_matrix_file
+from svdkit.inputs.files import matrix_file_name
 from svdkit.linalg._results import Unpackable
+from svdkit.linalg.measures import _exponent, times_power_of_two
 from svdkit.linalg.residuals import orthogonality_loss, relative_residual, triplet_residuals
 from svdkit.linalg.signs import apply_sign_rule
 from svdkit.linalg.tolerance import rule_dtype, zero_threshold
@@ -85,6 +94,13 @@ class SVD(Unpackable):
         The precision the input was stored in, where coarser than the working
         float64 (float32 data): the tolerance rule of :meth:`rank` uses its
         ``eps`` (:func:`svdkit.linalg.tolerance.rule_dtype`).
+    exponent : int
+        ``e`` where the SVD was computed on ``A · 2^−e`` (``max |aᵢⱼ|`` outside
+        ``[2^−400, 2^400]``), else 0.
+    scaled_s : ndarray, optional
+        ``2^−e · σ``, the singular values of ``A · 2^−e`` (where ``exponent ≠ 0``):
+        finite, and not underflowed. :meth:`rank`, :meth:`pinv` and the null space
+        decide on these; ``s = 2^e · scaled_s`` may hold ``0`` or ``inf``.
 
     Examples
     --------
@@ -100,6 +116,8 @@ class SVD(Unpackable):
     matrix: np.ndarray | None = field(default=None, repr=False)
     driver: str = "gesdd"
     precision: np.dtype | None = field(default=None, repr=False)
+    exponent: int = field(default=0, repr=False)
+    scaled_s: np.ndarray | None = field(default=None, repr=False)
 
     _unpack: ClassVar[tuple[str, ...]] = ("U", "s", "Vh")
 
@@ -121,8 +139,18 @@ class SVD(Unpackable):
         sigma[np.arange(k), np.arange(k)] = self.s
         return sigma
 
+    @property
+    def scaled(self) -> tuple[np.ndarray, int]:
+        """``(2^−e · σ, e)``: :attr:`scaled_s` and :attr:`exponent`, or ``(s, 0)``."""
+        if self.exponent and self.scaled_s is not None:
+            return self.scaled_s, self.exponent
+        return self.s, 0
+
     def rank(self, tol: float | None = None) -> int:
         """Numerical rank: the number of ``σᵢ`` above the tolerance rule's threshold.
+
+        Decided on :attr:`scaled` (``2^−e·σ`` against ``2^−e`` times the threshold),
+        as :func:`svdkit.rank` decides: scale-free.
 
         Parameters
         ----------
@@ -130,17 +158,22 @@ class SVD(Unpackable):
             Absolute threshold; default ``max(m, n) · eps · σ₁`` (``eps`` of the
             coarser of the working precision and :attr:`precision`).
         """
-        if self.s.size == 0:
+        s, e = self.scaled
+        if s.size == 0:
             return 0
-        if np.isposinf(self.s[0]) and self.matrix is not None:
-            # σ₁ of a finite matrix overflowed: the rule needs σ₁, so count on A · 2^−e
+        dtype = rule_dtype(self.precision, self.s.dtype)
+        if e == 0 and np.isposinf(s[0]) and self.matrix is not None:
+            # (an SVD built elsewhere whose σ₁ overflowed: count on A · 2^−e)
             from svdkit.linalg.measures import rank_of
 
-            if np.isfinite(self.matrix).all():
-                return rank_of(self.matrix, tol, rule_dtype(self.precision, self.s.dtype))
-        dtype = rule_dtype(self.precision, self.s.dtype)
-        thr = zero_threshold(self.shape, self.s[0], dtype, tol)
-        return int(np.count_nonzero(self.s > thr))
+            if isinstance(self.matrix, np.ndarray) and np.isfinite(self.matrix).all():
+                return rank_of(self.matrix, tol, dtype)
+        if tol is None:
+            thr = zero_threshold(self.shape, s[0], dtype)
+        else:  # tol is in A's units: 2^−e · tol in the scaled ones
+            with np.errstate(over="ignore", under="ignore"):  # (past every 2^−e·σ: inf)
+                thr = float(np.ldexp(zero_threshold(self.shape, 0.0, dtype, tol), -e))
+        return int(np.count_nonzero(s > thr))
 
     def approx(self, k: int) -> np.ndarray:
         """The best rank-``k`` approximation ``Σ_{i≤k} σᵢ uᵢ vᵢᴴ`` (Eckart–Young).
@@ -159,9 +192,11 @@ class SVD(Unpackable):
     def truncate(self, k: int) -> SVD:
         """The ``k`` leading triplets as an ``SVD``."""
         k = _check_k(k, self.s.shape[0], "truncate")
+        scaled_s = None if self.scaled_s is None else self.scaled_s[:k]
         return SVD(
-            self.U[:, :k], self.s[:k], self.Vh[:k], self.matrix, self.driver, self.precision
-        )
+            self.U[:, :k], self.s[:k], self.Vh[:k], self.matrix, self.driver, self.precision,
+            self.exponent, scaled_s,
+        )  # fmt: skip
 
     def reconstruct(self) -> np.ndarray:
         """``U Σ Vᴴ``."""
@@ -202,6 +237,44 @@ def _check_k(k: int, available: int, what: str) -> int:
     if not 0 <= k <= available:
         raise ShapeError(f"{what}: k must be between 0 and {available}; got {k}")
     return int(k)
+
+
+#: Matrices whose largest entry lies outside [2^−SAFE, 2^SAFE] are factored scaled
+#: (:func:`svd_scaling`), as :func:`svdkit.linalg.measures.scaled_singular_values` does.
+SAFE_EXPONENT = 400
+
+
+def svd_scaling(a: np.ndarray) -> int:
+    """``e`` with ``2^(e−1) <= max |aᵢⱼ| < 2^e`` where ``max |aᵢⱼ|`` lies outside
+    ``[2^−400, 2^400]``, else 0: the SVD is then computed on ``a · 2^−e``.
+
+    Beyond those bounds LAPACK scales by factors that are not powers of two, its σ
+    of a tiny matrix underflow and σ₁ of a huge one overflows; the rank rule,
+    decided on ``2^−e·σ``, is then scale-free (the condition of
+    :func:`svdkit.linalg.measures.scaled_singular_values`, which :func:`svdkit.rank`
+    and :func:`svdkit.cond` use).
+    """
+    largest = float(np.abs(a).max()) if a.size else 0.0
+    if np.isfinite(largest) and (
+        0.0 < largest < 2.0**-SAFE_EXPONENT or largest > 2.0**SAFE_EXPONENT
+    ):
+        return _exponent(largest)
+    return 0
+
+
+def _scaled_lapack_svd(
+    a: np.ndarray, full: bool
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, str, int, np.ndarray | None]:
+    """:func:`_lapack_svd` of ``a · 2^−e`` (:func:`svd_scaling`): ``(U, s, Vh, driver,
+    e, scaled_s)``, ``s = 2^e · scaled_s``; ``e = 0`` and ``scaled_s = None`` for an
+    ordinary matrix, factored as it is."""
+    e = svd_scaling(a)
+    if not e:
+        return (*_lapack_svd(a, full), 0, None)
+    U, scaled_s, Vh, driver = _lapack_svd(times_power_of_two(a, -e), full)
+    with np.errstate(over="ignore", under="ignore"):  # σ past float64's range: inf or 0
+        s = np.ldexp(scaled_s, e)
+    return U, s, Vh, driver, e, scaled_s
 
 
 def _lapack_svd(a: np.ndarray, full: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray, str]:
@@ -263,16 +336,24 @@ def _sparse_svd(a, k: int):
     """Leading ``k`` triplets of a sparse matrix, without densifying a large one.
 
     Tiny matrices (``m·n ≤ 10⁴``) are densified and factored by LAPACK:
-    ``(U, s, Vh, driver)``. (ARPACK, before, had no certificate and no way to find
-    every copy of a repeated value: σ = 1 ten times came out seven times, the
-    next three from below, each triplet with a residual of 1e-15.) Larger ones
+    ``(U, s, Vh, driver, e, scaled_s)`` (:func:`_scaled_lapack_svd`). (ARPACK,
+    before, had no certificate and no way to find every copy of a repeated value:
+    σ = 1 ten times came out seven times, the next three from below, each triplet
+    with a residual of 1e-15.) Larger ones
     return the certified :class:`~svdkit.lowrank.LowRankSVD` of
     :func:`svdkit.lowrank.truncated_svd` (``tol = 1e-10``).
     """
     if a.shape[0] * a.shape[1] > _DENSIFY_MAX_ENTRIES:
         return _truncated(a, k)
-    U, s, Vh, driver = _lapack_svd(a.toarray(), False)
-    return U[:, :k].copy(), s[:k].copy(), Vh[:k].copy(), driver
+    return _kept(*_scaled_lapack_svd(a.toarray(), False), k)
+
+
+def _kept(U, s, Vh, driver, e, scaled_s, k: int | None):
+    """The ``k`` leading triplets of a :func:`_scaled_lapack_svd` result (all: ``None``)."""
+    if k is None:
+        return U, s, Vh, driver, e, scaled_s
+    scaled_s = None if scaled_s is None else scaled_s[:k].copy()
+    return U[:, :k].copy(), s[:k].copy(), Vh[:k].copy(), driver, e, scaled_s
 
 
 def svd(A: MatrixLike | LinearOperator, k: int | None = None, *, full: bool = False) -> SVD:
@@ -322,7 +403,9 @@ def svd(A: MatrixLike | LinearOperator, k: int | None = None, *, full: bool = Fa
         raise ShapeError("choose either a truncated SVD (k) or a full one (full=True)")
     source = type(A).__module__
     # a one-line str ending in .npy, .npz or .mtx names a file, as for as_matrix
-    named = isinstance(A, str) and names_matrix_file(A)
+    named = isinstance(A, str) and matrix_file_name(A) is not None
+    if named:
+        A = matrix_file_name(A)  # (without the newline of a name read by readline())
     matrix_free = isinstance(A, LinearOperator)  # SciPy's or a subclass in the user's code
     if (
         isinstance(A, np.memmap)
@@ -345,7 +428,7 @@ def svd(A: MatrixLike | LinearOperator, k: int | None = None, *, full: bool = Fa
         out = _sparse_svd(a, k)
         if not isinstance(out, tuple):
             return replace(out, precision=_stored_precision(A, a))
-        U, s, Vh, driver = out
+        U, s, Vh, driver, e, scaled_s = out
     else:
         if k and min(a.shape) > 200 and 4 * k < min(a.shape):
             from svdkit.errors import ConvergenceError
@@ -357,11 +440,9 @@ def svd(A: MatrixLike | LinearOperator, k: int | None = None, *, full: bool = Fa
                     return replace(out, precision=_stored_precision(A, a))
                 except ConvergenceError:
                     pass  # (in memory: LAPACK's SVD below, exact, as NumPy's)
-        U, s, Vh, driver = _lapack_svd(a, full)
-        if k is not None:
-            U, s, Vh = U[:, :k].copy(), s[:k].copy(), Vh[:k].copy()
+        U, s, Vh, driver, e, scaled_s = _kept(*_scaled_lapack_svd(a, full), k)
     U, Vh = apply_sign_rule(U, Vh)
-    return SVD(U, s, Vh, a, driver, _stored_precision(A, a))
+    return SVD(U, s, Vh, a, driver, _stored_precision(A, a), e, scaled_s)
 
 
 def _stored_precision(source: object, a: np.ndarray) -> np.dtype | None:
