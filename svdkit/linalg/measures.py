@@ -293,6 +293,34 @@ def rank_of(a: np.ndarray, tol: float | None, dtype: np.dtype) -> int:
     return int(np.count_nonzero(s > thr))
 
 
+#: Matrices whose largest entry lies outside [2^−SAFE, 2^SAFE] are factored scaled
+#: (:func:`svd_scaling`): :func:`scaled_singular_values` and :func:`svdkit.svd`.
+SAFE_EXPONENT = 400
+
+
+def svd_scaling(a: np.ndarray) -> int:
+    """``e`` with ``2^(e−1) <= max |aᵢⱼ| < 2^e`` where ``max |aᵢⱼ|`` lies outside
+    ``[2^−400, 2^400]``, else 0: the SVD is then computed on ``a · 2^−e``.
+
+    Beyond those bounds LAPACK scales by factors that are not powers of two, its σ
+    of a tiny matrix underflow and σ₁ of a huge one overflows; the rank rule,
+    decided on ``2^−e·σ``, is then scale-free. One condition for
+    :func:`scaled_singular_values` (:func:`svdkit.rank`, :func:`svdkit.cond`) and
+    :func:`svdkit.svd` (``SVD.rank``, ``pinv``, ``explain``), so that they agree.
+
+    Examples
+    --------
+    >>> svd_scaling(np.array([[1e-300, 0.0]])), svd_scaling(np.array([[3.0, 1e100]]))
+    (-996, 0)
+    """
+    largest = float(np.abs(a).max()) if a.size else 0.0
+    if math.isfinite(largest) and (
+        0.0 < largest < 2.0**-SAFE_EXPONENT or largest > 2.0**SAFE_EXPONENT
+    ):
+        return _exponent(largest)
+    return 0
+
+
 def scaled_singular_values(a: np.ndarray) -> tuple[np.ndarray, int]:
     """``(2^−e · σ, e)``: the singular values of ``a · 2^−e``, finite for a finite ``a``.
 
@@ -305,15 +333,13 @@ def scaled_singular_values(a: np.ndarray) -> tuple[np.ndarray, int]:
     factors that are not powers of two, and a nearly singular ``A`` of entries near
     ``1e-316`` has a ``σ`` below the least subnormal).
     """
-    largest = float(np.abs(a).max()) if a.size else 0.0
-    if math.isfinite(largest) and (0.0 < largest < 2.0**-400 or largest > 2.0**400):
-        # beyond LAPACK's own scaling bounds (2^±459 for gesdd): see above
-        e = _exponent(largest)
+    e = svd_scaling(a)
+    if e:  # beyond LAPACK's own scaling bounds (2^±459 for gesdd): see above
         return scipy.linalg.svdvals(times_power_of_two(a, -e), check_finite=False), e
     s = scipy.linalg.svdvals(a, check_finite=False)
     if not (s.size and np.isposinf(s[0]) and np.isfinite(a).all()):
         return s, 0  # (the common case, unscaled: the values are LAPACK's as they are)
-    e = _exponent(largest)
+    e = _exponent(float(np.abs(a).max()))
     return scipy.linalg.svdvals(times_power_of_two(a, -e), check_finite=False), e
 
 

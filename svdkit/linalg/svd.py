@@ -34,7 +34,7 @@ from svdkit.errors import ShapeError, check_bool
 from svdkit.inputs import as_matrix
 from svdkit.inputs.files import matrix_file_name
 from svdkit.linalg._results import Unpackable
-from svdkit.linalg.measures import _exponent, times_power_of_two
+from svdkit.linalg.measures import svd_scaling, times_power_of_two
 from svdkit.linalg.residuals import orthogonality_loss, relative_residual, triplet_residuals
 from svdkit.linalg.signs import apply_sign_rule
 from svdkit.linalg.tolerance import rule_dtype, zero_threshold
@@ -237,29 +237,6 @@ def _check_k(k: int, available: int, what: str) -> int:
     if not 0 <= k <= available:
         raise ShapeError(f"{what}: k must be between 0 and {available}; got {k}")
     return int(k)
-
-
-#: Matrices whose largest entry lies outside [2^−SAFE, 2^SAFE] are factored scaled
-#: (:func:`svd_scaling`), as :func:`svdkit.linalg.measures.scaled_singular_values` does.
-SAFE_EXPONENT = 400
-
-
-def svd_scaling(a: np.ndarray) -> int:
-    """``e`` with ``2^(e−1) <= max |aᵢⱼ| < 2^e`` where ``max |aᵢⱼ|`` lies outside
-    ``[2^−400, 2^400]``, else 0: the SVD is then computed on ``a · 2^−e``.
-
-    Beyond those bounds LAPACK scales by factors that are not powers of two, its σ
-    of a tiny matrix underflow and σ₁ of a huge one overflows; the rank rule,
-    decided on ``2^−e·σ``, is then scale-free (the condition of
-    :func:`svdkit.linalg.measures.scaled_singular_values`, which :func:`svdkit.rank`
-    and :func:`svdkit.cond` use).
-    """
-    largest = float(np.abs(a).max()) if a.size else 0.0
-    if np.isfinite(largest) and (
-        0.0 < largest < 2.0**-SAFE_EXPONENT or largest > 2.0**SAFE_EXPONENT
-    ):
-        return _exponent(largest)
-    return 0
 
 
 def _scaled_lapack_svd(
