@@ -624,9 +624,9 @@ def register(app: typer.Typer) -> None:
                 {m.name: m.relative_error for m in missed},
                 len(report),
                 max_rank=max_rank,
-                # (below the adapter's own rank only: resize never raises it)
-                capped=[m.name for m in missed
-                        if max_rank is not None and max_rank <= m.rank < m.rank_before],
+                # (where the cap lowered the rank and raising it could help:
+                # ResizeReport.capped, as extract and pissa decide it)
+                capped=[m.name for m in missed if m.capped],
                 codes={m.name: dtype_code(new.modules[m.name].A.dtype)
                        if m.name in new.modules else "F32" for m in missed},
                 energy=energy,

@@ -483,8 +483,9 @@ def analyse_adapter(adapter: str | os.PathLike | Adapter, *, energy: float = 0.9
     directory; ``energy`` (``0 < energy ≤ 1``) the fraction of ``‖ΔW‖_F²`` the
     recommended rank keeps. The spectra are scale-free as :func:`analyse_pair`'s (the
     factors are scaled by powers of two first); a module whose ``scale · B A`` has values
-    beyond float64's range (factors near 1e200) is refused, by name
-    (:class:`~svdkit.errors.SvdkitError`).
+    or a Frobenius norm beyond float64's range (factors near 1e200, or four values of
+    1e308 each) is refused, by name (:class:`~svdkit.errors.SvdkitError`), as
+    :func:`analyse_pair` refuses such a delta.
 
     Examples
     --------
@@ -501,7 +502,7 @@ def analyse_adapter(adapter: str | os.PathLike | Adapter, *, energy: float = 0.9
     >>> ms.recommended_rank(0.95), ms.recommended_rank(0.9999), round(ms.stable_rank, 3)
     (2, 3, 1.112)
     """
-    from svdkit.lora.resize import factor_spectrum
+    from svdkit.lora.resize import scaled_spectrum
 
     energy = check_fraction(energy, "energy")
     ad = as_adapter(adapter)
@@ -510,20 +511,23 @@ def analyse_adapter(adapter: str | os.PathLike | Adapter, *, energy: float = 0.9
         m = ad.modules[name]
         # the values of ΔW·2^−e: the factors and the scale brought to order 1 by powers of
         # two (exact), so that neither the product (factors near 1e200) overflows nor
-        # its values (near 1e-160) lose their digits as subnormals
-        B, A = (np.asarray(f, dtype=np.float64) for f in m.matrices())
-        eb, ea = pow2_exponent(B), pow2_exponent(A)
-        mantissa, es = math.frexp(m.scale(ad.use_rslora))
-        _, unit, _ = factor_spectrum(pow2_scaled(B, eb), pow2_scaled(A, ea), mantissa)
-        e = eb + ea + es
-        with np.errstate(over="ignore", under="ignore"):  # (beyond float64: refused below)
+        # its values (near 1e-160) lose their digits as subnormals; a σ₁ beyond float64's
+        # range is refused, by name
+        _, unit, _, e = scaled_spectrum(m, name, ad.use_rslora)
+        with np.errstate(under="ignore"):
             s = np.ldexp(unit, e)
-        if not np.all(np.isfinite(s)):
+        # ‖ΔW‖_F, the table's and the JSON's, must be held too (σᵢ of 1e308 each are, their
+        # norm is not): refused by name, as analyse_pair refuses such a delta
+        fro2_unit = float(np.sum(unit**2))
+        try:
+            math.ldexp(math.sqrt(fro2_unit), e)
+        except OverflowError:
+            frac, more = math.frexp(math.sqrt(fro2_unit))
             raise SvdkitError(
-                f"module {name!r}: scale · B A has σ₁ = {float(unit[0]):.6g}·2^{e}, beyond "
-                "float64's range: its factors are not those of a weight's update (check the "
-                "adapter: a diverged fine-tune, a bad conversion)"
-            )
+                f"module {name!r}: scale · B A has ‖ΔW‖_F = {2 * frac:.6g}·2^{e + more - 1}, "
+                "beyond float64's range: its factors are not those of a weight's update "
+                "(check the adapter: a diverged fine-tune, a bad conversion)"
+            ) from None
         # the spectrum's own exponent, as analyse_pair's: 0 (fro2 = ‖ΔW‖_F² itself)
         # wherever its squares fit float64, so only extreme spectra carry one
         own = pow2_exponent(s)

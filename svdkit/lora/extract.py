@@ -488,8 +488,11 @@ def extract(
                     module, kind, delta, f, shape,
                     split=split, alpha=alpha, rslora=rslora, dtype=dtype, tol=tol,
                 )
-                # whether max_rank lowered the rank the rule (or a tighter one) asked for
-                capped[i] = capped_by_max_rank(rule, f, delta.shape)
+                # whether max_rank lowered the rank the rule (or a tighter one) asked for,
+                # and raising it could meet the rule (not where rounding alone misses it)
+                capped[i] = capped_by_max_rank(
+                    rule, f, delta.shape, stored=done[i][0].relative_error
+                )
                 # --error is a bound on the factors as stored: rounding to BF16 / F16 adds
                 # its own error, met by a tighter cut while the rounding leaves room
                 for _ in range(3):
@@ -508,7 +511,9 @@ def extract(
                         module, kind, delta, f, shape,
                         split=split, alpha=alpha, rslora=rslora, dtype=dtype, tol=tol,
                     )
-                    capped[i] = capped_by_max_rank(rule, f, delta.shape)
+                    capped[i] = capped_by_max_rank(
+                        rule, f, delta.shape, stored=done[i][0].relative_error
+                    )
                 advance(module)
             # nothing of this batch may outlive it (the loop variables hold its last delta)
             del deltas, found, delta, f
@@ -735,15 +740,21 @@ def _module_result(
     return entry, lora, None
 
 
-def capped_by_max_rank(rule: RankRule, f: Any, shape: tuple[int, ...]) -> bool:
+def capped_by_max_rank(
+    rule: RankRule, f: Any, shape: tuple[int, ...], *, stored: float | None = None
+) -> bool:
     """Whether ``max_rank`` lowered the rank ``rule`` asked for the triplets ``f`` of a
-    matrix of ``shape``: ``f`` is at the cap, below ``min(shape)`` (else no rank is
-    higher), its triplets *before* any rounding to a storage dtype miss the rule, and
-    what they leave out is not rounding (its last value and its error are above
-    :func:`~svdkit.lora.rank.rounding_level`: a delta of exact rank 4 at ``max_rank=4``
-    is not capped). A module that sits at the cap only because its rule's own rank is
-    the cap, and misses the bound once rounded to BF16, is not capped: raising
-    ``max_rank`` gives it nothing. (``pissa``'s rows use the same test.)
+    matrix of ``shape``, and raising it could meet the rule: ``f`` is at the cap, below
+    ``min(shape)`` (else no rank is higher), its triplets *before* any rounding to a
+    storage dtype miss the rule, and what they leave out is not rounding (its last value
+    and its error are above :func:`~svdkit.lora.rank.rounding_level`: a delta of exact
+    rank 4 at ``max_rank=4`` is not capped). A module that sits at the cap only because
+    its rule's own rank is the cap, and misses the bound once rounded to BF16, is not
+    capped: raising ``max_rank`` gives it nothing. Nor is one whose factors as stored
+    (relative error ``stored``, when given) miss the rule by their rounding alone
+    (:meth:`~svdkit.lora.rank.RankRule.rounding_bars`: BF16 factors under
+    ``energy=0.999999``, or a bound of 0): at every rank they would miss it, so the note
+    names the rounding, not the cap. (``pissa``'s rows use the same test.)
 
     Examples
     --------
@@ -757,6 +768,9 @@ def capped_by_max_rank(rule: RankRule, f: Any, shape: tuple[int, ...]) -> bool:
     >>> loose = RankRule(error=0.2, max_rank=3)  # its own rank is 3: the cap lowers nothing
     >>> capped_by_max_rank(loose, factor_delta(D, loose), D.shape)
     False
+    >>> f = factor_delta(D, rule)  # stored with a rounding of 2e-3: the bound is out of reach
+    >>> capped_by_max_rank(rule, f, D.shape, stored=math.hypot(f.quality.relative_error, 2e-3))
+    False
     """
     if rule.max_rank is None or rule.rank is not None or f.rank < rule.max_rank:
         return False
@@ -766,7 +780,9 @@ def capped_by_max_rank(rule: RankRule, f: Any, shape: tuple[int, ...]) -> bool:
     if tol is None or not f.quality.relative_error > tol * (1.0 + 1e-9):
         return False  # the triplets meet the rule: its own rank is at most the cap
     zero = rounding_level(f.s, min(shape))
-    return bool(float(f.s[-1]) > zero and f.quality.error > zero)
+    if not (float(f.s[-1]) > zero and f.quality.error > zero):
+        return False
+    return stored is None or not rule.rounding_bars(stored, f.quality.relative_error)
 
 
 def _left_out_remedy(left_out: dict[str, np.dtype]) -> str:

@@ -51,7 +51,7 @@ from svdkit.lora.adapter import (
     unit_alpha,
 )
 from svdkit.lora.batched import factor_batch, plan_batches
-from svdkit.lora.extract import module_progress, refuse_non_finite
+from svdkit.lora.extract import capped_by_max_rank, module_progress, refuse_non_finite
 from svdkit.lora.factor import (
     check_tol,
     factor_delta,
@@ -73,7 +73,7 @@ from svdkit.lora.modules import (
     module_of,
     stores_in_out,
 )
-from svdkit.lora.rank import RankRule, as_rank_rule, rounding_level, unmet_note
+from svdkit.lora.rank import RankRule, as_rank_rule, unmet_note
 from svdkit.lora.safetensors_io import Checkpoint, as_checkpoint, dtype_code
 from svdkit.lora.torch_backend import resolve_backend
 
@@ -91,10 +91,12 @@ class PissaModule:
     taken (0: no adapter, the module stays whole in the residual), whether
     ``max_rank`` lowered it (``capped``: not where the rank is already ``min(m, n)``, nor
     where the values past the cap are float64 rounding, the level the rank rules take
-    for zeros), the ``relative_error`` ``‖W − B·A‖_F / ‖W‖_F`` of the factors as stored
-    (the residual's share of ``W``), whether it meets an ``error`` or ``energy`` rule
-    (``bound_met``, :meth:`~svdkit.lora.rank.RankRule.missed`: always ``True`` under a
-    fixed rank; ``False`` for a module kept whole under one, whose error is 1), and
+    for zeros, nor where the rounding to the storage dtype alone misses the rule at every
+    rank: :func:`~svdkit.lora.extract.capped_by_max_rank`), the ``relative_error``
+    ``‖W − B·A‖_F / ‖W‖_F`` of the factors as stored (the residual's share of ``W``),
+    whether it meets an ``error`` or ``energy`` rule (``bound_met``,
+    :meth:`~svdkit.lora.rank.RankRule.missed`: always ``True`` under a fixed rank;
+    ``False`` for a module kept whole under one, whose error is 1), and
     whether it was kept whole because its factors would underflow the storage dtype
     (``underflow``). :attr:`energy_kept` is the energy those stored factors keep."""
 
@@ -381,7 +383,7 @@ def _module(
     at a time) while the rounding leaves room
     (:meth:`~svdkit.lora.rank.RankRule.leaving_room`), as ``extract`` does."""
     m, err = _stored(module, kind, W, f, store, advice)
-    capped = _capped(rule, f, W)
+    capped_tighter = False
     for _ in range(3):
         tighter = None if m is None else rule.leaving_room(err, f.quality.relative_error)
         if tighter is None:
@@ -390,11 +392,14 @@ def _module(
         if g.rank <= f.rank:
             # no higher rank to give: max_rank (if it lowered the rank the tighter rule
             # asked for), or the whole spectrum, or a rest that is rounding
-            capped = capped or _capped(tighter, g, W)
+            capped_tighter = capped_by_max_rank(tighter, g, W.shape)
             break
         f = g
         m, err = _stored(module, kind, W, f, store, advice)
     underflow = m is None and f.rank > 0
+    # whether max_rank lowered the rank the rule (or a tighter one) asked for, and raising
+    # it could meet the rule: not where the rounding to the dtype alone misses it
+    capped = capped_tighter or capped_by_max_rank(rule, f, W.shape, stored=err)
     # (a module kept whole for underflow misses a bound too: its error is 1)
     row = PissaModule(
         module, tuple(W.T.shape if kind == "conv1d" else W.shape), 0 if m is None else m.r,
@@ -438,31 +443,6 @@ def _refuse_unbounded_norm(W: np.ndarray, module: str) -> None:
         "PiSSA cannot factor it. Check the checkpoint (a diverged model, a bad conversion); "
         f"{arg('targets')} can leave the module out"
     )
-
-
-def _capped(rule: RankRule, f: Any, W: np.ndarray) -> bool:
-    """Whether ``max_rank`` lowered the rank the rule asked for: ``f`` (triplets of ``W``)
-    is at the cap, below ``min(W.shape)`` (else no rank is higher), its triplets (before
-    any rounding to a storage dtype) miss the rule, and what they leave out is not
-    rounding. Values are descending, so a last value at the rounding level the rank rules
-    use (:func:`~svdkit.lora.rank.rounding_level`, float64's ``min(m, n) · eps · σ₁``,
-    whatever ``W``'s dtype), or an error there (``σ_{r+1}`` is at most the error), shows
-    every value past the cap to be rounding: the rule's own rank, without the cap, is
-    then at most the cap (an exactly rank-4 weight at ``energy=1, max_rank=4``). A
-    float32 weight's own rounding (about ``1e-7 · σ₁``) is above that level: the rules
-    keep it (``error=1e-9`` on a float32 weight of rank 4: rank 87 of 96), so a cap below
-    it is marked."""
-    if rule.max_rank is None or rule.rank is not None or f.rank < rule.max_rank:
-        return False
-    if f.rank >= min(W.shape):
-        return False  # the whole spectrum: raising max_rank gives nothing
-    tol = rule.rank_tol
-    if tol is None or not f.quality.relative_error > tol * (1.0 + 1e-9):
-        return False
-    # (the rules' level, never the weight dtype's: eps32 · p · σ₁ hid a float32 tail that
-    # the rule keeps, and the note then blamed rounding for what max_rank cut)
-    zero = rounding_level(f.s, min(W.shape))
-    return bool(float(f.s[-1]) > zero and f.quality.error > zero)
 
 
 def _wider_advice(store: Any) -> str | None:

@@ -285,12 +285,37 @@ class RankRule:
         True
         """
         tail = self.tail
-        if tail is None or not self.missed(stored):
+        if tail is None or not self.missed(stored) or self.rounding_bars(stored, exact):
             return None
         room = tail - max(stored**2 - exact**2, 0.0)
-        if room <= 0.05**2 * tail:
-            return None
         return RankRule(error=0.97 * math.sqrt(room), max_rank=self.max_rank)
+
+    def rounding_bars(self, stored: float, exact: float) -> bool:
+        """Whether the rounding of stored factors alone misses this rule at every rank:
+        its share ``stored² − exact²`` (``stored`` the relative error of the factors as
+        stored, ``exact`` that of the same triplets unrounded) leaves less than
+        ``(0.05 ε)²`` of :attr:`tail` (``ε²``), which no higher rank (whose rounding
+        costs about the same) wins back; always so for a bound of 0 (``error=0``,
+        ``energy=1``). ``False`` for a fixed rank or a rule met.
+
+        Where it holds, ``max_rank`` is not what misses the rule: raising it gives
+        nothing (``extract`` and ``pissa`` mark such a module as not capped, and their
+        note names the rounding, :func:`unmet_note`).
+
+        Examples
+        --------
+        >>> RankRule(energy=0.999999, max_rank=10).rounding_bars(0.1, 0.0999)  # 2e-5 > 1e-6
+        True
+        >>> RankRule(error=0.01, max_rank=10).rounding_bars(0.1, 0.0999)  # 2e-5 of 1e-4
+        False
+        >>> RankRule(error=0.0).rounding_bars(1e-15, 1e-15), RankRule(rank=3).rounding_bars(1, 0)
+        (True, False)
+        """
+        tail = self.tail
+        if tail is None or not self.missed(stored):
+            return False
+        room = tail - max(stored**2 - exact**2, 0.0)
+        return bool(room <= 0.05**2 * tail)
 
     def settle(
         self,
@@ -548,7 +573,10 @@ def unmet_note(
     max_rank : int or None
         The cap of the rule.
     capped : list of str
-        The modules of ``errors`` whose rank ``max_rank`` stopped.
+        The modules of ``errors`` whose rank ``max_rank`` stopped where raising it could
+        meet the bound: not those whose rounding to their dtype alone misses it
+        (:meth:`RankRule.rounding_bars`, which the callers test). Under a bound of 0
+        (``error=0``, ``energy=1``), which no rank meets, none is blamed on the cap.
     codes : dict
         Module name → the safetensors code of its stored factors (``"BF16"``).
     energy : float, optional
@@ -590,6 +618,8 @@ them in a wider dtype (dtype='F32') or ask a lower energy"
     names = list(errors)
     more = " …" if len(names) > 6 else ""
     worst = max(errors.values())
+    if not error > 0.0:
+        capped = []  # no rank meets a bound of 0: raising max_rank gives nothing
     rounded = [n for n in names if n not in capped]
     causes, remedies = [], []
     if capped:

@@ -52,11 +52,11 @@ from svdkit.lora.adapter import (
     store_factors,
     unit_alpha,
 )
-from svdkit.lora.factor import split_factors
+from svdkit.lora.factor import pow2_exponent, pow2_scaled, split_factors
 from svdkit.lora.rank import RankRule, as_rank_rule, rounding_level
 from svdkit.lowrank.orth import qr_robust
 
-__all__ = ["ResizeReport", "factor_spectrum", "resize"]
+__all__ = ["ResizeReport", "factor_spectrum", "resize", "scaled_factors", "scaled_spectrum"]
 
 
 @dataclass(frozen=True)
@@ -68,7 +68,10 @@ class ResizeReport:
     the values, so a BF16 module never reads 1 for the energy its rounding loses).
     ``bound_met`` is False when the stored factors miss an ``error`` or ``energy`` rule
     (:meth:`~svdkit.lora.rank.RankRule.missed`) at every rank resize may take (the rounding
-    floor of their dtype, or ``max_rank``); always True under a fixed rank."""
+    floor of their dtype, or ``max_rank``); always True under a fixed rank. ``capped``:
+    the bound is missed because ``max_rank`` stopped the rank below the delta's numerical
+    rank, and raising it could meet the bound (not where the rounding to the dtype alone
+    misses it at every rank, :meth:`~svdkit.lora.rank.RankRule.rounding_bars`)."""
 
     name: str
     rank_before: int
@@ -76,6 +79,7 @@ class ResizeReport:
     energy_kept: float
     relative_error: float
     bound_met: bool = True
+    capped: bool = False
 
 
 def factor_spectrum(B: np.ndarray, A: np.ndarray, scale: float = 1.0):
@@ -91,6 +95,55 @@ def factor_spectrum(B: np.ndarray, A: np.ndarray, scale: float = 1.0):
     # thin: the core is min(out, r) × min(in, r), not square when r exceeds one side
     Uc, s, Vch = np.linalg.svd(scale * (Rb @ Ra.T), full_matrices=False)
     return Qb @ Uc, s, Vch @ Qa.T
+
+
+def scaled_factors(m: LoraModule, rslora: bool = False) -> tuple[np.ndarray, np.ndarray, int]:
+    """``(B', A', e)`` in float64 with ``scale · B A = 2^e · B' A'``: the factors (as
+    matrices) and the scale brought to order 1 by powers of two (exact but for the
+    scale's mantissa, one rounding), so that no product or sum of squares of them
+    overflows (factors near 1e154 whose ``‖ΔW‖_F`` is beyond float64's range) or loses its
+    digits as subnormals (factors near 1e-160).
+
+    Examples
+    --------
+    >>> B, A = np.full((3, 1), 2.0**600), np.full((1, 2), 2.0**500)
+    >>> B1, A1, e = scaled_factors(LoraModule("fc", "linear", A=A, B=B, alpha=1.0))
+    >>> e, float(B1[0, 0] * A1[0, 0])  # 0.125 · 2^1103 = 2^1100
+    (1103, 0.125)
+    """
+    B, A = (np.asarray(x, dtype=np.float64) for x in m.matrices())
+    eb, ea = pow2_exponent(B), pow2_exponent(A)
+    mantissa, es = math.frexp(m.scale(rslora))
+    return pow2_scaled(B, eb) * mantissa, pow2_scaled(A, ea), eb + ea + es
+
+
+def scaled_spectrum(
+    m: LoraModule, name: str, rslora: bool = False
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
+    """``(U, unit, Vh, e)``: the exact thin SVD of ``scale · B A = U (2^e · unit) Vh``
+    (:func:`factor_spectrum` of :func:`scaled_factors`), its values ``unit`` scaled by
+    ``2^−e``; scale-free, whatever the magnitude of the factors.
+
+    Raises
+    ------
+    SvdkitError
+        ``σ₁ = 2^e · unit₁`` is beyond float64's range: the module ``name`` (named) has
+        values no float64 factors can hold.
+    """
+    B, A, e = scaled_factors(m, rslora)
+    U, unit, Vh = factor_spectrum(B, A)
+    if unit.size and unit[0] > 0:
+        top = float(unit[0])
+        try:
+            math.ldexp(top, e)
+        except OverflowError:
+            frac, more = math.frexp(top)
+            raise SvdkitError(
+                f"module {name!r}: scale · B A has σ₁ = {2 * frac:.6g}·2^{e + more - 1}, "
+                "beyond float64's range: its factors are not those of a weight's update "
+                "(check the adapter: a diverged fine-tune, a bad conversion)"
+            ) from None
+    return U, unit, Vh, e
 
 
 def resize(
@@ -118,9 +171,12 @@ def resize(
     Raises
     ------
     SvdkitError
-        An argument of the wrong type or out of range (named in the message); or a
-        new factor that overflows or underflows the module's dtype at the scale
-        ``α / r'`` (a tiny or a huge ``alpha``, :func:`~svdkit.lora.adapter.store_factors`).
+        An argument of the wrong type or out of range (named in the message); a module
+        whose singular values are beyond float64's range (named, :func:`scaled_spectrum`;
+        one whose values are held but whose ``‖ΔW‖_F`` is not is resized, its error
+        computed scale-free); or a new factor that overflows or underflows the module's
+        dtype at the scale ``α / r'`` (a tiny or a huge ``alpha``,
+        :func:`~svdkit.lora.adapter.store_factors`).
 
     Examples
     --------
@@ -166,10 +222,14 @@ def resize(
     for name in sorted(adapter.modules):
         m = adapter.modules[name]
         old_B, old_A = m.matrices()
-        U, s, Vh = factor_spectrum(old_B, old_A, m.scale(rs))
-        # the rules are scale-free: decided on the values scaled by a power of two (exact),
-        # whose squares neither underflow nor overflow (an adapter of 1e-200 factors)
-        unit = np.ldexp(s, -math.frexp(float(s[0]))[1]) if s.size and s[0] > 0 else s
+        # the spectrum of the factors scaled by powers of two: its values' squares neither
+        # underflow nor overflow (an adapter of 1e-200 factors, or of 1e154 ones whose
+        # ‖ΔW‖_F is beyond float64's range); values beyond float64's range are refused
+        U, unit, Vh, e = scaled_spectrum(m, name, rs)
+        with np.errstate(under="ignore"):  # (subnormal values: refused when stored)
+            s = np.ldexp(unit, e)
+        # the rules are scale-free: decided on the values scaled by a power of two (exact)
+        unit = np.ldexp(unit, -math.frexp(float(unit[0]))[1]) if unit.size and unit[0] > 0 else unit
         total = float(np.sum(unit**2))
         # the rounding level is that of the whole delta, min(out, in) · eps · σ₁ (as
         # extract's rules take it), not of the r values the core has
@@ -197,7 +257,8 @@ def resize(
         # the energy the stored factors keep, 1 − err² (as extract's Quality.with_error):
         # not Σ_{i≤k} σᵢ² / total of the values, which a rounding to BF16 does not lower
         kept = min(1.0, max(0.0, 1.0 - err * err))
-        report.append(ResizeReport(name, m.r, k, kept, err, not rule.missed(err)))
+        capped = _capped(rule, unit, total, size, k, err)
+        report.append(ResizeReport(name, m.r, k, kept, err, not rule.missed(err), capped))
         if new is not None:
             out.modules[name] = new
     return out, report
@@ -221,6 +282,22 @@ def _cap(rule: RankRule, s: np.ndarray, size: int) -> int:
     """
     top = int(np.count_nonzero(s > rounding_level(s, size)))
     return top if rule.max_rank is None else min(top, rule.max_rank)
+
+
+def _capped(
+    rule: RankRule, unit: np.ndarray, total: float, size: int, k: int, err: float
+) -> bool:
+    """Whether ``max_rank`` is why a module cut to rank ``k`` (stored error ``err``)
+    misses ``rule``, and raising it could meet it: ``k`` is at the cap, below the
+    numerical rank (:func:`_cap` without the cap), and the rounding of the stored
+    factors alone (``err²`` less the exact error² of the cut, ``Σ_{i>k} σᵢ² / total``)
+    leaves room for the bound (:meth:`~svdkit.lora.rank.RankRule.rounding_bars`)."""
+    if rule.max_rank is None or rule.rank is not None or not rule.missed(err):
+        return False
+    if k < rule.max_rank or k >= _cap(RankRule(error=0.0), unit, size):
+        return False
+    exact = math.sqrt(float(np.sum(unit[k:] ** 2)) / total) if total > 0 else 0.0
+    return not rule.rounding_bars(err, exact)
 
 
 def _truncated(
@@ -259,13 +336,31 @@ def stored_error(old: LoraModule, new: LoraModule, rslora: bool = False) -> floa
     """``‖ΔW_old − ΔW_new‖_F / ‖ΔW_old‖_F`` exactly, ``B A`` never formed.
 
     ``ΔW_old − ΔW_new = [s B, −s' B'] [A; A']``: the Frobenius norm of that product is
-    the norm of its small QR core (:func:`factor_spectrum`).
+    the norm of its small QR core (:func:`factor_spectrum`). Scale-free: both products are
+    taken as ``2^e · B' A'`` (:func:`scaled_factors`) and the ratio is formed on them
+    scaled by one power of two, so neither norm is formed where it leaves float64's
+    range (a delta whose values are each 1e308, ``‖ΔW‖_F`` 2e308, read 0 before).
+
+    Examples
+    --------
+    >>> B, A = np.eye(4, 2) * 1e154, np.eye(2, 4) * 1e154  # σ = 1e308 twice: ‖ΔW‖_F = inf
+    >>> old = LoraModule("fc", "linear", A=A, B=B, alpha=2.0)
+    >>> new = LoraModule("fc", "linear", A=A[:1], B=B[:, :1], alpha=1.0)
+    >>> round(stored_error(old, new), 12)  # √(1/2)
+    0.707106781187
     """
-    B0, A0 = (np.asarray(x, dtype=np.float64) for x in old.matrices())
-    B1, A1 = (np.asarray(x, dtype=np.float64) for x in new.matrices())
-    s0, s1 = old.scale(rslora), new.scale(rslora)
-    diff = factor_spectrum(np.hstack([s0 * B0, -s1 * B1]), np.vstack([A0, A1]))[1]
-    ref = factor_spectrum(B0, A0, s0)[1]
-    # norms without squares leaving float64's range (a delta of order 1e-200 or 1e200)
+    B0, A0, e0 = scaled_factors(old, rslora)
+    B1, A1, e1 = scaled_factors(new, rslora)
+    top = max(e0, e1)
+    with np.errstate(under="ignore"):  # (a part 2^-1074 below the other: nothing to it)
+        left = np.hstack([np.ldexp(B0, e0 - top), -np.ldexp(B1, e1 - top)])
+    diff = factor_spectrum(left, np.vstack([A0, A1]))[1]
+    ref = factor_spectrum(B0, A0)[1]
+    # norms without squares leaving float64's range; the ratio is 2^(top − e0) of theirs
     norm = scaled_norm(ref)
-    return scaled_norm(diff) / norm if norm > 0 else 0.0
+    if not norm > 0:
+        return 0.0
+    try:
+        return math.ldexp(scaled_norm(diff) / norm, top - e0)
+    except OverflowError:
+        return math.inf
