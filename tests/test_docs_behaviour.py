@@ -21,7 +21,7 @@ def _names(folder: Path) -> set[str]:
 
 
 def test_save_figures_removes_own_figures_of_an_earlier_matrix(tmp_path):
-    from svdkit.plot.save import FIGURE_MARK, save_figures
+    from svdkit.plot.save import FIGURE_MARK, FigureRemovedWarning, save_figures
 
     out = tmp_path / "figs"
     first = save_figures([[2, 1], [1, 2]], out)
@@ -29,7 +29,9 @@ def test_save_figures_removes_own_figures_of_an_earlier_matrix(tmp_path):
         f"{n}.{f}" for n in ("svd_geometry", "quadratic_form", "spectrum") for f in ("png", "svg")
     }
     (out / "notes.txt").write_text("mine")  # no figure name: never touched
-    second = save_figures([[1, 2], [3, 4]], out)  # not symmetric: no quadratic form
+    with pytest.warns(FigureRemovedWarning, match="quadratic_form.png, quadratic_form.svg"):
+        second = save_figures([[1, 2], [3, 4]], out)  # not symmetric: no quadratic form
+    assert [p.name for p in second.removed] == ["quadratic_form.png", "quadratic_form.svg"]
     assert {p.name for p in second} == {
         "svd_geometry.png", "svd_geometry.svg", "spectrum.png", "spectrum.svg"
     }
@@ -37,7 +39,8 @@ def test_save_figures_removes_own_figures_of_an_earlier_matrix(tmp_path):
     assert (out / "notes.txt").read_text() == "mine"
     for p in second:
         assert FIGURE_MARK.encode() in p.read_bytes()
-    third = save_figures([[1, 2, 3, 4]], out, formats="svg")  # only the spectrum applies
+    with pytest.warns(FigureRemovedWarning, match="removed 1 figure file .*: svd_geometry.svg$"):
+        third = save_figures([[1, 2, 3, 4]], out, formats="svg")  # only the spectrum applies
     assert [p.name for p in third] == ["spectrum.svg"]
     # the PNG files are of a format this call does not write: left as they are
     assert _names(out) == {"spectrum.svg", "svd_geometry.png", "spectrum.png", "notes.txt"}

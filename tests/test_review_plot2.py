@@ -109,10 +109,16 @@ def test_reused_folder_keeps_only_this_matrix_figures_and_is_documented(tmp_path
     # marked files, so they are removed now — docs_behaviour tests the user's files)
     first = save_figures([[2, 1], [1, 3]], tmp_path, formats="svg")
     assert len(first) == 3
+    # (removed, and said: a FigureRemovedWarning names the files, as .removed lists them)
+    from svdkit.plot.save import FigureRemovedWarning
+
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        second = save_figures([[1, 2, 3, 4]], tmp_path, formats="svg")
+        warnings.simplefilter("always", FigureRemovedWarning)
+        with pytest.warns(FigureRemovedWarning, match="svd_geometry.svg, quadratic_form.svg"):
+            second = save_figures([[1, 2, 3, 4]], tmp_path, formats="svg")
     assert [p.name for p in second] == ["spectrum.svg"]
+    assert [p.name for p in second.removed] == ["svd_geometry.svg", "quadratic_form.svg"]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["spectrum.svg"]
     doc = save_figures.__doc__
     assert re.search(r"is\s+removed", doc) and re.search(r"never\s+removed", doc)

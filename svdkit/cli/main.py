@@ -263,6 +263,8 @@ def explain(
             Console(stderr=True).print(f"note: {w.message}", highlight=False, markup=False)
         else:
             warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+    if figures is not None:  # now that A's figures are known, before anything is written
+        _check_figure_names(figures, source)
     if output is not None:
         if format.value == "json":  # written as it is made: a 1000×1000 report is ~330 MB
             from svdkit.explain.render_json import iter_json
@@ -277,30 +279,33 @@ def explain(
     else:
         sys.stdout.write(render(report, format.value) + "\n")
     if figures is not None:
-        from svdkit.plot import FigureSkippedWarning, save_figures
+        from svdkit.plot.save import FigureRemovedWarning, FigureSkippedWarning, save_figures
 
         try:
             with warnings.catch_warnings(record=True) as skipped:
                 warnings.simplefilter("always", FigureSkippedWarning)
+                warnings.simplefilter("always", FigureRemovedWarning)
                 # the source, not report.matrix: a float32 file keeps its tolerance rule
                 written = save_figures(source, figures, lang=lang.value, tol=tol)
         except OSError as err:
             raise SvdkitError(f"--figures: cannot write to '{figures}': {err}") from err
         err_console = Console(stderr=True)
+        removed = []
         for w in skipped:  # a figure that cannot be drawn: a note, not a Python warning
             if issubclass(w.category, FigureSkippedWarning):
                 err_console.print(f"note: {w.message}", highlight=False, markup=False)
+            elif issubclass(w.category, FigureRemovedWarning):
+                removed.append(str(w.message))  # said after the files written
             else:
                 warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
         from svdkit.explain.messages import t
 
         names = ", ".join(p.name for p in written)
         done = "cli.figures_written" if written else "cli.figures_none"  # all skipped
-        err_console.print(
-            t(done, lang.value, count=len(written), folder=figures, names=names),
-            highlight=False,
-            markup=False,
-        )
+        # then the figures of an earlier matrix removed from the folder, named
+        for line in [t(done, lang.value, count=len(written), folder=figures, names=names),
+                     *removed]:
+            err_console.print(line, highlight=False, markup=False)
 
 
 def _format_of_output(output: Path | None) -> Format:
@@ -439,7 +444,11 @@ def _check_output_file(path: Path, option: str) -> None:
 
 def _check_figures_folder(path: Path) -> None:
     """``--figures`` names a folder: refuse an existing file or a path under one, and
-    refuse the option without matplotlib, before the report is made or written."""
+    refuse the option without matplotlib, before the report is made or written.
+
+    Of the figure names, only ``spectrum`` (every matrix gets it) is checked here; the
+    others once A is read (:func:`_check_figure_names`): a user's ``svd_geometry.svg``
+    is refused only when A's figures include ``svd_geometry``."""
     from svdkit._files import check_directory_output
     from svdkit.errors import MissingDependencyError
 
@@ -452,7 +461,16 @@ def _check_figures_folder(path: Path) -> None:
         ) from err
     from svdkit.plot.save import check_figures_folder
 
-    check_figures_folder(path)  # a user's spectrum.png there is not replaced
+    check_figures_folder(path, names=("spectrum",))  # a user's spectrum.png: not replaced
+
+
+def _check_figure_names(path: Path, source) -> None:
+    """Refuse, before the report is written, a user's file under the name of a figure
+    that A gets (what :func:`svdkit.plot.save_figures` checks before drawing); a user's
+    file under another figure's name is left, with a note, as ``save_figures`` does."""
+    from svdkit.plot.save import applicable_figures, check_figures_folder
+
+    check_figures_folder(path, names=applicable_figures(source))
 
 
 def _write_atomic(path: Path, pieces: Iterable[str]) -> None:

@@ -15,8 +15,9 @@ Each carries :data:`FIGURE_MARK` (its ``Creator``): an existing file of the same
 name is replaced only when it carries it too (:func:`check_figures_folder`). A figure
 file of an earlier call that this call does not write again (another matrix's
 ``quadratic_form.png``) is removed when it carries the mark, so that the folder holds
-only A's figures; one without the mark is the user's and is left, with a
-:class:`StaleFigureWarning` saying so.
+only A's figures, and the removal is said: a :class:`FigureRemovedWarning` names the
+files removed, which the returned list holds too (:attr:`SavedFigures.removed`). One
+without the mark is the user's and is left, with a :class:`StaleFigureWarning` saying so.
 """
 
 from __future__ import annotations
@@ -46,7 +47,9 @@ __all__ = [
     "FIGURES",
     "FIGURE_MARK",
     "FORMATS",
+    "FigureRemovedWarning",
     "FigureSkippedWarning",
+    "SavedFigures",
     "StaleFigureWarning",
     "applicable_figures",
     "check_figures_folder",
@@ -72,6 +75,33 @@ class StaleFigureWarning(FigureSkippedWarning):
     :data:`FIGURE_MARK`, so it is the user's, or not a regular file, and is not this
     matrix's figure. A subclass of :class:`FigureSkippedWarning`, so that ``svdkit
     explain --figures`` prints it as a note too."""
+
+
+class FigureRemovedWarning(UserWarning):
+    """:func:`save_figures` removed figure files that an earlier call wrote to the folder
+    (they carry :data:`FIGURE_MARK`) and that this call does not write again: the figures
+    of an earlier matrix. One warning per call, in the figures' language, naming every file
+    removed (``removed 2 figure files of an earlier matrix from figs/: svd_geometry.svg,
+    quadratic_form.svg``); the returned :class:`SavedFigures` lists them in ``removed``.
+    Not a :class:`FigureSkippedWarning`: nothing of this matrix was left out."""
+
+
+class SavedFigures(list[Path]):
+    """The files :func:`save_figures` wrote (a ``list`` of :class:`~pathlib.Path`), with
+    ``removed``: the figure files of an earlier call it removed from the folder.
+
+    Attributes
+    ----------
+    removed : list of pathlib.Path
+        The marked figure files this call removed (empty when none), in the order of
+        :data:`FIGURES`, format by format.
+    """
+
+    removed: list[Path]
+
+    def __init__(self, written: Sequence[Path] = (), removed: Sequence[Path] = ()) -> None:
+        super().__init__(written)
+        self.removed = list(removed)
 
 
 #: The file formats :func:`save_figures` writes.
@@ -221,7 +251,7 @@ def save_figures(
     formats: Sequence[str] | str = ("png", "svg"),
     lang: str = "en",
     tol: float | None = None,
-) -> list[Path]:
+) -> SavedFigures:
     """Write every figure that applies to ``A`` into ``directory``.
 
     The files are named after the figure and the format:
@@ -245,16 +275,18 @@ def save_figures(
 
     Returns
     -------
-    list of pathlib.Path
-        The files written by this call, figure by figure, format by format. A
+    SavedFigures
+        The files written by this call, figure by figure, format by format (a
+        ``list`` of :class:`~pathlib.Path`). A
         file ``name.fmt`` (a figure name of :data:`FIGURES`, a format of
         ``formats``) that this call does not write, because the figure does not
         apply to ``A`` or is skipped, is removed when an earlier call wrote it (it
         carries :data:`FIGURE_MARK`): a folder reused for another matrix (a 2×2
         one, then a 1×4 one) does not keep that matrix's ``quadratic_form.*``
-        beside ``A``'s ``spectrum.*``. A file without the mark is never removed (a
-        :class:`StaleFigureWarning` names it), nor is any other file, nor a file
-        of a format not in ``formats``.
+        beside ``A``'s ``spectrum.*``. The files removed are in the list's
+        ``removed`` attribute, and a :class:`FigureRemovedWarning` names them. A
+        file without the mark is never removed (a :class:`StaleFigureWarning`
+        names it), nor is any other file, nor a file of a format not in ``formats``.
 
     Raises
     ------
@@ -280,6 +312,8 @@ def save_figures(
     StaleFigureWarning
         A file under the name of a figure this call does not write, left in place
         because svdkit did not write it (it is not ``A``'s figure).
+    FigureRemovedWarning
+        Figure files of an earlier call removed (see Returns), named, in ``lang``.
 
     Notes
     -----
@@ -294,8 +328,8 @@ def save_figures(
     >>> from svdkit.plot import save_figures
     >>> with tempfile.TemporaryDirectory() as tmp:
     ...     paths = save_figures([[3, 0], [0, -2]], tmp, formats=("svg",))
-    ...     [p.name for p in paths]
-    ['svd_geometry.svg', 'quadratic_form.svg', 'spectrum.svg']
+    ...     [p.name for p in paths], paths.removed
+    (['svd_geometry.svg', 'quadratic_form.svg', 'spectrum.svg'], [])
     """
     catalogue(lang)
     out = check_path(directory, "directory")
@@ -345,17 +379,24 @@ def save_figures(
             except OSError as err:
                 raise write_error(path, err) from err
             written.append(path)
-    _remove_stale(out, formats, written)
-    return written
+    removed = _remove_stale(out, formats, written, lang)
+    if removed:  # nothing is lost without a word
+        key = "plot.removed.one" if len(removed) == 1 else "plot.removed.many"
+        names = ", ".join(p.name for p in removed)
+        warnings.warn(t(key, lang, count=len(removed), folder=out, names=names),
+                      FigureRemovedWarning, stacklevel=2)
+    return SavedFigures(written, removed)
 
 
-def _remove_stale(out: Path, formats: Sequence[str], written: Sequence[Path]) -> None:
+def _remove_stale(
+    out: Path, formats: Sequence[str], written: Sequence[Path], lang: str = "en"
+) -> list[Path]:
     """Remove every ``name.fmt`` in ``out`` (:data:`FIGURES` × ``formats``) that is not in
     ``written`` and that an earlier call wrote (a regular file carrying
-    :data:`FIGURE_MARK`, not a link); warn about any other file of such a name, left."""
-    from svdkit._files import write_error
-
+    :data:`FIGURE_MARK`, not a link), and return those removed; warn about any other file
+    of such a name, left."""
     keep = set(written)
+    removed: list[Path] = []
     for name in FIGURES:
         for fmt in formats:
             path = out / f"{name}.{fmt}"
@@ -365,13 +406,14 @@ def _remove_stale(out: Path, formats: Sequence[str], written: Sequence[Path]) ->
                 try:
                     path.unlink()
                 except FileNotFoundError:  # (removed meanwhile)
-                    pass
-                except OSError as err:
-                    raise write_error(path, err) from err
+                    continue
+                except OSError as err:  # (the ones removed before it are named too)
+                    done = f" (removed before it: {', '.join(p.name for p in removed)})"
+                    raise FileFormatError(
+                        f"cannot remove '{path}', a figure of an earlier matrix: "
+                        f"{err.strerror or err}{done if removed else ''}"
+                    ) from err
+                removed.append(path)
                 continue
-            warnings.warn(
-                f"'{path}' is not a figure svdkit wrote: left in place, but it is not a "
-                "figure of this matrix",
-                StaleFigureWarning,
-                stacklevel=3,
-            )
+            warnings.warn(t("plot.stale", lang, path=path), StaleFigureWarning, stacklevel=3)
+    return removed
