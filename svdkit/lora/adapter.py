@@ -107,6 +107,7 @@ from svdkit.lora.safetensors_io import (
     Checkpoint,
     _ml_dtypes,
     dtype_code,
+    load_json,
     round_to,
     save_safetensors,
     written_by_svdkit,
@@ -954,7 +955,7 @@ class Adapter:
                 )
             raise MissingFileError(f"'{directory}' has no {CONFIG_NAME}: not a PEFT adapter")
         try:
-            cfg = json.loads(cfg_path.read_text(encoding="utf-8"))
+            cfg = load_json(cfg_path.read_text(encoding="utf-8"), cfg_path)
         except json.JSONDecodeError as err:
             raise FileFormatError(f"'{cfg_path}' is not JSON: {err}") from err
         if not isinstance(cfg, dict):
@@ -1077,7 +1078,7 @@ def _pissa_mark(text: str | None) -> dict[str, Any] | None:
     there is none, or what is there is not such a mark (it only guards a merge)."""
     try:
         mark = json.loads(text) if isinstance(text, str) else None
-    except json.JSONDecodeError:
+    except (json.JSONDecodeError, RecursionError):
         return None
     if not isinstance(mark, dict):
         return None

@@ -61,15 +61,18 @@ from svdkit.lora.adapter import (
 )
 from svdkit.lora.extract import module_progress
 from svdkit.lora.modules import (
+    PEFT_TIED_EMBEDDING,
     TIED_HEAD,
     check_fan_in_fan_out,
     is_embedding,
+    model_config,
     model_type,
     module_of,
     ties_word_embeddings,
     weight_layouts,
 )
 from svdkit.lora.safetensors_io import (
+    FLOAT_CODES,
     MARK_KEY,
     PICKLE_SUFFIXES,
     Checkpoint,
@@ -149,6 +152,11 @@ def _module_folders(directory: Path) -> list[str]:
         modules = json.loads((directory / "modules.json").read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError):
         return []
+    except RecursionError:
+        raise FileFormatError(
+            f"'{directory / 'modules.json'}': its lists or objects are nested too deeply to be "
+            "read as sentence-transformers' modules.json"
+        ) from None
     out = []
     root = directory.resolve()
     for entry in modules if isinstance(modules, list) else []:
@@ -218,7 +226,7 @@ def _written_files(shard: Path) -> set[str] | None:
                 if p.is_file() and p.suffix in _LEGACY_SIDE_FILES}
     try:
         names = json.loads(meta[FILES_KEY])
-    except json.JSONDecodeError:
+    except (json.JSONDecodeError, RecursionError):  # (vouches for nothing)
         return set()
     return {n for n in names if isinstance(n, str)} if isinstance(names, list) else set()
 
@@ -371,6 +379,8 @@ def write_like(
     *,
     progress: bool = False,
     label: str = "write",
+    added: dict[str, str] | None = None,
+    config: dict[str, Any] | None = None,
 ) -> Path:
     """Write a checkpoint shaped like ``base`` with tensor ``name`` = ``produce(name)``.
 
@@ -390,13 +400,20 @@ def write_like(
     ``"adapter"``). A later call, whatever its ``label``, may replace an output so
     marked (:func:`is_checkpoint_mark`): ``write_like`` replaces its own output.
 
+    ``added`` (new tensor name → a tensor of ``base``) writes tensors the base does not
+    hold, each right after the one named, in its shard (listed in the index) and with
+    its dtype and shape: :func:`merge` writes a tied head that way. ``config`` updates
+    the keys of the ``config.json`` copied with it (none is copied for a single file).
+
     Raises
     ------
     FileFormatError
         ``output`` cannot be written (see above), or a write failed (a full disk:
         the message names the path; the earlier output is left as it was).
     """
-    staged, built = build_like(base, output, produce, progress=progress, label=label)
+    staged, built = build_like(
+        base, output, produce, progress=progress, label=label, added=added, config=config
+    )
     try:
         swap_in([(built, Path(output))])
     except OSError as err:
@@ -413,6 +430,8 @@ def build_like(
     *,
     progress: bool = False,
     label: str = "write",
+    added: dict[str, str] | None = None,
+    config: dict[str, Any] | None = None,
 ) -> tuple[Path, Path]:
     """Build :func:`write_like`'s output aside, without putting it in place.
 
@@ -421,9 +440,16 @@ def build_like(
     the ``model.safetensors`` file in it for a ``.safetensors`` output), to be
     moved onto ``output`` by :func:`svdkit._files.swap_in`. On any failure nothing
     is left behind; a write failure is a :class:`~svdkit.FileFormatError` naming
-    ``output``.
+    ``output``. ``added`` and ``config``: as for :func:`write_like`.
     """
     label = _check_label(label)
+    added = dict(added or {})
+    for new, after in added.items():
+        if new in base or after not in base:
+            raise SvdkitError(
+                f"cannot add tensor {new!r} after {after!r}: the base "
+                + ("holds it already" if new in base else f"has no {after!r}")
+            )
     output = check_checkpoint_output(output, len(base.files))
     shards = {f"base file '{n}'": base.root / n for n in base.files}
     check_not_input(output, "output", base=base.path, **shards)
@@ -440,10 +466,17 @@ def build_like(
     written = shard_names + ([index_name] if index_name else []) + [rel for _, rel in sides]
     try:
         names = base.names
-        with module_progress(progress, len(names), label) as advance:
+        follows: dict[str, list[str]] = {}
+        for new, after in added.items():
+            follows.setdefault(after, []).append(new)
+        with module_progress(progress, len(names) + len(added), label) as advance:
             for shard, sf in base.files.items():
                 fname = "model.safetensors" if base.index is None else shard
-                layout = {n: (sf.entries[n][0], sf.entries[n][1]) for n in sf.names}
+                layout = {}
+                for n in sf.names:
+                    layout[n] = (sf.entries[n][0], sf.entries[n][1])
+                    for new in follows.get(n, []):
+                        layout[new] = layout[n]
                 # the base's metadata, "format" (transformers needs it), svdkit's mark
                 # and the files written with it (which a re-run may replace)
                 meta = {"format": "pt", **sf.metadata, MARK_KEY: f"lora {label}"}
@@ -451,23 +484,42 @@ def build_like(
                 if not single:  # a directory: what a re-run may replace
                     meta[FILES_KEY] = json.dumps(written)
                 with SafetensorsWriter(tmpdir / fname, layout, meta) as w:
-                    for n in sf.names:
+                    for n in layout:
                         w.write(n, produce(n))
                         advance(n)
         if single:
             return tmpdir, tmpdir / "model.safetensors"
         if index_name is not None:
             src = json.loads(base.index_path.read_text(encoding="utf-8"))
+            _index_added(src, base, added)
             (tmpdir / index_name).write_text(json.dumps(src, indent=2), encoding="utf-8")
         for source, rel in sides:
             (tmpdir / rel).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(source, tmpdir / rel)
+            if rel == "config.json" and config:
+                data = json.loads(source.read_text(encoding="utf-8"))
+                data.update(config)
+                (tmpdir / rel).write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+            else:
+                shutil.copyfile(source, tmpdir / rel)
     except BaseException as err:
         shutil.rmtree(tmpdir, ignore_errors=True)
         if isinstance(err, OSError) and not isinstance(err, SvdkitError):
             raise write_error(output, err) from err
         raise
     return tmpdir, tmpdir
+
+
+def _index_added(index: dict, base: Checkpoint, added: dict[str, str]) -> None:
+    """List the tensors :func:`build_like` adds in a copy of the base's index: in the
+    shard of the tensor each follows, and in ``total_size``."""
+    weight_map = index.get("weight_map")
+    meta = index.get("metadata")
+    for new, after in added.items():
+        if isinstance(weight_map, dict):
+            weight_map[new] = base.shard_of(after)
+        if isinstance(meta, dict) and isinstance(meta.get("total_size"), int):
+            size = int(np.prod(base.shape(after), dtype=np.int64))
+            meta["total_size"] += size * numpy_dtype(base.dtype(after)).itemsize
 
 
 def _check(base: Checkpoint, adapter: Adapter, tokens: dict | None = None) -> None:
@@ -495,6 +547,7 @@ def _check(base: Checkpoint, adapter: Adapter, tokens: dict | None = None) -> No
             raise ShapeError(
                 f"module {name!r}: base weight {list(base.shape(key))} ≠ adapter "
                 f"{'(B A)ᵀ' if m.transposed else 'B A'} {list(m.weight_shape)}"
+                + _resized_hint(name, m.weight_shape, base.shape(key))
             )
     for name, value in adapter.saved.items():
         if token_module(name) is not None:
@@ -504,6 +557,109 @@ def _check(base: Checkpoint, adapter: Adapter, tokens: dict | None = None) -> No
         if tuple(base.shape(name)) != tuple(value.shape):
             raise ShapeError(
                 f"saved tensor {name!r}: {list(value.shape)} ≠ base {list(base.shape(name))}"
+                + _resized_hint(module_of(name)[0], value.shape, base.shape(name))
+            )
+        _refuse_inexact_saved(name, value, base.dtype(name))
+
+
+#: Last names of output heads over the vocabulary (besides embedding tables).
+_HEAD_NAMES = (TIED_HEAD, "embed_out", "output", "cls", "decoder")
+
+
+def _resized_hint(module: str, adapter_shape: tuple[int, ...], base_shape: tuple[int, ...]) -> str:
+    """The remedy for an embedding's or a head's weight that differs from the base's in
+    its rows only: the adapter's model had its vocabulary resized (``""`` otherwise)."""
+    adapter_shape, base_shape = tuple(adapter_shape), tuple(base_shape)
+    if len(adapter_shape) != 2 or len(base_shape) != 2 or adapter_shape[1] != base_shape[1]:
+        return ""
+    if not (is_embedding(module) or module.rpartition(".")[2] in _HEAD_NAMES):
+        return ""
+    return (
+        f": the adapter was trained after resize_token_embeddings (vocab {base_shape[0]} → "
+        f"{adapter_shape[0]}): resize the base first (transformers: "
+        f"model.resize_token_embeddings({adapter_shape[0]}), then save it) and merge into that"
+    )
+
+
+def _refuse_inexact_saved(name: str, value: Any, code: str) -> None:
+    """Refuse a saved tensor whose values the base's integer (or bool) dtype ``code``
+    cannot hold exactly: written there they would be truncated (``1.5`` → ``1``) or
+    wrapped, silently."""
+    if code in FLOAT_CODES:
+        return
+    a = np.asarray(value)
+    target = numpy_dtype(code)
+    if a.dtype == target or a.size == 0:
+        return
+    with np.errstate(invalid="ignore", over="ignore"):
+        back = a.astype(target).astype(a.dtype)
+    lost = back != a
+    if lost.any():
+        raise SvdkitError(
+            f"saved tensor {name!r}: the base stores it as {code}, which cannot hold the "
+            f"adapter's values exactly (one is {a[lost].flat[0].item()!r}): written there "
+            "they would be truncated; the adapter does not belong to this base"
+        )
+
+
+#: Tensors beside a module's weight that say it is stored quantised: FP8 block or
+#: channel scales (DeepSeek-V3, Qwen3-FP8: ``weight_scale_inv``; compressed-tensors,
+#: ModelOpt: ``weight_scale``, ``weight_scale_2``), bitsandbytes' LLM.int8 row scales
+#: (``SCB``) and zero points; bitsandbytes' 4-bit state is ``weight.absmax``,
+#: ``weight.quant_map``… (any ``<module>.weight.<name>``).
+_QUANT_SIBLINGS = ("weight_scale_inv", "weight_scale", "weight_scale_2", "weight_global_scale",
+                   "SCB", "weight_zero_point", "weight_format")
+
+
+def quantised_reason(base: Checkpoint, module: str, codes: bool = True) -> str | None:
+    """Why the base's weight of ``module`` is stored quantised (``None``: it is not):
+    scales beside it, or (``codes``: a weight the adapter adds to) a dtype that is not
+    floating-point. ``merge`` and ``pissa`` refuse such a weight by name."""
+    key = f"{module}.weight"
+    if codes and key in base and base.dtype(key) not in FLOAT_CODES:
+        return (f"its weight is {base.dtype(key)}, not a floating-point dtype "
+                "(integer codes, or one svdkit does not compute with)")
+    siblings = [f"{module}.{s}" for s in _QUANT_SIBLINGS if f"{module}.{s}" in base]
+    siblings += [n for n in base.names if n.startswith(key + ".")][:1]
+    if siblings:
+        return (f"its weight is {base.dtype(key) if key in base else 'stored'} codes with "
+                f"scales beside it ({siblings[0]!r})")
+    return None
+
+
+def _refuse_quantised(base: Checkpoint, adapter: Adapter, tokens: dict) -> None:
+    """Refuse a base whose weights the adapter changes are stored quantised.
+
+    ``W + scale·B·A`` added to FP8 codes (scaled by a ``weight_scale_inv`` beside them)
+    or to bitsandbytes' INT8 codes is no merge: the delta lands on the wrong scale, or
+    is truncated to integers. Refused, by module, when the base's ``config.json`` has a
+    ``quantization_config``, when a weight the adapter adds to or replaces rows of is
+    not floating-point, or when one (a kept weight's too) has scales beside it
+    (:data:`_QUANT_SIBLINGS`).
+    """
+    added_to = list(adapter.modules) + list(tokens)
+    kept = [module_of(n)[0] for n in adapter.saved
+            if token_module(n) is None and module_of(n)[1] == "weight"]
+    changed = added_to + kept
+    if not changed:
+        return
+    remedy = ("dequantise the base first (transformers: load it, model.dequantize(), and "
+              "save it), then merge into that")
+    quant = model_config(base).get("quantization_config")
+    if quant:
+        method = quant.get("quant_method") if isinstance(quant, dict) else None
+        how = f" (quant_method {method!r})" if isinstance(method, str) else ""
+        raise FileFormatError(
+            f"module {changed[0]!r}: the base is quantised (its config.json has a "
+            f"quantization_config{how}): adding scale·B·A to its stored codes would not merge "
+            f"the adapter; {remedy}"
+        )
+    for module in changed:
+        why = quantised_reason(base, module, codes=module in added_to)
+        if why is not None:
+            raise FileFormatError(
+                f"module {module!r}: the base stores it quantised ({why}): adding "
+                f"scale·B·A to the codes would not merge the adapter; {remedy}"
             )
 
 
@@ -534,11 +690,7 @@ def _missing_weight(base: Checkpoint, name: str, m: LoraModule) -> str:
 
 def _tied(base: Checkpoint) -> bool:
     """Whether the ``config.json`` beside ``base`` ties the output head to the embedding."""
-    try:
-        config = json.loads((base.root / "config.json").read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
-        return False
-    return isinstance(config, dict) and config.get("tie_word_embeddings") is True
+    return model_config(base).get("tie_word_embeddings") is True
 
 
 def token_rows(base: Checkpoint, tokens: dict[str, tuple[list[int], np.ndarray]]) -> TokenRows:
@@ -691,6 +843,66 @@ def _untied(base: Checkpoint, adapter: Adapter) -> Adapter:
     return dataclasses.replace(adapter, saved=saved)
 
 
+def _tied_head(base: Checkpoint, adapter: Adapter, single: bool) -> str | None:
+    """The embedding whose original table the merged model's head keeps, if any; notes
+    (logged) where the head of a tied base changes, or stays, with the adapter.
+
+    A base that ties its output head to its input embedding (``tie_word_embeddings``,
+    no ``lm_head.weight`` of its own) stores one tensor for both. PEFT (0.21) applies
+    a kept copy of ``embed_tokens`` (``modules_to_save``) to the input lookup only,
+    unless the adapter config says ``ensure_weight_tying``: the PEFT model's head keeps
+    the original table (its logits were 3.6 off a merge into the shared tensor in a
+    tiny tied Llama). So the embedding is returned: :func:`merge` writes the original
+    as ``lm_head.weight`` and unties the copied ``config.json``. A LoRA of the tied
+    embedding changes the shared tensor, as PEFT's ``merge_and_unload`` does, and a
+    table other than ``embed_tokens`` kept whole (GPT-2's ``wte``, which PEFT never
+    ties) is merged into it as well (:func:`svdkit.lora.extract.extract` relies on it):
+    noted, since the PEFT model's head did not change with them.
+    """
+    head = f"{TIED_HEAD}.weight"
+    if head in base or not ties_word_embeddings(base):
+        return None
+    vocab = model_config(base).get("vocab_size")
+    tying = adapter.config.get("ensure_weight_tying") is True
+
+    def token_table(module: str, rows: int) -> bool:  # (not GPT-2's position table)
+        return is_embedding(module) and (not isinstance(vocab, int) or rows == vocab)
+
+    kept = [n for n in adapter.saved
+            if module_of(n)[1] == "weight" and n in base and len(base.shape(n)) == 2
+            and token_table(module_of(n)[0], base.shape(n)[0])]
+    for name in kept:
+        module = module_of(name)[0]
+        if module.rpartition(".")[2] == PEFT_TIED_EMBEDDING and not tying:
+            where = ("and the copied config.json says tie_word_embeddings: false" if not single
+                     else "; set tie_word_embeddings: false in the config.json it is loaded "
+                     "with, or transformers ties the head to the new table again")
+            _log.warning(
+                "note: the base ties its output head to %r, which the adapter keeps whole "
+                "(modules_to_save) without ensure_weight_tying: as in the PEFT model, the head "
+                "keeps the original table, written as %r, %s", name, head, where,
+            )
+            return name
+        if module.rpartition(".")[2] != PEFT_TIED_EMBEDDING:
+            _log.warning(
+                "note: the base ties its output head to %r, which the adapter keeps whole: the "
+                "merged model's head is the new table too, where a PEFT model of the adapter "
+                "keeps the original head (PEFT ties only %r to %r)",
+                name, PEFT_TIED_EMBEDDING, TIED_HEAD,
+            )
+    if not tying:
+        for m in adapter.modules.values():
+            if m.kind == "embedding" and token_table(m.name, m.weight_shape[0]):
+                _log.warning(
+                    "note: the base ties its output head to '%s.weight': the LoRA of %r is "
+                    "merged into that shared tensor, so the head changes with it, as PEFT's "
+                    "merge_and_unload does; the PEFT model before merging applied it to the "
+                    "input lookup only (the adapter config has no ensure_weight_tying)",
+                    m.name, m.name,
+                )
+    return None
+
+
 def merge(
     base: str | os.PathLike | Checkpoint,
     adapter: str | os.PathLike | Adapter,
@@ -703,7 +915,10 @@ def merge(
 
     PEFT's trainable tokens replace their rows of the embedding. An adapter of a
     model with a task head (``bert.encoder…``) merges into the bare model
-    (``encoder…``) and back: see :func:`map_prefix`.
+    (``encoder…``) and back: see :func:`map_prefix`. A kept ``embed_tokens`` of a base
+    whose head is tied to it, without ``ensure_weight_tying``, leaves the head the
+    original table, as in PEFT's model (:func:`_tied_head`): written as
+    ``lm_head.weight``, the copied ``config.json`` untied.
 
     Parameters
     ----------
@@ -728,10 +943,16 @@ def merge(
         LoRA-GA, LoftQ: convert it with PEFT first), or an Activated LoRA
         (``alora_invocation_tokens``), which PEFT refuses to merge; or an adapter of
         :func:`~svdkit.lora.pissa.pissa` given the original base rather than its
-        residual (:func:`refuse_pissa_original`).
+        residual (:func:`refuse_pissa_original`); a quantised base
+        (:func:`_refuse_quantised`: a ``quantization_config``, integer codes, scales
+        beside a weight); a ``config.json`` nested too deeply to read.
     ShapeError
         A module whose layout (``nn.Linear`` or ``Conv1D``) cannot be told, or does
-        not fit the base.
+        not fit the base (for an embedding or a head with other rows only, the error
+        says the adapter's vocabulary was resized).
+    SvdkitError
+        A tensor kept whole whose values the base's integer dtype cannot hold exactly;
+        a ``fan_in_fan_out`` name that is no valid regex or matches no 2-D module.
 
     Examples
     --------
@@ -782,12 +1003,19 @@ def merge(
         if hint:
             raise MissingTensorError(f"{err}; {hint}") from None
         raise
+    _refuse_quantised(base_ck, ad, tokens)
     rows = token_rows(base_ck, tokens)
+    table = _tied_head(base_ck, ad, output.suffix == ".safetensors")
+    head = f"{TIED_HEAD}.weight"
 
     def produce(name: str) -> Any:
+        if table is not None and name == head:  # the original table, as PEFT's head
+            return base_ck.tensor(table)
         return merged_tensor(base_ck, ad, name, tokens=rows)
 
-    return write_like(base_ck, output, produce, progress=progress, label="merge")
+    untie = {} if table is None else {"added": {head: table},
+                                      "config": {"tie_word_embeddings": False}}
+    return write_like(base_ck, output, produce, progress=progress, label="merge", **untie)
 
 
 def refuse_pissa_original(base: Checkpoint, adapter: Adapter) -> None:

@@ -52,7 +52,7 @@ import numpy as np
 from svdkit._naming import arg, got, kw
 from svdkit._naming import flag as option_of
 from svdkit._words import counted
-from svdkit.errors import MissingTensorError, ShapeError, SvdkitError
+from svdkit.errors import FileFormatError, MissingTensorError, ShapeError, SvdkitError
 from svdkit.lora.safetensors_io import FLOAT_CODES, Checkpoint
 
 __all__ = [
@@ -140,12 +140,23 @@ CONV1D_NAMES = frozenset({"c_attn", "c_proj", "c_fc", "q_attn"})
 
 
 def model_config(checkpoint: Checkpoint) -> dict[str, Any]:
-    """The ``config.json`` beside a checkpoint, or ``{}`` when there is no readable one."""
+    """The ``config.json`` beside a checkpoint, or ``{}`` when there is no readable one.
+
+    Raises
+    ------
+    FileFormatError
+        Its lists or objects are nested too deeply for Python's JSON parser.
+    """
     path = checkpoint.root / "config.json"
     try:
         config = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError):
         return {}
+    except RecursionError:
+        raise FileFormatError(
+            f"'{path}': its lists or objects are nested too deeply to be read as a model's "
+            "config.json"
+        ) from None
     return config if isinstance(config, dict) else {}
 
 
@@ -217,6 +228,12 @@ def check_fan_in_fan_out(value: Any) -> bool | list[str] | None:
     (every 2-D LoRA module is a ``Conv1D``, weights stored ``[in, out]``), ``False``
     (none is), or the ``Conv1D`` modules as names, suffixes or regexes (PEFT's
     ``target_modules`` rule; a single string is one), the others ``nn.Linear``.
+
+    Raises
+    ------
+    SvdkitError
+        Another value, or a name that is not a valid regular expression (``"(["``):
+        module names never are, so it could match nothing.
     """
     if value is None or isinstance(value, bool | np.bool_):
         return None if value is None else bool(value)
@@ -225,6 +242,14 @@ def check_fan_in_fan_out(value: Any) -> bool | list[str] | None:
     if isinstance(value, (list, tuple)) and value and all(
         isinstance(v, str) and v for v in value
     ):
+        for v in value:
+            try:
+                re.compile(v)
+            except re.error as err:
+                raise SvdkitError(
+                    f"{_layout_arg([])}: {v!r} is neither a module name nor a valid regular "
+                    f"expression ({err}); give the Conv1D modules' names, suffixes or regexes"
+                ) from None
         return list(value)
     raise SvdkitError(
         "fan_in_fan_out must be True, False, None or the names of the Conv1D modules "
@@ -328,6 +353,8 @@ def weight_layouts(
     ['h.c_proj']
     """
     explicit = check_fan_in_fan_out(fan_in_fan_out)
+    if isinstance(explicit, list):
+        _refuse_unmatched(explicit, sorted(products))
     out: set[str] = set()
     square: list[str] = []
     seen_conv1d = False
@@ -393,6 +420,20 @@ def weight_layouts(
             f"wrapped only{why}; say which: {_say_conv1d()}"
         )
     return out
+
+
+def _refuse_unmatched(patterns: list[str], modules: list[str]) -> None:
+    """Refuse a ``Conv1D`` name, suffix or regex that matches none of the adapter's 2-D
+    ``modules``: a typo (``c_projj``) would leave the module it meant merged as an
+    ``nn.Linear``, since an explicit list overrides the layouts the shapes tell."""
+    unmatched = [p for p in patterns if not any(matches_targets(m, [p]) for m in modules)]
+    if not unmatched:
+        return
+    some = ", ".join(map(repr, modules[:6])) + (" …" if len(modules) > 6 else "")
+    raise SvdkitError(
+        f"{_layout_arg([])}: {', '.join(map(repr, unmatched))} matches none of the adapter's "
+        f"2-D LoRA modules ({some or 'none'}): give their names, suffixes or regexes"
+    )
 
 
 def matches_targets(module: str, targets: Sequence[str] | None) -> bool:

@@ -74,11 +74,13 @@ __all__ = [
     "PICKLE_SUFFIXES",
     "WIDEN",
     "Checkpoint",
+    "OpaqueTensor",
     "SafetensorsFile",
     "SafetensorsWriter",
     "as_checkpoint",
     "as_stored_array",
     "dtype_code",
+    "load_json",
     "numpy_dtype",
     "round_to",
     "save_safetensors",
@@ -120,6 +122,12 @@ FLOAT_CODES = ("F64", "F32", "F16", "BF16", "F8_E4M3", "F8_E5M2")
 #: :meth:`~svdkit.lora.Adapter.save`, :func:`~svdkit.lora.extract`…): not the 8-bit floats.
 FACTOR_CODES = ("F32", "F16", "BF16", "F64")
 _KNOWN_CODES = (*FLOAT_CODES, "I64", "I32", "I16", "I8", "U64", "U32", "U16", "U8", "BOOL")
+#: Codes of the safetensors format svdkit does not read as numbers → bits per entry.
+#: Such a tensor is kept as its bytes (:class:`OpaqueTensor`): copied through by a
+#: merge or a residual byte for byte, refused only where its values are needed.
+_OPAQUE_BITS = {"F8_E8M0": 8, "C64": 64, "F4": 4, "F6_E2M3": 6, "F6_E3M2": 6}
+#: The most entries (times their bytes) NumPy allows in one array.
+_MAX_BYTES = 2**63 - 1
 #: :meth:`Checkpoint.read`'s default ``dtype``: floats widened exactly (to float32, or
 #: float64 for ``F64``), integers and bools in their stored dtype — nothing rounded.
 WIDEN = "widen"
@@ -292,19 +300,48 @@ def _unknown_code(code: str) -> FileFormatError:
     )
 
 
-def _itemsize(code: str) -> int:
-    """Bytes per entry of a ``code`` tensor, without :mod:`ml_dtypes` (header checks).
+def _bits(code: str) -> int:
+    """Bits per entry of a ``code`` tensor, without :mod:`ml_dtypes` (header checks);
+    the codes svdkit keeps only as bytes (:data:`_OPAQUE_BITS`) included.
 
     Raises
     ------
     FileFormatError
-        ``code`` is not a dtype svdkit reads.
+        ``code`` is not a safetensors dtype svdkit knows.
     """
     if code in _NUMPY_DTYPES:
-        return _NUMPY_DTYPES[code].itemsize
+        return 8 * _NUMPY_DTYPES[code].itemsize
     if code in _ML_DTYPES:
-        return 2 if code == "BF16" else 1
+        return 16 if code == "BF16" else 8
+    if code in _OPAQUE_BITS:
+        return _OPAQUE_BITS[code]
     raise _unknown_code(code)
+
+
+def _nbytes(code: str, shape: tuple[int, ...]) -> int | None:
+    """Bytes of a ``code`` tensor of ``shape``; None when they are not whole bytes."""
+    bits = math.prod(shape) * _bits(code)
+    return None if bits % 8 else bits // 8
+
+
+def load_json(text: str | bytes, path: str | os.PathLike, **kwargs: Any) -> Any:
+    """``json.loads(text, **kwargs)``, a structure nested too deeply for Python's
+    parser refused as :class:`~svdkit.FileFormatError` naming ``path``.
+
+    :class:`json.JSONDecodeError` is left to the caller, whose message says what the
+    file should be.
+
+    Raises
+    ------
+    FileFormatError
+        ``text`` nests its arrays or objects too deeply (a ``RecursionError``).
+    """
+    try:
+        return json.loads(text, **kwargs)
+    except RecursionError:
+        raise FileFormatError(
+            f"'{path}': its JSON is nested too deeply to be read"
+        ) from None
 
 
 def dtype_code(dtype: Any) -> str:
@@ -419,14 +456,61 @@ def _checked_entry(path: Path, name: str, entry: Any) -> tuple[str, tuple[int, .
     if not isinstance(code, str):
         raise bad(f"\"dtype\" {code!r:.60} is not a string")
     try:
-        _itemsize(code)  # (a BF16 tensor needs ml_dtypes only when it is read)
+        bits = _bits(code)  # (a BF16 tensor needs ml_dtypes only when it is read)
     except FileFormatError as err:
         raise bad(str(err)) from None
     if not isinstance(shape, list) or not all(_is_count(x) for x in shape):
         raise bad(f"\"shape\" {shape!r:.60} is not a list of non-negative integers")
+    # NumPy's limits (a zero dimension included: NumPy multiplies the others)
+    if len(shape) > 64:
+        raise bad(f"\"shape\" has {len(shape)} dimensions; an array has at most 64")
+    if math.prod(x for x in shape if x) * -(-bits // 8) > _MAX_BYTES:
+        raise bad(f"\"shape\" {shape!r:.60} is beyond the largest array (2**63 - 1 bytes)")
     if not (isinstance(offsets, list) and len(offsets) == 2 and all(map(_is_count, offsets))):
         raise bad(f"\"data_offsets\" {offsets!r:.60} is not [begin, end] with begin, end ≥ 0")
     return code, tuple(shape), offsets[0], offsets[1]
+
+
+class OpaqueTensor:
+    """A tensor of a safetensors dtype svdkit does not read as numbers (``F8_E8M0``,
+    ``C64``, ``F4``, ``F6_*``): its bytes, written back as they are by
+    :class:`SafetensorsWriter` (a merge copies it through unchanged).
+
+    Using it as numbers (``np.asarray``) raises :class:`~svdkit.FileFormatError`
+    naming the tensor and its dtype.
+
+    Attributes
+    ----------
+    name : str
+    code : str
+        Its safetensors dtype code.
+    shape : tuple of int
+    raw : numpy.ndarray
+        Its bytes (uint8, memory-mapped).
+    """
+
+    def __init__(self, name: str, code: str, shape: tuple[int, ...], raw: np.ndarray) -> None:
+        self.name, self.code, self.shape, self.raw = name, code, shape, raw
+
+    def error(self) -> FileFormatError:
+        """The error of using this tensor as numbers."""
+        return FileFormatError(
+            f"tensor {self.name!r} is stored as {self.code}, which svdkit copies but does "
+            f"not read as numbers (it reads {', '.join(_KNOWN_CODES)})"
+        )
+
+    def __array__(self, *args: Any, **kwargs: Any) -> np.ndarray:
+        raise self.error()
+
+    def view(self, dtype: Any) -> np.ndarray:
+        """Its bytes for ``dtype`` uint8 (a comparison byte for byte); any other
+        dtype is refused as using it as numbers."""
+        if np.dtype(dtype) != np.uint8:
+            raise self.error()
+        return self.raw
+
+    def __repr__(self) -> str:
+        return f"OpaqueTensor({self.name!r}, {self.code}{list(self.shape)})"
 
 
 class SafetensorsFile:
@@ -435,8 +519,10 @@ class SafetensorsFile:
     Parameters
     ----------
     path : str or Path
-        The file. Its header is read and checked (JSON, dtypes, shapes, offsets
-        inside the file and consistent with the shapes); the data is not read.
+        The file. Its header is read and checked as the reference reader checks
+        it (JSON without duplicate names, dtypes, shapes, offsets consistent with
+        the shapes and covering the data exactly: no overlap, no gap, no trailing
+        bytes); the data is not read.
     """
 
     def __init__(self, path: str | os.PathLike) -> None:
@@ -455,7 +541,9 @@ class SafetensorsFile:
                     f"'{self.path}' is not a safetensors file (header length {n}, file {size} B)"
                 )
             try:
-                header = json.loads(f.read(n).decode("utf-8"))
+                header = load_json(
+                    f.read(n).decode("utf-8"), self.path, object_pairs_hook=self._no_duplicates
+                )
             except (UnicodeDecodeError, json.JSONDecodeError) as err:
                 raise FileFormatError(
                     f"'{self.path}': safetensors header is not JSON: {err}"
@@ -469,24 +557,66 @@ class SafetensorsFile:
         self.entries: dict[str, tuple[str, tuple[int, ...], int, int]] = {}
         for name, entry in header.items():
             code, shape, begin, end = _checked_entry(self.path, name, entry)
-            want = math.prod(shape) * _itemsize(code)
-            if end - begin != want or self.data_start + end > size:
+            want = _nbytes(code, shape)
+            if want is None or end - begin != want or self.data_start + end > size:
                 raise FileFormatError(
                     f"'{self.path}': tensor {name!r} {code}{list(shape)} has offsets "
                     f"[{begin}, {end}] inconsistent with its shape or the file size"
                 )
             self.entries[name] = (code, shape, begin, end)
+        self._check_coverage(size - self.data_start)
+
+    def _no_duplicates(self, pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+        """A JSON object of the header, refused when a name comes twice (``json``
+        would keep the last silently, dropping the other definition)."""
+        out: dict[str, Any] = {}
+        for key, value in pairs:
+            if key in out:
+                raise FileFormatError(
+                    f"'{self.path}': the safetensors header names {key!r} twice"
+                )
+            out[key] = value
+        return out
+
+    def _check_coverage(self, data_size: int) -> None:
+        """The tensors' byte ranges, in order of their begin, must tile the data from 0
+        to its end: an overlap, a gap or bytes after the last one are a corrupt file."""
+        end = 0
+        for name, (_, _, begin, stop) in sorted(
+            self.entries.items(), key=lambda kv: (kv[1][2], kv[1][3])
+        ):
+            if begin != end:
+                what = "overlaps the tensor before it" if begin < end else (
+                    f"leaves {begin - end} bytes unused before it"
+                )
+                raise FileFormatError(
+                    f"'{self.path}': tensor {name!r} begins at byte {begin} of the data, "
+                    f"where the tensors before it end at {end}: it {what}"
+                )
+            end = stop
+        if end != data_size:
+            raise FileFormatError(
+                f"'{self.path}': the tensors end at byte {end} of the data, but it holds "
+                f"{data_size} bytes: the file is not fully covered by its header"
+            )
 
     @property
     def names(self) -> list[str]:
         """Tensor names, in header order."""
         return list(self.entries)
 
-    def tensor(self, name: str) -> np.ndarray:
-        """A read-only memory-mapped view of tensor ``name`` (no copy)."""
+    def tensor(self, name: str) -> np.ndarray | OpaqueTensor:
+        """A read-only memory-mapped view of tensor ``name`` (no copy); an
+        :class:`OpaqueTensor` (its bytes) for a dtype svdkit does not read as numbers."""
         if name not in self.entries:
             raise MissingTensorError(f"tensor {name!r} is not in '{self.path}'")
         code, shape, begin, end = self.entries[name]
+        if code in _OPAQUE_BITS:
+            raw = np.zeros(0, np.uint8) if end == begin else np.memmap(
+                self.path, dtype=np.uint8, mode="r", offset=self.data_start + begin,
+                shape=(end - begin,),
+            )
+            return OpaqueTensor(name, code, shape, raw)
         dt = numpy_dtype(code)
         if end == begin:
             return np.zeros(shape, dtype=dt)
@@ -611,8 +741,10 @@ class Checkpoint:
 
     def _open_index(self, index_path: Path) -> None:
         try:
-            index = json.loads(index_path.read_text(encoding="utf-8"))
+            index = load_json(index_path.read_text(encoding="utf-8"), index_path)
             weight_map = dict(index["weight_map"])
+        except FileFormatError:  # (load_json's: it names the file)
+            raise
         except (json.JSONDecodeError, KeyError, TypeError, ValueError) as err:
             raise FileFormatError(f"'{index_path}': not a safetensors index ({err})") from err
         self.index = {str(k): str(v) for k, v in weight_map.items()}
@@ -626,6 +758,16 @@ class Checkpoint:
                     f"'{index_path}' maps {name!r} to {shard}, which does not hold it"
                 )
             self._where[name] = shard
+        for shard, f in self.files.items():  # a tensor no name of the index reaches
+            for name in f.names:
+                if self.index.get(name) != shard:
+                    where = (
+                        "which the index does not list" if name not in self.index
+                        else f"which the index maps to {self.index[name]}"
+                    )
+                    raise FileFormatError(
+                        f"'{index_path}': shard {shard} holds {name!r}, {where}"
+                    )
 
     @property
     def names(self) -> list[str]:
@@ -688,6 +830,9 @@ class Checkpoint:
 
         Raises
         ------
+        FileFormatError
+            The tensor's dtype is one svdkit only copies (``F8_E8M0``, ``C64``, ``F4``,
+            ``F6_*``: :class:`OpaqueTensor`).
         SvdkitError
             ``dtype`` is not a dtype (``-1``, ``"abc"``, a scalar such as
             ``np.int64(-1)``), or an integer dtype for a floating-point tensor; or an
@@ -711,6 +856,8 @@ class Checkpoint:
         tensor 'ids' (I64) holds 16777217, which float32 does not hold exactly: ...
         """
         t = self.tensor(name)
+        if isinstance(t, OpaqueTensor):
+            raise t.error()
         stored = self.dtype(name)
         if isinstance(dtype, str) and dtype == WIDEN:
             if stored not in FLOAT_CODES:
@@ -756,6 +903,29 @@ def _refuse_inexact(name: str, stored: str, t: np.ndarray, out: np.ndarray) -> N
         raise SvdkitError(
             f"tensor {name!r} ({stored}) holds {value}, which {out.dtype} does not hold "
             f"exactly: read it in its stored dtype (dtype=None, or the default) or a wider one"
+        )
+
+
+def _refuse_inexact_cast(name: str, code: str, a: np.ndarray, cast: np.ndarray) -> None:
+    """Raise when ``cast`` (``a`` in the integer or bool dtype of ``code``, or integer
+    ``a`` in a float one) does not hold every value of ``a`` exactly: the writer never
+    truncates ``1.5`` to ``1`` or wraps ``256`` to ``0``."""
+    if a.dtype.kind in "iub":
+        lost = _lost_values(a, cast)
+    else:  # a float (ml_dtypes' included) into an integer or bool dtype
+        wide = np.asarray(a, dtype=np.float64)
+        if cast.dtype.kind == "b":
+            lo, hi = 0.0, 2.0
+        else:
+            info = np.iinfo(cast.dtype)
+            lo, hi = float(info.min), float(info.max) + 1  # (powers of two: exact)
+        inside = np.isfinite(wide) & (wide >= lo) & (wide < hi)
+        lost = ~inside | (np.where(inside, cast, 0).astype(np.float64) != wide)
+    if lost.any():
+        value = a.reshape(-1)[int(np.argmax(lost.reshape(-1)))].item()
+        raise SvdkitError(
+            f"tensor {name!r} holds {value}, which {code} does not hold exactly: it "
+            f"cannot be stored in that dtype (svdkit never truncates or wraps a value)"
         )
 
 
@@ -843,7 +1013,11 @@ def _header_bytes(layout: Mapping[str, tuple[str, tuple[int, ...]]], metadata: M
         header["__metadata__"] = {str(k): str(v) for k, v in metadata.items()}
     offset = 0
     for name, (code, shape) in layout.items():
-        nbytes = math.prod(shape) * numpy_dtype(code).itemsize
+        nbytes = _nbytes(code, shape)
+        if nbytes is None:
+            raise ShapeError(
+                f"tensor {name!r}: {code}{list(shape)} is not a whole number of bytes"
+            )
         header[name] = {
             "dtype": code,
             "shape": list(shape),
@@ -960,6 +1134,11 @@ class SafetensorsWriter:
         metadata: Mapping[str, str] | None = None,
     ) -> None:
         self.path = Path(path)
+        if "__metadata__" in layout:
+            raise FileFormatError(
+                "a tensor cannot be named '__metadata__': safetensors reserves that name "
+                "for the header's metadata"
+            )
         self.layout = {k: (v[0], tuple(int(x) for x in v[1])) for k, v in layout.items()}
         self._order = list(self.layout)
         self._next = 0
@@ -976,6 +1155,9 @@ class SafetensorsWriter:
             want = self._order[self._next] if self._next < len(self._order) else "nothing"
             raise ShapeError(f"safetensors writer: expected {want!r} next, got {name!r}")
         code, shape = self.layout[name]
+        if isinstance(array, OpaqueTensor) or code in _OPAQUE_BITS:
+            self._write_opaque(name, code, shape, array)
+            return
         a = as_stored_array(name, array)
         if tuple(a.shape) != shape:
             raise ShapeError(f"tensor {name!r}: shape {a.shape} ≠ declared {shape}")
@@ -983,7 +1165,9 @@ class SafetensorsWriter:
         if a.dtype != target:
             with np.errstate(over="ignore", invalid="ignore"):  # refused below, by name
                 cast = round_to(a, target)
-            if a.dtype.kind in "fc" and _new_non_finite(a, cast):
+            if a.dtype.kind in "iub" or target.kind in "iub":
+                _refuse_inexact_cast(name, code, a, cast)
+            elif _new_non_finite(a, cast):
                 raise SvdkitError(
                     f"tensor {name!r} overflows {code} (its largest entry "
                     f"{float(np.max(np.abs(a))):.4g} is beyond what {code} holds): "
@@ -992,6 +1176,17 @@ class SafetensorsWriter:
             a = cast
         a = np.ascontiguousarray(a)
         self._f.write(a.reshape(-1).view(np.uint8).data)
+        self._next += 1
+
+    def _write_opaque(self, name: str, code: str, shape: tuple[int, ...], array: Any) -> None:
+        """Write an :class:`OpaqueTensor` byte for byte, into a slot of its own dtype."""
+        if not isinstance(array, OpaqueTensor) or array.code != code or array.shape != shape:
+            got = repr(array) if isinstance(array, OpaqueTensor) else type(array).__name__
+            raise FileFormatError(
+                f"tensor {name!r} is declared {code}{list(shape)}, which svdkit only copies "
+                f"from a file of that dtype and shape; got {got}"
+            )
+        self._f.write(np.ascontiguousarray(array.raw).data)
         self._next += 1
 
     def close(self) -> None:
