@@ -958,6 +958,8 @@ class Adapter:
             cfg = load_json(cfg_path.read_text(encoding="utf-8"), cfg_path)
         except json.JSONDecodeError as err:
             raise FileFormatError(f"'{cfg_path}' is not JSON: {err}") from err
+        except UnicodeDecodeError as err:
+            raise FileFormatError(f"'{cfg_path}' is not UTF-8 JSON: {err}") from None
         if not isinstance(cfg, dict):
             raise FileFormatError(
                 f"'{cfg_path}': expected a JSON object of LoraConfig fields; got "

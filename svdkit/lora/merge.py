@@ -511,18 +511,49 @@ def build_like(
 
 def _index_added(index: dict, base: Checkpoint, added: dict[str, str]) -> None:
     """List the tensors :func:`build_like` adds in a copy of the base's index: in the
-    shard of the tensor each follows, and in ``total_size``."""
+    shard of the tensor each follows, and in ``total_size`` (bytes) and
+    ``total_parameters`` (transformers 5 writes it), when the index has them."""
     weight_map = index.get("weight_map")
     meta = index.get("metadata")
     for new, after in added.items():
         if isinstance(weight_map, dict):
             weight_map[new] = base.shard_of(after)
-        if isinstance(meta, dict) and isinstance(meta.get("total_size"), int):
-            size = int(np.prod(base.shape(after), dtype=np.int64))
+        if not isinstance(meta, dict):
+            continue
+        size = int(np.prod(base.shape(after), dtype=np.int64))
+        if _is_count(meta.get("total_size")):
             meta["total_size"] += size * numpy_dtype(base.dtype(after)).itemsize
+        if _is_count(meta.get("total_parameters")):
+            meta["total_parameters"] += size
 
 
-def _check(base: Checkpoint, adapter: Adapter, tokens: dict | None = None) -> None:
+def _is_count(value: object) -> bool:
+    """An integer of an index's metadata (JSON's ``true`` is no count)."""
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _check(
+    base: Checkpoint, adapter: Adapter, tokens: dict | None = None, tied_to: str | None = None
+) -> None:
+    """Refuse an adapter whose tensors do not fit ``base``. ``tied_to``: the table a
+    saved ``lm_head.weight`` is written beside (:func:`_head_table`), in a base that
+    ties its head and stores none. The saved tensors the base holds are compared first:
+    a resized vocabulary is named (:func:`_resized_hint`) before PEFT's wrapper names
+    (``….modules_to_save.weight``), which it saves then too, are found missing."""
+    head = f"{TIED_HEAD}.weight"
+    for name, value in adapter.saved.items():
+        if token_module(name) is not None:
+            continue
+        ref = tied_to if name == head and name not in base else name
+        if ref is None or ref not in base:
+            continue
+        if tuple(base.shape(ref)) != tuple(value.shape):
+            raise ShapeError(
+                f"saved tensor {name!r}: {list(value.shape)} ≠ base {list(base.shape(ref))}"
+                + ("" if ref == name else f" (the table {ref!r}, which the base ties it to)")
+                + _resized_hint(module_of(name)[0], value.shape, base.shape(ref))
+            )
+        _refuse_inexact_saved(name, value, base.dtype(ref))
     for module, (indices, rows) in (tokens or {}).items():
         key = f"{module}.weight"
         if key not in base:
@@ -538,6 +569,7 @@ def _check(base: Checkpoint, adapter: Adapter, tokens: dict | None = None) -> No
             raise ShapeError(
                 f"trainable tokens of {module!r}: rows {list(rows.shape)} at indices up to "
                 f"{max(indices, default=0)} do not fit the base weight {list(shape)}"
+                + _tokens_hint(adapter, module, indices, rows, shape)
             )
     for name, m in adapter.modules.items():
         key = f"{name}.weight"
@@ -549,17 +581,36 @@ def _check(base: Checkpoint, adapter: Adapter, tokens: dict | None = None) -> No
                 f"{'(B A)ᵀ' if m.transposed else 'B A'} {list(m.weight_shape)}"
                 + _resized_hint(name, m.weight_shape, base.shape(key))
             )
-    for name, value in adapter.saved.items():
-        if token_module(name) is not None:
+    for name in adapter.saved:
+        if token_module(name) is not None or name in base:
             continue
-        if name not in base:
-            raise MissingTensorError(f"the adapter's saved tensor {name!r} is not in the base")
-        if tuple(base.shape(name)) != tuple(value.shape):
-            raise ShapeError(
-                f"saved tensor {name!r}: {list(value.shape)} ≠ base {list(base.shape(name))}"
-                + _resized_hint(module_of(name)[0], value.shape, base.shape(name))
-            )
-        _refuse_inexact_saved(name, value, base.dtype(name))
+        if name == head and tied_to is not None:
+            continue  # written beside the table (:func:`_tied_head`)
+        what = f"the adapter's saved tensor {name!r} is not in the base"
+        if name == head and ties_word_embeddings(base):
+            what += (": the base ties its output head to its input embedding and stores no "
+                     f"{head!r}, and no one token table of it has the head's width "
+                     f"{list(adapter.saved[name].shape)[1:]} to write it beside")
+        raise MissingTensorError(what)
+
+
+def _tokens_hint(
+    adapter: Adapter, module: str, indices: list[int], rows: np.ndarray, shape: tuple
+) -> str:
+    """The resized-vocabulary remedy for trainable tokens at rows past the base's table
+    (``""`` otherwise): the new vocabulary is that of a table of ``module`` the adapter
+    saved with them (PEFT does after ``resize_token_embeddings``), else one past the
+    largest index."""
+    if len(shape) != 2 or rows.ndim != 2 or rows.shape[1] != shape[1]:
+        return ""
+    top = max(indices, default=-1)
+    if top < shape[0]:
+        return ""
+    sizes = [v.shape[0] for n, v in adapter.saved.items()
+             if n.startswith(module + ".") and token_module(n) is None
+             and np.ndim(v) == 2 and v.shape[1] == shape[1] and v.shape[0] > top]
+    vocab = sizes[0] if sizes else top + 1
+    return _resized_hint(module, (vocab, shape[1]), shape)
 
 
 #: Last names of output heads over the vocabulary (besides embedding tables).
@@ -843,44 +894,84 @@ def _untied(base: Checkpoint, adapter: Adapter) -> Adapter:
     return dataclasses.replace(adapter, saved=saved)
 
 
-def _tied_head(base: Checkpoint, adapter: Adapter, single: bool) -> str | None:
-    """The embedding whose original table the merged model's head keeps, if any; notes
+def _token_tables(base: Checkpoint) -> list[str]:
+    """The base's token tables (``*.weight`` of an embedding with the config's
+    ``vocab_size`` rows, when it has one: not GPT-2's position table)."""
+    vocab = model_config(base).get("vocab_size")
+    out = []
+    for n in base.names:
+        module, param = module_of(n)
+        if param != "weight" or not is_embedding(module) or len(base.shape(n)) != 2:
+            continue
+        if isinstance(vocab, int) and base.shape(n)[0] != vocab:
+            continue
+        out.append(n)
+    return out
+
+
+def _head_table(base: Checkpoint, adapter: Adapter) -> str | None:
+    """The table a saved ``lm_head.weight`` (PEFT's ``modules_to_save``) is written beside,
+    in a base that ties its head to its input embedding and stores none: the one token
+    table of the head's width (``embed_tokens`` among several). ``None`` when there is no
+    such head, or no one table."""
+    head = f"{TIED_HEAD}.weight"
+    value = adapter.saved.get(head)
+    if value is None or head in base or np.ndim(value) != 2 or not ties_word_embeddings(base):
+        return None
+    tables = [n for n in _token_tables(base) if base.shape(n)[1] == value.shape[1]]
+    if len(tables) > 1:
+        tables = [n for n in tables if module_of(n)[0].rpartition(".")[2] == PEFT_TIED_EMBEDDING]
+    return tables[0] if len(tables) == 1 else None
+
+
+def _tied_head(base: Checkpoint, adapter: Adapter, config_written: bool) -> str | None:
+    """The table after which the merged model stores a head of its own, if any; notes
     (logged) where the head of a tied base changes, or stays, with the adapter.
 
     A base that ties its output head to its input embedding (``tie_word_embeddings``,
-    no ``lm_head.weight`` of its own) stores one tensor for both. PEFT (0.21) applies
-    a kept copy of ``embed_tokens`` (``modules_to_save``) to the input lookup only,
-    unless the adapter config says ``ensure_weight_tying``: the PEFT model's head keeps
-    the original table (its logits were 3.6 off a merge into the shared tensor in a
-    tiny tied Llama). So the embedding is returned: :func:`merge` writes the original
-    as ``lm_head.weight`` and unties the copied ``config.json``. A LoRA of the tied
-    embedding changes the shared tensor, as PEFT's ``merge_and_unload`` does, and a
-    table other than ``embed_tokens`` kept whole (GPT-2's ``wte``, which PEFT never
-    ties) is merged into it as well (:func:`svdkit.lora.extract.extract` relies on it):
-    noted, since the PEFT model's head did not change with them.
+    no ``lm_head.weight`` of its own) stores one tensor for both. In PEFT (0.21), without
+    ``ensure_weight_tying`` in the adapter config:
+
+    * a kept ``lm_head`` (``modules_to_save``) is a copy of its own: :func:`merge`
+      writes it as ``lm_head.weight`` (after the table returned) and unties the copied
+      ``config.json``, as in the PEFT model and its ``merge_and_unload``;
+    * a kept ``embed_tokens`` is applied to the input lookup only: the PEFT model's head
+      keeps the original table (its logits were 3.6 off a merge into the shared tensor
+      in a tiny tied Llama), so the original is written as ``lm_head.weight``, untied.
+
+    A LoRA of the tied embedding changes the shared tensor, as PEFT's
+    ``merge_and_unload`` does, whether or not PEFT saved its base table with it
+    (``save_embedding_layers``: a ``base_layer.weight``, no table kept whole); a table
+    other than ``embed_tokens`` kept whole (GPT-2's ``wte``, which PEFT never ties) is
+    merged into it as well (:func:`svdkit.lora.extract.extract` relies on it): noted,
+    since the PEFT model's head did not change with them. ``config_written``: whether
+    the output has a ``config.json`` (copied from a directory base) to untie.
     """
     head = f"{TIED_HEAD}.weight"
     if head in base or not ties_word_embeddings(base):
         return None
-    vocab = model_config(base).get("vocab_size")
+    tables = _token_tables(base)
     tying = adapter.config.get("ensure_weight_tying") is True
-
-    def token_table(module: str, rows: int) -> bool:  # (not GPT-2's position table)
-        return is_embedding(module) and (not isinstance(vocab, int) or rows == vocab)
-
-    kept = [n for n in adapter.saved
-            if module_of(n)[1] == "weight" and n in base and len(base.shape(n)) == 2
-            and token_table(module_of(n)[0], base.shape(n)[0])]
+    where = ("the copied config.json says tie_word_embeddings: false" if config_written
+             else "no config.json is written with it: the config it is loaded with should "
+             "say tie_word_embeddings: false, as the PEFT model's head is untied")
+    table = _head_table(base, adapter)
+    if table is not None:  # (ensure_weight_tying: the copy was dropped, :func:`_untied`)
+        _log.warning(
+            "note: the base ties its output head to %r, and the adapter keeps the head whole "
+            "(modules_to_save): as in the PEFT model, the head is the adapter's, written as "
+            "%r; %s", table, head, where,
+        )
+        return table
+    # a LoRA module's table saved with it (its base_layer.weight) is not kept whole
+    kept = [n for n in adapter.saved if n in tables and module_of(n)[0] not in adapter.modules]
     for name in kept:
         module = module_of(name)[0]
         if module.rpartition(".")[2] == PEFT_TIED_EMBEDDING and not tying:
-            where = ("and the copied config.json says tie_word_embeddings: false" if not single
-                     else "; set tie_word_embeddings: false in the config.json it is loaded "
-                     "with, or transformers ties the head to the new table again")
             _log.warning(
                 "note: the base ties its output head to %r, which the adapter keeps whole "
                 "(modules_to_save) without ensure_weight_tying: as in the PEFT model, the head "
-                "keeps the original table, written as %r, %s", name, head, where,
+                "keeps the original table, written as %r; %s", name, head, where,
             )
             return name
         if module.rpartition(".")[2] != PEFT_TIED_EMBEDDING:
@@ -892,7 +983,7 @@ def _tied_head(base: Checkpoint, adapter: Adapter, single: bool) -> str | None:
             )
     if not tying:
         for m in adapter.modules.values():
-            if m.kind == "embedding" and token_table(m.name, m.weight_shape[0]):
+            if m.kind == "embedding" and f"{m.name}.weight" in tables:
                 _log.warning(
                     "note: the base ties its output head to '%s.weight': the LoRA of %r is "
                     "merged into that shared tensor, so the head changes with it, as PEFT's "
@@ -918,7 +1009,8 @@ def merge(
     (``encoder…``) and back: see :func:`map_prefix`. A kept ``embed_tokens`` of a base
     whose head is tied to it, without ``ensure_weight_tying``, leaves the head the
     original table, as in PEFT's model (:func:`_tied_head`): written as
-    ``lm_head.weight``, the copied ``config.json`` untied.
+    ``lm_head.weight``, the copied ``config.json`` untied; a kept ``lm_head`` of such a
+    base is written that way too.
 
     Parameters
     ----------
@@ -952,7 +1044,8 @@ def merge(
         says the adapter's vocabulary was resized).
     SvdkitError
         A tensor kept whole whose values the base's integer dtype cannot hold exactly;
-        a ``fan_in_fan_out`` name that is no valid regex or matches no 2-D module.
+        a ``fan_in_fan_out`` name that is no valid regex or matches no 2-D module of
+        the base or the adapter.
 
     Examples
     --------
@@ -996,8 +1089,9 @@ def merge(
     if mapped is not None:
         ad, tokens = mapped
     ad = _with_layouts(base_ck, ad, fan_in_fan_out)
+    head = f"{TIED_HEAD}.weight"
     try:
-        _check(base_ck, ad, tokens)
+        _check(base_ck, ad, tokens, tied_to=_head_table(base_ck, ad))
     except MissingTensorError as err:
         hint = _prefix_hint(base_ck, ad, tokens)
         if hint:
@@ -1005,12 +1099,16 @@ def merge(
         raise
     _refuse_quantised(base_ck, ad, tokens)
     rows = token_rows(base_ck, tokens)
-    table = _tied_head(base_ck, ad, output.suffix == ".safetensors")
-    head = f"{TIED_HEAD}.weight"
+    # a config.json is written (untied) only for a directory output of a directory base
+    config_written = output.suffix != ".safetensors" and any(
+        rel == "config.json" for _, rel in side_files(base_ck))
+    table = _tied_head(base_ck, ad, config_written)
 
     def produce(name: str) -> Any:
-        if table is not None and name == head:  # the original table, as PEFT's head
-            return base_ck.tensor(table)
+        if table is not None and name == head:
+            if head in ad.saved:  # the adapter's own head (modules_to_save)
+                return ad.saved[head]
+            return base_ck.tensor(table)  # the original table, as PEFT's head
         return merged_tensor(base_ck, ad, name, tokens=rows)
 
     untie = {} if table is None else {"added": {head: table},
@@ -1068,8 +1166,12 @@ def _with_layouts(
     bases = {n: tuple(base.shape(f"{n}.weight")) for n in two_d if f"{n}.weight" in base}
     if not isinstance(flag, bool):
         flag = any(m.kind == "conv1d" for m in two_d.values())
+    base_2d = ([module_of(n)[0] for n in base.names
+                if module_of(n)[1] == "weight" and len(base.shape(n)) == 2]
+               if isinstance(fan_in_fan_out, list) else [])
     conv1d = weight_layouts(
-        products, bases, flag=flag, model=model_type(base), fan_in_fan_out=fan_in_fan_out
+        products, bases, flag=flag, model=model_type(base), fan_in_fan_out=fan_in_fan_out,
+        base_modules=base_2d,
     )
     if all((m.kind == "conv1d") == (n in conv1d) for n, m in two_d.items()):
         return adapter

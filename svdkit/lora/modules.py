@@ -309,6 +309,7 @@ def weight_layouts(
     flag: bool,
     model: str | None,
     fan_in_fan_out: bool | Sequence[str] | None = None,
+    base_modules: Sequence[str] = (),
 ) -> set[str]:
     """Which 2-D LoRA modules of an adapter are ``Conv1D`` in the base (``W`` ``[in, out]``).
 
@@ -341,7 +342,11 @@ def weight_layouts(
     model : str or None
         The base's ``model_type`` (``config.json``), None without one.
     fan_in_fan_out : bool or list of str, optional
-        The user's explicit answer.
+        The user's explicit answer. A name that matches none of the adapter's 2-D
+        modules nor of ``base_modules`` is refused (a typo).
+    base_modules : sequence of str
+        The base's modules with a 2-D weight: a name of the model family's ``Conv1D``
+        layers (``c_proj``) that this adapter does not target is no typo.
 
     Examples
     --------
@@ -354,7 +359,7 @@ def weight_layouts(
     """
     explicit = check_fan_in_fan_out(fan_in_fan_out)
     if isinstance(explicit, list):
-        _refuse_unmatched(explicit, sorted(products))
+        _refuse_unmatched(explicit, sorted(products), base_modules)
     out: set[str] = set()
     square: list[str] = []
     seen_conv1d = False
@@ -422,17 +427,24 @@ def weight_layouts(
     return out
 
 
-def _refuse_unmatched(patterns: list[str], modules: list[str]) -> None:
+def _refuse_unmatched(
+    patterns: list[str], modules: list[str], base_modules: Sequence[str] = ()
+) -> None:
     """Refuse a ``Conv1D`` name, suffix or regex that matches none of the adapter's 2-D
-    ``modules``: a typo (``c_projj``) would leave the module it meant merged as an
-    ``nn.Linear``, since an explicit list overrides the layouts the shapes tell."""
-    unmatched = [p for p in patterns if not any(matches_targets(m, [p]) for m in modules)]
+    ``modules`` and none of the base's (``base_modules``): a typo (``c_projj``) would
+    leave the module it meant merged as an ``nn.Linear``, since an explicit list
+    overrides the layouts the shapes tell. A module of the base the adapter does not
+    target (a model family's full list, ``c_attn c_proj c_fc``) is no typo."""
+    every = list(modules) + [m for m in base_modules if m not in set(modules)]
+    unmatched = [p for p in patterns if not any(matches_targets(m, [p]) for m in every)]
     if not unmatched:
         return
     some = ", ".join(map(repr, modules[:6])) + (" …" if len(modules) > 6 else "")
+    verb = "matches" if len(unmatched) == 1 else "match"
     raise SvdkitError(
-        f"{_layout_arg([])}: {', '.join(map(repr, unmatched))} matches none of the adapter's "
-        f"2-D LoRA modules ({some or 'none'}): give their names, suffixes or regexes"
+        f"{_layout_arg([])}: {', '.join(map(repr, unmatched))} {verb} none of the base's "
+        f"2-D modules nor of the adapter's 2-D LoRA modules ({some or 'none'}): give "
+        "their names, suffixes or regexes"
     )
 
 
