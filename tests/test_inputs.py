@@ -883,8 +883,8 @@ BAD_FILES = [
     ("a.csv", "", EmptyInputError, ["a.csv"]),
     ("a.json", "[]", EmptyInputError, ["a.json"]),
     ("a.json", "[[1, 2], [3]]", RaggedError, ["a.json", "row 2"]),
-    ("a.json", "[[1, NaN]]", NonFiniteError, ["a.json", "row 1, column 2", "nan"]),
-    ("a.json", "[[1], [-Infinity]]", NonFiniteError, ["a.json", "row 2, column 1", "-inf"]),
+    ("a.json", "[[1, NaN]]", NonFiniteError, ["a.json", "row 1, column 2", "NaN"]),
+    ("a.json", "[[1], [-Infinity]]", NonFiniteError, ["a.json", "row 2, column 1", "-Infinity"]),
     ("a.json", '[[1, "2"]]', ParseError, ["a.json", "row 1, column 2", "'2'"]),
     ("a.json", "[[[1]]]", ShapeError, ["a.json"]),
     (

@@ -456,8 +456,8 @@ def as_matrix(
     sparse = check_bool(sparse, "sparse")
     if _is_sparse(obj):
         return _from_sparse(obj, target, sparse, name)
-    if isinstance(obj, str) and (name := matrix_file_name(obj)) is not None:
-        return load(name, dtype=dtype, sparse=sparse)  # (the name, without its newline)
+    if isinstance(obj, str) and (file_name := matrix_file_name(obj)) is not None:
+        return load(file_name, dtype=dtype, sparse=sparse)  # (without its newline)
     if isinstance(obj, os.PathLike):
         return load(obj, dtype=dtype, sparse=sparse)
     a = _from_text(obj) if isinstance(obj, str) else _to_array(obj, name, _matrix_pos)
@@ -498,8 +498,8 @@ def as_vector(obj: Any, *, name: str = "x") -> np.ndarray:
     """
     if _is_sparse(obj):
         a = _from_sparse(obj, None, False, name)
-    elif isinstance(obj, str) and (name := matrix_file_name(obj)) is not None:
-        a = load(name)
+    elif isinstance(obj, str) and (file_name := matrix_file_name(obj)) is not None:
+        a = load(file_name)
     elif isinstance(obj, os.PathLike):
         a = load(obj)
     elif isinstance(obj, str):

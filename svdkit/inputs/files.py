@@ -525,29 +525,47 @@ _JSON_LITERALS = {True: "true", False: "false", None: "null"}
 
 def _check_json_entries(p: Path, data: list) -> bool:
     """Refuse the first bad entry of a JSON matrix in reading order (row by row), where
-    the reader knows why: a refused number (too long, too large) or a ``true``,
-    ``false`` or ``null`` (no number: a flag column, a bad export, and Python would
-    read ``true`` as 1 without a word), named by its row and column.
+    the reader knows why, named by its row and column as the file spells it: a refused
+    number (too long, too large), a ``true``, ``false`` or ``null`` (no number: a flag
+    column, a bad export, and Python would read ``true`` as 1 without a word), a
+    ``NaN``, ``Infinity`` or ``-Infinity`` (Python's JSON dialect), or an object.
 
-    Stops at the first other entry that is no finite number (a string, a list, an
-    object, NaN) and answers False: :func:`svdkit.as_matrix`'s checks name that one,
-    the first bad entry. True when every entry is a number.
+    Stops at the first entry that is text or a list and answers False:
+    :func:`svdkit.as_matrix`'s checks name that one (every entry before it is a
+    finite number), the first bad entry. True when every entry is a number.
     """
     for i, row in enumerate(data):
         entries = enumerate(row) if isinstance(row, list) else ((0, row),)
         for j, x in entries:
             if isinstance(x, _Refused):
                 raise _refused_error(p, x, (i + 1, j + 1))
-            if x is None or isinstance(x, bool):
-                err = ParseError(
-                    f"the entry at row {i + 1}, column {j + 1} is {_JSON_LITERALS[x]}, "
-                    "not a number"
-                )
-                err.row, err.column, err.offset = i + 1, j + 1, None
-                raise err
-            if not isinstance(x, int | float) or not math.isfinite(x):
+            if isinstance(x, str | list):
                 return False
+            if isinstance(x, int | float) and not isinstance(x, bool) and math.isfinite(x):
+                continue
+            raise _json_entry_error(x, i + 1, j + 1)
     return True
+
+
+#: JSON's spellings of the non-finite numbers of Python's dialect.
+_JSON_CONSTANTS = {"nan": "NaN", "inf": "Infinity", "-inf": "-Infinity"}
+
+
+def _json_entry_error(x: object, row: int, column: int) -> SvdkitError:
+    """The error of the entry ``x`` at ``row``, ``column`` (1-based), which is no finite
+    number, spelled as the JSON file spells it."""
+    at = f"the entry at row {row}, column {column}"
+    if isinstance(x, float):
+        err: SvdkitError = NonFiniteError(
+            f"{at} is {_JSON_CONSTANTS[repr(x)]}; svdkit needs finite numbers "
+            "(remove or impute missing values first)"
+        )
+    elif isinstance(x, dict):
+        err = ParseError(f"{at} is a JSON object ({{…}}), not a number")
+    else:  # None, True, False
+        err = ParseError(f"{at} is {_JSON_LITERALS.get(x, type(x).__name__)}, not a number")
+    err.row, err.column, err.offset = row, column, None
+    return err
 
 
 def _refused_error(p: Path, refused: _Refused, at: tuple[int, int] | None) -> SvdkitError:

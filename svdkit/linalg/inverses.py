@@ -17,7 +17,12 @@ from svdkit.errors import RankError, ShapeError, SingularMatrixError
 from svdkit.inputs import as_matrix
 from svdkit.linalg._checks import require_square, shape_text
 from svdkit.linalg._results import Unpackable
-from svdkit.linalg.measures import _LU_SAFE_EXPONENT, _exponent, times_power_of_two
+from svdkit.linalg.measures import (
+    _LU_SAFE_EXPONENT,
+    _exponent,
+    entry_exponent,
+    times_power_of_two,
+)
 from svdkit.linalg.residuals import column_norms
 from svdkit.linalg.svd import SVD, svd
 from svdkit.linalg.tolerance import eps_of, rule_dtype, zero_threshold
@@ -102,9 +107,9 @@ def _inv_scaling(a: np.ndarray) -> tuple[np.ndarray, int]:
     decision "numerically singular" exactly A's.
     """
     largest = float(np.abs(a).max()) if a.size else 0.0
-    if not (np.isfinite(largest) and largest > 0):
+    if not largest > 0:
         return a, 0
-    e = _exponent(largest)
+    e = entry_exponent(a)  # (finite where a complex |aᵢⱼ| overflows)
     if abs(e) <= _LU_SAFE_EXPONENT:
         return a, 0
     return times_power_of_two(a, -e), e
@@ -169,7 +174,7 @@ def _in_range(dec: SVD, tol: float | None) -> tuple[SVD, int, int]:
         return scaled, dec.rank(tol), e
     if not (dec.s.size and np.isposinf(dec.s[0]) and a is not None and np.isfinite(a).all()):
         return dec, dec.rank(tol), 0
-    e = _exponent(float(np.abs(a).max()))
+    e = entry_exponent(a)
     scaled = svd(times_power_of_two(a, -e))
     if dec.s.shape[0] < scaled.s.shape[0]:  # a truncated SVD: A⁺ of its k triplets
         scaled = scaled.truncate(dec.s.shape[0])
@@ -219,7 +224,11 @@ class Lstsq(Unpackable):
     x : ndarray
         The solution of minimal norm among the minimisers of ``‖Ax − b‖₂``.
     residuals : ndarray or float
-        ``‖Ax − b‖₂`` (per column when ``b`` is a matrix).
+        ``‖Ax − b‖₂`` (per column when ``b`` is a matrix). For a matrix factored as
+        ``A · 2^−e`` (:attr:`svdkit.linalg.svd.SVD.exponent`) it is computed there,
+        with each column of ``b`` scaled by a power of two of its own: the residual of
+        ``A⁺b``, even where an entry of ``x`` underflows in A's units (a huge A and a
+        tiny b: ``x = 0`` as stored, the residual ``‖b − AA⁺b‖₂``, not ``‖b‖₂``).
     rank : int
         Numerical rank of ``A`` used.
     s : ndarray
@@ -271,16 +280,18 @@ def lstsq(A: MatrixLike, b: MatrixLike, tol: float | None = None) -> Lstsq:
     used, r, e = _in_range(dec, tol)
     if e:  # A⁺b = 2^(g−e) (A·2^−e)⁺ (b·2^−g), g per column: b·2^−e may under/overflow
         g = _column_exponents(rhs)
-        x, _ = _solve_terms(
+        scaled, _ = _solve_terms(
             used.U[:, :r], used.s[:r], used.Vh[:r], times_power_of_two(rhs, -g[None, :]), 0
         )
-        x, extreme = _ldexp(x, (g - e)[None, :]), True
+        x = _ldexp(scaled, (g - e)[None, :])
+        # Ax − b = 2^g ((A·2^−e) x' − b·2^−g), x' = 2^(e−g) x the scaled solution
+        res = _extreme_residual(used, r, scaled, rhs, g)
     else:
         x, extreme = _solve_terms(used.U[:, :r], used.s[:r], used.Vh[:r], rhs, 0)
-    if extreme:  # a @ x may overflow, or x hold inf
-        res = _extreme_residual(used, r, e, x, rhs)
-    else:
-        res = column_norms(a @ x - rhs)  # no overflow for entries of size 1e200
+        if extreme:  # a @ x may overflow, or x hold inf
+            res = _extreme_residual(used, r, x, rhs, np.zeros(rhs.shape[1], dtype=int))
+        else:
+            res = column_norms(a @ x - rhs)  # no overflow for entries of size 1e200
     if vector:
         return Lstsq(x[:, 0], float(res[0]), r, dec.s, a)
     return Lstsq(x, res, r, dec.s, a)
@@ -324,24 +335,30 @@ def _solve_terms(
     return x, True
 
 
-def _extreme_residual(used: SVD, r: int, e: int, x: np.ndarray, rhs: np.ndarray) -> np.ndarray:
-    """``‖Ax − b‖₂`` per column, for an ``x`` from :func:`_solve_terms`'s scaled paths.
+def _extreme_residual(
+    used: SVD, r: int, x: np.ndarray, rhs: np.ndarray, g: np.ndarray
+) -> np.ndarray:
+    """``‖Ax − b‖₂`` per column, for a solution from :func:`_solve_terms`'s scaled paths.
 
-    Computed as ``2^e ‖(A · 2^−e) x − b · 2^−e‖₂`` (``used`` is the SVD of
-    ``A · 2^−e``); where that is not finite (``x`` holds ``±inf``, or ``b`` is near
-    the largest float) it is the residual of ``A⁺b`` itself, ``‖b − U Uᴴ b‖₂`` (U
-    the ``r`` kept left singular vectors), each column of ``b`` scaled first by the
-    power of two just above its largest entry.
+    ``used`` is the SVD of ``A · 2^−e`` (its ``matrix``), ``x`` the solution of
+    ``(A · 2^−e) x = b · 2^−g`` (``g`` per column of ``b``; A's own solution is
+    ``2^(g−e) x``), and the residual ``2^g ‖(A · 2^−e) x − b · 2^−g‖₂``: with ``b`` scaled
+    by a power of two of its own column, not by A's (``b · 2^−e`` underflows to 0 for a
+    huge A and a tiny b, and the residual with it). Where that is not finite (``x``
+    holds ``±inf``, or ``b`` is near the largest float) it is the residual of ``A⁺b``
+    itself, ``‖b − U Uᴴ b‖₂`` (U the ``r`` kept left singular vectors), each column of
+    ``b`` scaled first by the power of two just above its largest entry.
     """
     with np.errstate(over="ignore", invalid="ignore"):
-        res = _ldexp(column_norms(used.matrix @ x - times_power_of_two(rhs, -e)), e)
+        scaled_b = times_power_of_two(rhs, -g[None, :])
+        res = _ldexp(column_norms(used.matrix @ x - scaled_b), g)
     bad = ~np.isfinite(res)
     if bad.any():
         b = rhs[:, bad]
-        g = np.frexp(np.abs(b).max(axis=0))[1]  # b ≠ 0 there: A·x − 0 would be finite
+        h = np.frexp(np.abs(b).max(axis=0))[1]  # b ≠ 0 there: A·x − 0 would be finite
         U = used.U[:, :r]
-        scaled = times_power_of_two(b, -g[None, :])
-        res[bad] = _ldexp(column_norms(scaled - U @ (U.conj().T @ scaled)), g)
+        scaled = times_power_of_two(b, -h[None, :])
+        res[bad] = _ldexp(column_norms(scaled - U @ (U.conj().T @ scaled)), h)
     return res
 
 

@@ -318,6 +318,8 @@ def svd_scaling(a: np.ndarray) -> int:
         0.0 < largest < 2.0**-SAFE_EXPONENT or largest > 2.0**SAFE_EXPONENT
     ):
         return _exponent(largest)
+    if math.isinf(largest) and np.isfinite(a).all():  # a complex |aᵢⱼ| past the largest float
+        return entry_exponent(a)
     return 0
 
 
@@ -339,13 +341,34 @@ def scaled_singular_values(a: np.ndarray) -> tuple[np.ndarray, int]:
     s = scipy.linalg.svdvals(a, check_finite=False)
     if not (s.size and np.isposinf(s[0]) and np.isfinite(a).all()):
         return s, 0  # (the common case, unscaled: the values are LAPACK's as they are)
-    e = _exponent(float(np.abs(a).max()))
+    e = entry_exponent(a)
     return scipy.linalg.svdvals(times_power_of_two(a, -e), check_finite=False), e
 
 
 def _exponent(largest: float) -> int:
     """The ``e`` with ``2^(e−1) <= largest < 2^e``."""
     return int(np.frexp(largest)[1])
+
+
+def entry_exponent(a: np.ndarray) -> int:
+    """The ``e`` with ``2^(e−1) <= max |aᵢⱼ| < 2^e``, for a finite non-empty ``a``, so
+    that ``a · 2^−e`` has entries below 1 in modulus.
+
+    Where the modulus of a complex entry overflows (``|1.5e308 + 1.5e308j| = inf``,
+    both parts finite) ``e`` comes from the larger part, plus 1
+    (``|z| <= √2 · max(|Re z|, |Im z|)``): still ``max |aᵢⱼ| < 2^e``, and ``a · 2^−e``
+    finite.
+
+    Examples
+    --------
+    >>> entry_exponent(np.array([[3.0, -1.0]])), entry_exponent(np.array([1.5e308 + 1.5e308j]))
+    (2, 1025)
+    """
+    largest = float(np.abs(a).max())
+    if math.isfinite(largest):
+        return _exponent(largest)
+    part = max(float(np.abs(np.real(a)).max()), float(np.abs(np.imag(a)).max()))
+    return _exponent(part) + 1
 
 
 def times_power_of_two(x: np.ndarray, e) -> np.ndarray:
@@ -508,8 +531,8 @@ def cond(A: MatrixLike, ord: int | float | str | None = None, tol: float | None 
 
     # ‖A‖ ‖A⁻¹‖ is scale-free: on A·2^−e where ‖A‖ itself would overflow (1e308 entries)
     largest = float(np.abs(a).max()) if a.size else 0.0
-    if largest > 2.0**_LU_SAFE_EXPONENT:
-        a = times_power_of_two(a, -_exponent(largest))
+    if largest > 2.0**_LU_SAFE_EXPONENT:  # (inf: a complex modulus past the largest float)
+        a = times_power_of_two(a, -entry_exponent(a))
     try:
         return norm(a, ord) * norm(inverse_of(a, dtype), ord)  # refused in A's precision
     except SingularMatrixError:

@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, ClassVar
 
 import numpy as np
 import scipy.linalg
+import scipy.sparse
 from scipy.sparse.linalg import LinearOperator
 
 from svdkit.errors import ShapeError, check_bool
@@ -187,7 +188,14 @@ class SVD(Unpackable):
         True
         """
         k = _check_k(k, self.s.shape[0], "approx")
-        return (self.U[:, :k] * self.s[:k]) @ self.Vh[:k]
+        s, e = self.scaled
+        approx = (self.U[:, :k] * s[:k]) @ self.Vh[:k]
+        if not e:
+            return approx
+        # 2^e · (U Σ' Vᴴ) from the scaled σ' = 2^−e·σ: σ itself may be 0 or subnormal
+        # (precision lost) or inf (inf · 0 = NaN); an entry past the largest float is ±inf
+        with np.errstate(over="ignore", under="ignore"):
+            return times_power_of_two(approx, e)
 
     def truncate(self, k: int) -> SVD:
         """The ``k`` leading triplets as an ``SVD``."""
@@ -199,7 +207,9 @@ class SVD(Unpackable):
         )  # fmt: skip
 
     def reconstruct(self) -> np.ndarray:
-        """``U Σ Vᴴ``."""
+        """``U Σ Vᴴ``, in A's units; for an SVD computed on ``A · 2^−e``
+        (:attr:`exponent`), ``2^e · (U Σ' Vᴴ)`` with ``Σ'`` of :attr:`scaled_s` (finite
+        wherever A's entries are, ``±inf`` only where an entry is past the largest float)."""
         return self.approx(self.s.shape[0])
 
     def pinv(self, tol: float | None = None) -> np.ndarray:
@@ -217,18 +227,40 @@ class SVD(Unpackable):
         return _pseudo_inverse(self, tol)
 
     def residuals(self) -> SVDResiduals:
-        """Reconstruction, orthogonality and per-triplet residuals (needs ``matrix``)."""
+        """Reconstruction, orthogonality and per-triplet residuals (needs ``matrix``).
+
+        For an SVD computed on ``A · 2^−e`` (:attr:`exponent`) they are computed there,
+        with :attr:`scaled_s`: the relative reconstruction is scale-free, and the
+        triplet residuals are multiplied back by ``2^e`` (A's units; ``σ`` in A's units
+        may have underflowed or overflowed, and the residuals on it would not say how
+        exact the SVD is).
+        """
         if self.matrix is None:
             raise ShapeError("this SVD does not hold its matrix; residuals need it")
         p = self.s.shape[0]
-        right, left = triplet_residuals(self.matrix, self.U[:, :p], self.s, self.Vh[:p])
+        s, e = self.scaled
+        matrix = _times_power_of_two(self.matrix, -e) if e else self.matrix
+        right, left = triplet_residuals(matrix, self.U[:, :p], s, self.Vh[:p])
+        approx = (self.U[:, :p] * s) @ self.Vh[:p]
+        if e:
+            with np.errstate(over="ignore", under="ignore"):  # (A's units: may be 0 or inf)
+                right, left = np.ldexp(right, e), np.ldexp(left, e)
         return SVDResiduals(
-            reconstruction=relative_residual(self.matrix, self.reconstruct()),
+            reconstruction=relative_residual(matrix, approx),
             orthogonality_u=orthogonality_loss(self.U),
             orthogonality_v=orthogonality_loss(self.Vh.conj().T),
             right=right,
             left=left,
         )
+
+
+def _times_power_of_two(a, e: int):
+    """``a · 2^e``, exactly, for a dense or a SciPy sparse ``a``."""
+    if not scipy.sparse.issparse(a):
+        return times_power_of_two(np.asarray(a), e)
+    b = a.copy()
+    b.data = times_power_of_two(b.data, e)
+    return b
 
 
 def _check_k(k: int, available: int, what: str) -> int:

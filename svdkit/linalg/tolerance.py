@@ -179,14 +179,16 @@ def zero_threshold(
     Raises
     ------
     SvdkitError
-        ``tol`` is not a finite number ``>= 0`` (negative, NaN, infinite, a bool,
-        a string, a list…).
+        ``tol`` is not a finite number ``>= 0`` (negative, NaN, infinite, an int past
+        the largest float such as ``10**400``, a bool, a string, a list…).
     """
     if tol is not None:
         try:
             # a bool is not a threshold (True would be taken as 1.0), nor is text
             refused = isinstance(tol, str | bytes | bool | np.bool_)
             value = float("nan") if refused else float(tol)
+        except OverflowError:  # an int past the largest float (10**400): not finite
+            value = float("inf")
         except (TypeError, ValueError):  # [1e-3], 1j: not a threshold
             value = float("nan")
         if not np.isfinite(value) or value < 0:

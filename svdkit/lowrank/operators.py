@@ -2036,8 +2036,10 @@ def as_operator(
     ----------
     A : array_like, sparse matrix, LinearOperator, np.memmap, path to .npy, dask array
         * a path (``str`` or ``os.PathLike``) to a ``.npy`` file: read in row blocks
-          (out of core); other extensions (``.npz`` sparse, ``.mtx``, ``.csv``…) are
-          loaded with :func:`svdkit.load` (sparse content kept sparse);
+          (out of core; a ``str`` ending in ``.npy``, ``.npz`` or ``.mtx`` is stripped of
+          surrounding whitespace, as :func:`svdkit.as_matrix` strips it); other
+          extensions (``.npz`` sparse, ``.mtx``, ``.csv``…) are loaded with
+          :func:`svdkit.load` (sparse content kept sparse);
         * an ``np.memmap``: read in row blocks (out of core);
         * a dask array: :class:`DaskOperator`;
         * a ``LinearOperator`` (or any object with ``shape``, ``matmat``, ``rmatmat``);
@@ -2091,6 +2093,7 @@ def as_operator(
     row_blocks (300, 40) True
     """
     from svdkit.inputs import as_matrix
+    from svdkit.inputs.files import matrix_file_name
 
     memory_limit = check_optional_int(memory_limit, "memory_limit")
     threads = check_optional_int(threads, "threads")
@@ -2098,7 +2101,10 @@ def as_operator(
         return A
     limit = DEFAULT_MEMORY_LIMIT if memory_limit is None else int(memory_limit)
     if isinstance(A, str | os.PathLike):
-        path = os.fspath(A)
+        # a str naming a .npy/.npz/.mtx file is stripped of surrounding whitespace (the
+        # newline of readline()), as svdkit.as_matrix and svdkit.svd strip it
+        named = matrix_file_name(A) if isinstance(A, str) else None
+        path = named if named is not None else os.fspath(A)
         if path.lower().endswith(".npy"):
             if not os.path.exists(path):
                 from svdkit.inputs import load

@@ -28,13 +28,22 @@ Examples
 from svdkit.plot._common import LANGUAGES, FigureRangeError
 from svdkit.plot.geometry import svd_geometry
 from svdkit.plot.quadratic import quadratic_form, quadratic_form_gallery
-from svdkit.plot.save import FigureSkippedWarning, save_figures
+from svdkit.plot.save import (
+    FigureRemovedWarning,
+    FigureSkippedWarning,
+    SavedFigures,
+    StaleFigureWarning,
+    save_figures,
+)
 from svdkit.plot.spectrum import spectrum
 
 __all__ = [
     "LANGUAGES",
     "FigureRangeError",
+    "FigureRemovedWarning",
     "FigureSkippedWarning",
+    "SavedFigures",
+    "StaleFigureWarning",
     "quadratic_form",
     "quadratic_form_gallery",
     "save_figures",
