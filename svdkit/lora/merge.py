@@ -691,26 +691,38 @@ def _refuse_quantised(base: Checkpoint, adapter: Adapter, tokens: dict) -> None:
     added_to = list(adapter.modules) + list(tokens)
     kept = [module_of(n)[0] for n in adapter.saved
             if token_module(n) is None and module_of(n)[1] == "weight"]
-    changed = added_to + kept
-    if not changed:
+    refuse_quantised(
+        base, added_to + kept, set(added_to),
+        "adding scale·B·A to {its} codes would not merge the adapter", "merge into that",
+    )
+
+
+def refuse_quantised(
+    base: Checkpoint, modules: list[str], codes: set[str], harm: str, then: str
+) -> None:
+    """Refuse, naming the module, a base whose weights of ``modules`` are stored quantised
+    (:func:`quantised_reason`; ``codes``: the modules whose dtype must be floating-point
+    too), or whose ``config.json`` has a ``quantization_config``. ``harm`` says what the
+    codes would do (``{its}`` is filled in), ``then`` what to run on the dequantised base
+    (``merge`` and ``pissa`` share it)."""
+    if not modules:
         return
     remedy = ("dequantise the base first (transformers: load it, model.dequantize(), and "
-              "save it), then merge into that")
+              f"save it), then {then}")
     quant = model_config(base).get("quantization_config")
     if quant:
         method = quant.get("quant_method") if isinstance(quant, dict) else None
         how = f" (quant_method {method!r})" if isinstance(method, str) else ""
         raise FileFormatError(
-            f"module {changed[0]!r}: the base is quantised (its config.json has a "
-            f"quantization_config{how}): adding scale·B·A to its stored codes would not merge "
-            f"the adapter; {remedy}"
+            f"module {modules[0]!r}: the base is quantised (its config.json has a "
+            f"quantization_config{how}): {harm.format(its='its stored')}; {remedy}"
         )
-    for module in changed:
-        why = quantised_reason(base, module, codes=module in added_to)
+    for module in modules:
+        why = quantised_reason(base, module, codes=module in codes)
         if why is not None:
             raise FileFormatError(
-                f"module {module!r}: the base stores it quantised ({why}): adding "
-                f"scale·B·A to the codes would not merge the adapter; {remedy}"
+                f"module {module!r}: the base stores it quantised ({why}): "
+                f"{harm.format(its='the')}; {remedy}"
             )
 
 

@@ -64,14 +64,13 @@ from svdkit.lora.merge import (
     check_checkpoint_output,
     check_not_input,
     merged_tensor,
-    quantised_reason,
+    refuse_quantised,
 )
 from svdkit.lora.modules import (
     check_fan_in_fan_out,
     chosen_conv1d,
     is_embedding,
     matches_targets,
-    model_config,
     module_of,
     stores_in_out,
 )
@@ -261,7 +260,9 @@ def pissa(
             f"no module of '{ck.path}' {which} (PiSSA factors 2-D floating-point *.weight "
             "matrices that are not embeddings): there is no adapter to write"
         )
-    _refuse_quantised(ck, chosen)
+    # the SVD of FP8 codes (scaled by a weight_scale_inv beside them) is not the weight's
+    refuse_quantised(ck, chosen, set(chosen), "the SVD of {its} codes is not that of the "
+                     "weight", "run PiSSA on that")
     # the adapter adds to the residual, not to W: its config names the residual (PEFT's
     # AutoPeftModel loads that), and its mark lets merge refuse the original base
     adapter = Adapter(base_model_name_or_path=str(residual_out))
@@ -432,29 +433,6 @@ def _stored(
         err / norm if norm > 0 else 0.0
     )
 
-
-def _refuse_quantised(ck: Checkpoint, chosen: list[str]) -> None:
-    """Refuse a quantised base by name, before anything is factored: the SVD of FP8
-    codes (scaled by a ``weight_scale_inv`` beside them) is not that of the weight, as
-    ``merge`` refuses to add to them (:func:`~svdkit.lora.merge.quantised_reason`)."""
-    remedy = ("dequantise the base first (transformers: load it, model.dequantize(), and "
-              "save it), then run PiSSA on that")
-    quant = model_config(ck).get("quantization_config")
-    if quant:
-        method = quant.get("quant_method") if isinstance(quant, dict) else None
-        how = f" (quant_method {method!r})" if isinstance(method, str) else ""
-        raise FileFormatError(
-            f"module {chosen[0]!r}: the base is quantised (its config.json has a "
-            f"quantization_config{how}): the SVD of its stored codes is not that of its "
-            f"weight; {remedy}"
-        )
-    for module in chosen:
-        why = quantised_reason(ck, module)
-        if why is not None:
-            raise FileFormatError(
-                f"module {module!r}: the base stores it quantised ({why}): the SVD of the "
-                f"codes is not that of the weight; {remedy}"
-            )
 
 
 def _refuse_unbounded_norm(W: np.ndarray, module: str) -> None:
