@@ -25,6 +25,7 @@ each is built once per session whatever the number of modules using it.
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
@@ -177,3 +178,36 @@ def peft_load_and_merge(model_cls, base_dir, adapter_dir):
     bad = [str(w.message) for w in caught if "keys" in str(w.message).lower()]
     assert not bad, bad
     return {k: v.detach().float().numpy() for k, v in pm.merge_and_unload().state_dict().items()}
+
+
+def write_tied_base(
+    d: Path, rng: np.random.Generator, V: int, D: int, sharded: bool = False,
+    parameters: bool = False,
+) -> tuple[Path, np.ndarray, np.ndarray]:
+    """A tiny llama-like base under ``d / "base"`` whose head is tied to its embedding
+    (``tie_word_embeddings``, no ``lm_head.weight``): a ``V×D`` table ``E`` and one
+    ``D×D`` ``q_proj`` weight ``W``, in one file or two shards with an index (its
+    ``total_parameters`` too with ``parameters``). Returns ``(base, E, W)``."""
+    (d / "base").mkdir()
+    E = rng.standard_normal((V, D)).astype(np.float32)
+    W = rng.standard_normal((D, D)).astype(np.float32)
+    tensors = {"model.embed_tokens.weight": E, "model.layers.0.q_proj.weight": W}
+    if sharded:
+        files = {"model-00001-of-00002.safetensors": ["model.embed_tokens.weight"],
+                 "model-00002-of-00002.safetensors": ["model.layers.0.q_proj.weight"]}
+        for f, names in files.items():
+            save_safetensors(d / "base" / f, {n: tensors[n] for n in names})
+        meta = {"total_size": E.nbytes + W.nbytes}
+        if parameters:
+            meta["total_parameters"] = E.size + W.size
+        (d / "base/model.safetensors.index.json").write_text(json.dumps({
+            "metadata": meta,
+            "weight_map": {n: f for f, names in files.items() for n in names},
+        }))
+    else:
+        save_safetensors(d / "base/model.safetensors", tensors)
+    (d / "base/config.json").write_text(json.dumps({
+        "model_type": "llama", "architectures": ["LlamaForCausalLM"],
+        "tie_word_embeddings": True, "vocab_size": V,
+    }))
+    return d / "base", E, W

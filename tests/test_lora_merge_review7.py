@@ -13,6 +13,7 @@ import pytest
 from svdkit.errors import FileFormatError, ShapeError, SvdkitError
 from svdkit.lora import Adapter, Checkpoint, LoraModule, merge, save_safetensors
 from tests.cli_support import error_line, run_svdkit
+from tests.lora_support import write_tied_base
 
 RNG = np.random.default_rng(7)
 
@@ -112,26 +113,7 @@ V, D = 10, 4
 
 
 def _tied_base(d, sharded: bool = False):
-    (d / "base").mkdir()
-    E = RNG.standard_normal((V, D)).astype(np.float32)
-    W = RNG.standard_normal((D, D)).astype(np.float32)
-    tensors = {"model.embed_tokens.weight": E, "model.layers.0.q_proj.weight": W}
-    if sharded:
-        files = {"model-00001-of-00002.safetensors": ["model.embed_tokens.weight"],
-                 "model-00002-of-00002.safetensors": ["model.layers.0.q_proj.weight"]}
-        for f, names in files.items():
-            save_safetensors(d / "base" / f, {n: tensors[n] for n in names})
-        (d / "base/model.safetensors.index.json").write_text(json.dumps({
-            "metadata": {"total_size": E.nbytes + W.nbytes},
-            "weight_map": {n: f for f, names in files.items() for n in names},
-        }))
-    else:
-        save_safetensors(d / "base/model.safetensors", tensors)
-    (d / "base/config.json").write_text(json.dumps({
-        "model_type": "llama", "architectures": ["LlamaForCausalLM"],
-        "tie_word_embeddings": True, "vocab_size": V,
-    }))
-    return d / "base", E, W
+    return write_tied_base(d, RNG, V, D, sharded)
 
 
 @pytest.mark.parametrize("sharded", [False, True])
