@@ -21,7 +21,7 @@ from __future__ import annotations
 import numpy as np
 import scipy.linalg
 
-from svdkit.linalg.measures import _exponent, times_power_of_two
+from svdkit.linalg.measures import entry_exponent, times_power_of_two
 
 __all__ = ["eig_scaled"]
 
@@ -41,8 +41,7 @@ def eig_scaled(a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     vectors : ndarray, shape (n, n)
         Right eigenvectors as columns, as LAPACK returns them.
     """
-    largest = float(np.abs(a).max()) if a.size else 0.0
-    e = _exponent(largest) if largest > 0 else 0
+    e = entry_exponent(a)  # (finite where a complex |aᵢⱼ| overflows)
     values, vectors = scipy.linalg.eig(times_power_of_two(a, -e), check_finite=False)
     with np.errstate(over="ignore"):  # an eigenvalue past the largest float is inf, as it is
         return times_power_of_two(values, e), vectors

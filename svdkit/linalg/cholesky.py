@@ -119,7 +119,7 @@ from scipy.linalg.lapack import get_lapack_funcs
 from svdkit.errors import NotPositiveDefiniteError, check_bool
 from svdkit.inputs import as_matrix
 from svdkit.linalg._checks import require_square
-from svdkit.linalg.measures import _exponent, rank_of, times_power_of_two
+from svdkit.linalg.measures import entry_exponent, rank_of, times_power_of_two
 from svdkit.linalg.structure import hermitian_part, require_hermitian
 from svdkit.linalg.tolerance import rule_dtype, zero_threshold
 
@@ -215,8 +215,7 @@ def _quarter_exponent(h: np.ndarray) -> int:
     of pivots and entries (the 2 × 2 minors, the thresholds) in range for
     entries of size ``1e200`` or ``1e-200``.
     """
-    largest = float(np.abs(h).max()) if h.size else 0.0
-    return _exponent(largest) // 2 if largest > 0 else 0
+    return entry_exponent(h) // 2  # (finite where a complex |aᵢⱼ| overflows)
 
 
 #: A cheap bound settles a decision without the eigenvalues only when it clears the
@@ -295,8 +294,7 @@ def _scaled_rule(h: np.ndarray, tol: float | None, dtype) -> _ScaledRule:
     scaling of tiny or huge matrices (by factors that are not powers of two) would
     round differently at different ``k``.
     """
-    biggest = float(np.max(np.abs(h))) if h.size else 0.0
-    e = _exponent(biggest) if biggest > 0 else 0
+    e = entry_exponent(h)  # (finite where a complex |aᵢⱼ| overflows)
     hs = times_power_of_two(h, -e) if e else h
     values = scipy.linalg.eigvalsh(hs, check_finite=False)
     rule = zero_threshold(h.shape, float(np.max(np.abs(values))) if values.size else 0.0, dtype)
@@ -566,8 +564,7 @@ def _first_zero_leading_minor(h: np.ndarray, rule: _ScaledRule) -> tuple[int, st
     (``rule``, :meth:`_Spectrum.scaled`), which may lie below the float range in A's.
     """
     n = h.shape[0]
-    largest = float(np.max(np.abs(h))) if h.size else 0.0
-    e = _exponent(largest) if largest > 0 else 0
+    e = entry_exponent(h)  # (finite where a complex |aᵢⱼ| overflows)
     s = times_power_of_two(h, -e) if e else h
     with np.errstate(over="ignore", under="ignore"):
         t = float(np.ldexp(rule.thr, rule.e - e))

@@ -123,7 +123,7 @@ from svdkit.linalg.cholesky import (
     _semidefinite,
     _Spectrum,
 )
-from svdkit.linalg.measures import SlogDet, _exponent, times_power_of_two
+from svdkit.linalg.measures import SlogDet, entry_exponent, times_power_of_two
 from svdkit.linalg.signs import unit_phases
 from svdkit.linalg.structure import _fmt, hermitian_part, require_hermitian
 from svdkit.linalg.tolerance import rule_dtype
@@ -527,7 +527,7 @@ def _q(h: np.ndarray, x: np.ndarray) -> float:
         value = float(np.real(np.vdot(x, h @ x)))
         if math.isfinite(value):
             return value
-        e = _exponent(float(np.max(np.abs(h))))
+        e = entry_exponent(h)  # (finite where a complex |aᵢⱼ| overflows)
         scaled = float(np.real(np.vdot(x, times_power_of_two(h, -e) @ x)))
         return float(np.ldexp(scaled, e))  # ±inf only where the form itself overflows
 
@@ -574,7 +574,7 @@ def _simple_witness(
     # against thr·2^−e: the same choice, without overflow (each one chosen is then
     # measured on A itself, by _witness)
     largest = float(np.max(np.abs(h))) if h.size else 0.0
-    e = _exponent(largest) if largest > 2.0**_MINOR_SAFE_EXPONENT else 0
+    e = entry_exponent(h) if largest > 2.0**_MINOR_SAFE_EXPONENT else 0  # (largest: inf too)
     hs = times_power_of_two(h, -e) if e else h
     thr_s = float(np.ldexp(thr, -e))
     d = np.real(np.diagonal(hs))

@@ -19,7 +19,7 @@ from svdkit.inputs import as_matrix
 from svdkit.linalg._checks import require_square
 from svdkit.linalg._geev import eig_scaled
 from svdkit.linalg._results import Unpackable
-from svdkit.linalg.measures import _exponent, times_power_of_two
+from svdkit.linalg.measures import entry_exponent, times_power_of_two
 from svdkit.linalg.residuals import orthogonality_loss, relative_residual
 from svdkit.linalg.signs import unit_phases
 from svdkit.linalg.structure import (
@@ -71,7 +71,8 @@ class Eig(Unpackable):
 
         The ratio does not change when A and the λᵢ are scaled together, so both
         are first scaled (exactly, by a power of two) to ``max |aᵢⱼ| ≈ 1``: entries
-        of size ``1e200`` or ``1e-200`` neither overflow nor underflow.
+        of size ``1e200`` or ``1e-200`` neither overflow nor underflow. Where an
+        eigenvalue itself lies past the largest float (``inf``) the residual is ``inf``.
 
         Parameters
         ----------
@@ -87,10 +88,11 @@ class Eig(Unpackable):
         ):
             raise SvdkitError(f"norm2 must be ‖A‖₂, a number >= 0, or None; got {norm2!r}")
         a = self.matrix
-        largest = float(np.abs(a).max()) if a.size else 0.0
-        if largest == 0.0:
+        if not np.any(a):
             return 0.0  # A = 0: every λᵢ is 0 and every residual is exactly 0
-        e = _exponent(largest)
+        if not np.isfinite(self.values).all():
+            return float("inf")  # an eigenvalue past the largest float: no finite residual
+        e = entry_exponent(a)  # (finite where a complex |aᵢⱼ| overflows)
         a = times_power_of_two(a, -e)
         values = times_power_of_two(self.values, -e)
         res = np.linalg.norm(a @ self.vectors - self.vectors * values, axis=0)
@@ -187,7 +189,10 @@ class Eigh(Unpackable):
         return (Q * self.values) @ Q.conj().T
 
     def residual(self) -> float:
-        """``‖A − Q Λ Qᴴ‖_F / ‖A‖_F``."""
+        """``‖A − Q Λ Qᴴ‖_F / ‖A‖_F`` (``inf`` where an eigenvalue lies past the largest
+        float: ``Q Λ Qᴴ`` is not finite)."""
+        if not np.isfinite(self.values).all():
+            return float("inf")
         return relative_residual(self.matrix, self.reconstruct())
 
     def orthogonality(self) -> float:
@@ -269,6 +274,16 @@ def eigh(A: MatrixLike, *, check: bool = True, tol: float | None = None) -> Eigh
     # Divide and conquer (syevd/heevd, NumPy's choice), not SciPy's default MRRR
     # (syevr), whose eigenvectors can lose orthogonality to hundreds of eps for
     # close eigenvalues even at n = 8; the spectral theorem needs Q orthogonal.
-    values, vectors = scipy.linalg.eigh(a, check_finite=False, driver="evd")
+    with np.errstate(over="ignore", invalid="ignore"):
+        values, vectors = scipy.linalg.eigh(a, check_finite=False, driver="evd")
+    if not (np.isfinite(values).all() and np.isfinite(vectors).all()):
+        # entries near the largest float (a complex |aᵢⱼ| past it: LAPACK's own scaling
+        # gave NaN): on A·2^−e, exactly scaled; an eigenvalue past the largest float is ±inf
+        e = entry_exponent(a)
+        values, vectors = scipy.linalg.eigh(
+            times_power_of_two(a, -e), check_finite=False, driver="evd"
+        )
+        with np.errstate(over="ignore"):
+            values = np.ldexp(values, e)
     vectors = vectors * unit_phases(vectors)
     return Eigh(values, vectors + 0.0, a)

@@ -288,10 +288,12 @@ def lstsq(A: MatrixLike, b: MatrixLike, tol: float | None = None) -> Lstsq:
         res = _extreme_residual(used, r, scaled, rhs, g)
     else:
         x, extreme = _solve_terms(used.U[:, :r], used.s[:r], used.Vh[:r], rhs, 0)
-        if extreme:  # a @ x may overflow, or x hold inf
+        if not extreme:
+            with np.errstate(over="ignore", invalid="ignore"):
+                res = column_norms(a @ x - rhs)  # no overflow for entries of size 1e200
+        if extreme or not np.isfinite(res).all():  # a @ x may overflow, or x hold inf
+            # (x near the largest float with a finite b: 2·9e307 in A·x overflowed)
             res = _extreme_residual(used, r, x, rhs, np.zeros(rhs.shape[1], dtype=int))
-        else:
-            res = column_norms(a @ x - rhs)  # no overflow for entries of size 1e200
     if vector:
         return Lstsq(x[:, 0], float(res[0]), r, dec.s, a)
     return Lstsq(x, res, r, dec.s, a)
@@ -299,7 +301,7 @@ def lstsq(A: MatrixLike, b: MatrixLike, tol: float | None = None) -> Lstsq:
 
 def _column_exponents(b: np.ndarray) -> np.ndarray:
     """Per column of ``b``, the ``g`` with ``2^(g−1) <= max |bᵢⱼ| < 2^g`` (0 for a zero column)."""
-    return np.frexp(np.abs(b).max(axis=0))[1].astype(int) if b.size else np.zeros(0, int)
+    return entry_exponent(b, axis=0)  # (finite where a complex |bᵢⱼ| overflows)
 
 
 def _solve_terms(
@@ -322,7 +324,7 @@ def _solve_terms(
     with np.errstate(over="ignore", invalid="ignore"):
         overflowed = ~np.isfinite(Uh @ rhs).all(axis=0)
     if overflowed.any():  # b near the largest float: ‖b‖ overflows, b · 2^−f cannot
-        f[overflowed] = np.frexp(np.abs(rhs[:, overflowed]).max(axis=0))[1]
+        f[overflowed] = entry_exponent(rhs[:, overflowed], axis=0)
         rhs = times_power_of_two(rhs, -f[None, :])
     with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
         coeffs = (Uh @ rhs) / s[:, None]
@@ -355,7 +357,7 @@ def _extreme_residual(
     bad = ~np.isfinite(res)
     if bad.any():
         b = rhs[:, bad]
-        h = np.frexp(np.abs(b).max(axis=0))[1]  # b ≠ 0 there: A·x − 0 would be finite
+        h = entry_exponent(b, axis=0)  # b ≠ 0 there: A·x − 0 would be finite
         U = used.U[:, :r]
         scaled = times_power_of_two(b, -h[None, :])
         res[bad] = _ldexp(column_norms(scaled - U @ (U.conj().T @ scaled)), h)

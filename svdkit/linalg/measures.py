@@ -237,10 +237,9 @@ def _lu_scaling(a: np.ndarray) -> tuple[np.ndarray, int]:
     """
     if not a.size:
         return a, 0
-    largest = np.abs(a).max(axis=1)
-    if not np.isfinite(largest).all():
+    if not np.isfinite(a).all():
         return a, 0
-    exponents = np.where(largest > 0, np.frexp(largest)[1], 0)
+    exponents = entry_exponent(a, axis=1)  # (a complex |aᵢⱼ| past the largest float too)
     if np.abs(exponents).max() <= _LU_SAFE_EXPONENT:
         return a, 0
     scaled = times_power_of_two(a, -exponents[:, None])
@@ -350,25 +349,39 @@ def _exponent(largest: float) -> int:
     return int(np.frexp(largest)[1])
 
 
-def entry_exponent(a: np.ndarray) -> int:
-    """The ``e`` with ``2^(e−1) <= max |aᵢⱼ| < 2^e``, for a finite non-empty ``a``, so
-    that ``a · 2^−e`` has entries below 1 in modulus.
+def entry_exponent(a, axis: int | None = None):
+    """The ``e`` with ``2^(e−1) <= max |aᵢⱼ| < 2^e`` (0 where every entry is 0), for a
+    finite ``a``, so that ``a · 2^−e`` has entries below 1 in modulus; with ``axis``, one
+    ``e`` per slice (an int array: per row for ``axis=1``, per column for ``axis=0``).
 
     Where the modulus of a complex entry overflows (``|1.5e308 + 1.5e308j| = inf``,
     both parts finite) ``e`` comes from the larger part, plus 1
     (``|z| <= √2 · max(|Re z|, |Im z|)``): still ``max |aᵢⱼ| < 2^e``, and ``a · 2^−e``
-    finite.
+    finite. Every scaling by "the power of two just above the largest entry" in
+    :mod:`svdkit.linalg` takes its exponent from here (``frexp(inf)`` is 0: a bare
+    ``frexp(abs(a).max())`` would scale nothing). A SciPy sparse matrix: its stored
+    entries.
 
     Examples
     --------
     >>> entry_exponent(np.array([[3.0, -1.0]])), entry_exponent(np.array([1.5e308 + 1.5e308j]))
     (2, 1025)
+    >>> entry_exponent(np.array([[1.5e308 + 1.5e308j, 1.0], [0.0, 0.0]]), axis=1)
+    array([1025,    0])
     """
-    largest = float(np.abs(a).max())
-    if math.isfinite(largest):
-        return _exponent(largest)
-    part = max(float(np.abs(np.real(a)).max()), float(np.abs(np.imag(a)).max()))
-    return _exponent(part) + 1
+    if scipy.sparse.issparse(a):
+        a = a.tocsr().data
+    a = np.asarray(a)
+    largest = np.abs(a).max(axis=axis, initial=0.0)
+    e = np.frexp(largest)[1]
+    over = np.isinf(largest)
+    if over.any():
+        part = np.maximum(
+            np.abs(np.real(a)).max(axis=axis, initial=0.0),
+            np.abs(np.imag(a)).max(axis=axis, initial=0.0),
+        )
+        e = np.where(over, np.frexp(part)[1] + 1, e)
+    return int(e) if axis is None else np.asarray(e, dtype=int)
 
 
 def times_power_of_two(x: np.ndarray, e) -> np.ndarray:
@@ -395,22 +408,24 @@ def scaled_norm(x, ord=None) -> float:
     bit for bit NumPy's.
     """
     if scipy.sparse.issparse(x):
-        largest = float(abs(x).max()) if x.nnz else 0.0
-        if largest == 0.0:
+        if not x.count_nonzero():
             return 0.0
-        e = _exponent(largest)
+        e = entry_exponent(x)
         y = x.tocsr(copy=True)
         y.data = times_power_of_two(y.data, -e)
         return float(np.ldexp(sparse_norm(y, ord), e))
-    largest = float(np.abs(x).max()) if x.size else 0.0
-    if largest == 0.0:
+    if not np.any(x):
         return 0.0
     if isinstance(ord, numbers.Real) and ord not in (1, 2):
         # a p-norm: the entries over 2^e lie below 1 and |xᵢ/2^e|^p underflows to 0 for
         # p ≳ 1075 (‖[1.0]‖₂₀₀₀ came out 0); over max |xᵢ| the largest term is exactly
         # 1 and the sum lies in [1, n]
+        largest = float(np.abs(x).max())
+        if math.isinf(largest):  # a complex |xᵢ| past the largest float: 4 · ‖x / 4‖
+            with np.errstate(over="ignore"):  # (the norm is then inf, as it is)
+                return float(4.0 * scaled_norm(times_power_of_two(x, -2), ord))
         return float(largest * np.linalg.norm(x / largest, ord))
-    e = _exponent(largest)
+    e = entry_exponent(x)
     with np.errstate(over="ignore"):  # a norm past the largest float is inf, as it is
         return float(np.ldexp(np.linalg.norm(times_power_of_two(x, -e), ord), e))
 
@@ -485,10 +500,17 @@ def norm(x: MatrixLike, ord: int | float | str | None = None) -> float:
     a = canonical(as_matrix(x, sparse=which in ("fro", 1, np.inf)))
     if which == "fro":
         return scaled_norm(a, "fro")
-    with np.errstate(over="ignore"):  # a norm past the largest float is inf, as it is
+    with np.errstate(over="ignore", invalid="ignore"):  # past the largest float: inf
         if scipy.sparse.issparse(a):
             return float(sparse_norm(a, which))
-        return float(np.linalg.norm(a, which))
+        value = float(np.linalg.norm(a, which))
+    if math.isfinite(value) or which not in (2, "nuc"):
+        return value
+    # σ₁ of a finite A past the largest float (NumPy gave NaN for a complex entry whose
+    # modulus overflows): from 2^−e·σ, inf where the norm itself overflows
+    s, e = scaled_singular_values(a)
+    with np.errstate(over="ignore"):
+        return float(np.ldexp(s[0] if which == 2 else s.sum(), e))
 
 
 def cond(A: MatrixLike, ord: int | float | str | None = None, tol: float | None = None) -> float:
@@ -568,8 +590,8 @@ def cosine(u: ArrayLike, v: ArrayLike) -> float:
     # The cosine does not change when u and v are scaled: scale them (exactly, by
     # powers of two) to max |·| < 1 first, so that tiny or huge entries neither
     # underflow nor overflow.
-    a = times_power_of_two(a, -_exponent(np.abs(a).max()))
-    b = times_power_of_two(b, -_exponent(np.abs(b).max()))
+    a = times_power_of_two(a, -entry_exponent(a))
+    b = times_power_of_two(b, -entry_exponent(b))
     na, nb = np.linalg.norm(a), np.linalg.norm(b)
     return float(np.clip(np.real(np.vdot(a, b)) / (na * nb), -1.0, 1.0))
 

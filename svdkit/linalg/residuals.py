@@ -21,7 +21,7 @@ import numpy as np
 import scipy.sparse
 import scipy.sparse.linalg
 
-from svdkit.linalg.measures import scaled_norm, times_power_of_two
+from svdkit.linalg.measures import entry_exponent, scaled_norm, times_power_of_two
 
 __all__ = ["column_norms", "orthogonality_loss", "relative_residual", "triplet_residuals"]
 
@@ -69,9 +69,9 @@ def column_norms(x: np.ndarray) -> np.ndarray:
     x = np.asarray(x)
     if x.size == 0:
         return np.zeros(x.shape[1:], dtype=np.float64)
-    largest = np.abs(x).max(axis=0)
-    e = np.where(largest > 0, np.frexp(largest)[1], 0)
-    return np.ldexp(np.linalg.norm(times_power_of_two(x, -e), axis=0), e)
+    e = entry_exponent(x, axis=0)  # (finite where a complex |xᵢⱼ| overflows)
+    with np.errstate(over="ignore"):  # a norm past the largest float is inf, as it is
+        return np.ldexp(np.linalg.norm(times_power_of_two(x, -e), axis=0), e)
 
 
 def orthogonality_loss(Q: np.ndarray) -> float:

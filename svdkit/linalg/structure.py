@@ -82,7 +82,7 @@ from svdkit.errors import ShapeError, StructureError
 from svdkit.inputs import as_matrix
 from svdkit.linalg._checks import canonical
 from svdkit.linalg._geev import eig_scaled
-from svdkit.linalg.measures import _exponent, times_power_of_two
+from svdkit.linalg.measures import entry_exponent, times_power_of_two
 from svdkit.linalg.tolerance import rule_dtype, zero_threshold
 
 if TYPE_CHECKING:
@@ -120,9 +120,7 @@ def _fro(X) -> float:
 
 def _scale_exponent(a) -> int:
     """The ``e`` with ``2^(e−1) <= max |aᵢⱼ| < 2^e`` (0 for a zero or empty matrix)."""
-    data = a.tocsr().data if sp.issparse(a) else np.asarray(a)
-    largest = float(np.abs(data).max()) if data.size else 0.0
-    return _exponent(largest) if largest > 0 else 0
+    return entry_exponent(a)  # (finite where a complex |aᵢⱼ| overflows)
 
 
 def _scaled(a, e: int):
