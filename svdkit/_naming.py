@@ -81,13 +81,29 @@ def arg(name: str) -> str:
 
 def got(value: Any) -> str:
     """A value as an error quotes it: ``repr`` for Python; on the command line as it
-    could have been typed (``-1``, not ``-1.0``; ``abc``, not ``'abc'``)."""
+    could have been typed (``-1``, not ``-1.0``; ``abc``, not ``'abc'``). A number
+    longer than 40 characters (``10**400``) is clipped with ``…``, as svdkit's other
+    messages clip long numbers.
+
+    >>> got(10**400)
+    '100000000000000000000000000000000000000…'
+    """
     if _FLAGS.get() is None or isinstance(value, bool):
-        return repr(value)
+        return _clipped(value, repr(value))
     if isinstance(value, float):
         text = repr(value)
         return text[:-2] if text.endswith(".0") else text
-    return str(value)
+    return _clipped(value, str(value))
+
+
+def _clipped(value: Any, text: str) -> str:
+    """``text``, the spelling of ``value``, clipped to 40 characters where ``value`` is
+    a number (a message quotes the digits of ``10**400``, not all 401 of them)."""
+    if not isinstance(value, numbers.Number):
+        return text
+    from svdkit.inputs.expr import clip
+
+    return clip(text)
 
 
 def kw(name: str, value: Any, fmt: str = "", *, typed: str | None = None) -> str:
@@ -96,7 +112,7 @@ def kw(name: str, value: Any, fmt: str = "", *, typed: str | None = None) -> str
     ``typed`` is how the command line writes it when that differs (``none``)."""
     option = flag(name)
     if option is None:
-        return f"{name}={format(value, fmt) if fmt else repr(value)}"
+        return f"{name}={format(value, fmt) if fmt else _clipped(value, repr(value))}"
     shown = typed if typed is not None else (format(value, fmt) if fmt else got(value))
     return f"{option} {shown}"
 

@@ -885,7 +885,7 @@ BAD_FILES = [
     ("a.json", "[[1, 2], [3]]", RaggedError, ["a.json", "row 2"]),
     ("a.json", "[[1, NaN]]", NonFiniteError, ["a.json", "row 1, column 2", "NaN"]),
     ("a.json", "[[1], [-Infinity]]", NonFiniteError, ["a.json", "row 2, column 1", "-Infinity"]),
-    ("a.json", '[[1, "2"]]', ParseError, ["a.json", "row 1, column 2", "'2'"]),
+    ("a.json", '[[1, "2"]]', ParseError, ["a.json", "row 1, column 2", 'the string "2"']),
     ("a.json", "[[[1]]]", ShapeError, ["a.json"]),
     (
         "a.tex",

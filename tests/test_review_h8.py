@@ -101,7 +101,7 @@ def test_matrix_file_name_still_read(tmp_path: Path) -> None:
         ("[[1, 2], [null, NaN]]", ParseError, ["row 2, column 1", "null"]),
         ("[[1, 2], [false, 3]]", ParseError, ["row 2, column 1", "false"]),
         ("[[1, 1e400], [NaN, 3]]", NonFiniteError, ["row 1, column 2", "'1e400' is too large"]),
-        ('[[1, "x"], [NaN, 1e400]]', ParseError, ["row 1, column 2", "'x'"]),
+        ('[[1, "x"], [NaN, 1e400]]', ParseError, ["row 1, column 2", '"x"']),
         ("[[1, [2]], [null, 1e400]]", ShapeError, ["row 1, column 2", "list"]),
     ],
 )

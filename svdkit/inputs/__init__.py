@@ -369,20 +369,29 @@ def _from_sparse(obj: Any, target: np.dtype | None, keep: bool, name: str) -> An
 
 
 _FILE_NAME = re.compile(r"\S+\.(?:" + "|".join(e[1:] for e in SUPPORTED_EXTENSIONS) + ")", re.I)
+#: One word that looks like a file name (``data.bin``, ``out/x.h5``): a hint when it
+#: does not parse as matrix text.
+_PATH_LIKE = re.compile(r"\S*[A-Za-z_/\\]\S*\.[A-Za-z]\w*")
 
 
-def _from_text(text: str) -> np.ndarray:
+def _from_text(text: str, name: str) -> np.ndarray:
+    """Matrix text → an array; an error of the parser names the argument first
+    (``b: row 1, column 2: unknown name 'x'``), keeping its row, column and offset."""
     try:
         return text_to_array(text)
-    except ParseError as err:
-        if not _FILE_NAME.fullmatch(text.strip()):
-            raise
-        new = ParseError(
-            f"{err}\n(a str is matrix text unless it ends in .npy, .npz or .mtx; to read "
-            "another file, pass a pathlib.Path or call svdkit.load)"
-        )
-        new.__dict__.update(err.__dict__)
-        raise new from None
+    except SvdkitError as err:
+        message = f"{name}: {err}"
+        if isinstance(err, ParseError) and _FILE_NAME.fullmatch(text.strip()):
+            message += (
+                "\n(a str is matrix text unless it ends in .npy, .npz or .mtx; to read "
+                "another file, pass a pathlib.Path or call svdkit.load)"
+            )
+        elif isinstance(err, ParseError) and _PATH_LIKE.fullmatch(text.strip()):
+            message += (
+                "\n(read as matrix text, not as a file: svdkit reads files ending in "
+                f"{', '.join(SUPPORTED_EXTENSIONS)})"
+            )
+        raise err.with_message(message) from None
 
 
 # --------------------------------------------------------------------------- public API
@@ -460,7 +469,7 @@ def as_matrix(
         return load(file_name, dtype=dtype, sparse=sparse)  # (without its newline)
     if isinstance(obj, os.PathLike):
         return load(obj, dtype=dtype, sparse=sparse)
-    a = _from_text(obj) if isinstance(obj, str) else _to_array(obj, name, _matrix_pos)
+    a = _from_text(obj, name) if isinstance(obj, str) else _to_array(obj, name, _matrix_pos)
     return _finish(as_2d(a, name), target, name, _matrix_pos)
 
 
@@ -503,7 +512,7 @@ def as_vector(obj: Any, *, name: str = "x") -> np.ndarray:
     elif isinstance(obj, os.PathLike):
         a = load(obj)
     elif isinstance(obj, str):
-        a = _from_text(obj)
+        a = _from_text(obj, name)
     else:
         a = _to_array(obj, name, _vector_pos)
     if a.ndim > 2 or (a.ndim == 2 and min(a.shape) > 1):

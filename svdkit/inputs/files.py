@@ -37,14 +37,17 @@ from svdkit.errors import (
     MissingFileError,
     NonFiniteError,
     ParseError,
+    RaggedError,
     SvdkitError,
 )
 from svdkit.inputs.expr import MAX_DIGITS, MAX_EXPONENT, clip
+from svdkit.inputs.shape import count_entries, nested_entry_error
 from svdkit.inputs.text import text_to_array
 
 __all__ = [
     "SUPPORTED_EXTENSIONS",
     "JSONNumberError",
+    "any_file_name",
     "check_path",
     "cli_path",
     "matrix_file_name",
@@ -133,6 +136,24 @@ def matrix_file_name(text: str) -> str | None:
     """
     name = text.strip()
     if "\n" in name or "\r" in name or not name.lower().endswith(MATRIX_FILE_SUFFIXES):
+        return None
+    return name
+
+
+def any_file_name(text: str) -> str | None:
+    """The file name the ``str`` ``text`` holds when it is one line ending in any of
+    :data:`SUPPORTED_EXTENSIONS` (any case), stripped of surrounding whitespace; else
+    ``None``. The rule of :func:`svdkit.lowrank.operators.as_operator`, which reads
+    ``"data.csv"`` as its file (:func:`matrix_file_name` is the rule of
+    :func:`svdkit.as_matrix`, for which such a ``str`` is matrix text).
+
+    Examples
+    --------
+    >>> any_file_name(" data.CSV\\n"), any_file_name("1 2; 3 4")
+    ('data.CSV', None)
+    """
+    name = text.strip()
+    if "\n" in name or "\r" in name or not name.lower().endswith(SUPPORTED_EXTENSIONS):
         return None
     return name
 
@@ -487,18 +508,6 @@ def _as_float(value: int) -> float:
         return math.inf
 
 
-def _locate(data: list, refused: _Refused) -> tuple[int, int] | None:
-    """Row and column (1-based) of a refused number that is an entry of the matrix."""
-    for i, row in enumerate(data):
-        if row is refused:
-            return i + 1, 1  # a vector is a column
-        if isinstance(row, list):
-            for j, x in enumerate(row):
-                if x is refused:
-                    return i + 1, j + 1
-    return None  # deeper, or in an object: the matrix is refused for its shape anyway
-
-
 def _json(p: Path, sparse: bool) -> Any:
     text = _read_text(p)  # its own errors say what is wrong; not the ones below
     numbers = _JSONNumbers()
@@ -512,43 +521,82 @@ def _json(p: Path, sparse: bool) -> Any:
         raise _bad(p, "its lists are nested too deeply (a matrix has two levels)") from None
     if not isinstance(data, list):
         raise _bad(p, f"expected a JSON list of rows, found a {type(data).__name__}")
-    if _check_json_entries(p, data) and numbers.refused:
-        # a refused number deeper than an entry (a third level, an object): unplaced
-        first = numbers.refused[0]  # the first in the file: the scanner reads in order
-        raise _refused_error(p, first, _locate(data, first))
+    _check_json_entries(p, data)
     return data
 
 
 #: JSON's literals that are no numbers, as the file spells them.
-_JSON_LITERALS = {True: "true", False: "false", None: "null"}
+_JSON_LITERALS: dict[object, str] = {True: "true", False: "false", None: "null"}
 
 
-def _check_json_entries(p: Path, data: list) -> bool:
-    """Refuse the first bad entry of a JSON matrix in reading order (row by row), where
-    the reader knows why, named by its row and column as the file spells it: a refused
-    number (too long, too large), a ``true``, ``false`` or ``null`` (no number: a flag
-    column, a bad export, and Python would read ``true`` as 1 without a word), a
-    ``NaN``, ``Infinity`` or ``-Infinity`` (Python's JSON dialect), or an object.
-
-    Stops at the first entry that is text or a list and answers False:
-    :func:`svdkit.as_matrix`'s checks name that one (every entry before it is a
-    finite number), the first bad entry. True when every entry is a number.
+def _check_json_entries(p: Path, data: list) -> None:
+    """Refuse the first fault of a JSON matrix in reading order (row by row, and a row's
+    length once its entries are read), named by its row and column as the file spells
+    it: a refused number (too long, too large), a ``true``, ``false`` or ``null`` (no
+    number: a flag column, a bad export, and Python would read ``true`` as 1 without a
+    word), a ``NaN``, ``Infinity`` or ``-Infinity`` (Python's JSON dialect), a string
+    (JSON numbers are unquoted), an object, a list nested a third level deep, a row
+    that is no list among lists (or the reverse), a row of another length than row 1's.
+    Returns when every entry is a finite number and the rows agree.
     """
+    if not data:
+        return  # (as_matrix says that it is empty)
+    if not isinstance(data[0], list):  # a vector: each row is one entry
+        for i, x in enumerate(data):
+            if isinstance(x, list):
+                raise RaggedError(f"row {i + 1} is a list but row 1 is a single number")
+            _check_json_entry(p, x, i + 1, 1)
+        return
+    width = len(data[0])
     for i, row in enumerate(data):
-        entries = enumerate(row) if isinstance(row, list) else ((0, row),)
-        for j, x in entries:
-            if isinstance(x, _Refused):
-                raise _refused_error(p, x, (i + 1, j + 1))
-            if isinstance(x, str | list):
-                return False
-            if isinstance(x, int | float) and not isinstance(x, bool) and math.isfinite(x):
-                continue
-            raise _json_entry_error(x, i + 1, j + 1)
-    return True
+        if not isinstance(row, list):
+            if _is_json_number(row):
+                raise RaggedError(f"row {i + 1} is a single number but row 1 is a list")
+            err = ParseError(
+                f"row {i + 1} is {_json_spelling(row)}, not a list of numbers (row 1 is a list)"
+            )
+            err.row, err.column, err.offset = i + 1, None, None
+            raise err
+        for j, x in enumerate(row):
+            if type(x) is int or (type(x) is float and math.isfinite(x)):
+                continue  # (the common case first)
+            _check_json_entry(p, x, i + 1, j + 1)
+        if len(row) != width:
+            raise RaggedError(
+                f"row {i + 1} has {count_entries(len(row))} but row 1 has {count_entries(width)}"
+            )
+
+
+def _is_json_number(x: object) -> bool:
+    """Whether ``x`` is what the JSON reader makes of a number (refused ones included)."""
+    return isinstance(x, _Refused) or (isinstance(x, int | float) and not isinstance(x, bool))
+
+
+def _check_json_entry(p: Path, x: object, row: int, column: int) -> None:
+    """Refuse the entry ``x`` at ``row``, ``column`` (1-based) unless it is a finite number."""
+    if isinstance(x, _Refused):
+        raise _refused_error(p, x, (row, column))
+    if isinstance(x, int | float) and not isinstance(x, bool) and math.isfinite(x):
+        return
+    if isinstance(x, list):
+        raise nested_entry_error("", row - 1, column - 1)
+    raise _json_entry_error(x, row, column)
 
 
 #: JSON's spellings of the non-finite numbers of Python's dialect.
 _JSON_CONSTANTS = {"nan": "NaN", "inf": "Infinity", "-inf": "-Infinity"}
+
+
+def _json_spelling(x: object) -> str:
+    """What a JSON value that is no number is, as the file spells it: ``null``,
+    ``true``, ``the string "1e3"``, ``a JSON object ({…})``."""
+    if isinstance(x, str):
+        return f"the string {clip(json.dumps(x, ensure_ascii=False))}"
+    if isinstance(x, dict):
+        return "a JSON object ({…})"
+    if isinstance(x, float):
+        return _JSON_CONSTANTS[repr(x)]
+    return _JSON_LITERALS.get(x, type(x).__name__)
 
 
 def _json_entry_error(x: object, row: int, column: int) -> SvdkitError:
@@ -557,13 +605,15 @@ def _json_entry_error(x: object, row: int, column: int) -> SvdkitError:
     at = f"the entry at row {row}, column {column}"
     if isinstance(x, float):
         err: SvdkitError = NonFiniteError(
-            f"{at} is {_JSON_CONSTANTS[repr(x)]}; svdkit needs finite numbers "
+            f"{at} is {_json_spelling(x)}; svdkit needs finite numbers "
             "(remove or impute missing values first)"
         )
-    elif isinstance(x, dict):
-        err = ParseError(f"{at} is a JSON object ({{…}}), not a number")
-    else:  # None, True, False
-        err = ParseError(f"{at} is {_JSON_LITERALS.get(x, type(x).__name__)}, not a number")
+    elif isinstance(x, str):
+        err = ParseError(
+            f"{at} is {_json_spelling(x)}, not a number (JSON numbers are written without quotes)"
+        )
+    else:  # None, True, False, an object
+        err = ParseError(f"{at} is {_json_spelling(x)}, not a number")
     err.row, err.column, err.offset = row, column, None
     return err
 

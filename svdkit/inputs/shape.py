@@ -17,12 +17,14 @@ svdkit.errors.RaggedError: A: row 2 has 1 entry but row 1 has 2 entries
 
 from __future__ import annotations
 
+import numbers
 from collections.abc import Callable
 
 import numpy as np
 
 from svdkit._words import counted
-from svdkit.errors import EmptyInputError, NonFiniteError, RaggedError, ShapeError
+from svdkit.errors import EmptyInputError, NonFiniteError, ParseError, RaggedError, ShapeError
+from svdkit.inputs.expr import clip
 
 __all__ = [
     "as_2d",
@@ -140,14 +142,23 @@ def check_rows(rows: list, name: str) -> bool:
     RaggedError
         A row that is a list among numbers (or the reverse), or a row whose
         length differs from the first row's.
+    ParseError
+        A row that is ``None`` or text among lists (a missing row, not a short one).
     """
     if not rows:
         raise EmptyInputError(f"{name} is empty: a matrix needs at least one entry")
     kinds = [is_sequence(r) for r in rows]
-    what = {True: "a list", False: "a single number"}
     for i, k in enumerate(kinds):
-        if k != kinds[0]:
-            raise RaggedError(f"{name}: row {i + 1} is {what[k]} but row 1 is {what[kinds[0]]}")
+        if k == kinds[0]:
+            continue
+        if kinds[0] and (rows[i] is None or isinstance(rows[i], str | bytes)):
+            raise ParseError(
+                f"{name}: row {i + 1} is {_describe_row(rows[i])}, not a list of numbers "
+                "(row 1 is a list)"
+            )
+        raise RaggedError(
+            f"{name}: row {i + 1} is {_describe_row(rows[i])} but row 1 is {_describe_row(rows[0])}"
+        )
     if not kinds[0]:
         return False
     width = len(rows[0])
@@ -160,13 +171,27 @@ def check_rows(rows: list, name: str) -> bool:
     return True
 
 
+def _describe_row(row: object) -> str:
+    """A row as a message about the nesting calls it: ``a list``, ``a single number``,
+    ``None``, ``the text 'ab'``, or another entry by its (clipped) ``repr``."""
+    if is_sequence(row):
+        return "a list"
+    if row is None:
+        return "None"
+    if isinstance(row, str | bytes):
+        return f"the text {clip(repr(row), 60)}"
+    if isinstance(row, numbers.Number | np.number | np.bool_):
+        return "a single number"
+    return f"a single entry ({clip(repr(row), 60)})"
+
+
 def nested_entry_error(name: str, i: int, j: int) -> ShapeError:
     """The error for an entry that is itself a list (input nested three levels deep).
 
     Parameters
     ----------
     name : str
-        What to call the matrix in the message.
+        What to call the matrix in the message ("": none, the caller adds it).
     i, j : int
         The entry's row and column, 0-based (the message counts from 1).
 
@@ -175,8 +200,9 @@ def nested_entry_error(name: str, i: int, j: int) -> ShapeError:
     ShapeError
         The error to raise.
     """
+    prefix = f"{name}: " if name else ""
     return ShapeError(
-        f"{name}: the entry at row {i + 1}, column {j + 1} is itself a list; "
+        f"{prefix}the entry at row {i + 1}, column {j + 1} is itself a list; "
         "nested three levels deep is a 3-D array, but a matrix is 2-D"
     )
 

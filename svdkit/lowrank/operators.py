@@ -2036,10 +2036,15 @@ def as_operator(
     ----------
     A : array_like, sparse matrix, LinearOperator, np.memmap, path to .npy, dask array
         * a path (``str`` or ``os.PathLike``) to a ``.npy`` file: read in row blocks
-          (out of core; a ``str`` ending in ``.npy``, ``.npz`` or ``.mtx`` is stripped of
-          surrounding whitespace, as :func:`svdkit.as_matrix` strips it); other
-          extensions (``.npz`` sparse, ``.mtx``, ``.csv``…) are loaded with
-          :func:`svdkit.load` (sparse content kept sparse);
+          (out of core); other extensions (``.npz`` sparse, ``.mtx``, ``.csv``…) are
+          loaded with :func:`svdkit.load` (sparse content kept sparse). A ``str`` is a
+          file name when it is one line ending in an extension
+          :func:`svdkit.load` reads (``.npy``, ``.npz``, ``.mtx``, ``.csv``, ``.tsv``,
+          ``.txt``, ``.json``, ``.tex``, any case), stripped of surrounding whitespace
+          (:func:`~svdkit.inputs.files.any_file_name`; ``"data.csv"`` is its file here,
+          where :func:`svdkit.as_matrix` reads only ``.npy``, ``.npz`` and ``.mtx``
+          names); any other ``str`` is matrix text, read by :func:`svdkit.as_matrix`
+          (``"[[1, 2], [3, 4]]"``, ``"1 2; 3 4"``);
         * an ``np.memmap``: read in row blocks (out of core);
         * a dask array: :class:`DaskOperator`;
         * a ``LinearOperator`` (or any object with ``shape``, ``matmat``, ``rmatmat``);
@@ -2065,6 +2070,11 @@ def as_operator(
     ShapeError
         ``memory_limit`` or ``threads`` is not an integer ≥ 1 (checked first, as
         :func:`svdkit.lowrank.truncated_svd` checks them), or ``A`` is not a matrix.
+    ParseError, RaggedError, EmptyInputError, NonFiniteError
+        Matrix text (a ``str`` that names no file) that is not a matrix, named as
+        :func:`svdkit.as_matrix` names it (``A: row 2, column 2: …``).
+    FileFormatError, MissingFileError
+        A file that is not what its extension says, or no such file.
 
     Examples
     --------
@@ -2093,17 +2103,19 @@ def as_operator(
     row_blocks (300, 40) True
     """
     from svdkit.inputs import as_matrix
-    from svdkit.inputs.files import matrix_file_name
+    from svdkit.inputs.files import any_file_name
 
     memory_limit = check_optional_int(memory_limit, "memory_limit")
     threads = check_optional_int(threads, "threads")
     if isinstance(A, Operator):
         return A
     limit = DEFAULT_MEMORY_LIMIT if memory_limit is None else int(memory_limit)
+    if isinstance(A, str) and any_file_name(A) is None:
+        A = as_matrix(A)  # matrix text, as svdkit.as_matrix and svdkit.svd read it
     if isinstance(A, str | os.PathLike):
-        # a str naming a .npy/.npz/.mtx file is stripped of surrounding whitespace (the
-        # newline of readline()), as svdkit.as_matrix and svdkit.svd strip it
-        named = matrix_file_name(A) if isinstance(A, str) else None
+        # a str naming a file (one line ending in a supported extension) is stripped of
+        # surrounding whitespace (the newline of readline()), as svdkit.as_matrix strips it
+        named = any_file_name(A) if isinstance(A, str) else None
         path = named if named is not None else os.fspath(A)
         if path.lower().endswith(".npy"):
             if not os.path.exists(path):
