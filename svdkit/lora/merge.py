@@ -588,9 +588,15 @@ def _check(
             continue  # written beside the table (:func:`_tied_head`)
         what = f"the adapter's saved tensor {name!r} is not in the base"
         if name == head and ties_word_embeddings(base):
+            value = adapter.saved[name]
+            width = list(np.shape(value))[1:]
+            found = _head_candidates(base, width[0]) if np.ndim(value) == 2 else []
+            why = (f"several token tables of it ({', '.join(map(repr, found))}) have the "
+                   f"head's width {width}, and which one the head is tied to cannot be told"
+                   if len(found) > 1 else
+                   f"no token table of it has the head's width {width} to write it beside")
             what += (": the base ties its output head to its input embedding and stores no "
-                     f"{head!r}, and no one token table of it has the head's width "
-                     f"{list(adapter.saved[name].shape)[1:]} to write it beside")
+                     f"{head!r}, and {why}")
         raise MissingTensorError(what)
 
 
@@ -599,8 +605,8 @@ def _tokens_hint(
 ) -> str:
     """The resized-vocabulary remedy for trainable tokens at rows past the base's table
     (``""`` otherwise): the new vocabulary is that of a table of ``module`` the adapter
-    saved with them (PEFT does after ``resize_token_embeddings``), else one past the
-    largest index."""
+    saved with them (PEFT does after ``resize_token_embeddings``); else it is only known
+    to be at least one past the largest index, and the tokenizer's length is asked for."""
     if len(shape) != 2 or rows.ndim != 2 or rows.shape[1] != shape[1]:
         return ""
     top = max(indices, default=-1)
@@ -609,8 +615,16 @@ def _tokens_hint(
     sizes = [v.shape[0] for n, v in adapter.saved.items()
              if n.startswith(module + ".") and token_module(n) is None
              and np.ndim(v) == 2 and v.shape[1] == shape[1] and v.shape[0] > top]
-    vocab = sizes[0] if sizes else top + 1
-    return _resized_hint(module, (vocab, shape[1]), shape)
+    if sizes:
+        return _resized_hint(module, (sizes[0], shape[1]), shape)
+    if not _resized_hint(module, (top + 1, shape[1]), shape):
+        return ""
+    return (
+        f": the adapter was trained after resize_token_embeddings (its vocabulary has at "
+        f"least {top + 1} tokens, one past the largest trainable index; the base's has "
+        f"{shape[0]}): resize the base first to the tokenizer's length (transformers: "
+        "model.resize_token_embeddings(len(tokenizer)), then save it) and merge into that"
+    )
 
 
 #: Last names of output heads over the vocabulary (besides embedding tables).
@@ -662,6 +676,25 @@ _QUANT_SIBLINGS = ("weight_scale_inv", "weight_scale", "weight_scale_2", "weight
                    "SCB", "weight_zero_point", "weight_format")
 
 
+#: Dtypes a weight is stored in unquantised: scales beside such a weight are no
+#: quantisation's (FP8 codes are ``F8_*``, bitsandbytes' ``U8``/``I8``).
+_PLAIN_FLOATS = ("F64", "F32", "F16", "BF16")
+
+
+def _not_converted(quant: object, module: str) -> bool:
+    """Whether a ``quantization_config`` leaves ``module`` unquantised: named (a name,
+    a suffix or a run of its dotted names) in its ``modules_to_not_convert`` or
+    bitsandbytes' ``llm_int8_skip_modules``."""
+    if not isinstance(quant, dict):
+        return False
+    names: list[str] = []
+    for key in ("modules_to_not_convert", "llm_int8_skip_modules"):
+        value = quant.get(key)
+        if isinstance(value, list):
+            names += [n for n in value if isinstance(n, str) and n]
+    return any(f".{n}." in f".{module}." for n in names)
+
+
 def quantised_reason(base: Checkpoint, module: str, codes: bool = True) -> str | None:
     """Why the base's weight of ``module`` is stored quantised (``None``: it is not):
     scales beside it, or (``codes``: a weight the adapter adds to) a dtype that is not
@@ -670,6 +703,8 @@ def quantised_reason(base: Checkpoint, module: str, codes: bool = True) -> str |
     if codes and key in base and base.dtype(key) not in FLOAT_CODES:
         return (f"its weight is {base.dtype(key)}, not a floating-point dtype "
                 "(integer codes, or one svdkit does not compute with)")
+    if key in base and base.dtype(key) in _PLAIN_FLOATS:
+        return None  # (a float weight is no codes: a 'weight_scale' beside it is a parameter)
     siblings = [f"{module}.{s}" for s in _QUANT_SIBLINGS if f"{module}.{s}" in base]
     siblings += [n for n in base.names if n.startswith(key + ".")][:1]
     if siblings:
@@ -684,8 +719,9 @@ def _refuse_quantised(base: Checkpoint, adapter: Adapter, tokens: dict) -> None:
     ``W + scale·B·A`` added to FP8 codes (scaled by a ``weight_scale_inv`` beside them)
     or to bitsandbytes' INT8 codes is no merge: the delta lands on the wrong scale, or
     is truncated to integers. Refused, by module, when the base's ``config.json`` has a
-    ``quantization_config``, when a weight the adapter adds to or replaces rows of is
-    not floating-point, or when one (a kept weight's too) has scales beside it
+    ``quantization_config`` that does not leave the module unquantised, when a weight
+    the adapter adds to or replaces rows of is not floating-point, or when one (a kept
+    weight's too) that is not F64/F32/F16/BF16 has scales beside it
     (:data:`_QUANT_SIBLINGS`).
     """
     added_to = list(adapter.modules) + list(tokens)
@@ -694,35 +730,47 @@ def _refuse_quantised(base: Checkpoint, adapter: Adapter, tokens: dict) -> None:
     refuse_quantised(
         base, added_to + kept, set(added_to),
         "adding scale·B·A to {its} codes would not merge the adapter", "merge into that",
+        kept_harm="writing the adapter's float values in place of {its} codes, whose scales "
+        "stay beside them, would not give the adapter's module",
     )
 
 
 def refuse_quantised(
-    base: Checkpoint, modules: list[str], codes: set[str], harm: str, then: str
+    base: Checkpoint, modules: list[str], codes: set[str], harm: str, then: str,
+    kept_harm: str | None = None,
 ) -> None:
     """Refuse, naming the module, a base whose weights of ``modules`` are stored quantised
     (:func:`quantised_reason`; ``codes``: the modules whose dtype must be floating-point
-    too), or whose ``config.json`` has a ``quantization_config``. ``harm`` says what the
-    codes would do (``{its}`` is filled in), ``then`` what to run on the dequantised base
-    (``merge`` and ``pissa`` share it)."""
+    too), or whose ``config.json`` has a ``quantization_config`` that does not leave the
+    module unquantised (its ``modules_to_not_convert``, ``llm_int8_skip_modules``).
+    ``harm`` says what the codes would do to a module of ``codes`` (``{its}`` is filled
+    in), ``kept_harm`` (default ``harm``) to the others, replaced whole; ``then`` what to
+    run on the dequantised base (``merge`` and ``pissa`` share it)."""
     if not modules:
         return
     remedy = ("dequantise the base first (transformers: load it, model.dequantize(), and "
               f"save it), then {then}")
     quant = model_config(base).get("quantization_config")
+
+    def what(module: str, its: str) -> str:
+        text = harm if module in codes or kept_harm is None else kept_harm
+        return text.format(its=its)
+
     if quant:
         method = quant.get("quant_method") if isinstance(quant, dict) else None
         how = f" (quant_method {method!r})" if isinstance(method, str) else ""
-        raise FileFormatError(
-            f"module {modules[0]!r}: the base is quantised (its config.json has a "
-            f"quantization_config{how}): {harm.format(its='its stored')}; {remedy}"
-        )
+        for module in modules:
+            if not _not_converted(quant, module):
+                raise FileFormatError(
+                    f"module {module!r}: the base is quantised (its config.json has a "
+                    f"quantization_config{how}): {what(module, 'its stored')}; {remedy}"
+                )
     for module in modules:
         why = quantised_reason(base, module, codes=module in codes)
         if why is not None:
             raise FileFormatError(
                 f"module {module!r}: the base stores it quantised ({why}): "
-                f"{harm.format(its='the')}; {remedy}"
+                f"{what(module, 'the')}; {remedy}"
             )
 
 
@@ -746,7 +794,9 @@ def _missing_weight(base: Checkpoint, name: str, m: LoraModule) -> str:
             f"{what}: the base ties its output head to its input embedding (its config.json "
             f"ties word embeddings; the head is{to}), and merging a LoRA of the tied head "
             "into that shared tensor would change the input embedding too, which merge does "
-            "not do: train the adapter without the tied lm_head, or untie the base first"
+            "not do (with ensure_weight_tying, a LoRA of the head that is exactly the "
+            "transposed twin of the embedding's is merged once, as one): train the adapter "
+            "without the tied lm_head, or untie the base first"
         )
     return what
 
@@ -895,14 +945,124 @@ def _refuse_overflow(name: str, module: str, code: str, W: np.ndarray, subtract:
     )
 
 
+def _twin(head: LoraModule, embedding: LoraModule) -> bool:
+    """Whether the LoRA of the head is exactly the transposed twin PEFT's
+    ``ensure_weight_tying`` gives the embedding's: ``B_h A_h = (B_e A_e)ᵀ`` factor by
+    factor (``A_h = B_eᵀ``, ``B_h = A_eᵀ``), with the same alpha."""
+    if head.kind != "linear" or embedding.kind != "embedding" or head.alpha != embedding.alpha:
+        return False
+    A, B = np.asarray(head.A), np.asarray(head.B)
+    eA, eB = np.asarray(embedding.A), np.asarray(embedding.B)
+    return A.shape == eB.T.shape and B.shape == eA.T.shape and bool(
+        np.array_equal(A, eB.T) and np.array_equal(B, eA.T))
+
+
 def _untied(base: Checkpoint, adapter: Adapter) -> Adapter:
-    """``adapter`` without the head's copy of a kept embedding that ``ensure_weight_tying``
-    needs in PEFT (:func:`svdkit.lora.extract.extract`), where the base stores no head of
-    its own: the head is the embedding there, and merged with it."""
+    """``adapter`` with its head merged into the shared table where its config has
+    ``ensure_weight_tying`` (the head *is* the embedding in the PEFT model) and the base
+    ties its head to its embedding and stores none of its own:
+
+    * a LoRA of ``lm_head`` that is exactly the transposed twin of the embedding's
+      (:func:`_twin`: PEFT adds it) is dropped, with the head's saved base copy: the
+      embedding's LoRA, merged once into the shared table, is both (noted);
+    * a kept ``lm_head`` equal to the kept table it is tied to (PEFT saves both:
+      :func:`svdkit.lora.extract.extract` writes them so) is dropped; one that differs
+      is refused (``SvdkitError``);
+    * a kept ``lm_head`` alone is written into the shared table (noted).
+
+    A head LoRA that is no twin is left, and refused by :func:`_check`.
+    """
     head = f"{TIED_HEAD}.weight"
-    if not adapter.config.get("ensure_weight_tying") or head not in adapter.saved or head in base:
+    if (not adapter.config.get("ensure_weight_tying") or head in base
+            or not ties_word_embeddings(base)):
         return adapter
-    saved = {n: v for n, v in adapter.saved.items() if n != head}
+    modules, saved = dict(adapter.modules), dict(adapter.saved)
+    lora = modules.get(TIED_HEAD)
+    tables = set(_token_tables(base))
+    if lora is not None:
+        twins = [m for m in modules.values()
+                 if f"{m.name}.weight" in tables and _twin(lora, m)]
+        if not twins:
+            return adapter
+        del modules[TIED_HEAD]
+        saved.pop(head, None)  # (PEFT's copy of the head's base layer)
+        _log.warning(
+            "note: the adapter's LoRA of %r is the transposed twin of its LoRA of %r "
+            "(ensure_weight_tying ties them): merged once into the shared table %r, as the "
+            "PEFT model applies it to both lookups", TIED_HEAD, twins[0].name,
+            f"{twins[0].name}.weight",
+        )
+        return dataclasses.replace(adapter, modules=modules, saved=saved)
+    if head not in saved:
+        return adapter
+    table = _head_table(base, adapter)
+    if table is None:
+        return adapter  # (refused by :func:`_check`, which says why)
+    value = saved.pop(head)
+    if table in saved:
+        kept = np.asarray(saved[table])
+        if kept.shape != np.shape(value) or not np.array_equal(kept, np.asarray(value)):
+            raise SvdkitError(
+                f"the adapter keeps {head!r} and {table!r} whole with ensure_weight_tying, "
+                "which makes them one tensor, but their values differ: the adapter is "
+                "inconsistent; keep one of them"
+            )
+        return dataclasses.replace(adapter, saved=saved)
+    saved[table] = value
+    _log.warning(
+        "note: the adapter keeps %r whole with ensure_weight_tying, and the base ties its "
+        "head to %r: written as %r, the table of both lookups, as in the PEFT model",
+        head, table, table,
+    )
+    return dataclasses.replace(adapter, saved=saved)
+
+
+#: Where :meth:`~svdkit.lora.adapter.Adapter.load` puts PEFT's copy of the layer trainable
+#: tokens wrap (``base_model.model.<m>.token_adapter.base_layer.weight`` in the file).
+_TOKEN_COPY = ".token_adapter.weight"
+
+
+def _token_copies(base: Checkpoint, adapter: Adapter) -> Adapter:
+    """``adapter`` without PEFT's copies of the layers its trainable tokens wrap
+    (``<m>.token_adapter.base_layer.weight``: PEFT 0.21 saves one for an ``lm_head`` it
+    ties to the embedding's tokens) where each equals the base's weight of ``<m>``, or,
+    for a head the base ties to its embedding and does not store, the table with the
+    tokens: the tokens' rows are then written there (:func:`token_rows`), which is the
+    PEFT model's head too.
+
+    Raises
+    ------
+    MissingTensorError
+        A copy that is neither, named by its key in the adapter's file.
+    """
+    copies = [n for n in adapter.saved if n.endswith(_TOKEN_COPY)]
+    if not copies:
+        return adapter
+    saved = dict(adapter.saved)
+    with_tokens = {f"{m}.weight" for n in saved if (m := token_module(n)) is not None}
+    for name in copies:
+        module = name[: -len(_TOKEN_COPY)]
+        value = np.asarray(saved[name])
+        ref: str | None = f"{module}.weight"
+        if ref not in base:
+            tables = [t for t in _token_tables(base) if t in with_tokens]
+            tied = module.rpartition(".")[2] == TIED_HEAD and ties_word_embeddings(base)
+            ref = tables[0] if tied and len(tables) == 1 else None
+        if (ref is not None and tuple(base.shape(ref)) == value.shape
+                and np.array_equal(value, np.asarray(base.tensor(ref)))):
+            del saved[name]
+            continue
+        key = f"base_model.model.{module}.token_adapter.base_layer.weight"
+        raise MissingTensorError(
+            f"the adapter's tensor {key!r} (PEFT's copy of the layer its trainable tokens wrap "
+            f"in {module!r}) "
+            + (f"holds values other than the base's {ref!r}" if ref is not None else
+               "has no weight in the base to stand for")
+            + f" (a {module!r} kept whole, modules_to_save, that PEFT wrapped with the "
+            "trainable tokens it ties to it, or an adapter of another base): merge does not "
+            "support a kept head together with trainable tokens tied to it; train the adapter "
+            "with one of them"
+        )
     return dataclasses.replace(adapter, saved=saved)
 
 
@@ -930,10 +1090,45 @@ def _head_table(base: Checkpoint, adapter: Adapter) -> str | None:
     value = adapter.saved.get(head)
     if value is None or head in base or np.ndim(value) != 2 or not ties_word_embeddings(base):
         return None
-    tables = [n for n in _token_tables(base) if base.shape(n)[1] == value.shape[1]]
-    if len(tables) > 1:
-        tables = [n for n in tables if module_of(n)[0].rpartition(".")[2] == PEFT_TIED_EMBEDDING]
+    tables = _head_candidates(base, int(value.shape[1]))
+    for last in ("shared", PEFT_TIED_EMBEDDING):  # (transformers ties the head to `shared`)
+        if len(tables) > 1:
+            preferred = [n for n in tables if module_of(n)[0].rpartition(".")[2] == last]
+            tables = preferred or tables
     return tables[0] if len(tables) == 1 else None
+
+
+def _head_candidates(base: Checkpoint, width: int) -> list[str]:
+    """The base's token tables (:func:`_token_tables`) of ``width`` columns."""
+    return [n for n in _token_tables(base) if base.shape(n)[1] == width]
+
+
+def _tie_partners(base: Checkpoint, table: str) -> list[str]:
+    """The tensors transformers ties to ``table`` besides the head, which the base does
+    not store (:func:`merge` writes them as copies of the table when it unties the head):
+    an encoder-decoder's ``encoder.embed_tokens.weight`` and ``decoder.embed_tokens.weight``
+    beside its ``shared.weight`` (BART, mBART, Pegasus, Marian, T5), which
+    ``tie_word_embeddings: false`` unties too.
+
+    Raises
+    ------
+    FileFormatError
+        An encoder-decoder (``is_encoder_decoder``) whose table is no ``shared.weight``:
+        which tensors its config ties to it cannot be told.
+    """
+    module = module_of(table)[0]
+    if module.rpartition(".")[2] == "shared":
+        prefix = module[: len(module) - len("shared")]
+        names = [f"{prefix}{part}.embed_tokens.weight" for part in ("encoder", "decoder")]
+        return [n for n in names if n not in base]
+    if model_config(base).get("is_encoder_decoder") is True:
+        raise FileFormatError(
+            f"the base is an encoder-decoder whose head is tied to {table!r}: untying the head "
+            "(the adapter keeps it, or the table, whole) would untie the other tensors its "
+            "config ties to that table, which cannot be told here; merge it with PEFT "
+            "(merge_and_unload) instead"
+        )
+    return []
 
 
 def _tied_head(base: Checkpoint, adapter: Adapter, config_written: bool) -> str | None:
@@ -1022,7 +1217,10 @@ def merge(
     whose head is tied to it, without ``ensure_weight_tying``, leaves the head the
     original table, as in PEFT's model (:func:`_tied_head`): written as
     ``lm_head.weight``, the copied ``config.json`` untied; a kept ``lm_head`` of such a
-    base is written that way too.
+    base is written that way too, with the tensors the untied config unties besides
+    (an encoder-decoder's ``encoder``/``decoder`` ``embed_tokens``, :func:`_tie_partners`)
+    written as the shared table. With ``ensure_weight_tying`` the head is the table
+    (:func:`_untied`).
 
     Parameters
     ----------
@@ -1049,7 +1247,9 @@ def merge(
         :func:`~svdkit.lora.pissa.pissa` given the original base rather than its
         residual (:func:`refuse_pissa_original`); a quantised base
         (:func:`_refuse_quantised`: a ``quantization_config``, integer codes, scales
-        beside a weight); a ``config.json`` nested too deeply to read.
+        beside a weight that is not float); a ``config.json`` nested too deeply to read;
+        an encoder-decoder whose head would be untied from a table other than
+        ``shared.weight``.
     ShapeError
         A module whose layout (``nn.Linear`` or ``Conv1D``) cannot be told, or does
         not fit the base (for an embedding or a head with other rows only, the error
@@ -1087,7 +1287,7 @@ def merge(
     if isinstance(adapter, (str, os.PathLike)):
         inputs["adapter"] = Path(adapter)
     check_not_input(output, "output", **inputs)
-    ad = _untied(base_ck, as_adapter(adapter))
+    ad = _token_copies(base_ck, _untied(base_ck, as_adapter(adapter)))
     refuse_base_changing(ad, "merge")
     refuse_pissa_original(base_ck, ad)
     if ad.config.get("alora_invocation_tokens"):
@@ -1115,15 +1315,19 @@ def merge(
     config_written = output.suffix != ".safetensors" and any(
         rel == "config.json" for _, rel in side_files(base_ck))
     table = _tied_head(base_ck, ad, config_written)
+    # what the untied config would untie besides the head: written as the shared table
+    partners = [] if table is None else _tie_partners(base_ck, table)
 
     def produce(name: str) -> Any:
         if table is not None and name == head:
             if head in ad.saved:  # the adapter's own head (modules_to_save)
                 return ad.saved[head]
             return base_ck.tensor(table)  # the original table, as PEFT's head
+        if name in partners:
+            return merged_tensor(base_ck, ad, table, tokens=rows)
         return merged_tensor(base_ck, ad, name, tokens=rows)
 
-    untie = {} if table is None else {"added": {head: table},
+    untie = {} if table is None else {"added": {head: table, **dict.fromkeys(partners, table)},
                                       "config": {"tie_word_embeddings": False}}
     return write_like(base_ck, output, produce, progress=progress, label="merge", **untie)
 

@@ -435,7 +435,8 @@ def _refuse_unmatched(
     leave the module it meant merged as an ``nn.Linear``, since an explicit list
     overrides the layouts the shapes tell. A module of the base the adapter does not
     target (a model family's full list, ``c_attn c_proj c_fc``) is no typo."""
-    every = list(modules) + [m for m in base_modules if m not in set(modules)]
+    own = set(modules)
+    every = list(modules) + [m for m in base_modules if m not in own]
     unmatched = [p for p in patterns if not any(matches_targets(m, [p]) for m in every)]
     if not unmatched:
         return
