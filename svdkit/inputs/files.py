@@ -134,10 +134,7 @@ def matrix_file_name(text: str) -> str | None:
     >>> matrix_file_name("data/A.npy\\n"), matrix_file_name("1 2; 3 4")
     ('data/A.npy', None)
     """
-    name = text.strip()
-    if "\n" in name or "\r" in name or not name.lower().endswith(MATRIX_FILE_SUFFIXES):
-        return None
-    return name
+    return _one_line_name(text, MATRIX_FILE_SUFFIXES)
 
 
 def any_file_name(text: str) -> str | None:
@@ -152,8 +149,14 @@ def any_file_name(text: str) -> str | None:
     >>> any_file_name(" data.CSV\\n"), any_file_name("1 2; 3 4")
     ('data.CSV', None)
     """
+    return _one_line_name(text, SUPPORTED_EXTENSIONS)
+
+
+def _one_line_name(text: str, suffixes: tuple[str, ...]) -> str | None:
+    """``text`` stripped of surrounding whitespace where that is one line ending in one
+    of ``suffixes`` (any case), else ``None``."""
     name = text.strip()
-    if "\n" in name or "\r" in name or not name.lower().endswith(SUPPORTED_EXTENSIONS):
+    if "\n" in name or "\r" in name or not name.lower().endswith(suffixes):
         return None
     return name
 
