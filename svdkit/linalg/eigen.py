@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, ClassVar
 import numpy as np
 import scipy.linalg
 
-from svdkit.errors import SingularMatrixError, SvdkitError, check_bool
+from svdkit.errors import NonFiniteError, SingularMatrixError, SvdkitError, check_bool
 from svdkit.inputs import as_matrix
 from svdkit.linalg._checks import require_square
 from svdkit.linalg._geev import eig_scaled
@@ -50,7 +50,8 @@ class Eig(Unpackable):
     vectors : ndarray, shape (n, n)
         Unit eigenvectors as columns (sign rule applied).
     matrix : ndarray
-        The decomposed matrix.
+        The decomposed matrix; :meth:`residual` and :meth:`reconstruct` need it
+        (an ``Eig`` built without it refuses them).
     precision : numpy.dtype, optional
         The precision the input was stored in, where coarser than the working
         one (float32 data, decomposed in float64), as :attr:`SVD.precision
@@ -65,6 +66,16 @@ class Eig(Unpackable):
     precision: np.dtype | None = field(default=None, repr=False)
 
     _unpack: ClassVar[tuple[str, ...]] = ("values", "vectors")
+
+    @property
+    def eigenvalues(self) -> np.ndarray:
+        """:attr:`values`, by the name of NumPy 2's ``EigResult`` (read-only)."""
+        return self.values
+
+    @property
+    def eigenvectors(self) -> np.ndarray:
+        """:attr:`vectors`, by the name of NumPy 2's ``EigResult`` (read-only)."""
+        return self.vectors
 
     def residual(self, norm2: float | None = None) -> float:
         """``max_i ‖A vᵢ − λᵢ vᵢ‖₂ / ‖A‖₂`` (absolute when A is zero).
@@ -87,7 +98,7 @@ class Eig(Unpackable):
             or not norm2 >= 0  # (NaN too)
         ):
             raise SvdkitError(f"norm2 must be ‖A‖₂, a number >= 0, or None; got {norm2!r}")
-        a = self.matrix
+        a = _decomposed(self, "residual")
         if not np.any(a):
             return 0.0  # A = 0: every λᵢ is 0 and every residual is exactly 0
         if not np.isfinite(self.values).all():
@@ -113,12 +124,24 @@ class Eig(Unpackable):
         a near-Jordan block included, raises instead of returning a matrix off by
         ``κ(V) · eps``.
 
+        The product is formed with ``Λ · 2^−e`` (``2^e`` the power of two just above
+        ``max |λᵢ|``) and scaled back, exactly: eigenvalues near ``1e308`` or among the
+        subnormals neither overflow nor lose digits on the way.
+
         Raises
         ------
         SingularMatrixError
             A is not diagonalisable by that rule, or (a normal A, rule 1) its
             computed eigenvectors are numerically dependent, so ``V⁻¹`` does not
             exist (σ_min of V at most ``n · eps · σ₁``).
+        NonFiniteError
+            An eigenvalue lies past the largest float (``±inf``: ``‖A‖`` near
+            ``1e308``), so ``V Λ V⁻¹`` cannot be formed in float64, or the product
+            itself overflows.
+        SvdkitError
+            The result was built without ``matrix``, or its pairs are not
+            eigenpairs of ``matrix`` (as :func:`svdkit.is_diagonalizable` checks
+            its ``eig``).
 
         Examples
         --------
@@ -132,35 +155,39 @@ class Eig(Unpackable):
         ...     print(str(err)[:23])
         A is not diagonalisable
         """
+        a = _decomposed(self, "reconstruct")
+        _require_finite_values(self.values, "Eig.reconstruct", "V Λ V⁻¹")
         V = self.vectors
         dtype = rule_dtype(self.precision, V.dtype)
+        values, vectors = _eigenpairs(
+            a, (self.values, V), dtype, what="Eig.reconstruct", name="this Eig"
+        )
         # The rule of is_diagonalizable, in the order that costs least here: rule 3
         # (independent eigenvectors, one SVD of V) is needed on every path, normal A or
         # not; rule 2 (full eigenspaces) is cheap when no eigenvalues cluster, and when it
         # holds the verdict is "yes" whether or not A is normal (rule 1), so the normality
         # test (two n × n products) runs only when rule 2 fails or V is dependent.
         independent = _independent_columns(V, dtype)
-        if self.matrix is not None:
-            a = self.matrix
-            if independent:
-                values, vectors = _eigenpairs(a, (self.values, V))
-                diagonalizable = _full_eigenspaces(a, dtype, None, values, vectors) or _normal(
-                    a, dtype, None
-                )
-            else:  # rule 3 fails: diagonalisable only by rule 1, and then V⁻¹ does not exist
-                diagonalizable = _normal(a, dtype, None)
-            if not diagonalizable:
-                raise SingularMatrixError(
-                    "A is not diagonalisable (svdkit.is_diagonalizable: a cluster of eigenvalues "
-                    "lacks a full eigenspace, or the eigenvectors are dependent): V⁻¹ Λ V would "
-                    "not reproduce A"
-                )
+        if independent:
+            diagonalizable = _full_eigenspaces(a, dtype, None, values, vectors) or _normal(
+                a, dtype, None
+            )
+        else:  # rule 3 fails: diagonalisable only by rule 1, and then V⁻¹ does not exist
+            diagonalizable = _normal(a, dtype, None)
+        if not diagonalizable:
+            raise SingularMatrixError(
+                "A is not diagonalisable (svdkit.is_diagonalizable: a cluster of eigenvalues "
+                "lacks a full eigenspace, or the eigenvectors are dependent): V⁻¹ Λ V would "
+                "not reproduce A"
+            )
         if not independent:
             raise SingularMatrixError(
                 "the eigenvectors are linearly dependent (A is not diagonalisable): V⁻¹ does not"
                 " exist"
             )
-        return np.linalg.solve(V.T, (V * self.values).T).T
+        e = entry_exponent(self.values)
+        scaled = np.linalg.solve(V.T, (V * times_power_of_two(self.values, -e)).T).T
+        return _scaled_back(scaled, e, "Eig.reconstruct", "V Λ V⁻¹")
 
 
 @dataclass(frozen=True, eq=False)
@@ -174,7 +201,9 @@ class Eigh(Unpackable):
     vectors : ndarray, shape (n, n)
         Orthonormal eigenvectors ``Q`` as columns (sign rule applied).
     matrix : ndarray
-        The decomposed matrix.
+        The decomposed matrix, Hermitian: with ``eigh(A, check=False)`` the one
+        LAPACK read, ``A``'s lower triangle mirrored (see :func:`eigh`).
+        :meth:`residual` needs it (an ``Eigh`` built without it refuses it).
     """
 
     values: np.ndarray
@@ -183,21 +212,79 @@ class Eigh(Unpackable):
 
     _unpack: ClassVar[tuple[str, ...]] = ("values", "vectors")
 
+    @property
+    def eigenvalues(self) -> np.ndarray:
+        """:attr:`values`, by the name of NumPy 2's ``EighResult`` (read-only)."""
+        return self.values
+
+    @property
+    def eigenvectors(self) -> np.ndarray:
+        """:attr:`vectors`, by the name of NumPy 2's ``EighResult`` (read-only)."""
+        return self.vectors
+
     def reconstruct(self) -> np.ndarray:
-        """``Q Λ Qᴴ``."""
-        Q = self.vectors
-        return (Q * self.values) @ Q.conj().T
+        """``Q Λ Qᴴ``, formed with ``Λ · 2^−e`` and scaled back exactly (``2^e`` the power
+        of two just above ``max |λᵢ|``): no overflow or loss of digits on the way.
+
+        Raises
+        ------
+        NonFiniteError
+            An eigenvalue lies past the largest float (``±inf``), or the product
+            itself overflows.
+        """
+        _require_finite_values(self.values, "Eigh.reconstruct", "Q Λ Qᴴ")
+        e = entry_exponent(self.values)
+        return _scaled_back(
+            _spectral(self.vectors, self.values, e), e, "Eigh.reconstruct", "Q Λ Qᴴ"
+        )
 
     def residual(self) -> float:
         """``‖A − Q Λ Qᴴ‖_F / ‖A‖_F`` (``inf`` where an eigenvalue lies past the largest
-        float: ``Q Λ Qᴴ`` is not finite)."""
+        float: ``Q Λ Qᴴ`` is not finite), computed on ``A · 2^−e`` and ``Λ · 2^−e``
+        (the same ratio, no overflow)."""
+        a = _decomposed(self, "residual")
         if not np.isfinite(self.values).all():
             return float("inf")
-        return relative_residual(self.matrix, self.reconstruct())
+        e = entry_exponent(a)
+        return relative_residual(times_power_of_two(a, -e), _spectral(self.vectors, self.values, e))
 
     def orthogonality(self) -> float:
         """``‖QᴴQ − I‖_F``."""
         return orthogonality_loss(self.vectors)
+
+
+def _decomposed(result: Eig | Eigh, method: str) -> np.ndarray:
+    """``result.matrix``, or an :class:`SvdkitError` saying that ``method`` needs it."""
+    if result.matrix is None:
+        name = type(result).__name__
+        raise SvdkitError(
+            f"{name}.{method} needs the decomposed matrix: construct with matrix=A "
+            f"({name}(values, vectors, matrix=A)), as svdkit.{name.lower()}(A) does"
+        )
+    return result.matrix
+
+
+def _require_finite_values(values: np.ndarray, what: str, product: str) -> None:
+    """Raise :class:`NonFiniteError` where an eigenvalue is ``±inf`` (past the largest float)."""
+    if not np.isfinite(values).all():
+        raise NonFiniteError(
+            f"{what}: an eigenvalue lies past the largest float (inf; ‖A‖ near 1e308), so "
+            f"{product} cannot be formed in float64; scale A down by a power of two first"
+        )
+
+
+def _spectral(Q: np.ndarray, values: np.ndarray, e: int) -> np.ndarray:
+    """``Q (Λ · 2^−e) Qᴴ``."""
+    return (Q * times_power_of_two(values, -e)) @ Q.conj().T
+
+
+def _scaled_back(x: np.ndarray, e: int, what: str, product: str) -> np.ndarray:
+    """``x · 2^e``, or a :class:`NonFiniteError` where that overflows."""
+    with np.errstate(over="ignore"):
+        out = times_power_of_two(x, e)
+    if not np.isfinite(out).all():
+        raise NonFiniteError(f"{what}: {product} overflows (entries past the largest float)")
+    return out
 
 
 def eig(A: MatrixLike) -> Eig:
@@ -244,7 +331,10 @@ def eigh(A: MatrixLike, *, check: bool = True, tol: float | None = None) -> Eigh
         A real symmetric or complex Hermitian matrix.
     check : bool, default True
         Refuse a matrix that is not Hermitian (per the tolerance rule). ``False``:
-        LAPACK's contract, the lower triangle is A (the upper one is not read).
+        LAPACK's contract, the lower triangle is A (the upper one is not read, nor
+        the imaginary part of the diagonal): the result's ``matrix`` is that
+        Hermitian matrix, ``tril(A) + tril(A, −1)ᴴ`` with a real diagonal, so that
+        ``residual()`` and ``reconstruct()`` measure what was decomposed.
     tol : float, optional
         Absolute threshold for that check.
 
@@ -269,8 +359,9 @@ def eigh(A: MatrixLike, *, check: bool = True, tol: float | None = None) -> Eigh
     require_square(a, "eigh")
     if check:
         require_hermitian(a, "eigh", tol=tol, precision=rule_dtype(A, a.dtype))
-    if check:
         a = hermitian_part(a)
+    else:
+        a = _lower_hermitian(a)
     # Divide and conquer (syevd/heevd, NumPy's choice), not SciPy's default MRRR
     # (syevr), whose eigenvectors can lose orthogonality to hundreds of eps for
     # close eigenvalues even at n = 8; the spectral theorem needs Q orthogonal.
@@ -287,3 +378,18 @@ def eigh(A: MatrixLike, *, check: bool = True, tol: float | None = None) -> Eigh
             values = np.ldexp(values, e)
     vectors = vectors * unit_phases(vectors)
     return Eigh(values, vectors + 0.0, a)
+
+
+def _lower_hermitian(a: np.ndarray) -> np.ndarray:
+    """The Hermitian matrix LAPACK's ``syevd``/``heevd`` read from ``a``'s lower triangle
+    (``tril(a) + tril(a, −1)ᴴ``, the diagonal's real part); ``a`` itself where it is that.
+
+    Examples
+    --------
+    >>> _lower_hermitian(np.array([[1.0, 5.0], [2.0, 3.0]])).tolist()
+    [[1.0, 2.0], [2.0, 3.0]]
+    """
+    low = np.tril(a, -1)
+    used = low + low.conj().T
+    used[np.diag_indices_from(used)] = a.diagonal().real
+    return a if np.array_equal(used, a) else used

@@ -224,7 +224,12 @@ class Lstsq(Unpackable):
     x : ndarray
         The solution of minimal norm among the minimisers of ``‖Ax − b‖₂``.
     residuals : ndarray or float
-        ``‖Ax − b‖₂`` (per column when ``b`` is a matrix). For a matrix factored as
+        ``‖Ax − b‖₂`` (per column when ``b`` is a matrix): the norm, **not squared**,
+        unlike ``numpy.linalg.lstsq``, whose ``residuals`` in the same place of the
+        same unpacking are the squared norms ``‖Ax − b‖₂²``; square it for NumPy's value.
+        svdkit gives it for every A, where NumPy gives an empty array unless A is tall
+        and of full column rank (``m > n = rank``), and a float for a 1-D ``b``, where
+        NumPy gives an array of one. For a matrix factored as
         ``A · 2^−e`` (:attr:`svdkit.linalg.svd.SVD.exponent`) it is computed there,
         with each column of ``b`` scaled by a power of two of its own: the residual of
         ``A⁺b``, even where an entry of ``x`` underflows in A's units (a huge A and a
@@ -233,6 +238,16 @@ class Lstsq(Unpackable):
         Numerical rank of ``A`` used.
     s : ndarray
         Singular values of ``A``.
+
+    Examples
+    --------
+    >>> import numpy as np, svdkit
+    >>> A, b = [[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]], [1.0, 2.0, 4.0]
+    >>> x, res, rank, s = svdkit.lstsq(A, b)
+    >>> round(res, 12), round(res**2, 12)
+    (0.57735026919, 0.333333333333)
+    >>> bool(np.isclose(res**2, np.linalg.lstsq(A, b)[1][0], rtol=1e-14))  # NumPy's: squared
+    True
     """
 
     x: np.ndarray
@@ -259,6 +274,8 @@ def lstsq(A: MatrixLike, b: MatrixLike, tol: float | None = None) -> Lstsq:
     Returns
     -------
     Lstsq
+        ``x, residuals, rank, s``, as ``numpy.linalg.lstsq`` unpacks, but
+        ``residuals`` is the norm ``‖Ax − b‖₂``, not its square (see :class:`Lstsq`).
 
     Examples
     --------

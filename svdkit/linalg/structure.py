@@ -78,7 +78,7 @@ import numpy as np
 import scipy.linalg
 import scipy.sparse as sp
 
-from svdkit.errors import ShapeError, StructureError
+from svdkit.errors import NonFiniteError, ParseError, ShapeError, StructureError, SvdkitError
 from svdkit.inputs import as_matrix
 from svdkit.linalg._checks import canonical
 from svdkit.linalg._geev import eig_scaled
@@ -609,7 +609,13 @@ def is_diagonalizable(A: MatrixLike, tol: float | None = None, *, eig: Eig | Non
         calling the eigensolver again: :func:`svdkit.eig`'s result (it unpacks
         as ``values, vectors``), or the eigenvalues and right eigenvectors (as
         columns, in the same order) of ``scipy.linalg.eig``. Its order and the
-        phases of its vectors do not matter.
+        phases and lengths of its vectors do not matter. The pairs are checked
+        (``O(n³)``, as the eigensolver it saves): each must satisfy
+        ``‖A vᵢ − λᵢ vᵢ‖₂ <= 1e3 · n · eps · ‖A‖_F ‖vᵢ‖₂`` (decided on
+        ``A · 2^−e``: at any scale), so that pairs of another matrix are refused
+        rather than trusted. Where an eigenvalue is ``±inf`` (past the largest
+        float, as :func:`svdkit.eig` returns it for ``‖A‖`` near ``1e308``), the
+        eigensolver runs again on ``A · 2^−e``.
 
     Returns
     -------
@@ -618,7 +624,15 @@ def is_diagonalizable(A: MatrixLike, tol: float | None = None, *, eig: Eig | Non
     Raises
     ------
     ShapeError
-        ``eig`` does not have ``n`` eigenvalues and ``n × n`` eigenvectors.
+        ``eig`` is not a pair, or does not have ``n`` eigenvalues and ``n × n``
+        eigenvectors.
+    ParseError
+        ``eig`` holds something that is not a number.
+    NonFiniteError
+        ``eig`` holds NaN (or an eigenvector holds ``inf``).
+    SvdkitError
+        An eigenvector of ``eig`` is zero, or its pairs are not eigenpairs of ``A``
+        (the message gives the relative residual).
 
     Examples
     --------
@@ -639,8 +653,10 @@ def is_diagonalizable(A: MatrixLike, tol: float | None = None, *, eig: Eig | Non
     m, n = a.shape
     if m != n:
         return False
-    given = _eigenpairs(a, eig) if eig is not None else None  # checked, A normal or not
     dtype = rule_dtype(A, a.dtype)  # float32 data: float32's eps, in 1 as in 2 and 3
+    given = _eigenpairs(a, eig, dtype) if eig is not None else None  # checked, A normal or not
+    if given is not None and not np.isfinite(given[0]).all():
+        given = None  # an eigenvalue past the largest float: no use on A·2^−e, solve again
     return _diagonalizable(a, dtype, tol, given)
 
 
@@ -724,19 +740,154 @@ def _full_eigenspace(a, values, vectors, members, radius: float) -> bool:
     return int(np.count_nonzero(s <= radius)) >= m
 
 
-def _eigenpairs(a: np.ndarray, eig) -> tuple[np.ndarray, np.ndarray]:
-    """``(values, vectors)`` of ``a``: the given ``eig``'s, checked, or LAPACK's (geev)."""
+# how far given eigenpairs may miss ``A v = λ v``: this many times the tolerance rule's
+# ``n · eps · ‖A‖_F`` (a backward stable eigensolver's pairs miss by a small multiple of
+# ``eps · ‖A‖``; pairs of another matrix miss by the distance between the two)
+EIGENPAIR_SLACK = 1e3
+
+
+def _eigenpairs(
+    a: np.ndarray,
+    eig,
+    dtype: np.dtype | None = None,
+    *,
+    what: str = "is_diagonalizable",
+    name: str = "eig",
+) -> tuple[np.ndarray, np.ndarray]:
+    """``(values, vectors)`` of ``a``: the given ``eig``'s, checked, or LAPACK's (geev).
+
+    The given pairs are checked for what they are (a pair of numeric arrays of ``n``
+    eigenvalues and ``n × n`` eigenvectors, finite, no zero eigenvector) and for being
+    eigenpairs of ``a``: ``max ‖A vᵢ − λᵢ vᵢ‖₂ / (‖A‖_F ‖vᵢ‖₂)`` at most
+    :data:`EIGENPAIR_SLACK` times ``n · eps`` (``eps`` that of ``dtype``), decided on
+    ``A · 2^−e`` and ``λ · 2^−e`` (no overflow, the same ratio). An eigenvalue past the
+    largest float (``±inf``, as :func:`svdkit.eig` returns it) is allowed where
+    ``‖A‖_F`` itself is; its pair is not checked. ``what`` and ``name`` are the
+    function and the argument the messages name.
+    """
     if eig is None:
         return eig_scaled(a)
-    values, vectors = eig
-    values, vectors = np.asarray(values), np.asarray(vectors)
     n = a.shape[0]
+    try:
+        values, vectors = eig
+    except (TypeError, ValueError):
+        raise ShapeError(
+            f"{what}: {name} must be a pair (eigenvalues, eigenvectors), such as svdkit.eig's "
+            f"result; got {_describe(eig)}",
+            param=name,
+        ) from None
+    values = _numeric(values, "eigenvalues", what, name)
+    vectors = _numeric(vectors, "eigenvectors", what, name)
     if values.shape != (n,) or vectors.shape != (n, n):
         raise ShapeError(
-            f"is_diagonalizable: eig must hold {n} eigenvalues and {n}×{n} eigenvectors of "
-            f"the {n}×{n} matrix; got {values.shape} and {vectors.shape}"
+            f"{what}: {name} must hold {n} eigenvalues and {n}×{n} eigenvectors of "
+            f"the {n}×{n} matrix; got {values.shape} and {vectors.shape}",
+            param=name,
         )
-    return values.astype(complex), vectors
+    if np.isnan(values).any():
+        raise NonFiniteError(f"{what}: {name}: the eigenvalues hold NaN", param=name)
+    if not np.isfinite(vectors).all():
+        raise NonFiniteError(
+            f"{what}: {name}: the eigenvectors hold NaN or inf (column "
+            f"{int(np.flatnonzero(~np.isfinite(vectors).all(axis=0))[0])})",
+            param=name,
+        )
+    largest = np.abs(vectors).max(axis=0, initial=0.0)
+    if n and not largest.all():
+        raise SvdkitError(
+            f"{what}: {name}: eigenvector {int(np.flatnonzero(largest == 0)[0])} is zero "
+            "(an eigenvector is a non-zero vector)",
+            param=name,
+        )
+    values = values.astype(complex)
+    _check_eigenpairs(a, values, vectors, a.dtype if dtype is None else dtype, what, name)
+    return values, vectors
+
+
+def _pair_residuals(s: np.ndarray, lam: np.ndarray, v: np.ndarray) -> np.ndarray:
+    """``‖S vᵢ − λᵢ vᵢ‖₂`` for the columns ``vᵢ`` of ``v`` normalised to unit length."""
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        v = v / np.abs(v).max(axis=0)  # (no overflow in the norms)
+        v = v / np.linalg.norm(v, axis=0)
+        return np.linalg.norm(s @ v - v * lam, axis=0)
+
+
+def _describe(x) -> str:
+    """A short description of a value for a message: its type, and its length if any."""
+    try:
+        return f"{type(x).__name__} of length {len(x)}"
+    except TypeError:
+        return f"{type(x).__name__} {x!r}"[:80]
+
+
+def _numeric(x, what_part: str, what: str, name: str) -> np.ndarray:
+    """``x`` as a float or complex ndarray, or a :class:`ParseError` naming ``name``."""
+    error = ParseError(f"{what}: {name}: the {what_part} are not numbers", param=name)
+    try:
+        arr = np.asarray(x)
+        if arr.dtype.kind == "O":
+            arr = arr.astype(complex)
+            if not arr.imag.any():
+                arr = arr.real.copy()
+    except (TypeError, ValueError, OverflowError):
+        raise error from None
+    if arr.dtype.kind not in "biufc":
+        raise error
+    return arr.astype(np.result_type(arr.dtype, np.float64))
+
+
+def _check_eigenpairs(
+    a: np.ndarray, values: np.ndarray, vectors: np.ndarray, dtype, what: str, name: str
+) -> None:
+    """Raise :class:`SvdkitError` unless ``(values, vectors)`` are eigenpairs of ``a``
+    (the rule of :func:`_eigenpairs`)."""
+    n = a.shape[0]
+    if n == 0:
+        return
+    e = _scale_exponent(a)
+    s = _scaled(a, e)
+    norm = _fro(s)
+    finite = np.isfinite(values)
+    if not finite.all() and _at_most(norm, e, float(np.finfo(np.float64).max)):
+        i = int(np.flatnonzero(~finite)[0])
+        raise SvdkitError(
+            f"{what}: the pairs of {name} are not eigenpairs of A: eigenvalue {i} is "
+            f"{_fmt(values[i])}, but no eigenvalue of A exceeds ‖A‖_F, which is finite",
+            param=name,
+        )
+    lam = times_power_of_two(values[finite], -e)
+    limit = EIGENPAIR_SLACK * zero_threshold(a.shape, 1.0, dtype)  # relative to ‖Ã‖_F
+    # plus the rounding of λ itself to a float (2^−1075 absolute, in A's units) where it
+    # lies among the subnormals and holds only a few digits
+    with np.errstate(under="ignore"):
+        floor = float(np.ldexp(1.0, -1074 - e))
+    res = _pair_residuals(s, lam, vectors[:, finite])
+    bad = ~(res <= limit * norm + floor)
+    if bad.any():
+        # LAPACK's geev balances first (B = T⁻¹ÃT, T a permutation times a diagonal of
+        # powers of two): its pairs are backward stable for B, not for Ã, so for a graded
+        # A their residual relative to ‖Ã‖ can be large. Judged on B, as geev made them.
+        with np.errstate(invalid="ignore"):  # (SciPy casts gebal's scale factors to int too)
+            b, t = scipy.linalg.matrix_balance(s)
+        rows, cols = np.nonzero(t)
+        v = vectors[:, finite][:, bad]
+        w = np.empty_like(v)
+        with np.errstate(over="ignore", under="ignore"):
+            w[cols] = v[rows] / t[rows, cols][:, None]  # T⁻¹v, exactly where in range
+        balanced = _pair_residuals(b, lam[bad], w)
+        res[bad] = np.where(balanced <= limit * _fro(b) + floor, 0.0, res[bad])
+        bad = ~(res <= limit * norm + floor)
+    if bad.any():
+        i = int(np.argmax(np.where(np.isnan(res), np.inf, res)))
+        ratio = res[i] / norm if norm > 0 else np.inf
+        raise SvdkitError(
+            f"{what}: the pairs of {name} are not eigenpairs of A: the relative residual "
+            f"‖A vᵢ − λᵢ vᵢ‖ / (‖A‖_F ‖vᵢ‖) = "
+            f"{ratio:.3g} for pair {int(np.flatnonzero(finite)[i])} (λ = "
+            f"{_fmt(values[finite][i])}), above {limit:.3g}; pass the eigendecomposition of "
+            "this A, or none",
+            param=name,
+        )
 
 
 def _clusters(values: np.ndarray, radius: float) -> list[np.ndarray]:
