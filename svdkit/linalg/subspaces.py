@@ -17,12 +17,15 @@ R(Aᴴ) ⊥ N(A) in ℂⁿ; r + (n − r) = n is the rank–nullity theorem.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 import numpy as np
+import scipy.linalg
 
-from svdkit.linalg.svd import SVD, svd
+from svdkit.errors import ShapeError
+from svdkit.linalg.signs import unit_phases
+from svdkit.linalg.svd import SVD, _svd, check_full_size
 
 if TYPE_CHECKING:
     from svdkit.inputs import MatrixLike
@@ -43,7 +46,8 @@ class Subspaces:
     rank : int
         r, the numerical rank used to split U and V.
     decomposition : SVD
-        The full SVD the bases come from.
+        The full SVD the bases come from (a thin one given to
+        :func:`subspaces_from_svd`, completed).
     """
 
     column: np.ndarray
@@ -70,13 +74,22 @@ def subspaces(A: MatrixLike, tol: float | None = None) -> Subspaces:
     Parameters
     ----------
     A : array_like, str or path
-        Any m×n matrix.
+        Any m×n matrix (not a ``LinearOperator``: the null spaces need every
+        singular vector).
     tol : float, optional
         Absolute threshold for the rank (default: the tolerance rule).
 
     Returns
     -------
     Subspaces
+
+    Raises
+    ------
+    ShapeError
+        For a ``LinearOperator``, or where the full SVD's ``U`` (m×m) or ``Vᴴ``
+        (n×n) would hold more than :data:`svdkit.inputs.DENSIFY_LIMIT` entries
+        (2²⁷; a 100000×2 matrix needs a 74.5 GiB ``U``): the left null basis alone
+        is m×(m − r).
 
     Examples
     --------
@@ -87,11 +100,55 @@ def subspaces(A: MatrixLike, tol: float | None = None) -> Subspaces:
     >>> [round(float(x), 6) for x in sub.null[:, 0]]  # sign rule: the pivot -0.816… → +
     [-0.408248, 0.816497, -0.408248]
     """
-    return subspaces_from_svd(svd(A, full=True), tol)
+    return subspaces_from_svd(_svd(A, full=True, caller="svdkit.subspaces"), tol)
 
 
 def subspaces_from_svd(dec: SVD, tol: float | None = None) -> Subspaces:
-    """The four subspaces from an existing full SVD (``svd(A, full=True)``)."""
+    """The four subspaces from an existing SVD, full (``svd(A, full=True)``) or thin.
+
+    A thin SVD (``svdkit.svd(A)``, the default: ``U`` m×p, ``Vᴴ`` p×n, p = min(m, n))
+    holds every singular value, and so the rank and all four subspaces: its ``U`` and
+    ``V`` are completed to square ones by the orthogonal complement of their columns
+    (a QR factorisation; the new columns follow the sign rule on their own), and
+    :attr:`Subspaces.decomposition` is that full SVD. A truncated one (fewer than
+    min(m, n) singular values: ``svd(A, k)``, ``SVD.truncate``, ``svdkit.lowrank``)
+    cannot tell the rank or the null spaces, and is refused.
+
+    Parameters
+    ----------
+    dec : SVD
+        An SVD of an m×n matrix with all min(m, n) singular values.
+    tol : float, optional
+        Absolute threshold for the rank (default: the tolerance rule).
+
+    Returns
+    -------
+    Subspaces
+
+    Raises
+    ------
+    ShapeError
+        For a truncated SVD, or a thin one whose completion would pass the size
+        :func:`subspaces` allows.
+
+    Examples
+    --------
+    >>> import svdkit
+    >>> subspaces_from_svd(svdkit.svd([[1, 2, 3], [4, 5, 6]])).dimensions
+    {'column': 2, 'null': 1, 'row': 2, 'left_null': 0}
+    """
+    m, n = dec.shape
+    p = dec.s.shape[0]
+    if p != min(m, n) or dec.U.shape[1] not in (p, m) or dec.Vh.shape[0] not in (p, n):
+        raise ShapeError(
+            f"subspaces_from_svd needs every singular value of the {m}×{n} matrix: this SVD "
+            f"holds {p} of its {min(m, n)} (U {dec.U.shape[0]}×{dec.U.shape[1]}, Vᴴ "
+            f"{dec.Vh.shape[0]}×{dec.Vh.shape[1]}), truncated, and cannot tell the rank or "
+            "the null spaces; pass svdkit.svd(A, full=True) (or the thin svdkit.svd(A))"
+        )
+    if dec.U.shape[1] != m or dec.Vh.shape[0] != n:
+        check_full_size((m, n), "svdkit.linalg.subspaces.subspaces_from_svd")
+        dec = replace(dec, U=_completed(dec.U), Vh=_completed(dec.Vh.conj().T).conj().T)
     r = dec.rank(tol)
     V = dec.V
     return Subspaces(
@@ -102,3 +159,16 @@ def subspaces_from_svd(dec: SVD, tol: float | None = None) -> Subspaces:
         rank=r,
         decomposition=dec,
     )
+
+
+def _completed(Q: np.ndarray) -> np.ndarray:
+    """``[Q | Q⊥]``: the m×p orthonormal ``Q`` completed to an m×m unitary matrix, the new
+    columns (an orthonormal basis of the complement of Q's span, from a full QR of
+    ``Q``) under the sign rule."""
+    m, p = Q.shape
+    if p == m:
+        return Q
+    extra = scipy.linalg.qr(Q, mode="full", check_finite=False)[0][:, p:]
+    extra *= unit_phases(extra)[None, :]
+    extra += 0.0  # (no −0.0: printed bases carry no spurious signs)
+    return np.hstack([Q, extra])

@@ -3,7 +3,9 @@
 ``svd(A)`` returns ``SVD(U, s, Vh)`` with ``A = U @ diag(s) @ Vh``:
 
 * thin (default): ``U`` is m×p, ``s`` has p = min(m, n) entries, ``Vh`` is p×n;
-* ``full=True``: ``U`` is m×m and ``Vh`` n×n (the notes' ``A = U Σ V*``);
+* ``full=True``: ``U`` is m×m and ``Vh`` n×n (the notes' ``A = U Σ V*``), refused
+  where either would pass :data:`svdkit.inputs.DENSIFY_LIMIT` entries
+  (:func:`check_full_size`);
 * ``k``: the ``k`` leading triplets (the best rank-``k`` approximation).
 
 Singular values are in descending order and the vectors follow the sign rule of
@@ -32,7 +34,7 @@ import scipy.sparse
 from scipy.sparse.linalg import LinearOperator
 
 from svdkit.errors import ShapeError, check_bool
-from svdkit.inputs import as_matrix
+from svdkit.inputs import DENSIFY_LIMIT, as_matrix
 from svdkit.inputs.files import matrix_file_name
 from svdkit.linalg._results import Unpackable
 from svdkit.linalg.measures import svd_scaling, times_power_of_two
@@ -83,7 +85,8 @@ class SVD(Unpackable):
     U : ndarray, shape (m, p) or (m, m)
         Left singular vectors (columns).
     s : ndarray, shape (p,)
-        Singular values, descending, non-negative.
+        Singular values, descending, non-negative; also :attr:`S`, NumPy 2's name
+        (``numpy.linalg.svd`` returns ``SVDResult(U, S, Vh)``).
     Vh : ndarray, shape (p, n) or (n, n)
         Right singular vectors, conjugate-transposed (rows).
     matrix : ndarray
@@ -121,6 +124,12 @@ class SVD(Unpackable):
     scaled_s: np.ndarray | None = field(default=None, repr=False)
 
     _unpack: ClassVar[tuple[str, ...]] = ("U", "s", "Vh")
+
+    @property
+    def S(self) -> np.ndarray:
+        """The singular values :attr:`s` under NumPy 2's name (``SVDResult(U, S, Vh)``),
+        read-only; not Σ, the matrix (that is :attr:`Sigma`)."""
+        return self.s
 
     @property
     def V(self) -> np.ndarray:
@@ -386,6 +395,9 @@ def svd(A: MatrixLike | LinearOperator, k: int | None = None, *, full: bool = Fa
         :func:`svd` does not take.
     full : bool, default False
         Return square ``U`` (m×m) and ``Vh`` (n×n), as in the notes' ``A = U Σ V*``.
+        Refused (:class:`~svdkit.errors.ShapeError`) where ``max(m, n)²`` exceeds
+        :data:`svdkit.inputs.DENSIFY_LIMIT` (2²⁷ entries, 1 GiB of float64): a
+        100000×2 matrix would need a 74.5 GiB ``U``.
 
     Returns
     -------
@@ -396,6 +408,9 @@ def svd(A: MatrixLike | LinearOperator, k: int | None = None, *, full: bool = Fa
     ------
     SvdkitError
         For invalid input (see :func:`svdkit.as_matrix`) or an invalid ``k``.
+    ShapeError
+        For ``k`` with ``full=True``, a full SVD past the size above, or a
+        ``LinearOperator`` without ``k``.
 
     Examples
     --------
@@ -407,6 +422,19 @@ def svd(A: MatrixLike | LinearOperator, k: int | None = None, *, full: bool = Fa
     >>> bool(np.allclose(r.U @ r.Sigma @ r.Vh, A))
     True
     """
+    return _svd(A, k, full=full)
+
+
+def _svd(
+    A: MatrixLike | LinearOperator,
+    k: int | None = None,
+    *,
+    full: bool = False,
+    caller: str | None = None,
+) -> SVD:
+    """:func:`svd`; ``caller`` (``"svdkit.subspaces"``) names the public function that
+    asked for the full SVD in the errors that refuse one (a ``LinearOperator``, a
+    size past :data:`~svdkit.inputs.DENSIFY_LIMIT`)."""
     full = check_bool(full, "full")
     if k is not None and full:
         raise ShapeError("choose either a truncated SVD (k) or a full one (full=True)")
@@ -423,6 +451,12 @@ def svd(A: MatrixLike | LinearOperator, k: int | None = None, *, full: bool = Fa
         or ((named or isinstance(A, os.PathLike)) and os.fspath(A).lower().endswith(".npy"))
     ):
         # out of core, distributed or matrix-free: the large-scale engine reads these
+        if k is None and matrix_free and caller is not None:
+            raise ShapeError(
+                f"{caller} needs an explicit matrix (an array, a sparse matrix, text or a "
+                f"file): a {type(A).__name__} has no full SVD here (A @ np.eye(n) makes one "
+                "of it, where it fits in memory)"
+            )
         if k is None and matrix_free:
             raise ShapeError(
                 f"a {type(A).__name__} has no full SVD here: pass k for its k leading "
@@ -433,6 +467,8 @@ def svd(A: MatrixLike | LinearOperator, k: int | None = None, *, full: bool = Fa
     a = as_matrix(A, sparse=k is not None)
     if k is not None:
         _check_k(k, min(a.shape), "svd")
+    if full:
+        check_full_size(a.shape, caller)
     if not isinstance(a, np.ndarray):
         out = _sparse_svd(a, k)
         if not isinstance(out, tuple):
@@ -452,6 +488,35 @@ def svd(A: MatrixLike | LinearOperator, k: int | None = None, *, full: bool = Fa
         U, s, Vh, driver, e, scaled_s = _kept(*_scaled_lapack_svd(a, full), k)
     U, Vh = apply_sign_rule(U, Vh)
     return SVD(U, s, Vh, a, driver, _stored_precision(A, a), e, scaled_s)
+
+
+def check_full_size(shape: tuple[int, int], caller: str | None = None) -> None:
+    """Refuse a full SVD whose ``U`` (m×m) or ``Vh`` (n×n) would hold more than
+    :data:`~svdkit.inputs.DENSIFY_LIMIT` entries (the cap on densifying a sparse matrix,
+    1 GiB of float64): a 100000×2 matrix would need a 74.5 GiB ``U``.
+
+    Raises
+    ------
+    ShapeError
+        Naming the shape, the entries needed, and what to use instead; ``caller``
+        (``"svdkit.subspaces"``) is the public function that asked for it.
+    """
+    m, n = shape
+    big = max(m, n)
+    if big * big <= DENSIFY_LIMIT:
+        return
+    factor = "U" if m >= n else "Vᴴ"
+    if caller is None:
+        needs = f"svdkit.svd(A, full=True) of a {m}×{n} matrix needs a {big}×{big} {factor}"
+    else:
+        needs = f"{caller} of a {m}×{n} matrix needs its full SVD, with a {big}×{big} {factor}"
+    gib = big * big * 8 / 2**30
+    raise ShapeError(
+        f"{needs}: {big * big:,} entries "
+        f"(≥ {gib:.1f} GiB), more than the {DENSIFY_LIMIT:,} svdkit allows; the thin "
+        "svdkit.svd(A) gives bases of R(A) and R(Aᴴ) (U[:, :r], Vᴴ[:r]), and "
+        "scipy.linalg.orth / scipy.linalg.null_space the bases one at a time"
+    )
 
 
 def _stored_precision(source: object, a: np.ndarray) -> np.dtype | None:

@@ -76,9 +76,10 @@ def describe_orthogonal(Q: np.ndarray) -> OrthogonalAction:
         return OrthogonalAction("reflection", -1, 0.0, np.ones(1))
     if n == 2:
         if det > 0:
-            return OrthogonalAction(
-                "rotation", 1, float(np.degrees(np.arctan2(q[1, 0], q[0, 0]))), None
-            )
+            angle = float(np.degrees(np.arctan2(q[1, 0], q[0, 0])))
+            if angle <= -180.0 + 1e-9:  # a half turn (−I has −0.0 below the diagonal)
+                angle = 180.0
+            return OrthogonalAction("rotation", 1, angle, None)
         half = float(np.degrees(np.arctan2(q[1, 0], q[0, 0])) / 2) % 180.0
         if abs(half - 180.0) < 1e-9:
             half = 0.0

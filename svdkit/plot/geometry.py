@@ -55,6 +55,7 @@ the artists carry these ids (``artist.get_gid()``):
 
 from __future__ import annotations
 
+import math
 import textwrap
 from collections.abc import Callable
 from typing import TYPE_CHECKING
@@ -305,21 +306,30 @@ def _values_box(ax: Axes, lines: list[str], top: float) -> None:
 
 
 def _arrow_3d(ax: Axes, tip: np.ndarray, colour: str, label: str, i: int, lim: float) -> None:
+    """The principal axis ``[−tip, tip]`` (dashed) and an arrow ``0 → tip`` with its label.
+
+    Scale-free, as :func:`_arrow_2d`: the length is ``math.hypot`` (``‖tip‖`` by
+    ``np.linalg.norm`` squares the entries, and overflows past about 1e154 or
+    underflows below 1e-154, where the figure still draws), every ratio is taken
+    before it is multiplied, and the quiver gets the unit direction and the length
+    apart (Matplotlib's ``quiver`` turns its head with ``np.linalg.norm`` of ``U, V``).
+    """
     tip = np.asarray(tip, dtype=float)
     _axis_line(ax, tip, colour, i, alpha=0.8, zorder=4)
-    length = float(np.linalg.norm(tip))
+    length = math.hypot(*tip)
     if length > 1e-9 * lim:
         ax.quiver(
             0,
             0,
             0,
-            *tip,
+            *(tip / length),
+            length=length,
             color=colour,
             lw=2.2,
-            arrow_length_ratio=min(0.35, 0.13 * lim / length),
+            arrow_length_ratio=min(0.35, 0.13 * (lim / length)),
             zorder=5,
         )
-        where = tip + 0.1 * lim * tip / length
+        where = tip + (0.1 * lim) * (tip / length)
     else:
         where = np.array([0.1, 0.1, 0.1 * i]) * lim
     ax.text(
