@@ -122,7 +122,8 @@ WORDING = [
      "--rank-tol 0.01 (spectral) needs more than the -k 2 triplets allowed; raise -k or "
      "loosen --rank-tol"),
     ([*SVD, "-k", "3", "--method", "lapack", "--memory-limit", "1K"],
-     "within --memory-limit for a file); use --method krylov"),
+     "more than the --memory-limit 1024 bytes allowed for a file; raise --memory-limit to "
+     "at least 19200 bytes (18.8 KiB), or use --method krylov"),
     ([*SVD, "-k", "3", "--memory-limit", "10"],
      "--memory-limit 10 bytes cannot hold one row of the 40×30 matrix (480 bytes)"),
     # a fraction of a byte is rounded up, not down (1.9999999 was 1 byte)

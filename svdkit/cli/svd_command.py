@@ -6,9 +6,13 @@
   bytes of the matrix in memory at once); ``.npz`` (a SciPy sparse matrix, or one
   dense array) and ``.mtx`` (Matrix Market) are loaded, sparse content kept sparse.
 * A progress bar runs on standard error when it is a terminal; one summary line goes
-  to standard output.
-* ``out.npz`` holds ``U``, ``s``, ``Vh``, ``residuals_right``, ``residuals_left`` and
-  what produced them (``tol``, ``method``, ``seed``, ``iterations``, ``passes``,
+  to standard output, and each of the result's notes (a rank left uncertain near
+  ``--rank-tol``, a handover to LAPACK, a tightened tol…) to standard error as one
+  ``note: …`` line.
+* ``out.npz`` holds ``U``, ``s``, ``Vh``, ``residuals_right``, ``residuals_left``,
+  ``rayleigh`` (``Re uᵢᴴ A vᵢ``: with ``‖A‖_F``, ``‖A − U Σ Vᴴ‖_F² = ‖A‖_F² −
+  2 Σ σᵢ rayleighᵢ + Σ σᵢ²``), ``notes`` (the notes, a ``str`` array) and what produced
+  them (``tol``, ``method``, ``seed``, ``iterations``, ``passes``,
   ``converged``, ``format = "svdkit.lowrank.svd/1"``, and with ``--rank-tol`` the
   ``rank_tol`` and ``rank_norm`` that chose k); it is written to a
   temporary file and renamed, so it is either complete or absent. Nothing in it
@@ -102,6 +106,9 @@ def write_result(path: Path, result) -> None:
             Vh=result.Vh,
             residuals_right=result.residuals_right,
             residuals_left=result.residuals_left,
+            rayleigh=result.rayleigh,
+            # a fixed-width unicode array ('<U'): np.load reads it without pickle
+            notes=np.array(result.notes, dtype=np.str_).reshape(len(result.notes)),
             tol=np.float64(result.tol),
             method=np.str_(result.method),
             seed=np.int64(-1 if result.seed is None else result.seed),
@@ -177,7 +184,8 @@ def register(app: typer.Typer) -> None:
             Path,
             typer.Option(
                 "--output", "-o", parser=cli_path,
-                help="Where to write U, s, Vh, residuals (.npz).",
+                help="Where to write U, s, Vh, residuals_right, residuals_left, rayleigh, "
+                "notes and the run's settings (.npz).",
             ),
         ],
         k: Annotated[
@@ -209,7 +217,12 @@ def register(app: typer.Typer) -> None:
         ] = "256M",
         max_iter: Annotated[int | None, typer.Option(help="Most iterations of the method.")] = None,
     ) -> None:
-        """Certified truncated SVD of a large matrix file: top-k triplets and their residuals."""
+        """Certified truncated SVD of a large matrix file: top-k triplets and their residuals.
+
+        One summary line goes to standard output; each note of the result (a rank left
+        uncertain near --rank-tol, a handover to LAPACK, a tightened tol) goes to
+        standard error as a "note: …" line, and is kept in the output's notes.
+        """
         from rich.console import Console
 
         from svdkit.errors import FileFormatError, MissingFileError, ShapeError, SvdkitError
@@ -273,6 +286,8 @@ def register(app: typer.Typer) -> None:
             write_result(output, result)
         except OSError as err:
             raise SvdkitError(f"cannot write '{output}': {err.strerror or err}") from err
+        for note in result.notes:  # (kept in the file's notes as well)
+            typer.echo(f"note: {note}", err=True)
         # one line, never wrapped: a program reading standard output gets it whole
         Console().print(
             f"{result.summary()} → {output}", highlight=False, soft_wrap=True, markup=False

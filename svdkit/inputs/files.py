@@ -50,7 +50,9 @@ __all__ = [
     "any_file_name",
     "check_path",
     "cli_path",
+    "folder_error",
     "matrix_file_name",
+    "names_folder",
     "names_matrix_file",
     "read_matrix_file",
     "stored_dtype",
@@ -183,6 +185,48 @@ def names_matrix_file(text: str) -> bool:
     return matrix_file_name(text) is not None
 
 
+def names_folder(text: str) -> str | None:
+    """The folder the ``str`` ``text`` names, stripped of surrounding whitespace: one
+    line that ends in a path separator (``"data/"``) or names an existing directory;
+    else ``None``.
+
+    Not a rule of what a ``str`` is: matrix text comes first, and a ``str`` that parses
+    as a matrix (``"1"``, ``"pi"``) is that matrix, whatever folder bears its name.
+    It explains text that does not parse (:func:`folder_error`), which would otherwise
+    be reported as matrix text (``unknown name 'data'``).
+
+    Examples
+    --------
+    >>> names_folder("results/\\n"), names_folder("1 2; 3 4")
+    ('results/', None)
+    """
+    name = text.strip()
+    if not name or "\n" in name or "\r" in name:
+        return None
+    separators = (os.sep,) + ((os.altsep,) if os.altsep else ())
+    if name.endswith(separators) or os.path.isdir(name):
+        return name
+    return None
+
+
+def folder_error(name: str) -> FileFormatError:
+    """The error for a folder given where a matrix file is read (:func:`names_folder`).
+
+    Examples
+    --------
+    >>> str(folder_error("no/such/folder/"))  # doctest: +ELLIPSIS
+    "'no/such/folder/' names a folder, not a matrix file; svdkit reads .npy, ..."
+    """
+    what = "is a directory" if os.path.isdir(name) else "names a folder"
+    ext = os.path.splitext(name.rstrip("/" + os.sep))[1].lower()
+    if ext in SUPPORTED_EXTENSIONS:  # (a folder named "data.npy")
+        return FileFormatError(f"'{name}' {what}, not a {ext} file")
+    return FileFormatError(
+        f"'{name}' {what}, not a matrix file; svdkit reads {', '.join(SUPPORTED_EXTENSIONS)} "
+        "files"
+    )
+
+
 def cli_path(text: str | os.PathLike[str]) -> Path:
     """The parser of a path argument or option of the command line (``parser=cli_path``).
 
@@ -247,6 +291,8 @@ def read_matrix_file(path: str | os.PathLike[str], *, sparse: bool = False) -> A
     """
     p = check_path(path)
     ext = p.suffix.lower()
+    if p.is_dir():  # (before the extension: a folder named "data" has none)
+        raise folder_error(os.fspath(path))
     if ext not in _READERS:
         raise FileFormatError(
             f"'{p}': unknown extension {ext or '(none)'!r}; "
@@ -256,8 +302,6 @@ def read_matrix_file(path: str | os.PathLike[str], *, sparse: bool = False) -> A
         err = MissingFileError(f"no such file: '{p}'")
         err.errno, err.strerror, err.filename = errno.ENOENT, "No such file or directory", str(p)
         raise err
-    if p.is_dir():
-        raise FileFormatError(f"'{p}' is a directory, not a {ext} file")
     try:
         return _READERS[ext](p, sparse)
     except (FileFormatError, MissingFileError):
@@ -363,11 +407,25 @@ def _read_text(p: Path) -> str:
         raise _bad(p, f"it is not UTF-8 text (byte {err.start})") from None
 
 
+def _numeric(a: np.ndarray) -> np.ndarray:
+    """``a`` as read from a ``.npy`` / ``.npz`` file, refused when it holds text (``<U``, ``S``):
+    named as a file's content, not with the advice for matrix text in Python."""
+    if a.dtype.kind in "US":
+        first = f", the first entry {a.flat[0].item()!r}" if a.size else ""
+        raise ParseError(
+            f"its array holds text (dtype {a.dtype}{first}), not numbers; svdkit reads "
+            "numeric arrays: save np.asarray(a, dtype=float) instead"
+        )
+    return a
+
+
 def _npy(p: Path, sparse: bool) -> np.ndarray:
     if _head(p, 6) != _NPY_MAGIC:
         raise _bad(p, "it does not start with the NumPy header (\\x93NUMPY)")
     try:
-        return np.load(p, allow_pickle=False)
+        return _numeric(np.load(p, allow_pickle=False))
+    except ParseError:
+        raise
     except ValueError as err:
         if "allow_pickle" in str(err) or "Object arrays" in str(err):
             raise _bad(p, "it holds Python objects; svdkit never unpickles files") from None
@@ -393,8 +451,8 @@ def _npz(p: Path, sparse: bool) -> Any:
                     f"it holds {len(names)} arrays ({listed}); expected exactly one, "
                     "or a sparse matrix saved with scipy.sparse.save_npz",
                 )
-            return archive[names[0]]
-    except FileFormatError:
+            return _numeric(archive[names[0]])
+    except (FileFormatError, ParseError):
         raise
     except ValueError as err:
         if "allow_pickle" in str(err) or "Object arrays" in str(err):

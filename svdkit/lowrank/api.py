@@ -207,12 +207,17 @@ class LowRankSVD(SVD):
         )
 
     def summary(self) -> str:
-        """One line: k, method, passes, worst residual against tol, time."""
+        """One line: k, method, passes, worst residual against tol, time.
+
+        ``tol`` is shown as the shortest text that reads back as it (``1e-06``,
+        ``0.0014``): rounded to fewer digits it could claim a tighter certificate
+        than the one computed (``1.4e-3`` shown as ``1e-03``).
+        """
         worst = float(self.relative_residuals.max()) if self.k else 0.0
         state = "certified" if self.converged else "NOT certified"
         return (
             f"{counted(self.k, 'triplet')} by {self.method}: {state}, "
-            f"worst residual {worst:.1e}·σ₁ (tol {self.tol:.0e}), "
+            f"worst residual {worst:.1e}·σ₁ (tol {float(self.tol)!r}), "
             f"{counted(self.iterations, 'iteration')}, "
             f"{counted(self.passes, 'pass', 'passes')}, "
             f"{self.seconds:.2f} s"
@@ -267,15 +272,46 @@ def check_seed(seed: Any) -> None:
 
 
 def _can_densify(op: Operator) -> bool:
+    return _densify_refusal(op) is None
+
+
+def _dense_bytes(op: Operator) -> int:
+    """The bytes ``method="lapack"`` holds for ``op`` densified: the dense copy and
+    LAPACK's working copy of it, each at least in float64 (16 bytes an entry for a
+    real matrix, 32 for a complex128 one)."""
+    m, n = op.shape
+    return 2 * max(np.dtype(op.dtype).itemsize, 8) * m * n
+
+
+def _size(nbytes: int) -> str:
+    """``nbytes`` in KiB, MiB or GiB, rounded up to a tenth (``15.3 MiB`` for
+    16,000,000): never below it, as ``--memory-limit 15.3M`` reads it."""
+    for unit, name in ((2**30, "GiB"), (2**20, "MiB"), (2**10, "KiB")):
+        if nbytes >= unit:
+            return f"{math.ceil(nbytes * 10 / unit) / 10:g} {name}"
+    return f"{nbytes} bytes"
+
+
+def _densify_refusal(op: Operator) -> tuple[str, int | None] | None:
+    """Why ``op`` cannot be held densely (:func:`_densify`), or ``None`` where it can:
+    more entries than :data:`~svdkit.inputs.DENSIFY_LIMIT` (``(why, None)``), or, for a
+    file or memmap read in row blocks, more bytes (:func:`_dense_bytes`) than its
+    ``memory_limit`` (``(why, bytes needed)``)."""
     m, n = op.shape
     if m * n > DENSIFY_LIMIT:
-        return False
+        return f"its {m * n:,} entries are more than the {DENSIFY_LIMIT:,} svdkit densifies", None
     if op.kind == "row_blocks":
         limit = getattr(op, "memory_limit", None) or getattr(
             getattr(op, "inner", None), "memory_limit", 0
         )
-        return m * n * 16 <= limit
-    return True
+        need = _dense_bytes(op)
+        if need > limit:
+            return (
+                f"that takes {need:,} bytes (its dense copy and LAPACK's working copy, "
+                f"{need // (m * n)} bytes an entry), more than the "
+                f"{kw('memory_limit', limit)} bytes allowed for a file"
+            ), need
+    return None
 
 
 def choose_method(op: Operator, k: int | None, tol: float) -> str:
@@ -652,18 +688,24 @@ def _orthonormal_columns(Q: np.ndarray) -> np.ndarray | None:
 def _progress_bar(enabled: bool, label: str) -> Iterator[Progress | None]:
     """The engine's progress bar (rich, on standard error), or None.
 
-    The bar is drawn only when standard error is a terminal: written to a file or a
-    CI log, rich leaves its last frame behind, cut to 80 columns ("worst residual
+    The bar is drawn only when standard error is a terminal, or in a Jupyter notebook
+    (a live widget, where ipywidgets is installed): written to a file or a CI log,
+    rich leaves its last frame behind, cut to 80 columns ("worst residual
     0.2…" for 0.2×tol), as the counting bar of :mod:`svdkit.lsi.progress` would.
     """
     if not enabled:
         yield None
         return
+    import importlib.util
+
     from rich.console import Console
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
     console = Console(stderr=True)
-    if not console.is_terminal or console.is_dumb_terminal:
+    # (in a notebook, rich draws a live widget, with ipywidgets; its console is never
+    # a terminal there)
+    notebook = console.is_jupyter and importlib.util.find_spec("ipywidgets") is not None
+    if not notebook and (not console.is_terminal or console.is_dumb_terminal):
         yield None
         return
     columns = (
@@ -1000,12 +1042,19 @@ def _solve(
         return empty
 
     if chosen == "lapack":
-        if not _can_densify(op):
+        refusal = _densify_refusal(op)
+        if refusal is not None:
+            why, need = refusal
+            advice = "use {method:krylov}"
+            if need is not None:  # memory_limit refused it, not the entry cap
+                advice = (
+                    f"raise {{memory_limit}} to at least {need} bytes ({_size(need)}), or "
+                    + advice
+                )
             raise advised(
                 ShapeError,
-                f"the lapack method needs the {m}×{n} matrix densely in memory "
-                f"(at most {DENSIFY_LIMIT:,} entries, within {arg('memory_limit')} for a file); ",
-                "use {method:krylov}",
+                f"the lapack method needs the {m}×{n} matrix densely in memory: {why}; ",
+                advice,
             )
         cert, k_found, run, target, scale = _lapack(
             _densify(op), target, tol, _stored_single(op)

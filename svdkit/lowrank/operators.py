@@ -1457,19 +1457,36 @@ def _npy_header(path: str) -> tuple[tuple[int, ...], bool, np.dtype, int]:
     with open(path, "rb") as f:
         try:
             version = npformat.read_magic(f)
-        except ValueError as err:
+            if version == (1, 0):
+                shape, fortran, dtype = npformat.read_array_header_1_0(f)
+            elif version in ((2, 0), (3, 0)):
+                shape, fortran, dtype = npformat.read_array_header_2_0(f)
+            else:  # pragma: no cover - future formats
+                raise FileFormatError(f"'{path}': unsupported .npy format version {version}")
+        except (ValueError, SyntaxError, TypeError, EOFError, MemoryError) as err:
+            # NumPy's header reader: a length past the end, a key too many, a
+            # fortran_order that is no bool, a dict that literal_eval cannot read
             raise FileFormatError(f"'{path}' is not a valid .npy file: {err}") from None
-        if version == (1, 0):
-            shape, fortran, dtype = npformat.read_array_header_1_0(f)
-        elif version in ((2, 0), (3, 0)):
-            shape, fortran, dtype = npformat.read_array_header_2_0(f)
-        else:  # pragma: no cover - future formats
-            raise FileFormatError(f"'{path}': unsupported .npy format version {version}")
         offset = f.tell()
+    if any(d < 0 for d in shape):  # NumPy's reader lets a negative dimension through
+        raise FileFormatError(
+            f"'{path}' is not a valid .npy file: its header gives shape {tuple(shape)}, "
+            "and a dimension cannot be negative"
+        )
     if dtype.hasobject:
         raise FileFormatError(f"'{path}' holds Python objects; svdkit never unpickles files")
     if dtype.kind not in "biufc":
         raise FileFormatError(f"'{path}' holds dtype {dtype}, which is not numeric")
+    nbytes = math.prod(shape) * dtype.itemsize
+    held = os.path.getsize(path) - offset
+    if nbytes > max(held, 0) and nbytes > np.iinfo(np.intp).max:
+        # more bytes than an index can address: no file holds it (a smaller shortfall
+        # is the truncated file that RowBlockOperator names, row by row)
+        raise FileFormatError(
+            f"'{path}' is not a valid .npy file: its header gives shape {tuple(shape)} of "
+            f"{dtype}, {nbytes:,} bytes of data, more than any array can hold; the file "
+            f"holds {max(held, 0):,}"
+        )
     return shape, fortran, dtype, offset
 
 
@@ -1520,6 +1537,8 @@ class RowBlockOperator(Operator):
         self.memory_limit = int(memory_limit)
         per_row = n * (self.stored_dtype.itemsize + self.dtype.itemsize)
         self.block_rows = max(1, min(m, self.memory_limit // max(1, per_row)))
+        if self.path is not None:
+            self._check_size()  # a short file first: no memory_limit can read it whole
         if self.memory_limit < per_row:
             line, shape = ("column", f"{n}×{m}") if transposed else ("row", f"{m}×{n}")
             order = " (Fortran order: it is read by columns)" if transposed else ""
@@ -1528,8 +1547,6 @@ class RowBlockOperator(Operator):
                 f"the {shape} matrix{order} ({per_row} bytes); raise it",
                 param="memory_limit",
             )
-        if self.path is not None:
-            self._check_size()
         self._file: Any = None
         self._raw: np.ndarray | None = None
         self._wide: np.ndarray | None = None
@@ -1599,19 +1616,31 @@ class RowBlockOperator(Operator):
                     raise FileFormatError(
                         f"'{self.path}' is truncated: {lines} {r0 + 1}–{r1} could not be read"
                     )
-                np.copyto(wide, raw, casting="unsafe")
             else:
-                np.copyto(wide, self.array[r0:r1], casting="unsafe")
+                raw = self.array[r0:r1]
+            with np.errstate(over="ignore", invalid="ignore"):
+                # a long double beyond float64's range becomes inf here: _check_finite
+                # names it as the overflow it is, not as a non-finite entry of the file
+                np.copyto(wide, raw, casting="unsafe")
             if not self.validated:
-                self._check_finite(wide, r0)
+                self._check_finite(wide, r0, raw)
             yield r0, r1, wide
         self.validated = True
 
-    def _check_finite(self, block: np.ndarray, r0: int) -> None:
+    def _check_finite(self, block: np.ndarray, r0: int, raw: np.ndarray) -> None:
+        """Refuse the first non-finite entry of ``block`` (the working-precision copy
+        of the stored rows ``raw``): a NaN or infinity of the matrix, or a finite stored
+        value (a long double) that overflows the working dtype."""
         if not np.isfinite(block).all():
             i, j = (int(x) for x in np.argwhere(~np.isfinite(block))[0])
             name = f"'{self.path}'" if self.path else "A"
             row, col = (j + 1, r0 + i + 1) if self.transposed else (r0 + i + 1, j + 1)
+            value = raw[i, j]
+            if np.isfinite(value):
+                raise NonFiniteError(
+                    f"{name}: the entry at row {row}, column {col} ({value.item()!r}) "
+                    f"overflows {self.dtype}"
+                )
             raise NonFiniteError(
                 f"{name} has a non-finite entry at row {row}, column {col}: "
                 f"{block[i, j].item()!r}; svdkit needs finite numbers"
@@ -2103,7 +2132,7 @@ def as_operator(
     row_blocks (300, 40) True
     """
     from svdkit.inputs import as_matrix
-    from svdkit.inputs.files import any_file_name
+    from svdkit.inputs.files import any_file_name, folder_error, names_folder
 
     memory_limit = check_optional_int(memory_limit, "memory_limit")
     threads = check_optional_int(threads, "threads")
@@ -2111,17 +2140,25 @@ def as_operator(
         return A
     limit = DEFAULT_MEMORY_LIMIT if memory_limit is None else int(memory_limit)
     if isinstance(A, str) and any_file_name(A) is None:
-        A = as_matrix(A)  # matrix text, as svdkit.as_matrix and svdkit.svd read it
+        try:
+            A = as_matrix(A)  # matrix text, as svdkit.as_matrix and svdkit.svd read it
+        except ParseError:
+            # text that is no matrix but names a folder ("data/", an existing
+            # directory): say so, not "unknown name 'data'"
+            folder = names_folder(A)
+            if folder is not None:
+                raise folder_error(folder) from None
+            raise
     if isinstance(A, str | os.PathLike):
         # a str naming a file (one line ending in a supported extension) is stripped of
         # surrounding whitespace (the newline of readline()), as svdkit.as_matrix strips it
         named = any_file_name(A) if isinstance(A, str) else None
         path = named if named is not None else os.fspath(A)
         if path.lower().endswith(".npy"):
-            if not os.path.exists(path):
+            if not os.path.isfile(path):
                 from svdkit.inputs import load
 
-                load(path)  # raises the front door's MissingFileError
+                load(path)  # raises the front door's MissingFileError (or its folder error)
             shape, fortran, dtype, offset = _npy_header(path)
             if len(shape) == 1:  # a vector is a column, as svdkit.load and arrays read it
                 shape, fortran = (shape[0], 1), False
