@@ -226,11 +226,16 @@ def module_progress(enabled: bool, total: int, label: str) -> Iterator[Any]:
     if not enabled:
         yield lambda name: None
         return
+    import importlib.util
+
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     console = Console(stderr=True)
-    if not console.is_terminal or console.is_dumb_terminal:
+    # (in a notebook, rich draws a live widget, with ipywidgets; its console is never
+    # a terminal there)
+    notebook = console.is_jupyter and importlib.util.find_spec("ipywidgets") is not None
+    if not notebook and (not console.is_terminal or console.is_dumb_terminal):
         # written to a file or a CI log, the bar's last frame would stay behind
         yield lambda name: None
         return

@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import csv
 import json
+import math
 import numbers
 import os
 import sys
@@ -56,6 +57,7 @@ __all__ = [
     "check_fields",
     "check_start",
     "chunked",
+    "document_id",
     "looks_like_pair",
     "open_corpus",
     "read_csv",
@@ -335,12 +337,67 @@ def read_iterable(items: Iterable[Any], start: int = 0) -> Iterator[Document]:
             yield NumberedId(start + i), item
         elif isinstance(item, tuple | list) and len(item) == 2 and isinstance(item[1], str):
             # (a number a reader gave, passed on: still a number, not an id given)
-            yield (item[0] if isinstance(item[0], NumberedId) else str(item[0])), item[1]
+            yield document_id(item[0], f"document {i}"), item[1]
+        elif isinstance(item, tuple | list) and len(item) == 2 and _is_id(item[0]):
+            text = item[1]
+            what = f"{type(text).__name__} ({text!r:.40})"
+            if text is None or (isinstance(text, float) and math.isnan(text)):
+                what = f"{'None' if text is None else 'float (nan)'}, a missing text"
+            raise SvdkitError(
+                f"document {i} (id {_shown_id(item[0])}): its text is {what}, not a string; "
+                "give every document a text ('' for an empty one), or leave it out"
+            )
         else:
             raise SvdkitError(
                 f"document {i} is a {type(item).__name__}; expected a string or an "
                 "(id, text) pair"
             )
+
+
+def _is_id(value: Any) -> bool:
+    """Whether ``value`` is what an id may look like (a str, a number or a missing one)."""
+    return value is None or isinstance(value, str | numbers.Number)
+
+
+def _shown_id(value: Any) -> str:
+    return repr(value) if isinstance(value, str) else f"{value!r:.40}"
+
+
+def document_id(value: Any, where: str, error: type[SvdkitError] = SvdkitError) -> str:
+    """The id of a document as text: a ``str`` as it is, an integer (``np.int64`` too)
+    in decimal, a float only when whole (``1.0`` is ``"1"``, as a pandas column of
+    integers with a gap holds ``1``); any other object by ``str``. A missing id
+    (``None``, NaN), a bool and any other float are refused with ``error``, naming
+    ``where`` (a document read by :func:`read_iterable` or a line of a file).
+
+    Examples
+    --------
+    >>> document_id("a", "document 0"), document_id(3, "document 1"), document_id(2.0, "x")
+    ('a', '3', '2')
+    >>> document_id(None, "document 1")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+      ...
+    svdkit.errors.SvdkitError: document 1's id is None, a missing id; ...
+    """
+    if isinstance(value, str):  # (a NumberedId a reader gave, too: kept as it is)
+        return value
+    reason = None
+    if value is None or (isinstance(value, numbers.Real) and not isinstance(value, bool)
+                         and math.isnan(value)):
+        reason = ("a missing id; give every (id, text) pair an id, or pass the texts alone "
+                  "to number them by place")
+    elif isinstance(value, bool) or type(value).__name__ == "bool_":
+        reason = "a bool, not an id (a str or an integer)"
+    elif isinstance(value, numbers.Integral):
+        return str(int(value))
+    elif isinstance(value, numbers.Real):
+        if math.isfinite(value) and float(value).is_integer():
+            return str(int(value))
+        reason = ("a float that is not a whole number; ids are text or integers (give it as "
+                  "a str to keep it)")
+    if reason is not None:
+        raise error(f"{where}'s id is {value!r:.40}, {reason}")
+    return str(value)
 
 
 def read_txt_folder(
@@ -474,7 +531,9 @@ def read_jsonl(
                 f"'{path}' {where}: no id field {id_field!r} (its fields: {fields}); "
                 "--id-field (id_field= in Python) names the field of the ids"
             )
-        yield (NumberedId(start + number) if doc_id is None else str(doc_id)), record[text_field]
+        yield ((NumberedId(start + number) if doc_id is None
+                else document_id(doc_id, f"'{path}' {where}", FileFormatError)),
+               record[text_field])
         number += 1
 
 

@@ -29,6 +29,7 @@ Examples
 from __future__ import annotations
 
 import math
+import numbers
 import threading
 import unicodedata
 from collections.abc import Callable, Iterable
@@ -284,7 +285,10 @@ class LsiIndex:
             V, s = self.V, self.s
         return self._project(weighted, V, s)
 
-    def _project(self, weighted: sp.csr_matrix, V: np.ndarray, s: np.ndarray) -> np.ndarray:
+    def _project(
+        self, weighted: sp.csr_matrix, V: np.ndarray, s: np.ndarray, scaled: bool = True
+    ) -> np.ndarray:
+        """``Σ^(p−1) Vᵀ w`` (``Vᵀ w`` unless ``scaled``)."""
         shape = weighted.shape if hasattr(weighted, "shape") else np.shape(weighted)
         if not shape or shape[-1] != V.shape[0]:
             got = f"{shape[-1]} columns" if shape else "a scalar"
@@ -293,7 +297,7 @@ class LsiIndex:
                 "terms: one column per term of its vocabulary (index.weigh(index.count(texts)))"
             )
         Z = np.asarray(weighted @ V)
-        if self.scaling != 1.0:
+        if scaled and self.scaling != 1.0:
             Z = Z * s ** (self.scaling - 1.0)
         return Z
 
@@ -311,8 +315,8 @@ class LsiIndex:
                 raise SvdkitError(
                     f"a query is a text (str); query {i} is {type(text).__name__}: {text!r:.60}"
                 )
-        Z = self._project(self.weigh(self.count(texts)), V, s)
-        return _unit_rows(Z, _vector_scale(s, self.scaling))
+        Y = self._project(self.weigh(self.count(texts)), V, s, scaled=False)
+        return _latent_unit_rows(Y, s, self.scaling, -1.0)
 
     @property
     def doc_vectors(self) -> np.ndarray:
@@ -547,6 +551,73 @@ def _vector_scale(s: np.ndarray, scaling: float) -> float:
     return float(np.max(s**scaling, initial=0.0)) if s.size else 0.0
 
 
+#: The largest ``|scaling|`` (``p``) an index takes. Beyond it every latent dimension but
+#: one (the first, or the last for a negative ``p``) is below rounding: σ₂/σ₁ = 0.7 gives
+#: 0.7¹⁰⁰ ≈ 3e-16.
+MAX_SCALING = 100.0
+
+
+def check_scaling(scaling: Any) -> float:
+    """``scaling`` (``p``) as a float, or an SvdkitError naming it.
+
+    Examples
+    --------
+    >>> check_scaling(0.5)
+    0.5
+    >>> check_scaling(1000)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+      ...
+    svdkit.errors.SvdkitError: scaling must be a finite number from -100 to 100; got 1000...
+    """
+    if (isinstance(scaling, bool) or not isinstance(scaling, numbers.Real)
+            or not math.isfinite(scaling) or abs(scaling) > MAX_SCALING):
+        raise SvdkitError(
+            f"{arg('scaling')} must be a finite number from {-MAX_SCALING:g} to "
+            f"{MAX_SCALING:g}; got {got(scaling)} (p of U Σ^p: 1, the default, or 0 to 1 as "
+            "in the literature)",
+            param="scaling",
+        )
+    return float(scaling)
+
+
+def _log_max(s: np.ndarray, q: float) -> float:
+    """``maxᵢ q ln σᵢ`` (σ of 0 counted as the smallest positive double)."""
+    logs = np.log(np.maximum(np.asarray(s, dtype=np.float64), np.finfo(np.float64).tiny))
+    return float(np.max(q * logs, initial=-np.inf)) if logs.size else 0.0
+
+
+def _powers(s: np.ndarray, q: float) -> np.ndarray:
+    """``σᵢ^q / maxⱼ σⱼ^q``, in logarithms: at most 1, never an overflow, whatever ``q``
+    (a large one only underflows the dimensions below rounding to 0).
+
+    >>> _powers(np.array([4.0, 2.0]), 2.0).tolist(), _powers(np.array([1e10, 1e-10]), -40)
+    ([1.0, 0.25], array([0., 1.]))
+    """
+    logs = np.log(np.maximum(np.asarray(s, dtype=np.float64), np.finfo(np.float64).tiny))
+    if not logs.size:
+        return logs
+    e = q * logs
+    return np.exp(e - e.max())
+
+
+def _latent_unit_rows(Y: np.ndarray, s: np.ndarray, p: float, shift: float) -> np.ndarray:
+    """Rows of ``Y Σ^(p + shift)`` at unit length: documents (``Y = U``, ``shift`` 0) or
+    queries (``Y = Vᵀw``, ``shift`` −1), whatever ``p`` (:func:`_powers`, no overflow).
+
+    A row is rounding noise, set to zero (:func:`_unit_rows`), as measured at
+    ``q = min(p, 1)``: ``Y Σ^(q + shift)`` no longer than :data:`ZERO_VECTOR_FLOOR` times
+    the longest such a row can be, ``maxᵢ σᵢ^q``. (For ``p`` ≤ 1 that is the row itself; a
+    larger ``p`` would put a real document whose weight lies in the last dimensions, a
+    factor ``(σₖ/σ₁)^p`` shorter, under the floor.)
+    """
+    q = min(p, 1.0)
+    test = Y * _powers(s, q + shift)
+    scale = math.exp(_log_max(s, q) - _log_max(s, q + shift)) if np.size(s) else 0.0
+    keep = np.linalg.norm(test, axis=1, keepdims=True) > ZERO_VECTOR_FLOOR * scale
+    Z = test if q == p else Y * _powers(s, p + shift)
+    return _unit_rows(np.where(keep, Z, 0.0), 0.0)  # (the noise rows already zero)
+
+
 def _unit_rows(Z: np.ndarray, scale: float) -> np.ndarray:
     """Rows of ``Z`` at unit length; rows no longer than rounding noise become zero.
 
@@ -569,9 +640,120 @@ def empty_rows(W: sp.spmatrix) -> np.ndarray:
 
 
 def document_vectors(U: np.ndarray, s: np.ndarray, scaling: float) -> np.ndarray:
-    """Rows of ``U Σ^p`` at unit length, float32, C order (noise-level rows: zero)."""
-    D = np.asarray(U) * (np.asarray(s) ** scaling)
-    return np.ascontiguousarray(_unit_rows(D, _vector_scale(s, scaling)), dtype=np.float32)
+    """Rows of ``U Σ^p`` at unit length, float32, C order (noise-level rows: zero).
+
+    ``Σ^p`` is taken up to a factor (:func:`_powers`, the largest power 1): the rows
+    point the same way, and no ``p`` overflows.
+    """
+    return np.ascontiguousarray(_latent_unit_rows(np.asarray(U), s, scaling, 0.0),
+                                dtype=np.float32)
+
+
+def checked_counts(corpus: Any) -> CorpusCounts:
+    """``corpus`` checked and made canonical: a new :class:`CorpusCounts` whose counts
+    are an int32 CSR matrix (duplicate entries summed, explicit zeros dropped, on a copy:
+    the matrix given is never changed), ids and vocabulary lists of ``str``.
+
+    Ids are made text as :func:`svdkit.lsi.corpus.read_iterable` makes them (``1`` and
+    ``1.0`` are ``"1"``; ``None``, NaN, a bool or another float is refused).
+
+    Raises
+    ------
+    SvdkitError
+        ``corpus`` is not a ``CorpusCounts``; a count is negative, not a whole number or
+        not finite (its row and column named); an id or a term is refused, or a term
+        occurs twice.
+    ShapeError
+        The counts are not a 2-D matrix, or their rows and columns do not match the ids
+        and the vocabulary (or the snippets, when there are any).
+    """
+    from svdkit.lsi.corpus import document_id
+
+    require_instance(corpus, CorpusCounts, "corpus",
+                     "svdkit.lsi.count_corpus makes one, or CorpusCounts(counts, vocabulary, "
+                     "ids)")
+    counts = corpus.counts
+    array = None
+    try:
+        if not sp.issparse(counts):
+            array = np.asarray(counts)
+            if array.ndim == 2:
+                counts = sp.csr_matrix(array)
+        else:
+            counts = sp.csr_matrix(counts, copy=True)
+    except (TypeError, ValueError) as err:
+        raise SvdkitError(
+            "corpus.counts must be a documents × terms matrix of counts (SciPy sparse or "
+            f"array-like); got {type(corpus.counts).__name__}: {err}",
+            param="counts",
+        ) from None
+    if array is not None and array.ndim != 2:
+        raise ShapeError(
+            f"corpus.counts must be a 2-D matrix (documents × terms); got "
+            f"{type(corpus.counts).__name__} of shape {array.shape}",
+            param="counts",
+        )
+    if counts.dtype.kind not in "biuf":
+        raise SvdkitError(
+            f"corpus.counts must hold numbers (counts); got dtype {counts.dtype}",
+            param="counts",
+        )
+    counts.sum_duplicates()  # a legal CSR may store one entry twice: one count, not two
+    data = counts.data
+    bad = ~np.isfinite(data) if data.dtype.kind == "f" else np.zeros(data.shape, bool)
+    for what, mask in (("finite", bad), ("non-negative", ~bad & (data < 0)),
+                       ("whole numbers", ~bad & (data != np.round(data)))):
+        if mask.any():
+            at = int(np.flatnonzero(mask)[0])
+            row = int(np.searchsorted(counts.indptr, at, side="right") - 1)
+            raise SvdkitError(
+                f"corpus.counts must be counts (finite, non-negative whole numbers); "
+                f"not {what}: {data[at].item()!r} at row {row}, column {int(counts.indices[at])}",
+                param="counts",
+            )
+    if data.size and data.max() > np.iinfo(np.int32).max:
+        raise SvdkitError(
+            f"corpus.counts has a count of {data.max():g}, above the int32 range of counts",
+            param="counts",
+        )
+    counts = counts.astype(np.int32)
+    counts.eliminate_zeros()
+    n_docs, n_terms = counts.shape
+    ids, vocabulary = list(corpus.ids), list(corpus.vocabulary)
+    for name, size, wanted in (("rows", n_docs, (len(ids), "ids")),
+                               ("columns", n_terms, (len(vocabulary), "terms in the vocabulary"))):
+        if size != wanted[0]:
+            raise ShapeError(
+                f"corpus.counts has {size} {name} but there are {wanted[0]} {wanted[1]}: one "
+                f"{'row per document' if name == 'rows' else 'column per term'}",
+                param="counts",
+            )
+    snippets = list(corpus.snippets)
+    if snippets and len(snippets) != n_docs:
+        raise ShapeError(
+            f"corpus.snippets has {len(snippets)} texts for {n_docs} documents (leave it "
+            "empty, or one per document)",
+            param="snippets",
+        )
+    if not all(isinstance(t, str) for t in snippets):
+        raise SvdkitError("corpus.snippets must be texts (str)", param="snippets")
+    ids = [document_id(d, f"document {i}") for i, d in enumerate(ids)]
+    seen: set[str] = set()
+    for j, term in enumerate(vocabulary):
+        if not isinstance(term, str):
+            raise SvdkitError(
+                f"corpus.vocabulary must be terms (str); term {j} is "
+                f"{type(term).__name__}: {term!r:.60}",
+                param="vocabulary",
+            )
+        if term in seen:
+            raise SvdkitError(
+                f"corpus.vocabulary holds the term {term!r} more than once; each column is "
+                "one term",
+                param="vocabulary",
+            )
+        seen.add(term)
+    return CorpusCounts(counts=counts, vocabulary=vocabulary, ids=ids, snippets=snippets)
 
 
 def check_unique_ids(ids: list[str]) -> None:
@@ -621,9 +803,7 @@ def check_build_arguments(
         raise ShapeError(f"{arg('k')} must be a positive integer; got {got(k)}", param="k")
     if weighting not in SCHEMES:
         raise SvdkitError(f"weighting must be one of {SCHEMES}; got {weighting!r}")
-    if (isinstance(scaling, bool) or not isinstance(scaling, int | float | np.number)
-            or not math.isfinite(scaling)):
-        raise SvdkitError(f"scaling must be a finite number; got {scaling!r}")
+    check_scaling(scaling)
     for name, value in (("tol", tol), ("rank_tol", rank_tol)):
         if value is None and name == "rank_tol":
             continue
@@ -694,11 +874,10 @@ def index_from_counts(
 
     if weighting not in SCHEMES:
         raise SvdkitError(f"weighting must be one of {SCHEMES}; got {weighting!r}")
-    if (isinstance(scaling, bool) or not isinstance(scaling, int | float | np.number)
-            or not math.isfinite(scaling)):
-        raise SvdkitError(f"scaling must be a finite number; got {scaling!r}")
+    check_scaling(scaling)
     normalize = check_bool(normalize, "normalize")
     progress = check_bool(progress, "progress")
+    corpus = checked_counts(corpus)
     check_unique_ids(corpus.ids)
     g = global_weights(weighting, TermStats.of(corpus.counts))
     W = weigh(corpus.counts, weighting, g, normalize)

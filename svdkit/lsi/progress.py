@@ -14,17 +14,25 @@ def counting_bar(
 ) -> Iterator[Callable[[int], None] | None]:
     """A callback that advances a "documents counted" bar (and calls ``also``).
 
-    The bar is drawn only when standard error is a terminal: written to a file or a
-    CI log, its last frame would stay behind as a stray line (``⠋ counting terms …``).
+    The bar is drawn only when standard error is a terminal, or in a Jupyter notebook
+    (a live widget, where ipywidgets is installed; rich's console is never a terminal
+    there):
+    written to a file or a CI log, its last frame would stay behind as a stray line
+    (``⠋ counting terms …``).
     """
     if not enabled:
         yield also
         return
+    import importlib.util
+
     from rich.console import Console
     from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
     console = Console(stderr=True)
-    if not console.is_terminal or console.is_dumb_terminal:
+    # (in a notebook, rich draws a live widget, with ipywidgets; its console is never
+    # a terminal there)
+    notebook = console.is_jupyter and importlib.util.find_spec("ipywidgets") is not None
+    if not notebook and (not console.is_terminal or console.is_dumb_terminal):
         yield also
         return
 

@@ -12,7 +12,8 @@ scheme             local                        global ``gⱼ``
                                                 ``TfidfTransformer``'s)
 ``log_entropy``    ``ln(1 + tf)``               ``1 + Σᵢ pᵢⱼ ln pᵢⱼ / ln N`` with
                                                 ``pᵢⱼ = tfᵢⱼ / gfⱼ`` (Dumais 1991; gensim's
-                                                ``LogEntropyModel``)
+                                                ``LogEntropyModel`` divides by ``ln(N + 1)``
+                                                instead, so its weights differ)
 ``count``          ``tf``                       ``1`` (Deerwester et al. 1990's example)
 =================  ===========================  ================================================
 
@@ -59,7 +60,7 @@ class TermStats:
     @classmethod
     def of(cls, counts: sp.csr_matrix) -> TermStats:
         """The stats of a documents × terms count matrix."""
-        counts = sp.csr_matrix(counts)
+        counts = _canonical(counts)
         n = counts.shape[1]
         tf = counts.data.astype(np.float64)
         return cls(
@@ -78,6 +79,16 @@ class TermStats:
             self.gf + other.gf,
             self.tf_log_tf + other.tf_log_tf,
         )
+
+
+def _canonical(counts: sp.spmatrix) -> sp.csr_matrix:
+    """``counts`` as CSR with each entry stored once (duplicates summed on a copy: a
+    legal CSR may hold one entry twice, which would count its document twice in ``df``)."""
+    counts = sp.csr_matrix(counts)
+    if not counts.has_canonical_format:
+        counts = counts.copy()
+        counts.sum_duplicates()
+    return counts
 
 
 def _check_scheme(scheme: str) -> None:
@@ -109,7 +120,7 @@ def weigh(
 ) -> sp.csr_matrix:
     """Weighted documents × terms matrix (float64 CSR), rows of unit length if ``normalize``."""
     _check_scheme(scheme)
-    counts = sp.csr_matrix(counts)
+    counts = _canonical(counts)
     if counts.shape[1] != g.shape[0]:
         raise SvdkitError(
             f"{counts.shape[1]} terms in the counts but {g.shape[0]} global weights"
