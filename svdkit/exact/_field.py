@@ -239,6 +239,8 @@ class Field:
     #: The transcendental generators of ``K`` that the engine cannot trust to be independent
     #: indeterminates (see :data:`TRUSTED_TRANSCENDENTALS`), and an entry holding them.
     _untrusted: tuple = field(default=(), repr=False, compare=False)
+    #: The entries the field was built for (to name one in a refusal).
+    _entries: tuple = field(default=(), repr=False, compare=False)
 
     # ----------------------------------------------------------------- construction
 
@@ -263,6 +265,7 @@ class Field:
             real,
             tower_limit=MAX_TOWER_DEGREE if square else MAX_TOWER_DEGREE_RADICALS,
             _untrusted=_untrusted(K, pool),
+            _entries=tuple(exprs),
         )
         if K.is_AlgebraicField:
             F._learn(pool)
@@ -303,9 +306,8 @@ class Field:
         """
         if self.K.is_EX:
             raise NotAlgebraicError(
-                f"{what}: the entries mix π (or another transcendental number) with radicals; "
-                "the exact engine cannot decide exactly whether such numbers are zero. Use the "
-                "numeric engine (svdkit) instead"
+                f"{what}: {_outside_fields(self._entries)}; the exact engine cannot decide "
+                "exactly whether such numbers are zero. Use the numeric engine (svdkit) instead"
             )
         if self._untrusted:
             gens, entry = self._untrusted
@@ -322,6 +324,12 @@ class Field:
 
     def require_algebraic(self, what: str) -> None:
         """Refuse entries that are not algebraic numbers (eigenvalues need them)."""
+        if self.K.is_EX:
+            raise NotAlgebraicError(
+                f"{what}: the entries must be algebraic numbers in a number field the exact "
+                f"engine builds, and {_outside_fields(self._entries)}. Use the numeric engine "
+                "(svdkit) instead"
+            )
         if not self.algebraic:
             symbols = [s for s in getattr(self.K, "symbols", ()) if s.is_transcendental]
             names = (
@@ -330,9 +338,9 @@ class Field:
             )
             verb = "are" if len(symbols) > 1 else "is"
             raise NotAlgebraicError(
-                f"{what} needs algebraic entries (integers, fractions, i, square roots); "
-                f"these entries live in {self.K}, and {names} {verb} transcendental. Use the "
-                "numeric engine (svdkit) instead"
+                f"{what}: the entries must be algebraic numbers (integers, fractions, i, "
+                f"roots); these entries live in {self.K}, and {names} {verb} transcendental. "
+                "Use the numeric engine (svdkit) instead"
             )
 
     def gens(self) -> tuple[sp.Expr, ...]:
@@ -676,6 +684,42 @@ class Field:
     def compare_abs(self, a: Any, b: Any) -> int:
         """The sign of ``|a| − |b|``, decided exactly."""
         return self.sign(self.abs2(a) - self.abs2(b))
+
+
+def _outside_fields(entries: Sequence[sp.Expr]) -> str:
+    """Why ``entries`` fall in SymPy's expression domain ``EX``, naming an entry."""
+    from svdkit.exact.format import to_text
+
+    entries = [sp.sympify(e) for e in entries]
+
+    def radicals(e: sp.Expr) -> list[sp.Expr]:
+        return sorted((p for p in e.atoms(sp.Pow) if not p.exp.is_Integer), key=sp.default_sort_key)
+
+    with_pi = [e for e in entries if e.atoms(sp.pi, sp.E)]
+    with_roots = [e for e in entries if radicals(e)]
+    if with_pi:
+        names = " and ".join(
+            n for g, n in ((sp.pi, "π"), (sp.E, "e")) if any(e.has(g) for e in with_pi)
+        )
+        both = [e for e in with_pi if radicals(e)]
+        shown = (
+            f"the entry {to_text(both[0])}"
+            if both
+            else f"the entries {to_text(with_pi[0])} and {to_text(with_roots[0])}"
+            if with_roots
+            else f"the entry {to_text(with_pi[0])}"
+        )
+        return f"the entries mix {names} with radicals ({shown})"
+    for e in entries:
+        for p in radicals(e):
+            if p.base.is_real is not True:
+                held = "is" if p == e else f"holds {to_text(p)},"
+                return (
+                    f"the entry {to_text(e)} {held} a root of a complex number, which SymPy "
+                    "does not place in a number field together with its conjugate"
+                )
+    shown = ", ".join(to_text(e) for e in entries[:3]) + (", …" if len(entries) > 3 else "")
+    return f"the entries ({shown}) lie outside the number fields SymPy builds (its domain EX)"
 
 
 def _name(g: sp.Expr) -> str:
@@ -1034,6 +1078,19 @@ def sqrt_expr(e: sp.Expr) -> sp.Expr:
     except Exception:  # sqrtdenest gives up in several ways on hard cases
         return root
     return d if sp.count_ops(d) < sp.count_ops(root) else root
+
+
+def exact_sum(terms: Sequence[sp.Expr]) -> sp.Expr:
+    """``Σ terms`` expanded, with radicals out of its denominators: one canonical form.
+
+    ``(1 + √2)² − 2√2`` is ``3`` and ``1/(1 + √2) + 1`` is ``√2``, so that a sum equal to
+    a number compares equal to it (``==``), as the engine's determinants already do.
+    """
+    s = sp.expand(sp.Add(*terms))
+    if s.is_Rational or s.has(sp.Float):
+        return s
+    radical_denominator = any(p.exp.is_negative and not p.base.is_Rational for p in s.atoms(sp.Pow))
+    return sp.expand(sp.radsimp(s)) if radical_denominator else s
 
 
 #: Square roots of rationals with more bits than this (in a numerator or denominator) take

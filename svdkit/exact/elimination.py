@@ -28,7 +28,16 @@ import sympy as sp
 from svdkit.errors import SingularMatrixError, SvdkitError, check_bool
 from svdkit.exact import _flint
 from svdkit.exact._common import prepare, shape_text
-from svdkit.exact._field import Field, Rows, identity, matmul, rows_of, rref_rows, to_matrix
+from svdkit.exact._field import (
+    Field,
+    Rows,
+    exact_sum,
+    identity,
+    matmul,
+    rows_of,
+    rref_rows,
+    to_matrix,
+)
 from svdkit.exact._precision import serialized
 from svdkit.exact._record import Recorder
 from svdkit.exact._results import ExactResult
@@ -313,7 +322,7 @@ def trace(A: Any, *, steps: bool = False) -> Trace:
     steps = check_bool(steps, "steps")
     M, _ = prepare(A, "trace", square=True, field=False)
     terms = tuple(M[i, i] for i in range(M.rows))
-    value = sp.Add(*terms)
+    value = exact_sum(terms)
     rec = Recorder(steps)
     rec.add("trace.sum", {"terms": terms, "value": value}, formula=sp.Eq(sp.Symbol("Tr(A)"), value))
     return Trace(value, steps=rec.steps())

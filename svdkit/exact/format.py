@@ -27,6 +27,7 @@ from collections.abc import Mapping
 from fractions import Fraction
 from typing import Any
 
+import numpy as np
 import sympy as sp
 from sympy.printing.latex import LatexPrinter
 from sympy.printing.mathml import MathMLPresentationPrinter
@@ -234,7 +235,10 @@ class _TextPrinter(_CompactIntegers, _Approximate, StrPrinter):
             b = self._print(base)
             if not (
                 isinstance(base, sp.Abs)
-                or (base.is_Atom and (base.is_Symbol or (base.is_Integer and base >= 0)))
+                or (
+                    base.is_Atom
+                    and (base.is_Symbol or base.is_NumberSymbol or (base.is_Integer and base >= 0))
+                )
             ) or (base.is_Integer and _compact(int(base))):
                 b = f"({b})"
             return b + str(exp).translate(_SUPERSCRIPTS)
@@ -281,18 +285,36 @@ class _TextPrinter(_CompactIntegers, _Approximate, StrPrinter):
     def _print_Abs(self, expr):
         return f"|{self._print(expr.args[0])}|"
 
+    def _print_UnevaluatedExpr(self, expr):
+        # a value the engine records as one group (a fractional p in (Σ|xᵢ|^(3/2))^(1/(3/2)))
+        return self._bracketed(expr.args[0])
+
+    def _bracketed(self, x) -> str:
+        s = self._print(x)
+        return s if s.isalnum() else f"({s})"
+
 
 _PRINTER = _TextPrinter({"order": "lex"})
 _JUXTAPOSE = re.compile(r"(?<=[0-9)²³⁴⁵⁶⁷⁸⁹¹₀-₉])\*(?=[√a-zA-Zλμσπ(|])")
-_ROOT_TIMES_I = re.compile(r"(√(?:\d+|\([^()]*\)))\*i")
-_I_TIMES = re.compile(r"(?<=\bi)\*(?=[a-zλ√(|])")
+#: A product of square roots (``√2``, ``√i``, ``√(1 + i)``) times i.
+_ROOTS = r"√(?:\w+|\([^()]*\))"
+_ROOT_TIMES_I = re.compile(rf"((?:{_ROOTS}\*)*{_ROOTS})\*i(?!\w)")
+#: A power with a bracketed exponent times i: ``2^(1/4)*i``.
+_POWER_TIMES_I = re.compile(r"(\w+\^\([^()]*\))\*i(?!\w)")
+#: A factor that would read as part of the number before it: ``√2*e`` is not ``√2e``
+#: (``√(2e)``), ``2^(1/4)*x`` not ``2^(1/4)x``.
+_SPELLED_TIMES = re.compile(r"(√\d+|\w+\^\([^()]*\))\*(?=[a-zA-Zλμσπ|])")
+#: i times a letter, a root or a group; not the i of ``√i`` (``√i*x`` is not ``√ix``).
+_I_TIMES = re.compile(r"(?<![√\w])i\*(?=[a-zλ√(|])")
 
 
 def _expr_text(x: sp.Basic) -> str:
     s = _PRINTER.doprint(x).replace("**", "^")
-    s = _ROOT_TIMES_I.sub(r"i\1", s)  # √2*i → i√2 (not √2i, which reads as √(2i))
+    s = _ROOT_TIMES_I.sub(r"i\1", s)  # √2*i → i√2 (not √2i, which reads as √(2i)); √i*i → i√i
+    s = _POWER_TIMES_I.sub(r"i·\1", s)  # 2^(1/4)*i → i·2^(1/4) (not 2^(1/4)i)
+    s = _SPELLED_TIMES.sub(r"\1·", s)  # √2*π → √2·π
     s = _JUXTAPOSE.sub("", s)  # 2*√3 → 2√3, 5*λ → 5λ, 2*(…) → 2(…)
-    s = _I_TIMES.sub("", s)  # i*x₂ → ix₂
+    s = _I_TIMES.sub("i", s)  # i*x₂ → ix₂
     s = s.replace("*", "·")
     return s.replace("-", "−")
 
@@ -313,6 +335,8 @@ def to_text(x: Any) -> str:
     """
     if isinstance(x, Step):
         return x.key
+    if isinstance(x, np.generic):  # NumPy scalars by their Python value
+        x = x.item()
     if isinstance(x, enum.Enum):
         return str(x.value)
     if isinstance(x, bool):
@@ -327,10 +351,12 @@ def to_text(x: Any) -> str:
         return "(" + ", ".join(to_text(v) for v in x) + ")"
     if isinstance(x, list):
         return "[" + ", ".join(to_text(v) for v in x) + "]"
+    if isinstance(x, float | complex):  # approximate: ≈, with − and without −0.0
+        return _expr_text(_sympify(x))
     if isinstance(x, sp.Basic | sp.MatrixBase):
         return _expr_text(x)
-    if hasattr(x, "tolist"):  # NumPy arrays
-        return to_text(sp.Matrix(x.tolist()))
+    if isinstance(x, np.ndarray):  # a vector as a row, as to_latex and to_mathml show it
+        return _expr_text(_sympify(x))
     return str(x)
 
 
@@ -356,6 +382,10 @@ class _LatexPrinter(_CompactIntegers, _Approximate, LatexPrinter):
             return self._print_int(expr.p)
         sign = "- " if expr.p < 0 else ""
         return rf"{sign}\frac{{{self._print_int(abs(expr.p))}}}{{{self._print_int(expr.q)}}}"
+
+    def _print_UnevaluatedExpr(self, expr):
+        s = self._print(expr.args[0])
+        return s if s.isalnum() else rf"\left({s}\right)"
 
     def _print_Pow(self, expr):
         base = expr.base
@@ -388,6 +418,19 @@ class _MathMLPrinter(_Approximate, MathMLPresentationPrinter):
     def _print_Float(self, expr):
         return super()._print_Float(_short_float(expr))
 
+    def _print_UnevaluatedExpr(self, expr):
+        inner = self._print(expr.args[0])
+        if expr.args[0].is_Atom and expr.args[0].is_Integer and expr.args[0] >= 0:
+            return inner
+        mrow = self.dom.createElement("mrow")
+        for part in ("(", inner, ")"):
+            if isinstance(part, str):
+                mo = self.dom.createElement("mo")
+                mo.appendChild(self.dom.createTextNode(part))
+                part = mo
+            mrow.appendChild(part)
+        return mrow
+
 
 #: SymPy's ASCII minus signs in MathML: an operator, and a sign inside a number.
 _MATHML_MINUS = re.compile(r"<mo>-</mo>")
@@ -402,6 +445,16 @@ def _mathml_character(m: re.Match) -> str:
 
 
 def _sympify(x: Any) -> Any:
+    if isinstance(x, np.generic):
+        x = x.item()
+    if isinstance(x, np.ndarray):  # a vector as a row
+        if x.ndim > 2:
+            raise TypeError(f"no exact printing of a {x.ndim}-dimensional array")
+        return sp.Matrix(np.atleast_2d(x).tolist()).applyfunc(_sympify)
+    if isinstance(x, float):
+        return sp.Float(x + 0.0)  # −0.0 + 0.0 is 0.0
+    if isinstance(x, complex):
+        return sp.Float(x.real + 0.0) + sp.Float(x.imag + 0.0) * sp.I
     if isinstance(x, enum.Enum):
         return sp.Symbol(str(x.value))
     if isinstance(x, list | tuple):
