@@ -88,7 +88,17 @@ class FileFormatError(SvdkitError):
 
 
 class MissingFileError(SvdkitError, FileNotFoundError):
-    """A file that does not exist (also a ``FileNotFoundError``)."""
+    """A file that does not exist (also a ``FileNotFoundError``).
+
+    Its text is the message it was given, also where ``errno``, ``strerror`` and
+    ``filename`` are set for code that reads them (an ``OSError`` would print
+    ``[Errno 2] …`` instead).
+    """
+
+    def __str__(self) -> str:
+        if len(self.args) == 1 and isinstance(self.args[0], str):
+            return self.args[0]
+        return super().__str__()
 
 
 class MissingDependencyError(SvdkitError, ImportError):

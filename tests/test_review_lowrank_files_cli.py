@@ -316,6 +316,7 @@ def test_missing_npy_str_is_a_missing_file_error(tmp_path, monkeypatch):
     with pytest.raises(MissingFileError) as info:
         truncated_svd("nofile.npy", 1)
     assert info.value.filename == "nofile.npy" and isinstance(info.value, FileNotFoundError)
+    assert str(info.value) == "no such file: 'nofile.npy'"  # as docs/inputs.md says, no [Errno 2]
 
 
 @pytest.mark.parametrize("ext", ["npy", "npz"])
