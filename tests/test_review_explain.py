@@ -76,9 +76,13 @@ def test_complex_symmetric_matrix_is_not_called_non_symmetric(lang):
     "A", [[[1, 1j], [-1j, 1]], [[1, 1j], [1j, 2]], [[1, 2], [3, 4]], [[1, 2], [2, 1]]]
 )
 def test_trace_note_only_for_matrices_that_are_not_symmetric(A):
-    """The note says "this non-symmetric one": it must agree with the structure section."""
+    """The note says "this non-symmetric one": it must agree with the structure section.
+
+    Nor for a Hermitian matrix, the complex analogue of the claim's "symmetric" (the
+    report calls it "symmetric (Hermitian)" in its spectral theorem)."""
     report = explain(A, steps=False)
-    symmetric = report.section("structure").fact("symmetric")
+    structure = report.section("structure")
+    symmetric = structure.fact("symmetric") or structure.fact("hermitian")
     assert ("trace_eigenvalues" in _notes(report)) == (not symmetric)
 
 

@@ -181,6 +181,34 @@ def _root(
     """The singular value decomposition and the matrix analysis around it."""
 
 
+def _tol_number(text: str) -> float:
+    """The parser of ``svdkit explain --tol``: a number, refused where it overflows.
+
+    ``float("1e400")`` is ``inf``, which the check of ``tol`` then reports as
+    ``got inf``, a value nobody typed: the number typed is named instead.
+
+    Examples
+    --------
+    >>> _tol_number("1e-3")
+    0.001
+    >>> _tol_number("1e400")
+    Traceback (most recent call last):
+      ...
+    ValueError: 1e400 overflows float64 (whose largest number is about 1.8e308)
+    """
+    if not isinstance(text, str):  # a default, already a number
+        return float(text)
+    try:
+        value = float(text)
+    except ValueError:
+        raise ValueError(f"{text!r} is not a number") from None
+    word = text.strip().lower().lstrip("+-")
+    if value in (float("inf"), float("-inf")) and word not in ("inf", "infinity"):
+        raise ValueError(
+            f"{text.strip()} overflows float64 (whose largest number is about 1.8e308)")
+    return value
+
+
 @app.command()
 @speaks_flags
 def explain(
@@ -201,7 +229,9 @@ def explain(
     ] = None,
     tol: Annotated[
         float | None,
-        typer.Option(help="Absolute zero threshold (default: max(m, n)·eps·σ₁)."),
+        typer.Option(
+            help="Absolute zero threshold (default: max(m, n)·eps·σ₁).", parser=_tol_number,
+        ),
     ] = None,
     output: Annotated[
         Path | None,

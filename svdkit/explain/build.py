@@ -117,6 +117,9 @@ def explain(
     with single_blas_thread():  # see the Notes
         report, c, threshold = _numeric_report(a, tol, lang, A)
     eigen = report.section("eigen")
+    if eigen.applies and not c.hermitian:
+        # (before the notes: they count these values)
+        _exact_eigenvalues(eigen, c, A, threshold, steps)
     evidence = Evidence(
         matrix=a,
         svd=c.svd,
@@ -376,6 +379,109 @@ def _eigen(c: Computed, report: Report) -> Section:
         sec.add("spectral_Q", h.vectors)
         sec.add("spectral_residual", h.residual())
     return sec
+
+
+def _exact_eigenvalues(
+    sec: Section, c: Computed, source: object, threshold: float, steps: bool
+) -> None:
+    """The eigenvalues of a small non-Hermitian A of rational entries as typed, exactly.
+
+    LAPACK's values of a defective eigenvalue are a cluster of size about
+    ``eps^(1/p)·‖A‖``: ±2.0007e−8 for the nilpotent ``[[3, 9], [−1, −3]]``, whose
+    characteristic polynomial is λ². With ``steps`` (the exact engine on), for a
+    matrix of (Gaussian) rational entries of order at most
+    :data:`~svdkit.explain.exact_steps.MAX_SPECTRAL_ORDER`, the roots of the exact
+    characteristic polynomial are the fact ``eigenvalues_exact`` (with multiplicity,
+    in the order of ``eigenvalues``), and ``eigenvalues`` is their float64 rounding,
+    matched to LAPACK's values (each to the nearest root left): the table, the
+    notes' counts and Σλᵢ then agree with the exact values.
+
+    Otherwise (no steps, a larger matrix, a root with no closed form in radicals),
+    where the count of non-zero values (at ``threshold``) differs from the rank, the
+    eigenvalue 0's exact multiplicity (:func:`~svdkit.explain.exact_steps.exact_zero_eigenvalues`,
+    what the note ``rank_eigenvalues`` counts by, where its exact rank is the
+    report's) sets that many of the values of least modulus to 0.
+
+    The residual is then that of the values shown with LAPACK's vectors (about 1e−9
+    for a defective eigenvalue: its eigenvectors are ill-determined). Nothing
+    changes where SymPy is missing or the entries are not rational.
+    """
+    n = c.matrix.shape[0]
+    numeric = np.asarray(sec.fact("eigenvalues"))
+    found = _exact_roots(c, source) if steps else None
+    if found is not None:
+        from svdkit.exact.format import to_text
+
+        roots, values = found
+        # (compared scaled by a power of two: entries near 1e308 would overflow)
+        big = max(float(np.max(np.abs(numeric))), max(abs(v) for v in values))
+        scale = math.ldexp(1.0, -math.frexp(big)[1]) if 0 < big < math.inf else 1.0
+        near = [v * scale for v in values]
+        left = list(range(n))
+        matched: list[int] = []
+        for value in numeric.astype(complex) * scale:  # each LAPACK value to the nearest root
+            j = min(left, key=lambda k: abs(near[k] - value))
+            left.remove(j)
+            matched.append(j)
+        shown = np.array([values[j] for j in matched])
+        _replace_eigenvalues(sec, c, shown.real if np.all(shown.imag == 0) else shown)
+        sec.add("eigenvalues_exact", to_text(tuple(roots[j] for j in matched)))
+        position = next(i for i, f in enumerate(sec.facts) if f.key == "eigenvalues") + 1
+        sec.facts.insert(position, sec.facts.pop())
+        return
+    nonzero = int(np.count_nonzero(np.abs(numeric) > threshold))
+    if nonzero == c.rank or source is None:
+        return
+    from svdkit.explain.exact_steps import exact_zero_eigenvalues
+
+    exact = exact_zero_eigenvalues(source, c.matrix.shape)
+    if exact is None or exact[0] != c.rank or n - exact[1] == nonzero:
+        return
+    shown = numeric.copy()
+    shown[np.argsort(np.abs(numeric), kind="stable")[: exact[1]]] = 0
+    _replace_eigenvalues(sec, c, shown)
+
+
+def _exact_roots(c: Computed, source: object) -> tuple[list, list[complex]] | None:
+    """The roots (SymPy, with multiplicity) of A's exact characteristic polynomial and
+    their values, for A of rational entries as typed and small; else None."""
+    from svdkit.errors import SvdkitError
+    from svdkit.explain.exact_steps import MAX_SPECTRAL_ORDER, _rational_matrix
+
+    n = c.matrix.shape[0]
+    if n > MAX_SPECTRAL_ORDER or c.single or source is None:
+        return None
+    try:
+        dM = _rational_matrix(source, c.matrix.shape)
+    except SvdkitError:
+        return None
+    if dM is None:
+        return None
+    import sympy as sp
+
+    lam = sp.Dummy("lambda")
+    p = sp.Poly(dM.charpoly(), lam, domain=dM.domain)
+    found = sp.roots(p.as_expr(), lam)
+    roots = [r for r, k in found.items() for _ in range(k)]
+    if len(roots) != n:
+        return None  # (a root without a closed form in radicals)
+    values = [complex(sp.N(r, 30)) for r in roots]
+    if any(abs(v.imag) <= 1e-20 * abs(v) and r.has(sp.I)
+           for v, r in zip(values, roots, strict=True)):
+        return None  # a real root written with i (casus irreducibilis): no help to a learner
+    return roots, values
+
+
+def _replace_eigenvalues(sec: Section, c: Computed, values: np.ndarray) -> None:
+    """Show ``values`` as the eigenvalues (same order), with their residual."""
+    from svdkit.explain.model import Fact
+
+    e = linalg.Eig(values, sec.fact("eigenvectors"), c.stored)
+    for i, fact in enumerate(sec.facts):
+        if fact.key == "eigenvalues":
+            sec.facts[i] = Fact(fact.key, e.values, fact.label)
+        elif fact.key == "eigen_residual":
+            sec.facts[i] = Fact(fact.key, e.residual(norm2=float(c.svd.s[0])), fact.label)
 
 
 def _hermitian_eigenvalues(c: Computed, report: Report) -> linalg.Eig:

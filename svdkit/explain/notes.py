@@ -187,8 +187,13 @@ def sigma_order(ev: Evidence) -> dict | None:
     if m != n or not ev.computed.diagonal:
         return None
     diag = np.diagonal(a)
-    values = {"diag": ", ".join(_num(x, ev.threshold) for x in diag),
-              "sigmas": ", ".join(_num(x, ev.threshold) for x in ev.svd.s)}
+    # the entries as typed (diag(1e−20, 1) has no entry 0); σ likewise where A is exactly
+    # diagonal (its σ are then the |aᵢᵢ|, sorted), else the SVD's at the report's threshold
+    if np.all(a == np.diag(diag)):
+        sigmas = ", ".join(_num(x) for x in np.sort(np.abs(diag))[::-1])
+    else:
+        sigmas = ", ".join(_num(x, ev.threshold) for x in ev.svd.s)
+    values = {"diag": ", ".join(_num(x) for x in diag), "sigmas": sigmas}
     d = np.abs(diag)
     rounding = d.size * np.finfo(ev.computed.precision).eps * float(np.max(d, initial=0.0))
     if not np.all(d[:-1] >= d[1:] - rounding):  # (√2² = 2.0000000000000004 is 2)
@@ -202,28 +207,63 @@ def sigma_order(ev: Evidence) -> dict | None:
 def identity_definition(ev: Evidence) -> dict | None:
     """Note 003: "a diagonal matrix whose non-zero entries all equal 1 is an identity matrix".
 
-    ``diag(1, 0)`` fits that description and is no identity: ``A e₂ = 0``. The
-    claim is about entries equal to 0 and 1: they are compared to within rounding,
-    not the report's zero threshold (with ``--tol 0.5``, ``diag(1, 0.1)`` has no zero
-    entry and is no projection).
+    ``diag(1, 0)`` fits that description and is no identity: ``A e₂ = 0``. The note
+    must be true of the matrix as typed. Where its exact entries are known (the exact
+    engine reads ``ev.source``: integers, fractions, decimals, at most
+    :data:`~svdkit.explain.exact_steps.MAX_ORDER`), they decide: ``diag(1e−20, 1)`` is
+    invertible, has an entry that is neither 0 nor 1, and gets no note. Otherwise the
+    float64 entries decide: exactly 0 and 1 (the plain note), or within rounding of
+    them (``case`` ``rounding``: the note says so). Within rounding is the tolerance
+    rule's threshold n·eps·max |aᵢᵢ|, whatever ``--tol`` says (with ``--tol 0.5``,
+    ``diag(1, 0.1)`` has no zero entry and is no projection). The diagonal is printed
+    as typed, never a small entry as 0.
     """
     a = ev.matrix
     m, n = a.shape
     if m != n or not ev.computed.diagonal:
         return None
-    diag = np.diagonal(a)
-    # the tolerance rule's threshold n·eps·σ₁ (σ₁ = max |aᵢᵢ|), whatever --tol says: an
-    # entry the report's rank counts (diag(1, 1e−15) has rank 2) is not 0 here either
-    rounding = n * np.finfo(ev.computed.precision).eps * float(np.max(np.abs(diag)))
-    if np.max(np.abs(a - np.diag(diag))) > rounding:
-        return None  # diagonal only to within the given tolerance
-    zero = np.abs(diag) <= rounding
-    one = np.abs(diag - 1) <= rounding
+    exact = _exact_square(ev.source, n)
+    if exact is not None:
+        if any(exact[i, j] != 0 for i in range(n) for j in range(n) if i != j):
+            return None
+        entries = [exact[i, i] for i in range(n)]
+        zero = np.array([x == 0 for x in entries])
+        one = np.array([x == 1 for x in entries])
+        case = None
+        from svdkit.exact.format import to_text
+
+        text = ", ".join(to_text(x) for x in entries)
+    else:
+        diag = np.diagonal(a)
+        # the tolerance rule's threshold n·eps·σ₁ (σ₁ = max |aᵢᵢ|), whatever --tol says:
+        # an entry the report's rank counts (diag(1, 1e−15) has rank 2) is not 0 here
+        rounding = n * np.finfo(ev.computed.precision).eps * float(np.max(np.abs(diag)))
+        if np.max(np.abs(a - np.diag(diag))) > rounding:
+            return None  # diagonal only to within the given tolerance
+        zero = np.abs(diag) <= rounding
+        one = np.abs(diag - 1) <= rounding
+        exactly = bool(np.all((diag == 0) | (diag == 1)) and np.all(a == np.diag(diag)))
+        case = None if exactly else "rounding"
+        text = ", ".join(_num(x) for x in diag)
     if not (np.all(zero | one) and zero.any() and one.any()):
         return None
     k = int(np.argmax(zero)) + 1
     e = "e" + str(k).translate(str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉"))
-    return {"diag": ", ".join(_num(x, rounding) for x in diag), "e": e}
+    values = {"diag": text, "e": e}
+    return values if case is None else {"case": case} | values
+
+
+def _exact_square(source: object, n: int):
+    """The exact n×n matrix of ``source`` as typed (SymPy), or None where the exact engine
+    cannot read it (floats stored in an array, no SymPy, larger than it works on)."""
+    from svdkit.explain.exact_steps import MAX_ORDER, _exact_matrix
+
+    if source is None or n > MAX_ORDER:
+        return None
+    exact = _exact_matrix(source)
+    if exact is None or exact.shape != (n, n):
+        return None
+    return exact
 
 
 def orthogonal_eigenvectors(ev: Evidence) -> dict | None:
@@ -237,16 +277,31 @@ def orthogonal_eigenvectors(ev: Evidence) -> dict | None:
 
 
 def trace_eigenvalues(ev: Evidence) -> dict | None:
-    """Note 000, 6.2: "if A is symmetric, Tr A = Σλᵢ" (true for every square matrix)."""
+    """Note 000, 6.2: "if A is symmetric, Tr A = Σλᵢ" (true for every square matrix).
+
+    No note for a symmetric A (a complex symmetric one meets the claim's hypothesis)
+    nor a Hermitian one: the claim's "symmetric" is, for a complex matrix, Hermitian
+    (the report calls it "symmetric (Hermitian)" in its spectral theorem), and the
+    note saying "this non-symmetric one" of it would contradict the report.
+
+    Both sums are printed with 0 at the report's zero threshold (in A's units, as
+    Tr A and the λᵢ are): Σλᵢ differs from Tr A by rounding, which would print
+    ``Tr A = 0, Σλᵢ = −8.4e−16`` for the nilpotent ``[[3, 9], [−1, −3]]`` (numeric
+    eigenvalues ±2e−8), two numbers that read as different.
+    """
     a = ev.matrix
-    if ev.eigenvalues is None or ev.computed.symmetric:
-        return None  # (a complex symmetric A meets the claim's hypothesis: no note)
-    return {"trace": _scaled_sum(np.diagonal(a)), "sum": _scaled_sum(ev.eigenvalues)}
+    if ev.eigenvalues is None or ev.computed.symmetric or ev.computed.hermitian:
+        return None
+    zero = ev.threshold
+    return {"trace": _scaled_sum(np.diagonal(a), zero), "sum": _scaled_sum(ev.eigenvalues, zero)}
 
 
-def _scaled_sum(values: Any) -> str:
+def _scaled_sum(values: Any, zero: float = 0.0) -> str:
     """``Σ values``, summed scaled by a power of two: a trace of entries near 1e308
-    lies beyond float64 (written as :class:`~svdkit.explain.formatting.Scientific`)."""
+    lies beyond float64 (written as :class:`~svdkit.explain.formatting.Scientific`).
+
+    A sum at or below ``zero`` (the report's threshold, in the units of the values),
+    or below rounding of the largest term, prints as 0."""
     from svdkit.explain.formatting import scaled_number
 
     v = np.asarray(values, dtype=complex)
@@ -260,8 +315,9 @@ def _scaled_sum(values: Any) -> str:
         return str(value)
     from svdkit.explain.formatting import NumberFormat
 
-    # zero below rounding of the largest term (a trace of 1e-300 entries is not 0)
-    return NumberFormat(zero=1e-12 * big).number(value)
+    # zero below rounding of the largest term (a trace of 1e-300 entries is not 0), or
+    # at the report's threshold
+    return NumberFormat(zero=max(1e-12 * big, zero)).number(value)
 
 
 def orthonormal_inverse(ev: Evidence) -> dict | None:
