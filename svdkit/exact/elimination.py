@@ -41,6 +41,7 @@ from svdkit.exact._field import (
 from svdkit.exact._precision import serialized
 from svdkit.exact._record import Recorder
 from svdkit.exact._results import ExactResult
+from svdkit.exact.steps import row_equivalent
 
 __all__ = [
     "LEIBNIZ_MAX_N",
@@ -204,7 +205,7 @@ def _bareiss(F: Field, rows: Rows, rec: Recorder) -> Any:
                 rec.add(
                     "det.bareiss_zero_column",
                     {"column": k + 1, "value": sp.Integer(0)},
-                    matrices={"A": to_matrix(F, A)},
+                    matrices={row_equivalent("A"): to_matrix(F, A)},
                 )
                 return F.zero
             A[k], A[p] = A[p], A[k]
@@ -212,7 +213,7 @@ def _bareiss(F: Field, rows: Rows, rec: Recorder) -> Any:
             rec.add(
                 "det.bareiss_swap",
                 {"row_a": k + 1, "row_b": p + 1, "sign": sign},
-                matrices={"A": to_matrix(F, A)},
+                matrices={row_equivalent("A"): to_matrix(F, A)},
             )
         piv = A[k][k]
         for i in range(k + 1, n):
@@ -331,14 +332,17 @@ def trace(A: Any, *, steps: bool = False) -> Trace:
 # --------------------------------------------------------------------------- rref, rank
 
 
-def _row_op_recorder(F: Field, rec: Recorder, ncols: int | None = None):
+def _row_op_recorder(F: Field, rec: Recorder, name: str = "A"):
+    """Records each row operation with the matrix after it, row-equivalent to ``name``."""
+    key = row_equivalent(name)
+
     def on_op(kind: str, info: dict, R: Rows) -> None:
         values = dict(info)
         if "factor" in values:
             values["factor"] = F.to_sympy(values["factor"])
         if "pivot" in values:
             values["pivot"] = F.to_sympy(values["pivot"])
-        rec.add(f"rref.{kind}", values, matrices={"A": to_matrix(F, R)})
+        rec.add(f"rref.{kind}", values, matrices={key: to_matrix(F, R)})
 
     return on_op if rec.on else None
 
@@ -471,7 +475,7 @@ def inv(A: Any, *, steps: bool = False) -> Inverse:
     rec = Recorder(steps)
     aug = [row + ident for row, ident in zip(rows_of(F, M), identity(F, n), strict=True)]
     rec.add("inv.augment", {"n": n}, matrices={"[A | I]": to_matrix(F, aug)})
-    R, piv = rref_rows(F, aug, 2 * n, _row_op_recorder(F, rec), stop_col=n)
+    R, piv = rref_rows(F, aug, 2 * n, _row_op_recorder(F, rec, "[A | I]"), stop_col=n)
     if len(piv) < n:
         col = next(c for c in range(n) if c not in piv) + 1
         rec.add(

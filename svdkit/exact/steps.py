@@ -14,7 +14,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["Step"]
+__all__ = ["ROW_EQUIVALENT", "Step", "matrix_relation", "row_equivalent"]
+
+ROW_EQUIVALENT = "∼"
+"""The relation "is row-equivalent to": a matrix met while row-reducing is not equal to
+the one it came from, and is named ``"A ∼"`` (:func:`row_equivalent`), drawn ``A ∼ […]``."""
 
 
 @dataclass(frozen=True)
@@ -31,7 +35,9 @@ class Step:
     formula : object, optional
         A SymPy expression or relation (``Eq``) shown with the sentence.
     matrices : mapping
-        Named intermediate matrices (SymPy ``Matrix``, or NumPy arrays).
+        Named intermediate matrices (SymPy ``Matrix``, or NumPy arrays), each drawn
+        ``name = matrix``; a name ending in `` ∼`` (:func:`row_equivalent`) is a matrix
+        row-equivalent to the one named, drawn ``A ∼ matrix`` (:func:`matrix_relation`).
 
     Examples
     --------
@@ -43,3 +49,31 @@ class Step:
     values: Mapping[str, Any] = field(default_factory=dict)
     formula: Any = None
     matrices: Mapping[str, Any] = field(default_factory=dict)
+
+
+def row_equivalent(name: str) -> str:
+    """The key of a step's matrix that is row-equivalent to ``name``, not equal to it.
+
+    Examples
+    --------
+    >>> row_equivalent("[A | I]")
+    '[A | I] ∼'
+    """
+    return f"{name} {ROW_EQUIVALENT}"
+
+
+def matrix_relation(name: Any) -> tuple[str, str]:
+    """A step's matrix key split into the name drawn and its relation to the matrix.
+
+    Examples
+    --------
+    >>> matrix_relation("A ∼")
+    ('A', '∼')
+    >>> matrix_relation("A⁻¹")
+    ('A⁻¹', '=')
+    """
+    text = str(name)
+    suffix = " " + ROW_EQUIVALENT
+    if text.endswith(suffix):
+        return text[: -len(suffix)], ROW_EQUIVALENT
+    return text, "="

@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from svdkit.exact.steps import matrix_relation
 from svdkit.explain.elision import Dots, corner_grid
 from svdkit.explain.formatting import NumberFormat
 from svdkit.explain.model import Report
@@ -268,8 +269,10 @@ def _steps(report: Report, steps, fmt: NumberFormat) -> list[str]:
             grid = matrix_entries(
                 m, lambda v: mathml_value(v, fmt), lambda v: mathml_number(fmt.number(v))
             )
-            named = mathml_name(matrix_name(report, name))
-            out.append(_math(f"<mrow>{named}<mo>=</mo>{mathml_matrix(grid)}</mrow>", block=True))
+            subject, relation = matrix_relation(name)
+            named = mathml_name(matrix_name(report, subject))
+            drawn = f"<mrow>{named}<mo>{relation}</mo>{mathml_matrix(grid)}</mrow>"
+            out.append(_math(drawn, block=True))
         out.append("</li>")
     out.append("</ol>")
     return out

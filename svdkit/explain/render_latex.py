@@ -29,6 +29,7 @@ from typing import Any
 
 import numpy as np
 
+from svdkit.exact.steps import ROW_EQUIVALENT, matrix_relation
 from svdkit.explain.elision import Dots, corner_grid, kept, vector_text
 from svdkit.explain.formatting import NumberFormat, Scientific
 from svdkit.explain.model import Report
@@ -658,7 +659,9 @@ def _step_block(report: Report, step, fmt: NumberFormat) -> list[str]:
         grid = matrix_entries(
             m, lambda v: latex_value(v, fmt), lambda v: latex_number(fmt.number(v))
         )
-        body = f"{latex_math(matrix_name(report, name))} = {latex_matrix(grid)}"
+        subject, relation = matrix_relation(name)
+        sign = r"\sim" if relation == ROW_EQUIVALENT else relation
+        body = f"{latex_math(matrix_name(report, subject))} {sign} {latex_matrix(grid)}"
         lines += _display(body)
     return lines
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from svdkit.exact.steps import ROW_EQUIVALENT, matrix_relation
 from svdkit.explain.elision import corner_grid
 from svdkit.explain.formatting import NumberFormat
 from svdkit.explain.model import Report
@@ -111,8 +112,10 @@ def _step_lines(report: Report, step, fmt: NumberFormat, marker: str) -> list[st
         lines += ["", f"{indent}$${latex_value(step.formula)}$$"]
     for name, m in step.matrices.items():
         grid = matrix_entries(m, latex_value, lambda v: latex_number(fmt.number(v)))
-        named = latex_math(matrix_name(report, name))
-        lines += ["", f"{indent}$${named} = {latex_matrix(grid)}$$"]
+        subject, relation = matrix_relation(name)
+        named = latex_math(matrix_name(report, subject))
+        sign = r"\sim" if relation == ROW_EQUIVALENT else relation
+        lines += ["", f"{indent}$${named} {sign} {latex_matrix(grid)}$$"]
     return lines
 
 

@@ -21,6 +21,7 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
+from svdkit.exact.steps import matrix_relation
 from svdkit.explain.elision import LIMIT, corner_grid, kept
 from svdkit.explain.formatting import NumberFormat
 from svdkit.explain.model import Report
@@ -47,18 +48,43 @@ from svdkit.explain.render_text import (
 __all__ = ["print_terminal", "render_terminal", "step_lines"]
 
 def _pretty_formula(formula) -> str:
-    """A step's formula drawn over several lines when it has fractions, roots or matrices."""
+    """A step's formula as text: drawn over several lines when it has fractions or matrices.
+
+    Everything else is svdkit's one-line text (:func:`exact_text`), as in the sentences:
+    SymPy's drawing writes the imaginary unit ``ⅈ`` and products ``2⋅√3⋅ⅈ`` where the
+    rest of the report writes ``i`` and ``2i√3``. A drawing keeps SymPy's ``⋅`` between
+    factors, and its ``ⅈ`` becomes ``i``.
+    """
     if isinstance(formula, str):
         return formula
     if is_sympy(formula):
         import sympy
 
+        if not _drawn(formula):
+            return exact_text(formula)
         try:
             drawn = sympy.pretty(formula, use_unicode=True, wrap_line=False)
-            return drawn.replace("-", "−")  # Unicode mode draws fraction bars with ─
+            # Unicode mode draws fraction bars with ─, and i as ⅈ
+            return drawn.replace("-", "−").replace("ⅈ", "i")
         except Exception:
             return exact_text(formula)
     return str(formula)
+
+
+def _drawn(expr) -> bool:
+    """Whether a SymPy formula holds a matrix or a fraction (a root's ½ is no fraction)."""
+    import sympy
+
+    if isinstance(expr, sympy.MatrixBase):
+        return True
+    if isinstance(expr, sympy.Rational):
+        return not expr.is_integer
+    if isinstance(expr, sympy.Pow):
+        exp = expr.exp
+        if exp.is_number:
+            return bool(exp.is_negative) or _drawn(expr.base)
+    args = getattr(expr, "args", ())
+    return any(_drawn(a) for a in args if isinstance(a, sympy.Basic))
 
 
 def step_lines(report: Report, step, fmt, width: int | None = None) -> list[str]:
@@ -78,7 +104,8 @@ def step_lines(report: Report, step, fmt, width: int | None = None) -> list[str]
     for name, m in step.matrices.items():
         grid = matrix_entries(m, lambda v: value_text(v, fmt, report.lang), fmt.number)
         drawn = bracket_lines(grid)
-        head = f"{matrix_name(report, name)} = "
+        subject, relation = matrix_relation(name)
+        head = f"{matrix_name(report, subject)} {relation} "
         if width is not None and 4 + len(head) + _drawn_width(drawn) > width:
             lines.append("    " + head.rstrip())
             lines += ["      " + row for row in matrix_blocks(report, grid, width - 6, m)]
