@@ -6,12 +6,15 @@
   bytes of the matrix in memory at once); ``.npz`` (a SciPy sparse matrix, or one
   dense array) and ``.mtx`` (Matrix Market) are loaded, sparse content kept sparse.
 * A progress bar runs on standard error when it is a terminal; one summary line goes
-  to standard output, and each of the result's notes (a rank left uncertain near
-  ``--rank-tol``, a handover to LAPACK, a tightened tol…) to standard error as one
-  ``note: …`` line.
+  to standard output, and each note that qualifies the result (its ``caveats``: a rank
+  left uncertain near ``--rank-tol``, a tol tightened for a spectral ``--rank-tol``)
+  to standard error as one ``note: …`` line. An ordinary run prints none; the notes
+  on how the result was computed (the method ``auto`` chose, a handover to LAPACK,
+  the Gram matrix) are kept in ``out.npz`` only.
 * ``out.npz`` holds ``U``, ``s``, ``Vh``, ``residuals_right``, ``residuals_left``,
   ``rayleigh`` (``Re uᵢᴴ A vᵢ``: with ``‖A‖_F``, ``‖A − U Σ Vᴴ‖_F² = ‖A‖_F² −
-  2 Σ σᵢ rayleighᵢ + Σ σᵢ²``), ``notes`` (the notes, a ``str`` array) and what produced
+  2 Σ σᵢ rayleighᵢ + Σ σᵢ²``), ``notes`` (every note, a ``str`` array), ``caveats``
+  (those of them printed on standard error, a ``str`` array) and what produced
   them (``tol``, ``method``, ``seed``, ``iterations``, ``passes``,
   ``converged``, ``format = "svdkit.lowrank.svd/1"``, and with ``--rank-tol`` the
   ``rank_tol`` and ``rank_norm`` that chose k); it is written to a
@@ -109,6 +112,7 @@ def write_result(path: Path, result) -> None:
             rayleigh=result.rayleigh,
             # a fixed-width unicode array ('<U'): np.load reads it without pickle
             notes=np.array(result.notes, dtype=np.str_).reshape(len(result.notes)),
+            caveats=np.array(result.caveats, dtype=np.str_).reshape(len(result.caveats)),
             tol=np.float64(result.tol),
             method=np.str_(result.method),
             seed=np.int64(-1 if result.seed is None else result.seed),
@@ -185,7 +189,7 @@ def register(app: typer.Typer) -> None:
             typer.Option(
                 "--output", "-o", parser=cli_path,
                 help="Where to write U, s, Vh, residuals_right, residuals_left, rayleigh, "
-                "notes and the run's settings (.npz).",
+                "notes, caveats (the notes printed) and the run's settings (.npz).",
             ),
         ],
         k: Annotated[
@@ -219,9 +223,11 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Certified truncated SVD of a large matrix file: top-k triplets and their residuals.
 
-        One summary line goes to standard output; each note of the result (a rank left
-        uncertain near --rank-tol, a handover to LAPACK, a tightened tol) goes to
-        standard error as a "note: …" line, and is kept in the output's notes.
+        One summary line goes to standard output; each note that qualifies the result
+        (a rank left uncertain near --rank-tol, a tol tightened for a spectral
+        --rank-tol) goes to standard error as a "note: …" line. Every note, also those
+        on how the result was computed (the method auto chose, a handover to LAPACK),
+        is kept in the output's notes.
         """
         from rich.console import Console
 
@@ -229,6 +235,12 @@ def register(app: typer.Typer) -> None:
         from svdkit.lowrank import as_operator, truncated_svd
 
         ext = file.suffix.lower()
+        if file.is_dir():  # (before the extension: a folder named "data" has none)
+            what = f"a {ext} file" if ext in (".npy", ".npz", ".mtx") else "a matrix file"
+            raise FileFormatError(
+                f"'{file}' is a directory, not {what}; svdkit svd reads .npy, .npz and "
+                ".mtx files"
+            )
         if file.name.lower() in (".npy", ".npz", ".mtx"):  # (a hidden file: no suffix)
             raise FileFormatError(
                 f"'{file}' has no name before {file.name}: svdkit svd reads a file such as "
@@ -286,7 +298,7 @@ def register(app: typer.Typer) -> None:
             write_result(output, result)
         except OSError as err:
             raise SvdkitError(f"cannot write '{output}': {err.strerror or err}") from err
-        for note in result.notes:  # (kept in the file's notes as well)
+        for note in result.caveats:  # (every note, these too, is kept in the file's notes)
             typer.echo(f"note: {note}", err=True)
         # one line, never wrapped: a program reading standard output gets it whole
         Console().print(

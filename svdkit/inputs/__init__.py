@@ -44,7 +44,9 @@ from svdkit.errors import (
 )
 from svdkit.inputs.files import (
     SUPPORTED_EXTENSIONS,
+    folder_error,
     matrix_file_name,
+    names_folder,
     read_matrix_file,
     stored_dtype,
 )
@@ -380,6 +382,9 @@ def _from_text(text: str, name: str) -> np.ndarray:
     try:
         return text_to_array(text)
     except SvdkitError as err:
+        folder = names_folder(text) if isinstance(err, ParseError) else None
+        if folder is not None:  # "data/": a folder, not "unknown name 'data'"
+            raise folder_error(folder) from None
         message = f"{name}: {err}"
         if isinstance(err, ParseError) and _FILE_NAME.fullmatch(text.strip()):
             message += (

@@ -27,6 +27,7 @@ import json
 import math
 import os
 import re
+import tokenize
 from pathlib import Path
 from typing import Any
 
@@ -55,6 +56,7 @@ __all__ = [
     "names_folder",
     "names_matrix_file",
     "read_matrix_file",
+    "read_npy_header",
     "stored_dtype",
 ]
 
@@ -185,28 +187,44 @@ def names_matrix_file(text: str) -> bool:
     return matrix_file_name(text) is not None
 
 
+#: Characters of matrix text that a folder name given as text would hardly hold: a
+#: ``str`` with one of them names a folder only where that directory exists.
+_MATRIX_PUNCTUATION = frozenset("[](){};,&|=*^<>\"'")
+
+
 def names_folder(text: str) -> str | None:
     """The folder the ``str`` ``text`` names, stripped of surrounding whitespace: one
-    line that ends in a path separator (``"data/"``) or names an existing directory;
-    else ``None``.
+    line that names an existing directory, or that looks like a path and ends in a
+    path separator (``"data/"``, ``"out/run-2/"``); else ``None``.
+
+    A path here is one word without the punctuation of matrix text (brackets,
+    parentheses, ``;``, ``,``, ``&``, ``=``, ``*``, ``^``, quotes): ``"[1 2; 3 4]/"``
+    and ``"[1 2; 3 4] /"`` are matrix text with a stray ``/``, whose parse error (with
+    its caret) is the one to show.
 
     Not a rule of what a ``str`` is: matrix text comes first, and a ``str`` that parses
     as a matrix (``"1"``, ``"pi"``) is that matrix, whatever folder bears its name.
     It explains text that does not parse (:func:`folder_error`), which would otherwise
-    be reported as matrix text (``unknown name 'data'``).
+    be reported as matrix text (``unknown name 'data'``): :func:`svdkit.as_matrix`
+    (and so every function that takes a matrix) and
+    :func:`svdkit.lowrank.truncated_svd` ask it.
 
     Examples
     --------
-    >>> names_folder("results/\\n"), names_folder("1 2; 3 4")
-    ('results/', None)
+    >>> names_folder("results/\\n"), names_folder("1 2; 3 4"), names_folder("[1 2; 3 4]/")
+    ('results/', None, None)
     """
     name = text.strip()
     if not name or "\n" in name or "\r" in name:
         return None
-    separators = (os.sep,) + ((os.altsep,) if os.altsep else ())
-    if name.endswith(separators) or os.path.isdir(name):
+    if os.path.isdir(name):
         return name
-    return None
+    separators = (os.sep,) + ((os.altsep,) if os.altsep else ())
+    if not name.endswith(separators):
+        return None
+    if any(c.isspace() for c in name) or not _MATRIX_PUNCTUATION.isdisjoint(name):
+        return None
+    return name
 
 
 def folder_error(name: str) -> FileFormatError:
@@ -362,13 +380,101 @@ def stored_dtype(source: object) -> np.dtype | None:
 
 def _npy_header_dtype(f: Any) -> np.dtype | None:
     """The dtype in the ``.npy`` header at the start of the open binary file ``f``."""
-    fmt = np.lib.format
-    version = fmt.read_magic(f)
-    readers = {(1, 0): fmt.read_array_header_1_0, (2, 0): fmt.read_array_header_2_0}
-    if version not in readers:
+    try:
+        return _npy_array_header(f, "the file")[2]
+    except FileFormatError:
         return None
-    _, _, dtype = readers[version](f)
-    return np.dtype(dtype)
+
+
+def _npy_array_header(f: Any, name: str) -> tuple[tuple[int, ...], bool, np.dtype]:
+    """Shape, Fortran order and dtype of the ``.npy`` header at the start of the open
+    binary file ``f``, checked (:func:`read_npy_header`); ``name`` names it in errors."""
+    fmt = np.lib.format
+    try:
+        version = fmt.read_magic(f)
+        if version == (1, 0):
+            shape, fortran, dtype = fmt.read_array_header_1_0(f)
+        elif version in ((2, 0), (3, 0)):
+            shape, fortran, dtype = fmt.read_array_header_2_0(f)
+        else:
+            raise FileFormatError(
+                f"{name} is not a valid .npy file: unsupported format version {version}"
+            )
+    except FileFormatError:
+        raise
+    except Exception as err:
+        # NumPy's header reader raises what its parts raise on garbage: ValueError (a
+        # length past the end, a key too many, a fortran_order that is no bool),
+        # SyntaxError (a dict that literal_eval cannot read), tokenize.TokenError (a
+        # dict cut short), TypeError, EOFError, MemoryError, UnicodeDecodeError...
+        if isinstance(err, tokenize.TokenError):
+            what = f"its header dict is cut short ({err.args[0]})"
+        else:
+            what = str(err) or type(err).__name__
+        raise FileFormatError(f"{name} is not a valid .npy file: {what}") from None
+    shape = tuple(shape)
+    if any(d < 0 for d in shape):  # NumPy's reader lets a negative dimension through
+        raise FileFormatError(
+            f"{name} is not a valid .npy file: its header gives shape {shape}, "
+            "and a dimension cannot be negative"
+        )
+    dtype = np.dtype(dtype)
+    nbytes = math.prod(shape) * dtype.itemsize
+    if nbytes > np.iinfo(np.intp).max:
+        raise FileFormatError(
+            f"{name} is not a valid .npy file: its header gives shape {shape} of {dtype}, "
+            f"{nbytes:,} bytes of data, more than any array can hold"
+        )
+    return shape, bool(fortran), dtype
+
+
+def read_npy_header(path: str | os.PathLike[str]) -> tuple[tuple[int, ...], bool, np.dtype, int]:
+    """Shape, Fortran order, dtype and data offset of a ``.npy`` file, read from its
+    header alone (no data is read) and checked.
+
+    The one reader of ``.npy`` headers: :func:`svdkit.load` reads it before the array
+    (a header that announces more data than the file holds is refused before any
+    allocation) and :func:`svdkit.lowrank.truncated_svd` reads the array in row blocks
+    from the offset it gives.
+
+    Parameters
+    ----------
+    path : str or path-like
+        The ``.npy`` file.
+
+    Returns
+    -------
+    shape : tuple of int
+        The array's shape, every dimension non-negative.
+    fortran : bool
+        Whether the data is in Fortran (column-major) order.
+    dtype : numpy.dtype
+        The stored dtype.
+    offset : int
+        The byte offset of the data in the file.
+
+    Raises
+    ------
+    FileFormatError
+        A header NumPy cannot read (``'x.npy' is not a valid .npy file: ...``: a bad
+        magic or version, a length past the end, a dict cut short or with a key too
+        many), a negative dimension, or a shape of more bytes than any array can hold.
+    OSError
+        The file cannot be opened.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> import numpy as np
+    >>> with tempfile.TemporaryDirectory() as d:
+    ...     np.save(os.path.join(d, "a.npy"), np.ones((3, 2), dtype=np.float32))
+    ...     read_npy_header(os.path.join(d, "a.npy"))
+    ((3, 2), False, dtype('float32'), 128)
+    """
+    name = f"'{os.fspath(path)}'"
+    with open(path, "rb") as f:
+        shape, fortran, dtype = _npy_array_header(f, name)
+        return shape, fortran, dtype, f.tell()
 
 
 def _npz_dtype(path: str) -> np.dtype | None:
@@ -422,6 +528,18 @@ def _numeric(a: np.ndarray) -> np.ndarray:
 def _npy(p: Path, sparse: bool) -> np.ndarray:
     if _head(p, 6) != _NPY_MAGIC:
         raise _bad(p, "it does not start with the NumPy header (\\x93NUMPY)")
+    try:
+        shape, _, dtype, offset = read_npy_header(p)
+    except OSError as err:
+        raise _bad(p, str(err)) from None
+    if dtype.hasobject:
+        raise _bad(p, "it holds Python objects; svdkit never unpickles files")
+    nbytes, held = math.prod(shape) * dtype.itemsize, max(0, p.stat().st_size - offset)
+    if nbytes > held:  # before np.load allocates what the header announces
+        raise FileFormatError(
+            f"'{p}' is truncated: its header announces a {shape} {dtype} array "
+            f"({nbytes:,} bytes of data) but the file holds {held:,}"
+        )
     try:
         return _numeric(np.load(p, allow_pickle=False))
     except ParseError:

@@ -126,7 +126,14 @@ class LowRankSVD(SVD):
     seconds : float
         Wall-clock time of the call.
     notes : tuple of str
-        What the method chose or noticed (orientation, restarts, fall-backs).
+        What the method chose or noticed (orientation, restarts, fall-backs), and
+        the ``caveats``.
+    caveats : tuple of str
+        The notes that qualify the result, in their order among ``notes``: a rank
+        left uncertain near ``rank_tol`` (a value within its certified residual of
+        the threshold, or ``tol ≥ rank_tol`` with the energy rule), a ``tol``
+        tightened for a spectral ``rank_tol``. Empty on an ordinary run; the other
+        notes only say how the result was computed. ``svdkit svd`` prints these.
     rank_tol, rank_norm : float or None, str or None
         The rank-by-tolerance request, when ``k`` was found from it.
     """
@@ -142,6 +149,7 @@ class LowRankSVD(SVD):
     seed: int | None = 0
     seconds: float = 0.0
     notes: tuple[str, ...] = ()
+    caveats: tuple[str, ...] = ()
     rank_tol: float | None = None
     rank_norm: str | None = None
     operator: Operator | None = field(default=None, repr=False)
@@ -1023,20 +1031,23 @@ def _solve(
         target = Target(int(k), p, full=p)  # type: ignore[arg-type]
     rng = np.random.default_rng(seed)
     notes: list[str] = []
+    caveats: list[str] = []  # the notes that qualify the result (LowRankSVD.caveats)
     if method == "auto":
         notes.append(f"method auto → {chosen}")
     if tol != asked_tol:
-        notes.append(
+        caveats.append(
             f"{kw('tol', asked_tol, 'g')} tightened to {tol:g}: a spectral "
             f"{kw('rank_tol', rank_tol, 'g')} is "
             "decided on values certified to a tenth of it"
         )
+        notes.append(caveats[-1])
 
     if target.k == 0 and not target.by_rank:
         dt = op.dtype
         empty = LowRankSVD(
             np.zeros((m, 0), dt), np.zeros(0), np.zeros((0, n), dt), A, chosen,
             tol=tol, method=chosen, seed=seed, operator=op, notes=tuple(notes),
+            caveats=tuple(caveats),
             precision=_stored_precision(op),
         )  # fmt: skip
         return empty
@@ -1125,7 +1136,8 @@ def _solve(
             "that its squares (AᴴA, residual norms) could over- or underflow float64"
         )
     return _finish(
-        A, op, oriented, flipped, cert, k_found, run, target, tol, seed, notes, started, scale
+        A, op, oriented, flipped, cert, k_found, run, target, tol, seed, notes, started, scale,
+        caveats=caveats,
     )
 
 
@@ -1188,16 +1200,21 @@ def _finish(
     notes: list[str],
     started: float,
     scale: float = 1.0,
+    *,
+    caveats: list[str] | None = None,
 ) -> LowRankSVD:
     """The result from the certificate of ``oriented`` (``Aᴴ`` when ``flipped``), run on
-    ``scale · A``: ``σ``, residuals and Rayleigh quotients are divided by ``scale``."""
+    ``scale · A``: ``σ``, residuals and Rayleigh quotients are divided by ``scale``.
+    ``caveats``: the notes so far that qualify the result; an uncertain rank joins them."""
     from svdkit.linalg.signs import apply_sign_rule
 
+    caveats = [] if caveats is None else caveats
     k = min(k, cert.s.size)
     if target.by_rank and not target.limited:
         undecided = _rank_undecided(cert, k, target, tol)
         if undecided:
             notes.append(undecided)
+            caveats.append(undecided)
     tallU = np.array(oriented.tall_to_numpy(cert.U)[:, :k], dtype=op.dtype, order="C")
     V = np.array(cert.V[:, :k], dtype=op.dtype)
     right, left = cert.right[:k].copy(), cert.left[:k].copy()
@@ -1254,6 +1271,7 @@ def _finish(
         seed=seed,
         seconds=time.perf_counter() - started,
         notes=tuple(notes + run.notes),
+        caveats=tuple(caveats),
         rank_tol=target.rank_tol,
         rank_norm=target.rank_norm if target.by_rank else None,
         operator=op,

@@ -1451,42 +1451,18 @@ class LinearOperatorAdapter(Operator):
 
 
 def _npy_header(path: str) -> tuple[tuple[int, ...], bool, np.dtype, int]:
-    """Shape, Fortran order, dtype and data offset of a ``.npy`` file (no data read)."""
-    from numpy.lib import format as npformat
+    """Shape, Fortran order, dtype and data offset of a ``.npy`` file (no data read),
+    checked by the front door's one header reader
+    (:func:`svdkit.inputs.files.read_npy_header`), and a numeric dtype. A file shorter
+    than its header says is the truncated file that :class:`RowBlockOperator` names,
+    row by row."""
+    from svdkit.inputs.files import read_npy_header
 
-    with open(path, "rb") as f:
-        try:
-            version = npformat.read_magic(f)
-            if version == (1, 0):
-                shape, fortran, dtype = npformat.read_array_header_1_0(f)
-            elif version in ((2, 0), (3, 0)):
-                shape, fortran, dtype = npformat.read_array_header_2_0(f)
-            else:  # pragma: no cover - future formats
-                raise FileFormatError(f"'{path}': unsupported .npy format version {version}")
-        except (ValueError, SyntaxError, TypeError, EOFError, MemoryError) as err:
-            # NumPy's header reader: a length past the end, a key too many, a
-            # fortran_order that is no bool, a dict that literal_eval cannot read
-            raise FileFormatError(f"'{path}' is not a valid .npy file: {err}") from None
-        offset = f.tell()
-    if any(d < 0 for d in shape):  # NumPy's reader lets a negative dimension through
-        raise FileFormatError(
-            f"'{path}' is not a valid .npy file: its header gives shape {tuple(shape)}, "
-            "and a dimension cannot be negative"
-        )
+    shape, fortran, dtype, offset = read_npy_header(path)
     if dtype.hasobject:
         raise FileFormatError(f"'{path}' holds Python objects; svdkit never unpickles files")
     if dtype.kind not in "biufc":
         raise FileFormatError(f"'{path}' holds dtype {dtype}, which is not numeric")
-    nbytes = math.prod(shape) * dtype.itemsize
-    held = os.path.getsize(path) - offset
-    if nbytes > max(held, 0) and nbytes > np.iinfo(np.intp).max:
-        # more bytes than an index can address: no file holds it (a smaller shortfall
-        # is the truncated file that RowBlockOperator names, row by row)
-        raise FileFormatError(
-            f"'{path}' is not a valid .npy file: its header gives shape {tuple(shape)} of "
-            f"{dtype}, {nbytes:,} bytes of data, more than any array can hold; the file "
-            f"holds {max(held, 0):,}"
-        )
     return shape, fortran, dtype, offset
 
 
@@ -2132,7 +2108,7 @@ def as_operator(
     row_blocks (300, 40) True
     """
     from svdkit.inputs import as_matrix
-    from svdkit.inputs.files import any_file_name, folder_error, names_folder
+    from svdkit.inputs.files import any_file_name
 
     memory_limit = check_optional_int(memory_limit, "memory_limit")
     threads = check_optional_int(threads, "threads")
@@ -2140,15 +2116,9 @@ def as_operator(
         return A
     limit = DEFAULT_MEMORY_LIMIT if memory_limit is None else int(memory_limit)
     if isinstance(A, str) and any_file_name(A) is None:
-        try:
-            A = as_matrix(A)  # matrix text, as svdkit.as_matrix and svdkit.svd read it
-        except ParseError:
-            # text that is no matrix but names a folder ("data/", an existing
-            # directory): say so, not "unknown name 'data'"
-            folder = names_folder(A)
-            if folder is not None:
-                raise folder_error(folder) from None
-            raise
+        # matrix text, as svdkit.as_matrix and svdkit.svd read it (text that is no
+        # matrix but names a folder, "data/", is a folder error there)
+        A = as_matrix(A)
     if isinstance(A, str | os.PathLike):
         # a str naming a file (one line ending in a supported extension) is stripped of
         # surrounding whitespace (the newline of readline()), as svdkit.as_matrix strips it
