@@ -161,8 +161,10 @@ def _df_option(name: str, value: float) -> int | float:
 def _settings(ix) -> str:
     """The index's tokenising, pruning and weighting settings, on one line.
 
-    What a word is (``token_pattern``) is shown where it is not the default; stop words
-    only for the word analyzer (character n-grams do not use them).
+    What a word is (``token_pattern``) is shown where it is not the default, and so is
+    an index whose words are cut at combining marks (``combining_marks`` off: saved
+    before it was the default); stop words only for the word analyzer (character
+    n-grams do not use them).
     """
     from svdkit.lsi.counting import TOKEN_PATTERN
 
@@ -184,6 +186,10 @@ def _settings(ix) -> str:
         # (as typed on the command line: a repr would double its backslashes)
         *([f"token_pattern '{o.token_pattern}'"]
           if words and o.token_pattern != TOKEN_PATTERN else []),
+        # (an index saved before words kept their combining marks: its Indic terms are
+        # fragments, "रत" for "भारत")
+        *(["words scikit-learn's (combining marks split words; rebuild for Indic scripts)"]
+          if words and not o.combining_marks and o.token_pattern == TOKEN_PATTERN else []),
         f"ngram_range {tuple(o.ngram_range)}",
         *([f"lowercase {o.lowercase}"] if not o.lowercase else []),
         *([f"strip_accents {accents}"] if accents else []),

@@ -58,6 +58,7 @@ __all__ = [
     "check_start",
     "chunked",
     "document_id",
+    "file_id",
     "looks_like_pair",
     "open_corpus",
     "read_csv",
@@ -368,7 +369,8 @@ def document_id(value: Any, where: str, error: type[SvdkitError] = SvdkitError) 
     in decimal, a float only when whole (``1.0`` is ``"1"``, as a pandas column of
     integers with a gap holds ``1``); any other object by ``str``. A missing id
     (``None``, NaN), a bool and any other float are refused with ``error``, naming
-    ``where`` (a document read by :func:`read_iterable` or a line of a file).
+    ``where`` (a document read by :func:`read_iterable`). A JSON-lines file keeps its ids
+    as it writes them instead (:func:`file_id`).
 
     Examples
     --------
@@ -508,11 +510,15 @@ def read_jsonl(
     without it is numbered by its place, from ``start``. A named ``id_field`` is
     required: a record without it is an error naming the field and the record's
     fields (a misspelt name would otherwise number every document, losing its id).
+    An id is kept as the file writes it (:func:`file_id`: ``1.5`` is ``"1.5"``,
+    ``3.0`` is ``"3.0"``); an id field that is there but ``null`` is an error naming
+    the line, not a number by place.
 
     Raises
     ------
     FileFormatError
-        A record without the text field (a string), or without the named id field.
+        A record without the text field (a string), or without the named id field; an
+        id that is ``null``, NaN, infinite or a bool.
     """
     path = Path(path)
     if not path.is_file():
@@ -524,17 +530,51 @@ def read_jsonl(
             raise FileFormatError(f"'{path}' {where}: no text field {text_field!r} (a string)")
         if id_field is None:
             id_field = "_id" if "id" not in record and "_id" in record else DEFAULT_ID
-        doc_id = record.get(id_field)
-        if doc_id is None and required:
+        if id_field not in record and required:
             fields = ", ".join(map(repr, record))
             raise FileFormatError(
                 f"'{path}' {where}: no id field {id_field!r} (its fields: {fields}); "
                 "--id-field (id_field= in Python) names the field of the ids"
             )
-        yield ((NumberedId(start + number) if doc_id is None
-                else document_id(doc_id, f"'{path}' {where}", FileFormatError)),
+        yield ((NumberedId(start + number) if id_field not in record
+                else file_id(record[id_field], f"'{path}' {where}", id_field)),
                record[text_field])
         number += 1
+
+
+def file_id(value: Any, where: str, field: str) -> str:
+    """The id of a JSON record as the file writes it: a string as it is, a number as
+    ``str`` writes it (``7`` is ``"7"``, ``1.5`` is ``"1.5"``, ``3.0`` is ``"3.0"``: the
+    ids indexes and qrels built from the file have always had). ``null`` (a missing
+    id), NaN, an infinity (not JSON, though Python writes them) and a bool are a
+    :class:`FileFormatError` naming ``where`` (the line) and ``field``.
+
+    Unlike :func:`document_id` (pairs from Python, where ``1.0`` is ``"1"``, as a pandas
+    column of integers with a gap holds it), a whole float is not rewritten: the file's
+    text is the id.
+
+    Examples
+    --------
+    >>> file_id(1.5, "line 1", "id"), file_id(3.0, "line 2", "id"), file_id(7, "line 3", "id")
+    ('1.5', '3.0', '7')
+    >>> file_id(None, "line 4", "id")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+      ...
+    svdkit.errors.FileFormatError: line 4: its id field 'id' is null, a missing id; ...
+    """
+    if isinstance(value, str):
+        return value
+    reason = None
+    if value is None:
+        shown, reason = "null", ("a missing id; give every record an id, or leave the field "
+                                 "out of every record to number them by place")
+    elif isinstance(value, bool):
+        shown, reason = json.dumps(value), "a bool, not an id (a string or a number)"
+    elif isinstance(value, float) and not math.isfinite(value):
+        shown, reason = repr(value), "not a number JSON can hold (a missing id?)"
+    if reason is not None:
+        raise FileFormatError(f"{where}: its id field {field!r} is {shown}, {reason}")
+    return str(value)
 
 
 def read_csv(

@@ -464,7 +464,11 @@ class TextOptions:
 
 @dataclass
 class CorpusCounts:
-    """Counts of a corpus: ``counts`` (documents × terms CSR, int32) and what labels it."""
+    """Counts of a corpus: ``counts`` (documents × terms CSR, int32) and what labels it.
+
+    ``snippets``: one text per document, or none (``[]``; ``None`` is taken as ``[]``
+    by :func:`~svdkit.lsi.index_from_counts`).
+    """
 
     counts: sp.csr_matrix
     vocabulary: list[str]

@@ -611,15 +611,21 @@ def _latent_unit_rows(Y: np.ndarray, s: np.ndarray, p: float, shift: float) -> n
     factor ``(σₖ/σ₁)^p`` shorter, under the floor.)
     """
     q = min(p, 1.0)
-    test = Y * _powers(s, q + shift)
+    # One new array the size of Y (Y itself, a memory-mapped U, is never written), scaled
+    # and divided in place: no second and third copy (np.where, the division's output).
+    Z = Y * _powers(s, q + shift)
     scale = math.exp(_log_max(s, q) - _log_max(s, q + shift)) if np.size(s) else 0.0
-    keep = np.linalg.norm(test, axis=1, keepdims=True) > ZERO_VECTOR_FLOOR * scale
-    Z = test if q == p else Y * _powers(s, p + shift)
-    return _unit_rows(np.where(keep, Z, 0.0), 0.0)  # (the noise rows already zero)
+    keep = np.linalg.norm(Z, axis=1) > ZERO_VECTOR_FLOOR * scale
+    if q != p:  # p > 1: the rows to keep were measured at q = 1
+        del Z
+        Z = Y * _powers(s, p + shift)
+    Z[~keep] = 0.0
+    return _unit_rows(Z, 0.0)  # (the noise rows already zero)
 
 
 def _unit_rows(Z: np.ndarray, scale: float) -> np.ndarray:
-    """Rows of ``Z`` at unit length; rows no longer than rounding noise become zero.
+    """Rows of ``Z`` at unit length, in place (``Z`` is returned, changed: pass an array
+    of the caller's own); rows no longer than rounding noise become zero.
 
     A row whose norm is at most :data:`ZERO_VECTOR_FLOOR` ``· scale`` (``scale``: the
     largest length a row can have, :func:`_vector_scale`) carries no direction, only
@@ -627,7 +633,10 @@ def _unit_rows(Z: np.ndarray, scale: float) -> np.ndarray:
     """
     norms = np.linalg.norm(Z, axis=1, keepdims=True)
     keep = norms > ZERO_VECTOR_FLOOR * scale
-    return np.divide(Z, norms, out=np.zeros_like(Z), where=keep & (norms > 0))
+    keep &= norms > 0
+    np.divide(Z, norms, out=Z, where=keep)
+    Z[~keep[:, 0]] = 0.0
+    return Z
 
 
 def empty_rows(W: sp.spmatrix) -> np.ndarray:
@@ -657,10 +666,13 @@ def checked_counts(corpus: Any) -> CorpusCounts:
     Ids are made text as :func:`svdkit.lsi.corpus.read_iterable` makes them (``1`` and
     ``1.0`` are ``"1"``; ``None``, NaN, a bool or another float is refused).
 
+    ``snippets`` may be ``None`` (no snippets, as ``[]``).
+
     Raises
     ------
     SvdkitError
-        ``corpus`` is not a ``CorpusCounts``; a count is negative, not a whole number or
+        ``corpus`` is not a ``CorpusCounts``; its ids, vocabulary or snippets are a
+        ``str`` or not iterable (the field named); a count is negative, not a whole number or
         not finite (its row and column named); an id or a term is refused, or a term
         occurs twice.
     ShapeError
@@ -719,7 +731,7 @@ def checked_counts(corpus: Any) -> CorpusCounts:
     counts = counts.astype(np.int32)
     counts.eliminate_zeros()
     n_docs, n_terms = counts.shape
-    ids, vocabulary = list(corpus.ids), list(corpus.vocabulary)
+    ids, vocabulary = _field_list(corpus.ids, "ids"), _field_list(corpus.vocabulary, "vocabulary")
     for name, size, wanted in (("rows", n_docs, (len(ids), "ids")),
                                ("columns", n_terms, (len(vocabulary), "terms in the vocabulary"))):
         if size != wanted[0]:
@@ -728,7 +740,7 @@ def checked_counts(corpus: Any) -> CorpusCounts:
                 f"{'row per document' if name == 'rows' else 'column per term'}",
                 param="counts",
             )
-    snippets = list(corpus.snippets)
+    snippets = [] if corpus.snippets is None else _field_list(corpus.snippets, "snippets")
     if snippets and len(snippets) != n_docs:
         raise ShapeError(
             f"corpus.snippets has {len(snippets)} texts for {n_docs} documents (leave it "
@@ -754,6 +766,25 @@ def checked_counts(corpus: Any) -> CorpusCounts:
             )
         seen.add(term)
     return CorpusCounts(counts=counts, vocabulary=vocabulary, ids=ids, snippets=snippets)
+
+
+_FIELD_ITEMS = {"ids": "document ids, one per row", "vocabulary": "terms, one per column",
+                "snippets": "texts, one per document (None or [] for none)"}
+
+
+def _field_list(values: Any, name: str) -> list[Any]:
+    """``corpus.<name>`` as a list, or an SvdkitError naming it: a ``str`` (whose
+    characters ``list`` would take for the items) or anything not iterable is refused."""
+    if not isinstance(values, str | bytes):
+        try:
+            return list(values)
+        except TypeError:
+            pass
+    raise SvdkitError(
+        f"corpus.{name} must be a list of {_FIELD_ITEMS[name]}; got "
+        f"{type(values).__name__}: {values!r:.60}",
+        param=name,
+    )
 
 
 def check_unique_ids(ids: list[str]) -> None:

@@ -25,7 +25,8 @@ Saving writes one consistent state of the index, taken under its lock (a
 document added meanwhile from another thread is in the saved index entirely or not
 at all), and refuses an index whose arrays disagree on the number of documents
 rather than write one that could not be loaded. Loading checks the format name,
-the version and every checksum, and says what is wrong; large arrays are
+the version (:data:`READABLE_VERSIONS`; a newer one, or a text option this svdkit does
+not know, says "upgrade") and every checksum, and says what is wrong; large arrays are
 memory-mapped (``mmap=True``). Nothing is pickled: arrays are read with
 ``allow_pickle=False``.
 
@@ -66,10 +67,16 @@ from svdkit.inputs.files import check_path
 if TYPE_CHECKING:
     from svdkit.lsi.index import LsiIndex
 
-__all__ = ["FORMAT_NAME", "FORMAT_VERSION", "check_index_output", "load_index", "save_index"]
+__all__ = ["FORMAT_NAME", "FORMAT_VERSION", "READABLE_VERSIONS", "check_index_output",
+           "load_index", "save_index"]
 
 FORMAT_NAME = "svdkit.lsi"
-FORMAT_VERSION = 1
+#: The version written. 2: the text options hold ``combining_marks`` (an index of
+#: version 1 is read with it ``False``); the release before reads version 1 only, and
+#: says of a version 2 index that it was "written by a newer svdkit: upgrade".
+FORMAT_VERSION = 2
+#: The versions read.
+READABLE_VERSIONS = (1, 2)
 META = "meta.json"
 
 _ARRAYS = ("U", "s", "V", "doc_vectors", "global_weights",
@@ -293,14 +300,39 @@ def _read_meta(folder: Path) -> dict[str, Any]:
             f"expected {FORMAT_NAME!r}"
         )
     version = meta.get("version")
-    if version != FORMAT_VERSION:
-        newer = isinstance(version, int) and version > FORMAT_VERSION
+    if isinstance(version, bool) or version not in READABLE_VERSIONS:
+        newer = (isinstance(version, int) and not isinstance(version, bool)
+                 and version > FORMAT_VERSION)
+        known = " and ".join(map(str, READABLE_VERSIONS))
         raise FileFormatError(
             f"'{folder}' is an LSI index of format version {version!r}; this svdkit reads "
-            f"version {FORMAT_VERSION}"
+            f"version{'s' if len(READABLE_VERSIONS) > 1 else ''} {known}"
             + (" (it was written by a newer svdkit: upgrade)" if newer else " (rebuild it)")
         )
     return meta
+
+
+def _text_options(folder: Path, settings: Any) -> Any:
+    """The index's :class:`~svdkit.lsi.TextOptions`; a setting this svdkit does not know
+    is one a newer svdkit added: named, with "upgrade", rather than called damage."""
+    from dataclasses import fields
+
+    from svdkit.lsi.counting import TextOptions
+
+    if isinstance(settings, dict):
+        unknown = sorted(set(settings) - {f.name for f in fields(TextOptions)}, key=str)
+        if unknown:
+            raise FileFormatError(
+                f"LSI index '{folder}' was written by a newer svdkit: its text options hold "
+                f"{', '.join(map(repr, unknown))}, which this svdkit does not know; upgrade "
+                "svdkit to read it"
+            )
+    try:
+        return TextOptions.from_json(settings)
+    except (KeyError, TypeError, ValueError) as err:  # (an SvdkitError is a ValueError)
+        raise FileFormatError(
+            f"LSI index '{folder}' is damaged: {META}'s text_options: {err}"
+        ) from None
 
 
 def _check_files(folder: Path, meta: dict[str, Any]) -> None:
@@ -385,7 +417,6 @@ def load_index(path: str | os.PathLike[str], *, mmap: bool = True,
     ['vet', 'pets']
     True
     """
-    from svdkit.lsi.counting import TextOptions
     from svdkit.lsi.index import LsiIndex
 
     mmap = check_bool(mmap, "mmap")
@@ -395,6 +426,9 @@ def load_index(path: str | os.PathLike[str], *, mmap: bool = True,
     if verify:
         _check_files(folder, meta)
     a = {n: _load_array(folder, n, mmap and n in _MAPPED) for n in _ARRAYS}
+    if "text_options" not in meta:
+        raise FileFormatError(f"LSI index '{folder}' is damaged: {META} has no text_options")
+    options = _text_options(folder, meta["text_options"])  # (its errors: not "damaged")
     try:
         vocabulary = json.loads((folder / "vocabulary.json").read_text(encoding="utf-8"))
         documents = json.loads((folder / "documents.json").read_text(encoding="utf-8"))
@@ -407,7 +441,7 @@ def load_index(path: str | os.PathLike[str], *, mmap: bool = True,
             ids=documents["ids"], snippets=documents["snippets"],
             global_weights=a["global_weights"], weighting=meta["weighting"],
             normalize=bool(meta["normalize"]), scaling=float(meta["scaling"]),
-            options=TextOptions.from_json(meta["text_options"]),
+            options=options,
             n_svd_docs=int(meta["n_svd_docs"]), svd=dict(meta["svd"]),
             history=list(meta["history"]), doc_vectors_cache=a["doc_vectors"],
         )  # fmt: skip
