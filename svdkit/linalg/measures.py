@@ -279,21 +279,32 @@ def rank(A: MatrixLike, tol: float | None = None) -> int:
 
 
 def rank_of(a: np.ndarray, tol: float | None, dtype: np.dtype) -> int:
-    """:func:`rank` of a validated matrix, the rule's ``eps`` that of ``dtype``.
+    """:func:`rank` of a validated matrix, the rule's ``eps`` that of ``dtype``
+    (decided by :func:`decided_singular_values`)."""
+    s, _, thr = decided_singular_values(a, tol, dtype)
+    return int(np.count_nonzero(s > thr))
+
+
+def decided_singular_values(
+    a: np.ndarray, tol: float | None, dtype: np.dtype
+) -> tuple[np.ndarray, int, float]:
+    """``(s, e, thr)``: the σ of a validated matrix as ``2^−e·σ`` and the rank threshold
+    (the rule's ``eps`` that of ``dtype``, or ``tol``) in the same units: the one rule
+    :func:`rank` and :func:`cond` count ``σᵢ > thr`` by.
 
     The σ LAPACK computes without vectors (``svdvals``, 2–3 times faster) and with
-    them (:func:`svdkit.svd`) differ by a few ulps of ``σ₁``. Where a σ lies that
-    close to the threshold (a ``tol`` read off ``svd(A).s``, or the rounding noise of
-    a rank-deficient matrix at the default rule), the count is decided on the σ that
-    :func:`svdkit.svd` computes, so that ``rank(A, tol)`` and ``svd(A).rank(tol)``
-    (and ``subspaces(A, tol).rank``) agree.
+    them (:func:`svdkit.svd`) differ by a few ulps of ``σ₁``. Where a σ lies within
+    ``_TIE_ULPS · eps · σ₁`` of the threshold (a ``tol`` read off ``svd(A).s``), the
+    σ returned are those :func:`svdkit.svd` computes, so that ``rank(A, tol)``,
+    ``cond(A, tol=tol)``, ``svd(A).rank(tol)`` and ``subspaces(A, tol).rank`` agree.
+    Elsewhere they are ``svdvals``'.
     """
     s, e = scaled_singular_values(a)
     if s.size == 0:
-        return 0
+        return s, e, 0.0
     thr = _rank_threshold(a.shape, s[0], e, tol, dtype)
     # |σ without vectors − σ with them| ≤ a few ulps of σ₁ (both backward stable)
-    margin = _TIE_ULPS * max(a.shape) * float(np.finfo(s.dtype).eps) * float(s[0])
+    margin = _TIE_ULPS * float(np.finfo(s.dtype).eps) * float(s[0])
     if np.any(np.abs(s - thr) <= margin):
         from svdkit.linalg.svd import _scaled_lapack_svd  # (svd imports this module)
 
@@ -301,13 +312,18 @@ def rank_of(a: np.ndarray, tol: float | None, dtype: np.dtype) -> int:
         if scaled_s is not None:
             s = scaled_s
         thr = _rank_threshold(a.shape, s[0], e, tol, dtype)
-    return int(np.count_nonzero(s > thr))
+    return s, e, thr
 
 
-#: σ within ``_TIE_ULPS · max(m, n) · eps · σ₁`` of the rank threshold are counted on
-#: :func:`svdkit.svd`'s σ (:func:`rank_of`): generous next to the differences measured
-#: between LAPACK's σ with and without vectors (at most 5 ulps of σ₁, 1000×1000).
-_TIE_ULPS = 16
+#: σ within ``_TIE_ULPS · eps · σ₁`` of the rank threshold are counted on
+#: :func:`svdkit.svd`'s σ (:func:`decided_singular_values`). The differences measured
+#: between LAPACK's σ with and without vectors are at most 5 ulps of σ₁ (1000×1000,
+#: random and rank-deficient), and do not grow with the size: 64 ulps leaves a factor
+#: of 12 to spare. The window is in ulps of σ₁, not a multiple of the default
+#: threshold ``max(m, n) · eps · σ₁``: the rounding-noise σ of a rank-deficient
+#: matrix (about ``eps · σ₁``, far below that threshold once max(m, n) passes 64)
+#: stay outside it, so that :func:`rank` of such a matrix keeps to ``svdvals``.
+_TIE_ULPS = 64
 
 
 def _rank_threshold(
@@ -565,12 +581,8 @@ def cond(A: MatrixLike, ord: int | float | str | None = None, tol: float | None 
     """
     a = as_matrix(A)
     if ord is None or ord == 2 or ord == "2" or ord == "spectral":
-        s, e = scaled_singular_values(a)  # σ₁/σₚ is scale-free; σ₁ may overflow
-        dtype = rule_dtype(A, a.dtype)
-        thr = zero_threshold(a.shape, s[0], dtype)
-        if tol is not None:  # in A's units: compared with 2^−e·σ, as rank_of does
-            with np.errstate(over="ignore"):  # (a tol past every 2^−e·σ: inf)
-                thr = float(np.ldexp(zero_threshold(a.shape, 0.0, dtype, tol), -e))
+        # σ₁/σₚ is scale-free (σ₁ may overflow): on 2^−e·σ, decided as rank decides
+        s, _, thr = decided_singular_values(a, tol, rule_dtype(A, a.dtype))
         if s[-1] <= thr:
             return float("inf")
         return float(s[0] / s[-1])

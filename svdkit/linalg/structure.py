@@ -82,7 +82,7 @@ from svdkit.errors import NonFiniteError, ParseError, ShapeError, StructureError
 from svdkit.inputs import as_matrix
 from svdkit.linalg._checks import canonical
 from svdkit.linalg._geev import eig_scaled
-from svdkit.linalg.measures import entry_exponent, times_power_of_two
+from svdkit.linalg.measures import decimal_parts, entry_exponent, times_power_of_two
 from svdkit.linalg.tolerance import rule_dtype, zero_threshold
 
 if TYPE_CHECKING:
@@ -609,13 +609,21 @@ def is_diagonalizable(A: MatrixLike, tol: float | None = None, *, eig: Eig | Non
         calling the eigensolver again: :func:`svdkit.eig`'s result (it unpacks
         as ``values, vectors``), or the eigenvalues and right eigenvectors (as
         columns, in the same order) of ``scipy.linalg.eig``. Its order and the
-        phases and lengths of its vectors do not matter. The pairs are checked
+        phases and lengths of its vectors do not matter: each is first scaled by a
+        power of two (exactly) and then to unit length, so vectors of any finite
+        length (``1e300 · v``, ``1e-300 · v``) are the same pairs (a vector
+        stored among the subnormals, below ``2.2e-308``, keeps fewer digits, and
+        may miss the check below by them). The pairs are checked
         (``O(n³)``, as the eigensolver it saves): each must satisfy
         ``‖A vᵢ − λᵢ vᵢ‖₂ <= 1e3 · n · eps · ‖A‖_F ‖vᵢ‖₂`` (decided on
         ``A · 2^−e``: at any scale), so that pairs of another matrix are refused
-        rather than trusted. Where an eigenvalue is ``±inf`` (past the largest
-        float, as :func:`svdkit.eig` returns it for ``‖A‖`` near ``1e308``), the
-        eigensolver runs again on ``A · 2^−e``.
+        rather than trusted. ``scipy.linalg.eig`` itself gives wrong eigenvalues
+        where ``‖A‖`` lies outside about ``[1e-138, 1e138]`` (it returns those of
+        the matrix its LAPACK rescales): such pairs are refused too, and the
+        message says so; :func:`svdkit.eig` scales ``A`` first and is right there.
+        Where an eigenvalue is ``±inf`` (past the largest float, as
+        :func:`svdkit.eig` returns it for ``‖A‖`` near ``1e308``), the eigensolver
+        runs again on ``A · 2^−e``.
 
     Returns
     -------
@@ -763,7 +771,8 @@ def _eigenpairs(
     ``A · 2^−e`` and ``λ · 2^−e`` (no overflow, the same ratio). An eigenvalue past the
     largest float (``±inf``, as :func:`svdkit.eig` returns it) is allowed where
     ``‖A‖_F`` itself is; its pair is not checked. ``what`` and ``name`` are the
-    function and the argument the messages name.
+    function and the argument the messages name. The vectors returned are the given
+    ones scaled to unit length (:func:`_unit_columns`).
     """
     if eig is None:
         return eig_scaled(a)
@@ -800,8 +809,17 @@ def _eigenpairs(
             param=name,
         )
     values = values.astype(complex)
+    vectors = _unit_columns(vectors)  # lengths do not matter: none under/overflows below
     _check_eigenpairs(a, values, vectors, a.dtype if dtype is None else dtype, what, name)
     return values, vectors
+
+
+def _unit_columns(vectors: np.ndarray) -> np.ndarray:
+    """The non-zero finite columns of ``vectors`` scaled to unit 2-norm, with no overflow
+    or underflow at any length: each first by the power of two just above its largest
+    entry (exact, subnormal columns included), then by its norm (then in [1, √n])."""
+    v = times_power_of_two(vectors, -entry_exponent(vectors, axis=0)[None, :])
+    return v / np.linalg.norm(v, axis=0)
 
 
 def _pair_residuals(s: np.ndarray, lam: np.ndarray, v: np.ndarray) -> np.ndarray:
@@ -878,16 +896,71 @@ def _check_eigenpairs(
         res[bad] = np.where(balanced <= limit * _fro(b) + floor, 0.0, res[bad])
         bad = ~(res <= limit * norm + floor)
     if bad.any():
-        i = int(np.argmax(np.where(np.isnan(res), np.inf, res)))
-        ratio = res[i] / norm if norm > 0 else np.inf
+        # the worst pair; where some residual overflowed (λ·2^−e past the largest float),
+        # each refused pair's is measured without overflow to find it
+        columns = np.flatnonzero(finite)
+        if np.isfinite(res[bad]).all():
+            j = int(columns[np.argmax(np.where(bad, res, -1.0))])
+            log10_ratio = _log10_relative_residual(s, norm, e, values[j], vectors[:, j])
+        else:
+            logs = {
+                int(k): _log10_relative_residual(s, norm, e, values[k], vectors[:, k])
+                for k in columns[bad]
+            }
+            j = max(logs, key=lambda k: -math.inf if math.isnan(logs[k]) else logs[k])
+            log10_ratio = logs[j]
         raise SvdkitError(
             f"{what}: the pairs of {name} are not eigenpairs of A: the relative residual "
-            f"‖A vᵢ − λᵢ vᵢ‖ / (‖A‖_F ‖vᵢ‖) = "
-            f"{ratio:.3g} for pair {int(np.flatnonzero(finite)[i])} (λ = "
-            f"{_fmt(values[finite][i])}), above {limit:.3g}; pass the eigendecomposition of "
-            "this A, or none",
+            f"‖A vᵢ − λᵢ vᵢ‖ / (‖A‖_F ‖vᵢ‖) = {_fmt_log10(log10_ratio)} for pair {j} (λ = "
+            f"{_fmt(values[j])}), above {limit:.3g}; "
+            + _refusal_advice(math.log10(norm) + e * math.log10(2.0), log10_ratio),
             param=name,
         )
+
+
+#: ``scipy.linalg.eig`` returns the eigenvalues of the matrix its LAPACK rescales where
+#: ``‖A‖`` lies outside about ``[1e-138, 1e138]`` (:mod:`svdkit.linalg._geev`)
+_SCIPY_EIG_LOG10_RANGE = (-138.0, 138.0)
+
+
+def _refusal_advice(log10_norm: float, log10_ratio: float) -> str:
+    """What to do about refused pairs: pass A's own; where ``‖A‖_F`` (``10^log10_norm``)
+    is outside the range ``scipy.linalg.eig`` is right in and the pairs miss by far more
+    than rounding, say that SciPy's pairs are wrong there and :func:`svdkit.eig` is not."""
+    low, high = _SCIPY_EIG_LOG10_RANGE
+    if not low <= log10_norm <= high and log10_ratio > -6.0:
+        return (
+            f"‖A‖_F is {_fmt_log10(log10_norm)}, where scipy.linalg.eig loses accuracy (its "
+            "LAPACK rescales a matrix whose norm is outside about [1e-138, 1e138] and "
+            "returns the eigenvalues of the rescaled one): if the pairs come from it, pass "
+            "svdkit.eig(A), which scales A first, or none"
+        )
+    return "pass the eigendecomposition of this A, or none"
+
+
+def _log10_relative_residual(s: np.ndarray, norm: float, e: int, lam, v: np.ndarray) -> float:
+    """``log10(‖A v − λ v‖₂ / ‖A‖_F)`` for the unit ``v``, ``s = A·2^−e`` (``‖s‖_F = norm``)
+    and ``λ`` in A's units, without overflow: where ``λ·2^−e`` would pass the largest
+    float (pairs of another scale), both terms are scaled by a further ``2^−g``."""
+    lam_e = entry_exponent(np.asarray([lam]))  # (λ = 0: exponent 0)
+    g = max(lam_e - e, 0)  # λ·2^−e < 2^g
+    with np.errstate(under="ignore"):  # (entries of s far below λ·2^−e: 0, as they are)
+        lam_v = times_power_of_two(np.asarray(lam), -(e + g)) * v
+        r = float(np.linalg.norm(times_power_of_two(s, -g) @ v - lam_v))
+    if not r > 0:
+        return -math.inf if r == 0 else math.nan
+    return math.log10(r) + g * math.log10(2.0) - math.log10(norm)
+
+
+def _fmt_log10(log10_x: float) -> str:
+    """``10^log10_x`` to 3 significant digits, also past float64's range (``2.04e+161``,
+    ``3.1e+400``)."""
+    if not math.isfinite(log10_x):
+        return "0" if log10_x == -math.inf else "nan"
+    if -300.0 < log10_x < 300.0:
+        return f"{10.0**log10_x:.3g}"
+    mantissa, exponent = decimal_parts(log10_x * math.log(10.0), 3)
+    return f"{mantissa:.3g}e{exponent:+d}"
 
 
 def _clusters(values: np.ndarray, radius: float) -> list[np.ndarray]:
@@ -912,7 +985,8 @@ def _clusters(values: np.ndarray, radius: float) -> list[np.ndarray]:
 
 
 def _independent_columns(vectors: np.ndarray, dtype) -> bool:
-    """Whether the unit-normed ``vectors`` are numerically independent (σ_min > n·eps·σ₁)."""
-    vectors = vectors / np.linalg.norm(vectors, axis=0)
+    """Whether the unit-normed ``vectors`` are numerically independent (σ_min > n·eps·σ₁);
+    normed here without overflow or underflow (:func:`_unit_columns`)."""
+    vectors = _unit_columns(vectors)
     sv = scipy.linalg.svdvals(vectors, check_finite=False)
     return bool(sv[-1] > zero_threshold(vectors.shape, sv[0], dtype))

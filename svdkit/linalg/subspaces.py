@@ -23,8 +23,14 @@ from typing import TYPE_CHECKING
 import numpy as np
 import scipy.linalg
 
-from svdkit.errors import ShapeError
-from svdkit.linalg.signs import unit_phases
+from svdkit.errors import (
+    EmptyInputError,
+    NonFiniteError,
+    ParseError,
+    ShapeError,
+    SvdkitError,
+)
+from svdkit.linalg.signs import apply_sign_rule, unit_phases
 from svdkit.linalg.svd import SVD, _svd, check_full_size
 
 if TYPE_CHECKING:
@@ -88,8 +94,9 @@ def subspaces(A: MatrixLike, tol: float | None = None) -> Subspaces:
     ShapeError
         For a ``LinearOperator``, or where the full SVD's ``U`` (m×m) or ``Vᴴ``
         (n×n) would hold more than :data:`svdkit.inputs.DENSIFY_LIMIT` entries
-        (2²⁷; a 100000×2 matrix needs a 74.5 GiB ``U``): the left null basis alone
-        is m×(m − r).
+        (2²⁷, read at each call: raise it to allow more) beyond the thin SVD's (a
+        100000×2 matrix needs a 74.5 GiB ``U``; the left null basis alone is
+        m×(m − r)). Never for a square matrix.
 
     Examples
     --------
@@ -103,7 +110,9 @@ def subspaces(A: MatrixLike, tol: float | None = None) -> Subspaces:
     return subspaces_from_svd(_svd(A, full=True, caller="svdkit.subspaces"), tol)
 
 
-def subspaces_from_svd(dec: SVD, tol: float | None = None) -> Subspaces:
+def subspaces_from_svd(
+    dec: SVD | tuple[np.ndarray, np.ndarray, np.ndarray], tol: float | None = None
+) -> Subspaces:
     """The four subspaces from an existing SVD, full (``svd(A, full=True)``) or thin.
 
     A thin SVD (``svdkit.svd(A)``, the default: ``U`` m×p, ``Vᴴ`` p×n, p = min(m, n))
@@ -114,10 +123,21 @@ def subspaces_from_svd(dec: SVD, tol: float | None = None) -> Subspaces:
     min(m, n) singular values: ``svd(A, k)``, ``SVD.truncate``, ``svdkit.lowrank``)
     cannot tell the rank or the null spaces, and is refused.
 
+    NumPy's ``numpy.linalg.svd(A)`` (an ``SVDResult``, full by default, or thin with
+    ``full_matrices=False``) and any ``(U, s, Vh)`` triple with ``A = U diag(s) Vh``
+    are accepted too, taken as an SVD as given (not checked against ``A``, which they
+    do not hold: :meth:`SVD.residuals` of the :attr:`Subspaces.decomposition` is then
+    refused). Their vectors are copied and put under svdkit's sign rule, so that the
+    bases are those :func:`subspaces` gives where the σ are distinct. Their σ must be
+    finite, non-negative and descending; an input stored in float32 (NumPy's SVD of
+    a float32 array) has float32's ``eps`` in the rank rule, as in :func:`svdkit.svd`.
+
     Parameters
     ----------
-    dec : SVD
-        An SVD of an m×n matrix with all min(m, n) singular values.
+    dec : SVD or (U, s, Vh)
+        An SVD of an m×n matrix with all min(m, n) singular values: svdkit's, NumPy's
+        ``SVDResult`` or a triple of arrays (``U`` m×m or m×p, ``s`` of length
+        p = min(m, n), ``Vh`` n×n or p×n).
     tol : float, optional
         Absolute threshold for the rank (default: the tolerance rule).
 
@@ -129,14 +149,26 @@ def subspaces_from_svd(dec: SVD, tol: float | None = None) -> Subspaces:
     ------
     ShapeError
         For a truncated SVD, or a thin one whose completion would pass the size
-        :func:`subspaces` allows.
+        :func:`subspaces` allows; for ``dec`` neither an SVD nor a triple of 2-D,
+        1-D and 2-D arrays of matching shapes.
+    ParseError
+        For a triple that holds something other than numbers.
+    NonFiniteError
+        For a triple whose σ or vectors are not finite (``numpy.linalg.svd`` of a
+        matrix whose σ overflow: :func:`svdkit.svd` scales it and keeps them).
+    SvdkitError
+        For a triple whose σ are negative or not descending.
 
     Examples
     --------
     >>> import svdkit
     >>> subspaces_from_svd(svdkit.svd([[1, 2, 3], [4, 5, 6]])).dimensions
     {'column': 2, 'null': 1, 'row': 2, 'left_null': 0}
+    >>> import numpy as np
+    >>> subspaces_from_svd(np.linalg.svd([[1.0, 2.0], [2.0, 4.0]])).dimensions
+    {'column': 1, 'null': 1, 'row': 1, 'left_null': 1}
     """
+    dec = _as_svd(dec)
     m, n = dec.shape
     p = dec.s.shape[0]
     if p != min(m, n) or dec.U.shape[1] not in (p, m) or dec.Vh.shape[0] not in (p, n):
@@ -159,6 +191,63 @@ def subspaces_from_svd(dec: SVD, tol: float | None = None) -> Subspaces:
         rank=r,
         decomposition=dec,
     )
+
+
+def _as_svd(dec: object) -> SVD:
+    """``dec`` as an :class:`SVD`: svdkit's as it is; a ``(U, s, Vh)`` triple (NumPy's
+    ``SVDResult``) checked for shapes, numbers, finite descending non-negative σ, copied
+    to float64/complex128 under the sign rule."""
+    if isinstance(dec, SVD):
+        return dec
+    what = "subspaces_from_svd: dec"
+    try:
+        U, s, Vh = dec  # type: ignore[misc]
+    except (TypeError, ValueError):
+        raise ShapeError(
+            f"{what} must be an SVD (svdkit.svd(A), numpy.linalg.svd(A) or a (U, s, Vh) "
+            f"triple); got {type(dec).__name__}"
+        ) from None
+    parts = []
+    for part, name in ((U, "U"), (s, "s"), (Vh, "Vh")):
+        try:
+            arr = np.asarray(part)
+        except (TypeError, ValueError):
+            arr = np.asarray(None, dtype=object)
+        if arr.dtype.kind not in "biufc":
+            raise ParseError(f"{what}: {name} is not an array of numbers ({arr.dtype})")
+        parts.append(arr)
+    U, s, Vh = parts
+    if U.ndim != 2 or s.ndim != 1 or Vh.ndim != 2:
+        raise ShapeError(
+            f"{what}: (U, s, Vh) must be a 2-D, a 1-D and a 2-D array (one matrix's SVD, "
+            f"not a stack); got {U.ndim}-D, {s.ndim}-D and {Vh.ndim}-D"
+        )
+    m, n, p = U.shape[0], Vh.shape[1], s.shape[0]
+    if m == 0 or n == 0:
+        raise EmptyInputError(f"{what}: the SVD is of an empty {m}×{n} matrix")
+    if U.shape[1] not in (p, m) or Vh.shape[0] not in (p, n) or p > min(m, n):
+        raise ShapeError(
+            f"{what}: the shapes U {U.shape[0]}×{U.shape[1]}, s ({p},), Vh "
+            f"{Vh.shape[0]}×{Vh.shape[1]} are not those of an SVD of an m×n matrix (U m×m "
+            "or m×p, s (p,), Vh n×n or p×n)"
+        )
+    if s.dtype.kind == "c":
+        raise SvdkitError(f"{what}: the singular values are complex (σ are real)")
+    if not all(np.isfinite(x).all() for x in (U, s, Vh)):
+        raise NonFiniteError(
+            f"{what}: the singular values and vectors must be finite (for a matrix whose σ "
+            "overflow, svdkit.svd(A) scales A and keeps them)"
+        )
+    if (s < 0).any() or (np.diff(s) > 0).any():
+        raise SvdkitError(
+            f"{what}: the singular values must be non-negative and descending, as "
+            "numpy.linalg.svd and svdkit.svd return them"
+        )
+    single = max(x.dtype.itemsize // (2 if x.dtype.kind == "c" else 1) for x in (U, Vh)) < 8
+    dtype = np.result_type(U.dtype, Vh.dtype, np.float64)
+    U, Vh = apply_sign_rule(U.astype(dtype), Vh.astype(dtype))  # (copies: the caller's stay)
+    precision = np.dtype(np.float32) if single else None
+    return SVD(U, s.astype(np.float64), Vh, None, "numpy", precision)
 
 
 def _completed(Q: np.ndarray) -> np.ndarray:

@@ -4,8 +4,8 @@
 
 * thin (default): ``U`` is m×p, ``s`` has p = min(m, n) entries, ``Vh`` is p×n;
 * ``full=True``: ``U`` is m×m and ``Vh`` n×n (the notes' ``A = U Σ V*``), refused
-  where either would pass :data:`svdkit.inputs.DENSIFY_LIMIT` entries
-  (:func:`check_full_size`);
+  where they would hold more than :data:`svdkit.inputs.DENSIFY_LIMIT` entries beyond
+  the thin ones (:func:`check_full_size`; never for a square matrix);
 * ``k``: the ``k`` leading triplets (the best rank-``k`` approximation).
 
 Singular values are in descending order and the vectors follow the sign rule of
@@ -33,8 +33,9 @@ import scipy.linalg
 import scipy.sparse
 from scipy.sparse.linalg import LinearOperator
 
+from svdkit import inputs as _inputs
 from svdkit.errors import ShapeError, check_bool
-from svdkit.inputs import DENSIFY_LIMIT, as_matrix
+from svdkit.inputs import as_matrix
 from svdkit.inputs.files import matrix_file_name
 from svdkit.linalg._results import Unpackable
 from svdkit.linalg.measures import svd_scaling, times_power_of_two
@@ -395,9 +396,12 @@ def svd(A: MatrixLike | LinearOperator, k: int | None = None, *, full: bool = Fa
         :func:`svd` does not take.
     full : bool, default False
         Return square ``U`` (m×m) and ``Vh`` (n×n), as in the notes' ``A = U Σ V*``.
-        Refused (:class:`~svdkit.errors.ShapeError`) where ``max(m, n)²`` exceeds
-        :data:`svdkit.inputs.DENSIFY_LIMIT` (2²⁷ entries, 1 GiB of float64): a
-        100000×2 matrix would need a 74.5 GiB ``U``.
+        Refused (:class:`~svdkit.errors.ShapeError`) where the square factor holds
+        more than :data:`svdkit.inputs.DENSIFY_LIMIT` (2²⁷, 1 GiB of float64) entries
+        beyond the thin SVD's, ``max(m, n) · (max(m, n) − min(m, n))``: a 100000×2
+        matrix would need a 74.5 GiB ``U``. Never for a square matrix (its full SVD is
+        the thin one). The limit is read at each call: ``svdkit.inputs.DENSIFY_LIMIT =
+        2**30`` allows 8 GiB more.
 
     Returns
     -------
@@ -491,29 +495,33 @@ def _svd(
 
 
 def check_full_size(shape: tuple[int, int], caller: str | None = None) -> None:
-    """Refuse a full SVD whose ``U`` (m×m) or ``Vh`` (n×n) would hold more than
-    :data:`~svdkit.inputs.DENSIFY_LIMIT` entries (the cap on densifying a sparse matrix,
-    1 GiB of float64): a 100000×2 matrix would need a 74.5 GiB ``U``.
+    """Refuse a full SVD whose square ``U`` (m×m) or ``Vh`` (n×n) would hold more than
+    :data:`svdkit.inputs.DENSIFY_LIMIT` entries beyond the thin SVD's: ``max(m, n) ·
+    (max(m, n) − min(m, n))`` (a 100000×2 matrix would need 9,999,800,000 more, 74.5 GiB
+    of float64). A square matrix's full SVD is its thin one, never refused. The limit is
+    read at each call: raise ``svdkit.inputs.DENSIFY_LIMIT`` to allow a larger one.
 
     Raises
     ------
     ShapeError
-        Naming the shape, the entries needed, and what to use instead; ``caller``
-        (``"svdkit.subspaces"``) is the public function that asked for it.
+        Naming the shape, the entries needed, how to raise the limit and what to use
+        instead; ``caller`` (``"svdkit.subspaces"``) is the public function that asked.
     """
+    limit = _inputs.DENSIFY_LIMIT  # (as it is now: a user may have raised it)
     m, n = shape
-    big = max(m, n)
-    if big * big <= DENSIFY_LIMIT:
+    big, small = max(m, n), min(m, n)
+    extra = big * (big - small)  # entries of U (m×m) or Vᴴ (n×n) beyond the thin U, Vᴴ
+    if extra <= limit:
         return
     factor = "U" if m >= n else "Vᴴ"
     if caller is None:
         needs = f"svdkit.svd(A, full=True) of a {m}×{n} matrix needs a {big}×{big} {factor}"
     else:
         needs = f"{caller} of a {m}×{n} matrix needs its full SVD, with a {big}×{big} {factor}"
-    gib = big * big * 8 / 2**30
+    gib = extra * 8 / 2**30
     raise ShapeError(
-        f"{needs}: {big * big:,} entries "
-        f"(≥ {gib:.1f} GiB), more than the {DENSIFY_LIMIT:,} svdkit allows; the thin "
+        f"{needs}: {extra:,} entries more than the thin SVD's (≥ {gib:.1f} GiB), past "
+        f"svdkit.inputs.DENSIFY_LIMIT = {limit:,} (set it higher to allow this); the thin "
         "svdkit.svd(A) gives bases of R(A) and R(Aᴴ) (U[:, :r], Vᴴ[:r]), and "
         "scipy.linalg.orth / scipy.linalg.null_space the bases one at a time"
     )
