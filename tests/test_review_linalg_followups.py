@@ -296,3 +296,11 @@ def test_numpys_float32_svd_has_float32s_rule():
 def test_what_is_not_an_svd_is_refused_clearly(dec, error, pattern):
     with pytest.raises(error, match=pattern):
         subspaces_from_svd(dec)
+
+
+@pytest.mark.parametrize("scale", [1e-310, 1e-300, 1e300, 1.2e308])
+def test_eig_reconstruct_does_not_depend_on_the_lengths_of_the_vectors(scale):
+    a = np.array([[2.0, 1.0], [0.5, 3.0]])
+    e = svdkit.eig(a)
+    r = svdkit.Eig(e.values, e.vectors * scale, matrix=a).reconstruct()
+    assert np.abs(r - a).max() <= 1e-13 * np.abs(a).max()

@@ -167,7 +167,7 @@ class Eig(Unpackable):
         # not; rule 2 (full eigenspaces) is cheap when no eigenvalues cluster, and when it
         # holds the verdict is "yes" whether or not A is normal (rule 1), so the normality
         # test (two n × n products) runs only when rule 2 fails or V is dependent.
-        independent = _independent_columns(V, dtype)
+        independent = _independent_columns(vectors, dtype)
         if independent:
             diagonalizable = _full_eigenspaces(a, dtype, None, values, vectors) or _normal(
                 a, dtype, None
@@ -186,7 +186,11 @@ class Eig(Unpackable):
                 " exist"
             )
         e = entry_exponent(self.values)
-        scaled = np.linalg.solve(V.T, (V * times_power_of_two(self.values, -e)).T).T
+        # with the unit columns _eigenpairs returns (V Λ V⁻¹ does not depend on the columns'
+        # lengths; subnormal or huge ones would make the solve overflow)
+        scaled = np.linalg.solve(
+            vectors.T, (vectors * times_power_of_two(self.values, -e)).T
+        ).T
         return _scaled_back(scaled, e, "Eig.reconstruct", "V Λ V⁻¹")
 
 
