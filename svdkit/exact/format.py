@@ -39,6 +39,7 @@ from svdkit.exact.steps import Step
 __all__ = [
     "APPROXIMATE_DIGITS",
     "LAMBDA",
+    "grouped_values",
     "rounded",
     "step_text",
     "to_latex",
@@ -191,6 +192,15 @@ class _TextPrinter(_CompactIntegers, _Approximate, StrPrinter):
     def _print_Exp1(self, expr):
         return "e"
 
+    def _print_Infinity(self, expr):
+        return "∞"  # as to_latex and to_mathml print it (SymPy's str is "oo")
+
+    def _print_NegativeInfinity(self, expr):
+        return "-∞"
+
+    def _print_ComplexInfinity(self, expr):
+        return "∞̃"
+
     def _print_Float(self, expr):
         return _float_digits(expr)
 
@@ -295,24 +305,29 @@ class _TextPrinter(_CompactIntegers, _Approximate, StrPrinter):
 
 
 _PRINTER = _TextPrinter({"order": "lex"})
-_JUXTAPOSE = re.compile(r"(?<=[0-9)²³⁴⁵⁶⁷⁸⁹¹₀-₉])\*(?=[√a-zA-Zλμσπ(|])")
-#: A product of square roots (``√2``, ``√i``, ``√(1 + i)``) times i.
-_ROOTS = r"√(?:\w+|\([^()]*\))"
-_ROOT_TIMES_I = re.compile(rf"((?:{_ROOTS}\*)*{_ROOTS})\*i(?!\w)")
-#: A power with a bracketed exponent times i: ``2^(1/4)*i``.
-_POWER_TIMES_I = re.compile(r"(\w+\^\([^()]*\))\*i(?!\w)")
-#: A factor that would read as part of the number before it: ``√2*e`` is not ``√2e``
-#: (``√(2e)``), ``2^(1/4)*x`` not ``2^(1/4)x``.
-_SPELLED_TIMES = re.compile(r"(√\d+|\w+\^\([^()]*\))\*(?=[a-zA-Zλμσπ|])")
+_JUXTAPOSE = re.compile(r"(?<=[0-9)²³⁴⁵⁶⁷⁸⁹¹₀-₉])\*(?=[√∛a-zA-Zλμσπ(|])")
+#: A root in any of the printer's forms: ``√2``, ``∛(1 + i)``, ``2^(1/4)``, ``(1 + i)^(1/5)``.
+_GROUP = r"(?:\w+|\([^()]*\))"
+_ROOT = rf"(?:[√∛]{_GROUP}|{_GROUP}\^\([^()]*\))"
+#: A product of roots times i: ``√2*i``, ``∛2*i``, ``√2*2^(1/4)*i``.
+_ROOT_TIMES_I = re.compile(rf"((?:{_ROOT}\*)*{_ROOT})\*i(?!\w)")
+#: A root times a factor that would read as part of its radicand or exponent: ``√2*e`` is
+#: not ``√2e`` (``√(2e)``), ``∛2*λ`` not ``∛2λ``, ``2^(1/4)*x`` not ``2^(1/4)x``.
+_SPELLED_TIMES = re.compile(rf"({_ROOT})\*(?=[a-zA-Zλμσπ|])")
 #: i times a letter, a root or a group; not the i of ``√i`` (``√i*x`` is not ``√ix``).
-_I_TIMES = re.compile(r"(?<![√\w])i\*(?=[a-zλ√(|])")
+_I_TIMES = re.compile(r"(?<![√∛\w])i\*(?=[a-zλ√∛(|])")
+
+
+def _i_first(m: re.Match) -> str:
+    """``√2*i`` → ``i√2``, ``2^(1/4)*i`` → ``i·2^(1/4)`` (a power does not start with a glyph)."""
+    roots = m.group(1)
+    return ("i" if roots[0] in "√∛" else "i·") + roots
 
 
 def _expr_text(x: sp.Basic) -> str:
     s = _PRINTER.doprint(x).replace("**", "^")
-    s = _ROOT_TIMES_I.sub(r"i\1", s)  # √2*i → i√2 (not √2i, which reads as √(2i)); √i*i → i√i
-    s = _POWER_TIMES_I.sub(r"i·\1", s)  # 2^(1/4)*i → i·2^(1/4) (not 2^(1/4)i)
-    s = _SPELLED_TIMES.sub(r"\1·", s)  # √2*π → √2·π
+    s = _ROOT_TIMES_I.sub(_i_first, s)  # √2*i → i√2 (not √2i, which reads as √(2i)); √i*i → i√i
+    s = _SPELLED_TIMES.sub(r"\1·", s)  # √2*π → √2·π, ∛2*λ → ∛2·λ
     s = _JUXTAPOSE.sub("", s)  # 2*√3 → 2√3, 5*λ → 5λ, 2*(…) → 2(…)
     s = _I_TIMES.sub("i", s)  # i*x₂ → ix₂
     s = s.replace("*", "·")
@@ -321,6 +336,10 @@ def _expr_text(x: sp.Basic) -> str:
 
 def to_text(x: Any) -> str:
     """Unicode text of an exact value, a matrix, a relation, or a list of them.
+
+    Floats (Python or NumPy, of any precision: ``np.float32(0.1)`` is ``≈0.1``) are
+    approximate and printed with ``≈``; infinities are ``∞``/``−∞``; a 0-d array is its
+    number, an array a matrix (a vector as a row), a 3-D array a list of matrices.
 
     Examples
     --------
@@ -335,6 +354,12 @@ def to_text(x: Any) -> str:
     """
     if isinstance(x, Step):
         return x.key
+    if isinstance(x, np.ndarray) and x.ndim == 0:  # a 0-d array is a number
+        x = x[()]
+    if isinstance(x, complex | np.complexfloating) and (text := _complex_text(x)) is not None:
+        return text
+    if isinstance(x, np.inexact):  # approximate, printed with the scalar's own precision
+        return _expr_text(_sympify(x))
     if isinstance(x, np.generic):  # NumPy scalars by their Python value
         x = x.item()
     if isinstance(x, enum.Enum):
@@ -356,6 +381,8 @@ def to_text(x: Any) -> str:
     if isinstance(x, sp.Basic | sp.MatrixBase):
         return _expr_text(x)
     if isinstance(x, np.ndarray):  # a vector as a row, as to_latex and to_mathml show it
+        if x.ndim > 2:  # a list of matrices
+            return "[" + ", ".join(to_text(a) for a in x) + "]"
         return _expr_text(_sympify(x))
     return str(x)
 
@@ -444,17 +471,58 @@ def _mathml_character(m: re.Match) -> str:
     return m.group() if chr(code) in "<>&\"'" else chr(code)
 
 
+def _float(x: Any) -> sp.Expr:
+    """A float of any precision (Python, ``float16`` … ``longdouble``) as a SymPy ``Float``
+    by its shortest decimal (``np.float32(0.1)`` is ``0.1``, not ``0.100000001490116``);
+    ``−0.0`` as ``0.0``, ``±inf`` as ``±∞``."""
+    if x == 0:
+        return sp.Float(0.0)
+    if isinstance(x, float) and not isinstance(x, np.floating):
+        return sp.Float(x)
+    return sp.Float(str(x), max(15, np.finfo(x.dtype).precision + 2))
+
+
+def _complex(re_part: Any, im_part: Any) -> sp.Expr:
+    """``re + im·i`` with both parts kept (``nan + 1.0i``, not SymPy's ``nan``)."""
+    a, b = _float(re_part), _float(im_part)
+    if b is sp.nan:  # (SymPy's printers compare a coefficient nan with 0: i·nan)
+        return sp.Add(a, sp.Mul(sp.I, b, evaluate=False), evaluate=False)
+    if a is sp.nan or b.is_finite is False:
+        return sp.Add(a, sp.Mul(b, sp.I, evaluate=False), evaluate=False)
+    return a + b * sp.I
+
+
+def _complex_text(z: Any) -> str | None:
+    """The text of a complex number with a nan or infinite part (``≈nan + 1.0i``), which
+    SymPy would reorder or absorb; None for a finite one."""
+    if np.isfinite(z):
+        return None
+    re_part, im_part = _float(z.real), _float(z.imag)
+    im_text = _expr_text(abs(im_part) if im_part is not sp.nan else im_part)
+    sign = "−" if im_part is not sp.nan and im_part.is_extended_negative else "+"
+    im_text = im_text.lstrip("≈") + ("i" if im_text[-1].isdigit() else "·i")  # 1.0i, ∞·i
+    text = f"{_expr_text(re_part).lstrip('≈')} {sign} {im_text}"
+    return ("≈" if re_part.has(sp.Float) or im_part.has(sp.Float) else "") + text
+
+
 def _sympify(x: Any) -> Any:
+    if isinstance(x, np.ndarray) and x.ndim == 0:  # a 0-d array is a number
+        x = x[()]
+    if isinstance(x, np.floating):
+        return _float(x)
+    if isinstance(x, np.complexfloating):
+        return _complex(x.real, x.imag)
     if isinstance(x, np.generic):
         x = x.item()
-    if isinstance(x, np.ndarray):  # a vector as a row
+    if isinstance(x, np.ndarray):  # a vector as a row; a 3-D array as a list of matrices
         if x.ndim > 2:
-            raise TypeError(f"no exact printing of a {x.ndim}-dimensional array")
-        return sp.Matrix(np.atleast_2d(x).tolist()).applyfunc(_sympify)
+            return sp.Tuple(*(_sympify(a) for a in x))
+        # (entry by entry: a float32 entry printed with its own precision, not widened)
+        return sp.ImmutableMatrix([[_sympify(v) for v in row] for row in np.atleast_2d(x)])
     if isinstance(x, float):
-        return sp.Float(x + 0.0)  # −0.0 + 0.0 is 0.0
+        return _float(x)
     if isinstance(x, complex):
-        return sp.Float(x.real + 0.0) + sp.Float(x.imag + 0.0) * sp.I
+        return _complex(x.real, x.imag)
     if isinstance(x, enum.Enum):
         return sp.Symbol(str(x.value))
     if isinstance(x, list | tuple):
@@ -535,5 +603,38 @@ def step_text(
                 return catalogue[key]
         return formatter(v)
 
-    values: Mapping[str, Any] = step.values
+    values = grouped_values(template, step.values)
     return template.format(**{k: fmt(v) for k, v in values.items()})
+
+
+#: A placeholder whose value, a fraction, would run into its neighbours: after ``^`` or
+#: ``/`` (``^{p}``, ``1/{p}``) or before ``-``, ``^`` or ``/`` (``{p}-norm``).
+_GROUPED_PLACEHOLDER = re.compile(r"(?<=[\^/])\{(\w+)\}|\{(\w+)\}(?=[-^/])")
+
+
+def grouped_values(template: str, values: Mapping[str, Any]) -> dict[str, Any]:
+    """``values`` with each fraction that the sentence puts next to ``^``, ``/`` or ``-``
+    wrapped for printing as one group.
+
+    A step holds its numbers as they are (``p = 3/2``, a ``Rational``); only its sentence
+    needs ``(Σ|xᵢ|^(3/2))^(1/(3/2))``, not ``(Σ|xᵢ|^3/2)^(1/3/2)``. The wrapper
+    (``sympy.UnevaluatedExpr``) is printed in brackets by :func:`to_text`,
+    :func:`to_latex` and :func:`to_mathml`.
+
+    Examples
+    --------
+    >>> v = grouped_values("{p}-norm: (Σ|xᵢ|^{p})^(1/{p})", {"p": sp.Rational(3, 2)})
+    >>> to_text(v["p"])
+    '(3/2)'
+    >>> grouped_values("{p}-norm", {"p": sp.Integer(3)})["p"]
+    3
+    """
+    names = {a or b for a, b in _GROUPED_PLACEHOLDER.findall(template)}
+    out = dict(values)
+    for name in names & out.keys():
+        v = out[name]
+        if isinstance(v, Fraction):
+            v = sp.Rational(v.numerator, v.denominator)
+        if isinstance(v, sp.Rational) and (v.q != 1 or v < 0):
+            out[name] = sp.UnevaluatedExpr(v)
+    return out

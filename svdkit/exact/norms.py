@@ -24,7 +24,8 @@ number field (``|√i| = 1``), and sums of magnitudes are expanded, with radical
 out of denominators, so that a norm equal to a number compares equal to it.
 
 ``ord`` may be a Python, NumPy or SymPy number (``np.int64(3)``,
-``sympy.Rational(3, 2)``, a 0-d array) or text in any case (``"Inf"``); NumPy's
+``sympy.Rational(3, 2)``, ``Decimal(2)``, a complex number with no imaginary part, a
+0-d array) or text in any case (``"Inf"``); NumPy's
 negative orders (−1, −2, −inf) and the vector "norm" 0 are not norms and are
 refused, as :func:`svdkit.norm` refuses them.
 """
@@ -34,6 +35,7 @@ from __future__ import annotations
 import dataclasses
 import numbers
 from dataclasses import dataclass
+from decimal import Decimal
 from fractions import Fraction
 from typing import Any
 
@@ -142,11 +144,23 @@ def _field_abs2(xs: list[sp.Expr]) -> list[sp.Expr | None]:
 
 
 def _abs_expr(x: sp.Expr) -> sp.Expr:
-    """``|x|`` by SymPy's rules (``|z^r| = |z|^r``), else ``√(x·x̄)`` simplified."""
+    """``|x|`` by SymPy's rules (``|z^r| = |z|^r``), else ``√(x·x̄)`` simplified.
+
+    ``x`` is first written ``a + bi`` (``√i = (1 + i)/√2``), so that ``x·x̄ = a² + b²``
+    expands to a real expression (``|π + √i| = √(1 + √2π + π²)``); one that still holds
+    ``i`` after that is refused rather than given as an "exact" complex-looking value.
+    """
     a = sp.Abs(x)
-    if not a.has(sp.Abs, sp.conjugate, sp.re, sp.im):
+    if not a.has(sp.Abs, sp.conjugate, sp.re, sp.im, sp.I):
         return a
-    return sqrt_expr(sp.radsimp(sp.expand(sp.expand_complex(x * sp.conjugate(x)))))
+    y = sp.expand_complex(x)
+    s = sp.radsimp(sp.expand(sp.expand_complex(y * sp.conjugate(y))))
+    if s.has(sp.I, sp.conjugate, sp.re, sp.im, sp.Abs):
+        raise SvdkitError(
+            f"cannot write |{x}| exactly as a real number; svdkit.norm gives this norm in "
+            "floating point"
+        )
+    return sqrt_expr(s)
 
 
 def _maximum(values: list[sp.Expr]) -> sp.Expr:
@@ -195,6 +209,7 @@ def _ord_value(ord: Any, kind: str) -> Any:
     """``ord`` as the plain Python value the tables use: NumPy scalars and 0-d arrays by
     their value, SymPy numbers and fractions as ``int``/``Fraction``, ``∞`` as ``"inf"``,
     text in lower case; anything else (a list, a bool) refused."""
+    given = ord  # (messages name the ord as it was given)
     if (isinstance(ord, np.ndarray) and ord.ndim == 0) or isinstance(ord, np.generic):
         ord = ord.item()
     names = _VECTOR_ORDS if kind == "vector" else _MATRIX_ORD_NAMES
@@ -207,8 +222,12 @@ def _ord_value(ord: Any, kind: str) -> Any:
         ord = float("inf") if ord is sp.oo else Fraction(int(ord.p), int(ord.q))
     elif isinstance(ord, sp.Float):
         ord = float(ord)
+    elif isinstance(ord, Decimal) and not ord.is_nan():  # as NumPy takes it: Decimal(2)
+        ord = float(ord) if ord.is_infinite() else Fraction(ord)
+    elif isinstance(ord, numbers.Complex) and not isinstance(ord, numbers.Real) and not ord.imag:
+        ord = ord.real  # 2 + 0j, as NumPy takes it
     if isinstance(ord, bool) or not isinstance(ord, numbers.Real):
-        raise SvdkitError(f"unknown {kind} norm {ord!r}: {names}")
+        raise SvdkitError(f"unknown {kind} norm {given!r}: {names}")
     if ord == float("inf"):
         return "inf"
     if isinstance(ord, float) and ord.is_integer():
@@ -219,8 +238,8 @@ def _ord_value(ord: Any, kind: str) -> Any:
     return ord
 
 
-def _vector_norm(v: list[sp.Expr], ord: Any, rec: Recorder) -> Norm:
-    ord = _ord_value(ord, "vector")
+def _vector_norm(v: list[sp.Expr], given: Any, rec: Recorder) -> Norm:
+    ord = _ord_value(given, "vector")
     mags = _magnitudes(v)
     if ord is None or ord == 2 or ord == "2":
         s = sp.expand(sum(m**2 for m in mags))
@@ -239,16 +258,15 @@ def _vector_norm(v: list[sp.Expr], ord: Any, rec: Recorder) -> Norm:
         p = sp.Rational(ord.numerator, ord.denominator)
         if p > MAX_EXACT_P or p.q > MAX_EXACT_P:  # |x|^p written out: 10**30 never ends
             raise SvdkitError(
-                f"the exact {ord!r}-norm is out of reach: an exact p-norm takes p <= "
+                f"the exact {given!r}-norm is out of reach: an exact p-norm takes p <= "
                 f"{MAX_EXACT_P} with a denominator <= {MAX_EXACT_P} (the terms |xᵢ|^p are "
                 "written out); svdkit.norm gives it in floating point"
             )
         value = sp.Add(*(m**p for m in mags)) ** (1 / p)
-        # p as a group: a fraction reads (Σ|xᵢ|^(3/2))^(1/(3/2)) in the step's sentence
-        shown = p if p.q == 1 else sp.UnevaluatedExpr(p)
-        rec.add("norm.vector_p", {"p": shown, "value": value})
+        # p as it is (a Rational): the printers group it in the sentence (grouped_values)
+        rec.add("norm.vector_p", {"p": p, "value": value})
         return Norm(value, "p", steps=rec.steps())
-    raise SvdkitError(f"unknown vector norm {ord!r}: {_VECTOR_ORDS}")
+    raise SvdkitError(f"unknown vector norm {given!r}: {_VECTOR_ORDS}")
 
 
 @precise
