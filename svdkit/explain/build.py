@@ -117,9 +117,9 @@ def explain(
     with single_blas_thread():  # see the Notes
         report, c, threshold = _numeric_report(a, tol, lang, A)
     eigen = report.section("eigen")
+    exact_eigenvalues = None
     if eigen.applies and not c.hermitian:
-        # (before the notes: they count these values)
-        _exact_eigenvalues(eigen, c, A, threshold, steps)
+        exact_eigenvalues = _exact_eigenvalues(eigen, c, A, threshold, steps)
     evidence = Evidence(
         matrix=a,
         svd=c.svd,
@@ -130,6 +130,7 @@ def explain(
         definiteness=report.computed.get("definiteness"),
         computed=c,
         source=A,
+        exact_eigenvalues=exact_eigenvalues,
     )
     report.notes.extend(collect_notes(evidence, lang))
     if steps:
@@ -381,70 +382,52 @@ def _eigen(c: Computed, report: Report) -> Section:
     return sec
 
 
+MAX_EXACT_TEXT = 80
+"""The longest text of one exact eigenvalue that ``eigenvalues_exact`` shows (characters)."""
+
+
 def _exact_eigenvalues(
     sec: Section, c: Computed, source: object, threshold: float, steps: bool
-) -> None:
-    """The eigenvalues of a small non-Hermitian A of rational entries as typed, exactly.
+) -> tuple | None:
+    """The exact eigenvalues of a small non-Hermitian A of rational entries as typed.
 
-    LAPACK's values of a defective eigenvalue are a cluster of size about
-    ``eps^(1/p)·‖A‖``: ±2.0007e−8 for the nilpotent ``[[3, 9], [−1, −3]]``, whose
-    characteristic polynomial is λ². With ``steps`` (the exact engine on), for a
-    matrix of (Gaussian) rational entries of order at most
-    :data:`~svdkit.explain.exact_steps.MAX_SPECTRAL_ORDER`, the roots of the exact
-    characteristic polynomial are the fact ``eigenvalues_exact`` (with multiplicity,
-    in the order of ``eigenvalues``), and ``eigenvalues`` is their float64 rounding,
-    matched to LAPACK's values (each to the nearest root left): the table, the
-    notes' counts and Σλᵢ then agree with the exact values.
+    With ``steps`` (the exact engine on), for a matrix of (Gaussian) rational entries of
+    order at most :data:`~svdkit.explain.exact_steps.MAX_SPECTRAL_ORDER`, the roots of
+    the exact characteristic polynomial (:func:`_exact_roots`, ascending by real then
+    imaginary part). They are the fact ``eigenvalues_exact`` where readable (no root
+    longer than :data:`MAX_EXACT_TEXT` characters), next to LAPACK's ``eigenvalues``,
+    which stay as computed, each with its eigenvector: ``eigen_residual`` checks those
+    pairs. Where an eigenvalue is defective and LAPACK's values of it are off by more
+    than the report's zero threshold, the step ``eigen.perturbed`` says why
+    (:func:`_perturbed_step`).
 
-    Otherwise (no steps, a larger matrix, a root with no closed form in radicals),
-    where the count of non-zero values (at ``threshold``) differs from the rank, the
-    eigenvalue 0's exact multiplicity (:func:`~svdkit.explain.exact_steps.exact_zero_eigenvalues`,
-    what the note ``rank_eigenvalues`` counts by, where its exact rank is the
-    report's) sets that many of the values of least modulus to 0.
-
-    The residual is then that of the values shown with LAPACK's vectors (about 1e−9
-    for a defective eigenvalue: its eigenvectors are ill-determined). Nothing
-    changes where SymPy is missing or the entries are not rational.
+    Returns
+    -------
+    tuple or None
+        The roots (SymPy, with multiplicity), for the notes to count by; None where
+        there are none (no steps, larger, not rational, no closed form, no SymPy).
     """
-    n = c.matrix.shape[0]
-    numeric = np.asarray(sec.fact("eigenvalues"))
-    found = _exact_roots(c, source) if steps else None
-    if found is not None:
-        from svdkit.exact.format import to_text
-
-        roots, values = found
-        # (compared scaled by a power of two: entries near 1e308 would overflow)
-        big = max(float(np.max(np.abs(numeric))), max(abs(v) for v in values))
-        scale = math.ldexp(1.0, -math.frexp(big)[1]) if 0 < big < math.inf else 1.0
-        near = [v * scale for v in values]
-        left = list(range(n))
-        matched: list[int] = []
-        for value in numeric.astype(complex) * scale:  # each LAPACK value to the nearest root
-            j = min(left, key=lambda k: abs(near[k] - value))
-            left.remove(j)
-            matched.append(j)
-        shown = np.array([values[j] for j in matched])
-        _replace_eigenvalues(sec, c, shown.real if np.all(shown.imag == 0) else shown)
-        sec.add("eigenvalues_exact", to_text(tuple(roots[j] for j in matched)))
+    roots = _exact_roots(c, source) if steps else None
+    if roots is None:
+        return None
+    text = _readable(roots, c)
+    if text is not None:
+        sec.add("eigenvalues_exact", text)
         position = next(i for i, f in enumerate(sec.facts) if f.key == "eigenvalues") + 1
         sec.facts.insert(position, sec.facts.pop())
-        return
-    nonzero = int(np.count_nonzero(np.abs(numeric) > threshold))
-    if nonzero == c.rank or source is None:
-        return
-    from svdkit.explain.exact_steps import exact_zero_eigenvalues
-
-    exact = exact_zero_eigenvalues(source, c.matrix.shape)
-    if exact is None or exact[0] != c.rank or n - exact[1] == nonzero:
-        return
-    shown = numeric.copy()
-    shown[np.argsort(np.abs(numeric), kind="stable")[: exact[1]]] = 0
-    _replace_eigenvalues(sec, c, shown)
+        step = _perturbed_step(sec, c, source, roots, threshold)
+        if step is not None:
+            sec.steps.append(step)
+    return roots
 
 
-def _exact_roots(c: Computed, source: object) -> tuple[list, list[complex]] | None:
-    """The roots (SymPy, with multiplicity) of A's exact characteristic polynomial and
-    their values, for A of rational entries as typed and small; else None."""
+def _exact_roots(c: Computed, source: object) -> tuple | None:
+    """The roots (SymPy, with multiplicity) of A's exact characteristic polynomial,
+    ascending by real then imaginary part (compared to 30 digits, with no float
+    range: a root of 1e−320 or 1e400 is compared as it is), for A of rational entries
+    as typed and small; else None. None also where a root has no closed form in
+    radicals, or a real root is written with i (casus irreducibilis: no help to a
+    learner)."""
     from svdkit.errors import SvdkitError
     from svdkit.explain.exact_steps import MAX_SPECTRAL_ORDER, _rational_matrix
 
@@ -464,24 +447,92 @@ def _exact_roots(c: Computed, source: object) -> tuple[list, list[complex]] | No
     found = sp.roots(p.as_expr(), lam)
     roots = [r for r, k in found.items() for _ in range(k)]
     if len(roots) != n:
-        return None  # (a root without a closed form in radicals)
-    values = [complex(sp.N(r, 30)) for r in roots]
-    if any(abs(v.imag) <= 1e-20 * abs(v) and r.has(sp.I)
-           for v, r in zip(values, roots, strict=True)):
-        return None  # a real root written with i (casus irreducibilis): no help to a learner
-    return roots, values
+        return None
+    keyed = []
+    for r in roots:
+        re, im = sp.N(r, 30).as_real_imag()
+        if r.has(sp.I) and abs(im) <= abs(re) * sp.Float("1e-20", 30):
+            return None  # a real root written with i
+        keyed.append(((re, im), r))
+    return tuple(r for _, r in sorted(keyed, key=lambda item: item[0]))
 
 
-def _replace_eigenvalues(sec: Section, c: Computed, values: np.ndarray) -> None:
-    """Show ``values`` as the eigenvalues (same order), with their residual."""
-    from svdkit.explain.model import Fact
+def _readable(roots: tuple, c: Computed) -> str | None:
+    """``roots`` as text, or None where it would not help a learner.
 
-    e = linalg.Eig(values, sec.fact("eigenvectors"), c.stored)
-    for i, fact in enumerate(sec.facts):
-        if fact.key == "eigenvalues":
-            sec.facts[i] = Fact(fact.key, e.values, fact.label)
-        elif fact.key == "eigen_residual":
-            sec.facts[i] = Fact(fact.key, e.residual(norm2=float(c.svd.s[0])), fact.label)
+    For complex entries, a degree-3 polynomial's roots (Cardano's formula over ℚ(i):
+    a thousand characters for a Gaussian-integer 3×3) are never shown, and a
+    quadratic's are written as a + ib (``1 − √3 − i√3`` rather than ``1 − √6√i``),
+    shown only where that needs no trigonometry. Any root longer than
+    :data:`MAX_EXACT_TEXT` characters (a √ of a 200-digit integer) hides them all.
+    """
+    import sympy as sp
+
+    from svdkit.exact.format import to_text
+
+    if np.iscomplexobj(c.matrix) and np.any(np.imag(c.matrix) != 0):
+        if len(roots) >= 3:
+            return None
+        roots = tuple(sp.expand_complex(r) for r in roots)
+        if any(r.has(sp.sin, sp.cos, sp.atan, sp.atan2) for r in roots):
+            return None
+    if any(len(to_text(r)) > MAX_EXACT_TEXT for r in roots):
+        return None
+    return to_text(roots)
+
+
+def _perturbed_step(sec: Section, c: Computed, source: object, roots: tuple,
+                    threshold: float):
+    """The step ``eigen.perturbed`` where LAPACK's values of a defective eigenvalue are
+    off.
+
+    For a root λ of multiplicity m ≥ 2 with fewer than m independent eigenvectors
+    (exactly: rank(A − λI) > n − m; such a root is (Gaussian) rational), the m computed
+    values nearest λ are perturbed by about ``eps^(1/m)·‖A‖`` (±2.0007e−8 for the
+    nilpotent ``[[3, 9], [−1, −3]]``). The step is added where they are off by more
+    than the report's zero ``threshold``, and names the worst such eigenvalue.
+    Distances are taken to 30 digits (SymPy floats: no overflow, no warning); no step
+    where a computed value is not finite.
+    """
+    import sympy as sp
+
+    from svdkit.exact.format import to_text
+    from svdkit.exact.steps import Step
+    from svdkit.explain.exact_steps import _rational_matrix
+    from svdkit.explain.formatting import NumberFormat
+
+    values = np.asarray(sec.fact("eigenvalues"), dtype=complex)
+    if not np.all(np.isfinite(values)):
+        return None
+    n = values.size
+    dM = _rational_matrix(source, c.matrix.shape)
+    points = [sp.Float(v.real, 30) + sp.I * sp.Float(v.imag, 30) for v in values]
+    worst = None
+    for root in dict.fromkeys(roots):
+        m = roots.count(root)
+        if m < 2:
+            continue
+        try:
+            shifted = dM - dM.eye(n, dM.domain) * dM.domain.from_sympy(root)
+        except (sp.CoercionFailed, ValueError, TypeError):
+            continue  # (not in A's field as written: no exact rank to decide by)
+        if int(shifted.rank()) <= n - m:
+            continue  # semisimple: LAPACK's values of it are off by rounding only
+        near = sorted(((sp.Abs(p - root).evalf(30), i) for i, p in enumerate(points)),
+                      key=lambda item: item[0])[:m]
+        error = near[-1][0]
+        if error > threshold and (worst is None or error > worst[2]):
+            worst = (root, m, error, [values[i] for i in sorted(i for _, i in near)])
+    if worst is None:
+        return None
+    root, m, error, near = worst
+    fmt = NumberFormat()
+    return Step("eigen.perturbed", {
+        "value": to_text(root),
+        "multiplicity": m,
+        "computed": ", ".join(fmt.number(v if v.imag else float(v.real)) for v in near),
+        "error": fmt.number(float(error)),
+    })
 
 
 def _hermitian_eigenvalues(c: Computed, report: Report) -> linalg.Eig:

@@ -43,6 +43,10 @@ class Evidence:
     eigen_threshold: float | None = None
     """The zero threshold of ``eigenvalues`` where it is not ``threshold``: a Hermitian
     A's, the one :func:`svdkit.definiteness` counts by (``tol_used``)."""
+    exact_eigenvalues: tuple | None = None
+    """The exact eigenvalues (SymPy roots of the exact characteristic polynomial, with
+    multiplicity) where the report has them (a small non-Hermitian A of rational
+    entries, with steps), else None: the notes then count and sum by them."""
 
     def __post_init__(self) -> None:
         if self.computed is None:
@@ -72,7 +76,9 @@ def rank_eigenvalues(ev: Evidence) -> dict | None:
     ``eps^(1/p)·‖A‖`` (±2e−8 for the nilpotent ``[[3, 9], [−1, −3]]``), above any
     zero threshold: the count is then taken from the exact characteristic
     polynomial of the matrix as typed, where its rank agrees with the report's
-    (only then: the counts agree for most matrices, without SymPy). That count
+    (only then: the counts agree for most matrices, without SymPy). Where the report
+    shows the exact eigenvalues (``ev.exact_eigenvalues``), that count always decides
+    (with that same proviso), so the note agrees with ``eigenvalues_exact``. That count
     decides also for a matrix normal only to within the tolerance
     (``[[0, 1e−9, 0], [0, 0, 0], [0, 0, 1]]``, exactly defective).
 
@@ -92,7 +98,7 @@ def rank_eigenvalues(ev: Evidence) -> dict | None:
     rank = ev.computed.rank
     nonzero = int(np.count_nonzero(np.abs(ev.eigenvalues) > ev.threshold))
     exact = None
-    if nonzero != rank and ev.source is not None:
+    if (nonzero != rank or ev.exact_eigenvalues is not None) and ev.source is not None:
         from svdkit.explain.exact_steps import exact_zero_eigenvalues
 
         exact = exact_zero_eigenvalues(ev.source, ev.matrix.shape)
@@ -284,16 +290,47 @@ def trace_eigenvalues(ev: Evidence) -> dict | None:
     (the report calls it "symmetric (Hermitian)" in its spectral theorem), and the
     note saying "this non-symmetric one" of it would contradict the report.
 
-    Both sums are printed with 0 at the report's zero threshold (in A's units, as
-    Tr A and the λᵢ are): Σλᵢ differs from Tr A by rounding, which would print
-    ``Tr A = 0, Σλᵢ = −8.4e−16`` for the nilpotent ``[[3, 9], [−1, −3]]`` (numeric
-    eigenvalues ±2e−8), two numbers that read as different.
+    Σλᵢ never reads as another number than Tr A through rounding. Where the report
+    has the exact eigenvalues (``ev.exact_eigenvalues``), their sum is Tr A exactly
+    (the sum of the roots of the characteristic polynomial): both print as Tr A.
+    Otherwise Σλᵢ of LAPACK's values is printed as Tr A where they differ by at most
+    the report's zero threshold or rounding (``8·n·eps`` times the largest |aᵢᵢ| or
+    |λᵢ|), else as computed, both with 0 at the report's threshold (in A's units):
+    ``Tr A = 0, Σλᵢ = −8.4e−16`` would read as two numbers for the nilpotent
+    ``[[3, 9], [−1, −3]]`` (numeric eigenvalues ±2e−8).
     """
     a = ev.matrix
     if ev.eigenvalues is None or ev.computed.symmetric or ev.computed.hermitian:
         return None
     zero = ev.threshold
-    return {"trace": _scaled_sum(np.diagonal(a), zero), "sum": _scaled_sum(ev.eigenvalues, zero)}
+    trace = _scaled_sum(np.diagonal(a), zero)
+    if ev.exact_eigenvalues is not None or _within_rounding(np.diagonal(a), ev.eigenvalues,
+                                                            zero):
+        return {"trace": trace, "sum": trace}
+    return {"trace": trace, "sum": _scaled_sum(ev.eigenvalues, zero)}
+
+
+def _within_rounding(diag: np.ndarray, eigenvalues: np.ndarray, zero: float) -> bool:
+    """Whether Σλᵢ and Tr A differ by at most ``zero`` or rounding (``8·n·eps`` times the
+    largest term), compared scaled by a power of two (no overflow, no warning)."""
+    terms = np.concatenate([np.asarray(diag, dtype=complex),
+                            np.asarray(eigenvalues, dtype=complex)])
+    if not np.all(np.isfinite(terms)):
+        return False
+    big = float(np.max(np.abs(terms), initial=0.0))
+    if big == 0.0:
+        return True
+    e = math.frexp(big)[1]
+
+    def scaled_sum(v: Any) -> complex:
+        v = np.asarray(v, dtype=complex)
+        return complex(np.sum(np.ldexp(v.real, -e)), np.sum(np.ldexp(v.imag, -e)))
+
+    gap = abs(scaled_sum(diag) - scaled_sum(eigenvalues))  # in units of 2^e
+    rounding = 8 * np.size(eigenvalues) * np.finfo(float).eps
+    # (zero in units of 2^e; a --tol far above every term allows any gap)
+    allowed = math.ldexp(zero, -e) if zero < math.ldexp(1.0, min(e + 64, 1023)) else math.inf
+    return gap <= max(rounding, allowed)
 
 
 def _scaled_sum(values: Any, zero: float = 0.0) -> str:
