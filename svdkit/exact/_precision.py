@@ -11,6 +11,13 @@ one re-entrant lock, so exact computations run one at a time (they are SymPy wor
 bound by the GIL anyway); a public entry point holds it for its whole call
 (:func:`serialized`, or :func:`svdkit.exact.spectral.precise` with 60 digits).
 
+While it is held, SymPy's factor cache keeps only prime factors
+(:func:`primes_only_factor_cache`): SymPy 1.14's ``factorint(n, limit=…)``, which
+``Pow`` runs on the radicand of every square root, hands the cache the cofactor its
+limit left unfactored, and the cache raises ``ValueError: … is not a prime factor`` on
+it (sympy/sympy#28621, fixed after 1.14): the exact SVD of ``[[1e300, 1], [0, 1e300]]``
+failed that way.
+
 Examples
 --------
 >>> import mpmath
@@ -32,8 +39,9 @@ from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
 
 import mpmath
+from sympy.ntheory import factor_ as _sympy_factor
 
-__all__ = ["ENGINE_LOCK", "serialized", "working_precision"]
+__all__ = ["ENGINE_LOCK", "primes_only_factor_cache", "serialized", "working_precision"]
 
 #: Held by a thread while it uses mpmath's (process-wide) precision for the exact engine.
 #: Re-entrant: public functions call one another, and each sets its own precision.
@@ -64,8 +72,46 @@ def working_precision(dps: int) -> Iterator[None]:
     >>> inner, outer
     (20, 40)
     """
-    with ENGINE_LOCK, mpmath.workdps(dps):
+    with ENGINE_LOCK, primes_only_factor_cache(), mpmath.workdps(dps):
         yield
+
+
+@contextlib.contextmanager
+def primes_only_factor_cache() -> Iterator[None]:
+    """Within the block, SymPy's factor cache skips a factor that is not a prime.
+
+    ``sympy.ntheory.factor_.factor_cache.add(n, factors)`` stores the largest prime
+    factor of ``n`` for each of ``factors`` in turn and raises ``ValueError`` on one that
+    is not prime; ``factorint(n, limit=…)`` passes it the composite cofactor its limit
+    left (sympy/sympy#28621). Here the cache stops at such a factor, keeping what it
+    stored before, as SymPy's fix does: nothing wrong is cached, nothing raises. The
+    previous ``add`` is put back on exit (blocks nest).
+
+    Examples
+    --------
+    >>> import sympy
+    >>> with primes_only_factor_cache():  # SymPy 1.14 raises on this product outside
+    ...     print(sympy.sqrt(989034254522489566) * sympy.sqrt(989034254830458946))
+    2*sqrt(244547189230862234675059045569089359)
+    """
+    cache = _sympy_factor.factor_cache
+    before = cache.__dict__.get("add")
+
+    def add(n: int, factors: list[int]) -> None:
+        for p in sorted(factors, reverse=True):
+            if not _sympy_factor.isprime(p) or n % p:
+                return  # a cofactor the limit left: not a prime factor, not cached
+            cache[n] = p
+            n, _ = _sympy_factor.remove(n, p)
+
+    cache.add = add  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        if before is None:
+            del cache.add
+        else:
+            cache.add = before  # type: ignore[method-assign]
 
 
 def serialized(fn: _F) -> _F:
@@ -85,7 +131,7 @@ def serialized(fn: _F) -> _F:
 
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        with ENGINE_LOCK:
+        with ENGINE_LOCK, primes_only_factor_cache():
             return fn(*args, **kwargs)
 
     return wrapper  # type: ignore[return-value]
