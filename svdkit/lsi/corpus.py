@@ -38,7 +38,8 @@ import math
 import numbers
 import os
 import sys
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Set as AbstractSet
 from contextlib import contextmanager
 from itertools import islice
 from pathlib import Path
@@ -368,7 +369,8 @@ def document_id(value: Any, where: str, error: type[SvdkitError] = SvdkitError) 
     """The id of a document as text: a ``str`` as it is, an integer (``np.int64`` too)
     in decimal, a float only when whole (``1.0`` is ``"1"``, as a pandas column of
     integers with a gap holds ``1``); any other object by ``str``. A missing id
-    (``None``, NaN), a bool and any other float are refused with ``error``, naming
+    (``None``, NaN), a bool, any other float and a container (a list, tuple, dict,
+    set, bytes or array, whose ``str`` is not an id) are refused with ``error``, naming
     ``where`` (a document read by :func:`read_iterable`). A JSON-lines file keeps its ids
     as it writes them instead (:func:`file_id`).
 
@@ -382,7 +384,7 @@ def document_id(value: Any, where: str, error: type[SvdkitError] = SvdkitError) 
     svdkit.errors.SvdkitError: document 1's id is None, a missing id; ...
     """
     if isinstance(value, str):  # (a NumberedId a reader gave, too: kept as it is)
-        return value
+        return str(value) if type(value).__name__ == "str_" else value  # NumPy's str_: str
     reason = None
     if value is None or (isinstance(value, numbers.Real) and not isinstance(value, bool)
                          and math.isnan(value)):
@@ -390,6 +392,9 @@ def document_id(value: Any, where: str, error: type[SvdkitError] = SvdkitError) 
                   "to number them by place")
     elif isinstance(value, bool) or type(value).__name__ == "bool_":
         reason = "a bool, not an id (a str or an integer)"
+    elif (isinstance(value, Mapping | AbstractSet | Sequence)
+          or getattr(value, "ndim", 0) not in (0, None)):
+        reason = f"a {type(value).__name__} of values, not an id (a str or an integer)"
     elif isinstance(value, numbers.Integral):
         return str(int(value))
     elif isinstance(value, numbers.Real):
@@ -512,13 +517,13 @@ def read_jsonl(
     fields (a misspelt name would otherwise number every document, losing its id).
     An id is kept as the file writes it (:func:`file_id`: ``1.5`` is ``"1.5"``,
     ``3.0`` is ``"3.0"``); an id field that is there but ``null`` is an error naming
-    the line, not a number by place.
+    the line, not a number by place (an object or array there is refused the same way).
 
     Raises
     ------
     FileFormatError
         A record without the text field (a string), or without the named id field; an
-        id that is ``null``, NaN, infinite or a bool.
+        id that is ``null``, NaN, infinite, a bool, an object or an array.
     """
     path = Path(path)
     if not path.is_file():
@@ -537,17 +542,20 @@ def read_jsonl(
                 "--id-field (id_field= in Python) names the field of the ids"
             )
         yield ((NumberedId(start + number) if id_field not in record
-                else file_id(record[id_field], f"'{path}' {where}", id_field)),
+                else file_id(record[id_field], f"'{path}' {where}", id_field,
+                             named=required)),
                record[text_field])
         number += 1
 
 
-def file_id(value: Any, where: str, field: str) -> str:
+def file_id(value: Any, where: str, field: str, named: bool = False) -> str:
     """The id of a JSON record as the file writes it: a string as it is, a number as
     ``str`` writes it (``7`` is ``"7"``, ``1.5`` is ``"1.5"``, ``3.0`` is ``"3.0"``: the
     ids indexes and qrels built from the file have always had). ``null`` (a missing
-    id), NaN, an infinity (not JSON, though Python writes them) and a bool are a
-    :class:`FileFormatError` naming ``where`` (the line) and ``field``.
+    id), NaN, an infinity (not JSON, though Python writes them), a bool, an object and
+    an array (a wrong id field, most likely) are a :class:`FileFormatError` naming
+    ``where`` (the line) and ``field``. ``named``: the field was named (``--id-field``,
+    ``id_field=``), so the advice for ``null`` is to drop that as well.
 
     Unlike :func:`document_id` (pairs from Python, where ``1.0`` is ``"1"``, as a pandas
     column of integers with a gap holds it), a whole float is not rewritten: the file's
@@ -566,10 +574,14 @@ def file_id(value: Any, where: str, field: str) -> str:
         return value
     reason = None
     if value is None:
-        shown, reason = "null", ("a missing id; give every record an id, or leave the field "
-                                 "out of every record to number them by place")
+        drop = "drop --id-field (id_field= in Python) and " if named else ""
+        shown, reason = "null", (f"a missing id; give every record an id, or {drop}leave the "
+                                 "field out of every record to number them by place")
     elif isinstance(value, bool):
         shown, reason = json.dumps(value), "a bool, not an id (a string or a number)"
+    elif isinstance(value, dict | list):
+        shown = f"{'an object' if isinstance(value, dict) else 'an array'} {json.dumps(value):.40}"
+        reason = f"not an id (a string or a number); is {field!r} the field of the ids?"
     elif isinstance(value, float) and not math.isfinite(value):
         shown, reason = repr(value), "not a number JSON can hold (a missing id?)"
     if reason is not None:

@@ -32,7 +32,8 @@ import math
 import numbers
 import threading
 import unicodedata
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
@@ -666,18 +667,24 @@ def checked_counts(corpus: Any) -> CorpusCounts:
     Ids are made text as :func:`svdkit.lsi.corpus.read_iterable` makes them (``1`` and
     ``1.0`` are ``"1"``; ``None``, NaN, a bool or another float is refused).
 
-    ``snippets`` may be ``None`` (no snippets, as ``[]``).
+    ``snippets`` may be ``None`` (no snippets, as ``[]``). Ids, vocabulary and snippets
+    are lists, tuples, iterators or 1-D arrays (a pandas Series or Index too), or an
+    (n, 1) column (``df[["id"]]``), flattened; the vocabulary may also be a mapping term
+    → column, as scikit-learn's ``CountVectorizer.vocabulary_`` (:func:`_field_list`).
 
     Raises
     ------
     SvdkitError
         ``corpus`` is not a ``CorpusCounts``; its ids, vocabulary or snippets are a
-        ``str`` or not iterable (the field named); a count is negative, not a whole number or
+        ``str``, not iterable, a set (no order) or a sparse matrix, ids or snippets a
+        mapping, a vocabulary mapping's columns are not ``0 … n-1`` each once (the field
+        named); a count is negative, not a whole number or
         not finite (its row and column named); an id or a term is refused, or a term
         occurs twice.
     ShapeError
         The counts are not a 2-D matrix, or their rows and columns do not match the ids
-        and the vocabulary (or the snippets, when there are any).
+        and the vocabulary (or the snippets, when there are any); ids, vocabulary or
+        snippets are an array neither 1-D nor (n, 1).
     """
     from svdkit.lsi.corpus import document_id
 
@@ -749,6 +756,7 @@ def checked_counts(corpus: Any) -> CorpusCounts:
         )
     if not all(isinstance(t, str) for t in snippets):
         raise SvdkitError("corpus.snippets must be texts (str)", param="snippets")
+    snippets = [str(t) for t in snippets]  # (NumPy's str_ as str)
     ids = [document_id(d, f"document {i}") for i, d in enumerate(ids)]
     seen: set[str] = set()
     for j, term in enumerate(vocabulary):
@@ -765,6 +773,7 @@ def checked_counts(corpus: Any) -> CorpusCounts:
                 param="vocabulary",
             )
         seen.add(term)
+    vocabulary = [str(term) for term in vocabulary]  # (NumPy's str_ as str)
     return CorpusCounts(counts=counts, vocabulary=vocabulary, ids=ids, snippets=snippets)
 
 
@@ -773,18 +782,78 @@ _FIELD_ITEMS = {"ids": "document ids, one per row", "vocabulary": "terms, one pe
 
 
 def _field_list(values: Any, name: str) -> list[Any]:
-    """``corpus.<name>`` as a list, or an SvdkitError naming it: a ``str`` (whose
-    characters ``list`` would take for the items) or anything not iterable is refused."""
+    """``corpus.<name>`` as a list in row (or column) order, or an SvdkitError naming it.
+
+    A list, tuple, iterator or 1-D array (NumPy, a pandas Series or Index) is taken in
+    its order, and an (n, 1) column (``df[["id"]]``, ``df[["id"]].values``) flattened.
+    The vocabulary may also be a mapping term → column (scikit-learn's
+    ``CountVectorizer.vocabulary_``), ordered by column once its columns are checked to
+    be ``0 … n-1``, each once. Refused: a ``str`` (whose characters ``list`` would take
+    for the items), anything not iterable, a set (no order), any other mapping (for ids
+    and snippets), a sparse matrix and an array of any other shape (a ShapeError).
+    """
+    shown = f"got {type(values).__name__}: {values!r:.60}"
+    items = _FIELD_ITEMS[name]
+    if isinstance(values, AbstractSet):
+        raise SvdkitError(f"corpus.{name} is a set, which has no order; give a list of "
+                          f"{items}; {shown}", param=name)
+    if isinstance(values, Mapping):
+        if name == "vocabulary":
+            return _vocabulary_by_column(values)
+        raise SvdkitError(f"corpus.{name} is a mapping; give a list of {items}; {shown}",
+                          param=name)
+    if sp.issparse(values):
+        raise SvdkitError(f"corpus.{name} must be a list of {items}; {shown}", param=name)
+    if getattr(values, "ndim", None) is not None and not isinstance(values, str | bytes):
+        try:
+            array = np.asarray(values)
+        except (TypeError, ValueError) as err:
+            raise SvdkitError(f"corpus.{name} must be a list of {items}; "
+                              f"got {type(values).__name__}: {err}", param=name) from None
+        if array.ndim == 2 and array.shape[1] == 1:
+            array = array[:, 0]
+        if array.ndim != 1:
+            raise ShapeError(
+                f"corpus.{name} must be one-dimensional (a list of {items}, or a column of "
+                f"shape (n, 1)); got {type(values).__name__} of shape {array.shape}",
+                param=name,
+            )
+        return list(array)
     if not isinstance(values, str | bytes):
         try:
             return list(values)
         except TypeError:
             pass
-    raise SvdkitError(
-        f"corpus.{name} must be a list of {_FIELD_ITEMS[name]}; got "
-        f"{type(values).__name__}: {values!r:.60}",
-        param=name,
-    )
+    raise SvdkitError(f"corpus.{name} must be a list of {items}; {shown}", param=name)
+
+
+def _vocabulary_by_column(mapping: Mapping[Any, Any]) -> list[Any]:
+    """The terms of a mapping term → column (``CountVectorizer.vocabulary_``) in column
+    order; an SvdkitError unless its columns are the whole numbers ``0 … n-1``, each once."""
+    n = len(mapping)
+    terms: list[Any] = [None] * n
+    taken = [False] * n
+    for term, column in mapping.items():
+        if (not isinstance(column, numbers.Integral) or isinstance(column, bool)
+                or type(column).__name__ == "bool_"):
+            raise SvdkitError(
+                f"corpus.vocabulary is a mapping, taken as term → column (as scikit-learn's "
+                f"vocabulary_); the column of {term!r:.60} is {type(column).__name__}: "
+                f"{column!r:.40}, not a column number",
+                param="vocabulary",
+            )
+        at = int(column)
+        if not 0 <= at < n or taken[at]:
+            why = (f"outside 0 … {n - 1}" if not 0 <= at < n
+                   else "given to two terms")
+            raise SvdkitError(
+                f"corpus.vocabulary is a mapping, taken as term → column (as scikit-learn's "
+                f"vocabulary_); its {n} columns must be 0 … {n - 1}, each once: column {at} "
+                f"(of {term!r:.60}) is {why}",
+                param="vocabulary",
+            )
+        terms[at], taken[at] = term, True
+    return terms
 
 
 def check_unique_ids(ids: list[str]) -> None:
