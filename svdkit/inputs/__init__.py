@@ -386,7 +386,7 @@ def _from_text(text: str, name: str) -> np.ndarray:
     except SvdkitError as err:
         folder = names_folder(text) if isinstance(err, ParseError) else None
         if folder is not None:  # "data/": a folder, not "unknown name 'data'"
-            raise folder_error(folder) from None
+            raise folder_error(folder, arg=name) from None
         message = f"{name}: {err}"
         if isinstance(err, ParseError) and _FILE_NAME.fullmatch(text.strip()):
             message += (

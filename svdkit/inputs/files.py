@@ -47,6 +47,7 @@ from svdkit.inputs.text import text_to_array
 
 __all__ = [
     "SUPPORTED_EXTENSIONS",
+    "FolderTextError",
     "JSONNumberError",
     "any_file_name",
     "check_path",
@@ -190,6 +191,8 @@ def names_matrix_file(text: str) -> bool:
 #: Characters of matrix text that a folder name given as text would hardly hold: a
 #: ``str`` with one of them names a folder only where that directory exists.
 _MATRIX_PUNCTUATION = frozenset("[](){};,&|=*^<>\"'")
+#: A decimal number, whole: with a stray separator after it, matrix text.
+_NUMBER = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
 
 
 def names_folder(text: str) -> str | None:
@@ -198,9 +201,11 @@ def names_folder(text: str) -> str | None:
     path separator (``"data/"``, ``"out/run-2/"``); else ``None``.
 
     A path here is one word without the punctuation of matrix text (brackets,
-    parentheses, ``;``, ``,``, ``&``, ``=``, ``*``, ``^``, quotes): ``"[1 2; 3 4]/"``
-    and ``"[1 2; 3 4] /"`` are matrix text with a stray ``/``, whose parse error (with
-    its caret) is the one to show.
+    parentheses, ``;``, ``,``, ``&``, ``=``, ``*``, ``^``, quotes) that is no matrix
+    text once its trailing separators are dropped: ``"[1 2; 3 4]/"``, ``"[1 2; 3 4] /"``,
+    ``"1/"``, ``"-1.5/"`` and ``"pi/"`` are matrix text with a stray ``/`` (a fraction
+    typed short), whose parse error (with its caret) is the one to show, unless that
+    directory exists.
 
     Not a rule of what a ``str`` is: matrix text comes first, and a ``str`` that parses
     as a matrix (``"1"``, ``"pi"``) is that matrix, whatever folder bears its name.
@@ -213,6 +218,8 @@ def names_folder(text: str) -> str | None:
     --------
     >>> names_folder("results/\\n"), names_folder("1 2; 3 4"), names_folder("[1 2; 3 4]/")
     ('results/', None, None)
+    >>> names_folder("1/"), names_folder("pi/")  # (where no such directory exists)
+    (None, None)
     """
     name = text.strip()
     if not name or "\n" in name or "\r" in name:
@@ -224,24 +231,55 @@ def names_folder(text: str) -> str | None:
         return None
     if any(c.isspace() for c in name) or not _MATRIX_PUNCTUATION.isdisjoint(name):
         return None
-    return name
+    word = name.rstrip("".join(separators))
+    if _NUMBER.fullmatch(word):  # (also one the parser refuses: "1e99999")
+        return None
+    try:  # "1/", "pi/": a number with a stray "/"; "data/" is no matrix text
+        text_to_array(word)
+    except ParseError:
+        return name
+    except SvdkitError:  # "1e999/": a number all the same (too large)
+        return None
+    return None
 
 
-def folder_error(name: str) -> FileFormatError:
+class FolderTextError(ParseError, FileFormatError):
+    """Text given as a matrix that does not parse and names a folder (:func:`names_folder`).
+
+    A :class:`~svdkit.ParseError`, as the same text was before it was recognised as a
+    folder (code that catches parse errors of matrix text keeps catching it), and a
+    :class:`~svdkit.FileFormatError`, as a folder given to :func:`svdkit.load` is.
+    """
+
+
+def folder_error(name: str, *, arg: str | None = None) -> FileFormatError:
     """The error for a folder given where a matrix file is read (:func:`names_folder`).
+
+    Parameters
+    ----------
+    name : str
+        The folder, as given.
+    arg : str, optional
+        The argument whose text ``name`` is (``"b"``), when it was given as matrix
+        text: the message starts with it, shortens ``name`` as the parser's messages
+        shorten a word, and the error is a :class:`FolderTextError`.
 
     Examples
     --------
     >>> str(folder_error("no/such/folder/"))  # doctest: +ELLIPSIS
     "'no/such/folder/' names a folder, not a matrix file; svdkit reads .npy, ..."
+    >>> str(folder_error("x/", arg="b"))  # doctest: +ELLIPSIS
+    "b: 'x/' names a folder, not a matrix file; ..."
     """
     what = "is a directory" if os.path.isdir(name) else "names a folder"
     ext = os.path.splitext(name.rstrip("/" + os.sep))[1].lower()
+    cls = FileFormatError if arg is None else FolderTextError
+    prefix, shown = ("", name) if arg is None else (f"{arg}: ", clip(name, 60))
     if ext in SUPPORTED_EXTENSIONS:  # (a folder named "data.npy")
-        return FileFormatError(f"'{name}' {what}, not a {ext} file")
-    return FileFormatError(
-        f"'{name}' {what}, not a matrix file; svdkit reads {', '.join(SUPPORTED_EXTENSIONS)} "
-        "files"
+        return cls(f"{prefix}'{shown}' {what}, not a {ext} file")
+    return cls(
+        f"{prefix}'{shown}' {what}, not a matrix file; svdkit reads "
+        f"{', '.join(SUPPORTED_EXTENSIONS)} files"
     )
 
 
@@ -552,10 +590,36 @@ def _npy(p: Path, sparse: bool) -> np.ndarray:
         raise _bad(p, str(err)) from None
 
 
+def _check_npz_members(p: Path) -> None:
+    """Read and check the ``.npy`` header of each array of the ``.npz`` file ``p``
+    (:func:`_npy_array_header`): a header that announces more data than its member
+    holds (``ZipInfo.file_size``, the size once inflated) is refused before NumPy
+    allocates what it announces."""
+    import zipfile
+
+    with zipfile.ZipFile(p) as archive:
+        for info in archive.infolist():
+            if not info.filename.endswith(".npy"):
+                continue  # (np.load reads it as bytes; the array check refuses it)
+            member = f"'{p}': its member '{info.filename}'"
+            with archive.open(info) as f:
+                shape, _, dtype = _npy_array_header(f, member)
+                offset = f.tell()
+            if dtype.hasobject:
+                raise _bad(p, "it holds Python objects; svdkit never unpickles files")
+            nbytes, held = math.prod(shape) * dtype.itemsize, max(0, info.file_size - offset)
+            if nbytes > held:
+                raise FileFormatError(
+                    f"'{p}' is truncated: its member '{info.filename}' announces a {shape} "
+                    f"{dtype} array ({nbytes:,} bytes of data) but holds {held:,}"
+                )
+
+
 def _npz(p: Path, sparse: bool) -> Any:
     if _head(p, 4) not in _ZIP_MAGIC:
         raise _bad(p, "it is not a zip archive as written by np.savez or scipy.sparse.save_npz")
     try:
+        _check_npz_members(p)  # before np.load allocates what a header announces
         with np.load(p, allow_pickle=False) as archive:
             names = list(archive.files)
             if {"format", "shape"} <= set(names):
@@ -578,6 +642,8 @@ def _npz(p: Path, sparse: bool) -> Any:
         raise _bad(p, str(err)) from None
     except (OSError, EOFError, KeyError) as err:
         raise _bad(p, str(err)) from None
+    except MemoryError:  # a valid archive too large for this machine: not a corrupt one
+        raise
     except Exception as err:  # zipfile.BadZipFile and friends
         raise _bad(p, f"{type(err).__name__}: {err}") from None
 
