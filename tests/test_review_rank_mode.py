@@ -22,6 +22,7 @@ import scipy.sparse as sp
 import typer
 from typer.testing import CliRunner
 
+import svdkit.inputs
 import svdkit.lowrank.api as api
 from svdkit.cli.svd_command import register
 from svdkit.errors import ConvergenceError, ShapeError
@@ -155,7 +156,8 @@ def test_sparse_stays_on_krylov_and_grows_geometrically(monkeypatch, densify):
     """Sparse products cost far less than a dense matrix's: no hand-over, even where
     the matrix could be densified; the Krylov target grows geometrically."""
     if not densify:
-        monkeypatch.setattr(api, "DENSIFY_LIMIT", 10_000)  # as if too large to densify
+        # as if too large to densify (svdkit.lowrank reads the limit at each call)
+        monkeypatch.setattr(svdkit.inputs, "DENSIFY_LIMIT", 10_000)
     S = sp.random(3000, 400, density=0.02, random_state=4, format="csr")
     r = truncated_svd(S, rank_tol=0.5, rank_norm="energy")
     D = S.toarray()

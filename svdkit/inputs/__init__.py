@@ -77,7 +77,8 @@ __all__ = [
 DENSIFY_LIMIT = 2**27
 """The most entries (m·n) a sparse matrix may have to be made dense (1 GiB of float64);
 also the most entries a full SVD may add beyond the thin one (``svd(A, full=True)``,
-:func:`svdkit.subspaces`). Read at each call: set it higher to allow more."""
+:func:`svdkit.subspaces`). Read at each call (by :mod:`svdkit.linalg` and
+:mod:`svdkit.lowrank` alike): set it higher to allow more."""
 
 _DTYPES = tuple(np.dtype(t) for t in (np.float32, np.float64, np.complex64, np.complex128))
 

@@ -293,8 +293,8 @@ def decided_singular_values(
     :func:`rank` and :func:`cond` count ``σᵢ > thr`` by.
 
     The σ LAPACK computes without vectors (``svdvals``, 2–3 times faster) and with
-    them (:func:`svdkit.svd`) differ by a few ulps of ``σ₁``. Where a σ lies within
-    ``_TIE_ULPS · eps · σ₁`` of the threshold (a ``tol`` read off ``svd(A).s``), the
+    them (:func:`svdkit.svd`) differ by some ulps of ``σ₁``. Where a σ lies within
+    :func:`_tie_window` of the threshold (a ``tol`` read off ``svd(A).s``), the
     σ returned are those :func:`svdkit.svd` computes, so that ``rank(A, tol)``,
     ``cond(A, tol=tol)``, ``svd(A).rank(tol)`` and ``subspaces(A, tol).rank`` agree.
     Elsewhere they are ``svdvals``'.
@@ -303,8 +303,8 @@ def decided_singular_values(
     if s.size == 0:
         return s, e, 0.0
     thr = _rank_threshold(a.shape, s[0], e, tol, dtype)
-    # |σ without vectors − σ with them| ≤ a few ulps of σ₁ (both backward stable)
-    margin = _TIE_ULPS * float(np.finfo(s.dtype).eps) * float(s[0])
+    # |σ without vectors − σ with them|: some ulps of σ₁ (both backward stable)
+    margin = _tie_window(a.shape) * float(np.finfo(s.dtype).eps) * float(s[0])
     if np.any(np.abs(s - thr) <= margin):
         from svdkit.linalg.svd import _scaled_lapack_svd  # (svd imports this module)
 
@@ -315,15 +315,26 @@ def decided_singular_values(
     return s, e, thr
 
 
-#: σ within ``_TIE_ULPS · eps · σ₁`` of the rank threshold are counted on
-#: :func:`svdkit.svd`'s σ (:func:`decided_singular_values`). The differences measured
-#: between LAPACK's σ with and without vectors are at most 5 ulps of σ₁ (1000×1000,
-#: random and rank-deficient), and do not grow with the size: 64 ulps leaves a factor
-#: of 12 to spare. The window is in ulps of σ₁, not a multiple of the default
-#: threshold ``max(m, n) · eps · σ₁``: the rounding-noise σ of a rank-deficient
-#: matrix (about ``eps · σ₁``, far below that threshold once max(m, n) passes 64)
-#: stay outside it, so that :func:`rank` of such a matrix keeps to ``svdvals``.
+#: The least window, in ulps of σ₁, in which σ near the rank threshold are counted on
+#: :func:`svdkit.svd`'s σ (:func:`_tie_window`).
 _TIE_ULPS = 64
+
+
+def _tie_window(shape: tuple[int, int]) -> float:
+    """The half-width, in ulps of ``σ₁`` (``eps · σ₁``), of the window around the rank
+    threshold in which :func:`decided_singular_values` counts on :func:`svdkit.svd`'s σ:
+    ``max(64, max(m, n) / 8)``.
+
+    The differences measured between LAPACK's σ with and without vectors (OpenBLAS, one
+    thread, random matrices) grow with the size: at most 10 ulps of σ₁ at 200×200, 15
+    at 1000×1000, 28–38 at 1500×1500, 21–35 at 2000×2000 (float64 and float32) and 26
+    for a complex64 1200×1200. ``max(m, n) / 8`` ulps is 187 at 1500 and 250 at 2000, a
+    factor of 5 or more to spare, and keeps growing with the size. The window stays
+    narrow next to the default threshold ``max(m, n) · eps · σ₁`` (an eighth of it from
+    512 up): the rounding-noise σ of a large rank-deficient matrix (a few ``eps · σ₁``)
+    lie far outside it, so that :func:`rank` of such a matrix keeps to ``svdvals``.
+    """
+    return max(float(_TIE_ULPS), max(shape) / 8.0)
 
 
 def _rank_threshold(
@@ -333,7 +344,8 @@ def _rank_threshold(
     finite matrix may overflow, ``2^−e·σ₁`` cannot)."""
     if tol is None:
         return zero_threshold(shape, s1, dtype)
-    with np.errstate(over="ignore"):  # (a tol past every 2^−e·σ: inf, rank 0)
+    # (a tol past every 2^−e·σ: inf, rank 0; one below the smallest float: 0, as it is)
+    with np.errstate(over="ignore", under="ignore"):
         return float(np.ldexp(zero_threshold(shape, 0.0, dtype, tol), -e))
 
 
@@ -558,6 +570,30 @@ def norm(x: MatrixLike, ord: int | float | str | None = None) -> float:
         return float(np.ldexp(s[0] if which == 2 else s.sum(), e))
 
 
+#: The norms :func:`cond` takes beyond :func:`norm`'s, as ``numpy.linalg.cond`` does:
+#: ``-2`` (``σ_min / σ₁``), ``-1`` (least column sum) and ``-inf`` (least row sum).
+_NEGATIVE_ORDS = {-2: -2, "-2": -2, -1: -1, "-1": -1, -np.inf: -np.inf, "-inf": -np.inf}
+
+
+def _cond_ord(ord) -> int | float | str:
+    """``ord`` as :func:`cond` uses it: ``2`` (any name of the 2-norm), ``-2``, ``-1``,
+    ``-inf``, or another matrix norm :func:`norm` knows, as given; others are refused."""
+    if ord is None:
+        return 2
+    key = None if isinstance(ord, bool | np.bool_) else ord  # (True == 1, but no norm is True)
+    key = key.lower() if isinstance(key, str) else key
+    try:
+        if key in _NEGATIVE_ORDS:
+            return _NEGATIVE_ORDS[key]
+        if key is not None and key in _MATRIX_ORDS:
+            return 2 if _MATRIX_ORDS[key] == 2 else ord
+    except TypeError:  # an unhashable ord, e.g. a list
+        pass
+    raise SvdkitError(
+        f"unknown matrix norm {ord!r} for cond: use 2, 'fro', 'nuc', 1, inf, -1, -2 or -inf"
+    )
+
+
 def cond(A: MatrixLike, ord: int | float | str | None = None, tol: float | None = None) -> float:
     """Condition number ``‖A‖ ‖A⁺‖``; 2-norm by default (``σ₁ / σ_min``).
 
@@ -569,6 +605,13 @@ def cond(A: MatrixLike, ord: int | float | str | None = None, tol: float | None 
     absolute threshold, as :func:`rank`'s: ``cond(A, tol=t)`` is ``inf`` exactly
     when ``rank(A, tol=t) < p``).
 
+    As ``numpy.linalg.cond``, ``ord`` may also be ``-2`` (``σₚ / σ₁``, any shape; ``0``
+    where the 2-norm's is ``inf``), ``-1`` or ``-inf`` (``‖A‖ ‖A⁻¹‖`` with the least
+    column or row sum of absolute values in place of the norm; ``inf`` for a
+    numerically singular A). Every ``ord`` is computed on ``A · 2^−e`` (exact; the
+    condition number does not depend on the scale), so that neither ``‖A‖`` nor
+    ``‖A⁻¹‖`` overflows for a matrix of huge or tiny entries.
+
     Examples
     --------
     >>> import svdkit
@@ -578,28 +621,34 @@ def cond(A: MatrixLike, ord: int | float | str | None = None, tol: float | None 
     inf
     >>> svdkit.cond([[1, 2, 3], [4, 5, 6], [7, 8, 9]])  # σ₃ ≈ 1e-16: rank 2
     inf
+    >>> svdkit.cond([[1, 0], [0, 1e-3]], -2)
+    0.001
     """
     a = as_matrix(A)
-    if ord is None or ord == 2 or ord == "2" or ord == "spectral":
+    which = _cond_ord(ord)
+    if which in (2, -2):
         # σ₁/σₚ is scale-free (σ₁ may overflow): on 2^−e·σ, decided as rank decides
         s, _, thr = decided_singular_values(a, tol, rule_dtype(A, a.dtype))
         if s[-1] <= thr:
-            return float("inf")
-        return float(s[0] / s[-1])
-    require_square(a, "cond with a norm other than 2")
+            return float("inf") if which == 2 else 0.0
+        return float(s[0] / s[-1]) if which == 2 else float(s[-1] / s[0])
+    require_square(a, "cond with a norm other than 2 and -2")
     dtype = rule_dtype(A, a.dtype)
     if tol is not None and rank_of(a, tol, dtype) < a.shape[0]:
         return float("inf")
     from svdkit.linalg.inverses import inverse_of
 
-    # ‖A‖ ‖A⁻¹‖ is scale-free: on A·2^−e where ‖A‖ itself would overflow (1e308 entries)
-    largest = float(np.abs(a).max()) if a.size else 0.0
-    if largest > 2.0**_LU_SAFE_EXPONENT:  # (inf: a complex modulus past the largest float)
-        a = times_power_of_two(a, -entry_exponent(a))
+    # ‖A‖ ‖A⁻¹‖ is scale-free: on A·2^−e (exact), so that neither ‖A‖ (1e308 entries) nor
+    # ‖A⁻¹‖ (1e-310 entries) overflows; inverse_of refuses σ_min below n·eps·σ₁, so
+    # ‖(A·2^−e)⁻¹‖ stays far below the largest float
+    a = times_power_of_two(a, -entry_exponent(a))
     try:
-        return norm(a, ord) * norm(inverse_of(a, dtype), ord)  # refused in A's precision
+        inverse = inverse_of(a, dtype)  # refused in A's precision
     except SingularMatrixError:
         return float("inf")
+    if which in (-1, -np.inf):
+        return float(np.linalg.norm(a, which) * np.linalg.norm(inverse, which))
+    return norm(a, which) * norm(inverse, which)
 
 
 def cosine(u: ArrayLike, v: ArrayLike) -> float:

@@ -873,7 +873,8 @@ def _check_eigenpairs(
             f"{_fmt(values[i])}, but no eigenvalue of A exceeds ‖A‖_F, which is finite",
             param=name,
         )
-    lam = times_power_of_two(values[finite], -e)
+    with np.errstate(over="ignore"):  # (λ·2^−e past the largest float: inf, refused below)
+        lam = times_power_of_two(values[finite], -e)
     limit = EIGENPAIR_SLACK * zero_threshold(a.shape, 1.0, dtype)  # relative to ‖Ã‖_F
     # plus the rounding of λ itself to a float (2^−1075 absolute, in A's units) where it
     # lies among the subnormals and holds only a few digits
@@ -913,7 +914,7 @@ def _check_eigenpairs(
             f"{what}: the pairs of {name} are not eigenpairs of A: the relative residual "
             f"‖A vᵢ − λᵢ vᵢ‖ / (‖A‖_F ‖vᵢ‖) = {_fmt_log10(log10_ratio)} for pair {j} (λ = "
             f"{_fmt(values[j])}), above {limit:.3g}; "
-            + _refusal_advice(math.log10(norm) + e * math.log10(2.0), log10_ratio),
+            + _refusal_advice(_log10_norm(norm, e), log10_ratio),
             param=name,
         )
 
@@ -923,12 +924,20 @@ def _check_eigenpairs(
 _SCIPY_EIG_LOG10_RANGE = (-138.0, 138.0)
 
 
+def _log10_norm(norm: float, e: int) -> float:
+    """``log10(‖A‖_F)`` for ``‖A·2^−e‖_F = norm``; ``-inf`` for A = 0."""
+    if not norm > 0:
+        return -math.inf
+    return math.log10(norm) + e * math.log10(2.0)
+
+
 def _refusal_advice(log10_norm: float, log10_ratio: float) -> str:
     """What to do about refused pairs: pass A's own; where ``‖A‖_F`` (``10^log10_norm``)
     is outside the range ``scipy.linalg.eig`` is right in and the pairs miss by far more
-    than rounding, say that SciPy's pairs are wrong there and :func:`svdkit.eig` is not."""
+    than rounding, say that SciPy's pairs are wrong there and :func:`svdkit.eig` is not
+    (not for A = 0, whose pairs SciPy gets right)."""
     low, high = _SCIPY_EIG_LOG10_RANGE
-    if not low <= log10_norm <= high and log10_ratio > -6.0:
+    if math.isfinite(log10_norm) and not low <= log10_norm <= high and log10_ratio > -6.0:
         return (
             f"‖A‖_F is {_fmt_log10(log10_norm)}, where scipy.linalg.eig loses accuracy (its "
             "LAPACK rescales a matrix whose norm is outside about [1e-138, 1e138] and "
@@ -941,7 +950,8 @@ def _refusal_advice(log10_norm: float, log10_ratio: float) -> str:
 def _log10_relative_residual(s: np.ndarray, norm: float, e: int, lam, v: np.ndarray) -> float:
     """``log10(‖A v − λ v‖₂ / ‖A‖_F)`` for the unit ``v``, ``s = A·2^−e`` (``‖s‖_F = norm``)
     and ``λ`` in A's units, without overflow: where ``λ·2^−e`` would pass the largest
-    float (pairs of another scale), both terms are scaled by a further ``2^−g``."""
+    float (pairs of another scale), both terms are scaled by a further ``2^−g``. For
+    A = 0 (``norm = 0``) a nonzero residual gives ``+inf``."""
     lam_e = entry_exponent(np.asarray([lam]))  # (λ = 0: exponent 0)
     g = max(lam_e - e, 0)  # λ·2^−e < 2^g
     with np.errstate(under="ignore"):  # (entries of s far below λ·2^−e: 0, as they are)
@@ -949,6 +959,8 @@ def _log10_relative_residual(s: np.ndarray, norm: float, e: int, lam, v: np.ndar
         r = float(np.linalg.norm(times_power_of_two(s, -g) @ v - lam_v))
     if not r > 0:
         return -math.inf if r == 0 else math.nan
+    if not norm > 0:
+        return math.inf
     return math.log10(r) + g * math.log10(2.0) - math.log10(norm)
 
 
@@ -956,7 +968,7 @@ def _fmt_log10(log10_x: float) -> str:
     """``10^log10_x`` to 3 significant digits, also past float64's range (``2.04e+161``,
     ``3.1e+400``)."""
     if not math.isfinite(log10_x):
-        return "0" if log10_x == -math.inf else "nan"
+        return {-math.inf: "0", math.inf: "inf"}.get(log10_x, "nan")
     if -300.0 < log10_x < 300.0:
         return f"{10.0**log10_x:.3g}"
     mantissa, exponent = decimal_parts(log10_x * math.log(10.0), 3)

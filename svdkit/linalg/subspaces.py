@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import scipy.linalg
+import scipy.sparse
 
 from svdkit.errors import (
     EmptyInputError,
@@ -127,8 +128,12 @@ def subspaces_from_svd(
     ``full_matrices=False``) and any ``(U, s, Vh)`` triple with ``A = U diag(s) Vh``
     are accepted too, taken as an SVD as given (not checked against ``A``, which they
     do not hold: :meth:`SVD.residuals` of the :attr:`Subspaces.decomposition` is then
-    refused). Their vectors are copied and put under svdkit's sign rule, so that the
-    bases are those :func:`subspaces` gives where the σ are distinct. Their σ must be
+    refused). Their vectors are copied (as float64 or complex128, whatever precision
+    they came in) and put under svdkit's sign rule. Where the σ are distinct, the
+    column and row bases are then those :func:`subspaces` gives, and so are the null
+    bases of a full SVD; the null bases completed from a thin one span the same
+    subspaces (their projectors agree) but are other bases of them, as a null space
+    of dimension two or more has no one basis the SVD singles out. Their σ must be
     finite, non-negative and descending; an input stored in float32 (NumPy's SVD of
     a float32 array) has float32's ``eps`` in the rank rule, as in :func:`svdkit.svd`.
 
@@ -150,9 +155,10 @@ def subspaces_from_svd(
     ShapeError
         For a truncated SVD, or a thin one whose completion would pass the size
         :func:`subspaces` allows; for ``dec`` neither an SVD nor a triple of 2-D,
-        1-D and 2-D arrays of matching shapes.
+        1-D and 2-D arrays of matching shapes (a string included).
     ParseError
-        For a triple that holds something other than numbers.
+        For a triple that holds something other than numbers, or SciPy sparse
+        matrices (an SVD's factors are dense).
     NonFiniteError
         For a triple whose σ or vectors are not finite (``numpy.linalg.svd`` of a
         matrix whose σ overflow: :func:`svdkit.svd` scales it and keeps them).
@@ -201,6 +207,8 @@ def _as_svd(dec: object) -> SVD:
         return dec
     what = "subspaces_from_svd: dec"
     try:
+        if isinstance(dec, str | bytes):  # ("abc" would unpack into three characters)
+            raise TypeError
         U, s, Vh = dec  # type: ignore[misc]
     except (TypeError, ValueError):
         raise ShapeError(
@@ -209,6 +217,11 @@ def _as_svd(dec: object) -> SVD:
         ) from None
     parts = []
     for part, name in ((U, "U"), (s, "s"), (Vh, "Vh")):
+        if scipy.sparse.issparse(part):
+            raise ParseError(
+                f"{what}: {name} is a SciPy sparse matrix; an SVD's factors are dense arrays "
+                f"(pass {name}.toarray())"
+            )
         try:
             arr = np.asarray(part)
         except (TypeError, ValueError):
@@ -233,6 +246,12 @@ def _as_svd(dec: object) -> SVD:
         )
     if s.dtype.kind == "c":
         raise SvdkitError(f"{what}: the singular values are complex (σ are real)")
+    single = max(x.dtype.itemsize // (2 if x.dtype.kind == "c" else 1) for x in (U, Vh)) < 8
+    # float64 or complex128 (a longdouble input too, as the docstring says); σ as float64
+    # before they are compared (np.diff of bools is XOR, of unsigned ints wraps around)
+    dtype = np.complex128 if np.iscomplexobj(U) or np.iscomplexobj(Vh) else np.float64
+    with np.errstate(over="ignore"):  # (a longdouble past float64's range: inf, refused)
+        U, s, Vh = U.astype(dtype), s.astype(np.float64), Vh.astype(dtype)
     if not all(np.isfinite(x).all() for x in (U, s, Vh)):
         raise NonFiniteError(
             f"{what}: the singular values and vectors must be finite (for a matrix whose σ "
@@ -243,11 +262,9 @@ def _as_svd(dec: object) -> SVD:
             f"{what}: the singular values must be non-negative and descending, as "
             "numpy.linalg.svd and svdkit.svd return them"
         )
-    single = max(x.dtype.itemsize // (2 if x.dtype.kind == "c" else 1) for x in (U, Vh)) < 8
-    dtype = np.result_type(U.dtype, Vh.dtype, np.float64)
-    U, Vh = apply_sign_rule(U.astype(dtype), Vh.astype(dtype))  # (copies: the caller's stay)
+    U, Vh = apply_sign_rule(U, Vh)  # (on the copies made above: the caller's stay)
     precision = np.dtype(np.float32) if single else None
-    return SVD(U, s.astype(np.float64), Vh, None, "numpy", precision)
+    return SVD(U, s, Vh, None, "numpy", precision)
 
 
 def _completed(Q: np.ndarray) -> np.ndarray:

@@ -35,6 +35,7 @@ from typing import Any
 
 import numpy as np
 
+from svdkit import inputs as _inputs
 from svdkit._naming import arg, check_real, got, kw
 from svdkit._words import counted
 from svdkit.errors import (
@@ -44,7 +45,6 @@ from svdkit.errors import (
     check_bool,
     require_instance,
 )
-from svdkit.inputs import DENSIFY_LIMIT
 from svdkit.linalg.svd import SVD, SVDResiduals
 from svdkit.linalg.tolerance import rule_dtype
 from svdkit.lowrank._common import Progress, Run, Target, advised, check_optional_int
@@ -306,8 +306,9 @@ def _densify_refusal(op: Operator) -> tuple[str, int | None] | None:
     file or memmap read in row blocks, more bytes (:func:`_dense_bytes`) than its
     ``memory_limit`` (``(why, bytes needed)``)."""
     m, n = op.shape
-    if m * n > DENSIFY_LIMIT:
-        return f"its {m * n:,} entries are more than the {DENSIFY_LIMIT:,} svdkit densifies", None
+    limit = _inputs.DENSIFY_LIMIT  # (as it is now: a user may have raised it)
+    if m * n > limit:
+        return f"its {m * n:,} entries are more than the {limit:,} svdkit densifies", None
     if op.kind == "row_blocks":
         limit = getattr(op, "memory_limit", None) or getattr(
             getattr(op, "inner", None), "memory_limit", 0
