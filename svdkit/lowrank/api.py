@@ -1329,6 +1329,14 @@ def _what_else(method: str) -> str:
     if method == "gram":
         # the eigenvectors of AᴴA are accurate to about eps·σ₁²/σᵢ only
         return "Loosen {tol}, or use " + dense + ": the Gram matrix AᴴA squares the conditioning"
+    if method == "lapack":
+        # one pass, no iterations to raise: its residuals are the dense SVD's own rounding
+        # (a small multiple of eps·σ₁, growing with the size), the floor at tol near 1e-14
+        return (
+            "Loosen {tol} (one dense SVD has no iterations to add: its residuals are its "
+            "own rounding, a small multiple of eps·σ₁, which a tol near the minimum 1e-14 "
+            "may not leave room for), or try {method:krylov}"
+        )
     # randomized, dash: power iterations, slow on flat spectra
     return (
         "Raise {max_iter}, loosen {tol}, or use {method:krylov} (converges on flat spectra) "

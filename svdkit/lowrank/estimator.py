@@ -29,6 +29,8 @@ from __future__ import annotations
 
 import math
 import numbers
+import os
+import sys
 import warnings
 from collections.abc import Iterator
 from typing import Any, NamedTuple, Self
@@ -37,9 +39,11 @@ import numpy as np
 import numpy.typing as npt
 import scipy.sparse as sp
 
+from svdkit._naming import check_real, got
 from svdkit.errors import ConvergenceError, MissingDependencyError, ShapeError, SvdkitError
 
 try:
+    import sklearn
     from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, TransformerMixin
     from sklearn.utils import check_array, check_random_state
     from sklearn.utils.extmath import safe_sparse_dot
@@ -50,7 +54,7 @@ except ImportError as err:  # scikit-learn missing, or older than 1.6 (no valida
         f" ({err})"
     ) from err
 
-from svdkit.lowrank.api import truncated_svd
+from svdkit.lowrank.api import MIN_TOL, truncated_svd
 from svdkit.lowrank.operators import scale_for
 
 __all__ = ["InaccurateComponentsWarning", "TruncatedSVD"]
@@ -134,7 +138,8 @@ class TruncatedSVD(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
         ``tol · σ₁``, so each ``singular_values_[i]`` is within ``tol · σ₁`` of a
         singular value of ``X`` — an absolute error: components with ``σᵢ ≪ σ₁`` need
         ``tol ≤ 1e-3 · σᵢ / σ₁`` to be right to ``1e-3`` of themselves (see above).
-        In ``[1e-14, 1)``. (scikit-learn's ``tol`` is
+        In ``[1e-14, 1)`` whatever the dtype of ``X`` (anything else is a
+        :class:`~svdkit.SvdkitError` naming ``tol``). (scikit-learn's ``tol`` is
         ARPACK's stopping rule; this one is a guarantee.) With float32 input the
         guarantee is about the float32 results the estimator returns, whose rounding
         alone moves the residuals by up to ``3·eps32·σ₁``: a ``tol`` below
@@ -147,13 +152,16 @@ class TruncatedSVD(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
         Most iterations of the method (Lanczos steps, power iterations); default:
         the method's own. A fit that needs more raises
         :class:`~svdkit.ConvergenceError`.
-    random_state : int, RandomState instance or None, default None
-        The random start. A non-negative int is the engine's ``seed`` (the same fit
-        bit for bit, and the same as ``truncated_svd(X, k, seed=random_state)``, from
-        the main thread; see "Determinism" in ``docs/lowrank.md`` for other threads);
-        ``None`` (NumPy's global ``RandomState``) or a ``RandomState`` instance draws
-        the seed from it, as scikit-learn's estimators do. Whatever the seed, the
-        results agree to ``tol``.
+    random_state : int, RandomState or Generator instance, or None, default None
+        The random start. An int in ``[0, 2³²)`` (scikit-learn's range) is the engine's
+        ``seed`` (the same fit bit for bit, and the same as ``truncated_svd(X, k,
+        seed=random_state)``, from the main thread; see "Determinism" in
+        ``docs/lowrank.md`` for other threads); ``None`` (NumPy's global
+        ``RandomState``), a ``numpy.random.RandomState`` or a ``numpy.random.Generator``
+        draws the seed from it, as scikit-learn's estimators do with a ``RandomState``
+        (they refuse a ``Generator``). Anything else (a negative int, a float, a string)
+        is a :class:`~svdkit.SvdkitError` naming ``random_state``. Whatever the seed,
+        the results agree to ``tol``.
 
     Attributes
     ----------
@@ -199,7 +207,8 @@ class TruncatedSVD(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
     ------
     ConvergenceError
         From :meth:`fit` / :meth:`fit_transform`: some component did not meet
-        ``tol`` within ``max_iter``.
+        ``tol`` within ``max_iter``. For float32 input the message names the ``tol``
+        asked for (the engine runs ``4·eps32`` below it, which it says too).
     SvdkitError
         From :meth:`fit` / :meth:`fit_transform`: a result beyond the range of
         ``X``'s dtype — for float32 ``X``, ``σ₁`` above the largest float32 (3.4e38)
@@ -207,9 +216,14 @@ class TruncatedSVD(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
         data); for float64, an ``explained_variance_`` (about ``σᵢ² / n_samples``)
         beyond 1.8e308 or below 2.2e-308 (scale ``X`` by a power of two; the message
         says which). Nothing is returned as ``inf``, or as 0 in place of a value.
+        Also a ``tol`` or ``random_state`` out of its domain, named.
 
     Warns
     -----
+    UserWarning
+        From :meth:`fit` / :meth:`fit_transform`: float32 input with ``tol`` below
+        ``8·eps32`` (raised to it). Every warning names the line that called ``fit``,
+        ``fit_transform`` (or a Pipeline's), not a line inside svdkit or scikit-learn.
     InaccurateComponentsWarning
         From :meth:`fit` / :meth:`fit_transform`: some component's residual exceeds
         ``1e-3`` of its own ``σᵢ`` (the bound on its relative error), its ``σᵢ`` above
@@ -234,6 +248,10 @@ class TruncatedSVD(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
     sign per component; to get scikit-learn's signs, multiply ``components_`` row
     ``i`` (and the transformed column ``i``) by the sign of
     ``components_[i, argmax(abs(components_[i]))]``.
+
+    **A failed fit.** A fit that raises (whatever the reason) sets nothing: the
+    estimator keeps its previous fit, every fitted attribute (``n_features_in_`` and
+    ``feature_names_in_`` included) as it was, or stays unfitted (``NotFittedError``).
 
     **fit_transform.** It returns ``U Σ`` from the fit itself, without a second
     pass over ``X``; it differs from ``X V`` by the certified residual
@@ -337,22 +355,38 @@ class TruncatedSVD(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
         return self._fit(X)
 
     def _fit(self, X: MatrixLike) -> np.ndarray:
-        with np.errstate(over="ignore", invalid="ignore"):  # (its finiteness check's sum)
-            X = validate_data(self, _unmasked(X), accept_sparse=("csr", "csc"), dtype=_FLOATS)
+        # Nothing is set on self until every check and computation has passed: a fit that
+        # raises leaves the previous fit (or none) as it was. validate_data sets
+        # n_features_in_ / feature_names_in_ itself: they are taken off again at once.
+        before = _input_attributes(self)
+        try:
+            with np.errstate(over="ignore", invalid="ignore"):  # (its finiteness check's sum)
+                X = validate_data(
+                    self, _unmasked(X), accept_sparse=("csr", "csc"), dtype=_FLOATS
+                )
+            seen = _input_attributes(self)
+        finally:
+            _set_input_attributes(self, before)
         if sp.issparse(X) and not X.has_canonical_format:
             # duplicates are summed (as SciPy reads them), on a copy: the statistics
             # count each stored entry of a column as one of its values
             X = X.copy()
             X.sum_duplicates()
         k = self._check_n_components(X.shape)
+        tol = check_real(self.tol, "tol", MIN_TOL, 1.0)  # (the same domain for every dtype)
         seed = _seed(self.random_state)
         dtype = X.dtype
         single = dtype == np.float32
         # float32: the engine leaves room for the rounding of its vectors to float32
-        tol, engine_tol = _float32_tols(self.tol) if single else (self.tol, self.tol)
-        r = truncated_svd(
-            X, k, tol=engine_tol, method=self.method, seed=seed, max_iter=self.max_iter
-        )
+        tol, engine_tol = _float32_tols(tol) if single else (tol, tol)
+        try:
+            r = truncated_svd(
+                X, k, tol=engine_tol, method=self.method, seed=seed, max_iter=self.max_iter
+            )
+        except ConvergenceError as err:
+            if engine_tol == tol:
+                raise
+            raise _in_users_tol(err, self.tol, tol, engine_tol) from err
         if single:
             _check_float32_range(r.s)
         s = r.s.astype(dtype)
@@ -371,6 +405,7 @@ class TruncatedSVD(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
             right, left = r.residuals_right, r.residuals_left
         _check_variances_fit(stats, dtype)
         # (set only now: a fit that raised leaves no half-fitted attributes)
+        _set_input_attributes(self, seen)
         self.components_ = components
         self.singular_values_ = s
         self.explained_variance_ = stats.exp_var.astype(dtype)
@@ -424,7 +459,7 @@ class TruncatedSVD(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
         Parameters
         ----------
         X : array-like of shape (n_samples, n_components)
-            Reduced data.
+            Reduced data (a masked entry is an error, as in :meth:`fit`).
 
         Returns
         -------
@@ -433,7 +468,7 @@ class TruncatedSVD(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
             approximation of the data whose transform ``X`` is.
         """
         check_is_fitted(self)
-        X = check_array(X, dtype=_FLOATS)
+        X = check_array(_unmasked(X), dtype=_FLOATS)
         k = self.components_.shape[0]
         if X.shape[1] != k:
             raise ShapeError(
@@ -441,6 +476,10 @@ class TruncatedSVD(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
                 f"shape {X.shape[0]}×{X.shape[1]}"
             )
         return X @ self.components_
+
+    def __sklearn_is_fitted__(self) -> bool:
+        """Fitted: a fit has completed (``components_`` is set only then)."""
+        return hasattr(self, "components_")
 
     @property
     def _n_features_out(self) -> int:
@@ -454,12 +493,68 @@ class TruncatedSVD(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
         return tags
 
 
+#: The attributes that scikit-learn's ``validate_data`` sets on a fit.
+_INPUT_ATTRIBUTES = ("n_features_in_", "feature_names_in_")
+
+
+def _input_attributes(est: TruncatedSVD) -> dict[str, Any]:
+    """The :data:`_INPUT_ATTRIBUTES` that ``est`` has, by name."""
+    return {name: getattr(est, name) for name in _INPUT_ATTRIBUTES if hasattr(est, name)}
+
+
+def _set_input_attributes(est: TruncatedSVD, values: dict[str, Any]) -> None:
+    """Give ``est`` exactly the :data:`_INPUT_ATTRIBUTES` of ``values`` (others deleted)."""
+    for name in _INPUT_ATTRIBUTES:
+        if name in values:
+            setattr(est, name, values[name])
+        elif hasattr(est, name):
+            delattr(est, name)
+
+
 def _seed(random_state: Any) -> int:
-    """The engine's seed for ``random_state``: a non-negative int as is, else drawn
-    from the ``RandomState`` that scikit-learn's ``check_random_state`` gives."""
-    if isinstance(random_state, numbers.Integral) and random_state >= 0:
-        return int(random_state)
-    return int(check_random_state(random_state).randint(np.iinfo(np.int32).max))
+    """The engine's seed for ``random_state``: an int in ``[0, 2³²)`` as is (scikit-learn's
+    range), else drawn from NumPy's global ``RandomState`` (None), the ``RandomState`` or
+    the ``Generator`` given; anything else is a :class:`~svdkit.SvdkitError` naming
+    ``random_state`` (scikit-learn's ``check_random_state`` refuses a ``Generator``; the
+    engine takes the seed drawn from one as from a ``RandomState``)."""
+    if isinstance(random_state, numbers.Integral) and not isinstance(random_state, bool):
+        if 0 <= random_state < 2**32:
+            return int(random_state)
+    elif random_state is None or isinstance(random_state, np.random.RandomState):
+        return int(check_random_state(random_state).randint(np.iinfo(np.int32).max))
+    elif isinstance(random_state, np.random.Generator):
+        return int(random_state.integers(np.iinfo(np.int32).max))
+    raise SvdkitError(
+        "random_state must be None, an integer in [0, 2**32), a numpy.random.RandomState "
+        f"or a numpy.random.Generator; got {got(random_state)}",
+        param="random_state",
+    )
+
+
+def _in_users_tol(
+    err: ConvergenceError, asked: float, tol: float, engine_tol: float
+) -> ConvergenceError:
+    """The engine's ``err`` for float32 input (run at ``engine_tol``), saying the ``tol``
+    the user asked for (``asked``, raised to ``tol``) instead; its other attributes
+    (``result``, ``unconverged``, the advice) kept."""
+    finding = getattr(err, "finding", None)
+    inner = f"tol={engine_tol:g}"
+    if finding is None or inner not in finding:
+        return err
+    if tol == asked:
+        said = f"tol={tol:g}"
+    else:
+        said = f"tol_={tol:g} (tol={asked:g} raised to 8·eps32 for float32 input)"
+    why = (
+        f" (for float32 input the engine runs at tol − 4·eps32 = {engine_tol:g}, leaving "
+        "room for the float32 rounding of the results)"
+    )
+    text = finding.replace(inner, said, 1)
+    end = len(text.rstrip(". "))  # (the note goes before the finding's closing ". ")
+    text = f"{text[:end]}{why}{text[end:]}"
+    new = err.with_message(text + str(err)[len(finding) :])
+    new.finding = text  # type: ignore[attr-defined]
+    return new  # type: ignore[return-value]
 
 
 class _Statistics(NamedTuple):
@@ -488,10 +583,32 @@ def _float32_tols(tol: Any) -> tuple[Any, Any]:
             f"to 3·eps32·σ₁; certified at tol_ = 8·eps32 = {_FLOAT32_TOL_MIN:.3g} instead "
             "(pass float64 data for a tighter tol)",
             UserWarning,
-            stacklevel=4,
+            stacklevel=_user_stacklevel(),
         )
         tol = _FLOAT32_TOL_MIN
     return float(tol), float(tol) - _FLOAT32_MARGIN
+
+
+#: Where the frames that a warning skips live: svdkit's and scikit-learn's own files
+#: (``fit_transform`` is wrapped by scikit-learn's ``set_output``; a Pipeline calls it).
+_LIBRARY_DIRS = tuple(
+    os.path.dirname(os.path.abspath(init)) + os.sep
+    for init in (sys.modules["svdkit"].__file__ or "", sklearn.__file__ or "")
+)
+
+
+def _user_stacklevel() -> int:
+    """The ``stacklevel`` for ``warnings.warn`` in the caller of this function that names
+    the first frame outside svdkit and scikit-learn: the user's call of ``fit``,
+    ``fit_transform`` or a Pipeline's (``warn(skip_file_prefixes=…)`` is Python 3.12's)."""
+    frame = sys._getframe(1)  # the function that warns: stacklevel 1
+    level = 1
+    while frame.f_back is not None and os.path.abspath(frame.f_code.co_filename).startswith(
+        _LIBRARY_DIRS
+    ):
+        frame = frame.f_back
+        level += 1
+    return level
 
 
 def _left_vectors(Z: np.ndarray, s: np.ndarray, U: np.ndarray) -> np.ndarray:
@@ -594,7 +711,7 @@ def _warn_inaccurate(
         f"off by up to {float((worst[loose] / s[loose]).max()):.2e} of themselves "
         f"(residual / σᵢ); {advice} to bring them within {_LOOSE_RELATIVE:g}",
         InaccurateComponentsWarning,
-        stacklevel=4,
+        stacklevel=_user_stacklevel(),
     )
 
 
