@@ -113,13 +113,18 @@ def collection():
     return index, queries, qrels
 
 
+def _retrieved(scores):
+    """The documents a query retrieves: those scored other than 0 (as an inverted index)."""
+    return [j for j in range(len(scores)) if scores[j] != 0]
+
+
 def _precision_at_10(scores, ids, relevant):
-    order = sorted(range(len(ids)), key=lambda j: (-scores[j], j))[:10]
-    return np.mean([ids[j] in relevant for j in order])
+    order = sorted(_retrieved(scores), key=lambda j: (-scores[j], j))[:10]
+    return sum(ids[j] in relevant for j in order) / 10
 
 
 def _average_precision(scores, ids, relevant):
-    order = sorted(range(len(ids)), key=lambda j: (-scores[j], ids[j]))
+    order = sorted(_retrieved(scores), key=lambda j: (-scores[j], ids[j]))
     hits, total = 0, 0.0
     for rank, j in enumerate(order, 1):
         if ids[j] in relevant:

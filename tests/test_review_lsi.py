@@ -88,9 +88,8 @@ def test_trec_qrels_with_q0_or_rounds_and_padded_ids(tmp_path):
     text = "q1 Q0 0001 2\nq1 Q0 0002 0\nq2 Q0 0003 1\n"
     (tmp_path / "a.qrels").write_text(text)
     (tmp_path / "b.qrels").write_text(text.replace("Q0", "0.5"))  # TREC-COVID rounds
-    expected = {q: {d: g for d, g in docs.items() if g > 0}
-                for q, docs in read_trec_qrels(tmp_path / "a.qrels").items()}
-    assert expected == {"q1": {"0001": 2}, "q2": {"0003": 1}}
+    expected = read_trec_qrels(tmp_path / "a.qrels")  # grade 0 kept: judged, not relevant
+    assert expected == {"q1": {"0001": 2, "0002": 0}, "q2": {"0003": 1}}
     assert read_qrels(tmp_path / "a.qrels") == expected  # was {'q1': {'Q0': 1}, ...}
     assert read_qrels(tmp_path / "b.qrels") == expected
     # CACM's qrels.text ("qid docid 0 0"): still the SMART layout, zeros stripped

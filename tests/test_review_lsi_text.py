@@ -92,7 +92,8 @@ def test_beir_qrels_header_skipped_grade_zero_not_relevant_grades_kept(tmp_path,
     path = tmp_path / "test.tsv"
     path.write_text("query-id\tcorpus-id\tscore\n1\td1\t1\n1\td3\t0\n3\td2\t2\n3\td4\t0\n"
                     "5\t0006\t1\n", encoding="utf-8")
-    expected = {"1": {"d1": 1}, "3": {"d2": 2}, "5": {"0006": 1}}  # ids kept verbatim
+    # ids kept verbatim; grade 0 kept: judged not relevant (ir-measures counts it so)
+    expected = {"1": {"d1": 1, "d3": 0}, "3": {"d2": 2, "d4": 0}, "5": {"0006": 1}}
     assert read_qrels(path) == expected
     got = evaluate(index, QUERIES, read_qrels(path)).lsi
     assert got == evaluate(index, QUERIES, {"1": {"d1": 1}, "3": {"d2": 2}, "5": {"0006": 1}}).lsi
@@ -105,7 +106,7 @@ def test_graded_qrels_give_graded_ndcg(tmp_path):
     path = tmp_path / "qrels.tsv"
     path.write_text("query-id\tcorpus-id\tscore\nq\ta\t1\nq\tb\t2\nq\tc\t0\n")
     qrels = read_qrels(path)
-    assert qrels == {"q": {"a": 1, "b": 2}}
+    assert qrels == {"q": {"a": 1, "b": 2, "c": 0}}
     order = [h.id for h in ix.search("apple pie", n=3)]
     assert order[:2] == ["a", "b"]  # the grade-2 document second: a graded nDCG below 1
     gains = {"a": 1, "b": 2}
@@ -121,7 +122,7 @@ def test_graded_qrels_give_graded_ndcg(tmp_path):
 def test_cranfield_layout_still_counts_every_pair_but_minus_one(tmp_path):
     path = tmp_path / "cranqrel"
     path.write_text("1 184 2\n1 29 4\n1 31 -1\n2 12 3\n")
-    assert read_qrels(path) == {"1": {"184": 1, "29": 1}, "2": {"12": 1}}
+    assert read_qrels(path) == {"1": {"184": 1, "29": 1, "31": -1}, "2": {"12": 1}}
 
 
 def test_qrels_with_a_non_numeric_grade_below_the_header_name_the_line(tmp_path):

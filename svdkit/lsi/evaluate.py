@@ -36,14 +36,14 @@ import json
 import os
 import re
 import unicodedata
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from svdkit._naming import arg, kw
+from svdkit._naming import arg, got, kw
 from svdkit._words import counted
 from svdkit.errors import FileFormatError, MissingDependencyError, MissingFileError, SvdkitError
 
@@ -53,6 +53,7 @@ if TYPE_CHECKING:
 __all__ = [
     "MEASURES",
     "Evaluation",
+    "QrelsFile",
     "evaluate",
     "read_qrels",
     "read_queries",
@@ -66,6 +67,18 @@ __all__ = [
 MEASURES = ("AP", "nDCG@10", "P@10", "R@100")
 
 Qrels = dict[str, dict[str, int]]
+
+
+class QrelsFile(dict):
+    """Qrels read from a file (:func:`read_qrels`): a dict ``{qid: {docid: grade}}``,
+    and ``notes`` saying how an ambiguous layout was read (a space-separated
+    ``qid docid grade`` file read as Cranfield's cranqrel, or not), which
+    :func:`evaluate` adds to its own."""
+
+    def __init__(self, qrels: Qrels, notes: tuple[str, ...] = ()) -> None:
+        super().__init__(qrels)
+        self.notes = notes
+
 
 _FIELD = re.compile(r"^\.([A-Z])\b\s*(.*)$")
 
@@ -139,7 +152,7 @@ def _strip(token: str) -> str:
 CRANFIELD_GRADES = frozenset({-1, 1, 2, 3, 4})
 
 
-def read_smart_rel(path: str | os.PathLike[str]) -> Qrels:
+def read_smart_rel(path: str | os.PathLike[str]) -> QrelsFile:
     """Relevance judgements of a SMART, TREC or BEIR collection: ``{qid: {docid: grade}}``.
 
     Layouts:
@@ -150,15 +163,18 @@ def read_smart_rel(path: str | os.PathLike[str]) -> Qrels:
       four-column file is of this layout when its last two columns are zero
       throughout, of the TREC layout otherwise;
     * ``qid docid grade`` (BEIR's ``qrels/test.tsv``, whose header line ``query-id
-      corpus-id score`` is skipped, and any such file with a tab or a grade of 0 or
-      above 4);
-    * ``qid docid grade`` with grades in {-1, 1, 2, 3, 4}, spaces and no header:
-      Cranfield's cranqrel, where 1 … 4 are all relevant (1 the most: read as 1, not
-      as a gain) and -1 ("of no interest") is not;
+      corpus-id score`` is skipped, and any other such file): the grades are kept;
+    * Cranfield's cranqrel, ``qid docid grade`` with grades in {-1, 1, 2, 3, 4},
+      spaces and no header, recognised by its name (``cranqrel…``) or by numeric ids
+      and a grade of -1: 1 … 4 are all relevant (1 the most: read as 1, not as a
+      gain) and -1 ("of no interest") is not — the returned :attr:`QrelsFile.notes`
+      say so. A file of that shape without either sign is read with its grades
+      kept, and a note says that too;
     * ``qid docid`` (every pair relevant).
 
-    In the TREC and graded layouts, a grade of 0 or less is a judgement of "not
-    relevant" (left out) and higher grades are kept, as the gains of nDCG. Ids of the
+    A grade of 0 or less is a judgement of "not relevant": it is kept (as trec_eval
+    and ir-measures count it: a query judged, with no relevant document, counts 0 in
+    every measure), and higher grades are kept as the gains of nDCG. Ids of the
     TREC and graded layouts are kept as they are; those of the SMART layouts
     (CISI, Cranfield, two columns) lose their leading zeros (as :func:`read_smart`
     does).
@@ -167,6 +183,18 @@ def read_smart_rel(path: str | os.PathLike[str]) -> Qrels:
     UTF-8, a byte-order mark skipped (it is no part of the first query id), another
     encoding an error naming the file — so that the UTF-8 ids of an index (``élève``)
     meet those of its judgements.
+
+    Returns
+    -------
+    QrelsFile
+        A dict ``{qid: {docid: grade}}`` whose ``notes`` say how an ambiguous layout
+        was read (:func:`evaluate` reports them).
+
+    Raises
+    ------
+    FileFormatError
+        Not a qrels file, a grade that is not a number, or no document judged
+        relevant (a grade above 0) at all.
     """
     from svdkit.lsi.corpus import ENCODING, _readable
 
@@ -201,20 +229,43 @@ def read_smart_rel(path: str | os.PathLike[str]) -> Qrels:
             )
         grades.append(grade)
     rows = [r for _, r in numbered]
+    notes: list[str] = []
     if first == 4 and not all(_is_zero(r[2]) and _is_zero(r[3]) for r in rows):
         pairs = [(r[0], r[2]) for r in rows]  # TREC / MED.REL: graded, ids verbatim
-    elif first == 3 and (header or "\t" in text or not CRANFIELD_GRADES.issuperset(grades)):
+    elif first == 3 and (header or "\t" in text or not CRANFIELD_GRADES.issuperset(grades)
+                         or not _is_cranqrel(p, rows, grades, notes)):
         pairs = [(r[0], r[1]) for r in rows]  # BEIR / qid docid grade: graded, verbatim
     else:  # CISI, Cranfield, two columns: every pair relevant (Cranfield's -1 excepted)
         pairs = [(_strip(r[0]), _strip(r[1])) for r in rows]
         grades = [1 if g >= 1 or first == 4 else g for g in grades]
     qrels: Qrels = {}
     for (q, d), grade in zip(pairs, grades, strict=True):
-        if grade > 0:
-            qrels.setdefault(q, {})[d] = grade
-    if not qrels:
+        qrels.setdefault(q, {})[d] = grade  # grades <= 0 too: judged, not relevant
+    if not any(g > 0 for g in grades):
         raise FileFormatError(f"'{p}' judges no document relevant")
-    return qrels
+    return QrelsFile(qrels, tuple(notes))
+
+
+def _is_cranqrel(p: Path, rows: list[list[str]], grades: list[int], notes: list[str]) -> bool:
+    """Whether space-separated ``qid docid grade`` lines with grades in {-1, 1, 2, 3, 4}
+    are Cranfield's cranqrel: the file's name (``cranqrel…``), or numeric ids and a
+    grade -1. Either way the reading is added to ``notes``: they differ in nDCG."""
+    numeric = all(r[0].isdigit() and r[1].isdigit() for r in rows)
+    why = ("by its name" if p.name.lower().startswith("cranqrel")
+           else "numeric ids and a grade -1" if numeric and -1 in grades else "")
+    if why:
+        notes.append(
+            f"'{p.name}' read as Cranfield's cranqrel ({why}): grades 1 to 4 all read as 1 "
+            "(relevant; in Cranfield 1 is the most relevant, so they are no nDCG gains), "
+            "-1 as not relevant, ids without their leading zeros"
+        )
+        return True
+    notes.append(
+        f"'{p.name}' read as graded 'qid docid grade' judgements (grades kept as nDCG "
+        "gains, ids as they are); Cranfield's cranqrel (1 the most relevant) is "
+        "recognised by its name, cranqrel, or by numeric ids and a grade -1"
+    )
+    return False
 
 
 def _grade(token: str) -> int | None:
@@ -260,8 +311,9 @@ def read_trec_qrels(path: str | os.PathLike[str]) -> Qrels:
     return qrels
 
 
-def read_qrels(path: str | os.PathLike[str]) -> Qrels:
-    """Qrels in any layout of :func:`read_smart_rel` (which covers TREC)."""
+def read_qrels(path: str | os.PathLike[str]) -> QrelsFile:
+    """Qrels in any layout of :func:`read_smart_rel` (which covers TREC), with the
+    notes of how they were read."""
     return read_smart_rel(path)
 
 
@@ -426,23 +478,31 @@ class Evaluation:
 
 
 def _run(scores: np.ndarray, qids: list[str], ids: list[str], depth: int) -> dict:
-    """The top ``depth`` documents of each query, scored by rank.
+    """The top ``depth`` documents of each query that have a score, scored by rank.
+
+    Only documents scored other than exactly 0 are retrieved, as an inverted index
+    retrieves for tf-idf (a document sharing no word with the query is not found):
+    otherwise the documents scored 0 would fill the ranking in corpus order, and the
+    measures — R@100 above all — would credit whatever relevant document sits next
+    to a matching one. A zero LSI cosine only comes from a document whose vector is
+    zero, which is not found either. A query scored 0 against every document (none
+    of its words is known: :meth:`~svdkit.lsi.index.LsiIndex.search` returns ``[]``)
+    retrieves nothing, and counts 0 in every measure.
 
     Ranks, not cosines, are handed to ``ir_measures``: trec_eval breaks ties by
     document id (descending), while :meth:`~svdkit.lsi.index.LsiIndex.search` puts
     the lowest row first (:func:`~svdkit.lsi.query.top_n`); what is measured is the
-    ranking the index returns. A query scored 0 against every document (none of its
-    words is known: :meth:`~svdkit.lsi.index.LsiIndex.search` returns ``[]``)
-    retrieves nothing, and counts 0 in every measure, rather than the first rows.
+    ranking the index returns.
     """
     from svdkit.lsi.query import top_n
 
     run = {}
     for q, row in zip(qids, scores, strict=True):
-        if not np.any(row):
+        scored = np.flatnonzero(row)  # ascending rows: top_n's ties stay lowest row first
+        if not scored.size:
             run[q] = {}
             continue
-        best = top_n(row, depth)
+        best = scored[top_n(row[scored], depth)]
         run[q] = {ids[j]: float(best.size - r) for r, j in enumerate(best.tolist())}
     return run
 
@@ -543,12 +603,117 @@ def _measure(qrels: Qrels, run: dict) -> dict[str, float]:
     return {str(m): float(agg[m]) for m in measures}
 
 
+def _check_depth(depth: object) -> int:
+    """``depth`` as an int: a positive integer (``bool`` and floats refused)."""
+    if isinstance(depth, bool) or not isinstance(depth, int | np.integer) or depth < 1:
+        raise SvdkitError(
+            f"{arg('depth')} must be a positive integer (how many documents each query "
+            f"retrieves); got {got(depth)}",
+            param="depth",
+        )
+    return int(depth)
+
+
+def _kind(value: object) -> str:
+    return type(value).__name__
+
+
+def _check_queries(queries: object) -> dict[str, str]:
+    """``queries`` as a dict ``{query id: text}`` of strings, or an error naming it."""
+    name = arg("queries")
+    if not isinstance(queries, Mapping):
+        raise SvdkitError(
+            f"{name} must be a mapping {{query id: text}} (a dict; dict(pairs) makes one "
+            f"of (id, text) pairs); got a {_kind(queries)}",
+            param="queries",
+        )
+    for q, text in queries.items():
+        if not isinstance(q, str):
+            raise SvdkitError(
+                f"{name}: the query id {q!r} is a {_kind(q)}; query ids are strings "
+                "(as the qrels' are)",
+                param="queries",
+            )
+        if not isinstance(text, str):
+            raise SvdkitError(
+                f"{name}: the text of query {q!r} is a {_kind(text)}; a query is a string",
+                param="queries",
+            )
+    return dict(queries)
+
+
+def _check_grade(q: str, d: str, grade: object) -> int:
+    """A relevance grade as an int: an integer, or a float that is one (``1.0``, as
+    JSON and pandas give them); anything else an error naming the judgement."""
+    if isinstance(grade, int | np.integer) and not isinstance(grade, bool | np.bool_):
+        return int(grade)
+    if isinstance(grade, float | np.floating) and np.isfinite(grade) and grade == int(grade):
+        return int(grade)
+    raise SvdkitError(
+        f"{arg('qrels')}: the grade of document {d!r} for query {q!r} is {grade!r}; a "
+        "relevance grade is an integer (0 or less: not relevant)",
+        param="qrels",
+    )
+
+
+def _check_qrels(qrels: object) -> Qrels:
+    """``qrels`` as a dict ``{query id: {document id: int grade}}``, or an error naming
+    it (and the query, document or grade at fault)."""
+    name = arg("qrels")
+    shape = "a mapping {query id: {document id: grade}}"
+    if not isinstance(qrels, Mapping):
+        raise SvdkitError(f"{name} must be {shape}; got a {_kind(qrels)}", param="qrels")
+    out: Qrels = {}
+    for q, docs in qrels.items():
+        if not isinstance(q, str):
+            raise SvdkitError(
+                f"{name}: the query id {q!r} is a {_kind(q)}; ids are strings "
+                "(as read_qrels gives them)",
+                param="qrels",
+            )
+        if not isinstance(docs, Mapping):
+            raise SvdkitError(
+                f"{name}: the judgements of query {q!r} are a {_kind(docs)}; {name} must "
+                f"be {shape} (grade 1 for relevant)",
+                param="qrels",
+            )
+        row = out[q] = {}
+        for d, grade in docs.items():
+            if not isinstance(d, str):
+                raise SvdkitError(
+                    f"{name}: query {q!r} judges the document id {d!r}, a {_kind(d)}; "
+                    "ids are strings (as the index's are)",
+                    param="qrels",
+                )
+            row[d] = _check_grade(q, d, grade)
+    return out
+
+
 def evaluate(
-    index: LsiIndex, queries: dict[str, str], qrels: Qrels, depth: int = 1000
+    index: LsiIndex, queries: Mapping[str, str], qrels: Mapping[str, Mapping[str, int]],
+    depth: int = 1000,
 ) -> Evaluation:
     """Measure ``index`` and the tf-idf baseline on ``queries`` judged by ``qrels``.
 
-    Queries without judgements are left out; when the query ids and the qrels' ids
+    Parameters
+    ----------
+    index : LsiIndex
+        The index measured.
+    queries : mapping of str to str
+        ``{query id: text}`` (:func:`read_queries`).
+    qrels : mapping of str to mapping of str to int
+        ``{query id: {document id: grade}}`` (:func:`read_qrels`, whose notes are
+        added to the result's): a grade above 0 is relevant (and the gain of nDCG),
+        0 or less judged not relevant. Integral floats (``1.0``) are accepted.
+    depth : int
+        How many documents each query retrieves at most (default 1000).
+
+    Queries without judgements, and judged queries not among ``queries``, are left
+    out (noted); a query judged, with no
+    relevant document, counts 0 in every measure (noted), as trec_eval counts it.
+    Only documents scored other than 0 are retrieved, by LSI and by tf-idf (a
+    document that shares no word with a query is not found by tf-idf). When the
+    query ids and the qrels' ids
     do not meet but there are as many queries as the largest judged id (the
     Cranfield numbering), the queries are numbered by position (noted). Document
     ids that meet the qrels only without their leading zeros or their ``.txt``
@@ -559,14 +724,19 @@ def evaluate(
     ------
     MissingDependencyError
         ir-measures (the ``lsi`` extra) is not installed: said before any query runs.
+    SvdkitError
+        ``queries``, ``qrels`` or ``depth`` of the wrong kind (the message names it),
+        or no query or judged document meets the index.
     """
+    read_notes = tuple(getattr(qrels, "notes", ()))
+    queries, qrels, depth = _check_queries(queries), _check_qrels(qrels), _check_depth(depth)
     _ir_measures()
-    notes = []
+    notes = list(read_notes)
     queries, qrels = _composed_ids(queries, qrels)
     queries, note = _match_query_ids(queries, qrels)
     if note:
         notes.append(note)
-    qids = [q for q in queries if q in qrels]
+    qids = [q for q in queries if qrels.get(q)]
     if qids and len(qids) < len(queries):
         notes.append(f"{len(queries) - len(qids)} of {len(queries)} queries have no relevance "
                       "judgements: left out")
@@ -576,6 +746,14 @@ def evaluate(
             f"({', '.join(list(queries)[:3])}…) and the qrels' ids "
             f"({', '.join(list(qrels)[:3])}…) do not meet"
         )
+    unasked = sum(1 for q in qrels if q not in queries)
+    if unasked:
+        notes.append(f"{unasked} of {len(qrels)} judged queries are not among the queries: "
+                     "left out")
+    unmet = sum(1 for q in qids if not any(g > 0 for g in qrels[q].values()))
+    if unmet:
+        notes.append(f"{counted(unmet, 'query', 'queries')} judged, with no relevant "
+                     "document: 0 in every measure (as trec_eval counts them)")
     judged = {d for q in qids for d in qrels[q]}
     ids, how = _meeting(list(index.ids), judged)
     if how:
