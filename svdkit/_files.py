@@ -346,8 +346,14 @@ def replace_directory(tmp: Path, target: Path) -> None:
     """Move the finished directory ``tmp`` to ``target``, replacing any old one.
 
     The old directory is first renamed aside (a unique hidden name next to it), so
-    ``target`` is always either the old or the new directory, never a mix; the old
-    one is removed once the new one is in place. A ``target`` that is a symbolic
+    ``target`` is always either the old or the new directory, never a mix (or, for
+    the moment between the two renames, absent: a reader that finds it so, beside a
+    ``.NAME.xxxxxxxx.old`` directory, looks again); the old
+    one is removed once the new one is in place, and only after the directory
+    ``tmp`` and the renames in the parent are flushed to disk
+    (:func:`fsync_directory`): after a crash or a power loss the path holds the
+    complete old or the complete new directory (its files are the caller's to
+    flush, with :func:`os.fsync`, before). A ``target`` that is a symbolic
     link to a directory keeps the link: the directory it points to
     (:func:`real_directory`) is the one replaced (``tmp`` is moved next to it first
     when it was made elsewhere). A ``target`` that exists and is not a directory, or
@@ -371,11 +377,13 @@ def replace_directory(tmp: Path, target: Path) -> None:
             moved.rmdir()
             shutil.move(tmp_real, moved)  # a rename on one file system, else a copy
             tmp_real = moved
+        fsync_directory(tmp_real)  # its entries on disk before it is renamed in
         if real.exists():
             old = Path(tempfile.mkdtemp(prefix=f".{real.name}.", suffix=".old", dir=real.parent))
             old.rmdir()
             real.rename(old)
         tmp_real.rename(real)
+        fsync_directory(real.parent)  # the renames on disk before the old one is removed
     except BaseException:
         if old is not None and old.exists() and not real.exists():
             old.rename(real)  # the old directory back in place
@@ -384,6 +392,24 @@ def replace_directory(tmp: Path, target: Path) -> None:
         raise
     if old is not None:
         shutil.rmtree(old, ignore_errors=True)
+
+
+def fsync_directory(path: str | os.PathLike[str]) -> None:
+    """Flush the entries of the directory ``path`` (names created, renamed, removed)
+    to disk, as :func:`os.fsync` flushes a file's bytes: after a power loss a file
+    renamed into it is found under its new name. A file system that cannot sync a
+    directory (``EINVAL``, ``EBADF``, ``EACCES`` on some network and FUSE file systems)
+    is left as it is: there is nothing more to do."""
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
 
 
 def _aside(real: Path, suffix: str) -> Path:

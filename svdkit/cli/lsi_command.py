@@ -8,6 +8,7 @@
 * ``svdkit lsi query INDEX "text" -n 10`` — a ranked table with scores and snippets;
 * ``svdkit lsi similar INDEX DOC_ID`` / ``--term WORD`` — similar documents or terms;
 * ``svdkit lsi add INDEX SOURCE`` — fold in or SVD-update, then the drift report;
+* ``svdkit lsi rebuild INDEX`` — weights and SVD recomputed from the stored counts;
 * ``svdkit lsi eval INDEX --queries Q --qrels R`` — MAP, nDCG@10, P@10, R@100 vs tf-idf;
 * ``svdkit lsi info INDEX`` — settings, SVD certificate, drift;
 * ``svdkit lsi demo`` — offline, no arguments.
@@ -262,6 +263,13 @@ def _history(ix) -> str:
     return ", ".join(one(h) for h in ix.history)
 
 
+def _advice_note(report, index: Path) -> str:
+    """How to follow the drift report's advice from the command line (after a newline)."""
+    if report.advice == "rebuild":
+        return f"\nnote: to rebuild: svdkit lsi rebuild '{index}'"
+    return ""
+
+
 def _load(index: Path):
     from svdkit.lsi import load_index
 
@@ -478,25 +486,69 @@ def register(app: typer.Typer) -> None:
         format: Annotated[SourceFormat, typer.Option(help="Source format.")] = SourceFormat.auto,
         id_field: Annotated[
             str | None,
-            typer.Option(help="Id field (.jsonl; default 'id', else '_id', else the record "
-                         "number) or "
-                         "column (.csv; default: the row number 0, 1, …)."),
+            typer.Option(help="Id field (.jsonl; default 'id', else '_id', else the "
+                         "document's number) or column (.csv; default: the document's "
+                         "number). Documents without an id are numbered on from the "
+                         "index's size: N, N + 1, … for an index of N documents."),
         ] = None,
         text_field: Annotated[str, typer.Option(help="Text field / column.")] = "text",
     ) -> None:
-        """Add documents to an index and report the drift."""
-        from svdkit.lsi import open_corpus
-        from svdkit.lsi.persist import check_index_output
+        """Add documents to an index and report the drift.
 
-        ix = _load(index)
-        check_index_output(index)  # before the work: the index is rewritten in place
-        docs = open_corpus(
-            str(source), format.value, id_field=id_field, text_field=text_field,
-            start=ix.n_docs,  # (rows without ids numbered on from the index's)
+        The index is locked from the load to the save: a second ``lsi add`` (or
+        ``lsi rebuild``) on it waits, then adds to what this one saved.
+        """
+        from svdkit.lsi import open_corpus
+        from svdkit.lsi.persist import check_index_output, index_lock
+
+        with index_lock(index):  # another add waits: none of its documents is lost
+            ix = _load(index)
+            check_index_output(index)  # before the work: the index is rewritten in place
+            docs = open_corpus(
+                str(source), format.value, id_field=id_field, text_field=text_field,
+                start=ix.n_docs,  # (rows without ids numbered on from the index's)
+            )
+            report = ix.add(docs, method=method.value, progress=True)
+            ix.save(index)
+        _console().print(report.summary() + _advice_note(report, index), highlight=False,
+                         soft_wrap=True, markup=False)
+
+    @lsi.command("rebuild")
+    @speaks_flags
+    def rebuild_command(
+        index: Annotated[
+            Path, typer.Argument(parser=cli_path, help="Index directory (rebuilt in place).")
+        ],
+        k: Annotated[
+            int | None,
+            typer.Option("-k", "--k", help="Latent dimensions (default: the index's)."),
+        ] = None,
+    ) -> None:
+        """Recompute the weights and the SVD from the index's counts (after many additions).
+
+        The vocabulary stays: index the corpus again (``lsi index``) for new terms. The
+        index is locked from the load to the save, as for ``lsi add``.
+        """
+        from svdkit.errors import SvdkitError
+        from svdkit.lsi import rebuild
+        from svdkit.lsi.persist import check_index_output, index_lock
+
+        if k is not None and k < 1:
+            raise SvdkitError(f"-k must be at least 1 (latent dimensions); got {k}")
+        with index_lock(index):
+            ix = _load(index)
+            check_index_output(index)
+            fresh = rebuild(ix, k)
+            fresh.save(index)
+        svd = fresh.svd
+        _console().print(
+            f"{fresh!r}: SVD by {svd['method']}, "
+            f"{'certified' if svd['converged'] else 'NOT certified'} to {svd['tol']:.0e}·σ₁, "
+            f"reconstruction error {svd['reconstruction_error']:.4f} → {index}",
+            highlight=False,
+            soft_wrap=True,
+            markup=False,
         )
-        report = ix.add(docs, method=method.value, progress=True)
-        ix.save(index)
-        _console().print(report.summary(), highlight=False, soft_wrap=True, markup=False)
 
     @lsi.command("info")
     @speaks_flags
@@ -510,7 +562,7 @@ def register(app: typer.Typer) -> None:
             f"(worst residual {svd['worst_relative_residual']:.1e}·σ₁)"
             + _rank_tol_note(ix)
             + f"\nsince the build: {_history(ix)}\n"
-            f"drift: {ix.drift().summary()}",
+            f"drift: {(report := ix.drift()).summary()}" + _advice_note(report, index),
             highlight=False,
             soft_wrap=True,
             markup=False,

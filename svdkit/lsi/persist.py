@@ -15,7 +15,18 @@ Layout (format ``svdkit.lsi``, version :data:`FORMAT_VERSION`)::
 
 The directory is built under a temporary name next to the target and renamed
 into place; an existing index is moved aside first and removed only after the
-new one is in place, so a crash leaves either the old index or the new one.
+new one is in place, its files, the directory and the renames flushed to disk
+(``fsync``), so a crash or a power loss leaves either the old index or the new one.
+What a killed save left beside the index (``.NAME.xxxxxxxx.tmp``, ``.old``) is
+removed by the next save of it.
+
+Processes: one writer at a time. :func:`save_index` holds :func:`index_lock` (an
+``flock`` on ``.NAME.lock`` beside the index), which ``svdkit lsi add`` and
+``svdkit lsi rebuild`` hold from the load to the save; and an index saved over the
+path it was loaded from (or last saved to) is refused when another process has saved
+there meanwhile, rather than drop that process's changes. :func:`load_index` reads
+every file through one handle on the directory, so it reads one version even while
+a save swaps in another, and reads again when the index was replaced under it.
 An index reached through a symbolic link is written where the link points (the
 link is kept). The current directory (``"."``), or one that holds it, is refused
 before any work: it would be moved away from under the process.
@@ -45,30 +56,50 @@ m3
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
+import math
 import os
+import re
 import shutil
+import stat
+import threading
+import time
+from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any
 
 import numpy as np
 import scipy.sparse as sp
 
 from svdkit._files import (
     check_directory_output,
+    fsync_directory,
     make_temp_dir,
     real_directory,
     replace_directory,
+    write_error,
 )
-from svdkit.errors import FileFormatError, MissingFileError, ShapeError, check_bool
+from svdkit.errors import (
+    FileFormatError,
+    MissingFileError,
+    ShapeError,
+    SvdkitError,
+    check_bool,
+)
 from svdkit.inputs.files import check_path
+
+try:  # (POSIX; elsewhere the lock serialises the threads of one process only)
+    import fcntl
+except ImportError:  # pragma: no cover
+    fcntl = None  # type: ignore[assignment]
 
 if TYPE_CHECKING:
     from svdkit.lsi.index import LsiIndex
 
 __all__ = ["FORMAT_NAME", "FORMAT_VERSION", "READABLE_VERSIONS", "check_index_output",
-           "load_index", "save_index"]
+           "index_lock", "load_index", "save_index"]
 
 FORMAT_NAME = "svdkit.lsi"
 #: The version written. 2: the text options hold ``combining_marks`` (an index of
@@ -84,12 +115,37 @@ _ARRAYS = ("U", "s", "V", "doc_vectors", "global_weights",
 _MAPPED = ("U", "V", "doc_vectors")
 
 
-def _sha256(path: Path) -> str:
+#: How often :func:`load_index` reads an index again that a save replaced while it
+#: was being read, and how long it waits for the path to reappear between the two
+#: renames of a save (seconds).
+_LOAD_TRIES = 20
+_SWAP_WAIT = 2.0
+
+
+def _sha256_of(f: IO[bytes]) -> str:
     h = hashlib.sha256()
-    with path.open("rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
+    for block in iter(lambda: f.read(1 << 20), b""):
+        h.update(block)
     return h.hexdigest()
+
+
+def _sha256(path: Path) -> str:
+    with path.open("rb") as f:
+        return _sha256_of(f)
+
+
+def _fsync_file(path: Path) -> None:
+    """Flush the written file ``path`` to disk (a crash after the save finds it whole)."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _write_durably(path: Path, data: bytes) -> None:
+    path.write_bytes(data)
+    _fsync_file(path)
 
 
 def _write_json(path: Path, obj: Any) -> None:
@@ -98,7 +154,149 @@ def _write_json(path: Path, obj: Any) -> None:
     # the JSON escape ``\udcXX`` (it only occurs inside JSON strings), which json.loads
     # reads back as the same character
     text = json.dumps(obj, ensure_ascii=False)
-    path.write_bytes(text.encode("utf-8", "backslashreplace"))
+    _write_durably(path, text.encode("utf-8", "backslashreplace"))
+
+
+# ---------------------------------------------------------------- the lock of an index
+_LOCKS_GUARD = threading.Lock()
+_THREAD_LOCKS: dict[str, threading.RLock] = {}
+_HELD: dict[str, list[int]] = {}  # lock file -> [descriptor, depth] (this process's)
+_WRITTEN: dict[str, str] = {}  # index directory -> digest of the meta.json last saved there
+
+
+def _forget_locks_in_child() -> None:
+    """A forked child holds none of its parent's locks: it would otherwise take them as
+    its own (the same thread ident, the same ``flock`` through the inherited
+    descriptor) and write while the parent does."""
+    global _LOCKS_GUARD, _THREAD_LOCKS, _HELD
+    for fd, _ in _HELD.values():
+        with contextlib.suppress(OSError):
+            os.close(fd)  # (the child's copy: the parent's lock stays)
+    _LOCKS_GUARD, _THREAD_LOCKS, _HELD = threading.Lock(), {}, {}
+    _WRITTEN.clear()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_locks_in_child)
+
+
+def _lock_file(path: str | os.PathLike[str]) -> Path:
+    real = real_directory(check_path(path))
+    return real.parent / f".{real.name}.lock"
+
+
+@contextlib.contextmanager
+def index_lock(path: str | os.PathLike[str]) -> Iterator[None]:
+    """Hold the lock of the index at ``path``: one writer at a time, across processes.
+
+    An advisory lock (``fcntl.flock``) on the file ``.NAME.lock`` beside the index
+    directory ``NAME``, made for the purpose and removed when the lock is given back.
+    :func:`save_index` holds it while it writes; ``svdkit lsi add`` and
+    ``svdkit lsi rebuild`` hold it from the load to the save, so that two of them on one
+    index run one after the other (the second adds to what the first saved) rather than
+    the last save dropping what the first one added. Another writer waits for it.
+    Reentrant in one thread; other threads of the process wait as other processes do.
+    Reading (:func:`load_index`) takes no lock. Where the directory that would hold the
+    lock file does not exist, nothing is locked (there is no index to protect).
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> from svdkit.lsi import build_index, demo_data, load_index
+    >>> from svdkit.lsi.persist import index_lock
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     path = pathlib.Path(tmp) / "pets"
+    ...     build_index(demo_data.pets_and_markets(), k=4).save(path)
+    ...     with index_lock(path):  # load, change, save: no other writer in between
+    ...         index = load_index(path)
+    ...         _ = index.add([("shop", "cat food and dog toys")])
+    ...         index.save(path)
+    ...     print(load_index(path).n_docs, sorted(p.name for p in pathlib.Path(tmp).iterdir()))
+    7 ['pets']
+    """
+    lock = _lock_file(path)
+    key = str(lock)
+    with _LOCKS_GUARD:
+        thread_lock = _THREAD_LOCKS.setdefault(key, threading.RLock())
+    with thread_lock:
+        held = _HELD.get(key)
+        if held is None:
+            if not lock.parent.is_dir():
+                yield
+                return
+            held = _HELD[key] = [_acquire(lock), 0]
+        held[1] += 1
+        try:
+            yield
+        finally:
+            held[1] -= 1
+            if held[1] == 0:
+                del _HELD[key]
+                with contextlib.suppress(OSError):
+                    lock.unlink()  # (still held: a waiter finds the file gone, and retries)
+                os.close(held[0])
+
+
+def _acquire(lock: Path) -> int:
+    """Open and lock ``lock``: the descriptor. A lock file removed by the holder that
+    gave the lock back is no longer the lock: made and locked again."""
+    while True:
+        try:
+            fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o666)
+        except OSError as err:
+            raise write_error(lock, err) from None
+        try:
+            if fcntl is not None:
+                fcntl.flock(fd, fcntl.LOCK_EX)
+            mine = os.fstat(fd)
+            try:
+                now = os.stat(lock)
+            except FileNotFoundError:
+                now = None
+        except BaseException:
+            os.close(fd)
+            raise
+        if now is not None and (now.st_ino, now.st_dev) == (mine.st_ino, mine.st_dev):
+            return fd
+        os.close(fd)
+
+
+def _stale_pattern(name: str) -> re.Pattern[str]:
+    """Names of the temporary (``.tmp``) and set-aside (``.old``) directories that a
+    save of the index ``name`` makes beside it (``tempfile.mkdtemp``'s 8 characters)."""
+    return re.compile(re.escape(f".{name}.") + r"[a-z0-9_]{8}\.(tmp|old)")
+
+
+def _stale_siblings(real: Path) -> list[tuple[Path, str]]:
+    pattern = _stale_pattern(real.name)
+    found = []
+    try:
+        entries = list(real.parent.iterdir())
+    except OSError:
+        return []
+    for p in entries:
+        m = pattern.fullmatch(p.name)
+        if m and p.is_dir() and not p.is_symlink():
+            found.append((p, m.group(1)))
+    return sorted(found)
+
+
+def _remove_stale(real: Path) -> None:
+    """Remove what saves of the index killed midway left beside it (under its lock, with
+    the new index in place: no save is running, and an ``.old`` is an older version)."""
+    for p, _ in _stale_siblings(real):
+        shutil.rmtree(p, ignore_errors=True)
+
+
+def _meta_bytes_digest(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def _digest_on_disk(real: Path) -> str | None:
+    try:
+        return _meta_bytes_digest((real / META).read_bytes())
+    except OSError:
+        return None
 
 
 def _is_index(folder: Path) -> bool:
@@ -175,6 +373,14 @@ def save_index(index: LsiIndex, path: str | os.PathLike[str]) -> None:
         number of terms (it was changed by hand); nothing is written.
     FileFormatError
         ``path`` cannot hold an index (:func:`check_index_output`); nothing is written.
+    SvdkitError
+        ``index`` was loaded from ``path`` (or last saved to it), and another process
+        has saved an index there since: saving would drop its changes; nothing is
+        written (load it again and repeat the change).
+
+    Notes
+    -----
+    The save holds :func:`index_lock` of ``path``: another writer waits.
 
     Examples
     --------
@@ -213,6 +419,34 @@ def save_index(index: LsiIndex, path: str | os.PathLike[str]) -> None:
     _check_consistent(index, state, counts)
     real = real_directory(target)  # through a symbolic link: where it points
     real.parent.mkdir(parents=True, exist_ok=True)
+    with index_lock(real):  # one writer at a time (other processes too)
+        _check_unchanged(index, real)
+        digest = _write_index(index, target, real, state, counts, n_svd_docs, svd, history)
+        index._persisted = (str(real), digest)
+        _WRITTEN[str(real)] = digest
+        _remove_stale(real)
+
+
+def _check_unchanged(index: LsiIndex, real: Path) -> None:
+    """Refuse to save ``index`` over the index it was loaded from (or last saved as)
+    when another process has saved that one since: its changes would be lost."""
+    persisted = getattr(index, "_persisted", None)
+    if persisted is None or persisted[0] != str(real):
+        return
+    now = _digest_on_disk(real)
+    # (one written by this process, from another index, is this program's own doing)
+    if now is not None and now != persisted[1] and now != _WRITTEN.get(str(real)):
+        raise SvdkitError(
+            f"LSI index '{real}' was changed by another process since this index was "
+            "loaded from it (or last saved to it): saving would drop those changes; load "
+            "it again and repeat the change (add again), or save elsewhere"
+        )
+
+
+def _write_index(index: LsiIndex, target: Path, real: Path, state: Any, counts: sp.spmatrix,
+                 n_svd_docs: int, svd: dict[str, Any], history: list[Any]) -> str:
+    """Write the index into a temporary directory and swap it in; the digest of the
+    ``meta.json`` written."""
     tmp = make_temp_dir(real.parent, prefix=f".{real.name}.", suffix=".tmp")
     try:
         arrays = {
@@ -227,6 +461,7 @@ def save_index(index: LsiIndex, path: str | os.PathLike[str]) -> None:
         }
         for name, a in arrays.items():
             np.save(tmp / f"{name}.npy", np.ascontiguousarray(a), allow_pickle=False)
+            _fsync_file(tmp / f"{name}.npy")
         _write_json(tmp / "vocabulary.json", list(index.vocabulary))
         _write_json(tmp / "documents.json", {"ids": state.ids, "snippets": state.snippets})
         files = [f"{n}.npy" for n in _ARRAYS] + ["vocabulary.json", "documents.json"]
@@ -247,10 +482,13 @@ def save_index(index: LsiIndex, path: str | os.PathLike[str]) -> None:
         }
         meta["meta_sha256"] = _meta_digest(meta)
         _write_json(tmp / META, meta)
-        replace_directory(tmp, target)
+        digest = _meta_bytes_digest((tmp / META).read_bytes())
+        fsync_directory(tmp)
+        replace_directory(tmp, target)  # (flushes the renames before removing the old)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
+    return digest
 
 
 def _check_consistent(index: LsiIndex, state: Any, counts: sp.spmatrix) -> None:
@@ -281,18 +519,86 @@ def _check_consistent(index: LsiIndex, state: Any, counts: sp.spmatrix) -> None:
         )
 
 
-def _read_meta(folder: Path) -> dict[str, Any]:
-    if not folder.exists():
-        raise MissingFileError(f"LSI index '{folder}' does not exist")
-    if not folder.is_dir():
-        raise FileFormatError(f"'{folder}' is a file; an LSI index is a directory")
-    meta_path = folder / META
-    if not meta_path.is_file():
+class _Directory:
+    """An index directory opened once: every file is read through this one handle, so
+    that one load reads one version of the index even while a save swaps in another
+    (the path then names the new directory; this handle still the one opened)."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.fd = _open_directory(folder)
+
+    def close(self) -> None:
+        os.close(self.fd)
+
+    def _opener(self, name: str, flags: int) -> int:
+        return os.open(name, flags, dir_fd=self.fd)
+
+    def open(self, name: str) -> IO[bytes]:
+        return open(name, "rb", opener=self._opener)
+
+    def read_bytes(self, name: str) -> bytes:
+        with self.open(name) as f:
+            return f.read()
+
+    def is_file(self, name: str) -> bool:
+        try:
+            return stat.S_ISREG(os.stat(name, dir_fd=self.fd).st_mode)
+        except OSError:
+            return False
+
+    def replaced(self) -> bool:
+        """Whether the path names another directory now (or none): a save swapped it."""
+        mine = os.fstat(self.fd)
+        try:
+            now = os.stat(self.folder)
+        except OSError:
+            return True
+        return (now.st_ino, now.st_dev) != (mine.st_ino, mine.st_dev)
+
+
+def _open_directory(folder: Path) -> int:
+    """A descriptor of the directory ``folder``; the svdkit error for a path that is not
+    one. A path that is missing while a save swaps the index (its old directory aside,
+    ``.NAME.xxxxxxxx.old``, the new one not yet in place) is waited for."""
+    flags = os.O_RDONLY | getattr(os, "O_DIRECTORY", 0)
+    deadline = time.monotonic() + _SWAP_WAIT
+    while True:
+        try:
+            return os.open(folder, flags)
+        except FileNotFoundError:
+            real = real_directory(folder)
+            aside = [p for p, kind in _stale_siblings(real) if kind == "old"]
+            if aside and time.monotonic() < deadline:
+                time.sleep(0.001)  # between the two renames of a save
+                continue
+            hint = ""
+            if aside:
+                hint = (f"; a save of it was interrupted: the index it replaced is in "
+                        f"'{aside[-1]}' (rename that to '{real.name}' to use it again)")
+            raise MissingFileError(f"LSI index '{folder}' does not exist{hint}") from None
+        except NotADirectoryError:
+            if folder.is_dir():
+                continue  # (swapped in meanwhile)
+            if folder.exists():
+                raise FileFormatError(
+                    f"'{folder}' is a file; an LSI index is a directory") from None
+            raise MissingFileError(f"LSI index '{folder}' does not exist") from None
+        except OSError as err:
+            raise FileFormatError(
+                f"LSI index '{folder}' cannot be read: {err.strerror or err}") from None
+
+
+def _read_meta(d: _Directory) -> tuple[dict[str, Any], bytes]:
+    """``meta.json`` of the index, checked for the format and version, and its bytes."""
+    folder = d.folder
+    if not d.is_file(META):
         raise FileFormatError(f"'{folder}' is not an svdkit LSI index: it has no {META}")
+    raw = d.read_bytes(META)
     try:
-        meta = json.loads(meta_path.read_text(encoding="utf-8"))
+        meta = json.loads(raw.decode("utf-8"))
     except (json.JSONDecodeError, UnicodeDecodeError) as err:
-        raise FileFormatError(f"'{meta_path}' is damaged: not JSON ({err})") from None
+        raise FileFormatError(f"'{folder / META}' is damaged: not JSON ({err})") from None
     if not isinstance(meta, dict) or meta.get("format") != FORMAT_NAME:
         found = meta.get("format") if isinstance(meta, dict) else type(meta).__name__
         raise FileFormatError(
@@ -300,7 +606,8 @@ def _read_meta(folder: Path) -> dict[str, Any]:
             f"expected {FORMAT_NAME!r}"
         )
     version = meta.get("version")
-    if isinstance(version, bool) or version not in READABLE_VERSIONS:
+    if not isinstance(version, int) or isinstance(version, bool) or (
+            version not in READABLE_VERSIONS):
         newer = (isinstance(version, int) and not isinstance(version, bool)
                  and version > FORMAT_VERSION)
         known = " and ".join(map(str, READABLE_VERSIONS))
@@ -309,7 +616,7 @@ def _read_meta(folder: Path) -> dict[str, Any]:
             f"version{'s' if len(READABLE_VERSIONS) > 1 else ''} {known}"
             + (" (it was written by a newer svdkit: upgrade)" if newer else " (rebuild it)")
         )
-    return meta
+    return meta, raw
 
 
 def _text_options(folder: Path, settings: Any) -> Any:
@@ -335,7 +642,8 @@ def _text_options(folder: Path, settings: Any) -> Any:
         ) from None
 
 
-def _check_files(folder: Path, meta: dict[str, Any]) -> None:
+def _check_files(d: _Directory, meta: dict[str, Any]) -> None:
+    folder = d.folder
     expected = {f"{n}.npy" for n in _ARRAYS} | {"vocabulary.json", "documents.json"}
     # meta.json holds the settings (weighting, scaling, tokenising): an edit there
     # would pair the stored arrays with settings they were not computed with. Indexes
@@ -350,22 +658,48 @@ def _check_files(folder: Path, meta: dict[str, Any]) -> None:
     if not isinstance(sums, dict) or set(sums) != expected:
         raise FileFormatError(f"'{folder / META}' is damaged: its checksum table is incomplete")
     for name in sorted(expected):
-        path = folder / name
-        if not path.is_file():
+        if not d.is_file(name):
             raise FileFormatError(f"LSI index '{folder}' is damaged: {name} is missing")
-        if _sha256(path) != sums[name]:
-            raise FileFormatError(
-                f"LSI index '{folder}' is damaged: {name} does not match its checksum "
-                "(changed or truncated since it was written); rebuild the index"
-            )
+        with d.open(name) as f:
+            if _sha256_of(f) != sums[name]:
+                raise FileFormatError(
+                    f"LSI index '{folder}' is damaged: {name} does not match its checksum "
+                    "(changed or truncated since it was written); rebuild the index"
+                )
 
 
-def _load_array(folder: Path, name: str, mmap: bool) -> np.ndarray:
+def _load_array(d: _Directory, name: str, mmap: bool) -> np.ndarray:
+    folder = d.folder
     try:
-        return np.load(folder / f"{name}.npy", mmap_mode="r" if mmap else None,
-                       allow_pickle=False)
+        with d.open(f"{name}.npy") as f:
+            if not mmap:
+                return np.load(f, allow_pickle=False)
+            return _map_array(f)
     except ValueError as err:
         raise FileFormatError(f"LSI index '{folder}': {name}.npy cannot be read ({err})") from None
+    except IsADirectoryError:
+        raise FileFormatError(
+            f"LSI index '{folder}' is damaged: {name}.npy is a directory, not a file"
+        ) from None
+
+
+def _map_array(f: IO[bytes]) -> np.ndarray:
+    """The ``.npy`` file open in ``f``, memory-mapped read-only (as ``np.load`` with
+    ``mmap_mode="r"`` maps a file by name: here, the file of the directory opened)."""
+    version = np.lib.format.read_magic(f)
+    if version == (1, 0):
+        shape, fortran, dtype = np.lib.format.read_array_header_1_0(f)
+    elif version == (2, 0):
+        shape, fortran, dtype = np.lib.format.read_array_header_2_0(f)
+    else:  # (3.0: only for field names in UTF-8, which no index array has)
+        f.seek(0)
+        return np.load(f, allow_pickle=False)
+    if dtype.hasobject:
+        raise ValueError("it holds Python objects, which are not read (no pickle)")
+    if math.prod(shape) == 0:
+        return np.empty(shape, dtype=dtype, order="F" if fortran else "C")
+    return np.memmap(f, dtype=dtype, mode="r", shape=shape, order="F" if fortran else "C",
+                     offset=f.tell())
 
 
 def load_index(path: str | os.PathLike[str], *, mmap: bool = True,
@@ -386,9 +720,18 @@ def load_index(path: str | os.PathLike[str], *, mmap: bool = True,
     SvdkitError
         ``path`` is not a ``str`` or ``os.PathLike`` (``None``, a number…).
     MissingFileError
-        No such directory.
+        No such directory (where a save was interrupted between its two renames, the
+        message names the ``.old`` directory that holds the index).
     FileFormatError
-        An empty path, not an index, another format version, a missing or damaged file.
+        An empty path, not an index, another format version, a missing or damaged file,
+        or contents that the checksums cannot vouch for (an id or a term given twice,
+        NaN, a negative count, a size that is not a whole number).
+
+    Notes
+    -----
+    A save of the same index by another process or thread meanwhile is not an error:
+    the files are read through one handle on the directory opened (one version of the
+    index), and the index is read again when a save replaced it during the reading.
 
     Examples
     --------
@@ -417,22 +760,63 @@ def load_index(path: str | os.PathLike[str], *, mmap: bool = True,
     ['vet', 'pets']
     True
     """
-    from svdkit.lsi.index import LsiIndex
-
     mmap = check_bool(mmap, "mmap")
     verify = check_bool(verify, "verify")
     folder = check_path(path)
-    meta = _read_meta(folder)
+    for attempt in range(_LOAD_TRIES):
+        d = _Directory(folder)
+        try:
+            index, raw = _load(d, mmap, verify)
+        except (SvdkitError, OSError) as err:
+            if attempt + 1 < _LOAD_TRIES and d.replaced():
+                continue  # a save swapped the index in the meantime: read the new one
+            if isinstance(err, SvdkitError):
+                raise
+            where = f"{Path(err.filename).name}: " if err.filename else ""
+            raise FileFormatError(
+                f"LSI index '{folder}' cannot be read: {where}{err.strerror or err}"
+            ) from None
+        finally:
+            d.close()
+        # what save_index compares with the index on disk before it replaces it
+        index._persisted = (str(real_directory(folder)), _meta_bytes_digest(raw))
+        return index
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _whole(folder: Path, meta: dict[str, Any], key: str) -> int:
+    value = meta[key]
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise FileFormatError(
+            f"LSI index '{folder}' is damaged: {META} gives {key} = {value!r}, not a "
+            "whole number"
+        )
+    return value
+
+
+def _load(d: _Directory, mmap: bool, verify: bool) -> tuple[LsiIndex, bytes]:
+    """One reading of the opened index directory: the index and its meta.json's bytes."""
+    from svdkit.lsi.index import LsiIndex
+
+    folder = d.folder
+    meta, raw = _read_meta(d)
     if verify:
-        _check_files(folder, meta)
-    a = {n: _load_array(folder, n, mmap and n in _MAPPED) for n in _ARRAYS}
+        _check_files(d, meta)
+    a = {n: _load_array(d, n, mmap and n in _MAPPED) for n in _ARRAYS}
     if "text_options" not in meta:
         raise FileFormatError(f"LSI index '{folder}' is damaged: {META} has no text_options")
     options = _text_options(folder, meta["text_options"])  # (its errors: not "damaged")
     try:
-        vocabulary = json.loads((folder / "vocabulary.json").read_text(encoding="utf-8"))
-        documents = json.loads((folder / "documents.json").read_text(encoding="utf-8"))
-        n_docs, n_terms, k = int(meta["n_docs"]), int(meta["n_terms"]), int(meta["k"])
+        vocabulary = json.loads(d.read_bytes("vocabulary.json").decode("utf-8"))
+        documents = json.loads(d.read_bytes("documents.json").decode("utf-8"))
+        n_docs, n_terms, k = (_whole(folder, meta, key) for key in ("n_docs", "n_terms", "k"))
+        if not isinstance(meta["normalize"], bool):
+            raise ValueError(f"{META} gives normalize = {meta['normalize']!r}, not true or "
+                             "false")
+        if not isinstance(meta["svd"], dict) or not isinstance(meta["history"], list) or not all(
+                isinstance(h, dict) for h in meta["history"]):
+            raise ValueError(f"{META}'s svd is not a mapping, or its history not a list of "
+                             "mappings")
         counts = sp.csr_matrix(
             (a["counts_data"], a["counts_indices"], a["counts_indptr"]), shape=(n_docs, n_terms)
         )
@@ -442,10 +826,12 @@ def load_index(path: str | os.PathLike[str], *, mmap: bool = True,
             global_weights=a["global_weights"], weighting=meta["weighting"],
             normalize=bool(meta["normalize"]), scaling=float(meta["scaling"]),
             options=options,
-            n_svd_docs=int(meta["n_svd_docs"]), svd=dict(meta["svd"]),
+            n_svd_docs=_whole(folder, meta, "n_svd_docs"), svd=dict(meta["svd"]),
             history=list(meta["history"]), doc_vectors_cache=a["doc_vectors"],
         )  # fmt: skip
     except (KeyError, TypeError, ValueError) as err:
+        if isinstance(err, FileFormatError):
+            raise
         raise FileFormatError(f"LSI index '{folder}' is damaged: {err}") from None
     shapes = {
         "U": (n_docs, k), "s": (k,), "V": (n_terms, k), "doc_vectors": (n_docs, k),
@@ -459,16 +845,19 @@ def load_index(path: str | os.PathLike[str], *, mmap: bool = True,
             )
     if len(vocabulary) != n_terms or len(index.ids) != n_docs:
         raise FileFormatError(f"LSI index '{folder}' is damaged: sizes disagree with {META}")
-    _check_contents(folder, index, a)
-    return index
+    _check_contents(folder, index, a, verify)
+    return index, raw
 
 
-def _check_contents(folder: Path, index: LsiIndex, a: dict[str, np.ndarray]) -> None:
+def _check_contents(folder: Path, index: LsiIndex, a: dict[str, np.ndarray],
+                    verify: bool = True) -> None:
     """Refuse what the checksums cannot vouch for: values of the wrong kind.
 
     (Without ``verify``, or in files rewritten together with their checksums, a
-    string array or an out-of-range term number would only fail later, deep inside
-    NumPy or SciPy, or not at all.)
+    string array, an out-of-range term number, a NaN, a negative count or an id given
+    twice would only fail later, deep inside NumPy or SciPy, or not at all.) The
+    memory-mapped ``U``, ``V`` and document vectors are checked for NaN and infinity
+    with ``verify`` only (it reads them anyway): without it they stay unread.
     """
     from svdkit.lsi.weighting import SCHEMES
 
@@ -504,3 +893,21 @@ def _check_contents(folder: Path, index: LsiIndex, a: dict[str, np.ndarray]) -> 
     if len(index.snippets) not in (0, index.n_docs):
         raise damaged(f"documents.json has {len(index.snippets)} snippets for "
                       f"{index.n_docs} documents")
+    for name, values in (("vocabulary.json", index.vocabulary),
+                         ("documents.json", index.ids)):
+        if len(set(values)) != len(values):
+            twice = next(v for v, c in _counted(values) if c > 1)
+            what = "term" if name == "vocabulary.json" else "id"
+            raise damaged(f"{name} holds the {what} {twice!r} more than once")
+    if a["counts_data"].size and a["counts_data"].min() < 0:
+        raise damaged("counts_data.npy holds negative counts")
+    finite = ("s", "global_weights", *(("U", "V", "doc_vectors") if verify else ()))
+    for name in finite:
+        if not np.isfinite(a[name]).all():
+            raise damaged(f"{name}.npy holds NaN or infinite values")
+
+
+def _counted(values: list[str]) -> list[tuple[str, int]]:
+    from collections import Counter
+
+    return list(Counter(values).items())
