@@ -264,27 +264,70 @@ def draw_arrow(
     )
 
 
+def _localised_label(text: str, lang: str) -> str:
+    """A tick label or offset as matplotlib writes it, with ``lang``'s decimal mark and a
+    true minus sign (inside mathtext ``$…$`` the comma is ``{,}``: no space after it)."""
+    parts = text.split("$")
+    for i, part in enumerate(parts):
+        comma = "{,}" if i % 2 else ","
+        parts[i] = part.replace("-", MINUS).replace(".", comma if lang == "fr" else ".")
+    return "$".join(parts)
+
+
+def _localising(inner: Any, lang: str) -> Any:
+    """A matplotlib ``Formatter`` that writes what ``inner`` writes (its digits, its
+    offset ``1e−12``, its scientific notation), as ``lang`` writes numbers."""
+    from matplotlib.ticker import Formatter
+
+    class Localised(Formatter):
+        def set_axis(self, axis: Any) -> None:
+            super().set_axis(axis)
+            inner.set_axis(axis)
+
+        def __call__(self, x: float, pos: int | None = None) -> str:
+            return _localised_label(inner(x, pos), lang)
+
+        def format_ticks(self, values: Any) -> list[str]:
+            return [_localised_label(text, lang) for text in inner.format_ticks(values)]
+
+        def set_locs(self, locs: Any) -> None:
+            inner.set_locs(locs)
+
+        def get_offset(self) -> str:
+            return _localised_label(inner.get_offset(), lang)
+
+        def format_data(self, value: float) -> str:
+            return _localised_label(inner.format_data(value), lang)
+
+        def format_data_short(self, value: float) -> str:
+            return _localised_label(inner.format_data_short(value), lang)
+
+    formatter = Localised()
+    formatter.inner = inner  # type: ignore[attr-defined]
+    return formatter
+
+
 def localise_ticks(fig: Figure, lang: str) -> None:
     """Write the tick labels of every linear axis as ``lang`` writes numbers (``0,25`` in French).
 
-    English keeps matplotlib's own labels; log-scale axes keep theirs (powers of ten).
+    The labels are matplotlib's own (the same digits, offset such as ``1e−12`` and
+    scientific notation as in English, at any scale), with only the decimal mark and
+    the minus sign of ``lang``. English keeps matplotlib's labels as they are; log-scale
+    axes keep theirs (powers of ten).
     """
     if lang == "en":
         return
-    from matplotlib.ticker import FuncFormatter
-
-    def label(x: float, _pos: int | None = None) -> str:
-        return fmt_num(round(float(x), 10), lang, 6, zeros=False)  # (NumPy's round overflows)
-
     for ax in fig.axes:
         bar = getattr(ax, "_colorbar", None)
         if bar is not None:  # a colorbar sets its own formatter again when it draws
-            bar.formatter = FuncFormatter(label)
+            if not hasattr(bar.formatter, "inner"):
+                bar.formatter = _localising(bar.formatter, lang)
             continue
         axes = [ax.xaxis, ax.yaxis] + ([ax.zaxis] if hasattr(ax, "zaxis") else [])
         for axis in axes:
-            if axis.get_scale() == "linear":
-                axis.set_major_formatter(FuncFormatter(label))
+            current = axis.get_major_formatter()
+            if axis.get_scale() == "linear" and not hasattr(current, "inner"):
+                axis.set_major_formatter(_localising(current, lang))
 
 
 #: The largest entry magnitude ``svd_geometry`` and ``quadratic_form`` draw: their axis
@@ -369,15 +412,23 @@ def stored_matrix(source: object, a: np.ndarray) -> np.ndarray:
     return a if precision is None else a.astype(precision)
 
 
-def require_real(a: np.ndarray, what: str) -> np.ndarray:
-    """Refuse a complex matrix: the pictures live in real space."""
+def require_real(a: np.ndarray, what: str, why: str | None = None) -> np.ndarray:
+    """Refuse a complex matrix: the pictures live in real space.
+
+    ``why`` is the figure's own reason (what it pictures, what to pass instead); the
+    default is that of ``svd_geometry`` (the unit circle or sphere and its image).
+    """
     if np.iscomplexobj(a):
         m, n = a.shape
+        if why is None:
+            why = (
+                "The picture is for real matrices (the unit circle of ℝ² or sphere of ℝ³ "
+                "and its image); the unit sphere of ℂⁿ has real dimension 2n − 1 and cannot "
+                "be drawn this way. Pass the real or imaginary part (A.real, A.imag) to "
+                "picture it."
+            )
         raise StructureError(
-            f"{what} draws real matrices only; A is a complex {m}×{n} matrix. The picture "
-            "is for real matrices (the unit circle of ℝ² or sphere of ℝ³ and its image); the "
-            "unit sphere of ℂⁿ has real dimension 2n − 1 and cannot be drawn this way. "
-            "Pass the real or imaginary part (A.real, A.imag) to picture it."
+            f"{what} draws real matrices only; A is a complex {m}×{n} matrix. {why}"
         )
     return a
 

@@ -75,8 +75,18 @@ def _kind_key(d: Definiteness) -> str:
     return "zero_form" if d.is_zero_form else str(d.kind).replace(" ", "_")
 
 
+#: Why a complex A is refused, and what to do instead (the real form of xᴴHx).
+_COMPLEX_WHY = (
+    "The surface xᵀAx is drawn over ℝ² for a real symmetric 2×2 matrix. For a Hermitian "
+    "H, xᴴHx with x = u + iv is the real quadratic form of the real symmetric 4×4 matrix "
+    "[[Re H, −Im H], [Im H, Re H]] in (u, v), which has no surface over the plane; "
+    "svdkit.definiteness(H) states its definiteness. On real x, xᴴHx = xᵀ(Re H)x: pass "
+    "A.real to picture the form there."
+)
+
+
 def _check(A: ArrayLike | str, what: str) -> np.ndarray:
-    a = require_real(as_matrix(A), what)
+    a = require_real(as_matrix(A), what, _COMPLEX_WHY)
     if a.shape != (2, 2):
         raise ShapeError(
             f"{what} draws the quadratic form of a 2×2 matrix (a surface over the plane); "
@@ -357,8 +367,10 @@ def quadratic_form(A: ArrayLike | str, lang: str = "en", *, tol: float | None = 
     ShapeError
         A is not 2×2.
     StructureError
-        A is complex, or not symmetric (the message names two differing entries with
-        the digits that tell them apart).
+        A is complex (the message gives the real symmetric form of ``xᴴHx`` for a
+        Hermitian H, ``[[Re H, −Im H], [Im H, Re H]]`` of order 4, and suggests
+        ``A.real``, whose form is ``xᴴHx`` on real x), or not symmetric (the message
+        names two differing entries with the digits that tell them apart).
     FigureRangeError
         An entry beyond 1e300 in magnitude, or a nonzero A whose entries all stay
         below 1e−280 (matplotlib's axes hold no range that small): scale A by a power

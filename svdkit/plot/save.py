@@ -11,8 +11,12 @@ saying why they are not drawn (as does a figure that cannot be drawn at A's scal
 
 Each file is written to a temporary file in the target directory, then renamed
 over the final name (``os.replace``), so that a reader never sees half a file.
-Each carries :data:`FIGURE_MARK` (its ``Creator``): an existing file of the same
-name is replaced only when it carries it too (:func:`check_figures_folder`). A figure
+Each carries :data:`FIGURE_MARK` as its ``Creator`` metadata (a PNG ``tEXt`` chunk, the
+PDF information dictionary, the SVG ``<metadata>``; read there, not anywhere in the
+file: :func:`_marked`). An existing file of the same name is replaced only when it
+carries it too (:func:`check_figures_folder`). The files hold no date or software
+version, and SVG files are written with a fixed ``svg.hashsalt`` (their marker ids are
+random otherwise), so that the same figure gives the same bytes in every format. A figure
 file of an earlier call that this call does not write again (another matrix's
 ``quadratic_form.png``) is removed when it carries the mark, so that the folder holds
 only A's figures, and the removal is said: a :class:`FigureRemovedWarning` names the
@@ -34,6 +38,7 @@ from svdkit.errors import FileFormatError, SvdkitError
 from svdkit.inputs import as_matrix
 from svdkit.inputs.files import check_path
 from svdkit.linalg.structure import is_hermitian, is_symmetric
+from svdkit.linalg.tolerance import zero_threshold
 from svdkit.plot._common import FigureRangeError, catalogue, stored_matrix, t
 from svdkit.plot.geometry import svd_geometry
 from svdkit.plot.quadratic import quadratic_form
@@ -122,18 +127,116 @@ _LARGEST_FIGURE = 64 * 2**20
 
 
 def _marked(path: Path) -> bool:
-    """Whether the regular file ``path`` holds :data:`FIGURE_MARK`.
+    """Whether the regular file ``path`` carries :data:`FIGURE_MARK` as its ``Creator``.
+
+    The mark is read where :func:`save_figures` writes it, by the file's format (its
+    suffix): a PNG's ``tEXt`` chunk ``Creator`` before the image data, the ``/Creator``
+    of a PDF's document information dictionary (found through its trailer and its
+    cross-reference table), the ``dc:creator`` of an SVG's ``<metadata>``, the first
+    element of its root. A file that merely holds the words elsewhere (a caption, a note,
+    a comment) is not svdkit's.
 
     Only the mark vouches for a file: a figure of an svdkit from before the mark, like
     a user's own picture of the same name, is refused (remove it, or choose another
     folder) — no format or content tells the two apart.
     """
+    read = {".png": _png_creator, ".svg": _svg_creator, ".pdf": _pdf_creator}.get(
+        path.suffix.lower()
+    )
+    if read is None:
+        return False
     try:
         if path.stat().st_size > _LARGEST_FIGURE:
             return False
-        return FIGURE_MARK.encode() in path.read_bytes()
-    except OSError:
+        with open(path, "rb") as handle:
+            return read(handle) == FIGURE_MARK
+    except (OSError, ValueError):
         return False
+
+
+def _png_creator(handle) -> str | None:
+    """The ``Creator`` text of a PNG (its ``tEXt`` chunks before the image data)."""
+    import struct
+
+    if handle.read(8) != b"\x89PNG\r\n\x1a\n":
+        return None
+    while True:
+        head = handle.read(8)
+        if len(head) < 8:
+            return None
+        size, kind = struct.unpack(">I", head[:4])[0], head[4:]
+        if kind in (b"IDAT", b"IEND") or size > 2**20:
+            return None  # (matplotlib writes its text chunks before the image)
+        data = handle.read(size)
+        handle.read(4)  # CRC
+        if kind == b"tEXt" and b"\0" in data:
+            key, _, text = data.partition(b"\0")
+            if key == b"Creator":
+                return text.decode("latin-1")
+
+
+#: The opening of an SVG file up to its first element inside the root, ``<metadata>``.
+_SVG_HEAD = (
+    rb"\s*(?:<\?xml[^>]*\?>\s*)?(?:<!DOCTYPE[^>\[]*>\s*)?(?:<!--.*?-->\s*)?"
+    rb"<svg\b[^>]*>\s*(<metadata>.*?</metadata>)"
+)
+
+
+def _svg_creator(handle) -> str | None:
+    """The ``dc:creator`` agent's title of an SVG's ``<metadata>`` (the root's first
+    element, as matplotlib writes it; parsed as XML, without any document type)."""
+    import re
+    from xml.etree import ElementTree
+
+    found = re.match(_SVG_HEAD, handle.read(1 << 16), re.DOTALL)
+    if found is None:
+        return None
+    try:
+        meta = ElementTree.fromstring(found.group(1))
+    except ElementTree.ParseError:
+        return None
+    ns = {
+        "rdf": "http://www.w3.org/1999/02/22-rdf-syntax-ns#",
+        "cc": "http://creativecommons.org/ns#",
+        "dc": "http://purl.org/dc/elements/1.1/",
+    }
+    titles = meta.findall("rdf:RDF/cc:Work/dc:creator/cc:Agent/dc:title", ns)
+    return titles[0].text if len(titles) == 1 else None
+
+
+def _pdf_creator(handle) -> str | None:
+    """The ``/Creator`` of a PDF's information dictionary: the trailer's ``/Info``
+    object, found at the offset its cross-reference table gives (a literal string
+    without escapes, as matplotlib writes it)."""
+    import re
+
+    if handle.read(5) != b"%PDF-":
+        return None
+    size = handle.seek(0, os.SEEK_END)
+    handle.seek(max(0, size - 4096))
+    tail = handle.read()
+    start = re.search(rb"startxref\s+(\d+)\s+%%EOF\s*$", tail)
+    trailer = re.search(rb"trailer\s*<<(.*?)>>\s*startxref", tail, re.DOTALL)
+    info = trailer and re.search(rb"/Info\s+(\d+)\s+0\s+R\b", trailer.group(1))
+    if not (start and info):
+        return None
+    number = int(info.group(1))
+    handle.seek(int(start.group(1)))
+    table = re.match(rb"xref\s+(\d+)\s+(\d+)\s", handle.read(64))
+    if table is None or not int(table.group(1)) <= number < int(table.group(1)) + int(
+        table.group(2)
+    ):
+        return None
+    handle.seek(int(start.group(1)) + table.end() + 20 * (number - int(table.group(1))))
+    entry = re.match(rb"\s*(\d{10}) (\d{5}) n", handle.read(21))
+    if entry is None:
+        return None
+    handle.seek(int(entry.group(1)))
+    obj = re.match(
+        rb"%d 0 obj\s*<<(.*?)>>\s*endobj" % number, handle.read(4096), re.DOTALL
+    )
+    creator = obj and re.search(rb"(?:^|\s)/Creator\s*\(([^()\\]*)\)", obj.group(1))
+    return creator.group(1).decode("latin-1") if creator else None
 
 
 def check_figures_folder(
@@ -230,6 +333,8 @@ def complex_skipped(A: ArrayLike | str) -> list[str]:
 def _write_atomically(fig: Figure, path: Path, fmt: str) -> None:
     """``fig.savefig`` to ``path`` atomically (:func:`svdkit._files.write_file`: a file
     written again keeps its mode, a new one gets the umask's)."""
+    import matplotlib as mpl
+
     from svdkit._files import write_file
 
     # no date or software version: the same figure gives the same file
@@ -238,8 +343,10 @@ def _write_atomically(fig: Figure, path: Path, fmt: str) -> None:
     )
     metadata["Creator"] = FIGURE_MARK  # (which lets a later call replace the file)
     # (matplotlib's log scale overflows inside exp for σ near the largest float: the
-    # ticks it drops are outside the axis, nothing drawn is lost)
-    with np.errstate(over="ignore"):
+    # ticks it drops are outside the axis, nothing drawn is lost). The SVG ids of
+    # markers and clip paths are random unless svg.hashsalt is set: set here only, for
+    # this file (the caller's rcParams are left as they are)
+    with np.errstate(over="ignore"), mpl.rc_context({"svg.hashsalt": "svdkit"}):
         write_file(path, lambda handle: fig.savefig(handle, format=fmt, dpi=PNG_DPI,
                                                     metadata=metadata))
 
@@ -333,8 +440,17 @@ def save_figures(
     """
     catalogue(lang)
     out = check_path(directory, "directory")
+    # every argument is checked before the folder is made: a bad one leaves nothing
+    zero_threshold((1,), 0.0, np.float64, tol)  # (tol: a finite number >= 0, or None)
     if isinstance(formats, str):
         formats = (formats,)
+    if isinstance(formats, bytes | bytearray) or (
+        isinstance(formats, Sequence) and any(isinstance(f, bytes | bytearray) for f in formats)
+    ):
+        raise SvdkitError(
+            "save_figures: formats must be format names as str (some of "
+            f"{', '.join(FORMATS)}), not bytes; got {formats!r:.60}"
+        )
     try:
         # one file per format: "png", "PNG" and ".png" name the same one
         formats = tuple(dict.fromkeys(str(f).lower().lstrip(".") for f in formats))

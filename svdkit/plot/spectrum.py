@@ -10,7 +10,9 @@ the smallest ``k`` that keeps 90 %, 95 % and 99 % of it.
 Reading the figure back: the energy curve is the ``Line2D`` with the id
 ``svdkit:energy`` (x = ``1 … p``, y = the cumulative energy); the markers of the
 targets have the ids ``svdkit:reach-90``, ``svdkit:reach-95``,
-``svdkit:reach-99``.
+``svdkit:reach-99``. The bars (``svdkit:bars``) end at σᵢ, on a log axis too (each rises
+from the axis bottom: ``get_y() + get_height()`` is σᵢ); the zero threshold, where drawn,
+is the dashed line ``svdkit:threshold``.
 """
 
 from __future__ import annotations
@@ -133,7 +135,10 @@ def _values(
                 f"{np.asarray(A_or_s).tolist()!r} (pass a 2-D matrix to take its singular values)"
             )
         _require_finite(s)
-        return np.sort(s)[::-1], None, None, None
+        # tol applies to σ as given: the figure draws it (checked as for a matrix); with
+        # no matrix there is no tolerance rule, so no threshold without tol
+        thr = None if tol is None else zero_threshold(s.shape, 0.0, np.float64, tol)
+        return np.sort(s)[::-1], None, None, thr
     else:
         a = as_matrix(A_or_s)  # (a str is matrix text here, never a file name)
         # float32 data, or a float32 file: the rule's eps is the stored precision's, as
@@ -175,6 +180,20 @@ def _linear_ticks(ax, top: float) -> None:
     ax.yaxis.set_major_locator(FixedLocator([k * step for k in range(count + 1)]))
 
 
+def _threshold_line(ax, thr: float, given: bool, lang: str):
+    """The dashed zero threshold ``thr`` (``tol`` when ``given``), labelled for the legend."""
+    return ax.axhline(
+        thr,
+        color="0.35",
+        ls="--",
+        lw=1.0,
+        zorder=1,
+        label=t("plot.spectrum.threshold" + ("_given" if given else ""), lang,
+                tol=fmt_num(thr, lang)),
+        gid="svdkit:threshold",
+    )
+
+
 def spectrum(
     A_or_s: ArrayLike | str | SVD, lang: str = "en", *, tol: float | None = None
 ) -> Figure:
@@ -203,7 +222,10 @@ def spectrum(
         Language of every word in the figure.
     tol : float, optional
         Absolute zero threshold replacing the tolerance rule (as ``svdkit explain
-        --tol``): the rank and the zero threshold the figure states are decided with it.
+        --tol``): the rank and the zero threshold the figure states are decided with it,
+        and the threshold is drawn (a dashed line named in the legend, ``svdkit:threshold``)
+        on a linear axis as on a log one. With 1-D singular values it is drawn the same
+        way (there is no tolerance rule without a matrix: no line without ``tol``).
 
     Returns
     -------
@@ -258,9 +280,11 @@ def spectrum(
         bottom = 0.0
     handles = []
     if p <= MAX_BARS:
+        # on the log axis each bar rises from the axis bottom and ends at σᵢ: its height
+        # is σᵢ − bottom (a bar of height σᵢ would end at σᵢ + bottom, up to 50 % higher)
         bars = ax.bar(
             x,
-            np.where(s > 0, s, np.nan) if log else s,
+            np.where(s > 0, s - bottom, np.nan) if log else s,
             width=0.68,
             bottom=bottom if log else 0.0,
             color=BAR_COLOUR,
@@ -302,20 +326,8 @@ def spectrum(
                 label=t("plot.spectrum.zero", lang),
             )
             handles.append(z)
-        if thr is not None and thr > 0 and positive.min() <= 1e3 * thr:
-            zl = ax.axhline(
-                thr,
-                color="0.35",
-                ls="--",
-                lw=1.0,
-                zorder=1,
-                label=t(
-                    "plot.spectrum.threshold" + ("_given" if tol is not None else ""),
-                    lang,
-                    tol=fmt_num(thr, lang),
-                ),
-            )
-            handles.append(zl)
+        if thr is not None and thr > 0 and (tol is not None or positive.min() <= 1e3 * thr):
+            handles.append(_threshold_line(ax, thr, tol is not None, lang))
     else:
         top = float(s.max()) if p and s.max() > 0 else 1.0
         # below the largest float by more than matplotlib's 1e-10 tick slack, which it
@@ -324,6 +336,10 @@ def spectrum(
         with np.errstate(over="ignore"):  # (matplotlib's pending autoscale: σ₁ + 5 % margin)
             ax.set_ylim(0, top)
         _linear_ticks(ax, top)
+        # a given tol decides the rank stated: it is drawn (and named in the legend)
+        # here too; the rule's threshold, ~1e−16·σ₁, would be a line on the axis
+        if thr is not None and tol is not None:
+            handles.append(_threshold_line(ax, thr, True, lang))
     ax.set_ylabel(
         t("plot.spectrum.ylabel_log" if log else "plot.spectrum.ylabel", lang), color=BAR_COLOUR
     )
