@@ -526,8 +526,8 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Recompute the weights and the SVD from the index's counts (after many additions).
 
-        The vocabulary stays: index the corpus again (``lsi index``) for new terms. The
-        index is locked from the load to the save, as for ``lsi add``.
+        The vocabulary stays: index the corpus again (svdkit lsi index) for new terms.
+        The index is locked from the load to the save, as for svdkit lsi add.
         """
         from svdkit.errors import SvdkitError
         from svdkit.lsi import rebuild
