@@ -225,7 +225,8 @@ def test_damaged_foreign_and_wrong_version_directories(saved, tmp_path):
     meta = json.loads((newer / "meta.json").read_text())
     meta["version"] = FORMAT_VERSION + 1
     (newer / "meta.json").write_text(json.dumps(meta))
-    with pytest.raises(FileFormatError, match=r"version 3; this svdkit reads versions 1 and 2.*newer"):
+    newer_message = r"version 3; this svdkit reads versions 1 and 2.*newer"
+    with pytest.raises(FileFormatError, match=newer_message):
         load_index(newer)
 
     damaged = tmp_path / "damaged"
