@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import math
 import numbers
-import os
 import sys
 import warnings
 from collections.abc import Iterator
@@ -43,7 +42,6 @@ from svdkit._naming import check_real, got
 from svdkit.errors import ConvergenceError, MissingDependencyError, ShapeError, SvdkitError
 
 try:
-    import sklearn
     from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, TransformerMixin
     from sklearn.utils import check_array, check_random_state
     from sklearn.utils.extmath import safe_sparse_dot
@@ -223,7 +221,8 @@ class TruncatedSVD(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
     UserWarning
         From :meth:`fit` / :meth:`fit_transform`: float32 input with ``tol`` below
         ``8·eps32`` (raised to it). Every warning names the line that called ``fit``,
-        ``fit_transform`` (or a Pipeline's), not a line inside svdkit or scikit-learn.
+        ``fit_transform`` (or a Pipeline's, ``cross_validate``'s…), not a line inside
+        svdkit, scikit-learn or joblib.
     InaccurateComponentsWarning
         From :meth:`fit` / :meth:`fit_transform`: some component's residual exceeds
         ``1e-3`` of its own ``σᵢ`` (the bound on its relative error), its ``σᵢ`` above
@@ -589,23 +588,29 @@ def _float32_tols(tol: Any) -> tuple[Any, Any]:
     return float(tol), float(tol) - _FLOAT32_MARGIN
 
 
-#: Where the frames that a warning skips live: svdkit's and scikit-learn's own files
-#: (``fit_transform`` is wrapped by scikit-learn's ``set_output``; a Pipeline calls it).
-_LIBRARY_DIRS = tuple(
-    os.path.dirname(os.path.abspath(init)) + os.sep
-    for init in (sys.modules["svdkit"].__file__ or "", sklearn.__file__ or "")
-)
+#: The packages whose frames a warning skips: svdkit's and scikit-learn's own
+#: (``fit_transform`` is wrapped by scikit-learn's ``set_output``; a Pipeline calls it),
+#: and joblib's, through which scikit-learn dispatches (a Pipeline fits every step but the
+#: last through ``memory.cache``; ``cross_validate`` and ``GridSearchCV`` through
+#: ``joblib.Parallel``), with threadpoolctl's, which scikit-learn wraps calls in.
+_LIBRARY_PACKAGES = ("svdkit", "sklearn", "joblib", "threadpoolctl")
+
+
+def _library_frame(frame: Any) -> bool:
+    """Whether ``frame`` runs code of a module of :data:`_LIBRARY_PACKAGES` (by its
+    module name: ``svdkit.lowrank.estimator``, ``joblib.memory``…)."""
+    name = frame.f_globals.get("__name__") or ""
+    return name.partition(".")[0] in _LIBRARY_PACKAGES
 
 
 def _user_stacklevel() -> int:
     """The ``stacklevel`` for ``warnings.warn`` in the caller of this function that names
-    the first frame outside svdkit and scikit-learn: the user's call of ``fit``,
-    ``fit_transform`` or a Pipeline's (``warn(skip_file_prefixes=…)`` is Python 3.12's)."""
+    the first frame outside svdkit, scikit-learn and the libraries it dispatches through
+    (:data:`_LIBRARY_PACKAGES`): the user's call of ``fit``, ``fit_transform``, a
+    Pipeline's, ``cross_validate``'s (``warn(skip_file_prefixes=…)`` is Python 3.12's)."""
     frame = sys._getframe(1)  # the function that warns: stacklevel 1
     level = 1
-    while frame.f_back is not None and os.path.abspath(frame.f_code.co_filename).startswith(
-        _LIBRARY_DIRS
-    ):
+    while frame.f_back is not None and _library_frame(frame):
         frame = frame.f_back
         level += 1
     return level

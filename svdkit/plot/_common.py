@@ -276,10 +276,20 @@ def _localised_label(text: str, lang: str) -> str:
 
 def _localising(inner: Any, lang: str) -> Any:
     """A matplotlib ``Formatter`` that writes what ``inner`` writes (its digits, its
-    offset ``1e−12``, its scientific notation), as ``lang`` writes numbers."""
+    offset ``1e−12``, its scientific notation), as ``lang`` writes numbers.
+
+    Every other attribute is ``inner``'s: its setters (``set_useOffset``,
+    ``set_scientific``, ``set_powerlimits``…) reach it, so that ``ax.ticklabel_format``
+    works on a French figure as on an English one."""
     from matplotlib.ticker import Formatter
 
     class Localised(Formatter):
+        def __getattr__(self, name: str) -> Any:
+            # (called only for what Localised lacks; no special names: copy, pickle)
+            if name.startswith("__") or name == "inner":
+                raise AttributeError(name)
+            return getattr(inner, name)
+
         def set_axis(self, axis: Any) -> None:
             super().set_axis(axis)
             inner.set_axis(axis)

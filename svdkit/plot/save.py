@@ -338,7 +338,7 @@ def _write_atomically(fig: Figure, path: Path, fmt: str) -> None:
     from svdkit._files import write_file
 
     # no date or software version: the same figure gives the same file
-    metadata = {"svg": {"Date": None}, "pdf": {"CreationDate": None}}.get(
+    metadata = {"svg": {"Date": None}, "pdf": {"CreationDate": None, "Producer": None}}.get(
         fmt, {"Software": None}
     )
     metadata["Creator"] = FIGURE_MARK  # (which lets a later call replace the file)

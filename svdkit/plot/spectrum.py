@@ -11,8 +11,11 @@ Reading the figure back: the energy curve is the ``Line2D`` with the id
 ``svdkit:energy`` (x = ``1 … p``, y = the cumulative energy); the markers of the
 targets have the ids ``svdkit:reach-90``, ``svdkit:reach-95``,
 ``svdkit:reach-99``. The bars (``svdkit:bars``) end at σᵢ, on a log axis too (each rises
-from the axis bottom: ``get_y() + get_height()`` is σᵢ); the zero threshold, where drawn,
-is the dashed line ``svdkit:threshold``.
+from the axis bottom: ``get_y() + get_height()`` is σᵢ to rounding, an ulp or so; a σᵢ
+equal to the smallest subnormal, 5e−324, lies on the bottom of a log axis, which cannot
+go lower, with no bar); the zero threshold, where drawn, is the dashed line
+``svdkit:threshold``, inside the axis (the y-range is widened to hold it: a ``tol`` above
+σ₁ or below the smallest σ).
 """
 
 from __future__ import annotations
@@ -224,7 +227,8 @@ def spectrum(
         Absolute zero threshold replacing the tolerance rule (as ``svdkit explain
         --tol``): the rank and the zero threshold the figure states are decided with it,
         and the threshold is drawn (a dashed line named in the legend, ``svdkit:threshold``)
-        on a linear axis as on a log one. With 1-D singular values it is drawn the same
+        on a linear axis as on a log one, the y-range widened to hold it (a ``tol``
+        above σ₁ or below the smallest σ). With 1-D singular values it is drawn the same
         way (there is no tolerance rule without a matrix: no line without ``tol``).
 
     Returns
@@ -272,10 +276,20 @@ def spectrum(
     log = bool(positive.size and np.log10(positive.max()) - np.log10(positive.min()) >= 2)
     # σ₁ below MIN_ENTRY: a linear axis that small is empty to matplotlib; a log one is not
     log = log or bool(positive.size and positive.max() < MIN_ENTRY)
+    # the zero threshold drawn on a log axis: a given tol, or the rule's when it lies
+    # within three decades of the smallest σ (further down it would stretch the axis)
+    log_line = bool(
+        log and thr is not None and thr > 0 and (tol is not None or positive.min() <= 1e3 * thr)
+    )
+    # the range holds the threshold drawn (a tol above σ₁ or below the smallest σ too)
+    low, high = float(positive.min()) if log else 0.0, float(s.max()) if p else 0.0
+    if thr is not None and (log_line or (not log and tol is not None)):
+        low, high = min(low, thr) if log else low, max(high, thr)
     if log:
         ax.set_yscale("log")
-        # (10^−324 is 0 as a float: the smallest subnormal then)
-        bottom = max(10 ** np.floor(np.log10(positive.min()) - 0.3), 5e-324)
+        # (10^−324 is 0 as a float: the smallest subnormal then, and a σ equal to it
+        # lies on the axis bottom, with no bar)
+        bottom = max(10 ** np.floor(np.log10(low) - 0.3), 5e-324)
     else:
         bottom = 0.0
     handles = []
@@ -308,7 +322,7 @@ def spectrum(
         handles.append(line)
     if log:
         with np.errstate(over="ignore"):
-            top = 10 ** np.ceil(np.log10(positive.max()) + 0.15)
+            top = 10 ** np.ceil(np.log10(high) + 0.15)
         top = min(float(top), float(np.finfo(float).max))  # σ₁ near 1e308: the largest float
         with np.errstate(over="ignore"):  # (matplotlib's log transform, at the largest float)
             ax.set_ylim(bottom, top)
@@ -326,10 +340,10 @@ def spectrum(
                 label=t("plot.spectrum.zero", lang),
             )
             handles.append(z)
-        if thr is not None and thr > 0 and (tol is not None or positive.min() <= 1e3 * thr):
+        if log_line:
             handles.append(_threshold_line(ax, thr, tol is not None, lang))
     else:
-        top = float(s.max()) if p and s.max() > 0 else 1.0
+        top = high if high > 0 else 1.0  # (σ₁, or a given tol above it)
         # below the largest float by more than matplotlib's 1e-10 tick slack, which it
         # adds to the top when it draws (a σ₁ closer to it is clipped by under 1e-9)
         top = min(1.08 * top, float(np.finfo(float).max) * (1 - 1e-9))
