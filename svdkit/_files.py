@@ -350,10 +350,10 @@ def replace_directory(tmp: Path, target: Path) -> None:
     the moment between the two renames, absent: a reader that finds it so, beside a
     ``.NAME.xxxxxxxx.old`` directory, looks again); the old
     one is removed once the new one is in place, and only after the directory
-    ``tmp`` and the renames in the parent are flushed to disk
-    (:func:`fsync_directory`): after a crash or a power loss the path holds the
-    complete old or the complete new directory (its files are the caller's to
-    flush, with :func:`os.fsync`, before). A ``target`` that is a symbolic
+    ``tmp``, every file and directory in it (:func:`fsync_tree`) and the renames in
+    the parent are flushed to disk (:func:`fsync_directory`): after a crash or a
+    power loss the path holds the complete old or the complete new directory (no
+    caller has to flush its files). A ``target`` that is a symbolic
     link to a directory keeps the link: the directory it points to
     (:func:`real_directory`) is the one replaced (``tmp`` is moved next to it first
     when it was made elsewhere). A ``target`` that exists and is not a directory, or
@@ -377,7 +377,7 @@ def replace_directory(tmp: Path, target: Path) -> None:
             moved.rmdir()
             shutil.move(tmp_real, moved)  # a rename on one file system, else a copy
             tmp_real = moved
-        fsync_directory(tmp_real)  # its entries on disk before it is renamed in
+        fsync_tree(tmp_real)  # its files and entries on disk before it is renamed in
         if real.exists():
             old = Path(tempfile.mkdtemp(prefix=f".{real.name}.", suffix=".old", dir=real.parent))
             old.rmdir()
@@ -412,6 +412,41 @@ def fsync_directory(path: str | os.PathLike[str]) -> None:
         os.close(fd)
 
 
+def fsync_tree(path: str | os.PathLike[str]) -> None:
+    """Flush the file ``path``, or the directory ``path`` with every file and directory
+    under it (symbolic links not followed), to disk: what is renamed into place after
+    it is found whole after a power loss. A file already flushed costs little (no
+    data to write). Files that cannot be opened or synced (``EACCES``, ``EINVAL`` on
+    some network and FUSE file systems) are left as they are."""
+    path = os.fspath(path)
+    if not os.path.isdir(path) or os.path.islink(path):
+        _fsync_file(path)
+        return
+    for root, _, names in os.walk(path):
+        for name in names:
+            _fsync_file(os.path.join(root, name))
+        fsync_directory(root)  # (os.walk does not enter a link to a directory)
+
+
+def _fsync_file(path: str) -> None:
+    try:
+        st = os.lstat(path)
+    except OSError:
+        return
+    if not stat.S_ISREG(st.st_mode):
+        return
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
 def _aside(real: Path, suffix: str) -> Path:
     """A unique, free hidden name beside ``real`` (``.NAME.xxxx{suffix}``)."""
     name = Path(tempfile.mkdtemp(prefix=f".{real.name}.", suffix=suffix, dir=real.parent))
@@ -435,8 +470,11 @@ def swap_in(moves: Sequence[tuple[Path, Path]]) -> None:
     target is first renamed aside, then each new one renamed in; if any step
     fails (or is interrupted), the new ones are moved back and the old ones put
     back, so that the targets are all old or all new — a PiSSA adapter is never
-    left beside the residual of another run. The old ones are removed at the
-    end. On failure the ``tmp`` paths are left to the caller to remove.
+    left beside the residual of another run. Every new output (each file, and each
+    file and directory inside a directory: :func:`fsync_tree`) is flushed to disk
+    before the renames, and the folders renamed in after them, so that the old ones,
+    removed at the end, are removed only when a power loss would find the new ones
+    whole. On failure the ``tmp`` paths are left to the caller to remove.
     """
     pairs = [(Path(tmp), real_directory(target)) for tmp, target in moves]
     moved: list[Path] = []
@@ -450,6 +488,8 @@ def swap_in(moves: Sequence[tuple[Path, Path]]) -> None:
                 moved.append(new)
                 tmp = new
             staged.append((tmp, real))
+        for tmp, _ in staged:
+            fsync_tree(tmp)
         for tmp, real in staged:
             old = None
             if real.exists() or real.is_symlink():
@@ -458,6 +498,8 @@ def swap_in(moves: Sequence[tuple[Path, Path]]) -> None:
             done.append((tmp, real, old, False))
             tmp.rename(real)
             done[-1] = (tmp, real, old, True)
+        for parent in dict.fromkeys(real.parent for _, real in staged):
+            fsync_directory(parent)  # the renames on disk before the old ones are removed
     except BaseException:
         for tmp, real, old, installed in reversed(done):
             try:

@@ -24,7 +24,9 @@ Processes: one writer at a time. :func:`save_index` holds :func:`index_lock` (an
 ``flock`` on ``.NAME.lock`` beside the index), which ``svdkit lsi add`` and
 ``svdkit lsi rebuild`` hold from the load to the save; and an index saved over the
 path it was loaded from (or last saved to) is refused when another process has saved
-there meanwhile, rather than drop that process's changes. :func:`load_index` reads
+there meanwhile (or another index object of this process has), rather than drop
+its changes. Where the file system cannot lock (NFS without lockd), saves go on
+unlocked, with a warning logged once. :func:`load_index` reads
 every file through one handle on the directory, so it reads one version even while
 a save swaps in another, and reads again when the index was replaced under it.
 An index reached through a symbolic link is written where the link points (the
@@ -57,8 +59,10 @@ m3
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
 import json
+import logging
 import math
 import os
 import re
@@ -75,7 +79,6 @@ import scipy.sparse as sp
 
 from svdkit._files import (
     check_directory_output,
-    fsync_directory,
     make_temp_dir,
     real_directory,
     replace_directory,
@@ -97,6 +100,8 @@ except ImportError:  # pragma: no cover
 
 if TYPE_CHECKING:
     from svdkit.lsi.index import LsiIndex
+
+_log = logging.getLogger(__name__)
 
 __all__ = ["FORMAT_NAME", "FORMAT_VERSION", "READABLE_VERSIONS", "check_index_output",
            "index_lock", "load_index", "save_index"]
@@ -134,46 +139,53 @@ def _sha256(path: Path) -> str:
         return _sha256_of(f)
 
 
-def _fsync_file(path: Path) -> None:
-    """Flush the written file ``path`` to disk (a crash after the save finds it whole)."""
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def _write_durably(path: Path, data: bytes) -> None:
-    path.write_bytes(data)
-    _fsync_file(path)
-
-
 def _write_json(path: Path, obj: Any) -> None:
     # a lone surrogate (an undecodable byte of a file name or text, kept by
     # ``surrogateescape``) cannot be encoded as UTF-8: ``backslashreplace`` writes it as
     # the JSON escape ``\udcXX`` (it only occurs inside JSON strings), which json.loads
     # reads back as the same character
     text = json.dumps(obj, ensure_ascii=False)
-    _write_durably(path, text.encode("utf-8", "backslashreplace"))
+    path.write_bytes(text.encode("utf-8", "backslashreplace"))
 
 
 # ---------------------------------------------------------------- the lock of an index
 _LOCKS_GUARD = threading.Lock()
 _THREAD_LOCKS: dict[str, threading.RLock] = {}
-_HELD: dict[str, list[int]] = {}  # lock file -> [descriptor, depth] (this process's)
-_WRITTEN: dict[str, str] = {}  # index directory -> digest of the meta.json last saved there
+
+
+class _Held:
+    """The lock of one index held by this process: its descriptor (``None`` where the
+    file system cannot lock), how many ``with`` blocks hold it, and the process that
+    took it (a forked child inherits the record, not the lock)."""
+
+    __slots__ = ("depth", "fd", "pid")
+
+    def __init__(self, fd: int | None) -> None:
+        self.fd, self.depth, self.pid = fd, 0, os.getpid()
+
+
+_HELD: dict[str, _Held] = {}  # lock file -> what this process holds
+#: Lock files already said (logged) to be on a file system that cannot lock.
+_NO_LOCK_SAID: set[str] = set()
+#: ``flock`` errors of a file system that does not lock (NFS without lockd: ENOLCK;
+#: FUSE and others: EOPNOTSUPP, ENOSYS, EINVAL): the save goes on unlocked.
+_CANNOT_LOCK = frozenset(
+    getattr(errno, name) for name in ("ENOLCK", "EOPNOTSUPP", "ENOTSUP", "ENOSYS", "EINVAL")
+    if hasattr(errno, name)
+)
 
 
 def _forget_locks_in_child() -> None:
     """A forked child holds none of its parent's locks: it would otherwise take them as
     its own (the same thread ident, the same ``flock`` through the inherited
-    descriptor) and write while the parent does."""
+    descriptor) and write while the parent does. A ``with index_lock`` block it
+    inherited gives back nothing when the child leaves it (:class:`_Held` ``.pid``)."""
     global _LOCKS_GUARD, _THREAD_LOCKS, _HELD
-    for fd, _ in _HELD.values():
-        with contextlib.suppress(OSError):
-            os.close(fd)  # (the child's copy: the parent's lock stays)
+    for held in _HELD.values():
+        if held.fd is not None:
+            with contextlib.suppress(OSError):
+                os.close(held.fd)  # (the child's copy: the parent's lock stays)
     _LOCKS_GUARD, _THREAD_LOCKS, _HELD = threading.Lock(), {}, {}
-    _WRITTEN.clear()
 
 
 if hasattr(os, "register_at_fork"):
@@ -198,6 +210,14 @@ def index_lock(path: str | os.PathLike[str]) -> Iterator[None]:
     Reentrant in one thread; other threads of the process wait as other processes do.
     Reading (:func:`load_index`) takes no lock. Where the directory that would hold the
     lock file does not exist, nothing is locked (there is no index to protect).
+
+    A lock file left by another user that this one cannot write is opened read-only
+    and locked all the same. On a file system that cannot lock (NFS without lockd, some
+    FUSE file systems: ``flock`` fails with ``ENOLCK``, ``EOPNOTSUPP``…) the threads
+    of this process still take turns, other processes are not held back (said once, as
+    a logged warning), and a save still refuses to drop a change saved meanwhile
+    (:func:`save_index`). A child forked inside the block holds nothing: leaving the
+    block there gives back nothing of the parent's.
 
     Examples
     --------
@@ -224,27 +244,53 @@ def index_lock(path: str | os.PathLike[str]) -> Iterator[None]:
             if not lock.parent.is_dir():
                 yield
                 return
-            held = _HELD[key] = [_acquire(lock), 0]
-        held[1] += 1
+            held = _HELD[key] = _Held(_acquire(lock))
+        held.depth += 1
         try:
             yield
         finally:
-            held[1] -= 1
-            if held[1] == 0:
+            held.depth -= 1
+            if held.depth == 0 and held.pid == os.getpid():  # (not in a forked child)
                 del _HELD[key]
-                with contextlib.suppress(OSError):
-                    lock.unlink()  # (still held: a waiter finds the file gone, and retries)
-                os.close(held[0])
+                if held.fd is not None:
+                    with contextlib.suppress(OSError):
+                        lock.unlink()  # (still held: a waiter finds the file gone, retries)
+                    os.close(held.fd)
 
 
-def _acquire(lock: Path) -> int:
-    """Open and lock ``lock``: the descriptor. A lock file removed by the holder that
-    gave the lock back is no longer the lock: made and locked again."""
+def _open_lock_file(lock: Path) -> tuple[int, bool] | None:
+    """A descriptor of the lock file, made if missing, and whether it was made here;
+    ``None`` when it was removed meanwhile (by the holder giving the lock back). A lock
+    file of another user that this one cannot write is opened read-only: ``flock``
+    locks it all the same."""
+    try:
+        return os.open(lock, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o666), True
+    except FileExistsError:
+        pass
+    try:
+        return os.open(lock, os.O_RDWR), False
+    except FileNotFoundError:
+        return None
+    except PermissionError:
+        pass
+    try:
+        return os.open(lock, os.O_RDONLY), False
+    except FileNotFoundError:
+        return None
+
+
+def _acquire(lock: Path) -> int | None:
+    """Open and lock ``lock``: the descriptor, or ``None`` where the file system cannot
+    lock. A lock file removed by the holder that gave the lock back is no longer the
+    lock: made and locked again."""
     while True:
         try:
-            fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o666)
+            opened = _open_lock_file(lock)
         except OSError as err:
             raise write_error(lock, err) from None
+        if opened is None:
+            continue
+        fd, made = opened
         try:
             if fcntl is not None:
                 fcntl.flock(fd, fcntl.LOCK_EX)
@@ -253,12 +299,36 @@ def _acquire(lock: Path) -> int:
                 now = os.stat(lock)
             except FileNotFoundError:
                 now = None
+        except OSError as err:
+            os.close(fd)
+            if made:  # (no one else can hold it: no flock on it succeeds)
+                with contextlib.suppress(OSError):
+                    lock.unlink()
+            if err.errno in _CANNOT_LOCK:
+                _say_unlocked(lock, err)
+                return None
+            owned = ("; it is another user's file that this one cannot write (its owner "
+                     "can remove it, or make it group-writable)"
+                     if not (made or os.access(lock, os.W_OK)) else "")
+            raise FileFormatError(
+                f"cannot lock '{lock}' (the lock of the index beside it): "
+                f"{err.strerror or err}{owned}"
+            ) from None
         except BaseException:
             os.close(fd)
             raise
         if now is not None and (now.st_ino, now.st_dev) == (mine.st_ino, mine.st_dev):
             return fd
         os.close(fd)
+
+
+def _say_unlocked(lock: Path, err: OSError) -> None:
+    if str(lock) not in _NO_LOCK_SAID:
+        _NO_LOCK_SAID.add(str(lock))
+        _log.warning(
+            "'%s' cannot be locked (%s: the file system does not support flock); saves of "
+            "the index beside it by other processes are not made to wait (a save that "
+            "would drop another's change is still refused)", lock, err.strerror or err)
 
 
 def _stale_pattern(name: str) -> re.Pattern[str]:
@@ -374,9 +444,10 @@ def save_index(index: LsiIndex, path: str | os.PathLike[str]) -> None:
     FileFormatError
         ``path`` cannot hold an index (:func:`check_index_output`); nothing is written.
     SvdkitError
-        ``index`` was loaded from ``path`` (or last saved to it), and another process
-        has saved an index there since: saving would drop its changes; nothing is
-        written (load it again and repeat the change).
+        ``index`` was loaded from ``path`` (or last saved to it), and another process,
+        or another index object of this process (another thread), has saved an index
+        there since: saving would drop its changes; nothing is written (load it again
+        and repeat the change).
 
     Notes
     -----
@@ -423,23 +494,25 @@ def save_index(index: LsiIndex, path: str | os.PathLike[str]) -> None:
         _check_unchanged(index, real)
         digest = _write_index(index, target, real, state, counts, n_svd_docs, svd, history)
         index._persisted = (str(real), digest)
-        _WRITTEN[str(real)] = digest
         _remove_stale(real)
 
 
 def _check_unchanged(index: LsiIndex, real: Path) -> None:
     """Refuse to save ``index`` over the index it was loaded from (or last saved as)
-    when another process has saved that one since: its changes would be lost."""
+    when anyone else has saved that one since: another process, or another index
+    object of this one (another thread's ``load_index → add → save``): its changes
+    would be lost. Only this object's own last load or save of it counts (the digest
+    of the ``meta.json`` it read or wrote)."""
     persisted = getattr(index, "_persisted", None)
     if persisted is None or persisted[0] != str(real):
         return
     now = _digest_on_disk(real)
-    # (one written by this process, from another index, is this program's own doing)
-    if now is not None and now != persisted[1] and now != _WRITTEN.get(str(real)):
+    if now is not None and now != persisted[1]:
         raise SvdkitError(
             f"LSI index '{real}' was changed by another process since this index was "
-            "loaded from it (or last saved to it): saving would drop those changes; load "
-            "it again and repeat the change (add again), or save elsewhere"
+            "loaded from it (or last saved to it), or by another index object of this "
+            "process (another thread's load and save): saving would drop those changes; "
+            "load it again and repeat the change (add again), or save elsewhere"
         )
 
 
@@ -461,7 +534,6 @@ def _write_index(index: LsiIndex, target: Path, real: Path, state: Any, counts: 
         }
         for name, a in arrays.items():
             np.save(tmp / f"{name}.npy", np.ascontiguousarray(a), allow_pickle=False)
-            _fsync_file(tmp / f"{name}.npy")
         _write_json(tmp / "vocabulary.json", list(index.vocabulary))
         _write_json(tmp / "documents.json", {"ids": state.ids, "snippets": state.snippets})
         files = [f"{n}.npy" for n in _ARRAYS] + ["vocabulary.json", "documents.json"]
@@ -483,8 +555,8 @@ def _write_index(index: LsiIndex, target: Path, real: Path, state: Any, counts: 
         meta["meta_sha256"] = _meta_digest(meta)
         _write_json(tmp / META, meta)
         digest = _meta_bytes_digest((tmp / META).read_bytes())
-        fsync_directory(tmp)
-        replace_directory(tmp, target)  # (flushes the renames before removing the old)
+        # (flushes every file, the directory and the renames before removing the old)
+        replace_directory(tmp, target)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
@@ -557,10 +629,20 @@ class _Directory:
         return (now.st_ino, now.st_dev) != (mine.st_ino, mine.st_dev)
 
 
+def _whole_index(folder: Path) -> bool:
+    """Whether ``folder`` holds every file of an index (a set-aside ``.old`` that a
+    killed removal left half deleted, or empty, does not)."""
+    try:
+        return _index_files() <= set(os.listdir(folder))
+    except OSError:
+        return False
+
+
 def _open_directory(folder: Path) -> int:
     """A descriptor of the directory ``folder``; the svdkit error for a path that is not
     one. A path that is missing while a save swaps the index (its old directory aside,
-    ``.NAME.xxxxxxxx.old``, the new one not yet in place) is waited for."""
+    ``.NAME.xxxxxxxx.old``, the new one not yet in place, ``.NAME.xxxxxxxx.tmp``) is
+    waited for; an ``.old`` that holds a whole index is named."""
     flags = os.O_RDONLY | getattr(os, "O_DIRECTORY", 0)
     deadline = time.monotonic() + _SWAP_WAIT
     while True:
@@ -568,8 +650,10 @@ def _open_directory(folder: Path) -> int:
             return os.open(folder, flags)
         except FileNotFoundError:
             real = real_directory(folder)
-            aside = [p for p, kind in _stale_siblings(real) if kind == "old"]
-            if aside and time.monotonic() < deadline:
+            siblings = _stale_siblings(real)
+            aside = [p for p, kind in siblings if kind == "old" and _whole_index(p)]
+            saving = any(kind == "tmp" for _, kind in siblings) or os.path.exists(folder)
+            if aside and saving and time.monotonic() < deadline:
                 time.sleep(0.001)  # between the two renames of a save
                 continue
             hint = ""
@@ -674,7 +758,10 @@ def _load_array(d: _Directory, name: str, mmap: bool) -> np.ndarray:
         with d.open(f"{name}.npy") as f:
             if not mmap:
                 return np.load(f, allow_pickle=False)
-            return _map_array(f)
+            mapped = _map_array(f)
+            if isinstance(mapped, np.memmap):  # (opened by name in the directory)
+                mapped.filename = os.path.abspath(folder / f"{name}.npy")
+            return mapped
     except ValueError as err:
         raise FileFormatError(f"LSI index '{folder}': {name}.npy cannot be read ({err})") from None
     except IsADirectoryError:
