@@ -400,16 +400,7 @@ def fsync_directory(path: str | os.PathLike[str]) -> None:
     renamed into it is found under its new name. A file system that cannot sync a
     directory (``EINVAL``, ``EBADF``, ``EACCES`` on some network and FUSE file systems)
     is left as it is: there is nothing more to do."""
-    try:
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
+    _fsync_opened(path, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
 
 
 def fsync_tree(path: str | os.PathLike[str]) -> None:
@@ -433,10 +424,15 @@ def _fsync_file(path: str) -> None:
         st = os.lstat(path)
     except OSError:
         return
-    if not stat.S_ISREG(st.st_mode):
-        return
+    if stat.S_ISREG(st.st_mode):
+        _fsync_opened(path, os.O_RDONLY)
+
+
+def _fsync_opened(path: str | os.PathLike[str], flags: int) -> None:
+    """Open ``path`` with ``flags`` and :func:`os.fsync` it; a path that cannot be opened
+    or synced is left as it is."""
     try:
-        fd = os.open(path, os.O_RDONLY)
+        fd = os.open(path, flags)
     except OSError:
         return
     try:
