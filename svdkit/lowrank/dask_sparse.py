@@ -60,6 +60,23 @@ def _gram(B: Any, X: np.ndarray) -> np.ndarray:
     return np.asarray(B.T @ (B @ X))
 
 
+def _shape(B: Any) -> tuple[int, int]:
+    return tuple(int(d) for d in B.shape)
+
+
+def _first_nonfinite(B: Any) -> tuple[int, int, Any] | None:
+    """``(row, column, value)`` of a CSR block's first non-finite stored entry, or ``None``."""
+    import scipy.sparse as sp
+
+    B = sp.csr_matrix(B)
+    bad = ~np.isfinite(B.data)
+    if not bad.any():
+        return None
+    k = int(np.argmax(bad))
+    row = int(np.searchsorted(B.indptr, k, side="right")) - 1
+    return row, int(B.indices[k]), B.data[k].item()
+
+
 def _csr64(B: Any) -> Any:
     import scipy.sparse as sp
 
@@ -150,17 +167,49 @@ class SparseBlocksOperator(DaskOperator):
         self.validated = validated
         self.original = self
         self._transposed = transposed  # the dask array of Aᵀ, for adjoint()
+        self._swapped = False  # the blocks are of Aᵀ (the adjoint of a wide array)
+        self._shapes_checked = False
 
     @property
     def blocks(self) -> list[Any]:
-        """The row blocks, persisted on the cluster at their first use."""
-        if not self._persisted:
+        """The row blocks, persisted on the cluster at their first use; their shapes are
+        checked against ``rows`` and ``n`` then (a :class:`~svdkit.ShapeError`)."""
+        if not self._persisted or not self._shapes_checked:
             import dask
 
             with self.user_chunks():  # (the first computation of the user's chunks)
-                self._blocks = list(dask.persist(*self._blocks))
-            self._persisted = True
+                if not self._persisted:
+                    self._blocks = list(dask.persist(*self._blocks))
+                    self._persisted = True
+                shapes = dask.compute(*[dask.delayed(_shape, pure=True)(B)
+                                        for B in self._blocks])  # fmt: skip
+            self._check_shapes(shapes)
+            self._shapes_checked = True
         return self._blocks
+
+    def _check_shapes(self, shapes: Any) -> None:
+        n = self.shape[1]
+        for i, (shape, r) in enumerate(zip(shapes, self.row_chunks, strict=True)):
+            if len(shape) != 2 or shape[0] != r or shape[1] != n:
+                raise ShapeError(
+                    f"SparseBlocksOperator: block {i} has shape "
+                    f"{' × '.join(str(d) for d in shape)}; rows[{i}] = {r}, n = {n} "
+                    "(give each block's row count and the number of columns)"
+                )
+
+    def _locate_nonfinite(self) -> tuple[int, int, Any] | None:
+        """``(row, column, value)`` (0-based, in the user's array) of the first non-finite
+        stored entry, or ``None``."""
+        import dask
+
+        hits = dask.compute(*self._delayed(_first_nonfinite))
+        offsets = np.concatenate(([0], np.cumsum(self.row_chunks)))
+        for offset, hit in zip(offsets, hits, strict=False):
+            if hit is not None:
+                row, col, value = hit
+                row += int(offset)
+                return (col, row, value) if self._swapped else (row, col, value)
+        return None
 
     def adjoint(self) -> DaskOperator:
         if self._transposed is None:
@@ -169,6 +218,7 @@ class SparseBlocksOperator(DaskOperator):
                 f"least as many rows as columns (it has {self.shape[0]}×{self.shape[1]})"
             )
         op = from_sparse_dask_array(self._transposed)
+        op._swapped = not self._swapped
         op.validated = self.validated
         op._count = self._count
         return op

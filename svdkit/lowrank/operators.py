@@ -206,6 +206,27 @@ def _max_abs(x: Any) -> float:
     return float(abs(x).max())  # a dask array: computed
 
 
+def _first_nonfinite(block: Any) -> tuple[int, int, Any] | None:
+    """``(row, column, value)`` of a dense chunk's first non-finite entry, or ``None``."""
+    block = np.asarray(block)
+    if block.ndim == 1:
+        block = block.reshape(-1, 1)
+    bad = np.argwhere(~np.isfinite(block))
+    if not bad.size:
+        return None
+    i, j = (int(x) for x in bad[0])
+    return i, j, block[i, j].item()
+
+
+def _without_empty_chunks(a: Any) -> Any:
+    """A dask array without its zero-length chunks (a boolean-mask filter leaves them;
+    dask's reductions, ``max`` among them, fail on one). The chunk boundaries stay where
+    they are, so no data moves; an array without empty chunks is returned as it is."""
+    if all(all(chunks) for chunks in a.chunks):
+        return a
+    return a.rechunk(tuple(tuple(c for c in chunks if c) or (0,) for chunks in a.chunks))
+
+
 def _quiet() -> Any:
     """No warnings for over- and underflow (where the code looks for them itself)."""
     return np.errstate(over="ignore", under="ignore", invalid="ignore")
@@ -1800,10 +1821,33 @@ class DaskOperator(Operator):
 
     def _require_finite(self, finite: Any) -> None:
         if not bool(finite):
+            # (only on failure: a second, small computation finds the first bad entry)
+            found = self._locate_nonfinite()
+            where = "a NaN or an infinite entry"
+            if found is not None:
+                row, col, value = found
+                where = f"a non-finite entry at row {row + 1}, column {col + 1}: {value!r}"
             raise NonFiniteError(
-                f"the {self._what} has a NaN or an infinite entry; svdkit needs finite numbers"
+                f"the {self._what} has {where}; svdkit needs finite numbers "
+                "(remove or impute missing values first)"
             )
         self.validated = True
+
+    def _locate_nonfinite(self) -> tuple[int, int, Any] | None:
+        """``(row, column, value)`` (0-based, in the user's array) of the first non-finite
+        entry in row-major order, from each chunk's first one; ``None`` if there is none."""
+        import dask
+
+        a = self.stored
+        offsets = [np.concatenate(([0], np.cumsum(c)))[:-1] for c in a.chunks]
+        parts = a.to_delayed()
+        first = dask.delayed(_first_nonfinite, pure=True)
+        keys = [(i, j) for i in range(parts.shape[0]) for j in range(parts.shape[1])]
+        hits = dask.compute(*[first(parts[i, j]) for i, j in keys])
+        found = [(int(offsets[0][i]) + r, int(offsets[1][j]) + c, v)
+                 for (i, j), hit in zip(keys, hits, strict=True) if hit is not None
+                 for r, c, v in [hit]]  # fmt: skip
+        return min(found, key=lambda t: (t[0], t[1])) if found else None
 
     def _checked(self, result: Any) -> Any:
         """Compute ``result``; on the first computation, check the entries in the same graph."""
@@ -2185,7 +2229,7 @@ def as_operator(
 
         if is_sparse_dask_array(A):
             return from_sparse_dask_array(A)
-        return DaskOperator(A)
+        return DaskOperator(_without_empty_chunks(A))
     if type(A).__module__.startswith("scipy.sparse") and not _is_linear_operator(A):
         keep = A.dtype if A.dtype in (np.float32, np.complex64) else None
         a = as_matrix(A, sparse=True, dtype=keep)  # float32 stays float32: no copy

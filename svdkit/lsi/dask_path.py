@@ -39,7 +39,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from svdkit.errors import EmptyInputError, SvdkitError
-from svdkit.lsi.corpus import NumberedId, settle_ids
+from svdkit.lsi.corpus import read_iterable, settle_ids
 from svdkit.lsi.counting import (
     CorpusCounts,
     TextOptions,
@@ -60,23 +60,30 @@ from svdkit.lsi.weighting import TermStats, global_weights, weigh
 __all__ = ["build_index_dask"]
 
 
-def _pairs(partition: list[Any]) -> list[tuple[str, str]]:
+def _pairs(partition: Any, offset: int) -> list[tuple[str, str]]:
+    """``(id, text)`` of each document of a partition, read as :func:`svdkit.lsi.build_index`
+    reads them (:func:`~svdkit.lsi.corpus.read_iterable`: the same ids, the same refusals);
+    ``offset``: the number of the partition's first document in the bag."""
     out = []
-    for item in partition:
-        if isinstance(item, str):
-            out.append((None, item))
-        elif isinstance(item, tuple | list) and len(item) == 2 and isinstance(item[1], str):
-            out.append((str(item[0]), item[1]))
-        else:
-            raise SvdkitError(
-                f"a document is a {type(item).__name__}; expected a string or an (id, text) pair"
-            )
+    for j, item in enumerate(partition):
+        number = offset + j
+        try:
+            ((doc_id, text),) = read_iterable([item], start=number)
+        except SvdkitError as err:
+            # (read one at a time, the document is "document 0": named by its number)
+            message = str(err)
+            if message.startswith("document 0"):
+                message = f"document {number}{message[len('document 0'):]}"
+            raise type(err)(message) from None
+        out.append((doc_id, text))
     return out
 
 
-def _vocabulary_stats(partition: list[Any], options: TextOptions) -> dict[str, tuple[int, int]]:
+def _vocabulary_stats(
+    partition: Any, options: TextOptions, offset: int
+) -> dict[str, tuple[int, int]]:
     """``term → (document frequency, total count)`` of one partition."""
-    texts = [t for _, t in _pairs(partition)]
+    texts = [t for _, t in _pairs(partition, offset)]
     if not texts:
         return {}
     X, terms = count_texts(texts, options)
@@ -85,8 +92,10 @@ def _vocabulary_stats(partition: list[Any], options: TextOptions) -> dict[str, t
     return {t: (int(a), int(b)) for t, a, b in zip(terms, df, gf, strict=True)}
 
 
-def _count_partition(partition: list[Any], options: TextOptions, vocabulary: list[str]) -> dict:
-    pairs = _pairs(partition)
+def _count_partition(
+    partition: Any, options: TextOptions, vocabulary: list[str], offset: int
+) -> dict:
+    pairs = _pairs(partition, offset)
     texts = [t for _, t in pairs]
     if texts:
         X = options.vectorizer(vocabulary).transform(texts).tocsr().astype(np.int32)
@@ -98,6 +107,34 @@ def _count_partition(partition: list[Any], options: TextOptions, vocabulary: lis
         "snippets": [_snippet(t) for t in texts],
         "stats": TermStats.of(X),
     }
+
+
+def _check_bag(bag: Any) -> None:
+    """Refuse anything but a ``dask.bag`` (or a 1-D dask array, a dask Series) of documents."""
+    import dask.array as da
+    import dask.bag as db
+    from dask.delayed import Delayed
+
+    if isinstance(bag, db.Bag):
+        return
+    if isinstance(bag, da.Array):
+        if bag.ndim == 1:
+            return
+        raise SvdkitError(
+            f"build_index_dask takes a dask.bag of documents; got a {bag.ndim}-D dask array "
+            f"of shape {bag.shape} (a 1-D dask array of texts is read as the documents)"
+        )
+    if type(bag).__name__ == "Series" and type(bag).__module__.startswith("dask"):
+        return
+    hint = "index a list with build_index"
+    if isinstance(bag, Delayed):
+        hint = "make a bag of it with dask.bag.from_delayed"
+    elif type(bag).__name__ == "DataFrame" and type(bag).__module__.startswith("dask"):
+        hint = "pass its text column (a dask Series) or df[...].to_bag()"
+    raise SvdkitError(
+        f"build_index_dask takes a dask.bag of documents (dask.bag.from_sequence, "
+        f"dask.bag.read_text); got {type(bag).__name__} — {hint}"
+    )
 
 
 def build_index_dask(
@@ -113,6 +150,11 @@ def build_index_dask(
 ) -> LsiIndex:
     """Index a ``dask.bag`` of documents with the counting and the SVD on the cluster.
 
+    ``bag``: a ``dask.bag`` (or a 1-D dask array, a dask Series) of strings or ``(id,
+    text)`` pairs, read as :func:`svdkit.lsi.build_index` reads a list (the same ids, the
+    same refusals; a message names a document by its number in the bag). Anything else
+    (a ``Delayed``, a 2-D dask array, a dask DataFrame) is refused.
+
     Documents without ids are numbered in bag order (a number that another document
     has as its id moves on to the next free one, as :func:`svdkit.lsi.build_index`). Arguments as
     :func:`svdkit.lsi.build_index`.
@@ -126,15 +168,15 @@ def build_index_dask(
                           normalize=normalize, progress=progress)
     if options is not None and not isinstance(options, TextOptions):
         raise SvdkitError(f"options must be a TextOptions; got {type(options).__name__}")
-    if not callable(getattr(bag, "to_delayed", None)):
-        raise SvdkitError(
-            f"build_index_dask takes a dask.bag of documents (dask.bag.from_sequence, "
-            f"dask.bag.read_text); got {type(bag).__name__} — index a list with build_index"
-        )
+    _check_bag(bag)
     options = options or TextOptions()
     parts = bag.to_delayed()
+    # the documents' numbers: each partition's first one (ids, and the messages)
+    n_docs_parts = dask.compute(*[dask.delayed(len)(p) for p in parts])
+    offsets = np.concatenate(([0], np.cumsum(n_docs_parts, dtype=np.int64)))[:-1].tolist()
     # 1. vocabulary: per-partition tables, merged on the client
-    tables = dask.compute(*[dask.delayed(_vocabulary_stats)(p, options) for p in parts])
+    tables = dask.compute(*[dask.delayed(_vocabulary_stats)(p, options, o)
+                            for p, o in zip(parts, offsets, strict=True)])  # fmt: skip
     merged: dict[str, list[int]] = {}
     for table in tables:
         for term, (d, g) in table.items():
@@ -145,7 +187,6 @@ def build_index_dask(
     df = np.array([merged[t][0] for t in terms], dtype=np.int64)
     total = np.array([merged[t][1] for t in terms], dtype=np.int64)
     # 2. counts against the fixed vocabulary, kept on the workers
-    n_docs_parts = dask.compute(*[dask.delayed(len)(p) for p in parts])
     n_docs = int(sum(n_docs_parts))
     if n_docs == 0:
         raise EmptyInputError("the corpus has no documents")
@@ -153,7 +194,8 @@ def build_index_dask(
         raise EmptyInputError(no_terms_message(n_docs, options))
     vocabulary = [terms[j] for j in select_terms(terms, df, total, n_docs, options)]
     counted = dask.persist(
-        *[dask.delayed(_count_partition)(p, options, vocabulary) for p in parts]
+        *[dask.delayed(_count_partition)(p, options, vocabulary, o)
+          for p, o in zip(parts, offsets, strict=True)]
     )
     stats_parts = dask.compute(*[c["stats"] for c in counted])
     stats = stats_parts[0]
@@ -173,7 +215,7 @@ def build_index_dask(
                               for c in counted])
     counts = sp.vstack([x["c"] for x in gathered], format="csr").astype(np.int32)
     ids_raw = [d for x in gathered for d in x["i"]]
-    ids = settle_ids(NumberedId(i) if d is None else d for i, d in enumerate(ids_raw))
+    ids = settle_ids(ids_raw)
     check_unique_ids(ids)
     snippets = [s for x in gathered for s in x["s"]]
     corpus = CorpusCounts(counts, vocabulary, ids, snippets)
