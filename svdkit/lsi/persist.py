@@ -258,23 +258,40 @@ def index_lock(path: str | os.PathLike[str]) -> Iterator[None]:
                     os.close(held.fd)
 
 
+#: ``O_NOFOLLOW`` where the system has it: a lock file is never opened through a link.
+_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
+#: How many times in a row the lock file may vanish between being found and being
+#: opened (each time, a holder gave the lock back) before the lock is given up on.
+_MAX_VANISHED = 1000
+
+
+def _not_a_plain_lock(lock: Path) -> FileFormatError:
+    return FileFormatError(
+        f"cannot lock '{lock}' (the lock of the index beside it): it is a symbolic link, "
+        "not a lock file; remove it and save again"
+    )
+
+
 def _open_lock_file(lock: Path) -> tuple[int, bool] | None:
     """A descriptor of the lock file, made if missing, and whether it was made here;
     ``None`` when it was removed meanwhile (by the holder giving the lock back). A lock
     file of another user that this one cannot write is opened read-only: ``flock``
-    locks it all the same."""
+    locks it all the same. A symbolic link there (even a dangling one) is refused: the
+    lock is never taken through a link (:class:`~svdkit.FileFormatError`)."""
     try:
-        return os.open(lock, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o666), True
+        return os.open(lock, os.O_RDWR | os.O_CREAT | os.O_EXCL | _NOFOLLOW, 0o666), True
     except FileExistsError:
         pass
+    if lock.is_symlink():
+        raise _not_a_plain_lock(lock)
     try:
-        return os.open(lock, os.O_RDWR), False
+        return os.open(lock, os.O_RDWR | _NOFOLLOW), False
     except FileNotFoundError:
         return None
     except PermissionError:
         pass
     try:
-        return os.open(lock, os.O_RDONLY), False
+        return os.open(lock, os.O_RDONLY | _NOFOLLOW), False
     except FileNotFoundError:
         return None
 
@@ -282,14 +299,25 @@ def _open_lock_file(lock: Path) -> tuple[int, bool] | None:
 def _acquire(lock: Path) -> int | None:
     """Open and lock ``lock``: the descriptor, or ``None`` where the file system cannot
     lock. A lock file removed by the holder that gave the lock back is no longer the
-    lock: made and locked again."""
+    lock: made and locked again (up to ``_MAX_VANISHED`` times in a row, then a
+    :class:`~svdkit.FileFormatError`)."""
+    vanished = 0
     while True:
         try:
             opened = _open_lock_file(lock)
         except OSError as err:
+            if err.errno == errno.ELOOP:  # (a link made between the two opens)
+                raise _not_a_plain_lock(lock) from None
             raise write_error(lock, err) from None
         if opened is None:
+            vanished += 1
+            if vanished >= _MAX_VANISHED:
+                raise FileFormatError(
+                    f"cannot lock '{lock}' (the lock of the index beside it): it was said "
+                    f"to exist but could not be opened {vanished} times in a row"
+                )
             continue
+        vanished = 0
         fd, made = opened
         try:
             if fcntl is not None:

@@ -538,6 +538,9 @@ def rebuild(index: LsiIndex, k: int | None = None, **kwargs: Any) -> LsiIndex:
     ``k`` (default: the index's) and the keyword arguments of
     :func:`~svdkit.lsi.index_from_counts` (default: the index's settings). The
     vocabulary stays (index the source again for new terms); ``index`` is unchanged.
+    The new index is saved back over the one ``index`` was loaded from (or last saved
+    as) only if no one else has saved that one since, as ``index`` itself would be
+    (:func:`~svdkit.lsi.save_index`): another writer's addition is never dropped.
 
     Examples
     --------
@@ -564,6 +567,7 @@ def rebuild(index: LsiIndex, k: int | None = None, **kwargs: Any) -> LsiIndex:
     with index._state_lock:  # one state (a change may be put in place meanwhile)
         corpus = CorpusCounts(index.counts, index.vocabulary, index.ids, index.snippets)
         k_now = index.k
+        persisted = getattr(index, "_persisted", None)
     kwargs.setdefault("weighting", index.weighting)
     kwargs.setdefault("normalize", index.normalize)
     kwargs.setdefault("scaling", index.scaling)
@@ -574,4 +578,7 @@ def rebuild(index: LsiIndex, k: int | None = None, **kwargs: Any) -> LsiIndex:
     elif isinstance(k, bool) or not isinstance(k, int | np.integer) or k < 1:
         raise ShapeError(f"k must be a positive integer; got {k!r}")
     # an explicit k above the limit is an error naming it, as in build_index
-    return index_from_counts(corpus, k, **kwargs)
+    fresh = index_from_counts(corpus, k, **kwargs)
+    if persisted is not None:  # saved back where the source came from: still checked
+        fresh._persisted = persisted
+    return fresh

@@ -280,41 +280,69 @@ def _localising(inner: Any, lang: str) -> Any:
 
     Every other attribute is ``inner``'s: its setters (``set_useOffset``,
     ``set_scientific``, ``set_powerlimits``…) reach it, so that ``ax.ticklabel_format``
-    works on a French figure as on an English one."""
+    works on a French figure as on an English one. ``inner`` is an attribute of the
+    formatter (not shared through a closure), and its class lives in this module, so
+    that a copy (``copy.deepcopy``) of a figure has its own formatters and a figure
+    can be pickled as matplotlib's figures can."""
+    return _localised_class()(inner, lang)
+
+
+def _localised_class() -> type:
+    """The class of :func:`_localising`'s formatters, made once (matplotlib is imported
+    only when a figure is drawn). Found by pickle as ``_Localised`` in this module
+    (through the module's ``__getattr__``)."""
+    cls = globals().get("_Localised")
+    if cls is not None:
+        return cls
     from matplotlib.ticker import Formatter
 
-    class Localised(Formatter):
+    class _Localised(Formatter):
+        def __init__(self, inner: Any, lang: str) -> None:
+            self.inner = inner
+            self.lang = lang
+
         def __getattr__(self, name: str) -> Any:
-            # (called only for what Localised lacks; no special names: copy, pickle)
-            if name.startswith("__") or name == "inner":
+            # (called only for what _Localised lacks. Never for special names, nor for
+            # its own attributes, absent while copy or pickle builds an instance: that
+            # would ask for self.inner again, without end)
+            if name.startswith("__") or name in ("inner", "lang"):
                 raise AttributeError(name)
-            return getattr(inner, name)
+            return getattr(self.inner, name)
 
         def set_axis(self, axis: Any) -> None:
             super().set_axis(axis)
-            inner.set_axis(axis)
+            self.inner.set_axis(axis)
 
         def __call__(self, x: float, pos: int | None = None) -> str:
-            return _localised_label(inner(x, pos), lang)
+            return _localised_label(self.inner(x, pos), self.lang)
 
         def format_ticks(self, values: Any) -> list[str]:
-            return [_localised_label(text, lang) for text in inner.format_ticks(values)]
+            return [_localised_label(text, self.lang)
+                    for text in self.inner.format_ticks(values)]
 
         def set_locs(self, locs: Any) -> None:
-            inner.set_locs(locs)
+            self.inner.set_locs(locs)
 
         def get_offset(self) -> str:
-            return _localised_label(inner.get_offset(), lang)
+            return _localised_label(self.inner.get_offset(), self.lang)
 
         def format_data(self, value: float) -> str:
-            return _localised_label(inner.format_data(value), lang)
+            return _localised_label(self.inner.format_data(value), self.lang)
 
         def format_data_short(self, value: float) -> str:
-            return _localised_label(inner.format_data_short(value), lang)
+            return _localised_label(self.inner.format_data_short(value), self.lang)
 
-    formatter = Localised()
-    formatter.inner = inner  # type: ignore[attr-defined]
-    return formatter
+    _Localised.__module__ = __name__
+    _Localised.__qualname__ = "_Localised"
+    globals()["_Localised"] = _Localised
+    return _Localised
+
+
+def __getattr__(name: str) -> Any:
+    # (the formatters' class, made on first use: pickle finds it by its name here)
+    if name == "_Localised":
+        return _localised_class()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def localise_ticks(fig: Figure, lang: str) -> None:

@@ -228,8 +228,10 @@ def spectrum(
         --tol``): the rank and the zero threshold the figure states are decided with it,
         and the threshold is drawn (a dashed line named in the legend, ``svdkit:threshold``)
         on a linear axis as on a log one, the y-range widened to hold it (a ``tol``
-        above σ₁ or below the smallest σ). With 1-D singular values it is drawn the same
-        way (there is no tolerance rule without a matrix: no line without ``tol``).
+        above σ₁ or below the smallest σ; on a linear axis, which always starts at 0,
+        a ``tol`` below 1e−280 is not widened to and lies on the axis bottom). With 1-D
+        singular values it is drawn the same way (there is no tolerance rule without a
+        matrix: no line without ``tol``).
 
     Returns
     -------
@@ -284,7 +286,11 @@ def spectrum(
     # the range holds the threshold drawn (a tol above σ₁ or below the smallest σ too)
     low, high = float(positive.min()) if log else 0.0, float(s.max()) if p else 0.0
     if thr is not None and (log_line or (not log and tol is not None)):
-        low, high = min(low, thr) if log else low, max(high, thr)
+        low = min(low, thr) if log else low
+        # (on a linear axis only a tol of at least MIN_ENTRY: a range below it is empty to
+        # matplotlib, which would draw −0.05 … 0.05; a tinier tol lies on the axis bottom)
+        if log or thr >= MIN_ENTRY:
+            high = max(high, thr)
     if log:
         ax.set_yscale("log")
         # (10^−324 is 0 as a float: the smallest subnormal then, and a σ equal to it
