@@ -38,8 +38,25 @@ if TYPE_CHECKING:
 __all__ = ["Eig", "Eigh", "eig", "eigh"]
 
 
+class _NumpyNames:
+    """NumPy 2's names (``EigResult``, ``EighResult``) for ``values`` and ``vectors``."""
+
+    values: np.ndarray
+    vectors: np.ndarray
+
+    @property
+    def eigenvalues(self) -> np.ndarray:
+        """:attr:`values`, by the name of NumPy 2's ``EigResult``/``EighResult`` (read-only)."""
+        return self.values
+
+    @property
+    def eigenvectors(self) -> np.ndarray:
+        """:attr:`vectors`, by the name of NumPy 2's ``EigResult``/``EighResult`` (read-only)."""
+        return self.vectors
+
+
 @dataclass(frozen=True, eq=False)
-class Eig(Unpackable):
+class Eig(_NumpyNames, Unpackable):
     """``A V = V diag(values)``; unpacks as ``values, vectors``.
 
     Attributes
@@ -66,16 +83,6 @@ class Eig(Unpackable):
     precision: np.dtype | None = field(default=None, repr=False)
 
     _unpack: ClassVar[tuple[str, ...]] = ("values", "vectors")
-
-    @property
-    def eigenvalues(self) -> np.ndarray:
-        """:attr:`values`, by the name of NumPy 2's ``EigResult`` (read-only)."""
-        return self.values
-
-    @property
-    def eigenvectors(self) -> np.ndarray:
-        """:attr:`vectors`, by the name of NumPy 2's ``EigResult`` (read-only)."""
-        return self.vectors
 
     def residual(self, norm2: float | None = None) -> float:
         """``max_i ‖A vᵢ − λᵢ vᵢ‖₂ / ‖A‖₂`` (absolute when A is zero).
@@ -195,7 +202,7 @@ class Eig(Unpackable):
 
 
 @dataclass(frozen=True, eq=False)
-class Eigh(Unpackable):
+class Eigh(_NumpyNames, Unpackable):
     """Spectral theorem ``A = Q Λ Qᴴ``; unpacks as ``values, vectors``.
 
     Attributes
@@ -215,16 +222,6 @@ class Eigh(Unpackable):
     matrix: np.ndarray | None = field(default=None, repr=False)
 
     _unpack: ClassVar[tuple[str, ...]] = ("values", "vectors")
-
-    @property
-    def eigenvalues(self) -> np.ndarray:
-        """:attr:`values`, by the name of NumPy 2's ``EighResult`` (read-only)."""
-        return self.values
-
-    @property
-    def eigenvectors(self) -> np.ndarray:
-        """:attr:`vectors`, by the name of NumPy 2's ``EighResult`` (read-only)."""
-        return self.vectors
 
     def reconstruct(self) -> np.ndarray:
         """``Q Λ Qᴴ``, formed with ``Λ · 2^−e`` and scaled back exactly (``2^e`` the power
