@@ -43,8 +43,11 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _machine import describe
 
+import svdkit.lora.read_ahead as read_ahead
 from svdkit.lora import RankRule, extract, save_safetensors
+from svdkit.lora.extract import read_delta
 from svdkit.lora.factor import factor_delta
+from svdkit.lora.read_ahead import READ_AHEAD_BYTES
 from svdkit.lora.torch_backend import factor_delta_torch
 
 #: torch device of the run (``--device cpu`` checks the script on a machine without a GPU)
@@ -202,20 +205,34 @@ def model_bench(
         sync()
         t_full = time.perf_counter() - t0
         yield f"  full SVD per module, GPU (torch.linalg.svd)  {t_full:7.2f} s (one run)"
-        # method="krylov" turns off the stacks of small modules: every module on the GPU
-        for backend, method in (("torch", "auto"), ("torch", "krylov"), ("numpy", "auto")):
+        b, t = Checkpoint(base), Checkpoint(tuned)
+        t_read = math.inf
+        for _ in range(2):  # what the host spends reading: every delta formed, nothing else
+            t0 = time.perf_counter()
+            for key in t.names:
+                read_delta(b, t, key, np.float32)
+            t_read = min(t_read, time.perf_counter() - t0)
+        yield f"  reading every delta alone (read_delta)       {t_read:7.2f} s"
+        # method="krylov" turns off the stacks of small modules: every module on the GPU;
+        # read-ahead off (a budget of 0): each module read only once the last is factored
+        configs = (("torch", "auto", READ_AHEAD_BYTES), ("torch", "auto", 0),
+                   ("torch", "krylov", READ_AHEAD_BYTES), ("numpy", "auto", READ_AHEAD_BYTES))
+        for backend, method, budget in configs:
             t = math.inf
+            read_ahead.READ_AHEAD_BYTES = budget
             for _ in range(2):  # the first torch run pays CUDA's start-up
                 if DEVICE == "cuda":
                     torch.cuda.reset_peak_memory_stats()
                 t0 = time.perf_counter()
                 ex = extract(base, tuned, RankRule(rank=rank), backend=backend, method=method)
                 t = min(t, time.perf_counter() - t0)
+            read_ahead.READ_AHEAD_BYTES = READ_AHEAD_BYTES
             peak = (f", GPU peak {torch.cuda.max_memory_allocated() / 2**20:.0f} MiB"
                     if DEVICE == "cuda" and backend == "torch" else "")
             worst = max((m.excess or 0.0) for m in ex.report.modules)
             methods = sorted({m.method.split("(")[0] for m in ex.report.modules})
-            yield (f"  svdkit extract backend={backend:5s} method={method:6s} {t:7.2f} s  "
+            ahead = "" if budget else " (no read-ahead)"
+            yield (f"  svdkit extract backend={backend:5s} method={method:6s}{ahead} {t:7.2f} s  "
                    f"×{t_full / t:6.1f}  worst certified excess ≤ {100 * worst:.3f} %  "
                    f"{','.join(methods)}{peak}")
 

@@ -70,6 +70,9 @@ _TOL_SINGLE = 1e-4
 #: float64 difference of sums ``‖ΔW‖_F² − 2 Σ σᵢ uᵢᵀΔWvᵢ + ‖UΣVᵀ‖_F²`` (:func:`_error`)
 #: resolves ``√eps₆₄ · ‖ΔW‖_F`` (the CPU path's ``_RESOLVED``).
 _ERROR_RESOLVED = 1e-6
+#: The smallest ``σₖ² / σ₁²`` for which the Ritz triplets come from the float64 Gram
+#: matrix of the projected delta (:func:`_rayleigh_ritz`): ``σₖ ≥ 10⁻⁴ σ₁``.
+_GRAM_RESOLVED = 1e-8
 #: Entries of the delta widened to float64 at a time, for its float64 sums.
 _BLOCK_ENTRIES = 1 << 22
 
@@ -161,8 +164,35 @@ def _krylov(D: Any, k: int, seed: int, max_blocks: int) -> Iterator[tuple[int, A
             # a last QR: a block that reached the end of the Krylov space (a delta of
             # low exact rank) is orthonormal in itself but not to the basis
             Q, _ = torch.linalg.qr(basis)
-            Ub, s, Vh = torch.linalg.svd(Q.T @ D, full_matrices=False)
-            yield j, Q @ Ub[:, :k], s[:k], Vh[:k]
+            yield (j, *_rayleigh_ritz(D, Q, k))
+
+
+def _rayleigh_ritz(D: Any, Q: Any, k: int) -> tuple[Any, Any, Any]:
+    """The top ``k`` Ritz triplets ``(U, s, Vh)`` of ``D`` on the orthonormal basis ``Q``.
+
+    For a float32 ``D``: the eigenpairs of the small Gram matrix ``B Bᵀ`` of
+    ``B = Qᵀ D``, formed and solved in float64, with ``Vh = Zᵀ B / s`` — on an H100,
+    5 ms for a basis of 504 columns of a 4096-wide delta, where cuSOLVER's float32 SVD
+    of ``B`` took 21 ms (a 11008×4096 delta at rank 32, 12 blocks: 109 → 70 ms), and a
+    more accurate one: its float32 SVD did not certify rank 128 of a bf16 fine-tune's
+    4096×4096 delta within 24 blocks, the float64 Gram did in 12. The squaring loses
+    nothing in float64 to values above ``10⁻⁴ σ₁``; where a kept value is below that (a
+    delta of lower exact rank than ``k``: its right vectors would be rounding noise
+    divided by a tiny ``s``), and for a float64 ``D``, the SVD of ``B`` itself.
+    """
+    import torch
+
+    B = Q.T @ D
+    if D.dtype == torch.float32:
+        B64 = B.double()
+        w, Z = torch.linalg.eigh(B64 @ B64.T)  # ascending
+        w, Z = w[-k:].flip(0), Z[:, -k:].flip(1)
+        if float(w[-1]) > _GRAM_RESOLVED * float(w[0]):
+            s = torch.sqrt(w)
+            Vh = (Z.T @ B64) / s[:, None]
+            return Q @ Z.to(D.dtype), s.to(D.dtype), Vh.to(D.dtype)
+    Ub, s, Vh = torch.linalg.svd(B, full_matrices=False)
+    return Q @ Ub[:, :k], s[:k], Vh[:k]
 
 
 def _checked(j: int) -> bool:
