@@ -6,9 +6,11 @@ checkpoint stores the weight in float64: :func:`work_dtype`) from two
 memory-mapped tensors, factored by :func:`svdkit.lora.factor.factor_delta`
 (certified truncated SVD, rank by :class:`~svdkit.lora.rank.RankRule`), split
 into ``lora_B``/``lora_A`` and dropped: peak memory is one pair of tensors,
-their delta, and the ``O(r·d)`` factors kept. Norms, biases and other changed tensors are kept whole
-(``extras="save"``, PEFT's ``modules_to_save`` / ``bias="lora_only"``) or only
-listed in the report (``extras="list"``) — never dropped without a word.
+their delta (and, with the torch backend, the next module's, read while the GPU factors:
+:mod:`svdkit.lora.read_ahead`), and the ``O(r·d)`` factors kept. Norms, biases and
+other changed tensors are kept whole (``extras="save"``, PEFT's ``modules_to_save`` /
+``bias="lora_only"``) or only listed in the report (``extras="list"``) — never dropped
+without a word.
 Embedding tables get ``lora_embedding_A/B``, or with ``embeddings="save"`` are
 kept whole (``modules_to_save``) whatever ``extras`` says.
 
