@@ -60,6 +60,18 @@ def test_the_next_item_is_loaded_in_another_thread_while_the_caller_works():
     assert not _reader_threads_alive()
 
 
+def test_a_budget_of_zero_reads_nothing_ahead_even_of_no_size():
+    me = threading.current_thread().name
+    names = []
+
+    def load(k):
+        names.append(threading.current_thread().name)
+        return k
+
+    assert [k for k, _ in read_ahead([1, 2, 3], load, nbytes=lambda k: 0, budget=0)] == [1, 2, 3]
+    assert names == [me] * 3
+
+
 @pytest.mark.parametrize("budget", [0, 99])
 def test_loads_over_the_budget_are_made_by_the_caller_when_reached(budget):
     """A budget of 0 turns read-ahead off; an item over the budget is loaded when it is
@@ -205,8 +217,54 @@ def test_read_delta_names_the_first_non_finite_entry(tmp_path, monkeypatch, thre
     assert not _reader_threads_alive()
 
 
+def _pools(monkeypatch) -> list:
+    """Record the thread pools ``read_delta`` opens (their worker counts)."""
+    import concurrent.futures
+
+    opened = []
+    real = concurrent.futures.ThreadPoolExecutor
+
+    class Recorded(real):
+        def __init__(self, workers=None, *args, **kwargs):
+            opened.append(workers)
+            super().__init__(workers, *args, **kwargs)
+
+    monkeypatch.setattr(concurrent.futures, "ThreadPoolExecutor", Recorded)
+    return opened
+
+
+def test_read_delta_forms_blocks_in_a_pool_of_reader_threads(tmp_path, monkeypatch):
+    """Several blocks and reader threads: a pool of that many; one thread, no pool."""
+    monkeypatch.setattr(extract_mod, "_READ_BLOCK_ENTRIES", 700)
+    b, t = _pair(tmp_path)
+    opened = _pools(monkeypatch)
+    monkeypatch.setattr(extract_mod, "reader_threads", lambda: 4)
+    extract_mod.read_delta(b, t, "m.weight", np.float32)
+    assert opened == [4]
+    monkeypatch.setattr(extract_mod, "reader_threads", lambda: 1)
+    extract_mod.read_delta(b, t, "m.weight", np.float32)
+    assert opened == [4]
+
+
+def test_read_delta_refuses_64_bit_integers_it_would_round(tmp_path):
+    """An I64 weight beyond 2⁵³ is not rounded into a float64 delta (the checkpoint's
+    exact read refuses it by name), as before the threaded path."""
+    from svdkit.errors import SvdkitError
+
+    save_safetensors(tmp_path / "b.safetensors", {"m.weight": np.zeros((3, 2), np.int64)})
+    save_safetensors(tmp_path / "t.safetensors",
+                     {"m.weight": np.full((3, 2), 2**53 + 1, np.int64)})
+    b, t = Checkpoint(tmp_path / "b.safetensors"), Checkpoint(tmp_path / "t.safetensors")
+    with pytest.raises(SvdkitError, match="9007199254740993"):
+        extract_mod.read_delta(b, t, "m.weight", np.float64)
+
+
 def test_read_delta_refuses_a_difference_that_overflows(tmp_path, monkeypatch):
+    """In a pool thread (whose NumPy error state is its own): an error naming the
+    entry, no RuntimeWarning (the suite turns those into errors)."""
     monkeypatch.setattr(extract_mod, "reader_threads", lambda: 3)
+    monkeypatch.setattr(extract_mod, "_READ_BLOCK_ENTRIES", 90)  # 3 rows a block
+    opened = _pools(monkeypatch)
     big = np.float32(3e38)
     B = np.zeros((40, 30), np.float32)
     T = np.zeros((40, 30), np.float32)
@@ -216,6 +274,7 @@ def test_read_delta_refuses_a_difference_that_overflows(tmp_path, monkeypatch):
     b, t = Checkpoint(tmp_path / "b.safetensors"), Checkpoint(tmp_path / "t.safetensors")
     with pytest.raises(NonFiniteError, match=r"\[30, 2\].*overflows float32"):
         extract_mod.read_delta(b, t, "m.weight", np.float32)
+    assert opened == [3]
 
 
 # extract
@@ -326,6 +385,13 @@ def test_extract_names_the_first_bad_module_with_read_ahead(tmp_path, monkeypatc
     module in order is named, as without read-ahead, and no reader is left behind."""
     _torch_on_cpu(monkeypatch)
     base, tuned = _model(tmp_path, bad=bad)
+    log = _logged(monkeypatch)
+    monkeypatch.setattr(extract_mod, "plan_batches", lambda items, rule: [[i] for i in
+                                                                           range(len(items))])
     with pytest.raises(NonFiniteError, match=rf"module 'layers\.{bad[0]}\.proj'"):
         extract(base, tuned, RankRule(rank=6), backend="torch")
     assert not _reader_threads_alive()
+    read = {key: name for _, key, name in log}
+    # the bad module was read ahead (in the reader), unless it is the first
+    if bad[0]:
+        assert read[f"layers.{bad[0]}.proj.weight"].startswith("svdkit-read-ahead")

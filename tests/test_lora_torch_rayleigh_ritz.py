@@ -26,15 +26,26 @@ def _basis(D: torch.Tensor, cols: int, seed: int) -> torch.Tensor:
     return Q
 
 
+def _spy(monkeypatch, name: str) -> list:
+    """Record the calls of ``torch.linalg.<name>``, which still runs."""
+    calls = []
+    real = getattr(torch.linalg, name)
+    monkeypatch.setattr(torch.linalg, name, lambda *a, **k: calls.append(1) or real(*a, **k))
+    return calls
+
+
 @pytest.mark.parametrize("shape", [(300, 200), (200, 300)])
-def test_the_gram_triplets_are_the_projections_svd(shape):
-    """float32 delta: the triplets are those of ``Qᵀ D`` (float64 SVD) to float32
-    accuracy, orthonormal, and ``Qᵀ D ≈ Z diag(s) Vh`` on the kept part."""
+def test_the_gram_triplets_are_the_projections_svd(shape, monkeypatch):
+    """float32 delta: the triplets come from the float64 Gram matrix (no SVD), are
+    those of ``Qᵀ D`` (float64 SVD) to float32 accuracy, orthonormal, and
+    ``Qᵀ D ≈ Z diag(s) Vh`` on the kept part."""
     m, n = shape
     D = torch.from_numpy(_delta(m, n, 0.9 ** np.arange(min(m, n)), seed=1))
     Q = _basis(D, 60, seed=2)
     k = 20
+    svd, eigh = _spy(monkeypatch, "svd"), _spy(monkeypatch, "eigh")
     U, s, Vh = tb._rayleigh_ritz(D, Q, k)
+    assert not svd and len(eigh) == 1
     assert U.dtype == s.dtype == Vh.dtype == torch.float32
     assert U.shape == (m, k) and s.shape == (k,) and Vh.shape == (k, n)
     B = (Q.T @ D).double().numpy()
@@ -49,13 +60,15 @@ def test_the_gram_triplets_are_the_projections_svd(shape):
     assert np.abs(R - np.diag(want)).max() < 1e-5 * want[0]
 
 
-def test_values_below_the_gram_resolution_take_the_svd():
+def test_values_below_the_gram_resolution_take_the_svd(monkeypatch):
     """A delta of exact rank 3 asked for 8 triplets: the five beyond it are rounding,
     which the Gram matrix would divide by (right vectors of any length); the SVD of
     the projection keeps them orthonormal."""
     D = torch.from_numpy(_delta(120, 90, np.array([1.0, 0.5, 0.25]), seed=3))
     Q = _basis(D, 30, seed=4)
+    svd = _spy(monkeypatch, "svd")
     _U, s, Vh = tb._rayleigh_ritz(D, Q, 8)
+    assert len(svd) == 1
     V = Vh.double().numpy()
     assert np.abs(V @ V.T - np.eye(8)).max() < 1e-5
     assert np.allclose(s[:3].numpy(), [1.0, 0.5, 0.25], rtol=1e-5)
@@ -65,9 +78,7 @@ def test_values_below_the_gram_resolution_take_the_svd():
 def test_a_float64_delta_takes_the_svd_of_the_projection(monkeypatch):
     D = torch.from_numpy(_delta(100, 80, 0.8 ** np.arange(80), seed=5).astype(np.float64))
     Q = _basis(D, 24, seed=6)
-    calls = []
-    real = torch.linalg.svd
-    monkeypatch.setattr(torch.linalg, "svd", lambda *a, **k: calls.append(1) or real(*a, **k))
+    calls = _spy(monkeypatch, "svd")
     U, s, _Vh = tb._rayleigh_ritz(D, Q, 10)
     assert calls and U.dtype == torch.float64
     want = np.linalg.svd(Q.T.numpy() @ D.numpy(), compute_uv=False)[:10]
@@ -96,7 +107,9 @@ def test_a_bf16_like_flat_tail_is_certified_in_fewer_blocks_than_the_svd_route(m
     d = _delta(m, n, 0.05 / np.arange(1, 101), seed=9)
     d += (0.3 * np.linalg.norm(d) / np.sqrt(m * n) * rng.standard_normal((m, n))).astype(
         np.float32)
+    svd_calls = _spy(monkeypatch, "svd")
     gram = tb.factor_delta_torch(d, RankRule(rank=32), device="cpu", min_size=0)
+    assert not svd_calls  # every check's Ritz pairs from the Gram matrix
 
     def svd_route(D, Q, k):
         Ub, s, Vh = torch.linalg.svd(Q.T @ D, full_matrices=False)

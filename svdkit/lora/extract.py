@@ -905,6 +905,14 @@ def reader_threads() -> int:
     return max(1, min(8, cores // 2))
 
 
+def _widens_exactly(stored: np.dtype, dtype: type) -> bool:
+    """Whether every value of ``stored`` is one of ``dtype`` (NumPy's "safe" casts
+    include 64-bit integers to float64, which rounds beyond 2⁵³)."""
+    return np.can_cast(stored, dtype, "safe") and not (
+        stored.kind in "iu" and stored.itemsize >= np.dtype(dtype).itemsize
+    )
+
+
 def read_delta(base: Checkpoint, tuned: Checkpoint, key: str, dtype: type) -> np.ndarray:
     """``W_tuned − W_base`` in ``dtype``: one array, formed by row blocks of at most
     :data:`_READ_BLOCK_ENTRIES` entries (widened, subtracted and checked for finiteness
@@ -913,8 +921,8 @@ def read_delta(base: Checkpoint, tuned: Checkpoint, key: str, dtype: type) -> np
     """
     t, b = tuned.tensor(key), base.tensor(key)
     if not (isinstance(t, np.ndarray) and isinstance(b, np.ndarray) and t.ndim >= 1
-            and t.shape == b.shape and np.can_cast(t.dtype, dtype, "safe")
-            and np.can_cast(b.dtype, dtype, "safe")):
+            and t.shape == b.shape and _widens_exactly(t.dtype, dtype)
+            and _widens_exactly(b.dtype, dtype)):
         # a rounding read (or an opaque dtype, refused by name): Checkpoint.read's rules
         delta = tuned.read(key, dtype)
         step = max(1, (1 << 22) // max(1, int(np.prod(b.shape[1:]))))

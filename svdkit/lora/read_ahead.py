@@ -89,7 +89,7 @@ def read_ahead(
             for k, item in enumerate(items):
                 loaded = load(item) if pending is None else pending.result()
                 pending = None
-                if k + 1 < len(items) and nbytes(items[k + 1]) <= budget:
+                if budget > 0 and k + 1 < len(items) and nbytes(items[k + 1]) <= budget:
                     pending = pool.submit(load, items[k + 1])
                 yield item, loaded
                 del loaded  # (the caller's reference is the last one)
