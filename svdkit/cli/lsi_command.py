@@ -5,8 +5,10 @@
 
 * ``svdkit lsi index SOURCE -o INDEX`` — a folder of .txt files, a .jsonl, .csv or
   SMART .ALL file;
-* ``svdkit lsi query INDEX "text" -n 10`` — a ranked table with scores and snippets;
-* ``svdkit lsi similar INDEX DOC_ID`` / ``--term WORD`` — similar documents or terms;
+* ``svdkit lsi query INDEX "text" -n 10`` — a ranked table with scores and snippets
+  (``--json``: a JSON array; piped, ids are never wrapped);
+* ``svdkit lsi similar INDEX DOC_ID`` / ``--term WORD`` — similar documents or terms
+  (``--json`` too);
 * ``svdkit lsi add INDEX SOURCE`` — fold in or SVD-update, then the drift report;
 * ``svdkit lsi rebuild INDEX`` — weights and SVD recomputed from the stored counts;
 * ``svdkit lsi eval INDEX --queries Q --qrels R`` — MAP, nDCG@10, P@10, R@100 vs tf-idf;
@@ -51,6 +53,12 @@ class Analyzer(StrEnum):
     word = "word"
     char_wb = "char_wb"
     char = "char"
+
+
+class StripAccents(StrEnum):
+    none = "none"
+    unicode = "unicode"
+    ascii = "ascii"
 
 
 class AddMethod(StrEnum):
@@ -112,7 +120,38 @@ def _score(value: float) -> str:
     return "0.0000" if text == "-0.0000" else text
 
 
-def _hits_table(title: str, hits) -> object:
+#: The narrowest the snippet column of a piped table gets (its ids kept whole).
+_SNIPPET_MIN = 20
+
+
+def _print_hits(title: str, hits) -> None:
+    """Print the table of ``hits``; piped (standard output not a terminal), no id is
+    wrapped or cut: the table is made as wide as its longest id needs, so an id read
+    from the output can be passed back (``svdkit lsi similar``)."""
+    from rich.cells import cell_len
+    from rich.console import Console
+
+    console = _console()
+    whole = not console.is_terminal
+    table = _hits_table(title, hits, whole_ids=whole)
+    if whole:
+        # borders and padding of four columns: 5 rules + 2 × 4 spaces
+        ids = max([2, *(cell_len(_plain(h.id)) for h in hits)])
+        ranks = max([1, *(len(str(h.rank)) for h in hits)])
+        need = 13 + ranks + 7 + ids + _SNIPPET_MIN
+        if need > console.width:
+            console = Console(width=need)
+    console.print(table)
+
+
+def _plain(text: str) -> str:
+    """``text`` as :func:`_shown` shows it, without Rich's markup escapes."""
+    from rich.text import Text
+
+    return Text.from_markup(_shown(text)).plain
+
+
+def _hits_table(title: str, hits, whole_ids: bool = False) -> object:
     from rich.table import Table
 
     # queries, ids and snippets are the user's text: "[1]" or "[b]" in them is text,
@@ -122,15 +161,81 @@ def _hits_table(title: str, hits) -> object:
              h.snippet if len(h.snippet) <= 70 else h.snippet[:69] + "…") for h in hits]
     table = Table(title=_shown_repr(title), title_justify="left")
     # the rank and the score are never cut (their widths are reserved), a long id folds
-    # onto more lines rather than lose its end to "…", the snippet wraps
+    # onto more lines rather than lose its end to "…" (piped: it is never wrapped, see
+    # _print_hits), the snippet wraps
     for name, justify, column in (("#", "right", 0), ("score", "right", 1)):
         width = max([len(name), *(len(r[column]) for r in rows)])
         table.add_column(name, justify=justify, no_wrap=True, min_width=width)
-    table.add_column("id", overflow="fold", min_width=min(12, max([2, *(len(r[2]) for r in rows)])))
+    if whole_ids:
+        from rich.cells import cell_len
+
+        table.add_column("id", no_wrap=True,
+                         min_width=max([2, *(cell_len(_plain(r[2])) for r in rows)]))
+    else:
+        table.add_column("id", overflow="fold",
+                         min_width=min(12, max([2, *(len(r[2]) for r in rows)])))
     table.add_column("snippet")
     for rank, score, doc_id, snippet in rows:
         table.add_row(rank, score, _shown(doc_id), _shown(snippet))
     return table
+
+
+def _hits_json(hits) -> str:
+    """``hits`` as a JSON array of ``{"rank", "id", "score", "row", "snippet"}`` (the
+    whole snippet the index stores, the id as it is)."""
+    import json
+
+    return json.dumps([{"rank": h.rank, "id": h.id, "score": h.score, "row": h.row,
+                        "snippet": h.snippet} for h in hits], ensure_ascii=False)
+
+
+def _terms_json(similar: list[tuple[str, float]]) -> str:
+    """Similar terms as a JSON array of ``{"rank", "term", "cosine"}``."""
+    import json
+
+    return json.dumps([{"rank": i, "term": t, "cosine": c}
+                       for i, (t, c) in enumerate(similar, 1)], ensure_ascii=False)
+
+
+def _stop_words_option(stop_words: str, path: Path | None) -> str | tuple[str, ...] | None:
+    """``--stop-words`` / ``--stop-words-file`` as :class:`~svdkit.lsi.TextOptions` takes
+    them: ``"english"``, ``None``, or the words of the file (UTF-8, one a line; blank
+    lines and lines starting with ``#`` skipped)."""
+    from svdkit.errors import FileFormatError, MissingFileError, SvdkitError
+
+    choice = stop_words.lower()
+    if choice not in ("english", "none"):
+        raise SvdkitError(
+            f"--stop-words must be 'english' or 'none' (or give --stop-words-file PATH, one "
+            f"word a line, for another language); got {stop_words!r}"
+        )
+    if path is None:
+        return None if choice == "none" else "english"
+    if choice == "none":
+        raise SvdkitError(f"give --stop-words none or --stop-words-file '{path}', not both")
+    if not path.is_file():
+        raise MissingFileError(f"--stop-words-file '{path}': no such file")
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError as err:
+        raise FileFormatError(
+            f"--stop-words-file '{path}' is not UTF-8 text (byte {err.start})"
+        ) from None
+    except OSError as err:
+        raise FileFormatError(f"--stop-words-file '{path}' cannot be read: {err.strerror}") \
+            from None
+    words = tuple(dict.fromkeys(
+        w for w in (line.strip() for line in text.splitlines()) if w and not w.startswith("#")
+    ))
+    if not words:
+        raise SvdkitError(f"--stop-words-file '{path}' holds no word (one word a line)")
+    return words
+
+
+def _build_notes(ix) -> str:
+    """The index's notes of its build (full rank, documents with no weighted term,
+    terms no query can match), each on a line of its own after a newline."""
+    return "".join(f"\nnote: {note}" for note in ix.svd.get("notes", ()))
 
 
 def _df_option(name: str, value: float) -> int | float:
@@ -267,6 +372,9 @@ def _advice_note(report, index: Path) -> str:
     """How to follow the drift report's advice from the command line (after a newline)."""
     if report.advice == "rebuild":
         return f"\nnote: to rebuild: svdkit lsi rebuild '{index}'"
+    if report.advice == "reindex":  # (a rebuild keeps the vocabulary: new words stay unknown)
+        return (f"\nnote: to index the source again (a new vocabulary): svdkit lsi index "
+                f"SOURCE -o '{index}'")
     return ""
 
 
@@ -320,7 +428,35 @@ def register(app: typer.Typer) -> None:
         ] = 1.0,
         max_features: Annotated[int | None, typer.Option(help="Keep the most frequent terms.")]
         = None,
-        stop_words: Annotated[str, typer.Option(help="'english' or 'none'.")] = "english",
+        stop_words: Annotated[
+            str,
+            typer.Option(help="'english' or 'none' (another language: --stop-words-file)."),
+        ] = "english",
+        stop_words_file: Annotated[
+            Path | None,
+            typer.Option(parser=cli_path,
+                         help="Stop words, one a line (UTF-8; lowercased and normalised as "
+                         "the text is); replaces the English list."),
+        ] = None,
+        lowercase: Annotated[
+            bool, typer.Option("--lowercase/--no-lowercase", help="Lowercase the text.")
+        ] = True,
+        strip_accents: Annotated[
+            StripAccents,
+            typer.Option(help="Drop accents: unicode (é → e, other letters kept), ascii "
+                         "(ASCII only) or none; queries are matched the same way."),
+        ] = StripAccents.none,
+        normalize: Annotated[
+            bool,
+            typer.Option("--normalize/--no-normalize",
+                         help="Weighted documents at unit length before the SVD."),
+        ] = True,
+        scaling: Annotated[
+            float, typer.Option(help="p: documents compared as rows of U Σ^p (-100 to 100).")
+        ] = 1.0,
+        method: Annotated[
+            str, typer.Option(help="Method of the truncated SVD (as svdkit svd's --method).")
+        ] = "auto",
         format: Annotated[SourceFormat, typer.Option(help="Source format.")] = SourceFormat.auto,
         id_field: Annotated[
             str | None,
@@ -355,12 +491,13 @@ def register(app: typer.Typer) -> None:
         from svdkit.lsi import TextOptions, build_index
         from svdkit.lsi.persist import check_index_output
 
-        if stop_words.lower() not in ("english", "none"):
-            raise SvdkitError(f"--stop-words must be 'english' or 'none'; got {stop_words!r}")
+        stop = _stop_words_option(stop_words, stop_words_file)
         if k is not None and k < 1:
             raise SvdkitError(f"-k must be at least 1 (latent dimensions); got {k}")
         options = TextOptions(
-            stop_words=None if stop_words.lower() == "none" else "english",
+            stop_words=stop,
+            lowercase=lowercase,
+            strip_accents=None if strip_accents is StripAccents.none else strip_accents.value,
             min_df=_df_option("min_df", min_df),
             max_df=_df_option("max_df", max_df),
             max_features=max_features,
@@ -372,7 +509,8 @@ def register(app: typer.Typer) -> None:
         index = build_index(
             str(source), k, weighting=weighting.value, options=options, rank_tol=rank_tol,
             tol=tol, format=format.value, id_field=id_field, text_field=text_field,
-            chunk_size=chunk_size, progress=True,
+            chunk_size=chunk_size, progress=True, normalize=normalize, scaling=scaling,
+            method=method,
         )  # fmt: skip
         index.save(output)
         svd = index.svd
@@ -380,7 +518,7 @@ def register(app: typer.Typer) -> None:
             f"{index!r}: SVD by {svd['method']}, "
             f"{'certified' if svd['converged'] else 'NOT certified'} to {svd['tol']:.0e}·σ₁, "
             f"reconstruction error {svd['reconstruction_error']:.4f} → {output}"
-            + _rank_tol_note(index),
+            + _rank_tol_note(index) + _build_notes(index),
             highlight=False,
             soft_wrap=True,
             markup=False,
@@ -392,6 +530,11 @@ def register(app: typer.Typer) -> None:
         index: IndexArgument,
         text: Annotated[str, typer.Argument(help="The query.")],
         n: Annotated[int, typer.Option("-n", help="Results to show.")] = 10,
+        json_output: Annotated[
+            bool,
+            typer.Option("--json", help="Print a JSON array of {rank, id, score, row, "
+                         "snippet} (the whole snippet) instead of the table."),
+        ] = False,
     ) -> None:
         """Search the index: a ranked table of documents with scores and snippets."""
         from svdkit.lsi.query import check_n
@@ -408,8 +551,14 @@ def register(app: typer.Typer) -> None:
                        "non-zero weight (unknown words, stop words and words of weight 0 are "
                        "ignored)")
             _nothing_similar(f"{why}: no document matches it")
+            if json_output:
+                typer.echo("[]")
             return
-        _console().print(_hits_table(f"LSI results for {text!r}", ix.search(text, n)))
+        hits = ix.search(text, n)
+        if json_output:
+            typer.echo(_hits_json(hits))
+            return
+        _print_hits(f"LSI results for {text!r}", hits)
 
     @lsi.command("similar")
     @speaks_flags
@@ -419,6 +568,11 @@ def register(app: typer.Typer) -> None:
         term: Annotated[str | None, typer.Option(help="Similar terms to this one instead.")]
         = None,
         n: Annotated[int, typer.Option("-n", help="Results to show.")] = 10,
+        json_output: Annotated[
+            bool,
+            typer.Option("--json", help="Print a JSON array instead of the table: "
+                         "{rank, id, score, row, snippet}, or {rank, term, cosine}."),
+        ] = False,
     ) -> None:
         """Documents similar to a document, or terms similar to a term."""
         from rich.table import Table
@@ -445,6 +599,11 @@ def register(app: typer.Typer) -> None:
                     why = (f"the term {term!r} has weight 0 in every document (it tells no "
                            "document apart)")
                 _nothing_similar(f"{why}: no term is similar to it")
+                if json_output:
+                    typer.echo("[]")
+                return
+            if json_output:
+                typer.echo(_terms_json(similar))
                 return
             title = f"terms similar to {term!r}"
             # the two columns are narrow: without a minimum width the title wraps
@@ -464,8 +623,13 @@ def register(app: typer.Typer) -> None:
                 why = (f"the document {doc_id!r} has no term the index weighs (it is empty, "
                        "or holds only stop words, pruned terms or terms of weight 0)")
             _nothing_similar(f"{why}: no document is similar to it")
+            if json_output:
+                typer.echo("[]")
             return
-        _console().print(_hits_table(f"documents similar to {doc_id!r}", similar_docs))
+        if json_output:
+            typer.echo(_hits_json(similar_docs))
+            return
+        _print_hits(f"documents similar to {doc_id!r}", similar_docs)
 
     @lsi.command("add")
     @speaks_flags
@@ -560,7 +724,7 @@ def register(app: typer.Typer) -> None:
             f"{ix!r}\nsettings: {_settings(ix)}\nSVD at the build: {svd['method']}, "
             f"{'certified' if svd['converged'] else 'NOT certified'} to {svd['tol']:.0e}·σ₁ "
             f"(worst residual {svd['worst_relative_residual']:.1e}·σ₁)"
-            + _rank_tol_note(ix)
+            + _rank_tol_note(ix) + _build_notes(ix)
             + f"\nsince the build: {_history(ix)}\n"
             f"drift: {(report := ix.drift()).summary()}" + _advice_note(report, index),
             highlight=False,

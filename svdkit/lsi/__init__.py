@@ -18,7 +18,7 @@ LsiIndex(9 documents, 12 terms, k=2, count)
 
 from svdkit.lsi import demo_data
 from svdkit.lsi.corpus import open_corpus
-from svdkit.lsi.counting import TextOptions, count_corpus
+from svdkit.lsi.counting import CorpusCounts, TextOptions, count_corpus
 from svdkit.lsi.index import Hit, LsiIndex, build_index, index_from_counts
 from svdkit.lsi.persist import load_index, save_index
 from svdkit.lsi.update import Drift, add_documents, drift, rebuild
@@ -26,6 +26,7 @@ from svdkit.lsi.weighting import SCHEMES
 
 __all__ = [
     "SCHEMES",
+    "CorpusCounts",
     "Drift",
     "Hit",
     "LsiIndex",

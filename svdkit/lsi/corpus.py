@@ -46,6 +46,7 @@ from pathlib import Path
 from typing import Any
 
 from svdkit._naming import arg, got
+from svdkit._words import counted
 from svdkit.errors import EmptyInputError, FileFormatError, MissingFileError, SvdkitError
 from svdkit.inputs.files import check_path
 
@@ -501,6 +502,53 @@ def json_records(path: str | os.PathLike[str]) -> Iterator[tuple[str, Any]]:
             yield f"line {line_no}", record
 
 
+#: The shapes of JSON that hold documents or queries, for :func:`text_field_problem`.
+JSON_SHAPES = (
+    "JSON lines (one object a line, such as {\"id\": \"d1\", \"text\": \"…\"}) or a JSON "
+    "array of such objects (pandas: to_json(orient=\"records\", lines=True))"
+)
+
+
+def _json_kind(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a bool"
+    if isinstance(value, int | float):
+        return "a number"
+    if isinstance(value, list):
+        return "an array"
+    return "an object" if isinstance(value, dict) else "a string"
+
+
+def text_field_problem(record: Any, text_field: str, where: str) -> str:
+    """What is wrong with a JSON record whose ``text_field`` is not a string, and the
+    shapes read (:data:`JSON_SHAPES`): not an object, a text field of another kind
+    (pandas' default ``to_json`` writes a column as an object), no such field — where
+    an object of strings only on the first line is most likely a file ``{id: text}``
+    (``json.dump`` of a dict), which is not read: its keys would be guessed as ids."""
+    if not isinstance(record, dict):
+        return (f"no text field {text_field!r}: {_json_kind(record)}, not an object; svdkit "
+                f"reads {JSON_SHAPES}")
+    if text_field in record:
+        problem = f"its text field {text_field!r} is {_json_kind(record[text_field])}, not a string"
+        if isinstance(record[text_field], dict):  # pandas' default to_json: {"text": {row: …}}
+            return (f"{problem} (columns, as pandas' default to_json writes); svdkit reads "
+                    f"{JSON_SHAPES}")
+        return f"{problem} (a text; an empty one is \"\")"
+    fields = ", ".join(map(repr, list(record)[:8])) + (", …" if len(record) > 8 else "")
+    message = (f"no text field {text_field!r} (its fields: {fields}); --text-field "
+               "(text_field= in Python) names the field of the texts")
+    if where in ("line 1", "item 1") and record and all(
+        isinstance(v, str) for v in record.values()
+    ):
+        message += (
+            f"; if the file is one object {{id: text}} (json.dump of a dict), write {JSON_SHAPES} "
+            "instead, or pass the dict itself to build_index in Python"
+        )
+    return message
+
+
 def read_jsonl(
     path: str | os.PathLike[str],
     id_field: str | None = None,
@@ -532,7 +580,9 @@ def read_jsonl(
     number = 0
     for where, record in json_records(path):
         if not isinstance(record, dict) or not isinstance(record.get(text_field), str):
-            raise FileFormatError(f"'{path}' {where}: no text field {text_field!r} (a string)")
+            raise FileFormatError(
+                f"'{path}' {where}: {text_field_problem(record, text_field, where)}"
+            )
         if id_field is None:
             id_field = "_id" if "id" not in record and "_id" in record else DEFAULT_ID
         if id_field not in record and required:
@@ -603,7 +653,15 @@ def read_csv(
     ``read_queries`` reads a query file). Any other file is CSV (RFC 4180: commas, a
     field in double quotes may hold commas, line breaks and doubled quotes), read
     strictly: a quote left open is an error naming its line, not the rest of the
-    file merged into one document.
+    file merged into one document. Every row has as many fields as the header: a
+    row with more (an unquoted comma, or a tab in a ``.tsv`` field) or fewer is an
+    error naming its line and both counts, not a document cut short or empty.
+
+    Raises
+    ------
+    FileFormatError
+        A quote left open, a row with more or fewer fields than the header, a row
+        without its id, or a column named that the header lacks.
     """
     path = Path(path)
     if not path.is_file():
@@ -630,6 +688,7 @@ def read_csv(
                     raise FileFormatError(
                         f"'{path}' line {reader.line_num}: no id in column {id_column!r}"
                     )
+                _check_row(path, row, columns, done + 1, reader.line_num)
                 done = reader.line_num
                 yield doc_id, row[text_column] or ""
         except csv.Error as err:
@@ -637,6 +696,31 @@ def read_csv(
                 f"'{path}' is not a readable CSV file: line {done + 1}: {err} "
                 "(a double quote opens a quoted field: close it, or double it inside one)"
             ) from None
+
+
+def _check_row(path: Path, row: dict, columns: list[str], first: int, last: int) -> None:
+    """An error when a row of a CSV/TSV file has more or fewer fields than its header:
+    ``csv.DictReader`` would drop the surplus (the text after an unquoted comma or a
+    tab) and leave a missing cell ``None`` (an empty document)."""
+    extra = len(row.get(None) or ())  # type: ignore[call-overload]
+    short = sum(1 for name in columns if row.get(name) is None)
+    if not extra and not short:
+        return
+    tsv = path.suffix.lower() == ".tsv"
+    lines = f"line {first}" if first >= last else f"lines {first}–{last}"
+    if extra:
+        remedy = (
+            "a tab in a field? a .tsv field holds no tab: replace it, or write CSV"
+            if tsv
+            else "an unquoted comma in the text? put the field in double quotes"
+        )
+    else:
+        remedy = "a cell left out? give every column a value (an empty one: nothing between the "
+        remedy += "tabs)" if tsv else "commas)"
+    raise FileFormatError(
+        f"'{path}' {lines}: {counted(len(columns) + extra - short, 'field')}, the header has "
+        f"{len(columns)} ({', '.join(columns)}) — {remedy}"
+    )
 
 
 #: What names the documents of a source that has no fields, for :func:`_check_no_fields`.

@@ -223,6 +223,7 @@ def build_index_dask(
         corpus, k, weighting=weighting, normalize=normalize, scaling=scaling, options=options,
         tol=tol, method="krylov" if distributed else "auto", progress=progress,
         svd_input=svd_input if distributed else None,
+        check_terms=False,  # (its own options made the vocabulary)
     )  # fmt: skip
     index.svd["distributed"] = distributed
     return index

@@ -38,6 +38,7 @@ import re
 import unicodedata
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+from itertools import pairwise
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -54,6 +55,7 @@ __all__ = [
     "MEASURES",
     "Evaluation",
     "QrelsFile",
+    "QueriesFile",
     "evaluate",
     "read_qrels",
     "read_queries",
@@ -81,6 +83,17 @@ class QrelsFile(dict):
 
 
 _FIELD = re.compile(r"^\.([A-Z])\b\s*(.*)$")
+
+
+class QueriesFile(dict):
+    """Queries read from a file (:func:`read_queries`): a dict ``{query id: text}``, and
+    ``source``, the kind of file (``"smart"``, ``"tsv"`` or ``"json"``), which
+    :func:`evaluate` weighs before numbering queries by position (Cranfield's
+    ``cran.qry`` is a SMART file)."""
+
+    def __init__(self, queries: dict[str, str], source: str) -> None:
+        super().__init__(queries)
+        self.source = source
 
 
 def _existing(path: str | os.PathLike[str], what: str) -> Path:
@@ -398,7 +411,7 @@ def _check_no_query_fields(p: Path, tsv: bool, id_field: str | None, text_field:
 
 def read_queries(
     path: str | os.PathLike[str], id_field: str | None = None, text_field: str = "text"
-) -> dict[str, str]:
+) -> QueriesFile:
     """Queries from a SMART ``.QRY``, a TSV (``id<TAB>text``), a JSON-lines file or a
     JSON array of objects.
 
@@ -429,7 +442,7 @@ def read_queries(
     p = _existing(path, "queries file")
     suffix = p.suffix.lower()
     if suffix in (".jsonl", ".json", ".ndjson"):
-        return _json_queries(p, id_field, text_field)
+        return QueriesFile(_json_queries(p, id_field, text_field), "json")
     _check_no_query_fields(p, suffix in (".tsv", ".txt"), id_field, text_field)
     if suffix in (".tsv", ".txt"):
         out = _Unique(p, "line")
@@ -444,11 +457,11 @@ def read_queries(
                 raise FileFormatError(f"'{p}' line {line_no}: expected 'id<TAB>text'")
             q, text = line.split("\t", 1)
             out.add(q.strip(), text, line_no)
-        return out.queries
+        return QueriesFile(out.queries, "tsv")
     out = _Unique(p, "record")
     for number, (q, text) in enumerate(read_smart(p), 1):
         out.add(q, text, number)
-    return out.queries
+    return QueriesFile(out.queries, "smart")
 
 
 def tfidf_baseline_scores(index: LsiIndex, texts: list[str]) -> np.ndarray:
@@ -541,22 +554,44 @@ def _meeting(names: list[str], wanted: set[str]) -> tuple[list[str], str]:
     return best, how
 
 
-def _match_query_ids(queries: dict[str, str], qrels: Qrels) -> tuple[dict[str, str], str]:
+def _cranfield_numbered(queries: dict[str, str], smart: bool) -> bool:
+    """Whether the query ids look like Cranfield's ``cran.qry``: numbers, increasing in
+    the file, with gaps inside (``001``, ``002``, ``004``, …), read from a SMART
+    ``.QRY`` file or written with leading zeros. A numbering that is only shifted
+    (``2 … 6``, a query dropped) or any other is not evidence."""
+    ids = list(queries)
+    if not all(q.isdigit() for q in ids):
+        return False
+    numbers = [int(q) for q in ids]
+    increasing = all(a < b for a, b in pairwise(numbers))
+    gaps = numbers[-1] - numbers[0] + 1 > len(numbers)
+    padded = any(len(q) > 1 and q.startswith("0") for q in ids)
+    return increasing and gaps and (smart or padded)
+
+
+def _match_query_ids(
+    queries: dict[str, str], qrels: Qrels, smart: bool = False
+) -> tuple[dict[str, str], str]:
     """The queries, renumbered ``1``, ``2``, … by position when that is how the qrels count.
 
     Cranfield's ``cran.qry`` numbers its 225 queries ``001``, ``002``, ``004``, … up
     to ``365``, while ``cranqrel`` numbers them 1 to 225 by position: many ids meet
     (query ``004`` is not the qrels' ``4``, which is the third query) and the
-    judgements would be paired with the wrong queries. The queries are renumbered
-    when the qrels judge queries that the ids leave unmatched, every judged id is a
-    position ``1 … len(queries)``, and the positions meet more judged queries than
-    the ids do. Returns the queries and a note ("" when nothing was changed).
+    judgements would be paired with the wrong queries. Ids are otherwise used as they
+    are. The queries are renumbered only on the Cranfield evidence
+    (:func:`_cranfield_numbered`: ``smart`` says they were read from a SMART ``.QRY``
+    file) when every judged id is a position ``1 … len(queries)`` and the positions
+    meet more judged queries than the ids do; not from a file of another kind when
+    half the judged queries or more already meet by id. Returns the queries and a
+    note ("" when nothing was changed).
     """
     judged = [q for q in qrels if q.isdigit() and not q.startswith("0")]
     if len(judged) != len(qrels) or not queries:
         return queries, ""
     by_id = sum(1 for q in qrels if q in queries)
     if by_id == len(qrels) or max(int(q) for q in judged) > len(queries):
+        return queries, ""
+    if not _cranfield_numbered(queries, smart) or (not smart and 2 * by_id >= len(qrels)):
         return queries, ""
     positions = {str(i): t for i, t in enumerate(queries.values(), 1)}
     by_position = sum(1 for q in qrels if q in positions)
@@ -567,6 +602,12 @@ def _match_query_ids(queries: dict[str, str], qrels: Qrels) -> tuple[dict[str, s
         f"{by_id} have the id of a query and {by_position} the position of one (the "
         "Cranfield numbering)"
     )
+
+
+def _few(ids: Mapping[str, object]) -> str:
+    """Up to three ids, quoted, and "…" when there are more."""
+    names = [repr(q) for q in list(ids)[:3]]
+    return ", ".join(names) + (", …" if len(ids) > 3 else "")
 
 
 def _nfc(text: str) -> str:
@@ -712,10 +753,12 @@ def evaluate(
     out (noted); a query judged, with no
     relevant document, counts 0 in every measure (noted), as trec_eval counts it.
     Only documents scored other than 0 are retrieved, by LSI and by tf-idf (a
-    document that shares no word with a query is not found by tf-idf). When the
-    query ids and the qrels' ids
-    do not meet but there are as many queries as the largest judged id (the
-    Cranfield numbering), the queries are numbered by position (noted). Document
+    document that shares no word with a query is not found by tf-idf). Query ids
+    are matched as they are. Only Cranfield's numbering is repaired: numeric query
+    ids increasing with gaps (``001``, ``002``, ``004``, …), read from a SMART
+    ``.QRY`` file (:func:`read_queries`) or written with leading zeros, judged by
+    position ``1 … len(queries)`` in the qrels, are numbered by position (noted).
+    Ids that do not meet at all are an error naming a few of each. Document
     ids that meet the qrels only without their leading zeros or their ``.txt``
     extension (an index of a folder) are matched so (noted).
     Ties are ranked as :meth:`~svdkit.lsi.index.LsiIndex.search` ranks them.
@@ -729,11 +772,12 @@ def evaluate(
         or no query or judged document meets the index.
     """
     read_notes = tuple(getattr(qrels, "notes", ()))
+    smart = getattr(queries, "source", "") == "smart"
     queries, qrels, depth = _check_queries(queries), _check_qrels(qrels), _check_depth(depth)
     _ir_measures()
     notes = list(read_notes)
     queries, qrels = _composed_ids(queries, qrels)
-    queries, note = _match_query_ids(queries, qrels)
+    queries, note = _match_query_ids(queries, qrels, smart)
     if note:
         notes.append(note)
     qids = [q for q in queries if qrels.get(q)]
@@ -743,8 +787,9 @@ def evaluate(
     if not qids:
         raise SvdkitError(
             "no query has relevance judgements: the query ids "
-            f"({', '.join(list(queries)[:3])}…) and the qrels' ids "
-            f"({', '.join(list(qrels)[:3])}…) do not meet"
+            f"({_few(queries)}) and the qrels' ids ({_few(qrels)}) do not meet; ids are "
+            "matched as they are (queries are numbered by position only for Cranfield's "
+            "cran.qry): is this the qrels file of these queries?"
         )
     unasked = sum(1 for q in qrels if q not in queries)
     if unasked:

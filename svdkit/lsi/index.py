@@ -32,6 +32,7 @@ import math
 import numbers
 import threading
 import unicodedata
+import warnings
 from collections.abc import Callable, Iterable, Mapping
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
@@ -336,7 +337,11 @@ class LsiIndex:
 
         None (``[]``) when the query's latent vector is zero (no term the index
         weighs, or only terms outside its ``k`` dimensions): its cosine with every
-        document is 0, and the first ``n`` rows scored 0 would not be an answer.
+        document is 0, and the first ``n`` rows scored 0 would not be an answer. Nor is
+        a document whose latent vector is zero ever a hit (empty, stop words only, or
+        all of its weight outside the ``k`` dimensions; ``svd["empty_documents"]``
+        counts those without a weighted term): fewer than ``n`` hits then, where fewer
+        documents have a direction.
         """
         return self.search_batch([text], n)[0]
 
@@ -348,10 +353,27 @@ class LsiIndex:
         state = self._snapshot()
         Q = self._query_vectors(texts, state.V, state.s).astype(np.float32)
         found = Q.any(axis=1)
+        zero = self._zero_documents(state.doc_vectors)
+        extra = int(zero.sum())  # (ranked, then left out: never a hit)
         return [
-            _hits(state, rows, scores) if hit else []
-            for hit, (rows, scores) in zip(found, rank_rows(state.doc_vectors, Q, n), strict=True)
+            _hits(state, *_real(zero, rows, scores, n)) if hit else []
+            for hit, (rows, scores) in zip(
+                found, rank_rows(state.doc_vectors, Q, n + extra), strict=True)
         ]
+
+    def _zero_documents(self, doc_vectors: np.ndarray) -> np.ndarray:
+        """Mask of the documents whose latent vector is zero (no term the index weighs:
+        empty, stop words only, unknown or pruned terms), cached per ``doc_vectors``.
+
+        Such a document has cosine 0 with every query: it is never a hit (ranked above
+        the documents of negative cosine, it would look like an answer).
+        """
+        cached = getattr(self, "_zero_cache", None)
+        if cached is not None and cached[0] is doc_vectors:
+            return cached[1]
+        mask = ~np.asarray(doc_vectors).any(axis=1)
+        self._zero_cache = (doc_vectors, mask)
+        return mask
 
     def scores(self, texts: list[str]) -> np.ndarray:
         """Cosine of every query (rows) with every document (columns).
@@ -376,9 +398,10 @@ class LsiIndex:
         q = state.doc_vectors[row : row + 1]
         if not q.any():
             return []
-        rows, scores = next(iter(rank_rows(state.doc_vectors, q, n + 1)))
+        zero = self._zero_documents(state.doc_vectors)
+        rows, scores = next(iter(rank_rows(state.doc_vectors, q, n + 1 + int(zero.sum()))))
         keep = rows != row
-        return _hits(state, rows[keep][:n], scores[keep][:n])
+        return _hits(state, *_real(zero, rows[keep], scores[keep], n))
 
     def similar_terms(self, term: str, n: int = 10) -> list[tuple[str, float]]:
         """The ``n`` terms closest to ``term`` (rows of ``V Σ`` by cosine); ``[]`` when
@@ -483,6 +506,14 @@ def _hits(state: _State, rows: np.ndarray, scores: np.ndarray) -> list[Hit]:
         Hit(i + 1, ids[r], float(c), int(r), snippets[r] if snippets else "")
         for i, (r, c) in enumerate(zip(rows.tolist(), scores.tolist(), strict=True))
     ]
+
+
+def _real(zero: np.ndarray, rows: np.ndarray, scores: np.ndarray,
+          n: int) -> tuple[np.ndarray, np.ndarray]:
+    """The first ``n`` of ``rows`` (ranked) and their ``scores``, documents of a zero
+    latent vector (``zero``, a mask over the rows) left out."""
+    keep = ~zero[rows]
+    return rows[keep][:n], scores[keep][:n]
 
 
 def _row_of(state: _State, doc: Any) -> int:
@@ -944,11 +975,21 @@ def index_from_counts(
     method: str = "auto",
     progress: bool = False,
     svd_input: Any = None,
+    check_terms: bool = True,
 ) -> LsiIndex:
     """An index from counts already made (the second half of :func:`build_index`).
 
     ``svd_input`` replaces the weighted matrix as the input of the SVD (the dask
     path passes its distributed operator here); it must equal the weighted matrix.
+
+    ``options`` must be the tokenising that made the counts: queries are tokenised with
+    it (default ``TextOptions()``: lowercase, English stop words, single words). With
+    ``check_terms`` (the default) every term of the vocabulary is tokenised with it, and
+    terms it can never make (``"York"``, ``"the"``, ``"new york"`` from a
+    ``CountVectorizer(lowercase=False, stop_words=None, ngram_range=(1, 2))``), which no
+    query could match, are named in a ``UserWarning`` and in ``svd["notes"]``.
+    ``svd["notes"]`` also says where ``k`` is the full rank (no latent reduction) and how
+    many documents have no weighted term (never a search hit).
 
     Examples
     --------
@@ -977,8 +1018,21 @@ def index_from_counts(
     check_scaling(scaling)
     normalize = check_bool(normalize, "normalize")
     progress = check_bool(progress, "progress")
+    check_terms = check_bool(check_terms, "check_terms")
+    if options is not None and not isinstance(options, TextOptions):
+        raise SvdkitError(
+            f"options must be a TextOptions (svdkit.lsi.TextOptions(min_df=2, …)); got "
+            f"{type(options).__name__}"
+        )
     corpus = checked_counts(corpus)
     check_unique_ids(corpus.ids)
+    unreachable: list[str] = []
+    if check_terms:
+        lost = unreachable_terms(corpus.vocabulary, options or TextOptions())
+        if lost:
+            unreachable.append(unreachable_note(lost, len(corpus.vocabulary),
+                                                options is not None))
+            warnings.warn(unreachable[0], UserWarning, stacklevel=2)
     g = global_weights(weighting, TermStats.of(corpus.counts))
     W = weigh(corpus.counts, weighting, g, normalize)
     if corpus.counts.count_nonzero() == 0:
@@ -1001,7 +1055,8 @@ def index_from_counts(
     s = np.asarray(r.s, dtype=np.float64)
     keep = s > RELATIVE_FLOOR * (s[0] if s.size else 0.0)
     U = np.array(np.asarray(r.U)[:, keep], order="C")
-    U[empty_rows(W)] = 0.0  # exactly: W V = U Σ, so an empty row of W has u = 0
+    empty = empty_rows(W)
+    U[empty] = 0.0  # exactly: W V = U Σ, so an empty row of W has u = 0
     V = np.ascontiguousarray(np.asarray(r.Vh)[keep].T)
     s = s[keep]
     index = LsiIndex(
@@ -1037,7 +1092,89 @@ def index_from_counts(
         index.svd["note"] = rank_tol_note(
             float(rank_tol), int(s.size), index.svd["reconstruction_error"]  # type: ignore[arg-type]
         )
+    empty_ids = [corpus.ids[i] for i in np.flatnonzero(empty)]
+    index.svd["empty_documents"] = len(empty_ids)
+    index.svd["full_rank"] = bool(keep.size >= min(W.shape))
+    notes = [
+        *([full_rank_note(k, keep.size, W.shape)] if index.svd["full_rank"] else []),
+        *([empty_documents_note(empty_ids)] if empty_ids else []),
+        *unreachable,
+    ]
+    if notes:
+        index.svd["notes"] = notes
     return index
+
+
+def full_rank_note(k: int | None, rank: int, shape: tuple[int, int]) -> str:
+    """What an index of full rank (``rank`` = the smaller side of ``shape``) says of
+    itself: no latent reduction, and how to get one (``k``: the rank asked for).
+
+    Examples
+    --------
+    >>> full_rank_note(None, 150, (150, 665))  # doctest: +ELLIPSIS
+    'k = 150 is the full rank of the 150 documents × 665 terms (the default k = 200 ...'
+    """
+    asked = (f" (the default k = {DEFAULT_K} clipped to it)" if k is None and rank < DEFAULT_K
+             else "")
+    return (
+        f"k = {rank} is the full rank of the {shape[0]} documents × {shape[1]} "
+        f"terms{asked}: no latent reduction, so the index ranks as plain cosine of the "
+        f"weighted terms (no synonymy effect); choose k well below {rank} (such as "
+        f"{max(1, rank // 2)}) or rank_tol for a latent semantic index"
+    )
+
+
+def empty_documents_note(ids: list[str]) -> str:
+    """What an index says of its documents without a weighted term (``ids``, not empty).
+
+    Examples
+    --------
+    >>> empty_documents_note(["a", "b"])  # doctest: +ELLIPSIS
+    "2 documents have no term the index weighs (...): they are never a search hit ('a', 'b')"
+    """
+    from svdkit._words import counted
+
+    shown = ", ".join(map(repr, ids[:5])) + (", …" if len(ids) > 5 else "")
+    verb = "has" if len(ids) == 1 else "have"
+    pronoun = "it is" if len(ids) == 1 else "they are"
+    return (
+        f"{counted(len(ids), 'document')} {verb} no term the index weighs (empty, stop "
+        f"words only, pruned terms or terms of weight 0): {pronoun} never a search hit "
+        f"({shown})"
+    )
+
+
+def unreachable_terms(vocabulary: list[str], options: TextOptions) -> list[str]:
+    """The terms of ``vocabulary`` that ``options`` never make of any text: a query
+    tokenised with them cannot match such a term.
+
+    A term is reachable when tokenising the term itself gives it back: ``"York"`` is not
+    (lowercased), nor ``"the"`` (a stop word), nor ``"new york"`` with single words.
+
+    Examples
+    --------
+    >>> from svdkit.lsi import TextOptions
+    >>> unreachable_terms(["new", "new york", "York", "the", "x"], TextOptions())
+    ['new york', 'York', 'the', 'x']
+    >>> unreachable_terms(["new", "new york"], TextOptions(ngram_range=(1, 2)))
+    []
+    """
+    analyze = options.vectorizer().build_analyzer()
+    return [term for term in vocabulary if term not in analyze(term)]
+
+
+def unreachable_note(terms: list[str], n_terms: int, given: bool) -> str:
+    """What :func:`index_from_counts` says of vocabulary terms no query can match."""
+    shown = ", ".join(map(repr, terms[:5])) + (", …" if len(terms) > 5 else "")
+    how = ("the options given" if given else
+           "the default TextOptions() (lowercase, English stop words, single words of "
+           "two or more letters)")
+    return (
+        f"{len(terms)} of the {n_terms} terms of the vocabulary can never match a query "
+        f"({shown}): queries are tokenised with {how}, which never make them; pass "
+        "options=TextOptions(...) with the settings of the vectorizer that made the counts "
+        "(lowercase, stop_words, ngram_range, token_pattern, strip_accents)"
+    )
 
 
 def rank_tol_note(rank_tol: float, k: int, error: float) -> str:
@@ -1235,4 +1372,5 @@ def build_index(
         tol=tol,
         method=method,
         progress=progress,
+        check_terms=False,  # (its own options made the vocabulary)
     )

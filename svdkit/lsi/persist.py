@@ -70,7 +70,7 @@ import shutil
 import stat
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
@@ -114,6 +114,11 @@ FORMAT_VERSION = 2
 #: The versions read.
 READABLE_VERSIONS = (1, 2)
 META = "meta.json"
+#: How far (any entry) a saved ``doc_vectors.npy`` may be from the rows of ``U Σ^p`` at
+#: unit length recomputed on a verified load: float32 rounding is about 6e-8.
+DOC_VECTOR_TOL = 1e-4
+#: Entries of ``U`` whose document vectors a verified load recomputes at a time.
+_CHECK_ENTRIES = 1 << 22
 
 _ARRAYS = ("U", "s", "V", "doc_vectors", "global_weights",
            "counts_data", "counts_indices", "counts_indptr")  # fmt: skip
@@ -974,6 +979,7 @@ def _check_contents(folder: Path, index: LsiIndex, a: dict[str, np.ndarray],
     memory-mapped ``U``, ``V`` and document vectors are checked for NaN and infinity
     with ``verify`` only (it reads them anyway): without it they stay unread.
     """
+    from svdkit.lsi.index import MAX_SCALING
     from svdkit.lsi.weighting import SCHEMES
 
     def damaged(what: str) -> FileFormatError:
@@ -995,8 +1001,9 @@ def _check_contents(folder: Path, index: LsiIndex, a: dict[str, np.ndarray],
                       f"{index.n_docs} documents × {index.n_terms} terms")
     if index.weighting not in SCHEMES:
         raise damaged(f"{META} names the weighting {index.weighting!r}; known: {SCHEMES}")
-    if not np.isfinite(index.scaling):
-        raise damaged(f"{META} gives the scaling {index.scaling!r}")
+    if not np.isfinite(index.scaling) or abs(index.scaling) > MAX_SCALING:
+        raise damaged(f"{META} gives the scaling {index.scaling!r} (an index is built with "
+                      f"a finite p from {-MAX_SCALING:g} to {MAX_SCALING:g})")
     if not 0 < index.n_svd_docs <= index.n_docs:
         raise damaged(f"{META} says {index.n_svd_docs} documents were in the SVD, of "
                       f"{index.n_docs}")
@@ -1020,6 +1027,48 @@ def _check_contents(folder: Path, index: LsiIndex, a: dict[str, np.ndarray],
     for name in finite:
         if not np.isfinite(a[name]).all():
             raise damaged(f"{name}.npy holds NaN or infinite values")
+    _check_spectrum(damaged, a["s"], a["global_weights"])
+    if verify:
+        _check_doc_vectors(damaged, index, a)
+
+
+def _check_spectrum(damaged: Callable[[str], FileFormatError], s: np.ndarray,
+                    g: np.ndarray) -> None:
+    """Refuse singular values an SVD does not give and global weights no scheme gives.
+
+    A build keeps only positive singular values, in non-increasing order, and every
+    weighting's ``gⱼ`` is at least 0: anything else was written by another tool (or
+    edited with its checksums), and would rank documents by a different matrix.
+    """
+    if s.size and not (s > 0).all():
+        at = int(np.flatnonzero(~(s > 0))[0])
+        raise damaged(f"s.npy holds the singular value σ{at + 1} = {s[at].item()!r}; singular "
+                      "values are positive")
+    if s.size > 1 and (np.diff(s) > 0).any():
+        at = int(np.flatnonzero(np.diff(s) > 0)[0])
+        raise damaged(f"s.npy is not in non-increasing order: σ{at + 1} = {s[at].item()!r} < "
+                      f"σ{at + 2} = {s[at + 1].item()!r}")
+    if g.size and (g < 0).any():
+        at = int(np.flatnonzero(g < 0)[0])
+        raise damaged(f"global_weights.npy holds the negative weight {g[at].item()!r} (term "
+                      f"{at}); every weighting's global weights are at least 0")
+
+
+def _check_doc_vectors(damaged: Callable[[str], FileFormatError], index: LsiIndex,
+                       a: dict[str, np.ndarray]) -> None:
+    """Refuse document vectors that are not the rows of ``U Σ^p`` (unit length) they cache."""
+    from svdkit.lsi.index import document_vectors
+
+    U, s, saved = a["U"], a["s"], a["doc_vectors"]
+    rows = max(1, _CHECK_ENTRIES // max(U.shape[1], 1))  # (bounded memory: by blocks)
+    worst = 0.0
+    for start in range(0, U.shape[0], rows):
+        expected = document_vectors(U[start:start + rows], s, index.scaling)
+        worst = max(worst, float(np.max(np.abs(expected - saved[start:start + rows]),
+                                        initial=0.0)))
+    if worst > DOC_VECTOR_TOL:
+        raise damaged(f"doc_vectors.npy is not the rows of U Σ^p at unit length it caches "
+                      f"(off by up to {worst:.3g}): edited, or written by another tool")
 
 
 def _counted(values: list[str]) -> list[tuple[str, int]]:

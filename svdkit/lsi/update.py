@@ -42,7 +42,14 @@ orthogonality loss exceeds :data:`ORTHOGONALITY_LIMIT`, or the reconstruction
 error grew by more than :data:`ERROR_GROWTH_LIMIT` (relative) since the last
 SVD; a rebuild when the documents added since the build exceed
 :data:`REBUILD_SHARE_LIMIT` of those it was built on (global weights and
-vocabulary are then stale).
+vocabulary are then stale). Indexing the source again (``"reindex"``, the only
+cure: the counts of words outside the vocabulary are never stored, so no rebuild
+recovers them) when more than :data:`UNKNOWN_TOKEN_LIMIT` of the tokens of the
+documents added since the build are outside the vocabulary (judged once they hold
+:data:`UNKNOWN_TOKEN_SAMPLE` tokens: a few new words in one short document are no
+drift), or more than
+:data:`UNKNOWN_ONLY_LIMIT` of those documents have words but none the
+vocabulary knows (they can never be found).
 
 Examples
 --------
@@ -60,7 +67,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -80,6 +87,9 @@ __all__ = [
     "FOLDED_SHARE_LIMIT",
     "ORTHOGONALITY_LIMIT",
     "REBUILD_SHARE_LIMIT",
+    "UNKNOWN_ONLY_LIMIT",
+    "UNKNOWN_TOKEN_LIMIT",
+    "UNKNOWN_TOKEN_SAMPLE",
     "UPDATE_BLOCK",
     "Drift",
     "add_documents",
@@ -93,6 +103,9 @@ FOLDED_SHARE_LIMIT = 0.10
 ORTHOGONALITY_LIMIT = 0.05
 ERROR_GROWTH_LIMIT = 0.05
 REBUILD_SHARE_LIMIT = 0.50
+UNKNOWN_TOKEN_LIMIT = 0.30
+UNKNOWN_TOKEN_SAMPLE = 1000
+UNKNOWN_ONLY_LIMIT = 0.05
 UPDATE_BLOCK = 256
 
 METHODS = ("auto", "fold_in", "update")
@@ -103,8 +116,15 @@ class Drift:
     """How far the index is from an SVD of its documents, and what to do about it.
 
     ``advice`` is ``"ok"``, ``"update"`` (run an SVD update: ``add_documents(index,
-    [], method="update")``) or ``"rebuild"`` (:func:`rebuild`); see the module
-    documentation for the thresholds.
+    [], method="update")``), ``"rebuild"`` (:func:`rebuild`) or ``"reindex"`` (index
+    the source again: the added documents' words are outside the vocabulary); see the
+    module documentation for the thresholds.
+
+    Of the documents added since the build (recorded in the index's history):
+    ``unknown_only`` have words, but none in the vocabulary (a zero vector: never
+    found), and ``unknown_token_share`` of their tokens (after stop words) are outside
+    the vocabulary. ``added_now``: the documents added by the
+    :func:`add_documents` call that returned the report (0 from :func:`drift`).
 
     Examples
     --------
@@ -128,16 +148,25 @@ class Drift:
     reconstruction_error: float
     error_at_last_svd: float
     advice: str
+    unknown_only: int = 0
+    unknown_token_share: float = 0.0
+    added_now: int = 0
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
 
     def summary(self) -> str:
+        vocabulary = ""
+        if self.unknown_only or self.unknown_token_share:
+            vocabulary = (
+                f"; of the documents added, {self.unknown_only} have no word of the vocabulary "
+                f"(never found) and {self.unknown_token_share:.1%} of their words are outside it"
+            )
         return (
             f"{self.n_docs} documents ({self.folded} folded in, {self.added_since_build} added "
             f"since the build); ‖UᵀU − I‖₂ = {self.orthogonality_loss:.2e}; reconstruction "
             f"error {self.reconstruction_error:.4f} (after the last SVD: "
-            f"{self.error_at_last_svd:.4f}); advice: {self.advice}"
+            f"{self.error_at_last_svd:.4f}){vocabulary}; advice: {self.advice}"
         )
 
 
@@ -156,7 +185,7 @@ def drift(index: LsiIndex) -> Drift:
     >>> fresh = drift(index)
     >>> fresh.folded, fresh.orthogonality_loss < 1e-12, fresh.advice
     (0, True, 'ok')
-    >>> _ = index.add(docs[4:], method="fold_in")
+    >>> _ = index.add([docs[5], ("fall", "stock prices fell")], method="fold_in")
     >>> d = drift(index)
     >>> d.folded, d.advice  # 2 folded in: over 10 % of the documents
     (2, 'update')
@@ -166,13 +195,18 @@ def drift(index: LsiIndex) -> Drift:
     >>> d = drift(index)
     >>> d.folded, d.added_since_build, d.advice  # 3 added to 4: over half, rebuild
     (0, 3, 'rebuild')
+    >>> docs[4]  # no word of it is in the vocabulary: it can never be found
+    ('bank', 'the bank raised interest rates')
+    >>> d = index.add([docs[4]], method="update")
+    >>> d.unknown_only, d.advice  # a rebuild keeps the vocabulary: index the source again
+    (1, 'reindex')
     """
     from svdkit.lsi.index import check_index, reconstruction_error
 
     check_index(index)
     with index._state_lock:  # one state (a change may be put in place meanwhile)
         U, s, V, counts = index.U, index.s, index.V, index.counts
-        svd, n_svd_docs = index.svd, index.n_svd_docs
+        svd, n_svd_docs, history = index.svd, index.n_svd_docs, list(index.history)
     U = np.asarray(U)
     n_docs = U.shape[0]
     gram = U.T @ U
@@ -182,13 +216,33 @@ def drift(index: LsiIndex) -> Drift:
     folded = n_docs - n_svd_docs
     built_on = int(svd.get("built_on", n_svd_docs))
     added = n_docs - built_on
-    if built_on and added > REBUILD_SHARE_LIMIT * built_on:
+    unknown_only, share, tokens, measured = _vocabulary_drift(history)
+    if (tokens >= UNKNOWN_TOKEN_SAMPLE and share > UNKNOWN_TOKEN_LIMIT) or (
+        unknown_only > UNKNOWN_ONLY_LIMIT * measured
+    ):
+        advice = "reindex"
+    elif built_on and added > REBUILD_SHARE_LIMIT * built_on:
         advice = "rebuild"
     elif _update_due(folded, n_docs, ortho, err, base):
         advice = "update"
     else:
         advice = "ok"
-    return Drift(n_docs, folded, added, ortho, err, base, advice)
+    return Drift(n_docs, folded, added, ortho, err, base, advice, unknown_only, share)
+
+
+def _vocabulary_drift(history: list[dict[str, Any]]) -> tuple[int, float, int, int]:
+    """From the additions recorded in ``history`` (``fold_in`` entries that counted
+    their tokens): the documents with words but none of the vocabulary, the share of
+    tokens outside it, the tokens, and how many documents were measured so."""
+    unknown_only = tokens = unknown = measured = 0
+    for h in history:
+        if h.get("kind") != "fold_in" or not isinstance(h.get("tokens"), int):
+            continue
+        measured += int(h.get("documents", 0))
+        unknown_only += int(h.get("unknown_only", 0))
+        tokens += h["tokens"]
+        unknown += int(h.get("unknown_tokens", 0))
+    return unknown_only, (unknown / tokens if tokens else 0.0), tokens, measured
 
 
 def _update_due(folded: int, n_docs: int, ortho: float, err: float, base: float) -> bool:
@@ -204,7 +258,14 @@ def _count_new(index: LsiIndex, docs: Iterable[Any], chunk_size: int) -> tuple:
     from svdkit.lsi.corpus import chunked, open_corpus, settle_ids
     from svdkit.lsi.counting import _snippet
 
-    blocks, ids, snippets = [], [], []
+    blocks, ids, snippets, sizes = [], [], [], []
+    # the tokens, known or not: words for a word analyzer (a bigram outside the vocabulary
+    # is no sign of drift: most are pruned), the n-grams of a character analyzer
+    options, words = index.options, None
+    if options.analyzer == "word" and tuple(options.ngram_range) != (1, 1):
+        options = replace(options, ngram_range=(1, 1))
+        words = np.array([" " not in t for t in index.vocabulary], dtype=bool)
+    analyze = options.vectorizer().build_analyzer()
     # a path is a corpus (as for build_index); a str is never iterated letter by letter
     # (documents without ids are numbered on from the index's last, as build_index
     # numbered its own: "0", "1", … again would clash with them; a number that is an
@@ -214,10 +275,25 @@ def _count_new(index: LsiIndex, docs: Iterable[Any], chunk_size: int) -> tuple:
         blocks.append(index.count([t for _, t in chunk]))
         ids.extend(d for d, _ in chunk)
         snippets.extend(_snippet(t) for _, t in chunk)
+        sizes.extend(len(analyze(t)) for _, t in chunk)
     if not blocks:
-        return sp.csr_matrix((0, index.n_terms), dtype=np.int32), [], []
+        return sp.csr_matrix((0, index.n_terms), dtype=np.int32), [], [], {}
     ids = settle_ids(ids, taken=index.ids, start=start)
-    return sp.vstack(blocks, format="csr").astype(np.int32), ids, snippets
+    C = sp.vstack(blocks, format="csr").astype(np.int32)
+    return C, ids, snippets, _unknown_words(C, np.asarray(sizes, dtype=np.int64), words)
+
+
+def _unknown_words(C: sp.csr_matrix, sizes: np.ndarray, words: np.ndarray | None) -> dict[str, int]:
+    """What the history records of new documents' words outside the vocabulary: their
+    tokens (``sizes``, per document, after stop words), those the counts ``C`` (of the
+    vocabulary's terms; ``words``: the columns of single words, when it has n-grams)
+    leave out, and the documents with tokens but no known one."""
+    known = np.asarray((C if words is None else C[:, words]).sum(axis=1)).ravel().astype(np.int64)
+    return {
+        "tokens": int(sizes.sum()),
+        "unknown_tokens": int((sizes - known).clip(min=0).sum()),
+        "unknown_only": int(np.count_nonzero((sizes > 0) & (known == 0))),
+    }
 
 
 def _materialise(index: LsiIndex) -> None:
@@ -255,7 +331,7 @@ def _fold_in(index: LsiIndex, docs: Iterable[Any], chunk_size: int) -> int:
     """:func:`fold_in`, its arguments checked, under ``index._update_lock``."""
     from svdkit.lsi.index import check_unique_ids, document_vectors
 
-    C, ids, snippets = _count_new(index, docs, chunk_size)
+    C, ids, snippets, unknown = _count_new(index, docs, chunk_size)
     if not ids:
         return 0
     known = set(index.ids)
@@ -280,7 +356,7 @@ def _fold_in(index: LsiIndex, docs: Iterable[Any], chunk_size: int) -> int:
         index.U, index.counts, index.ids, index.snippets = U_all, counts, all_ids, all_snippets
         index.doc_vectors_cache = cache
         index._id_rows = None
-        index.history.append({"kind": "fold_in", "documents": len(ids)})
+        index.history.append({"kind": "fold_in", "documents": len(ids), **unknown})
     return len(ids)
 
 
@@ -521,15 +597,15 @@ def add_documents(
     # the whole addition is one change: no other runs between the fold-in and the update
     # (searches meanwhile see the index before, after the fold-in, or after the update)
     with index._update_lock:
-        fold_in(index, docs, chunk_size)
+        added = fold_in(index, docs, chunk_size)
         report = drift(index)
-        due = report.advice == "update" or (report.advice == "rebuild" and _update_due(
+        due = report.advice == "update" or (report.advice in ("rebuild", "reindex") and _update_due(
             report.folded, report.n_docs, report.orthogonality_loss,
             report.reconstruction_error, report.error_at_last_svd))
         if method == "update" or (method == "auto" and due):
             svd_update(index, progress=progress)
             report = drift(index)
-    return report
+    return replace(report, added_now=added)
 
 
 def rebuild(index: LsiIndex, k: int | None = None, **kwargs: Any) -> LsiIndex:
@@ -547,7 +623,8 @@ def rebuild(index: LsiIndex, k: int | None = None, **kwargs: Any) -> LsiIndex:
     >>> from svdkit.lsi import build_index, demo_data, rebuild
     >>> docs = demo_data.pets_and_markets()  # six documents, two topics
     >>> index = build_index(docs[:4], k=3)
-    >>> _ = index.add([*docs[4:], ("shop", "cat food and dog toys")], method="fold_in")
+    >>> _ = index.add([docs[5], ("fall", "stock prices fell"), ("shop", "cat food and dog toys")],
+    ...               method="fold_in")
     >>> index.drift().advice  # 3 documents added to 4
     'rebuild'
     >>> fresh = rebuild(index)
@@ -555,7 +632,7 @@ def rebuild(index: LsiIndex, k: int | None = None, **kwargs: Any) -> LsiIndex:
     (LsiIndex(7 documents, 14 terms, k=3, log_entropy), 'ok', True)
     >>> index.drift().folded, fresh.drift().folded
     (3, 0)
-    >>> "interest" in fresh.vocabulary  # the build's vocabulary stays: "bank" was folded in
+    >>> "interest" in fresh.vocabulary  # the build's vocabulary stays: "rates" was folded in
     False
     >>> [hit.id for hit in fresh.search("sick dog", n=2)], rebuild(index, k=4).k
     (['vet', 'shop'], 4)
@@ -572,6 +649,9 @@ def rebuild(index: LsiIndex, k: int | None = None, **kwargs: Any) -> LsiIndex:
     kwargs.setdefault("normalize", index.normalize)
     kwargs.setdefault("scaling", index.scaling)
     kwargs.setdefault("options", index.options)
+    # the vocabulary's terms were checked against these options when it was made (1 s
+    # per 100k terms): again only for other options
+    kwargs.setdefault("check_terms", kwargs["options"] is not index.options)
     kwargs.setdefault("tol", float(index.svd.get("tol", DEFAULT_TOL)))
     if k is None:  # the index's own k, within what the counts allow
         k = min(k_now, min(corpus.counts.shape))
