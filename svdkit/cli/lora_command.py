@@ -612,11 +612,21 @@ def register(app: typer.Typer) -> None:
         _check_not_input(output, "--output", adapter=adapter)
         _check_adapter_output(output)
         new, report = resize(
-            Adapter.load(adapter), rule, split=split, alpha=alpha, dtype=factor_dtype
+            Adapter.load(adapter, lora_bias=True), rule, split=split, alpha=alpha,
+            dtype=factor_dtype,
         )
         new.save(output)
         con = Console()
         print_table(con, _resize_table(report, rule))
+        dropped = [m.name for m in report if m.name not in new.modules]
+        if dropped:
+            more = f", … ({len(dropped) - 6} more)" if len(dropped) > 6 else ""
+            con.print(
+                f"note: left out of the adapter (rank 0: ΔW = 0, lora_B or lora_A all zeros): "
+                f"{', '.join(dropped[:6])}{more}; they are no longer in target_modules, so "
+                "PEFT gives them no LoRA (training on from this adapter leaves them as they are)",
+                highlight=False, soft_wrap=True, markup=False,
+            )
         missed = [m for m in report if not m.bound_met]
         if missed and (error is not None or energy is not None):
             note = unmet_note(

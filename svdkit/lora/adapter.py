@@ -17,7 +17,12 @@ conv ``[out, in, *k]``  ``base_model.model.<m>.lora_A.weight``  ``[r, in, *k]``
 kept whole         ``base_model.model.<m>.<param>``            (``modules_to_save``)
 bias of a LoRA     ``base_model.model.<m>.base_layer.bias``    (``bias = "lora_only"``)
 base of a LoRA     ``base_model.model.<m>.base_layer.weight``  (PEFT's ``save_embedding_layers``)
+bias of lora_B     ``base_model.model.<m>.lora_B.bias``        ``[out]`` (``lora_bias=True``)
 =================  ==========================================  ==========================
+
+A ``lora_B`` bias (PEFT's ``lora_bias=True``) adds ``scale · bias`` to the layer's
+output; it is read (:attr:`LoraModule.bias`) only when :meth:`Adapter.load` is told
+(``lora_bias=True``: ``resize``, ``analyse``), and refused by name otherwise (``merge``).
 
 PEFT's trainable tokens (``trainable_token_indices``) are saved as
 ``base_model.model.<m>.token_adapter.trainable_tokens_delta`` ``[k, d]``: despite the
@@ -408,8 +413,10 @@ def base_changing_init(config: dict[str, Any]) -> str | None:
     return None
 
 
-def refuse_base_changing(adapter: Adapter, action: str) -> None:
-    """Refuse to ``action`` (merge, resize) an adapter whose base PEFT changes at load time.
+def refuse_base_changing(adapter: Adapter, action: str, *, lora_bias: bool = False) -> None:
+    """Refuse to ``action`` (merge, resize) an adapter whose base PEFT changes at load time,
+    or, unless ``lora_bias`` (the caller handles it: ``resize``), one with a bias on
+    ``lora_B`` (PEFT's ``lora_bias=True``, :attr:`LoraModule.bias`).
 
     PEFT saves a PiSSA / OLoRA / CorDA / LoRA-GA / LoftQ adapter with its
     ``init_lora_weights`` and, loading it on the original base, runs that init
@@ -420,6 +427,13 @@ def refuse_base_changing(adapter: Adapter, action: str) -> None:
     original base: ``save_pretrained(..., path_initial_model_for_weight_conversion=…)``.
     """
     init = base_changing_init(adapter.config)
+    biased = sorted(n for n, m in adapter.modules.items() if m.bias is not None)
+    if biased and not lora_bias:
+        raise FileFormatError(
+            f"module {biased[0]!r} has a lora_B bias (PEFT's lora_bias=True): svdkit does "
+            f"not {action} such adapters (resize and analyse read them); use PEFT's "
+            "merge_and_unload"
+        )
     if init is None:
         return
     raise FileFormatError(
@@ -502,12 +516,22 @@ class LoraModule:
     A: np.ndarray
     B: np.ndarray
     alpha: float
+    #: PEFT's ``lora_bias=True``: the bias of ``lora_B`` ``[out]``, whose contribution to
+    #: the layer's output is ``scale · bias`` (None: no such bias, PEFT's default).
+    bias: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         if not isinstance(self.name, str):
             raise SvdkitError(f"a module's name must be a str; got {type(self.name).__name__}")
         for side in ("A", "B"):
             setattr(self, side, _checked_factor(self.name, side, getattr(self, side)))
+        if self.bias is not None:
+            self.bias = _checked_factor(self.name, "bias", self.bias)
+            if self.bias.shape != (self.B.shape[0],):
+                raise ShapeError(
+                    f"module {self.name!r}: the lora_B bias has shape {list(self.bias.shape)}; "
+                    f"expected [{self.B.shape[0]}] (lora_B's outputs)"
+                )
         self.alpha = check_real(self.alpha, f"module {self.name!r}: alpha")
         if not isinstance(self.kind, str) or self.kind not in KINDS:
             raise SvdkitError(
@@ -589,6 +613,14 @@ class LoraModule:
             return d.reshape(self.weight_shape)
         return d.T if self.transposed else d
 
+
+#: Fields of ``adapter_config.json`` that :meth:`Adapter.peft_config` writes with a
+#: default (``None``, ``True``, ``0.0``) only where the adapter's :attr:`Adapter.config`
+#: has none: :meth:`Adapter.load` keeps the file's values (the pinned base ``revision``,
+#: the training's ``lora_dropout``, ``inference_mode``), so that ``resize`` loses none.
+#: The other fields it writes are computed from the modules (``r``, ``lora_alpha``, the
+#: patterns, ``target_modules``, ``modules_to_save``, ``bias``…).
+CARRIED_FIELDS = frozenset({"revision", "inference_mode", "lora_dropout"})
 
 #: PEFT's ``LoraConfig`` defaults for fields an ``adapter_config.json`` leaves out.
 PEFT_DEFAULT_R = 8
@@ -707,6 +739,8 @@ class Adapter:
             a_name, b_name = m.factor_names
             items.append((f"{PREFIX}{name}.{a_name}", m.A))
             items.append((f"{PREFIX}{name}.{b_name}", m.B))
+            if m.bias is not None:  # (PEFT's lora_bias=True)
+                items.append((f"{PREFIX}{name}.lora_B.bias", m.bias))
         for tname in sorted(self.saved):
             module, _, param = tname.rpartition(".")
             if module in self.modules:
@@ -824,8 +858,10 @@ class Adapter:
             "layers_pattern": None,
             "use_dora": False,
         }
+        if any(m.bias is not None for m in self.modules.values()):
+            config["lora_bias"] = True
         for key, value in self.config.items():
-            if key not in config and key not in ("peft_version",):
+            if (key not in config or key in CARRIED_FIELDS) and key != "peft_version":
                 config[key] = value
         if self.config.get("task_type") is not None:
             config["task_type"] = self.config["task_type"]
@@ -934,8 +970,17 @@ class Adapter:
         return tmp
 
     @classmethod
-    def load(cls, directory: str | os.PathLike) -> Adapter:
-        """Read a PEFT LoRA directory (``adapter_config.json`` + ``adapter_model.safetensors``)."""
+    def load(cls, directory: str | os.PathLike, *, lora_bias: bool = False) -> Adapter:
+        """Read a PEFT LoRA directory (``adapter_config.json`` + ``adapter_model.safetensors``).
+
+        ``lora_bias`` (False by default) reads PEFT's ``lora_bias=True`` adapters, whose
+        ``lora_B`` has a bias (``<m>.lora_B.bias``, :attr:`LoraModule.bias`): only for
+        callers that handle it (``resize``, ``analyse``); otherwise such an adapter is a
+        :class:`~svdkit.errors.FileFormatError` naming the feature. Every field of the
+        config that is not recomputed from the modules is kept (:attr:`config`,
+        :data:`CARRIED_FIELDS`).
+        """
+        lora_bias = check_bool(lora_bias, "lora_bias")
         directory = check_path(directory, "directory")
         cfg_path = directory / CONFIG_NAME
         if not directory.exists():
@@ -1004,10 +1049,20 @@ class Adapter:
         pairs: dict[str, dict[str, np.ndarray]] = {}
         kinds: dict[str, str] = {}
         saved: dict[str, np.ndarray] = {}
+        biases: dict[str, np.ndarray] = {}
         for key in ck.names:
             if not key.startswith(PREFIX):
                 raise FileFormatError(f"'{weights}': tensor {key!r} does not start with {PREFIX}")
             rest = key[len(PREFIX):]
+            if rest.endswith(".lora_B.bias"):
+                if not lora_bias:
+                    raise FileFormatError(
+                        f"'{weights}': tensor {key!r} is the bias of a lora_B (PEFT's "
+                        "lora_bias=True): svdkit does not merge such adapters (resize and "
+                        "analyse read them); merge them with PEFT's merge_and_unload"
+                    )
+                biases[rest[: -len(".lora_B.bias")]] = np.array(ck.tensor(key))
+                continue
             for suffix, kind, side in (
                 (".lora_A.weight", "linear", "A"),
                 (".lora_B.weight", "linear", "B"),
@@ -1051,12 +1106,19 @@ class Adapter:
             kind = kinds[name]
             if kind == "linear" and pair["A"].ndim > 2:
                 kind = "conv"  # PEFT's LoRA of nn.Conv1d/2d/3d: lora_A [r, in, *kernel]
-            modules[name] = LoraModule(name, kind, pair["A"], pair["B"], float(alpha))
+            modules[name] = LoraModule(
+                name, kind, pair["A"], pair["B"], float(alpha), bias=biases.pop(name, None)
+            )
+        if biases:
+            raise FileFormatError(
+                f"'{weights}': a lora_B bias without lora_A / lora_B weights, for "
+                f"{_listed(sorted(biases))}"
+            )
         if fan_in_fan_out:
             linear = [name for name, m in modules.items() if m.kind == "linear"]
             for name in conv1d_modules(linear):
                 modules[name].kind = "conv1d"
-        known = set(Adapter().peft_config()) | {"peft_version"}
+        known = (set(Adapter().peft_config()) | {"peft_version"}) - CARRIED_FIELDS
         extra = {k: v for k, v in cfg.items() if k not in known}
         if cfg.get("task_type") is not None:
             extra["task_type"] = cfg["task_type"]
@@ -1091,7 +1153,7 @@ def _pissa_mark(text: str | None) -> dict[str, Any] | None:
     return mark if ok else None
 
 
-def as_adapter(value: Any, name: str = "adapter") -> Adapter:
+def as_adapter(value: Any, name: str = "adapter", *, lora_bias: bool = False) -> Adapter:
     """``value`` when it is an :class:`Adapter`, else the adapter read from the directory ``value``.
 
     Raises
@@ -1105,7 +1167,7 @@ def as_adapter(value: Any, name: str = "adapter") -> Adapter:
     if isinstance(value, Adapter):
         return value
     what = "an Adapter or the path of a PEFT adapter directory"
-    return Adapter.load(check_path(value, name, what=what))
+    return Adapter.load(check_path(value, name, what=what), lora_bias=lora_bias)
 
 
 def _adapter_subfolders(directory: Path) -> list[str]:

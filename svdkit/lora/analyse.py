@@ -40,7 +40,7 @@ from svdkit.lora._args import (
     check_path,
     check_targets,
 )
-from svdkit.lora.adapter import Adapter, as_adapter
+from svdkit.lora.adapter import Adapter, as_adapter, token_module
 from svdkit.lora.extract import module_progress, read_delta, work_dtype
 from svdkit.lora.factor import frobenius2, pow2_exponent, pow2_scaled
 from svdkit.lora.modules import Pairing, pair_checkpoints
@@ -177,8 +177,28 @@ class ModuleSpectrum:
         p = u / u.sum()
         return math.exp(-float(np.sum(p * np.log(p))))
 
+    @property
+    def size(self) -> int:
+        """``min(m, n)`` of the delta as a matrix (a convolution's ``[out, in·k…]``): the
+        length of its whole spectrum."""
+        if not self.shape:
+            return int(self.s.size)
+        return int(min(self.shape[0], math.prod(self.shape[1:])))
+
     def recommended_rank(self, energy: float) -> int | None:
-        return energy_rank(self._unit, self.fro2, energy)
+        """The smallest ``k`` with ``energy(k) ≥ energy``; ``None`` only where a leading
+        part of the spectrum was computed (``max_rank``) and does not reach it.
+
+        A complete spectrum always gives a rank (at most ``min(m, n)``): its
+        ``‖ΔW‖_F² − Σσᵢ²`` is the rounding of the SVD alone (about ``1e-7`` of it in
+        float32), so where the exact ``‖ΔW‖_F²`` is out of reach by that rounding
+        (``energy=1``, ``0.9999999``) the rule is decided on ``Σσᵢ²``.
+        """
+        unit = self._unit
+        k = energy_rank(unit, self.fro2, energy, complete=self.complete, size=self.size)
+        if k is None and self.complete:
+            k = energy_rank(unit, float(np.sum(unit**2)), energy, size=self.size)
+        return k
 
 
 @dataclass
@@ -196,6 +216,14 @@ class Analysis:
     #: Changed tensors that are not matrices analysed here (norms, biases, untargeted
     #: matrices), named under the table.
     not_analysed: list[str] = field(default_factory=list)
+    #: An adapter's tensors kept whole (``modules_to_save``, biases, base weights): what
+    #: it changes besides its LoRA modules, named under the table.
+    kept_whole: list[str] = field(default_factory=list)
+    #: An adapter's trainable tokens: ``"<embedding> (k rows)"``, the rows it replaces.
+    token_rows: list[str] = field(default_factory=list)
+    #: Modules whose ``lora_B`` has a bias (PEFT's ``lora_bias=True``): ``scale · bias``
+    #: added to the output, not part of ``ΔW``.
+    lora_biases: list[str] = field(default_factory=list)
 
     def left_out(self) -> list[str]:
         """One line per kind of tensor a pair's analysis left out, for the table's caption."""
@@ -205,11 +233,18 @@ class Analysis:
             (self.only_tuned, "only in the tuned model left out"),
             (self.only_base, "only in the base left out"),
             (self.not_analysed, "changed but not analysed (not a targeted matrix)"),
+            (self.kept_whole, "kept whole by the adapter (modules_to_save, biases), "
+                              "not analysed"),
+            (self.token_rows, "of trainable tokens (rows the adapter replaces), not analysed"),
+            (self.lora_biases, "with a lora_B bias (lora_bias=True: scale·bias added to the "
+                               "output, not part of ΔW), not analysed"),
         ):
             if names:
                 n = len(names)
                 more = f", … ({n - 6} more)" if n > 6 else ""
-                lines.append(f"{counted(n, 'tensor')} {what}: {', '.join(names[:6])}{more}")
+                noun = "module" if names is self.lora_biases else (
+                    "embedding" if names is self.token_rows else "tensor")
+                lines.append(f"{counted(n, noun)} {what}: {', '.join(names[:6])}{more}")
         return lines
 
     def rows(self) -> list[dict[str, Any]]:
@@ -418,7 +453,8 @@ def analyse_pair(
     >>> row["recommended_rank"], round(row["stable_rank"], 3)
     (2, 1.112)
     """
-    from svdkit.lora.factor import check_tol
+    from svdkit.lora.factor import _widened, check_tol
+    from svdkit.lora.rank import RankRule
     from svdkit.lowrank import truncated_svd
 
     tol = check_tol(tol)
@@ -447,6 +483,9 @@ def analyse_pair(
             delta = read_delta(b, t, key, work_dtype(b, t, key))
             p = min(delta.shape)
             k = p if max_rank is None else min(p, max_rank)
+            # energy=1 on a float32 delta: its SVD in float64, as extract's (the numerical
+            # rank, which single-precision values, rounded at 1e-7 · σ₁, do not show)
+            delta = _widened(delta, RankRule(energy=energy), k)
             # (scaled by a power of two where its squares would leave float64's range)
             e = pow2_exponent(delta)
             delta = pow2_scaled(delta, e)
@@ -505,8 +544,16 @@ def analyse_adapter(adapter: str | os.PathLike | Adapter, *, energy: float = 0.9
     from svdkit.lora.resize import scaled_spectrum
 
     energy = check_fraction(energy, "energy")
-    ad = as_adapter(adapter)
-    out = Analysis(energy=energy)
+    ad = as_adapter(adapter, lora_bias=True)
+    tokens = {n: token_module(n) for n in ad.saved}
+    out = Analysis(
+        energy=energy,
+        # what the adapter changes besides its LoRA modules, named under the table
+        kept_whole=sorted(n for n, m in tokens.items() if m is None),
+        token_rows=[f"{m} ({counted(int(np.shape(ad.saved[n])[0]), 'row')})"
+                    for n, m in sorted(tokens.items()) if m is not None],
+        lora_biases=sorted(n for n, m in ad.modules.items() if m.bias is not None),
+    )
     for name in sorted(ad.modules):
         m = ad.modules[name]
         # the values of ΔW·2^−e: the factors and the scale brought to order 1 by powers of

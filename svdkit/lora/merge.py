@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import hashlib
 import json
 import logging
 import os
@@ -86,6 +87,7 @@ from svdkit.lora.safetensors_io import (
 __all__ = [
     "CHECKPOINT_MARKS",
     "FILES_KEY",
+    "StoredHeadTie",
     "build_like",
     "check_checkpoint_output",
     "check_not_input",
@@ -286,9 +288,10 @@ def check_checkpoint_output(output: str | os.PathLike, shards: int = 1) -> Path:
     Parameters
     ----------
     output : path
-        A ``.safetensors`` file (``shards`` must be 1) or a directory.
+        A ``.safetensors`` file (every shard of a sharded checkpoint written into that
+        one file) or a directory.
     shards : int
-        The number of files the checkpoint has.
+        The number of files the checkpoint has (any: kept for callers that pass it).
 
     Returns
     -------
@@ -297,8 +300,6 @@ def check_checkpoint_output(output: str | os.PathLike, shards: int = 1) -> Path:
 
     Raises
     ------
-    ShapeError
-        A sharded checkpoint sent to a single ``.safetensors`` file.
     FileFormatError
         An output named like a pickle file (``merged.bin``: svdkit writes only
         safetensors); a ``.safetensors`` output that is an existing directory, or
@@ -329,8 +330,6 @@ def check_checkpoint_output(output: str | os.PathLike, shards: int = 1) -> Path:
                     "refusing to replace it; choose another path, or move those files"
                 )
         return output
-    if shards > 1:
-        raise ShapeError(f"'{output}': a sharded base ({shards} shards) is written to a directory")
     check_file_output(output, "checkpoint")
     if (output.exists() or output.is_symlink()) and _mark(output) == _ADAPTER_MARK:
         raise FileFormatError(
@@ -392,7 +391,8 @@ def write_like(
     sentence-transformers' module folders). Each shard lists them all (its
     ``__metadata__`` key :data:`FILES_KEY`): a re-run may replace those and nothing
     else (:func:`check_checkpoint_output`). A path ending in ``.safetensors`` writes that
-    one file (single-file bases only; through a symbolic link, the file it names).
+    one file (every tensor of a sharded base too, shard after shard, one at a time;
+    through a symbolic link, the file it names).
     ``output`` is checked by :func:`check_checkpoint_output`, and refused when it is
     or overlaps ``base`` (:func:`check_not_input`), before anything is written. Every
     file keeps the base's ``__metadata__``, with ``format: pt`` and svdkit's mark added:
@@ -464,22 +464,27 @@ def build_like(
     sides = [] if single else side_files(base)
     shard_names = ["model.safetensors"] if base.index is None else list(base.files)
     written = shard_names + ([index_name] if index_name else []) + [rel for _, rel in sides]
+    # the files to write: the base's shards (one file, for a single or .safetensors output)
+    groups = [[sf] for sf in base.files.values()] if not single else [list(base.files.values())]
+    fnames = shard_names if not single else ["model.safetensors"]
     try:
         names = base.names
         follows: dict[str, list[str]] = {}
         for new, after in added.items():
             follows.setdefault(after, []).append(new)
         with module_progress(progress, len(names) + len(added), label) as advance:
-            for shard, sf in base.files.items():
-                fname = "model.safetensors" if base.index is None else shard
+            for fname, group in zip(fnames, groups, strict=True):
                 layout = {}
-                for n in sf.names:
-                    layout[n] = (sf.entries[n][0], sf.entries[n][1])
-                    for new in follows.get(n, []):
-                        layout[new] = layout[n]
+                meta = {"format": "pt"}
+                for sf in group:
+                    for n in sf.names:
+                        layout[n] = (sf.entries[n][0], sf.entries[n][1])
+                        for new in follows.get(n, []):
+                            layout[new] = layout[n]
+                    meta.update(sf.metadata)
                 # the base's metadata, "format" (transformers needs it), svdkit's mark
                 # and the files written with it (which a re-run may replace)
-                meta = {"format": "pt", **sf.metadata, MARK_KEY: f"lora {label}"}
+                meta[MARK_KEY] = f"lora {label}"
                 meta.pop(FILES_KEY, None)  # (a base svdkit wrote had its own)
                 if not single:  # a directory: what a re-run may replace
                     meta[FILES_KEY] = json.dumps(written)
@@ -495,9 +500,12 @@ def build_like(
             (tmpdir / index_name).write_text(json.dumps(src, indent=2), encoding="utf-8")
         for source, rel in sides:
             (tmpdir / rel).parent.mkdir(parents=True, exist_ok=True)
-            if rel == "config.json" and config:
+            updates = None
+            if rel == "config.json" and config:  # (a callable: decided once the shards are written)
+                updates = config() if callable(config) else config
+            if updates:
                 data = json.loads(source.read_text(encoding="utf-8"))
-                data.update(config)
+                data.update(updates)
                 (tmpdir / rel).write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
             else:
                 shutil.copyfile(source, tmpdir / rel)
@@ -1131,6 +1139,122 @@ def _tie_partners(base: Checkpoint, table: str) -> list[str]:
     return []
 
 
+#: Model types whose ``tie_word_embeddings`` also scales the decoder's output
+#: (``d_model ** -0.5``, T5 v1.0): no config unties their head without changing it.
+_TIE_SCALES_OUTPUT = frozenset(
+    {"t5", "mt5", "umt5", "longt5", "switch_transformers", "pop2piano"})
+
+
+class StoredHeadTie:
+    """Watch a stored ``lm_head.weight`` of a base whose config ties it to its input
+    embedding: does the written head still equal the table it is tied to?
+
+    Many checkpoints of a tied model (``tie_word_embeddings: true``) store
+    ``lm_head.weight`` too, equal to the table. A merge (a LoRA or a kept copy of the
+    head or of the table, trainable tokens) or PiSSA (whose residual head is
+    ``W − B·A``) can write a head that differs from the written table; a loader that
+    honours the flag (transformers 4, vLLM) would then make them one tensor again and
+    drop one side's change (a merged head LoRA lost, PiSSA's principal part counted
+    twice). :meth:`wrap` records a digest of each of those tensors as written (in its
+    stored dtype, so no second copy is held); :meth:`config`, called once they are
+    written, unties the copied ``config.json`` (``tie_word_embeddings: false``) when the
+    head differs from a table it may be tied to, so the output loads to the tensors
+    written, and :meth:`note` says so (``""`` when nothing was untied). Inactive (every
+    method a no-op) unless the base stores the head and its config does not already say
+    ``tie_word_embeddings: false``.
+
+    ``changed`` names the tensors the writer may change: where the head or its table is
+    among them and the table is an encoder-decoder's ``shared.weight``, :attr:`added`
+    lists the ``encoder``/``decoder`` ``embed_tokens`` the base does not store, which an
+    untied config unties too: written as copies of the table (:func:`_tie_partners`).
+
+    Raises
+    ------
+    FileFormatError
+        The head or its table is among ``changed`` in a model whose flag also scales the
+        decoder's output (T5 v1.0: :data:`_TIE_SCALES_OUTPUT`), which no config unties
+        right; an encoder-decoder whose head is tied to a table other than
+        ``shared.weight`` (:func:`_tie_partners`).
+    """
+
+    def __init__(self, base: Checkpoint, changed: set[str]) -> None:
+        self.head = f"{TIED_HEAD}.weight"
+        config = model_config(base)
+        self.tables: list[str] = []
+        if self.head in base and config and config.get("tie_word_embeddings") is not False:
+            shape = tuple(base.shape(self.head))
+            found = [n for n in _head_candidates(base, shape[-1]) if len(shape) == 2
+                     and tuple(base.shape(n)) == shape]
+            for last in ("shared", PEFT_TIED_EMBEDDING):  # (as :func:`_head_table`)
+                if len(found) > 1:
+                    preferred = [n for n in found
+                                 if module_of(n)[0].rpartition(".")[2] == last]
+                    found = preferred or found
+            self.tables = found
+        touched = bool(self.tables) and bool(changed & {self.head, *self.tables})
+        if touched and model_type(base) in _TIE_SCALES_OUTPUT:
+            raise FileFormatError(
+                f"the base (model_type {model_type(base)!r}) ties {self.head!r} to "
+                f"{self.tables[0]!r}, which the output would change apart: untied "
+                "(tie_word_embeddings: false), this model type also stops scaling the "
+                "decoder's output by d_model^-0.5, so no config loads such a head right; leave "
+                "the head and that table out of the adapter (pissa: a --target list without "
+                "lm_head), or merge with PEFT (merge_and_unload)"
+            )
+        #: copies of the table the untied config needs: new tensor name → the table
+        self.added: dict[str, str] = {}
+        if touched and len(self.tables) == 1:
+            self.added = dict.fromkeys(_tie_partners(base, self.tables[0]), self.tables[0])
+        self._digests: dict[str, bytes] = {}
+        self.untied = False
+        self._codes = {n: base.dtype(n) for n in (self.head, *self.tables) if self.tables}
+
+    def wrap(self, produce: Callable[[str], Any]) -> Callable[[str], Any]:
+        """``produce`` recording the digest of the head and its tables as written."""
+        if not self.tables:
+            return produce
+
+        def watched(name: str) -> Any:
+            if name in self.added:
+                return produce(self.added[name])
+            value = produce(name)
+            if name in self._codes:
+                a = np.asarray(value)
+                target = numpy_dtype(self._codes[name])
+                if a.dtype != target:
+                    with np.errstate(over="ignore", invalid="ignore"):
+                        a = round_to(a, target)
+                a = np.ascontiguousarray(a)
+                self._digests[name] = hashlib.sha256(a.reshape(-1).view(np.uint8)).digest()
+            return value
+
+        return watched
+
+    def config(self) -> dict[str, Any]:
+        """The ``config.json`` update: untied where the written head differs from a
+        table it may be tied to (``{}`` otherwise). Sets :attr:`untied`."""
+        head = self._digests.get(self.head)
+        self.untied = head is not None and any(
+            self._digests.get(t) != head for t in self.tables)
+        return {"tie_word_embeddings": False} if self.untied else {}
+
+    def note(self, config_written: bool) -> str:
+        """The note for an untied head (``""`` when it was not: call after writing;
+        ``config_written``: whether a ``config.json`` was written with the output)."""
+        if not self.tables:
+            return ""
+        if not config_written:
+            self.config()
+        if not self.untied:
+            return ""
+        where = ("the copied config.json says tie_word_embeddings: false, so loaders keep both"
+                 if config_written else
+                 "no config.json is written with it: load it with tie_word_embeddings: "
+                 "false, or a loader that ties them keeps only one")
+        return (f"the base's config ties {self.head!r} to {self.tables[0]!r}, but the written "
+                f"head differs from the written table; {where}")
+
+
 def _tied_head(base: Checkpoint, adapter: Adapter, config_written: bool) -> str | None:
     """The table after which the merged model stores a head of its own, if any; notes
     (logged) where the head of a tied base changes, or stays, with the adapter.
@@ -1220,7 +1344,9 @@ def merge(
     base is written that way too, with the tensors the untied config unties besides
     (an encoder-decoder's ``encoder``/``decoder`` ``embed_tokens``, :func:`_tie_partners`)
     written as the shared table. With ``ensure_weight_tying`` the head is the table
-    (:func:`_untied`).
+    (:func:`_untied`). A tied base that stores ``lm_head.weight`` too gets
+    ``tie_word_embeddings: false`` in the copied config where the written head differs
+    from the written table (:class:`StoredHeadTie`, noted).
 
     Parameters
     ----------
@@ -1229,7 +1355,8 @@ def merge(
     adapter : path or Adapter
         A PEFT LoRA directory or an :class:`~svdkit.lora.adapter.Adapter`.
     output : path
-        A directory (shards, index and side files mirrored) or a ``.safetensors`` file.
+        A directory (shards, index and side files mirrored) or a ``.safetensors`` file
+        (a sharded base's tensors all in that one file).
     fan_in_fan_out : bool or list of str, optional
         Which modules are transformers' ``Conv1D`` (base weight ``[in, out]``, merged
         ``(B A)ᵀ``): ``True`` all, ``False`` none, or their names (suffixes,
@@ -1327,9 +1454,21 @@ def merge(
             return merged_tensor(base_ck, ad, table, tokens=rows)
         return merged_tensor(base_ck, ad, name, tokens=rows)
 
+    # a head the base stores though its config ties it: untied if it is written otherwise
+    stored = StoredHeadTie(base_ck, {f"{m}.weight" for m in ad.modules} | set(ad.saved)
+                           | set(rows))
     untie = {} if table is None else {"added": {head: table, **dict.fromkeys(partners, table)},
                                       "config": {"tie_word_embeddings": False}}
-    return write_like(base_ck, output, produce, progress=progress, label="merge", **untie)
+
+    def config() -> dict[str, Any]:
+        return {**untie.get("config", {}), **stored.config()}
+
+    out = write_like(base_ck, output, stored.wrap(produce), progress=progress, label="merge",
+                     added={**untie.get("added", {}), **stored.added}, config=config)
+    note = stored.note(config_written)
+    if note:
+        _log.warning("note: %s", note)
+    return out
 
 
 def refuse_pissa_original(base: Checkpoint, adapter: Adapter) -> None:

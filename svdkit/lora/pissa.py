@@ -60,11 +60,13 @@ from svdkit.lora.factor import (
     unbounded_norm,
 )
 from svdkit.lora.merge import (
+    StoredHeadTie,
     build_like,
     check_checkpoint_output,
     check_not_input,
     merged_tensor,
     refuse_quantised,
+    side_files,
 )
 from svdkit.lora.modules import (
     check_fan_in_fan_out,
@@ -197,9 +199,18 @@ def pissa(
         before anything is read; a weight with a NaN or infinite entry, or an F64 weight
         whose ``‖W‖_F`` is beyond float64's range (named: no singular value of it can be
         held); a factor that overflows ``dtype`` (advice: a wider one), or a residual that
-        overflows the base's dtype (F16's 65504).
+        overflows the base's dtype (F16's 65504); one of several ``targets`` that selects
+        nothing PiSSA factors (it matches no module, or only embeddings, 1-D or non-float
+        tensors: named, with why).
     FileFormatError
-        ``base`` is a LoRA adapter, or an output cannot be written (see above).
+        ``base`` is a LoRA adapter, or an output cannot be written (see above); a T5 v1.0
+        base that stores a head tied to its table, with ``lm_head`` among the targets
+        (:class:`~svdkit.lora.merge.StoredHeadTie`).
+
+    A base whose config ties ``lm_head`` to its embedding while its checkpoint stores
+    ``lm_head.weight`` too gets ``tie_word_embeddings: false`` in the residual's copied
+    ``config.json`` where the residual head ``W − B·A`` differs from the table (noted),
+    so the residual loads to the tensors written.
 
     Examples
     --------
@@ -254,6 +265,7 @@ def pissa(
             and matches_targets(module, targets)
         ):
             chosen.append(module)
+    _check_each_target(ck, targets, chosen, embedding_modules, linear_modules)
     if not chosen:
         which = "matches the targets " + str(list(targets)) if targets is not None else "qualifies"
         raise EmptyInputError(
@@ -263,6 +275,9 @@ def pissa(
     # the SVD of FP8 codes (scaled by a weight_scale_inv beside them) is not the weight's
     refuse_quantised(ck, chosen, set(chosen), "the SVD of {its} codes is not that of the "
                      "weight", "run PiSSA on that")
+    # a head the base stores though its config ties it to the embedding (which PiSSA never
+    # factors): a residual head W − B·A is untied in the copied config.json (checked now)
+    stored = StoredHeadTie(ck, {f"{m}.weight" for m in chosen})
     # the adapter adds to the residual, not to W: its config names the residual (PEFT's
     # AutoPeftModel loads that), and its mark lets merge refuse the original base
     adapter = Adapter(base_model_name_or_path=str(residual_out))
@@ -358,8 +373,8 @@ def pissa(
     staged_adapter = adapter.build(adapter_dir)
     staged = None
     try:
-        staged, built = build_like(ck, residual_out, produce, progress=progress,
-                                   label="residual")
+        staged, built = build_like(ck, residual_out, stored.wrap(produce), progress=progress,
+                                   label="residual", added=stored.added, config=stored.config)
         swap_in([(built, residual_out), (staged_adapter, adapter_dir)])
     except OSError as err:
         raise write_error(f"{adapter_dir}' and '{residual_out}", err) from err
@@ -367,7 +382,64 @@ def pissa(
         shutil.rmtree(staged_adapter, ignore_errors=True)
         if staged is not None:
             shutil.rmtree(staged, ignore_errors=True)
+    config_written = residual_out.suffix != ".safetensors" and any(
+        rel == "config.json" for _, rel in side_files(ck))
+    note = stored.note(config_written)
+    if note:
+        _log.warning("note: %s", note)
     return adapter, residual_out
+
+
+def _check_each_target(
+    ck: Checkpoint,
+    targets: Sequence[str] | None,
+    chosen: list[str],
+    embedding_modules: Sequence[str] | None,
+    linear_modules: Sequence[str] | None,
+) -> None:
+    """Refuse a target that selects nothing PiSSA factors, naming it and why: it matches
+    no module of the base (a typo), or only modules PiSSA does not factor (embedding
+    tables, 1-D or non-float tensors). One of several targets is refused too: its
+    modules would silently have no adapter. Nothing when every target (or none given,
+    ``targets=None``: every module that qualifies) selects a chosen module; no target at
+    all selecting one is :func:`pissa`'s own error."""
+    if targets is None or not chosen:
+        return
+    modules: dict[str, list[str]] = {}
+    for name in ck.names:
+        module, _ = module_of(name)
+        modules.setdefault(module, []).append(name)
+    bad = []
+    for t in targets:
+        if any(matches_targets(m, [t]) for m in chosen):
+            continue
+        hits = [m for m in modules if matches_targets(m, [t])]
+        if not hits:
+            bad.append(f"{t!r} matches no module of the base")
+            continue
+        why = []
+        for m in hits[:3]:
+            weight = f"{m}.weight"
+            if weight not in ck:
+                why.append(f"{m!r} has no .weight")
+            elif is_embedding(m, embedding_modules, linear_modules):
+                why.append(f"{m!r} is an embedding table")
+            elif len(ck.shape(weight)) != 2:
+                why.append(f"{m!r} is {len(ck.shape(weight))}-D")
+            else:
+                why.append(f"{m!r} is {ck.dtype(weight)}, not floating-point")
+        more = f", … ({len(hits) - 3} more)" if len(hits) > 3 else ""
+        bad.append(f"{t!r} matches only modules PiSSA does not factor ({'; '.join(why)}{more})")
+    if bad:
+        hint = (f" (or name a linear layer its name misleads with {arg('linear_modules')})"
+                if any("embedding table" in b for b in bad) else "")
+        raise SvdkitError(
+            f"{arg('targets')}: " + "; ".join(bad) + ": each target must select a module "
+            "PiSSA factors. It factors 2-D floating-point *.weight matrices that are not "
+            "embeddings (a target is a module name, a suffix after a dot, or a full regex): "
+            f"correct those targets or leave them out{hint}; nothing was written",
+            param="targets",
+        )
 
 
 def _module(

@@ -40,7 +40,7 @@ from typing import Any
 import numpy as np
 
 from svdkit._naming import arg, got
-from svdkit.errors import SvdkitError, require_instance
+from svdkit.errors import EmptyInputError, SvdkitError, require_instance
 from svdkit.linalg.measures import scaled_norm
 from svdkit.lora._args import check_float_dtype
 from svdkit.lora.adapter import (
@@ -54,6 +54,7 @@ from svdkit.lora.adapter import (
 )
 from svdkit.lora.factor import pow2_exponent, pow2_scaled, split_factors
 from svdkit.lora.rank import RankRule, as_rank_rule, rounding_level
+from svdkit.lora.safetensors_io import round_to
 from svdkit.lowrank.orth import qr_robust
 
 __all__ = ["ResizeReport", "factor_spectrum", "resize", "scaled_factors", "scaled_spectrum"]
@@ -201,7 +202,7 @@ def resize(
     from svdkit.lora.factor import SPLITS
 
     require_instance(adapter, Adapter, "adapter", "Adapter.load reads a directory", "an")
-    refuse_base_changing(adapter, "resize")
+    refuse_base_changing(adapter, "resize", lora_bias=True)
     rule = as_rank_rule(rule)
     alpha = check_alpha(alpha)
     if not isinstance(split, str) or split not in SPLITS:
@@ -217,7 +218,6 @@ def resize(
         pissa_mark=adapter.pissa_mark,  # (a resized PiSSA adapter still adds to its residual)
     )
     report = []
-    keep = {"float64", "float32", "float16", "bfloat16"}  # (names: bf16 needs no ml_dtypes)
     want = None if dtype is None else check_float_dtype(dtype, "dtype")
     for name in sorted(adapter.modules):
         m = adapter.modules[name]
@@ -237,15 +237,16 @@ def resize(
         # a fixed rank too keeps no direction of a zero singular value: a delta of zeros
         # (an untrained lora_B) has rank 0 under every rule and is left out
         k = min(rule.select(unit, total, size=size), int(np.count_nonzero(s)))
-        # the factors keep their storage dtype (a bf16 adapter stays bf16) unless asked
-        if want is not None:
-            dt = np.dtype(want)
-        else:
-            dt = m.A.dtype if m.A.dtype.name in keep else np.dtype(np.float32)
+        # the factors keep their storage dtype (a bf16 adapter stays bf16) unless asked;
+        # where lora_A and lora_B differ, the wider of the two (an F32 lora_B beside a
+        # BF16 lora_A: both F32, not the F32 factor's precision rounded away)
+        dt = np.dtype(want) if want is not None else storage_dtype(m.A.dtype, m.B.dtype)
         # a module dropped at rank 0 whose tensors are saved with it (bias="lora_only",
-        # a base_layer.weight) stays, as a rank-1 LoRA of zeros: PEFT loads those
-        # tensors only into a LoRA layer (kept whole they lack the module's weight)
-        keep_zero = any(t.rpartition(".")[0] == name for t in adapter.saved)
+        # a base_layer.weight, a lora_B bias) stays, as a rank-1 LoRA of zeros: PEFT loads
+        # those tensors only into a LoRA layer (kept whole they lack the module's weight)
+        keep_zero = m.bias is not None or any(
+            t.rpartition(".")[0] == name for t in adapter.saved
+        )
         while True:
             new, err = _truncated(m, name, U, s, Vh, k, dt, alpha, rs, split, keep_zero)
             # the bound (an error, or an energy: the same rule) is of the factors as
@@ -261,7 +262,41 @@ def resize(
         report.append(ResizeReport(name, m.r, k, kept, err, not rule.missed(err), capped))
         if new is not None:
             out.modules[name] = new
+    if adapter.modules and not out.modules:
+        kept = f"; its {len(adapter.saved)} tensors kept whole alone" if adapter.saved else ""
+        raise EmptyInputError(
+            f"every module of the adapter ({len(adapter.modules)}) has ΔW = scale·B·A = 0 "
+            "(lora_B or lora_A all zeros: an untrained adapter, as get_peft_model "
+            f"initialises it): resize leaves such modules out (rank 0), and none would "
+            f"remain{kept} (PEFT cannot load an adapter without a LoRA module); resize a "
+            "trained adapter"
+        )
     return out, report
+
+
+#: The factor dtypes resize keeps (by name: bf16 and the 8-bit floats need no ml_dtypes).
+_KEPT = ("float8_e4m3fn", "float8_e5m2", "float16", "bfloat16", "float32", "float64")
+
+
+def storage_dtype(a: Any, b: Any) -> np.dtype:
+    """The dtype resize stores a module's new factors in, from those of ``lora_A`` (``a``)
+    and ``lora_B`` (``b``): theirs where they agree; else the wider, one that holds every
+    value of both (F32 for F16 beside BF16, F16 for the two 8-bit floats). Integer or bool
+    factors count as F32. Nothing is rounded to fewer digits than a factor had.
+
+    Examples
+    --------
+    >>> storage_dtype(np.float16, np.float16), storage_dtype(np.float16, np.float32)
+    (dtype('float16'), dtype('float32'))
+    >>> storage_dtype(np.float16, np.int8)
+    dtype('float32')
+    """
+    a, b = (np.dtype(x) if np.dtype(x).name in _KEPT else np.dtype(np.float32) for x in (a, b))
+    if a == b:
+        return a
+    if a.itemsize == b.itemsize:  # (F16 and BF16, or E4M3 and E5M2: neither holds the other)
+        return np.dtype(np.float32) if a.itemsize == 2 else np.dtype(np.float16)
+    return a if a.itemsize > b.itemsize else b
 
 
 def _cap(rule: RankRule, s: np.ndarray, size: int) -> int:
@@ -314,7 +349,10 @@ def _truncated(
     keep_zero: bool,
 ) -> tuple[LoraModule | None, float]:
     """Module ``m`` cut to rank ``k``, stored in ``dt``, and the relative error of that
-    stored module against ``m`` (``None`` for a module dropped at rank 0)."""
+    stored module against ``m`` (``None`` for a module dropped at rank 0). A lora_B bias
+    (:attr:`LoraModule.bias`) adds ``scale · bias`` to the layer: it is carried over,
+    rescaled by ``scale_old / scale_new`` (exact where that ratio is a power of two, else
+    rounded once to its dtype)."""
     zero = k == 0 and keep_zero
     if k == 0 and not zero:
         return None, 1.0 if np.any(s > 0) else 0.0
@@ -328,8 +366,29 @@ def _truncated(
         # a convolution's factors are resized flattened and given their shape back
         B, A = m.shaped(*split_factors(U[:, :k], s[:k], Vh[:k], split, scale))
     A, B = store_factors(name, A, B, dt, scale)  # an overflow or underflow is refused
-    new = LoraModule(name, m.kind, A=A, B=B, alpha=a)
+    bias = None
+    if m.bias is not None:
+        bias = _rescaled_bias(name, m.bias, m.scale(rs) / scale)
+    new = LoraModule(name, m.kind, A=A, B=B, alpha=a, bias=bias)
     return new, stored_error(m, new, rs)
+
+
+def _rescaled_bias(name: str, bias: np.ndarray, ratio: float) -> np.ndarray:
+    """The lora_B bias ``bias`` times ``ratio`` (``scale_old / scale_new``: the layer's
+    ``scale · bias`` unchanged), in its own floating-point dtype (F32 for an integer one),
+    an overflow refused by name."""
+    dt = bias.dtype if bias.dtype.kind == "f" or bias.dtype.name in (
+        "bfloat16", "float8_e4m3fn", "float8_e5m2") else np.dtype(np.float32)
+    if ratio == 1.0 and dt == bias.dtype:
+        return bias
+    with np.errstate(over="ignore"):
+        out = round_to(np.asarray(bias, dtype=np.float64) * ratio, dt)
+    if not np.all(np.isfinite(out.astype(np.float64))):
+        raise SvdkitError(
+            f"module {name!r}: its lora_B bias overflows {dt.name} at the new scale "
+            f"(×{ratio:.3g}): give a larger alpha"
+        )
+    return out
 
 
 def stored_error(old: LoraModule, new: LoraModule, rslora: bool = False) -> float:
