@@ -212,9 +212,11 @@ def test_cli_advice_names_its_flags(tmp_path, capsys, monkeypatch):
     assert "raise -k or loosen --rank-tol" in line
 
 
-def test_svd_advice_names_truncated_svd():
+def test_svd_advice_names_truncated_svd(monkeypatch):
     A = _geo()
     L = spla.LinearOperator(A.shape, matvec=lambda x: A @ x, dtype=float)  # no rmatvec
+    # (one that can be densified runs by LAPACK under method="auto": not this one)
+    monkeypatch.setattr(svdkit.inputs, "DENSIFY_LIMIT", A.size - 1)
     with pytest.raises(SvdkitError) as info:
         svdkit.svd(L, 5)
     msg = str(info.value)

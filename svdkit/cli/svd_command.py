@@ -16,12 +16,18 @@
   2 Σ σᵢ rayleighᵢ + Σ σᵢ²``), ``notes`` (every note, a ``str`` array), ``caveats``
   (those of them printed on standard error, a ``str`` array) and what produced
   them (``tol``, ``method``, ``seed``, ``iterations``, ``passes``,
-  ``converged``, ``format = "svdkit.lowrank.svd/1"``, and with ``--rank-tol`` the
+  ``converged``, ``unconverged`` (the 0-based indices of the triplets that miss
+  ``tol · σ₁``, an int64 array), ``error`` (why the result is not certified; empty
+  when it is), ``format = "svdkit.lowrank.svd/1"``, and with ``--rank-tol`` the
   ``rank_tol`` and ``rank_norm`` that chose k); it is written to a
   temporary file and renamed, so it is either complete or absent. Nothing in it
   needs pickle: ``np.load(out, allow_pickle=False)`` reads it. An existing
   ``out.npz`` is replaced only when it is an earlier result (never the input, nor
   any other ``.npz``), and the output is checked before the computation starts.
+* A run that does not certify its result (``--max-iter`` too low, a ``-k`` below the
+  rank ``--rank-tol`` needs) still writes it, with ``converged = False`` (nothing
+  computed is lost, as ``ConvergenceError.result`` keeps it in Python), and ends with
+  the ``error: …`` line, which says where it was saved, and exit code 2.
 """
 
 from __future__ import annotations
@@ -89,11 +95,44 @@ def _bytes(text: str) -> int:
     return math.ceil(exact)
 
 
-def write_result(path: Path, result) -> None:
+def _unconverged(result) -> np.ndarray:
+    """Indices (0-based, int64) of the triplets of ``result`` whose residuals miss
+    ``tol · σ₁`` (the rule of :func:`~svdkit.lowrank.truncated_svd`: a residual that is
+    not finite never meets it)."""
+    right, left = result.residuals_right, result.residuals_left
+    if not result.k:
+        return np.zeros(0, dtype=np.int64)
+    with np.errstate(invalid="ignore"):
+        met = (np.maximum(right, left) <= result.bound) & np.isfinite(right) & np.isfinite(left)
+    met &= bool(np.isfinite(result.bound))
+    return np.flatnonzero(~met).astype(np.int64)
+
+
+def write_result(
+    path: Path, result, *, unconverged: np.ndarray | None = None, error: str = ""
+) -> None:
     """Write a :class:`~svdkit.lowrank.LowRankSVD` to ``path`` (.npz), atomically
     (:func:`svdkit._files.write_file`: a new file gets the umask's permissions, a file
-    written again keeps its own, a link is written through)."""
+    written again keeps its own, a link is written through).
+
+    Parameters
+    ----------
+    path : Path
+        The ``.npz`` file.
+    result : LowRankSVD
+        The result, certified or not (``result.converged``).
+    unconverged : ndarray of int, optional
+        Indices (0-based) of the triplets that missed ``tol``
+        (``ConvergenceError.unconverged``); by default found from the residuals.
+    error : str, optional
+        Why the result is not certified (the ``ConvergenceError``'s message); empty
+        for a certified one.
+    """
     from svdkit._files import write_file
+
+    if unconverged is None:
+        unconverged = _unconverged(result)
+    unconverged = np.asarray(unconverged, dtype=np.int64).reshape(-1)
 
     # rank mode: the rule that chose k (absent when k was asked)
     rank = {} if result.rank_tol is None else {
@@ -119,10 +158,41 @@ def write_result(path: Path, result) -> None:
             iterations=np.int64(result.iterations),
             passes=np.int64(result.passes),
             converged=np.bool_(result.converged),
+            unconverged=unconverged,
+            error=np.str_(error),
             format=np.str_(FORMAT),
         )
 
     write_file(path, write)
+
+
+def _save_uncertified(output: Path, err) -> Exception:
+    """Write the uncertified result of ``err`` (a ``ConvergenceError``) to ``output``,
+    with ``converged = False``, ``unconverged`` and ``error``; return the error to
+    raise: ``err`` saying where the result went (or why it could not be saved).
+
+    Nothing computed is lost: a long out-of-core run that misses ``--tol`` keeps its
+    triplets and their residuals, as ``err.result`` does in Python.
+    """
+    result = getattr(err, "result", None)
+    if result is None:  # (no result to keep: the error as it is)
+        return err
+    message = str(err).rstrip()
+    if message and not message.endswith("."):
+        message += "."
+    try:
+        write_result(
+            output, result, unconverged=getattr(err, "unconverged", None), error=str(err)
+        )
+    except OSError as failure:
+        return err.with_message(
+            f"{message} The uncertified result could not be saved to '{output}': "
+            f"{failure.strerror or failure}"
+        )
+    return err.with_message(
+        f"{message} The uncertified result was saved to '{output}' (converged = False; "
+        "unconverged lists the triplets that miss --tol)"
+    )
 
 
 def _is_result(path: Path) -> bool:
@@ -189,7 +259,8 @@ def register(app: typer.Typer) -> None:
             typer.Option(
                 "--output", "-o", parser=cli_path,
                 help="Where to write U, s, Vh, residuals_right, residuals_left, rayleigh, "
-                "notes, caveats (the notes printed) and the run's settings (.npz).",
+                "notes, caveats (the notes printed) and the run's settings (.npz); an "
+                "uncertified result too (converged = False, exit code 2).",
             ),
         ],
         k: Annotated[
@@ -227,11 +298,20 @@ def register(app: typer.Typer) -> None:
         (a rank left uncertain near --rank-tol, a tol tightened for a spectral
         --rank-tol) goes to standard error as a "note: …" line. Every note, also those
         on how the result was computed (the method auto chose, a handover to LAPACK),
-        is kept in the output's notes.
+        is kept in the output's notes. A result that is not certified (--max-iter
+        too low, -k below the rank --rank-tol needs) is saved too, with converged =
+        False and the indices of the triplets that miss --tol in unconverged; the
+        error line says so, and the exit code is 2.
         """
         from rich.console import Console
 
-        from svdkit.errors import FileFormatError, MissingFileError, ShapeError, SvdkitError
+        from svdkit.errors import (
+            ConvergenceError,
+            FileFormatError,
+            MissingFileError,
+            ShapeError,
+            SvdkitError,
+        )
         from svdkit.lowrank import as_operator, truncated_svd
 
         ext = file.suffix.lower()
@@ -281,19 +361,28 @@ def register(app: typer.Typer) -> None:
                 f"-k must be between 1 and min(m, n) = {min(m, n)} for this {m}×{n} "
                 f"matrix; got {k}"
             )
+        # (the norm only with --rank-tol: the API refuses one that would be ignored)
+        rank = {} if rank_tol is None else {
+            "rank_tol": rank_tol, "rank_norm": (rank_norm or RankNorm.spectral).value
+        }
         # (its errors name this command's options: --max-iter, --method lapack)
-        result = truncated_svd(
-            op,
-            k,
-            tol=tol,
-            method=method.value,
-            seed=seed,
-            rank_tol=rank_tol,
-            rank_norm=(rank_norm or RankNorm.spectral).value,
-            memory_limit=limit,
-            max_iter=max_iter,
-            progress=True,
-        )
+        try:
+            result = truncated_svd(
+                op,
+                k,
+                tol=tol,
+                method=method.value,
+                seed=seed,
+                **rank,
+                memory_limit=limit,
+                max_iter=max_iter,
+                progress=True,
+            )
+        except ConvergenceError as err:  # (the triplets computed are kept: out.npz)
+            saved = _save_uncertified(output, err)
+            if saved is err:
+                raise
+            raise saved from err
         try:
             write_result(output, result)
         except OSError as err:

@@ -356,6 +356,9 @@ def choose_method(op: Operator, k: int | None, tol: float) -> str:
       (in rank mode ``k`` is the :data:`RANK_MODE_START` triplets it starts with: a
       3000×2000 ``.npy`` file at ``rank_tol=0.1`` took 30 s densified for LAPACK,
       0.1 s by Krylov).
+    * ``"lapack"`` for a LinearOperator without an adjoint product (no ``rmatvec``
+      or ``rmatmat``) that can be densified (``n`` products with it): no other
+      method runs without ``Aᴴ``.
     * ``"krylov"`` in every other case (a dense array whose short side is over 256,
       an input not densified), whatever ``tol``: on every matrix of
       ``bench/lowrank.py`` block Lanczos certified ``tol`` with fewer products than
@@ -411,7 +414,9 @@ def choose_method(op: Operator, k: int | None, tol: float) -> str:
         k = _check_k(k, p)
     tol = _check_tol(tol, "tol", MIN_TOL, 1.0)
     if not _can_densify(op):
-        return "krylov"
+        return "krylov"  # (a LinearOperator with no adjoint is then refused, naming why)
+    if not getattr(op, "has_adjoint", True):
+        return "lapack"  # only the dense SVD runs without products with Aᴴ
     if op.kind == "dense":
         if m * n <= 2**14 or (k is not None and 2 * k > p):
             return "lapack"
@@ -849,7 +854,7 @@ def truncated_svd(
     oversample: int | None = None,
     max_iter: int | None = None,
     rank_tol: float | None = None,
-    rank_norm: str = "spectral",
+    rank_norm: str | None = None,
     block: int | None = None,
     max_basis: int | None = None,
     progress: bool = False,
@@ -903,8 +908,9 @@ def truncated_svd(
         the result's ``tol`` and ``notes`` say so where that is tighter than
         ``tol``): a threshold ``rank_tol · σ₁`` below the certified ``tol · σ₁``
         could not be decided, and every method gave a different rank.
-    rank_norm : {"spectral", "energy"}
-        The norm of that error.
+    rank_norm : {"spectral", "energy"}, optional
+        The norm of that error (default ``"spectral"``). Only with ``rank_tol``: given
+        without it, it is refused (:class:`~svdkit.SvdkitError`), not ignored.
     block : int, optional
         Block size of ``krylov`` (default 8; wider for out-of-core and dask).
     max_basis : int, optional
@@ -946,14 +952,22 @@ def truncated_svd(
     started = time.perf_counter()
     if method not in METHODS:
         raise SvdkitError(f"method must be one of {', '.join(METHODS)}; got {method!r}")
-    if rank_norm not in ("spectral", "energy"):
+    if rank_norm is not None and rank_norm not in ("spectral", "energy"):
         raise SvdkitError(
-            f"{arg('rank_norm')} must be 'spectral' or 'energy'; got {rank_norm!r}",
+            f"{arg('rank_norm')} must be 'spectral' or 'energy'; got {got(rank_norm)}",
             param="rank_norm",
         )
     tol = _check_tol(tol, "tol", MIN_TOL, 1.0)
     if rank_tol is not None:
         rank_tol = _check_tol(rank_tol, "rank_tol", 1e-14, 1.0)
+    elif rank_norm is not None:
+        # (it would be silently ignored: k alone decides how many triplets)
+        raise SvdkitError(
+            f"{kw('rank_norm', rank_norm)} needs {arg('rank_tol')} (the error that chooses "
+            f"k); without it {arg('k')} alone says how many triplets",
+            param="rank_norm",
+        )
+    rank_norm = "spectral" if rank_norm is None else rank_norm
     oversample = check_optional_int(oversample, "oversample", 0)
     max_iter = check_optional_int(max_iter, "max_iter", 1)
     block = check_optional_int(block, "block", 1)
@@ -1352,8 +1366,14 @@ def _convergence_error(
         err.result = result  # type: ignore[attr-defined]
         return err
     bad = np.flatnonzero(~met)
-    rel = result.relative_residuals
-    shown = ", ".join(f"#{i + 1}: {rel[i]:.1e}·σ₁" for i in bad[:10])
+    if result.k and result.s[0] == 0:
+        # σ₁ = 0: a residual relative to it means nothing (relative_residuals shows 0);
+        # an uncertified triplet is one with a residual above zero, shown as it is
+        worst = np.maximum(result.residuals_right, result.residuals_left)
+        shown = ", ".join(f"#{i + 1}: {worst[i]:.1e} (σ₁ = 0)" for i in bad[:10])
+    else:
+        rel = result.relative_residuals
+        shown = ", ".join(f"#{i + 1}: {rel[i]:.1e}·σ₁" for i in bad[:10])
     more = f" and {bad.size - 10} more" if bad.size > 10 else ""
     m, n = result.shape
     asked = result.k + missing

@@ -1401,9 +1401,18 @@ class LinearOperatorAdapter(Operator):
 
     One given only ``matvec`` (no ``rmatvec``, ``rmatmat`` or adjoint) serves
     ``method="lapack"`` alone: :meth:`require` says so before any product.
+
+    Before its first adjoint product it checks that ``rmatmat`` is the adjoint of
+    ``matmat`` (:meth:`check_adjoint`: two products with two random columns each,
+    counted in ``passes``). A product that returns a SciPy sparse matrix is taken as
+    the dense array it stands for.
     """
 
     kind = "linear_operator"
+
+    #: :meth:`check_adjoint` refuses a relative mismatch above this (at least; it
+    #: grows as ``√size`` with the rounding of float32 products).
+    ADJOINT_TOL = 1e-3
 
     def __init__(self, L: Any) -> None:
         m, n = _dims(L.shape)
@@ -1413,6 +1422,7 @@ class LinearOperatorAdapter(Operator):
         self.stored_dtype = np.dtype(np.float64 if dtype is None else dtype)
         self.has_forward = not _lacks_product(L, adjoint=False)
         self.has_adjoint = not _lacks_product(L, adjoint=True)
+        self.adjoint_checked = False
 
     def require(self, method: str) -> None:
         if not self.has_forward:
@@ -1424,12 +1434,17 @@ class LinearOperatorAdapter(Operator):
             raise _no_adjoint_error(method)
 
     def _call(self, fn: Any, X: np.ndarray, rows: int, what: str) -> np.ndarray:
+        from scipy.sparse import issparse  # (a LinearOperator has imported SciPy)
+
         if X.shape[1] == 0:
             # a product with no columns is empty: SciPy's matmat built from a matvec
             # would hstack nothing (a ValueError, not the user's fault)
             return np.zeros((rows, 0), dtype=self.dtype)
         try:
-            out = np.asarray(fn(np.asarray(X, dtype=self.dtype)))
+            out = fn(np.asarray(X, dtype=self.dtype))
+            if issparse(out):  # (np.asarray would wrap it as a 0-d object array)
+                out = out.toarray()
+            raw, out = out, np.asarray(out)
         except SvdkitError:
             raise
         except ValueError as err:
@@ -1441,6 +1456,15 @@ class LinearOperatorAdapter(Operator):
                 f"the {self.shape[0]}×{self.shape[1]} LinearOperator's {what} failed "
                 f"({err}); its {what} (or {vec}) must return {rows} rows"
             ) from err
+        if out.dtype.hasobject:
+            # not an array of numbers: name what it is, not the 0-d wrapper's shape ()
+            shape = getattr(raw, "shape", None)
+            shown = f" of shape {tuple(shape)}" if shape is not None else ""
+            raise ShapeError(
+                f"the LinearOperator's {what} returned a {type(raw).__name__}{shown}, "
+                f"not an array of numbers; expected a NumPy array of shape "
+                f"{(rows, X.shape[1])}"
+            )
         if out.ndim == 1:
             out = out.reshape(-1, 1)
         if out.shape != (rows, X.shape[1]):
@@ -1461,11 +1485,66 @@ class LinearOperatorAdapter(Operator):
         return self._call(self.L.matmat, X, self.shape[0], "matmat")
 
     def rmatmat(self, Y: np.ndarray) -> np.ndarray:
-        self.passes += 1
         try:
+            if not self.adjoint_checked:
+                self.check_adjoint()
+            self.passes += 1
             return self._call(self.L.rmatmat, Y, self.shape[1], "rmatmat")
         except NotImplementedError:  # SciPy's answer where no adjoint was given
             raise _no_adjoint_error() from None
+
+    def check_adjoint(self) -> None:
+        """Refuse an ``rmatmat`` that is not the adjoint of ``matmat`` (the dot test).
+
+        With random ``X`` (``n × 2``) and ``Y`` (``m × 2``), ``Yᴴ (A X)`` must equal
+        ``(Aᴴ Y)ᴴ X``. The mismatch is measured against the size these products have
+        for random vectors, ``‖A X‖ ‖Y‖ / √m + ‖X‖ ‖Aᴴ Y‖ / √n``: a wrong adjoint (a
+        transpose without the conjugate, permuted or rescaled entries) gives a
+        mismatch of the order of the difference, relative to ``‖A‖``, whatever the
+        size; honest rounding, even of products computed in float32, stays below
+        :data:`ADJOINT_TOL` (``1e-3``; ``30 · eps₃₂ · √max(m, n)`` where larger).
+        Two products (counted in ``passes``), once per operator; a fixed seed of its
+        own, so the run's random start is the same as without it.
+
+        Raises
+        ------
+        SvdkitError
+            The two inner products differ by more than that.
+        """
+        self.adjoint_checked = True
+        m, n = self.shape
+        g = np.random.default_rng(0x5EED)
+
+        def draw(rows: int) -> np.ndarray:
+            x = g.standard_normal((rows, 2))
+            if self.dtype.kind == "c":
+                x = x + 1j * g.standard_normal((rows, 2))
+            return x.astype(self.dtype)
+
+        X, Y = draw(n), draw(m)
+        self.passes += 2
+        AX = self._call(self.L.matmat, X, m, "matmat")
+        AhY = self._call(self.L.rmatmat, Y, n, "rmatmat")
+        with np.errstate(all="ignore"):  # (overflow: an infinite scale passes the test)
+            left, right = Y.conj().T @ AX, AhY.conj().T @ X
+            diff = float(np.linalg.norm(left - right))
+            size = float(
+                np.linalg.norm(AX) * np.linalg.norm(Y) / math.sqrt(m)
+                + np.linalg.norm(X) * np.linalg.norm(AhY) / math.sqrt(n)
+            )
+        limit = max(self.ADJOINT_TOL, 30 * float(np.finfo(np.float32).eps) * math.sqrt(max(m, n)))
+        if diff > limit * size:
+            a, b = complex(left[0, 0]), complex(right[0, 0])
+            if self.dtype.kind != "c":
+                a, b = a.real, b.real  # type: ignore[assignment]
+            raise SvdkitError(
+                f"the {m}×{n} LinearOperator's rmatvec (or rmatmat) is not the adjoint of its "
+                f"matvec (or matmat): for random x and y, ⟨A x, y⟩ = {a:.6g} "
+                f"but ⟨x, Aᴴ y⟩ = {b:.6g} (a mismatch of {diff / size:.1e} "
+                f"relative to the products, more than rounding's {limit:.0e}); rmatvec(y) "
+                "must return Aᴴ y, the conjugate transpose (A.conj().T @ y), in the order "
+                "and scale of matvec's A"
+            )
 
 
 # ------------------------------------------------------------------------------ out of core
@@ -1532,16 +1611,28 @@ class RowBlockOperator(Operator):
         if self.stored_dtype.kind in "biu":
             self.dtype = np.dtype(np.float64)
         self.memory_limit = int(memory_limit)
-        per_row = n * (self.stored_dtype.itemsize + self.dtype.itemsize)
+        # what a row costs in memory: its working-precision copy (the block handed
+        # out), and, for a file whose stored dtype differs (float32, int, big-endian),
+        # the buffer it is read into first; a file already in the working dtype is
+        # read straight into the block, and a memmap's rows are the operating
+        # system's pages, not this process's buffers
+        self._staged = self.path is not None and self.stored_dtype != self.dtype
+        per_row = n * (self.dtype.itemsize + (self.stored_dtype.itemsize if self._staged else 0))
         self.block_rows = max(1, min(m, self.memory_limit // max(1, per_row)))
         if self.path is not None:
             self._check_size()  # a short file first: no memory_limit can read it whole
         if self.memory_limit < per_row:
             line, shape = ("column", f"{n}×{m}") if transposed else ("row", f"{m}×{n}")
             order = " (Fortran order: it is read by columns)" if transposed else ""
+            what = (
+                f"{n * self.stored_dtype.itemsize} bytes as stored, {per_row} with its "
+                f"{self.dtype} copy"
+                if self._staged
+                else f"{per_row} bytes"
+            )
             raise ShapeError(
                 f"{kw('memory_limit', self.memory_limit)} bytes cannot hold one {line} of "
-                f"the {shape} matrix{order} ({per_row} bytes); raise it",
+                f"the {shape} matrix{order} ({what}); raise it",
                 param="memory_limit",
             )
         self._file: Any = None
@@ -1594,10 +1685,12 @@ class RowBlockOperator(Operator):
         rows = self.block_rows
         if self._wide is None:
             self._wide = np.empty((rows, n), dtype=self.dtype)
-            if self.path is not None:
+            if self._staged:
                 self._raw = np.empty((rows, n), dtype=self.stored_dtype)
+            elif self.path is not None:
+                self._raw = self._wide  # (read straight into the block: no second buffer)
             self.peak_block_bytes = self._wide.nbytes + (
-                self._raw.nbytes if self._raw is not None else 0
+                self._raw.nbytes if self._staged and self._raw is not None else 0
             )
         for r0 in range(0, m, rows):
             r1 = min(m, r0 + rows)
@@ -1615,10 +1708,11 @@ class RowBlockOperator(Operator):
                     )
             else:
                 raw = self.array[r0:r1]
-            with np.errstate(over="ignore", invalid="ignore"):
-                # a long double beyond float64's range becomes inf here: _check_finite
-                # names it as the overflow it is, not as a non-finite entry of the file
-                np.copyto(wide, raw, casting="unsafe")
+            if self._staged or self.path is None:  # (else read into the block itself)
+                with np.errstate(over="ignore", invalid="ignore"):
+                    # a long double beyond float64's range becomes inf here: _check_finite
+                    # names it as the overflow it is, not as a non-finite entry of the file
+                    np.copyto(wide, raw, casting="unsafe")
             if not self.validated:
                 self._check_finite(wide, r0, raw)
             yield r0, r1, wide
@@ -2065,6 +2159,68 @@ def _is_dask(obj: Any) -> bool:
     )
 
 
+def _is_torch_sparse(A: Any) -> bool:
+    """A torch tensor in a sparse layout (COO, CSR, CSC, BSR, BSC)."""
+    if not type(A).__module__.startswith("torch"):
+        return False
+    layout = getattr(A, "layout", None)
+    return layout is not None and str(layout) != "torch.strided"
+
+
+def _torch_sparse_to_scipy(T: Any) -> Any:
+    """A sparse torch tensor as the SciPy sparse matrix of the same entries (COO, CSR or
+    CSC index arrays taken as they are, moved to the CPU: never densified); validated
+    by the SciPy branch of :func:`as_operator` like any sparse matrix.
+
+    Raises
+    ------
+    ShapeError
+        Not 2-D, or a hybrid tensor (dense blocks in its values).
+    ParseError
+        A layout whose index arrays SciPy does not share (block BSR / BSC) that
+        torch cannot turn into COO either.
+    """
+    import scipy.sparse as sp
+    import torch
+
+    T = T.detach()
+    if T.dim() != 2 or T.dense_dim() != 0:
+        raise ShapeError(
+            f"A is a sparse torch tensor of shape {tuple(T.shape)} with "
+            f"{T.dense_dim()} dense dimensions; a matrix is 2-D with scalar entries"
+        )
+    shape = tuple(int(d) for d in T.shape)
+
+    def values(v: Any) -> np.ndarray:
+        v = v.cpu()
+        if v.dtype in (torch.bfloat16, torch.float16):  # (no NumPy bfloat16)
+            v = v.to(torch.float32)
+        return v.numpy()
+
+    def ints(i: Any) -> np.ndarray:
+        return i.cpu().numpy()
+
+    if T.layout == torch.sparse_csr:
+        return sp.csr_matrix(
+            (values(T.values()), ints(T.col_indices()), ints(T.crow_indices())), shape=shape
+        )
+    if T.layout == torch.sparse_csc:
+        return sp.csc_matrix(
+            (values(T.values()), ints(T.row_indices()), ints(T.ccol_indices())), shape=shape
+        )
+    if T.layout != torch.sparse_coo:
+        try:
+            T = T.to_sparse_coo()
+        except (RuntimeError, TypeError) as err:
+            raise ParseError(
+                f"A is a torch tensor in the {T.layout} layout, which svdkit cannot read "
+                f"({err}); convert it with .to_sparse_csr() (kept sparse)"
+            ) from err
+    T = T.coalesce()  # (duplicates summed, as SciPy would)
+    idx = ints(T.indices())
+    return sp.coo_matrix((values(T.values()), (idx[0], idx[1])), shape=shape)
+
+
 def _is_linear_operator(obj: Any) -> bool:
     if type(obj).__module__.startswith("scipy.sparse.linalg"):
         return True
@@ -2230,6 +2386,8 @@ def as_operator(
         if is_sparse_dask_array(A):
             return from_sparse_dask_array(A)
         return DaskOperator(_without_empty_chunks(A))
+    if _is_torch_sparse(A):
+        A = _torch_sparse_to_scipy(A)  # kept sparse: no dense copy
     if type(A).__module__.startswith("scipy.sparse") and not _is_linear_operator(A):
         keep = A.dtype if A.dtype in (np.float32, np.complex64) else None
         a = as_matrix(A, sparse=True, dtype=keep)  # float32 stays float32: no copy

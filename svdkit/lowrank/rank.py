@@ -208,12 +208,21 @@ def rank_by_tolerance(A: Any, eps: float, norm: str = "spectral", **kwargs: Any)
         ``σ_{k+1} ≤ eps · σ₁``, or ``‖A − A_k‖_F ≤ eps · ‖A‖_F``.
     **kwargs
         Passed to :func:`svdkit.lowrank.truncated_svd` (``tol``, ``method``, ``k`` as
-        an upper bound, …).
+        an upper bound, …), except ``rank_tol`` and ``rank_norm``: ``eps`` and
+        ``norm`` are they, and giving them again is refused.
 
     Returns
     -------
     LowRankSVD
         ``k = s.size`` is the rank found.
+
+    Raises
+    ------
+    SvdkitError
+        ``eps`` not in ``[1e-14, 1)``, ``norm`` neither ``"spectral"`` nor
+        ``"energy"``, or ``rank_tol`` / ``rank_norm`` among ``kwargs``; and what
+        :func:`~svdkit.lowrank.truncated_svd` raises (its advice names ``eps`` where
+        it would name ``rank_tol``).
 
     Examples
     --------
@@ -238,6 +247,25 @@ def rank_by_tolerance(A: Any, eps: float, norm: str = "spectral", **kwargs: Any)
     >>> k, bool(err <= 0.01), bool(np.sqrt(np.sum(s[k - 1 :] ** 2) / np.sum(s**2)) > 0.01)
     (7, True, True)
     """
+    from svdkit._naming import check_real
+    from svdkit.errors import SvdkitError
+    from svdkit.lowrank._common import reworded
     from svdkit.lowrank.api import truncated_svd
 
-    return truncated_svd(A, kwargs.pop("k", None), rank_tol=eps, rank_norm=norm, **kwargs)
+    for name, ours in (("rank_tol", "eps"), ("rank_norm", "norm")):
+        if name in kwargs:
+            raise SvdkitError(
+                f"rank_by_tolerance takes the {name} of truncated_svd as {ours}; got "
+                f"{name}={kwargs[name]!r} too: give {ours} only",
+                param=name,
+            )
+    eps = check_real(eps, "eps", 1e-14, 1.0)
+    if norm not in ("spectral", "energy"):
+        raise SvdkitError(f"norm must be 'spectral' or 'energy'; got {norm!r}", param="norm")
+    try:
+        return truncated_svd(A, kwargs.pop("k", None), rank_tol=eps, rank_norm=norm, **kwargs)
+    except SvdkitError as err:
+        if "{rank_tol}" not in (getattr(err, "advice", None) or ""):
+            raise
+        lead = "rank_tol is rank_by_tolerance's eps: "
+        raise reworded(err, {"rank_tol": "eps", "rank_norm": "norm"}, lead) from None
