@@ -50,7 +50,10 @@ def _numbers(text: str) -> list[float]:
 
 def test_rank_note_kept_for_exactly_defective_matrix_normal_at_the_tolerance():
     r = explain("[[0,1/1000000000,0],[0,0,0],[0,0,1]]")
-    assert r.section("structure").fact("normal")  # normal to within the tolerance
+    # normal to within the tolerance only: the entries as typed decide (no), and a step
+    # says that svdkit.is_normal's "yes" is the tolerance's
+    assert r.section("structure").fact("normal") is False
+    assert "structure.exact_decides" in [s.key for s in r.section("structure").steps]
     notes = {n.id: n for n in r.notes}
     assert "rank_eigenvalues" in notes
     assert notes["rank_eigenvalues"].values["rank"] == 2

@@ -566,9 +566,21 @@ def apply_factor(v: Vector, c: Any) -> Vector:
 
 
 def phase_expr(v: Vector, c: Any) -> sp.Expr:
-    """The unit factor ``c/|c|`` that the complex sign rule applies, as a SymPy number."""
+    """The unit factor ``c/|c|`` that the complex sign rule applies, as a SymPy number.
+
+    A Gaussian rational ``c`` is first scaled to coprime integer parts (a positive factor:
+    the same ``c/|c|``): ``2 + 2i`` gives ``√2(1 + i)/2``, not ``√2(2 + 2i)/4``.
+    """
     if v.L is not None:
-        return v.L.to_sympy(c) * inv_sqrt_expr(v.L.to_sympy(v.L.abs2(c)))
+        z = v.L.to_sympy(c)
+        re_, im_ = sp.re(z), sp.im(z)
+        if re_.is_Rational and im_.is_Rational and (re_ or im_):
+            den = sp.ilcm(re_.q, im_.q)
+            a, b = int(re_ * den), int(im_ * den)
+            g = sp.igcd(a, b)
+            a, b = a // g, b // g
+            return (sp.Integer(a) + sp.Integer(b) * sp.I) * inv_sqrt_expr(sp.Integer(a * a + b * b))
+        return z * inv_sqrt_expr(v.L.to_sympy(v.L.abs2(c)))
     return _float(c / abs(c))
 
 

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from svdkit import linalg
-from svdkit.errors import ShapeError, SingularMatrixError
+from svdkit.errors import ShapeError, SingularMatrixError, check_bool
 from svdkit.explain.computed import Computed
 from svdkit.explain.formatting import (
     NumberFormat,
@@ -82,6 +82,8 @@ def explain(
     ShapeError
         A has more than :data:`MAX_DIMENSION` rows or columns (refused before any
         computation: use :func:`svdkit.svd` with ``k``, or ``svdkit svd FILE -k K``).
+    SvdkitError
+        ``steps`` is not a bool (``"no"`` would otherwise mean ``True``).
 
     Warns
     -----
@@ -112,6 +114,7 @@ def explain(
     >>> report.section("definiteness").applies
     False
     """
+    steps = check_bool(steps, "steps")  # ("no" and "false" are truthy: refused, as tol and lang)
     a = as_matrix(A)
     check_size(a.shape)
     with single_blas_thread():  # see the Notes
@@ -205,7 +208,56 @@ def _structure(c: Computed, report: Report) -> Section:
     sec.add("orthonormal", c.orthonormal)
     sec.add("diagonal", c.diagonal)
     sec.add("diagonalizable", c.diagonalizable)
+    sec.steps.extend(_tolerance_verdicts(c))
     return sec
+
+
+STRUCTURE_TESTS = {
+    "symmetric": ("A = Aᵀ", "svdkit.is_symmetric"),
+    "hermitian": ("A = Aᴴ", "svdkit.is_hermitian"),
+    "normal": ("AAᴴ = AᴴA", "svdkit.is_normal"),
+    "orthonormal": ("AᴴA = I", "svdkit.is_orthonormal"),
+    "diagonal": ("aᵢⱼ = 0 (i ≠ j)", "svdkit.is_diagonal"),
+    "diagonalizable": ("A = PDP⁻¹", "svdkit.is_diagonalizable"),
+}
+"""The structure facts: each one's identity and the floating-point test that decides it."""
+
+
+def _tolerance_verdicts(c: Computed) -> list:
+    """Steps for the structure facts that the float64 values of A pass only to within the
+    tolerance, while the entries as typed fail them exactly (small rational A, no ``tol``).
+
+    ``structure.tolerance_only``: the table shows the tolerance's "yes" (symmetric,
+    Hermitian, orthonormal, diagonal: the report's sections are built on that verdict; normal
+    and diagonalisable for a Hermitian-to-within-rounding A), and says it is one.
+    ``structure.exact_decides``: the table shows the exact "no" (normal, diagonalisable)
+    where the floating-point test says yes (``[[1, 1e−10], [0, 1]]``, a Jordan block,
+    passes :func:`svdkit.is_normal`: ‖AAᴴ − AᴴA‖ = 1e−20).
+    """
+    from svdkit.exact.steps import Step
+
+    shown = {key: getattr(c, key) for key in STRUCTURE_TESTS}
+    numeric = dict(shown, normal=c.numeric_normal)
+    if c.square:
+        numeric["diagonalizable"] = c.numeric_diagonalizable
+    if not any(numeric.values()) or c.exact_structure is None:
+        return []  # (nothing passed that could fail exactly; or no exact entries)
+    exact = dict(c.exact_structure)
+    if c.square:
+        in_doubt = not exact["normal"] and (shown["diagonalizable"] or numeric["diagonalizable"])
+        exact["diagonalizable"] = c.exact_diagonalizable(True) if in_doubt else True
+    else:
+        exact["diagonalizable"] = False
+    steps = []
+    for kind, yes in (("tolerance_only", True), ("exact_decides", False)):
+        keys = [k for k in STRUCTURE_TESTS if numeric[k] and not exact[k] and shown[k] is yes]
+        if keys:
+            steps.append(Step(f"structure.{kind}", {
+                "facts": ", ".join(keys),
+                "identities": ", ".join(STRUCTURE_TESTS[k][0] for k in keys),
+                "tests": ", ".join(STRUCTURE_TESTS[k][1] for k in keys),
+            }))
+    return steps
 
 
 def _measures(c: Computed, report: Report) -> Section:

@@ -155,7 +155,51 @@ class Computed:
 
     @cached_property
     def normal(self) -> bool:
+        """:func:`svdkit.is_normal`; exact for a (Gaussian) rational matrix as typed
+        (:attr:`exact_structure`), unless A passes as Hermitian (it is then normal
+        to within the same rounding, and its report is a Hermitian one).
+
+        The floating-point test compares ``AAᴴ`` with ``AᴴA``, quadratic in A: the
+        Jordan block ``[[1, 1e−10], [0, 1]]`` passes it (a gap of 1e−20) and is no
+        normal matrix.
+        """
+        numeric = self.numeric_normal
+        exact = self.exact_structure
+        if numeric and exact is not None and not exact["normal"] and not self.hermitian:
+            return False
+        return numeric
+
+    @cached_property
+    def numeric_normal(self) -> bool:
+        """:func:`svdkit.is_normal` at the report's tolerance, whatever the entries as typed."""
         return linalg.is_normal(self.stored, self.tol)
+
+    @property
+    def exact_possible(self) -> bool:
+        """Whether the questions of structure are decided on the entries as typed: the
+        source is known, at most :data:`~svdkit.explain.exact_steps.MAX_ORDER` rows and
+        columns, not stored in float32 (its rounding decides then, as in
+        :func:`svdkit.is_diagonalizable` on the same array), and no ``tol`` given (the
+        answers are then the numerical ones, at that resolution)."""
+        from svdkit.explain.exact_steps import MAX_ORDER
+
+        return (
+            self.source is not None
+            and max(self.matrix.shape) <= MAX_ORDER
+            and not self.single
+            and self.tol is None
+        )
+
+    @cached_property
+    def exact_structure(self) -> dict[str, bool] | None:
+        """:func:`~svdkit.explain.exact_steps.exact_structure` of the matrix as typed,
+        where :attr:`exact_possible` (else None, as for entries that are no (Gaussian)
+        rationals, or without SymPy)."""
+        if not self.exact_possible:
+            return None
+        from svdkit.explain.exact_steps import exact_structure
+
+        return exact_structure(self.source, self.matrix.shape)
 
     @cached_property
     def orthonormal(self) -> bool:
@@ -174,25 +218,34 @@ class Computed:
         ``2 (n·eps)^(1/n) ‖A‖_F``, how far rounding splits an eigenvalue of a Jordan
         block of order n (``[[0, 0, 1], [0, 0, 1], [−1, 1, 0]]``, with A³ = 0, has
         three eigenvalues 1e−6 apart and independent eigenvectors in floating point).
-        With ``tol`` given the answer is the numerical one, at that resolution.
+        A normal matrix is diagonalisable: where the entries as typed decide
+        :attr:`normal`, a matrix normal only to within the tolerance (the Jordan block
+        ``[[1, 1e−10], [0, 1]]``) is in doubt too. With ``tol`` given the answer is the
+        numerical one, at that resolution.
         """
         if not self.square:
             return False
-        from svdkit.explain.exact_steps import MAX_ORDER, exact_diagonalizable
-
-        numeric = linalg.is_diagonalizable(self.stored, self.tol, eig=self.eig)
-        # (data stored in float32 is not exact as typed: its rounding decides, as in
-        # svdkit.is_diagonalizable on the same array)
-        exact_possible = (
-            self.source is not None and self.matrix.shape[0] <= MAX_ORDER and not self.single
-        )
-        if not exact_possible or self.tol is not None or (numeric and self.normal):
+        numeric = self.numeric_diagonalizable
+        # (self.normal is decided on the entries as typed where they are exact: a Jordan
+        # block with a coupling of 1e−10 is normal only to within the tolerance)
+        if not self.exact_possible or (numeric and self.normal):
             return numeric
         if numeric and not _close_eigenvalues(self.eig.values, self.matrix):
             return numeric
+        return self.exact_diagonalizable(numeric)
+
+    @cached_property
+    def numeric_diagonalizable(self) -> bool:
+        """:func:`svdkit.is_diagonalizable` at the report's tolerance (square A only)."""
+        return linalg.is_diagonalizable(self.stored, self.tol, eig=self.eig)
+
+    def exact_diagonalizable(self, default: bool) -> bool:
+        """Whether A as typed is diagonalisable, exactly; ``default`` where that cannot
+        be decided (:func:`~svdkit.explain.exact_steps.exact_diagonalizable`)."""
+        from svdkit.explain.exact_steps import exact_diagonalizable
 
         exact = exact_diagonalizable(self.source, self.matrix.shape)
-        return numeric if exact is None else exact
+        return default if exact is None else exact
 
 
 def _as_stored(a: np.ndarray, precision: np.dtype) -> np.ndarray:

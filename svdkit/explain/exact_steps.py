@@ -32,6 +32,7 @@ __all__ = [
     "ExactStepsSkippedWarning",
     "add_exact",
     "exact_diagonalizable",
+    "exact_structure",
     "exact_zero_eigenvalues",
 ]
 
@@ -226,6 +227,52 @@ def exact_diagonalizable(source: Any, shape: tuple[int, int]) -> bool | None:
     return bool(value.is_zero_matrix)
 
 
+def exact_structure(source: Any, shape: tuple[int, int]) -> dict[str, bool] | None:
+    """The structure tests of a matrix of (Gaussian) rational entries as typed, decided
+    exactly (at most :data:`MAX_ORDER` rows and columns; else None).
+
+    Keys ``symmetric`` (A = Aᵀ), ``hermitian`` (A = Aᴴ), ``normal`` (AAᴴ = AᴴA),
+    ``orthonormal`` (AᴴA = I) and ``diagonal`` (every off-diagonal entry is 0;
+    rectangular A too). Floating-point
+    tests pass within a tolerance: ``[[1, 1e−10], [0, 1]]`` is normal to within it
+    (‖AAᴴ − AᴴA‖ = 1e−20) and no normal matrix (a Jordan block).
+
+    Examples
+    --------
+    >>> sorted(k for k, v in exact_structure("1 1e-10; 0 1", (2, 2)).items() if v)
+    []
+    >>> s = exact_structure("1 1j; 1j -1", (2, 2))  # complex symmetric, not normal
+    >>> s["symmetric"], s["hermitian"], s["normal"]
+    (True, False, False)
+    """
+    m, n = shape
+    if max(m, n) > MAX_ORDER or min(m, n) == 0:
+        return None
+    M = _exact_matrix(source)
+    if M is None or M.shape != (m, n):
+        return None
+    import sympy as sp
+    from sympy.polys.matrices import DomainMatrix
+
+    if not all(sp.re(x).is_Rational and sp.im(x).is_Rational for x in M):
+        return None
+    dM, dH = DomainMatrix.from_Matrix(M), DomainMatrix.from_Matrix(M.H)
+    dM, dH = dM.unify(dH)
+    dT = DomainMatrix.from_Matrix(M.T).convert_to(dM.domain)
+    structure = {
+        "diagonal": all(M[i, j] == 0 for i in range(m) for j in range(n) if i != j),
+        "orthonormal": dH * dM == DomainMatrix.eye(n, dM.domain),
+        "symmetric": False,
+        "hermitian": False,
+        "normal": False,
+    }
+    if m == n:
+        structure["symmetric"] = dM == dT
+        structure["hermitian"] = dM == dH
+        structure["normal"] = dM * dH == dH * dM
+    return {key: bool(value) for key, value in structure.items()}
+
+
 def _rank_agreement(report: Report) -> None:
     """Say why the exact rank differs from the numerical one, when it does.
 
@@ -236,7 +283,7 @@ def _rank_agreement(report: Report) -> None:
     the step says which matrix each result is about.
     """
     from svdkit.exact.steps import Step
-    from svdkit.explain.formatting import NumberFormat
+    from svdkit.explain.formatting import Shown
 
     sec = report.section("measures")
     try:
@@ -247,7 +294,8 @@ def _rank_agreement(report: Report) -> None:
     if exact != numeric:
         sec.steps.append(Step("exact.rank_differs", {
             "exact": exact, "numeric": numeric,
-            "tol": NumberFormat(digits=3).number(report.tolerance),  # text: never printed as 0
+            # text, never printed as 0; its float value in JSON
+            "tol": Shown(report.tolerance, digits=3),
         }))
 
 

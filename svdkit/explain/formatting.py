@@ -8,7 +8,7 @@ import sys
 
 import numpy as np
 
-__all__ = ["NumberFormat", "Scientific", "scaled_number", "scientific", "threshold_text"]
+__all__ = ["NumberFormat", "Scientific", "Shown", "scaled_number", "scientific", "threshold_text"]
 
 
 class NumberFormat:
@@ -127,6 +127,34 @@ class Scientific(str):
             _ascii_part(part, self.log_abs, self.digits)
             for part in (self.sign.real, self.sign.imag)
         )
+
+
+class Shown(str):
+    """A float as the report's text prints it (``"8.88e−16"``), its value kept with it.
+
+    A step's placeholder that must never print as 0 (the zero threshold itself, which
+    the report's number format would zero) is given as this text; JSON writes the
+    value (:attr:`value`) as Python's ``repr`` (ASCII, ``"8.881784197001252e-16"``),
+    which ``float`` and ``sympy.sympify`` read back exactly.
+
+    Examples
+    --------
+    >>> x = Shown(8.881784197001252e-16, digits=3)
+    >>> x, repr(x.value)
+    ('8.88e−16', '8.881784197001252e-16')
+    """
+
+    value: float
+
+    def __new__(cls, value: float, digits: int = 6, text: str | None = None) -> Shown:
+        if text is None:
+            text = NumberFormat(digits=digits).number(float(value))
+        shown = super().__new__(cls, text)
+        shown.value = float(value)
+        return shown
+
+    def __getnewargs__(self) -> tuple[float, int, str]:
+        return self.value, 6, str(self)
 
 
 def _is_real(sign: complex) -> bool:

@@ -183,10 +183,11 @@ def reflection(ev: Evidence) -> dict | None:
 def sigma_order(ev: Evidence) -> dict | None:
     """Note 003: "the SVD of a diagonal matrix, diag(2, 3), is I · diag(2, 3) · I".
 
-    Two ways it fails: the σ are not in descending order (``case`` absent), or
-    they are but an entry is negative or complex (``case`` ``sign``): Σ is real
-    and ≥ 0, so the signs (phases) go into U or V, as in the INSA note's
-    [[3, 0], [0, −2]] = I · diag(3, 2) · diag(1, −1).
+    Two ways it fails: the σ are not in descending order (``case`` absent; ``phase``
+    where an entry is not real: U and V are then permutations times unit complex
+    factors, not signed permutations, for ``diag(i, 2)``), or they are but an entry is
+    negative or complex (``case`` ``sign``): Σ is real and ≥ 0, so the signs (phases)
+    go into U or V, as in the INSA note's [[3, 0], [0, −2]] = I · diag(3, 2) · diag(1, −1).
     """
     a = ev.matrix
     m, n = a.shape
@@ -203,6 +204,8 @@ def sigma_order(ev: Evidence) -> dict | None:
     d = np.abs(diag)
     rounding = d.size * np.finfo(ev.computed.precision).eps * float(np.max(d, initial=0.0))
     if not np.all(d[:-1] >= d[1:] - rounding):  # (√2² = 2.0000000000000004 is 2)
+        if np.any(np.abs(np.imag(diag)) > ev.threshold):  # (diag(i, 2): U or V is not real)
+            return {"case": "phase"} | values
         return values
     off = [x for x in diag if abs(x) > ev.threshold and (x.real < 0 or abs(x.imag) > ev.threshold)]
     if not off:
@@ -270,6 +273,51 @@ def _exact_square(source: object, n: int):
     if exact is None or exact.shape != (n, n):
         return None
     return exact
+
+
+def complex_symmetric(ev: Evidence) -> dict | None:
+    """Note 003: "a symmetric matrix is automatically normal", normal defined as
+    MMᵗ = MᵗM, and "every normal matrix is diagonalisable"; Annexe C.5: a symmetric
+    matrix has real eigenvalues and an orthogonal U.
+
+    True of real matrices. A complex symmetric A (A = Aᵀ, A ≠ Aᴴ) satisfies
+    AAᵀ = AᵀA (both are A²) and refutes each claim it meets: ``case`` ``defective``, not
+    even diagonalisable (``[[1, i], [i, −1]]``, with A² = 0: nilpotent, A ≠ 0);
+    ``not_normal``, diagonalisable but AAᴴ ≠ AᴴA, so no orthonormal eigenbasis;
+    ``normal`` (``[[1, i], [i, 1]]``, eigenvalues 1 ± i), normal but with eigenvalues
+    that are not all real (a normal matrix of real eigenvalues is Hermitian).
+    """
+    a = ev.matrix
+    if a.shape[0] != a.shape[1] or not ev.computed.symmetric or ev.computed.hermitian:
+        return None
+    if not ev.computed.diagonalizable:
+        return {"case": "defective"}
+    if not ev.computed.normal:
+        return {"case": "not_normal"}
+    if ev.eigenvalues is None:
+        return None
+    return {"case": "normal", "eigenvalues": ", ".join(_num(x, ev.threshold)
+                                                       for x in ev.eigenvalues)}
+
+
+def zero_sigma_columns(ev: Evidence) -> dict | None:
+    """Note 000, Property 3.2: "the columns of U associated with zero singular values form
+    a basis of N(Aᵀ)" (and those of V, of N(A)).
+
+    False for a tall A (m > n, ``case`` ``tall``): it has n singular values, U has m
+    columns, and the last m − n belong to no σ; N(Aᴴ), of dimension m − r, is spanned
+    by the columns r+1..m of the full U: those of the zero σ and the m − n with none.
+    ``[[1], [2], [2]]`` has no zero σ and dim N(Aᵀ) = 2. Likewise V and N(A) for a
+    wide A (``case`` ``wide``).
+    """
+    m, n = ev.matrix.shape
+    if m == n:
+        return None
+    r = ev.computed.rank
+    k = min(m, n)
+    big = max(m, n)
+    return {"case": "tall" if m > n else "wide", "m": m, "n": n, "k": k, "zero": k - r,
+            "dim": big - r, "extra": big - k}
 
 
 def orthogonal_eigenvectors(ev: Evidence) -> dict | None:
@@ -384,6 +432,8 @@ CHECKS = (
     reflection,
     sigma_order,
     identity_definition,
+    complex_symmetric,
+    zero_sigma_columns,
     orthogonal_eigenvectors,
     trace_eigenvalues,
     orthonormal_inverse,

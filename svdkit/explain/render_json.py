@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from svdkit.explain.formatting import Scientific
+from svdkit.explain.formatting import Scientific, Shown
 from svdkit.explain.model import SCHEMA, SCHEMA_VERSION, Report
 from svdkit.explain.render_text import is_sympy, number_format, step_text
 
@@ -127,6 +127,8 @@ def _value_string(value: Any) -> str:
         return str(int(value))
     if is_sympy(value):
         return _exact(value)
+    if isinstance(value, Shown):  # a float shown as text: its value, as Python writes it
+        return repr(value.value)
     if isinstance(value, list):
         return "[" + ", ".join(_value_string(v) for v in value) + "]"
     if isinstance(value, tuple):

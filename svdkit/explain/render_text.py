@@ -366,6 +366,10 @@ def section_title(report: Report, section: Section) -> str:
 
 
 def label(report: Report, key: str) -> str:
+    """The row label of fact ``key``; a complex A's own where the catalogue has one
+    (``fact.U_exact.complex``: the freedom in U is a phase, not a sign)."""
+    if np.iscomplexobj(report.matrix) and has_message(report.lang, f"fact.{key}.complex"):
+        return template(report.lang, f"fact.{key}.complex")
     return template(report.lang, f"fact.{key}")
 
 

@@ -760,6 +760,39 @@ _COMMENT_ADVICE = (
 _PERCENT_ADVICE = "; a percentage is not a number here (write 0.5, not 50%)"
 
 
+_GLUED_COMMENT = re.compile(r"(?:^|(?<=\r))[^%#\r\n]*[0-9.]([%#])", re.MULTILINE)
+_GLUED_ADVICE = (
+    "right after a number: a comment ('%' or '#') must be set off from the entries by a "
+    "blank (else the rest of its line would be dropped)"
+)
+
+
+def _check_glued_comment(text: str) -> None:
+    """Refuse a ``%`` or ``#`` that follows a number with no blank between them.
+
+    In plain text and brackets a ``%`` or ``#`` starts a comment that runs to the end
+    of its line: ``1 2 50% 3`` would read as ``1 2 50`` (a spreadsheet's percentage, the
+    ``3`` silently dropped), and ``[[50%, 1], [1, 1]]`` as unbalanced brackets. Only the
+    first ``%`` or ``#`` of a line counts (the others are in its comment); ``1 2 % note``
+    stays a comment. Not for LaTeX, where ``%`` is LaTeX's own comment.
+
+    Examples
+    --------
+    >>> _check_glued_comment("1 2 % a note\\n3 4")
+    >>> try:
+    ...     _check_glued_comment("1 2 50% 3")
+    ... except ParseError as err:
+    ...     print(err.offset, str(err).split(":")[0])
+    6 '%' right after a number
+    """
+    if "%" not in text and "#" not in text:
+        return
+    if (m := _GLUED_COMMENT.search(text)) is None:
+        return
+    advice = _GLUED_ADVICE + (_PERCENT_ADVICE if m.group(1) == "%" else "")
+    raise _error(ParseError, text, f"'{m.group(1)}' {advice}", m.start(1), m.end(1))
+
+
 def _check_delimited_cells(text: str, delimiter: str, dates: bool = True) -> None:
     """Refuse what a delimited file must not hold, though an expression could read it.
 
@@ -824,6 +857,7 @@ def _split(text: str, delimiter: str | None, document: bool) -> Rows:
     elif document or has_latex_marker(text):
         rows, vector = _split_latex(text, toks, document), False
     else:
+        _check_glued_comment(text)
         rows, vector = _split_brackets_or_plain(text, toks)
     if not any(rows):
         raise EmptyInputError(f"the text {_short(text)} has no entries")
@@ -1121,6 +1155,8 @@ def text_to_array(text: str, *, delimiter: str | None = None, document: bool = F
     """
     if delimiter is not None:  # (dates: only where an entry is not a plain number)
         _check_delimited_cells(text, delimiter, dates=False)
+    elif not document and not has_latex_marker(text):
+        _check_glued_comment(text)
     if not document and _shares_lines(text, delimiter):
         if delimiter is None and ";" in text and (rows := read_rows(text)) is not None:
             return rows[0]  # "1 2; 3 4": MATLAB rows of plain numbers
