@@ -176,7 +176,7 @@ def test_cli_lowercase_scaling_normalize_and_method(svdkit, french, tmp_path):
     (["--stop-words", "french"], "--stop-words-file"),
     (["--stop-words-file", "nope.txt"], "nope.txt"),
     (["--stop-words", "none", "--stop-words-file", "STOP"], "not both"),
-    (["--scaling", "1000"], "--scaling"),
+    (["--scaling", "1000"], "--scaling must be a finite number from -100 to 100; got 1000"),
 ])
 def test_cli_text_option_errors_name_the_option(svdkit, french, tmp_path, args, says):
     src, stop = french

@@ -653,9 +653,11 @@ def read_csv(
     ``read_queries`` reads a query file). Any other file is CSV (RFC 4180: commas, a
     field in double quotes may hold commas, line breaks and doubled quotes), read
     strictly: a quote left open is an error naming its line, not the rest of the
-    file merged into one document. Every row has as many fields as the header: a
-    row with more (an unquoted comma, or a tab in a ``.tsv`` field) or fewer is an
-    error naming its line and both counts, not a document cut short or empty.
+    file merged into one document. A row with more fields than the header (an
+    unquoted comma, or a tab in a ``.tsv`` field), or with fewer where its text or id
+    cell is missing, is an error naming its line and both counts, not a document cut
+    short or empty; a row that lacks only trailing cells of columns never read (a
+    trimmed trailing tab, an unnamed empty last column) is read.
 
     Raises
     ------
@@ -688,7 +690,8 @@ def read_csv(
                     raise FileFormatError(
                         f"'{path}' line {reader.line_num}: no id in column {id_column!r}"
                     )
-                _check_row(path, row, columns, done + 1, reader.line_num)
+                _check_row(path, row, columns, done + 1, reader.line_num,
+                           (text_column, id_column))
                 done = reader.line_num
                 yield doc_id, row[text_column] or ""
         except csv.Error as err:
@@ -698,13 +701,19 @@ def read_csv(
             ) from None
 
 
-def _check_row(path: Path, row: dict, columns: list[str], first: int, last: int) -> None:
-    """An error when a row of a CSV/TSV file has more or fewer fields than its header:
-    ``csv.DictReader`` would drop the surplus (the text after an unquoted comma or a
-    tab) and leave a missing cell ``None`` (an empty document)."""
+def _check_row(
+    path: Path, row: dict, columns: list[str], first: int, last: int,
+    read: tuple[str | None, ...] = (),
+) -> None:
+    """An error when a row of a CSV/TSV file has more fields than its header
+    (``csv.DictReader`` would drop the surplus: the text after an unquoted comma or a
+    tab), or fewer, where a cell it lacks is one of the columns ``read`` (the text and
+    the id: a missing cell is ``None``, an empty document). A row that lacks only
+    trailing cells of columns never read (an editor's trimmed trailing tab, a
+    spreadsheet's unnamed last column) loses nothing and passes."""
     extra = len(row.get(None) or ())  # type: ignore[call-overload]
     short = sum(1 for name in columns if row.get(name) is None)
-    if not extra and not short:
+    if not extra and (not short or all(row.get(name) is not None for name in read if name)):
         return
     tsv = path.suffix.lower() == ".tsv"
     lines = f"line {first}" if first >= last else f"lines {first}–{last}"

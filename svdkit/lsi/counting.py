@@ -467,13 +467,16 @@ class CorpusCounts:
     """Counts of a corpus: ``counts`` (documents × terms CSR, int32) and what labels it.
 
     ``snippets``: one text per document, or none (``[]``; ``None`` is taken as ``[]``
-    by :func:`~svdkit.lsi.index_from_counts`).
+    by :func:`~svdkit.lsi.index_from_counts`). ``pruned``: what the pruning
+    (``min_df``, ``max_df``, ``max_features``) left out of the corpus, as
+    :func:`count_corpus` measures it (:func:`pruned_share`), or ``None`` (not measured).
     """
 
     counts: sp.csr_matrix
     vocabulary: list[str]
     ids: list[str]
     snippets: list[str] = field(default_factory=list)
+    pruned: dict[str, float] | None = None
 
 
 _NON_SPACE = re.compile(r"\S+")
@@ -634,8 +637,49 @@ def count_corpus(
     terms = np.empty(len(vocab), dtype=object)
     for t, j in vocab.items():
         terms[j] = t
+    words = _word_columns(terms.tolist(), options)
+    before = _row_tokens(counts, words)
     counts, kept = prune(counts, terms.tolist(), options)
-    return CorpusCounts(counts=counts, vocabulary=kept, ids=ids, snippets=snippets)
+    pruned = pruned_share(before, _row_tokens(counts, _word_columns(kept, options)))
+    return CorpusCounts(counts=counts, vocabulary=kept, ids=ids, snippets=snippets,
+                        pruned=pruned)
+
+
+def _word_columns(terms: list[str], options: TextOptions) -> np.ndarray | None:
+    """The columns of single words of an n-gram word index (``None``: every column), the
+    tokens that an added document's words are measured in (:mod:`svdkit.lsi.update`)."""
+    if options.analyzer == "word" and tuple(options.ngram_range) != (1, 1):
+        return np.array([" " not in t for t in terms], dtype=bool)
+    return None
+
+
+def _row_tokens(counts: sp.csr_matrix, words: np.ndarray | None) -> np.ndarray:
+    """The tokens of each row of ``counts`` (of the columns ``words`` only, when given)."""
+    if words is not None:
+        counts = counts[:, words]
+    return np.asarray(counts.sum(axis=1), dtype=np.int64).ravel()
+
+
+def pruned_share(before: np.ndarray, after: np.ndarray) -> dict[str, float]:
+    """What the pruning left out of a corpus, from each document's tokens ``before`` and
+    ``after`` it: ``token_share``, the share of the corpus tokens outside the kept
+    vocabulary, and ``only_share``, the share of the documents with tokens that have
+    none left. The baseline against which words outside the vocabulary of documents
+    added later are judged (:func:`svdkit.lsi.drift`): pruned words are not new words.
+
+    Examples
+    --------
+    >>> pruned_share(np.array([4, 2, 0]), np.array([3, 0, 0]))
+    {'token_share': 0.5, 'only_share': 0.5}
+    """
+    tokens, with_tokens = int(before.sum()), int(np.count_nonzero(before))
+    return {
+        "token_share": (tokens - int(after.sum())) / tokens if tokens else 0.0,
+        "only_share": (
+            int(np.count_nonzero((before > 0) & (after == 0))) / with_tokens
+            if with_tokens else 0.0
+        ),
+    }
 
 
 def _threshold(value: float, n_docs: int) -> float:

@@ -554,19 +554,22 @@ def _meeting(names: list[str], wanted: set[str]) -> tuple[list[str], str]:
     return best, how
 
 
-def _cranfield_numbered(queries: dict[str, str], smart: bool) -> bool:
-    """Whether the query ids look like Cranfield's ``cran.qry``: numbers, increasing in
-    the file, with gaps inside (``001``, ``002``, ``004``, …), read from a SMART
-    ``.QRY`` file or written with leading zeros. A numbering that is only shifted
-    (``2 … 6``, a query dropped) or any other is not evidence."""
+#: How many judged queries the ids must leave without a query (and as many queries
+#: without judgements) before unmarked ids (no SMART file, no leading zeros) are numbered
+#: by position; fewer is too little evidence, and only noted.
+CRANFIELD_MIN_ORPHANS = 5
+
+
+def _gapped(queries: dict[str, str]) -> bool:
+    """Whether the query ids are numbers, increasing in the file, with gaps inside, as
+    Cranfield's ``cran.qry`` numbers its queries (``001``, ``002``, ``004``, …). A
+    numbering that is only shifted (``2 … 6``, a query dropped) has no gap."""
     ids = list(queries)
     if not all(q.isdigit() for q in ids):
         return False
     numbers = [int(q) for q in ids]
     increasing = all(a < b for a, b in pairwise(numbers))
-    gaps = numbers[-1] - numbers[0] + 1 > len(numbers)
-    padded = any(len(q) > 1 and q.startswith("0") for q in ids)
-    return increasing and gaps and (smart or padded)
+    return increasing and numbers[-1] - numbers[0] + 1 > len(numbers)
 
 
 def _match_query_ids(
@@ -578,12 +581,16 @@ def _match_query_ids(
     to ``365``, while ``cranqrel`` numbers them 1 to 225 by position: many ids meet
     (query ``004`` is not the qrels' ``4``, which is the third query) and the
     judgements would be paired with the wrong queries. Ids are otherwise used as they
-    are. The queries are renumbered only on the Cranfield evidence
-    (:func:`_cranfield_numbered`: ``smart`` says they were read from a SMART ``.QRY``
-    file) when every judged id is a position ``1 … len(queries)`` and the positions
-    meet more judged queries than the ids do; not from a file of another kind when
-    half the judged queries or more already meet by id. Returns the queries and a
-    note ("" when nothing was changed).
+    are. Renumbering needs query ids that are numbers increasing with gaps
+    (:func:`_gapped`), every judged id a position ``1 … len(queries)``, and the
+    positions meeting every judged query while the ids meet fewer; and then either a
+    mark of Cranfield's file (``smart``: read from a SMART ``.QRY`` file, or ids with
+    leading zeros), or, for ids written without zeros (a TSV, JSON or dict), the whole
+    Cranfield signature: the qrels judge exactly ``1 … len(queries)`` and the ids leave
+    at least :data:`CRANFIELD_MIN_ORPHANS` of them without a query (and as many
+    queries without judgements) which the positions pair exactly. With less evidence
+    the ids are kept and a note says so. Returns the queries and a note ("" when there
+    is nothing to say).
     """
     judged = [q for q in qrels if q.isdigit() and not q.startswith("0")]
     if len(judged) != len(qrels) or not queries:
@@ -591,16 +598,37 @@ def _match_query_ids(
     by_id = sum(1 for q in qrels if q in queries)
     if by_id == len(qrels) or max(int(q) for q in judged) > len(queries):
         return queries, ""
-    if not _cranfield_numbered(queries, smart) or (not smart and 2 * by_id >= len(qrels)):
+    if not _gapped(queries):
         return queries, ""
     positions = {str(i): t for i, t in enumerate(queries.values(), 1)}
     by_position = sum(1 for q in qrels if q in positions)
     if by_position <= by_id or list(queries) == list(positions):
         return queries, ""
-    return positions, (
-        f"queries numbered by position: the qrels judge {len(qrels)} queries, of which "
-        f"{by_id} have the id of a query and {by_position} the position of one (the "
-        "Cranfield numbering)"
+    padded = any(len(q) > 1 and q.startswith("0") for q in queries)
+    orphans = len(qrels) - by_id
+    exact = by_position == len(qrels) == len(queries)
+    marked = smart or padded
+    if (marked and (smart or 2 * by_id < len(qrels))) or (
+        exact and orphans >= CRANFIELD_MIN_ORPHANS
+    ):
+        why = (
+            "the Cranfield numbering" if marked else
+            f"the Cranfield numbering: the qrels judge exactly 1 … {len(queries)}, as many "
+            "as there are queries, and the ids skip numbers"
+        )
+        return positions, (
+            f"queries numbered by position: the qrels judge {len(qrels)} queries, of which "
+            f"{by_id} have the id of a query and {by_position} the position of one ({why})"
+        )
+    if not exact:
+        return queries, ""
+    return queries, (
+        f"query ids used as they are, though the qrels judge exactly 1 … {len(queries)} "
+        f"(as many as there are queries) and the ids skip numbers: {orphans} judged "
+        f"{'query has' if orphans == 1 else 'queries have'} no query of their id and as "
+        "many queries no judgements. If the "
+        "qrels count the queries in file order (Cranfield's cranqrel), read the queries "
+        "from the SMART .QRY file or write their ids with leading zeros"
     )
 
 
@@ -758,6 +786,10 @@ def evaluate(
     ids increasing with gaps (``001``, ``002``, ``004``, …), read from a SMART
     ``.QRY`` file (:func:`read_queries`) or written with leading zeros, judged by
     position ``1 … len(queries)`` in the qrels, are numbered by position (noted).
+    The same ids written without zeros (a TSV, JSON, a dict) are numbered by position
+    only on the whole Cranfield signature: the qrels judge exactly ``1 … len(queries)``
+    and the ids leave at least :data:`CRANFIELD_MIN_ORPHANS` judged queries without a
+    query; with fewer, the ids are kept and a note says why.
     Ids that do not meet at all are an error naming a few of each. Document
     ids that meet the qrels only without their leading zeros or their ``.txt``
     extension (an index of a folder) are matched so (noted).

@@ -353,12 +353,11 @@ class LsiIndex:
         state = self._snapshot()
         Q = self._query_vectors(texts, state.V, state.s).astype(np.float32)
         found = Q.any(axis=1)
-        zero = self._zero_documents(state.doc_vectors)
-        extra = int(zero.sum())  # (ranked, then left out: never a hit)
+        zero = self._zero_rows(state.doc_vectors)  # (never ranked: never a hit)
         return [
-            _hits(state, *_real(zero, rows, scores, n)) if hit else []
+            _hits(state, rows, scores) if hit else []
             for hit, (rows, scores) in zip(
-                found, rank_rows(state.doc_vectors, Q, n + extra), strict=True)
+                found, rank_rows(state.doc_vectors, Q, n, exclude=zero), strict=True)
         ]
 
     def _zero_documents(self, doc_vectors: np.ndarray) -> np.ndarray:
@@ -368,12 +367,21 @@ class LsiIndex:
         Such a document has cosine 0 with every query: it is never a hit (ranked above
         the documents of negative cosine, it would look like an answer).
         """
+        return self._zero_cached(doc_vectors)[0]
+
+    def _zero_rows(self, doc_vectors: np.ndarray) -> np.ndarray:
+        """The rows of the documents whose latent vector is zero (:meth:`_zero_documents`),
+        ascending, cached with the mask."""
+        return self._zero_cached(doc_vectors)[1]
+
+    def _zero_cached(self, doc_vectors: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         cached = getattr(self, "_zero_cache", None)
         if cached is not None and cached[0] is doc_vectors:
-            return cached[1]
+            return cached[1], cached[2]
         mask = ~np.asarray(doc_vectors).any(axis=1)
-        self._zero_cache = (doc_vectors, mask)
-        return mask
+        rows = np.flatnonzero(mask)
+        self._zero_cache = (doc_vectors, mask, rows)
+        return mask, rows
 
     def scores(self, texts: list[str]) -> np.ndarray:
         """Cosine of every query (rows) with every document (columns).
@@ -398,10 +406,10 @@ class LsiIndex:
         q = state.doc_vectors[row : row + 1]
         if not q.any():
             return []
-        zero = self._zero_documents(state.doc_vectors)
-        rows, scores = next(iter(rank_rows(state.doc_vectors, q, n + 1 + int(zero.sum()))))
+        zero = self._zero_rows(state.doc_vectors)  # (never ranked: never a hit)
+        rows, scores = next(iter(rank_rows(state.doc_vectors, q, n + 1, exclude=zero)))
         keep = rows != row
-        return _hits(state, *_real(zero, rows[keep], scores[keep], n))
+        return _hits(state, rows[keep][:n], scores[keep][:n])
 
     def similar_terms(self, term: str, n: int = 10) -> list[tuple[str, float]]:
         """The ``n`` terms closest to ``term`` (rows of ``V Σ`` by cosine); ``[]`` when
@@ -506,14 +514,6 @@ def _hits(state: _State, rows: np.ndarray, scores: np.ndarray) -> list[Hit]:
         Hit(i + 1, ids[r], float(c), int(r), snippets[r] if snippets else "")
         for i, (r, c) in enumerate(zip(rows.tolist(), scores.tolist(), strict=True))
     ]
-
-
-def _real(zero: np.ndarray, rows: np.ndarray, scores: np.ndarray,
-          n: int) -> tuple[np.ndarray, np.ndarray]:
-    """The first ``n`` of ``rows`` (ranked) and their ``scores``, documents of a zero
-    latent vector (``zero``, a mask over the rows) left out."""
-    keep = ~zero[rows]
-    return rows[keep][:n], scores[keep][:n]
 
 
 def _row_of(state: _State, doc: Any) -> int:
@@ -1024,6 +1024,7 @@ def index_from_counts(
             f"options must be a TextOptions (svdkit.lsi.TextOptions(min_df=2, …)); got "
             f"{type(options).__name__}"
         )
+    pruned = getattr(corpus, "pruned", None)
     corpus = checked_counts(corpus)
     check_unique_ids(corpus.ids)
     unreachable: list[str] = []
@@ -1088,15 +1089,19 @@ def index_from_counts(
         "reconstruction_error": reconstruction_error(W, U, s, V),
         "built_on": W.shape[0],
     }
+    if pruned is not None:  # what the build's own pruning left out (svdkit.lsi.drift)
+        index.svd["pruned"] = dict(pruned)
     if not rank_tol_met:
         index.svd["note"] = rank_tol_note(
             float(rank_tol), int(s.size), index.svd["reconstruction_error"]  # type: ignore[arg-type]
         )
     empty_ids = [corpus.ids[i] for i in np.flatnonzero(empty)]
     index.svd["empty_documents"] = len(empty_ids)
-    index.svd["full_rank"] = bool(keep.size >= min(W.shape))
+    # full rank: every triplet of the smaller side computed, or the rank reached (the
+    # singular values past it dropped as zero); the note names the k the index has
+    index.svd["full_rank"] = bool(keep.size >= min(W.shape) or s.size < keep.size)
     notes = [
-        *([full_rank_note(k, keep.size, W.shape)] if index.svd["full_rank"] else []),
+        *([full_rank_note(k, int(s.size), W.shape)] if index.svd["full_rank"] else []),
         *([empty_documents_note(empty_ids)] if empty_ids else []),
         *unreachable,
     ]
@@ -1106,16 +1111,23 @@ def index_from_counts(
 
 
 def full_rank_note(k: int | None, rank: int, shape: tuple[int, int]) -> str:
-    """What an index of full rank (``rank`` = the smaller side of ``shape``) says of
-    itself: no latent reduction, and how to get one (``k``: the rank asked for).
+    """What an index of full rank says of itself: no latent reduction, and how to get
+    one. ``rank``: the index's k, the smaller side of ``shape`` or, for a rank-deficient
+    matrix (duplicate or dependent documents), its numerical rank; ``k``: the rank asked
+    for.
 
     Examples
     --------
     >>> full_rank_note(None, 150, (150, 665))  # doctest: +ELLIPSIS
     'k = 150 is the full rank of the 150 documents × 665 terms (the default k = 200 ...'
+    >>> full_rank_note(None, 3, (5, 6))  # doctest: +ELLIPSIS
+    'k = 3 is the full rank of the 5 documents × 6 terms (their numerical rank: ...'
     """
     asked = (f" (the default k = {DEFAULT_K} clipped to it)" if k is None and rank < DEFAULT_K
              else "")
+    if rank < min(shape):
+        asked = (f" (their numerical rank: duplicate or dependent documents; the other "
+                 f"singular values are zero){asked}")
     return (
         f"k = {rank} is the full rank of the {shape[0]} documents × {shape[1]} "
         f"terms{asked}: no latent reduction, so the index ranks as plain cosine of the "

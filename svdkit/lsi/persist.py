@@ -70,6 +70,7 @@ import shutil
 import stat
 import threading
 import time
+import warnings
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
@@ -119,6 +120,11 @@ META = "meta.json"
 DOC_VECTOR_TOL = 1e-4
 #: Entries of ``U`` whose document vectors a verified load recomputes at a time.
 _CHECK_ENTRIES = 1 << 22
+#: Rows of the document vectors a verified load recomputes: every row of an index of at
+#: most this many documents, else this many spread evenly, this many drawn at random (a
+#: fixed seed) and the last :data:`CHECK_LAST_ROWS` (the documents added last).
+CHECK_ROWS = 1024
+CHECK_LAST_ROWS = 256
 
 _ARRAYS = ("U", "s", "V", "doc_vectors", "global_weights",
            "counts_data", "counts_indices", "counts_indptr")  # fmt: skip
@@ -1001,9 +1007,21 @@ def _check_contents(folder: Path, index: LsiIndex, a: dict[str, np.ndarray],
                       f"{index.n_docs} documents × {index.n_terms} terms")
     if index.weighting not in SCHEMES:
         raise damaged(f"{META} names the weighting {index.weighting!r}; known: {SCHEMES}")
-    if not np.isfinite(index.scaling) or abs(index.scaling) > MAX_SCALING:
+    if not np.isfinite(index.scaling) or (
+        abs(index.scaling) > MAX_SCALING and not _powers_finite(a["s"], index.scaling)
+    ):
         raise damaged(f"{META} gives the scaling {index.scaling!r} (an index is built with "
                       f"a finite p from {-MAX_SCALING:g} to {MAX_SCALING:g})")
+    if abs(index.scaling) > MAX_SCALING:  # saved by an older svdkit, which allowed it
+        note = (f"the scaling p = {index.scaling:g} is outside the {-MAX_SCALING:g} to "
+                f"{MAX_SCALING:g} this version builds (saved by an older svdkit): the index "
+                "is loaded and searched as saved; rebuild(index, scaling=…) makes one within "
+                "the bound")
+        notes = index.svd.get("notes")
+        notes = list(notes) if isinstance(notes, list) else []
+        if note not in notes:  # (saved again and loaded: said once)
+            index.svd = {**index.svd, "notes": [*notes, note]}
+        warnings.warn(f"LSI index '{folder}': {note}", UserWarning, stacklevel=4)
     if not 0 < index.n_svd_docs <= index.n_docs:
         raise damaged(f"{META} says {index.n_svd_docs} documents were in the SVD, of "
                       f"{index.n_docs}")
@@ -1032,6 +1050,16 @@ def _check_contents(folder: Path, index: LsiIndex, a: dict[str, np.ndarray],
         _check_doc_vectors(damaged, index, a)
 
 
+def _powers_finite(s: np.ndarray, scaling: float) -> bool:
+    """Whether every ``σᵢ^p`` is a finite, non-zero float64: the test an index saved by
+    an older svdkit with ``|p|`` above today's bound passes when its vectors were usable
+    (those versions allowed any finite ``p``; where ``σᵢ^p`` overflowed or vanished they
+    wrote NaN or zero vectors: no index could have that ``p``)."""
+    with np.errstate(all="ignore"):
+        powers = np.asarray(s, dtype=np.float64) ** scaling
+    return bool(np.isfinite(powers).all() and (powers > 0).all())
+
+
 def _check_spectrum(damaged: Callable[[str], FileFormatError], s: np.ndarray,
                     g: np.ndarray) -> None:
     """Refuse singular values an SVD does not give and global weights no scheme gives.
@@ -1056,13 +1084,31 @@ def _check_spectrum(damaged: Callable[[str], FileFormatError], s: np.ndarray,
 
 def _check_doc_vectors(damaged: Callable[[str], FileFormatError], index: LsiIndex,
                        a: dict[str, np.ndarray]) -> None:
-    """Refuse document vectors that are not the rows of ``U Σ^p`` (unit length) they cache."""
+    """Refuse document vectors that are not the rows of ``U Σ^p`` (unit length) they cache.
+
+    Every row of an index of at most ``2·CHECK_ROWS + CHECK_LAST_ROWS`` documents; of a
+    larger one, a sample (:data:`CHECK_ROWS`), so that a verified load costs little
+    more than reading the files: a checksummed file rewritten with one row changed may
+    pass, a file of other vectors does not."""
     from svdkit.lsi.index import document_vectors
 
     U, s, saved = a["U"], a["s"], a["doc_vectors"]
+    n = U.shape[0]
     rows = max(1, _CHECK_ENTRIES // max(U.shape[1], 1))  # (bounded memory: by blocks)
     worst = 0.0
-    for start in range(0, U.shape[0], rows):
+    if n > 2 * CHECK_ROWS + CHECK_LAST_ROWS:
+        # a sample: the checksums already vouch that every file is as written; what is
+        # checked here is that the file written is the cache of these U, s and p (a
+        # whole file of another p, stale or unnormalised, fails on any row)
+        picked = np.unique(np.concatenate([
+            np.linspace(0, n - 1, CHECK_ROWS).astype(np.int64),
+            np.random.default_rng(0).integers(0, n, CHECK_ROWS),
+            np.arange(n - CHECK_LAST_ROWS, n),
+        ]))
+        expected = document_vectors(np.asarray(U[picked]), s, index.scaling)
+        worst = float(np.max(np.abs(expected - saved[picked]), initial=0.0))
+        n = 0
+    for start in range(0, n, rows):
         expected = document_vectors(U[start:start + rows], s, index.scaling)
         worst = max(worst, float(np.max(np.abs(expected - saved[start:start + rows]),
                                         initial=0.0)))

@@ -64,14 +64,38 @@ def top_n(scores: np.ndarray, n: int) -> np.ndarray:
 
 
 def rank_rows(
-    D: np.ndarray, Q: np.ndarray, n: int, block: int = QUERY_BLOCK
+    D: np.ndarray,
+    Q: np.ndarray,
+    n: int,
+    block: int = QUERY_BLOCK,
+    exclude: np.ndarray | None = None,
 ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
-    """For each row of ``Q``: the rows of ``D`` with the ``n`` largest dot products, and those."""
+    """For each row of ``Q``: the rows of ``D`` with the ``n`` largest dot products, and those.
+
+    ``exclude``: rows of ``D`` never ranked (their scores are set to ``-inf`` before the
+    partial sort, at a cost of one write per excluded row and query); fewer than ``n``
+    rows come back where fewer are left.
+
+    Examples
+    --------
+    >>> D = np.array([[1.0, 0.0], [0.0, 0.0], [0.6, 0.8]], dtype=np.float32)
+    >>> rows, _ = next(rank_rows(D, np.array([[0.0, -1.0]], dtype=np.float32), 3,
+    ...                          exclude=np.array([1])))
+    >>> rows.tolist()
+    [0, 2]
+    """
     n = check_n(n)
     if Q.ndim != 2 or Q.shape[1] != D.shape[1]:
         raise SvdkitError(f"query vectors of shape {Q.shape} do not match dimension {D.shape[1]}")
+    excluded = exclude is not None and len(exclude) > 0
+    if excluded:
+        n = min(n, D.shape[0] - len(exclude)) or 1
     for b0 in range(0, Q.shape[0], block):
         S = Q[b0 : b0 + block] @ D.T
+        if excluded:
+            S[:, exclude] = -np.inf
         for scores in S:
             rows = top_n(scores, n)
+            if excluded:
+                rows = rows[scores[rows] != -np.inf]
             yield rows, scores[rows]

@@ -45,11 +45,18 @@ SVD; a rebuild when the documents added since the build exceed
 vocabulary are then stale). Indexing the source again (``"reindex"``, the only
 cure: the counts of words outside the vocabulary are never stored, so no rebuild
 recovers them) when more than :data:`UNKNOWN_TOKEN_LIMIT` of the tokens of the
-documents added since the build are outside the vocabulary (judged once they hold
-:data:`UNKNOWN_TOKEN_SAMPLE` tokens: a few new words in one short document are no
-drift), or more than
-:data:`UNKNOWN_ONLY_LIMIT` of those documents have words but none the
-vocabulary knows (they can never be found).
+documents added since the build that its pruning would have kept are outside the
+vocabulary (judged once they hold :data:`UNKNOWN_TOKEN_SAMPLE` tokens: a few new
+words in one short document are no drift), or more than :data:`UNKNOWN_ONLY_LIMIT`
+of those documents have words but none the vocabulary knows (they can never be
+found), beyond the share of documents the build's pruning left without a term —
+judged once :data:`UNKNOWN_ONLY_SAMPLE` documents were added, or sooner when those
+documents are more than :data:`UNKNOWN_ONLY_LIMIT` of the whole index. The build's
+own shares (``svd["pruned"]``: its tokens outside the vocabulary, pruned by
+``min_df``, ``max_df`` or ``max_features``, and its documents left without a term)
+are the baseline: words pruned are not new words, and a new index prunes them again.
+An index without them (saved by an older svdkit, or made by
+:func:`~svdkit.lsi.index_from_counts` from counts made elsewhere) has the baseline 0.
 
 Examples
 --------
@@ -88,6 +95,7 @@ __all__ = [
     "ORTHOGONALITY_LIMIT",
     "REBUILD_SHARE_LIMIT",
     "UNKNOWN_ONLY_LIMIT",
+    "UNKNOWN_ONLY_SAMPLE",
     "UNKNOWN_TOKEN_LIMIT",
     "UNKNOWN_TOKEN_SAMPLE",
     "UPDATE_BLOCK",
@@ -106,6 +114,7 @@ REBUILD_SHARE_LIMIT = 0.50
 UNKNOWN_TOKEN_LIMIT = 0.30
 UNKNOWN_TOKEN_SAMPLE = 1000
 UNKNOWN_ONLY_LIMIT = 0.05
+UNKNOWN_ONLY_SAMPLE = 20
 UPDATE_BLOCK = 256
 
 METHODS = ("auto", "fold_in", "update")
@@ -217,9 +226,7 @@ def drift(index: LsiIndex) -> Drift:
     built_on = int(svd.get("built_on", n_svd_docs))
     added = n_docs - built_on
     unknown_only, share, tokens, measured = _vocabulary_drift(history)
-    if (tokens >= UNKNOWN_TOKEN_SAMPLE and share > UNKNOWN_TOKEN_LIMIT) or (
-        unknown_only > UNKNOWN_ONLY_LIMIT * measured
-    ):
+    if _reindex_due(svd.get("pruned"), unknown_only, share, tokens, measured, n_docs):
         advice = "reindex"
     elif built_on and added > REBUILD_SHARE_LIMIT * built_on:
         advice = "rebuild"
@@ -228,6 +235,37 @@ def drift(index: LsiIndex) -> Drift:
     else:
         advice = "ok"
     return Drift(n_docs, folded, added, ortho, err, base, advice, unknown_only, share)
+
+
+def _baseline(pruned: object) -> tuple[float, float]:
+    """The build's own shares of pruned tokens and of documents left without a term
+    (``svd["pruned"]``; 0 and 0 for an index that did not measure them: an older one,
+    or one of :func:`~svdkit.lsi.index_from_counts` on counts made elsewhere)."""
+    if not isinstance(pruned, dict):
+        return 0.0, 0.0
+    out = []
+    for key in ("token_share", "only_share"):
+        value = pruned.get(key, 0.0)
+        ok = isinstance(value, int | float) and not isinstance(value, bool)
+        out.append(min(max(float(value), 0.0), 1.0) if ok and np.isfinite(value) else 0.0)
+    return out[0], out[1]
+
+
+def _reindex_due(
+    pruned: object, unknown_only: int, share: float, tokens: int, measured: int, n_docs: int
+) -> bool:
+    """Whether the words of the added documents call for indexing the source again: the
+    thresholds of the module documentation, each over what the build's own pruning
+    left out (words pruned are not new words: a new index prunes them again)."""
+    token_base, only_base = _baseline(pruned)
+    if tokens >= UNKNOWN_TOKEN_SAMPLE and share - token_base > UNKNOWN_TOKEN_LIMIT * (
+        1.0 - token_base
+    ):
+        return True
+    excess = unknown_only - only_base * measured  # documents beyond those pruning empties
+    return excess > UNKNOWN_ONLY_LIMIT * measured and (
+        measured >= UNKNOWN_ONLY_SAMPLE or excess > UNKNOWN_ONLY_LIMIT * n_docs
+    )
 
 
 def _vocabulary_drift(history: list[dict[str, Any]]) -> tuple[int, float, int, int]:
@@ -265,22 +303,55 @@ def _count_new(index: LsiIndex, docs: Iterable[Any], chunk_size: int) -> tuple:
     if options.analyzer == "word" and tuple(options.ngram_range) != (1, 1):
         options = replace(options, ngram_range=(1, 1))
         words = np.array([" " not in t for t in index.vocabulary], dtype=bool)
-    analyze = options.vectorizer().build_analyzer()
+        analyze = options.vectorizer().build_analyzer()
+    else:  # the tokens counted are the tokens measured: each document tokenised once
+        analyze = None
+        columns = {t: j for j, t in enumerate(index.vocabulary)}
+        tokens_of = options.vectorizer().build_analyzer()
     # a path is a corpus (as for build_index); a str is never iterated letter by letter
     # (documents without ids are numbered on from the index's last, as build_index
     # numbered its own: "0", "1", … again would clash with them; a number that is an
     # id of the index or of the batch moves on to the next free one)
     start = index.n_docs
     for chunk in chunked(open_corpus(docs, start=start), chunk_size):
-        blocks.append(index.count([t for _, t in chunk]))
+        if analyze is None:
+            block, block_sizes = _count_tokens([tokens_of(t) for _, t in chunk], columns)
+            blocks.append(block)
+            sizes.extend(block_sizes)
+        else:
+            blocks.append(index.count([t for _, t in chunk]))
+            sizes.extend(len(analyze(t)) for _, t in chunk)
         ids.extend(d for d, _ in chunk)
         snippets.extend(_snippet(t) for _, t in chunk)
-        sizes.extend(len(analyze(t)) for _, t in chunk)
     if not blocks:
         return sp.csr_matrix((0, index.n_terms), dtype=np.int32), [], [], {}
     ids = settle_ids(ids, taken=index.ids, start=start)
     C = sp.vstack(blocks, format="csr").astype(np.int32)
     return C, ids, snippets, _unknown_words(C, np.asarray(sizes, dtype=np.int64), words)
+
+
+def _count_tokens(
+    tokens: list[list[str]], columns: dict[str, int]
+) -> tuple[sp.csr_matrix, list[int]]:
+    """The counts (documents × terms, CSR, int32) of documents already tokenised, over
+    the vocabulary ``columns`` (term → column; other tokens are not counted), and each
+    document's number of tokens: what ``index.count`` and the analyzer give, from one
+    tokenising."""
+    get = columns.get
+    indices: list[int] = []
+    indptr = [0]
+    sizes = []
+    for doc in tokens:
+        sizes.append(len(doc))
+        indices.extend(j for j in map(get, doc) if j is not None)
+        indptr.append(len(indices))
+    C = sp.csr_matrix(
+        (np.ones(len(indices), dtype=np.int32), np.asarray(indices, dtype=np.int32),
+         np.asarray(indptr, dtype=np.int64)),
+        shape=(len(tokens), len(columns)),
+    )
+    C.sum_duplicates()  # (sorted indices, one entry per term: as CountVectorizer gives)
+    return C, sizes
 
 
 def _unknown_words(C: sp.csr_matrix, sizes: np.ndarray, words: np.ndarray | None) -> dict[str, int]:
@@ -659,6 +730,8 @@ def rebuild(index: LsiIndex, k: int | None = None, **kwargs: Any) -> LsiIndex:
         raise ShapeError(f"k must be a positive integer; got {k!r}")
     # an explicit k above the limit is an error naming it, as in build_index
     fresh = index_from_counts(corpus, k, **kwargs)
+    if "pruned" in index.svd and kwargs["options"] == index.options:  # the same vocabulary
+        fresh.svd["pruned"] = index.svd["pruned"]
     if persisted is not None:  # saved back where the source came from: still checked
         fresh._persisted = persisted
     return fresh
