@@ -125,7 +125,7 @@ def test_comment_glued_to_a_number_is_refused(text, offset, char):
         with pytest.raises(ParseError) as err:
             read(text)
         assert err.value.offset == offset
-        assert f"'{char}' right after a number" in str(err.value)
+        assert f"'{char}' right after an entry" in str(err.value)
         assert "unbalanced" not in str(err.value)
 
 

@@ -229,7 +229,8 @@ def _tolerance_verdicts(c: Computed) -> list:
 
     ``structure.tolerance_only``: the table shows the tolerance's "yes" (symmetric,
     Hermitian, orthonormal, diagonal: the report's sections are built on that verdict; normal
-    and diagonalisable for a Hermitian-to-within-rounding A), and says it is one.
+    and diagonalisable for an A Hermitian, or square and orthonormal, to within rounding:
+    never "orthonormal: yes" beside "normal: no"), and says it is one.
     ``structure.exact_decides``: the table shows the exact "no" (normal, diagonalisable)
     where the floating-point test says yes (``[[1, 1e−10], [0, 1]]``, a Jordan block,
     passes :func:`svdkit.is_normal`: ‖AAᴴ − AᴴA‖ = 1e−20).

@@ -156,8 +156,10 @@ class Computed:
     @cached_property
     def normal(self) -> bool:
         """:func:`svdkit.is_normal`; exact for a (Gaussian) rational matrix as typed
-        (:attr:`exact_structure`), unless A passes as Hermitian (it is then normal
-        to within the same rounding, and its report is a Hermitian one).
+        (:attr:`exact_structure`), unless A passes as Hermitian or, square, as
+        orthonormal (unitary): it is then normal to within the same rounding, and its
+        report is built on that verdict (A⁻¹ = Aᴴ), so "normal" is the tolerance's "yes"
+        too, never a "no" beside "orthonormal: yes" (``[[0, 1], [−1, 1e−17]]``).
 
         The floating-point test compares ``AAᴴ`` with ``AᴴA``, quadratic in A: the
         Jordan block ``[[1, 1e−10], [0, 1]]`` passes it (a gap of 1e−20) and is no
@@ -165,7 +167,8 @@ class Computed:
         """
         numeric = self.numeric_normal
         exact = self.exact_structure
-        if numeric and exact is not None and not exact["normal"] and not self.hermitian:
+        passes = self.hermitian or (self.square and self.orthonormal)
+        if numeric and exact is not None and not exact["normal"] and not passes:
             return False
         return numeric
 

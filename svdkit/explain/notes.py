@@ -286,18 +286,36 @@ def complex_symmetric(ev: Evidence) -> dict | None:
     ``not_normal``, diagonalisable but AAᴴ ≠ AᴴA, so no orthonormal eigenbasis;
     ``normal`` (``[[1, i], [i, 1]]``, eigenvalues 1 ± i), normal but with eigenvalues
     that are not all real (a normal matrix of real eigenvalues is Hermitian).
+
+    Defective or diagonalisable is decided on the entries as typed wherever the exact
+    engine reads them, whatever ``tol`` is (at ``tol=1e−12`` the float64 eigenvalues
+    ±1e−8 of that nilpotent A pass as distinct). Where only the floating-point verdict
+    is at hand, a "yes" asserts nothing: ``case`` ``not_normal_numeric`` says A is not
+    normal without calling it diagonalisable.
     """
     a = ev.matrix
-    if a.shape[0] != a.shape[1] or not ev.computed.symmetric or ev.computed.hermitian:
+    c = ev.computed
+    if a.shape[0] != a.shape[1] or not c.symmetric or c.hermitian:
         return None
-    if not ev.computed.diagonalizable:
+    exact = None if c.single else _exact_diagonalizable(c.source, a.shape)
+    if not (c.diagonalizable if exact is None else exact):
         return {"case": "defective"}
-    if not ev.computed.normal:
-        return {"case": "not_normal"}
+    if not c.normal:
+        return {"case": "not_normal" if exact else "not_normal_numeric"}
     if ev.eigenvalues is None:
         return None
     return {"case": "normal", "eigenvalues": ", ".join(_num(x, ev.threshold)
                                                        for x in ev.eigenvalues)}
+
+
+def _exact_diagonalizable(source: object, shape: tuple[int, int]) -> bool | None:
+    """:func:`~svdkit.explain.exact_steps.exact_diagonalizable` of A as typed; None where
+    its entries are unknown or no (Gaussian) rationals, or A is too large."""
+    if source is None:
+        return None
+    from svdkit.explain.exact_steps import exact_diagonalizable
+
+    return exact_diagonalizable(source, shape)
 
 
 def zero_sigma_columns(ev: Evidence) -> dict | None:
@@ -327,6 +345,9 @@ def orthogonal_eigenvectors(ev: Evidence) -> dict | None:
         return None
     if not ev.computed.diagonalizable or ev.computed.normal:
         return None
+    if _exact_diagonalizable(None if ev.computed.single else ev.computed.source,
+                             a.shape) is False:
+        return None  # (with --tol, the entries as typed still say defective: A² = 0)
     return {}
 
 

@@ -367,8 +367,14 @@ def section_title(report: Report, section: Section) -> str:
 
 def label(report: Report, key: str) -> str:
     """The row label of fact ``key``; a complex A's own where the catalogue has one
-    (``fact.U_exact.complex``: the freedom in U is a phase, not a sign)."""
-    if np.iscomplexobj(report.matrix) and has_message(report.lang, f"fact.{key}.complex"):
+    (``fact.U_exact.complex``: the freedom in U is a phase, not a sign).
+
+    Complex as the exact engine decides between the sign rule and the phase rule: an
+    entry that is not real (``1+0j 2; 3 4``, stored as complex, gets signs).
+    """
+    m = report.matrix
+    if (np.iscomplexobj(m) and np.any(np.imag(m) != 0)
+            and has_message(report.lang, f"fact.{key}.complex")):
         return template(report.lang, f"fact.{key}.complex")
     return template(report.lang, f"fact.{key}")
 

@@ -760,21 +760,49 @@ _COMMENT_ADVICE = (
 _PERCENT_ADVICE = "; a percentage is not a number here (write 0.5, not 50%)"
 
 
-_GLUED_COMMENT = re.compile(r"(?:^|(?<=\r))[^%#\r\n]*[0-9.]([%#])", re.MULTILINE)
+_FIRST_COMMENT = re.compile(r"(?:^|(?<=\r))[^%#\r\n]*([%#])", re.MULTILINE)
 _GLUED_ADVICE = (
-    "right after a number: a comment ('%' or '#') must be set off from the entries by a "
+    "right after an entry: a comment ('%' or '#') must be set off from the entries by a "
     "blank (else the rest of its line would be dropped)"
 )
 
 
-def _check_glued_comment(text: str) -> None:
-    """Refuse a ``%`` or ``#`` that follows a number with no blank between them.
+def _glued_comment(text: str) -> re.Match | None:
+    """The first ``%`` or ``#`` that starts a line's comment glued to the end of an entry.
+
+    An entry ends in a letter or digit (``50``, ``pi``, ``1i``, ``1/2``), a ``.`` or the
+    ``)`` of a call (``sqrt(2)``); not the ``)`` of a wrapper around brackets
+    (``np.array([[1, 2]])``), nor ``]``, ``;`` or ``,``. Only the first ``%`` or ``#``
+    of a line counts (the others are in its comment).
+    """
+    for m in _FIRST_COMMENT.finditer(text):
+        i = m.start(1)
+        before = text[i - 1] if i else ""
+        if before.isalnum() or before in (".", "_"):
+            return m
+        if before == ")":
+            depth, j = 0, i - 1
+            while j >= m.start() and (depth := depth + (text[j] == ")") - (text[j] == "(")):
+                j -= 1
+            if j >= m.start() and "[" not in text[j:i]:
+                return m
+    return None
+
+
+def _check_glued_comment(text: str, read: Callable[[str], object] | None = None) -> None:
+    """Refuse a ``%`` or ``#`` glued to the end of an entry (:func:`_glued_comment`).
 
     In plain text and brackets a ``%`` or ``#`` starts a comment that runs to the end
     of its line: ``1 2 50% 3`` would read as ``1 2 50`` (a spreadsheet's percentage, the
-    ``3`` silently dropped), and ``[[50%, 1], [1, 1]]`` as unbalanced brackets. Only the
-    first ``%`` or ``#`` of a line counts (the others are in its comment); ``1 2 % note``
-    stays a comment. Not for LaTeX, where ``%`` is LaTeX's own comment.
+    ``3`` silently dropped), and ``[[50%, 1], [1, 1]]`` as unbalanced brackets. A
+    comment set off by a blank (``1 2 % note``), at the start of a line or after ``]``
+    stays one. Not for LaTeX, where ``%`` is LaTeX's own comment.
+
+    ``read``, where given, reads a text: that of the input without the ``%`` or ``#``
+    glued (``50% *)`` read as ``50 *)``). A :class:`~svdkit.errors.ParseError` it raises
+    before that character comes first, as a fault that does not come from the comment
+    (``{{1, 2}, {3, 4}} (* 50% *)``, Mathematica's notation, is no matrix text with or
+    without the ``%``: svdkit reads no Mathematica, so no ``(* … *)`` comment either).
 
     Examples
     --------
@@ -783,12 +811,19 @@ def _check_glued_comment(text: str) -> None:
     ...     _check_glued_comment("1 2 50% 3")
     ... except ParseError as err:
     ...     print(err.offset, str(err).split(":")[0])
-    6 '%' right after a number
+    6 '%' right after an entry
     """
     if "%" not in text and "#" not in text:
         return
-    if (m := _GLUED_COMMENT.search(text)) is None:
+    if (m := _glued_comment(text)) is None:
         return
+    if read is not None:
+        try:
+            read(text[: m.start(1)] + text[m.end(1):])
+        except SvdkitError as err:  # (a ragged row, as "4 5%6" reads "4 56": the comment's)
+            offset = getattr(err, "offset", None)
+            if isinstance(err, ParseError) and offset is not None and offset < m.start(1):
+                raise
     advice = _GLUED_ADVICE + (_PERCENT_ADVICE if m.group(1) == "%" else "")
     raise _error(ParseError, text, f"'{m.group(1)}' {advice}", m.start(1), m.end(1))
 
@@ -847,7 +882,7 @@ class _Entry:
     col: int
 
 
-def _split(text: str, delimiter: str | None, document: bool) -> Rows:
+def _split(text: str, delimiter: str | None, document: bool, glued: bool = True) -> Rows:
     toks = TokenStream(text)
     if toks.get(_next_sig(toks, 0)) is None:
         raise EmptyInputError("the text has no entries" if text else "the text is empty")
@@ -857,7 +892,8 @@ def _split(text: str, delimiter: str | None, document: bool) -> Rows:
     elif document or has_latex_marker(text):
         rows, vector = _split_latex(text, toks, document), False
     else:
-        _check_glued_comment(text)
+        if glued:
+            _check_glued_comment(text, lambda t: _parse_grid(t, glued=False))
         rows, vector = _split_brackets_or_plain(text, toks)
     if not any(rows):
         raise EmptyInputError(f"the text {_short(text)} has no entries")
@@ -899,9 +935,11 @@ def _short(text: str) -> str:
 
 
 def _parse_grid(
-    text: str, delimiter: str | None = None, document: bool = False
+    text: str, delimiter: str | None = None, document: bool = False, glued: bool = True
 ) -> list[list[_Entry]]:
-    return _parse_rows(text, _split(text, delimiter, document))
+    """The grid of entries; ``glued=False`` drops a comment glued to an entry instead of
+    refusing it (:func:`_check_glued_comment`, to find an earlier fault)."""
+    return _parse_rows(text, _split(text, delimiter, document, glued))
 
 
 def _parse_rows(text: str, rows: Rows, before: int = 0, filled: int = 0) -> list[list[_Entry]]:
@@ -1156,7 +1194,7 @@ def text_to_array(text: str, *, delimiter: str | None = None, document: bool = F
     if delimiter is not None:  # (dates: only where an entry is not a plain number)
         _check_delimited_cells(text, delimiter, dates=False)
     elif not document and not has_latex_marker(text):
-        _check_glued_comment(text)
+        _check_glued_comment(text, lambda t: _evaluate_grid(t, _parse_grid(t, glued=False)))
     if not document and _shares_lines(text, delimiter):
         if delimiter is None and ";" in text and (rows := read_rows(text)) is not None:
             return rows[0]  # "1 2; 3 4": MATLAB rows of plain numbers
