@@ -1,7 +1,7 @@
 """Edges of the certified truncated SVD: dashSVD on steep spectra, rank_by_tolerance's
 argument names, the LinearOperator front door (adjoint dot test, sparse products, no
-adjoint under method="auto"), rank_norm without rank_tol, memory_limit's row size,
-torch sparse tensors."""
+adjoint under method="auto"), rank_norm="energy" without rank_tol, memory_limit's row
+size, torch sparse tensors."""
 
 from __future__ import annotations
 
@@ -39,25 +39,18 @@ def _check_triplets(A: np.ndarray, r: LowRankSVD, tol: float) -> None:
 # ------------------------------------------------------------------------------ D1
 
 
-@pytest.mark.parametrize("k", [40, 60])
+@pytest.mark.parametrize("k", [40, 50])
 def test_dash_certifies_a_steep_geometric_spectrum(k):
     # σᵢ = 10^(−0.1 i): σ₄₀ / σ₁ ≈ 1.3e-4, below where eigSVD's √eig(WᴴW) resolves
-    # the order of the directions; it stalled at 3e-6·σ₁ for any max_iter
+    # the order of the directions; it stalled at 3e-6·σ₁ for any max_iter (both k;
+    # k = 30 and 60 happened to certify before. Rank mode, which already certified
+    # the whole subspace, is not a case of this change)
     s = 10.0 ** -np.arange(0, 10, 0.1)
     A = _geometric(600, 400, s, 11)
     r = truncated_svd(A, k, method="dash")
     assert r.converged and r.method == "dash"
     assert r.iterations < 50
     _check_triplets(A, r, 1e-6)
-
-
-def test_dash_steep_spectrum_in_rank_mode():
-    s = 10.0 ** -np.arange(0, 10, 0.1)
-    A = _geometric(600, 400, s, 11)
-    r = truncated_svd(A, rank_tol=1e-4, method="dash")
-    # σᵢ ≤ 1e-4 σ₁ from i = 41 (index 40): the rank is 40
-    assert r.k == int(np.sum(s > 1e-4 * s[0]))
-    _check_triplets(A, r, r.tol)
 
 
 # ------------------------------------------------------------------------------ D2
@@ -81,6 +74,7 @@ def test_rank_by_tolerance_names_its_own_arguments():
         rank_by_tolerance(A, 0.05, k=3)
     msg = str(info.value)
     assert msg.endswith("raise k or loosen eps")
+    assert msg.startswith("eps=0.05 (spectral) needs more than") and "rank_tol" not in msg
     assert info.value.result.k == 3  # the work is kept
 
 
@@ -178,12 +172,13 @@ def test_convergence_error_with_zero_sigma_shows_absolute_residuals():
 # ------------------------------------------------------------------------------ D5
 
 
-def test_rank_norm_without_rank_tol_is_refused():
+def test_rank_norm_energy_without_rank_tol_is_refused():
     A = np.random.default_rng(0).standard_normal((60, 40))
-    for norm in ("energy", "spectral"):
-        with pytest.raises(SvdkitError, match=f"rank_norm='{norm}' needs rank_tol"):
-            truncated_svd(A, 5, rank_norm=norm)
-    # with rank_tol, or without either, as before
+    with pytest.raises(SvdkitError, match="rank_norm='energy' needs rank_tol"):
+        truncated_svd(A, 5, rank_norm="energy")
+    # "spectral", the documented default, is taken without rank_tol (a wrapper passing
+    # its own default on); with rank_tol, or without either, as before
+    assert truncated_svd(A, 5, rank_norm="spectral").rank_norm is None
     assert truncated_svd(A, 5).rank_norm is None
     r = truncated_svd(A, rank_tol=0.5, rank_norm="energy")
     assert r.rank_norm == "energy"
@@ -235,8 +230,10 @@ def test_big_endian_file_read_in_blocks(tmp_path):
 # ------------------------------------------------------------------------------ D7
 
 
-def test_auto_picks_lapack_for_an_operator_without_adjoint():
-    A = np.random.default_rng(0).standard_normal((300, 200))
+def test_auto_picks_lapack_for_a_small_operator_without_adjoint():
+    # (where a dense array of that size takes LAPACK: at most 2¹⁴ entries; larger,
+    # tests/test_lowrank_review_h244.py)
+    A = np.random.default_rng(0).standard_normal((120, 100))
     L = LinearOperator(A.shape, matvec=lambda v: A @ v, dtype=float)
     r = truncated_svd(L, 3)
     assert r.method == "lapack"

@@ -107,11 +107,12 @@ def test_cli_errors_name_the_options_as_typed(argv, option, workdir, capsys, mon
     monkeypatch.chdir(workdir)
     code, _, err = run_svdkit(capsys, monkeypatch)(*argv)
     assert_names_the_option(last_error_line(code, err), option)
-    saved = workdir / "o.npz"
-    if saved.exists():  # a run that did not certify its result keeps it, marked so
+    assert not (workdir / "o.npz").exists()  # only a certified result is written there
+    saved = workdir / "o.uncertified.npz"
+    if saved.exists():  # a run that did not certify its result keeps it beside, marked so
         with np.load(saved, allow_pickle=False) as z:
             assert not bool(z["converged"])
-        assert "The uncertified result was saved to 'o.npz'" in err
+        assert "The uncertified result was saved to" in err and "o.uncertified.npz" in err
         saved.unlink()
     assert not (workdir / "ix").exists()
 

@@ -3,8 +3,9 @@
 A run that does not certify every triplet (``--max-iter`` too low, a ``-k`` that caps
 the rank ``--rank-tol`` needs) used to write nothing: the triplets computed (hours of
 an out-of-core run) were lost and the documented ``converged`` field could never be
-False. The command now writes ``err.result`` (atomically, as a certified one), says
-where in its ``error: …`` line, and still exits with status 2.
+False. The command now writes ``err.result`` (atomically, as a certified one) beside
+the output, to ``out.uncertified.npz`` (``out.npz`` only ever holds a certified
+result), says where in its ``error: …`` line, and still exits with status 2.
 """
 
 from __future__ import annotations
@@ -43,12 +44,13 @@ def test_uncertified_triplets_are_written_with_converged_false(tmp_path, capsys,
     )
     line = error_line(code, err)  # exit 2, one error line, as before
     assert "did not certify 2 of 4" in line
-    assert f"saved to '{out}'" in line and "converged = False" in line
+    saved = tmp_path / "out.uncertified.npz"
+    assert f"saved to '{saved}'" in line and "converged = False" in line
     assert "--max-iter" in line and "max_iter" not in line.replace("--max-iter", "")
     assert stdout == ""
-    assert out.is_file()
+    assert saved.is_file() and not out.exists()
 
-    z = _load(out)
+    z = _load(saved)
     assert bool(z["converged"]) is False
     assert str(z["format"]) == "svdkit.lowrank.svd/1"
     m, n = A.shape
@@ -88,8 +90,9 @@ def test_a_rank_capped_by_k_is_saved_uncertified(tmp_path, capsys, monkeypatch):
     assert stdout == ""
     line = error_line(code, err)
     assert "needs more than the -k 2 triplets allowed" in line, line
-    assert f"saved to '{out}'" in line
-    z = _load(out)
+    saved = tmp_path / "out.uncertified.npz"
+    assert f"saved to '{saved}'" in line and not out.exists()
+    z = _load(saved)
     assert bool(z["converged"]) is False
     assert z["s"].shape == (2,) and z["U"].shape == (30, 2) and z["Vh"].shape == (2, 30)
     np.testing.assert_allclose(z["s"], [1.0, 0.5], rtol=1e-12)
@@ -111,22 +114,56 @@ def test_a_certified_result_has_the_same_fields(tmp_path, capsys, monkeypatch):
     assert str(z["error"]) == ""
 
 
-def test_an_uncertified_result_replaces_an_earlier_one(tmp_path, capsys, monkeypatch):
-    """The output rule is the same: an earlier result is replaced, by the new one."""
+def test_an_uncertified_result_never_replaces_a_certified_one(tmp_path, capsys, monkeypatch):
+    """A failed run leaves an earlier certified ``out.npz`` as it was (bytes and
+    modification time: make does not take it for up to date) and saves its triplets
+    beside it, to ``out.uncertified.npz``; a second failed run replaces that one."""
+    import os
+
     np.save(tmp_path / "A.npy", _two_then_flat())
     out = tmp_path / "out.npz"
+    saved = tmp_path / "out.uncertified.npz"
     run = run_svdkit(capsys, monkeypatch)
     assert run("svd", tmp_path / "A.npy", "-k", "2", "-o", out)[0] == 0
     assert bool(_load(out)["converged"]) is True
-    code, _, err = run(
-        "svd", tmp_path / "A.npy", "-k", "4", "--method", "randomized", "--max-iter", "1",
-        "-o", out,
-    )
-    error_line(code, err)
-    z = _load(out)
-    assert bool(z["converged"]) is False and z["s"].shape == (4,)
+    os.utime(out, (1_000_000, 1_000_000))  # (an old target: a rewrite would show)
+    before = out.read_bytes()
+    for max_iter, k in (("1", "4"), ("2", "3")):
+        code, _, err = run(
+            "svd", tmp_path / "A.npy", "-k", k, "--method", "randomized", "--max-iter",
+            max_iter, "-o", out,
+        )
+        line = error_line(code, err)
+        assert f"saved to '{saved}'" in line and f"'{out}' was left as it was" in line
+        assert out.read_bytes() == before and out.stat().st_mtime == 1_000_000
+        z = _load(saved)
+        assert bool(z["converged"]) is False and z["s"].shape == (int(k),)
+    assert bool(_load(out)["converged"]) is True
     # no temporary file left behind
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["A.npy", "out.npz"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "A.npy", "out.npz", "out.uncertified.npz"
+    ]
+
+
+def test_a_foreign_file_where_the_uncertified_result_goes_is_refused_first(
+    tmp_path, capsys, monkeypatch
+):
+    """``out.uncertified.npz`` obeys the rule of ``-o``: a file that is not an earlier
+    result is never replaced, and that is said before any work."""
+    import scipy.sparse as sp
+
+    np.save(tmp_path / "A.npy", _two_then_flat())
+    foreign = tmp_path / "out.uncertified.npz"
+    sp.save_npz(foreign, sp.eye(3, format="csr"))
+    before = foreign.read_bytes()
+    code, stdout, err = run_svdkit(capsys, monkeypatch)(
+        "svd", tmp_path / "A.npy", "-k", "2", "-o", tmp_path / "out.npz"
+    )
+    line = error_line(code, err)
+    assert f"'{foreign}' (where an uncertified result would go) exists" in line, line
+    assert "not an svdkit svd result" in line
+    assert stdout == "" and foreign.read_bytes() == before
+    assert not (tmp_path / "out.npz").exists()
 
 
 def test_an_uncertified_result_that_cannot_be_written_says_so(tmp_path, capsys, monkeypatch):
@@ -146,5 +183,6 @@ def test_an_uncertified_result_that_cannot_be_written_says_so(tmp_path, capsys, 
     )
     line = error_line(code, err)
     assert "did not certify" in line
-    assert f"could not be saved to '{out}': No space left on device" in line
-    assert not out.exists()
+    saved = tmp_path / "out.uncertified.npz"
+    assert f"could not be saved to '{saved}': No space left on device" in line
+    assert not out.exists() and not saved.exists()

@@ -26,8 +26,13 @@
   any other ``.npz``), and the output is checked before the computation starts.
 * A run that does not certify its result (``--max-iter`` too low, a ``-k`` below the
   rank ``--rank-tol`` needs) still writes it, with ``converged = False`` (nothing
-  computed is lost, as ``ConvergenceError.result`` keeps it in Python), and ends with
-  the ``error: …`` line, which says where it was saved, and exit code 2.
+  computed is lost, as ``ConvergenceError.result`` keeps it in Python), but never to
+  ``out.npz``: beside it, to ``out.uncertified.npz`` (:func:`uncertified_path`; an
+  earlier one is replaced, under the same rule as ``out.npz``), so that ``out.npz``
+  holds only a certified result and an earlier one is kept (a timestamp-driven
+  pipeline, make, never takes a failed run's triplets for an up-to-date target). It
+  ends with the ``error: …`` line, which says where the result was saved, and exit
+  code 2.
 """
 
 from __future__ import annotations
@@ -45,7 +50,7 @@ import typer
 from svdkit._naming import speaks_flags
 from svdkit.inputs.files import cli_path
 
-__all__ = ["FORMAT", "check_output", "register", "write_result"]
+__all__ = ["FORMAT", "check_output", "register", "uncertified_path", "write_result"]
 
 FORMAT = "svdkit.lowrank.svd/1"
 
@@ -166,32 +171,62 @@ def write_result(
     write_file(path, write)
 
 
+def uncertified_path(output: Path) -> Path:
+    """Where ``svdkit svd -o output`` saves a result it could not certify: beside
+    ``output``, ``.uncertified`` before its suffix (``out.npz`` →
+    ``out.uncertified.npz``).
+
+    ``output`` itself only ever holds a certified result: a failed run leaves an
+    earlier one there as it was.
+
+    Parameters
+    ----------
+    output : Path
+        The ``--output`` file (``.npz``).
+
+    Returns
+    -------
+    Path
+        The sibling path, in the same folder.
+
+    Examples
+    --------
+    >>> from pathlib import Path
+    >>> uncertified_path(Path("runs/out.npz")).as_posix()
+    'runs/out.uncertified.npz'
+    """
+    return output.with_name(f"{output.stem}.uncertified{output.suffix}")
+
+
 def _save_uncertified(output: Path, err) -> Exception:
-    """Write the uncertified result of ``err`` (a ``ConvergenceError``) to ``output``,
-    with ``converged = False``, ``unconverged`` and ``error``; return the error to
-    raise: ``err`` saying where the result went (or why it could not be saved).
+    """Write the uncertified result of ``err`` (a ``ConvergenceError``) beside
+    ``output`` (:func:`uncertified_path`), with ``converged = False``, ``unconverged``
+    and ``error``; return the error to raise: ``err`` saying where the result went (or
+    why it could not be saved). ``output`` is not touched.
 
     Nothing computed is lost: a long out-of-core run that misses ``--tol`` keeps its
-    triplets and their residuals, as ``err.result`` does in Python.
+    triplets and their residuals, as ``err.result`` does in Python; and an earlier
+    certified result in ``output`` is not replaced by them.
     """
     result = getattr(err, "result", None)
     if result is None:  # (no result to keep: the error as it is)
         return err
+    target = uncertified_path(output)
     message = str(err).rstrip()
     if message and not message.endswith("."):
         message += "."
     try:
         write_result(
-            output, result, unconverged=getattr(err, "unconverged", None), error=str(err)
+            target, result, unconverged=getattr(err, "unconverged", None), error=str(err)
         )
     except OSError as failure:
         return err.with_message(
-            f"{message} The uncertified result could not be saved to '{output}': "
-            f"{failure.strerror or failure}"
+            f"{message} The uncertified result could not be saved to '{target}': "
+            f"{failure.strerror or failure}; '{output}' was left as it was"
         )
     return err.with_message(
-        f"{message} The uncertified result was saved to '{output}' (converged = False; "
-        "unconverged lists the triplets that miss --tol)"
+        f"{message} The uncertified result was saved to '{target}' (converged = False; "
+        f"unconverged lists the triplets that miss --tol); '{output}' was left as it was"
     )
 
 
@@ -210,6 +245,9 @@ def check_output(output: Path, file: Path) -> None:
     It must end in ``.npz``, lie in an existing folder, not be a folder, and not
     be the input nor an existing file other than an earlier result of ``svdkit
     svd`` (which is replaced): a sparse matrix saved as ``.npz`` is never overwritten.
+    The same holds for the path of an uncertified result beside it
+    (:func:`uncertified_path`), checked now too: a run that fails after hours has
+    somewhere to save its triplets.
     """
     from svdkit._files import check_file_output
     from svdkit.errors import FileFormatError
@@ -221,13 +259,18 @@ def check_output(output: Path, file: Path) -> None:
     if output.suffix.lower() != ".npz":
         raise FileFormatError(f"--output must end in .npz; got '{output}'")
     check_file_output(output, "--output file", folder_exists=True)
-    if output.exists():
-        if file.exists() and output.samefile(file):
-            raise FileFormatError(f"--output '{output}' is the input file: choose another path")
-        if not _is_result(output):
+    sibling = uncertified_path(output)
+    check_file_output(sibling, "uncertified result", folder_exists=True)
+    for path, what in ((output, ""), (sibling, " (where an uncertified result would go)")):
+        if not path.exists():
+            continue
+        named = f"--output '{output}'" if not what else f"'{path}'{what}"
+        if file.exists() and path.samefile(file):
+            raise FileFormatError(f"{named} is the input file: choose another path")
+        if not _is_result(path):
             raise FileFormatError(
-                f"--output '{output}' exists and is not an svdkit svd result: refusing to "
-                "replace it; choose another path"
+                f"{named} exists and is not an svdkit svd result: refusing to replace it; "
+                "choose another path"
             )
 
 
@@ -259,8 +302,9 @@ def register(app: typer.Typer) -> None:
             typer.Option(
                 "--output", "-o", parser=cli_path,
                 help="Where to write U, s, Vh, residuals_right, residuals_left, rayleigh, "
-                "notes, caveats (the notes printed) and the run's settings (.npz); an "
-                "uncertified result too (converged = False, exit code 2).",
+                "notes, caveats (the notes printed) and the run's settings (.npz). An "
+                "uncertified result goes beside it, to NAME.uncertified.npz (converged = "
+                "False, exit code 2); this file is left as it was.",
             ),
         ],
         k: Annotated[
@@ -299,9 +343,11 @@ def register(app: typer.Typer) -> None:
         --rank-tol) goes to standard error as a "note: …" line. Every note, also those
         on how the result was computed (the method auto chose, a handover to LAPACK),
         is kept in the output's notes. A result that is not certified (--max-iter
-        too low, -k below the rank --rank-tol needs) is saved too, with converged =
-        False and the indices of the triplets that miss --tol in unconverged; the
-        error line says so, and the exit code is 2.
+        too low, -k below the rank --rank-tol needs) is saved too, beside the output
+        (-o out.npz: out.uncertified.npz), with converged = False and the indices of
+        the triplets that miss --tol in unconverged; the output itself, which only
+        ever holds a certified result, is left as it was. The error line says where
+        the result went, and the exit code is 2.
         """
         from rich.console import Console
 
@@ -378,7 +424,7 @@ def register(app: typer.Typer) -> None:
                 max_iter=max_iter,
                 progress=True,
             )
-        except ConvergenceError as err:  # (the triplets computed are kept: out.npz)
+        except ConvergenceError as err:  # (the triplets kept: out.uncertified.npz)
             saved = _save_uncertified(output, err)
             if saved is err:
                 raise

@@ -357,8 +357,11 @@ def choose_method(op: Operator, k: int | None, tol: float) -> str:
       3000×2000 ``.npy`` file at ``rank_tol=0.1`` took 30 s densified for LAPACK,
       0.1 s by Krylov).
     * ``"lapack"`` for a LinearOperator without an adjoint product (no ``rmatvec``
-      or ``rmatmat``) that can be densified (``n`` products with it): no other
-      method runs without ``Aᴴ``.
+      or ``rmatmat``) where a dense array of its size would take LAPACK (at most
+      2¹⁴ entries, or ``2k > min(m, n)``): no other method runs without ``Aᴴ``.
+      Larger, ``auto`` does not densify it by ``n`` products unasked (a 4000×3000
+      operator, ``k = 5``: 3000 products and 32 s): the run is refused, naming
+      ``method="lapack"``, which does.
     * ``"krylov"`` in every other case (a dense array whose short side is over 256,
       an input not densified), whatever ``tol``: on every matrix of
       ``bench/lowrank.py`` block Lanczos certified ``tol`` with fewer products than
@@ -415,10 +418,14 @@ def choose_method(op: Operator, k: int | None, tol: float) -> str:
     tol = _check_tol(tol, "tol", MIN_TOL, 1.0)
     if not _can_densify(op):
         return "krylov"  # (a LinearOperator with no adjoint is then refused, naming why)
+    small = m * n <= 2**14 or (k is not None and 2 * k > p)  # (LAPACK for a dense array)
     if not getattr(op, "has_adjoint", True):
-        return "lapack"  # only the dense SVD runs without products with Aᴴ
+        # only the dense SVD runs without products with Aᴴ: taken where a dense array
+        # of that size would take it anyway; elsewhere its n products (a simulation, a
+        # solve each) are the caller's call, and the refusal names method='lapack'
+        return "lapack" if small else "krylov"
     if op.kind == "dense":
-        if m * n <= 2**14 or (k is not None and 2 * k > p):
+        if small:
             return "lapack"
         if p <= GRAM_AUTO_SIDE:
             return "gram" if tol >= 1e-8 else "lapack"
@@ -909,8 +916,9 @@ def truncated_svd(
         ``tol``): a threshold ``rank_tol · σ₁`` below the certified ``tol · σ₁``
         could not be decided, and every method gave a different rank.
     rank_norm : {"spectral", "energy"}, optional
-        The norm of that error (default ``"spectral"``). Only with ``rank_tol``: given
-        without it, it is refused (:class:`~svdkit.SvdkitError`), not ignored.
+        The norm of that error (default ``"spectral"``). ``"energy"`` only with
+        ``rank_tol``: given without it, it is refused (:class:`~svdkit.SvdkitError`),
+        not ignored; ``"spectral"``, the default, is taken with or without it.
     block : int, optional
         Block size of ``krylov`` (default 8; wider for out-of-core and dask).
     max_basis : int, optional
@@ -960,8 +968,10 @@ def truncated_svd(
     tol = _check_tol(tol, "tol", MIN_TOL, 1.0)
     if rank_tol is not None:
         rank_tol = _check_tol(rank_tol, "rank_tol", 1e-14, 1.0)
-    elif rank_norm is not None:
-        # (it would be silently ignored: k alone decides how many triplets)
+    elif rank_norm == "energy":
+        # (it would be silently ignored: k alone decides how many triplets). "spectral",
+        # the default, is taken: without rank_tol it means nothing, and a wrapper that
+        # passes its own default on (rank_norm=rank_norm, rank_tol=None) keeps working
         raise SvdkitError(
             f"{kw('rank_norm', rank_norm)} needs {arg('rank_tol')} (the error that chooses "
             f"k); without it {arg('k')} alone says how many triplets",

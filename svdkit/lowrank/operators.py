@@ -1383,6 +1383,17 @@ def _lacks_product(L: Any, adjoint: bool) -> bool:
     return all(getattr(type(L), h, None) is getattr(LinearOperator, h) for h in hooks)
 
 
+def _ldexp(a: np.ndarray, e: int) -> np.ndarray:
+    """``a · 2**e``, exactly (real and imaginary parts apart: ``np.ldexp`` takes no
+    complex); an exponent beyond float64's range is applied in steps."""
+    if a.dtype.kind == "c":
+        return _ldexp(a.real, e) + 1j * _ldexp(a.imag, e)
+    while e:  # (2**±1074 spans every finite float64; steps keep the factor finite)
+        step = max(-1000, min(1000, e))
+        a, e = np.ldexp(a, step), e - step
+    return a
+
+
 def _no_adjoint_error(method: str | None = None) -> SvdkitError:
     from svdkit.lowrank._common import advised
 
@@ -1503,8 +1514,11 @@ class LinearOperatorAdapter(Operator):
         mismatch of the order of the difference, relative to ``‖A‖``, whatever the
         size; honest rounding, even of products computed in float32, stays below
         :data:`ADJOINT_TOL` (``1e-3``; ``30 · eps₃₂ · √max(m, n)`` where larger).
-        Two products (counted in ``passes``), once per operator; a fixed seed of its
-        own, so the run's random start is the same as without it.
+        Both products are first brought to unit size by one power of two (exact; the
+        test is scale-invariant), so the norms neither underflow nor overflow: a wrong
+        adjoint is named at 1e-300 as at 1e300. Two products (counted in ``passes``),
+        once per operator; a fixed seed of its own, so the run's random start is the
+        same as without it.
 
         Raises
         ------
@@ -1525,7 +1539,16 @@ class LinearOperatorAdapter(Operator):
         self.passes += 2
         AX = self._call(self.L.matmat, X, m, "matmat")
         AhY = self._call(self.L.rmatmat, Y, n, "rmatmat")
-        with np.errstate(all="ignore"):  # (overflow: an infinite scale passes the test)
+        # both products brought to unit size by one power of two (exact, and the test is
+        # scale-invariant): norms square their entries, and at 1e-165 or 1e160 the
+        # mismatch underflowed to 0 or the size overflowed to inf — a wrong adjoint
+        # passed, and the run never converged
+        wide = np.result_type(self.dtype, np.float64)
+        AX, AhY = AX.astype(wide), AhY.astype(wide)
+        peak = max(float(np.abs(AX).max(initial=0.0)), float(np.abs(AhY).max(initial=0.0)))
+        e = int(np.frexp(peak)[1]) if peak > 0 else 0
+        AX, AhY = _ldexp(AX, -e), _ldexp(AhY, -e)
+        with np.errstate(all="ignore"):  # (underflow of the small side: it is the mismatch)
             left, right = Y.conj().T @ AX, AhY.conj().T @ X
             diff = float(np.linalg.norm(left - right))
             size = float(
@@ -1534,7 +1557,10 @@ class LinearOperatorAdapter(Operator):
             )
         limit = max(self.ADJOINT_TOL, 30 * float(np.finfo(np.float32).eps) * math.sqrt(max(m, n)))
         if diff > limit * size:
-            a, b = complex(left[0, 0]), complex(right[0, 0])
+            with np.errstate(all="ignore"):  # (the values as they are, back at A's scale)
+                a, b = complex(_ldexp(left[:1, :1], e)[0, 0]), complex(
+                    _ldexp(right[:1, :1], e)[0, 0]
+                )
             if self.dtype.kind != "c":
                 a, b = a.real, b.real  # type: ignore[assignment]
             raise SvdkitError(

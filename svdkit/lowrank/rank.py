@@ -52,6 +52,7 @@ Examples
 from __future__ import annotations
 
 import math
+import re
 from typing import Any
 
 import numpy as np
@@ -267,5 +268,11 @@ def rank_by_tolerance(A: Any, eps: float, norm: str = "spectral", **kwargs: Any)
     except SvdkitError as err:
         if "{rank_tol}" not in (getattr(err, "advice", None) or ""):
             raise
-        lead = "rank_tol is rank_by_tolerance's eps: "
-        raise reworded(err, {"rank_tol": "eps", "rank_norm": "norm"}, lead) from None
+        # the finding too ("rank_tol=1e-06 (spectral) needs more than …" spelled
+        # truncated_svd's name for eps): both halves in this function's names
+        names = {"rank_tol": "eps", "rank_norm": "norm"}
+        finding = getattr(err, "finding", "")
+        for name, ours in names.items():
+            finding = re.sub(rf"\b{name}=", f"{ours}=", finding)
+        err.finding = finding  # type: ignore[attr-defined]
+        raise reworded(err, names) from None
