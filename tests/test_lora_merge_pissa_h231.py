@@ -133,20 +133,32 @@ def test_merge_into_a_tied_stored_head_keeps_the_tie_when_the_head_stays(tmp_pat
     assert np.array_equal(ck.read("lm_head.weight"), ck.read("model.embed_tokens.weight"))
 
 
-def test_merge_of_an_embedding_lora_unties_the_stored_head(tmp_path):
-    """A LoRA of the table only: the stored head stays the original table (the PEFT
-    model's head), the table changes: untied, and the logits are the PEFT model's."""
+def test_merge_of_an_embedding_lora_keeps_the_stored_head_tied(tmp_path, caplog):
+    """A LoRA of the table only: head and table are one tensor in the tied model, so the
+    stored head is written as the merged table and the config stays tied, noted — the
+    same model as without a stored head, and PEFT's ``merge_and_unload``'s."""
     from peft import PeftModel
 
-    base = _tiny_llama(tmp_path / "base")
     rng = np.random.default_rng(2)
     name = "model.embed_tokens"
     Adapter({name: LoraModule(name, "embedding", A=rng.standard_normal((2, V)),
                               B=rng.standard_normal((D, 2)), alpha=2.0)}).save(tmp_path / "ad")
-    out = merge(base, tmp_path / "ad", tmp_path / "merged")
-    assert _config(out)["tie_word_embeddings"] is False
-    want = _logits(PeftModel.from_pretrained(_load(base), str(tmp_path / "ad")).eval())
-    np.testing.assert_allclose(_logits(_load(out, tie=True)), want, rtol=0, atol=2e-5)
+    got = {}
+    for stored in (True, False):
+        base = _tiny_llama(tmp_path / f"base{stored}", store_head=stored)
+        with caplog.at_level(logging.WARNING):
+            out = merge(base, tmp_path / "ad", tmp_path / f"merged{stored}")
+        assert _config(out)["tie_word_embeddings"] is True
+        ck = Checkpoint(out)
+        if stored:
+            assert "stored head is written equal to the merged table" in caplog.text
+            assert np.array_equal(ck.read("lm_head.weight"), ck.read(f"{name}.weight"))
+        got[stored] = _logits(_load(out, tie=True))
+        np.testing.assert_array_equal(_logits(_load(out)), got[stored])
+    want = _logits(PeftModel.from_pretrained(_load(tmp_path / "baseTrue"),
+                                             str(tmp_path / "ad")).merge_and_unload().eval())
+    for stored in (True, False):
+        np.testing.assert_allclose(got[stored], want, rtol=0, atol=2e-5)
 
 
 def test_merge_to_one_file_notes_the_untie(tmp_path, caplog):

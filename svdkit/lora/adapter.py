@@ -617,10 +617,12 @@ class LoraModule:
 #: Fields of ``adapter_config.json`` that :meth:`Adapter.peft_config` writes with a
 #: default (``None``, ``True``, ``0.0``) only where the adapter's :attr:`Adapter.config`
 #: has none: :meth:`Adapter.load` keeps the file's values (the pinned base ``revision``,
-#: the training's ``lora_dropout``, ``inference_mode``), so that ``resize`` loses none.
-#: The other fields it writes are computed from the modules (``r``, ``lora_alpha``, the
-#: patterns, ``target_modules``, ``modules_to_save``, ``bias``…).
-CARRIED_FIELDS = frozenset({"revision", "inference_mode", "lora_dropout"})
+#: the training's ``lora_dropout``, ``inference_mode``, the ``layers_to_transform`` and
+#: ``layers_pattern`` PEFT selects layers by, the ``peft_version`` that wrote it), so that
+#: ``resize`` loses none. The other fields it writes are computed from the modules (``r``,
+#: ``lora_alpha``, the patterns, ``target_modules``, ``modules_to_save``, ``bias``…).
+CARRIED_FIELDS = frozenset({"revision", "inference_mode", "lora_dropout",
+                            "layers_to_transform", "layers_pattern", "peft_version"})
 
 #: PEFT's ``LoraConfig`` defaults for fields an ``adapter_config.json`` leaves out.
 PEFT_DEFAULT_R = 8
@@ -861,7 +863,7 @@ class Adapter:
         if any(m.bias is not None for m in self.modules.values()):
             config["lora_bias"] = True
         for key, value in self.config.items():
-            if (key not in config or key in CARRIED_FIELDS) and key != "peft_version":
+            if key not in config or key in CARRIED_FIELDS:
                 config[key] = value
         if self.config.get("task_type") is not None:
             config["task_type"] = self.config["task_type"]
@@ -1058,8 +1060,10 @@ class Adapter:
                 if not lora_bias:
                     raise FileFormatError(
                         f"'{weights}': tensor {key!r} is the bias of a lora_B (PEFT's "
-                        "lora_bias=True): svdkit does not merge such adapters (resize and "
-                        "analyse read them); merge them with PEFT's merge_and_unload"
+                        "lora_bias=True), read only where asked: resize and analyse read "
+                        "such adapters (Python: Adapter.load(directory, lora_bias=True); the "
+                        "CLI's svdkit lora resize and analyse read them as they are); svdkit "
+                        "does not merge them: merge them with PEFT's merge_and_unload"
                     )
                 biases[rest[: -len(".lora_B.bias")]] = np.array(ck.tensor(key))
                 continue

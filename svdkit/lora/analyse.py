@@ -548,8 +548,11 @@ def analyse_adapter(adapter: str | os.PathLike | Adapter, *, energy: float = 0.9
     tokens = {n: token_module(n) for n in ad.saved}
     out = Analysis(
         energy=energy,
-        # what the adapter changes besides its LoRA modules, named under the table
-        kept_whole=sorted(n for n, m in tokens.items() if m is None),
+        # what the adapter changes besides its LoRA modules, named under the table: not a
+        # LoRA module's <m>.weight, PEFT's copy of the base layer it saves with the LoRA
+        # of an embedding (save_embedding_layers), which changes nothing
+        kept_whole=sorted(n for n, m in tokens.items() if m is None
+                          and not (n.endswith(".weight") and n[:-7] in ad.modules)),
         token_rows=[f"{m} ({counted(int(np.shape(ad.saved[n])[0]), 'row')})"
                     for n, m in sorted(tokens.items()) if m is not None],
         lora_biases=sorted(n for n, m in ad.modules.items() if m.bias is not None),

@@ -1139,10 +1139,94 @@ def _tie_partners(base: Checkpoint, table: str) -> list[str]:
     return []
 
 
+def _stored_head_tables(base: Checkpoint) -> list[str]:
+    """The token tables of the head's shape that a stored ``lm_head.weight`` may be tied
+    to, in a base whose config ties them (:func:`~svdkit.lora.modules.ties_word_embeddings`:
+    a config without the key does not, where the head is stored); ``[]`` otherwise."""
+    head = f"{TIED_HEAD}.weight"
+    if head not in base or not ties_word_embeddings(base):
+        return []
+    shape = tuple(base.shape(head))
+    if len(shape) != 2:
+        return []
+    found = [n for n in _head_candidates(base, shape[-1]) if tuple(base.shape(n)) == shape]
+    for last in ("shared", PEFT_TIED_EMBEDDING):  # (as :func:`_head_table`)
+        if len(found) > 1:
+            preferred = [n for n in found if module_of(n)[0].rpartition(".")[2] == last]
+            found = preferred or found
+    return found
+
+
+def _stored_head_follows(base: Checkpoint, adapter: Adapter, rows: TokenRows) -> str | None:
+    """The table a stored ``lm_head.weight`` is written as, merged, in a base whose config
+    ties them (``None`` where the head is written as itself).
+
+    In a tied model the head and the table are one tensor, so a LoRA of the table (or
+    trainable tokens of it, or a table other than ``embed_tokens`` kept whole) changes
+    the head too, as PEFT's ``merge_and_unload`` does and as :func:`_tied_head` merges a
+    base that stores no head: the stored head is written equal to the merged table, and
+    the config stays tied (noted). Not where the adapter changes the head itself, where
+    a kept ``embed_tokens`` without ``ensure_weight_tying`` leaves the PEFT model's head
+    the original table (:func:`_tied_head`), nor where the base's head and table differ.
+    """
+    head = f"{TIED_HEAD}.weight"
+    if (TIED_HEAD in adapter.modules or head in adapter.saved
+            or any(module_of(n)[0] == TIED_HEAD for n in rows)):
+        return None
+    tables = _stored_head_tables(base)
+    if len(tables) != 1:
+        return None
+    table = tables[0]
+    module = module_of(table)[0]
+    lora = adapter.modules.get(module)
+    kept = table in adapter.saved and lora is None
+    tying = adapter.config.get("ensure_weight_tying") is True
+    if kept and module.rpartition(".")[2] == PEFT_TIED_EMBEDDING and not tying:
+        return None
+    if lora is None and not kept and table not in rows:
+        return None
+    if base.dtype(head) != base.dtype(table) or not np.array_equal(
+            np.asarray(base.tensor(head)), np.asarray(base.tensor(table))):
+        return None
+    what = (f"the LoRA of {module!r}" if lora is not None else
+            f"the adapter's kept {table!r}" if kept else f"the trainable tokens of {module!r}")
+    _log.warning(
+        "note: the base's config ties %r to %r and its checkpoint stores both: they are one "
+        "tensor in the model, so %s is merged into it and the stored head is written equal "
+        "to the merged table, the config still tied, as PEFT's merge_and_unload does (the "
+        "PEFT model before merging applied it to the input lookup only)",
+        head, table, what,
+    )
+    return table
+
+
 #: Model types whose ``tie_word_embeddings`` also scales the decoder's output
 #: (``d_model ** -0.5``, T5 v1.0): no config unties their head without changing it.
 _TIE_SCALES_OUTPUT = frozenset(
     {"t5", "mt5", "umt5", "longt5", "switch_transformers", "pop2piano"})
+
+
+def _refuse_scaled_untie(base: Checkpoint, table: str) -> None:
+    """Refuse to write the head of ``base`` apart from ``table`` where the model's
+    ``tie_word_embeddings`` also scales the decoder's output (:data:`_TIE_SCALES_OUTPUT`):
+    no config loads such a head right.
+
+    Raises
+    ------
+    FileFormatError
+        ``base`` is such a model (T5 v1.0 and its kin).
+    """
+    kind = model_type(base)
+    if kind not in _TIE_SCALES_OUTPUT:
+        return
+    head = f"{TIED_HEAD}.weight"
+    raise FileFormatError(
+        f"the base (model_type {kind!r}) ties {head!r} to {table!r}, which the output would "
+        "change apart: untied (tie_word_embeddings: false), this model type also stops "
+        "scaling the decoder's output by d_model^-0.5, so no config loads such a head right; "
+        "leave the head and that table out of the adapter (pissa: a --target list without "
+        "lm_head), or merge with PEFT (merge_and_unload)"
+    )
 
 
 class StoredHeadTie:
@@ -1160,8 +1244,11 @@ class StoredHeadTie:
     written, unties the copied ``config.json`` (``tie_word_embeddings: false``) when the
     head differs from a table it may be tied to, so the output loads to the tensors
     written, and :meth:`note` says so (``""`` when nothing was untied). Inactive (every
-    method a no-op) unless the base stores the head and its config does not already say
-    ``tie_word_embeddings: false``.
+    method a no-op) unless the base stores the head, its config ties it
+    (:func:`~svdkit.lora.modules.ties_word_embeddings`: a config without the key does not,
+    where the head is stored) and ``changed`` holds the head or its table. :func:`merge`
+    writes a head the adapter leaves as the merged table instead (one tensor in the
+    model: :func:`_stored_head_follows`), which keeps the tie.
 
     ``changed`` names the tensors the writer may change: where the head or its table is
     among them and the table is an encoder-decoder's ``shared.weight``, :attr:`added`
@@ -1179,28 +1266,12 @@ class StoredHeadTie:
 
     def __init__(self, base: Checkpoint, changed: set[str]) -> None:
         self.head = f"{TIED_HEAD}.weight"
-        config = model_config(base)
-        self.tables: list[str] = []
-        if self.head in base and config and config.get("tie_word_embeddings") is not False:
-            shape = tuple(base.shape(self.head))
-            found = [n for n in _head_candidates(base, shape[-1]) if len(shape) == 2
-                     and tuple(base.shape(n)) == shape]
-            for last in ("shared", PEFT_TIED_EMBEDDING):  # (as :func:`_head_table`)
-                if len(found) > 1:
-                    preferred = [n for n in found
-                                 if module_of(n)[0].rpartition(".")[2] == last]
-                    found = preferred or found
-            self.tables = found
-        touched = bool(self.tables) and bool(changed & {self.head, *self.tables})
-        if touched and model_type(base) in _TIE_SCALES_OUTPUT:
-            raise FileFormatError(
-                f"the base (model_type {model_type(base)!r}) ties {self.head!r} to "
-                f"{self.tables[0]!r}, which the output would change apart: untied "
-                "(tie_word_embeddings: false), this model type also stops scaling the "
-                "decoder's output by d_model^-0.5, so no config loads such a head right; leave "
-                "the head and that table out of the adapter (pissa: a --target list without "
-                "lm_head), or merge with PEFT (merge_and_unload)"
-            )
+        tables = _stored_head_tables(base)
+        touched = bool(tables) and bool(changed & {self.head, *tables})
+        # (nothing to watch where the writer changes neither the head nor its table)
+        self.tables: list[str] = tables if touched else []
+        if touched:
+            _refuse_scaled_untie(base, tables[0])
         #: copies of the table the untied config needs: new tensor name → the table
         self.added: dict[str, str] = {}
         if touched and len(self.tables) == 1:
@@ -1288,6 +1359,7 @@ def _tied_head(base: Checkpoint, adapter: Adapter, config_written: bool) -> str 
              "say tie_word_embeddings: false, as the PEFT model's head is untied")
     table = _head_table(base, adapter)
     if table is not None:  # (ensure_weight_tying: the copy was dropped, :func:`_untied`)
+        _refuse_scaled_untie(base, table)
         _log.warning(
             "note: the base ties its output head to %r, and the adapter keeps the head whole "
             "(modules_to_save): as in the PEFT model, the head is the adapter's, written as "
@@ -1299,6 +1371,7 @@ def _tied_head(base: Checkpoint, adapter: Adapter, config_written: bool) -> str 
     for name in kept:
         module = module_of(name)[0]
         if module.rpartition(".")[2] == PEFT_TIED_EMBEDDING and not tying:
+            _refuse_scaled_untie(base, name)
             _log.warning(
                 "note: the base ties its output head to %r, which the adapter keeps whole "
                 "(modules_to_save) without ensure_weight_tying: as in the PEFT model, the head "
@@ -1344,9 +1417,12 @@ def merge(
     base is written that way too, with the tensors the untied config unties besides
     (an encoder-decoder's ``encoder``/``decoder`` ``embed_tokens``, :func:`_tie_partners`)
     written as the shared table. With ``ensure_weight_tying`` the head is the table
-    (:func:`_untied`). A tied base that stores ``lm_head.weight`` too gets
-    ``tie_word_embeddings: false`` in the copied config where the written head differs
-    from the written table (:class:`StoredHeadTie`, noted).
+    (:func:`_untied`). A LoRA of the tied table changes the head with it, as PEFT's
+    ``merge_and_unload`` does, whether or not the base stores ``lm_head.weight`` (a stored
+    head is written as the merged table, the config still tied:
+    :func:`_stored_head_follows`, noted). A tied base that stores ``lm_head.weight`` gets
+    ``tie_word_embeddings: false`` in the copied config where the written head still
+    differs from the written table (a LoRA of the head: :class:`StoredHeadTie`, noted).
 
     Parameters
     ----------
@@ -1376,7 +1452,8 @@ def merge(
         (:func:`_refuse_quantised`: a ``quantization_config``, integer codes, scales
         beside a weight that is not float); a ``config.json`` nested too deeply to read;
         an encoder-decoder whose head would be untied from a table other than
-        ``shared.weight``.
+        ``shared.weight``; a head written apart from its table in a model whose tie also
+        scales the decoder's output (T5 v1.0), which no config loads right.
     ShapeError
         A module whose layout (``nn.Linear`` or ``Conv1D``) cannot be told, or does
         not fit the base (for an embedding or a head with other rows only, the error
@@ -1445,7 +1522,11 @@ def merge(
     # what the untied config would untie besides the head: written as the shared table
     partners = [] if table is None else _tie_partners(base_ck, table)
 
+    follows = _stored_head_follows(base_ck, ad, rows)
+
     def produce(name: str) -> Any:
+        if follows is not None and name == head:  # one tensor with its table
+            return merged_tensor(base_ck, ad, follows, tokens=rows)
         if table is not None and name == head:
             if head in ad.saved:  # the adapter's own head (modules_to_save)
                 return ad.saved[head]
@@ -1455,8 +1536,9 @@ def merge(
         return merged_tensor(base_ck, ad, name, tokens=rows)
 
     # a head the base stores though its config ties it: untied if it is written otherwise
-    stored = StoredHeadTie(base_ck, {f"{m}.weight" for m in ad.modules} | set(ad.saved)
-                           | set(rows))
+    # (none where the head is written as the merged table it is one tensor with)
+    stored = StoredHeadTie(base_ck, set() if follows is not None else
+                           {f"{m}.weight" for m in ad.modules} | set(ad.saved) | set(rows))
     untie = {} if table is None else {"added": {head: table, **dict.fromkeys(partners, table)},
                                       "config": {"tie_word_embeddings": False}}
 

@@ -69,12 +69,14 @@ from svdkit.lora.merge import (
     side_files,
 )
 from svdkit.lora.modules import (
+    TIED_HEAD,
     check_fan_in_fan_out,
     chosen_conv1d,
     is_embedding,
     matches_targets,
     module_of,
     stores_in_out,
+    ties_word_embeddings,
 )
 from svdkit.lora.rank import RankRule, as_rank_rule, unmet_note
 from svdkit.lora.safetensors_io import Checkpoint, as_checkpoint, dtype_code
@@ -414,6 +416,14 @@ def _check_each_target(
         if any(matches_targets(m, [t]) for m in chosen):
             continue
         hits = [m for m in modules if matches_targets(m, [t])]
+        if not hits and matches_targets(TIED_HEAD, [t]) and ties_word_embeddings(ck):
+            bad.append(
+                f"{t!r} is the output head, which the base ties to its input embedding table "
+                f"(tie_word_embeddings, and it stores no '{TIED_HEAD}.weight'): "
+                "one tensor with that table, which PiSSA does not factor; leave it out of the "
+                "targets, or, to factor the head apart, save the base untied "
+                "(tie_word_embeddings: false, with its own head) and run PiSSA on that")
+            continue
         if not hits:
             bad.append(f"{t!r} matches no module of the base")
             continue
