@@ -211,3 +211,33 @@ def write_tied_base(
         "tie_word_embeddings": True, "vocab_size": V,
     }))
     return d / "base", E, W
+
+
+def tiny_llama(
+    path: Path, V: int, D: int, *, tie: bool = True, store_head: bool = False,
+    drop_key: bool = False, stale_head: bool = False,
+) -> Path:
+    """A 2-layer Llama (vocabulary ``V``, hidden size ``D``) saved by transformers at
+    ``path``, seeded. ``store_head`` adds ``lm_head.weight`` where transformers left it
+    out (a tied model): the table's copy, or another matrix with ``stale_head``;
+    ``drop_key`` removes ``tie_word_embeddings`` from its config.json."""
+    import torch
+    from transformers import LlamaConfig, LlamaForCausalLM
+
+    torch.manual_seed(0)
+    cfg = LlamaConfig(vocab_size=V, hidden_size=D, intermediate_size=48, num_hidden_layers=2,
+                      num_attention_heads=4, num_key_value_heads=2, tie_word_embeddings=tie)
+    LlamaForCausalLM(cfg).save_pretrained(str(path))
+    if store_head:
+        ck = Checkpoint(path)
+        tensors = {n: ck.read(n) for n in ck.names}
+        if "lm_head.weight" not in tensors:
+            table = tensors["model.embed_tokens.weight"]
+            tensors["lm_head.weight"] = table[::-1].copy() if stale_head else table.copy()
+        save_safetensors(path / "model.safetensors", tensors)
+    if drop_key:
+        cfg_path = path / "config.json"
+        config = json.loads(cfg_path.read_text())
+        config.pop("tie_word_embeddings", None)
+        cfg_path.write_text(json.dumps(config))
+    return path

@@ -20,6 +20,7 @@ import warnings
 from pathlib import Path
 
 import cli_support
+import lora_support
 import numpy as np
 import pytest
 
@@ -38,18 +39,7 @@ def run(capsys, monkeypatch):
 def _tiny_llama(path: Path, store_head: bool = True) -> Path:
     """A 2-layer Llama with tied embeddings, saved by transformers; ``store_head`` adds
     an ``lm_head.weight`` equal to the table to its checkpoint (the config still ties)."""
-    import torch
-    from transformers import LlamaConfig, LlamaForCausalLM
-
-    torch.manual_seed(0)
-    cfg = LlamaConfig(vocab_size=V, hidden_size=D, intermediate_size=48, num_hidden_layers=2,
-                      num_attention_heads=4, num_key_value_heads=2, tie_word_embeddings=True)
-    LlamaForCausalLM(cfg).save_pretrained(str(path))
-    if store_head:
-        ck = Checkpoint(path)
-        tensors = {n: ck.read(n) for n in ck.names}
-        tensors["lm_head.weight"] = tensors["model.embed_tokens.weight"].copy()
-        save_safetensors(path / "model.safetensors", tensors)
+    lora_support.tiny_llama(path, V, D, tie=True, store_head=store_head)
     assert json.loads((path / "config.json").read_text())["tie_word_embeddings"] is True
     return path
 

@@ -22,6 +22,7 @@ import json
 import logging
 import warnings
 
+import lora_support
 import numpy as np
 import pytest
 import torch
@@ -36,28 +37,9 @@ IDS = torch.tensor([[1, 5, 9, 17, 33, 60, 2, 40]])
 
 
 def _llama(path, tie, store_head=False, drop_key=False, stale_head=False):
-    """A tiny Llama saved by transformers; ``store_head`` adds ``lm_head.weight`` (the
-    table's copy, or another matrix with ``stale_head``) where transformers left it out;
-    ``drop_key`` removes ``tie_word_embeddings`` from its config.json."""
-    from transformers import LlamaConfig, LlamaForCausalLM
-
-    torch.manual_seed(0)
-    cfg = LlamaConfig(vocab_size=V, hidden_size=D, intermediate_size=48, num_hidden_layers=2,
-                      num_attention_heads=4, num_key_value_heads=2, tie_word_embeddings=tie)
-    LlamaForCausalLM(cfg).save_pretrained(str(path))
-    if store_head:
-        ck = Checkpoint(path)
-        tensors = {n: ck.read(n) for n in ck.names}
-        if "lm_head.weight" not in tensors:
-            table = tensors["model.embed_tokens.weight"]
-            tensors["lm_head.weight"] = (table[::-1].copy() if stale_head else table.copy())
-        save_safetensors(path / "model.safetensors", tensors)
-    if drop_key:
-        cfg_path = path / "config.json"
-        config = json.loads(cfg_path.read_text())
-        config.pop("tie_word_embeddings", None)
-        cfg_path.write_text(json.dumps(config))
-    return path
+    """:func:`lora_support.tiny_llama` of this module's sizes."""
+    return lora_support.tiny_llama(path, V, D, tie=tie, store_head=store_head,
+                                   drop_key=drop_key, stale_head=stale_head)
 
 
 def _load(path):

@@ -5,9 +5,7 @@ build refuses refused on load too."""
 
 from __future__ import annotations
 
-import hashlib
 import json
-import shutil
 import warnings
 
 import numpy as np
@@ -16,6 +14,7 @@ import pytest
 from svdkit.errors import FileFormatError, MissingFileError, SvdkitError
 from svdkit.lsi import build_index, index_from_counts, load_index
 from tests.cli_support import error_line, run_svdkit
+from tests.lsi_support import rewritten
 
 _BAND_DOCS = ["The Who played live", "New York is big", "new cars in York",
               "the band The Who", "big apple New York"]
@@ -266,20 +265,6 @@ def test_index_command_counts_the_documents_with_no_weighted_term(svdkit, tmp_pa
 # ------------------------------------------------------------------ 11: load checks
 
 
-def _rewritten(src, dst, change):
-    """A copy of the index ``src`` with ``change(dst, meta)`` applied, checksums redone."""
-    from svdkit.lsi.persist import _meta_digest
-
-    shutil.copytree(src, dst)
-    meta = json.loads((dst / "meta.json").read_text())
-    change(dst, meta)
-    for name in meta["sha256"]:
-        meta["sha256"][name] = hashlib.sha256((dst / name).read_bytes()).hexdigest()
-    meta["meta_sha256"] = _meta_digest(meta)
-    (dst / "meta.json").write_text(json.dumps(meta))
-    return dst
-
-
 @pytest.mark.parametrize(("change", "says"), [
     (lambda d, m: m.update(scaling=1e9), r"scaling 1000000000\.0"),
     (lambda d, m: np.save(d / "s.npy", -np.load(d / "s.npy")), r"s\.npy holds the singular"),
@@ -296,7 +281,7 @@ def test_load_refuses_values_a_build_refuses(tmp_path, change, says):
     good = tmp_path / "good"
     build_index(demo_data.pets_and_markets(), k=3).save(good)
     load_index(good)  # the unchanged copy loads
-    bad = _rewritten(good, tmp_path / "bad", change)
+    bad = rewritten(good, tmp_path / "bad", change)
     with pytest.raises(FileFormatError, match=says) as info:
         load_index(bad)
     assert str(bad) in str(info.value)
@@ -330,7 +315,7 @@ def test_load_checks_the_document_vectors_block_by_block(tmp_path, monkeypatch):
         np.save(d / "doc_vectors.npy", dv)
 
     load_index(good)
-    bad = _rewritten(good, tmp_path / "bad", last_row_flipped)
+    bad = rewritten(good, tmp_path / "bad", last_row_flipped)
     with pytest.raises(FileFormatError, match=r"doc_vectors\.npy is not the rows"):
         load_index(bad)
     load_index(bad, verify=False)  # (unread without verify: memory-mapped, on demand)

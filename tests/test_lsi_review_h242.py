@@ -6,9 +6,7 @@ corpus."""
 
 from __future__ import annotations
 
-import hashlib
 import json
-import shutil
 import warnings
 
 import numpy as np
@@ -19,6 +17,7 @@ from svdkit.lsi import TextOptions, build_index, demo_data, load_index
 from svdkit.lsi.corpus import open_corpus
 from svdkit.lsi.demo import DEMO_QUERIES
 from svdkit.lsi.evaluate import evaluate, read_queries
+from tests.lsi_support import rewritten
 
 
 @pytest.fixture(scope="module")
@@ -177,19 +176,6 @@ def test_all_hits_when_fewer_documents_have_a_direction(half_empty):
 # ------------------------------------------------------------- 4: a cheap verified load
 
 
-def _rewritten(src, dst, change):
-    from svdkit.lsi.persist import _meta_digest
-
-    shutil.copytree(src, dst)
-    meta = json.loads((dst / "meta.json").read_text())
-    change(dst, meta)
-    for name in meta["sha256"]:
-        meta["sha256"][name] = hashlib.sha256((dst / name).read_bytes()).hexdigest()
-    meta["meta_sha256"] = _meta_digest(meta)
-    (dst / "meta.json").write_text(json.dumps(meta))
-    return dst
-
-
 def test_a_verified_load_checks_a_sample_of_a_large_index(tmp_path, monkeypatch):
     import svdkit.lsi.index as index_module
     import svdkit.lsi.persist as persist
@@ -213,7 +199,7 @@ def test_a_verified_load_checks_a_sample_of_a_large_index(tmp_path, monkeypatch)
         U, s = np.load(d / "U.npy"), np.load(d / "s.npy")
         np.save(d / "doc_vectors.npy", document_vectors(U, s, 0.0))
 
-    bad = _rewritten(good, tmp_path / "bad", other_p)
+    bad = rewritten(good, tmp_path / "bad", other_p)
     with pytest.raises(FileFormatError, match=r"doc_vectors\.npy is not the rows"):
         load_index(bad)
 
@@ -277,7 +263,7 @@ def test_an_older_index_with_scaling_above_the_bound_loads_with_a_warning(tmp_pa
         U, s = np.load(d / "U.npy"), np.load(d / "s.npy")
         np.save(d / "doc_vectors.npy", document_vectors(U, s, 150.0))
 
-    old = _rewritten(good, tmp_path / "old", p150)
+    old = rewritten(good, tmp_path / "old", p150)
     with pytest.warns(UserWarning, match=r"scaling p = 150 is outside the -100 to 100"):
         index = load_index(old)
     assert index.scaling == 150.0 and index.search("sick dog", n=1)
@@ -288,7 +274,7 @@ def test_an_older_index_with_scaling_above_the_bound_loads_with_a_warning(tmp_pa
     assert again.svd["notes"] == index.svd["notes"]  # said once
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        impossible = _rewritten(good, tmp_path / "bad", lambda d, m: m.update(scaling=1e5))
+        impossible = rewritten(good, tmp_path / "bad", lambda d, m: m.update(scaling=1e5))
         with pytest.raises(FileFormatError, match=r"is damaged.*scaling 100000\.0"):
             load_index(impossible)
 

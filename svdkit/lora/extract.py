@@ -898,11 +898,9 @@ def reader_threads() -> int:
     (memory-mapped reads, widening, the difference, the finiteness check), 21 ms in 8;
     two cores read in one, as before.
     """
-    try:
-        cores = len(os.sched_getaffinity(0))
-    except (AttributeError, OSError):  # (not Linux)
-        cores = os.cpu_count() or 1
-    return max(1, min(8, cores // 2))
+    from svdkit.lowrank._threads import available_cores
+
+    return max(1, min(8, available_cores() // 2))
 
 
 def _widens_exactly(stored: np.dtype, dtype: type) -> bool:
