@@ -368,15 +368,10 @@ def _check_figure_path(path: Path, **inputs: Path) -> None:
     """``--figure``: a writable file path in a format that records that svdkit wrote it
     (:data:`svdkit.lora.analyse.MARKED_FIGURE_FORMATS`), so that a re-run may replace
     it — a ``.jpg`` cannot carry the mark, and was refused when written again."""
-    from svdkit.errors import FileFormatError, MissingDependencyError
-    from svdkit.lora.analyse import MARKED_FIGURE_FORMATS
+    from svdkit.errors import FileFormatError
+    from svdkit.lora.analyse import MARKED_FIGURE_FORMATS, _matplotlib
 
-    try:
-        import matplotlib  # noqa: F401
-    except ImportError as err:
-        raise MissingDependencyError(
-            "--figure needs matplotlib (pip install 'svdkit[plot]')"
-        ) from err
+    _matplotlib("--figure")  # (installed, and starts: an unknown MPLBACKEND is named)
     if path.suffix[1:].lower() not in MARKED_FIGURE_FORMATS:
         raise FileFormatError(
             f"--figure '{path}': unsupported figure format {path.suffix or '(no extension)'!r} "
@@ -761,16 +756,17 @@ def register(app: typer.Typer) -> None:
                          help="Analyse only these modules (name, suffix, regex; repeat)."),
         ] = None,
         tol: Annotated[
-            float,
-            typer.Option(help="Residual certificate of the SVD, relative to σ₁ (BASE TUNED)."),
-        ] = 1e-3,
+            float | None,
+            typer.Option(help="Residual certificate of the SVD, relative to σ₁ "
+                         "(BASE TUNED only; default 0.001)."),
+        ] = None,
         on_mismatch: Annotated[
-            str,
+            str | None,
             typer.Option(
-                help="Tensors of different shapes, or in one checkpoint only (BASE TUNED): "
-                "'skip' (left out, listed under the table) or 'error'."
+                help="Tensors of different shapes, or in one checkpoint only (BASE TUNED "
+                "only): 'skip' (the default: left out, listed under the table) or 'error'."
             ),
-        ] = "skip",
+        ] = None,
         figure: Annotated[
             Path | None,
             _path_option("--figure", help_text="Write the figure (.png, .svg, .pdf…)."),
@@ -820,8 +816,8 @@ def register(app: typer.Typer) -> None:
                     "give an adapter, or a base and a fine-tuned checkpoint (BASE TUNED)"
                 )
             for given, option in ((max_rank is not None, "--max-rank"),
-                                  (target, "--target"), (tol != 1e-3, "--tol"),
-                                  (on_mismatch != "skip", "--on-mismatch")):
+                                  (target, "--target"), (tol is not None, "--tol"),
+                                  (on_mismatch is not None, "--on-mismatch")):
                 if given:
                     raise SvdkitError(
                         f"{option} applies to a (BASE, TUNED) pair, whose deltas are factored; "
@@ -831,7 +827,8 @@ def register(app: typer.Typer) -> None:
             an = analyse_adapter(first, energy=energy)
         else:
             an = analyse_pair(first, tuned, energy=energy, max_rank=max_rank,
-                              targets=target or None, tol=tol, on_mismatch=on_mismatch,
+                              targets=target or None, tol=1e-3 if tol is None else tol,
+                              on_mismatch="skip" if on_mismatch is None else on_mismatch,
                               progress=True)
         # `--json -`: the JSON alone on standard output, the table on standard error
         con = Console(stderr=json_out is not None and _is_stdout(json_out))

@@ -15,6 +15,11 @@ uses PEFT's names.
 :func:`analyse_pair`   spectra, energy curves, effective and recommended ranks
 =====================  ==============================================================
 
+The functions ``extract``, ``resize``, ``merge`` and ``pissa`` are bound here over the
+submodules of the same names: ``svdkit.lora.pissa`` is the function, so a module's other
+names are imported from it (``from svdkit.lora.pissa import PissaModule``) or taken from
+here (``svdkit.lora.PissaModule``, ``svdkit.lora.write_like``).
+
 Everything works with NumPy/SciPy only (bf16 through ``ml_dtypes``); torch is
 used only for the optional GPU backend.
 """
@@ -22,10 +27,10 @@ used only for the optional GPU backend.
 from svdkit.lora.adapter import Adapter, LoraModule, lora_scale
 from svdkit.lora.analyse import Analysis, analyse_adapter, analyse_pair
 from svdkit.lora.extract import Extraction, ExtractionReport, extract
-from svdkit.lora.merge import merge
-from svdkit.lora.pissa import pissa
+from svdkit.lora.merge import merge, write_like
+from svdkit.lora.pissa import PissaModule, pissa, pissa_notes
 from svdkit.lora.rank import RankRule
-from svdkit.lora.resize import resize
+from svdkit.lora.resize import ResizeReport, resize
 from svdkit.lora.safetensors_io import Checkpoint, save_safetensors
 
 __all__ = [
@@ -35,13 +40,17 @@ __all__ = [
     "Extraction",
     "ExtractionReport",
     "LoraModule",
+    "PissaModule",
     "RankRule",
+    "ResizeReport",
     "analyse_adapter",
     "analyse_pair",
     "extract",
     "lora_scale",
     "merge",
     "pissa",
+    "pissa_notes",
     "resize",
     "save_safetensors",
+    "write_like",
 ]

@@ -83,29 +83,80 @@ def written_by_analyse(path: str | os.PathLike) -> bool:
     """Whether the file ``path`` is one ``analyse`` wrote, which it may replace.
 
     A JSON list of :meth:`Analysis.rows` (objects with exactly :data:`ROW_KEYS`), or a
-    figure carrying :data:`FIGURE_MARK` (formats :data:`MARKED_FIGURE_FORMATS`; a figure
-    in another format carries no mark and is never taken for svdkit's). Anything else —
-    a model, an adapter's config, a user's file — is not.
+    figure whose ``Creator`` is :data:`FIGURE_MARK` (formats
+    :data:`MARKED_FIGURE_FORMATS`), read where :meth:`Analysis.figure` writes it: a PNG's
+    ``tEXt`` chunk, a PDF's ``/Info`` dictionary, an SVG's ``<metadata>``, the
+    ``%%Creator:`` line of a PostScript header. A file that merely holds the words
+    elsewhere (a caption, a title, a note) is not svdkit's, nor is a figure in another
+    format (it carries no mark). Anything else — a model, an adapter's config, a user's
+    file — is not.
     """
     path = Path(path)
     try:
         if not path.is_file() or path.stat().st_size > _MARK_READ_LIMIT:
             return False
+        if path.suffix.lower() != ".json":
+            return _figure_creator(path) == FIGURE_MARK
         data = path.read_bytes()
-    except OSError:
+    except (OSError, ValueError):
         return False
-    if path.suffix.lower() == ".json":
-        import json
+    import json
 
-        try:
-            rows = json.loads(data.decode("utf-8"))
-        except (UnicodeDecodeError, ValueError):
-            return False
-        return isinstance(rows, list) and all(
-            isinstance(r, dict) and set(r) == set(ROW_KEYS) for r in rows
-        )
-    fmt = path.suffix[1:].lower()
-    return fmt in MARKED_FIGURE_FORMATS and FIGURE_MARK.encode() in data
+    try:
+        rows = json.loads(data.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError):
+        return False
+    return isinstance(rows, list) and all(
+        isinstance(r, dict) and set(r) == set(ROW_KEYS) for r in rows
+    )
+
+
+def _figure_creator(path: Path) -> str | None:
+    """The ``Creator`` of the figure file ``path``, by its format (its suffix), where
+    :meth:`Analysis.figure` writes it; ``None`` for another format or none found."""
+    from svdkit.plot.save import _pdf_creator, _png_creator, _svg_creator
+
+    read = {"png": _png_creator, "svg": _svg_creator, "pdf": _pdf_creator,
+            "ps": _ps_creator, "eps": _ps_creator}.get(path.suffix[1:].lower())
+    if read is None:
+        return None
+    with open(path, "rb") as handle:
+        return read(handle)
+
+
+def _ps_creator(handle) -> str | None:
+    """The ``%%Creator:`` of a PostScript file's header comments (DSC): the lines after
+    ``%!PS-Adobe`` up to ``%%EndComments`` or the first line that is no ``%%`` comment."""
+    lines = handle.read(1 << 16).split(b"\n")
+    if not lines[0].startswith(b"%!PS-Adobe"):
+        return None
+    for line in lines[1:]:
+        line = line.rstrip(b"\r")
+        if line == b"%%EndComments" or not line.startswith(b"%%"):
+            return None
+        if line.startswith(b"%%Creator:"):
+            return line[len(b"%%Creator:"):].strip().decode("latin-1")
+    return None
+
+
+def _matplotlib(who: str) -> None:
+    """Import matplotlib, or raise an svdkit error saying why it cannot be (``who``, the
+    option or method, begins it): not installed, or an environment matplotlib reads at
+    import refuses (an ``MPLBACKEND`` it does not know; svdkit needs no backend)."""
+    from svdkit.errors import MissingDependencyError
+
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError as err:
+        raise MissingDependencyError(
+            f"{who} needs matplotlib (pip install 'svdkit[plot]')"
+        ) from err
+    except Exception as err:  # (whatever matplotlib raises when it starts)
+        backend = os.environ.get("MPLBACKEND")
+        why = (f"the environment variable MPLBACKEND is {backend!r}, not a backend it knows "
+               "(svdkit draws without one: unset MPLBACKEND, or set it to 'agg')"
+               if backend is not None else f"{type(err).__name__}: {err}")
+        raise SvdkitError(f"{who}: matplotlib cannot start: {why}") from err
 
 
 #: The energy panel of :meth:`Analysis.draw` has a log rank axis when a spectrum is
@@ -297,6 +348,9 @@ class Analysis:
         """The figure :meth:`figure` saves: spectra (σᵢ/σ₁, log scale) and energy curves
         (on a log rank axis for spectra longer than :data:`LOG_RANKS_ABOVE`).
 
+        A :class:`~matplotlib.figure.Figure` on its own Agg canvas: pyplot and the
+        caller's backend are left as they are (nothing to close).
+
         ``opaque`` draws every curve and the legend's frame without transparency, for
         the formats that have none (PostScript: :data:`OPAQUE_FORMATS`), which would
         otherwise paint them opaque and say so on standard error.
@@ -306,42 +360,72 @@ class Analysis:
         and its full name in the legend under the panels; beyond that the modules
         are grouped by type (the last part of the name, ``q_proj``), one style per
         type in the legend, and the module with the highest recommended rank is
-        named on the energy panel. Labels with sub- and superscripts are matplotlib
-        mathtext (``$…$``), drawn as formulas, not as the TeX source.
-        """
-        import matplotlib
+        named on the energy panel. Names are drawn as written (``_orig_mod.…``, a
+        ``$``); axis labels with sub- and superscripts are matplotlib mathtext
+        (``$…$``), drawn as formulas, not as the TeX source.
 
-        matplotlib.use("Agg", force=False)
-        import matplotlib.pyplot as plt
+        The spectra panel leaves exact zeros out of its log axis and marks them (``v``)
+        at its bottom, in the module's colour; positive values are drawn as they are,
+        however small. A module whose ``ΔW`` is zero has no curve and is named on the
+        panel; when every one is, both panels say so.
+
+        Raises
+        ------
+        MissingDependencyError
+            matplotlib is not installed.
+        SvdkitError
+            matplotlib cannot start (an ``MPLBACKEND`` it does not know).
+        """
+        _matplotlib("Analysis.draw")
+        import matplotlib as mpl
+        from matplotlib.lines import Line2D
+
+        from svdkit.plot._common import new_figure
 
         alpha = None if opaque else 0.8  # (None: the colour's own, opaque)
         drawn = [m for m in self.modules if m.s.size and m.s[0] > 0]
+        zero = [m.name for m in self.modules if not (m.s.size and m.s[0] > 0)]
         per_module = len(drawn) <= LEGEND_MODULES
         keys = [m.name if per_module else m.name.rpartition(".")[2] for m in drawn]
         order = list(dict.fromkeys(keys))
         legend_rows = math.ceil(len(order) / 2) if per_module else math.ceil(len(order) / 4)
-        fig = plt.figure(figsize=(11, 4.2 + 0.19 * legend_rows))
+        fig = new_figure(11, 4.2 + 0.19 * legend_rows)
         top = 4.2 / (4.2 + 0.19 * legend_rows)
         ax1 = fig.add_axes((0.07, 1 - top + 0.12 * top, 0.4, 0.76 * top))
         ax2 = fig.add_axes((0.57, 1 - top + 0.12 * top, 0.4, 0.76 * top))
-        colours = plt.rcParams["axes.prop_cycle"].by_key().get("color", ["C0"])
+        colours = mpl.rcParams["axes.prop_cycle"].by_key().get("color", ["C0"])
         dashes = ("-", "--", ":", "-.")
         styles = {
             k: (colours[i % len(colours)], dashes[(i // len(colours)) % len(dashes)])
             for i, k in enumerate(order)
         }
-        labelled = set()
+        # the legend's entries, collected here: matplotlib leaves out a label that begins
+        # with "_" (torch.compile's "_orig_mod.…"), so the names are set on its texts
+        handles: dict[str, Any] = {}
+        ratios = []
         for m, key in zip(drawn, keys, strict=True):
             colour, dash = styles[key]
-            label = None
-            if key not in labelled:
-                labelled.add(key)
-                count = keys.count(key)
-                label = key if per_module else f"{key} ({counted(count, 'module')})"
             k = np.arange(1, m.s.size + 1)
-            ax1.semilogy(k, np.maximum(m.s / m.s[0], 1e-12), lw=0.9, alpha=alpha, color=colour,
-                         ls=dash, label=label)
+            ratio = m.s.astype(np.float64) / float(m.s[0])
+            ratios.append((k, ratio, colour))
+            # exact zeros have no place on the log axis: left out (NaN), marked below
+            (line,) = ax1.semilogy(k, np.where(ratio > 0, ratio, np.nan), lw=0.9, alpha=alpha,
+                                   color=colour, ls=dash)
+            handles.setdefault(key, line)
             ax2.plot(k, m.energy_curve(), lw=0.9, alpha=alpha, color=colour, ls=dash)
+        labels = [key if per_module else f"{key} ({counted(keys.count(key), 'module')})"
+                  for key in order]
+        positive = [float(np.min(r[r > 0])) for _, r, _ in ratios]
+        if any((r <= 0).any() for _, r, _ in ratios):
+            bottom = max(10 ** math.floor(math.log10(min(positive)) - 0.3), 5e-324)
+            ax1.set_ylim(bottom, 1.5)
+            for k, r, colour in ratios:
+                if (r <= 0).any():
+                    ax1.plot(k[r <= 0], np.full(int((r <= 0).sum()), bottom * 1.25), ls="none",
+                             marker="v", ms=5, color=colour, gid="svdkit:zeros",
+                             clip_on=False)
+            handles["σᵢ = 0"] = Line2D([], [], ls="none", marker="v", ms=5, color="black")
+            labels.append("σᵢ = 0 (below the log scale)")
         ax1.set(
             xlabel="index $i$",
             ylabel=SPECTRUM_LABEL,
@@ -355,17 +439,30 @@ class Analysis:
             # 4096) the curves are one vertical line at k ≈ 0
             ax2.set_xscale("log")
         ax2.legend(loc="lower right", **({"framealpha": 1.0} if opaque else {}))
+        if not drawn:
+            what = "every ΔW is zero" if self.modules else "no module"
+            for ax in (ax1, ax2):
+                ax.text(0.5, 0.5, f"{what} (nothing to draw)", transform=ax.transAxes,
+                        ha="center", va="center", fontsize=10, color="0.3")
+        elif zero:
+            more = f", … ({len(zero) - 3} more)" if len(zero) > 3 else ""
+            ax1.text(0.98, 0.98, f"zero ΔW, no curve: {', '.join(zero[:3])}{more}",
+                     transform=ax1.transAxes, ha="right", va="top", fontsize=7, color="0.3",
+                     parse_math=False)
         if not per_module and drawn:
             # the slowest module by name: the highest recommended rank
             ranks = [m.recommended_rank(self.energy) or m.s.size for m in drawn]
             slow = drawn[int(np.argmax(ranks))]
             k = min(max(ranks), slow.s.size)
             ax2.annotate(slow.name, (k, float(slow.energy_curve()[k - 1])), fontsize=7,
-                         xytext=(4, -12), textcoords="offset points")
-        if order:
-            handles, labels = ax1.get_legend_handles_labels()
-            fig.legend(handles, labels, loc="lower center", ncol=2 if per_module else 4, fontsize=7,
-                       frameon=False, bbox_to_anchor=(0.5, 0.0))
+                         xytext=(4, -12), textcoords="offset points", parse_math=False)
+        if handles:
+            legend = fig.legend(list(handles.values()), [f"m{i}" for i in range(len(labels))],
+                                loc="lower center", ncol=2 if per_module else 4, fontsize=7,
+                                frameon=False, bbox_to_anchor=(0.5, 0.0))
+            for text, label in zip(legend.get_texts(), labels, strict=True):
+                text.set_text(label)
+                text.set_parse_math(False)  # a name as written: "$" is no formula
         return fig
 
     def figure(self, path: str | os.PathLike) -> Path:
@@ -374,19 +471,28 @@ class Analysis:
         The format is the extension's, one matplotlib writes (``.png``, ``.pdf``,
         ``.svg``…). PNG, PDF, SVG, PS and EPS files carry :data:`FIGURE_MARK` as their
         ``Creator`` (:func:`written_by_analyse`). PS and EPS, which have no
-        transparency, get the figure drawn opaque (:meth:`draw`).
+        transparency, get the figure drawn opaque (:meth:`draw`). A missing folder is
+        created (as ``svdkit lora analyse --figure`` creates it); the file is written
+        aside and renamed into place, so a failed write leaves an earlier one as it was.
 
         Raises
         ------
         SvdkitError
-            ``path`` is not a path.
+            ``path`` is not a path; matplotlib cannot start (an ``MPLBACKEND`` it does
+            not know).
+        MissingDependencyError
+            matplotlib is not installed.
         FileFormatError
             ``path`` has no extension, or one that is not a figure format matplotlib
-            writes (nothing is drawn).
+            writes (nothing is drawn); it is a directory; its folder cannot be created
+            or the file cannot be written (``cannot write 'PATH': …``).
         """
+        path = check_path(path, "path")
+        _matplotlib("Analysis.figure")
         from matplotlib.backend_bases import FigureCanvasBase
 
-        path = check_path(path, "path")
+        from svdkit._files import write_error, write_file
+
         fmt = path.suffix[1:].lower()
         formats = FigureCanvasBase.get_supported_filetypes()
         if fmt not in formats:
@@ -394,16 +500,24 @@ class Analysis:
                 f"'{path}': {'no extension' if not fmt else f'.{fmt} is not a figure format'}"
                 f"; name the figure with one of {', '.join('.' + f for f in sorted(formats))}"
             )
-        import matplotlib.pyplot as plt
-
-        from svdkit._files import write_file
-
+        if path.is_dir():
+            raise FileFormatError(
+                f"'{path}' is a directory: the figure is a single file and cannot replace "
+                "it; choose another path"
+            )
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as err:
+            raise FileFormatError(
+                f"cannot write '{path}': cannot create the folder '{path.parent}': "
+                f"{err.strerror or err}"
+            ) from err
         fig = self.draw(opaque=fmt in OPAQUE_FORMATS)
         meta = {"Creator": FIGURE_MARK} if fmt in MARKED_FIGURE_FORMATS else None
         try:
             write_file(path, lambda f: fig.savefig(f, format=fmt, dpi=110, metadata=meta))
-        finally:
-            plt.close(fig)
+        except OSError as err:
+            raise write_error(path, err) from err
         return path
 
 
