@@ -124,7 +124,7 @@ from svdkit.linalg.cholesky import (
     _Spectrum,
 )
 from svdkit.linalg.measures import SlogDet, entry_exponent, times_power_of_two
-from svdkit.linalg.signs import unit_phases
+from svdkit.linalg.signs import with_sign_rule
 from svdkit.linalg.structure import _fmt, hermitian_part, require_hermitian
 from svdkit.linalg.tolerance import rule_dtype
 
@@ -624,7 +624,7 @@ def _simple_witness(
 
 def _eigen_witness(h, values, vectors, index: int, thr: float, role: str = "") -> Witness:
     x = vectors[:, index]
-    x = x * unit_phases(x[:, None])[0]
+    x = with_sign_rule(x[:, None])[:, 0]
     label = f"eigenvector of λ = {_fmt(values[index])}"
     bounds = (float(values[0]), float(values[-1]))
     return _witness(h, x, f"{role} ({label})" if role else label, thr, bounds)

@@ -21,7 +21,7 @@ from svdkit.linalg._geev import eig_scaled
 from svdkit.linalg._results import Unpackable
 from svdkit.linalg.measures import entry_exponent, times_power_of_two
 from svdkit.linalg.residuals import orthogonality_loss, relative_residual
-from svdkit.linalg.signs import unit_phases
+from svdkit.linalg.signs import with_sign_rule
 from svdkit.linalg.structure import (
     _eigenpairs,
     _full_eigenspaces,
@@ -30,7 +30,7 @@ from svdkit.linalg.structure import (
     hermitian_part,
     require_hermitian,
 )
-from svdkit.linalg.tolerance import rule_dtype
+from svdkit.linalg.tolerance import rule_dtype, zero_threshold
 
 if TYPE_CHECKING:
     from svdkit.inputs import MatrixLike
@@ -318,7 +318,7 @@ def eig(A: MatrixLike) -> Eig:
     order = np.lexsort((values.imag, values.real))
     values, vectors = values[order], vectors[:, order]
     vectors = vectors / np.linalg.norm(vectors, axis=0)
-    vectors = vectors * unit_phases(vectors)
+    vectors = with_sign_rule(vectors)
     precision = rule_dtype(A, a.dtype)  # float32 data: float32's eps in reconstruct
     return Eig(values + 0.0, vectors + 0.0, a, precision if precision != a.dtype else None)
 
@@ -337,7 +337,8 @@ def eigh(A: MatrixLike, *, check: bool = True, tol: float | None = None) -> Eigh
         Hermitian matrix, ``tril(A) + tril(A, −1)ᴴ`` with a real diagonal, so that
         ``residual()`` and ``reconstruct()`` measure what was decomposed.
     tol : float, optional
-        Absolute threshold for that check.
+        Absolute threshold for that check; a finite number ``>= 0`` (checked with
+        ``check=False`` too, where it decides nothing).
 
     Returns
     -------
@@ -356,6 +357,8 @@ def eigh(A: MatrixLike, *, check: bool = True, tol: float | None = None) -> Eigh
     [0.597327, 90.402673]
     """
     check = check_bool(check, "check")
+    if tol is not None:  # (checked with check=False too, where it decides nothing)
+        zero_threshold((1,), 0.0, np.float64, tol)
     a = as_matrix(A)
     require_square(a, "eigh")
     if check:
@@ -377,7 +380,7 @@ def eigh(A: MatrixLike, *, check: bool = True, tol: float | None = None) -> Eigh
         )
         with np.errstate(over="ignore"):
             values = np.ldexp(values, e)
-    vectors = vectors * unit_phases(vectors)
+    vectors = with_sign_rule(vectors)
     return Eigh(values, vectors + 0.0, a)
 
 

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, ClassVar
 import numpy as np
 from scipy.linalg import lapack
 
-from svdkit.errors import RankError, ShapeError, SingularMatrixError
+from svdkit.errors import RankError, ShapeError, SingularMatrixError, SvdkitError
 from svdkit.inputs import as_matrix
 from svdkit.linalg._checks import require_square, shape_text
 from svdkit.linalg._results import Unpackable
@@ -25,7 +25,7 @@ from svdkit.linalg.measures import (
 )
 from svdkit.linalg.residuals import column_norms
 from svdkit.linalg.svd import SVD, svd
-from svdkit.linalg.tolerance import eps_of, rule_dtype, zero_threshold
+from svdkit.linalg.tolerance import eps_of, relative_threshold, rule_dtype, zero_threshold
 
 if TYPE_CHECKING:
     from svdkit.inputs import MatrixLike
@@ -96,6 +96,23 @@ def inverse_of(a: np.ndarray, precision: np.dtype | type) -> np.ndarray:
     return _ldexp(result, -e) if e else result
 
 
+def lu_inverse(a: np.ndarray) -> np.ndarray | None:
+    """``A⁻¹`` of a square matrix by LU (``getrf``/``getri``, as NumPy's ``inv``), with no
+    refusal of a numerically singular one; ``None`` where a pivot is exactly zero.
+
+    For :func:`svdkit.cond` in norms other than 2 and −2, which decides singularity by
+    the rank rule first (:func:`svdkit.inv` refuses by LAPACK's condition estimate).
+    """
+    n = a.shape[0]
+    getrf, getri, getri_lwork = lapack.get_lapack_funcs(("getrf", "getri", "getri_lwork"), (a,))
+    lu, piv, info = getrf(a)
+    if info > 0:
+        return None
+    lwork, _ = getri_lwork(n)
+    result, _ = getri(lu, piv, lwork=int(np.real(lwork)))
+    return result
+
+
 def _inv_scaling(a: np.ndarray) -> tuple[np.ndarray, int]:
     """``(a · 2^−e, e)``, ``2^e`` the power of two just above ``max |aᵢⱼ|``, where that
     lies beyond ``2^±900`` (as :func:`svdkit.linalg.measures._lu_scaling` decides);
@@ -121,7 +138,9 @@ def _ldexp(x: np.ndarray, e) -> np.ndarray:
         return times_power_of_two(x, e)
 
 
-def pinv(A: MatrixLike, tol: float | None = None) -> np.ndarray:
+def pinv(
+    A: MatrixLike, *args: object, tol: float | None = None, rcond: float | None = None
+) -> np.ndarray:
     """Moore–Penrose pseudo-inverse ``A⁺ = V Σ⁺ Uᴴ``.
 
     ``Σ⁺`` holds ``1/σᵢ`` for the singular values above the tolerance rule's
@@ -132,8 +151,20 @@ def pinv(A: MatrixLike, tol: float | None = None) -> np.ndarray:
     ----------
     A : array_like, str or path
         Any m×n matrix.
-    tol : float, optional
-        Absolute threshold under which a singular value counts as zero.
+    tol : float, optional, keyword-only
+        **Absolute** threshold: a singular value ``σᵢ <= tol`` counts as zero.
+    rcond : float, optional, keyword-only
+        **Relative** threshold, NumPy's: ``σᵢ <= rcond · σ₁`` counts as zero
+        (``numpy.linalg.pinv(A, rcond)``; NumPy 2 calls it ``rtol``). At most one
+        of ``tol`` and ``rcond``; neither: the tolerance rule ``max(m, n)·eps·σ₁``.
+
+    Raises
+    ------
+    SvdkitError
+        A second positional argument: NumPy reads ``pinv(A, 1e-6)`` as a relative
+        ``rcond``, svdkit's ``tol`` is absolute, so neither is taken positionally
+        (write ``tol=`` or ``rcond=``); ``tol`` and ``rcond`` both given; either
+        not a finite number ``>= 0``.
 
     Returns
     -------
@@ -147,16 +178,30 @@ def pinv(A: MatrixLike, tol: float | None = None) -> np.ndarray:
     >>> float(svdkit.pinv([[1e308, 1e308], [1e308, 1e308]])[0, 0])  # σ₁ = 2e308 overflows
     2.499999999999997e-309
     """
-    return svd(A).pinv(tol)
+    no_positional_tol("pinv", args)
+    relative_threshold(rcond, tol)  # (checked before the SVD)
+    return svd(A).pinv(tol, rcond=rcond)
 
 
-def _pseudo_inverse(dec: SVD, tol: float | None) -> np.ndarray:
+def no_positional_tol(call: str, args: tuple) -> None:
+    """Refuse a threshold given by position (``args``, what follows ``call``'s own
+    positional arguments): NumPy's is a relative ``rcond``, svdkit's ``tol`` absolute."""
+    if args:
+        raise SvdkitError(
+            f"{call} takes no threshold by position (got {args[0]!r}): svdkit's tol is an "
+            f"absolute threshold and keyword-only ({call}(..., tol=...)), and NumPy's "
+            f"positional rcond is relative to σ₁: write {call}(..., rcond={args[0]!r}) "
+            "for NumPy's meaning"
+        )
+
+
+def _pseudo_inverse(dec: SVD, tol: float | None, rcond: float | None = None) -> np.ndarray:
     """``A⁺`` from an SVD (the body of :meth:`svdkit.linalg.svd.SVD.pinv`)."""
-    dec, r, e = _in_range(dec, tol)
+    dec, r, e = _in_range(dec, tol, rcond)
     return _pinv_terms(dec.U[:, :r], dec.s[:r], dec.Vh[:r], -e)
 
 
-def _in_range(dec: SVD, tol: float | None) -> tuple[SVD, int, int]:
+def _in_range(dec: SVD, tol: float | None, rcond: float | None = None) -> tuple[SVD, int, int]:
     """``(dec, rank, 0)``; or, for an SVD computed on ``A · 2^−e`` (its
     :attr:`~svdkit.linalg.svd.SVD.exponent`), or where ``σ₁`` of a finite matrix
     overflowed, the SVD of ``A · 2^−e``, its rank and ``e`` (``A⁺ = 2^−e (A · 2^−e)⁺``,
@@ -164,22 +209,25 @@ def _in_range(dec: SVD, tol: float | None) -> tuple[SVD, int, int]:
 
     ``1/σ₁`` is then ``0`` where ``1/(2e308) = 5e-309`` is a float, and a σ that
     underflowed in A's units (``0``) keeps its term; the rank is :meth:`SVD.rank`'s,
-    an absolute ``tol`` meaning ``tol`` in A's units (``tol · 2^−e`` in the scaled ones).
+    an absolute ``tol`` meaning ``tol`` in A's units (``tol · 2^−e`` in the scaled ones),
+    a relative ``rcond`` the threshold ``rcond · σ₁`` (scale-free).
     """
     a = dec.matrix
     if dec.exponent and dec.scaled_s is not None:
         e = dec.exponent
         matrix = times_power_of_two(a, -e) if isinstance(a, np.ndarray) else None
         scaled = SVD(dec.U, dec.scaled_s, dec.Vh, matrix, dec.driver, dec.precision)
-        return scaled, dec.rank(tol), e
+        return scaled, dec.rank(tol, rcond=rcond), e
     if not (dec.s.size and np.isposinf(dec.s[0]) and a is not None and np.isfinite(a).all()):
-        return dec, dec.rank(tol), 0
+        return dec, dec.rank(tol, rcond=rcond), 0
     e = entry_exponent(a)
     scaled = svd(times_power_of_two(a, -e))
     if dec.s.shape[0] < scaled.s.shape[0]:  # a truncated SVD: A⁺ of its k triplets
         scaled = scaled.truncate(dec.s.shape[0])
     dtype = rule_dtype(getattr(dec, "precision", None), dec.s.dtype)
-    if tol is None:
+    if rcond is not None:
+        thr = relative_threshold(rcond, tol) * float(scaled.s[0])
+    elif tol is None:
         thr = zero_threshold(dec.shape, scaled.s[0], dtype)
     else:
         thr = float(np.ldexp(zero_threshold(dec.shape, 0.0, dtype, tol), -e))
@@ -259,7 +307,13 @@ class Lstsq(Unpackable):
     _unpack: ClassVar[tuple[str, ...]] = ("x", "residuals", "rank", "s")
 
 
-def lstsq(A: MatrixLike, b: MatrixLike, tol: float | None = None) -> Lstsq:
+def lstsq(
+    A: MatrixLike,
+    b: MatrixLike,
+    *args: object,
+    tol: float | None = None,
+    rcond: float | None = None,
+) -> Lstsq:
     """Solve ``min ‖Ax − b‖₂`` with the minimum-norm solution ``x = A⁺ b``.
 
     Parameters
@@ -268,8 +322,12 @@ def lstsq(A: MatrixLike, b: MatrixLike, tol: float | None = None) -> Lstsq:
         m×n matrix, any rank.
     b : array_like
         Right-hand side, shape (m,) or (m, k).
-    tol : float, optional
-        Absolute threshold for the rank decision (default: the tolerance rule).
+    tol : float, optional, keyword-only
+        **Absolute** threshold for the rank decision: ``σᵢ <= tol`` counts as zero.
+    rcond : float, optional, keyword-only
+        **Relative** threshold, NumPy's: ``σᵢ <= rcond · σ₁`` counts as zero
+        (``numpy.linalg.lstsq(A, b, rcond)``). At most one of ``tol`` and ``rcond``;
+        neither: the tolerance rule ``max(m, n)·eps·σ₁`` (NumPy's ``rcond=None``).
 
     Returns
     -------
@@ -283,7 +341,16 @@ def lstsq(A: MatrixLike, b: MatrixLike, tol: float | None = None) -> Lstsq:
     >>> r = svdkit.lstsq([[1, 0], [0, 0]], [1, 0])
     >>> r.x.tolist(), r.rank
     ([1.0, 0.0], 1)
+
+    Raises
+    ------
+    SvdkitError
+        A third positional argument (NumPy's positional ``rcond`` is relative, svdkit's
+        ``tol`` absolute: write ``tol=`` or ``rcond=``); ``tol`` and ``rcond`` both
+        given; either not a finite number ``>= 0``.
     """
+    no_positional_tol("lstsq", args)
+    relative_threshold(rcond, tol)  # (checked before the SVD)
     dec = svd(A)
     a = dec.matrix
     rhs = as_matrix(b, name="b")
@@ -294,7 +361,7 @@ def lstsq(A: MatrixLike, b: MatrixLike, tol: float | None = None) -> Lstsq:
         raise ShapeError(
             f"lstsq: b has {rhs.shape[0]} rows but A ({shape_text(a.shape)}) has {a.shape[0]}"
         )
-    used, r, e = _in_range(dec, tol)
+    used, r, e = _in_range(dec, tol, rcond)
     if e:  # A⁺b = 2^(g−e) (A·2^−e)⁺ (b·2^−g), g per column: b·2^−e may under/overflow
         g = _column_exponents(rhs)
         scaled, _ = _solve_terms(
@@ -381,12 +448,16 @@ def _extreme_residual(
     return res
 
 
-def left_inverse(A: MatrixLike, tol: float | None = None) -> np.ndarray:
+def left_inverse(
+    A: MatrixLike, *args: object, tol: float | None = None, rcond: float | None = None
+) -> np.ndarray:
     """A left inverse ``L`` with ``L A = I``, for a matrix of full column rank.
 
     Left inverses of a tall matrix are not unique; this returns the
     Moore–Penrose one, ``(AᴴA)⁻¹Aᴴ = A⁺`` (computed from the SVD, never by
     forming AᴴA), the only one whose rows lie in the column space of A.
+
+    ``tol`` (absolute) and ``rcond`` (relative to σ₁) are keyword-only, as for :func:`pinv`.
 
     Raises
     ------
@@ -400,21 +471,26 @@ def left_inverse(A: MatrixLike, tol: float | None = None) -> np.ndarray:
     >>> bool(np.allclose(svdkit.left_inverse(M) @ M, np.eye(2)))
     True
     """
+    no_positional_tol("left_inverse", args)
     dec = svd(A)
     m, n = dec.shape
-    r = dec.rank(tol)
+    r = dec.rank(tol, rcond=rcond)
     if r < n:
         raise RankError(
             f"A ({shape_text((m, n))}) has rank {r} < {n} columns: it has no left inverse"
             + (" (a wide matrix never has one)" if m < n else "")
         )
-    return dec.pinv(tol)
+    return dec.pinv(tol, rcond=rcond)
 
 
-def right_inverse(A: MatrixLike, tol: float | None = None) -> np.ndarray:
+def right_inverse(
+    A: MatrixLike, *args: object, tol: float | None = None, rcond: float | None = None
+) -> np.ndarray:
     """A right inverse ``R`` with ``A R = I``, for a matrix of full row rank.
 
     Returns the Moore–Penrose one, ``Aᴴ(AAᴴ)⁻¹ = A⁺``.
+
+    ``tol`` (absolute) and ``rcond`` (relative to σ₁) are keyword-only, as for :func:`pinv`.
 
     Raises
     ------
@@ -428,12 +504,13 @@ def right_inverse(A: MatrixLike, tol: float | None = None) -> np.ndarray:
     >>> bool(np.allclose(P @ svdkit.right_inverse(P), np.eye(2)))
     True
     """
+    no_positional_tol("right_inverse", args)
     dec = svd(A)
     m, n = dec.shape
-    r = dec.rank(tol)
+    r = dec.rank(tol, rcond=rcond)
     if r < m:
         raise RankError(
             f"A ({shape_text((m, n))}) has rank {r} < {m} rows: it has no right inverse"
             + (" (a tall matrix never has one)" if m > n else "")
         )
-    return dec.pinv(tol)
+    return dec.pinv(tol, rcond=rcond)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import math
 import numbers
+import os
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar
@@ -13,7 +15,7 @@ import scipy.linalg
 import scipy.sparse
 from scipy.sparse.linalg import norm as sparse_norm
 
-from svdkit.errors import ShapeError, SingularMatrixError, SvdkitError
+from svdkit.errors import ShapeError, SvdkitError
 from svdkit.inputs import as_matrix, as_vector
 from svdkit.linalg._checks import canonical, require_square
 from svdkit.linalg._results import Unpackable
@@ -32,16 +34,78 @@ _MATRIX_ORDS = {
     "frobenius": "fro",
     "f": "fro",
     2: 2,
-    "2": 2,
     "spectral": 2,
     "nuc": "nuc",
     "nuclear": "nuc",
     1: 1,
-    "1": 1,
     np.inf: np.inf,
-    "inf": np.inf,
-    "∞": np.inf,
+    -1: -1,
+    -2: -2,
+    -np.inf: -np.inf,
 }
+
+#: The names of ``±inf`` an ``ord`` may be given by (any case, surrounding blanks
+#: stripped), as :mod:`svdkit.exact.norms` reads them.
+_INF_NAMES = {
+    "inf": np.inf,
+    "+inf": np.inf,
+    "infinity": np.inf,
+    "+infinity": np.inf,
+    "∞": np.inf,
+    "+∞": np.inf,
+    "-inf": -np.inf,
+    "-infinity": -np.inf,
+    "-∞": -np.inf,
+}
+
+_MATRIX_HELP = "use 'fro', 'nuc', 1, 2, inf, -1, -2 or -inf"
+_VECTOR_HELP = "use a number p (1, 2, inf, -inf, 0, 0.5…)"
+
+
+def _ord_key(ord: object) -> object:
+    """``ord`` in the one form the tables use: ``None``; a name in lower case
+    (``"fro"``); or a number: an ``int`` where it is integral (``2.0``, ``np.int64(2)``,
+    ``"2"``), ``±np.inf`` for every name of infinity (``"Inf"``, ``"+inf"``, ``"∞"``) and
+    for an int past the largest float, a ``float`` otherwise. Raises ``TypeError`` for
+    what is no ord at all (a bool, a list, NaN, a complex number)."""
+    if isinstance(ord, np.ndarray) and ord.ndim == 0:
+        ord = ord.item()
+    elif isinstance(ord, np.generic):
+        ord = ord.item()
+    if ord is None:
+        return None
+    if isinstance(ord, str):
+        text = ord.strip().lower()
+        if text in _INF_NAMES:
+            return _INF_NAMES[text]
+        if re.fullmatch(r"[+-]?(\d+(\.\d*)?|\.\d+)(e[+-]?\d+)?", text):
+            return _ord_key(float(text))
+        return text
+    if isinstance(ord, bool) or not isinstance(ord, numbers.Real):
+        raise TypeError(ord)
+    try:
+        value = float(ord)
+    except OverflowError:  # an int past the largest float (10**400): the ∞-norm's limit
+        return np.inf if ord > 0 else -np.inf
+    if math.isnan(value):
+        raise TypeError(ord)
+    if math.isinf(value):
+        return value
+    # (an int only where exact: 1e308 as an int would make NumPy's powers objects)
+    return int(value) if value.is_integer() and abs(value) <= 2.0**53 else value
+
+
+def _matrix_ord(ord: object) -> int | float | str:
+    """``ord`` as :data:`_MATRIX_ORDS` names it (``"fro"``, ``"nuc"``, ``±1``, ``±2``,
+    ``±inf``); anything else refused with the list of those :func:`norm` takes."""
+    try:
+        key = _ord_key(ord)
+        known = key in _MATRIX_ORDS
+    except TypeError:  # a bool, a list, NaN…
+        known = False
+    if not known:
+        raise SvdkitError(f"unknown matrix norm {ord!r}: {_MATRIX_HELP}")
+    return _MATRIX_ORDS[key]
 
 
 def det(A: MatrixLike) -> float | complex:
@@ -274,7 +338,7 @@ def rank(A: MatrixLike, tol: float | None = None) -> int:
     >>> svdkit.rank([[1, 2, 3], [4, 5, 6], [7, 8, 9]])
     2
     """
-    a = as_matrix(A)
+    a = _dense_matrix(A, "rank(A)")
     return rank_of(a, tol, rule_dtype(A, a.dtype))
 
 
@@ -487,76 +551,183 @@ def scaled_norm(x, ord=None) -> float:
         return float(np.ldexp(np.linalg.norm(times_power_of_two(x, -e), ord), e))
 
 
-def _is_vector_input(x) -> bool:
-    if isinstance(x, str) or scipy.sparse.issparse(x):
+def _npy_ndim(path: str | os.PathLike) -> int | None:
+    """The number of dimensions in a ``.npy`` file's header (the array is not loaded);
+    ``None`` where the file cannot be read so (:func:`svdkit.load` then says why)."""
+    fmt = np.lib.format
+    try:
+        with open(path, "rb") as f:
+            version = fmt.read_magic(f)
+            if version == (1, 0):
+                shape = fmt.read_array_header_1_0(f)[0]
+            else:
+                shape = fmt.read_array_header_2_0(f)[0]
+    except (OSError, ValueError, TypeError, EOFError):
+        return None
+    return len(shape)
+
+
+#: One line of text holding one bracketed list of entries, ``"[3, 4, 12]"``: 1-D text.
+_FLAT_BRACKETS = re.compile(r"\s*\[[^\[\];\n]*\]\s*")
+
+
+def _is_vector_input(x: object) -> bool:
+    """Whether :func:`norm` takes ``x`` as a vector: a 1-D array or list, a ``.npy`` file
+    whose header holds a 1-D array (a path, or a one-line ``str`` naming it), or 1-D
+    bracket text (``"[3, 4, 12]"``, as a 1-D list is written). Other text
+    (``"3 4 12"``, a 1×3 matrix), other files and sparse matrices are matrices."""
+    if scipy.sparse.issparse(x):
         return False
+    if isinstance(x, str):
+        from svdkit.inputs.files import matrix_file_name
+
+        name = matrix_file_name(x)
+        if name is None:
+            return bool(_FLAT_BRACKETS.fullmatch(x))
+        return name.lower().endswith(".npy") and _npy_ndim(name) == 1
+    if isinstance(x, os.PathLike):
+        return os.fspath(x).lower().endswith((".npy", b".npy")) and _npy_ndim(x) == 1
     return np.ndim(x) == 1
 
 
+def _dense_matrix(x: object, call: str) -> np.ndarray:
+    """``as_matrix(x)``, refusing a SciPy sparse matrix too large to densify with a
+    message naming what does work on it (``call`` names the function)."""
+    from svdkit import inputs
+
+    if scipy.sparse.issparse(x) and x.ndim == 2:
+        m, n = x.shape
+        if m * n > inputs.DENSIFY_LIMIT:
+            raise ShapeError(
+                f"{call} of a {m}×{n} sparse matrix needs it dense ({m * n:,} entries > "
+                f"svdkit.inputs.DENSIFY_LIMIT = {inputs.DENSIFY_LIMIT:,}); its leading "
+                "singular values come from svdkit.svd(A, k) (svdkit.lowrank.truncated_svd), "
+                "which keeps it sparse: ‖A‖₂ = svdkit.svd(A, 1).s[0]"
+            )
+    return as_matrix(x)
+
+
+def _vector_norm(v: np.ndarray, key: object, ord: object) -> float:
+    """:func:`norm` of a vector, ``key`` the normalised ``ord`` (:func:`_ord_key`)."""
+    if key is None or key == 2:
+        return scaled_norm(v)
+    if key == np.inf:
+        return float(np.abs(v).max())
+    if key == -np.inf:
+        return float(np.abs(v).min())
+    if key == 0:  # NumPy's "0-norm": the count of non-zero entries (not a norm)
+        return float(np.count_nonzero(v))
+    if isinstance(key, str):
+        raise SvdkitError(f"unknown vector norm {ord!r}: {_VECTOR_HELP}")
+    if key >= 1:
+        return scaled_norm(v, key)
+    return _power_sum_norm(v, float(key))
+
+
+def _power_sum_norm(v: np.ndarray, p: float) -> float:
+    """``(Σ |vᵢ|ᵖ)^(1/p)`` for ``p < 1`` (``p ≠ 0``), as NumPy defines it (not a norm),
+    computed over a power of ``m`` so that no term under/overflows: ``m = max |vᵢ|`` for
+    ``0 < p < 1`` (terms ``<= 1``), ``m = min |vᵢ|`` for ``p < 0`` (terms ``<= 1`` too;
+    a zero entry makes the result 0, NumPy's ``0⁻¹ = inf`` summed and inverted)."""
+    mags = np.abs(v)
+    if not np.isfinite(mags).all():  # a complex |vᵢ| past the largest float: 4 · ‖v / 4‖
+        with np.errstate(over="ignore"):
+            return float(4.0 * _power_sum_norm(times_power_of_two(v, -2), p))
+    if p < 0:
+        m = float(mags.min())
+        if m == 0.0:
+            return 0.0
+    else:
+        m = float(mags.max())
+        if m == 0.0:
+            return 0.0
+    total = float(np.sum((mags / m) ** p))  # in [1, n]
+    with np.errstate(over="ignore", under="ignore"):
+        value = m * total ** (1.0 / p)
+    if math.isfinite(value) and value > 0.0:
+        return float(value)
+    try:  # m · total^(1/p) past the range only in its middle factor: in logarithms
+        return math.exp(math.log(m) + math.log(total) / p)
+    except OverflowError:
+        return float("inf")
+
+
 def norm(x: MatrixLike, ord: int | float | str | None = None) -> float:
-    """Vector or matrix norm.
+    """Vector or matrix norm, every ``ord`` ``numpy.linalg.norm`` takes.
 
-    A 1-D input (list or array) is a vector; anything else is a matrix.
+    A 1-D input is a vector: a 1-D array or list, a ``.npy`` file holding a 1-D array
+    (its path), or 1-D bracket text (``"[3, 4, 12]"``); anything else is a matrix
+    (``"3 4 12"`` is a 1×3 matrix, as :func:`svdkit.as_matrix` reads it).
 
-    ============  =============================  ==========================
+    ============  =============================  ==================================
     ``ord``       vector                          matrix
-    ============  =============================  ==========================
+    ============  =============================  ==================================
     None          2 (Euclidean)                   Frobenius
-    1             Σ |xᵢ|                          max column sum
+    1             Σ |xᵢ|                          max column sum of ``|aᵢⱼ|``
     2             Euclidean                       spectral (σ₁)
-    inf / "inf"   max |xᵢ|                        max row sum
+    inf           max |xᵢ|                        max row sum of ``|aᵢⱼ|``
+    -1            (Σ |xᵢ|⁻¹)⁻¹                   min column sum of ``|aᵢⱼ|``
+    -2            (Σ |xᵢ|⁻²)^(−1/2)               smallest singular value σ_min
+    -inf          min |xᵢ|                        min row sum of ``|aᵢⱼ|``
+    0             number of non-zero xᵢ           —
     "fro"         —                               Frobenius
     "nuc"         —                               nuclear (Σ σᵢ)
-    p ≥ 1         (Σ |xᵢ|ᵖ)^(1/p)                 —
-    ============  =============================  ==========================
+    other p       (Σ |xᵢ|ᵖ)^(1/p)                 —
+    ============  =============================  ==================================
 
-    Names ``"frobenius"``, ``"spectral"``, ``"nuclear"`` are accepted too.
-    SciPy sparse matrices are not densified for 1, inf and Frobenius.
+    The negative orders, ``0`` and ``p < 1`` are not norms (no triangle inequality);
+    they are NumPy's definitions, given for the same calls. ``inf`` may be written
+    ``"inf"``, ``"Inf"``, ``"+inf"``, ``"infinity"`` or ``"∞"`` (any case, ``-`` for
+    ``-inf``), a number as text (``"2"``, ``"-1"``); names ``"frobenius"``,
+    ``"spectral"``, ``"nuclear"`` are accepted too. SciPy sparse matrices are not
+    densified for 1, inf, -1, -inf and Frobenius; 2, -2 and ``"nuc"`` need the matrix
+    dense (refused past ``svdkit.inputs.DENSIFY_LIMIT`` entries, naming
+    ``svdkit.svd(A, 1)``, which gives ``σ₁`` of a large sparse matrix). Every value is
+    computed over a power of two (or ``|xᵢ|``), so that a norm within float64's range
+    is finite and non-zero whatever the size of the entries.
+
+    Raises
+    ------
+    SvdkitError
+        An ``ord`` NumPy does not take either (a matrix ``3``, a vector ``"fro"``, a bool).
 
     Examples
     --------
     >>> import svdkit
-    >>> svdkit.norm([1, 2, 3]), svdkit.norm([1, 2, 3], 1)
-    (3.7416573867739413, 6.0)
-    >>> svdkit.norm([[1, 0], [1, 1], [3, 2]])
-    4.0
+    >>> svdkit.norm([1, 2, 3]), svdkit.norm([1, 2, 3], 1), svdkit.norm([3, 0, 4], 0)
+    (3.7416573867739413, 6.0, 2.0)
+    >>> svdkit.norm([[1, 0], [1, 1], [3, 2]]), svdkit.norm([[1, 0], [1, 1], [3, 2]], -1)
+    (4.0, 3.0)
     """
     if isinstance(ord, bool | np.bool_):  # True == 1, but no norm is called True
-        raise SvdkitError(f"unknown norm {ord!r}: use 1, 2, inf, 'fro', 'nuc' or a number p >= 1")
+        raise SvdkitError(f"unknown norm {ord!r}: use 1, 2, inf, 'fro', 'nuc' or a number p")
     if _is_vector_input(x):
         v = as_vector(x)
-        if ord is None or ord == 2 or ord == "2":
-            return scaled_norm(v)
-        if ord in ("inf", "∞") or ord == np.inf:
-            return float(np.abs(v).max())
-        if ord == "1":  # as "2" is, and as a matrix's "1"
-            ord = 1
-        # numbers.Real: NumPy scalars too (np.int64(1) was 'unknown', as a matrix ord it worked)
-        if isinstance(ord, numbers.Real) and not isinstance(ord, bool | np.bool_) and ord >= 1:
-            if ord in (1, 2):
-                return scaled_norm(v, ord)
-            # as a float: a Python int past 2⁶³ (10**30) would make NumPy's power an object;
-            # one past the largest float (10**400) is the ∞-norm, as every huge p is
-            try:
-                p = float(ord)
-            except OverflowError:
-                p = np.inf
-            if p == np.inf:
-                return float(np.abs(v).max())
-            return scaled_norm(v, p)
-        raise SvdkitError(f"unknown vector norm {ord!r}: use 1, 2, inf or a number p >= 1")
-    key = ord.lower() if isinstance(ord, str) else ord
+        try:
+            key = _ord_key(ord)
+        except TypeError:  # a list, NaN, a complex number: no ord
+            raise SvdkitError(f"unknown vector norm {ord!r}: {_VECTOR_HELP}") from None
+        return _vector_norm(v, key, ord)
     try:
-        known = key in _MATRIX_ORDS
-    except TypeError:  # an unhashable ord, e.g. a list
-        known = False
-    if not known:
-        raise SvdkitError(f"unknown matrix norm {ord!r}: use 'fro', 2, 'nuc', 1 or inf")
-    which = _MATRIX_ORDS[key]
-    # (canonical: SciPy's abs, max and norm sum the duplicates of the matrix in place)
-    a = canonical(as_matrix(x, sparse=which in ("fro", 1, np.inf)))
+        which = _matrix_ord(ord)
+    except SvdkitError as err:
+        if isinstance(x, str) and not isinstance(ord, str):
+            raise err.with_message(
+                f"{err} (this text is a matrix: write a vector as one bracketed list, "
+                "'[3, 4, 12]', or pass a 1-D list or array)"
+            ) from None
+        raise
+    if which in (2, -2, "nuc"):
+        a = _dense_matrix(x, f"norm(A, {ord!r})")
+    else:
+        # (canonical: SciPy's abs, max and norm sum the duplicates of the matrix in place)
+        a = canonical(as_matrix(x, sparse=True))
     if which == "fro":
         return scaled_norm(a, "fro")
+    if which == -2:
+        s, e = scaled_singular_values(a)
+        with np.errstate(under="ignore"):  # σ_min below the smallest float: 0, as it is
+            return float(np.ldexp(s[-1], e))
     with np.errstate(over="ignore", invalid="ignore"):  # past the largest float: inf
         if scipy.sparse.issparse(a):
             return float(sparse_norm(a, which))
@@ -570,25 +741,16 @@ def norm(x: MatrixLike, ord: int | float | str | None = None) -> float:
         return float(np.ldexp(s[0] if which == 2 else s.sum(), e))
 
 
-#: The norms :func:`cond` takes beyond :func:`norm`'s, as ``numpy.linalg.cond`` does:
-#: ``-2`` (``σ_min / σ₁``), ``-1`` (least column sum) and ``-inf`` (least row sum).
-_NEGATIVE_ORDS = {-2: -2, "-2": -2, -1: -1, "-1": -1, -np.inf: -np.inf, "-inf": -np.inf}
-
-
 def _cond_ord(ord) -> int | float | str:
     """``ord`` as :func:`cond` uses it: ``2`` (any name of the 2-norm), ``-2``, ``-1``,
-    ``-inf``, or another matrix norm :func:`norm` knows, as given; others are refused."""
+    ``-inf``, or another matrix norm :func:`norm` knows; others are refused."""
     if ord is None:
         return 2
-    key = None if isinstance(ord, bool | np.bool_) else ord  # (True == 1, but no norm is True)
-    key = key.lower() if isinstance(key, str) else key
-    try:
-        if key in _NEGATIVE_ORDS:
-            return _NEGATIVE_ORDS[key]
-        if key is not None and key in _MATRIX_ORDS:
-            return 2 if _MATRIX_ORDS[key] == 2 else ord
-    except TypeError:  # an unhashable ord, e.g. a list
-        pass
+    if not isinstance(ord, bool | np.bool_):  # (True == 1, but no norm is True)
+        try:
+            return _matrix_ord(ord)
+        except SvdkitError:
+            pass
     raise SvdkitError(
         f"unknown matrix norm {ord!r} for cond: use 2, 'fro', 'nuc', 1, inf, -1, -2 or -inf"
     )
@@ -601,16 +763,20 @@ def cond(A: MatrixLike, ord: int | float | str | None = None, tol: float | None 
     need a square matrix. A singular matrix has condition number ``inf``; so has
     a numerically singular one, whose ``σₚ`` is below the tolerance rule's
     threshold ``max(m, n) · eps · σ₁`` (the matrices whose :func:`rank` is below
-    ``p``, and that :func:`svdkit.inv` refuses), or below ``tol`` when given (an
-    absolute threshold, as :func:`rank`'s: ``cond(A, tol=t)`` is ``inf`` exactly
-    when ``rank(A, tol=t) < p``).
+    ``p``), or below ``tol`` when given (an absolute threshold, as :func:`rank`'s).
+    For every ``ord``, ``cond(A, ord, tol=t)`` is ``inf`` exactly when
+    ``rank(A, tol=t) < p``: one decision, the same for every norm. (:func:`svdkit.inv`
+    decides otherwise, by LAPACK's estimate of the 1-norm condition number, which may
+    exceed the 2-norm's by a factor n: it refuses some matrices whose ``cond`` is
+    finite, ``≈ 1/(n · eps)``.)
 
     As ``numpy.linalg.cond``, ``ord`` may also be ``-2`` (``σₚ / σ₁``, any shape; ``0``
     where the 2-norm's is ``inf``), ``-1`` or ``-inf`` (``‖A‖ ‖A⁻¹‖`` with the least
-    column or row sum of absolute values in place of the norm; ``inf`` for a
-    numerically singular A). Every ``ord`` is computed on ``A · 2^−e`` (exact; the
+    column or row sum of absolute values in place of the norm). For ``ord`` other than
+    2 and −2, ``A⁻¹`` is computed by LU (as NumPy does) on ``A · 2^−e`` (exact; the
     condition number does not depend on the scale), so that neither ``‖A‖`` nor
-    ``‖A⁻¹‖`` overflows for a matrix of huge or tiny entries.
+    ``‖A⁻¹‖`` overflows for a matrix of huge or tiny entries; a value past the largest
+    float is ``inf``.
 
     Examples
     --------
@@ -624,31 +790,34 @@ def cond(A: MatrixLike, ord: int | float | str | None = None, tol: float | None 
     >>> svdkit.cond([[1, 0], [0, 1e-3]], -2)
     0.001
     """
-    a = as_matrix(A)
     which = _cond_ord(ord)
-    if which in (2, -2):
-        # σ₁/σₚ is scale-free (σ₁ may overflow): on 2^−e·σ, decided as rank decides
-        s, _, thr = decided_singular_values(a, tol, rule_dtype(A, a.dtype))
-        if s[-1] <= thr:
-            return float("inf") if which == 2 else 0.0
-        return float(s[0] / s[-1]) if which == 2 else float(s[-1] / s[0])
-    require_square(a, "cond with a norm other than 2 and -2")
+    a = _dense_matrix(A, "cond(A)")
     dtype = rule_dtype(A, a.dtype)
-    if tol is not None and rank_of(a, tol, dtype) < a.shape[0]:
-        return float("inf")
-    from svdkit.linalg.inverses import inverse_of
+    if which not in (2, -2):
+        require_square(a, "cond with a norm other than 2 and -2")
+    # σ₁/σₚ is scale-free (σ₁ may overflow): on 2^−e·σ, decided as rank decides
+    s, _, thr = decided_singular_values(a, tol, dtype)
+    if s[-1] <= thr:
+        return 0.0 if which == -2 else float("inf")
+    if which in (2, -2):
+        return float(s[0] / s[-1]) if which == 2 else float(s[-1] / s[0])
+    from svdkit.linalg.inverses import lu_inverse
 
     # ‖A‖ ‖A⁻¹‖ is scale-free: on A·2^−e (exact), so that neither ‖A‖ (1e308 entries) nor
-    # ‖A⁻¹‖ (1e-310 entries) overflows; inverse_of refuses σ_min below n·eps·σ₁, so
-    # ‖(A·2^−e)⁻¹‖ stays far below the largest float
+    # ‖A⁻¹‖ (1e-310 entries) overflows for a matrix of full rank by the rule
     a = times_power_of_two(a, -entry_exponent(a))
-    try:
-        inverse = inverse_of(a, dtype)  # refused in A's precision
-    except SingularMatrixError:
-        return float("inf")
-    if which in (-1, -np.inf):
-        return float(np.linalg.norm(a, which) * np.linalg.norm(inverse, which))
-    return norm(a, which) * norm(inverse, which)
+    inverse = lu_inverse(a)
+    if inverse is None or not np.isfinite(inverse).all():
+        # an exact zero pivot of a matrix of full rank at a tiny tol, or A⁻¹ past the
+        # largest float (σ_min ≪ eps·σ₁ at tol=t): V Σ⁻¹ Uᴴ, the inverse at that rank
+        from svdkit.linalg.svd import svd
+
+        with np.errstate(over="ignore", invalid="ignore"):
+            inverse = svd(a).pinv(tol=0.0)
+        if not np.isfinite(inverse).all():
+            return float("inf")  # ‖A⁻¹‖ itself is past the largest float
+    with np.errstate(over="ignore"):
+        return norm(a, which) * norm(inverse, which)
 
 
 def cosine(u: ArrayLike, v: ArrayLike) -> float:
@@ -725,7 +894,16 @@ def distance(x: ArrayLike, y: ArrayLike, metric: str = "euclidean") -> float | i
             f"{metric} distance needs vectors of equal length; x has {a.size}, y has {b.size}"
         )
     p = {"euclidean": 2, "manhattan": 1, "chebyshev": np.inf}[metric]
-    return scaled_norm(a - b, p)
+    with np.errstate(over="ignore", invalid="ignore"):  # (overflow: scaled below)
+        diff = a - b
+    if np.isfinite(diff).all():
+        return scaled_norm(diff, p)
+    # an xᵢ − yᵢ past the largest float: on x·2^−e − y·2^−e (2^e above every entry), the
+    # distance 2^e times that, inf only where the distance itself is past the largest float
+    e = max(entry_exponent(a), entry_exponent(b)) + 1
+    scaled = times_power_of_two(a, -e) - times_power_of_two(b, -e)
+    with np.errstate(over="ignore"):
+        return float(np.ldexp(scaled_norm(scaled, p), e))
 
 
 def _hamming(x, y) -> int:

@@ -31,28 +31,18 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["PIVOT_SLACK", "apply_sign_rule", "unit_phases"]
+__all__ = ["PIVOT_SLACK", "apply_sign_rule", "unit_phases", "with_sign_rule"]
 
 PIVOT_SLACK = 1e-10
 
 
-def unit_phases(vectors: np.ndarray) -> np.ndarray:
-    """The unit factors that make each column's pivot real and positive.
-
-    Parameters
-    ----------
-    vectors : ndarray, shape (m, k)
-        Columns to normalise.
-
-    Returns
-    -------
-    ndarray, shape (k,)
-        ``c`` with ``|c| = 1`` such that ``vectors * c`` obeys the sign rule
-        (``c = conj(pivot) / |pivot|``). Zero columns get ``c = 1``.
-    """
+def _pivots(vectors: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(phases, rows, magnitudes)``: :func:`unit_phases`, each column's pivot row and
+    the pivot's modulus ``|p|`` (0 for a zero column)."""
     m, k = vectors.shape
     if m == 0 or k == 0:
-        return np.ones(k, dtype=vectors.dtype)
+        empty = np.zeros(k, dtype=int)
+        return np.ones(k, dtype=vectors.dtype), empty, np.zeros(k)
     if np.iscomplexobj(vectors):
         mags = np.abs(vectors)
         cut = mags.max(axis=0) * (1.0 - PIVOT_SLACK)
@@ -68,7 +58,50 @@ def unit_phases(vectors: np.ndarray) -> np.ndarray:
     pmag = np.abs(pivots)
     safe = np.where(pmag > 0, pmag, 1.0)
     phases = np.where(pmag > 0, np.conj(pivots) / safe, 1.0)
-    return phases.astype(vectors.dtype, copy=False)
+    return phases.astype(vectors.dtype, copy=False), rows, pmag
+
+
+def unit_phases(vectors: np.ndarray) -> np.ndarray:
+    """The unit factors that make each column's pivot real and positive.
+
+    Parameters
+    ----------
+    vectors : ndarray, shape (m, k)
+        Columns to normalise.
+
+    Returns
+    -------
+    ndarray, shape (k,)
+        ``c`` with ``|c| = 1`` such that ``vectors * c`` obeys the sign rule
+        (``c = conj(pivot) / |pivot|``). Zero columns get ``c = 1``. For complex
+        columns ``pivot · c`` may keep an imaginary part of rounding size (1e-17):
+        :func:`with_sign_rule` makes it exactly real.
+    """
+    return _pivots(vectors)[0]
+
+
+def _pin_pivots(vectors: np.ndarray, rows: np.ndarray, pmag: np.ndarray) -> None:
+    """Set each column's pivot to ``|p|`` exactly (in place): ``conj(p)/|p| · p`` rounds
+    to ``|p|`` plus an imaginary part of about 1e-17, and the rule says "real"."""
+    if np.iscomplexobj(vectors) and vectors.shape[0] and vectors.shape[1]:
+        cols = np.arange(vectors.shape[1])
+        nonzero = pmag > 0
+        vectors[rows[nonzero], cols[nonzero]] = pmag[nonzero]
+
+
+def with_sign_rule(vectors: np.ndarray) -> np.ndarray:
+    """``vectors`` (columns) times :func:`unit_phases`, each pivot exactly real and
+    positive (a new array).
+
+    Examples
+    --------
+    >>> with_sign_rule(np.array([[0.8j], [0.6]])).tolist()  # the pivot 0.8j becomes 0.8
+    [[(0.8+0j)], [-0.6j]]
+    """
+    phases, rows, pmag = _pivots(vectors)
+    out = vectors * phases[None, :]
+    _pin_pivots(out, rows, pmag)
+    return out
 
 
 def apply_sign_rule(U: np.ndarray, Vh: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -88,12 +121,16 @@ def apply_sign_rule(U: np.ndarray, Vh: np.ndarray) -> tuple[np.ndarray, np.ndarr
         ``i`` of ``Vh`` by ``conj(cᵢ)``, so that ``U diag(s) Vh`` is unchanged.
     """
     paired = min(U.shape[1], Vh.shape[0])
-    phases = unit_phases(U)
+    phases, rows, pmag = _pivots(U)
     U *= phases[None, :]
+    _pin_pivots(U, rows, pmag)  # (each pivot exactly real, as the rule says)
     Vh[:paired] *= np.conj(phases[:paired])[:, None]
     if Vh.shape[0] > paired:
-        extra = unit_phases(Vh[paired:].conj().T)
+        extra, rows, pmag = _pivots(Vh[paired:].conj().T)
         Vh[paired:] *= np.conj(extra)[:, None]
+        if np.iscomplexobj(Vh):
+            nonzero = pmag > 0
+            Vh[paired + np.flatnonzero(nonzero), rows[nonzero]] = pmag[nonzero]
     U += 0.0  # turn -0.0 into 0.0, so that printed factors carry no spurious signs
     Vh += 0.0
     return U, Vh

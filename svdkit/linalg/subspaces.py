@@ -31,7 +31,7 @@ from svdkit.errors import (
     ShapeError,
     SvdkitError,
 )
-from svdkit.linalg.signs import apply_sign_rule, unit_phases
+from svdkit.linalg.signs import apply_sign_rule, with_sign_rule
 from svdkit.linalg.svd import SVD, _svd, check_full_size
 
 if TYPE_CHECKING:
@@ -275,6 +275,6 @@ def _completed(Q: np.ndarray) -> np.ndarray:
     if p == m:
         return Q
     extra = scipy.linalg.qr(Q, mode="full", check_finite=False)[0][:, p:]
-    extra *= unit_phases(extra)[None, :]
+    extra = with_sign_rule(extra)
     extra += 0.0  # (no −0.0: printed bases carry no spurious signs)
     return np.hstack([Q, extra])

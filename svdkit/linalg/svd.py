@@ -41,7 +41,7 @@ from svdkit.linalg._results import Unpackable
 from svdkit.linalg.measures import svd_scaling, times_power_of_two
 from svdkit.linalg.residuals import orthogonality_loss, relative_residual, triplet_residuals
 from svdkit.linalg.signs import apply_sign_rule
-from svdkit.linalg.tolerance import rule_dtype, zero_threshold
+from svdkit.linalg.tolerance import relative_threshold, rule_dtype, zero_threshold
 
 if TYPE_CHECKING:
     from svdkit.inputs import MatrixLike
@@ -157,7 +157,7 @@ class SVD(Unpackable):
             return self.scaled_s, self.exponent
         return self.s, 0
 
-    def rank(self, tol: float | None = None) -> int:
+    def rank(self, tol: float | None = None, *, rcond: float | None = None) -> int:
         """Numerical rank: the number of ``σᵢ`` above the tolerance rule's threshold.
 
         Decided on :attr:`scaled` (``2^−e·σ`` against ``2^−e`` times the threshold),
@@ -168,10 +168,21 @@ class SVD(Unpackable):
         tol : float, optional
             Absolute threshold; default ``max(m, n) · eps · σ₁`` (``eps`` of the
             coarser of the working precision and :attr:`precision`).
+        rcond : float, optional, keyword-only
+            Relative threshold, NumPy's: ``σᵢ <= rcond · σ₁`` counts as zero (not with
+            ``tol``).
         """
+        relative = relative_threshold(rcond, tol)
         s, e = self.scaled
         if s.size == 0:
             return 0
+        if relative is not None:  # scale-free: on 2^−e·σ (σ₁ may have overflowed)
+            if e == 0 and np.isposinf(s[0]) and isinstance(self.matrix, np.ndarray):
+                from svdkit.linalg.measures import scaled_singular_values
+
+                if np.isfinite(self.matrix).all():
+                    s = scaled_singular_values(self.matrix)[0][: s.shape[0]]
+            return int(np.count_nonzero(s > relative * s[0]))
         dtype = rule_dtype(self.precision, self.s.dtype)
         if e == 0 and np.isposinf(s[0]) and self.matrix is not None:
             # (an SVD built elsewhere whose σ₁ overflowed: count on A · 2^−e)
@@ -222,8 +233,11 @@ class SVD(Unpackable):
         wherever A's entries are, ``±inf`` only where an entry is past the largest float)."""
         return self.approx(self.s.shape[0])
 
-    def pinv(self, tol: float | None = None) -> np.ndarray:
+    def pinv(self, tol: float | None = None, *, rcond: float | None = None) -> np.ndarray:
         """Moore–Penrose pseudo-inverse ``V Σ⁺ Uᴴ`` (``1/σ`` for σ above the threshold, else 0).
+
+        ``tol`` is absolute (``σ <= tol`` counts as zero), ``rcond`` relative, NumPy's
+        (``σ <= rcond · σ₁``); at most one; neither: the tolerance rule.
 
         Examples
         --------
@@ -234,7 +248,7 @@ class SVD(Unpackable):
         # σ₁ overflowed, or 1/σ does: computed scaled, exactly (svdkit.linalg.inverses)
         from svdkit.linalg.inverses import _pseudo_inverse
 
-        return _pseudo_inverse(self, tol)
+        return _pseudo_inverse(self, tol, rcond)
 
     def residuals(self) -> SVDResiduals:
         """Reconstruction, orthogonality and per-triplet residuals (needs ``matrix``).

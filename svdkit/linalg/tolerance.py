@@ -200,6 +200,38 @@ def zero_threshold(
     return float(max(size, 1) * eps_of(dtype) * abs(scale))
 
 
+def relative_threshold(rcond: float | None, tol: float | None = None) -> float | None:
+    """NumPy's relative cutoff ``rcond`` (``σᵢ <= rcond · σ₁`` counts as zero), checked:
+    ``None`` when not given; refused with ``tol`` (absolute) given too.
+
+    Raises
+    ------
+    SvdkitError
+        ``rcond`` and ``tol`` both given, or ``rcond`` not a finite number ``>= 0``.
+
+    Examples
+    --------
+    >>> relative_threshold(1e-6), relative_threshold(None, 1e-3)
+    (1e-06, None)
+    """
+    if rcond is None:
+        return None
+    if tol is not None:
+        from svdkit.errors import SvdkitError
+
+        raise SvdkitError(
+            f"give tol (absolute, {tol!r}) or rcond (relative to σ₁, {rcond!r}), not both"
+        )
+    try:
+        return zero_threshold((1,), 0.0, np.float64, rcond)
+    except Exception as err:  # (the message names "tol": name rcond instead)
+        from svdkit.errors import SvdkitError
+
+        if isinstance(err, SvdkitError):
+            raise err.with_message(str(err).replace("tol", "rcond", 1)) from None
+        raise
+
+
 def is_zero(x: float, threshold: float) -> bool:
     """``|x| <= threshold``: the single comparison every decision uses."""
     return bool(abs(x) <= threshold)
