@@ -489,16 +489,38 @@ def _lapack_handover(
 # ------------------------------------------------------------------------------ running
 
 
-def _orient(op: Operator) -> tuple[Operator, bool]:
+def _orient(op: Operator, basis: int = 0) -> tuple[Operator, bool, str | None]:
     """Choose the Gram side ``n`` (the Krylov basis lives there): flip to ``Aᴴ`` or not.
 
-    A file is read once per ``AᴴA`` block product on its fused side: that side,
-    always. A dense array is streamed once on its fused side too, worth a basis
-    up to twice as long. Otherwise the short side (the cheaper basis).
+    A file is read once per ``AᴴA`` block product on its fused side (the length of
+    its stored rows): that side, unless it is the long one (a wide C-ordered or a
+    tall Fortran-ordered file) and a Krylov basis of ``basis`` columns there would
+    take more than the operator's ``memory_limit`` — then the short side, at two
+    reads of the file a step (60000×200 in Fortran order, ``k = 20``, 1 MiB: a
+    basis of 137 MiB against 22 MiB). A dense array is streamed once on its fused
+    side too, worth a basis up to twice as long. Otherwise the short side (the
+    cheaper basis). The Gram matrix, when one is formed, is the short side's
+    whatever this picks (:func:`svdkit.lowrank.krylov.gram_eigen`). Returns the
+    operator, whether it is ``Aᴴ``, and a note when memory decided the side.
     """
     m, n = op.shape
+    note = None
     if op.kind == "row_blocks" and op.fused is not None:
         flip = op.fused == "cogram"
+        fused_side = m if flip else n
+        limit = getattr(op, "memory_limit", None)
+        if (
+            fused_side > min(m, n)
+            and basis < min(m, n)  # (else the Gram matrix of the short side: no basis)
+            and limit is not None
+            and fused_side * basis * op.dtype.itemsize > limit
+        ):
+            flip = m < n  # the long side's basis would outgrow memory_limit
+            note = (
+                f"Krylov basis on the short side ({min(m, n)}): {basis} columns of the "
+                f"{fused_side}-long side would take more than memory_limit; two reads of "
+                "the file a step"
+            )
     elif op.kind == "dense" and op.fused == "gram":
         flip = n > 2 * m
     elif op.kind == "dense" and op.fused == "cogram":
@@ -506,8 +528,19 @@ def _orient(op: Operator) -> tuple[Operator, bool]:
     else:
         flip = m < n
     if flip:
-        return op.adjoint(), True
-    return op, False
+        return op.adjoint(), True, note
+    return op, False, note
+
+
+def _basis_columns(op: Operator, target: Target, block: int | None, max_basis: int | None) -> int:
+    """Columns of the Krylov basis :func:`~svdkit.lowrank.krylov.block_lanczos` starts
+    with (rank mode may grow it): what :func:`_orient` weighs against ``memory_limit``."""
+    from svdkit.lowrank.krylov import default_block, default_max_basis
+
+    k = max(target.k, 1)
+    b = default_block(op, k) if block is None else max(1, int(block))
+    cap = default_max_basis(k, b) if max_basis is None else int(max_basis)
+    return max(cap, k + 3 * b)
 
 
 def _densify(op: Operator) -> np.ndarray:
@@ -766,11 +799,11 @@ def _run_method(
         from svdkit.lowrank.range_finder import subspace_iteration
 
         if name == "gram":
-            if op.shape[1] > GRAM_MAX_SIDE:
+            if min(op.shape) > GRAM_MAX_SIDE:
                 raise advised(
                     ShapeError,
-                    f"the gram method forms the n×n Gram matrix of the short side; n = "
-                    f"{op.shape[1]} is more than {GRAM_MAX_SIDE}: ",
+                    f"the gram method forms the Gram matrix of the short side; min(m, n) = "
+                    f"{min(op.shape)} is more than {GRAM_MAX_SIDE}: ",
                     "use {method:krylov}",
                 )
             cert, k, run = gram_eigen(
@@ -943,7 +976,8 @@ def truncated_svd(
         Some triplet did not meet ``tol`` within ``max_iter``; the message names
         them with their residuals, and ``err.result`` holds the uncertified result.
     ShapeError, SvdkitError
-        Invalid arguments or input.
+        Invalid arguments or input; ``SvdkitError`` also when the machine runs out of
+        memory during the run (NumPy's ``MemoryError`` is its cause).
 
     Examples
     --------
@@ -999,6 +1033,13 @@ def truncated_svd(
             max_iter=max_iter, rank_tol=rank_tol, rank_norm=rank_norm, block=block,
             max_basis=max_basis, progress=progress, started=started,
         )  # fmt: skip
+    except MemoryError as err:  # (NumPy's names the array it could not allocate)
+        m, n = op.shape
+        raise SvdkitError(
+            f"not enough memory for the truncated SVD of the {m}×{n} matrix: "
+            f"{str(err) or 'MemoryError'}; ask for fewer triplets ({arg('k')}), a smaller "
+            f"{arg('max_basis')} or {arg('memory_limit')}, or run where more memory is free"
+        ) from err
     finally:
         op.close()
 
@@ -1101,9 +1142,11 @@ def _solve(
         flipped = False
         oriented = op
     else:
-        oriented, flipped = _orient(op)
+        oriented, flipped, side_note = _orient(op, _basis_columns(op, target, block, max_basis))
         if flipped:
             notes.append(f"worked on Aᴴ ({n}×{m}): its Gram side is the {m}-dimensional one")
+        if side_note is not None and chosen == "krylov":
+            notes.append(side_note)
         # the methods run on c·A, c a power of two that keeps AᴴA inside float64
         work = ScaledOperator(oriented, scale=None if fro is None else fro_scale)
         label = f"{chosen} {op.describe()}"

@@ -80,6 +80,11 @@ _FLOAT32_TOL_MIN = 8 * float(np.finfo(np.float32).eps)
 #: The dtypes the estimator computes in (others, e.g. integers, become float64).
 _FLOATS = [np.float64, np.float32]
 
+#: The dtypes ``transform`` and ``inverse_transform`` take as they are: float16 too, as
+#: scikit-learn's do — the product with the components is then in the model's precision
+#: (float32 for a float32 model, not float64).
+_PROJECT_FLOATS = [np.float64, np.float32, np.float16]
+
 #: A fitted component whose residual exceeds this fraction of its own ``σᵢ`` is warned
 #: about (:class:`InaccurateComponentsWarning`): ``residual / σᵢ`` bounds the relative
 #: error of ``σᵢ`` (and, over the gap to its neighbours, the angle of its vectors).
@@ -443,12 +448,14 @@ class TruncatedSVD(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
         Returns
         -------
         ndarray of shape (n_samples, n_components)
-            The reduced data, dense.
+            The reduced data, dense: float64 for a float64 fit; for a float32 fit,
+            float32 from float32 or float16 ``X`` (as scikit-learn's), float64 from
+            float64 or integer ``X``.
         """
         check_is_fitted(self)
         with np.errstate(over="ignore", invalid="ignore"):  # (its finiteness check's sum)
             X = validate_data(
-                self, _unmasked(X), accept_sparse=("csr", "csc"), dtype=_FLOATS, reset=False
+                self, _unmasked(X), accept_sparse=("csr", "csc"), dtype=_PROJECT_FLOATS, reset=False
             )
         return np.asarray(safe_sparse_dot(X, self.components_.T))
 
@@ -467,7 +474,7 @@ class TruncatedSVD(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstima
             approximation of the data whose transform ``X`` is.
         """
         check_is_fitted(self)
-        X = check_array(_unmasked(X), dtype=_FLOATS)
+        X = check_array(_unmasked(X), dtype=_PROJECT_FLOATS)
         k = self.components_.shape[0]
         if X.shape[1] != k:
             raise ShapeError(

@@ -242,7 +242,14 @@ def gram_eigen(
     method: str = "krylov",
     progress: Progress | None = None,
 ) -> tuple[Certificate, int, Run]:
-    """``AᴴA`` formed (``n × n``, small ``n``), its leading eigenvectors, Rayleigh–Ritz on ``A``.
+    """The Gram matrix of the short side formed, its leading eigenvectors, Rayleigh–Ritz on ``A``.
+
+    ``AᴴA`` (``n × n``) when ``n ≤ m``; for a wide operator (``n > m``, the long side
+    as the Gram side: a wide C-ordered file, a tall Fortran-ordered one) ``A Aᴴ``
+    (``m × m``) instead, whatever side the caller oriented the operator on — its
+    leading eigenvectors ``U₀`` give the right subspace ``span(Aᴴ U₀)`` (one more
+    product), on which Rayleigh–Ritz runs as usual. An ``n × n`` matrix of the long
+    side is never formed (60×80000: 47.7 GiB).
 
     From ``tol ≥ STORED_PRECISION_TOL`` a float32 dense matrix's Gram matrix is
     formed and decomposed in float32 (the eigenvectors are accurate to about
@@ -252,13 +259,18 @@ def gram_eigen(
     ``method`` is the name the run carries (``"gram"`` when asked for by name,
     ``"krylov"`` when :func:`block_lanczos` hands over to it).
     """
-    n = op.shape[1]
+    m, n_cols = op.shape
+    wide = n_cols > m
+    n = min(m, n_cols)  # the order of the Gram matrix formed: the short side
     run = Run(method, iterations=1)
-    run.notes.append(f"n = {n} is small: the n×n Gram matrix AᴴA was formed")
+    if wide:
+        run.notes.append(f"m = {n} is small: the m×m Gram matrix AAᴴ was formed")
+    else:
+        run.notes.append(f"n = {n} is small: the n×n Gram matrix AᴴA was formed")
     single = _single_precision(op, target, tol)
     while True:
         try:
-            G = op.gram_matrix()
+            G = op.cogram_matrix() if wide else op.gram_matrix()
         finally:
             op.stored_precision(False)
         k = target.k
@@ -288,7 +300,7 @@ def gram_eigen(
         if single and width:  # float32 eigenvectors: orthonormal to float64 precision first
             with single_blas_thread():
                 Yk, _ = qr_robust(Yk)
-        cert = rayleigh_ritz(op, Yk, rng, tol)
+        cert = rayleigh_ritz(op, _right_subspace(op, Yk) if wide else Yk, rng, tol)
         if target.by_rank:
             # √θ is known to about √eps·σ₁ only: the rank is decided on the
             # certificate's σ (to about eps·σ₁); where those put it elsewhere, on
@@ -301,9 +313,10 @@ def gram_eigen(
                 if single:
                     with single_blas_thread():
                         full, _ = qr_robust(full)
-                cert = rayleigh_ritz(op, full, rng, tol)
+                cert = rayleigh_ritz(op, _right_subspace(op, full) if wide else full, rng, tol)
+                gram = "AAᴴ" if wide else "AᴴA"
                 run.notes.append(
-                    "rank decided on Rayleigh–Ritz over all n eigenvectors: AᴴA's "
+                    f"rank decided on Rayleigh–Ritz over all {n} eigenvectors: {gram}'s "
                     "eigenvalues do not resolve singular values near the threshold"
                 )
             _, k = target.decide(cert.s, cert.met_prefix(tol))
@@ -321,6 +334,26 @@ def gram_eigen(
         # caller polishes with two-sided subspace iteration, as after Lanczos
         run.extra["floor"] = True
     return cert, k, run
+
+
+def _right_subspace(op: Operator, U0: np.ndarray) -> np.ndarray:
+    """An orthonormal basis of ``span(Aᴴ U₀)`` for leading eigenvectors ``U₀`` of ``A Aᴴ``.
+
+    ``Aᴴ uᵢ = σᵢ vᵢ``: the right singular subspace, one product with ``Aᴴ``. Its error
+    is that of ``U₀`` times ``σ_{k+1} / σ_k`` at most (one step of subspace iteration).
+    Columns of zero singular values give rounding-level columns: the Householder QR
+    still returns orthonormal directions, which Rayleigh–Ritz then measures.
+    """
+    if U0.shape[1] == 0:
+        return np.zeros((op.shape[1], 0), dtype=op.dtype)
+    W = np.ascontiguousarray(op.rmatmat(np.asarray(U0, dtype=op.dtype)), dtype=op.dtype)
+    # columns of norm σᵢ: scaled to 1 (the same span), W is then nearly orthonormal and
+    # CholeskyQR2 keeps its accuracy; a σ₁/σₖ of 1e10 would send it to Householder
+    norms = np.linalg.norm(W, axis=0)
+    W /= np.where(norms > 0, norms, 1.0)
+    with single_blas_thread():
+        Q, _ = qr_robust(W)
+    return Q
 
 
 def block_lanczos(

@@ -443,6 +443,31 @@ def stored_svd(source: object, a: np.ndarray, full: bool = False):
     return replace(svd(a, full=full), precision=stored_precision(source, a))
 
 
+def matrix_of(A: Any, what: str) -> Any:
+    """``A`` itself, or the matrix an :class:`svdkit.SVD` result was computed from.
+
+    The pictures of a matrix draw ``A`` (its own SVD is computed inside): an SVD result
+    passed in stands for its matrix where it holds one as an array, in the precision it
+    was stored in (float32 data stays float32: the zero rule's eps is that precision's).
+    Without one (a result built from ``U, s, Vh``, or from a file or an operator) the
+    error says so, not NumPy's message about a ragged sequence.
+    """
+    from svdkit.linalg.svd import SVD
+
+    if not isinstance(A, SVD):
+        return A
+    held = A.matrix
+    if not isinstance(held, np.ndarray):
+        raise SvdkitError(
+            f"{what}: A is an svdkit.SVD result that does not hold its matrix as an array; "
+            f"pass the matrix itself ({what} draws A and computes its SVD)"
+        )
+    precision = A.precision
+    if precision is not None and np.dtype(precision).itemsize < held.dtype.itemsize:
+        return held.astype(precision)  # (exact: the SVD widened the stored values)
+    return held
+
+
 def stored_matrix(source: object, a: np.ndarray) -> np.ndarray:
     """``a`` in the precision ``source`` was stored in (exact: ``a`` widened it), so that
     what takes it (:func:`svdkit.definiteness`, the figures) uses that precision's eps."""

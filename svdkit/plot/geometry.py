@@ -72,6 +72,7 @@ from svdkit.plot._common import (
     fmt_num,
     fmt_vec,
     localise_ticks,
+    matrix_of,
     new_figure,
     require_drawable,
     require_real,
@@ -403,9 +404,10 @@ def svd_geometry(A: ArrayLike | str, lang: str = "en", *, tol: float | None = No
 
     Parameters
     ----------
-    A : array_like or str
+    A : array_like, str or SVD
         A real m×n matrix with n = 2 or 3 columns and m ≤ 3 rows (anything
-        :func:`svdkit.as_matrix` accepts).
+        :func:`svdkit.as_matrix` accepts), or an :class:`svdkit.SVD` that holds
+        its matrix (``svdkit.svd(A)``): A is drawn. One without it is refused.
     lang : {"en", "fr"}
         Language of every word in the figure.
     tol : float, optional
@@ -447,6 +449,7 @@ def svd_geometry(A: ArrayLike | str, lang: str = "en", *, tol: float | None = No
     Vᵀ is a reflection (det Vᵀ = −1)
     """
     catalogue(lang)  # an unknown language fails before any work
+    A = matrix_of(A, "svd_geometry")
     a = require_real(as_matrix(A), "svd_geometry")
     m, n = a.shape
     if n not in (2, 3):

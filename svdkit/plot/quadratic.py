@@ -40,6 +40,7 @@ from svdkit.plot._common import (
     draw_matrix,
     fmt_num,
     localise_ticks,
+    matrix_of,
     new_figure,
     require_drawable,
     require_real,
@@ -86,6 +87,7 @@ _COMPLEX_WHY = (
 
 
 def _check(A: ArrayLike | str, what: str) -> np.ndarray:
+    A = matrix_of(A, what)
     a = require_real(as_matrix(A), what, _COMPLEX_WHY)
     if a.shape != (2, 2):
         raise ShapeError(
@@ -346,8 +348,9 @@ def quadratic_form(A: ArrayLike | str, lang: str = "en", *, tol: float | None = 
 
     Parameters
     ----------
-    A : array_like or str
-        A real symmetric 2×2 matrix.
+    A : array_like, str or SVD
+        A real symmetric 2×2 matrix, or an :class:`svdkit.SVD` that holds it
+        (``svdkit.svd(A)``; one without its matrix is refused).
     lang : {"en", "fr"}
         Language of every word in the figure.
     tol : float, optional

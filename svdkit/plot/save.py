@@ -39,7 +39,7 @@ from svdkit.inputs import as_matrix
 from svdkit.inputs.files import check_path
 from svdkit.linalg.structure import is_hermitian, is_symmetric
 from svdkit.linalg.tolerance import zero_threshold
-from svdkit.plot._common import FigureRangeError, catalogue, stored_matrix, t
+from svdkit.plot._common import FigureRangeError, catalogue, matrix_of, stored_matrix, t
 from svdkit.plot.geometry import svd_geometry
 from svdkit.plot.quadratic import quadratic_form
 from svdkit.plot.spectrum import spectrum
@@ -295,7 +295,7 @@ def applicable_figures(A: ArrayLike | str) -> list[str]:
     >>> applicable_figures([[1j, 0], [0, 1]])
     ['spectrum']
     """
-    a = as_matrix(A)
+    a = as_matrix(matrix_of(A, "applicable_figures"))
     m, n = a.shape
     real = not np.iscomplexobj(a)
     names = []
@@ -318,7 +318,7 @@ def complex_skipped(A: ArrayLike | str) -> list[str]:
     >>> complex_skipped([[2, 1], [1, 2]])
     []
     """
-    a = as_matrix(A)
+    a = as_matrix(matrix_of(A, "complex_skipped"))
     if not np.iscomplexobj(a):
         return []
     m, n = a.shape
@@ -367,8 +367,9 @@ def save_figures(
 
     Parameters
     ----------
-    A : array_like, str or path
-        Any matrix :func:`svdkit.as_matrix` accepts.
+    A : array_like, str, path or SVD
+        Any matrix :func:`svdkit.as_matrix` accepts, or an :class:`svdkit.SVD` that
+        holds its matrix (``svdkit.svd(A)``; one without it is refused).
     directory : str or path-like
         Where to write; created (with its parents) if missing. Not empty (``"."``
         is the current directory).
@@ -465,6 +466,7 @@ def save_figures(
             f"save_figures: unknown format {', '.join(map(repr, unknown)) or '(none given)'}; "
             f"use some of {', '.join(FORMATS)}"
         )
+    A = matrix_of(A, "save_figures")
     a = as_matrix(A)
     names = applicable_figures(a)
     # float32 data (an array or a .npy file): every figure gets it in that precision
