@@ -16,8 +16,10 @@ from rich.console import Console
 
 import svdkit
 from svdkit._naming import speaks_flags
+from svdkit.cli.svd_command import tol_number as _tol_number
 from svdkit.errors import MissingFileError, SvdkitError
 from svdkit.inputs import SUPPORTED_EXTENSIONS
+from svdkit.inputs.files import MATRIX_FILE_SUFFIXES
 
 __all__ = ["app", "main"]
 
@@ -115,6 +117,17 @@ def _read_matrix(text: str):
         # the path itself: explain reads it (a float32 .npy keeps float32's tolerance
         # rule, a .txt of fractions stays exact for the exact engine)
         return path
+    if path.suffix.lower() in SUPPORTED_EXTENSIONS and kind == "pipe":
+        # a named pipe (mkfifo data.csv) can be read once only: read now, as its
+        # extension says (the report and the figures then use what was read)
+        if path.suffix.lower() in MATRIX_FILE_SUFFIXES:
+            from svdkit.errors import FileFormatError
+
+            raise FileFormatError(
+                f"'{text}' is a named pipe: a {path.suffix.lower()} file is read from a "
+                "regular file (save it to one first), or give the matrix as text"
+            )
+        return svdkit.load(path)
     if not path.suffix and kind in ("file", "pipe") and not _parses(text):
         # a file without an extension (``mymatrix``), a pipe (``<(…)``, /dev/stdin):
         # its text, read as matrix text, as ``-`` reads standard input (text that is a
@@ -181,34 +194,6 @@ def _root(
     """The singular value decomposition and the matrix analysis around it."""
 
 
-def _tol_number(text: str) -> float:
-    """The parser of ``svdkit explain --tol``: a number, refused where it overflows.
-
-    ``float("1e400")`` is ``inf``, which the check of ``tol`` then reports as
-    ``got inf``, a value nobody typed: the number typed is named instead.
-
-    Examples
-    --------
-    >>> _tol_number("1e-3")
-    0.001
-    >>> _tol_number("1e400")
-    Traceback (most recent call last):
-      ...
-    ValueError: 1e400 overflows float64 (whose largest number is about 1.8e308)
-    """
-    if not isinstance(text, str):  # a default, already a number
-        return float(text)
-    try:
-        value = float(text)
-    except ValueError:
-        raise ValueError(f"{text!r} is not a number") from None
-    word = text.strip().lower().lstrip("+-")
-    if value in (float("inf"), float("-inf")) and word not in ("inf", "infinity"):
-        raise ValueError(
-            f"{text.strip()} overflows float64 (whose largest number is about 1.8e308)")
-    return value
-
-
 @app.command()
 @speaks_flags
 def explain(
@@ -237,7 +222,7 @@ def explain(
         Path | None,
         typer.Option(
             "--output", "-o",
-            parser=svdkit.inputs.files.cli_path,  # "" is an error, not the current directory
+            parser=svdkit.inputs.files.cli_file_path,  # "" is an error, not the cwd
             help="Write the report to this file ('-': standard output). An existing file "
             "is replaced only if it is an svdkit explain report.",
         ),
@@ -254,7 +239,15 @@ def explain(
         Path | None,
         typer.Option(
             parser=svdkit.inputs.files.cli_path,  # "" is an error, not the current directory
-            help="Write the figures (PNG and SVG) to this folder.",
+            help="Write the figures to this folder (in the formats of --figure-format).",
+        ),
+    ] = None,
+    figure_format: Annotated[
+        str | None,
+        typer.Option(
+            "--figure-format",
+            help="The figures' file formats, comma-separated: some of png, svg, pdf "
+            "(with --figures; default: png,svg).",
         ),
     ] = None,
 ) -> None:
@@ -273,8 +266,11 @@ def explain(
         format = _format_of_output(output)
     if output is not None:
         _check_report_owner(output)
+    if figure_format is not None and figures is None:
+        raise SvdkitError("--figure-format applies to --figures: give the folder too")
+    formats = ("png", "svg") if figure_format is None else _figure_formats(figure_format)
     if figures is not None:
-        _check_figures_folder(figures)
+        _check_figures_folder(figures, formats)
         if output is not None and output.resolve() == figures.resolve():
             raise SvdkitError(
                 f"--figures '{figures}' is the --output file: give the figures their own folder"
@@ -294,7 +290,7 @@ def explain(
         else:
             warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
     if figures is not None:  # now that A's figures are known, before anything is written
-        _check_figure_names(figures, source)
+        _check_figure_names(figures, source, formats)
     if output is not None:
         if format.value == "json":  # written as it is made: a 1000×1000 report is ~330 MB
             from svdkit.explain.render_json import iter_json
@@ -316,7 +312,9 @@ def explain(
                 warnings.simplefilter("always", FigureSkippedWarning)
                 warnings.simplefilter("always", FigureRemovedWarning)
                 # the source, not report.matrix: a float32 file keeps its tolerance rule
-                written = save_figures(source, figures, lang=lang.value, tol=tol)
+                written = save_figures(
+                    source, figures, formats=formats, lang=lang.value, tol=tol
+                )
         except OSError as err:
             raise SvdkitError(f"--figures: cannot write to '{figures}': {err}") from err
         err_console = Console(stderr=True)
@@ -472,7 +470,28 @@ def _check_output_file(path: Path, option: str) -> None:
     check_file_output(path, f"{option} file", folder_exists=True)
 
 
-def _check_figures_folder(path: Path) -> None:
+def _figure_formats(text: str) -> tuple[str, ...]:
+    """The formats of ``--figure-format`` (``"png,svg"``, ``"pdf"``): each a format
+    :func:`svdkit.plot.save_figures` writes, in order, without repeats.
+
+    Examples
+    --------
+    >>> _figure_formats("PNG, pdf,png")
+    ('png', 'pdf')
+    """
+    formats = tuple(dict.fromkeys(w.strip().lower().lstrip(".") for w in text.split(",")))
+    known = ("png", "svg", "pdf")  # (svdkit.plot.save.FORMATS, without importing matplotlib)
+    unknown = [f for f in formats if f not in known]
+    if unknown or not text.strip():
+        shown = ", ".join(repr(f) for f in unknown) if unknown else "nothing"
+        raise SvdkitError(
+            f"--figure-format: got {shown}; give some of {', '.join(known)}, comma-separated "
+            "(e.g. png,svg,pdf)"
+        )
+    return formats
+
+
+def _check_figures_folder(path: Path, formats: tuple[str, ...] = ("png", "svg")) -> None:
     """``--figures`` names a folder: refuse an existing file or a path under one, and
     refuse the option without matplotlib, before the report is made or written.
 
@@ -489,18 +508,22 @@ def _check_figures_folder(path: Path) -> None:
         raise MissingDependencyError(
             "--figures needs matplotlib (pip install 'svdkit[plot]')"
         ) from err
+    except Exception as err:  # (an invalid MPLBACKEND: matplotlib refuses to start)
+        hint = " (check the MPLBACKEND environment variable)" if "backend" in str(err) else ""
+        raise SvdkitError(f"--figures: matplotlib cannot start: {err}{hint}") from err
     from svdkit.plot.save import check_figures_folder
 
-    check_figures_folder(path, names=("spectrum",))  # a user's spectrum.png: not replaced
+    # a user's spectrum.png: not replaced
+    check_figures_folder(path, formats, names=("spectrum",))
 
 
-def _check_figure_names(path: Path, source) -> None:
+def _check_figure_names(path: Path, source, formats: tuple[str, ...] = ("png", "svg")) -> None:
     """Refuse, before the report is written, a user's file under the name of a figure
     that A gets (what :func:`svdkit.plot.save_figures` checks before drawing); a user's
     file under another figure's name is left, with a note, as ``save_figures`` does."""
     from svdkit.plot.save import applicable_figures, check_figures_folder
 
-    check_figures_folder(path, names=applicable_figures(source))
+    check_figures_folder(path, formats, names=applicable_figures(source))
 
 
 def _write_atomic(path: Path, pieces: Iterable[str]) -> None:
@@ -521,8 +544,43 @@ def _write_atomic(path: Path, pieces: Iterable[str]) -> None:
         raise SvdkitError(f"cannot write '{path}': {err.strerror or err}") from err
 
 
-#: Matrix text that starts with a minus sign: ``-1 2; 3 4``, ``-.5``, ``-inf 0``.
+#: Matrix text that starts with a minus sign and a number: ``-1 2; 3 4``, ``-.5``, ``-inf 0``.
 _NEGATIVE_TEXT = re.compile(r"^-(\d|\.\d|inf|nan)", re.IGNORECASE)
+
+
+def _is_matrix_token(token: str, options: set[str], short_valued: set[str]) -> bool:
+    """Whether ``token``, an argument of ``explain`` that starts with ``-``, is the
+    matrix (``-1 2; 3 4``, ``-i 2; 3 i``, ``-pi``, ``-√2 1; 1 2``, ``-sqrt(2)``,
+    ``-\\frac12``, ``-(1+2) 1; 1 2``) rather than an option.
+
+    An option's name (``-f``, ``--tol``, ``--tol=1e-3``) is an option; so is a short
+    option with its value attached (``-fjson``, ``-lfr``), unless it is matrix text.
+    Otherwise the token is the matrix when it starts with a minus sign and a number,
+    holds whitespace (no option does) or reads as matrix text; a mistyped option
+    (``-x``, ``--bogus``) stays one, which the parser names ("No such option").
+    """
+    from svdkit.errors import ParseError
+    from svdkit.inputs import parse_matrix_text
+
+    if token == "-" or not token.startswith("-"):
+        return False
+    if token in options or (token.startswith("--") and token.split("=", 1)[0] in options):
+        return False
+    if _NEGATIVE_TEXT.match(token):
+        return True
+    try:
+        parse_matrix_text(token)
+    except ParseError:
+        parses = False
+    except SvdkitError:  # matrix text with a mistake (ragged rows…): explain names it
+        parses = True
+    else:
+        parses = True
+    if parses:
+        return True
+    if token.startswith("--") or token[:2] in short_valued:
+        return False
+    return any(ch.isspace() for ch in token)
 
 
 def guard_negative_matrix(argv: list[str]) -> list[str]:
@@ -530,19 +588,21 @@ def guard_negative_matrix(argv: list[str]) -> list[str]:
     after ``--``.
 
     The parser took ``svdkit explain "-1 2; 3 4"`` for an unknown option ``-1``
-    ("No such option"); no option of svdkit starts with ``-`` and a digit, so such
-    an argument (not an option's value) is the matrix, explain's one positional
-    argument. It goes after the options that follow it, which ``--`` would
-    otherwise turn into extra arguments (``"-1 2; 3 4" -f json``).
+    ("No such option"), and ``"-i 2; 3 i"``, ``"-pi"`` or ``"-√2 1; 1 2"`` alike. An
+    argument that starts with ``-``, is no option of explain nor an option's value,
+    and is matrix text or holds whitespace (:func:`_is_matrix_token`), is the matrix,
+    explain's one positional argument. It goes after the options that follow it,
+    which ``--`` would otherwise turn into extra arguments (``"-1 2; 3 4" -f json``).
 
     >>> guard_negative_matrix(["explain", "--tol", "1e-3", "-1 2; 3 4"])
     ['explain', '--tol', '1e-3', '--', '-1 2; 3 4']
-    >>> guard_negative_matrix(["explain", "-1 2; 3 4", "-f", "json"])
-    ['explain', '-f', 'json', '--', '-1 2; 3 4']
+    >>> guard_negative_matrix(["explain", "-pi 1; 1 pi", "-f", "json"])
+    ['explain', '-f', 'json', '--', '-pi 1; 1 pi']
     >>> guard_negative_matrix(["explain", "-f", "json", "1 2"])
     ['explain', '-f', 'json', '1 2']
     """
-    if "explain" not in argv or "--" in argv:
+    command = next((a for a in argv if not a.startswith("-")), None)
+    if command != "explain" or "--" in argv:  # (not `svdkit lsi query IDX explain …`)
         return argv
     explain_cmd = getattr(typer.main.get_command(app), "commands", {}).get("explain")
     if explain_cmd is None:
@@ -553,13 +613,20 @@ def guard_negative_matrix(argv: list[str]) -> list[str]:
         if getattr(p, "is_flag", None) is False
         for name in (*p.opts, *p.secondary_opts)
     }
+    options = {
+        name
+        for p in explain_cmd.params
+        if getattr(p, "is_flag", None) is not None
+        for name in (*p.opts, *p.secondary_opts)
+    } | {"--help"}
+    short_valued = {name for name in valued if len(name) == 2}
     i = argv.index("explain") + 1
     while i < len(argv):
         token = argv[i]
         if token in valued:
             i += 2  # (its value may itself start with a minus sign)
             continue
-        if _NEGATIVE_TEXT.match(token):
+        if _is_matrix_token(token, options, short_valued):
             return [*argv[:i], *argv[i + 1 :], "--", token]
         i += 1
     return argv

@@ -32,7 +32,8 @@
   holds only a certified result and an earlier one is kept (a timestamp-driven
   pipeline, make, never takes a failed run's triplets for an up-to-date target). It
   ends with the ``error: …`` line, which says where the result was saved, and exit
-  code 2.
+  code 2. A later run that certifies its result removes that ``out.uncertified.npz``
+  (an svdkit svd result only), with a ``note: …`` line: the failure no longer applies.
 """
 
 from __future__ import annotations
@@ -48,9 +49,11 @@ import numpy as np
 import typer
 
 from svdkit._naming import speaks_flags
-from svdkit.inputs.files import cli_path
+from svdkit.inputs.files import cli_file_path
 
-__all__ = ["FORMAT", "check_output", "register", "uncertified_path", "write_result"]
+__all__ = [
+    "FORMAT", "check_output", "register", "tol_number", "uncertified_path", "write_result"
+]
 
 FORMAT = "svdkit.lowrank.svd/1"
 
@@ -98,6 +101,51 @@ def _bytes(text: str) -> int:
             f"--memory-limit {typed!r} is more than {_MAX_BYTES} bytes (8 EiB; e.g. 256M, 2G)"
         )
     return math.ceil(exact)
+
+
+def tol_number(text: str) -> float:
+    """The parser of a tolerance option (``--tol``, ``--rank-tol``): a number, refused
+    where it overflows.
+
+    ``float("1e400")`` is ``inf``, which the check of ``tol`` then reports as
+    ``got inf``, a value nobody typed: the number typed is named instead.
+
+    Parameters
+    ----------
+    text : str
+        What was typed (a default value may already be a number).
+
+    Returns
+    -------
+    float
+        The number.
+
+    Raises
+    ------
+    ValueError
+        ``text`` is not a number, or overflows float64 (typer reports it as a bad
+        value of the option).
+
+    Examples
+    --------
+    >>> tol_number("1e-3")
+    0.001
+    >>> tol_number("1e400")
+    Traceback (most recent call last):
+      ...
+    ValueError: 1e400 overflows float64 (whose largest number is about 1.8e308)
+    """
+    if not isinstance(text, str):  # a default, already a number
+        return float(text)
+    try:
+        value = float(text)
+    except ValueError:
+        raise ValueError(f"{text!r} is not a number") from None
+    word = text.strip().lower().lstrip("+-")
+    if value in (float("inf"), float("-inf")) and word not in ("inf", "infinity"):
+        raise ValueError(
+            f"{text.strip()} overflows float64 (whose largest number is about 1.8e308)")
+    return value
 
 
 def _unconverged(result) -> np.ndarray:
@@ -230,6 +278,34 @@ def _save_uncertified(output: Path, err) -> Exception:
     )
 
 
+def _remove_stale_uncertified(output: Path) -> None:
+    """After a certified result was written to ``output``, remove the uncertified
+    result of an earlier failed run beside it (:func:`uncertified_path`), which no
+    longer applies, and say so on standard error: a pipeline that detects a failure by
+    the presence of ``out.uncertified.npz`` would otherwise see one. Only an svdkit
+    svd result is removed (:func:`_is_result`); a file that cannot be removed is named
+    in a note and left."""
+    sibling = uncertified_path(output)
+    if not sibling.is_file() or sibling.is_symlink() or not _is_result(sibling):
+        return
+    try:
+        sibling.unlink()
+    except FileNotFoundError:  # (removed meanwhile)
+        return
+    except OSError as err:
+        typer.echo(
+            f"note: '{sibling}', the uncertified result of an earlier run, no longer "
+            f"applies but could not be removed: {err.strerror or err}",
+            err=True,
+        )
+        return
+    typer.echo(
+        f"note: removed '{sibling}', the uncertified result of an earlier run "
+        f"('{output}' now holds a certified one)",
+        err=True,
+    )
+
+
 def _is_result(path: Path) -> bool:
     """``path`` is an earlier output of ``svdkit svd`` (an .npz whose ``format`` is ours)."""
     try:
@@ -293,14 +369,14 @@ def register(app: typer.Typer) -> None:
         file: Annotated[
             Path,
             typer.Argument(
-                parser=cli_path,
+                parser=cli_file_path,
                 help="Matrix file: .npy (read out of core), .npz (sparse or one array), .mtx.",
             ),
         ],
         output: Annotated[
             Path,
             typer.Option(
-                "--output", "-o", parser=cli_path,
+                "--output", "-o", parser=cli_file_path,
                 help="Where to write U, s, Vh, residuals_right, residuals_left, rayleigh, "
                 "notes, caveats (the notes printed) and the run's settings (.npz). An "
                 "uncertified result goes beside it, to NAME.uncertified.npz (converged = "
@@ -312,7 +388,9 @@ def register(app: typer.Typer) -> None:
         ] = None,
         tol: Annotated[
             float,
-            typer.Option(help="Certify both residuals of every triplet to tol·σ₁."),
+            typer.Option(
+                help="Certify both residuals of every triplet to tol·σ₁.", parser=tol_number
+            ),
         ] = 1e-6,
         method: Annotated[Method, typer.Option(help="Algorithm.")] = Method.auto,
         seed: Annotated[int, typer.Option(help="Seed of the random start.")] = 0,
@@ -320,7 +398,8 @@ def register(app: typer.Typer) -> None:
             float | None,
             typer.Option(
                 help="Find the smallest k with relative error ≤ rank-tol (-k, if given, "
-                "is the most it may be)."
+                "is the most it may be).",
+                parser=tol_number,
             ),
         ] = None,
         rank_norm: Annotated[
@@ -433,6 +512,7 @@ def register(app: typer.Typer) -> None:
             write_result(output, result)
         except OSError as err:
             raise SvdkitError(f"cannot write '{output}': {err.strerror or err}") from err
+        _remove_stale_uncertified(output)
         for note in result.caveats:  # (every note, these too, is kept in the file's notes)
             typer.echo(f"note: {note}", err=True)
         # one line, never wrapped: a program reading standard output gets it whole

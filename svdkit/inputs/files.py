@@ -51,6 +51,7 @@ __all__ = [
     "JSONNumberError",
     "any_file_name",
     "check_path",
+    "cli_file_path",
     "cli_path",
     "folder_error",
     "matrix_file_name",
@@ -321,6 +322,40 @@ def cli_path(text: str | os.PathLike[str]) -> Path:
     if isinstance(text, str | os.PathLike) and not os.fspath(text):
         raise FileFormatError("an empty path; name a file or folder ('.' is the current directory)")
     return check_path(text, "the path")
+
+
+def cli_file_path(text: str | os.PathLike[str]) -> Path:
+    """The parser of a path argument or option of the command line that names a file
+    (``parser=cli_file_path``): :func:`cli_path`, whose advice for an empty path does
+    not suggest ``'.'``, a folder, which such a parameter refuses.
+
+    Parameters
+    ----------
+    text : str or path-like
+        What was typed (a default value may already be a path).
+
+    Returns
+    -------
+    Path
+        ``text`` as a :class:`~pathlib.Path`.
+
+    Raises
+    ------
+    FileFormatError
+        ``text`` is empty (a ``ValueError``: typer reports it as a bad value).
+
+    Examples
+    --------
+    >>> cli_file_path("out.npz").name
+    'out.npz'
+    >>> cli_file_path("")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+      ...
+    svdkit.errors.FileFormatError: an empty path; name a file (is a shell variable unset?)
+    """
+    if isinstance(text, str | os.PathLike) and not isinstance(text, Path) and not os.fspath(text):
+        raise FileFormatError("an empty path; name a file (is a shell variable unset?)")
+    return cli_path(text)
 
 
 def read_matrix_file(path: str | os.PathLike[str], *, sparse: bool = False) -> Any:
@@ -633,7 +668,10 @@ def _npz(p: Path, sparse: bool) -> Any:
                     f"it holds {len(names)} arrays ({listed}); expected exactly one, "
                     "or a sparse matrix saved with scipy.sparse.save_npz",
                 )
-            return _numeric(archive[names[0]])
+            value = archive[names[0]]
+            if not isinstance(value, np.ndarray):  # (np.load gives bytes for another member)
+                raise _bad(p, f"its member '{names[0]}' is not a NumPy array (.npy)")
+            return _numeric(value)
     except (FileFormatError, ParseError):
         raise
     except ValueError as err:
@@ -872,10 +910,126 @@ def _refused_error(p: Path, refused: _Refused, at: tuple[int, int] | None) -> Sv
     return err
 
 
+#: The header lines of a Matrix Market file: the banner, comments and blank lines, and
+#: the size line (the first other line).
+_MTX_HEAD = re.compile(rb"[^\n]*\n(?:[ \t\r]*(?:%[^\n]*)?\n)*[^\n]*(?:\n|\Z)")
+#: The bytes of the numbers of those lines; a word with any other byte (``1,5``,
+#: ``0x10``) is a number only when it is ``nan``, ``inf`` or ``infinity``, signed or not.
+_MTX_NUMERIC = b"0123456789eE+-."
+#: How many bytes of entry lines are checked at once (about 30 bytes of memory each).
+_MTX_CHUNK = 1 << 22
+
+
+def _check_mtx_entries(p: Path, data: bytes) -> None:
+    """Refuse the entry lines of the Matrix Market file ``p`` (its bytes ``data``) that
+    SciPy's reader would read as something else without a word: a word that is no
+    number (SciPy reads ``1,5`` as 1, ``0x10`` as 0, ``1.5.3`` as 1.5, ``1e5e3`` as
+    1e5, ``5-`` as 5) or a line with more fields than the header's kind gives (the
+    extra ones dropped). SciPy itself refuses a line with too few fields.
+
+    The check is vectorised (NumPy, in chunks of whole lines): about 1 s for a 64 MB
+    file that SciPy reads in 0.3 to 0.7 s, where regular expressions over the text
+    took 8 s."""
+    end = data.find(b"\n")
+    banner = data[: len(data) if end < 0 else end].lower().split()
+    head = _MTX_HEAD.match(data)
+    start = head.end() if head else len(data)
+    values = 2 if b"complex" in banner else 0 if b"pattern" in banner else 1
+    fields = values + (2 if b"coordinate" in banner else 0)
+    lines_before = data.count(b"\n", 0, start)
+    view = memoryview(data)
+    while start < len(data):
+        stop = data.find(b"\n", min(start + _MTX_CHUNK, len(data)))
+        stop = len(data) if stop < 0 else stop + 1
+        fault = _mtx_chunk_fault(view[start:stop], fields)
+        if fault is not None:
+            at, what = fault
+            line = lines_before + data.count(b"\n", start, start + at) + 1
+            if what is None:
+                kind = " ".join(w.decode("ascii", "replace") for w in banner[2:4])
+                raise _bad(
+                    p, f"line {line} has more than {fields} fields, which a {kind} file's "
+                    "entry lines have"
+                )
+            word = what if len(what) <= 40 else what[:40] + "…"
+            hint = "; write decimals with a point: 1.5" if "," in what else ""
+            raise _bad(p, f"line {line}: {word!r} is not a number{hint}")
+        lines_before += data.count(b"\n", start, stop)
+        start = stop
+
+
+def _mtx_chunk_fault(chunk: memoryview, fields: int) -> tuple[int, str | None] | None:
+    """The first fault of the entry lines ``chunk`` (whole lines) for
+    :func:`_check_mtx_entries`: ``(offset, None)`` for a line with more than ``fields``
+    fields, ``(offset, word)`` for a word that is no number; None if there is none."""
+    a = np.frombuffer(chunk, dtype=np.uint8)
+    if a.size == 0:
+        return None
+    space = (a == 32) | ((a >= 9) & (a <= 13))  # space, \t \n \v \f \r
+    begins = ~space
+    begins[1:] &= space[:-1]
+    ends = ~space
+    ends[:-1] &= space[1:]
+    faults: list[tuple[int, str | None]] = []
+    newlines = np.flatnonzero(a == 10)
+    starts = np.flatnonzero(begins)  # of the words
+    per_line = np.bincount(np.searchsorted(newlines, starts))
+    if per_line.size and per_line.max() > fields:  # a line with a field too many
+        line = int(np.argmax(per_line > fields))
+        faults.append((0 if line == 0 else int(newlines[line - 1]) + 1, None))
+    dot = a == 46
+    exp = (a | 32) == 101  # e or E
+    sign = (a == 43) | (a == 45)
+    marks = np.flatnonzero(dot | exp | sign)  # the rest of the grammar: at these bytes only
+    byte = a[marks]
+    before = np.where(marks > 0, a[np.maximum(marks - 1, 0)], 32)
+    after = np.where(marks + 1 < a.size, a[np.minimum(marks + 1, a.size - 1)], 32)
+    first = (before == 32) | ((before >= 9) & (before <= 13))
+    last = (after == 32) | ((after >= 9) & (after <= 13))
+    prev_digit = (before >= 48) & (before <= 57)
+    m_dot, m_exp, m_sign = byte == 46, (byte | 32) == 101, (byte == 43) | (byte == 45)
+    m_bad = m_sign & ~first & ((before | 32) != 101)  # 1-2, --1
+    m_bad |= m_exp & ~(prev_digit | (before == 46))  # e5, 1ee5, +e5
+    m_bad |= last & (m_exp | m_sign | (m_dot & ~prev_digit))  # 1e, 5-, ., +.
+    # 1.5.3, 1..2, 1e5.3, 1e5e3: a dot after a dot or an e in one word, or two e's
+    kept = np.flatnonzero(m_dot | m_exp)
+    if kept.size > 1:
+        word = np.searchsorted(starts, marks[kept], side="right")
+        again = (word[1:] == word[:-1]) & (
+            m_dot[kept[1:]] | (m_exp[kept[1:]] & m_exp[kept[:-1]])
+        )
+        m_bad[kept[1:][again]] = True
+    bad = marks[m_bad]
+    if bytes(chunk).translate(None, _MTX_NUMERIC + b" \t\r\n\x0b\x0c"):  # 1,5 0x10 nan
+        digit = (a >= 48) & (a <= 57)
+        bad = np.union1d(bad, np.flatnonzero(~(space | digit | dot | exp | sign)))
+    for at in bad:
+        begin = int(at)
+        while begin > 0 and not space[begin - 1]:
+            begin -= 1
+        if faults and begin > faults[0][0]:
+            break
+        stop = int(at)
+        while stop < a.size and not space[stop]:
+            stop += 1
+        text = bytes(chunk[begin:stop])
+        if text.lower().lstrip(b"+-") in (b"nan", b"inf", b"infinity"):
+            continue
+        faults.insert(0, (begin, text.decode("utf-8", errors="replace")))
+        break
+    return min(faults, key=lambda f: f[0]) if faults else None
+
+
 def _mtx(p: Path, sparse: bool) -> Any:
     if not _head(p, 14).lower().startswith(b"%%matrixmarket"):
         raise _bad(p, "it does not start with the %%MatrixMarket header")
     import scipy.io
+
+    try:
+        data = p.read_bytes()
+    except OSError as err:
+        raise _bad(p, str(err.strerror or err)) from None
+    _check_mtx_entries(p, data)
 
     try:
         return scipy.io.mmread(p)
