@@ -406,7 +406,7 @@ BAD_TEXT = [
     ("1,2,3\n4,5", RaggedError, ["row 2", "2 entries", "3 entries"]),
     ("\\begin{bmatrix}1&\\end{bmatrix}", ParseError, ["empty entry", "row 1, column 2"]),
     ("\\begin{foo}1\\end{foo}", ParseError, ["'foo'", "bmatrix"]),
-    ("A = \\begin{bmatrix}1\\end{bmatrix}", ParseError, ["'A'", "before the matrix"]),
+    ("A \\begin{bmatrix}1\\end{bmatrix}", ParseError, ["'A'", "before the matrix"]),
     ("\\begin{bmatrix}1\\end{bmatrix} x", ParseError, ["'x'", "after the matrix"]),
     ("", EmptyInputError, ["empty"]),
     ("   \n  ", EmptyInputError, ["no entries"]),

@@ -32,8 +32,11 @@ from svdkit.inputs.text import _evaluate_grid, _parse_grid, text_to_array
 
 
 def _full(text: str, delimiter: str | None = None, document: bool = False) -> np.ndarray:
-    """What the full parser alone reads."""
-    return _evaluate_grid(text, _parse_grid(text, delimiter, document))
+    """What the full parser alone reads (pasted forms, ``A = [...];``, as text_to_array
+    reads them: the rewritten text where the text as given fails)."""
+    if delimiter is not None or document:
+        return _evaluate_grid(text, _parse_grid(text, delimiter, document))
+    return text_module._or_pasted(lambda t: _evaluate_grid(t, _parse_grid(t)), text)
 
 
 _PARSE_ROWS = text_module._parse_rows

@@ -69,6 +69,7 @@ __all__ = [
     "SUPPORTED_EXTENSIONS",
     "as_matrix",
     "as_vector",
+    "decode_matrix_text",
     "load",
     "parse_matrix_text",
     "stored_dtype",
@@ -172,18 +173,26 @@ def _convert_objects(a: np.ndarray, name: str, where: Where) -> np.ndarray:
     return np.array(values, dtype=dtype).reshape(a.shape)
 
 
-def _from_tensor(obj: Any) -> Any:
+def _from_tensor(obj: Any, name: str = "the input") -> Any:
     """A torch tensor's values as NumPy reads them; anything else unchanged.
 
     ``np.asarray`` of a tensor that requires grad raised torch's ``RuntimeError``
     ("Can't call numpy() on Tensor that requires grad"), one on a GPU another, and
     a bfloat16 one "unsupported ScalarType BFloat16": the values are taken detached,
     on the CPU, bfloat16 and the float8 formats widened to float32 (exact). torch is
-    never imported here.
+    never imported here. A tensor whose values cannot be copied (on device ``meta``)
+    is a :class:`~svdkit.ParseError` naming ``name``.
     """
     if not type(obj).__module__.startswith("torch") or not hasattr(obj, "detach"):
         return obj
-    t = obj.detach().cpu()
+    try:
+        t = obj.detach().cpu()
+    except (RuntimeError, NotImplementedError) as err:  # a meta tensor has no values
+        device = getattr(obj, "device", "?")
+        why = str(err).splitlines()[0] if str(err) else type(err).__name__
+        raise ParseError(
+            f"{name} is a torch tensor on device '{device}' whose values cannot be read: {why}"
+        ) from None
     if str(t.dtype) == "torch.bfloat16" or str(t.dtype).startswith("torch.float8"):
         t = t.float()
     return t.resolve_conj().resolve_neg() if hasattr(t, "resolve_conj") else t
@@ -237,7 +246,7 @@ def _to_array(obj: Any, name: str, where: Where) -> np.ndarray:
             if a.ndim > 2:
                 raise ShapeError(f"{name} must be a matrix (2-D); got shape {a.shape}")
     else:
-        obj = _from_tensor(obj)
+        obj = _from_tensor(obj, name)
         if is_masked_dask(obj):
             obj = obj.compute()  # a MaskedArray: np.asarray(obj) would drop its mask
         try:
@@ -330,7 +339,82 @@ def _is_sparse(obj: object) -> bool:
     return scipy.sparse.issparse(obj)
 
 
+def _bad_index(name: str, fmt: str, what: str) -> ParseError:
+    return ParseError(f"{name} is not a valid {fmt.upper()} sparse matrix: {what}")
+
+
+def _check_compressed(obj: Any, name: str) -> None:
+    """CSR, CSC or BSR: ``indptr`` runs from 0 up, never down, to at most the stored
+    entries, and every ``indices`` entry it covers lies within the shape."""
+    fmt, (m, n) = obj.format, obj.shape
+    r, c = obj.blocksize if fmt == "bsr" else (1, 1)
+    major, minor = (m // r, n // c) if fmt != "csc" else (n, m)
+    axis = "column" if fmt != "csc" else "row"
+    if fmt == "bsr":
+        axis = "block column"
+    indptr, indices = np.asarray(obj.indptr), np.asarray(obj.indices)
+    if indptr.ndim != 1 or indptr.shape[0] != major + 1:
+        raise _bad_index(
+            name, fmt, f"its indptr has {indptr.size} entries; shape {obj.shape} needs {major + 1}"
+        )
+    if indptr[0] != 0:
+        raise _bad_index(name, fmt, f"its indptr starts at {indptr[0]}, not 0")
+    down = np.flatnonzero(np.diff(indptr) < 0)
+    if down.size:
+        k = int(down[0])
+        raise _bad_index(
+            name,
+            fmt,
+            f"its indptr decreases from {indptr[k]} to {indptr[k + 1]} at position {k + 1}",
+        )
+    nnz = int(indptr[-1])
+    stored = min(indices.size, np.asarray(obj.data).shape[0] if np.ndim(obj.data) else 0)
+    if indices.ndim != 1 or nnz > stored:
+        raise _bad_index(
+            name, fmt, f"its indptr ends at {nnz} but only {stored} entries are stored"
+        )
+    _check_coordinates(indices[:nnz], minor, axis, obj.shape, name, fmt)
+
+
+def _check_coordinates(
+    idx: np.ndarray, size: int, axis: str, shape: tuple[int, ...], name: str, fmt: str
+) -> None:
+    if not idx.size:
+        return
+    lo, hi = idx.min(), idx.max()
+    if lo < 0 or hi >= size:
+        bad = lo if lo < 0 else hi
+        raise _bad_index(name, fmt, f"{axis} index {bad} is out of range for shape {shape}")
+
+
+def _check_structure(obj: Any, name: str) -> None:
+    """Refuse a sparse matrix whose index arrays are inconsistent (a corrupt ``.npz``, or
+    arrays set by hand): SciPy reads them unchecked, out of bounds, in ``toarray``.
+    O(nnz), like reading the matrix; LIL and DOK hold Python objects and are safe."""
+    fmt = obj.format
+    if fmt in ("csr", "csc", "bsr"):
+        _check_compressed(obj, name)
+    elif fmt == "coo":
+        coords = obj.coords if hasattr(obj, "coords") else (obj.row, obj.col)
+        nnz = np.asarray(obj.data).shape[0]
+        for axis, (idx, size) in enumerate(zip(coords, obj.shape, strict=True)):
+            idx = np.asarray(idx)
+            if idx.ndim != 1 or idx.shape[0] != nnz:
+                raise _bad_index(
+                    name, fmt, f"it has {nnz} values but {idx.size} indices along axis {axis}"
+                )
+            what = ("row", "column")[axis] if len(obj.shape) == 2 else "index"
+            _check_coordinates(idx, size, what, obj.shape, name, fmt)
+    elif fmt == "dia":
+        data, offsets = np.asarray(obj.data), np.asarray(obj.offsets)
+        if data.ndim != 2 or offsets.ndim != 1 or offsets.shape[0] != data.shape[0]:
+            raise _bad_index(
+                name, fmt, f"it has {offsets.size} offsets for {data.shape[0]} rows of data"
+            )
+
+
 def _from_sparse(obj: Any, target: np.dtype | None, keep: bool, name: str) -> Any:
+    _check_structure(obj, name)
     if len(obj.shape) == 1:
         obj = obj.reshape((obj.shape[0], 1))
     m, n = obj.shape
@@ -403,6 +487,56 @@ def _from_text(text: str, name: str) -> np.ndarray:
 
 
 # --------------------------------------------------------------------------- public API
+
+
+_BINARY_KINDS = ((b"\x93NUMPY", ".npy"), (b"PK\x03\x04", ".npz"), (b"PK\x05\x06", ".npz"))
+
+
+def decode_matrix_text(data: bytes, source: str = "standard input") -> str:
+    """Bytes that should be matrix text (standard input, a pipe) → ``str``, as files are read.
+
+    Parameters
+    ----------
+    data : bytes
+        The raw bytes, e.g. ``sys.stdin.buffer.read()``. Decoding them here, rather than
+        by the locale's text layer, makes a stray byte an svdkit error under every
+        locale (a strict UTF-8 one raised ``UnicodeDecodeError``; the C locale turned it
+        into a surrogate that the parser then named).
+    source : str
+        What to call the bytes in error messages.
+
+    Returns
+    -------
+    str
+        The text, decoded as UTF-8 (a leading byte order mark dropped).
+
+    Raises
+    ------
+    ParseError
+        Binary data (a NUL byte; a ``.npy`` or ``.npz`` file is named as such, with the
+        advice to pass it by file name), or bytes that are not UTF-8 (the offset named).
+
+    Examples
+    --------
+    >>> decode_matrix_text(b"\\xef\\xbb\\xbf1 2\\n3 4\\n")
+    '1 2\\n3 4\\n'
+    >>> decode_matrix_text(b"1 \\xe9")
+    Traceback (most recent call last):
+    ...
+    svdkit.errors.ParseError: standard input is not UTF-8 text (byte 2)
+    """
+    for magic, suffix in _BINARY_KINDS:
+        if data.startswith(magic):
+            raise ParseError(
+                f"{source} holds a {suffix} file, not matrix text: save it under a name "
+                f"ending in {suffix} and pass that name"
+            )
+    if (nul := data.find(b"\x00")) >= 0:
+        raise ParseError(f"{source} holds binary data (byte {nul} is NUL), not text")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as err:
+        raise ParseError(f"{source} is not UTF-8 text (byte {err.start})") from None
 
 
 def as_matrix(

@@ -33,6 +33,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from itertools import chain
+from typing import TypeVar
 
 import numpy as np
 
@@ -96,6 +97,7 @@ class _Cell:
 
 
 Rows = list[list[_Cell]]
+_T = TypeVar("_T")
 
 
 # --------------------------------------------------------------------------- messages
@@ -181,8 +183,31 @@ def _new_element(prev: Token, t: Token, nxt: Token | None) -> bool:
     return True
 
 
+def _padded_complex(cell: list[Token], t: Token, toks: TokenStream, k: int) -> bool:
+    """Whether ``cell`` and the tokens from ``toks[k] = t`` on are one complex number as
+    NumPy prints it, the real part padded to a common width: ``1.  +1.j``, ``-2. -0.5j``
+    (a real literal, whitespace, a sign glued to an imaginary literal that ends the entry).
+    """
+    real = cell[1:] if len(cell) == 2 and _is_op(cell[0], "+-") else cell
+    if len(real) != 1 or real[0].kind != "num" or not _is_op(t, "+-"):
+        return False
+    num, unit, after = toks.get(k + 1), toks.get(k + 2), toks.get(k + 3)
+    return (
+        num is not None
+        and num.kind == "num"
+        and unit is not None
+        and unit.kind == "name"
+        and unit.value in ("j", "J")
+        and unit.pos == num.end
+        and (after is None or after.kind in _BLANK or _is_op(after, ",]"))
+    )
+
+
 class _Splitter:
     """Rows by ``;``/line breaks, entries by ``,``/whitespace, up to a closing ``]``.
+
+    With ``numpy`` set (the rows of nested lists, the list in ``array(…)``), a complex
+    number as NumPy prints it, ``1.  +1.j``, stays one entry (:func:`_padded_complex`).
 
     ``before`` rows, and ``filled`` entries of the row being read, were read
     already (by the fast path): they count in the positions that messages give.
@@ -199,8 +224,10 @@ class _Splitter:
         before: int = 0,
         filled: int = 0,
         ready: Callable[[int], bool] | None = None,
+        numpy: bool = False,
     ) -> None:
         self.text, self.toks, self.opener, self.in_row = text, toks, opener, in_row
+        self.numpy = numpy
         self.before, self.filled, self.ready = before, filled, ready
         self.handoff: int | None = None
         self.rows: Rows = []
@@ -286,7 +313,12 @@ class _Splitter:
             elif _is_op(t, ")}"):
                 raise self.fail(ParseError, f"unbalanced brackets: {_show(t)} has no opener", t)
             else:
-                if pending_ws and self.cell and _new_element(self.cell[-1], t, toks.get(k + 1)):
+                if (
+                    pending_ws
+                    and self.cell
+                    and _new_element(self.cell[-1], t, toks.get(k + 1))
+                    and not (self.numpy and _padded_complex(self.cell, t, toks, k))
+                ):
                     self.end_cell()
                     self.matlab = True
                 self.cell.append(t)
@@ -331,7 +363,7 @@ def _split_nested(text: str, toks: TokenStream, k: int) -> tuple[Rows, int]:
         if _is_op(t, "]"):
             return rows, k + 1
         if _is_op(t, "["):
-            splitter = _Splitter(text, toks, t, in_row=True)
+            splitter = _Splitter(text, toks, t, in_row=True, numpy=True)
             k = splitter.run(k + 1)
             rows.append(splitter.rows[0] if splitter.rows else [])
             separated = False
@@ -402,7 +434,7 @@ def _split_brackets_or_plain(text: str, toks: TokenStream) -> tuple[Rows, bool]:
         rows, end = _split_nested(text, toks, k)
         vector = False
     else:
-        splitter = _Splitter(text, toks, toks.get(k), in_row=False)
+        splitter = _Splitter(text, toks, toks.get(k), in_row=False, numpy=in_call)
         end = splitter.run(k + 1)
         rows, vector = splitter.rows, not splitter.matlab and len(splitter.rows) == 1
     _check_after_list(text, toks, end, in_call)
@@ -874,6 +906,134 @@ _LINE_BREAK = re.compile(r"\r\n|\r|\n")
 # --------------------------------------------------------------------------- the grid
 
 
+_MATRIX_MARKET = re.compile(r"[ \t\r\n\f\v\ufeff]*(%%matrixmarket)", re.IGNORECASE)
+#: A line with an entry that does not end in a comma (nor is a comment).
+_UNENDED_LINE = re.compile(r"(?m)^(?![ \t]*[%#])[^\n]*[^,\s][ \t\r]*$")
+
+
+def _refuse_other_formats(text: str) -> None:
+    """Refuse text that is no matrix notation although it would parse as one.
+
+    * A Matrix Market file (its first line ``%%MatrixMarket …``, read from standard
+      input, a pipe or a ``.txt`` file): to the text parser that header is a
+      comment, and the size line and the coordinates would become rows.
+    * Two or more lines that all end with a comma (a CSV export with a trailing
+      comma): the rule that a line ending in a comma continues the row would join
+      them into one row. One line (``1, 2, 3,``) is one row either way.
+    """
+    if (m := _MATRIX_MARKET.match(text)) is not None:
+        pos = m.start(1)
+        raise _error(
+            ParseError,
+            text,
+            "this text is a Matrix Market file (it starts with '%%MatrixMarket'), which svdkit "
+            "reads from a file whose name ends in .mtx: save it (or rename its file) so, and pass "
+            "that name (svdkit.load('A.mtx'), svdkit explain A.mtx)",
+            pos,
+            m.end(1),
+        )
+    tail = text[-256:].rstrip() or text.rstrip()  # (the whole text only when it ends blank)
+    if not tail.endswith(",") or _UNENDED_LINE.search(text) is not None:
+        return
+    lines = [m for m in re.finditer(r"(?m)^[ \t]*[^%#\s][^\n]*$", text)]
+    if len(lines) < 2:
+        return
+    pos = lines[0].group().rstrip().rfind(",") + lines[0].start()
+    raise _error(
+        ParseError,
+        text,
+        "every line ends with a comma: a line that ends with a comma continues the row, "
+        f"so these {len(lines)} lines would be one row; remove the trailing commas to make "
+        "each line a row (or join the lines to make one row)",
+        pos,
+    )
+
+
+#: ``A = `` or ``**A** = `` before the matrix (a MATLAB or Python statement, svdkit's
+#: Markdown report), when a bracket, ``$``, LaTeX or ``array(`` follows.
+_ASSIGNMENT = re.compile(
+    r"\A[ \t\r\n\ufeff]*(?:\*\*)?[A-Za-z_]\w*(?:\*\*)?[ \t]*=(?!=)[ \t]*"
+    r"(?=\[|\$|\\|(?:np\.|numpy\.)?(?:array|asarray|matrix)\()"
+)
+#: The ``;`` that ends a MATLAB statement, after the closing ``]``.
+_STATEMENT_END = re.compile(r"\][ \t]*(;)[ \t\r\n]*\Z")
+#: MATLAB's ``...`` at the end of a line (a ``%`` comment may follow): the row goes on.
+_ELLIPSIS = re.compile(r"(?m)\.\.\.[ \t\r]*(?:%[^\n]*)?$")
+_TABLE_RULE = re.compile(r"\|?(?:[ \t]*:?-{3,}:?[ \t]*\|)+[ \t]*:?(?:-{3,}:?)?[ \t]*")
+
+
+def _blank(text: str, start: int, end: int, fill: str = " ") -> str:
+    return text[:start] + fill * (end - start) + text[end:]
+
+
+def _normalise_paste(text: str) -> str:
+    """Forms people paste, rewritten in place (offsets kept) to the notations read here.
+
+    * ``A = [1 2; 3 4];``: the name, the ``=`` and the ``;`` that ends a statement
+      become blanks (also ``**A** = $$…$$`` from svdkit's own Markdown report);
+    * MATLAB's ``...`` at the end of a line continues the row: it becomes a ``,``
+      (blanks where the line already ends with ``,``), a line ending in a comma
+      continuing the row;
+    * a Markdown pipe table (every line starts and ends with ``|``): the outer bars
+      become blanks, the inner ones commas; the ``|---|`` rule line and the header
+      row above it become blank lines, a header of numbers being refused.
+    """
+    if (m := _ASSIGNMENT.match(text)) is not None:
+        text = _blank(text, 0, m.end())
+    tail = max(0, len(text) - 64)
+    if (m := _STATEMENT_END.search(text, tail)) is not None:
+        text = _blank(text, m.start(1), m.end(1))
+    if "..." in text:
+        text = _ELLIPSIS.sub(_continue_row, text)
+    if re.match(r"\s*\|", text):
+        text = _markdown_table(text)
+    return text
+
+
+def _continue_row(m: re.Match[str]) -> str:
+    """A MATLAB ``...`` (and what follows it on its line) → a comma and blanks, or blanks
+    only after a comma: the same length, so that offsets stay."""
+    line = m.string[m.string.rfind("\n", 0, m.start()) + 1 : m.start()].rstrip(" \t")
+    if not line or line[-1] in ".[(" or line[-1].isspace():
+        return m.group()  # "...." or a line of "..." alone (NumPy's rows left out): refused later
+    comma = "" if line[-1] == "," else ","
+    return comma + " " * (len(m.group()) - len(comma))
+
+
+def _markdown_table(text: str) -> str:
+    """A Markdown pipe table → comma-separated rows, offsets kept (see ``_normalise_paste``)."""
+    lines = text.split("\n")
+    body = [i for i, line in enumerate(lines) if line.strip()]
+    if not all(lines[i].strip()[0] == "|" and lines[i].strip()[-1] == "|" for i in body):
+        return text
+    if len(body) > 1 and _TABLE_RULE.fullmatch(lines[body[1]].strip()):
+        header = lines[body[0]]
+        cells = [c for c in header.strip().strip("|").split("|")]
+        try:
+            text_to_array(",".join(cells))
+        except SvdkitError:
+            pass
+        else:
+            pos = text.find(header)
+            raise _error(
+                ParseError,
+                text,
+                "the Markdown table's header row holds numbers; a header names the columns: "
+                "remove the header and the |---| line under it to read every row",
+                pos,
+                pos + len(header),
+            )
+        for i in body[:2]:
+            lines[i] = " " * len(lines[i])
+        body = body[2:]
+    for i in body:
+        line = lines[i]
+        lo, hi = line.index("|"), line.rindex("|")
+        inner = line[lo + 1 : hi].replace("|", ",")
+        lines[i] = line[:lo] + " " + inner + " " + line[hi + 1 :]
+    return "\n".join(lines)
+
+
 @dataclass(frozen=True, slots=True)
 class _Entry:
     expr: Expr
@@ -886,6 +1046,8 @@ def _split(text: str, delimiter: str | None, document: bool, glued: bool = True)
     toks = TokenStream(text)
     if toks.get(_next_sig(toks, 0)) is None:
         raise EmptyInputError("the text has no entries" if text else "the text is empty")
+    if delimiter is None and not document:
+        _refuse_other_formats(text)
     if delimiter is not None:
         _check_delimited_cells(text, delimiter)
         rows, vector = _split_delimited(text, toks, delimiter)[0], False
@@ -981,7 +1143,8 @@ def parse_matrix_text(text: str) -> list[list[Expr]]:
     >>> rows[0][1].rational(), rows[1][0].rational(), rows[1][1].to_complex()
     (Fraction(-3, 4), Fraction(1, 10), 2j)
     """
-    return [[e.expr for e in row] for row in _parse_grid(text)]
+    grid = _or_pasted(_parse_grid, text)
+    return [[e.expr for e in row] for row in grid]
 
 
 def _evaluate_grid(text: str, grid: list[list[_Entry]]) -> np.ndarray:
@@ -1191,6 +1354,35 @@ def text_to_array(text: str, *, delimiter: str | None = None, document: bool = F
     >>> text_to_array("[1, 2, 3]").shape  # a vector is a column
     (3, 1)
     """
+    if delimiter is not None or document:
+        return _text_to_array(text, delimiter, document)
+    return _or_pasted(lambda t: _text_to_array(t, None, False), text)
+
+
+def _or_pasted(read: Callable[[str], _T], text: str) -> _T:
+    """``read(text)``; where that fails, ``read`` of the text as :func:`_normalise_paste`
+    rewrites it, if it rewrites anything (each form it rewrites is refused as it is, so
+    text that reads is never rewritten, and reading it costs no pass over the text).
+    Where the rewritten text fails too at the same offset, the first error stands (its
+    snippet shows the text as given)."""
+    try:
+        return read(text)
+    except SvdkitError as err:
+        first = err
+        fixed = _normalise_paste(text)
+        if fixed == text:
+            raise
+    try:
+        return read(fixed)
+    except SvdkitError as err:
+        if getattr(err, "offset", None) == getattr(first, "offset", None):
+            raise first from None
+        raise
+
+
+def _text_to_array(text: str, delimiter: str | None, document: bool) -> np.ndarray:
+    if delimiter is None and not document:
+        _refuse_other_formats(text)
     if delimiter is not None:  # (dates: only where an entry is not a plain number)
         _check_delimited_cells(text, delimiter, dates=False)
     elif not document and not has_latex_marker(text):
