@@ -26,9 +26,11 @@ def prepare(
     Nested square roots are denested first where SymPy can (``√(5 − 2√6)`` is
     ``√3 − √2``): as typed, the nested root enters the number field as one more
     generator, and the eigenvalue work on ``[[√3, √(5 − 2√6)], [√(5 − 2√6), 1]]`` took
-    30 s against 1.5 s.
+    30 s against 1.5 s. Entries that are zero written otherwise
+    (``∛(2 + √5) − (1 + √5)/2``) are replaced by ``0``, so that every formula shown
+    (a determinant's terms, a trace) agrees with the rank, which sees the zero.
     """
-    M = _denested(as_exact(A, name=name))
+    M = _zeros_written_out(_denested(as_exact(A, name=name)))
     if square and M.rows != M.cols:
         raise ShapeError(f"{what} needs a square matrix; {name} is {shape_text(M.shape)}")
     return M, (Field.of(list(M)) if field else None)
@@ -54,8 +56,26 @@ def _denested(M: sp.Matrix) -> sp.Matrix:
     return M
 
 
+def _zeros_written_out(M: sp.Matrix) -> sp.Matrix:
+    """``M`` with each algebraic entry that is exactly zero (:func:`is_zero_expr`) as ``0``."""
+    zeros = [
+        k for k, x in enumerate(M)
+        if not x.is_Rational and not x.has(sp.Float) and x.is_algebraic and is_zero_expr(x)
+    ]
+    if not zeros:
+        return M
+    M = M.copy()
+    for k in zeros:
+        M[k] = sp.Integer(0)
+    return M
+
+
 def require_hermitian(M: sp.Matrix, F: Field, what: str, name: str = "A", hint: str = "") -> None:
-    """Raise :class:`StructureError` unless ``M = Mᴴ`` exactly, naming the first faulty pair."""
+    """Raise :class:`StructureError` unless ``M = Mᴴ`` exactly, naming the first faulty pair
+    (0-based indices, as the numeric engine's :func:`svdkit.linalg.structure.require_hermitian`
+    names them; values as :func:`~svdkit.exact.format.to_text` writes them)."""
+    from svdkit.exact.format import to_text
+
     n = M.rows
     for i in range(n):
         for j in range(i, n):
@@ -63,11 +83,19 @@ def require_hermitian(M: sp.Matrix, F: Field, what: str, name: str = "A", hint: 
             if not is_zero_expr(a - sp.conjugate(b)):
                 kind = "symmetric" if F.real else "Hermitian"
                 if i == j:
-                    detail = f"the diagonal entry {name}[{i},{i}] = {a} is not real"
+                    detail = (
+                        f"the diagonal entry {name}[{i},{i}] = {to_text(a)} is not real"
+                    )
                 elif F.real:
-                    detail = f"{name}[{i},{j}] = {a} but {name}[{j},{i}] = {b}"
+                    detail = (
+                        f"{name}[{i},{j}] = {to_text(a)} "
+                        f"but {name}[{j},{i}] = {to_text(b)}"
+                    )
                 else:
-                    detail = f"{name}[{i},{j}] = {a} but conj({name}[{j},{i}]) = {sp.conjugate(b)}"
+                    detail = (
+                        f"{name}[{i},{j}] = {to_text(a)} "
+                        f"but conj({name}[{j},{i}]) = {to_text(sp.conjugate(b))}"
+                    )
                 raise StructureError(
                     f"{what} needs a {kind} matrix; {detail} (0-based indices)"
                     + (f". {hint}" if hint else "")

@@ -138,8 +138,30 @@ def radical_degree(exprs: Sequence[sp.Expr]) -> int:
 
 
 def _trial_factors(n: Any) -> dict[Any, int]:
-    """Prime factors of ``n`` below ``10⁵`` by trial division, the rest as one cofactor."""
-    return dict(sp.factorint(int(n), limit=10**5, use_rho=False, use_pm1=False, use_ecm=False))
+    """Prime factors of ``n`` below ``10⁵`` by trial division, the rest as one cofactor.
+
+    By hand, not ``factorint(limit=…)``, which still tests the cofactor for primality:
+    minutes for the ~10⁴-bit cofactors of entries such as ``1e-1000``.
+    """
+    n = abs(int(n))
+    out: dict[Any, int] = {}
+    if n < 2:
+        return out
+    for p in _TRIAL_PRIMES:
+        if p * p > n:
+            break
+        if n % p == 0:
+            k = 0
+            while n % p == 0:
+                n //= p
+                k += 1
+            out[p] = k
+    if n > 1:
+        out[n] = out.get(n, 0) + 1
+    return out
+
+
+_TRIAL_PRIMES = tuple(int(p) for p in sp.primerange(2, 10**5))
 
 
 def _group_order(vectors: list[dict[Any, sp.Rational]]) -> int:

@@ -729,8 +729,13 @@ def definiteness(A: Any, *, symmetrize: bool = False, steps: bool = False) -> De
             M,
             F,
             "definiteness",
-            hint="pass symmetrize=True to analyse the symmetric part (A + Aᵀ)/2, "
-            "the only part the quadratic form xᵀAx sees",
+            hint=(
+                "pass symmetrize=True to analyse the symmetric part (A + Aᵀ)/2, "
+                "the only part the quadratic form xᵀAx sees"
+                if F.real else
+                "pass symmetrize=True to analyse the Hermitian part (A + Aᴴ)/2, "
+                "the only part the real part Re(xᴴAx) of the quadratic form sees"
+            ),
         )
     rec = Recorder(steps)
     rows = rows_of(F, M)

@@ -33,6 +33,7 @@ from svdkit.exact._field import (
     Rows,
     exact_sum,
     identity,
+    is_zero_expr,
     matmul,
     rows_of,
     rref_rows,
@@ -161,14 +162,12 @@ def _inversions(perm: tuple[int, ...]) -> int:
 def _leibniz(M: sp.Matrix, rec: Recorder) -> sp.Expr:
     n = M.rows
     rec.add("det.leibniz", {"n": n, "terms": math.factorial(n)})
-    total = sp.Integer(0)
     terms = []
     for k, perm in enumerate(itertools.permutations(range(n)), 1):
         inv = _inversions(perm)
         sign = -1 if inv % 2 else 1
         factors = tuple(M[i, perm[i]] for i in range(n))
         term = sign * sp.Mul(*factors)
-        total += term
         terms.append(term)
         rec.add(
             "det.leibniz_term",
@@ -181,11 +180,13 @@ def _leibniz(M: sp.Matrix, rec: Recorder) -> sp.Expr:
                 "value": term,
             },
         )
-    total = sp.expand(total)
+    total = exact_sum(terms)
+    if is_zero_expr(total):  # a zero written otherwise: 0, as Bareiss and the rank find
+        total = sp.Integer(0)
     if rec.on:
         rec.add(
             "det.leibniz_sum",
-            {"value": total, "nonzero": sum(1 for t in terms if t != 0)},
+            {"value": total, "nonzero": sum(1 for t in terms if not is_zero_expr(t))},
             formula=sp.Eq(_DET, sp.Add(*terms, evaluate=False), evaluate=False),
         )
     return total
@@ -324,6 +325,8 @@ def trace(A: Any, *, steps: bool = False) -> Trace:
     M, _ = prepare(A, "trace", square=True, field=False)
     terms = tuple(M[i, i] for i in range(M.rows))
     value = exact_sum(terms)
+    if is_zero_expr(value):  # a zero written otherwise (the entries are each non-zero)
+        value = sp.Integer(0)
     rec = Recorder(steps)
     rec.add("trace.sum", {"terms": terms, "value": value}, formula=sp.Eq(sp.Symbol("Tr(A)"), value))
     return Trace(value, steps=rec.steps())

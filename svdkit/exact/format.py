@@ -21,9 +21,12 @@ Examples
 
 from __future__ import annotations
 
+import contextlib
 import enum
 import re
-from collections.abc import Mapping
+import sys
+import threading
+from collections.abc import Iterator, Mapping
 from fractions import Fraction
 from typing import Any
 
@@ -40,6 +43,7 @@ __all__ = [
     "APPROXIMATE_DIGITS",
     "LAMBDA",
     "grouped_values",
+    "long_integers",
     "rounded",
     "step_text",
     "to_latex",
@@ -102,12 +106,93 @@ def _compact(n: int) -> tuple[int, int] | None:
     ``1e300`` has ``det A = 10⁶⁰⁰``, which is 601 digits written out. ``d·10ᵏ`` is a
     product, grouped as one in the text: ``√2/(2·10³²³)``, ``(2·10³⁰⁰)√2``.
     """
-    digits = str(abs(n))
-    significant = digits.rstrip("0")
-    zeros = len(digits) - len(significant)
-    if len(digits) <= 15 or zeros < 6:
+    zeros = _trailing_zeros(n)
+    if zeros < 6:
         return None
-    return (int(significant) if n > 0 else -int(significant)), zeros
+    significant = abs(n) // 10**zeros
+    if len(_decimal(significant)) + zeros <= 15:
+        return None
+    return (significant if n > 0 else -significant), zeros
+
+
+_SAFE_BITS = 12_000
+"""Integers below 2^12000 (3613 digits) convert with ``str``: under Python's 4300-digit limit."""
+
+
+def _decimal(n: int) -> str:
+    """The decimal digits of the integer ``n``, however long.
+
+    ``str`` refuses integers of more than 4300 digits (Python's guard against slow
+    conversions); an accepted input can reach that (``1e-2200`` twice on a diagonal
+    has ``det A = 10⁻⁴⁴⁰⁰``), so longer integers are split in halves by a power of ten.
+
+    Examples
+    --------
+    >>> _decimal(-120), len(_decimal(7**6000))
+    ('-120', 5071)
+    """
+    if n < 0:
+        return "-" + _decimal(-n)
+    if n.bit_length() <= _SAFE_BITS:
+        return str(n)
+    half = int(n.bit_length() * 0.30103) // 2  # about half the digits
+    high, low = divmod(n, 10**half)
+    return _decimal(high) + _decimal(low).rjust(half, "0")
+
+
+_LIMIT_LOCK = threading.Lock()
+_printing = 0  # how many threads are inside long_integers
+_saved_limit = 0  # Python's digit limit before the first of them came in
+
+
+@contextlib.contextmanager
+def long_integers() -> Iterator[None]:
+    """Lift Python's 4300-digit limit on ``str(int)`` while a value is printed.
+
+    SymPy's printers (and its term ordering, which sorts by ``str``) convert every
+    integer with ``str``; an accepted input can hold longer ones (``1e-5000``, a
+    determinant of ``10⁻⁴⁴⁰⁰``), and an exact result is printed whole, never
+    refused. The inputs' own caps (4000 digits, exponents up to 10000) bound the
+    lengths, so the conversions stay short. The limit is restored when the last
+    printing thread is done. :func:`to_text`, :func:`to_latex`, :func:`to_mathml` and
+    :func:`step_text` print within it; a renderer that prints exact values otherwise
+    (``sympy.sstr``) wraps its work in it too.
+
+    Examples
+    --------
+    >>> with long_integers():
+    ...     len(str(10**5000))
+    5001
+    """
+    global _printing, _saved_limit
+    with _LIMIT_LOCK:
+        if _printing == 0:
+            _saved_limit = sys.get_int_max_str_digits()
+            sys.set_int_max_str_digits(0)  # 0: no limit
+        _printing += 1
+    try:
+        yield
+    finally:
+        with _LIMIT_LOCK:
+            _printing -= 1
+            if _printing == 0:
+                sys.set_int_max_str_digits(_saved_limit)
+
+
+def _trailing_zeros(n: int) -> int:
+    """How many zeros end the decimal digits of ``n`` (0 for ``n = 0``), without ``str``."""
+    if n == 0:
+        return 0
+    n = abs(n)
+    powers = [10]  # 10, 10², 10⁴, … while each divides n
+    while n % (powers[-1] * powers[-1]) == 0:
+        powers.append(powers[-1] * powers[-1])
+    zeros = 0
+    for j in range(len(powers) - 1, -1, -1):  # binary descent on the exponent
+        if n % powers[j] == 0:
+            n //= powers[j]
+            zeros += 1 << j
+    return zeros
 
 
 def _is_approximate(expr: Any) -> bool:
@@ -150,7 +235,7 @@ class _CompactIntegers:
     def _print_int(self, expr) -> str:
         parts = _compact(int(expr))
         if parts is None:
-            return str(expr)
+            return _decimal(int(expr))
         d, k = parts
         power = self._power_of_ten(k)
         return power if d == 1 else ("-" if d == -1 else f"{d}{self._times}") + power
@@ -334,6 +419,7 @@ def _expr_text(x: sp.Basic) -> str:
     return s.replace("-", "−")
 
 
+@long_integers()
 def to_text(x: Any) -> str:
     """Unicode text of an exact value, a matrix, a relation, or a list of them.
 
@@ -367,9 +453,10 @@ def to_text(x: Any) -> str:
     if isinstance(x, bool):
         return str(x)
     if isinstance(x, int):
-        return str(x).replace("-", "−")
+        return _decimal(x).replace("-", "−")
     if isinstance(x, Fraction):
-        return str(x).replace("-", "−")
+        text = _decimal(x.numerator) + ("" if x.denominator == 1 else f"/{_decimal(x.denominator)}")
+        return text.replace("-", "−")
     if isinstance(x, str):
         return x
     if isinstance(x, tuple):
@@ -534,6 +621,7 @@ def _sympify(x: Any) -> Any:
     return sp.sympify(x)
 
 
+@long_integers()
 def to_latex(x: Any) -> str:
     """SymPy's LaTeX of an exact value (``\\\\approx`` before approximate values).
 
@@ -548,6 +636,7 @@ def to_latex(x: Any) -> str:
     return _LatexPrinter({"imaginary_unit": "i"}).doprint(_sympify(x))
 
 
+@long_integers()
 def to_mathml(x: Any) -> str:
     """SymPy's presentation MathML of an exact value, written as the report writes maths.
 
@@ -571,6 +660,7 @@ def to_mathml(x: Any) -> str:
     return _MATHML_NEGATIVE.sub(r"<mrow><mo>−</mo><mn>\1</mn></mrow>", markup)
 
 
+@long_integers()
 def step_text(
     step: Step, template: str, formatter=to_text, catalogue: Mapping[str, str] | None = None
 ) -> str:

@@ -357,11 +357,16 @@ class TextOptions:
             )
         if self.analyzer != "word":
             if isinstance(stop, tuple):
+                # on the command line a list of words comes from --stop-words-file only
+                # (--stop-words takes 'english' or 'none'): name the option typed
+                typed = flag("stop_words_file")
                 raise SvdkitError(
-                    f"{arg('stop_words')} apply to the word analyzer only; "
-                    f"{kw('analyzer', self.analyzer)} counts character n-grams (leave "
-                    f"{arg('stop_words')} at 'english' or None)",
-                    param="stop_words",
+                    f"{typed or arg('stop_words')} appl{'ies' if typed else 'y'} to the word "
+                    "analyzer only; "
+                    f"{kw('analyzer', self.analyzer)} counts character n-grams ("
+                    + ("leave it out)" if typed else
+                       f"leave {arg('stop_words')} at 'english' or None)"),
+                    param="stop_words_file" if typed else "stop_words",
                 )
             if self.token_pattern != TOKEN_PATTERN:
                 raise SvdkitError(
