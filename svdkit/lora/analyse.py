@@ -54,6 +54,7 @@ __all__ = [
     "ModuleSpectrum",
     "analyse_adapter",
     "analyse_pair",
+    "check_figure_output",
     "written_by_analyse",
 ]
 
@@ -141,22 +142,145 @@ def _ps_creator(handle) -> str | None:
 
 def _matplotlib(who: str) -> None:
     """Import matplotlib, or raise an svdkit error saying why it cannot be (``who``, the
-    option or method, begins it): not installed, or an environment matplotlib reads at
-    import refuses (an ``MPLBACKEND`` it does not know; svdkit needs no backend)."""
+    option or method, begins it): not installed; installed but failing to import (a
+    missing or broken dependency of it, named); an ``MPLBACKEND`` it does not know (named
+    only when matplotlib refused that value: svdkit needs no backend); or whatever else
+    stops it, named."""
     from svdkit.errors import MissingDependencyError
 
     try:
         import matplotlib  # noqa: F401
     except ImportError as err:
+        if err.name == "matplotlib":  # (the package itself is missing)
+            raise MissingDependencyError(
+                f"{who} needs matplotlib (pip install 'svdkit[plot]')"
+            ) from err
         raise MissingDependencyError(
-            f"{who} needs matplotlib (pip install 'svdkit[plot]')"
+            f"{who} needs matplotlib, which is installed but fails to import: "
+            f"{type(err).__name__}: {err} (repair it: pip install --force-reinstall "
+            "matplotlib)"
         ) from err
     except Exception as err:  # (whatever matplotlib raises when it starts)
-        backend = os.environ.get("MPLBACKEND")
-        why = (f"the environment variable MPLBACKEND is {backend!r}, not a backend it knows "
-               "(svdkit draws without one: unset MPLBACKEND, or set it to 'agg')"
-               if backend is not None else f"{type(err).__name__}: {err}")
-        raise SvdkitError(f"{who}: matplotlib cannot start: {why}") from err
+        raise SvdkitError(f"{who}: matplotlib cannot start: {_start_failure(err)}") from err
+
+
+def _start_failure(err: Exception) -> str:
+    """Why matplotlib failed to start: its refusal of the ``MPLBACKEND`` value (a
+    ``ValueError`` naming the key ``backend``), said as such, or ``err`` itself."""
+    backend = os.environ.get("MPLBACKEND")
+    if backend is not None and isinstance(err, ValueError) and "backend" in str(err):
+        return (f"the environment variable MPLBACKEND is {backend!r}, not a backend it knows "
+                "(svdkit draws without one: unset MPLBACKEND, or set it to 'agg')")
+    return f"{type(err).__name__}: {err}"
+
+
+def check_figure_output(path: Path, who: str | None = None) -> None:
+    """Refuse a figure path ``analyse`` may not write: the rule of
+    :meth:`Analysis.figure` and ``svdkit lora analyse --figure`` alike.
+
+    The format (the extension) must be one that carries :data:`FIGURE_MARK`
+    (:data:`MARKED_FIGURE_FORMATS`), so that a later run knows the file for svdkit's,
+    and an existing file is replaced only when svdkit wrote it
+    (:func:`written_by_analyse`); a symbolic link is judged by the file it names. A
+    device, a FIFO or a descriptor (``/dev/stdout``) is written into, never replaced:
+    it has no owner to check.
+
+    Parameters
+    ----------
+    path : pathlib.Path
+        The figure's path.
+    who : str, optional
+        What begins the message (``"--figure"``); none by default.
+
+    Raises
+    ------
+    FileFormatError
+        Another format, or an existing file (or directory) svdkit did not write.
+    """
+    from svdkit._files import written_through
+
+    lead = f"{who} " if who else ""
+    if path.suffix[1:].lower() not in MARKED_FIGURE_FORMATS:
+        raise FileFormatError(
+            f"{lead}'{path}': unsupported figure format {path.suffix or '(no extension)'!r} "
+            f"(use one of {', '.join('.' + f for f in MARKED_FIGURE_FORMATS)}: formats "
+            "that record that svdkit wrote the file, so that a re-run may replace it)"
+        )
+    if written_through(path):  # /dev/stdout, a FIFO: written into, not replaced
+        return
+    if (path.exists() or path.is_symlink()) and not written_by_analyse(path):
+        raise FileFormatError(
+            f"{lead}'{path}' exists and is not a file svdkit lora analyse wrote: refusing "
+            "to replace it; choose another path, or remove it first"
+        )
+
+
+def _figure_class() -> type:
+    """The class of :meth:`Analysis.draw`'s figures, made once (matplotlib is imported
+    only when a figure is drawn): a :class:`~matplotlib.figure.Figure` whose ``show()``
+    says how to show it, where matplotlib's raises an ``AttributeError`` for a figure
+    pyplot does not manage. Found by pickle as ``_AnalysisFigure`` in this module
+    (through the module's ``__getattr__``)."""
+    cls = globals().get("_AnalysisFigure")
+    if cls is not None:
+        return cls
+    from matplotlib.figure import Figure
+
+    class _AnalysisFigure(Figure):
+        def show(self, warn: bool = True) -> None:
+            if self.canvas.manager is not None:  # (handed to pyplot: plt.figure(fig))
+                return super().show(warn)
+            raise SvdkitError(SHOW_HINT)
+
+    _AnalysisFigure.__module__ = __name__
+    _AnalysisFigure.__qualname__ = "_AnalysisFigure"
+    globals()["_AnalysisFigure"] = _AnalysisFigure
+    return _AnalysisFigure
+
+
+def __getattr__(name: str) -> Any:
+    # (the figures' class, made on first use: pickle finds it by its name here)
+    if name == "_AnalysisFigure":
+        return _figure_class()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+#: What ``show()`` of a figure of :meth:`Analysis.draw` says.
+SHOW_HINT = (
+    "Analysis.draw's figure is on its own Agg canvas, not managed by pyplot (svdkit "
+    "leaves pyplot and the backend alone), so it has no window to show: in Jupyter, "
+    "display it (a cell's last value, or IPython.display.display(fig)); save it with "
+    "fig.savefig(path) or Analysis.figure(path); or hand it to pyplot yourself, "
+    "plt.figure(fig) then plt.show() (matplotlib 3.11 or later adopts a figure so)"
+)
+
+
+def _lone(y: np.ndarray) -> list[int]:
+    """The indices of the finite points of ``y`` with no finite neighbour: a line does
+    not draw them (a rank-1 spectrum ``[σ₁, 0, …]`` on a log axis, a spectrum of one
+    value), so :meth:`Analysis.draw` gives them a marker."""
+    finite = np.isfinite(y)
+    left = np.r_[False, finite[:-1]]
+    right = np.r_[finite[1:], False]
+    return np.flatnonzero(finite & ~left & ~right).tolist()
+
+
+def _marked(y: np.ndarray) -> dict[str, Any]:
+    """The marker keywords of a curve whose lone points (:func:`_lone`) need one."""
+    lone = _lone(y)
+    return {"marker": "o", "ms": 3, "markevery": lone} if lone else {}
+
+
+def _keep_on_canvas(fig: Any, ax: Any, pad: float = 4.0) -> None:
+    """Move the left edge of ``ax`` right where its labels (the y label, the tick
+    labels, long ones such as ``10⁻³⁰⁰``) would begin left of the canvas (``pad``
+    pixels kept)."""
+    box = ax.yaxis.get_tightbbox(fig.canvas.get_renderer())  # (not the curves: cheap)
+    if box is None or box.x0 >= pad:
+        return
+    shift = (pad - box.x0) / fig.bbox.width
+    pos = ax.get_position()
+    ax.set_position((pos.x0 + shift, pos.y0, pos.width - shift, pos.height))
 
 
 #: The energy panel of :meth:`Analysis.draw` has a log rank axis when a spectrum is
@@ -348,8 +472,19 @@ class Analysis:
         """The figure :meth:`figure` saves: spectra (σᵢ/σ₁, log scale) and energy curves
         (on a log rank axis for spectra longer than :data:`LOG_RANKS_ABOVE`).
 
-        A :class:`~matplotlib.figure.Figure` on its own Agg canvas: pyplot and the
-        caller's backend are left as they are (nothing to close).
+        A :class:`~matplotlib.figure.Figure` on its own Agg canvas, as
+        :mod:`svdkit.plot`'s figures: pyplot and the caller's backend are left as they
+        are (nothing to close). A notebook displays it (a cell's last value, or
+        ``IPython.display.display(fig)``); ``fig.savefig(path)`` or :meth:`figure` saves
+        it; ``plt.show()`` and ``plt.savefig`` do not know it (they act on pyplot's
+        figures), and ``fig.show()`` raises an :class:`~svdkit.errors.SvdkitError` saying
+        this. To show it in a window, hand it to pyplot: ``plt.figure(fig)``, then
+        ``plt.show()`` (matplotlib 3.11 or later adopts a figure so).
+
+        It follows the caller's matplotlib style (``rcParams``, ``matplotlib.style``,
+        a ``matplotlibrc``): the background, the text, the colour cycle of the curves,
+        and the zero marks' legend entry and the energy target line, drawn in the
+        style's text colour, so that a dark style stays readable.
 
         ``opaque`` draws every curve and the legend's frame without transparency, for
         the formats that have none (PostScript: :data:`OPAQUE_FORMATS`), which would
@@ -366,8 +501,12 @@ class Analysis:
 
         The spectra panel leaves exact zeros out of its log axis and marks them (``v``)
         at its bottom, in the module's colour; positive values are drawn as they are,
-        however small. A module whose ``ΔW`` is zero has no curve and is named on the
-        panel; when every one is, both panels say so.
+        however small. A point with no drawn neighbour (the σ₁ of a rank-1 ``ΔW``,
+        ``[σ₁, 0, …]``; the one value of an ``r = 1`` adapter or ``max_rank=1``, on both
+        panels) gets a dot, as a line of one point is not drawn. The log axis spans at
+        least two decades below σ₁ (labelled at powers of ten). A module whose ``ΔW``
+        is zero has no curve and is named on the panel; when every one is, both panels
+        say so.
 
         Raises
         ------
@@ -378,9 +517,8 @@ class Analysis:
         """
         _matplotlib("Analysis.draw")
         import matplotlib as mpl
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
         from matplotlib.lines import Line2D
-
-        from svdkit.plot._common import new_figure
 
         alpha = None if opaque else 0.8  # (None: the colour's own, opaque)
         drawn = [m for m in self.modules if m.s.size and m.s[0] > 0]
@@ -389,7 +527,11 @@ class Analysis:
         keys = [m.name if per_module else m.name.rpartition(".")[2] for m in drawn]
         order = list(dict.fromkeys(keys))
         legend_rows = math.ceil(len(order) / 2) if per_module else math.ceil(len(order) / 4)
-        fig = new_figure(11, 4.2 + 0.19 * legend_rows)
+        # the caller's style (not svdkit.plot's white): a dark one keeps its background,
+        # against which its text colour is readable
+        fig = _figure_class()(figsize=(11, 4.2 + 0.19 * legend_rows), dpi=100)
+        FigureCanvasAgg(fig)
+        fg = mpl.rcParams["text.color"]
         top = 4.2 / (4.2 + 0.19 * legend_rows)
         ax1 = fig.add_axes((0.07, 1 - top + 0.12 * top, 0.4, 0.76 * top))
         ax2 = fig.add_axes((0.57, 1 - top + 0.12 * top, 0.4, 0.76 * top))
@@ -409,29 +551,35 @@ class Analysis:
             ratio = m.s.astype(np.float64) / float(m.s[0])
             ratios.append((k, ratio, colour))
             # exact zeros have no place on the log axis: left out (NaN), marked below
-            (line,) = ax1.semilogy(k, np.where(ratio > 0, ratio, np.nan), lw=0.9, alpha=alpha,
-                                   color=colour, ls=dash)
+            shown = np.where(ratio > 0, ratio, np.nan)
+            energy = m.energy_curve()
+            (line,) = ax1.semilogy(k, shown, lw=0.9, alpha=alpha, color=colour, ls=dash,
+                                   **_marked(shown))
             handles.setdefault(key, line)
-            ax2.plot(k, m.energy_curve(), lw=0.9, alpha=alpha, color=colour, ls=dash)
+            ax2.plot(k, energy, lw=0.9, alpha=alpha, color=colour, ls=dash, **_marked(energy))
         labels = [key if per_module else f"{key} ({counted(keys.count(key), 'module')})"
                   for key in order]
         positive = [float(np.min(r[r > 0])) for _, r, _ in ratios]
+        # at least two decades, labelled at powers of ten (within one, matplotlib labels
+        # the minor ticks, 6×10⁻¹…, which push the axis label off the canvas)
+        bottom = max(min(10 ** math.floor(math.log10(min(positive, default=1.0)) - 0.3),
+                         1e-2), 5e-324)
+        ax1.set_ylim(bottom, 1.5)
         if any((r <= 0).any() for _, r, _ in ratios):
-            bottom = max(10 ** math.floor(math.log10(min(positive)) - 0.3), 5e-324)
-            ax1.set_ylim(bottom, 1.5)
             for k, r, colour in ratios:
                 if (r <= 0).any():
                     ax1.plot(k[r <= 0], np.full(int((r <= 0).sum()), bottom * 1.25), ls="none",
                              marker="v", ms=5, color=colour, gid="svdkit:zeros",
                              clip_on=False)
-            handles["σᵢ = 0"] = Line2D([], [], ls="none", marker="v", ms=5, color="black")
+            handles["σᵢ = 0"] = Line2D([], [], ls="none", marker="v", ms=5, color=fg)
             labels.append("σᵢ = 0 (below the log scale)")
         ax1.set(
             xlabel="index $i$",
             ylabel=SPECTRUM_LABEL,
             title=r"singular values of $\Delta W$ per module",
         )
-        ax2.axhline(self.energy, color="k", ls="--", lw=1, label=f"{100 * self.energy:g}% energy")
+        ax2.axhline(self.energy, color=fg, ls="--", lw=1, label=f"{100 * self.energy:g}% energy",
+                    gid="svdkit:target")
         ax2.set(xlabel="rank $k$", ylabel=ENERGY_LABEL, title="energy kept")
         ax2.set_ylim(0, 1.02)
         if max((m.s.size for m in self.modules), default=0) > LOG_RANKS_ABOVE:
@@ -443,12 +591,12 @@ class Analysis:
             what = "every ΔW is zero" if self.modules else "no module"
             for ax in (ax1, ax2):
                 ax.text(0.5, 0.5, f"{what} (nothing to draw)", transform=ax.transAxes,
-                        ha="center", va="center", fontsize=10, color="0.3")
+                        ha="center", va="center", fontsize=10, color=fg, alpha=0.7)
         elif zero:
             more = f", … ({len(zero) - 3} more)" if len(zero) > 3 else ""
             ax1.text(0.98, 0.98, f"zero ΔW, no curve: {', '.join(zero[:3])}{more}",
-                     transform=ax1.transAxes, ha="right", va="top", fontsize=7, color="0.3",
-                     parse_math=False)
+                     transform=ax1.transAxes, ha="right", va="top", fontsize=7, color=fg,
+                     alpha=0.7, parse_math=False)
         if not per_module and drawn:
             # the slowest module by name: the highest recommended rank
             ranks = [m.recommended_rank(self.energy) or m.s.size for m in drawn]
@@ -463,17 +611,23 @@ class Analysis:
             for text, label in zip(legend.get_texts(), labels, strict=True):
                 text.set_text(label)
                 text.set_parse_math(False)  # a name as written: "$" is no formula
+        _keep_on_canvas(fig, ax1)
         return fig
 
     def figure(self, path: str | os.PathLike) -> Path:
         """Spectra (σᵢ/σ₁, log scale) and energy curves of every module, saved to ``path``.
 
-        The format is the extension's, one matplotlib writes (``.png``, ``.pdf``,
-        ``.svg``…). PNG, PDF, SVG, PS and EPS files carry :data:`FIGURE_MARK` as their
-        ``Creator`` (:func:`written_by_analyse`). PS and EPS, which have no
-        transparency, get the figure drawn opaque (:meth:`draw`). A missing folder is
-        created (as ``svdkit lora analyse --figure`` creates it); the file is written
-        aside and renamed into place, so a failed write leaves an earlier one as it was.
+        The format is the extension's: ``.png``, ``.pdf``, ``.svg``, ``.ps`` or ``.eps``
+        (:data:`MARKED_FIGURE_FORMATS`), whose files carry :data:`FIGURE_MARK` as their
+        ``Creator`` (:func:`written_by_analyse`); formats that cannot carry it
+        (``.jpg``, ``.tif``, ``.webp``, ``.svgz``…) are refused, as a later call could
+        not know the file for svdkit's. The rules are ``svdkit lora analyse
+        --figure``'s (:func:`check_figure_output`): an existing file is replaced only
+        when svdkit wrote it — a user's file of that name is refused and left as it
+        was. PS and EPS, which have no transparency, get the figure drawn opaque
+        (:meth:`draw`). A missing folder is created (as ``--figure`` creates it); the
+        file is written aside and renamed into place, so a failed write leaves an
+        earlier one as it was.
 
         Raises
         ------
@@ -483,9 +637,10 @@ class Analysis:
         MissingDependencyError
             matplotlib is not installed.
         FileFormatError
-            ``path`` has no extension, or one that is not a figure format matplotlib
-            writes (nothing is drawn); it is a directory; its folder cannot be created
-            or the file cannot be written (``cannot write 'PATH': …``).
+            ``path`` has no extension, or one that is not a figure format svdkit marks
+            (nothing is drawn); it is a directory; it is an existing file svdkit did
+            not write (``refusing to replace it``); its folder cannot be created or the
+            file cannot be written (``cannot write 'PATH': …``).
         """
         path = check_path(path, "path")
         _matplotlib("Analysis.figure")
@@ -505,6 +660,7 @@ class Analysis:
                 f"'{path}' is a directory: the figure is a single file and cannot replace "
                 "it; choose another path"
             )
+        check_figure_output(path)
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
         except OSError as err:
