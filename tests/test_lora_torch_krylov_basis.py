@@ -1,5 +1,6 @@
-"""The torch backend's Krylov basis: a QR of the whole basis at a check only where it is
-not orthonormal (a block reached the end of the Krylov space: ``_orthonormal``)."""
+"""The torch backend's Krylov basis at each check: kept where orthonormal, one CholeskyQR
+step where nearly so, a QR where a block reached the end of the Krylov space
+(``svdkit.lora.torch_backend._orthonormalised``)."""
 
 from __future__ import annotations
 
@@ -40,21 +41,40 @@ def test_every_checked_basis_is_orthonormal_past_the_end_of_the_krylov_space(ran
     assert checks == 3  # blocks 2, 3 and 4
 
 
-def test_orthonormal_accepts_rounding_and_refuses_more():
+def _off(Q: torch.Tensor) -> float:
+    gram = Q.T @ Q
+    gram.diagonal().sub_(1.0)
+    return float(torch.max(torch.abs(gram)))
+
+
+def _same_span(P: torch.Tensor, Q: torch.Tensor) -> float:
+    """‖(I − QQᵀ) P‖ for orthonormal Q."""
+    return float(torch.linalg.norm(P - Q @ (Q.T @ P)))
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_orthonormalised_keeps_mends_or_refactors(dtype):
     torch.manual_seed(0)
-    for dtype in (torch.float32, torch.float64):
-        Q, _ = torch.linalg.qr(torch.randn(500, 40, dtype=dtype))
-        assert tb._orthonormal(Q)
-        eps = torch.finfo(dtype).eps
-        bent = Q.clone()
-        bent[:, 7] += 1e3 * eps * Q[:, 2]  # a column 1000 rounding units off its place
-        assert not tb._orthonormal(bent)
-        long = Q.clone()
-        long[:, 3] *= 1 + 1e3 * eps
-        assert not tb._orthonormal(long)
-        # a block of normalised noise that is not orthogonal to the basis before it
-        noise, _ = torch.linalg.qr(torch.randn(500, 10, dtype=dtype) + 5 * Q[:, :10])
-        assert not tb._orthonormal(torch.cat([Q, noise], dim=1))
+    eps = torch.finfo(dtype).eps
+    Q, _ = torch.linalg.qr(torch.randn(500, 40, dtype=dtype))
+    kept, how = tb._orthonormalised(Q)
+    assert how == "kept" and kept is Q
+    # a column 1000 rounding units off its place, one 1000 units too long: one
+    # CholeskyQR step, orthonormal to rounding again, the same span
+    bent = Q.clone()
+    bent[:, 7] += 1e3 * eps * Q[:, 2]
+    bent[:, 3] *= 1 + 1e3 * eps
+    mended, how = tb._orthonormalised(bent)
+    assert how == "cholesky"
+    assert _off(mended) <= 84 * eps
+    assert _same_span(bent, mended) <= 1e2 * eps * float(torch.linalg.norm(bent))
+    # a block of normalised noise that is not orthogonal to the basis before it: a QR
+    noise, _ = torch.linalg.qr(torch.randn(500, 10, dtype=dtype) + 5 * Q[:, :10])
+    both = torch.cat([Q, noise], dim=1)
+    redone, how = tb._orthonormalised(both)
+    assert how == "qr"
+    assert _off(redone) <= 84 * eps
+    assert _same_span(both, redone) <= 1e2 * eps * float(torch.linalg.norm(both))
 
 
 def test_a_full_rank_delta_keeps_its_basis_without_the_qr(monkeypatch):
@@ -62,16 +82,17 @@ def test_a_full_rank_delta_keeps_its_basis_without_the_qr(monkeypatch):
     U, _ = np.linalg.qr(rng.standard_normal((400, 300)))
     V, _ = np.linalg.qr(rng.standard_normal((300, 300)))
     d = ((U / np.arange(1, 301)) @ V.T).astype(np.float32)
-    marks: list[bool] = []
-    orthonormal = tb._orthonormal
+    marks: list[str] = []
+    orthonormalised = tb._orthonormalised
 
     def recorded(Q):
-        marks.append(orthonormal(Q))
-        return marks[-1]
+        Q, how = orthonormalised(Q)
+        marks.append(how)
+        return Q, how
 
-    monkeypatch.setattr(tb, "_orthonormal", recorded)
+    monkeypatch.setattr(tb, "_orthonormalised", recorded)
     f = factor_delta_torch(d, RankRule(rank=16), device="cpu", min_size=0)
-    assert marks and all(marks)
+    assert marks and "qr" not in marks
     Uf, s, Vh = (x.astype(np.float64) for x in (f.U, f.s, f.Vh))
     assert np.linalg.norm(Uf.T @ Uf - np.eye(16)) < 1e-5
     exact = np.linalg.svd(d.astype(np.float64), compute_uv=False)

@@ -140,15 +140,14 @@ def _krylov(D: Any, k: int, seed: int, max_blocks: int) -> Iterator[tuple[int, A
 
     ``K_j = span[DΩ, (DDᵀ)DΩ, …, (DDᵀ)^{j-1}DΩ]`` with ``Ω`` ``n × k`` Gaussian; each
     new block is orthogonalised against the basis twice (classical Gram–Schmidt with
-    reorthogonalisation) and by a QR, so the basis stays orthonormal in float32 — where
-    a check finds it is not (:func:`_orthonormal`: a block reached the end of the Krylov
-    space), the Ritz triplets come from a QR of the whole basis. Yields ``(j, U, s,
-    Vh)`` (the top ``k`` Ritz triplets of ``K_j``) at ``j = 2, 3, 4, 6, 8, 12, 16, 24,
-    …`` and at ``max_blocks``; the caller stops when they are certified. A block costs
-    the two products of one subspace iteration and converges as the square root of its
-    gap ratio: on the flat tails of real deltas (a bf16 fine-tune's rounding) subspace
-    iteration did not certify rank 32 of a 4096×4096 delta in 32 iterations, Krylov did
-    in 12 blocks.
+    reorthogonalisation) and by a QR; at each check the basis is made orthonormal again
+    where it is not (:func:`_orthonormalised`) and the Ritz triplets are taken on it.
+    Yields ``(j, U, s, Vh)`` (the top ``k`` Ritz triplets of ``K_j``) at ``j = 2, 3, 4,
+    6, 8, 12, 16, 24, …`` and at ``max_blocks``; the caller stops when they are
+    certified. A block costs the two products of one subspace iteration and converges as
+    the square root of its gap ratio: on the flat tails of real deltas (a bf16
+    fine-tune's rounding) subspace iteration did not certify rank 32 of a 4096×4096
+    delta in 32 iterations, Krylov did in 12 blocks.
     """
     import torch
 
@@ -163,24 +162,41 @@ def _krylov(D: Any, k: int, seed: int, max_blocks: int) -> Iterator[tuple[int, A
         block, _ = torch.linalg.qr(Z)
         basis = torch.cat([basis, block], dim=1)
         if j == max_blocks or _checked(j):
-            Q = basis if _orthonormal(basis) else torch.linalg.qr(basis)[0]
-            yield (j, *_rayleigh_ritz(D, Q, k))
+            basis, _ = _orthonormalised(basis)
+            yield (j, *_rayleigh_ritz(D, basis, k))
 
 
-def _orthonormal(Q: Any) -> bool:
-    """Whether ``QᵀQ`` is the identity to :data:`_ORTHONORMAL` rounding units of ``Q``'s
-    dtype in every entry. A Krylov block that reached the end of the Krylov space (a
-    delta of low exact rank) leaves rounding noise that the block's QR normalises:
-    orthonormal in itself, not to the basis (a 300×280 integer delta of rank 20:
-    ``‖QᵀQ − I‖`` 3.6, its Ritz vectors wrong). One product (``m s²``) instead of the
-    QR of the whole basis at every check, which cost an H100, per bf16-like module,
-    50 against 41 ms for 4096² at rank 32, 130 against 99 ms at rank 128 and 205
-    against 145 ms for 11008×4096 at rank 128."""
+def _orthonormalised(Q: Any) -> tuple[Any, str]:
+    """``(Q', how)``: an orthonormal basis of the span of ``Q``'s columns.
+
+    ``Q`` itself (``"kept"``) where ``QᵀQ`` is the identity to :data:`_ORTHONORMAL`
+    rounding units in every entry; else, where ``QᵀQ`` is within :data:`_NEAR_ORTHONORMAL`
+    of it, ``Q R⁻¹`` with ``R`` the Cholesky factor of ``QᵀQ`` formed in float64 (one
+    CholeskyQR step, ``"cholesky"``: orthonormal to rounding from there); else the QR
+    of ``Q`` (``"qr"``). Classical Gram–Schmidt twice keeps a tall float32 Krylov basis
+    orthonormal only to a few hundred rounding units where the new blocks cancel
+    (a converging space), and a block that reached the end of the Krylov space (a delta
+    of low exact rank) leaves rounding noise that its QR normalises: orthonormal in
+    itself, not to the basis (a 300×280 integer delta of rank 20: ``‖QᵀQ − I‖`` 3.6, its
+    Ritz vectors wrong). The QR of the whole basis at every check, as before, cost an
+    H100, per bf16-like module, 50 against 41 ms for 4096² at rank 32, 130 against 99 ms
+    at rank 128 and 205 against 145 ms for 11008×4096 at rank 128.
+    """
     import torch
 
     gram = Q.T @ Q
     gram.diagonal().sub_(1.0)
-    return float(torch.max(torch.abs(gram))) <= _ORTHONORMAL * torch.finfo(Q.dtype).eps
+    off = float(torch.max(torch.abs(gram))) if gram.numel() else 0.0
+    if off <= _ORTHONORMAL * torch.finfo(Q.dtype).eps:
+        return Q, "kept"
+    if off <= _NEAR_ORTHONORMAL:
+        Q64 = Q.double()
+        R, info = torch.linalg.cholesky_ex(Q64.T @ Q64, upper=True)
+        if int(info) == 0:
+            return torch.linalg.solve_triangular(R, Q64, upper=True, left=False).to(Q.dtype), (
+                "cholesky"
+            )
+    return torch.linalg.qr(Q)[0], "qr"
 
 
 def _rayleigh_ritz(D: Any, Q: Any, k: int) -> tuple[Any, Any, Any]:
@@ -211,8 +227,11 @@ def _rayleigh_ritz(D: Any, Q: Any, k: int) -> tuple[Any, Any, Any]:
     return Q @ Ub[:, :k], s[:k], Vh[:k]
 
 
-#: :func:`_orthonormal`'s tolerance, in rounding units (1e-5 for float32).
+#: :func:`_orthonormalised` keeps a basis orthonormal to this many rounding units
+#: (1e-5 for float32) and takes one CholeskyQR step for one within
+#: :data:`_NEAR_ORTHONORMAL` (``QᵀQ`` then has a condition number below 1.3).
 _ORTHONORMAL = 84
+_NEAR_ORTHONORMAL = 0.1
 
 
 def _checked(j: int) -> bool:
