@@ -1,6 +1,7 @@
 """Defects of the linalg hunt (/tmp/h_linalg/REPORT.md 1–6, 8–10): cond against the rank
 rule, NumPy's positional rcond, NumPy's other norm orders, ord names, vectors in files
-and text, large sparse matrices, distance's overflow warning, eigh's tol, exact pivots."""
+(text stays a matrix: /tmp/r_linalg/REPORT.md 3), large sparse matrices, distance's
+overflow warning, eigh's tol, exact pivots."""
 
 from __future__ import annotations
 
@@ -207,22 +208,28 @@ def test_numbers_as_text_are_orders():
 # --------------------------------------------------------------------------- 6. vector inputs
 
 
-def test_a_vector_in_a_npy_file_or_bracket_text_is_a_vector(tmp_path):
+def test_a_vector_in_a_npy_file_is_a_vector_and_text_is_a_matrix(tmp_path):
     v = np.array([3.0, 4.0, 12.0])
     path = tmp_path / "v.npy"
     np.save(path, v)
     ref = np.linalg.norm(v, 3)
     assert svdkit.norm(str(path), 3) == pytest.approx(ref, rel=1e-15)
     assert svdkit.norm(path, 3) == pytest.approx(ref, rel=1e-15)
-    assert svdkit.norm("[3, 4, 12]", 3) == pytest.approx(ref, rel=1e-15)
-    assert svdkit.norm("[3, 4, 12]", 1) == 19.0  # a vector's 1-norm, not a column sum's max
     assert svdkit.norm(str(path), -np.inf) == 3.0
+    assert svdkit.norm(path, -1) == pytest.approx(np.linalg.norm(v, -1), rel=1e-15)
     np.save(tmp_path / "m.npy", np.array([[3.0], [4.0], [12.0]]))
     assert svdkit.norm(tmp_path / "m.npy", 1) == 19.0  # an n×1 matrix: its column sum
     with pytest.raises(SvdkitError, match="unknown matrix norm 3"):
         svdkit.norm(tmp_path / "m.npy", 3)
-    # "3 4 12" is a 1×3 matrix, as as_matrix reads it: its 1-norm is the largest column sum
-    assert svdkit.norm("3 4 12", 1) == 12.0
+    # text is the matrix svdkit.as_matrix reads (as svdkit.exact.norm reads it): "3 4 12"
+    # and MATLAB's "[3 4 12]" a 1×3 row, "[3, 4, 12]" a 3×1 column; the -1 and -inf
+    # orders tell a column from a vector (the vector's would be 1.714… and 3)
+    assert svdkit.norm("3 4 12", 1) == svdkit.norm("[3 4 12]", 1) == 12.0
+    assert svdkit.norm("[3 4 12]", -1) == 3.0
+    assert svdkit.norm("[3, 4, 12]", -1) == 19.0
+    assert svdkit.norm("[3, 4, 12]", -np.inf) == 3.0
+    with pytest.raises(SvdkitError, match=r"unknown matrix norm 3.*this text is a matrix"):
+        svdkit.norm("[3, 4, 12]", 3)
 
 
 # --------------------------------------------------------------------------- 4. large sparse
@@ -231,16 +238,18 @@ def test_a_vector_in_a_npy_file_or_bracket_text_is_a_vector(tmp_path):
 def test_large_sparse_refusal_names_what_works(monkeypatch):
     monkeypatch.setattr(svdkit.inputs, "DENSIFY_LIMIT", 100)
     S = scipy.sparse.random(20, 20, density=0.2, format="csr", random_state=0)
-    for call in (
-        lambda: svdkit.norm(S, 2),
-        lambda: svdkit.norm(S, "nuc"),
-        lambda: svdkit.cond(S),
-        lambda: svdkit.rank(S),
-    ):
+    for call in (lambda: svdkit.norm(S, 2), lambda: svdkit.norm(S, "nuc")):
         with pytest.raises(ShapeError) as info:
             call()
         message = str(info.value)
         assert "svdkit.svd(A, 1)" in message and "sparse=True" not in message
+    # rank and cond need the smallest σ, which σ₁ does not give (/tmp/r_linalg 6b)
+    for call in (lambda: svdkit.cond(S), lambda: svdkit.rank(S), lambda: svdkit.norm(S, -2)):
+        with pytest.raises(ShapeError) as info:
+            call()
+        message = str(info.value)
+        assert "svdkit.svd(A, k)" in message and "the smallest" in message
+        assert "‖A‖₂" not in message and "sparse=True" not in message
     # the norms that keep it sparse still work, past the limit
     assert svdkit.norm(S, 1) == pytest.approx(np.linalg.norm(S.toarray(), 1), rel=1e-14)
     assert svdkit.norm(S, -1) == pytest.approx(np.linalg.norm(S.toarray(), -1), rel=1e-14)

@@ -9,7 +9,7 @@ import numpy as np
 
 from svdkit.errors import ShapeError
 
-__all__ = ["canonical", "require_square", "shape_text"]
+__all__ = ["canonical", "check_hermitian_flag", "require_square", "shape_text"]
 
 
 def canonical(a: Any) -> Any:
@@ -41,3 +41,29 @@ def require_square(a: np.ndarray, what: str, name: str = "A") -> int:
     if m != n:
         raise ShapeError(f"{what} needs a square matrix; {name} is {shape_text(a.shape)}")
     return m
+
+
+def check_hermitian_flag(a: np.ndarray, hermitian: object, what: str, precision=None) -> None:
+    """NumPy's ``hermitian=`` (``pinv``, ``matrix_rank``), taken as a promise that is
+    checked: ``False`` asks nothing; ``True`` refuses a matrix that is not Hermitian
+    (by the tolerance rule, :func:`svdkit.linalg.structure.require_hermitian`), where
+    NumPy would silently answer for its Hermitian part. The result is the same either
+    way (svdkit computes the SVD of A, whose σ are the ``|λᵢ|`` of a Hermitian A).
+
+    Raises
+    ------
+    SvdkitError
+        ``hermitian`` is not a bool.
+    StructureError
+        ``hermitian=True`` and ``a`` is not square or not Hermitian.
+    """
+    if not isinstance(hermitian, bool | np.bool_):
+        from svdkit.errors import SvdkitError
+
+        raise SvdkitError(f"hermitian must be True or False, got {hermitian!r}")
+    if not hermitian:
+        return
+    from svdkit.linalg.structure import require_hermitian
+
+    require_square(a, f"{what} with hermitian=True")
+    require_hermitian(a, f"{what} with hermitian=True", precision=precision)

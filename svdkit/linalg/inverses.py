@@ -15,7 +15,7 @@ from scipy.linalg import lapack
 
 from svdkit.errors import RankError, ShapeError, SingularMatrixError, SvdkitError
 from svdkit.inputs import as_matrix
-from svdkit.linalg._checks import require_square, shape_text
+from svdkit.linalg._checks import check_hermitian_flag, require_square, shape_text
 from svdkit.linalg._results import Unpackable
 from svdkit.linalg.measures import (
     _LU_SAFE_EXPONENT,
@@ -25,7 +25,13 @@ from svdkit.linalg.measures import (
 )
 from svdkit.linalg.residuals import column_norms
 from svdkit.linalg.svd import SVD, svd
-from svdkit.linalg.tolerance import eps_of, relative_threshold, rule_dtype, zero_threshold
+from svdkit.linalg.tolerance import (
+    eps_of,
+    rcond_alias,
+    relative_threshold,
+    rule_dtype,
+    zero_threshold,
+)
 
 if TYPE_CHECKING:
     from svdkit.inputs import MatrixLike
@@ -139,7 +145,12 @@ def _ldexp(x: np.ndarray, e) -> np.ndarray:
 
 
 def pinv(
-    A: MatrixLike, *args: object, tol: float | None = None, rcond: float | None = None
+    A: MatrixLike,
+    *args: object,
+    tol: float | None = None,
+    rcond: float | None = None,
+    rtol: float | None = None,
+    hermitian: bool = False,
 ) -> np.ndarray:
     """Moore–Penrose pseudo-inverse ``A⁺ = V Σ⁺ Uᴴ``.
 
@@ -155,16 +166,24 @@ def pinv(
         **Absolute** threshold: a singular value ``σᵢ <= tol`` counts as zero.
     rcond : float, optional, keyword-only
         **Relative** threshold, NumPy's: ``σᵢ <= rcond · σ₁`` counts as zero
-        (``numpy.linalg.pinv(A, rcond)``; NumPy 2 calls it ``rtol``). At most one
-        of ``tol`` and ``rcond``; neither: the tolerance rule ``max(m, n)·eps·σ₁``.
+        (``numpy.linalg.pinv(A, rcond)``).
+    rtol : float, optional, keyword-only
+        NumPy 2's name for ``rcond`` (``numpy.linalg.pinv(A, rtol=)``), the same cutoff.
+        At most one of ``tol``, ``rcond`` and ``rtol``; none: the tolerance rule
+        ``max(m, n)·eps·σ₁``.
+    hermitian : bool, default False, keyword-only
+        NumPy's flag, checked: ``True`` refuses an A that is not Hermitian (by the
+        tolerance rule); ``A⁺`` is the same either way.
 
     Raises
     ------
     SvdkitError
         A second positional argument: NumPy reads ``pinv(A, 1e-6)`` as a relative
         ``rcond``, svdkit's ``tol`` is absolute, so neither is taken positionally
-        (write ``tol=`` or ``rcond=``); ``tol`` and ``rcond`` both given; either
-        not a finite number ``>= 0``.
+        (write ``tol=`` or ``rcond=``); more than one threshold given; one not a
+        finite number ``>= 0``; ``hermitian`` not a bool.
+    StructureError
+        ``hermitian=True`` for a matrix that is not Hermitian.
 
     Returns
     -------
@@ -179,13 +198,23 @@ def pinv(
     2.499999999999997e-309
     """
     no_positional_tol("pinv", args)
+    rcond = rcond_alias(rcond, rtol)
     relative_threshold(rcond, tol)  # (checked before the SVD)
+    if hermitian is not False:  # (checked: True, or what is no bool, refused by name)
+        a = as_matrix(A)
+        check_hermitian_flag(a, hermitian, "pinv", rule_dtype(A, a.dtype))
     return svd(A).pinv(tol, rcond=rcond)
 
 
 def no_positional_tol(call: str, args: tuple) -> None:
     """Refuse a threshold given by position (``args``, what follows ``call``'s own
     positional arguments): NumPy's is a relative ``rcond``, svdkit's ``tol`` absolute."""
+    if args and args[0] is None:  # (None is the default: only the position is wrong)
+        raise SvdkitError(
+            f"{call} takes no threshold by position (got None): tol= (absolute) and "
+            "rcond= (relative to σ₁, NumPy's) are keyword-only; leave it out for the "
+            "default, the tolerance rule"
+        )
     if args:
         raise SvdkitError(
             f"{call} takes no threshold by position (got {args[0]!r}): svdkit's tol is an "

@@ -17,9 +17,15 @@ from scipy.sparse.linalg import norm as sparse_norm
 
 from svdkit.errors import ShapeError, SvdkitError
 from svdkit.inputs import as_matrix, as_vector
-from svdkit.linalg._checks import canonical, require_square
+from svdkit.linalg._checks import canonical, check_hermitian_flag, require_square
 from svdkit.linalg._results import Unpackable
-from svdkit.linalg.tolerance import rule_dtype, zero_threshold
+from svdkit.linalg.tolerance import (
+    eps_of,
+    rcond_alias,
+    relative_threshold,
+    rule_dtype,
+    zero_threshold,
+)
 
 if TYPE_CHECKING:
     from numpy.typing import ArrayLike
@@ -326,35 +332,72 @@ def trace(A: MatrixLike) -> float | complex:
     return complex(value) if np.iscomplexobj(value) else float(value)
 
 
-def rank(A: MatrixLike, tol: float | None = None) -> int:
+def rank(
+    A: MatrixLike,
+    tol: float | None = None,
+    *,
+    rcond: float | None = None,
+    rtol: float | None = None,
+    hermitian: bool = False,
+) -> int:
     """Numerical rank: singular values above ``max(m, n) · eps · σ₁`` (or ``tol``).
 
     ``eps`` is float64's, or that of the precision ``A`` is stored in where coarser
     (float32: 1.2e-7, as NumPy's ``matrix_rank`` on a float32 array).
+
+    Parameters
+    ----------
+    A : array_like, str or path
+        Any m×n matrix.
+    tol : float, optional
+        **Absolute** threshold: ``σᵢ <= tol`` counts as zero (``numpy.linalg.matrix_rank(A,
+        tol)``'s meaning).
+    rcond, rtol : float, optional, keyword-only
+        **Relative** threshold: ``σᵢ <= rcond · σ₁`` counts as zero; ``rtol`` is NumPy 2's
+        name for it (``matrix_rank(A, rtol=)``). At most one of ``tol``, ``rcond``, ``rtol``;
+        none: the tolerance rule.
+    hermitian : bool, default False, keyword-only
+        NumPy's flag, checked: ``True`` refuses an A that is not Hermitian (the rank is the
+        same either way).
+
+    Raises
+    ------
+    SvdkitError
+        More than one threshold given, or one that is not a finite number ``>= 0``.
+    StructureError
+        ``hermitian=True`` for a matrix that is not Hermitian.
 
     Examples
     --------
     >>> import svdkit
     >>> svdkit.rank([[1, 2, 3], [4, 5, 6], [7, 8, 9]])
     2
+    >>> svdkit.rank([[1, 0], [0, 1e-8]], rtol=1e-6)
+    1
     """
-    a = _dense_matrix(A, "rank(A)")
-    return rank_of(a, tol, rule_dtype(A, a.dtype))
+    rcond = rcond_alias(rcond, rtol)
+    relative_threshold(rcond, tol)  # (checked before the SVD)
+    a = _dense_matrix(A, "rank(A)", "smallest")
+    dtype = rule_dtype(A, a.dtype)
+    check_hermitian_flag(a, hermitian, "rank", dtype)
+    return rank_of(a, tol, dtype, rcond=rcond)
 
 
-def rank_of(a: np.ndarray, tol: float | None, dtype: np.dtype) -> int:
+def rank_of(
+    a: np.ndarray, tol: float | None, dtype: np.dtype, *, rcond: float | None = None
+) -> int:
     """:func:`rank` of a validated matrix, the rule's ``eps`` that of ``dtype``
     (decided by :func:`decided_singular_values`)."""
-    s, _, thr = decided_singular_values(a, tol, dtype)
+    s, _, thr = decided_singular_values(a, tol, dtype, rcond=rcond)
     return int(np.count_nonzero(s > thr))
 
 
 def decided_singular_values(
-    a: np.ndarray, tol: float | None, dtype: np.dtype
+    a: np.ndarray, tol: float | None, dtype: np.dtype, *, rcond: float | None = None
 ) -> tuple[np.ndarray, int, float]:
     """``(s, e, thr)``: the σ of a validated matrix as ``2^−e·σ`` and the rank threshold
-    (the rule's ``eps`` that of ``dtype``, or ``tol``) in the same units: the one rule
-    :func:`rank` and :func:`cond` count ``σᵢ > thr`` by.
+    (the rule's ``eps`` that of ``dtype``, or ``tol``, or ``rcond · σ₁``) in the same
+    units: the one rule :func:`rank` and :func:`cond` count ``σᵢ > thr`` by.
 
     The σ LAPACK computes without vectors (``svdvals``, 2–3 times faster) and with
     them (:func:`svdkit.svd`) differ by some ulps of ``σ₁``. Where a σ lies within
@@ -366,7 +409,7 @@ def decided_singular_values(
     s, e = scaled_singular_values(a)
     if s.size == 0:
         return s, e, 0.0
-    thr = _rank_threshold(a.shape, s[0], e, tol, dtype)
+    thr = _rank_threshold(a.shape, s[0], e, tol, dtype, rcond)
     # |σ without vectors − σ with them|: some ulps of σ₁ (both backward stable)
     margin = _tie_window(a.shape) * float(np.finfo(s.dtype).eps) * float(s[0])
     if np.any(np.abs(s - thr) <= margin):
@@ -375,7 +418,7 @@ def decided_singular_values(
         _, s, _, _, e, scaled_s = _scaled_lapack_svd(a, False)
         if scaled_s is not None:
             s = scaled_s
-        thr = _rank_threshold(a.shape, s[0], e, tol, dtype)
+        thr = _rank_threshold(a.shape, s[0], e, tol, dtype, rcond)
     return s, e, thr
 
 
@@ -402,10 +445,19 @@ def _tie_window(shape: tuple[int, int]) -> float:
 
 
 def _rank_threshold(
-    shape: tuple[int, int], s1: float, e: int, tol: float | None, dtype: np.dtype
+    shape: tuple[int, int],
+    s1: float,
+    e: int,
+    tol: float | None,
+    dtype: np.dtype,
+    rcond: float | None = None,
 ) -> float:
     """The rank threshold in the units of ``2^−e·σ`` (the rule is scale-free: σ₁ of a
-    finite matrix may overflow, ``2^−e·σ₁`` cannot)."""
+    finite matrix may overflow, ``2^−e·σ₁`` cannot); ``rcond · σ₁`` for a relative
+    ``rcond`` (``inf``, rank 0, where that is past the largest float)."""
+    if rcond is not None:
+        with np.errstate(over="ignore"):
+            return float(np.float64(rcond) * np.float64(s1))
     if tol is None:
         return zero_threshold(shape, s1, dtype)
     # (a tol past every 2^−e·σ: inf, rank 0; one below the smallest float: 0, as it is)
@@ -567,32 +619,47 @@ def _npy_ndim(path: str | os.PathLike) -> int | None:
     return len(shape)
 
 
-#: One line of text holding one bracketed list of entries, ``"[3, 4, 12]"``: 1-D text.
-_FLAT_BRACKETS = re.compile(r"\s*\[[^\[\];\n]*\]\s*")
-
-
 def _is_vector_input(x: object) -> bool:
-    """Whether :func:`norm` takes ``x`` as a vector: a 1-D array or list, a ``.npy`` file
-    whose header holds a 1-D array (a path, or a one-line ``str`` naming it), or 1-D
-    bracket text (``"[3, 4, 12]"``, as a 1-D list is written). Other text
-    (``"3 4 12"``, a 1×3 matrix), other files and sparse matrices are matrices."""
+    """Whether :func:`norm` takes ``x`` as a vector: a 1-D array or list, a 1-D SciPy
+    sparse array, or a ``.npy`` file whose header holds a 1-D array (a path, or a
+    ``str`` naming it). Text is what :func:`svdkit.as_matrix` reads it as, a matrix
+    (``"[3, 4, 12]"`` a 3×1 column, MATLAB's ``"[3 4 12]"`` and ``"3 4 12"`` 1×3
+    rows), as :func:`svdkit.exact.norm` reads it; so are other files."""
     if scipy.sparse.issparse(x):
-        return False
+        return x.ndim == 1
     if isinstance(x, str):
         from svdkit.inputs.files import matrix_file_name
 
         name = matrix_file_name(x)
-        if name is None:
-            return bool(_FLAT_BRACKETS.fullmatch(x))
-        return name.lower().endswith(".npy") and _npy_ndim(name) == 1
+        return name is not None and _is_1d_npy(name)
     if isinstance(x, os.PathLike):
-        return os.fspath(x).lower().endswith((".npy", b".npy")) and _npy_ndim(x) == 1
+        try:
+            name = os.fsdecode(x)
+        except (TypeError, ValueError):  # (as_matrix names what is wrong with it)
+            return False
+        return _is_1d_npy(name)
     return np.ndim(x) == 1
 
 
-def _dense_matrix(x: object, call: str) -> np.ndarray:
+def _is_1d_npy(name: str) -> bool:
+    """Whether the file ``name`` is a ``.npy`` file whose header holds a 1-D array."""
+    return name.lower().endswith(".npy") and _npy_ndim(name) == 1
+
+
+#: What :func:`_dense_matrix` says works instead, by the function refused.
+_SPARSE_HINTS = {
+    "norm": "its leading singular values come from svdkit.svd(A, k) "
+    "(svdkit.lowrank.truncated_svd), which keeps it sparse: ‖A‖₂ = svdkit.svd(A, 1).s[0]",
+    "smallest": "svdkit.svd(A, k) (svdkit.lowrank.truncated_svd) keeps it sparse but gives "
+    "the leading singular values only; {what} needs the smallest, which it does not give "
+    "for a large sparse matrix",
+}
+
+
+def _dense_matrix(x: object, call: str, hint: str = "norm") -> np.ndarray:
     """``as_matrix(x)``, refusing a SciPy sparse matrix too large to densify with a
-    message naming what does work on it (``call`` names the function)."""
+    message naming what does work on it (``call`` names the function; ``hint`` is
+    ``"norm"`` where σ₁ answers, ``"smallest"`` where σ_min is needed: rank, cond)."""
     from svdkit import inputs
 
     if scipy.sparse.issparse(x) and x.ndim == 2:
@@ -600,9 +667,8 @@ def _dense_matrix(x: object, call: str) -> np.ndarray:
         if m * n > inputs.DENSIFY_LIMIT:
             raise ShapeError(
                 f"{call} of a {m}×{n} sparse matrix needs it dense ({m * n:,} entries > "
-                f"svdkit.inputs.DENSIFY_LIMIT = {inputs.DENSIFY_LIMIT:,}); its leading "
-                "singular values come from svdkit.svd(A, k) (svdkit.lowrank.truncated_svd), "
-                "which keeps it sparse: ‖A‖₂ = svdkit.svd(A, 1).s[0]"
+                f"svdkit.inputs.DENSIFY_LIMIT = {inputs.DENSIFY_LIMIT:,}); "
+                + _SPARSE_HINTS[hint].format(what=call.partition("(")[0])
             )
     return as_matrix(x)
 
@@ -642,11 +708,15 @@ def _power_sum_norm(v: np.ndarray, p: float) -> float:
         if m == 0.0:
             return 0.0
     total = float(np.sum((mags / m) ** p))  # in [1, n]
-    with np.errstate(over="ignore", under="ignore"):
+    try:  # (a Python float's ** raises OverflowError: total^(1/p) past the largest float)
         value = m * total ** (1.0 / p)
+    except OverflowError:
+        value = math.inf
     if math.isfinite(value) and value > 0.0:
         return float(value)
-    try:  # m · total^(1/p) past the range only in its middle factor: in logarithms
+    # m · total^(1/p) past the range in its middle factor only (a small p: 100^(1e5)), or
+    # underflowed: in logarithms, inf (or 0) only where the value itself is past the range
+    try:
         return math.exp(math.log(m) + math.log(total) / p)
     except OverflowError:
         return float("inf")
@@ -655,9 +725,10 @@ def _power_sum_norm(v: np.ndarray, p: float) -> float:
 def norm(x: MatrixLike, ord: int | float | str | None = None) -> float:
     """Vector or matrix norm, every ``ord`` ``numpy.linalg.norm`` takes.
 
-    A 1-D input is a vector: a 1-D array or list, a ``.npy`` file holding a 1-D array
-    (its path), or 1-D bracket text (``"[3, 4, 12]"``); anything else is a matrix
-    (``"3 4 12"`` is a 1×3 matrix, as :func:`svdkit.as_matrix` reads it).
+    A 1-D input is a vector: a 1-D array or list, a 1-D SciPy sparse array, or a
+    ``.npy`` file holding a 1-D array (its path); anything else is a matrix. Text is the
+    matrix :func:`svdkit.as_matrix` reads (``"3 4 12"`` and MATLAB's ``"[3 4 12]"`` are
+    1×3 rows, ``"[3, 4, 12]"`` a 3×1 column), as :func:`svdkit.exact.norm` reads it.
 
     ============  =============================  ==================================
     ``ord``       vector                          matrix
@@ -711,14 +782,13 @@ def norm(x: MatrixLike, ord: int | float | str | None = None) -> float:
     try:
         which = _matrix_ord(ord)
     except SvdkitError as err:
-        if isinstance(x, str) and not isinstance(ord, str):
-            raise err.with_message(
-                f"{err} (this text is a matrix: write a vector as one bracketed list, "
-                "'[3, 4, 12]', or pass a 1-D list or array)"
-            ) from None
+        if not isinstance(ord, str):
+            hint = _matrix_input_hint(x)
+            if hint:
+                raise err.with_message(f"{err} ({hint})") from None
         raise
     if which in (2, -2, "nuc"):
-        a = _dense_matrix(x, f"norm(A, {ord!r})")
+        a = _dense_matrix(x, f"norm(A, {ord!r})", "smallest" if which == -2 else "norm")
     else:
         # (canonical: SciPy's abs, max and norm sum the duplicates of the matrix in place)
         a = canonical(as_matrix(x, sparse=True))
@@ -739,6 +809,25 @@ def norm(x: MatrixLike, ord: int | float | str | None = None) -> float:
     s, e = scaled_singular_values(a)
     with np.errstate(over="ignore"):
         return float(np.ldexp(s[0] if which == 2 else s.sum(), e))
+
+
+def _matrix_input_hint(x: object) -> str:
+    """Why :func:`norm` took ``x`` for a matrix, where a user may have meant a vector:
+    text (read as :func:`svdkit.as_matrix` reads it) or a file holding a k-D array;
+    ``""`` for anything else."""
+    from svdkit.inputs.files import matrix_file_name
+
+    if isinstance(x, str) and matrix_file_name(x) is None:
+        return (
+            "this text is a matrix, as svdkit.as_matrix reads it: for a vector's norm "
+            "pass a 1-D list or array, or a .npy file of one"
+        )
+    if isinstance(x, str | os.PathLike):
+        name = x if isinstance(x, str) else os.fsdecode(x)
+        ndim = _npy_ndim(name) if name.lower().endswith(".npy") else None
+        held = f"a {ndim}-D array" if ndim is not None else "a matrix"
+        return f"the file holds {held}: a vector's norm needs a 1-D array (a .npy file of one)"
+    return ""
 
 
 def _cond_ord(ord) -> int | float | str:
@@ -776,7 +865,8 @@ def cond(A: MatrixLike, ord: int | float | str | None = None, tol: float | None 
     2 and −2, ``A⁻¹`` is computed by LU (as NumPy does) on ``A · 2^−e`` (exact; the
     condition number does not depend on the scale), so that neither ``‖A‖`` nor
     ``‖A⁻¹‖`` overflows for a matrix of huge or tiny entries; a value past the largest
-    float is ``inf``.
+    float is ``inf``. Where that inverse shows A of full rank by the rule beyond doubt
+    (:func:`_clearly_of_full_rank`) no singular values are computed: NumPy's cost.
 
     Examples
     --------
@@ -791,22 +881,27 @@ def cond(A: MatrixLike, ord: int | float | str | None = None, tol: float | None 
     0.001
     """
     which = _cond_ord(ord)
-    a = _dense_matrix(A, "cond(A)")
+    a = _dense_matrix(A, "cond(A)", "smallest")
     dtype = rule_dtype(A, a.dtype)
+    original, inverse = a, None
     if which not in (2, -2):
         require_square(a, "cond with a norm other than 2 and -2")
-    # σ₁/σₚ is scale-free (σ₁ may overflow): on 2^−e·σ, decided as rank decides
-    s, _, thr = decided_singular_values(a, tol, dtype)
+        from svdkit.linalg.inverses import lu_inverse
+
+        # ‖A‖ ‖A⁻¹‖ is scale-free: on A·2^−e (exact), so that neither ‖A‖ (1e308 entries)
+        # nor ‖A⁻¹‖ (1e-310 entries) overflows for a matrix of full rank by the rule
+        a = times_power_of_two(a, -entry_exponent(a))
+        inverse = lu_inverse(a) if a.size else None
+        if tol is None and inverse is not None and _clearly_of_full_rank(a, inverse, dtype):
+            with np.errstate(over="ignore"):
+                return norm(a, which) * norm(inverse, which)
+    # σ₁/σₚ is scale-free (σ₁ may overflow): on 2^−e·σ, decided as rank decides (on A
+    # itself: a tol is in A's units)
+    s, _, thr = decided_singular_values(original, tol, dtype)
     if s[-1] <= thr:
         return 0.0 if which == -2 else float("inf")
     if which in (2, -2):
         return float(s[0] / s[-1]) if which == 2 else float(s[-1] / s[0])
-    from svdkit.linalg.inverses import lu_inverse
-
-    # ‖A‖ ‖A⁻¹‖ is scale-free: on A·2^−e (exact), so that neither ‖A‖ (1e308 entries) nor
-    # ‖A⁻¹‖ (1e-310 entries) overflows for a matrix of full rank by the rule
-    a = times_power_of_two(a, -entry_exponent(a))
-    inverse = lu_inverse(a)
     if inverse is None or not np.isfinite(inverse).all():
         # an exact zero pivot of a matrix of full rank at a tiny tol, or A⁻¹ past the
         # largest float (σ_min ≪ eps·σ₁ at tol=t): V Σ⁻¹ Uᴴ, the inverse at that rank
@@ -818,6 +913,29 @@ def cond(A: MatrixLike, ord: int | float | str | None = None, tol: float | None 
             return float("inf")  # ‖A⁻¹‖ itself is past the largest float
     with np.errstate(over="ignore"):
         return norm(a, which) * norm(inverse, which)
+
+
+#: How far (a factor) ``σ_min`` must be seen to clear the rank rule's threshold for
+#: :func:`cond` to skip the singular values (:func:`_clearly_of_full_rank`).
+_FULL_RANK_MARGIN = 128.0
+
+
+def _clearly_of_full_rank(a: np.ndarray, inverse: np.ndarray, dtype: np.dtype) -> bool:
+    """Whether the square ``a`` (its LU ``inverse`` given) is of full rank by the rule,
+    ``σ_min > n · eps · σ₁``, beyond doubt, so that :func:`cond` need not compute σ.
+
+    ``σ_min = 1/‖A⁻¹‖₂ >= 1/(√n ‖A⁻¹‖₁)`` and ``σ₁ <= √n ‖A‖₁``: where
+    ``n² · eps · ‖A‖₁ ‖A⁻¹‖₁ · 128 < 1``, ``σ_min`` exceeds the threshold 128 times.
+    That margin covers the error of the computed ``A⁻¹`` (relative ``≈ n·eps·κ₁``, below
+    ``1/(128 n)`` there) and the ulps of ``σ₁`` by which LAPACK's σ differ (at most
+    :func:`_tie_window`'s ``max(64, n/8)``), so the answer is the one the singular values
+    would give. In the doubtful band (and for a ``tol``) :func:`cond` decides on σ.
+    """
+    n = a.shape[0]
+    with np.errstate(over="ignore", invalid="ignore"):
+        product = float(np.abs(a).sum(axis=0).max()) * float(np.abs(inverse).sum(axis=0).max())
+        bound = product * float(n) * float(n) * eps_of(dtype) * _FULL_RANK_MARGIN
+    return math.isfinite(bound) and bound < 1.0
 
 
 def cosine(u: ArrayLike, v: ArrayLike) -> float:

@@ -182,7 +182,8 @@ class SVD(Unpackable):
 
                 if np.isfinite(self.matrix).all():
                     s = scaled_singular_values(self.matrix)[0][: s.shape[0]]
-            return int(np.count_nonzero(s > relative * s[0]))
+            with np.errstate(over="ignore"):  # (a cutoff past the largest float: rank 0)
+                return int(np.count_nonzero(s > np.float64(relative) * s[0]))
         dtype = rule_dtype(self.precision, self.s.dtype)
         if e == 0 and np.isposinf(s[0]) and self.matrix is not None:
             # (an SVD built elsewhere whose σ₁ overflowed: count on A · 2^−e)

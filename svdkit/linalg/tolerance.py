@@ -35,7 +35,14 @@ import os
 
 import numpy as np
 
-__all__ = ["eps_of", "is_zero", "rule_dtype", "zero_threshold"]
+__all__ = [
+    "eps_of",
+    "is_zero",
+    "rcond_alias",
+    "relative_threshold",
+    "rule_dtype",
+    "zero_threshold",
+]
 
 #: The floating-point formats NumPy has no type of its own for (``ml_dtypes`` gives
 #: them one; torch has its own), by name, with their machine epsilon (``2^(1−p)``,
@@ -230,6 +237,32 @@ def relative_threshold(rcond: float | None, tol: float | None = None) -> float |
         if isinstance(err, SvdkitError):
             raise err.with_message(str(err).replace("tol", "rcond", 1)) from None
         raise
+
+
+def rcond_alias(rcond: float | None, rtol: float | None) -> float | None:
+    """``rcond``, or NumPy 2's name for it, ``rtol`` (``numpy.linalg.pinv(A, rtol=)``,
+    ``matrix_rank(A, rtol=)``): the same relative cutoff; at most one of the two.
+
+    Raises
+    ------
+    SvdkitError
+        ``rcond`` and ``rtol`` both given.
+
+    Examples
+    --------
+    >>> rcond_alias(None, 1e-6), rcond_alias(1e-3, None), rcond_alias(None, None)
+    (1e-06, 0.001, None)
+    """
+    if rtol is None:
+        return rcond
+    if rcond is not None:
+        from svdkit.errors import SvdkitError
+
+        raise SvdkitError(
+            f"give rcond ({rcond!r}) or rtol ({rtol!r}), not both: rtol is NumPy 2's name "
+            "for the same relative cutoff"
+        )
+    return rtol
 
 
 def is_zero(x: float, threshold: float) -> bool:
