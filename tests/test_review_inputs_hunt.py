@@ -173,7 +173,7 @@ def test_a_percent_comment_is_still_a_comment():
     [
         (b"1 2\n3 \xe9\n", "standard input is not UTF-8 text (byte 6)"),
         (b"\x93NUMPY\x01\x00v\x00{}", "holds a .npy file"),
-        (b"PK\x03\x04rest", "holds a .npz file"),
+        (b"PK\x03\x04rest", "holds a zip archive (an .npz file?)"),
         (b"1 2\x00", "binary data (byte 3 is NUL)"),
     ],
 )
@@ -222,7 +222,7 @@ def test_continuation_rule_still_holds():
         ("A = [1 2; 3 4];", [[1, 2], [3, 4]]),
         ("  B2=[1, 2; 3, 4] ;\n", [[1, 2], [3, 4]]),
         ("A = np.array([[1, 2], [3, 4]])", [[1, 2], [3, 4]]),
-        ("[1 2 ...\n 3 4]", [[1, 2, 3, 4]]),
+        ("A = [1 2 ...\n 3 4];", [[1, 2, 3, 4]]),  # (bare '[1 2 ...\n 3 4]': see hunt2)
         ("[1 2 ... % more\r\n 3 4; 5 6 7 8]", [[1, 2, 3, 4], [5, 6, 7, 8]]),
         ("| 1 | 2 |\n| 3 | -4 |", [[1, 2], [3, -4]]),
         ("| a | b |\n|---|:---:|\n| 1 | 1/2 |\n| 3 | 4 |\n", [[1, 0.5], [3, 4]]),

@@ -346,13 +346,18 @@ def _bad_index(name: str, fmt: str, what: str) -> ParseError:
 def _check_compressed(obj: Any, name: str) -> None:
     """CSR, CSC or BSR: ``indptr`` runs from 0 up, never down, to at most the stored
     entries, and every ``indices`` entry it covers lies within the shape."""
-    fmt, (m, n) = obj.format, obj.shape
+    fmt = obj.format
+    m, n = obj.shape if len(obj.shape) == 2 else (1, obj.shape[0])  # a 1-D CSR array: one row
     r, c = obj.blocksize if fmt == "bsr" else (1, 1)
     major, minor = (m // r, n // c) if fmt != "csc" else (n, m)
     axis = "column" if fmt != "csc" else "row"
     if fmt == "bsr":
         axis = "block column"
     indptr, indices = np.asarray(obj.indptr), np.asarray(obj.indices)
+    _check_index_dtype(indptr, "indptr", name, fmt)
+    _check_index_dtype(indices, "indices", name, fmt)
+    if indices.ndim != 1:
+        raise _bad_index(name, fmt, f"its indices are a {indices.ndim}-D array, not 1-D")
     if indptr.ndim != 1 or indptr.shape[0] != major + 1:
         raise _bad_index(
             name, fmt, f"its indptr has {indptr.size} entries; shape {obj.shape} needs {major + 1}"
@@ -369,11 +374,22 @@ def _check_compressed(obj: Any, name: str) -> None:
         )
     nnz = int(indptr[-1])
     stored = min(indices.size, np.asarray(obj.data).shape[0] if np.ndim(obj.data) else 0)
-    if indices.ndim != 1 or nnz > stored:
+    if nnz > stored:
         raise _bad_index(
             name, fmt, f"its indptr ends at {nnz} but only {stored} entries are stored"
         )
     _check_coordinates(indices[:nnz], minor, axis, obj.shape, name, fmt)
+
+
+def _check_index_dtype(idx: np.ndarray, what: str, name: str, fmt: str) -> None:
+    """Index arrays hold integers that SciPy's kernels take (others: a raw ValueError)."""
+    kind, size = idx.dtype.kind, idx.dtype.itemsize
+    if kind not in "iu":
+        raise _bad_index(name, fmt, f"its {what} array is {idx.dtype}, not integers")
+    if kind == "u" and size >= 8:
+        raise _bad_index(
+            name, fmt, f"its {what} array is {idx.dtype}, which SciPy does not take (use int64)"
+        )
 
 
 def _check_coordinates(
@@ -399,6 +415,7 @@ def _check_structure(obj: Any, name: str) -> None:
         nnz = np.asarray(obj.data).shape[0]
         for axis, (idx, size) in enumerate(zip(coords, obj.shape, strict=True)):
             idx = np.asarray(idx)
+            _check_index_dtype(idx, "indices", name, fmt)
             if idx.ndim != 1 or idx.shape[0] != nnz:
                 raise _bad_index(
                     name, fmt, f"it has {nnz} values but {idx.size} indices along axis {axis}"
@@ -489,19 +506,32 @@ def _from_text(text: str, name: str) -> np.ndarray:
 # --------------------------------------------------------------------------- public API
 
 
-_BINARY_KINDS = ((b"\x93NUMPY", ".npy"), (b"PK\x03\x04", ".npz"), (b"PK\x05\x06", ".npz"))
+_BINARY_KINDS = (
+    (b"\x93NUMPY", "a .npy file"),
+    (b"PK\x03\x04", "a zip archive (an .npz file?)"),
+    (b"PK\x05\x06", "a zip archive (an .npz file?)"),
+)
+#: Byte order marks of the other Unicode encodings (UTF-32 first: its LE mark starts
+#: with UTF-16's). PowerShell's ``>`` writes UTF-16.
+_OTHER_UNICODE = (
+    (b"\xff\xfe\x00\x00", "UTF-32"),
+    (b"\x00\x00\xfe\xff", "UTF-32"),
+    (b"\xff\xfe", "UTF-16"),
+    (b"\xfe\xff", "UTF-16"),
+)
 
 
-def decode_matrix_text(data: bytes, source: str = "standard input") -> str:
+def decode_matrix_text(data: bytes | str, source: str = "standard input") -> str:
     """Bytes that should be matrix text (standard input, a pipe) → ``str``, as files are read.
 
     Parameters
     ----------
-    data : bytes
-        The raw bytes, e.g. ``sys.stdin.buffer.read()``. Decoding them here, rather than
-        by the locale's text layer, makes a stray byte an svdkit error under every
-        locale (a strict UTF-8 one raised ``UnicodeDecodeError``; the C locale turned it
-        into a surrogate that the parser then named).
+    data : bytes or str
+        The raw bytes, e.g. ``sys.stdin.buffer.read()`` (a ``str`` is returned as it
+        is). Decoding them here, rather than by the locale's text layer, makes a stray
+        byte an svdkit error under every locale (a strict UTF-8 one raised
+        ``UnicodeDecodeError``; the C locale turned it into a surrogate that the parser
+        then named).
     source : str
         What to call the bytes in error messages.
 
@@ -513,8 +543,10 @@ def decode_matrix_text(data: bytes, source: str = "standard input") -> str:
     Raises
     ------
     ParseError
-        Binary data (a NUL byte; a ``.npy`` or ``.npz`` file is named as such, with the
-        advice to pass it by file name), or bytes that are not UTF-8 (the offset named).
+        Binary data (a NUL byte; a ``.npy`` file or a zip archive such as ``.npz`` is
+        named as such, with the advice to pass it by file name), UTF-16 or UTF-32 text
+        (named by its byte order mark, with the advice to save it as UTF-8), bytes that
+        are not UTF-8 (the offset named), or ``data`` neither bytes nor ``str``.
 
     Examples
     --------
@@ -525,12 +557,20 @@ def decode_matrix_text(data: bytes, source: str = "standard input") -> str:
     ...
     svdkit.errors.ParseError: standard input is not UTF-8 text (byte 2)
     """
-    for magic, suffix in _BINARY_KINDS:
+    if isinstance(data, str):
+        return data
+    if not isinstance(data, (bytes, bytearray, memoryview)):
+        raise ParseError(f"decode_matrix_text takes bytes (or str), not {type(data).__name__}")
+    data = bytes(data)
+    for magic, kind in _BINARY_KINDS:
         if data.startswith(magic):
             raise ParseError(
-                f"{source} holds a {suffix} file, not matrix text: save it under a name "
-                f"ending in {suffix} and pass that name"
+                f"{source} holds {kind}, not matrix text: pass a .npy or .npz file by its "
+                "name (ending in .npy or .npz)"
             )
+    for magic, encoding in _OTHER_UNICODE:
+        if data.startswith(magic):
+            raise ParseError(f"{source} is {encoding} text; save it as UTF-8")
     if (nul := data.find(b"\x00")) >= 0:
         raise ParseError(f"{source} holds binary data (byte {nul} is NUL), not text")
     try:

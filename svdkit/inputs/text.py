@@ -31,8 +31,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from contextvars import ContextVar
 from dataclasses import dataclass
-from itertools import chain
+from itertools import chain, pairwise
 from typing import TypeVar
 
 import numpy as np
@@ -139,6 +140,7 @@ def _error(
     prefix = f"row {row}, column {col}: " if row is not None else ""
     err = cls(f"{prefix}{message} at {_where(text, pos)}\n{_snippet(text, pos, end)}")
     err.row, err.column, err.offset = row, col, pos
+    err.detail, err.end = message, end  # to quote another text at the same spot (_or_pasted)
     return err
 
 
@@ -183,18 +185,25 @@ def _new_element(prev: Token, t: Token, nxt: Token | None) -> bool:
     return True
 
 
+def _numpy_literal(t: Token | None) -> bool:
+    """A number as NumPy prints a float: with a point or an exponent (``1.``, ``1.e+00``)."""
+    return t is not None and t.kind == "num" and any(c in t.value for c in ".eE")
+
+
 def _padded_complex(cell: list[Token], t: Token, toks: TokenStream, k: int) -> bool:
     """Whether ``cell`` and the tokens from ``toks[k] = t`` on are one complex number as
     NumPy prints it, the real part padded to a common width: ``1.  +1.j``, ``-2. -0.5j``
-    (a real literal, whitespace, a sign glued to an imaginary literal that ends the entry).
+    (a real literal, whitespace, a sign glued to an imaginary literal that ends the entry;
+    both literals with a point or an exponent, as NumPy writes them: ``1 -2j`` is typed
+    text, two entries by MATLAB's rule).
     """
     real = cell[1:] if len(cell) == 2 and _is_op(cell[0], "+-") else cell
-    if len(real) != 1 or real[0].kind != "num" or not _is_op(t, "+-"):
+    if len(real) != 1 or not _numpy_literal(real[0]) or not _is_op(t, "+-"):
         return False
     num, unit, after = toks.get(k + 1), toks.get(k + 2), toks.get(k + 3)
     return (
-        num is not None
-        and num.kind == "num"
+        _numpy_literal(num)
+        and num is not None
         and unit is not None
         and unit.kind == "name"
         and unit.value in ("j", "J")
@@ -234,6 +243,10 @@ class _Splitter:
         self.row: list[_Cell] = []
         self.cell: list[Token] = []
         self.matlab = False  # a ';' or a whitespace split: MATLAB's matrix syntax, not a list
+        self.semicolon = False
+        #: Where a padded NumPy complex (``1.  +1.j``) was split by MATLAB's rule: the
+        #: first token of the entry and the end of the imaginary literal.
+        self.padded: tuple[int, int] | None = None
 
     def fail(self, cls: type[Exception], message: str, t: Token) -> Exception:
         return _error(cls, self.text, message, t.pos, t.end)
@@ -298,7 +311,7 @@ class _Splitter:
                 if self.in_row:
                     raise self.fail(ParseError, "';' inside a row of a nested list", t)
                 self.end_row()
-                self.matlab, after_comma = True, False
+                self.matlab, self.semicolon, after_comma = True, True, False
             elif _is_op(t, "]"):
                 if self.opener is None:
                     raise self.fail(ParseError, "unbalanced brackets: ']' has no matching '['", t)
@@ -313,14 +326,13 @@ class _Splitter:
             elif _is_op(t, ")}"):
                 raise self.fail(ParseError, f"unbalanced brackets: {_show(t)} has no opener", t)
             else:
-                if (
-                    pending_ws
-                    and self.cell
-                    and _new_element(self.cell[-1], t, toks.get(k + 1))
-                    and not (self.numpy and _padded_complex(self.cell, t, toks, k))
-                ):
-                    self.end_cell()
-                    self.matlab = True
+                if pending_ws and self.cell and _new_element(self.cell[-1], t, toks.get(k + 1)):
+                    padded = _padded_complex(self.cell, t, toks, k)
+                    if not (self.numpy and padded):
+                        if padded and self.padded is None:
+                            self.padded = (self.cell[0].pos, toks.get(k + 2).end)
+                        self.end_cell()
+                        self.matlab = True
                 self.cell.append(t)
                 self.check_length()
                 if _is_op(t, "({"):
@@ -436,9 +448,27 @@ def _split_brackets_or_plain(text: str, toks: TokenStream) -> tuple[Rows, bool]:
     else:
         splitter = _Splitter(text, toks, toks.get(k), in_row=False, numpy=in_call)
         end = splitter.run(k + 1)
-        rows, vector = splitter.rows, not splitter.matlab and len(splitter.rows) == 1
+        if splitter.padded is not None and not splitter.semicolon:
+            _refuse_padded(text, *splitter.padded)
+        one_row = not splitter.matlab and not _MATLAB_TEXT.get()
+        rows, vector = splitter.rows, one_row and len(splitter.rows) == 1
     _check_after_list(text, toks, end, in_call)
     return rows, vector
+
+
+def _refuse_padded(text: str, pos: int, end: int) -> None:
+    """``[1.  +1.j 0.25+1.j]``: NumPy's printout of a complex vector (each entry one
+    number, its real part padded) or MATLAB's whitespace rule (two entries)? Refused."""
+    raise _error(
+        ParseError,
+        text,
+        f"{clip(text[pos:end])!r} is one complex entry as NumPy prints a vector, or two "
+        "entries by MATLAB's rule (whitespace before a sign splits): separate the entries "
+        "with commas, write the complex number without blanks, or paste NumPy's printout "
+        "of the matrix as [[…]] or array(…)",
+        pos,
+        end,
+    )
 
 
 def _check_after_list(text: str, toks: TokenStream, end: int, in_call: bool) -> None:
@@ -950,62 +980,116 @@ def _refuse_other_formats(text: str) -> None:
 
 
 #: ``A = `` or ``**A** = `` before the matrix (a MATLAB or Python statement, svdkit's
-#: Markdown report), when a bracket, ``$``, LaTeX or ``array(`` follows.
+#: Markdown report), when a bracket, ``$``, LaTeX or ``array(`` follows; ``%``/``#``
+#: comment lines may come before it. Group 1 is the statement's start.
 _ASSIGNMENT = re.compile(
-    r"\A[ \t\r\n\ufeff]*(?:\*\*)?[A-Za-z_]\w*(?:\*\*)?[ \t]*=(?!=)[ \t]*"
+    r"\A(?:[ \t\r\ufeff]*(?:[%#][^\n]*)?\n)*[ \t\r\ufeff]*"
+    r"((?:\*\*)?[A-Za-z_]\w*(?:\*\*)?[ \t]*=(?!=)[ \t]*)"
     r"(?=\[|\$|\\|(?:np\.|numpy\.)?(?:array|asarray|matrix)\()"
 )
-#: The ``;`` that ends a MATLAB statement, after the closing ``]``.
-_STATEMENT_END = re.compile(r"\][ \t]*(;)[ \t\r\n]*\Z")
+#: The ``;`` that ends a MATLAB statement, after the closing ``]`` (comments may follow).
+_STATEMENT_END = re.compile(r"\][ \t]*(;)[ \t\r]*(?:[%#][^\n]*)?(?:\n[ \t\r]*(?:[%#][^\n]*)?)*\Z")
 #: MATLAB's ``...`` at the end of a line (a ``%`` comment may follow): the row goes on.
-_ELLIPSIS = re.compile(r"(?m)\.\.\.[ \t\r]*(?:%[^\n]*)?$")
+_ELLIPSIS = re.compile(r"(?m)\.\.\.[ \t\r]*(%[^\n]*)?$")
 _TABLE_RULE = re.compile(r"\|?(?:[ \t]*:?-{3,}:?[ \t]*\|)+[ \t]*:?(?:-{3,}:?)?[ \t]*")
+#: Set while the text read is MATLAB for certain (it used ``...``): one bracket of
+#: commas is then MATLAB's row, not a Python vector.
+_MATLAB_TEXT: ContextVar[bool] = ContextVar("_MATLAB_TEXT", default=False)
 
 
 def _blank(text: str, start: int, end: int, fill: str = " ") -> str:
     return text[:start] + fill * (end - start) + text[end:]
 
 
-def _normalise_paste(text: str) -> str:
-    """Forms people paste, rewritten in place (offsets kept) to the notations read here.
+def _normalise_paste(text: str) -> tuple[str, bool]:
+    """Forms people paste, rewritten in place (offsets kept) to the notations read here;
+    and whether the text is MATLAB for certain (it used ``...``).
 
     * ``A = [1 2; 3 4];``: the name, the ``=`` and the ``;`` that ends a statement
       become blanks (also ``**A** = $$…$$`` from svdkit's own Markdown report);
+      comment lines before it and a comment after it stay comments;
     * MATLAB's ``...`` at the end of a line continues the row: it becomes a ``,``
-      (blanks where the line already ends with ``,``), a line ending in a comma
-      continuing the row;
+      (blanks where the line already ends with ``,``, ``;`` or ``[``), a line ending
+      in a comma continuing the row. NumPy's summarised printout ends a line with
+      ``...`` too (entries left out), so it is read only where the text is MATLAB for
+      certain: an ``A =`` statement, a ``;``, or a ``%`` comment after a ``...``;
+      elsewhere it is a ``ParseError`` naming both readings;
     * a Markdown pipe table (every line starts and ends with ``|``): the outer bars
       become blanks, the inner ones commas; the ``|---|`` rule line and the header
-      row above it become blank lines, a header of numbers being refused.
+      row above it become blank lines, a header of numbers, or an empty cell, being
+      refused.
+
+    Errors quote ``text`` as given.
     """
+    given, statement = text, False
     if (m := _ASSIGNMENT.match(text)) is not None:
-        text = _blank(text, 0, m.end())
-    tail = max(0, len(text) - 64)
-    if (m := _STATEMENT_END.search(text, tail)) is not None:
-        text = _blank(text, m.start(1), m.end(1))
+        text = _blank(text, text.rfind("\n", 0, m.start(1)) + 1, m.end())
+        statement = True
+    k = len(text)
+    for _ in range(8):  # the last ']' may sit in a comment after the statement
+        k = text.rfind("]", 0, k)
+        if k < 0:
+            break
+        if (m := _STATEMENT_END.match(text, k)) is not None:
+            text = _blank(text, m.start(1), m.end(1))
+            statement = True
+            break
+    matlab = False
     if "..." in text:
-        text = _ELLIPSIS.sub(_continue_row, text)
+        marks = [m for m in _ELLIPSIS.finditer(text) if _continues(m)]
+        if marks:
+            matlab = statement or ";" in text or any(m.group(1) for m in marks)
+            if not matlab:
+                _refuse_ellipsis(given, marks[0])
+            text = _ELLIPSIS.sub(_continue_row, text)
     if re.match(r"\s*\|", text):
-        text = _markdown_table(text)
-    return text
+        text = _markdown_table(text, given)
+    return text, matlab
+
+
+def _line_before(m: re.Match[str]) -> str:
+    return m.string[m.string.rfind("\n", 0, m.start()) + 1 : m.start()].rstrip(" \t")
+
+
+def _continues(m: re.Match[str]) -> bool:
+    """Whether this end-of-line ``...`` follows something: ``....`` and a line of ``...``
+    alone (NumPy's rows left out) are left to be refused."""
+    line = _line_before(m)
+    return bool(line) and line[-1] not in ".("
+
+
+def _refuse_ellipsis(text: str, m: re.Match[str]) -> None:
+    raise _error(
+        ParseError,
+        text,
+        "'...' at the end of a line is MATLAB's continuation (the row goes on) or NumPy's "
+        "summarised printout (entries left out): print the array in full "
+        "(np.set_printoptions(threshold=sys.maxsize)), or for MATLAB paste the whole "
+        "statement (A = [...];) or join the lines",
+        m.start(),
+        m.start() + 3,
+    )
 
 
 def _continue_row(m: re.Match[str]) -> str:
     """A MATLAB ``...`` (and what follows it on its line) → a comma and blanks, or blanks
-    only after a comma: the same length, so that offsets stay."""
-    line = m.string[m.string.rfind("\n", 0, m.start()) + 1 : m.start()].rstrip(" \t")
-    if not line or line[-1] in ".[(" or line[-1].isspace():
-        return m.group()  # "...." or a line of "..." alone (NumPy's rows left out): refused later
-    comma = "" if line[-1] == "," else ","
+    only after a comma, a ``;`` or a ``[``: the same length, so that offsets stay."""
+    if not _continues(m):
+        return m.group()
+    comma = "" if _line_before(m)[-1] in ",;[" else ","
     return comma + " " * (len(m.group()) - len(comma))
 
 
-def _markdown_table(text: str) -> str:
-    """A Markdown pipe table → comma-separated rows, offsets kept (see ``_normalise_paste``)."""
+def _markdown_table(text: str, given: str) -> str:
+    """A Markdown pipe table → comma-separated rows, offsets kept (see ``_normalise_paste``;
+    errors quote ``given``)."""
     lines = text.split("\n")
     body = [i for i, line in enumerate(lines) if line.strip()]
     if not all(lines[i].strip()[0] == "|" and lines[i].strip()[-1] == "|" for i in body):
         return text
+    starts = [0]
+    for line in lines[:-1]:
+        starts.append(starts[-1] + len(line) + 1)
     if len(body) > 1 and _TABLE_RULE.fullmatch(lines[body[1]].strip()):
         header = lines[body[0]]
         cells = [c for c in header.strip().strip("|").split("|")]
@@ -1014,10 +1098,10 @@ def _markdown_table(text: str) -> str:
         except SvdkitError:
             pass
         else:
-            pos = text.find(header)
+            pos = starts[body[0]]
             raise _error(
                 ParseError,
-                text,
+                given,
                 "the Markdown table's header row holds numbers; a header names the columns: "
                 "remove the header and the |---| line under it to read every row",
                 pos,
@@ -1026,9 +1110,14 @@ def _markdown_table(text: str) -> str:
         for i in body[:2]:
             lines[i] = " " * len(lines[i])
         body = body[2:]
-    for i in body:
+    for r, i in enumerate(body, 1):
         line = lines[i]
         lo, hi = line.index("|"), line.rindex("|")
+        bars = [lo, *(j for j in range(lo + 1, hi) if line[j] == "|"), hi]
+        for c, (a, b) in enumerate(pairwise(bars), 1):
+            if not line[a + 1 : b].strip():
+                pos = starts[i] + a
+                raise _error(ParseError, given, "empty entry", pos, pos + b - a + 1, r, c)
         inner = line[lo + 1 : hi].replace("|", ",")
         lines[i] = line[:lo] + " " + inner + " " + line[hi + 1 :]
     return "\n".join(lines)
@@ -1363,21 +1452,35 @@ def _or_pasted(read: Callable[[str], _T], text: str) -> _T:
     """``read(text)``; where that fails, ``read`` of the text as :func:`_normalise_paste`
     rewrites it, if it rewrites anything (each form it rewrites is refused as it is, so
     text that reads is never rewritten, and reading it costs no pass over the text).
-    Where the rewritten text fails too at the same offset, the first error stands (its
-    snippet shows the text as given)."""
+    Where the rewritten text fails too at the same offset, the first error stands;
+    elsewhere the second error is told quoting the text as given (the offsets agree)."""
     try:
         return read(text)
     except SvdkitError as err:
         first = err
-        fixed = _normalise_paste(text)
-        if fixed == text:
-            raise
+    fixed, matlab = _normalise_paste(text)  # (its own refusals: ambiguous pastes)
+    if fixed == text:
+        raise first
+    token = _MATLAB_TEXT.set(matlab)
     try:
         return read(fixed)
     except SvdkitError as err:
         if getattr(err, "offset", None) == getattr(first, "offset", None):
             raise first from None
-        raise
+        raise _requote(err, text) from None
+    finally:
+        _MATLAB_TEXT.reset(token)
+
+
+def _requote(err: SvdkitError, text: str) -> SvdkitError:
+    """``err``, raised on the rewritten text, with its snippet taken from ``text``."""
+    if getattr(err, "detail", None) is None or getattr(err, "offset", None) is None:
+        return err
+    new = _error(type(err), text, err.detail, err.offset, err.end, err.row, err.column)
+    for name, value in vars(err).items():
+        if not hasattr(new, name):
+            setattr(new, name, value)
+    return new
 
 
 def _text_to_array(text: str, delimiter: str | None, document: bool) -> np.ndarray:
@@ -1397,6 +1500,10 @@ def _text_to_array(text: str, delimiter: str | None, document: bool) -> np.ndarr
             _check_delimited_cells(text, delimiter)
         if any(len(s.plain.rows) or s.cells for s in stretches):
             return _read_stretches(text, delimiter, stretches)
-    elif delimiter is None and (fast := _fast_marked(text, document)) is not None:
+    elif (
+        delimiter is None
+        and not _MATLAB_TEXT.get()  # (the fast path reads one bracket of commas as a column)
+        and (fast := _fast_marked(text, document)) is not None
+    ):
         return fast
     return _evaluate_grid(text, _parse_grid(text, delimiter, document))
