@@ -122,11 +122,21 @@ def test_a_group_that_matches_nothing_gives_no_empty_term():
 def test_svd_refuses_an_empty_path_as_the_other_commands_do(tmp_path, svdkit, monkeypatch):
     monkeypatch.chdir(tmp_path)
     np.save("m.npy", np.eye(4))
+    advice = "an empty path; name a file (is a shell variable unset?)"
     code, _, err = svdkit("svd", "", "-k", "1", "-o", "o.npz")
     line = error_line(code, err)
-    assert "Invalid value for 'file': an empty path" in line and "'.'" in line
+    # a file parameter: no advice to use '.', a folder, which svd refuses
+    assert f"Invalid value for 'file': {advice}" in line and "'.'" not in line
     code, _, err = svdkit("svd", "m.npy", "-k", "1", "-o", "")
-    assert "Invalid value for '--output' / '-o': an empty path" in error_line(code, err)
+    assert f"Invalid value for '--output' / '-o': {advice}" in error_line(code, err)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["m.npy"]
+    # the other commands: the same words for a file parameter, '.' for a folder's
+    code, _, err = svdkit("lsi", "eval", "idx", "--queries", "", "--qrels", "q.tsv")
+    assert f"Invalid value for '--queries': {advice}" in error_line(code, err)
+    code, _, err = svdkit("lsi", "index", "", "-o", "idx")
+    line = error_line(code, err)
+    assert "Invalid value for 'source': an empty path; name a file or folder" in line
+    assert "'.'" in line
     assert sorted(p.name for p in tmp_path.iterdir()) == ["m.npy"]
 
 

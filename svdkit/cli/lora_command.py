@@ -15,7 +15,7 @@ import typer
 
 from svdkit._naming import arg, got, speaks_flags
 from svdkit._words import counted
-from svdkit.inputs.files import cli_path
+from svdkit.inputs.files import cli_file_path, cli_path
 
 __all__ = ["register"]
 
@@ -124,9 +124,11 @@ def _path_argument(help_text: str):
     return typer.Argument(parser=cli_path, help=help_text)
 
 
-def _path_option(*names: str, help_text: str):
-    """A path option: ``""`` is an error naming it (:func:`svdkit.inputs.files.cli_path`)."""
-    return typer.Option(*names, parser=cli_path, help=help_text)
+def _path_option(*names: str, help_text: str, file: bool = False):
+    """A path option: ``""`` is an error naming it (:func:`svdkit.inputs.files.cli_path`;
+    one that names a file only, ``file=True``: :func:`~svdkit.inputs.files.cli_file_path`,
+    whose advice does not suggest the folder ``'.'``)."""
+    return typer.Option(*names, parser=cli_file_path if file else cli_path, help=help_text)
 
 
 #: Columns a table leaves out (named in its caption) to keep module names readable
@@ -769,11 +771,12 @@ def register(app: typer.Typer) -> None:
         ] = None,
         figure: Annotated[
             Path | None,
-            _path_option("--figure", help_text="Write the figure (.png, .svg, .pdf…)."),
+            _path_option("--figure", file=True, help_text="Write the figure (.png, .svg, .pdf…)."),
         ] = None,
         json_out: Annotated[
             Path | None,
-            _path_option("--json", help_text="Write the rows ('-' or /dev/stdout: standard "
+            _path_option("--json", file=True,
+                         help_text="Write the rows ('-' or /dev/stdout: standard "
                          "output, the table then goes to standard error)."),
         ] = None,
     ) -> None:

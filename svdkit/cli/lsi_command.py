@@ -26,7 +26,7 @@ from typing import Annotated
 import typer
 
 from svdkit._naming import speaks_flags
-from svdkit.inputs.files import cli_path
+from svdkit.inputs.files import cli_file_path, cli_path
 
 __all__ = ["register"]
 
@@ -434,7 +434,7 @@ def register(app: typer.Typer) -> None:
         ] = "english",
         stop_words_file: Annotated[
             Path | None,
-            typer.Option(parser=cli_path,
+            typer.Option(parser=cli_file_path,
                          help="Stop words, one a line (UTF-8; lowercased and normalised as "
                          "the text is); replaces the English list."),
         ] = None,
@@ -737,12 +737,12 @@ def register(app: typer.Typer) -> None:
     def eval_command(
         index: IndexArgument,
         queries: Annotated[
-            Path, typer.Option(parser=cli_path, help="Queries: SMART .QRY, .tsv or .jsonl.")
+            Path, typer.Option(parser=cli_file_path, help="Queries: SMART .QRY, .tsv or .jsonl.")
         ],
         qrels: Annotated[
             Path,
             typer.Option(
-                parser=cli_path, help="Judgements: TREC qrels, BEIR qrels .tsv or SMART .REL."
+                parser=cli_file_path, help="Judgements: TREC qrels, BEIR qrels .tsv or SMART .REL."
             ),
         ],
         json_output: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,

@@ -106,9 +106,7 @@ def _read_matrix(text: str):
     that looks like a file name (``data.xyz``) and does not parse as a matrix.
     """
     if text == "-":
-        if sys.stdin is None:
-            raise SvdkitError("standard input is closed: there is no matrix to read from '-'")
-        return sys.stdin.read()
+        return _read_stdin()
     if len(text) >= 4096 or "\n" in text:
         return text
     path = Path(text)
@@ -118,8 +116,9 @@ def _read_matrix(text: str):
         # rule, a .txt of fractions stays exact for the exact engine)
         return path
     if path.suffix.lower() in SUPPORTED_EXTENSIONS and kind == "pipe":
-        # a named pipe (mkfifo data.csv) can be read once only: read now, as its
-        # extension says (the report and the figures then use what was read)
+        # a named pipe (mkfifo data.csv) can be read once only: its bytes are copied
+        # now to a regular file of the same name and read from there as the file would
+        # be (1/3 in a .txt stays exact); explain removes the copy (_PipeCopy)
         if path.suffix.lower() in MATRIX_FILE_SUFFIXES:
             from svdkit.errors import FileFormatError
 
@@ -127,15 +126,20 @@ def _read_matrix(text: str):
                 f"'{text}' is a named pipe: a {path.suffix.lower()} file is read from a "
                 "regular file (save it to one first), or give the matrix as text"
             )
-        return svdkit.load(path)
+        return _PipeCopy.of(path, text)
     if not path.suffix and kind in ("file", "pipe") and not _parses(text):
         # a file without an extension (``mymatrix``), a pipe (``<(…)``, /dev/stdin):
         # its text, read as matrix text, as ``-`` reads standard input (text that is a
         # matrix itself, ``2`` beside a file named 2, stays the matrix)
+        from svdkit.inputs import decode_matrix_text
+
         try:
-            return path.read_text(encoding="utf-8-sig")
-        except (OSError, UnicodeDecodeError) as err:
-            raise SvdkitError(f"cannot read '{text}' as matrix text: {err}") from err
+            data = path.read_bytes()
+        except OSError as err:
+            raise SvdkitError(
+                f"cannot read '{text}' as matrix text: {err.strerror or err}"
+            ) from err
+        return decode_matrix_text(data, f"'{text}'")  # (a stray byte: an error line)
     if kind == "dir" and not _parses(text):  # not "unknown name 'data'" for the folder data/
         from svdkit.errors import FileFormatError
 
@@ -151,6 +155,64 @@ def _read_matrix(text: str):
             f"(svdkit reads {' '.join(SUPPORTED_EXTENSIONS)} files, or matrix text)"
         )
     return text
+
+
+class _PipeCopy:
+    """The bytes of a named pipe with a text extension (``mkfifo data.csv``), copied to
+    a regular file of the same name in a temporary folder: explain reads it as it reads
+    that file (a ``.txt`` of fractions stays exact, a ``.tex`` document is a document),
+    which a pipe, read once, could not be twice. :meth:`close` removes the copy; an
+    error that names the copy is told with the pipe's name (:meth:`named`)."""
+
+    def __init__(self, copy: Path, text: str) -> None:
+        self.path, self.text = copy, text
+
+    @classmethod
+    def of(cls, pipe: Path, text: str) -> _PipeCopy:
+        import shutil
+        import tempfile
+
+        folder = Path(tempfile.mkdtemp(prefix="svdkit-pipe-"))
+        copy = folder / pipe.name
+        try:
+            with open(pipe, "rb") as src, open(copy, "xb") as dst:
+                shutil.copyfileobj(src, dst)
+        except BaseException as err:
+            shutil.rmtree(folder, ignore_errors=True)
+            if isinstance(err, OSError):
+                raise SvdkitError(
+                    f"cannot read the named pipe '{text}': {err.strerror or err}"
+                ) from err
+            raise
+        return cls(copy, text)
+
+    def named(self, err: SvdkitError) -> SvdkitError:
+        """``err`` with the copy's path in its message replaced by the pipe's name."""
+        message = str(err)
+        return err if str(self.path) not in message else err.with_message(
+            message.replace(str(self.path), self.text)
+        )
+
+    def close(self) -> None:
+        import shutil
+
+        shutil.rmtree(self.path.parent, ignore_errors=True)
+
+
+def _read_stdin() -> str:
+    """The matrix text on standard input (``-``), decoded by
+    :func:`svdkit.inputs.decode_matrix_text`: a byte that is not UTF-8, binary data or a
+    ``.npy`` file piped in is an svdkit error, whatever the locale (the text layer of a
+    strict UTF-8 locale raised ``UnicodeDecodeError``). A stream without a byte buffer
+    (an ``io.StringIO``) is read as text."""
+    from svdkit.inputs import decode_matrix_text
+
+    if sys.stdin is None:
+        raise SvdkitError("standard input is closed: there is no matrix to read from '-'")
+    buffer = getattr(sys.stdin, "buffer", None)
+    if buffer is None:
+        return sys.stdin.read()
+    return decode_matrix_text(buffer.read())
 
 
 def _flags_show_no_type() -> None:
@@ -252,9 +314,6 @@ def explain(
     ] = None,
 ) -> None:
     """Everything about one matrix: rank, norms, inverses, eigen, SVD, subspaces, definiteness."""
-    from svdkit.explain import explain as build
-    from svdkit.explain import render
-
     if output is not None and str(output) == "-":
         output = None  # standard output, as without --output
     if output is not None:
@@ -277,8 +336,33 @@ def explain(
             )
     _check_explain_size(matrix)
     source = _read_matrix(matrix)
+    if isinstance(source, _PipeCopy):  # a named pipe's bytes, in a regular file
+        pipe, source = source, source.path
+        try:
+            _explain_source(source, tol=tol, lang=lang, steps=steps, output=output,
+                            format=format, figures=figures, formats=formats)
+        except SvdkitError as err:
+            named = pipe.named(err)
+            if named is err:
+                raise
+            raise named from err
+        finally:
+            pipe.close()
+        return
+    _explain_source(source, tol=tol, lang=lang, steps=steps, output=output, format=format,
+                    figures=figures, formats=formats)
+
+
+def _explain_source(
+    source, *, tol: float | None, lang: Lang, steps: bool, output: Path | None,
+    format: Format, figures: Path | None, formats: tuple[str, ...],
+) -> None:
+    """The report of ``source`` (what :func:`_read_matrix` gave), written as the options
+    of :func:`explain` say, and its figures."""
     import warnings
 
+    from svdkit.explain import explain as build
+    from svdkit.explain import render
     from svdkit.explain.exact_steps import ExactStepsSkippedWarning
 
     with warnings.catch_warnings(record=True) as skipped_steps:
@@ -315,25 +399,43 @@ def explain(
                 written = save_figures(
                     source, figures, formats=formats, lang=lang.value, tol=tol
                 )
+            gone = [*written.removed, *_remove_other_formats(figures, formats, lang.value)]
         except OSError as err:
             raise SvdkitError(f"--figures: cannot write to '{figures}': {err}") from err
         err_console = Console(stderr=True)
-        removed = []
         for w in skipped:  # a figure that cannot be drawn: a note, not a Python warning
             if issubclass(w.category, FigureSkippedWarning):
                 err_console.print(f"note: {w.message}", highlight=False, markup=False)
-            elif issubclass(w.category, FigureRemovedWarning):
-                removed.append(str(w.message))  # said after the files written
-            else:
+            elif not issubclass(w.category, FigureRemovedWarning):  # (said below, all formats)
                 warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
         from svdkit.explain.messages import t
 
         names = ", ".join(p.name for p in written)
         done = "cli.figures_written" if written else "cli.figures_none"  # all skipped
-        # then the figures of an earlier matrix removed from the folder, named
-        for line in [t(done, lang.value, count=len(written), folder=figures, names=names),
-                     *removed]:
+        lines = [t(done, lang.value, count=len(written), folder=figures, names=names)]
+        if gone:  # then the figures of an earlier matrix removed from the folder, named
+            key = "plot.removed.one" if len(gone) == 1 else "plot.removed.many"
+            lines.append(t(key, lang.value, count=len(gone), folder=figures,
+                           names=", ".join(p.name for p in gone)))
+        for line in lines:
             err_console.print(line, highlight=False, markup=False)
+
+
+def _remove_other_formats(folder: Path, formats: tuple[str, ...], lang: str) -> list[Path]:
+    """Remove the figures an earlier ``explain --figures`` wrote into ``folder`` in the
+    formats other than ``formats`` (``--figure-format pdf`` after png and svg), and
+    return them: the folder then holds only this matrix's figures, as without
+    ``--figure-format``. Only files carrying svdkit's ``Creator`` mark are removed
+    (:func:`svdkit.plot.save.save_figures`' rule); a user's ``spectrum.png`` beside a
+    pdf figure is no conflict and is left without a word."""
+    import warnings
+
+    from svdkit.plot.save import FORMATS, StaleFigureWarning, _remove_stale
+
+    others = tuple(f for f in FORMATS if f not in formats)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", StaleFigureWarning)
+        return _remove_stale(folder, others, (), lang) if others else []
 
 
 def _format_of_output(output: Path | None) -> Format:
@@ -556,8 +658,12 @@ def _is_matrix_token(token: str, options: set[str], short_valued: set[str]) -> b
     An option's name (``-f``, ``--tol``, ``--tol=1e-3``) is an option; so is a short
     option with its value attached (``-fjson``, ``-lfr``), unless it is matrix text.
     Otherwise the token is the matrix when it starts with a minus sign and a number,
-    holds whitespace (no option does) or reads as matrix text; a mistyped option
-    (``-x``, ``--bogus``) stays one, which the parser names ("No such option").
+    reads as matrix text, or cannot be an option: its second character is no ASCII
+    letter (``-[1e400]``, ``-\\frac{1}{``), or it holds whitespace or a bracket,
+    backslash, ``;`` or ``^`` (``-sqrt(``), which no option name holds; such text with
+    a mistake gets the parse error it gets without the minus. A mistyped option
+    (``-x``, ``-fjsn``, ``--bogus``) stays one, which the parser names ("No such
+    option").
     """
     from svdkit.errors import ParseError
     from svdkit.inputs import parse_matrix_text
@@ -580,7 +686,15 @@ def _is_matrix_token(token: str, options: set[str], short_valued: set[str]) -> b
         return True
     if token.startswith("--") or token[:2] in short_valued:
         return False
-    return any(ch.isspace() for ch in token)
+    second = token[1:2]
+    if not (second.isascii() and second.isalpha()):  # -[, -\, -(, -√, -{: no option's name
+        return True
+    # (no option name holds these, and -x's value is attached only to -f, -o, -l)
+    return any(ch.isspace() or ch in _MATRIX_MARKS for ch in token)
+
+
+#: Characters of matrix text that no option name holds (``-sqrt(``, ``-a[1 2``).
+_MATRIX_MARKS = frozenset("()[]{}\\;^")
 
 
 def guard_negative_matrix(argv: list[str]) -> list[str]:
@@ -724,6 +838,12 @@ def main() -> None:
         raise SystemExit(1) from None
     except SvdkitError as err:
         _error(str(err))
+    except MemoryError as err:  # (loading a file, densifying, an exact computation…)
+        detail = f" ({err})" if str(err) else ""  # (NumPy's names the array it wanted)
+        _error(
+            f"not enough memory for this command{detail}: the input is too large for this "
+            "machine (svdkit svd reads .npy files out of core, within --memory-limit)"
+        )
     except BrokenPipeError:
         _silence_stdout()
         raise SystemExit(1) from None

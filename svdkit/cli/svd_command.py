@@ -32,8 +32,11 @@
   holds only a certified result and an earlier one is kept (a timestamp-driven
   pipeline, make, never takes a failed run's triplets for an up-to-date target). It
   ends with the ``error: …`` line, which says where the result was saved, and exit
-  code 2. A later run that certifies its result removes that ``out.uncertified.npz``
-  (an svdkit svd result only), with a ``note: …`` line: the failure no longer applies.
+  code 2. A later run that certifies its result of the same input (the file's path,
+  size and modification time, stored as ``input``, ``input_size``, ``input_mtime_ns``
+  in an uncertified result) removes that ``out.uncertified.npz``, with a ``note: …``
+  line: the failure no longer applies. Any other file there (a certified result, one
+  of another input or of an earlier version of the file) is left, with a note.
 """
 
 from __future__ import annotations
@@ -162,7 +165,12 @@ def _unconverged(result) -> np.ndarray:
 
 
 def write_result(
-    path: Path, result, *, unconverged: np.ndarray | None = None, error: str = ""
+    path: Path,
+    result,
+    *,
+    unconverged: np.ndarray | None = None,
+    error: str = "",
+    source: Path | None = None,
 ) -> None:
     """Write a :class:`~svdkit.lowrank.LowRankSVD` to ``path`` (.npz), atomically
     (:func:`svdkit._files.write_file`: a new file gets the umask's permissions, a file
@@ -180,6 +188,10 @@ def write_result(
     error : str, optional
         Why the result is not certified (the ``ConvergenceError``'s message); empty
         for a certified one.
+    source : Path, optional
+        The input file: its absolute path, size and modification time are stored
+        (``input``, ``input_size``, ``input_mtime_ns``), which tell a later run
+        whether this result is of the same input (:func:`_remove_stale_uncertified`).
     """
     from svdkit._files import write_file
 
@@ -191,11 +203,13 @@ def write_result(
     rank = {} if result.rank_tol is None else {
         "rank_tol": np.float64(result.rank_tol), "rank_norm": np.str_(result.rank_norm)
     }
+    made_from = {} if source is None else _input_identity(source)
 
     def write(f) -> None:
         np.savez(
             f,
             **rank,
+            **made_from,
             U=result.U,
             s=result.s,
             Vh=result.Vh,
@@ -217,6 +231,17 @@ def write_result(
         )
 
     write_file(path, write)
+
+
+def _input_identity(source: Path) -> dict[str, np.generic]:
+    """What tells the input file ``source`` apart, as stored in a result: its absolute
+    path, size and modification time (nanoseconds)."""
+    info = source.stat()
+    return {
+        "input": np.str_(str(source.resolve())),
+        "input_size": np.int64(info.st_size),
+        "input_mtime_ns": np.int64(info.st_mtime_ns),
+    }
 
 
 def uncertified_path(output: Path) -> Path:
@@ -246,11 +271,11 @@ def uncertified_path(output: Path) -> Path:
     return output.with_name(f"{output.stem}.uncertified{output.suffix}")
 
 
-def _save_uncertified(output: Path, err) -> Exception:
+def _save_uncertified(output: Path, err, source: Path) -> Exception:
     """Write the uncertified result of ``err`` (a ``ConvergenceError``) beside
-    ``output`` (:func:`uncertified_path`), with ``converged = False``, ``unconverged``
-    and ``error``; return the error to raise: ``err`` saying where the result went (or
-    why it could not be saved). ``output`` is not touched.
+    ``output`` (:func:`uncertified_path`), with ``converged = False``, ``unconverged``,
+    ``error`` and what identifies the input file ``source``; return the error to raise:
+    ``err`` saying where the result went (or why it could not be saved). ``output`` is not touched.
 
     Nothing computed is lost: a long out-of-core run that misses ``--tol`` keeps its
     triplets and their residuals, as ``err.result`` does in Python; and an earlier
@@ -265,7 +290,11 @@ def _save_uncertified(output: Path, err) -> Exception:
         message += "."
     try:
         write_result(
-            target, result, unconverged=getattr(err, "unconverged", None), error=str(err)
+            target,
+            result,
+            unconverged=getattr(err, "unconverged", None),
+            error=str(err),
+            source=source,
         )
     except OSError as failure:
         return err.with_message(
@@ -278,15 +307,24 @@ def _save_uncertified(output: Path, err) -> Exception:
     )
 
 
-def _remove_stale_uncertified(output: Path) -> None:
-    """After a certified result was written to ``output``, remove the uncertified
-    result of an earlier failed run beside it (:func:`uncertified_path`), which no
-    longer applies, and say so on standard error: a pipeline that detects a failure by
-    the presence of ``out.uncertified.npz`` would otherwise see one. Only an svdkit
-    svd result is removed (:func:`_is_result`); a file that cannot be removed is named
-    in a note and left."""
+def _remove_stale_uncertified(output: Path, source: Path, result) -> None:
+    """After a certified result of ``source`` was written to ``output``, remove the
+    uncertified result of an earlier failed run beside it (:func:`uncertified_path`),
+    which no longer applies, and say so on standard error: a pipeline that detects a
+    failure by the presence of ``out.uncertified.npz`` would otherwise see one.
+
+    Only a file this command wrote as an uncertified result of the same input is
+    removed: ``converged`` false, the same input file (path, size and modification
+    time, as :func:`write_result` stores them) and the shape of ``result``. Any other
+    file there (a certified result, one of another matrix or of an earlier version of
+    the file, one without that record) is left, with a note saying so: nothing is
+    lost. A file that cannot be removed is named in a note and left."""
     sibling = uncertified_path(output)
     if not sibling.is_file() or sibling.is_symlink() or not _is_result(sibling):
+        return
+    reason = _other_run(sibling, source, result)
+    if reason is not None:
+        typer.echo(f"note: '{sibling}' is left as it is: {reason}", err=True)
         return
     try:
         sibling.unlink()
@@ -300,10 +338,33 @@ def _remove_stale_uncertified(output: Path) -> None:
         )
         return
     typer.echo(
-        f"note: removed '{sibling}', the uncertified result of an earlier run "
-        f"('{output}' now holds a certified one)",
+        f"note: removed '{sibling}', the uncertified result of an earlier run on the same "
+        f"input ('{output}' now holds a certified one)",
         err=True,
     )
+
+
+def _other_run(path: Path, source: Path, result) -> str | None:
+    """Why the svdkit svd result ``path`` is no uncertified result of ``source`` whose
+    shape is ``result``'s (None when it is one)."""
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            if "converged" not in z.files or bool(z["converged"]):
+                return "it holds a certified result"
+            if not {"input", "input_size", "input_mtime_ns"} <= set(z.files):
+                return "it does not record which input it was computed from"
+            made_from = (str(z["input"]), int(z["input_size"]), int(z["input_mtime_ns"]))
+            shape = (z["U"].shape[0], z["Vh"].shape[1])
+    except Exception:  # (unreadable: not removed)
+        return "it cannot be read"
+    now = _input_identity(source)
+    if made_from[0] != str(now["input"]):
+        return f"it is the uncertified result of another input, '{made_from[0]}'"
+    if made_from[1:] != (int(now["input_size"]), int(now["input_mtime_ns"])) or shape != (
+        result.U.shape[0], result.Vh.shape[1]
+    ):
+        return f"it is the uncertified result of an earlier version of '{source}'"
+    return None
 
 
 def _is_result(path: Path) -> bool:
@@ -504,7 +565,7 @@ def register(app: typer.Typer) -> None:
                 progress=True,
             )
         except ConvergenceError as err:  # (the triplets kept: out.uncertified.npz)
-            saved = _save_uncertified(output, err)
+            saved = _save_uncertified(output, err, file)
             if saved is err:
                 raise
             raise saved from err
@@ -512,7 +573,7 @@ def register(app: typer.Typer) -> None:
             write_result(output, result)
         except OSError as err:
             raise SvdkitError(f"cannot write '{output}': {err.strerror or err}") from err
-        _remove_stale_uncertified(output)
+        _remove_stale_uncertified(output, file, result)
         for note in result.caveats:  # (every note, these too, is kept in the file's notes)
             typer.echo(f"note: {note}", err=True)
         # one line, never wrapped: a program reading standard output gets it whole
