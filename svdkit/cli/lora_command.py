@@ -370,17 +370,11 @@ def _check_figure_path(path: Path, **inputs: Path) -> None:
     """``--figure``: a writable file path in a format that records that svdkit wrote it
     (:data:`svdkit.lora.analyse.MARKED_FIGURE_FORMATS`), so that a re-run may replace
     it — a ``.jpg`` cannot carry the mark, and was refused when written again."""
-    from svdkit.errors import FileFormatError
-    from svdkit.lora.analyse import MARKED_FIGURE_FORMATS, _matplotlib
+    from svdkit.lora.analyse import _matplotlib, check_figure_output
 
     _matplotlib("--figure")  # (installed, and starts: an unknown MPLBACKEND is named)
-    if path.suffix[1:].lower() not in MARKED_FIGURE_FORMATS:
-        raise FileFormatError(
-            f"--figure '{path}': unsupported figure format {path.suffix or '(no extension)'!r} "
-            f"(use one of {', '.join('.' + f for f in MARKED_FIGURE_FORMATS)}: formats "
-            "that record that svdkit wrote the file, so that a re-run may replace it)"
-        )
-    _check_analyse_output(path, "--figure", **inputs)
+    check_figure_output(path, "--figure")  # Analysis.figure's rule: the format, the owner
+    _check_analyse_output(path, "--figure", **inputs)  # (inputs and the report files)
 
 
 def _write_text_atomically(path: Path, text: str, option: str) -> None:
