@@ -25,9 +25,12 @@ out of denominators, so that a norm equal to a number compares equal to it.
 
 ``ord`` may be a Python, NumPy or SymPy number (``np.int64(3)``,
 ``sympy.Rational(3, 2)``, ``Decimal(2)``, a complex number with no imaginary part, a
-0-d array) or text in any case (``"Inf"``); NumPy's
-negative orders (−1, −2, −inf) and the vector "norm" 0 are not norms and are
-refused, as :func:`svdkit.norm` refuses them.
+0-d array) or text in any case (``"Inf"``). NumPy's negative orders (−1, −2,
+−inf), the vector "norm" 0 and vector orders ``0 < p < 1`` are not norms (no
+triangle inequality) and are refused here with an
+:class:`~svdkit.errors.SvdkitError`; :func:`svdkit.norm` gives them in floating
+point, as ``numpy.linalg.norm`` defines them (σ_min for −2, the count of non-zero
+entries for 0).
 """
 
 from __future__ import annotations

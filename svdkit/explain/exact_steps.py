@@ -5,10 +5,15 @@ When the matrix is small and exact (integers, fractions, radicals: anything
 ``*_exact`` facts (text such as ``√2/2``) and the steps of its derivation. A
 computation the exact engine cannot do (no closed form, too large: an
 :class:`~svdkit.errors.SvdkitError`) leaves its section numeric; nothing else
-changes. Any other exception is a bug in the exact engine: it does not abort the
-report (the numeric results stand on their own), but it is not hidden either:
-the section gets an ``exact_error`` fact naming the computation and the error,
-and a :class:`RuntimeWarning` is issued.
+changes. A matrix whose exact work would take minutes is left numeric before
+any of it starts (:func:`exact_budget`): numbers of more than
+:data:`MAX_EXACT_BITS` bits (:data:`MAX_SPECTRAL_BITS` for eigenvalue work),
+or radicals of a field of degree above :data:`MAX_EXACT_DEGREE` (lower for larger
+matrices); a step (``exact.omitted_bits`` …, in the section ``measures`` or
+``svd``) says which part was left out and why. Any other exception is a bug in
+the exact engine: it does not abort the report (the numeric results stand on
+their own), but it is not hidden either: the section gets an ``exact_error`` fact
+naming the computation and the error, and a :class:`RuntimeWarning` is issued.
 
 Without SymPy (the ``exact`` extra) the report has no exact facts or steps at
 all, and says why once: an :class:`ExactStepsSkippedWarning` (the command line
@@ -18,6 +23,7 @@ to their floating-point answers without a word.
 
 from __future__ import annotations
 
+import math
 import warnings
 from collections.abc import Callable
 from typing import Any
@@ -27,10 +33,16 @@ from svdkit.explain.model import Report
 
 __all__ = [
     "EXACT_NEEDS_SYMPY",
+    "MAX_EXACT_BITS",
+    "MAX_EXACT_DEGREE",
+    "MAX_EXACT_WORK",
     "MAX_ORDER",
+    "MAX_SPECTRAL_BITS",
+    "MAX_SPECTRAL_DEGREE",
     "MAX_SPECTRAL_ORDER",
     "ExactStepsSkippedWarning",
     "add_exact",
+    "exact_budget",
     "exact_diagonalizable",
     "exact_structure",
     "exact_zero_eigenvalues",
@@ -41,6 +53,32 @@ MAX_ORDER = 6
 
 MAX_SPECTRAL_ORDER = 3
 """Largest dimension for eigenvalue work (eigh, SVD, definiteness): closed forms stay readable."""
+
+MAX_EXACT_BITS = 2048
+"""Largest size in bits of the numbers of the exact work (:func:`exact_budget`), for a
+2×2 matrix: ``[[1e-1000, 1], [1, 1]]`` (3322 bits) took a minute and 850 kB of text.
+Larger matrices take at most :data:`MAX_EXACT_WORK` ``/ n³`` bits."""
+
+MAX_EXACT_WORK = 16384
+"""``n³ × bits`` allowed for the exact elimination work on an n×n matrix: the entries of
+its inverse and null spaces have about ``n × bits`` bits, and there are ``n²`` of them
+(a 6×6 of 30-digit integers, 21600, took 8 s; of 100 digits, 32 s). 75 bits at 6×6,
+131 at 5×5, 256 at 4×4, 606 at 3×3."""
+
+MAX_SPECTRAL_BITS = 1024
+"""Largest size in bits for the exact eigenvalue work (eigh, SVD, definiteness) on a
+2×2 matrix of exact rank 2 or more: ``[[1e-300, 1], [1, 1]]`` (997 bits) takes 8 s, its
+text 300 kB; 1e-1000 took a minute. A 3×3 takes at most ``MAX_SPECTRAL_BITS × 8 / 27``
+(303) bits. A matrix of exact rank 1 (one σ, ‖A‖_F) takes as many as elimination."""
+
+MAX_EXACT_DEGREE = 64
+"""Largest degree of the field of the entries' radicals for exact work on matrices
+of order up to 3 (:func:`exact_budget`); 8 for larger ones. Six square roots of
+primes (degree 64) in a 6×6 took four minutes, degree 32 in a 4×4 23 s; degree 64 in a
+3×3 takes 7 s."""
+
+MAX_SPECTRAL_DEGREE = 16
+"""Largest degree of the field of the entries' radicals for exact eigenvalue work."""
 
 EXACT_NEEDS_SYMPY = "exact steps need SymPy: pip install 'svdkit[exact]'"
 """The message of the :class:`ExactStepsSkippedWarning` issued when SymPy is missing."""
@@ -90,7 +128,10 @@ def add_exact(report: Report, source: Any) -> None:
         return
     from svdkit.exact.format import to_text
 
-    spectral = max(m, n) <= MAX_SPECTRAL_ORDER
+    allowed, spectral_allowed, omitted = exact_budget(M)
+    if not allowed:
+        _say_omitted(report, omitted)
+        return
     square = m == n
 
     def attempt(section_id: str, compute: Callable[[], Any], facts: Callable[[Any], dict],
@@ -111,7 +152,13 @@ def add_exact(report: Report, source: Any) -> None:
         sec.steps.extend(result.steps)
         return result
 
-    attempt("measures", lambda: ex.rank(M, steps=True), lambda r: {"rank_exact": r.value}, "rank")
+    rank = attempt("measures", lambda: ex.rank(M, steps=True),
+                   lambda r: {"rank_exact": r.value}, "rank")
+    if rank is not None and rank.value <= 1:
+        spectral_allowed = True  # one singular value at most (‖A‖_F): no eigenvalue work
+    elif omitted is not None:
+        _say_omitted(report, omitted)
+    spectral = max(m, n) <= MAX_SPECTRAL_ORDER and spectral_allowed
     _rank_agreement(report)
     # the sums behind ‖A‖_F, ‖A‖₁, ‖A‖∞ and Tr A (note 003: ‖·‖_F = √(1+1+1+3²+2²) = 4;
     # note 000: Tr = 4 + 4 = 8), as steps: their values are the numeric facts
@@ -152,6 +199,91 @@ def add_exact(report: Report, source: Any) -> None:
         measures = report.section("measures")
         measures.add("spectral_norm_exact", to_text(sigmas[0] if sigmas else 0))
         measures.add("nuclear_norm_exact", to_text(shortest_sum(sigmas)))
+
+
+def _say_omitted(report: Report, step: Any) -> None:
+    """Add the step saying what exact work was left out, in the section it is about
+    (``svd`` for the eigenvalue work, else ``measures``) or the first one shown."""
+    about = "svd" if "spectral" in step.key else "measures"
+    shown = [s for s in report.sections if s.applies]
+    target = next((s for s in shown if s.id == about), shown[0] if shown else None)
+    if target is not None:
+        target.steps.append(step)
+
+
+def _integer_bits(M) -> int | None:
+    """Bits of the largest entry of the primitive integer matrix proportional to ``M``
+    (``M`` times the lcm of its denominators, divided by the gcd of the results), for
+    (Gaussian) rational ``M``; else None. ``diag(1e-2200, 1e-2200)`` is ``diag(1, 1)``
+    scaled (1 bit: the exact work is that of ``I``), ``[[1e-300, 1], [1, 1]]`` is
+    ``[[1, 10³⁰⁰], [10³⁰⁰, 10³⁰⁰]]`` (997 bits)."""
+    import sympy as sp
+
+    parts = []
+    for x in M:
+        re, im = sp.re(x), sp.im(x)
+        if not (re.is_Rational and im.is_Rational):
+            return None
+        parts.extend(p for p in (re, im) if p != 0)
+    if not parts:
+        return 0
+    lcm = math.lcm(*(int(p.q) for p in parts))
+    integers = [abs(int(p.p)) * (lcm // int(p.q)) for p in parts]
+    g = math.gcd(*integers)
+    return max(k // g for k in integers).bit_length()
+
+
+def exact_budget(M) -> tuple[bool, bool, Any]:
+    """Whether the exact work on the SymPy matrix ``M`` fits in seconds, decided before
+    any of it: ``(elimination, spectral, step)``.
+
+    The size of the numbers is the bits of the largest entry of the primitive integer
+    matrix proportional to ``M`` (a common scale such as ``1e-2200`` costs nothing), or,
+    with radicals, the most bits of a rational in an entry; their field's degree is
+    :func:`svdkit.exact._field.radical_degree`'s bound. Elimination (rank, det, inverses,
+    subspaces, norms) needs at most :data:`MAX_EXACT_BITS` bits (fewer above 2×2:
+    :data:`MAX_EXACT_WORK`) and degree :data:`MAX_EXACT_DEGREE` (8 above order 3);
+    eigenvalue work (eigh, SVD, definiteness) at most :data:`MAX_SPECTRAL_BITS` bits
+    (303 at 3×3; for exact rank 1, as many as elimination) and degree
+    :data:`MAX_SPECTRAL_DEGREE`. ``step`` says what was left out and why (keys
+    ``exact.omitted_bits``, ``exact.omitted_degree``: everything;
+    ``exact.omitted_spectral_bits``, ``exact.omitted_spectral_degree``: the eigenvalue
+    work), or is None when nothing was.
+
+    Examples
+    --------
+    >>> import svdkit.exact as ex
+    >>> exact_budget(ex.as_exact("[[1e-2200, 0], [0, 1e-2200]]"))[:2]
+    (True, True)
+    >>> ok, spectral, step = exact_budget(ex.as_exact("[[1e-400, 1], [1, 1]]"))
+    >>> ok, spectral, step.key
+    (True, False, 'exact.omitted_spectral_bits')
+    """
+    from svdkit.exact._field import radical_degree, rational_bits
+    from svdkit.exact.steps import Step
+
+    entries = list(M)
+    bits = _integer_bits(M)
+    if bits is None:
+        bits = max((rational_bits(x) for x in entries), default=0)
+    degree = radical_degree(entries)
+    order = max(*M.shape, 1)
+    limit = MAX_EXACT_DEGREE if order <= MAX_SPECTRAL_ORDER else 8
+    most = min(MAX_EXACT_BITS, MAX_EXACT_WORK // order**3)
+    if bits > most:
+        return False, False, Step("exact.omitted_bits", {"bits": bits, "limit": most})
+    if degree > limit:
+        return False, False, Step("exact.omitted_degree", {
+            "degree": degree, "limit": limit, "order": order})
+    if order > MAX_SPECTRAL_ORDER:
+        return True, False, None
+    most = min(MAX_SPECTRAL_BITS, MAX_SPECTRAL_BITS * 8 // order**3)
+    if bits > most:
+        return True, False, Step("exact.omitted_spectral_bits", {"bits": bits, "limit": most})
+    if degree > MAX_SPECTRAL_DEGREE:
+        return True, False, Step("exact.omitted_spectral_degree", {
+            "degree": degree, "limit": MAX_SPECTRAL_DEGREE})
+    return True, True, None
 
 
 def _rational_matrix(source: Any, shape: tuple[int, int]):

@@ -87,13 +87,16 @@ def _exact(x: Any) -> str:
     """An exact (SymPy) value in SymPy syntax: ``sympy.sympify`` reads it back.
 
     An approximate value (a SymPy ``Float``) has the 15 significant digits that every
-    other format prints (:data:`svdkit.exact.format.APPROXIMATE_DIGITS`).
+    other format prints (:data:`svdkit.exact.format.APPROXIMATE_DIGITS`). An integer of
+    more than Python's 4300 digits (``10⁻⁴⁴⁰⁰``) is written whole
+    (:func:`svdkit.exact.format.long_integers`).
     """
     import sympy
 
-    from svdkit.exact.format import rounded
+    from svdkit.exact.format import long_integers, rounded
 
-    return sympy.sstr(rounded(x))
+    with long_integers():
+        return sympy.sstr(rounded(x))
 
 
 def encode_exact(value: Any) -> Any:
