@@ -117,7 +117,7 @@ def test_rtol_with_rcond_or_tol_is_refused():
     for call in (lambda: svdkit.pinv(A, rtol=1e-6, tol=1e-6), lambda: svdkit.rank(A, 1e-6, rtol=1)):
         with pytest.raises(SvdkitError, match="not both"):
             call()
-    with pytest.raises(SvdkitError, match="rcond"):
+    with pytest.raises(SvdkitError, match=r"^rtol must"):  # (the name given: hunt3)
         svdkit.rank(A, rtol=-1.0)
 
 

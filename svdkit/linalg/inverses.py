@@ -15,7 +15,12 @@ from scipy.linalg import lapack
 
 from svdkit.errors import RankError, ShapeError, SingularMatrixError, SvdkitError
 from svdkit.inputs import as_matrix
-from svdkit.linalg._checks import check_hermitian_flag, require_square, shape_text
+from svdkit.linalg._checks import (
+    check_hermitian_flag,
+    hermitian_flag,
+    require_square,
+    shape_text,
+)
 from svdkit.linalg._results import Unpackable
 from svdkit.linalg.measures import (
     _LU_SAFE_EXPONENT,
@@ -28,6 +33,7 @@ from svdkit.linalg.svd import SVD, svd
 from svdkit.linalg.tolerance import (
     eps_of,
     rcond_alias,
+    relative_cutoff,
     relative_threshold,
     rule_dtype,
     zero_threshold,
@@ -150,7 +156,7 @@ def pinv(
     tol: float | None = None,
     rcond: float | None = None,
     rtol: float | None = None,
-    hermitian: bool = False,
+    hermitian: bool | None = False,
 ) -> np.ndarray:
     """Moore–Penrose pseudo-inverse ``A⁺ = V Σ⁺ Uᴴ``.
 
@@ -170,18 +176,23 @@ def pinv(
     rtol : float, optional, keyword-only
         NumPy 2's name for ``rcond`` (``numpy.linalg.pinv(A, rtol=)``), the same cutoff.
         At most one of ``tol``, ``rcond`` and ``rtol``; none: the tolerance rule
-        ``max(m, n)·eps·σ₁``.
+        ``max(m, n)·eps·σ₁``. An infinite ``rcond`` / ``rtol`` gives a zero ``A⁺`` (rank
+        0), as in NumPy 2.
     hermitian : bool, default False, keyword-only
-        NumPy's flag, checked: ``True`` refuses an A that is not Hermitian (by the
-        tolerance rule); ``A⁺`` is the same either way.
+        NumPy's flag, checked: ``True`` (or ``1``) refuses an A that is not Hermitian (by
+        the tolerance rule); ``False``, ``0`` and ``None`` ask nothing; ``A⁺`` is the same
+        either way. Keyword-only, unlike NumPy's third positional parameter, as no
+        threshold is positional either.
 
     Raises
     ------
     SvdkitError
-        A second positional argument: NumPy reads ``pinv(A, 1e-6)`` as a relative
+        A positional argument after A: NumPy reads ``pinv(A, 1e-6)`` as a relative
         ``rcond``, svdkit's ``tol`` is absolute, so neither is taken positionally
-        (write ``tol=`` or ``rcond=``); more than one threshold given; one not a
-        finite number ``>= 0``; ``hermitian`` not a bool.
+        (write ``tol=`` or ``rcond=``; ``hermitian=`` too); more than one threshold
+        given; a ``tol`` not a finite number ``>= 0``, an ``rcond`` / ``rtol`` not a
+        number ``>= 0`` (messages name the one given); ``hermitian`` not one of
+        ``True``, ``False``, ``1``, ``0``, ``None``.
     StructureError
         ``hermitian=True`` for a matrix that is not Hermitian.
 
@@ -197,31 +208,37 @@ def pinv(
     >>> float(svdkit.pinv([[1e308, 1e308], [1e308, 1e308]])[0, 0])  # σ₁ = 2e308 overflows
     2.499999999999997e-309
     """
-    no_positional_tol("pinv", args)
-    rcond = rcond_alias(rcond, rtol)
-    relative_threshold(rcond, tol)  # (checked before the SVD)
-    if hermitian is not False:  # (checked: True, or what is no bool, refused by name)
+    no_positional_tol("pinv", args, more="hermitian")
+    rcond, name = rcond_alias(rcond, rtol)
+    rcond = relative_threshold(rcond, tol, name)  # (checked before the SVD)
+    if hermitian_flag(hermitian):  # (what is no flag is refused by name)
         a = as_matrix(A)
-        check_hermitian_flag(a, hermitian, "pinv", rule_dtype(A, a.dtype))
+        check_hermitian_flag(a, True, "pinv", rule_dtype(A, a.dtype))
     return svd(A).pinv(tol, rcond=rcond)
 
 
-def no_positional_tol(call: str, args: tuple) -> None:
+def no_positional_tol(call: str, args: tuple, more: str | None = None) -> None:
     """Refuse a threshold given by position (``args``, what follows ``call``'s own
-    positional arguments): NumPy's is a relative ``rcond``, svdkit's ``tol`` absolute."""
-    if args and args[0] is None:  # (None is the default: only the position is wrong)
+    positional arguments): NumPy's is a relative ``rcond``, svdkit's ``tol`` absolute.
+    ``more`` names NumPy's positional parameter after the threshold (``pinv``'s
+    ``hermitian``), keyword-only in svdkit too: the message says so when it is given."""
+    if not args:
+        return
+    tail = ""
+    if more is not None and len(args) > 1:
+        tail = f"; {more}= is keyword-only too ({call}(..., {more}={args[1]!r}))"
+    if args[0] is None:  # (None is the default: only the position is wrong)
         raise SvdkitError(
             f"{call} takes no threshold by position (got None): tol= (absolute) and "
             "rcond= (relative to σ₁, NumPy's) are keyword-only; leave it out for the "
-            "default, the tolerance rule"
+            f"default, the tolerance rule{tail}"
         )
-    if args:
-        raise SvdkitError(
-            f"{call} takes no threshold by position (got {args[0]!r}): svdkit's tol is an "
-            f"absolute threshold and keyword-only ({call}(..., tol=...)), and NumPy's "
-            f"positional rcond is relative to σ₁: write {call}(..., rcond={args[0]!r}) "
-            "for NumPy's meaning"
-        )
+    raise SvdkitError(
+        f"{call} takes no threshold by position (got {args[0]!r}): svdkit's tol is an "
+        f"absolute threshold and keyword-only ({call}(..., tol=...)), and NumPy's "
+        f"positional rcond is relative to σ₁: write {call}(..., rcond={args[0]!r}) "
+        f"for NumPy's meaning{tail}"
+    )
 
 
 def _pseudo_inverse(dec: SVD, tol: float | None, rcond: float | None = None) -> np.ndarray:
@@ -255,7 +272,7 @@ def _in_range(dec: SVD, tol: float | None, rcond: float | None = None) -> tuple[
         scaled = scaled.truncate(dec.s.shape[0])
     dtype = rule_dtype(getattr(dec, "precision", None), dec.s.dtype)
     if rcond is not None:
-        thr = relative_threshold(rcond, tol) * float(scaled.s[0])
+        thr = relative_cutoff(relative_threshold(rcond, tol), float(scaled.s[0]))
     elif tol is None:
         thr = zero_threshold(dec.shape, scaled.s[0], dtype)
     else:

@@ -22,6 +22,7 @@ from svdkit.linalg._results import Unpackable
 from svdkit.linalg.tolerance import (
     eps_of,
     rcond_alias,
+    relative_cutoff,
     relative_threshold,
     rule_dtype,
     zero_threshold,
@@ -335,10 +336,10 @@ def trace(A: MatrixLike) -> float | complex:
 def rank(
     A: MatrixLike,
     tol: float | None = None,
+    hermitian: bool | None = False,
     *,
     rcond: float | None = None,
     rtol: float | None = None,
-    hermitian: bool = False,
 ) -> int:
     """Numerical rank: singular values above ``max(m, n) · eps · σ₁`` (or ``tol``).
 
@@ -352,18 +353,21 @@ def rank(
     tol : float, optional
         **Absolute** threshold: ``σᵢ <= tol`` counts as zero (``numpy.linalg.matrix_rank(A,
         tol)``'s meaning).
+    hermitian : bool, default False
+        NumPy's flag, in NumPy's place (``matrix_rank(A, tol, hermitian)``), checked:
+        ``True`` (or ``1``) refuses an A that is not Hermitian (the rank is the same either
+        way); ``False``, ``0`` and ``None`` ask nothing.
     rcond, rtol : float, optional, keyword-only
         **Relative** threshold: ``σᵢ <= rcond · σ₁`` counts as zero; ``rtol`` is NumPy 2's
-        name for it (``matrix_rank(A, rtol=)``). At most one of ``tol``, ``rcond``, ``rtol``;
-        none: the tolerance rule.
-    hermitian : bool, default False, keyword-only
-        NumPy's flag, checked: ``True`` refuses an A that is not Hermitian (the rank is the
-        same either way).
+        name for it (``matrix_rank(A, rtol=)``); ``inf`` gives rank 0, as in NumPy 2. At most
+        one of ``tol``, ``rcond``, ``rtol``; none: the tolerance rule.
 
     Raises
     ------
     SvdkitError
-        More than one threshold given, or one that is not a finite number ``>= 0``.
+        More than one threshold given; a ``tol`` that is not a finite number ``>= 0``, an
+        ``rcond`` / ``rtol`` that is not a number ``>= 0`` (messages name the one given);
+        ``hermitian`` not one of ``True``, ``False``, ``1``, ``0``, ``None``.
     StructureError
         ``hermitian=True`` for a matrix that is not Hermitian.
 
@@ -375,8 +379,8 @@ def rank(
     >>> svdkit.rank([[1, 0], [0, 1e-8]], rtol=1e-6)
     1
     """
-    rcond = rcond_alias(rcond, rtol)
-    relative_threshold(rcond, tol)  # (checked before the SVD)
+    rcond, name = rcond_alias(rcond, rtol)
+    rcond = relative_threshold(rcond, tol, name)  # (checked before the SVD)
     a = _dense_matrix(A, "rank(A)", "smallest")
     dtype = rule_dtype(A, a.dtype)
     check_hermitian_flag(a, hermitian, "rank", dtype)
@@ -456,8 +460,7 @@ def _rank_threshold(
     finite matrix may overflow, ``2^−e·σ₁`` cannot); ``rcond · σ₁`` for a relative
     ``rcond`` (``inf``, rank 0, where that is past the largest float)."""
     if rcond is not None:
-        with np.errstate(over="ignore"):
-            return float(np.float64(rcond) * np.float64(s1))
+        return relative_cutoff(rcond, s1)
     if tol is None:
         return zero_threshold(shape, s1, dtype)
     # (a tol past every 2^−e·σ: inf, rank 0; one below the smallest float: 0, as it is)
@@ -641,6 +644,25 @@ def _is_vector_input(x: object) -> bool:
     return np.ndim(x) == 1
 
 
+def _sparse_vector_entries(x) -> np.ndarray:
+    """The entries of a 1-D SciPy sparse array that decide every vector norm, never
+    densified: its stored values (duplicates summed, on a copy), and one ``0`` where
+    some entry is not stored.
+
+    One zero stands for all the implicit ones, whatever the order: it adds nothing to
+    the sums of ``p > 0``, makes ``min |xᵢ|`` and the results of ``p < 0`` zero, and is
+    not counted by ``ord=0``. A vector longer than ``svdkit.inputs.DENSIFY_LIMIT`` (a
+    hashed feature vector, a row of a large tf-idf matrix) has a norm too.
+    """
+    # validated as a matrix that stays sparse (an n×1 column: numeric, finite, not
+    # empty), in float64 / complex128, duplicates summed on a copy (canonical)
+    column = canonical(as_matrix(x, sparse=True, name="x"))
+    data = np.asarray(column.data)
+    if column.nnz < column.shape[0]:
+        data = np.append(data, data.dtype.type(0))
+    return data
+
+
 def _is_1d_npy(name: str) -> bool:
     """Whether the file ``name`` is a ``.npy`` file whose header holds a 1-D array."""
     return name.lower().endswith(".npy") and _npy_ndim(name) == 1
@@ -750,12 +772,13 @@ def norm(x: MatrixLike, ord: int | float | str | None = None) -> float:
     they are NumPy's definitions, given for the same calls. ``inf`` may be written
     ``"inf"``, ``"Inf"``, ``"+inf"``, ``"infinity"`` or ``"∞"`` (any case, ``-`` for
     ``-inf``), a number as text (``"2"``, ``"-1"``); names ``"frobenius"``,
-    ``"spectral"``, ``"nuclear"`` are accepted too. SciPy sparse matrices are not
-    densified for 1, inf, -1, -inf and Frobenius; 2, -2 and ``"nuc"`` need the matrix
-    dense (refused past ``svdkit.inputs.DENSIFY_LIMIT`` entries, naming
-    ``svdkit.svd(A, 1)``, which gives ``σ₁`` of a large sparse matrix). Every value is
-    computed over a power of two (or ``|xᵢ|``), so that a norm within float64's range
-    is finite and non-zero whatever the size of the entries.
+    ``"spectral"``, ``"nuclear"`` are accepted too. A 1-D SciPy sparse array is never
+    densified (every vector order needs only its stored entries), whatever its length.
+    SciPy sparse matrices are not densified for 1, inf, -1, -inf and Frobenius; 2, -2
+    and ``"nuc"`` need the matrix dense (refused past ``svdkit.inputs.DENSIFY_LIMIT``
+    entries, naming ``svdkit.svd(A, 1)``, which gives ``σ₁`` of a large sparse matrix).
+    Every value is computed over a power of two (or ``|xᵢ|``), so that a norm within
+    float64's range is finite and non-zero whatever the size of the entries.
 
     Raises
     ------
@@ -773,11 +796,11 @@ def norm(x: MatrixLike, ord: int | float | str | None = None) -> float:
     if isinstance(ord, bool | np.bool_):  # True == 1, but no norm is called True
         raise SvdkitError(f"unknown norm {ord!r}: use 1, 2, inf, 'fro', 'nuc' or a number p")
     if _is_vector_input(x):
-        v = as_vector(x)
         try:
             key = _ord_key(ord)
         except TypeError:  # a list, NaN, a complex number: no ord
             raise SvdkitError(f"unknown vector norm {ord!r}: {_VECTOR_HELP}") from None
+        v = _sparse_vector_entries(x) if scipy.sparse.issparse(x) else as_vector(x)
         return _vector_norm(v, key, ord)
     try:
         which = _matrix_ord(ord)

@@ -41,7 +41,12 @@ from svdkit.linalg._results import Unpackable
 from svdkit.linalg.measures import svd_scaling, times_power_of_two
 from svdkit.linalg.residuals import orthogonality_loss, relative_residual, triplet_residuals
 from svdkit.linalg.signs import apply_sign_rule
-from svdkit.linalg.tolerance import relative_threshold, rule_dtype, zero_threshold
+from svdkit.linalg.tolerance import (
+    relative_cutoff,
+    relative_threshold,
+    rule_dtype,
+    zero_threshold,
+)
 
 if TYPE_CHECKING:
     from svdkit.inputs import MatrixLike
@@ -182,8 +187,8 @@ class SVD(Unpackable):
 
                 if np.isfinite(self.matrix).all():
                     s = scaled_singular_values(self.matrix)[0][: s.shape[0]]
-            with np.errstate(over="ignore"):  # (a cutoff past the largest float: rank 0)
-                return int(np.count_nonzero(s > np.float64(relative) * s[0]))
+            # (a cutoff past the largest float, or rcond = inf: rank 0)
+            return int(np.count_nonzero(s > relative_cutoff(relative, s[0])))
         dtype = rule_dtype(self.precision, self.s.dtype)
         if e == 0 and np.isposinf(s[0]) and self.matrix is not None:
             # (an SVD built elsewhere whose σ₁ overflowed: count on A · 2^−e)

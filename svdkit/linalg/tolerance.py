@@ -39,6 +39,7 @@ __all__ = [
     "eps_of",
     "is_zero",
     "rcond_alias",
+    "relative_cutoff",
     "relative_threshold",
     "rule_dtype",
     "zero_threshold",
@@ -207,41 +208,85 @@ def zero_threshold(
     return float(max(size, 1) * eps_of(dtype) * abs(scale))
 
 
-def relative_threshold(rcond: float | None, tol: float | None = None) -> float | None:
+def relative_threshold(
+    rcond: float | None, tol: float | None = None, name: str = "rcond"
+) -> float | None:
     """NumPy's relative cutoff ``rcond`` (``σᵢ <= rcond · σ₁`` counts as zero), checked:
     ``None`` when not given; refused with ``tol`` (absolute) given too.
+
+    ``inf`` is allowed, as NumPy 2 allows it: every ``σᵢ`` counts as zero (rank 0, a
+    zero pseudo-inverse); so is an int past the largest float (``10**400``).
+
+    Parameters
+    ----------
+    rcond : float or None
+        The cutoff the caller gave.
+    tol : float or None
+        The absolute threshold the caller gave, if any.
+    name : str, default "rcond"
+        The name the caller gave ``rcond`` by (``"rtol"``, NumPy 2's: :func:`rcond_alias`),
+        which the messages use.
 
     Raises
     ------
     SvdkitError
-        ``rcond`` and ``tol`` both given, or ``rcond`` not a finite number ``>= 0``.
+        ``rcond`` and ``tol`` both given, or ``rcond`` not a number ``>= 0`` (negative,
+        NaN, a bool, text…).
 
     Examples
     --------
-    >>> relative_threshold(1e-6), relative_threshold(None, 1e-3)
-    (1e-06, None)
+    >>> relative_threshold(1e-6), relative_threshold(None, 1e-3), relative_threshold(np.inf)
+    (1e-06, None, inf)
     """
     if rcond is None:
         return None
-    if tol is not None:
-        from svdkit.errors import SvdkitError
+    from svdkit._naming import arg, got
+    from svdkit.errors import SvdkitError
 
+    if tol is not None:
         raise SvdkitError(
-            f"give tol (absolute, {tol!r}) or rcond (relative to σ₁, {rcond!r}), not both"
+            f"give tol (absolute, {tol!r}) or {arg(name)} (relative to σ₁, {rcond!r}), not both"
         )
     try:
-        return zero_threshold((1,), 0.0, np.float64, rcond)
-    except Exception as err:  # (the message names "tol": name rcond instead)
-        from svdkit.errors import SvdkitError
+        # a bool is not a cutoff (True would be taken as 1.0), nor is text
+        refused = isinstance(rcond, str | bytes | bool | np.bool_)
+        value = float("nan") if refused else float(rcond)
+    except OverflowError:  # an int past the largest float (10**400): a cutoff past every σ
+        value = float("inf")
+    except (TypeError, ValueError):  # [1e-3], 1j: not a cutoff
+        value = float("nan")
+    if not value >= 0:  # (NaN too)
+        raise SvdkitError(
+            f"{arg(name)} must be a number >= 0 (inf: rank 0); got {got(rcond)}", param=name
+        )
+    return value
 
-        if isinstance(err, SvdkitError):
-            raise err.with_message(str(err).replace("tol", "rcond", 1)) from None
-        raise
+
+def relative_cutoff(rcond: float, s1: float) -> float:
+    """``rcond · σ₁``, the threshold of a relative cutoff: ``inf`` (rank 0) for an infinite
+    ``rcond`` whatever ``σ₁`` (``inf · 0`` would be NaN) and where the product is past the
+    largest float.
+
+    Examples
+    --------
+    >>> relative_cutoff(1e-3, 2.0), relative_cutoff(np.inf, 0.0), relative_cutoff(1e300, 1e10)
+    (0.002, inf, inf)
+    """
+    if np.isposinf(rcond):
+        return float("inf")
+    with np.errstate(over="ignore"):
+        return float(np.float64(rcond) * np.float64(s1))
 
 
-def rcond_alias(rcond: float | None, rtol: float | None) -> float | None:
+def rcond_alias(rcond: float | None, rtol: float | None) -> tuple[float | None, str]:
     """``rcond``, or NumPy 2's name for it, ``rtol`` (``numpy.linalg.pinv(A, rtol=)``,
     ``matrix_rank(A, rtol=)``): the same relative cutoff; at most one of the two.
+
+    Returns
+    -------
+    tuple
+        The cutoff given (``None`` for neither) and the name it was given by, for the
+        messages of :func:`relative_threshold`.
 
     Raises
     ------
@@ -251,10 +296,10 @@ def rcond_alias(rcond: float | None, rtol: float | None) -> float | None:
     Examples
     --------
     >>> rcond_alias(None, 1e-6), rcond_alias(1e-3, None), rcond_alias(None, None)
-    (1e-06, 0.001, None)
+    ((1e-06, 'rtol'), (0.001, 'rcond'), (None, 'rcond'))
     """
     if rtol is None:
-        return rcond
+        return rcond, "rcond"
     if rcond is not None:
         from svdkit.errors import SvdkitError
 
@@ -262,7 +307,7 @@ def rcond_alias(rcond: float | None, rtol: float | None) -> float | None:
             f"give rcond ({rcond!r}) or rtol ({rtol!r}), not both: rtol is NumPy 2's name "
             "for the same relative cutoff"
         )
-    return rtol
+    return rtol, "rtol"
 
 
 def is_zero(x: float, threshold: float) -> bool:
