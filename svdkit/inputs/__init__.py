@@ -424,6 +424,7 @@ def _check_structure(obj: Any, name: str) -> None:
             _check_coordinates(idx, size, what, obj.shape, name, fmt)
     elif fmt == "dia":
         data, offsets = np.asarray(obj.data), np.asarray(obj.offsets)
+        _check_index_dtype(offsets, "offsets", name, fmt)
         if data.ndim != 2 or offsets.ndim != 1 or offsets.shape[0] != data.shape[0]:
             raise _bad_index(
                 name, fmt, f"it has {offsets.size} offsets for {data.shape[0]} rows of data"

@@ -206,9 +206,25 @@ def _padded_complex(cell: list[Token], t: Token, toks: TokenStream, k: int) -> b
         and num is not None
         and unit is not None
         and unit.kind == "name"
-        and unit.value in ("j", "J")
+        and unit.value == "j"
         and unit.pos == num.end
         and (after is None or after.kind in _BLANK or _is_op(after, ",]"))
+    )
+
+
+def _glued_complex(cell: list[Token]) -> bool:
+    """Whether ``cell`` is a complex number as NumPy prints it, with no blank inside:
+    ``0.25+1.j``, ``-1.e+00-2.e+00j`` (the reference width of a padded printout)."""
+    toks = cell[1:] if len(cell) == 5 and _is_op(cell[0], "+-") else cell
+    if len(toks) != 4 or any(b.pos != a.end for a, b in pairwise(cell)):
+        return False
+    real, sign, imag, unit = toks
+    return (
+        _numpy_literal(real)
+        and _is_op(sign, "+-")
+        and _numpy_literal(imag)
+        and unit.kind == "name"
+        and unit.value == "j"
     )
 
 
@@ -244,6 +260,9 @@ class _Splitter:
         self.cell: list[Token] = []
         self.matlab = False  # a ';' or a whitespace split: MATLAB's matrix syntax, not a list
         self.semicolon = False
+        self.comma = False
+        #: Whether an entry is a complex number as NumPy prints it (:func:`_glued_complex`).
+        self.glued = False
         #: Where a padded NumPy complex (``1.  +1.j``) was split by MATLAB's rule: the
         #: first token of the entry and the end of the imaginary literal.
         self.padded: tuple[int, int] | None = None
@@ -271,6 +290,7 @@ class _Splitter:
 
     def end_cell(self) -> None:
         if self.cell:
+            self.glued = self.glued or _glued_complex(self.cell)
             self.row.append(_Cell(tuple(self.cell)))
             self.cell = []
 
@@ -306,7 +326,7 @@ class _Splitter:
                     r, c = self.position()
                     raise _error(ParseError, self.text, "empty entry", t.pos, t.end, r, c)
                 self.end_cell()
-                after_comma, pending_ws = True, False
+                self.comma, after_comma, pending_ws = True, True, False
             elif _is_op(t, ";"):
                 if self.in_row:
                     raise self.fail(ParseError, "';' inside a row of a nested list", t)
@@ -448,26 +468,118 @@ def _split_brackets_or_plain(text: str, toks: TokenStream) -> tuple[Rows, bool]:
     else:
         splitter = _Splitter(text, toks, toks.get(k), in_row=False, numpy=in_call)
         end = splitter.run(k + 1)
-        if splitter.padded is not None and not splitter.semicolon:
-            _refuse_padded(text, *splitter.padded)
+        if (
+            splitter.padded is not None
+            and (splitter.glued or splitter.comma)  # else no NumPy printout, no Python list
+            and not splitter.semicolon
+            and len(splitter.rows) == 1  # a line break makes rows, as a ';' does
+            and not _STATEMENT.get()
+        ):
+            _refuse_padded(text, *splitter.padded, splitter.comma)
         one_row = not splitter.matlab and not _MATLAB_TEXT.get()
         rows, vector = splitter.rows, one_row and len(splitter.rows) == 1
     _check_after_list(text, toks, end, in_call)
     return rows, vector
 
 
-def _refuse_padded(text: str, pos: int, end: int) -> None:
+def _refuse_padded(text: str, pos: int, end: int, comma: bool) -> None:
     """``[1.  +1.j 0.25+1.j]``: NumPy's printout of a complex vector (each entry one
-    number, its real part padded) or MATLAB's whitespace rule (two entries)? Refused."""
+    number, its real part padded) or MATLAB's whitespace rule (two entries)? Refused;
+    likewise ``[1. +2.j, 3]`` (``comma``: a Python list, 1+2j, or MATLAB's 1, 2j).
+
+    Only where the bracket holds no ``;``, one line, and a complex number as NumPy
+    prints it (``0.25+1.j``, the width the others are padded to) or commas: typed
+    MATLAB such as ``[1.5 -2.5j]`` is never printed by NumPy, and reads by MATLAB's rule.
+    """
+    typed = clip(text[pos:end])
+    if comma:
+        message = (
+            f"{typed!r} is one complex number in a Python list, or two entries by MATLAB's "
+            "rule (whitespace before a sign splits): write the complex number without "
+            f"blanks ({''.join(typed.split())}), or separate the two entries with a comma"
+        )
+    else:
+        message = (
+            f"{typed!r} is one complex entry as NumPy prints a vector, or two entries by "
+            "MATLAB's rule (whitespace before a sign splits): separate the entries with "
+            "commas, write the complex number without blanks, or paste NumPy's printout "
+            "of the matrix as [[…]] or array(…)"
+        )
+    raise _error(ParseError, text, message, pos, end)
+
+
+_NUMPY_REAL = r"[-+]?(?:[0-9]+\.?[0-9]*(?:e[-+]?[0-9]+)?|nan|inf)"
+#: One entry of NumPy's printout: a number, or a complex one (``0.25+1.j``, ``1.  +1.j``).
+_NUMPY_ENTRY = re.compile(rf"{_NUMPY_REAL}(?: *[-+](?:[0-9]+\.?[0-9]*(?:e[-+]?[0-9]+)?|nan|inf)j)?")
+_NUMPY_LINEWIDTH = 75  # np.get_printoptions()["linewidth"]
+
+
+def _grid_fields(body: str, width: int) -> int | None:
+    """How many fields of ``width`` characters, one blank apart, ``body`` holds, each a
+    number as NumPy prints it; ``None`` if it is not so laid out."""
+    if (len(body) + 1) % (width + 1):
+        return None
+    k = (len(body) + 1) // (width + 1)
+    for i in range(k):
+        a = i * (width + 1)
+        if i and body[a - 1] != " ":
+            return None
+        if _NUMPY_ENTRY.fullmatch(body[a : a + width].strip()) is None:
+            return None
+    return k
+
+
+def _wrapped_vector(text: str) -> tuple[int, int, int] | None:
+    """Whether ``text`` is ``str(x)`` of a 1-D NumPy array wrapped over several lines:
+    where the first line ends, the number of lines, and the entries on a full line.
+
+    NumPy pads every entry to one width, puts one blank between entries and fills
+    each line but the last to its line width (75): one bracket, no ``;``, continuation
+    lines starting with one blank, every field a number as NumPy prints it, and no
+    room for one more entry on a full line. Typed MATLAB rows are not laid out so.
+    """
+    if "\n" not in text or ";" in text:
+        return None
+    start = len(text) - len(text.lstrip())
+    if text[start : start + 1] != "[" or text[start + 1 : start + 2] in ("[", ""):
+        return None
+    if text.find("\n", start) - start > _NUMPY_LINEWIDTH + 1:
+        return None  # (a long first line: no need to split the text)
+    lines = [line.rstrip("\r") for line in text[start:].rstrip().split("\n")]
+    first, last = lines[0], lines[-1]
+    if not (last.endswith("]") and last.startswith(" ") and len(first) <= _NUMPY_LINEWIDTH):
+        return None
+    body = first[1:]
+    for k in range(len(body) // 2 + 1, 0, -1):  # k entries of one width on the first line
+        width = (len(body) + 1) // k - 1
+        if (len(body) + 1) % k or width < 1 or len(first) + width + 1 <= _NUMPY_LINEWIDTH - 1:
+            continue
+        if _grid_fields(body, width) != k:
+            continue
+        full = all(
+            len(line) == len(first) and line[0] == " " and _grid_fields(line[1:], width) == k
+            for line in lines[1:-1]
+        )
+        tail = _grid_fields(last[1:-1], width)
+        if full and tail is not None and tail <= k:
+            return start + len(first), len(lines), k
+    return None
+
+
+def _refuse_wrapped_vector(text: str) -> None:
+    """Refuse ``str(x)`` of a long 1-D array (:func:`_wrapped_vector`): its line breaks
+    would make MATLAB rows, a matrix of other shape (a 12-vector read as 4 × 3)."""
+    if _STATEMENT.get() or (found := _wrapped_vector(text)) is None:
+        return
+    pos, lines, k = found
     raise _error(
         ParseError,
         text,
-        f"{clip(text[pos:end])!r} is one complex entry as NumPy prints a vector, or two "
-        "entries by MATLAB's rule (whitespace before a sign splits): separate the entries "
-        "with commas, write the complex number without blanks, or paste NumPy's printout "
-        "of the matrix as [[…]] or array(…)",
+        f"this looks like NumPy's printout of a 1-D array wrapped over {lines} lines of "
+        f"{k} entries; its line breaks would make {lines} MATLAB rows, another matrix: print "
+        "it with commas (repr(x), or np.array2string(x, separator=', ')), as a column "
+        "(x.reshape(-1, 1)) or row (x.reshape(1, -1)), or, for a matrix, end the rows with ';'",
         pos,
-        end,
     )
 
 
@@ -995,15 +1107,20 @@ _TABLE_RULE = re.compile(r"\|?(?:[ \t]*:?-{3,}:?[ \t]*\|)+[ \t]*:?(?:-{3,}:?)?[ 
 #: Set while the text read is MATLAB for certain (it used ``...``): one bracket of
 #: commas is then MATLAB's row, not a Python vector.
 _MATLAB_TEXT: ContextVar[bool] = ContextVar("_MATLAB_TEXT", default=False)
+#: Set while the text read was a pasted statement (``A = […];``), or MATLAB for certain:
+#: evidence against the NumPy readings that ``_refuse_padded`` and
+#: ``_refuse_wrapped_vector`` fear.
+_STATEMENT: ContextVar[bool] = ContextVar("_STATEMENT", default=False)
 
 
 def _blank(text: str, start: int, end: int, fill: str = " ") -> str:
     return text[:start] + fill * (end - start) + text[end:]
 
 
-def _normalise_paste(text: str) -> tuple[str, bool]:
+def _normalise_paste(text: str) -> tuple[str, bool, bool]:
     """Forms people paste, rewritten in place (offsets kept) to the notations read here;
-    and whether the text is MATLAB for certain (it used ``...``).
+    whether the text is MATLAB for certain (it used ``...``); and whether it was a
+    statement (``A = …`` or a ``;`` after the closing ``]``) or MATLAB for certain.
 
     * ``A = [1 2; 3 4];``: the name, the ``=`` and the ``;`` that ends a statement
       become blanks (also ``**A** = $$…$$`` from svdkit's own Markdown report);
@@ -1012,8 +1129,10 @@ def _normalise_paste(text: str) -> tuple[str, bool]:
       (blanks where the line already ends with ``,``, ``;`` or ``[``), a line ending
       in a comma continuing the row. NumPy's summarised printout ends a line with
       ``...`` too (entries left out), so it is read only where the text is MATLAB for
-      certain: an ``A =`` statement, a ``;``, or a ``%`` comment after a ``...``;
-      elsewhere it is a ``ParseError`` naming both readings;
+      certain: an ``A =`` statement, a ``;``, a ``%`` comment after a ``...``, or a
+      line ending in ``, ...`` (NumPy writes ``...,``); elsewhere it is a
+      ``ParseError`` naming both readings. A ``...`` inside a ``%``/``#`` comment is
+      the comment's;
     * a Markdown pipe table (every line starts and ends with ``|``): the outer bars
       become blanks, the inner ones commas; the ``|---|`` rule line and the header
       row above it become blank lines, a header of numbers, or an empty cell, being
@@ -1038,13 +1157,17 @@ def _normalise_paste(text: str) -> tuple[str, bool]:
     if "..." in text:
         marks = [m for m in _ELLIPSIS.finditer(text) if _continues(m)]
         if marks:
-            matlab = statement or ";" in text or any(m.group(1) for m in marks)
+            matlab = (
+                statement
+                or ";" in text
+                or any(m.group(1) or _line_before(m).endswith(",") for m in marks)
+            )
             if not matlab:
                 _refuse_ellipsis(given, marks[0])
             text = _ELLIPSIS.sub(_continue_row, text)
-    if re.match(r"\s*\|", text):
+    if _TABLE_START.match(text):
         text = _markdown_table(text, given)
-    return text, matlab
+    return text, matlab, statement or matlab
 
 
 def _line_before(m: re.Match[str]) -> str:
@@ -1053,9 +1176,14 @@ def _line_before(m: re.Match[str]) -> str:
 
 def _continues(m: re.Match[str]) -> bool:
     """Whether this end-of-line ``...`` follows something: ``....`` and a line of ``...``
-    alone (NumPy's rows left out) are left to be refused."""
+    alone (NumPy's rows left out) are left to be refused; one inside a ``%``/``#``
+    comment (``# measured ...``) is the comment's."""
     line = _line_before(m)
-    return bool(line) and line[-1] not in ".("
+    return bool(line) and line[-1] not in ".(" and _COMMENT_START.search(line) is None
+
+
+#: A ``%`` or ``#`` that starts a comment: at the start of a line or after a blank.
+_COMMENT_START = re.compile(r"(?:^|[ \t])[%#]")
 
 
 def _refuse_ellipsis(text: str, m: re.Match[str]) -> None:
@@ -1113,11 +1241,14 @@ def _markdown_table(text: str, given: str) -> str:
     for r, i in enumerate(body, 1):
         line = lines[i]
         lo, hi = line.index("|"), line.rindex("|")
-        bars = [lo, *(j for j in range(lo + 1, hi) if line[j] == "|"), hi]
-        for c, (a, b) in enumerate(pairwise(bars), 1):
-            if not line[a + 1 : b].strip():
-                pos = starts[i] + a
-                raise _error(ParseError, given, "empty entry", pos, pos + b - a + 1, r, c)
+        cells = line[lo + 1 : hi].split("|")
+        if not all(cell.strip() for cell in cells):  # (C speed; the loop finds which)
+            a = lo
+            for c, cell in enumerate(cells, 1):
+                if not cell.strip():
+                    pos = starts[i] + a
+                    raise _error(ParseError, given, "empty entry", pos, pos + len(cell) + 2, r, c)
+                a += len(cell) + 1
         inner = line[lo + 1 : hi].replace("|", ",")
         lines[i] = line[:lo] + " " + inner + " " + line[hi + 1 :]
     return "\n".join(lines)
@@ -1143,6 +1274,7 @@ def _split(text: str, delimiter: str | None, document: bool, glued: bool = True)
     elif document or has_latex_marker(text):
         rows, vector = _split_latex(text, toks, document), False
     else:
+        _refuse_wrapped_vector(text)
         if glued:
             _check_glued_comment(text, lambda t: _parse_grid(t, glued=False))
         rows, vector = _split_brackets_or_plain(text, toks)
@@ -1451,25 +1583,37 @@ def text_to_array(text: str, *, delimiter: str | None = None, document: bool = F
 def _or_pasted(read: Callable[[str], _T], text: str) -> _T:
     """``read(text)``; where that fails, ``read`` of the text as :func:`_normalise_paste`
     rewrites it, if it rewrites anything (each form it rewrites is refused as it is, so
-    text that reads is never rewritten, and reading it costs no pass over the text).
+    text that reads is never rewritten). A Markdown table (text that starts with ``|``)
+    never reads as it is: it is rewritten first, with no failed read of the raw table.
     Where the rewritten text fails too at the same offset, the first error stands;
-    elsewhere the second error is told quoting the text as given (the offsets agree)."""
-    try:
-        return read(text)
-    except SvdkitError as err:
-        first = err
-    fixed, matlab = _normalise_paste(text)  # (its own refusals: ambiguous pastes)
+    elsewhere the second error is told quoting the text as given (the offsets agree;
+    an empty text quotes it too)."""
+    first: SvdkitError | None = None
+    if not _TABLE_START.match(text):  # (a table never reads as it is: rewritten first)
+        try:
+            return read(text)
+        except SvdkitError as err:
+            first = err
+    fixed, matlab, statement = _normalise_paste(text)  # (its own refusals: ambiguous pastes)
     if fixed == text:
+        if first is None:
+            return read(text)
         raise first
-    token = _MATLAB_TEXT.set(matlab)
+    token, stated = _MATLAB_TEXT.set(matlab), _STATEMENT.set(statement)
     try:
         return read(fixed)
+    except EmptyInputError:
+        raise EmptyInputError(f"the text {_short(text)} has no entries") from None
     except SvdkitError as err:
-        if getattr(err, "offset", None) == getattr(first, "offset", None):
+        if first is not None and getattr(err, "offset", None) == getattr(first, "offset", None):
             raise first from None
         raise _requote(err, text) from None
     finally:
         _MATLAB_TEXT.reset(token)
+        _STATEMENT.reset(stated)
+
+
+_TABLE_START = re.compile(r"\s*\|")
 
 
 def _requote(err: SvdkitError, text: str) -> SvdkitError:
@@ -1486,6 +1630,7 @@ def _requote(err: SvdkitError, text: str) -> SvdkitError:
 def _text_to_array(text: str, delimiter: str | None, document: bool) -> np.ndarray:
     if delimiter is None and not document:
         _refuse_other_formats(text)
+        _refuse_wrapped_vector(text)
     if delimiter is not None:  # (dates: only where an entry is not a plain number)
         _check_delimited_cells(text, delimiter, dates=False)
     elif not document and not has_latex_marker(text):
