@@ -489,7 +489,7 @@ def _lapack_handover(
 # ------------------------------------------------------------------------------ running
 
 
-def _orient(op: Operator, basis: int = 0) -> tuple[Operator, bool, str | None]:
+def _orient(op: Operator, basis: int = 0, block: int = 0) -> tuple[Operator, bool, str | None]:
     """Choose the Gram side ``n`` (the Krylov basis lives there): flip to ``Aᴴ`` or not.
 
     A file is read once per ``AᴴA`` block product on its fused side (the length of
@@ -500,8 +500,11 @@ def _orient(op: Operator, basis: int = 0) -> tuple[Operator, bool, str | None]:
     basis of 137 MiB against 22 MiB). A dense array is streamed once on its fused
     side too, worth a basis up to twice as long. Otherwise the short side (the
     cheaper basis). The Gram matrix, when one is formed, is the short side's
-    whatever this picks (:func:`svdkit.lowrank.krylov.gram_eigen`). Returns the
-    operator, whether it is ``Aᴴ``, and a note when memory decided the side.
+    whatever this picks (:func:`svdkit.lowrank.krylov.gram_eigen`), and a basis of
+    ``min(m, n) − block`` columns or more (``block``: the Krylov block) is such a Gram
+    matrix, as :func:`~svdkit.lowrank.krylov.block_lanczos` decides: no steps, no
+    note. Returns the operator, whether it is ``Aᴴ``, and a note when memory decided
+    the side.
     """
     m, n = op.shape
     note = None
@@ -511,7 +514,8 @@ def _orient(op: Operator, basis: int = 0) -> tuple[Operator, bool, str | None]:
         limit = getattr(op, "memory_limit", None)
         if (
             fused_side > min(m, n)
-            and basis < min(m, n)  # (else the Gram matrix of the short side: no basis)
+            # (else block_lanczos forms the Gram matrix of the short side: no basis)
+            and basis < min(m, n) - block
             and limit is not None
             and fused_side * basis * op.dtype.itemsize > limit
         ):
@@ -532,15 +536,19 @@ def _orient(op: Operator, basis: int = 0) -> tuple[Operator, bool, str | None]:
     return op, False, note
 
 
-def _basis_columns(op: Operator, target: Target, block: int | None, max_basis: int | None) -> int:
+def _basis_columns(
+    op: Operator, target: Target, block: int | None, max_basis: int | None
+) -> tuple[int, int]:
     """Columns of the Krylov basis :func:`~svdkit.lowrank.krylov.block_lanczos` starts
-    with (rank mode may grow it): what :func:`_orient` weighs against ``memory_limit``."""
+    with (rank mode may grow it), and its block: what :func:`_orient` weighs against
+    ``memory_limit``."""
     from svdkit.lowrank.krylov import default_block, default_max_basis
 
     k = max(target.k, 1)
     b = default_block(op, k) if block is None else max(1, int(block))
+    b = min(b, min(op.shape))  # (block_lanczos's, on either side)
     cap = default_max_basis(k, b) if max_basis is None else int(max_basis)
-    return max(cap, k + 3 * b)
+    return max(cap, k + 3 * b), b
 
 
 def _densify(op: Operator) -> np.ndarray:
@@ -1021,27 +1029,52 @@ def truncated_svd(
     threads = check_optional_int(threads, "threads", 1)
     progress = check_bool(progress, "progress")
 
-    op = as_operator(A, memory_limit=memory_limit, threads=threads)
-    # ``passes`` counts this call's reads: an Operator given again (as_operator's, as the
-    # CLI makes) carried the count of its earlier runs into the result (28, then 56)
-    op.passes = 0
+    op: Operator | None = None
+    state: dict[str, str] = {"method": method}  # (the method chosen, once _solve knows it)
     # the products open files and fill row buffers (np.memmap, .npy): released at the
     # end, so that the result holds no file and no block of A (they reopen on demand)
     try:
+        op = as_operator(A, memory_limit=memory_limit, threads=threads)
+        # ``passes`` counts this call's reads: an Operator given again (as_operator's, as
+        # the CLI makes) carried the count of its earlier runs into the result (28, then 56)
+        op.passes = 0
         return _solve(
             A, op, k, tol=tol, method=method, seed=seed, oversample=oversample,
             max_iter=max_iter, rank_tol=rank_tol, rank_norm=rank_norm, block=block,
-            max_basis=max_basis, progress=progress, started=started,
+            max_basis=max_basis, progress=progress, started=started, state=state,
         )  # fmt: skip
     except MemoryError as err:  # (NumPy's names the array it could not allocate)
-        m, n = op.shape
-        raise SvdkitError(
-            f"not enough memory for the truncated SVD of the {m}×{n} matrix: "
-            f"{str(err) or 'MemoryError'}; ask for fewer triplets ({arg('k')}), a smaller "
-            f"{arg('max_basis')} or {arg('memory_limit')}, or run where more memory is free"
-        ) from err
+        raise _out_of_memory(err, op, state["method"], by_rank=k is None) from err
     finally:
-        op.close()
+        if op is not None:
+            op.close()
+
+
+def _out_of_memory(err: MemoryError, op: Operator | None, method: str, *, by_rank: bool) -> Any:
+    """The :class:`~svdkit.SvdkitError` of a ``MemoryError``, with the advice that fits:
+    reading the input (``op`` is None), densifying it for LAPACK, or the steps of the
+    other methods (fewer triplets: ``k``, or a larger ``rank_tol`` in rank mode;
+    ``memory_limit`` only for an input read in row blocks)."""
+    why = str(err) or "MemoryError"
+    free = "or run where more memory is free"
+    if op is None:
+        return advised(
+            SvdkitError,
+            f"not enough memory to read the matrix: {why}; ",
+            "give it as a .npy file or an np.memmap (read in row blocks within "
+            f"{{memory_limit}}), sparse, or in float32, {free}",
+        )
+    m, n = op.shape
+    finding = f"not enough memory for the truncated SVD of the {m}×{n} matrix: {why}; "
+    if method == "lapack":
+        return advised(
+            SvdkitError,
+            finding,
+            f"the lapack method holds the whole matrix densely: use {{method:krylov}}, {free}",
+        )
+    fewer = "a larger {rank_tol} (fewer triplets)" if by_rank else "fewer triplets ({k})"
+    limit = " or {memory_limit}" if op.kind == "row_blocks" else ""
+    return advised(SvdkitError, finding, f"ask for {fewer}, a smaller {{max_basis}}{limit}, {free}")
 
 
 def _solve(
@@ -1060,8 +1093,10 @@ def _solve(
     max_basis: int | None,
     progress: bool,
     started: float,
+    state: dict[str, str] | None = None,
 ) -> LowRankSVD:
-    """:func:`truncated_svd` on the operator ``op`` of ``A`` (the arguments checked)."""
+    """:func:`truncated_svd` on the operator ``op`` of ``A`` (the arguments checked);
+    ``state["method"]`` is set to the method chosen."""
     m, n = op.shape
     p = min(m, n)
     if k is None and rank_tol is None:
@@ -1075,6 +1110,8 @@ def _solve(
     chosen = (
         choose_method(op, None if rank_tol is not None else k, tol) if method == "auto" else method
     )
+    if state is not None:
+        state["method"] = chosen
     op.require(chosen)
     handover = _lapack_handover(op, method, chosen, k, rank_tol)
     # ‖A‖_F as (c ‖A‖_F, c), c a power of two: ‖A‖_F itself may exceed the float64
@@ -1142,7 +1179,7 @@ def _solve(
         flipped = False
         oriented = op
     else:
-        oriented, flipped, side_note = _orient(op, _basis_columns(op, target, block, max_basis))
+        oriented, flipped, side_note = _orient(op, *_basis_columns(op, target, block, max_basis))
         if flipped:
             notes.append(f"worked on Aᴴ ({n}×{m}): its Gram side is the {m}-dimensional one")
         if side_note is not None and chosen == "krylov":
