@@ -6,6 +6,7 @@ empty file path."""
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import subprocess
@@ -146,13 +147,26 @@ def test_explain_reads_a_named_pipe_with_a_text_extension(capsys, monkeypatch, t
     assert json.loads(out) == json.loads(expected)
 
 
-def test_explain_refuses_a_named_pipe_with_a_binary_extension(capsys, monkeypatch, tmp_path):
+def test_explain_reads_a_named_pipe_with_a_binary_extension(capsys, monkeypatch, tmp_path):
+    # was refused ("save it to one first"), leaving the writer blocked; now copied
+    # (review of c8dab68, second round, point 4: tests/test_review_cli_hunt3.py)
     fifo = tmp_path / "ff.npy"
-    os.mkfifo(fifo)  # (never opened: nothing blocks)
-    code, _, err = run_svdkit(capsys, monkeypatch)("explain", fifo, "-f", "json")
-    line = error_line(code, err)
-    assert "is a named pipe" in line and "regular file" in line
-    assert "no such file" not in line
+    os.mkfifo(fifo)
+    data = io.BytesIO()
+    np.save(data, np.array([[1.0, 2.0], [3.0, 4.0]]))
+
+    def feed() -> None:
+        with open(fifo, "wb") as f:
+            f.write(data.getvalue())
+
+    writer = threading.Thread(target=feed, daemon=True)
+    writer.start()
+    code, out, err = run_svdkit(capsys, monkeypatch)("explain", fifo, "-f", "json", "--no-steps")
+    writer.join(timeout=10)
+    assert code == 0, err
+    assert not writer.is_alive()
+    expected = svdkit.explain.render(svdkit.explain.explain("1 2; 3 4", steps=False), "json")
+    assert json.loads(out) == json.loads(expected)
 
 
 # --- a .npz whose member is no .npy array ---------------------------------------------

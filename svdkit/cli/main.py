@@ -19,7 +19,6 @@ from svdkit._naming import speaks_flags
 from svdkit.cli.svd_command import tol_number as _tol_number
 from svdkit.errors import MissingFileError, SvdkitError
 from svdkit.inputs import SUPPORTED_EXTENSIONS
-from svdkit.inputs.files import MATRIX_FILE_SUFFIXES
 
 __all__ = ["app", "main"]
 
@@ -116,16 +115,10 @@ def _read_matrix(text: str):
         # rule, a .txt of fractions stays exact for the exact engine)
         return path
     if path.suffix.lower() in SUPPORTED_EXTENSIONS and kind == "pipe":
-        # a named pipe (mkfifo data.csv) can be read once only: its bytes are copied
-        # now to a regular file of the same name and read from there as the file would
-        # be (1/3 in a .txt stays exact); explain removes the copy (_PipeCopy)
-        if path.suffix.lower() in MATRIX_FILE_SUFFIXES:
-            from svdkit.errors import FileFormatError
-
-            raise FileFormatError(
-                f"'{text}' is a named pipe: a {path.suffix.lower()} file is read from a "
-                "regular file (save it to one first), or give the matrix as text"
-            )
+        # a named pipe (mkfifo data.csv, data.npy) can be read once only: its bytes are
+        # copied now to a regular file of the same name and read from there as the file
+        # would be (1/3 in a .txt stays exact, a .npy's header gives its size); explain
+        # removes the copy (_PipeCopy)
         return _PipeCopy.of(path, text)
     if not path.suffix and kind in ("file", "pipe") and not _parses(text):
         # a file without an extension (``mymatrix``), a pipe (``<(…)``, /dev/stdin):
@@ -158,9 +151,10 @@ def _read_matrix(text: str):
 
 
 class _PipeCopy:
-    """The bytes of a named pipe with a text extension (``mkfifo data.csv``), copied to
-    a regular file of the same name in a temporary folder: explain reads it as it reads
-    that file (a ``.txt`` of fractions stays exact, a ``.tex`` document is a document),
+    """The bytes of a named pipe with a matrix file's extension (``mkfifo data.csv``,
+    ``data.npy``), copied to a regular file of the same name in a temporary folder:
+    explain reads it as it reads that file (a ``.txt`` of fractions stays exact, a
+    ``.tex`` document is a document, a ``.npy``'s header gives its size at once),
     which a pipe, read once, could not be twice. :meth:`close` removes the copy; an
     error that names the copy is told with the pipe's name (:meth:`named`)."""
 
@@ -309,7 +303,9 @@ def explain(
         typer.Option(
             "--figure-format",
             help="The figures' file formats, comma-separated: some of png, svg, pdf "
-            "(with --figures; default: png,svg).",
+            "(with --figures; default: png,svg). svdkit's figures in the other formats "
+            "are removed from the folder (named on standard error): png,svg,pdf keeps "
+            "all three.",
         ),
     ] = None,
 ) -> None:
@@ -339,6 +335,7 @@ def explain(
     if isinstance(source, _PipeCopy):  # a named pipe's bytes, in a regular file
         pipe, source = source, source.path
         try:
+            _check_explain_size(str(source))  # (a .npy's header: now that it is a file)
             _explain_source(source, tol=tol, lang=lang, steps=steps, output=output,
                             format=format, figures=figures, formats=formats)
         except SvdkitError as err:
@@ -399,7 +396,7 @@ def _explain_source(
                 written = save_figures(
                     source, figures, formats=formats, lang=lang.value, tol=tol
                 )
-            gone = [*written.removed, *_remove_other_formats(figures, formats, lang.value)]
+            others = _remove_other_formats(figures, formats, lang.value)
         except OSError as err:
             raise SvdkitError(f"--figures: cannot write to '{figures}': {err}") from err
         err_console = Console(stderr=True)
@@ -413,10 +410,13 @@ def _explain_source(
         names = ", ".join(p.name for p in written)
         done = "cli.figures_written" if written else "cli.figures_none"  # all skipped
         lines = [t(done, lang.value, count=len(written), folder=figures, names=names)]
+        gone = written.removed
         if gone:  # then the figures of an earlier matrix removed from the folder, named
             key = "plot.removed.one" if len(gone) == 1 else "plot.removed.many"
             lines.append(t(key, lang.value, count=len(gone), folder=figures,
                            names=", ".join(p.name for p in gone)))
+        if others:  # and those in the formats not asked for (of this matrix or another)
+            lines.append(_other_formats_line(others, figures, lang.value))
         for line in lines:
             err_console.print(line, highlight=False, markup=False)
 
@@ -436,6 +436,33 @@ def _remove_other_formats(folder: Path, formats: tuple[str, ...], lang: str) -> 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", StaleFigureWarning)
         return _remove_stale(folder, others, (), lang) if others else []
+
+
+#: The line naming the figures removed for their format (``--figure-format pdf`` after
+#: ``png,svg``): figures of this same matrix as often as of an earlier one, so it says
+#: neither. (one, many) in each language of ``--lang``.
+_OTHER_FORMATS_REMOVED = {
+    "en": (
+        "removed 1 figure file in another format ({formats}) from {folder}/: {names}",
+        "removed {count} figure files in other formats ({formats}) from {folder}/: {names}",
+    ),
+    "fr": (
+        "1 fichier de figure dans un autre format ({formats}) retiré de {folder}/ : {names}",
+        "{count} fichiers de figures dans d'autres formats ({formats}) retirés de "
+        "{folder}/ : {names}",
+    ),
+}
+
+
+def _other_formats_line(removed: list[Path], folder: Path, lang: str) -> str:
+    """The line naming the svdkit figures ``removed`` from ``folder`` because they are
+    in a format this run does not write (:func:`_remove_other_formats`)."""
+    one, many = _OTHER_FORMATS_REMOVED.get(lang, _OTHER_FORMATS_REMOVED["en"])
+    formats = ", ".join(sorted({p.suffix.lstrip(".").lower() for p in removed}))
+    return (one if len(removed) == 1 else many).format(
+        count=len(removed), formats=formats, folder=folder,
+        names=", ".join(p.name for p in removed),
+    )
 
 
 def _format_of_output(output: Path | None) -> Format:

@@ -34,9 +34,12 @@
   ends with the ``error: …`` line, which says where the result was saved, and exit
   code 2. A later run that certifies its result of the same input (the file's path,
   size and modification time, stored as ``input``, ``input_size``, ``input_mtime_ns``
-  in an uncertified result) removes that ``out.uncertified.npz``, with a ``note: …``
-  line: the failure no longer applies. Any other file there (a certified result, one
-  of another input or of an earlier version of the file) is left, with a note.
+  in an uncertified result, taken once, when the file is read: a file removed or
+  replaced later changes nothing, and one changed while it is read gets no record)
+  removes that ``out.uncertified.npz``, with a ``note: …`` line: the failure no
+  longer applies. Any other file there (a certified result, one of another input or
+  of an earlier version of the file, any when the input changed while it was read)
+  is left, with a note.
 """
 
 from __future__ import annotations
@@ -44,6 +47,7 @@ from __future__ import annotations
 import math
 import re
 import sys
+from collections.abc import Mapping
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
@@ -171,6 +175,7 @@ def write_result(
     unconverged: np.ndarray | None = None,
     error: str = "",
     source: Path | None = None,
+    made_from: Mapping[str, np.generic] | None = None,
 ) -> None:
     """Write a :class:`~svdkit.lowrank.LowRankSVD` to ``path`` (.npz), atomically
     (:func:`svdkit._files.write_file`: a new file gets the umask's permissions, a file
@@ -192,6 +197,12 @@ def write_result(
         The input file: its absolute path, size and modification time are stored
         (``input``, ``input_size``, ``input_mtime_ns``), which tell a later run
         whether this result is of the same input (:func:`_remove_stale_uncertified`).
+        Where the file cannot be read (removed meanwhile) nothing is stored: the
+        result is written all the same.
+    made_from : mapping, optional
+        That record, taken earlier (:func:`_input_identity`, when the input was
+        opened: the version computed from, not one that replaced it since); it
+        takes precedence over ``source``.
     """
     from svdkit._files import write_file
 
@@ -203,7 +214,8 @@ def write_result(
     rank = {} if result.rank_tol is None else {
         "rank_tol": np.float64(result.rank_tol), "rank_norm": np.str_(result.rank_norm)
     }
-    made_from = {} if source is None else _input_identity(source)
+    if made_from is None:
+        made_from = (None if source is None else _input_identity(source)) or {}
 
     def write(f) -> None:
         np.savez(
@@ -233,15 +245,37 @@ def write_result(
     write_file(path, write)
 
 
-def _input_identity(source: Path) -> dict[str, np.generic]:
+def _input_identity(source: Path) -> dict[str, np.generic] | None:
     """What tells the input file ``source`` apart, as stored in a result: its absolute
-    path, size and modification time (nanoseconds)."""
-    info = source.stat()
+    path, size and modification time (nanoseconds); None where it cannot be read (a
+    file removed meanwhile): then nobody can tell which version a result is of."""
+    try:
+        info = source.stat()
+        where = source.resolve()
+    except (OSError, RuntimeError):  # (removed, unreadable folder, a loop of links)
+        return None
     return {
-        "input": np.str_(str(source.resolve())),
+        "input": np.str_(str(where)),
         "input_size": np.int64(info.st_size),
         "input_mtime_ns": np.int64(info.st_mtime_ns),
     }
+
+
+def _still(identity: dict[str, np.generic] | None, source: Path) -> dict | None:
+    """``identity`` (taken before ``source`` was read) where the file is unchanged
+    since, else None: a file replaced or removed while it was read is of no known
+    version."""
+    now = _input_identity(source)
+    if identity is None or now is None:
+        return None
+    return identity if _same_identity(identity, now) else None
+
+
+def _same_identity(one: Mapping[str, object], other: Mapping[str, object]) -> bool:
+    """The two records (:func:`_input_identity`) name the same version of one file."""
+    return (str(one["input"]), int(one["input_size"]), int(one["input_mtime_ns"])) == (
+        str(other["input"]), int(other["input_size"]), int(other["input_mtime_ns"])
+    )
 
 
 def uncertified_path(output: Path) -> Path:
@@ -271,11 +305,14 @@ def uncertified_path(output: Path) -> Path:
     return output.with_name(f"{output.stem}.uncertified{output.suffix}")
 
 
-def _save_uncertified(output: Path, err, source: Path) -> Exception:
+def _save_uncertified(output: Path, err, identity: dict[str, np.generic] | None) -> Exception:
     """Write the uncertified result of ``err`` (a ``ConvergenceError``) beside
     ``output`` (:func:`uncertified_path`), with ``converged = False``, ``unconverged``,
-    ``error`` and what identifies the input file ``source``; return the error to raise:
-    ``err`` saying where the result went (or why it could not be saved). ``output`` is not touched.
+    ``error`` and ``identity``, what identified the input file when it was read
+    (:func:`_input_identity`; None: no record, so that no later run removes it);
+    return the error to raise: ``err`` saying where the result went (or why it could
+    not be saved). ``output`` is not touched. The input file is not needed any more
+    (removed meanwhile, the result is saved all the same).
 
     Nothing computed is lost: a long out-of-core run that misses ``--tol`` keeps its
     triplets and their residuals, as ``err.result`` does in Python; and an earlier
@@ -294,7 +331,7 @@ def _save_uncertified(output: Path, err, source: Path) -> Exception:
             result,
             unconverged=getattr(err, "unconverged", None),
             error=str(err),
-            source=source,
+            made_from=identity or {},
         )
     except OSError as failure:
         return err.with_message(
@@ -307,7 +344,9 @@ def _save_uncertified(output: Path, err, source: Path) -> Exception:
     )
 
 
-def _remove_stale_uncertified(output: Path, source: Path, result) -> None:
+def _remove_stale_uncertified(
+    output: Path, source: Path, identity: dict[str, np.generic] | None, result
+) -> None:
     """After a certified result of ``source`` was written to ``output``, remove the
     uncertified result of an earlier failed run beside it (:func:`uncertified_path`),
     which no longer applies, and say so on standard error: a pipeline that detects a
@@ -315,14 +354,20 @@ def _remove_stale_uncertified(output: Path, source: Path, result) -> None:
 
     Only a file this command wrote as an uncertified result of the same input is
     removed: ``converged`` false, the same input file (path, size and modification
-    time, as :func:`write_result` stores them) and the shape of ``result``. Any other
-    file there (a certified result, one of another matrix or of an earlier version of
-    the file, one without that record) is left, with a note saying so: nothing is
-    lost. A file that cannot be removed is named in a note and left."""
+    time, as :func:`write_result` stores them) and the shape of ``result``; the
+    input's record is ``identity``, taken when it was read (None: it could not be,
+    or the file changed while it was, so nobody can tell). Any other file there (a
+    certified result, one of another matrix or of an earlier version of the file, one
+    without that record) is left, with a note saying so: nothing is lost. A file that
+    cannot be removed is named in a note and left. It never raises: the certified
+    result is written by then."""
     sibling = uncertified_path(output)
-    if not sibling.is_file() or sibling.is_symlink() or not _is_result(sibling):
+    try:
+        if not sibling.is_file() or sibling.is_symlink() or not _is_result(sibling):
+            return
+    except OSError:  # (is_file is False on most errors; a folder we may not list)
         return
-    reason = _other_run(sibling, source, result)
+    reason = _other_run(sibling, source, identity, result)
     if reason is not None:
         typer.echo(f"note: '{sibling}' is left as it is: {reason}", err=True)
         return
@@ -344,27 +389,53 @@ def _remove_stale_uncertified(output: Path, source: Path, result) -> None:
     )
 
 
-def _other_run(path: Path, source: Path, result) -> str | None:
-    """Why the svdkit svd result ``path`` is no uncertified result of ``source`` whose
-    shape is ``result``'s (None when it is one)."""
+def _other_run(
+    path: Path, source: Path, identity: dict[str, np.generic] | None, result
+) -> str | None:
+    """Why the svdkit svd result ``path`` is no uncertified result of ``source`` (as
+    ``identity`` records it) whose shape is ``result``'s (None when it is one).
+
+    Only scalars and the ``.npy`` headers of ``U`` and ``Vh`` are read, never their
+    data: after an out-of-core run the earlier ``U`` may not fit in memory."""
+    import zipfile
+
     try:
         with np.load(path, allow_pickle=False) as z:
             if "converged" not in z.files or bool(z["converged"]):
                 return "it holds a certified result"
             if not {"input", "input_size", "input_mtime_ns"} <= set(z.files):
                 return "it does not record which input it was computed from"
-            made_from = (str(z["input"]), int(z["input_size"]), int(z["input_mtime_ns"]))
-            shape = (z["U"].shape[0], z["Vh"].shape[1])
+            made_from = {key: z[key] for key in ("input", "input_size", "input_mtime_ns")}
+        with zipfile.ZipFile(path) as archive:
+            shape = (_npy_shape(archive, "U")[0], _npy_shape(archive, "Vh")[-1])
+    except MemoryError:
+        return "there was not enough memory to read it"
     except Exception:  # (unreadable: not removed)
         return "it cannot be read"
-    now = _input_identity(source)
-    if made_from[0] != str(now["input"]):
-        return f"it is the uncertified result of another input, '{made_from[0]}'"
-    if made_from[1:] != (int(now["input_size"]), int(now["input_mtime_ns"])) or shape != (
+    if identity is None:
+        return (f"'{source}' could not be read again after this run read it (removed or "
+                "changed meanwhile): whether it is of the same input cannot be told")
+    if str(made_from["input"]) != str(identity["input"]):
+        return f"it is the uncertified result of another input, '{made_from['input']}'"
+    if not _same_identity(made_from, identity) or shape != (
         result.U.shape[0], result.Vh.shape[1]
     ):
         return f"it is the uncertified result of an earlier version of '{source}'"
     return None
+
+
+def _npy_shape(archive, name: str) -> tuple[int, ...]:
+    """The shape of the array ``name`` in the open ``.npz`` ``archive`` (a
+    ``zipfile.ZipFile``), from its ``.npy`` header alone: its data is not read."""
+    with archive.open(f"{name}.npy") as member:
+        version = np.lib.format.read_magic(member)
+        if version == (1, 0):
+            shape, _, _ = np.lib.format.read_array_header_1_0(member)
+        elif version == (2, 0):
+            shape, _, _ = np.lib.format.read_array_header_2_0(member)
+        else:
+            raise ValueError(f"{name}.npy: .npy format {version} is not read here")
+    return tuple(shape)
 
 
 def _is_result(path: Path) -> bool:
@@ -533,12 +604,16 @@ def register(app: typer.Typer) -> None:
         _check_seed(seed)
         limit = _bytes(memory_limit)
         check_output(output, file)
+        # what identifies the input, once, as it is read: the version computed from (a
+        # file replaced or removed later changes nothing in the record)
+        identity = _input_identity(file)
         if ext == ".npy":
             source: object = file  # out of core: as_operator reads row blocks
         else:
             from svdkit.inputs import load
 
             source = load(file, sparse=True)
+            identity = _still(identity, file)  # (loaded: the file is not needed any more)
         op = as_operator(source, memory_limit=limit)  # (a .npy file: its header only)
         m, n = op.shape
         if k is not None and k > min(m, n):
@@ -565,7 +640,9 @@ def register(app: typer.Typer) -> None:
                 progress=True,
             )
         except ConvergenceError as err:  # (the triplets kept: out.uncertified.npz)
-            saved = _save_uncertified(output, err, file)
+            if ext == ".npy":  # (read during the run: the same file all along?)
+                identity = _still(identity, file)
+            saved = _save_uncertified(output, err, identity)
             if saved is err:
                 raise
             raise saved from err
@@ -573,7 +650,9 @@ def register(app: typer.Typer) -> None:
             write_result(output, result)
         except OSError as err:
             raise SvdkitError(f"cannot write '{output}': {err.strerror or err}") from err
-        _remove_stale_uncertified(output, file, result)
+        if ext == ".npy":
+            identity = _still(identity, file)
+        _remove_stale_uncertified(output, file, identity, result)
         for note in result.caveats:  # (every note, these too, is kept in the file's notes)
             typer.echo(f"note: {note}", err=True)
         # one line, never wrapped: a program reading standard output gets it whole
