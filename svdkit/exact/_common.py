@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import sympy as sp
@@ -58,16 +59,24 @@ def _denested(M: sp.Matrix) -> sp.Matrix:
 
 def _zeros_written_out(M: sp.Matrix) -> sp.Matrix:
     """``M`` with each algebraic entry that is exactly zero (:func:`is_zero_expr`) as ``0``."""
-    zeros = [
-        k for k, x in enumerate(M)
-        if not x.is_Rational and not x.has(sp.Float) and x.is_algebraic and is_zero_expr(x)
-    ]
+    zeros = [k for k, x in enumerate(M) if not x.is_Rational and _written_zero(x)]
     if not zeros:
         return M
     M = M.copy()
     for k in zeros:
         M[k] = sp.Integer(0)
     return M
+
+
+@functools.lru_cache(maxsize=4096)
+def _written_zero(x: sp.Expr) -> bool:
+    """Whether the entry ``x`` is an algebraic number that is exactly zero.
+
+    Remembered per entry: a minimal polynomial can take a second (``∛(2 + √5) −
+    (1 + √5)/2``), and every exact function, each analysis of ``svdkit explain``,
+    prepares the same entries again.
+    """
+    return not x.has(sp.Float) and bool(x.is_algebraic) and is_zero_expr(x)
 
 
 def require_hermitian(M: sp.Matrix, F: Field, what: str, name: str = "A", hint: str = "") -> None:

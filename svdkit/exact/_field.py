@@ -76,7 +76,10 @@ def radical_degree(exprs: Sequence[sp.Expr]) -> int:
 
     The radicals counted are those SymPy's ``construct_domain`` builds the field from
     (``(2/3)^(1/5)`` is ``2^(1/5)·3^(4/5)/3``: 25). Nested roots and roots of unity
-    (``(−1)^(1/3)``) are not counted.
+    (``(−1)^(1/3)``) are not counted. Radicands are factored by trial division below
+    ``10⁵`` only; the cofactors left are split by gcds into pairwise coprime integers that
+    are no perfect powers, which then count as primes would (``∛(3·q²)`` and ``∛(9·q)``
+    for a prime ``q > 10⁵``, whose product is ``3q``, generate a field of degree 3).
 
     Examples
     --------
@@ -106,16 +109,15 @@ def radical_degree(exprs: Sequence[sp.Expr]) -> int:
             basis.sort(reverse=True)
 
     def factors(q: sp.Rational) -> dict[Any, int]:
-        # trial division only: a large cofactor counts as one "prime" (then the bound may
-        # overcount radicands that share such a factor, never undercount independent small
-        # ones)
-        # (without Pollard's rho and p − 1, which factorint runs up to the limit too: seconds
-        # on the ~1000-bit integers of entries such as 1e300 or 1e-300)
+        # trial division only, a large cofactor as one "prime" (then refined by gcds below):
+        # without Pollard's rho and p − 1, which factorint runs up to the limit too: seconds
+        # on the ~1000-bit integers of entries such as 1e300 or 1e-300
         out = _trial_factors(abs(q.p))
         for p, k in _trial_factors(q.q).items():
             out[p] = out.get(p, 0) - k
         return out
 
+    radicals = []  # (base, exponent, factors of the base)
     for e in exprs:
         e = sp.sympify(e)
         if e.has(sp.I):
@@ -124,16 +126,18 @@ def radical_degree(exprs: Sequence[sp.Expr]) -> int:
             base, exp = atom.base, atom.exp
             if not base.is_Rational or not exp.is_Rational or exp.is_Integer:
                 continue
-            powers = factors(base)
-            if base > 0:
-                real.append({p: (k * exp) % 1 for p, k in powers.items() if (k * exp) % 1})
-            if exp.q != 2:
-                continue
-            vector = bit(-1) if base < 0 else 0
-            for p, k in powers.items():
-                if k % 2:
-                    vector ^= bit(p)
-            add(vector)
+            radicals.append((base, exp, factors(base)))
+    _refine_cofactors([powers for _, _, powers in radicals])
+    for base, exp, powers in radicals:
+        if base > 0:
+            real.append({p: (k * exp) % 1 for p, k in powers.items() if (k * exp) % 1})
+        if exp.q != 2:
+            continue
+        vector = bit(-1) if base < 0 else 0
+        for p, k in powers.items():
+            if k % 2:
+                vector ^= bit(p)
+        add(vector)
     return math.lcm(1 << len(basis), _group_order(real))
 
 
@@ -141,7 +145,9 @@ def _trial_factors(n: Any) -> dict[Any, int]:
     """Prime factors of ``n`` below ``10⁵`` by trial division, the rest as one cofactor.
 
     By hand, not ``factorint(limit=…)``, which still tests the cofactor for primality:
-    minutes for the ~10⁴-bit cofactors of entries such as ``1e-1000``.
+    minutes for the ~10⁴-bit cofactors of entries such as ``1e-1000``. A cofactor that is
+    a perfect power is written as one (:func:`_perfect_power`): ``3·100003²`` is
+    ``{3: 1, 100003: 2}``, not ``{3: 1, 10000600009: 1}``.
     """
     n = abs(int(n))
     out: dict[Any, int] = {}
@@ -149,16 +155,77 @@ def _trial_factors(n: Any) -> dict[Any, int]:
         return out
     for p in _TRIAL_PRIMES:
         if p * p > n:
-            break
+            if n > 1:  # prime
+                out[n] = out.get(n, 0) + 1
+            return out
         if n % p == 0:
             k = 0
             while n % p == 0:
                 n //= p
                 k += 1
             out[p] = k
-    if n > 1:
-        out[n] = out.get(n, 0) + 1
+    if n > 1:  # no prime factor below 10⁵
+        root, k = _perfect_power(n)
+        out[root] = out.get(root, 0) + k
     return out
+
+
+@functools.lru_cache(maxsize=1024)
+def _perfect_power(n: int) -> tuple[int, int]:
+    """``(m, k)`` with ``n = mᵏ`` and ``k`` largest, for ``n > 1`` without prime factors
+    below ``10⁵`` (so ``m ≥ 10⁵`` and ``k ≤ log₁₀₅(n)``): exact integer roots only, no
+    factoring (milliseconds for a 10⁴-bit ``n``)."""
+    k_total = 1
+    found = True
+    while found:
+        found = False
+        for k in _TRIAL_PRIMES:
+            if k * _TRIAL_BITS > n.bit_length():
+                break
+            root, exact = sp.integer_nthroot(n, k)
+            if exact:
+                n, k_total, found = int(root), k_total * k, True
+                break
+    return n, k_total
+
+
+_TRIAL_BITS = 16
+"""``10⁵ > 2¹⁶``: a ``k``-th power of an integer ``≥ 10⁵`` has more than ``16k`` bits."""
+
+
+def _refine_cofactors(factorisations: list[dict[Any, int]]) -> None:
+    """Rewrite the large cofactors of ``factorisations`` (in place) over a coprime base.
+
+    :func:`_trial_factors` leaves a cofactor above ``10⁵`` unfactored; two radicands
+    may share part of theirs (``q²r`` and ``q`` for large primes ``q, r``). Splitting
+    any two such cofactors by their gcd until all are pairwise coprime (gcds only), and
+    each base element that is a perfect power into its root, makes them multiplicatively
+    independent, so that the degree counts them as primes without overcounting.
+    """
+    large = {p for f in factorisations for p in f if p >= _TRIAL_PRIMES[-1]}
+    if len(large) < 2:
+        return
+    base: list[int] = []
+    todo = sorted(large)
+    while todo:
+        x = todo.pop()
+        if x == 1:
+            continue
+        for i, b in enumerate(base):
+            g = math.gcd(x, b)
+            if g > 1:  # x·b becomes g·(b/g)·(x/g): the product drops, so this ends
+                del base[i]
+                todo.extend((g, b // g, x // g))
+                break
+        else:
+            base.append(x)
+    roots = [_perfect_power(b) for b in base]
+    for f in factorisations:
+        for p, k in [(p, f.pop(p)) for p in list(f) if p in large]:
+            for b, (root, e) in zip(base, roots, strict=True):
+                while p % b == 0:
+                    p //= b
+                    f[root] = f.get(root, 0) + k * e
 
 
 _TRIAL_PRIMES = tuple(int(p) for p in sp.primerange(2, 10**5))

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
-from svdkit.exact.steps import Step
+from svdkit.exact.steps import Step, dataclass_repr
 
 __all__ = ["ExactResult"]
 
@@ -30,6 +30,21 @@ class ExactResult:
 
     _main: ClassVar[str] = "value"
     _unpack: ClassVar[tuple[str, ...]] = ()
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        # in the class's own namespace before @dataclass runs, so that the dataclass
+        # keeps it instead of writing its own __repr__
+        if "__repr__" not in cls.__dict__:
+            cls.__repr__ = ExactResult.__repr__  # type: ignore[method-assign]
+
+    def __repr__(self) -> str:
+        """The dataclass ``repr``, also of integers beyond Python's 4300 digits (as a REPL
+        shows ``svdkit.exact.det(A)`` with ``det A = 10⁻⁴⁴⁰⁰``)."""
+        from svdkit.exact.format import long_integers
+
+        with long_integers(self):
+            return dataclass_repr(self)
 
     def __str__(self) -> str:
         from svdkit.exact.format import to_text

@@ -22,11 +22,13 @@ Examples
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import enum
+import functools
 import re
 import sys
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from fractions import Fraction
 from typing import Any
 
@@ -141,42 +143,118 @@ def _decimal(n: int) -> str:
 
 
 _LIMIT_LOCK = threading.Lock()
-_printing = 0  # how many threads are inside long_integers
+_printing = 0  # how many threads are inside long_integers with the limit lifted
 _saved_limit = 0  # Python's digit limit before the first of them came in
+_LIFTED = 0  # the limit while lifted: 0 is no limit
+
+
+def _max_bits(x: Any) -> int:
+    """The most bits of an integer (numerator, denominator, Float mantissa) held by ``x``.
+
+    ``x`` is a SymPy object, a Python or NumPy number, an array, a mapping, a sequence
+    or a dataclass (a :class:`~svdkit.exact.steps.Step`, a result) of them; anything
+    else holds none.
+    """
+    if isinstance(x, bool | str | bytes | None):
+        return 0
+    if isinstance(x, int):
+        return x.bit_length()
+    if isinstance(x, Fraction):
+        return max(x.numerator.bit_length(), x.denominator.bit_length())
+    if isinstance(x, sp.Basic | sp.MatrixBase):
+        most = 0
+        for a in x.atoms(sp.Number):
+            if isinstance(a, sp.Rational):
+                most = max(most, int(a.p).bit_length(), int(a.q).bit_length())
+            elif isinstance(a, sp.Float):
+                most = max(most, int(a._mpf_[1]).bit_length())
+        return most
+    if isinstance(x, np.ndarray):
+        return max((_max_bits(v) for v in x.flat), default=0) if x.dtype == object else 0
+    if isinstance(x, Mapping):
+        return max((max(_max_bits(k), _max_bits(v)) for k, v in x.items()), default=0)
+    if isinstance(x, list | tuple | set | frozenset):
+        return max((_max_bits(v) for v in x), default=0)
+    if dataclasses.is_dataclass(x) and not isinstance(x, type):
+        return max((_max_bits(getattr(x, f.name)) for f in dataclasses.fields(x)), default=0)
+    return 0
+
+
+def _refused(bits: int, limit: int) -> bool:
+    """Whether Python's digit ``limit`` (0: none) refuses ``str`` of an integer of ``bits``."""
+    # n of b bits has at most ⌊b·log₁₀2⌋ + 1 digits; 3.32 < 1/log₁₀2 errs on lifting
+    return limit != _LIFTED and bits > (limit - 1) * 3.32
 
 
 @contextlib.contextmanager
-def long_integers() -> Iterator[None]:
-    """Lift Python's 4300-digit limit on ``str(int)`` while a value is printed.
+def long_integers(*values: Any) -> Iterator[None]:
+    """Lift Python's 4300-digit limit on ``str(int)`` while ``values`` are printed.
 
     SymPy's printers (and its term ordering, which sorts by ``str``) convert every
     integer with ``str``; an accepted input can hold longer ones (``1e-5000``, a
     determinant of ``10⁻⁴⁴⁰⁰``), and an exact result is printed whole, never
     refused. The inputs' own caps (4000 digits, exponents up to 10000) bound the
-    lengths, so the conversions stay short. The limit is restored when the last
-    printing thread is done. :func:`to_text`, :func:`to_latex`, :func:`to_mathml` and
-    :func:`step_text` print within it; a renderer that prints exact values otherwise
+    lengths, so the conversions stay short.
+
+    Python's limit (``sys.set_int_max_str_digits``) is one for the whole process: while
+    it is lifted, every thread converts integers of any length. So it is lifted only
+    when one of ``values`` holds an integer longer than the current limit allows (with
+    no ``values``, always); printing ordinary values leaves it alone. It is restored
+    when the last thread printing such values is done, unless it was changed meanwhile
+    (by the application: that limit stays). :func:`to_text`, :func:`to_latex`,
+    :func:`to_mathml`, :func:`step_text` and the ``repr`` of the exact engine's
+    results and steps print within it; a renderer that prints exact values otherwise
     (``sympy.sstr``) wraps its work in it too.
+
+    Parameters
+    ----------
+    *values : object
+        What will be printed (SymPy objects, numbers, arrays, mappings, sequences,
+        steps and results of them).
 
     Examples
     --------
-    >>> with long_integers():
+    >>> with long_integers(10**5000):
     ...     len(str(10**5000))
     5001
     """
     global _printing, _saved_limit
+    bits = max(_max_bits(v) for v in values) if values else None
     with _LIMIT_LOCK:
-        if _printing == 0:
-            _saved_limit = sys.get_int_max_str_digits()
-            sys.set_int_max_str_digits(0)  # 0: no limit
-        _printing += 1
+        current = sys.get_int_max_str_digits()
+        # while lifted (0), the limit that holds once the other printers are done
+        limit = _saved_limit if current == _LIFTED and _printing else current
+        if bits is not None and not _refused(bits, limit):
+            lift = False
+        else:
+            lift = True
+            if _printing == 0:
+                _saved_limit = current
+            elif current != _LIFTED:  # the application set a limit meanwhile
+                _saved_limit = current
+            sys.set_int_max_str_digits(_LIFTED)
+            _printing += 1
+    if not lift:
+        yield
+        return
     try:
         yield
     finally:
         with _LIMIT_LOCK:
             _printing -= 1
-            if _printing == 0:
+            if _printing == 0 and sys.get_int_max_str_digits() == _LIFTED:
                 sys.set_int_max_str_digits(_saved_limit)
+
+
+def _printing_long_integers(function: Callable[..., str]) -> Callable[..., str]:
+    """Run ``function`` within :func:`long_integers` of its first argument."""
+
+    @functools.wraps(function)
+    def wrapper(x: Any, *args: Any, **kwargs: Any) -> str:
+        with long_integers(x):
+            return function(x, *args, **kwargs)
+
+    return wrapper
 
 
 def _trailing_zeros(n: int) -> int:
@@ -419,7 +497,7 @@ def _expr_text(x: sp.Basic) -> str:
     return s.replace("-", "−")
 
 
-@long_integers()
+@_printing_long_integers
 def to_text(x: Any) -> str:
     """Unicode text of an exact value, a matrix, a relation, or a list of them.
 
@@ -621,7 +699,7 @@ def _sympify(x: Any) -> Any:
     return sp.sympify(x)
 
 
-@long_integers()
+@_printing_long_integers
 def to_latex(x: Any) -> str:
     """SymPy's LaTeX of an exact value (``\\\\approx`` before approximate values).
 
@@ -636,7 +714,7 @@ def to_latex(x: Any) -> str:
     return _LatexPrinter({"imaginary_unit": "i"}).doprint(_sympify(x))
 
 
-@long_integers()
+@_printing_long_integers
 def to_mathml(x: Any) -> str:
     """SymPy's presentation MathML of an exact value, written as the report writes maths.
 
@@ -660,7 +738,7 @@ def to_mathml(x: Any) -> str:
     return _MATHML_NEGATIVE.sub(r"<mrow><mo>−</mo><mn>\1</mn></mrow>", markup)
 
 
-@long_integers()
+@_printing_long_integers
 def step_text(
     step: Step, template: str, formatter=to_text, catalogue: Mapping[str, str] | None = None
 ) -> str:

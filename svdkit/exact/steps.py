@@ -11,7 +11,7 @@ This module imports nothing heavy, so the report model can use it without SymPy.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 __all__ = ["ROW_EQUIVALENT", "Step", "matrix_relation", "row_equivalent"]
@@ -49,6 +49,25 @@ class Step:
     values: Mapping[str, Any] = field(default_factory=dict)
     formula: Any = None
     matrices: Mapping[str, Any] = field(default_factory=dict)
+
+    def __repr__(self) -> str:
+        """The dataclass ``repr``, also of integers beyond Python's 4300 digits."""
+        from svdkit.exact.format import long_integers  # SymPy: only when printed
+
+        with long_integers(self):
+            return dataclass_repr(self)
+
+
+def dataclass_repr(obj: Any) -> str:
+    """What ``@dataclass`` writes as ``repr(obj)``: ``Name(field=value, …)``.
+
+    Examples
+    --------
+    >>> dataclass_repr(Step("det.leibniz_term"))
+    "Step(key='det.leibniz_term', values={}, formula=None, matrices={})"
+    """
+    shown = ", ".join(f"{f.name}={getattr(obj, f.name)!r}" for f in fields(obj) if f.repr)
+    return f"{type(obj).__qualname__}({shown})"
 
 
 def row_equivalent(name: str) -> str:

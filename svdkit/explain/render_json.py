@@ -95,8 +95,9 @@ def _exact(x: Any) -> str:
 
     from svdkit.exact.format import long_integers, rounded
 
-    with long_integers():
-        return sympy.sstr(rounded(x))
+    value = rounded(x)
+    with long_integers(value):  # (the limit lifted only for such an integer)
+        return sympy.sstr(value)
 
 
 def encode_exact(value: Any) -> Any:
