@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
 from typing import Any
 
 import sympy as sp
@@ -48,23 +49,25 @@ def _nested_root(x: sp.Expr) -> bool:
 
 def _denested(M: sp.Matrix) -> sp.Matrix:
     """``M`` with its nested square roots denested (:func:`sympy.sqrtdenest`)."""
-    nested = [k for k, x in enumerate(M) if not x.is_Rational and _nested_root(x)]
-    if not nested:
-        return M
-    M = M.copy()
-    for k in nested:
-        M[k] = sp.sqrtdenest(M[k])
-    return M
+    return _rewritten(M, _nested_root, sp.sqrtdenest)
 
 
 def _zeros_written_out(M: sp.Matrix) -> sp.Matrix:
     """``M`` with each algebraic entry that is exactly zero (:func:`is_zero_expr`) as ``0``."""
-    zeros = [k for k, x in enumerate(M) if not x.is_Rational and _written_zero(x)]
-    if not zeros:
+    return _rewritten(M, _written_zero, lambda x: sp.Integer(0))
+
+
+def _rewritten(
+    M: sp.Matrix, picked: Callable[[sp.Expr], bool], rewrite: Callable[[sp.Expr], sp.Expr]
+) -> sp.Matrix:
+    """``M`` with ``rewrite(x)`` for each irrational entry ``x`` that ``picked(x)``;
+    ``M`` itself (no copy) when there is none."""
+    keys = [k for k, x in enumerate(M) if not x.is_Rational and picked(x)]
+    if not keys:
         return M
     M = M.copy()
-    for k in zeros:
-        M[k] = sp.Integer(0)
+    for k in keys:
+        M[k] = rewrite(M[k])
     return M
 
 
